@@ -1,0 +1,82 @@
+"""Run symbolic work that may take long (simplify, integrate, solve) under a time budget.
+
+SymPy has no timeouts of its own and a thread cannot be stopped, so the work runs in a
+forked child process that is killed when the budget runs out.  The result comes back
+pickled.  Where ``fork`` is unsafe (other threads are alive) or unavailable, a fresh
+``spawn`` process is used instead; it is slower to start but just as stoppable.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .errors import TimeBudgetExceeded
+
+__all__ = ["DEFAULT_SECONDS", "within"]
+
+T = TypeVar("T")
+
+#: Default budget, in seconds, for one piece of symbolic work.
+DEFAULT_SECONDS = float(os.environ.get("SYMCALC_TIME_BUDGET", "5"))
+
+
+def _child(conn, func, args, kwargs):  # pragma: no cover - runs in the child process
+    try:
+        result = ("ok", func(*args, **kwargs))
+    except BaseException as exc:  # noqa: BLE001 - sent back to the parent as is
+        result = ("error", exc)
+    try:
+        conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception as exc:  # noqa: BLE001 - unpicklable results become an error
+        conn.send_bytes(pickle.dumps(("error", RuntimeError(f"result not picklable: {exc}"))))
+    finally:
+        conn.close()
+
+
+def _context():
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
+
+
+def within(
+    seconds: float | None, func: Callable[..., T], *args: Any, what: str = "", **kwargs: Any
+) -> T:
+    """Return ``func(*args, **kwargs)``, or raise `TimeBudgetExceeded` after ``seconds``.
+
+    ``seconds=None`` or ``0`` runs the work in this process with no limit.
+    Exceptions raised by ``func`` are re-raised here.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> within(10, sympy.factor, sympy.sympify("x**2 - 1"))
+    (x - 1)*(x + 1)
+    """
+    if not seconds:
+        return func(*args, **kwargs)
+    ctx = _context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child, args=(sender, func, args, kwargs), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(seconds):
+            raise TimeBudgetExceeded(what or getattr(func, "__name__", "symbolic work"), seconds)
+        status, value = pickle.loads(receiver.recv_bytes())
+    except EOFError:
+        raise RuntimeError(f"{what or 'symbolic work'} crashed its worker process") from None
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+    if status == "error":
+        raise value
+    return value

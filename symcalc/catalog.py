@@ -1,0 +1,475 @@
+"""The registry of named activations and losses, each a SymPy expression with metadata.
+
+Every entry is declared in one call to `register`.  Parameters (``alpha``,
+``slope``, ``delta``, ...) stay symbols in ``entry.expr`` so derivations show them;
+their defaults live in ``entry.params`` and `Entry.bind` substitutes them.  An
+entry's ``identity`` is the closed form of its first derivative that textbooks
+print (σ' = σ(1 − σ), tanh' = 1 − tanh², ...); the tests prove each one equal to
+the derivative symcalc derives rather than trusting it.
+
+Examples
+--------
+>>> entry = get("sigmoid")
+>>> entry.expr
+1/(1 + exp(-x))
+>>> entry.identity
+(1 - sigmoid(x))*sigmoid(x)
+>>> get("swish").name
+'silu'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import sympy
+from sympy import (
+    Abs,
+    Interval,
+    Max,
+    Min,
+    Piecewise,
+    Rational,
+    S,
+    erf,
+    exp,
+    log,
+    pi,
+    sign,
+    sin,
+    cos,
+    sqrt,
+    tanh,
+)
+
+from .errors import SymcalcError, did_you_mean
+from .functions import sigmoid, symbol
+
+__all__ = ["CATALOG", "Entry", "catalog", "get", "register"]
+
+KINDS = ("activation", "loss")
+
+x, p, y, z = (symbol(n) for n in "xpyz")
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Entry:
+    """A named function: its SymPy expression, variables, parameters and metadata.
+
+    ``variables[0]`` is the variable derivatives are taken in by default (``x`` for
+    activations, the prediction ``p`` or logit ``z`` for losses).  ``fixed`` gives
+    the other variables a value when the entry is viewed as a function of
+    ``variables[0]`` alone (plots, integrals).
+
+    Examples
+    --------
+    >>> e = get("leaky_relu")
+    >>> e.params
+    mappingproxy({'slope': 1/100})
+    >>> e.bind()
+    Piecewise((x, x > 0), (x/100, True))
+    """
+
+    name: str
+    kind: str
+    expr: sympy.Expr
+    variables: tuple[sympy.Symbol, ...]
+    description: str = ""
+    params: Mapping[str, sympy.Expr] = dataclasses.field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    domain: Mapping[str, sympy.Set] = dataclasses.field(default_factory=dict)
+    identity: sympy.Expr | None = None
+    plot_range: tuple[float, float] = (-5.0, 5.0)
+    fixed: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    constraints: tuple[sympy.Expr, ...] = ()
+    options: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    builder: Callable[..., Entry] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("params", "domain", "fixed", "options"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    # -- views ---------------------------------------------------------------
+    @property
+    def variable(self) -> sympy.Symbol:
+        """The default variable of differentiation."""
+        return self.variables[0]
+
+    @property
+    def parameter_symbols(self) -> dict[str, sympy.Symbol]:
+        """The symbols standing for this entry's parameters, by name."""
+        return {name: symbol(name) for name in self.params}
+
+    def domain_of(self, var: sympy.Symbol | str) -> sympy.Set:
+        """The set a variable ranges over (the reals unless the entry says otherwise)."""
+        return self.domain.get(str(var), S.Reals)
+
+    def bind(self, expr: sympy.Expr | None = None, **params: Any) -> sympy.Expr:
+        """Substitute parameter values (defaults unless overridden) into ``expr``.
+
+        Examples
+        --------
+        >>> get("elu").bind(alpha=2)
+        Piecewise((x, x > 0), (2*exp(x) - 2, True))
+        """
+        expr = self.expr if expr is None else expr
+        values = {**self.params, **{k: sympy.sympify(v) for k, v in params.items()}}
+        return expr.subs({symbol(k): v for k, v in values.items()})
+
+    def univariate(self, expr: sympy.Expr | None = None) -> sympy.Expr:
+        """``expr`` (default: the entry) as a function of ``variables[0]`` alone.
+
+        Parameters take their defaults and the other variables their ``fixed`` values.
+
+        Examples
+        --------
+        >>> get("squared_error").univariate()
+        p**2
+        """
+        bound = self.bind(expr)
+        return bound.subs({symbol(k): sympy.nsimplify(v) for k, v in self.fixed.items()})
+
+    def with_params(self, **values: Any) -> Entry:
+        """A copy with some parameters fixed to values (they leave ``params``).
+
+        Structural options (the class count ``K`` of a softmax loss) rebuild the entry.
+
+        Examples
+        --------
+        >>> get("leaky_relu").with_params(slope=0.2).expr
+        Piecewise((x, x > 0), (0.2*x, True))
+        """
+        structural = {k: v for k, v in values.items() if k in self.options}
+        numeric = {k: v for k, v in values.items() if k not in self.options}
+        unknown = [k for k in numeric if k not in self.params]
+        if unknown:
+            known = sorted([*self.params, *self.options])
+            listed = ", ".join(known) if known else "none"
+            raise SymcalcError(
+                f"unknown parameter '{unknown[0]}' for {self.name}"
+                f"{did_you_mean(unknown[0], known)} (its parameters: {listed})"
+            )
+        entry = self
+        if structural:
+            if self.builder is None:  # pragma: no cover - every option has a builder
+                raise SymcalcError(f"{self.name} cannot be rebuilt")
+            entry = self.builder(**{**self.options, **_as_options(structural, self.name)})
+        if numeric:
+            subs = {symbol(k): _as_number(k, v) for k, v in numeric.items()}
+            entry = dataclasses.replace(
+                entry,
+                expr=entry.expr.subs(subs),
+                identity=None if entry.identity is None else entry.identity.subs(subs),
+                params={k: v for k, v in entry.params.items() if k not in numeric},
+            )
+        return entry
+
+    def mean_loss(self, samples: str = "m") -> sympy.Expr:
+        """The loss averaged over samples, J = (1/m) Σᵢ ℓ(pᵢ, yᵢ), as SymPy objects.
+
+        Examples
+        --------
+        >>> get("mse").mean_loss()
+        Sum((p[i] - y[i])**2, (i, 1, m))/m
+        """
+        i = sympy.Symbol("i", integer=True, positive=True)
+        m = sympy.Symbol(samples, integer=True, positive=True)
+        indexed = {v: sympy.IndexedBase(v.name, real=True)[i] for v in self.variables}
+        return sympy.Sum(self.expr.subs(indexed), (i, 1, m)) / m
+
+    # -- display -------------------------------------------------------------
+    def signature(self) -> str:
+        """``name(x)`` or ``name(p, y)``."""
+        return f"{self.name}({', '.join(v.name for v in self.variables)})"
+
+    def to_text(self) -> str:
+        """A few lines: formula, parameters, domain, description."""
+        lines = [f"{self.signature()} = {sympy.sstr(self.expr)}"]
+        if self.description:
+            lines.append(f"  {self.description}")
+        if self.params:
+            lines.append("  parameters: " + ", ".join(f"{k} = {v}" for k, v in self.params.items()))
+        if self.options:
+            lines.append("  options: " + ", ".join(f"{k} = {v}" for k, v in self.options.items()))
+        lines.append("  domain: " + ", ".join(f"{v} ∈ {_set_text(self.domain_of(v))}" for v in self.variables))
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        """The defining equation in LaTeX."""
+        args = ", ".join(sympy.latex(v) for v in self.variables)
+        name = self.name.replace("_", r"\_")
+        return rf"\operatorname{{{name}}}\left({args}\right) = {sympy.latex(self.expr)}"
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex()}$"
+
+    def __repr__(self) -> str:
+        return f"<Entry {self.kind} {self.signature()} = {sympy.sstr(self.expr)}>"
+
+
+def _as_number(name: str, value: Any) -> sympy.Expr:
+    try:
+        number = sympy.Float(value) if isinstance(value, float) else sympy.sympify(value, strict=True)
+    except (sympy.SympifyError, TypeError, ValueError):
+        raise SymcalcError(f"parameter '{name}' must be a number, got {value!r}") from None
+    if not number.is_number or not number.is_real or not number.is_finite:
+        raise SymcalcError(f"parameter '{name}' must be a finite real number, got {value!r}")
+    return number
+
+
+def _as_options(values: Mapping[str, Any], entry_name: str) -> dict[str, int]:
+    out = {}
+    for key, value in values.items():
+        try:
+            as_int = int(value)
+        except (TypeError, ValueError):
+            raise SymcalcError(f"option '{key}' of {entry_name} must be a whole number") from None
+        if as_int != value or not 2 <= as_int <= 64:
+            raise SymcalcError(f"option '{key}' of {entry_name} must be a whole number from 2 to 64")
+        out[key] = as_int
+    return out
+
+
+def _set_text(s: sympy.Set) -> str:
+    if s == S.Reals:
+        return "ℝ"
+    return sympy.sstr(s)
+
+
+# -- the registry ---------------------------------------------------------------
+
+_REGISTRY: dict[str, Entry] = {}
+_ALIASES: dict[str, str] = {}
+
+#: Read-only view of the catalog: canonical name -> `Entry`.
+CATALOG: Mapping[str, Entry] = MappingProxyType(_REGISTRY)
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def register(entry: Entry) -> Entry:
+    """Add an entry (and its aliases) to the catalog; names must be new."""
+    if entry.kind not in KINDS:
+        raise SymcalcError(f"kind must be one of {', '.join(KINDS)}, got {entry.kind!r}")
+    for name in (entry.name, *entry.aliases):
+        if _key(name) in _REGISTRY or _key(name) in _ALIASES:
+            raise SymcalcError(f"catalog name '{name}' is already taken")
+    _REGISTRY[entry.name] = entry
+    for alias in entry.aliases:
+        _ALIASES[_key(alias)] = entry.name
+    return entry
+
+
+def canonical_name(name: str) -> str | None:
+    """The catalog's own name for ``name`` or one of its aliases, else ``None``.
+
+    Examples
+    --------
+    >>> canonical_name("Swish"), canonical_name("nope")
+    ('silu', None)
+    """
+    key = _key(name)
+    if key in _REGISTRY:
+        return key
+    return _ALIASES.get(key)
+
+
+def all_names() -> list[str]:
+    """Every name and alias the catalog answers to."""
+    return sorted([*_REGISTRY, *_ALIASES])
+
+
+def get(name: str, **params: Any) -> Entry:
+    """The catalog entry called ``name`` (or an alias), with parameters optionally set.
+
+    Examples
+    --------
+    >>> get("huber", delta=2).expr
+    Piecewise(((p - y)**2/2, Abs(p - y) <= 2), (2*Abs(p - y) - 2, True))
+    >>> get("sigmod")
+    Traceback (most recent call last):
+    ...
+    symcalc.errors.SymcalcError: unknown function 'sigmod'; did you mean 'sigmoid'?
+    """
+    canonical = canonical_name(name) if isinstance(name, str) else None
+    if canonical is None:
+        raise SymcalcError(f"unknown function '{name}'{did_you_mean(_key(str(name)), all_names())}")
+    entry = _REGISTRY[canonical]
+    return entry.with_params(**params) if params else entry
+
+
+def catalog(kind: str | None = None) -> list[Entry]:
+    """The catalog's entries in registration order, optionally of one kind.
+
+    Examples
+    --------
+    >>> [e.name for e in catalog("loss")][:3]
+    ['squared_error', 'absolute_error', 'huber']
+    """
+    if kind is not None and kind not in KINDS:
+        raise SymcalcError(f"kind must be 'activation' or 'loss', got {kind!r}")
+    return [e for e in _REGISTRY.values() if kind is None or e.kind == kind]
+
+
+def _activation(name: str, expr: sympy.Expr, description: str, **fields: Any) -> Entry:
+    return register(Entry(name, "activation", expr, (x,), description, **fields))
+
+
+def _loss(name: str, expr: sympy.Expr, variables: Iterable[sympy.Symbol], description: str, **fields) -> Entry:
+    return register(Entry(name, "loss", expr, tuple(variables), description, **fields))
+
+
+# -- activations -----------------------------------------------------------------
+
+alpha, beta, slope, scale, delta = (symbol(n) for n in ("alpha", "beta", "slope", "scale", "delta"))
+s = sigmoid(x)
+softplus_x = log(1 + exp(x))
+
+_activation("identity", x, "the identity (linear) activation", aliases=("linear",), identity=S.One)
+_activation(
+    "sigmoid", 1 / (1 + exp(-x)), "logistic sigmoid, squashes ℝ onto (0, 1)",
+    aliases=("logistic", "expit"), identity=s * (1 - s), plot_range=(-6.0, 6.0),
+)
+_activation("tanh", tanh(x), "hyperbolic tangent, squashes ℝ onto (-1, 1)", identity=1 - tanh(x) ** 2, plot_range=(-4.0, 4.0))
+_activation(
+    "relu", Max(0, x), "rectified linear unit max(0, x)",
+    identity=Piecewise((1, x > 0), (0, True)), plot_range=(-3.0, 3.0),
+)
+_activation(
+    "leaky_relu", Piecewise((x, x > 0), (slope * x, True)), "ReLU with a small slope for negative inputs",
+    params={"slope": Rational(1, 100)}, identity=Piecewise((1, x > 0), (slope, True)), plot_range=(-3.0, 3.0),
+)
+_activation(
+    "relu6", Min(Max(0, x), 6), "ReLU capped at 6 (MobileNet)",
+    identity=Piecewise((1, (x > 0) & (x < 6)), (0, True)), plot_range=(-2.0, 8.0),
+)
+_activation(
+    "elu", Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)), "exponential linear unit",
+    params={"alpha": S.One}, identity=Piecewise((1, x > 0), (alpha * exp(x), True)), plot_range=(-4.0, 3.0),
+)
+_activation(
+    "selu", scale * Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)), "scaled ELU (self-normalizing networks)",
+    params={"scale": sympy.Float("1.0507009873554804934193349852946", 30),
+            "alpha": sympy.Float("1.6732632423543772848170429916717", 30)},
+    identity=scale * Piecewise((1, x > 0), (alpha * exp(x), True)), plot_range=(-4.0, 3.0),
+)
+_activation(
+    "celu", Piecewise((x, x > 0), (alpha * (exp(x / alpha) - 1), True)), "continuously differentiable ELU",
+    params={"alpha": S.One}, identity=Piecewise((1, x > 0), (exp(x / alpha), True)), plot_range=(-4.0, 3.0),
+)
+_activation(
+    "softplus", log(1 + exp(beta * x)) / beta, "smooth ReLU, log(1 + exp(βx))/β",
+    params={"beta": S.One}, identity=sigmoid(beta * x),
+)
+_activation("softsign", x / (1 + Abs(x)), "x / (1 + |x|)", identity=1 / (1 + Abs(x)) ** 2, plot_range=(-8.0, 8.0))
+_activation(
+    "silu", x / (1 + exp(-x)), "sigmoid-weighted linear unit x·σ(x)",
+    aliases=("swish",), identity=s * (1 + x * (1 - s)), plot_range=(-6.0, 4.0),
+)
+_activation(
+    "gelu", x / 2 * (1 + erf(x / sqrt(2))), "Gaussian error linear unit x·Φ(x), exact erf form",
+    identity=(1 + erf(x / sqrt(2))) / 2 + x * exp(-x**2 / 2) / sqrt(2 * pi), plot_range=(-4.0, 3.0),
+)
+_c = Rational(44715, 1000000)
+_u = sqrt(2 / pi) * (x + _c * x**3)
+_activation(
+    "gelu_tanh", x / 2 * (1 + tanh(_u)), "GELU, the tanh approximation (GPT-2, BERT)",
+    aliases=("gelu_approx",),
+    identity=(1 + tanh(_u)) / 2 + x / 2 * (1 - tanh(_u) ** 2) * sqrt(2 / pi) * (1 + 3 * _c * x**2),
+    plot_range=(-4.0, 3.0),
+)
+_activation(
+    "mish", x * tanh(softplus_x), "self-regularized activation x·tanh(softplus(x))",
+    identity=tanh(softplus_x) + x * s * (1 - tanh(softplus_x) ** 2), plot_range=(-6.0, 4.0),
+)
+_activation(
+    "hard_sigmoid", Min(Max(0, x / 6 + S.Half), 1), "piecewise-linear sigmoid, relu6(x + 3)/6",
+    aliases=("hardsigmoid",), identity=Piecewise((Rational(1, 6), (x > -3) & (x < 3)), (0, True)),
+)
+_activation(
+    "hard_tanh", Min(Max(-1, x), 1), "tanh clipped to a line, max(-1, min(1, x))",
+    aliases=("hardtanh",), identity=Piecewise((1, (x > -1) & (x < 1)), (0, True)), plot_range=(-3.0, 3.0),
+)
+_activation(
+    "hard_swish", x * Min(Max(0, x + 3), 6) / 6, "x·relu6(x + 3)/6 (MobileNetV3)",
+    aliases=("hardswish",), identity=Piecewise((0, x < -3), (x / 3 + S.Half, x < 3), (1, True)),
+)
+_activation(
+    "log_sigmoid", -log(1 + exp(-x)), "log σ(x) = -softplus(-x)",
+    aliases=("logsigmoid",), identity=sigmoid(-x),
+)
+_activation("gaussian", exp(-x**2), "Gaussian bump exp(-x²) (RBF networks)", identity=-2 * x * exp(-x**2), plot_range=(-3.0, 3.0))
+_activation("sinusoid", sin(x), "sine activation (SIREN)", aliases=("sin", "sine"), identity=cos(x), plot_range=(-6.3, 6.3))
+
+
+# -- losses ------------------------------------------------------------------------
+
+_r = p - y
+_probability = Interval.open(0, 1)
+_unit = Interval(0, 1)
+_pm_one = sympy.FiniteSet(-1, 1)
+
+_loss(
+    "squared_error", _r**2, (p, y), "squared error (p - y)²; averaged over samples it is the MSE",
+    aliases=("mse", "l2", "squared_loss"), identity=2 * _r, fixed={"y": 0.0}, plot_range=(-3.0, 3.0),
+)
+_loss(
+    "absolute_error", Abs(_r), (p, y), "absolute error |p - y|; averaged over samples it is the MAE",
+    aliases=("mae", "l1"), identity=sign(_r), fixed={"y": 0.0}, plot_range=(-3.0, 3.0),
+)
+_loss(
+    "huber", Piecewise((_r**2 / 2, Abs(_r) <= delta), (delta * (Abs(_r) - delta / 2), True)), (p, y),
+    "quadratic near the target, linear beyond delta", aliases=("huber_loss",), params={"delta": S.One},
+    identity=Piecewise((_r, Abs(_r) <= delta), (delta * sign(_r), True)), fixed={"y": 0.0}, plot_range=(-3.0, 3.0),
+)
+_loss(
+    "log_cosh", log(sympy.cosh(_r)), (p, y), "log(cosh(p - y)): like squared error near 0, absolute far away",
+    aliases=("logcosh",), identity=tanh(_r), fixed={"y": 0.0}, plot_range=(-3.0, 3.0),
+)
+_loss(
+    "binary_cross_entropy", -(y * log(p) + (1 - y) * log(1 - p)), (p, y),
+    "cross-entropy of a probability p against a label y", aliases=("bce", "log_loss"),
+    domain={"p": _probability, "y": _unit}, identity=(p - y) / (p * (1 - p)), fixed={"y": 1.0},
+    plot_range=(0.001, 0.999),
+)
+_sz = 1 / (1 + exp(-z))
+_loss(
+    "binary_cross_entropy_with_logits", -(y * log(_sz) + (1 - y) * log(1 - _sz)), (z, y),
+    "cross-entropy of σ(z) against a label y, taken on the logit z", aliases=("bce_with_logits", "logistic_loss"),
+    domain={"y": _unit}, identity=sigmoid(z) - y, fixed={"y": 1.0}, plot_range=(-6.0, 6.0),
+)
+_loss(
+    "hinge", Max(0, 1 - y * p), (p, y), "margin loss max(0, 1 - y·p) for labels ±1 (SVM)",
+    domain={"y": _pm_one}, identity=Piecewise((-y, y * p < 1), (0, True)), fixed={"y": 1.0}, plot_range=(-2.0, 3.0),
+)
+_loss(
+    "squared_hinge", Max(0, 1 - y * p) ** 2, (p, y), "max(0, 1 - y·p)², the smooth hinge",
+    domain={"y": _pm_one}, identity=-2 * y * Max(0, 1 - y * p), fixed={"y": 1.0}, plot_range=(-2.0, 3.0),
+)
+
+
+def _softmax_cross_entropy(K: int = 3) -> Entry:
+    zs = [symbol(f"z_{k}") for k in range(1, K + 1)]
+    ys = [symbol(f"y_{k}") for k in range(1, K + 1)]
+    total = sum(exp(zk) for zk in zs)
+    expr = -sum(yk * log(exp(zk) / total) for yk, zk in zip(ys, zs))
+    return Entry(
+        "categorical_cross_entropy", "loss", expr, (*zs, *ys),
+        f"cross-entropy of softmax(z) against a probability vector y, K = {K} classes",
+        aliases=("cross_entropy", "softmax_cross_entropy"),
+        domain={str(yk): _unit for yk in ys},
+        identity=exp(zs[0]) / total - ys[0],
+        constraints=(sum(ys) - 1,),
+        fixed={str(zk): 0.0 for zk in zs[1:]} | {"y_1": 1.0} | {str(yk): 0.0 for yk in ys[1:]},
+        options={"K": K}, builder=_softmax_cross_entropy,
+    )
+
+
+register(_softmax_cross_entropy())
+
+del s, softplus_x, _c, _u, _r, _sz

@@ -1,0 +1,164 @@
+"""Non-smooth points: the derivative convention at kinks, and finding the kinks.
+
+SymPy differentiates ``Max(0, x)`` to ``Heaviside(x)`` and leaves ``Heaviside(0)``
+undefined (or 1/2).  symcalc makes the choice explicit: every ``Heaviside(u)`` in a
+derivative becomes a ``Piecewise`` whose value at ``u = 0`` is set by a *convention*:
+
+``"zero"`` (default)
+    Heaviside(0) = 0, so relu'(0) = 0, and a max, min or clamp passes no gradient
+    at a tie.  This is what PyTorch and JAX compute for relu, relu6, hardtanh,
+    hardsigmoid, abs and hinge losses.
+``"half"``
+    Heaviside(0) = 1/2, SymPy's value: relu'(0) = 1/2, the mean of the one-sided
+    derivatives.
+``"one"``
+    Heaviside(0) = 1: relu'(0) = 1.
+
+A ``Piecewise`` written with conditions (``leaky_relu``, ``elu``, ``huber``) keeps its
+own: its derivative at the boundary is the derivative of the branch the condition
+selects there (``x > 0`` strict, so leaky_relu'(0) = slope, as in PyTorch).
+``sign(0) = 0`` under every convention (|x| = max(x, -x) ties with equal weight).
+
+Examples
+--------
+>>> import sympy
+>>> from symcalc.functions import symbol
+>>> x = symbol("x")
+>>> apply_convention(sympy.Heaviside(x))
+Piecewise((1, x > 0), (0, True))
+>>> apply_convention(sympy.Heaviside(x), "half")
+Piecewise((1, x > 0), (1/2, Eq(x, 0)), (0, True))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import sympy
+
+from .errors import SymcalcError
+
+__all__ = ["CONVENTIONS", "apply_convention", "kink_candidates", "nonsmooth_atoms"]
+
+#: Convention name -> the value of Heaviside(0) it stands for.
+CONVENTIONS: dict[str, sympy.Expr] = {"zero": sympy.S.Zero, "half": sympy.S.Half, "one": sympy.S.One}
+
+
+def heaviside_at_zero(convention: str) -> sympy.Expr:
+    """The value Heaviside(0) takes under ``convention``."""
+    try:
+        return CONVENTIONS[convention]
+    except KeyError:
+        raise SymcalcError(
+            f"unknown kink convention '{convention}'; choose one of {', '.join(CONVENTIONS)}"
+        ) from None
+
+
+def _step(u: sympy.Expr, h0: sympy.Expr) -> sympy.Piecewise:
+    if u.has(sympy.Max, sympy.Min):
+        u = u.rewrite(sympy.Piecewise)
+    pieces = [(sympy.S.One, u > 0)]
+    if h0 != 0:
+        pieces.append((h0, sympy.Eq(u, 0)))
+    pieces.append((sympy.S.Zero, True))
+    return sympy.Piecewise(*pieces)
+
+
+def apply_convention(expr: sympy.Expr, convention: str = "zero") -> sympy.Expr:
+    """Replace Heaviside steps by Piecewise with the chosen value at 0; drop DiracDelta.
+
+    DiracDelta terms only arise from differentiating a step; away from the kink they
+    are 0, and at the kink the derivative is a convention (0, as PyTorch's relu'' is).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from symcalc.functions import symbol
+    >>> x = symbol("x")
+    >>> apply_convention(sympy.diff(sympy.Max(0, x), x, 2))
+    0
+    """
+    h0 = heaviside_at_zero(convention)
+    if not expr.has(sympy.Heaviside, sympy.DiracDelta):
+        return expr
+    out = expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+    out = out.replace(lambda e: isinstance(e, sympy.Heaviside), lambda e: _step(e.args[0], h0))
+    return sympy.piecewise_fold(out) if out.has(sympy.Piecewise) else out
+
+
+def nonsmooth_atoms(expr: sympy.Expr) -> set[sympy.Basic]:
+    """The sub-expressions where smoothness can break: Abs, sign, Max, Min, Heaviside, Piecewise."""
+    kinds = (sympy.Abs, sympy.sign, sympy.Max, sympy.Min, sympy.Heaviside, sympy.Piecewise)
+    return {a for a in sympy.preorder_traversal(expr) if isinstance(a, kinds)}
+
+
+def _switching_expressions(atom: sympy.Basic) -> list[sympy.Expr]:
+    """Expressions whose zero set is where ``atom`` switches branch."""
+    if isinstance(atom, (sympy.Abs, sympy.sign, sympy.Heaviside)):
+        return [atom.args[0]]
+    if isinstance(atom, (sympy.Max, sympy.Min)):
+        args = atom.args
+        return [a - b for i, a in enumerate(args) for b in args[i + 1:]]
+    if isinstance(atom, sympy.Piecewise):
+        out = []
+        for _, cond in atom.args:
+            for rel in cond.atoms(sympy.core.relational.Relational):
+                out.append(rel.lhs - rel.rhs)
+        return out
+    return []  # pragma: no cover
+
+
+def kink_candidates(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr]:
+    """Values of ``var`` where some non-smooth part of ``expr`` switches branch.
+
+    Solutions that depend on other symbols (hinge: p = 1/y) are kept symbolic.
+    Candidates are not yet checked: the function may be smooth there (huber's
+    first derivative is continuous at |r| = delta).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from symcalc.functions import symbol
+    >>> x = symbol("x")
+    >>> kink_candidates(sympy.Min(sympy.Max(-1, x), 1), x)
+    [-1, 1]
+    """
+    points: set[sympy.Expr] = set()
+    for atom in nonsmooth_atoms(expr):
+        for u in _switching_expressions(atom):
+            if not u.has(var):
+                continue
+            points.update(_solve_real(u, var))
+    return _sorted_points(points)
+
+
+def _solve_real(u: sympy.Expr, var: sympy.Symbol) -> set[sympy.Expr]:
+    """Real solutions of u = 0 in ``var``, branch by branch where u is piecewise."""
+    if u.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
+        u = u.rewrite(sympy.Piecewise)
+    u = sympy.piecewise_fold(u)
+    pieces = u.args if isinstance(u, sympy.Piecewise) else [(u, sympy.true)]
+    out: set[sympy.Expr] = set()
+    for piece, cond in pieces:
+        try:
+            solutions = sympy.solve(piece, var, dict=False)
+        except (NotImplementedError, ValueError, TypeError):
+            continue
+        for s in solutions:
+            if s.is_real is False or s.is_finite is False or s.has(sympy.nan):
+                continue
+            if cond is not sympy.true and cond.subs(var, s) is sympy.false:
+                continue
+            out.add(s)
+    return out
+
+
+def _sorted_points(points: Iterable[sympy.Expr]) -> list[sympy.Expr]:
+    def key(point):
+        try:
+            return (0, float(point), "")
+        except TypeError:
+            return (1, math.inf, sympy.sstr(point))
+
+    return sorted(points, key=key)

@@ -37,8 +37,8 @@ from typing import Any
 
 import sympy
 
-from . import catalog as _catalog
-from .catalog import Entry
+from .catalog import CATALOG, Entry, all_names, canonical_name, get
+from .catalog import catalog as catalog_entries
 from .errors import ParseError, SymcalcError, did_you_mean
 from .functions import sigmoid, symbol
 
@@ -151,7 +151,7 @@ _NODE_NAMES = {
 
 
 def _activation_names() -> list[str]:
-    return [e.name for e in _catalog.catalog("activation")]
+    return [e.name for e in catalog_entries("activation")]
 
 
 def _check_text(text: Any) -> str:
@@ -334,10 +334,10 @@ class _Builder:
                 wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} or {high}"
                 raise ParseError(f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {len(args)}")
             return build(*args)
-        canonical = _catalog.canonical_name(name)
-        if canonical is not None and _catalog.CATALOG[canonical].kind == "activation":
-            return _apply_activation(_catalog.CATALOG[canonical], args, name)
-        known = [*FUNCTIONS, *_catalog.all_names()]
+        canonical = canonical_name(name)
+        if canonical is not None and CATALOG[canonical].kind == "activation":
+            return _apply_activation(CATALOG[canonical], args, name)
+        known = [*FUNCTIONS, *all_names()]
         raise ParseError(f"unknown function '{name}'{did_you_mean(name, known)}", column)
 
     def _piecewise(self, node: ast.Call) -> sympy.Expr:
@@ -394,7 +394,7 @@ def parse(text: str) -> sympy.Expr:
 
         text = _check_text(latex_to_text(text))
     tree = _syntax_tree(text)
-    result = _Builder(text).build(tree)
+    result = _Builder(text.replace("^", "**")).build(tree)
     if isinstance(result, tuple):
         raise ParseError("a tuple is not an expression; write one expression")
     if not isinstance(result, sympy.Expr):
@@ -441,11 +441,11 @@ def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
     if isinstance(function, Entry):
         return function.with_params(**params) if params else function
     if isinstance(function, str):
-        if _catalog.canonical_name(function) is not None:
-            return _catalog.get(function, **params)
+        if canonical_name(function) is not None:
+            return get(function, **params)
         stripped = function.strip()
         if stripped.isidentifier() and stripped not in CONSTANTS:
-            hint = did_you_mean(stripped.lower(), _catalog.all_names())
+            hint = did_you_mean(stripped.lower(), all_names())
             if hint and len(stripped) > 2:
                 raise SymcalcError(f"unknown function '{stripped}'{hint}")
         expr = parse(function)

@@ -1,0 +1,412 @@
+"""Symbolic derivatives: first and higher, any variable, tidied within a time budget.
+
+`derivative` returns the SymPy expression; `derive` returns a `Derivation`: the
+derivative with its step-by-step rule trees, the textbook identity where the
+catalog has one, the kinks, and renderings as text, LaTeX and JSON.
+
+Kinks follow a convention (see `symcalc.kinks`): by default relu'(0) = 0, as in
+PyTorch and JAX.  Simplification runs under a time budget: when it cannot finish,
+the correct but untidied derivative is returned and ``simplified`` is False.
+
+Examples
+--------
+>>> derivative("tanh")
+1 - tanh(x)**2
+>>> derivative("relu")
+Piecewise((1, x > 0), (0, True))
+>>> derive("sigmoid").identity
+(1 - sigmoid(x))*sigmoid(x)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import sympy
+
+from . import budget
+from .catalog import Entry
+from .errors import SymcalcError, TimeBudgetExceeded
+from .kinks import apply_convention, heaviside_at_zero, kink_candidates
+from .parse import resolve
+
+__all__ = ["Derivation", "derivative", "derive"]
+
+#: Highest derivative order accepted.
+MAX_ORDER = 10
+
+
+def variable_of(entry: Entry, wrt: str | sympy.Symbol | None) -> sympy.Symbol:
+    """The symbol to differentiate by: ``wrt`` checked against the entry's variables.
+
+    A parameter name (``alpha`` of elu) is accepted too: the derivative with respect
+    to a trainable parameter.
+
+    Examples
+    --------
+    >>> from symcalc.catalog import get
+    >>> variable_of(get("mse"), "y")
+    y
+    """
+    if wrt is None:
+        return entry.variable
+    name = wrt.name if isinstance(wrt, sympy.Symbol) else str(wrt).strip()
+    allowed = {v.name: v for v in entry.variables}
+    allowed.update(entry.parameter_symbols)
+    allowed.update({s.name: s for s in entry.expr.free_symbols if isinstance(s, sympy.Symbol)})
+    if name not in allowed:
+        from .errors import did_you_mean
+
+        listed = ", ".join(v.name for v in entry.variables)
+        raise SymcalcError(
+            f"unknown variable '{name}' for {entry.signature()}{did_you_mean(name, allowed)}"
+            f" (its variables: {listed})"
+        )
+    return allowed[name]
+
+
+def _check_order(order: Any) -> int:
+    if isinstance(order, bool) or not isinstance(order, (int,)) and not (
+        isinstance(order, float) and order.is_integer()
+    ):
+        raise SymcalcError(f"order must be a whole number from 1 to {MAX_ORDER}, got {order!r}")
+    order = int(order)
+    if not 1 <= order <= MAX_ORDER:
+        raise SymcalcError(f"order must be a whole number from 1 to {MAX_ORDER}, got {order}")
+    return order
+
+
+def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero") -> sympy.Expr:
+    """One derivative, with the kink convention applied and ``u*sign(u)`` written ``|u|``.
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> x = symbol("x")
+    >>> differentiate(sympy.Max(0, x), x)
+    Piecewise((1, x > 0), (0, True))
+    """
+    return _clean(apply_convention(sympy.diff(expr, var), convention))
+
+
+def _clean(expr: sympy.Expr) -> sympy.Expr:
+    """Identities SymPy leaves alone for real arguments: u*sign(u) = |u|."""
+    if not expr.has(sympy.sign):
+        return expr
+
+    def fold(term):
+        if not isinstance(term, sympy.Mul):
+            return term
+        factors = list(term.args)
+        for s in [f for f in factors if isinstance(f, sympy.sign)]:
+            u = s.args[0]
+            for candidate in (u, -u):
+                if candidate in factors and s in factors:
+                    factors.remove(candidate)
+                    factors.remove(s)
+                    factors.append(sympy.Abs(u) if candidate == u else -sympy.Abs(u))
+        return sympy.Mul(*factors)
+
+    return expr.replace(lambda e: isinstance(e, sympy.Mul) and e.has(sympy.sign), fold)
+
+
+# -- tidying under a time budget ---------------------------------------------------
+
+
+def _readability(expr: sympy.Expr, original: sympy.Expr) -> float:
+    """Lower is more readable: operation count, with penalties for surprising forms."""
+    score = float(sympy.count_ops(expr))
+    new_functions = {type(f) for f in expr.atoms(sympy.Function)} - {
+        type(f) for f in original.atoms(sympy.Function)
+    }
+    score += 4 * len(new_functions)
+    for pw in expr.atoms(sympy.Piecewise):
+        score += 6 * (len(pw.atoms(sympy.Piecewise)) - 1)
+        score += 4 * sum(1 for _, cond in pw.args if cond.has(sympy.Eq))
+    return score
+
+
+def _tidy_candidates(expr: sympy.Expr) -> sympy.Expr:  # runs in the budget's child process
+    candidates = [expr]
+    if expr.has(sympy.Piecewise) and expr.has(sympy.Max, sympy.Min):
+        # Inside a branch, a max/min is often decided by the branch's condition.
+        unfolded = expr.replace(
+            lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: e.rewrite(sympy.Piecewise)
+        )
+        candidates.append(sympy.simplify(sympy.piecewise_fold(unfolded)))
+    for tidy in (sympy.simplify, sympy.factor_terms, sympy.together, sympy.cancel):
+        try:
+            candidates.append(_clean(tidy(expr)))
+        except (NotImplementedError, TypeError, ValueError, sympy.PolynomialError):
+            continue
+    return min(candidates, key=lambda c: (_readability(c, expr), sympy.default_sort_key(c)))
+
+
+def tidy(expr: sympy.Expr, seconds: float | None = budget.DEFAULT_SECONDS) -> tuple[sympy.Expr, bool]:
+    """The most readable of a few simplified forms, and whether tidying finished in time.
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> x = symbol("x")
+    >>> tidy(x * (1 + x) - x)
+    (x**2, True)
+    """
+    if sympy.count_ops(expr) <= 2:
+        return expr, True
+    try:
+        return budget.within(seconds, _tidy_candidates, expr, what="simplification"), True
+    except TimeBudgetExceeded:
+        return expr, False
+
+
+# -- kinks -------------------------------------------------------------------------
+
+
+def _probe_values(entry: Entry, var: sympy.Symbol) -> dict[sympy.Symbol, sympy.Expr]:
+    """Numbers for every symbol but ``var``: parameter defaults, fixed values, else 0.7."""
+    values: dict[sympy.Symbol, sympy.Expr] = {}
+    for name, value in entry.params.items():
+        values[sympy.Symbol(name, real=True)] = value
+    for v in entry.variables:
+        if v != var:
+            values[v] = sympy.nsimplify(entry.fixed.get(v.name, 0.7))
+    return values
+
+
+def _jumps(expr: sympy.Expr, var: sympy.Symbol, point: float) -> bool:
+    h = 1e-7 * max(1.0, abs(point))
+    try:
+        left = complex(expr.subs(var, point - h).evalf(30))
+        right = complex(expr.subs(var, point + h).evalf(30))
+    except (TypeError, ValueError):
+        return True
+    if not (math.isfinite(abs(left)) and math.isfinite(abs(right))):
+        return True
+    return abs(left - right) > 1e-5 * (1 + abs(left) + abs(right))
+
+
+def find_kinks(
+    function: sympy.Expr, result: sympy.Expr, var: sympy.Symbol, entry: Entry
+) -> tuple[sympy.Expr, ...]:
+    """Points where ``function`` is not differentiable in ``var`` (``result`` jumps there).
+
+    Candidates come from the non-smooth parts of ``function``; each is kept only if
+    the derivative ``result`` has different one-sided limits there, checked with the
+    parameters at their defaults and other variables at their ``fixed`` values.
+    Symbolic positions (hinge: p = 1/y) are checked the same way and kept symbolic.
+    """
+    values = _probe_values(entry, var)
+    kinks = []
+    for point in kink_candidates(function, var):
+        try:
+            at = float(point.subs(values))
+        except (TypeError, ValueError):
+            kinks.append(point)
+            continue
+        if math.isfinite(at) and _jumps(result.subs(values), var, at):
+            kinks.append(point)
+    return tuple(kinks)
+
+
+# -- the public API ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Derivation:
+    """A derivative with everything that explains it.
+
+    ``steps`` holds one rule tree per order (the tree for order k differentiates the
+    tidied derivative of order k - 1).  ``identity`` is the catalog's classic closed
+    form (first derivatives in the entry's main variable only), proven equal.
+    """
+
+    input: str
+    entry: Entry
+    variable: sympy.Symbol
+    order: int
+    expr: sympy.Expr
+    derivative: sympy.Expr
+    identity: sympy.Expr | None
+    kinks: tuple[sympy.Expr, ...]
+    convention: str
+    simplified: bool
+    steps: tuple[Any, ...] = ()
+
+    @property
+    def notation(self) -> str:
+        """``d/dx`` or ``d²/dx²`` style operator, plain text."""
+        v = self.variable.name
+        if self.order == 1:
+            return f"d/d{v}"
+        sup = str(self.order).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+        return f"d{sup}/d{v}{sup}"
+
+    def latex_notation(self) -> str:
+        v = sympy.latex(self.variable)
+        if self.order == 1:
+            return rf"\frac{{d}}{{d{v}}}"
+        return rf"\frac{{d^{{{self.order}}}}}{{d{v}^{{{self.order}}}}}"
+
+    def to_text(self, steps: bool = False) -> str:
+        """Formula, derivative, classic form and kinks as plain text; optionally the steps."""
+        from . import render
+
+        name = self.entry.signature() if self.entry.kind != "expression" else "f"
+        lines = [f"{name} = {sympy.sstr(self.expr)}"]
+        if self.entry.params:
+            lines.append("parameters: " + ", ".join(f"{k} = {v}" for k, v in self.entry.params.items()))
+        lines.append(f"{self.notation} {name} = {sympy.sstr(self.derivative)}")
+        if self.identity is not None:
+            lines.append(f"{' ' * len(self.notation)} {' ' * len(name)} = {sympy.sstr(self.identity)}   (classic form)")
+        if self.kinks:
+            points = ", ".join(f"{self.variable} = {sympy.sstr(k)}" for k in self.kinks)
+            h0 = heaviside_at_zero(self.convention)
+            lines.append(f"kinks: {points} (convention '{self.convention}': Heaviside(0) = {h0})")
+        if not self.simplified:
+            lines.append("note: simplification ran out of time; the derivative is correct but not simplified")
+        if steps and self.steps:
+            for k, tree in enumerate(self.steps, 1):
+                if len(self.steps) > 1:
+                    lines.append(f"\nsteps for derivative {k}:")
+                else:
+                    lines.append("\nsteps:")
+                lines.append(render.to_text(tree))
+        return "\n".join(lines)
+
+    def to_latex(self, steps: bool = True) -> str:
+        """The derivation as LaTeX: the result, then an ``align*`` block of steps."""
+        from . import render
+
+        lhs = self.latex_notation() + r"\left[" + sympy.latex(self.expr) + r"\right]"
+        parts = [rf"{lhs} = {sympy.latex(self.derivative)}"]
+        if self.identity is not None:
+            parts[0] += rf" = {sympy.latex(self.identity)}"
+        if steps:
+            parts.extend(render.to_latex(tree) for tree in self.steps)
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: every expression as SymPy syntax that `symcalc.parse` reads back."""
+        from . import render
+
+        return {
+            "input": self.input,
+            "name": self.entry.name,
+            "kind": self.entry.kind,
+            "expr": sympy.sstr(self.expr),
+            "expr_latex": sympy.latex(self.expr),
+            "variable": self.variable.name,
+            "order": self.order,
+            "derivative": sympy.sstr(self.derivative),
+            "derivative_latex": sympy.latex(self.derivative),
+            "identity": None if self.identity is None else sympy.sstr(self.identity),
+            "identity_latex": None if self.identity is None else sympy.latex(self.identity),
+            "params": {k: sympy.sstr(v) for k, v in self.entry.params.items()},
+            "kinks": [sympy.sstr(k) for k in self.kinks],
+            "convention": self.convention,
+            "simplified": self.simplified,
+            "steps": [record for tree in self.steps for record in render.step_records(tree)],
+        }
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.to_latex(steps=False) + "$$"
+
+    def __repr__(self) -> str:
+        return f"<Derivation {self.notation} {sympy.sstr(self.expr)} = {sympy.sstr(self.derivative)}>"
+
+
+def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | None:
+    if order == 1 and entry.identity is not None and var == entry.variable:
+        return entry.identity
+    return None
+
+
+def derivative(
+    f: str | sympy.Expr | Entry,
+    wrt: str | sympy.Symbol | None = None,
+    order: int = 1,
+    *,
+    params: Mapping[str, Any] | None = None,
+    convention: str = "zero",
+    simplify: bool = True,
+    timeout: float | None = budget.DEFAULT_SECONDS,
+) -> sympy.Expr:
+    """The derivative of ``f`` (catalog name, text, SymPy expression or `Entry`).
+
+    Kinks get an explicit value by ``convention`` ("zero", "half", "one"); see
+    `symcalc.kinks`.  ``simplify=False`` skips tidying; otherwise tidying runs for at
+    most ``timeout`` seconds and falls back to the untidied (still correct) result.
+
+    Examples
+    --------
+    >>> derivative("x**3", order=2)
+    6*x
+    >>> derivative("mse", wrt="p")
+    2*p - 2*y
+    >>> derivative("relu", convention="half")
+    Piecewise((1, x > 0), (1/2, Eq(x, 0)), (0, True))
+    """
+    entry = resolve(f, **dict(params or {}))
+    var = variable_of(entry, wrt)
+    order = _check_order(order)
+    heaviside_at_zero(convention)
+    result = entry.expr
+    for _ in range(order):
+        result = differentiate(result, var, convention)
+        if simplify:
+            result, _ = tidy(result, timeout)
+    return result
+
+
+def derive(
+    f: str | sympy.Expr | Entry,
+    wrt: str | sympy.Symbol | None = None,
+    order: int = 1,
+    *,
+    params: Mapping[str, Any] | None = None,
+    convention: str = "zero",
+    steps: bool = True,
+    timeout: float | None = budget.DEFAULT_SECONDS,
+) -> Derivation:
+    """Derive ``f`` symbolically, with steps, classic identity and kinks.
+
+    Examples
+    --------
+    >>> d = derive("relu")
+    >>> d.derivative, d.kinks
+    (Piecewise((1, x > 0), (0, True)), (0,))
+    >>> derive("x**2*sin(x)").derivative
+    x*(x*cos(x) + 2*sin(x))
+    """
+    from .steps import derivation_steps, with_identity
+
+    entry = resolve(f, **dict(params or {}))
+    var = variable_of(entry, wrt)
+    order = _check_order(order)
+    heaviside_at_zero(convention)
+    text = f if isinstance(f, str) else entry.name
+
+    previous = entry.expr
+    trees = []
+    simplified = True
+    for k in range(1, order + 1):
+        raw = differentiate(previous, var, convention)
+        if steps:
+            trees.append(derivation_steps(previous, var, convention))
+        result, finished = tidy(raw, timeout)
+        simplified = simplified and finished
+        if k < order:
+            previous = result
+    kinks = find_kinks(previous, result, var, entry)
+    identity = _identity_for(entry, var, order)
+    if identity is not None and trees:
+        trees[-1] = with_identity(trees[-1], identity)
+    return Derivation(
+        input=text, entry=entry, variable=var, order=order, expr=entry.expr, derivative=result,
+        identity=identity, kinks=kinks, convention=convention, simplified=simplified, steps=tuple(trees),
+    )
+

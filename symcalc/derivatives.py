@@ -192,10 +192,11 @@ def _jumps(expr: sympy.Expr, var: sympy.Symbol, point: float) -> bool:
 def find_kinks(
     function: sympy.Expr, result: sympy.Expr, var: sympy.Symbol, entry: Entry
 ) -> tuple[sympy.Expr, ...]:
-    """Points where ``function`` is not differentiable in ``var`` (``result`` jumps there).
+    """Points where ``function`` is not differentiable in ``var``.
 
     Candidates come from the non-smooth parts of ``function``; each is kept only if
-    the derivative ``result`` has different one-sided limits there, checked with the
+    ``function`` or its derivative ``result`` has different one-sided limits there
+    (a jump in ``function`` itself, like relu' at 0, leaves no derivative), checked with the
     parameters at their defaults and other variables at their ``fixed`` values.
     Symbolic positions (hinge: p = 1/y) are checked the same way and kept symbolic.
     """
@@ -207,7 +208,9 @@ def find_kinks(
         except (TypeError, ValueError):
             kinks.append(point)
             continue
-        if math.isfinite(at) and _jumps(result.subs(values), var, at):
+        if not math.isfinite(at):
+            continue
+        if _jumps(function.subs(values), var, at) or _jumps(result.subs(values), var, at):
             kinks.append(point)
     return tuple(kinks)
 
@@ -404,7 +407,7 @@ def derive(
     kinks = find_kinks(previous, result, var, entry)
     identity = _identity_for(entry, var, order)
     if identity is not None and trees:
-        trees[-1] = with_identity(trees[-1], identity)
+        trees[-1] = with_identity(trees[-1], identity, constraints=entry.constraints)
     return Derivation(
         input=text, entry=entry, variable=var, order=order, expr=entry.expr, derivative=result,
         identity=identity, kinks=kinks, convention=convention, simplified=simplified, steps=tuple(trees),

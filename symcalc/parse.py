@@ -279,6 +279,8 @@ class _Builder:
             return -operand
         if isinstance(node.op, ast.UAdd):
             return operand
+        if isinstance(node.op, ast.Invert) and _is_condition(operand):
+            return sympy.Not(operand)
         raise self._operator(node.op, node)
 
     def _operator(self, op: ast.AST, node: ast.AST) -> ParseError:
@@ -290,6 +292,13 @@ class _Builder:
         left, right = self.build(node.left), self.build(node.right)
         if isinstance(node.op, ast.Pow):
             return _power(left, right)
+        if isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+            if not (_is_condition(left) and _is_condition(right)):
+                raise ParseError(
+                    f"'{_OPERATOR_NAMES[type(node.op)]}' joins conditions, as in (x > 0) & (x < 1)"
+                    f" (column {node.col_offset + 1})", node.col_offset + 1,
+                )
+            return sympy.And(left, right) if isinstance(node.op, ast.BitAnd) else sympy.Or(left, right)
         combine = _BINARY.get(type(node.op))
         if combine is None:
             raise self._operator(node.op, node)
@@ -325,6 +334,8 @@ class _Builder:
             raise ParseError(f"{name}() takes no keyword arguments (column {column})", column)
         if name == "Piecewise":
             return self._piecewise(node)
+        if name in LOGIC:
+            return self._logic(name, node)
         args = [self.build(a) for a in node.args]
         if any(isinstance(a, tuple) for a in args):
             raise ParseError(f"tuples are only allowed inside Piecewise (column {column})", column)
@@ -340,6 +351,17 @@ class _Builder:
         known = [*FUNCTIONS, *all_names()]
         raise ParseError(f"unknown function '{name}'{did_you_mean(name, known)}", column)
 
+    def _logic(self, name: str, node: ast.Call) -> sympy.Basic:
+        build, low, high = LOGIC[name]
+        args = [self.build(a) for a in node.args]
+        if len(args) < low or (high is not None and len(args) > high):
+            raise ParseError(f"{name}() takes {low if low == high else f'at least {low}'} arguments, got {len(args)}")
+        if name in ("And", "Or", "Not") and not all(_is_condition(a) for a in args):
+            raise ParseError(f"{name}() takes conditions, as in {name}(x > 0, x < 1)")
+        if name in ("Eq", "Ne") and not all(isinstance(a, sympy.Expr) for a in args):
+            raise ParseError(f"{name}() compares two expressions, as in {name}(x, 0)")
+        return build(*args)
+
     def _piecewise(self, node: ast.Call) -> sympy.Expr:
         pieces = []
         for arg in node.args:
@@ -347,12 +369,27 @@ class _Builder:
             if not (isinstance(piece, tuple) and len(piece) == 2):
                 raise ParseError("Piecewise takes pairs (expression, condition), as in Piecewise((x, x > 0), (0, True))")
             value, condition = piece
-            if not isinstance(condition, (sympy.logic.boolalg.Boolean, sympy.core.relational.Relational)):
+            if not _is_condition(condition):
                 raise ParseError(f"a Piecewise condition must be a comparison or True, got {condition}")
             pieces.append((value, condition))
         if not pieces:
             raise ParseError("Piecewise needs at least one (expression, condition) pair")
         return sympy.Piecewise(*pieces)
+
+
+def _is_condition(value: Any) -> bool:
+    boolean = sympy.logic.boolalg
+    return isinstance(value, (sympy.core.relational.Relational, boolean.BooleanFunction, boolean.BooleanAtom))
+
+
+# Condition builders for Piecewise: name -> (builder, smallest arity, largest arity)
+LOGIC: dict[str, tuple[Callable[..., sympy.Basic], int, int | None]] = {
+    "Eq": (sympy.Eq, 2, 2),
+    "Ne": (sympy.Ne, 2, 2),
+    "And": (sympy.And, 2, None),
+    "Or": (sympy.Or, 2, None),
+    "Not": (sympy.Not, 1, 1),
+}
 
 
 def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
@@ -374,6 +411,27 @@ def _looks_like_latex(text: str) -> bool:
     return "\\" in text or "{" in text or text.startswith("$")
 
 
+def _latex_as_text(text: str) -> str:
+    from .latex import latex_to_text
+
+    translated = latex_to_text(text)
+    if len(translated) > 2 * MAX_LENGTH:  # pragma: no cover - the input limit keeps it short
+        raise ParseError("expression is too long")
+    return translated.strip()
+
+
+def _build(text: str) -> Any:
+    """Syntax tree, then SymPy objects; SymPy's own refusals become ParseErrors."""
+    tree = _syntax_tree(text)
+    try:
+        return _Builder(text.replace("^", "**")).build(tree)
+    except SymcalcError:
+        raise
+    except (ValueError, TypeError, ArithmeticError, AttributeError, RecursionError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ParseError(f"cannot build the expression '{text}': {detail}") from None
+
+
 def parse(text: str) -> sympy.Expr:
     """Read an expression from text (SymPy/Python syntax, or LaTeX), never running it.
 
@@ -390,15 +448,25 @@ def parse(text: str) -> sympy.Expr:
     """
     text = _check_text(text)
     if _looks_like_latex(text):
-        from .latex import latex_to_text
-
-        text = _check_text(latex_to_text(text))
-    tree = _syntax_tree(text)
-    result = _Builder(text.replace("^", "**")).build(tree)
+        result = _build(_latex_as_text(text))
+    else:
+        try:
+            result = _build(text)
+        except ParseError as error:
+            # Textbook notation such as '2x^2 + 3x' or '|p - y|' is not Python syntax but is
+            # valid LaTeX: try that reading, and report the first error if it fails too.
+            if not str(error).startswith("syntax error"):
+                raise
+            try:
+                result = _build(_latex_as_text(text))
+            except SymcalcError:
+                raise error from None
     if isinstance(result, tuple):
         raise ParseError("a tuple is not an expression; write one expression")
     if not isinstance(result, sympy.Expr):
         raise ParseError(f"'{text}' is a condition, not an expression; use it inside Piecewise")
+    if result.has(sympy.I):
+        raise ParseError(f"'{text}' is complex-valued; symcalc works with real functions")
     if result.has(sympy.zoo, sympy.nan):
         raise ParseError(f"'{text}' is undefined (it contains a division by zero)")
     return result

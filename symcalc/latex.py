@@ -1,0 +1,817 @@
+r"""LaTeX math -> SymPy-syntax text, by a small tokenizer and recursive-descent parser.
+
+Users paste formulas from papers and notebooks, such as ``\frac{1}{1+e^{-x}}``.  This
+module translates a fixed subset of LaTeX math into plain SymPy/Python-syntax text
+(``1/(1+exp(-x))``), which `symcalc.parse.parse` then reads with its own whitelist
+parser.  Nothing here evaluates anything: there is no ``eval``, ``exec``,
+``sympify``, ``parse_expr`` or ``sympy.parsing.latex``.  The text is only split into
+tokens and rebuilt, one command at a time, from tables of known commands.  Whatever is
+not in those tables is refused with a `ParseError` that names the problem and its
+1-based column in the text passed in.  The output is then checked a second time by
+``parse``.
+
+Accepted subset
+---------------
+* delimiters ``$...$``, ``$$...$$``, ``\(...\)`` and ``\[...\]`` (stripped); whitespace,
+  ``~``, ``\,`` ``\:`` ``\;`` ``\!`` ``\quad`` ``\qquad`` and ``\displaystyle`` are
+  ignored;
+* numbers, single-letter variables with implicit multiplication (``2x``, ``xy``,
+  ``x(1+x)``), subscripts (``x_1``, ``z_{12}``, ``w_{ij}`` become ``x_1``, ``z_12``,
+  ``w_ij``), Greek letters (``\lambda`` becomes ``lamda``, SymPy's spelling, since
+  ``lambda`` is a Python keyword), ``\pi``, ``\infty`` and ``e`` (Euler's number);
+* ``+ - * /``, ``\cdot``, ``\times``, ``\div``, ``^`` (``x^2``, ``x^{-1}``,
+  ``e^{u}`` is ``exp(u)``), ``\frac``, ``\dfrac``, ``\tfrac``, ``\sqrt{u}`` and
+  ``\sqrt[n]{u}``;
+* grouping with ``( )``, ``[ ]``, ``{ }``, ``\{ \}`` and ``\left ... \right``;
+  absolute values ``|x|``, ``\lvert x \rvert``, ``\left| x \right|``;
+* the functions in `FUNCTION_COMMANDS` (``\sin x``, ``\sin 2x``, ``\sin(x)``,
+  ``\sin^2 x``, ``\log_2 x``, ``\max(0, x)``), any name in `symcalc.parse.FUNCTIONS`
+  or the catalog's activations through ``\operatorname{name}`` or ``\mathrm{name}``,
+  and ``\sigma(x)`` for the sigmoid (a bare ``\sigma`` is the variable ``sigma``).
+
+A function without parentheses takes the factors that follow it up to the next
+operator, bracket or function: ``\sin 2x \cos x`` is ``sin(2*x)*cos(x)``.
+
+Examples
+--------
+>>> latex_to_text(r"$\frac{1}{1+e^{-x}}$")
+'1/(1+exp(-x))'
+>>> latex_to_text(r"\text{__import__('os')}")
+Traceback (most recent call last):
+...
+symcalc.errors.ParseError: unknown LaTeX command '\text' at column 1 (text is not math)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from .catalog import CATALOG, canonical_name
+from .catalog import catalog as catalog_entries
+from .errors import ParseError, did_you_mean
+from .parse import FUNCTIONS
+
+__all__ = ["latex_to_text"]
+
+#: Deepest nesting (groups, signs, function arguments) accepted.
+MAX_DEPTH = 64
+
+# Precedence of an emitted fragment: it is parenthesised where a tighter one is needed.
+ADD, MUL, NEG, POW, ATOM = range(1, 6)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Node:
+    """A piece of emitted text and how tightly it binds."""
+
+    text: str
+    prec: int = ATOM
+
+
+@dataclasses.dataclass(frozen=True)
+class _Token:
+    """One token: ``kind`` is num, letter, cmd, char, name (a function name) or end."""
+
+    kind: str
+    text: str
+    column: int
+    shown: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.shown or self.text
+
+
+class _Fn(NamedTuple):
+    """An allowed function: emitted name, arity and how it is written."""
+
+    name: str
+    low: int = 1
+    high: int | None = 1
+    parens: bool = False  # arguments must be in parentheses (\max, \min)
+    base: bool = False  # takes a base as a subscript (\log_2 x)
+
+
+#: LaTeX function commands and the function each one emits.
+FUNCTION_COMMANDS: dict[str, _Fn] = {
+    **{f"\\{n}": _Fn(n) for n in ("sin", "cos", "tan", "sec", "csc", "cot")},
+    **{f"\\{n}": _Fn(n) for n in ("sinh", "cosh", "tanh", "coth")},
+    "\\arcsin": _Fn("asin"),
+    "\\arccos": _Fn("acos"),
+    "\\arctan": _Fn("atan"),
+    "\\exp": _Fn("exp"),
+    "\\ln": _Fn("log"),
+    "\\log": _Fn("log", base=True),
+    "\\max": _Fn("max", 2, None, parens=True),
+    "\\min": _Fn("min", 2, None, parens=True),
+}
+
+_GREEK_NAMES = (
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda "
+    "mu nu xi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega "
+    "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega"
+).split()
+#: Greek letters, read as variables (``lambda`` is a Python keyword: SymPy spells it lamda).
+GREEK: dict[str, str] = {f"\\{g}": g.replace("lambda", "lamda") for g in _GREEK_NAMES}
+#: Every command that stands for a single symbol.
+SYMBOLS: dict[str, str] = {**GREEK, "\\pi": "pi", "\\infty": "oo"}
+
+_MUL_OPS = {"*": "*", "/": "/", "\\cdot": "*", "\\times": "*", "\\div": "/"}
+_SPACES = frozenset(
+    ["\\,", "\\:", "\\;", "\\!", "\\ ", "\\\n", "\\quad", "\\qquad", "\\displaystyle"]
+)
+_NAME_COMMANDS = frozenset(["\\operatorname", "\\mathrm"])
+# opener -> closer; after \left the closer is preceded by \right
+_OPENERS = {"(": ")", "[": "]", "{": "}", "\\{": "\\}", "|": "|", "\\lvert": "\\rvert"}
+_OPENER_OF = {")": "(", "]": "[", "\\}": "\\{", "\\rvert": "\\lvert", "|": "|"}
+_BARS = frozenset(["|", "\\lvert"])
+_CHARS = frozenset("+-*/^_()[]{}|,")
+_WHITESPACE = frozenset(" \t\n~")
+
+_TEXT = "text is not math"
+_CALCULUS = "write the expression itself; symcalc does the calculus"
+#: Commands users often paste that are refused on purpose, with the reason.
+_UNSUPPORTED = {
+    **dict.fromkeys(("\\text", "\\textrm", "\\mbox", "\\textbf"), _TEXT),
+    **dict.fromkeys(("\\sum", "\\prod", "\\int", "\\lim", "\\partial", "\\nabla"), _CALCULUS),
+}
+
+_COMMAND_RE = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
+_NUMBER_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
+_LETTERS_RE = re.compile(r"[A-Za-z]+")
+_NAME_RE = re.compile(r"[A-Za-z0-9_]+")
+_BINARY = {"+": (ADD, ADD), "-": (ADD, MUL), "*": (MUL, MUL), "/": (MUL, NEG)}
+
+
+# --------------------------------------------------------------------------- emitting
+
+
+def _wrap(node: _Node, minimum: int) -> str:
+    return node.text if node.prec >= minimum else f"({node.text})"
+
+
+def _binary(left: _Node, op: str, right: _Node) -> _Node:
+    prec, right_minimum = _BINARY[op]
+    return _Node(f"{_wrap(left, prec)}{op}{_wrap(right, right_minimum)}", prec)
+
+
+def _neg(operand: _Node) -> _Node:
+    return _Node(f"-{_wrap(operand, NEG)}", NEG)
+
+
+def _pow(base: _Node, exponent: _Node) -> _Node:
+    return _Node(f"{_wrap(base, ATOM)}**{_wrap(exponent, NEG)}", POW)
+
+
+def _call(name: str, args: list[_Node]) -> _Node:
+    return _Node(f"{name}({', '.join(a.text for a in args)})")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _activation_names() -> list[str]:
+    return [e.name for e in catalog_entries("activation")]
+
+
+def _function_spec(name: str) -> _Fn | None:
+    """The function ``\\operatorname{name}`` stands for, if it is an allowed one."""
+    if name in FUNCTIONS:
+        _, low, high = FUNCTIONS[name]
+        return _Fn(name, low, high, parens=low > 1)
+    canonical = canonical_name(name)
+    if canonical is not None and CATALOG[canonical].kind == "activation":
+        return _Fn(canonical)
+    return None
+
+
+def _word_hints() -> dict[str, str]:
+    """Words that, typed as plain letters, were surely meant as a command."""
+    hints = {w: f"\\operatorname{{{w}}}" for w in (*FUNCTIONS, *_activation_names())}
+    hints.update({c[1:]: c for c in (*FUNCTION_COMMANDS, *SYMBOLS)})
+    hints.update({"inf": "\\infty", "oo": "\\infty", "lamda": "\\lambda"})
+    return {w: h for w, h in hints.items() if len(w) > 1}
+
+
+_WORD_HINTS = _word_hints()
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def _strip_delimiters(text: str) -> tuple[int, int]:
+    """Start and end of the math inside ``$...$``, ``$$...$$``, ``\\(...\\)`` or ``\\[...\\]``."""
+    start, end = 0, len(text)
+    while start < end and text[start] in _WHITESPACE:
+        start += 1
+    while end > start and text[end - 1] in _WHITESPACE:
+        end -= 1
+    for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if text.startswith(opener, start):
+            if end - start >= len(opener) + len(closer) and text.endswith(closer, start, end):
+                return start + len(opener), end - len(closer)
+            raise ParseError(f"'{opener}' at column {start + 1} is never closed", start + 1)
+    return start, end
+
+
+def _read_command(text: str, i: int, end: int) -> tuple[list[_Token], int]:
+    match = _COMMAND_RE.match(text, i, end)
+    if match is None:
+        raise ParseError(f"lone backslash at column {i + 1}", i + 1)
+    command, j = match.group(0), match.end()
+    if command in _SPACES:
+        return [], j
+    if command in _NAME_COMMANDS:
+        return _read_name(text, j, end, command, i + 1)
+    if command == "\\vert":
+        return [_Token("char", "|", i + 1)], j
+    if command not in _KNOWN_COMMANDS:
+        raise ParseError(
+            f"unknown LaTeX command '{command}' at column {i + 1}{_command_hint(command)}", i + 1
+        )
+    return [_Token("cmd", command, i + 1)], j
+
+
+def _command_hint(command: str) -> str:
+    if command in _UNSUPPORTED:
+        return f" ({_UNSUPPORTED[command]})"
+    word = command[1:]
+    if _function_spec(word) is not None:
+        return f"; write \\operatorname{{{word}}}"
+    return did_you_mean(command, _KNOWN_COMMANDS)
+
+
+def _read_name(text: str, i: int, end: int, command: str, column: int) -> tuple[list[_Token], int]:
+    """``\\operatorname{name}``: one token naming an allowed function (or ``e``)."""
+    while i < end and text[i] in _WHITESPACE:
+        i += 1
+    if i >= end or text[i] != "{":
+        raise ParseError(
+            f"{command} needs a name in braces, as in {command}{{relu}} (column {column})", column
+        )
+    close = text.find("}", i, end)
+    if close < 0:
+        raise ParseError(f"unbalanced brace: '{{' at column {i + 1} is never closed", i + 1)
+    name = text[i + 1 : close].replace("\\_", "_").strip()
+    shown = f"{command}{{{name}}}"
+    if not name:
+        raise ParseError(f"empty group at column {i + 1}", i + 1)
+    if not _NAME_RE.fullmatch(name):
+        raise ParseError(f"{command}{{...}} at column {column} must hold a plain name", column)
+    if name == "e":
+        return [_Token("letter", "e", column, shown)], close + 1
+    if _function_spec(name) is None:
+        known = [*FUNCTIONS, *_activation_names()]
+        raise ParseError(
+            f"unknown function '{name}' in {shown} at column {column}{did_you_mean(name, known)}",
+            column,
+        )
+    return [_Token("name", name, column, shown)], close + 1
+
+
+def _read_number(text: str, i: int, end: int) -> tuple[list[_Token], int]:
+    match = _NUMBER_RE.match(text, i, end)
+    if match is None:
+        raise ParseError(f"unexpected '{text[i]}' at column {i + 1}", i + 1)
+    return [_Token("num", match.group(0), i + 1)], match.end()
+
+
+def _read_letters(text: str, i: int, end: int) -> tuple[list[_Token], int]:
+    """Letters are single-letter variables; a word that names a command is refused."""
+    run = _LETTERS_RE.match(text, i, end).group(0)  # type: ignore[union-attr]
+    in_subscript = text[i - 1 : i] == "_" or text[max(i - 2, 0) : i] == "_{"
+    if run in _WORD_HINTS and not in_subscript:
+        raise ParseError(
+            f"'{run}' at column {i + 1} would be read as the product {'*'.join(run)}; "
+            f"write {_WORD_HINTS[run]}",
+            i + 1,
+        )
+    return [_Token("letter", ch, i + 1 + k) for k, ch in enumerate(run)], i + len(run)
+
+
+def _read_char(text: str, i: int, end: int) -> tuple[list[_Token], int]:
+    if text[i] not in _CHARS:
+        raise ParseError(f"unexpected '{text[i]}' at column {i + 1}", i + 1)
+    return [_Token("char", text[i], i + 1)], i + 1
+
+
+def _reader(char: str) -> Callable[[str, int, int], tuple[list[_Token], int]]:
+    if char == "\\":
+        return _read_command
+    if char.isascii() and (char.isdigit() or char == "."):
+        return _read_number
+    if char.isascii() and char.isalpha():
+        return _read_letters
+    return _read_char
+
+
+def _tokenize(text: str, start: int, end: int) -> list[_Token]:
+    tokens: list[_Token] = []
+    i = start
+    while i < end:
+        if text[i] in _WHITESPACE:
+            i += 1
+            continue
+        found, i = _reader(text[i])(text, i, end)
+        tokens.extend(found)
+    _check_braces(tokens)
+    return tokens
+
+
+def _check_braces(tokens: list[_Token]) -> None:
+    """Report the first unbalanced TeX brace with its column."""
+    open_columns: list[int] = []
+    for tok in tokens:
+        if tok.kind == "char" and tok.text == "{":
+            open_columns.append(tok.column)
+        elif tok.kind == "char" and tok.text == "}":
+            if not open_columns:
+                raise ParseError(f"'}}' at column {tok.column} has no matching '{{'", tok.column)
+            open_columns.pop()
+    if open_columns:
+        column = open_columns[-1]
+        raise ParseError(f"unbalanced brace: '{{' at column {column} is never closed", column)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+class _Parser:
+    """Recursive descent over the tokens; each method returns the emitted `_Node`."""
+
+    def __init__(self, tokens: list[_Token], end_column: int):
+        self.tokens = [*tokens, _Token("end", "", end_column)]
+        self.pos = 0
+        self.depth = 0
+        self.in_bars = False  # inside |...|, where a '|' closes rather than opens
+
+    # -- token access
+    @property
+    def peek(self) -> _Token:
+        return self.tokens[self.pos]
+
+    def ahead(self, n: int) -> _Token:
+        return self.tokens[min(self.pos + n, len(self.tokens) - 1)]
+
+    def advance(self) -> _Token:
+        tok = self.tokens[self.pos]
+        if tok.kind != "end":
+            self.pos += 1
+        return tok
+
+    def at(self, text: str, kind: str = "char") -> bool:
+        return self.peek.kind == kind and self.peek.text == text
+
+    @contextlib.contextmanager
+    def nested(self, tok: _Token) -> Iterator[None]:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ParseError(
+                    f"expression is nested too deeply (more than {MAX_DEPTH} levels) "
+                    f"at column {tok.column}",
+                    tok.column,
+                )
+            yield
+        finally:
+            self.depth -= 1
+
+    # -- classification
+    def starts_factor(self, tok: _Token) -> bool:
+        if tok.kind in ("num", "letter", "name"):
+            return True
+        if tok.kind == "char":
+            return tok.text in ("(", "[", "{") or (tok.text == "|" and not self.in_bars)
+        return tok.kind == "cmd" and tok.text in _COMMAND_HANDLERS
+
+    def ends_argument(self, tok: _Token) -> bool:
+        """Whether ``tok`` ends the argument of a function written without parentheses."""
+        if tok.kind == "name" or tok.text in FUNCTION_COMMANDS:
+            return True
+        if tok.text in ("\\sigma",):
+            return self.at_paren(1)
+        return tok.text in _OPENERS or tok.text == "\\left"
+
+    def at_paren(self, offset: int = 0) -> bool:
+        tok = self.ahead(offset)
+        return tok.text == "(" or (tok.text == "\\left" and self.ahead(offset + 1).text == "(")
+
+    # -- errors
+    def stray(self, tok: _Token) -> ParseError:
+        if tok.kind == "end":
+            if self.pos == 0:
+                return ParseError("empty expression")
+            prev = self.tokens[self.pos - 1]
+            return ParseError(
+                f"expression ends too early after '{prev.label}' at column {prev.column}",
+                tok.column,
+            )
+        if tok.text == "\\right":
+            delim = self.ahead(1).text
+            opener = _OPENER_OF.get(delim, delim)
+            return ParseError(
+                f"'\\right{delim}' without '\\left{opener}' at column {tok.column}", tok.column
+            )
+        if tok.text in _OPENER_OF and tok.text != "|":
+            return ParseError(
+                f"'{tok.text}' at column {tok.column} has no matching '{_OPENER_OF[tok.text]}'",
+                tok.column,
+            )
+        return ParseError(f"unexpected '{tok.label}' at column {tok.column}", tok.column)
+
+    # -- grammar
+    def parse(self) -> _Node:
+        if self.peek.kind == "end":
+            raise ParseError("empty expression")
+        node = self.expr()
+        if self.peek.kind != "end":
+            raise self.stray(self.peek)
+        return node
+
+    def expr(self) -> _Node:
+        with self.nested(self.peek):
+            node = self.term()
+            while self.peek.kind == "char" and self.peek.text in ("+", "-"):
+                op = self.advance().text
+                node = _binary(node, op, self.term())
+        return node
+
+    def term(self) -> _Node:
+        node = self.unary()
+        while True:
+            tok = self.peek
+            op = _MUL_OPS.get(tok.text) if tok.kind in ("char", "cmd") else None
+            if op is not None:
+                self.advance()
+                node = _binary(node, op, self.unary())
+            elif self.starts_factor(tok):
+                node = self.implicit_factor(node)
+            else:
+                return node
+
+    def implicit_factor(self, left: _Node) -> _Node:
+        tok, prev = self.peek, self.tokens[self.pos - 1]
+        if tok.kind == "num" and prev.kind == "num":
+            raise ParseError(
+                f"two numbers in a row at column {tok.column}; write an operator between them",
+                tok.column,
+            )
+        return _binary(left, "*", self.power())
+
+    def unary(self) -> _Node:
+        tok = self.peek
+        if tok.kind == "char" and tok.text in ("+", "-"):
+            self.advance()
+            with self.nested(tok):
+                operand = self.unary()
+            return operand if tok.text == "+" else _neg(operand)
+        return self.power()
+
+    def power(self) -> _Node:
+        base = self.primary()
+        tok = self.peek
+        if self.at("_"):
+            raise ParseError(
+                f"a subscript must follow a letter, as in x_{{1}} (column {tok.column})", tok.column
+            )
+        if not self.at("^"):
+            return base
+        self.advance()
+        exponent = self.script_arg(
+            "^",
+            f"the exponent after '^' at column {tok.column} needs braces, as in x^{{-1}}",
+            tok.column,
+        )
+        node = _call("exp", [exponent]) if base.text in ("e", "E") else _pow(base, exponent)
+        after = self.peek
+        if self.at("^"):
+            raise ParseError(
+                f"double superscript at column {after.column}; use braces, as in {{x^{{a}}}}^{{b}}",
+                after.column,
+            )
+        if self.at("_"):
+            raise ParseError(
+                f"put the subscript before the exponent, as in x_{{1}}^{{2}} (column "
+                f"{after.column})",
+                after.column,
+            )
+        return node
+
+    def primary(self) -> _Node:
+        tok = self.peek
+        if tok.kind == "cmd":
+            handler = _COMMAND_HANDLERS.get(tok.text)
+        elif tok.kind == "char":
+            handler = _Parser.group if tok.text in _OPENERS else None
+        else:
+            handler = _KIND_HANDLERS.get(tok.kind)
+        if handler is None:
+            raise self.stray(tok)
+        return handler(self)
+
+    # -- atoms
+    def number(self) -> _Node:
+        text = self.advance().text
+        return _Node(text if "." in text else str(int(text)))
+
+    def letter(self) -> _Node:
+        return self.variable(self.advance().text)
+
+    def symbol(self) -> _Node:
+        tok = self.advance()
+        if tok.text in GREEK:
+            return self.variable(GREEK[tok.text])
+        return _Node(SYMBOLS[tok.text])
+
+    def variable(self, name: str) -> _Node:
+        if self.at("_"):
+            name = f"{name}_{self.subscript()}"
+        return _Node(name)
+
+    def subscript(self) -> str:
+        self.advance()  # '_'
+        tok = self.peek
+        if not self.at("{"):
+            self.advance()
+            if tok.kind == "num" and len(tok.text) > 1:
+                raise ParseError(
+                    f"put '{tok.text}' in braces after '_', as in x_{{{tok.text}}} "
+                    f"(column {tok.column})",
+                    tok.column,
+                )
+            return _subscript_part(tok)
+        self.advance()
+        parts = []
+        while not self.at("}"):
+            parts.append(_subscript_part(self.advance()))
+        if not parts:
+            raise ParseError(f"empty group at column {tok.column}", tok.column)
+        self.advance()
+        return "".join(parts)
+
+    def script_arg(self, what: str, message: str, column: int) -> _Node:
+        """The argument of ``^``, ``\\frac``, ``\\sqrt``, ``\\log_``: a brace group or one token."""
+        tok = self.peek
+        if self.at("{"):
+            return self.group()
+        if tok.kind == "num" and len(tok.text) > 1:
+            raise ParseError(
+                f"put '{tok.text}' in braces after {what}, as in "
+                f"{what}{{{tok.text}}} (column {tok.column})",
+                tok.column,
+            )
+        if tok.kind in ("num", "letter"):
+            self.advance()
+            return _Node(tok.text)
+        if tok.kind == "cmd" and tok.text in SYMBOLS:
+            self.advance()
+            return _Node(SYMBOLS[tok.text])
+        raise ParseError(message, column)
+
+    # -- groups
+    def group(self) -> _Node:
+        items, is_abs = self.bracketed(allow_commas=False)
+        return _call("Abs", items) if is_abs else items[0]
+
+    def bracketed(self, allow_commas: bool) -> tuple[list[_Node], bool]:
+        """A bracketed expression (or comma list); returns the items and whether it is |...|."""
+        opener = self.advance()
+        label, closer = opener.text, (_OPENERS.get(opener.text, ""),)
+        if opener.text == "\\left":
+            delim = self.advance()
+            if delim.text not in _OPENERS or delim.kind not in ("char", "cmd"):
+                raise ParseError(
+                    f"\\left at column {opener.column} must be followed by a delimiter: ( [ \\{{ |",
+                    opener.column,
+                )
+            label, closer = f"\\left{delim.text}", ("\\right", _OPENERS[delim.text])
+        saved, self.in_bars = self.in_bars, opener.text == "|"
+        try:
+            if self.peek.kind == "end":
+                raise ParseError(
+                    f"'{label}' at column {opener.column} is never closed", opener.column
+                )
+            if self.closes(closer) and closer != ("|",):  # '||x||' opens twice
+                raise ParseError(f"empty group at column {opener.column}", opener.column)
+            items = [self.expr()]
+            while allow_commas and self.at(","):
+                self.advance()
+                items.append(self.expr())
+            self.expect(closer, opener, label)
+        finally:
+            self.in_bars = saved
+        return items, label.replace("\\left", "") in _BARS
+
+    def closes(self, closer: tuple[str, ...]) -> bool:
+        return all(
+            self.ahead(k).text == c and self.ahead(k).kind in ("char", "cmd")
+            for k, c in enumerate(closer)
+        )
+
+    def expect(self, closer: tuple[str, ...], opener: _Token, label: str) -> None:
+        if self.closes(closer):
+            for _ in closer:
+                self.advance()
+            return
+        tok = self.peek
+        if tok.kind == "end":
+            raise ParseError(f"'{label}' at column {opener.column} is never closed", opener.column)
+        if tok.text == "\\right" and closer[0] == "\\right":
+            shown = f"\\right{self.ahead(1).text}"
+            raise ParseError(
+                f"'{label}' at column {opener.column} is closed by '{shown}' at "
+                f"column {tok.column}",
+                tok.column,
+            )
+        if tok.text in _OPENER_OF and tok.text != "\\right":
+            hint = f"; write '\\right{closer[1]}'" if closer[0] == "\\right" else ""
+            raise ParseError(
+                f"'{label}' at column {opener.column} is closed by '{tok.text}' at "
+                f"column {tok.column}{hint}",
+                tok.column,
+            )
+        raise self.stray(tok)
+
+    # -- commands
+    def frac(self) -> _Node:
+        tok = self.advance()
+        message = f"{tok.text} needs two groups: {tok.text}{{a}}{{b}} (column {tok.column})"
+        digits = self.peek
+        if digits.kind == "num" and len(digits.text) == 2 and digits.text.isdigit():  # \frac12
+            self.advance()
+            return _binary(_Node(digits.text[0]), "/", _Node(digits.text[1]))
+        numerator = self.script_arg(tok.text, message, tok.column)
+        denominator = self.script_arg(tok.text, message, tok.column)
+        return _binary(numerator, "/", denominator)
+
+    def sqrt(self) -> _Node:
+        tok = self.advance()
+        index = self.bracketed(allow_commas=False)[0][0] if self.at("[") else None
+        radicand = self.script_arg(
+            "\\sqrt", f"\\sqrt needs a group: \\sqrt{{u}} (column {tok.column})", tok.column
+        )
+        if index is None:
+            return _call("sqrt", [radicand])
+        return _pow(radicand, _binary(_Node("1"), "/", index))
+
+    def sigma(self) -> _Node:
+        """``\\sigma(x)`` is the sigmoid; a bare ``\\sigma`` is the variable sigma."""
+        if self.at_paren(1):
+            return self.apply(_Fn("sigmoid"), self.advance())
+        return self.symbol()
+
+    def function_command(self) -> _Node:
+        tok = self.advance()
+        return self.apply(FUNCTION_COMMANDS[tok.text], tok)
+
+    def named_function(self) -> _Node:
+        tok = self.advance()
+        spec = _function_spec(tok.text)
+        assert spec is not None  # checked by the tokenizer
+        return self.apply(spec, tok)
+
+    def apply(self, fn: _Fn, tok: _Token) -> _Node:
+        """A function call: optional base and power, then parenthesised or bare argument."""
+        base = power = None
+        if self.at("_"):
+            if not fn.base:
+                raise ParseError(
+                    f"{tok.label} takes no subscript (column {self.peek.column})", self.peek.column
+                )
+            self.advance()
+            base = self.script_arg(
+                "\\log_",
+                f"\\log_ needs a base, as in \\log_{{2}} x (column {tok.column})",
+                tok.column,
+            )
+        if self.at("^"):
+            caret = self.advance()
+            power = self.script_arg(
+                "^", f"the exponent after '^' at column {caret.column} needs braces", caret.column
+            )
+            if power.text == "-1":
+                raise ParseError(
+                    f"'{tok.label}^{{-1}}' at column {tok.column} is ambiguous; "
+                    f"write the inverse function (such as \\arcsin) or 1/{tok.label}(x)",
+                    tok.column,
+                )
+        if self.at_paren():
+            args, _ = self.bracketed(allow_commas=True)
+        elif fn.parens:
+            raise ParseError(
+                f"{tok.label} needs its arguments in parentheses, as in "
+                f"{tok.label}(0, x) (column {tok.column})",
+                tok.column,
+            )
+        else:
+            args = [self.bare_argument(tok)]
+        _check_arity(fn, tok, len(args))
+        node = _call(fn.name, [*args, base] if base is not None else args)
+        return _pow(node, power) if power is not None else node
+
+    def bare_argument(self, tok: _Token) -> _Node:
+        """``\\sin 2x``: the factors after a function, up to an operator, bracket or function."""
+        first = self.peek
+        if not (self.starts_factor(first) or (first.kind == "char" and first.text in ("+", "-"))):
+            raise ParseError(
+                f"{tok.label} at column {tok.column} needs an argument, as in "
+                f"{tok.label}(x) or {tok.label} x",
+                tok.column,
+            )
+        with self.nested(tok):
+            node = self.unary()
+            while self.starts_factor(self.peek) and not self.ends_argument(self.peek):
+                node = self.implicit_factor(node)
+        return node
+
+
+def _subscript_part(tok: _Token) -> str:
+    if (tok.kind == "num" and tok.text.isdigit()) or tok.kind == "letter":
+        return tok.text
+    if tok.kind == "cmd" and tok.text in GREEK:
+        return GREEK[tok.text]
+    raise ParseError(
+        f"a subscript may hold only letters, digits and Greek letters, not "
+        f"'{tok.label}' (column {tok.column})",
+        tok.column,
+    )
+
+
+def _check_arity(fn: _Fn, tok: _Token, count: int) -> None:
+    if count >= fn.low and (fn.high is None or count <= fn.high):
+        return
+    if fn.high is None:
+        wanted = f"at least {fn.low} arguments"
+    elif fn.low == fn.high:
+        wanted = f"{fn.low} argument{'s' if fn.low != 1 else ''}"
+    else:
+        wanted = f"{fn.low} or {fn.high} arguments"
+    raise ParseError(f"{tok.label} takes {wanted}, got {count} (column {tok.column})", tok.column)
+
+
+_KIND_HANDLERS: dict[str, Callable[[_Parser], _Node]] = {
+    "num": _Parser.number,
+    "letter": _Parser.letter,
+    "name": _Parser.named_function,
+}
+#: Commands that start a factor, and the parser method that reads each one.
+_COMMAND_HANDLERS: dict[str, Callable[[_Parser], _Node]] = {
+    **dict.fromkeys(SYMBOLS, _Parser.symbol),
+    **dict.fromkeys(FUNCTION_COMMANDS, _Parser.function_command),
+    **dict.fromkeys(("\\frac", "\\dfrac", "\\tfrac"), _Parser.frac),
+    **dict.fromkeys(("\\left", "\\{", "\\lvert"), _Parser.group),
+    "\\sqrt": _Parser.sqrt,
+    "\\sigma": _Parser.sigma,
+}
+_KNOWN_COMMANDS = frozenset(
+    [
+        *_COMMAND_HANDLERS,
+        *(op for op in _MUL_OPS if op.startswith("\\")),
+        "\\right",
+        "\\rvert",
+        "\\}",
+    ]
+)
+
+
+def latex_to_text(text: str) -> str:
+    r"""Translate a LaTeX math formula into SymPy-syntax text that `symcalc.parse.parse` reads.
+
+    Parameters
+    ----------
+    text : str
+        A formula in the LaTeX subset described in the module docstring, optionally
+        inside ``$...$``, ``$$...$$``, ``\(...\)`` or ``\[...\]``.
+
+    Returns
+    -------
+    str
+        Python/SymPy-syntax text, parenthesised where precedence needs it.
+
+    Raises
+    ------
+    ParseError
+        For anything outside the subset (unknown commands, unbalanced braces,
+        missing arguments, nesting deeper than `MAX_DEPTH`), with a one-line
+        message and the 1-based ``column`` of the problem in ``text``.
+
+    Examples
+    --------
+    >>> latex_to_text(r"x\tanh\left(\ln\left(1+e^{x}\right)\right)")
+    'x*tanh(log(1+exp(x)))'
+    >>> latex_to_text(r"\sigma(x)(1-\sigma(x)) + \max(0, x)")
+    'sigmoid(x)*(1-sigmoid(x))+max(0, x)'
+    >>> latex_to_text(r"\log_2 x + \sqrt[3]{w_{12}} - \sin 2x")
+    'log(x, 2)+w_12**(1/3)-sin(2*x)'
+    >>> latex_to_text(r"\frac{1}{x}.real")
+    Traceback (most recent call last):
+    ...
+    symcalc.errors.ParseError: unexpected '.' at column 12
+    """
+    start, end = _strip_delimiters(text)
+    tokens = _tokenize(text, start, end)
+    return _Parser(tokens, end + 1).parse().text

@@ -1,0 +1,280 @@
+"""The catalog: its entries are the functions they claim to be, with true identities."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+from symcalc import CATALOG, SymcalcError, catalog, get
+from symcalc.derivatives import derivative
+from symcalc.functions import sigmoid, symbol
+from symcalc.kinks import kink_candidates
+
+mpmath.mp.dps = 50
+
+REQUIRED_ACTIVATIONS = (
+    "identity sigmoid tanh relu leaky_relu relu6 elu selu celu softplus softsign silu gelu "
+    "gelu_tanh mish hard_sigmoid hard_tanh hard_swish log_sigmoid gaussian sinusoid"
+).split()
+REQUIRED_LOSSES = (
+    "squared_error absolute_error huber log_cosh binary_cross_entropy "
+    "binary_cross_entropy_with_logits hinge squared_hinge categorical_cross_entropy"
+).split()
+
+
+def test_catalog_has_every_required_entry():
+    assert {e.name for e in catalog("activation")} >= set(REQUIRED_ACTIVATIONS)
+    assert {e.name for e in catalog("loss")} >= set(REQUIRED_LOSSES)
+    assert len(catalog()) == len(CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [("swish", "silu"), ("SiLU", "silu"), ("logsigmoid", "log_sigmoid"), ("mse", "squared_error"),
+     ("mae", "absolute_error"), ("bce", "binary_cross_entropy"), ("hardtanh", "hard_tanh"),
+     ("bce_with_logits", "binary_cross_entropy_with_logits"), ("cross-entropy", "categorical_cross_entropy")],
+)
+def test_aliases_resolve_to_the_canonical_entry(alias, name):
+    assert get(alias).name == name
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_entry_metadata_is_consistent(name):
+    entry = CATALOG[name]
+    assert entry.kind in ("activation", "loss")
+    assert entry.description
+    if entry.kind == "activation":
+        assert [v.name for v in entry.variables] == ["x"]
+    else:
+        assert entry.variables[0].name in ("p", "z") or entry.variables[0].name.startswith("z_")
+    free = {s.name for s in entry.expr.free_symbols}
+    assert free <= {v.name for v in entry.variables} | set(entry.params)
+    assert all(s.is_real for s in entry.expr.free_symbols)
+    low, high = entry.plot_range
+    assert low < high
+    assert set(entry.fixed) <= {v.name for v in entry.variables[1:]}
+
+
+# Independent definitions, written with mpmath from the textbook formulas.
+def _mp_sigmoid(t):
+    return 1 / (1 + mpmath.exp(-t))
+
+
+SELU_SCALE = mpmath.mpf("1.0507009873554804934193349852946")
+SELU_ALPHA = mpmath.mpf("1.6732632423543772848170429916717")
+REFERENCE = {
+    "identity": lambda t: t,
+    "sigmoid": _mp_sigmoid,
+    "tanh": mpmath.tanh,
+    "relu": lambda t: max(t, 0),
+    "leaky_relu": lambda t: t if t > 0 else mpmath.mpf("0.01") * t,
+    "relu6": lambda t: min(max(t, 0), 6),
+    "elu": lambda t: t if t > 0 else mpmath.exp(t) - 1,
+    "selu": lambda t: SELU_SCALE * (t if t > 0 else SELU_ALPHA * (mpmath.exp(t) - 1)),
+    "celu": lambda t: max(t, 0) + min(0, mpmath.exp(t) - 1),
+    "softplus": lambda t: mpmath.log(1 + mpmath.exp(t)),
+    "softsign": lambda t: t / (1 + abs(t)),
+    "silu": lambda t: t * _mp_sigmoid(t),
+    "gelu": lambda t: t * mpmath.ncdf(t),
+    "gelu_tanh": lambda t: t / 2 * (1 + mpmath.tanh(mpmath.sqrt(2 / mpmath.pi) * (t + mpmath.mpf("0.044715") * t**3))),
+    "mish": lambda t: t * mpmath.tanh(mpmath.log(1 + mpmath.exp(t))),
+    "hard_sigmoid": lambda t: min(max(t + 3, 0), 6) / 6,
+    "hard_tanh": lambda t: min(max(t, -1), 1),
+    "hard_swish": lambda t: t * min(max(t + 3, 0), 6) / 6,
+    "log_sigmoid": lambda t: mpmath.log(_mp_sigmoid(t)),
+    "gaussian": lambda t: mpmath.exp(-t**2),
+    "sinusoid": mpmath.sin,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_activation_values_match_textbook_definitions(name):
+    entry = get(name)
+    expr = entry.bind()
+    for t in ["-7.5", "-3", "-1", "-0.25", "0", "0.5", "1", "2.75", "5.5", "8"]:
+        value = sympy.N(expr.subs(entry.variable, sympy.Rational(t)), 40)
+        expected = REFERENCE[name](mpmath.mpf(t))
+        assert abs(mpmath.mpf(str(value)) - expected) <= mpmath.mpf("1e-30") * (1 + abs(expected)), (name, t)
+
+
+def test_every_activation_has_a_reference_definition():
+    assert set(REFERENCE) == {e.name for e in catalog("activation")}
+
+
+@pytest.mark.parametrize(
+    ("name", "point", "expected"),
+    [
+        ("squared_error", {"p": 2.5, "y": 1}, mpmath.mpf("2.25")),
+        ("absolute_error", {"p": -1.5, "y": 1}, mpmath.mpf("2.5")),
+        ("huber", {"p": 2, "y": 0}, mpmath.mpf("1.5")),
+        ("huber", {"p": 0.5, "y": 0}, mpmath.mpf("0.125")),
+        ("log_cosh", {"p": 1, "y": 0}, mpmath.log(mpmath.cosh(1))),
+        ("binary_cross_entropy", {"p": 0.9, "y": 1}, -mpmath.log(mpmath.mpf("0.9"))),
+        ("binary_cross_entropy", {"p": 0.25, "y": 0}, -mpmath.log(mpmath.mpf("0.75"))),
+        ("binary_cross_entropy_with_logits", {"z": 2, "y": 1}, mpmath.log(1 + mpmath.exp(-2))),
+        ("binary_cross_entropy_with_logits", {"z": 2, "y": 0}, mpmath.log(1 + mpmath.exp(2))),
+        ("hinge", {"p": 0.25, "y": 1}, mpmath.mpf("0.75")),
+        ("hinge", {"p": 0.25, "y": -1}, mpmath.mpf("1.25")),
+        ("squared_hinge", {"p": 0.5, "y": 1}, mpmath.mpf("0.25")),
+        ("categorical_cross_entropy", {"z_1": 1, "z_2": 2, "z_3": 3, "y_1": 0, "y_2": 0, "y_3": 1},
+         mpmath.log(mpmath.e + mpmath.e**2 + mpmath.e**3) - 3),
+    ],
+)
+def test_loss_values_match_textbook_definitions(name, point, expected):
+    entry = get(name)
+    value = entry.bind().subs({symbol(k): sympy.nsimplify(v) for k, v in point.items()})
+    assert abs(mpmath.mpf(str(sympy.N(value, 40))) - expected) < mpmath.mpf("1e-30")
+
+
+def _sample(entry, var, rng, size):
+    domain = entry.domain_of(var)
+    if isinstance(domain, sympy.FiniteSet):
+        return rng.choice([float(v) for v in domain], size=size)
+    low, high = entry.plot_range if var == entry.variable else (-2.0, 2.0)
+    if domain != sympy.S.Reals:
+        low, high = max(low, float(domain.inf)), min(high, float(domain.sup))
+        pad = 1e-3 * (high - low)
+        low, high = low + pad, high - pad
+    return rng.uniform(low, high, size=size)
+
+
+def _points(entry, rng, size=12):
+    """Points in the entry's domain, away from kinks, respecting its constraints."""
+    columns = {v: _sample(entry, v, rng, size) for v in entry.variables}
+    for constraint in entry.constraints:  # sum(y) = 1: rescale the y's to a probability vector
+        ys = [v for v in entry.variables if constraint.has(v)]
+        total = sum(columns[v] for v in ys)
+        for v in ys:
+            columns[v] = columns[v] / total
+    rows = [{v: columns[v][i] for v in entry.variables} for i in range(size)]
+    kinks = kink_candidates(entry.bind(), entry.variable)
+    keep = []
+    for row in rows:
+        near = False
+        for k in kinks:
+            try:
+                at = float(k.subs({v: row[v] for v in entry.variables}))
+            except TypeError:
+                continue
+            near |= abs(at - row[entry.variable]) < 1e-3
+        if not near:
+            keep.append(row)
+    return keep
+
+
+PARAMETER_VARIANTS = {"alpha": 1.7, "slope": 0.2, "beta": 2.5, "delta": 0.6, "scale": 1.3}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CATALOG if CATALOG[n].identity is not None))
+@pytest.mark.parametrize("variant", ["defaults", "other parameters"])
+def test_classic_identity_equals_the_derived_derivative(name, variant, rng):
+    """The textbook closed form (σ' = σ(1 − σ), ...) is proven, not trusted."""
+    entry = get(name)
+    if variant == "other parameters":
+        if not entry.params:
+            return
+        entry = entry.with_params(**{k: PARAMETER_VARIANTS[k] for k in entry.params})
+    derived = entry.bind(derivative(entry))
+    identity = entry.bind(entry.identity).rewrite(sympy.exp)
+    assert not identity.has(sigmoid)
+    for row in _points(entry, rng):
+        subs = {v: sympy.Float(row[v], 30) for v in entry.variables}
+        a, b = complex(derived.subs(subs).evalf(30)), complex(identity.subs(subs).evalf(30))
+        assert abs(a - b) <= 1e-12 * max(1.0, abs(a)), (name, row, a, b)
+
+
+def test_a_false_identity_would_be_caught(rng):
+    """The identity test above can fail: σ(1 + σ) is not σ'."""
+    entry = get("sigmoid")
+    derived = derivative(entry)
+    wrong = (sigmoid(entry.variable) * (1 + sigmoid(entry.variable))).rewrite(sympy.exp)
+    x = entry.variable
+    assert any(abs(complex((derived - wrong).subs(x, t).evalf())) > 1e-3 for t in rng.uniform(-3, 3, 5))
+
+
+def test_parameters_stay_symbolic_until_bound():
+    entry = get("elu")
+    assert entry.expr.has(symbol("alpha"))
+    assert entry.params == {"alpha": 1}
+    assert not entry.bind().has(symbol("alpha"))
+    bound = get("elu", alpha=2)
+    assert bound.params == {}
+    assert bound.expr.subs(symbol("x"), -1) == 2 * (sympy.exp(-1) - 1)
+    assert bound.identity.subs(symbol("x"), -1) == 2 * sympy.exp(-1)
+
+
+def test_unknown_parameter_names_the_known_ones():
+    with pytest.raises(SymcalcError, match=r"unknown parameter 'alpah' for elu; did you mean 'alpha'\?"):
+        get("elu", alpah=2)
+    with pytest.raises(SymcalcError, match=r"unknown parameter 'alpha' for sigmoid .*none"):
+        get("sigmoid", alpha=2)
+
+
+@pytest.mark.parametrize("value", ["abc", float("nan"), float("inf"), None])
+def test_parameter_values_must_be_finite_numbers(value):
+    with pytest.raises(SymcalcError, match="parameter 'alpha' must be a"):
+        get("elu", alpha=value)
+
+
+def test_unknown_names_suggest_the_closest():
+    with pytest.raises(SymcalcError, match=r"unknown function 'sigmod'; did you mean 'sigmoid'\?"):
+        get("sigmod")
+    with pytest.raises(SymcalcError, match=r"unknown function 'qqqq'$"):
+        get("qqqq")
+    with pytest.raises(SymcalcError, match="kind must be"):
+        catalog("optimizer")
+
+
+def test_softmax_cross_entropy_rebuilds_for_k_classes():
+    entry = get("categorical_cross_entropy", K=5)
+    assert [v.name for v in entry.variables] == [f"z_{k}" for k in range(1, 6)] + [f"y_{k}" for k in range(1, 6)]
+    zs = np.array([0.3, -1.2, 2.0, 0.1, 0.5])
+    ys = np.array([0, 0, 1, 0, 0])
+    value = entry.bind().subs({**dict(zip(entry.variables[:5], zs)), **dict(zip(entry.variables[5:], ys))})
+    expected = np.log(np.exp(zs).sum()) - zs[2]
+    assert float(value) == pytest.approx(expected, rel=1e-14)
+    with pytest.raises(SymcalcError, match="option 'K'"):
+        get("categorical_cross_entropy", K=1)
+    with pytest.raises(SymcalcError, match="option 'K'"):
+        get("categorical_cross_entropy", K=2.5)
+
+
+def test_softmax_cross_entropy_gradient_is_softmax_minus_target(rng):
+    """∂/∂z_k of the cross-entropy is softmax(z)_k − y_k on probability vectors y."""
+    entry = get("categorical_cross_entropy", K=4)
+    zs, ys = entry.variables[:4], entry.variables[4:]
+    z = rng.normal(size=4)
+    y = rng.uniform(size=4)
+    y /= y.sum()
+    softmax = np.exp(z) / np.exp(z).sum()
+    subs = {**dict(zip(zs, z)), **dict(zip(ys, y))}
+    for k in range(4):
+        grad = derivative(entry, wrt=zs[k])
+        assert float(grad.subs(subs)) == pytest.approx(softmax[k] - y[k], rel=1e-12, abs=1e-15)
+
+
+def test_mean_loss_is_the_average_over_samples():
+    entry = get("mse")
+    mean = entry.mean_loss()
+    assert isinstance(mean, sympy.Mul) and mean.has(sympy.Sum)
+    m = sympy.Symbol("m", integer=True, positive=True)
+    concrete = mean.subs(m, 3).doit()
+    p, y = sympy.IndexedBase("p", real=True), sympy.IndexedBase("y", real=True)
+    expected = sum((p[i] - y[i]) ** 2 for i in range(1, 4)) / 3
+    assert sympy.expand(concrete - expected) == 0
+    assert sympy.expand(sympy.diff(concrete, p[2]) - sympy.Rational(2, 3) * (p[2] - y[2])) == 0
+
+
+def test_univariate_view_fixes_the_other_variables():
+    assert get("hinge").univariate() == sympy.Max(0, 1 - symbol("p"))
+    assert get("binary_cross_entropy").univariate() == -sympy.log(symbol("p"))
+
+
+def test_entries_render():
+    entry = get("sigmoid")
+    assert "sigmoid(x) = 1/(1 + exp(-x))" in entry.to_text()
+    assert entry._repr_latex_().startswith("$\\operatorname{sigmoid}")
+    assert repr(entry) == "<Entry activation sigmoid(x) = 1/(1 + exp(-x))>"
+    assert "domain: p ∈ Interval.open(0, 1)" in get("bce").to_text()

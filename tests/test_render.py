@@ -1,0 +1,166 @@
+"""Text, LaTeX and JSON records of a derivation (symcalc.render)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy
+
+from symcalc.catalog import CATALOG
+from symcalc.functions import sigmoid, symbol
+from symcalc.parse import parse
+from symcalc.render import HANDLERS, lines, step_records, to_latex, to_text
+from symcalc.steps import ConstantRule, Rule, derivation_steps, walk, with_identity
+
+x = symbol("x")
+
+
+def _sigmoid_with_identity() -> Rule:
+    entry = CATALOG["sigmoid"]
+    return with_identity(derivation_steps(entry.expr, x), entry.identity)
+
+
+def _with_catalog_identity(name: str) -> Rule:
+    entry = CATALOG[name]
+    steps = derivation_steps(entry.expr, entry.variable)
+    return with_identity(steps, entry.identity, entry.constraints)
+
+
+def _balanced(latex: str) -> bool:
+    depth = 0
+    i = 0
+    while i < len(latex):
+        char = latex[i]
+        if char == "\\":  # \{ and \} are literal braces, not groups
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+        i += 1
+    return depth == 0
+
+
+def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Equal, allowing for SymPy re-evaluating -(1 - y)*f as (y - 1)*f when text is read back."""
+    return a == b or sympy.expand(a - b) == 0
+
+
+def test_sigmoid_text_ends_on_the_identity():
+    text = to_text(_sigmoid_with_identity())
+    last = text.splitlines()[-1]
+    assert last.startswith("d/dx[1/(1 + exp(-x))] = exp(-x)/(1 + exp(-x))**2 = ")
+    assert last.endswith("= σ(x)*(1 - σ(x))   (rewrite)")
+    assert "chain rule" in text and "exp rule" in text
+
+
+def test_sigmoid_latex_ends_on_the_identity():
+    latex = to_latex(_sigmoid_with_identity())
+    rows = latex.splitlines()
+    assert rows[0] == r"\begin{align*}" and rows[-1] == r"\end{align*}"
+    sigma = r"\sigma\left(x\right)"
+    assert rows[-2].endswith(rf"= {sigma} \left(1 - {sigma}\right) && \text{{rewrite}}")
+    assert all(row.endswith(" \\\\") for row in rows[1:-2])
+    assert _balanced(latex)
+
+
+def test_product_golden_lines():
+    text = to_text(derivation_steps(x**2 * sympy.sin(x), x)).splitlines()
+    assert text == [
+        "d/dx[x**2*sin(x)] = d/dx[x**2]*sin(x) + x**2*d/dx[sin(x)] = x**2*cos(x) + 2*x*sin(x)"
+        "   (product rule)",
+        "d/dx[x**2] = 2*x   (power rule)",
+        "d/dx[sin(x)] = cos(x)   (trig rule)",
+    ]
+    latex = to_latex(derivation_steps(x**2 * sympy.sin(x), x)).splitlines()
+    assert latex[1].startswith(r"\frac{d}{dx}\left[x^{2} \sin{\left(x \right)}\right] &= ")
+    assert latex[1].endswith(r"&& \text{product rule} \\")
+    assert latex[2] == r"\frac{d}{dx}\left[x^{2}\right] &= 2 x && \text{power rule} \\"
+    sin, cos = r"\sin{\left(x \right)}", r"\cos{\left(x \right)}"
+    assert latex[3] == rf"\frac{{d}}{{dx}}\left[{sin}\right] &= {cos} && \text{{trig rule}}"
+
+
+def test_reading_order_and_folding():
+    rule = derivation_steps(1 + sympy.exp(2 * x), x)
+    assert [line.rule for line in lines(rule)] == [
+        "sum rule", "chain rule", "exp rule", "constant multiple rule", "identity rule",
+    ]
+    assert "d/dx[1]" not in to_text(rule)  # the constant term is folded away
+    assert to_text(derivation_steps(sympy.Integer(3), x)) == "d/dx[3] = 0   (constant rule)"
+
+
+def test_chain_rule_names_its_placeholder():
+    text = to_text(derivation_steps(sympy.exp(sympy.sin(x)), x)).splitlines()
+    assert text[0].endswith("(chain rule, u = sin(x))")
+    assert text[1] == "d/du[exp(u)] = exp(u)   (exp rule)"
+    latex = to_latex(derivation_steps(sympy.exp(sympy.sin(x)), x))
+    assert r"\text{chain rule, } u = \sin{\left(x \right)}" in latex
+
+
+def test_every_rule_class_has_a_printer():
+    for node in walk(derivation_steps(sympy.Max(0, x) * sympy.Heaviside(x) + sympy.gamma(x), x)):
+        assert any(cls in HANDLERS for cls in type(node).__mro__)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_latex_and_text_for_the_catalog(name):
+    rule = _with_catalog_identity(name)
+    latex = to_latex(rule)
+    assert latex.startswith("\\begin{align*}\n") and latex.endswith("\n\\end{align*}")
+    assert _balanced(latex)
+    rows = latex.splitlines()[1:-1]
+    assert all(r"&= " in row and r"&& \text{" in row for row in rows)
+    text = to_text(rule).splitlines()
+    assert len(text) == len(rows) == len(step_records(rule))
+    assert text[-1].endswith("(rewrite)")
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_step_records_are_json_ready(name):
+    rule = _with_catalog_identity(name)
+    records = step_records(rule)
+    assert json.loads(json.dumps(records)) == records
+    for record in records:
+        assert set(record) == {"rule", "variable", "expr", "result", "latex"}
+        assert all(isinstance(v, str) and v for v in record.values())
+        assert _balanced(record["latex"])
+        assert "&=" not in record["latex"] and "&&" not in record["latex"]
+    assert records[0]["rule"] == lines(rule)[0].rule
+    assert records[-1]["rule"] == "rewrite"
+    shown = [n for n in walk(rule) if not isinstance(n, ConstantRule) or n is rule.substep]
+    assert len(records) == len(shown)  # every real rule application has a record
+
+
+@pytest.mark.parametrize(
+    "name, var",
+    [(name, str(v)) for name, entry in sorted(CATALOG.items()) for v in entry.variables],
+)
+def test_records_read_back_with_parse(name, var):
+    rule = derivation_steps(CATALOG[name].expr, symbol(var))
+    for line, record in zip(lines(rule), step_records(rule), strict=True):
+        assert _same(parse(record["expr"]), line.expr), record["expr"]
+        assert _same(parse(record["result"]), line.rhs[-1]), record["result"]
+        assert parse(record["variable"]) == line.variable
+
+
+def test_quotient_record():
+    records = step_records(derivation_steps(sympy.log(x) / x, x))
+    assert records[0]["rule"] == "quotient rule"
+    assert parse(records[0]["result"]) == (1 - sympy.log(x)) / x**2
+
+
+def test_sigmoid_function_prints_as_sigma():
+    rule = derivation_steps(sigmoid(2 * x), x)
+    assert "σ(2*x)" in to_text(rule)
+    assert r"\sigma\left(2 x\right)" in to_latex(rule)
+    assert _same(parse(step_records(rule)[0]["result"]), rule.result)
+
+
+def test_partial_tree_renders():
+    rule = derivation_steps(sympy.besselj(1, x) * sympy.exp(x), x)
+    text = to_text(rule)
+    assert "no rule known, besselj left unevaluated" in text
+    assert _balanced(to_latex(rule))
+    records = step_records(rule)
+    assert records[-1]["result"] == "Derivative(besselj(1, x), x)"

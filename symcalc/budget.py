@@ -12,12 +12,13 @@ import multiprocessing as mp
 import os
 import pickle
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from .errors import TimeBudgetExceeded
 
-__all__ = ["DEFAULT_SECONDS", "within"]
+__all__ = ["DEFAULT_SECONDS", "best_within", "within"]
 
 T = TypeVar("T")
 
@@ -34,6 +35,20 @@ def _child(conn, func, args, kwargs):  # pragma: no cover - runs in the child pr
         conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception as exc:  # noqa: BLE001 - unpicklable results become an error
         conn.send_bytes(pickle.dumps(("error", RuntimeError(f"result not picklable: {exc}"))))
+    finally:
+        conn.close()
+
+
+def _child_progressive(conn, func, args, kwargs):  # pragma: no cover - runs in the child
+    try:
+        for value in func(*args, **kwargs):
+            conn.send_bytes(pickle.dumps(("value", value), protocol=pickle.HIGHEST_PROTOCOL))
+        conn.send_bytes(pickle.dumps(("done", None)))
+    except BaseException as exc:  # noqa: BLE001 - sent back to the parent as is
+        try:
+            conn.send_bytes(pickle.dumps(("error", exc)))
+        except Exception:  # noqa: BLE001
+            conn.send_bytes(pickle.dumps(("error", RuntimeError(str(exc)))))
     finally:
         conn.close()
 
@@ -80,3 +95,56 @@ def within(
     if status == "error":
         raise value
     return value
+
+
+def best_within(
+    seconds: float | None, func: Callable[..., Iterator[T]], *args: Any, **kwargs: Any
+) -> tuple[T | None, bool]:
+    """The last value ``func(*args)`` yields within ``seconds``, and whether it finished.
+
+    For work that improves an answer step by step (try a cheap simplification, then a
+    costly one): when time runs out, the best answer so far is kept, not thrown away.
+    Returns ``(None, False)`` if nothing was yielded in time.
+
+    Examples
+    --------
+    >>> def squares():
+    ...     yield from (k * k for k in range(4))
+    >>> best_within(10, squares)
+    (9, True)
+    """
+    if not seconds:
+        last = None
+        for last in func(*args, **kwargs):
+            pass
+        return last, True
+    ctx = _context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child_progressive, args=(sender, func, args, kwargs), daemon=True)
+    process.start()
+    sender.close()
+    deadline = time.monotonic() + seconds
+    last: T | None = None
+    finished = False
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not receiver.poll(remaining):
+                break
+            try:
+                status, value = pickle.loads(receiver.recv_bytes())
+            except EOFError:
+                break
+            if status == "value":
+                last = value
+            elif status == "done":
+                finished = True
+                break
+            else:
+                raise value
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+    return last, finished

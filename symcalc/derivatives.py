@@ -129,24 +129,47 @@ def _readability(expr: sympy.Expr, original: sympy.Expr) -> float:
     return score
 
 
-def _tidy_candidates(expr: sympy.Expr) -> sympy.Expr:  # runs in the budget's child process
-    candidates = [expr]
+def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
+    """Yield ever more readable forms of ``expr``: cheap rewrites first, simplify last."""
+    best, best_score = expr, _readability(expr, expr)
+    yield best
+
+    def consider(candidate):
+        nonlocal best, best_score
+        score = _readability(candidate, expr)
+        if (score, sympy.default_sort_key(candidate)) < (best_score, sympy.default_sort_key(best)):
+            best, best_score = candidate, score
+            return True
+        return False
+
+    cheap = (sympy.factor_terms, sympy.together, sympy.cancel)
+    for tidy_step in cheap:
+        try:
+            if consider(_clean(tidy_step(expr))):
+                yield best
+        except (NotImplementedError, TypeError, ValueError, sympy.PolynomialError):
+            continue
     if expr.has(sympy.Piecewise) and expr.has(sympy.Max, sympy.Min):
         # Inside a branch, a max/min is often decided by the branch's condition.
         unfolded = expr.replace(
             lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: e.rewrite(sympy.Piecewise)
         )
-        candidates.append(sympy.simplify(sympy.piecewise_fold(unfolded)))
-    for tidy in (sympy.simplify, sympy.factor_terms, sympy.together, sympy.cancel):
-        try:
-            candidates.append(_clean(tidy(expr)))
-        except (NotImplementedError, TypeError, ValueError, sympy.PolynomialError):
-            continue
-    return min(candidates, key=lambda c: (_readability(c, expr), sympy.default_sort_key(c)))
+        if consider(sympy.simplify(sympy.piecewise_fold(unfolded))):
+            yield best
+    if consider(_clean(sympy.simplify(expr))):
+        yield best
+
+
+#: Finished tidyings, by expression: asking again costs nothing.
+_TIDIED: dict[sympy.Expr, sympy.Expr] = {}
 
 
 def tidy(expr: sympy.Expr, seconds: float | None = budget.DEFAULT_SECONDS) -> tuple[sympy.Expr, bool]:
-    """The most readable of a few simplified forms, and whether tidying finished in time.
+    """The most readable form found within ``seconds``, and whether the search finished.
+
+    Cheap rewrites (factor_terms, together, cancel) come first and SymPy's ``simplify``
+    last; when time runs out the best form found so far is returned.  Results are
+    cached, so asking again costs nothing.
 
     Examples
     --------
@@ -157,10 +180,15 @@ def tidy(expr: sympy.Expr, seconds: float | None = budget.DEFAULT_SECONDS) -> tu
     """
     if sympy.count_ops(expr) <= 2:
         return expr, True
-    try:
-        return budget.within(seconds, _tidy_candidates, expr, what="simplification"), True
-    except TimeBudgetExceeded:
-        return expr, False
+    if expr in _TIDIED:
+        return _TIDIED[expr], True
+    best, finished = budget.best_within(seconds, _tidier_forms, expr)
+    best = expr if best is None else best
+    if finished:
+        if len(_TIDIED) > 1024:
+            _TIDIED.clear()
+        _TIDIED[expr] = best
+    return best, finished
 
 
 # -- kinks -------------------------------------------------------------------------

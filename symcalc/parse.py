@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +48,7 @@ __all__ = ["FUNCTIONS", "MAX_LENGTH", "parse", "resolve"]
 #: Longest text accepted, in characters.
 MAX_LENGTH = 2000
 #: Deepest nesting of the syntax tree accepted.
-MAX_DEPTH = 64
+MAX_DEPTH = 200
 #: Most syntax-tree nodes accepted.
 MAX_NODES = 1000
 #: Largest number of decimal digits a literal or an exact numeric power may have.
@@ -221,7 +222,10 @@ def _check_size(tree: ast.AST) -> None:
         if count > MAX_NODES:
             raise ParseError(f"expression is too large (more than {MAX_NODES} parts)")
         if depth > MAX_DEPTH:
-            raise ParseError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)")
+            raise ParseError(
+                f"expression is nested too deeply (more than {MAX_DEPTH} levels of brackets,"
+                " functions or chained operators)"
+            )
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
@@ -242,7 +246,9 @@ class _Builder:
         what = _NODE_NAMES.get(type(node), type(node).__name__)
         if isinstance(node, ast.Attribute):
             what = f"attribute access ('.{node.attr}')"
-        return ParseError(f"{what} is not allowed in an expression (column {column})", column)
+        error = ParseError(f"{what} is not allowed in an expression (column {column})", column)
+        error.braces = isinstance(node, (ast.Set, ast.Dict))  # LaTeX groups look like sets
+        return error
 
     def _Constant(self, node: ast.Constant) -> sympy.Expr:
         value = node.value
@@ -336,20 +342,21 @@ class _Builder:
             return self._piecewise(node)
         if name in LOGIC:
             return self._logic(name, node)
+        canonical = canonical_name(name)
+        activation = name not in FUNCTIONS and canonical is not None and CATALOG[canonical].kind == "activation"
+        if name not in FUNCTIONS and not activation:
+            known = [*FUNCTIONS, *all_names()]
+            raise ParseError(f"unknown function '{name}'{did_you_mean(name, known)}", column)
         args = [self.build(a) for a in node.args]
         if any(isinstance(a, tuple) for a in args):
             raise ParseError(f"tuples are only allowed inside Piecewise (column {column})", column)
-        if name in FUNCTIONS:
-            build, low, high = FUNCTIONS[name]
-            if len(args) < low or (high is not None and len(args) > high):
-                wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} or {high}"
-                raise ParseError(f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {len(args)}")
-            return build(*args)
-        canonical = canonical_name(name)
-        if canonical is not None and CATALOG[canonical].kind == "activation":
+        if activation:
             return _apply_activation(CATALOG[canonical], args, name)
-        known = [*FUNCTIONS, *all_names()]
-        raise ParseError(f"unknown function '{name}'{did_you_mean(name, known)}", column)
+        build, low, high = FUNCTIONS[name]
+        if len(args) < low or (high is not None and len(args) > high):
+            wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} or {high}"
+            raise ParseError(f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {len(args)}")
+        return build(*args)
 
     def _logic(self, name: str, node: ast.Call) -> sympy.Basic:
         build, low, high = LOGIC[name]
@@ -408,7 +415,22 @@ def _apply_activation(entry: Entry, args: list[sympy.Expr], name: str) -> sympy.
 
 
 def _looks_like_latex(text: str) -> bool:
-    return "\\" in text or "{" in text or text.startswith("$")
+    return "\\" in text or text.startswith("$")
+
+
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _may_be_textbook_notation(text: str, error: ParseError) -> bool:
+    """Whether a text Python syntax refused deserves a second reading as LaTeX.
+
+    '2x^2 + 3x', '|p - y|' and 'e^{-x}' do; 'import os' does not: in a second reading
+    every word must be a known function or constant, never a run of single letters.
+    """
+    if not (str(error).startswith("syntax error") or getattr(error, "braces", False)):
+        return False
+    known = {*FUNCTIONS, *CONSTANTS, *all_names()}
+    return all(word in known for word in _WORD.findall(text))
 
 
 def _latex_as_text(text: str) -> str:
@@ -455,7 +477,7 @@ def parse(text: str) -> sympy.Expr:
         except ParseError as error:
             # Textbook notation such as '2x^2 + 3x' or '|p - y|' is not Python syntax but is
             # valid LaTeX: try that reading, and report the first error if it fails too.
-            if not str(error).startswith("syntax error"):
+            if not _may_be_textbook_notation(text, error):
                 raise
             try:
                 result = _build(_latex_as_text(text))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
-os.environ.setdefault("SYMCALC_TIME_BUDGET", "20")  # slow CI machines: tidy fully, never flake
+
 
 
 @pytest.fixture

@@ -1,0 +1,246 @@
+"""Derivatives: right everywhere they exist, deliberate at kinks, readable, never hanging."""
+
+from __future__ import annotations
+
+import json
+
+import mpmath
+import pytest
+import sympy
+
+from symcalc import CATALOG, SymcalcError, derivative, derive, get, parse
+from symcalc.functions import expand_named, symbol
+from symcalc.kinks import kink_candidates
+
+mpmath.mp.dps = 40
+x, y, p = symbol("x"), symbol("y"), symbol("p")
+
+
+def _sample_point(entry, rng):
+    """One point of the entry's domain (dict symbol -> float), constraints respected."""
+    point = {}
+    for v in entry.variables:
+        domain = entry.domain_of(v)
+        if isinstance(domain, sympy.FiniteSet):
+            point[v] = float(rng.choice([float(d) for d in domain]))
+        elif domain == sympy.S.Reals:
+            low, high = entry.plot_range if v == entry.variable else (-2.0, 2.0)
+            point[v] = float(rng.uniform(low, high))
+        else:
+            low, high = float(domain.inf), float(domain.sup)
+            point[v] = float(rng.uniform(low + 0.05 * (high - low), high - 0.05 * (high - low)))
+    for constraint in entry.constraints:
+        ys = [v for v in entry.variables if constraint.has(v)]
+        total = sum(point[v] for v in ys)
+        for v in ys:
+            point[v] /= total
+    return point
+
+
+def _away_from_kinks(expr, point, wrt):
+    for k in kink_candidates(expr, wrt):
+        try:
+            at = float(k.subs(point))
+        except TypeError:
+            continue
+        if abs(at - point[wrt]) < 1e-2:
+            return False
+    return True
+
+
+def _numeric_derivative(expr, point, wrt, order):
+    """mpmath's own numerical differentiation of the bound expression: independent truth."""
+    others = {v: sympy.Float(val, 40) for v, val in point.items() if v != wrt}
+    f = sympy.lambdify(wrt, expand_named(expr.subs(others)), modules="mpmath")
+    return mpmath.diff(f, mpmath.mpf(point[wrt]), n=order)
+
+
+CASES = [(name, str(v), order) for name in sorted(CATALOG) for v in CATALOG[name].variables[:4] for order in (1, 2)
+         if not (CATALOG[name].domain_of(v).is_FiniteSet)]
+
+
+@pytest.mark.parametrize(("name", "wrt", "order"), CASES)
+def test_catalog_derivatives_match_numerical_differentiation(name, wrt, order, rng):
+    entry = get(name)
+    var = symbol(wrt)
+    result = entry.bind(derivative(entry, wrt=wrt, order=order))
+    function = entry.bind()
+    checked = 0
+    for _ in range(40):
+        point = _sample_point(entry, rng)
+        if not _away_from_kinks(function, point, var):
+            continue
+        expected = _numeric_derivative(function, point, var, order)
+        subs = {v: sympy.Float(val, 40) for v, val in point.items()}
+        got = mpmath.mpf(str(sympy.N(result.subs(subs), 30)))
+        assert abs(got - expected) <= 1e-12 * max(1, abs(expected)), (point, got, expected)
+        checked += 1
+        if checked == 5:
+            break
+    assert checked == 5
+
+
+COMPOSITES = [
+    "x*tanh(log(1+exp(x)))", "exp(sin(x**2))", "x**x", "2**x", "log(x)/x", "sqrt(1+x**2)",
+    "atan(x)/(1+x**2)", "erf(x)*exp(-x)", "max(0, x)**2", "abs(sin(x))", "x*sin(x)*exp(x)",
+    "(x**2 + 1)/(x - 3)/(x + 4)", "sigmoid(2*x)*tanh(x)", "log(1 + exp(-x))", "cosh(x)**-2",
+    "asinh(x)*acos(x/4)", "x**3 - 2*x + 1", "exp(-x**2/2)/sqrt(2*pi)", "relu(x)*softplus(x)",
+]
+
+
+@pytest.mark.parametrize("text", COMPOSITES)
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_composite_derivatives_match_numerical_differentiation(text, order, rng):
+    expr = parse(text)
+    result = derivative(text, order=order)
+    for t in rng.uniform(0.15, 2.9, size=4):
+        if not _away_from_kinks(expr, {x: t}, x):
+            continue
+        expected = _numeric_derivative(expr, {x: t}, x, order)
+        got = mpmath.mpf(str(sympy.N(result.subs(x, sympy.Float(t, 40)), 30)))
+        assert abs(got - expected) <= 1e-12 * max(1, abs(expected)), (t, got, expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "at", "zero", "half", "one"),
+    [
+        ("relu", 0, 0, sympy.S.Half, 1),
+        ("relu6", 0, 0, sympy.S.Half, 1),
+        ("relu6", 6, 0, sympy.S.Half, 1),
+        ("hard_tanh", -1, 0, sympy.S.Half, 1),
+        ("hard_tanh", 1, 0, sympy.S.Half, 1),
+        ("hard_sigmoid", 3, 0, sympy.Rational(1, 12), sympy.Rational(1, 6)),
+        ("leaky_relu", 0, sympy.Rational(1, 100), sympy.Rational(1, 100), sympy.Rational(1, 100)),
+        ("abs(x)", 0, 0, 0, 0),
+    ],
+)
+def test_value_at_a_kink_follows_the_convention(name, at, zero, half, one):
+    for convention, expected in (("zero", zero), ("half", half), ("one", one)):
+        d = get(name).bind(derivative(name, convention=convention)) if name in CATALOG else derivative(
+            name, convention=convention)
+        assert d.subs(x, at) == expected, (convention, d)
+
+
+def test_relu_derivative_is_an_explicit_piecewise_not_heaviside():
+    d = derivative("relu")
+    assert d == sympy.Piecewise((1, x > 0), (0, True))
+    assert not d.has(sympy.Heaviside)
+    assert derivative("relu", order=2) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "order", "kinks"),
+    [
+        ("relu", {}, 1, (0,)),
+        ("relu", {}, 2, (0,)),
+        ("relu6", {}, 1, (0, 6)),
+        ("hard_tanh", {}, 1, (-1, 1)),
+        ("hard_sigmoid", {}, 1, (-3, 3)),
+        ("hard_swish", {}, 1, (-3, 3)),
+        ("leaky_relu", {}, 1, (0,)),
+        ("elu", {}, 1, ()),  # alpha = 1: continuously differentiable
+        ("elu", {"alpha": 2}, 1, (0,)),
+        ("elu", {}, 2, (0,)),
+        ("selu", {}, 1, (0,)),
+        ("softsign", {}, 1, ()),
+        ("softsign", {}, 2, (0,)),
+        ("sigmoid", {}, 1, ()),
+        ("huber", {}, 1, ()),
+        ("absolute_error", {}, 1, (y,)),
+        ("hinge", {}, 1, (1 / y,)),
+        ("squared_hinge", {}, 1, ()),
+        ("squared_hinge", {}, 2, (1 / y,)),
+    ],
+)
+def test_kinks_are_listed_where_the_derivative_does_not_exist(name, params, order, kinks):
+    assert derive(name, order=order, params=params, steps=False).kinks == kinks
+
+
+def test_huber_second_derivative_kinks_are_at_plus_minus_delta():
+    delta = symbol("delta")
+    assert set(derive("huber", order=2, steps=False).kinks) == {y - delta, y + delta}
+
+
+def test_simplification_runs_out_of_time_gracefully(rng):
+    """With no time to simplify, the answer is still right, and says it is unsimplified."""
+    slow = derive("gelu_tanh", timeout=1e-4, steps=False)
+    raw = derivative("gelu_tanh", simplify=False)
+    assert slow.simplified is False
+    assert "not simplified" in slow.to_text()
+    assert derive("x*(1 + x) - x", steps=False).simplified is True
+    for t in rng.uniform(-3, 3, 5):
+        assert complex(slow.derivative.subs(x, t)) == pytest.approx(complex(raw.subs(x, t)), rel=1e-12)
+
+
+def test_derivative_with_respect_to_other_variables_and_parameters():
+    assert derivative("mse", wrt="y") == 2 * y - 2 * p
+    assert derivative("elu", wrt="alpha") == sympy.Piecewise((0, x > 0), (sympy.exp(x) - 1, True))
+    assert derivative("leaky_relu", params={"slope": 0.2}) == sympy.Piecewise((1, x > 0), (0.2, True))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"wrt": "q"}, r"unknown variable 'q' for sigmoid\(x\) \(its variables: x\)"),
+        ({"wrt": "xx"}, r"unknown variable 'xx' .*did you mean 'x'"),
+        ({"order": 0}, "order must be a whole number from 1 to 10, got 0"),
+        ({"order": 11}, "order must be a whole number from 1 to 10, got 11"),
+        ({"order": 1.5}, "order must be a whole number"),
+        ({"order": True}, "order must be a whole number"),
+        ({"order": "2"}, "order must be a whole number"),
+        ({"convention": "left"}, "unknown kink convention 'left'; choose one of zero, half, one"),
+        ({"params": {"alpha": 1}}, "unknown parameter 'alpha' for sigmoid"),
+    ],
+)
+def test_bad_requests_get_one_line_errors(kwargs, message):
+    with pytest.raises(SymcalcError, match=message):
+        derive("sigmoid", **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_json_expressions_read_back_to_the_same_expressions(name, rng):
+    """Every expression string in the JSON is SymPy syntax our parser reads back."""
+    result = derive(name)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["input"] == name and data["variable"] == result.variable.name and data["order"] == 1
+    pairs = [(data["expr"], result.expr), (data["derivative"], result.derivative)]
+    if result.identity is not None:
+        pairs.append((data["identity"], result.identity))
+    pairs += [(text, k) for text, k in zip(data["kinks"], result.kinks)]
+    for text, original in pairs:
+        assert parse(text) == original or _numerically_equal(parse(text), original, rng), text
+    assert data["steps"]
+    for record in data["steps"]:
+        assert set(record) >= {"rule", "expr", "result", "latex"}
+        for key in ("expr", "result"):
+            parse(record[key])
+
+
+def _numerically_equal(a, b, rng):
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    for _ in range(4):
+        subs = {s: sympy.Float(rng.uniform(0.1, 0.9), 30) for s in symbols}
+        if abs(complex(expand_named(a - b).subs(subs).evalf(30))) > 1e-20:
+            return False
+    return True
+
+
+def test_higher_orders_have_one_step_tree_per_order():
+    result = derive("sigmoid", order=3)
+    assert len(result.steps) == 3
+    assert result.steps[0].expr == get("sigmoid").expr
+    assert sympy.simplify(result.steps[1].expr - derivative("sigmoid")) == 0
+    assert result.identity is None
+
+
+def test_derivation_renders_as_text_latex_and_json():
+    result = derive("sigmoid")
+    text = result.to_text(steps=True)
+    assert "d/dx sigmoid(x) = " in text and "(classic form)" in text
+    assert "quotient rule" in text or "chain rule" in text
+    latex = result.to_latex()
+    assert r"\begin{align*}" in latex and r"\sigma\left(x\right)" in latex
+    assert result._repr_latex_().startswith("$$")
+    assert repr(result).startswith("<Derivation d/dx 1/(1 + exp(-x)) = ")
+    assert derive("relu").to_text().splitlines()[-1] == "kinks: x = 0 (convention 'zero': Heaviside(0) = 0)"
+    assert "d³/dx³" in derive("x**4", order=3).to_text()

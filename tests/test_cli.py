@@ -1,0 +1,129 @@
+"""The command line for the foundation: list, show, derive; exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from symcalc import CATALOG, parse
+
+
+def _one_line_error(result, code=2):
+    assert result.returncode == code, result
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_list_shows_every_entry_with_its_formula(cli):
+    result = cli("list")
+    assert result.returncode == 0
+    for name in CATALOG:
+        assert name in result.stdout
+    assert "1/(1 + exp(-x))" in result.stdout
+
+
+def test_list_filters_by_kind_and_speaks_json(cli):
+    losses = cli("list", "--kind", "loss").stdout
+    assert "huber" in losses and "sigmoid" not in losses
+    data = json.loads(cli("list", "--format", "json").stdout)
+    assert {d["name"] for d in data} == set(CATALOG)
+    assert {"name", "kind", "variables", "expr", "params", "domain", "identity"} <= set(data[0])
+
+
+def test_show_prints_formula_latex_parameters_and_domain(cli):
+    out = cli("show", "elu").stdout
+    assert "elu(x) = Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))" in out
+    assert "parameters: alpha = 1" in out and "LaTeX:" in out and "domain: x ∈ ℝ" in out
+    data = json.loads(cli("show", "bce", "--format", "json").stdout)
+    assert data["name"] == "binary_cross_entropy" and data["domain"]["p"] == "Interval.open(0, 1)"
+    assert "Sum(" in data["mean_loss"]
+    assert cli("show", "--format", "latex", "--", "-x**2").stdout.strip().endswith("= - x^{2}")
+
+
+def test_derive_text_shows_derivative_and_classic_form(cli):
+    result = cli("derive", "sigmoid", "--steps")
+    assert result.returncode == 0, result
+    assert "d/dx sigmoid(x) = exp(x)/(exp(x) + 1)**2" in result.stdout
+    assert "(1 - sigmoid(x))*sigmoid(x)   (classic form)" in result.stdout
+    assert "steps:" in result.stdout and "rewrite" in result.stdout
+
+
+def test_derive_json_has_the_contract_keys_and_readable_expressions(cli):
+    result = cli("derive", "--format", "json", "--", "sigmoid")
+    data = json.loads(result.stdout)
+    for key in ("input", "expr", "expr_latex", "variable", "order", "derivative", "derivative_latex",
+                "identity", "kinks", "steps"):
+        assert key in data
+    assert all({"rule", "expr", "result", "latex"} <= set(step) for step in data["steps"])
+    assert parse(data["derivative"]) == parse("exp(x)/(exp(x) + 1)**2")
+    assert data["identity"] == "(1 - sigmoid(x))*sigmoid(x)"
+
+
+def test_derive_latex_is_an_align_block(cli):
+    out = cli("derive", "x**2*sin(x)", "--steps", "--format", "latex").stdout
+    assert r"\begin{align*}" in out and r"\text{product rule}" in out and r"\end{align*}" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["derive", "--", "-log(x)"],
+        ["derive", "--format", "json", "--", "-log(x)"],
+        ["derive", "--order", "2", "--", "-log(x)"],
+    ],
+)
+def test_expressions_starting_with_minus_work_after_double_dash(cli, args):
+    result = cli(*args)
+    assert result.returncode == 0, result
+    assert "-1/x" in result.stdout or "x**(-2)" in result.stdout or "x^{-2}" in result.stdout
+
+
+def test_leading_minus_without_double_dash_explains_the_fix(cli):
+    line = _one_line_error(cli("derive", "-log(x)"))
+    assert "goes after '--'" in line
+
+
+def test_derive_options(cli):
+    out = json.loads(cli("derive", "mse", "--wrt", "y", "--format", "json").stdout)
+    assert out["variable"] == "y" and parse(out["derivative"]) == parse("2*y - 2*p")
+    out = json.loads(cli("derive", "leaky_relu", "--param", "slope=0.2", "--format", "json").stdout)
+    assert out["derivative"] == "Piecewise((1, x > 0), (0.2, True))" and out["kinks"] == ["0"]
+    out = json.loads(cli("derive", "relu", "--convention", "half", "--format", "json").stdout)
+    assert out["derivative"] == "Piecewise((1, x > 0), (1/2, Eq(x, 0)), (0, True))"
+    out = json.loads(cli("derive", "x**5", "--order", "3", "--format", "json").stdout)
+    assert out["derivative"] == "60*x**2" and out["order"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["derive", "--format", "json", "--", "__import__('os').getcwd()"], "attribute access"),
+        (["derive", "sigmod"], "unknown function 'sigmod'; did you mean 'sigmoid'?"),
+        (["derive", "sigmod(x)"], "unknown function 'sigmod'; did you mean 'sigmoid'?"),
+        (["derive", "(x + 1"], "unbalanced parenthesis"),
+        (["derive", "sigmoid", "--wrt", "q"], "unknown variable 'q'"),
+        (["derive", "sigmoid", "--order", "0"], "order must be a whole number"),
+        (["derive", "sigmoid", "--order", "two"], "invalid int value"),
+        (["derive", "elu", "--param", "alpha"], "--param takes name=value"),
+        (["derive", "elu", "--param", "alpha=big"], "'big' is not a number"),
+        (["derive", "elu", "--param", "beta=2"], "unknown parameter 'beta'"),
+        (["derive", "sigmoid", "--timeout", "-1"], "--timeout must be a positive number"),
+        (["derive", "sigmoid", "--format", "yaml"], "invalid choice"),
+        (["show", "9**9**9**9"], "number is too large"),
+        (["list", "--kind", "optimizer"], "invalid choice"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(cli, args, message):
+    line = _one_line_error(cli(*args))
+    assert message in line
+
+
+def test_version_and_help(cli):
+    assert cli("--version").stdout.startswith("symcalc ")
+    help_text = cli("derive", "--help").stdout
+    assert "--wrt" in help_text and "--convention" in help_text

@@ -138,7 +138,8 @@ def _run_show(args) -> int:
         print(entry.to_text())
         print(f"  LaTeX: {entry.latex()}")
         if entry.kind == "loss":
-            print(f"  mean over m samples: J = {sympy.sstr(entry.mean_loss())}")
+            args_i = ", ".join(f"{v.name}_i" for v in entry.variables)
+            print(f"  mean over m samples: J = (1/m) Σ_i {entry.name}({args_i}), i = 1..m")
         if entry.identity is not None:
             print(f"  classic derivative: d/d{entry.variable} = {sympy.sstr(entry.identity)}")
     return EXIT_OK
@@ -190,9 +191,325 @@ def _positive(value: float, option: str) -> float:
     return value
 
 
+# -- integrate, ftc, riemann, plot -------------------------------------------------
+
+
+def _range(text: str | None, option: str = "--range") -> tuple[float, float] | None:
+    """``"A:B"`` -> ``(A, B)`` as floats, A < B."""
+    if text is None:
+        return None
+    low, sep, high = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        values = float(low), float(high)
+    except ValueError:
+        raise SymcalcError(f"{option} takes A:B, as in {option}=-5:5, got '{text}'") from None
+    if not all(v == v and abs(v) != float("inf") for v in values):
+        raise SymcalcError(f"{option} needs finite numbers, got '{text}'")
+    if not values[0] < values[1]:
+        raise SymcalcError(f"{option} needs A < B, got '{text}'")
+    return values
+
+
+def _timeout(value: float | None) -> float:
+    from .budget import DEFAULT_SECONDS
+
+    return DEFAULT_SECONDS if value is None else _positive(value, "--timeout")
+
+
+def _add_plot_target(parser: argparse.ArgumentParser, option: str = "--plot") -> None:
+    parser.add_argument(option, metavar="FILE", help="also draw the figure to FILE (.png, .svg or .pdf)")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def _save_plot(figure, path: str, force: bool) -> None:
+    from .files import save_figure
+
+    save_figure(figure, path, force=force)
+
+
+def _check_plot_target(path: str | None, force: bool) -> None:
+    """Refuse a bad figure path before any work is done."""
+    if path is None:
+        return
+    from pathlib import Path
+
+    from .files import FIGURE_FORMATS, check_target
+
+    if Path(path).suffix.lower() not in FIGURE_FORMATS:
+        raise SymcalcError(f"cannot save a figure as '{path}'; use a name ending in {', '.join(FIGURE_FORMATS)}")
+    check_target(path, force=force)
+
+
+def _add_integrate(sub) -> None:
+    p = sub.add_parser(
+        "integrate", help="antiderivative with step-by-step integration (under a time budget)",
+        description="Integrate a catalog function or an expression symbolically. No closed form "
+        "within the time budget is a normal answer.",
+    )
+    _add_function_argument(p)
+    p.add_argument("--steps", action="store_true", help="show the step-by-step integration")
+    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument("--timeout", type=float, default=None, metavar="S", help="integration budget in seconds")
+    p.set_defaults(run=_run_integrate)
+
+
+def _run_integrate(args) -> int:
+    from .ftc import antiderivative
+
+    result = antiderivative(args.function, params=_params(args.param), timeout=_timeout(args.timeout))
+    if args.format == "json":
+        _print_json(result.to_dict())
+    elif args.format == "latex":
+        print(result.to_latex(steps=args.steps))
+    else:
+        print(result.to_text(steps=args.steps))
+    return EXIT_OK
+
+
+def _add_ftc(sub) -> None:
+    p = sub.add_parser(
+        "ftc", help="check the fundamental theorem d/dx ∫_a^x f = f, symbolically and numerically",
+        description="Check d/dx of the integral of f from a to x against f: symbolically where an "
+        "antiderivative exists within the budget, numerically always. Exit 1 when a check fails.",
+    )
+    _add_function_argument(p)
+    p.add_argument("--a", type=float, default=None, metavar="A",
+                   help="lower limit a (default 0, or the middle of the range when 0 is outside the domain)")
+    p.add_argument("--range", default=None, metavar="A:B", help="x range of the check, e.g. --range=-5:5")
+    p.add_argument("--points", type=int, default=201, metavar="N", help="number of check points (default 201)")
+    p.add_argument("--antiderivative", metavar="EXPR", default=None,
+                   help="check this claimed antiderivative F instead of integrating")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--timeout", type=float, default=None, metavar="S", help="symbolic budget in seconds")
+    _add_plot_target(p)
+    p.set_defaults(run=_run_ftc)
+
+
+def _run_ftc(args) -> int:
+    from .ftc import check_ftc
+
+    _check_plot_target(args.plot, args.force)
+    check = check_ftc(
+        args.function, args.a, x_range=_range(args.range), points=args.points,
+        params=_params(args.param), timeout=_timeout(args.timeout), antiderivative=args.antiderivative,
+    )
+    if args.plot:
+        from .plotting import plot_ftc
+
+        _save_plot(plot_ftc(check), args.plot, args.force)
+    if args.format == "json":
+        _print_json({**check.to_dict(), "plot": args.plot})
+    else:
+        print(check.to_text())
+        if args.plot:
+            print(f"wrote {args.plot}")
+    return EXIT_OK if check.held else EXIT_FAILED
+
+
+def _add_riemann(sub) -> None:
+    from .ftc import RULES
+
+    p = sub.add_parser(
+        "riemann", help="Riemann sum of f on [a, b], its error, and the convergence study",
+        description="Left, right, midpoint or trapezoid Riemann sum with n subintervals, compared "
+        "with the integral; --convergence K adds the study for n = 2 .. 2^K with observed orders.",
+    )
+    _add_function_argument(p)
+    p.add_argument("--a", type=float, required=True, metavar="A", help="left end of the interval")
+    p.add_argument("--b", type=float, required=True, metavar="B", help="right end of the interval")
+    p.add_argument("--n", type=int, default=10, metavar="N", help="number of subintervals (default 10)")
+    p.add_argument("--rule", choices=RULES, default="midpoint", help="sampling rule (default midpoint)")
+    p.add_argument("--convergence", type=int, default=None, metavar="K",
+                   help="also study n = 2, 4, ..., 2^K for every rule (the plot uses K = 10 by default)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    _add_plot_target(p)
+    p.set_defaults(run=_run_riemann)
+
+
+def _run_riemann(args) -> int:
+    from .ftc import riemann_convergence, riemann_sum
+
+    _check_plot_target(args.plot, args.force)
+    params = _params(args.param)
+    result = riemann_sum(args.function, args.a, args.b, args.n, rule=args.rule, params=params)
+    study = None
+    if args.convergence is not None or args.plot:
+        power = 10 if args.convergence is None else args.convergence
+        study = riemann_convergence(result.entry, args.a, args.b, max_power=power, exact=result.exact)
+    if args.plot:
+        from .plotting import plot_riemann_sum
+
+        _save_plot(plot_riemann_sum(result, study), args.plot, args.force)
+    if args.format == "json":
+        data = result.to_dict()
+        data["input"] = args.function
+        data["convergence"] = study.to_dict() if args.convergence is not None else None
+        data["plot"] = args.plot
+        _print_json(data)
+    else:
+        print(result.to_text())
+        if args.convergence is not None:
+            print(study.to_text())
+        if args.plot:
+            print(f"wrote {args.plot}")
+    return EXIT_OK
+
+
+def _add_plot(sub) -> None:
+    p = sub.add_parser(
+        "plot", help="draw f beside its derivative (and second derivative) to a PNG, SVG or PDF file",
+        description="Draw a function next to its derivative with kinks marked, zero lines and "
+        "formulas as titles. Refuses to overwrite an existing file unless --force.",
+    )
+    _add_function_argument(p)
+    p.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="output file, .png, .svg or .pdf (default NAME.png)")
+    p.add_argument("--range", default=None, metavar="A:B", help="x range, e.g. --range=-5:5 (default: per entry)")
+    p.add_argument("--order", type=int, choices=[1, 2], default=1, help="highest derivative drawn (default 1)")
+    p.add_argument("--tangent", type=float, default=None, metavar="X", help="draw the tangent line at x = X")
+    p.add_argument("--layout", choices=["side", "stacked"], default="side", help="panels side by side or stacked")
+    p.add_argument(
+        "--convention", choices=["zero", "half", "one"], default="zero",
+        help="value of the derivative at kinks (see 'symcalc derive --help')",
+    )
+    p.add_argument("--dpi", type=int, default=150, help="resolution of PNG output (default 150)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(run=_run_plot)
+
+
+def _run_plot(args) -> int:
+    from .ftc import univariate_entry
+
+    entry = univariate_entry(args.function, **_params(args.param))
+    output = args.output or (f"{entry.name}.png" if entry.kind != "expression" else "plot.png")
+    _check_plot_target(output, args.force)
+    if not 20 <= args.dpi <= 1200:
+        raise SymcalcError(f"--dpi must be from 20 to 1200, got {args.dpi}")
+    from .files import save_figure
+    from .plotting import plot_function
+
+    figure = plot_function(
+        entry, order=args.order, x_range=_range(args.range), tangent=args.tangent,
+        layout=args.layout, convention=args.convention,
+    )
+    save_figure(figure, output, force=args.force, dpi=args.dpi)
+    print(f"wrote {output}")
+    return EXIT_OK
+
+
+# -- descend ------------------------------------------------------------------------
+
+
+def _add_descend(sub) -> None:
+    from .descent import DEFAULT_MAX_ITER, DEFAULT_TOL, OPTIMIZERS
+    from .models import MODELS
+
+    p = sub.add_parser(
+        "descend", help="gradient descent on a model whose gradient is derived symbolically",
+        description="Fit linear, logistic, softmax or one-hidden-layer models by gradient descent. "
+        "The gradient is derived from the model's symbolic loss (see --derivation), never written "
+        "by hand. Data: a CSV file with a header row, builtin:diabetes|breast_cancer|iris (real "
+        "data shipped with symcalc) or synthetic:linear|logistic|blobs|moons.",
+    )
+    p.add_argument("model", choices=list(MODELS), help="the model to fit")
+    p.add_argument("--data", metavar="FILE.csv|builtin:NAME|synthetic:NAME", help="the training data")
+    p.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (shipped sets know theirs)")
+    p.add_argument("--standardize", action="store_true", help="rescale features to mean 0, standard deviation 1")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
+                   help="update rule (default: gd, or line-search for mlp)")
+    p.add_argument("--learning-rate", type=float, default=None, metavar="A",
+                   help="step size α; gd then runs exactly θ ← θ − α∇J (default: 1/L from the Lipschitz bound)")
+    p.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA",
+                   help="add (λ/2)‖w‖² to the mean loss; intercepts are not penalized (default 0)")
+    p.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N",
+                   help=f"iteration limit (default {DEFAULT_MAX_ITER})")
+    p.add_argument("--tol", type=float, default=DEFAULT_TOL, metavar="T",
+                   help=f"stop when the gradient norm is at most T (default {DEFAULT_TOL:g})")
+    p.add_argument("--loss-tol", type=float, default=None, metavar="R",
+                   help="also stop when the relative change of the loss is at most R (default: off)")
+    p.add_argument("--hidden", type=int, default=None, metavar="N", help="mlp: hidden units (default 8)")
+    p.add_argument("--activation", default=None, metavar="NAME",
+                   help="mlp: hidden activation, any catalog activation (default tanh)")
+    p.add_argument("--loss", default=None, metavar="NAME",
+                   help="linear: huber, log_cosh, absolute_error instead of MSE; mlp: squared_error "
+                   "for regression (default: softmax cross-entropy)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the mlp's initial weights (default 0)")
+    p.add_argument("--derivation", action="store_true",
+                   help="print how the gradient is derived from the symbolic loss (--data optional)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    _add_plot_target(p)
+    p.set_defaults(run=_run_descend)
+
+
+def _run_descend(args) -> int:
+    from .descent import ProgressBar, descend
+
+    if args.model != "mlp" and (args.hidden is not None or args.activation is not None):
+        raise SymcalcError("--hidden and --activation apply to the mlp model only")
+    if args.loss is not None and args.model in ("logistic", "softmax"):
+        raise SymcalcError(f"{args.model} regression has a fixed loss; drop --loss")
+    if args.derivation and args.format == "json":
+        raise SymcalcError("--derivation prints text; drop --format json")
+    if args.data is None and not args.derivation:
+        raise SymcalcError("--data is required: a CSV file, builtin:NAME or synthetic:NAME")
+    _check_plot_target(args.plot, args.force)
+    options = {"hidden": 8 if args.hidden is None else args.hidden,
+               "activation": args.activation or "tanh", "loss": args.loss}
+    if args.derivation:
+        from .data import load_data
+        from .models import encode_classes, make_model
+
+        model = make_model(args.model, **options)
+        classes = 3 if args.model == "softmax" else 2
+        if args.data is not None and args.model in ("softmax", "mlp") and args.loss is None:
+            classes = len(encode_classes(load_data(args.data, args.target).y)[1])
+        print(model.derivation(classes).to_text())
+        if args.data is None:
+            return EXIT_OK
+        print()
+    progress = ProgressBar(args.max_iter) if sys.stderr.isatty() else None
+    try:
+        result = descend(
+            args.model, args.data, target=args.target, standardize=args.standardize,
+            optimizer=args.optimizer, learning_rate=args.learning_rate, l2=args.l2,
+            max_iter=args.max_iter, tol=args.tol, loss_tol=args.loss_tol, seed=args.seed,
+            callback=progress, **options,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.format == "json":
+        _print_json(result.to_dict())
+    else:
+        print(result.to_text())
+        head = getattr(result.objective, "head", None)
+        if getattr(head, "classes", None) is not None:
+            from .data import load_data
+
+            data = load_data(args.data, args.target, standardize=args.standardize)
+            accuracy = float((result.predict(data.X) == data.y.astype(str)).mean()) if data.target_is_text else \
+                float((result.predict(data.X).astype(float) == data.y).mean())
+            print(f"training accuracy: {accuracy:.4f} (classes: {', '.join(head.classes)})")
+    if args.plot:
+        from .plotting import plot_descent
+
+        _save_plot(plot_descent(result), args.plot, args.force)
+        if args.format == "text":
+            print(f"wrote {args.plot}")
+    if result.stop_reason == "diverged":
+        print(f"symcalc descend: {result.message}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 # -- main ---------------------------------------------------------------------------
 
-_COMMANDS: list[Callable[[Any], None]] = [_add_list, _add_show, _add_derive]
+_COMMANDS: list[Callable[[Any], None]] = [
+    _add_list, _add_show, _add_derive, _add_integrate, _add_ftc, _add_riemann, _add_plot,
+    _add_descend,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,6 +527,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Long options of any subcommand that take a value."""
+    found: set[str] = set()
+    stack = [parser]
+    while stack:
+        current = stack.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+            elif action.option_strings and action.nargs != 0:
+                found.update(o for o in action.option_strings if o.startswith("--"))
+    return found
+
+
+def _glue_negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
+    """``--range -5:5`` -> ``--range=-5:5``: argparse would read '-5:5' as an option."""
+    out: list[str] = []
+    tokens = list(argv)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            out.extend(tokens[i:])
+            break
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token in options and following[:1] == "-" and following[1:2] in set("0123456789.i"):
+            out.append(f"{token}={following}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     for stream in (sys.stdout, sys.stderr):
@@ -217,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="replace")
     _ARGV[:] = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_negative_values(_ARGV, _value_options(parser)))
     try:
         return args.run(args)
     except SymcalcError as exc:

@@ -291,7 +291,7 @@ class Derivation:
         if self.entry.params:
             lines.append("parameters: " + ", ".join(f"{k} = {v}" for k, v in self.entry.params.items()))
         lines.append(f"{self.notation} {name} = {sympy.sstr(self.derivative)}")
-        if self.identity is not None:
+        if self.identity is not None and self.identity != self.derivative:
             lines.append(f"{' ' * len(self.notation)} {' ' * len(name)} = {sympy.sstr(self.identity)}   (classic form)")
         if self.kinks:
             points = ", ".join(f"{self.variable} = {sympy.sstr(k)}" for k in self.kinks)

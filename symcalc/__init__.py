@@ -15,23 +15,52 @@ exp(x)/(exp(x) + 1)**2
 __version__ = "0.1.0"
 
 from .catalog import CATALOG, Entry, catalog, get
+from .data import Dataset, load_data
 from .derivatives import Derivation, derivative, derive
+from .descent import DescentResult, descend
 from .errors import ParseError, SymcalcError, TimeBudgetExceeded
+from .ftc import (
+    Antiderivative,
+    FTCCheck,
+    RiemannStudy,
+    RiemannSum,
+    accumulate,
+    antiderivative,
+    check_ftc,
+    riemann_convergence,
+    riemann_sum,
+)
 from .functions import sigmoid
+from .models import GradientDerivation, make_model
 from .parse import parse, resolve
 
 __all__ = [
     "CATALOG",
+    "Antiderivative",
+    "Dataset",
     "Derivation",
+    "DescentResult",
     "Entry",
+    "FTCCheck",
+    "GradientDerivation",
     "ParseError",
+    "RiemannStudy",
+    "RiemannSum",
     "SymcalcError",
     "TimeBudgetExceeded",
+    "accumulate",
+    "antiderivative",
     "catalog",
+    "check_ftc",
     "derivative",
     "derive",
+    "descend",
     "get",
+    "load_data",
+    "make_model",
     "parse",
     "resolve",
+    "riemann_convergence",
+    "riemann_sum",
     "sigmoid",
 ]

@@ -1,0 +1,649 @@
+"""Gradient descent on derived gradients: optimizers, stopping rules, history, results.
+
+The textbook loop is θ ← θ − α∇J(θ): start somewhere, compute the gradient,
+step, repeat until converged.  `descend` runs it on a model from
+`symcalc.models` (whose gradient is derived symbolically) and data from
+`symcalc.data`; `optimize` runs it on any `symcalc.models.Objective`.
+
+Optimizers (`OPTIMIZERS`), each one small class with a ``step``:
+
+========== ==================================================================
+gd         θ ← θ − α∇J, exactly the textbook rule
+momentum   v ← βv + ∇J;  θ ← θ − αv  (heavy ball, β = 0.9)
+nesterov   v ← βv + ∇J;  θ ← θ − α(∇J + βv)  (Nesterov in the look-ahead form:
+           one gradient per step)
+adam       bias-corrected first and second moment estimates (β₁ = 0.9,
+           β₂ = 0.999, ε = 1e-8), θ ← θ − α m̂ / (√v̂ + ε)
+line-search backtracking (Armijo): halve α until J(θ − α∇J) ≤ J(θ) − c α ‖∇J‖²
+           (c = 0.3); the next search starts from 2α
+========== ==================================================================
+
+Step sizes: ``learning_rate`` given is used as is (for ``gd`` the update is
+exactly θ − α∇J).  Otherwise ``gd``, ``momentum`` and ``nesterov`` take α = 1/L
+from the model's Lipschitz bound L of ∇J (for MSE L = 2·λ_max(X̃ᵀX̃)/m, for the
+logistic loss λ_max(X̃ᵀX̃)/(4m)), which converges on any data without tuning; for a
+network, which has no global bound, L is estimated at the start by power
+iteration on Hessian-vector products; ``adam`` takes α = 0.1; the line search
+starts from 1/L.  The default optimizer is ``gd`` when L is known, else
+``line-search``.
+
+Stopping: the gradient norm falls to ``tol`` (``converged`` is True exactly when
+‖∇J‖ ≤ tol at the end), the relative change of J falls to ``loss_tol`` (off
+unless given), or ``max_iter`` steps.  Divergence (J not finite or grown a
+thousandfold) stops the run and returns the last good θ with a hint to lower the
+learning rate; a result never holds NaN.
+
+Examples
+--------
+>>> result = descend("linear", "synthetic:linear")
+>>> result.converged, result.stop_reason
+(True, 'gradient_norm')
+>>> [round(v, 2) for v in result.theta]
+[1.49, 1.98, -0.99, 0.48]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TextIO
+
+import numpy as np
+
+from .data import Dataset, load_data
+from .errors import SymcalcError, did_you_mean
+from .models import MLP, LinearModel, Objective, make_model
+
+__all__ = [
+    "DEFAULT_MAX_ITER",
+    "DEFAULT_TOL",
+    "OPTIMIZERS",
+    "STOP_REASONS",
+    "DescentResult",
+    "History",
+    "ProgressBar",
+    "descend",
+    "estimate_lipschitz",
+    "optimize",
+]
+
+#: Default iteration limit.
+DEFAULT_MAX_ITER = 10_000
+#: Default bound on the gradient norm at convergence.
+DEFAULT_TOL = 1e-6
+#: J above this factor times its starting value (or not finite) counts as divergence.
+DIVERGENCE_FACTOR = 1e3
+#: Default Adam step size (Adam's steps are about α in every coordinate).
+ADAM_LEARNING_RATE = 0.1
+
+#: Why a run stopped, and what that means.
+STOP_REASONS: Mapping[str, str] = MappingProxyType({
+    "gradient_norm": "the gradient norm fell to tol",
+    "loss_change": "the relative change of the loss fell to loss_tol",
+    "max_iter": "the iteration limit was reached",
+    "diverged": "the loss grew without bound or stopped being a number",
+})
+
+
+# -- optimizers ---------------------------------------------------------------------------
+
+
+class Optimizer:
+    """One update rule.  ``step`` moves θ in place and returns the step size it used."""
+
+    name = "optimizer"
+
+    def __init__(self, learning_rate: float, n_parameters: int, momentum: float = 0.9):
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.buffer = np.zeros(n_parameters)
+
+    def step(self, theta: np.ndarray, gradient: np.ndarray, loss: float, objective: Objective) -> float:
+        raise NotImplementedError  # pragma: no cover
+
+
+class GradientDescent(Optimizer):
+    """θ ← θ − α∇J(θ)."""
+
+    name = "gd"
+
+    def step(self, theta, gradient, loss, objective):
+        np.multiply(gradient, self.learning_rate, out=self.buffer)
+        theta -= self.buffer
+        return self.learning_rate
+
+
+class Momentum(Optimizer):
+    """Heavy ball: v ← βv + ∇J;  θ ← θ − αv."""
+
+    name = "momentum"
+
+    def step(self, theta, gradient, loss, objective):
+        velocity = self.buffer
+        velocity *= self.momentum
+        velocity += gradient
+        theta -= self.learning_rate * velocity
+        return self.learning_rate
+
+
+class Nesterov(Optimizer):
+    """v ← βv + ∇J;  θ ← θ − α(∇J + βv): Nesterov's look-ahead, one gradient per step."""
+
+    name = "nesterov"
+
+    def step(self, theta, gradient, loss, objective):
+        velocity = self.buffer
+        velocity *= self.momentum
+        velocity += gradient
+        theta -= self.learning_rate * (gradient + self.momentum * velocity)
+        return self.learning_rate
+
+
+class Adam(Optimizer):
+    """m ← β₁m + (1−β₁)∇J;  v ← β₂v + (1−β₂)∇J²;  θ ← θ − α m̂/(√v̂ + ε)."""
+
+    name = "adam"
+    beta1, beta2, epsilon = 0.9, 0.999, 1e-8
+
+    def __init__(self, learning_rate, n_parameters, momentum=0.9):
+        super().__init__(learning_rate, n_parameters, momentum)
+        self.second = np.zeros(n_parameters)
+        self.t = 0
+
+    def step(self, theta, gradient, loss, objective):
+        self.t += 1
+        first, second = self.buffer, self.second
+        first *= self.beta1
+        first += (1 - self.beta1) * gradient
+        second *= self.beta2
+        second += (1 - self.beta2) * gradient**2
+        corrected_first = first / (1 - self.beta1**self.t)
+        corrected_second = second / (1 - self.beta2**self.t)
+        theta -= self.learning_rate * corrected_first / (np.sqrt(corrected_second) + self.epsilon)
+        return self.learning_rate
+
+
+class LineSearch(Optimizer):
+    """Backtracking (Armijo): the largest α in {α₀, α₀/2, ...} with J(θ − α∇J) ≤ J − cα‖∇J‖²."""
+
+    name = "line-search"
+    armijo = 0.3
+    shrink = 0.5
+    grow = 2.0
+
+    def step(self, theta, gradient, loss, objective):
+        trial = self.buffer
+        squared = float(np.dot(gradient, gradient))
+        alpha = self.learning_rate
+        while True:
+            np.multiply(gradient, -alpha, out=trial)
+            trial += theta
+            value = objective.value(trial)
+            if math.isfinite(value) and value <= loss - self.armijo * alpha * squared:
+                break
+            alpha *= self.shrink
+            if alpha * math.sqrt(squared) <= 1e-16 * (1 + float(np.linalg.norm(theta))):
+                return 0.0  # no step lowers J at this precision: θ stays
+        theta[...] = trial
+        self.learning_rate = alpha * self.grow
+        return alpha
+
+
+#: The optimizers, by the name ``descend`` and ``symcalc descend --optimizer`` take.
+OPTIMIZERS: Mapping[str, type[Optimizer]] = MappingProxyType({
+    "gd": GradientDescent,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adam": Adam,
+    "line-search": LineSearch,
+})
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class History:
+    """Per iteration k = 0..K: J(θₖ), ‖∇J(θₖ)‖ and the step size that led to θₖ (0 for k = 0)."""
+
+    loss: np.ndarray
+    gradient_norm: np.ndarray
+    step_size: np.ndarray
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {
+            "loss": [float(v) for v in self.loss],
+            "gradient_norm": [float(v) for v in self.gradient_norm],
+            "step_size": [float(v) for v in self.step_size],
+        }
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def __repr__(self) -> str:
+        return f"<History {len(self)} points, loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}>"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class DescentResult:
+    """The outcome of a descent: θ, J, why it stopped, and the history.
+
+    ``loss`` is the objective that was minimized (penalty included), ``data_loss``
+    the mean loss alone.  ``theta`` is flat, intercepts first (see
+    `theta_for_json` for its structured form).  ``converged`` is True exactly when
+    ``gradient_norm`` ≤ ``tol``.
+    """
+
+    model: str
+    optimizer: str
+    learning_rate: float
+    theta: np.ndarray
+    loss: float
+    data_loss: float
+    gradient_norm: float
+    iterations: int
+    converged: bool
+    stop_reason: str
+    message: str
+    seconds: float
+    history: History
+    tol: float
+    parameter_names: tuple[str, ...] = ()
+    data: str = ""
+    objective: Objective | None = dataclasses.field(default=None, compare=False)
+    path: np.ndarray | None = dataclasses.field(default=None, compare=False)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The model's predictions for new rows (on the same feature scale as the training data)."""
+        return self.objective.predict(self.theta, X)
+
+    def theta_for_json(self) -> Any:
+        """θ as JSON lists: intercept first, then the weights in column order."""
+        if self.objective is not None and hasattr(self.objective, "theta_for_json"):
+            return self.objective.theta_for_json(self.theta)
+        return [float(v) for v in self.theta]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: the keys of the ``symcalc descend --format json`` contract."""
+        return {
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "stop_reason": self.stop_reason,
+            "loss": self.loss,
+            "data_loss": self.data_loss,
+            "theta": self.theta_for_json(),
+            "gradient_norm": self.gradient_norm,
+            "seconds": self.seconds,
+            "history": self.history.to_dict(),
+        }
+
+    def to_text(self) -> str:
+        """A short report: what ran, why it stopped, J, and θ by name."""
+        verdict = "converged" if self.converged else "NOT converged"
+        lines = [
+            f"{self.model} on {self.data}" if self.data else self.model,
+            f"optimizer {self.optimizer}, learning rate {self.learning_rate:.6g}",
+            f"{verdict}: {self.message}",
+            f"J(θ) = {self.loss:.10g}   (mean loss {self.data_loss:.10g}, penalty {self.loss - self.data_loss:.3g})",
+            f"‖∇J(θ)‖ = {self.gradient_norm:.3g} after {self.iterations} iterations in {self.seconds:.3g} s",
+        ]
+        if len(self.theta) <= 40 and len(self.parameter_names) == len(self.theta):
+            width = max(len(n) for n in self.parameter_names)
+            lines.append("θ:")
+            lines += [f"  {n:<{width}}  {v: .8g}" for n, v in zip(self.parameter_names, self.theta)]
+        else:
+            lines.append(f"θ: {len(self.theta)} parameters (--format json lists them)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<DescentResult {self.model} {self.optimizer}: J = {self.loss:.6g}, "
+            f"‖∇J‖ = {self.gradient_norm:.2g}, {self.iterations} iterations, {self.stop_reason}>"
+        )
+
+
+# -- progress -------------------------------------------------------------------------------
+
+
+class ProgressBar:
+    """A one-line progress bar for long runs, redrawn at most ten times a second.
+
+    Nothing is drawn during the first ``delay`` seconds, so short runs stay quiet.
+    Use it as the ``callback`` of `descend`; call `close` at the end.
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None, delay: float = 0.5, width: int = 30):
+        self.total = max(1, total)
+        self.stream = sys.stderr if stream is None else stream
+        self.delay = delay
+        self.width = width
+        self.start = time.perf_counter()
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, iteration: int, loss: float, gradient_norm: float) -> None:
+        now = time.perf_counter()
+        if now - self.start < self.delay or now - self.last < 0.1:
+            return
+        self.last = now
+        filled = int(self.width * min(iteration, self.total) / self.total)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(
+            f"\r[{bar}] {iteration}/{self.total}  J {loss:.6g}  ‖∇J‖ {gradient_norm:.2e}  {now - self.start:.0f} s"
+        )
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r" + " " * (self.width + 70) + "\r")
+            self.stream.flush()
+
+
+# -- the loop -------------------------------------------------------------------------------
+
+
+def _positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SymcalcError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise SymcalcError(f"{name} must be a finite number {bound}, got {value!r}")
+    return number
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise SymcalcError(f"{name} must be a whole number ≥ 1, got {value!r}")
+    return int(value)
+
+
+def estimate_lipschitz(objective: Objective, theta: np.ndarray, iterations: int = 20, seed: int = 0) -> float:
+    """A local estimate of the Lipschitz constant of ∇J near θ: the largest |eigenvalue|
+    of the Hessian, by power iteration on finite-difference Hessian-vector products.
+
+    Examples
+    --------
+    >>> from symcalc.models import make_model
+    >>> objective = make_model("mlp", hidden=3).objective(load_data("synthetic:moons"))
+    >>> estimate_lipschitz(objective, objective.initial()) > 0
+    True
+    """
+    rng = np.random.default_rng(seed)
+    theta = np.asarray(theta, dtype=float)
+    base = objective.gradient(theta)
+    v = rng.standard_normal(theta.shape)
+    v /= np.linalg.norm(v)
+    shifted = np.empty_like(base)
+    h = 1e-5 * max(1.0, float(np.linalg.norm(theta)))
+    estimate = 0.0
+    for _ in range(iterations):
+        objective.gradient(theta + h * v, out=shifted)
+        product = (shifted - base) / h
+        norm = float(np.linalg.norm(product))
+        if not math.isfinite(norm) or norm == 0:
+            break
+        estimate = norm
+        v = product / norm
+    return estimate if estimate > 0 else 1.0
+
+
+def _diverged(loss: float, start: float, gradient_norm: float) -> bool:
+    if not (math.isfinite(loss) and math.isfinite(gradient_norm)):
+        return True
+    return loss > start + DIVERGENCE_FACTOR * max(abs(start), 1e-8)
+
+
+def optimize(
+    objective: Objective,
+    theta0: Any = None,
+    *,
+    optimizer: str | None = None,
+    learning_rate: float | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    loss_tol: float | None = None,
+    momentum: float = 0.9,
+    seed: int = 0,
+    callback: Callable[[int, float, float], Any] | None = None,
+    data: str = "",
+    parameter_names: tuple[str, ...] = (),
+    record_path: bool = False,
+) -> DescentResult:
+    """Minimize ``objective`` from ``theta0`` (default: the objective's own start).
+
+    See the module docstring for the optimizers, step sizes and stopping rules.
+    ``record_path=True`` keeps every iterate θₖ in ``result.path`` (for plots).
+
+    Examples
+    --------
+    >>> from symcalc.models import make_model
+    >>> objective = make_model("logistic").objective(load_data("synthetic:logistic"))
+    >>> optimize(objective, optimizer="line-search").stop_reason
+    'gradient_norm'
+    """
+    started = time.perf_counter()
+    max_iter = _count(max_iter, "max_iter")
+    tol = _positive(tol, "tol", allow_zero=True)
+    loss_tol = None if loss_tol is None else _positive(loss_tol, "loss_tol", allow_zero=True)
+    momentum = float(momentum)
+    if not 0 <= momentum < 1:
+        raise SymcalcError(f"momentum must be in [0, 1), got {momentum!r}")
+    theta = objective.initial(seed) if theta0 is None else np.array(theta0, dtype=float).ravel()
+    if theta.shape != (objective.n_parameters,):
+        raise SymcalcError(f"theta0 must have {objective.n_parameters} values, got {theta.size}")
+    if not np.isfinite(theta).all():
+        raise SymcalcError("theta0 holds NaN or infinite values")
+    bound = objective.lipschitz
+    name = optimizer or ("gd" if bound is not None else "line-search")
+    if name not in OPTIMIZERS:
+        raise SymcalcError(
+            f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)} (optimizers: {', '.join(OPTIMIZERS)})"
+        )
+    if learning_rate is not None:
+        alpha = _positive(learning_rate, "learning_rate")
+        origin = "learning rate as given"
+    elif name == "adam":
+        alpha, origin = ADAM_LEARNING_RATE, "Adam's default learning rate"
+    else:
+        if bound is None:
+            bound = estimate_lipschitz(objective, theta, seed=seed)
+            origin = "learning rate 1/L, L estimated at θ₀"
+        else:
+            origin = "learning rate 1/L, L the Lipschitz bound of ∇J"
+        alpha = 1.0 / bound
+    rule = OPTIMIZERS[name](alpha, objective.n_parameters, momentum)
+
+    gradient = np.empty(objective.n_parameters)
+    loss, _ = objective.value_and_gradient(theta, out=gradient)
+    norm = float(np.linalg.norm(gradient))
+    if not (math.isfinite(loss) and math.isfinite(norm)):
+        raise SymcalcError(
+            "the objective is not finite at the starting point; check the data for extreme values "
+            "or standardize them"
+        )
+    start_loss = loss
+    losses, norms, steps = [loss], [norm], [0.0]
+    track = [theta.copy()] if record_path else None
+    previous = theta.copy()
+    reason, message = "", ""
+    iteration = 0
+    while True:
+        if norm <= tol:
+            reason = "gradient_norm"
+            message = f"gradient norm {norm:.3g} ≤ tol {tol:g}"
+            break
+        if iteration >= max_iter:
+            reason = "max_iter"
+            message = f"stopped at max_iter = {max_iter} with gradient norm {norm:.3g} > tol {tol:g}"
+            break
+        previous[...] = theta
+        step = rule.step(theta, gradient, loss, objective)
+        new_loss, _ = objective.value_and_gradient(theta, out=gradient)
+        new_norm = float(np.linalg.norm(gradient))
+        if _diverged(new_loss, start_loss, new_norm) or not np.isfinite(theta).all():
+            theta[...] = previous
+            loss, _ = objective.value_and_gradient(theta, out=gradient)
+            norm = float(np.linalg.norm(gradient))
+            reason = "diverged"
+            grown = "stopped being a number" if not math.isfinite(new_loss) else (
+                f"grew from {start_loss:.4g} to {new_loss:.4g}"
+            )
+            suggestion = alpha / 10
+            if objective.lipschitz is not None:
+                suggestion = min(suggestion, 1.0 / objective.lipschitz)
+            message = (
+                f"diverged at iteration {iteration + 1}: the loss {grown}; lower the learning rate "
+                f"(e.g. --learning-rate {suggestion:.3g}) or leave it out for a safe default; "
+                f"θ is the last finite iterate"
+            )
+            break
+        iteration += 1
+        change = abs(new_loss - loss)
+        loss, norm = new_loss, new_norm
+        losses.append(loss)
+        norms.append(norm)
+        steps.append(step)
+        if track is not None:
+            track.append(theta.copy())
+        if callback is not None:
+            callback(iteration, loss, norm)
+        if norm <= tol:
+            continue
+        if loss_tol is not None and change <= loss_tol * max(abs(loss), 1e-300):
+            reason = "loss_change"
+            message = (
+                f"relative loss change {change / max(abs(loss), 1e-300):.3g} ≤ loss_tol {loss_tol:g}"
+                f" with gradient norm {norm:.3g} > tol {tol:g}"
+            )
+            break
+        if step == 0.0:
+            reason = "loss_change"
+            message = (
+                f"the line search found no step that lowers J (the loss no longer changes at "
+                f"float precision) with gradient norm {norm:.3g} > tol {tol:g}"
+            )
+            break
+    penalty = objective.penalty(theta)
+    seconds = time.perf_counter() - started
+    return DescentResult(
+        model=objective.name, optimizer=name, learning_rate=alpha, theta=theta.copy(),
+        loss=float(loss), data_loss=float(loss - penalty), gradient_norm=norm, iterations=iteration,
+        converged=norm <= tol, stop_reason=reason, message=f"{message} ({origin})",
+        seconds=seconds,
+        history=History(np.array(losses), np.array(norms), np.array(steps)),
+        tol=tol, parameter_names=parameter_names, data=data, objective=objective,
+        path=None if track is None else np.array(track),
+    )
+
+
+def _parameter_names(objective: Objective, data: Dataset | None) -> tuple[str, ...]:
+    features = data.feature_names if data is not None else tuple(
+        f"x{j}" for j in range(1, getattr(objective, "n_features", 0) + 1)
+    )
+    if isinstance(getattr(objective, "n_outputs", None), int) and hasattr(objective, "head") and not hasattr(
+        objective, "hidden"
+    ):
+        if objective.n_outputs == 1:
+            return ("intercept", *features)
+        classes = objective.head.classes
+        return tuple(f"{c}: {name}" for c in classes for name in ("intercept", *features))
+    return ()
+
+
+def descend(
+    model: str | LinearModel | MLP,
+    data: Dataset | str | os.PathLike | tuple[Any, Any],
+    *,
+    target: str | None = None,
+    standardize: bool = False,
+    optimizer: str | None = None,
+    learning_rate: float | None = None,
+    l2: float = 0.0,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    loss_tol: float | None = None,
+    hidden: int = 8,
+    activation: str = "tanh",
+    loss: str | None = None,
+    momentum: float = 0.9,
+    theta0: Any = None,
+    seed: int = 0,
+    callback: Callable[[int, float, float], Any] | None = None,
+    record_path: bool = False,
+) -> DescentResult:
+    """Fit ``model`` to ``data`` by gradient descent on its symbolically derived gradient.
+
+    Parameters
+    ----------
+    model
+        ``"linear"``, ``"logistic"``, ``"softmax"``, ``"mlp"`` or a model from
+        `symcalc.models.make_model` (``hidden``, ``activation`` and ``loss`` build one).
+    data
+        A CSV path, ``"builtin:NAME"``, ``"synthetic:NAME"``, a `Dataset`, or ``(X, y)``
+        (NumPy arrays, or dask arrays for linear and logistic models).
+    target
+        The CSV column to predict (shipped and synthetic sets know theirs).
+    standardize
+        Rescale every feature to mean 0 and standard deviation 1 first.
+    optimizer, learning_rate, max_iter, tol, loss_tol, momentum
+        See the module docstring.
+    l2
+        λ of the penalty (λ/2)‖w‖² added to the mean loss; intercepts are not penalized.
+    hidden, activation, loss
+        Build the model when ``model`` is a name (see `symcalc.models.make_model`).
+    theta0, seed
+        The starting point (default: zeros for the convex models, seeded Glorot
+        weights for ``mlp``).
+    callback
+        Called as ``callback(iteration, loss, gradient_norm)`` after every step
+        (`ProgressBar` is one).
+    record_path
+        Keep every iterate θₖ in ``result.path`` (for `symcalc.plotting.plot_descent_paths`).
+
+    Examples
+    --------
+    >>> result = descend("logistic", "synthetic:logistic", optimizer="nesterov")
+    >>> result.converged, result.gradient_norm <= 1e-6
+    (True, True)
+    """
+    built = make_model(model, hidden=hidden, activation=activation, loss=loss)
+    dataset: Dataset | None = None
+    if isinstance(data, (str, os.PathLike, Dataset)):
+        dataset = load_data(data, target, standardize=standardize)
+        source: Any = dataset
+        label = f"{dataset.source} ({dataset.n_samples} samples × {dataset.n_features} features"
+        label += ", standardized)" if dataset.is_standardized else ")"
+    else:
+        if target is not None:
+            raise SymcalcError("target names a CSV column; with arrays pass data=(X, y)")
+        source = data
+        if standardize:
+            from .data import check_arrays, standardize as rescale
+
+            X, y = check_arrays(*data) if isinstance(data, tuple) and len(data) == 2 else (None, None)
+            if X is None:
+                raise SymcalcError("data must be a Dataset, a path, builtin:NAME, synthetic:NAME or (X, y)")
+            source = (rescale(X)[0], y)
+        label = "arrays"
+    objective = built.objective(source, l2)
+    result = optimize(
+        objective, theta0, optimizer=optimizer, learning_rate=learning_rate, max_iter=max_iter,
+        tol=tol, loss_tol=loss_tol, momentum=momentum, seed=seed, callback=callback,
+        data=label, parameter_names=_parameter_names(objective, dataset), record_path=record_path,
+    )
+    if not result.converged and dataset is not None and not dataset.is_standardized:
+        spread = dataset.X.std(axis=0)
+        if spread.max() > 10 * max(spread.min(), 1e-300) or abs(dataset.X.mean(axis=0)).max() > 3 * spread.max():
+            hint = "; the features are on different scales: --standardize (standardize=True) converges faster"
+            result = dataclasses.replace(result, message=result.message + hint)
+    return result

@@ -1,0 +1,1126 @@
+"""Models whose gradients are derived, never written by hand.
+
+Each model states its objective symbolically, with SymPy sums over the m samples,
+
+    J(θ) = (1/m) Σᵢ ℓ(zᵢ(θ), yᵢ) + (λ/2) ‖w‖²        (the intercepts are not penalized)
+
+where ℓ is a catalog loss and zᵢ(θ) the model's output for sample i.  SymPy's
+chain rule turns this into ∂J/∂θ = (1/m) Σᵢ ∂ℓ/∂z · ∂zᵢ/∂θ; the per-sample factor
+∂ℓ/∂z is the loss's symbolic derivative (`symcalc.derivatives`), lambdified by
+`symcalc.kernels.kernel(loss, order=1)`, and the Jacobian ∂zᵢ/∂θ becomes matrix
+products over all samples at once:
+
+    linear, logistic   z = X w + b            ∇_w J = (1/m) Xᵀ ℓ'(z, y) + λ w
+    softmax            Z = X Wᵀ + b           ∇_W J = (1/m) ℓ'(Z, Y)ᵀ X + λ W
+    mlp                A = X W₁ᵀ + b₁, H = φ(A), Z = H W₂ᵀ + b₂   (backpropagation:
+                       ∂J/∂A = (∂J/∂Z W₂) ⊙ φ'(A), with φ' = kernel(φ, order=1))
+
+One mechanism serves every model: a *head* (the catalog loss on the outputs, with
+its value and derivative kernels) and a Jacobian by matrix products.  The data are
+read in row blocks that fit in cache, so a step makes one pass over X, copies
+nothing of size X and allocates only block-sized buffers.  `GradientDerivation`
+prints the derivation; `check_symbolic_gradient` proves, on a small data set, that
+SymPy's gradient of the Sum form equals the vectorized gradient.
+
+Examples
+--------
+>>> print(make_model("linear").derivation().vectorized[-1])
+∇_θ J = (2/m)·X̃ᵀ(X̃θ - y) + λ·(0, w)    (X̃ = [1, X], θ = (b, w))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .catalog import Entry, get
+from .data import Dataset, check_arrays
+from .errors import SymcalcError, did_you_mean
+from .functions import symbol
+from .parse import resolve
+
+__all__ = [
+    "CURVATURE",
+    "MODELS",
+    "GradientDerivation",
+    "LinearModel",
+    "MLP",
+    "Objective",
+    "check_symbolic_gradient",
+    "make_model",
+]
+
+#: sup |∂²ℓ/∂z²| (for softmax: the largest eigenvalue of the Hessian in z) of the losses a
+#: head may use.  With it, ∇J is Lipschitz with L = bound · λ_max(X̃ᵀX̃)/m + λ.  The tests
+#: check every bound against the symbolic second derivative.
+CURVATURE: Mapping[str, sympy.Rational] = MappingProxyType({
+    "squared_error": sympy.Integer(2),
+    "huber": sympy.Integer(1),
+    "log_cosh": sympy.Integer(1),
+    "binary_cross_entropy_with_logits": sympy.Rational(1, 4),
+    "categorical_cross_entropy": sympy.Rational(1, 2),
+})
+
+#: Catalog losses a model can use on one real output, and the target each expects.
+SCALAR_LOSSES: Mapping[str, str] = MappingProxyType({
+    "squared_error": "number",
+    "absolute_error": "number",
+    "huber": "number",
+    "log_cosh": "number",
+    "binary_cross_entropy_with_logits": "two classes",
+})
+
+#: Rows per block: a block of X of about this many bytes stays in cache between the
+#: forward and backward products.
+BLOCK_BYTES = 1 << 21
+
+# Index and size symbols of the Sum forms.
+_i, _j, _k, _q, _r, _c = (sympy.Symbol(n, integer=True, positive=True) for n in "ijkqrc")
+_m, _n, _h = (sympy.Symbol(n, integer=True, positive=True) for n in "mnh")
+_lambda = symbol("lambda")
+_INDICES = {_i, _j, _k, _q, _r, _c}
+
+
+def _indexed(name: str) -> sympy.IndexedBase:
+    return sympy.IndexedBase(name, real=True)
+
+
+# -- kernels, built once per function ------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _kernel(name: str, srepr: str, order: int, wrt: str | None) -> Callable[..., np.ndarray]:
+    from .kernels import kernel
+
+    entry = _ENTRIES[(name, srepr)]
+    return kernel(entry, order=order, wrt=wrt)
+
+
+_ENTRIES: dict[tuple[str, str], Entry] = {}
+
+
+def _kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable[..., np.ndarray]:
+    """``kernels.kernel(entry, order, wrt)``, built once per entry."""
+    key = (entry.name, sympy.srepr(entry.expr))
+    _ENTRIES.setdefault(key, entry)
+    return _kernel(*key, order, wrt)
+
+
+# -- heads: the loss on the model's outputs --------------------------------------------------
+
+
+def encode_classes(y: np.ndarray, target: str = "y") -> tuple[np.ndarray, tuple[str, ...]]:
+    """Class codes 0..K-1 (sorted labels) and the labels as text.
+
+    Examples
+    --------
+    >>> codes, classes = encode_classes(np.array(["b", "a", "b"], dtype=object))
+    >>> codes.tolist(), classes
+    ([1, 0, 1], ('a', 'b'))
+    """
+    labels, codes = np.unique(y, return_inverse=True)
+    if y.dtype.kind == "f":
+        names = tuple(f"{float(v):g}" for v in labels)
+    else:
+        names = tuple(str(v) for v in labels)
+    if len(labels) > 64:
+        raise SymcalcError(
+            f"target '{target}' has {len(labels)} distinct values; a classifier takes at most 64 "
+            "classes (for a numeric target use the linear model)"
+        )
+    return codes.astype(np.intp), names
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ScalarHead:
+    """A catalog loss ℓ(z, y) on one real output z per sample."""
+
+    entry: Entry
+    classes: tuple[str, ...] | None = None
+
+    n_outputs = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_value", _kernel_for(self.entry))
+        object.__setattr__(self, "_derivative", _kernel_for(self.entry, 1))
+
+    @property
+    def curvature(self) -> float | None:
+        bound = CURVATURE.get(self.entry.name)
+        return None if bound is None else float(bound)
+
+    def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """ℓ(zᵢ, yᵢ) for every sample."""
+        return self._value(z, y)
+
+    def loss_sum(self, z: np.ndarray, y: np.ndarray) -> float:
+        return float(np.sum(self.values(z, y)))
+
+    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """∂ℓ/∂z at every sample: the kernel of the loss's symbolic derivative."""
+        return self._derivative(z, y)
+
+    def predict(self, z: np.ndarray) -> np.ndarray:
+        if self.classes is None:
+            return z
+        return np.asarray(self.classes, dtype=object)[(z > 0).astype(np.intp)]
+
+    def __repr__(self) -> str:
+        return f"<ScalarHead {self.entry.name}>"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class SoftmaxHead:
+    """Categorical cross-entropy of softmax(z) over K classes, one-hot targets."""
+
+    entry: Entry
+    classes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        K = len(self.classes)
+        object.__setattr__(self, "_value", _kernel_for(self.entry))
+        object.__setattr__(
+            self, "_derivatives", tuple(_kernel_for(self.entry, 1, f"z_{c + 1}") for c in range(K))
+        )
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes)
+
+    @property
+    def curvature(self) -> float:
+        return float(CURVATURE["categorical_cross_entropy"])
+
+    def _shifted(self, Z: np.ndarray) -> np.ndarray:
+        # softmax(z) = softmax(z - max z): the loss and its derivative are unchanged and
+        # no exp overflows.
+        return Z - Z.max(axis=1, keepdims=True)
+
+    def values(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        S = self._shifted(Z)
+        K = self.n_outputs
+        return self._value(*(S[:, c] for c in range(K)), *(Y[:, c] for c in range(K)))
+
+    def loss_sum(self, Z: np.ndarray, Y: np.ndarray) -> float:
+        return float(np.sum(self.values(Z, Y)))
+
+    def derivative(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        S = self._shifted(Z)
+        K = self.n_outputs
+        columns = [S[:, c] for c in range(K)] + [Y[:, c] for c in range(K)]
+        out = np.empty_like(S)
+        for c, derivative in enumerate(self._derivatives):
+            out[:, c] = derivative(*columns)
+        return out
+
+    def predict(self, Z: np.ndarray) -> np.ndarray:
+        return np.asarray(self.classes, dtype=object)[np.argmax(Z, axis=1)]
+
+    def __repr__(self) -> str:
+        return f"<SoftmaxHead K={self.n_outputs}>"
+
+
+def _scalar_loss(loss: str | Entry) -> Entry:
+    entry = resolve(loss)
+    if entry.name not in SCALAR_LOSSES:
+        raise SymcalcError(
+            f"loss '{entry.name}' cannot be used on one model output{did_you_mean(entry.name, SCALAR_LOSSES)}"
+            f" (use one of: {', '.join(SCALAR_LOSSES)})"
+        )
+    return entry
+
+
+def _head_for(loss: Entry | None, y: np.ndarray, target: str) -> tuple[Any, np.ndarray]:
+    """The head for ``loss`` (None: softmax) and the target in the form its kernels take."""
+    if loss is None or loss.name == "categorical_cross_entropy":
+        codes, classes = encode_classes(y, target)
+        if len(classes) < 2:
+            raise SymcalcError(
+                f"target '{target}' has one class ({classes[0]!r}); a classifier needs two or more"
+            )
+        Y = np.zeros((len(codes), len(classes)))
+        Y[np.arange(len(codes)), codes] = 1.0
+        return SoftmaxHead(get("categorical_cross_entropy", K=len(classes)), classes), Y
+    if SCALAR_LOSSES[loss.name] == "two classes":
+        codes, classes = encode_classes(y, target)
+        if len(classes) != 2:
+            found = ", ".join(repr(c) for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
+            raise SymcalcError(
+                f"logistic regression needs exactly two classes in '{target}', found {len(classes)}"
+                f" ({found}); use softmax for more"
+            )
+        return ScalarHead(loss, classes), codes.astype(float)
+    if y.dtype.kind != "f":
+        raise SymcalcError(
+            f"target '{target}' holds text labels; the {loss.name} loss needs numbers (use logistic, "
+            "softmax or mlp to classify)"
+        )
+    return ScalarHead(loss), y
+
+
+# -- objectives ----------------------------------------------------------------------------
+
+
+class Objective:
+    """J(θ) and ∇J(θ) of a model on fixed data; θ is one flat float64 vector.
+
+    ``lipschitz`` is a bound on the Lipschitz constant of ∇J (None if there is no
+    global bound); `symcalc.descent` derives its default step size from it.
+    """
+
+    name: str = "objective"
+    n_parameters: int = 0
+    l2: float = 0.0
+
+    def value(self, theta: np.ndarray) -> float:
+        """J(θ), the penalty included."""
+        return self._evaluate(np.asarray(theta, dtype=float), None)
+
+    def value_and_gradient(self, theta: np.ndarray, out: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """(J(θ), ∇J(θ)); the gradient is written into ``out`` when given."""
+        theta = np.asarray(theta, dtype=float)
+        gradient = np.empty(self.n_parameters) if out is None else out
+        return self._evaluate(theta, gradient), gradient
+
+    def gradient(self, theta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """∇J(θ); written into ``out`` when given."""
+        return self.value_and_gradient(theta, out)[1]
+
+    def data_loss(self, theta: np.ndarray) -> float:
+        """The mean loss alone, without the L2 penalty."""
+        return self.value(theta) - self.penalty(theta)
+
+    def penalty(self, theta: np.ndarray) -> float:  # pragma: no cover - every objective overrides
+        return 0.0
+
+    @property
+    def lipschitz(self) -> float | None:  # pragma: no cover - every objective overrides
+        return None
+
+    def _evaluate(self, theta: np.ndarray, gradient: np.ndarray | None) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _block_rows(n_columns: int, itemsize: int) -> int:
+    return max(256, BLOCK_BYTES // max(1, n_columns * itemsize))
+
+
+def _is_dask(array: Any) -> bool:
+    return type(array).__module__.split(".")[0] == "dask"
+
+
+def _check_l2(l2: Any) -> float:
+    try:
+        value = float(l2)
+    except (TypeError, ValueError):
+        raise SymcalcError(f"l2 must be a number, got {l2!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise SymcalcError(f"l2 must be a finite number ≥ 0, got {l2!r}")
+    return value
+
+
+class AffineObjective(Objective):
+    """J for outputs z = X wₖ + bₖ (k = 1..K) and a head: linear, logistic, softmax.
+
+    θ holds, output after output, the intercept then the weights in column order:
+    θ = (b₁, w₁₁, ..., w₁ₚ, b₂, ...).
+    """
+
+    def __init__(self, name: str, X: Any, Y: Any, head: Any, l2: float = 0.0):
+        self.name = name
+        self.head = head
+        self.l2 = _check_l2(l2)
+        self.X, self.Y = X, Y
+        self.n_samples, self.n_features = (int(s) for s in X.shape)
+        self.n_outputs = head.n_outputs
+        self.n_parameters = self.n_outputs * (self.n_features + 1)
+        self._lipschitz: float | None = None
+        self._dask = _is_dask(X)
+        if self._dask:
+            if self.n_outputs != 1:
+                raise SymcalcError("dask arrays are supported for the linear and logistic models")
+            return
+        dtype = X.dtype
+        self.block = _block_rows(self.n_features, dtype.itemsize)
+        rows = min(self.block, self.n_samples)
+        self._Z = np.empty((rows, self.n_outputs), dtype=dtype)
+        self._z = self._Z[:, 0] if self.n_outputs == 1 else None
+        self._row = np.empty(self.n_features, dtype=dtype)
+
+    # -- J and ∇J ---------------------------------------------------------------------
+    def _weights(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Theta = theta.reshape(self.n_outputs, self.n_features + 1)
+        return Theta[:, 0], Theta[:, 1:]
+
+    def penalty(self, theta: np.ndarray) -> float:
+        _, W = self._weights(np.asarray(theta, dtype=float))
+        return 0.5 * self.l2 * float(np.vdot(W, W))
+
+    def _evaluate(self, theta: np.ndarray, gradient: np.ndarray | None) -> float:
+        if self._dask:
+            total = self._dask_pass(theta, gradient)
+        else:
+            total = self._numpy_pass(theta, gradient)
+        m = self.n_samples
+        _, W = self._weights(theta)
+        if gradient is not None:
+            gradient /= m
+            G = gradient.reshape(self.n_outputs, self.n_features + 1)
+            if self.l2:
+                G[:, 1:] += self.l2 * W
+        return total / m + 0.5 * self.l2 * float(np.vdot(W, W))
+
+    def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None) -> float:
+        X, Y, head = self.X, self.Y, self.head
+        dtype = X.dtype
+        bias, W = self._weights(theta)
+        if dtype != np.float64:
+            bias, W = bias.astype(dtype), W.astype(dtype)
+        if gradient is not None:
+            gradient.fill(0.0)
+            G = gradient.reshape(self.n_outputs, self.n_features + 1)
+        total = 0.0
+        scalar = self.n_outputs == 1
+        w = W[0]
+        for start in range(0, self.n_samples, self.block):
+            Xb = X[start:start + self.block]
+            Yb = Y[start:start + self.block]
+            rows = Xb.shape[0]
+            if scalar:
+                z = self._z[:rows]
+                np.dot(Xb, w, out=z)
+                z += bias[0]
+            else:
+                z = self._Z[:rows]
+                np.dot(Xb, W.T, out=z)
+                z += bias
+            total += head.loss_sum(z, Yb)
+            if gradient is None:
+                continue
+            r = head.derivative(z, Yb)
+            if r.dtype != dtype:
+                r = r.astype(dtype)
+            if scalar:
+                G[0, 0] += float(r.sum())
+                np.dot(r, Xb, out=self._row)
+                G[0, 1:] += self._row
+            else:
+                G[:, 0] += r.sum(axis=0)
+                G[:, 1:] += r.T @ Xb
+        return total
+
+    def _dask_pass(self, theta: np.ndarray, gradient: np.ndarray | None) -> float:
+        import dask
+        import dask.array as da
+
+        z = self.X @ theta[1:] + theta[0]
+        values = da.map_blocks(self.head.values, z, self.Y, dtype=float)
+        if gradient is None:
+            return float(values.sum().compute())
+        r = da.map_blocks(self.head.derivative, z, self.Y, dtype=float)
+        total, intercept, weights = dask.compute(values.sum(), r.sum(), r @ self.X)
+        gradient[0] = intercept
+        gradient[1:] = weights
+        return float(total)
+
+    # -- step size ------------------------------------------------------------------
+    @property
+    def lipschitz(self) -> float | None:
+        """curvature · λ_max(X̃ᵀX̃)/m + λ, with X̃ = [1, X]; None for a loss with no bound."""
+        if self.head.curvature is None:
+            return None
+        if self._lipschitz is None:
+            self._lipschitz = self.head.curvature * _largest_gram_eigenvalue(self.X) / self.n_samples + self.l2
+        return self._lipschitz
+
+    # -- reading θ ----------------------------------------------------------------------
+    def initial(self, seed: int = 0) -> np.ndarray:
+        """θ₀ = 0: the objective is convex, any start reaches the same optimum."""
+        return np.zeros(self.n_parameters)
+
+    def outputs(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        bias, W = self._weights(np.asarray(theta, dtype=float))
+        Z = np.asarray(X, dtype=float) @ W.T + bias
+        return Z[:, 0] if self.n_outputs == 1 else Z
+
+    def predict(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Predictions: numbers for regression, class labels for classifiers."""
+        return self.head.predict(self.outputs(theta, X))
+
+    def theta_for_json(self, theta: np.ndarray) -> Any:
+        """θ as lists: (b, w...) for one output, one such list per class for softmax."""
+        Theta = np.asarray(theta, dtype=float).reshape(self.n_outputs, self.n_features + 1)
+        rows = [[float(v) for v in row] for row in Theta]
+        return rows[0] if self.n_outputs == 1 else rows
+
+    def __repr__(self) -> str:
+        return f"<{self.name} objective: {self.n_samples} samples, {self.n_parameters} parameters>"
+
+
+def _largest_gram_eigenvalue(X: Any) -> float:
+    """λ_max of X̃ᵀX̃ with X̃ = [1, X], without building X̃."""
+    n, p = X.shape
+    if _is_dask(X):
+        import dask
+
+        gram, sums = dask.compute(X.T @ X, X.sum(axis=0))
+    elif p <= 2000:
+        gram, sums = np.zeros((p, p)), np.zeros(p)
+        block = _block_rows(p, X.dtype.itemsize)
+        for start in range(0, n, block):
+            Xb = np.asarray(X[start:start + block], dtype=float)
+            gram += Xb.T @ Xb
+            sums += Xb.sum(axis=0)
+    else:  # power iteration on X̃ᵀX̃; 1% margin for the unconverged tail
+        v = np.ones(p + 1) / math.sqrt(p + 1)
+        estimate = 0.0
+        for _ in range(50):
+            z = X @ v[1:] + v[0]
+            u = np.concatenate([[z.sum()], z @ X])
+            estimate = float(np.linalg.norm(u))
+            v = u / estimate
+        return 1.01 * estimate
+    full = np.empty((p + 1, p + 1))
+    full[0, 0] = n
+    full[0, 1:] = full[1:, 0] = sums
+    full[1:, 1:] = gram
+    return float(np.linalg.eigvalsh(full)[-1])
+
+
+class MLPObjective(Objective):
+    """J of a one-hidden-layer network, gradient by backpropagation.
+
+    θ = (hidden layer: for each unit its intercept then its weights; output layer:
+    for each output its intercept then its weights on the hidden units).
+    """
+
+    def __init__(self, name: str, X: np.ndarray, Y: np.ndarray, head: Any, hidden: int,
+                 activation: Entry, l2: float = 0.0, convention: str = "zero"):
+        self.name = name
+        self.head = head
+        self.l2 = _check_l2(l2)
+        self.X, self.Y = X, Y
+        self.n_samples, self.n_features = (int(s) for s in X.shape)
+        self.hidden = hidden
+        self.activation = activation
+        self.n_outputs = head.n_outputs
+        self._sizes = (hidden * (self.n_features + 1), self.n_outputs * (hidden + 1))
+        self.n_parameters = sum(self._sizes)
+        self._phi = _kernel_for(activation)
+        self._dphi = _kernel_for(activation, 1)
+        self.block = max(256, min(4096, _block_rows(self.n_features + 2 * hidden, 8)))
+
+    def _layers(self, theta: np.ndarray):
+        first = theta[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
+        second = theta[self._sizes[0]:].reshape(self.n_outputs, self.hidden + 1)
+        return first[:, 0], first[:, 1:], second[:, 0], second[:, 1:]
+
+    def penalty(self, theta: np.ndarray) -> float:
+        _, W1, _, W2 = self._layers(np.asarray(theta, dtype=float))
+        return 0.5 * self.l2 * float(np.vdot(W1, W1) + np.vdot(W2, W2))
+
+    def _forward(self, theta: np.ndarray, X: np.ndarray):
+        b1, W1, b2, W2 = self._layers(theta)
+        A = X @ W1.T + b1
+        H = self._phi(A)
+        Z = H @ W2.T + b2
+        return A, H, (Z[:, 0] if self.n_outputs == 1 else Z)
+
+    def _evaluate(self, theta: np.ndarray, gradient: np.ndarray | None) -> float:
+        b1, W1, b2, W2 = self._layers(theta)
+        if gradient is not None:
+            gradient.fill(0.0)
+            G1 = gradient[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
+            G2 = gradient[self._sizes[0]:].reshape(self.n_outputs, self.hidden + 1)
+        total = 0.0
+        for start in range(0, self.n_samples, self.block):
+            Xb = self.X[start:start + self.block]
+            Yb = self.Y[start:start + self.block]
+            A, H, Z = self._forward(theta, Xb)
+            total += self.head.loss_sum(Z, Yb)
+            if gradient is None:
+                continue
+            dZ = self.head.derivative(Z, Yb)  # ∂ℓ/∂z, per sample
+            if dZ.ndim == 1:
+                dZ = dZ[:, None]
+            G2[:, 0] += dZ.sum(axis=0)
+            G2[:, 1:] += dZ.T @ H
+            dA = (dZ @ W2) * self._dphi(A)  # chain rule through φ: φ' from its symbolic derivative
+            G1[:, 0] += dA.sum(axis=0)
+            G1[:, 1:] += dA.T @ Xb
+        m = self.n_samples
+        if gradient is not None:
+            gradient /= m
+            if self.l2:
+                G1[:, 1:] += self.l2 * W1
+                G2[:, 1:] += self.l2 * W2
+        return total / m + self.penalty(theta)
+
+    @property
+    def lipschitz(self) -> None:
+        """None: a network's gradient has no global Lipschitz bound."""
+        return None
+
+    def initial(self, seed: int = 0) -> np.ndarray:
+        """Glorot-uniform weights (seeded), zero intercepts."""
+        rng = np.random.default_rng(seed)
+        theta = np.zeros(self.n_parameters)
+        b1, W1, b2, W2 = self._layers(theta)
+        W1[...] = rng.uniform(-1, 1, W1.shape) * math.sqrt(6 / (self.n_features + self.hidden))
+        W2[...] = rng.uniform(-1, 1, W2.shape) * math.sqrt(6 / (self.hidden + self.n_outputs))
+        return theta
+
+    def outputs(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return self._forward(np.asarray(theta, dtype=float), np.asarray(X, dtype=float))[2]
+
+    def predict(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return self.head.predict(self.outputs(theta, X))
+
+    def theta_for_json(self, theta: np.ndarray) -> dict[str, list[list[float]]]:
+        """{"hidden": one (b, w...) list per unit, "output": one per output}."""
+        theta = np.asarray(theta, dtype=float)
+        first = theta[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
+        second = theta[self._sizes[0]:].reshape(self.n_outputs, self.hidden + 1)
+        return {"hidden": first.tolist(), "output": second.tolist()}
+
+    def __repr__(self) -> str:
+        return f"<{self.name} objective: {self.n_samples} samples, {self.n_parameters} parameters>"
+
+
+# -- the symbolic side -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class GradientDerivation:
+    """How a model's gradient follows from its objective, step by step.
+
+    ``objective`` is J as a SymPy expression with sums over samples ``i = 1..m`` and
+    features ``j = 1..n``; ``loss_derivative`` is ∂ℓ/∂z derived by symcalc (with the
+    catalog's classic form in ``classic``); ``partials`` pairs each kind of parameter
+    with SymPy's derivative of J (the chain rule, with ℓ' standing for ∂ℓ/∂z);
+    ``vectorized`` is the matrix form that `symcalc.descent` runs.
+    """
+
+    model: str
+    loss: str
+    prediction: str
+    objective: sympy.Expr
+    loss_derivative: sympy.Expr
+    classic: sympy.Expr | None
+    partials: tuple[tuple[sympy.Expr, sympy.Expr], ...]
+    vectorized: tuple[str, ...]
+    note: str = ""
+    local_derivative: tuple[str, sympy.Expr] | None = None
+    variable: str = "z"
+
+    def to_text(self) -> str:
+        """The derivation as plain text, one fact a line."""
+        lines = [f"{self.model}, {self.loss} loss", f"outputs:  {self.prediction}",
+                 "objective (mean loss + L2 penalty; intercepts not penalized):",
+                 f"  J = {sympy.sstr(self.objective)}",
+                 f"per-sample derivative (symcalc.derivative of {self.loss}):",
+                 f"  dℓ/d{self.variable} = {sympy.sstr(self.loss_derivative)}"]
+        if self.classic is not None and sympy.sstr(self.classic) != sympy.sstr(self.loss_derivative):
+            lines.append(f"        = {sympy.sstr(self.classic)}   (classic form)")
+        if self.local_derivative is not None:
+            name, expr = self.local_derivative
+            lines.append(f"hidden layer: dφ/dx = {sympy.sstr(expr)}   (symcalc.derivative of {name})")
+        lines.append("chain rule (SymPy, on the Sum form; ℓ' = dℓ/dz at each sample's output):")
+        for parameter, partial in self.partials:
+            lines.append(f"  ∂J/∂{sympy.sstr(parameter)} = {sympy.sstr(partial)}")
+        lines.append("vectorized (one pass of matrix products per step, what descend runs):")
+        lines.extend(f"  {line}" for line in self.vectorized)
+        if self.note:
+            lines.append(f"note: {self.note}")
+        return "\n".join(lines)
+
+    def to_latex(self) -> str:
+        """J and its partial derivatives as an ``align*`` block."""
+        rows = [rf"J &= {sympy.latex(self.objective)}"]
+        rows += [
+            rf"\frac{{\partial J}}{{\partial {sympy.latex(p)}}} &= {sympy.latex(d)}" for p, d in self.partials
+        ]
+        return r"\begin{align*}" + r"\\ ".join(rows) + r"\end{align*}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.to_latex() + "$$"
+
+    def __repr__(self) -> str:
+        return f"<GradientDerivation {self.model}: {self.vectorized[-1]}>"
+
+
+def _loss_placeholder(entry: Entry) -> sympy.Function:
+    return sympy.Function("ℓ", real=True)
+
+
+def _in_range(expr: sympy.Expr) -> sympy.Expr:
+    """Drop the ``k <= n`` branches SymPy adds for indices that are always in range."""
+
+    def only_indices(e):
+        return isinstance(e, sympy.Piecewise) and all(
+            c.free_symbols and c.free_symbols <= (_INDICES | {_m, _n, _h}) for _, c in e.args[:-1]
+        )
+
+    return expr.replace(only_indices, lambda e: e.args[0].expr)
+
+
+def _prime_loss(expr: sympy.Expr) -> sympy.Expr:
+    """``Subs(Derivative(ℓ(ξ, y), ξ), ξ, z)`` written as ``ℓ'(z, y)``."""
+    prime = sympy.Function("ℓ'", real=True)
+
+    def is_loss_derivative(e):
+        return isinstance(e, sympy.Subs) and isinstance(e.expr, sympy.Derivative)
+
+    def rewrite(e):
+        inner = e.expr.expr
+        values = dict(zip(e.variables, e.point))
+        args = [values.get(a, a) for a in inner.args]
+        name = inner.func.__name__
+        if len(args) > 2:  # softmax: name the logit differentiated by
+            position = list(inner.args).index(e.expr.variables[0])
+            return sympy.Function(f"∂{name}/∂z{position + 1}", real=True)(*args)
+        return (prime if name == "ℓ" else sympy.Function(name + "'", real=True))(*args)
+
+    return expr.replace(is_loss_derivative, rewrite)
+
+
+def _chain_rule(J: sympy.Expr, parameter: sympy.Expr) -> sympy.Expr:
+    result = sympy.diff(J, parameter)
+    for _ in range(3):  # Kronecker deltas inside nested sums need more than one pass
+        tidier = _in_range(result.doit())
+        if tidier == result:
+            break
+        result = tidier
+    return _prime_loss(result)
+
+
+def _factor_form(derivative: sympy.Expr, z: sympy.Symbol, y: sympy.Symbol) -> tuple[sympy.Expr, bool]:
+    """(c, True) when ∂ℓ/∂z = c·(z − y) for a number c."""
+    ratio = sympy.cancel(derivative / (z - y))
+    return (ratio, True) if ratio.is_number else (ratio, False)
+
+
+# -- models -------------------------------------------------------------------------------
+
+
+class LinearModel:
+    """Outputs affine in the features, z = b + X·w, with a loss on them.
+
+    ``loss=None`` makes the softmax model (one output per class, categorical
+    cross-entropy); otherwise a scalar catalog loss from `SCALAR_LOSSES`.
+
+    Examples
+    --------
+    >>> LinearModel("squared_error")
+    <LinearModel linear: squared_error>
+    """
+
+    def __init__(self, loss: str | Entry | None = "squared_error", name: str | None = None):
+        self.loss = None if loss is None else _scalar_loss(loss)
+        default = {None: "softmax", "squared_error": "linear", "binary_cross_entropy_with_logits": "logistic"}
+        self.name = name or default.get(None if self.loss is None else self.loss.name, "linear")
+
+    @property
+    def title(self) -> str:
+        return {"linear": "linear regression", "logistic": "logistic regression",
+                "softmax": "softmax regression"}.get(self.name, f"{self.name} model")
+
+    def objective(self, data: Dataset | tuple[Any, Any], l2: float = 0.0) -> AffineObjective:
+        """J(θ) on ``data`` (a `Dataset` or ``(X, y)``), with penalty (λ/2)‖w‖², λ = ``l2``."""
+        X, y, target = _unpack(data)
+        head, Y = _head_for(self.loss, y, target)
+        return AffineObjective(self.name, X, Y, head, l2)
+
+    # -- symbolic ---------------------------------------------------------------------
+    def _sum_form(self, K: int, loss: Callable[..., sympy.Expr]):
+        X, b, w = _indexed("X"), _indexed("b"), _indexed("w")
+        if self.loss is not None:
+            b = symbol("b")
+            z = b + sympy.Sum(X[_i, _j] * w[_j], (_j, 1, _n))
+            y = _indexed("y")[_i]
+            J = sympy.Sum(loss(z, y), (_i, 1, _m)) / _m
+            penalty = _lambda / 2 * sympy.Sum(w[_j] ** 2, (_j, 1, _n))
+            return J + penalty, [b, w[_k]]
+        W, Y = _indexed("W"), _indexed("Y")
+        zs = [b[c] + sympy.Sum(X[_i, _j] * W[c, _j], (_j, 1, _n)) for c in range(1, K + 1)]
+        ys = [Y[_i, c] for c in range(1, K + 1)]
+        J = sympy.Sum(loss(*zs, *ys), (_i, 1, _m)) / _m
+        penalty = _lambda / 2 * sympy.Sum(sympy.Sum(W[_c, _j] ** 2, (_j, 1, _n)), (_c, 1, K))
+        return J + penalty, [b[1], W[1, _k]]
+
+    def _entry(self, K: int) -> Entry:
+        return self.loss if self.loss is not None else get("categorical_cross_entropy", K=K)
+
+    def symbolic_objective(self, K: int = 3) -> sympy.Expr:
+        """J with the catalog loss written out, sums over i = 1..m and j = 1..n."""
+        entry = self._entry(K)
+
+        def loss(*args):
+            return entry.bind().subs(dict(zip(entry.variables, args)), simultaneous=True)
+
+        return self._sum_form(K, loss)[0]
+
+    def derivation(self, K: int = 3) -> GradientDerivation:
+        """The derivation of ∇J: objective, ∂ℓ/∂z, chain rule, matrix form.
+
+        Examples
+        --------
+        >>> d = make_model("logistic").derivation()
+        >>> d.classic
+        -y + sigmoid(z)
+        """
+        from .derivatives import derivative
+
+        entry = self._entry(K)
+        ell = _loss_placeholder(entry)
+        J, parameters = self._sum_form(K, lambda *args: ell(*args))
+        partials = tuple((p, _chain_rule(J, p)) for p in parameters)
+        z = entry.variables[0]
+        d = derivative(entry)
+        classic = entry.identity if entry.identity is not None else None
+        if self.loss is not None:
+            y = entry.variables[1]
+            factor, linear = _factor_form(d, z, y)
+            residual = (
+                f"({sympy.sstr(factor)}/m)·X̃ᵀ(X̃θ - y)" if linear
+                else "(1/m)·X̃ᵀ" + _vector_text(classic if classic is not None else d, z, "X̃θ")
+            )
+            lines = (
+                "z = X·w + b;  r = dℓ/dz(z, y)  (the derivative kernel, elementwise)",
+                "∂J/∂b = (1/m)·Σᵢ rᵢ;  ∇_w J = (1/m)·Xᵀr + λ·w",
+                f"∇_θ J = {residual} + λ·(0, w)    (X̃ = [1, X], θ = (b, w))",
+            )
+            note = ""
+            if linear and factor != 1:
+                c = sympy.sstr(factor)
+                note = (
+                    f"the textbook loop θ ← θ - α·(1/m)·Xᵀ(Xθ - y) drops the {c}: it descends J/{c}, "
+                    f"which has the same minimizer; its learning rate α is α/{c} here"
+                )
+            prediction = "z_i = b + Σ_j X[i, j]·w[j]"
+        else:
+            lines = (
+                "Z = X·Wᵀ + b  (m × K);  R = dℓ/dZ(Z, Y) = softmax(Z) - Y  (derivative kernels, per class)",
+                "∇_b J = (1/m)·Rᵀ1;  ∇_W J = (1/m)·RᵀX + λ·W",
+            )
+            note = "logits are shifted by their row maximum before exp (softmax is unchanged by the shift)"
+            prediction = "z_ic = b[c] + Σ_j X[i, j]·W[c, j], one logit per class c; Y one-hot"
+        return GradientDerivation(
+            model=self.title, loss=entry.name, prediction=prediction,
+            objective=self.symbolic_objective(K), loss_derivative=d, classic=classic,
+            partials=partials, vectorized=lines, note=note, variable=z.name,
+        )
+
+    def concrete(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0):
+        """(J, θ symbols): the Sum form with ``m``, ``n`` and the data substituted and expanded."""
+        objective = self.objective((X, y), l2)
+        K = objective.n_outputs
+        J = self.symbolic_objective(K)
+        m, n = X.shape
+        thetas = sympy.symbols(f"theta0:{objective.n_parameters}", real=True)
+        values: dict[sympy.Expr, sympy.Expr] = {_lambda: sympy.nsimplify(l2)}
+        Xb, w, W, b = _indexed("X"), _indexed("w"), _indexed("W"), _indexed("b")
+        for r in range(m):
+            for c in range(n):
+                values[Xb[r + 1, c + 1]] = sympy.Float(float(X[r, c]), 30)
+        if self.loss is not None:
+            values[symbol("b")] = thetas[0]
+            for c in range(n):
+                values[w[c + 1]] = thetas[c + 1]
+            yb = _indexed("y")
+            for r in range(m):
+                values[yb[r + 1]] = sympy.Float(float(objective.Y[r]), 30)
+        else:
+            Yb = _indexed("Y")
+            for k in range(K):
+                values[b[k + 1]] = thetas[k * (n + 1)]
+                for c in range(n):
+                    values[W[k + 1, c + 1]] = thetas[k * (n + 1) + c + 1]
+                for r in range(m):
+                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r, k]))
+        expanded = J.subs({_m: m, _n: n}).doit()
+        return expanded.xreplace(values), thetas, objective
+
+    def __repr__(self) -> str:
+        return f"<LinearModel {self.name}: {'categorical_cross_entropy' if self.loss is None else self.loss.name}>"
+
+
+def _vector_text(expr: sympy.Expr, z: sympy.Symbol, replacement: str) -> str:
+    text = sympy.sstr(expr.subs(z, symbol("Z__")))
+    return "(" + text.replace("Z__", replacement) + ")"
+
+
+class MLP:
+    """A network with one hidden layer: z = W₂ φ(W₁ x + b₁) + b₂, trained by backpropagation.
+
+    ``activation`` is any catalog activation (or expression in x); its derivative
+    φ' comes from `symcalc.derivatives` through `symcalc.kernels`.  ``loss=None``
+    classifies (softmax output, categorical cross-entropy); a scalar loss such as
+    ``"squared_error"`` makes a regression network.
+
+    Examples
+    --------
+    >>> MLP(hidden=4, activation="relu")
+    <MLP 4 relu units: categorical_cross_entropy>
+    """
+
+    name = "mlp"
+
+    def __init__(self, hidden: int = 8, activation: str | Entry = "tanh", loss: str | Entry | None = None,
+                 convention: str = "zero"):
+        if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or not 1 <= hidden <= 4096:
+            raise SymcalcError(f"hidden must be a whole number of units from 1 to 4096, got {hidden!r}")
+        self.hidden = int(hidden)
+        self.activation = _activation(activation)
+        self.loss = None if loss is None else _scalar_loss(loss)
+        self.convention = convention
+
+    @property
+    def title(self) -> str:
+        return f"one-hidden-layer network ({self.hidden} {self.activation.name} units)"
+
+    def objective(self, data: Dataset | tuple[Any, Any], l2: float = 0.0) -> MLPObjective:
+        """J(θ) on ``data``, with penalty (λ/2)(‖W₁‖² + ‖W₂‖²), λ = ``l2``."""
+        X, y, target = _unpack(data)
+        if _is_dask(X):
+            raise SymcalcError("dask arrays are supported for the linear and logistic models")
+        head, Y = _head_for(self.loss, y, target)
+        return MLPObjective(self.name, X, Y, head, self.hidden, self.activation, l2, self.convention)
+
+    def _sum_form(self, K: int, loss: Callable[..., sympy.Expr], phi: Callable[[sympy.Expr], sympy.Expr]):
+        X, W1, b1, W2, b2 = (_indexed(n) for n in ("X", "W1", "b1", "W2", "b2"))
+        a = b1[_q] + sympy.Sum(X[_i, _j] * W1[_q, _j], (_j, 1, _n))
+        if self.loss is not None:
+            b2s = symbol("b2")
+            w2 = _indexed("w2")
+            z = b2s + sympy.Sum(w2[_q] * phi(a), (_q, 1, _h))
+            J = sympy.Sum(loss(z, _indexed("y")[_i]), (_i, 1, _m)) / _m
+            penalty = _lambda / 2 * (
+                sympy.Sum(sympy.Sum(W1[_q, _j] ** 2, (_j, 1, _n)), (_q, 1, _h))
+                + sympy.Sum(w2[_q] ** 2, (_q, 1, _h))
+            )
+            return J + penalty, [W1[_k, _r], b1[_k], w2[_k], b2s]
+        Y = _indexed("Y")
+        zs = [b2[c] + sympy.Sum(W2[c, _q] * phi(a), (_q, 1, _h)) for c in range(1, K + 1)]
+        J = sympy.Sum(loss(*zs, *(Y[_i, c] for c in range(1, K + 1))), (_i, 1, _m)) / _m
+        penalty = _lambda / 2 * (
+            sympy.Sum(sympy.Sum(W1[_q, _j] ** 2, (_j, 1, _n)), (_q, 1, _h))
+            + sympy.Sum(sympy.Sum(W2[_c, _q] ** 2, (_q, 1, _h)), (_c, 1, K))
+        )
+        return J + penalty, [W1[_k, _r], b1[_k], W2[1, _k], b2[1]]
+
+    def _entry(self, K: int) -> Entry:
+        return self.loss if self.loss is not None else get("categorical_cross_entropy", K=K)
+
+    def symbolic_objective(self, K: int = 2) -> sympy.Expr:
+        """J with the catalog loss and activation written out."""
+        entry = self._entry(K)
+        act = self.activation
+        x = act.variables[0]
+
+        def loss(*args):
+            return entry.bind().subs(dict(zip(entry.variables, args)), simultaneous=True)
+
+        return self._sum_form(K, loss, lambda a: act.bind().subs(x, a))[0]
+
+    def derivation(self, K: int = 2) -> GradientDerivation:
+        """Objective, ∂ℓ/∂z, φ', the chain rule through the hidden layer, backpropagation."""
+        from .derivatives import derivative
+
+        entry = self._entry(K)
+        ell = _loss_placeholder(entry)
+        phi = sympy.Function("φ", real=True)
+        J, parameters = self._sum_form(K, lambda *args: ell(*args), phi)
+        partials = tuple((p, _chain_rule(J, p)) for p in parameters)
+        lines = (
+            "A = X·W1ᵀ + b1;  H = φ(A);  Z = H·W2ᵀ + b2              (forward)",
+            "dZ = dℓ/dz(Z, Y)  (loss derivative kernel)",
+            "∇_W2 J = (1/m)·dZᵀH + λ·W2;  ∇_b2 J = (1/m)·dZᵀ1",
+            "dA = (dZ·W2) ⊙ φ'(A)  (φ' = activation derivative kernel)   (backward)",
+            "∇_W1 J = (1/m)·dAᵀX + λ·W1;  ∇_b1 J = (1/m)·dAᵀ1",
+        )
+        return GradientDerivation(
+            model=self.title, loss=entry.name,
+            prediction="a_iq = b1[q] + Σ_j X[i, j]·W1[q, j];  "
+            + ("z_i = b2 + Σ_q w2[q]·φ(a_iq)" if self.loss is not None
+               else "z_ic = b2[c] + Σ_q W2[c, q]·φ(a_iq), one logit per class c"),
+            objective=self.symbolic_objective(K), loss_derivative=derivative(entry),
+            classic=entry.identity, partials=partials, vectorized=lines,
+            local_derivative=(self.activation.name, derivative(self.activation, convention=self.convention)),
+            variable=entry.variables[0].name,
+        )
+
+    def concrete(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0):
+        """(J, θ symbols): the Sum form with the sizes and the data substituted and expanded."""
+        objective = self.objective((X, y), l2)
+        K = objective.n_outputs
+        J = self.symbolic_objective(K)
+        m, n = X.shape
+        h = self.hidden
+        thetas = sympy.symbols(f"theta0:{objective.n_parameters}", real=True)
+        values: dict[sympy.Expr, sympy.Expr] = {_lambda: sympy.nsimplify(l2)}
+        Xb, W1, b1 = _indexed("X"), _indexed("W1"), _indexed("b1")
+        for r in range(m):
+            for c in range(n):
+                values[Xb[r + 1, c + 1]] = sympy.Float(float(X[r, c]), 30)
+        for u in range(h):
+            values[b1[u + 1]] = thetas[u * (n + 1)]
+            for c in range(n):
+                values[W1[u + 1, c + 1]] = thetas[u * (n + 1) + c + 1]
+        offset = h * (n + 1)
+        if self.loss is not None:
+            values[symbol("b2")] = thetas[offset]
+            w2 = _indexed("w2")
+            for u in range(h):
+                values[w2[u + 1]] = thetas[offset + u + 1]
+            yb = _indexed("y")
+            for r in range(m):
+                values[yb[r + 1]] = sympy.Float(float(objective.Y[r]), 30)
+        else:
+            W2, b2, Yb = _indexed("W2"), _indexed("b2"), _indexed("Y")
+            for k in range(K):
+                values[b2[k + 1]] = thetas[offset + k * (h + 1)]
+                for u in range(h):
+                    values[W2[k + 1, u + 1]] = thetas[offset + k * (h + 1) + u + 1]
+                for r in range(m):
+                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r, k]))
+        expanded = J.subs({_m: m, _n: n, _h: h}).doit()
+        return expanded.xreplace(values), thetas, objective
+
+    def __repr__(self) -> str:
+        loss = "categorical_cross_entropy" if self.loss is None else self.loss.name
+        return f"<MLP {self.hidden} {self.activation.name} units: {loss}>"
+
+
+def _activation(activation: str | Entry) -> Entry:
+    entry = resolve(activation)
+    if entry.kind == "loss" or len(entry.variables) != 1:
+        raise SymcalcError(
+            f"activation must be a function of one variable (a catalog activation such as tanh), "
+            f"got {entry.signature()}"
+        )
+    return entry
+
+
+def _unpack(data: Dataset | tuple[Any, Any]) -> tuple[Any, np.ndarray, str]:
+    if isinstance(data, Dataset):
+        return data.X, data.y, data.target
+    if not (isinstance(data, tuple) and len(data) == 2):
+        raise SymcalcError("data must be a Dataset or a pair (X, y)")
+    X, y = data
+    if _is_dask(X):
+        return _dask_pair(X, y)
+    X_checked, y_checked = check_arrays(X, y)
+    if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2:
+        X_checked = X  # keep float32 data as it is: the products run in float32
+    return X_checked, y_checked, "y"
+
+
+def _dask_pair(X: Any, y: Any):
+    import dask
+    import dask.array as da
+
+    if X.ndim != 2 or len(X.chunks[1]) != 1:
+        raise SymcalcError("a dask X must be 2-D and chunked by rows only (one chunk across the columns)")
+    y = da.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise SymcalcError(f"X has {X.shape[0]} rows but y has shape {y.shape}; they must match")
+    y = y.rechunk((X.chunks[0],)).astype(float)
+    finite_X, finite_y = dask.compute(da.isfinite(X).all(), da.isfinite(y).all())
+    if not (finite_X and finite_y):
+        raise SymcalcError("the dask data hold a NaN or infinite value; remove or fill it first")
+    return X, y, "y"
+
+
+# -- the registry --------------------------------------------------------------------------
+
+#: Model names accepted by `make_model` and ``symcalc descend``, with what they are.
+MODELS: Mapping[str, str] = MappingProxyType({
+    "linear": "linear regression, squared error (MSE)",
+    "logistic": "logistic regression, binary cross-entropy on logits",
+    "softmax": "softmax regression, categorical cross-entropy",
+    "mlp": "one hidden layer (any catalog activation), softmax or a scalar loss, backpropagation",
+})
+
+
+def make_model(
+    name: str | LinearModel | MLP,
+    *,
+    hidden: int = 8,
+    activation: str | Entry = "tanh",
+    loss: str | Entry | None = None,
+) -> LinearModel | MLP:
+    """The model called ``name``: ``linear``, ``logistic``, ``softmax`` or ``mlp``.
+
+    ``loss`` replaces the default loss of ``linear`` (e.g. ``"huber"``) or makes the
+    ``mlp`` a regression network (``"squared_error"``).
+
+    Examples
+    --------
+    >>> make_model("mlp", hidden=16, activation="gelu")
+    <MLP 16 gelu units: categorical_cross_entropy>
+    >>> make_model("lineer")
+    Traceback (most recent call last):
+    ...
+    symcalc.errors.SymcalcError: unknown model 'lineer'; did you mean 'linear'? (models: linear, logistic, softmax, mlp)
+    """
+    if isinstance(name, (LinearModel, MLP)):
+        return name
+    if name == "linear":
+        return LinearModel(loss or "squared_error", name="linear")
+    if name == "logistic":
+        if loss is not None and resolve(loss).name != "binary_cross_entropy_with_logits":
+            raise SymcalcError("logistic regression uses binary_cross_entropy_with_logits; drop the loss")
+        return LinearModel("binary_cross_entropy_with_logits", name="logistic")
+    if name == "softmax":
+        if loss is not None and resolve(loss).name != "categorical_cross_entropy":
+            raise SymcalcError("softmax regression uses categorical_cross_entropy; drop the loss")
+        return LinearModel(None, name="softmax")
+    if name == "mlp":
+        return MLP(hidden, activation, loss)
+    raise SymcalcError(f"unknown model '{name}'{did_you_mean(str(name), MODELS)} (models: {', '.join(MODELS)})")
+
+
+def check_symbolic_gradient(
+    model: str | LinearModel | MLP,
+    X: np.ndarray,
+    y: np.ndarray,
+    theta: Sequence[float] | np.ndarray,
+    *,
+    l2: float = 0.0,
+    digits: int = 30,
+) -> float:
+    """Largest |∂J/∂θₖ (SymPy) − ∇J(θ)ₖ (vectorized)| / max(1, |∂J/∂θₖ|) on small data.
+
+    The objective's Sum form is expanded with the data substituted; SymPy
+    differentiates it in every parameter and evaluates at ``theta`` with ``digits``
+    significant digits; the vectorized gradient is the one `symcalc.descent` uses.
+
+    Examples
+    --------
+    >>> X = np.array([[0.5, -1.0], [1.5, 2.0], [-0.3, 0.1]]); y = np.array([1.0, 0.0, 1.0])
+    >>> check_symbolic_gradient("logistic", X, y, [0.1, -0.2, 0.3]) < 1e-14
+    True
+    """
+    model = make_model(model)
+    X = np.asarray(X, dtype=float)
+    if X.size > 64:
+        raise SymcalcError("check_symbolic_gradient expands J term by term; use at most 64 data values")
+    J, thetas, objective = model.concrete(X, np.asarray(y), l2)
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (objective.n_parameters,):
+        raise SymcalcError(f"theta must have {objective.n_parameters} values, got shape {theta.shape}")
+    point = {s: sympy.Float(float(v), digits) for s, v in zip(thetas, theta)}
+    vectorized = objective.gradient(theta)
+    worst = 0.0
+    for s, numeric in zip(thetas, vectorized):
+        exact = float(sympy.diff(J, s).xreplace(point).evalf(digits))
+        worst = max(worst, abs(exact - numeric) / max(1.0, abs(exact)))
+    return worst

@@ -1,0 +1,912 @@
+"""Every figure symcalc draws, in one shared look.
+
+Each ``plot_*`` function returns a matplotlib `~matplotlib.figure.Figure` built with
+the object-oriented API (no pyplot state, never ``plt.show()``); save it with
+`symcalc.files.save_figure` (atomic, no timestamps) or let a notebook show it.
+
+The shared look lives at the top of this module: `COLORS` (one colour per role,
+from the colour-blind-safe Okabe-Ito palette), `STYLE` (fonts: DejaVu Sans, which
+ships with matplotlib, so figures are the same on every machine), the `_styled`
+decorator that applies it while a figure is built, and `_figure` which makes a
+figure with constrained layout.  New figure functions should use all three.
+
+Examples
+--------
+>>> fig = plot_function("relu")
+>>> [ax.get_title() for ax in fig.axes]
+['$\\\\mathrm{relu}(x) = \\\\max\\\\left(0, x\\\\right)$', "$\\\\mathrm{relu}'(x) = 1\\\\ \\\\mathrm{if}\\\\ x > 0;\\\\ 0\\\\ \\\\mathrm{otherwise}$"]
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import sympy
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from sympy.printing.latex import LatexPrinter
+
+from .catalog import Entry
+from .errors import SymcalcError
+
+__all__ = [
+    "COLORS",
+    "PALETTE",
+    "STYLE",
+    "figure_png",
+    "mathtext",
+    "plot_ftc",
+    "plot_function",
+    "plot_riemann_convergence",
+    "plot_riemann_sum",
+    "plot_step_errors",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# -- the shared look -----------------------------------------------------------------
+
+#: One colour per role, from the Okabe-Ito palette (distinguishable with colour blindness).
+COLORS: dict[str, str] = {
+    "function": "#0072B2",  # blue
+    "derivative": "#D55E00",  # vermillion
+    "second": "#009E73",  # bluish green
+    "tangent": "#E69F00",  # orange
+    "area": "#CC79A7",  # reddish purple
+    "bars": "#56B4E9",  # sky blue
+    "bar_edge": "#0072B2",
+    "kink": "#444444",
+    "reference": "#888888",
+    "zero": "#222222",
+}
+
+#: Colours for series without a fixed role (methods, rules, optimizers), in order.
+PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+#: matplotlib settings every symcalc figure is drawn with.
+STYLE: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "mathtext.fontset": "dejavusans",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 12,
+    "axes.grid": True,
+    "grid.alpha": 0.35,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlepad": 8,
+    "lines.linewidth": 2.0,
+    "legend.frameon": True,
+    "legend.framealpha": 0.9,
+    "legend.edgecolor": "#cccccc",
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "svg.fonttype": "path",
+}
+
+#: Size of one panel, in inches (width, height).
+PANEL = (4.4, 3.4)
+
+
+def _styled(func: F) -> F:
+    """Build the figure under `STYLE` (fonts and sizes are fixed when artists are made)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with rc_context(STYLE):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _figure(
+    nrows: int = 1, ncols: int = 1, *, panel: tuple[float, float] = PANEL, **subplot_kw: Any
+) -> tuple[Figure, np.ndarray]:
+    """A constrained-layout `Figure` of ``nrows`` x ``ncols`` panels and its axes, flat."""
+    figure = Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
+    axes = figure.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+    return figure, axes.ravel()
+
+
+def _zero_lines(ax, x_range: tuple[float, float] | None = None) -> None:
+    """Thin lines at y = 0 and, when it is in range, x = 0."""
+    ax.axhline(0.0, color=COLORS["zero"], linewidth=0.8, zorder=1)
+    if x_range is None or x_range[0] < 0 < x_range[1]:
+        ax.axvline(0.0, color=COLORS["zero"], linewidth=0.8, zorder=1)
+
+
+def _legend_below(ax, ncol: int = 2, **kwargs: Any):
+    """A legend under the axes (constrained layout makes room), so it never hides data."""
+    from matplotlib.transforms import ScaledTranslation
+
+    below_labels = ax.transAxes + ScaledTranslation(0, -0.48, ax.figure.dpi_scale_trans)
+    return ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below_labels, ncol=ncol, **kwargs
+    )
+
+
+def _mark_point(ax, x: float, label: str) -> None:
+    """A dotted vertical line at x, labelled at the top of the axes."""
+    ax.axvline(x, color=COLORS["kink"], linestyle=":", linewidth=1.0, zorder=2)
+    ax.annotate(
+        label, xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2), textcoords="offset points",
+        ha="center", va="bottom", fontsize=9, color=COLORS["kink"],
+    )
+
+
+def figure_png(figure: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes (for ``_repr_png_`` of results)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+# -- formulas as mathtext ------------------------------------------------------------
+
+
+#: Formulas with more operations than this are too busy for a title; the name is shown.
+MAX_TITLE_OPERATIONS = 30
+
+
+class _MathtextPrinter(LatexPrinter):
+    """LaTeX that matplotlib's mathtext can draw: no ``cases``, no ``\\operatorname``."""
+
+    def _print_Piecewise(self, expr):
+        parts = []
+        for value, condition in expr.args:
+            shown = self._print(value)
+            if condition is sympy.true:
+                parts.append(rf"{shown}\ \mathrm{{otherwise}}")
+            else:
+                parts.append(rf"{shown}\ \mathrm{{if}}\ {self._print(condition)}")
+        return r";\ ".join(parts)
+
+    def _print_sigmoid(self, expr, exp=None):
+        base = rf"\sigma\left({self._print(expr.args[0])}\right)"
+        return rf"{base}^{{{exp}}}" if exp else base
+
+    def _hprint_Function(self, func: str) -> str:
+        name = super()._hprint_Function(func)
+        return re.sub(r"\\operatorname\{([^}]*)\}", r"\\mathrm{\1}", name)
+
+    def _print_And(self, expr):
+        return r"\ \mathrm{and}\ ".join(self._print(a) for a in expr.args)
+
+    def _print_Or(self, expr):
+        return r"\ \mathrm{or}\ ".join(self._print(a) for a in expr.args)
+
+
+def _mathtext_size(text: str, fontsize: float = 11.0) -> tuple[float, float] | None:
+    """Width and height of ``text`` in points when mathtext can draw it, else None."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.mathtext import MathTextParser
+
+    try:
+        parsed = MathTextParser("path").parse(text, dpi=72, prop=FontProperties(size=fontsize))
+    except ValueError:
+        return None
+    return float(parsed.width), float(parsed.height)
+
+
+def _brace_group(text: str, start: int) -> int:
+    """Index just past the ``{...}`` group that opens at ``text[start]``."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+    return len(text)
+
+
+def _display_fractions(body: str) -> str:
+    """``\\frac`` -> ``\\dfrac`` (full-size text) when no fraction sits inside another."""
+    position = body.find(r"\frac{")
+    while position != -1:
+        end = _brace_group(body, _brace_group(body, position + 5))
+        if r"\frac" in body[position + 5:end]:
+            return body
+        position = body.find(r"\frac{", end)
+    return body.replace(r"\frac{", r"\dfrac{")
+
+
+def mathtext(expr: sympy.Expr, *, lhs: str = "", max_width: float | None = None, fontsize: float = 11.0) -> str:
+    """``$lhs = expr$`` in mathtext, or just ``$lhs$`` when the formula cannot be drawn.
+
+    Piecewise expressions are written on one line (``x if x > 0; 0 otherwise``) since
+    mathtext has no ``cases``.  With ``max_width`` (points), a formula wider than that
+    is dropped in favour of the left-hand side alone.
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> x = symbol("x")
+    >>> mathtext(sympy.Max(0, x), lhs="f(x)")
+    '$f(x) = \\\\max\\\\left(0, x\\\\right)$'
+    >>> mathtext(sympy.Piecewise((x, x > 0), (x / 100, True)))
+    '$x\\\\ \\\\mathrm{if}\\\\ x > 0;\\\\ \\\\frac{x}{100}\\\\ \\\\mathrm{otherwise}$'
+    """
+    expr = expr.xreplace({f: sympy.Float(f, 4) for f in expr.atoms(sympy.Float)})
+    body = _display_fractions(_MathtextPrinter({"mul_symbol": None}).doprint(expr))
+    full = f"${lhs} = {body}$" if lhs else f"${body}$"
+    size = _mathtext_size(full, fontsize)
+    readable = sympy.count_ops(expr) <= MAX_TITLE_OPERATIONS and size is not None
+    if readable and (max_width is None or size[0] <= max_width) and size[1] <= 3.2 * fontsize:
+        return full
+    if lhs:
+        return f"${lhs}$"
+    return "$f$"
+
+
+def _name_tex(entry: Entry) -> str:
+    if entry.kind == "expression":
+        return "f"
+    return r"\mathrm{" + entry.name.replace("_", r"\_") + "}"
+
+
+# -- sampling curves -----------------------------------------------------------------
+
+
+def _check_range(x_range: Sequence[float], what: str = "range") -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in x_range)
+    except (TypeError, ValueError):
+        raise SymcalcError(f"{what} must be two numbers (A, B), got {x_range!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise SymcalcError(f"{what} must be finite, got {a:g}:{b:g}")
+    if not a < b:
+        raise SymcalcError(f"{what} must have A < B, got {a:g}:{b:g}")
+    return a, b
+
+
+def _grid(a: float, b: float, points: int, breaks: Sequence[float] = (), include: Sequence[float] = ()):
+    """Sample points on [a, b] with a NaN gap at each break (a jump) and ``include`` exactly.
+
+    At a break the segments stop a hair short of the point, so a line shows the one-sided
+    limits instead of a vertical connector.
+    """
+    interior = sorted({float(p) for p in breaks if a < p < b})
+    exact = sorted({float(p) for p in include if a <= p <= b} - set(interior))
+    edges = [a, *interior, b]
+    hair = 1e-9 * (b - a)
+    pieces: list[np.ndarray] = []
+    for i, (lo, hi) in enumerate(zip(edges, edges[1:])):
+        count = max(8, int(round(points * (hi - lo) / (b - a))))
+        start = lo + (hair if i > 0 else 0.0)
+        stop = hi - (hair if i < len(edges) - 2 else 0.0)
+        xs = np.linspace(start, stop, count)
+        inside = [p for p in exact if start < p < stop]
+        if inside:
+            xs = np.union1d(xs, inside)
+        if pieces:
+            pieces.append(np.array([np.nan]))
+        pieces.append(xs)
+    return np.concatenate(pieces)
+
+
+def _evaluate(kern, xs: np.ndarray) -> np.ndarray:
+    values = np.asarray(kern(xs), dtype=float)
+    values = np.broadcast_to(values, xs.shape).astype(float)
+    values[np.isnan(xs)] = np.nan
+    return values
+
+
+def _limits(values: np.ndarray) -> tuple[float, float] | None:
+    """y limits that keep a curve readable when it has poles: robust percentiles."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return None
+    low, high = np.percentile(finite, [1, 99])
+    full_low, full_high = finite.min(), finite.max()
+    span = max(high - low, 1e-12)
+    if full_high - full_low <= 20 * span:
+        return None  # nothing extreme: let matplotlib choose
+    pad = 0.15 * span
+    return float(low - pad), float(high + pad)
+
+
+def _as_float(value: sympy.Expr) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+# -- a function beside its derivatives -------------------------------------------------
+
+_PRIMES = ("", "'", "''")
+_ROLE_BY_ORDER = ("function", "derivative", "second")
+
+
+@_styled
+def plot_function(
+    f: str | sympy.Expr | Entry,
+    order: int = 1,
+    *,
+    x_range: Sequence[float] | None = None,
+    tangent: float | None = None,
+    layout: str = "side",
+    params: dict[str, Any] | None = None,
+    convention: str = "zero",
+    points: int = 801,
+) -> Figure:
+    """``f`` beside its derivative (and second derivative with ``order=2``).
+
+    Kinks (where f' jumps) are marked on f with dots and on every panel with dotted
+    lines; where a derivative jumps, its one-sided limits are open circles and the
+    value symcalc's ``convention`` gives there a filled dot.  ``tangent=x0`` draws
+    the tangent line at x0 on f and marks its slope on f'.  ``layout`` is ``"side"``
+    (panels side by side) or ``"stacked"`` (one above the other, shared x axis).
+    The default range is the catalog entry's ``plot_range``.
+
+    Each curve carries a gid (``"f"``, ``"f'"``, ``"f''"``, ``"kinks"``, ``"tangent"``)
+    so it can be found in the figure (and in an SVG file).
+
+    Examples
+    --------
+    >>> fig = plot_function("tanh", order=2, tangent=0.5)
+    >>> len(fig.axes)
+    3
+    """
+    from .derivatives import derivative, find_kinks
+    from .ftc import univariate_entry
+    from .kernels import kernel
+
+    if order not in (1, 2):
+        raise SymcalcError(f"order must be 1 or 2, got {order!r}")
+    if layout not in ("side", "stacked"):
+        raise SymcalcError(f"layout must be 'side' or 'stacked', got {layout!r}")
+    entry = univariate_entry(f, **dict(params or {}))
+    var = entry.variable
+    a, b = _check_range(entry.plot_range if x_range is None else x_range)
+    if tangent is not None:
+        tangent = float(tangent)
+        if not (math.isfinite(tangent) and a <= tangent <= b):
+            raise SymcalcError(f"tangent point {tangent:g} is outside the range {a:g}:{b:g}; pick x0 inside it")
+
+    exprs = [entry.expr]
+    for k in range(1, order + 1):
+        exprs.append(derivative(entry, order=k, convention=convention))
+    kernels = [kernel(entry, order=k, convention=convention) for k in range(order + 1)]
+    # jumps[k]: where the k-th panel's curve jumps (kinks of the (k-1)-th function)
+    jumps: list[list[float]] = [[]]
+    for k in range(1, order + 1):
+        found = find_kinks(exprs[k - 1], exprs[k], var, entry)
+        jumps.append([v for v in map(_as_float, found) if v is not None and a <= v <= b])
+    kinks = jumps[1]
+
+    n_panels = order + 1
+    if layout == "side":
+        fig, axes = _figure(1, n_panels)
+    else:
+        fig, axes = _figure(n_panels, 1, panel=(PANEL[0] * 1.5, PANEL[1] * 0.85), sharex=True)
+    title_width = (PANEL[0] * (1.5 if layout == "stacked" else 1.0) - 0.5) * 72
+    name = _name_tex(entry)
+    var_tex = sympy.latex(var)
+    for k, ax in enumerate(axes):
+        include = [*kinks, *([tangent] if tangent is not None else [])]
+        xs = _grid(a, b, points, breaks=jumps[k], include=include)
+        ys = _evaluate(kernels[k], xs)
+        role = _ROLE_BY_ORDER[k]
+        lhs = f"{name}{_PRIMES[k]}({var_tex})"
+        (line,) = ax.plot(xs, ys, color=COLORS[role], zorder=3)
+        line.set_gid(f"f{_PRIMES[k]}")
+        ax.set_title(mathtext(exprs[k], lhs=lhs, max_width=title_width))
+        _zero_lines(ax, (a, b))
+        limits = _limits(ys)
+        if limits is not None:
+            ax.set_ylim(*limits)
+        ax.set_xlim(a, b)
+        if layout == "side" or k == n_panels - 1:
+            ax.set_xlabel(f"${var_tex}$")
+        for point in kinks:
+            ax.axvline(point, color=COLORS["kink"], linestyle=":", linewidth=1.0, zorder=2)
+        if k >= 1:
+            _mark_jumps(ax, kernels[k], jumps[k], COLORS[role], (a, b))
+    if kinks:
+        kx = np.array(kinks)
+        marks = axes[0].plot(
+            kx, _evaluate(kernels[0], kx), linestyle="none", marker="o", markersize=6,
+            color=COLORS["kink"], zorder=5, label="kink (f' jumps)",
+        )
+        marks[0].set_gid("kinks")
+    if tangent is not None:
+        _draw_tangent(axes, kernels, tangent, (a, b))
+    if kinks or tangent is not None:
+        axes[0].legend(loc="best")
+    if entry.kind != "expression":
+        title = entry.name if not entry.description else f"{entry.name}: {entry.description}"
+        fig.suptitle(title)
+    return fig
+
+
+def _mark_jumps(ax, kern, points: Sequence[float], color: str, x_range: tuple[float, float]) -> None:
+    """Open circles at the one-sided limits of a jump, a filled dot at the value taken."""
+    if not points:
+        return
+    h = 1e-9 * (x_range[1] - x_range[0])
+    px = np.array(points, dtype=float)
+    left, right, at = (_evaluate(kern, px + d) for d in (-h, h, 0.0))
+    limits = ax.plot(
+        np.concatenate([px, px]), np.concatenate([left, right]), linestyle="none", marker="o",
+        markersize=6, markerfacecolor="white", markeredgecolor=color, zorder=6,
+    )
+    limits[0].set_gid("jump-limits")
+    taken = ax.plot(px, at, linestyle="none", marker="o", markersize=5, color=color, zorder=7)
+    taken[0].set_gid("jump-values")
+
+
+def _draw_tangent(axes, kernels, x0: float, x_range: tuple[float, float]) -> None:
+    a, b = x_range
+    y0 = float(_evaluate(kernels[0], np.array([x0]))[0])
+    slope = float(_evaluate(kernels[1], np.array([x0]))[0])
+    half = 0.2 * (b - a)
+    xs = np.linspace(max(a, x0 - half), min(b, x0 + half), 50)
+    (line,) = axes[0].plot(
+        xs, y0 + slope * (xs - x0), color=COLORS["tangent"], linestyle="--", linewidth=1.6, zorder=4,
+        label=f"tangent at {x0:g}: slope {slope:.4g}",
+    )
+    line.set_gid("tangent")
+    axes[0].plot([x0], [y0], marker="o", color=COLORS["tangent"], markersize=6, zorder=6)
+    (dot,) = axes[1].plot([x0], [slope], marker="o", color=COLORS["tangent"], markersize=7, zorder=6,
+                          linestyle="none", label=f"slope at {x0:g} = {slope:.4g}")
+    dot.set_gid("slope")
+    axes[1].legend(loc="best")
+
+
+# -- Riemann sums and the fundamental theorem ---------------------------------------------
+
+_RULE_COLORS = {"left": PALETTE[0], "right": PALETTE[1], "midpoint": PALETTE[2], "trapezoid": PALETTE[3]}
+
+
+def _draw_bars(ax, result) -> None:
+    """The Riemann sum's bars (trapezoids for the trapezoid rule), gid ``"riemann-bars"``."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Polygon, Rectangle
+
+    edges, heights = result.edges, result.heights
+    width = (result.b - result.a) / result.n
+    if result.rule == "trapezoid":
+        patches = [
+            Polygon([(x0, 0.0), (x0, h0), (x1, h1), (x1, 0.0)], closed=True)
+            for x0, x1, h0, h1 in zip(edges[:-1], edges[1:], heights[:-1], heights[1:])
+        ]
+    else:
+        patches = [Rectangle((x0, 0.0), width, h) for x0, h in zip(edges[:-1], heights)]
+    collection = PatchCollection(
+        patches, facecolor=COLORS["bars"], edgecolor=COLORS["bar_edge"], linewidth=0.8 if result.n <= 60 else 0.0,
+        alpha=0.55, zorder=2, label=f"{result.rule} sum, n = {result.n}",
+    )
+    collection.set_gid("riemann-bars")
+    ax.add_collection(collection)
+    if result.n <= 60 and result.rule != "trapezoid":
+        marks = ax.plot(
+            result.samples, heights, linestyle="none", marker="o", markersize=3.5,
+            color=COLORS["bar_edge"], zorder=4,
+        )
+        marks[0].set_gid("riemann-samples")
+
+
+def _function_panel(ax, entry, kern, x_range, points: int = 801) -> None:
+    a, b = x_range
+    xs = _grid(a, b, points)
+    ys = _evaluate(kern, xs)
+    (line,) = ax.plot(xs, ys, color=COLORS["function"], zorder=3, label=f"${_name_tex(entry)}({sympy.latex(entry.variable)})$")
+    line.set_gid("f")
+    ax.set_xlim(a, b)
+    _zero_lines(ax, (a, b))
+    ax.set_xlabel(f"${sympy.latex(entry.variable)}$")
+
+
+@_styled
+def plot_riemann_sum(result, study=None) -> Figure:
+    """f with the bars of a `~symcalc.ftc.RiemannSum` (and its convergence beside it).
+
+    The bars are one `~matplotlib.collections.PatchCollection` with gid
+    ``"riemann-bars"`` whose signed areas add up to ``result.value``.  With a
+    `~symcalc.ftc.RiemannStudy`, a second panel shows the error against n.
+
+    Examples
+    --------
+    >>> from symcalc.ftc import riemann_sum
+    >>> fig = plot_riemann_sum(riemann_sum("sigmoid", -4, 4, 16))
+    >>> fig.axes[0].get_title()
+    'midpoint sum, n = 16: 4.00000 (integral 4.00000)'
+    """
+    from .kernels import kernel
+
+    entry = result.entry
+    fig, axes = _figure(1, 2 if study is not None else 1, panel=(PANEL[0] * 1.15, PANEL[1]))
+    ax = axes[0]
+    span = result.b - result.a
+    view = (result.a - 0.06 * span, result.b + 0.06 * span)
+    domain = entry.domain_of(entry.variable)
+    if not all(domain.contains(sympy.Float(v)) is sympy.true for v in view):
+        view = (result.a, result.b)  # do not step outside the domain (binary cross-entropy)
+    _function_panel(ax, entry, kernel(entry), view)
+    _draw_bars(ax, result)
+    ax.set_title(f"{result.rule} sum, n = {result.n}: {result.value:.6g} (integral {result.exact:.6g})")
+    _legend_below(ax)
+    if study is not None:
+        _convergence_panel(axes[1], study, mark=result)
+    return fig
+
+
+def _convergence_panel(ax, study, mark=None) -> None:
+    counts = np.asarray(study.counts, dtype=float)
+    for rule, errors in study.errors.items():
+        errors = np.where(np.asarray(errors) > 0, errors, np.nan)
+        order = study.orders.get(rule)
+        label = f"{rule} (order {order:.2f})" if order is not None else f"{rule} (exact)"
+        (line,) = ax.loglog(counts, errors, marker="o", markersize=4, color=_RULE_COLORS.get(rule), label=label)
+        line.set_gid(f"error-{rule}")
+    finite = [np.asarray(e)[np.asarray(e) > 0] for e in study.errors.values()]
+    top = max((float(e[0]) for e in finite if e.size), default=1.0)
+    for slope, style in ((1, "--"), (2, ":")):
+        reference = top * 1.8 * (counts / counts[0]) ** (-slope)
+        (line,) = ax.loglog(counts, reference, color=COLORS["reference"], linestyle=style, linewidth=1.2,
+                            label=f"slope −{slope} ($n^{{-{slope}}}$)")
+        line.set_gid(f"reference-{slope}")
+    if mark is not None and mark.rule in study.errors and abs(mark.error) > 0:
+        ax.loglog([mark.n], [abs(mark.error)], marker="*", markersize=12, color=COLORS["tangent"],
+                  linestyle="none", zorder=5, label=f"this sum (n = {mark.n})")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("number of subintervals n")
+    ax.set_ylabel("|sum − integral|")
+    ax.set_title(f"convergence on [{study.a:g}, {study.b:g}]")
+    _legend_below(ax, ncol=2)
+    ax.grid(True, which="major")
+
+
+@_styled
+def plot_riemann_convergence(study) -> Figure:
+    """Error of each Riemann rule against n, log-log, with reference slopes −1 and −2.
+
+    Examples
+    --------
+    >>> from symcalc.ftc import riemann_convergence
+    >>> fig = plot_riemann_convergence(riemann_convergence("exp(x)", 0, 1, max_power=6))
+    >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())[:2]
+    ['error-left', 'error-midpoint']
+    """
+    fig, axes = _figure(1, 1, panel=(PANEL[0] * 1.3, PANEL[1] * 1.1))
+    _convergence_panel(axes[0], study)
+    fig.suptitle(f"Riemann sums of {study.input}")
+    return fig
+
+
+@_styled
+def plot_ftc(
+    f,
+    a: float | None = None,
+    b: float | None = None,
+    *,
+    n: int = 12,
+    rule: str = "midpoint",
+    x_range: Sequence[float] | None = None,
+    params: dict[str, Any] | None = None,
+) -> Figure:
+    """The fundamental theorem in one picture: f with Riemann bars, and A(x) = ∫ₐˣ f beside it.
+
+    Left: f over the range with ``n`` bars of the ``rule`` sum on [a, b].  Right: the
+    accumulated area A (by quadrature), the running totals of the bars as dots on it,
+    and the tangent of A at b, whose slope is f(b).  ``f`` may be an
+    `~symcalc.ftc.FTCCheck`, whose a and range are then used.
+
+    Examples
+    --------
+    >>> fig = plot_ftc("sigmoid", a=-4, b=4, n=8)
+    >>> [ax.get_title() for ax in fig.axes][1]
+    '$A(x) = \\int_{-4}^{x} \\mathrm{sigmoid}(t)\\,dt$'
+    """
+    from .ftc import FTCCheck, accumulate, riemann_sum, univariate_entry
+    from .kernels import kernel
+
+    if isinstance(f, FTCCheck):
+        entry, a, x_range = f.entry, f.a if a is None else a, f.x_range if x_range is None else x_range
+    else:
+        entry = univariate_entry(f, **dict(params or {}))
+    from .ftc import _default_point
+
+    low, high = _check_range(entry.plot_range if x_range is None else x_range)
+    a = _default_point(entry) if a is None else float(a)
+    if b is None:
+        b = high if a < high else low
+    b = float(b)
+    low, high = min(low, a, b), max(high, a, b)
+    if a == b:
+        raise SymcalcError(f"a and b must differ to draw bars, got a = b = {a:g}")
+    start, stop = min(a, b), max(a, b)
+    result = riemann_sum(entry, start, stop, n, rule=rule)
+    kern = kernel(entry)
+    var = sympy.latex(entry.variable)
+    name = _name_tex(entry)
+
+    fig, axes = _figure(1, 2)
+    left, right = axes
+    _function_panel(left, entry, kern, (low, high))
+    _draw_bars(left, result)
+    for point, label in ((a, "a"), (b, "b")):
+        _mark_point(left, point, label)
+        _mark_point(right, point, label)
+    left.set_title(mathtext(entry.expr, lhs=f"{name}({var})", max_width=(PANEL[0] - 0.5) * 72), pad=14)
+    _legend_below(left, title=f"bars add up to {result.value:.6g}; the integral is {result.exact:.6g}")
+
+    xs = _grid(low, high, 801, include=[a, b])
+    area = accumulate(entry, a, xs)
+    (line,) = right.plot(xs, area, color=COLORS["area"], zorder=3, label="A(x), by quadrature")
+    line.set_gid("accumulation")
+    areas = _bar_areas(result)
+    if b > a:  # A at each right edge is the sum of the bars to its left
+        running, totals = result.edges[1:], np.cumsum(areas)
+    else:  # A(x) = -∫_x^a f: minus the bars between x and a
+        running, totals = result.edges[:-1], -np.cumsum(areas[::-1])[::-1]
+    dots = right.plot(running, totals, linestyle="none", marker="o", markersize=4, color=COLORS["bar_edge"],
+                      zorder=4, label="running total of the bars")
+    dots[0].set_gid("running-sum")
+    A_b = float(np.interp(b, xs, area))
+    f_b = float(_evaluate(kern, np.array([b]))[0])
+    half = 0.15 * (high - low)
+    tx = np.linspace(max(low, b - half), min(high, b + half), 20)
+    (tangent,) = right.plot(tx, A_b + f_b * (tx - b), color=COLORS["tangent"], linestyle="--", linewidth=1.6,
+                            zorder=5, label=f"slope at b = {f_b:.4g} = f(b)")
+    tangent.set_gid("tangent")
+    right.plot([b], [A_b], marker="o", color=COLORS["tangent"], markersize=6, zorder=6)
+    _zero_lines(right, (low, high))
+    right.set_xlim(low, high)
+    right.set_xlabel(f"${var}$")
+    right.set_title(rf"$A({var}) = \int_{{{a:g}}}^{{{var}}} {name}(t)\,dt$", pad=14)
+    _legend_below(right, ncol=1)
+    fig.suptitle(f"fundamental theorem: the area accumulated from a = {a:g} has slope f")
+    return fig
+
+
+def _bar_areas(result) -> np.ndarray:
+    """Signed area of each bar (each trapezoid for the trapezoid rule)."""
+    width = (result.b - result.a) / result.n
+    if result.rule == "trapezoid":
+        return width * (result.heights[:-1] + result.heights[1:]) / 2
+    return width * result.heights
+
+
+# -- gradient checks --------------------------------------------------------------------
+
+_METHOD_ORDERS = {"forward": 1, "backward": 1, "central": 2, "richardson": 4, "complex": 2}
+
+
+@_styled
+def plot_step_errors(study) -> Figure:
+    """The V-shaped curve of a gradient check: numeric-derivative error against step size.
+
+    ``study`` is the step-size study of `symcalc.gradcheck` (``steps``: array of step
+    sizes; ``errors``: method -> array of absolute errors; ``point``; ``function_name``).
+    Truncation error falls like h^p to the left of the V, rounding error grows like
+    ε/h to the right; each method's best step is marked.  Zero errors (exact
+    agreement) are left out of the log scale.
+    """
+    steps = np.asarray(study.steps, dtype=float)
+    if steps.ndim != 1 or steps.size < 2 or np.any(steps <= 0):
+        raise SymcalcError("a step-size study needs at least two positive steps")
+    fig, axes = _figure(1, 1, panel=(PANEL[0] * 1.35, PANEL[1] * 1.2))
+    ax = axes[0]
+    positive = []
+    for i, (method, errors) in enumerate(study.errors.items()):
+        errors = np.asarray(errors, dtype=float)
+        if errors.shape != steps.shape:
+            raise SymcalcError(f"errors for '{method}' have {errors.size} values for {steps.size} steps")
+        shown = np.where(errors > 0, errors, np.nan)
+        color = PALETTE[i % len(PALETTE)]
+        (line,) = ax.loglog(steps, shown, marker="o", markersize=3.5, color=color, label=method)
+        line.set_gid(f"error-{method}")
+        if np.any(np.isfinite(shown)):
+            best = int(np.nanargmin(shown))
+            ax.loglog([steps[best]], [shown[best]], marker="*", markersize=12, color=color, linestyle="none",
+                      zorder=5)
+            positive.append(shown[np.isfinite(shown)])
+    eps = np.finfo(float).eps
+    if positive:
+        floor = min(float(p.min()) for p in positive)
+        ceiling = max(float(p.max()) for p in positive)
+        rounding = eps / steps
+        (line,) = ax.loglog(steps, rounding, color=COLORS["reference"], linestyle=":", linewidth=1.2,
+                            label="rounding ε/h")
+        line.set_gid("reference-rounding")
+        ax.set_ylim(max(floor / 10, 1e-18), ceiling * 10)
+    ax.set_xlabel("step size h")
+    ax.set_ylabel("|numeric − symbolic derivative|")
+    point = getattr(study, "point", None)
+    where = ""
+    if point is not None:
+        values = np.atleast_1d(np.asarray(point, dtype=float))
+        where = " at " + ", ".join(f"{v:.4g}" for v in values)
+    ax.set_title(f"gradient check of {getattr(study, 'function_name', 'f')}{where}")
+    ax.legend(loc="best", title="★ best step")
+    return fig
+
+
+# -- gradient descent (symcalc.descent) ------------------------------------------------
+
+__all__ += ["plot_descent", "plot_descent_paths"]
+
+#: One colour per optimizer, the same in every descent figure.
+OPTIMIZER_COLORS: dict[str, str] = {
+    "gd": PALETTE[0], "momentum": PALETTE[1], "nesterov": PALETTE[2], "adam": PALETTE[3],
+    "line-search": PALETTE[4],
+}
+
+
+def _runs(results) -> list:
+    runs = list(results) if isinstance(results, (list, tuple)) else [results]
+    if not runs:
+        raise SymcalcError("no descent results to draw; pass one DescentResult or a list of them")
+    for run in runs:
+        if not hasattr(run, "history") or not hasattr(run, "theta"):
+            raise SymcalcError(f"expected DescentResult objects, got {type(run).__name__}")
+    return runs
+
+
+def _run_colors(runs) -> list[str]:
+    if len({r.optimizer for r in runs}) == len(runs):
+        return [OPTIMIZER_COLORS.get(r.optimizer, PALETTE[i % len(PALETTE)]) for i, r in enumerate(runs)]
+    return [PALETTE[i % len(PALETTE)] for i in range(len(runs))]
+
+
+def _run_label(run, runs) -> str:
+    return f"{run.optimizer} (α = {run.learning_rate:.3g})"
+
+
+def _curve_panel(ax, runs, values: str, ylabel: str, offset: float = 0.0) -> None:
+    for run, color in zip(runs, _run_colors(runs)):
+        series = np.asarray(getattr(run.history, values), dtype=float) - offset
+        shown = np.where(series > 0, series, np.nan)
+        iterations = np.arange(len(series))
+        (line,) = ax.semilogy(iterations, shown, color=color, linewidth=1.6, label=_run_label(run, runs))
+        line.set_gid(f"{values}-{run.optimizer}")
+        if run.stop_reason == "diverged":
+            ax.semilogy([iterations[-1]], [shown[-1]], marker="x", markersize=9, color=color, linestyle="none")
+    ax.set_xlabel("iteration k")
+    ax.set_ylabel(ylabel)
+    if len(runs) and max(len(r.history) for r in runs) > 1:
+        ax.set_xlim(0, max(len(r.history) for r in runs) - 1)
+
+
+@_styled
+def plot_descent(results) -> Figure:
+    """Loss curves of one or more descents, log scale: J(θₖ) − J_best and ‖∇J(θₖ)‖.
+
+    ``results`` is a `~symcalc.descent.DescentResult` or a list of them (e.g. one per
+    optimizer on the same problem).  The left panel shows how far each loss is above
+    J_best, the lowest loss any run reached (a loss that levels off at J* > 0 is a flat
+    line on a log scale; its distance to the optimum is not); the dashed line in the
+    right panel is ``tol``.
+
+    Examples
+    --------
+    >>> from symcalc.descent import descend
+    >>> fig = plot_descent([descend("linear", "synthetic:linear", optimizer=o) for o in ("gd", "adam")])
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['J(θₖ) − J_best', 'gradient norm ‖∇J(θₖ)‖']
+    """
+    runs = _runs(results)
+    fig, (left, right) = _figure(1, 2, panel=(5.0, 3.6))
+    best = min(float(np.min(r.history.loss)) for r in runs)
+    _curve_panel(left, runs, "loss", "J(θₖ) − J_best", offset=best)
+    _curve_panel(right, runs, "gradient_norm", "gradient norm ‖∇J(θₖ)‖")
+    tols = {r.tol for r in runs if r.tol > 0}
+    if len(tols) == 1:
+        tol = tols.pop()
+        right.axhline(tol, color=COLORS["reference"], linestyle="--", linewidth=1.0, label=f"tol = {tol:g}")
+    title = runs[0].model if len({r.model for r in runs}) == 1 else "gradient descent"
+    data = runs[0].data.split(" (")[0] if runs[0].data else ""
+    fig.suptitle(f"{title} on {data}" if data else title)
+    left.set_title(f"loss above J_best = {best:.6g}")
+    right.set_title("gradient norm")
+    handles, labels = right.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3))
+    return fig
+
+
+def _grid_limits(paths: list[np.ndarray], margin: float = 0.25) -> tuple[tuple[float, float], tuple[float, float]]:
+    points = np.concatenate(paths)
+    limits = []
+    for column in (0, 1):
+        low, high = float(points[:, column].min()), float(points[:, column].max())
+        span = max(high - low, 1e-3 * max(1.0, abs(high)))
+        limits.append((low - margin * span, high + margin * span))
+    return limits[0], limits[1]
+
+
+@_styled
+def plot_descent_paths(results, *, grid: int = 81, paths=None) -> Figure:
+    """For a two-parameter problem: the contour of J with each run's path of θ, side by side.
+
+    ``results`` are `~symcalc.descent.DescentResult` objects on the same objective
+    (e.g. one per optimizer); each needs the iterates, so pass runs made with
+    ``descend(..., record_path=True)``.  Contours are drawn at log-spaced heights above
+    the lowest J found, so both the valley floor and the walls show.
+
+    Examples
+    --------
+    >>> from symcalc.data import synthetic
+    >>> from symcalc.descent import descend
+    >>> data = synthetic("linear", n_features=1)
+    >>> fig = plot_descent_paths([descend("linear", data, optimizer=o, record_path=True) for o in ("gd", "nesterov")])
+    >>> len(fig.axes)  # two contour panels, the loss curves, the colour bar
+    4
+    """
+    runs = _runs(results)
+    objective = runs[0].objective
+    if objective is None or objective.n_parameters != 2:
+        size = "unknown" if objective is None else objective.n_parameters
+        raise SymcalcError(
+            f"contour paths need a two-parameter problem (θ = (b, w): one feature), got {size} parameters"
+        )
+    tracks = []
+    for run in runs:
+        track = getattr(run, "path", None)
+        if track is None or len(track) == 0:
+            raise SymcalcError("a run has no recorded path; call descend(..., record_path=True)")
+        same = run.objective is objective or math.isclose(
+            objective.value(run.theta), run.loss, rel_tol=1e-9, abs_tol=1e-12
+        )
+        if not same:
+            raise SymcalcError("the runs minimize different objectives; use one model, data set and l2")
+        tracks.append(np.asarray(track, dtype=float))
+    xlim, ylim = _grid_limits(tracks)
+    xs = np.linspace(*xlim, grid)
+    ys = np.linspace(*ylim, grid)
+    values = np.array([[objective.value(np.array([a, b])) for a in xs] for b in ys])
+    lowest = min(float(values.min()), min(float(r.history.loss.min()) for r in runs))
+    heights = values - lowest
+    top = float(np.nanmax(heights))
+    levels = np.geomspace(max(top * 1e-4, 1e-12), top, 14)
+    names = runs[0].parameter_names if len(runs[0].parameter_names) == 2 else ("θ₀", "θ₁")
+    names = [n if n in ("intercept", "θ₀", "θ₁") else f"weight of {n}" for n in names]
+    columns = min(3, len(runs) + 1)
+    rows = -(-(len(runs) + 1) // columns)
+    fig, axes = _figure(rows, columns, panel=(3.8, 3.4))
+    colors = _run_colors(runs)
+    norm = _log_norm(levels)
+    for ax, run, track, color in zip(axes, runs, tracks, colors):
+        filled = ax.contourf(xs, ys, heights, levels=levels, cmap="Greys", norm=norm, extend="both", alpha=0.8)
+        ax.contour(xs, ys, heights, levels=levels, colors="white", linewidths=0.6)
+        ax.plot(track[:, 0], track[:, 1], color=color, linewidth=1.5)
+        dots = track[: min(len(track), 60)]
+        ax.plot(dots[:, 0], dots[:, 1], color=color, marker=".", markersize=4.5, linestyle="none")
+        ax.plot(*track[0], marker="o", markersize=8, color=color, markeredgecolor="black", linestyle="none")
+        ax.plot(*track[-1], marker="*", markersize=15, color=color, markeredgecolor="black", linestyle="none")
+        verdict = f"{run.iterations} steps" + ("" if run.converged else ", not converged")
+        ax.set_title(f"{run.optimizer} (α = {run.learning_rate:.3g}): {verdict}", fontsize=10)
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
+        ax.grid(False)
+    curves = axes[len(runs)]
+    best = min(float(np.min(r.history.loss)) for r in runs)
+    _curve_panel(curves, runs, "loss", "J(θₖ) − J_best", offset=best)
+    curves.set_title("loss above J_best (log scale)", fontsize=10)
+    curves.legend(loc="upper right", fontsize=8)
+    for ax in axes[len(runs) + 1:]:
+        ax.set_visible(False)
+    fig.colorbar(filled, ax=list(axes[: len(runs)]), label="J(θ) − J_best", shrink=0.8, format="%.0e")
+    fig.suptitle(f"paths of θ from ● to ★ on the contours of J ({runs[0].model})")
+    return fig
+
+
+def _log_norm(levels):
+    from matplotlib.colors import LogNorm
+
+    return LogNorm(vmin=levels[0], vmax=levels[-1])

@@ -1,0 +1,881 @@
+"""Stability rewrites: identities that turn textbook formulas into forms that cannot overflow.
+
+A formula such as ``exp(x)/(exp(x) + 1)**2`` (the derivative of the sigmoid, as
+SymPy writes it) is correct and useless in floating point: at ``x = 710``
+``exp(x)`` overflows and the kernel returns ``inf/inf = nan``.  Each `Rewrite`
+here is one identity, stored as data (a name, the formula it implements, a
+*query* that recognizes where it applies and a *value* that builds the
+replacement), in the spirit of SymPy's ``codegen.rewriting.ReplaceOptim``.
+`optimize` applies a bundle of rules bottom-up until nothing changes.  No rule
+knows any catalog name: a user's own ``"log(1 + exp(-x))"`` is rewritten exactly
+like the catalog's ``log_sigmoid``.
+
+The rules, in the order they are tried at each node:
+
+``exp_ratio``
+    A ratio of sums of exponentials of several variables (a softmax) is divided
+    through by ``exp(max)``, so every exponential has a non-positive argument.
+``sigmoid_form``
+    A rational function of ``exp(k·u)``, ``tanh``, ``cosh``, ``sinh``, ``sech``
+    and ``sigmoid`` of one argument ``u`` is rewritten as a polynomial in
+    ``s = σ(b)`` and ``t = σ(-b)`` (``exp(b) = s/t``, ``s + t = 1``), factored, and
+    its factors mapped back: ``s + t -> 1``, ``s - t -> tanh(b/2)``.  This gives
+    σ' = σ(x)σ(-x), σ'' = -σ(x)σ(-x)tanh(x/2), tanh' = 4σ(2x)σ(-2x), with no
+    overflow and no cancellation.
+``log_of_power``, ``softplus``, ``log_sigmoid``, ``log_softmax``, ``log1p``,
+``log_cosh``, ``expm1``, ``erfc``, ``piecewise_factor``
+    Pattern identities: ``log(1 + exp(u)) -> softplus(u)``,
+    ``log σ(u) -> -softplus(-u)``, ``log(1 + u) -> log1p(u)``,
+    ``c·exp(u) - c -> c·expm1(u)``, ``c + c·erf(u) -> c·erfc(-u)``, ...
+``rational_form``
+    A rational function of the variables is written as given, factored, or in
+    partial fractions, whichever has the fewest cancelling sums on probe points
+    (``(y - p)/(p² - p)`` becomes ``(y - p)/(p(p - 1))``).
+
+Every rule carries worked examples (``lhs -> rhs``) that the tests prove equal at
+50 digits and check the rule reproduces.
+
+Examples
+--------
+>>> from symcalc.functions import symbol
+>>> x = symbol("x")
+>>> optimize(sympy.exp(x) / (sympy.exp(x) + 1) ** 2)
+sigmoid(-x)*sigmoid(x)
+>>> optimize(sympy.log(1 + sympy.exp(-x)))
+softplus(-x)
+>>> optimize(1 - sympy.tanh(x) ** 2)
+4*sigmoid(-2*x)*sigmoid(2*x)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import reduce
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.codegen.cfunctions import expm1, log1p
+
+from .functions import sigmoid
+
+__all__ = [
+    "MPMATH_FUNCTIONS",
+    "RULES",
+    "Rewrite",
+    "erfc",
+    "expm1",
+    "log1p",
+    "logsumexp",
+    "optimize",
+    "optimize_traced",
+    "softplus",
+]
+
+
+# -- the stable primitives the rules produce ------------------------------------------
+
+
+class softplus(sympy.Function):  # noqa: N801 - lower case like sympy.tanh
+    """softplus(u) = log(1 + exp(u)), evaluated without overflow.
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> x = symbol("x")
+    >>> sympy.diff(softplus(x), x)
+    sigmoid(x)
+    >>> sympy.N(softplus(sympy.Integer(-800)), 5)
+    3.6609e-348
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_zero:
+            return sympy.log(2)
+        return None
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, arg, **kwargs):
+        return sympy.log(1 + sympy.exp(arg))
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_log
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.log)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        base = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+        return rf"{base}^{{{exp}}}" if exp else base
+
+
+class logsumexp(sympy.Function):  # noqa: N801 - lower case like sympy.tanh
+    """logsumexp(a, b, ...) = log(exp(a) + exp(b) + ...), evaluated without overflow.
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> a, b = symbol("a"), symbol("b")
+    >>> sympy.diff(logsumexp(a, b), a).rewrite(sympy.exp)
+    exp(a)/(exp(a) + exp(b))
+    """
+
+    @classmethod
+    def eval(cls, *args):
+        if len(args) == 1:
+            return args[0]
+        return None
+
+    def fdiff(self, argindex=1):
+        return sympy.exp(self.args[argindex - 1] - self)
+
+    def _eval_rewrite_as_exp(self, *args, **kwargs):
+        return sympy.log(sympy.Add(*[sympy.exp(a) for a in args]))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_is_real(self):
+        return all(a.is_real for a in self.args) or None
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.exp)._eval_evalf(prec)
+
+
+class erfc(sympy.Function):  # noqa: N801 - lower case like sympy.erfc
+    """erfc(u) = 1 - erf(u), kept as written (SymPy's own turns erfc(-u) into 2 - erfc(u)).
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> erfc(-symbol("x"))
+    erfc(-x)
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return -2 * sympy.exp(-self.args[0] ** 2) / sympy.sqrt(sympy.pi)
+
+    def _eval_rewrite_as_erf(self, arg, **kwargs):
+        return 1 - sympy.erf(arg)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return sympy.erfc(self.args[0])._eval_evalf(prec)
+
+
+def _mp_sigmoid(u):
+    import mpmath
+
+    return 1 / (1 + mpmath.exp(-u))
+
+
+def _mp_softplus(u):
+    import mpmath
+
+    return mpmath.log1p(mpmath.exp(u)) if u < 0 else u + mpmath.log1p(mpmath.exp(-u))
+
+
+def _mp_logsumexp(*args):
+    import mpmath
+
+    top = max(args)
+    return top + mpmath.log(mpmath.fsum(mpmath.exp(a - top) for a in args))
+
+
+#: How the stable primitives evaluate in mpmath (for ``lambdify(..., modules=[this, "mpmath"])``).
+MPMATH_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "sigmoid": _mp_sigmoid,
+    "softplus": _mp_softplus,
+    "logsumexp": _mp_logsumexp,
+    "log1p": lambda u: __import__("mpmath").log1p(u),
+    "expm1": lambda u: __import__("mpmath").expm1(u),
+    "erfc": lambda u: __import__("mpmath").erfc(u),
+}
+
+
+# -- rule objects ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What a rule may know besides the node: probe values of the variables, by symbol."""
+
+    samples: Mapping[sympy.Symbol, np.ndarray] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Rewrite:
+    """One identity: where it applies (``query``) and what replaces the node (``value``).
+
+    ``value(node, context)`` returns the replacement, or ``None`` to decline.
+    ``examples`` are ``(lhs, rhs)`` pairs: the rule turns ``lhs`` into ``rhs``, and the
+    tests prove ``lhs == rhs`` at 50 digits.
+    """
+
+    name: str
+    formula: str
+    query: Callable[[sympy.Basic], bool]
+    value: Callable[[sympy.Basic, Context], sympy.Basic | None]
+    examples: tuple[tuple[sympy.Expr, sympy.Expr], ...] = ()
+
+    def __call__(self, expr: sympy.Expr, context: Context | None = None) -> sympy.Expr:
+        """Apply this rule alone, bottom-up, until nothing changes."""
+        return optimize(expr, (self,), context=context)
+
+    def to_text(self) -> str:
+        return f"{self.name}: {self.formula}"
+
+    def __repr__(self) -> str:
+        return f"<Rewrite {self.name}: {self.formula}>"
+
+
+def _u(name: str = "u") -> sympy.Symbol:
+    return sympy.Symbol(name, real=True)
+
+
+u, v, c = _u("u"), _u("v"), sympy.Symbol("c", positive=True)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+_RATIONAL = (sympy.Add, sympy.Mul)
+
+
+def _is_rational_node(expr: sympy.Basic) -> bool:
+    if isinstance(expr, _RATIONAL):
+        return True
+    return isinstance(expr, sympy.Pow) and expr.exp.is_Integer
+
+
+def _rational_leaves(expr: sympy.Basic) -> list[sympy.Basic]:
+    """The operands reached from ``expr`` through +, * and integer powers only."""
+    if _is_rational_node(expr):
+        args = expr.args if not isinstance(expr, sympy.Pow) else (expr.base,)
+        return [leaf for a in args for leaf in _rational_leaves(a)]
+    return [expr]
+
+
+def _is_exact(term: sympy.Expr) -> bool:
+    """A term whose floating-point value carries no rounding error: a number or ±2^k·variable."""
+    if term.is_Number or term.is_Symbol:
+        return True
+    coeff, rest = term.as_coeff_Mul()
+    if rest.is_Symbol and coeff.is_Rational:
+        q = abs(coeff)
+        return q.p & (q.p - 1) == 0 and q.q & (q.q - 1) == 0
+    return False
+
+
+# -- sigmoid normal form ----------------------------------------------------------------
+
+_FAMILY = (sympy.exp, expm1, sympy.tanh, sympy.sinh, sympy.cosh, sympy.sech, sigmoid)
+#: Family members that overflow for large arguments: worth rewriting wherever they appear.
+_UNBOUNDED = (sympy.exp, expm1, sympy.sinh, sympy.cosh)
+
+
+def _family_key(atom: sympy.Basic) -> tuple[sympy.Expr, sympy.Rational] | None:
+    """(direction w, exponent multiple) with atom rational in exp(multiple·w)."""
+    if not isinstance(atom, _FAMILY):
+        return None
+    coeff, w = atom.args[0].as_coeff_Mul(rational=True)
+    if w.could_extract_minus_sign():
+        coeff, w = -coeff, -w
+    if coeff == 0:
+        return None
+    return w, (2 * coeff if isinstance(atom, sympy.tanh) else coeff)
+
+
+def _reduce_even_powers(expr: sympy.Expr) -> sympy.Expr:
+    """sinh(u)/cosh(u) = tanh(u); cosh(u)² = (cosh(2u) + 1)/2 and friends, so bases match."""
+    expr = _tanh_ratios(expr)
+
+    def query(e):
+        return (
+            isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp % 2 == 0
+            and isinstance(e.base, (sympy.cosh, sympy.sinh, sympy.sech))
+        )
+
+    def value(e):
+        w = e.base.args[0]
+        k = e.exp // 2
+        if isinstance(e.base, sympy.cosh):
+            return ((sympy.cosh(2 * w) + 1) / 2) ** k
+        if isinstance(e.base, sympy.sinh):
+            return ((sympy.cosh(2 * w) - 1) / 2) ** k
+        return (2 / (sympy.cosh(2 * w) + 1)) ** k
+
+    return expr.replace(query, value)
+
+
+def _tanh_ratios(expr: sympy.Expr) -> sympy.Expr:
+    """sinh(w)^k · cosh(w)^-k -> tanh(w)^k inside products."""
+
+    def query(e):
+        return isinstance(e, sympy.Mul) and e.has(sympy.sinh) and e.has(sympy.cosh)
+
+    def value(e):
+        powers = dict(f.as_base_exp() for f in e.args)
+        out = e
+        for base, k in powers.items():
+            if isinstance(base, sympy.sinh) and powers.get(sympy.cosh(base.args[0])) == -k:
+                out = out / (base**k * sympy.cosh(base.args[0]) ** -k) * sympy.tanh(base.args[0]) ** k
+        return out
+
+    return expr.replace(query, value)
+
+
+def _in_exponentials(atom: sympy.Basic, n: sympy.Rational, E: sympy.Symbol) -> sympy.Expr:
+    """``atom`` written in powers of E, where atom's argument is n·b and E stands for exp(b)."""
+    if isinstance(atom, sympy.exp):
+        return E**n
+    if isinstance(atom, expm1):
+        return E**n - 1
+    if isinstance(atom, sigmoid):
+        return E**n / (E**n + 1)
+    if isinstance(atom, sympy.tanh):
+        return (E**n - 1) / (E**n + 1)  # n already counts the 2 in tanh(w) = (e^2w - 1)/(e^2w + 1)
+    if isinstance(atom, sympy.sinh):
+        return (E**n - E**-n) / 2
+    if isinstance(atom, sympy.cosh):
+        return (E**n + E**-n) / 2
+    return 2 / (E**n + E**-n)  # sech
+
+
+_S, _T = sympy.symbols("s_, t_", positive=True)
+
+
+def _map_linear(factor: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
+    """a·s + b·t with numeric a, b: s + t -> 1, s - t -> tanh(b/2); else None."""
+    poly = sympy.Poly(factor, _S, _T)
+    if poly.total_degree() != 1 or not poly.is_homogeneous:
+        return None
+    a, bb = poly.coeff_monomial(_S), poly.coeff_monomial(_T)
+    if not (a.is_Number and bb.is_Number):
+        return None
+    if a == bb:
+        return a
+    if a == -bb:
+        return a * sympy.tanh(b / 2)
+    return None
+
+
+def _map_polynomial(poly_expr: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """A homogeneous polynomial in s, t (coefficients may hold other symbols) made stable."""
+    expanded = sympy.expand(poly_expr)
+    if not expanded.has(_S, _T):
+        return expanded
+    poly = sympy.Poly(expanded, _S, _T)
+    degree = poly.total_degree()
+    # collect by the coefficient monomials (x, y, tanh(...) ...): sum_m m * P_m(s, t)
+    groups: dict[sympy.Expr, sympy.Expr] = {}
+    for (i, j), coeff in poly.terms():
+        for term in sympy.Add.make_args(sympy.expand(coeff)):
+            number, rest = term.as_coeff_Mul()
+            groups[rest] = groups.get(rest, 0) + number * _S**i * _T**j
+    out = []
+    for rest, numeric in groups.items():
+        numeric = sympy.expand(numeric * (_S + _T) ** (degree - sympy.Poly(numeric, _S, _T).total_degree()))
+        out.append(rest * _map_numeric(numeric, b))
+    return sympy.Add(*out)
+
+
+def _map_numeric(numeric: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """Factor a numeric homogeneous polynomial in s, t and map its linear factors."""
+    content, factors = sympy.factor_list(numeric, _S, _T)
+    result = content
+    for f, e in factors:
+        mapped = _map_linear(f, b)
+        result *= (f if mapped is None else mapped) ** e
+    return result
+
+
+def _positive_denominator_factor(f: sympy.Expr) -> bool:
+    """Sums like s² + t² or s + t: positive coefficients, both pure powers present (≥ 1/2^d)."""
+    poly = sympy.Poly(f, _S, _T)
+    d = poly.total_degree()
+    coeffs = poly.terms()
+    if not all(cf.is_Number and cf > 0 for _, cf in coeffs):
+        return False
+    monomials = {m for m, _ in coeffs}
+    return (d, 0) in monomials and (0, d) in monomials
+
+
+def _is_risky(expr: sympy.Expr, atoms: Iterable[sympy.Basic]) -> bool:
+    """Worth rewriting: a member that may overflow, or a family atom inside a sum."""
+    atoms = set(atoms)
+    if any(isinstance(a, _UNBOUNDED) for a in atoms):
+        return True
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Add) and any(t.has(*atoms) for t in node.args):
+            return True
+        if isinstance(node, sympy.Pow) and node.exp.is_negative and isinstance(node.base, sympy.Add):
+            if node.base.has(*atoms):
+                return True
+    return False
+
+
+def _sigmoid_form(expr: sympy.Expr, context: Context) -> sympy.Expr | None:
+    leaves = _rational_leaves(expr)
+    groups: dict[sympy.Expr, list[tuple[sympy.Basic, sympy.Rational]]] = {}
+    for leaf in leaves:
+        key = _family_key(leaf)
+        if key is not None:
+            groups.setdefault(key[0], []).append((leaf, key[1]))
+    for w, members in sorted(groups.items(), key=lambda kv: sympy.default_sort_key(kv[0])):
+        atoms = [m[0] for m in members]
+        if not _is_risky(expr, atoms):
+            continue
+        result = _sigmoid_form_for(expr, w, members)
+        if result is not None and result != expr:
+            return result
+    return None
+
+
+def _sigmoid_form_for(expr, w, members) -> sympy.Expr | None:
+    multiples = [abs(m) for _, m in members]
+    q = reduce(lambda a, b_: sympy.gcd(a, b_), multiples)
+    b = q * w
+    E = sympy.Dummy("E", positive=True)
+    subs = {}
+    for atom, _ in members:
+        n = _family_key(atom)[1] / q
+        if not n.is_Integer:
+            return None
+        subs[atom] = _in_exponentials(atom, n, E)
+    rational = expr.xreplace(subs).xreplace({E: _S / _T})
+    # every other leaf is an opaque coefficient
+    opaque = {leaf: sympy.Dummy() for leaf in _rational_leaves(rational) if not leaf.is_Number and leaf not in (_S, _T)}
+    back = {d: leaf for leaf, d in opaque.items()}
+    rational = sympy.cancel(sympy.together(rational.xreplace(opaque)))
+    numer, denom = sympy.fraction(rational)
+    d_content, d_factors = sympy.factor_list(denom)
+    kept_denominator = d_content
+    for f, e in d_factors:
+        if not f.has(_S, _T):
+            kept_denominator *= f**e
+        elif sympy.expand(f - _S - _T) == 0:
+            continue
+        elif _positive_denominator_factor(f):
+            kept_denominator *= f**e
+        else:
+            return None
+    n_content, n_factors = sympy.factor_list(numer)
+    mapped = n_content
+    for f, e in n_factors:
+        mapped *= (_map_polynomial(f, b) if f.has(_S, _T) else f) ** e
+    result = (mapped / kept_denominator).xreplace(back)
+    return result.xreplace({_S: sigmoid(b), _T: sigmoid(-b)})
+
+
+def _sigmoid_query(expr: sympy.Basic) -> bool:
+    if not _is_rational_node(expr):
+        return False
+    return any(_family_key(leaf) is not None for leaf in _rational_leaves(expr))
+
+
+def _sigmoid_value(expr, context):
+    reduced = _reduce_even_powers(expr)
+    return _sigmoid_form(reduced, context)
+
+
+# -- ratios of exponential sums in several variables (softmax) -------------------------
+
+
+def _exp_args(expr: sympy.Expr) -> list[sympy.Expr]:
+    return [a.args[0] for a in _rational_leaves(expr) if isinstance(a, sympy.exp)]
+
+
+def _exp_ratio_query(expr: sympy.Basic) -> bool:
+    if not _is_rational_node(expr):
+        return False
+    args = _exp_args(expr)
+    if len({a.as_coeff_Mul(rational=True)[1] for a in args}) < 2:
+        return False
+    return any(
+        isinstance(n, sympy.Pow) and n.exp.is_negative and isinstance(n.base, sympy.Add)
+        and n.base.has(sympy.exp)
+        for n in sympy.preorder_traversal(expr)
+    )
+
+
+def _exp_ratio_value(expr, context):
+    together = sympy.factor(sympy.together(expr))
+    numer, denom = sympy.fraction(together)
+    arguments = sorted(set(_exp_args(denom)), key=sympy.default_sort_key)
+    if len(arguments) < 2:
+        return None
+    top = sympy.Max(*arguments)
+    M = sympy.Dummy("M", positive=True)
+    shift = {sympy.exp(a): sympy.exp(a - top) * M for a in set(_exp_args(numer)) | set(arguments)}
+    n2, d2 = sympy.expand(numer.xreplace(shift)), sympy.expand(denom.xreplace(shift))
+    try:
+        dn, dd = sympy.degree(n2, M), sympy.degree(d2, M)
+    except sympy.PolynomialError:
+        return None
+    if dn != dd or not (sympy.Poly(n2, M).is_homogeneous and sympy.Poly(d2, M).is_homogeneous):
+        return None
+    return numer.xreplace(shift).subs(M, 1) / denom.xreplace(shift).subs(M, 1)
+
+
+# -- pattern rules ------------------------------------------------------------------------
+
+
+def _log_of_power_query(e):
+    return isinstance(e, sympy.log) and isinstance(e.args[0], sympy.Pow) and e.args[0].base.is_positive
+
+
+def _log_of_power_value(e, context):
+    base, exponent = e.args[0].as_base_exp()
+    if not exponent.is_real:
+        return None
+    return exponent * sympy.log(base)
+
+
+def _one_plus(arg: sympy.Expr) -> sympy.Expr | None:
+    """The u in 1 + u, or None."""
+    if isinstance(arg, sympy.Add) and sympy.S.One in arg.args:
+        return arg - 1
+    return None
+
+
+def _softplus_query(e):
+    if not isinstance(e, sympy.log):
+        return False
+    rest = _one_plus(e.args[0])
+    return rest is not None and isinstance(rest, sympy.exp)
+
+
+def _softplus_value(e, context):
+    return softplus(_one_plus(e.args[0]).args[0])
+
+
+def _log_sigmoid_query(e):
+    return isinstance(e, sympy.log) and isinstance(e.args[0], sigmoid)
+
+
+def _log_sigmoid_value(e, context):
+    return -softplus(-e.args[0].args[0])
+
+
+def _log1p_query(e):
+    return isinstance(e, sympy.log) and _one_plus(e.args[0]) is not None
+
+
+def _log1p_value(e, context):
+    return log1p(_one_plus(e.args[0]))
+
+
+def _log_cosh_query(e):
+    return isinstance(e, sympy.log) and isinstance(e.args[0], sympy.cosh)
+
+
+def _log_cosh_value(e, context):
+    w = e.args[0].args[0]
+    small = log1p(2 * sympy.sinh(w / 2) ** 2)
+    large = sympy.Abs(w) + softplus(-2 * sympy.Abs(w)) - sympy.log(2)
+    return sympy.Piecewise((small, sympy.Abs(w) < 1), (large, True))
+
+
+def _log_softmax_query(e):
+    if not isinstance(e, sympy.log) or not isinstance(e.args[0], sympy.Mul):
+        return False
+    factors = e.args[0].args
+    tops = [f for f in factors if isinstance(f, sympy.exp)]
+    sums = [f for f in factors if isinstance(f, sympy.Pow) and f.exp == -1 and isinstance(f.base, sympy.Add)]
+    return len(tops) == 1 and len(sums) == 1 and len(factors) == 2 and all(
+        isinstance(t, sympy.exp) for t in sums[0].base.args
+    )
+
+
+def _log_softmax_value(e, context):
+    factors = e.args[0].args
+    top = next(f for f in factors if isinstance(f, sympy.exp)).args[0]
+    total = next(f for f in factors if isinstance(f, sympy.Pow)).base
+    return -logsumexp(*[t.args[0] - top for t in total.args])
+
+
+def _paired_terms(e: sympy.Add, head) -> tuple[sympy.Expr, sympy.Basic, sympy.Expr] | None:
+    """A term ``coeff·head(w)`` of the sum and a term ``±coeff`` beside it."""
+    for term in e.args:
+        atoms = [f for f in sympy.Mul.make_args(term) if isinstance(f, head)]
+        if len(atoms) != 1:
+            continue
+        coeff = term / atoms[0]
+        if coeff.has(head):
+            continue
+        for other in e.args:
+            if other is term:
+                continue
+            if sympy.expand(other + coeff) == 0 or sympy.expand(other - coeff) == 0:
+                return coeff, atoms[0], other
+    return None
+
+
+def _expm1_query(e):
+    return isinstance(e, sympy.Add) and e.has(sympy.exp) and _paired_terms(e, sympy.exp) is not None
+
+
+def _expm1_value(e, context):
+    coeff, atom, other = _paired_terms(e, sympy.exp)
+    if sympy.expand(other + coeff) != 0:  # c·exp(u) + c is not an expm1
+        return None
+    rest = e - coeff * atom - other
+    return rest + coeff * expm1(atom.args[0])
+
+
+def _erfc_query(e):
+    return isinstance(e, sympy.Add) and e.has(sympy.erf) and _paired_terms(e, sympy.erf) is not None
+
+
+def _erfc_value(e, context):
+    coeff, atom, other = _paired_terms(e, sympy.erf)
+    rest = e - coeff * atom - other
+    if sympy.expand(other - coeff) == 0:  # c + c·erf(w) = c·erfc(-w)
+        return rest + coeff * erfc(-atom.args[0])
+    return rest - coeff * erfc(atom.args[0])  # c·erf(w) - c = -c·erfc(w)
+
+
+def _piecewise_factor_query(e):
+    return isinstance(e, sympy.Piecewise) and len(e.args) >= 2
+
+
+def _piecewise_factor_value(e, context):
+    values = [val for val, _ in e.args]
+    common = reduce(sympy.gcd, values)
+    if common.is_Number or common == 1 or not common.is_polynomial(*common.free_symbols):
+        return None
+    reduced = [sympy.cancel(val / common) for val in values]
+    if any(r.has(sympy.zoo, sympy.nan) or sympy.fraction(sympy.together(r))[1].has(*common.free_symbols) for r in reduced):
+        return None
+    return common * sympy.Piecewise(*[(r, cond) for r, (_, cond) in zip(reduced, e.args)])
+
+
+# -- rational functions: as given, factored or in partial fractions ------------------------
+
+
+def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
+    """How many sums lose more than 3 digits to cancellation at some probe point."""
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    if not symbols or any(s not in context.samples for s in symbols):
+        return 0.0
+    columns = np.broadcast_arrays(*[np.asarray(context.samples[s], dtype=float) for s in symbols])
+    score = 0.0
+    for node in sympy.preorder_traversal(expr):
+        if not isinstance(node, sympy.Add) or all(_is_exact(t) for t in node.args):
+            continue
+        if len(node.args) == 2 and all(_is_exact(t) or t.is_Number for t in node.args):
+            continue
+        with np.errstate(all="ignore"):
+            terms = [np.broadcast_to(np.asarray(sympy.lambdify(symbols, t, "numpy")(*columns), dtype=float),
+                                     columns[0].shape) for t in node.args]
+            total = np.abs(np.sum(terms, axis=0))
+            biggest = np.max(np.abs(terms), axis=0)
+            ratio = np.where(np.isfinite(total) & (total > 0), biggest / np.where(total > 0, total, 1), 1.0)
+        worst = np.nanmax(ratio) if ratio.size else 1.0
+        if worst > 1e3:
+            score += 1 + math.log10(worst) / 100
+    return score
+
+
+def _rational_query(e):
+    if not _is_rational_node(e) or not e.free_symbols:
+        return False
+    if not isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow)):
+        return False
+    try:
+        return e.is_rational_function(*e.free_symbols) and e.has(sympy.Add) and not e.is_polynomial(*e.free_symbols) or (
+            e.is_polynomial(*e.free_symbols) and isinstance(e, sympy.Add) and len(e.args) > 1
+        )
+    except (TypeError, ValueError):
+        return False
+
+
+def _rational_value(e, context):
+    if not context.samples:
+        factored = sympy.factor(e)
+        return factored if sympy.count_ops(factored) <= sympy.count_ops(e) else None
+    candidates = [e, sympy.factor(e)]
+    symbols = sorted(e.free_symbols, key=lambda s: s.name)
+    main = next((s for s in context.samples if s in e.free_symbols), symbols[0])
+    try:
+        candidates.append(sympy.apart(e, main))
+    except (sympy.PolynomialError, NotImplementedError):
+        pass
+    scored = [(_cancellation_score(cand, context), sympy.count_ops(cand), i) for i, cand in enumerate(candidates)]
+    best = min(scored)
+    if best[2] == 0 or best[0] >= scored[0][0] and best[1] >= scored[0][1]:
+        return None
+    return candidates[best[2]]
+
+
+# -- the rule table -------------------------------------------------------------------------
+
+_x = _u("x")
+
+RULES: tuple[Rewrite, ...] = (
+    Rewrite(
+        "exp_ratio", "Σ cₖ·exp(aₖ) / Σ exp(aₖ) -> the same with every exp(aₖ) divided by exp(max aₖ)",
+        _exp_ratio_query, _exp_ratio_value,
+        examples=((sympy.exp(u) / (sympy.exp(u) + sympy.exp(v)),
+                   sympy.exp(u - sympy.Max(u, v)) / (sympy.exp(u - sympy.Max(u, v)) + sympy.exp(v - sympy.Max(u, v)))),),
+    ),
+    Rewrite(
+        "sigmoid_form", "rational function of exp(k·u), tanh, cosh, sinh, σ -> polynomial in σ(±u), tanh(u/2)",
+        _sigmoid_query, _sigmoid_value,
+        examples=(
+            (1 / (1 + sympy.exp(-u)), sigmoid(u)),
+            (sympy.exp(u) / (sympy.exp(u) + 1) ** 2, sigmoid(u) * sigmoid(-u)),
+            (sympy.exp(-u) / (1 + sympy.exp(-u)) ** 2, sigmoid(u) * sigmoid(-u)),
+            (sigmoid(u) * (1 - sigmoid(u)), sigmoid(u) * sigmoid(-u)),
+            (1 - sigmoid(u), sigmoid(-u)),
+            ((1 - sympy.exp(u)) * sympy.exp(u) / (sympy.exp(u) + 1) ** 3,
+             -sigmoid(u) * sigmoid(-u) * sympy.tanh(u / 2)),
+            (1 - sympy.tanh(u) ** 2, 4 * sigmoid(2 * u) * sigmoid(-2 * u)),
+            (sympy.sinh(u) / sympy.cosh(u), sympy.tanh(u)),
+        ),
+    ),
+    Rewrite(
+        "log_of_power", "log(a**n) -> n·log(a) for a > 0",
+        _log_of_power_query, _log_of_power_value,
+        examples=((sympy.log(1 / (1 + sympy.exp(u))), -sympy.log(1 + sympy.exp(u))),),
+    ),
+    Rewrite(
+        "log_softmax", "log(exp(a) / Σ exp(aₖ)) -> -logsumexp(aₖ - a)",
+        _log_softmax_query, _log_softmax_value,
+        examples=((sympy.log(sympy.exp(u) / (sympy.exp(u) + sympy.exp(v))), -logsumexp(0, v - u)),),
+    ),
+    Rewrite(
+        "softplus", "log(1 + exp(u)) -> softplus(u)",
+        _softplus_query, _softplus_value,
+        examples=((sympy.log(1 + sympy.exp(u)), softplus(u)), (sympy.log(1 + sympy.exp(-u)), softplus(-u))),
+    ),
+    Rewrite(
+        "log_sigmoid", "log σ(u) -> -softplus(-u)",
+        _log_sigmoid_query, _log_sigmoid_value,
+        examples=((sympy.log(sigmoid(u)), -softplus(-u)), (sympy.log(sigmoid(-u)), -softplus(u))),
+    ),
+    Rewrite(
+        "log_cosh", "log(cosh u) -> log1p(2 sinh²(u/2)) for |u| < 1, else |u| + softplus(-2|u|) - log 2",
+        _log_cosh_query, _log_cosh_value,
+        examples=((sympy.log(sympy.cosh(u)), _log_cosh_value(sympy.log(sympy.cosh(u)), Context())),),
+    ),
+    Rewrite(
+        "log1p", "log(1 + u) -> log1p(u)",
+        _log1p_query, _log1p_value,
+        examples=((sympy.log(1 - u), log1p(-u)), (sympy.log(1 + u**2), log1p(u**2))),
+    ),
+    Rewrite(
+        "expm1", "c·exp(u) - c -> c·expm1(u)",
+        _expm1_query, _expm1_value,
+        examples=((sympy.exp(u) - 1, expm1(u)), (c * sympy.exp(u) - c, c * expm1(u)),
+                  (1 - sympy.exp(-u), -expm1(-u))),
+    ),
+    Rewrite(
+        "erfc", "c + c·erf(u) -> c·erfc(-u);  c - c·erf(u) -> c·erfc(u)",
+        _erfc_query, _erfc_value,
+        examples=((1 + sympy.erf(u), erfc(-u)), (c - c * sympy.erf(u), c * erfc(u)),
+                  (sympy.erf(u) / 2 + sympy.Rational(1, 2), erfc(-u) / 2)),
+    ),
+    Rewrite(
+        "piecewise_factor", "Piecewise((a·g, c₁), (b·g, c₂)) -> g·Piecewise((a, c₁), (b, c₂))",
+        _piecewise_factor_query, _piecewise_factor_value,
+        examples=((sympy.Piecewise((u, u > 0), (u / 100, True)),
+                   u * sympy.Piecewise((1, u > 0), (sympy.Rational(1, 100), True))),),
+    ),
+    Rewrite(
+        "rational_form", "rational function -> as given, factored or partial fractions, fewest cancelling sums",
+        _rational_query, _rational_value,
+        examples=((u / (v**2 - v), u / (v * (v - 1))), (2 * u - 2 * v, 2 * (u - v))),
+    ),
+)
+
+
+# -- the driver -----------------------------------------------------------------------------
+
+
+def optimize_traced(
+    expr: sympy.Expr,
+    rules: Sequence[Rewrite] = RULES,
+    *,
+    context: Context | None = None,
+    max_passes: int = 8,
+) -> tuple[sympy.Expr, tuple[str, ...]]:
+    """`optimize`, also returning the names of the rules that fired, in order."""
+    context = context or Context()
+    fired: list[str] = []
+    memo: dict[sympy.Basic, sympy.Basic] = {}
+
+    def visit(node: sympy.Basic) -> sympy.Basic:
+        if node in memo:
+            return memo[node]
+        if node.is_Atom or isinstance(node, sympy.core.relational.Relational) and not node.args:
+            memo[node] = node
+            return node
+        args = tuple(visit(a) for a in node.args)
+        current = node.func(*args) if args != node.args else node
+        for _ in range(max_passes):
+            for rule in rules:
+                if not isinstance(current, sympy.Basic) or not rule.query(current):
+                    continue
+                replaced = rule.value(current, context)
+                if replaced is not None and replaced != current:
+                    fired.append(rule.name)
+                    current = replaced
+                    if not current.is_Atom:
+                        args = tuple(visit(a) for a in current.args)
+                        current = current.func(*args) if args != current.args else current
+                    break
+            else:
+                break
+        memo[node] = current
+        return current
+
+    result = _tanh_ratios(expr)
+    for _ in range(max_passes):
+        memo.clear()
+        new = visit(result)
+        if new == result:
+            break
+        result = new
+    return result, tuple(fired)
+
+
+def optimize(
+    expr: sympy.Expr,
+    rules: Sequence[Rewrite] = RULES,
+    *,
+    context: Context | None = None,
+) -> sympy.Expr:
+    """Apply ``rules`` bottom-up to ``expr`` until no rule changes anything.
+
+    ``context.samples`` (probe values of the variables) lets `rational_form` choose
+    between equivalent forms by their cancellation on those points.
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> p, y = symbol("p"), symbol("y")
+    >>> optimize(-y * sympy.log(p) - (1 - y) * sympy.log(1 - p))
+    -y*log(p) - (1 - y)*log1p(-p)
+    >>> optimize(sympy.exp(p) - 1)
+    expm1(p)
+    """
+    return optimize_traced(expr, rules, context=context)[0]

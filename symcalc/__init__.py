@@ -31,6 +31,8 @@ from .ftc import (
     riemann_sum,
 )
 from .functions import sigmoid
+from .gradcheck import GradientCheck, gradcheck
+from .kernels import Kernel, kernel
 from .models import GradientDerivation, make_model
 from .parse import parse, resolve
 
@@ -42,7 +44,9 @@ __all__ = [
     "DescentResult",
     "Entry",
     "FTCCheck",
+    "GradientCheck",
     "GradientDerivation",
+    "Kernel",
     "ParseError",
     "RiemannStudy",
     "RiemannSum",
@@ -56,6 +60,8 @@ __all__ = [
     "derive",
     "descend",
     "get",
+    "gradcheck",
+    "kernel",
     "load_data",
     "make_model",
     "parse",

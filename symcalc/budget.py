@@ -2,8 +2,8 @@
 
 SymPy has no timeouts of its own and a thread cannot be stopped, so the work runs in a
 forked child process that is killed when the budget runs out.  The result comes back
-pickled.  Where ``fork`` is unsafe (other threads are alive) or unavailable, a fresh
-``spawn`` process is used instead; it is slower to start but just as stoppable.
+pickled.  Where ``fork`` is unavailable (Windows), a fresh ``spawn`` process is used
+instead; it is slower to start but just as stoppable.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
-import threading
+import warnings
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -54,10 +54,19 @@ def _child_progressive(conn, func, args, kwargs):  # pragma: no cover - runs in 
 
 
 def _context():
-    methods = mp.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    # fork is fast and needs no importable __main__; with other threads alive (dask,
+    # BLAS pools) a forked child could in principle block on a lock another thread
+    # held, and then the budget's timeout ends it like any other overrun.
+    if "fork" in mp.get_all_start_methods():
         return mp.get_context("fork")
-    return mp.get_context("spawn")
+    return mp.get_context("spawn")  # pragma: no cover - Windows
+
+
+def _start(process) -> None:
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that fork() with threads alive may deadlock; see _context.
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        process.start()
 
 
 def within(
@@ -79,7 +88,7 @@ def within(
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(sender, func, args, kwargs), daemon=True)
-    process.start()
+    _start(process)
     sender.close()
     try:
         if not receiver.poll(seconds):
@@ -121,7 +130,7 @@ def best_within(
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child_progressive, args=(sender, func, args, kwargs), daemon=True)
-    process.start()
+    _start(process)
     sender.close()
     deadline = time.monotonic() + seconds
     last: T | None = None

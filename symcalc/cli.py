@@ -414,30 +414,40 @@ def _add_descend(sub) -> None:
         "data shipped with symcalc) or synthetic:linear|logistic|blobs|moons.",
     )
     p.add_argument("model", choices=list(MODELS), help="the model to fit")
-    p.add_argument("--data", metavar="FILE.csv|builtin:NAME|synthetic:NAME", help="the training data")
-    p.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (shipped sets know theirs)")
-    p.add_argument("--standardize", action="store_true", help="rescale features to mean 0, standard deviation 1")
+    p.add_argument("--data", metavar="FILE.csv|builtin:NAME|synthetic:NAME",
+                   help="the training data")
+    p.add_argument("--target", metavar="COLUMN",
+                   help="the CSV column to predict (shipped sets know theirs)")
+    p.add_argument("--standardize", action="store_true",
+                   help="rescale features to mean 0, standard deviation 1")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
                    help="update rule (default: gd, or line-search for mlp)")
     p.add_argument("--learning-rate", type=float, default=None, metavar="A",
-                   help="step size α; gd then runs exactly θ ← θ − α∇J (default: 1/L from the Lipschitz bound)")
+                   help="step size α; gd then runs exactly θ ← θ − α∇J "
+                   "(default: 1/L from the Lipschitz bound)")
     p.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA",
-                   help="add (λ/2)‖w‖² to the mean loss; intercepts are not penalized (default 0)")
+                   help="add (λ/2)‖w‖² to the mean loss; intercepts are not penalized "
+                   "(default 0)")
     p.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N",
                    help=f"iteration limit (default {DEFAULT_MAX_ITER})")
     p.add_argument("--tol", type=float, default=DEFAULT_TOL, metavar="T",
                    help=f"stop when the gradient norm is at most T (default {DEFAULT_TOL:g})")
     p.add_argument("--loss-tol", type=float, default=None, metavar="R",
-                   help="also stop when the relative change of the loss is at most R (default: off)")
-    p.add_argument("--hidden", type=int, default=None, metavar="N", help="mlp: hidden units (default 8)")
+                   help="also stop when the relative change of the loss is at most R "
+                   "(default: off)")
+    p.add_argument("--hidden", type=int, default=None, metavar="N",
+                   help="mlp: hidden units (default 8)")
     p.add_argument("--activation", default=None, metavar="NAME",
                    help="mlp: hidden activation, any catalog activation (default tanh)")
     p.add_argument("--loss", default=None, metavar="NAME",
-                   help="linear: huber, log_cosh, absolute_error instead of MSE; mlp: squared_error "
+                   help="linear: huber, log_cosh, absolute_error instead of MSE; "
+                   "mlp: squared_error "
                    "for regression (default: softmax cross-entropy)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the mlp's initial weights (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the mlp's initial weights (default 0)")
     p.add_argument("--derivation", action="store_true",
-                   help="print how the gradient is derived from the symbolic loss (--data optional)")
+                   help="print how the gradient is derived from the symbolic loss "
+                   "(--data optional)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     _add_plot_target(p)
     p.set_defaults(run=_run_descend)
@@ -486,11 +496,14 @@ def _run_descend(args) -> int:
         print(result.to_text())
         head = getattr(result.objective, "head", None)
         if getattr(head, "classes", None) is not None:
+            import numpy as np
+
             from .data import load_data
 
             data = load_data(args.data, args.target, standardize=args.standardize)
-            accuracy = float((result.predict(data.X) == data.y.astype(str)).mean()) if data.target_is_text else \
-                float((result.predict(data.X).astype(float) == data.y).mean())
+            predicted = result.predict(data.X)
+            truth = data.y if data.target_is_text else np.array([f"{v:g}" for v in data.y])
+            accuracy = float((predicted == truth).mean())
             print(f"training accuracy: {accuracy:.4f} (classes: {', '.join(head.classes)})")
     if args.plot:
         from .plotting import plot_descent
@@ -504,11 +517,155 @@ def _run_descend(args) -> int:
     return EXIT_OK
 
 
+# -- eval, gradcheck ----------------------------------------------------------------
+
+
+def _numbers(text: str, option: str) -> list[float]:
+    """``"0.5,1,2"`` -> ``[0.5, 1.0, 2.0]`` through float(); at least one finite number."""
+    values = []
+    for part in text.split(","):
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise SymcalcError(f"{option} takes numbers separated by commas, as in {option}=0.5,1,2; "
+                               f"'{part.strip()}' is not a number") from None
+    if not all(v == v and abs(v) != float("inf") for v in values):
+        raise SymcalcError(f"{option} needs finite numbers, got '{text}'")
+    return values
+
+
+def _grid(text: str, option: str = "--range") -> list[float]:
+    """``"-5:5:101"`` -> 101 evenly spaced numbers from -5 to 5."""
+    import numpy as np
+
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise SymcalcError(f"{option} takes A:B:N, as in {option}=-5:5:101, got '{text}'")
+    low, high = _range(f"{parts[0]}:{parts[1]}", option)
+    try:
+        count = int(parts[2])
+    except ValueError:
+        raise SymcalcError(f"{option}: the number of points '{parts[2]}' is not a whole number") from None
+    if not 1 <= count <= 1_000_000:
+        raise SymcalcError(f"{option}: the number of points must be from 1 to 1000000, got {count}")
+    return np.linspace(low, high, count).tolist()
+
+
+def _variable_values(pairs: Sequence[str] | None) -> dict[str, float]:
+    """``["y=1", "z_2=0.5"]`` -> ``{"y": 1.0, "z_2": 0.5}``."""
+    out = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise SymcalcError(f"--with takes name=value, got '{pair}'")
+        out[name.strip()] = _numbers(value, f"--with {name.strip()}")[0]
+    return out
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser(
+        "eval", help="evaluate the stable NumPy kernel of a function or its derivative",
+        description="Print kernel values at the given points. Other variables of a loss take their "
+        "catalog values unless set with --with NAME=VALUE.",
+    )
+    _add_function_argument(p)
+    p.add_argument("--at", required=True, metavar="X,X,...", help="points, e.g. --at 0.5,1,2 or --at=-1000,0,1000")
+    p.add_argument("--order", type=int, choices=[0, 1, 2], default=0, help="0 the function, 1 or 2 a derivative")
+    p.add_argument("--wrt", metavar="VAR", help="variable of the derivative (default: the first)")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--with", dest="values", action="append", metavar="NAME=VALUE",
+                   help="value of another variable, e.g. --with y=1 (repeatable)")
+    p.add_argument("--plain", action="store_true", help="evaluate the formula as written (no stability rewrites)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(run=_run_eval)
+
+
+def _run_eval(args) -> int:
+    import numpy as np
+
+    from .kernels import kernel
+    from .parse import resolve
+
+    points = _numbers(args.at, "--at")
+    entry = resolve(args.function, **_params(args.param))
+    k = kernel(entry, order=args.order, wrt=args.wrt, dtype=args.dtype, stable=not args.plain)
+    given = _variable_values(args.values)
+    names = [v.name for v in k.variables]
+    unknown = [n for n in given if n not in names[1:]]
+    if unknown:
+        raise SymcalcError(f"--with {unknown[0]}: not another variable of {entry.signature()} "
+                           f"(its variables: {', '.join(names)})")
+    others = {n: given.get(n, entry.fixed.get(n, 0.0)) for n in names[1:]}
+    with np.errstate(all="ignore"):
+        values = np.atleast_1d(k(np.array(points, dtype=args.dtype), *others.values()))
+    rounded = np.array(points, dtype=args.dtype).tolist()
+    if args.format == "json":
+        _print_json({
+            "input": args.function, "order": args.order, "dtype": args.dtype,
+            "variable": names[0], "wrt": None if k.wrt is None else k.wrt.name,
+            "with": others, "x": rounded,
+            "values": [v if np.isfinite(v) else None for v in values.tolist()],
+            "expr": sympy.sstr(k.expr), "evaluated_as": sympy.sstr(k.lowered),
+        })
+        return EXIT_OK
+    print(k.to_text())
+    if others:
+        print("  with " + ", ".join(f"{n} = {v!r}" for n, v in others.items()))
+    width = max(len(repr(x)) for x in rounded)
+    for x, v in zip(rounded, values.tolist()):
+        print(f"  {names[0]} = {x!r:<{width}}  ->  {v!r}")
+    return EXIT_OK
+
+
+def _add_gradcheck(sub) -> None:
+    p = sub.add_parser(
+        "gradcheck", help="compare the symbolic derivative with numeric differentiation",
+        description="Exit code 1 when the symbolic and numeric derivatives disagree.",
+    )
+    _add_function_argument(p)
+    p.add_argument("--wrt", metavar="VAR", help="check only this variable (default: every continuous one)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--at", metavar="X,X,...", help="points of the first variable, e.g. --at 0,1,2")
+    where.add_argument("--range", metavar="A:B:N", help="N evenly spaced points, e.g. --range -5:5:101")
+    p.add_argument("--method", choices=["central", "richardson", "complex"], default="central")
+    p.add_argument("--derivative", metavar="EXPR", help="check this claimed derivative instead of symcalc's")
+    p.add_argument("--tolerance", type=float, metavar="T", help="largest relative error that passes")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    _add_plot_target(p)
+    p.set_defaults(run=_run_gradcheck)
+
+
+def _run_gradcheck(args) -> int:
+    from .gradcheck import gradcheck
+
+    _check_plot_target(args.plot, args.force)
+    at = _numbers(args.at, "--at") if args.at else _grid(args.range) if args.range else None
+    if args.tolerance is not None and not 0 < args.tolerance < 1:
+        raise SymcalcError(f"--tolerance must be between 0 and 1, got {args.tolerance}")
+    result = gradcheck(
+        args.function, at=at, wrt=args.wrt, method=args.method, derivative=args.derivative,
+        tolerance=args.tolerance, params=_params(args.param),
+    )
+    if args.plot:
+        from . import plotting
+
+        if not hasattr(plotting, "plot_step_errors"):
+            raise SymcalcError("--plot is not available yet: symcalc.plotting has no plot_step_errors")
+        _save_plot(plotting.plot_step_errors(result.study_steps()), args.plot, args.force)
+    if args.format == "json":
+        _print_json(result.to_dict())
+    else:
+        print(result.to_text())
+        if args.plot:
+            print(f"wrote {args.plot}")
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
 # -- main ---------------------------------------------------------------------------
 
 _COMMANDS: list[Callable[[Any], None]] = [
     _add_list, _add_show, _add_derive, _add_integrate, _add_ftc, _add_riemann, _add_plot,
-    _add_descend,
+    _add_descend, _add_eval, _add_gradcheck,
 ]
 
 

@@ -243,7 +243,9 @@ def _cell_error(label: str, line: int, column: str, cell: str) -> SymcalcError:
     try:
         float(cell)
     except ValueError:
-        return SymcalcError(f"{label} line {line}, column '{column}': {cell.strip()!r} is not a number")
+        return SymcalcError(
+            f"{label} line {line}, column '{column}': {cell.strip()!r} is not a number"
+        )
     return SymcalcError(
         f"{label} line {line}, column '{column}': {cell.strip()!r} is not a finite number; "
         "fill in a real value or remove the row"
@@ -263,7 +265,7 @@ def _read_rows(path: Path, label: str) -> tuple[list[str], list[tuple[int, list[
     header: list[str] | None = None
     try:
         with handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, skipinitialspace=True)
             for cells in reader:
                 if not cells:  # a blank line holds no data: skip it
                     continue
@@ -287,7 +289,9 @@ def _check_header(header: list[str], label: str) -> None:
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise SymcalcError(f"{label} line 1: column name '{name}' appears twice; names must differ")
+            raise SymcalcError(
+                f"{label} line 1: column name '{name}' appears twice; names must differ"
+            )
         seen.add(name)
     if all(_number(name) is not None for name in header):
         raise SymcalcError(
@@ -335,7 +339,8 @@ def load_csv(
         )
     if target not in header:
         raise SymcalcError(
-            f"no column '{target}' in {label}{did_you_mean(target, header)} (columns: {', '.join(header)})"
+            f"no column '{target}' in {label}{did_you_mean(target, header)} "
+            f"(columns: {', '.join(header)})"
         )
     if len(header) < 2:
         raise SymcalcError(f"{label} has no feature columns besides the target '{target}'")
@@ -361,12 +366,14 @@ def load_csv(
     if all(v is not None for v in numeric):
         y = np.array(numeric, dtype=float)
     elif text_target:
-        for (line, _), cell in zip(rows, labels):
+        for (line, _), cell in zip(rows, labels, strict=True):
             if not cell:
                 raise _cell_error(label, line, target, cell)
         y = np.array(labels, dtype=object)
     else:
-        line, cell = next((line, cells[t]) for (line, cells), v in zip(rows, numeric) if v is None)
+        bad = (line_cells for line_cells, v in zip(rows, numeric, strict=True) if v is None)
+        line, cells = next(bad)
+        cell = cells[t]
         error = _cell_error(label, line, target, cell)
         if cell.strip() and _number(cell) is None and not _looks_numeric(cell):
             error = SymcalcError(
@@ -397,7 +404,9 @@ def _numeric_column(
     for line, row in rows:
         if _number(row[j]) is None:
             raise _cell_error(label, line, name, row[j])
-    raise AssertionError("unreachable: a bad cell was found by numpy but not by float()")  # pragma: no cover
+    raise AssertionError(
+        "unreachable: a bad cell was found by numpy but not by float()"
+    )  # pragma: no cover
 
 
 # -- shipped real data ----------------------------------------------------------------
@@ -414,23 +423,30 @@ class BuiltinSet:
 
 
 #: Real data sets shipped with symcalc (sources and licences in ``symcalc/datasets/README.md``).
-BUILTIN: Mapping[str, BuiltinSet] = MappingProxyType({
-    "diabetes": BuiltinSet(
-        "diabetes.csv", "progression",
-        "442 diabetes patients, 10 baseline measurements; target: disease progression after one "
-        "year (Efron et al. 2004)", "regression",
-    ),
-    "breast_cancer": BuiltinSet(
-        "breast_cancer.csv", "diagnosis",
-        "569 breast tumour images, 30 cell-nucleus measurements; target: malignant or benign "
-        "(Wisconsin Diagnostic, UCI)", "binary classification",
-    ),
-    "iris": BuiltinSet(
-        "iris.csv", "species",
-        "150 iris flowers, 4 measurements in cm; target: one of 3 species (Fisher 1936)",
-        "3-class classification",
-    ),
-})
+BUILTIN: Mapping[str, BuiltinSet] = MappingProxyType(
+    {
+        "diabetes": BuiltinSet(
+            "diabetes.csv",
+            "progression",
+            "442 diabetes patients, 10 baseline measurements; target: disease "
+            "progression after one year (Efron et al. 2004)",
+            "regression",
+        ),
+        "breast_cancer": BuiltinSet(
+            "breast_cancer.csv",
+            "diagnosis",
+            "569 breast tumour images, 30 cell-nucleus measurements; target: malignant or benign "
+            "(Wisconsin Diagnostic, UCI)",
+            "binary classification",
+        ),
+        "iris": BuiltinSet(
+            "iris.csv",
+            "species",
+            "150 iris flowers, 4 measurements in cm; target: one of 3 species (Fisher 1936)",
+            "3-class classification",
+        ),
+    }
+)
 
 
 def builtin_path(name: str) -> Path:
@@ -443,7 +459,8 @@ def builtin_path(name: str) -> Path:
     """
     if name not in BUILTIN:
         raise SymcalcError(
-            f"no shipped data set '{name}'{did_you_mean(name, BUILTIN)} (shipped: {', '.join(BUILTIN)})"
+            f"no shipped data set '{name}'{did_you_mean(name, BUILTIN)} "
+            f"(shipped: {', '.join(BUILTIN)})"
         )
     return Path(str(resources.files("symcalc") / "datasets" / BUILTIN[name].file))
 
@@ -453,8 +470,8 @@ def builtin(name: str, target: str | None = None) -> Dataset:
 
     Examples
     --------
-    >>> builtin("diabetes")
-    <Dataset 442 samples × 10 features (age, sex, bmi, bp, ...) -> progression, from builtin:diabetes>
+    >>> builtin("diabetes")  # doctest: +ELLIPSIS
+    <Dataset 442 samples × 10 features (age, sex, bmi, bp, ...) -> progression, from ...>
     """
     path = builtin_path(name)
     spec = BUILTIN[name]
@@ -467,7 +484,7 @@ def builtin(name: str, target: str | None = None) -> Dataset:
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticSet:
-    """A seeded generator: ``make(n_samples, n_features, noise, rng) -> (X, y)`` and its defaults."""
+    """A seeded recipe ``make(n_samples, n_features, noise, rng) -> (X, y)`` and its defaults."""
 
     make: Callable[..., tuple[np.ndarray, np.ndarray]]
     target: str
@@ -485,7 +502,7 @@ def _linear(n: int, p: int, noise: float, rng: np.random.Generator):
 
 
 def _logistic(n: int, p: int, noise: float, rng: np.random.Generator):
-    """Labels drawn as Bernoulli(σ(0.5 + (2, -1, ...)·x / noise)): classes overlap, never separable."""
+    """Labels ~ Bernoulli(σ((0.5 + (2, -1, ...)·x) / noise)): the classes overlap."""
     X = rng.standard_normal((n, p))
     w = np.resize([2.0, -1.0], p)
     probability = 1.0 / (1.0 + np.exp(-(0.5 + X @ w) / noise))
@@ -516,23 +533,42 @@ def _moons(n: int, p: int, noise: float, rng: np.random.Generator):
 
 
 #: Seeded synthetic data sets, by the name used in ``synthetic:NAME``.
-SYNTHETIC: Mapping[str, SyntheticSet] = MappingProxyType({
-    "linear": SyntheticSet(
-        _linear, "y", "y = 1.5 + 2·x1 - x2 + 0.5·x3 + N(0, 0.5²) noise, x ~ N(0, 1)", 200, 3, 0.5
-    ),
-    "logistic": SyntheticSet(
-        _logistic, "label", "labels ~ Bernoulli(σ(0.5 + 2·x1 - x2)), x ~ N(0, 1); overlapping classes",
-        300, 2, 1.0,
-    ),
-    "blobs": SyntheticSet(
-        _blobs, "label", "three Gaussian clouds (labels 0, 1, 2) around the corners of a triangle",
-        300, 2, 1.0,
-    ),
-    "moons": SyntheticSet(
-        _moons, "label", "two interleaved half circles (labels 0, 1) with N(0, 0.15²) noise",
-        300, 2, 0.15,
-    ),
-})
+SYNTHETIC: Mapping[str, SyntheticSet] = MappingProxyType(
+    {
+        "linear": SyntheticSet(
+            _linear,
+            "y",
+            "y = 1.5 + 2·x1 - x2 + 0.5·x3 + N(0, 0.5²) noise, x ~ N(0, 1)",
+            200,
+            3,
+            0.5,
+        ),
+        "logistic": SyntheticSet(
+            _logistic,
+            "label",
+            "labels ~ Bernoulli(σ(0.5 + 2·x1 - x2)), x ~ N(0, 1); overlapping classes",
+            300,
+            2,
+            1.0,
+        ),
+        "blobs": SyntheticSet(
+            _blobs,
+            "label",
+            "three Gaussian clouds (labels 0, 1, 2) around the corners of a triangle",
+            300,
+            2,
+            1.0,
+        ),
+        "moons": SyntheticSet(
+            _moons,
+            "label",
+            "two interleaved half circles (labels 0, 1) with N(0, 0.15²) noise",
+            300,
+            2,
+            0.15,
+        ),
+    }
+)
 
 
 def _count(value: Any, name: str, smallest: int) -> int:
@@ -574,7 +610,9 @@ def synthetic(
         raise SymcalcError(f"noise must be a positive number, got {noise!r}")
     X, y = spec.make(n, p, sigma, np.random.default_rng(seed))
     names = tuple(f"x{j}" for j in range(1, p + 1))
-    return Dataset(X, y, names, spec.target, source=f"synthetic:{name}", description=spec.description)
+    return Dataset(
+        X, y, names, spec.target, source=f"synthetic:{name}", description=spec.description
+    )
 
 
 # -- the one entry point ------------------------------------------------------------
@@ -610,7 +648,9 @@ def load_data(
         if sep and kind == "synthetic":
             data = synthetic(name)
             if target not in (None, data.target):
-                raise SymcalcError(f"synthetic:{name} has one target column, '{data.target}'; drop --target")
+                raise SymcalcError(
+                    f"synthetic:{name} has one target column, '{data.target}'; drop --target"
+                )
         elif sep and kind == "builtin":
             data = builtin(name, target)
         elif not text.strip():

@@ -38,8 +38,8 @@ Examples
 >>> result = descend("linear", "synthetic:linear")
 >>> result.converged, result.stop_reason
 (True, 'gradient_norm')
->>> [round(v, 2) for v in result.theta]
-[1.49, 1.98, -0.99, 0.48]
+>>> [round(float(v), 2) for v in result.theta]  # y = 1.5 + 2·x1 - x2 + 0.5·x3 + noise
+[1.48, 1.96, -1.05, 0.53]
 """
 
 from __future__ import annotations
@@ -82,12 +82,14 @@ DIVERGENCE_FACTOR = 1e3
 ADAM_LEARNING_RATE = 0.1
 
 #: Why a run stopped, and what that means.
-STOP_REASONS: Mapping[str, str] = MappingProxyType({
-    "gradient_norm": "the gradient norm fell to tol",
-    "loss_change": "the relative change of the loss fell to loss_tol",
-    "max_iter": "the iteration limit was reached",
-    "diverged": "the loss grew without bound or stopped being a number",
-})
+STOP_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "gradient_norm": "the gradient norm fell to tol",
+        "loss_change": "the relative change of the loss fell to loss_tol",
+        "max_iter": "the iteration limit was reached",
+        "diverged": "the loss grew without bound or stopped being a number",
+    }
+)
 
 
 # -- optimizers ---------------------------------------------------------------------------
@@ -103,7 +105,9 @@ class Optimizer:
         self.momentum = momentum
         self.buffer = np.zeros(n_parameters)
 
-    def step(self, theta: np.ndarray, gradient: np.ndarray, loss: float, objective: Objective) -> float:
+    def step(
+        self, theta: np.ndarray, gradient: np.ndarray, loss: float, objective: Objective
+    ) -> float:
         raise NotImplementedError  # pragma: no cover
 
 
@@ -176,6 +180,10 @@ class LineSearch(Optimizer):
     shrink = 0.5
     grow = 2.0
 
+    def __init__(self, learning_rate, n_parameters, momentum=0.9):
+        super().__init__(learning_rate, n_parameters, momentum)
+        self.slope_buffer = np.empty(n_parameters)
+
     def step(self, theta, gradient, loss, objective):
         trial = self.buffer
         squared = float(np.dot(gradient, gradient))
@@ -184,8 +192,17 @@ class LineSearch(Optimizer):
             np.multiply(gradient, -alpha, out=trial)
             trial += theta
             value = objective.value(trial)
-            if math.isfinite(value) and value <= loss - self.armijo * alpha * squared:
+            decrease = self.armijo * alpha * squared
+            if math.isfinite(value) and value <= loss - decrease:
                 break
+            resolution = 8 * np.finfo(float).eps * abs(loss)
+            if math.isfinite(value) and decrease < resolution and value <= loss + resolution:
+                # The decrease is below the rounding of J: test Armijo on slopes instead
+                # (Hager and Zhang's approximate condition, exact for a quadratic):
+                # φ'(α) ≤ (1 − 2c)‖∇J‖² with φ(α) = J(θ − α∇J).
+                slope = -float(np.dot(gradient, objective.gradient(trial, out=self.slope_buffer)))
+                if slope <= (1 - 2 * self.armijo) * squared:
+                    break
             alpha *= self.shrink
             if alpha * math.sqrt(squared) <= 1e-16 * (1 + float(np.linalg.norm(theta))):
                 return 0.0  # no step lowers J at this precision: θ stays
@@ -195,13 +212,15 @@ class LineSearch(Optimizer):
 
 
 #: The optimizers, by the name ``descend`` and ``symcalc descend --optimizer`` take.
-OPTIMIZERS: Mapping[str, type[Optimizer]] = MappingProxyType({
-    "gd": GradientDescent,
-    "momentum": Momentum,
-    "nesterov": Nesterov,
-    "adam": Adam,
-    "line-search": LineSearch,
-})
+OPTIMIZERS: Mapping[str, type[Optimizer]] = MappingProxyType(
+    {
+        "gd": GradientDescent,
+        "momentum": Momentum,
+        "nesterov": Nesterov,
+        "adam": Adam,
+        "line-search": LineSearch,
+    }
+)
 
 
 # -- results --------------------------------------------------------------------------------
@@ -291,13 +310,16 @@ class DescentResult:
             f"{self.model} on {self.data}" if self.data else self.model,
             f"optimizer {self.optimizer}, learning rate {self.learning_rate:.6g}",
             f"{verdict}: {self.message}",
-            f"J(θ) = {self.loss:.10g}   (mean loss {self.data_loss:.10g}, penalty {self.loss - self.data_loss:.3g})",
-            f"‖∇J(θ)‖ = {self.gradient_norm:.3g} after {self.iterations} iterations in {self.seconds:.3g} s",
+            f"J(θ) = {self.loss:.10g}   (mean loss {self.data_loss:.10g}, "
+            f"penalty {self.loss - self.data_loss:.3g})",
+            f"‖∇J(θ)‖ = {self.gradient_norm:.3g} after {self.iterations} iterations "
+            f"in {self.seconds:.3g} s",
         ]
         if len(self.theta) <= 40 and len(self.parameter_names) == len(self.theta):
             width = max(len(n) for n in self.parameter_names)
             lines.append("θ:")
-            lines += [f"  {n:<{width}}  {v: .8g}" for n, v in zip(self.parameter_names, self.theta)]
+            pairs = zip(self.parameter_names, self.theta, strict=True)
+            lines += [f"  {n:<{width}}  {v: .8g}" for n, v in pairs]
         else:
             lines.append(f"θ: {len(self.theta)} parameters (--format json lists them)")
         return "\n".join(lines)
@@ -319,7 +341,9 @@ class ProgressBar:
     Use it as the ``callback`` of `descend`; call `close` at the end.
     """
 
-    def __init__(self, total: int, stream: TextIO | None = None, delay: float = 0.5, width: int = 30):
+    def __init__(
+        self, total: int, stream: TextIO | None = None, delay: float = 0.5, width: int = 30
+    ):
         self.total = max(1, total)
         self.stream = sys.stderr if stream is None else stream
         self.delay = delay
@@ -336,7 +360,8 @@ class ProgressBar:
         filled = int(self.width * min(iteration, self.total) / self.total)
         bar = "#" * filled + "." * (self.width - filled)
         self.stream.write(
-            f"\r[{bar}] {iteration}/{self.total}  J {loss:.6g}  ‖∇J‖ {gradient_norm:.2e}  {now - self.start:.0f} s"
+            f"\r[{bar}] {iteration}/{self.total}  J {loss:.6g}  ‖∇J‖ {gradient_norm:.2e}  "
+            f"{now - self.start:.0f} s"
         )
         self.stream.flush()
         self.drawn = True
@@ -367,7 +392,9 @@ def _count(value: Any, name: str) -> int:
     return int(value)
 
 
-def estimate_lipschitz(objective: Objective, theta: np.ndarray, iterations: int = 20, seed: int = 0) -> float:
+def estimate_lipschitz(
+    objective: Objective, theta: np.ndarray, iterations: int = 20, seed: int = 0
+) -> float:
     """A local estimate of the Lipschitz constant of ∇J near θ: the largest |eigenvalue|
     of the Hessian, by power iteration on finite-difference Hessian-vector products.
 
@@ -395,6 +422,14 @@ def estimate_lipschitz(objective: Objective, theta: np.ndarray, iterations: int 
         estimate = norm
         v = product / norm
     return estimate if estimate > 0 else 1.0
+
+
+def _norm(vector: np.ndarray) -> float:
+    """‖v‖₂ without overflow for huge entries (inf only if an entry is not finite)."""
+    largest = float(np.max(np.abs(vector))) if vector.size else 0.0
+    if largest == 0 or not math.isfinite(largest):
+        return largest
+    return largest * float(np.linalg.norm(vector / largest))
 
 
 def _diverged(loss: float, start: float, gradient_norm: float) -> bool:
@@ -443,34 +478,36 @@ def optimize(
         raise SymcalcError(f"theta0 must have {objective.n_parameters} values, got {theta.size}")
     if not np.isfinite(theta).all():
         raise SymcalcError("theta0 holds NaN or infinite values")
-    bound = objective.lipschitz
-    name = optimizer or ("gd" if bound is not None else "line-search")
+    name = optimizer or ("gd" if objective.bounded else "line-search")
     if name not in OPTIMIZERS:
         raise SymcalcError(
-            f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)} (optimizers: {', '.join(OPTIMIZERS)})"
+            f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)} "
+            f"(optimizers: {', '.join(OPTIMIZERS)})"
         )
     if learning_rate is not None:
-        alpha = _positive(learning_rate, "learning_rate")
-        origin = "learning rate as given"
-    elif name == "adam":
-        alpha, origin = ADAM_LEARNING_RATE, "Adam's default learning rate"
-    else:
-        if bound is None:
-            bound = estimate_lipschitz(objective, theta, seed=seed)
-            origin = "learning rate 1/L, L estimated at θ₀"
-        else:
-            origin = "learning rate 1/L, L the Lipschitz bound of ∇J"
-        alpha = 1.0 / bound
-    rule = OPTIMIZERS[name](alpha, objective.n_parameters, momentum)
-
+        _positive(learning_rate, "learning_rate")
     gradient = np.empty(objective.n_parameters)
     loss, _ = objective.value_and_gradient(theta, out=gradient)
-    norm = float(np.linalg.norm(gradient))
+    norm = _norm(gradient)
     if not (math.isfinite(loss) and math.isfinite(norm)):
         raise SymcalcError(
             "the objective is not finite at the starting point; check the data for extreme values "
             "or standardize them"
         )
+    if learning_rate is not None:
+        alpha = float(learning_rate)
+        origin = "learning rate as given"
+    elif name == "adam":
+        alpha, origin = ADAM_LEARNING_RATE, "Adam's default learning rate"
+    else:
+        if objective.bounded:
+            bound = objective.lipschitz
+            origin = "learning rate 1/L, L the Lipschitz bound of ∇J"
+        else:
+            bound = estimate_lipschitz(objective, theta, seed=seed)
+            origin = "learning rate 1/L, L estimated at θ₀"
+        alpha = 1.0 / bound
+    rule = OPTIMIZERS[name](alpha, objective.n_parameters, momentum)
     start_loss = loss
     losses, norms, steps = [loss], [norm], [0.0]
     track = [theta.copy()] if record_path else None
@@ -484,23 +521,30 @@ def optimize(
             break
         if iteration >= max_iter:
             reason = "max_iter"
-            message = f"stopped at max_iter = {max_iter} with gradient norm {norm:.3g} > tol {tol:g}"
+            message = (
+                f"stopped at max_iter = {max_iter} with gradient norm {norm:.3g} > tol {tol:g}"
+            )
             break
         previous[...] = theta
         step = rule.step(theta, gradient, loss, objective)
         new_loss, _ = objective.value_and_gradient(theta, out=gradient)
-        new_norm = float(np.linalg.norm(gradient))
+        new_norm = _norm(gradient)
         if _diverged(new_loss, start_loss, new_norm) or not np.isfinite(theta).all():
             theta[...] = previous
             loss, _ = objective.value_and_gradient(theta, out=gradient)
-            norm = float(np.linalg.norm(gradient))
+            norm = _norm(gradient)
             reason = "diverged"
-            grown = "stopped being a number" if not math.isfinite(new_loss) else (
-                f"grew from {start_loss:.4g} to {new_loss:.4g}"
+            grown = (
+                "stopped being a number"
+                if not math.isfinite(new_loss)
+                else (f"grew from {start_loss:.4g} to {new_loss:.4g}")
             )
             suggestion = alpha / 10
-            if objective.lipschitz is not None:
-                suggestion = min(suggestion, 1.0 / objective.lipschitz)
+            if objective.bounded:
+                try:
+                    suggestion = min(suggestion, 1.0 / objective.lipschitz)
+                except SymcalcError:  # features too large to square: the hint below says enough
+                    pass
             message = (
                 f"diverged at iteration {iteration + 1}: the loss {grown}; lower the learning rate "
                 f"(e.g. --learning-rate {suggestion:.3g}) or leave it out for a safe default; "
@@ -522,7 +566,8 @@ def optimize(
         if loss_tol is not None and change <= loss_tol * max(abs(loss), 1e-300):
             reason = "loss_change"
             message = (
-                f"relative loss change {change / max(abs(loss), 1e-300):.3g} ≤ loss_tol {loss_tol:g}"
+                f"relative loss change {change / max(abs(loss), 1e-300):.3g} "
+                f"≤ loss_tol {loss_tol:g}"
                 f" with gradient norm {norm:.3g} > tol {tol:g}"
             )
             break
@@ -536,28 +581,35 @@ def optimize(
     penalty = objective.penalty(theta)
     seconds = time.perf_counter() - started
     return DescentResult(
-        model=objective.name, optimizer=name, learning_rate=alpha, theta=theta.copy(),
-        loss=float(loss), data_loss=float(loss - penalty), gradient_norm=norm, iterations=iteration,
-        converged=norm <= tol, stop_reason=reason, message=f"{message} ({origin})",
+        model=objective.name,
+        optimizer=name,
+        learning_rate=alpha,
+        theta=theta.copy(),
+        loss=float(loss),
+        data_loss=float(loss - penalty),
+        gradient_norm=norm,
+        iterations=iteration,
+        converged=norm <= tol,
+        stop_reason=reason,
+        message=f"{message} ({origin})",
         seconds=seconds,
         history=History(np.array(losses), np.array(norms), np.array(steps)),
-        tol=tol, parameter_names=parameter_names, data=data, objective=objective,
+        tol=tol,
+        parameter_names=parameter_names,
+        data=data,
+        objective=objective,
         path=None if track is None else np.array(track),
     )
 
 
 def _parameter_names(objective: Objective, data: Dataset | None) -> tuple[str, ...]:
-    features = data.feature_names if data is not None else tuple(
-        f"x{j}" for j in range(1, getattr(objective, "n_features", 0) + 1)
+    if not hasattr(objective, "parameter_names"):
+        return ()
+    n_features = getattr(objective, "n_features", 0)
+    features = (
+        data.feature_names if data is not None else tuple(f"x{j}" for j in range(1, n_features + 1))
     )
-    if isinstance(getattr(objective, "n_outputs", None), int) and hasattr(objective, "head") and not hasattr(
-        objective, "hidden"
-    ):
-        if objective.n_outputs == 1:
-            return ("intercept", *features)
-        classes = objective.head.classes
-        return tuple(f"{c}: {name}" for c in classes for name in ("intercept", *features))
-    return ()
+    return objective.parameter_names(features)
 
 
 def descend(
@@ -628,22 +680,41 @@ def descend(
             raise SymcalcError("target names a CSV column; with arrays pass data=(X, y)")
         source = data
         if standardize:
-            from .data import check_arrays, standardize as rescale
+            from .data import check_arrays
+            from .data import standardize as rescale
 
-            X, y = check_arrays(*data) if isinstance(data, tuple) and len(data) == 2 else (None, None)
+            X, y = (
+                check_arrays(*data) if isinstance(data, tuple) and len(data) == 2 else (None, None)
+            )
             if X is None:
-                raise SymcalcError("data must be a Dataset, a path, builtin:NAME, synthetic:NAME or (X, y)")
+                raise SymcalcError(
+                    "data must be a Dataset, a path, builtin:NAME, synthetic:NAME or (X, y)"
+                )
             source = (rescale(X)[0], y)
         label = "arrays"
     objective = built.objective(source, l2)
     result = optimize(
-        objective, theta0, optimizer=optimizer, learning_rate=learning_rate, max_iter=max_iter,
-        tol=tol, loss_tol=loss_tol, momentum=momentum, seed=seed, callback=callback,
-        data=label, parameter_names=_parameter_names(objective, dataset), record_path=record_path,
+        objective,
+        theta0,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        max_iter=max_iter,
+        tol=tol,
+        loss_tol=loss_tol,
+        momentum=momentum,
+        seed=seed,
+        callback=callback,
+        data=label,
+        parameter_names=_parameter_names(objective, dataset),
+        record_path=record_path,
     )
     if not result.converged and dataset is not None and not dataset.is_standardized:
-        spread = dataset.X.std(axis=0)
-        if spread.max() > 10 * max(spread.min(), 1e-300) or abs(dataset.X.mean(axis=0)).max() > 3 * spread.max():
-            hint = "; the features are on different scales: --standardize (standardize=True) converges faster"
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread, centre = dataset.X.std(axis=0), np.abs(dataset.X.mean(axis=0))
+        if not (spread.max() <= 10 * spread.min() and centre.max() <= 3 * spread.max()):
+            hint = (
+                "; the features are on different scales: --standardize (standardize=True) "
+                "converges faster"
+            )
             result = dataclasses.replace(result, message=result.message + hint)
     return result

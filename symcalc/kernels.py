@@ -90,34 +90,26 @@ from .rewrites import Context, erfc, expm1, log1p, logsumexp, optimize_traced, s
 __all__ = ["BACKENDS", "CHUNK", "Kernel", "kernel"]
 
 #: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
-CHUNK = 16384
+CHUNK = 65536
 
 #: Backends ``kernel(backend=...)`` accepts.
 BACKENDS = ("numpy", "numba")
 
 _DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
-#: Largest argument exp() takes without overflow, a little below log(finfo.max).
-_EXP_LIMIT = {np.dtype(np.float64): 709.0, np.dtype(np.float32): 88.0}
 _INT_OF = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
 
 
 # -- symbolic pre-lowering: stable primitives into shareable pieces -------------------
 
 
-class _clamped_exp(sympy.Function):  # noqa: N801 - internal lowering node
-    """exp(min(u, C)) with C the dtype's overflow limit: never overflows."""
-
-    nargs = 1
-
-
 class _sigmoid_of(sympy.Function):  # noqa: N801 - internal lowering node
-    """1/(1 + e): σ(u) given e = exp(min(-u, C)), one bounded value (never merged into a product)."""
+    """σ(u) as 1/(1 + exp(-u)), where exp may overflow to inf: 1/(1 + inf) = 0 exactly."""
 
     nargs = 1
 
 
-class _sigmoid_minus_of(sympy.Function):  # noqa: N801 - internal lowering node
-    """e/(1 + e): σ(-u) given e = exp(min(-u, C)), sharing e with σ(u)."""
+class _sigmoid_pair(sympy.Function):  # noqa: N801 - internal lowering node
+    """σ(u)·σ(-u) as e/(1 + e)² with e = exp(-|u|): one exponential, never overflows."""
 
     nargs = 1
 
@@ -136,10 +128,7 @@ def _pre_lower(expr: sympy.Expr) -> sympy.Expr:
     """Replace σ, softplus, sech, logsumexp, ... by the pieces the code generator emits."""
 
     def lower_sigmoid(e):
-        w = e.args[0]
-        if w.could_extract_minus_sign():
-            return _sigmoid_minus_of(_clamped_exp(w))
-        return _sigmoid_of(_clamped_exp(-w))
+        return _sigmoid_of(e.args[0])
 
     def lower_softplus(e):
         w = e.args[0]
@@ -160,7 +149,35 @@ def _pre_lower(expr: sympy.Expr) -> sympy.Expr:
                 acc = sympy.Max(acc, a) + _log1p_small(sympy.exp(-sympy.Abs(acc - a)))
         return acc
 
+    def pair_query(e):
+        if not isinstance(e, sympy.Mul):
+            return False
+        args = {f.as_base_exp()[0] for f in e.args if isinstance(f.as_base_exp()[0], sigmoid)}
+        return any(sigmoid(-a.args[0]) in args for a in args)
+
+    def pair_value(e):
+        powers: dict[sympy.Basic, sympy.Expr] = {}
+        for f in e.args:
+            base, k = f.as_base_exp()
+            powers[base] = powers.get(base, 0) + k
+        out = sympy.S.One
+        done = set()
+        for base, k in powers.items():
+            if base in done:
+                continue
+            partner = sigmoid(-base.args[0]) if isinstance(base, sigmoid) else None
+            if partner is not None and partner in powers and k.is_Integer and powers[partner].is_Integer:
+                common = min(k, powers[partner])
+                w = base.args[0] if not base.args[0].could_extract_minus_sign() else -base.args[0]
+                out *= _sigmoid_pair(w) ** common * base ** (k - common) * partner ** (powers[partner] - common)
+                done.update({base, partner})
+            else:
+                out *= base**k
+                done.add(base)
+        return out
+
     out = expr
+    out = out.replace(pair_query, pair_value)
     out = out.replace(lambda e: isinstance(e, logsumexp), lower_logsumexp)
     out = out.replace(lambda e: isinstance(e, softplus), lower_softplus)
     out = out.replace(lambda e: isinstance(e, sympy.sech), lower_sech)
@@ -191,7 +208,7 @@ class _Graph:
     Building it from SymPy decides every operation; emitting it only allocates buffers.
     Node kinds: ("in", name), ("const", literal), ("add", pos, neg, const),
     ("mul", num, den, coeff), ("unary", code, a), ("power", a, literal), ("fold", op, args),
-    ("clampexp", a), ("sigmoid", e, minus), ("log1p", a), ("compare", op, a, b), ("logic", op, args), ("not", a),
+    ("sigmoid", a), ("log1p", a), ("compare", op, a, b), ("logic", op, args), ("not", a),
     ("indicator", cond, a, b), ("select", cond, a, b), ("guard", a).
     """
 
@@ -242,7 +259,9 @@ class _Graph:
                     coeff = coeff * factor
                     continue
                 base, exponent = factor.as_base_exp()
-                if exponent.is_Number and exponent < 0:
+                if exponent.is_Integer and -4 <= exponent < 0:
+                    den.extend([self.build(base)] * int(-exponent))  # a/b/b: b² may underflow
+                elif exponent.is_Number and exponent < 0:
                     den.append(self.build(base ** (-exponent)))
                 else:
                     num.append(self.build(factor))
@@ -250,7 +269,7 @@ class _Graph:
         if isinstance(expr, sympy.Pow):
             base, exponent = expr.args
             if exponent.is_Number and exponent < 0:
-                return self.node("mul", (), (self.build(base ** (-exponent)),), "1.0")
+                return self._reciprocal(expr)
             b = self.build(base)
             if exponent == 1:
                 return b
@@ -265,18 +284,21 @@ class _Graph:
             if exponent.free_symbols:
                 return self.node("power", b, self.build(exponent))
             return self.node("power", b, self.const(exponent))
+        if isinstance(expr, sympy.Min) and len(expr.args) == 2:
+            clip = _clip_bounds(expr)
+            if clip is not None:
+                inner, lo, hi = clip
+                return self.node("clip", self.build(inner), lo, hi)
         if isinstance(expr, (sympy.Max, sympy.Min)):
             op = "np.maximum" if isinstance(expr, sympy.Max) else "np.minimum"
             args = sorted(expr.args, key=lambda a: (not a.free_symbols, sympy.default_sort_key(a)))
             return self.node("fold", op, tuple(self.build(a) for a in args))
-        if isinstance(expr, _clamped_exp):
-            return self.node("clampexp", self.build(expr.args[0]))
         if isinstance(expr, (_log1p_small, log1p)):
             return self.node("log1p", self.build(expr.args[0]))
         if isinstance(expr, _sigmoid_of):
-            return self.node("sigmoid", self.build(expr.args[0]), False)
-        if isinstance(expr, _sigmoid_minus_of):
-            return self.node("sigmoid", self.build(expr.args[0]), True)
+            return self.node("sigmoid", self.build(-expr.args[0]))
+        if isinstance(expr, _sigmoid_pair):
+            return self.node("sigpair", self.build(sympy.Abs(expr.args[0])))
         if type(expr) in _COMPARE:
             return self.node("compare", _COMPARE[type(expr)], self.build(expr.args[0]), self.build(expr.args[1]))
         if isinstance(expr, (sympy.And, sympy.Or)):
@@ -296,10 +318,19 @@ class _Graph:
             )
         raise SymcalcError(f"cannot make a NumPy kernel for {sympy.sstr(expr)!r}")
 
+    def _reciprocal(self, expr: sympy.Pow) -> int:
+        base, exponent = expr.args
+        if exponent.is_Integer and exponent >= -4:
+            return self.node("mul", (), (self.build(base),) * int(-exponent), "1.0")
+        return self.node("mul", (), (self.build(base ** (-exponent)),), "1.0")
+
     def _piecewise(self, expr: sympy.Piecewise) -> int:
         pieces = list(expr.args)
         if pieces[-1][1] is not sympy.true:
-            pieces.append((sympy.nan, sympy.true))
+            if _covers_everything([cond for _, cond in pieces]):
+                pieces[-1] = (pieces[-1][0], sympy.true)
+            else:
+                pieces.append((sympy.nan, sympy.true))
         if len(pieces) == 2 and all(not val.free_symbols for val, _ in pieces):
             (a, cond), (b, _) = pieces
             return self.node("indicator", self.build(cond), _literal(a), _literal(b))
@@ -313,12 +344,9 @@ class _Graph:
         return result
 
     def _branch(self, val: sympy.Expr, region: sympy.Basic) -> int:
-        """A Piecewise branch, safe to evaluate where it is not selected."""
+        """A Piecewise branch, evaluated everywhere; warnings from discarded elements are silenced."""
         if not val.free_symbols or _is_polynomial(val):
             return self.build(val)
-        clamped = _clamp_to_region(val, region)
-        if clamped is not None:
-            return self.build(clamped)
         return self.node("guard", self.build(val))
 
 
@@ -339,7 +367,7 @@ def _children(node: tuple) -> tuple[int, ...]:
         return (node[1], node[2])
     if kind in ("fold", "logic"):
         return node[2]
-    if kind in ("clampexp", "log1p", "not", "guard", "sigmoid"):
+    if kind in ("log1p", "not", "guard", "sigmoid", "sigpair", "clip"):
         return (node[1],)
     if kind == "compare":
         return (node[2], node[3])
@@ -438,8 +466,7 @@ class _Emitter:
         args = [self.value(c) for c in children]
         dead = self.done_with(children)
         out_kind = "b" if kind in _BOOLEAN else "f"
-        avoid = [args[2]] if kind == "select" else []
-        out = self.target(dest, dead, out_kind, avoid)
+        out = self.target(dest, dead, out_kind, self.hazards(node, args))
         getattr(self, "op_" + kind)(node, args, out)
         for name in dead:
             if name != out:
@@ -454,8 +481,29 @@ class _Emitter:
             return self.code[n]
         return self.compute(n, dest)
 
+    @staticmethod
+    def hazards(node: tuple, args: Sequence[str]) -> list[str]:
+        """Operands the output must not overwrite: they are read after the first write."""
+        kind = node[0]
+        if kind == "select":
+            return [args[2]]
+        if kind == "add":
+            pos, neg = args[: len(node[1])], args[len(node[1]):]
+            return list(neg[1:]) if not pos else list(neg)
+        if kind == "mul":
+            top, bottom = args[: len(node[1])], args[len(node[1]):]
+            if len(top) >= 2:
+                return list(bottom)
+            return list(bottom[1:])
+        return []
+
     # one method per node kind ------------------------------------------------------------
     def chain(self, op: str, values: Sequence[str], out: str) -> None:
+        """out = v0 op v1 op ...; an operand that is ``out`` itself goes first (commutative ops)."""
+        values = list(values)
+        if out in values[1:]:
+            values.remove(out)
+            values.insert(0, out)
         first, second, *rest = values
         self.emit(f"{op}({first}, {second}, out={out})")
         for val in rest:
@@ -491,15 +539,8 @@ class _Emitter:
         else:
             numerator = coeff or "1.0"
             coeff = None
-        if bottom:
-            if len(bottom) == 1:
-                self.emit(f"np.divide({numerator}, {bottom[0]}, out={out})")
-            elif numerator == out:
-                for val in bottom:
-                    self.emit(f"np.divide({out}, {val}, out={out})")
-            else:
-                self.chain("np.multiply", bottom, out)
-                self.emit(f"np.divide({numerator}, {out}, out={out})")
+        for i, val in enumerate(bottom):  # divide one factor at a time: no over/underflowing product
+            self.emit(f"np.divide({numerator if i == 0 else out}, {val}, out={out})")
             numerator = out
         if coeff is not None:
             if coeff == "-1.0":
@@ -521,20 +562,23 @@ class _Emitter:
         else:
             self.chain(node[1], args, out)
 
-    def op_clampexp(self, node, args, out):
-        self.emit(f"np.minimum({args[0]}, LIMIT, out={out})")
-        self.emit(f"np.exp({out}, out={out})")
-
     def op_sigmoid(self, node, args, out):
-        e = args[0]
-        if node[2]:  # e/(1 + e)
-            d = self.take("f")
-            self.emit(f"np.add({e}, 1.0, out={d})")
-            self.emit(f"np.divide({e}, {d}, out={out})")
-            self.give(d)
-        else:  # 1/(1 + e)
-            self.emit(f"np.add({e}, 1.0, out={out})")
-            self.emit(f"np.divide(1.0, {out}, out={out})")
+        self.emit("with np.errstate(over='ignore'):  # sigmoid(u) = 1/(1 + exp(-u)); exp = inf gives 0")
+        self.emit(f"    np.exp({args[0]}, out={out})")
+        self.emit(f"np.add({out}, 1.0, out={out})")
+        self.emit(f"np.divide(1.0, {out}, out={out})")
+
+    def op_sigpair(self, node, args, out):
+        d = self.take("f")
+        self.emit(f"np.negative({args[0]}, out={out})  # sigmoid(u)*sigmoid(-u) = e/(1 + e)^2, e = exp(-|u|)")
+        self.emit(f"np.exp({out}, out={out})")
+        self.emit(f"np.add({out}, 1.0, out={d})")
+        self.emit(f"np.divide({out}, {d}, out={out})")
+        self.emit(f"np.divide({out}, {d}, out={out})")
+        self.give(d)
+
+    def op_clip(self, node, args, out):
+        self.emit(f"np.clip({args[0]}, {node[2]}, {node[3]}, out={out})")
 
     def op_log1p(self, node, args, out):
         a = args[0]
@@ -570,6 +614,30 @@ class _Emitter:
         ints = self.take("i")
         self.emit(f"_select({args[0]}, {args[1]}, {args[2]}, {out}, {ints})")
         self.give(ints)
+
+
+def _clip_bounds(expr: sympy.Min) -> tuple[sympy.Expr, str, str] | None:
+    """Min(hi, Max(lo, u)) with numbers lo < hi -> (u, lo, hi): one np.clip pass."""
+    hi = [a for a in expr.args if not a.free_symbols]
+    inner = [a for a in expr.args if isinstance(a, sympy.Max)]
+    if len(hi) != 1 or len(inner) != 1 or len(inner[0].args) != 2:
+        return None
+    lo = [a for a in inner[0].args if not a.free_symbols]
+    rest = [a for a in inner[0].args if a.free_symbols]
+    if len(lo) != 1 or len(rest) != 1 or not lo[0] < hi[0]:
+        return None
+    return rest[0], _literal(lo[0]), _literal(hi[0])
+
+
+def _covers_everything(conditions: Sequence[sympy.Basic]) -> bool:
+    """Whether the conditions of a one-variable Piecewise leave no real number out."""
+    symbols = set().union(*(c.free_symbols for c in conditions))
+    if len(symbols) != 1:
+        return False
+    try:
+        return sympy.Or(*conditions).as_set() == sympy.S.Reals
+    except (NotImplementedError, TypeError, ValueError):
+        return False
 
 
 def _is_polynomial(expr: sympy.Expr) -> bool:
@@ -618,11 +686,11 @@ def _literal(number: sympy.Basic) -> str:
 def _select(mask, a, b, out, ints):
     """out = a where mask else b, branch-free: a bit blend through integer views."""
     kind = _INT_OF[out.dtype]
-    if np.ndim(a) != np.ndim(out) or np.ndim(b) != np.ndim(out) or np.shape(a) != out.shape \
-            or np.shape(b) != out.shape or out.ndim == 0:
-        result = np.where(mask, a, b)
-        out[...] = result
+    if out.ndim == 0:
+        out[...] = np.where(mask, a, b)
         return out
+    a = np.asarray(a, dtype=out.dtype)
+    b = np.asarray(b, dtype=out.dtype)
     m = ints.view(kind)
     np.multiply(mask, -1, out=m, casting="unsafe")
     ai, bi, oi = a.view(kind), b.view(kind), out.view(kind)
@@ -638,7 +706,7 @@ def _select(mask, a, b, out, ints):
 
 
 def _generate(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tuple[str, dict[str, int]]:
-    """Python source of ``_kernel(a0, a1, ..., out, scratch, LIMIT)`` and its buffer counts."""
+    """Python source of ``_kernel(a0, a1, ..., out, scratch)`` and its buffer counts."""
     graph = _Graph(variables)
     root = graph.build(lowered)
     emitter = _Emitter(graph)
@@ -653,7 +721,7 @@ def _generate(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tuple[s
         emitter.compute(root, "out")
     args = ", ".join(graph.names[v] for v in variables)
     buffers = [f"{k}{i}" for k in ("f", "b", "i") for i in range(emitter.counts[k])]
-    lines = [f"def _kernel({args}, out, scratch, LIMIT):"]
+    lines = [f"def _kernel({args}, out, scratch):"]
     if buffers:
         lines.append(f"    {', '.join(buffers)}{',' if len(buffers) == 1 else ''} = scratch")
     lines.extend(emitter.lines)
@@ -706,8 +774,11 @@ def _scalar_code(expr: sympy.Basic) -> str:
             else:
                 numer.append(f)
         top = " * ".join(_scalar_code(f) for f in numer) or "1.0"
-        if denom:
-            return f"(({top}) / ({' * '.join(_scalar_code(f) for f in denom)}))"
+        for f in denom:
+            b, e = f.as_base_exp()
+            reps = int(e) if e.is_Integer and 1 <= e <= 4 else 1
+            for _ in range(reps):
+                top = f"({top}) / {_scalar_code(b if reps > 1 else f)}"
         return f"({top})"
     if isinstance(expr, sympy.Pow):
         b, e = expr.args
@@ -721,13 +792,10 @@ def _scalar_code(expr: sympy.Basic) -> str:
     if isinstance(expr, (sympy.Max, sympy.Min)):
         name = "max" if isinstance(expr, sympy.Max) else "min"
         return f"{name}({', '.join(_scalar_code(a) for a in expr.args)})"
-    if isinstance(expr, _clamped_exp):
-        return f"math.exp(min({_scalar_code(expr.args[0])}, LIMIT))"
     if isinstance(expr, _sigmoid_of):
-        return f"(1.0 / (1.0 + {_scalar_code(expr.args[0])}))"
-    if isinstance(expr, _sigmoid_minus_of):
-        e = _scalar_code(expr.args[0])
-        return f"({e} / (1.0 + {e}))"
+        return f"_sigmoid({_scalar_code(expr.args[0])})"
+    if isinstance(expr, _sigmoid_pair):
+        return f"_sigmoid_pair({_scalar_code(expr.args[0])})"
     if isinstance(expr, sympy.sign):
         a = _scalar_code(expr.args[0])
         return f"(1.0 if {a} > 0 else (-1.0 if {a} < 0 else 0.0))"
@@ -753,29 +821,33 @@ def _scalar_code(expr: sympy.Basic) -> str:
     raise SymcalcError(f"the numba backend cannot compile the function '{type(expr).__name__}'")
 
 
+_NUMBA_HELPERS = """\
+def _sigmoid(u):
+    e = math.exp(-abs(u))  # never overflows, whichever side the compiler evaluates
+    return 1.0 / (1.0 + e) if u >= 0 else e / (1.0 + e)
+
+
+def _sigmoid_pair(u):
+    e = math.exp(-abs(u))
+    d = 1.0 + e
+    return e / d / d
+"""
+
+
 def _numba_function(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tuple[str, dict]:
-    if importlib.util.find_spec("numba") is None:
-        raise SymcalcError(
-            "backend 'numba' needs the numba package: pip install 'symcalc[fast]' "
-            "(or pip install numba); backend='numpy' works without it"
-        )
+    """Source of one scalar function and its numba ufunc (float64 and float32 loops)."""
     import numba
 
     args = ", ".join(f"v_{v.name}" for v in variables)
-    limits = {}
-    sources = {}
-    functions = {}
-    for dtype, limit in _EXP_LIMIT.items():
-        code = _scalar_code(lowered)
-        source = f"def _scalar({args}):\n    LIMIT = {limit!r}\n    return {code}\n"
-        namespace: dict[str, Any] = {"math": math}
-        exec(compile(source, "<symcalc numba kernel>", "exec"), namespace)  # noqa: S102 - generated
-        nb_type = numba.float64 if dtype == np.float64 else numba.float32
-        signature = nb_type(*([nb_type] * len(variables)))
-        functions[dtype] = numba.vectorize([signature], nopython=True)(namespace["_scalar"])
-        sources[dtype] = source
-        limits[dtype] = limit
-    return sources[np.dtype(np.float64)], functions
+    source = _NUMBA_HELPERS + f"\n\ndef _scalar({args}):\n    return {_scalar_code(lowered)}\n"
+    namespace: dict[str, Any] = {"math": math}
+    exec(compile(source, "<symcalc numba kernel>", "exec"), namespace)  # noqa: S102 - generated code
+    namespace["_sigmoid"] = numba.njit(namespace["_sigmoid"])
+    namespace["_sigmoid_pair"] = numba.njit(namespace["_sigmoid_pair"])
+    scalar = numba.njit(namespace["_scalar"])
+    signatures = [nb(*([nb] * len(variables))) for nb in (numba.float64, numba.float32)]
+    ufunc = numba.vectorize(signatures, nopython=True)(scalar)
+    return source, {np.dtype(np.float64): ufunc, np.dtype(np.float32): ufunc}
 
 
 # -- the Kernel -------------------------------------------------------------------------------
@@ -875,14 +947,13 @@ class Kernel:
         return out
 
     def _run(self, arrays: list[np.ndarray], dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
-        limit = _EXP_LIMIT[dtype]
         out = np.empty(shape, dtype)
         size = out.size
-        if size <= CHUNK:
+        if size <= CHUNK or not self.buffers or not any(self.buffers.values()):
             full = [a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]
             if any(not a.flags.writeable and a.shape != () and a.strides and 0 in a.strides for a in full):
                 full = [a if a.ndim == 0 or a.size == 1 else np.ascontiguousarray(a) for a in full]
-            return self.function(*full, out, self._scratch(shape, dtype), limit)
+            return self.function(*full, out, self._scratch(shape, dtype))
         flat = []
         for a in arrays:
             if a.size == 1:
@@ -898,7 +969,7 @@ class Kernel:
             n = stop - start
             pieces = [a if a.ndim == 0 else a[start:stop] for a in flat]
             buffers = scratch if n == CHUNK else [b[:n] for b in scratch]
-            self.function(*pieces, out_flat[start:stop], buffers, limit)
+            self.function(*pieces, out_flat[start:stop], buffers)
         return out
 
     def _plain(self, arrays, dtype, shape) -> np.ndarray:

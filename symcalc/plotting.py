@@ -13,8 +13,10 @@ figure with constrained layout.  New figure functions should use all three.
 Examples
 --------
 >>> fig = plot_function("relu")
->>> [ax.get_title() for ax in fig.axes]
-['$\\\\mathrm{relu}(x) = \\\\max\\\\left(0, x\\\\right)$', "$\\\\mathrm{relu}'(x) = 1\\\\ \\\\mathrm{if}\\\\ x > 0;\\\\ 0\\\\ \\\\mathrm{otherwise}$"]
+>>> print(fig.axes[0].get_title())
+$\\mathrm{relu}(x) = \\max\\left(0, x\\right)$
+>>> print(fig.axes[1].get_title())
+$\\mathrm{relu}'(x) = 1\\ \\mathrm{if}\\ x > 0;\\ 0\\ \\mathrm{otherwise}$
 """
 
 from __future__ import annotations
@@ -67,7 +69,15 @@ COLORS: dict[str, str] = {
 }
 
 #: Colours for series without a fixed role (methods, rules, optimizers), in order.
-PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+PALETTE: tuple[str, ...] = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#000000",
+)
 
 #: matplotlib settings every symcalc figure is drawn with.
 STYLE: dict[str, Any] = {
@@ -133,7 +143,11 @@ def _legend_below(ax, ncol: int = 2, **kwargs: Any):
 
     below_labels = ax.transAxes + ScaledTranslation(0, -0.48, ax.figure.dpi_scale_trans)
     return ax.legend(
-        loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below_labels, ncol=ncol, **kwargs
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=below_labels,
+        ncol=ncol,
+        **kwargs,
     )
 
 
@@ -141,8 +155,15 @@ def _mark_point(ax, x: float, label: str) -> None:
     """A dotted vertical line at x, labelled at the top of the axes."""
     ax.axvline(x, color=COLORS["kink"], linestyle=":", linewidth=1.0, zorder=2)
     ax.annotate(
-        label, xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2), textcoords="offset points",
-        ha="center", va="bottom", fontsize=9, color=COLORS["kink"],
+        label,
+        xy=(x, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(0, 2),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+        color=COLORS["kink"],
     )
 
 
@@ -210,18 +231,30 @@ def _brace_group(text: str, start: int) -> int:
     return len(text)
 
 
-def _display_fractions(body: str) -> str:
-    """``\\frac`` -> ``\\dfrac`` (full-size text) when no fraction sits inside another."""
+def _nested_fractions(body: str) -> bool:
+    """Whether a ``\\frac`` sits inside another (mathtext draws the inner one tiny)."""
     position = body.find(r"\frac{")
     while position != -1:
         end = _brace_group(body, _brace_group(body, position + 5))
-        if r"\frac" in body[position + 5:end]:
-            return body
+        if r"\frac" in body[position + 5 : end]:
+            return True
         position = body.find(r"\frac{", end)
+    return False
+
+
+def _formula(expr: sympy.Expr) -> str:
+    """Mathtext for expr: full-size fractions, or inline a / b where fractions would nest."""
+    body = _MathtextPrinter({"mul_symbol": None}).doprint(expr)
+    if _nested_fractions(body):
+        body = _MathtextPrinter({"mul_symbol": None, "fold_short_frac": True}).doprint(expr)
+        if _nested_fractions(body):
+            return body
     return body.replace(r"\frac{", r"\dfrac{")
 
 
-def mathtext(expr: sympy.Expr, *, lhs: str = "", max_width: float | None = None, fontsize: float = 11.0) -> str:
+def mathtext(
+    expr: sympy.Expr, *, lhs: str = "", max_width: float | None = None, fontsize: float = 11.0
+) -> str:
     """``$lhs = expr$`` in mathtext, or just ``$lhs$`` when the formula cannot be drawn.
 
     Piecewise expressions are written on one line (``x if x > 0; 0 otherwise``) since
@@ -235,10 +268,10 @@ def mathtext(expr: sympy.Expr, *, lhs: str = "", max_width: float | None = None,
     >>> mathtext(sympy.Max(0, x), lhs="f(x)")
     '$f(x) = \\\\max\\\\left(0, x\\\\right)$'
     >>> mathtext(sympy.Piecewise((x, x > 0), (x / 100, True)))
-    '$x\\\\ \\\\mathrm{if}\\\\ x > 0;\\\\ \\\\frac{x}{100}\\\\ \\\\mathrm{otherwise}$'
+    '$x\\\\ \\\\mathrm{if}\\\\ x > 0;\\\\ \\\\dfrac{x}{100}\\\\ \\\\mathrm{otherwise}$'
     """
     expr = expr.xreplace({f: sympy.Float(f, 4) for f in expr.atoms(sympy.Float)})
-    body = _display_fractions(_MathtextPrinter({"mul_symbol": None}).doprint(expr))
+    body = _formula(expr)
     full = f"${lhs} = {body}$" if lhs else f"${body}$"
     size = _mathtext_size(full, fontsize)
     readable = sympy.count_ops(expr) <= MAX_TITLE_OPERATIONS and size is not None
@@ -270,7 +303,9 @@ def _check_range(x_range: Sequence[float], what: str = "range") -> tuple[float, 
     return a, b
 
 
-def _grid(a: float, b: float, points: int, breaks: Sequence[float] = (), include: Sequence[float] = ()):
+def _grid(
+    a: float, b: float, points: int, breaks: Sequence[float] = (), include: Sequence[float] = ()
+):
     """Sample points on [a, b] with a NaN gap at each break (a jump) and ``include`` exactly.
 
     At a break the segments stop a hair short of the point, so a line shows the one-sided
@@ -281,7 +316,7 @@ def _grid(a: float, b: float, points: int, breaks: Sequence[float] = (), include
     edges = [a, *interior, b]
     hair = 1e-9 * (b - a)
     pieces: list[np.ndarray] = []
-    for i, (lo, hi) in enumerate(zip(edges, edges[1:])):
+    for i, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False)):
         count = max(8, int(round(points * (hi - lo) / (b - a))))
         start = lo + (hair if i > 0 else 0.0)
         stop = hi - (hair if i < len(edges) - 2 else 0.0)
@@ -296,24 +331,41 @@ def _grid(a: float, b: float, points: int, breaks: Sequence[float] = (), include
 
 
 def _evaluate(kern, xs: np.ndarray) -> np.ndarray:
-    values = np.asarray(kern(xs), dtype=float)
+    """Kernel values at xs (NaN where xs is a gap); poles give inf or nan, not warnings."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        values = np.asarray(kern(xs), dtype=float)
     values = np.broadcast_to(values, xs.shape).astype(float)
     values[np.isnan(xs)] = np.nan
     return values
 
 
 def _limits(values: np.ndarray) -> tuple[float, float] | None:
-    """y limits that keep a curve readable when it has poles: robust percentiles."""
+    """y limits that keep a curve readable near a pole (-1/p at 0): robust percentiles.
+
+    When the full range is more than 8 times the 5-95 percentile range, the axis shows
+    the percentile range (padded) and the curve runs off the top or bottom.
+    """
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return None
-    low, high = np.percentile(finite, [1, 99])
+    low, high = np.percentile(finite, [5, 95])
     full_low, full_high = finite.min(), finite.max()
     span = max(high - low, 1e-12)
-    if full_high - full_low <= 20 * span:
+    if full_high - full_low <= 8 * span:
         return None  # nothing extreme: let matplotlib choose
-    pad = 0.15 * span
+    pad = 0.25 * span
     return float(low - pad), float(high + pad)
+
+
+def _break_at_poles(xs: np.ndarray, ys: np.ndarray, limits: tuple[float, float]):
+    """A NaN gap where the curve leaps from one side of the view to the other (tan at π/2)."""
+    span = limits[1] - limits[0]
+    leaps = np.flatnonzero(
+        (np.abs(np.diff(ys)) > span) & (np.sign(ys[:-1]) * np.sign(ys[1:]) < 0)
+    )
+    if leaps.size == 0:
+        return xs, ys
+    return np.insert(xs, leaps + 1, np.nan), np.insert(ys, leaps + 1, np.nan)
 
 
 def _as_float(value: sympy.Expr) -> float | None:
@@ -341,6 +393,7 @@ def plot_function(
     params: dict[str, Any] | None = None,
     convention: str = "zero",
     points: int = 801,
+    timeout: float | None = 2.0,
 ) -> Figure:
     """``f`` beside its derivative (and second derivative with ``order=2``).
 
@@ -352,7 +405,8 @@ def plot_function(
     The default range is the catalog entry's ``plot_range``.
 
     Each curve carries a gid (``"f"``, ``"f'"``, ``"f''"``, ``"kinks"``, ``"tangent"``)
-    so it can be found in the figure (and in an SVG file).
+    so it can be found in the figure (and in an SVG file).  ``timeout`` bounds the
+    time spent tidying each derivative for its title (the curves do not depend on it).
 
     Examples
     --------
@@ -360,7 +414,7 @@ def plot_function(
     >>> len(fig.axes)
     3
     """
-    from .derivatives import derivative, find_kinks
+    from .derivatives import derivative
     from .ftc import univariate_entry
     from .kernels import kernel
 
@@ -374,17 +428,16 @@ def plot_function(
     if tangent is not None:
         tangent = float(tangent)
         if not (math.isfinite(tangent) and a <= tangent <= b):
-            raise SymcalcError(f"tangent point {tangent:g} is outside the range {a:g}:{b:g}; pick x0 inside it")
+            raise SymcalcError(
+                f"tangent point {tangent:g} is outside the range {a:g}:{b:g}; pick x0 inside it"
+            )
 
     exprs = [entry.expr]
-    for k in range(1, order + 1):
-        exprs.append(derivative(entry, order=k, convention=convention))
-    kernels = [kernel(entry, order=k, convention=convention) for k in range(order + 1)]
-    # jumps[k]: where the k-th panel's curve jumps (kinks of the (k-1)-th function)
-    jumps: list[list[float]] = [[]]
-    for k in range(1, order + 1):
-        found = find_kinks(exprs[k - 1], exprs[k], var, entry)
-        jumps.append([v for v in map(_as_float, found) if v is not None and a <= v <= b])
+    for _ in range(order):  # each derivative from the last, tidied once
+        exprs.append(derivative(exprs[-1], wrt=var, convention=convention, timeout=timeout))
+    kernels = [kernel(entry), *(kernel(e) for e in exprs[1:])]
+    # jumps[k]: where the k-th panel's curve jumps; the kinks of f are where f' jumps
+    jumps = [[]] + [_jump_points(exprs[k], var, kernels[k], (a, b)) for k in range(1, order + 1)]
     kinks = jumps[1]
 
     n_panels = order + 1
@@ -401,13 +454,14 @@ def plot_function(
         ys = _evaluate(kernels[k], xs)
         role = _ROLE_BY_ORDER[k]
         lhs = f"{name}{_PRIMES[k]}({var_tex})"
+        limits = _limits(ys)
+        if limits is not None:
+            xs, ys = _break_at_poles(xs, ys, limits)
+            ax.set_ylim(*limits)
         (line,) = ax.plot(xs, ys, color=COLORS[role], zorder=3)
         line.set_gid(f"f{_PRIMES[k]}")
         ax.set_title(mathtext(exprs[k], lhs=lhs, max_width=title_width))
         _zero_lines(ax, (a, b))
-        limits = _limits(ys)
-        if limits is not None:
-            ax.set_ylim(*limits)
         ax.set_xlim(a, b)
         if layout == "side" or k == n_panels - 1:
             ax.set_xlabel(f"${var_tex}$")
@@ -418,8 +472,14 @@ def plot_function(
     if kinks:
         kx = np.array(kinks)
         marks = axes[0].plot(
-            kx, _evaluate(kernels[0], kx), linestyle="none", marker="o", markersize=6,
-            color=COLORS["kink"], zorder=5, label="kink (f' jumps)",
+            kx,
+            _evaluate(kernels[0], kx),
+            linestyle="none",
+            marker="o",
+            markersize=6,
+            color=COLORS["kink"],
+            zorder=5,
+            label="kink (f' jumps)",
         )
         marks[0].set_gid("kinks")
     if tangent is not None:
@@ -432,7 +492,32 @@ def plot_function(
     return fig
 
 
-def _mark_jumps(ax, kern, points: Sequence[float], color: str, x_range: tuple[float, float]) -> None:
+def _jump_points(
+    expr: sympy.Expr, var: sympy.Symbol, kern, x_range: tuple[float, float]
+) -> list[float]:
+    """Where ``expr`` (drawn by ``kern``) has different one-sided limits, inside the range.
+
+    Candidates are the switching points of its non-smooth parts; each is kept when the
+    values a hair to the left and right differ.
+    """
+    from .kinks import kink_candidates
+
+    points = []
+    for candidate in kink_candidates(expr, var):
+        c = _as_float(candidate)
+        if c is None or not x_range[0] <= c <= x_range[1]:
+            continue
+        h = 1e-7 * max(1.0, abs(c))
+        left, right = _evaluate(kern, np.array([c - h, c + h]))
+        finite = np.isfinite(left) and np.isfinite(right)
+        if not finite or abs(left - right) > 1e-5 * (1 + abs(left) + abs(right)):
+            points.append(c)
+    return sorted(set(points))
+
+
+def _mark_jumps(
+    ax, kern, points: Sequence[float], color: str, x_range: tuple[float, float]
+) -> None:
     """Open circles at the one-sided limits of a jump, a filled dot at the value taken."""
     if not points:
         return
@@ -440,8 +525,14 @@ def _mark_jumps(ax, kern, points: Sequence[float], color: str, x_range: tuple[fl
     px = np.array(points, dtype=float)
     left, right, at = (_evaluate(kern, px + d) for d in (-h, h, 0.0))
     limits = ax.plot(
-        np.concatenate([px, px]), np.concatenate([left, right]), linestyle="none", marker="o",
-        markersize=6, markerfacecolor="white", markeredgecolor=color, zorder=6,
+        np.concatenate([px, px]),
+        np.concatenate([left, right]),
+        linestyle="none",
+        marker="o",
+        markersize=6,
+        markerfacecolor="white",
+        markeredgecolor=color,
+        zorder=6,
     )
     limits[0].set_gid("jump-limits")
     taken = ax.plot(px, at, linestyle="none", marker="o", markersize=5, color=color, zorder=7)
@@ -455,20 +546,38 @@ def _draw_tangent(axes, kernels, x0: float, x_range: tuple[float, float]) -> Non
     half = 0.2 * (b - a)
     xs = np.linspace(max(a, x0 - half), min(b, x0 + half), 50)
     (line,) = axes[0].plot(
-        xs, y0 + slope * (xs - x0), color=COLORS["tangent"], linestyle="--", linewidth=1.6, zorder=4,
+        xs,
+        y0 + slope * (xs - x0),
+        color=COLORS["tangent"],
+        linestyle="--",
+        linewidth=1.6,
+        zorder=4,
         label=f"tangent at {x0:g}: slope {slope:.4g}",
     )
     line.set_gid("tangent")
     axes[0].plot([x0], [y0], marker="o", color=COLORS["tangent"], markersize=6, zorder=6)
-    (dot,) = axes[1].plot([x0], [slope], marker="o", color=COLORS["tangent"], markersize=7, zorder=6,
-                          linestyle="none", label=f"slope at {x0:g} = {slope:.4g}")
+    (dot,) = axes[1].plot(
+        [x0],
+        [slope],
+        marker="o",
+        color=COLORS["tangent"],
+        markersize=7,
+        zorder=6,
+        linestyle="none",
+        label=f"slope at {x0:g} = {slope:.4g}",
+    )
     dot.set_gid("slope")
     axes[1].legend(loc="best")
 
 
 # -- Riemann sums and the fundamental theorem ---------------------------------------------
 
-_RULE_COLORS = {"left": PALETTE[0], "right": PALETTE[1], "midpoint": PALETTE[2], "trapezoid": PALETTE[3]}
+_RULE_COLORS = {
+    "left": PALETTE[0],
+    "right": PALETTE[1],
+    "midpoint": PALETTE[2],
+    "trapezoid": PALETTE[3],
+}
 
 
 def _draw_bars(ax, result) -> None:
@@ -481,20 +590,31 @@ def _draw_bars(ax, result) -> None:
     if result.rule == "trapezoid":
         patches = [
             Polygon([(x0, 0.0), (x0, h0), (x1, h1), (x1, 0.0)], closed=True)
-            for x0, x1, h0, h1 in zip(edges[:-1], edges[1:], heights[:-1], heights[1:])
+            for x0, x1, h0, h1 in zip(edges[:-1], edges[1:], heights[:-1], heights[1:], strict=True)
         ]
     else:
-        patches = [Rectangle((x0, 0.0), width, h) for x0, h in zip(edges[:-1], heights)]
+        corners = zip(edges[:-1], heights, strict=True)
+        patches = [Rectangle((x0, 0.0), width, h) for x0, h in corners]
     collection = PatchCollection(
-        patches, facecolor=COLORS["bars"], edgecolor=COLORS["bar_edge"], linewidth=0.8 if result.n <= 60 else 0.0,
-        alpha=0.55, zorder=2, label=f"{result.rule} sum, n = {result.n}",
+        patches,
+        facecolor=COLORS["bars"],
+        edgecolor=COLORS["bar_edge"],
+        linewidth=0.8 if result.n <= 60 else 0.0,
+        alpha=0.55,
+        zorder=2,
+        label=f"{result.rule} sum, n = {result.n}",
     )
     collection.set_gid("riemann-bars")
     ax.add_collection(collection)
     if result.n <= 60 and result.rule != "trapezoid":
         marks = ax.plot(
-            result.samples, heights, linestyle="none", marker="o", markersize=3.5,
-            color=COLORS["bar_edge"], zorder=4,
+            result.samples,
+            heights,
+            linestyle="none",
+            marker="o",
+            markersize=3.5,
+            color=COLORS["bar_edge"],
+            zorder=4,
         )
         marks[0].set_gid("riemann-samples")
 
@@ -503,7 +623,13 @@ def _function_panel(ax, entry, kern, x_range, points: int = 801) -> None:
     a, b = x_range
     xs = _grid(a, b, points)
     ys = _evaluate(kern, xs)
-    (line,) = ax.plot(xs, ys, color=COLORS["function"], zorder=3, label=f"${_name_tex(entry)}({sympy.latex(entry.variable)})$")
+    (line,) = ax.plot(
+        xs,
+        ys,
+        color=COLORS["function"],
+        zorder=3,
+        label=f"${_name_tex(entry)}({sympy.latex(entry.variable)})$",
+    )
     line.set_gid("f")
     ax.set_xlim(a, b)
     _zero_lines(ax, (a, b))
@@ -523,7 +649,7 @@ def plot_riemann_sum(result, study=None) -> Figure:
     >>> from symcalc.ftc import riemann_sum
     >>> fig = plot_riemann_sum(riemann_sum("sigmoid", -4, 4, 16))
     >>> fig.axes[0].get_title()
-    'midpoint sum, n = 16: 4.00000 (integral 4.00000)'
+    'midpoint sum, n = 16: 4 (integral 4)'
     """
     from .kernels import kernel
 
@@ -537,7 +663,9 @@ def plot_riemann_sum(result, study=None) -> Figure:
         view = (result.a, result.b)  # do not step outside the domain (binary cross-entropy)
     _function_panel(ax, entry, kernel(entry), view)
     _draw_bars(ax, result)
-    ax.set_title(f"{result.rule} sum, n = {result.n}: {result.value:.6g} (integral {result.exact:.6g})")
+    ax.set_title(
+        f"{result.rule} sum, n = {result.n}: {result.value:.6g} (integral {result.exact:.6g})"
+    )
     _legend_below(ax)
     if study is not None:
         _convergence_panel(axes[1], study, mark=result)
@@ -550,18 +678,34 @@ def _convergence_panel(ax, study, mark=None) -> None:
         errors = np.where(np.asarray(errors) > 0, errors, np.nan)
         order = study.orders.get(rule)
         label = f"{rule} (order {order:.2f})" if order is not None else f"{rule} (exact)"
-        (line,) = ax.loglog(counts, errors, marker="o", markersize=4, color=_RULE_COLORS.get(rule), label=label)
+        (line,) = ax.loglog(
+            counts, errors, marker="o", markersize=4, color=_RULE_COLORS.get(rule), label=label
+        )
         line.set_gid(f"error-{rule}")
     finite = [np.asarray(e)[np.asarray(e) > 0] for e in study.errors.values()]
     top = max((float(e[0]) for e in finite if e.size), default=1.0)
     for slope, style in ((1, "--"), (2, ":")):
         reference = top * 1.8 * (counts / counts[0]) ** (-slope)
-        (line,) = ax.loglog(counts, reference, color=COLORS["reference"], linestyle=style, linewidth=1.2,
-                            label=f"slope −{slope} ($n^{{-{slope}}}$)")
+        (line,) = ax.loglog(
+            counts,
+            reference,
+            color=COLORS["reference"],
+            linestyle=style,
+            linewidth=1.2,
+            label=f"slope −{slope} ($n^{{-{slope}}}$)",
+        )
         line.set_gid(f"reference-{slope}")
     if mark is not None and mark.rule in study.errors and abs(mark.error) > 0:
-        ax.loglog([mark.n], [abs(mark.error)], marker="*", markersize=12, color=COLORS["tangent"],
-                  linestyle="none", zorder=5, label=f"this sum (n = {mark.n})")
+        ax.loglog(
+            [mark.n],
+            [abs(mark.error)],
+            marker="*",
+            markersize=12,
+            color=COLORS["tangent"],
+            linestyle="none",
+            zorder=5,
+            label=f"this sum (n = {mark.n})",
+        )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("number of subintervals n")
     ax.set_ylabel("|sum − integral|")
@@ -603,27 +747,32 @@ def plot_ftc(
     Left: f over the range with ``n`` bars of the ``rule`` sum on [a, b].  Right: the
     accumulated area A (by quadrature), the running totals of the bars as dots on it,
     and the tangent of A at b, whose slope is f(b).  ``f`` may be an
-    `~symcalc.ftc.FTCCheck`, whose a and range are then used.
+    `~symcalc.ftc.FTCCheck`, whose a and range are then used.  ``b`` defaults to
+    80% of the way from a to the far end of the range.
 
     Examples
     --------
     >>> fig = plot_ftc("sigmoid", a=-4, b=4, n=8)
     >>> [ax.get_title() for ax in fig.axes][1]
-    '$A(x) = \\int_{-4}^{x} \\mathrm{sigmoid}(t)\\,dt$'
+    '$A(x) = \\\\int_{-4}^{x} \\\\mathrm{sigmoid}(t)\\\\,dt$'
     """
     from .ftc import FTCCheck, accumulate, riemann_sum, univariate_entry
     from .kernels import kernel
 
     if isinstance(f, FTCCheck):
-        entry, a, x_range = f.entry, f.a if a is None else a, f.x_range if x_range is None else x_range
+        entry, a, x_range = (
+            f.entry,
+            f.a if a is None else a,
+            f.x_range if x_range is None else x_range,
+        )
     else:
         entry = univariate_entry(f, **dict(params or {}))
     from .ftc import _default_point
 
     low, high = _check_range(entry.plot_range if x_range is None else x_range)
     a = _default_point(entry) if a is None else float(a)
-    if b is None:
-        b = high if a < high else low
+    if b is None:  # most of the way to the far end, so the tangent at b shows whole
+        b = a + 0.8 * ((high if a < high else low) - a)
     b = float(b)
     low, high = min(low, a, b), max(high, a, b)
     if a == b:
@@ -641,33 +790,54 @@ def plot_ftc(
     for point, label in ((a, "a"), (b, "b")):
         _mark_point(left, point, label)
         _mark_point(right, point, label)
-    left.set_title(mathtext(entry.expr, lhs=f"{name}({var})", max_width=(PANEL[0] - 0.5) * 72), pad=14)
-    _legend_below(left, title=f"bars add up to {result.value:.6g}; the integral is {result.exact:.6g}")
+    left.set_title(
+        mathtext(entry.expr, lhs=f"{name}({var})", max_width=(PANEL[0] - 0.5) * 72), pad=20
+    )
+    _legend_below(
+        left, title=f"bars add up to {result.value:.6g}; the integral is {result.exact:.6g}"
+    )
 
     xs = _grid(low, high, 801, include=[a, b])
     area = accumulate(entry, a, xs)
-    (line,) = right.plot(xs, area, color=COLORS["area"], zorder=3, label="A(x), by quadrature")
+    (line,) = right.plot(
+        xs, area, color=COLORS["area"], zorder=3, label=f"$A({var})$ by quadrature"
+    )
     line.set_gid("accumulation")
     areas = _bar_areas(result)
     if b > a:  # A at each right edge is the sum of the bars to its left
         running, totals = result.edges[1:], np.cumsum(areas)
     else:  # A(x) = -∫_x^a f: minus the bars between x and a
         running, totals = result.edges[:-1], -np.cumsum(areas[::-1])[::-1]
-    dots = right.plot(running, totals, linestyle="none", marker="o", markersize=4, color=COLORS["bar_edge"],
-                      zorder=4, label="running total of the bars")
+    dots = right.plot(
+        running,
+        totals,
+        linestyle="none",
+        marker="o",
+        markersize=4,
+        color=COLORS["bar_edge"],
+        zorder=4,
+        label="running total of the bars",
+    )
     dots[0].set_gid("running-sum")
     A_b = float(np.interp(b, xs, area))
     f_b = float(_evaluate(kern, np.array([b]))[0])
     half = 0.15 * (high - low)
     tx = np.linspace(max(low, b - half), min(high, b + half), 20)
-    (tangent,) = right.plot(tx, A_b + f_b * (tx - b), color=COLORS["tangent"], linestyle="--", linewidth=1.6,
-                            zorder=5, label=f"slope at b = {f_b:.4g} = f(b)")
+    (tangent,) = right.plot(
+        tx,
+        A_b + f_b * (tx - b),
+        color=COLORS["tangent"],
+        linestyle="--",
+        linewidth=1.6,
+        zorder=5,
+        label=f"slope at b = {f_b:.4g} = f(b)",
+    )
     tangent.set_gid("tangent")
     right.plot([b], [A_b], marker="o", color=COLORS["tangent"], markersize=6, zorder=6)
     _zero_lines(right, (low, high))
     right.set_xlim(low, high)
     right.set_xlabel(f"${var}$")
-    right.set_title(rf"$A({var}) = \int_{{{a:g}}}^{{{var}}} {name}(t)\,dt$", pad=14)
+    right.set_title(rf"$A({var}) = \int_{{{a:g}}}^{{{var}}} {name}(t)\,dt$", pad=20)
     _legend_below(right, ncol=1)
     fig.suptitle(f"fundamental theorem: the area accumulated from a = {a:g} has slope f")
     return fig
@@ -705,23 +875,38 @@ def plot_step_errors(study) -> Figure:
     for i, (method, errors) in enumerate(study.errors.items()):
         errors = np.asarray(errors, dtype=float)
         if errors.shape != steps.shape:
-            raise SymcalcError(f"errors for '{method}' have {errors.size} values for {steps.size} steps")
+            raise SymcalcError(
+                f"errors for '{method}' have {errors.size} values for {steps.size} steps"
+            )
         shown = np.where(errors > 0, errors, np.nan)
         color = PALETTE[i % len(PALETTE)]
         (line,) = ax.loglog(steps, shown, marker="o", markersize=3.5, color=color, label=method)
         line.set_gid(f"error-{method}")
         if np.any(np.isfinite(shown)):
             best = int(np.nanargmin(shown))
-            ax.loglog([steps[best]], [shown[best]], marker="*", markersize=12, color=color, linestyle="none",
-                      zorder=5)
+            ax.loglog(
+                [steps[best]],
+                [shown[best]],
+                marker="*",
+                markersize=12,
+                color=color,
+                linestyle="none",
+                zorder=5,
+            )
             positive.append(shown[np.isfinite(shown)])
     eps = np.finfo(float).eps
     if positive:
         floor = min(float(p.min()) for p in positive)
         ceiling = max(float(p.max()) for p in positive)
         rounding = eps / steps
-        (line,) = ax.loglog(steps, rounding, color=COLORS["reference"], linestyle=":", linewidth=1.2,
-                            label="rounding ε/h")
+        (line,) = ax.loglog(
+            steps,
+            rounding,
+            color=COLORS["reference"],
+            linestyle=":",
+            linewidth=1.2,
+            label="rounding ε/h",
+        )
         line.set_gid("reference-rounding")
         ax.set_ylim(max(floor / 10, 1e-18), ceiling * 10)
     ax.set_xlabel("step size h")
@@ -730,9 +915,12 @@ def plot_step_errors(study) -> Figure:
     where = ""
     if point is not None:
         values = np.atleast_1d(np.asarray(point, dtype=float))
-        where = " at " + ", ".join(f"{v:.4g}" for v in values)
-    ax.set_title(f"gradient check of {getattr(study, 'function_name', 'f')}{where}")
-    ax.legend(loc="best", title="★ best step")
+        shown = ", ".join(f"{v:.4g}" for v in values)
+        where = f" at ({shown})" if values.size > 1 else f" at {shown}"
+    variable = getattr(study, "variable", None)
+    operator = f"d/d{variable} " if variable else ""
+    ax.set_title(f"gradient check of {operator}{getattr(study, 'function_name', 'f')}{where}")
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="★ best step")
     return fig
 
 
@@ -742,7 +930,10 @@ __all__ += ["plot_descent", "plot_descent_paths"]
 
 #: One colour per optimizer, the same in every descent figure.
 OPTIMIZER_COLORS: dict[str, str] = {
-    "gd": PALETTE[0], "momentum": PALETTE[1], "nesterov": PALETTE[2], "adam": PALETTE[3],
+    "gd": PALETTE[0],
+    "momentum": PALETTE[1],
+    "nesterov": PALETTE[2],
+    "adam": PALETTE[3],
     "line-search": PALETTE[4],
 }
 
@@ -759,7 +950,9 @@ def _runs(results) -> list:
 
 def _run_colors(runs) -> list[str]:
     if len({r.optimizer for r in runs}) == len(runs):
-        return [OPTIMIZER_COLORS.get(r.optimizer, PALETTE[i % len(PALETTE)]) for i, r in enumerate(runs)]
+        return [
+            OPTIMIZER_COLORS.get(r.optimizer, PALETTE[i % len(PALETTE)]) for i, r in enumerate(runs)
+        ]
     return [PALETTE[i % len(PALETTE)] for i in range(len(runs))]
 
 
@@ -767,15 +960,26 @@ def _run_label(run, runs) -> str:
     return f"{run.optimizer} (α = {run.learning_rate:.3g})"
 
 
-def _curve_panel(ax, runs, values: str, ylabel: str, offset: float = 0.0) -> None:
-    for run, color in zip(runs, _run_colors(runs)):
+def _curve_panel(ax, runs, values: str, ylabel: str, offset: float = 0.0, labels=None) -> None:
+    labels = labels or [_run_label(run, runs) for run in runs]
+    distinct = len({r.optimizer for r in runs}) == len(runs)
+    for i, (run, color, label) in enumerate(zip(runs, _run_colors(runs), labels)):
+        # Runs of one optimizer may coincide (the same fit two ways): dash the later ones.
+        style = {} if distinct else {"linestyle": ("-", "--", ":", "-.")[i % 4], "linewidth": 2.8 - i * 0.8}
         series = np.asarray(getattr(run.history, values), dtype=float) - offset
         shown = np.where(series > 0, series, np.nan)
         iterations = np.arange(len(series))
-        (line,) = ax.semilogy(iterations, shown, color=color, linewidth=1.6, label=_run_label(run, runs))
+        (line,) = ax.semilogy(iterations, shown, **{"color": color, "linewidth": 1.6, "label": label, **style})
         line.set_gid(f"{values}-{run.optimizer}")
         if run.stop_reason == "diverged":
-            ax.semilogy([iterations[-1]], [shown[-1]], marker="x", markersize=9, color=color, linestyle="none")
+            ax.semilogy(
+                [iterations[-1]],
+                [shown[-1]],
+                marker="x",
+                markersize=9,
+                color=color,
+                linestyle="none",
+            )
     ax.set_xlabel("iteration k")
     ax.set_ylabel(ylabel)
     if len(runs) and max(len(r.history) for r in runs) > 1:
@@ -783,11 +987,12 @@ def _curve_panel(ax, runs, values: str, ylabel: str, offset: float = 0.0) -> Non
 
 
 @_styled
-def plot_descent(results) -> Figure:
+def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
     """Loss curves of one or more descents, log scale: J(θₖ) − J_best and ‖∇J(θₖ)‖.
 
     ``results`` is a `~symcalc.descent.DescentResult` or a list of them (e.g. one per
-    optimizer on the same problem).  The left panel shows how far each loss is above
+    optimizer on the same problem); ``labels`` name them in the legend (default: the
+    optimizer and its learning rate).  The left panel shows how far each loss is above
     J_best, the lowest loss any run reached (a loss that levels off at J* > 0 is a flat
     line on a log scale; its distance to the optimum is not); the dashed line in the
     right panel is ``tol``.
@@ -800,15 +1005,21 @@ def plot_descent(results) -> Figure:
     ['J(θₖ) − J_best', 'gradient norm ‖∇J(θₖ)‖']
     """
     runs = _runs(results)
+    if labels is not None and len(labels) != len(runs):
+        raise SymcalcError(f"got {len(labels)} labels for {len(runs)} runs; give one label per run")
     fig, (left, right) = _figure(1, 2, panel=(5.0, 3.6))
     best = min(float(np.min(r.history.loss)) for r in runs)
-    _curve_panel(left, runs, "loss", "J(θₖ) − J_best", offset=best)
-    _curve_panel(right, runs, "gradient_norm", "gradient norm ‖∇J(θₖ)‖")
+    _curve_panel(left, runs, "loss", "J(θₖ) − J_best", offset=best, labels=labels)
+    _curve_panel(right, runs, "gradient_norm", "gradient norm ‖∇J(θₖ)‖", labels=labels)
     tols = {r.tol for r in runs if r.tol > 0}
     if len(tols) == 1:
         tol = tols.pop()
-        right.axhline(tol, color=COLORS["reference"], linestyle="--", linewidth=1.0, label=f"tol = {tol:g}")
-    title = runs[0].model if len({r.model for r in runs}) == 1 else "gradient descent"
+        right.axhline(
+            tol, color=COLORS["reference"], linestyle="--", linewidth=1.0, label=f"tol = {tol:g}"
+        )
+    titles = {"linear": "linear regression", "logistic": "logistic regression",
+              "softmax": "softmax regression", "mlp": "one-hidden-layer network"}
+    title = titles.get(runs[0].model, runs[0].model) if len({r.model for r in runs}) == 1 else "gradient descent"
     data = runs[0].data.split(" (")[0] if runs[0].data else ""
     fig.suptitle(f"{title} on {data}" if data else title)
     left.set_title(f"loss above J_best = {best:.6g}")
@@ -818,7 +1029,9 @@ def plot_descent(results) -> Figure:
     return fig
 
 
-def _grid_limits(paths: list[np.ndarray], margin: float = 0.25) -> tuple[tuple[float, float], tuple[float, float]]:
+def _grid_limits(
+    paths: list[np.ndarray], margin: float = 0.25
+) -> tuple[tuple[float, float], tuple[float, float]]:
     points = np.concatenate(paths)
     limits = []
     for column in (0, 1):
@@ -829,7 +1042,7 @@ def _grid_limits(paths: list[np.ndarray], margin: float = 0.25) -> tuple[tuple[f
 
 
 @_styled
-def plot_descent_paths(results, *, grid: int = 81, paths=None) -> Figure:
+def plot_descent_paths(results, *, grid: int = 81) -> Figure:
     """For a two-parameter problem: the contour of J with each run's path of θ, side by side.
 
     ``results`` are `~symcalc.descent.DescentResult` objects on the same objective
@@ -862,7 +1075,9 @@ def plot_descent_paths(results, *, grid: int = 81, paths=None) -> Figure:
             objective.value(run.theta), run.loss, rel_tol=1e-9, abs_tol=1e-12
         )
         if not same:
-            raise SymcalcError("the runs minimize different objectives; use one model, data set and l2")
+            raise SymcalcError(
+                "the runs minimize different objectives; use one model, data set and l2"
+            )
         tracks.append(np.asarray(track, dtype=float))
     xlim, ylim = _grid_limits(tracks)
     xs = np.linspace(*xlim, grid)
@@ -880,13 +1095,29 @@ def plot_descent_paths(results, *, grid: int = 81, paths=None) -> Figure:
     colors = _run_colors(runs)
     norm = _log_norm(levels)
     for ax, run, track, color in zip(axes, runs, tracks, colors):
-        filled = ax.contourf(xs, ys, heights, levels=levels, cmap="Greys", norm=norm, extend="both", alpha=0.8)
+        filled = ax.contourf(
+            xs, ys, heights, levels=levels, cmap="Greys", norm=norm, extend="both", alpha=0.8
+        )
         ax.contour(xs, ys, heights, levels=levels, colors="white", linewidths=0.6)
         ax.plot(track[:, 0], track[:, 1], color=color, linewidth=1.5)
         dots = track[: min(len(track), 60)]
         ax.plot(dots[:, 0], dots[:, 1], color=color, marker=".", markersize=4.5, linestyle="none")
-        ax.plot(*track[0], marker="o", markersize=8, color=color, markeredgecolor="black", linestyle="none")
-        ax.plot(*track[-1], marker="*", markersize=15, color=color, markeredgecolor="black", linestyle="none")
+        ax.plot(
+            *track[0],
+            marker="o",
+            markersize=8,
+            color=color,
+            markeredgecolor="black",
+            linestyle="none",
+        )
+        ax.plot(
+            *track[-1],
+            marker="*",
+            markersize=15,
+            color=color,
+            markeredgecolor="black",
+            linestyle="none",
+        )
         verdict = f"{run.iterations} steps" + ("" if run.converged else ", not converged")
         ax.set_title(f"{run.optimizer} (α = {run.learning_rate:.3g}): {verdict}", fontsize=10)
         ax.set_xlim(*xlim)
@@ -899,9 +1130,11 @@ def plot_descent_paths(results, *, grid: int = 81, paths=None) -> Figure:
     _curve_panel(curves, runs, "loss", "J(θₖ) − J_best", offset=best)
     curves.set_title("loss above J_best (log scale)", fontsize=10)
     curves.legend(loc="upper right", fontsize=8)
-    for ax in axes[len(runs) + 1:]:
+    for ax in axes[len(runs) + 1 :]:
         ax.set_visible(False)
-    fig.colorbar(filled, ax=list(axes[: len(runs)]), label="J(θ) − J_best", shrink=0.8, format="%.0e")
+    fig.colorbar(
+        filled, ax=list(axes[: len(runs)]), label="J(θ) − J_best", shrink=0.8, format="%.0e"
+    )
     fig.suptitle(f"paths of θ from ● to ★ on the contours of J ({runs[0].model})")
     return fig
 

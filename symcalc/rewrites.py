@@ -377,14 +377,20 @@ def _map_linear(factor: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
     return None
 
 
-def _map_polynomial(poly_expr: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
-    """A homogeneous polynomial in s, t (coefficients may hold other symbols) made stable."""
+def _map_polynomial(poly_expr: sympy.Expr, b: sympy.Expr, style: str) -> sympy.Expr:
+    """A homogeneous polynomial in s, t whose coefficients hold other symbols, made stable.
+
+    ``style`` "monomials" keeps Σ c_ij(x)·s^i·t^j with each coefficient factored
+    ((1 - y)·σ(z) - y·σ(-z)); "coefficients" collects by the other symbols and maps
+    each numeric polynomial in s, t (tanh(u) + 4xσ(x)σ(2u)σ(-2u)).
+    """
     expanded = sympy.expand(poly_expr)
     if not expanded.has(_S, _T):
         return expanded
     poly = sympy.Poly(expanded, _S, _T)
     degree = poly.total_degree()
-    # collect by the coefficient monomials (x, y, tanh(...) ...): sum_m m * P_m(s, t)
+    if style == "monomials":
+        return sympy.Add(*[sympy.factor(coeff) * _S**i * _T**j for (i, j), coeff in poly.terms()])
     groups: dict[sympy.Expr, sympy.Expr] = {}
     for (i, j), coeff in poly.terms():
         for term in sympy.Add.make_args(sympy.expand(coeff)):
@@ -443,13 +449,20 @@ def _sigmoid_form(expr: sympy.Expr, context: Context) -> sympy.Expr | None:
         atoms = [m[0] for m in members]
         if not _is_risky(expr, atoms):
             continue
-        result = _sigmoid_form_for(expr, w, members)
-        if result is not None and result != expr:
-            return result
+        candidates = [_sigmoid_form_for(expr, w, members, style) for style in ("coefficients", "monomials")]
+        if expr in candidates:
+            continue  # already in one of the normal forms: nothing to do
+        candidates = [cand for cand in candidates if cand is not None]
+        if not candidates:
+            continue
+        if len(candidates) == 1 or candidates[0] == candidates[1] or not context.samples:
+            return candidates[0]
+        scores = [(_cancellation_score(cand, context), i) for i, cand in enumerate(candidates)]
+        return candidates[min(scores)[1]]
     return None
 
 
-def _sigmoid_form_for(expr, w, members) -> sympy.Expr | None:
+def _sigmoid_form_for(expr, w, members, style: str) -> sympy.Expr | None:
     multiples = [abs(m) for _, m in members]
     q = reduce(lambda a, b_: sympy.gcd(a, b_), multiples)
     b = q * w
@@ -480,7 +493,7 @@ def _sigmoid_form_for(expr, w, members) -> sympy.Expr | None:
     n_content, n_factors = sympy.factor_list(numer)
     mapped = n_content
     for f, e in n_factors:
-        mapped *= (_map_polynomial(f, b) if f.has(_S, _T) else f) ** e
+        mapped *= (_map_polynomial(f, b, style) if f.has(_S, _T) else f) ** e
     result = (mapped / kept_denominator).xreplace(back)
     return result.xreplace({_S: sigmoid(b), _T: sigmoid(-b)})
 
@@ -573,6 +586,30 @@ def _log_sigmoid_query(e):
 
 def _log_sigmoid_value(e, context):
     return -softplus(-e.args[0].args[0])
+
+
+def _exp_terms(arg: sympy.Expr) -> list[sympy.Expr] | None:
+    """The aₖ of a sum Σ cₖ·exp(bₖ) (cₖ > 0 numbers) written as Σ exp(aₖ), or None."""
+    if not isinstance(arg, sympy.Add):
+        return None
+    out = []
+    for term in arg.args:
+        coeff, rest = term.as_coeff_Mul()
+        if rest == 1 and coeff > 0:
+            out.append(sympy.log(coeff))
+        elif isinstance(rest, sympy.exp) and coeff > 0:
+            out.append(rest.args[0] + sympy.log(coeff))
+        else:
+            return None
+    return out if sum(1 for t in arg.args if t.has(sympy.exp)) >= 2 else None
+
+
+def _logsumexp_query(e):
+    return isinstance(e, sympy.log) and _exp_terms(e.args[0]) is not None
+
+
+def _logsumexp_value(e, context):
+    return logsumexp(*_exp_terms(e.args[0]))
 
 
 def _log1p_query(e):
@@ -671,6 +708,18 @@ def _piecewise_factor_value(e, context):
 # -- rational functions: as given, factored or in partial fractions ------------------------
 
 
+def _numpy_modules() -> list:
+    import scipy.special
+
+    return [{"sigmoid": scipy.special.expit, "softplus": lambda a: np.logaddexp(0, a),
+             "log1p": np.log1p, "expm1": np.expm1, "erfc": scipy.special.erfc,
+             "logsumexp": lambda *a: scipy.special.logsumexp(np.stack(np.broadcast_arrays(*a)), axis=0),
+             "erf": scipy.special.erf}, "numpy"]
+
+
+_NUMPY_MODULES = _numpy_modules()
+
+
 def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
     """How many sums lose more than 3 digits to cancellation at some probe point."""
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
@@ -684,8 +733,8 @@ def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
         if len(node.args) == 2 and all(_is_exact(t) or t.is_Number for t in node.args):
             continue
         with np.errstate(all="ignore"):
-            terms = [np.broadcast_to(np.asarray(sympy.lambdify(symbols, t, "numpy")(*columns), dtype=float),
-                                     columns[0].shape) for t in node.args]
+            terms = [np.broadcast_to(np.asarray(sympy.lambdify(symbols, t, _NUMPY_MODULES)(*columns),
+                                                dtype=float), columns[0].shape) for t in node.args]
             total = np.abs(np.sum(terms, axis=0))
             biggest = np.max(np.abs(terms), axis=0)
             ratio = np.where(np.isfinite(total) & (total > 0), biggest / np.where(total > 0, total, 1), 1.0)
@@ -766,6 +815,12 @@ RULES: tuple[Rewrite, ...] = (
         "softplus", "log(1 + exp(u)) -> softplus(u)",
         _softplus_query, _softplus_value,
         examples=((sympy.log(1 + sympy.exp(u)), softplus(u)), (sympy.log(1 + sympy.exp(-u)), softplus(-u))),
+    ),
+    Rewrite(
+        "logsumexp", "log(Σ exp(aₖ)) -> logsumexp(aₖ) = max + log Σ exp(aₖ - max)",
+        _logsumexp_query, _logsumexp_value,
+        examples=((sympy.log(sympy.exp(u) + sympy.exp(2 * u)), logsumexp(u, 2 * u)),
+                  (sympy.log(sympy.exp(u) + sympy.exp(v) + 2), logsumexp(u, v, sympy.log(2)))),
     ),
     Rewrite(
         "log_sigmoid", "log σ(u) -> -softplus(-u)",

@@ -32,8 +32,22 @@ ALL = sorted(CATALOG)
 ACTIVATIONS = [e.name for e in catalog("activation")]
 #: Activations whose antiderivative is elementary (or erf): symcalc must find it.
 CLOSED_FORM = [
-    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "relu6", "elu", "selu", "celu", "softsign",
-    "gelu", "hard_sigmoid", "hard_tanh", "hard_swish", "gaussian", "sinusoid",
+    "identity",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "relu6",
+    "elu",
+    "selu",
+    "celu",
+    "softsign",
+    "gelu",
+    "hard_sigmoid",
+    "hard_tanh",
+    "hard_swish",
+    "gaussian",
+    "sinusoid",
 ]
 #: Activations with no elementary antiderivative (polylog or worse): numeric only.
 NO_CLOSED_FORM = ["softplus", "silu", "mish", "log_sigmoid"]
@@ -68,7 +82,11 @@ def _mp_integral(entry, a: float, b: float) -> mpmath.mpf:
     f = _mp_function(entry.expr, entry.variable)
     lo, hi = min(a, b), max(a, b)
     with mpmath.workdps(50):
-        nodes = [mpmath.mpf(lo), *[mpmath.mpf(k) for k in _kinks(entry) if lo < k < hi], mpmath.mpf(hi)]
+        nodes = [
+            mpmath.mpf(lo),
+            *[mpmath.mpf(k) for k in _kinks(entry) if lo < k < hi],
+            mpmath.mpf(hi),
+        ]
         value = mpmath.quad(f, nodes)
     return value if a <= b else -value
 
@@ -169,7 +187,9 @@ def test_every_integration_step_is_an_identity(name, rng):
     for step in result.step_list():
         if step.rule == "no rule found":
             continue
-        residual = _mp_function(sympy.diff(step.result, step.variable) - step.integrand, step.variable)
+        residual = _mp_function(
+            sympy.diff(step.result, step.variable) - step.integrand, step.variable
+        )
         for point in rng.uniform(0.1, 2.5, 4):  # inside every piece's domain that steps use
             with mpmath.workdps(40):
                 value = complex(residual(mpmath.mpf(point)))
@@ -237,7 +257,9 @@ def test_ftc_for_activations_is_symbolic_where_a_closed_form_exists(name):
         assert check.symbolic_held is not False
 
 
-@pytest.mark.parametrize("name", ["relu", "hard_tanh", "huber", "gelu", "mish", "silu", "binary_cross_entropy"])
+@pytest.mark.parametrize(
+    "name", ["relu", "hard_tanh", "huber", "gelu", "mish", "silu", "binary_cross_entropy"]
+)
 def test_accumulation_matches_mpmath_quadrature(name):
     check = _check(name)
     entry = check.entry
@@ -249,7 +271,9 @@ def test_accumulation_matches_mpmath_quadrature(name):
 def test_accumulate_is_the_integral_from_a():
     xs = np.array([[-2.0, 0.5], [3.0, 0.0]])
     assert np.allclose(accumulate("cos(x)", 0, xs), np.sin(xs), rtol=0, atol=1e-14)
-    assert accumulate("relu", 1.0, [-1.0, 1.0, 2.0]).tolist() == pytest.approx([-0.5, 0.0, 1.5], abs=1e-15)
+    assert accumulate("relu", 1.0, [-1.0, 1.0, 2.0]).tolist() == pytest.approx(
+        [-0.5, 0.0, 1.5], abs=1e-15
+    )
     assert accumulate("x", 0, []).shape == (0,)
 
 
@@ -287,7 +311,9 @@ def test_a_constant_shift_is_still_an_antiderivative():
 
 def test_an_antiderivative_that_jumps_fails_the_continuity_check():
     # right derivative on every piece, wrong constants: not an antiderivative on the line
-    check = check_ftc("hard_tanh", antiderivative="Piecewise((-x, x <= -1), (x**2/2, x <= 1), (x, True))")
+    check = check_ftc(
+        "hard_tanh", antiderivative="Piecewise((-x, x <= -1), (x**2/2, x <= 1), (x, True))"
+    )
     assert check.symbolic_held is False and check.symbolic_method.startswith("continuity")
     assert check.numeric_held is False
     assert check.accumulation_error == pytest.approx(0.5, rel=1e-12)
@@ -301,7 +327,9 @@ def test_an_unevaluated_integral_is_refused_as_an_antiderivative():
 
 def test_the_lower_limit_respects_the_domain():
     assert _check("binary_cross_entropy").a == 0.5
-    with pytest.raises(SymcalcError, match=r"a = 0 is outside the domain of binary_cross_entropy .*e\.g\. 0\.5"):
+    with pytest.raises(
+        SymcalcError, match=r"a = 0 is outside the domain of binary_cross_entropy .*e\.g\. 0\.5"
+    ):
         check_ftc("binary_cross_entropy", a=0)
     with pytest.raises(SymcalcError, match="leaves the domain"):
         check_ftc("binary_cross_entropy", x_range=(-1, 0.5))

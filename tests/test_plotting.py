@@ -7,7 +7,6 @@ are written out by hand below; bar areas are summed from the drawn patches.
 from __future__ import annotations
 
 import functools
-import io
 import subprocess
 import sys
 import types
@@ -22,6 +21,7 @@ from PIL import Image
 
 from symcalc import SymcalcError, riemann_convergence, riemann_sum
 from symcalc.catalog import CATALOG
+from symcalc.derivatives import derivative
 from symcalc.files import save_figure
 from symcalc.ftc import RULES, accumulate, univariate_entry
 from symcalc.functions import expand_named
@@ -39,15 +39,28 @@ ALL = sorted(CATALOG)
 
 #: Where each catalog function has a corner (f' jumps), worked out by hand.
 KINKS = {
-    "relu": [0.0], "leaky_relu": [0.0], "relu6": [0.0, 6.0], "selu": [0.0],
-    "hard_sigmoid": [-3.0, 3.0], "hard_tanh": [-1.0, 1.0], "hard_swish": [-3.0, 3.0],
-    "absolute_error": [0.0], "hinge": [1.0],
+    "relu": [0.0],
+    "leaky_relu": [0.0],
+    "relu6": [0.0, 6.0],
+    "selu": [0.0],
+    "hard_sigmoid": [-3.0, 3.0],
+    "hard_tanh": [-1.0, 1.0],
+    "hard_swish": [-3.0, 3.0],
+    "absolute_error": [0.0],
+    "hinge": [1.0],
 }
 
 
 @functools.cache
 def _figure(name: str) -> Figure:
     return plot_function(name, order=2)
+
+
+def _kernel_of(entry, order: int):
+    """The kernel of f or of its derivative (tidied under the same 2 s budget as the plot)."""
+    if order == 0:
+        return kernel(entry)
+    return kernel(derivative(entry, order=order, timeout=2.0))
 
 
 def _line(ax, gid: str):
@@ -58,15 +71,22 @@ def _line(ax, gid: str):
 
 def _mp(expr, var):
     """expr as an mpmath function, for points away from kinks (where DiracDelta is 0)."""
-    expr = expand_named(expr).replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
-    expr = expr.replace(lambda e: isinstance(e, sympy.Heaviside), lambda e: e.rewrite(sympy.Piecewise))
+    expr = expand_named(expr).replace(
+        lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero
+    )
+    expr = expr.replace(
+        lambda e: isinstance(e, sympy.Heaviside), lambda e: e.rewrite(sympy.Piecewise)
+    )
     return sympy.lambdify(var, expr, modules="mpmath")
 
 
 def _draw(fig: Figure, dpi: int = 100):
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return fig.canvas.get_renderer()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
 
 
 # -- a function beside its derivatives ------------------------------------------------
@@ -81,15 +101,22 @@ def test_curves_are_the_kernel_values_and_the_true_values(name, rng):
     assert fig.axes[0].get_xlim() == pytest.approx(entry.plot_range)
     exprs = [entry.expr, sympy.diff(entry.expr, var), sympy.diff(entry.expr, var, 2)]
     kinks = KINKS.get(name, [])
-    for order, (ax, gid) in enumerate(zip(fig.axes, ["f", "f'", "f''"])):
+    for order, (ax, gid) in enumerate(zip(fig.axes, ["f", "f'", "f''"], strict=True)):
         line = _line(ax, gid)
         xs, ys = (np.asarray(d, dtype=float) for d in line.get_data())
         shown = np.isfinite(xs)
         assert shown.sum() >= 700
         assert np.array_equal(np.isnan(ys[shown]), np.zeros(shown.sum(), bool))
-        np.testing.assert_array_equal(ys[shown], np.asarray(kernel(entry, order=order)(xs[shown]), dtype=float))
+        np.testing.assert_allclose(
+            ys[shown],
+            np.asarray(_kernel_of(entry, order)(xs[shown]), dtype=float),
+            rtol=1e-12,
+            atol=1e-14,
+        )
         truth = _mp(exprs[order], var)
-        smooth = xs[shown][np.all(np.abs(xs[shown][:, None] - np.array([*kinks, 1e9])[None, :]) > 1e-3, axis=1)]
+        smooth = xs[shown][
+            np.all(np.abs(xs[shown][:, None] - np.array([*kinks, 1e9])[None, :]) > 1e-3, axis=1)
+        ]
         for x in rng.choice(smooth, 12, replace=False):
             with mpmath.workdps(30):
                 value = complex(truth(mpmath.mpf(float(x))))
@@ -112,7 +139,9 @@ def test_kink_markers_sit_at_the_kinks(name):
     assert ys == pytest.approx(np.asarray(kernel(entry)(xs), dtype=float))
     for ax in fig.axes:  # a dotted line through every panel at each kink
         vertical = sorted(
-            line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":" and line.get_gid() is None
+            line.get_xdata()[0]
+            for line in ax.lines
+            if line.get_linestyle() == ":" and line.get_gid() is None
         )
         assert vertical == pytest.approx(expected)
 
@@ -137,7 +166,9 @@ def test_the_tangent_line_has_the_derivative_as_slope():
     fig = plot_function("tanh", tangent=0.5)
     xs, ys = (np.asarray(d, dtype=float) for d in _line(fig.axes[0], "tangent").get_data())
     slope = float(1 - mpmath.tanh(0.5) ** 2)
-    assert np.polyfit(xs, ys, 1) == pytest.approx([slope, float(mpmath.tanh(0.5)) - 0.5 * slope], rel=1e-12)
+    assert np.polyfit(xs, ys, 1) == pytest.approx(
+        [slope, float(mpmath.tanh(0.5)) - 0.5 * slope], rel=1e-12
+    )
     assert list(_line(fig.axes[1], "slope").get_ydata()) == pytest.approx([slope], rel=1e-14)
 
 
@@ -151,8 +182,10 @@ def test_stacked_layout_shares_the_x_axis():
 
 def test_titles_are_formulas_in_mathtext():
     titles = [ax.get_title() for ax in plot_function("relu").axes]
-    assert titles == [r"$\mathrm{relu}(x) = \max\left(0, x\right)$",
-                      r"$\mathrm{relu}'(x) = 1\ \mathrm{if}\ x > 0;\ 0\ \mathrm{otherwise}$"]
+    assert titles == [
+        r"$\mathrm{relu}(x) = \max\left(0, x\right)$",
+        r"$\mathrm{relu}'(x) = 1\ \mathrm{if}\ x > 0;\ 0\ \mathrm{otherwise}$",
+    ]
     busy = plot_function("gelu_tanh").axes[1].get_title()
     assert busy == r"$\mathrm{gelu\_tanh}'(x)$"  # too long for a title: the name alone
 
@@ -165,7 +198,9 @@ def test_mathtext_converter_handles_what_mathtext_lacks():
     assert mathtext(sympy.Float("1.0507009873554804934193349852946", 30) * x) == "$1.051 x$"
 
 
-@pytest.mark.parametrize("name", ["relu", "hard_swish", "mish", "binary_cross_entropy", "categorical_cross_entropy"])
+@pytest.mark.parametrize(
+    "name", ["relu", "hard_swish", "mish", "binary_cross_entropy", "categorical_cross_entropy"]
+)
 @pytest.mark.parametrize("dpi", [100, 200])
 def test_text_stays_inside_the_figure_and_titles_do_not_collide(name, dpi):
     fig = plot_function(name, order=2, tangent=None)
@@ -174,9 +209,14 @@ def test_text_stays_inside_the_figure_and_titles_do_not_collide(name, dpi):
     texts = [ax.title for ax in fig.axes] + [fig._suptitle] + [ax.xaxis.label for ax in fig.axes]
     boxes = [t.get_window_extent(renderer) for t in texts if t is not None and t.get_text()]
     for box in boxes:
-        assert bounds.x0 - 1 <= box.x0 and box.x1 <= bounds.x1 + 1 and bounds.y0 - 1 <= box.y0 and box.y1 <= bounds.y1 + 1
+        assert (
+            bounds.x0 - 1 <= box.x0
+            and box.x1 <= bounds.x1 + 1
+            and bounds.y0 - 1 <= box.y0
+            and box.y1 <= bounds.y1 + 1
+        )
     titles = [ax.title.get_window_extent(renderer) for ax in fig.axes]
-    for first, second in zip(titles, titles[1:]):
+    for first, second in zip(titles, titles[1:], strict=False):
         assert not first.overlaps(second)
 
 
@@ -202,7 +242,11 @@ def _bar_areas(ax) -> np.ndarray:
     (bars,) = [c for c in ax.collections if c.get_gid() == "riemann-bars"]
     areas = []
     for path in bars.get_paths():
-        x, y = path.vertices[:-1].T if len(path.vertices) > 4 and np.allclose(path.vertices[0], path.vertices[-1]) else path.vertices.T
+        x, y = (
+            path.vertices[:-1].T
+            if len(path.vertices) > 4 and np.allclose(path.vertices[0], path.vertices[-1])
+            else path.vertices.T
+        )
         signed = 0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)  # shoelace
         height = y[np.argmax(np.abs(y))]
         areas.append(abs(signed) * np.sign(height))
@@ -237,7 +281,9 @@ def test_convergence_plot_has_reference_slopes_on_log_axes():
     assert "order 2.00" in [t.get_text() for t in ax.get_legend().get_texts()][2]
 
 
-@pytest.mark.parametrize(("a", "b", "rule"), [(-4.0, 3.0, "midpoint"), (2.0, -3.0, "trapezoid"), (0.0, 2.5, "left")])
+@pytest.mark.parametrize(
+    ("a", "b", "rule"), [(-4.0, 3.0, "midpoint"), (2.0, -3.0, "trapezoid"), (0.0, 2.5, "left")]
+)
 def test_ftc_picture_bars_accumulation_and_slope(a, b, rule):
     f = "sin(x) + x/4"
     fig = plot_ftc(f, a=a, b=b, n=10, rule=rule, x_range=(-5, 5))
@@ -261,7 +307,9 @@ def test_ftc_picture_accepts_a_check_and_stays_in_the_domain():
     check = check_ftc("binary_cross_entropy")
     fig = plot_ftc(check)
     assert fig.axes[0].get_xlim() == pytest.approx((0.001, 0.999))
-    assert fig.axes[1].get_title() == r"$A(p) = \int_{0.5}^{p} \mathrm{binary\_cross\_entropy}(t)\,dt$"
+    assert (
+        fig.axes[1].get_title() == r"$A(p) = \int_{0.5}^{p} \mathrm{binary\_cross\_entropy}(t)\,dt$"
+    )
     with pytest.raises(SymcalcError, match="a and b must differ"):
         plot_ftc("tanh", a=1, b=1)
 
@@ -277,7 +325,9 @@ def _study():
     forward = np.abs((np.tanh(x0 + steps) - np.tanh(x0)) / steps - true)
     exact = np.zeros_like(steps)
     return types.SimpleNamespace(
-        steps=steps, errors={"forward": forward, "central": central, "complex": exact}, point=x0,
+        steps=steps,
+        errors={"forward": forward, "central": central, "complex": exact},
+        point=x0,
         function_name="tanh",
     )
 
@@ -294,8 +344,22 @@ def test_step_error_plot_draws_each_method_and_marks_the_best_step():
     stars = [line for line in ax.lines if line.get_marker() == "*"]
     best = int(np.argmin(study.errors["central"]))
     assert any(line.get_xdata()[0] == study.steps[best] for line in stars)
-    assert np.all(np.isnan(_line(ax, "error-complex").get_ydata()))  # zeros are left off a log scale
+    assert np.all(
+        np.isnan(_line(ax, "error-complex").get_ydata())
+    )  # zeros are left off a log scale
     assert ax.get_title() == "gradient check of tanh at 0.7"
+
+
+def test_step_error_plot_draws_the_gradcheck_study():
+    from symcalc.gradcheck import gradcheck, study_steps
+
+    study = study_steps(gradcheck("binary_cross_entropy_with_logits", at=[[0.5, 1.0]], wrt="z"))
+    ax = plot_step_errors(study).axes[0]
+    assert ax.get_title() == "gradient check of d/dz binary_cross_entropy_with_logits at (0.5, 1)"
+    for method, errors in study.errors.items():
+        ys = np.asarray(_line(ax, f"error-{method}").get_ydata(), dtype=float)
+        assert np.array_equal(np.isnan(ys), ~(np.asarray(errors) > 0))
+        assert ys[~np.isnan(ys)] == pytest.approx(np.asarray(errors)[np.asarray(errors) > 0])
 
 
 def test_step_error_plot_bad_input():
@@ -304,7 +368,9 @@ def test_step_error_plot_bad_input():
     with pytest.raises(SymcalcError, match="errors for 'central' have 26 values for 27 steps"):
         plot_step_errors(study)
     with pytest.raises(SymcalcError, match="two positive steps"):
-        plot_step_errors(types.SimpleNamespace(steps=[0.1], errors={}, point=0.0, function_name="f"))
+        plot_step_errors(
+            types.SimpleNamespace(steps=[0.1], errors={}, point=0.0, function_name="f")
+        )
 
 
 # -- files ------------------------------------------------------------------------------
@@ -327,7 +393,8 @@ def test_png_resolution_follows_dpi(tmp_path):
     fig = plot_ftc("sigmoid")
     save_figure(fig, tmp_path / "low.png", dpi=100)
     save_figure(fig, tmp_path / "high.png", dpi=200)
-    low, high = Image.open(tmp_path / "low.png").size, Image.open(tmp_path / "high.png").size
+    with Image.open(tmp_path / "low.png") as small, Image.open(tmp_path / "high.png") as large:
+        low, high = small.size, large.size
     assert high == (2 * low[0], 2 * low[1])
     assert low == (880, 340)
 

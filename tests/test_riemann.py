@@ -65,7 +65,9 @@ def test_sums_match_a_plain_loop(rule):
     result = riemann_sum("sin(x)", a, b, n, rule=rule)
     assert result.value == pytest.approx(total, rel=1e-14)
     assert result.exact == pytest.approx(math.cos(a) - math.cos(b), rel=1e-14)
-    assert result.edges.size == n + 1 and result.samples.size == (n + 1 if rule == "trapezoid" else n)
+    assert result.edges.size == n + 1 and result.samples.size == (
+        n + 1 if rule == "trapezoid" else n
+    )
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -76,7 +78,13 @@ def test_the_reference_integral_matches_mpmath(name):
     assert abs(result.error) < 0.05 * (high - low) * max(1.0, float(np.max(np.abs(result.heights))))
 
 
-SMOOTH = [("exp(x)", 0.0, 1.0), ("sin(x)", 0.2, 2.0), ("sigmoid", -1.0, 2.5), ("x**3 - x", -1.0, 2.0), ("gelu", -2.0, 1.5)]
+SMOOTH = [
+    ("exp(x)", 0.0, 1.0),
+    ("sin(x)", 0.2, 2.0),
+    ("sigmoid", -1.0, 2.5),
+    ("x**3 - x", -1.0, 2.0),
+    ("gelu", -2.0, 1.5),
+]
 
 
 @pytest.mark.parametrize(("f", "a", "b"), SMOOTH)
@@ -112,7 +120,9 @@ def test_linear_functions_are_integrated_exactly_by_midpoint_and_trapezoid():
 
 def test_sums_converge_across_kinks():
     exact = 2.0  # ∫ relu over [-1, 2]
-    errors = [abs(riemann_sum("relu", -1, 2, n, rule="midpoint").value - exact) for n in (5, 50, 500)]
+    errors = [
+        abs(riemann_sum("relu", -1, 2, n, rule="midpoint").value - exact) for n in (5, 50, 500)
+    ]
     assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-5
 
 
@@ -192,8 +202,16 @@ def test_results_render():
     result = riemann_sum("x**2", 0, 1, 4, rule="left")
     assert float(result) == result.value == 0.21875
     assert result.to_dict() == {
-        "input": "x**2", "name": "x**2", "variable": "x", "a": 0.0, "b": 1.0, "n": 4, "rule": "left",
-        "value": 0.21875, "exact": result.exact, "error": result.error,
+        "input": "x**2",
+        "name": "x**2",
+        "variable": "x",
+        "a": 0.0,
+        "b": 1.0,
+        "n": 4,
+        "rule": "left",
+        "value": 0.21875,
+        "exact": result.exact,
+        "error": result.error,
     }
     assert "left Riemann sum of x**2 on [0, 1] with n = 4: 0.21875" in result.to_text()
     assert repr(result) == "<RiemannSum left n=4 of x**2 on [0, 1] = 0.21875>"

@@ -1,0 +1,623 @@
+"""Symbolic against numeric derivatives: does a claimed gradient match the function?
+
+`gradcheck` has one mechanism for every case: a *function of a point* and a *claimed
+derivative* at that point, compared with a numeric derivative of the function.
+
+* ``gradcheck("tanh")``: the function is a catalog entry (or text, or a SymPy
+  expression); the claim is its symbolic derivative kernel, for every continuous
+  variable (each partial derivative of a loss).
+* ``gradcheck("sigmoid", derivative="sigmoid(x)*(1 + sigmoid(x))")``: your own claim,
+  as text, a SymPy expression or a vectorized callable of the variables.
+* ``gradcheck(J, at=theta, derivative=grad_J)``: ``J`` is a Python function of a
+  vector (``J(theta) = mean((X @ theta - y)**2)``) and ``grad_J`` the claimed
+  gradient vector; each component is checked.
+
+Numeric derivatives: ``"central"`` differences (h = ε^(1/3)·max(1, |x|)),
+``"richardson"`` (central differences at h, h/2, h/4, h/8 extrapolated to h = 0,
+error O(h^8)) and ``"complex"`` step (Im f(x + ih)/h with h = 1e-20: no cancellation,
+for analytic functions only).  Relative error at a point is
+``|a - n| / max(|a|, |n|, tiny)`` where ``tiny`` is the rounding error of the
+difference quotient itself (``8ε·max|f|/h``; 1e-300 for complex step): below that no
+numeric derivative can tell two values apart.  Points within a few steps of a kink
+(``relu`` at 0, ``huber`` at |p - y| = δ) are reported, not counted.
+
+`study_steps` computes the data of the V-shaped "error against step size" curve at the
+worst point; `symcalc.plotting.plot_step_errors` draws it.
+
+Examples
+--------
+>>> check = gradcheck("tanh", method="richardson")
+>>> check.passed, check.max_rel_error < 1e-10
+(True, True)
+>>> gradcheck("sigmoid", derivative="sigmoid(x)*(1 + sigmoid(x))").passed
+False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .catalog import Entry
+from .errors import SymcalcError
+from .functions import sigmoid
+
+__all__ = ["METHODS", "GradientCheck", "StepStudy", "gradcheck", "study_steps"]
+
+#: Numeric differentiation methods and their default relative tolerance.
+METHODS: dict[str, float] = {"central": 1e-6, "richardson": 1e-8, "complex": 1e-10}
+
+_EPS = float(np.finfo(float).eps)
+_COMPLEX_STEP = 1e-20
+_RICHARDSON_LEVELS = 4
+
+
+# -- the problem: values, a claim, and how to perturb a point ---------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Problem:
+    """A function of points (rows of an (n, d) array) and the claimed partial derivatives."""
+
+    name: str
+    variables: tuple[str, ...]
+    wrt: tuple[int, ...]
+    value: Callable[[np.ndarray], np.ndarray]
+    claimed: Callable[[np.ndarray], np.ndarray]  # (n, d) -> (n, len(wrt))
+    complex_value: Callable[[np.ndarray], np.ndarray] | None
+    kinks: Callable[[np.ndarray, int], np.ndarray] | None  # distance to nearest kink per row
+    bounds: tuple[tuple[float, float], ...] = ()  # each variable's domain ends (steps stay inside)
+
+    def step(self, method: str, points: np.ndarray, j: int) -> np.ndarray:
+        """The step for ``method`` at each point, kept inside the variable's domain."""
+        h = _step(method, points[:, j])
+        if self.bounds:
+            lo, hi = self.bounds[j]
+            room = np.minimum(points[:, j] - lo, hi - points[:, j])
+            h = np.minimum(h, 0.1 * room)
+        return h
+
+
+def _relative(a: np.ndarray, n: np.ndarray, tiny: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.maximum(np.maximum(np.abs(a), np.abs(n)), np.maximum(tiny, 1e-300))
+        difference = np.abs(a - n)
+        out = np.where(difference == 0, 0.0, difference / scale)
+    return np.where(np.isnan(out), np.inf, out)
+
+
+def _shifted(points: np.ndarray, j: int, h: np.ndarray | float) -> np.ndarray:
+    moved = points.astype(np.result_type(points, h), copy=True)
+    moved[:, j] = moved[:, j] + h
+    return moved
+
+
+def _central(problem: _Problem, points: np.ndarray, j: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    up = problem.value(_shifted(points, j, h))
+    down = problem.value(_shifted(points, j, -h))
+    tiny = 8 * _EPS * np.maximum(np.abs(up), np.abs(down)) / (2 * h)
+    return (up - down) / (2 * h), tiny
+
+
+def _richardson(problem: _Problem, points: np.ndarray, j: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Neville tableau of central differences at h, h/2, ...: error O(h^(2·levels))."""
+    rows = []
+    tiny = None
+    for level in range(_RICHARDSON_LEVELS):
+        estimate, noise = _central(problem, points, j, h / 2**level)
+        rows.append(estimate)
+        tiny = noise
+    for k in range(1, _RICHARDSON_LEVELS):
+        factor = 4.0**k
+        rows = [(factor * rows[i + 1] - rows[i]) / (factor - 1) for i in range(len(rows) - 1)]
+    return rows[0], 4 * tiny
+
+
+def _complex(problem: _Problem, points: np.ndarray, j: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if problem.complex_value is None:
+        raise SymcalcError(
+            f"complex step needs an analytic function, and {problem.name} has kinks or branches "
+            "(Abs, Max, Min, Piecewise, sign); use method='richardson'"
+        )
+    shifted = _shifted(points.astype(complex), j, 1j * _COMPLEX_STEP)
+    with np.errstate(all="ignore"):
+        values = problem.complex_value(shifted)
+    return np.imag(values) / _COMPLEX_STEP, np.full(points.shape[0], 1e-300)
+
+
+_NUMERIC = {"central": _central, "richardson": _richardson, "complex": _complex}
+
+
+def _step(method: str, x: np.ndarray) -> np.ndarray:
+    scale = np.maximum(1.0, np.abs(x))
+    if method == "richardson":
+        return 0.05 * scale
+    return _EPS ** (1 / 3) * scale
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class StepStudy:
+    """Numeric-derivative error against step size at one point: the V-shaped curve.
+
+    ``errors`` maps a method to the absolute error at each of ``steps``; ``point`` is the
+    point (one value per variable of ``function_name``), ``variable`` the one varied.
+    """
+
+    function_name: str
+    variable: str
+    point: tuple[float, ...]
+    exact: float
+    steps: np.ndarray
+    errors: Mapping[str, np.ndarray]
+
+    def best_steps(self) -> dict[str, tuple[float, float]]:
+        """method -> (step, error) where the error is smallest."""
+        out = {}
+        for method, errors in self.errors.items():
+            finite = np.where(np.isfinite(errors), errors, np.inf)
+            i = int(np.argmin(finite))
+            out[method] = (float(self.steps[i]), float(errors[i]))
+        return out
+
+    def to_text(self) -> str:
+        lines = [f"step-size study of d/d{self.variable} {self.function_name} at {self.point}"]
+        for method, (h, err) in self.best_steps().items():
+            lines.append(f"  {method:<10} best step {h:.1e}: error {err:.2e}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<StepStudy {self.function_name} at {self.point}: {len(self.steps)} steps, {', '.join(self.errors)}>"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class GradientCheck:
+    """The outcome of comparing claimed derivatives with numeric ones.
+
+    ``analytic`` and ``numeric`` hold one column per checked variable (``wrt``) and one
+    row per point of ``points`` (columns: ``variables``).  ``kink_points`` are the
+    (point, variable) pairs skipped because a kink is within reach of the steps.
+
+    Examples
+    --------
+    >>> gradcheck("relu", at=[-1.0, 0.0, 2.0])
+    <GradientCheck relu d/dx central: passed, max rel error 0 at 3 points (1 near kinks)>
+    """
+
+    input: str
+    method: str
+    variables: tuple[str, ...]
+    wrt: tuple[str, ...]
+    points: np.ndarray
+    analytic: np.ndarray
+    numeric: np.ndarray
+    relative_errors: np.ndarray
+    max_abs_error: float
+    max_rel_error: float
+    worst_point: tuple[float, ...]
+    worst_variable: str
+    tolerance: float
+    passed: bool
+    kink_points: tuple[tuple[tuple[float, ...], str], ...]
+    problem: _Problem = dataclasses.field(repr=False, compare=False)
+
+    def study_steps(self, steps: Sequence[float] | None = None) -> StepStudy:
+        """The error-against-step-size data at the worst point (see `study_steps`)."""
+        return study_steps(self, steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (non-finite numbers as None)."""
+        return {
+            "input": self.input,
+            "method": self.method,
+            "variables": list(self.variables),
+            "wrt": list(self.wrt),
+            "points": int(self.points.shape[0]),
+            "max_abs_error": _json_float(self.max_abs_error),
+            "max_rel_error": _json_float(self.max_rel_error),
+            "worst_point": {v: _json_float(x) for v, x in zip(self.variables, self.worst_point)},
+            "worst_variable": self.worst_variable,
+            "tolerance": self.tolerance,
+            "passed": self.passed,
+            "kinks": [{"point": {v: _json_float(x) for v, x in zip(self.variables, p)}, "variable": var}
+                      for p, var in self.kink_points],
+        }
+
+    def to_text(self) -> str:
+        verdict = "PASSED" if self.passed else "FAILED"
+        where = ", ".join(f"{v} = {x:.6g}" for v, x in zip(self.variables, self.worst_point))
+        lines = [
+            f"gradient check of {self.input} ({self.method} differences, {', '.join('d/d' + w for w in self.wrt)})",
+            f"  {verdict}: max relative error {self.max_rel_error:.3g} (tolerance {self.tolerance:.1g}), "
+            f"max absolute error {self.max_abs_error:.3g}",
+            f"  worst: d/d{self.worst_variable} at {where}",
+            f"  points: {self.points.shape[0]}",
+        ]
+        if self.kink_points:
+            shown = "; ".join(
+                ", ".join(f"{v} = {x:.6g}" for v, x in zip(self.variables, p)) + f" (d/d{var})"
+                for p, var in self.kink_points[:5]
+            )
+            more = f" and {len(self.kink_points) - 5} more" if len(self.kink_points) > 5 else ""
+            lines.append(f"  near kinks, not counted: {shown}{more}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        kinks = f" ({len(self.kink_points)} near kinks)" if self.kink_points else ""
+        wrt = ", ".join("d/d" + w for w in self.wrt)
+        return (f"<GradientCheck {self.input} {wrt} {self.method}: {verdict}, max rel error "
+                f"{self.max_rel_error:.3g} at {self.points.shape[0]} points{kinks}>")
+
+
+def _json_float(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# -- building the problem --------------------------------------------------------------------
+
+
+def _complex_function(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Callable | None:
+    nonsmooth = (sympy.Abs, sympy.Max, sympy.Min, sympy.Piecewise, sympy.sign, sympy.Heaviside)
+    if expr.has(*nonsmooth):
+        return None
+    import scipy.special
+
+    plain = expr.replace(lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sympy.exp(-e.args[0])))
+    f = sympy.lambdify(variables, plain, modules=[{"erf": scipy.special.erf, "erfc": scipy.special.erfc}, "numpy"])
+
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(f(*points.T), dtype=complex), points.shape[:1])
+
+    return evaluate
+
+
+def _claim_from(derivative: Any, entry: Entry, variables, var_index: int, params) -> Callable:
+    """The user's claimed derivative (text, SymPy or callable) as points -> values."""
+    if callable(derivative) and not isinstance(derivative, sympy.Basic):
+        def claimed(points: np.ndarray) -> np.ndarray:
+            try:
+                values = derivative(*points.T)
+            except Exception as exc:  # noqa: BLE001 - the user's function failed
+                raise SymcalcError(f"the derivative function raised {type(exc).__name__}: {exc}") from None
+            return np.broadcast_to(np.asarray(values, dtype=float), points.shape[:1])
+
+        return claimed
+    from .kernels import kernel
+    from .parse import parse
+
+    expr = parse(derivative) if isinstance(derivative, str) else derivative
+    if not isinstance(expr, sympy.Expr):
+        raise SymcalcError(f"derivative must be text, a SymPy expression or a function, got {type(derivative).__name__}")
+    from .parse import _realify
+
+    expr = entry.bind(_realify(expr))
+    unknown = sorted(s.name for s in expr.free_symbols if s not in set(variables))
+    if unknown:
+        names = ", ".join(v.name for v in variables)
+        raise SymcalcError(f"the derivative uses '{unknown[0]}', which is not a variable of the function ({names})")
+    k = kernel(Entry("derivative", "expression", expr, tuple(variables)))
+
+    def claimed(points: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(np.asarray(k(*points.T), dtype=float), points.shape[:1])
+
+    return claimed
+
+
+def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem, Entry]:
+    from .derivatives import variable_of
+    from .kernels import kernel
+    from .kinks import kink_candidates
+    from .parse import resolve
+
+    entry = resolve(f, **dict(params or {}))
+    variables = entry.variables
+    names = tuple(v.name for v in variables)
+    if wrt is None:
+        chosen = [entry.variable] if derivative is not None else [
+            v for v in variables if not isinstance(entry.domain_of(v), sympy.FiniteSet)
+        ]
+    else:
+        chosen = [variable_of(entry, w) for w in ([wrt] if isinstance(wrt, (str, sympy.Symbol)) else wrt)]
+        for v in chosen:
+            if v not in variables:
+                raise SymcalcError(f"gradcheck checks derivatives in the variables {', '.join(names)}, not '{v}'")
+    if derivative is not None and len(chosen) != 1:
+        raise SymcalcError("a claimed derivative is for one variable: pass wrt='name' with derivative=")
+    value_kernel = kernel(entry, convention=convention)
+
+    def value(points: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value_kernel(*points.T), dtype=float), points.shape[:1])
+
+    if derivative is not None:
+        claims = [_claim_from(derivative, entry, variables, variables.index(chosen[0]), params)]
+    else:
+        claims = []
+        for v in chosen:
+            k = kernel(entry, order=1, wrt=v, convention=convention)
+            claims.append(lambda points, k=k: np.broadcast_to(np.asarray(k(*points.T), dtype=float),
+                                                               points.shape[:1]))
+
+    def claimed(points: np.ndarray) -> np.ndarray:
+        return np.stack([c(points) for c in claims], axis=1)
+
+    bound = entry.bind()
+    kink_exprs = {variables.index(v): kink_candidates(bound, v) for v in chosen}
+
+    def kinks(points: np.ndarray, j: int) -> np.ndarray:
+        distance = np.full(points.shape[0], np.inf)
+        candidates = kink_exprs.get(j, [])
+        if not candidates:
+            return distance
+        others = [s for s in variables if s != variables[j]]
+        for candidate in candidates:
+            f_kink = sympy.lambdify(others, candidate, "numpy") if others else None
+            with np.errstate(all="ignore"):
+                where = (np.asarray(f_kink(*[points[:, variables.index(o)] for o in others]), dtype=float)
+                         if f_kink else np.full(points.shape[0], float(candidate)))
+            where = np.broadcast_to(where, distance.shape)
+            distance = np.minimum(distance, np.where(np.isfinite(where), np.abs(points[:, j] - where), np.inf))
+        return distance
+
+    name = f if isinstance(f, str) else entry.name
+    bounds = []
+    for v in variables:
+        domain = entry.domain_of(v)
+        if isinstance(domain, sympy.Interval):
+            bounds.append((float(domain.inf), float(domain.sup)))
+        else:
+            bounds.append((-math.inf, math.inf))
+    problem = _Problem(
+        name=name, variables=names, wrt=tuple(variables.index(v) for v in chosen), value=value,
+        claimed=claimed, complex_value=_complex_function(bound, variables), kinks=kinks,
+        bounds=tuple(bounds),
+    )
+    return problem, entry
+
+
+def _callable_problem(f: Callable, at: Any, derivative: Any) -> _Problem:
+    if derivative is None or not callable(derivative):
+        raise SymcalcError(
+            "for a Python function give the claimed gradient as a function too: "
+            "gradcheck(J, at=theta, derivative=grad_J)"
+        )
+    if at is None:
+        raise SymcalcError("for a Python function give the point(s) to check: gradcheck(J, at=theta, derivative=grad_J)")
+    first = np.atleast_2d(np.asarray(at, dtype=float))
+    d = first.shape[1]
+
+    def call(func, point):
+        try:
+            return func(point)
+        except Exception as exc:  # noqa: BLE001 - the user's function failed
+            raise SymcalcError(f"{getattr(func, '__name__', 'the function')} raised {type(exc).__name__}: {exc}") from None
+
+    def value(points: np.ndarray) -> np.ndarray:
+        return np.array([np.asarray(call(f, p)).reshape(()) for p in points])
+
+    def complex_value(points: np.ndarray) -> np.ndarray:
+        return np.array([complex(np.asarray(call(f, p)).reshape(())) for p in points])
+
+    def claimed(points: np.ndarray) -> np.ndarray:
+        rows = []
+        for p in points:
+            g = np.asarray(call(derivative, p), dtype=float).reshape(-1)
+            if g.shape != (d,):
+                raise SymcalcError(f"the gradient has {g.size} components for a point with {d}; they must match")
+            rows.append(g)
+        return np.array(rows)
+
+    name = getattr(f, "__name__", "f")
+    return _Problem(name=name, variables=tuple(f"theta[{i}]" for i in range(d)), wrt=tuple(range(d)),
+                    value=value, claimed=claimed, complex_value=complex_value, kinks=None)
+
+
+def _points_for(entry: Entry | None, at: Any, samples: int, seed: int) -> np.ndarray:
+    variables = entry.variables
+    names = [v.name for v in variables]
+    if at is None:
+        return _sample(entry, samples, seed)
+    if isinstance(at, Mapping):
+        unknown = [k for k in at if k not in names]
+        if unknown:
+            raise SymcalcError(f"at= names '{unknown[0]}', which is not a variable of {entry.signature()}")
+        columns = [np.asarray(at.get(v.name, entry.fixed.get(v.name, 0.5)), dtype=float) for v in variables]
+        columns = np.broadcast_arrays(*columns)
+        points = np.stack([c.reshape(-1) for c in columns], axis=1)
+    else:
+        try:
+            array = np.asarray(at, dtype=float)
+        except (TypeError, ValueError):
+            raise SymcalcError(f"at= must be numbers, got {at!r}") from None
+        if array.ndim <= 1:
+            main = array.reshape(-1)
+            columns = [main] + [np.full(main.shape, entry.fixed.get(v.name, 0.5)) for v in variables[1:]]
+            points = np.stack(columns, axis=1)
+        elif array.ndim == 2 and array.shape[1] == len(variables):
+            points = array
+        else:
+            raise SymcalcError(
+                f"at= has shape {array.shape}; give values of {names[0]}, rows of {len(names)} values, "
+                "or a mapping {name: values}"
+            )
+    if points.size == 0:
+        raise SymcalcError("at= is empty; give at least one point")
+    if not np.all(np.isfinite(points)):
+        raise SymcalcError("at= contains NaN or infinity; give finite points")
+    for j, v in enumerate(variables):
+        domain = entry.domain_of(v)
+        if domain != sympy.S.Reals:
+            bad = [x for x in points[:, j] if not domain.contains(sympy.Float(x)) == sympy.true]
+            if bad:
+                raise SymcalcError(f"{v} = {bad[0]:g} is outside the domain of {entry.signature()} ({v} in {domain})")
+    return points
+
+
+def _sample(entry: Entry, samples: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    columns = []
+    for i, v in enumerate(entry.variables):
+        domain = entry.domain_of(v)
+        if isinstance(domain, sympy.FiniteSet):
+            choices = np.array([float(e) for e in domain])
+            columns.append(rng.choice(choices, samples))
+            continue
+        if i == 0:
+            lo, hi = entry.plot_range
+        else:
+            lo, hi = -3.0, 3.0
+        if domain != sympy.S.Reals:
+            lo, hi = max(lo, float(domain.inf)), min(hi, float(domain.sup))
+        margin = 0.02 * (hi - lo)
+        columns.append(rng.uniform(lo + margin, hi - margin, samples))
+    return np.stack(columns, axis=1)
+
+
+# -- the public API ----------------------------------------------------------------------------
+
+
+def gradcheck(
+    f: str | sympy.Expr | Entry | Callable[[np.ndarray], float],
+    at: Any = None,
+    wrt: str | Sequence[str] | None = None,
+    method: str = "central",
+    *,
+    derivative: str | sympy.Expr | Callable[..., Any] | None = None,
+    tolerance: float | None = None,
+    params: Mapping[str, Any] | None = None,
+    samples: int = 25,
+    seed: int = 0,
+    convention: str = "zero",
+) -> GradientCheck:
+    """Compare a function's claimed derivative with a numeric one.
+
+    ``f`` is a catalog name, text, SymPy expression or `Entry` (the claim defaults to
+    its symbolic derivative, every continuous variable checked), or a Python function
+    of a vector ``theta`` (then ``at`` is the point and ``derivative`` the claimed
+    gradient function).  ``at``: values of the first variable (others at the entry's
+    ``fixed`` values), rows of full points, or a mapping ``{name: values}``; default:
+    ``samples`` points drawn across the domain with ``seed``.  ``method``: "central",
+    "richardson" or "complex".  ``tolerance`` defaults to `METHODS` [method].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(20, 3)), rng.normal(size=20)
+    >>> J = lambda th: np.mean((X @ th - y) ** 2)
+    >>> textbook = lambda th: X.T @ (X @ th - y) / len(y)   # half the true gradient
+    >>> gradcheck(J, at=np.zeros(3), derivative=textbook).passed
+    False
+    >>> gradcheck(J, at=np.zeros(3), derivative=lambda th: 2 * X.T @ (X @ th - y) / len(y)).passed
+    True
+    """
+    if method not in _NUMERIC:
+        raise SymcalcError(f"unknown method '{method}'; choose one of {', '.join(METHODS)}")
+    if tolerance is None:
+        tolerance = METHODS[method]
+    elif not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
+        raise SymcalcError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise SymcalcError(f"samples must be a positive whole number, got {samples!r}")
+    is_symbolic = isinstance(f, (str, sympy.Basic, Entry))
+    if is_symbolic:
+        problem, entry = _symbolic_problem(f, wrt, derivative, params, convention)
+        points = _points_for(entry, at, samples, seed)
+        label = f if isinstance(f, str) else entry.name
+    elif callable(f):
+        if wrt is not None or params:
+            raise SymcalcError("wrt= and params= apply to symbolic functions; a Python function's gradient is checked whole")
+        problem = _callable_problem(f, at, derivative)
+        points = np.atleast_2d(np.asarray(at, dtype=float))
+        label = problem.name
+    else:
+        raise SymcalcError(f"expected a catalog name, expression or Python function, got {type(f).__name__}")
+    return _compare(problem, points, method, float(tolerance), label)
+
+
+def _compare(problem: _Problem, points: np.ndarray, method: str, tolerance: float, label: str) -> GradientCheck:
+    numeric_of = _NUMERIC[method]
+    with np.errstate(all="ignore"):
+        analytic = np.asarray(problem.claimed(points), dtype=float).reshape(points.shape[0], len(problem.wrt))
+    numeric = np.empty_like(analytic)
+    relative = np.empty_like(analytic)
+    near_kink = np.zeros_like(analytic, dtype=bool)
+    for c, j in enumerate(problem.wrt):
+        h = problem.step(method, points, j)
+        with np.errstate(all="ignore"):
+            estimate, tiny = numeric_of(problem, points, j, h)
+        numeric[:, c] = estimate
+        relative[:, c] = _relative(analytic[:, c], estimate, tiny)
+        if problem.kinks is not None:
+            near_kink[:, c] = problem.kinks(points, j) <= 4 * h * (2 if method == "richardson" else 1)
+    counted = np.where(near_kink, 0.0, relative)
+    absolute = np.where(near_kink, 0.0, np.abs(analytic - numeric))
+    absolute = np.where(np.isnan(absolute), np.inf, absolute)
+    worst = np.unravel_index(int(np.argmax(counted)), counted.shape)
+    kinks = tuple(
+        (tuple(float(v) for v in points[i]), problem.variables[problem.wrt[c]])
+        for i, c in zip(*np.nonzero(near_kink))
+    )
+    max_rel = float(counted.max()) if counted.size else 0.0
+    return GradientCheck(
+        input=label, method=method, variables=problem.variables,
+        wrt=tuple(problem.variables[j] for j in problem.wrt), points=points, analytic=analytic,
+        numeric=numeric, relative_errors=relative, max_abs_error=float(absolute.max()),
+        max_rel_error=max_rel, worst_point=tuple(float(v) for v in points[worst[0]]),
+        worst_variable=problem.variables[problem.wrt[worst[1]]], tolerance=tolerance,
+        passed=bool(max_rel <= tolerance), kink_points=kinks, problem=problem,
+    )
+
+
+def study_steps(check: GradientCheck, steps: Sequence[float] | None = None) -> StepStudy:
+    """Error of each numeric method against the step size at ``check``'s worst point.
+
+    The reference is the claimed derivative there when the check passed, otherwise the
+    complex-step derivative (or Richardson's where complex step does not apply), so the
+    curve shows the numeric methods' own error.  Default steps: 10^-16 ... 10^0.
+
+    Examples
+    --------
+    >>> study = study_steps(gradcheck("tanh", at=[0.5]))
+    >>> h, err = study.best_steps()["central"]
+    >>> 1e-7 < h < 1e-3 and err < 1e-9
+    True
+    """
+    problem = check.problem
+    steps = np.logspace(-16, 0, 49) if steps is None else np.asarray(steps, dtype=float)
+    if steps.ndim != 1 or steps.size < 2 or np.any(~np.isfinite(steps)) or np.any(steps <= 0):
+        raise SymcalcError("steps must be at least two positive numbers")
+    point = np.asarray(check.worst_point, dtype=float)[None, :]
+    j = problem.variables.index(check.worst_variable)
+    c = check.wrt.index(check.worst_variable)
+    exact = float(np.asarray(problem.claimed(point))[0, c])
+    if not check.passed:
+        reference = "complex" if problem.complex_value is not None else "richardson"
+        exact = float(_NUMERIC[reference](problem, point, j, problem.step(reference, point, j))[0][0])
+    errors: dict[str, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        f0 = problem.value(point)[0]
+        forward = np.array([(problem.value(_shifted(point, j, h))[0] - f0) / h for h in steps])
+        errors["forward"] = np.abs(forward - exact)
+        errors["central"] = np.array([abs(_central(problem, point, j, np.array([h]))[0][0] - exact) for h in steps])
+        errors["richardson"] = np.array(
+            [abs(_richardson(problem, point, j, np.array([h]))[0][0] - exact) for h in steps]
+        )
+        if problem.complex_value is not None:
+            errors["complex"] = np.array([
+                abs(float(np.imag(problem.complex_value(_shifted(point.astype(complex), j, 1j * h))[0])) / h - exact)
+                for h in steps
+            ])
+    return StepStudy(
+        function_name=check.input, variable=check.worst_variable,
+        point=tuple(float(v) for v in point[0]), exact=exact, steps=steps, errors=errors,
+    )

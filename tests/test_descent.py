@@ -1,0 +1,437 @@
+"""Gradient descent against independent answers: lstsq, closed-form ridge, a hand-written
+Newton method and SciPy's BFGS; stopping rules, divergence, history, figures."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.special
+
+from symcalc.data import Dataset, load_data, synthetic
+from symcalc.descent import (
+    OPTIMIZERS,
+    STOP_REASONS,
+    DescentResult,
+    ProgressBar,
+    descend,
+    estimate_lipschitz,
+    optimize,
+)
+from symcalc.errors import SymcalcError
+from symcalc.models import make_model
+
+CONTRACT_KEYS = [
+    "model",
+    "optimizer",
+    "iterations",
+    "converged",
+    "stop_reason",
+    "loss",
+    "data_loss",
+    "theta",
+    "gradient_norm",
+    "seconds",
+    "history",
+]
+
+
+def with_intercept(X: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.ones(len(X)), X])
+
+
+def lstsq(data: Dataset) -> np.ndarray:
+    return np.linalg.lstsq(with_intercept(data.X), data.y, rcond=None)[0]
+
+
+# Logistic regression written independently of symcalc (no kernels, no SymPy).
+def logistic_loss(theta, X, y, l2):
+    z = with_intercept(X) @ theta
+    return np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * theta[1:] @ theta[1:]
+
+
+def logistic_gradient(theta, X, y, l2):
+    Xt = with_intercept(X)
+    g = Xt.T @ (scipy.special.expit(Xt @ theta) - y) / len(y)
+    g[1:] += l2 * theta[1:]
+    return g
+
+
+def logistic_newton(X, y, l2, steps: int = 30) -> np.ndarray:
+    """Newton's method with the exact Hessian: quadratic convergence to the optimum."""
+    Xt = with_intercept(X)
+    theta = np.zeros(Xt.shape[1])
+    penalty = np.diag([0.0] + [l2] * X.shape[1])
+    for _ in range(steps):
+        s = scipy.special.expit(Xt @ theta)
+        hessian = Xt.T @ (Xt * (s * (1 - s))[:, None]) / len(y) + penalty
+        theta = theta - np.linalg.solve(hessian, logistic_gradient(theta, X, y, l2))
+    return theta
+
+
+# -- linear regression reaches the least-squares solution -----------------------------------
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_reaches_lstsq(optimizer):
+    data = load_data("synthetic:linear")
+    result = descend("linear", data, optimizer=optimizer, tol=1e-10, max_iter=50_000)
+    assert result.converged and result.stop_reason == "gradient_norm"
+    truth = lstsq(data)
+    assert np.linalg.norm(result.theta - truth) <= 1e-6 * np.linalg.norm(truth)
+
+
+def test_linear_on_real_data_reaches_lstsq():
+    data = load_data("builtin:diabetes", standardize=True)
+    result = descend("linear", data, optimizer="nesterov", tol=1e-9)
+    truth = lstsq(data)
+    assert result.converged
+    assert np.linalg.norm(result.theta - truth) <= 1e-6 * np.linalg.norm(truth)
+    assert result.data_loss == pytest.approx(
+        np.mean((with_intercept(data.X) @ truth - data.y) ** 2), rel=1e-12
+    )
+
+
+def test_linear_on_a_csv_written_here(tmp_path, rng):
+    X = rng.normal(size=(60, 2))
+    y = 3.0 - 2.0 * X[:, 0] + 0.25 * X[:, 1] + 0.1 * rng.standard_normal(60)
+    path = tmp_path / "table.csv"
+    path.write_text(
+        "a,b,out\n"
+        + "".join(f"{a!r},{b!r},{t!r}\n" for (a, b), t in zip(X.tolist(), y.tolist(), strict=True))
+    )
+    result = descend("linear", str(path), target="out", tol=1e-10)
+    truth = np.linalg.lstsq(with_intercept(X), y, rcond=None)[0]
+    np.testing.assert_allclose(result.theta, truth, rtol=1e-6)
+    assert result.parameter_names == ("intercept", "a", "b")
+
+
+def test_ridge_matches_its_closed_form_and_leaves_the_intercept_alone():
+    data = load_data("synthetic:linear")
+    l2 = 0.7
+    result = descend("linear", data, l2=l2, tol=1e-10)
+    Xt = with_intercept(data.X)
+    m = data.n_samples
+    # ∇J = (2/m) X̃ᵀ(X̃θ - y) + λ (0, w) = 0  ⇔  ((2/m) X̃ᵀX̃ + λ D) θ = (2/m) X̃ᵀy
+    D = np.diag([0.0] + [1.0] * data.n_features)
+    truth = np.linalg.solve(2 / m * Xt.T @ Xt + l2 * D, 2 / m * Xt.T @ data.y)
+    np.testing.assert_allclose(result.theta, truth, rtol=1e-7)
+    assert result.loss - result.data_loss == pytest.approx(
+        0.5 * l2 * truth[1:] @ truth[1:], rel=1e-9
+    )
+
+
+def test_textbook_loop_is_gd_on_half_the_objective():
+    """θ ← θ − α(1/m)X̃ᵀ(X̃θ − y) is our gd on J = MSE with learning rate α/2: same iterates."""
+    data = load_data("synthetic:linear")
+    alpha = 0.3
+    result = descend(
+        "linear",
+        data,
+        optimizer="gd",
+        learning_rate=alpha / 2,
+        max_iter=25,
+        tol=0,
+        record_path=True,
+    )
+    Xt = with_intercept(data.X)
+    theta = np.zeros(Xt.shape[1])
+    for k in range(25):
+        theta = theta - alpha * Xt.T @ (Xt @ theta - data.y) / data.n_samples
+        np.testing.assert_allclose(result.path[k + 1], theta, rtol=1e-12, atol=1e-14)
+
+
+def test_gd_with_a_learning_rate_is_exactly_the_textbook_update():
+    objective = make_model("logistic").objective(load_data("synthetic:logistic"))
+    theta0 = np.array([0.2, -0.1, 0.4])
+    result = optimize(objective, theta0, optimizer="gd", learning_rate=0.7, max_iter=1, tol=0)
+    assert result.learning_rate == 0.7
+    np.testing.assert_array_equal(result.theta, theta0 - 0.7 * objective.gradient(theta0))
+
+
+# -- logistic regression reaches a second-order optimum -------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_reaches_the_newton_optimum(optimizer):
+    data = load_data("synthetic:logistic")
+    result = descend("logistic", data, optimizer=optimizer, tol=1e-9, max_iter=50_000)
+    truth = logistic_newton(data.X, data.y, 0.0)
+    assert result.converged
+    assert np.linalg.norm(result.theta - truth) <= 1e-5 * np.linalg.norm(truth)
+
+
+def test_logistic_on_real_data_reaches_scipy_bfgs():
+    data = load_data("builtin:breast_cancer", standardize=True)
+    y = (data.y == "malignant").astype(float)  # symcalc sorts labels: benign = 0, malignant = 1
+    l2 = 0.01
+    result = descend("logistic", data, l2=l2, optimizer="line-search", tol=1e-9)
+    bfgs = scipy.optimize.minimize(
+        logistic_loss,
+        np.zeros(31),
+        args=(data.X, y, l2),
+        jac=logistic_gradient,
+        method="BFGS",
+        options={"gtol": 1e-11, "maxiter": 10_000},
+    )
+    newton = logistic_newton(data.X, y, l2)
+    assert np.linalg.norm(bfgs.x - newton) <= 1e-6 * np.linalg.norm(newton)
+    assert np.linalg.norm(result.theta - newton) <= 1e-5 * np.linalg.norm(newton)
+    assert result.loss == pytest.approx(logistic_loss(newton, data.X, y, l2), rel=1e-12)
+    assert (result.predict(data.X) == data.y).mean() > 0.97
+
+
+def test_softmax_reaches_the_scipy_optimum():
+    data = load_data("builtin:iris", standardize=True)
+    l2 = 0.05
+    result = descend("softmax", data, l2=l2, optimizer="nesterov", tol=1e-9)
+    classes = sorted(set(data.y))
+    Y = np.array([[label == c for c in classes] for label in data.y], dtype=float)
+    Xt = with_intercept(data.X)
+
+    def loss(flat):  # independent: scipy's logsumexp
+        Theta = flat.reshape(3, 5)
+        Z = Xt @ Theta.T
+        return np.mean(
+            scipy.special.logsumexp(Z, axis=1) - (Z * Y).sum(axis=1)
+        ) + 0.5 * l2 * np.sum(Theta[:, 1:] ** 2)
+
+    def gradient(flat):
+        Theta = flat.reshape(3, 5)
+        R = scipy.special.softmax(Xt @ Theta.T, axis=1) - Y
+        G = R.T @ Xt / len(Y)
+        G[:, 1:] += l2 * Theta[:, 1:]
+        return G.ravel()
+
+    truth = scipy.optimize.minimize(
+        loss, np.zeros(15), jac=gradient, method="BFGS", options={"gtol": 1e-11, "maxiter": 10_000}
+    ).x
+    assert np.linalg.norm(result.theta - truth) <= 1e-5 * np.linalg.norm(truth)
+    assert result.loss == pytest.approx(loss(truth), rel=1e-12)
+
+
+def test_gd_with_the_lipschitz_step_never_increases_a_convex_loss():
+    for model, data in [("softmax", "synthetic:blobs"), ("logistic", "builtin:breast_cancer")]:
+        result = descend(model, data, standardize=True, optimizer="gd", max_iter=300, tol=0)
+        assert np.all(np.diff(result.history.loss) <= 1e-15 * result.history.loss[:-1])
+
+
+def test_mlp_learns_the_moons():
+    data = load_data("synthetic:moons")
+    result = descend("mlp", data, hidden=8, activation="tanh", l2=1e-3, max_iter=3000)
+    assert result.optimizer == "line-search"  # the default when ∇J has no global bound
+    assert result.history.loss[-1] < 0.1 * result.history.loss[0]
+    assert (result.predict(data.X) == data.y.astype(int).astype(str)).mean() > 0.97
+    again = descend("mlp", data, hidden=8, activation="tanh", l2=1e-3, max_iter=3000)
+    np.testing.assert_array_equal(result.theta, again.theta)  # seeded start: reproducible
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu", "sigmoid"])
+def test_mlp_regression_on_real_data(activation):
+    data = load_data("builtin:diabetes", standardize=True)
+    result = descend(
+        "mlp",
+        data,
+        hidden=6,
+        activation=activation,
+        loss="squared_error",
+        optimizer="adam",
+        learning_rate=0.05,
+        max_iter=1500,
+    )
+    linear = np.mean((with_intercept(data.X) @ lstsq(data) - data.y) ** 2)
+    assert result.data_loss < 1.2 * linear  # a network does at least about as well as least squares
+    assert result.history.loss[-1] < 0.2 * result.history.loss[0]
+
+
+# -- stopping rules, history, divergence -----------------------------------------------------------
+
+
+def test_stop_reasons_and_history():
+    data = load_data("synthetic:logistic")
+    converged = descend("logistic", data)
+    assert converged.stop_reason == "gradient_norm" and converged.gradient_norm <= converged.tol
+    capped = descend("logistic", data, max_iter=3)
+    assert (capped.stop_reason, capped.iterations, capped.converged) == ("max_iter", 3, False)
+    flat = descend("logistic", data, loss_tol=1e-4)
+    assert flat.stop_reason == "loss_change" and not flat.converged
+    assert "relative loss change" in flat.message
+    for result in (converged, capped, flat):
+        assert result.stop_reason in STOP_REASONS
+        history = result.history
+        assert (
+            len(history.loss)
+            == len(history.gradient_norm)
+            == len(history.step_size)
+            == result.iterations + 1
+        )
+        assert history.step_size[0] == 0 and history.loss[-1] == result.loss
+        assert history.gradient_norm[-1] == pytest.approx(result.gradient_norm)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov"])
+def test_too_large_a_learning_rate_is_caught(optimizer):
+    data = load_data("synthetic:linear")
+    lipschitz = make_model("linear").objective(data).lipschitz
+    result = descend("linear", data, optimizer=optimizer, learning_rate=5 / lipschitz)
+    assert result.stop_reason == "diverged" and not result.converged
+    assert "lower the learning rate" in result.message
+    assert np.isfinite(result.theta).all() and np.isfinite(result.loss)
+    assert (
+        np.isfinite(result.history.loss).all() and result.history.loss[-1] > result.history.loss[0]
+    )
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_nan_is_never_returned():
+    data = Dataset(np.array([[1e200], [-1e200], [3.0]]), np.array([1.0, 2.0, 3.0]), ("x",), "y")
+    result = descend("linear", data, learning_rate=1.0)
+    assert result.stop_reason == "diverged"
+    assert np.isfinite(result.theta).all() and np.isfinite(result.loss)
+
+
+def test_tol_bounds_the_gradient_norm_whenever_converged():
+    data = load_data("synthetic:blobs")
+    for optimizer in OPTIMIZERS:
+        for tol in (1e-3, 1e-7):
+            result = descend("softmax", data, optimizer=optimizer, tol=tol, max_iter=20_000)
+            assert result.converged and result.gradient_norm <= tol
+
+
+def test_default_step_sizes():
+    data = load_data("synthetic:linear")
+    objective = make_model("linear").objective(data)
+    assert descend("linear", data).learning_rate == pytest.approx(1 / objective.lipschitz)
+    assert descend("linear", data, optimizer="adam").learning_rate == 0.1
+    # Power iteration on the (exact, for a quadratic) Hessian approaches λ_max from below.
+    quadratic = estimate_lipschitz(objective, np.zeros(4), iterations=200)
+    assert 0.999 * objective.lipschitz <= quadratic <= objective.lipschitz * (1 + 1e-6)
+
+
+def test_callback_and_progress_bar():
+    seen = []
+    result = descend(
+        "linear", "synthetic:linear", callback=lambda k, loss, norm: seen.append((k, loss, norm))
+    )
+    assert [k for k, _, _ in seen] == list(range(1, result.iterations + 1))
+    assert seen[-1][1] == result.loss
+    stream = io.StringIO()
+    bar = ProgressBar(100, stream=stream, delay=0.0)
+    bar(50, 0.5, 1e-3)
+    assert "[###############...............] 50/100" in stream.getvalue()
+    bar.close()
+    assert stream.getvalue().endswith("\r")
+    quiet = io.StringIO()
+    late = ProgressBar(100, stream=quiet, delay=60.0)
+    late(1, 1.0, 1.0)
+    late.close()
+    assert quiet.getvalue() == ""
+
+
+def test_result_json_and_text():
+    result = descend("softmax", "builtin:iris", standardize=True, l2=0.01)
+    data = result.to_dict()
+    assert list(data) == CONTRACT_KEYS
+    assert set(data["history"]) == {"loss", "gradient_norm", "step_size"}
+    assert len(data["theta"]) == 3 and len(data["theta"][0]) == 5
+    json.dumps(data, allow_nan=False)
+    text = result.to_text()
+    assert "converged: gradient norm" in text and "virginica: petal_width" in text
+    assert repr(result).startswith("<DescentResult softmax gd: J = ")
+    assert isinstance(result, DescentResult)
+
+
+def test_unscaled_features_get_a_hint():
+    result = descend("linear", "builtin:diabetes", max_iter=50)
+    assert not result.converged and "--standardize" in result.message
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"optimizer": "adma"}, r"unknown optimizer 'adma'; did you mean 'adam'\?"),
+        ({"learning_rate": 0}, r"learning_rate must be a finite number > 0"),
+        ({"learning_rate": float("nan")}, r"learning_rate must be a finite number > 0"),
+        ({"learning_rate": "fast"}, r"learning_rate must be a number"),
+        ({"max_iter": 0}, r"max_iter must be a whole number ≥ 1"),
+        ({"max_iter": 10.5}, r"max_iter must be a whole number ≥ 1"),
+        ({"tol": -1}, r"tol must be a finite number ≥ 0"),
+        ({"loss_tol": float("inf")}, r"loss_tol must be a finite number ≥ 0"),
+        ({"momentum": 1.0}, r"momentum must be in \[0, 1\)"),
+        ({"theta0": [0.0, 1.0]}, r"theta0 must have 4 values, got 2"),
+        ({"theta0": [0.0, np.nan, 0.0, 0.0]}, r"theta0 holds NaN or infinite values"),
+        ({"l2": -0.5}, r"l2 must be a finite number ≥ 0"),
+        ({"target": "y2"}, r"has one target column, 'y'; drop --target"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(SymcalcError, match=message):
+        descend("linear", "synthetic:linear", **kwargs)
+
+
+def test_bad_data_arguments(rng):
+    with pytest.raises(
+        SymcalcError, match=r"target names a CSV column; with arrays pass data=\(X, y\)"
+    ):
+        descend("linear", (rng.standard_normal((5, 2)), np.ones(5)), target="y")
+    with pytest.raises(SymcalcError, match=r"data must be a Dataset or a pair"):
+        descend("linear", [1, 2, 3])
+    with pytest.raises(SymcalcError, match=r"not finite at the starting point"):
+        descend("linear", (np.array([[1e300], [2e300]]), np.array([1e300, 1.0])))
+
+
+def test_arrays_can_be_standardized_on_the_way_in(rng):
+    X = rng.normal(loc=100.0, scale=20.0, size=(50, 2))
+    y = X @ [0.5, -0.25] + rng.standard_normal(50)
+    result = descend("linear", (X, y), standardize=True, tol=1e-10)
+    Xs = (X - X.mean(axis=0)) / X.std(axis=0)
+    np.testing.assert_allclose(
+        result.theta, np.linalg.lstsq(with_intercept(Xs), y, rcond=None)[0], rtol=1e-7
+    )
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+
+def test_loss_curves_figure(tmp_path):
+    from symcalc.files import save_figure
+    from symcalc.plotting import plot_descent
+
+    runs = [
+        descend("linear", "builtin:diabetes", standardize=True, optimizer=o)
+        for o in ("gd", "nesterov")
+    ]
+    figure = plot_descent(runs)
+    left, right = figure.axes[:2]
+    assert left.get_yscale() == "log" and right.get_yscale() == "log"
+    assert {line.get_gid() for line in right.get_lines() if line.get_gid()} == {
+        "gradient_norm-gd",
+        "gradient_norm-nesterov",
+    }
+    for dpi in (100, 200):
+        path = save_figure(figure, tmp_path / f"curves{dpi}.png", dpi=dpi)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_contour_paths_figure_for_two_parameters():
+    from symcalc.plotting import plot_descent_paths
+
+    data = synthetic("linear", n_features=1)
+    runs = [descend("linear", data, optimizer=o, record_path=True) for o in OPTIMIZERS]
+    figure = plot_descent_paths(runs)
+    contour_panels = [ax for ax in figure.axes if ax.get_xlabel() == "intercept"]
+    assert len(contour_panels) == len(OPTIMIZERS)
+    assert [ax.get_title().split(" ")[0] for ax in contour_panels] == list(OPTIMIZERS)
+    three = descend("linear", "synthetic:linear", record_path=True)
+    with pytest.raises(SymcalcError, match=r"need a two-parameter problem .* got 4 parameters"):
+        plot_descent_paths([three])
+    with pytest.raises(
+        SymcalcError, match=r"has no recorded path; call descend\(\.\.\., record_path=True\)"
+    ):
+        plot_descent_paths([descend("linear", data)])
+    other = descend("linear", synthetic("linear", n_features=1, seed=5), record_path=True)
+    with pytest.raises(SymcalcError, match=r"different objectives"):
+        plot_descent_paths([runs[0], other])

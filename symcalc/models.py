@@ -780,10 +780,16 @@ def _prime_loss(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(is_loss_derivative, rewrite)
 
 
+def _has_delta_sum(e: sympy.Basic) -> bool:
+    return isinstance(e, sympy.Sum) and e.has(sympy.KroneckerDelta)
+
+
 def _chain_rule(J: sympy.Expr, parameter: sympy.Expr) -> sympy.Expr:
     result = sympy.diff(J, parameter)
     for _ in range(3):  # Kronecker deltas inside nested sums need more than one pass
-        tidier = _in_range(result.doit())
+        # Evaluate only the sums that hold a Kronecker delta: a plain Sum.doit() would run
+        # SymPy's closed-form summation on every sum (14 s for the MLP, same answer).
+        tidier = _in_range(result.replace(_has_delta_sum, lambda e: e.doit()))
         if tidier == result:
             break
         result = tidier

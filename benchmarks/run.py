@@ -69,20 +69,29 @@ TEXTBOOK: dict[str, tuple[Callable, Callable]] = {
     "leaky_relu": (lambda x: np.where(x > 0, x, 0.01 * x), lambda x: np.where(x > 0, 1.0, 0.01)),
     "relu6": (lambda x: np.minimum(np.maximum(x, 0), 6), lambda x: ((x > 0) & (x < 6)) * 1.0),
     "elu": (lambda x: np.where(x > 0, x, np.exp(x) - 1), lambda x: np.where(x > 0, 1.0, np.exp(x))),
-    "selu": (lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * (np.exp(x) - 1)),
-             lambda x: SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(x))),
-    "celu": (lambda x: np.where(x > 0, x, np.exp(x) - 1), lambda x: np.where(x > 0, 1.0, np.exp(x))),
+    "selu": (
+        lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * (np.exp(x) - 1)),
+        lambda x: SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(x)),
+    ),
+    "celu": (
+        lambda x: np.where(x > 0, x, np.exp(x) - 1),
+        lambda x: np.where(x > 0, 1.0, np.exp(x)),
+    ),
     "softplus": (lambda x: np.log(1 + np.exp(x)), _sig),
     "softsign": (lambda x: x / (1 + np.abs(x)), lambda x: 1 / (1 + np.abs(x)) ** 2),
     "silu": (lambda x: x * _sig(x), lambda x: _sig(x) * (1 + x * (1 - _sig(x)))),
-    "gelu": (lambda x: 0.5 * x * (1 + sp.erf(x / SQRT2)),
-             lambda x: 0.5 * (1 + sp.erf(x / SQRT2)) + x * np.exp(-(x**2) / 2) / SQRT2PI),
+    "gelu": (
+        lambda x: 0.5 * x * (1 + sp.erf(x / SQRT2)),
+        lambda x: 0.5 * (1 + sp.erf(x / SQRT2)) + x * np.exp(-(x**2) / 2) / SQRT2PI,
+    ),
     "gelu_tanh": (lambda x: 0.5 * x * (1 + np.tanh(C_TANH * (x + 0.044715 * x**3))), _gelu_tanh_d),
     "mish": (lambda x: x * np.tanh(np.log1p(np.exp(x))), _mish_d),
     "hard_sigmoid": (lambda x: np.clip(x / 6 + 0.5, 0, 1), lambda x: ((x > -3) & (x < 3)) / 6),
     "hard_tanh": (lambda x: np.clip(x, -1, 1), lambda x: ((x > -1) & (x < 1)) * 1.0),
-    "hard_swish": (lambda x: x * np.clip(x + 3, 0, 6) / 6,
-                   lambda x: np.where(x < -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0))),
+    "hard_swish": (
+        lambda x: x * np.clip(x + 3, 0, 6) / 6,
+        lambda x: np.where(x < -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0)),
+    ),
     "log_sigmoid": (lambda x: -np.log(1 + np.exp(-x)), lambda x: 1 / (1 + np.exp(x))),
     "gaussian": (lambda x: np.exp(-(x**2)), lambda x: -2 * x * np.exp(-(x**2))),
     "sinusoid": (np.sin, np.cos),
@@ -142,53 +151,67 @@ def machine() -> str:
         import numba as nb
 
         numba = nb.__version__
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__}, "
-            f"SciPy {scipy.__version__}, SymPy {sympy.__version__}, numba {numba}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, "
+        f"SciPy {scipy.__version__}, SymPy {sympy.__version__}, numba {numba}"
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10^6 elements only, fewer repeats")
-    parser.add_argument("--only", metavar="NAME", action="append", help="benchmark only these activations")
+    parser.add_argument(
+        "--only", metavar="NAME", action="append", help="benchmark only these activations"
+    )
     args = parser.parse_args(argv)
     sizes = [10**6] if args.quick else [10**6, 10**7]
     has_numba = importlib.util.find_spec("numba") is not None
     entries = [e for e in catalog("activation") if not args.only or e.name in args.only]
     print(f"machine: {machine()}")
     print("times: best of several runs, ns per element; ratios measured in the same run")
-    print("columns: ours | textbook NumPy | plain lambdify | numba | ours/textbook | lambdify/ours | ours/exp"
-          " | peak/N ours, textbook")
+    print(
+        "columns: ours | textbook NumPy | plain lambdify | numba | ours/textbook | lambdify/ours"
+        " | ours/exp"
+        " | peak/N ours, textbook"
+    )
     summary = []
     for n in sizes:
         repeats = 3 if (n >= 10**7 or args.quick) else 7
         rng = np.random.default_rng(0)
         x = rng.normal(0.0, 3.0, n)
         y = np.empty_like(x)
-        exp_pass = best_time(lambda: np.exp(x, out=y), repeats) / n * 1e9
+        exp_pass = best_time(lambda: np.exp(x, out=y), repeats) / n * 1e9  # noqa: B023 - called at once
         print(f"\nN = {n:.0e}: one np.exp(x, out=y) pass = {exp_pass:.3f} ns/element")
-        print(f"{'function':<22}{'ours':>7}{'textbk':>8}{'lambdfy':>8}{'numba':>7}"
-              f"{'o/t':>7}{'l/o':>7}{'o/exp':>7}{'peak/N':>12}  targets")
+        print(
+            f"{'function':<22}{'ours':>7}{'textbk':>8}{'lambdfy':>8}{'numba':>7}"
+            f"{'o/t':>7}{'l/o':>7}{'o/exp':>7}{'peak/N':>12}  targets"
+        )
         for entry in entries:
             for order in (0, 1):
                 ours = kernel(entry, order=order)
                 textbook = TEXTBOOK[entry.name][order]
                 plain = plain_lambdify(entry, order)
                 with np.errstate(all="ignore"):
-                    t_ours = best_time(lambda: ours(x), repeats) / n * 1e9
-                    t_text = best_time(lambda: textbook(x), repeats) / n * 1e9
-                    t_plain = best_time(lambda: plain(x), repeats) / n * 1e9
+                    t_ours = best_time(lambda: ours(x), repeats) / n * 1e9  # noqa: B023 - called at once
+                    t_text = best_time(lambda: textbook(x), repeats) / n * 1e9  # noqa: B023 - called at once
+                    t_plain = best_time(lambda: plain(x), repeats) / n * 1e9  # noqa: B023 - called at once
                     t_numba = math.nan
                     if has_numba:
                         fused = kernel(entry, order=order, backend="numba")
-                        t_numba = best_time(lambda: fused(x), repeats) / n * 1e9
+                        t_numba = best_time(lambda: fused(x), repeats) / n * 1e9  # noqa: B023 - called at once
                     if n == sizes[0]:
-                        mem_ours = peak_memory(lambda: ours(x)) / x.nbytes
-                        mem_text = peak_memory(lambda: textbook(x)) / x.nbytes
+                        mem_ours = peak_memory(lambda: ours(x)) / x.nbytes  # noqa: B023 - called at once
+                        mem_text = peak_memory(lambda: textbook(x)) / x.nbytes  # noqa: B023 - called at once
                         memory = f"{mem_ours:5.2f},{mem_text:5.2f}"
                     else:
                         memory = ""
                 label = entry.name + ("'" if order else "")
-                ratio_text, speedup_plain, ratio_exp = t_ours / t_text, t_plain / t_ours, t_ours / exp_pass
+                ratio_text, speedup_plain, ratio_exp = (
+                    t_ours / t_text,
+                    t_plain / t_ours,
+                    t_ours / exp_pass,
+                )
                 notes = []
                 if order == 1:
                     notes.append("ok" if ratio_text <= 1.0 else "SLOWER than textbook")
@@ -197,14 +220,23 @@ def main(argv=None) -> int:
                     notes.append("ok" if ratio_exp <= 3.0 else ">3x exp")
                 if entry.name in PIECEWISE_LINEAR:
                     notes.append("ok" if ratio_exp <= 2.0 else ">2x exp")
-                print(f"{label:<22}{t_ours:7.2f}{t_text:8.2f}{t_plain:8.2f}{t_numba:7.2f}"
-                      f"{ratio_text:7.2f}{speedup_plain:7.2f}{ratio_exp:7.2f}{memory:>12}  {' '.join(notes)}")
+                print(
+                    f"{label:<22}{t_ours:7.2f}{t_text:8.2f}{t_plain:8.2f}{t_numba:7.2f}"
+                    f"{ratio_text:7.2f}{speedup_plain:7.2f}{ratio_exp:7.2f}{memory:>12}"
+                    f"  {' '.join(notes)}"
+                )
                 summary.append((n, entry.name, order, ratio_text, speedup_plain, ratio_exp, notes))
-    missed = [(n, name, order, notes) for n, name, order, _, _, _, notes in summary
-              if any(note not in ("ok",) for note in notes)]
+    missed = [
+        (n, name, order, notes)
+        for n, name, order, _, _, _, notes in summary
+        if any(note not in ("ok",) for note in notes)
+    ]
     print(f"\ntargets met in {len(summary) - len(missed)} of {len(summary)} rows")
     for n, name, order, notes in missed:
-        print(f"  missed at N = {n:.0e}: {name}{chr(39) if order else ''}: {', '.join(n_ for n_ in notes if n_ != 'ok')}")
+        print(
+            f"  missed at N = {n:.0e}: {name}{chr(39) if order else ''}: "
+            f"{', '.join(n_ for n_ in notes if n_ != 'ok')}"
+        )
     return 0
 
 

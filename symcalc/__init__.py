@@ -36,6 +36,34 @@ from .kernels import Kernel, kernel
 from .models import GradientDerivation, make_model
 from .parse import parse, resolve
 
+#: Public names loaded on first use (PEP 562): ``import symcalc`` does not import matplotlib,
+#: yet ``symcalc.plot_function`` works.  Name -> the submodule that defines it.
+_LAZY = {
+    "build_gallery": "gallery",
+    "plot_descent": "plotting",
+    "plot_descent_paths": "plotting",
+    "plot_ftc": "plotting",
+    "plot_function": "plotting",
+    "plot_riemann_convergence": "plotting",
+    "plot_riemann_sum": "plotting",
+    "plot_step_errors": "plotting",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'symcalc' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "CATALOG",
     "Antiderivative",
@@ -54,6 +82,7 @@ __all__ = [
     "TimeBudgetExceeded",
     "accumulate",
     "antiderivative",
+    "build_gallery",
     "catalog",
     "check_ftc",
     "derivative",
@@ -65,6 +94,13 @@ __all__ = [
     "load_data",
     "make_model",
     "parse",
+    "plot_descent",
+    "plot_descent_paths",
+    "plot_ftc",
+    "plot_function",
+    "plot_riemann_convergence",
+    "plot_riemann_sum",
+    "plot_step_errors",
     "resolve",
     "riemann_convergence",
     "riemann_sum",

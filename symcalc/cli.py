@@ -527,8 +527,10 @@ def _numbers(text: str, option: str) -> list[float]:
         try:
             values.append(float(part))
         except ValueError:
-            raise SymcalcError(f"{option} takes numbers separated by commas, as in {option}=0.5,1,2; "
-                               f"'{part.strip()}' is not a number") from None
+            raise SymcalcError(
+                f"{option} takes numbers separated by commas, as in {option}=0.5,1,2; "
+                f"'{part.strip()}' is not a number"
+            ) from None
     if not all(v == v and abs(v) != float("inf") for v in values):
         raise SymcalcError(f"{option} needs finite numbers, got '{text}'")
     return values
@@ -545,7 +547,9 @@ def _grid(text: str, option: str = "--range") -> list[float]:
     try:
         count = int(parts[2])
     except ValueError:
-        raise SymcalcError(f"{option}: the number of points '{parts[2]}' is not a whole number") from None
+        raise SymcalcError(
+            f"{option}: the number of points '{parts[2]}' is not a whole number"
+        ) from None
     if not 1 <= count <= 1_000_000:
         raise SymcalcError(f"{option}: the number of points must be from 1 to 1000000, got {count}")
     return np.linspace(low, high, count).tolist()
@@ -569,13 +573,16 @@ def _add_eval(sub) -> None:
         "catalog values unless set with --with NAME=VALUE.",
     )
     _add_function_argument(p)
-    p.add_argument("--at", required=True, metavar="X,X,...", help="points, e.g. --at 0.5,1,2 or --at=-1000,0,1000")
-    p.add_argument("--order", type=int, choices=[0, 1, 2], default=0, help="0 the function, 1 or 2 a derivative")
+    p.add_argument("--at", required=True, metavar="X,X,...",
+                   help="points, e.g. --at 0.5,1,2 or --at=-1000,0,1000")
+    p.add_argument("--order", type=int, choices=[0, 1, 2], default=0,
+                   help="0 the function, 1 or 2 a derivative")
     p.add_argument("--wrt", metavar="VAR", help="variable of the derivative (default: the first)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--with", dest="values", action="append", metavar="NAME=VALUE",
                    help="value of another variable, e.g. --with y=1 (repeatable)")
-    p.add_argument("--plain", action="store_true", help="evaluate the formula as written (no stability rewrites)")
+    p.add_argument("--plain", action="store_true",
+                   help="evaluate the formula as written (no stability rewrites)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(run=_run_eval)
 
@@ -612,7 +619,7 @@ def _run_eval(args) -> int:
     if others:
         print("  with " + ", ".join(f"{n} = {v!r}" for n, v in others.items()))
     width = max(len(repr(x)) for x in rounded)
-    for x, v in zip(rounded, values.tolist()):
+    for x, v in zip(rounded, values.tolist(), strict=True):
         print(f"  {names[0]} = {x!r:<{width}}  ->  {v!r}")
     return EXIT_OK
 
@@ -623,13 +630,18 @@ def _add_gradcheck(sub) -> None:
         description="Exit code 1 when the symbolic and numeric derivatives disagree.",
     )
     _add_function_argument(p)
-    p.add_argument("--wrt", metavar="VAR", help="check only this variable (default: every continuous one)")
+    p.add_argument("--wrt", metavar="VAR",
+                   help="check only this variable (default: every continuous one)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--at", metavar="X,X,...", help="points of the first variable, e.g. --at 0,1,2")
-    where.add_argument("--range", metavar="A:B:N", help="N evenly spaced points, e.g. --range -5:5:101")
+    where.add_argument("--at", metavar="X,X,...",
+                       help="points of the first variable, e.g. --at 0,1,2")
+    where.add_argument("--range", metavar="A:B:N",
+                       help="N evenly spaced points, e.g. --range -5:5:101")
     p.add_argument("--method", choices=["central", "richardson", "complex"], default="central")
-    p.add_argument("--derivative", metavar="EXPR", help="check this claimed derivative instead of symcalc's")
-    p.add_argument("--tolerance", type=float, metavar="T", help="largest relative error that passes")
+    p.add_argument("--derivative", metavar="EXPR",
+                   help="check this claimed derivative instead of symcalc's")
+    p.add_argument("--tolerance", type=float, metavar="T",
+                   help="largest relative error that passes")
     p.add_argument("--format", choices=["text", "json"], default="text")
     _add_plot_target(p)
     p.set_defaults(run=_run_gradcheck)
@@ -650,7 +662,7 @@ def _run_gradcheck(args) -> int:
         from . import plotting
 
         if not hasattr(plotting, "plot_step_errors"):
-            raise SymcalcError("--plot is not available yet: symcalc.plotting has no plot_step_errors")
+            raise SymcalcError("--plot is not available: symcalc.plotting has no plot_step_errors")
         _save_plot(plotting.plot_step_errors(result.study_steps()), args.plot, args.force)
     if args.format == "json":
         _print_json(result.to_dict())
@@ -661,11 +673,58 @@ def _run_gradcheck(args) -> int:
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
+# -- gallery ------------------------------------------------------------------------
+
+
+def _add_gallery(sub) -> None:
+    from .gallery import DEFAULT_OUT, DEFAULT_TIMEOUT
+
+    p = sub.add_parser(
+        "gallery",
+        help="build the catalog gallery: a Markdown page with figures per entry, and an index",
+        description="For every catalog entry (or the --only ones), write NAME.md (formula, "
+        "derivative step by step, kinks, antiderivative, fundamental-theorem check), NAME.png "
+        "and NAME_ftc.png, then the index README.md. Files listed in DIR/.gallery-manifest.json "
+        "are replaced; any other file in the way is refused unless --force. Exit 1 when an FTC "
+        "check fails.",
+    )
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"folder to build into, created if needed (default {DEFAULT_OUT})")
+    p.add_argument("--only", default=None, metavar="NAMES",
+                   help="comma-separated catalog names or aliases, e.g. --only relu,swish "
+                   "(default: every entry)")
+    p.add_argument("--force", action="store_true",
+                   help="replace files in DIR that the gallery did not write")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="build N entries at a time in worker processes (default 1)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="budget for each piece of symbolic work in seconds "
+                   f"(default {DEFAULT_TIMEOUT:g})")
+    p.set_defaults(run=_run_gallery)
+
+
+def _run_gallery(args) -> int:
+    from .gallery import DEFAULT_TIMEOUT, ProgressLine, build_gallery
+
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else _positive(args.timeout, "--timeout")
+    progress = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        build = build_gallery(
+            args.out, args.only, force=args.force, jobs=args.jobs, timeout=timeout,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    print(build.to_text())
+    return EXIT_OK if build.held else EXIT_FAILED
+
+
 # -- main ---------------------------------------------------------------------------
 
 _COMMANDS: list[Callable[[Any], None]] = [
     _add_list, _add_show, _add_derive, _add_integrate, _add_ftc, _add_riemann, _add_plot,
-    _add_descend, _add_eval, _add_gradcheck,
+    _add_descend, _add_eval, _add_gradcheck, _add_gallery,
 ]
 
 

@@ -97,14 +97,18 @@ def _shifted(points: np.ndarray, j: int, h: np.ndarray | float) -> np.ndarray:
     return moved
 
 
-def _central(problem: _Problem, points: np.ndarray, j: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _central(
+    problem: _Problem, points: np.ndarray, j: int, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     up = problem.value(_shifted(points, j, h))
     down = problem.value(_shifted(points, j, -h))
     tiny = 8 * _EPS * np.maximum(np.abs(up), np.abs(down)) / (2 * h)
     return (up - down) / (2 * h), tiny
 
 
-def _richardson(problem: _Problem, points: np.ndarray, j: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _richardson(
+    problem: _Problem, points: np.ndarray, j: int, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Neville tableau of central differences at h, h/2, ...: error O(h^(2·levels))."""
     rows = []
     tiny = None
@@ -118,7 +122,9 @@ def _richardson(problem: _Problem, points: np.ndarray, j: int, h: np.ndarray) ->
     return rows[0], 4 * tiny
 
 
-def _complex(problem: _Problem, points: np.ndarray, j: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _complex(
+    problem: _Problem, points: np.ndarray, j: int, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     if problem.complex_value is None:
         raise SymcalcError(
             f"complex step needs an analytic function, and {problem.name} has kinks or branches "
@@ -174,7 +180,9 @@ class StepStudy:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<StepStudy {self.function_name} at {self.point}: {len(self.steps)} steps, {', '.join(self.errors)}>"
+        methods = ", ".join(self.errors)
+        where = f"{self.function_name} at {self.point}"
+        return f"<StepStudy {where}: {len(self.steps)} steps, {methods}>"
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -188,7 +196,7 @@ class GradientCheck:
     Examples
     --------
     >>> gradcheck("relu", at=[-1.0, 0.0, 2.0])
-    <GradientCheck relu d/dx central: passed, max rel error 0 at 3 points (1 near kinks)>
+    <GradientCheck relu d/dx central: passed, max rel error 3.95e-12 at 3 points (1 near kinks)>
     """
 
     input: str
@@ -222,27 +230,31 @@ class GradientCheck:
             "points": int(self.points.shape[0]),
             "max_abs_error": _json_float(self.max_abs_error),
             "max_rel_error": _json_float(self.max_rel_error),
-            "worst_point": {v: _json_float(x) for v, x in zip(self.variables, self.worst_point)},
+            "worst_point": _named(self.variables, self.worst_point),
             "worst_variable": self.worst_variable,
             "tolerance": self.tolerance,
             "passed": self.passed,
-            "kinks": [{"point": {v: _json_float(x) for v, x in zip(self.variables, p)}, "variable": var}
-                      for p, var in self.kink_points],
+            "kinks": [
+                {"point": _named(self.variables, p), "variable": var}
+                for p, var in self.kink_points
+            ],
         }
 
     def to_text(self) -> str:
         verdict = "PASSED" if self.passed else "FAILED"
-        where = ", ".join(f"{v} = {x:.6g}" for v, x in zip(self.variables, self.worst_point))
+        where = _where(self.variables, self.worst_point)
         lines = [
-            f"gradient check of {self.input} ({self.method} differences, {', '.join('d/d' + w for w in self.wrt)})",
-            f"  {verdict}: max relative error {self.max_rel_error:.3g} (tolerance {self.tolerance:.1g}), "
+            f"gradient check of {self.input} ({self.method} differences, "
+            f"{', '.join('d/d' + w for w in self.wrt)})",
+            f"  {verdict}: max relative error {self.max_rel_error:.3g} "
+            f"(tolerance {self.tolerance:.1g}), "
             f"max absolute error {self.max_abs_error:.3g}",
             f"  worst: d/d{self.worst_variable} at {where}",
             f"  points: {self.points.shape[0]}",
         ]
         if self.kink_points:
             shown = "; ".join(
-                ", ".join(f"{v} = {x:.6g}" for v, x in zip(self.variables, p)) + f" (d/d{var})"
+                _where(self.variables, p) + f" (d/d{var})"
                 for p, var in self.kink_points[:5]
             )
             more = f" and {len(self.kink_points) - 5} more" if len(self.kink_points) > 5 else ""
@@ -253,8 +265,18 @@ class GradientCheck:
         verdict = "passed" if self.passed else "FAILED"
         kinks = f" ({len(self.kink_points)} near kinks)" if self.kink_points else ""
         wrt = ", ".join("d/d" + w for w in self.wrt)
-        return (f"<GradientCheck {self.input} {wrt} {self.method}: {verdict}, max rel error "
-                f"{self.max_rel_error:.3g} at {self.points.shape[0]} points{kinks}>")
+        return (
+            f"<GradientCheck {self.input} {wrt} {self.method}: {verdict}, max rel error "
+            f"{self.max_rel_error:.3g} at {self.points.shape[0]} points{kinks}>"
+        )
+
+
+def _named(names: Sequence[str], values: Sequence[float]) -> dict[str, float | None]:
+    return {v: _json_float(x) for v, x in zip(names, values, strict=True)}
+
+
+def _where(names: Sequence[str], values: Sequence[float]) -> str:
+    return ", ".join(f"{v} = {x:.6g}" for v, x in zip(names, values, strict=True))
 
 
 def _json_float(value: float) -> float | None:
@@ -271,8 +293,12 @@ def _complex_function(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Ca
         return None
     import scipy.special
 
-    plain = expr.replace(lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sympy.exp(-e.args[0])))
-    f = sympy.lambdify(variables, plain, modules=[{"erf": scipy.special.erf, "erfc": scipy.special.erfc}, "numpy"])
+    plain = expr.replace(
+        lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sympy.exp(-e.args[0]))
+    )
+    f = sympy.lambdify(
+        variables, plain, modules=[{"erf": scipy.special.erf, "erfc": scipy.special.erfc}, "numpy"]
+    )
 
     def evaluate(points: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -284,11 +310,14 @@ def _complex_function(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Ca
 def _claim_from(derivative: Any, entry: Entry, variables, var_index: int, params) -> Callable:
     """The user's claimed derivative (text, SymPy or callable) as points -> values."""
     if callable(derivative) and not isinstance(derivative, sympy.Basic):
+
         def claimed(points: np.ndarray) -> np.ndarray:
             try:
                 values = derivative(*points.T)
             except Exception as exc:  # noqa: BLE001 - the user's function failed
-                raise SymcalcError(f"the derivative function raised {type(exc).__name__}: {exc}") from None
+                raise SymcalcError(
+                    f"the derivative function raised {type(exc).__name__}: {exc}"
+                ) from None
             return np.broadcast_to(np.asarray(values, dtype=float), points.shape[:1])
 
         return claimed
@@ -297,14 +326,19 @@ def _claim_from(derivative: Any, entry: Entry, variables, var_index: int, params
 
     expr = parse(derivative) if isinstance(derivative, str) else derivative
     if not isinstance(expr, sympy.Expr):
-        raise SymcalcError(f"derivative must be text, a SymPy expression or a function, got {type(derivative).__name__}")
+        raise SymcalcError(
+            "derivative must be text, a SymPy expression or a function, "
+            f"got {type(derivative).__name__}"
+        )
     from .parse import _realify
 
     expr = entry.bind(_realify(expr))
     unknown = sorted(s.name for s in expr.free_symbols if s not in set(variables))
     if unknown:
         names = ", ".join(v.name for v in variables)
-        raise SymcalcError(f"the derivative uses '{unknown[0]}', which is not a variable of the function ({names})")
+        raise SymcalcError(
+            f"the derivative uses '{unknown[0]}', which is not a variable of the function ({names})"
+        )
     k = kernel(Entry("derivative", "expression", expr, tuple(variables)))
 
     def claimed(points: np.ndarray) -> np.ndarray:
@@ -323,16 +357,24 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
     variables = entry.variables
     names = tuple(v.name for v in variables)
     if wrt is None:
-        chosen = [entry.variable] if derivative is not None else [
-            v for v in variables if not isinstance(entry.domain_of(v), sympy.FiniteSet)
-        ]
+        chosen = (
+            [entry.variable]
+            if derivative is not None
+            else [v for v in variables if not isinstance(entry.domain_of(v), sympy.FiniteSet)]
+        )
     else:
-        chosen = [variable_of(entry, w) for w in ([wrt] if isinstance(wrt, (str, sympy.Symbol)) else wrt)]
+        chosen = [
+            variable_of(entry, w) for w in ([wrt] if isinstance(wrt, (str, sympy.Symbol)) else wrt)
+        ]
         for v in chosen:
             if v not in variables:
-                raise SymcalcError(f"gradcheck checks derivatives in the variables {', '.join(names)}, not '{v}'")
+                raise SymcalcError(
+                    f"gradcheck checks derivatives in the variables {', '.join(names)}, not '{v}'"
+                )
     if derivative is not None and len(chosen) != 1:
-        raise SymcalcError("a claimed derivative is for one variable: pass wrt='name' with derivative=")
+        raise SymcalcError(
+            "a claimed derivative is for one variable: pass wrt='name' with derivative="
+        )
     value_kernel = kernel(entry, convention=convention)
 
     def value(points: np.ndarray) -> np.ndarray:
@@ -344,8 +386,11 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
         claims = []
         for v in chosen:
             k = kernel(entry, order=1, wrt=v, convention=convention)
-            claims.append(lambda points, k=k: np.broadcast_to(np.asarray(k(*points.T), dtype=float),
-                                                               points.shape[:1]))
+            claims.append(
+                lambda points, k=k: np.broadcast_to(
+                    np.asarray(k(*points.T), dtype=float), points.shape[:1]
+                )
+            )
 
     def claimed(points: np.ndarray) -> np.ndarray:
         return np.stack([c(points) for c in claims], axis=1)
@@ -362,10 +407,17 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
         for candidate in candidates:
             f_kink = sympy.lambdify(others, candidate, "numpy") if others else None
             with np.errstate(all="ignore"):
-                where = (np.asarray(f_kink(*[points[:, variables.index(o)] for o in others]), dtype=float)
-                         if f_kink else np.full(points.shape[0], float(candidate)))
+                where = (
+                    np.asarray(
+                        f_kink(*[points[:, variables.index(o)] for o in others]), dtype=float
+                    )
+                    if f_kink
+                    else np.full(points.shape[0], float(candidate))
+                )
             where = np.broadcast_to(where, distance.shape)
-            distance = np.minimum(distance, np.where(np.isfinite(where), np.abs(points[:, j] - where), np.inf))
+            distance = np.minimum(
+                distance, np.where(np.isfinite(where), np.abs(points[:, j] - where), np.inf)
+            )
         return distance
 
     name = f if isinstance(f, str) else entry.name
@@ -377,8 +429,13 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
         else:
             bounds.append((-math.inf, math.inf))
     problem = _Problem(
-        name=name, variables=names, wrt=tuple(variables.index(v) for v in chosen), value=value,
-        claimed=claimed, complex_value=_complex_function(bound, variables), kinks=kinks,
+        name=name,
+        variables=names,
+        wrt=tuple(variables.index(v) for v in chosen),
+        value=value,
+        claimed=claimed,
+        complex_value=_complex_function(bound, variables),
+        kinks=kinks,
         bounds=tuple(bounds),
     )
     return problem, entry
@@ -391,7 +448,10 @@ def _callable_problem(f: Callable, at: Any, derivative: Any) -> _Problem:
             "gradcheck(J, at=theta, derivative=grad_J)"
         )
     if at is None:
-        raise SymcalcError("for a Python function give the point(s) to check: gradcheck(J, at=theta, derivative=grad_J)")
+        raise SymcalcError(
+            "for a Python function give the point(s) to check: "
+            "gradcheck(J, at=theta, derivative=grad_J)"
+        )
     first = np.atleast_2d(np.asarray(at, dtype=float))
     d = first.shape[1]
 
@@ -399,7 +459,9 @@ def _callable_problem(f: Callable, at: Any, derivative: Any) -> _Problem:
         try:
             return func(point)
         except Exception as exc:  # noqa: BLE001 - the user's function failed
-            raise SymcalcError(f"{getattr(func, '__name__', 'the function')} raised {type(exc).__name__}: {exc}") from None
+            raise SymcalcError(
+                f"{getattr(func, '__name__', 'the function')} raised {type(exc).__name__}: {exc}"
+            ) from None
 
     def value(points: np.ndarray) -> np.ndarray:
         return np.array([np.asarray(call(f, p)).reshape(()) for p in points])
@@ -412,13 +474,22 @@ def _callable_problem(f: Callable, at: Any, derivative: Any) -> _Problem:
         for p in points:
             g = np.asarray(call(derivative, p), dtype=float).reshape(-1)
             if g.shape != (d,):
-                raise SymcalcError(f"the gradient has {g.size} components for a point with {d}; they must match")
+                raise SymcalcError(
+                    f"the gradient has {g.size} components for a point with {d}; they must match"
+                )
             rows.append(g)
         return np.array(rows)
 
     name = getattr(f, "__name__", "f")
-    return _Problem(name=name, variables=tuple(f"theta[{i}]" for i in range(d)), wrt=tuple(range(d)),
-                    value=value, claimed=claimed, complex_value=complex_value, kinks=None)
+    return _Problem(
+        name=name,
+        variables=tuple(f"theta[{i}]" for i in range(d)),
+        wrt=tuple(range(d)),
+        value=value,
+        claimed=claimed,
+        complex_value=complex_value,
+        kinks=None,
+    )
 
 
 def _points_for(entry: Entry | None, at: Any, samples: int, seed: int) -> np.ndarray:
@@ -429,8 +500,12 @@ def _points_for(entry: Entry | None, at: Any, samples: int, seed: int) -> np.nda
     if isinstance(at, Mapping):
         unknown = [k for k in at if k not in names]
         if unknown:
-            raise SymcalcError(f"at= names '{unknown[0]}', which is not a variable of {entry.signature()}")
-        columns = [np.asarray(at.get(v.name, entry.fixed.get(v.name, 0.5)), dtype=float) for v in variables]
+            raise SymcalcError(
+                f"at= names '{unknown[0]}', which is not a variable of {entry.signature()}"
+            )
+        columns = [
+            np.asarray(at.get(v.name, entry.fixed.get(v.name, 0.5)), dtype=float) for v in variables
+        ]
         columns = np.broadcast_arrays(*columns)
         points = np.stack([c.reshape(-1) for c in columns], axis=1)
     else:
@@ -440,13 +515,16 @@ def _points_for(entry: Entry | None, at: Any, samples: int, seed: int) -> np.nda
             raise SymcalcError(f"at= must be numbers, got {at!r}") from None
         if array.ndim <= 1:
             main = array.reshape(-1)
-            columns = [main] + [np.full(main.shape, entry.fixed.get(v.name, 0.5)) for v in variables[1:]]
+            columns = [main] + [
+                np.full(main.shape, entry.fixed.get(v.name, 0.5)) for v in variables[1:]
+            ]
             points = np.stack(columns, axis=1)
         elif array.ndim == 2 and array.shape[1] == len(variables):
             points = array
         else:
             raise SymcalcError(
-                f"at= has shape {array.shape}; give values of {names[0]}, rows of {len(names)} values, "
+                f"at= has shape {array.shape}; give values of {names[0]}, "
+                f"rows of {len(names)} values, "
                 "or a mapping {name: values}"
             )
     if points.size == 0:
@@ -458,7 +536,10 @@ def _points_for(entry: Entry | None, at: Any, samples: int, seed: int) -> np.nda
         if domain != sympy.S.Reals:
             bad = [x for x in points[:, j] if not domain.contains(sympy.Float(x)) == sympy.true]
             if bad:
-                raise SymcalcError(f"{v} = {bad[0]:g} is outside the domain of {entry.signature()} ({v} in {domain})")
+                raise SymcalcError(
+                    f"{v} = {bad[0]:g} is outside the domain of {entry.signature()} "
+                    f"({v} in {domain})"
+                )
     return points
 
 
@@ -535,19 +616,28 @@ def gradcheck(
         label = f if isinstance(f, str) else entry.name
     elif callable(f):
         if wrt is not None or params:
-            raise SymcalcError("wrt= and params= apply to symbolic functions; a Python function's gradient is checked whole")
+            raise SymcalcError(
+                "wrt= and params= apply to symbolic functions; "
+                "a Python function's gradient is checked whole"
+            )
         problem = _callable_problem(f, at, derivative)
         points = np.atleast_2d(np.asarray(at, dtype=float))
         label = problem.name
     else:
-        raise SymcalcError(f"expected a catalog name, expression or Python function, got {type(f).__name__}")
+        raise SymcalcError(
+            f"expected a catalog name, expression or Python function, got {type(f).__name__}"
+        )
     return _compare(problem, points, method, float(tolerance), label)
 
 
-def _compare(problem: _Problem, points: np.ndarray, method: str, tolerance: float, label: str) -> GradientCheck:
+def _compare(
+    problem: _Problem, points: np.ndarray, method: str, tolerance: float, label: str
+) -> GradientCheck:
     numeric_of = _NUMERIC[method]
     with np.errstate(all="ignore"):
-        analytic = np.asarray(problem.claimed(points), dtype=float).reshape(points.shape[0], len(problem.wrt))
+        analytic = np.asarray(problem.claimed(points), dtype=float).reshape(
+            points.shape[0], len(problem.wrt)
+        )
     numeric = np.empty_like(analytic)
     relative = np.empty_like(analytic)
     near_kink = np.zeros_like(analytic, dtype=bool)
@@ -558,23 +648,35 @@ def _compare(problem: _Problem, points: np.ndarray, method: str, tolerance: floa
         numeric[:, c] = estimate
         relative[:, c] = _relative(analytic[:, c], estimate, tiny)
         if problem.kinks is not None:
-            near_kink[:, c] = problem.kinks(points, j) <= 4 * h * (2 if method == "richardson" else 1)
+            near_kink[:, c] = problem.kinks(points, j) <= 4 * h * (
+                2 if method == "richardson" else 1
+            )
     counted = np.where(near_kink, 0.0, relative)
     absolute = np.where(near_kink, 0.0, np.abs(analytic - numeric))
     absolute = np.where(np.isnan(absolute), np.inf, absolute)
     worst = np.unravel_index(int(np.argmax(counted)), counted.shape)
     kinks = tuple(
         (tuple(float(v) for v in points[i]), problem.variables[problem.wrt[c]])
-        for i, c in zip(*np.nonzero(near_kink))
+        for i, c in zip(*np.nonzero(near_kink), strict=False)
     )
     max_rel = float(counted.max()) if counted.size else 0.0
     return GradientCheck(
-        input=label, method=method, variables=problem.variables,
-        wrt=tuple(problem.variables[j] for j in problem.wrt), points=points, analytic=analytic,
-        numeric=numeric, relative_errors=relative, max_abs_error=float(absolute.max()),
-        max_rel_error=max_rel, worst_point=tuple(float(v) for v in points[worst[0]]),
-        worst_variable=problem.variables[problem.wrt[worst[1]]], tolerance=tolerance,
-        passed=bool(max_rel <= tolerance), kink_points=kinks, problem=problem,
+        input=label,
+        method=method,
+        variables=problem.variables,
+        wrt=tuple(problem.variables[j] for j in problem.wrt),
+        points=points,
+        analytic=analytic,
+        numeric=numeric,
+        relative_errors=relative,
+        max_abs_error=float(absolute.max()),
+        max_rel_error=max_rel,
+        worst_point=tuple(float(v) for v in points[worst[0]]),
+        worst_variable=problem.variables[problem.wrt[worst[1]]],
+        tolerance=tolerance,
+        passed=bool(max_rel <= tolerance),
+        kink_points=kinks,
+        problem=problem,
     )
 
 
@@ -602,22 +704,40 @@ def study_steps(check: GradientCheck, steps: Sequence[float] | None = None) -> S
     exact = float(np.asarray(problem.claimed(point))[0, c])
     if not check.passed:
         reference = "complex" if problem.complex_value is not None else "richardson"
-        exact = float(_NUMERIC[reference](problem, point, j, problem.step(reference, point, j))[0][0])
+        exact = float(
+            _NUMERIC[reference](problem, point, j, problem.step(reference, point, j))[0][0]
+        )
     errors: dict[str, np.ndarray] = {}
     with np.errstate(all="ignore"):
         f0 = problem.value(point)[0]
         forward = np.array([(problem.value(_shifted(point, j, h))[0] - f0) / h for h in steps])
         errors["forward"] = np.abs(forward - exact)
-        errors["central"] = np.array([abs(_central(problem, point, j, np.array([h]))[0][0] - exact) for h in steps])
+        errors["central"] = np.array(
+            [abs(_central(problem, point, j, np.array([h]))[0][0] - exact) for h in steps]
+        )
         errors["richardson"] = np.array(
             [abs(_richardson(problem, point, j, np.array([h]))[0][0] - exact) for h in steps]
         )
         if problem.complex_value is not None:
-            errors["complex"] = np.array([
-                abs(float(np.imag(problem.complex_value(_shifted(point.astype(complex), j, 1j * h))[0])) / h - exact)
-                for h in steps
-            ])
+            errors["complex"] = np.array(
+                [
+                    abs(
+                        float(
+                            np.imag(
+                                problem.complex_value(_shifted(point.astype(complex), j, 1j * h))[0]
+                            )
+                        )
+                        / h
+                        - exact
+                    )
+                    for h in steps
+                ]
+            )
     return StepStudy(
-        function_name=check.input, variable=check.worst_variable,
-        point=tuple(float(v) for v in point[0]), exact=exact, steps=steps, errors=errors,
+        function_name=check.input,
+        variable=check.worst_variable,
+        point=tuple(float(v) for v in point[0]),
+        exact=exact,
+        steps=steps,
+        errors=errors,
     )

@@ -16,18 +16,17 @@ one of its derivatives.  Building one takes four steps, each visible on the resu
    plus a few chunk-sized buffers.  Common subexpressions are computed once.
 4. caching: asking twice for the same kernel returns the same object.
 
-Lowering: σ(u) is ``1/(1 + e)`` with ``e = exp(min(-u, C))`` (``C`` just below the
-overflow threshold of the dtype; σ(-u) shares ``e``); softplus(u) is
-``max(u, 0) + log1p(exp(-|u|))``; ``log1p`` is computed as
-``log(v) - ((v - 1) - a)/v`` with ``v = 1 + a`` (NumPy's SIMD ``log``; exact
-to a few ulps and 4x faster than ``np.log1p`` here); ``erf``/``erfc`` are
-``scipy.special`` ufuncs; logsumexp is a pairwise ``max + log1p(exp(-|a - b|))``.
-A ``Piecewise`` evaluates every branch on all elements (cheaper than masked
-ufuncs, which cannot use SIMD) with the branch's variable clamped into the branch's
-interval (so a masked-out ``exp(x)`` never sees ``x = 1000``), or inside
-``np.errstate(all="ignore")`` when the condition is not an interval of one
-variable; a branch-free bit select picks the results.  A ``Piecewise`` of
-constants is one comparison: relu' is ``np.greater(x, 0, out=out)``.
+Lowering: σ(u) is ``1/(1 + exp(-u))`` with that one ``exp`` allowed to overflow
+(``1/(1 + inf)`` is exactly the underflowed value 0); σ(u)σ(-u) is ``e/(1 + e)²``
+with ``e = exp(-|u|)``; softplus(u) is ``max(u, 0) + log1p(exp(-|u|))``; ``log1p(a)``
+is ``log(v) - ((v - 1) - a)/v`` with ``v = 1 + a`` (NumPy's SIMD ``log``, exact to a
+few ulps and 4x faster than ``np.log1p`` here); ``erf``/``erfc`` are ``scipy.special``
+ufuncs; logsumexp is a pairwise ``max + log1p(exp(-|a - b|))``; ``Min(hi, Max(lo, u))``
+is one ``np.clip``.  A ``Piecewise`` evaluates each non-polynomial branch on all
+elements inside ``np.errstate(all="ignore")`` (a masked-out ``exp(1000)`` warns no one
+and its inf is discarded; this is cheaper than clamping the input, an extra pass, or
+masked ufuncs, which lose SIMD), then a branch-free bit blend picks the results.  A
+``Piecewise`` of constants is one comparison: relu' is ``np.greater(x, 0, out=out)``.
 
 Stability promise (``stable=True``, the default), tested against mpmath at 50
 digits for every catalog entry and its first and second derivatives, in float64
@@ -120,8 +119,13 @@ class _log1p_small(sympy.Function):  # noqa: N801 - internal lowering node
     nargs = 1
 
 
-_RECIPROCALS = {sympy.cot: sympy.tan, sympy.sec: sympy.cos, sympy.csc: sympy.sin,
-                sympy.coth: sympy.tanh, sympy.csch: sympy.sinh}
+_RECIPROCALS = {
+    sympy.cot: sympy.tan,
+    sympy.sec: sympy.cos,
+    sympy.csc: sympy.sin,
+    sympy.coth: sympy.tanh,
+    sympy.csch: sympy.sinh,
+}
 
 
 def _pre_lower(expr: sympy.Expr) -> sympy.Expr:
@@ -166,22 +170,34 @@ def _pre_lower(expr: sympy.Expr) -> sympy.Expr:
             if base in done:
                 continue
             partner = sigmoid(-base.args[0]) if isinstance(base, sigmoid) else None
-            if partner is not None and partner in powers and k.is_Integer and powers[partner].is_Integer:
+            if (
+                partner is not None
+                and partner in powers
+                and k.is_Integer
+                and powers[partner].is_Integer
+            ):
                 common = min(k, powers[partner])
                 w = base.args[0] if not base.args[0].could_extract_minus_sign() else -base.args[0]
-                out *= _sigmoid_pair(w) ** common * base ** (k - common) * partner ** (powers[partner] - common)
+                out *= (
+                    _sigmoid_pair(w) ** common
+                    * base ** (k - common)
+                    * partner ** (powers[partner] - common)
+                )
                 done.update({base, partner})
             else:
                 out *= base**k
                 done.add(base)
         return out
 
+    def symbolic(kind):
+        return lambda e: isinstance(e, kind) and bool(e.free_symbols)
+
     out = expr
-    out = out.replace(pair_query, pair_value)
-    out = out.replace(lambda e: isinstance(e, logsumexp), lower_logsumexp)
-    out = out.replace(lambda e: isinstance(e, softplus), lower_softplus)
-    out = out.replace(lambda e: isinstance(e, sympy.sech), lower_sech)
-    out = out.replace(lambda e: isinstance(e, sigmoid), lower_sigmoid)
+    out = out.replace(lambda e: pair_query(e) and bool(e.free_symbols), pair_value)
+    out = out.replace(symbolic(logsumexp), lower_logsumexp)
+    out = out.replace(symbolic(softplus), lower_softplus)
+    out = out.replace(symbolic(sympy.sech), lower_sech)
+    out = out.replace(symbolic(sigmoid), lower_sigmoid)
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     return out
@@ -190,16 +206,35 @@ def _pre_lower(expr: sympy.Expr) -> sympy.Expr:
 # -- the code generator --------------------------------------------------------------------
 
 _UFUNCS: dict[type, str] = {
-    sympy.exp: "np.exp", sympy.log: "np.log", sympy.tanh: "np.tanh", sympy.sinh: "np.sinh",
-    sympy.cosh: "np.cosh", sympy.sin: "np.sin", sympy.cos: "np.cos", sympy.tan: "np.tan",
-    sympy.asin: "np.arcsin", sympy.acos: "np.arccos", sympy.atan: "np.arctan",
-    sympy.asinh: "np.arcsinh", sympy.acosh: "np.arccosh", sympy.atanh: "np.arctanh",
-    sympy.Abs: "np.abs", sympy.sign: "np.sign", sympy.erf: "_sp.erf", sympy.erfc: "_sp.erfc",
-    erfc: "_sp.erfc", expm1: "np.expm1",
+    sympy.exp: "np.exp",
+    sympy.log: "np.log",
+    sympy.tanh: "np.tanh",
+    sympy.sinh: "np.sinh",
+    sympy.cosh: "np.cosh",
+    sympy.sin: "np.sin",
+    sympy.cos: "np.cos",
+    sympy.tan: "np.tan",
+    sympy.asin: "np.arcsin",
+    sympy.acos: "np.arccos",
+    sympy.atan: "np.arctan",
+    sympy.asinh: "np.arcsinh",
+    sympy.acosh: "np.arccosh",
+    sympy.atanh: "np.arctanh",
+    sympy.Abs: "np.abs",
+    sympy.sign: "np.sign",
+    sympy.erf: "_sp.erf",
+    sympy.erfc: "_sp.erfc",
+    erfc: "_sp.erfc",
+    expm1: "np.expm1",
 }
-_COMPARE = {sympy.StrictGreaterThan: "np.greater", sympy.StrictLessThan: "np.less",
-            sympy.GreaterThan: "np.greater_equal", sympy.LessThan: "np.less_equal",
-            sympy.Equality: "np.equal", sympy.Unequality: "np.not_equal"}
+_COMPARE = {
+    sympy.StrictGreaterThan: "np.greater",
+    sympy.StrictLessThan: "np.less",
+    sympy.GreaterThan: "np.greater_equal",
+    sympy.LessThan: "np.less_equal",
+    sympy.Equality: "np.equal",
+    sympy.Unequality: "np.not_equal",
+}
 
 
 class _Graph:
@@ -225,7 +260,9 @@ class _Graph:
         return self.index[key]
 
     def const(self, number: Any) -> int:
-        return self.node("const", _literal(number) if isinstance(number, sympy.Basic) else repr(float(number)))
+        return self.node(
+            "const", _literal(number) if isinstance(number, sympy.Basic) else repr(float(number))
+        )
 
     def build(self, expr: sympy.Basic) -> int:
         if expr in self.memo:
@@ -241,7 +278,9 @@ class _Graph:
             return self.const(expr)
         if expr.is_Symbol:
             if expr not in self.names:
-                raise SymcalcError(f"symbol '{expr}' has no value; give it as a variable or bind it")
+                raise SymcalcError(
+                    f"symbol '{expr}' has no value; give it as a variable or bind it"
+                )
             return self.node("in", self.names[expr])
         if isinstance(expr, sympy.Add):
             constant, rest = expr.as_coeff_Add()
@@ -249,8 +288,12 @@ class _Graph:
             for term in sympy.Add.make_args(rest):
                 coeff, _ = term.as_coeff_Mul()
                 (neg if coeff.is_Number and coeff < 0 else pos).append(-term if coeff < 0 else term)
-            return self.node("add", tuple(self.build(t) for t in pos), tuple(self.build(t) for t in neg),
-                             _literal(constant) if constant != 0 else None)
+            return self.node(
+                "add",
+                tuple(self.build(t) for t in pos),
+                tuple(self.build(t) for t in neg),
+                _literal(constant) if constant != 0 else None,
+            )
         if isinstance(expr, sympy.Mul):
             coeff, rest = expr.as_coeff_Mul()
             num, den = [], []
@@ -300,9 +343,11 @@ class _Graph:
         if isinstance(expr, _sigmoid_pair):
             return self.node("sigpair", self.build(sympy.Abs(expr.args[0])))
         if type(expr) in _COMPARE:
-            return self.node("compare", _COMPARE[type(expr)], self.build(expr.args[0]), self.build(expr.args[1]))
+            return self.node(
+                "compare", _COMPARE[type(expr)], self.build(expr.args[0]), self.build(expr.args[1])
+            )
         if isinstance(expr, (sympy.And, sympy.Or)):
-            op = "np.logical_and" if isinstance(expr, sympy.And) else "np.logical_or"
+            op = "np.bitwise_and" if isinstance(expr, sympy.And) else "np.bitwise_or"  # on bools
             args = sorted(expr.args, key=sympy.default_sort_key)
             return self.node("logic", op, tuple(self.build(a) for a in args))
         if isinstance(expr, sympy.Not):
@@ -339,12 +384,12 @@ class _Graph:
             regions.append(sympy.And(cond, *[sympy.Not(c) for c in covered]) if covered else cond)
             covered.append(cond)
         result = self._branch(pieces[-1][0], regions[-1])
-        for (val, cond), region in reversed(list(zip(pieces[:-1], regions[:-1]))):
+        for (val, cond), region in reversed(list(zip(pieces[:-1], regions[:-1], strict=False))):
             result = self.node("select", self.build(cond), self._branch(val, region), result)
         return result
 
     def _branch(self, val: sympy.Expr, region: sympy.Basic) -> int:
-        """A Piecewise branch, evaluated everywhere; warnings from discarded elements are silenced."""
+        """A Piecewise branch, evaluated everywhere; discarded elements' warnings are silenced."""
         if not val.free_symbols or _is_polynomial(val):
             return self.build(val)
         return self.node("guard", self.build(val))
@@ -432,7 +477,9 @@ class _Emitter:
                     dead.append(name)
         return dead
 
-    def target(self, dest: str | None, dead: list[str], kind: str, avoid: Sequence[str] = ()) -> str:
+    def target(
+        self, dest: str | None, dead: list[str], kind: str, avoid: Sequence[str] = ()
+    ) -> str:
         if dest is not None:
             return dest
         for name in dead:
@@ -450,9 +497,12 @@ class _Emitter:
         children = _children(node)
         if kind == "guard":
             self.emit("with np.errstate(all='ignore'):  # values outside this branch are discarded")
+            opened = len(self.lines)
             self.indent += "    "
             inner = self.compute_into(node[1], dest)
             self.indent = self.indent[:-4]
+            if len(self.lines) == opened:  # the guarded value was computed already: no block
+                self.lines.pop()
             dead = self.done_with(children)
             out = inner
             if out in dead:
@@ -488,10 +538,10 @@ class _Emitter:
         if kind == "select":
             return [args[2]]
         if kind == "add":
-            pos, neg = args[: len(node[1])], args[len(node[1]):]
+            pos, neg = args[: len(node[1])], args[len(node[1]) :]
             return list(neg[1:]) if not pos else list(neg)
         if kind == "mul":
-            top, bottom = args[: len(node[1])], args[len(node[1]):]
+            top, bottom = args[: len(node[1])], args[len(node[1]) :]
             if len(top) >= 2:
                 return list(bottom)
             return list(bottom[1:])
@@ -511,7 +561,7 @@ class _Emitter:
 
     def op_add(self, node, args, out):
         _, pos, neg, constant = node
-        p, q = args[: len(pos)], args[len(pos):]
+        p, q = args[: len(pos)], args[len(pos) :]
         if len(p) >= 2:
             self.chain("np.add", p, out)
         elif len(p) == 1 and q:
@@ -530,7 +580,7 @@ class _Emitter:
 
     def op_mul(self, node, args, out):
         _, num, den, coeff = node
-        top, bottom = args[: len(num)], args[len(num):]
+        top, bottom = args[: len(num)], args[len(num) :]
         if len(top) >= 2:
             self.chain("np.multiply", top, out)
             numerator = out
@@ -539,7 +589,9 @@ class _Emitter:
         else:
             numerator = coeff or "1.0"
             coeff = None
-        for i, val in enumerate(bottom):  # divide one factor at a time: no over/underflowing product
+        for i, val in enumerate(
+            bottom
+        ):  # divide one factor at a time: no over/underflowing product
             self.emit(f"np.divide({numerator if i == 0 else out}, {val}, out={out})")
             numerator = out
         if coeff is not None:
@@ -563,17 +615,21 @@ class _Emitter:
             self.chain(node[1], args, out)
 
     def op_sigmoid(self, node, args, out):
-        self.emit("with np.errstate(over='ignore'):  # sigmoid(u) = 1/(1 + exp(-u)); exp = inf gives 0")
+        self.emit(
+            "with np.errstate(over='ignore'):  # sigmoid(u) = 1/(1 + exp(-u)); exp = inf gives 0"
+        )
         self.emit(f"    np.exp({args[0]}, out={out})")
         self.emit(f"np.add({out}, 1.0, out={out})")
         self.emit(f"np.divide(1.0, {out}, out={out})")
 
     def op_sigpair(self, node, args, out):
         d = self.take("f")
-        self.emit(f"np.negative({args[0]}, out={out})  # sigmoid(u)*sigmoid(-u) = e/(1 + e)^2, e = exp(-|u|)")
+        self.emit(
+            f"np.negative({args[0]}, out={out})  # sigmoid(u)sigmoid(-u) = e/(1+e)^2, e = exp(-|u|)"
+        )
         self.emit(f"np.exp({out}, out={out})")
         self.emit(f"np.add({out}, 1.0, out={d})")
-        self.emit(f"np.divide({out}, {d}, out={out})")
+        self.emit(f"np.square({d}, out={d})  # 1 <= d <= 2: no overflow or underflow")
         self.emit(f"np.divide({out}, {d}, out={out})")
         self.give(d)
 
@@ -604,7 +660,7 @@ class _Emitter:
     def op_indicator(self, node, args, out):
         _, cond, a, b = node
         if args[0] != out:
-            self.emit(f"np.multiply({args[0]}, 1.0, out={out})")
+            self.emit(f"np.copyto({out}, {args[0]})  # True -> 1.0, False -> 0.0")
         if (a, b) != ("1.0", "0.0"):
             self.emit(f"np.multiply({out}, {float(a) - float(b)!r}, out={out})")
             if float(b) != 0.0:
@@ -629,6 +685,15 @@ def _clip_bounds(expr: sympy.Min) -> tuple[sympy.Expr, str, str] | None:
     return rest[0], _literal(lo[0]), _literal(hi[0])
 
 
+def _has_branches(expr: sympy.Expr) -> bool:
+    """A Piecewise whose branches are not all polynomials: both sides may be evaluated."""
+    return any(
+        not _is_polynomial(val) and val.free_symbols
+        for pw in expr.atoms(sympy.Piecewise)
+        for val, _ in pw.args
+    )
+
+
 def _covers_everything(conditions: Sequence[sympy.Basic]) -> bool:
     """Whether the conditions of a one-variable Piecewise leave no real number out."""
     symbols = set().union(*(c.free_symbols for c in conditions))
@@ -647,27 +712,6 @@ def _is_polynomial(expr: sympy.Expr) -> bool:
         return False
 
 
-def _clamp_to_region(val: sympy.Expr, region: sympy.Basic) -> sympy.Expr | None:
-    """``val`` with its one variable clamped into ``region`` (an interval), else None."""
-    symbols = region.free_symbols
-    if len(symbols) != 1:
-        return None
-    (var,) = symbols
-    try:
-        interval = region.as_set()
-    except (NotImplementedError, TypeError, ValueError):
-        return None
-    if not isinstance(interval, sympy.Interval):
-        return None
-    lo, hi = interval.start, interval.end
-    clamped = var
-    if lo.is_finite:
-        clamped = sympy.Max(clamped, lo)
-    if hi.is_finite:
-        clamped = sympy.Min(clamped, hi)
-    return val.xreplace({var: clamped})
-
-
 def _literal(number: sympy.Basic) -> str:
     """A Python float literal (a weak scalar: float32 arrays stay float32)."""
     if number is sympy.true or number is sympy.false:
@@ -675,7 +719,9 @@ def _literal(number: sympy.Basic) -> str:
     try:
         value = float(sympy.N(number, 30))
     except (TypeError, ValueError):
-        raise SymcalcError(f"cannot evaluate the constant {sympy.sstr(number)!r} as a number") from None
+        raise SymcalcError(
+            f"cannot evaluate the constant {sympy.sstr(number)!r} as a number"
+        ) from None
     if math.isnan(value):
         return "NAN"
     if math.isinf(value):
@@ -746,12 +792,27 @@ def _fast_indicator(graph: _Graph, emitter: _Emitter, root: int) -> None:
 # -- numba: one fused scalar loop ---------------------------------------------------------
 
 _SCALAR_FUNCS: dict[type, str] = {
-    sympy.exp: "math.exp", sympy.log: "math.log", sympy.tanh: "math.tanh", sympy.sinh: "math.sinh",
-    sympy.cosh: "math.cosh", sympy.sin: "math.sin", sympy.cos: "math.cos", sympy.tan: "math.tan",
-    sympy.asin: "math.asin", sympy.acos: "math.acos", sympy.atan: "math.atan",
-    sympy.asinh: "math.asinh", sympy.acosh: "math.acosh", sympy.atanh: "math.atanh",
-    sympy.Abs: "abs", sympy.erf: "math.erf", sympy.erfc: "math.erfc", erfc: "math.erfc",
-    expm1: "math.expm1", log1p: "math.log1p", _log1p_small: "math.log1p",
+    sympy.exp: "math.exp",
+    sympy.log: "math.log",
+    sympy.tanh: "math.tanh",
+    sympy.sinh: "math.sinh",
+    sympy.cosh: "math.cosh",
+    sympy.sin: "math.sin",
+    sympy.cos: "math.cos",
+    sympy.tan: "math.tan",
+    sympy.asin: "math.asin",
+    sympy.acos: "math.acos",
+    sympy.atan: "math.atan",
+    sympy.asinh: "math.asinh",
+    sympy.acosh: "math.acosh",
+    sympy.atanh: "math.atanh",
+    sympy.Abs: "abs",
+    sympy.erf: "math.erf",
+    sympy.erfc: "math.erfc",
+    erfc: "math.erfc",
+    expm1: "math.expm1",
+    log1p: "math.log1p",
+    _log1p_small: "math.log1p",
 }
 
 
@@ -807,8 +868,14 @@ def _scalar_code(expr: sympy.Basic) -> str:
             code = f"({_scalar_code(val)} if {_scalar_code(cond)} else {code})"
         return code
     if type(expr) in _COMPARE:
-        op = {sympy.StrictGreaterThan: ">", sympy.StrictLessThan: "<", sympy.GreaterThan: ">=",
-              sympy.LessThan: "<=", sympy.Equality: "==", sympy.Unequality: "!="}[type(expr)]
+        op = {
+            sympy.StrictGreaterThan: ">",
+            sympy.StrictLessThan: "<",
+            sympy.GreaterThan: ">=",
+            sympy.LessThan: "<=",
+            sympy.Equality: "==",
+            sympy.Unequality: "!=",
+        }[type(expr)]
         return f"({_scalar_code(expr.args[0])} {op} {_scalar_code(expr.args[1])})"
     if isinstance(expr, sympy.And):
         return "(" + " and ".join(_scalar_code(a) for a in expr.args) + ")"
@@ -894,7 +961,7 @@ class Kernel:
                 f"this kernel takes {len(self.variables)} argument(s) ({names}), got {len(args)}"
             )
         dtype = self._dtype_for(args)
-        arrays = [self._as_array(a, dtype, v) for a, v in zip(args, self.variables)]
+        arrays = [self._as_array(a, dtype, v) for a, v in zip(args, self.variables, strict=False)]
         try:
             shape = np.broadcast_shapes(*(a.shape for a in arrays))
         except ValueError:
@@ -902,7 +969,8 @@ class Kernel:
             raise SymcalcError(f"argument shapes {shapes} do not broadcast together") from None
         with np.errstate(under="ignore"):
             if self.backend == "numba":
-                result = self.numba_functions[dtype](*arrays)
+                with np.errstate(all="ignore" if _has_branches(self.lowered) else None):
+                    result = self.numba_functions[dtype](*arrays)
                 result = np.asarray(result, dtype=dtype)
                 if result.shape != shape:
                     result = np.broadcast_to(result, shape).copy()
@@ -932,7 +1000,9 @@ class Kernel:
         try:
             array = np.asarray(value)
         except (TypeError, ValueError) as exc:
-            raise SymcalcError(f"{var}: cannot read {type(value).__name__} as numbers ({exc})") from None
+            raise SymcalcError(
+                f"{var}: cannot read {type(value).__name__} as numbers ({exc})"
+            ) from None
         if array.dtype.kind == "c":
             raise SymcalcError(f"{var}: complex input; kernels take real numbers")
         if array.dtype.kind not in "biuf":
@@ -949,9 +1019,12 @@ class Kernel:
     def _run(self, arrays: list[np.ndarray], dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
         out = np.empty(shape, dtype)
         size = out.size
-        if size <= CHUNK or not self.buffers or not any(self.buffers.values()):
+        if size <= CHUNK or not self.buffers.get("f", 0):  # no float scratch: nothing to cache
             full = [a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]
-            if any(not a.flags.writeable and a.shape != () and a.strides and 0 in a.strides for a in full):
+            if any(
+                not a.flags.writeable and a.shape != () and a.strides and 0 in a.strides
+                for a in full
+            ):
                 full = [a if a.ndim == 0 or a.size == 1 else np.ascontiguousarray(a) for a in full]
             return self.function(*full, out, self._scratch(shape, dtype))
         flat = []
@@ -1002,7 +1075,11 @@ class Kernel:
         return "$" + sympy.latex(self.expr) + "$"
 
     def __repr__(self) -> str:
-        how = f", lowered to {sympy.sstr(self.lowered)}" if self.stable and self.lowered != self.expr else ""
+        how = (
+            f", lowered to {sympy.sstr(self.lowered)}"
+            if self.stable and self.lowered != self.expr
+            else ""
+        )
         plain = "" if self.stable else ", plain lambdify"
         return f"<Kernel {self.signature()} = {sympy.sstr(self.expr)}{how}{plain} [{self.backend}]>"
 
@@ -1038,13 +1115,22 @@ def _check_order(order: Any) -> int:
 
 def _freeze(value: Any) -> Any:
     if isinstance(value, Entry):
-        return ("entry", value.name, value.kind, value.expr, value.variables, tuple(value.params.items()))
+        return (
+            "entry",
+            value.name,
+            value.kind,
+            value.expr,
+            value.variables,
+            tuple(value.params.items()),
+        )
     if isinstance(value, (str, sympy.Basic)):
         return value
     return None
 
 
-def _probe_samples(entry: Entry, variables: Sequence[sympy.Symbol]) -> dict[sympy.Symbol, np.ndarray]:
+def _probe_samples(
+    entry: Entry, variables: Sequence[sympy.Symbol]
+) -> dict[sympy.Symbol, np.ndarray]:
     """Points across each variable's domain, for rewrites that compare forms on numbers."""
     grid = np.concatenate([-np.logspace(-8, 3, 12), [0.0], np.logspace(-8, 3, 12)])
     unit = np.concatenate([np.logspace(-8, -1, 6), [0.3, 0.5, 0.7], 1 - np.logspace(-8, -1, 6)])
@@ -1057,18 +1143,28 @@ def _probe_samples(entry: Entry, variables: Sequence[sympy.Symbol]) -> dict[symp
             values = np.array([float(e) for e in domain])
         else:
             lo, hi = float(domain.inf), float(domain.sup)
-            values = lo + (hi - lo) * np.concatenate([[0.0] if not domain.left_open else [], unit,
-                                                      [1.0] if not domain.right_open else []])
+            values = lo + (hi - lo) * np.concatenate(
+                [
+                    [0.0] if not domain.left_open else [],
+                    unit,
+                    [1.0] if not domain.right_open else [],
+                ]
+            )
         columns.append(values)
     mesh = np.meshgrid(*columns, indexing="ij") if len(columns) <= 3 else None
     if mesh is None:
         return {}
-    return {v: m.reshape(-1) for v, m in zip(variables, mesh)}
+    return {v: m.reshape(-1) for v, m in zip(variables, mesh, strict=False)}
 
 
 def _build(
-    entry: Entry, order: int, wrt: sympy.Symbol | None, dtype: np.dtype | None, convention: str,
-    stable: bool, backend: str,
+    entry: Entry,
+    order: int,
+    wrt: sympy.Symbol | None,
+    dtype: np.dtype | None,
+    convention: str,
+    stable: bool,
+    backend: str,
 ) -> Kernel:
     if order:
         expr = derivative(entry, wrt, order, convention=convention)
@@ -1084,21 +1180,65 @@ def _build(
         function = sympy.lambdify(variables, plain, modules=_MODULES_PLAIN, cse=True)
         import inspect
 
-        return Kernel(bound, variables, inspect.getsource(function), entry, order, wrt, dtype, backend,
-                      False, bound, (), function)
+        return Kernel(
+            bound,
+            variables,
+            inspect.getsource(function),
+            entry,
+            order,
+            wrt,
+            dtype,
+            backend,
+            False,
+            bound,
+            (),
+            function,
+        )
     samples = _probe_samples(entry, variables)
     lowered, fired = optimize_traced(bound, context=Context(samples))
     pre = _pre_lower(lowered)
     if backend == "numba":
         source, functions = _numba_function(pre, variables)
-        return Kernel(bound, variables, source, entry, order, wrt, dtype, backend, True, lowered, fired,
-                      lambda *a: None, {}, functions)
+        return Kernel(
+            bound,
+            variables,
+            source,
+            entry,
+            order,
+            wrt,
+            dtype,
+            backend,
+            True,
+            lowered,
+            fired,
+            lambda *a: None,
+            {},
+            functions,
+        )
     source, counts = _generate(pre, variables)
-    namespace: dict[str, Any] = {"np": np, "_sp": scipy.special, "_select": _select,
-                                 "NAN": math.nan, "INF": math.inf}
+    namespace: dict[str, Any] = {
+        "np": np,
+        "_sp": scipy.special,
+        "_select": _select,
+        "NAN": math.nan,
+        "INF": math.inf,
+    }
     exec(compile(source, f"<symcalc kernel {entry.name}>", "exec"), namespace)  # noqa: S102 - generated
-    return Kernel(bound, variables, source, entry, order, wrt, dtype, backend, True, lowered, fired,
-                  namespace["_kernel"], counts)
+    return Kernel(
+        bound,
+        variables,
+        source,
+        entry,
+        order,
+        wrt,
+        dtype,
+        backend,
+        True,
+        lowered,
+        fired,
+        namespace["_kernel"],
+        counts,
+    )
 
 
 def kernel(
@@ -1129,7 +1269,7 @@ def kernel(
     array([0., 0., 1.])
     >>> kernel("mse", order=1, wrt="p")(np.array([1.0, 2.0]), 0.5)
     array([1., 3.])
-    >>> kernel("x*tanh(log(1+exp(x)))")(1000.0)
+    >>> float(kernel("x*tanh(log(1+exp(x)))")(1000.0))
     1000.0
     >>> kernel("sigmoid") is kernel("sigmoid")
     True
@@ -1149,7 +1289,16 @@ def kernel(
     key = None
     if key_f is not None:
         wrt_key = wrt.name if isinstance(wrt, sympy.Symbol) else wrt
-        key = (key_f, frozen_params, order, wrt_key, resolved_dtype, convention, bool(stable), backend)
+        key = (
+            key_f,
+            frozen_params,
+            order,
+            wrt_key,
+            resolved_dtype,
+            convention,
+            bool(stable),
+            backend,
+        )
         with _LOCK:
             if key in _CACHE:
                 _CACHE.move_to_end(key)

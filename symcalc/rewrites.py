@@ -88,7 +88,7 @@ class softplus(sympy.Function):  # noqa: N801 - lower case like sympy.tanh
     >>> sympy.diff(softplus(x), x)
     sigmoid(x)
     >>> sympy.N(softplus(sympy.Integer(-800)), 5)
-    3.6609e-348
+    3.6679e-348
     """
 
     nargs = 1
@@ -114,7 +114,14 @@ class softplus(sympy.Function):  # noqa: N801 - lower case like sympy.tanh
         return self.args[0].is_real
 
     def _eval_evalf(self, prec):
-        return self.rewrite(sympy.log)._eval_evalf(prec)
+        import mpmath
+
+        arg = self.args[0]._eval_evalf(prec)
+        if arg is None or not arg.is_Number:
+            return None
+        with mpmath.workprec(prec + 20):
+            value = _mp_softplus(mpmath.mpf(arg._mpf_))
+        return sympy.Float._new(mpmath.mpf(value)._mpf_, prec)
 
     def _latex(self, printer, exp=None):
         base = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
@@ -166,7 +173,7 @@ class erfc(sympy.Function):  # noqa: N801 - lower case like sympy.erfc
     nargs = 1
 
     def fdiff(self, argindex=1):
-        return -2 * sympy.exp(-self.args[0] ** 2) / sympy.sqrt(sympy.pi)
+        return -2 * sympy.exp(-(self.args[0] ** 2)) / sympy.sqrt(sympy.pi)
 
     def _eval_rewrite_as_erf(self, arg, **kwargs):
         return 1 - sympy.erf(arg)
@@ -309,7 +316,9 @@ def _reduce_even_powers(expr: sympy.Expr) -> sympy.Expr:
 
     def query(e):
         return (
-            isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp % 2 == 0
+            isinstance(e, sympy.Pow)
+            and e.exp.is_Integer
+            and e.exp % 2 == 0
             and isinstance(e.base, (sympy.cosh, sympy.sinh, sympy.sech))
         )
 
@@ -336,7 +345,9 @@ def _tanh_ratios(expr: sympy.Expr) -> sympy.Expr:
         out = e
         for base, k in powers.items():
             if isinstance(base, sympy.sinh) and powers.get(sympy.cosh(base.args[0])) == -k:
-                out = out / (base**k * sympy.cosh(base.args[0]) ** -k) * sympy.tanh(base.args[0]) ** k
+                out = (
+                    out / (base**k * sympy.cosh(base.args[0]) ** -k) * sympy.tanh(base.args[0]) ** k
+                )
         return out
 
     return expr.replace(query, value)
@@ -398,7 +409,9 @@ def _map_polynomial(poly_expr: sympy.Expr, b: sympy.Expr, style: str) -> sympy.E
             groups[rest] = groups.get(rest, 0) + number * _S**i * _T**j
     out = []
     for rest, numeric in groups.items():
-        numeric = sympy.expand(numeric * (_S + _T) ** (degree - sympy.Poly(numeric, _S, _T).total_degree()))
+        numeric = sympy.expand(
+            numeric * (_S + _T) ** (degree - sympy.Poly(numeric, _S, _T).total_degree())
+        )
         out.append(rest * _map_numeric(numeric, b))
     return sympy.Add(*out)
 
@@ -430,9 +443,19 @@ def _is_risky(expr: sympy.Expr, atoms: Iterable[sympy.Basic]) -> bool:
     if any(isinstance(a, _UNBOUNDED) for a in atoms):
         return True
     for node in sympy.preorder_traversal(expr):
-        if isinstance(node, sympy.Add) and any(t.has(*atoms) for t in node.args):
-            return True
-        if isinstance(node, sympy.Pow) and node.exp.is_negative and isinstance(node.base, sympy.Add):
+        if (
+            isinstance(node, sympy.Add)
+            and any(t.has(*atoms) for t in node.args)
+            and any(
+                t.could_extract_minus_sign() or t.has(sympy.tanh, sympy.sinh) for t in node.args
+            )
+        ):
+            return True  # a signed sum: σ(x) + 1 is safe, 1 - σ(x) and 1 + tanh(x) cancel
+        if (
+            isinstance(node, sympy.Pow)
+            and node.exp.is_negative
+            and isinstance(node.base, sympy.Add)
+        ):
             if node.base.has(*atoms):
                 return True
     return False
@@ -449,7 +472,9 @@ def _sigmoid_form(expr: sympy.Expr, context: Context) -> sympy.Expr | None:
         atoms = [m[0] for m in members]
         if not _is_risky(expr, atoms):
             continue
-        candidates = [_sigmoid_form_for(expr, w, members, style) for style in ("coefficients", "monomials")]
+        candidates = [
+            _sigmoid_form_for(expr, w, members, style) for style in ("coefficients", "monomials")
+        ]
         if expr in candidates:
             continue  # already in one of the normal forms: nothing to do
         candidates = [cand for cand in candidates if cand is not None]
@@ -475,7 +500,11 @@ def _sigmoid_form_for(expr, w, members, style: str) -> sympy.Expr | None:
         subs[atom] = _in_exponentials(atom, n, E)
     rational = expr.xreplace(subs).xreplace({E: _S / _T})
     # every other leaf is an opaque coefficient
-    opaque = {leaf: sympy.Dummy() for leaf in _rational_leaves(rational) if not leaf.is_Number and leaf not in (_S, _T)}
+    opaque = {
+        leaf: sympy.Dummy()
+        for leaf in _rational_leaves(rational)
+        if not leaf.is_Number and leaf not in (_S, _T)
+    }
     back = {d: leaf for leaf, d in opaque.items()}
     rational = sympy.cancel(sympy.together(rational.xreplace(opaque)))
     numer, denom = sympy.fraction(rational)
@@ -523,7 +552,9 @@ def _exp_ratio_query(expr: sympy.Basic) -> bool:
     if len({a.as_coeff_Mul(rational=True)[1] for a in args}) < 2:
         return False
     return any(
-        isinstance(n, sympy.Pow) and n.exp.is_negative and isinstance(n.base, sympy.Add)
+        isinstance(n, sympy.Pow)
+        and n.exp.is_negative
+        and isinstance(n.base, sympy.Add)
         and n.base.has(sympy.exp)
         for n in sympy.preorder_traversal(expr)
     )
@@ -552,7 +583,9 @@ def _exp_ratio_value(expr, context):
 
 
 def _log_of_power_query(e):
-    return isinstance(e, sympy.log) and isinstance(e.args[0], sympy.Pow) and e.args[0].base.is_positive
+    return (
+        isinstance(e, sympy.log) and isinstance(e.args[0], sympy.Pow) and e.args[0].base.is_positive
+    )
 
 
 def _log_of_power_value(e, context):
@@ -636,9 +669,16 @@ def _log_softmax_query(e):
         return False
     factors = e.args[0].args
     tops = [f for f in factors if isinstance(f, sympy.exp)]
-    sums = [f for f in factors if isinstance(f, sympy.Pow) and f.exp == -1 and isinstance(f.base, sympy.Add)]
-    return len(tops) == 1 and len(sums) == 1 and len(factors) == 2 and all(
-        isinstance(t, sympy.exp) for t in sums[0].base.args
+    sums = [
+        f
+        for f in factors
+        if isinstance(f, sympy.Pow) and f.exp == -1 and isinstance(f.base, sympy.Add)
+    ]
+    return (
+        len(tops) == 1
+        and len(sums) == 1
+        and len(factors) == 2
+        and all(isinstance(t, sympy.exp) for t in sums[0].base.args)
     )
 
 
@@ -700,9 +740,14 @@ def _piecewise_factor_value(e, context):
     if common.is_Number or common == 1 or not common.is_polynomial(*common.free_symbols):
         return None
     reduced = [sympy.cancel(val / common) for val in values]
-    if any(r.has(sympy.zoo, sympy.nan) or sympy.fraction(sympy.together(r))[1].has(*common.free_symbols) for r in reduced):
+    if any(
+        r.has(sympy.zoo, sympy.nan)
+        or sympy.fraction(sympy.together(r))[1].has(*common.free_symbols)
+        for r in reduced
+    ):
         return None
-    return common * sympy.Piecewise(*[(r, cond) for r, (_, cond) in zip(reduced, e.args)])
+    pieces = [(r, cond) for r, (_, cond) in zip(reduced, e.args, strict=True)]
+    return common * sympy.Piecewise(*pieces)
 
 
 # -- rational functions: as given, factored or in partial fractions ------------------------
@@ -711,10 +756,20 @@ def _piecewise_factor_value(e, context):
 def _numpy_modules() -> list:
     import scipy.special
 
-    return [{"sigmoid": scipy.special.expit, "softplus": lambda a: np.logaddexp(0, a),
-             "log1p": np.log1p, "expm1": np.expm1, "erfc": scipy.special.erfc,
-             "logsumexp": lambda *a: scipy.special.logsumexp(np.stack(np.broadcast_arrays(*a)), axis=0),
-             "erf": scipy.special.erf}, "numpy"]
+    return [
+        {
+            "sigmoid": scipy.special.expit,
+            "softplus": lambda a: np.logaddexp(0, a),
+            "log1p": np.log1p,
+            "expm1": np.expm1,
+            "erfc": scipy.special.erfc,
+            "logsumexp": lambda *a: scipy.special.logsumexp(
+                np.stack(np.broadcast_arrays(*a)), axis=0
+            ),
+            "erf": scipy.special.erf,
+        },
+        "numpy",
+    ]
 
 
 _NUMPY_MODULES = _numpy_modules()
@@ -733,11 +788,18 @@ def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
         if len(node.args) == 2 and all(_is_exact(t) or t.is_Number for t in node.args):
             continue
         with np.errstate(all="ignore"):
-            terms = [np.broadcast_to(np.asarray(sympy.lambdify(symbols, t, _NUMPY_MODULES)(*columns),
-                                                dtype=float), columns[0].shape) for t in node.args]
+            terms = [
+                np.broadcast_to(
+                    np.asarray(sympy.lambdify(symbols, t, _NUMPY_MODULES)(*columns), dtype=float),
+                    columns[0].shape,
+                )
+                for t in node.args
+            ]
             total = np.abs(np.sum(terms, axis=0))
             biggest = np.max(np.abs(terms), axis=0)
-            ratio = np.where(np.isfinite(total) & (total > 0), biggest / np.where(total > 0, total, 1), 1.0)
+            ratio = np.where(
+                np.isfinite(total) & (total > 0), biggest / np.where(total > 0, total, 1), 1.0
+            )
         worst = np.nanmax(ratio) if ratio.size else 1.0
         if worst > 1e3:
             score += 1 + math.log10(worst) / 100
@@ -750,8 +812,11 @@ def _rational_query(e):
     if not isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow)):
         return False
     try:
-        return e.is_rational_function(*e.free_symbols) and e.has(sympy.Add) and not e.is_polynomial(*e.free_symbols) or (
-            e.is_polynomial(*e.free_symbols) and isinstance(e, sympy.Add) and len(e.args) > 1
+        return (
+            e.is_rational_function(*e.free_symbols)
+            and e.has(sympy.Add)
+            and not e.is_polynomial(*e.free_symbols)
+            or (e.is_polynomial(*e.free_symbols) and isinstance(e, sympy.Add) and len(e.args) > 1)
         )
     except (TypeError, ValueError):
         return False
@@ -768,7 +833,10 @@ def _rational_value(e, context):
         candidates.append(sympy.apart(e, main))
     except (sympy.PolynomialError, NotImplementedError):
         pass
-    scored = [(_cancellation_score(cand, context), sympy.count_ops(cand), i) for i, cand in enumerate(candidates)]
+    scored = [
+        (_cancellation_score(cand, context), sympy.count_ops(cand), i)
+        for i, cand in enumerate(candidates)
+    ]
     best = min(scored)
     if best[2] == 0 or best[0] >= scored[0][0] and best[1] >= scored[0][1]:
         return None
@@ -781,83 +849,133 @@ _x = _u("x")
 
 RULES: tuple[Rewrite, ...] = (
     Rewrite(
-        "exp_ratio", "Σ cₖ·exp(aₖ) / Σ exp(aₖ) -> the same with every exp(aₖ) divided by exp(max aₖ)",
-        _exp_ratio_query, _exp_ratio_value,
-        examples=((sympy.exp(u) / (sympy.exp(u) + sympy.exp(v)),
-                   sympy.exp(u - sympy.Max(u, v)) / (sympy.exp(u - sympy.Max(u, v)) + sympy.exp(v - sympy.Max(u, v)))),),
+        "exp_ratio",
+        "Σ cₖ·exp(aₖ) / Σ exp(aₖ) -> the same with every exp(aₖ) divided by exp(max aₖ)",
+        _exp_ratio_query,
+        _exp_ratio_value,
+        examples=(
+            (
+                sympy.exp(u) / (sympy.exp(u) + sympy.exp(v)),
+                sympy.exp(u - sympy.Max(u, v))
+                / (sympy.exp(u - sympy.Max(u, v)) + sympy.exp(v - sympy.Max(u, v))),
+            ),
+        ),
     ),
     Rewrite(
-        "sigmoid_form", "rational function of exp(k·u), tanh, cosh, sinh, σ -> polynomial in σ(±u), tanh(u/2)",
-        _sigmoid_query, _sigmoid_value,
+        "sigmoid_form",
+        "rational function of exp(k·u), tanh, cosh, sinh, σ -> polynomial in σ(±u), tanh(u/2)",
+        _sigmoid_query,
+        _sigmoid_value,
         examples=(
             (1 / (1 + sympy.exp(-u)), sigmoid(u)),
             (sympy.exp(u) / (sympy.exp(u) + 1) ** 2, sigmoid(u) * sigmoid(-u)),
             (sympy.exp(-u) / (1 + sympy.exp(-u)) ** 2, sigmoid(u) * sigmoid(-u)),
             (sigmoid(u) * (1 - sigmoid(u)), sigmoid(u) * sigmoid(-u)),
             (1 - sigmoid(u), sigmoid(-u)),
-            ((1 - sympy.exp(u)) * sympy.exp(u) / (sympy.exp(u) + 1) ** 3,
-             -sigmoid(u) * sigmoid(-u) * sympy.tanh(u / 2)),
+            (
+                (1 - sympy.exp(u)) * sympy.exp(u) / (sympy.exp(u) + 1) ** 3,
+                -sigmoid(u) * sigmoid(-u) * sympy.tanh(u / 2),
+            ),
             (1 - sympy.tanh(u) ** 2, 4 * sigmoid(2 * u) * sigmoid(-2 * u)),
             (sympy.sinh(u) / sympy.cosh(u), sympy.tanh(u)),
         ),
     ),
     Rewrite(
-        "log_of_power", "log(a**n) -> n·log(a) for a > 0",
-        _log_of_power_query, _log_of_power_value,
+        "log_of_power",
+        "log(a**n) -> n·log(a) for a > 0",
+        _log_of_power_query,
+        _log_of_power_value,
         examples=((sympy.log(1 / (1 + sympy.exp(u))), -sympy.log(1 + sympy.exp(u))),),
     ),
     Rewrite(
-        "log_softmax", "log(exp(a) / Σ exp(aₖ)) -> -logsumexp(aₖ - a)",
-        _log_softmax_query, _log_softmax_value,
+        "log_softmax",
+        "log(exp(a) / Σ exp(aₖ)) -> -logsumexp(aₖ - a)",
+        _log_softmax_query,
+        _log_softmax_value,
         examples=((sympy.log(sympy.exp(u) / (sympy.exp(u) + sympy.exp(v))), -logsumexp(0, v - u)),),
     ),
     Rewrite(
-        "softplus", "log(1 + exp(u)) -> softplus(u)",
-        _softplus_query, _softplus_value,
-        examples=((sympy.log(1 + sympy.exp(u)), softplus(u)), (sympy.log(1 + sympy.exp(-u)), softplus(-u))),
+        "softplus",
+        "log(1 + exp(u)) -> softplus(u)",
+        _softplus_query,
+        _softplus_value,
+        examples=(
+            (sympy.log(1 + sympy.exp(u)), softplus(u)),
+            (sympy.log(1 + sympy.exp(-u)), softplus(-u)),
+        ),
     ),
     Rewrite(
-        "logsumexp", "log(Σ exp(aₖ)) -> logsumexp(aₖ) = max + log Σ exp(aₖ - max)",
-        _logsumexp_query, _logsumexp_value,
-        examples=((sympy.log(sympy.exp(u) + sympy.exp(2 * u)), logsumexp(u, 2 * u)),
-                  (sympy.log(sympy.exp(u) + sympy.exp(v) + 2), logsumexp(u, v, sympy.log(2)))),
+        "logsumexp",
+        "log(Σ exp(aₖ)) -> logsumexp(aₖ) = max + log Σ exp(aₖ - max)",
+        _logsumexp_query,
+        _logsumexp_value,
+        examples=(
+            (sympy.log(sympy.exp(u) + sympy.exp(2 * u)), logsumexp(u, 2 * u)),
+            (sympy.log(sympy.exp(u) + sympy.exp(v) + 2), logsumexp(sympy.log(2), u, v)),
+        ),
     ),
     Rewrite(
-        "log_sigmoid", "log σ(u) -> -softplus(-u)",
-        _log_sigmoid_query, _log_sigmoid_value,
+        "log_sigmoid",
+        "log σ(u) -> -softplus(-u)",
+        _log_sigmoid_query,
+        _log_sigmoid_value,
         examples=((sympy.log(sigmoid(u)), -softplus(-u)), (sympy.log(sigmoid(-u)), -softplus(u))),
     ),
     Rewrite(
-        "log_cosh", "log(cosh u) -> log1p(2 sinh²(u/2)) for |u| < 1, else |u| + softplus(-2|u|) - log 2",
-        _log_cosh_query, _log_cosh_value,
-        examples=((sympy.log(sympy.cosh(u)), _log_cosh_value(sympy.log(sympy.cosh(u)), Context())),),
+        "log_cosh",
+        "log(cosh u) -> log1p(2 sinh²(u/2)) for |u| < 1, else |u| + softplus(-2|u|) - log 2",
+        _log_cosh_query,
+        _log_cosh_value,
+        examples=(
+            (sympy.log(sympy.cosh(u)), _log_cosh_value(sympy.log(sympy.cosh(u)), Context())),
+        ),
     ),
     Rewrite(
-        "log1p", "log(1 + u) -> log1p(u)",
-        _log1p_query, _log1p_value,
+        "log1p",
+        "log(1 + u) -> log1p(u)",
+        _log1p_query,
+        _log1p_value,
         examples=((sympy.log(1 - u), log1p(-u)), (sympy.log(1 + u**2), log1p(u**2))),
     ),
     Rewrite(
-        "expm1", "c·exp(u) - c -> c·expm1(u)",
-        _expm1_query, _expm1_value,
-        examples=((sympy.exp(u) - 1, expm1(u)), (c * sympy.exp(u) - c, c * expm1(u)),
-                  (1 - sympy.exp(-u), -expm1(-u))),
+        "expm1",
+        "c·exp(u) - c -> c·expm1(u)",
+        _expm1_query,
+        _expm1_value,
+        examples=(
+            (sympy.exp(u) - 1, expm1(u)),
+            (c * sympy.exp(u) - c, c * expm1(u)),
+            (1 - sympy.exp(-u), -expm1(-u)),
+        ),
     ),
     Rewrite(
-        "erfc", "c + c·erf(u) -> c·erfc(-u);  c - c·erf(u) -> c·erfc(u)",
-        _erfc_query, _erfc_value,
-        examples=((1 + sympy.erf(u), erfc(-u)), (c - c * sympy.erf(u), c * erfc(u)),
-                  (sympy.erf(u) / 2 + sympy.Rational(1, 2), erfc(-u) / 2)),
+        "erfc",
+        "c + c·erf(u) -> c·erfc(-u);  c - c·erf(u) -> c·erfc(u)",
+        _erfc_query,
+        _erfc_value,
+        examples=(
+            (1 + sympy.erf(u), erfc(-u)),
+            (c - c * sympy.erf(u), c * erfc(u)),
+            (sympy.erf(u) / 2 + sympy.Rational(1, 2), erfc(-u) / 2),
+        ),
     ),
     Rewrite(
-        "piecewise_factor", "Piecewise((a·g, c₁), (b·g, c₂)) -> g·Piecewise((a, c₁), (b, c₂))",
-        _piecewise_factor_query, _piecewise_factor_value,
-        examples=((sympy.Piecewise((u, u > 0), (u / 100, True)),
-                   u * sympy.Piecewise((1, u > 0), (sympy.Rational(1, 100), True))),),
+        "piecewise_factor",
+        "Piecewise((a·g, c₁), (b·g, c₂)) -> g·Piecewise((a, c₁), (b, c₂))",
+        _piecewise_factor_query,
+        _piecewise_factor_value,
+        examples=(
+            (
+                sympy.Piecewise((u, u > 0), (u / 100, True)),
+                u * sympy.Piecewise((1, u > 0), (sympy.Rational(1, 100), True)),
+            ),
+        ),
     ),
     Rewrite(
-        "rational_form", "rational function -> as given, factored or partial fractions, fewest cancelling sums",
-        _rational_query, _rational_value,
+        "rational_form",
+        "rational function -> as given, factored or partial fractions, fewest cancelling sums",
+        _rational_query,
+        _rational_value,
         examples=((u / (v**2 - v), u / (v * (v - 1))), (2 * u - 2 * v, 2 * (u - v))),
     ),
 )
@@ -890,13 +1008,20 @@ def optimize_traced(
             for rule in rules:
                 if not isinstance(current, sympy.Basic) or not rule.query(current):
                     continue
-                replaced = rule.value(current, context)
+                try:
+                    replaced = rule.value(current, context)
+                except (
+                    sympy.PolynomialError,
+                    sympy.polys.polyerrors.CoercionFailed,
+                    NotImplementedError,
+                    TypeError,
+                    ValueError,
+                    ZeroDivisionError,
+                ):
+                    replaced = None  # a rule that cannot handle this node declines it
                 if replaced is not None and replaced != current:
                     fired.append(rule.name)
-                    current = replaced
-                    if not current.is_Atom:
-                        args = tuple(visit(a) for a in current.args)
-                        current = current.func(*args) if args != current.args else current
+                    current = replaced  # its new parts are visited by the next pass
                     break
             else:
                 break

@@ -29,10 +29,31 @@ from symcalc.rewrites import MPMATH_FUNCTIONS
 
 RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 ATOL = {np.float64: 1e-300, np.float32: 1e-36}
-SMALLEST_SUBNORMAL = {np.float64: 5e-324, np.float32: float(np.finfo(np.float32).smallest_subnormal)}
+SMALLEST_SUBNORMAL = {
+    np.float64: 5e-324,
+    np.float32: float(np.finfo(np.float32).smallest_subnormal),
+}
 
-EXTREMES = [0.0, 1e-300, 1e-8, 0.5, 1.0, 2.0, 20.0, 37.0, 50.0, 88.0, 89.0, 100.0, 700.0,
-            709.78, 710.0, 745.0, 746.0, 1e3]
+EXTREMES = [
+    0.0,
+    1e-300,
+    1e-8,
+    0.5,
+    1.0,
+    2.0,
+    20.0,
+    37.0,
+    50.0,
+    88.0,
+    89.0,
+    100.0,
+    700.0,
+    709.78,
+    710.0,
+    745.0,
+    746.0,
+    1e3,
+]
 
 
 def real_line_points(dtype) -> np.ndarray:
@@ -41,7 +62,9 @@ def real_line_points(dtype) -> np.ndarray:
     The grid is rounded to float32 for both dtypes, so the two runs share their truth;
     float64 also gets the extremes float32 cannot hold (5e-324, 1e-300, 709.78, ...).
     """
-    grid = np.concatenate([np.linspace(-60, 60, 97), np.logspace(-12, 3, 31), -np.logspace(-12, 3, 31)])
+    grid = np.concatenate(
+        [np.linspace(-60, 60, 97), np.logspace(-12, 3, 31), -np.logspace(-12, 3, 31)]
+    )
     extremes = np.array(EXTREMES + [SMALLEST_SUBNORMAL[dtype]])
     points = np.concatenate([extremes, -extremes, grid.astype(np.float32)]).astype(dtype)
     return np.unique(points)
@@ -54,7 +77,9 @@ def interval_points(lo: float, hi: float, left_open: bool, right_open: bool, dty
     near = [lo + SMALLEST_SUBNORMAL[dtype], lo + 1e-300, lo + 1e-8, hi - 1e-8, hi - eps / 2]
     points = np.array(inner + near + ([] if left_open else [lo]) + ([] if right_open else [hi]))
     points = points.astype(dtype)
-    keep = (points > lo if left_open else points >= lo) & (points < hi if right_open else points <= hi)
+    keep = (points > lo if left_open else points >= lo) & (
+        points < hi if right_open else points <= hi
+    )
     return np.unique(points[keep])
 
 
@@ -64,8 +89,9 @@ def domain_points(entry, var, dtype) -> np.ndarray:
         return real_line_points(dtype)
     if isinstance(domain, sympy.FiniteSet):
         return np.array([float(e) for e in domain], dtype=dtype)
-    return interval_points(float(domain.inf), float(domain.sup), bool(domain.left_open),
-                           bool(domain.right_open), dtype)
+    return interval_points(
+        float(domain.inf), float(domain.sup), bool(domain.left_open), bool(domain.right_open), dtype
+    )
 
 
 def configurations(entry) -> list[dict[str, float]]:
@@ -113,7 +139,9 @@ class Truth:
                 value = mpmath.mpf(value) if not isinstance(value, mpmath.mpc) else value.real
             if previous is not None:
                 scale = max(abs(value), abs(previous))
-                if scale < mpmath.mpf("1e-330") or abs(value - previous) <= scale * mpmath.mpf("1e-50"):
+                if scale < mpmath.mpf("1e-330") or abs(value - previous) <= scale * mpmath.mpf(
+                    "1e-50"
+                ):
                     return float(value)
             previous = value
         raise AssertionError(f"mpmath truth did not settle at {args}")
@@ -128,12 +156,12 @@ def check_points(k, truth: Truth, main_values: np.ndarray, config: dict[str, flo
     # the true value must be representable: other points are outside the promise
     inside = np.array([math.isfinite(t) and abs(t) <= biggest for t in truths], dtype=bool)
     main_values = main_values[inside]
-    truths = [t for t, keep in zip(truths, inside) if keep]
+    truths = [t for t, keep in zip(truths, inside, strict=False) if keep]
     with np.errstate(all="raise"):
         values = k(main_values, *others)
     assert values.dtype == dtype
     failures = []
-    for x, got, expected in zip(main_values.tolist(), values.tolist(), truths):
+    for x, got, expected in zip(main_values.tolist(), values.tolist(), truths, strict=False):
         args = [x] + [float(o) for o in others]
         if not math.isfinite(got):
             failures.append((x, got, expected, "not finite"))
@@ -143,7 +171,9 @@ def check_points(k, truth: Truth, main_values: np.ndarray, config: dict[str, flo
             continue
         if _mixed_error_ok(truth, args, got, rtol):
             continue
-        failures.append((x, got, expected, f"relative error {error / max(abs(expected), 1e-320):.3g}"))
+        failures.append(
+            (x, got, expected, f"relative error {error / max(abs(expected), 1e-320):.3g}")
+        )
     return failures
 
 
@@ -174,8 +204,17 @@ def test_catalog_kernel_meets_the_stability_promise(name, order):
     assert not report, f"{k64!r} misses the promise at {len(report)} points, e.g. {report[:4]}"
 
 
-@pytest.mark.parametrize("text", ["x*tanh(log(1+exp(x)))", "log(1+exp(-x))", "1/(1+exp(-x))",
-                                  "log(1/(1+exp(-x)))", "exp(x)/(1+exp(x))**2", "log(exp(x)+exp(2*x))"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x*tanh(log(1+exp(x)))",
+        "log(1+exp(-x))",
+        "1/(1+exp(-x))",
+        "log(1/(1+exp(-x)))",
+        "exp(x)/(1+exp(x))**2",
+        "log(exp(x)+exp(2*x))",
+    ],
+)
 @pytest.mark.parametrize("order", [0, 1])
 def test_user_expressions_built_from_the_patterns_are_stable(text, order):
     k = kernel(text, order=order, dtype="float64")

@@ -717,4 +717,16 @@ def descend(
                 "converges faster"
             )
             result = dataclasses.replace(result, message=result.message + hint)
+    if result.stop_reason == "max_iter" and l2 == 0 and _is_classifier(built):
+        hint = (
+            "; cross-entropy on classes that are (nearly) linearly separable has no finite "
+            "minimum or a very flat one, so the weights keep growing: add an L2 penalty "
+            "(--l2 0.01, l2=0.01) for a finite, well-conditioned optimum"
+        )
+        result = dataclasses.replace(result, message=result.message + hint)
     return result
+
+
+def _is_classifier(model: Any) -> bool:
+    """Whether the model is a linear classifier (logistic or softmax regression)."""
+    return getattr(model, "name", "") in ("logistic", "softmax")

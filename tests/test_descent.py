@@ -435,3 +435,14 @@ def test_contour_paths_figure_for_two_parameters():
     other = descend("linear", synthetic("linear", n_features=1, seed=5), record_path=True)
     with pytest.raises(SymcalcError, match=r"different objectives"):
         plot_descent_paths([runs[0], other])
+
+
+def test_separable_classes_get_a_hint_to_add_l2():
+    """Logistic regression on separable data has no finite minimum: say so, and how to fix it."""
+    X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    y = np.array([0.0, 0.0, 1.0, 1.0])
+    result = descend("logistic", (X, y), max_iter=200)
+    assert result.stop_reason == "max_iter" and not result.converged
+    assert "linearly separable" in result.message and "--l2" in result.message
+    regularized = descend("logistic", (X, y), l2=0.1, max_iter=5000)
+    assert regularized.converged and "separable" not in regularized.message

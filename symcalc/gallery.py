@@ -31,7 +31,8 @@ finds does not depend on how busy the machine is.
 Examples
 --------
 >>> import tempfile
->>> build = build_gallery(tempfile.mkdtemp(), only="relu")
+>>> with tempfile.TemporaryDirectory() as folder:
+...     build = build_gallery(folder, only="relu")
 >>> sorted(build.written)
 ['.gallery-manifest.json', 'README.md', 'relu.md', 'relu.png', 'relu_ftc.png']
 >>> build.held
@@ -215,7 +216,10 @@ def _derivative_operator(entry: Entry, var: sympy.Symbol) -> str:
 
 
 def _univariate_note(entry: Entry, view: Entry) -> str:
-    """'as a function of p alone, with y = 0 and δ = 1' for losses; '' for activations."""
+    """How a loss is drawn and integrated: 'as a function of p alone, with y = 0, δ = 1'.
+
+    Empty for a function of one variable without parameters.
+    """
     settings = [
         rf"{sympy.latex(sympy.Symbol(name))} = {sympy.latex(sympy.nsimplify(value))}"
         for name, value in entry.fixed.items()
@@ -224,11 +228,12 @@ def _univariate_note(entry: Entry, view: Entry) -> str:
         rf"{sympy.latex(sympy.Symbol(name))} = {_latex(value)}"
         for name, value in entry.params.items()
     ]
-    if len(entry.variables) == 1 and not entry.params:
+    if not settings:
         return ""
-    where = ", ".join(_math(s) for s in settings)
-    variable = _math(sympy.latex(view.variable))
-    return f"as a function of {variable} alone, with {where}" if where else ""
+    where = "with " + ", ".join(_math(s) for s in settings)
+    if len(entry.variables) == 1:
+        return where
+    return f"as a function of {_math(sympy.latex(view.variable))} alone, {where}"
 
 
 # -- one entry ----------------------------------------------------------------------
@@ -477,10 +482,14 @@ def _kinks(entry: Entry, derivation) -> list[str]:
         rules.append("a piecewise definition keeps the branch its condition selects there")
     how = f" ({'; '.join(rules)})" if rules else ""
     taken = f": {'; '.join(values)}" if values else ""
+    others = (
+        " Other conventions: `symcalc derive --convention half` or `one`."
+        if entry.expr.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign)
+        else ""
+    )
     return [
         f"{name} is not differentiable at {places}{defaults}. There its derivative takes a "
-        f"definite value{how}{taken}. Other conventions: "
-        "`symcalc derive --convention half` or `one`.",
+        f"definite value{how}{taken}.{others}",
         "",
     ]
 
@@ -888,7 +897,7 @@ def build_gallery(
     old_files: dict[str, str] = dict(manifest["files"])
     old_rows: dict[str, Any] = dict(manifest["entries"])
     produced = {f for name in names for f in entry_files(name)} | {INDEX_NAME}
-    _check_targets(folder, [*produced, MANIFEST_NAME], old_files, force)
+    _check_targets(folder, sorted(produced), old_files, force)  # the manifest: checked above
 
     # entries built earlier and not now stay, with their files and rows
     rows = {

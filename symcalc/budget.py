@@ -11,8 +11,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
-import warnings
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 

@@ -34,19 +34,19 @@ from sympy import (
     Piecewise,
     Rational,
     S,
+    cos,
     erf,
     exp,
     log,
     pi,
     sign,
     sin,
-    cos,
     sqrt,
     tanh,
 )
 
 from .errors import SymcalcError, did_you_mean
-from .functions import sigmoid, symbol
+from .functions import latex, sigmoid, symbol
 
 __all__ = ["CATALOG", "Entry", "catalog", "get", "register"]
 
@@ -199,9 +199,9 @@ class Entry:
 
     def latex(self) -> str:
         """The defining equation in LaTeX."""
-        args = ", ".join(sympy.latex(v) for v in self.variables)
+        args = ", ".join(latex(v) for v in self.variables)
         name = self.name.replace("_", r"\_")
-        return rf"\operatorname{{{name}}}\left({args}\right) = {sympy.latex(self.expr)}"
+        return rf"\operatorname{{{name}}}\left({args}\right) = {latex(self.expr)}"
 
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"

@@ -19,6 +19,7 @@ import sympy
 
 from . import __version__
 from .errors import SymcalcError
+from .functions import latex
 
 __all__ = ["main"]
 
@@ -102,7 +103,7 @@ def _entry_dict(entry) -> dict[str, Any]:
         "aliases": list(entry.aliases),
         "variables": [v.name for v in entry.variables],
         "expr": sympy.sstr(entry.expr),
-        "expr_latex": sympy.latex(entry.expr),
+        "expr_latex": latex(entry.expr),
         "params": {k: sympy.sstr(v) for k, v in entry.params.items()},
         "options": dict(entry.options),
         "domain": {v.name: sympy.sstr(entry.domain_of(v)) for v in entry.variables},
@@ -130,7 +131,7 @@ def _run_show(args) -> int:
         data["input"] = args.function
         if entry.kind == "loss":
             data["mean_loss"] = sympy.sstr(entry.mean_loss())
-            data["mean_loss_latex"] = sympy.latex(entry.mean_loss())
+            data["mean_loss_latex"] = latex(entry.mean_loss())
         _print_json(data)
     elif args.format == "latex":
         print(entry.latex())

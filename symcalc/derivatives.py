@@ -29,7 +29,8 @@ import sympy
 
 from . import budget
 from .catalog import Entry
-from .errors import SymcalcError, TimeBudgetExceeded
+from .errors import SymcalcError
+from .functions import latex
 from .kinks import apply_convention, heaviside_at_zero, kink_candidates
 from .parse import resolve
 
@@ -277,7 +278,7 @@ class Derivation:
         return f"d{sup}/d{v}{sup}"
 
     def latex_notation(self) -> str:
-        v = sympy.latex(self.variable)
+        v = latex(self.variable)
         if self.order == 1:
             return rf"\frac{{d}}{{d{v}}}"
         return rf"\frac{{d^{{{self.order}}}}}{{d{v}^{{{self.order}}}}}"
@@ -312,10 +313,10 @@ class Derivation:
         """The derivation as LaTeX: the result, then an ``align*`` block of steps."""
         from . import render
 
-        lhs = self.latex_notation() + r"\left[" + sympy.latex(self.expr) + r"\right]"
-        parts = [rf"{lhs} = {sympy.latex(self.derivative)}"]
-        if self.identity is not None:
-            parts[0] += rf" = {sympy.latex(self.identity)}"
+        lhs = self.latex_notation() + r"\left[" + latex(self.expr) + r"\right]"
+        parts = [rf"{lhs} = {latex(self.derivative)}"]
+        if self.identity is not None and self.identity != self.derivative:
+            parts[0] += rf" = {latex(self.identity)}"
         if steps:
             parts.extend(render.to_latex(tree) for tree in self.steps)
         return "\n".join(parts)
@@ -329,13 +330,13 @@ class Derivation:
             "name": self.entry.name,
             "kind": self.entry.kind,
             "expr": sympy.sstr(self.expr),
-            "expr_latex": sympy.latex(self.expr),
+            "expr_latex": latex(self.expr),
             "variable": self.variable.name,
             "order": self.order,
             "derivative": sympy.sstr(self.derivative),
-            "derivative_latex": sympy.latex(self.derivative),
+            "derivative_latex": latex(self.derivative),
             "identity": None if self.identity is None else sympy.sstr(self.identity),
-            "identity_latex": None if self.identity is None else sympy.latex(self.identity),
+            "identity_latex": None if self.identity is None else latex(self.identity),
             "params": {k: sympy.sstr(v) for k, v in self.entry.params.items()},
             "kinks": [sympy.sstr(k) for k in self.kinks],
             "convention": self.convention,

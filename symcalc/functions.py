@@ -8,9 +8,14 @@ LaTeX and rewrites to its definition with ``expr.rewrite(sympy.exp)``.
 
 from __future__ import annotations
 
+import importlib
+
 import sympy
 
-__all__ = ["expand_named", "sigmoid", "symbol"]
+# sympy.printing.latex the module (the package attribute of that name is the function)
+_latex_module = importlib.import_module("sympy.printing.latex")
+
+__all__ = ["LatexPrinter", "expand_named", "latex", "sigmoid", "symbol"]
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -94,3 +99,33 @@ def expand_named(expr: sympy.Expr) -> sympy.Expr:
     x/(1 + exp(-x))
     """
     return expr.replace(lambda e: isinstance(e, sigmoid), lambda e: e.rewrite(sympy.exp))
+
+
+class LatexPrinter(_latex_module.LatexPrinter):
+    r"""SymPy's LaTeX printer with multi-letter names upright: ``slope`` is \mathrm{slope}.
+
+    SymPy prints a symbol called ``slope`` as the product s·l·o·p·e in italics; Greek
+    names (``alpha``, ``theta_0``) and one-letter names keep SymPy's form.  Every LaTeX
+    symcalc writes comes from this printer or a subclass of it.
+    """
+
+    def _print_Symbol(self, expr, style="plain"):
+        base, _, subscript = expr.name.partition("_")
+        known = _latex_module.greek_letters_set | set(_latex_module.other_symbols) | {"lambda", "lamda"}
+        if len(base) < 2 or base.lower() in known or not base.isalpha():
+            return super()._print_Symbol(expr, style)
+        text = rf"\mathrm{{{base}}}"
+        if subscript:
+            text += f"_{{{super()._print_Symbol(sympy.Symbol(subscript), style)}}}"
+        return text
+
+
+def latex(expr: sympy.Basic, **settings) -> str:
+    r"""LaTeX for ``expr`` through symcalc's `LatexPrinter`.
+
+    Examples
+    --------
+    >>> print(latex(symbol("slope") * symbol("x") + symbol("alpha")))
+    \alpha + \mathrm{slope} x
+    """
+    return LatexPrinter(settings).doprint(expr)

@@ -59,6 +59,7 @@ from . import render
 from .catalog import CATALOG, Entry, all_names, canonical_name, get
 from .errors import SymcalcError, did_you_mean
 from .files import write_atomic
+from .functions import latex
 
 __all__ = [
     "DEFAULT_OUT",
@@ -204,12 +205,12 @@ def _name_latex(entry: Entry) -> str:
 
 def _call_latex(entry: Entry, variables: Sequence[sympy.Symbol] | None = None) -> str:
     shown = entry.variables if variables is None else variables
-    args = ", ".join(sympy.latex(v) for v in shown)
+    args = ", ".join(latex(v) for v in shown)
     return rf"{_name_latex(entry)}\left({args}\right)"
 
 
 def _derivative_operator(entry: Entry, var: sympy.Symbol) -> str:
-    v = sympy.latex(var)
+    v = latex(var)
     if len(entry.variables) > 1:
         return rf"\frac{{\partial}}{{\partial {v}}}"
     return rf"\frac{{d}}{{d{v}}}"
@@ -221,11 +222,11 @@ def _univariate_note(entry: Entry, view: Entry) -> str:
     Empty for a function of one variable without parameters.
     """
     settings = [
-        rf"{sympy.latex(sympy.Symbol(name))} = {sympy.latex(sympy.nsimplify(value))}"
+        rf"{latex(sympy.Symbol(name))} = {latex(sympy.nsimplify(value))}"
         for name, value in entry.fixed.items()
     ]
     settings += [
-        rf"{sympy.latex(sympy.Symbol(name))} = {_latex(value)}"
+        rf"{latex(sympy.Symbol(name))} = {_latex(value)}"
         for name, value in entry.params.items()
     ]
     if not settings:
@@ -233,7 +234,7 @@ def _univariate_note(entry: Entry, view: Entry) -> str:
     where = "with " + ", ".join(_math(s) for s in settings)
     if len(entry.variables) == 1:
         return where
-    return f"as a function of {_math(sympy.latex(view.variable))} alone, {where}"
+    return f"as a function of {_math(latex(view.variable))} alone, {where}"
 
 
 # -- one entry ----------------------------------------------------------------------
@@ -301,11 +302,12 @@ def _figures(name: str, check, timeout: float) -> tuple[bytes, bytes]:
         return figure_png(function, dpi=DPI), figure_png(ftc, dpi=DPI)
 
 
-def build_page(name: str, *, timeout: float = DEFAULT_TIMEOUT) -> EntryPage:
+def build_page(name: str, *, timeout: float = DEFAULT_TIMEOUT, figures: bool = True) -> EntryPage:
     """Derive, integrate, check and draw the catalog entry ``name``: its page, in memory.
 
     Nothing is written; `build_gallery` writes what this returns.  The same name and
-    ``timeout`` give the same bytes on every run.
+    ``timeout`` give the same bytes on every run.  ``figures=False`` makes the
+    Markdown page alone (quick, for checking that a committed gallery is current).
 
     Examples
     --------
@@ -324,16 +326,15 @@ def build_page(name: str, *, timeout: float = DEFAULT_TIMEOUT) -> EntryPage:
     entry = get(canonical)
     derivation = derive(canonical, timeout=timeout)
     check = check_ftc(canonical, timeout=timeout)
-    function_png, ftc_png = _figures(canonical, check, timeout)
     page = _page(entry, derivation, check)
     files = entry_files(canonical)
+    written = [(files[0], page.encode("utf-8"))]
+    if figures:
+        function_png, ftc_png = _figures(canonical, check, timeout)
+        written += [(files[1], function_png), (files[2], ftc_png)]
     return EntryPage(
         name=canonical,
-        files=(
-            (files[0], page.encode("utf-8")),
-            (files[1], function_png),
-            (files[2], ftc_png),
-        ),
+        files=tuple(written),
         summary=_summary(entry, derivation, check),
         antiderivative_found=check.antiderivative.found,
         symbolic_held=check.symbolic_held,
@@ -365,7 +366,7 @@ def _summary(entry: Entry, derivation, check) -> dict[str, Any]:
     return {
         "kind": entry.kind,
         "description": entry.description,
-        "formula": sympy.latex(entry.expr),
+        "formula": latex(entry.expr),
         "call": _call_latex(entry),
         "operator": _derivative_operator(entry, var),
         "derivative": _latex(derivation.derivative),
@@ -395,11 +396,11 @@ def _page(entry: Entry, derivation, check) -> str:
 
 
 def _facts(entry: Entry, view: Entry) -> list[str]:
-    variables = ", ".join(_math(sympy.latex(v)) for v in entry.variables)
+    variables = ", ".join(_math(latex(v)) for v in entry.variables)
     lines = [f"- **variables**: {variables}"]
     if entry.params:
         shown = ", ".join(
-            _math(rf"{sympy.latex(sympy.Symbol(k))} = {_latex(v)}") for k, v in entry.params.items()
+            _math(rf"{latex(sympy.Symbol(k))} = {_latex(v)}") for k, v in entry.params.items()
         )
         lines.append(f"- **parameters** (defaults): {shown}")
     else:
@@ -408,7 +409,7 @@ def _facts(entry: Entry, view: Entry) -> list[str]:
         shown = ", ".join(f"{_text(k)} = {v}" for k, v in entry.options.items())
         lines.append(f"- **options**: {shown}")
     domain = ", ".join(
-        _math(rf"{sympy.latex(v)} \in {sympy.latex(entry.domain_of(v))}") for v in entry.variables
+        _math(rf"{latex(v)} \in {latex(entry.domain_of(v))}") for v in entry.variables
     )
     lines.append(f"- **domain**: {domain}")
     if entry.aliases:
@@ -462,7 +463,7 @@ def _kinks(entry: Entry, derivation) -> list[str]:
     defaults = " with its default parameters" if entry.params else ""
     if not derivation.kinks:
         return [f"None: {name} is differentiable everywhere on its domain{defaults}.", ""]
-    var = sympy.latex(derivation.variable)
+    var = latex(derivation.variable)
     lhs = _derivative_operator(entry, derivation.variable) + " " + _call_latex(entry)
     places = ", ".join(_math(f"{var} = {_latex(k)}") for k in derivation.kinks)
     values = []
@@ -474,7 +475,7 @@ def _kinks(entry: Entry, derivation) -> list[str]:
     convention = derivation.convention
     rules = []
     if entry.expr.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
-        heaviside = _math(r"\operatorname{Heaviside}(0) = " + sympy.latex(CONVENTIONS[convention]))
+        heaviside = _math(r"\operatorname{Heaviside}(0) = " + latex(CONVENTIONS[convention]))
         frameworks = ", what PyTorch and JAX compute" if convention == "zero" else ""
         rules.append(f"a max, min, absolute value or step takes symcalc's convention "
                      f"`{convention}` ({heaviside}{frameworks})")
@@ -505,7 +506,7 @@ _METHODS = {
 def _antiderivative_section(entry: Entry, check) -> list[str]:
     found = check.antiderivative
     view = check.entry
-    var = sympy.latex(view.variable)
+    var = latex(view.variable)
     lines = ["## Antiderivative", ""]
     note = _univariate_note(entry, view)
     if note:
@@ -531,7 +532,7 @@ def _antiderivative_section(entry: Entry, check) -> list[str]:
 
 def _ftc_section(entry: Entry, check) -> list[str]:
     view = check.entry
-    x = sympy.latex(view.variable)
+    x = latex(view.variable)
     a = f"{check.a:g}"
     low, high = check.x_range
     theorem = _math(rf"\frac{{d}}{{d{x}}} \int_{{{a}}}^{{{x}}} f(t)\,dt = f({x})")

@@ -81,7 +81,7 @@ import sympy
 from .catalog import Entry
 from .derivatives import derivative, variable_of
 from .errors import SymcalcError
-from .functions import sigmoid
+from .functions import latex, sigmoid
 from .kinks import apply_convention, heaviside_at_zero
 from .parse import resolve
 from .rewrites import Context, erfc, expm1, log1p, logsumexp, optimize_traced, softplus
@@ -1072,7 +1072,7 @@ class Kernel:
         return "\n".join(lines)
 
     def _repr_latex_(self) -> str:
-        return "$" + sympy.latex(self.expr) + "$"
+        return "$" + latex(self.expr) + "$"
 
     def __repr__(self) -> str:
         how = (

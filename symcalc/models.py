@@ -51,7 +51,7 @@ from sympy.core.function import AppliedUndef
 from .catalog import Entry, get
 from .data import Dataset, check_arrays
 from .errors import SymcalcError, did_you_mean
-from .functions import symbol
+from .functions import latex, symbol
 from .parse import resolve
 
 __all__ = [
@@ -730,9 +730,9 @@ class GradientDerivation:
 
     def to_latex(self) -> str:
         """J and its partial derivatives as an ``align*`` block."""
-        rows = [rf"J &= {sympy.latex(self.objective)}"]
+        rows = [rf"J &= {latex(self.objective)}"]
         rows += [
-            rf"\frac{{\partial J}}{{\partial {sympy.latex(p)}}} &= {sympy.latex(d)}"
+            rf"\frac{{\partial J}}{{\partial {latex(p)}}} &= {latex(d)}"
             for p, d in self.partials
         ]
         return r"\begin{align*}" + r"\\ ".join(rows) + r"\end{align*}"

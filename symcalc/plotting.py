@@ -32,10 +32,10 @@ import numpy as np
 import sympy
 from matplotlib import rc_context
 from matplotlib.figure import Figure
-from sympy.printing.latex import LatexPrinter
 
 from .catalog import Entry
 from .errors import SymcalcError
+from .functions import LatexPrinter, latex
 
 __all__ = [
     "COLORS",
@@ -447,7 +447,7 @@ def plot_function(
         fig, axes = _figure(n_panels, 1, panel=(PANEL[0] * 1.5, PANEL[1] * 0.85), sharex=True)
     title_width = (PANEL[0] * (1.5 if layout == "stacked" else 1.0) - 0.5) * 72
     name = _name_tex(entry)
-    var_tex = sympy.latex(var)
+    var_tex = latex(var)
     for k, ax in enumerate(axes):
         include = [*kinks, *([tangent] if tangent is not None else [])]
         xs = _grid(a, b, points, breaks=jumps[k], include=include)
@@ -628,12 +628,12 @@ def _function_panel(ax, entry, kern, x_range, points: int = 801) -> None:
         ys,
         color=COLORS["function"],
         zorder=3,
-        label=f"${_name_tex(entry)}({sympy.latex(entry.variable)})$",
+        label=f"${_name_tex(entry)}({latex(entry.variable)})$",
     )
     line.set_gid("f")
     ax.set_xlim(a, b)
     _zero_lines(ax, (a, b))
-    ax.set_xlabel(f"${sympy.latex(entry.variable)}$")
+    ax.set_xlabel(f"${latex(entry.variable)}$")
 
 
 @_styled
@@ -780,7 +780,7 @@ def plot_ftc(
     start, stop = min(a, b), max(a, b)
     result = riemann_sum(entry, start, stop, n, rule=rule)
     kern = kernel(entry)
-    var = sympy.latex(entry.variable)
+    var = latex(entry.variable)
     name = _name_tex(entry)
 
     fig, axes = _figure(1, 2)

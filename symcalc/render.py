@@ -29,11 +29,11 @@ import dataclasses
 from collections.abc import Callable, Iterator
 
 import sympy
-from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from . import steps as s
+from .functions import LatexPrinter
 
 __all__ = ["HANDLERS", "Line", "lines", "step_records", "to_latex", "to_text"]
 

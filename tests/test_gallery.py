@@ -586,3 +586,12 @@ def test_sympy_is_what_the_committed_pages_were_built_with():
     assert committed_manifest()["entries"]["sigmoid"]["formula"] == sympy.latex(
         CATALOG["sigmoid"].expr
     )
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_every_committed_page_is_current(name):
+    """Any change to derivations, integrals or printing shows here until the gallery is rebuilt
+    (``symcalc gallery --out gallery/catalog``)."""
+    page = g.build_page(name, figures=False)
+    [(filename, markdown)] = page.files
+    assert markdown.decode("utf-8") == (COMMITTED / filename).read_text(encoding="utf-8")

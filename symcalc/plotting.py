@@ -863,8 +863,9 @@ def plot_step_errors(study) -> Figure:
     ``study`` is the step-size study of `symcalc.gradcheck` (``steps``: array of step
     sizes; ``errors``: method -> array of absolute errors; ``point``; ``function_name``).
     Truncation error falls like h^p to the left of the V, rounding error grows like
-    ε/h to the right; each method's best step is marked.  Zero errors (exact
-    agreement) are left out of the log scale.
+    ε/h to the right; each method's best step is marked.  Errors below a twentieth of
+    an ulp of the derivative (exact agreement, as the complex step reaches) are left out
+    of the log scale.
     """
     steps = np.asarray(study.steps, dtype=float)
     if steps.ndim != 1 or steps.size < 2 or np.any(steps <= 0):
@@ -872,13 +873,15 @@ def plot_step_errors(study) -> Figure:
     fig, axes = _figure(1, 1, panel=(PANEL[0] * 1.35, PANEL[1] * 1.2))
     ax = axes[0]
     positive = []
+    scale = abs(float(getattr(study, "exact", 1.0) or 1.0))
+    exact_below = 0.05 * np.finfo(float).eps * max(1.0, scale)
     for i, (method, errors) in enumerate(study.errors.items()):
         errors = np.asarray(errors, dtype=float)
         if errors.shape != steps.shape:
             raise SymcalcError(
                 f"errors for '{method}' have {errors.size} values for {steps.size} steps"
             )
-        shown = np.where(errors > 0, errors, np.nan)
+        shown = np.where(errors > exact_below, errors, np.nan)
         color = PALETTE[i % len(PALETTE)]
         (line,) = ax.loglog(steps, shown, marker="o", markersize=3.5, color=color, label=method)
         line.set_gid(f"error-{method}")

@@ -45,6 +45,16 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))
 
 
+def _emit(result: Any, fmt: str, *, wrote: str | None = None, **text_options: Any) -> None:
+    """Print a result object: ``to_dict()`` as JSON, ``to_latex()`` or ``to_text()``."""
+    if fmt == "json":
+        _print_json({**result.to_dict(), **({"plot": wrote} if wrote else {})})
+        return
+    print(result.to_latex(**text_options) if fmt == "latex" else result.to_text(**text_options))
+    if wrote:
+        print(f"wrote {wrote}")
+
+
 def _params(pairs: Sequence[str] | None) -> dict[str, float]:
     """``["alpha=2", "slope=0.1"]`` -> ``{"alpha": 2.0, "slope": 0.1}``."""
     out: dict[str, float] = {}
@@ -177,12 +187,7 @@ def _run_derive(args) -> int:
         args.function, wrt=args.wrt, order=args.order, params=_params(args.param),
         convention=args.convention, steps=args.steps or args.format != "text", timeout=timeout,
     )
-    if args.format == "json":
-        _print_json(result.to_dict())
-    elif args.format == "latex":
-        print(result.to_latex(steps=args.steps))
-    else:
-        print(result.to_text(steps=args.steps))
+    _emit(result, args.format, steps=args.steps)
     return EXIT_OK
 
 
@@ -260,12 +265,7 @@ def _run_integrate(args) -> int:
     from .ftc import antiderivative
 
     result = antiderivative(args.function, params=_params(args.param), timeout=_timeout(args.timeout))
-    if args.format == "json":
-        _print_json(result.to_dict())
-    elif args.format == "latex":
-        print(result.to_latex(steps=args.steps))
-    else:
-        print(result.to_text(steps=args.steps))
+    _emit(result, args.format, steps=args.steps)
     return EXIT_OK
 
 
@@ -300,12 +300,7 @@ def _run_ftc(args) -> int:
         from .plotting import plot_ftc
 
         _save_plot(plot_ftc(check), args.plot, args.force)
-    if args.format == "json":
-        _print_json({**check.to_dict(), "plot": args.plot})
-    else:
-        print(check.to_text())
-        if args.plot:
-            print(f"wrote {args.plot}")
+    _emit(check, args.format, wrote=args.plot)
     return EXIT_OK if check.held else EXIT_FAILED
 
 
@@ -491,27 +486,11 @@ def _run_descend(args) -> int:
     finally:
         if progress is not None:
             progress.close()
-    if args.format == "json":
-        _print_json(result.to_dict())
-    else:
-        print(result.to_text())
-        head = getattr(result.objective, "head", None)
-        if getattr(head, "classes", None) is not None:
-            import numpy as np
-
-            from .data import load_data
-
-            data = load_data(args.data, args.target, standardize=args.standardize)
-            predicted = result.predict(data.X)
-            truth = data.y if data.target_is_text else np.array([f"{v:g}" for v in data.y])
-            accuracy = float((predicted == truth).mean())
-            print(f"training accuracy: {accuracy:.4f} (classes: {', '.join(head.classes)})")
     if args.plot:
         from .plotting import plot_descent
 
         _save_plot(plot_descent(result), args.plot, args.force)
-        if args.format == "text":
-            print(f"wrote {args.plot}")
+    _emit(result, args.format, wrote=args.plot)
     if result.stop_reason == "diverged":
         print(f"symcalc descend: {result.message}", file=sys.stderr)
         return EXIT_FAILED
@@ -665,12 +644,7 @@ def _run_gradcheck(args) -> int:
         if not hasattr(plotting, "plot_step_errors"):
             raise SymcalcError("--plot is not available: symcalc.plotting has no plot_step_errors")
         _save_plot(plotting.plot_step_errors(result.study_steps()), args.plot, args.force)
-    if args.format == "json":
-        _print_json(result.to_dict())
-    else:
-        print(result.to_text())
-        if args.plot:
-            print(f"wrote {args.plot}")
+    _emit(result, args.format, wrote=args.plot)
     return EXIT_OK if result.passed else EXIT_FAILED
 
 

@@ -276,6 +276,8 @@ class DescentResult:
     data: str = ""
     objective: Objective | None = dataclasses.field(default=None, compare=False)
     path: np.ndarray | None = dataclasses.field(default=None, compare=False)
+    #: Fraction of training samples classified correctly (classifiers fitted to a data set).
+    training_accuracy: float | None = None
 
     def predict(self, X: Any) -> np.ndarray:
         """The model's predictions for new rows (on the same feature scale as the training data)."""
@@ -322,6 +324,10 @@ class DescentResult:
             lines += [f"  {n:<{width}}  {v: .8g}" for n, v in pairs]
         else:
             lines.append(f"θ: {len(self.theta)} parameters (--format json lists them)")
+        if self.training_accuracy is not None:
+            classes = getattr(getattr(self.objective, "head", None), "classes", None) or ()
+            listed = f" (classes: {', '.join(classes)})" if classes else ""
+            lines.append(f"training accuracy: {self.training_accuracy:.4f}{listed}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -717,6 +723,9 @@ def descend(
                 "converges faster"
             )
             result = dataclasses.replace(result, message=result.message + hint)
+    accuracy = _training_accuracy(result, dataset)
+    if accuracy is not None:
+        result = dataclasses.replace(result, training_accuracy=accuracy)
     if result.stop_reason == "max_iter" and l2 == 0 and _is_classifier(built):
         hint = (
             "; cross-entropy on classes that are (nearly) linearly separable has no finite "
@@ -725,6 +734,16 @@ def descend(
         )
         result = dataclasses.replace(result, message=result.message + hint)
     return result
+
+
+def _training_accuracy(result: DescentResult, dataset: Dataset | None) -> float | None:
+    """Share of the data set's samples a fitted classifier labels correctly, else None."""
+    head = getattr(result.objective, "head", None)
+    if dataset is None or getattr(head, "classes", None) is None:
+        return None
+    predicted = result.predict(dataset.X)
+    truth = dataset.y if dataset.target_is_text else np.array([f"{v:g}" for v in dataset.y])
+    return float((predicted == truth).mean())
 
 
 def _is_classifier(model: Any) -> bool:

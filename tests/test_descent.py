@@ -446,3 +446,13 @@ def test_separable_classes_get_a_hint_to_add_l2():
     assert "linearly separable" in result.message and "--l2" in result.message
     regularized = descend("logistic", (X, y), l2=0.1, max_iter=5000)
     assert regularized.converged and "separable" not in regularized.message
+
+
+def test_classifiers_report_their_training_accuracy():
+    result = descend("logistic", "builtin:breast_cancer", standardize=True, l2=0.01)
+    data = load_data("builtin:breast_cancer", standardize=True)
+    predicted = result.predict(data.X)
+    assert result.training_accuracy == pytest.approx(float((predicted == data.y).mean()))
+    assert 0.95 < result.training_accuracy <= 1.0
+    assert f"training accuracy: {result.training_accuracy:.4f}" in result.to_text()
+    assert descend("linear", "synthetic:linear").training_accuracy is None

@@ -47,7 +47,5 @@ print(symcalc.derive("hard_swish").to_text())
 # -----------------------------
 # Text goes through symcalc's safe parser (never ``eval``); the range is chosen here.
 typed = symcalc.plot_function("x*tanh(log(1 + exp(x)))", x_range=(-5, 3), tangent=-1)
-save_figure(
-    typed, Path(__file__).with_name("plot_01_function_and_derivative_text.png"), force=True
-)
+save_figure(typed, Path(__file__).with_name("plot_01_function_and_derivative_text.png"), force=True)
 print(symcalc.derive("x*tanh(log(1 + exp(x)))").to_text())

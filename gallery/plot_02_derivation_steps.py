@@ -73,9 +73,7 @@ with rc_context(STYLE):
 
     right = figure.add_subplot(grid[1, 1])
     right.plot(x, first_term(x), color=PALETTE[2], linestyle="--", label="u′v = σ(x)")
-    right.plot(
-        x, second_term(x), color=PALETTE[3], linestyle="--", label="uv′ = x·σ(x)(1 − σ(x))"
-    )
+    right.plot(x, second_term(x), color=PALETTE[3], linestyle="--", label="uv′ = x·σ(x)(1 − σ(x))")
     right.plot(x, first_term(x) + second_term(x), color=COLORS["derivative"], label="u′v + uv′")
     every = slice(None, None, 16)
     right.plot(

@@ -27,7 +27,8 @@ relu = symcalc.check_ftc("relu")
 print(relu.antiderivative.to_text(steps=True))
 print(relu.to_text())
 save_figure(
-    symcalc.plot_ftc(relu), Path(__file__).with_name("plot_10_fundamental_theorem_relu.png"),
+    symcalc.plot_ftc(relu),
+    Path(__file__).with_name("plot_10_fundamental_theorem_relu.png"),
     force=True,
 )
 
@@ -39,7 +40,8 @@ save_figure(
 silu = symcalc.check_ftc("silu")
 print(silu.to_text())
 save_figure(
-    symcalc.plot_ftc(silu, n=16), Path(__file__).with_name("plot_10_fundamental_theorem_silu.png"),
+    symcalc.plot_ftc(silu, n=16),
+    Path(__file__).with_name("plot_10_fundamental_theorem_silu.png"),
     force=True,
 )
 

@@ -107,17 +107,37 @@ with rc_context(STYLE):
         _, any_broken = binned_maximum(broken.astype(float))
         plain_worst[any_broken > 0] = np.nan  # those runs are drawn in the NaN/inf band
         _, stable_worst = binned_maximum(np.maximum(stable_error, FLOOR))
-        ax.step(middles, plain_worst, where="mid", color=COLORS["derivative"],
-                label="plain formula (stable=False)")
-        ax.plot(
-            x[broken], np.full(broken.sum(), FAILED), linestyle="none", marker="|",
-            markersize=9, color=COLORS["derivative"], label="plain formula: NaN or ±inf",
+        ax.step(
+            middles,
+            plain_worst,
+            where="mid",
+            color=COLORS["derivative"],
+            label="plain formula (stable=False)",
         )
-        ax.step(middles, stable_worst, where="mid", color=COLORS["function"],
-                label="symcalc.kernel (stable)")
+        ax.plot(
+            x[broken],
+            np.full(broken.sum(), FAILED),
+            linestyle="none",
+            marker="|",
+            markersize=9,
+            color=COLORS["derivative"],
+            label="plain formula: NaN or ±inf",
+        )
+        ax.step(
+            middles,
+            stable_worst,
+            where="mid",
+            color=COLORS["function"],
+            label="symcalc.kernel (stable)",
+        )
         ax.axhspan(1e2, 1e4, color="#f2f2f2", zorder=0)
-        ax.axhline(np.finfo(float).eps, color=COLORS["reference"], linestyle=":",
-                   linewidth=1.2, label="machine ε = 2.2e-16")
+        ax.axhline(
+            np.finfo(float).eps,
+            color=COLORS["reference"],
+            linestyle=":",
+            linewidth=1.2,
+            label="machine ε = 2.2e-16",
+        )
         ax.set_yscale("log")
         ax.set_xscale("symlog", linthresh=1.0)
         ax.set_ylim(FLOOR / 3, 1e4)

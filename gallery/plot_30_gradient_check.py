@@ -64,8 +64,14 @@ with rc_context(STYLE):
     left.plot(x, claimed_curve, color=COLORS["derivative"], label="claimed: σ(x)(1 + σ(x))")
     left.plot(x, true_curve, color=COLORS["function"], label="symcalc: σ(x)(1 − σ(x))")
     left.plot(
-        points, wrong.numeric[order, 0], linestyle="none", marker="o", markersize=5,
-        markerfacecolor="white", color="#222222", label="central differences of σ",
+        points,
+        wrong.numeric[order, 0],
+        linestyle="none",
+        marker="o",
+        markersize=5,
+        markerfacecolor="white",
+        color="#222222",
+        label="central differences of σ",
     )
     left.set_xlabel("x")
     left.set_xlim(x[0], x[-1])
@@ -73,16 +79,26 @@ with rc_context(STYLE):
     left.legend(loc="upper left")
 
     right_axes.semilogy(
-        points, wrong.relative_errors[order, 0], marker="o", markersize=5,
-        color=COLORS["derivative"], label="claimed σ(1 + σ): FAILED",
+        points,
+        wrong.relative_errors[order, 0],
+        marker="o",
+        markersize=5,
+        color=COLORS["derivative"],
+        label="claimed σ(1 + σ): FAILED",
     )
     right_axes.semilogy(
         right.points[np.argsort(right.points[:, 0]), 0],
         np.maximum(right.relative_errors[np.argsort(right.points[:, 0]), 0], 1e-17),
-        marker="o", markersize=5, color=COLORS["function"], label="σ(1 − σ): passed",
+        marker="o",
+        markersize=5,
+        color=COLORS["function"],
+        label="σ(1 − σ): passed",
     )
     right_axes.axhline(
-        wrong.tolerance, color=COLORS["reference"], linestyle="--", linewidth=1.2,
+        wrong.tolerance,
+        color=COLORS["reference"],
+        linestyle="--",
+        linewidth=1.2,
         label=f"tolerance {wrong.tolerance:g}",
     )
     right_axes.set_xlabel("x")

@@ -124,8 +124,8 @@ def best_within(
     """
     if not seconds:
         last = None
-        for last in func(*args, **kwargs):
-            pass
+        for value in func(*args, **kwargs):
+            last = value
         return last, True
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)

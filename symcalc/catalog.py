@@ -194,7 +194,10 @@ class Entry:
             lines.append("  parameters: " + ", ".join(f"{k} = {v}" for k, v in self.params.items()))
         if self.options:
             lines.append("  options: " + ", ".join(f"{k} = {v}" for k, v in self.options.items()))
-        lines.append("  domain: " + ", ".join(f"{v} ∈ {_set_text(self.domain_of(v))}" for v in self.variables))
+        lines.append(
+            "  domain: "
+            + ", ".join(f"{v} ∈ {_set_text(self.domain_of(v))}" for v in self.variables)
+        )
         return "\n".join(lines)
 
     def latex(self) -> str:
@@ -212,7 +215,9 @@ class Entry:
 
 def _as_number(name: str, value: Any) -> sympy.Expr:
     try:
-        number = sympy.Float(value) if isinstance(value, float) else sympy.sympify(value, strict=True)
+        number = (
+            sympy.Float(value) if isinstance(value, float) else sympy.sympify(value, strict=True)
+        )
     except (sympy.SympifyError, TypeError, ValueError):
         raise SymcalcError(f"parameter '{name}' must be a number, got {value!r}") from None
     if not number.is_number or not number.is_real or not number.is_finite:
@@ -228,7 +233,9 @@ def _as_options(values: Mapping[str, Any], entry_name: str) -> dict[str, int]:
         except (TypeError, ValueError):
             raise SymcalcError(f"option '{key}' of {entry_name} must be a whole number") from None
         if as_int != value or not 2 <= as_int <= 64:
-            raise SymcalcError(f"option '{key}' of {entry_name} must be a whole number from 2 to 64")
+            raise SymcalcError(
+                f"option '{key}' of {entry_name} must be a whole number from 2 to 64"
+            )
         out[key] = as_int
     return out
 
@@ -320,7 +327,9 @@ def _activation(name: str, expr: sympy.Expr, description: str, **fields: Any) ->
     return register(Entry(name, "activation", expr, (x,), description, **fields))
 
 
-def _loss(name: str, expr: sympy.Expr, variables: Iterable[sympy.Symbol], description: str, **fields) -> Entry:
+def _loss(
+    name: str, expr: sympy.Expr, variables: Iterable[sympy.Symbol], description: str, **fields
+) -> Entry:
     return register(Entry(name, "loss", expr, tuple(variables), description, **fields))
 
 
@@ -332,79 +341,159 @@ softplus_x = log(1 + exp(x))
 
 _activation("identity", x, "the identity (linear) activation", aliases=("linear",), identity=S.One)
 _activation(
-    "sigmoid", 1 / (1 + exp(-x)), "logistic sigmoid, squashes ℝ onto (0, 1)",
-    aliases=("logistic", "expit"), identity=s * (1 - s), plot_range=(-6.0, 6.0),
-)
-_activation("tanh", tanh(x), "hyperbolic tangent, squashes ℝ onto (-1, 1)", identity=1 - tanh(x) ** 2, plot_range=(-4.0, 4.0))
-_activation(
-    "relu", Max(0, x), "rectified linear unit max(0, x)",
-    identity=Piecewise((1, x > 0), (0, True)), plot_range=(-3.0, 3.0),
-)
-_activation(
-    "leaky_relu", Piecewise((x, x > 0), (slope * x, True)), "ReLU with a small slope for negative inputs",
-    params={"slope": Rational(1, 100)}, identity=Piecewise((1, x > 0), (slope, True)), plot_range=(-3.0, 3.0),
+    "sigmoid",
+    1 / (1 + exp(-x)),
+    "logistic sigmoid, squashes ℝ onto (0, 1)",
+    aliases=("logistic", "expit"),
+    identity=s * (1 - s),
+    plot_range=(-6.0, 6.0),
 )
 _activation(
-    "relu6", Min(Max(0, x), 6), "ReLU capped at 6 (MobileNet)",
-    identity=Piecewise((1, (x > 0) & (x < 6)), (0, True)), plot_range=(-2.0, 8.0),
+    "tanh",
+    tanh(x),
+    "hyperbolic tangent, squashes ℝ onto (-1, 1)",
+    identity=1 - tanh(x) ** 2,
+    plot_range=(-4.0, 4.0),
 )
 _activation(
-    "elu", Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)), "exponential linear unit",
-    params={"alpha": S.One}, identity=Piecewise((1, x > 0), (alpha * exp(x), True)), plot_range=(-4.0, 3.0),
+    "relu",
+    Max(0, x),
+    "rectified linear unit max(0, x)",
+    identity=Piecewise((1, x > 0), (0, True)),
+    plot_range=(-3.0, 3.0),
 )
 _activation(
-    "selu", scale * Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)), "scaled ELU (self-normalizing networks)",
-    params={"scale": sympy.Float("1.0507009873554804934193349852946", 30),
-            "alpha": sympy.Float("1.6732632423543772848170429916717", 30)},
-    identity=scale * Piecewise((1, x > 0), (alpha * exp(x), True)), plot_range=(-4.0, 3.0),
+    "leaky_relu",
+    Piecewise((x, x > 0), (slope * x, True)),
+    "ReLU with a small slope for negative inputs",
+    params={"slope": Rational(1, 100)},
+    identity=Piecewise((1, x > 0), (slope, True)),
+    plot_range=(-3.0, 3.0),
 )
 _activation(
-    "celu", Piecewise((x, x > 0), (alpha * (exp(x / alpha) - 1), True)), "continuously differentiable ELU",
-    params={"alpha": S.One}, identity=Piecewise((1, x > 0), (exp(x / alpha), True)), plot_range=(-4.0, 3.0),
+    "relu6",
+    Min(Max(0, x), 6),
+    "ReLU capped at 6 (MobileNet)",
+    identity=Piecewise((1, (x > 0) & (x < 6)), (0, True)),
+    plot_range=(-2.0, 8.0),
 )
 _activation(
-    "softplus", log(1 + exp(beta * x)) / beta, "smooth ReLU, log(1 + exp(βx))/β",
-    params={"beta": S.One}, identity=sigmoid(beta * x),
+    "elu",
+    Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)),
+    "exponential linear unit",
+    params={"alpha": S.One},
+    identity=Piecewise((1, x > 0), (alpha * exp(x), True)),
+    plot_range=(-4.0, 3.0),
 )
-_activation("softsign", x / (1 + Abs(x)), "x / (1 + |x|)", identity=1 / (1 + Abs(x)) ** 2, plot_range=(-8.0, 8.0))
 _activation(
-    "silu", x / (1 + exp(-x)), "sigmoid-weighted linear unit x·σ(x)",
-    aliases=("swish",), identity=s * (1 + x * (1 - s)), plot_range=(-6.0, 4.0),
+    "selu",
+    scale * Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)),
+    "scaled ELU (self-normalizing networks)",
+    params={
+        "scale": sympy.Float("1.0507009873554804934193349852946", 30),
+        "alpha": sympy.Float("1.6732632423543772848170429916717", 30),
+    },
+    identity=scale * Piecewise((1, x > 0), (alpha * exp(x), True)),
+    plot_range=(-4.0, 3.0),
 )
 _activation(
-    "gelu", x / 2 * (1 + erf(x / sqrt(2))), "Gaussian error linear unit x·Φ(x), exact erf form",
-    identity=(1 + erf(x / sqrt(2))) / 2 + x * exp(-x**2 / 2) / sqrt(2 * pi), plot_range=(-4.0, 3.0),
+    "celu",
+    Piecewise((x, x > 0), (alpha * (exp(x / alpha) - 1), True)),
+    "continuously differentiable ELU",
+    params={"alpha": S.One},
+    identity=Piecewise((1, x > 0), (exp(x / alpha), True)),
+    plot_range=(-4.0, 3.0),
+)
+_activation(
+    "softplus",
+    log(1 + exp(beta * x)) / beta,
+    "smooth ReLU, log(1 + exp(βx))/β",
+    params={"beta": S.One},
+    identity=sigmoid(beta * x),
+)
+_activation(
+    "softsign",
+    x / (1 + Abs(x)),
+    "x / (1 + |x|)",
+    identity=1 / (1 + Abs(x)) ** 2,
+    plot_range=(-8.0, 8.0),
+)
+_activation(
+    "silu",
+    x / (1 + exp(-x)),
+    "sigmoid-weighted linear unit x·σ(x)",
+    aliases=("swish",),
+    identity=s * (1 + x * (1 - s)),
+    plot_range=(-6.0, 4.0),
+)
+_activation(
+    "gelu",
+    x / 2 * (1 + erf(x / sqrt(2))),
+    "Gaussian error linear unit x·Φ(x), exact erf form",
+    identity=(1 + erf(x / sqrt(2))) / 2 + x * exp(-(x**2) / 2) / sqrt(2 * pi),
+    plot_range=(-4.0, 3.0),
 )
 _c = Rational(44715, 1000000)
 _u = sqrt(2 / pi) * (x + _c * x**3)
 _activation(
-    "gelu_tanh", x / 2 * (1 + tanh(_u)), "GELU, the tanh approximation (GPT-2, BERT)",
+    "gelu_tanh",
+    x / 2 * (1 + tanh(_u)),
+    "GELU, the tanh approximation (GPT-2, BERT)",
     aliases=("gelu_approx",),
     identity=(1 + tanh(_u)) / 2 + x / 2 * (1 - tanh(_u) ** 2) * sqrt(2 / pi) * (1 + 3 * _c * x**2),
     plot_range=(-4.0, 3.0),
 )
 _activation(
-    "mish", x * tanh(softplus_x), "self-regularized activation x·tanh(softplus(x))",
-    identity=tanh(softplus_x) + x * s * (1 - tanh(softplus_x) ** 2), plot_range=(-6.0, 4.0),
+    "mish",
+    x * tanh(softplus_x),
+    "self-regularized activation x·tanh(softplus(x))",
+    identity=tanh(softplus_x) + x * s * (1 - tanh(softplus_x) ** 2),
+    plot_range=(-6.0, 4.0),
 )
 _activation(
-    "hard_sigmoid", Min(Max(0, x / 6 + S.Half), 1), "piecewise-linear sigmoid, relu6(x + 3)/6",
-    aliases=("hardsigmoid",), identity=Piecewise((Rational(1, 6), (x > -3) & (x < 3)), (0, True)),
+    "hard_sigmoid",
+    Min(Max(0, x / 6 + S.Half), 1),
+    "piecewise-linear sigmoid, relu6(x + 3)/6",
+    aliases=("hardsigmoid",),
+    identity=Piecewise((Rational(1, 6), (x > -3) & (x < 3)), (0, True)),
 )
 _activation(
-    "hard_tanh", Min(Max(-1, x), 1), "tanh clipped to a line, max(-1, min(1, x))",
-    aliases=("hardtanh",), identity=Piecewise((1, (x > -1) & (x < 1)), (0, True)), plot_range=(-3.0, 3.0),
+    "hard_tanh",
+    Min(Max(-1, x), 1),
+    "tanh clipped to a line, max(-1, min(1, x))",
+    aliases=("hardtanh",),
+    identity=Piecewise((1, (x > -1) & (x < 1)), (0, True)),
+    plot_range=(-3.0, 3.0),
 )
 _activation(
-    "hard_swish", x * Min(Max(0, x + 3), 6) / 6, "x·relu6(x + 3)/6 (MobileNetV3)",
-    aliases=("hardswish",), identity=Piecewise((0, x < -3), (x / 3 + S.Half, x < 3), (1, True)),
+    "hard_swish",
+    x * Min(Max(0, x + 3), 6) / 6,
+    "x·relu6(x + 3)/6 (MobileNetV3)",
+    aliases=("hardswish",),
+    identity=Piecewise((0, x < -3), (x / 3 + S.Half, x < 3), (1, True)),
 )
 _activation(
-    "log_sigmoid", -log(1 + exp(-x)), "log σ(x) = -softplus(-x)",
-    aliases=("logsigmoid",), identity=sigmoid(-x),
+    "log_sigmoid",
+    -log(1 + exp(-x)),
+    "log σ(x) = -softplus(-x)",
+    aliases=("logsigmoid",),
+    identity=sigmoid(-x),
 )
-_activation("gaussian", exp(-x**2), "Gaussian bump exp(-x²) (RBF networks)", identity=-2 * x * exp(-x**2), plot_range=(-3.0, 3.0))
-_activation("sinusoid", sin(x), "sine activation (SIREN)", aliases=("sin", "sine"), identity=cos(x), plot_range=(-6.3, 6.3))
+_activation(
+    "gaussian",
+    exp(-(x**2)),
+    "Gaussian bump exp(-x²) (RBF networks)",
+    identity=-2 * x * exp(-(x**2)),
+    plot_range=(-3.0, 3.0),
+)
+_activation(
+    "sinusoid",
+    sin(x),
+    "sine activation (SIREN)",
+    aliases=("sin", "sine"),
+    identity=cos(x),
+    plot_range=(-6.3, 6.3),
+)
 
 
 # -- losses ------------------------------------------------------------------------
@@ -415,41 +504,88 @@ _unit = Interval(0, 1)
 _pm_one = sympy.FiniteSet(-1, 1)
 
 _loss(
-    "squared_error", _r**2, (p, y), "squared error (p - y)²; averaged over samples it is the MSE",
-    aliases=("mse", "l2", "squared_loss"), identity=2 * _r, fixed={"y": 0.0}, plot_range=(-3.0, 3.0),
+    "squared_error",
+    _r**2,
+    (p, y),
+    "squared error (p - y)²; averaged over samples it is the MSE",
+    aliases=("mse", "l2", "squared_loss"),
+    identity=2 * _r,
+    fixed={"y": 0.0},
+    plot_range=(-3.0, 3.0),
 )
 _loss(
-    "absolute_error", Abs(_r), (p, y), "absolute error |p - y|; averaged over samples it is the MAE",
-    aliases=("mae", "l1"), identity=sign(_r), fixed={"y": 0.0}, plot_range=(-3.0, 3.0),
+    "absolute_error",
+    Abs(_r),
+    (p, y),
+    "absolute error |p - y|; averaged over samples it is the MAE",
+    aliases=("mae", "l1"),
+    identity=sign(_r),
+    fixed={"y": 0.0},
+    plot_range=(-3.0, 3.0),
 )
 _loss(
-    "huber", Piecewise((_r**2 / 2, Abs(_r) <= delta), (delta * (Abs(_r) - delta / 2), True)), (p, y),
-    "quadratic near the target, linear beyond delta", aliases=("huber_loss",), params={"delta": S.One},
-    identity=Piecewise((_r, Abs(_r) <= delta), (delta * sign(_r), True)), fixed={"y": 0.0}, plot_range=(-3.0, 3.0),
+    "huber",
+    Piecewise((_r**2 / 2, Abs(_r) <= delta), (delta * (Abs(_r) - delta / 2), True)),
+    (p, y),
+    "quadratic near the target, linear beyond delta",
+    aliases=("huber_loss",),
+    params={"delta": S.One},
+    identity=Piecewise((_r, Abs(_r) <= delta), (delta * sign(_r), True)),
+    fixed={"y": 0.0},
+    plot_range=(-3.0, 3.0),
 )
 _loss(
-    "log_cosh", log(sympy.cosh(_r)), (p, y), "log(cosh(p - y)): like squared error near 0, absolute far away",
-    aliases=("logcosh",), identity=tanh(_r), fixed={"y": 0.0}, plot_range=(-3.0, 3.0),
+    "log_cosh",
+    log(sympy.cosh(_r)),
+    (p, y),
+    "log(cosh(p - y)): like squared error near 0, absolute far away",
+    aliases=("logcosh",),
+    identity=tanh(_r),
+    fixed={"y": 0.0},
+    plot_range=(-3.0, 3.0),
 )
 _loss(
-    "binary_cross_entropy", -(y * log(p) + (1 - y) * log(1 - p)), (p, y),
-    "cross-entropy of a probability p against a label y", aliases=("bce", "log_loss"),
-    domain={"p": _probability, "y": _unit}, identity=(p - y) / (p * (1 - p)), fixed={"y": 1.0},
+    "binary_cross_entropy",
+    -(y * log(p) + (1 - y) * log(1 - p)),
+    (p, y),
+    "cross-entropy of a probability p against a label y",
+    aliases=("bce", "log_loss"),
+    domain={"p": _probability, "y": _unit},
+    identity=(p - y) / (p * (1 - p)),
+    fixed={"y": 1.0},
     plot_range=(0.001, 0.999),
 )
 _sz = 1 / (1 + exp(-z))
 _loss(
-    "binary_cross_entropy_with_logits", -(y * log(_sz) + (1 - y) * log(1 - _sz)), (z, y),
-    "cross-entropy of σ(z) against a label y, taken on the logit z", aliases=("bce_with_logits", "logistic_loss"),
-    domain={"y": _unit}, identity=sigmoid(z) - y, fixed={"y": 1.0}, plot_range=(-6.0, 6.0),
+    "binary_cross_entropy_with_logits",
+    -(y * log(_sz) + (1 - y) * log(1 - _sz)),
+    (z, y),
+    "cross-entropy of σ(z) against a label y, taken on the logit z",
+    aliases=("bce_with_logits", "logistic_loss"),
+    domain={"y": _unit},
+    identity=sigmoid(z) - y,
+    fixed={"y": 1.0},
+    plot_range=(-6.0, 6.0),
 )
 _loss(
-    "hinge", Max(0, 1 - y * p), (p, y), "margin loss max(0, 1 - y·p) for labels ±1 (SVM)",
-    domain={"y": _pm_one}, identity=Piecewise((-y, y * p < 1), (0, True)), fixed={"y": 1.0}, plot_range=(-2.0, 3.0),
+    "hinge",
+    Max(0, 1 - y * p),
+    (p, y),
+    "margin loss max(0, 1 - y·p) for labels ±1 (SVM)",
+    domain={"y": _pm_one},
+    identity=Piecewise((-y, y * p < 1), (0, True)),
+    fixed={"y": 1.0},
+    plot_range=(-2.0, 3.0),
 )
 _loss(
-    "squared_hinge", Max(0, 1 - y * p) ** 2, (p, y), "max(0, 1 - y·p)², the smooth hinge",
-    domain={"y": _pm_one}, identity=-2 * y * Max(0, 1 - y * p), fixed={"y": 1.0}, plot_range=(-2.0, 3.0),
+    "squared_hinge",
+    Max(0, 1 - y * p) ** 2,
+    (p, y),
+    "max(0, 1 - y·p)², the smooth hinge",
+    domain={"y": _pm_one},
+    identity=-2 * y * Max(0, 1 - y * p),
+    fixed={"y": 1.0},
+    plot_range=(-2.0, 3.0),
 )
 
 
@@ -457,16 +593,20 @@ def _softmax_cross_entropy(K: int = 3) -> Entry:
     zs = [symbol(f"z_{k}") for k in range(1, K + 1)]
     ys = [symbol(f"y_{k}") for k in range(1, K + 1)]
     total = sum(exp(zk) for zk in zs)
-    expr = -sum(yk * log(exp(zk) / total) for yk, zk in zip(ys, zs))
+    expr = -sum(yk * log(exp(zk) / total) for yk, zk in zip(ys, zs, strict=False))
     return Entry(
-        "categorical_cross_entropy", "loss", expr, (*zs, *ys),
+        "categorical_cross_entropy",
+        "loss",
+        expr,
+        (*zs, *ys),
         f"cross-entropy of softmax(z) against a probability vector y, K = {K} classes",
         aliases=("cross_entropy", "softmax_cross_entropy"),
         domain={str(yk): _unit for yk in ys},
         identity=exp(zs[0]) / total - ys[0],
         constraints=(sum(ys) - 1,),
         fixed={str(zk): 0.0 for zk in zs[1:]} | {"y_1": 1.0} | {str(yk): 0.0 for yk in ys[1:]},
-        options={"K": K}, builder=_softmax_cross_entropy,
+        options={"K": K},
+        builder=_softmax_cross_entropy,
     )
 
 

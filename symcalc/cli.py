@@ -33,7 +33,10 @@ class _Parser(argparse.ArgumentParser):
         hint = ""
         if "NAME|EXPR" in message or "unrecognized arguments" in message:
             if any(a.startswith("-") and ("(" in a or "*" in a) for a in _ARGV):
-                hint = "; an expression that starts with '-' goes after '--', as in: symcalc derive -- '-log(x)'"
+                hint = (
+                    "; an expression that starts with '-' goes after '--',"
+                    " as in: symcalc derive -- '-log(x)'"
+                )
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}{hint} (see {self.prog} --help)\n")
 
 
@@ -72,11 +75,14 @@ def _params(pairs: Sequence[str] | None) -> dict[str, float]:
 
 def _add_function_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "function", metavar="NAME|EXPR",
+        "function",
+        metavar="NAME|EXPR",
         help="a catalog name (see 'symcalc list') or an expression such as 'x*tanh(log(1+exp(x)))'",
     )
     parser.add_argument(
-        "--param", action="append", metavar="NAME=VALUE",
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
         help="set a catalog parameter, e.g. --param alpha=2 (repeatable)",
     )
 
@@ -98,7 +104,10 @@ def _run_list(args) -> int:
     if args.format == "json":
         _print_json([_entry_dict(e) for e in entries])
         return EXIT_OK
-    rows = [(e.name, e.kind, ", ".join(v.name for v in e.variables), sympy.sstr(e.expr)) for e in entries]
+    rows = [
+        (e.name, e.kind, ", ".join(v.name for v in e.variables), sympy.sstr(e.expr))
+        for e in entries
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for name, kind, variables, formula in rows:
         formula = formula if len(formula) <= 70 else formula[:67] + "..."
@@ -161,7 +170,8 @@ def _run_show(args) -> int:
 
 def _add_derive(sub) -> None:
     p = sub.add_parser(
-        "derive", help="symbolic derivative with step-by-step derivation",
+        "derive",
+        help="symbolic derivative with step-by-step derivation",
         description="Differentiate a catalog function or an expression. "
         "An expression that starts with '-' goes after '--': symcalc derive -- '-log(x)'",
     )
@@ -171,10 +181,14 @@ def _add_derive(sub) -> None:
     p.add_argument("--steps", action="store_true", help="show the step-by-step derivation")
     p.add_argument("--format", choices=["text", "latex", "json"], default="text")
     p.add_argument(
-        "--convention", choices=["zero", "half", "one"], default="zero",
+        "--convention",
+        choices=["zero", "half", "one"],
+        default="zero",
         help="value of Heaviside(0) at kinks: zero (relu'(0)=0, PyTorch/JAX), half (SymPy), one",
     )
-    p.add_argument("--timeout", type=float, default=None, metavar="S", help="simplification budget in seconds")
+    p.add_argument(
+        "--timeout", type=float, default=None, metavar="S", help="simplification budget in seconds"
+    )
     p.set_defaults(run=_run_derive)
 
 
@@ -184,8 +198,13 @@ def _run_derive(args) -> int:
 
     timeout = DEFAULT_SECONDS if args.timeout is None else _positive(args.timeout, "--timeout")
     result = derive(
-        args.function, wrt=args.wrt, order=args.order, params=_params(args.param),
-        convention=args.convention, steps=args.steps or args.format != "text", timeout=timeout,
+        args.function,
+        wrt=args.wrt,
+        order=args.order,
+        params=_params(args.param),
+        convention=args.convention,
+        steps=args.steps or args.format != "text",
+        timeout=timeout,
     )
     _emit(result, args.format, steps=args.steps)
     return EXIT_OK
@@ -225,7 +244,9 @@ def _timeout(value: float | None) -> float:
 
 
 def _add_plot_target(parser: argparse.ArgumentParser, option: str = "--plot") -> None:
-    parser.add_argument(option, metavar="FILE", help="also draw the figure to FILE (.png, .svg or .pdf)")
+    parser.add_argument(
+        option, metavar="FILE", help="also draw the figure to FILE (.png, .svg or .pdf)"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 
@@ -244,46 +265,69 @@ def _check_plot_target(path: str | None, force: bool) -> None:
     from .files import FIGURE_FORMATS, check_target
 
     if Path(path).suffix.lower() not in FIGURE_FORMATS:
-        raise SymcalcError(f"cannot save a figure as '{path}'; use a name ending in {', '.join(FIGURE_FORMATS)}")
+        raise SymcalcError(
+            f"cannot save a figure as '{path}'; use a name ending in {', '.join(FIGURE_FORMATS)}"
+        )
     check_target(path, force=force)
 
 
 def _add_integrate(sub) -> None:
     p = sub.add_parser(
-        "integrate", help="antiderivative with step-by-step integration (under a time budget)",
+        "integrate",
+        help="antiderivative with step-by-step integration (under a time budget)",
         description="Integrate a catalog function or an expression symbolically. No closed form "
         "within the time budget is a normal answer.",
     )
     _add_function_argument(p)
     p.add_argument("--steps", action="store_true", help="show the step-by-step integration")
     p.add_argument("--format", choices=["text", "latex", "json"], default="text")
-    p.add_argument("--timeout", type=float, default=None, metavar="S", help="integration budget in seconds")
+    p.add_argument(
+        "--timeout", type=float, default=None, metavar="S", help="integration budget in seconds"
+    )
     p.set_defaults(run=_run_integrate)
 
 
 def _run_integrate(args) -> int:
     from .ftc import antiderivative
 
-    result = antiderivative(args.function, params=_params(args.param), timeout=_timeout(args.timeout))
+    result = antiderivative(
+        args.function, params=_params(args.param), timeout=_timeout(args.timeout)
+    )
     _emit(result, args.format, steps=args.steps)
     return EXIT_OK
 
 
 def _add_ftc(sub) -> None:
     p = sub.add_parser(
-        "ftc", help="check the fundamental theorem d/dx ∫_a^x f = f, symbolically and numerically",
+        "ftc",
+        help="check the fundamental theorem d/dx ∫_a^x f = f, symbolically and numerically",
         description="Check d/dx of the integral of f from a to x against f: symbolically where an "
         "antiderivative exists within the budget, numerically always. Exit 1 when a check fails.",
     )
     _add_function_argument(p)
-    p.add_argument("--a", type=float, default=None, metavar="A",
-                   help="lower limit a (default 0, or the middle of the range when 0 is outside the domain)")
-    p.add_argument("--range", default=None, metavar="A:B", help="x range of the check, e.g. --range=-5:5")
-    p.add_argument("--points", type=int, default=201, metavar="N", help="number of check points (default 201)")
-    p.add_argument("--antiderivative", metavar="EXPR", default=None,
-                   help="check this claimed antiderivative F instead of integrating")
+    p.add_argument(
+        "--a",
+        type=float,
+        default=None,
+        metavar="A",
+        help="lower limit a (default 0, or the middle of the range when 0 is outside the domain)",
+    )
+    p.add_argument(
+        "--range", default=None, metavar="A:B", help="x range of the check, e.g. --range=-5:5"
+    )
+    p.add_argument(
+        "--points", type=int, default=201, metavar="N", help="number of check points (default 201)"
+    )
+    p.add_argument(
+        "--antiderivative",
+        metavar="EXPR",
+        default=None,
+        help="check this claimed antiderivative F instead of integrating",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
-    p.add_argument("--timeout", type=float, default=None, metavar="S", help="symbolic budget in seconds")
+    p.add_argument(
+        "--timeout", type=float, default=None, metavar="S", help="symbolic budget in seconds"
+    )
     _add_plot_target(p)
     p.set_defaults(run=_run_ftc)
 
@@ -293,8 +337,13 @@ def _run_ftc(args) -> int:
 
     _check_plot_target(args.plot, args.force)
     check = check_ftc(
-        args.function, args.a, x_range=_range(args.range), points=args.points,
-        params=_params(args.param), timeout=_timeout(args.timeout), antiderivative=args.antiderivative,
+        args.function,
+        args.a,
+        x_range=_range(args.range),
+        points=args.points,
+        params=_params(args.param),
+        timeout=_timeout(args.timeout),
+        antiderivative=args.antiderivative,
     )
     if args.plot:
         from .plotting import plot_ftc
@@ -308,17 +357,27 @@ def _add_riemann(sub) -> None:
     from .ftc import RULES
 
     p = sub.add_parser(
-        "riemann", help="Riemann sum of f on [a, b], its error, and the convergence study",
+        "riemann",
+        help="Riemann sum of f on [a, b], its error, and the convergence study",
         description="Left, right, midpoint or trapezoid Riemann sum with n subintervals, compared "
         "with the integral; --convergence K adds the study for n = 2 .. 2^K with observed orders.",
     )
     _add_function_argument(p)
     p.add_argument("--a", type=float, required=True, metavar="A", help="left end of the interval")
     p.add_argument("--b", type=float, required=True, metavar="B", help="right end of the interval")
-    p.add_argument("--n", type=int, default=10, metavar="N", help="number of subintervals (default 10)")
-    p.add_argument("--rule", choices=RULES, default="midpoint", help="sampling rule (default midpoint)")
-    p.add_argument("--convergence", type=int, default=None, metavar="K",
-                   help="also study n = 2, 4, ..., 2^K for every rule (the plot uses K = 10 by default)")
+    p.add_argument(
+        "--n", type=int, default=10, metavar="N", help="number of subintervals (default 10)"
+    )
+    p.add_argument(
+        "--rule", choices=RULES, default="midpoint", help="sampling rule (default midpoint)"
+    )
+    p.add_argument(
+        "--convergence",
+        type=int,
+        default=None,
+        metavar="K",
+        help="also study n = 2, 4, ..., 2^K for every rule (the plot uses K = 10 by default)",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     _add_plot_target(p)
     p.set_defaults(run=_run_riemann)
@@ -333,7 +392,9 @@ def _run_riemann(args) -> int:
     study = None
     if args.convergence is not None or args.plot:
         power = 10 if args.convergence is None else args.convergence
-        study = riemann_convergence(result.entry, args.a, args.b, max_power=power, exact=result.exact)
+        study = riemann_convergence(
+            result.entry, args.a, args.b, max_power=power, exact=result.exact
+        )
     if args.plot:
         from .plotting import plot_riemann_sum
 
@@ -355,19 +416,41 @@ def _run_riemann(args) -> int:
 
 def _add_plot(sub) -> None:
     p = sub.add_parser(
-        "plot", help="draw f beside its derivative (and second derivative) to a PNG, SVG or PDF file",
+        "plot",
+        help="draw f beside its derivative (and second derivative) to a PNG, SVG or PDF file",
         description="Draw a function next to its derivative with kinks marked, zero lines and "
         "formulas as titles. Refuses to overwrite an existing file unless --force.",
     )
     _add_function_argument(p)
-    p.add_argument("-o", "--output", metavar="FILE", default=None,
-                   help="output file, .png, .svg or .pdf (default NAME.png)")
-    p.add_argument("--range", default=None, metavar="A:B", help="x range, e.g. --range=-5:5 (default: per entry)")
-    p.add_argument("--order", type=int, choices=[1, 2], default=1, help="highest derivative drawn (default 1)")
-    p.add_argument("--tangent", type=float, default=None, metavar="X", help="draw the tangent line at x = X")
-    p.add_argument("--layout", choices=["side", "stacked"], default="side", help="panels side by side or stacked")
     p.add_argument(
-        "--convention", choices=["zero", "half", "one"], default="zero",
+        "-o",
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="output file, .png, .svg or .pdf (default NAME.png)",
+    )
+    p.add_argument(
+        "--range",
+        default=None,
+        metavar="A:B",
+        help="x range, e.g. --range=-5:5 (default: per entry)",
+    )
+    p.add_argument(
+        "--order", type=int, choices=[1, 2], default=1, help="highest derivative drawn (default 1)"
+    )
+    p.add_argument(
+        "--tangent", type=float, default=None, metavar="X", help="draw the tangent line at x = X"
+    )
+    p.add_argument(
+        "--layout",
+        choices=["side", "stacked"],
+        default="side",
+        help="panels side by side or stacked",
+    )
+    p.add_argument(
+        "--convention",
+        choices=["zero", "half", "one"],
+        default="zero",
         help="value of the derivative at kinks (see 'symcalc derive --help')",
     )
     p.add_argument("--dpi", type=int, default=150, help="resolution of PNG output (default 150)")
@@ -387,8 +470,12 @@ def _run_plot(args) -> int:
     from .plotting import plot_function
 
     figure = plot_function(
-        entry, order=args.order, x_range=_range(args.range), tangent=args.tangent,
-        layout=args.layout, convention=args.convention,
+        entry,
+        order=args.order,
+        x_range=_range(args.range),
+        tangent=args.tangent,
+        layout=args.layout,
+        convention=args.convention,
     )
     save_figure(figure, output, force=args.force, dpi=args.dpi)
     print(f"wrote {output}")
@@ -403,47 +490,92 @@ def _add_descend(sub) -> None:
     from .models import MODELS
 
     p = sub.add_parser(
-        "descend", help="gradient descent on a model whose gradient is derived symbolically",
+        "descend",
+        help="gradient descent on a model whose gradient is derived symbolically",
         description="Fit linear, logistic, softmax or one-hidden-layer models by gradient descent. "
         "The gradient is derived from the model's symbolic loss (see --derivation), never written "
         "by hand. Data: a CSV file with a header row, builtin:diabetes|breast_cancer|iris (real "
         "data shipped with symcalc) or synthetic:linear|logistic|blobs|moons.",
     )
     p.add_argument("model", choices=list(MODELS), help="the model to fit")
-    p.add_argument("--data", metavar="FILE.csv|builtin:NAME|synthetic:NAME",
-                   help="the training data")
-    p.add_argument("--target", metavar="COLUMN",
-                   help="the CSV column to predict (shipped sets know theirs)")
-    p.add_argument("--standardize", action="store_true",
-                   help="rescale features to mean 0, standard deviation 1")
-    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
-                   help="update rule (default: gd, or line-search for mlp)")
-    p.add_argument("--learning-rate", type=float, default=None, metavar="A",
-                   help="step size α; gd then runs exactly θ ← θ − α∇J "
-                   "(default: 1/L from the Lipschitz bound)")
-    p.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA",
-                   help="add (λ/2)‖w‖² to the mean loss; intercepts are not penalized "
-                   "(default 0)")
-    p.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N",
-                   help=f"iteration limit (default {DEFAULT_MAX_ITER})")
-    p.add_argument("--tol", type=float, default=DEFAULT_TOL, metavar="T",
-                   help=f"stop when the gradient norm is at most T (default {DEFAULT_TOL:g})")
-    p.add_argument("--loss-tol", type=float, default=None, metavar="R",
-                   help="also stop when the relative change of the loss is at most R "
-                   "(default: off)")
-    p.add_argument("--hidden", type=int, default=None, metavar="N",
-                   help="mlp: hidden units (default 8)")
-    p.add_argument("--activation", default=None, metavar="NAME",
-                   help="mlp: hidden activation, any catalog activation (default tanh)")
-    p.add_argument("--loss", default=None, metavar="NAME",
-                   help="linear: huber, log_cosh, absolute_error instead of MSE; "
-                   "mlp: squared_error "
-                   "for regression (default: softmax cross-entropy)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the mlp's initial weights (default 0)")
-    p.add_argument("--derivation", action="store_true",
-                   help="print how the gradient is derived from the symbolic loss "
-                   "(--data optional)")
+    p.add_argument(
+        "--data", metavar="FILE.csv|builtin:NAME|synthetic:NAME", help="the training data"
+    )
+    p.add_argument(
+        "--target", metavar="COLUMN", help="the CSV column to predict (shipped sets know theirs)"
+    )
+    p.add_argument(
+        "--standardize",
+        action="store_true",
+        help="rescale features to mean 0, standard deviation 1",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=list(OPTIMIZERS),
+        default=None,
+        help="update rule (default: gd, or line-search for mlp)",
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        metavar="A",
+        help="step size α; gd then runs exactly θ ← θ − α∇J "
+        "(default: 1/L from the Lipschitz bound)",
+    )
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="add (λ/2)‖w‖² to the mean loss; intercepts are not penalized (default 0)",
+    )
+    p.add_argument(
+        "--max-iter",
+        type=int,
+        default=DEFAULT_MAX_ITER,
+        metavar="N",
+        help=f"iteration limit (default {DEFAULT_MAX_ITER})",
+    )
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=DEFAULT_TOL,
+        metavar="T",
+        help=f"stop when the gradient norm is at most T (default {DEFAULT_TOL:g})",
+    )
+    p.add_argument(
+        "--loss-tol",
+        type=float,
+        default=None,
+        metavar="R",
+        help="also stop when the relative change of the loss is at most R (default: off)",
+    )
+    p.add_argument(
+        "--hidden", type=int, default=None, metavar="N", help="mlp: hidden units (default 8)"
+    )
+    p.add_argument(
+        "--activation",
+        default=None,
+        metavar="NAME",
+        help="mlp: hidden activation, any catalog activation (default tanh)",
+    )
+    p.add_argument(
+        "--loss",
+        default=None,
+        metavar="NAME",
+        help="linear: huber, log_cosh, absolute_error instead of MSE; "
+        "mlp: squared_error "
+        "for regression (default: softmax cross-entropy)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the mlp's initial weights (default 0)"
+    )
+    p.add_argument(
+        "--derivation",
+        action="store_true",
+        help="print how the gradient is derived from the symbolic loss (--data optional)",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     _add_plot_target(p)
     p.set_defaults(run=_run_descend)
@@ -461,8 +593,11 @@ def _run_descend(args) -> int:
     if args.data is None and not args.derivation:
         raise SymcalcError("--data is required: a CSV file, builtin:NAME or synthetic:NAME")
     _check_plot_target(args.plot, args.force)
-    options = {"hidden": 8 if args.hidden is None else args.hidden,
-               "activation": args.activation or "tanh", "loss": args.loss}
+    options = {
+        "hidden": 8 if args.hidden is None else args.hidden,
+        "activation": args.activation or "tanh",
+        "loss": args.loss,
+    }
     if args.derivation:
         from .data import load_data
         from .models import encode_classes, make_model
@@ -478,10 +613,19 @@ def _run_descend(args) -> int:
     progress = ProgressBar(args.max_iter) if sys.stderr.isatty() else None
     try:
         result = descend(
-            args.model, args.data, target=args.target, standardize=args.standardize,
-            optimizer=args.optimizer, learning_rate=args.learning_rate, l2=args.l2,
-            max_iter=args.max_iter, tol=args.tol, loss_tol=args.loss_tol, seed=args.seed,
-            callback=progress, **options,
+            args.model,
+            args.data,
+            target=args.target,
+            standardize=args.standardize,
+            optimizer=args.optimizer,
+            learning_rate=args.learning_rate,
+            l2=args.l2,
+            max_iter=args.max_iter,
+            tol=args.tol,
+            loss_tol=args.loss_tol,
+            seed=args.seed,
+            callback=progress,
+            **options,
         )
     finally:
         if progress is not None:
@@ -548,21 +692,39 @@ def _variable_values(pairs: Sequence[str] | None) -> dict[str, float]:
 
 def _add_eval(sub) -> None:
     p = sub.add_parser(
-        "eval", help="evaluate the stable NumPy kernel of a function or its derivative",
+        "eval",
+        help="evaluate the stable NumPy kernel of a function or its derivative",
         description="Print kernel values at the given points. Other variables of a loss take their "
         "catalog values unless set with --with NAME=VALUE.",
     )
     _add_function_argument(p)
-    p.add_argument("--at", required=True, metavar="X,X,...",
-                   help="points, e.g. --at 0.5,1,2 or --at=-1000,0,1000")
-    p.add_argument("--order", type=int, choices=[0, 1, 2], default=0,
-                   help="0 the function, 1 or 2 a derivative")
+    p.add_argument(
+        "--at",
+        required=True,
+        metavar="X,X,...",
+        help="points, e.g. --at 0.5,1,2 or --at=-1000,0,1000",
+    )
+    p.add_argument(
+        "--order",
+        type=int,
+        choices=[0, 1, 2],
+        default=0,
+        help="0 the function, 1 or 2 a derivative",
+    )
     p.add_argument("--wrt", metavar="VAR", help="variable of the derivative (default: the first)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    p.add_argument("--with", dest="values", action="append", metavar="NAME=VALUE",
-                   help="value of another variable, e.g. --with y=1 (repeatable)")
-    p.add_argument("--plain", action="store_true",
-                   help="evaluate the formula as written (no stability rewrites)")
+    p.add_argument(
+        "--with",
+        dest="values",
+        action="append",
+        metavar="NAME=VALUE",
+        help="value of another variable, e.g. --with y=1 (repeatable)",
+    )
+    p.add_argument(
+        "--plain",
+        action="store_true",
+        help="evaluate the formula as written (no stability rewrites)",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(run=_run_eval)
 
@@ -580,20 +742,29 @@ def _run_eval(args) -> int:
     names = [v.name for v in k.variables]
     unknown = [n for n in given if n not in names[1:]]
     if unknown:
-        raise SymcalcError(f"--with {unknown[0]}: not another variable of {entry.signature()} "
-                           f"(its variables: {', '.join(names)})")
+        raise SymcalcError(
+            f"--with {unknown[0]}: not another variable of {entry.signature()} "
+            f"(its variables: {', '.join(names)})"
+        )
     others = {n: given.get(n, entry.fixed.get(n, 0.0)) for n in names[1:]}
     with np.errstate(all="ignore"):
         values = np.atleast_1d(k(np.array(points, dtype=args.dtype), *others.values()))
     rounded = np.array(points, dtype=args.dtype).tolist()
     if args.format == "json":
-        _print_json({
-            "input": args.function, "order": args.order, "dtype": args.dtype,
-            "variable": names[0], "wrt": None if k.wrt is None else k.wrt.name,
-            "with": others, "x": rounded,
-            "values": [v if np.isfinite(v) else None for v in values.tolist()],
-            "expr": sympy.sstr(k.expr), "evaluated_as": sympy.sstr(k.lowered),
-        })
+        _print_json(
+            {
+                "input": args.function,
+                "order": args.order,
+                "dtype": args.dtype,
+                "variable": names[0],
+                "wrt": None if k.wrt is None else k.wrt.name,
+                "with": others,
+                "x": rounded,
+                "values": [v if np.isfinite(v) else None for v in values.tolist()],
+                "expr": sympy.sstr(k.expr),
+                "evaluated_as": sympy.sstr(k.lowered),
+            }
+        )
         return EXIT_OK
     print(k.to_text())
     if others:
@@ -606,22 +777,28 @@ def _run_eval(args) -> int:
 
 def _add_gradcheck(sub) -> None:
     p = sub.add_parser(
-        "gradcheck", help="compare the symbolic derivative with numeric differentiation",
+        "gradcheck",
+        help="compare the symbolic derivative with numeric differentiation",
         description="Exit code 1 when the symbolic and numeric derivatives disagree.",
     )
     _add_function_argument(p)
-    p.add_argument("--wrt", metavar="VAR",
-                   help="check only this variable (default: every continuous one)")
+    p.add_argument(
+        "--wrt", metavar="VAR", help="check only this variable (default: every continuous one)"
+    )
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--at", metavar="X,X,...",
-                       help="points of the first variable, e.g. --at 0,1,2")
-    where.add_argument("--range", metavar="A:B:N",
-                       help="N evenly spaced points, e.g. --range -5:5:101")
+    where.add_argument(
+        "--at", metavar="X,X,...", help="points of the first variable, e.g. --at 0,1,2"
+    )
+    where.add_argument(
+        "--range", metavar="A:B:N", help="N evenly spaced points, e.g. --range -5:5:101"
+    )
     p.add_argument("--method", choices=["central", "richardson", "complex"], default="central")
-    p.add_argument("--derivative", metavar="EXPR",
-                   help="check this claimed derivative instead of symcalc's")
-    p.add_argument("--tolerance", type=float, metavar="T",
-                   help="largest relative error that passes")
+    p.add_argument(
+        "--derivative", metavar="EXPR", help="check this claimed derivative instead of symcalc's"
+    )
+    p.add_argument(
+        "--tolerance", type=float, metavar="T", help="largest relative error that passes"
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     _add_plot_target(p)
     p.set_defaults(run=_run_gradcheck)
@@ -635,8 +812,13 @@ def _run_gradcheck(args) -> int:
     if args.tolerance is not None and not 0 < args.tolerance < 1:
         raise SymcalcError(f"--tolerance must be between 0 and 1, got {args.tolerance}")
     result = gradcheck(
-        args.function, at=at, wrt=args.wrt, method=args.method, derivative=args.derivative,
-        tolerance=args.tolerance, params=_params(args.param),
+        args.function,
+        at=at,
+        wrt=args.wrt,
+        method=args.method,
+        derivative=args.derivative,
+        tolerance=args.tolerance,
+        params=_params(args.param),
     )
     if args.plot:
         from . import plotting
@@ -663,18 +845,36 @@ def _add_gallery(sub) -> None:
         "are replaced; any other file in the way is refused unless --force. Exit 1 when an FTC "
         "check fails.",
     )
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                   help=f"folder to build into, created if needed (default {DEFAULT_OUT})")
-    p.add_argument("--only", default=None, metavar="NAMES",
-                   help="comma-separated catalog names or aliases, e.g. --only relu,swish "
-                   "(default: every entry)")
-    p.add_argument("--force", action="store_true",
-                   help="replace files in DIR that the gallery did not write")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="build N entries at a time in worker processes (default 1)")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="budget for each piece of symbolic work in seconds "
-                   f"(default {DEFAULT_TIMEOUT:g})")
+    p.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"folder to build into, created if needed (default {DEFAULT_OUT})",
+    )
+    p.add_argument(
+        "--only",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated catalog names or aliases, e.g. --only relu,swish "
+        "(default: every entry)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="replace files in DIR that the gallery did not write"
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="build N entries at a time in worker processes (default 1)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help=f"budget for each piece of symbolic work in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
     p.set_defaults(run=_run_gallery)
 
 
@@ -685,7 +885,11 @@ def _run_gallery(args) -> int:
     progress = ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     try:
         build = build_gallery(
-            args.out, args.only, force=args.force, jobs=args.jobs, timeout=timeout,
+            args.out,
+            args.only,
+            force=args.force,
+            jobs=args.jobs,
+            timeout=timeout,
             progress=progress,
         )
     finally:
@@ -698,8 +902,17 @@ def _run_gallery(args) -> int:
 # -- main ---------------------------------------------------------------------------
 
 _COMMANDS: list[Callable[[Any], None]] = [
-    _add_list, _add_show, _add_derive, _add_integrate, _add_ftc, _add_riemann, _add_plot,
-    _add_descend, _add_eval, _add_gradcheck, _add_gallery,
+    _add_list,
+    _add_show,
+    _add_derive,
+    _add_integrate,
+    _add_ftc,
+    _add_riemann,
+    _add_plot,
+    _add_descend,
+    _add_eval,
+    _add_gradcheck,
+    _add_gallery,
 ]
 
 

@@ -70,8 +70,10 @@ def variable_of(entry: Entry, wrt: str | sympy.Symbol | None) -> sympy.Symbol:
 
 
 def _check_order(order: Any) -> int:
-    if isinstance(order, bool) or not isinstance(order, (int,)) and not (
-        isinstance(order, float) and order.is_integer()
+    if (
+        isinstance(order, bool)
+        or not isinstance(order, (int,))
+        and not (isinstance(order, float) and order.is_integer())
     ):
         raise SymcalcError(f"order must be a whole number from 1 to {MAX_ORDER}, got {order!r}")
     order = int(order)
@@ -165,7 +167,9 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
 _TIDIED: dict[sympy.Expr, sympy.Expr] = {}
 
 
-def tidy(expr: sympy.Expr, seconds: float | None = budget.DEFAULT_SECONDS) -> tuple[sympy.Expr, bool]:
+def tidy(
+    expr: sympy.Expr, seconds: float | None = budget.DEFAULT_SECONDS
+) -> tuple[sympy.Expr, bool]:
     """The most readable form found within ``seconds``, and whether the search finished.
 
     Cheap rewrites (factor_terms, together, cancel) come first and SymPy's ``simplify``
@@ -290,16 +294,23 @@ class Derivation:
         name = self.entry.signature() if self.entry.kind != "expression" else "f"
         lines = [f"{name} = {sympy.sstr(self.expr)}"]
         if self.entry.params:
-            lines.append("parameters: " + ", ".join(f"{k} = {v}" for k, v in self.entry.params.items()))
+            lines.append(
+                "parameters: " + ", ".join(f"{k} = {v}" for k, v in self.entry.params.items())
+            )
         lines.append(f"{self.notation} {name} = {sympy.sstr(self.derivative)}")
         if self.identity is not None and self.identity != self.derivative:
-            lines.append(f"{' ' * len(self.notation)} {' ' * len(name)} = {sympy.sstr(self.identity)}   (classic form)")
+            lines.append(
+                f"{' ' * len(self.notation)} {' ' * len(name)} = "
+                f"{sympy.sstr(self.identity)}   (classic form)"
+            )
         if self.kinks:
             points = ", ".join(f"{self.variable} = {sympy.sstr(k)}" for k in self.kinks)
             h0 = heaviside_at_zero(self.convention)
             lines.append(f"kinks: {points} (convention '{self.convention}': Heaviside(0) = {h0})")
         if not self.simplified:
-            lines.append("note: simplification ran out of time; the derivative is correct but not simplified")
+            lines.append(
+                "note: simplification ran out of time; the derivative is correct but not simplified"
+            )
         if steps and self.steps:
             for k, tree in enumerate(self.steps, 1):
                 if len(self.steps) > 1:
@@ -348,7 +359,9 @@ class Derivation:
         return "$$" + self.to_latex(steps=False) + "$$"
 
     def __repr__(self) -> str:
-        return f"<Derivation {self.notation} {sympy.sstr(self.expr)} = {sympy.sstr(self.derivative)}>"
+        return (
+            f"<Derivation {self.notation} {sympy.sstr(self.expr)} = {sympy.sstr(self.derivative)}>"
+        )
 
 
 def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | None:
@@ -438,7 +451,15 @@ def derive(
     if identity is not None and trees:
         trees[-1] = with_identity(trees[-1], identity, constraints=entry.constraints)
     return Derivation(
-        input=text, entry=entry, variable=var, order=order, expr=entry.expr, derivative=result,
-        identity=identity, kinks=kinks, convention=convention, simplified=simplified, steps=tuple(trees),
+        input=text,
+        entry=entry,
+        variable=var,
+        order=order,
+        expr=entry.expr,
+        derivative=result,
+        identity=identity,
+        kinks=kinks,
+        convention=convention,
+        simplified=simplified,
+        steps=tuple(trees),
     )
-

@@ -61,11 +61,13 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, force: bool = Fa
     >>> write_atomic(target, "again")
     Traceback (most recent call last):
     ...
-    symcalc.errors.SymcalcError: '...note.txt' already exists; pass --force (force=True) to overwrite it
+    symcalc.errors.SymcalcError: '...note.txt' already exists; pass --force ... to overwrite it
     """
     target = check_target(path, force=force)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    fd, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or "."
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -89,7 +91,8 @@ def save_figure(figure, path: str | os.PathLike, *, force: bool = False, dpi: in
     suffix = target.suffix.lower()
     if suffix not in FIGURE_FORMATS:
         raise SymcalcError(
-            f"cannot save a figure as '{target.suffix or target.name}'; use one of {', '.join(FIGURE_FORMATS)}"
+            f"cannot save a figure as '{target.suffix or target.name}';"
+            f" use one of {', '.join(FIGURE_FORMATS)}"
         )
     check_target(target, force=force)
     import matplotlib

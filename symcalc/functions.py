@@ -111,7 +111,9 @@ class LatexPrinter(_latex_module.LatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         base, _, subscript = expr.name.partition("_")
-        known = _latex_module.greek_letters_set | set(_latex_module.other_symbols) | {"lambda", "lamda"}
+        known = (
+            _latex_module.greek_letters_set | set(_latex_module.other_symbols) | {"lambda", "lamda"}
+        )
         if len(base) < 2 or base.lower() in known or not base.isalpha():
             return super()._print_Symbol(expr, style)
         text = rf"\mathrm{{{base}}}"

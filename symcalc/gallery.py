@@ -226,8 +226,7 @@ def _univariate_note(entry: Entry, view: Entry) -> str:
         for name, value in entry.fixed.items()
     ]
     settings += [
-        rf"{latex(sympy.Symbol(name))} = {_latex(value)}"
-        for name, value in entry.params.items()
+        rf"{latex(sympy.Symbol(name))} = {_latex(value)}" for name, value in entry.params.items()
     ]
     if not settings:
         return ""
@@ -381,8 +380,11 @@ def _page(entry: Entry, derivation, check) -> str:
     name = _text(entry.name)
     lines = [_GENERATED, "", f"# {name}", ""]
     description = _text(entry.description) if entry.description else f"a catalog {entry.kind}"
-    lines += [f"{description[0].upper()}{description[1:]}. A catalog {entry.kind}; "
-              f"[all entries](README.md).", ""]
+    lines += [
+        f"{description[0].upper()}{description[1:]}. A catalog {entry.kind}; "
+        f"[all entries](README.md).",
+        "",
+    ]
     lines += [_math_block(entry.latex()), ""]
     lines += _facts(entry, check.entry)
     lines += [
@@ -431,8 +433,15 @@ def _derivative_section(entry: Entry, derivation) -> list[str]:
     lines = ["## Derivative", "", _math_block(equation), ""]
     identity = derivation.identity
     if identity is not None and sympy.sstr(identity) != sympy.sstr(derivation.derivative):
-        lines += ["In its classic form:", "", _math_block(rf"{operator} {_call_latex(entry)} = "
-                                                         rf"{_latex(identity)}"), ""]
+        lines += [
+            "In its classic form:",
+            "",
+            _math_block(
+                rf"{operator} {_call_latex(entry)} = "
+                rf"{_latex(identity)}"
+            ),
+            "",
+        ]
     elif identity is not None:
         lines += ["This is also its classic form.", ""]
     if not derivation.simplified:
@@ -446,7 +455,9 @@ def _derivative_section(entry: Entry, derivation) -> list[str]:
             "### Step by step",
             "",
             "Each line names the rule it uses; the last line rewrites the result into its "
-            "classic form." if identity is not None else "Each line names the rule it uses.",
+            "classic form."
+            if identity is not None
+            else "Each line names the rule it uses.",
             "",
         ]
         lines += [_math_block(render.to_latex(tree)) for tree in derivation.steps]
@@ -477,8 +488,10 @@ def _kinks(entry: Entry, derivation) -> list[str]:
     if entry.expr.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
         heaviside = _math(r"\operatorname{Heaviside}(0) = " + latex(CONVENTIONS[convention]))
         frameworks = ", what PyTorch and JAX compute" if convention == "zero" else ""
-        rules.append(f"a max, min, absolute value or step takes symcalc's convention "
-                     f"`{convention}` ({heaviside}{frameworks})")
+        rules.append(
+            f"a max, min, absolute value or step takes symcalc's convention "
+            f"`{convention}` ({heaviside}{frameworks})"
+        )
     if entry.expr.has(sympy.Piecewise):
         rules.append("a piecewise definition keeps the branch its condition selects there")
     how = f" ({'; '.join(rules)})" if rules else ""
@@ -524,7 +537,7 @@ def _antiderivative_section(entry: Entry, check) -> list[str]:
     header = found.to_latex(steps=False)
     full = found.to_latex(steps=True)
     lines += [_math_block(header), ""]
-    steps = full[len(header):].strip() if full.startswith(header) else ""
+    steps = full[len(header) :].strip() if full.startswith(header) else ""
     if steps:
         lines += [_METHODS.get(found.method, "Steps:"), "", _math_block(steps), ""]
     return lines

@@ -235,8 +235,7 @@ class GradientCheck:
             "tolerance": self.tolerance,
             "passed": self.passed,
             "kinks": [
-                {"point": _named(self.variables, p), "variable": var}
-                for p, var in self.kink_points
+                {"point": _named(self.variables, p), "variable": var} for p, var in self.kink_points
             ],
         }
 
@@ -254,8 +253,7 @@ class GradientCheck:
         ]
         if self.kink_points:
             shown = "; ".join(
-                _where(self.variables, p) + f" (d/d{var})"
-                for p, var in self.kink_points[:5]
+                _where(self.variables, p) + f" (d/d{var})" for p, var in self.kink_points[:5]
             )
             more = f" and {len(self.kink_points) - 5} more" if len(self.kink_points) > 5 else ""
             lines.append(f"  near kinks, not counted: {shown}{more}")

@@ -42,7 +42,11 @@ from .errors import SymcalcError
 __all__ = ["CONVENTIONS", "apply_convention", "kink_candidates", "nonsmooth_atoms"]
 
 #: Convention name -> the value of Heaviside(0) it stands for.
-CONVENTIONS: dict[str, sympy.Expr] = {"zero": sympy.S.Zero, "half": sympy.S.Half, "one": sympy.S.One}
+CONVENTIONS: dict[str, sympy.Expr] = {
+    "zero": sympy.S.Zero,
+    "half": sympy.S.Half,
+    "one": sympy.S.One,
+}
 
 
 def heaviside_at_zero(convention: str) -> sympy.Expr:
@@ -99,7 +103,7 @@ def _switching_expressions(atom: sympy.Basic) -> list[sympy.Expr]:
         return [atom.args[0]]
     if isinstance(atom, (sympy.Max, sympy.Min)):
         args = atom.args
-        return [a - b for i, a in enumerate(args) for b in args[i + 1:]]
+        return [a - b for i, a in enumerate(args) for b in args[i + 1 :]]
     if isinstance(atom, sympy.Piecewise):
         out = []
         for _, cond in atom.args:

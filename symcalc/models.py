@@ -732,8 +732,7 @@ class GradientDerivation:
         """J and its partial derivatives as an ``align*`` block."""
         rows = [rf"J &= {latex(self.objective)}"]
         rows += [
-            rf"\frac{{\partial J}}{{\partial {latex(p)}}} &= {latex(d)}"
-            for p, d in self.partials
+            rf"\frac{{\partial J}}{{\partial {latex(p)}}} &= {latex(d)}" for p, d in self.partials
         ]
         return r"\begin{align*}" + r"\\ ".join(rows) + r"\end{align*}"
 

@@ -137,17 +137,43 @@ _COMPARE = {
     ast.GtE: sympy.GreaterThan,
 }
 _OPERATOR_NAMES = {
-    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
-    ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.Invert: "~", ast.Not: "not",
-    ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.Invert: "~",
+    ast.Not: "not",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.In: "in",
+    ast.NotIn: "not in",
 }
 _NODE_NAMES = {
-    ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "lambda",
-    ast.ListComp: "a comprehension", ast.SetComp: "a comprehension", ast.DictComp: "a comprehension",
-    ast.GeneratorExp: "a generator", ast.IfExp: "a conditional expression (use Piecewise)",
-    ast.NamedExpr: "assignment", ast.Starred: "unpacking", ast.Dict: "a dict", ast.Set: "a set",
-    ast.List: "a list", ast.JoinedStr: "an f-string", ast.Await: "await", ast.Yield: "yield",
-    ast.YieldFrom: "yield", ast.Slice: "slicing", ast.FormattedValue: "an f-string",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Lambda: "lambda",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator",
+    ast.IfExp: "a conditional expression (use Piecewise)",
+    ast.NamedExpr: "assignment",
+    ast.Starred: "unpacking",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.List: "a list",
+    ast.JoinedStr: "an f-string",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Slice: "slicing",
+    ast.FormattedValue: "an f-string",
 }
 
 
@@ -159,7 +185,9 @@ def _check_text(text: Any) -> str:
     if not isinstance(text, str):
         raise SymcalcError(f"expected an expression as text, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
-        raise ParseError(f"expression is too long ({len(text)} characters; the limit is {MAX_LENGTH})")
+        raise ParseError(
+            f"expression is too long ({len(text)} characters; the limit is {MAX_LENGTH})"
+        )
     for column, char in enumerate(text, 1):
         if not char.isprintable() and char not in " \t\n":
             raise ParseError(f"unexpected control character {char!r} at column {column}", column)
@@ -178,11 +206,16 @@ def _check_brackets(text: str) -> None:
             stack.append((char, column))
         elif char in pairs:
             if not stack or stack[-1][0] != pairs[char]:
-                raise ParseError(f"unbalanced parenthesis: '{char}' at column {column} has no matching opener", column)
+                raise ParseError(
+                    f"unbalanced parenthesis: '{char}' at column {column} has no matching opener",
+                    column,
+                )
             stack.pop()
     if stack:
         char, column = stack[-1]
-        raise ParseError(f"unbalanced parenthesis: '{char}' at column {column} is never closed", column)
+        raise ParseError(
+            f"unbalanced parenthesis: '{char}' at column {column} is never closed", column
+        )
 
 
 def _syntax_tree(text: str) -> ast.expr:
@@ -261,20 +294,30 @@ class _Builder:
         if isinstance(value, float):
             if not math.isfinite(value):
                 literal = ast.get_source_segment(self.text, node) or repr(value)
-                raise ParseError(f"number {literal} is too large for a float (column {node.col_offset + 1})")
+                raise ParseError(
+                    f"number {literal} is too large for a float (column {node.col_offset + 1})"
+                )
             return sympy.Float(repr(value))
         if isinstance(value, complex):
-            raise ParseError(f"complex numbers are not supported ('{value}', column {node.col_offset + 1})")
-        raise ParseError(f"{type(value).__name__} literals are not expressions (column {node.col_offset + 1})")
+            raise ParseError(
+                f"complex numbers are not supported ('{value}', column {node.col_offset + 1})"
+            )
+        raise ParseError(
+            f"{type(value).__name__} literals are not expressions (column {node.col_offset + 1})"
+        )
 
     def _Name(self, node: ast.Name) -> sympy.Expr:
         name = node.id
         if name.startswith("_"):
-            raise ParseError(f"names may not start with an underscore: '{name}'", node.col_offset + 1)
+            raise ParseError(
+                f"names may not start with an underscore: '{name}'", node.col_offset + 1
+            )
         if name in CONSTANTS:
             return CONSTANTS[name]
         if name in FUNCTIONS or name in _activation_names():
-            raise ParseError(f"'{name}' is a function; call it, as in {name}(x)", node.col_offset + 1)
+            raise ParseError(
+                f"'{name}' is a function; call it, as in {name}(x)", node.col_offset + 1
+            )
         if not name.isascii() and not name.isidentifier():  # pragma: no cover - ast guarantees
             raise ParseError(f"'{name}' is not a valid variable name")
         return symbol(name)
@@ -302,9 +345,12 @@ class _Builder:
             if not (_is_condition(left) and _is_condition(right)):
                 raise ParseError(
                     f"'{_OPERATOR_NAMES[type(node.op)]}' joins conditions, as in (x > 0) & (x < 1)"
-                    f" (column {node.col_offset + 1})", node.col_offset + 1,
+                    f" (column {node.col_offset + 1})",
+                    node.col_offset + 1,
                 )
-            return sympy.And(left, right) if isinstance(node.op, ast.BitAnd) else sympy.Or(left, right)
+            return (
+                sympy.And(left, right) if isinstance(node.op, ast.BitAnd) else sympy.Or(left, right)
+            )
         combine = _BINARY.get(type(node.op))
         if combine is None:
             raise self._operator(node.op, node)
@@ -313,7 +359,7 @@ class _Builder:
     def _Compare(self, node: ast.Compare) -> sympy.Basic:
         parts = [self.build(node.left), *(self.build(c) for c in node.comparators)]
         relations = []
-        for op, a, b in zip(node.ops, parts, parts[1:]):
+        for op, a, b in zip(node.ops, parts, parts[1:], strict=False):
             relation = _COMPARE.get(type(op))
             if relation is None:
                 raise self._operator(op, node)
@@ -331,7 +377,10 @@ class _Builder:
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, ast.Attribute):
                 raise self._refuse(node.func)
-            raise ParseError(f"only named functions can be called (column {node.col_offset + 1})", node.col_offset + 1)
+            raise ParseError(
+                f"only named functions can be called (column {node.col_offset + 1})",
+                node.col_offset + 1,
+            )
         name = node.func.id
         column = node.col_offset + 1
         if name.startswith("_"):
@@ -343,7 +392,11 @@ class _Builder:
         if name in LOGIC:
             return self._logic(name, node)
         canonical = canonical_name(name)
-        activation = name not in FUNCTIONS and canonical is not None and CATALOG[canonical].kind == "activation"
+        activation = (
+            name not in FUNCTIONS
+            and canonical is not None
+            and CATALOG[canonical].kind == "activation"
+        )
         if name not in FUNCTIONS and not activation:
             known = [*FUNCTIONS, *all_names()]
             raise ParseError(f"unknown function '{name}'{did_you_mean(name, known)}", column)
@@ -354,15 +407,26 @@ class _Builder:
             return _apply_activation(CATALOG[canonical], args, name)
         build, low, high = FUNCTIONS[name]
         if len(args) < low or (high is not None and len(args) > high):
-            wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} or {high}"
-            raise ParseError(f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {len(args)}")
+            wanted = (
+                f"{low}"
+                if low == high
+                else f"at least {low}"
+                if high is None
+                else f"{low} or {high}"
+            )
+            raise ParseError(
+                f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {len(args)}"
+            )
         return build(*args)
 
     def _logic(self, name: str, node: ast.Call) -> sympy.Basic:
         build, low, high = LOGIC[name]
         args = [self.build(a) for a in node.args]
         if len(args) < low or (high is not None and len(args) > high):
-            raise ParseError(f"{name}() takes {low if low == high else f'at least {low}'} arguments, got {len(args)}")
+            raise ParseError(
+                f"{name}() takes {low if low == high else f'at least {low}'} arguments,"
+                f" got {len(args)}"
+            )
         if name in ("And", "Or", "Not") and not all(_is_condition(a) for a in args):
             raise ParseError(f"{name}() takes conditions, as in {name}(x > 0, x < 1)")
         if name in ("Eq", "Ne") and not all(isinstance(a, sympy.Expr) for a in args):
@@ -374,10 +438,15 @@ class _Builder:
         for arg in node.args:
             piece = self.build(arg)
             if not (isinstance(piece, tuple) and len(piece) == 2):
-                raise ParseError("Piecewise takes pairs (expression, condition), as in Piecewise((x, x > 0), (0, True))")
+                raise ParseError(
+                    "Piecewise takes pairs (expression, condition),"
+                    " as in Piecewise((x, x > 0), (0, True))"
+                )
             value, condition = piece
             if not _is_condition(condition):
-                raise ParseError(f"a Piecewise condition must be a comparison or True, got {condition}")
+                raise ParseError(
+                    f"a Piecewise condition must be a comparison or True, got {condition}"
+                )
             pieces.append((value, condition))
         if not pieces:
             raise ParseError("Piecewise needs at least one (expression, condition) pair")
@@ -386,7 +455,9 @@ class _Builder:
 
 def _is_condition(value: Any) -> bool:
     boolean = sympy.logic.boolalg
-    return isinstance(value, (sympy.core.relational.Relational, boolean.BooleanFunction, boolean.BooleanAtom))
+    return isinstance(
+        value, (sympy.core.relational.Relational, boolean.BooleanFunction, boolean.BooleanAtom)
+    )
 
 
 # Condition builders for Piecewise: name -> (builder, smallest arity, largest arity)
@@ -402,9 +473,13 @@ LOGIC: dict[str, tuple[Callable[..., sympy.Basic], int, int | None]] = {
 def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
     """``base**exponent``, refusing exact numeric powers too large to write down."""
     if base.is_Number and exponent.is_Number and abs(base) not in (0, 1):
-        magnitude = abs(float(exponent)) * abs(math.log10(abs(float(base)))) if base.is_finite else math.inf
+        magnitude = (
+            abs(float(exponent)) * abs(math.log10(abs(float(base)))) if base.is_finite else math.inf
+        )
         if exponent.is_Integer and magnitude > MAX_DIGITS:
-            raise ParseError(f"number is too large: {base}**{exponent} has about {magnitude:.3g} digits")
+            raise ParseError(
+                f"number is too large: {base}**{exponent} has about {magnitude:.3g} digits"
+            )
     return sympy.Pow(base, exponent)
 
 
@@ -506,6 +581,7 @@ def order_variables(symbols) -> tuple[sympy.Symbol, ...]:
     >>> order_variables({symbol("y"), symbol("p")})
     (p, y)
     """
+
     def key(sym):
         name = sym.name
         if name in _PREFERRED:
@@ -547,16 +623,23 @@ def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
         name = sympy.sstr(expr)
     else:
         raise SymcalcError(
-            f"expected a catalog name, expression text or SymPy expression, got {type(function).__name__}"
+            "expected a catalog name, expression text or SymPy expression,"
+            f" got {type(function).__name__}"
         )
     if params:
-        raise SymcalcError("parameters can only be set on catalog entries; write the value into the expression")
+        raise SymcalcError(
+            "parameters can only be set on catalog entries; write the value into the expression"
+        )
     variables = order_variables(expr.free_symbols)
     if not variables:
         variables = (symbol("x"),)
-    return Entry(name=name, kind="expression", expr=expr, variables=variables, description="user expression")
+    return Entry(
+        name=name, kind="expression", expr=expr, variables=variables, description="user expression"
+    )
 
 
 def _realify(expr: sympy.Expr) -> sympy.Expr:
     """Replace plain SymPy symbols by symcalc's real symbols of the same name."""
-    return expr.xreplace({s: symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)})
+    return expr.xreplace(
+        {s: symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+    )

@@ -360,9 +360,7 @@ def _limits(values: np.ndarray) -> tuple[float, float] | None:
 def _break_at_poles(xs: np.ndarray, ys: np.ndarray, limits: tuple[float, float]):
     """A NaN gap where the curve leaps from one side of the view to the other (tan at π/2)."""
     span = limits[1] - limits[0]
-    leaps = np.flatnonzero(
-        (np.abs(np.diff(ys)) > span) & (np.sign(ys[:-1]) * np.sign(ys[1:]) < 0)
-    )
+    leaps = np.flatnonzero((np.abs(np.diff(ys)) > span) & (np.sign(ys[:-1]) * np.sign(ys[1:]) < 0))
     if leaps.size == 0:
         return xs, ys
     return np.insert(xs, leaps + 1, np.nan), np.insert(ys, leaps + 1, np.nan)
@@ -966,13 +964,19 @@ def _run_label(run, runs) -> str:
 def _curve_panel(ax, runs, values: str, ylabel: str, offset: float = 0.0, labels=None) -> None:
     labels = labels or [_run_label(run, runs) for run in runs]
     distinct = len({r.optimizer for r in runs}) == len(runs)
-    for i, (run, color, label) in enumerate(zip(runs, _run_colors(runs), labels)):
+    for i, (run, color, label) in enumerate(zip(runs, _run_colors(runs), labels, strict=False)):
         # Runs of one optimizer may coincide (the same fit two ways): dash the later ones.
-        style = {} if distinct else {"linestyle": ("-", "--", ":", "-.")[i % 4], "linewidth": 2.8 - i * 0.8}
+        style = (
+            {}
+            if distinct
+            else {"linestyle": ("-", "--", ":", "-.")[i % 4], "linewidth": 2.8 - i * 0.8}
+        )
         series = np.asarray(getattr(run.history, values), dtype=float) - offset
         shown = np.where(series > 0, series, np.nan)
         iterations = np.arange(len(series))
-        (line,) = ax.semilogy(iterations, shown, **{"color": color, "linewidth": 1.6, "label": label, **style})
+        (line,) = ax.semilogy(
+            iterations, shown, **{"color": color, "linewidth": 1.6, "label": label, **style}
+        )
         line.set_gid(f"{values}-{run.optimizer}")
         if run.stop_reason == "diverged":
             ax.semilogy(
@@ -1003,7 +1007,8 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
     Examples
     --------
     >>> from symcalc.descent import descend
-    >>> fig = plot_descent([descend("linear", "synthetic:linear", optimizer=o) for o in ("gd", "adam")])
+    >>> runs = [descend("linear", "synthetic:linear", optimizer=o) for o in ("gd", "adam")]
+    >>> fig = plot_descent(runs)
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['J(θₖ) − J_best', 'gradient norm ‖∇J(θₖ)‖']
     """
@@ -1020,9 +1025,17 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
         right.axhline(
             tol, color=COLORS["reference"], linestyle="--", linewidth=1.0, label=f"tol = {tol:g}"
         )
-    titles = {"linear": "linear regression", "logistic": "logistic regression",
-              "softmax": "softmax regression", "mlp": "one-hidden-layer network"}
-    title = titles.get(runs[0].model, runs[0].model) if len({r.model for r in runs}) == 1 else "gradient descent"
+    titles = {
+        "linear": "linear regression",
+        "logistic": "logistic regression",
+        "softmax": "softmax regression",
+        "mlp": "one-hidden-layer network",
+    }
+    title = (
+        titles.get(runs[0].model, runs[0].model)
+        if len({r.model for r in runs}) == 1
+        else "gradient descent"
+    )
     data = runs[0].data.split(" (")[0] if runs[0].data else ""
     fig.suptitle(f"{title} on {data}" if data else title)
     left.set_title(f"loss above J_best = {best:.6g}")
@@ -1058,7 +1071,8 @@ def plot_descent_paths(results, *, grid: int = 81) -> Figure:
     >>> from symcalc.data import synthetic
     >>> from symcalc.descent import descend
     >>> data = synthetic("linear", n_features=1)
-    >>> fig = plot_descent_paths([descend("linear", data, optimizer=o, record_path=True) for o in ("gd", "nesterov")])
+    >>> runs = [descend("linear", data, optimizer=o, record_path=True) for o in ("gd", "nesterov")]
+    >>> fig = plot_descent_paths(runs)
     >>> len(fig.axes)  # two contour panels, the loss curves, the colour bar
     4
     """
@@ -1067,7 +1081,8 @@ def plot_descent_paths(results, *, grid: int = 81) -> Figure:
     if objective is None or objective.n_parameters != 2:
         size = "unknown" if objective is None else objective.n_parameters
         raise SymcalcError(
-            f"contour paths need a two-parameter problem (θ = (b, w): one feature), got {size} parameters"
+            "contour paths need a two-parameter problem (θ = (b, w): one feature),"
+            f" got {size} parameters"
         )
     tracks = []
     for run in runs:
@@ -1097,7 +1112,7 @@ def plot_descent_paths(results, *, grid: int = 81) -> Figure:
     fig, axes = _figure(rows, columns, panel=(3.8, 3.4))
     colors = _run_colors(runs)
     norm = _log_norm(levels)
-    for ax, run, track, color in zip(axes, runs, tracks, colors):
+    for ax, run, track, color in zip(axes, runs, tracks, colors, strict=False):
         filled = ax.contourf(
             xs, ys, heights, levels=levels, cmap="Greys", norm=norm, extend="both", alpha=0.8
         )

@@ -233,7 +233,7 @@ class TrigRule(FunctionRule):
         sympy.tan: lambda u: sympy.sec(u) ** 2,
         sympy.sec: lambda u: sympy.sec(u) * sympy.tan(u),
         sympy.csc: lambda u: -sympy.csc(u) * sympy.cot(u),
-        sympy.cot: lambda u: -sympy.csc(u) ** 2,
+        sympy.cot: lambda u: -(sympy.csc(u) ** 2),
     }
 
 
@@ -392,9 +392,9 @@ class ProductRule(Rule):
 
     def _terms(self, derivative: Callable[[Rule], sympy.Expr], add=sympy.Add, mul=sympy.Mul):
         exprs = [f.expr for f in self.factors]
-        return add(*(
-            mul(*exprs[:i], derivative(f), *exprs[i + 1:]) for i, f in enumerate(self.factors)
-        ))
+        return add(
+            *(mul(*exprs[:i], derivative(f), *exprs[i + 1 :]) for i, f in enumerate(self.factors))
+        )
 
     def eval(self):
         return self._terms(lambda f: f.result)
@@ -514,7 +514,7 @@ class MaxMinRule(Rule):
         for i, arg in enumerate(args):
             if arg not in by_expr:
                 continue
-            others = args[:i] + args[i + 1:]
+            others = args[:i] + args[i + 1 :]
             other = others[0] if len(others) == 1 else self.expr.func(*others)
             if isinstance(self.expr, sympy.Max):
                 step = _step(arg, other, self.convention)
@@ -587,7 +587,14 @@ class RewriteRule(Rule):
 FUNCTION_RULES: dict[type, type[FunctionRule]] = {
     func: rule
     for rule in (
-        ExpRule, LogRule, TrigRule, HyperbolicRule, InverseTrigRule, ErfRule, SigmoidRule, AbsRule
+        ExpRule,
+        LogRule,
+        TrigRule,
+        HyperbolicRule,
+        InverseTrigRule,
+        ErfRule,
+        SigmoidRule,
+        AbsRule,
     )
     for func in rule.table
 }

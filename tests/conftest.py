@@ -13,7 +13,6 @@ import pytest
 matplotlib.use("Agg")
 
 
-
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A NumPy generator with a fixed seed, so every run samples the same points."""
@@ -29,7 +28,8 @@ class CLIResult:
         self.stderr = completed.stderr
 
     def __repr__(self) -> str:
-        return f"<CLIResult rc={self.returncode} stdout={self.stdout[:200]!r} stderr={self.stderr[:200]!r}>"
+        out, err = self.stdout[:200], self.stderr[:200]
+        return f"<CLIResult rc={self.returncode} stdout={out!r} stderr={err!r}>"
 
 
 @pytest.fixture
@@ -39,7 +39,10 @@ def cli():
     def run(*args: str, timeout: float = 300, cwd=None) -> CLIResult:
         completed = subprocess.run(
             [sys.executable, "-m", "symcalc", *args],
-            capture_output=True, text=True, timeout=timeout, cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
             env={**os.environ, "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"},
         )
         return CLIResult(completed)

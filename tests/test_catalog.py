@@ -32,9 +32,17 @@ def test_catalog_has_every_required_entry():
 
 @pytest.mark.parametrize(
     ("alias", "name"),
-    [("swish", "silu"), ("SiLU", "silu"), ("logsigmoid", "log_sigmoid"), ("mse", "squared_error"),
-     ("mae", "absolute_error"), ("bce", "binary_cross_entropy"), ("hardtanh", "hard_tanh"),
-     ("bce_with_logits", "binary_cross_entropy_with_logits"), ("cross-entropy", "categorical_cross_entropy")],
+    [
+        ("swish", "silu"),
+        ("SiLU", "silu"),
+        ("logsigmoid", "log_sigmoid"),
+        ("mse", "squared_error"),
+        ("mae", "absolute_error"),
+        ("bce", "binary_cross_entropy"),
+        ("hardtanh", "hard_tanh"),
+        ("bce_with_logits", "binary_cross_entropy_with_logits"),
+        ("cross-entropy", "categorical_cross_entropy"),
+    ],
 )
 def test_aliases_resolve_to_the_canonical_entry(alias, name):
     assert get(alias).name == name
@@ -78,13 +86,15 @@ REFERENCE = {
     "softsign": lambda t: t / (1 + abs(t)),
     "silu": lambda t: t * _mp_sigmoid(t),
     "gelu": lambda t: t * mpmath.ncdf(t),
-    "gelu_tanh": lambda t: t / 2 * (1 + mpmath.tanh(mpmath.sqrt(2 / mpmath.pi) * (t + mpmath.mpf("0.044715") * t**3))),
+    "gelu_tanh": lambda t: (
+        t / 2 * (1 + mpmath.tanh(mpmath.sqrt(2 / mpmath.pi) * (t + mpmath.mpf("0.044715") * t**3)))
+    ),
     "mish": lambda t: t * mpmath.tanh(mpmath.log(1 + mpmath.exp(t))),
     "hard_sigmoid": lambda t: min(max(t + 3, 0), 6) / 6,
     "hard_tanh": lambda t: min(max(t, -1), 1),
     "hard_swish": lambda t: t * min(max(t + 3, 0), 6) / 6,
     "log_sigmoid": lambda t: mpmath.log(_mp_sigmoid(t)),
-    "gaussian": lambda t: mpmath.exp(-t**2),
+    "gaussian": lambda t: mpmath.exp(-(t**2)),
     "sinusoid": mpmath.sin,
 }
 
@@ -96,7 +106,9 @@ def test_activation_values_match_textbook_definitions(name):
     for t in ["-7.5", "-3", "-1", "-0.25", "0", "0.5", "1", "2.75", "5.5", "8"]:
         value = sympy.N(expr.subs(entry.variable, sympy.Rational(t)), 40)
         expected = REFERENCE[name](mpmath.mpf(t))
-        assert abs(mpmath.mpf(str(value)) - expected) <= mpmath.mpf("1e-30") * (1 + abs(expected)), (name, t)
+        assert abs(mpmath.mpf(str(value)) - expected) <= mpmath.mpf("1e-30") * (
+            1 + abs(expected)
+        ), (name, t)
 
 
 def test_every_activation_has_a_reference_definition():
@@ -118,8 +130,11 @@ def test_every_activation_has_a_reference_definition():
         ("hinge", {"p": 0.25, "y": 1}, mpmath.mpf("0.75")),
         ("hinge", {"p": 0.25, "y": -1}, mpmath.mpf("1.25")),
         ("squared_hinge", {"p": 0.5, "y": 1}, mpmath.mpf("0.25")),
-        ("categorical_cross_entropy", {"z_1": 1, "z_2": 2, "z_3": 3, "y_1": 0, "y_2": 0, "y_3": 1},
-         mpmath.log(mpmath.e + mpmath.e**2 + mpmath.e**3) - 3),
+        (
+            "categorical_cross_entropy",
+            {"z_1": 1, "z_2": 2, "z_3": 3, "y_1": 0, "y_2": 0, "y_3": 1},
+            mpmath.log(mpmath.e + mpmath.e**2 + mpmath.e**3) - 3,
+        ),
     ],
 )
 def test_loss_values_match_textbook_definitions(name, point, expected):
@@ -191,7 +206,9 @@ def test_a_false_identity_would_be_caught(rng):
     derived = derivative(entry)
     wrong = (sigmoid(entry.variable) * (1 + sigmoid(entry.variable))).rewrite(sympy.exp)
     x = entry.variable
-    assert any(abs(complex((derived - wrong).subs(x, t).evalf())) > 1e-3 for t in rng.uniform(-3, 3, 5))
+    assert any(
+        abs(complex((derived - wrong).subs(x, t).evalf())) > 1e-3 for t in rng.uniform(-3, 3, 5)
+    )
 
 
 def test_parameters_stay_symbolic_until_bound():
@@ -206,7 +223,9 @@ def test_parameters_stay_symbolic_until_bound():
 
 
 def test_unknown_parameter_names_the_known_ones():
-    with pytest.raises(SymcalcError, match=r"unknown parameter 'alpah' for elu; did you mean 'alpha'\?"):
+    with pytest.raises(
+        SymcalcError, match=r"unknown parameter 'alpah' for elu; did you mean 'alpha'\?"
+    ):
         get("elu", alpah=2)
     with pytest.raises(SymcalcError, match=r"unknown parameter 'alpha' for sigmoid .*none"):
         get("sigmoid", alpha=2)
@@ -229,10 +248,17 @@ def test_unknown_names_suggest_the_closest():
 
 def test_softmax_cross_entropy_rebuilds_for_k_classes():
     entry = get("categorical_cross_entropy", K=5)
-    assert [v.name for v in entry.variables] == [f"z_{k}" for k in range(1, 6)] + [f"y_{k}" for k in range(1, 6)]
+    assert [v.name for v in entry.variables] == [f"z_{k}" for k in range(1, 6)] + [
+        f"y_{k}" for k in range(1, 6)
+    ]
     zs = np.array([0.3, -1.2, 2.0, 0.1, 0.5])
     ys = np.array([0, 0, 1, 0, 0])
-    value = entry.bind().subs({**dict(zip(entry.variables[:5], zs)), **dict(zip(entry.variables[5:], ys))})
+    value = entry.bind().subs(
+        {
+            **dict(zip(entry.variables[:5], zs, strict=False)),
+            **dict(zip(entry.variables[5:], ys, strict=False)),
+        }
+    )
     expected = np.log(np.exp(zs).sum()) - zs[2]
     assert float(value) == pytest.approx(expected, rel=1e-14)
     with pytest.raises(SymcalcError, match="option 'K'"):
@@ -249,7 +275,7 @@ def test_softmax_cross_entropy_gradient_is_softmax_minus_target(rng):
     y = rng.uniform(size=4)
     y /= y.sum()
     softmax = np.exp(z) / np.exp(z).sum()
-    subs = {**dict(zip(zs, z)), **dict(zip(ys, y))}
+    subs = {**dict(zip(zs, z, strict=False)), **dict(zip(ys, y, strict=False))}
     for k in range(4):
         grad = derivative(entry, wrt=zs[k])
         assert float(grad.subs(subs)) == pytest.approx(softmax[k] - y[k], rel=1e-12, abs=1e-15)

@@ -54,8 +54,18 @@ def test_derive_text_shows_derivative_and_classic_form(cli):
 def test_derive_json_has_the_contract_keys_and_readable_expressions(cli):
     result = cli("derive", "--format", "json", "--", "sigmoid")
     data = json.loads(result.stdout)
-    for key in ("input", "expr", "expr_latex", "variable", "order", "derivative", "derivative_latex",
-                "identity", "kinks", "steps"):
+    for key in (
+        "input",
+        "expr",
+        "expr_latex",
+        "variable",
+        "order",
+        "derivative",
+        "derivative_latex",
+        "identity",
+        "kinks",
+        "steps",
+    ):
         assert key in data
     assert all({"rule", "expr", "result", "latex"} <= set(step) for step in data["steps"])
     assert parse(data["derivative"]) == parse("exp(x)/(exp(x) + 1)**2")

@@ -190,8 +190,9 @@ def test_error_bounds_are_the_power_of_ten_at_or_above(error):
 
 def test_figures_decode_at_the_stated_size_and_show_the_curves(built):
     folder, _ = built
-    function, ftc = decode((folder / "relu.png").read_bytes()), decode(
-        (folder / "relu_ftc.png").read_bytes()
+    function, ftc = (
+        decode((folder / "relu.png").read_bytes()),
+        decode((folder / "relu_ftc.png").read_bytes()),
     )
     assert function.shape[:2] == (round(3 * 0.85 * 3.4 * g.DPI), round(1.5 * 4.4 * g.DPI))
     assert ftc.shape[:2] == (round(3.4 * g.DPI), round(2 * 4.4 * g.DPI))
@@ -248,8 +249,11 @@ def folder_state(folder: Path) -> dict[str, bytes]:
 
 def test_a_file_the_gallery_did_not_write_is_refused_before_any_work(tmp_path):
     (tmp_path / "README.md").write_text("my own notes\n")
-    with pytest.raises(SymcalcError, match=r"README.md' exists and was not written by symcalc "
-                       r"gallery; move it away or pass --force"):
+    with pytest.raises(
+        SymcalcError,
+        match=r"README.md' exists and was not written by symcalc "
+        r"gallery; move it away or pass --force",
+    ):
         g.build_gallery(tmp_path, only="identity")
     assert folder_state(tmp_path) == {"README.md": b"my own notes\n"}
     result = g.build_gallery(tmp_path, only="identity", force=True)
@@ -264,8 +268,12 @@ def test_a_rebuild_replaces_its_own_files_and_leaves_identical_ones_alone(tmp_pa
     before = (tmp_path / "identity.png").stat().st_mtime_ns
     result = g.build_gallery(tmp_path, only="identity")
     assert result.written == ("identity.md",)
-    assert set(result.unchanged) == {"identity.png", "identity_ftc.png", "README.md",
-                                     g.MANIFEST_NAME}
+    assert set(result.unchanged) == {
+        "identity.png",
+        "identity_ftc.png",
+        "README.md",
+        g.MANIFEST_NAME,
+    }
     assert (tmp_path / "identity.png").stat().st_mtime_ns == before
     assert "stale page" not in (tmp_path / "identity.md").read_text()
 
@@ -359,9 +367,7 @@ def test_a_failed_check_is_reported_not_raised(tmp_path, monkeypatch):
     assert "the fundamental theorem check FAILED for tanh" in (tmp_path / "README.md").read_text()
 
 
-def test_an_entry_that_cannot_be_built_is_reported_and_the_others_are_built(
-    tmp_path, monkeypatch
-):
+def test_an_entry_that_cannot_be_built_is_reported_and_the_others_are_built(tmp_path, monkeypatch):
     def broken(name, *, timeout):
         if name == "tanh":
             raise RuntimeError("boom")
@@ -432,9 +438,17 @@ def test_cli_exits_1_when_an_ftc_check_fails(monkeypatch, capsys, tmp_path):
     from symcalc import cli as command_line
 
     failed = g.GalleryBuild(
-        folder=str(tmp_path), entries=("tanh",), written=(), unchanged=(), removed=(), kept=(),
-        without_antiderivative=(), symbolic_checked=("tanh",), ftc_failures=("tanh",),
-        errors=(), seconds=1.0,
+        folder=str(tmp_path),
+        entries=("tanh",),
+        written=(),
+        unchanged=(),
+        removed=(),
+        kept=(),
+        without_antiderivative=(),
+        symbolic_checked=("tanh",),
+        ftc_failures=("tanh",),
+        errors=(),
+        seconds=1.0,
     )
     monkeypatch.setattr(g, "build_gallery", lambda *a, **k: failed)
     assert command_line.main(["gallery", "--out", str(tmp_path)]) == 1
@@ -506,8 +520,12 @@ def run_script(script: Path, folder: Path) -> subprocess.CompletedProcess:
     elsewhere = folder / "elsewhere"
     elsewhere.mkdir()
     return subprocess.run(
-        [sys.executable, str(copy)], cwd=elsewhere, capture_output=True, text=True,
-        timeout=600, env={**os.environ, "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8"},
+        [sys.executable, str(copy)],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8"},
     )
 
 
@@ -538,8 +556,8 @@ def test_the_scripts_are_the_expected_ones():
 def test_script_is_in_the_sphinx_gallery_shape_and_uses_the_public_api(script):
     source = script.read_text(encoding="utf-8")
     docstring = source.split('"""')[1].strip().splitlines()
-    assert len(docstring) > 3 and set(docstring[1]) == {"="} and len(docstring[1]) == len(
-        docstring[0]
+    assert (
+        len(docstring) > 3 and set(docstring[1]) == {"="} and len(docstring[1]) == len(docstring[0])
     ), "a titled docstring"
     assert source.count("# %%") >= 1
     assert "import symcalc" in source

@@ -296,8 +296,10 @@ def test_numba_backend_agrees_with_numpy(name, rng):
 
 def test_piecewise_whose_branches_share_a_max_min_value_compiles_and_is_right():
     """Regression: a guarded branch whose value was computed already emitted an empty block."""
-    text = ("Piecewise((x/6 + Min(6, Max(0, x + 3))/6, (x > -3) & ((x <= -3) | (x < 3))),"
-            " (Min(6, Max(0, x + 3))/6, True))")
+    text = (
+        "Piecewise((x/6 + Min(6, Max(0, x + 3))/6, (x > -3) & ((x <= -3) | (x < 3))),"
+        " (Min(6, Max(0, x + 3))/6, True))"
+    )
     expr = parse(text)
     xs = np.array([-5.0, -3.0, -1.5, 0.0, 1.0, 2.999, 3.0, 4.5])
     expected = [float(expr.subs(symbol("x"), float(v))) for v in xs]

@@ -399,6 +399,7 @@ def test_bad_targets(rng):
 
 def test_dask_arrays_give_the_in_memory_gradient(rng):
     import dask.array as da  # the optional extra symcalc[dask]; the test extra installs it
+
     X = rng.standard_normal((4000, 3))
     y = (X @ [1.0, -1.0, 0.5] + rng.standard_normal(4000) > 0).astype(float)
     theta = rng.standard_normal(4) * 0.5

@@ -28,13 +28,74 @@ from symcalc.functions import expand_named
 
 #: Macros symcalc's LaTeX may use: all are standard LaTeX/AMS that MathJax 3 renders.
 MATHJAX_MACROS = {
-    ",", ":", ";", "!", "\\", "_", "{", "}", "|", " ",
-    "alpha", "beta", "gamma", "delta", "epsilon", "lambda", "mu", "pi", "sigma", "theta",
-    "begin", "end", "frac", "dfrac", "tfrac", "left", "right", "sqrt", "sum", "prod", "int",
-    "partial", "nabla", "prime", "cdot", "times", "infty", "in", "leq", "geq", "neq", "lt",
-    "gt", "wedge", "vee", "neg", "quad", "qquad", "text", "mathrm", "mathit", "mathbf",
-    "mathbb", "operatorname", "substack", "vert", "log", "exp", "sin", "cos", "tan",
-    "sinh", "cosh", "tanh", "max", "min", "ldots", "cdots",
+    ",",
+    ":",
+    ";",
+    "!",
+    "\\",
+    "_",
+    "{",
+    "}",
+    "|",
+    " ",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "lambda",
+    "mu",
+    "pi",
+    "sigma",
+    "theta",
+    "begin",
+    "end",
+    "frac",
+    "dfrac",
+    "tfrac",
+    "left",
+    "right",
+    "sqrt",
+    "sum",
+    "prod",
+    "int",
+    "partial",
+    "nabla",
+    "prime",
+    "cdot",
+    "times",
+    "infty",
+    "in",
+    "leq",
+    "geq",
+    "neq",
+    "lt",
+    "gt",
+    "wedge",
+    "vee",
+    "neg",
+    "quad",
+    "qquad",
+    "text",
+    "mathrm",
+    "mathit",
+    "mathbf",
+    "mathbb",
+    "operatorname",
+    "substack",
+    "vert",
+    "log",
+    "exp",
+    "sin",
+    "cos",
+    "tan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "max",
+    "min",
+    "ldots",
+    "cdots",
 }
 #: Environments MathJax renders.
 MATHJAX_ENVIRONMENTS = {"cases", "align*", "aligned", "matrix", "pmatrix"}
@@ -46,8 +107,10 @@ def latex_body(text: str) -> str:
     """The math inside ``$...$`` or ``$$...$$``; fails on anything else."""
     assert isinstance(text, str), f"_repr_latex_ must return str, got {type(text).__name__}"
     for delimiter in ("$$", "$"):
-        if text.startswith(delimiter) and text.endswith(delimiter) and len(text) > 2 * len(
-            delimiter
+        if (
+            text.startswith(delimiter)
+            and text.endswith(delimiter)
+            and len(text) > 2 * len(delimiter)
         ):
             body = text[len(delimiter) : -len(delimiter)]
             assert "$" not in body, f"a '$' inside the math would end it early: {text[:80]}"
@@ -160,7 +223,9 @@ def test_derivation_latex_is_well_formed_and_denotes_the_derivative(name, rng):
     check_latex(derivation.to_latex(steps=True))
     sides = top_level_sides(body)
     assert sides[0].startswith(r"\frac{d}{d")
-    shows_identity = derivation.identity is not None and derivation.identity != derivation.derivative
+    shows_identity = (
+        derivation.identity is not None and derivation.identity != derivation.derivative
+    )
     assert len(sides) == (3 if shows_identity else 2)
     if len(derivation.entry.variables) == 1:
         points = rng.uniform(0.05, 0.95, 5)  # inside every catalog domain
@@ -239,7 +304,10 @@ def test_import_symcalc_does_not_import_matplotlib_but_plot_functions_work():
         "print(type(figure).__name__, len(figure.axes))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"MPLBACKEND": "Agg", "PATH": ""},
     )
     assert done.returncode == 0, done.stderr
@@ -247,8 +315,16 @@ def test_import_symcalc_does_not_import_matplotlib_but_plot_functions_work():
 
 
 def test_lazy_names_are_public_and_listed():
-    lazy = ["build_gallery", "plot_descent", "plot_descent_paths", "plot_ftc", "plot_function",
-            "plot_riemann_convergence", "plot_riemann_sum", "plot_step_errors"]
+    lazy = [
+        "build_gallery",
+        "plot_descent",
+        "plot_descent_paths",
+        "plot_ftc",
+        "plot_function",
+        "plot_riemann_convergence",
+        "plot_riemann_sum",
+        "plot_step_errors",
+    ]
     for name in lazy:
         assert name in symcalc.__all__
         assert name in dir(symcalc)

@@ -41,11 +41,22 @@ VALID = [
     ("pi*e", sympy.pi * sympy.E),
     ("2.5*x", sympy.Float("2.5") * x),
     ("1e-3*x", sympy.Float("0.001") * x),
-    ("Piecewise((x, x > 0), (0.01*x, True))", sympy.Piecewise((x, x > 0), (sympy.Float("0.01") * x, True))),
-    ("Piecewise((1, (x > 0) & (x < 6)), (0, True))", sympy.Piecewise((1, (x > 0) & (x < 6)), (0, True))),
-    ("Piecewise((1, x > 0), (1/2, Eq(x, 0)), (0, True))",
-     sympy.Piecewise((1, x > 0), (sympy.S.Half, sympy.Eq(x, 0)), (0, True))),
-    ("Piecewise((x, (x < -1) | (x > 1)), (0, True))", sympy.Piecewise((x, (x < -1) | (x > 1)), (0, True))),
+    (
+        "Piecewise((x, x > 0), (0.01*x, True))",
+        sympy.Piecewise((x, x > 0), (sympy.Float("0.01") * x, True)),
+    ),
+    (
+        "Piecewise((1, (x > 0) & (x < 6)), (0, True))",
+        sympy.Piecewise((1, (x > 0) & (x < 6)), (0, True)),
+    ),
+    (
+        "Piecewise((1, x > 0), (1/2, Eq(x, 0)), (0, True))",
+        sympy.Piecewise((1, x > 0), (sympy.S.Half, sympy.Eq(x, 0)), (0, True)),
+    ),
+    (
+        "Piecewise((x, (x < -1) | (x > 1)), (0, True))",
+        sympy.Piecewise((x, (x < -1) | (x > 1)), (0, True)),
+    ),
     ("Piecewise((x, 0 < x < 1), (0, True))", sympy.Piecewise((x, (x > 0) & (x < 1)), (0, True))),
     ("relu(x - 1)", sympy.Max(0, x - 1)),
     ("swish(2*x)", 2 * x / (1 + sympy.exp(-2 * x))),
@@ -156,6 +167,7 @@ def test_hostile_and_malformed_input_is_refused_with_a_one_line_message(text, me
 @pytest.fixture
 def no_code_execution(monkeypatch):
     """Make every way of running text as code fail loudly while the parser works."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("user text reached a code-running function")
 
@@ -176,7 +188,7 @@ def no_code_execution(monkeypatch):
 
 
 def test_parsing_never_runs_code(no_code_execution):
-    for text, expected in VALID:
+    for text, _expected in VALID:
         assert parse(text) is not None
     for text, _ in HOSTILE:
         with pytest.raises(ParseError):
@@ -240,7 +252,9 @@ def test_resolve_refuses_what_it_cannot_use():
         resolve("sigmod")
     with pytest.raises(SymcalcError, match="parameters can only be set on catalog entries"):
         resolve("x**2", alpha=2)
-    with pytest.raises(SymcalcError, match="expected a catalog name, expression text or SymPy expression, got list"):
+    with pytest.raises(
+        SymcalcError, match="expected a catalog name, expression text or SymPy expression, got list"
+    ):
         resolve([1, 2])
     with pytest.raises(SymcalcError, match="expected a SymPy expression"):
         resolve(sympy.Eq(x, 1))

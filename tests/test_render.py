@@ -84,7 +84,11 @@ def test_product_golden_lines():
 def test_reading_order_and_folding():
     rule = derivation_steps(1 + sympy.exp(2 * x), x)
     assert [line.rule for line in lines(rule)] == [
-        "sum rule", "chain rule", "exp rule", "constant multiple rule", "identity rule",
+        "sum rule",
+        "chain rule",
+        "exp rule",
+        "constant multiple rule",
+        "identity rule",
     ]
     assert "d/dx[1]" not in to_text(rule)  # the constant term is folded away
     assert to_text(derivation_steps(sympy.Integer(3), x)) == "d/dx[3] = 0   (constant rule)"

@@ -196,7 +196,12 @@ def test_every_node_matches_sympy_for_composites(expr, interval):
 @pytest.mark.parametrize(
     "expr",
     [
-        x**2 * sin(x), exp(sin(x**2)), log(x) / x, sqrt(1 + x**2), x * sigmoid(x), 2**x,
+        x**2 * sin(x),
+        exp(sin(x**2)),
+        log(x) / x,
+        sqrt(1 + x**2),
+        x * sigmoid(x),
+        2**x,
         atan(x) / (1 + x),
     ],
     ids=sympy.sstr,

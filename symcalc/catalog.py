@@ -182,8 +182,13 @@ class Entry:
 
     # -- display -------------------------------------------------------------
     def signature(self) -> str:
-        """``name(x)`` or ``name(p, y)``."""
-        return f"{self.name}({', '.join(v.name for v in self.variables)})"
+        """``name(x)`` or ``name(p, y)``; a user's expression is ``f(x)``."""
+        return f"{self.display_name}({', '.join(v.name for v in self.variables)})"
+
+    @property
+    def display_name(self) -> str:
+        """The catalog name, or ``f`` for a user's expression (its name is its text)."""
+        return "f" if self.kind == "expression" else self.name
 
     def to_text(self) -> str:
         """A few lines: formula, parameters, domain, description."""
@@ -203,6 +208,8 @@ class Entry:
     def latex(self) -> str:
         """The defining equation in LaTeX."""
         args = ", ".join(latex(v) for v in self.variables)
+        if self.kind == "expression":
+            return rf"f\left({args}\right) = {latex(self.expr)}"
         name = self.name.replace("_", r"\_")
         return rf"\operatorname{{{name}}}\left({args}\right) = {latex(self.expr)}"
 

@@ -291,7 +291,7 @@ class Derivation:
         """Formula, derivative, classic form and kinks as plain text; optionally the steps."""
         from . import render
 
-        name = self.entry.signature() if self.entry.kind != "expression" else "f"
+        name = self.entry.signature()
         lines = [f"{name} = {sympy.sstr(self.expr)}"]
         if self.entry.params:
             lines.append(

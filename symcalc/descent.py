@@ -330,6 +330,12 @@ class DescentResult:
             lines.append(f"training accuracy: {self.training_accuracy:.4f}{listed}")
         return "\n".join(lines)
 
+    def _repr_png_(self) -> bytes:
+        """The loss and gradient-norm curves, drawn (what a notebook shows)."""
+        from .plotting import figure_png, plot_descent
+
+        return figure_png(plot_descent(self))
+
     def __repr__(self) -> str:
         return (
             f"<DescentResult {self.model} {self.optimizer}: J = {self.loss:.6g}, "

@@ -68,6 +68,9 @@ __all__ = [
     "accumulate",
     "antiderivative",
     "check_ftc",
+    "default_lower_limit",
+    "integral_latex",
+    "integral_text",
     "integrate_numeric",
     "riemann_convergence",
     "riemann_sum",
@@ -141,8 +144,19 @@ def _in_domain(entry: Entry, value: float) -> bool:
     return bool(domain.contains(sympy.Float(value)) == sympy.true)
 
 
-def _default_point(entry: Entry) -> float:
-    """0 when it is in the domain, else the middle of the entry's plot range."""
+def default_lower_limit(f: Function, **params: Any) -> float:
+    """The lower limit a of ∫ₐˣ f that `check_ftc` and `symcalc.plotting.plot_ftc` use
+    when none is given: 0 when 0 is in the domain of f's variable, otherwise the middle
+    of the entry's plot range.
+
+    Examples
+    --------
+    >>> default_lower_limit("sigmoid")
+    0.0
+    >>> default_lower_limit("binary_cross_entropy")  # p in (0, 1)
+    0.5
+    """
+    entry = resolve(f, **params)
     if _in_domain(entry, 0.0):
         return 0.0
     low, high = entry.plot_range
@@ -200,11 +214,13 @@ class IntegralStep:
         parts = [self.rule]
         for key, value in self.details:
             shown = sympy.sstr(value)
-            parts.append(
-                f"{key} {shown}"
-                if key == "as"
-                else f"{key} = {shown}" + (f" d{self.variable}" if key == "dv" else "")
-            )
+            if key == "as":
+                parts.append(f"{key} {shown}")
+            elif key == "dv":
+                factor = f"({shown})" if isinstance(value, sympy.Add) else shown
+                parts.append(f"{key} = {factor} d{self.variable}")
+            else:
+                parts.append(f"{key} = {shown}")
         if self.where is not None:
             parts.append(f"for {_interval_text(self.where, self.variable)}")
         if self.comment:
@@ -513,13 +529,59 @@ def _step_lines(step: IntegralStep, root: bool = True):
         yield from _step_lines(sub, root=False)
 
 
+def integral_text(integrand: sympy.Expr, variable: sympy.Symbol) -> str:
+    """``∫ f dx`` as plain text; a sum in parentheses, so dx applies to all of it.
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> p = symbol("p")
+    >>> integral_text(-p - sympy.Rational(1, 2), p)
+    '∫ (-p - 1/2) dp'
+    >>> integral_text(p * sympy.exp(p), p)
+    '∫ p*exp(p) dp'
+    """
+    text, _ = _printers()
+    return f"∫ {_text_factor(integrand, text)} d{text.doprint(variable)}"
+
+
+def integral_latex(integrand: sympy.Expr, variable: sympy.Symbol) -> str:
+    r"""``\int f \, dx`` in LaTeX; a sum in parentheses, so dx applies to all of it.
+
+    Examples
+    --------
+    >>> from symcalc.functions import symbol
+    >>> p = symbol("p")
+    >>> print(integral_latex(-p - sympy.Rational(1, 2), p))
+    \int \left(- p - \frac{1}{2}\right) dp
+    >>> print(integral_latex(p**2, p))
+    \int p^{2} \, dp
+    """
+    _, latex = _printers()
+    return rf"\int {_latex_differential(integrand, variable, latex)}"
+
+
+def _text_factor(expr: sympy.Expr, text) -> str:
+    """``expr`` as text, in parentheses when it is a sum (before a ``dx``)."""
+    shown = text.doprint(expr)
+    return f"({shown})" if isinstance(expr, sympy.Add) else shown
+
+
+def _latex_differential(expr: sympy.Expr, variable: sympy.Symbol, latex) -> str:
+    r"""``f \, dx``, or ``\left(f\right) dx`` when f is a sum."""
+    shown, d = latex.doprint(expr), f"d{latex.doprint(variable)}"
+    if isinstance(expr, sympy.Add):
+        return rf"\left({shown}\right) {d}"
+    return rf"{shown} \, {d}"
+
+
 def _text_step(step: IntegralStep, text) -> str:
-    lhs = f"∫ {text.doprint(step.integrand)} d{step.variable}"
+    lhs = integral_text(step.integrand, step.variable)
     return f"{lhs} = {text.doprint(step.result)}   ({step.note()})"
 
 
 def _latex_step(step: IntegralStep, latex, align: bool) -> str:
-    lhs = rf"\int {latex.doprint(step.integrand)} \, d{latex.doprint(step.variable)}"
+    lhs = integral_latex(step.integrand, step.variable)
     rhs = latex.doprint(step.result)
     if not align:
         return f"{lhs} = {rhs}"
@@ -533,8 +595,12 @@ def _latex_note(step: IntegralStep, latex) -> str:
         if key == "as":
             parts.append(rf"\text{{ as }} {latex.doprint(value)}")
         else:
-            tail = rf" \, d{latex.doprint(step.variable)}" if key == "dv" else ""
-            parts.append(rf"\text{{, }} {key} = {latex.doprint(value)}{tail}")
+            shown = (
+                _latex_differential(value, step.variable, latex)
+                if key == "dv"
+                else latex.doprint(value)
+            )
+            parts.append(rf"\text{{, }} {key} = {shown}")
     if step.where is not None:
         parts.append(rf"\text{{, for }} {_interval_latex(step.where, step.variable, latex)}")
     if step.comment:
@@ -591,8 +657,7 @@ class Antiderivative:
     def to_text(self, steps: bool = False) -> str:
         """``∫ f dx = F + C`` (or why there is none), optionally with the steps."""
         text, _ = _printers()
-        x = self.variable
-        lhs = f"∫ {text.doprint(self.integrand)} d{x}"
+        lhs = integral_text(self.integrand, self.variable)
         if not self.found:
             return f"{lhs}: no closed form found ({self.reason})"
         lines = [f"{lhs} = {text.doprint(self.antiderivative)} + C"]
@@ -604,7 +669,7 @@ class Antiderivative:
     def to_latex(self, steps: bool = True) -> str:
         """``\\int f\\,dx = F + C`` and, with ``steps``, an ``align*`` block of the steps."""
         _, latex = _printers()
-        lhs = rf"\int {latex.doprint(self.integrand)} \, d{latex.doprint(self.variable)}"
+        lhs = integral_latex(self.integrand, self.variable)
         if not self.found:
             return rf"{lhs} \quad \text{{(no closed form found: {_latex_text(self.reason or '')})}}"
         parts = [rf"{lhs} = {latex.doprint(self.antiderivative)} + C"]
@@ -646,7 +711,10 @@ class Antiderivative:
 
     def __repr__(self) -> str:
         shown = sympy.sstr(self.antiderivative) if self.found else "no closed form"
-        return f"<Antiderivative ∫ {sympy.sstr(self.integrand)} d{self.variable} = {shown}>"
+        integrand = sympy.sstr(self.integrand)
+        if isinstance(self.integrand, sympy.Add):
+            integrand = f"({integrand})"
+        return f"<Antiderivative ∫ {integrand} d{self.variable} = {shown}>"
 
 
 def antiderivative(
@@ -1165,14 +1233,14 @@ def check_ftc(
     low, high = _check_range(entry.plot_range if x_range is None else x_range)
     kern = _kernel(entry)
     if a is None:
-        a = _default_point(entry)
+        a = default_lower_limit(entry)
         if not math.isfinite(float(_values(kern, a))):  # log(x): start inside the range
             a = (low + high) / 2
     a = _check_number(a, "a")
     if not _in_domain(entry, a):
         raise SymcalcError(
             f"a = {a:g} is outside the domain of {entry.name} ({_domain_text(entry)}); "
-            f"choose a inside it, e.g. {_default_point(entry):g}"
+            f"choose a inside it, e.g. {default_lower_limit(entry):g}"
         )
     if not math.isfinite(float(_values(kern, a))):
         raise SymcalcError(f"f is not finite at a = {a:g}; choose a (--a) where f is defined")

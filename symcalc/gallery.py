@@ -83,8 +83,6 @@ DEFAULT_TIMEOUT = 30.0
 TITLE_TIMEOUT = 10.0
 #: Where `build_gallery` writes by default (relative to the working folder).
 DEFAULT_OUT = os.path.join("gallery", "catalog")
-#: Longest figure title, in characters, that fits across the stacked figure of f, f', f''.
-STACKED_TITLE_CHARACTERS = 64
 #: Resolution of the gallery's PNG files.
 DPI = 100
 #: The manifest file: the files the gallery wrote, with their SHA-256.
@@ -275,20 +273,6 @@ def _drawing_style():
     return matplotlib.style.context("default")
 
 
-def _wrap_title(figure, characters: int) -> None:
-    """Break a figure title longer than ``characters`` over lines, so it is not cut off."""
-    import textwrap
-
-    from matplotlib import rc_context
-
-    from .plotting import STYLE
-
-    title = figure.get_suptitle() if hasattr(figure, "get_suptitle") else ""
-    if len(title) > characters:
-        with rc_context(STYLE):
-            figure.suptitle(textwrap.fill(title, characters))
-
-
 def _figures(name: str, check, timeout: float) -> tuple[bytes, bytes]:
     from .plotting import figure_png, plot_ftc, plot_function
 
@@ -296,7 +280,6 @@ def _figures(name: str, check, timeout: float) -> tuple[bytes, bytes]:
         function = plot_function(
             name, order=2, layout="stacked", timeout=min(timeout, TITLE_TIMEOUT)
         )
-        _wrap_title(function, STACKED_TITLE_CHARACTERS)
         ftc = plot_ftc(check)
         return figure_png(function, dpi=DPI), figure_png(ftc, dpi=DPI)
 
@@ -517,15 +500,16 @@ _METHODS = {
 
 
 def _antiderivative_section(entry: Entry, check) -> list[str]:
+    from .ftc import integral_latex
+
     found = check.antiderivative
     view = check.entry
-    var = latex(view.variable)
     lines = ["## Antiderivative", ""]
     note = _univariate_note(entry, view)
     if note:
         lines += [f"Of {_text(entry.name)} {note}:", ""]
     if not found.found:
-        integral = rf"\int {_latex(view.expr)} \, d{var}"
+        integral = integral_latex(view.expr, view.variable)
         lines += [
             _math_block(integral),
             "",

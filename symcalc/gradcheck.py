@@ -259,6 +259,12 @@ class GradientCheck:
             lines.append(f"  near kinks, not counted: {shown}{more}")
         return "\n".join(lines)
 
+    def _repr_png_(self) -> bytes:
+        """The step-size study at the worst point, drawn (what a notebook shows)."""
+        from .plotting import figure_png, plot_step_errors
+
+        return figure_png(plot_step_errors(self.study_steps()))
+
     def __repr__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
         kinks = f" ({len(self.kink_points)} near kinks)" if self.kink_points else ""
@@ -320,7 +326,7 @@ def _claim_from(derivative: Any, entry: Entry, variables, var_index: int, params
 
         return claimed
     from .kernels import kernel
-    from .parse import parse
+    from .parse import parse, resolve
 
     expr = parse(derivative) if isinstance(derivative, str) else derivative
     if not isinstance(expr, sympy.Expr):
@@ -328,9 +334,7 @@ def _claim_from(derivative: Any, entry: Entry, variables, var_index: int, params
             "derivative must be text, a SymPy expression or a function, "
             f"got {type(derivative).__name__}"
         )
-    from .parse import _realify
-
-    expr = entry.bind(_realify(expr))
+    expr = entry.bind(resolve(expr).expr)  # resolve: plain SymPy symbols become real ones
     unknown = sorted(s.name for s in expr.free_symbols if s not in set(variables))
     if unknown:
         names = ", ".join(v.name for v in variables)

@@ -7,8 +7,10 @@ the object-oriented API (no pyplot state, never ``plt.show()``); save it with
 The shared look lives at the top of this module: `COLORS` (one colour per role,
 from the colour-blind-safe Okabe-Ito palette), `STYLE` (fonts: DejaVu Sans, which
 ships with matplotlib, so figures are the same on every machine), the `_styled`
-decorator that applies it while a figure is built, and `_figure` which makes a
-figure with constrained layout.  New figure functions should use all three.
+decorator that applies it while a figure is built and then fits every title to its
+space (wrapped between words, formulas shrunk, never cut off at the figure's edge),
+and `_figure` which makes a figure with constrained layout.  New figure functions
+should use all three.
 
 Examples
 --------
@@ -111,12 +113,16 @@ PANEL = (4.4, 3.4)
 
 
 def _styled(func: F) -> F:
-    """Build the figure under `STYLE` (fonts and sizes are fixed when artists are made)."""
+    """Build the figure under `STYLE` (fonts and sizes are fixed when artists are made),
+    then fit its titles to their space (`_fit_titles`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with rc_context(STYLE):
-            return func(*args, **kwargs)
+            figure = func(*args, **kwargs)
+            if isinstance(figure, Figure):
+                _fit_titles(figure)
+            return figure
 
     return wrapper  # type: ignore[return-value]
 
@@ -172,6 +178,215 @@ def figure_png(figure: Figure, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
+
+
+# -- titles that fit ----------------------------------------------------------------
+
+#: Smallest size, in points, a title formula is shrunk to (below it, it may stick out).
+MIN_TITLE_SIZE = 8.0
+#: Space, in inches, kept free between a title and the figure's edge.
+TITLE_MARGIN = 0.1
+#: Room, in points, a title keeps above its axes beyond the title pad: a title's text
+#: reaching further below its baseline than this (a fraction's denominator) raises the
+#: titles of its row.
+TITLE_DESCENT = 3.5
+
+
+def _fit_titles(figure: Figure) -> Figure:
+    """Make every title of ``figure`` fit its space: wrap text, shrink formulas, clear the axes.
+
+    A figure title may use the figure's width (less `TITLE_MARGIN` at each side); an
+    axes title the width of its axes plus half the gap to its neighbours in the row (or
+    to the figure's edge).  A title wider than that is wrapped between words (user
+    expressions also after ``+ - * / ,``, never inside ``$...$`` math); a formula no
+    break can shorten is shrunk, down to `MIN_TITLE_SIZE`.  Titles reaching below their
+    baseline (fractions) are raised, with every title of their row, so they do not
+    touch the axes.  Every ``plot_*`` function calls this once (`_styled`), when the
+    figure is built.  Returns the figure.
+
+    Examples
+    --------
+    >>> fig = plot_function("categorical_cross_entropy", layout="stacked")
+    >>> print(fig.get_suptitle())
+    categorical_cross_entropy: cross-entropy of softmax(z)
+    against a probability vector y, K = 3 classes
+    """
+    titles = _titles(figure)
+    originals = {id(text): (text.get_text(), text.get_fontsize()) for text, _ in titles}
+    _raise_deep_titles(figure)
+    for _ in range(2):  # a wrapped title is taller and may change the layout: check again
+        figure.draw_without_rendering()
+        changed = False
+        for text, space in titles:
+            label, size = originals[id(text)]
+            changed |= _fit_text(text, label, size, space(text))
+        if not changed:
+            break
+    return figure
+
+
+def _titles(figure: Figure) -> list[tuple[Any, Callable[[Any], float]]]:
+    """The figure's titles with, for each, a function giving its width to fill (pixels)."""
+    found = []
+    suptitle = figure.get_suptitle()
+    for text in figure.texts[::-1]:  # the figure title is one of the figure's texts
+        if suptitle and text.get_text() == suptitle:
+
+            def page_width(text) -> float:
+                return figure.bbox.width - 2 * TITLE_MARGIN * figure.dpi
+
+            found.append((text, page_width))
+            break
+    shown = [ax for ax in figure.axes if ax.get_visible()]
+    found += [
+        (ax.title, functools.partial(_space_above, ax, shown)) for ax in shown if ax.get_title()
+    ]
+    return found
+
+
+def _space_above(ax, shown, text) -> float:
+    """Width, in pixels, an axes title may use: its axes and half the gaps beside it."""
+    figure = ax.get_figure(root=True)
+    box = ax.get_window_extent()
+    margin = TITLE_MARGIN * figure.dpi
+    low, high = figure.bbox.x0 + margin, figure.bbox.x1 - margin
+    for other in shown:
+        if other is ax:
+            continue
+        them = other.get_window_extent()
+        if them.y1 <= box.y0 or them.y0 >= box.y1:  # not in this row
+            continue
+        if them.x1 <= box.x0:
+            low = max(low, (them.x1 + box.x0) / 2)
+        elif them.x0 >= box.x1:
+            high = min(high, (box.x1 + them.x0) / 2)
+    align = text.get_horizontalalignment()
+    if align == "left":
+        return high - box.x0
+    if align == "right":
+        return box.x1 - low
+    centre = (box.x0 + box.x1) / 2
+    return max(2 * min(centre - low, high - centre), 1.0)
+
+
+def _fit_text(text, label: str, size: float, space: float) -> bool:
+    """Wrap and if need be shrink ``text`` (originally ``label`` at ``size``) into ``space``.
+
+    Returns whether its text or size changed.
+    """
+    before = (text.get_text(), text.get_fontsize())
+    text.set_text(label)
+    text.set_fontsize(size)
+    if text.get_window_extent().width > space:
+        text.set_text(_wrapped(text, label, space))
+        width = text.get_window_extent().width
+        if width > space:
+            text.set_fontsize(max(MIN_TITLE_SIZE, size * space / width))
+            text.set_text(_wrapped(text, label, space))
+    return (text.get_text(), text.get_fontsize()) != before
+
+
+def _breakable(label: str) -> list[tuple[str, str, int]]:
+    """``label`` as (separator, piece, kind of break before it) triples.
+
+    Breaks: 1 at a space outside brackets and ``$...$`` math; 2 at a space inside
+    brackets, or in a formula typed as text after ``+``, ``/``, ``,``, a binary ``-``
+    or a single ``*``; the first piece has 0.
+    """
+    words: list[tuple[str, int]] = []
+    current, math, depth, kind = "", False, 0, 0
+    for char in label:
+        if char == "$":
+            math = not math
+        elif not math and char in "([{":
+            depth += 1
+        elif not math and char in ")]}":
+            depth = max(depth - 1, 0)
+        if char == " " and not math:
+            words.append((current, kind))
+            current, kind = "", 1 if depth == 0 else 2
+        else:
+            current += char
+    words.append((current, kind))
+    pieces = []
+    for word, kind in words:
+        formula = len(word) > 12 and "$" not in word  # x*tanh(...)/..., not d/dx
+        parts = _OPERATOR_BREAKS.split(word) if formula else [word]
+        pieces += [(" ", part, kind) if i == 0 else ("", part, 2) for i, part in enumerate(parts)]
+    pieces = [piece for piece in pieces if piece[1]]
+    return [("", pieces[0][1], 0), *pieces[1:]] if pieces else []
+
+
+_OPERATOR_BREAKS = re.compile(r"(?<=[+/,])|(?<=[\w)]-)|(?<=(?<!\*)\*)(?!\*)")
+
+
+def _wrapped(text, label: str, space: float) -> str:
+    """``label`` in the fewest lines that fit ``space`` pixels at ``text``'s size, balanced.
+
+    Breaks of kind 1 (spaces) are tried alone first, then with those of kind 2.  Of the
+    ways to use the fewest lines, the one with the narrowest widest line is kept.  A
+    piece wider than ``space`` gets a line of its own (the caller shrinks the text).
+    """
+    pieces = _breakable(label)
+    widths: dict[tuple[int, int], float] = {}
+    best: list[tuple[int, float, int]] = []
+
+    def line(i: int, j: int) -> str:
+        return "".join(f"{sep}{piece}" for sep, piece, _ in pieces[i:j]).strip()
+
+    def width(i: int, j: int) -> float:
+        if (i, j) not in widths:
+            text.set_text(line(i, j))
+            widths[(i, j)] = text.get_window_extent().width
+        return widths[(i, j)]
+
+    for allowed in (1, 2):
+        starts = [i for i, (_, _, kind) in enumerate(pieces) if 0 < kind <= allowed]
+        cuts = [0, *starts, len(pieces)]
+        # best[c]: (lines, widest line, previous cut) for the pieces before cuts[c]
+        best = [(0, 0.0, -1)] + [(10**9, math.inf, -1)] * (len(cuts) - 1)
+        for c in range(1, len(cuts)):
+            for b in range(c - 1, -1, -1):
+                w = width(cuts[b], cuts[c])
+                if w > space and b < c - 1:
+                    break  # longer lines only get wider
+                lines, widest, _ = best[b]
+                candidate = (lines + 1, max(widest, w), b)
+                if candidate[:2] < best[c][:2]:
+                    best[c] = candidate
+        if best[-1][1] <= space:
+            break
+    breaks, c = [], len(best) - 1
+    while c > 0:
+        breaks.append(c)
+        c = best[c][2]
+    bounds = [0, *reversed(breaks)]
+    return "\n".join(line(cuts[a], cuts[b]) for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+def _raise_deep_titles(figure: Figure) -> None:
+    """Raise the titles of a row when one reaches below its baseline into the pad."""
+    rows: dict[Any, list] = {}
+    for ax in figure.axes:
+        spec = ax.get_subplotspec()
+        if spec is None or not ax.get_visible():
+            continue
+        rows.setdefault((id(spec.get_gridspec()), spec.rowspan.start), []).append(ax)
+    points = 72 / figure.dpi
+    for axes in rows.values():
+        extra = 0.0
+        for ax in axes:
+            text = ax.title
+            if not text.get_text() or text.get_verticalalignment() != "baseline":
+                continue
+            baseline = text.get_transform().transform(text.get_position())[1]
+            depth = (baseline - text.get_window_extent().y0) * points
+            extra = max(extra, depth - TITLE_DESCENT)
+        if extra <= 0.5:
+            continue
+        for ax in axes:
+            pad = ax.titleOffsetTrans.transform((0.0, 0.0))[1] * points
+            ax.set_title(ax.get_title(), pad=pad + extra, fontsize=ax.title.get_fontsize())
 
 
 # -- formulas as mathtext ------------------------------------------------------------
@@ -754,7 +969,7 @@ def plot_ftc(
     >>> [ax.get_title() for ax in fig.axes][1]
     '$A(x) = \\\\int_{-4}^{x} \\\\mathrm{sigmoid}(t)\\\\,dt$'
     """
-    from .ftc import FTCCheck, accumulate, riemann_sum, univariate_entry
+    from .ftc import FTCCheck, accumulate, default_lower_limit, riemann_sum, univariate_entry
     from .kernels import kernel
 
     if isinstance(f, FTCCheck):
@@ -765,10 +980,8 @@ def plot_ftc(
         )
     else:
         entry = univariate_entry(f, **dict(params or {}))
-    from .ftc import _default_point
-
     low, high = _check_range(entry.plot_range if x_range is None else x_range)
-    a = _default_point(entry) if a is None else float(a)
+    a = default_lower_limit(entry) if a is None else float(a)
     if b is None:  # most of the way to the far end, so the tangent at b shows whole
         b = a + 0.8 * ((high if a < high else low) - a)
     b = float(b)

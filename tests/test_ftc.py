@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 
 import mpmath
 import numpy as np
@@ -22,11 +23,15 @@ from symcalc.ftc import (
     Antiderivative,
     FTCCheck,
     accumulate,
+    default_lower_limit,
+    integral_latex,
+    integral_text,
     integrate_numeric,
     univariate_entry,
 )
 from symcalc.functions import expand_named, symbol
 from symcalc.kinks import kink_candidates
+from symcalc.parse import parse
 
 ALL = sorted(CATALOG)
 ACTIVATIONS = [e.name for e in catalog("activation")]
@@ -221,6 +226,81 @@ def test_substitution_and_piecewise_steps_name_their_details():
     assert r"\text{, for } -1 < x < 1" in hard.to_latex()
 
 
+# -- how integrals are printed -----------------------------------------------------------
+
+
+def _same_function(read: sympy.Expr, expected: sympy.Expr, x: sympy.Symbol, rng) -> None:
+    """``read`` (text or LaTeX read back) equals ``expected`` at random points, by mpmath."""
+    read = read.xreplace({s: x for s in read.free_symbols if s.name == x.name})
+    mine, truth = _mp_function(read, x), _mp_function(expected, x)
+    with mpmath.workdps(50):
+        for point in rng.uniform(0.1, 2.5, 4):
+            a, b = mine(mpmath.mpf(point)), truth(mpmath.mpf(point))
+            # floats print with 17 digits: agreement to 1e-14, not to 50 digits
+            assert abs(a - b) <= 1e-14 * max(1, abs(b)), (read, expected)
+
+
+def test_an_integral_of_a_sum_puts_the_sum_in_parentheses():
+    huber = antiderivative("huber")
+    assert r"\int \left(- p - \frac{1}{2}\right) dp &= - \frac{p^{2}}{2} - \frac{p}{2}" in (
+        huber.to_latex(steps=True)
+    )
+    assert "∫ (-p - 1/2) dp = -p**2/2 - p/2   (sum rule, for p < -1)" in huber.to_text(steps=True)
+    line = antiderivative("x + 1")
+    assert line.to_text() == "∫ (x + 1) dx = x**2/2 + x + C"
+    assert line.to_latex(steps=False) == r"\int \left(x + 1\right) dx = \frac{x^{2}}{2} + x + C"
+    assert repr(line) == "<Antiderivative ∫ (x + 1) dx = x**2/2 + x>"
+    assert antiderivative("x*exp(x)").to_text() == "∫ x*exp(x) dx = x*exp(x) - exp(x) + C"
+
+
+def test_a_sum_in_dv_is_in_parentheses_too():
+    parts = antiderivative("(x + 1)*log(x)")
+    assert "dv = (x + 1) dx" in parts.step_list()[0].note()
+    assert r"dv = \left(x + 1\right) dx" in parts.to_latex(steps=True)
+    assert "∫ (x + 1) dx = x**2/2 + x   (sum rule, this gives v)" in parts.to_text(steps=True)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_printed_integral_reads_back_as_its_integrand(name, rng):
+    """Each step's ∫ ... d(var), text and LaTeX: a sum in parentheses, the inside f itself."""
+    result = _antiderivative(name)
+    text_lines = result.to_text(steps=True).split("\nsteps:\n")[-1].splitlines()
+    records = result.to_dict()["steps"]
+    steps = result.step_list()
+    if not steps:
+        steps, text_lines = [None], [result.to_text()]
+        records = [{"latex": result.to_latex(steps=False)}]
+    for step, text, record in zip(steps, text_lines, records, strict=True):
+        integrand = result.integrand if step is None else step.integrand
+        var = (result.variable if step is None else step.variable).name
+        is_sum = isinstance(integrand, sympy.Add)
+        texts = re.match(rf"∫ (.*) d{var}( = |: )", text)
+        d = re.escape(sympy.latex(symbol(var)))
+        latexes = re.match(rf"\\int (.*?)( \\, |\\right\) )d{d}", record["latex"])
+        assert texts and latexes, (text, record["latex"])
+        inside_text, inside_latex = texts.group(1), latexes.group(1)
+        if is_sum:
+            assert inside_text.startswith("(") and inside_text.endswith(")"), text
+            assert inside_latex.startswith(r"\left(") and latexes.group(2) == r"\right) ", record
+            inside_latex = inside_latex.removeprefix(r"\left(")
+        else:
+            assert latexes.group(2) == r" \, ", record["latex"]
+        x = symbol(var)
+        if "Piecewise" not in inside_text:
+            _same_function(parse(inside_text), integrand, x, rng)
+        if r"\begin" not in inside_latex and "Piecewise" not in inside_text:
+            _same_function(parse(inside_latex), integrand, x, rng)
+
+
+def test_integral_printers_for_other_modules():
+    p = symbol("p")
+    half = sympy.Rational(1, 2)
+    assert integral_text(-p - half, p) == "∫ (-p - 1/2) dp"
+    assert integral_latex(-p - half, p) == r"\int \left(- p - \frac{1}{2}\right) dp"
+    assert integral_text(-p, p) == "∫ -p dp"
+    assert integral_latex(sympy.exp(-(p**2)), p) == r"\int e^{- p^{2}} \, dp"
+
+
 def test_logs_are_real_and_keep_the_integrand_domain():
     assert str(antiderivative("1/(x - 1)").antiderivative) == "log(Abs(x - 1))"
     assert str(antiderivative("log(x)").antiderivative) == "x*log(x) - x"
@@ -333,6 +413,23 @@ def test_the_lower_limit_respects_the_domain():
         check_ftc("binary_cross_entropy", a=0)
     with pytest.raises(SymcalcError, match="leaves the domain"):
         check_ftc("binary_cross_entropy", x_range=(-1, 0.5))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_default_lower_limit_is_the_one_checks_and_plots_use(name):
+    a = default_lower_limit(name)
+    entry = univariate_entry(name)
+    domain = entry.domain_of(entry.variable)
+    assert domain.contains(sympy.Float(a)) is sympy.true
+    middle = sum(entry.plot_range) / 2
+    assert a == (0.0 if domain.contains(0) is sympy.true else middle)
+    assert _check(name).a == a
+
+
+def test_the_default_lower_limit_of_a_bounded_domain_is_inside_it():
+    assert default_lower_limit("binary_cross_entropy") == 0.5
+    assert default_lower_limit("log(x)") == 0.0  # 0 is in the parser's domain; check_ftc moves it
+    assert default_lower_limit("sigmoid") == 0.0
 
 
 def test_the_lower_limit_moves_inside_where_f_is_undefined_at_0():

@@ -103,6 +103,13 @@ def test_a_wrong_partial_of_a_loss_is_caught():
     assert not gradcheck("mse", wrt="y", derivative=lambda p, y: 2 * (p - y)).passed
 
 
+def test_a_sympy_derivative_with_plain_symbols_is_read_as_the_real_variables():
+    x, y, p = sympy.symbols("x y p")  # plain SymPy symbols, not symcalc's real ones
+    assert gradcheck("tanh", derivative=1 - sympy.tanh(x) ** 2, at=[0.3, -1.2]).passed
+    assert not gradcheck("tanh", derivative=sympy.tanh(x) ** 2 - 1, at=[0.3, -1.2]).passed
+    assert gradcheck("mse", wrt="y", derivative=2 * (y - p)).passed
+
+
 def test_worst_point_is_where_the_error_is_largest():
     check = gradcheck("x**3", derivative="3*x**2 + x**4/100", at=[0.5, 1.0, 4.0, -2.0])
     assert check.worst_point == (4.0,)

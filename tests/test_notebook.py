@@ -286,6 +286,27 @@ def test_riemann_results_render_their_pictures():
     assert_picture(study._repr_png_(), (4.4 * 1.3, 3.4 * 1.1))
 
 
+def test_gradient_check_renders_the_step_size_study_at_its_worst_point():
+    from symcalc.plotting import figure_png, plot_step_errors
+
+    check = symcalc.gradcheck("tanh", at=[0.2, 0.7])
+    data = check._repr_png_()
+    assert_picture(data, (4.4 * 1.35, 3.4 * 1.2))
+    assert data == figure_png(plot_step_errors(check.study_steps()))  # that study, drawn
+    failed = symcalc.gradcheck("x**2", derivative="x", at=[1.5])
+    assert not failed.passed
+    assert_picture(failed._repr_png_(), (4.4 * 1.35, 3.4 * 1.2))
+
+
+def test_descent_result_renders_its_loss_curves():
+    from symcalc.plotting import figure_png, plot_descent
+
+    result = symcalc.descend("logistic", "synthetic:logistic")
+    data = result._repr_png_()
+    assert_picture(data, (10.0, 3.6))
+    assert data == figure_png(plot_descent(result))
+
+
 def test_png_decoding_rejects_other_bytes():
     with pytest.raises(AssertionError):
         decode_png(b"GIF89a not a png")
@@ -312,6 +333,27 @@ def test_import_symcalc_does_not_import_matplotlib_but_plot_functions_work():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["Figure", "2"]
+
+
+def test_results_draw_without_matplotlib_until_a_notebook_asks_for_the_picture():
+    code = (
+        "import sys, symcalc\n"
+        "check = symcalc.gradcheck('tanh', at=[0.5])\n"
+        "result = symcalc.descend('linear', 'synthetic:linear')\n"
+        "assert 'matplotlib' not in sys.modules, 'gradcheck or descend loaded matplotlib'\n"
+        "pictures = [check._repr_png_(), result._repr_png_()]\n"
+        "assert 'matplotlib' in sys.modules and 'matplotlib.pyplot' not in sys.modules\n"
+        "print(*(p[:4] == b'\\x89PNG' for p in pictures))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"MPLBACKEND": "Agg", "PATH": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
 
 
 def test_lazy_names_are_public_and_listed():

@@ -27,6 +27,7 @@ from symcalc.ftc import RULES, accumulate, univariate_entry
 from symcalc.functions import expand_named
 from symcalc.kernels import kernel
 from symcalc.plotting import (
+    MIN_TITLE_SIZE,
     mathtext,
     plot_ftc,
     plot_function,
@@ -198,26 +199,117 @@ def test_mathtext_converter_handles_what_mathtext_lacks():
     assert mathtext(sympy.Float("1.0507009873554804934193349852946", 30) * x) == "$1.051 x$"
 
 
-@pytest.mark.parametrize(
-    "name", ["relu", "hard_swish", "mish", "binary_cross_entropy", "categorical_cross_entropy"]
-)
-@pytest.mark.parametrize("dpi", [100, 200])
-def test_text_stays_inside_the_figure_and_titles_do_not_collide(name, dpi):
-    fig = plot_function(name, order=2, tangent=None)
+#: A user expression too long for one line of title.
+LONG_EXPRESSION = "x*tanh(log(1+exp(x)))*sin(x)**2/(1+x**2)"
+
+
+@functools.cache
+def _stacked(name: str, layout: str = "stacked") -> Figure:
+    """f and f' (quick: the titles are what is tested), one above the other by default."""
+    return plot_function(name, order=1, layout=layout, timeout=0.5)
+
+
+def _titles(fig: Figure) -> list:
+    """The figure title (one of the figure's texts) and the axes titles, as Text artists."""
+    suptitle = [t for t in fig.texts if fig.get_suptitle() and t.get_text() == fig.get_suptitle()]
+    return suptitle + [ax.title for ax in fig.axes if ax.get_visible() and ax.get_title()]
+
+
+def assert_text_fits(fig: Figure, dpi: int) -> None:
+    """Titles and labels inside the figure, titles apart and clear of their axes, readable."""
     renderer = _draw(fig, dpi)
     bounds = fig.bbox
-    texts = [ax.title for ax in fig.axes] + [fig._suptitle] + [ax.xaxis.label for ax in fig.axes]
-    boxes = [t.get_window_extent(renderer) for t in texts if t is not None and t.get_text()]
-    for box in boxes:
+    labels = [a.get_label() for ax in fig.axes if ax.get_visible() for a in (ax.xaxis, ax.yaxis)]
+    texts = [t for t in _titles(fig) + labels if t.get_text()]
+    for text in texts:
+        box = text.get_window_extent(renderer)
         assert (
             bounds.x0 - 1 <= box.x0
             and box.x1 <= bounds.x1 + 1
             and bounds.y0 - 1 <= box.y0
             and box.y1 <= bounds.y1 + 1
-        )
-    titles = [ax.title.get_window_extent(renderer) for ax in fig.axes]
-    for first, second in zip(titles, titles[1:], strict=False):
-        assert not first.overlaps(second)
+        ), f"{text.get_text()!r} sticks out of the figure at {dpi} dpi"
+    titles = _titles(fig)
+    boxes = [t.get_window_extent(renderer) for t in titles]
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1 :]:
+            assert not first.overlaps(second), [t.get_text() for t in titles]
+    for ax in fig.axes:
+        if ax.get_visible() and ax.get_title():
+            gap = ax.title.get_window_extent(renderer).y0 - ax.get_window_extent(renderer).y1
+            assert gap >= 1, f"the title {ax.get_title()!r} touches its axes ({gap:.1f} px)"
+    assert all(t.get_fontsize() >= MIN_TITLE_SIZE for t in titles)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "relu",
+        "hard_swish",
+        "mish",
+        "binary_cross_entropy",
+        "categorical_cross_entropy",
+        "gelu_tanh",
+        LONG_EXPRESSION,
+    ],
+)
+@pytest.mark.parametrize("layout", ["side", "stacked"])
+def test_text_stays_inside_the_figure_and_titles_do_not_collide(name, layout):
+    if layout == "side":
+        fig = _figure(name) if name != LONG_EXPRESSION else _stacked(name, "side")
+    else:
+        fig = _stacked(name)
+    try:
+        for dpi in (100, 200):
+            assert_text_fits(fig, dpi)
+    finally:
+        fig.set_dpi(100)
+    entry = univariate_entry(name)
+    if entry.kind != "expression":  # the figure title says the same, on as many lines as needed
+        assert " ".join(fig.get_suptitle().split()) == f"{entry.name}: {entry.description}"
+
+
+def assert_wrapped(title: str, original: str) -> None:
+    """``title`` is ``original`` broken into lines at spaces or just after an operator."""
+    done = ""
+    lines = title.split("\n")
+    for line in lines[:-1]:
+        if original.startswith(done + line + " "):
+            done += line + " "
+        else:
+            assert line[-1] in "+-*/," and original.startswith(done + line), (line, original)
+            done += line
+    assert done + lines[-1] == original
+
+
+def test_a_long_figure_title_is_wrapped_between_words_not_cut_off():
+    entry = CATALOG["categorical_cross_entropy"]
+    title = _stacked(entry.name).get_suptitle()
+    assert len(title.splitlines()) == 2
+    assert_wrapped(title, f"{entry.name}: {entry.description}")
+    assert plot_function("relu").get_suptitle() == f"relu: {CATALOG['relu'].description}"
+
+
+def test_long_titles_of_every_figure_are_wrapped_at_spaces_or_operators():
+    study = _study()
+    study.function_name = LONG_EXPRESSION  # the title is what is tested: tanh's errors do
+    steps = plot_step_errors(study)
+    title = steps.axes[0].get_title()
+    assert title.count("\n") >= 1
+    assert_wrapped(title, f"gradient check of {LONG_EXPRESSION} at 0.7")
+    longer = LONG_EXPRESSION + "+x**4/24+x**6/720+x**8/40320"  # no spaces: operator breaks
+    convergence = plot_riemann_convergence(riemann_convergence(longer, 0, 1, max_power=6))
+    assert convergence.get_suptitle().count("\n") >= 1
+    assert_wrapped(convergence.get_suptitle(), f"Riemann sums of {longer}")
+    for fig in (steps, convergence, plot_ftc(LONG_EXPRESSION)):
+        for dpi in (100, 200):
+            assert_text_fits(fig, dpi)
+
+
+def test_the_wrap_check_catches_a_title_cut_inside_a_word():
+    with pytest.raises(AssertionError):
+        assert_wrapped("gradient che\nck of f", "gradient check of f")
+    assert_wrapped("sums of x*\ntanh(x)", "sums of x*tanh(x)")
 
 
 @pytest.mark.parametrize(
@@ -355,7 +447,8 @@ def test_step_error_plot_draws_the_gradcheck_study():
 
     study = study_steps(gradcheck("binary_cross_entropy_with_logits", at=[[0.5, 1.0]], wrt="z"))
     ax = plot_step_errors(study).axes[0]
-    assert ax.get_title() == "gradient check of d/dz binary_cross_entropy_with_logits at (0.5, 1)"
+    title = " ".join(ax.get_title().split())  # long titles are wrapped at spaces
+    assert title == "gradient check of d/dz binary_cross_entropy_with_logits at (0.5, 1)"
     for method, errors in study.errors.items():
         ys = np.asarray(_line(ax, f"error-{method}").get_ydata(), dtype=float)
         assert np.array_equal(np.isnan(ys), ~(np.asarray(errors) > 0))

@@ -17,6 +17,21 @@ and, when numba is installed, the ``backend="numba"`` kernel.  Every time is the
 of several runs, printed as ns/element, with the ratios measured in the same run.
 ``peak/N`` is the peak memory a call allocates, in units of the array's size
 (tracemalloc), including the output array.
+
+The textbook and lambdify formulas allocate a temporary per operation.  Under glibc's
+default malloc, a freed block of this size usually goes back to the operating system,
+and the next allocation page-faults it in again: that is often most of their time at
+10^6.  To time them with their memory reused instead, run with
+
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295
+
+(the header line "malloc:" says which applies; at 10^7 every 80 MB array is mapped
+fresh either way, symcalc's output included).
+
+Two derivative rows have no room to beat textbook NumPy or lambdify: identity' is a
+constant fill and sinusoid' one ``np.cos`` call, whoever writes it.  Their targets are
+reported as not applicable ("n/a"), with the measurement, rather than as met or missed.
+A last table times symcalc's ``erf_array``/``erfc_array`` against ``scipy.special``.
 """
 
 from __future__ import annotations
@@ -39,7 +54,7 @@ import sympy
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 from symcalc.catalog import catalog  # noqa: E402
-from symcalc.kernels import kernel  # noqa: E402
+from symcalc.kernels import erf_array, erfc_array, kernel  # noqa: E402
 
 SQRT2, SQRT2PI = math.sqrt(2.0), math.sqrt(2.0 * math.pi)
 SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
@@ -101,6 +116,11 @@ TEXTBOOK: dict[str, tuple[Callable, Callable]] = {
 ONE_EXPONENTIAL = {"sigmoid", "tanh", "softplus", "silu"}
 #: Piecewise-linear activations (target: within 2x of one np.exp pass).
 PIECEWISE_LINEAR = {"relu", "leaky_relu"}
+#: Derivative rows whose floor is the very operation textbook NumPy and lambdify run.
+SAME_FLOOR = {
+    "identity": "a constant fill either way",
+    "sinusoid": "one np.cos either way",
+}
 
 _MODULES = [{"erf": sp.erf, "erfc": sp.erfc}, "numpy"]
 
@@ -151,10 +171,17 @@ def machine() -> str:
         import numba as nb
 
         numba = nb.__version__
+    tunables = os.environ.get("GLIBC_TUNABLES")
+    allocator = (
+        f"GLIBC_TUNABLES={tunables}"
+        if tunables
+        else "glibc defaults (large freed temporaries go back to the OS)"
+    )
     return (
         f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, "
-        f"SciPy {scipy.__version__}, SymPy {sympy.__version__}, numba {numba}"
+        f"SciPy {scipy.__version__}, SymPy {sympy.__version__}, numba {numba}\n"
+        f"malloc: {allocator}"
     )
 
 
@@ -213,7 +240,9 @@ def main(argv=None) -> int:
                     t_ours / exp_pass,
                 )
                 notes = []
-                if order == 1:
+                if order == 1 and entry.name in SAME_FLOOR:
+                    notes.append(f"n/a ({SAME_FLOOR[entry.name]})")
+                elif order == 1:
                     notes.append("ok" if ratio_text <= 1.0 else "SLOWER than textbook")
                     notes.append("ok" if speedup_plain >= 1.5 else "<1.5x vs lambdify")
                 if entry.name in ONE_EXPONENTIAL:
@@ -229,15 +258,37 @@ def main(argv=None) -> int:
     missed = [
         (n, name, order, notes)
         for n, name, order, _, _, _, notes in summary
-        if any(note not in ("ok",) for note in notes)
+        if any(note != "ok" and not note.startswith("n/a") for note in notes)
     ]
-    print(f"\ntargets met in {len(summary) - len(missed)} of {len(summary)} rows")
+    exempt = sum(any(note.startswith("n/a") for note in row[-1]) for row in summary)
+    print(
+        f"\ntargets met in {len(summary) - len(missed) - exempt} of {len(summary) - exempt} rows"
+        f" ({exempt} rows where the target does not apply: the same single operation)"
+    )
     for n, name, order, notes in missed:
         print(
             f"  missed at N = {n:.0e}: {name}{chr(39) if order else ''}: "
             f"{', '.join(n_ for n_ in notes if n_ != 'ok')}"
         )
+    if not args.only:
+        special_functions(sizes, args.quick)
     return 0
+
+
+def special_functions(sizes: list[int], quick: bool) -> None:
+    """erf_array/erfc_array (NumPy passes) against scipy.special.erf/erfc (scalar loops)."""
+    print("\nerf/erfc of normal(0, 2) data, ns per element: symcalc's NumPy passes | scipy.special")
+    for n in sizes:
+        repeats = 3 if (n >= 10**7 or quick) else 7
+        z = np.random.default_rng(1).normal(0.0, 2.0, n)
+        y = np.empty_like(z)
+        for name, ours, theirs in (("erf", erf_array, sp.erf), ("erfc", erfc_array, sp.erfc)):
+            t_ours = best_time(lambda: ours(z, y), repeats) / n * 1e9  # noqa: B023 - called at once
+            t_theirs = best_time(lambda: theirs(z, out=y), repeats) / n * 1e9  # noqa: B023
+            print(
+                f"N = {n:.0e} {name:<5}{t_ours:7.2f}{t_theirs:8.2f}"
+                f"   scipy/ours = {t_theirs / t_ours:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ independent evaluations (mpmath, plain lambdify where it is accurate) at ordinar
 from __future__ import annotations
 
 import importlib.util
+import math
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import mpmath
 import numpy as np
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 from symcalc.catalog import CATALOG, get
 from symcalc.errors import SymcalcError
 from symcalc.functions import sigmoid, symbol
-from symcalc.kernels import CHUNK, Kernel, kernel
+from symcalc.kernels import CHUNK, Kernel, erf_array, erfc_array, kernel
 from symcalc.parse import parse
 from symcalc.rewrites import MPMATH_FUNCTIONS
 
@@ -180,7 +182,8 @@ def test_masked_out_branches_raise_no_floating_point_warning():
 def test_a_kernel_needs_few_buffers_whatever_its_size(rng):
     """Memory: the output plus chunk-sized scratch, not one array per operation."""
     x = rng.normal(size=10**6)
-    for name, order in (("gelu_tanh", 2), ("mish", 2), ("silu", 1)):
+    cases = (("gelu_tanh", 2), ("mish", 2), ("silu", 1), ("relu", 0), ("gelu", 1), ("erf(x)", 0))
+    for name, order in cases:
         k = kernel(name, order=order)
         k(x)
         tracemalloc.start()
@@ -238,6 +241,150 @@ def test_generated_code_computes_the_expression(expr):
         got = k(xs)
     finite = np.isfinite(expected) & (np.abs(expected) < 1e200)
     np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-9, atol=1e-12)
+
+
+def test_scratch_pool_is_reused_without_sharing_results(rng):
+    """Scratch comes from a per-thread pool: results never alias it, threads never share it."""
+    silu_d, softplus = kernel("silu", order=1), kernel("softplus")
+    for n in (7, 3 * CHUNK + 11):
+        x = rng.normal(0, 4, n)
+        first = silu_d(x)
+        kept = first.copy()
+        softplus(x)
+        silu_d(-x)
+        np.testing.assert_array_equal(first, kept)
+    inputs = [rng.normal(0, 4, 2 * CHUNK + 3) for _ in range(6)]
+    expected = [silu_d(x) for x in inputs]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        got = list(pool.map(silu_d, inputs * 3))
+    for i, values in enumerate(got):
+        np.testing.assert_array_equal(values, expected[i % len(inputs)])
+
+
+def test_sigmoid_of_both_signs_shares_one_exponential():
+    """σ(x) and σ(-x) from one exp(x), kept finite where it overflows; NaN stays NaN."""
+    k = kernel("x*sigmoid(-x) + sigmoid(x)")
+    assert k.source.count("_exp_finite(") == 1 and "np.exp(" not in k.source
+    x = np.array([-1e3, -745.0, -710.0, -30.0, -1.0, -0.0, 1.0, 30.0, 709.0, 710.0, 745.0, 1e3])
+    f = sympy.lambdify([_x], k.expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+    with mpmath.workdps(50):
+        expected = np.array([float(f(mpmath.mpf(float(v)))) for v in x])
+    with np.errstate(all="raise"):
+        got = k(x)
+        with_nan = k(np.append(x, np.nan))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
+    assert np.isnan(with_nan[-1]) and np.array_equal(with_nan[:-1], got)
+
+
+def test_max_against_a_constant_reads_a_filled_buffer():
+    """np.maximum against an array runs SIMD; against a scalar it takes a slow path."""
+    k = kernel("relu")
+    body = [line.strip() for line in k.source.splitlines()[2:-1]]
+    assert body == ["np.maximum(a0, k0, out=out)"]
+    x = np.array([-2.0, -0.0, 0.5, np.inf, np.nan], dtype=np.float32)
+    got = k(x)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, [0.0, 0.0, 0.5, np.inf, np.nan])
+    np.testing.assert_array_equal(kernel("Min(x, 6)")(np.array([7.0, -1.0])), [6.0, -1.0])
+
+
+# -- erf and erfc from NumPy passes -----------------------------------------------------------
+
+#: The bounds erf_array/erfc_array state: (largest |z|, relative error) for float64.
+ERFC_BOUNDS = ((4.0, 3e-15), (8.0, 6e-15), (30.0, 1e-13))
+ERF_BOUND = 5e-16
+FLOAT32_BOUND = 6e-8
+
+
+def erf_points() -> np.ndarray:
+    """A dense grid to |z| = 30, both switch points (1, 8) and their neighbours, subnormals.
+
+    erfc underflows below 1e-300 from z = 26.3 on (to 0 from 27.23): those points are
+    checked against 1e-300 absolute.
+    """
+    switches = [1.0, 8.0]
+    near = [float(np.nextafter(s, t)) for s in switches for t in (0.0, math.inf)]
+    tiny = np.logspace(-323, -1, 120)
+    points = np.concatenate(
+        [np.linspace(0, 30, 3001), tiny, switches, near, [5e-324, 1e-310, 26.5, 27.0, 29.9]]
+    )
+    return np.unique(np.concatenate([points, -points]))
+
+
+def _relative_errors(got: np.ndarray, truth, points: np.ndarray, floor: float):
+    """Relative errors where |truth| >= floor; absolute errors below it (two arrays)."""
+    with mpmath.workdps(50):
+        exact = [truth(mpmath.mpf(float(z))) for z in points]
+    rel, small = [], []
+    for g, t in zip(got.astype(np.float64).tolist(), exact, strict=True):
+        if abs(t) >= floor:
+            rel.append(float(abs(g - t) / abs(t)))
+        else:
+            small.append(float(abs(g - t)))
+    return np.array(rel), np.array(small)
+
+
+def test_erf_array_is_within_its_stated_bound_of_mpmath():
+    z = erf_points()
+    rel, small = _relative_errors(erf_array(z), mpmath.erf, z, 1e-300)
+    assert rel.max() <= ERF_BOUND, rel.max()
+    assert small.size and small.max() <= 1e-300  # subnormal z: erf(z) = 2z/√π, subnormal too
+    z32 = z[np.abs(z) < 10].astype(np.float32)
+    rel32, small32 = _relative_errors(erf_array(z32), mpmath.erf, z32, 1e-36)
+    assert erf_array(z32).dtype == np.float32
+    assert rel32.max() <= FLOAT32_BOUND and small32.max() <= 1e-36
+
+
+@pytest.mark.parametrize(("limit", "bound"), ERFC_BOUNDS)
+def test_erfc_array_is_within_its_stated_bounds_of_mpmath(limit, bound):
+    z = erf_points()
+    z = z[np.abs(z) <= limit]
+    rel, small = _relative_errors(erfc_array(z), mpmath.erfc, z, 1e-300)
+    assert rel.max() <= bound, rel.max()
+    assert not small.size or small.max() <= 1e-300  # erfc(z) < 1e-300 from z = 26.3 on
+    if limit == 8.0:  # float32: within one final rounding
+        z32 = z.astype(np.float32)
+        rel32, small32 = _relative_errors(erfc_array(z32), mpmath.erfc, z32, 1e-36)
+        assert rel32.max() <= FLOAT32_BOUND
+        assert not small32.size or small32.max() <= 1e-36
+
+
+def test_erfc_array_handles_special_values():
+    special = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e300, -1e300])
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(erfc_array(special), [0, 2, np.nan, 1, 1, 0, 2])
+        got = erf_array(special)
+    np.testing.assert_array_equal(got, [1, -1, np.nan, 0, 0, 1, -1])
+    assert np.signbit(got[4]) and not np.signbit(got[3])
+
+
+def test_erf_arrays_over_chunks_shapes_and_in_place(rng):
+    """Every chunk has a few |z| >= 8 elements (the gathered tail); results do not depend
+    on how the array is cut, its shape, or whether it is written in place."""
+    n = 2 * CHUNK + 5
+    z = rng.normal(0, 3, n)
+    z[::997] = rng.uniform(8, 40, z[::997].size) * rng.choice([-1, 1], z[::997].size)
+    whole = erfc_array(z)
+    pieces = np.concatenate([erfc_array(z[i : i + 1000]) for i in range(0, n, 1000)])
+    np.testing.assert_array_equal(whole, pieces)
+    sample = rng.choice(n, 300, replace=False)
+    rel, _ = _relative_errors(whole[sample], mpmath.erfc, z[sample], 1e-300)
+    assert rel.max() <= 1e-13
+    grid = z[: 2 * CHUNK].reshape(-1, 4)
+    np.testing.assert_array_equal(erf_array(grid), erf_array(z[: 2 * CHUNK]).reshape(-1, 4))
+    copy = z.copy()
+    assert erfc_array(copy, out=copy) is copy
+    np.testing.assert_array_equal(copy, whole)
+    strided = np.empty((n, 2))[:, 0]
+    erf_array(z, out=strided)
+    np.testing.assert_array_equal(strided, erf_array(z))
+
+
+def test_gelu_kernels_use_the_numpy_erf():
+    for order in (0, 1):
+        source = kernel("gelu", order=order).source
+        assert "erfc_array(" in source and "_sp." not in source
+    assert "erf_array(a0, out=out)" in kernel("erf(x)").source
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ class _inv_one_plus(sympy.Function):  # noqa: N801 - internal lowering node
 
 
 class _sigmoid_capped(sympy.Function):  # noqa: N801 - internal lowering node
-    """σ(u) as E·σ(-u) with E = `_exp_capped` (u): one product, never split (E·σ(-u) <= 1)."""
+    """σ(u) as E/(1 + E) with E = `_exp_capped` (u), sharing 1 + E with σ(-u) = 1/(1 + E)."""
 
     nargs = 1
 
@@ -416,12 +416,12 @@ class _Graph:
         if isinstance(expr, _exp_capped):
             return self.node("expcap", self.build(expr.args[0]))
         if isinstance(expr, _inv_one_plus):
-            return self.node("invonep", self.build(expr.args[0]))
+            return self.node("recip", self.node("onep", self.build(expr.args[0])))
         if isinstance(expr, _sigmoid_capped):
-            capped = _exp_capped(expr.args[0])
-            return self.node(
-                "mul", (self.build(capped), self.build(_inv_one_plus(capped))), (), None
-            )
+            # E/(1 + E), one correctly rounded division sharing 1 + E with σ(-u) = 1/(1 + E):
+            # exactly 1 wherever 1 + E == E (E >= 2^53), unlike E·(1/(1 + E)).
+            capped = self.build(_exp_capped(expr.args[0]))
+            return self.node("quot", capped, self.node("onep", capped))
         if type(expr) in _COMPARE:
             return self.node(
                 "compare", _COMPARE[type(expr)], self.build(expr.args[0]), self.build(expr.args[1])
@@ -498,7 +498,8 @@ _ONE_OPERAND = frozenset(
         "clip",
         "negabs",
         "expcap",
-        "invonep",
+        "onep",
+        "recip",
     )
 )
 
@@ -513,7 +514,7 @@ def _children(node: tuple) -> tuple[int, ...]:
         return node[1] + node[2]
     if kind in ("unary",):
         return (node[2],)
-    if kind == "power":
+    if kind in ("power", "quot"):
         return (node[1], node[2])
     if kind in ("fold", "logic"):
         return node[2]
@@ -789,9 +790,14 @@ class _Emitter:
     def op_expcap(self, node, args, out):
         self.emit(f"_exp_finite({args[0]}, {out})  # exp(u), the largest float where it overflows")
 
-    def op_invonep(self, node, args, out):
+    def op_onep(self, node, args, out):
         self.emit(f"np.add({args[0]}, 1.0, out={out})")
-        self.emit(f"np.divide(1.0, {out}, out={out})")
+
+    def op_recip(self, node, args, out):
+        self.emit(f"np.divide(1.0, {args[0]}, out={out})")
+
+    def op_quot(self, node, args, out):
+        self.emit(f"np.divide({args[0]}, {args[1]}, out={out})")
 
     def op_clip(self, node, args, out):
         self.emit(f"np.clip({args[0]}, {node[2]}, {node[3]}, out={out})")

@@ -451,3 +451,19 @@ def test_piecewise_whose_branches_share_a_max_min_value_compiles_and_is_right():
     xs = np.array([-5.0, -3.0, -1.5, 0.0, 1.0, 2.999, 3.0, 4.5])
     expected = [float(expr.subs(symbol("x"), float(v))) for v in xs]
     np.testing.assert_allclose(kernel(expr)(xs), expected, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shared_exponential_sigmoid_is_exactly_one_where_it_rounds_to_one(dtype):
+    """σ(z) - y for y = 0 at large z: E/(1 + E) must round to exactly 1, as σ(z) does.
+
+    Regression: E·(1/(1 + E)) came out one ulp below 1, and sums of such residuals
+    (the intercept's gradient in logistic regression) lost their exact cancellation.
+    """
+    z = np.array([40.0, 90.0, 400.0, 709.0, 710.0, 900.5, 1e4], dtype=dtype)
+    residual = kernel("bce_with_logits", order=1)(z, dtype(0.0))
+    assert residual.dtype == dtype
+    assert np.all(residual == 1.0), residual
+    both = kernel("bce_with_logits", order=1)(np.concatenate([z, -z]), dtype(1.0))
+    assert np.all(both[: z.size] == 0.0) or np.all(np.abs(both[: z.size]) < 1e-17)
+    assert np.all(both[z.size :] == -1.0)

@@ -169,6 +169,19 @@ class _WrittenOrder:
     def _print_Add(self, expr, order=None):
         return self._in_order(expr, lambda e: super(_WrittenOrder, self)._print_Add(e, order=order))
 
+    def _print_Mul(self, expr):
+        """Sums last among the factors: x*(1 - x), not (1 - x)*x; spelt with _times, _minus."""
+        ordered = _textbook_factors(expr)
+        if ordered is None:
+            return self._in_order(expr, super()._print_Mul)
+        coeff, factors = ordered
+        body = self._times.join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"{self._minus}{body}"
+        return f"{self._print(coeff)}{self._times}{body}"
+
 
 class TextPrinter(_WrittenOrder, StrPrinter):
     """SymPy's str printer with σ for sigmoid, d/dx[...] for derivatives, sums last in products."""
@@ -185,17 +198,7 @@ class TextPrinter(_WrittenOrder, StrPrinter):
             return super()._print_Derivative(expr)
         return f"d/d{self._print(expr.variables[0])}[{self._print(expr.expr)}]"
 
-    def _print_Mul(self, expr):
-        ordered = _textbook_factors(expr)
-        if ordered is None:
-            return self._in_order(expr, super()._print_Mul)
-        coeff, factors = ordered
-        body = "*".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors)
-        if coeff == 1:
-            return body
-        if coeff == -1:
-            return f"-{body}"
-        return f"{self._print(coeff)}*{body}"
+    _times, _minus = "*", "-"
 
 
 class TextbookLatexPrinter(_WrittenOrder, LatexPrinter):
@@ -210,17 +213,7 @@ class TextbookLatexPrinter(_WrittenOrder, LatexPrinter):
             return super()._print_Derivative(expr)
         return _latex_d(expr.variables[0], self._print(expr.expr))
 
-    def _print_Mul(self, expr):
-        ordered = _textbook_factors(expr)
-        if ordered is None:
-            return self._in_order(expr, super()._print_Mul)
-        coeff, factors = ordered
-        body = " ".join(self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors)
-        if coeff == 1:
-            return body
-        if coeff == -1:
-            return f"- {body}"
-        return f"{self._print(coeff)} {body}"
+    _times, _minus = " ", "- "
 
 
 _TEXT = TextPrinter()

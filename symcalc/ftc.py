@@ -268,7 +268,7 @@ def _rule_name(rule) -> str:
 
 def _display(expr: sympy.Expr, real: sympy.Expr | None = None) -> sympy.Expr:
     """Rename substitution dummies to ``u``; given the integrand ``real``, make logs real."""
-    expr = sympy.sympify(expr)
+    expr = sympy.sympify(expr, strict=True)  # a SymPy object or a number: never text
     dummies = {d: _U for d in expr.atoms(sympy.Dummy)}
     if dummies:
         expr = expr.xreplace(dummies)

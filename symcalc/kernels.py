@@ -1345,7 +1345,10 @@ def _numba_function(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> t
     """Source of one scalar function and its numba ufunc (float64 and float32 loops)."""
     import numba
 
-    args = ", ".join(f"v_{v.name}" for v in variables)
+    # Generated names only: a SymPy symbol's name can be any string, so it never enters source.
+    safe = [sympy.Symbol(f"a{i}", real=True) for i in range(len(variables))]
+    lowered = lowered.xreplace(dict(zip(variables, safe, strict=True)))
+    args = ", ".join(f"v_{v.name}" for v in safe)
     source = _NUMBA_HELPERS + f"\n\ndef _scalar({args}):\n    return {_scalar_code(lowered)}\n"
     namespace: dict[str, Any] = {"math": math}
     exec(compile(source, "<symcalc numba kernel>", "exec"), namespace)  # noqa: S102 - generated code

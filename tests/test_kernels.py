@@ -467,3 +467,15 @@ def test_shared_exponential_sigmoid_is_exactly_one_where_it_rounds_to_one(dtype)
     both = kernel("bce_with_logits", order=1)(np.concatenate([z, -z]), dtype(1.0))
     assert np.all(both[: z.size] == 0.0) or np.all(np.abs(both[: z.size]) < 1e-17)
     assert np.all(both[z.size :] == -1.0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"] if HAS_NUMBA else ["numpy"])
+def test_symbol_names_never_reach_generated_source(backend, tmp_path):
+    """A SymPy symbol may be named anything; kernels must not paste names into code."""
+    marker = tmp_path / "ran"
+    name = f"x=open({str(marker)!r}, 'w').close()"
+    hostile = sympy.Symbol(name)
+    k = kernel(hostile**2 + sympy.exp(hostile), backend=backend)
+    np.testing.assert_allclose(k(np.array([1.0, 2.0])), [1 + np.e, 4 + np.exp(2.0)], rtol=1e-15)
+    assert not marker.exists()
+    assert name not in k.source

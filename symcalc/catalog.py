@@ -116,7 +116,13 @@ class Entry:
         Piecewise((x, x > 0), (2*exp(x) - 2, True))
         """
         expr = self.expr if expr is None else expr
-        values = {**self.params, **{k: sympy.sympify(v) for k, v in params.items()}}
+        unknown = [k for k in params if k not in self.params]
+        if unknown:
+            raise SymcalcError(
+                f"unknown parameter '{unknown[0]}' for {self.display_name}"
+                f"{did_you_mean(unknown[0], self.params)}"
+            )
+        values = {**self.params, **{k: _as_number(k, v) for k, v in params.items()}}
         return expr.subs({symbol(k): v for k, v in values.items()})
 
     def univariate(self, expr: sympy.Expr | None = None) -> sympy.Expr:

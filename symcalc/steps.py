@@ -792,7 +792,7 @@ def _eliminate(
     """Solve each constraint (an expression equal to 0) for a symbol other than ``keep``."""
     out: dict[sympy.Symbol, sympy.Expr] = {}
     for constraint in constraints:
-        constraint = sympy.sympify(constraint).xreplace(out)
+        constraint = sympy.sympify(constraint, strict=True).xreplace(out)
         candidates = sorted(constraint.free_symbols - {keep} - set(out), key=sympy.default_sort_key)
         for sym in reversed(candidates):
             solutions = sympy.solve(constraint, sym)
@@ -857,7 +857,7 @@ def with_identity(
     """
     if identity is None:
         return rule
-    identity = sympy.sympify(identity)
+    identity = sympy.sympify(identity, strict=True)  # SymPy objects only, never text
     if not isinstance(identity, sympy.Expr):
         raise SymcalcError(f"an identity must be an expression, got {identity!r}")
     elimination = _eliminate(constraints, rule.variable)

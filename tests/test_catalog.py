@@ -304,3 +304,11 @@ def test_entries_render():
     assert entry._repr_latex_().startswith("$\\operatorname{sigmoid}")
     assert repr(entry) == "<Entry activation sigmoid(x) = 1/(1 + exp(-x))>"
     assert "domain: p ∈ Interval.open(0, 1)" in get("bce").to_text()
+
+
+def test_bind_takes_numbers_only_never_text_to_evaluate():
+    with pytest.raises(SymcalcError, match="parameter 'alpha' must be a number"):
+        get("elu").bind(alpha="__import__('os').getcwd()")
+    with pytest.raises(SymcalcError, match="unknown parameter 'alpah' for elu; did you mean"):
+        get("elu").bind(alpah=2)
+    assert get("elu").bind(alpha=2) == get("elu", alpha=2).expr

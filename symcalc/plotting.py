@@ -752,23 +752,41 @@ def _mark_jumps(
     taken[0].set_gid("jump-values")
 
 
-def _draw_tangent(axes, kernels, x0: float, x_range: tuple[float, float]) -> None:
-    a, b = x_range
-    y0 = float(_evaluate(kernels[0], np.array([x0]))[0])
-    slope = float(_evaluate(kernels[1], np.array([x0]))[0])
-    half = 0.2 * (b - a)
-    xs = np.linspace(max(a, x0 - half), min(b, x0 + half), 50)
-    (line,) = axes[0].plot(
+def _tangent_line(
+    ax,
+    x0: float,
+    y0: float,
+    slope: float,
+    x_range: tuple[float, float],
+    reach: float,
+    points: int,
+    zorder: int,
+    label: str,
+) -> None:
+    """Dashed tangent y0 + slope·(x - x0) across 2·reach of the range, and its point."""
+    low, high = x_range
+    half = reach * (high - low)
+    xs = np.linspace(max(low, x0 - half), min(high, x0 + half), points)
+    (line,) = ax.plot(
         xs,
         y0 + slope * (xs - x0),
         color=COLORS["tangent"],
         linestyle="--",
         linewidth=1.6,
-        zorder=4,
-        label=f"tangent at {x0:g}: slope {slope:.4g}",
+        zorder=zorder,
+        label=label,
     )
     line.set_gid("tangent")
-    axes[0].plot([x0], [y0], marker="o", color=COLORS["tangent"], markersize=6, zorder=6)
+    ax.plot([x0], [y0], marker="o", color=COLORS["tangent"], markersize=6, zorder=6)
+
+
+def _draw_tangent(axes, kernels, x0: float, x_range: tuple[float, float]) -> None:
+    a, b = x_range
+    y0 = float(_evaluate(kernels[0], np.array([x0]))[0])
+    slope = float(_evaluate(kernels[1], np.array([x0]))[0])
+    _tangent_line(
+        axes[0], x0, y0, slope, (a, b), 0.2, 50, 4, f"tangent at {x0:g}: slope {slope:.4g}"
+    )
     (dot,) = axes[1].plot(
         [x0],
         [slope],
@@ -1032,19 +1050,7 @@ def plot_ftc(
     dots[0].set_gid("running-sum")
     A_b = float(np.interp(b, xs, area))
     f_b = float(_evaluate(kern, np.array([b]))[0])
-    half = 0.15 * (high - low)
-    tx = np.linspace(max(low, b - half), min(high, b + half), 20)
-    (tangent,) = right.plot(
-        tx,
-        A_b + f_b * (tx - b),
-        color=COLORS["tangent"],
-        linestyle="--",
-        linewidth=1.6,
-        zorder=5,
-        label=f"slope at b = {f_b:.4g} = f(b)",
-    )
-    tangent.set_gid("tangent")
-    right.plot([b], [A_b], marker="o", color=COLORS["tangent"], markersize=6, zorder=6)
+    _tangent_line(right, b, A_b, f_b, (low, high), 0.15, 20, 5, f"slope at b = {f_b:.4g} = f(b)")
     _zero_lines(right, (low, high))
     right.set_xlim(low, high)
     right.set_xlabel(f"${var}$")

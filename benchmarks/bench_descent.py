@@ -24,8 +24,8 @@ import tracemalloc
 import numpy as np
 import scipy.special
 
-from symcalc.descent import optimize
-from symcalc.models import make_model
+from symcalc.learn.descent import optimize
+from symcalc.learn.models import make_model
 
 TARGET_RATIO = 1.1
 

@@ -53,8 +53,8 @@ import sympy
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
-from symcalc.catalog import catalog  # noqa: E402
-from symcalc.kernels import erf_array, erfc_array, kernel  # noqa: E402
+from symcalc.numeric.kernels import erf_array, erfc_array, kernel  # noqa: E402
+from symcalc.symbolic.catalog import catalog  # noqa: E402
 
 SQRT2, SQRT2PI = math.sqrt(2.0), math.sqrt(2.0 * math.pi)
 SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772

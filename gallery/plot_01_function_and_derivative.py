@@ -19,7 +19,7 @@ function typed as text, mish written out by hand.
 from pathlib import Path
 
 import symcalc
-from symcalc.files import save_figure
+from symcalc.present.files import save_figure
 
 sigmoid = symcalc.plot_function("sigmoid", tangent=1.5)
 save_figure(

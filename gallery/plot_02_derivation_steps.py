@@ -23,8 +23,8 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 import symcalc
-from symcalc.files import save_figure
-from symcalc.plotting import COLORS, PALETTE, STYLE
+from symcalc.present.files import save_figure
+from symcalc.present.plotting import COLORS, PALETTE, STYLE
 
 print(symcalc.derive("sigmoid").to_text(steps=True))
 print()

@@ -21,7 +21,7 @@ antiderivative, caught.
 from pathlib import Path
 
 import symcalc
-from symcalc.files import save_figure
+from symcalc.present.files import save_figure
 
 relu = symcalc.check_ftc("relu")
 print(relu.antiderivative.to_text(steps=True))

@@ -19,7 +19,7 @@ sums converge like the trapezoid rule, because f(a) = f(b).
 from pathlib import Path
 
 import symcalc
-from symcalc.files import save_figure
+from symcalc.present.files import save_figure
 
 bars = symcalc.riemann_sum("softplus", -2, 3, 8, rule="midpoint")
 study = symcalc.riemann_convergence("softplus", -2, 3)

@@ -29,8 +29,8 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 import symcalc
-from symcalc.files import save_figure
-from symcalc.plotting import COLORS, STYLE
+from symcalc.present.files import save_figure
+from symcalc.present.plotting import COLORS, STYLE
 
 CASES = [  # (catalog name, derivative order, value of the second variable, title)
     ("sigmoid", 1, None, "σ′(x) = eˣ/(eˣ + 1)²"),

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 import symcalc
-from symcalc.descent import OPTIMIZERS
-from symcalc.files import save_figure
-from symcalc.plotting import plot_descent, plot_descent_paths
+from symcalc.learn.descent import OPTIMIZERS
+from symcalc.present.files import save_figure
+from symcalc.present.plotting import plot_descent, plot_descent_paths
 
 HERE = Path(__file__).resolve().parent
 

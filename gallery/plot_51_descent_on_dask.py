@@ -23,8 +23,8 @@ import dask.array as da
 import numpy as np
 
 import symcalc
-from symcalc.files import save_figure
-from symcalc.plotting import plot_descent
+from symcalc.present.files import save_figure
+from symcalc.present.plotting import plot_descent
 
 HERE = Path(__file__).resolve().parent
 ROWS, FEATURES, BLOCK = 500_000, 10, 50_000

@@ -1,7 +1,14 @@
 """symcalc: a symbolic calculus explorer for machine learning.
 
 Activations and losses are SymPy expressions in a catalog; derivatives are derived
-symbolically, step by step, and checked.
+symbolically, step by step, and checked; integrals, the fundamental theorem and
+Riemann sums are checked; results become stable NumPy kernels that gradient descent
+runs on.  The package is layered (see the README's Development section)::
+
+    cli  ->  present  ->  learn  ->  numeric  ->  symbolic      (errors, hooks: every layer)
+
+Every public name is re-exported here and loaded on first use (PEP 562), so
+``import symcalc`` is instant and ``symcalc --help`` imports neither SymPy nor NumPy.
 
 Examples
 --------
@@ -12,61 +19,109 @@ exp(x)/(exp(x) + 1)**2
 (1 - sigmoid(x))*sigmoid(x)
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .catalog import CATALOG, Entry, catalog, get
-from .data import Dataset, load_data
-from .derivatives import Derivation, derivative, derive
-from .descent import DescentResult, descend
+import importlib
+from typing import TYPE_CHECKING
+
+from . import hooks
+from ._version import __version__
 from .errors import ParseError, SymcalcError, TimeBudgetExceeded
-from .ftc import (
-    Antiderivative,
-    FTCCheck,
-    RiemannStudy,
-    RiemannSum,
-    accumulate,
-    antiderivative,
-    check_ftc,
-    riemann_convergence,
-    riemann_sum,
-)
-from .functions import sigmoid
-from .gradcheck import GradientCheck, gradcheck
-from .kernels import Kernel, kernel
-from .models import GradientDerivation, make_model
-from .parse import parse, resolve
 
-#: Public names loaded on first use (PEP 562): ``import symcalc`` does not import matplotlib,
-#: yet ``symcalc.plot_function`` works.  Name -> the submodule that defines it.
-_LAZY = {
-    "build_gallery": "gallery",
-    "plot_descent": "plotting",
-    "plot_descent_paths": "plotting",
-    "plot_ftc": "plotting",
-    "plot_function": "plotting",
-    "plot_riemann_convergence": "plotting",
-    "plot_riemann_sum": "plotting",
-    "plot_step_errors": "plotting",
+#: Public name -> the module that defines it (loaded on first use).
+_PUBLIC = {
+    "CATALOG": "symbolic.catalog",
+    "Entry": "symbolic.catalog",
+    "catalog": "symbolic.catalog",
+    "get": "symbolic.catalog",
+    "sigmoid": "symbolic.functions",
+    "parse": "symbolic.parse",
+    "resolve": "symbolic.parse",
+    "Derivation": "symbolic.derivatives",
+    "derivative": "symbolic.derivatives",
+    "derive": "symbolic.derivatives",
+    "Antiderivative": "symbolic.integrals",
+    "antiderivative": "symbolic.integrals",
+    "Kernel": "numeric.kernels",
+    "kernel": "numeric.kernels",
+    "accumulate": "numeric.quadrature",
+    "FTCCheck": "numeric.ftc",
+    "check_ftc": "numeric.ftc",
+    "RiemannStudy": "numeric.riemann",
+    "RiemannSum": "numeric.riemann",
+    "riemann_convergence": "numeric.riemann",
+    "riemann_sum": "numeric.riemann",
+    "GradientCheck": "numeric.gradcheck",
+    "gradcheck": "numeric.gradcheck",
+    "Dataset": "learn.data",
+    "load_data": "learn.data",
+    "GradientDerivation": "learn.models",
+    "make_model": "learn.models",
+    "DescentResult": "learn.descent",
+    "descend": "learn.descent",
+    "build_gallery": "present.gallery",
+    "plot_descent": "present.plotting",
+    "plot_descent_paths": "present.plotting",
+    "plot_ftc": "present.plotting",
+    "plot_function": "present.plotting",
+    "plot_riemann_convergence": "present.plotting",
+    "plot_riemann_sum": "present.plotting",
+    "plot_step_errors": "present.plotting",
 }
+
+# Results of the lower layers draw themselves in notebooks through the presentation layer,
+# which they never import: the registration lives up here, by name, and loads on demand.
+for _result in (
+    "numeric.ftc.FTCCheck",
+    "numeric.riemann.RiemannSum",
+    "numeric.riemann.RiemannStudy",
+    "numeric.gradcheck.GradientCheck",
+    "learn.descent.DescentResult",
+):
+    hooks.register_png(f"{__name__}.{_result}", f"{__name__}.present.plotting:result_png")
+del _result
 
 
 def __getattr__(name: str):
-    if name not in _LAZY:
+    if name not in _PUBLIC:
         raise AttributeError(f"module 'symcalc' has no attribute '{name}'")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_PUBLIC))
 
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .learn.data import Dataset, load_data
+    from .learn.descent import DescentResult, descend
+    from .learn.models import GradientDerivation, make_model
+    from .numeric.ftc import FTCCheck, check_ftc
+    from .numeric.gradcheck import GradientCheck, gradcheck
+    from .numeric.kernels import Kernel, kernel
+    from .numeric.quadrature import accumulate
+    from .numeric.riemann import RiemannStudy, RiemannSum, riemann_convergence, riemann_sum
+    from .present.gallery import build_gallery
+    from .present.plotting import (
+        plot_descent,
+        plot_descent_paths,
+        plot_ftc,
+        plot_function,
+        plot_riemann_convergence,
+        plot_riemann_sum,
+        plot_step_errors,
+    )
+    from .symbolic.catalog import CATALOG, Entry, catalog, get
+    from .symbolic.derivatives import Derivation, derivative, derive
+    from .symbolic.functions import sigmoid
+    from .symbolic.integrals import Antiderivative, antiderivative
+    from .symbolic.parse import parse, resolve
 
 __all__ = [
-    "CATALOG",
     "Antiderivative",
+    "CATALOG",
     "Dataset",
     "Derivation",
     "DescentResult",
@@ -80,6 +135,7 @@ __all__ = [
     "RiemannSum",
     "SymcalcError",
     "TimeBudgetExceeded",
+    "__version__",
     "accumulate",
     "antiderivative",
     "build_gallery",

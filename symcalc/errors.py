@@ -1,11 +1,21 @@
-"""The one exception family symcalc raises for bad input or work it cannot finish."""
+"""The one exception family symcalc raises for bad input or work it cannot finish, and the
+small argument checks that raise it.  Imports nothing of symcalc: every layer may use it."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-__all__ = ["ParseError", "SymcalcError", "TimeBudgetExceeded", "did_you_mean"]
+__all__ = [
+    "ParseError",
+    "SymcalcError",
+    "TimeBudgetExceeded",
+    "check_number",
+    "check_range",
+    "did_you_mean",
+]
 
 
 class SymcalcError(ValueError):
@@ -47,3 +57,32 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """
     close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def check_number(value: Any, what: str) -> float:
+    """``value`` as a finite float, or a `SymcalcError` naming ``what``.
+
+    Examples
+    --------
+    >>> check_number("2.5", "a")
+    2.5
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SymcalcError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise SymcalcError(f"{what} must be a finite number, got {value!r}")
+    return number
+
+
+def check_range(x_range: Sequence[float], what: str = "x_range") -> tuple[float, float]:
+    """``(A, B)`` as two finite floats with A < B, or a `SymcalcError` naming ``what``."""
+    try:
+        low, high = x_range
+    except (TypeError, ValueError):
+        raise SymcalcError(f"{what} must be two numbers (A, B), got {x_range!r}") from None
+    low, high = check_number(low, what), check_number(high, what)
+    if not low < high:
+        raise SymcalcError(f"{what} must have A < B, got {low:g}:{high:g}")
+    return low, high

@@ -8,9 +8,9 @@ import pytest
 import sympy
 
 from symcalc import CATALOG, SymcalcError, catalog, get
-from symcalc.derivatives import derivative
-from symcalc.functions import sigmoid, symbol
-from symcalc.kinks import kink_candidates
+from symcalc.symbolic.derivatives import derivative
+from symcalc.symbolic.functions import sigmoid, symbol
+from symcalc.symbolic.kinks import kink_candidates
 
 mpmath.mp.dps = 50
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from symcalc.descent import OPTIMIZERS
+from symcalc.learn.descent import OPTIMIZERS
 
 CONTRACT_KEYS = [
     "model",

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from symcalc.kernels import kernel
+from symcalc.numeric.kernels import kernel
 
 
 def test_eval_json_contract_and_full_precision(cli):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symcalc.data import (
+from symcalc.errors import SymcalcError
+from symcalc.learn.data import (
     BUILTIN,
     MIN_SAMPLES,
     SYNTHETIC,
@@ -18,7 +19,6 @@ from symcalc.data import (
     standardize,
     synthetic,
 )
-from symcalc.errors import SymcalcError
 
 
 def write(tmp_path, text: str, name: str = "data.csv", encoding: str = "utf-8"):

@@ -9,8 +9,8 @@ import pytest
 import sympy
 
 from symcalc import CATALOG, SymcalcError, derivative, derive, get, parse
-from symcalc.functions import expand_named, symbol
-from symcalc.kinks import kink_candidates
+from symcalc.symbolic.functions import expand_named, symbol
+from symcalc.symbolic.kinks import kink_candidates
 
 mpmath.mp.dps = 40
 x, y, p = symbol("x"), symbol("y"), symbol("p")

@@ -11,8 +11,9 @@ import pytest
 import scipy.optimize
 import scipy.special
 
-from symcalc.data import Dataset, load_data, synthetic
-from symcalc.descent import (
+from symcalc.errors import SymcalcError
+from symcalc.learn.data import Dataset, load_data, synthetic
+from symcalc.learn.descent import (
     OPTIMIZERS,
     STOP_REASONS,
     DescentResult,
@@ -21,8 +22,7 @@ from symcalc.descent import (
     estimate_lipschitz,
     optimize,
 )
-from symcalc.errors import SymcalcError
-from symcalc.models import make_model
+from symcalc.learn.models import make_model
 
 CONTRACT_KEYS = [
     "model",
@@ -397,8 +397,8 @@ def test_arrays_can_be_standardized_on_the_way_in(rng):
 
 
 def test_loss_curves_figure(tmp_path):
-    from symcalc.files import save_figure
-    from symcalc.plotting import plot_descent
+    from symcalc.present.files import save_figure
+    from symcalc.present.plotting import plot_descent
 
     runs = [
         descend("linear", "builtin:diabetes", standardize=True, optimizer=o)
@@ -417,7 +417,7 @@ def test_loss_curves_figure(tmp_path):
 
 
 def test_contour_paths_figure_for_two_parameters():
-    from symcalc.plotting import plot_descent_paths
+    from symcalc.present.plotting import plot_descent_paths
 
     data = synthetic("linear", n_features=1)
     runs = [descend("linear", data, optimizer=o, record_path=True) for o in OPTIMIZERS]

@@ -18,8 +18,7 @@ import pytest
 import sympy
 
 from symcalc import SymcalcError, antiderivative, check_ftc
-from symcalc.catalog import CATALOG, catalog
-from symcalc.ftc import (
+from symcalc.numeric.ftc import (
     Antiderivative,
     FTCCheck,
     accumulate,
@@ -29,9 +28,10 @@ from symcalc.ftc import (
     integrate_numeric,
     univariate_entry,
 )
-from symcalc.functions import expand_named, symbol
-from symcalc.kinks import kink_candidates
-from symcalc.parse import parse
+from symcalc.symbolic.catalog import CATALOG, catalog
+from symcalc.symbolic.functions import expand_named, symbol
+from symcalc.symbolic.kinks import kink_candidates
+from symcalc.symbolic.parse import parse
 
 ALL = sorted(CATALOG)
 ACTIVATIONS = [e.name for e in catalog("activation")]
@@ -164,7 +164,7 @@ def test_textbook_activations_have_a_closed_form(name):
     ],
 )
 def test_known_antiderivatives_exactly(name, expected):
-    from symcalc.parse import parse
+    from symcalc.symbolic.parse import parse
 
     F = _antiderivative(name).antiderivative
     assert sympy.simplify(F - parse(expected)) == 0

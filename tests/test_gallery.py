@@ -34,8 +34,8 @@ from test_notebook import check_latex
 
 import symcalc
 from symcalc import CATALOG, render
-from symcalc import gallery as g
 from symcalc.errors import SymcalcError
+from symcalc.present import gallery as g
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "gallery"
@@ -351,14 +351,14 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path):
 
 
 def test_a_failed_check_is_reported_not_raised(tmp_path, monkeypatch):
-    import symcalc.ftc
+    import symcalc.numeric.ftc
 
-    original = symcalc.ftc.check_ftc
+    original = symcalc.numeric.ftc.check_ftc
 
     def wrong_antiderivative(f, *args, **kwargs):  # a broken integrator: F = x
         return original(f, *args, antiderivative="x", **kwargs)
 
-    monkeypatch.setattr(symcalc.ftc, "check_ftc", wrong_antiderivative)
+    monkeypatch.setattr(symcalc.numeric.ftc, "check_ftc", wrong_antiderivative)
     result = g.build_gallery(tmp_path, only="tanh")
     assert not result.held and result.ftc_failures == ("tanh",)
     assert "FTC check FAILED for tanh" in result.to_text()

@@ -7,9 +7,9 @@ import pytest
 import scipy.optimize
 import sympy
 
-from symcalc.catalog import CATALOG, get
 from symcalc.errors import SymcalcError
-from symcalc.gradcheck import GradientCheck, StepStudy, gradcheck, study_steps
+from symcalc.numeric.gradcheck import GradientCheck, StepStudy, gradcheck, study_steps
+from symcalc.symbolic.catalog import CATALOG, get
 
 
 def _analytic(name: str) -> bool:
@@ -141,7 +141,7 @@ def test_step_study_of_a_failed_check_uses_an_independent_reference():
 
 
 def test_step_study_draws_with_the_plotting_module(tmp_path):
-    from symcalc import plotting
+    from symcalc.present import plotting
 
     figure = plotting.plot_step_errors(gradcheck("tanh", at=[0.7]).study_steps())
     assert figure.axes and figure.axes[0].get_xscale() == "log"

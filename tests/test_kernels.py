@@ -18,12 +18,12 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symcalc.catalog import CATALOG, get
 from symcalc.errors import SymcalcError
-from symcalc.functions import sigmoid, symbol
-from symcalc.kernels import CHUNK, Kernel, erf_array, erfc_array, kernel
-from symcalc.parse import parse
-from symcalc.rewrites import MPMATH_FUNCTIONS
+from symcalc.numeric.kernels import CHUNK, Kernel, erf_array, erfc_array, kernel
+from symcalc.numeric.rewrites import MPMATH_FUNCTIONS
+from symcalc.symbolic.catalog import CATALOG, get
+from symcalc.symbolic.functions import sigmoid, symbol
+from symcalc.symbolic.parse import parse
 
 HAS_NUMBA = importlib.util.find_spec("numba") is not None
 

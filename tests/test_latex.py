@@ -1,4 +1,4 @@
-"""LaTeX input: `symcalc.latex.latex_to_text` and `parse` reading LaTeX.
+"""LaTeX input: `symcalc.symbolic.parse_latex.latex_to_text` and `parse` reading LaTeX.
 
 Every accepted formula is compared with an expression built directly in SymPy from
 real symbols; every refused one is checked for the message that names the problem.
@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy import Abs, Float, Max, Min, Rational, erf, exp, log, oo, pi, sqrt
 
-import symcalc.latex
+import symcalc.symbolic.parse_latex
 from symcalc.errors import ParseError
-from symcalc.functions import sigmoid, symbol
-from symcalc.latex import latex_to_text
-from symcalc.parse import parse
+from symcalc.symbolic.functions import sigmoid, symbol
+from symcalc.symbolic.parse import parse
+from symcalc.symbolic.parse_latex import latex_to_text
 
 a, b, c, d, p, r, u, v, w, x, y, z = (symbol(n) for n in "abcdpruvwxyz")
 alpha, beta, gamma, sigma, theta0, theta1, lamda = (
@@ -184,7 +184,7 @@ def test_hostile_content_is_refused(latex):
 
 
 def test_no_evaluating_calls_in_the_module():
-    tree = ast.parse(inspect.getsource(symcalc.latex))
+    tree = ast.parse(inspect.getsource(symcalc.symbolic.parse_latex))
     evaluators = {"eval", "exec", "sympify", "parse_expr", "parse_latex", "__import__"}
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}

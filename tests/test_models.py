@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 import sympy
 
-from symcalc.catalog import catalog, get
-from symcalc.derivatives import derivative
 from symcalc.errors import SymcalcError
-from symcalc.models import (
+from symcalc.learn.models import (
     CURVATURE,
     MODELS,
     SCALAR_LOSSES,
@@ -21,6 +19,8 @@ from symcalc.models import (
     encode_classes,
     make_model,
 )
+from symcalc.symbolic.catalog import catalog, get
+from symcalc.symbolic.derivatives import derivative
 
 mpmath.mp.dps = 50
 
@@ -101,7 +101,7 @@ def test_linear_model_with_every_scalar_loss_matches_sympy(loss, rng):
     ],
 )
 def test_gradient_agrees_with_central_differences(name, data, options, rng):
-    from symcalc.data import load_data
+    from symcalc.learn.data import load_data
 
     objective = make_model(name, **options).objective(load_data(data), l2=0.05)
     for _ in range(2):
@@ -124,8 +124,8 @@ def test_gradient_agrees_with_central_differences(name, data, options, rng):
     ],
 )
 def test_gradient_passes_symcalc_gradcheck(name, data, options, rng):
-    from symcalc.data import load_data
-    from symcalc.gradcheck import gradcheck
+    from symcalc.learn.data import load_data
+    from symcalc.numeric.gradcheck import gradcheck
 
     objective = make_model(name, **options).objective(load_data(data, standardize=True), l2=0.01)
     theta = rng.uniform(-0.5, 0.5, objective.n_parameters)
@@ -134,8 +134,8 @@ def test_gradient_passes_symcalc_gradcheck(name, data, options, rng):
 
 
 def test_gradcheck_rejects_the_textbook_gradient_without_the_2():
-    from symcalc.data import load_data
-    from symcalc.gradcheck import gradcheck
+    from symcalc.learn.data import load_data
+    from symcalc.numeric.gradcheck import gradcheck
 
     data = load_data("synthetic:linear")
     objective = make_model("linear").objective(data)
@@ -253,7 +253,7 @@ def test_softmax_hessian_bound(rng):
     ],
 )
 def test_lipschitz_bound_is_the_textbook_formula_and_holds(name, data, rng):
-    from symcalc.data import load_data
+    from symcalc.learn.data import load_data
 
     dataset = load_data(data)
     objective = make_model(name).objective(dataset, l2=0.1)
@@ -270,7 +270,7 @@ def test_lipschitz_bound_is_the_textbook_formula_and_holds(name, data, rng):
 
 
 def test_mlp_has_no_global_lipschitz_bound():
-    from symcalc.data import load_data
+    from symcalc.learn.data import load_data
 
     assert make_model("mlp").objective(load_data("synthetic:moons")).lipschitz is None
 
@@ -322,7 +322,7 @@ def test_theta_for_json_shapes(rng):
 
 
 def test_predictions_are_labels_for_classifiers():
-    from symcalc.data import load_data
+    from symcalc.learn.data import load_data
 
     data = load_data("builtin:iris", standardize=True)
     objective = make_model("softmax").objective(data)

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symcalc import ParseError, SymcalcError, get, parse, resolve
-from symcalc.functions import sigmoid, symbol
-from symcalc.parse import MAX_LENGTH, order_variables
+from symcalc.symbolic.functions import sigmoid, symbol
+from symcalc.symbolic.parse import MAX_LENGTH, order_variables
 
 x, y, p, z = (symbol(n) for n in "xypz")
 

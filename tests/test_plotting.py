@@ -20,13 +20,10 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from symcalc import SymcalcError, riemann_convergence, riemann_sum
-from symcalc.catalog import CATALOG
-from symcalc.derivatives import derivative
-from symcalc.files import save_figure
-from symcalc.ftc import RULES, accumulate, univariate_entry
-from symcalc.functions import expand_named
-from symcalc.kernels import kernel
-from symcalc.plotting import (
+from symcalc.numeric.ftc import RULES, accumulate, univariate_entry
+from symcalc.numeric.kernels import kernel
+from symcalc.present.files import save_figure
+from symcalc.present.plotting import (
     MIN_TITLE_SIZE,
     mathtext,
     plot_ftc,
@@ -35,6 +32,9 @@ from symcalc.plotting import (
     plot_riemann_sum,
     plot_step_errors,
 )
+from symcalc.symbolic.catalog import CATALOG
+from symcalc.symbolic.derivatives import derivative
+from symcalc.symbolic.functions import expand_named
 
 ALL = sorted(CATALOG)
 
@@ -443,7 +443,7 @@ def test_step_error_plot_draws_each_method_and_marks_the_best_step():
 
 
 def test_step_error_plot_draws_the_gradcheck_study():
-    from symcalc.gradcheck import gradcheck, study_steps
+    from symcalc.numeric.gradcheck import gradcheck, study_steps
 
     study = study_steps(gradcheck("binary_cross_entropy_with_logits", at=[[0.5, 1.0]], wrt="z"))
     ax = plot_step_errors(study).axes[0]
@@ -502,7 +502,7 @@ def test_saving_refuses_to_overwrite_without_force(tmp_path):
 
 def test_plotting_never_touches_pyplot():
     code = (
-        "import sys, symcalc.plotting as p; p.plot_function('relu'); p.plot_ftc('relu'); "
+        "import sys, symcalc.present.plotting as p; p.plot_function('relu'); p.plot_ftc('relu'); "
         "print('matplotlib.pyplot' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

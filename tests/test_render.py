@@ -1,4 +1,4 @@
-"""Text, LaTeX and JSON records of a derivation (symcalc.render)."""
+"""Text, LaTeX and JSON records of a derivation (symcalc.symbolic.render)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import json
 import pytest
 import sympy
 
-from symcalc.catalog import CATALOG
-from symcalc.functions import sigmoid, symbol
-from symcalc.parse import parse
-from symcalc.render import HANDLERS, lines, step_records, to_latex, to_text
-from symcalc.steps import ConstantRule, Rule, derivation_steps, walk, with_identity
+from symcalc.symbolic.catalog import CATALOG
+from symcalc.symbolic.functions import sigmoid, symbol
+from symcalc.symbolic.parse import parse
+from symcalc.symbolic.render import HANDLERS, lines, step_records, to_latex, to_text
+from symcalc.symbolic.steps import ConstantRule, Rule, derivation_steps, walk, with_identity
 
 x = symbol("x")
 

@@ -7,10 +7,7 @@ import numpy as np
 import pytest
 import sympy
 
-from symcalc.catalog import CATALOG, get
-from symcalc.derivatives import derivative
-from symcalc.functions import sigmoid, symbol
-from symcalc.rewrites import (
+from symcalc.numeric.rewrites import (
     MPMATH_FUNCTIONS,
     RULES,
     Rewrite,
@@ -19,6 +16,9 @@ from symcalc.rewrites import (
     optimize_traced,
     softplus,
 )
+from symcalc.symbolic.catalog import CATALOG, get
+from symcalc.symbolic.derivatives import derivative
+from symcalc.symbolic.functions import sigmoid, symbol
 
 POINTS = [-30.0, -7.5, -1.0, -0.125, 0.0, 0.3, 1.0, 4.0, 25.0]
 

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symcalc import SymcalcError, riemann_convergence, riemann_sum
-from symcalc.catalog import CATALOG
-from symcalc.ftc import RULES, univariate_entry
-from symcalc.functions import expand_named
-from symcalc.kinks import kink_candidates
+from symcalc.numeric.ftc import RULES, univariate_entry
+from symcalc.symbolic.catalog import CATALOG
+from symcalc.symbolic.functions import expand_named
+from symcalc.symbolic.kinks import kink_candidates
 
 ALL = sorted(CATALOG)
 

@@ -1,4 +1,4 @@
-"""The stability promise of `symcalc.kernels`, checked against mpmath for the whole catalog.
+"""The stability promise of `symcalc.numeric.kernels`, checked against mpmath for the whole catalog.
 
 For every catalog entry and its first and second derivatives, at the extreme points
 the issue lists (±1e3, ±745, ±710, ±50, ±1e-8, 0, the smallest subnormal, ...) and a
@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 import sympy
 
-from symcalc.catalog import CATALOG, get
-from symcalc.kernels import kernel
-from symcalc.rewrites import MPMATH_FUNCTIONS
+from symcalc.numeric.kernels import kernel
+from symcalc.numeric.rewrites import MPMATH_FUNCTIONS
+from symcalc.symbolic.catalog import CATALOG, get
 
 RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 ATOL = {np.float64: 1e-300, np.float32: 1e-36}

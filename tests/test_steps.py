@@ -1,4 +1,4 @@
-"""The rule tree of symcalc.steps against SymPy's own derivative, node by node."""
+"""The rule tree of symcalc.symbolic.steps against SymPy's own derivative, node by node."""
 
 from __future__ import annotations
 
@@ -38,12 +38,12 @@ from sympy import (
     tanh,
 )
 
-from symcalc.catalog import CATALOG
 from symcalc.errors import SymcalcError
-from symcalc.functions import sigmoid, symbol
-from symcalc.kinks import CONVENTIONS, apply_convention, kink_candidates, nonsmooth_atoms
-from symcalc.render import to_latex, to_text
-from symcalc.steps import (
+from symcalc.symbolic.catalog import CATALOG
+from symcalc.symbolic.functions import sigmoid, symbol
+from symcalc.symbolic.kinks import CONVENTIONS, apply_convention, kink_candidates, nonsmooth_atoms
+from symcalc.symbolic.render import to_latex, to_text
+from symcalc.symbolic.steps import (
     ChainRule,
     ConstantMultipleRule,
     DontKnowRule,

@@ -6,7 +6,7 @@
   be a finite number; a bad row, an empty cell or a word where a number belongs
   is reported with its line number and column, never dropped;
 * a data set shipped with symcalc (``builtin:diabetes``, ``builtin:breast_cancer``,
-  ``builtin:iris``: real tables, see ``symcalc/datasets/README.md``);
+  ``builtin:iris``: real tables, see ``symcalc/learn/datasets/README.md``);
 * a seeded synthetic set (``synthetic:linear``, ``synthetic:logistic``,
   ``synthetic:blobs``, ``synthetic:moons``; see `SYNTHETIC`).
 
@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import SymcalcError, did_you_mean
+from ..errors import SymcalcError, did_you_mean
 
 __all__ = [
     "BUILTIN",
@@ -414,7 +414,7 @@ def _numeric_column(
 
 @dataclasses.dataclass(frozen=True)
 class BuiltinSet:
-    """A real table shipped in ``symcalc/datasets``: file name, target column, what it is."""
+    """A real table shipped in ``symcalc/learn/datasets``: file name, target column, what it is."""
 
     file: str
     target: str
@@ -422,7 +422,7 @@ class BuiltinSet:
     task: str
 
 
-#: Real data sets shipped with symcalc (sources and licences in ``symcalc/datasets/README.md``).
+#: Real data sets shipped with symcalc (sources and licences in ``symcalc/learn/datasets/README.md``).
 BUILTIN: Mapping[str, BuiltinSet] = MappingProxyType(
     {
         "diabetes": BuiltinSet(
@@ -462,7 +462,7 @@ def builtin_path(name: str) -> Path:
             f"no shipped data set '{name}'{did_you_mean(name, BUILTIN)} "
             f"(shipped: {', '.join(BUILTIN)})"
         )
-    return Path(str(resources.files("symcalc") / "datasets" / BUILTIN[name].file))
+    return Path(str(resources.files("symcalc.learn") / "datasets" / BUILTIN[name].file))
 
 
 def builtin(name: str, target: str | None = None) -> Dataset:

@@ -2,8 +2,8 @@
 
 The textbook loop is θ ← θ − α∇J(θ): start somewhere, compute the gradient,
 step, repeat until converged.  `descend` runs it on a model from
-`symcalc.models` (whose gradient is derived symbolically) and data from
-`symcalc.data`; `optimize` runs it on any `symcalc.models.Objective`.
+`symcalc.learn.models` (whose gradient is derived symbolically) and data from
+`symcalc.learn.data`; `optimize` runs it on any `symcalc.learn.models.Objective`.
 
 Optimizers (`OPTIMIZERS`), each one small class with a ``step``:
 
@@ -55,8 +55,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ..errors import SymcalcError, did_you_mean
+from ..hooks import png_of
 from .data import Dataset, load_data
-from .errors import SymcalcError, did_you_mean
 from .models import MLP, LinearModel, Objective, make_model
 
 __all__ = [
@@ -332,9 +333,7 @@ class DescentResult:
 
     def _repr_png_(self) -> bytes:
         """The loss and gradient-norm curves, drawn (what a notebook shows)."""
-        from .plotting import figure_png, plot_descent
-
-        return figure_png(plot_descent(self))
+        return png_of(self)
 
     def __repr__(self) -> str:
         return (
@@ -412,7 +411,7 @@ def estimate_lipschitz(
 
     Examples
     --------
-    >>> from symcalc.models import make_model
+    >>> from symcalc.learn.models import make_model
     >>> objective = make_model("mlp", hidden=3).objective(load_data("synthetic:moons"))
     >>> estimate_lipschitz(objective, objective.initial()) > 0
     True
@@ -473,7 +472,7 @@ def optimize(
 
     Examples
     --------
-    >>> from symcalc.models import make_model
+    >>> from symcalc.learn.models import make_model
     >>> objective = make_model("logistic").objective(load_data("synthetic:logistic"))
     >>> optimize(objective, optimizer="line-search").stop_reason
     'gradient_norm'
@@ -651,7 +650,7 @@ def descend(
     ----------
     model
         ``"linear"``, ``"logistic"``, ``"softmax"``, ``"mlp"`` or a model from
-        `symcalc.models.make_model` (``hidden``, ``activation`` and ``loss`` build one).
+        `symcalc.learn.models.make_model` (``hidden``, ``activation`` and ``loss`` build one).
     data
         A CSV path, ``"builtin:NAME"``, ``"synthetic:NAME"``, a `Dataset`, or ``(X, y)``
         (NumPy arrays, or dask arrays for linear and logistic models).
@@ -664,7 +663,7 @@ def descend(
     l2
         λ of the penalty (λ/2)‖w‖² added to the mean loss; intercepts are not penalized.
     hidden, activation, loss
-        Build the model when ``model`` is a name (see `symcalc.models.make_model`).
+        Build the model when ``model`` is a name (see `symcalc.learn.models.make_model`).
     theta0, seed
         The starting point (default: zeros for the convex models, seeded Glorot
         weights for ``mlp``).
@@ -672,7 +671,7 @@ def descend(
         Called as ``callback(iteration, loss, gradient_norm)`` after every step
         (`ProgressBar` is one).
     record_path
-        Keep every iterate θₖ in ``result.path`` (for `symcalc.plotting.plot_descent_paths`).
+        Keep every iterate θₖ in ``result.path`` (for `symcalc.present.plotting.plot_descent_paths`).
 
     Examples
     --------

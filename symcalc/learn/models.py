@@ -6,8 +6,8 @@ Each model states its objective symbolically, with SymPy sums over the m samples
 
 where ℓ is a catalog loss and zᵢ(θ) the model's output for sample i.  SymPy's
 chain rule turns this into ∂J/∂θ = (1/m) Σᵢ ∂ℓ/∂z · ∂zᵢ/∂θ; the per-sample factor
-∂ℓ/∂z is the loss's symbolic derivative (`symcalc.derivatives`), lambdified by
-`symcalc.kernels.kernel(loss, order=1)`, and the Jacobian ∂zᵢ/∂θ becomes matrix
+∂ℓ/∂z is the loss's symbolic derivative (`symcalc.symbolic.derivatives`), lambdified by
+`symcalc.numeric.kernels.kernel(loss, order=1)`, and the Jacobian ∂zᵢ/∂θ becomes matrix
 products over all samples at once:
 
     linear, logistic   z = X w + b            ∇_w J = (1/m) Xᵀ ℓ'(z, y) + λ w
@@ -48,11 +48,11 @@ import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
 
-from .catalog import Entry, get
+from ..errors import SymcalcError, did_you_mean
+from ..symbolic.catalog import Entry, get
+from ..symbolic.functions import latex, symbol
+from ..symbolic.parse import resolve
 from .data import Dataset, check_arrays
-from .errors import SymcalcError, did_you_mean
-from .functions import latex, symbol
-from .parse import resolve
 
 __all__ = [
     "CURVATURE",
@@ -109,7 +109,7 @@ def _indexed(name: str) -> sympy.IndexedBase:
 
 @functools.lru_cache(maxsize=64)
 def _kernel(name: str, srepr: str, order: int, wrt: str | None) -> Callable[..., np.ndarray]:
-    from .kernels import kernel
+    from ..numeric.kernels import kernel
 
     entry = _ENTRIES[(name, srepr)]
     return kernel(entry, order=order, wrt=wrt)
@@ -296,7 +296,7 @@ class Objective:
     """J(θ) and ∇J(θ) of a model on fixed data; θ is one flat float64 vector.
 
     ``lipschitz`` is a bound on the Lipschitz constant of ∇J (None if there is no
-    global bound); `symcalc.descent` derives its default step size from it.
+    global bound); `symcalc.learn.descent` derives its default step size from it.
     """
 
     name: str = "objective"
@@ -685,7 +685,7 @@ class GradientDerivation:
     features ``j = 1..n``; ``loss_derivative`` is ∂ℓ/∂z derived by symcalc (with the
     catalog's classic form in ``classic``); ``partials`` pairs each kind of parameter
     with SymPy's derivative of J (the chain rule, with ℓ' standing for ∂ℓ/∂z);
-    ``vectorized`` is the matrix form that `symcalc.descent` runs.
+    ``vectorized`` is the matrix form that `symcalc.learn.descent` runs.
     """
 
     model: str
@@ -885,7 +885,7 @@ class LinearModel:
         >>> d.classic
         -y + sigmoid(z)
         """
-        from .derivatives import derivative
+        from ..symbolic.derivatives import derivative
 
         entry = self._entry(K)
         ell = _loss_placeholder()
@@ -999,7 +999,7 @@ class MLP:
     """A network with one hidden layer: z = W₂ φ(W₁ x + b₁) + b₂, trained by backpropagation.
 
     ``activation`` is any catalog activation (or expression in x); its derivative
-    φ' comes from `symcalc.derivatives` through `symcalc.kernels`.  ``loss=None``
+    φ' comes from `symcalc.symbolic.derivatives` through `symcalc.numeric.kernels`.  ``loss=None``
     classifies (softmax output, categorical cross-entropy); a scalar loss such as
     ``"squared_error"`` makes a regression network.
 
@@ -1111,7 +1111,7 @@ class MLP:
 
     def derivation(self, K: int = 2) -> GradientDerivation:
         """Objective, ∂ℓ/∂z, φ', the chain rule through the hidden layer, backpropagation."""
-        from .derivatives import derivative
+        from ..symbolic.derivatives import derivative
 
         entry = self._entry(K)
         ell = _loss_placeholder()
@@ -1298,7 +1298,7 @@ def check_symbolic_gradient(
 
     The objective's Sum form is expanded with the data substituted; SymPy
     differentiates it in every parameter and evaluates at ``theta`` with ``digits``
-    significant digits; the vectorized gradient is the one `symcalc.descent` uses.
+    significant digits; the vectorized gradient is the one `symcalc.learn.descent` uses.
 
     Examples
     --------

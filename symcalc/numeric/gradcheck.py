@@ -22,7 +22,7 @@ numeric derivative can tell two values apart.  Points within a few steps of a ki
 (``relu`` at 0, ``huber`` at |p - y| = δ) are reported, not counted.
 
 `study_steps` computes the data of the V-shaped "error against step size" curve at the
-worst point; `symcalc.plotting.plot_step_errors` draws it.
+worst point; `symcalc.present.plotting.plot_step_errors` draws it.
 
 Examples
 --------
@@ -43,9 +43,10 @@ from typing import Any
 import numpy as np
 import sympy
 
-from .catalog import Entry
-from .errors import SymcalcError
-from .functions import sigmoid
+from ..errors import SymcalcError
+from ..hooks import png_of
+from ..symbolic.catalog import Entry
+from ..symbolic.functions import sigmoid
 
 __all__ = ["METHODS", "GradientCheck", "StepStudy", "gradcheck", "study_steps"]
 
@@ -261,9 +262,7 @@ class GradientCheck:
 
     def _repr_png_(self) -> bytes:
         """The step-size study at the worst point, drawn (what a notebook shows)."""
-        from .plotting import figure_png, plot_step_errors
-
-        return figure_png(plot_step_errors(self.study_steps()))
+        return png_of(self)
 
     def __repr__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
@@ -325,8 +324,8 @@ def _claim_from(derivative: Any, entry: Entry, variables, var_index: int, params
             return np.broadcast_to(np.asarray(values, dtype=float), points.shape[:1])
 
         return claimed
+    from ..symbolic.parse import parse, resolve
     from .kernels import kernel
-    from .parse import parse, resolve
 
     expr = parse(derivative) if isinstance(derivative, str) else derivative
     if not isinstance(expr, sympy.Expr):
@@ -350,10 +349,10 @@ def _claim_from(derivative: Any, entry: Entry, variables, var_index: int, params
 
 
 def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem, Entry]:
-    from .derivatives import variable_of
+    from ..symbolic.derivatives import variable_of
+    from ..symbolic.kinks import kink_candidates
+    from ..symbolic.parse import resolve
     from .kernels import kernel
-    from .kinks import kink_candidates
-    from .parse import resolve
 
     entry = resolve(f, **dict(params or {}))
     variables = entry.variables

@@ -4,9 +4,9 @@
 shape, several arrays broadcast together) or Python scalars that evaluates ``f`` or
 one of its derivatives.  Building one takes four steps, each visible on the result:
 
-1. ``expr``: the derivative from `symcalc.derivatives.derivative` (kink convention
+1. ``expr``: the derivative from `symcalc.symbolic.derivatives.derivative` (kink convention
    applied) with the entry's parameters bound.
-2. ``lowered``: ``expr`` after the stability rewrites of `symcalc.rewrites`
+2. ``lowered``: ``expr`` after the stability rewrites of `symcalc.numeric.rewrites`
    (identities such as ``exp(x)/(exp(x)+1)**2 -> σ(x)σ(-x)``; ``rewrites`` names
    the rules that fired).
 3. ``source``: Python source generated from ``lowered``.  It calls NumPy
@@ -87,12 +87,12 @@ import numpy as np
 import scipy.special
 import sympy
 
-from .catalog import Entry
-from .derivatives import derivative, variable_of
-from .errors import SymcalcError
-from .functions import latex, sigmoid
-from .kinks import apply_convention, heaviside_at_zero
-from .parse import resolve
+from ..errors import SymcalcError
+from ..symbolic.catalog import Entry
+from ..symbolic.derivatives import derivative, variable_of
+from ..symbolic.functions import latex, sigmoid
+from ..symbolic.kinks import apply_convention, heaviside_at_zero
+from ..symbolic.parse import resolve
 from .rewrites import Context, erfc, expm1, log1p, logsumexp, optimize_traced, softplus
 
 __all__ = ["BACKENDS", "CHUNK", "Kernel", "erf_array", "erfc_array", "kernel"]
@@ -439,7 +439,7 @@ class _Graph:
         if isinstance(expr, sympy.Function):
             raise SymcalcError(
                 f"cannot make a NumPy kernel for the function '{type(expr).__name__}'; "
-                "use the functions listed in symcalc.parse.FUNCTIONS"
+                "use the functions listed in symcalc.symbolic.functions.FUNCTIONS"
             )
         raise SymcalcError(f"cannot make a NumPy kernel for {sympy.sstr(expr)!r}")
 
@@ -1715,7 +1715,7 @@ def kernel(
     the first variable).  ``dtype`` None follows the inputs (float32 stays float32,
     everything else becomes float64); "float32"/"float64" casts the inputs.
     ``params`` overrides catalog parameters (defaults: the entry's).
-    ``convention`` sets derivatives at kinks (see `symcalc.kinks`).  ``stable=False``
+    ``convention`` sets derivatives at kinks (see `symcalc.symbolic.kinks`).  ``stable=False``
     gives the plain lambdify.  ``backend`` is "numpy" or "numba" (the ``fast`` extra).
     The same request twice returns the same (cached) kernel.
 

@@ -37,7 +37,7 @@ Every rule carries worked examples (``lhs -> rhs``) that the tests prove equal a
 
 Examples
 --------
->>> from symcalc.functions import symbol
+>>> from symcalc.symbolic.functions import symbol
 >>> x = symbol("x")
 >>> optimize(sympy.exp(x) / (sympy.exp(x) + 1) ** 2)
 sigmoid(-x)*sigmoid(x)
@@ -59,7 +59,7 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import expm1, log1p
 
-from .functions import sigmoid
+from ..symbolic.functions import sigmoid
 
 __all__ = [
     "MPMATH_FUNCTIONS",
@@ -83,7 +83,7 @@ class softplus(sympy.Function):  # noqa: N801 - lower case like sympy.tanh
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
     >>> sympy.diff(softplus(x), x)
     sigmoid(x)
@@ -133,7 +133,7 @@ class logsumexp(sympy.Function):  # noqa: N801 - lower case like sympy.tanh
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> a, b = symbol("a"), symbol("b")
     >>> sympy.diff(logsumexp(a, b), a).rewrite(sympy.exp)
     exp(a)/(exp(a) + exp(b))
@@ -165,7 +165,7 @@ class erfc(sympy.Function):  # noqa: N801 - lower case like sympy.erfc
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> erfc(-symbol("x"))
     erfc(-x)
     """
@@ -1051,7 +1051,7 @@ def optimize(
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> p, y = symbol("p"), symbol("y")
     >>> optimize(-y * sympy.log(p) - (1 - y) * sympy.log(1 - p))
     -y*log(p) - (1 - y)*log1p(-p)

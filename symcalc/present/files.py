@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import SymcalcError
+from ..errors import SymcalcError
 
 __all__ = ["FIGURE_FORMATS", "check_target", "save_figure", "write_atomic"]
 

@@ -14,7 +14,7 @@ ways GitHub hands to MathJax untouched by Markdown: display math in ````` ```mat
 fences and inline math as ``$`...`$``.  (In ``$$ ... $$`` blocks GitHub's Markdown
 pass eats a ``\\\\`` in the middle of a line, which every ``cases`` has, and ``\\{``.)
 
-Nothing is lost: every file is written whole (`symcalc.files.write_atomic`), and the
+Nothing is lost: every file is written whole (`symcalc.present.files.write_atomic`), and the
 folder keeps a manifest, ``.gallery-manifest.json``, of the files the gallery wrote
 with their SHA-256.  A rebuild replaces files the manifest lists; any other file in
 the way is refused, before any work is done, unless ``force=True``.  Files of entries
@@ -55,11 +55,11 @@ from typing import Any, TextIO
 
 import sympy
 
-from . import render
-from .catalog import CATALOG, Entry, all_names, canonical_name, get
-from .errors import SymcalcError, did_you_mean
+from ..errors import SymcalcError, did_you_mean
+from ..symbolic import render
+from ..symbolic.catalog import CATALOG, Entry, all_names, canonical_name, get
+from ..symbolic.functions import latex
 from .files import write_atomic
-from .functions import latex
 
 __all__ = [
     "DEFAULT_OUT",
@@ -299,8 +299,8 @@ def build_page(name: str, *, timeout: float = DEFAULT_TIMEOUT, figures: bool = T
     >>> page.antiderivative_found, page.held
     (True, True)
     """
-    from .derivatives import derive
-    from .ftc import check_ftc
+    from ..numeric.ftc import check_ftc
+    from ..symbolic.derivatives import derive
 
     canonical = canonical_name(name)
     if canonical is None:
@@ -451,7 +451,7 @@ def _derivative_section(entry: Entry, derivation) -> list[str]:
 
 
 def _kinks(entry: Entry, derivation) -> list[str]:
-    from .kinks import CONVENTIONS
+    from ..symbolic.kinks import CONVENTIONS
 
     name = _text(entry.name)
     defaults = " with its default parameters" if entry.params else ""
@@ -500,7 +500,7 @@ _METHODS = {
 
 
 def _antiderivative_section(entry: Entry, check) -> list[str]:
-    from .ftc import integral_latex
+    from ..symbolic.integrals import integral_latex
 
     found = check.antiderivative
     view = check.entry

@@ -2,7 +2,7 @@
 
 Each ``plot_*`` function returns a matplotlib `~matplotlib.figure.Figure` built with
 the object-oriented API (no pyplot state, never ``plt.show()``); save it with
-`symcalc.files.save_figure` (atomic, no timestamps) or let a notebook show it.
+`symcalc.present.files.save_figure` (atomic, no timestamps) or let a notebook show it.
 
 The shared look lives at the top of this module: `COLORS` (one colour per role,
 from the colour-blind-safe Okabe-Ito palette), `STYLE` (fonts: DejaVu Sans, which
@@ -35,9 +35,9 @@ import sympy
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from .catalog import Entry
-from .errors import SymcalcError
-from .functions import LatexPrinter, latex
+from ..errors import SymcalcError, check_range
+from ..symbolic.catalog import Entry
+from ..symbolic.functions import LatexPrinter, latex
 
 __all__ = [
     "COLORS",
@@ -478,7 +478,7 @@ def mathtext(
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
     >>> mathtext(sympy.Max(0, x), lhs="f(x)")
     '$f(x) = \\\\max\\\\left(0, x\\\\right)$'
@@ -504,18 +504,6 @@ def _name_tex(entry: Entry) -> str:
 
 
 # -- sampling curves -----------------------------------------------------------------
-
-
-def _check_range(x_range: Sequence[float], what: str = "range") -> tuple[float, float]:
-    try:
-        a, b = (float(v) for v in x_range)
-    except (TypeError, ValueError):
-        raise SymcalcError(f"{what} must be two numbers (A, B), got {x_range!r}") from None
-    if not (math.isfinite(a) and math.isfinite(b)):
-        raise SymcalcError(f"{what} must be finite, got {a:g}:{b:g}")
-    if not a < b:
-        raise SymcalcError(f"{what} must have A < B, got {a:g}:{b:g}")
-    return a, b
 
 
 def _grid(
@@ -627,17 +615,18 @@ def plot_function(
     >>> len(fig.axes)
     3
     """
-    from .derivatives import derivative
-    from .ftc import univariate_entry
-    from .kernels import kernel
+    from ..numeric.kernels import kernel
+    from ..symbolic.catalog import univariate_entry
+    from ..symbolic.derivatives import derivative
+    from ..symbolic.parse import resolve
 
     if order not in (1, 2):
         raise SymcalcError(f"order must be 1 or 2, got {order!r}")
     if layout not in ("side", "stacked"):
         raise SymcalcError(f"layout must be 'side' or 'stacked', got {layout!r}")
-    entry = univariate_entry(f, **dict(params or {}))
+    entry = univariate_entry(resolve(f, **dict(params or {})))
     var = entry.variable
-    a, b = _check_range(entry.plot_range if x_range is None else x_range)
+    a, b = check_range(entry.plot_range if x_range is None else x_range)
     if tangent is not None:
         tangent = float(tangent)
         if not (math.isfinite(tangent) and a <= tangent <= b):
@@ -713,7 +702,7 @@ def _jump_points(
     Candidates are the switching points of its non-smooth parts; each is kept when the
     values a hair to the left and right differ.
     """
-    from .kinks import kink_candidates
+    from ..symbolic.kinks import kink_candidates
 
     points = []
     for candidate in kink_candidates(expr, var):
@@ -869,20 +858,20 @@ def _function_panel(ax, entry, kern, x_range, points: int = 801) -> None:
 
 @_styled
 def plot_riemann_sum(result, study=None) -> Figure:
-    """f with the bars of a `~symcalc.ftc.RiemannSum` (and its convergence beside it).
+    """f with the bars of a `~symcalc.numeric.ftc.RiemannSum` (and its convergence beside it).
 
     The bars are one `~matplotlib.collections.PatchCollection` with gid
     ``"riemann-bars"`` whose signed areas add up to ``result.value``.  With a
-    `~symcalc.ftc.RiemannStudy`, a second panel shows the error against n.
+    `~symcalc.numeric.ftc.RiemannStudy`, a second panel shows the error against n.
 
     Examples
     --------
-    >>> from symcalc.ftc import riemann_sum
+    >>> from symcalc.numeric.ftc import riemann_sum
     >>> fig = plot_riemann_sum(riemann_sum("sigmoid", -4, 4, 16))
     >>> fig.axes[0].get_title()
     'midpoint sum, n = 16: 4 (integral 4)'
     """
-    from .kernels import kernel
+    from ..numeric.kernels import kernel
 
     entry = result.entry
     fig, axes = _figure(1, 2 if study is not None else 1, panel=(PANEL[0] * 1.15, PANEL[1]))
@@ -951,7 +940,7 @@ def plot_riemann_convergence(study) -> Figure:
 
     Examples
     --------
-    >>> from symcalc.ftc import riemann_convergence
+    >>> from symcalc.numeric.ftc import riemann_convergence
     >>> fig = plot_riemann_convergence(riemann_convergence("exp(x)", 0, 1, max_power=6))
     >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())[:2]
     ['error-left', 'error-midpoint']
@@ -978,7 +967,7 @@ def plot_ftc(
     Left: f over the range with ``n`` bars of the ``rule`` sum on [a, b].  Right: the
     accumulated area A (by quadrature), the running totals of the bars as dots on it,
     and the tangent of A at b, whose slope is f(b).  ``f`` may be an
-    `~symcalc.ftc.FTCCheck`, whose a and range are then used.  ``b`` defaults to
+    `~symcalc.numeric.ftc.FTCCheck`, whose a and range are then used.  ``b`` defaults to
     80% of the way from a to the far end of the range.
 
     Examples
@@ -987,8 +976,12 @@ def plot_ftc(
     >>> [ax.get_title() for ax in fig.axes][1]
     '$A(x) = \\\\int_{-4}^{x} \\\\mathrm{sigmoid}(t)\\\\,dt$'
     """
-    from .ftc import FTCCheck, accumulate, default_lower_limit, riemann_sum, univariate_entry
-    from .kernels import kernel
+    from ..numeric.ftc import FTCCheck, default_lower_limit
+    from ..numeric.kernels import kernel
+    from ..numeric.quadrature import accumulate
+    from ..numeric.riemann import riemann_sum
+    from ..symbolic.catalog import univariate_entry
+    from ..symbolic.parse import resolve
 
     if isinstance(f, FTCCheck):
         entry, a, x_range = (
@@ -997,8 +990,8 @@ def plot_ftc(
             f.x_range if x_range is None else x_range,
         )
     else:
-        entry = univariate_entry(f, **dict(params or {}))
-    low, high = _check_range(entry.plot_range if x_range is None else x_range)
+        entry = univariate_entry(resolve(f, **dict(params or {})))
+    low, high = check_range(entry.plot_range if x_range is None else x_range)
     a = default_lower_limit(entry) if a is None else float(a)
     if b is None:  # most of the way to the far end, so the tangent at b shows whole
         b = a + 0.8 * ((high if a < high else low) - a)
@@ -1077,7 +1070,7 @@ _METHOD_ORDERS = {"forward": 1, "backward": 1, "central": 2, "richardson": 4, "c
 def plot_step_errors(study) -> Figure:
     """The V-shaped curve of a gradient check: numeric-derivative error against step size.
 
-    ``study`` is the step-size study of `symcalc.gradcheck` (``steps``: array of step
+    ``study`` is the step-size study of `symcalc.numeric.gradcheck` (``steps``: array of step
     sizes; ``errors``: method -> array of absolute errors; ``point``; ``function_name``).
     Truncation error falls like h^p to the left of the V, rounding error grows like
     ε/h to the right; each method's best step is marked.  Errors below a twentieth of
@@ -1144,7 +1137,7 @@ def plot_step_errors(study) -> Figure:
     return fig
 
 
-# -- gradient descent (symcalc.descent) ------------------------------------------------
+# -- gradient descent (symcalc.learn.descent) ------------------------------------------------
 
 __all__ += ["plot_descent", "plot_descent_paths"]
 
@@ -1216,7 +1209,7 @@ def _curve_panel(ax, runs, values: str, ylabel: str, offset: float = 0.0, labels
 def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
     """Loss curves of one or more descents, log scale: J(θₖ) − J_best and ‖∇J(θₖ)‖.
 
-    ``results`` is a `~symcalc.descent.DescentResult` or a list of them (e.g. one per
+    ``results`` is a `~symcalc.learn.descent.DescentResult` or a list of them (e.g. one per
     optimizer on the same problem); ``labels`` name them in the legend (default: the
     optimizer and its learning rate).  The left panel shows how far each loss is above
     J_best, the lowest loss any run reached (a loss that levels off at J* > 0 is a flat
@@ -1225,7 +1218,7 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
 
     Examples
     --------
-    >>> from symcalc.descent import descend
+    >>> from symcalc.learn.descent import descend
     >>> runs = [descend("linear", "synthetic:linear", optimizer=o) for o in ("gd", "adam")]
     >>> fig = plot_descent(runs)
     >>> [ax.get_ylabel() for ax in fig.axes]
@@ -1280,15 +1273,15 @@ def _grid_limits(
 def plot_descent_paths(results, *, grid: int = 81) -> Figure:
     """For a two-parameter problem: the contour of J with each run's path of θ, side by side.
 
-    ``results`` are `~symcalc.descent.DescentResult` objects on the same objective
+    ``results`` are `~symcalc.learn.descent.DescentResult` objects on the same objective
     (e.g. one per optimizer); each needs the iterates, so pass runs made with
     ``descend(..., record_path=True)``.  Contours are drawn at log-spaced heights above
     the lowest J found, so both the valley floor and the walls show.
 
     Examples
     --------
-    >>> from symcalc.data import synthetic
-    >>> from symcalc.descent import descend
+    >>> from symcalc.learn.data import synthetic
+    >>> from symcalc.learn.descent import descend
     >>> data = synthetic("linear", n_features=1)
     >>> runs = [descend("linear", data, optimizer=o, record_path=True) for o in ("gd", "nesterov")]
     >>> fig = plot_descent_paths(runs)
@@ -1380,3 +1373,20 @@ def _log_norm(levels):
     from matplotlib.colors import LogNorm
 
     return LogNorm(vmin=levels[0], vmax=levels[-1])
+
+
+# -- pictures of results (what a notebook shows; registered in symcalc/__init__.py) ----
+
+#: Result class name -> the figure that draws it.
+_PICTURES: dict[str, Callable[[Any], Figure]] = {
+    "FTCCheck": lambda check: plot_ftc(check),
+    "RiemannSum": lambda result: plot_riemann_sum(result),
+    "RiemannStudy": lambda study: plot_riemann_convergence(study),
+    "GradientCheck": lambda check: plot_step_errors(check.study_steps()),
+    "DescentResult": lambda result: plot_descent(result),
+}
+
+
+def result_png(result: Any) -> bytes:
+    """The PNG a notebook shows for a result (`FTCCheck`, `RiemannSum`, `DescentResult`, ...)."""
+    return figure_png(_PICTURES[type(result).__name__](result))

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from .errors import TimeBudgetExceeded
+from ..errors import TimeBudgetExceeded
 
 __all__ = ["DEFAULT_SECONDS", "best_within", "within"]
 

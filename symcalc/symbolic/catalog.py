@@ -45,10 +45,10 @@ from sympy import (
     tanh,
 )
 
-from .errors import SymcalcError, did_you_mean
+from ..errors import SymcalcError, did_you_mean
 from .functions import latex, sigmoid, symbol
 
-__all__ = ["CATALOG", "Entry", "catalog", "get", "register"]
+__all__ = ["CATALOG", "Entry", "catalog", "get", "register", "univariate_entry"]
 
 KINDS = ("activation", "loss")
 
@@ -626,3 +626,48 @@ def _softmax_cross_entropy(K: int = 3) -> Entry:
 register(_softmax_cross_entropy())
 
 del s, softplus_x, _c, _u, _r, _sz
+
+
+def univariate_entry(entry: Entry) -> Entry:
+    """``f`` as a function of one variable: parameters bound, other variables fixed.
+
+    Catalog losses become functions of their first variable with the others at
+    ``entry.fixed`` (binary cross-entropy: ``-log(p)`` at ``y = 1``).  A user
+    expression must have exactly one variable.
+
+    Examples
+    --------
+    >>> univariate_entry(get("huber")).expr
+    Piecewise((p**2/2, Abs(p) <= 1), (Abs(p) - 1/2, True))
+    >>> univariate_entry(get("binary_cross_entropy")).expr  # y fixed at 1
+    -log(p)
+    """
+    if entry.kind == "expression" and len(entry.variables) == 1 and not entry.params:
+        return entry
+    expr = entry.univariate()
+    var = entry.variable
+    others = sorted(s.name for s in expr.free_symbols if s != var)
+    if others:
+        names = ", ".join(v.name for v in entry.variables)
+        raise SymcalcError(
+            f"'{entry.name}' is a function of {names}; this needs a function of one variable: "
+            f"write numbers for {', '.join(others)}"
+        )
+    domain = {var.name: entry.domain_of(var)} if var.name in entry.domain else {}
+    identity = None
+    if entry.identity is not None:
+        identity = entry.univariate(entry.identity)
+        if identity.free_symbols - {var}:
+            identity = None
+    return dataclasses.replace(
+        entry,
+        expr=expr,
+        variables=(var,),
+        params={},
+        fixed={},
+        domain=domain,
+        identity=identity,
+        options={},
+        builder=None,
+        constraints=(),
+    )

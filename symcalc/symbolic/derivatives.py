@@ -4,7 +4,7 @@
 derivative with its step-by-step rule trees, the textbook identity where the
 catalog has one, the kinks, and renderings as text, LaTeX and JSON.
 
-Kinks follow a convention (see `symcalc.kinks`): by default relu'(0) = 0, as in
+Kinks follow a convention (see `symcalc.symbolic.kinks`): by default relu'(0) = 0, as in
 PyTorch and JAX.  Simplification runs under a time budget: when it cannot finish,
 the correct but untidied derivative is returned and ``simplified`` is False.
 
@@ -27,9 +27,9 @@ from typing import Any
 
 import sympy
 
+from ..errors import SymcalcError
 from . import budget
 from .catalog import Entry
-from .errors import SymcalcError
 from .functions import latex
 from .kinks import apply_convention, heaviside_at_zero, kink_candidates
 from .parse import resolve
@@ -48,7 +48,7 @@ def variable_of(entry: Entry, wrt: str | sympy.Symbol | None) -> sympy.Symbol:
 
     Examples
     --------
-    >>> from symcalc.catalog import get
+    >>> from symcalc.symbolic.catalog import get
     >>> variable_of(get("mse"), "y")
     y
     """
@@ -59,7 +59,7 @@ def variable_of(entry: Entry, wrt: str | sympy.Symbol | None) -> sympy.Symbol:
     allowed.update(entry.parameter_symbols)
     allowed.update({s.name: s for s in entry.expr.free_symbols if isinstance(s, sympy.Symbol)})
     if name not in allowed:
-        from .errors import did_you_mean
+        from ..errors import did_you_mean
 
         listed = ", ".join(v.name for v in entry.variables)
         raise SymcalcError(
@@ -87,7 +87,7 @@ def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero")
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
     >>> differentiate(sympy.Max(0, x), x)
     Piecewise((1, x > 0), (0, True))
@@ -178,7 +178,7 @@ def tidy(
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
     >>> tidy(x * (1 + x) - x)
     (x**2, True)
@@ -333,7 +333,7 @@ class Derivation:
         return "\n".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: every expression as SymPy syntax that `symcalc.parse` reads back."""
+        """The JSON form: every expression as SymPy syntax that `symcalc.symbolic.parse` reads back."""
         from . import render
 
         return {
@@ -383,7 +383,7 @@ def derivative(
     """The derivative of ``f`` (catalog name, text, SymPy expression or `Entry`).
 
     Kinks get an explicit value by ``convention`` ("zero", "half", "one"); see
-    `symcalc.kinks`.  ``simplify=False`` skips tidying; otherwise tidying runs for at
+    `symcalc.symbolic.kinks`.  ``simplify=False`` skips tidying; otherwise tidying runs for at
     most ``timeout`` seconds and falls back to the untidied (still correct) result.
 
     Examples

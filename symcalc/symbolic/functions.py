@@ -9,13 +9,14 @@ LaTeX and rewrites to its definition with ``expr.rewrite(sympy.exp)``.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 import sympy
 
 # sympy.printing.latex the module (the package attribute of that name is the function)
 _latex_module = importlib.import_module("sympy.printing.latex")
 
-__all__ = ["LatexPrinter", "expand_named", "latex", "sigmoid", "symbol"]
+__all__ = ["CONSTANTS", "FUNCTIONS", "LatexPrinter", "expand_named", "latex", "sigmoid", "symbol"]
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -131,3 +132,78 @@ def latex(expr: sympy.Basic, **settings) -> str:
     \alpha + \mathrm{slope} x
     """
     return LatexPrinter(settings).doprint(expr)
+
+
+# -- the names a user's expression may use ------------------------------------------
+
+
+def _log(*args):
+    if len(args) == 2:  # log(x, base)
+        return sympy.log(args[0], args[1])
+    return sympy.log(args[0])
+
+
+def _minmax(cls):
+    def build(*args):
+        return cls(*args)
+
+    return build
+
+
+#: The functions an expression may call: name -> (builder, smallest arity, largest arity
+#: or None for any).  The parsers (text and LaTeX) read names through this table only.
+FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int, int | None]] = {
+    "exp": (sympy.exp, 1, 1),
+    "log": (_log, 1, 2),
+    "ln": (sympy.log, 1, 1),
+    "log1p": (lambda u: sympy.log(1 + u), 1, 1),
+    "expm1": (lambda u: sympy.exp(u) - 1, 1, 1),
+    "sqrt": (sympy.sqrt, 1, 1),
+    "cbrt": (sympy.cbrt, 1, 1),
+    "abs": (sympy.Abs, 1, 1),
+    "Abs": (sympy.Abs, 1, 1),
+    "sign": (sympy.sign, 1, 1),
+    "Heaviside": (sympy.Heaviside, 1, 1),
+    "max": (_minmax(sympy.Max), 2, None),
+    "Max": (_minmax(sympy.Max), 2, None),
+    "min": (_minmax(sympy.Min), 2, None),
+    "Min": (_minmax(sympy.Min), 2, None),
+    "sin": (sympy.sin, 1, 1),
+    "cos": (sympy.cos, 1, 1),
+    "tan": (sympy.tan, 1, 1),
+    "cot": (sympy.cot, 1, 1),
+    "sec": (sympy.sec, 1, 1),
+    "csc": (sympy.csc, 1, 1),
+    "asin": (sympy.asin, 1, 1),
+    "acos": (sympy.acos, 1, 1),
+    "atan": (sympy.atan, 1, 1),
+    "arcsin": (sympy.asin, 1, 1),
+    "arccos": (sympy.acos, 1, 1),
+    "arctan": (sympy.atan, 1, 1),
+    "sinh": (sympy.sinh, 1, 1),
+    "cosh": (sympy.cosh, 1, 1),
+    "tanh": (sympy.tanh, 1, 1),
+    "sech": (sympy.sech, 1, 1),
+    "csch": (sympy.csch, 1, 1),
+    "coth": (sympy.coth, 1, 1),
+    "asinh": (sympy.asinh, 1, 1),
+    "acosh": (sympy.acosh, 1, 1),
+    "atanh": (sympy.atanh, 1, 1),
+    "arcsinh": (sympy.asinh, 1, 1),
+    "arccosh": (sympy.acosh, 1, 1),
+    "arctanh": (sympy.atanh, 1, 1),
+    "erf": (sympy.erf, 1, 1),
+    "erfc": (sympy.erfc, 1, 1),
+    "sigmoid": (sigmoid, 1, 1),
+}
+
+#: The constants an expression may name.
+CONSTANTS: dict[str, sympy.Expr] = {
+    "pi": sympy.pi,
+    "e": sympy.E,
+    "E": sympy.E,
+    "oo": sympy.oo,
+    "inf": sympy.oo,
+    "True": sympy.true,
+    "False": sympy.false,
+}

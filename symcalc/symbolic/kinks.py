@@ -22,7 +22,7 @@ selects there (``x > 0`` strict, so leaky_relu'(0) = slope, as in PyTorch).
 Examples
 --------
 >>> import sympy
->>> from symcalc.functions import symbol
+>>> from symcalc.symbolic.functions import symbol
 >>> x = symbol("x")
 >>> apply_convention(sympy.Heaviside(x))
 Piecewise((1, x > 0), (0, True))
@@ -37,7 +37,7 @@ from collections.abc import Iterable
 
 import sympy
 
-from .errors import SymcalcError
+from ..errors import SymcalcError
 
 __all__ = ["CONVENTIONS", "apply_convention", "kink_candidates", "nonsmooth_atoms"]
 
@@ -78,7 +78,7 @@ def apply_convention(expr: sympy.Expr, convention: str = "zero") -> sympy.Expr:
     Examples
     --------
     >>> import sympy
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
     >>> apply_convention(sympy.diff(sympy.Max(0, x), x, 2))
     0
@@ -123,7 +123,7 @@ def kink_candidates(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr]:
     Examples
     --------
     >>> import sympy
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
     >>> kink_candidates(sympy.Min(sympy.Max(-1, x), 1), x)
     [-1, 1]

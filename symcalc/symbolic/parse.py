@@ -11,7 +11,7 @@ Accepted syntax is SymPy/Python syntax: ``+ - * / **`` (``^`` means power),
 numbers, variables (any plain name: ``x``, ``theta``, ``z_1``), the constants
 ``pi``, ``e``/``E`` and ``oo``, the functions in `FUNCTIONS`, catalog activations
 used as functions (``relu(x - 1)``), comparisons and ``Piecewise((expr, cond), ...)``.
-Text containing a backslash or a brace is read as LaTeX (see `symcalc.latex`).
+Text containing a backslash or a brace is read as LaTeX (see `symcalc.symbolic.parse_latex`).
 
 Examples
 --------
@@ -38,10 +38,10 @@ from typing import Any
 
 import sympy
 
+from ..errors import ParseError, SymcalcError, did_you_mean
 from .catalog import CATALOG, Entry, all_names, canonical_name, get
 from .catalog import catalog as catalog_entries
-from .errors import ParseError, SymcalcError, did_you_mean
-from .functions import sigmoid, symbol
+from .functions import CONSTANTS, FUNCTIONS, symbol
 
 __all__ = ["FUNCTIONS", "MAX_LENGTH", "parse", "resolve"]
 
@@ -54,75 +54,6 @@ MAX_NODES = 1000
 #: Largest number of decimal digits a literal or an exact numeric power may have.
 MAX_DIGITS = 1000
 
-
-def _log(*args):
-    if len(args) == 2:  # log(x, base)
-        return sympy.log(args[0], args[1])
-    return sympy.log(args[0])
-
-
-def _minmax(cls):
-    def build(*args):
-        return cls(*args)
-
-    return build
-
-
-# name -> (builder, smallest arity, largest arity or None for any)
-FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int, int | None]] = {
-    "exp": (sympy.exp, 1, 1),
-    "log": (_log, 1, 2),
-    "ln": (sympy.log, 1, 1),
-    "log1p": (lambda u: sympy.log(1 + u), 1, 1),
-    "expm1": (lambda u: sympy.exp(u) - 1, 1, 1),
-    "sqrt": (sympy.sqrt, 1, 1),
-    "cbrt": (sympy.cbrt, 1, 1),
-    "abs": (sympy.Abs, 1, 1),
-    "Abs": (sympy.Abs, 1, 1),
-    "sign": (sympy.sign, 1, 1),
-    "Heaviside": (sympy.Heaviside, 1, 1),
-    "max": (_minmax(sympy.Max), 2, None),
-    "Max": (_minmax(sympy.Max), 2, None),
-    "min": (_minmax(sympy.Min), 2, None),
-    "Min": (_minmax(sympy.Min), 2, None),
-    "sin": (sympy.sin, 1, 1),
-    "cos": (sympy.cos, 1, 1),
-    "tan": (sympy.tan, 1, 1),
-    "cot": (sympy.cot, 1, 1),
-    "sec": (sympy.sec, 1, 1),
-    "csc": (sympy.csc, 1, 1),
-    "asin": (sympy.asin, 1, 1),
-    "acos": (sympy.acos, 1, 1),
-    "atan": (sympy.atan, 1, 1),
-    "arcsin": (sympy.asin, 1, 1),
-    "arccos": (sympy.acos, 1, 1),
-    "arctan": (sympy.atan, 1, 1),
-    "sinh": (sympy.sinh, 1, 1),
-    "cosh": (sympy.cosh, 1, 1),
-    "tanh": (sympy.tanh, 1, 1),
-    "sech": (sympy.sech, 1, 1),
-    "csch": (sympy.csch, 1, 1),
-    "coth": (sympy.coth, 1, 1),
-    "asinh": (sympy.asinh, 1, 1),
-    "acosh": (sympy.acosh, 1, 1),
-    "atanh": (sympy.atanh, 1, 1),
-    "arcsinh": (sympy.asinh, 1, 1),
-    "arccosh": (sympy.acosh, 1, 1),
-    "arctanh": (sympy.atanh, 1, 1),
-    "erf": (sympy.erf, 1, 1),
-    "erfc": (sympy.erfc, 1, 1),
-    "sigmoid": (sigmoid, 1, 1),
-}
-
-CONSTANTS: dict[str, sympy.Expr] = {
-    "pi": sympy.pi,
-    "e": sympy.E,
-    "E": sympy.E,
-    "oo": sympy.oo,
-    "inf": sympy.oo,
-    "True": sympy.true,
-    "False": sympy.false,
-}
 
 _BINARY = {
     ast.Add: lambda a, b: a + b,
@@ -509,7 +440,7 @@ def _may_be_textbook_notation(text: str, error: ParseError) -> bool:
 
 
 def _latex_as_text(text: str) -> str:
-    from .latex import latex_to_text
+    from .parse_latex import latex_to_text
 
     translated = latex_to_text(text)
     if len(translated) > 2 * MAX_LENGTH:  # pragma: no cover - the input limit keeps it short
@@ -577,7 +508,7 @@ def order_variables(symbols) -> tuple[sympy.Symbol, ...]:
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> order_variables({symbol("y"), symbol("p")})
     (p, y)
     """

@@ -2,7 +2,7 @@ r"""LaTeX math -> SymPy-syntax text, by a small tokenizer and recursive-descent 
 
 Users paste formulas from papers and notebooks, such as ``\frac{1}{1+e^{-x}}``.  This
 module translates a fixed subset of LaTeX math into plain SymPy/Python-syntax text
-(``1/(1+exp(-x))``), which `symcalc.parse.parse` then reads with its own whitelist
+(``1/(1+exp(-x))``), which `symcalc.symbolic.parse.parse` then reads with its own whitelist
 parser.  Nothing here evaluates anything: there is no ``eval``, ``exec``,
 ``sympify``, ``parse_expr`` or ``sympy.parsing.latex``.  The text is only split into
 tokens and rebuilt, one command at a time, from tables of known commands.  Whatever is
@@ -25,7 +25,7 @@ Accepted subset
 * grouping with ``( )``, ``[ ]``, ``{ }``, ``\{ \}`` and ``\left ... \right``;
   absolute values ``|x|``, ``\lvert x \rvert``, ``\left| x \right|``;
 * the functions in `FUNCTION_COMMANDS` (``\sin x``, ``\sin 2x``, ``\sin(x)``,
-  ``\sin^2 x``, ``\log_2 x``, ``\max(0, x)``), any name in `symcalc.parse.FUNCTIONS`
+  ``\sin^2 x``, ``\log_2 x``, ``\max(0, x)``), any name in `symcalc.symbolic.functions.FUNCTIONS`
   or the catalog's activations through ``\operatorname{name}`` or ``\mathrm{name}``,
   and ``\sigma(x)`` for the sigmoid (a bare ``\sigma`` is the variable ``sigma``).
 
@@ -50,10 +50,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from ..errors import ParseError, did_you_mean
 from .catalog import CATALOG, canonical_name
 from .catalog import catalog as catalog_entries
-from .errors import ParseError, did_you_mean
-from .parse import FUNCTIONS
+from .functions import FUNCTIONS
 
 __all__ = ["latex_to_text"]
 
@@ -779,7 +779,7 @@ _KNOWN_COMMANDS = frozenset(
 
 
 def latex_to_text(text: str) -> str:
-    r"""Translate a LaTeX math formula into SymPy-syntax text that `symcalc.parse.parse` reads.
+    r"""Translate a LaTeX math formula into SymPy-syntax text that `symcalc.symbolic.parse.parse` reads.
 
     Parameters
     ----------

@@ -1,18 +1,18 @@
-"""Print a derivation (a `symcalc.steps` rule tree) as text, LaTeX or JSON-ready records.
+"""Print a derivation (a `symcalc.symbolic.steps` rule tree) as text, LaTeX or JSON-ready records.
 
 Printing is kept apart from the tree: `HANDLERS` maps each rule class to a function
 that describes that node's line (the rule's name, the expression differentiated,
 the right-hand sides and an optional note), and the three printers format those
 lines.  Lines come in reading order: a node's own line first, then its substeps
 depth-first, so the reader sees the big step and then how each piece was found; a
-final `~symcalc.steps.RewriteRule` line (the textbook closed form) comes last.
+final `~symcalc.symbolic.steps.RewriteRule` line (the textbook closed form) comes last.
 ``d/dx`` of a constant (a term of a sum, a branch of a Piecewise) is folded away.
 
 Examples
 --------
 >>> import sympy
->>> from symcalc.functions import symbol
->>> from symcalc.steps import derivation_steps
+>>> from symcalc.symbolic.functions import symbol
+>>> from symcalc.symbolic.steps import derivation_steps
 >>> x = symbol("x")
 >>> print(to_text(derivation_steps(x * sympy.exp(-x), x)))
 d/dx[x*exp(-x)] = d/dx[x]*exp(-x) + x*d/dx[exp(-x)] = -x*exp(-x) + exp(-x)   (product rule)
@@ -109,8 +109,8 @@ def lines(rule: s.Rule) -> list[Line]:
     Examples
     --------
     >>> import sympy
-    >>> from symcalc.functions import symbol
-    >>> from symcalc.steps import derivation_steps
+    >>> from symcalc.symbolic.functions import symbol
+    >>> from symcalc.symbolic.steps import derivation_steps
     >>> x = symbol("x")
     >>> [line.rule for line in lines(derivation_steps(sympy.exp(2 * x), x))]
     ['chain rule', 'exp rule', 'constant multiple rule', 'identity rule']
@@ -268,8 +268,8 @@ def to_text(rule: s.Rule) -> str:
 
     Examples
     --------
-    >>> from symcalc.functions import symbol, sigmoid
-    >>> from symcalc.steps import derivation_steps
+    >>> from symcalc.symbolic.functions import symbol, sigmoid
+    >>> from symcalc.symbolic.steps import derivation_steps
     >>> x = symbol("x")
     >>> print(to_text(derivation_steps(sigmoid(x) ** 2, x)))
     d/dx[σ(x)**2] = 2*σ(x)*d/dx[σ(x)] = 2*σ(x)**2*(1 - σ(x))   (chain rule, u = σ(x))
@@ -284,8 +284,8 @@ def to_latex(rule: s.Rule) -> str:
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
-    >>> from symcalc.steps import derivation_steps
+    >>> from symcalc.symbolic.functions import symbol
+    >>> from symcalc.symbolic.steps import derivation_steps
     >>> x = symbol("x")
     >>> print(to_latex(derivation_steps(x**3, x)))
     \begin{align*}
@@ -301,12 +301,12 @@ def step_records(rule: s.Rule) -> list[dict[str, str]]:
 
     Keys: ``rule`` (display name), ``variable``, ``expr`` and ``result`` (``sympy.sstr``
     of the expression differentiated and of its derivative, readable by
-    `symcalc.parse.parse`) and ``latex`` (that line's equation).
+    `symcalc.symbolic.parse.parse`) and ``latex`` (that line's equation).
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
-    >>> from symcalc.steps import derivation_steps
+    >>> from symcalc.symbolic.functions import symbol
+    >>> from symcalc.symbolic.steps import derivation_steps
     >>> x = symbol("x")
     >>> (record,) = step_records(derivation_steps(x**3, x))
     >>> record["rule"], record["variable"], record["expr"], record["result"]

@@ -10,15 +10,15 @@ derivatives of the parts (the line a textbook writes before the answer).
 
 A part no rule covers becomes a `DontKnowRule` whose result is the unevaluated
 ``Derivative``: failure is a node, so a partial tree still renders.  Printing
-lives in `symcalc.render`.
+lives in `symcalc.symbolic.render`.
 
-Non-smooth parts follow `symcalc.kinks`: the derivative of a Max, Min, Abs or
+Non-smooth parts follow `symcalc.symbolic.kinks`: the derivative of a Max, Min, Abs or
 Heaviside step equals ``apply_convention(sympy.diff(expr, x), convention)``,
 written so that it needs no ``&`` or ``Eq`` (the parser reads every result back).
 
 Examples
 --------
->>> from symcalc.functions import symbol
+>>> from symcalc.symbolic.functions import symbol
 >>> x = symbol("x")
 >>> rule = derivation_steps(x**2 * sympy.sin(x), x)
 >>> rule
@@ -37,7 +37,7 @@ from typing import ClassVar
 import numpy as np
 import sympy
 
-from .errors import SymcalcError
+from ..errors import SymcalcError
 from .functions import sigmoid, symbol
 from .kinks import heaviside_at_zero
 
@@ -717,16 +717,16 @@ def derivation_steps(
     Parameters
     ----------
     expr
-        A SymPy expression (symcalc's real symbols; `symcalc.functions.sigmoid` allowed).
+        A SymPy expression (symcalc's real symbols; `symcalc.symbolic.functions.sigmoid` allowed).
     variable
         The variable of differentiation, a symbol or its name.
     convention
-        The kink convention of `symcalc.kinks` ("zero", "half" or "one") for Max,
+        The kink convention of `symcalc.symbolic.kinks` ("zero", "half" or "one") for Max,
         Min and Heaviside steps.
 
     Examples
     --------
-    >>> from symcalc.functions import symbol, sigmoid
+    >>> from symcalc.symbolic.functions import symbol, sigmoid
     >>> x = symbol("x")
     >>> rule = derivation_steps(sigmoid(2 * x), x)
     >>> rule
@@ -743,7 +743,7 @@ def derivation_steps(
     if not isinstance(expr, sympy.Expr):
         raise SymcalcError(
             f"expected a SymPy expression, got {type(expr).__name__}; "
-            "read text with symcalc.parse.parse first"
+            "read text with symcalc.symbolic.parse.parse first"
         )
     heaviside_at_zero(convention)  # refuse an unknown convention up front
     if variable not in expr.free_symbols:
@@ -751,7 +751,7 @@ def derivation_steps(
         if namesakes:
             raise SymcalcError(
                 f"{sympy.sstr(expr)} uses a symbol '{variable}' with other assumptions than "
-                f"the variable; make both with symcalc.functions.symbol('{variable}')"
+                f"the variable; make both with symcalc.symbolic.functions.symbol('{variable}')"
             )
     return _derive(expr, variable, convention)
 
@@ -761,7 +761,7 @@ def walk(rule: Rule) -> Iterator[Rule]:
 
     Examples
     --------
-    >>> from symcalc.functions import symbol
+    >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
     >>> [type(r).__name__ for r in walk(derivation_steps(sympy.exp(-x), x))]
     ['ChainRule', 'ExpRule', 'ConstantMultipleRule', 'IdentityRule']
@@ -845,7 +845,7 @@ def with_identity(
 
     Examples
     --------
-    >>> from symcalc.functions import symbol, sigmoid
+    >>> from symcalc.symbolic.functions import symbol, sigmoid
     >>> x = symbol("x")
     >>> steps = derivation_steps(1 / (1 + sympy.exp(-x)), x)
     >>> with_identity(steps, sigmoid(x) * (1 - sigmoid(x)))

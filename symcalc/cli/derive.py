@@ -1,0 +1,47 @@
+"""``symcalc derive``."""
+
+from __future__ import annotations
+
+from .common import EXIT_OK, add_function_argument, emit, parse_params, positive
+
+
+def add(sub) -> None:
+    p = sub.add_parser(
+        "derive",
+        help="symbolic derivative with step-by-step derivation",
+        description="Differentiate a catalog function or an expression. "
+        "An expression that starts with '-' goes after '--': symcalc derive -- '-log(x)'",
+    )
+    add_function_argument(p)
+    p.add_argument("--wrt", metavar="VAR", help="variable to differentiate by (default: the first)")
+    p.add_argument("--order", type=int, default=1, metavar="N", help="derivative order (default 1)")
+    p.add_argument("--steps", action="store_true", help="show the step-by-step derivation")
+    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument(
+        "--convention",
+        choices=["zero", "half", "one"],
+        default="zero",
+        help="value of Heaviside(0) at kinks: zero (relu'(0)=0, PyTorch/JAX), half (SymPy), one",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=None, metavar="S", help="simplification budget in seconds"
+    )
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..symbolic.budget import DEFAULT_SECONDS
+    from ..symbolic.derivatives import derive
+
+    timeout = DEFAULT_SECONDS if args.timeout is None else positive(args.timeout, "--timeout")
+    result = derive(
+        args.function,
+        wrt=args.wrt,
+        order=args.order,
+        params=parse_params(args.param),
+        convention=args.convention,
+        steps=args.steps or args.format != "text",
+        timeout=timeout,
+    )
+    emit(result, args.format, steps=args.steps)
+    return EXIT_OK

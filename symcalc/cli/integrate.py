@@ -1,0 +1,31 @@
+"""``symcalc integrate``."""
+
+from __future__ import annotations
+
+from .common import EXIT_OK, add_function_argument, emit, parse_params, parse_timeout
+
+
+def add(sub) -> None:
+    p = sub.add_parser(
+        "integrate",
+        help="antiderivative with step-by-step integration (under a time budget)",
+        description="Integrate a catalog function or an expression symbolically. No closed form "
+        "within the time budget is a normal answer.",
+    )
+    add_function_argument(p)
+    p.add_argument("--steps", action="store_true", help="show the step-by-step integration")
+    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument(
+        "--timeout", type=float, default=None, metavar="S", help="integration budget in seconds"
+    )
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..symbolic.integrals import antiderivative
+
+    result = antiderivative(
+        args.function, params=parse_params(args.param), timeout=parse_timeout(args.timeout)
+    )
+    emit(result, args.format, steps=args.steps)
+    return EXIT_OK

@@ -1,0 +1,51 @@
+"""``symcalc list``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+
+from ..symbolic.functions import latex
+from .common import EXIT_OK, print_json
+
+
+def add(sub) -> None:
+    p = sub.add_parser("list", help="the catalog of activations and losses")
+    p.add_argument("--kind", choices=["activation", "loss"], help="only this kind")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..symbolic.catalog import catalog
+
+    entries = catalog(args.kind)
+    if args.format == "json":
+        print_json([entry_dict(e) for e in entries])
+        return EXIT_OK
+    rows = [
+        (e.name, e.kind, ", ".join(v.name for v in e.variables), sympy.sstr(e.expr))
+        for e in entries
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for name, kind, variables, formula in rows:
+        formula = formula if len(formula) <= 70 else formula[:67] + "..."
+        print(f"{name:<{widths[0]}}  {kind:<{widths[1]}}  {variables:<{widths[2]}}  {formula}")
+    return EXIT_OK
+
+
+def entry_dict(entry) -> dict[str, Any]:
+    return {
+        "name": entry.name,
+        "kind": entry.kind,
+        "aliases": list(entry.aliases),
+        "variables": [v.name for v in entry.variables],
+        "expr": sympy.sstr(entry.expr),
+        "expr_latex": latex(entry.expr),
+        "params": {k: sympy.sstr(v) for k, v in entry.params.items()},
+        "options": dict(entry.options),
+        "domain": {v.name: sympy.sstr(entry.domain_of(v)) for v in entry.variables},
+        "description": entry.description,
+        "identity": None if entry.identity is None else sympy.sstr(entry.identity),
+    }

@@ -1,0 +1,40 @@
+"""``symcalc show``."""
+
+from __future__ import annotations
+
+import sympy
+
+from ..symbolic.functions import latex
+from .common import EXIT_OK, add_function_argument, parse_params, print_json
+from .list_ import entry_dict
+
+
+def add(sub) -> None:
+    p = sub.add_parser("show", help="a function's formula as text and LaTeX, parameters, domain")
+    add_function_argument(p)
+    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..symbolic.parse import resolve
+
+    entry = resolve(args.function, **parse_params(args.param))
+    if args.format == "json":
+        data = entry_dict(entry)
+        data["input"] = args.function
+        if entry.kind == "loss":
+            data["mean_loss"] = sympy.sstr(entry.mean_loss())
+            data["mean_loss_latex"] = latex(entry.mean_loss())
+        print_json(data)
+    elif args.format == "latex":
+        print(entry.latex())
+    else:
+        print(entry.to_text())
+        print(f"  LaTeX: {entry.latex()}")
+        if entry.kind == "loss":
+            args_i = ", ".join(f"{v.name}_i" for v in entry.variables)
+            print(f"  mean over m samples: J = (1/m) Σ_i {entry.name}({args_i}), i = 1..m")
+        if entry.identity is not None:
+            print(f"  classic derivative: d/d{entry.variable} = {sympy.sstr(entry.identity)}")
+    return EXIT_OK

@@ -4,7 +4,7 @@ Gradient checks: the step size, and a wrong gradient caught
 
 A numeric derivative (f(x + h) − f(x − h))/2h is only as good as its step h: too
 large and the truncation error ~h² dominates, too small and rounding error ~ε/h
-takes over, so the error against h is a V. `symcalc.numeric.gradcheck` compares a claimed
+takes over, so the error against h is a V. `symcalc.gradcheck` compares a claimed
 derivative (by default symcalc's own symbolic one) with numeric derivatives at many
 points; `GradientCheck.study_steps` measures that V at the worst point, and
 `symcalc.plot_step_errors` draws it for forward, central, Richardson and
@@ -29,7 +29,7 @@ import symcalc
 from symcalc.present.files import save_figure
 from symcalc.present.plotting import COLORS, STYLE
 
-check = symcalc.numeric.gradcheck("tanh", method="richardson")
+check = symcalc.gradcheck("tanh", method="richardson")
 print(check.to_text())
 study = check.study_steps()
 print(study.to_text())
@@ -47,9 +47,9 @@ save_figure(
 # error is far above the tolerance everywhere, so the check fails (and
 # ``symcalc gradcheck`` exits with status 1).
 claim = "sigmoid(x)*(1 + sigmoid(x))"
-wrong = symcalc.numeric.gradcheck("sigmoid", derivative=claim)
+wrong = symcalc.gradcheck("sigmoid", derivative=claim)
 print(wrong.to_text())
-right = symcalc.numeric.gradcheck("sigmoid", derivative="sigmoid(x)*(1 - sigmoid(x))")
+right = symcalc.gradcheck("sigmoid", derivative="sigmoid(x)*(1 - sigmoid(x))")
 print(right.to_text())
 
 x = np.linspace(-6.0, 6.0, 401)

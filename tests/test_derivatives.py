@@ -12,7 +12,13 @@ from symcalc import CATALOG, SymcalcError, derivative, derive, get, parse
 from symcalc.symbolic.functions import expand_named, symbol
 from symcalc.symbolic.kinks import kink_candidates
 
-mpmath.mp.dps = 40
+
+@pytest.fixture(autouse=True)
+def _digits(mp_digits):
+    """The mpmath references of this module work at 40 digits (restored after each test)."""
+    mp_digits(40)
+
+
 x, y, p = symbol("x"), symbol("y"), symbol("p")
 
 

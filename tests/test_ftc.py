@@ -18,20 +18,13 @@ import pytest
 import sympy
 
 from symcalc import SymcalcError, antiderivative, check_ftc
-from symcalc.numeric.ftc import (
-    Antiderivative,
-    FTCCheck,
-    accumulate,
-    default_lower_limit,
-    integral_latex,
-    integral_text,
-    integrate_numeric,
-    univariate_entry,
-)
-from symcalc.symbolic.catalog import CATALOG, catalog
+from symcalc.numeric.ftc import FTCCheck, default_lower_limit
+from symcalc.numeric.quadrature import accumulate, integrate_numeric
+from symcalc.symbolic.catalog import CATALOG, catalog, univariate_entry
 from symcalc.symbolic.functions import expand_named, symbol
+from symcalc.symbolic.integrals import Antiderivative, integral_latex, integral_text
 from symcalc.symbolic.kinks import kink_candidates
-from symcalc.symbolic.parse import parse
+from symcalc.symbolic.parse import parse, resolve
 
 ALL = sorted(CATALOG)
 ACTIVATIONS = [e.name for e in catalog("activation")]
@@ -106,7 +99,7 @@ def _sample(entry, rng, count=10) -> np.ndarray:
 
 @pytest.mark.parametrize("name", ALL)
 def test_univariate_entry_is_a_function_of_its_first_variable_alone(name):
-    entry = univariate_entry(name)
+    entry = univariate_entry(resolve(name))
     assert entry.variables == (CATALOG[name].variable,)
     assert entry.expr.free_symbols <= {entry.variable}
     assert not entry.params
@@ -114,7 +107,7 @@ def test_univariate_entry_is_a_function_of_its_first_variable_alone(name):
 
 def test_univariate_entry_refuses_several_free_variables():
     with pytest.raises(SymcalcError, match=r"function of x, y; .* write numbers for y"):
-        univariate_entry("x*y")
+        univariate_entry(resolve("x*y"))
 
 
 # -- antiderivatives ------------------------------------------------------------------
@@ -359,7 +352,7 @@ def test_accumulate_is_the_integral_from_a():
 
 @pytest.mark.parametrize("name", ALL)
 def test_integrate_numeric_matches_mpmath(name):
-    entry = univariate_entry(name)
+    entry = univariate_entry(resolve(name))
     low, high = entry.plot_range
     truth = float(_mp_integral(entry, low, high))
     assert integrate_numeric(name, low, high) == pytest.approx(truth, rel=1e-13, abs=1e-14)
@@ -418,7 +411,7 @@ def test_the_lower_limit_respects_the_domain():
 @pytest.mark.parametrize("name", ALL)
 def test_the_default_lower_limit_is_the_one_checks_and_plots_use(name):
     a = default_lower_limit(name)
-    entry = univariate_entry(name)
+    entry = univariate_entry(resolve(name))
     domain = entry.domain_of(entry.variable)
     assert domain.contains(sympy.Float(a)) is sympy.true
     middle = sum(entry.plot_range) / 2

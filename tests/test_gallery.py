@@ -33,9 +33,10 @@ import sympy
 from test_notebook import check_latex
 
 import symcalc
-from symcalc import CATALOG, render
+from symcalc import CATALOG
 from symcalc.errors import SymcalcError
 from symcalc.present import gallery as g
+from symcalc.symbolic import render
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "gallery"

@@ -22,7 +22,12 @@ from symcalc.learn.models import (
 from symcalc.symbolic.catalog import catalog, get
 from symcalc.symbolic.derivatives import derivative
 
-mpmath.mp.dps = 50
+
+@pytest.fixture(autouse=True)
+def _digits(mp_digits):
+    """The mpmath references of this module work at 50 digits (restored after each test)."""
+    mp_digits(50)
+
 
 ACTIVATIONS = sorted(e.name for e in catalog("activation"))
 

@@ -166,7 +166,7 @@ def assert_denotes(latex: str, expected: sympy.Expr, points: np.ndarray, entry=N
 
     With a catalog ``entry``, both sides get its parameter values first.
     """
-    read = symcalc.symbolic.parse(latex)
+    read = symcalc.parse(latex)
     if entry is not None:
         read, expected = entry.univariate(read), entry.univariate(expected)
     variable = entry.variable if entry is not None else min(expected.free_symbols, key=str)
@@ -289,11 +289,11 @@ def test_riemann_results_render_their_pictures():
 def test_gradient_check_renders_the_step_size_study_at_its_worst_point():
     from symcalc.present.plotting import figure_png, plot_step_errors
 
-    check = symcalc.numeric.gradcheck("tanh", at=[0.2, 0.7])
+    check = symcalc.gradcheck("tanh", at=[0.2, 0.7])
     data = check._repr_png_()
     assert_picture(data, (4.4 * 1.35, 3.4 * 1.2))
     assert data == figure_png(plot_step_errors(check.study_steps()))  # that study, drawn
-    failed = symcalc.numeric.gradcheck("x**2", derivative="x", at=[1.5])
+    failed = symcalc.gradcheck("x**2", derivative="x", at=[1.5])
     assert not failed.passed
     assert_picture(failed._repr_png_(), (4.4 * 1.35, 3.4 * 1.2))
 
@@ -338,7 +338,7 @@ def test_import_symcalc_does_not_import_matplotlib_but_plot_functions_work():
 def test_results_draw_without_matplotlib_until_a_notebook_asks_for_the_picture():
     code = (
         "import sys, symcalc\n"
-        "check = symcalc.numeric.gradcheck('tanh', at=[0.5])\n"
+        "check = symcalc.gradcheck('tanh', at=[0.5])\n"
         "result = symcalc.descend('linear', 'synthetic:linear')\n"
         "assert 'matplotlib' not in sys.modules, 'gradcheck or descend loaded matplotlib'\n"
         "pictures = [check._repr_png_(), result._repr_png_()]\n"

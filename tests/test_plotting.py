@@ -20,8 +20,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from symcalc import SymcalcError, riemann_convergence, riemann_sum
-from symcalc.numeric.ftc import RULES, accumulate, univariate_entry
 from symcalc.numeric.kernels import kernel
+from symcalc.numeric.quadrature import accumulate
+from symcalc.numeric.riemann import RULES
 from symcalc.present.files import save_figure
 from symcalc.present.plotting import (
     MIN_TITLE_SIZE,
@@ -32,9 +33,10 @@ from symcalc.present.plotting import (
     plot_riemann_sum,
     plot_step_errors,
 )
-from symcalc.symbolic.catalog import CATALOG
+from symcalc.symbolic.catalog import CATALOG, univariate_entry
 from symcalc.symbolic.derivatives import derivative
 from symcalc.symbolic.functions import expand_named
+from symcalc.symbolic.parse import resolve
 
 ALL = sorted(CATALOG)
 
@@ -96,7 +98,7 @@ def _draw(fig: Figure, dpi: int = 100):
 @pytest.mark.parametrize("name", ALL)
 def test_curves_are_the_kernel_values_and_the_true_values(name, rng):
     fig = _figure(name)
-    entry = univariate_entry(name)
+    entry = univariate_entry(resolve(name))
     var = entry.variable
     assert len(fig.axes) == 3
     assert fig.axes[0].get_xlim() == pytest.approx(entry.plot_range)
@@ -136,7 +138,7 @@ def test_kink_markers_sit_at_the_kinks(name):
         return
     xs, ys = (np.asarray(d, dtype=float) for d in marks[0].get_data())
     assert xs.tolist() == pytest.approx(expected)
-    entry = univariate_entry(name)
+    entry = univariate_entry(resolve(name))
     assert ys == pytest.approx(np.asarray(kernel(entry)(xs), dtype=float))
     for ax in fig.axes:  # a dotted line through every panel at each kink
         vertical = sorted(
@@ -264,7 +266,7 @@ def test_text_stays_inside_the_figure_and_titles_do_not_collide(name, layout):
             assert_text_fits(fig, dpi)
     finally:
         fig.set_dpi(100)
-    entry = univariate_entry(name)
+    entry = univariate_entry(resolve(name))
     if entry.kind != "expression":  # the figure title says the same, on as many lines as needed
         assert " ".join(fig.get_suptitle().split()) == f"{entry.name}: {entry.description}"
 

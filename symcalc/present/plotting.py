@@ -866,7 +866,7 @@ def plot_riemann_sum(result, study=None) -> Figure:
 
     Examples
     --------
-    >>> from symcalc.numeric.ftc import riemann_sum
+    >>> from symcalc import riemann_sum
     >>> fig = plot_riemann_sum(riemann_sum("sigmoid", -4, 4, 16))
     >>> fig.axes[0].get_title()
     'midpoint sum, n = 16: 4 (integral 4)'
@@ -940,7 +940,7 @@ def plot_riemann_convergence(study) -> Figure:
 
     Examples
     --------
-    >>> from symcalc.numeric.ftc import riemann_convergence
+    >>> from symcalc import riemann_convergence
     >>> fig = plot_riemann_convergence(riemann_convergence("exp(x)", 0, 1, max_power=6))
     >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())[:2]
     ['error-left', 'error-midpoint']

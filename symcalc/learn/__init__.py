@@ -1,0 +1,9 @@
+"""The learning layer: data, models whose gradients are derived, optimizers, descent.
+
+Holds `data` (CSV, built-in and synthetic data sets), `models` (objectives J(θ) as
+symbolic sums, with gradients derived from the loss's derivative and the model's
+Jacobian) and `descent` (the optimizers and the descent loop).
+
+May import: NumPy, SciPy, SymPy, dask (optional), `symcalc.numeric`, `symcalc.symbolic`,
+`symcalc.errors`, `symcalc.hooks`.  Never matplotlib, present or cli.
+"""

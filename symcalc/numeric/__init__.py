@@ -1,0 +1,11 @@
+"""The numeric layer: symbolic results turned into numbers that can be trusted.
+
+Holds `rewrites` (stability rewrites as data, each a proven identity), `kernels` (the
+compiler from lowered expressions to fast, stable NumPy code), `quadrature` (adaptive
+Gauss-Legendre), `ftc` (checks of the fundamental theorem), `riemann` (Riemann sums and
+their convergence) and `gradcheck` (symbolic against numeric derivatives).
+
+May import: NumPy, SciPy, SymPy, `symcalc.symbolic`, `symcalc.errors`, `symcalc.hooks`.
+Never matplotlib (results draw themselves through `symcalc.hooks`), nor learn, present
+or cli.
+"""

@@ -1,0 +1,12 @@
+"""The symbolic layer: expressions, the catalog, parsing, derivatives with their steps,
+integrals with theirs, and the time budget for symbolic work.
+
+Holds `functions` (named functions such as σ, the names an expression may use),
+`catalog` (the registry of activations and losses), `parse` and `parse_latex` (text
+and LaTeX to SymPy, through a whitelist), `derivatives`, `kinks` and `steps` (derivation
+trees), `render` (printing them), `integrals` (antiderivatives and their steps) and
+`budget` (symbolic work in a killable child process).
+
+May import: SymPy, mpmath, the standard library, `symcalc.errors`.  Never NumPy plotting
+or matplotlib, and nothing of the layers above (numeric, learn, present, cli).
+"""

@@ -422,7 +422,7 @@ class BuiltinSet:
     task: str
 
 
-#: Real data sets shipped with symcalc (sources and licences in ``symcalc/learn/datasets/README.md``).
+#: Real data sets shipped with symcalc (sources and licences: ``symcalc/learn/datasets/README.md``).
 BUILTIN: Mapping[str, BuiltinSet] = MappingProxyType(
     {
         "diabetes": BuiltinSet(

@@ -671,7 +671,7 @@ def descend(
         Called as ``callback(iteration, loss, gradient_norm)`` after every step
         (`ProgressBar` is one).
     record_path
-        Keep every iterate θₖ in ``result.path`` (for `symcalc.present.plotting.plot_descent_paths`).
+        Keep every iterate θₖ in ``result.path`` (for `symcalc.plot_descent_paths`).
 
     Examples
     --------

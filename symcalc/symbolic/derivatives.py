@@ -333,7 +333,7 @@ class Derivation:
         return "\n".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: every expression as SymPy syntax that `symcalc.symbolic.parse` reads back."""
+        """The JSON form: every expression as SymPy syntax that `symcalc.parse` reads back."""
         from . import render
 
         return {

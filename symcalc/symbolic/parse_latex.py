@@ -779,7 +779,7 @@ _KNOWN_COMMANDS = frozenset(
 
 
 def latex_to_text(text: str) -> str:
-    r"""Translate a LaTeX math formula into SymPy-syntax text that `symcalc.symbolic.parse.parse` reads.
+    r"""Translate a LaTeX math formula into SymPy-syntax text that `symcalc.parse` reads.
 
     Parameters
     ----------

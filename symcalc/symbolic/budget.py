@@ -4,13 +4,31 @@ SymPy has no timeouts of its own and a thread cannot be stopped, so the work run
 forked child process that is killed when the budget runs out.  The result comes back
 pickled.  Where ``fork`` is unavailable (Windows), a fresh ``spawn`` process is used
 instead; it is slower to start but just as stoppable.
+
+The budget is **CPU time of the child**, not time on the clock, so an answer does not
+depend on how busy the machine is: on a loaded machine the child gets less of a core
+and takes longer, but the same work finds the same answer.  The kernel keeps the count:
+the child arms a profiling timer (``ITIMER_PROF``, its user plus system CPU time) whose
+signal, ``SIGPROF``, ends it the moment the budget is spent.  A wall-clock safety cap,
+`wall_clock_cap` (`WALL_CLOCK_FACTOR` times the budget plus `WALL_CLOCK_MARGIN`), ends a
+child that waits without computing (a lock held across ``fork``, a stalled pipe).
+Where there is no profiling timer (Windows) the budget is wall-clock time.
+
+The child never outlives its caller: it is killed when the budget runs out, when the
+caller is interrupted (Ctrl-C reaches the caller, which stops the child; the child
+itself ignores SIGINT), and on Linux also when the parent process dies however it
+dies, even by SIGKILL (the parent-death signal, `bind_to_parent`).  Worker processes
+elsewhere in symcalc (the gallery's ``jobs``) use `bind_to_parent` the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import pickle
+import signal
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -18,37 +36,135 @@ from typing import Any, TypeVar
 
 from ..errors import TimeBudgetExceeded
 
-__all__ = ["DEFAULT_SECONDS", "best_within", "within"]
+__all__ = [
+    "DEFAULT_SECONDS",
+    "WALL_CLOCK_FACTOR",
+    "WALL_CLOCK_MARGIN",
+    "best_within",
+    "bind_to_parent",
+    "wall_clock_cap",
+    "within",
+]
 
 T = TypeVar("T")
 
-#: Default budget, in seconds, for one piece of symbolic work.
+#: Default budget, in seconds of CPU time, for one piece of symbolic work.
 DEFAULT_SECONDS = float(os.environ.get("SYMCALC_TIME_BUDGET", "5"))
+#: The wall-clock safety cap is this many times the CPU budget (plus `WALL_CLOCK_MARGIN`):
+#: a child on a machine ten times oversubscribed still gets its whole budget.
+WALL_CLOCK_FACTOR = 10.0
+#: Seconds added to the wall-clock cap, for starting the child on a busy machine.
+WALL_CLOCK_MARGIN = 1.0
+
+#: Whether the CPU-time budget is available (a POSIX profiling timer).
+_CPU_TIMER = hasattr(signal, "setitimer") and hasattr(signal, "SIGPROF")
+#: Linux prctl option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
-def _child(conn, func, args, kwargs):  # pragma: no cover - runs in the child process
+def wall_clock_cap(seconds: float) -> float:
+    """The wall-clock time after which work with a CPU budget of ``seconds`` is stopped.
+
+    Examples
+    --------
+    >>> wall_clock_cap(5) if _CPU_TIMER else 51.0
+    51.0
+    """
+    if not _CPU_TIMER:  # pragma: no cover - Windows: the budget itself is wall-clock time
+        return seconds
+    return WALL_CLOCK_FACTOR * seconds + WALL_CLOCK_MARGIN
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):  # pragma: no cover
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: rely on the caller
+        pass
+
+
+def bind_to_parent(parent: int) -> None:
+    """In a child process: end when the parent process ``parent`` ends, and leave Ctrl-C to it.
+
+    Ignores SIGINT (a terminal sends it to the whole process group; the parent stops
+    its children itself), restores the default SIGTERM and SIGHUP (end at once), and
+    on Linux arms the parent-death signal, so the child is killed even when the parent
+    is killed with SIGKILL.  If the parent died before that, the child exits at once.
+
+    Examples
+    --------
+    Every child of `within` and `best_within` is bound this way:
+
+    >>> import signal
+    >>> within(10, signal.getsignal, signal.SIGINT) == signal.SIG_IGN
+    True
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    _die_with_parent()
+    if os.getppid() != parent:  # pragma: no cover - the parent died while we started
+        os._exit(1)
+
+
+def _start_budget(parent: int, seconds: float | None) -> None:  # pragma: no cover - child
+    """In the child: bind to the parent and arm the CPU-time budget."""
+    bind_to_parent(parent)
+    if seconds and _CPU_TIMER:
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)  # default action: end the process
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+
+
+@contextlib.contextmanager
+def _timer_held() -> Iterator[None]:  # pragma: no cover - runs in the child
+    """Hold SIGPROF while a message is sent, so the budget never ends the child mid-message."""
+    if not _CPU_TIMER:
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPROF})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPROF})
+
+
+def _send(conn, message) -> None:  # pragma: no cover - runs in the child
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    with _timer_held():
+        conn.send_bytes(data)
+
+
+def _child(conn, parent, seconds, func, args, kwargs):  # pragma: no cover - child process
+    _start_budget(parent, seconds)
     try:
         result = ("ok", func(*args, **kwargs))
     except BaseException as exc:  # noqa: BLE001 - sent back to the parent as is
         result = ("error", exc)
     try:
-        conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        _send(conn, result)
     except Exception as exc:  # noqa: BLE001 - unpicklable results become an error
-        conn.send_bytes(pickle.dumps(("error", RuntimeError(f"result not picklable: {exc}"))))
+        _send(conn, ("error", RuntimeError(f"result not picklable: {exc}")))
     finally:
         conn.close()
 
 
-def _child_progressive(conn, func, args, kwargs):  # pragma: no cover - runs in the child
+def _child_progressive(conn, parent, seconds, func, args, kwargs):  # pragma: no cover - child
+    _start_budget(parent, seconds)
     try:
         for value in func(*args, **kwargs):
-            conn.send_bytes(pickle.dumps(("value", value), protocol=pickle.HIGHEST_PROTOCOL))
-        conn.send_bytes(pickle.dumps(("done", None)))
+            _send(conn, ("value", value))
+        _send(conn, ("done", None))
     except BaseException as exc:  # noqa: BLE001 - sent back to the parent as is
         try:
-            conn.send_bytes(pickle.dumps(("error", exc)))
+            _send(conn, ("error", exc))
         except Exception:  # noqa: BLE001
-            conn.send_bytes(pickle.dumps(("error", RuntimeError(str(exc)))))
+            _send(conn, ("error", RuntimeError(str(exc))))
     finally:
         conn.close()
 
@@ -56,17 +172,37 @@ def _child_progressive(conn, func, args, kwargs):  # pragma: no cover - runs in 
 def _context():
     # fork is fast and needs no importable __main__; with other threads alive (dask,
     # BLAS pools) a forked child could in principle block on a lock another thread
-    # held, and then the budget's timeout ends it like any other overrun.
+    # held, and then the wall-clock cap ends it like any other overrun.
     if "fork" in mp.get_all_start_methods():
         return mp.get_context("fork")
     return mp.get_context("spawn")  # pragma: no cover - Windows
 
 
-def _start(process) -> None:
+def _start(target, conn_args: tuple) -> tuple[Any, Any]:
+    """Start ``target`` in a child; the parent's end of its pipe and the process."""
+    ctx = _context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=target, args=(sender, os.getpid(), *conn_args), daemon=True)
     with warnings.catch_warnings():
         # Python 3.12+ warns that fork() with threads alive may deadlock; see _context.
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         process.start()
+    sender.close()
+    return receiver, process
+
+
+def _stop(process, receiver) -> None:
+    """Close the pipe and make sure the child is gone (killed if still running)."""
+    receiver.close()
+    if process.is_alive():
+        process.kill()
+    process.join()
+
+
+def _spent(process) -> bool:
+    """Whether a child that ended without answering was ended by its CPU budget."""
+    process.join(timeout=5)
+    return _CPU_TIMER and process.exitcode == -signal.SIGPROF
 
 
 def within(
@@ -74,8 +210,10 @@ def within(
 ) -> T:
     """Return ``func(*args, **kwargs)``, or raise `TimeBudgetExceeded` after ``seconds``.
 
-    ``seconds=None`` or ``0`` runs the work in this process with no limit.
-    Exceptions raised by ``func`` are re-raised here.
+    ``seconds`` is CPU time of the child process that does the work (wall-clock time
+    where there is no profiling timer); a child that waits without computing is
+    stopped after `wall_clock_cap` seconds.  ``seconds=None`` or ``0`` runs the work in
+    this process with no limit.  Exceptions raised by ``func`` are re-raised here.
 
     Examples
     --------
@@ -85,22 +223,19 @@ def within(
     """
     if not seconds:
         return func(*args, **kwargs)
-    ctx = _context()
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(sender, func, args, kwargs), daemon=True)
-    _start(process)
-    sender.close()
+    name = what or getattr(func, "__name__", "symbolic work")
+    receiver, process = _start(_child, (seconds, func, args, kwargs))
     try:
-        if not receiver.poll(seconds):
-            raise TimeBudgetExceeded(what or getattr(func, "__name__", "symbolic work"), seconds)
-        status, value = pickle.loads(receiver.recv_bytes())
-    except EOFError:
-        raise RuntimeError(f"{what or 'symbolic work'} crashed its worker process") from None
+        if not receiver.poll(wall_clock_cap(seconds)):
+            raise TimeBudgetExceeded(name, seconds)
+        try:
+            status, value = pickle.loads(receiver.recv_bytes())
+        except (EOFError, OSError):
+            if _spent(process):
+                raise TimeBudgetExceeded(name, seconds) from None
+            raise RuntimeError(f"{what or 'symbolic work'} crashed its worker process") from None
     finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
+        _stop(process, receiver)
     if status == "error":
         raise value
     return value
@@ -113,7 +248,8 @@ def best_within(
 
     For work that improves an answer step by step (try a cheap simplification, then a
     costly one): when time runs out, the best answer so far is kept, not thrown away.
-    Returns ``(None, False)`` if nothing was yielded in time.
+    Returns ``(None, False)`` if nothing was yielded in time.  ``seconds`` counts as in
+    `within`: CPU time of the child, with a wall-clock safety cap.
 
     Examples
     --------
@@ -127,12 +263,8 @@ def best_within(
         for value in func(*args, **kwargs):
             last = value
         return last, True
-    ctx = _context()
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child_progressive, args=(sender, func, args, kwargs), daemon=True)
-    _start(process)
-    sender.close()
-    deadline = time.monotonic() + seconds
+    receiver, process = _start(_child_progressive, (seconds, func, args, kwargs))
+    deadline = time.monotonic() + wall_clock_cap(seconds)
     last: T | None = None
     finished = False
     try:
@@ -142,8 +274,8 @@ def best_within(
                 break
             try:
                 status, value = pickle.loads(receiver.recv_bytes())
-            except EOFError:
-                break
+            except (EOFError, OSError):
+                break  # the budget ended the child (or it crashed): keep the best so far
             if status == "value":
                 last = value
             elif status == "done":
@@ -152,8 +284,5 @@ def best_within(
             else:
                 raise value
     finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
+        _stop(process, receiver)
     return last, finished

@@ -1,0 +1,120 @@
+"""The time budget (`symcalc.symbolic.budget`): CPU time of a killable child, a wall-clock cap.
+
+The truth for "how much CPU did the child use" is the kernel's own accounting of this
+process's waited-for children (``resource.getrusage(RUSAGE_CHILDREN)``); for "the
+answer does not depend on how busy the machine is", a child that waits (uses no CPU)
+for longer than its budget, and one that computes while other processes burn CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from symcalc.errors import TimeBudgetExceeded
+from symcalc.symbolic import budget
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _spin(seconds: float | None = None) -> float:
+    """Burn CPU for ``seconds`` of this process's CPU time (forever if None)."""
+    start = time.process_time()
+    while seconds is None or time.process_time() - start < seconds:
+        pass
+    return time.process_time() - start
+
+
+def _nap(seconds: float) -> str:
+    time.sleep(seconds)
+    return "rested"
+
+
+def _improving():
+    """Yields 1, 2, 3 at once, then computes forever."""
+    yield from (1, 2, 3)
+    _spin()
+    yield 4  # pragma: no cover - never reached within a budget
+
+
+def test_waiting_does_not_count_against_the_budget():
+    """A child that gets no CPU for 0.8 s (as on a busy machine) still has its 0.2 s."""
+    start = time.monotonic()
+    assert budget.within(0.2, _nap, 0.8) == "rested"
+    assert time.monotonic() - start >= 0.8  # a wall-clock budget of 0.2 s would have failed
+
+
+def test_work_is_stopped_when_its_cpu_time_is_spent():
+    before = _children_cpu()
+    start = time.monotonic()
+    with pytest.raises(TimeBudgetExceeded, match="spinning did not finish within 0.3 s"):
+        budget.within(0.3, _spin, what="spinning")
+    used = _children_cpu() - before
+    # the kernel samples CPU time for rusage at its clock tick: a few percent either way
+    assert 0.9 * 0.3 <= used < 0.3 + 0.25, f"the child used {used:.3f} s of CPU"
+    assert time.monotonic() - start < budget.wall_clock_cap(0.3)
+
+
+def test_a_child_that_waits_forever_is_stopped_by_the_wall_clock_cap():
+    start = time.monotonic()
+    with pytest.raises(TimeBudgetExceeded):
+        budget.within(0.05, _nap, 60)
+    elapsed = time.monotonic() - start
+    cap = budget.wall_clock_cap(0.05)
+    assert cap == pytest.approx(budget.WALL_CLOCK_FACTOR * 0.05 + budget.WALL_CLOCK_MARGIN)
+    assert cap <= elapsed < cap + 1.0
+
+
+def test_best_within_keeps_the_best_answer_when_cpu_time_runs_out():
+    before = _children_cpu()
+    assert budget.best_within(0.2, _improving) == (3, False)
+    assert _children_cpu() - before >= 0.9 * 0.2
+
+
+def test_errors_in_the_child_come_back_as_they_are():
+    with pytest.raises(ZeroDivisionError):
+        budget.within(5, divmod, 1, 0)
+
+
+def test_the_answer_does_not_depend_on_other_processes_burning_cpu():
+    """0.15 s of CPU under a 0.3 s budget succeeds while every core is kept busy.
+
+    Beside one busy process per core (and whatever else runs) the child gets at most
+    part of a core, so its 0.15 s of CPU take longer on the clock, often more than the
+    0.3 s a wall-clock budget would allow.
+    """
+    burn = [sys.executable, "-c", "while True: pass"]
+    burners = [subprocess.Popen(burn) for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.05)
+        assert budget.within(0.3, _spin, 0.15) >= 0.15
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+def test_a_budget_child_ignores_ctrl_c_and_dies_with_its_parent():
+    """SIGINT is the parent's to handle; SIGTERM ends the child; on Linux, so does the
+    death of the parent (prctl PR_GET_PDEATHSIG, option 2, reads back SIGKILL)."""
+    assert budget.within(5, signal.getsignal, signal.SIGINT) == signal.SIG_IGN
+    assert budget.within(5, signal.getsignal, signal.SIGTERM) == signal.SIG_DFL
+    if sys.platform.startswith("linux"):
+        assert budget.within(5, _parent_death_signal) == signal.SIGKILL
+
+
+def _parent_death_signal() -> int:
+    import ctypes
+
+    value = ctypes.c_int(0)
+    ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(value), 0, 0, 0)
+    return value.value

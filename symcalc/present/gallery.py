@@ -19,14 +19,19 @@ folder keeps a manifest, ``.gallery-manifest.json``, of the files the gallery wr
 with their SHA-256.  A rebuild replaces files the manifest lists; any other file in
 the way is refused, before any work is done, unless ``force=True``.  Files of entries
 that left the catalog are deleted only when the manifest lists them and they are
-unchanged since the gallery wrote them.
+unchanged since the gallery wrote them.  The manifest and the index are updated under
+a lock on the folder (`symcalc.present.files.folder_lock`), merging what is there:
+builds into one folder at the same time, with different ``only``, keep each other's
+entries.  With ``jobs`` > 1, worker processes compute the pages and this process
+writes them; an interrupt or error cancels the queue and kills the workers at once,
+and the workers die with this process however it ends.
 
 Deterministic: two builds give byte-identical files.  Figures are drawn from
 matplotlib's default settings plus symcalc's style (DejaVu Sans), at a fixed size
 and dpi, without metadata; pages hold no times, dates or absolute paths, and
 numeric errors are given as the power of ten at or above them.  Symbolic work gets
-a budget (`DEFAULT_TIMEOUT`) far above what any catalog entry needs, so what it
-finds does not depend on how busy the machine is.
+a budget (`DEFAULT_TIMEOUT`, in seconds of CPU time) far above what any catalog entry
+needs, so what it finds does not depend on how busy the machine is.
 
 Examples
 --------
@@ -41,6 +46,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -59,7 +65,7 @@ from ..errors import SymcalcError, did_you_mean
 from ..symbolic import render
 from ..symbolic.catalog import CATALOG, Entry, all_names, canonical_name, get
 from ..symbolic.functions import latex
-from .files import write_atomic
+from .files import check_folder, folder_lock, write_atomic
 
 __all__ = [
     "DEFAULT_OUT",
@@ -702,6 +708,22 @@ def _manifest_text(files: dict[str, str], rows: dict[str, dict[str, Any]]) -> st
     return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def _update_manifest(
+    folder: Path, force: bool, files: dict[str, str], rows: dict[str, dict[str, Any]]
+) -> None:
+    """Add ``files`` (name -> SHA-256) and index ``rows`` to the folder's manifest.
+
+    Read, merged and written under the folder's lock, so builds into one folder at
+    the same time (with different ``only``) keep each other's entries.
+    """
+    with folder_lock(folder):
+        manifest = _read_manifest(folder, force)
+        record = {**manifest["files"], **files}
+        merged = {name: row for name, row in manifest["entries"].items() if isinstance(row, dict)}
+        merged.update(rows)
+        _write(folder / MANIFEST_NAME, _manifest_text(record, merged).encode("utf-8"))
+
+
 # -- building -------------------------------------------------------------------------
 
 
@@ -814,7 +836,7 @@ def _prepare_folder(out: str | os.PathLike) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SymcalcError(f"cannot create the folder '{folder}': {exc.strerror}") from None
-    return folder
+    return check_folder(folder)
 
 
 def _check_targets(folder: Path, names: Sequence[str], ours: dict[str, str], force: bool) -> None:
@@ -831,7 +853,13 @@ def _check_targets(folder: Path, names: Sequence[str], ours: dict[str, str], for
 
 
 def _pages(names: Sequence[str], jobs: int, timeout: float) -> Iterator[EntryPage]:
-    """Each entry's page, built here or in ``jobs`` worker processes, as they finish."""
+    """Each entry's page, built here or in ``jobs`` worker processes, as they finish.
+
+    Workers only compute (the caller writes), ignore Ctrl-C and die with this process
+    (`symcalc.symbolic.budget.bind_to_parent`).  When the consumer stops early (an
+    interrupt, an error, ``close()``), pending entries are cancelled and the workers
+    are killed at once instead of finishing the queue.
+    """
     if jobs == 1 or len(names) == 1:
         for name in names:
             yield _build_page_safely(name, timeout)
@@ -839,16 +867,39 @@ def _pages(names: Sequence[str], jobs: int, timeout: float) -> Iterator[EntryPag
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from ..symbolic.budget import bind_to_parent
+
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork() with threads alive; the workers only compute.
-        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-        with ProcessPoolExecutor(
-            max_workers=min(jobs, len(names)), mp_context=multiprocessing.get_context(method)
-        ) as pool:
+    others = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(names)),
+        mp_context=multiprocessing.get_context(method),
+        initializer=bind_to_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about fork() with threads alive; the workers only compute.
+            warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
             futures = [pool.submit(_build_page_safely, name, timeout) for name in names]
-            for future in as_completed(futures):
-                yield future.result()
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        _stop_workers(pool, others)
+        raise
+    pool.shutdown()
+
+
+def _stop_workers(pool, others: set) -> None:
+    """Cancel what is queued and kill the pool's workers now (not after the queue drains)."""
+    import multiprocessing
+
+    pool.shutdown(wait=False, cancel_futures=True)
+    workers = [p for p in multiprocessing.active_children() if p not in others]
+    for process in workers:
+        process.kill()
+    for process in workers:
+        process.join(timeout=5)
 
 
 def _write(path: Path, data: bytes) -> bool:
@@ -889,53 +940,55 @@ def build_gallery(
     jobs = _check_jobs(jobs)
     timeout = _check_timeout(timeout)
     folder = _prepare_folder(out)
-    manifest = _read_manifest(folder, force)
     manifest_path = folder / MANIFEST_NAME
-    before = manifest_path.read_bytes() if manifest_path.is_file() else None
-    old_files: dict[str, str] = dict(manifest["files"])
-    old_rows: dict[str, Any] = dict(manifest["entries"])
+    with folder_lock(folder):
+        manifest = _read_manifest(folder, force)
+        before = manifest_path.read_bytes() if manifest_path.is_file() else None
     produced = {f for name in names for f in entry_files(name)} | {INDEX_NAME}
-    _check_targets(folder, sorted(produced), old_files, force)  # the manifest: checked above
+    _check_targets(folder, sorted(produced), manifest["files"], force)  # the manifest: above
 
-    # entries built earlier and not now stay, with their files and rows
-    rows = {
-        name: row
-        for name, row in old_rows.items()
-        if name in CATALOG and name not in names and isinstance(row, dict)
-    }
-    kept_files = {f for row in rows.values() for f in row.get("files", ()) if isinstance(f, str)}
-    record = dict(old_files)
     written: list[str] = []
     unchanged: list[str] = []
     pages: dict[str, EntryPage] = {}
-    for done, page in enumerate(_pages(names, jobs, timeout), 1):
-        pages[page.name] = page
-        if page.error is None:
-            rows[page.name] = page.summary
-            for filename, data in page.files:  # record first: a crash leaves nothing unlisted
-                record[filename] = _sha256(data)
-            _write(manifest_path, _manifest_text(record, rows).encode("utf-8"))
-            for filename, data in page.files:
-                (written if _write(folder / filename, data) else unchanged).append(filename)
-        if progress is not None:
-            progress(done, len(names), page.name)
+    with contextlib.closing(_pages(names, jobs, timeout)) as finished:
+        for done, page in enumerate(finished, 1):
+            pages[page.name] = page
+            if page.error is None:
+                # record first: a crash leaves nothing unlisted
+                hashes = {filename: _sha256(data) for filename, data in page.files}
+                _update_manifest(folder, force, hashes, {page.name: page.summary})
+                for filename, data in page.files:
+                    (written if _write(folder / filename, data) else unchanged).append(filename)
+            if progress is not None:
+                progress(done, len(names), page.name)
 
-    removed, kept = [], []
-    for filename in sorted(set(old_files) - produced - kept_files - {MANIFEST_NAME}):
-        path = folder / filename
-        if path.is_file():
-            if _sha256(path.read_bytes()) != old_files[filename]:
-                kept.append(filename)  # edited by hand since: no longer the gallery's
-            else:
-                path.unlink()
-                removed.append(filename)
-        record.pop(filename, None)
+    failed = {name for name, page in pages.items() if page.error is not None}
+    with folder_lock(folder):
+        # merged with what other builds into this folder recorded meanwhile
+        manifest = _read_manifest(folder, force)
+        record: dict[str, str] = dict(manifest["files"])
+        rows = {
+            name: row
+            for name, row in manifest["entries"].items()
+            if name in CATALOG and name not in failed and isinstance(row, dict)
+        }
+        listed = {f for row in rows.values() for f in row.get("files", ()) if isinstance(f, str)}
+        removed, kept = [], []
+        for filename in sorted(set(record) - produced - listed - {MANIFEST_NAME}):
+            path = folder / filename
+            if path.is_file():
+                if _sha256(path.read_bytes()) != record[filename]:
+                    kept.append(filename)  # edited by hand since: no longer the gallery's
+                else:
+                    path.unlink()
+                    removed.append(filename)
+            record.pop(filename, None)
 
-    index = _index(rows).encode("utf-8")
-    record[INDEX_NAME] = _sha256(index)
-    (written if _write(folder / INDEX_NAME, index) else unchanged).append(INDEX_NAME)
-    manifest_data = _manifest_text(record, rows).encode("utf-8")
-    _write(manifest_path, manifest_data)
+        index = _index(rows).encode("utf-8")
+        record[INDEX_NAME] = _sha256(index)
+        manifest_data = _manifest_text(record, rows).encode("utf-8")
+        _write(manifest_path, manifest_data)
+        (written if _write(folder / INDEX_NAME, index) else unchanged).append(INDEX_NAME)
     (unchanged if manifest_data == before else written).append(MANIFEST_NAME)
 
     built = [pages[n] for n in names]

@@ -11,10 +11,13 @@ failed or an internal error, 2 bad input (one line on stderr, no traceback).  Se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from .._version import __version__
@@ -109,7 +112,75 @@ def _glue_negative_values(argv: Sequence[str], options: set[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    SIGINT (Ctrl-C), SIGTERM and SIGHUP stop any command within about a second: files
+    being written are left whole or not at all (no temporary file stays), child
+    processes are stopped, one line goes to stderr, and the exit code is 128 + the
+    signal number (130, 143, 129).  A second signal during that cleanup exits at once.
+    A signal that was ignored when symcalc started (``nohup``, a background job) stays
+    ignored.
+    """
+    with _stop_signals():
+        try:
+            return _run(argv)
+        except KeyboardInterrupt as exc:
+            return _stopped(exc)
+
+
+#: Signals that stop a run cleanly, and what the one line on stderr says of each.
+_STOP_SIGNALS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
+#: The signal that is stopping this run, once one arrived.
+_STOPPING: list[int] = []
+
+
+class _Stopped(KeyboardInterrupt):
+    """A stop signal arrived; raised where the main thread is, so that cleanup runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame) -> None:
+    if _STOPPING:  # a second signal while cleaning up: go now (children die with us)
+        os._exit(128 + _STOPPING[0])
+    _STOPPING.append(signum)
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """Route the stop signals to `_on_signal` while inside (main thread only), then restore."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _STOPPING.clear()
+    previous = {}
+    for name in _STOP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, _on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _stopped(exc: KeyboardInterrupt) -> int:
+    """Say in one line which signal stopped which command; the exit code 128 + its number."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    command = next((token for token in _ARGV if token in COMMANDS), None)
+    what = _STOP_SIGNALS.get(signal.Signals(signum).name, "stopped")
+    try:
+        print(f"symcalc{f' {command}' if command else ''}: {what}", file=sys.stderr)
+    except (OSError, ValueError):  # the terminal is gone (SIGHUP) or stderr closed
+        pass
+    return 128 + signum
+
+
+def _run(argv: Sequence[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
@@ -122,9 +193,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"symcalc {args.command}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("symcalc: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the CLI answers with one line, not a traceback

@@ -1,0 +1,202 @@
+"""Ctrl-C, SIGTERM and SIGKILL on a running symcalc: it stops at once and leaves no mess.
+
+Each test starts ``symcalc`` in its own process group, as a shell does, and signals the
+whole group, as a terminal does on Ctrl-C (or only the parent, for SIGKILL).  Then:
+exit within 2 s with 128 + the signal number, one line on stderr, no temporary file,
+no process of the group left (zombies, which run nothing, aside), and every file in
+the output folder whole: listed in the gallery's manifest with its SHA-256.
+
+The gallery runs with stand-in pages (made in 0.1-0.3 s of CPU inside the time
+budget's child, so the workers have children of their own) to keep these tests fast;
+everything else is the real command.  ``integrate`` runs for real, on an integrand
+SymPy works on for minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+#: ``symcalc ARGS`` with the gallery's pages replaced by quick stand-ins.
+_GALLERY_WITH_QUICK_PAGES = """
+import sys, time
+from symcalc.cli import main
+from symcalc.present import gallery
+from symcalc.symbolic import budget
+
+def spin(seconds):
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        pass
+    return seconds
+
+def quick_page(name, timeout=None, figures=True):
+    budget.within(5, spin, 0.1 + 0.02 * (len(name) % 10))
+    files = tuple((f, (f"{name} " * 20000).encode()) for f in gallery.entry_files(name))
+    summary = {"kind": "activation", "description": name, "formula": "x", "call": "f(x)",
+               "operator": "d", "derivative": "1", "identity": None, "antiderivative": True,
+               "ftc": "held", "files": list(gallery.entry_files(name))}
+    return gallery.EntryPage(name=name, files=files, summary=summary,
+                             antiderivative_found=True, symbolic_held=True, numeric_held=True)
+
+gallery.build_page = quick_page
+sys.exit(main(sys.argv[1:]))
+"""
+
+#: An integrand SymPy works on for minutes (the budget below is far longer than a test).
+_HARD_INTEGRAND = "exp(-x**2)*log(x)*sin(x)/(1+x**3)"
+
+_ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"}
+
+
+@pytest.fixture
+def start():
+    """Start a command in its own process group; whatever is left of it is killed after."""
+    started: list[subprocess.Popen] = []
+
+    def run(argv: list[str], cwd: Path) -> subprocess.Popen:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=_ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as a shell gives a job
+        )
+        started.append(process)
+        return process
+
+    yield run
+    for process in started:
+        for pid in _group(process.pid):  # only after a failure
+            os.kill(pid, signal.SIGKILL)
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def _group(pgid: int) -> list[int]:
+    """Processes of the group that are alive (not zombies), from /proc."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, _, group = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(group) == pgid and state not in "ZX":
+            alive.append(int(entry.name))
+    return alive
+
+
+def _wait_for(condition, process: subprocess.Popen, what: str, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"symcalc ended before {what}: {process.communicate()}")
+        if time.monotonic() > deadline:  # pragma: no cover - a broken build
+            raise AssertionError(f"no {what} within {limit} s")
+        time.sleep(0.02)
+
+
+def _stop(process: subprocess.Popen, signum: int) -> tuple[float, str, str]:
+    """Signal the whole group; seconds until exit, stdout, stderr."""
+    start = time.monotonic()
+    os.killpg(process.pid, signum)
+    try:
+        out, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - the failure this file tests
+        return math.inf, "", ""
+    return time.monotonic() - start, out, err
+
+
+def _no_group_left(pgid: int) -> list[int]:
+    """The group's live processes, after a moment for children the kernel is ending."""
+    deadline = time.monotonic() + 0.5
+    while _group(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return _group(pgid)
+
+
+def _check_folder_is_whole(folder: Path) -> dict:
+    names = sorted(p.name for p in folder.iterdir())
+    assert not [n for n in names if n.endswith(".tmp")], names
+    manifest = json.loads((folder / ".gallery-manifest.json").read_text())
+    for name in names:
+        if name == ".gallery-manifest.json":
+            continue
+        digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        assert manifest["files"].get(name) == digest, f"{name} is not whole"
+    return manifest
+
+
+#: Which signal, its exit code and the one line symcalc prints.
+STOPS = [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), STOPS)
+def test_a_parallel_gallery_stops_at_once_and_leaves_whole_files(
+    tmp_path, start, signum, code, said
+):
+    out = tmp_path / "gallery"
+    process = start(
+        [sys.executable, "-c", _GALLERY_WITH_QUICK_PAGES, "gallery", "--out", str(out)]
+        + ["--jobs", "2"],
+        tmp_path,
+    )
+    _wait_for(lambda: out.is_dir() and any(out.glob("*.png")), process, "a page")
+    seconds, _, err = _stop(process, signum)
+    assert process.returncode == code
+    assert seconds < 2, f"took {seconds:.2f} s to stop"
+    assert err.splitlines() == [f"symcalc gallery: {said}"]
+    assert _no_group_left(process.pid) == []
+    manifest = _check_folder_is_whole(out)
+    assert 0 < len(manifest["entries"]) < 30  # stopped in the middle
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), STOPS)
+def test_integrate_waiting_on_its_time_budget_stops_at_once(tmp_path, start, signum, code, said):
+    process = start(
+        [sys.executable, "-m", "symcalc", "integrate", _HARD_INTEGRAND, "--timeout", "120"],
+        tmp_path,
+    )
+    _wait_for(lambda: len(_group(process.pid)) > 1, process, "the budget's child")
+    time.sleep(0.2)
+    seconds, out, err = _stop(process, signum)
+    assert process.returncode == code
+    assert seconds < 2, f"took {seconds:.2f} s to stop"
+    assert err.splitlines() == [f"symcalc integrate: {said}"]
+    assert out == ""
+    assert _no_group_left(process.pid) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_killing_symcalc_ends_its_workers_and_their_children(tmp_path, start):
+    """SIGKILL to symcalc alone (no cleanup possible): the kernel ends the rest."""
+    out = tmp_path / "gallery"
+    process = start(
+        [sys.executable, "-c", _GALLERY_WITH_QUICK_PAGES, "gallery", "--out", str(out)]
+        + ["--jobs", "2"],
+        tmp_path,
+    )
+    # symcalc, two workers and at least one budget child of a worker
+    _wait_for(lambda: len(_group(process.pid)) >= 4, process, "workers with children")
+    process.kill()
+    process.wait()  # not communicate(): workers that outlived it would hold its pipes open
+    assert _no_group_left(process.pid) == []
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()} if out.is_dir() else {}
+    time.sleep(0.3)
+    after = {p.name: p.stat().st_mtime_ns for p in out.iterdir()} if out.is_dir() else {}
+    assert after == before  # nothing writes into the folder any more

@@ -200,3 +200,66 @@ def test_killing_symcalc_ends_its_workers_and_their_children(tmp_path, start):
     time.sleep(0.3)
     after = {p.name: p.stat().st_mtime_ns for p in out.iterdir()} if out.is_dir() else {}
     assert after == before  # nothing writes into the folder any more
+
+
+# -- the same, in this process (fast) ---------------------------------------------------
+
+
+def _stop_signals() -> dict:
+    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), [*STOPS, (signal.SIGHUP, 129, "hung up")])
+def test_a_signal_during_a_command_gives_its_exit_code_and_one_line(
+    cli, monkeypatch, signum, code, said
+):
+    from symcalc.cli import list_
+
+    def run(args):
+        os.kill(os.getpid(), signum)
+        time.sleep(5)  # pragma: no cover - the signal ends the sleep
+        return 0
+
+    monkeypatch.setattr(list_, "run", run)
+    before = _stop_signals()
+    started = time.monotonic()
+    result = cli("list")
+    assert time.monotonic() - started < 1
+    assert result.returncode == code
+    assert (result.stderr, result.stdout) == (f"symcalc list: {said}\n", "")
+    assert _stop_signals() == before  # main restores the handlers it installed
+
+
+def test_a_signal_ignored_when_symcalc_starts_stays_ignored(cli, monkeypatch):
+    """``nohup symcalc ...`` ignores SIGHUP; a background job of a script ignores SIGINT."""
+    from symcalc.cli import list_
+
+    seen = []
+    monkeypatch.setattr(
+        list_, "run", lambda args: seen.append(signal.getsignal(signal.SIGHUP)) or 0
+    )
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        assert cli("list").returncode == 0
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert seen == [signal.SIG_IGN]
+
+
+def test_a_second_signal_while_cleaning_up_exits_at_once(monkeypatch):
+    from symcalc import cli as cli_module
+
+    exits = []
+
+    def exit_now(code):
+        exits.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+    monkeypatch.setattr(cli_module, "_STOPPING", [])
+    with pytest.raises(KeyboardInterrupt):
+        cli_module._on_signal(signal.SIGTERM, None)
+    with pytest.raises(SystemExit):
+        cli_module._on_signal(signal.SIGINT, None)
+    assert exits == [143]  # the code of the first signal

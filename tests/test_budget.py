@@ -59,9 +59,11 @@ def test_work_is_stopped_when_its_cpu_time_is_spent():
     with pytest.raises(TimeBudgetExceeded, match="spinning did not finish within 0.3 s"):
         budget.within(0.3, _spin, what="spinning")
     used = _children_cpu() - before
+    elapsed = time.monotonic() - start
     # the kernel samples CPU time for rusage at its clock tick: a few percent either way
-    assert 0.9 * 0.3 <= used < 0.3 + 0.25, f"the child used {used:.3f} s of CPU"
-    assert time.monotonic() - start < budget.wall_clock_cap(0.3)
+    assert used < 0.3 + 0.25, f"the child used {used:.3f} s of CPU"
+    # stopped by its CPU time, unless the machine is so busy that the wall-clock cap came first
+    assert used >= 0.9 * 0.3 or elapsed >= budget.wall_clock_cap(0.3), (used, elapsed)
 
 
 def test_a_child_that_waits_forever_is_stopped_by_the_wall_clock_cap():
@@ -86,17 +88,17 @@ def test_errors_in_the_child_come_back_as_they_are():
 
 
 def test_the_answer_does_not_depend_on_other_processes_burning_cpu():
-    """0.15 s of CPU under a 0.3 s budget succeeds while every core is kept busy.
+    """0.1 s of CPU under a 0.2 s budget succeeds while every core is kept busy.
 
     Beside one busy process per core (and whatever else runs) the child gets at most
-    part of a core, so its 0.15 s of CPU take longer on the clock, often more than the
-    0.3 s a wall-clock budget would allow.
+    part of a core, so its 0.1 s of CPU take longer on the clock, often more than the
+    0.2 s a wall-clock budget would allow.
     """
     burn = [sys.executable, "-c", "while True: pass"]
     burners = [subprocess.Popen(burn) for _ in range(os.cpu_count() or 1)]
     try:
         time.sleep(0.05)
-        assert budget.within(0.3, _spin, 0.15) >= 0.15
+        assert budget.within(0.2, _spin, 0.1) >= 0.1
     finally:
         for burner in burners:
             burner.kill()
@@ -110,6 +112,16 @@ def test_a_budget_child_ignores_ctrl_c_and_dies_with_its_parent():
     assert budget.within(5, signal.getsignal, signal.SIGTERM) == signal.SIG_DFL
     if sys.platform.startswith("linux"):
         assert budget.within(5, _parent_death_signal) == signal.SIGKILL
+
+
+def test_stop_signals_are_held_while_a_child_starts_and_released_in_it():
+    """A Ctrl-C that lands while a child starts waits until the child ignores it."""
+    stop = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    with budget.holding_stop_signals():
+        assert stop <= signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    assert not stop & budget.within(5, signal.pthread_sigmask, signal.SIG_BLOCK, [])
 
 
 def _parent_death_signal() -> int:

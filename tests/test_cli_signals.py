@@ -49,7 +49,7 @@ def quick_page(name, timeout=None, figures=True):
                              antiderivative_found=True, symbolic_held=True, numeric_held=True)
 
 gallery.build_page = quick_page
-sys.exit(main(sys.argv[1:]))
+sys.exit(main())  # as the program: main reads sys.argv
 """
 
 #: An integrand SymPy works on for minutes (the budget below is far longer than a test).

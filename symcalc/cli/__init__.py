@@ -119,13 +119,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     processes are stopped, one line goes to stderr, and the exit code is 128 + the
     signal number (130, 143, 129).  A second signal during that cleanup exits at once.
     A signal that was ignored when symcalc started (``nohup``, a background job) stays
-    ignored.
+    ignored.  Run as the program (``argv`` None), an interrupted run then exits without
+    the interpreter's slow teardown; called from Python, it returns the code.
     """
     with _stop_signals():
         try:
             return _run(argv)
         except KeyboardInterrupt as exc:
-            return _stopped(exc)
+            code = _stopped(exc)
+    if argv is None:  # the program itself, not a call from Python: end now
+        _exit_now(code)
+    return code
 
 
 #: Signals that stop a run cleanly, and what the one line on stderr says of each.
@@ -178,6 +182,25 @@ def _stopped(exc: KeyboardInterrupt) -> int:
     except (OSError, ValueError):  # the terminal is gone (SIGHUP) or stderr closed
         pass
     return 128 + signum
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without the interpreter's teardown of every module (a second or more with
+    SymPy, NumPy and matplotlib loaded on a busy machine): run the exit handlers, flush
+    the output, and go.  Children are already stopped; any left are killed."""
+    import atexit
+
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:
+        for child in multiprocessing.active_children():
+            child.kill()
+            child.join(1)
+    with contextlib.suppress(Exception):
+        getattr(atexit, "_run_exitfuncs", lambda: None)()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _run(argv: Sequence[str] | None) -> int:

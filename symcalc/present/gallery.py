@@ -867,7 +867,7 @@ def _pages(names: Sequence[str], jobs: int, timeout: float) -> Iterator[EntryPag
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from ..symbolic.budget import bind_to_parent
+    from ..symbolic.budget import bind_to_parent, holding_stop_signals
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     others = set(multiprocessing.active_children())
@@ -878,7 +878,7 @@ def _pages(names: Sequence[str], jobs: int, timeout: float) -> Iterator[EntryPag
         initargs=(os.getpid(),),
     )
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), holding_stop_signals():  # workers start in submit
             # Python 3.12+ warns about fork() with threads alive; the workers only compute.
             warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
             futures = [pool.submit(_build_page_safely, name, timeout) for name in names]

@@ -42,6 +42,7 @@ __all__ = [
     "WALL_CLOCK_MARGIN",
     "best_within",
     "bind_to_parent",
+    "holding_stop_signals",
     "wall_clock_cap",
     "within",
 ]
@@ -60,6 +61,10 @@ WALL_CLOCK_MARGIN = 1.0
 _CPU_TIMER = hasattr(signal, "setitimer") and hasattr(signal, "SIGPROF")
 #: Linux prctl option: the signal a process gets when its parent dies.
 _PR_SET_PDEATHSIG = 1
+#: Signals that stop symcalc: held while a child starts, until it has set up its handling.
+_STOP_SIGNALS = frozenset(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def wall_clock_cap(seconds: float) -> float:
@@ -73,6 +78,29 @@ def wall_clock_cap(seconds: float) -> float:
     if not _CPU_TIMER:  # pragma: no cover - Windows: the budget itself is wall-clock time
         return seconds
     return WALL_CLOCK_FACTOR * seconds + WALL_CLOCK_MARGIN
+
+
+@contextlib.contextmanager
+def holding_stop_signals() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP in this thread while inside; deliver them after.
+
+    Start child processes inside it: a child inherits the hold and releases it in
+    `bind_to_parent`, once it ignores Ctrl-C, so a Ctrl-C that lands while a child is
+    starting never runs the parent's handler (and prints a traceback) in the child.
+
+    Examples
+    --------
+    >>> with holding_stop_signals():
+    ...     pass
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _die_with_parent() -> None:
@@ -95,6 +123,7 @@ def bind_to_parent(parent: int) -> None:
     its children itself), restores the default SIGTERM and SIGHUP (end at once), and
     on Linux arms the parent-death signal, so the child is killed even when the parent
     is killed with SIGKILL.  If the parent died before that, the child exits at once.
+    Then it releases the signals `holding_stop_signals` held while it started.
 
     Examples
     --------
@@ -111,6 +140,8 @@ def bind_to_parent(parent: int) -> None:
     _die_with_parent()
     if os.getppid() != parent:  # pragma: no cover - the parent died while we started
         os._exit(1)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _start_budget(parent: int, seconds: float | None) -> None:  # pragma: no cover - child
@@ -178,25 +209,36 @@ def _context():
     return mp.get_context("spawn")  # pragma: no cover - Windows
 
 
-def _start(target, conn_args: tuple) -> tuple[Any, Any]:
-    """Start ``target`` in a child; the parent's end of its pipe and the process."""
-    ctx = _context()
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=target, args=(sender, os.getpid(), *conn_args), daemon=True)
-    with warnings.catch_warnings():
-        # Python 3.12+ warns that fork() with threads alive may deadlock; see _context.
-        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-        process.start()
-    sender.close()
-    return receiver, process
+class _Child:
+    """A child process running ``target`` with the parent's end of its pipe.
 
+    Made before the fork and stopped in a ``finally``, so an interrupt at any moment of
+    the start still ends the child.
+    """
 
-def _stop(process, receiver) -> None:
-    """Close the pipe and make sure the child is gone (killed if still running)."""
-    receiver.close()
-    if process.is_alive():
-        process.kill()
-    process.join()
+    def __init__(self, target, args: tuple):
+        ctx = _context()
+        self.receiver, self._sender = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(
+            target=target, args=(self._sender, os.getpid(), *args), daemon=True
+        )
+
+    def start(self) -> None:
+        with warnings.catch_warnings(), holding_stop_signals():
+            # Python 3.12+ warns that fork() with threads alive may deadlock; see _context.
+            warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+            self.process.start()
+        self._sender.close()
+
+    def stop(self) -> None:
+        """Close the pipe and make sure the child is gone (killed if still running)."""
+        self._sender.close()
+        self.receiver.close()
+        if self.process.pid is None:  # never started
+            return
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
 
 
 def _spent(process) -> bool:
@@ -224,18 +266,19 @@ def within(
     if not seconds:
         return func(*args, **kwargs)
     name = what or getattr(func, "__name__", "symbolic work")
-    receiver, process = _start(_child, (seconds, func, args, kwargs))
+    child = _Child(_child, (seconds, func, args, kwargs))
     try:
-        if not receiver.poll(wall_clock_cap(seconds)):
+        child.start()
+        if not child.receiver.poll(wall_clock_cap(seconds)):
             raise TimeBudgetExceeded(name, seconds)
         try:
-            status, value = pickle.loads(receiver.recv_bytes())
+            status, value = pickle.loads(child.receiver.recv_bytes())
         except (EOFError, OSError):
-            if _spent(process):
+            if _spent(child.process):
                 raise TimeBudgetExceeded(name, seconds) from None
             raise RuntimeError(f"{what or 'symbolic work'} crashed its worker process") from None
     finally:
-        _stop(process, receiver)
+        child.stop()
     if status == "error":
         raise value
     return value
@@ -263,17 +306,18 @@ def best_within(
         for value in func(*args, **kwargs):
             last = value
         return last, True
-    receiver, process = _start(_child_progressive, (seconds, func, args, kwargs))
-    deadline = time.monotonic() + wall_clock_cap(seconds)
+    child = _Child(_child_progressive, (seconds, func, args, kwargs))
     last: T | None = None
     finished = False
     try:
+        child.start()
+        deadline = time.monotonic() + wall_clock_cap(seconds)
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not receiver.poll(remaining):
+            if remaining <= 0 or not child.receiver.poll(remaining):
                 break
             try:
-                status, value = pickle.loads(receiver.recv_bytes())
+                status, value = pickle.loads(child.receiver.recv_bytes())
             except (EOFError, OSError):
                 break  # the budget ended the child (or it crashed): keep the best so far
             if status == "value":
@@ -284,5 +328,5 @@ def best_within(
             else:
                 raise value
     finally:
-        _stop(process, receiver)
+        child.stop()
     return last, finished

@@ -20,6 +20,10 @@ from hypothesis import strategies as st
 
 from symcalc.errors import SymcalcError
 from symcalc.numeric.kernels import CHUNK, Kernel, erf_array, erfc_array, kernel
+from symcalc.numeric.kernels import nodes as kernel_nodes
+from symcalc.numeric.kernels.backends import scalar_source
+from symcalc.numeric.kernels.graph import BUILDERS, Graph, builder_for
+from symcalc.numeric.kernels.printers import ScalarPrinter
 from symcalc.numeric.rewrites import MPMATH_FUNCTIONS
 from symcalc.symbolic.catalog import CATALOG, get
 from symcalc.symbolic.functions import sigmoid, symbol
@@ -286,6 +290,71 @@ def test_max_against_a_constant_reads_a_filled_buffer():
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, [0.0, 0.0, 0.5, np.inf, np.nan])
     np.testing.assert_array_equal(kernel("Min(x, 6)")(np.array([7.0, -1.0])), [6.0, -1.0])
+
+
+# -- the compiler as data -----------------------------------------------------------------------
+
+
+def _node_classes() -> list[type]:
+    found, stack = [], [kernel_nodes.Node]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            stack.append(sub)
+            found.append(sub)
+    return found
+
+
+@pytest.mark.parametrize("cls", _node_classes(), ids=lambda c: c.__name__)
+def test_every_node_class_says_how_each_backend_computes_it(cls):
+    """A node kind is one class: NumPy and scalar code of its own, the JAX hook inherited."""
+    if issubclass(cls, (kernel_nodes.Leaf, kernel_nodes.Guard)):
+        return  # values the emitters place themselves: no operation of their own
+    assert cls.numpy is not kernel_nodes.Node.numpy, f"{cls.__name__} has no NumPy code"
+    assert cls.scalar is not kernel_nodes.Node.scalar, f"{cls.__name__} has no scalar code"
+    assert cls.__doc__, f"{cls.__name__} has no docstring"
+
+
+def test_the_jax_hook_says_what_is_missing():
+    node = kernel_nodes.Log1p(0)
+    with pytest.raises(NotImplementedError, match="JAX backend has no emission for Log1p"):
+        node.jax(None, ["a0"])
+
+
+def test_builders_are_found_through_base_classes():
+    """A subclass of a tabled SymPy class needs no entry of its own; unknown ones fail clearly."""
+
+    class shifted_exp(sympy.exp):  # noqa: N801 - a SymPy function
+        pass
+
+    assert builder_for(shifted_exp) is BUILDERS[sympy.exp]
+    assert builder_for(sympy.Function("g")) is None
+    with pytest.raises(SymcalcError, match="cannot make a NumPy kernel for the function 'g'"):
+        Graph([_x]).build(sympy.Function("g")(_x))
+
+
+def test_equal_subexpressions_are_one_node():
+    graph = Graph([_x])
+    root = graph.build(sympy.exp(_x) * sympy.sin(sympy.exp(_x)) + sympy.exp(_x))
+    exps = [node for node in graph.nodes if getattr(node, "ufunc", None) == "np.exp"]
+    assert len(exps) == 1 and root == len(graph.nodes) - 1
+
+
+def test_scalar_code_comes_from_sympy_s_python_printer():
+    from sympy.printing.pycode import PythonCodePrinter
+
+    printer = ScalarPrinter()
+    assert isinstance(printer, PythonCodePrinter)
+    assert printer.call("erfc", "v1") == "math.erfc(v1)"
+    assert printer.doprint(_x + sympy.Rational(1, 3)) == "x + 0.3333333333333333"
+
+
+def test_scalar_code_evaluates_only_the_branch_taken():
+    """elu': exp(x) appears only inside the conditional expression, never assigned."""
+    source = scalar_source(kernel("elu", order=1).lowered, [_x])
+    assert "math.exp(a0)" in source
+    exp_line = next(line for line in source.splitlines() if "math.exp" in line)
+    assert " if " in exp_line and " else " in exp_line
 
 
 # -- erf and erfc from NumPy passes -----------------------------------------------------------

@@ -1,6 +1,6 @@
 """Fast, numerically stable NumPy kernels from symbolic results.
 
-``kernel(f, order, wrt, dtype)`` returns a `Kernel`: a function of NumPy arrays (any
+``kernel(f, *, wrt=None, order=0, dtype=None)`` returns a `Kernel`: a function of NumPy arrays (any
 shape, several arrays broadcast together) or Python scalars that evaluates ``f`` or
 one of its derivatives.  Building one takes four steps, each visible on the result:
 
@@ -14,7 +14,8 @@ one of its derivatives.  Building one takes four steps, each visible on the resu
    reused as soon as a value is dead) and processes long arrays in chunks of
    `CHUNK` elements, so intermediates stay in cache and memory stays at the output
    plus a few chunk-sized buffers.  Common subexpressions are computed once.
-4. caching: asking twice for the same kernel returns the same object.
+4. caching: asking twice for the same kernel returns the same object (the 512 most
+   recently used are kept; threads asking at once for a new one build it once).
 
 Lowering counts passes over memory (an exp or log1p pass costs 0.55 ns/element here,
 an add 0.1, a divide 0.25): σ(u) is ``1/(1 + exp(-u))`` with that one ``exp`` allowed

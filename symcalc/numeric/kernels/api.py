@@ -208,9 +208,14 @@ _MODULES_PLAIN = [
     {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "sigmoid": scipy.special.expit},
     "numpy",
 ]
+#: Built kernels by request, least recently used first; at most `_CACHE_SIZE` of them.
 _CACHE: collections.OrderedDict = collections.OrderedDict()
 _CACHE_SIZE = 512
+#: Guards `_CACHE` and `_BUILDING` (held only for dictionary operations, never for a build).
 _LOCK = threading.Lock()
+#: One lock per request being built: threads asking for the same new kernel wait for the
+#: first one's build; different requests build in parallel.  Entries leave when done.
+_BUILDING: dict[tuple, threading.Lock] = {}
 
 
 def _check_dtype(dtype: Any) -> np.dtype | None:
@@ -343,10 +348,10 @@ def _build(
 
 def kernel(
     f: str | sympy.Expr | Entry,
-    order: int = 0,
-    wrt: str | sympy.Symbol | None = None,
-    dtype: Any = None,
     *,
+    wrt: str | sympy.Symbol | None = None,
+    order: int = 0,
+    dtype: Any = None,
     params: Mapping[str, Any] | None = None,
     convention: str = "zero",
     stable: bool = True,
@@ -354,20 +359,24 @@ def kernel(
 ) -> Kernel:
     """A vectorized kernel for ``f`` (catalog name, text, SymPy expression or `Entry`).
 
-    ``order`` 0 is the function itself, 1 and 2 its derivatives in ``wrt`` (default:
-    the first variable).  ``dtype`` None follows the inputs (float32 stays float32,
-    everything else becomes float64); "float32"/"float64" casts the inputs.
-    ``params`` overrides catalog parameters (defaults: the entry's).
-    ``convention`` sets derivatives at kinks (see `symcalc.symbolic.kinks`).  ``stable=False``
-    gives the plain lambdify.  ``backend`` is "numpy" or "numba" (the ``fast`` extra).
-    The same request twice returns the same (cached) kernel.
+    Every argument but ``f`` is keyword-only, in the order of
+    `symcalc.symbolic.derivatives.derivative`: ``wrt`` the variable (default: the
+    first), ``order`` 0 for the function itself, 1 and 2 for its derivatives.
+    ``dtype`` None follows the inputs (float32 stays float32, everything else becomes
+    float64); "float32"/"float64" casts the inputs.  ``params`` overrides catalog
+    parameters (defaults: the entry's).  ``convention`` sets derivatives at kinks (see
+    `symcalc.symbolic.kinks`).  ``stable=False`` gives the plain lambdify.  ``backend``
+    is "numpy" or "numba" (the ``fast`` extra).
+
+    The same request twice returns the same kernel from a bounded cache (the 512 most
+    recently used); threads asking at once for the same new kernel build it once.
 
     Examples
     --------
     >>> import numpy as np
     >>> kernel("relu", order=1)(np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 1.])
-    >>> kernel("mse", order=1, wrt="p")(np.array([1.0, 2.0]), 0.5)
+    >>> kernel("mse", wrt="p", order=1)(np.array([1.0, 2.0]), 0.5)
     array([1., 3.])
     >>> float(kernel("x*tanh(log(1+exp(x)))")(1000.0))
     1000.0
@@ -384,31 +393,42 @@ def kernel(
             "backend 'numba' needs the numba package: pip install 'symcalc[fast]' "
             "(or pip install numba); backend='numpy' works without it"
         )
-    frozen_params = tuple(sorted((k, str(v)) for k, v in dict(params or {}).items()))
+
+    def build() -> Kernel:
+        entry = resolve(f, **dict(params or {}))
+        var = variable_of(entry, wrt) if (order or wrt is not None) else None
+        return _build(entry, order, var, resolved_dtype, convention, bool(stable), backend)
+
     key_f = _freeze(f)
-    key = None
-    if key_f is not None:
-        wrt_key = wrt.name if isinstance(wrt, sympy.Symbol) else wrt
-        key = (
-            key_f,
-            frozen_params,
-            order,
-            wrt_key,
-            resolved_dtype,
-            convention,
-            bool(stable),
-            backend,
-        )
-        with _LOCK:
+    if key_f is None:
+        return build()
+    frozen_params = tuple(sorted((k, str(v)) for k, v in dict(params or {}).items()))
+    wrt_key = wrt.name if isinstance(wrt, sympy.Symbol) else wrt
+    key = (key_f, frozen_params, order, wrt_key, resolved_dtype, convention, bool(stable), backend)
+    return _cached(key, build)
+
+
+def _cached(key: tuple, build: Callable[[], Kernel]) -> Kernel:
+    """The cached kernel for ``key``, built once however many threads ask at the same time."""
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        building = _BUILDING.setdefault(key, threading.Lock())
+    with building:
+        with _LOCK:  # another thread may have built it while this one waited
             if key in _CACHE:
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
-    entry = resolve(f, **dict(params or {}))
-    var = variable_of(entry, wrt) if (order or wrt is not None) else None
-    built = _build(entry, order, var, resolved_dtype, convention, bool(stable), backend)
-    if key is not None:
-        with _LOCK:
+        try:
+            built = build()
+        except BaseException:
+            with _LOCK:
+                _BUILDING.pop(key, None)
+            raise
+        with _LOCK:  # cached and no longer building in one step: no second build can start
             _CACHE[key] = built
+            _BUILDING.pop(key, None)
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
     return built

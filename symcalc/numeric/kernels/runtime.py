@@ -7,6 +7,7 @@ namespace it runs in is `NAMESPACE`.  Scratch comes from a per-thread pool of
 
 from __future__ import annotations
 
+import collections
 import math
 import threading
 from collections.abc import Sequence
@@ -17,6 +18,9 @@ __all__ = ["CHUNK", "INT_OF", "chunk_pool", "exp_finite", "negabs", "select"]
 
 #: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
 CHUNK = 65536
+
+#: Constant-filled chunk buffers a thread keeps (each CHUNK elements, read-only).
+CONSTANT_BUFFERS = 32
 
 #: The integer dtype of a float's bits (views for bitwise passes).
 INT_OF = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
@@ -48,8 +52,8 @@ def chunk_pool(
     Kernels never call each other, so one pool per thread is enough; reusing it spares
     every call the page faults of fresh buffers.  Constant buffers are filled once and
     read-only.  Helpers a kernel calls (`erf_array`) take theirs under their own ``owner``.
-    The pool holds at most the largest request of each kind, so it is bounded by the
-    biggest kernel a thread has run.
+    The pool is bounded: scratch by the biggest kernel the thread has run, constant
+    buffers by `CONSTANT_BUFFERS` (the least recently used go first).
     """
     pool = getattr(_LOCAL, "pool", None)
     if pool is None or pool["size"] != CHUNK:
@@ -60,13 +64,18 @@ def chunk_pool(
         while len(have) < n:
             have.append(np.empty(CHUNK, kind))
         out += have[:n]
+    filled = pool.setdefault("constants", collections.OrderedDict())
     for value in constants:
         key = (dtype, value)
-        if key not in pool:
-            filled = np.full(CHUNK, float(value), dtype)
-            filled.flags.writeable = False
-            pool[key] = filled
-        out.append(pool[key])
+        if key in filled:
+            filled.move_to_end(key)
+        else:
+            buffer = np.full(CHUNK, float(value), dtype)
+            buffer.flags.writeable = False
+            filled[key] = buffer
+        out.append(filled[key])
+    while len(filled) > CONSTANT_BUFFERS:
+        filled.popitem(last=False)
     return out
 
 

@@ -6,6 +6,7 @@ independent evaluations (mpmath, plain lambdify where it is accurate) at ordinar
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import math
 import tracemalloc
@@ -20,6 +21,10 @@ from hypothesis import strategies as st
 
 from symcalc.errors import SymcalcError
 from symcalc.numeric.kernels import CHUNK, Kernel, erf_array, erfc_array, kernel
+from symcalc.numeric.kernels import nodes as kernel_nodes
+from symcalc.numeric.kernels.backends import scalar_source
+from symcalc.numeric.kernels.graph import BUILDERS, Graph, builder_for
+from symcalc.numeric.kernels.printers import ScalarPrinter
 from symcalc.numeric.rewrites import MPMATH_FUNCTIONS
 from symcalc.symbolic.catalog import CATALOG, get
 from symcalc.symbolic.functions import sigmoid, symbol
@@ -149,7 +154,95 @@ def test_same_request_returns_the_cached_kernel():
     assert kernel("tanh", order=1) is kernel("tanh", order=1)
     assert kernel("tanh", order=1) is not kernel("tanh", order=1, dtype="float32")
     entry = get("huber", delta=2)
-    assert kernel(entry, 1) is kernel(entry, 1)
+    assert kernel(entry, order=1) is kernel(entry, order=1)
+
+
+def test_options_are_keyword_only_in_the_order_of_derivative():
+    """kernel(f, *, wrt=, order=) like derivative: a positional order is refused, not misread."""
+    import inspect
+
+    from symcalc.symbolic.derivatives import derivative
+
+    with pytest.raises(TypeError, match="positional argument"):
+        kernel("mse", 1)
+    params = inspect.signature(kernel).parameters
+    assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items() if name != "f")
+    assert list(params)[1:3] == ["wrt", "order"]
+    assert list(inspect.signature(derivative).parameters).index("wrt") < list(
+        inspect.signature(derivative).parameters
+    ).index("order")
+    assert kernel("mse", wrt="y", order=1)(1.0, 3.0) == 4.0  # d/dy (p - y)² = 2(y - p)
+
+
+def test_threads_asking_for_the_same_new_kernel_build_it_once(monkeypatch):
+    """Six threads, one new request: one build, one object; other requests are not held up."""
+    import threading
+    import time
+
+    from symcalc.numeric.kernels import api
+
+    builds = collections.Counter()
+    real = api._build
+
+    def slow_build(entry, *args):
+        builds[sympy.srepr(entry.expr)] += 1
+        time.sleep(0.2)  # the others arrive while this build runs
+        return real(entry, *args)
+
+    monkeypatch.setattr(api, "_build", slow_build)
+    text = "x*tanh(x) + 17*x**3 - 5"  # asked nowhere else: not cached yet
+    start = threading.Barrier(6)
+
+    def ask(_):
+        start.wait()
+        return kernel(text, order=1)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = list(pool.map(ask, range(6)))
+    assert sum(builds.values()) == 1
+    assert all(k is got[0] for k in got)
+
+    both = threading.Barrier(2, timeout=10)  # two different requests must build at once
+
+    def meet(entry, *args):
+        both.wait()
+        return real(entry, *args)
+
+    monkeypatch.setattr(api, "_build", meet)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pair = list(pool.map(lambda t: kernel(t), ["x**5 + 11", "x**7 - 13"]))
+    assert [float(k(1.0)) for k in pair] == [12.0, -12.0]
+    assert not api._BUILDING
+
+
+def test_a_failed_build_releases_its_key(monkeypatch):
+    from symcalc.numeric.kernels import api
+
+    with pytest.raises(SymcalcError):
+        kernel("x + unknown_function(x)")
+    assert not api._BUILDING
+
+
+def test_the_caches_are_bounded(monkeypatch):
+    """At most _CACHE_SIZE kernels (least recently used leave first) and CONSTANT_BUFFERS
+    constant-filled chunks per thread."""
+    from symcalc.numeric.kernels import api, runtime
+
+    monkeypatch.setattr(api, "_CACHE", collections.OrderedDict())
+    monkeypatch.setattr(api, "_CACHE_SIZE", 3)
+    first = kernel("x + 101")
+    for c in range(102, 106):
+        kernel(f"x + {c}")
+        kernel("x + 101")  # used again: stays
+    assert len(api._CACHE) == 3
+    assert kernel("x + 101") is first
+    assert kernel("x + 102") is not None and len(api._CACHE) == 3
+
+    monkeypatch.setattr(runtime, "CONSTANT_BUFFERS", 4)
+    x = np.linspace(-50, 50, 11)
+    for c in range(10):
+        np.testing.assert_array_equal(kernel(f"Max(x, {c + 0.5})")(x), np.maximum(x, c + 0.5))
+    assert len(runtime._LOCAL.pool["constants"]) <= 4
 
 
 def test_stable_false_is_the_plain_lambdify():
@@ -286,6 +379,71 @@ def test_max_against_a_constant_reads_a_filled_buffer():
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, [0.0, 0.0, 0.5, np.inf, np.nan])
     np.testing.assert_array_equal(kernel("Min(x, 6)")(np.array([7.0, -1.0])), [6.0, -1.0])
+
+
+# -- the compiler as data -----------------------------------------------------------------------
+
+
+def _node_classes() -> list[type]:
+    found, stack = [], [kernel_nodes.Node]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            stack.append(sub)
+            found.append(sub)
+    return found
+
+
+@pytest.mark.parametrize("cls", _node_classes(), ids=lambda c: c.__name__)
+def test_every_node_class_says_how_each_backend_computes_it(cls):
+    """A node kind is one class: NumPy and scalar code of its own, the JAX hook inherited."""
+    if issubclass(cls, (kernel_nodes.Leaf, kernel_nodes.Guard)):
+        return  # values the emitters place themselves: no operation of their own
+    assert cls.numpy is not kernel_nodes.Node.numpy, f"{cls.__name__} has no NumPy code"
+    assert cls.scalar is not kernel_nodes.Node.scalar, f"{cls.__name__} has no scalar code"
+    assert cls.__doc__, f"{cls.__name__} has no docstring"
+
+
+def test_the_jax_hook_says_what_is_missing():
+    node = kernel_nodes.Log1p(0)
+    with pytest.raises(NotImplementedError, match="JAX backend has no emission for Log1p"):
+        node.jax(None, ["a0"])
+
+
+def test_builders_are_found_through_base_classes():
+    """A subclass of a tabled SymPy class needs no entry of its own; unknown ones fail clearly."""
+
+    class shifted_exp(sympy.exp):  # noqa: N801 - a SymPy function
+        pass
+
+    assert builder_for(shifted_exp) is BUILDERS[sympy.exp]
+    assert builder_for(sympy.Function("g")) is None
+    with pytest.raises(SymcalcError, match="cannot make a NumPy kernel for the function 'g'"):
+        Graph([_x]).build(sympy.Function("g")(_x))
+
+
+def test_equal_subexpressions_are_one_node():
+    graph = Graph([_x])
+    root = graph.build(sympy.exp(_x) * sympy.sin(sympy.exp(_x)) + sympy.exp(_x))
+    exps = [node for node in graph.nodes if getattr(node, "ufunc", None) == "np.exp"]
+    assert len(exps) == 1 and root == len(graph.nodes) - 1
+
+
+def test_scalar_code_comes_from_sympy_s_python_printer():
+    from sympy.printing.pycode import PythonCodePrinter
+
+    printer = ScalarPrinter()
+    assert isinstance(printer, PythonCodePrinter)
+    assert printer.call("erfc", "v1") == "math.erfc(v1)"
+    assert printer.doprint(_x + sympy.Rational(1, 3)) == "x + 0.3333333333333333"
+
+
+def test_scalar_code_evaluates_only_the_branch_taken():
+    """elu': exp(x) appears only inside the conditional expression, never assigned."""
+    source = scalar_source(kernel("elu", order=1).lowered, [_x])
+    assert "math.exp(a0)" in source
+    exp_line = next(line for line in source.splitlines() if "math.exp" in line)
+    assert " if " in exp_line and " else " in exp_line
 
 
 # -- erf and erfc from NumPy passes -----------------------------------------------------------

@@ -1,7 +1,8 @@
 """The numeric layer: symbolic results turned into numbers that can be trusted.
 
 Holds `rewrites` (stability rewrites as data, each a proven identity), `kernels` (the
-compiler from lowered expressions to fast, stable NumPy code), `quadrature` (adaptive
+compiler from lowered expressions to fast, stable NumPy code: a package of node
+classes, a dispatch table and emitters), `quadrature` (adaptive
 Gauss-Legendre), `ftc` (checks of the fundamental theorem), `riemann` (Riemann sums and
 their convergence) and `gradcheck` (symbolic against numeric derivatives).
 

@@ -1,0 +1,434 @@
+"""The public entry point: `kernel` builds, caches and returns a `Kernel`."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import importlib.util
+import inspect
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.special
+import sympy
+
+from ...errors import SymcalcError
+from ...symbolic.catalog import Entry
+from ...symbolic.derivatives import derivative, variable_of
+from ...symbolic.functions import latex, sigmoid
+from ...symbolic.kinks import apply_convention, heaviside_at_zero
+from ...symbolic.parse import resolve
+from ..rewrites import Context, optimize_traced
+from .backends import BACKENDS, compile_numba, compile_numpy
+from .graph import has_branches
+from .lowering import pre_lower
+from .runtime import CHUNK, INT_OF, chunk_pool
+
+__all__ = ["BACKENDS", "CHUNK", "Kernel", "kernel"]
+
+_DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
+
+
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class Kernel:
+    """A vectorized NumPy function of ``variables`` that evaluates ``expr``.
+
+    ``expr`` is the mathematical expression (parameters bound), ``lowered`` the
+    equivalent stable form the generated ``source`` computes, ``rewrites`` the names
+    of the stability rules that produced it.  ``entry``, ``order`` and ``wrt`` say
+    what it is of; ``dtype`` (None: follow the inputs) and ``backend`` how it runs.
+
+    Examples
+    --------
+    >>> k = kernel("softplus", order=1)
+    >>> k
+    <Kernel d/dx softplus(x) = exp(x)/(exp(x) + 1), lowered to sigmoid(x) [numpy]>
+    >>> float(k(0.0))
+    0.5
+    """
+
+    expr: sympy.Expr
+    variables: tuple[sympy.Symbol, ...]
+    source: str
+    entry: Entry
+    order: int
+    wrt: sympy.Symbol | None
+    dtype: np.dtype | None
+    backend: str
+    stable: bool
+    lowered: sympy.Expr
+    rewrites: tuple[str, ...]
+    function: Callable[..., Any] = dataclasses.field(repr=False)
+    buffers: Mapping[str, int] = dataclasses.field(default_factory=dict, repr=False)
+    numba_functions: Mapping[np.dtype, Any] = dataclasses.field(default_factory=dict, repr=False)
+    constants: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def __call__(self, *args: Any) -> Any:
+        if len(args) != len(self.variables):
+            names = ", ".join(v.name for v in self.variables)
+            raise SymcalcError(
+                f"this kernel takes {len(self.variables)} argument(s) ({names}), got {len(args)}"
+            )
+        dtype = self._dtype_for(args)
+        arrays = [self._as_array(a, dtype, v) for a, v in zip(args, self.variables, strict=False)]
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise SymcalcError(f"argument shapes {shapes} do not broadcast together") from None
+        with np.errstate(under="ignore"):
+            if self.backend == "numba":
+                with np.errstate(all="ignore" if has_branches(self.lowered) else None):
+                    result = self.numba_functions[dtype](*arrays)
+                result = np.asarray(result, dtype=dtype)
+                if result.shape != shape:
+                    result = np.broadcast_to(result, shape).copy()
+            elif not self.stable:
+                result = self._plain(arrays, dtype, shape)
+            else:
+                result = self._run(arrays, dtype, shape)
+        return result[()] if result.ndim == 0 else result
+
+    def _dtype_for(self, args: Sequence[Any]) -> np.dtype:
+        if self.dtype is not None:
+            return self.dtype
+        kinds = []
+        for a in args:
+            if isinstance(a, (bool, int, float)):
+                continue
+            dt = getattr(a, "dtype", None)
+            if dt is None:
+                dt = np.asarray(a).dtype
+            kinds.append(np.dtype(dt))
+        if kinds and all(k == np.float32 or k == np.float16 for k in kinds):
+            return np.dtype(np.float32)
+        return np.dtype(np.float64)
+
+    @staticmethod
+    def _as_array(value: Any, dtype: np.dtype, var: sympy.Symbol) -> np.ndarray:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise SymcalcError(
+                f"{var}: cannot read {type(value).__name__} as numbers ({exc})"
+            ) from None
+        if array.dtype.kind == "c":
+            raise SymcalcError(f"{var}: complex input; kernels take real numbers")
+        if array.dtype.kind not in "biuf":
+            raise SymcalcError(f"{var}: expected numbers, got an array of {array.dtype}")
+        return array.astype(dtype, copy=False)
+
+    def _scratch(self, shape: tuple[int, ...], dtype: np.dtype) -> list[np.ndarray]:
+        """Scratch buffers of ``shape``: views of this thread's chunk pool when they fit."""
+        counts = (self.buffers.get("f", 0), self.buffers.get("b", 0), self.buffers.get("i", 0))
+        size = math.prod(shape)
+        if size <= CHUNK:
+            return [b[:size].reshape(shape) for b in chunk_pool(dtype, counts, self.constants)]
+        ints = INT_OF[dtype]
+        out = [np.empty(shape, dtype) for _ in range(counts[0])]
+        out += [np.empty(shape, bool) for _ in range(counts[1])]
+        out += [np.empty(shape, ints) for _ in range(counts[2])]
+        out += [np.full(shape, float(v), dtype) for v in self.constants]
+        return out
+
+    def _run(self, arrays: list[np.ndarray], dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+        out = np.empty(shape, dtype)
+        size = out.size
+        one_pass = self.buffers.get("calls", 2) <= 1 and not self.constants
+        if size <= CHUNK or one_pass:  # one pass over the arrays: nothing to keep in cache
+            full = [a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]
+            if any(
+                not a.flags.writeable and a.shape != () and a.strides and 0 in a.strides
+                for a in full
+            ):
+                full = [a if a.ndim == 0 or a.size == 1 else np.ascontiguousarray(a) for a in full]
+            return self.function(*full, out, self._scratch(shape, dtype))
+        flat = []
+        for a in arrays:
+            if a.size == 1:
+                flat.append(a.reshape(()))
+            elif a.shape == shape and a.flags.c_contiguous:
+                flat.append(a.reshape(-1))
+            else:
+                flat.append(np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1))
+        out_flat = out.reshape(-1)
+        scratch = self._scratch((CHUNK,), dtype)  # this thread's pool: no fresh pages per call
+        for start in range(0, size, CHUNK):
+            stop = min(start + CHUNK, size)
+            n = stop - start
+            pieces = [a if a.ndim == 0 else a[start:stop] for a in flat]
+            buffers = scratch if n == CHUNK else [b[:n] for b in scratch]
+            self.function(*pieces, out_flat[start:stop], buffers)
+        return out
+
+    def _plain(self, arrays, dtype, shape) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            result = self.function(*arrays)
+        return np.asarray(np.broadcast_to(np.asarray(result), shape)).astype(dtype)
+
+    # -- display ----------------------------------------------------------------------------
+    def signature(self) -> str:
+        name = self.entry.signature() if self.entry.kind != "expression" else "f"
+        if not self.order:
+            return name
+        v = self.wrt.name if self.wrt is not None else self.variables[0].name
+        if self.order == 1:
+            return f"d/d{v} {name}"
+        return f"d^{self.order}/d{v}^{self.order} {name}"
+
+    def to_text(self) -> str:
+        lines = [f"{self.signature()} = {sympy.sstr(self.expr)}"]
+        if self.stable:
+            lines.append(f"  evaluated as: {sympy.sstr(self.lowered)}")
+            if self.rewrites:
+                lines.append(f"  stability rewrites: {', '.join(dict.fromkeys(self.rewrites))}")
+        else:
+            lines.append("  evaluated as written (stable=False)")
+        lines.append(f"  backend: {self.backend}; dtype: {self.dtype or 'follows the inputs'}")
+        return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        return "$" + latex(self.expr) + "$"
+
+    def __repr__(self) -> str:
+        how = (
+            f", lowered to {sympy.sstr(self.lowered)}"
+            if self.stable and self.lowered != self.expr
+            else ""
+        )
+        plain = "" if self.stable else ", plain lambdify"
+        return f"<Kernel {self.signature()} = {sympy.sstr(self.expr)}{how}{plain} [{self.backend}]>"
+
+
+_MODULES_PLAIN = [
+    {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "sigmoid": scipy.special.expit},
+    "numpy",
+]
+#: Built kernels by request, least recently used first; at most `_CACHE_SIZE` of them.
+_CACHE: collections.OrderedDict = collections.OrderedDict()
+_CACHE_SIZE = 512
+#: Guards `_CACHE` and `_BUILDING` (held only for dictionary operations, never for a build).
+_LOCK = threading.Lock()
+#: One lock per request being built: threads asking for the same new kernel wait for the
+#: first one's build; different requests build in parallel.  Entries leave when done.
+_BUILDING: dict[tuple, threading.Lock] = {}
+
+
+def _check_dtype(dtype: Any) -> np.dtype | None:
+    if dtype is None:
+        return None
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in _DTYPES:
+        raise SymcalcError(f"dtype must be float32 or float64, got {dtype!r}")
+    return resolved
+
+
+def _check_order(order: Any) -> int:
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order <= 10:
+        raise SymcalcError(f"order must be a whole number from 0 to 10, got {order!r}")
+    return int(order)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Entry):
+        return (
+            "entry",
+            value.name,
+            value.kind,
+            value.expr,
+            value.variables,
+            tuple(value.params.items()),
+        )
+    if isinstance(value, (str, sympy.Basic)):
+        return value
+    return None
+
+
+def _probe_samples(
+    entry: Entry, variables: Sequence[sympy.Symbol]
+) -> dict[sympy.Symbol, np.ndarray]:
+    """Points across each variable's domain, for rewrites that compare forms on numbers."""
+    grid = np.concatenate([-np.logspace(-8, 3, 12), [0.0], np.logspace(-8, 3, 12)])
+    unit = np.concatenate([np.logspace(-8, -1, 6), [0.3, 0.5, 0.7], 1 - np.logspace(-8, -1, 6)])
+    columns = []
+    for v in variables:
+        domain = entry.domain_of(v)
+        if domain == sympy.S.Reals:
+            values = grid
+        elif isinstance(domain, sympy.FiniteSet):
+            values = np.array([float(e) for e in domain])
+        else:
+            lo, hi = float(domain.inf), float(domain.sup)
+            values = lo + (hi - lo) * np.concatenate(
+                [
+                    [0.0] if not domain.left_open else [],
+                    unit,
+                    [1.0] if not domain.right_open else [],
+                ]
+            )
+        columns.append(values)
+    mesh = np.meshgrid(*columns, indexing="ij") if len(columns) <= 3 else None
+    if mesh is None:
+        return {}
+    return {v: m.reshape(-1) for v, m in zip(variables, mesh, strict=False)}
+
+
+def _build(
+    entry: Entry,
+    order: int,
+    wrt: sympy.Symbol | None,
+    dtype: np.dtype | None,
+    convention: str,
+    stable: bool,
+    backend: str,
+) -> Kernel:
+    if order:
+        expr = derivative(entry, wrt, order, convention=convention)
+    else:
+        expr = apply_convention(entry.expr, convention)
+    bound = entry.bind(expr)
+    variables = tuple(entry.variables)
+    extra = sorted((s for s in bound.free_symbols if s not in variables), key=lambda s: s.name)
+    if extra:
+        variables = variables + tuple(extra)
+    if not stable:
+        plain = bound.replace(lambda e: isinstance(e, sigmoid), lambda e: e)
+        function = sympy.lambdify(variables, plain, modules=_MODULES_PLAIN, cse=True)
+        source = inspect.getsource(function)
+        return Kernel(
+            bound, variables, source, entry, order, wrt, dtype, backend, False, bound, (), function
+        )
+    samples = _probe_samples(entry, variables)
+    lowered, fired = optimize_traced(bound, context=Context(samples))
+    pre = pre_lower(lowered, backend)
+    if backend == "numba":
+        source, functions = compile_numba(pre, variables)
+        return Kernel(
+            bound,
+            variables,
+            source,
+            entry,
+            order,
+            wrt,
+            dtype,
+            backend,
+            True,
+            lowered,
+            fired,
+            lambda *a: None,
+            {},
+            functions,
+        )
+    function, source, counts, constants = compile_numpy(pre, variables, entry.name)
+    return Kernel(
+        bound,
+        variables,
+        source,
+        entry,
+        order,
+        wrt,
+        dtype,
+        backend,
+        True,
+        lowered,
+        fired,
+        function,
+        counts,
+        {},
+        constants,
+    )
+
+
+def kernel(
+    f: str | sympy.Expr | Entry,
+    *,
+    wrt: str | sympy.Symbol | None = None,
+    order: int = 0,
+    dtype: Any = None,
+    params: Mapping[str, Any] | None = None,
+    convention: str = "zero",
+    stable: bool = True,
+    backend: str = "numpy",
+) -> Kernel:
+    """A vectorized kernel for ``f`` (catalog name, text, SymPy expression or `Entry`).
+
+    Every argument but ``f`` is keyword-only, in the order of
+    `symcalc.symbolic.derivatives.derivative`: ``wrt`` the variable (default: the
+    first), ``order`` 0 for the function itself, 1 and 2 for its derivatives.
+    ``dtype`` None follows the inputs (float32 stays float32, everything else becomes
+    float64); "float32"/"float64" casts the inputs.  ``params`` overrides catalog
+    parameters (defaults: the entry's).  ``convention`` sets derivatives at kinks (see
+    `symcalc.symbolic.kinks`).  ``stable=False`` gives the plain lambdify.  ``backend``
+    is "numpy" or "numba" (the ``fast`` extra).
+
+    The same request twice returns the same kernel from a bounded cache (the 512 most
+    recently used); threads asking at once for the same new kernel build it once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kernel("relu", order=1)(np.array([-1.0, 0.0, 2.0]))
+    array([0., 0., 1.])
+    >>> kernel("mse", wrt="p", order=1)(np.array([1.0, 2.0]), 0.5)
+    array([1., 3.])
+    >>> float(kernel("x*tanh(log(1+exp(x)))")(1000.0))
+    1000.0
+    >>> kernel("sigmoid") is kernel("sigmoid")
+    True
+    """
+    order = _check_order(order)
+    resolved_dtype = _check_dtype(dtype)
+    heaviside_at_zero(convention)
+    if backend not in BACKENDS:
+        raise SymcalcError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    if backend == "numba" and importlib.util.find_spec("numba") is None:
+        raise SymcalcError(
+            "backend 'numba' needs the numba package: pip install 'symcalc[fast]' "
+            "(or pip install numba); backend='numpy' works without it"
+        )
+
+    def build() -> Kernel:
+        entry = resolve(f, **dict(params or {}))
+        var = variable_of(entry, wrt) if (order or wrt is not None) else None
+        return _build(entry, order, var, resolved_dtype, convention, bool(stable), backend)
+
+    key_f = _freeze(f)
+    if key_f is None:
+        return build()
+    frozen_params = tuple(sorted((k, str(v)) for k, v in dict(params or {}).items()))
+    wrt_key = wrt.name if isinstance(wrt, sympy.Symbol) else wrt
+    key = (key_f, frozen_params, order, wrt_key, resolved_dtype, convention, bool(stable), backend)
+    return _cached(key, build)
+
+
+def _cached(key: tuple, build: Callable[[], Kernel]) -> Kernel:
+    """The cached kernel for ``key``, built once however many threads ask at the same time."""
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        building = _BUILDING.setdefault(key, threading.Lock())
+    with building:
+        with _LOCK:  # another thread may have built it while this one waited
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+        try:
+            built = build()
+        except BaseException:
+            with _LOCK:
+                _BUILDING.pop(key, None)
+            raise
+        with _LOCK:  # cached and no longer building in one step: no second build can start
+            _CACHE[key] = built
+            _BUILDING.pop(key, None)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return built

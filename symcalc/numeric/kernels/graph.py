@@ -1,0 +1,343 @@
+"""The lowered expression as an interned graph of nodes, built by a dispatch table.
+
+`Graph.build` turns a pre-lowered SymPy expression into node ids: equal subexpressions
+(and equal nodes reached two ways) are one node, computed once.  ``BUILDERS`` maps a
+SymPy class to the function that builds its node; a class that is not in the table is
+looked up through its bases, so subclasses need no entry of their own.  Building decides
+every operation; the emitters (`symcalc.numeric.kernels.emit`) only allocate buffers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sympy
+
+from ...errors import SymcalcError
+from ..rewrites import erfc, expm1, log1p
+from . import nodes as n
+from .lowering import (
+    _exp_capped,
+    _inv_one_plus,
+    _log1p_small,
+    _sigmoid_capped,
+    _sigmoid_of,
+    _sigmoid_pair,
+)
+
+__all__ = ["BUILDERS", "Graph", "literal"]
+
+
+class Graph:
+    """Nodes in the order they were built; ``index`` interns them, ``memo`` caches SymPy."""
+
+    def __init__(self, variables: Sequence[sympy.Symbol]):
+        self.names = {v: f"a{i}" for i, v in enumerate(variables)}
+        self.nodes: list[n.Node] = []
+        self.index: dict[n.Node, int] = {}
+        self.memo: dict[sympy.Basic, int] = {}
+
+    def add(self, node: n.Node) -> int:
+        """The id of ``node``, appended if no equal node exists yet."""
+        if node not in self.index:
+            self.index[node] = len(self.nodes)
+            self.nodes.append(node)
+        return self.index[node]
+
+    def const(self, number: Any) -> int:
+        if isinstance(number, sympy.Basic):
+            return self.add(n.Const(literal(number)))
+        return self.add(n.Const(repr(float(number))))
+
+    def build(self, expr: sympy.Basic) -> int:
+        if expr in self.memo:
+            return self.memo[expr]
+        result = self._build(expr)
+        self.memo[expr] = result
+        return result
+
+    def _build(self, expr: sympy.Basic) -> int:
+        if expr is sympy.true or expr is sympy.false:
+            return self.add(n.Const(repr(bool(expr))))
+        if not expr.free_symbols:
+            return self.const(expr)
+        if expr.is_Symbol:
+            if expr not in self.names:
+                raise SymcalcError(
+                    f"symbol '{expr}' has no value; give it as a variable or bind it"
+                )
+            return self.add(n.Input(self.names[expr]))
+        builder = builder_for(type(expr))
+        if builder is not None:
+            return builder(self, expr)
+        if isinstance(expr, sympy.Function):
+            raise SymcalcError(
+                f"cannot make a NumPy kernel for the function '{type(expr).__name__}'; "
+                "use the functions listed in symcalc.symbolic.functions.FUNCTIONS"
+            )
+        raise SymcalcError(f"cannot make a NumPy kernel for {sympy.sstr(expr)!r}")
+
+
+def builder_for(kind: type) -> Callable[[Graph, Any], int] | None:
+    """The builder of ``kind`` or of its nearest base class in ``BUILDERS``."""
+    for cls in kind.__mro__:
+        if cls in BUILDERS:
+            return BUILDERS[cls]
+    return None
+
+
+# -- builders, one per SymPy class (or family) -----------------------------------------------
+
+
+def _add(g: Graph, expr: sympy.Add) -> int:
+    constant, rest = expr.as_coeff_Add()
+    pos, neg = [], []
+    for term in sympy.Add.make_args(rest):
+        coeff, _ = term.as_coeff_Mul()
+        (neg if coeff.is_Number and coeff < 0 else pos).append(-term if coeff < 0 else term)
+    return g.add(
+        n.Add(
+            tuple(g.build(t) for t in pos),
+            tuple(g.build(t) for t in neg),
+            literal(constant) if constant != 0 else None,
+        )
+    )
+
+
+def _mul(g: Graph, expr: sympy.Mul) -> int:
+    coeff, rest = expr.as_coeff_Mul()
+    if coeff == -1 and isinstance(rest, sympy.Abs):
+        return g.add(n.NegAbs(g.build(rest.args[0])))
+    if isinstance(rest, _sigmoid_pair):  # the factor folds into the numerator
+        return _pair(g, rest.args[0], coeff)
+    num, den = [], []
+    for factor in sympy.Mul.make_args(rest):
+        if not factor.free_symbols:
+            coeff = coeff * factor
+            continue
+        base, exponent = factor.as_base_exp()
+        if exponent.is_Integer and -4 <= exponent < 0:
+            den.extend([g.build(base)] * int(-exponent))  # a/b/b: b² may underflow
+        elif exponent.is_Number and exponent < 0:
+            den.append(g.build(base ** (-exponent)))
+        else:
+            num.append(g.build(factor))
+    return g.add(n.Mul(tuple(num), tuple(den), literal(coeff) if coeff != 1 else None))
+
+
+def _pow(g: Graph, expr: sympy.Pow) -> int:
+    base, exponent = expr.args
+    if exponent.is_Number and exponent < 0:
+        if exponent.is_Integer and exponent >= -4:
+            return g.add(n.Mul((), (g.build(base),) * int(-exponent), "1.0"))
+        return g.add(n.Mul((), (g.build(base ** (-exponent)),), "1.0"))
+    b = g.build(base)
+    if exponent == 1:
+        return b
+    if exponent == 2:
+        return g.add(n.Square(b))
+    if exponent == 3:
+        return g.add(n.Mul((g.add(n.Square(b)), b), (), None))
+    if exponent == sympy.S.Half:
+        return g.add(n.Root(b, 2))
+    if exponent == sympy.Rational(1, 3):
+        return g.add(n.Root(b, 3))
+    if exponent.free_symbols:
+        return g.add(n.Power(b, g.build(exponent)))
+    return g.add(n.Power(b, g.const(exponent)))
+
+
+def _fold(g: Graph, expr: sympy.Max | sympy.Min) -> int:
+    op = "np.maximum" if isinstance(expr, sympy.Max) else "np.minimum"
+    args = sorted(expr.args, key=lambda a: (not a.free_symbols, sympy.default_sort_key(a)))
+    return g.add(n.Fold(op, tuple(g.build(a) for a in args)))
+
+
+def _min(g: Graph, expr: sympy.Min) -> int:
+    clip = _clip_bounds(expr) if len(expr.args) == 2 else None
+    if clip is None:
+        return _fold(g, expr)
+    inner, lo, hi = clip
+    return g.add(n.Clip(g.build(inner), lo, hi))
+
+
+def _clip_bounds(expr: sympy.Min) -> tuple[sympy.Expr, str, str] | None:
+    """Min(hi, Max(lo, u)) with numbers lo < hi -> (u, lo, hi): one np.clip pass."""
+    hi = [a for a in expr.args if not a.free_symbols]
+    inner = [a for a in expr.args if isinstance(a, sympy.Max)]
+    if len(hi) != 1 or len(inner) != 1 or len(inner[0].args) != 2:
+        return None
+    lo = [a for a in inner[0].args if not a.free_symbols]
+    rest = [a for a in inner[0].args if a.free_symbols]
+    if len(lo) != 1 or len(rest) != 1 or not lo[0] < hi[0]:
+        return None
+    return rest[0], literal(lo[0]), literal(hi[0])
+
+
+def _pair(g: Graph, u: sympy.Expr, scale: sympy.Expr) -> int:
+    """scale·σ(u)σ(-u) = (scale/2)/(1 + cosh u) = (scale/4)/cosh²(u/2).
+
+    The second form when u/2 costs no pass (u = 2w: tanh' = 4σ(2x)σ(-2x) = 1/cosh²x).
+    """
+    half = u / 2
+    if half.is_Symbol or (half.as_coeff_Mul()[0] == 1 and half in g.memo):
+        return g.add(n.SechSquared(g.build(half), literal(scale / 4)))
+    return g.add(n.SigmoidPair(g.build(u), literal(scale / 2)))
+
+
+def _sigmoid_capped_node(g: Graph, expr: _sigmoid_capped) -> int:
+    # E/(1 + E), one correctly rounded division sharing 1 + E with σ(-u) = 1/(1 + E):
+    # exactly 1 wherever 1 + E == E (E >= 2^53), unlike E·(1/(1 + E)).
+    capped = g.build(_exp_capped(expr.args[0]))
+    return g.add(n.Quotient(capped, g.add(n.OnePlus(capped))))
+
+
+def _one_operand(kind: type[n.Node], transform=lambda a: a) -> Callable[[Graph, Any], int]:
+    """A builder for a node of one operand, the function's argument (transformed)."""
+    return lambda g, expr: g.add(kind(g.build(transform(expr.args[0]))))
+
+
+def _compare(g: Graph, expr: sympy.core.relational.Relational) -> int:
+    op = COMPARISONS[type(expr)]
+    return g.add(n.Compare(op, g.build(expr.args[0]), g.build(expr.args[1])))
+
+
+def _logic(g: Graph, expr: sympy.And | sympy.Or) -> int:
+    op = "np.bitwise_and" if isinstance(expr, sympy.And) else "np.bitwise_or"  # on bools
+    args = sorted(expr.args, key=sympy.default_sort_key)
+    return g.add(n.Logic(op, tuple(g.build(a) for a in args)))
+
+
+def _piecewise(g: Graph, expr: sympy.Piecewise) -> int:
+    pieces = list(expr.args)
+    if pieces[-1][1] is not sympy.true:
+        if _covers_everything([cond for _, cond in pieces]):
+            pieces[-1] = (pieces[-1][0], sympy.true)
+        else:
+            pieces.append((sympy.nan, sympy.true))
+    if len(pieces) == 2 and all(not val.free_symbols for val, _ in pieces):
+        (a, cond), (b, _) = pieces
+        return g.add(n.Indicator(g.build(cond), literal(a), literal(b)))
+    result = _branch(g, pieces[-1][0])
+    for val, cond in reversed(pieces[:-1]):
+        result = g.add(n.Select(g.build(cond), _branch(g, val), result))
+    return result
+
+
+def _branch(g: Graph, val: sympy.Expr) -> int:
+    """A Piecewise branch, evaluated everywhere; discarded elements' warnings are silenced."""
+    if not val.free_symbols or is_polynomial(val):
+        return g.build(val)
+    return g.add(n.Guard(g.build(val)))
+
+
+def _unary(g: Graph, expr: sympy.Function) -> int:
+    ufunc, function = UNARY[type(expr)]
+    return g.add(n.Unary(ufunc, function, g.build(expr.args[0])))
+
+
+#: SymPy function -> (NumPy ufunc, the function's name for the scalar printer).
+UNARY: dict[type, tuple[str, str]] = {
+    sympy.exp: ("np.exp", "exp"),
+    sympy.log: ("np.log", "log"),
+    sympy.tanh: ("np.tanh", "tanh"),
+    sympy.sinh: ("np.sinh", "sinh"),
+    sympy.cosh: ("np.cosh", "cosh"),
+    sympy.sin: ("np.sin", "sin"),
+    sympy.cos: ("np.cos", "cos"),
+    sympy.tan: ("np.tan", "tan"),
+    sympy.asin: ("np.arcsin", "asin"),
+    sympy.acos: ("np.arccos", "acos"),
+    sympy.atan: ("np.arctan", "atan"),
+    sympy.asinh: ("np.arcsinh", "asinh"),
+    sympy.acosh: ("np.arccosh", "acosh"),
+    sympy.atanh: ("np.arctanh", "atanh"),
+    sympy.Abs: ("np.abs", "Abs"),
+    sympy.sign: ("np.sign", "sign"),
+    sympy.erf: ("erf_array", "erf"),
+    sympy.erfc: ("erfc_array", "erfc"),
+    erfc: ("erfc_array", "erfc"),
+    expm1: ("np.expm1", "expm1"),
+}
+
+#: SymPy relation -> NumPy comparison ufunc.
+COMPARISONS: dict[type, str] = {
+    sympy.StrictGreaterThan: "np.greater",
+    sympy.StrictLessThan: "np.less",
+    sympy.GreaterThan: "np.greater_equal",
+    sympy.LessThan: "np.less_equal",
+    sympy.Equality: "np.equal",
+    sympy.Unequality: "np.not_equal",
+}
+
+#: SymPy class -> the builder of its node (found through the class's bases).
+BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
+    sympy.Add: _add,
+    sympy.Mul: _mul,
+    sympy.Pow: _pow,
+    sympy.Max: _fold,
+    sympy.Min: _min,
+    log1p: _one_operand(n.Log1p),
+    _log1p_small: _one_operand(n.Log1p),
+    _sigmoid_of: _one_operand(n.Sigmoid, lambda u: -u),
+    _sigmoid_pair: lambda g, expr: _pair(g, expr.args[0], sympy.S.One),
+    sympy.sech: _one_operand(n.Sech),
+    _exp_capped: _one_operand(n.ExpCapped),
+    _inv_one_plus: lambda g, expr: g.add(n.Reciprocal(g.add(n.OnePlus(g.build(expr.args[0]))))),
+    _sigmoid_capped: _sigmoid_capped_node,
+    **dict.fromkeys(COMPARISONS, _compare),
+    sympy.And: _logic,
+    sympy.Or: _logic,
+    sympy.Not: _one_operand(n.Not),
+    sympy.Piecewise: _piecewise,
+    **dict.fromkeys(UNARY, _unary),
+}
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def has_branches(expr: sympy.Expr) -> bool:
+    """A Piecewise whose branches are not all polynomials: both sides may be evaluated."""
+    return any(
+        not is_polynomial(val) and val.free_symbols
+        for pw in expr.atoms(sympy.Piecewise)
+        for val, _ in pw.args
+    )
+
+
+def _covers_everything(conditions: Sequence[sympy.Basic]) -> bool:
+    """Whether the conditions of a one-variable Piecewise leave no real number out."""
+    symbols = set().union(*(c.free_symbols for c in conditions))
+    if len(symbols) != 1:
+        return False
+    try:
+        return sympy.Or(*conditions).as_set() == sympy.S.Reals
+    except (NotImplementedError, TypeError, ValueError):
+        return False
+
+
+def is_polynomial(expr: sympy.Expr) -> bool:
+    try:
+        return bool(expr.is_polynomial(*expr.free_symbols))
+    except (TypeError, ValueError):
+        return False
+
+
+def literal(number: sympy.Basic) -> str:
+    """A Python float literal (a weak scalar: float32 arrays stay float32)."""
+    if number is sympy.true or number is sympy.false:
+        return repr(bool(number))
+    try:
+        value = float(sympy.N(number, 30))
+    except (TypeError, ValueError):
+        raise SymcalcError(
+            f"cannot evaluate the constant {sympy.sstr(number)!r} as a number"
+        ) from None
+    if math.isnan(value):
+        return "NAN"
+    if math.isinf(value):
+        return "INF" if value > 0 else "-INF"
+    return repr(value)

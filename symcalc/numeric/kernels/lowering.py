@@ -1,0 +1,175 @@
+"""Pre-lowering: stable primitives rewritten into the pieces the code generator shares.
+
+The rewrite pass (`symcalc.numeric.rewrites`) leaves σ, softplus, sech and logsumexp as
+functions; here they become smaller internal functions (`_sigmoid_of`, `_exp_capped`,
+...) that the graph builder turns into one node each, chosen per backend: the NumPy
+backend counts passes over memory, the numba backend (one scalar loop, real branches)
+takes the sign-split forms.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ...symbolic.functions import sigmoid
+from ..rewrites import log1p, logsumexp, softplus
+
+__all__ = ["pre_lower"]
+
+
+class _sigmoid_of(sympy.Function):  # noqa: N801 - internal lowering node
+    """σ(u) as 1/(1 + exp(-u)), where exp may overflow to inf: 1/(1 + inf) = 0 exactly."""
+
+    nargs = 1
+
+
+class _sigmoid_pair(sympy.Function):  # noqa: N801 - internal lowering node
+    """σ(u)·σ(-u) = 1/(2 + 2·cosh u): NumPy's SIMD cosh (within an ulp), inf -> 0 beyond 710."""
+
+    nargs = 1
+
+
+class _log1p_small(sympy.Function):  # noqa: N801 - internal lowering node
+    """log1p(a) for a in [0, 1] (NumPy's SIMD ``log1p``, within an ulp)."""
+
+    nargs = 1
+
+
+class _exp_capped(sympy.Function):  # noqa: N801 - internal lowering node
+    """exp(u), where it overflows the largest finite number instead of inf (`_exp_finite`)."""
+
+    nargs = 1
+
+
+class _inv_one_plus(sympy.Function):  # noqa: N801 - internal lowering node
+    """1/(1 + a) for a >= 0."""
+
+    nargs = 1
+
+
+class _sigmoid_capped(sympy.Function):  # noqa: N801 - internal lowering node
+    """σ(u) as E/(1 + E) with E = `_exp_capped` (u), sharing 1 + E with σ(-u) = 1/(1 + E)."""
+
+    nargs = 1
+
+
+_RECIPROCALS = {
+    sympy.cot: sympy.tan,
+    sympy.sec: sympy.cos,
+    sympy.csc: sympy.sin,
+    sympy.coth: sympy.tanh,
+    sympy.csch: sympy.sinh,
+}
+
+
+def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
+    """Replace σ, softplus, sech, logsumexp, ... by the pieces the code generator emits.
+
+    The NumPy backend counts passes over memory: σ(u) and σ(-u) share one exponential
+    (`_share_sigmoid_signs`) and softplus(u) is max(u, log1p(e^u)) with e^u kept finite.
+    The numba backend (one scalar loop, real branches) gets the sign-split forms.
+    """
+
+    def lower_sigmoid(e):
+        return _sigmoid_of(e.args[0])
+
+    def lower_softplus(e):
+        w = e.args[0]
+        if w.could_extract_minus_sign():  # log σ(v) = -softplus(-v) = min(v, 0) - log1p(e^-|v|)
+            return _log1p_small(sympy.exp(-sympy.Abs(w))) - sympy.Min(-w, 0)
+        if backend != "numpy":
+            return sympy.Max(w, 0) + _log1p_small(sympy.exp(-sympy.Abs(w)))
+        # log1p(e^w) >= w, equal in floating point from w = 37 on; e^w capped, so never inf
+        return sympy.Max(w, log1p(_exp_capped(w)))
+
+    def lower_sech(e):
+        if backend == "numpy":
+            return e  # 1/cosh(w), cosh = inf giving 0: see the "sech" graph node
+        w = e.args[0]
+        t = sympy.exp(-sympy.Abs(w))
+        return 2 * t / (1 + t**2)
+
+    def lower_logsumexp(e):
+        args = list(e.args)
+        acc = args[0]
+        for a in args[1:]:
+            if acc == 0:
+                acc = sympy.Max(a, 0) + _log1p_small(sympy.exp(-sympy.Abs(a)))
+            else:
+                acc = sympy.Max(acc, a) + _log1p_small(sympy.exp(-sympy.Abs(acc - a)))
+        return acc
+
+    def pair_query(e):
+        if not isinstance(e, sympy.Mul):
+            return False
+        args = {f.as_base_exp()[0] for f in e.args if isinstance(f.as_base_exp()[0], sigmoid)}
+        return any(sigmoid(-a.args[0]) in args for a in args)
+
+    def pair_value(e):
+        powers: dict[sympy.Basic, sympy.Expr] = {}
+        for f in e.args:
+            base, k = f.as_base_exp()
+            powers[base] = powers.get(base, 0) + k
+        out = sympy.S.One
+        done = set()
+        for base, k in powers.items():
+            if base in done:
+                continue
+            partner = sigmoid(-base.args[0]) if isinstance(base, sigmoid) else None
+            if (
+                partner is not None
+                and partner in powers
+                and k.is_Integer
+                and powers[partner].is_Integer
+            ):
+                common = min(k, powers[partner])
+                w = base.args[0] if not base.args[0].could_extract_minus_sign() else -base.args[0]
+                out *= (
+                    _sigmoid_pair(w) ** common
+                    * base ** (k - common)
+                    * partner ** (powers[partner] - common)
+                )
+                done.update({base, partner})
+            else:
+                out *= base**k
+                done.add(base)
+        return out
+
+    def symbolic(kind):
+        return lambda e: isinstance(e, kind) and bool(e.free_symbols)
+
+    out = expr
+    out = out.replace(lambda e: pair_query(e) and bool(e.free_symbols), pair_value)
+    out = out.replace(symbolic(logsumexp), lower_logsumexp)
+    out = out.replace(symbolic(softplus), lower_softplus)
+    out = out.replace(symbolic(sympy.sech), lower_sech)
+    if backend == "numpy":
+        out = _share_sigmoid_signs(out)
+    out = out.replace(symbolic(sigmoid), lower_sigmoid)
+    for func, base in _RECIPROCALS.items():
+        out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
+    return out
+
+
+def _share_sigmoid_signs(expr: sympy.Expr) -> sympy.Expr:
+    """σ(u) and σ(-u) both present: one exponential, E = exp(u) (finite), serves both.
+
+    σ(-u) = 1/(1 + E) and σ(u) = E/(1 + E) = E·σ(-u): the exact formulas (a few ulps)
+    wherever exp(u) is finite.  Where it overflows (u > 709.78; float32 88.72) E is the
+    largest finite number: σ(u) rounds to 1 and σ(-u) is 1/E = 5.6e-309 (float32 2.9e-39)
+    where the truth is smaller still, an absolute error inside the underflow allowance.
+    """
+    args = {s.args[0] for s in expr.atoms(sigmoid) if s.free_symbols}
+    pairs = {
+        min(a, -a, key=lambda e: (e.could_extract_minus_sign(), sympy.default_sort_key(e)))
+        for a in args
+        if -a in args
+    }
+    if not pairs:
+        return expr
+    mapping: dict[sympy.Basic, sympy.Expr] = {}
+    for u in pairs:
+        capped = _exp_capped(u)
+        mapping[sigmoid(-u)] = _inv_one_plus(capped)
+        mapping[sigmoid(u)] = _sigmoid_capped(u)
+    return expr.xreplace(mapping)

@@ -1,0 +1,108 @@
+"""What generated NumPy kernels call at run time: scratch buffers and a few fused passes.
+
+Generated source refers to these by name (`_select`, `_negabs`, `_exp_finite`); the
+namespace it runs in is `NAMESPACE`.  Scratch comes from a per-thread pool of
+`CHUNK`-sized buffers, reused across calls so that no call page-faults fresh memory.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["CHUNK", "INT_OF", "chunk_pool", "exp_finite", "negabs", "select"]
+
+#: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
+CHUNK = 65536
+
+#: Constant-filled chunk buffers a thread keeps (each CHUNK elements, read-only).
+CONSTANT_BUFFERS = 32
+
+#: The integer dtype of a float's bits (views for bitwise passes).
+INT_OF = {np.dtype(np.float64): np.dtype(np.int64), np.dtype(np.float32): np.dtype(np.int32)}
+
+FLOAT_MAX = {d: np.finfo(d).max for d in (np.dtype(np.float64), np.dtype(np.float32))}
+_SIGN_BIT = {np.dtype(np.float64): np.int64(-(2**63)), np.dtype(np.float32): np.int32(-(2**31))}
+
+_LOCAL = threading.local()
+
+
+def exp_finite(u, out):
+    """out = exp(u), with the largest finite number where exp overflows.
+
+    One exp pass and one max-reduction (0.05 ns/element) to see whether anything
+    overflowed; only then a clamping pass.  NaN stays NaN.
+    """
+    with np.errstate(over="ignore"):
+        np.exp(u, out=out)
+    if out.size and not out.max() < math.inf:
+        np.minimum(out, FLOAT_MAX[out.dtype], out=out)
+    return out
+
+
+def chunk_pool(
+    dtype: np.dtype, counts: tuple[int, int, int], constants: Sequence[str] = (), owner: str = ""
+) -> list[np.ndarray]:
+    """This thread's reusable `CHUNK`-sized scratch: float, bool, int buffers, then constants.
+
+    Kernels never call each other, so one pool per thread is enough; reusing it spares
+    every call the page faults of fresh buffers.  Constant buffers are filled once and
+    read-only.  Helpers a kernel calls (`erf_array`) take theirs under their own ``owner``.
+    The pool is bounded: scratch by the biggest kernel the thread has run, constant
+    buffers by `CONSTANT_BUFFERS` (the least recently used go first).
+    """
+    pool = getattr(_LOCAL, "pool", None)
+    if pool is None or pool["size"] != CHUNK:
+        pool = _LOCAL.pool = {"size": CHUNK}
+    out: list[np.ndarray] = []
+    for kind, n in zip((dtype, np.dtype(bool), INT_OF[dtype]), counts, strict=True):
+        have = pool.setdefault((owner, kind), [])
+        while len(have) < n:
+            have.append(np.empty(CHUNK, kind))
+        out += have[:n]
+    filled = pool.setdefault("constants", collections.OrderedDict())
+    for value in constants:
+        key = (dtype, value)
+        if key in filled:
+            filled.move_to_end(key)
+        else:
+            buffer = np.full(CHUNK, float(value), dtype)
+            buffer.flags.writeable = False
+            filled[key] = buffer
+        out.append(filled[key])
+    while len(filled) > CONSTANT_BUFFERS:
+        filled.popitem(last=False)
+    return out
+
+
+def negabs(a, out):
+    """out = -|a|: the sign bit set through integer views, one pass (abs + negative are two)."""
+    ints = INT_OF[out.dtype]
+    np.bitwise_or(a.view(ints), _SIGN_BIT[out.dtype], out=out.view(ints))
+    return out
+
+
+def select(mask, a, b, out, ints):
+    """out = a where mask else b, branch-free: a bit blend through integer views."""
+    kind = INT_OF[out.dtype]
+    if out.ndim == 0:
+        out[...] = np.where(mask, a, b)
+        return out
+    a = np.asarray(a, dtype=out.dtype)
+    b = np.asarray(b, dtype=out.dtype)
+    m = ints.view(kind)
+    np.multiply(mask, -1, out=m, casting="unsafe")
+    ai, bi, oi = a.view(kind), b.view(kind), out.view(kind)
+    if oi is bi or np.shares_memory(out, b):
+        tmp = np.bitwise_xor(ai, bi)
+        np.bitwise_and(tmp, m, out=tmp)
+        np.bitwise_xor(tmp, bi, out=oi)
+        return out
+    np.bitwise_xor(ai, bi, out=oi)
+    np.bitwise_and(oi, m, out=oi)
+    np.bitwise_xor(oi, bi, out=oi)
+    return out

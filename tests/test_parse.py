@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 import sys
+import warnings
 
+import mpmath
 import pytest
 import sympy
 from hypothesis import given, settings
@@ -13,7 +16,13 @@ from hypothesis import strategies as st
 
 from symcalc import ParseError, SymcalcError, get, parse, resolve
 from symcalc.symbolic.functions import sigmoid, symbol
-from symcalc.symbolic.parse import MAX_LENGTH, order_variables
+from symcalc.symbolic.parse import (
+    MAX_LENGTH,
+    derivative_notes,
+    derivative_request,
+    order_variables,
+    read,
+)
 
 x, y, p, z = (symbol(n) for n in "xypz")
 
@@ -263,3 +272,267 @@ def test_resolve_refuses_what_it_cannot_use():
 def test_variable_order_puts_x_first_and_targets_last():
     assert order_variables({y, symbol("a"), x}) == (x, symbol("a"), y)
     assert order_variables({symbol("y_1"), symbol("z_1")}) == (symbol("z_1"), symbol("y_1"))
+
+
+# -- syntax errors say what is expected, with columns counted from 1 ---------------------
+
+# (text, the message after "syntax error at column N: ", N)
+SYNTAX = [
+    ("x**", "expected an exponent after '**'", 4),
+    ("x^", "expected an exponent after '^'", 3),
+    ("x +", "expected an operand after '+'", 4),
+    ("x + * 3", "expected an operand after '+', found '*'", 5),
+    ("x^2 + * 3", "expected an operand after '+', found '*'", 7),  # columns of the text as typed
+    ("x**2 + * 3", "expected an operand after '+', found '*'", 8),
+    ("* x", "expected an expression at the start, found '*'", 1),
+    ("2 3", "expected an operator between '2' and '3' (write 2*3 for a product)", 3),
+    ("max(x,, 1)", "expected another argument after ',', found ','", 7),
+    ("x = 1", "an expression has no '='", 3),
+    ("1.2.3", "'1.2.3' is not a number", 1),
+    ("x + 'abc", "the quote ' at column 5 is never closed", 5),
+    ("x; import os", "';' is not an operator symcalc reads", 2),
+    ("x ? 1", "unexpected character '?'", 3),
+    ("x y z w if", "expected an operator between", 3),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "column"), SYNTAX, ids=[t for t, _, _ in SYNTAX])
+def test_syntax_errors_say_what_is_expected_and_where(text, message, column):
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    assert str(info.value).startswith(f"syntax error at column {column}: {message}")
+    assert info.value.column == column
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*ALPHABET, "=", ";", "#", "'", "True", "if"]), max_size=12))
+def test_error_columns_count_from_one_and_stay_inside_the_text(tokens):
+    text = " ".join(tokens)
+    try:
+        parse(text)
+    except ParseError as exc:
+        assert "column 0" not in str(exc)
+        assert exc.column is None or 1 <= exc.column <= len(text.strip()) + 1, str(exc)
+    except SymcalcError:
+        pass
+
+
+def test_a_hash_is_not_a_comment():
+    with pytest.raises(ParseError, match="'#' at column 2 is not part of a formula"):
+        parse("x#^2")
+    with pytest.raises(ParseError, match="'#' at column 7"):
+        parse("sin(x)#+1")
+
+
+# -- words that textbook notation reads as products -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        ("xe^x", "x*e^x"),
+        ("xe^(2*x)", "x*e^(2*x)"),
+        ("te^t + t", "t*e^t"),
+        ("xy + x + y", "x*y"),
+        ("ex + x", "e*x"),
+        ("3*xy^2 - x*y", "x*y^2"),
+    ],
+)
+def test_names_that_spell_a_product_are_refused(text, product):
+    with pytest.raises(ParseError, match=re.escape(f"for the product write {product}")):
+        parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x*e^x", x * sympy.exp(x)),
+        ("x e^x", x * sympy.exp(x)),
+        ("ye**2", symbol("ye") ** 2),  # Python power, no y elsewhere: a variable named ye
+        ("theta^2 + t", symbol("theta") ** 2 + symbol("t")),
+        ("rate^2", symbol("rate") ** 2),
+        ("xy + x", symbol("xy") + x),
+        ("slope*x + e", symbol("slope") * x + sympy.E),
+    ],
+)
+def test_longer_names_are_still_variables(text, expected):
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["d/dx*x**2", "dy/dx", "d^2/dx^2*x^3", "d(x**2)/dx"])
+def test_leibniz_notation_in_python_syntax_is_not_a_division(text):
+    with pytest.raises(ParseError, match=r"not differentiate; write diff\(expression, x\)"):
+        parse(text)
+
+
+# -- booleans are not numbers ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x**True",
+        "x**False",
+        "x**(1<2)",
+        "exp(False)**2",
+        "Piecewise((True, x>0), (x, True))",
+        "1 + (x > 0)",
+        "-True",
+        "relu(x > 1)",
+        "max(x, True)",
+        "(x < 1) < 2",
+    ],
+)
+def test_truth_values_are_not_numbers(text):
+    with pytest.raises(ParseError, match=r"is a condition \(true or false\), not a number"):
+        parse(text)
+
+
+def test_conditions_still_work_where_they_belong():
+    assert parse("Piecewise((x, True))") == x
+    assert parse("Piecewise((1, ~(x > 0)), (0, True))") == sympy.Piecewise((1, x <= 0), (0, True))
+    assert parse("Piecewise((1, (x > 0) and (x < 1)), (0, True))") == sympy.Piecewise(
+        (1, (x > 0) & (x < 1)), (0, True)
+    )
+
+
+@pytest.mark.parametrize("text", ["1if x else 2", "exp(False)**2", "x**True", "1_"])
+def test_parsing_emits_no_warning(text):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ParseError):
+            parse(text)
+    assert not caught, [str(w.message) for w in caught]
+
+
+def test_the_command_line_prints_one_line_even_when_python_would_warn(cli_subprocess):
+    # Python's compiler writes its SyntaxWarning straight to a real process's stderr
+    result = cli_subprocess("show", "1if x else 2")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Warning" not in result.stderr
+
+
+# -- complex values: the policy ------------------------------------------------------------
+
+# (text, its value by mpmath at 30 digits): a constant part must be a real number.
+CONSTANTS_TRUTH = [
+    ("asin(2)", lambda: mpmath.asin(2)),
+    ("acos(-3)", lambda: mpmath.acos(-3)),
+    ("(-8)**(1/3)", lambda: mpmath.power(-8, mpmath.mpf(1) / 3)),
+    ("sqrt(-1)", lambda: mpmath.sqrt(-1)),
+    ("log(-2)", lambda: mpmath.log(-2)),
+    ("acosh(1/2)", lambda: mpmath.acosh(mpmath.mpf(1) / 2)),
+    ("atanh(2)", lambda: mpmath.atanh(2)),
+    ("(-2)**0.5", lambda: mpmath.power(-2, 0.5)),
+    ("asin(1)", lambda: mpmath.asin(1)),
+    ("-(8**(1/3))", lambda: -mpmath.cbrt(8)),
+    ("log(2)", lambda: mpmath.log(2)),
+    ("acosh(2)", lambda: mpmath.acosh(2)),
+    ("atanh(1/2)", lambda: mpmath.atanh(mpmath.mpf(1) / 2)),
+    ("(-8)**(2)", lambda: mpmath.mpf(64)),
+    ("sqrt(2)**2", lambda: mpmath.mpf(2)),
+]
+
+
+@pytest.mark.parametrize(("text", "truth"), CONSTANTS_TRUTH, ids=[t for t, _ in CONSTANTS_TRUTH])
+def test_a_constant_is_accepted_exactly_when_it_is_real(text, truth, mp_digits):
+    mp_digits(30)
+    value = mpmath.mpmathify(truth())
+    real = mpmath.im(value) == 0
+    variants = [(text, value), (f"x + {text}", 1 + value), (f"abs({text})*x", abs(value))]
+    for written, at_one in variants:  # alone, inside a sum, under abs
+        if real:
+            assert abs(complex(parse(written).subs(x, 1)) - complex(at_one)) < 1e-12
+        else:
+            with pytest.raises(ParseError, match="is complex-valued: .* is not a real number"):
+                parse(written)
+
+
+def test_functions_of_variables_are_taken_on_their_real_domain():
+    assert parse("asin(x)") == sympy.asin(x)
+    assert parse("sqrt(x)") == sympy.sqrt(x)
+    assert parse("x**(1/3)") == x ** sympy.Rational(1, 3)
+    assert parse("log(x)") == sympy.log(x)
+
+
+def test_a_negative_base_with_a_fractional_power_says_how_to_write_the_real_root():
+    with pytest.raises(ParseError, match=r"for the real odd root write -\(8\*\*\(1/3\)\)"):
+        parse("(-8)**(1/3)")
+
+
+# -- written derivatives: diff(u, x) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "operand", "order"),
+    [
+        ("diff(x**3, x)", x**3, 1),
+        ("diff(tan(x), x, 2)", sympy.tan(x), 2),
+        ("Derivative(sigmoid(x), x)", sigmoid(x), 1),
+        ("diff(p*log(p), p)", p * sympy.log(p), 1),
+        ("diff(relu(x), x)", sympy.Max(0, x), 1),
+        ("diff(y*x**2, x)", y * x**2, 1),
+    ],
+)
+def test_a_written_derivative_is_computed_where_it_stands(text, operand, order, mp_digits):
+    mp_digits(30)
+    reading = read(text)
+    var = sorted(operand.free_symbols, key=lambda s: s.name != "x")[0]
+    assert reading.whole is not None and reading.whole.order == order
+    # independent truth: finite differences of the operand at 30 digits
+    f = sympy.lambdify(var, operand.subs(y, 3), "mpmath")
+    for point in (mpmath.mpf("0.7"), mpmath.mpf("1.3")):
+        expected = mpmath.diff(f, point, order)
+        assert abs(reading.expr.subs(y, 3).subs(var, point).evalf(30) - expected) < 1e-20
+    assert reading.notes() == (
+        f"the input asks for {reading.whole.to_text()} (computed where it stands)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("diff(y, x)", "y does not depend on x"),
+        ("diff(x**2)", "takes 2 or 3 arguments"),
+        ("diff(x**2, 2)", "second argument of diff() must be a variable"),
+        ("diff(x**2, x*y)", "second argument of diff() must be a variable"),
+        ("diff(x**2, x, 0)", "order in diff() must be a whole number from 1 to 10"),
+        ("diff(x**2, x, 11)", "order in diff() must be a whole number from 1 to 10"),
+        ("diff(x**2, x, 1.5)", "order in diff() must be a whole number"),
+        ("diff(x > 0, x)", "is a condition"),
+    ],
+)
+def test_a_written_derivative_that_cannot_be_meant_is_refused(text, message):
+    with pytest.raises(ParseError, match=re.escape(message)):
+        parse(text)
+
+
+def test_derivative_request_reads_a_whole_derivative_as_the_question():
+    assert derivative_request("diff(sin(x), x, 2)")[:3] == (sympy.sin(x), x, 2)
+    assert derivative_request("x + diff(x**2, x)")[:3] == ("x + diff(x**2, x)", None, 1)
+    assert derivative_request("relu")[:3] == ("relu", None, 1)
+    with pytest.raises(SymcalcError, match="already asks for d/dx"):
+        derivative_request("diff(sin(x), x)", wrt="y")
+    with pytest.raises(SymcalcError, match="already asks for d/dx; write the order there"):
+        derivative_request("diff(sin(x), x)", order=2)
+    assert derivative_notes("sigmoid") == ()
+    assert derivative_notes("x**2") == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x**True", "'True' is a condition (true or false), not a number"),
+        ("x**False", "'False' is a condition"),
+        ("x**(1<2)", "'True' is a condition"),
+        ("Piecewise((True, x>0), (x, True))", "'True' is a condition"),
+        ("x**", "syntax error at column 4: expected an exponent after '**'"),
+        ("asin(2)", "is complex-valued"),
+    ],
+)
+def test_the_command_line_refuses_with_one_line_and_exit_2(cli, text, message):
+    for command in ("show", "derive"):
+        result = cli(command, text)
+        assert result.returncode == 2, result
+        assert message in result.stderr and len(result.stderr.splitlines()) == 1

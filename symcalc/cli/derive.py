@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import EXIT_OK, add_function_argument, emit, parse_params, positive
+from .common import EXIT_OK, add_function_argument, emit, parse_params, positive, print_json
 
 
 def add(sub) -> None:
@@ -32,6 +32,7 @@ def add(sub) -> None:
 def run(args) -> int:
     from ..symbolic.budget import DEFAULT_SECONDS
     from ..symbolic.derivatives import derive
+    from ..symbolic.parse import derivative_notes
 
     timeout = DEFAULT_SECONDS if args.timeout is None else positive(args.timeout, "--timeout")
     result = derive(
@@ -43,5 +44,11 @@ def run(args) -> int:
         steps=args.steps or args.format != "text",
         timeout=timeout,
     )
+    notes = derivative_notes(args.function)  # Leibniz notation in the input, read as asked
+    if args.format == "json":
+        print_json({**result.to_dict(), "notes": list(notes)})
+        return EXIT_OK
+    for note in notes:
+        print(f"{'%' if args.format == 'latex' else ''}note: {note}")
     emit(result, args.format, steps=args.steps)
     return EXIT_OK

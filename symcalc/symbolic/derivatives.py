@@ -32,7 +32,7 @@ from . import budget
 from .catalog import Entry
 from .functions import latex
 from .kinks import apply_convention, heaviside_at_zero, kink_candidates
-from .parse import resolve
+from .parse import derivative_request, resolve
 
 __all__ = ["Derivation", "derivative", "derive"]
 
@@ -395,6 +395,7 @@ def derivative(
     >>> derivative("relu", convention="half")
     Piecewise((1, x > 0), (1/2, Eq(x, 0)), (0, True))
     """
+    f, wrt, order, _ = derivative_request(f, wrt, order)  # '\frac{d}{dx} u' asks for d/dx u
     entry = resolve(f, **dict(params or {}))
     var = variable_of(entry, wrt)
     order = _check_order(order)
@@ -429,11 +430,13 @@ def derive(
     """
     from .steps import derivation_steps, with_identity
 
+    text = f if isinstance(f, str) else None
+    f, wrt, order, _ = derivative_request(f, wrt, order)  # '\frac{d}{dx} u' asks for d/dx u
     entry = resolve(f, **dict(params or {}))
     var = variable_of(entry, wrt)
     order = _check_order(order)
     heaviside_at_zero(convention)
-    text = f if isinstance(f, str) else entry.name
+    text = text or entry.name
 
     previous = entry.expr
     trees = []

@@ -10,8 +10,26 @@ numeric powers refuse runaway input before any work is done.
 Accepted syntax is SymPy/Python syntax: ``+ - * / **`` (``^`` means power),
 numbers, variables (any plain name: ``x``, ``theta``, ``z_1``), the constants
 ``pi``, ``e``/``E`` and ``oo``, the functions in `FUNCTIONS`, catalog activations
-used as functions (``relu(x - 1)``), comparisons and ``Piecewise((expr, cond), ...)``.
-Text containing a backslash or a brace is read as LaTeX (see `symcalc.symbolic.parse_latex`).
+used as functions (``relu(x - 1)``), comparisons and ``Piecewise((expr, cond), ...)``,
+and written derivatives ``diff(u, x)``, ``diff(u, x, n)`` (computed where they stand; see
+`read` and `derivative_request`).  Text containing a backslash or a brace is read as
+LaTeX (see `symcalc.symbolic.parse_latex`), where Leibniz notation ``\\frac{d}{dx}`` is
+read the same way.
+
+General rules decide what is refused rather than guessed, each with a one-line message:
+
+* a syntax error says what was expected and where (``x**``: "expected an exponent after
+  '**'"), columns counted from 1 in the text as typed (see `symcalc.symbolic.diagnose`);
+* ``#`` would start a Python comment and drop the rest: it is refused;
+* a name that spells other variables of the expression (and e, pi) side by side, or a
+  letter and ``e`` raised with ``^`` (``xe^x``), would be one variable where a reader sees
+  a product: refused, with the product spelled out;
+* ``d/dx`` and ``dy/dx`` would divide variables, not differentiate: refused;
+* truth values (``True``, ``x > 0``) are not numbers: they belong in Piecewise conditions;
+* real numbers only: every part of the expression without variables (``asin(2)``,
+  ``(-8)**(1/3)``, ``sqrt(-1)``) must have a real value, checked as it is built;
+  parts with variables are real functions on their natural domain;
+* no warning from Python or SymPy reaches the user: each becomes the one-line error.
 
 Examples
 --------
@@ -30,9 +48,11 @@ symcalc.errors.ParseError: names may not start with an underscore: '__import__'
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
 import math
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -41,9 +61,21 @@ import sympy
 from ..errors import ParseError, SymcalcError, did_you_mean
 from .catalog import CATALOG, Entry, all_names, canonical_name, get
 from .catalog import catalog as catalog_entries
+from .diagnose import diagnose
 from .functions import CONSTANTS, FUNCTIONS, symbol
+from .kinks import apply_convention
 
-__all__ = ["FUNCTIONS", "MAX_LENGTH", "parse", "resolve"]
+__all__ = [
+    "FUNCTIONS",
+    "MAX_LENGTH",
+    "Reading",
+    "WrittenDerivative",
+    "derivative_notes",
+    "derivative_request",
+    "parse",
+    "read",
+    "resolve",
+]
 
 #: Longest text accepted, in characters.
 MAX_LENGTH = 2000
@@ -149,17 +181,51 @@ def _check_brackets(text: str) -> None:
         )
 
 
+def _check_comment(text: str) -> None:
+    """'#' would start a Python comment and silently drop the rest of the text."""
+    column = text.find("#") + 1
+    if column:
+        raise ParseError(
+            f"'#' at column {column} is not part of a formula (in Python it would start a "
+            "comment and drop the rest of the text); remove it",
+            column,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Columns:
+    """Maps offsets in the text Python reads (``^`` written ``**``) to columns of the text
+    as typed; ``known=False`` for text translated from LaTeX, whose columns mean nothing
+    to the user."""
+
+    carets: tuple[int, ...] = ()
+    known: bool = True
+
+    @classmethod
+    def of(cls, text: str, known: bool = True) -> _Columns:
+        return cls(tuple(i for i, ch in enumerate(text) if ch == "^"), known)
+
+    def column(self, offset: int) -> int:
+        """The 1-based column in the typed text of 0-based ``offset`` in the source."""
+        shifted = [pos + k for k, pos in enumerate(self.carets)]
+        return offset - bisect.bisect_left(shifted, offset) + 1
+
+    def caret_at(self, offset: int) -> bool:
+        """Whether the operator at source ``offset`` was typed as ``^``."""
+        return any(pos + k == offset for k, pos in enumerate(self.carets))
+
+
 def _syntax_tree(text: str) -> ast.expr:
     _check_brackets(text)
+    _check_comment(text)
     source = text.replace("^", "**")
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():
+            # Python warns about '1if' or '1_' on stderr; the message below says it once.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        column = exc.offset or 0
-        hint = ""
-        if exc.msg.startswith("invalid decimal literal") or "invalid syntax" in exc.msg:
-            hint = _implicit_multiplication_hint(text)
-        raise ParseError(f"syntax error at column {column}: {exc.msg}{hint}", column) from None
+        raise _syntax_error(text, exc) from None
     except (RecursionError, MemoryError):
         raise ParseError("expression is nested too deeply") from None
     except ValueError as exc:  # e.g. integer literal beyond Python's digit limit
@@ -168,13 +234,15 @@ def _syntax_tree(text: str) -> ast.expr:
     return tree.body
 
 
-def _implicit_multiplication_hint(text: str) -> str:
-    for i in range(len(text) - 1):
-        if text[i].isdigit() and (text[i + 1].isalpha() or text[i + 1] == "("):
-            return f" (write '{text[i]}*{text[i + 1]}' for a product)"
-        if text[i] == ")" and (text[i + 1].isalnum() or text[i + 1] == "("):
-            return " (write '*' between factors)"
-    return ""
+def _syntax_error(text: str, exc: SyntaxError) -> ParseError:
+    """A syntax error that says what is expected where, columns counted from 1."""
+    found = diagnose(text)
+    if found is None:
+        offset = max((exc.offset or 1) - 1, 0)
+        column = min(_Columns.of(text).column(offset), len(text) + 1)
+        found = (exc.msg, column)
+    message, column = found
+    return ParseError(f"syntax error at column {column}: {message}", column)
 
 
 def _check_size(tree: ast.AST) -> None:
@@ -193,11 +261,137 @@ def _check_size(tree: ast.AST) -> None:
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
+# -- names written side by side, Leibniz notation in Python syntax ----------------------
+
+
+def _plain_names(tree: ast.AST) -> list[ast.Name]:
+    """Name nodes that stand for values (not the names of called functions)."""
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called]
+
+
+def _splits_into(word: str, pieces: set[str]) -> list[str] | None:
+    """``word`` as a concatenation of ``pieces`` (longest first), or None."""
+    if not word:
+        return []
+    for piece in sorted((p for p in pieces if word.startswith(p)), key=len, reverse=True):
+        rest = _splits_into(word[len(piece) :], pieces)
+        if rest is not None:
+            return [piece, *rest]
+    return None
+
+
+def _check_juxtaposed_names(tree: ast.AST, columns: _Columns, source: str) -> None:
+    """Refuse a name that textbook notation reads as a product: ``xe^x``, ``xy + x + y``.
+
+    Python syntax reads ``xe`` as one variable.  That reading is refused where a reader
+    of the formula would see a product: the name spells other variables of the same
+    expression (and the constants e, pi) side by side, or it is a letter followed by
+    ``e`` and raised with ``^`` (``xe^x``: x times e^x).
+    """
+    names = _plain_names(tree)
+    used = {n.id for n in names}
+    known = {*FUNCTIONS, *CONSTANTS, *all_names()}
+    bases = {
+        id(n.left): n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow)
+    }
+    for node in names:
+        word = node.id
+        if len(word) < 2 or not word.isalpha() or not word.isascii() or word in known:
+            continue
+        others = used - {word}
+        split = _splits_into(word, others | {"e", "pi"})
+        juxtaposed = split is not None and any(piece in others for piece in split)
+        power = bases.get(id(node))
+        e_power = (
+            len(word) == 2
+            and word.endswith("e")
+            and power is not None
+            and columns.caret_at(_operator_offset(power))
+        )
+        if juxtaposed or e_power:
+            product = "*".join(split if juxtaposed else [word[0], "e"])
+            if power is not None:
+                exponent = ast.get_source_segment(source, power.right) or "..."
+                product += "^" + (exponent if exponent.isalnum() else f"({exponent})")
+            raise ParseError(
+                f"'{word}'{_where(columns, node)} would be one variable named '{word}'; "
+                f"for the product write {product} (or give the variable a longer name)",
+                columns.column(node.col_offset) if columns.known else None,
+            )
+
+
+def _operator_offset(node: ast.BinOp) -> int:
+    """Source offset of a binary operator: the first non-space after the left operand."""
+    return getattr(node.left, "end_col_offset", 0) or 0
+
+
+def _leibniz_name(node: ast.AST) -> str | None:
+    """'d' or 'dy' for a Name (or a power of one) that Leibniz notation would write."""
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        node = node.left
+    if isinstance(node, ast.Call):  # d(x**2)/dx
+        node = node.func
+    if isinstance(node, ast.Name) and node.id.startswith("d") and node.id.isalnum():
+        return node.id
+    return None
+
+
+def _check_leibniz_division(tree: ast.AST, columns: _Columns, source: str) -> None:
+    """Refuse ``d/dx`` and ``dy/dx`` in Python syntax: they would divide two variables."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+            continue
+        top, bottom = _leibniz_name(node.left), _leibniz_name(node.right)
+        if top is not None and bottom is not None and len(bottom) > 1:
+            shown = ast.get_source_segment(source, node) or f"{top}/{bottom}"
+            raise ParseError(
+                f"'{shown}'{_where(columns, node)} would divide the variable {top} by the "
+                f"variable {bottom}, not differentiate; write diff(expression, {bottom[1:]}) "
+                "to differentiate",
+                columns.column(node.col_offset) if columns.known else None,
+            )
+
+
+def _where(columns: _Columns, node: ast.AST) -> str:
+    if not columns.known or not hasattr(node, "col_offset"):
+        return ""
+    return f" at column {columns.column(node.col_offset)}"
+
+
+# -- building SymPy objects from the tree ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenDerivative:
+    """A derivative the input writes out (``\\frac{d}{dx} u``, ``diff(u, x)``) and its value."""
+
+    operand: sympy.Expr
+    variable: sympy.Symbol
+    order: int
+    value: sympy.Expr
+
+    @property
+    def notation(self) -> str:
+        """``d/dx`` or ``d²/dx²``."""
+        if self.order == 1:
+            return f"d/d{self.variable}"
+        sup = str(self.order).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+        return f"d{sup}/d{self.variable}{sup}"
+
+    def to_text(self) -> str:
+        return f"{self.notation}[{sympy.sstr(self.operand)}] = {sympy.sstr(self.value)}"
+
+
 @dataclasses.dataclass
 class _Builder:
     """Turns an allowed syntax tree into a SymPy expression, one node kind a method."""
 
     text: str
+    columns: _Columns = dataclasses.field(default_factory=_Columns)
+    derivatives: list[WrittenDerivative] = dataclasses.field(default_factory=list)
 
     def build(self, node: ast.AST) -> Any:
         method = getattr(self, f"_{type(node).__name__}", None)
@@ -205,12 +399,45 @@ class _Builder:
             raise self._refuse(node)
         return method(node)
 
+    def value(self, node: ast.AST) -> sympy.Expr:
+        """Build ``node`` where a number belongs: a condition or a tuple is refused."""
+        result = self.build(node)
+        if isinstance(result, tuple):
+            raise self.error(node, "tuples are only allowed inside Piecewise")
+        if not isinstance(result, sympy.Expr):
+            raise self.error(
+                node,
+                f"'{sympy.sstr(result)}' is a condition (true or false), not a number; "
+                "conditions belong in Piecewise",
+            )
+        return result
+
+    def real(self, node: ast.AST, result: sympy.Expr) -> sympy.Expr:
+        """``result`` if it is not a constant with a non-real value (see `_complex_error`).
+
+        Checked as each part is built, so that ``abs(sqrt(-1))`` is refused before SymPy
+        turns it into 1.
+        """
+        part = None if result.free_symbols else _nonreal_constant(result)
+        if part is not None:
+            shown = ast.get_source_segment(self.text, node) or sympy.sstr(result)
+            shown = shown.replace("**", "^") if self.columns.carets else shown
+            raise _complex_error(shown, part, self.column(node))
+        return result
+
+    def column(self, node: ast.AST) -> int | None:
+        return self.columns.column(node.col_offset) if self.columns.known else None
+
+    def error(self, node: ast.AST, message: str) -> ParseError:
+        """A ParseError whose message ends with the node's column (when it means something)."""
+        column = self.column(node)
+        return ParseError(message + (f" (column {column})" if column else ""), column)
+
     def _refuse(self, node: ast.AST) -> ParseError:
-        column = getattr(node, "col_offset", -1) + 1
         what = _NODE_NAMES.get(type(node), type(node).__name__)
         if isinstance(node, ast.Attribute):
             what = f"attribute access ('.{node.attr}')"
-        error = ParseError(f"{what} is not allowed in an expression (column {column})", column)
+        error = self.error(node, f"{what} is not allowed in an expression")
         error.braces = isinstance(node, (ast.Set, ast.Dict))  # LaTeX groups look like sets
         return error
 
@@ -225,70 +452,59 @@ class _Builder:
         if isinstance(value, float):
             if not math.isfinite(value):
                 literal = ast.get_source_segment(self.text, node) or repr(value)
-                raise ParseError(
-                    f"number {literal} is too large for a float (column {node.col_offset + 1})"
-                )
+                raise self.error(node, f"number {literal} is too large for a float")
             return sympy.Float(repr(value))
         if isinstance(value, complex):
-            raise ParseError(
-                f"complex numbers are not supported ('{value}', column {node.col_offset + 1})"
-            )
-        raise ParseError(
-            f"{type(value).__name__} literals are not expressions (column {node.col_offset + 1})"
-        )
+            raise self.error(node, f"complex numbers are not supported ('{value}')")
+        raise self.error(node, f"{type(value).__name__} literals are not expressions")
 
     def _Name(self, node: ast.Name) -> sympy.Expr:
         name = node.id
         if name.startswith("_"):
-            raise ParseError(
-                f"names may not start with an underscore: '{name}'", node.col_offset + 1
-            )
+            raise ParseError(f"names may not start with an underscore: '{name}'", self.column(node))
         if name in CONSTANTS:
             return CONSTANTS[name]
         if name in FUNCTIONS or name in _activation_names():
-            raise ParseError(
-                f"'{name}' is a function; call it, as in {name}(x)", node.col_offset + 1
-            )
+            raise ParseError(f"'{name}' is a function; call it, as in {name}(x)", self.column(node))
         if not name.isascii() and not name.isidentifier():  # pragma: no cover - ast guarantees
             raise ParseError(f"'{name}' is not a valid variable name")
         return symbol(name)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> sympy.Expr:
-        operand = self.build(node.operand)
-        if isinstance(node.op, ast.USub):
-            return -operand
-        if isinstance(node.op, ast.UAdd):
-            return operand
-        if isinstance(node.op, ast.Invert) and _is_condition(operand):
-            return sympy.Not(operand)
-        raise self._operator(node.op, node)
+        if isinstance(node.op, ast.Invert):
+            operand = self.build(node.operand)
+            if _is_condition(operand):
+                return sympy.Not(operand)
+            raise self._operator(node.op, node)
+        if isinstance(node.op, ast.Not):
+            raise self._operator(node.op, node)
+        operand = self.value(node.operand)
+        return -operand if isinstance(node.op, ast.USub) else operand
 
     def _operator(self, op: ast.AST, node: ast.AST) -> ParseError:
         symbol_text = _OPERATOR_NAMES.get(type(op), type(op).__name__)
-        column = getattr(node, "col_offset", -1) + 1
-        return ParseError(f"operator '{symbol_text}' is not supported (column {column})", column)
+        return self.error(node, f"operator '{symbol_text}' is not supported")
 
     def _BinOp(self, node: ast.BinOp) -> sympy.Expr:
-        left, right = self.build(node.left), self.build(node.right)
-        if isinstance(node.op, ast.Pow):
-            return _power(left, right)
         if isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+            left, right = self.build(node.left), self.build(node.right)
             if not (_is_condition(left) and _is_condition(right)):
-                raise ParseError(
-                    f"'{_OPERATOR_NAMES[type(node.op)]}' joins conditions, as in (x > 0) & (x < 1)"
-                    f" (column {node.col_offset + 1})",
-                    node.col_offset + 1,
+                raise self.error(
+                    node,
+                    f"'{_OPERATOR_NAMES[type(node.op)]}' joins conditions, as in (x > 0) & (x < 1)",
                 )
             return (
                 sympy.And(left, right) if isinstance(node.op, ast.BitAnd) else sympy.Or(left, right)
             )
+        if isinstance(node.op, ast.Pow):
+            return self.real(node, _power(self.value(node.left), self.value(node.right)))
         combine = _BINARY.get(type(node.op))
         if combine is None:
             raise self._operator(node.op, node)
-        return combine(left, right)
+        return combine(self.value(node.left), self.value(node.right))
 
     def _Compare(self, node: ast.Compare) -> sympy.Basic:
-        parts = [self.build(node.left), *(self.build(c) for c in node.comparators)]
+        parts = [self.value(node.left), *(self.value(c) for c in node.comparators)]
         relations = []
         for op, a, b in zip(node.ops, parts, parts[1:], strict=False):
             relation = _COMPARE.get(type(op))
@@ -299,6 +515,9 @@ class _Builder:
 
     def _BoolOp(self, node: ast.BoolOp) -> sympy.Basic:
         values = [self.build(v) for v in node.values]
+        if not all(_is_condition(v) for v in values):
+            word = "and" if isinstance(node.op, ast.And) else "or"
+            raise self.error(node, f"'{word}' joins conditions, as in (x > 0) {word} (x < 1)")
         return sympy.And(*values) if isinstance(node.op, ast.And) else sympy.Or(*values)
 
     def _Tuple(self, node: ast.Tuple) -> tuple:
@@ -308,20 +527,23 @@ class _Builder:
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, ast.Attribute):
                 raise self._refuse(node.func)
-            raise ParseError(
-                f"only named functions can be called (column {node.col_offset + 1})",
-                node.col_offset + 1,
+            error = self.error(
+                node, "only named functions can be called (write '*' between factors of a product)"
             )
+            error.juxtaposed = True  # '(x + 1)(x - 1)': textbook notation for a product
+            raise error
         name = node.func.id
-        column = node.col_offset + 1
+        column = self.column(node)
         if name.startswith("_"):
             raise ParseError(f"names may not start with an underscore: '{name}'", column)
         if node.keywords:
-            raise ParseError(f"{name}() takes no keyword arguments (column {column})", column)
+            raise self.error(node, f"{name}() takes no keyword arguments")
         if name == "Piecewise":
             return self._piecewise(node)
         if name in LOGIC:
             return self._logic(name, node)
+        if name in DERIVATIVES:
+            return self._derivative(name, node)
         canonical = canonical_name(name)
         activation = (
             name not in FUNCTIONS
@@ -329,35 +551,19 @@ class _Builder:
             and CATALOG[canonical].kind == "activation"
         )
         if name not in FUNCTIONS and not activation:
-            known = [*FUNCTIONS, *all_names()]
+            known = [*FUNCTIONS, *all_names(), *DERIVATIVES]
             raise ParseError(f"unknown function '{name}'{did_you_mean(name, known)}", column)
-        args = [self.build(a) for a in node.args]
-        if any(isinstance(a, tuple) for a in args):
-            raise ParseError(f"tuples are only allowed inside Piecewise (column {column})", column)
+        args = [self.value(a) for a in node.args]
         if activation:
             return _apply_activation(CATALOG[canonical], args, name)
         build, low, high = FUNCTIONS[name]
-        if len(args) < low or (high is not None and len(args) > high):
-            wanted = (
-                f"{low}"
-                if low == high
-                else f"at least {low}"
-                if high is None
-                else f"{low} or {high}"
-            )
-            raise ParseError(
-                f"{name}() takes {wanted} argument{'s' if wanted != '1' else ''}, got {len(args)}"
-            )
-        return build(*args)
+        _check_count(name, len(args), low, high)
+        return self.real(node, build(*args))
 
     def _logic(self, name: str, node: ast.Call) -> sympy.Basic:
         build, low, high = LOGIC[name]
         args = [self.build(a) for a in node.args]
-        if len(args) < low or (high is not None and len(args) > high):
-            raise ParseError(
-                f"{name}() takes {low if low == high else f'at least {low}'} arguments,"
-                f" got {len(args)}"
-            )
+        _check_count(name, len(args), low, high)
         if name in ("And", "Or", "Not") and not all(_is_condition(a) for a in args):
             raise ParseError(f"{name}() takes conditions, as in {name}(x > 0, x < 1)")
         if name in ("Eq", "Ne") and not all(isinstance(a, sympy.Expr) for a in args):
@@ -367,13 +573,13 @@ class _Builder:
     def _piecewise(self, node: ast.Call) -> sympy.Expr:
         pieces = []
         for arg in node.args:
-            piece = self.build(arg)
-            if not (isinstance(piece, tuple) and len(piece) == 2):
+            if not (isinstance(arg, ast.Tuple) and len(arg.elts) == 2):
                 raise ParseError(
                     "Piecewise takes pairs (expression, condition),"
                     " as in Piecewise((x, x > 0), (0, True))"
                 )
-            value, condition = piece
+            value = self.value(arg.elts[0])
+            condition = self.build(arg.elts[1])
             if not _is_condition(condition):
                 raise ParseError(
                     f"a Piecewise condition must be a comparison or True, got {condition}"
@@ -382,6 +588,48 @@ class _Builder:
         if not pieces:
             raise ParseError("Piecewise needs at least one (expression, condition) pair")
         return sympy.Piecewise(*pieces)
+
+    def _derivative(self, name: str, node: ast.Call) -> sympy.Expr:
+        """``diff(u, x)``, ``diff(u, x, n)`` (and ``Derivative``, which LaTeX is read into)."""
+        from .derivatives import MAX_ORDER
+
+        usage = f"{name}(expression, variable) or {name}(expression, variable, order)"
+        if not 2 <= len(node.args) <= 3:
+            raise self.error(node, f"{name}() takes 2 or 3 arguments: {usage}")
+        operand = self.value(node.args[0])
+        variable = self.build(node.args[1])
+        if not (isinstance(variable, sympy.Symbol) and isinstance(node.args[1], ast.Name)):
+            raise self.error(node, f"the second argument of {name}() must be a variable: {usage}")
+        order = self.value(node.args[2]) if len(node.args) == 3 else sympy.S.One
+        if not (order.is_Integer and 1 <= order <= MAX_ORDER):
+            raise self.error(
+                node, f"the order in {name}() must be a whole number from 1 to {MAX_ORDER}"
+            )
+        if operand.free_symbols and variable not in operand.free_symbols:
+            shown = ", ".join(sorted(s.name for s in operand.free_symbols))
+            raise ParseError(
+                f"d/d{variable} of {sympy.sstr(operand)}: {shown} does not depend on {variable} "
+                f"(symcalc's variables are independent, so this would be 0); write what is "
+                f"differentiated as a formula in {variable}"
+            )
+        value = operand
+        for _ in range(int(order)):
+            value = apply_convention(sympy.diff(value, variable))
+        written = WrittenDerivative(operand, variable, int(order), value)
+        self.derivatives.append(written)
+        return value
+
+
+def _check_count(name: str, count: int, low: int, high: int | None) -> None:
+    if count >= low and (high is None or count <= high):
+        return
+    if low == high:
+        wanted = f"{low} argument{'s' if low != 1 else ''}"
+    elif high is None:
+        wanted = f"at least {low} arguments"
+    else:
+        wanted = f"{low} or {high} arguments"
+    raise ParseError(f"{name}() takes {wanted}, got {count}")
 
 
 def _is_condition(value: Any) -> bool:
@@ -399,6 +647,8 @@ LOGIC: dict[str, tuple[Callable[..., sympy.Basic], int, int | None]] = {
     "Or": (sympy.Or, 2, None),
     "Not": (sympy.Not, 1, 1),
 }
+#: Names that write a derivative: diff(u, x[, n]); LaTeX's Leibniz notation is read into them.
+DERIVATIVES = ("diff", "Derivative")
 
 
 def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
@@ -433,7 +683,8 @@ def _may_be_textbook_notation(text: str, error: ParseError) -> bool:
     '2x^2 + 3x', '|p - y|' and 'e^{-x}' do; 'import os' does not: in a second reading
     every word must be a known function or constant, never a run of single letters.
     """
-    if not (str(error).startswith("syntax error") or getattr(error, "braces", False)):
+    second_reading = getattr(error, "braces", False) or getattr(error, "juxtaposed", False)
+    if not (str(error).startswith("syntax error") or second_reading):
         return False
     known = {*FUNCTIONS, *CONSTANTS, *all_names()}
     return all(word in known for word in _WORD.findall(text))
@@ -448,22 +699,154 @@ def _latex_as_text(text: str) -> str:
     return translated.strip()
 
 
-def _build(text: str) -> Any:
-    """Syntax tree, then SymPy objects; SymPy's own refusals become ParseErrors."""
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """What a text was read as: the expression, and the derivatives it wrote out.
+
+    ``expr`` is what the text denotes: a written derivative (``\\frac{d}{dx}\\tan x``,
+    ``diff(tan(x), x)``) is computed where it stands.  ``whole`` is set when the whole
+    text is one written derivative.
+    """
+
+    text: str
+    expr: sympy.Expr
+    derivatives: tuple[WrittenDerivative, ...] = ()
+    whole: WrittenDerivative | None = None
+
+    def notes(self) -> tuple[str, ...]:
+        """One line per written derivative, saying how it was read."""
+        return tuple(
+            f"the input asks for {d.to_text()} (computed where it stands)" for d in self.derivatives
+        )
+
+
+def _build(text: str, typed: bool = True) -> Reading:
+    """Syntax tree, then SymPy objects; SymPy's own refusals become ParseErrors.
+
+    ``typed=False`` for text translated from LaTeX: its columns are not the user's.
+    """
     tree = _syntax_tree(text)
+    columns = _Columns.of(text, known=typed)
+    source = text.replace("^", "**")
+    if typed:
+        _check_leibniz_division(tree, columns, source)
+        _check_juxtaposed_names(tree, columns, source)
+    builder = _Builder(source, columns)
     try:
-        return _Builder(text.replace("^", "**")).build(tree)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = builder.build(tree)
     except SymcalcError:
         raise
+    except Warning as warning:
+        detail = next((ln for ln in str(warning).splitlines() if ln.strip()), "")
+        raise ParseError(f"cannot build the expression '{text}': {detail.strip()}") from None
     except (ValueError, TypeError, ArithmeticError, AttributeError, RecursionError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ParseError(f"cannot build the expression '{text}': {detail}") from None
+    whole = builder.derivatives[-1] if _is_derivative_call(tree) else None
+    return Reading(text, result, tuple(builder.derivatives), whole)
+
+
+def _is_derivative_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in DERIVATIVES
+    )
+
+
+def _approximately(value: sympy.Expr) -> str:
+    re_part, im_part = (float(v) for v in sympy.N(value, 15).as_real_imag())
+    if re_part == 0:
+        return f"{im_part:.4g}i"
+    sign = "-" if im_part < 0 else "+"
+    return f"{re_part:.4g} {sign} {abs(im_part):.4g}i"
+
+
+def _nonreal_constant(expr: sympy.Expr) -> sympy.Expr | None:
+    """The first part of ``expr`` without variables whose value is not a real number."""
+    for part in sympy.preorder_traversal(expr):
+        if not isinstance(part, sympy.Expr) or part.free_symbols or part.is_Rational:
+            continue
+        if part.has(sympy.zoo, sympy.nan):
+            continue  # reported as undefined
+        real = part.is_extended_real
+        if real is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                imag = sympy.N(part, 30).as_real_imag()[1]
+            real = imag.is_zero or abs(imag) < sympy.Float("1e-25") * max(1, abs(sympy.N(part)))
+        if real is False:
+            return part
+    return None
+
+
+def _check_value(text: str, result: Any) -> sympy.Expr:
+    if isinstance(result, tuple):
+        raise ParseError("a tuple is not an expression; write one expression")
+    if not isinstance(result, sympy.Expr):
+        raise ParseError(f"'{text}' is a condition, not an expression; use it inside Piecewise")
+    if result.has(sympy.zoo, sympy.nan):
+        raise ParseError(f"'{text}' is undefined (it contains a division by zero)")
+    part = _nonreal_constant(result)
+    if part is not None:
+        raise _complex_error(text, part)
+    return result
+
+
+def _complex_error(text: str, part: sympy.Expr, column: int | None = None) -> ParseError:
+    """The policy: every part of an expression without variables must be a real number."""
+    hint = ""
+    if any(isinstance(p, sympy.Pow) and p.base.is_negative for p in sympy.preorder_traversal(part)):
+        hint = (
+            "; a negative number to a fractional power is complex in SymPy: for the real"
+            " odd root write -(8**(1/3)) or sign(u)*abs(u)**(1/3)"
+        )
+    where = f" (column {column})" if column else ""
+    return ParseError(
+        f"'{text}'{where} is complex-valued: {sympy.sstr(part)} ≈ {_approximately(part)} is not "
+        f"a real number; symcalc works with real functions of real variables{hint}",
+        column,
+    )
+
+
+def read(text: str) -> Reading:
+    """Read an expression from text, and say how it was read (see `Reading`).
+
+    Examples
+    --------
+    >>> r = read(r"\\frac{d}{dx} \\tan x")
+    >>> r.expr, r.whole.operand
+    (tan(x)**2 + 1, tan(x))
+    >>> r.notes()
+    ('the input asks for d/dx[tan(x)] = tan(x)**2 + 1 (computed where it stands)',)
+    """
+    text = _check_text(text)
+    if _looks_like_latex(text):
+        reading = _build(_latex_as_text(text), typed=False)
+    else:
+        try:
+            reading = _build(text)
+        except ParseError as error:
+            # Textbook notation such as '2x^2 + 3x' or '|p - y|' is not Python syntax but is
+            # valid LaTeX: try that reading, and report the first error if it fails too.
+            if not _may_be_textbook_notation(text, error):
+                raise
+            try:
+                reading = _build(_latex_as_text(text), typed=False)
+            except SymcalcError:
+                raise error from None
+    expr = _check_value(text, reading.expr)
+    return dataclasses.replace(reading, text=text, expr=expr)
 
 
 def parse(text: str) -> sympy.Expr:
     """Read an expression from text (SymPy/Python syntax, or LaTeX), never running it.
 
     Raises `ParseError` (a `SymcalcError`) with a one-line message naming the problem.
+    A derivative the text writes out (``\\frac{d}{dx} u`` or ``diff(u, x)``) is computed
+    where it stands; `read` also says which ones there were.
 
     Examples
     --------
@@ -473,31 +856,67 @@ def parse(text: str) -> sympy.Expr:
     Traceback (most recent call last):
     ...
     symcalc.errors.ParseError: unknown function 'sigmod'; did you mean 'sigmoid'?
+    >>> parse(r"\\frac{d^2}{dx^2} x^3")
+    6*x
     """
-    text = _check_text(text)
-    if _looks_like_latex(text):
-        result = _build(_latex_as_text(text))
-    else:
-        try:
-            result = _build(text)
-        except ParseError as error:
-            # Textbook notation such as '2x^2 + 3x' or '|p - y|' is not Python syntax but is
-            # valid LaTeX: try that reading, and report the first error if it fails too.
-            if not _may_be_textbook_notation(text, error):
-                raise
-            try:
-                result = _build(_latex_as_text(text))
-            except SymcalcError:
-                raise error from None
-    if isinstance(result, tuple):
-        raise ParseError("a tuple is not an expression; write one expression")
-    if not isinstance(result, sympy.Expr):
-        raise ParseError(f"'{text}' is a condition, not an expression; use it inside Piecewise")
-    if result.has(sympy.I):
-        raise ParseError(f"'{text}' is complex-valued; symcalc works with real functions")
-    if result.has(sympy.zoo, sympy.nan):
-        raise ParseError(f"'{text}' is undefined (it contains a division by zero)")
-    return result
+    return read(text).expr
+
+
+def derivative_request(
+    function: Any, wrt: str | sympy.Symbol | None = None, order: int = 1
+) -> tuple[Any, str | sympy.Symbol | None, int, Reading | None]:
+    """For text that is one written derivative d^n/dv^n u as a whole: ``(u, v, n, reading)``.
+
+    Differentiating ``\\frac{d}{dx} \\tan x`` means the derivative the text asks for,
+    d/dx tan(x); any other input comes back unchanged with ``reading`` None.  A
+    variable or order that contradicts the written one is refused.
+
+    Examples
+    --------
+    >>> derivative_request(r"\\frac{d^2}{dx^2} \\sin x")[:3]
+    (sin(x), x, 2)
+    >>> derivative_request("sigmoid")
+    ('sigmoid', None, 1, None)
+    """
+    if not isinstance(function, str) or canonical_name(function) is not None:
+        return function, wrt, order, None
+    reading = read(function)
+    whole = reading.whole
+    if whole is None:
+        return function, wrt, order, None
+    asked = whole.notation
+    if wrt is not None and str(wrt) != whole.variable.name:
+        raise SymcalcError(
+            f"the input already asks for {asked}; differentiating by {wrt} as well is not "
+            "supported: drop the variable, or write the expression without the derivative"
+        )
+    if order != 1:
+        raise SymcalcError(
+            f"the input already asks for {asked}; write the order there (diff(u, x, 3), "
+            f"\\frac{{d^3}}{{dx^3}}) rather than as order={order}"
+        )
+    return whole.operand, whole.variable, whole.order, reading
+
+
+def derivative_notes(function: Any) -> tuple[str, ...]:
+    """How the derivatives written in ``function`` were read: one line each, or none.
+
+    Examples
+    --------
+    >>> derivative_notes(r"\\frac{d}{dx} \\tan x")
+    ('the input asks for d/dx[tan(x)]: this is that derivative',)
+    >>> derivative_notes("x + diff(x**2, x)")
+    ('the input asks for d/dx[x**2] = 2*x (computed where it stands)',)
+    """
+    if not isinstance(function, str) or canonical_name(function) is not None:
+        return ()
+    reading = read(function)
+    notes = list(reading.notes())
+    if reading.whole is not None:
+        whole = reading.whole
+        asked = f"{whole.notation}[{sympy.sstr(whole.operand)}]"
+        notes[-1] = f"the input asks for {asked}: this is that derivative"
+    return tuple(notes)
 
 
 _PREFERRED = ("x", "t", "z", "p")
@@ -545,13 +964,16 @@ def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
             hint = did_you_mean(stripped.lower(), all_names())
             if hint and len(stripped) > 2:
                 raise SymcalcError(f"unknown function '{stripped}'{hint}")
-        expr = parse(function)
+        reading = read(function)
+        expr = reading.expr
+        description = "; ".join(["user expression", *reading.notes()])
         name = stripped
     elif isinstance(function, sympy.Basic):
         if not isinstance(function, sympy.Expr):
             raise SymcalcError(f"expected a SymPy expression, got {type(function).__name__}")
         expr = _realify(function)
         name = sympy.sstr(expr)
+        description = "user expression"
     else:
         raise SymcalcError(
             "expected a catalog name, expression text or SymPy expression,"
@@ -565,7 +987,7 @@ def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
     if not variables:
         variables = (symbol("x"),)
     return Entry(
-        name=name, kind="expression", expr=expr, variables=variables, description="user expression"
+        name=name, kind="expression", expr=expr, variables=variables, description=description
     )
 
 

@@ -13,12 +13,14 @@ not in those tables is refused with a `ParseError` that names the problem and it
 Accepted subset
 ---------------
 * delimiters ``$...$``, ``$$...$$``, ``\(...\)`` and ``\[...\]`` (stripped); whitespace,
-  ``~``, ``\,`` ``\:`` ``\;`` ``\!`` ``\quad`` ``\qquad`` and ``\displaystyle`` are
-  ignored;
+  ``~``, ``\,`` ``\:`` ``\;`` ``\!`` ``\quad`` ``\qquad`` ``\thinspace`` (and the other
+  named spaces) and ``\displaystyle`` are ignored;
 * numbers, single-letter variables with implicit multiplication (``2x``, ``xy``,
-  ``x(1+x)``), subscripts (``x_1``, ``z_{12}``, ``w_{ij}`` become ``x_1``, ``z_12``,
-  ``w_ij``), Greek letters (``\lambda`` becomes ``lamda``, SymPy's spelling, since
-  ``lambda`` is a Python keyword), ``\pi``, ``\infty`` and ``e`` (Euler's number);
+  ``x(1+x)``; but ``f(x)``, ``g(x)``, ``h(x)`` are function notation and refused, since
+  symcalc knows no such functions), ``\mathit{rate}`` for a longer name, subscripts
+  (``x_1``, ``z_{12}``, ``w_{ij}`` become ``x_1``, ``z_12``, ``w_ij``), Greek letters
+  (``\lambda`` becomes ``lamda``, SymPy's spelling, since ``lambda`` is a Python
+  keyword), ``\pi``, ``\infty`` and ``e`` (Euler's number);
 * ``+ - * /``, ``\cdot``, ``\times``, ``\div``, ``^`` (``x^2``, ``x^{-1}``,
   ``e^{u}`` is ``exp(u)``), ``\frac``, ``\dfrac``, ``\tfrac``, ``\sqrt{u}`` and
   ``\sqrt[n]{u}``;
@@ -31,6 +33,18 @@ Accepted subset
 
 A function without parentheses takes the factors that follow it up to the next
 operator, bracket or function: ``\sin 2x \cos x`` is ``sin(2*x)*cos(x)``.
+
+Leibniz notation is differentiation, emitted as ``Derivative(u, x, n)``:
+``\frac{d}{dx} u``, ``\frac{d^n}{dx^n} u``, ``\frac{d u}{dx}``, ``\frac{d^n u}{dx^n}``
+and the same with ``\partial``; ``\dfrac`` and ``\tfrac`` too.  The operator form
+applies to the factors after it, up to the end of the term; if a ``+``, ``-``, ``\cdot``
+or ``/`` follows, how far it reaches is unclear and it is refused unless what is
+differentiated is one bracketed group (``\frac{d}{dx}\left(x^2\right) + 1``).  Refused
+too, each with one line: a derivative with nothing to differentiate, orders that differ
+above and below, mixed derivatives (``\partial x \partial y``), any letter applied to a
+bracket inside a derivative (``\frac{d f(x)}{dx}``: an unknown function), and ``d`` used
+as a variable anywhere next to a derivative.  ``\frac{dy}{dx}`` is refused by the
+whitelist parser: symcalc's variables are independent, so y does not depend on x.
 
 Examples
 --------
@@ -46,6 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import keyword
 import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -122,13 +137,20 @@ SYMBOLS: dict[str, str] = {**GREEK, "\\pi": "pi", "\\infty": "oo"}
 
 _MUL_OPS = {"*": "*", "/": "/", "\\cdot": "*", "\\times": "*", "\\div": "/"}
 _SPACES = frozenset(
-    ["\\,", "\\:", "\\;", "\\!", "\\ ", "\\\n", "\\quad", "\\qquad", "\\displaystyle"]
+    [
+        *("\\,", "\\:", "\\;", "\\!", "\\ ", "\\\n", "\\quad", "\\qquad", "\\displaystyle"),
+        *("\\thinspace", "\\medspace", "\\thickspace"),
+        *("\\negthinspace", "\\negmedspace", "\\negthickspace"),
+    ]
 )
-_NAME_COMMANDS = frozenset(["\\operatorname", "\\mathrm"])
+_NAME_COMMANDS = frozenset(["\\operatorname", "\\mathrm", "\\mathit"])
+_VARIABLE_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # opener -> closer; after \left the closer is preceded by \right
 _OPENERS = {"(": ")", "[": "]", "{": "}", "\\{": "\\}", "|": "|", "\\lvert": "\\rvert"}
 _OPENER_OF = {")": "(", "]": "[", "\\}": "\\{", "\\rvert": "\\lvert", "|": "|"}
 _BARS = frozenset(["|", "\\lvert"])
+#: Letters that name functions in textbook notation: f(x) is never the product f·x.
+_FUNCTION_LETTERS = frozenset("fgh")
 _CHARS = frozenset("+-*/^_()[]{}|,")
 _WHITESPACE = frozenset(" \t\n~")
 
@@ -137,7 +159,7 @@ _CALCULUS = "write the expression itself; symcalc does the calculus"
 #: Commands users often paste that are refused on purpose, with the reason.
 _UNSUPPORTED = {
     **dict.fromkeys(("\\text", "\\textrm", "\\mbox", "\\textbf"), _TEXT),
-    **dict.fromkeys(("\\sum", "\\prod", "\\int", "\\lim", "\\partial", "\\nabla"), _CALCULUS),
+    **dict.fromkeys(("\\sum", "\\prod", "\\int", "\\lim", "\\nabla"), _CALCULUS),
 }
 
 _COMMAND_RE = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
@@ -262,6 +284,13 @@ def _read_name(text: str, i: int, end: int, command: str, column: int) -> tuple[
         raise ParseError(f"empty group at column {i + 1}", i + 1)
     if not _NAME_RE.fullmatch(name):
         raise ParseError(f"{command}{{...}} at column {column} must hold a plain name", column)
+    if command == "\\mathit":  # an italic name is a variable: \mathit{rate}
+        if not _VARIABLE_NAME_RE.fullmatch(name) or keyword.iskeyword(name):
+            raise ParseError(
+                f"{shown} at column {column} must hold a variable name (letters, then digits)",
+                column,
+            )
+        return [_Token("letter", name, column, shown)], close + 1
     if name == "e":
         return [_Token("letter", "e", column, shown)], close + 1
     if _function_spec(name) is None:
@@ -348,6 +377,9 @@ class _Parser:
         self.pos = 0
         self.depth = 0
         self.in_bars = False  # inside |...|, where a '|' closes rather than opens
+        self.differentiating: list[str] = []  # variables of the derivatives being read
+        self.derivative_column: int | None = None  # where the first derivative was written
+        self.d_variables: list[int] = []  # columns of 'd' read as a variable
 
     # -- token access
     @property
@@ -406,8 +438,10 @@ class _Parser:
             if self.pos == 0:
                 return ParseError("empty expression")
             prev = self.tokens[self.pos - 1]
+            wanted = "an exponent" if prev.text == "^" else "an operand"
             return ParseError(
-                f"expression ends too early after '{prev.label}' at column {prev.column}",
+                f"expression ends too early: expected {wanted} after '{prev.label}' at "
+                f"column {prev.column}",
                 tok.column,
             )
         if tok.text == "\\right":
@@ -430,6 +464,12 @@ class _Parser:
         node = self.expr()
         if self.peek.kind != "end":
             raise self.stray(self.peek)
+        if self.derivative_column is not None and self.d_variables:
+            raise ParseError(
+                f"'d' at column {self.d_variables[0]} would be a variable next to the derivative "
+                f"at column {self.derivative_column}; give the variable another name",
+                self.d_variables[0],
+            )
         return node
 
     def expr(self) -> _Node:
@@ -519,13 +559,38 @@ class _Parser:
         return _Node(text if "." in text else str(int(text)))
 
     def letter(self) -> _Node:
-        return self.variable(self.advance().text)
+        tok = self.advance()
+        if tok.text == "d":
+            self.d_variables.append(tok.column)
+        node = self.variable(tok.text)
+        self.check_unknown_function(tok, tok.text)
+        return node
 
     def symbol(self) -> _Node:
         tok = self.advance()
         if tok.text in GREEK:
-            return self.variable(GREEK[tok.text])
+            node = self.variable(GREEK[tok.text])
+            self.check_unknown_function(tok, GREEK[tok.text])
+            return node
         return _Node(SYMBOLS[tok.text])
+
+    def check_unknown_function(self, tok: _Token, name: str) -> None:
+        """Refuse ``f(x)`` where it would silently be the product f·x.
+
+        ``x(1 + x)`` is a product; but f, g and h before a bracket are function notation,
+        and so is any letter before a bracket inside a derivative (``\\frac{d}{dx} y(x)``):
+        symcalc knows no such functions, so these are refused rather than multiplied.
+        """
+        inside = bool(self.differentiating) and name not in (self.differentiating[-1], "e")
+        if not (inside or name in _FUNCTION_LETTERS):
+            return
+        if self.at_paren():
+            raise ParseError(
+                f"'{tok.label}(' at column {tok.column}: symcalc knows no function {tok.label}, "
+                f"and {tok.label}(...) is not read as a product here; write the formula itself, "
+                f"or {tok.label} \\cdot (...) for a product",
+                tok.column,
+            )
 
     def variable(self, name: str) -> _Node:
         if self.at("_"):
@@ -570,6 +635,11 @@ class _Parser:
         if tok.kind == "cmd" and tok.text in SYMBOLS:
             self.advance()
             return _Node(SYMBOLS[tok.text])
+        if tok.kind == "end" and what == "^":
+            raise ParseError(
+                f"expression ends too early: expected an exponent after '^' at column {column}",
+                tok.column,
+            )
         raise ParseError(message, column)
 
     # -- groups
@@ -637,8 +707,120 @@ class _Parser:
         raise self.stray(tok)
 
     # -- commands
+    def argument_span(self, i: int) -> tuple[int, int, int] | None:
+        """The tokens of a ``\\frac`` argument at index ``i``: (first, end, next index)."""
+        tok = self.tokens[i]
+        if tok.kind == "char" and tok.text == "{":
+            depth = 0
+            for j in range(i, len(self.tokens)):
+                text, kind = self.tokens[j].text, self.tokens[j].kind
+                depth += (kind == "char" and text == "{") - (kind == "char" and text == "}")
+                if depth == 0:
+                    return i + 1, j, j + 1
+            return None
+        if tok.kind in ("letter", "num", "cmd"):
+            return i, i + 1, i + 1
+        return None
+
+    def leibniz(self, tok: _Token) -> _Node | None:
+        """``\\frac{d}{dx} u``, ``\\frac{d^n u}{dx^n}``, ``\\frac{\\partial}{\\partial x}``: a
+        derivative, emitted as ``Derivative(u, x, n)``; None for an ordinary fraction."""
+        top = self.argument_span(self.pos)
+        bottom = self.argument_span(top[2]) if top else None
+        if top is None or bottom is None:
+            return None
+        mark = self.tokens[top[0]]
+        if not (_is_differential(mark) and top[0] < top[1]):
+            return None
+        below = _differential(self.tokens[bottom[0] : bottom[1]])
+        if below is None:
+            return None
+        shown = (
+            f"{tok.text}{{{_source(self.tokens[top[0] : top[1]])}}}"
+            f"{{{_source(self.tokens[bottom[0] : bottom[1]])}}}"
+        )
+        if isinstance(below, str):
+            raise ParseError(f"{shown} at column {tok.column} {below}", tok.column)
+        var_mark, name, order = below
+        if var_mark != mark.text:
+            raise ParseError(
+                f"{shown} at column {tok.column} mixes {mark.text} and {var_mark}; "
+                f"write {mark.text} above and below",
+                tok.column,
+            )
+        self.pos = top[0] + 1
+        top_order = 1
+        if self.at("^"):
+            self.advance()
+            top_order = _order(self.script_arg("^", f"{shown}: an order after ^", tok.column))
+        if top_order != order:
+            raise ParseError(
+                f"{shown} at column {tok.column}: the orders above ({top_order}) and below "
+                f"({order}) differ",
+                tok.column,
+            )
+        label = _leibniz_label(tok.text, mark.text, name, order)
+        self.derivative_column = self.derivative_column or tok.column
+        self.differentiating.append(name)
+        try:
+            if self.pos < top[1]:  # \frac{d u}{dx}: the numerator holds what is differentiated
+                with self.nested(tok):
+                    operand = self.expr()
+                if self.pos != top[1]:
+                    raise self.stray(self.peek)
+                self.pos = bottom[2]
+            else:  # \frac{d}{dx} u: the rest of the term is differentiated
+                self.pos = bottom[2]
+                operand = self.leibniz_operand(tok, label)
+        finally:
+            self.differentiating.pop()
+        return _call("Derivative", [operand, _Node(name), _Node(str(order))])
+
+    def leibniz_operand(self, tok: _Token, label: str) -> _Node:
+        """What ``\\frac{d}{dx}`` applies to: the factors after it, up to the end of the term.
+
+        A '+', '-' or an explicit product or quotient after them would leave the reader
+        guessing how far the derivative reaches, so it is refused unless what is
+        differentiated is one bracketed group.
+        """
+        first = self.peek
+        if not (self.starts_factor(first) or (first.kind == "char" and first.text in "+-")):
+            raise ParseError(
+                f"{label} at column {tok.column} needs something to differentiate after it, "
+                f"as in {label}\\left(x^2\\right)",
+                tok.column,
+            )
+        bracketed = first.text == "\\left" or (first.text in _OPENERS and first.text != "|")
+        factors = 1
+        with self.nested(tok):
+            node = self.unary()
+            while self.starts_factor(self.peek):
+                node = self.implicit_factor(node)
+                factors += 1
+        after = self.peek
+        operator = after.kind in ("char", "cmd") and (after.text in "+-" or after.text in _MUL_OPS)
+        if operator and after.text and not (bracketed and factors == 1):
+            raise ParseError(
+                f"{label} at column {tok.column} is followed by '{after.text}' at column "
+                f"{after.column}: it is unclear how far the derivative reaches; put what is "
+                f"differentiated in brackets, as in {label}\\left(...\\right)",
+                after.column,
+            )
+        return node
+
+    def partial(self) -> _Node:
+        tok = self.peek
+        raise ParseError(
+            f"\\partial at column {tok.column} is read only in a derivative, as in "
+            "\\frac{\\partial}{\\partial x}",
+            tok.column,
+        )
+
     def frac(self) -> _Node:
         tok = self.advance()
+        derivative = self.leibniz(tok)
+        if derivative is not None:
+            return derivative
         message = f"{tok.text} needs two groups: {tok.text}{{a}}{{b}} (column {tok.column})"
         digits = self.peek
         if digits.kind == "num" and len(digits.text) == 2 and digits.text.isdigit():  # \frac12
@@ -729,6 +911,86 @@ class _Parser:
         return node
 
 
+def _source(tokens: list[_Token]) -> str:
+    """Tokens written back as LaTeX, for messages."""
+    out = ""
+    for tok in tokens:
+        if out and out[-1].isalpha() and tok.text[:1].isalpha() and "\\" in out.rsplit(" ", 1)[-1]:
+            out += " "
+        out += tok.label
+    return out
+
+
+def _is_differential(tok: _Token) -> bool:
+    return (tok.kind == "letter" and tok.text == "d") or tok.text == "\\partial"
+
+
+def _order(node: _Node) -> int:
+    if not node.text.isdigit() or int(node.text) < 1:
+        raise ParseError(f"the order of a derivative must be a whole number, not '{node.text}'")
+    return int(node.text)
+
+
+def _differential(tokens: list[_Token]) -> tuple[str, str, int] | str | None:
+    """A Leibniz denominator ``dx``, ``dx^2``, ``d\\theta``, ``\\partial x_1``:
+    (mark, variable name, order); a string saying what is wrong with one that starts
+    like it; None for anything else (``\\frac{d}{2}`` is an ordinary fraction)."""
+    if len(tokens) < 2 or not _is_differential(tokens[0]):
+        return None
+    var = tokens[1]
+    if not (var.kind == "letter" or (var.kind == "cmd" and var.text in GREEK)):
+        return None
+    name = var.text if var.kind == "letter" else GREEK[var.text]
+    if name == "e":
+        return "differentiates by e, which is Euler's number; use another variable"
+    k = 2
+    if k < len(tokens) and tokens[k].text == "_":
+        parts, k = _subscript_tokens(tokens, k + 1)
+        if parts is None:
+            return "has a subscript symcalc cannot read; write it as x_{1}"
+        name = f"{name}_{parts}"
+    order = 1
+    if k < len(tokens) and tokens[k].text == "^":
+        digits, k = _subscript_tokens(tokens, k + 1)
+        if digits is None or not digits.isdigit() or int(digits) < 1:
+            return "has an order that is not a whole number"
+        order = int(digits)
+    if k != len(tokens):
+        if any(_is_differential(t) for t in tokens[k:]):
+            return (
+                "asks for a mixed derivative; differentiate by one variable at a time, "
+                "as in \\frac{d}{dx}"
+            )
+        return "has more than one variable below the line; write \\frac{d}{dx} or \\frac{d^n}{dx^n}"
+    return tokens[0].text, name, order
+
+
+def _subscript_tokens(tokens: list[_Token], k: int) -> tuple[str | None, int]:
+    """The text of a one-token or braced script at ``k``, and the index after it."""
+    if k >= len(tokens):
+        return None, k
+    if tokens[k].text != "{":
+        try:
+            return _subscript_part(tokens[k]), k + 1
+        except ParseError:
+            return None, k + 1
+    end = next((j for j in range(k, len(tokens)) if tokens[j].text == "}"), None)
+    if end is None or end == k + 1:
+        return None, len(tokens)
+    try:
+        return "".join(_subscript_part(t) for t in tokens[k + 1 : end]), end + 1
+    except ParseError:
+        return None, end + 1
+
+
+def _leibniz_label(command: str, mark: str, name: str, order: int) -> str:
+    shown = next((g for g, n in GREEK.items() if n == name), name)
+    space = " " if mark == "\\partial" or shown.startswith("\\") else ""
+    if order == 1:
+        return f"{command}{{{mark}}}{{{mark}{space}{shown}}}"
+    return f"{command}{{{mark}^{{{order}}}}}{{{mark}{space}{shown}^{{{order}}}}}"
+
+
 def _subscript_part(tok: _Token) -> str:
     if (tok.kind == "num" and tok.text.isdigit()) or tok.kind == "letter":
         return tok.text
@@ -766,6 +1028,7 @@ _COMMAND_HANDLERS: dict[str, Callable[[_Parser], _Node]] = {
     **dict.fromkeys(("\\left", "\\{", "\\lvert"), _Parser.group),
     "\\sqrt": _Parser.sqrt,
     "\\sigma": _Parser.sigma,
+    "\\partial": _Parser.partial,
 }
 _KNOWN_COMMANDS = frozenset(
     [

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 
 from symcalc.errors import SymcalcError
 from symcalc.learn.data import (
     BUILTIN,
+    DELIMITERS,
     MIN_SAMPLES,
     SYNTHETIC,
     Dataset,
     builtin,
     builtin_path,
     check_arrays,
+    detect_delimiter,
     load_csv,
     load_data,
     standardize,
@@ -287,3 +290,180 @@ def test_load_data_dispatch_and_errors(tmp_path):
         SymcalcError, match=r"holds text labels; a regression target must be numeric"
     ):
         load_data("builtin:iris", text_target=False)
+
+
+# -- CSV delimiters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x1;x2;y\n1;2;3\n4;5;6\n7;8;10\n",
+        "x1\tx2\ty\n1\t2\t3\n4\t5\t6\n7\t8\t10\n",
+        "x1,x2,y\n1,2,3\n4,5,6\n7,8,10\n",
+        '"x1";"x2";"y"\n1;2;3\n4;5;6\n7;8;10\n',
+        "\n\nx1;x2;y\n1;2;3\n4;5;6\n7;8;10\n",  # blank lines before the header
+    ],
+)
+def test_the_delimiter_is_detected_from_the_header(tmp_path, text):
+    data = load_csv(write(tmp_path, text), "y")
+    assert data.feature_names == ("x1", "x2")
+    np.testing.assert_array_equal(data.X, [[1, 2], [4, 5], [7, 8]])
+    np.testing.assert_array_equal(data.y, [3, 6, 10])
+
+
+def test_detect_delimiter_ignores_quoted_text():
+    assert detect_delimiter('"a;b;c",d') == ","
+    assert detect_delimiter("a;b,c;d") == ";"
+    assert detect_delimiter("single") == ","
+    assert set(DELIMITERS) == {",", ";", "\t"}
+
+
+def test_an_explicit_delimiter_is_used_and_checked(tmp_path):
+    semicolons = write(tmp_path, "x1;x2;y\n1;2;3\n4;5;6\n")
+    assert load_data(semicolons, "y", delimiter=";").feature_names == ("x1", "x2")
+    tabs = write(tmp_path, "a\tb,c\ty\n1\t2\t3\n4\t5\t6\n", "tabs.tsv")
+    assert load_csv(tabs, "y", delimiter="tab").feature_names == ("a", "b,c")
+    with pytest.raises(SymcalcError, match=r"delimiter must be ',', ';' or tab .*got '\|'"):
+        load_data(semicolons, "y", delimiter="|")
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "which"),
+    [
+        ("x1;x2;y\n1;2;3\n4;5;6\n", ",", "semicolon"),
+        ('"x1;x2;y"\n1\n2\n', None, "semicolon"),
+        ("x1\tx2\ty\n1\t2\t3\n4\t5\t6\n", ",", "tab"),
+    ],
+)
+def test_a_one_column_header_holding_another_delimiter_says_so(tmp_path, text, delimiter, which):
+    with pytest.raises(
+        SymcalcError, match=rf"line 1 has one column, .* contains a {which}: the file looks"
+    ):
+        load_csv(write(tmp_path, text), "y", delimiter=delimiter)
+
+
+def test_a_decimal_comma_in_a_semicolon_file_names_its_cell(tmp_path):
+    path = write(tmp_path, "x;y\n1,5;2\n2,5;3\n")
+    with pytest.raises(SymcalcError, match=r"line 2, column 'x': '1,5' is not a number"):
+        load_csv(path, "y")
+
+
+# -- blank lines ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x,y\n1,2\n2,4\n3,7\n   \n  \n",
+        "x,y\n1,2\n  \n2,4\n3,7\n\t\n",
+        "x\ty\n1\t2\n2\t4\n3\t7\n \t \n\t\n",
+        "x;y\n1;2\n2;4\n3;7\n \n",
+    ],
+)
+def test_lines_of_only_whitespace_are_blank_lines(tmp_path, text):
+    data = load_csv(write(tmp_path, text), "y")
+    np.testing.assert_array_equal(data.y, [2, 4, 7])
+
+
+def test_a_row_of_empty_cells_is_still_a_row_with_missing_values(tmp_path):
+    with pytest.raises(SymcalcError, match=r"line 3, column 'x': missing value"):
+        load_csv(write(tmp_path, "x,y\n1,2\n,\n3,7\n"), "y")
+
+
+# -- quotes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('x1,y\n1,1.5\n2,"2.5\n3,3\n4,3\n5,6\n', r"line 3, column 'y': the quote at character 3"),
+        ('x1,y\n1,1.5\n"2,2.5\n3,3\n', r"line 3, column 'x1': the quote at character 1"),
+        ('x1;y\n1;1.5\n2;"a;b\n3;3\n', r"line 3, column 'y': the quote at character 3"),
+        ('x1,"y\n1,1.5\n2,3\n', r"line 1, cell 2: the quote at character 4"),
+    ],
+)
+def test_an_unterminated_quote_is_reported_where_it_opens(tmp_path, text, message):
+    with pytest.raises(SymcalcError, match=message + " opens and is never closed"):
+        load_csv(write(tmp_path, text), "y", text_target=True)
+
+
+# -- the target: never NaN labels, never a silent mix -------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["NaN", "nan", "inf", "-inf", "Infinity", "1e999"])
+@pytest.mark.parametrize("labels", [("a", "b"), ("0", "1")])
+def test_nan_or_inf_in_a_target_is_never_a_class_label(tmp_path, cell, labels):
+    text = f"x,y\n1,{labels[0]}\n2,{labels[1]}\n3,{cell}\n4,{labels[0]}\n"
+    with pytest.raises(SymcalcError, match=rf"line 4, column 'y': '{cell}' is not a finite"):
+        load_data(write(tmp_path, text), "y")  # text targets allowed, as for classifiers
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (["1.5", "2.5", "3.O", "4"], r"line 4, column 'y': '3.O' is not a number, while the other"),
+        (["cat", "dog", "5.1", "cat"], r"line 4, column 'y': '5.1' is a number, while the other"),
+        (["1", "2", "cat", "dog"], r"line 4, column 'y': 'cat' is not a number"),
+    ],
+)
+def test_a_target_that_mixes_numbers_and_words_names_the_odd_cell(tmp_path, cells, message):
+    text = "x,y\n" + "".join(f"{k},{c}\n" for k, c in enumerate(cells))
+    with pytest.raises(SymcalcError, match=message):
+        load_data(write(tmp_path, text), "y")
+
+
+def test_a_typo_in_a_regression_target_names_line_and_cell(tmp_path, cli):
+    path = write(tmp_path, "x,y\n1,1.5\n2,2.5\n3,3.O\n4,3\n")
+    result = cli("descend", "linear", "--data", str(path), "--target", "y")
+    assert result.returncode == 2
+    assert "line 4, column 'y': '3.O' is not a number" in result.stderr
+    nan = write(tmp_path, "x,y\n1,1.5\n2,nan\n3,2\n", "nan.csv")
+    result = cli("descend", "softmax", "--data", str(nan), "--target", "y")
+    assert result.returncode == 2 and "line 3, column 'y': 'nan'" in result.stderr
+
+
+def test_descend_reads_a_delimiter_given_on_the_command_line(tmp_path, cli):
+    path = write(tmp_path, "x1;x2;y\n1;2;3\n4;5;6\n7;8;10\n2;2;4\n")
+    result = cli("descend", "linear", "--data", str(path), "--target", "y", "--delimiter", ";")
+    assert result.returncode == 0, result.stderr
+    wrong = cli("descend", "linear", "--data", str(path), "--target", "y", "--delimiter", ",")
+    assert wrong.returncode == 2 and "looks semicolon-separated" in wrong.stderr
+
+
+# -- standardizing over the whole float range ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        [1e200, -1e200, 3e200],
+        [1.7976931348623157e308, -1.7976931348623157e308, 0.0],
+        [1e308, 1.5e308, 1.7e308],
+        [5e-324, 0.0, 1e-323],
+        [1e-300, 2e-300, -3e-300],
+        [-1e308, 1e-308, 1e308],
+        [3.4e38, -3.4e38, 1.0],
+        [5.0, -300.0, 0.001],
+    ],
+)
+def test_standardize_holds_over_the_whole_finite_range(column, mp_digits):
+    mp_digits(60)
+    X = np.array(column)[:, None]
+    Xs, mean, scale = standardize(X)  # warnings are errors in the tests
+    exact = [mpmath.mpf(v) for v in column]
+    mu = mpmath.fsum(exact) / len(exact)
+    sigma = mpmath.sqrt(mpmath.fsum((v - mu) ** 2 for v in exact) / len(exact))
+    assert np.isfinite(Xs).all() and np.isfinite(mean).all() and np.isfinite(scale).all()
+    for got, v in zip(Xs.ravel(), exact, strict=True):
+        assert abs(got - float((v - mu) / sigma)) <= 1e-12 * max(1.0, abs(got))
+    assert abs(scale[0] - float(sigma)) <= 1e-14 * float(sigma)
+
+
+def test_descend_on_huge_values_prints_no_warning(tmp_path, cli_subprocess):
+    path = write(tmp_path, "x1,y\n1e200,1\n-1e200,2\n3e200,3\n2e200,5\n")
+    result = cli_subprocess(
+        "descend", "linear", "--data", str(path), "--target", "y", "--standardize"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr and result.stderr.strip() == ""

@@ -28,6 +28,12 @@ def add(sub) -> None:
         "--target", metavar="COLUMN", help="the CSV column to predict (shipped sets know theirs)"
     )
     p.add_argument(
+        "--delimiter",
+        metavar="D",
+        default=None,
+        help="the CSV cell delimiter: ',' ';' or tab (default: detected from the header)",
+    )
+    p.add_argument(
         "--standardize",
         action="store_true",
         help="rescale features to mean 0, standard deviation 1",
@@ -121,6 +127,10 @@ def run(args) -> int:
         "activation": args.activation or "tanh",
         "loss": args.loss,
     }
+    if args.delimiter is not None and args.data is not None:
+        from ..learn.data import load_data
+
+        args.data = load_data(args.data, args.target, delimiter=args.delimiter)
     if args.derivation:
         from ..learn.data import load_data
         from ..learn.models import encode_classes, make_model

@@ -2,9 +2,11 @@
 
 `load_data` is the one entry point.  It reads
 
-* a CSV file with a header row (``data.csv``): every cell of a feature column must
-  be a finite number; a bad row, an empty cell or a word where a number belongs
-  is reported with its line number and column, never dropped;
+* a CSV file with a header row (``data.csv``), its cells separated by ``,``, ``;`` or
+  tabs (detected from the header, or given as ``delimiter``): every cell of a feature
+  column must be a finite number; a bad row, an empty cell, a word where a number
+  belongs or a quote that never closes is reported with its line number and column,
+  never dropped; lines of only whitespace are blank lines;
 * a data set shipped with symcalc (``builtin:diabetes``, ``builtin:breast_cancer``,
   ``builtin:iris``: real tables, see ``symcalc/learn/datasets/README.md``);
 * a seeded synthetic set (``synthetic:linear``, ``synthetic:logistic``,
@@ -29,6 +31,7 @@ import csv
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -41,11 +44,13 @@ from ..errors import SymcalcError, did_you_mean
 
 __all__ = [
     "BUILTIN",
+    "DELIMITERS",
     "MIN_SAMPLES",
     "SYNTHETIC",
     "Dataset",
     "builtin",
     "check_arrays",
+    "detect_delimiter",
     "load_csv",
     "load_data",
     "standardize",
@@ -207,11 +212,11 @@ def standardize(
     >>> Xs, mean, scale = standardize(np.array([[1.0, 10.0], [3.0, 30.0]]))
     >>> Xs.tolist(), mean.tolist(), scale.tolist()
     ([[-1.0, -1.0], [1.0, 1.0]], [2.0, 20.0], [1.0, 10.0])
+    >>> standardize(np.array([[1e300], [-1e300]]))[0].ravel().tolist()  # no overflow
+    [1.0, -1.0]
     """
     X = np.asarray(X, dtype=float)
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0)
-    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    constant = np.flatnonzero(X.max(axis=0) == X.min(axis=0))
     if constant.size:
         j = int(constant[0])
         name = names[j] if names is not None else str(j)
@@ -219,7 +224,13 @@ def standardize(
             f"column '{name}' of {source} is constant (every value is {X[0, j]:g}), so it cannot "
             "be standardized; drop the column or do not standardize"
         )
-    return (X - mean) / scale, mean, scale
+    # Squares of values from about 1e154 overflow: scale each column by the power of two
+    # of its largest magnitude first (exact, so ordinary data give the same bits), and find
+    # the mean and spread of values in (-1, 1).
+    _, exponent = np.frexp(np.abs(X).max(axis=0))
+    unit = np.ldexp(X, -exponent)
+    mean, scale = unit.mean(axis=0), unit.std(axis=0)
+    return (unit - mean) / scale, np.ldexp(mean, exponent), np.ldexp(scale, exponent)
 
 
 # -- CSV ----------------------------------------------------------------------------
@@ -252,7 +263,67 @@ def _cell_error(label: str, line: int, column: str, cell: str) -> SymcalcError:
     )
 
 
-def _read_rows(path: Path, label: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+#: Delimiters a CSV file may use, by the name ``delimiter`` accepts, and their names.
+DELIMITERS: Mapping[str, str] = MappingProxyType({",": "comma", ";": "semicolon", "\t": "tab"})
+_DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
+
+
+def _check_delimiter(delimiter: str | None) -> str | None:
+    """``None`` (detect it) or one of `DELIMITERS`; ``"tab"`` and ``"\\t"`` mean a tab."""
+    if delimiter is None or delimiter == "auto":
+        return None
+    if isinstance(delimiter, str):
+        delimiter = _DELIMITER_ALIASES.get(delimiter.lower(), delimiter)
+    if delimiter not in DELIMITERS:
+        raise SymcalcError(
+            f"delimiter must be ',', ';' or tab (or None to detect it), got {delimiter!r}"
+        )
+    return delimiter
+
+
+def _unquoted(line: str) -> str:
+    """``line`` without its double-quoted parts (their delimiters do not count)."""
+    return re.sub(r'"[^"]*"', '""', line)
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV file, from its header line: the most frequent of ``,`` ``;``
+    and tab outside quotes (``,`` if none appears: a file of one column).
+
+    Examples
+    --------
+    >>> detect_delimiter("x1;x2;y"), detect_delimiter("a\\tb"), detect_delimiter('"a;b",c')
+    (';', '\\t', ',')
+    """
+    line = _unquoted(header_line)
+    counts = {d: line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties: the order of DELIMITERS
+    return best if counts[best] else ","
+
+
+def _is_blank(cells: list[str], delimiter: str) -> bool:
+    """A line that holds only whitespace is a blank line, not a row of empty cells."""
+    if not all(not c.strip() for c in cells):
+        return False
+    return len(cells) <= 1 or delimiter.isspace()
+
+
+def _open_quote(path: Path, line: int, delimiter: str) -> tuple[int, int]:
+    """Column (1-based) and cell number of the quote that opens on ``line`` and never closes."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        text = next((t for number, t in enumerate(handle, 1) if number == line), "")
+    inside, opened = False, 0
+    for i, char in enumerate(text):
+        if char == '"':
+            opened = opened if inside else i
+            inside = not inside
+    return opened + 1, _unquoted(text[:opened]).count(delimiter) + 1
+
+
+def _read_rows(
+    path: Path, label: str, delimiter: str | None = None
+) -> tuple[list[str], list[tuple[int, list[str]]], str]:
+    """Header cells, data rows with their line numbers, and the delimiter used."""
     try:
         handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
     except FileNotFoundError:
@@ -265,21 +336,48 @@ def _read_rows(path: Path, label: str) -> tuple[list[str], list[tuple[int, list[
     header: list[str] | None = None
     try:
         with handle:
-            reader = csv.reader(handle, skipinitialspace=True)
+            if delimiter is None:
+                first = next((ln for ln in handle if ln.strip()), "")
+                delimiter = detect_delimiter(first)
+                handle.seek(0)
+            reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=True)
+            start = 1
             for cells in reader:
-                if not cells:  # a blank line holds no data: skip it
+                line, start = start, reader.line_num + 1
+                if not cells or _is_blank(cells, delimiter):  # a blank line holds no data
                     continue
+                if any("\n" in c or "\r" in c for c in cells):
+                    position, cell = _open_quote(path, line, delimiter)
+                    name = header[cell - 1] if header and cell <= len(header) else None
+                    where = f"column '{name}'" if name else f"cell {cell}"
+                    raise SymcalcError(
+                        f"{label} line {line}, {where}: the quote at character {position} opens "
+                        "and is never closed on this line; close it or remove it"
+                    )
                 if header is None:
                     header = [c.strip() for c in cells]
                     continue
-                rows.append((reader.line_num, cells))
+                rows.append((line, cells))
     except UnicodeDecodeError:
         raise SymcalcError(f"{label} is not UTF-8 text; save it as a UTF-8 CSV file") from None
     except csv.Error as exc:
         raise SymcalcError(f"{label} is not a valid CSV file: {exc}") from None
     if header is None:
         raise SymcalcError(f"{label} is empty; a CSV file needs a header row and data rows")
-    return header, rows
+    return header, rows, delimiter
+
+
+def _check_one_column(header: list[str], label: str, delimiter: str) -> None:
+    """A header of one column holding ';' or a tab was read with the wrong delimiter."""
+    if len(header) != 1:
+        return
+    for other in DELIMITERS:
+        if other != delimiter and other in header[0]:
+            raise SymcalcError(
+                f"{label} line 1 has one column, '{header[0]}', which contains a "
+                f"{DELIMITERS[other]}: the file looks {DELIMITERS[other]}-separated; "
+                f"pass delimiter={other!r}"
+            )
 
 
 def _check_header(header: list[str], label: str) -> None:
@@ -301,12 +399,20 @@ def _check_header(header: list[str], label: str) -> None:
 
 
 def load_csv(
-    path: str | os.PathLike, target: str | None, *, text_target: bool = False, description: str = ""
+    path: str | os.PathLike,
+    target: str | None,
+    *,
+    text_target: bool = False,
+    description: str = "",
+    delimiter: str | None = None,
 ) -> Dataset:
     """A CSV file with a header row, every cell checked; ``target`` names the column to predict.
 
     Every other column is a feature and must hold finite numbers.  With
-    ``text_target=True`` (classifiers) the target may hold text labels.
+    ``text_target=True`` (classifiers) the target may hold text labels, all of them: a
+    target column that mixes numbers and words, or holds NaN or inf, is refused with the
+    line and cell, never read as extra classes.  ``delimiter`` is ``,``, ``;`` or tab;
+    ``None`` detects it from the header line.  Lines holding only whitespace are blank.
 
     Raises
     ------
@@ -330,7 +436,8 @@ def load_csv(
     """
     path = Path(path)
     label = path.name
-    header, rows = _read_rows(path, label)
+    header, rows, used = _read_rows(path, label, _check_delimiter(delimiter))
+    _check_one_column(header, label, used)
     _check_header(header, label)
     if target is None:
         raise SymcalcError(
@@ -361,27 +468,54 @@ def load_csv(
     X = np.empty((len(rows), len(feature_columns)))
     for k, j in enumerate(feature_columns):
         X[:, k] = _numeric_column([cells[j] for _, cells in rows], rows, j, header[j], label)
-    labels = [cells[t].strip() for _, cells in rows]
-    numeric = [_number(cell) for cell in labels]
-    if all(v is not None for v in numeric):
-        y = np.array(numeric, dtype=float)
-    elif text_target:
-        for (line, _), cell in zip(rows, labels, strict=True):
-            if not cell:
-                raise _cell_error(label, line, target, cell)
-        y = np.array(labels, dtype=object)
-    else:
-        bad = (line_cells for line_cells, v in zip(rows, numeric, strict=True) if v is None)
-        line, cells = next(bad)
-        cell = cells[t]
-        error = _cell_error(label, line, target, cell)
-        if cell.strip() and _number(cell) is None and not _looks_numeric(cell):
-            error = SymcalcError(
-                f"{error}; a regression target must be numeric (use a classifier for text labels)"
-            )
-        raise error
+    y = _target_column(rows, t, target, label, text_target)
     names = tuple(header[j] for j in feature_columns)
     return Dataset(X, y, names, target, source=str(path), description=description)
+
+
+def _cell_kind(cell: str) -> str:
+    """'number' (finite), 'missing' (empty, NaN or inf: never a label) or 'text'."""
+    if not cell.strip():
+        return "missing"
+    if _number(cell) is not None:
+        return "number"
+    return "missing" if _looks_numeric(cell) else "text"
+
+
+def _target_column(
+    rows: list[tuple[int, list[str]]], t: int, target: str, label: str, text_target: bool
+) -> np.ndarray:
+    """The target as numbers, or (``text_target``) as text labels; a bad cell is named.
+
+    Empty cells, NaN and inf are never labels.  A column of numbers with a few words (a
+    typo such as '3.O'), or of words with a few numbers (a shifted row), names the first
+    cell of the smaller kind, since the other kind shows what the column holds.
+    """
+    cells = [(line, row[t]) for line, row in rows]
+    kinds = [_cell_kind(cell) for _, cell in cells]
+    for (line, cell), kind in zip(cells, kinds, strict=True):
+        if kind == "missing":
+            raise _cell_error(label, line, target, cell)
+    n_text = kinds.count("text")
+    if n_text == 0:
+        return np.array([float(cell) for _, cell in cells])
+    if not text_target:
+        line, cell = cells[kinds.index("text")]
+        raise SymcalcError(
+            f"{_cell_error(label, line, target, cell)}; a regression target must be numeric "
+            "(use a classifier for text labels)"
+        )
+    if n_text == len(kinds):
+        return np.array([cell.strip() for _, cell in cells], dtype=object)
+    odd = "text" if n_text <= len(kinds) - n_text else "number"
+    line, cell = cells[kinds.index(odd)]
+    what = "is not a number" if odd == "text" else "is a number"
+    rest = "numbers" if odd == "text" else "text labels"
+    raise SymcalcError(
+        f"{label} line {line}, column '{target}': {cell.strip()!r} {what}, while the other "
+        f"values of '{target}' are {rest}; fix the cell (a target holds numbers or labels, "
+        "not both)"
+    )
 
 
 def _looks_numeric(cell: str) -> bool:
@@ -624,12 +758,14 @@ def load_data(
     *,
     standardize: bool = False,
     text_target: bool = True,
+    delimiter: str | None = None,
 ) -> Dataset:
     """A `Dataset` from a CSV path, ``builtin:NAME`` or ``synthetic:NAME``.
 
     ``target`` names the column to predict; shipped and synthetic sets know theirs.
     ``standardize=True`` rescales every feature to mean 0 and standard deviation 1.
-    ``text_target=False`` insists on a numeric target (regression).
+    ``text_target=False`` insists on a numeric target (regression).  ``delimiter`` (``,``,
+    ``;`` or tab) separates the cells of a CSV file; ``None`` detects it.
 
     Examples
     --------
@@ -656,7 +792,7 @@ def load_data(
         elif not text.strip():
             raise SymcalcError("no data given; pass a CSV file, builtin:NAME or synthetic:NAME")
         else:
-            data = load_csv(text, target, text_target=text_target)
+            data = load_csv(text, target, text_target=text_target, delimiter=delimiter)
     if data.target_is_text and not text_target:
         raise SymcalcError(
             f"target '{data.target}' holds text labels; a regression target must be numeric"

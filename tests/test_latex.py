@@ -151,7 +151,7 @@ INVALID = [
     ("\\", r"lone backslash at column 1", 1),
     (r"\sqrt", r"\sqrt needs a group: \sqrt{u}", 1),
     (r"\int x", r"unknown LaTeX command '\int' at column 1", 1),
-    (r"\mathrm{d}x", r"unknown function 'd' in \mathrm{d}", 1),
+    (r"\mathrm{d}x", r"\mathrm{d} at column 1 is the differential d, read only in a derivative", 1),
     (r"$|x$", r"'|' at column 2 is never closed", 2),
 ]
 
@@ -264,6 +264,8 @@ LEIBNIZ = [
     (r"\frac{\partial}{\partial w} (w x - y)^2", (w * x - y) ** 2, w, 1),
     (r"\frac{d}{d\theta_1} \theta_1^2", theta1**2, theta1, 1),
     (r"\frac{d}{dx}\frac{d}{dx} x^4", sympy.diff(x**4, x), x, 1),
+    (r"\frac{\mathrm{d}}{\mathrm{d}x} x^3", x**3, x, 1),
+    (r"\frac{\mathrm{d}^2 \sin x}{\mathrm{d} x^2}", sympy.sin(x), x, 2),
 ]
 
 

@@ -291,8 +291,8 @@ def _read_name(text: str, i: int, end: int, command: str, column: int) -> tuple[
                 column,
             )
         return [_Token("letter", name, column, shown)], close + 1
-    if name == "e":
-        return [_Token("letter", "e", column, shown)], close + 1
+    if name in ("e", "d"):  # Euler's number; the upright differential of \frac{\mathrm{d}}{...}
+        return [_Token("letter", name, column, shown)], close + 1
     if _function_spec(name) is None:
         known = [*FUNCTIONS, *_activation_names()]
         raise ParseError(
@@ -560,6 +560,12 @@ class _Parser:
 
     def letter(self) -> _Node:
         tok = self.advance()
+        if tok.text == "d" and tok.shown:
+            raise ParseError(
+                f"{tok.shown} at column {tok.column} is the differential d, read only in a "
+                "derivative, as in \\frac{\\mathrm{d}}{\\mathrm{d}x}",
+                tok.column,
+            )
         if tok.text == "d":
             self.d_variables.append(tok.column)
         node = self.variable(tok.text)
@@ -629,7 +635,9 @@ class _Parser:
                 f"{what}{{{tok.text}}} (column {tok.column})",
                 tok.column,
             )
-        if tok.kind in ("num", "letter"):
+        if tok.kind == "letter":
+            return self.letter()
+        if tok.kind == "num":
             self.advance()
             return _Node(tok.text)
         if tok.kind == "cmd" and tok.text in SYMBOLS:

@@ -49,6 +49,6 @@ def run(args) -> int:
         print_json({**result.to_dict(), "notes": list(notes)})
         return EXIT_OK
     for note in notes:
-        print(f"{'%' if args.format == 'latex' else ''}note: {note}")
+        print(f"{'% ' if args.format == 'latex' else ''}note: {note}")
     emit(result, args.format, steps=args.steps)
     return EXIT_OK

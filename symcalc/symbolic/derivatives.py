@@ -32,12 +32,9 @@ from . import budget
 from .catalog import Entry
 from .functions import latex
 from .kinks import apply_convention, heaviside_at_zero, kink_candidates
-from .parse import derivative_request, resolve
+from .parse import MAX_ORDER, derivative_request, resolve  # MAX_ORDER: one limit for both
 
 __all__ = ["Derivation", "derivative", "derive"]
-
-#: Highest derivative order accepted.
-MAX_ORDER = 10
 
 
 def variable_of(entry: Entry, wrt: str | sympy.Symbol | None) -> sympy.Symbol:

@@ -85,6 +85,8 @@ MAX_DEPTH = 200
 MAX_NODES = 1000
 #: Largest number of decimal digits a literal or an exact numeric power may have.
 MAX_DIGITS = 1000
+#: Highest order of a derivative, written (diff(u, x, n), \\frac{d^n}{dx^n}) or asked for.
+MAX_ORDER = 10
 
 
 _BINARY = {
@@ -591,8 +593,6 @@ class _Builder:
 
     def _derivative(self, name: str, node: ast.Call) -> sympy.Expr:
         """``diff(u, x)``, ``diff(u, x, n)`` (and ``Derivative``, which LaTeX is read into)."""
-        from .derivatives import MAX_ORDER
-
         usage = f"{name}(expression, variable) or {name}(expression, variable, order)"
         if not 2 <= len(node.args) <= 3:
             raise self.error(node, f"{name}() takes 2 or 3 arguments: {usage}")

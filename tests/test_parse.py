@@ -6,6 +6,7 @@ import ast
 import builtins
 import re
 import sys
+import time
 import warnings
 
 import mpmath
@@ -357,6 +358,13 @@ def test_names_that_spell_a_product_are_refused(text, product):
 )
 def test_longer_names_are_still_variables(text, expected):
     assert parse(text) == expected
+
+
+def test_splitting_names_into_products_takes_linear_time():
+    start = time.perf_counter()
+    with pytest.raises(ParseError, match="one variable named 'aa'"):
+        parse("a" * 1900 + "b + a + aa")  # backtracking would take 2**1900 steps
+    assert time.perf_counter() - start < 1.0
 
 
 @pytest.mark.parametrize("text", ["d/dx*x**2", "dy/dx", "d^2/dx^2*x^3", "d(x**2)/dx"])

@@ -48,7 +48,6 @@ symcalc.errors.ParseError: names may not start with an underscore: '__import__'
 from __future__ import annotations
 
 import ast
-import bisect
 import dataclasses
 import math
 import re
@@ -64,6 +63,8 @@ from .catalog import catalog as catalog_entries
 from .diagnose import diagnose
 from .functions import CONSTANTS, FUNCTIONS, symbol
 from .kinks import apply_convention
+from .notation import Columns, check_comment, check_juxtaposed_names, check_leibniz_division
+from .reals import complex_error, nonreal_constant
 
 __all__ = [
     "FUNCTIONS",
@@ -183,43 +184,9 @@ def _check_brackets(text: str) -> None:
         )
 
 
-def _check_comment(text: str) -> None:
-    """'#' would start a Python comment and silently drop the rest of the text."""
-    column = text.find("#") + 1
-    if column:
-        raise ParseError(
-            f"'#' at column {column} is not part of a formula (in Python it would start a "
-            "comment and drop the rest of the text); remove it",
-            column,
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class _Columns:
-    """Maps offsets in the text Python reads (``^`` written ``**``) to columns of the text
-    as typed; ``known=False`` for text translated from LaTeX, whose columns mean nothing
-    to the user."""
-
-    carets: tuple[int, ...] = ()
-    known: bool = True
-
-    @classmethod
-    def of(cls, text: str, known: bool = True) -> _Columns:
-        return cls(tuple(i for i, ch in enumerate(text) if ch == "^"), known)
-
-    def column(self, offset: int) -> int:
-        """The 1-based column in the typed text of 0-based ``offset`` in the source."""
-        shifted = [pos + k for k, pos in enumerate(self.carets)]
-        return offset - bisect.bisect_left(shifted, offset) + 1
-
-    def caret_at(self, offset: int) -> bool:
-        """Whether the operator at source ``offset`` was typed as ``^``."""
-        return any(pos + k == offset for k, pos in enumerate(self.carets))
-
-
 def _syntax_tree(text: str) -> ast.expr:
     _check_brackets(text)
-    _check_comment(text)
+    check_comment(text)
     source = text.replace("^", "**")
     try:
         with warnings.catch_warnings():
@@ -241,7 +208,7 @@ def _syntax_error(text: str, exc: SyntaxError) -> ParseError:
     found = diagnose(text)
     if found is None:
         offset = max((exc.offset or 1) - 1, 0)
-        column = min(_Columns.of(text).column(offset), len(text) + 1)
+        column = min(Columns.of(text).column(offset), len(text) + 1)
         found = (exc.msg, column)
     message, column = found
     return ParseError(f"syntax error at column {column}: {message}", column)
@@ -261,106 +228,6 @@ def _check_size(tree: ast.AST) -> None:
                 " functions or chained operators)"
             )
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-
-
-# -- names written side by side, Leibniz notation in Python syntax ----------------------
-
-
-def _plain_names(tree: ast.AST) -> list[ast.Name]:
-    """Name nodes that stand for values (not the names of called functions)."""
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called]
-
-
-def _splits_into(word: str, pieces: set[str]) -> list[str] | None:
-    """``word`` as a concatenation of ``pieces`` (longest first), or None."""
-    if not word:
-        return []
-    for piece in sorted((p for p in pieces if word.startswith(p)), key=len, reverse=True):
-        rest = _splits_into(word[len(piece) :], pieces)
-        if rest is not None:
-            return [piece, *rest]
-    return None
-
-
-def _check_juxtaposed_names(tree: ast.AST, columns: _Columns, source: str) -> None:
-    """Refuse a name that textbook notation reads as a product: ``xe^x``, ``xy + x + y``.
-
-    Python syntax reads ``xe`` as one variable.  That reading is refused where a reader
-    of the formula would see a product: the name spells other variables of the same
-    expression (and the constants e, pi) side by side, or it is a letter followed by
-    ``e`` and raised with ``^`` (``xe^x``: x times e^x).
-    """
-    names = _plain_names(tree)
-    used = {n.id for n in names}
-    known = {*FUNCTIONS, *CONSTANTS, *all_names()}
-    bases = {
-        id(n.left): n
-        for n in ast.walk(tree)
-        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow)
-    }
-    for node in names:
-        word = node.id
-        if len(word) < 2 or not word.isalpha() or not word.isascii() or word in known:
-            continue
-        others = used - {word}
-        split = _splits_into(word, others | {"e", "pi"})
-        juxtaposed = split is not None and any(piece in others for piece in split)
-        power = bases.get(id(node))
-        e_power = (
-            len(word) == 2
-            and word.endswith("e")
-            and power is not None
-            and columns.caret_at(_operator_offset(power))
-        )
-        if juxtaposed or e_power:
-            product = "*".join(split if juxtaposed else [word[0], "e"])
-            if power is not None:
-                exponent = ast.get_source_segment(source, power.right) or "..."
-                product += "^" + (exponent if exponent.isalnum() else f"({exponent})")
-            raise ParseError(
-                f"'{word}'{_where(columns, node)} would be one variable named '{word}'; "
-                f"for the product write {product} (or give the variable a longer name)",
-                columns.column(node.col_offset) if columns.known else None,
-            )
-
-
-def _operator_offset(node: ast.BinOp) -> int:
-    """Source offset of a binary operator: the first non-space after the left operand."""
-    return getattr(node.left, "end_col_offset", 0) or 0
-
-
-def _leibniz_name(node: ast.AST) -> str | None:
-    """'d' or 'dy' for a Name (or a power of one) that Leibniz notation would write."""
-    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-        node = node.left
-    if isinstance(node, ast.Call):  # d(x**2)/dx
-        node = node.func
-    if isinstance(node, ast.Name) and node.id.startswith("d") and node.id.isalnum():
-        return node.id
-    return None
-
-
-def _check_leibniz_division(tree: ast.AST, columns: _Columns, source: str) -> None:
-    """Refuse ``d/dx`` and ``dy/dx`` in Python syntax: they would divide two variables."""
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
-            continue
-        top, bottom = _leibniz_name(node.left), _leibniz_name(node.right)
-        if top is not None and bottom is not None and len(bottom) > 1:
-            shown = ast.get_source_segment(source, node) or f"{top}/{bottom}"
-            raise ParseError(
-                f"'{shown}'{_where(columns, node)} would divide the variable {top} by the "
-                f"variable {bottom}, not differentiate; write diff(expression, {bottom[1:]}) "
-                "to differentiate",
-                columns.column(node.col_offset) if columns.known else None,
-            )
-
-
-def _where(columns: _Columns, node: ast.AST) -> str:
-    if not columns.known or not hasattr(node, "col_offset"):
-        return ""
-    return f" at column {columns.column(node.col_offset)}"
 
 
 # -- building SymPy objects from the tree ------------------------------------------------
@@ -392,7 +259,7 @@ class _Builder:
     """Turns an allowed syntax tree into a SymPy expression, one node kind a method."""
 
     text: str
-    columns: _Columns = dataclasses.field(default_factory=_Columns)
+    columns: Columns = dataclasses.field(default_factory=Columns)
     derivatives: list[WrittenDerivative] = dataclasses.field(default_factory=list)
 
     def build(self, node: ast.AST) -> Any:
@@ -420,11 +287,11 @@ class _Builder:
         Checked as each part is built, so that ``abs(sqrt(-1))`` is refused before SymPy
         turns it into 1.
         """
-        part = None if result.free_symbols else _nonreal_constant(result)
+        part = None if result.free_symbols else nonreal_constant(result)
         if part is not None:
             shown = ast.get_source_segment(self.text, node) or sympy.sstr(result)
             shown = shown.replace("**", "^") if self.columns.carets else shown
-            raise _complex_error(shown, part, self.column(node))
+            raise complex_error(shown, part, self.column(node))
         return result
 
     def column(self, node: ast.AST) -> int | None:
@@ -726,11 +593,11 @@ def _build(text: str, typed: bool = True) -> Reading:
     ``typed=False`` for text translated from LaTeX: its columns are not the user's.
     """
     tree = _syntax_tree(text)
-    columns = _Columns.of(text, known=typed)
+    columns = Columns.of(text, known=typed)
     source = text.replace("^", "**")
     if typed:
-        _check_leibniz_division(tree, columns, source)
-        _check_juxtaposed_names(tree, columns, source)
+        check_leibniz_division(tree, columns, source)
+        check_juxtaposed_names(tree, columns, source, {*FUNCTIONS, *CONSTANTS, *all_names()})
     builder = _Builder(source, columns)
     try:
         with warnings.catch_warnings():
@@ -756,32 +623,6 @@ def _is_derivative_call(node: ast.AST) -> bool:
     )
 
 
-def _approximately(value: sympy.Expr) -> str:
-    re_part, im_part = (float(v) for v in sympy.N(value, 15).as_real_imag())
-    if re_part == 0:
-        return f"{im_part:.4g}i"
-    sign = "-" if im_part < 0 else "+"
-    return f"{re_part:.4g} {sign} {abs(im_part):.4g}i"
-
-
-def _nonreal_constant(expr: sympy.Expr) -> sympy.Expr | None:
-    """The first part of ``expr`` without variables whose value is not a real number."""
-    for part in sympy.preorder_traversal(expr):
-        if not isinstance(part, sympy.Expr) or part.free_symbols or part.is_Rational:
-            continue
-        if part.has(sympy.zoo, sympy.nan):
-            continue  # reported as undefined
-        real = part.is_extended_real
-        if real is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                imag = sympy.N(part, 30).as_real_imag()[1]
-            real = imag.is_zero or abs(imag) < sympy.Float("1e-25") * max(1, abs(sympy.N(part)))
-        if real is False:
-            return part
-    return None
-
-
 def _check_value(text: str, result: Any) -> sympy.Expr:
     if isinstance(result, tuple):
         raise ParseError("a tuple is not an expression; write one expression")
@@ -789,26 +630,10 @@ def _check_value(text: str, result: Any) -> sympy.Expr:
         raise ParseError(f"'{text}' is a condition, not an expression; use it inside Piecewise")
     if result.has(sympy.zoo, sympy.nan):
         raise ParseError(f"'{text}' is undefined (it contains a division by zero)")
-    part = _nonreal_constant(result)
+    part = nonreal_constant(result)
     if part is not None:
-        raise _complex_error(text, part)
+        raise complex_error(text, part)
     return result
-
-
-def _complex_error(text: str, part: sympy.Expr, column: int | None = None) -> ParseError:
-    """The policy: every part of an expression without variables must be a real number."""
-    hint = ""
-    if any(isinstance(p, sympy.Pow) and p.base.is_negative for p in sympy.preorder_traversal(part)):
-        hint = (
-            "; a negative number to a fractional power is complex in SymPy: for the real"
-            " odd root write -(8**(1/3)) or sign(u)*abs(u)**(1/3)"
-        )
-    where = f" (column {column})" if column else ""
-    return ParseError(
-        f"'{text}'{where} is complex-valued: {sympy.sstr(part)} ≈ {_approximately(part)} is not "
-        f"a real number; symcalc works with real functions of real variables{hint}",
-        column,
-    )
 
 
 def read(text: str) -> Reading:

@@ -274,9 +274,10 @@ class _Builder:
         if isinstance(result, tuple):
             raise self.error(node, "tuples are only allowed inside Piecewise")
         if not isinstance(result, sympy.Expr):
+            typed = ast.get_source_segment(self.text, node) if self.columns.known else None
             raise self.error(
                 node,
-                f"'{sympy.sstr(result)}' is a condition (true or false), not a number; "
+                f"'{typed or sympy.sstr(result)}' is a condition (true or false), not a number; "
                 "conditions belong in Piecewise",
             )
         return result

@@ -39,7 +39,14 @@ import sympy
 
 from ..errors import SymcalcError
 
-__all__ = ["CONVENTIONS", "apply_convention", "kink_candidates", "nonsmooth_atoms"]
+__all__ = [
+    "CONVENTIONS",
+    "apply_convention",
+    "deciding_rules",
+    "kink_candidates",
+    "nonsmooth_atoms",
+    "value_at",
+]
 
 #: Convention name -> the value of Heaviside(0) it stands for.
 CONVENTIONS: dict[str, sympy.Expr] = {
@@ -62,6 +69,8 @@ def heaviside_at_zero(convention: str) -> sympy.Expr:
 def _step(u: sympy.Expr, h0: sympy.Expr) -> sympy.Piecewise:
     if u.has(sympy.Max, sympy.Min):
         u = u.rewrite(sympy.Piecewise)
+    if h0 == 1:
+        return sympy.Piecewise((sympy.S.One, u >= 0), (sympy.S.Zero, True))
     pieces = [(sympy.S.One, u > 0)]
     if h0 != 0:
         pieces.append((h0, sympy.Eq(u, 0)))
@@ -166,3 +175,56 @@ def _sorted_points(points: Iterable[sympy.Expr]) -> list[sympy.Expr]:
             return (1, math.inf, sympy.sstr(point))
 
     return sorted(points, key=key)
+
+
+# -- the value at a kink ------------------------------------------------------------
+
+
+def value_at(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr) -> sympy.Expr | None:
+    """``expr`` at ``var = point`` as one definite expression, or None.
+
+    None when the value is not definite there: a Piecewise whose condition cannot be
+    decided (it depends on a symbol), an unevaluated derivative, or nan.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> value_at(apply_convention(sympy.Heaviside(x), "half"), x, 0)
+    1/2
+    >>> value_at(sympy.sign(x), x, 0)
+    0
+    """
+    value = sympy.piecewise_fold(expr.subs(var, point))
+    if value.has(sympy.Piecewise):
+        value = sympy.piecewise_fold(sympy.simplify(value))
+    undecided = (sympy.Piecewise, sympy.Heaviside, sympy.Derivative, sympy.DiracDelta)
+    if value.has(*undecided) or value.has(sympy.nan, sympy.zoo):
+        return None
+    return value
+
+
+def deciding_rules(expr: sympy.Expr, convention: str) -> list[str]:
+    """What sets the derivative of ``expr`` at its kinks, in words (one phrase a rule).
+
+    A max, min or step follows the kink ``convention``; an absolute value or sign gives
+    sign(0) = 0 whatever the convention; a Piecewise keeps the branch its condition
+    selects at the boundary.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> deciding_rules(sympy.Max(0, x), "one")
+    ["convention 'one': Heaviside(0) = 1"]
+    >>> deciding_rules(sympy.Abs(x), "one")
+    ['sign(0) = 0 under every convention']
+    """
+    rules = []
+    if expr.has(sympy.Max, sympy.Min, sympy.Heaviside):
+        rules.append(f"convention '{convention}': Heaviside(0) = {heaviside_at_zero(convention)}")
+    if expr.has(sympy.Abs, sympy.sign):
+        rules.append("sign(0) = 0 under every convention")
+    if expr.has(sympy.Piecewise):
+        rules.append("a Piecewise keeps the branch its condition selects")
+    return rules

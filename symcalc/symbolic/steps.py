@@ -833,6 +833,9 @@ def with_identity(
 ) -> Rule:
     """End the derivation on ``identity``, a closed form of its result (σ(1 − σ), 1 − tanh², ...).
 
+    When the result already is ``identity``, the tree is returned as it is: no step
+    that changes nothing.
+
     The identity is checked numerically at random real points first (all symbols
     sampled, parameters included).  ``constraints`` are expressions equal to zero that
     the variables obey (a probability vector summing to 1: ``y_1 + y_2 + y_3 - 1``);
@@ -867,4 +870,6 @@ def with_identity(
             f"{sympy.sstr(identity)} is not d/d{rule.variable}[{sympy.sstr(rule.expr)}]: "
             f"{problem}; check the identity, or leave it out"
         )
+    if identity == rule.result or sympy.sstr(identity) == sympy.sstr(rule.result):
+        return rule  # already the classic form: a rewrite step would change nothing
     return RewriteRule(rule.expr, rule.variable, rule, identity)

@@ -278,6 +278,7 @@ def test_derivation_renders_as_text_latex_and_json():
     assert repr(result).startswith("<Derivation d/dx 1/(1 + exp(-x)) = ")
     assert (
         derive("relu").to_text().splitlines()[-1]
-        == "kinks: x = 0 (convention 'zero': Heaviside(0) = 0)"
+        == "kinks: x = 0, where d/dx relu(x) = 0 (convention 'zero': Heaviside(0) = 0)"
     )
+    assert latex.count(r"\begin{align*}") == 1 and latex.count(r"\end{align*}") == 1
     assert "d³/dx³" in derive("x**4", order=3).to_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sympy
@@ -11,7 +12,14 @@ from symcalc.symbolic.catalog import CATALOG
 from symcalc.symbolic.functions import sigmoid, symbol
 from symcalc.symbolic.parse import parse
 from symcalc.symbolic.render import HANDLERS, lines, step_records, to_latex, to_text
-from symcalc.symbolic.steps import ConstantRule, Rule, derivation_steps, walk, with_identity
+from symcalc.symbolic.steps import (
+    ConstantRule,
+    RewriteRule,
+    Rule,
+    derivation_steps,
+    walk,
+    with_identity,
+)
 
 x = symbol("x")
 
@@ -42,6 +50,18 @@ def _balanced(latex: str) -> bool:
     return depth == 0
 
 
+def _tags(latex: str) -> list[str]:
+    """The text of every \\tag*{...}, nested braces and all."""
+    out = []
+    for match in re.finditer(r"\\tag\*\{", latex):
+        depth, i = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(latex[i], 0)
+            i += 1
+        out.append(latex[match.end() : i - 1])
+    return out
+
+
 def _same(a: sympy.Expr, b: sympy.Expr) -> bool:
     """Equal, allowing for SymPy re-evaluating -(1 - y)*f as (y - 1)*f when text is read back."""
     return a == b or sympy.expand(a - b) == 0
@@ -60,9 +80,10 @@ def test_sigmoid_latex_ends_on_the_identity():
     rows = latex.splitlines()
     assert rows[0] == r"\begin{align*}" and rows[-1] == r"\end{align*}"
     sigma = r"\sigma\left(x\right)"
-    assert rows[-2].endswith(rf"= {sigma} \left(1 - {sigma}\right) && \text{{rewrite}}")
+    assert rows[-2].endswith(rf"= {sigma} \left(1 - {sigma}\right) \tag*{{rewrite}}")
     assert all(row.endswith(" \\\\") for row in rows[1:-2])
     assert _balanced(latex)
+    assert latex.count(r"\begin{align*}") == 1  # one environment, paste it as it is
 
 
 def test_product_golden_lines():
@@ -75,10 +96,10 @@ def test_product_golden_lines():
     ]
     latex = to_latex(derivation_steps(x**2 * sympy.sin(x), x)).splitlines()
     assert latex[1].startswith(r"\frac{d}{dx}\left[x^{2} \sin{\left(x \right)}\right] &= ")
-    assert latex[1].endswith(r"&& \text{product rule} \\")
-    assert latex[2] == r"\frac{d}{dx}\left[x^{2}\right] &= 2 x && \text{power rule} \\"
+    assert latex[1].endswith(r"\tag*{product rule} \\")
+    assert latex[2] == r"\frac{d}{dx}\left[x^{2}\right] &= 2 x \tag*{power rule} \\"
     sin, cos = r"\sin{\left(x \right)}", r"\cos{\left(x \right)}"
-    assert latex[3] == rf"\frac{{d}}{{dx}}\left[{sin}\right] &= {cos} && \text{{trig rule}}"
+    assert latex[3] == rf"\frac{{d}}{{dx}}\left[{sin}\right] &= {cos} \tag*{{trig rule}}"
 
 
 def test_reading_order_and_folding():
@@ -99,7 +120,7 @@ def test_chain_rule_names_its_placeholder():
     assert text[0].endswith("(chain rule, u = sin(x))")
     assert text[1] == "d/du[exp(u)] = exp(u)   (exp rule)"
     latex = to_latex(derivation_steps(sympy.exp(sympy.sin(x)), x))
-    assert r"\text{chain rule, } u = \sin{\left(x \right)}" in latex
+    assert r"\tag*{chain rule, $u = \sin{\left(x \right)}$}" in latex
 
 
 def test_every_rule_class_has_a_printer():
@@ -112,12 +133,26 @@ def test_latex_and_text_for_the_catalog(name):
     rule = _with_catalog_identity(name)
     latex = to_latex(rule)
     assert latex.startswith("\\begin{align*}\n") and latex.endswith("\n\\end{align*}")
+    assert latex.count("\\begin{align*}") == 1
     assert _balanced(latex)
     rows = latex.splitlines()[1:-1]
-    assert all(r"&= " in row and r"&& \text{" in row for row in rows)
+    tags = _tags(latex)
     text = to_text(rule).splitlines()
-    assert len(text) == len(rows) == len(step_records(rule))
-    assert text[-1].endswith("(rewrite)")
+    assert len(text) == len(tags) == len(step_records(rule))
+    for line, tag in zip(text, tags, strict=True):  # each line names its rule, at the right
+        rule_name = line.rsplit("   (", 1)[1].removesuffix(")").split(",")[0]
+        assert tag.split(",")[0] == rule_name
+    assert all("&=" in row or row.startswith("&") for row in rows if "\\tag" in row)
+    assert text[-1].endswith("(rewrite)") == isinstance(rule, RewriteRule)
+
+
+def test_no_step_changes_nothing_and_none_repeats():
+    relu = _with_catalog_identity("relu")  # the derivative already is the classic form
+    assert not isinstance(relu, RewriteRule)
+    assert "rewrite" not in to_text(relu)
+    text = to_text(derivation_steps(x**x, x)).splitlines()
+    assert text.count("d/dx[x] = 1   (identity rule)") == 1  # not once for u and once for v
+    assert len(text) == len(set(text))
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))
@@ -131,9 +166,12 @@ def test_step_records_are_json_ready(name):
         assert _balanced(record["latex"])
         assert "&=" not in record["latex"] and "&&" not in record["latex"]
     assert records[0]["rule"] == lines(rule)[0].rule
-    assert records[-1]["rule"] == "rewrite"
-    shown = [n for n in walk(rule) if not isinstance(n, ConstantRule) or n is rule.substep]
-    assert len(records) == len(shown)  # every real rule application has a record
+    assert (records[-1]["rule"] == "rewrite") == isinstance(rule, RewriteRule)
+    tree = rule.substep if isinstance(rule, RewriteRule) else rule
+    shown = {(n.expr, n.variable) for n in walk(tree) if not isinstance(n, ConstantRule)}
+    shown |= {(tree.expr, tree.variable)}
+    # every real rule application has a record, once (a repeated one is shown once)
+    assert len(records) == len(shown) + isinstance(rule, RewriteRule)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,15 @@ def emit(result: Any, fmt: str, *, wrote: str | None = None, **text_options: Any
         print(f"wrote {wrote}")
 
 
+def standalone_format(args: argparse.Namespace) -> None:
+    """``--standalone`` writes LaTeX: refuse it with ``--format json`` before any work."""
+    if getattr(args, "standalone", False) and args.format == "json":
+        raise SymcalcError(
+            "--standalone writes a LaTeX document; use it without --format json "
+            "(or with --format latex)"
+        )
+
+
 def parse_params(pairs: Sequence[str] | None) -> dict[str, float]:
     """``["alpha=2", "slope=0.1"]`` -> ``{"alpha": 2.0, "slope": 0.1}``."""
     out: dict[str, float] = {}

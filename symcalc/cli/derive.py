@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .common import EXIT_OK, add_function_argument, emit, parse_params, positive, print_json
+from .common import (
+    EXIT_OK,
+    add_function_argument,
+    emit,
+    parse_params,
+    positive,
+    print_json,
+    standalone_format,
+)
 
 
 def add(sub) -> None:
@@ -16,7 +24,18 @@ def add(sub) -> None:
     p.add_argument("--wrt", metavar="VAR", help="variable to differentiate by (default: the first)")
     p.add_argument("--order", type=int, default=1, metavar="N", help="derivative order (default 1)")
     p.add_argument("--steps", action="store_true", help="show the step-by-step derivation")
-    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "latex", "json"],
+        default="text",
+        help="text, json, or latex: one align* environment (needs amsmath; paste it as it is, "
+        "do not wrap it in \\[ ... \\])",
+    )
+    p.add_argument(
+        "--standalone",
+        action="store_true",
+        help="print a complete LaTeX document (article, amsmath) that pdflatex compiles",
+    )
     p.add_argument(
         "--convention",
         choices=["zero", "half", "one"],
@@ -34,6 +53,7 @@ def run(args) -> int:
     from ..symbolic.derivatives import derive
     from ..symbolic.parse import derivative_notes
 
+    standalone_format(args)
     timeout = DEFAULT_SECONDS if args.timeout is None else positive(args.timeout, "--timeout")
     result = derive(
         args.function,
@@ -48,7 +68,11 @@ def run(args) -> int:
     if args.format == "json":
         print_json({**result.to_dict(), "notes": list(notes)})
         return EXIT_OK
+    latex = args.format == "latex" or args.standalone
     for note in notes:
-        print(f"{'% ' if args.format == 'latex' else ''}note: {note}")
+        print(f"{'% ' if latex else ''}note: {note}")  # a TeX comment in LaTeX
+    if args.standalone:
+        print(result.to_latex(steps=args.steps, standalone=True), end="")
+        return EXIT_OK
     emit(result, args.format, steps=args.steps)
     return EXIT_OK

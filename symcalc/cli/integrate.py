@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .common import EXIT_OK, add_function_argument, emit, parse_params, parse_timeout
+from .common import (
+    EXIT_OK,
+    add_function_argument,
+    emit,
+    parse_params,
+    parse_timeout,
+    standalone_format,
+)
 
 
 def add(sub) -> None:
@@ -14,7 +21,18 @@ def add(sub) -> None:
     )
     add_function_argument(p)
     p.add_argument("--steps", action="store_true", help="show the step-by-step integration")
-    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "latex", "json"],
+        default="text",
+        help="text, json, or latex: one align* environment (needs amsmath; paste it as it is, "
+        "do not wrap it in \\[ ... \\])",
+    )
+    p.add_argument(
+        "--standalone",
+        action="store_true",
+        help="print a complete LaTeX document (article, amsmath) that pdflatex compiles",
+    )
     p.add_argument(
         "--timeout", type=float, default=None, metavar="S", help="integration budget in seconds"
     )
@@ -24,8 +42,12 @@ def add(sub) -> None:
 def run(args) -> int:
     from ..symbolic.integrals import antiderivative
 
+    standalone_format(args)
     result = antiderivative(
         args.function, params=parse_params(args.param), timeout=parse_timeout(args.timeout)
     )
+    if args.standalone:
+        print(result.to_latex(steps=args.steps, standalone=True), end="")
+        return EXIT_OK
     emit(result, args.format, steps=args.steps)
     return EXIT_OK

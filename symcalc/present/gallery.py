@@ -64,7 +64,7 @@ import sympy
 from ..errors import SymcalcError, did_you_mean
 from ..symbolic import render
 from ..symbolic.catalog import CATALOG, Entry, all_names, canonical_name, get
-from ..symbolic.functions import latex
+from ..symbolic.functions import latex, name_latex
 from .files import check_folder, folder_lock, write_atomic
 
 __all__ = [
@@ -204,7 +204,7 @@ def _number(value: float) -> str:
 
 
 def _name_latex(entry: Entry) -> str:
-    return r"\operatorname{" + entry.name.replace("_", r"\_") + "}"
+    return name_latex(entry.name)
 
 
 def _call_latex(entry: Entry, variables: Sequence[sympy.Symbol] | None = None) -> str:
@@ -415,22 +415,26 @@ def _facts(entry: Entry, view: Entry) -> list[str]:
     return [*lines, ""]
 
 
+def _equation_block(lhs: str, *sides: str) -> str:
+    """``lhs = sides...`` as display math: one line, or an ``align*`` broken to fit a page."""
+    from ..symbolic import typeset
+
+    one_line = " = ".join([lhs, *sides])
+    if typeset.width(one_line) <= typeset.TEXT_WIDTH - typeset.MARGIN:
+        return _math_block(one_line)
+    return _math_block(typeset.align([typeset.Equation(lhs, sides)]))
+
+
 def _derivative_section(entry: Entry, derivation) -> list[str]:
+    from ..symbolic.steps import RewriteRule
+
     var = derivation.variable
     operator = _derivative_operator(entry, var)
-    equation = rf"{operator} {_call_latex(entry)} = {_latex(derivation.derivative)}"
-    lines = ["## Derivative", "", _math_block(equation), ""]
+    call = f"{operator} {_call_latex(entry)}"
+    lines = ["## Derivative", "", _equation_block(call, _latex(derivation.derivative)), ""]
     identity = derivation.identity
-    if identity is not None and sympy.sstr(identity) != sympy.sstr(derivation.derivative):
-        lines += [
-            "In its classic form:",
-            "",
-            _math_block(
-                rf"{operator} {_call_latex(entry)} = "
-                rf"{_latex(identity)}"
-            ),
-            "",
-        ]
+    if derivation.shows_identity:
+        lines += ["In its classic form:", "", _equation_block(call, _latex(identity)), ""]
     elif identity is not None:
         lines += ["This is also its classic form.", ""]
     if not derivation.simplified:
@@ -440,16 +444,18 @@ def _derivative_section(entry: Entry, derivation) -> list[str]:
             "",
         ]
     if derivation.steps:
+        rewrites = isinstance(derivation.steps[-1], RewriteRule)
         lines += [
             "### Step by step",
             "",
             "Each line names the rule it uses; the last line rewrites the result into its "
             "classic form."
-            if identity is not None
+            if rewrites
             else "Each line names the rule it uses.",
             "",
         ]
-        lines += [_math_block(render.to_latex(tree)) for tree in derivation.steps]
+        partial = derivation._partial_variables()
+        lines += [_math_block(render.to_latex(tree, partial)) for tree in derivation.steps]
         lines.append("")
     lines += ["### Kinks", ""]
     lines += _kinks(entry, derivation)
@@ -466,35 +472,33 @@ def _kinks(entry: Entry, derivation) -> list[str]:
     var = latex(derivation.variable)
     lhs = _derivative_operator(entry, derivation.variable) + " " + _call_latex(entry)
     places = ", ".join(_math(f"{var} = {_latex(k)}") for k in derivation.kinks)
-    values = []
-    for kink in derivation.kinks:
-        value = sympy.piecewise_fold(derivation.derivative.subs(derivation.variable, kink))
-        if not value.has(sympy.Piecewise, sympy.Heaviside, sympy.nan):
-            where = _math(f"{var} = {_latex(kink)}")
-            values.append(f"{_math(f'{lhs} = {_latex(value)}')} at {where}")
+    values = [
+        f"{_math(f'{lhs} = {_latex(value)}')} at {_math(f'{var} = {_latex(kink)}')}"
+        for kink, value in zip(derivation.kinks, derivation.kink_values, strict=True)
+        if value is not None
+    ]
+    sentences = [f"{name} is not differentiable at {places}{defaults}."]
+    if values:
+        sentences.append(
+            f"There symcalc gives its derivative a definite value: {'; '.join(values)}."
+        )
     convention = derivation.convention
-    rules = []
-    if entry.expr.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
+    stepped = entry.expr.has(sympy.Max, sympy.Min, sympy.Heaviside)
+    if stepped:
         heaviside = _math(r"\operatorname{Heaviside}(0) = " + latex(CONVENTIONS[convention]))
         frameworks = ", what PyTorch and JAX compute" if convention == "zero" else ""
-        rules.append(
-            f"a max, min, absolute value or step takes symcalc's convention "
-            f"`{convention}` ({heaviside}{frameworks})"
+        sentences.append(
+            f"A max, min or step takes symcalc's convention `{convention}`, {heaviside}"
+            f"{frameworks}."
         )
+    if entry.expr.has(sympy.Abs, sympy.sign):
+        sign = _math(r"\operatorname{sign}(0) = 0")
+        sentences.append(f"An absolute value or sign gives {sign} under every convention.")
     if entry.expr.has(sympy.Piecewise):
-        rules.append("a piecewise definition keeps the branch its condition selects there")
-    how = f" ({'; '.join(rules)})" if rules else ""
-    taken = f": {'; '.join(values)}" if values else ""
-    others = (
-        " Other conventions: `symcalc derive --convention half` or `one`."
-        if entry.expr.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign)
-        else ""
-    )
-    return [
-        f"{name} is not differentiable at {places}{defaults}. There its derivative takes a "
-        f"definite value{how}{taken}.{others}",
-        "",
-    ]
+        sentences.append("A piecewise definition keeps the branch its condition selects there.")
+    if stepped:
+        sentences.append("Other conventions: `symcalc derive --convention half` or `one`.")
+    return [" ".join(sentences), ""]
 
 
 _METHODS = {
@@ -524,10 +528,9 @@ def _antiderivative_section(entry: Entry, check) -> list[str]:
             "",
         ]
         return lines
-    header = found.to_latex(steps=False)
-    full = found.to_latex(steps=True)
-    lines += [_math_block(header), ""]
-    steps = full[len(header) :].strip() if full.startswith(header) else ""
+    integral = integral_latex(found.integrand, found.variable)
+    lines += [_equation_block(integral, f"{_latex(found.antiderivative)} + C"), ""]
+    steps = found.steps_latex()
     if steps:
         lines += [_METHODS.get(found.method, "Steps:"), "", _math_block(steps), ""]
     return lines

@@ -46,7 +46,7 @@ from sympy import (
 )
 
 from ..errors import SymcalcError, did_you_mean
-from .functions import latex, sigmoid, symbol
+from .functions import latex, name_latex, sigmoid, symbol
 
 __all__ = ["CATALOG", "Entry", "catalog", "get", "register", "univariate_entry"]
 
@@ -216,8 +216,7 @@ class Entry:
         args = ", ".join(latex(v) for v in self.variables)
         if self.kind == "expression":
             return rf"f\left({args}\right) = {latex(self.expr)}"
-        name = self.name.replace("_", r"\_")
-        return rf"\operatorname{{{name}}}\left({args}\right) = {latex(self.expr)}"
+        return rf"{name_latex(self.name)}\left({args}\right) = {latex(self.expr)}"
 
     def _repr_latex_(self) -> str:
         return f"${self.latex()}$"

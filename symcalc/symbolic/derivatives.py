@@ -30,8 +30,8 @@ import sympy
 from ..errors import SymcalcError
 from . import budget
 from .catalog import Entry
-from .functions import latex
-from .kinks import apply_convention, heaviside_at_zero, kink_candidates
+from .functions import latex, name_latex
+from .kinks import apply_convention, deciding_rules, heaviside_at_zero, kink_candidates, value_at
 from .parse import MAX_ORDER, derivative_request, resolve  # MAX_ORDER: one limit for both
 
 __all__ = ["Derivation", "derivative", "derive"]
@@ -254,7 +254,10 @@ class Derivation:
 
     ``steps`` holds one rule tree per order (the tree for order k differentiates the
     tidied derivative of order k - 1).  ``identity`` is the catalog's classic closed
-    form (first derivatives in the entry's main variable only), proven equal.
+    form (first derivatives in the entry's main variable only), shown only where it
+    equals the derivative under the chosen ``convention``, kinks included: checked at
+    random points and, exactly, at every kink.  ``kink_values`` holds the derivative's
+    value at each kink (None where it is not one definite expression).
     """
 
     input: str
@@ -268,21 +271,61 @@ class Derivation:
     convention: str
     simplified: bool
     steps: tuple[Any, ...] = ()
+    kink_values: tuple[sympy.Expr | None, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        """Whether the function has several variables, so the derivative is written ∂."""
+        return len(self.entry.variables) > 1
 
     @property
     def notation(self) -> str:
-        """``d/dx`` or ``d²/dx²`` style operator, plain text."""
+        """``d/dx``, ``d²/dx²`` or ``∂/∂p`` style operator, plain text."""
+        d = "∂" if self.partial else "d"
         v = self.variable.name
         if self.order == 1:
-            return f"d/d{v}"
+            return f"{d}/{d}{v}"
         sup = str(self.order).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
-        return f"d{sup}/d{v}{sup}"
+        return f"{d}{sup}/{d}{v}{sup}"
 
     def latex_notation(self) -> str:
+        """``\\frac{d}{dx}`` or ``\\frac{\\partial}{\\partial p}`` (and higher orders)."""
         v = latex(self.variable)
+        d = r"\partial " if self.partial else "d"
+        top = r"\partial" if self.partial else "d"
         if self.order == 1:
-            return rf"\frac{{d}}{{d{v}}}"
-        return rf"\frac{{d^{{{self.order}}}}}{{d{v}^{{{self.order}}}}}"
+            return rf"\frac{{{top}}}{{{d}{v}}}"
+        return rf"\frac{{{top}^{{{self.order}}}}}{{{d}{v}^{{{self.order}}}}}"
+
+    def kinks_text(self) -> str | None:
+        """``x = 0, where d/dx relu(x) = 0 (convention 'zero': Heaviside(0) = 0)``, or None."""
+        if not self.kinks:
+            return None
+        from .render import TextPrinter
+
+        text = TextPrinter()
+        call = f"{self.notation} {self.entry.signature()}"
+        places = []
+        values = self.kink_values or (None,) * len(self.kinks)
+        for point, value in zip(self.kinks, values, strict=True):
+            place = f"{self.variable} = {text.doprint(point)}"
+            if value is not None:
+                place += f", where {call} = {text.doprint(value)}"
+            places.append(place)
+        rules = deciding_rules(self._differentiated(), self.convention)
+        why = f" ({'; '.join(rules)})" if rules else ""
+        return "; ".join(places) + why
+
+    def _differentiated(self) -> sympy.Expr:
+        """The function the last derivative was taken of (f, or f^(n-1) for order n)."""
+        return self.steps[-1].expr if self.steps else self.expr
+
+    @property
+    def shows_identity(self) -> bool:
+        """Whether a classic form is printed: there is one and it is written differently."""
+        return self.identity is not None and sympy.sstr(self.identity) != sympy.sstr(
+            self.derivative
+        )
 
     def to_text(self, steps: bool = False) -> str:
         """Formula, derivative, classic form and kinks as plain text; optionally the steps."""
@@ -294,16 +337,16 @@ class Derivation:
             lines.append(
                 "parameters: " + ", ".join(f"{k} = {v}" for k, v in self.entry.params.items())
             )
-        lines.append(f"{self.notation} {name} = {sympy.sstr(self.derivative)}")
-        if self.identity is not None and self.identity != self.derivative:
+        text = render.TextPrinter()
+        lines.append(f"{self.notation} {name} = {text.doprint(self.derivative)}")
+        if self.shows_identity:
             lines.append(
                 f"{' ' * len(self.notation)} {' ' * len(name)} = "
-                f"{sympy.sstr(self.identity)}   (classic form)"
+                f"{text.doprint(self.identity)}   (classic form)"
             )
-        if self.kinks:
-            points = ", ".join(f"{self.variable} = {sympy.sstr(k)}" for k in self.kinks)
-            h0 = heaviside_at_zero(self.convention)
-            lines.append(f"kinks: {points} (convention '{self.convention}': Heaviside(0) = {h0})")
+        kinks = self.kinks_text()
+        if kinks is not None:
+            lines.append(f"kinks: {kinks}")
         if not self.simplified:
             lines.append(
                 "note: simplification ran out of time; the derivative is correct but not simplified"
@@ -314,20 +357,68 @@ class Derivation:
                     lines.append(f"\nsteps for derivative {k}:")
                 else:
                     lines.append("\nsteps:")
-                lines.append(render.to_text(tree))
+                lines.append(render.to_text(tree, self._partial_variables()))
         return "\n".join(lines)
 
-    def to_latex(self, steps: bool = True) -> str:
-        """The derivation as LaTeX: the result, then an ``align*`` block of steps."""
+    def call_latex(self) -> str:
+        r"""The function applied to its variables: ``\tanh\left(x\right)``, ``f\left(x\right)``."""
+        args = ", ".join(latex(v) for v in self.entry.variables)
+        name = "f" if self.entry.kind == "expression" else name_latex(self.entry.name)
+        return rf"{name}\left({args}\right)"
+
+    def equations(self, steps: bool = True) -> list:
+        """The LaTeX as `~symcalc.symbolic.typeset.Equation` rows: f, its derivative, the
+        classic form, then (with ``steps``) each derivation line."""
+        from . import render, typeset
+
+        printer = render.TextbookLatexPrinter({"partial": self._partial_variables()})
+        call = self.call_latex()
+        rows = [typeset.Equation(call, (latex(self.expr),))]
+        if self.entry.params:
+            shown = ", ".join(
+                rf"{latex(sympy.Symbol(k))} = {printer.doprint(sympy.sympify(v))}"
+                for k, v in self.entry.params.items()
+            )
+            rows[0] = dataclasses.replace(rows[0], tag=render.latex_tag("with ", f"${shown}$"))
+        sides = [printer.doprint(self.derivative)]
+        tag = None
+        if self.shows_identity:
+            sides.append(printer.doprint(self.identity))
+            tag = "classic form"
+        rows.append(typeset.Equation(f"{self.latex_notation()} {call}", tuple(sides), tag))
+        if steps:
+            for tree in self.steps:
+                found = render.equations(tree, self._partial_variables())
+                found[0] = dataclasses.replace(found[0], space_before=True)
+                rows.extend(found)
+        return rows
+
+    def to_latex(self, steps: bool = True, standalone: bool = False) -> str:
+        """The derivation as one LaTeX ``align*``: f, its derivative, the classic form and
+        (with ``steps``) every step, broken to fit a 6.5 in text width at 10 pt.
+
+        Paste it into a document that loads ``amsmath`` as it is (it is a display of
+        its own: do not wrap it in ``\\[ ... \\]``); ``standalone`` gives a complete
+        document that pdflatex compiles.
+        """
+        from . import typeset
+
+        body = typeset.align(self.equations(steps))
+        return typeset.standalone_document(body) if standalone else body
+
+    def latex_equation(self) -> str:
+        """The result on one line: ``\\frac{d}{dx}\\left[f\\right] = f' (= classic form)``."""
         from . import render
 
+        printer = render.TextbookLatexPrinter({"partial": self._partial_variables()})
         lhs = self.latex_notation() + r"\left[" + latex(self.expr) + r"\right]"
-        parts = [rf"{lhs} = {latex(self.derivative)}"]
-        if self.identity is not None and self.identity != self.derivative:
-            parts[0] += rf" = {latex(self.identity)}"
-        if steps:
-            parts.extend(render.to_latex(tree) for tree in self.steps)
-        return "\n".join(parts)
+        sides = [lhs, printer.doprint(self.derivative)]
+        if self.shows_identity:
+            sides.append(printer.doprint(self.identity))
+        return " = ".join(sides)
+
+    def _partial_variables(self) -> frozenset:
+        return frozenset(self.entry.variables) if self.partial else frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: every expression as SymPy syntax that `symcalc.parse` reads back."""
@@ -349,16 +440,45 @@ class Derivation:
             "kinks": [sympy.sstr(k) for k in self.kinks],
             "convention": self.convention,
             "simplified": self.simplified,
-            "steps": [record for tree in self.steps for record in render.step_records(tree)],
+            "steps": [
+                record
+                for tree in self.steps
+                for record in render.step_records(tree, self._partial_variables())
+            ],
         }
 
     def _repr_latex_(self) -> str:
-        return "$$" + self.to_latex(steps=False) + "$$"
+        return "$$" + self.latex_equation() + "$$"
 
     def __repr__(self) -> str:
         return (
             f"<Derivation {self.notation} {sympy.sstr(self.expr)} = {sympy.sstr(self.derivative)}>"
         )
+
+
+def _agrees_at_kinks(
+    derivative: sympy.Expr,
+    identity: sympy.Expr,
+    var: sympy.Symbol,
+    kinks: tuple[sympy.Expr, ...],
+    entry: Entry,
+) -> bool:
+    """Whether ``identity`` takes the derivative's value at every kink, proven exactly.
+
+    Away from the kinks the two are compared by `~symcalc.symbolic.steps.with_identity`;
+    at a kink the convention decides the derivative's value, and a classic form
+    written for one convention may differ there (relu' = [x > 0] is 0 at 0, but the
+    convention 'half' gives 1/2).  Each kink is substituted exactly and the difference
+    must simplify to 0 (other symbols stay symbolic).
+    """
+    for point in kinks:
+        a, b = value_at(derivative, var, point), value_at(identity, var, point)
+        if a is None or b is None:
+            return False
+        difference = sympy.simplify(sympy.expand(a - b))
+        if difference != 0 and difference.equals(0) is not True:
+            return False
+    return True
 
 
 def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | None:
@@ -448,6 +568,8 @@ def derive(
             previous = result
     kinks = find_kinks(previous, result, var, entry)
     identity = _identity_for(entry, var, order)
+    if identity is not None and not _agrees_at_kinks(result, identity, var, kinks, entry):
+        identity = None  # the catalog's form takes another value at a kink: not shown
     if identity is not None and trees:
         trees[-1] = with_identity(trees[-1], identity, constraints=entry.constraints)
     return Derivation(
@@ -462,4 +584,5 @@ def derive(
         convention=convention,
         simplified=simplified,
         steps=tuple(trees),
+        kink_values=tuple(value_at(result, var, k) for k in kinks),
     )

@@ -16,7 +16,16 @@ import sympy
 # sympy.printing.latex the module (the package attribute of that name is the function)
 _latex_module = importlib.import_module("sympy.printing.latex")
 
-__all__ = ["CONSTANTS", "FUNCTIONS", "LatexPrinter", "expand_named", "latex", "sigmoid", "symbol"]
+__all__ = [
+    "CONSTANTS",
+    "FUNCTIONS",
+    "LatexPrinter",
+    "expand_named",
+    "latex",
+    "name_latex",
+    "sigmoid",
+    "symbol",
+]
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -106,9 +115,22 @@ class LatexPrinter(_latex_module.LatexPrinter):
     r"""SymPy's LaTeX printer with multi-letter names upright: ``slope`` is \mathrm{slope}.
 
     SymPy prints a symbol called ``slope`` as the product s·l·o·p·e in italics; Greek
-    names (``alpha``, ``theta_0``) and one-letter names keep SymPy's form.  Every LaTeX
-    symcalc writes comes from this printer or a subclass of it.
+    names (``alpha``, ``theta_0``) and one-letter names keep SymPy's form.  Inverse
+    trigonometric functions take their standard names (``\arctan``, ``\arcsin``;
+    ``\operatorname{arcsinh}`` where LaTeX has no command).  Every LaTeX symcalc writes
+    comes from this printer or a subclass of it.
+
+    Examples
+    --------
+    >>> x = symbol("x")
+    >>> print(LatexPrinter().doprint(sympy.atan(x) + sympy.asinh(x)))
+    \operatorname{arcsinh}{\left(x \right)} + \arctan{\left(x \right)}
     """
+
+    _default_settings = {**_latex_module.LatexPrinter._default_settings, "inv_trig_style": "full"}
+
+    def _hprint_Function(self, func: str) -> str:
+        return super()._hprint_Function(_INVERSE_HYPERBOLIC.get(func, func))
 
     def _print_Symbol(self, expr, style="plain"):
         base, _, subscript = expr.name.partition("_")
@@ -121,6 +143,31 @@ class LatexPrinter(_latex_module.LatexPrinter):
         if subscript:
             text += f"_{{{super()._print_Symbol(sympy.Symbol(subscript), style)}}}"
         return text
+
+
+def name_latex(name: str) -> str:
+    r"""A function's name in LaTeX: ``\tanh`` where LaTeX has the operator, else upright.
+
+    Examples
+    --------
+    >>> name_latex("tanh"), name_latex("hard_swish")
+    ('\\tanh', '\\operatorname{hard\\_swish}')
+    """
+    if name in _latex_module.accepted_latex_functions:
+        return "\\" + name
+    return r"\operatorname{" + name.replace("_", r"\_") + "}"
+
+
+#: SymPy's "full" names of inverse hyperbolic functions (ISO's arsinh) -> the names
+#: symcalc's parsers read (arcsinh).
+_INVERSE_HYPERBOLIC = {
+    "arsinh": "arcsinh",
+    "arcosh": "arccosh",
+    "artanh": "arctanh",
+    "arcoth": "arccoth",
+    "arsech": "arcsech",
+    "arcsch": "arccsch",
+}
 
 
 def latex(expr: sympy.Basic, **settings) -> str:

@@ -428,32 +428,43 @@ def _text_step(step: IntegralStep, text) -> str:
     return f"{lhs} = {text.doprint(step.result)}   ({step.note()})"
 
 
-def _latex_step(step: IntegralStep, latex, align: bool) -> str:
+def _latex_step(step: IntegralStep, latex) -> str:
+    """One step as a one-line LaTeX equation (for JSON records)."""
+    return f"{integral_latex(step.integrand, step.variable)} = {latex.doprint(step.result)}"
+
+
+def _step_equation(step: IntegralStep, latex):
+    """One step as a row of the ``align*``, its rule at the right margin."""
+    from .typeset import Equation
+
     lhs = integral_latex(step.integrand, step.variable)
-    rhs = latex.doprint(step.result)
-    if not align:
-        return f"{lhs} = {rhs}"
-    return rf"{lhs} &= {rhs} && {_latex_note(step, latex)}"
+    return Equation(lhs, (latex.doprint(step.result),), _latex_note(step, latex))
 
 
 def _latex_note(step: IntegralStep, latex) -> str:
-    r"""``\text{substitution, } u = e^{x} + 1``: names as text, formulas as math."""
-    parts = [rf"\text{{{_latex_text(step.rule)}}}"]
+    r"""``substitution, $u = e^{x} + 1$``: the text of the step's ``\tag*``, formulas as math."""
+    from .render import latex_tag
+
+    parts: list[str] = [latex_tag(step.rule)]
     for key, value in step.details:
         if key == "as":
-            parts.append(rf"\text{{ as }} {latex.doprint(value)}")
+            parts.append(f" as ${latex.doprint(value)}$")
+        elif key == "dv":
+            parts.append(f", $dv = {_latex_differential(value, step.variable, latex)}$")
         else:
-            shown = (
-                _latex_differential(value, step.variable, latex)
-                if key == "dv"
-                else latex.doprint(value)
-            )
-            parts.append(rf"\text{{, }} {key} = {shown}")
+            parts.append(f", ${key} = {latex.doprint(value)}$")
     if step.where is not None:
-        parts.append(rf"\text{{, for }} {_interval_latex(step.where, step.variable, latex)}")
+        parts.append(f", for ${_interval_latex(step.where, step.variable, latex)}$")
     if step.comment:
-        parts.append(rf"\text{{, {_latex_text(step.comment)}}}")
+        parts.append(", " + _math_letters(latex_tag(step.comment)))
     return "".join(parts)
+
+
+def _math_letters(text: str) -> str:
+    """The letters of formulas in a comment as math: 'this gives $v$', 'so that $F$ is'."""
+    return re.sub(
+        r"\b(v du|[FCuv])\b", lambda m: "$" + m.group(1).replace(" d", r"\,d") + "$", text
+    )
 
 
 def _interval_latex(interval: sympy.Interval, x: sympy.Symbol, latex) -> str:
@@ -514,17 +525,44 @@ class Antiderivative:
             lines.extend(_text_step(s, text) for s in self.step_list())
         return "\n".join(lines)
 
-    def to_latex(self, steps: bool = True) -> str:
-        """``\\int f\\,dx = F + C`` and, with ``steps``, an ``align*`` block of the steps."""
+    def latex_equation(self) -> str:
+        """``\\int f \\, dx = F + C`` on one line (or why there is no F)."""
         _, latex = _printers()
         lhs = integral_latex(self.integrand, self.variable)
         if not self.found:
             return rf"{lhs} \quad \text{{(no closed form found: {_latex_text(self.reason or '')})}}"
-        parts = [rf"{lhs} = {latex.doprint(self.antiderivative)} + C"]
-        if steps and self.steps is not None:
-            body = " \\\\\n".join(_latex_step(s, latex, align=True) for s in self.step_list())
-            parts.append(f"\\begin{{align*}}\n{body}\n\\end{{align*}}")
-        return "\n".join(parts)
+        return rf"{lhs} = {latex.doprint(self.antiderivative)} + C"
+
+    def steps_latex(self) -> str:
+        """The steps alone as one ``align*`` (empty when there are none)."""
+        from .typeset import align
+
+        _, latex = _printers()
+        rows = [_step_equation(s, latex) for s in self.step_list()]
+        return align(rows) if rows else ""
+
+    def to_latex(self, steps: bool = True, standalone: bool = False) -> str:
+        """The integral as one LaTeX ``align*``: ``\\int f\\,dx = F + C`` and, with
+        ``steps``, every step, its rule at the right margin, broken to fit a 6.5 in text
+        width at 10 pt (`symcalc.symbolic.typeset`).  ``standalone`` gives a complete
+        document that pdflatex compiles."""
+        from .render import latex_tag
+        from .typeset import Equation, align, standalone_document
+
+        _, latex = _printers()
+        lhs = integral_latex(self.integrand, self.variable)
+        if not self.found:
+            tag = latex_tag(f"no closed form found: {self.reason or 'none'}")
+            rows = [Equation(lhs, (), tag)]
+        else:
+            rows = [Equation(lhs, (rf"{latex.doprint(self.antiderivative)} + C",))]
+            if steps:
+                found = [_step_equation(s, latex) for s in self.step_list()]
+                if found:
+                    found[0] = dataclasses.replace(found[0], space_before=True)
+                rows.extend(found)
+        body = align(rows)
+        return standalone_document(body) if standalone else body
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form; expressions as SymPy syntax that `symcalc.symbolic.parse` reads back."""
@@ -548,14 +586,14 @@ class Antiderivative:
                     "expr": sympy.sstr(s.integrand),
                     "result": sympy.sstr(s.result),
                     "note": s.note(),
-                    "latex": _latex_step(s, latex, align=False),
+                    "latex": _latex_step(s, latex),
                 }
                 for s in self.step_list()
             ],
         }
 
     def _repr_latex_(self) -> str:
-        return "$$" + self.to_latex(steps=False) + "$$"
+        return "$$" + self.latex_equation() + "$$"
 
     def __repr__(self) -> str:
         shown = sympy.sstr(self.antiderivative) if self.found else "no closed form"

@@ -6,7 +6,14 @@ the right-hand sides and an optional note), and the three printers format those
 lines.  Lines come in reading order: a node's own line first, then its substeps
 depth-first, so the reader sees the big step and then how each piece was found; a
 final `~symcalc.symbolic.steps.RewriteRule` line (the textbook closed form) comes last.
-``d/dx`` of a constant (a term of a sum, a branch of a Piecewise) is folded away.
+``d/dx`` of a constant (a term of a sum, a branch of a Piecewise) is folded away, and
+a derivative already shown above is not shown again.
+
+The printers write as a textbook does: σ for the sigmoid, sums last among the factors
+of a product (σ(x)(1 − σ(x))), a common whole-number factor taken out of a sum
+(2(p − y), not 2p − 2y), and ∂ for the variables of a function of several variables
+(``partial``).  LaTeX comes as one ``align*`` environment broken to fit a page
+(`symcalc.symbolic.typeset`), each line's rule at the right margin.
 
 Examples
 --------
@@ -20,33 +27,50 @@ d/dx[x] = 1   (identity rule)
 d/dx[exp(-x)] = exp(-x)*d/dx[-x] = -exp(-x)   (chain rule, u = -x)
 d/du[exp(u)] = exp(u)   (exp rule)
 d/dx[-x] = -d/dx[x] = -1   (constant multiple rule)
-d/dx[x] = 1   (identity rule)
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from . import steps as s
+from . import typeset
 from .functions import LatexPrinter
 
-__all__ = ["HANDLERS", "Line", "lines", "step_records", "to_latex", "to_text"]
+__all__ = [
+    "HANDLERS",
+    "Line",
+    "TextPrinter",
+    "TextbookLatexPrinter",
+    "equations",
+    "latex_tag",
+    "lines",
+    "step_records",
+    "to_latex",
+    "to_text",
+]
 
 
 @dataclasses.dataclass(frozen=True)
 class Line:
-    """One equality of a derivation: d/d(variable)[expr] = rhs[0] = rhs[1] = ..., by ``rule``."""
+    """One equality of a derivation: d/d(variable)[expr] = rhs[0] = rhs[1] = ..., by ``rule``.
+
+    ``note`` says more about the rule, as parts: words (str) and formulas (SymPy
+    objects, ``Eq(u, inner)`` for the chain rule's placeholder), printed as text or as
+    math by each printer.
+    """
 
     rule: str
     expr: sympy.Expr
     variable: sympy.Symbol
     rhs: tuple[sympy.Expr, ...]
-    note: tuple[sympy.Symbol, sympy.Expr] | str | None = None
+    note: tuple[str | sympy.Basic, ...] = ()
     node: s.Rule | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
@@ -60,7 +84,7 @@ def _result_line(rule: s.Rule) -> Line:
 
 def _chain_line(rule: s.ChainRule) -> Line:
     line = _result_line(rule)
-    return dataclasses.replace(line, note=(rule.placeholder, rule.inner))
+    return dataclasses.replace(line, note=(sympy.Eq(rule.placeholder, rule.inner, evaluate=False),))
 
 
 def _rewrite_line(rule: s.RewriteRule) -> Line:
@@ -70,16 +94,20 @@ def _rewrite_line(rule: s.RewriteRule) -> Line:
 
 def _dont_know_line(rule: s.DontKnowRule) -> Line:
     what = rule.expr.func.__name__ if rule.expr.args else sympy.sstr(rule.expr)
-    note = f"{what} left unevaluated"
-    return Line(rule.name, rule.expr, rule.variable, (rule.result,), note, node=rule)
+    return Line(
+        rule.name, rule.expr, rule.variable, (rule.result,), (what, " left unevaluated"), node=rule
+    )
 
 
 def _convention_line(rule: s.MaxMinRule) -> Line:
-    return dataclasses.replace(_result_line(rule), note=f"convention '{rule.convention}' at ties")
+    return dataclasses.replace(
+        _result_line(rule), note=(f"convention '{rule.convention}' at ties",)
+    )
 
 
 def _step_line(rule: s.HeavisideRule | s.SignRule) -> Line:
-    note = f"0 away from {sympy.sstr(rule.expr.args[0])} = 0 and, by convention, at it"
+    where = sympy.Eq(rule.expr.args[0], 0, evaluate=False)
+    note = ("0 away from ", where, " and, by convention, at it")
     return dataclasses.replace(_result_line(rule), note=note)
 
 
@@ -115,19 +143,24 @@ def lines(rule: s.Rule) -> list[Line]:
     >>> [line.rule for line in lines(derivation_steps(sympy.exp(2 * x), x))]
     ['chain rule', 'exp rule', 'constant multiple rule', 'identity rule']
     """
-    return list(_walk(rule, root=True))
+    return list(_walk(rule, root=True, shown=set()))
 
 
-def _walk(rule: s.Rule, root: bool) -> Iterator[Line]:
+def _walk(rule: s.Rule, root: bool, shown: set) -> Iterator[Line]:
+    """Lines depth-first; a derivative shown above (d/dx[x] twice in x**x) is not repeated."""
     if isinstance(rule, s.ConstantRule) and not root:
         return
     if isinstance(rule, s.RewriteRule):
-        yield from _walk(rule.substep, root=True)
+        yield from _walk(rule.substep, root=True, shown=shown)
         yield _handler(rule)(rule)
         return
+    key = (rule.expr, rule.variable)
+    if key in shown:
+        return
+    shown.add(key)
     yield _handler(rule)(rule)
     for step in rule.substeps:
-        yield from _walk(step, root=False)
+        yield from _walk(step, root=False, shown=shown)
 
 
 # -- printers -------------------------------------------------------------------------
@@ -152,10 +185,71 @@ def _written(expr: sympy.Expr) -> bool:
     return any(a.has(sympy.Derivative) for a in expr.args)
 
 
-class _WrittenOrder:
-    """Print sums and products holding derivatives in the order written (u'v + uv').
+def _content(add: sympy.Expr) -> tuple[sympy.Integer, sympy.Expr] | None:
+    """A whole-number factor common to every term of a sum, and the rest: 2p − 2y -> (2, p − y).
 
-    Everything else prints in SymPy's order.
+    The sign goes out too when every term is negative (−2p − 2y -> (−2, p + y)).
+    None when there is no such factor.
+    """
+    if not add.is_Add or _written(add):
+        return None
+    if sum(1 for term in add.args if term.free_symbols) < 2:
+        return None  # 2x + 2 stays as it is; 2p − 2y is 2(p − y)
+    content, rest = add.primitive()
+    if not (content.is_Integer and content > 1):
+        return None
+    if all(term.could_extract_minus_sign() for term in rest.args):
+        content, rest = -content, -rest
+    return content, rest
+
+
+def factor_content(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with whole-number factors taken out of its sums, for printing only.
+
+    The result is an unevaluated product (SymPy would multiply 2*(p - y) out again).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> p, y = symbol("p"), symbol("y")
+    >>> factor_content(2 * p - 2 * y)
+    2*(p - y)
+    >>> factor_content(p * (2 * p - 2 * y))
+    2*p*(p - y)
+    """
+    if expr.is_Add:
+        found = _content(expr)
+        return expr if found is None else sympy.Mul(*found, evaluate=False)
+    if not expr.is_Mul:
+        return expr
+    coeff, factors, changed = sympy.S.One, [], False
+    for factor in expr.args:
+        base, exponent = factor.as_base_exp() if factor.is_Pow else (factor, sympy.S.One)
+        found = _content(base) if exponent.is_Integer else None
+        if found is None:
+            factors.append(factor)
+            continue
+        coeff *= found[0] ** exponent
+        factors.append(found[1] ** exponent)
+        changed = True
+    if not changed:
+        return expr
+    if _written(expr):  # an intermediate keeps the order it is written in
+        numbers = [f for f in factors if f.is_Number]
+        coeff *= sympy.Mul(*numbers)
+        others = [f for f in factors if not f.is_Number]
+        return sympy.Mul(*([coeff] if coeff != 1 else []), *others, evaluate=False)
+    rest = sympy.Mul(*factors)
+    if rest.is_Add:
+        return sympy.Mul(coeff, rest, evaluate=False)
+    return sympy.Mul(coeff, rest)
+
+
+class _Textbook:
+    """Textbook habits shared by the text and LaTeX printers (see the module's docstring).
+
+    Sums and products holding derivatives (intermediates) print in the order written
+    (u'v + uv'); everything else in SymPy's order, sums last among factors.
     """
 
     def _in_order(self, expr, print_):
@@ -167,10 +261,14 @@ class _WrittenOrder:
             self._settings["order"] = keep
 
     def _print_Add(self, expr, order=None):
-        return self._in_order(expr, lambda e: super(_WrittenOrder, self)._print_Add(e, order=order))
+        factored = factor_content(expr)
+        if factored is not expr:
+            return self._print(factored)
+        return self._in_order(expr, lambda e: super(_Textbook, self)._print_Add(e, order=order))
 
     def _print_Mul(self, expr):
         """Sums last among the factors: x*(1 - x), not (1 - x)*x; spelt with _times, _minus."""
+        expr = factor_content(expr)
         ordered = _textbook_factors(expr)
         if ordered is None:
             return self._in_order(expr, super()._print_Mul)
@@ -182,9 +280,25 @@ class _WrittenOrder:
             return f"{self._minus}{body}"
         return f"{self._print(coeff)}{self._times}{body}"
 
+    def _print_Pow(self, expr, *args, **kwargs):
+        """(2p − 2y)² as 4(p − y)²: a whole-number factor out of a sum raised to a power."""
+        found = _content(expr.base) if expr.exp.is_Integer and expr.exp > 0 else None
+        if found is None:
+            return super()._print_Pow(expr, *args, **kwargs)
+        coeff, rest = found
+        return self._print(sympy.Mul(coeff**expr.exp, rest**expr.exp, evaluate=False))
 
-class TextPrinter(_WrittenOrder, StrPrinter):
-    """SymPy's str printer with σ for sigmoid, d/dx[...] for derivatives, sums last in products."""
+    def _partial(self, variable) -> bool:
+        return variable in self._settings["partial"]
+
+
+class TextPrinter(_Textbook, StrPrinter):
+    """SymPy's str printer with σ for sigmoid, d/dx[...] for derivatives, sums last in products.
+
+    The setting ``partial`` (a set of symbols) writes ∂/∂p for those variables.
+    """
+
+    _default_settings = {**StrPrinter._default_settings, "partial": frozenset()}
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -196,13 +310,23 @@ class TextPrinter(_WrittenOrder, StrPrinter):
     def _print_Derivative(self, expr):
         if len(expr.variable_count) != 1 or expr.variable_count[0][1] != 1:
             return super()._print_Derivative(expr)
-        return f"d/d{self._print(expr.variables[0])}[{self._print(expr.expr)}]"
+        variable = expr.variables[0]
+        d = "∂" if self._partial(variable) else "d"
+        return f"{d}/{d}{self._print(variable)}[{self._print(expr.expr)}]"
+
+    def _print_Equality(self, expr):
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
 
     _times, _minus = "*", "-"
 
 
-class TextbookLatexPrinter(_WrittenOrder, LatexPrinter):
-    """SymPy's LaTeX printer with d/dx[...] for derivatives and sums last in products."""
+class TextbookLatexPrinter(_Textbook, LatexPrinter):
+    """SymPy's LaTeX printer with d/dx[...] for derivatives and sums last in products.
+
+    The setting ``partial`` (a set of symbols) writes ∂/∂p for those variables.
+    """
+
+    _default_settings = {**LatexPrinter._default_settings, "partial": frozenset()}
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -211,7 +335,8 @@ class TextbookLatexPrinter(_WrittenOrder, LatexPrinter):
     def _print_Derivative(self, expr):
         if len(expr.variable_count) != 1 or expr.variable_count[0][1] != 1:
             return super()._print_Derivative(expr)
-        return _latex_d(expr.variables[0], self._print(expr.expr))
+        variable = expr.variables[0]
+        return _latex_d(variable, self._print(expr.expr), self._partial(variable))
 
     _times, _minus = " ", "- "
 
@@ -220,51 +345,103 @@ _TEXT = TextPrinter()
 _LATEX = TextbookLatexPrinter()
 
 
-def _latex_d(variable: sympy.Symbol, inside: str) -> str:
-    return rf"\frac{{d}}{{d{_LATEX._print(variable)}}}\left[{inside}\right]"
+def _printers(partial) -> tuple[TextPrinter, TextbookLatexPrinter]:
+    if not partial:
+        return _TEXT, _LATEX
+    chosen = frozenset(partial)
+    return TextPrinter({"partial": chosen}), TextbookLatexPrinter({"partial": chosen})
 
 
-def _text_note(line: Line) -> str:
-    if line.note is None:
+def _latex_d(variable: sympy.Symbol, inside: str, partial: bool = False) -> str:
+    name = _LATEX._print(variable)
+    if partial:
+        return rf"\frac{{\partial}}{{\partial {name}}}\left[{inside}\right]"
+    return rf"\frac{{d}}{{d{name}}}\left[{inside}\right]"
+
+
+def _text_d(variable: sympy.Symbol, inside: str, partial: bool = False) -> str:
+    d = "∂" if partial else "d"
+    return f"{d}/{d}{_TEXT.doprint(variable)}[{inside}]"
+
+
+def _text_note(line: Line, text: TextPrinter) -> str:
+    if not line.note:
         return line.rule
-    if isinstance(line.note, str):
-        return f"{line.rule}, {line.note}"
-    u, inner = line.note
-    return f"{line.rule}, {_TEXT.doprint(u)} = {_TEXT.doprint(inner)}"
+    parts = "".join(p if isinstance(p, str) else text.doprint(p) for p in line.note)
+    return f"{line.rule}, {parts}"
 
 
-def _latex_note(line: Line) -> str:
-    name = rf"\text{{{line.rule}}}"
-    if line.note is None:
-        return name
-    if isinstance(line.note, str):
-        return rf"\text{{{line.rule}, {_latex_escape(line.note)}}}"
-    u, inner = line.note
-    return rf"\text{{{line.rule}, }} {_LATEX.doprint(u)} = {_LATEX.doprint(inner)}"
+#: Characters LaTeX's text mode reads as commands, and how a tag writes them.
+_TAG_TEXT = {"&": "and", "%": " percent", "_": " ", "#": "no. ", "$": "", "\\": "/", "~": "-"}
+_TAG_TEXT.update({"{": "(", "}": ")", "^": "", "'": "’"})
 
 
-def _latex_escape(text: str) -> str:
-    for char in "&%_":
-        text = text.replace(char, "\\" + char)
-    return text
+def _tag_text(words: str) -> str:
+    """Words for a ``\\tag*{...}``: plain text MathJax and LaTeX both print as written."""
+    out = "".join(_TAG_TEXT.get(char, char) for char in words)
+    return re.sub(r"’(\w[^’]*)’", r"‘\1’", out)
 
 
-def _text_line(line: Line) -> str:
-    lhs = f"d/d{_TEXT.doprint(line.variable)}[{_TEXT.doprint(line.expr)}]"
-    rhs = " = ".join(_TEXT.doprint(e) for e in line.rhs)
-    return f"{lhs} = {rhs}   ({_text_note(line)})"
+def latex_tag(words: str, *parts: str | sympy.Basic, printer=None) -> str:
+    r"""The text of a ``\tag*{...}``: words as text, formulas between ``$`` signs.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> u, x = symbol("u"), symbol("x")
+    >>> latex_tag("chain rule", ", ", sympy.Eq(u, x**2, evaluate=False))
+    'chain rule, $u = x^{2}$'
+    """
+    printer = _LATEX if printer is None else printer
+    out = [_tag_text(words)]
+    for part in parts:
+        out.append(_tag_text(part) if isinstance(part, str) else f"${printer.doprint(part)}$")
+    return "".join(out)
 
 
-def _latex_equation(line: Line, align: bool) -> str:
-    lhs = _latex_d(line.variable, _LATEX.doprint(line.expr))
-    rhs = " = ".join(_LATEX.doprint(e) for e in line.rhs)
-    if align:
-        return rf"{lhs} &= {rhs} && {_latex_note(line)}"
-    return f"{lhs} = {rhs}"
+def _latex_note(line: Line, latex: TextbookLatexPrinter) -> str:
+    if not line.note:
+        return latex_tag(line.rule, printer=latex)
+    return latex_tag(line.rule, ", ", *line.note, printer=latex)
 
 
-def to_text(rule: s.Rule) -> str:
+def _text_line(line: Line, text: TextPrinter) -> str:
+    partial = text._partial(line.variable)
+    lhs = _text_d(line.variable, text.doprint(line.expr), partial)
+    rhs = " = ".join(text.doprint(e) for e in line.rhs)
+    return f"{lhs} = {rhs}   ({_text_note(line, text)})"
+
+
+def _latex_equation(line: Line, latex: TextbookLatexPrinter) -> str:
+    lhs = _latex_d(line.variable, latex.doprint(line.expr), latex._partial(line.variable))
+    return " = ".join([lhs, *(latex.doprint(e) for e in line.rhs)])
+
+
+def equations(rule: s.Rule, partial: Iterable[sympy.Symbol] = ()) -> list[typeset.Equation]:
+    r"""The derivation's lines as `~symcalc.symbolic.typeset.Equation` objects (for `to_latex`).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> from symcalc.symbolic.steps import derivation_steps
+    >>> x = symbol("x")
+    >>> (row,) = equations(derivation_steps(x**3, x))
+    >>> print(row.lhs, "=", *row.sides, "   ", row.tag)
+    \frac{d}{dx}\left[x^{3}\right] = 3 x^{2}     power rule
+    """
+    _, latex = _printers(partial)
+    out = []
+    for line in lines(rule):
+        lhs = _latex_d(line.variable, latex.doprint(line.expr), latex._partial(line.variable))
+        sides = tuple(latex.doprint(e) for e in line.rhs)
+        out.append(typeset.Equation(lhs, sides, _latex_note(line, latex)))
+    return out
+
+
+def to_text(rule: s.Rule, partial: Iterable[sympy.Symbol] = ()) -> str:
     """The derivation as plain text, one equality a line, each line naming its rule.
+
+    Variables in ``partial`` are written ∂ (the variables of a function of several).
 
     Examples
     --------
@@ -276,11 +453,19 @@ def to_text(rule: s.Rule) -> str:
     d/du[u**2] = 2*u   (power rule)
     d/dx[σ(x)] = σ(x)*(1 - σ(x))   (sigmoid rule)
     """
-    return "\n".join(_text_line(line) for line in lines(rule))
+    text, _ = _printers(partial)
+    return "\n".join(_text_line(line, text) for line in lines(rule))
 
 
-def to_latex(rule: s.Rule) -> str:
-    r"""The derivation as a LaTeX ``align*`` block, one equality a line, named by ``\text{...}``.
+def to_latex(
+    rule: s.Rule,
+    partial: Iterable[sympy.Symbol] = (),
+    text_width: float = typeset.TEXT_WIDTH,
+) -> str:
+    r"""The derivation as one LaTeX ``align*``, one equality a line, its rule at the right.
+
+    Long lines are broken to fit ``text_width`` em (6.5 in at 10 pt by default); see
+    `symcalc.symbolic.typeset`.
 
     Examples
     --------
@@ -289,19 +474,18 @@ def to_latex(rule: s.Rule) -> str:
     >>> x = symbol("x")
     >>> print(to_latex(derivation_steps(x**3, x)))
     \begin{align*}
-    \frac{d}{dx}\left[x^{3}\right] &= 3 x^{2} && \text{power rule}
+    \frac{d}{dx}\left[x^{3}\right] &= 3 x^{2} \tag*{power rule}
     \end{align*}
     """
-    body = " \\\\\n".join(_latex_equation(line, align=True) for line in lines(rule))
-    return f"\\begin{{align*}}\n{body}\n\\end{{align*}}"
+    return typeset.align(equations(rule, partial), text_width)
 
 
-def step_records(rule: s.Rule) -> list[dict[str, str]]:
+def step_records(rule: s.Rule, partial: Iterable[sympy.Symbol] = ()) -> list[dict[str, str]]:
     r"""The derivation as JSON-ready dicts, one a line, in reading order.
 
     Keys: ``rule`` (display name), ``variable``, ``expr`` and ``result`` (``sympy.sstr``
     of the expression differentiated and of its derivative, readable by
-    `symcalc.symbolic.parse.parse`) and ``latex`` (that line's equation).
+    `symcalc.symbolic.parse.parse`) and ``latex`` (that line's equation, on one line).
 
     Examples
     --------
@@ -314,13 +498,14 @@ def step_records(rule: s.Rule) -> list[dict[str, str]]:
     >>> print(record["latex"])
     \frac{d}{dx}\left[x^{3}\right] = 3 x^{2}
     """
+    _, latex = _printers(partial)
     return [
         {
             "rule": line.rule,
             "variable": sympy.sstr(line.variable),
             "expr": sympy.sstr(line.expr),
             "result": sympy.sstr(line.rhs[-1]),
-            "latex": _latex_equation(line, align=False),
+            "latex": _latex_equation(line, latex),
         }
         for line in lines(rule)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import mpmath
@@ -282,3 +283,96 @@ def test_derivation_renders_as_text_latex_and_json():
     )
     assert latex.count(r"\begin{align*}") == 1 and latex.count(r"\end{align*}") == 1
     assert "d³/dx³" in derive("x**4", order=3).to_text()
+
+
+# -- classic forms: printed only where they are the result, kinks included --------------
+
+CONVENTIONS = ("zero", "half", "one")
+
+
+def _eliminated(expr: sympy.Expr, entry) -> sympy.Expr:
+    """``expr`` with each constraint (y_1 + y_2 + y_3 = 1) solved for its last symbol."""
+    for constraint in entry.constraints:
+        last = max(constraint.free_symbols, key=lambda s: s.name)
+        expr = expr.subs(last, sympy.solve(constraint, last)[0])
+    return expr
+
+
+def _branches(expr: sympy.Expr, var: sympy.Symbol):
+    """(value, set of var where it applies) for each reachable branch of a Piecewise."""
+    expr = sympy.piecewise_fold(expand_named(expr).rewrite(sympy.Piecewise))
+    if not isinstance(expr, sympy.Piecewise):
+        yield expr, sympy.S.Reals
+        return
+    taken = sympy.S.EmptySet
+    for value, condition in expr.args:
+        try:
+            here = sympy.S.Reals if condition is sympy.true else condition.as_set()
+        except NotImplementedError:  # a condition in several symbols: assume reachable
+            where = sympy.S.Reals
+        else:
+            where = here.intersect(sympy.S.Reals) - taken
+            taken = taken | here
+        if where is not sympy.S.EmptySet:
+            yield value, where
+
+
+def _proven_equal(a: sympy.Expr, b: sympy.Expr, entry) -> bool:
+    """A proof that a = b on the domain: every reachable branch of a − b simplifies to 0.
+
+    A variable with finitely many values (hinge labels y = ±1) is proven value by value,
+    so that the branch conditions are in the main variable alone.
+    """
+    difference = _eliminated(entry.bind(a - b), entry)
+    finite = [v for v in entry.variables if entry.domain_of(v).is_FiniteSet]
+    choices = itertools.product(*(sorted(entry.domain_of(v)) for v in finite))
+    for values in choices:
+        case = difference.subs(dict(zip(finite, values, strict=True)))
+        branches = _branches(case, entry.variable)
+        if not all(sympy.simplify(value) == 0 for value, _ in branches):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CATALOG if CATALOG[n].identity is not None))
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_a_printed_classic_form_is_proven_equal_to_the_result(name, convention):
+    """Under every kink convention the classic form shown is the derivative, kinks included;
+    where the catalog's form differs at a kink, it is not shown."""
+    entry = CATALOG[name]
+    result = derive(name, convention=convention, steps=False)
+    text = result.to_text()
+    if result.identity is not None:
+        assert _proven_equal(result.derivative, result.identity, entry), (name, convention)
+        assert ("(classic form)" in text) == result.shows_identity
+        return
+    assert "(classic form)" not in text
+    # not shown because it is false somewhere: at a kink, where the convention decides
+    var, classic = entry.variable, entry.identity
+    wrong = []
+    for kink in result.kinks:
+        point = {**{s: sympy.Rational(7, 10) for s in entry.variables if s != var}, var: kink}
+        point = {s: v.subs(point) if isinstance(v, sympy.Expr) else v for s, v in point.items()}
+        values = [sympy.N(entry.bind(e).subs(point), 30) for e in (result.derivative, classic)]
+        if abs(complex(values[0]) - complex(values[1])) > 1e-20:
+            wrong.append(kink)
+    assert wrong, (name, convention)
+
+
+def test_the_false_classic_forms_of_the_issue_are_gone():
+    half = derive("relu", convention="half").to_text()
+    assert "(classic form)" not in half
+    assert "kinks: x = 0, where d/dx relu(x) = 1/2 (convention 'half'" in half
+    one = derive("Abs(x)", convention="one").to_text()
+    assert one.splitlines()[-1] == (
+        "kinks: x = 0, where d/dx f(x) = 0 (sign(0) = 0 under every convention)"
+    )
+    hinge = derive("hinge", convention="one").to_text()
+    assert "where ∂/∂p hinge(p, y) = -y (convention 'one': Heaviside(0) = 1)" in hinge
+
+
+def test_the_proof_can_fail():
+    entry = CATALOG["relu"]
+    half = derive("relu", convention="half", steps=False).derivative
+    assert not _proven_equal(half, entry.identity, entry)  # they differ at x = 0
+    assert _proven_equal(derive("relu", steps=False).derivative, entry.identity, entry)

@@ -741,7 +741,9 @@ def _merge(lines: list[_Line], first: float, rest: float) -> list[_Line]:
     out: list[_Line] = []
     for line in lines:
         if out and line.nodes and line.nodes[0].src in _CONTINUING and not _opens(out[-1]):
-            joined = _Line(out[-1].nodes + line.nodes, out[-1].indent)
+            # on one line a product needs no ×
+            nodes = line.nodes[1:] if line.nodes[0] is _TIMES else line.nodes
+            joined = _Line(out[-1].nodes + nodes, out[-1].indent)
             if _line_width(joined) <= (first if len(out) == 1 else rest):
                 out[-1] = joined
                 continue
@@ -782,15 +784,26 @@ def _binds_forward(node: _Node) -> bool:
     return node.kind == "frac" and re.match(r"\\frac\{(d|\\partial)", node.src) is not None
 
 
+def _called(node: _Node, after: _Node | None) -> bool:
+    """Whether ``after`` is the argument list of ``node``: f(a, b) is a call, not f × (a, b)."""
+    return (
+        after is not None
+        and after.kind == "delim"
+        and node.kind == "atom"
+        and any(n.cls == "punct" for n in after.parts[0])
+    )
+
+
 def _units(term: list[_Node]) -> list[list[_Node]]:
     """The factors of a product, each with what binds to it (a sign, \\tanh, d/dx)."""
     if any(n.src in (r"\int", r"\sum", r"\prod") for n in term):
         return [term]  # ∫ f dx is read as a whole
     units: list[list[_Node]] = []
     pending: list[_Node] = []
-    for node in term:
+    for k, node in enumerate(term):
         pending.append(node)
-        if node.kind == "space" or _binds_forward(node):
+        after = term[k + 1] if k + 1 < len(term) else None
+        if node.kind == "space" or _binds_forward(node) or _called(node, after):
             continue
         units.append(pending)
         pending = []
@@ -815,6 +828,8 @@ def _as_factor(node: _Node) -> list[_Node]:
 def _split(chunk: list[_Node], first: float, rest: float, indent: int) -> list[_Line] | None:
     """A term too wide for a line: broken between its factors (× on the continuation), or
     inside its widest delimited part, or its fraction's numerator; None if it cannot be."""
+    if first <= 0 or rest - indent * _QUAD <= 0:
+        return None  # no room at all: leave the chunk whole
     chunk = _flatten(chunk)
     if any(node.cls == "punct" for node in chunk):  # a list (arguments): break after a comma
         items: list[list[_Node]] = [[]]
@@ -828,13 +843,16 @@ def _split(chunk: list[_Node], first: float, rest: float, indent: int) -> list[_
     if len(units) > 1:
         lines = _pack(units, first, rest, indent, joiner=_TIMES)
         return lines if len(lines) > 1 else None
+    narrowed = _narrow_cases(chunk, first)
+    if narrowed is not None:
+        return [_Line(narrowed)]
     candidates = []
     for i, node in enumerate(chunk):
         inner = node.base if node.kind == "script" and node.sub is None else node
         if inner is not None and inner.kind == "delim" and inner.left != ".":
             candidates.append((_measure_node(node, "D").width, i))
-        elif node.kind == "frac" and not _binds_forward(node):
-            candidates.append((_measure_node(node, "D").width, i))
+        elif node.kind == "frac" and not _binds_forward(node) and _w(node.parts[0]) > 0.25 * rest:
+            candidates.append((_measure_node(node, "D").width, i))  # a wide numerator
     for _, i in sorted(candidates, reverse=True):
         node = chunk[i]
         if node.kind == "frac":
@@ -845,6 +863,42 @@ def _split(chunk: list[_Node], first: float, rest: float, indent: int) -> list[_
         if pieces is not None:
             return pieces
     return None
+
+
+def _narrow_cases(chunk: list[_Node], first: float) -> list[_Node] | None:
+    """The chunk with its widest ``cases`` narrowed to fit ``first`` em: a long branch
+    continues on a row of its own (``\\quad {} + ...``, no condition), or None."""
+    found = [
+        (i, n) for i, n in enumerate(chunk) if n.kind == "env" and n.left == "cases" and n.rows
+    ]
+    if not found:
+        return None
+    i, node = max(found, key=lambda item: _measure_node(item[1], "D").width)
+    others = _w(chunk[:i] + chunk[i + 1 :])
+    conditions = max((_w(row[1]) for row in node.rows if len(row) > 1), default=0.0)
+    room = first - others - conditions - 1.0 - 1.0  # the brace, the quad between columns
+    if room < 5.0:
+        return None
+    rows: list[list[list[_Node]]] = []
+    changed = False
+    for row in node.rows:
+        value, rest = row[0], row[1:]
+        lines = _break(value, room, room + _QUAD, 1) if _w(value) > room else [_Line(value)]
+        changed = changed or len(lines) > 1
+        rows.append([lines[0].nodes, *rest])
+        for line in lines[1:]:
+            lead = "{} " if line.nodes and line.nodes[0].src in _CONTINUING else ""
+            rows.append([_parse(rf"\quad {lead}{_src(line.nodes)}"), []])
+    if not changed:
+        return None
+    src = (
+        r"\begin{cases} "
+        + r" \\ ".join(" & ".join(_src(cell) for cell in row) for row in rows)
+        + r" \end{cases}"
+    )
+    narrowed = _Node("env", src, cls="inner", left="cases", rows=rows)
+    out = [*chunk[:i], narrowed, *chunk[i + 1 :]]
+    return out if _w(out) <= first else None
 
 
 def _split_delimited(
@@ -872,6 +926,9 @@ def _split_delimited(
     if first - head < 0.2 * rest or rest - inner * _QUAD - tail < 0.2 * rest:
         return None
     pieces = _break(body, first - head, rest - tail, inner)
+    if len(pieces) == 1 and pieces[0].nodes != body:  # narrowed inside (a long cases)
+        line = _Line([*prefix, opening, *pieces[0].nodes, closing, *suffix])
+        return [line] if _line_width(line) <= first else None
     if len(pieces) < 2:
         return None
     pieces[0].nodes = [*prefix, opening, *pieces[0].nodes]
@@ -973,7 +1030,8 @@ def align(equations: Sequence[Equation], text_width: float = TEXT_WIDTH) -> str:
         lhs_lines.append([text for _, text in lines])
     left = max((width(text) for lines in lhs_lines for text in lines), default=0.0)
     equals = width("{}={}")
-    room = usable - left - equals
+    # an unbreakable left side wider than its share overflows; the right sides keep room
+    room = max(usable - left - equals, (1 - LHS_SHARE) * usable - equals)
     rows: list[str] = []
     for equation, lhs in zip(equations, lhs_lines, strict=True):
         mine: list[str] = []

@@ -317,7 +317,9 @@ def test_entries_render():
     assert "sigmoid(x) = 1/(1 + exp(-x))" in entry.to_text()
     assert entry._repr_latex_().startswith("$\\operatorname{sigmoid}")
     assert repr(entry) == "<Entry activation sigmoid(x) = 1/(1 + exp(-x))>"
-    assert "domain: p ∈ Interval.open(0, 1)" in get("bce").to_text()
+    assert "domain: p ∈ (0, 1); y ∈ [0, 1]" in get("bce").to_text()
+    softmax = get("categorical_cross_entropy").to_text()
+    assert "domain: z₁, z₂, z₃ ∈ ℝ; y₁, y₂, y₃ ∈ [0, 1]" in softmax
 
 
 def test_bind_takes_numbers_only_never_text_to_evaluate():

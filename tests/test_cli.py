@@ -41,6 +41,11 @@ def test_show_prints_formula_latex_parameters_and_domain(cli):
     assert data["name"] == "binary_cross_entropy" and data["domain"]["p"] == "Interval.open(0, 1)"
     assert "Sum(" in data["mean_loss"]
     assert cli("show", "--format", "latex", "--", "-x**2").stdout.strip().endswith("= - x^{2}")
+    softmax = cli("show", "categorical_cross_entropy").stdout
+    assert "domain: z₁, z₂, z₃ ∈ ℝ; y₁, y₂, y₃ ∈ [0, 1]" in softmax  # not Interval(0, 1)
+    assert "(z₁⁽ⁱ⁾, z₂⁽ⁱ⁾, z₃⁽ⁱ⁾, y₁⁽ⁱ⁾, y₂⁽ⁱ⁾, y₃⁽ⁱ⁾), i = 1, …, m" in softmax  # not z_1_i
+    assert "classic derivative: ∂/∂z₁ = " in softmax
+    assert "binary_cross_entropy(pᵢ, yᵢ)" in cli("show", "bce").stdout
 
 
 def test_derive_text_shows_derivative_and_classic_form(cli):
@@ -139,3 +144,50 @@ def test_version_and_help(cli):
     assert cli("--version").stdout.startswith("symcalc ")
     help_text = cli("derive", "--help").stdout
     assert "--wrt" in help_text and "--convention" in help_text
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["derive", "sigmoid", "--ordr", "2"],
+            "symcalc derive: error: unrecognized arguments: --ordr 2; did you mean --order? "
+            "(see symcalc derive --help)",
+        ),
+        (
+            ["plot", "relu", "--rnage=0:1"],
+            "symcalc plot: error: unrecognized arguments: --rnage=0:1; did you mean --range? "
+            "(see symcalc plot --help)",
+        ),
+        (
+            ["derive", "sigmoid", "--ordr", "2", "--stesp"],
+            "symcalc derive: error: unrecognized arguments: --ordr 2 --stesp; did you mean "
+            "--order for --ordr, --steps for --stesp? (see symcalc derive --help)",
+        ),
+        (
+            ["derive", "sigmoid", "--zzz", "3"],
+            "symcalc derive: error: unrecognized arguments: --zzz 3 (see symcalc derive --help)",
+        ),
+    ],
+)
+def test_a_mistyped_option_names_the_command_and_the_option_meant(cli, args, line):
+    result = cli(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [line]
+
+
+def test_a_mistyped_command_is_suggested(cli):
+    result = cli("derve", "sigmoid")
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("symcalc: error: argument COMMAND: invalid choice: 'derve'")
+    assert line.endswith("; did you mean 'derive'? (see symcalc --help)")
+
+
+def test_standalone_latex_is_a_document_and_refuses_json(cli):
+    out = cli("derive", "relu", "--steps", "--standalone").stdout
+    assert out.startswith("\\documentclass[10pt]{article}")
+    assert "\\usepackage{amsmath}" in out and out.rstrip().endswith("\\end{document}")
+    assert out.count("\\begin{align*}") == 1
+    refused = cli("derive", "relu", "--standalone", "--format", "json")
+    assert refused.returncode == 2 and "--standalone writes a LaTeX document" in refused.stderr

@@ -44,17 +44,63 @@ COMMANDS = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, with a hint for leading minus signs."""
+    """An ArgumentParser whose errors are one line that names the command, suggests the
+    option or command meant (``--ordr`` -> ``--order``), and hints at leading minus signs."""
 
     def error(self, message: str) -> NoReturn:
-        hint = ""
-        if "NAME|EXPR" in message or "unrecognized arguments" in message:
+        parser = _command_parser(self) if "unrecognized arguments" in message else self
+        hint = _did_you_mean(parser, message)
+        if not hint and ("NAME|EXPR" in message or "unrecognized arguments" in message):
             if any(a.startswith("-") and ("(" in a or "*" in a) for a in _ARGV):
                 hint = (
                     "; an expression that starts with '-' goes after '--',"
                     " as in: symcalc derive -- '-log(x)'"
                 )
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}{hint} (see {self.prog} --help)\n")
+        prog = parser.prog
+        self.exit(EXIT_BAD_INPUT, f"{prog}: error: {message}{hint} (see {prog} --help)\n")
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _command_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The subcommand's parser when the top-level one reports its leftovers (argparse
+    collects unknown options of a subcommand and the top level complains about them)."""
+    commands = _subcommands(parser)
+    for token in _ARGV:
+        if token == "--":
+            break
+        if token in commands:
+            return commands[token]
+    return parser
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
+    """'; did you mean --order?' for each mistyped option (or command) in ``message``."""
+    import difflib
+
+    if "invalid choice" in message and "argument COMMAND" in message:
+        typed = message.split("invalid choice: ", 1)[1].split("'")[1]
+        close = difflib.get_close_matches(typed, list(_subcommands(parser)), n=1)
+        return f"; did you mean '{close[0]}'?" if close else ""
+    if "unrecognized arguments" not in message:
+        return ""
+    options = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    hints = []
+    for token in message.split("unrecognized arguments:", 1)[1].split():
+        if not token.startswith("--") or token == "--":
+            continue
+        name = token.split("=", 1)[0]
+        close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+        if close:
+            hints.append((name, close[0]))
+    if len(hints) == 1:
+        return f"; did you mean {hints[0][1]}?"
+    return "; did you mean " + ", ".join(f"{b} for {a}" for a, b in hints) + "?" if hints else ""
 
 
 #: The arguments of the current run, for error hints.

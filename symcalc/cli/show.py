@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..symbolic.functions import latex
+from ..symbolic.functions import latex, readable_name
 from .common import EXIT_OK, add_function_argument, parse_params, print_json
 from .list_ import entry_dict
 
@@ -33,8 +33,10 @@ def run(args) -> int:
         print(entry.to_text())
         print(f"  LaTeX: {entry.latex()}")
         if entry.kind == "loss":
-            args_i = ", ".join(f"{v.name}_i" for v in entry.variables)
-            print(f"  mean over m samples: J = (1/m) Σ_i {entry.name}({args_i}), i = 1..m")
+            args_i = ", ".join(readable_name(v.name, "i") for v in entry.variables)
+            print(f"  mean over m samples: J = (1/m) Σᵢ {entry.name}({args_i}), i = 1, …, m")
         if entry.identity is not None:
-            print(f"  classic derivative: d/d{entry.variable} = {sympy.sstr(entry.identity)}")
+            d = "∂" if len(entry.variables) > 1 else "d"
+            operator = f"{d}/{d}{readable_name(entry.variable.name)}"
+            print(f"  classic derivative: {operator} = {sympy.sstr(entry.identity)}")
     return EXIT_OK

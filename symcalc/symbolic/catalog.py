@@ -46,7 +46,7 @@ from sympy import (
 )
 
 from ..errors import SymcalcError, did_you_mean
-from .functions import latex, name_latex, sigmoid, symbol
+from .functions import latex, name_latex, readable_name, set_text, sigmoid, symbol
 
 __all__ = ["CATALOG", "Entry", "catalog", "get", "register", "univariate_entry"]
 
@@ -205,11 +205,25 @@ class Entry:
             lines.append("  parameters: " + ", ".join(f"{k} = {v}" for k, v in self.params.items()))
         if self.options:
             lines.append("  options: " + ", ".join(f"{k} = {v}" for k, v in self.options.items()))
-        lines.append(
-            "  domain: "
-            + ", ".join(f"{v} ∈ {_set_text(self.domain_of(v))}" for v in self.variables)
-        )
+        lines.append("  domain: " + self.domain_text())
         return "\n".join(lines)
+
+    def domain_text(self) -> str:
+        """``z₁, z₂ ∈ ℝ; y₁, y₂ ∈ [0, 1]``: each variable's set, as a textbook writes it.
+
+        Examples
+        --------
+        >>> get("bce").domain_text()
+        'p ∈ (0, 1); y ∈ [0, 1]'
+        """
+        groups: list[tuple[list[str], str]] = []
+        for v in self.variables:
+            shown = set_text(self.domain_of(v))
+            if groups and groups[-1][1] == shown:
+                groups[-1][0].append(readable_name(v.name))
+            else:
+                groups.append(([readable_name(v.name)], shown))
+        return "; ".join(f"{', '.join(names)} ∈ {where}" for names, where in groups)
 
     def latex(self) -> str:
         """The defining equation in LaTeX."""
@@ -250,12 +264,6 @@ def _as_options(values: Mapping[str, Any], entry_name: str) -> dict[str, int]:
             )
         out[key] = as_int
     return out
-
-
-def _set_text(s: sympy.Set) -> str:
-    if s == S.Reals:
-        return "ℝ"
-    return sympy.sstr(s)
 
 
 # -- the registry ---------------------------------------------------------------

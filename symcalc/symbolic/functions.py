@@ -23,7 +23,9 @@ __all__ = [
     "expand_named",
     "latex",
     "name_latex",
+    "readable_name",
     "sigmoid",
+    "set_text",
     "symbol",
 ]
 
@@ -156,6 +158,54 @@ def name_latex(name: str) -> str:
     if name in _latex_module.accepted_latex_functions:
         return "\\" + name
     return r"\operatorname{" + name.replace("_", r"\_") + "}"
+
+
+_SUBSCRIPTS = str.maketrans("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+
+
+def readable_name(name: str, sample: str | None = None) -> str:
+    """A variable's name as a reader writes it: ``z_1`` is z₁; with ``sample="i"`` the
+    i-th sample's value: ``p`` is pᵢ, ``z_1`` is z₁⁽ⁱ⁾ (a subscript already in use).
+
+    Examples
+    --------
+    >>> readable_name("z_1"), readable_name("p", "i"), readable_name("y_2", "i")
+    ('z₁', 'pᵢ', 'y₂⁽ⁱ⁾')
+    """
+    base, _, subscript = name.partition("_")
+    lowered = subscript.translate(_SUBSCRIPTS)
+    shown = base + lowered if subscript and all(c not in lowered for c in subscript) else name
+    if sample is None:
+        return shown
+    if shown == base:
+        return base + sample.translate(_SUBSCRIPTS)
+    return f"{shown}⁽{sample.translate(str.maketrans('in', 'ⁱⁿ'))}⁾"
+
+
+def set_text(domain: sympy.Set) -> str:
+    """A set as a textbook writes it: ℝ, [0, 1], (0, 1), [0, ∞), {-1, 1}.
+
+    Examples
+    --------
+    >>> set_text(sympy.Interval(0, 1)), set_text(sympy.Interval.open(0, sympy.oo))
+    ('[0, 1]', '(0, ∞)')
+    """
+    if domain == sympy.S.Reals:
+        return "ℝ"
+    if isinstance(domain, sympy.Interval):
+
+        def end(value):
+            return {sympy.S.Infinity: "∞", sympy.S.NegativeInfinity: "-∞"}.get(
+                value, sympy.sstr(value)
+            )
+
+        left = "(" if domain.left_open else "["
+        right = ")" if domain.right_open else "]"
+        return f"{left}{end(domain.inf)}, {end(domain.sup)}{right}"
+    if isinstance(domain, sympy.FiniteSet):
+        values = sorted(domain, key=sympy.default_sort_key)
+        return "{" + ", ".join(sympy.sstr(v) for v in values) + "}"
+    return sympy.sstr(domain)
 
 
 #: SymPy's "full" names of inverse hyperbolic functions (ISO's arsinh) -> the names

@@ -26,6 +26,7 @@ from symcalc.numeric.riemann import RULES
 from symcalc.present.files import save_figure
 from symcalc.present.plotting import (
     MIN_TITLE_SIZE,
+    coinciding,
     mathtext,
     plot_ftc,
     plot_function,
@@ -35,7 +36,7 @@ from symcalc.present.plotting import (
 )
 from symcalc.symbolic.catalog import CATALOG, univariate_entry
 from symcalc.symbolic.derivatives import derivative
-from symcalc.symbolic.functions import expand_named
+from symcalc.symbolic.functions import expand_named, sigmoid
 from symcalc.symbolic.parse import resolve
 
 ALL = sorted(CATALOG)
@@ -191,6 +192,50 @@ def test_titles_are_formulas_in_mathtext():
     ]
     busy = plot_function("gelu_tanh").axes[1].get_title()
     assert busy == r"$\mathrm{gelu\_tanh}'(x)$"  # too long for a title: the name alone
+
+
+def test_titles_are_typeset_as_the_latex_printer_sets_them():
+    """hard_swish: x min(...) with TeX's thin space (not a variable "xmin"), -3 < x < 3."""
+    stacked = plot_function("hard_swish", order=2, layout="stacked")  # as in the gallery
+    titles = [ax.get_title() for ax in stacked.axes]
+    assert r"x\, \min\left(6, \max\left(0, x + 3\right)\right)" in titles[0]
+    assert r"\mathrm{if}\ -3 < x < 3;" in titles[1] and r"\mathrm{and}" not in titles[1]
+    assert plot_function("tanh").axes[0].get_title().startswith(r"$\tanh(x) = ")
+    x = sympy.Symbol("x", real=True)
+    sigma = mathtext(sigmoid(x) * (1 - sigmoid(x)))  # the order the steps print
+    assert sigma == r"$\sigma\left(x\right) \left(1 - \sigma\left(x\right)\right)$"
+
+
+def test_curves_that_cover_each_other_are_found_as_the_eye_sees_them():
+    h = np.logspace(-10, 0, 60)
+    assert coinciding([h] * 3, [h**2, h**2 * 1.02, h], log_x=True) == [0, 1]
+    assert coinciding([h] * 2, [h**2, 1e6 * h**2], log_x=True) == []
+    # a steep descent squeezed at the left of a long axis hides another one next to it
+    k = np.arange(5000)
+    fast, faster, slow = np.exp(-k[:300] / 10), np.exp(-k[:280] / 9), np.exp(-k / 300)
+    assert coinciding([k[:300], k[:280], k], [fast, faster, slow]) == [0, 1]
+
+
+def test_coinciding_curves_are_drawn_so_each_can_be_seen():
+    h = np.logspace(-12, 0, 40)
+    study = types.SimpleNamespace(
+        steps=h,
+        errors={"central": h**2 / 6, "complex": h**2 / 6 * 1.001, "forward": h / 2},
+        exact=1.0,
+        point=0.5,
+        function_name="tanh",
+    )
+    ax = plot_step_errors(study).axes[0]
+    central, complex_, forward = (
+        _line(ax, f"error-{m}") for m in ("central", "complex", "forward")
+    )
+    assert central.get_linestyle() != complex_.get_linestyle()
+    assert central.get_marker() != complex_.get_marker()
+    assert central.get_linewidth() > complex_.get_linewidth()  # the one below shows around
+    assert complex_.get_markerfacecolor() == "white"
+    assert forward.get_linestyle() == "-"  # a curve nobody covers stays plain
+    legend = " ".join(ax.get_legend().get_title().get_text().split())
+    assert "central and complex coincide, told apart by dashes and markers" in legend
 
 
 def test_mathtext_converter_handles_what_mathtext_lacks():

@@ -37,7 +37,8 @@ from matplotlib.figure import Figure
 
 from ..errors import SymcalcError, check_range
 from ..symbolic.catalog import Entry
-from ..symbolic.functions import LatexPrinter, latex
+from ..symbolic.functions import latex, name_latex
+from ..symbolic.render import TextbookLatexPrinter, chained_bounds
 
 __all__ = [
     "COLORS",
@@ -171,6 +172,112 @@ def _mark_point(ax, x: float, label: str) -> None:
         fontsize=9,
         color=COLORS["kink"],
     )
+
+
+#: Line styles and markers that tell curves apart where they lie on top of each other.
+DISTINCT: tuple[dict[str, Any], ...] = (
+    {"linestyle": "-", "marker": "o"},
+    {"linestyle": (0, (5, 2)), "marker": "s"},
+    {"linestyle": (0, (1, 1.2)), "marker": "^"},
+    {"linestyle": (0, (6, 2, 1.5, 2)), "marker": "D"},
+    {"linestyle": (0, (3, 1.5, 1, 1.5, 1, 1.5)), "marker": "v"},
+    {"linestyle": (0, (8, 3)), "marker": "P"},
+    {"linestyle": (0, (2, 2)), "marker": "X"},
+)
+
+
+def _drawn_cells(x: np.ndarray, y: np.ndarray, limits, grid: tuple[int, int]) -> set:
+    """The cells of a ``grid`` over the axes that the polyline through (x, y) passes through
+    (x and y already on the axes' scale; ``limits`` = (x0, x1, y0, y1))."""
+    x0, x1, y0, y1 = limits
+    u = (x - x0) / max(x1 - x0, 1e-300)
+    v = (y - y0) / max(y1 - y0, 1e-300)
+    keep = np.isfinite(u) & np.isfinite(v)
+    cells: set = set()
+    for start, stop in _runs_of(keep):
+        us, vs = u[start:stop], v[start:stop]
+        if us.size > 1:  # points along each segment, closer than a cell
+            steps = np.hypot(np.diff(us) * grid[0], np.diff(vs) * grid[1])
+            counts = np.maximum(1, np.ceil(steps * 2).astype(int))
+            t = np.concatenate([np.arange(c) / c for c in counts])
+            index = np.repeat(np.arange(us.size - 1), counts)
+            us = np.append(us[index] + t * (us[index + 1] - us[index]), us[-1])
+            vs = np.append(vs[index] + t * (vs[index + 1] - vs[index]), vs[-1])
+        cells.update(zip((us * grid[0]).astype(int), (vs * grid[1]).astype(int), strict=True))
+    return cells
+
+
+def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    return list(zip(edges[::2], edges[1::2], strict=True))
+
+
+def coinciding(
+    x: Sequence[np.ndarray],
+    curves: Sequence[np.ndarray],
+    *,
+    log_x: bool = False,
+    share: float = 0.35,
+    grid: tuple[int, int] = (240, 160),
+) -> list[int]:
+    """The curves, drawn on a log-y axis, that other curves cover over much of their length.
+
+    Each curve is traced over a ``grid`` of cells spanning the axes (about a line's
+    width each); a curve is listed when at least ``share`` of the cells it passes
+    through are passed through by some other curve as well.  This is what the eye
+    sees: curves with different values still cover each other where the axis squeezes
+    them together (a steep descent at the left of a long x axis).
+
+    Examples
+    --------
+    >>> h = np.logspace(-8, 0, 40)
+    >>> coinciding([h, h, h], [h**2, h**2 * 1.01, h], log_x=True)
+    [0, 1]
+    """
+    xs = [np.log10(np.asarray(a, float)) if log_x else np.asarray(a, float) for a in x]
+    ys = []
+    for curve in curves:
+        values = np.asarray(curve, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ys.append(np.where(values > 0, np.log10(np.abs(values)), np.nan))
+    finite_x = np.concatenate([a[np.isfinite(a)] for a in xs])
+    finite_y = np.concatenate([b[np.isfinite(b)] for b in ys])
+    if finite_x.size == 0 or finite_y.size == 0:
+        return []
+    limits = (finite_x.min(), finite_x.max(), finite_y.min(), finite_y.max())
+    cells = [_drawn_cells(a, b, limits, grid) for a, b in zip(xs, ys, strict=True)]
+    covered = []
+    for i, mine in enumerate(cells):
+        others = set().union(*(c for j, c in enumerate(cells) if j != i))
+        shared = len(mine & others)
+        if mine and shared >= 4 and shared >= share * len(mine):
+            covered.append(i)
+    return covered if len(covered) > 1 else []
+
+
+def _separated(count: int, covered: Sequence[int]) -> list[dict[str, Any]]:
+    """Line styles for ``count`` curves: plain, except that curves that cover each other get
+    distinct dashes, hollow markers at staggered places and widths that narrow from the
+    first drawn (so the one below shows around the one above)."""
+    styles: list[dict[str, Any]] = [{} for _ in range(count)]
+    for rank, k in enumerate(covered):
+        styles[k] = {
+            **DISTINCT[rank % len(DISTINCT)],
+            "linewidth": max(1.0, 2.6 - 0.5 * rank),
+            "markevery": (0.03 * rank, 0.09),  # spaced along the drawn line, staggered
+            "markersize": 5.5,
+            "markerfacecolor": "white",
+            "markeredgewidth": 1.3,
+        }
+    return styles
+
+
+def _coincidence_note(labels: Sequence[str], covered: Sequence[int]) -> str:
+    """'momentum, nesterov and line-search coincide in places'."""
+    names = list(dict.fromkeys(labels[k] for k in covered))
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return f"{listed} coincide in places"
 
 
 def figure_png(figure: Figure, dpi: int = 100) -> bytes:
@@ -396,8 +503,9 @@ def _raise_deep_titles(figure: Figure) -> None:
 MAX_TITLE_OPERATIONS = 30
 
 
-class _MathtextPrinter(LatexPrinter):
-    """LaTeX that matplotlib's mathtext can draw: no ``cases``, no ``\\operatorname``."""
+class _MathtextPrinter(TextbookLatexPrinter):
+    """The LaTeX printer's typesetting (σ, sums last, 2(p − y), −3 < x < 3) in a form
+    matplotlib's mathtext can draw: no ``cases``, no ``\\operatorname``."""
 
     def _print_Piecewise(self, expr):
         parts = []
@@ -418,6 +526,8 @@ class _MathtextPrinter(LatexPrinter):
         return re.sub(r"\\operatorname\{([^}]*)\}", r"\\mathrm{\1}", name)
 
     def _print_And(self, expr):
+        if chained_bounds(expr) is not None:
+            return super()._print_And(expr)
         return r"\ \mathrm{and}\ ".join(self._print(a) for a in expr.args)
 
     def _print_Or(self, expr):
@@ -457,14 +567,24 @@ def _nested_fractions(body: str) -> bool:
     return False
 
 
+#: Operator names mathtext sets without the thin space TeX puts before them.
+_OPERATOR_NAMES = "min|max|log|exp|sin|cos|tan|sec|csc|cot|sinh|cosh|tanh|coth|arcsin|arccos|arctan"
+
+
+def _operator_spacing(body: str) -> str:
+    """x \\min(...) with a thin space, as TeX sets it (mathtext would draw "xmin")."""
+    pattern = rf"(?<=[A-Za-z0-9}}\)])\s+(?=\\(?:{_OPERATOR_NAMES}|mathrm)\b)"
+    return re.sub(pattern, r"\\, ", body)
+
+
 def _formula(expr: sympy.Expr) -> str:
     """Mathtext for expr: full-size fractions, or inline a / b where fractions would nest."""
     body = _MathtextPrinter({"mul_symbol": None}).doprint(expr)
     if _nested_fractions(body):
         body = _MathtextPrinter({"mul_symbol": None, "fold_short_frac": True}).doprint(expr)
         if _nested_fractions(body):
-            return body
-    return body.replace(r"\frac{", r"\dfrac{")
+            return _operator_spacing(body)
+    return _operator_spacing(body.replace(r"\frac{", r"\dfrac{"))
 
 
 def mathtext(
@@ -498,9 +618,10 @@ def mathtext(
 
 
 def _name_tex(entry: Entry) -> str:
+    """The entry's name as the LaTeX printer writes it (\\tanh), in mathtext (\\mathrm)."""
     if entry.kind == "expression":
         return "f"
-    return r"\mathrm{" + entry.name.replace("_", r"\_") + "}"
+    return re.sub(r"\\operatorname\{([^}]*)\}", r"\\mathrm{\1}", name_latex(entry.name))
 
 
 # -- sampling curves -----------------------------------------------------------------
@@ -1085,15 +1206,22 @@ def plot_step_errors(study) -> Figure:
     positive = []
     scale = abs(float(getattr(study, "exact", 1.0) or 1.0))
     exact_below = 0.05 * np.finfo(float).eps * max(1.0, scale)
-    for i, (method, errors) in enumerate(study.errors.items()):
+    series = {}
+    for method, errors in study.errors.items():
         errors = np.asarray(errors, dtype=float)
         if errors.shape != steps.shape:
             raise SymcalcError(
                 f"errors for '{method}' have {errors.size} values for {steps.size} steps"
             )
-        shown = np.where(errors > exact_below, errors, np.nan)
+        series[method] = np.where(errors > exact_below, errors, np.nan)
+    # central differences and the complex step share their h² term: where their curves
+    # coincide, each is drawn so it can be seen (dashes, markers) and the legend says so
+    covered = coinciding([steps] * len(series), list(series.values()), log_x=True)
+    styles = _separated(len(series), covered)
+    for i, (method, shown) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
-        (line,) = ax.loglog(steps, shown, marker="o", markersize=3.5, color=color, label=method)
+        style = styles[i] or {"marker": "o", "markersize": 3.5}
+        (line,) = ax.loglog(steps, shown, color=color, label=method, **style)
         line.set_gid(f"error-{method}")
         if np.any(np.isfinite(shown)):
             best = int(np.nanargmin(shown))
@@ -1133,7 +1261,11 @@ def plot_step_errors(study) -> Figure:
     variable = getattr(study, "variable", None)
     operator = f"d/d{variable} " if variable else ""
     ax.set_title(f"gradient check of {operator}{getattr(study, 'function_name', 'f')}{where}")
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title="★ best step")
+    title = "★ best step"
+    if covered:
+        note = _coincidence_note(list(series), covered).replace(" in places", "")
+        title += f"\n{note},\ntold apart by dashes and markers"
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), title=title)
     return fig
 
 
@@ -1173,16 +1305,12 @@ def _run_label(run, runs) -> str:
     return f"{run.optimizer} (α = {run.learning_rate:.3g})"
 
 
-def _curve_panel(ax, runs, values: str, ylabel: str, offset: float = 0.0, labels=None) -> None:
+def _curve_panel(
+    ax, runs, values: str, ylabel: str, offset: float = 0.0, labels=None, styles=None
+) -> None:
     labels = labels or [_run_label(run, runs) for run in runs]
-    distinct = len({r.optimizer for r in runs}) == len(runs)
-    for i, (run, color, label) in enumerate(zip(runs, _run_colors(runs), labels, strict=False)):
-        # Runs of one optimizer may coincide (the same fit two ways): dash the later ones.
-        style = (
-            {}
-            if distinct
-            else {"linestyle": ("-", "--", ":", "-.")[i % 4], "linewidth": 2.8 - i * 0.8}
-        )
+    styles = styles or [{} for _ in runs]
+    for run, color, label, style in zip(runs, _run_colors(runs), labels, styles, strict=False):
         series = np.asarray(getattr(run.history, values), dtype=float) - offset
         shown = np.where(series > 0, series, np.nan)
         iterations = np.arange(len(series))
@@ -1229,8 +1357,17 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
         raise SymcalcError(f"got {len(labels)} labels for {len(runs)} runs; give one label per run")
     fig, (left, right) = _figure(1, 2, panel=(5.0, 3.6))
     best = min(float(np.min(r.history.loss)) for r in runs)
-    _curve_panel(left, runs, "loss", "J(θₖ) − J_best", offset=best, labels=labels)
-    _curve_panel(right, runs, "gradient_norm", "gradient norm ‖∇J(θₖ)‖", labels=labels)
+    # runs that lie on top of each other (in either panel) get dashes and markers
+    losses = [np.asarray(r.history.loss, dtype=float) - best for r in runs]
+    norms = [np.asarray(r.history.gradient_norm, dtype=float) for r in runs]
+    iterations = [np.arange(len(r.history.loss)) for r in runs]
+    covered = sorted(set(coinciding(iterations, losses)) | set(coinciding(iterations, norms)))
+    same_optimizer = len({r.optimizer for r in runs}) < len(runs)
+    if same_optimizer:  # runs of one optimizer may coincide (the same fit two ways)
+        covered = list(range(len(runs)))
+    styles = _separated(len(runs), covered)
+    _curve_panel(left, runs, "loss", "J(θₖ) − J_best", best, labels, styles)
+    _curve_panel(right, runs, "gradient_norm", "gradient norm ‖∇J(θₖ)‖", 0.0, labels, styles)
     tols = {r.tol for r in runs if r.tol > 0}
     if len(tols) == 1:
         tol = tols.pop()
@@ -1252,8 +1389,12 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
     fig.suptitle(f"{title} on {data}" if data else title)
     left.set_title(f"loss above J_best = {best:.6g}")
     right.set_title("gradient norm")
-    handles, labels = right.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3))
+    handles, shown = right.get_legend_handles_labels()
+    note = None
+    if covered and not same_optimizer:
+        names = [r.optimizer for r in runs]
+        note = _coincidence_note(names, covered) + ": told apart by dashes and markers"
+    fig.legend(handles, shown, loc="outside lower center", ncol=min(len(shown), 3), title=note)
     return fig
 
 
@@ -1357,9 +1498,14 @@ def plot_descent_paths(results, *, grid: int = 81) -> Figure:
         ax.grid(False)
     curves = axes[len(runs)]
     best = min(float(np.min(r.history.loss)) for r in runs)
-    _curve_panel(curves, runs, "loss", "J(θₖ) − J_best", offset=best)
+    losses = [np.asarray(r.history.loss, dtype=float) - best for r in runs]
+    covered = coinciding([np.arange(len(v)) for v in losses], losses)
+    _curve_panel(curves, runs, "loss", "J(θₖ) − J_best", best, None, _separated(len(runs), covered))
     curves.set_title("loss above J_best (log scale)", fontsize=10)
-    curves.legend(loc="upper right", fontsize=8)
+    note = None
+    if covered:
+        note = _coincidence_note([r.optimizer for r in runs], covered).replace(" in places", "")
+    curves.legend(loc="upper right", fontsize=8, title=note, title_fontsize=8)
     for ax in axes[len(runs) + 1 :]:
         ax.set_visible(False)
     fig.colorbar(

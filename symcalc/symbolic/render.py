@@ -48,6 +48,7 @@ __all__ = [
     "Line",
     "TextPrinter",
     "TextbookLatexPrinter",
+    "chained_bounds",
     "equations",
     "latex_tag",
     "lines",
@@ -338,7 +339,47 @@ class TextbookLatexPrinter(_Textbook, LatexPrinter):
         variable = expr.variables[0]
         return _latex_d(variable, self._print(expr.expr), self._partial(variable))
 
+    def _print_And(self, expr):
+        """-3 < x < 3, not x > -3 ∧ x < 3."""
+        bounds = chained_bounds(expr)
+        if bounds is None:
+            return super()._print_And(expr)
+        low, low_op, variable, high_op, high = bounds
+        ops = {"<": "<", "<=": r"\leq"}
+        return (
+            f"{self._print(low)} {ops[low_op]} {self._print(variable)} "
+            f"{ops[high_op]} {self._print(high)}"
+        )
+
     _times, _minus = " ", "- "
+
+
+def chained_bounds(expr: sympy.Basic):
+    """(a, op, x, op, b) when ``expr`` says a < x < b (either end may be ≤), else None.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> chained_bounds((x > -3) & (x <= 3))
+    (-3, '<', x, '<=', 3)
+    """
+    if not isinstance(expr, sympy.And) or len(expr.args) != 2:
+        return None
+    lows, highs = [], []
+    for rel in expr.args:
+        if not isinstance(rel, sympy.core.relational.Relational) or not rel.lhs.is_Symbol:
+            return None
+        if rel.rhs.has(rel.lhs):
+            return None
+        if isinstance(rel, (sympy.StrictGreaterThan, sympy.GreaterThan)):
+            lows.append((rel.rhs, "<" if rel.rel_op == ">" else "<=", rel.lhs))
+        elif isinstance(rel, (sympy.StrictLessThan, sympy.LessThan)):
+            highs.append((rel.rhs, rel.rel_op, rel.lhs))
+    if len(lows) != 1 or len(highs) != 1 or lows[0][2] != highs[0][2]:
+        return None
+    (low, low_op, variable), (high, high_op, _) = lows[0], highs[0]
+    return low, low_op, variable, high_op, high
 
 
 _TEXT = TextPrinter()

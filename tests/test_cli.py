@@ -40,7 +40,8 @@ def test_show_prints_formula_latex_parameters_and_domain(cli):
     data = json.loads(cli("show", "bce", "--format", "json").stdout)
     assert data["name"] == "binary_cross_entropy" and data["domain"]["p"] == "Interval.open(0, 1)"
     assert "Sum(" in data["mean_loss"]
-    assert cli("show", "--format", "latex", "--", "-x**2").stdout.strip().endswith("= - x^{2}")
+    shown = cli("show", "--format", "latex", "--", "-x**2").stdout.strip()
+    assert shown.startswith("\\begin{align*}") and shown.endswith("&= - x^{2}\n\\end{align*}")
     softmax = cli("show", "categorical_cross_entropy").stdout
     assert "domain: z₁, z₂, z₃ ∈ ℝ; y₁, y₂, y₃ ∈ [0, 1]" in softmax  # not Interval(0, 1)
     assert "(z₁⁽ⁱ⁾, z₂⁽ⁱ⁾, z₃⁽ⁱ⁾, y₁⁽ⁱ⁾, y₂⁽ⁱ⁾, y₃⁽ⁱ⁾), i = 1, …, m" in softmax  # not z_1_i

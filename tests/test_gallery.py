@@ -146,11 +146,13 @@ def test_page_shows_the_results_it_reports(built, name):
     assert f"# {g._text(name)}\n" in page
     assert g._math_block(entry.latex()) in page
     for tree in derivation.steps:  # the step-by-step derivative, verbatim
-        assert g._math_block(render.to_latex(tree)) in page
+        assert g._math_block(render.to_latex(tree, derivation.partial_variables)) in page
     assert render.TextbookLatexPrinter().doprint(derivation.derivative) in page
     found = check.antiderivative
     if found.found:
-        assert g._math_block(found.to_latex(steps=False)) in page
+        assert g._math_block(found.latex_equation()) in page
+        if found.step_list():
+            assert g._math_block(found.steps_latex()) in page
         assert "No closed form" not in page
     else:
         assert f"No closed form: {found.reason}." in page

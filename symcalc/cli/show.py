@@ -28,7 +28,10 @@ def run(args) -> int:
             data["mean_loss_latex"] = latex(entry.mean_loss())
         print_json(data)
     elif args.format == "latex":
-        print(entry.latex())
+        from ..symbolic.typeset import Equation, align
+
+        lhs, _, rhs = entry.latex().partition(" = ")
+        print(align([Equation(lhs, (rhs,))]))
     else:
         print(entry.to_text())
         print(f"  LaTeX: {entry.latex()}")

@@ -454,7 +454,7 @@ def _derivative_section(entry: Entry, derivation) -> list[str]:
             else "Each line names the rule it uses.",
             "",
         ]
-        partial = derivation._partial_variables()
+        partial = derivation.partial_variables
         lines += [_math_block(render.to_latex(tree, partial)) for tree in derivation.steps]
         lines.append("")
     lines += ["### Kinks", ""]

@@ -357,7 +357,7 @@ class Derivation:
                     lines.append(f"\nsteps for derivative {k}:")
                 else:
                     lines.append("\nsteps:")
-                lines.append(render.to_text(tree, self._partial_variables()))
+                lines.append(render.to_text(tree, self.partial_variables))
         return "\n".join(lines)
 
     def call_latex(self) -> str:
@@ -371,7 +371,7 @@ class Derivation:
         classic form, then (with ``steps``) each derivation line."""
         from . import render, typeset
 
-        printer = render.TextbookLatexPrinter({"partial": self._partial_variables()})
+        printer = render.TextbookLatexPrinter({"partial": self.partial_variables})
         call = self.call_latex()
         rows = [typeset.Equation(call, (latex(self.expr),))]
         if self.entry.params:
@@ -388,7 +388,7 @@ class Derivation:
         rows.append(typeset.Equation(f"{self.latex_notation()} {call}", tuple(sides), tag))
         if steps:
             for tree in self.steps:
-                found = render.equations(tree, self._partial_variables())
+                found = render.equations(tree, self.partial_variables)
                 found[0] = dataclasses.replace(found[0], space_before=True)
                 rows.extend(found)
         return rows
@@ -410,20 +410,23 @@ class Derivation:
         """The result on one line: ``\\frac{d}{dx}\\left[f\\right] = f' (= classic form)``."""
         from . import render
 
-        printer = render.TextbookLatexPrinter({"partial": self._partial_variables()})
+        printer = render.TextbookLatexPrinter({"partial": self.partial_variables})
         lhs = self.latex_notation() + r"\left[" + latex(self.expr) + r"\right]"
         sides = [lhs, printer.doprint(self.derivative)]
         if self.shows_identity:
             sides.append(printer.doprint(self.identity))
         return " = ".join(sides)
 
-    def _partial_variables(self) -> frozenset:
+    @property
+    def partial_variables(self) -> frozenset:
+        """The variables written with ∂ (all of them, for a function of several)."""
         return frozenset(self.entry.variables) if self.partial else frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: every expression as SymPy syntax that `symcalc.parse` reads back."""
         from . import render
 
+        printer = render.TextbookLatexPrinter({"partial": self.partial_variables})
         return {
             "input": self.input,
             "name": self.entry.name,
@@ -433,9 +436,9 @@ class Derivation:
             "variable": self.variable.name,
             "order": self.order,
             "derivative": sympy.sstr(self.derivative),
-            "derivative_latex": latex(self.derivative),
+            "derivative_latex": printer.doprint(self.derivative),
             "identity": None if self.identity is None else sympy.sstr(self.identity),
-            "identity_latex": None if self.identity is None else latex(self.identity),
+            "identity_latex": None if self.identity is None else printer.doprint(self.identity),
             "params": {k: sympy.sstr(v) for k, v in self.entry.params.items()},
             "kinks": [sympy.sstr(k) for k in self.kinks],
             "convention": self.convention,
@@ -443,7 +446,7 @@ class Derivation:
             "steps": [
                 record
                 for tree in self.steps
-                for record in render.step_records(tree, self._partial_variables())
+                for record in render.step_records(tree, self.partial_variables)
             ],
         }
 

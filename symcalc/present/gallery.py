@@ -486,7 +486,7 @@ def _kinks(entry: Entry, derivation) -> list[str]:
     stepped = entry.expr.has(sympy.Max, sympy.Min, sympy.Heaviside)
     if stepped:
         heaviside = _math(r"\operatorname{Heaviside}(0) = " + latex(CONVENTIONS[convention]))
-        frameworks = ", what PyTorch and JAX compute" if convention == "zero" else ""
+        frameworks = ", which is what PyTorch and JAX compute" if convention == "zero" else ""
         sentences.append(
             f"A max, min or step takes symcalc's convention `{convention}`, {heaviside}"
             f"{frameworks}."

@@ -21,6 +21,7 @@ from ...symbolic.derivatives import derivative, variable_of
 from ...symbolic.functions import latex, sigmoid
 from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
+from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
 from .backends import BACKENDS, compile_numba, compile_numpy
 from .graph import has_branches
@@ -38,8 +39,10 @@ class Kernel:
 
     ``expr`` is the mathematical expression (parameters bound), ``lowered`` the
     equivalent stable form the generated ``source`` computes, ``rewrites`` the names
-    of the stability rules that produced it.  ``entry``, ``order`` and ``wrt`` say
-    what it is of; ``dtype`` (None: follow the inputs) and ``backend`` how it runs.
+    of the stability rules that produced it, and ``branches`` the polynomial branches
+    (`symcalc.numeric.cancellation.SeriesBranch`) that replace parts of ``lowered``
+    near points where it cancels.  ``entry``, ``order`` and ``wrt`` say what it is of;
+    ``dtype`` (None: follow the inputs) and ``backend`` how it runs.
 
     Examples
     --------
@@ -65,6 +68,7 @@ class Kernel:
     buffers: Mapping[str, int] = dataclasses.field(default_factory=dict, repr=False)
     numba_functions: Mapping[np.dtype, Any] = dataclasses.field(default_factory=dict, repr=False)
     constants: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    branches: tuple[SeriesBranch, ...] = dataclasses.field(default=(), repr=False)
 
     # -- evaluation ----------------------------------------------------------------------
     def __call__(self, *args: Any) -> Any:
@@ -186,6 +190,7 @@ class Kernel:
             lines.append(f"  evaluated as: {sympy.sstr(self.lowered)}")
             if self.rewrites:
                 lines.append(f"  stability rewrites: {', '.join(dict.fromkeys(self.rewrites))}")
+            lines += [f"  {branch.to_text()}" for branch in self.branches]
         else:
             lines.append("  evaluated as written (stable=False)")
         lines.append(f"  backend: {self.backend}; dtype: {self.dtype or 'follows the inputs'}")
@@ -307,7 +312,8 @@ def _build(
         )
     samples = _probe_samples(entry, variables)
     lowered, fired = optimize_traced(bound, context=Context(samples))
-    pre = pre_lower(lowered, backend)
+    branched, branches = series_branches(lowered, Context(samples))
+    pre = pre_lower(branched, backend)
     if backend == "numba":
         source, functions = compile_numba(pre, variables)
         return Kernel(
@@ -325,6 +331,7 @@ def _build(
             lambda *a: None,
             {},
             functions,
+            branches=branches,
         )
     function, source, counts, constants = compile_numpy(pre, variables, entry.name)
     return Kernel(
@@ -343,6 +350,7 @@ def _build(
         counts,
         {},
         constants,
+        branches,
     )
 
 

@@ -35,6 +35,7 @@ NAMESPACE: dict[str, Any] = {
     "_select": runtime.select,
     "_negabs": runtime.negabs,
     "_exp_finite": runtime.exp_finite,
+    "_hypot": runtime.hypot,
     "erf_array": erf_array,
     "erfc_array": erfc_array,
     "NAN": math.nan,

@@ -16,7 +16,7 @@ from typing import Any
 import sympy
 
 from ...errors import SymcalcError
-from ..rewrites import erfc, expm1, log1p
+from ..rewrites import erfc, expm1, hypot, log1p
 from . import nodes as n
 from .lowering import (
     _exp_capped,
@@ -227,10 +227,24 @@ def _piecewise(g: Graph, expr: sympy.Piecewise) -> int:
 
 
 def _branch(g: Graph, val: sympy.Expr) -> int:
-    """A Piecewise branch, evaluated everywhere; discarded elements' warnings are silenced."""
-    if not val.free_symbols or is_polynomial(val):
+    """A Piecewise branch, evaluated everywhere; discarded elements' warnings are silenced.
+
+    Only constants and polynomials of degree one (which cannot overflow where the input
+    is finite, beyond what the branch itself returns) go unguarded.
+    """
+    if not val.free_symbols or _is_linear(val):
         return g.build(val)
     return g.add(n.Guard(g.build(val)))
+
+
+def _is_linear(expr: sympy.Expr) -> bool:
+    try:
+        return (
+            bool(expr.is_polynomial(*expr.free_symbols))
+            and sympy.Poly(expr, *expr.free_symbols).total_degree() <= 1
+        )
+    except (sympy.PolynomialError, TypeError, ValueError):
+        return False
 
 
 def _unary(g: Graph, expr: sympy.Function) -> int:
@@ -292,6 +306,7 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
     sympy.Or: _logic,
     sympy.Not: _one_operand(n.Not),
     sympy.Piecewise: _piecewise,
+    hypot: lambda g, expr: g.add(n.Hypot(g.build(expr.args[0]), g.build(expr.args[1]))),
     **dict.fromkeys(UNARY, _unary),
 }
 

@@ -40,6 +40,7 @@ __all__ = [
     "ExpCapped",
     "Fold",
     "Guard",
+    "Hypot",
     "Indicator",
     "Input",
     "Log1p",
@@ -537,6 +538,34 @@ class Sech(Node):
 
     def scalar(self, p, args):
         return f"_sech({args[0]})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Hypot(Node):
+    """√(a² + b²) without overflow or underflow of the squares: four passes, and
+    ``np.hypot`` where they over- or underflow (`symcalc.numeric.kernels.runtime.hypot`)."""
+
+    a: int
+    b: int
+
+    @property
+    def children(self):
+        return (self.a, self.b)
+
+    def hazards(self, args):
+        return list(args)
+
+    def numpy(self, em, args, out):
+        note = "  # sqrt(a² + b²); np.hypot where the squares over/underflow"
+        if isinstance(em.node(self.b), Const):
+            em.emit(f"_hypot({args[0]}, {args[1]}, {out}){note}")
+            return
+        square = em.take("f")
+        em.emit(f"_hypot({args[0]}, {args[1]}, {out}, {square}){note}")
+        em.give(square)
+
+    def scalar(self, p, args):
+        return p.call("hypot", *args)
 
 
 # -- booleans and branches ------------------------------------------------------------------

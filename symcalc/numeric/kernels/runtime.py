@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["CHUNK", "INT_OF", "chunk_pool", "exp_finite", "negabs", "select"]
+__all__ = ["CHUNK", "INT_OF", "chunk_pool", "exp_finite", "hypot", "negabs", "select"]
 
 #: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
 CHUNK = 65536
@@ -76,6 +76,31 @@ def chunk_pool(
         out.append(filled[key])
     while len(filled) > CONSTANT_BUFFERS:
         filled.popitem(last=False)
+    return out
+
+
+#: Below this, a² + b² may have lost bits to underflow: `hypot` recomputes with np.hypot.
+_HYPOT_SMALL = {d: float(np.sqrt(np.finfo(d).tiny)) * 2.0**30 for d in FLOAT_MAX}
+
+
+def hypot(a, b, out, scratch=None):
+    """out = √(a² + b²): four passes, and ``np.hypot`` (exact scaling, 50x slower) only for a
+    chunk where the squares overflow or may underflow (a max- and a min-reduction tell).
+
+    ``scratch`` holds b² when b is an array; ``out`` may not be ``a`` or ``b``.
+    """
+    with np.errstate(over="ignore", under="ignore"):  # such chunks are recomputed below
+        if scratch is None:
+            np.multiply(a, a, out=out)
+            np.add(out, b * b, out=out)
+        else:
+            np.multiply(b, b, out=scratch)
+            np.multiply(a, a, out=out)
+            np.add(out, scratch, out=out)
+    np.sqrt(out, out=out)
+    if out.size and not (out.max() < math.inf and out.min() >= _HYPOT_SMALL[out.dtype]):
+        with np.errstate(over="ignore", under="ignore"):
+            np.hypot(a, b, out=out)
     return out
 
 

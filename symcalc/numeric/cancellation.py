@@ -23,6 +23,11 @@ points and builds the branches, knowing no function by name:
 
 Each `SeriesBranch` records the point, radius, degree and the measured errors.
 
+The other end of the line needs the mirror image: a rational function such as
+2x/(x² + 1) (the derivative of log(1 + x²)) overflows in x² from |x| = 1.3e154 on,
+where its value 2/x is still representable.  For |x| > 1 it is evaluated in powers of
+1/x, x^(m - n)·p̃(1/x)/q̃(1/x), the same function (an identity, `FarBranch`).
+
 Examples
 --------
 >>> import sympy
@@ -47,7 +52,7 @@ import sympy
 
 from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context
 
-__all__ = ["KAPPA", "TRUNCATION", "SeriesBranch", "series_branches"]
+__all__ = ["KAPPA", "TRUNCATION", "FarBranch", "SeriesBranch", "series_branches"]
 
 #: The largest cancellation factor left to floating point outside a branch.
 KAPPA = 30.0
@@ -108,17 +113,33 @@ class SeriesBranch:
         return f"<SeriesBranch {self.to_text()}>"
 
 
+@dataclasses.dataclass(frozen=True, repr=False)
+class FarBranch:
+    """A rational function ``expr`` evaluated in powers of 1/``variable`` for |variable| > 1."""
+
+    expr: sympy.Expr
+    variable: sympy.Symbol
+    reversed: sympy.Expr
+
+    def to_text(self) -> str:
+        return f"far branch: |{self.variable}| > 1 as {sympy.sstr(self.reversed)}"
+
+    def __repr__(self) -> str:
+        return f"<FarBranch {self.to_text()}>"
+
+
 def series_branches(
     expr: sympy.Expr, context: Context | None = None
-) -> tuple[sympy.Expr, tuple[SeriesBranch, ...]]:
+) -> tuple[sympy.Expr, tuple[SeriesBranch | FarBranch, ...]]:
     """``expr`` with a polynomial branch wherever a subexpression cancels near a point.
 
     ``context.samples`` (probe values by symbol) limits candidate points to the closure
     of each variable's range; without samples every candidate is tried.
     """
     context = context or Context()
+    expr, far = _far_branches(expr, context)
     mapping: dict[sympy.Basic, sympy.Basic] = {}
-    branches: list[SeriesBranch] = []
+    branches: list[SeriesBranch | FarBranch] = list(far)
     for sub, x in _univariate_parts(expr):
         if sub in mapping:
             continue
@@ -127,6 +148,50 @@ def series_branches(
             branches.append(branch)
             mapping[sub] = sympy.Piecewise((branch.polynomial, branch.condition()), (sub, True))
     return (expr.xreplace(mapping) if mapping else expr), tuple(branches)
+
+
+# -- rational functions at infinity -------------------------------------------------------------
+
+
+def _far_branches(expr: sympy.Expr, context: Context) -> tuple[sympy.Expr, list[FarBranch]]:
+    """Rational functions of one unbounded variable, of degree 2 or more and not
+    polynomials, with a branch in powers of 1/x for |x| > 1."""
+    mapping: dict[sympy.Basic, sympy.Basic] = {}
+    found: list[FarBranch] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        reversed_form = _reversed(node, context)
+        if reversed_form is not None:
+            x = next(iter(node.free_symbols))
+            found.append(FarBranch(node, x, reversed_form))
+            mapping[node] = sympy.Piecewise((node, sympy.Abs(x) <= 1), (reversed_form, True))
+            continue
+        stack.extend(a for a in node.args if a.free_symbols)
+    return (expr.xreplace(mapping) if mapping else expr), found
+
+
+def _reversed(node: sympy.Basic, context: Context) -> sympy.Expr | None:
+    if not isinstance(node, (sympy.Mul, sympy.Pow, sympy.Add)) or len(node.free_symbols) != 1:
+        return None
+    x = next(iter(node.free_symbols))
+    lo, hi = _span(context, x)
+    if max(abs(lo), abs(hi)) < 1e3:  # a bounded variable (a probability): never large
+        return None
+    try:
+        if not node.is_rational_function(x) or node.is_polynomial(x):
+            return None
+        p, q = sympy.fraction(sympy.cancel(node))
+        p_poly, q_poly = sympy.Poly(p, x), sympy.Poly(q, x)
+    except (sympy.PolynomialError, TypeError, ValueError):
+        return None
+    m, n = p_poly.degree(), q_poly.degree()
+    if max(m, n) < 2 or n < 1 or (len(p_poly.terms()) == 1 and len(q_poly.terms()) == 1):
+        return None  # a monomial c·x^k overflows exactly where its value does
+    t = 1 / x
+    top = sum(c * t**k for k, c in enumerate(p_poly.all_coeffs()))  # p(x) = x^m·top(1/x)
+    bottom = sum(c * t**k for k, c in enumerate(q_poly.all_coeffs()))
+    return x ** (m - n) * top / bottom
 
 
 # -- where to look ---------------------------------------------------------------------------

@@ -188,10 +188,9 @@ def _pair(g: Graph, u: sympy.Expr, scale: sympy.Expr) -> int:
 
 
 def _sigmoid_capped_node(g: Graph, expr: _sigmoid_capped) -> int:
-    # E/(1 + E), one correctly rounded division sharing 1 + E with σ(-u) = 1/(1 + E):
-    # exactly 1 wherever 1 + E == E (E >= 2^53), unlike E·(1/(1 + E)).
+    """σ(u) = E/(1 + E), sharing E = exp(u) (capped) and 1 + E with σ(-u) = 1/(1 + E)."""
     capped = g.build(_exp_capped(expr.args[0]))
-    return g.add(n.Quotient(capped, g.add(n.OnePlus(capped))))
+    return g.add(n.SigmoidShared(capped, g.add(n.OnePlus(capped))))
 
 
 def _one_operand(kind: type[n.Node], transform=lambda a: a) -> Callable[[Graph, Any], int]:
@@ -299,7 +298,9 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
     _sigmoid_pair: lambda g, expr: _pair(g, expr.args[0], sympy.S.One),
     sympy.sech: _one_operand(n.Sech),
     _exp_capped: _one_operand(n.ExpCapped),
-    _inv_one_plus: lambda g, expr: g.add(n.Reciprocal(g.add(n.OnePlus(g.build(expr.args[0]))))),
+    _inv_one_plus: lambda g, expr: g.add(
+        n.ReciprocalCapped(g.add(n.OnePlus(g.build(expr.args[0]))))
+    ),
     _sigmoid_capped: _sigmoid_capped_node,
     **dict.fromkeys(COMPARISONS, _compare),
     sympy.And: _logic,

@@ -110,6 +110,23 @@ TEXTBOOK: dict[str, tuple[Callable, Callable]] = {
     "log_sigmoid": (lambda x: -np.log(1 + np.exp(-x)), lambda x: 1 / (1 + np.exp(x))),
     "gaussian": (lambda x: np.exp(-(x**2)), lambda x: -2 * x * np.exp(-(x**2))),
     "sinusoid": (np.sin, np.cos),
+    "tanhshrink": (lambda x: x - np.tanh(x), lambda x: np.tanh(x) ** 2),
+    "hardshrink": (
+        lambda x: np.where(np.abs(x) > 0.5, x, 0.0),
+        lambda x: (np.abs(x) > 0.5) * 1.0,
+    ),
+    "softshrink": (
+        lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0.0)),
+        lambda x: (np.abs(x) > 0.5) * 1.0,
+    ),
+    "squareplus": (
+        lambda x: (x + np.sqrt(x * x + 4)) / 2,
+        lambda x: (1 + x / np.sqrt(x * x + 4)) / 2,
+    ),
+    "sparse_plus": (
+        lambda x: np.where(x <= -1, 0.0, np.where(x < 1, (x + 1) ** 2 / 4, x)),
+        lambda x: np.clip((x + 1) / 2, 0, 1),
+    ),
 }
 
 #: Activations with one exponential (target: within 3x of one np.exp pass).

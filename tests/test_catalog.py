@@ -102,6 +102,15 @@ REFERENCE = {
     "log_sigmoid": lambda t: mpmath.log(_mp_sigmoid(t)),
     "gaussian": lambda t: mpmath.exp(-(t**2)),
     "sinusoid": mpmath.sin,
+    # PyTorch's Tanhshrink, Hardshrink, Softshrink (lambd = 0.5); JAX's squareplus (b = 4)
+    # and sparse_plus, as their documentation defines them.
+    "tanhshrink": lambda t: t - mpmath.tanh(t),
+    "hardshrink": lambda t: t if abs(t) > mpmath.mpf("0.5") else mpmath.mpf(0),
+    "softshrink": lambda t: (
+        t - mpmath.mpf("0.5") if t > 0.5 else t + mpmath.mpf("0.5") if t < -0.5 else mpmath.mpf(0)
+    ),
+    "squareplus": lambda t: (t + mpmath.sqrt(t**2 + 4)) / 2,
+    "sparse_plus": lambda t: mpmath.mpf(0) if t <= -1 else (t + 1) ** 2 / 4 if t < 1 else t,
 }
 
 
@@ -193,7 +202,15 @@ def _points(entry, rng, size=12):
     return keep
 
 
-PARAMETER_VARIANTS = {"alpha": 1.7, "slope": 0.2, "beta": 2.5, "delta": 0.6, "scale": 1.3}
+PARAMETER_VARIANTS = {
+    "alpha": 1.7,
+    "slope": 0.2,
+    "beta": 2.5,
+    "delta": 0.6,
+    "scale": 1.3,
+    "lambd": 0.3,
+    "b": 2.5,
+}
 
 
 @pytest.mark.parametrize("name", sorted(n for n in CATALOG if CATALOG[n].identity is not None))

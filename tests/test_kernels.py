@@ -446,6 +446,73 @@ def test_scalar_code_evaluates_only_the_branch_taken():
     assert " if " in exp_line and " else " in exp_line
 
 
+def test_value_ranges_decide_which_kernels_check_their_output():
+    """relu, σ', silu' cannot give inf from finite inputs (no check, no cost); exp can;
+    elu's exp(x) is only used where x <= 0, so elu cannot either."""
+    assert not kernel("relu").checks_output
+    assert not kernel("sigmoid", order=1).checks_output
+    assert not kernel("silu", order=1).checks_output
+    assert not kernel("elu").checks_output
+    assert kernel("exp(x)").checks_output
+
+
+def test_an_overflowing_result_warns_like_numpy_and_respects_errstate():
+    k = kernel("exp(x)")
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert np.isinf(k(np.array([1.0, 1000.0]))[1])
+    with np.errstate(over="ignore"):
+        assert np.isinf(k(1000.0))
+    with np.errstate(invalid="raise"), pytest.raises(FloatingPointError, match="invalid"):
+        kernel("log(x)")(-1.0)
+    with np.errstate(all="raise"):  # an overflow on the way to a finite result is not one
+        assert kernel("exp(-x**2)")(1e200) == 0.0
+
+
+def test_an_intermediate_overflow_is_recomputed_in_extended_range():
+    """x²/(√(x² + 1) + 1) overflows in x² from |x| = 1.3e154; the value (≈ |x| - 1) does not."""
+    k = kernel("sqrt(x**2 + 1) - 1")
+    x = np.array([1e200, -3e300, 2.0, 1e-8])
+    with np.errstate(all="raise"):
+        got = k(x)
+    np.testing.assert_allclose(got, [1e200, 3e300, np.sqrt(5.0) - 1, 5e-17], rtol=1e-15)
+
+
+def test_a_decaying_factor_wins_over_an_overflowed_one():
+    """x³·σ(-u) with u ~ x³ in gelu_tanh': inf·0 would be NaN; the product is 0."""
+    k = kernel("gelu_tanh", order=1)
+    assert "_zero_wins(" in k.source
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(k(np.array([-1e300, 1e300])), [0.0, 1.0])
+
+
+def test_a_label_at_0_or_1_switches_its_term_off_in_user_expressions_too():
+    from symcalc.numeric.weights import zero_weights
+
+    p, y = symbol("p"), symbol("y")
+    written = -y * sympy.log(p) - (1 - y) * sympy.log(1 - p)
+    assert zero_weights(written, {p: sympy.Interval(0, 1)}) == [(y, 0), (y, 1)]
+    assert zero_weights(sympy.log(1 + sympy.exp(-p)) * y, {}) == []  # never singular
+    k = kernel(written, order=1)
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(k(np.array([1.0, 0.0]), np.array([1.0, 0.0])), [-1.0, 1.0])
+    assert "zero_weight" in k.rewrites
+
+
+def test_kernels_for_two_dtypes_share_one_build():
+    base = kernel("silu", order=2)
+    narrow = kernel("silu", order=2, dtype="float32")
+    assert narrow.function is base.function and narrow.dtype == np.float32
+    assert narrow is kernel("silu", order=2, dtype=np.float32)
+
+
+def test_hypot_is_exact_at_both_ends_of_the_range():
+    k = kernel("sqrt(x**2 + y**2)")
+    assert "_hypot(" in k.source
+    x, y = np.array([3e200, 3e-200, 3.0, 0.0]), np.array([4e200, 4e-200, 4.0, 0.0])
+    with np.errstate(all="raise"):
+        np.testing.assert_allclose(k(x, y), [5e200, 5e-200, 5.0, 0.0], rtol=1e-15)
+
+
 # -- erf and erfc from NumPy passes -----------------------------------------------------------
 
 #: The bounds erf_array/erfc_array state: (largest |z|, relative error) for float64.

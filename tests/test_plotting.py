@@ -52,6 +52,7 @@ KINKS = {
     "hard_swish": [-3.0, 3.0],
     "absolute_error": [0.0],
     "hinge": [1.0],
+    "softshrink": [-0.5, 0.5],
 }
 
 
@@ -158,6 +159,18 @@ def test_a_jump_shows_its_one_sided_limits_and_the_convention_value():
         assert sorted(limits) == pytest.approx([0.0, 1.0], abs=1e-12)
         assert _line(ax, "jump-limits").get_markerfacecolor() == "white"
         assert list(_line(ax, "jump-values").get_ydata()) == [value]
+
+
+def test_a_jump_of_f_itself_is_drawn_as_a_jump_not_as_a_kink():
+    """hardshrink jumps at ±1/2: f's line breaks there, with open and filled circles."""
+    fig = _figure("hardshrink")
+    ax = fig.axes[0]
+    assert not [line for line in ax.lines if line.get_gid() == "kinks"]
+    assert sorted(_line(ax, "jump-limits").get_ydata()) == pytest.approx([-0.5, 0, 0, 0.5])
+    assert sorted(_line(ax, "jump-values").get_ydata()) == pytest.approx([0.0, 0.0])
+    xs, ys = _line(ax, "f").get_data()
+    riser = (np.abs(np.asarray(xs) - 0.5) < 0.01) & np.isfinite(ys)
+    assert not np.any((np.asarray(ys)[riser] > 0.01) & (np.asarray(ys)[riser] < 0.49))
 
 
 def test_derivative_lines_break_at_jumps_instead_of_drawing_a_riser():

@@ -1,6 +1,8 @@
 """The numeric layer: symbolic results turned into numbers that can be trusted.
 
-Holds `rewrites` (stability rewrites as data, each a proven identity), `kernels` (the
+Holds `rewrites` (stability rewrites as data, each a proven identity), `cancellation`
+(polynomial branches where a formula cancels, found from the expression and proven at
+50 digits), `weights` (terms a label switches off: x·log x -> 0), `kernels` (the
 compiler from lowered expressions to fast, stable NumPy code: a package of node
 classes, a dispatch table and emitters), `quadrature` (adaptive
 Gauss-Legendre), `ftc` (checks of the fundamental theorem), `riemann` (Riemann sums and

@@ -63,10 +63,12 @@ from ..symbolic.functions import sigmoid
 
 __all__ = [
     "MPMATH_FUNCTIONS",
+    "NUMPY_MODULES",
     "RULES",
     "Rewrite",
     "erfc",
     "expm1",
+    "hypot",
     "log1p",
     "logsumexp",
     "optimize",
@@ -188,6 +190,50 @@ class erfc(sympy.Function):  # noqa: N801 - lower case like sympy.erfc
         return sympy.erfc(self.args[0])._eval_evalf(prec)
 
 
+class hypot(sympy.Function):  # noqa: N801 - lower case like math.hypot
+    """hypot(a, b) = sqrt(a² + b²), evaluated without overflow or underflow of the squares.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> sympy.diff(hypot(x, 2), x)
+    x/hypot(x, 2)
+    >>> sympy.N(hypot(sympy.Integer(3), 4))
+    5.00000000000000
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_zero:
+            return sympy.Abs(b)
+        if b.is_zero:
+            return sympy.Abs(a)
+        return None
+
+    def fdiff(self, argindex=1):
+        return self.args[argindex - 1] / self
+
+    def _eval_rewrite_as_sqrt(self, a, b, **kwargs):
+        return sympy.sqrt(a**2 + b**2)
+
+    def _eval_is_real(self):
+        return all(a.is_real for a in self.args) or None
+
+    def _eval_is_nonnegative(self):
+        return all(a.is_real for a in self.args) or None
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.sqrt)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        a, b = (printer._print(t) for t in self.args)
+        base = rf"\sqrt{{\left({a}\right)^{{2}} + \left({b}\right)^{{2}}}}"
+        return rf"\left({base}\right)^{{{exp}}}" if exp else base
+
+
 def _mp_sigmoid(u):
     import mpmath
 
@@ -215,6 +261,7 @@ MPMATH_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "log1p": lambda u: __import__("mpmath").log1p(u),
     "expm1": lambda u: __import__("mpmath").expm1(u),
     "erfc": lambda u: __import__("mpmath").erfc(u),
+    "hypot": lambda a, b: __import__("mpmath").hypot(a, b),
 }
 
 
@@ -730,6 +777,126 @@ def _erfc_value(e, context):
     return rest - coeff * erfc(atom.args[0])  # c·erf(w) - c = -c·erfc(w)
 
 
+def _half_angle_query(e):
+    return isinstance(e, sympy.Add) and e.has(sympy.cos) and _paired_terms(e, sympy.cos) is not None
+
+
+def _half_angle_value(e, context):
+    coeff, atom, other = _paired_terms(e, sympy.cos)
+    rest = e - coeff * atom - other
+    half = atom.args[0] / 2
+    if sympy.expand(other + coeff) == 0:  # c·cos(w) - c = -2c·sin²(w/2)
+        return rest - 2 * coeff * sympy.sin(half) ** 2
+    return rest + 2 * coeff * sympy.cos(half) ** 2  # c·cos(w) + c = 2c·cos²(w/2)
+
+
+def _squares(w: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """(a, b) with w = a² + b², from two terms each a positive multiple of a square or a
+    positive number; None otherwise."""
+    if not isinstance(w, sympy.Add) or len(w.args) != 2:
+        return None
+    roots = []
+    for term in w.args:
+        coeff, rest = term.as_coeff_Mul()
+        if not coeff.is_positive:
+            return None
+        if rest == 1:
+            roots.append(sympy.sqrt(coeff))
+            continue
+        base, exponent = rest.as_base_exp()
+        if not (exponent.is_Integer and exponent % 2 == 0):
+            return None
+        roots.append(sympy.sqrt(coeff) * base ** (exponent // 2))
+    return roots[0], roots[1]
+
+
+def _hypot_query(e):
+    return (
+        isinstance(e, sympy.Pow)
+        and e.exp.is_Rational
+        and e.exp.q == 2
+        and bool(e.base.free_symbols)
+        and _squares(e.base) is not None
+    )
+
+
+def _hypot_value(e, context):
+    a, b = _squares(e.base)
+    root = hypot(a, b) if a.free_symbols else hypot(b, a)
+    return root ** (2 * e.exp)
+
+
+def _radical(term: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr, int] | None:
+    """term = b·R^k with R a square root (sqrt(w) or hypot) and k = ±1: (b, R, k), else None."""
+    found = None
+    for factor in sympy.Mul.make_args(term):
+        base, exponent = factor.as_base_exp()
+        if isinstance(base, hypot) and exponent in (1, -1):
+            radical, k = base, int(exponent)
+        elif exponent in (sympy.S.Half, -sympy.S.Half) and base.free_symbols:
+            radical, k = sympy.sqrt(base), 1 if exponent > 0 else -1
+        else:
+            continue
+        if found is not None:
+            return None
+        found = (term / factor, radical, k)
+    if found is None or found[0].has(found[1]) or found[0].has(sympy.Pow(found[1], -1)):
+        return None
+    return found
+
+
+def _radical_square(radical: sympy.Expr) -> sympy.Expr:
+    if isinstance(radical, hypot):
+        return radical.args[0] ** 2 + radical.args[1] ** 2
+    return radical.base
+
+
+def _conjugate_parts(e: sympy.Add):
+    """(p, q, R, k) with e = p + q·R^k and R in no other term, or None."""
+    parts = [(t, _radical(t)) for t in e.args]
+    with_radical = [(t, r) for t, r in parts if r is not None]
+    if len(with_radical) != 1:
+        return None
+    term, (q, radical, k) = with_radical[0]
+    p = e - term
+    if p == 0 or p.has(radical) or (k == 1 and p.has(sympy.Pow(radical, -1))):
+        return None
+    return p, q, radical, k
+
+
+def _conjugate_query(e):
+    return isinstance(e, sympy.Add) and _conjugate_parts(e) is not None
+
+
+def _sum_without_cancellation(p, q, radical):
+    """p + q·R = q·(r + R) with r = p/q, as q·(2·max(r, 0) + (R² - r²)/(R + |r|)).
+
+    r + |r| = 2·max(r, 0) never cancels, and R - |r| is the conjugate fraction, whose
+    numerator R² - r² must simplify (its leading terms cancel symbolically).  None when q
+    may be 0, r + R cannot cancel (r >= 0), or nothing simplifies.
+    """
+    if q.is_zero is not False:
+        return None
+    r = sympy.cancel(p / q)
+    if r.is_nonnegative:
+        return None
+    square = sympy.expand(_radical_square(radical))
+    numerator = sympy.expand(square - sympy.expand(r**2))
+    before = len(sympy.Add.make_args(square)) + len(sympy.Add.make_args(sympy.expand(r**2)))
+    if numerator == 0 or len(sympy.Add.make_args(numerator)) >= before:
+        return None
+    tail = sympy.factor(numerator) / (radical + sympy.Abs(r))
+    return q * (2 * sympy.Max(r, 0) + tail)
+
+
+def _conjugate_value(e, context):
+    p, q, radical, k = _conjugate_parts(e)
+    if k == 1:
+        return _sum_without_cancellation(p, q, radical)
+    numerator = _sum_without_cancellation(q, p, radical)  # p + q/R = (q + pR)/R
+    return None if numerator is None else numerator / radical
+
+
 def _piecewise_factor_query(e):
     return isinstance(e, sympy.Piecewise) and len(e.args) >= 2
 
@@ -767,12 +934,15 @@ def _numpy_modules() -> list:
                 np.stack(np.broadcast_arrays(*a)), axis=0
             ),
             "erf": scipy.special.erf,
+            "hypot": np.hypot,
         },
         "numpy",
     ]
 
 
-_NUMPY_MODULES = _numpy_modules()
+#: ``sympy.lambdify`` modules that evaluate the stable primitives with NumPy/SciPy.
+NUMPY_MODULES = _numpy_modules()
+_NUMPY_MODULES = NUMPY_MODULES
 
 
 def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
@@ -957,6 +1127,46 @@ RULES: tuple[Rewrite, ...] = (
             (1 + sympy.erf(u), erfc(-u)),
             (c - c * sympy.erf(u), c * erfc(u)),
             (sympy.erf(u) / 2 + sympy.Rational(1, 2), erfc(-u) / 2),
+        ),
+    ),
+    Rewrite(
+        "half_angle",
+        "c·cos(u) - c -> -2c·sin²(u/2);  c·cos(u) + c -> 2c·cos²(u/2)",
+        _half_angle_query,
+        _half_angle_value,
+        examples=(
+            (1 - sympy.cos(u), 2 * sympy.sin(u / 2) ** 2),
+            (c * sympy.cos(u) + c, 2 * c * sympy.cos(u / 2) ** 2),
+        ),
+    ),
+    Rewrite(
+        "hypot",
+        "(a² + b²)^(k/2) -> hypot(a, b)^k, no overflow or underflow of the squares",
+        _hypot_query,
+        _hypot_value,
+        examples=(
+            (sympy.sqrt(u**2 + 4), hypot(u, 2)),
+            (sympy.sqrt(u**2 + v**2), hypot(u, v)),
+            ((u**2 + 1) ** sympy.Rational(-3, 2), hypot(u, 1) ** -3),
+        ),
+    ),
+    Rewrite(
+        "conjugate",
+        "p + q·R (R a square root) -> q·(2·max(r, 0) + (R² - r²)/(R + |r|)), r = p/q; "
+        "p + q/R -> (q + pR)/R likewise",
+        _conjugate_query,
+        _conjugate_value,
+        examples=(
+            (hypot(u, 1) - 1, u**2 / (hypot(u, 1) + 1)),
+            (
+                u + hypot(u, 2),
+                2 * sympy.Max(u, 0) + 4 / (hypot(u, 2) + sympy.Abs(u)),
+            ),
+            (
+                u / hypot(u, 2) + 1,
+                (2 * sympy.Max(u, 0) + 4 / (hypot(u, 2) + sympy.Abs(u))) / hypot(u, 2),
+            ),
+            (u / 2 + hypot(u, 2) / 2, sympy.Max(u, 0) + 2 / (hypot(u, 2) + sympy.Abs(u))),
         ),
     ),
     Rewrite(

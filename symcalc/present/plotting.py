@@ -720,8 +720,9 @@ def plot_function(
     """``f`` beside its derivative (and second derivative with ``order=2``).
 
     Kinks (where f' jumps) are marked on f with dots and on every panel with dotted
-    lines; where a derivative jumps, its one-sided limits are open circles and the
-    value symcalc's ``convention`` gives there a filled dot.  ``tangent=x0`` draws
+    lines; where f or a derivative jumps, its one-sided limits are open circles and the
+    value taken there (for a derivative, the one symcalc's ``convention`` gives) a
+    filled dot.  ``tangent=x0`` draws
     the tangent line at x0 on f and marks its slope on f'.  ``layout`` is ``"side"``
     (panels side by side) or ``"stacked"`` (one above the other, shared x axis).
     The default range is the catalog entry's ``plot_range``.
@@ -759,9 +760,10 @@ def plot_function(
     for _ in range(order):  # each derivative from the last, tidied once
         exprs.append(derivative(exprs[-1], wrt=var, convention=convention, timeout=timeout))
     kernels = [kernel(entry), *(kernel(e) for e in exprs[1:])]
-    # jumps[k]: where the k-th panel's curve jumps; the kinks of f are where f' jumps
-    jumps = [[]] + [_jump_points(exprs[k], var, kernels[k], (a, b)) for k in range(1, order + 1)]
-    kinks = jumps[1]
+    # jumps[k]: where the k-th panel's curve jumps; the kinks of f are where f is
+    # continuous and f' jumps (where f itself jumps, its panel shows the jump instead)
+    jumps = [_jump_points(exprs[k], var, kernels[k], (a, b)) for k in range(order + 1)]
+    kinks = [point for point in jumps[1] if point not in jumps[0]]
 
     n_panels = order + 1
     if layout == "side":
@@ -788,10 +790,9 @@ def plot_function(
         ax.set_xlim(a, b)
         if layout == "side" or k == n_panels - 1:
             ax.set_xlabel(f"${var_tex}$")
-        for point in kinks:
+        for point in sorted({*kinks, *jumps[0]}):
             ax.axvline(point, color=COLORS["kink"], linestyle=":", linewidth=1.0, zorder=2)
-        if k >= 1:
-            _mark_jumps(ax, kernels[k], jumps[k], COLORS[role], (a, b))
+        _mark_jumps(ax, kernels[k], jumps[k], COLORS[role], (a, b))
     if kinks:
         kx = np.array(kinks)
         marks = axes[0].plot(

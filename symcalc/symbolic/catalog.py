@@ -28,6 +28,7 @@ from typing import Any
 import sympy
 from sympy import (
     Abs,
+    Integer,
     Interval,
     Max,
     Min,
@@ -356,6 +357,7 @@ def _loss(
 # -- activations -----------------------------------------------------------------
 
 alpha, beta, slope, scale, delta = (symbol(n) for n in ("alpha", "beta", "slope", "scale", "delta"))
+lambd, b = symbol("lambd"), symbol("b")  # PyTorch spells λ lambd (lambda is a keyword)
 s = sigmoid(x)
 softplus_x = log(1 + exp(x))
 
@@ -513,6 +515,49 @@ _activation(
     aliases=("sin", "sine"),
     identity=cos(x),
     plot_range=(-6.3, 6.3),
+)
+
+_activation(
+    "tanhshrink",
+    x - tanh(x),
+    "the residual x - tanh(x): like x³/3 near 0, like x ∓ 1 far away (PyTorch Tanhshrink)",
+    aliases=("tanh_shrink",),
+    identity=tanh(x) ** 2,
+    plot_range=(-4.0, 4.0),
+)
+_activation(
+    "hardshrink",
+    Piecewise((x, Abs(x) > lambd), (0, True)),
+    "keeps x where |x| > λ, else 0 (PyTorch Hardshrink; λ is its lambd)",
+    aliases=("hard_shrink",),
+    params={"lambd": S.Half},
+    identity=Piecewise((1, Abs(x) > lambd), (0, True)),
+    plot_range=(-2.0, 2.0),
+)
+_activation(
+    "softshrink",
+    Piecewise((x - lambd, x > lambd), (x + lambd, x < -lambd), (0, True)),
+    "moves x towards 0 by λ, 0 where |x| ≤ λ (PyTorch Softshrink; λ is its lambd)",
+    aliases=("soft_shrink",),
+    params={"lambd": S.Half},
+    identity=Piecewise((1, Abs(x) > lambd), (0, True)),
+    plot_range=(-2.0, 2.0),
+)
+_activation(
+    "squareplus",
+    (x + sqrt(x**2 + b)) / 2,
+    "(x + √(x² + b))/2, a smooth ReLU from algebra alone (JAX squareplus)",
+    params={"b": Integer(4)},
+    identity=(1 + x / sqrt(x**2 + b)) / 2,
+    plot_range=(-4.0, 4.0),
+)
+_activation(
+    "sparse_plus",
+    Piecewise((0, x <= -1), ((x + 1) ** 2 / 4, x < 1), (x, True)),
+    "0, then (x + 1)²/4 on (-1, 1), then x: a smooth ReLU with a flat part (JAX sparse_plus)",
+    aliases=("sparseplus",),
+    identity=Min(Max(0, (x + 1) / 2), 1),
+    plot_range=(-2.5, 2.5),
 )
 
 

@@ -136,6 +136,9 @@ class LatexPrinter(_latex_module.LatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         base, _, subscript = expr.name.partition("_")
+        if base == "lambd":  # PyTorch's spelling of λ (lambda is a Python keyword)
+            base = "lambda"
+            expr = sympy.Symbol("_".join(filter(None, (base, subscript))))
         known = (
             _latex_module.greek_letters_set | set(_latex_module.other_symbols) | {"lambda", "lamda"}
         )

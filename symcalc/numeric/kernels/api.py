@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import importlib.util
 import inspect
 import math
@@ -21,10 +22,12 @@ from ...symbolic.derivatives import derivative, variable_of
 from ...symbolic.functions import latex, sigmoid
 from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
+from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
+from ..weights import zero_weights
 from .backends import BACKENDS, compile_numba, compile_numpy
-from .graph import has_branches
 from .lowering import pre_lower
+from .ranges import FINITE, Range
 from .runtime import CHUNK, INT_OF, chunk_pool
 
 __all__ = ["BACKENDS", "CHUNK", "Kernel", "kernel"]
@@ -38,8 +41,10 @@ class Kernel:
 
     ``expr`` is the mathematical expression (parameters bound), ``lowered`` the
     equivalent stable form the generated ``source`` computes, ``rewrites`` the names
-    of the stability rules that produced it.  ``entry``, ``order`` and ``wrt`` say
-    what it is of; ``dtype`` (None: follow the inputs) and ``backend`` how it runs.
+    of the stability rules that produced it, and ``branches`` the polynomial branches
+    (`symcalc.numeric.cancellation.SeriesBranch`) that replace parts of ``lowered``
+    near points where it cancels.  ``entry``, ``order`` and ``wrt`` say what it is of;
+    ``dtype`` (None: follow the inputs) and ``backend`` how it runs.
 
     Examples
     --------
@@ -65,6 +70,9 @@ class Kernel:
     buffers: Mapping[str, int] = dataclasses.field(default_factory=dict, repr=False)
     numba_functions: Mapping[np.dtype, Any] = dataclasses.field(default_factory=dict, repr=False)
     constants: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    branches: tuple[SeriesBranch, ...] = dataclasses.field(default=(), repr=False)
+    checks_output: bool = dataclasses.field(default=True, repr=False)
+    evaluated: sympy.Expr | None = dataclasses.field(default=None, repr=False)
 
     # -- evaluation ----------------------------------------------------------------------
     def __call__(self, *args: Any) -> Any:
@@ -80,10 +88,9 @@ class Kernel:
         except ValueError:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise SymcalcError(f"argument shapes {shapes} do not broadcast together") from None
-        with np.errstate(under="ignore"):
+        with np.errstate(all="ignore"):  # intermediate inf and NaN are the kernel's business
             if self.backend == "numba":
-                with np.errstate(all="ignore" if has_branches(self.lowered) else None):
-                    result = self.numba_functions[dtype](*arrays)
+                result = self.numba_functions[dtype](*arrays)
                 result = np.asarray(result, dtype=dtype)
                 if result.shape != shape:
                     result = np.broadcast_to(result, shape).copy()
@@ -91,7 +98,55 @@ class Kernel:
                 result = self._plain(arrays, dtype, shape)
             else:
                 result = self._run(arrays, dtype, shape)
+        if self.checks_output and self.stable:
+            result = self._finish(result, arrays, dtype)
         return result[()] if result.ndim == 0 else result
+
+    def _finish(self, result: np.ndarray, arrays: Sequence[np.ndarray], dtype) -> np.ndarray:
+        """Recompute in extended range the elements where finite inputs gave inf or NaN.
+
+        One reduction finds out whether anything is not finite (a sum of huge finite
+        values may overflow too: then the elements are looked at).  Those elements are
+        evaluated again with ``np.longdouble`` (x86-64: exponent range to 1e4932), so an
+        intermediate overflow (x² at x = 1e200 in x²/(√(x² + 1) + 1)) does not reach a
+        result that is representable; what is still not finite raises NumPy's overflow or
+        invalid condition under the caller's ``np.errstate``, as a ufunc would.
+        """
+        if result.size == 0:
+            return result
+        known = getattr(self._all_finite, "value", None)  # what the chunked run saw
+        self._all_finite.value = None
+        if known is True:
+            return result
+        with np.errstate(all="ignore"):
+            if known is None and np.isfinite(np.add.reduce(result, axis=None)):
+                return result
+        flat = result.reshape(-1)
+        full = [np.broadcast_to(a, result.shape).reshape(-1) for a in arrays]
+        bad = ~np.isfinite(flat)
+        for a in full:
+            bad &= np.isfinite(a)
+        if not bad.any():
+            return result
+        if self.evaluated is not None:
+            with np.errstate(all="ignore"):
+                wide = [a[bad].astype(np.longdouble) for a in full]
+                again = np.broadcast_to(self._extended(*wide), (int(bad.sum()),))
+                flat[bad] = np.asarray(again).astype(dtype)
+            bad &= ~np.isfinite(flat)
+        if bad.any():
+            _signal(flat[bad])
+        return result
+
+    @functools.cached_property
+    def _all_finite(self) -> threading.local:
+        """Per thread: whether the last chunked run's sums were all finite (None: not known)."""
+        return threading.local()
+
+    @functools.cached_property
+    def _extended(self) -> Callable[..., Any]:
+        """``evaluated`` as a NumPy function that keeps ``np.longdouble`` arrays long."""
+        return sympy.lambdify(self.variables, self.evaluated, modules=_MODULES_EXTENDED)
 
     def _dtype_for(self, args: Sequence[Any]) -> np.dtype:
         if self.dtype is not None:
@@ -157,17 +212,20 @@ class Kernel:
                 flat.append(np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1))
         out_flat = out.reshape(-1)
         scratch = self._scratch((CHUNK,), dtype)  # this thread's pool: no fresh pages per call
+        finite = True
         for start in range(0, size, CHUNK):
             stop = min(start + CHUNK, size)
             n = stop - start
             pieces = [a if a.ndim == 0 else a[start:stop] for a in flat]
             buffers = scratch if n == CHUNK else [b[:n] for b in scratch]
-            self.function(*pieces, out_flat[start:stop], buffers)
+            piece = self.function(*pieces, out_flat[start:stop], buffers)
+            if self.checks_output and finite:  # while the chunk is in cache
+                finite = bool(np.isfinite(np.add.reduce(piece)))
+        self._all_finite.value = finite
         return out
 
     def _plain(self, arrays, dtype, shape) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            result = self.function(*arrays)
+        result = self.function(*arrays)
         return np.asarray(np.broadcast_to(np.asarray(result), shape)).astype(dtype)
 
     # -- display ----------------------------------------------------------------------------
@@ -186,6 +244,7 @@ class Kernel:
             lines.append(f"  evaluated as: {sympy.sstr(self.lowered)}")
             if self.rewrites:
                 lines.append(f"  stability rewrites: {', '.join(dict.fromkeys(self.rewrites))}")
+            lines += [f"  {branch.to_text()}" for branch in self.branches]
         else:
             lines.append("  evaluated as written (stable=False)")
         lines.append(f"  backend: {self.backend}; dtype: {self.dtype or 'follows the inputs'}")
@@ -204,6 +263,38 @@ class Kernel:
         return f"<Kernel {self.signature()} = {sympy.sstr(self.expr)}{how}{plain} [{self.backend}]>"
 
 
+def _signal(values: np.ndarray) -> None:
+    """NumPy's invalid (NaN) or overflow (inf) condition, under the caller's errstate."""
+    if np.isnan(values).any():
+        np.subtract(np.float64(np.inf), np.float64(np.inf))  # invalid value
+    if np.isinf(values).any():
+        np.multiply(np.float64(np.finfo(np.float64).max), np.float64(2.0))  # overflow
+
+
+def _through_double(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A SciPy function without a long double loop, applied in float64 (erf, erfc saturate
+    long before the float64 range ends)."""
+    return lambda a: function(np.asarray(a, dtype=np.float64)).astype(np.asarray(a).dtype)
+
+
+#: Functions for ``sympy.lambdify`` that keep long double arrays in long double.
+_MODULES_EXTENDED = [
+    {
+        "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+        "softplus": lambda a: np.logaddexp(np.zeros_like(a), a),
+        "log1p": np.log1p,
+        "expm1": np.expm1,
+        "erf": _through_double(scipy.special.erf),
+        "erfc": _through_double(scipy.special.erfc),
+        "hypot": np.hypot,
+        "logsumexp": lambda *a: functools.reduce(np.logaddexp, a),
+    },
+    "numpy",
+]
+
+
+# -- building ----------------------------------------------------------------------------------
+
 _MODULES_PLAIN = [
     {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "sigmoid": scipy.special.expit},
     "numpy",
@@ -216,6 +307,41 @@ _LOCK = threading.Lock()
 #: One lock per request being built: threads asking for the same new kernel wait for the
 #: first one's build; different requests build in parallel.  Entries leave when done.
 _BUILDING: dict[tuple, threading.Lock] = {}
+
+
+def _lowered(
+    entry: Entry,
+    bound: sympy.Expr,
+    variables: Sequence[sympy.Symbol],
+    context: Context,
+    raw: sympy.Expr,
+    wrt: sympy.Symbol | None,
+) -> tuple[sympy.Expr, tuple[str, ...]]:
+    """``bound`` after the stability rewrites, and, where a label switches a term off
+    (`symcalc.numeric.weights`, read from ``raw``, the expression before simplification
+    joined its terms), the rewritten form with the label's value substituted."""
+    general, fired = optimize_traced(bound, context=context)
+    domains = {v: entry.domain_of(v) for v in variables if v in entry.variables}
+    pieces = []
+    for v, value in zero_weights(raw, domains):
+        if v == wrt:
+            continue  # the variable differentiated in is not a label here
+        special = sympy.cancel(bound.subs(v, value))  # (1 - p)/(p(p - 1)) is -1/p
+        special, more = optimize_traced(special, context=context)
+        pieces.append((special, sympy.Eq(v, value)))
+        fired += ("zero_weight", *more)
+    if not pieces:
+        return general, fired
+    return sympy.Piecewise(*pieces, (general, True)), fired
+
+
+def _domain_range(entry: Entry, variable: sympy.Symbol) -> Range:
+    """The closure of a variable's domain as a `Range` (the real line: every finite float)."""
+    domain = entry.domain_of(variable) if variable in entry.variables else sympy.S.Reals
+    if domain == sympy.S.Reals or not isinstance(domain, (sympy.Interval, sympy.FiniteSet)):
+        return FINITE
+    lo, hi = float(domain.inf), float(domain.sup)
+    return Range(max(lo, FINITE.lo), min(hi, FINITE.hi))
 
 
 def _check_dtype(dtype: Any) -> np.dtype | None:
@@ -306,8 +432,10 @@ def _build(
             bound, variables, source, entry, order, wrt, dtype, backend, False, bound, (), function
         )
     samples = _probe_samples(entry, variables)
-    lowered, fired = optimize_traced(bound, context=Context(samples))
-    pre = pre_lower(lowered, backend)
+    raw = entry.bind(sympy.diff(entry.expr, wrt or entry.variable, order) if order else entry.expr)
+    lowered, fired = _lowered(entry, bound, variables, Context(samples), raw, wrt)
+    branched, branches = series_branches(lowered, Context(samples))
+    pre = pre_lower(branched, backend)
     if backend == "numba":
         source, functions = compile_numba(pre, variables)
         return Kernel(
@@ -325,8 +453,11 @@ def _build(
             lambda *a: None,
             {},
             functions,
+            branches=branches,
+            evaluated=branched,
         )
-    function, source, counts, constants = compile_numpy(pre, variables, entry.name)
+    domains = [_domain_range(entry, v) for v in variables]
+    function, source, counts, constants, result = compile_numpy(pre, variables, entry.name, domains)
     return Kernel(
         bound,
         variables,
@@ -343,6 +474,9 @@ def _build(
         counts,
         {},
         constants,
+        branches,
+        not result.finite,
+        branched,
     )
 
 
@@ -394,18 +528,22 @@ def kernel(
             "(or pip install numba); backend='numpy' works without it"
         )
 
-    def build() -> Kernel:
+    def build() -> Kernel:  # for any dtype: the dtype only decides how inputs are cast
         entry = resolve(f, **dict(params or {}))
         var = variable_of(entry, wrt) if (order or wrt is not None) else None
-        return _build(entry, order, var, resolved_dtype, convention, bool(stable), backend)
+        return _build(entry, order, var, None, convention, bool(stable), backend)
 
     key_f = _freeze(f)
     if key_f is None:
-        return build()
+        built = build()
+        return built if resolved_dtype is None else dataclasses.replace(built, dtype=resolved_dtype)
     frozen_params = tuple(sorted((k, str(v)) for k, v in dict(params or {}).items()))
     wrt_key = wrt.name if isinstance(wrt, sympy.Symbol) else wrt
-    key = (key_f, frozen_params, order, wrt_key, resolved_dtype, convention, bool(stable), backend)
-    return _cached(key, build)
+    key = (key_f, frozen_params, order, wrt_key, convention, bool(stable), backend)
+    base = _cached((*key, None), build)
+    if resolved_dtype is None:
+        return base
+    return _cached((*key, resolved_dtype), lambda: dataclasses.replace(base, dtype=resolved_dtype))
 
 
 def _cached(key: tuple, build: Callable[[], Kernel]) -> Kernel:

@@ -22,6 +22,7 @@ from .emit import ExpressionEmitter, numpy_source
 from .erf import erf_array, erfc_array
 from .graph import Graph
 from .printers import NUMBA_HELPERS, NUMBA_PRELUDE, ScalarPrinter
+from .ranges import Range
 
 __all__ = ["BACKENDS", "compile_numba", "compile_numpy"]
 
@@ -35,6 +36,9 @@ NAMESPACE: dict[str, Any] = {
     "_select": runtime.select,
     "_negabs": runtime.negabs,
     "_exp_finite": runtime.exp_finite,
+    "_hypot": runtime.hypot,
+    "_recip_capped": runtime.recip_capped,
+    "_zero_wins": runtime.zero_wins,
     "erf_array": erf_array,
     "erfc_array": erfc_array,
     "NAN": math.nan,
@@ -43,15 +47,20 @@ NAMESPACE: dict[str, Any] = {
 
 
 def compile_numpy(
-    lowered: sympy.Expr, variables: Sequence[sympy.Symbol], label: str
-) -> tuple[Callable[..., Any], str, dict[str, int], tuple[str, ...]]:
-    """``_kernel(a0, ..., out, scratch)``, its source, buffer counts and constant buffers."""
+    lowered: sympy.Expr,
+    variables: Sequence[sympy.Symbol],
+    label: str,
+    domains: Sequence[Range] = (),
+) -> tuple[Callable[..., Any], str, dict[str, int], tuple[str, ...], Range]:
+    """``_kernel(a0, ..., out, scratch)``, its source, buffer counts, constant buffers and
+    the range of its result when the variables lie in ``domains`` (default: anywhere)."""
     graph = Graph(variables)
     root = graph.build(lowered)
-    source, counts, constants = numpy_source(graph, root)
+    inputs = dict(zip(graph.names.values(), domains, strict=False))
+    source, counts, constants, result = numpy_source(graph, root, inputs)
     namespace = dict(NAMESPACE)
     exec(compile(source, f"<symcalc kernel {label}>", "exec"), namespace)  # noqa: S102 - generated
-    return namespace["_kernel"], source, counts, constants
+    return namespace["_kernel"], source, counts, constants, result
 
 
 def scalar_source(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> str:

@@ -13,10 +13,11 @@ inlined into its conditional expression, so a scalar loop evaluates only the bra
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from . import nodes as n
 from .graph import Graph
+from .ranges import Range, ranges
 
 __all__ = ["ExpressionEmitter", "NumpyEmitter", "numpy_source"]
 
@@ -28,10 +29,12 @@ class NumpyEmitter:
     blends), ``k`` (chunk buffers filled with a constant, read-only) and ``out``.
     """
 
-    def __init__(self, graph: Graph, choice: int = 0):
+    def __init__(self, graph: Graph, choice: int = 0, value_ranges: Mapping[int, Range] = None):
         self.graph = graph
         self.choice = choice  # which eligible operand `accumulator` picks (tried in turn)
+        self.value_ranges = value_ranges or {}
         self.lines: list[str] = []
+        self.preambles: list[str] = []
         self.free: dict[str, list[str]] = {"f": [], "b": [], "i": []}
         self.counts: dict[str, int] = {"f": 0, "b": 0, "i": 0}
         self.code: dict[int, str] = {}
@@ -46,6 +49,15 @@ class NumpyEmitter:
 
     def emit(self, line: str) -> None:
         self.lines.append(self.indent + line)
+
+    def preamble(self, line: str) -> None:
+        """A line run once before the body (a flag the body updates)."""
+        if line not in self.preambles:
+            self.preambles.append(line)
+
+    def range(self, i: int) -> Range:
+        """Where node ``i``'s value lies for finite inputs (`symcalc.numeric.kernels.ranges`)."""
+        return self.value_ranges.get(i, n.r.ALL)
 
     def constant(self, value: str) -> str:
         """A scratch buffer holding ``value`` everywhere, filled once per call."""
@@ -130,7 +142,7 @@ class NumpyEmitter:
             self.compute(last, "out")
         args = [self.value(c) for c in children]
         dead = self.done_with(children)
-        out = self.target(dest, dead, "b" if node.boolean else "f", node.hazards(args))
+        out = self.target(dest, dead, "b" if node.boolean else "f", node.hazards(args, self))
         node.numpy(self, args, out)
         for name in dead:
             if name != out:
@@ -141,13 +153,8 @@ class NumpyEmitter:
         return out
 
     def _guarded(self, i: int, node: n.Guard, dest: str | None) -> str:
-        self.emit("with np.errstate(all='ignore'):  # values outside this branch are discarded")
-        opened = len(self.lines)
-        self.indent += "    "
+        """A Piecewise branch: computed like any value (the kernel runs with warnings off)."""
         inner = self.code[node.a] if node.a in self.code else self.compute(node.a, dest)
-        self.indent = self.indent[:-4]
-        if len(self.lines) == opened:  # the guarded value was computed already: no block
-            self.lines.pop()
         dead = self.done_with(node.children)
         if inner in dead:
             dead.remove(inner)
@@ -167,7 +174,7 @@ class NumpyEmitter:
         """
         eligible = [
             c
-            for c in node.accumulable()
+            for c in node.accumulable(self)
             if c not in self.code
             and self.uses[c] == 1
             and not isinstance(self.node(c), (n.Leaf, n.Guard))
@@ -189,14 +196,18 @@ class NumpyEmitter:
         self.done_with((cond.a, cond.b))
 
 
-def numpy_source(graph: Graph, root: int) -> tuple[str, dict[str, int], tuple[str, ...]]:
-    """Source of ``_kernel(a0, a1, ..., out, scratch)``, its buffer counts and constant buffers.
+def numpy_source(
+    graph: Graph, root: int, inputs: Mapping[str, Range] = None
+) -> tuple[str, dict[str, int], tuple[str, ...], Range]:
+    """Source of ``_kernel(a0, a1, ..., out, scratch)``, its buffer counts, constant buffers
+    and the range of its result for inputs in ``inputs`` (by argument name).
 
     Each choice of the operand computed straight into ``out`` is tried; the one with the
     fewest buffers (then lines) wins.
     """
     node = graph.nodes[root]
-    emitter = NumpyEmitter(graph)
+    value_ranges = ranges(graph, root, inputs or {})
+    emitter = NumpyEmitter(graph, value_ranges=value_ranges)
     if isinstance(node, n.Const):
         emitter.emit(f"out[...] = {node.code}")
     elif isinstance(node, n.Input):
@@ -204,7 +215,7 @@ def numpy_source(graph: Graph, root: int) -> tuple[str, dict[str, int], tuple[st
     else:
         candidates = []
         for choice in range(1 + len(node.children)):
-            trial = NumpyEmitter(graph, choice)
+            trial = NumpyEmitter(graph, choice, value_ranges)
             trial.count(root)
             trial.fast_indicator(root)
             trial.compute(root, "out")
@@ -216,11 +227,12 @@ def numpy_source(graph: Graph, root: int) -> tuple[str, dict[str, int], tuple[st
     lines = [f"def _kernel({args}, out, scratch):"]
     if buffers:
         lines.append(f"    {', '.join(buffers)}{',' if len(buffers) == 1 else ''} = scratch")
+    lines.extend(f"    {line}" for line in emitter.preambles)
     lines.extend(emitter.lines)
     lines.append("    return out")
     counts = dict(emitter.counts)
     counts["calls"] = sum(not line.lstrip().startswith(("with ", "#")) for line in emitter.lines)
-    return "\n".join(lines) + "\n", counts, tuple(emitter.constants)
+    return "\n".join(lines) + "\n", counts, tuple(emitter.constants), value_ranges[root]
 
 
 class ExpressionEmitter:

@@ -16,7 +16,7 @@ from typing import Any
 import sympy
 
 from ...errors import SymcalcError
-from ..rewrites import erfc, expm1, log1p
+from ..rewrites import erfc, expm1, hypot, log1p
 from . import nodes as n
 from .lowering import (
     _exp_capped,
@@ -188,10 +188,9 @@ def _pair(g: Graph, u: sympy.Expr, scale: sympy.Expr) -> int:
 
 
 def _sigmoid_capped_node(g: Graph, expr: _sigmoid_capped) -> int:
-    # E/(1 + E), one correctly rounded division sharing 1 + E with σ(-u) = 1/(1 + E):
-    # exactly 1 wherever 1 + E == E (E >= 2^53), unlike E·(1/(1 + E)).
+    """σ(u) = E/(1 + E), sharing E = exp(u) (capped) and 1 + E with σ(-u) = 1/(1 + E)."""
     capped = g.build(_exp_capped(expr.args[0]))
-    return g.add(n.Quotient(capped, g.add(n.OnePlus(capped))))
+    return g.add(n.SigmoidShared(capped, g.add(n.OnePlus(capped))))
 
 
 def _one_operand(kind: type[n.Node], transform=lambda a: a) -> Callable[[Graph, Any], int]:
@@ -227,10 +226,24 @@ def _piecewise(g: Graph, expr: sympy.Piecewise) -> int:
 
 
 def _branch(g: Graph, val: sympy.Expr) -> int:
-    """A Piecewise branch, evaluated everywhere; discarded elements' warnings are silenced."""
-    if not val.free_symbols or is_polynomial(val):
+    """A Piecewise branch, evaluated everywhere; discarded elements' warnings are silenced.
+
+    Only constants and polynomials of degree one (which cannot overflow where the input
+    is finite, beyond what the branch itself returns) go unguarded.
+    """
+    if not val.free_symbols or _is_linear(val):
         return g.build(val)
     return g.add(n.Guard(g.build(val)))
+
+
+def _is_linear(expr: sympy.Expr) -> bool:
+    try:
+        return (
+            bool(expr.is_polynomial(*expr.free_symbols))
+            and sympy.Poly(expr, *expr.free_symbols).total_degree() <= 1
+        )
+    except (sympy.PolynomialError, TypeError, ValueError):
+        return False
 
 
 def _unary(g: Graph, expr: sympy.Function) -> int:
@@ -285,13 +298,16 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
     _sigmoid_pair: lambda g, expr: _pair(g, expr.args[0], sympy.S.One),
     sympy.sech: _one_operand(n.Sech),
     _exp_capped: _one_operand(n.ExpCapped),
-    _inv_one_plus: lambda g, expr: g.add(n.Reciprocal(g.add(n.OnePlus(g.build(expr.args[0]))))),
+    _inv_one_plus: lambda g, expr: g.add(
+        n.ReciprocalCapped(g.add(n.OnePlus(g.build(expr.args[0]))))
+    ),
     _sigmoid_capped: _sigmoid_capped_node,
     **dict.fromkeys(COMPARISONS, _compare),
     sympy.And: _logic,
     sympy.Or: _logic,
     sympy.Not: _one_operand(n.Not),
     sympy.Piecewise: _piecewise,
+    hypot: lambda g, expr: g.add(n.Hypot(g.build(expr.args[0]), g.build(expr.args[1]))),
     **dict.fromkeys(UNARY, _unary),
 }
 

@@ -16,7 +16,9 @@ place, everything the compiler needs to know about its operation:
     `ScalarPrinter`, which decides scalar syntax);
 ``jax(p, args)``
     the hook for a JAX backend (issue 10): an expression over ``jax.numpy``.  Not
-    written yet; a backend is one such method per node class.
+    written yet; a backend is one such method per node class;
+``range(args, inputs)``
+    the interval of its value given its operands' (`symcalc.numeric.kernels.ranges`).
 
 Adding a kernel primitive is one class here and one entry of ``BUILDERS`` in
 `symcalc.numeric.kernels.graph`.
@@ -25,8 +27,11 @@ Adding a kernel primitive is one class here and one entry of ``BUILDERS`` in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar
+
+from . import ranges as r
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .emit import NumpyEmitter
@@ -40,6 +45,7 @@ __all__ = [
     "ExpCapped",
     "Fold",
     "Guard",
+    "Hypot",
     "Indicator",
     "Input",
     "Log1p",
@@ -52,12 +58,14 @@ __all__ = [
     "Power",
     "Quotient",
     "Reciprocal",
+    "ReciprocalCapped",
     "Root",
     "Sech",
     "SechSquared",
     "Select",
     "Sigmoid",
     "SigmoidPair",
+    "SigmoidShared",
     "Square",
     "Unary",
 ]
@@ -69,16 +77,19 @@ class Node:
 
     #: Whether the value is a boolean array (comparisons, logic), kept in bool buffers.
     boolean: ClassVar[bool] = False
+    #: Whether the value falls to exactly 0 where its argument runs off (σ(-∞) = 0, sech,
+    #: exp(-∞)): a product with such a factor is 0 there even if another factor overflowed.
+    decays: ClassVar[bool] = False
 
     @property
     def children(self) -> tuple[int, ...]:
         return ()
 
-    def hazards(self, args: Sequence[str]) -> list[str]:
+    def hazards(self, args: Sequence[str], em: NumpyEmitter | None = None) -> list[str]:
         """Operands the output must not overwrite: they are read after the first write."""
         return []
 
-    def accumulable(self) -> tuple[int, ...]:
+    def accumulable(self, em: NumpyEmitter | None = None) -> tuple[int, ...]:
         """Operands the root may compute straight into ``out`` and then update in place."""
         return ()
 
@@ -93,6 +104,10 @@ class Node:
         raise NotImplementedError(
             f"the JAX backend has no emission for {type(self).__name__} nodes yet"
         )
+
+    def range(self, args: Sequence[r.Range], inputs: Mapping[str, r.Range]) -> r.Range:
+        """Where the value lies when the operands lie in ``args`` (anywhere, by default)."""
+        return r.ALL
 
 
 # -- leaves ----------------------------------------------------------------------------------
@@ -115,10 +130,23 @@ class Leaf(Node):
 class Input(Leaf):
     """A kernel argument (``a0``, ``a1``, ...: generated names, never a symbol's own)."""
 
+    def range(self, args, inputs):
+        return inputs.get(self.code, r.FINITE)
+
+
+_LITERALS = {"NAN": math.nan, "INF": math.inf, "-INF": -math.inf, "True": 1.0, "False": 0.0}
+
 
 @dataclasses.dataclass(frozen=True)
 class Const(Leaf):
     """A number as a Python literal (a weak scalar: float32 arrays stay float32)."""
+
+    @property
+    def value(self) -> float:
+        return _LITERALS[self.code] if self.code in _LITERALS else float(self.code)
+
+    def range(self, args, inputs):
+        return r.point(self.value)
 
 
 # -- arithmetic ------------------------------------------------------------------------------
@@ -136,11 +164,11 @@ class Add(Node):
     def children(self):
         return self.pos + self.neg
 
-    def hazards(self, args):
+    def hazards(self, args, em=None):
         neg = list(args[len(self.pos) :])
         return neg[1:] if not self.pos else neg
 
-    def accumulable(self):
+    def accumulable(self, em=None):
         return self.pos
 
     def numpy(self, em, args, out):
@@ -171,11 +199,26 @@ class Add(Node):
             text = f"{text} + {self.constant}"
         return f"({text})"
 
+    def range(self, args, inputs):
+        total = r.point(float(self.constant) if self.constant is not None else 0.0)
+        for a in args[: len(self.pos)]:
+            total = r.add(total, a)
+        for a in args[len(self.pos) :]:
+            total = r.add(total, r.neg(a))
+        return total
+
 
 @dataclasses.dataclass(frozen=True)
 class Mul(Node):
     """coeff · num[0] · num[1] ... / den[0] / den[1] ... (one factor at a time: no overflow
-    or underflow of a product of denominators)."""
+    or underflow of a product of denominators).
+
+    A coefficient below 1 in magnitude multiplies first, and bounded factors (σ, clip,
+    erfc, ...) before unbounded ones: x·clip(x + 3, 0, 6)/6 is (clip/6)·x, which does
+    not overflow where x is the largest float.  Where a factor that decays to exactly 0
+    (σ(-u), exp(-u²)) meets a factor that overflowed, the product is that 0: the decay
+    wins (x³·σ(-u) with u ~ x³), instead of inf·0 = NaN.
+    """
 
     num: tuple[int, ...]
     den: tuple[int, ...]
@@ -185,18 +228,50 @@ class Mul(Node):
     def children(self):
         return self.num + self.den
 
-    def hazards(self, args):
+    def hazards(self, args, em=None):
         bottom = list(args[len(self.num) :])
-        return bottom if len(self.num) >= 2 else bottom[1:]
+        out = bottom if len(self.num) >= 2 else bottom[1:]
+        return out + [args[i] for i in self._decaying(em)]
 
-    def accumulable(self):
-        return self.num
+    def accumulable(self, em=None):
+        decaying = self._decaying(em)  # read after the product: not out
+        return tuple(c for i, c in enumerate(self.num) if i not in decaying)
+
+    def _decaying(self, em) -> list[int]:
+        """The positions of factors whose exact 0 must win over another factor's overflow."""
+        if em is None or len(self.num) < 2:
+            return []
+        ranges = [em.range(c) for c in self.num]
+        found = [
+            i
+            for i, c in enumerate(self.num)
+            if em.node(c).decays
+            and ranges[i].contains_zero()
+            and not all(rg.finite for j, rg in enumerate(ranges) if j != i)
+        ]
+        return found
+
+    def _order(self, em, top: list[str]) -> list[str]:
+        """Bounded factors first (their range is finite), the others after, in their order."""
+        pairs = list(zip(top, self.num, strict=True))
+        bounded = [a for a, c in pairs if em.range(c).finite]
+        return bounded + [a for a, c in pairs if not em.range(c).finite]
 
     def numpy(self, em, args, out):
         top, bottom = list(args[: len(self.num)]), args[len(self.num) :]
         coeff = self.coeff
         if len(top) >= 2:
-            em.chain("np.multiply", top, out)
+            order = self._order(em, top)
+            if out in order[1:]:  # update out in place: it goes first
+                order.remove(out)
+                order.insert(0, out)
+            if coeff is not None and coeff != "-1.0" and abs(float(coeff)) < 1.0:
+                em.emit(f"np.multiply({order[0]}, {coeff}, out={out})")
+                for val in order[1:]:
+                    em.emit(f"np.multiply({out}, {val}, out={out})")
+                coeff = None
+            else:
+                em.chain("np.multiply", order, out)
             numerator = out
         elif len(top) == 1:
             numerator = top[0]
@@ -213,6 +288,9 @@ class Mul(Node):
                 em.emit(f"np.multiply({numerator}, {coeff}, out={out})")
         elif numerator != out:
             em.emit(f"np.multiply({numerator}, 1.0, out={out})")
+        decaying = ", ".join(top[i] for i in self._decaying(em))
+        if decaying:
+            em.emit(f"_zero_wins({out}, {decaying})  # 0·overflow: the decay wins")
 
     def scalar(self, p, args):
         top, bottom = args[: len(self.num)], args[len(self.num) :]
@@ -222,6 +300,17 @@ class Mul(Node):
         if top and self.coeff is not None:
             text = f"({text}) * {self.coeff}"
         return f"({text})"
+
+    def range(self, args, inputs):
+        total = r.point(float(self.coeff) if self.coeff is not None else 1.0)
+        top = args[: len(self.num)]
+        for a in top:
+            total = r.mul(total, a)
+        for a in args[len(self.num) :]:
+            total = r.mul(total, r.reciprocal(a))
+        if total.nan and not any(a.nan for a in args) and any(t.contains_zero() for t in top):
+            total = r.Range(total.lo, total.hi, False)  # 0·overflow: the decay wins (numpy)
+        return total
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,11 +328,18 @@ class Unary(Node):
     def children(self):
         return (self.a,)
 
+    @property
+    def decays(self) -> bool:  # exp(-∞) = 0, erfc(∞) = 0
+        return self.function in ("exp", "erfc")
+
     def numpy(self, em, args, out):
         em.emit(f"{self.ufunc}({args[0]}, out={out})")
 
     def scalar(self, p, args):
         return p.call(self.function, args[0])
+
+    def range(self, args, inputs):
+        return r.UNARY.get(self.function, lambda a: r.ALL)(args[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,6 +358,9 @@ class Square(Node):
     def scalar(self, p, args):
         return f"({args[0]} * {args[0]})"
 
+    def range(self, args, inputs):
+        return r.square(args[0])
+
 
 @dataclasses.dataclass(frozen=True)
 class Root(Node):
@@ -279,6 +378,11 @@ class Root(Node):
 
     def scalar(self, p, args):
         return p.call("sqrt" if self.degree == 2 else "cbrt", args[0])
+
+    def range(self, args, inputs):
+        if self.degree == 2:
+            return r.monotone(math.sqrt, args[0], 0.0)
+        return r.monotone(lambda v: math.copysign(abs(v) ** (1 / 3), v), args[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,7 +418,7 @@ class Fold(Node):
     def children(self):
         return self.operands
 
-    def accumulable(self):
+    def accumulable(self, em=None):
         return self.operands
 
     def numpy(self, em, args, out):
@@ -328,6 +432,10 @@ class Fold(Node):
     def scalar(self, p, args):
         name = "max" if self.op == "np.maximum" else "min"
         return f"{name}({', '.join(args)})"
+
+    def range(self, args, inputs):
+        pick = max if self.op == "np.maximum" else min
+        return r.Range(pick(a.lo for a in args), pick(a.hi for a in args), any(a.nan for a in args))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,6 +456,10 @@ class Clip(Node):
     def scalar(self, p, args):
         return f"min(max({args[0]}, {self.lo}), {self.hi})"
 
+    def range(self, args, inputs):
+        lo, hi = float(self.lo), float(self.hi)
+        return r.Range(min(max(args[0].lo, lo), hi), max(min(args[0].hi, hi), lo), args[0].nan)
+
 
 @dataclasses.dataclass(frozen=True)
 class NegAbs(Node):
@@ -364,6 +476,9 @@ class NegAbs(Node):
 
     def scalar(self, p, args):
         return f"(-abs({args[0]}))"
+
+    def range(self, args, inputs):
+        return r.neg(r.UNARY["Abs"](args[0]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -382,6 +497,9 @@ class OnePlus(Node):
     def scalar(self, p, args):
         return f"(1.0 + {args[0]})"
 
+    def range(self, args, inputs):
+        return r.add(args[0], r.point(1.0))
+
 
 @dataclasses.dataclass(frozen=True)
 class Reciprocal(Node):
@@ -398,6 +516,9 @@ class Reciprocal(Node):
 
     def scalar(self, p, args):
         return f"(1.0 / {args[0]})"
+
+    def range(self, args, inputs):
+        return r.reciprocal(args[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -416,6 +537,9 @@ class Quotient(Node):
 
     def scalar(self, p, args):
         return f"({args[0]} / {args[1]})"
+
+    def range(self, args, inputs):
+        return r.mul(args[0], r.reciprocal(args[1]))
 
 
 # -- stable primitives ----------------------------------------------------------------------
@@ -437,10 +561,17 @@ class Log1p(Node):
     def scalar(self, p, args):
         return p.call("log1p", args[0])
 
+    def range(self, args, inputs):
+        return r.monotone(lambda v: math.log1p(v) if v > -1 else -math.inf, args[0], -1.0)
+
 
 @dataclasses.dataclass(frozen=True)
 class ExpCapped(Node):
-    """exp(a), the largest finite number where it overflows (never inf)."""
+    """exp(a), the largest finite number where it overflows (never inf).
+
+    The kernel remembers whether any element was capped (``capped``), so that the
+    shared σ(-u) = 1/(1 + E) can be 0 there (`ReciprocalCapped`).
+    """
 
     a: int
 
@@ -449,15 +580,73 @@ class ExpCapped(Node):
         return (self.a,)
 
     def numpy(self, em, args, out):
-        em.emit(f"_exp_finite({args[0]}, {out})  # exp(u), the largest float where it overflows")
+        em.preamble("capped = False")
+        em.emit(f"capped |= _exp_finite({args[0]}, {out})  # exp(u), the largest float at most")
 
     def scalar(self, p, args):
         return f"_exp_finite({args[0]})"
+
+    def range(self, args, inputs):
+        e = r.exp(args[0])
+        return r.Range(min(e.lo, r.MAX), min(e.hi, r.MAX), e.nan)
+
+
+@dataclasses.dataclass(frozen=True)
+class SigmoidShared(Node):
+    """σ(u) = E/(1 + E) from the shared E = exp(u) (capped) and d = 1 + E: one correctly
+    rounded division, exactly 1 wherever 1 + E == E (E >= 2^53), unlike E·(1/(1 + E))."""
+
+    decays: ClassVar[bool] = True
+
+    e: int
+    d: int
+
+    @property
+    def children(self):
+        return (self.e, self.d)
+
+    def numpy(self, em, args, out):
+        em.emit(f"np.divide({args[0]}, {args[1]}, out={out})")
+
+    def scalar(self, p, args):
+        return f"({args[0]} / {args[1]})"
+
+    def range(self, args, inputs):
+        return r.bounded(0.0, 1.0, args[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class ReciprocalCapped(Node):
+    """σ(-u) = 1/d from the shared d = 1 + E, exactly 0 where E was capped (the truth is
+    below the smallest subnormal there; 1/largest float would leave a floor of 5.6e-309,
+    which a large factor such as x in x·σ(-x) turns into a visible error)."""
+
+    decays: ClassVar[bool] = True
+
+    d: int
+
+    @property
+    def children(self):
+        return (self.d,)
+
+    def hazards(self, args, em=None):
+        return list(args)
+
+    def numpy(self, em, args, out):
+        em.emit(f"_recip_capped({args[0]}, {out}, capped)  # 1/(1 + E); 0 where E was capped")
+
+    def scalar(self, p, args):
+        return f"(0.0 if {args[0]} >= 1.7976931348623157e308 else 1.0 / {args[0]})"
+
+    def range(self, args, inputs):
+        return r.bounded(0.0, 1.0, args[0])
 
 
 @dataclasses.dataclass(frozen=True)
 class Sigmoid(Node):
     """σ(u) = 1/(1 + exp(m)) of m = -u; exp may overflow to inf, and 1/(1 + inf) = 0."""
+
+    decays: ClassVar[bool] = True
 
     m: int
 
@@ -466,21 +655,23 @@ class Sigmoid(Node):
         return (self.m,)
 
     def numpy(self, em, args, out):
-        em.emit(
-            "with np.errstate(over='ignore'):  # sigmoid(u) = 1/(1 + exp(-u)); exp = inf gives 0"
-        )
-        em.emit(f"    np.exp({args[0]}, out={out})")
+        em.emit(f"np.exp({args[0]}, out={out})  # sigmoid(u) = 1/(1 + exp(-u)); inf gives 0")
         em.emit(f"np.add({out}, 1.0, out={out})")
         em.emit(f"np.divide(1.0, {out}, out={out})")
 
     def scalar(self, p, args):
         return f"_sigmoid_neg({args[0]})"
 
+    def range(self, args, inputs):
+        return r.bounded(0.0, 1.0, args[0])
+
 
 @dataclasses.dataclass(frozen=True)
 class SigmoidPair(Node):
     """c·σ(u)σ(-u) = (c/2)/(1 + cosh u), ``half_scale`` = c/2: NumPy's SIMD cosh, whose
     inf beyond |u| = 710 gives 0."""
+
+    decays: ClassVar[bool] = True
 
     u: int
     half_scale: str
@@ -490,18 +681,23 @@ class SigmoidPair(Node):
         return (self.u,)
 
     def numpy(self, em, args, out):
-        em.emit("with np.errstate(over='ignore'):  # c·σ(u)σ(-u) = (c/2)/(1 + cosh u)")
-        em.emit(f"    np.cosh({args[0]}, out={out})  # cosh = inf beyond |u| = 710 gives 0")
+        em.emit(f"np.cosh({args[0]}, out={out})  # c·σ(u)σ(-u) = (c/2)/(1 + cosh u); inf: 0")
         em.emit(f"np.add({out}, 1.0, out={out})")
         em.emit(f"np.divide({self.half_scale}, {out}, out={out})")
 
     def scalar(self, p, args):
         return f"({self.half_scale} * _inv_one_plus_cosh({args[0]}))"
 
+    def range(self, args, inputs):
+        top = float(self.half_scale) / 2
+        return r.bounded(min(0.0, top), max(0.0, top), args[0])
+
 
 @dataclasses.dataclass(frozen=True)
 class SechSquared(Node):
     """c·sech²(w) = c/cosh²(w), ``scale`` = c; cosh = inf gives 0."""
+
+    decays: ClassVar[bool] = True
 
     w: int
     scale: str
@@ -511,18 +707,23 @@ class SechSquared(Node):
         return (self.w,)
 
     def numpy(self, em, args, out):
-        em.emit("with np.errstate(over='ignore'):  # c·sech(w)^2 = c/cosh(w)^2; inf gives 0")
-        em.emit(f"    np.cosh({args[0]}, out={out})")
-        em.emit(f"    np.square({out}, out={out})")
+        em.emit(f"np.cosh({args[0]}, out={out})  # c·sech(w)^2 = c/cosh(w)^2; inf gives 0")
+        em.emit(f"np.square({out}, out={out})")
         em.emit(f"np.divide({self.scale}, {out}, out={out})")
 
     def scalar(self, p, args):
         return f"({self.scale} * _sech({args[0]}) ** 2)"
 
+    def range(self, args, inputs):
+        c = float(self.scale)
+        return r.bounded(min(0.0, c), max(0.0, c), args[0])
+
 
 @dataclasses.dataclass(frozen=True)
 class Sech(Node):
     """sech(u) = 1/cosh(u); cosh = inf gives 0."""
+
+    decays: ClassVar[bool] = True
 
     u: int
 
@@ -531,12 +732,46 @@ class Sech(Node):
         return (self.u,)
 
     def numpy(self, em, args, out):
-        em.emit("with np.errstate(over='ignore'):  # sech(u) = 1/cosh(u); cosh = inf gives 0")
-        em.emit(f"    np.cosh({args[0]}, out={out})")
+        em.emit(f"np.cosh({args[0]}, out={out})  # sech(u) = 1/cosh(u); cosh = inf gives 0")
         em.emit(f"np.divide(1.0, {out}, out={out})")
 
     def scalar(self, p, args):
         return f"_sech({args[0]})"
+
+    def range(self, args, inputs):
+        return r.bounded(0.0, 1.0, args[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Hypot(Node):
+    """√(a² + b²) without overflow or underflow of the squares: four passes, and
+    ``np.hypot`` where they over- or underflow (`symcalc.numeric.kernels.runtime.hypot`)."""
+
+    a: int
+    b: int
+
+    @property
+    def children(self):
+        return (self.a, self.b)
+
+    def hazards(self, args, em=None):
+        return list(args)
+
+    def numpy(self, em, args, out):
+        note = "  # sqrt(a² + b²); np.hypot where the squares over/underflow"
+        if isinstance(em.node(self.b), Const):
+            em.emit(f"_hypot({args[0]}, {args[1]}, {out}){note}")
+            return
+        square = em.take("f")
+        em.emit(f"_hypot({args[0]}, {args[1]}, {out}, {square}){note}")
+        em.give(square)
+
+    def scalar(self, p, args):
+        return p.call("hypot", *args)
+
+    def range(self, args, inputs):
+        a, b = args
+        return r.Range(0.0, r.saturate(math.hypot(a.magnitude, b.magnitude)), a.nan or b.nan)
 
 
 # -- booleans and branches ------------------------------------------------------------------
@@ -562,6 +797,48 @@ class Compare(Node):
     def scalar(self, p, args):
         return f"({args[0]} {p.comparison(self.op)} {args[1]})"
 
+    def range(self, args, inputs):
+        return r.Range(0.0, 1.0)
+
+    def narrowed(self, graph, inputs: Mapping[str, r.Range], holds: bool) -> dict[str, r.Range]:
+        """``inputs`` with the compared input narrowed to where this holds (or fails)."""
+        left, right, op = graph.nodes[self.a], graph.nodes[self.b], self.op
+        if isinstance(left, Const) and not isinstance(right, Const):
+            left, right, op = right, left, _MIRRORED.get(op, op)
+        if not holds:
+            op = _NEGATED[op]
+        absolute = isinstance(left, Unary) and left.function == "Abs"
+        target = graph.nodes[left.a] if absolute else left
+        if not isinstance(right, Const) or not isinstance(target, Input) or op is None:
+            return dict(inputs)
+        c, current = right.value, inputs.get(target.code, r.FINITE)
+        if absolute:
+            if op in ("np.less", "np.less_equal"):
+                current = r.narrow(current, -c, c)
+        elif op in ("np.greater", "np.greater_equal"):
+            current = r.narrow(current, lo=c)
+        elif op in ("np.less", "np.less_equal"):
+            current = r.narrow(current, hi=c)
+        elif op == "np.equal":
+            current = r.narrow(current, c, c)
+        return {**inputs, target.code: current}
+
+
+_MIRRORED = {
+    "np.greater": "np.less",
+    "np.less": "np.greater",
+    "np.greater_equal": "np.less_equal",
+    "np.less_equal": "np.greater_equal",
+}
+_NEGATED = {
+    "np.greater": "np.less_equal",
+    "np.less": "np.greater_equal",
+    "np.greater_equal": "np.less",
+    "np.less_equal": "np.greater",
+    "np.equal": None,
+    "np.not_equal": "np.equal",
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Logic(Node):
@@ -583,6 +860,19 @@ class Logic(Node):
         word = " and " if self.op == "np.bitwise_and" else " or "
         return f"({word.join(args)})"
 
+    def range(self, args, inputs):
+        return r.Range(0.0, 1.0)
+
+    def narrowed(self, graph, inputs, holds):
+        """Where an and holds, every comparison in it holds (else: no narrowing)."""
+        inputs = dict(inputs)
+        if self.op == "np.bitwise_and" and holds:
+            for c in self.operands:
+                node = graph.nodes[c]
+                if isinstance(node, (Compare, Logic)):
+                    inputs = node.narrowed(graph, inputs, True)
+        return inputs
+
 
 @dataclasses.dataclass(frozen=True)
 class Not(Node):
@@ -601,6 +891,9 @@ class Not(Node):
 
     def scalar(self, p, args):
         return f"(not {args[0]})"
+
+    def range(self, args, inputs):
+        return r.Range(0.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -626,6 +919,9 @@ class Indicator(Node):
     def scalar(self, p, args):
         return p.conditional(self.then, args[0], self.otherwise)
 
+    def range(self, args, inputs):
+        return r.point(Const(self.then).value).union(r.point(Const(self.otherwise).value))
+
 
 @dataclasses.dataclass(frozen=True)
 class Select(Node):
@@ -639,7 +935,7 @@ class Select(Node):
     def children(self):
         return (self.cond, self.a, self.b)
 
-    def hazards(self, args):
+    def hazards(self, args, em=None):
         return [args[2]]
 
     def numpy(self, em, args, out):
@@ -650,15 +946,22 @@ class Select(Node):
     def scalar(self, p, args):
         return p.conditional(args[1], args[0], args[2])
 
+    def range(self, args, inputs):
+        return args[1].union(args[2])
+
+    def branch_inputs(self, graph, inputs):
+        """The inputs' ranges where the condition holds and where it fails."""
+        cond = graph.nodes[self.cond]
+        if not isinstance(cond, (Compare, Logic)):
+            return dict(inputs), dict(inputs)
+        return cond.narrowed(graph, inputs, True), cond.narrowed(graph, inputs, False)
+
 
 @dataclasses.dataclass(frozen=True)
 class Guard(Node):
-    """A Piecewise branch evaluated everywhere (NumPy) or only where taken (scalar code).
-
-    NumPy computes ``a`` on all elements inside ``np.errstate(all="ignore")``: warnings
-    of elements the blend discards are nobody's (an exp(1000) masked out).  Scalar
-    backends inline the branch into the conditional expression, so it runs only when taken.
-    """
+    """A Piecewise branch: NumPy computes it on all elements (the kernel runs with
+    floating-point warnings off; the blend discards the other elements' values); scalar
+    backends inline it into the conditional expression, so it runs only when taken."""
 
     a: int
 
@@ -667,4 +970,7 @@ class Guard(Node):
         return (self.a,)
 
     def scalar(self, p, args):
+        return args[0]
+
+    def range(self, args, inputs):
         return args[0]

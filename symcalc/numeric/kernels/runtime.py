@@ -1,5 +1,8 @@
 """What generated NumPy kernels call at run time: scratch buffers and a few fused passes.
 
+Kernels run with NumPy's floating-point warnings off (`Kernel` checks what it returns),
+so these helpers raise none of their own.
+
 Generated source refers to these by name (`_select`, `_negabs`, `_exp_finite`); the
 namespace it runs in is `NAMESPACE`.  Scratch comes from a per-thread pool of
 `CHUNK`-sized buffers, reused across calls so that no call page-faults fresh memory.
@@ -14,7 +17,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["CHUNK", "INT_OF", "chunk_pool", "exp_finite", "negabs", "select"]
+__all__ = [
+    "CHUNK",
+    "INT_OF",
+    "chunk_pool",
+    "exp_finite",
+    "hypot",
+    "negabs",
+    "recip_capped",
+    "select",
+    "zero_wins",
+]
 
 #: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
 CHUNK = 65536
@@ -31,16 +44,35 @@ _SIGN_BIT = {np.dtype(np.float64): np.int64(-(2**63)), np.dtype(np.float32): np.
 _LOCAL = threading.local()
 
 
-def exp_finite(u, out):
-    """out = exp(u), with the largest finite number where exp overflows.
+def exp_finite(u, out) -> bool:
+    """out = exp(u), with the largest finite number where exp overflows; True if it did.
 
     One exp pass and one max-reduction (0.05 ns/element) to see whether anything
     overflowed; only then a clamping pass.  NaN stays NaN.
     """
-    with np.errstate(over="ignore"):
-        np.exp(u, out=out)
+    np.exp(u, out=out)
     if out.size and not out.max() < math.inf:
         np.minimum(out, FLOAT_MAX[out.dtype], out=out)
+        return True
+    return False
+
+
+def recip_capped(d, out, capped: bool):
+    """out = 1/d, and 0 where d is the largest float (1 + E where `exp_finite` capped E)."""
+    np.divide(1.0, d, out=out)
+    if capped:
+        np.copyto(out, 0.0, where=d >= FLOAT_MAX[out.dtype])
+    return out
+
+
+def zero_wins(out, *factors):
+    """Where a product came out NaN and a decaying factor is exactly 0, the product is 0.
+
+    A max-reduction (NaN propagates) tells whether any element needs it.
+    """
+    if out.size and np.isnan(out.max()):
+        for factor in factors:
+            np.copyto(out, 0.0, where=factor == 0)
     return out
 
 
@@ -76,6 +108,29 @@ def chunk_pool(
         out.append(filled[key])
     while len(filled) > CONSTANT_BUFFERS:
         filled.popitem(last=False)
+    return out
+
+
+#: Below this, a² + b² may have lost bits to underflow: `hypot` recomputes with np.hypot.
+_HYPOT_SMALL = {d: float(np.sqrt(np.finfo(d).tiny)) * 2.0**30 for d in FLOAT_MAX}
+
+
+def hypot(a, b, out, scratch=None):
+    """out = √(a² + b²): four passes, and ``np.hypot`` (exact scaling, 50x slower) only for a
+    chunk where the squares overflow or may underflow (a max- and a min-reduction tell).
+
+    ``scratch`` holds b² when b is an array; ``out`` may not be ``a`` or ``b``.
+    """
+    if scratch is None:
+        np.multiply(a, a, out=out)
+        np.add(out, b * b, out=out)
+    else:
+        np.multiply(b, b, out=scratch)
+        np.multiply(a, a, out=out)
+        np.add(out, scratch, out=out)
+    np.sqrt(out, out=out)
+    if out.size and not (out.max() < math.inf and out.min() >= _HYPOT_SMALL[out.dtype]):
+        np.hypot(a, b, out=out)
     return out
 
 

@@ -115,7 +115,7 @@ def test_derive_options(cli):
         (["derive", "sigmod(x)"], "unknown function 'sigmod'; did you mean 'sigmoid'?"),
         (["derive", "(x + 1"], "unbalanced parenthesis"),
         (["derive", "sigmoid", "--wrt", "q"], "unknown variable 'q'"),
-        (["derive", "sigmoid", "--order", "0"], "order must be a whole number"),
+        (["derive", "sigmoid", "--order", "0"], "--order must be a whole number"),
         (["derive", "sigmoid", "--order", "two"], "invalid int value"),
         (["derive", "elu", "--param", "alpha"], "--param takes name=value"),
         (["derive", "elu", "--param", "alpha=big"], "'big' is not a number"),

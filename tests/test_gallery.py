@@ -109,8 +109,8 @@ def test_select_entries_takes_names_and_aliases_in_catalog_order():
     [
         ("sigmod", r"unknown catalog entry 'sigmod'; did you mean 'sigmoid'\?"),
         ("relu, qqqq", r"unknown catalog entry 'qqqq' \(see 'symcalc list'"),
-        (" , ", r"--only needs at least one catalog name"),
-        (42, r"only must be names separated by commas"),
+        (" , ", r"`only` needs at least one catalog name"),
+        (42, r"`only` must be names separated by commas"),
     ],
 )
 def test_select_entries_refuses_bad_names(only, message):
@@ -253,7 +253,7 @@ def test_a_file_the_gallery_did_not_write_is_refused_before_any_work(tmp_path):
     with pytest.raises(
         SymcalcError,
         match=r"README.md' exists and was not written by symcalc "
-        r"gallery; move it away or pass --force",
+        r"gallery; move it away or pass `force=True`",
     ):
         g.build_gallery(tmp_path, only="identity")
     assert folder_state(tmp_path) == {"README.md": b"my own notes\n"}
@@ -332,11 +332,11 @@ def test_a_manifest_never_reaches_outside_its_folder(tmp_path):
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        ({"jobs": 0}, "jobs must be a whole number from 1 to 64"),
-        ({"jobs": 2.0}, "jobs must be a whole number from 1 to 64"),
-        ({"timeout": -1}, "timeout must be a positive number of seconds"),
-        ({"timeout": float("nan")}, "timeout must be a positive number of seconds"),
-        ({"timeout": "soon"}, "timeout must be a number of seconds"),
+        ({"jobs": 0}, "`jobs` must be a whole number from 1 to 64"),
+        ({"jobs": 2.0}, "`jobs` must be a whole number from 1 to 64"),
+        ({"timeout": -1}, "`timeout` must be a positive number of seconds"),
+        ({"timeout": float("nan")}, "`timeout` must be a positive number of seconds"),
+        ({"timeout": "soon"}, "`timeout` must be a number of seconds"),
     ],
 )
 def test_bad_arguments_are_refused(tmp_path, arguments, message):
@@ -347,7 +347,7 @@ def test_bad_arguments_are_refused(tmp_path, arguments, message):
 
 def test_an_output_path_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(SymcalcError, match="is a file; --out needs a folder"):
+    with pytest.raises(SymcalcError, match="is a file; `out` needs a folder"):
         g.build_gallery(tmp_path / "file", only="identity")
 
 
@@ -412,7 +412,7 @@ def test_cli_builds_and_prints_one_summary_line(cli, tmp_path):
     "arguments, message",
     [
         (["--only", "sigmod"], "unknown catalog entry 'sigmod'; did you mean 'sigmoid'?"),
-        (["--only", "relu", "--jobs", "0"], "jobs must be a whole number from 1 to 64"),
+        (["--only", "relu", "--jobs", "0"], "--jobs must be a whole number from 1 to 64"),
         (["--only", "relu", "--timeout", "0"], "--timeout must be a positive number"),
     ],
 )
@@ -430,6 +430,7 @@ def test_cli_refuses_a_foreign_file_and_force_replaces_it(cli, tmp_path):
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert "identity.md' exists and was not written by symcalc gallery" in refused.stderr
+    assert "pass --force to replace it" in refused.stderr  # the flag, not force=True
     assert (tmp_path / "identity.md").read_text() == "mine\n"
     forced = cli("gallery", "--out", str(tmp_path), "--only", "identity", "--force")
     assert forced.returncode == 0 and (tmp_path / "identity.md").read_text() != "mine\n"

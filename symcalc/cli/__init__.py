@@ -20,6 +20,7 @@ from typing import NoReturn
 from .._version import __version__
 from ..errors import SymcalcError
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from .flags import to_flags
 
 __all__ = ["build_parser", "main"]
 
@@ -119,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except SymcalcError as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = to_flags(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         print(f"symcalc {args.command}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -136,10 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import EXIT_OK, add_function_argument, emit, parse_params, positive
+from .common import EXIT_OK, add_function_argument, emit, parse_params, parse_timeout
 
 
 def add(sub) -> None:
@@ -30,10 +30,8 @@ def add(sub) -> None:
 
 
 def run(args) -> int:
-    from ..symbolic.budget import DEFAULT_SECONDS
     from ..symbolic.derivatives import derive
 
-    timeout = DEFAULT_SECONDS if args.timeout is None else positive(args.timeout, "--timeout")
     result = derive(
         args.function,
         wrt=args.wrt,
@@ -41,7 +39,7 @@ def run(args) -> int:
         params=parse_params(args.param),
         convention=args.convention,
         steps=args.steps or args.format != "text",
-        timeout=timeout,
+        timeout=parse_timeout(args.timeout),
     )
     emit(result, args.format, steps=args.steps)
     return EXIT_OK

@@ -6,6 +6,7 @@ import sys
 
 from ..errors import SymcalcError
 from .common import EXIT_FAILED, EXIT_OK, add_plot_target, check_plot_target, emit, save_plot
+from .flags import to_flags
 
 
 def add(sub) -> None:
@@ -159,6 +160,6 @@ def run(args) -> int:
         save_plot(plot_descent(result), args.plot, args.force)
     emit(result, args.format, wrote=args.plot)
     if result.stop_reason == "diverged":
-        print(f"symcalc descend: {result.message}", file=sys.stderr)
+        print(f"symcalc descend: {to_flags(result.message)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from .common import EXIT_FAILED, EXIT_OK, positive
+from .flags import to_flags
 
 
 def add(sub) -> None:
@@ -69,8 +70,5 @@ def run(args) -> int:
     finally:
         if progress is not None:
             progress.close()
-    print(build.to_text())
+    print(to_flags(build.to_text()))
     return EXIT_OK if build.held else EXIT_FAILED
-
-
-# -- main ---------------------------------------------------------------------------

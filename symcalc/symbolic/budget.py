@@ -8,6 +8,7 @@ instead; it is slower to start but just as stoppable.
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
 import pickle
@@ -16,14 +17,37 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from ..errors import TimeBudgetExceeded
+from ..errors import SymcalcError, TimeBudgetExceeded
 
-__all__ = ["DEFAULT_SECONDS", "best_within", "within"]
+__all__ = ["DEFAULT_SECONDS", "best_within", "default_seconds", "within"]
 
 T = TypeVar("T")
 
-#: Default budget, in seconds, for one piece of symbolic work.
-DEFAULT_SECONDS = float(os.environ.get("SYMCALC_TIME_BUDGET", "5"))
+#: Budget, in seconds, for one piece of symbolic work when SYMCALC_TIME_BUDGET is not set.
+DEFAULT_SECONDS = 5.0
+
+
+def default_seconds() -> float:
+    """The budget for one piece of symbolic work, read now: ``SYMCALC_TIME_BUDGET`` or 5 s.
+
+    Functions take ``timeout=None`` to mean this, so setting the variable at any time
+    counts (``math.inf`` means no limit).
+
+    Examples
+    --------
+    >>> default_seconds() > 0
+    True
+    """
+    text = os.environ.get("SYMCALC_TIME_BUDGET", "").strip()
+    try:
+        seconds = float(text) if text else DEFAULT_SECONDS
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise SymcalcError(
+            f"SYMCALC_TIME_BUDGET must be a positive number of seconds, got {text!r}"
+        )
+    return seconds
 
 
 def _child(conn, func, args, kwargs):  # pragma: no cover - runs in the child process
@@ -74,7 +98,7 @@ def within(
 ) -> T:
     """Return ``func(*args, **kwargs)``, or raise `TimeBudgetExceeded` after ``seconds``.
 
-    ``seconds=None`` or ``0`` runs the work in this process with no limit.
+    ``seconds=None``, ``0`` or ``math.inf`` runs the work in this process with no limit.
     Exceptions raised by ``func`` are re-raised here.
 
     Examples
@@ -83,7 +107,7 @@ def within(
     >>> within(10, sympy.factor, sympy.sympify("x**2 - 1"))
     (x - 1)*(x + 1)
     """
-    if not seconds:
+    if not seconds or seconds == math.inf:
         return func(*args, **kwargs)
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
@@ -122,7 +146,7 @@ def best_within(
     >>> best_within(10, squares)
     (9, True)
     """
-    if not seconds:
+    if not seconds or seconds == math.inf:
         last = None
         for value in func(*args, **kwargs):
             last = value

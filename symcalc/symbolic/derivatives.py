@@ -75,10 +75,15 @@ def _check_order(order: Any) -> int:
         or not isinstance(order, (int,))
         and not (isinstance(order, float) and order.is_integer())
     ):
-        raise SymcalcError(f"order must be a whole number from 1 to {MAX_ORDER}, got {order!r}")
+        raise SymcalcError(
+            f"`order` must be a whole number from 1 to {MAX_ORDER}, got {order!r}",
+            parameter="order",
+        )
     order = int(order)
     if not 1 <= order <= MAX_ORDER:
-        raise SymcalcError(f"order must be a whole number from 1 to {MAX_ORDER}, got {order}")
+        raise SymcalcError(
+            f"`order` must be a whole number from 1 to {MAX_ORDER}, got {order}", parameter="order"
+        )
     return order
 
 
@@ -167,14 +172,13 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
 _TIDIED: dict[sympy.Expr, sympy.Expr] = {}
 
 
-def tidy(
-    expr: sympy.Expr, seconds: float | None = budget.DEFAULT_SECONDS
-) -> tuple[sympy.Expr, bool]:
+def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
     """The most readable form found within ``seconds``, and whether the search finished.
 
     Cheap rewrites (factor_terms, together, cancel) come first and SymPy's ``simplify``
     last; when time runs out the best form found so far is returned.  Results are
-    cached, so asking again costs nothing.
+    cached, so asking again costs nothing.  ``seconds=None`` is the current default
+    budget (`symcalc.symbolic.budget.default_seconds`); ``math.inf`` is no limit.
 
     Examples
     --------
@@ -187,6 +191,8 @@ def tidy(
         return expr, True
     if expr in _TIDIED:
         return _TIDIED[expr], True
+    if seconds is None:
+        seconds = budget.default_seconds()
     best, finished = budget.best_within(seconds, _tidier_forms, expr)
     best = expr if best is None else best
     if finished:
@@ -372,19 +378,20 @@ def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | N
 
 def derivative(
     f: str | sympy.Expr | Entry,
+    *,
     wrt: str | sympy.Symbol | None = None,
     order: int = 1,
-    *,
     params: Mapping[str, Any] | None = None,
     convention: str = "zero",
     simplify: bool = True,
-    timeout: float | None = budget.DEFAULT_SECONDS,
+    timeout: float | None = None,
 ) -> sympy.Expr:
     """The derivative of ``f`` (catalog name, text, SymPy expression or `Entry`).
 
     Kinks get an explicit value by ``convention`` ("zero", "half", "one"); see
     `symcalc.symbolic.kinks`.  ``simplify=False`` skips tidying; otherwise tidying runs for at
-    most ``timeout`` seconds and falls back to the untidied (still correct) result.
+    most ``timeout`` seconds and falls back to the untidied (still correct) result
+    (``None``: the current default, `symcalc.symbolic.budget.default_seconds`).
 
     Examples
     --------
@@ -399,6 +406,7 @@ def derivative(
     var = variable_of(entry, wrt)
     order = _check_order(order)
     heaviside_at_zero(convention)
+    timeout = budget.default_seconds() if timeout is None else timeout
     result = entry.expr
     for _ in range(order):
         result = differentiate(result, var, convention)
@@ -409,15 +417,18 @@ def derivative(
 
 def derive(
     f: str | sympy.Expr | Entry,
+    *,
     wrt: str | sympy.Symbol | None = None,
     order: int = 1,
-    *,
     params: Mapping[str, Any] | None = None,
     convention: str = "zero",
     steps: bool = True,
-    timeout: float | None = budget.DEFAULT_SECONDS,
+    timeout: float | None = None,
 ) -> Derivation:
     """Derive ``f`` symbolically, with steps, classic identity and kinks.
+
+    Tidying each derivative runs for at most ``timeout`` seconds (``None``: the current
+    default, `symcalc.symbolic.budget.default_seconds`; ``math.inf``: no limit).
 
     Examples
     --------
@@ -433,6 +444,7 @@ def derive(
     var = variable_of(entry, wrt)
     order = _check_order(order)
     heaviside_at_zero(convention)
+    timeout = budget.default_seconds() if timeout is None else timeout
     text = f if isinstance(f, str) else entry.name
 
     previous = entry.expr

@@ -569,11 +569,13 @@ def antiderivative(
     f: Function,
     *,
     params: dict[str, Any] | None = None,
-    timeout: float | None = budget.DEFAULT_SECONDS,
+    timeout: float | None = None,
 ) -> Antiderivative:
     """An antiderivative of ``f`` with step-by-step integration, found within ``timeout`` seconds.
 
-    The integration runs in a child process that is killed when the budget runs out;
+    The integration runs in a child process that is killed when the budget runs out
+    (``timeout=None``: the current default, `symcalc.symbolic.budget.default_seconds`;
+    ``math.inf``: no limit, in this process);
     no closed form in time is a normal answer (``.antiderivative is None``).  Catalog
     losses are integrated in their first variable with the others fixed.
 
@@ -588,10 +590,15 @@ def antiderivative(
     '∫ x*exp(x) dx = x*exp(x) - exp(x) + C'
     """
     entry = univariate_entry(resolve(f, **dict(params or {})))
-    if timeout is not None:
+    if timeout is None:
+        timeout = budget.default_seconds()
+    elif timeout != math.inf:
         timeout = check_number(timeout, "timeout")
         if timeout <= 0:
-            raise SymcalcError(f"timeout must be a positive number of seconds, got {timeout:g}")
+            raise SymcalcError(
+                f"`timeout` must be a positive number of seconds, got {timeout:g}",
+                parameter="timeout",
+            )
     x = entry.variable
     text = f if isinstance(f, str) else entry.name
     start = time.perf_counter()

@@ -8,7 +8,6 @@ from .common import EXIT_OK, add_function_argument, emit, parse_params, parse_ti
 def add(sub) -> None:
     p = sub.add_parser(
         "derive",
-        help="symbolic derivative with step-by-step derivation",
         description="Differentiate a catalog function or an expression. "
         "An expression that starts with '-' goes after '--': symcalc derive -- '-log(x)'",
     )

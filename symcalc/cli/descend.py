@@ -15,7 +15,6 @@ def add(sub) -> None:
 
     p = sub.add_parser(
         "descend",
-        help="gradient descent on a model whose gradient is derived symbolically",
         description="Fit linear, logistic, softmax or one-hidden-layer models by gradient descent. "
         "The gradient is derived from the model's symbolic loss (see --derivation), never written "
         "by hand. Data: a CSV file with a header row, builtin:diabetes|breast_cancer|iris (real "

@@ -13,7 +13,6 @@ def add(sub) -> None:
 
     p = sub.add_parser(
         "gallery",
-        help="build the catalog gallery: a Markdown page with figures per entry, and an index",
         description="For every catalog entry (or the --only ones), write NAME.md (formula, "
         "derivative step by step, kinks, antiderivative, fundamental-theorem check), NAME.png "
         "and NAME_ftc.png, then the index README.md. Files listed in DIR/.gallery-manifest.json "

@@ -8,7 +8,6 @@ from .common import EXIT_OK, add_function_argument, emit, parse_params, parse_ti
 def add(sub) -> None:
     p = sub.add_parser(
         "integrate",
-        help="antiderivative with step-by-step integration (under a time budget)",
         description="Integrate a catalog function or an expression symbolically. No closed form "
         "within the time budget is a normal answer.",
     )

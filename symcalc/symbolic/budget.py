@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from ..errors import SymcalcError, TimeBudgetExceeded
+from .lean import units_placeholder
 
 __all__ = ["DEFAULT_SECONDS", "best_within", "default_seconds", "within"]
 
@@ -52,7 +53,8 @@ def default_seconds() -> float:
 
 def _child(conn, func, args, kwargs):  # pragma: no cover - runs in the child process
     try:
-        result = ("ok", func(*args, **kwargs))
+        with units_placeholder():
+            result = ("ok", func(*args, **kwargs))
     except BaseException as exc:  # noqa: BLE001 - sent back to the parent as is
         result = ("error", exc)
     try:
@@ -65,8 +67,9 @@ def _child(conn, func, args, kwargs):  # pragma: no cover - runs in the child pr
 
 def _child_progressive(conn, func, args, kwargs):  # pragma: no cover - runs in the child
     try:
-        for value in func(*args, **kwargs):
-            conn.send_bytes(pickle.dumps(("value", value), protocol=pickle.HIGHEST_PROTOCOL))
+        with units_placeholder():
+            for value in func(*args, **kwargs):
+                conn.send_bytes(pickle.dumps(("value", value), protocol=pickle.HIGHEST_PROTOCOL))
         conn.send_bytes(pickle.dumps(("done", None)))
     except BaseException as exc:  # noqa: BLE001 - sent back to the parent as is
         try:

@@ -295,8 +295,6 @@ class Derivation:
 
     def to_text(self, steps: bool = False) -> str:
         """Formula, derivative, classic form and kinks as plain text; optionally the steps."""
-        from . import render
-
         name = self.entry.signature()
         lines = [f"{name} = {sympy.sstr(self.expr)}"]
         if self.entry.params:
@@ -318,6 +316,8 @@ class Derivation:
                 "note: simplification ran out of time; the derivative is correct but not simplified"
             )
         if steps and self.steps:
+            from . import render
+
             for k, tree in enumerate(self.steps, 1):
                 if len(self.steps) > 1:
                     lines.append(f"\nsteps for derivative {k}:")
@@ -438,7 +438,8 @@ def derive(
     >>> derive("x**2*sin(x)").derivative
     x*(x*cos(x) + 2*sin(x))
     """
-    from .steps import derivation_steps, with_identity
+    if steps:  # the rule trees' module loads only when trees are asked for
+        from .steps import derivation_steps, with_identity
 
     entry = resolve(f, **dict(params or {}))
     var = variable_of(entry, wrt)

@@ -195,7 +195,8 @@ def test_derivative_refuses_positional_wrt_and_order():
 def test_the_default_budget_is_read_at_call_time(monkeypatch):
     monkeypatch.setenv("SYMCALC_TIME_BUDGET", "0.001")
     assert budget.default_seconds() == 0.001
-    slow = antiderivative("x**3*exp(x)*sin(x)")  # cannot be found (nor forked) in 1 ms
+    # integrated nowhere else (a finished integration is remembered); not found in 1 ms
+    slow = antiderivative("x**3*exp(x)*sin(x)*cos(3*x)")
     assert slow.antiderivative is None and "time budget of 0.001 s" in slow.reason
     monkeypatch.setenv("SYMCALC_TIME_BUDGET", "30")
     assert budget.default_seconds() == 30.0
@@ -232,3 +233,15 @@ def test_models_share_the_kernel_compilers_bounded_cache():
     assert models._kernel_for(entry) is models._kernel_for(entry)
     assert not hasattr(models, "_ENTRIES")
     assert models._kernel_for(entry)(np.array([-2.0, 3.0])).tolist() == [-0.4, 3.0]
+
+
+def test_a_finished_integration_is_remembered(monkeypatch):
+    first = antiderivative("x**2*exp(3*x) + x", timeout=60)
+    assert first.antiderivative is not None
+
+    def no_child(*args, **kwargs):  # pragma: no cover - fails the test if called
+        raise AssertionError("integrated again")
+
+    monkeypatch.setattr(budget, "_context", no_child)
+    again = antiderivative("x**2*exp(3*x) + x", timeout=0.001)
+    assert again.antiderivative == first.antiderivative and again.method == first.method

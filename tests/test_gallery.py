@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import importlib.util
 import io
@@ -87,11 +88,34 @@ def decode(data: bytes) -> np.ndarray:
     return matplotlib.image.imread(io.BytesIO(data), format="png")
 
 
+_BUILD_PAGE = g.build_page
+
+
+@functools.cache
+def _page(name: str, figures: bool = True, timeout: float = g.DEFAULT_TIMEOUT) -> g.EntryPage:
+    """`build_page`, once per test process: a page is the same bytes every time (see
+    test_two_builds_are_byte_identical_with_and_without_worker_processes)."""
+    return _BUILD_PAGE(name, timeout=timeout, figures=figures)
+
+
+def _page_once(name: str, *, timeout: float = g.DEFAULT_TIMEOUT, figures: bool = True):
+    return _page(name, figures, timeout)
+
+
+@pytest.fixture
+def pages_once(monkeypatch):
+    """`build_page` answered from `_page`: for tests of what `build_gallery` does with pages
+    (writing, refusing, replacing, the manifest, progress), not of what a page holds."""
+    monkeypatch.setattr(g, "build_page", _page_once)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """One build of a few entries (activations and losses, with and without closed form)."""
     folder = tmp_path_factory.mktemp("gallery")
-    result = g.build_gallery(folder, only="relu,silu,huber,leaky_relu")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(g, "build_page", _page_once)  # shares pages with `rebuilt`
+        result = g.build_gallery(folder, only="relu,silu,huber,leaky_relu")
     return folder, result
 
 
@@ -233,8 +257,10 @@ def test_manifest_lists_every_file_with_its_sha256(built):
 
 def test_two_builds_are_byte_identical_with_and_without_worker_processes(tmp_path):
     first, second = tmp_path / "one", tmp_path / "two"
-    g.build_gallery(first, only="sigmoid,hinge")
-    g.build_gallery(second, only="hinge,sigmoid", jobs=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(g, "build_page", _page_once)  # pages built in this process
+        g.build_gallery(first, only="sigmoid,hinge")
+    g.build_gallery(second, only="hinge,sigmoid", jobs=2)  # built afresh in two workers
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
     for name in names:
@@ -248,7 +274,7 @@ def folder_state(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-def test_a_file_the_gallery_did_not_write_is_refused_before_any_work(tmp_path):
+def test_a_file_the_gallery_did_not_write_is_refused_before_any_work(tmp_path, pages_once):
     (tmp_path / "README.md").write_text("my own notes\n")
     with pytest.raises(
         SymcalcError,
@@ -263,7 +289,7 @@ def test_a_file_the_gallery_did_not_write_is_refused_before_any_work(tmp_path):
     assert manifest["files"]["README.md"] == sha256(tmp_path / "README.md")
 
 
-def test_a_rebuild_replaces_its_own_files_and_leaves_identical_ones_alone(tmp_path):
+def test_a_rebuild_replaces_its_own_files_and_leaves_identical_ones_alone(tmp_path, pages_once):
     g.build_gallery(tmp_path, only="identity")
     (tmp_path / "identity.md").write_text("stale page\n")
     before = (tmp_path / "identity.png").stat().st_mtime_ns
@@ -279,7 +305,7 @@ def test_a_rebuild_replaces_its_own_files_and_leaves_identical_ones_alone(tmp_pa
     assert "stale page" not in (tmp_path / "identity.md").read_text()
 
 
-def test_a_partial_build_keeps_the_other_entries_pages_and_index_rows(tmp_path):
+def test_a_partial_build_keeps_the_other_entries_pages_and_index_rows(tmp_path, pages_once):
     g.build_gallery(tmp_path, only="identity")
     result = g.build_gallery(tmp_path, only="relu")
     assert result.entries == ("relu",) and result.removed == ()
@@ -289,7 +315,7 @@ def test_a_partial_build_keeps_the_other_entries_pages_and_index_rows(tmp_path):
     assert "2 entries" in index
 
 
-def test_pages_of_entries_that_left_the_catalog_are_removed_only_if_unchanged(tmp_path):
+def test_pages_of_entries_that_left_the_catalog_are_removed_only_if_unchanged(tmp_path, pages_once):
     g.build_gallery(tmp_path, only="identity")
     path = tmp_path / g.MANIFEST_NAME
     manifest = json.loads(path.read_text())
@@ -310,14 +336,14 @@ def test_pages_of_entries_that_left_the_catalog_are_removed_only_if_unchanged(tm
     assert "1 stale but edited, kept: edited.md" in result.to_text()
 
 
-def test_a_foreign_manifest_is_refused_unless_forced(tmp_path):
+def test_a_foreign_manifest_is_refused_unless_forced(tmp_path, pages_once):
     (tmp_path / g.MANIFEST_NAME).write_text("{not json")
     with pytest.raises(SymcalcError, match="is not a symcalc gallery manifest; move it away"):
         g.build_gallery(tmp_path, only="identity")
     assert g.build_gallery(tmp_path, only="identity", force=True).held
 
 
-def test_a_manifest_never_reaches_outside_its_folder(tmp_path):
+def test_a_manifest_never_reaches_outside_its_folder(tmp_path, pages_once):
     outside = tmp_path / "precious.txt"
     outside.write_text("keep me\n")
     folder = tmp_path / "gallery"
@@ -368,7 +394,9 @@ def test_a_failed_check_is_reported_not_raised(tmp_path, monkeypatch):
     assert "the fundamental theorem check FAILED for tanh" in (tmp_path / "README.md").read_text()
 
 
-def test_an_entry_that_cannot_be_built_is_reported_and_the_others_are_built(tmp_path, monkeypatch):
+def test_an_entry_that_cannot_be_built_is_reported_and_the_others_are_built(
+    tmp_path, pages_once, monkeypatch
+):
     def broken(name, *, timeout):
         if name == "tanh":
             raise RuntimeError("boom")
@@ -382,7 +410,7 @@ def test_an_entry_that_cannot_be_built_is_reported_and_the_others_are_built(tmp_
     assert "tanh: not built (RuntimeError: boom)" in result.to_text()
 
 
-def test_progress_is_reported_after_each_entry(tmp_path):
+def test_progress_is_reported_after_each_entry(tmp_path, pages_once):
     calls = []
     g.build_gallery(tmp_path, only="identity,relu", progress=lambda *a: calls.append(a))
     assert calls == [(1, 2, "identity"), (2, 2, "relu")]
@@ -397,7 +425,7 @@ def test_progress_is_reported_after_each_entry(tmp_path):
 # -- the command line ---------------------------------------------------------------------
 
 
-def test_cli_builds_and_prints_one_summary_line(cli, tmp_path):
+def test_cli_builds_and_prints_one_summary_line(cli, tmp_path, pages_once):
     result = cli("gallery", "--out", str(tmp_path / "out"), "--only", "identity,swish")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no progress bar when stderr is not a terminal
@@ -424,7 +452,7 @@ def test_cli_answers_bad_input_with_one_line_and_exit_2(cli, tmp_path, arguments
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_refuses_a_foreign_file_and_force_replaces_it(cli, tmp_path):
+def test_cli_refuses_a_foreign_file_and_force_replaces_it(cli, tmp_path, pages_once):
     (tmp_path / "identity.md").write_text("mine\n")
     refused = cli("gallery", "--out", str(tmp_path), "--only", "identity")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
@@ -494,7 +522,7 @@ def test_committed_gallery_has_nothing_else_and_a_valid_index():
 
 @pytest.fixture(scope="module")
 def rebuilt():
-    return {name: g.build_page(name) for name in REBUILT}
+    return {name: _page(name) for name in REBUILT}
 
 
 @pytest.mark.parametrize("name", REBUILT)
@@ -612,6 +640,6 @@ def test_sympy_is_what_the_committed_pages_were_built_with():
 def test_every_committed_page_is_current(name):
     """Any change to derivations, integrals or printing shows here until the gallery is rebuilt
     (``symcalc gallery --out gallery/catalog``)."""
-    page = g.build_page(name, figures=False)
-    [(filename, markdown)] = page.files
+    page = _page(name, figures=name in REBUILT)  # REBUILT pages come with their figures
+    filename, markdown = page.files[0]
     assert markdown.decode("utf-8") == (COMMITTED / filename).read_text(encoding="utf-8")

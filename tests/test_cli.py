@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+import symcalc
 from symcalc import CATALOG, parse
 
 
@@ -137,3 +142,41 @@ def test_version_and_help(cli):
     assert cli("--version").stdout.startswith("symcalc ")
     help_text = cli("derive", "--help").stdout
     assert "--wrt" in help_text and "--convention" in help_text
+
+
+# -- a handful of real processes: the console script, exit codes, streams -----------------
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).with_name("symcalc")
+    return str(script) if script.exists() else shutil.which("symcalc") or ""
+
+
+def test_the_installed_console_script_runs():
+    script = _console_script()
+    assert script, "the symcalc console script is not installed beside this interpreter"
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"symcalc {symcalc.__version__}"
+
+
+@pytest.mark.parametrize(
+    "args, code, stream, text",
+    [
+        (["derive", "sigmoid"], 0, "stdout", "d/dx sigmoid(x) = exp(x)/(exp(x) + 1)**2"),
+        (["derive", "sigmod"], 2, "stderr", "symcalc derive: error: unknown function 'sigmod'"),
+        (
+            ["gradcheck", "tanh", "--at", "0.5", "--derivative", "1 - tanh(x)"],
+            1,
+            "stdout",
+            "FAILED",
+        ),
+        (["ftc", "log(x)", "--a", "0", "--range", "0.5:4"], 2, "stderr", "choose another --a"),
+    ],
+)
+def test_exit_codes_and_streams_of_a_real_process(cli_subprocess, args, code, stream, text):
+    result = cli_subprocess(*args)
+    assert result.returncode == code, result
+    assert text in getattr(result, stream)
+    assert "Traceback" not in result.stderr
+    if code == 2:
+        assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import mpmath
 import numpy as np
 import pytest
 import sympy
 
-from symcalc import CATALOG, SymcalcError, catalog, get
+from symcalc import CATALOG, Entry, SymcalcError, catalog, derive, get, resolve
+from symcalc.symbolic import catalog as catalog_module
 from symcalc.symbolic.derivatives import derivative
 from symcalc.symbolic.functions import sigmoid, symbol
 from symcalc.symbolic.kinks import kink_candidates
@@ -345,3 +348,92 @@ def test_bind_takes_numbers_only_never_text_to_evaluate():
     with pytest.raises(SymcalcError, match="unknown parameter 'alpah' for elu; did you mean"):
         get("elu").bind(alpah=2)
     assert get("elu").bind(alpha=2) == get("elu", alpha=2).expr
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_entries_are_in_sympys_evaluated_form(name):
+    """Max/Min are declared unevaluated (it saves start-up time); evaluating them changes
+    nothing, so the catalog holds exactly what SymPy would have built."""
+    entry = CATALOG[name]
+    for expr in (entry.expr, entry.identity):
+        if expr is None:
+            continue
+        evaluated = expr.replace(
+            lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: e.func(*e.args)
+        )
+        assert sympy.srepr(evaluated) == sympy.srepr(expr)
+
+
+# -- registering ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _restored_registry():
+    """The registry as it is now, restored afterwards (register adds to it for good)."""
+    registry, aliases = dict(catalog_module._REGISTRY), dict(catalog_module._ALIASES)
+    try:
+        yield catalog_module
+    finally:
+        catalog_module._REGISTRY.clear()
+        catalog_module._REGISTRY.update(registry)
+        catalog_module._ALIASES.clear()
+        catalog_module._ALIASES.update(aliases)
+
+
+@pytest.fixture
+def scratch_catalog():
+    with _restored_registry() as module:
+        yield module
+
+
+def _cube(name="cube", kind="activation", aliases=()):
+    x = symbol("x")
+    return Entry(name, kind, x**3, (x,), "x³", aliases=aliases, identity=3 * x**2)
+
+
+def test_a_registered_entry_is_found_listed_and_derived(scratch_catalog):
+    entry = scratch_catalog.register(_cube(aliases=("Cubic", "x-cubed")))
+    assert CATALOG["cube"] is entry and get("cube") is entry
+    assert get("CUBIC") is entry and get("x_cubed") is entry and get("X-Cubed") is entry
+    assert catalog("activation")[-1] is entry and entry not in catalog("loss")
+    assert resolve("cube") is entry
+    x = symbol("x")
+    assert derive("cube").derivative == 3 * x**2
+    assert derive("cube").identity == 3 * x**2  # checked against the derivative
+    with pytest.raises(SymcalcError, match=r"unknown function 'cubee'; did you mean 'cube'\?"):
+        get("cubee")
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (_cube(kind="optimizer"), r"kind must be one of activation, loss, got 'optimizer'"),
+        (
+            _cube(name="Cube"),
+            r"catalog name 'Cube' must be a lower-case identifier, such as 'cube'",
+        ),
+        (_cube(name="leaky-cube"), r"must be a lower-case identifier, such as 'leaky_cube'"),
+        (_cube(name="two words"), r"'two words' must be a lower-case identifier"),
+        (_cube(aliases=("x cubed",)), r"alias 'x cubed' of 'cube' must be an identifier"),
+        (_cube(aliases=("cubic", "Cubic")), r"the names of 'cube' repeat: cube, cubic, cubic"),
+        (_cube(name="relu"), r"catalog name 'relu' is already taken"),
+        (_cube(aliases=("swish",)), r"catalog name 'swish' is already taken"),  # silu's alias
+        (_cube(aliases=("cubic", "SIGMOID")), r"catalog name 'SIGMOID' is already taken"),
+        (_cube(aliases=("Leaky-ReLU",)), r"catalog name 'Leaky-ReLU' is already taken"),
+    ],
+)
+def test_register_refuses_bad_or_taken_names_and_adds_nothing(scratch_catalog, entry, message):
+    before = (dict(scratch_catalog._REGISTRY), dict(scratch_catalog._ALIASES))
+    with pytest.raises(SymcalcError, match=message):
+        scratch_catalog.register(entry)
+    assert (dict(scratch_catalog._REGISTRY), dict(scratch_catalog._ALIASES)) == before
+    assert scratch_catalog.canonical_name("cubic") is None
+
+
+def test_registering_twice_is_refused_and_the_registry_is_restored():
+    with _restored_registry() as module:
+        module.register(_cube(aliases=("cubic",)))
+        with pytest.raises(SymcalcError, match="catalog name 'cube' is already taken"):
+            module.register(_cube())
+        assert get("cubic").name == "cube"
+    assert "cube" not in CATALOG and catalog_module.canonical_name("cubic") is None

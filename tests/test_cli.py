@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+import symcalc
 from symcalc import CATALOG, parse
 
 
@@ -123,7 +128,7 @@ def test_derive_options(cli):
         (["derive", "sigmod(x)"], "unknown function 'sigmod'; did you mean 'sigmoid'?"),
         (["derive", "(x + 1"], "unbalanced parenthesis"),
         (["derive", "sigmoid", "--wrt", "q"], "unknown variable 'q'"),
-        (["derive", "sigmoid", "--order", "0"], "order must be a whole number"),
+        (["derive", "sigmoid", "--order", "0"], "--order must be a whole number"),
         (["derive", "sigmoid", "--order", "two"], "invalid int value"),
         (["derive", "elu", "--param", "alpha"], "--param takes name=value"),
         (["derive", "elu", "--param", "alpha=big"], "'big' is not a number"),
@@ -192,3 +197,41 @@ def test_standalone_latex_is_a_document_and_refuses_json(cli):
     assert out.count("\\begin{align*}") == 1
     refused = cli("derive", "relu", "--standalone", "--format", "json")
     assert refused.returncode == 2 and "--standalone writes a LaTeX document" in refused.stderr
+
+
+# -- a handful of real processes: the console script, exit codes, streams -----------------
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).with_name("symcalc")
+    return str(script) if script.exists() else shutil.which("symcalc") or ""
+
+
+def test_the_installed_console_script_runs():
+    script = _console_script()
+    assert script, "the symcalc console script is not installed beside this interpreter"
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"symcalc {symcalc.__version__}"
+
+
+@pytest.mark.parametrize(
+    "args, code, stream, text",
+    [
+        (["derive", "sigmoid"], 0, "stdout", "d/dx sigmoid(x) = exp(x)/(exp(x) + 1)**2"),
+        (["derive", "sigmod"], 2, "stderr", "symcalc derive: error: unknown function 'sigmod'"),
+        (
+            ["gradcheck", "tanh", "--at", "0.5", "--derivative", "1 - tanh(x)"],
+            1,
+            "stdout",
+            "FAILED",
+        ),
+        (["ftc", "log(x)", "--a", "0", "--range", "0.5:4"], 2, "stderr", "choose another --a"),
+    ],
+)
+def test_exit_codes_and_streams_of_a_real_process(cli_subprocess, args, code, stream, text):
+    result = cli_subprocess(*args)
+    assert result.returncode == code, result
+    assert text in getattr(result, stream)
+    assert "Traceback" not in result.stderr
+    if code == 2:
+        assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1

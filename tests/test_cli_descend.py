@@ -186,11 +186,11 @@ def test_plot_is_written_and_not_overwritten(cli, tmp_path):
         ),
         (
             ["linear", "--data", "synthetic:linear", "--learning-rate", "nan"],
-            "learning_rate must be a finite number > 0",
+            "--learning-rate must be a finite number > 0",
         ),
         (
             ["linear", "--data", "synthetic:linear", "--learning-rate", "-1"],
-            "learning_rate must be a finite number > 0",
+            "--learning-rate must be a finite number > 0",
         ),
         (
             ["linear", "--data", "synthetic:linear", "--learning-rate", "fast"],
@@ -198,13 +198,16 @@ def test_plot_is_written_and_not_overwritten(cli, tmp_path):
         ),
         (
             ["linear", "--data", "synthetic:linear", "--max-iter", "0"],
-            "max_iter must be a whole number ≥ 1",
+            "--max-iter must be a whole number ≥ 1",
         ),
         (
             ["linear", "--data", "synthetic:linear", "--tol", "-1"],
-            "tol must be a finite number ≥ 0",
+            "--tol must be a finite number ≥ 0",
         ),
-        (["linear", "--data", "synthetic:linear", "--l2", "inf"], "l2 must be a finite number ≥ 0"),
+        (
+            ["linear", "--data", "synthetic:linear", "--l2", "inf"],
+            "--l2 must be a finite number ≥ 0",
+        ),
         (
             ["linear", "--data", "synthetic:linear", "--hidden", "4"],
             "--hidden and --activation apply to the mlp model only",
@@ -217,7 +220,7 @@ def test_plot_is_written_and_not_overwritten(cli, tmp_path):
         (["mlp", "--data", "synthetic:moons", "--activation", "rleu"], "did you mean 'relu'?"),
         (
             ["mlp", "--data", "synthetic:moons", "--hidden", "0"],
-            "hidden must be a whole number of units",
+            "--hidden must be a whole number of units",
         ),
         (["svm", "--data", "synthetic:linear"], "invalid choice: 'svm'"),
         (["linear", "--data", "synthetic:linear", "--optimizer", "sgd"], "invalid choice: 'sgd'"),

@@ -90,7 +90,7 @@ def test_ftc_domain_errors(cli):
     )
     _one_line_error(cli("ftc", "tanh", "--range", "5:1"), "--range needs A < B")
     _one_line_error(cli("ftc", "tanh", "--range", "a:b"), "--range takes A:B")
-    _one_line_error(cli("ftc", "tanh", "--a", "nan"), "a must be a finite number")
+    _one_line_error(cli("ftc", "tanh", "--a", "nan"), "--a must be a finite number")
     _one_line_error(cli("ftc", "tanh", "--plot", "out.jpg"), "use a name ending in .png")
 
 
@@ -124,7 +124,7 @@ def test_riemann_plot_and_bad_input(cli, tmp_path):
         "invalid choice: 'midpont'",
     )
     _one_line_error(cli("riemann", "x", "--a", "1", "--b", "0"), "needs a < b")
-    _one_line_error(cli("riemann", "x", "--a", "0", "--b", "1", "--n", "0"), "n must be from 1")
+    _one_line_error(cli("riemann", "x", "--a", "0", "--b", "1", "--n", "0"), "--n must be from 1")
     _one_line_error(cli("riemann", "x", "--b", "1"), "--a")
 
 

@@ -117,9 +117,10 @@ def test_csv_unknown_target_suggests_a_column(tmp_path):
     ):
         load_csv(path, "hieght")
     with pytest.raises(
-        SymcalcError, match=r"name the column to predict with --target .*age, height"
-    ):
+        SymcalcError, match=r"name the column to predict with `target`; .*age, height"
+    ) as refused:
         load_csv(path, None)
+    assert refused.value.parameter == "target"
 
 
 def test_csv_missing_file_folder_and_encoding(tmp_path):
@@ -281,7 +282,7 @@ def test_load_data_dispatch_and_errors(tmp_path):
     with pytest.raises(SymcalcError, match=r"unknown synthetic data set 'lin'.*available: linear"):
         load_data("synthetic:lin")
     with pytest.raises(
-        SymcalcError, match=r"synthetic:linear has one target column, 'y'; drop --target"
+        SymcalcError, match=r"synthetic:linear has one target column, 'y'; drop `target`"
     ):
         load_data("synthetic:linear", target="x1")
     with pytest.raises(SymcalcError, match=r"no data given"):

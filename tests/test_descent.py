@@ -346,30 +346,34 @@ def test_result_json_and_text():
 
 def test_unscaled_features_get_a_hint():
     result = descend("linear", "builtin:diabetes", max_iter=50)
-    assert not result.converged and "--standardize" in result.message
+    assert not result.converged and "`standardize=True`" in result.message
+    assert "--" not in result.message  # the library names parameters; flags are the CLI's
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"optimizer": "adma"}, r"unknown optimizer 'adma'; did you mean 'adam'\?"),
-        ({"learning_rate": 0}, r"learning_rate must be a finite number > 0"),
-        ({"learning_rate": float("nan")}, r"learning_rate must be a finite number > 0"),
-        ({"learning_rate": "fast"}, r"learning_rate must be a number"),
-        ({"max_iter": 0}, r"max_iter must be a whole number ≥ 1"),
-        ({"max_iter": 10.5}, r"max_iter must be a whole number ≥ 1"),
-        ({"tol": -1}, r"tol must be a finite number ≥ 0"),
-        ({"loss_tol": float("inf")}, r"loss_tol must be a finite number ≥ 0"),
+        ({"learning_rate": 0}, r"`learning_rate` must be a finite number > 0"),
+        ({"learning_rate": float("nan")}, r"`learning_rate` must be a finite number > 0"),
+        ({"learning_rate": "fast"}, r"`learning_rate` must be a number"),
+        ({"max_iter": 0}, r"`max_iter` must be a whole number ≥ 1"),
+        ({"max_iter": 10.5}, r"`max_iter` must be a whole number ≥ 1"),
+        ({"tol": -1}, r"`tol` must be a finite number ≥ 0"),
+        ({"loss_tol": float("inf")}, r"`loss_tol` must be a finite number ≥ 0"),
         ({"momentum": 1.0}, r"momentum must be in \[0, 1\)"),
         ({"theta0": [0.0, 1.0]}, r"theta0 must have 4 values, got 2"),
         ({"theta0": [0.0, np.nan, 0.0, 0.0]}, r"theta0 holds NaN or infinite values"),
-        ({"l2": -0.5}, r"l2 must be a finite number ≥ 0"),
-        ({"target": "y2"}, r"has one target column, 'y'; drop --target"),
+        ({"l2": -0.5}, r"`l2` must be a finite number ≥ 0"),
+        ({"target": "y2"}, r"has one target column, 'y'; drop `target`"),
     ],
 )
 def test_bad_arguments(kwargs, message):
-    with pytest.raises(SymcalcError, match=message):
+    with pytest.raises(SymcalcError, match=message) as refused:
         descend("linear", "synthetic:linear", **kwargs)
+    (name,) = kwargs
+    if f"`{name}`" in message:  # a message that names a parameter says which one
+        assert refused.value.parameter == name
 
 
 def test_bad_data_arguments(rng):
@@ -443,7 +447,7 @@ def test_separable_classes_get_a_hint_to_add_l2():
     y = np.array([0.0, 0.0, 1.0, 1.0])
     result = descend("logistic", (X, y), max_iter=200)
     assert result.stop_reason == "max_iter" and not result.converged
-    assert "linearly separable" in result.message and "--l2" in result.message
+    assert "linearly separable" in result.message and "`l2=0.01`" in result.message
     regularized = descend("logistic", (X, y), l2=0.1, max_iter=5000)
     assert regularized.converged and "separable" not in regularized.message
 

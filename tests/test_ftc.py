@@ -429,8 +429,11 @@ def test_the_default_lower_limit_of_a_bounded_domain_is_inside_it():
 def test_the_lower_limit_moves_inside_where_f_is_undefined_at_0():
     check = check_ftc("log(x)", x_range=(0.5, 4))
     assert check.a == 2.25 and check.held
-    with pytest.raises(SymcalcError, match=r"f is not finite at a = 0; choose a"):
+    with pytest.raises(
+        SymcalcError, match=r"f is not finite at a = 0; choose another `a`"
+    ) as refused:
         check_ftc("log(x)", a=0, x_range=(0.5, 4))
+    assert refused.value.parameter == "a"
 
 
 @pytest.mark.parametrize(
@@ -438,11 +441,11 @@ def test_the_lower_limit_moves_inside_where_f_is_undefined_at_0():
     [
         ({"f": "sigmod"}, "did you mean 'sigmoid'"),
         ({"f": "x*y"}, "function of one variable"),
-        ({"f": "tanh", "a": float("nan")}, "a must be a finite number"),
+        ({"f": "tanh", "a": float("nan")}, "`a` must be a finite number"),
         ({"f": "tanh", "x_range": (2, -2)}, "A < B"),
-        ({"f": "tanh", "x_range": (0, "b")}, "x_range must be a number"),
-        ({"f": "tanh", "points": 5}, "points must be a whole number"),
-        ({"f": "tanh", "timeout": -1}, "timeout must be a positive number"),
+        ({"f": "tanh", "x_range": (0, "b")}, "`x_range` must be a number"),
+        ({"f": "tanh", "points": 5}, "`points` must be a whole number"),
+        ({"f": "tanh", "timeout": -1}, "`timeout` must be a positive number"),
         ({"f": "1/x", "a": 0.5, "x_range": (-1, 1)}, "f is not finite at 0"),
         ({"f": "tanh", "antiderivative": "log(cosh(y))"}, "may only use x"),
         ({"f": "tanh", "antiderivative": "log(cosh(x)"}, "never closed"),
@@ -455,8 +458,9 @@ def test_bad_input_gets_one_clear_line(kwargs, message):
 
 
 def test_antiderivative_bad_input():
-    with pytest.raises(SymcalcError, match="timeout must be a positive number"):
+    with pytest.raises(SymcalcError, match="`timeout` must be a positive number") as refused:
         antiderivative("tanh", timeout=0)
+    assert refused.value.parameter == "timeout"
     with pytest.raises(SymcalcError, match="unknown function 'sigmod'"):
         antiderivative("sigmod(x)")
 

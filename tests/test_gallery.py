@@ -5,25 +5,20 @@ the antiderivative, the FTC check) and against independent truth where the page 
 a claim of its own (one-sided difference quotients at a kink, the power-of-ten bounds);
 the Markdown is checked for GitHub (fences, tables, links, math), the PNGs decode to
 figures of the stated size; building twice gives identical bytes, with and without
-worker processes; the manifest protects files the gallery did not write; the committed
-``gallery/catalog`` is what a fresh build gives; and every ``gallery/plot_*.py`` runs
-from another folder and writes the figures committed beside it.
+worker processes; the manifest protects files the gallery did not write; and the committed
+``gallery/catalog`` is what a fresh build gives.  (The ``gallery/plot_*.py`` scripts are
+tested in test_gallery_scripts.py.)
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
+import functools
 import hashlib
-import importlib.util
 import io
 import json
 import math
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image
@@ -41,7 +36,6 @@ from symcalc.symbolic import render
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "gallery"
 COMMITTED = GALLERY / "catalog"
-SCRIPTS = sorted(GALLERY.glob("plot_*.py"))
 #: Entries whose committed page is rebuilt and compared byte for byte: an activation with
 #: a kink, one without a closed-form antiderivative, a loss of two variables with a
 #: parameter, and one integrated by textbook rules.
@@ -87,11 +81,34 @@ def decode(data: bytes) -> np.ndarray:
     return matplotlib.image.imread(io.BytesIO(data), format="png")
 
 
+_BUILD_PAGE = g.build_page
+
+
+@functools.cache
+def _page(name: str, figures: bool = True, timeout: float = g.DEFAULT_TIMEOUT) -> g.EntryPage:
+    """`build_page`, once per test process: a page is the same bytes every time (see
+    test_two_builds_are_byte_identical_with_and_without_worker_processes)."""
+    return _BUILD_PAGE(name, timeout=timeout, figures=figures)
+
+
+def _page_once(name: str, *, timeout: float = g.DEFAULT_TIMEOUT, figures: bool = True):
+    return _page(name, figures, timeout)
+
+
+@pytest.fixture
+def pages_once(monkeypatch):
+    """`build_page` answered from `_page`: for tests of what `build_gallery` does with pages
+    (writing, refusing, replacing, the manifest, progress), not of what a page holds."""
+    monkeypatch.setattr(g, "build_page", _page_once)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """One build of a few entries (activations and losses, with and without closed form)."""
     folder = tmp_path_factory.mktemp("gallery")
-    result = g.build_gallery(folder, only="relu,silu,huber,leaky_relu")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(g, "build_page", _page_once)  # shares pages with `rebuilt`
+        result = g.build_gallery(folder, only="relu,silu,huber,leaky_relu")
     return folder, result
 
 
@@ -109,8 +126,8 @@ def test_select_entries_takes_names_and_aliases_in_catalog_order():
     [
         ("sigmod", r"unknown catalog entry 'sigmod'; did you mean 'sigmoid'\?"),
         ("relu, qqqq", r"unknown catalog entry 'qqqq' \(see 'symcalc list'"),
-        (" , ", r"--only needs at least one catalog name"),
-        (42, r"only must be names separated by commas"),
+        (" , ", r"`only` needs at least one catalog name"),
+        (42, r"`only` must be names separated by commas"),
     ],
 )
 def test_select_entries_refuses_bad_names(only, message):
@@ -235,8 +252,10 @@ def test_manifest_lists_every_file_with_its_sha256(built):
 
 def test_two_builds_are_byte_identical_with_and_without_worker_processes(tmp_path):
     first, second = tmp_path / "one", tmp_path / "two"
-    g.build_gallery(first, only="sigmoid,hinge")
-    g.build_gallery(second, only="hinge,sigmoid", jobs=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(g, "build_page", _page_once)  # pages built in this process
+        g.build_gallery(first, only="sigmoid,hinge")
+    g.build_gallery(second, only="hinge,sigmoid", jobs=2)  # built afresh in two workers
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
     for name in names:
@@ -250,12 +269,12 @@ def folder_state(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-def test_a_file_the_gallery_did_not_write_is_refused_before_any_work(tmp_path):
+def test_a_file_the_gallery_did_not_write_is_refused_before_any_work(tmp_path, pages_once):
     (tmp_path / "README.md").write_text("my own notes\n")
     with pytest.raises(
         SymcalcError,
         match=r"README.md' exists and was not written by symcalc "
-        r"gallery; move it away or pass --force",
+        r"gallery; move it away or pass `force=True`",
     ):
         g.build_gallery(tmp_path, only="identity")
     assert folder_state(tmp_path) == {"README.md": b"my own notes\n"}
@@ -265,7 +284,7 @@ def test_a_file_the_gallery_did_not_write_is_refused_before_any_work(tmp_path):
     assert manifest["files"]["README.md"] == sha256(tmp_path / "README.md")
 
 
-def test_a_rebuild_replaces_its_own_files_and_leaves_identical_ones_alone(tmp_path):
+def test_a_rebuild_replaces_its_own_files_and_leaves_identical_ones_alone(tmp_path, pages_once):
     g.build_gallery(tmp_path, only="identity")
     (tmp_path / "identity.md").write_text("stale page\n")
     before = (tmp_path / "identity.png").stat().st_mtime_ns
@@ -281,7 +300,7 @@ def test_a_rebuild_replaces_its_own_files_and_leaves_identical_ones_alone(tmp_pa
     assert "stale page" not in (tmp_path / "identity.md").read_text()
 
 
-def test_a_partial_build_keeps_the_other_entries_pages_and_index_rows(tmp_path):
+def test_a_partial_build_keeps_the_other_entries_pages_and_index_rows(tmp_path, pages_once):
     g.build_gallery(tmp_path, only="identity")
     result = g.build_gallery(tmp_path, only="relu")
     assert result.entries == ("relu",) and result.removed == ()
@@ -291,7 +310,7 @@ def test_a_partial_build_keeps_the_other_entries_pages_and_index_rows(tmp_path):
     assert "2 entries" in index
 
 
-def test_pages_of_entries_that_left_the_catalog_are_removed_only_if_unchanged(tmp_path):
+def test_pages_of_entries_that_left_the_catalog_are_removed_only_if_unchanged(tmp_path, pages_once):
     g.build_gallery(tmp_path, only="identity")
     path = tmp_path / g.MANIFEST_NAME
     manifest = json.loads(path.read_text())
@@ -312,14 +331,14 @@ def test_pages_of_entries_that_left_the_catalog_are_removed_only_if_unchanged(tm
     assert "1 stale but edited, kept: edited.md" in result.to_text()
 
 
-def test_a_foreign_manifest_is_refused_unless_forced(tmp_path):
+def test_a_foreign_manifest_is_refused_unless_forced(tmp_path, pages_once):
     (tmp_path / g.MANIFEST_NAME).write_text("{not json")
     with pytest.raises(SymcalcError, match="is not a symcalc gallery manifest; move it away"):
         g.build_gallery(tmp_path, only="identity")
     assert g.build_gallery(tmp_path, only="identity", force=True).held
 
 
-def test_a_manifest_never_reaches_outside_its_folder(tmp_path):
+def test_a_manifest_never_reaches_outside_its_folder(tmp_path, pages_once):
     outside = tmp_path / "precious.txt"
     outside.write_text("keep me\n")
     folder = tmp_path / "gallery"
@@ -334,11 +353,11 @@ def test_a_manifest_never_reaches_outside_its_folder(tmp_path):
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        ({"jobs": 0}, "jobs must be a whole number from 1 to 64"),
-        ({"jobs": 2.0}, "jobs must be a whole number from 1 to 64"),
-        ({"timeout": -1}, "timeout must be a positive number of seconds"),
-        ({"timeout": float("nan")}, "timeout must be a positive number of seconds"),
-        ({"timeout": "soon"}, "timeout must be a number of seconds"),
+        ({"jobs": 0}, "`jobs` must be a whole number from 1 to 64"),
+        ({"jobs": 2.0}, "`jobs` must be a whole number from 1 to 64"),
+        ({"timeout": -1}, "`timeout` must be a positive number of seconds"),
+        ({"timeout": float("nan")}, "`timeout` must be a positive number of seconds"),
+        ({"timeout": "soon"}, "`timeout` must be a number of seconds"),
     ],
 )
 def test_bad_arguments_are_refused(tmp_path, arguments, message):
@@ -349,7 +368,7 @@ def test_bad_arguments_are_refused(tmp_path, arguments, message):
 
 def test_an_output_path_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(SymcalcError, match="is a file; --out needs a folder"):
+    with pytest.raises(SymcalcError, match="is a file; `out` needs a folder"):
         g.build_gallery(tmp_path / "file", only="identity")
 
 
@@ -370,7 +389,9 @@ def test_a_failed_check_is_reported_not_raised(tmp_path, monkeypatch):
     assert "the fundamental theorem check FAILED for tanh" in (tmp_path / "README.md").read_text()
 
 
-def test_an_entry_that_cannot_be_built_is_reported_and_the_others_are_built(tmp_path, monkeypatch):
+def test_an_entry_that_cannot_be_built_is_reported_and_the_others_are_built(
+    tmp_path, pages_once, monkeypatch
+):
     def broken(name, *, timeout):
         if name == "tanh":
             raise RuntimeError("boom")
@@ -384,7 +405,7 @@ def test_an_entry_that_cannot_be_built_is_reported_and_the_others_are_built(tmp_
     assert "tanh: not built (RuntimeError: boom)" in result.to_text()
 
 
-def test_progress_is_reported_after_each_entry(tmp_path):
+def test_progress_is_reported_after_each_entry(tmp_path, pages_once):
     calls = []
     g.build_gallery(tmp_path, only="identity,relu", progress=lambda *a: calls.append(a))
     assert calls == [(1, 2, "identity"), (2, 2, "relu")]
@@ -399,7 +420,7 @@ def test_progress_is_reported_after_each_entry(tmp_path):
 # -- the command line ---------------------------------------------------------------------
 
 
-def test_cli_builds_and_prints_one_summary_line(cli, tmp_path):
+def test_cli_builds_and_prints_one_summary_line(cli, tmp_path, pages_once):
     result = cli("gallery", "--out", str(tmp_path / "out"), "--only", "identity,swish")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no progress bar when stderr is not a terminal
@@ -414,7 +435,7 @@ def test_cli_builds_and_prints_one_summary_line(cli, tmp_path):
     "arguments, message",
     [
         (["--only", "sigmod"], "unknown catalog entry 'sigmod'; did you mean 'sigmoid'?"),
-        (["--only", "relu", "--jobs", "0"], "jobs must be a whole number from 1 to 64"),
+        (["--only", "relu", "--jobs", "0"], "--jobs must be a whole number from 1 to 64"),
         (["--only", "relu", "--timeout", "0"], "--timeout must be a positive number"),
     ],
 )
@@ -426,12 +447,13 @@ def test_cli_answers_bad_input_with_one_line_and_exit_2(cli, tmp_path, arguments
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_refuses_a_foreign_file_and_force_replaces_it(cli, tmp_path):
+def test_cli_refuses_a_foreign_file_and_force_replaces_it(cli, tmp_path, pages_once):
     (tmp_path / "identity.md").write_text("mine\n")
     refused = cli("gallery", "--out", str(tmp_path), "--only", "identity")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert "identity.md' exists and was not written by symcalc gallery" in refused.stderr
+    assert "pass --force to replace it" in refused.stderr  # the flag, not force=True
     assert (tmp_path / "identity.md").read_text() == "mine\n"
     forced = cli("gallery", "--out", str(tmp_path), "--only", "identity", "--force")
     assert forced.returncode == 0 and (tmp_path / "identity.md").read_text() != "mine\n"
@@ -495,7 +517,7 @@ def test_committed_gallery_has_nothing_else_and_a_valid_index():
 
 @pytest.fixture(scope="module")
 def rebuilt():
-    return {name: g.build_page(name) for name in REBUILT}
+    return {name: _page(name) for name in REBUILT}
 
 
 @pytest.mark.parametrize("name", REBUILT)
@@ -512,96 +534,6 @@ def test_committed_page_is_what_a_fresh_build_writes(rebuilt, name):
         assert difference.mean() < 0.01 and (difference > 0.25).mean() < 0.02, filename
 
 
-# -- the gallery scripts ------------------------------------------------------------------
-
-
-def run_script(script: Path, folder: Path) -> subprocess.CompletedProcess:
-    """Run a copy of ``script`` from another folder (so the committed figures stay)."""
-    copy = folder / "gallery" / script.name
-    copy.parent.mkdir(parents=True)
-    shutil.copy(script, copy)
-    elsewhere = folder / "elsewhere"
-    elsewhere.mkdir()
-    return subprocess.run(
-        [sys.executable, str(copy)],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8"},
-    )
-
-
-@pytest.fixture(scope="module")
-def script_runs(tmp_path_factory):
-    """Every gallery script, run two at a time, started when the first result is needed."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-    runs = {}
-    for script in SCRIPTS:
-        folder = tmp_path_factory.mktemp(script.stem)
-        runs[script.name] = (folder, pool.submit(run_script, script, folder))
-    yield runs
-    pool.shutdown(wait=True)
-
-
-def test_the_scripts_are_the_expected_ones():
-    assert [s.name for s in SCRIPTS if int(s.name[5:7]) < 50] == [
-        "plot_01_function_and_derivative.py",
-        "plot_02_derivation_steps.py",
-        "plot_10_fundamental_theorem.py",
-        "plot_11_riemann_convergence.py",
-        "plot_20_stable_kernels.py",
-        "plot_30_gradient_check.py",
-    ]
-
-
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
-def test_script_is_in_the_sphinx_gallery_shape_and_uses_the_public_api(script):
-    source = script.read_text(encoding="utf-8")
-    docstring = source.split('"""')[1].strip().splitlines()
-    assert (
-        len(docstring) > 3 and set(docstring[1]) == {"="} and len(docstring[1]) == len(docstring[0])
-    ), "a titled docstring"
-    assert source.count("# %%") >= 1
-    assert "import symcalc" in source
-    assert not re.search(r"symcalc(\.\w+)*\._\w", source), "private symcalc names"
-    assert not re.search(r"from symcalc(\.\w+)* import [^\n]*\b_\w", source)
-    assert "plt.show" not in source and "pyplot" not in source
-
-
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
-def test_script_runs_from_another_folder_and_writes_its_figures(script_runs, script):
-    folder, future = script_runs[script.name]
-    done = future.result()
-    written = sorted(p.name for p in (folder / "gallery").glob("*.png"))
-    committed = sorted(p.name for p in GALLERY.glob(f"{script.stem}*.png"))
-    if script.name == "plot_51_descent_on_dask.py" and importlib.util.find_spec("dask") is None:
-        # the optional extra is missing: the script must say so, and write nothing
-        assert done.returncode != 0 and "No module named 'dask'" in done.stderr
-        assert written == []
-        return
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert written == committed and written, f"{script.name} wrote {written}"
-    for name in written:
-        image = decode((folder / "gallery" / name).read_bytes())
-        assert image.shape[0] > 200 and image.shape[1] > 200 and image[..., :3].std() > 0.05
-    assert not list((folder / "elsewhere").iterdir()), "a script wrote into the working folder"
-
-
-def test_gallery_index_shows_every_script_and_figure():
-    index = (GALLERY / "README.md").read_text(encoding="utf-8")
-    check_markdown(index, GALLERY)
-    for script in SCRIPTS:
-        assert f"[`{script.name}`]({script.name})" in index
-        title = script.read_text(encoding="utf-8").split('"""')[1].strip().splitlines()[0]
-        assert f"## {title}\n" in index, f"no section titled {title!r}"
-    shown = set(re.findall(r'src="([^"]+\.png)"', index))
-    assert shown <= {p.name for p in GALLERY.glob("*.png")}
-    for script in SCRIPTS:
-        assert any(name.startswith(script.stem) for name in shown), f"no thumbnail of {script}"
-    assert "](catalog/README.md)" in index
-
-
 def test_sympy_is_what_the_committed_pages_were_built_with():
     """The pages hold SymPy's LaTeX: a SymPy upgrade that changes it needs a rebuild."""
     assert committed_manifest()["entries"]["sigmoid"]["formula"] == sympy.latex(
@@ -613,6 +545,6 @@ def test_sympy_is_what_the_committed_pages_were_built_with():
 def test_every_committed_page_is_current(name):
     """Any change to derivations, integrals or printing shows here until the gallery is rebuilt
     (``symcalc gallery --out gallery/catalog``)."""
-    page = g.build_page(name, figures=False)
-    [(filename, markdown)] = page.files
+    page = _page(name, figures=name in REBUILT)  # REBUILT pages come with their figures
+    filename, markdown = page.files[0]
     assert markdown.decode("utf-8") == (COMMITTED / filename).read_text(encoding="utf-8")

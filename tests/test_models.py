@@ -358,12 +358,12 @@ def test_predictions_are_labels_for_classifiers():
         ),
         (
             lambda: make_model("mlp", hidden=0),
-            r"hidden must be a whole number of units from 1 to 4096",
+            r"`hidden` must be a whole number of units from 1 to 4096",
         ),
-        (lambda: make_model("mlp", hidden=2.5), r"hidden must be a whole number"),
+        (lambda: make_model("mlp", hidden=2.5), r"`hidden` must be a whole number"),
         (
             lambda: make_model("mlp", activation="mse"),
-            r"activation must be a function of one variable",
+            r"`activation` must be a function of one variable",
         ),
         (
             lambda: make_model("mlp", activation="relux"),
@@ -394,7 +394,7 @@ def test_bad_targets(rng):
         SymcalcError, match=r"has 100 distinct values; a classifier takes at most 64"
     ):
         make_model("softmax").objective((np.ones((100, 1)), np.arange(100.0)))
-    with pytest.raises(SymcalcError, match=r"l2 must be a finite number ≥ 0"):
+    with pytest.raises(SymcalcError, match=r"`l2` must be a finite number ≥ 0"):
         make_model("linear").objective((X, np.ones(6)), l2=-1)
     with pytest.raises(SymcalcError, match=r"data must be a Dataset or a pair"):
         make_model("linear").objective(X)

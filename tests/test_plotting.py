@@ -375,8 +375,8 @@ def test_the_wrap_check_catches_a_title_cut_inside_a_word():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"order": 3}, "order must be 1 or 2"),
-        ({"layout": "grid"}, "layout must be 'side' or 'stacked'"),
+        ({"order": 3}, "`order` must be 1 or 2"),
+        ({"layout": "grid"}, "`layout` must be 'side' or 'stacked'"),
         ({"x_range": (2, -2)}, "A < B"),
         ({"x_range": (0, float("inf"))}, "finite"),
         ({"tangent": 9.0}, "outside the range"),
@@ -555,7 +555,7 @@ def test_png_resolution_follows_dpi(tmp_path):
 def test_saving_refuses_to_overwrite_without_force(tmp_path):
     target = tmp_path / "f.png"
     save_figure(plot_function("tanh"), target)
-    with pytest.raises(SymcalcError, match="already exists; pass --force"):
+    with pytest.raises(SymcalcError, match="already exists; pass `force=True`"):
         save_figure(plot_function("tanh"), target)
     save_figure(plot_function("tanh"), target, force=True)
 

@@ -8,10 +8,11 @@ import re
 import pytest
 import sympy
 
+from symcalc.symbolic import steps
 from symcalc.symbolic.catalog import CATALOG
 from symcalc.symbolic.functions import sigmoid, symbol
 from symcalc.symbolic.parse import parse
-from symcalc.symbolic.render import HANDLERS, lines, step_records, to_latex, to_text
+from symcalc.symbolic.render import lines, step_records, to_latex, to_text
 from symcalc.symbolic.steps import (
     ConstantRule,
     RewriteRule,
@@ -123,9 +124,83 @@ def test_chain_rule_names_its_placeholder():
     assert r"\tag*{chain rule, $u = \sin{\left(x \right)}$}" in latex
 
 
-def test_every_rule_class_has_a_printer():
-    for node in walk(derivation_steps(sympy.Max(0, x) * sympy.Heaviside(x) + sympy.gamma(x), x)):
-        assert any(cls in HANDLERS for cls in type(node).__mro__)
+#: For every rule class, an expression whose derivation uses it: a new rule class needs an
+#: example here (the test below says so), and so a look at how its line prints.
+RULE_EXAMPLES = {
+    steps.ConstantRule: sympy.Integer(3),
+    steps.IdentityRule: x,
+    steps.PowerRule: x**3,
+    steps.SqrtRule: sympy.sqrt(x),
+    steps.ExponentialRule: 2**x,
+    steps.ExpRule: sympy.exp(x),
+    steps.LogRule: sympy.log(x),
+    steps.TrigRule: sympy.sin(x),
+    steps.HyperbolicRule: sympy.tanh(x),
+    steps.InverseTrigRule: sympy.atan(x),
+    steps.ErfRule: sympy.erf(x),
+    steps.SigmoidRule: sigmoid(x),
+    steps.AbsRule: sympy.Abs(x),
+    steps.HeavisideRule: sympy.Heaviside(x),
+    steps.SignRule: sympy.sign(x),
+    steps.DontKnowRule: sympy.gamma(x),
+    steps.SumRule: x + sympy.sin(x),
+    steps.ConstantMultipleRule: 3 * sympy.sin(x),
+    steps.ProductRule: x * sympy.sin(x),
+    steps.QuotientRule: sympy.sin(x) / (1 + x**2),
+    steps.ChainRule: sympy.sin(x**2),
+    steps.GeneralPowerRule: x**x,
+    steps.MaxMinRule: sympy.Max(0, x),
+    steps.PiecewiseRule: sympy.Piecewise((x, x > 0), (x**2, True)),
+    steps.RewriteRule: None,  # a derivation ending on a catalog identity (sigmoid's)
+}
+
+#: What a rule's line says besides its name, for the rules whose printer adds a note.
+NOTES = {
+    steps.ChainRule: "chain rule, u = x**2",
+    steps.DontKnowRule: "no rule known, gamma left unevaluated",
+    steps.MaxMinRule: "max/min rule, convention 'zero' at ties",
+    steps.HeavisideRule: "by convention, at it",
+    steps.SignRule: "by convention, at it",
+}
+
+
+def _rule_classes() -> set[type]:
+    found, todo = set(), [Rule]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if "name" in vars(cls) and cls is not Rule:  # concrete: it names itself
+            found.add(cls)
+    return found
+
+
+def test_every_rule_class_has_an_example():
+    assert _rule_classes() == set(RULE_EXAMPLES)
+
+
+@pytest.mark.parametrize(
+    "cls", sorted(RULE_EXAMPLES, key=lambda c: c.__name__), ids=lambda c: c.__name__
+)
+def test_every_rule_class_prints_its_own_line(cls):
+    """The node's line names its rule, the expression differentiated and its result, in text,
+    LaTeX and JSON records alike (whatever handler serves the class)."""
+    expr = RULE_EXAMPLES[cls]
+    tree = _sigmoid_with_identity() if expr is None else derivation_steps(expr, x)
+    nodes = [node for node in walk(tree) if type(node) is cls]
+    assert nodes, f"{cls.__name__} does not occur in the derivation of {expr}"
+    node = nodes[0]
+    index = [line.node for line in lines(tree)].index(node)
+    final = node.rewritten if cls is steps.RewriteRule else node.result
+    record = step_records(tree)[index]
+    assert record["rule"] == node.name != "rule"
+    assert record["expr"] == sympy.sstr(node.expr) and record["result"] == sympy.sstr(final)
+    text = to_text(tree).splitlines()[index]
+    assert text.endswith(f"   ({NOTES.get(cls, node.name)})") or (
+        cls in NOTES and NOTES[cls] in text and f"({node.name}" in text
+    ), text
+    assert f"d/d{node.variable}[" in text
+    row = to_latex(tree).splitlines()[1 + index]
+    assert rf"\text{{{node.name}" in row and row.count("&=") == 1
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))

@@ -67,7 +67,7 @@ def test_rule_examples_are_identities_and_the_rule_produces_them(rule: Rewrite):
 def test_optimizing_catalog_derivatives_keeps_their_value(name, order):
     """The whole pass (every rule together) is an identity on every catalog result."""
     entry = get(name)
-    expr = entry.bind(derivative(entry, entry.variable, order) if order else entry.expr)
+    expr = entry.bind(derivative(entry, wrt=entry.variable, order=order) if order else entry.expr)
     rewritten = optimize(expr)
     main = entry.variable
     points = POINTS if entry.domain_of(main) == sympy.S.Reals else [0.01, 0.2, 0.5, 0.77, 0.99]

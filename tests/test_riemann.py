@@ -173,13 +173,13 @@ def test_extreme_intervals_stay_finite():
     ("args", "kwargs", "message"),
     [
         (("x**2", 0, 1, 10), {"rule": "midpont"}, "did you mean 'midpoint'"),
-        (("x**2", 0, 1, 0), {}, "n must be from 1"),
-        (("x**2", 0, 1, 2.5), {}, "n must be a whole number"),
-        (("x**2", 0, 1, True), {}, "n must be a whole number"),
+        (("x**2", 0, 1, 0), {}, "`n` must be from 1"),
+        (("x**2", 0, 1, 2.5), {}, "`n` must be a whole number"),
+        (("x**2", 0, 1, True), {}, "`n` must be a whole number"),
         (("x**2", 1, 1, 4), {}, "needs a < b"),
         (("x**2", 2, 1, 4), {}, "needs a < b"),
-        (("x**2", float("nan"), 1, 4), {}, "a must be a finite number"),
-        (("x**2", 0, float("inf"), 4), {}, "b must be a finite number"),
+        (("x**2", float("nan"), 1, 4), {}, "`a` must be a finite number"),
+        (("x**2", 0, float("inf"), 4), {}, "`b` must be a finite number"),
         (("binary_cross_entropy", -0.5, 0.5, 4), {}, "a = -0.5 is outside the domain"),
         (("1/x", 0, 1, 4), {}, "did not reach 1e-10 accuracy"),
         (("x*y", 0, 1, 4), {}, "function of one variable"),
@@ -191,7 +191,7 @@ def test_bad_input_gets_one_clear_line(args, kwargs, message):
 
 
 def test_bad_study_input():
-    with pytest.raises(SymcalcError, match="max_power must be a whole number"):
+    with pytest.raises(SymcalcError, match="`max_power` must be a whole number"):
         riemann_convergence("x", 0, 1, max_power=0)
     with pytest.raises(SymcalcError, match="unknown Riemann rule 'simpson'"):
         riemann_convergence("x", 0, 1, rules=["simpson"])

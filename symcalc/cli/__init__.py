@@ -1,11 +1,14 @@
 """The ``symcalc`` command: argparse subcommands that call the public API and print.
 
 Each subcommand is a module here with two functions: ``add(sub)`` declares its
-arguments and ``run(args)`` calls the library and prints.  Only this package knows
-flags.  A command imports the heavy libraries (SymPy, NumPy, matplotlib) inside
-``run``, so ``symcalc --help`` starts at once.  Exit codes: 0 success, 1 a check
-failed or an internal error, 2 bad input (one line on stderr, no traceback).  Set
-``SYMCALC_DEBUG=1`` to see tracebacks of internal errors.
+arguments and ``run(args)`` calls the library and prints; its one-line summary is in
+`COMMANDS`.  Only this package knows flags (`flags.FLAGS` translates the library's
+parameter names).  A run builds the parser of the one command it names (the others
+are listed by summary only) and a command imports the heavy libraries (SymPy, NumPy,
+matplotlib) inside ``run``, so ``symcalc --help`` starts at once and each command
+imports only what it needs.  Exit codes: 0 success, 1 a check failed or an internal
+error, 2 bad input (one line on stderr, no traceback).  Set ``SYMCALC_DEBUG=1`` to see
+tracebacks of internal errors.
 """
 
 from __future__ import annotations
@@ -17,30 +20,31 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NoReturn
 
 from .._version import __version__
 from ..errors import SymcalcError
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from .flags import to_flags
 
 __all__ = ["build_parser", "main"]
 
-#: The subcommands, in the order ``symcalc --help`` lists them; each is a module here
-#: (named with a trailing underscore where the command is a Python builtin).
-COMMANDS = (
-    "list",
-    "show",
-    "derive",
-    "integrate",
-    "ftc",
-    "riemann",
-    "plot",
-    "descend",
-    "eval",
-    "gradcheck",
-    "gallery",
-)
+#: The subcommands, in the order ``symcalc --help`` lists them, with their summaries; each
+#: is a module here (named with a trailing underscore where the command is a Python builtin).
+COMMANDS: dict[str, str] = {
+    "list": "the catalog of activations and losses",
+    "show": "a function's formula as text and LaTeX, parameters, domain",
+    "derive": "symbolic derivative with step-by-step derivation",
+    "integrate": "antiderivative with step-by-step integration (under a time budget)",
+    "ftc": "check the fundamental theorem d/dx ∫_a^x f = f, symbolically and numerically",
+    "riemann": "Riemann sum of f on [a, b], its error, and the convergence study",
+    "plot": "draw f beside its derivative (and second derivative) to a PNG, SVG or PDF file",
+    "descend": "gradient descent on a model whose gradient is derived symbolically",
+    "eval": "evaluate the stable NumPy kernel of a function or its derivative",
+    "gradcheck": "compare the symbolic derivative with numeric differentiation",
+    "gallery": "build the catalog gallery: a Markdown page with figures per entry, and an index",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,8 +111,24 @@ def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
 _ARGV: list[str] = []
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+class _Subcommands:
+    """The subparsers as a command module sees them: ``add_parser`` adds the summary."""
+
+    def __init__(self, action: argparse._SubParsersAction):
+        self._action = action
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        kwargs.setdefault("help", COMMANDS[name])
+        return self._action.add_parser(name, **kwargs)
+
+
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``commands``, only those are built in full.
+
+    The others are listed by name and summary (enough for ``symcalc --help`` and for
+    "invalid choice") without importing their modules.
+    """
+    full = set(COMMANDS if commands is None else commands)
     parser = _Parser(
         prog="symcalc",
         description="A symbolic calculus explorer for machine learning.",
@@ -117,10 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"symcalc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMANDS:
-        module = f"{name}_" if name in ("list", "eval") else name
-        importlib.import_module(f".{module}", __name__).add(sub)
+    for name, summary in COMMANDS.items():
+        if name in full:
+            module = f"{name}_" if name in ("list", "eval") else name
+            importlib.import_module(f".{module}", __name__).add(_Subcommands(sub))
+        else:
+            sub.add_parser(name, help=summary)
     return parser
+
+
+def _command_named(argv: Sequence[str]) -> list[str]:
+    """The subcommand ``argv`` names (its first argument that is not an option), if any."""
+    for token in argv:
+        if token == "--" or not token.startswith("-"):
+            return [token] if token in COMMANDS else []
+    return []
 
 
 def _value_options(parser: argparse.ArgumentParser) -> set[str]:
@@ -254,12 +285,12 @@ def _run(argv: Sequence[str] | None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     _ARGV[:] = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(_command_named(_ARGV))
     args = parser.parse_args(_glue_negative_values(_ARGV, _value_options(parser)))
     try:
         return args.run(args)
     except SymcalcError as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = to_flags(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         print(f"symcalc {args.command}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
@@ -273,10 +304,6 @@ def _run(argv: Sequence[str] | None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 if __name__ == "__main__":  # pragma: no cover

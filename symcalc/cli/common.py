@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import SymcalcError
+from .flags import data_to_flags, to_flags
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -21,11 +22,16 @@ def print_json(data: Any) -> None:
 
 
 def emit(result: Any, fmt: str, *, wrote: str | None = None, **text_options: Any) -> None:
-    """Print a result object: ``to_dict()`` as JSON, ``to_latex()`` or ``to_text()``."""
+    """Print a result object: ``to_dict()`` as JSON, ``to_latex()`` or ``to_text()``.
+
+    Parameters the library names in its messages are printed as flags (`to_flags`)."""
     if fmt == "json":
-        print_json({**result.to_dict(), **({"plot": wrote} if wrote else {})})
+        print_json(data_to_flags({**result.to_dict(), **({"plot": wrote} if wrote else {})}))
         return
-    print(result.to_latex(**text_options) if fmt == "latex" else result.to_text(**text_options))
+    if fmt == "latex":
+        print(result.to_latex(**text_options))
+    else:
+        print(to_flags(result.to_text(**text_options)))
     if wrote:
         print(f"wrote {wrote}")
 
@@ -92,10 +98,9 @@ def parse_range(text: str | None, option: str = "--range") -> tuple[float, float
     return values
 
 
-def parse_timeout(value: float | None) -> float:
-    from ..symbolic.budget import DEFAULT_SECONDS
-
-    return DEFAULT_SECONDS if value is None else positive(value, "--timeout")
+def parse_timeout(value: float | None) -> float | None:
+    """``--timeout`` in seconds; None (not given) lets the library use its current default."""
+    return None if value is None else positive(value, "--timeout")
 
 
 def add_plot_target(parser: argparse.ArgumentParser, option: str = "--plot") -> None:

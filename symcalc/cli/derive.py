@@ -7,7 +7,7 @@ from .common import (
     add_function_argument,
     emit,
     parse_params,
-    positive,
+    parse_timeout,
     print_json,
     standalone_format,
 )
@@ -16,7 +16,6 @@ from .common import (
 def add(sub) -> None:
     p = sub.add_parser(
         "derive",
-        help="symbolic derivative with step-by-step derivation",
         description="Differentiate a catalog function or an expression. "
         "An expression that starts with '-' goes after '--': symcalc derive -- '-log(x)'",
     )
@@ -49,12 +48,10 @@ def add(sub) -> None:
 
 
 def run(args) -> int:
-    from ..symbolic.budget import DEFAULT_SECONDS
     from ..symbolic.derivatives import derive
     from ..symbolic.parse import derivative_notes
 
     standalone_format(args)
-    timeout = DEFAULT_SECONDS if args.timeout is None else positive(args.timeout, "--timeout")
     result = derive(
         args.function,
         wrt=args.wrt,
@@ -62,7 +59,7 @@ def run(args) -> int:
         params=parse_params(args.param),
         convention=args.convention,
         steps=args.steps or args.format != "text",
-        timeout=timeout,
+        timeout=parse_timeout(args.timeout),
     )
     notes = derivative_notes(args.function)  # Leibniz notation in the input, read as asked
     if args.format == "json":

@@ -6,6 +6,7 @@ import sys
 
 from ..errors import SymcalcError
 from .common import EXIT_FAILED, EXIT_OK, add_plot_target, check_plot_target, emit, save_plot
+from .flags import to_flags
 
 
 def add(sub) -> None:
@@ -14,7 +15,6 @@ def add(sub) -> None:
 
     p = sub.add_parser(
         "descend",
-        help="gradient descent on a model whose gradient is derived symbolically",
         description="Fit linear, logistic, softmax or one-hidden-layer models by gradient descent. "
         "The gradient is derived from the model's symbolic loss (see --derivation), never written "
         "by hand. Data: a CSV file with a header row, builtin:diabetes|breast_cancer|iris (real "
@@ -169,6 +169,6 @@ def run(args) -> int:
         save_plot(plot_descent(result), args.plot, args.force)
     emit(result, args.format, wrote=args.plot)
     if result.stop_reason == "diverged":
-        print(f"symcalc descend: {result.message}", file=sys.stderr)
+        print(f"symcalc descend: {to_flags(result.message)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

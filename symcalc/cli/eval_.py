@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sympy
-
 from ..errors import SymcalcError
 from .common import (
     EXIT_OK,
@@ -18,7 +16,6 @@ from .common import (
 def add(sub) -> None:
     p = sub.add_parser(
         "eval",
-        help="evaluate the stable NumPy kernel of a function or its derivative",
         description="Print kernel values at the given points. Other variables of a loss take their "
         "catalog values unless set with --with NAME=VALUE.",
     )
@@ -56,6 +53,7 @@ def add(sub) -> None:
 
 def run(args) -> int:
     import numpy as np
+    import sympy
 
     from ..numeric.kernels import kernel
     from ..symbolic.parse import resolve

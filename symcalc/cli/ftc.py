@@ -19,7 +19,6 @@ from .common import (
 def add(sub) -> None:
     p = sub.add_parser(
         "ftc",
-        help="check the fundamental theorem d/dx ∫_a^x f = f, symbolically and numerically",
         description="Check d/dx of the integral of f from a to x against f: symbolically where an "
         "antiderivative exists within the budget, numerically always. Exit 1 when a check fails.",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from .common import EXIT_FAILED, EXIT_OK, positive
+from .flags import to_flags
 
 
 def add(sub) -> None:
@@ -12,7 +13,6 @@ def add(sub) -> None:
 
     p = sub.add_parser(
         "gallery",
-        help="build the catalog gallery: a Markdown page with figures per entry, and an index",
         description="For every catalog entry (or the --only ones), write NAME.md (formula, "
         "derivative step by step, kinks, antiderivative, fundamental-theorem check), NAME.png "
         "and NAME_ftc.png, then the index README.md. Files listed in DIR/.gallery-manifest.json "
@@ -69,8 +69,5 @@ def run(args) -> int:
     finally:
         if progress is not None:
             progress.close()
-    print(build.to_text())
+    print(to_flags(build.to_text()))
     return EXIT_OK if build.held else EXIT_FAILED
-
-
-# -- main ---------------------------------------------------------------------------

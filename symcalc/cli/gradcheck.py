@@ -20,7 +20,6 @@ from .common import (
 def add(sub) -> None:
     p = sub.add_parser(
         "gradcheck",
-        help="compare the symbolic derivative with numeric differentiation",
         description="Exit code 1 when the symbolic and numeric derivatives disagree.",
     )
     add_function_argument(p)

@@ -15,7 +15,6 @@ from .common import (
 def add(sub) -> None:
     p = sub.add_parser(
         "integrate",
-        help="antiderivative with step-by-step integration (under a time budget)",
         description="Integrate a catalog function or an expression symbolically. No closed form "
         "within the time budget is a normal answer.",
     )

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import sympy
-
-from ..symbolic.functions import latex
 from .common import EXIT_OK, print_json
 
 
 def add(sub) -> None:
-    p = sub.add_parser("list", help="the catalog of activations and losses")
+    p = sub.add_parser("list")
     p.add_argument("--kind", choices=["activation", "loss"], help="only this kind")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    import sympy
+
     from ..symbolic.catalog import catalog
 
     entries = catalog(args.kind)
@@ -36,6 +35,10 @@ def run(args) -> int:
 
 
 def entry_dict(entry) -> dict[str, Any]:
+    import sympy
+
+    from ..symbolic.functions import latex
+
     return {
         "name": entry.name,
         "kind": entry.kind,

@@ -9,7 +9,6 @@ from .common import EXIT_OK, add_function_argument, check_plot_target, parse_par
 def add(sub) -> None:
     p = sub.add_parser(
         "plot",
-        help="draw f beside its derivative (and second derivative) to a PNG, SVG or PDF file",
         description="Draw a function next to its derivative with kinks marked, zero lines and "
         "formulas as titles. Refuses to overwrite an existing file unless --force.",
     )

@@ -18,7 +18,6 @@ def add(sub) -> None:
 
     p = sub.add_parser(
         "riemann",
-        help="Riemann sum of f on [a, b], its error, and the convergence study",
         description="Left, right, midpoint or trapezoid Riemann sum with n subintervals, compared "
         "with the integral; --convergence K adds the study for n = 2 .. 2^K with observed orders.",
     )

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import sympy
-
-from ..symbolic.functions import latex, readable_name
 from .common import EXIT_OK, add_function_argument, parse_params, print_json
 from .list_ import entry_dict
 
 
 def add(sub) -> None:
-    p = sub.add_parser("show", help="a function's formula as text and LaTeX, parameters, domain")
+    p = sub.add_parser("show")
     add_function_argument(p)
     p.add_argument("--format", choices=["text", "latex", "json"], default="text")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    import sympy
+
+    from ..symbolic.functions import latex, readable_name
     from ..symbolic.parse import resolve
 
     entry = resolve(args.function, **parse_params(args.param))

@@ -441,8 +441,8 @@ def load_csv(
     _check_header(header, label)
     if target is None:
         raise SymcalcError(
-            f"name the column to predict with --target (target=...); columns of {label}: "
-            + ", ".join(header)
+            f"name the column to predict with `target`; columns of {label}: " + ", ".join(header),
+            parameter="target",
         )
     if target not in header:
         raise SymcalcError(
@@ -785,7 +785,8 @@ def load_data(
             data = synthetic(name)
             if target not in (None, data.target):
                 raise SymcalcError(
-                    f"synthetic:{name} has one target column, '{data.target}'; drop --target"
+                    f"synthetic:{name} has one target column, '{data.target}'; drop `target`",
+                    parameter="target",
                 )
         elif sep and kind == "builtin":
             data = builtin(name, target)

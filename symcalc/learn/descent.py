@@ -212,7 +212,7 @@ class LineSearch(Optimizer):
         return alpha
 
 
-#: The optimizers, by the name ``descend`` and ``symcalc descend --optimizer`` take.
+#: The optimizers, by the name ``descend(optimizer=...)`` takes.
 OPTIMIZERS: Mapping[str, type[Optimizer]] = MappingProxyType(
     {
         "gd": GradientDescent,
@@ -324,7 +324,7 @@ class DescentResult:
             pairs = zip(self.parameter_names, self.theta, strict=True)
             lines += [f"  {n:<{width}}  {v: .8g}" for n, v in pairs]
         else:
-            lines.append(f"θ: {len(self.theta)} parameters (--format json lists them)")
+            lines.append(f"θ: {len(self.theta)} parameters (the JSON form lists them)")
         if self.training_accuracy is not None:
             classes = getattr(getattr(self.objective, "head", None), "classes", None) or ()
             listed = f" (classes: {', '.join(classes)})" if classes else ""
@@ -390,16 +390,18 @@ def _positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise SymcalcError(f"{name} must be a number, got {value!r}") from None
+        raise SymcalcError(f"`{name}` must be a number, got {value!r}", parameter=name) from None
     if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
         bound = "≥ 0" if allow_zero else "> 0"
-        raise SymcalcError(f"{name} must be a finite number {bound}, got {value!r}")
+        raise SymcalcError(
+            f"`{name}` must be a finite number {bound}, got {value!r}", parameter=name
+        )
     return number
 
 
 def _count(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise SymcalcError(f"{name} must be a whole number ≥ 1, got {value!r}")
+        raise SymcalcError(f"`{name}` must be a whole number ≥ 1, got {value!r}", parameter=name)
     return int(value)
 
 
@@ -558,7 +560,7 @@ def optimize(
                     pass
             message = (
                 f"diverged at iteration {iteration + 1}: the loss {grown}; lower the learning rate "
-                f"(e.g. --learning-rate {suggestion:.3g}) or leave it out for a safe default; "
+                f"(e.g. `learning_rate={suggestion:.3g}`) or leave it out for a safe default; "
                 f"θ is the last finite iterate"
             )
             break
@@ -723,10 +725,7 @@ def descend(
         with np.errstate(over="ignore", invalid="ignore"):
             spread, centre = dataset.X.std(axis=0), np.abs(dataset.X.mean(axis=0))
         if not (spread.max() <= 10 * spread.min() and centre.max() <= 3 * spread.max()):
-            hint = (
-                "; the features are on different scales: --standardize (standardize=True) "
-                "converges faster"
-            )
+            hint = "; the features are on different scales: `standardize=True` converges faster"
             result = dataclasses.replace(result, message=result.message + hint)
     accuracy = _training_accuracy(result, dataset)
     if accuracy is not None:
@@ -735,7 +734,7 @@ def descend(
         hint = (
             "; cross-entropy on classes that are (nearly) linearly separable has no finite "
             "minimum or a very flat one, so the weights keep growing: add an L2 penalty "
-            "(--l2 0.01, l2=0.01) for a finite, well-conditioned optimum"
+            "(`l2=0.01`) for a finite, well-conditioned optimum"
         )
         result = dataclasses.replace(result, message=result.message + hint)
     return result

@@ -38,7 +38,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
@@ -107,22 +106,13 @@ def _indexed(name: str) -> sympy.IndexedBase:
 # -- kernels, built once per function ------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
-def _kernel(name: str, srepr: str, order: int, wrt: str | None) -> Callable[..., np.ndarray]:
+def _kernel_for(
+    entry: Entry, *, order: int = 0, wrt: str | None = None
+) -> Callable[..., np.ndarray]:
+    """``kernel(entry, order=order, wrt=wrt)``: built once, kept in the compiler's bounded cache."""
     from ..numeric.kernels import kernel
 
-    entry = _ENTRIES[(name, srepr)]
     return kernel(entry, order=order, wrt=wrt)
-
-
-_ENTRIES: dict[tuple[str, str], Entry] = {}
-
-
-def _kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable[..., np.ndarray]:
-    """``kernels.kernel(entry, order, wrt)``, built once per entry."""
-    key = (entry.name, sympy.srepr(entry.expr))
-    _ENTRIES.setdefault(key, entry)
-    return _kernel(*key, order, wrt)
 
 
 # -- heads: the loss on the model's outputs --------------------------------------------------
@@ -161,7 +151,7 @@ class ScalarHead:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_value", _kernel_for(self.entry))
-        object.__setattr__(self, "_derivative", _kernel_for(self.entry, 1))
+        object.__setattr__(self, "_derivative", _kernel_for(self.entry, order=1))
 
     @property
     def curvature(self) -> float | None:
@@ -198,9 +188,8 @@ class SoftmaxHead:
     def __post_init__(self) -> None:
         K = len(self.classes)
         object.__setattr__(self, "_value", _kernel_for(self.entry))
-        object.__setattr__(
-            self, "_derivatives", tuple(_kernel_for(self.entry, 1, f"z_{c + 1}") for c in range(K))
-        )
+        derivatives = (_kernel_for(self.entry, order=1, wrt=f"z_{c + 1}") for c in range(K))
+        object.__setattr__(self, "_derivatives", tuple(derivatives))
 
     @property
     def n_outputs(self) -> int:
@@ -352,9 +341,9 @@ def _check_l2(l2: Any) -> float:
     try:
         value = float(l2)
     except (TypeError, ValueError):
-        raise SymcalcError(f"l2 must be a number, got {l2!r}") from None
+        raise SymcalcError(f"`l2` must be a number, got {l2!r}", parameter="l2") from None
     if not (math.isfinite(value) and value >= 0):
-        raise SymcalcError(f"l2 must be a finite number ≥ 0, got {l2!r}")
+        raise SymcalcError(f"`l2` must be a finite number ≥ 0, got {l2!r}", parameter="l2")
     return value
 
 
@@ -543,7 +532,9 @@ def _largest_gram_eigenvalue(X: Any) -> float:
     full[1:, 1:] = gram
     if not np.isfinite(full).all():
         raise SymcalcError(
-            "the features are too large to square (XᵀX overflows); standardize them (--standardize)"
+            "the features are too large to square (XᵀX overflows); standardize them "
+            "(`standardize=True`)",
+            parameter="standardize",
         )
     return float(np.linalg.eigvalsh(full)[-1])
 
@@ -577,7 +568,7 @@ class MLPObjective(Objective):
         self._sizes = (hidden * (self.n_features + 1), self.n_outputs * (hidden + 1))
         self.n_parameters = sum(self._sizes)
         self._phi = _kernel_for(activation)
-        self._dphi = _kernel_for(activation, 1)
+        self._dphi = _kernel_for(activation, order=1)
         self.block = max(256, min(4096, _block_rows(self.n_features + 2 * hidden, 8)))
 
     def _layers(self, theta: np.ndarray):
@@ -1024,7 +1015,8 @@ class MLP:
             or not 1 <= hidden <= 4096
         ):
             raise SymcalcError(
-                f"hidden must be a whole number of units from 1 to 4096, got {hidden!r}"
+                f"`hidden` must be a whole number of units from 1 to 4096, got {hidden!r}",
+                parameter="hidden",
             )
         self.hidden = int(hidden)
         self.activation = _activation(activation)
@@ -1192,8 +1184,9 @@ def _activation(activation: str | Entry) -> Entry:
     entry = resolve(activation)
     if entry.kind == "loss" or len(entry.variables) != 1:
         raise SymcalcError(
-            f"activation must be a function of one variable (a catalog activation such as tanh), "
-            f"got {entry.signature()}"
+            f"`activation` must be a function of one variable (a catalog activation such as "
+            f"tanh), got {entry.signature()}",
+            parameter="activation",
         )
     return entry
 

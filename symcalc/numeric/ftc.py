@@ -350,7 +350,7 @@ def check_ftc(
     points: int = 201,
     params: dict[str, Any] | None = None,
     tolerance: float = NUMERIC_TOLERANCE,
-    timeout: float | None = budget.DEFAULT_SECONDS,
+    timeout: float | None = None,
     antiderivative: str | sympy.Expr | None = None,
 ) -> FTCCheck:
     """Check d/dx ∫ₐˣ f(t) dt = f(x) symbolically (where F exists) and numerically (always).
@@ -385,10 +385,13 @@ def check_ftc(
     if not _in_domain(entry, a):
         raise SymcalcError(
             f"a = {a:g} is outside the domain of {entry.name} ({_domain_text(entry)}); "
-            f"choose a inside it, e.g. {default_lower_limit(entry):g}"
+            f"choose `a` inside it, e.g. {default_lower_limit(entry):g}",
+            parameter="a",
         )
     if not math.isfinite(float(_values(kern, a))):
-        raise SymcalcError(f"f is not finite at a = {a:g}; choose a (--a) where f is defined")
+        raise SymcalcError(
+            f"f is not finite at a = {a:g}; choose another `a` where f is defined", parameter="a"
+        )
     low, high = min(low, a), max(high, a)
     for end in (low, high):
         if not _in_domain(entry, end):
@@ -398,8 +401,11 @@ def check_ftc(
                 "choose a range inside it"
             )
     if isinstance(points, bool) or not isinstance(points, int) or not 11 <= points <= 100_000:
-        raise SymcalcError(f"points must be a whole number from 11 to 100000, got {points!r}")
+        raise SymcalcError(
+            f"`points` must be a whole number from 11 to 100000, got {points!r}", parameter="points"
+        )
     tolerance = check_number(tolerance, "tolerance")
+    timeout = budget.default_seconds() if timeout is None else timeout
 
     found = (
         _claimed(entry, antiderivative)

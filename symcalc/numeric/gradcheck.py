@@ -502,7 +502,8 @@ def _points_for(entry: Entry | None, at: Any, samples: int, seed: int) -> np.nda
         unknown = [k for k in at if k not in names]
         if unknown:
             raise SymcalcError(
-                f"at= names '{unknown[0]}', which is not a variable of {entry.signature()}"
+                f"`at` names '{unknown[0]}', which is not a variable of {entry.signature()}",
+                parameter="at",
             )
         columns = [
             np.asarray(at.get(v.name, entry.fixed.get(v.name, 0.5)), dtype=float) for v in variables
@@ -513,7 +514,7 @@ def _points_for(entry: Entry | None, at: Any, samples: int, seed: int) -> np.nda
         try:
             array = np.asarray(at, dtype=float)
         except (TypeError, ValueError):
-            raise SymcalcError(f"at= must be numbers, got {at!r}") from None
+            raise SymcalcError(f"`at` must be numbers, got {at!r}", parameter="at") from None
         if array.ndim <= 1:
             main = array.reshape(-1)
             columns = [main] + [
@@ -524,14 +525,15 @@ def _points_for(entry: Entry | None, at: Any, samples: int, seed: int) -> np.nda
             points = array
         else:
             raise SymcalcError(
-                f"at= has shape {array.shape}; give values of {names[0]}, "
+                f"`at` has shape {array.shape}; give values of {names[0]}, "
                 f"rows of {len(names)} values, "
-                "or a mapping {name: values}"
+                "or a mapping {name: values}",
+                parameter="at",
             )
     if points.size == 0:
-        raise SymcalcError("at= is empty; give at least one point")
+        raise SymcalcError("`at` is empty; give at least one point", parameter="at")
     if not np.all(np.isfinite(points)):
-        raise SymcalcError("at= contains NaN or infinity; give finite points")
+        raise SymcalcError("`at` contains NaN or infinity; give finite points", parameter="at")
     for j, v in enumerate(variables):
         domain = entry.domain_of(v)
         if domain != sympy.S.Reals:
@@ -570,9 +572,9 @@ def _sample(entry: Entry, samples: int, seed: int) -> np.ndarray:
 def gradcheck(
     f: str | sympy.Expr | Entry | Callable[[np.ndarray], float],
     at: Any = None,
+    *,
     wrt: str | Sequence[str] | None = None,
     method: str = "central",
-    *,
     derivative: str | sympy.Expr | Callable[..., Any] | None = None,
     tolerance: float | None = None,
     params: Mapping[str, Any] | None = None,
@@ -607,9 +609,14 @@ def gradcheck(
     if tolerance is None:
         tolerance = METHODS[method]
     elif not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
-        raise SymcalcError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
+        raise SymcalcError(
+            f"`tolerance` must be a number between 0 and 1, got {tolerance!r}",
+            parameter="tolerance",
+        )
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise SymcalcError(f"samples must be a positive whole number, got {samples!r}")
+        raise SymcalcError(
+            f"`samples` must be a positive whole number, got {samples!r}", parameter="samples"
+        )
     is_symbolic = isinstance(f, (str, sympy.Basic, Entry))
     if is_symbolic:
         problem, entry = _symbolic_problem(f, wrt, derivative, params, convention)

@@ -52,10 +52,10 @@ def _check_count(n: Any) -> int:
         or not isinstance(n, (int, np.integer))
         and not (isinstance(n, float) and n.is_integer())
     ):
-        raise SymcalcError(f"n must be a whole number of subintervals, got {n!r}")
+        raise SymcalcError(f"`n` must be a whole number of subintervals, got {n!r}", parameter="n")
     n = int(n)
     if not 1 <= n <= 10_000_000:
-        raise SymcalcError(f"n must be from 1 to 10000000 subintervals, got {n}")
+        raise SymcalcError(f"`n` must be from 1 to 10000000 subintervals, got {n}", parameter="n")
     return n
 
 
@@ -283,7 +283,10 @@ def riemann_convergence(
     """
     entry, a, b = _prepare_interval(f, a, b, params)
     if isinstance(max_power, bool) or not isinstance(max_power, int) or not 1 <= max_power <= 22:
-        raise SymcalcError(f"max_power must be a whole number from 1 to 22, got {max_power!r}")
+        raise SymcalcError(
+            f"`max_power` must be a whole number from 1 to 22, got {max_power!r}",
+            parameter="max_power",
+        )
     rules = [_check_rule(r) for r in rules]
     if not rules:
         raise SymcalcError(f"give at least one rule ({', '.join(RULES)})")

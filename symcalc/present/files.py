@@ -114,7 +114,9 @@ def check_target(path: str | os.PathLike, *, force: bool = False) -> Path:
     if target.is_dir():
         raise SymcalcError(f"'{target}' is a folder; give a file name")
     if target.exists() and not force:
-        raise SymcalcError(f"'{target}' already exists; pass --force (force=True) to overwrite it")
+        raise SymcalcError(
+            f"'{target}' already exists; pass `force=True` to overwrite it", parameter="force"
+        )
     check_folder(_folder_of(target))
     return target
 
@@ -142,7 +144,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, force: bool = Fa
     >>> write_atomic(target, "again")
     Traceback (most recent call last):
     ...
-    symcalc.errors.SymcalcError: '...note.txt' already exists; pass --force ... to overwrite it
+    symcalc.errors.SymcalcError: '...note.txt' already exists; pass `force=True` to overwrite it
     """
     target = check_target(path, force=force)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)

@@ -140,7 +140,10 @@ def select_entries(only: str | Sequence[str] | None = None) -> list[str]:
     elif isinstance(only, Sequence):
         requested = [part for item in only for part in str(item).split(",")]
     else:
-        raise SymcalcError(f"only must be names separated by commas, got {type(only).__name__}")
+        raise SymcalcError(
+            f"`only` must be names separated by commas, got {type(only).__name__}",
+            parameter="only",
+        )
     chosen = set()
     for text in (part.strip() for part in requested):
         if not text:
@@ -153,7 +156,9 @@ def select_entries(only: str | Sequence[str] | None = None) -> list[str]:
             )
         chosen.add(canonical)
     if not chosen:
-        raise SymcalcError("--only needs at least one catalog name, as in --only relu,sigmoid")
+        raise SymcalcError(
+            "`only` needs at least one catalog name, as in `only=relu,sigmoid`", parameter="only"
+        )
     return [name for name in CATALOG if name in chosen]
 
 
@@ -688,8 +693,9 @@ def _read_manifest(folder: Path, force: bool) -> dict[str, Any]:
         if force:
             return empty
         raise SymcalcError(
-            f"'{path}' is not a symcalc gallery manifest; move it away or pass --force "
-            "(force=True) to start a new one"
+            f"'{path}' is not a symcalc gallery manifest; move it away or pass `force=True` "
+            "to start a new one",
+            parameter="force",
         )
     files = {k: v for k, v in data["files"].items() if _is_plain_name(k)}
     entries = data.get("entries") if data.get("format") == MANIFEST_FORMAT else None
@@ -817,7 +823,9 @@ class ProgressLine:
 
 def _check_jobs(jobs: Any) -> int:
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
-        raise SymcalcError(f"jobs must be a whole number from 1 to 64, got {jobs!r}")
+        raise SymcalcError(
+            f"`jobs` must be a whole number from 1 to 64, got {jobs!r}", parameter="jobs"
+        )
     return jobs
 
 
@@ -825,16 +833,20 @@ def _check_timeout(timeout: Any) -> float:
     try:
         seconds = float(timeout)
     except (TypeError, ValueError):
-        raise SymcalcError(f"timeout must be a number of seconds, got {timeout!r}") from None
+        raise SymcalcError(
+            f"`timeout` must be a number of seconds, got {timeout!r}", parameter="timeout"
+        ) from None
     if not (math.isfinite(seconds) and seconds > 0):
-        raise SymcalcError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        raise SymcalcError(
+            f"`timeout` must be a positive number of seconds, got {timeout!r}", parameter="timeout"
+        )
     return seconds
 
 
 def _prepare_folder(out: str | os.PathLike) -> Path:
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
-        raise SymcalcError(f"'{folder}' is a file; --out needs a folder")
+        raise SymcalcError(f"'{folder}' is a file; `out` needs a folder", parameter="out")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -851,7 +863,8 @@ def _check_targets(folder: Path, names: Sequence[str], ours: dict[str, str], for
         if path.exists() and name not in ours and not force:
             raise SymcalcError(
                 f"'{path}' exists and was not written by symcalc gallery; move it away or "
-                "pass --force (force=True) to replace it"
+                "pass `force=True` to replace it",
+                parameter="force",
             )
 
 

@@ -743,9 +743,11 @@ def plot_function(
     from ..symbolic.parse import resolve
 
     if order not in (1, 2):
-        raise SymcalcError(f"order must be 1 or 2, got {order!r}")
+        raise SymcalcError(f"`order` must be 1 or 2, got {order!r}", parameter="order")
     if layout not in ("side", "stacked"):
-        raise SymcalcError(f"layout must be 'side' or 'stacked', got {layout!r}")
+        raise SymcalcError(
+            f"`layout` must be 'side' or 'stacked', got {layout!r}", parameter="layout"
+        )
     entry = univariate_entry(resolve(f, **dict(params or {})))
     var = entry.variable
     a, b = check_range(entry.plot_range if x_range is None else x_range)

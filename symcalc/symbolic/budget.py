@@ -24,6 +24,7 @@ elsewhere in symcalc (the gallery's ``jobs``) use `bind_to_parent` the same way.
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing as mp
 import os
 import pickle
@@ -34,10 +35,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from ..errors import TimeBudgetExceeded
+from ..errors import SymcalcError, TimeBudgetExceeded
+from .lean import units_placeholder
 
 __all__ = [
     "DEFAULT_SECONDS",
+    "default_seconds",
     "WALL_CLOCK_FACTOR",
     "WALL_CLOCK_MARGIN",
     "best_within",
@@ -49,8 +52,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Default budget, in seconds of CPU time, for one piece of symbolic work.
-DEFAULT_SECONDS = float(os.environ.get("SYMCALC_TIME_BUDGET", "5"))
+#: Budget, in seconds of CPU time, for one piece of symbolic work when SYMCALC_TIME_BUDGET
+#: is not set.
+DEFAULT_SECONDS = 5.0
 #: The wall-clock safety cap is this many times the CPU budget (plus `WALL_CLOCK_MARGIN`):
 #: a child on a machine ten times oversubscribed still gets its whole budget.
 WALL_CLOCK_FACTOR = 10.0
@@ -65,6 +69,29 @@ _PR_SET_PDEATHSIG = 1
 _STOP_SIGNALS = frozenset(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
+
+
+def default_seconds() -> float:
+    """The budget for one piece of symbolic work, read now: ``SYMCALC_TIME_BUDGET`` or 5 s.
+
+    Functions take ``timeout=None`` to mean this, so setting the variable at any time
+    counts (``math.inf`` means no limit).
+
+    Examples
+    --------
+    >>> default_seconds() > 0
+    True
+    """
+    text = os.environ.get("SYMCALC_TIME_BUDGET", "").strip()
+    try:
+        seconds = float(text) if text else DEFAULT_SECONDS
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise SymcalcError(
+            f"SYMCALC_TIME_BUDGET must be a positive number of seconds, got {text!r}"
+        )
+    return seconds
 
 
 def wall_clock_cap(seconds: float) -> float:
@@ -174,7 +201,8 @@ def _send(conn, message) -> None:  # pragma: no cover - runs in the child
 def _child(conn, parent, seconds, func, args, kwargs):  # pragma: no cover - child process
     _start_budget(parent, seconds)
     try:
-        result = ("ok", func(*args, **kwargs))
+        with units_placeholder():
+            result = ("ok", func(*args, **kwargs))
     except BaseException as exc:  # noqa: BLE001 - sent back to the parent as is
         result = ("error", exc)
     try:
@@ -188,8 +216,9 @@ def _child(conn, parent, seconds, func, args, kwargs):  # pragma: no cover - chi
 def _child_progressive(conn, parent, seconds, func, args, kwargs):  # pragma: no cover - child
     _start_budget(parent, seconds)
     try:
-        for value in func(*args, **kwargs):
-            _send(conn, ("value", value))
+        with units_placeholder():
+            for value in func(*args, **kwargs):
+                _send(conn, ("value", value))
         _send(conn, ("done", None))
     except BaseException as exc:  # noqa: BLE001 - sent back to the parent as is
         try:
@@ -254,8 +283,8 @@ def within(
 
     ``seconds`` is CPU time of the child process that does the work (wall-clock time
     where there is no profiling timer); a child that waits without computing is
-    stopped after `wall_clock_cap` seconds.  ``seconds=None`` or ``0`` runs the work in
-    this process with no limit.  Exceptions raised by ``func`` are re-raised here.
+    stopped after `wall_clock_cap` seconds.  ``seconds=None``, ``0`` or ``math.inf`` runs
+    the work in this process with no limit.  Exceptions raised by ``func`` are re-raised here.
 
     Examples
     --------
@@ -263,7 +292,7 @@ def within(
     >>> within(10, sympy.factor, sympy.sympify("x**2 - 1"))
     (x - 1)*(x + 1)
     """
-    if not seconds:
+    if not seconds or seconds == math.inf:
         return func(*args, **kwargs)
     name = what or getattr(func, "__name__", "symbolic work")
     child = _Child(_child, (seconds, func, args, kwargs))
@@ -301,7 +330,7 @@ def best_within(
     >>> best_within(10, squares)
     (9, True)
     """
-    if not seconds:
+    if not seconds or seconds == math.inf:
         last = None
         for value in func(*args, **kwargs):
             last = value

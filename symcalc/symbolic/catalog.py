@@ -56,6 +56,17 @@ KINDS = ("activation", "loss")
 x, p, y, z = (symbol(n) for n in "xpyz")
 
 
+def _max(*args: Any) -> sympy.Expr:
+    """``Max(*args)`` as written: SymPy's own evaluation would spend milliseconds per entry
+    at import proving the arguments incomparable (the tests check the form is the same)."""
+    return Max(*args, evaluate=False)
+
+
+def _min(*args: Any) -> sympy.Expr:
+    """``Min(*args)`` as written (see `_max`)."""
+    return Min(*args, evaluate=False)
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class Entry:
     """A named function: its SymPy expression, variables, parameters and metadata.
@@ -281,9 +292,31 @@ def _key(name: str) -> str:
 
 
 def register(entry: Entry) -> Entry:
-    """Add an entry (and its aliases) to the catalog; names must be new."""
+    """Add an entry (and its aliases) to the catalog; names must be new.
+
+    A name is a Python identifier in lower case (``leaky_relu``); aliases are looked up
+    ignoring case and hyphens.  Nothing is added when any name is refused.
+
+    Examples
+    --------
+    >>> register(Entry("relu", "activation", x, (x,)))
+    Traceback (most recent call last):
+    ...
+    symcalc.errors.SymcalcError: catalog name 'relu' is already taken
+    """
     if entry.kind not in KINDS:
         raise SymcalcError(f"kind must be one of {', '.join(KINDS)}, got {entry.kind!r}")
+    if not (entry.name.isidentifier() and _key(entry.name) == entry.name):
+        raise SymcalcError(
+            f"catalog name {entry.name!r} must be a lower-case identifier, such as "
+            f"'{_key(entry.name).replace(' ', '_')}'"
+        )
+    for alias in entry.aliases:
+        if not _key(alias).isidentifier():
+            raise SymcalcError(f"alias {alias!r} of '{entry.name}' must be an identifier")
+    names = [_key(name) for name in (entry.name, *entry.aliases)]
+    if len(set(names)) < len(names):
+        raise SymcalcError(f"the names of '{entry.name}' repeat: {', '.join(names)}")
     for name in (entry.name, *entry.aliases):
         if _key(name) in _REGISTRY or _key(name) in _ALIASES:
             raise SymcalcError(f"catalog name '{name}' is already taken")
@@ -379,7 +412,7 @@ _activation(
 )
 _activation(
     "relu",
-    Max(0, x),
+    _max(0, x),
     "rectified linear unit max(0, x)",
     identity=Piecewise((1, x > 0), (0, True)),
     plot_range=(-3.0, 3.0),
@@ -394,7 +427,7 @@ _activation(
 )
 _activation(
     "relu6",
-    Min(Max(0, x), 6),
+    _min(_max(0, x), 6),
     "ReLU capped at 6 (MobileNet)",
     identity=Piecewise((1, (x > 0) & (x < 6)), (0, True)),
     plot_range=(-2.0, 8.0),
@@ -474,14 +507,14 @@ _activation(
 )
 _activation(
     "hard_sigmoid",
-    Min(Max(0, x / 6 + S.Half), 1),
+    _min(_max(0, x / 6 + S.Half), 1),
     "piecewise-linear sigmoid, relu6(x + 3)/6",
     aliases=("hardsigmoid",),
     identity=Piecewise((Rational(1, 6), (x > -3) & (x < 3)), (0, True)),
 )
 _activation(
     "hard_tanh",
-    Min(Max(-1, x), 1),
+    _min(_max(-1, x), 1),
     "tanh clipped to a line, max(-1, min(1, x))",
     aliases=("hardtanh",),
     identity=Piecewise((1, (x > -1) & (x < 1)), (0, True)),
@@ -489,7 +522,7 @@ _activation(
 )
 _activation(
     "hard_swish",
-    x * Min(Max(0, x + 3), 6) / 6,
+    x * _min(_max(0, x + 3), 6) / 6,
     "x·relu6(x + 3)/6 (MobileNetV3)",
     aliases=("hardswish",),
     identity=Piecewise((0, x < -3), (x / 3 + S.Half, x < 3), (1, True)),
@@ -634,7 +667,7 @@ _loss(
 )
 _loss(
     "hinge",
-    Max(0, 1 - y * p),
+    _max(0, 1 - y * p),
     (p, y),
     "margin loss max(0, 1 - y·p) for labels ±1 (SVM)",
     domain={"y": _pm_one},
@@ -644,11 +677,11 @@ _loss(
 )
 _loss(
     "squared_hinge",
-    Max(0, 1 - y * p) ** 2,
+    _max(0, 1 - y * p) ** 2,
     (p, y),
     "max(0, 1 - y·p)², the smooth hinge",
     domain={"y": _pm_one},
-    identity=-2 * y * Max(0, 1 - y * p),
+    identity=-2 * y * _max(0, 1 - y * p),
     fixed={"y": 1.0},
     plot_range=(-2.0, 3.0),
 )

@@ -72,10 +72,15 @@ def _check_order(order: Any) -> int:
         or not isinstance(order, (int,))
         and not (isinstance(order, float) and order.is_integer())
     ):
-        raise SymcalcError(f"order must be a whole number from 1 to {MAX_ORDER}, got {order!r}")
+        raise SymcalcError(
+            f"`order` must be a whole number from 1 to {MAX_ORDER}, got {order!r}",
+            parameter="order",
+        )
     order = int(order)
     if not 1 <= order <= MAX_ORDER:
-        raise SymcalcError(f"order must be a whole number from 1 to {MAX_ORDER}, got {order}")
+        raise SymcalcError(
+            f"`order` must be a whole number from 1 to {MAX_ORDER}, got {order}", parameter="order"
+        )
     return order
 
 
@@ -130,7 +135,12 @@ def _readability(expr: sympy.Expr, original: sympy.Expr) -> float:
 
 
 def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
-    """Yield ever more readable forms of ``expr``: cheap rewrites first, simplify last."""
+    """Yield ever more readable forms of ``expr``: cheap rewrites first, simplify last.
+
+    ``simplify`` works on the best cheap form, not on ``expr`` as differentiated: on the
+    raw second derivative of gelu_tanh it runs for minutes, on its factored form for a
+    second (for every catalog derivative the answer is the same).
+    """
     best, best_score = expr, _readability(expr, expr)
     yield best
 
@@ -156,7 +166,7 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
         )
         if consider(sympy.simplify(sympy.piecewise_fold(unfolded))):
             yield best
-    if consider(_clean(sympy.simplify(expr))):
+    if consider(_clean(sympy.simplify(best))):
         yield best
 
 
@@ -164,14 +174,13 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
 _TIDIED: dict[sympy.Expr, sympy.Expr] = {}
 
 
-def tidy(
-    expr: sympy.Expr, seconds: float | None = budget.DEFAULT_SECONDS
-) -> tuple[sympy.Expr, bool]:
+def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
     """The most readable form found within ``seconds``, and whether the search finished.
 
     Cheap rewrites (factor_terms, together, cancel) come first and SymPy's ``simplify``
-    last; when time runs out the best form found so far is returned.  Results are
-    cached, so asking again costs nothing.
+    of the best of them last; when time runs out the best form found so far is returned.
+    Results are cached, so asking again costs nothing.  ``seconds=None`` is the current
+    default budget (`symcalc.symbolic.budget.default_seconds`); ``math.inf`` is no limit.
 
     Examples
     --------
@@ -184,6 +193,8 @@ def tidy(
         return expr, True
     if expr in _TIDIED:
         return _TIDIED[expr], True
+    if seconds is None:
+        seconds = budget.default_seconds()
     best, finished = budget.best_within(seconds, _tidier_forms, expr)
     best = expr if best is None else best
     if finished:
@@ -492,19 +503,20 @@ def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | N
 
 def derivative(
     f: str | sympy.Expr | Entry,
+    *,
     wrt: str | sympy.Symbol | None = None,
     order: int = 1,
-    *,
     params: Mapping[str, Any] | None = None,
     convention: str = "zero",
     simplify: bool = True,
-    timeout: float | None = budget.DEFAULT_SECONDS,
+    timeout: float | None = None,
 ) -> sympy.Expr:
     """The derivative of ``f`` (catalog name, text, SymPy expression or `Entry`).
 
     Kinks get an explicit value by ``convention`` ("zero", "half", "one"); see
     `symcalc.symbolic.kinks`.  ``simplify=False`` skips tidying; otherwise tidying runs for at
-    most ``timeout`` seconds and falls back to the untidied (still correct) result.
+    most ``timeout`` seconds and falls back to the untidied (still correct) result
+    (``None``: the current default, `symcalc.symbolic.budget.default_seconds`).
 
     Examples
     --------
@@ -520,6 +532,7 @@ def derivative(
     var = variable_of(entry, wrt)
     order = _check_order(order)
     heaviside_at_zero(convention)
+    timeout = budget.default_seconds() if timeout is None else timeout
     result = entry.expr
     for _ in range(order):
         result = differentiate(result, var, convention)
@@ -530,15 +543,18 @@ def derivative(
 
 def derive(
     f: str | sympy.Expr | Entry,
+    *,
     wrt: str | sympy.Symbol | None = None,
     order: int = 1,
-    *,
     params: Mapping[str, Any] | None = None,
     convention: str = "zero",
     steps: bool = True,
-    timeout: float | None = budget.DEFAULT_SECONDS,
+    timeout: float | None = None,
 ) -> Derivation:
     """Derive ``f`` symbolically, with steps, classic identity and kinks.
+
+    Tidying each derivative runs for at most ``timeout`` seconds (``None``: the current
+    default, `symcalc.symbolic.budget.default_seconds`; ``math.inf``: no limit).
 
     Examples
     --------
@@ -548,7 +564,8 @@ def derive(
     >>> derive("x**2*sin(x)").derivative
     x*(x*cos(x) + 2*sin(x))
     """
-    from .steps import derivation_steps, with_identity
+    if steps:  # the rule trees' module loads only when trees are asked for
+        from .steps import derivation_steps, with_identity
 
     text = f if isinstance(f, str) else None
     f, wrt, order, _ = derivative_request(f, wrt, order)  # '\frac{d}{dx} u' asks for d/dx u
@@ -556,6 +573,7 @@ def derive(
     var = variable_of(entry, wrt)
     order = _check_order(order)
     heaviside_at_zero(convention)
+    timeout = budget.default_seconds() if timeout is None else timeout
     text = text or entry.name
 
     previous = entry.expr

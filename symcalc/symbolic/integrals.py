@@ -17,9 +17,11 @@ Piecewise((0, x <= 0), (x**2/2, True))
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import re
+import threading
 import time
 from typing import Any
 
@@ -339,6 +341,29 @@ def _find_antiderivative(expr: sympy.Expr, x: sympy.Symbol, positive: bool = Fal
     return _integrate_smooth(g, x)
 
 
+#: Integrations that finished (found F, or found there is none), by (integrand, variable,
+#: positive), least recently used first: integrating the same function again costs nothing.
+#: Runs out of time are not kept (a larger budget may finish).
+_FOUND: collections.OrderedDict[tuple, tuple] = collections.OrderedDict()
+_FOUND_SIZE = 256
+_FOUND_LOCK = threading.Lock()
+
+
+def _integrated(timeout: float, expr: sympy.Expr, x: sympy.Symbol, positive: bool) -> tuple:
+    """`_find_antiderivative` under the time budget, remembered once it finished."""
+    key = (expr, x, positive)
+    with _FOUND_LOCK:
+        if key in _FOUND:
+            _FOUND.move_to_end(key)
+            return _FOUND[key]
+    found = budget.within(timeout, _find_antiderivative, expr, x, positive, what="integration")
+    with _FOUND_LOCK:
+        _FOUND[key] = found
+        while len(_FOUND) > _FOUND_SIZE:
+            _FOUND.popitem(last=False)
+    return found
+
+
 def _rename(step: IntegralStep, old: sympy.Symbol, new: sympy.Symbol) -> IntegralStep:
     return dataclasses.replace(
         step,
@@ -607,13 +632,16 @@ def antiderivative(
     f: Function,
     *,
     params: dict[str, Any] | None = None,
-    timeout: float | None = budget.DEFAULT_SECONDS,
+    timeout: float | None = None,
 ) -> Antiderivative:
     """An antiderivative of ``f`` with step-by-step integration, found within ``timeout`` seconds.
 
-    The integration runs in a child process that is killed when the budget runs out;
+    The integration runs in a child process that is killed when the budget runs out
+    (``timeout=None``: the current default, `symcalc.symbolic.budget.default_seconds`;
+    ``math.inf``: no limit, in this process);
     no closed form in time is a normal answer (``.antiderivative is None``).  Catalog
-    losses are integrated in their first variable with the others fixed.
+    losses are integrated in their first variable with the others fixed.  An integration
+    that finished is remembered: asking again for the same function costs nothing.
 
     Examples
     --------
@@ -626,18 +654,21 @@ def antiderivative(
     '∫ x*exp(x) dx = x*exp(x) - exp(x) + C'
     """
     entry = univariate_entry(resolve(f, **dict(params or {})))
-    if timeout is not None:
+    if timeout is None:
+        timeout = budget.default_seconds()
+    elif timeout != math.inf:
         timeout = check_number(timeout, "timeout")
         if timeout <= 0:
-            raise SymcalcError(f"timeout must be a positive number of seconds, got {timeout:g}")
+            raise SymcalcError(
+                f"`timeout` must be a positive number of seconds, got {timeout:g}",
+                parameter="timeout",
+            )
     x = entry.variable
     text = f if isinstance(f, str) else entry.name
     start = time.perf_counter()
     try:
         positive = entry.domain_of(x).is_subset(sympy.Interval.open(0, sympy.oo)) is True
-        F, steps, method = budget.within(
-            timeout, _find_antiderivative, entry.expr, x, positive, what="integration"
-        )
+        F, steps, method = _integrated(timeout, entry.expr, x, positive)
         reason = (
             None
             if F is not None

@@ -32,6 +32,7 @@ Piecewise((1, x > 0), (1/2, Eq(x, 0)), (0, True))
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 
@@ -78,6 +79,7 @@ def _step(u: sympy.Expr, h0: sympy.Expr) -> sympy.Piecewise:
     return sympy.Piecewise(*pieces)
 
 
+@functools.lru_cache(maxsize=1024)  # every derivative passes here, often the same one again
 def apply_convention(expr: sympy.Expr, convention: str = "zero") -> sympy.Expr:
     """Replace Heaviside steps by Piecewise with the chosen value at 0; drop DiracDelta.
 
@@ -146,7 +148,8 @@ def kink_candidates(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr]:
     return _sorted_points(points)
 
 
-def _solve_real(u: sympy.Expr, var: sympy.Symbol) -> set[sympy.Expr]:
+@functools.lru_cache(maxsize=1024)  # sympy.solve is slow; the same kinks are asked for often
+def _solve_real(u: sympy.Expr, var: sympy.Symbol) -> frozenset[sympy.Expr]:
     """Real solutions of u = 0 in ``var``, branch by branch where u is piecewise."""
     if u.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
         u = u.rewrite(sympy.Piecewise)
@@ -164,7 +167,7 @@ def _solve_real(u: sympy.Expr, var: sympy.Symbol) -> set[sympy.Expr]:
             if cond is not sympy.true and cond.subs(var, s) is sympy.false:
                 continue
             out.add(s)
-    return out
+    return frozenset(out)
 
 
 def _sorted_points(points: Iterable[sympy.Expr]) -> list[sympy.Expr]:

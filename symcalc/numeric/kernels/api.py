@@ -416,7 +416,7 @@ def _build(
     backend: str,
 ) -> Kernel:
     if order:
-        expr = derivative(entry, wrt, order, convention=convention)
+        expr = derivative(entry, wrt=wrt, order=order, convention=convention)
     else:
         expr = apply_convention(entry.expr, convention)
     bound = entry.bind(expr)

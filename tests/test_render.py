@@ -200,7 +200,7 @@ def test_every_rule_class_prints_its_own_line(cls):
     ), text
     assert f"d/d{node.variable}[" in text
     row = to_latex(tree).splitlines()[1 + index]
-    assert rf"\text{{{node.name}" in row and row.count("&=") == 1
+    assert rf"\tag*{{{node.name}" in row and row.count("&=") == 1
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))

@@ -9,8 +9,10 @@ def add(sub) -> None:
     p = sub.add_parser(
         "integrate",
         help="antiderivative with step-by-step integration (under a time budget)",
-        description="Integrate a catalog function or an expression symbolically. No closed form "
-        "within the time budget is a normal answer.",
+        description="Integrate a catalog function or an expression symbolically: several "
+        "methods race within the time budget, and every answer is verified (F' = f on each "
+        "interval of the domain of f) before it is shown. No verified closed form is a normal "
+        "answer.",
     )
     add_function_argument(p)
     p.add_argument("--steps", action="store_true", help="show the step-by-step integration")
@@ -27,5 +29,5 @@ def run(args) -> int:
     result = antiderivative(
         args.function, params=parse_params(args.param), timeout=parse_timeout(args.timeout)
     )
-    emit(result, args.format, steps=args.steps)
+    emit(result, args.format, steps=args.steps, method=True)
     return EXIT_OK

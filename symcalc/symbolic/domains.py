@@ -86,9 +86,7 @@ def _domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set:
     if f.has(sympy.Piecewise):
         return _domain(sympy.piecewise_fold(f), x)
     if f.has(sympy.Max, sympy.Min):
-        f = f.replace(
-            lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: sympy.Add(*e.args)
-        )
+        f = f.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: sympy.Add(*e.args))
     if f.has(*_TRANSPARENT):
         f = f.replace(lambda e: isinstance(e, _TRANSPARENT), lambda e: e.args[0])
     return continuous_domain(f, x, sympy.S.Reals)
@@ -125,9 +123,7 @@ def _numbers(points: sympy.Set, low: float, high: float, limit: int = 200) -> li
     raise NotImplementedError
 
 
-def domain_intervals(
-    domain: sympy.Set | None, window: float = WINDOW
-) -> list[sympy.Interval]:
+def domain_intervals(domain: sympy.Set | None, window: float = WINDOW) -> list[sympy.Interval]:
     """The intervals of ``domain`` inside [-window, window], left to right, each open.
 
     An unknown domain (None) is the whole window.  A set the function cannot cut
@@ -204,9 +200,7 @@ class Sampled:
     points: tuple[float, ...]
 
 
-def sample(
-    intervals: Sequence[sympy.Interval], count: int, seed: int = 20261125
-) -> list[Sampled]:
+def sample(intervals: Sequence[sympy.Interval], count: int, seed: int = 20261125) -> list[Sampled]:
     """``count`` points in each interval, strictly inside, mostly near the origin.
 
     Half the points are drawn where the interval meets [-3, 3] (when it does), the rest
@@ -298,65 +292,94 @@ def evaluator(
     return evaluate
 
 
-def jump_candidates(
-    expr: sympy.Expr, x: sympy.Symbol, low: float, high: float
-) -> list[float]:
+def jump_candidates(expr: sympy.Expr, x: sympy.Symbol, low: float, high: float) -> list[float]:
     """Points in (low, high) where the formula ``expr`` may be discontinuous.
 
-    Branch switches of ``Piecewise``, ``Abs``, ``sign``, ``Max``, ``Min``, ``Heaviside``;
-    points where the argument of ``floor``/``ceiling``/``frac`` is an integer; and the
-    ends of the intervals where SymPy finds ``expr`` continuous (``atan(tan(x/2))``
-    jumps at π).  Candidates only: the caller looks whether the value really jumps.
+    Where the argument of ``floor``/``ceiling``/``frac`` crosses an integer, where the
+    argument of ``sign``/``Heaviside`` or the two sides of a ``Piecewise`` condition
+    cross, and where ``tan``, ``sec`` (at π/2 + kπ) or ``cot``, ``csc`` (at kπ) have a
+    pole (``atan(tan(x/2))`` jumps at π).  Continuous parts (``Abs``, ``Max``) give
+    none.  Candidates only, found numerically on a fine grid: the caller looks whether
+    the value really jumps.
 
     Examples
     --------
     >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
-    >>> jump_candidates(sympy.floor(x / 2) + sympy.Abs(x - 1), x, -3, 5)
+    >>> jump_candidates(sympy.floor(x / 2) + sympy.sign(x - 1), x, -3, 5)
     [-2.0, 0.0, 1.0, 2.0, 4.0]
+    >>> [round(c, 12) for c in jump_candidates(sympy.atan(sympy.tan(x / 2)), x, -4, 4)]
+    [-3.14159265359, 3.14159265359]
     """
-    from .kinks import kink_candidates
-
     points: set[float] = set()
-    try:
-        for point in kink_candidates(expr, x):
-            try:
-                points.add(float(point))
-            except TypeError:
-                continue
-    except (NotImplementedError, ValueError, TypeError):
-        pass
-    for atom in expr.atoms(*_STEPS):
-        points.update(_integer_crossings(atom.args[0], x, low, high))
-    if expr.has(sympy.tan, sympy.cot, sympy.atan, sympy.acot, sympy.sec, sympy.csc):
-        domain = real_domain(expr, x)
-        for interval in domain_intervals(domain, window=max(abs(low), abs(high)) + 1):
-            points.update((float(interval.inf), float(interval.sup)))
+    for atom in sympy.preorder_traversal(expr):
+        if not isinstance(atom, sympy.Basic) or not atom.has(x):
+            continue
+        crossings = _CROSSINGS.get(type(atom))
+        if crossings is not None:
+            offset, period = crossings
+            points.update(_crossings(atom.args[0], x, low, high, offset, period))
+        elif isinstance(atom, sympy.Piecewise):
+            for _, condition in atom.args:
+                for rel in getattr(condition, "atoms", lambda *_: ())(
+                    sympy.core.relational.Relational
+                ):
+                    points.update(_crossings(rel.lhs - rel.rhs, x, low, high, 0.0, None))
     return sorted(p for p in points if low < p < high)
 
 
-def _integer_crossings(u: sympy.Expr, x: sympy.Symbol, low: float, high: float) -> set[float]:
-    """Points of (low, high) where u(x) is an integer (u monotone between grid points)."""
+#: Function -> (offset, period): it may jump where its argument is offset + k·period.
+_CROSSINGS: dict[type, tuple[float, float | None]] = {
+    sympy.floor: (0.0, 1.0),
+    sympy.ceiling: (0.0, 1.0),
+    sympy.frac: (0.0, 1.0),
+    sympy.sign: (0.0, None),
+    sympy.Heaviside: (0.0, None),
+    sympy.tan: (math.pi / 2, math.pi),
+    sympy.sec: (math.pi / 2, math.pi),
+    sympy.cot: (0.0, math.pi),
+    sympy.csc: (0.0, math.pi),
+}
+
+
+def _crossings(
+    u: sympy.Expr, x: sympy.Symbol, low: float, high: float, offset: float, period: float | None
+) -> set[float]:
+    """Points of (low, high) where u(x) = offset + k·period (k whole; only k = 0 without a
+    period), located on a grid of 400 and refined by root finding."""
+    if not u.has(x):
+        return set()
     try:
         f = sympy.lambdify(x, u, modules="mpmath")
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a printer gap: no candidates from this part
         return set()
-    out: set[float] = set()
     grid = [low + (high - low) * k / 400 for k in range(401)]
+    out: set[float] = set()
     with mpmath.workdps(30):
+
+        def level(t):
+            value = (mpmath.re(f(t)) - offset) / (period or 1)
+            return value
+
         try:
-            values = [float(mpmath.re(f(mpmath.mpf(g)))) for g in grid]
-        except Exception:  # noqa: BLE001
+            values = [float(level(mpmath.mpf(g))) for g in grid]
+        except Exception:  # noqa: BLE001 - undefined somewhere on the grid: give up on u
             return set()
         for a, b, ua, ub in zip(grid, grid[1:], values, values[1:], strict=False):
-            if math.floor(ua) == math.floor(ub) and ua != math.floor(ua):
+            if not (math.isfinite(ua) and math.isfinite(ub)):
                 continue
-            for n in range(math.floor(min(ua, ub)), math.floor(max(ua, ub)) + 1):
-                if not min(ua, ub) <= n <= max(ua, ub):
-                    continue
+            if period is None:
+                targets = [0] if (ua <= 0 <= ub or ub <= 0 <= ua) else []
+            else:
+                targets = range(math.ceil(min(ua, ub)), math.floor(max(ua, ub)) + 1)
+            for n in targets:
                 try:
-                    root = mpmath.findroot(lambda t: f(t) - n, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson")
+                    root = mpmath.findroot(
+                        lambda t, n=n: level(t) - n,
+                        (mpmath.mpf(a), mpmath.mpf(b)),
+                        solver="anderson",
+                    )
                     out.add(float(root))
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - no convergence: the midpoint will do
                     out.add((a + b) / 2)
     return out

@@ -246,7 +246,9 @@ def _convert(rule, integrand, show, comment=None, condition=None) -> IntegralSte
     if name in _SAME_VARIABLE and substeps and substeps[0].variable != variable:
         variable = substeps[0].variable
     if name == "CyclicPartsRule":
-        comment = _cyclic_comment(rule) if comment is None else f"{comment}; {_cyclic_comment(rule)}"
+        comment = (
+            _cyclic_comment(rule) if comment is None else f"{comment}; {_cyclic_comment(rule)}"
+        )
     shown_integrand = show(own)
     return IntegralStep(
         rule=_rule_name(rule),
@@ -261,7 +263,9 @@ def _convert(rule, integrand, show, comment=None, condition=None) -> IntegralSte
 
 
 def _size(rule) -> int:
-    return 1 + sum(_size(p.rule) for p in _CHILDREN.get(type(rule).__name__, _generic_children)(rule))
+    return 1 + sum(
+        _size(p.rule) for p in _CHILDREN.get(type(rule).__name__, _generic_children)(rule)
+    )
 
 
 def real_form(expr: sympy.Expr, integrand: sympy.Expr = sympy.S.Zero) -> sympy.Expr:
@@ -317,8 +321,9 @@ def derivative(F: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
     d = sympy.diff(F, x)
     if d.has(sympy.Derivative, sympy.DiracDelta):
         d = d.replace(
-            lambda e: isinstance(e, sympy.Derivative)
-            and isinstance(e.expr, (sympy.floor, sympy.ceiling)),
+            lambda e: (
+                isinstance(e, sympy.Derivative) and isinstance(e.expr, (sympy.floor, sympy.ceiling))
+            ),
             lambda e: sympy.S.Zero,
         )
         d = d.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
@@ -330,9 +335,7 @@ def derivative(F: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
 TOLERANCE = 1e-12
 
 
-def residual_ok(
-    residual, integrand, point: float, digits: int = 30
-) -> bool | None:
+def residual_ok(residual, integrand, point: float, digits: int = 30) -> bool | None:
     """Whether dF/dx − f vanishes at ``point`` (None: not defined there, not checked).
 
     A residual above the tolerance at 30 digits is recomputed at 80 digits, so
@@ -364,14 +367,19 @@ def check_steps(
     points = list(points)
     if step.condition is not None and not _holds(step.condition, values):
         return None  # a branch that does not apply at these parameter values
-    residual = evaluator(derivative(step.result, step.variable) - step.integrand, step.variable, values)
+    residual = evaluator(
+        derivative(step.result, step.variable) - step.integrand, step.variable, values
+    )
     integrand = evaluator(step.integrand, step.variable, values)
     own = [p for p in points if step.where is None or step.where.contains(p) is sympy.true]
     checked = 0
     for point in own:
         verdict = residual_ok(residual, integrand, point)
         if verdict is False:
-            return f"step '{step.rule}' is false at {step.variable} = {point:.6g}: ∫ {sympy.sstr(step.integrand)} d{step.variable} ≠ {sympy.sstr(step.result)}"
+            return (
+                f"step '{step.rule}' is false at {step.variable} = {point:.6g}: "
+                f"∫ {sympy.sstr(step.integrand)} d{step.variable} ≠ {sympy.sstr(step.result)}"
+            )
         checked += verdict is True
     if checked == 0:
         own = _own_points(step, values)

@@ -173,7 +173,7 @@ def _risch(g: sympy.Expr, x: sympy.Symbol):
     from sympy.integrals.risch import NonElementaryIntegral, risch_integrate
 
     F = risch_integrate(_exp_log_form(g), x)
-    if isinstance(F, NonElementaryIntegral):
+    if F.has(NonElementaryIntegral):  # what is left over provably has no elementary F
         raise _NonElementary
     return (None if F.has(sympy.Integral) else F), None
 
@@ -233,14 +233,6 @@ def _elementary_disproved(outcomes: Mapping[str, str]) -> bool:
     return outcomes.get("risch") == "proved"
 
 
-def _nothing_new(outcomes: Mapping[str, str]) -> bool:
-    """SymPy's integrate would only repeat the Risch, heuristic and Meijer G attempts."""
-    finished = ("none", "proved", "skipped")
-    return _elementary_disproved(outcomes) or (
-        outcomes.get("heurisch") in finished and outcomes.get("meijerg") in finished
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class Method:
     """One way to integrate: its name (the ``method`` of a result), what it is, where it
@@ -270,10 +262,10 @@ METHODS: tuple[Method, ...] = (
     Method("risch", "the Risch algorithm, complete for exp and log", _is_exp_log, _risch, 0.2),
     Method("manualintegrate", "textbook rules, step by step", _always, _manual, 0.6),
     Method(
-        "heurisch", "the heuristic Risch algorithm", _always, _heurisch, 0.35, _elementary_disproved
+        "heurisch", "the heuristic Risch algorithm", _always, _heurisch, 0.3, _elementary_disproved
     ),
-    Method("meijerg", "Meijer G-functions", _always, _meijerg, 0.5),
-    Method("integrate", "SymPy's integrate, all its algorithms", _always, _integrate, 1.0, _nothing_new),
+    Method("meijerg", "Meijer G-functions", _always, _meijerg, 0.3),
+    Method("integrate", "SymPy's integrate, all its algorithms", _always, _integrate, 1.0),
 )
 _ABOUT = {m.name: m.about for m in METHODS}
 #: The textbook rules' share of the time left when another method has already answered.
@@ -441,7 +433,7 @@ class _Form:
             # c is a float, within 1e-16 of the true point: step well past that
             delta = 1e-11 * max(1.0, abs(c))
             f_left, f_right = f_at(c, 50, -delta), f_at(c, 50, delta)
-            if f_left is None and f_right is None:
+            if f_left is None or f_right is None or _blows_up(f_at, c, f_left, f_right):
                 continue  # a singular point of f the domain did not exclude
             left, right = F_at(c, 50, -delta), F_at(c, 50, delta)
             if left is None or right is None:
@@ -450,6 +442,33 @@ class _Form:
             if abs(left - right) > 1e-7 * max(1.0, abs(left)) + 10 * delta * slope:
                 return f"it jumps by {abs(right - left):.3g} at {x} = {c:.6g}"
         return None
+
+
+def _blows_up(f_at, c: float, f_left: complex, f_right: complex) -> bool:
+    """Whether f grows without bound at c (a pole): far larger next to c than near it."""
+    step = 1e-6 * max(1.0, abs(c))
+    near = [f_at(c, 50, -step), f_at(c, 50, step)]
+    if any(v is None for v in near):
+        return True
+    scale = 1.0 + max(abs(v) for v in near)
+    return max(abs(f_left), abs(f_right)) > 1e3 * scale
+
+
+def _real_shift(form: _Form, sampled: Sampled) -> sympy.Expr | None:
+    """F − i·c when F has the same imaginary part c, a rational multiple of π, at every
+    sample point (a branch of log, Ei or Ci taken on the other side of its cut)."""
+    F_at = form.evaluators[0][0]
+    parts = [F_at(p, 30) for p in sampled.points]
+    if any(v is None for v in parts):
+        return None
+    imaginary = [v.imag for v in parts]
+    c = imaginary[0]
+    if abs(c) < 1e-12 or any(abs(v - c) > 1e-12 * max(1.0, abs(c)) for v in imaginary):
+        return None
+    multiple = sympy.nsimplify(c / math.pi, rational=True, tolerance=1e-12)
+    if multiple.q > 12 or abs(float(multiple) * math.pi - c) > 1e-12 * max(1.0, abs(c)):
+        return None
+    return form.F - sympy.I * sympy.pi * multiple
 
 
 def _forms(F: sympy.Expr) -> list[sympy.Expr]:
@@ -474,6 +493,10 @@ def _fit(F: sympy.Expr, scope: _Scope) -> tuple[list[sympy.Expr | None], list[st
                 pick = form.F
                 break
             why = why or why_not
+        if pick is None and forms[0].bad is None:
+            shifted = _real_shift(forms[0], sampled)
+            if shifted is not None and _Form(shifted, scope).why_not(sampled) is None:
+                pick = shifted
         chosen.append(pick)
         if pick is None:
             reasons.append(f"on {_interval_words(sampled.interval, scope.x)} {why}")
@@ -515,6 +538,16 @@ def _method_step(g, x, F, method: str) -> IntegralStep:
 
 def _smooth(g: sympy.Expr, scope: _Scope, clock: _Clock, notes: list[str]) -> _Cover:
     """Race the methods on a smooth integrand ``g``; the cover of its sample intervals."""
+    cover = None
+    for cover in _racing(g, scope, clock, notes):  # noqa: B007 - the last one is the answer
+        pass
+    return cover
+
+
+def _racing(g: sympy.Expr, scope: _Scope, clock: _Clock, notes: list[str]) -> Iterator[_Cover]:
+    """The race on a smooth integrand: yields the cover when an answer first stands (so a
+    caller can keep it if time runs out while the textbook rules look for steps), and at
+    the end."""
     x = scope.x
     cover = _Cover([None] * len(scope.samples), [None] * len(scope.samples))
     outcomes: dict[str, str] = {}
@@ -533,6 +566,8 @@ def _smooth(g: sympy.Expr, scope: _Scope, clock: _Clock, notes: list[str]) -> _C
             applies = True
         if not applies:
             continue
+        if answered:
+            yield dataclasses.replace(cover, forms=list(cover.forms), methods=list(cover.methods))
         share = _STEPS_SHARE if answered else method.share
         value, why = _attempt(clock, share, method.run, g, x)
         if value is None or value[0] is None:
@@ -570,10 +605,12 @@ def _smooth(g: sympy.Expr, scope: _Scope, clock: _Clock, notes: list[str]) -> _C
         for i, form in enumerate(chosen):
             if cover.forms[i] is None and form is not None:
                 cover.forms[i], cover.methods[i] = form, method.name
-    return cover
+    yield cover
 
 
-def _checked_steps(step: IntegralStep, g, F, scope: _Scope) -> tuple[IntegralStep | None, str | None]:
+def _checked_steps(
+    step: IntegralStep, g, F, scope: _Scope
+) -> tuple[IntegralStep | None, str | None]:
     """The step tree when every step checks out (its root made F), else None."""
     step = dataclasses.replace(step, result=F)
     for values in scope.values:
@@ -619,9 +656,7 @@ def _one_sided(F: sympy.Expr, x: sympy.Symbol, c: sympy.Expr, direction: str, va
     F_at = evaluator(F, x, values)
     sign = -1 if direction == "-" else 1
     near = [F_at(c, 60, sign * d * max(1.0, abs(float(c)))) for d in (1e-20, 1e-28)]
-    if not all(_real(v) for v in near) or abs(near[0] - near[1]) > 1e-6 * max(
-        1.0, abs(near[0])
-    ):
+    if not all(_real(v) for v in near) or abs(near[0] - near[1]) > 1e-6 * max(1.0, abs(near[0])):
         return None
     try:
         value = F.subs(x, c)
@@ -639,8 +674,11 @@ def _restricted(scope: _Scope, interval: sympy.Interval) -> _Scope:
         inside = [p for p in sampled.points if interval.contains(p) is sympy.true]
         if inside:
             part = sympy.Intersection(sampled.interval, interval)
-            samples.append(Sampled(part if isinstance(part, sympy.Interval) else sampled.interval,
-                                   tuple(inside)))
+            samples.append(
+                Sampled(
+                    part if isinstance(part, sympy.Interval) else sampled.interval, tuple(inside)
+                )
+            )
     return dataclasses.replace(scope, samples=tuple(samples))
 
 
@@ -672,19 +710,25 @@ def _piecewise(g: sympy.Piecewise, scope: _Scope, clock: _Clock, notes: list[str
             left = _one_sided(previous, x, c, "-", values)
             right = _one_sided(F, x, c, "+", values)
             if left is not None and right is not None:
-                shift = sympy.nsimplify(left - right) if (left - right).is_Rational else left - right
+                shift = (
+                    sympy.nsimplify(left - right) if (left - right).is_Rational else left - right
+                )
                 F = F + shift
-        step = cover.steps if cover.steps is not None else _method_step(expr, x, F, cover.method or "by interval")
+        step = (
+            cover.steps
+            if cover.steps is not None
+            else _method_step(expr, x, F, cover.method or "by interval")
+        )
         substeps.append(dataclasses.replace(step, result=F, where=interval))
         branches.append((F, interval))
         methods.append(cover.method or "by interval")
         previous = F
     conditions = [_condition(i, x) for _, i in branches]
-    F = sympy.Piecewise(*((e, c) for (e, _), c in zip(branches[:-1], conditions, strict=False)),
-                        (branches[-1][0], True))
-    shown = sympy.Piecewise(
-        *((e, _condition(i, x)) for e, i in pieces[:-1]), (pieces[-1][0], True)
+    F = sympy.Piecewise(
+        *((e, c) for (e, _), c in zip(branches[:-1], conditions, strict=False)),
+        (branches[-1][0], True),
     )
+    shown = sympy.Piecewise(*((e, _condition(i, x)) for e, i in pieces[:-1]), (pieces[-1][0], True))
     step = IntegralStep(
         "piecewise rule",
         shown,
@@ -810,7 +854,8 @@ def _positive_twin(problem: Problem) -> tuple[Problem, sympy.Symbol] | None:
     )
 
 
-def _solve(problem: Problem, clock: _Clock, rank: int) -> Found:
+def _solutions(problem: Problem, clock: _Clock, rank: int) -> Iterator[Found]:
+    """Ever better answers to one problem; a last `Found` without F says why there is none."""
     twin = _positive_twin(problem)
     working = twin[0] if twin else problem
     x = working.variable
@@ -818,15 +863,29 @@ def _solve(problem: Problem, clock: _Clock, rank: int) -> Found:
     notes: list[str] = []
     scope, domain = _scope(g, x, working.domain, working.values, clock)
     if not scope.samples:
-        return Found(problem, None, None, "none", notes=("no point where f is real was found",))
+        yield Found(problem, None, None, "none", notes=("f is not real at any point tried",))
+        return
     if isinstance(g, sympy.Piecewise):
-        cover = _piecewise(g, scope, clock, notes)
+        covers: Iterator[_Cover] = iter([_piecewise(g, scope, clock, notes)])
     else:
-        cover = _smooth(g, scope, clock, notes)
-    F = _compose(cover, scope, x)
-    if F is None:
-        return Found(problem, None, None, "none", notes=tuple(notes))
-    method = cover.method or "by interval (" + ", ".join(dict.fromkeys(m for m in cover.methods if m)) + ")"
+        covers = _racing(g, scope, clock, notes)
+    found = None
+    for cover in covers:
+        F = _compose(cover, scope, x)
+        if F is None:
+            continue
+        found = _found(problem, twin, g, F, cover, scope, domain, notes, rank)
+        yield found
+    if found is None:
+        yield Found(problem, None, None, "none", notes=tuple(notes))
+
+
+def _found(problem, twin, g, F, cover, scope, domain, notes, rank) -> Found:
+    x = scope.x
+    method = (
+        cover.method
+        or "by interval (" + ", ".join(dict.fromkeys(m for m in cover.methods if m)) + ")"
+    )
     steps = cover.steps if cover.whole is not None else None
     if steps is None:
         steps = _method_step(g, x, F, method)
@@ -864,28 +923,43 @@ def _renamed(step: IntegralStep, old: sympy.Symbol, new: sympy.Symbol) -> Integr
 def search(
     problems: Sequence[Problem], seconds: float | None, interruptible: bool = False
 ) -> Iterator[Found]:
-    """Yield ever better `Found` answers for the first problem that has one.
+    """Yield ever better `Found` answers; the last one is the best found.
 
-    Problems are in order of preference (parameters kept symbolic first, then with
-    values put in); each gets a share of the CPU time.  A `Found` without an
-    antiderivative (rank 0) carries the reasons.  ``interruptible`` lets CPU-time
-    slices stop a method (only in the budget's child process).
+    ``problems`` are in order of preference (parameters kept symbolic first, the values
+    put in last).  The last, most concrete problem is solved first: it is the cheapest
+    and decides whether there is any closed form at all.  When it has an answer, that
+    is yielded at once and the more symbolic problems are tried with the time left,
+    each answer that is found replacing it.  A `Found` without an antiderivative carries
+    the reasons.  ``interruptible`` lets CPU-time slices stop a method (only in the
+    budget's child process).
     """
     clock = _Clock(seconds, interruptible)
-    best = 0
+    *symbolic, concrete = problems
     failures: list[str] = []
-    for index, problem in enumerate(problems):
-        share = 1.0 if index == len(problems) - 1 else 0.5
-        rank = 10 * (len(problems) - index)
-        part = _Clock(None if seconds is None else share * clock.remaining(), interruptible)
-        try:
-            found = _solve(problem, part, rank)
-        except _OutOfTime:
-            found = Found(problem, None, None, "none", notes=("ran out of time",))
-        if found.antiderivative is not None and found.rank > best:
-            best = found.rank
+    answered = False
+    for found in _attempts(concrete, clock, 1.0, 10):
+        if found.antiderivative is not None:
+            answered = True
             yield found
-            return
-        failures.extend(found.notes)
-        if best == 0:
-            yield dataclasses.replace(found, notes=tuple(failures))
+        else:
+            failures.extend(found.notes)
+    if not answered:
+        yield Found(concrete, None, None, "none", notes=tuple(failures))
+        return
+    for index, problem in enumerate(symbolic):
+        rank = 10 * (len(problems) - index)
+        share = 1.0 if index == len(symbolic) - 1 else 0.5
+        for found in _attempts(problem, clock, share, rank):
+            if found.antiderivative is not None:
+                yield found
+                return
+
+
+def _attempts(problem: Problem, clock: _Clock, share: float, rank: int) -> Iterator[Found]:
+    """`_solutions` of one problem on its share of the time; running out ends them."""
+    seconds = None if clock.seconds is None else share * clock.remaining()
+    part = _Clock(seconds, clock.interruptible)
+    try:
+        yield from _solutions(problem, part, rank)
+    except _OutOfTime:
+        yield Found(problem, None, None, "none", notes=("ran out of time",))

@@ -12,7 +12,11 @@
   computed directly, so no cancellation) and compared with f.
 
 The numeric check passes when every error is at most ``tolerance·max(1, |value|)``
-(default 1e-9; on the catalog the errors are about 1e-15).
+(default 1e-9; on the catalog the errors are about 1e-15).  Where f is undefined at
+points inside the range (a pole, a 0/0 hole such as |x+1|/(x+1) at -1), the range is cut
+there and the theorem checked on each piece from a lower limit of its own.  An F with
+an infinite or undefined constant never passes, and the JSON form holds null (with a
+reason) where a number is undefined, never NaN.
 
 Examples
 --------

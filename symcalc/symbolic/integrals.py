@@ -174,15 +174,15 @@ METHOD_NAMES = {
     "heurisch": "the heuristic Risch algorithm",
     "meijerg": "Meijer G-functions",
     "integrate": "SymPy's integrate",
-    "piecewise": "piece by piece, constants chosen so that F is continuous",
-    "given": "given by the user",
+    "piecewise": "integrating piece by piece",
+    "given": "the user",
     "none": "none",
 }
 
 
 def _method_words(method: str) -> str:
     if method.startswith("by interval"):
-        return f"a different method on different intervals: {method.removeprefix('by interval ')}"
+        return f"different methods on different intervals {method.removeprefix('by interval ')}"
     return METHOD_NAMES.get(method, method)
 
 
@@ -257,7 +257,9 @@ class Antiderivative:
             lines = [f"{lhs} = {text.doprint(self.antiderivative)} + C"]
         lines += [f"  {note}" for note in (self.constants_text(), self.substituted_text()) if note]
         if method and self.found:
-            lines.append(f"  found by {_method_words(self.method)}; verified at random points")
+            lines.append(
+                f"  found by {_method_words(self.method)}; verified: F' = f at random points"
+            )
         if steps and self.steps is not None:
             lines.append("\nsteps:")
             lines.extend(_text_step(s, text) for s in self.step_list())
@@ -390,7 +392,7 @@ def antiderivative(
 
     Examples
     --------
-    >>> result = antiderivative("sigmoid")
+    >>> result = antiderivative("sigmoid", timeout=30)  # ends when done, well before
     >>> result.antiderivative
     log(exp(x) + 1)
     >>> [step.rule for step in result.step_list()][:2]

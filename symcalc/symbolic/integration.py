@@ -692,7 +692,7 @@ def _piecewise(g: sympy.Piecewise, scope: _Scope, clock: _Clock, notes: list[str
             notes.append("piecewise: the pieces depend on parameters")
             return _Cover([None] * len(scope.samples), [None] * len(scope.samples))
         return _smooth(g, scope, clock, notes)
-    branches, substeps, methods = [], [], []
+    branches, substeps, joined = [], [], []
     previous = None
     for expr, interval in pieces:
         part_scope = _restricted(scope, interval)
@@ -701,31 +701,34 @@ def _piecewise(g: sympy.Piecewise, scope: _Scope, clock: _Clock, notes: list[str
                 part_scope, samples=tuple(sample([_clip(interval)], 6))
             )
         cover = _smooth(expr, part_scope, clock, notes)
-        F = _compose(cover, part_scope, x)
-        if F is None:
+        own = _compose(cover, part_scope, x)
+        if own is None:
             return _Cover([None] * len(scope.samples), [None] * len(scope.samples))
+        F = own
         if previous is not None:
             c = interval.inf
             values = scope.values[0]
             left = _one_sided(previous, x, c, "-", values)
             right = _one_sided(F, x, c, "+", values)
-            if left is not None and right is not None:
-                shift = (
-                    sympy.nsimplify(left - right) if (left - right).is_Rational else left - right
-                )
-                F = F + shift
+            joined.append(left is not None and right is not None)
+            if joined[-1]:
+                shift = left - right
+                F = F + (sympy.nsimplify(shift) if shift.is_Rational else shift)
         step = (
             cover.steps
             if cover.steps is not None
-            else _method_step(expr, x, F, cover.method or "by interval")
+            else _method_step(expr, x, own, cover.method or "by interval")
         )
-        substeps.append(dataclasses.replace(step, result=F, where=interval))
+        substeps.append(dataclasses.replace(step, result=own, where=interval))
         branches.append((F, interval))
-        methods.append(cover.method or "by interval")
         previous = F
-    conditions = [_condition(i, x) for _, i in branches]
+    # F continuous at c: the left branch includes c (x <= c); at a pole it does not
+    conditions = [
+        (x <= i.sup) if is_joined else (x < i.sup)
+        for (_, i), is_joined in zip(branches[:-1], joined, strict=True)
+    ]
     F = sympy.Piecewise(
-        *((e, c) for (e, _), c in zip(branches[:-1], conditions, strict=False)),
+        *((e, c) for (e, _), c in zip(branches[:-1], conditions, strict=True)),
         (branches[-1][0], True),
     )
     shown = sympy.Piecewise(*((e, _condition(i, x)) for e, i in pieces[:-1]), (pieces[-1][0], True))

@@ -480,19 +480,29 @@ def _forms(F: sympy.Expr) -> list[sympy.Expr]:
     return forms
 
 
-def _fit(F: sympy.Expr, scope: _Scope) -> tuple[list[sympy.Expr | None], list[str]]:
-    """For each sample interval, the form of F that is an antiderivative there (or None)."""
+def _fit(
+    F: sympy.Expr, scope: _Scope, whole_first: bool = True
+) -> tuple[list[sympy.Expr | None], list[str]]:
+    """For each sample interval, the form of F that is an antiderivative there (or None).
+
+    F itself when it holds on every interval; otherwise, interval by interval, the
+    simplest form that holds: a branch of a piecewise F before F, F shifted by a constant
+    imaginary part last.
+    """
     forms = [_Form(form, scope) for form in _forms(F)]
+    whole = [forms[0].why_not(sampled) for sampled in scope.samples]
+    if whole_first and all(why is None for why in whole):
+        return [F] * len(scope.samples), []
     chosen: list[sympy.Expr | None] = []
     reasons: list[str] = []
-    for sampled in scope.samples:
-        pick, why = None, None
-        for form in forms:
-            why_not = form.why_not(sampled)
-            if why_not is None:
+    for sampled, why in zip(scope.samples, whole, strict=True):
+        pick = None
+        for form in forms[1:]:
+            if form.why_not(sampled) is None:
                 pick = form.F
                 break
-            why = why or why_not
+        if pick is None and why is None:
+            pick = F
         if pick is None and forms[0].bad is None:
             shifted = _real_shift(forms[0], sampled)
             if shifted is not None and _Form(shifted, scope).why_not(sampled) is None:
@@ -570,6 +580,12 @@ def _racing(g: sympy.Expr, scope: _Scope, clock: _Clock, notes: list[str]) -> It
             yield dataclasses.replace(cover, forms=list(cover.forms), methods=list(cover.methods))
         share = _STEPS_SHARE if answered else method.share
         value, why = _attempt(clock, share, method.run, g, x)
+        if method.name == "manualintegrate" and not answered:
+            partial = value is not None and value[0] is not None
+            value = _manual_then_twins(value, g, scope, clock, cover, notes)
+            if value is None and partial:
+                outcomes[method.name] = "partial"
+                continue
         if value is None or value[0] is None:
             outcomes[method.name] = {
                 None: "none",
@@ -605,7 +621,64 @@ def _racing(g: sympy.Expr, scope: _Scope, clock: _Clock, notes: list[str]) -> It
         for i, form in enumerate(chosen):
             if cover.forms[i] is None and form is not None:
                 cover.forms[i], cover.methods[i] = form, method.name
-    yield cover
+    yield _with_twins(g, scope, clock, cover, notes, "integrate")
+
+
+def _with_twins(g, scope, clock, cover: _Cover, notes, name: str) -> _Cover:
+    """The cover, its gaps on one side of 0 filled (if it can) by ``name`` in a signed variable."""
+    if cover.whole is None and not cover.complete:
+        _twins(g, scope, clock, cover, notes, next(m for m in METHODS if m.name == name))
+    return cover
+
+
+def _manual_then_twins(value, g, scope, clock, cover: _Cover, notes) -> object:
+    """After the textbook rules: where their answer (if any) does not hold, try them again
+    in a signed variable, before slower methods fill the gaps with longer formulas."""
+    if value is not None and value[0] is not None:
+        F = real_form(sympy.sympify(value[0]), g)
+        chosen, _ = _fit(F, scope)
+        if all(c is F for c in chosen):
+            return value  # it holds everywhere: the race goes on as usual
+        for i, form in enumerate(chosen):
+            if cover.forms[i] is None and form is not None:
+                cover.forms[i], cover.methods[i] = form, "manualintegrate"
+        notes.append("manualintegrate: holds only in part")
+    _with_twins(g, scope, clock, cover, notes, "manualintegrate")
+    return None
+
+
+def _twins(
+    g: sympy.Expr, scope: _Scope, clock: _Clock, cover: _Cover, notes: list[str], method: Method
+) -> None:
+    """Fill intervals on one side of 0 by integrating in a signed variable.
+
+    On x > 0 the integrand is integrated in a positive symbol t (so sqrt(t**2) = t and
+    a substitution's condition is decided); on x < 0, x = -t: F(x) = -G(-x) where
+    G' = g(-t).  Each answer is verified on the intervals it is meant for.
+    """
+    x = scope.x
+    t = sympy.Symbol(f"{x.name}_", positive=True)
+    for sign in (1, -1):
+        wanted = [
+            i
+            for i, s in enumerate(scope.samples)
+            if cover.forms[i] is None and (s.interval.inf >= 0 if sign > 0 else s.interval.sup <= 0)
+        ]
+        if not wanted:
+            continue
+        value, why = _attempt(clock, 0.3, method.run, sign * g.xreplace({x: sign * t}), t)
+        side = f"{method.name} for {x} {'>' if sign > 0 else '<'} 0"
+        if value is None or value[0] is None:
+            notes.append(f"{side}: {why or 'none'}")
+            continue
+        G = sympy.sympify(value[0])
+        F = real_form(G.xreplace({t: sign * x}), g)
+        part = dataclasses.replace(scope, samples=tuple(scope.samples[i] for i in wanted))
+        chosen, reasons = _fit(F, part, whole_first=False)
+        notes.extend(f"{side}: {r}" for r in reasons)
+        for i, form in zip(wanted, chosen, strict=True):
+            if form is not None:
+                cover.forms[i], cover.methods[i] = form, method.name
 
 
 def _checked_steps(

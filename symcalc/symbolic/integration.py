@@ -6,8 +6,10 @@ that applies (`METHODS`): the complete algorithms that are fast where they apply
 functions of exp and log), then SymPy's textbook rules (``manualintegrate``, the one
 that gives steps), then the heuristic Risch algorithm, Meijer G-functions and SymPy's
 ``integrate``.  Each method gets a slice of the remaining CPU time (on POSIX a
-``SIGPROF`` timer ends it), so one slow method cannot starve the others: this is the
+CPU timer ends it), so one slow method cannot starve the others: this is the
 race.  Once an answer is verified only the textbook rules still run, for their steps.
+The slices use the virtual timer (``ITIMER_VIRTUAL``, user CPU time, ``SIGVTALRM``);
+the budget's own profiling timer, which ends the whole child, is left alone.
 
 Every answer is verified before it is returned (`_fit`): on each interval of the
 integrand's real domain (inside a window of ±30), dF/dx − f vanishes at sample points
@@ -71,7 +73,7 @@ __all__ = ["METHODS", "Found", "Method", "Problem", "prepare", "search"]
 
 
 class _OutOfTime(BaseException):
-    """A method's slice of CPU time ran out (raised from the SIGPROF handler)."""
+    """A method's slice of CPU time ran out (raised from the SIGVTALRM handler)."""
 
 
 class _Clock:
@@ -89,6 +91,7 @@ class _Clock:
             interruptible
             and seconds is not None
             and hasattr(signal, "setitimer")
+            and hasattr(signal, "SIGVTALRM")
             and threading.current_thread() is threading.main_thread()
         )
         self._armed = False
@@ -107,16 +110,16 @@ class _Clock:
             yield
             return
         seconds = max(0.02, share * self.remaining())
-        previous = signal.signal(signal.SIGPROF, self._ring)
+        previous = signal.signal(signal.SIGVTALRM, self._ring)
         self._armed = True
         # after the first signal, one every 50 ms: code that swallows one is stopped by the next
-        signal.setitimer(signal.ITIMER_PROF, seconds, 0.05)
+        signal.setitimer(signal.ITIMER_VIRTUAL, seconds, 0.05)
         try:
             yield
         finally:
             self._armed = False
-            signal.setitimer(signal.ITIMER_PROF, 0, 0)
-            signal.signal(signal.SIGPROF, previous)
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0, 0)
+            signal.signal(signal.SIGVTALRM, previous)
 
     def _ring(self, signum, frame):  # pragma: no cover - timing dependent
         if self._armed:

@@ -117,6 +117,22 @@ def test_corpus_answer_is_verified_or_refused(request, expr):
     assert not verdict.startswith("wrong"), verdict
 
 
+def test_the_judge_catches_wrong_answers():
+    """The corpus verdicts mean something: a wrong F, a jumping F, a false step all fail."""
+    import dataclasses
+
+    good = antiderivative("x", timeout=BUDGET)
+    assert judge(good) == "right"
+    assert judge(dataclasses.replace(good, antiderivative=x**2)).startswith("wrong: F'")
+    false_step = IntegralStep("power rule", x, x, x**2)
+    assert "step 'power rule' is false" in judge(dataclasses.replace(good, steps=false_step))
+    # right derivative everywhere except at the jumps, which definite integrals expose
+    f = 1 / (2 + sympy.cos(x))
+    jumping = 2 * sympy.atan(sympy.tan(x / 2) / sympy.sqrt(3)) / sympy.sqrt(3)
+    wrong = dataclasses.replace(good, integrand=f, antiderivative=jumping, steps=None)
+    assert judge(wrong).startswith("wrong: F(")
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_catalog_answer_is_verified_or_refused(request, name):
     verdict = _verdict(request, "catalog", name, lambda: judge(_antiderivative(name)))

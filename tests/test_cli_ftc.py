@@ -19,7 +19,7 @@ def _one_line_error(result, *fragments: str) -> None:
 
 
 def test_integrate_text_with_steps(cli):
-    result = cli("integrate", "sigmoid", "--steps")
+    result = cli("integrate", "sigmoid", "--steps", "--timeout", "20")
     assert result.returncode == 0, result
     lines = result.stdout.splitlines()
     assert lines[0] == "∫ 1/(1 + exp(-x)) dx = log(exp(x) + 1) + C"
@@ -36,10 +36,46 @@ def test_integrate_json_and_latex(cli):
 
 
 def test_integrate_without_closed_form_is_not_an_error(cli):
-    result = cli("integrate", "silu", "--format", "json")
+    result = cli("integrate", "silu", "--format", "json", "--timeout", "20")
     assert result.returncode == 0
     data = json.loads(result.stdout)
-    assert data["antiderivative"] is None and "no closed form" in data["reason"]
+    assert data["antiderivative"] is None and "no elementary antiderivative" in data["reason"]
+    assert data["method"] == "none"
+
+
+def _strict_json(text: str) -> dict:
+    """JSON as a strict reader takes it: NaN and Infinity refused."""
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_integrate_says_the_method_and_the_intervals_of_a_pole(cli):
+    result = cli("integrate", "1/abs(x)")
+    assert result.returncode == 0, result
+    lines = result.stdout.splitlines()
+    assert "oo" not in lines[0]
+    assert lines[1] == "  on each interval, with a constant of its own: x < 0; x > 0"
+    assert lines[2].startswith("  found by ")
+    data = _strict_json(cli("integrate", "1/abs(x)", "--format", "json").stdout)
+    assert data["intervals"] == ["x < 0", "x > 0"] and data["method"] == "piecewise"
+
+
+@pytest.mark.parametrize("text", ["exp(x)*sin(x)", "cos(x)*exp(x/4)", "sin(2*x)*exp(x)"])
+def test_integrate_cyclic_parts_is_no_error(cli, text):
+    result = cli("integrate", text, "--steps", "--timeout", "20")
+    assert result.returncode == 0, result
+    assert "no verified closed form" not in result.stdout and "cyclic" in result.stdout
+
+
+def test_integrate_states_values_put_in(cli):
+    data = _strict_json(cli("integrate", "huber", "--format", "json", "--timeout", "20").stdout)
+    assert data["antiderivative"] is not None
+    assert data["substituted"] == {"y": "0", "delta": "1"}
+    selu = _strict_json(cli("integrate", "selu", "--format", "json", "--timeout", "20").stdout)
+    assert selu["substituted"] == {} and "1.0507" not in selu["antiderivative"]
 
 
 def test_integrate_bad_input(cli):
@@ -50,7 +86,7 @@ def test_integrate_bad_input(cli):
 
 
 def test_ftc_json_contract_and_exit_code(cli):
-    result = cli("ftc", "--format", "json", "--", "sigmoid")
+    result = cli("ftc", "--format", "json", "--timeout", "20", "--", "sigmoid")
     assert result.returncode == 0, result
     data = json.loads(result.stdout)
     assert {"input", "a", "antiderivative", "symbolic", "numeric"} <= set(data)
@@ -59,6 +95,16 @@ def test_ftc_json_contract_and_exit_code(cli):
     assert data["symbolic"]["held"] is True and data["symbolic"]["seconds"] >= 0
     numeric = data["numeric"]
     assert numeric["held"] is True and numeric["max_abs_error"] < 1e-12 and numeric["points"] > 150
+
+
+def test_ftc_json_has_no_nan_and_pieces_at_singular_points(cli):
+    result = cli("ftc", "1/abs(x)", "--format", "json", "--range=0.2:3", "--a=1")
+    assert result.returncode == 0, result
+    data = _strict_json(result.stdout)
+    assert data["held"] is True and data["singular_points"] == []
+    jump = cli("ftc", "sqrt(x**2 + 2*x + 1)/(x + 1)", "--range=-3:3", "--a=0")
+    assert jump.returncode == 0, jump
+    assert "f is undefined at x = -1: checked on each piece: [-3, -1) from a = -2" in jump.stdout
 
 
 def test_ftc_without_closed_form_still_checks_numerically(cli):

@@ -261,7 +261,7 @@ def test_antiderivative_latex_is_well_formed_and_differentiates_back(name, rng):
     check_latex(found.to_latex(steps=True))
     assert body.startswith(r"\int ")
     if not found.found:
-        assert r"\text{(no closed form found" in body
+        assert r"\text{(no verified closed form" in body
         return
     F_latex = top_level_sides(body)[1].removesuffix("+ C").strip()
     if readable(F_latex):

@@ -15,8 +15,10 @@ from .common import (
 def add(sub) -> None:
     p = sub.add_parser(
         "integrate",
-        description="Integrate a catalog function or an expression symbolically. No closed form "
-        "within the time budget is a normal answer.",
+        description="Integrate a catalog function or an expression symbolically: several "
+        "methods race within the time budget, and every answer is verified (F' = f on each "
+        "interval of the domain of f) before it is shown. No verified closed form is a normal "
+        "answer.",
     )
     add_function_argument(p)
     p.add_argument("--steps", action="store_true", help="show the step-by-step integration")
@@ -46,7 +48,7 @@ def run(args) -> int:
         args.function, params=parse_params(args.param), timeout=parse_timeout(args.timeout)
     )
     if args.standalone:
-        print(result.to_latex(steps=args.steps, standalone=True), end="")
+        print(result.to_latex(steps=args.steps, method=True, standalone=True), end="")
         return EXIT_OK
-    emit(result, args.format, steps=args.steps)
+    emit(result, args.format, steps=args.steps, method=True)
     return EXIT_OK

@@ -12,7 +12,11 @@
   computed directly, so no cancellation) and compared with f.
 
 The numeric check passes when every error is at most ``tolerance·max(1, |value|)``
-(default 1e-9; on the catalog the errors are about 1e-15).
+(default 1e-9; on the catalog the errors are about 1e-15).  Where f is undefined at
+points inside the range (a pole, a 0/0 hole such as |x+1|/(x+1) at -1), the range is cut
+there and the theorem checked on each piece from a lower limit of its own.  An F with
+an infinite or undefined constant never passes, and the JSON form holds null (with a
+reason) where a number is undefined, never NaN.
 
 Examples
 --------
@@ -35,7 +39,9 @@ from ..errors import SymcalcError, TimeBudgetExceeded, check_number, check_range
 from ..hooks import png_of
 from ..symbolic import budget
 from ..symbolic.catalog import Entry, univariate_entry
+from ..symbolic.domains import domain_intervals, jump_candidates, real_domain
 from ..symbolic.functions import expand_named
+from ..symbolic.integral_steps import derivative
 from ..symbolic.integrals import Antiderivative
 from ..symbolic.integrals import antiderivative as find_antiderivative
 from ..symbolic.parse import resolve
@@ -94,7 +100,13 @@ class FTCCheck:
     ``numeric_held`` compares the quadrature accumulation A with F(x) − F(a)
     (``accumulation_error``, None without F) and its numeric derivative with f
     (``derivative_error``), each as a maximum absolute error over ``points`` points.
-    ``x``, ``accumulation`` and ``values`` hold A(x) and f(x) on the grid for plots.
+    ``x``, ``accumulation`` and ``values`` hold A(x) and f(x) on the grid for plots
+    (NaN at the singular points, so a curve breaks there).
+
+    Where f is undefined at points inside the range (a pole, a 0/0 hole: ``singular``),
+    the theorem is checked on each piece between them, from a lower limit of its own
+    (``pieces`` holds (start, end, a) for each: a itself in its piece, the middle
+    elsewhere).
     """
 
     input: str
@@ -115,6 +127,8 @@ class FTCCheck:
     x: np.ndarray
     accumulation: np.ndarray
     values: np.ndarray
+    pieces: tuple[tuple[float, float, float], ...] = ()
+    singular: tuple[float, ...] = ()
 
     @property
     def held(self) -> bool:
@@ -123,9 +137,9 @@ class FTCCheck:
 
     @property
     def max_abs_error(self) -> float:
-        """The larger of the numeric errors."""
+        """The larger of the numeric errors (inf where an error could not be computed)."""
         errors = [e for e in (self.accumulation_error, self.derivative_error) if e is not None]
-        return max(errors)
+        return max(math.inf if math.isnan(e) else e for e in errors)
 
     def to_text(self) -> str:
         """A short report: the antiderivative, then each part with its error and time."""
@@ -135,6 +149,10 @@ class FTCCheck:
             f"fundamental theorem: d/d{x} ∫_{self.a:g}^{x} f(t) dt = f({x})   for {self.input}"
         ]
         lines.append(self.antiderivative.to_text())
+        if self.singular:
+            where = ", ".join(f"{x} = {c:g}" for c in self.singular)
+            pieces = "; ".join(_piece_text(p, self.singular) for p in self.pieces)
+            lines.append(f"f is undefined at {where}: checked on each piece: {pieces}")
         how = f" by {self.symbolic_method}" if self.symbolic_method else ""
         error = ""
         if self.symbolic_error is not None and self.symbolic_method in (
@@ -157,8 +175,16 @@ class FTCCheck:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the ``symcalc ftc`` contract."""
+        """The JSON form of the ``symcalc ftc`` contract; never NaN or inf (null and a reason)."""
         F = self.antiderivative.antiderivative
+        reasons: dict[str, str] = {}
+        numbers = {
+            "symbolic.max_abs_error": self.symbolic_error,
+            "numeric.max_abs_error": self.max_abs_error,
+            "numeric.accumulation_error": self.accumulation_error,
+            "numeric.derivative_error": self.derivative_error,
+        }
+        shown = {key: _json_number(value, key, reasons) for key, value in numbers.items()}
         return {
             "input": self.input,
             "name": self.entry.name,
@@ -167,21 +193,25 @@ class FTCCheck:
             "x_range": list(self.x_range),
             "antiderivative": None if F is None else sympy.sstr(F),
             "held": self.held,
+            "antiderivative_method": self.antiderivative.method,
+            "singular_points": list(self.singular),
+            "pieces": [{"start": lo, "end": hi, "a": a} for lo, hi, a in self.pieces],
             "symbolic": {
                 "held": self.symbolic_held,
                 "method": self.symbolic_method,
-                "max_abs_error": self.symbolic_error,
+                "max_abs_error": shown["symbolic.max_abs_error"],
                 "seconds": round(self.symbolic_seconds, 4),
             },
             "numeric": {
                 "held": self.numeric_held,
-                "max_abs_error": self.max_abs_error,
-                "accumulation_error": self.accumulation_error,
-                "derivative_error": self.derivative_error,
+                "max_abs_error": shown["numeric.max_abs_error"],
+                "accumulation_error": shown["numeric.accumulation_error"],
+                "derivative_error": shown["numeric.derivative_error"],
                 "points": self.points,
                 "tolerance": self.tolerance,
                 "seconds": round(self.numeric_seconds, 4),
             },
+            "null_reasons": reasons,
         }
 
     def _repr_png_(self) -> bytes:
@@ -192,6 +222,26 @@ class FTCCheck:
             f"<FTCCheck {self.input}: symbolic {self.symbolic_held}, numeric {self.numeric_held} "
             f"(max error {self.max_abs_error:.1e})>"
         )
+
+
+def _piece_text(piece: tuple[float, float, float], singular: tuple[float, ...]) -> str:
+    """``(-1, 3] from a = 0``: a piece, open where f is undefined."""
+    low, high, a = piece
+    left, right = "(" if low in singular else "[", ")" if high in singular else "]"
+    return f"{left}{low:g}, {high:g}{right} from a = {a:g}"
+
+
+def _json_number(value: float | None, key: str, reasons: dict[str, str]) -> float | None:
+    """A finite float for JSON, or None with the reason recorded under ``key``."""
+    if value is None:
+        return None
+    if math.isnan(value):
+        reasons[key] = "not a number: F or the accumulation is undefined at some point"
+        return None
+    if math.isinf(value):
+        reasons[key] = "infinite: F or the accumulation is infinite at some point"
+        return None
+    return float(value)
 
 
 def _integrate(entry: Entry, timeout: float | None) -> Antiderivative:
@@ -228,13 +278,20 @@ def _claimed(entry: Entry, claimed: str | sympy.Expr) -> Antiderivative:
     )
 
 
-def _evaluator(expr: sympy.Expr, x: sympy.Symbol, digits: int = 30) -> Callable[[float], float]:
-    """x -> expr(x) evaluated with ``digits`` significant digits (mpmath)."""
+def _evaluator(
+    expr: sympy.Expr, x: sympy.Symbol, digits: int = 30, raw: bool = False
+) -> Callable[[float], float]:
+    """x -> expr(x) evaluated with ``digits`` significant digits (mpmath); NaN where undefined.
+
+    With ``raw`` the value stays an mpmath number, so differences of large values
+    (F(x) − F(a)) lose no digits before they are rounded to a float.
+    """
     import mpmath
 
+    body = expand_named(expr)
     try:
-        compiled = sympy.lambdify(x, expand_named(expr), modules="mpmath")
-    except (TypeError, NameError, SyntaxError):  # pragma: no cover - lambdify covers our functions
+        compiled = sympy.lambdify(x, body, modules="mpmath")
+    except Exception:  # noqa: BLE001 - a printer gap: evaluate by substitution instead
         compiled = None
 
     def evaluate(value: float, offset: float = 0.0) -> float:
@@ -246,9 +303,19 @@ def _evaluator(expr: sympy.Expr, x: sympy.Symbol, digits: int = 30) -> Callable[
                     raise TypeError
                 out = compiled(point)
             except (TypeError, NameError, ValueError, ZeroDivisionError):
-                out = expand_named(expr).subs(x, sympy.Float(point, digits)).evalf(digits)
-            out = complex(out)
-        return out.real if abs(out.imag) <= 1e-20 * max(1.0, abs(out.real)) else math.nan
+                try:
+                    out = body.subs(x, sympy.Float(point, digits)).evalf(digits)
+                except (TypeError, ValueError, ZeroDivisionError):
+                    return math.nan
+            except Exception:  # noqa: BLE001 - mpmath's own errors: undefined here
+                return math.nan
+            try:
+                value = complex(out)
+            except (TypeError, ValueError, OverflowError):
+                return math.nan
+            if abs(value.imag) > 1e-20 * max(1.0, abs(value.real)) or not math.isfinite(value.real):
+                return math.nan
+            return mpmath.re(mpmath.mpmathify(out)) if raw else value.real
 
     return evaluate
 
@@ -262,56 +329,77 @@ def _random_points(low: float, high: float, count: int = 24) -> np.ndarray:
     return np.random.default_rng(20261125).uniform(low, high, count)
 
 
-def _largest_jump(
-    F: sympy.Expr, x: sympy.Symbol, x_range: tuple[float, float]
-) -> tuple[float, float | None]:
-    """The largest jump |F(c+) − F(c−)| of a piecewise F at its switches in range, and where."""
+def _jump_points(F: sympy.Expr, x: sympy.Symbol, x_range: tuple[float, float]) -> list[float]:
+    """Where F may jump inside the range: branch switches, floor steps, tan's poles."""
     from ..symbolic.kinks import kink_candidates
 
-    if not F.has(sympy.Piecewise, sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside):
-        return 0.0, None
-    evaluate = _evaluator(F, x, digits=50)
-    worst, where = 0.0, None
+    points = set(jump_candidates(F, x, *x_range))
     for point in kink_candidates(F, x):
         try:
-            c = float(point)
+            points.add(float(point))
         except (TypeError, ValueError):
             continue
-        if not x_range[0] < c < x_range[1]:
+    return sorted(p for p in points if x_range[0] < p < x_range[1])
+
+
+def _largest_jump(
+    F: sympy.Expr, f: sympy.Expr, x: sympy.Symbol, x_range: tuple[float, float]
+) -> tuple[float, float | None]:
+    """The largest jump |F(c+) − F(c−)| of F at its switches in range, and where.
+
+    Points where f itself is undefined (a pole between two intervals of its domain)
+    are skipped: there F holds on each side with a constant of its own.
+    """
+    points = _jump_points(F, x, x_range)
+    if not points:
+        return 0.0, None
+    evaluate, integrand = _evaluator(F, x, digits=50), _evaluator(f, x, digits=50)
+    worst, where = 0.0, None
+    for c in points:
+        delta = 1e-11 * max(1.0, abs(c))  # c is a float: step past its rounding
+        if not (math.isfinite(integrand(c, -delta)) and math.isfinite(integrand(c, delta))):
             continue
-        delta = 1e-30 * max(1.0, abs(c))
         left, right = evaluate(c, -delta), evaluate(c, delta)
-        jump = (
-            abs(right - left) / max(1.0, abs(left))
-            if math.isfinite(left) and math.isfinite(right)
-            else math.inf
-        )
+        slope = max(abs(integrand(c, -delta)), abs(integrand(c, delta)))
+        if math.isfinite(left) and math.isfinite(right):
+            jump = max(abs(right - left) - 10 * delta * slope, 0.0) / max(1.0, abs(left))
+        else:
+            jump = math.inf
         if jump > worst:
             worst, where = jump, c
     return worst, where
 
 
 def _check_symbolically(entry, F, x_range, timeout) -> tuple[bool, str, float | None]:
-    from ..symbolic.derivatives import differentiate
-
     x = entry.variable
-    jump, where = _largest_jump(F, x, x_range)
-    if jump > SYMBOLIC_TOLERANCE:
-        return False, f"continuity (F jumps by {jump:.3g} at {x} = {where:g})", jump
     f = expand_named(entry.expr)
-    dF = differentiate(F, x)
-    residual = dF - f
+    if F.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan, sympy.AccumBounds):
+        return False, "F is not finite (it contains an infinite or undefined constant)", None
+    jump, where = _largest_jump(F, f, x, x_range)
+    if jump > 1e-7:
+        return False, f"continuity (F jumps by {jump:.3g} at {x} = {where:g})", jump
+    residual = derivative(F, x) - f
     try:
         if budget.within(timeout, _symbolic_check, residual, what="simplification"):
-            return True, "simplify", 0.0
+            finite = _evaluator(F, x)
+            if all(math.isfinite(finite(float(p))) for p in _random_points(*x_range, count=8)):
+                return True, "simplify", 0.0
     except TimeBudgetExceeded:
         pass
-    evaluate_residual, evaluate_f = _evaluator(residual, x), _evaluator(f, x)
+    evaluate_residual, evaluate_f, evaluate_F = (
+        _evaluator(residual, x),
+        _evaluator(f, x),
+        _evaluator(F, x),
+    )
     worst = 0.0
     for point in _random_points(*x_range):
+        value = evaluate_f(float(point))
+        if not math.isfinite(value):
+            continue  # a singular point of f: nothing to compare
+        if not math.isfinite(evaluate_F(float(point))):
+            return False, f"F is not finite at {x} = {point:.6g}", math.inf
         r = evaluate_residual(float(point))
-        scale = max(1.0, abs(evaluate_f(float(point))))
-        worst = max(worst, abs(r) / scale if math.isfinite(r) else math.inf)
+        worst = max(worst, abs(r) / max(1.0, abs(value)) if math.isfinite(r) else math.inf)
     return worst <= SYMBOLIC_TOLERANCE, "random points", worst
 
 
@@ -423,44 +511,31 @@ def check_ftc(
         symbolic_held, method, symbolic_error = None, None, None
     symbolic_seconds = time.perf_counter() - start
 
-    # numeric part
+    # numeric part, on each piece between the points where f is undefined
     start = time.perf_counter()
     kinks = _numeric_kinks(entry, low, high)
-    grid = np.union1d(np.linspace(low, high, points), [a, *kinks])
-    accumulated, converged = _accumulation(kern, a, grid)
-    values = _values(kern, grid)
-    if not np.all(np.isfinite(values)):
-        bad = grid[~np.isfinite(values)][0]
-        raise SymcalcError(
-            f"f is not finite at {bad:.6g}; choose a range where f is defined and finite"
+    base = np.linspace(low, high, points)
+    singular = _singular_points(entry, low, high, base, kern)
+    if any(abs(a - c) <= 1e-9 * (high - low) for c in singular):
+        raise SymcalcError(f"f is not finite at a = {a:g}; choose a (--a) where f is defined")
+    F = _evaluator(found.antiderivative, entry.variable, raw=True) if found.found else None
+    edges = [low, *singular, high]
+    parts = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        a_k = a if lo <= a <= hi else (lo + hi) / 2
+        parts.append(
+            _check_piece(
+                kern, F, (lo, hi), a_k, base, kinks, tolerance, (lo in singular, hi in singular)
+            )
         )
-
-    accumulation_error = None
-    if found.found:
-        F = _evaluator(found.antiderivative, entry.variable)
-        F_a = F(a)
-        exact = np.array([F(float(v)) - F_a for v in grid])
-        deviation = np.abs(accumulated - exact) / np.maximum(1.0, np.abs(exact))
-        accumulation_error = float(np.max(np.abs(accumulated - exact)))
-        accumulation_ok = bool(np.all(deviation <= tolerance))
-    else:
-        accumulation_ok = True
-
-    # step per point: small against the distance to the nearest end or kink, so the
-    # stencil x ± 4h stays where f is smooth; the short integrals carry no cancellation,
-    # so a small h costs no accuracy
-    fences = np.array([low, high, *kinks])
-    distance = np.min(np.abs(grid[:, None] - fences[None, :]), axis=1)
-    inner = distance > 1e-9 * (high - low)
-    checked = grid[inner]
-    h = np.minimum(min(1e-2, 1e-3 * (high - low)), 0.01 * distance[inner])
-    slopes = _numeric_derivative(kern, checked, h)
-    derivative_deviation = np.abs(slopes - values[inner])
-    derivative_error = float(np.max(derivative_deviation))
-    derivative_ok = bool(
-        np.all(derivative_deviation <= tolerance * np.maximum(1.0, np.abs(values[inner])))
-    )
+    converged = all(p.converged for p in parts)
+    accumulation_ok = all(p.accumulation_ok for p in parts)
+    derivative_ok = all(p.derivative_ok for p in parts)
+    accumulation_error = None if F is None else _worst(p.accumulation_error for p in parts)
+    derivative_error = _worst(p.derivative_error for p in parts)
+    grid, accumulated, values = _joined(parts)
     numeric_seconds = time.perf_counter() - start
+    checked_points = sum(p.checked for p in parts)
 
     return FTCCheck(
         input=text,
@@ -475,10 +550,132 @@ def check_ftc(
         numeric_held=converged and accumulation_ok and derivative_ok,
         accumulation_error=accumulation_error,
         derivative_error=derivative_error,
-        points=int(checked.size),
+        points=checked_points,
         tolerance=tolerance,
         numeric_seconds=numeric_seconds,
         x=grid,
         accumulation=accumulated,
         values=values,
+        pieces=tuple((p.low, p.high, p.a) for p in parts),
+        singular=tuple(singular),
     )
+
+
+def _singular_points(entry: Entry, low: float, high: float, grid: np.ndarray, kern) -> list[float]:
+    """Points of (low, high) where f is undefined between two intervals of its domain.
+
+    From SymPy's domain of f (a pole, a 0/0 hole such as |x+1|/(x+1) at -1), and
+    numerically: a grid point where f is not finite between two where it is.
+    """
+    x = entry.variable
+    found: set[float] = set()
+    domain = real_domain(expand_named(entry.expr), x)
+    if domain is not None:
+        window = max(abs(low), abs(high)) + 1.0
+        intervals = domain_intervals(domain, window=window)
+        for left, right in zip(intervals, intervals[1:], strict=False):
+            if left.sup == right.inf and low < float(left.sup) < high:
+                found.add(float(left.sup))
+    values = _values(kern, grid)
+    bad = ~np.isfinite(values)
+    for i in np.flatnonzero(bad[1:-1]) + 1:
+        if not bad[i - 1] and not bad[i + 1]:
+            found.add(float(grid[i]))
+    return sorted(found)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Piece:
+    """The numeric check on one piece [low, high] between singular points of f."""
+
+    low: float
+    high: float
+    a: float
+    x: np.ndarray
+    accumulation: np.ndarray
+    values: np.ndarray
+    converged: bool
+    accumulation_ok: bool
+    accumulation_error: float | None
+    derivative_ok: bool
+    derivative_error: float
+    checked: int
+
+
+def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
+    """A(x) = ∫ₐˣ f against F(x) − F(a), and A' against f, at the grid points of one piece."""
+    low, high = span
+    gap = 1e-9 * (high - low)
+    inside = base[(base > low + gap) & (base < high - gap)]
+    ends = [e for e, is_open in zip(span, open_ends, strict=True) if not is_open]
+    grid = np.union1d(inside, [a, *ends, *[k for k in kinks if low < k < high]])
+    values = _values(kern, grid)
+    if not np.all(np.isfinite(values)):
+        bad = grid[~np.isfinite(values)][0]
+        raise SymcalcError(
+            f"f is not finite at {bad:.6g}; choose a range where f is defined and finite"
+        )
+    accumulated, converged = _accumulation(kern, a, grid)
+    accumulation_error, accumulation_ok = None, True
+    if F is not None:
+        F_a = F(a)
+        exact = np.array([_float_difference(F(float(v)), F_a) for v in grid])
+        with np.errstate(invalid="ignore"):
+            deviation = np.abs(accumulated - exact) / np.maximum(1.0, np.abs(exact))
+            accumulation_ok = bool(np.all(deviation <= tolerance))  # NaN fails
+        error = np.abs(accumulated - exact)
+        accumulation_error = float(np.nan if np.any(np.isnan(error)) else np.max(error))
+
+    # step per point: small against the distance to the nearest end or kink, so the
+    # stencil x ± 4h stays where f is smooth; the short integrals carry no cancellation,
+    # so a small h costs no accuracy
+    fences = np.array([low, high, *kinks])
+    distance = np.min(np.abs(grid[:, None] - fences[None, :]), axis=1)
+    inner = distance > 1e-9 * (high - low)
+    checked = grid[inner]
+    h = np.minimum(min(1e-2, 1e-3 * (high - low)), 0.01 * distance[inner])
+    slopes = _numeric_derivative(kern, checked, h)
+    deviation = np.abs(slopes - values[inner])
+    return _Piece(
+        low=low,
+        high=high,
+        a=a,
+        x=grid,
+        accumulation=accumulated,
+        values=values,
+        converged=converged,
+        accumulation_ok=accumulation_ok,
+        accumulation_error=accumulation_error,
+        derivative_ok=bool(np.all(deviation <= tolerance * np.maximum(1.0, np.abs(values[inner])))),
+        derivative_error=float(np.max(deviation)) if deviation.size else 0.0,
+        checked=int(checked.size),
+    )
+
+
+def _float_difference(value, start) -> float:
+    """value − start formed in mpmath (both may be large), then rounded; NaN if undefined."""
+    if isinstance(value, float) or isinstance(start, float):  # NaN: undefined there
+        return math.nan
+    import mpmath
+
+    with mpmath.workdps(30):
+        return float(value - start)
+
+
+def _worst(errors) -> float:
+    errors = list(errors)
+    return math.nan if any(math.isnan(e) for e in errors) else max(errors)
+
+
+def _joined(parts: list[_Piece]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces' grids, accumulations and values end to end, NaN at each singular point."""
+    xs, accumulations, values = [], [], []
+    for i, part in enumerate(parts):
+        if i:
+            xs.append([part.low])
+            accumulations.append([np.nan])
+            values.append([np.nan])
+        xs.append(part.x)
+        accumulations.append(part.accumulation)
+        values.append(part.values)
+    return np.concatenate(xs), np.concatenate(accumulations), np.concatenate(values)

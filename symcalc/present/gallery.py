@@ -511,6 +511,10 @@ _METHODS = {
     "piecewise": "Found piece by piece, with the constants chosen so that F is continuous:",
     "integrate": "Found by SymPy's `integrate` (Risch algorithm and heuristics); "
     "no textbook rule applies:",
+    "rational": "Found by partial fractions and Hermite reduction (rational functions):",
+    "risch": "Found by the Risch algorithm; no textbook rule applies:",
+    "heurisch": "Found by the heuristic Risch algorithm; no textbook rule applies:",
+    "meijerg": "Found with Meijer G-functions; no textbook rule applies:",
 }
 
 

@@ -1,11 +1,18 @@
-"""Antiderivatives with their steps, found under a time budget.
+"""Antiderivatives with their steps, found under a time budget and verified.
 
 `antiderivative` integrates symbolically, in a child process under a time budget
-(SymPy's ``integrate`` has no timeout and can run for minutes): it returns an
-`Antiderivative` holding F and a tree of `IntegralStep` built from SymPy's
-``manualintegrate`` rules, or the plain fact that no closed form was found in time.
+(SymPy's ``integrate`` has no timeout and can run for minutes).  Several methods race
+for the answer (`symcalc.symbolic.integration`: partial fractions, the Risch
+algorithm, SymPy's textbook rules with their steps, heuristics, Meijer G-functions),
+and every answer is verified before it is shown: F' = f at points of each interval of
+the integrand's real domain, with 30 digits, F real and finite there and without
+jumps; every step is checked the same way.  The result is an `Antiderivative`
+holding F, the method that found it and a tree of `IntegralStep`, or the plain fact
+that no verified closed form was found.  Where f has a pole, F holds on each
+interval of its domain with a constant of its own, and the result says so.
 Piecewise integrands (relu, hard_tanh, huber, ...) are integrated piece by piece and
-the constants chosen so that F is continuous.
+the constants chosen so that F is continuous.  A catalog entry's parameters stay
+symbols where SymPy can integrate with them; values put in are stated.
 
 Examples
 --------
@@ -13,6 +20,9 @@ Examples
 Piecewise((0, x <= 0), (x**2/2, True))
 >>> antiderivative("x*exp(x)").to_text()
 '∫ x*exp(x) dx = x*exp(x) - exp(x) + C'
+>>> print(antiderivative("1/x").to_text())
+∫ 1/x dx = log(Abs(x)) + C
+  on each interval, with a constant of its own: x < 0; x > 0
 """
 
 from __future__ import annotations
@@ -27,352 +37,16 @@ from typing import Any
 
 import sympy
 
-from ..errors import SymcalcError, TimeBudgetExceeded, check_number
+from ..errors import SymcalcError, check_number
 from . import budget
 from .catalog import Entry, univariate_entry
-from .functions import expand_named
+from .integral_steps import IntegralStep, interval_text
+from .integration import Problem, search
 from .parse import resolve
 
 __all__ = ["Antiderivative", "IntegralStep", "antiderivative", "integral_latex", "integral_text"]
 
 Function = str | sympy.Expr | Entry
-
-
-# -- integration steps ------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class IntegralStep:
-    """∫ integrand d(variable) = result, by ``rule``; ``substeps`` show how the parts were found.
-
-    The tree is built from SymPy's ``manualintegrate`` rules (one step a rule), with
-    a step of symcalc's own for piecewise integrands.  A part no rule covers is a
-    step named ``"no rule found"`` whose result is the unevaluated integral.
-    """
-
-    rule: str
-    integrand: sympy.Expr
-    variable: sympy.Symbol
-    result: sympy.Expr
-    details: tuple[tuple[str, sympy.Expr], ...] = ()
-    where: sympy.Interval | None = None
-    comment: str | None = None
-    substeps: tuple[IntegralStep, ...] = ()
-
-    def note(self) -> str:
-        """The rule's name with its details as plain text: ``substitution, u = exp(x) + 1``."""
-        parts = [self.rule]
-        for key, value in self.details:
-            shown = sympy.sstr(value)
-            if key == "as":
-                parts.append(f"{key} {shown}")
-            elif key == "dv":
-                factor = f"({shown})" if isinstance(value, sympy.Add) else shown
-                parts.append(f"{key} = {factor} d{self.variable}")
-            else:
-                parts.append(f"{key} = {shown}")
-        if self.where is not None:
-            parts.append(f"for {_interval_text(self.where, self.variable)}")
-        if self.comment:
-            parts.append(self.comment)
-        return ", ".join(parts)
-
-    def walk(self):
-        """This step, then its substeps depth-first (reading order)."""
-        yield self
-        for step in self.substeps:
-            yield from step.walk()
-
-
-_U = sympy.Symbol("u", real=True)
-_RULE_NAMES = {
-    "AddRule": "sum rule",
-    "ConstantRule": "constant rule",
-    "ConstantTimesRule": "constant multiple rule",
-    "PowerRule": "power rule",
-    "ReciprocalRule": "reciprocal rule",
-    "ExpRule": "exponential rule",
-    "URule": "substitution",
-    "PartsRule": "integration by parts",
-    "CyclicPartsRule": "cyclic integration by parts",
-    "RewriteRule": "rewrite",
-    "ErfRule": "Gaussian integral (erf)",
-    "SinRule": "trig rule",
-    "CosRule": "trig rule",
-    "SinhRule": "hyperbolic rule",
-    "CoshRule": "hyperbolic rule",
-    "ArctanRule": "arctangent rule",
-    "PiecewiseRule": "piecewise rule",
-    "HeavisideRule": "Heaviside rule",
-    "DontKnowRule": "no rule found",
-}
-
-
-def _rule_name(rule) -> str:
-    name = type(rule).__name__
-    if name in _RULE_NAMES:
-        return _RULE_NAMES[name]
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Rule")).lower()
-    return f"{words} rule"
-
-
-def _display(expr: sympy.Expr, real: sympy.Expr | None = None) -> sympy.Expr:
-    """Rename substitution dummies to ``u``; given the integrand ``real``, make logs real."""
-    expr = sympy.sympify(expr, strict=True)  # a SymPy object or a number: never text
-    dummies = {d: _U for d in expr.atoms(sympy.Dummy)}
-    if dummies:
-        expr = expr.xreplace(dummies)
-    return _real_form(expr, _display(real)) if isinstance(real, sympy.Basic) else expr
-
-
-def _real_form(expr: sympy.Expr, integrand: sympy.Expr = sympy.S.Zero) -> sympy.Expr:
-    """An antiderivative that is real for real x: log(u) -> log|u|; no i·π constants.
-
-    A log the integrand already holds (∫ log(x) dx) keeps its domain, and so its form;
-    so does log(u) with u > 0.
-    """
-    if not expr.has(sympy.log, sympy.I):
-        return expr
-    keep = integrand.atoms(sympy.log)
-    expr = expr.replace(
-        lambda e: (
-            isinstance(e, sympy.log)
-            and e not in keep
-            and e.args[0].is_positive is not True
-            and not isinstance(e.args[0], sympy.Abs)
-            and not e.args[0].is_number
-        ),
-        lambda e: sympy.log(sympy.Abs(e.args[0])),
-    )
-    if isinstance(expr, sympy.Piecewise):
-        return sympy.Piecewise(*((_real_form(e, integrand), c) for e, c in expr.args))
-    if expr.is_Add:
-        expr = sympy.Add(
-            *(t for t in expr.args if not (t.free_symbols == set() and t.has(sympy.I)))
-        )
-    return expr
-
-
-def _convert(rule) -> IntegralStep:
-    """A SymPy manualintegrate rule tree -> `IntegralStep` tree (alternatives: the simplest)."""
-    from sympy.integrals import manualintegrate as mi
-
-    if isinstance(rule, mi.AlternativeRule):
-        best = min(rule.alternatives, key=lambda r: (sympy.count_ops(r.eval()), _size(r)))
-        return _convert(best)
-    children = []
-    for field in dataclasses.fields(rule):
-        value = getattr(rule, field.name)
-        if isinstance(value, mi.Rule):
-            children.append(value)
-        elif isinstance(value, (list, tuple)):
-            children.extend(v for v in value if isinstance(v, mi.Rule))
-    details: tuple[tuple[str, sympy.Expr], ...] = ()
-    if isinstance(rule, mi.URule):
-        details = (("u", _display(rule.u_func)),)
-    elif isinstance(rule, mi.PartsRule):
-        details = (("u", _display(rule.u)), ("dv", _display(rule.dv)))
-    elif isinstance(rule, mi.RewriteRule):
-        details = (("as", _display(rule.rewritten)),)
-    substeps = tuple(_convert(c) for c in children)
-    if isinstance(rule, mi.PartsRule) and len(substeps) == 2:  # say which integral each one is
-        substeps = (
-            dataclasses.replace(substeps[0], comment="this gives v"),
-            dataclasses.replace(substeps[1], comment="the remaining integral of v du"),
-        )
-    return IntegralStep(
-        rule=_rule_name(rule),
-        integrand=_display(rule.integrand),
-        variable=_display(rule.variable),
-        result=_display(rule.eval(), real=rule.integrand),
-        details=details,
-        substeps=substeps,
-    )
-
-
-def _size(rule) -> int:
-    from sympy.integrals import manualintegrate as mi
-
-    count = 1
-    for field in dataclasses.fields(rule):
-        value = getattr(rule, field.name)
-        if isinstance(value, mi.Rule):
-            count += _size(value)
-        elif isinstance(value, (list, tuple)):
-            count += sum(_size(v) for v in value if isinstance(v, mi.Rule))
-    return count
-
-
-def _integrate_smooth(
-    g: sympy.Expr, x: sympy.Symbol
-) -> tuple[sympy.Expr | None, IntegralStep | None, str]:
-    """Integrate a piece with no kinks: textbook rules first, then SymPy's integrate."""
-    from sympy.integrals.manualintegrate import integral_steps
-
-    tree = integral_steps(g, x)
-    if not tree.contains_dont_know():
-        step = _convert(tree)
-        return step.result, step, "manualintegrate"
-    found = sympy.integrate(g, x)
-    if found.has(sympy.Integral):
-        return None, None, "none"
-    found = _real_form(found, g)
-    step = IntegralStep(
-        "SymPy's integrate (no textbook rule applies)",
-        g,
-        x,
-        found,
-        comment="Risch algorithm and heuristics",
-    )
-    return found, step, "integrate"
-
-
-def _pieces(g: sympy.Piecewise, x: sympy.Symbol) -> list[tuple[sympy.Expr, sympy.Interval]] | None:
-    """The pieces of ``g`` on intervals that tile the real line, left to right, or None."""
-    try:
-        pairs = g.as_expr_set_pairs()
-    except (NotImplementedError, TypeError, ValueError):
-        return None
-    pieces = []
-    for expr, where in pairs:
-        parts = where.args if isinstance(where, sympy.Union) else (where,)
-        for part in parts:
-            if part.is_empty:
-                continue
-            if not isinstance(part, sympy.Interval):
-                return None
-            pieces.append((expr, part))
-    pieces.sort(key=lambda p: float(p[1].inf) if p[1].inf.is_finite else -math.inf)
-    if not pieces or pieces[0][1].inf is not sympy.S.NegativeInfinity:
-        return None
-    if pieces[-1][1].sup is not sympy.S.Infinity:
-        return None
-    if any(a[1].sup != b[1].inf for a, b in zip(pieces, pieces[1:], strict=False)):
-        return None
-    return pieces
-
-
-def _value_at(expr: sympy.Expr, x: sympy.Symbol, point: sympy.Expr, direction: str) -> sympy.Expr:
-    value = expr.subs(x, point)
-    if value.is_finite:
-        return value
-    return sympy.limit(expr, x, point, direction)
-
-
-def _interval_text(interval: sympy.Interval, x: sympy.Symbol) -> str:
-    """``0 < x <= 6``, ``x <= 0``, ``x > 6``: an interval as a condition on x."""
-    low, high = interval.inf, interval.sup
-    left = (
-        ""
-        if low is sympy.S.NegativeInfinity
-        else f"{sympy.sstr(low)} {'<' if interval.left_open else '<='} "
-    )
-    right = (
-        ""
-        if high is sympy.S.Infinity
-        else f" {'<' if interval.right_open else '<='} {sympy.sstr(high)}"
-    )
-    if left and not right:
-        return f"{x} {'>' if interval.left_open else '>='} {sympy.sstr(low)}"
-    return f"{left}{x}{right}" if left or right else f"all {x}"
-
-
-def _integrate_piecewise(g: sympy.Expr, x: sympy.Symbol):
-    pieces = _pieces(g, x)
-    if pieces is None:
-        found = sympy.integrate(g, x)
-        if found.has(sympy.Integral):
-            return None, None, "none"
-        step = IntegralStep("SymPy's integrate (piecewise)", g, x, found)
-        return found, step, "integrate"
-    branches, substeps = [], []
-    previous = None
-    for expr, interval in pieces:
-        found, step, _ = _integrate_smooth(expr, x)
-        if found is None:
-            return None, None, "none"
-        if previous is not None:
-            c = interval.inf
-            shift = _value_at(previous, x, c, "-") - _value_at(found, x, c, "+")
-            found = found + sympy.nsimplify(shift) if shift.is_Rational else found + shift
-        substeps.append(dataclasses.replace(step, where=interval))
-        branches.append((found, interval.sup))
-        previous = found
-    F = sympy.Piecewise(*((e, x <= c) for e, c in branches[:-1]), (branches[-1][0], True))
-    shown = sympy.Piecewise(
-        *((e, x < i.sup if i.right_open else x <= i.sup) for e, i in pieces[:-1]),
-        (pieces[-1][0], True),
-    )
-    step = IntegralStep(
-        "piecewise rule",
-        shown,
-        x,
-        F,
-        comment="integrate each piece; constants chosen so that F is continuous",
-        substeps=tuple(substeps),
-    )
-    return F, step, "piecewise"
-
-
-def _integrand(expr: sympy.Expr) -> sympy.Expr:
-    """The expression integrated: named functions expanded, kinks written as Piecewise."""
-    g = expand_named(expr)
-    kinds = (sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Piecewise)
-    if g.has(*kinds):
-        g = sympy.piecewise_fold(g.rewrite(sympy.Piecewise))
-    return g
-
-
-def _find_antiderivative(expr: sympy.Expr, x: sympy.Symbol, positive: bool = False):
-    """F, its step tree and the method; runs in the budget's child process.
-
-    With ``positive`` (the domain lies in x > 0) the work uses a positive symbol, so
-    ``log(x)`` needs no absolute value.
-    """
-    if positive:
-        t = sympy.Symbol(x.name, positive=True)
-        F, step, method = _find_antiderivative(expr.subs(x, t), t)
-        if F is None:
-            return F, step, method
-        return F.subs(t, x), _rename(step, t, x), method
-    g = _integrand(expr)
-    if isinstance(g, sympy.Piecewise):
-        return _integrate_piecewise(g, x)
-    return _integrate_smooth(g, x)
-
-
-#: Integrations that finished (found F, or found there is none), by (integrand, variable,
-#: positive), least recently used first: integrating the same function again costs nothing.
-#: Runs out of time are not kept (a larger budget may finish).
-_FOUND: collections.OrderedDict[tuple, tuple] = collections.OrderedDict()
-_FOUND_SIZE = 256
-_FOUND_LOCK = threading.Lock()
-
-
-def _integrated(timeout: float, expr: sympy.Expr, x: sympy.Symbol, positive: bool) -> tuple:
-    """`_find_antiderivative` under the time budget, remembered once it finished."""
-    key = (expr, x, positive)
-    with _FOUND_LOCK:
-        if key in _FOUND:
-            _FOUND.move_to_end(key)
-            return _FOUND[key]
-    found = budget.within(timeout, _find_antiderivative, expr, x, positive, what="integration")
-    with _FOUND_LOCK:
-        _FOUND[key] = found
-        while len(_FOUND) > _FOUND_SIZE:
-            _FOUND.popitem(last=False)
-    return found
-
-
-def _rename(step: IntegralStep, old: sympy.Symbol, new: sympy.Symbol) -> IntegralStep:
-    return dataclasses.replace(
-        step,
-        integrand=step.integrand.subs(old, new),
-        variable=new if step.variable == old else step.variable,
-        result=step.result.subs(old, new),
-        details=tuple((k, v.subs(old, new)) for k, v in step.details),
-        substeps=tuple(_rename(s, old, new) for s in step.substeps),
-    )
 
 
 # -- text and LaTeX of steps ----------------------------------------------------------
@@ -507,16 +181,43 @@ def _interval_latex(interval: sympy.Interval, x: sympy.Symbol, latex) -> str:
 
 # -- antiderivative ---------------------------------------------------------------------
 
+#: What each ``method`` means, for people (the ``method`` field holds the short name).
+METHOD_NAMES = {
+    "rational": "partial fractions and Hermite reduction (rational functions)",
+    "risch": "the Risch algorithm",
+    "manualintegrate": "textbook rules (SymPy's manualintegrate)",
+    "heurisch": "the heuristic Risch algorithm",
+    "meijerg": "Meijer G-functions",
+    "integrate": "SymPy's integrate",
+    "piecewise": "integrating piece by piece",
+    "given": "the user",
+    "none": "none",
+}
+
+
+def _method_words(method: str) -> str:
+    if method.startswith("by interval"):
+        return f"different methods on different intervals {method.removeprefix('by interval ')}"
+    return METHOD_NAMES.get(method, method)
+
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class Antiderivative:
     """An antiderivative F of ``integrand`` with its steps, or the fact that none was found.
 
-    ``antiderivative`` is None when no closed form was found within the time budget
-    (``reason`` says why): a normal answer, not an error.  ``method`` is
-    ``"manualintegrate"`` (textbook rules), ``"piecewise"`` (piece by piece, made
-    continuous), ``"integrate"`` (SymPy's general algorithm, no textbook steps) or
-    ``"none"``.
+    ``antiderivative`` is None when no verified closed form was found within the time
+    budget (``reason`` says why): a normal answer, not an error.  ``method`` names what
+    found F: ``"rational"``, ``"risch"``, ``"manualintegrate"`` (textbook rules, with
+    steps), ``"heurisch"``, ``"meijerg"``, ``"integrate"``, ``"piecewise"`` (piece by
+    piece, made continuous), ``"by interval (...)"`` (different methods on different
+    intervals of the domain), or ``"none"``.  Every F returned has been verified:
+    F' = f at sample points of each interval of f's real domain (30 digits), F real,
+    finite and without jumps there.
+
+    ``intervals``: where f has a pole, the intervals of its domain on which F holds,
+    each with a constant of its own (None: one constant everywhere); ``domain`` is set
+    instead when there are infinitely many (tan x).  ``substituted`` lists the values
+    put in for parameters or other variables that could not stay symbols.
     """
 
     input: str
@@ -528,23 +229,52 @@ class Antiderivative:
     method: str
     seconds: float
     reason: str | None = None
+    intervals: tuple[sympy.Interval, ...] | None = None
+    domain: sympy.Set | None = None
+    substituted: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def found(self) -> bool:
-        """Whether a closed form was found."""
+        """Whether a verified closed form was found."""
         return self.antiderivative is not None
 
     def step_list(self) -> list[IntegralStep]:
         """The steps in reading order (empty when there are none)."""
         return [] if self.steps is None else list(_step_lines(self.steps))
 
-    def to_text(self, steps: bool = False) -> str:
-        """``∫ f dx = F + C`` (or why there is none), optionally with the steps."""
+    def constants_text(self) -> str | None:
+        """Where F holds with its own constant, as text (None: one constant everywhere)."""
+        x = self.variable
+        if self.intervals:
+            parts = "; ".join(interval_text(i, x) for i in self.intervals)
+            return f"on each interval, with a constant of its own: {parts}"
+        if self.domain is not None:
+            return (
+                "on each interval of the domain of f, with a constant of its own: "
+                f"{x} ∈ {sympy.sstr(self.domain)}"
+            )
+        return None
+
+    def substituted_text(self) -> str | None:
+        """``with y = 0, delta = 1``: the values put in (None when all stayed symbols)."""
+        if not self.substituted:
+            return None
+        return "with " + ", ".join(f"{k} = {sympy.sstr(v)}" for k, v in self.substituted)
+
+    def to_text(self, steps: bool = False, method: bool = False) -> str:
+        """``∫ f dx = F + C`` (or why there is none), optionally the method and the steps."""
         text, _ = _printers()
         lhs = integral_text(self.integrand, self.variable)
         if not self.found:
-            return f"{lhs}: no closed form found ({self.reason})"
-        lines = [f"{lhs} = {text.doprint(self.antiderivative)} + C"]
+            lines = [f"{lhs}: no verified closed form ({self.reason})"]
+        else:
+            lines = [f"{lhs} = {text.doprint(self.antiderivative)} + C"]
+        lines += [f"  {note}" for note in (self.constants_text(), self.substituted_text()) if note]
+        if method and self.found:
+            lines.append(
+                f"  found by {_method_words(self.method)}; verified: F' = f at random points"
+            )
         if steps and self.steps is not None:
             lines.append("\nsteps:")
             lines.extend(_text_step(s, text) for s in self.step_list())
@@ -555,7 +285,8 @@ class Antiderivative:
         _, latex = _printers()
         lhs = integral_latex(self.integrand, self.variable)
         if not self.found:
-            return rf"{lhs} \quad \text{{(no closed form found: {_latex_text(self.reason or '')})}}"
+            reason = _latex_text(self.reason or "")
+            return rf"{lhs} \quad \text{{(no verified closed form: {reason})}}"
         return rf"{lhs} = {latex.doprint(self.antiderivative)} + C"
 
     def steps_latex(self) -> str:
@@ -566,27 +297,32 @@ class Antiderivative:
         rows = [_step_equation(s, latex) for s in self.step_list()]
         return align(rows) if rows else ""
 
-    def to_latex(self, steps: bool = True, standalone: bool = False) -> str:
-        """The integral as one LaTeX ``align*``: ``\\int f\\,dx = F + C`` and, with
-        ``steps``, every step, its rule at the right margin, broken to fit a 6.5 in text
-        width at 10 pt (`symcalc.symbolic.typeset`).  ``standalone`` gives a complete
-        document that pdflatex compiles."""
+    def to_latex(self, steps: bool = True, method: bool = False, standalone: bool = False) -> str:
+        """The integral as one LaTeX ``align*``: ``\\int f\\,dx = F + C`` (where it holds and
+        the values put in at the right margin) and, with ``steps``, every step, its rule at
+        the right margin, broken to fit a 6.5 in text width at 10 pt
+        (`symcalc.symbolic.typeset`); ``method`` adds a comment naming the method.
+        ``standalone`` gives a complete document that pdflatex compiles."""
         from .render import latex_tag
         from .typeset import Equation, align, standalone_document
 
         _, latex = _printers()
         lhs = integral_latex(self.integrand, self.variable)
         if not self.found:
-            tag = latex_tag(f"no closed form found: {self.reason or 'none'}")
+            tag = latex_tag(f"no verified closed form: {self.reason or 'none'}")
             rows = [Equation(lhs, (), tag)]
         else:
-            rows = [Equation(lhs, (rf"{latex.doprint(self.antiderivative)} + C",))]
+            notes = [n for n in (self.constants_text(), self.substituted_text()) if n]
+            tag = latex_tag("; ".join(notes)) if notes else None
+            rows = [Equation(lhs, (rf"{latex.doprint(self.antiderivative)} + C",), tag)]
             if steps:
                 found = [_step_equation(s, latex) for s in self.step_list()]
                 if found:
                     found[0] = dataclasses.replace(found[0], space_before=True)
                 rows.extend(found)
         body = align(rows)
+        if method and self.found:
+            body += f"\n% found by {_method_words(self.method)}"
         return standalone_document(body) if standalone else body
 
     def to_dict(self) -> dict[str, Any]:
@@ -602,8 +338,19 @@ class Antiderivative:
             "antiderivative": None if F is None else sympy.sstr(F),
             "antiderivative_latex": None if F is None else latex.doprint(F),
             "method": self.method,
+            "method_description": _method_words(self.method),
+            "verified": None if F is None else "random points, 30 digits",
+            "intervals": (
+                None
+                if self.intervals is None
+                else [interval_text(i, self.variable) for i in self.intervals]
+            ),
+            "domain": None if self.domain is None else sympy.sstr(self.domain),
+            "constants": self.constants_text(),
+            "substituted": {str(k): sympy.sstr(v) for k, v in self.substituted},
             "seconds": round(self.seconds, 4),
             "reason": self.reason,
+            "notes": list(self.notes),
             "steps": [
                 {
                     "rule": s.rule,
@@ -628,32 +375,80 @@ class Antiderivative:
         return f"<Antiderivative ∫ {integrand} d{self.variable} = {shown}>"
 
 
+# -- what is integrated: parameters kept where SymPy can ------------------------------------
+
+
+def _other_value(value: sympy.Expr, domain: sympy.Set) -> sympy.Expr:
+    """A second value for a symbol, inside its domain, to check answers at."""
+    if isinstance(domain, sympy.FiniteSet):
+        others = [v for v in domain if v != value]
+        return others[0] if others else value
+    for candidate in (value * sympy.Rational(13, 10) + sympy.Rational(3, 10), value / 2):
+        if domain.contains(candidate) is sympy.true:
+            return candidate
+    return value
+
+
+def _problems(entry: Entry) -> list[Problem]:
+    """What to integrate, most symbolic first: all symbols kept, then the other variables
+    fixed (parameters kept), then everything bound (values stated)."""
+    x = entry.variable
+    where = entry.domain_of(x)
+    if entry.kind == "expression":
+        bound = univariate_entry(entry)
+        return [Problem(bound.expr, x, where)]
+    fixed = {sympy.Symbol(k, real=True): sympy.nsimplify(v) for k, v in entry.fixed.items()}
+    params = {sympy.Symbol(k, real=True): v for k, v in entry.params.items()}
+    fixed = {s: v for s, v in fixed.items() if s in entry.expr.free_symbols}
+    params = {s: v for s, v in params.items() if s in entry.expr.free_symbols}
+
+    def second(values):
+        return {s: _other_value(v, entry.domain_of(s.name)) for s, v in values.items()}
+
+    problems = []
+    if fixed or params:
+        everything = {**fixed, **params}
+        problems.append(Problem(entry.expr, x, where, (everything, second(everything))))
+    if fixed and params:
+        problems.append(
+            Problem(
+                entry.expr.xreplace(fixed), x, where, (params, second(params)), tuple(fixed.items())
+            )
+        )
+    bound = univariate_entry(entry)
+    problems.append(Problem(bound.expr, x, where, ({},), tuple({**fixed, **params}.items())))
+    return problems
+
+
 def antiderivative(
     f: Function,
     *,
     params: dict[str, Any] | None = None,
     timeout: float | None = None,
 ) -> Antiderivative:
-    """An antiderivative of ``f`` with step-by-step integration, found within ``timeout`` seconds.
+    """A verified antiderivative of ``f`` with step-by-step integration, within ``timeout`` s.
 
-    The integration runs in a child process that is killed when the budget runs out
-    (``timeout=None``: the current default, `symcalc.symbolic.budget.default_seconds`;
-    ``math.inf``: no limit, in this process);
-    no closed form in time is a normal answer (``.antiderivative is None``).  Catalog
-    losses are integrated in their first variable with the others fixed.  An integration
-    that finished is remembered: asking again for the same function costs nothing.
+    The integration runs in a child process that is killed when its CPU-time budget runs
+    out (``timeout=None``: the current default, `symcalc.symbolic.budget.default_seconds`;
+    ``math.inf``: no limit, in this process); no verified closed form in time is a
+    normal answer (``.antiderivative is None``).  Catalog entries keep their parameters
+    (and a loss its other variables) as symbols where SymPy can integrate with them, and
+    otherwise state the values put in.  A search that finished is remembered: asking
+    again for the same function costs nothing.
 
     Examples
     --------
-    >>> result = antiderivative("sigmoid")
+    >>> result = antiderivative("sigmoid", timeout=30)  # ends when done, well before
     >>> result.antiderivative
     log(exp(x) + 1)
     >>> [step.rule for step in result.step_list()][:2]
     ['rewrite', 'substitution']
     >>> antiderivative("x*exp(x)").to_text()
     '∫ x*exp(x) dx = x*exp(x) - exp(x) + C'
+    >>> antiderivative("1/(x + 3)/(1 + x)**3").method
+    'rational'
     """
-    entry = univariate_entry(resolve(f, **dict(params or {})))
+    entry = resolve(f, **dict(params or {}))
     if timeout is None:
         timeout = budget.default_seconds()
     elif timeout != math.inf:
@@ -663,31 +458,81 @@ def antiderivative(
                 f"`timeout` must be a positive number of seconds, got {timeout:g}",
                 parameter="timeout",
             )
-    x = entry.variable
+    problems = _problems(entry)
     text = f if isinstance(f, str) else entry.name
     start = time.perf_counter()
-    try:
-        positive = entry.domain_of(x).is_subset(sympy.Interval.open(0, sympy.oo)) is True
-        F, steps, method = _integrated(timeout, entry.expr, x, positive)
-        reason = (
-            None
-            if F is not None
-            else "SymPy finds no closed form in elementary or special functions"
+    found, finished = _searched(problems, timeout)
+    elapsed = time.perf_counter() - start
+    if found is None or found.antiderivative is None:
+        problem = problems[-1]
+        reason = _reason(found, finished, timeout)
+        return Antiderivative(
+            input=text,
+            entry=entry,
+            variable=problem.variable,
+            integrand=problem.integrand,
+            antiderivative=None,
+            steps=None,
+            method="none",
+            seconds=elapsed,
+            reason=reason,
+            substituted=problem.substituted,
+            notes=() if found is None else found.notes,
         )
-    except TimeBudgetExceeded:
-        F, steps, method = None, None, "none"
-        reason = f"not found within the time budget of {timeout:g} s"
-    except (NotImplementedError, TypeError, ValueError, ZeroDivisionError, RecursionError) as exc:
-        F, steps, method = None, None, "none"
-        reason = f"SymPy could not integrate it ({type(exc).__name__})"
+    problem = found.problem
     return Antiderivative(
         input=text,
         entry=entry,
-        variable=x,
-        integrand=entry.expr,
-        antiderivative=F,
-        steps=steps,
-        method=method,
-        seconds=time.perf_counter() - start,
-        reason=reason,
+        variable=problem.variable,
+        integrand=problem.integrand,
+        antiderivative=found.antiderivative,
+        steps=found.steps,
+        method=found.method,
+        seconds=elapsed,
+        intervals=found.intervals,
+        domain=found.domain,
+        substituted=problem.substituted,
+        notes=found.notes,
     )
+
+
+#: Searches that finished (found F, or found there is none), by what was integrated, least
+#: recently used first: the gallery, the FTC check and the tests integrate the same
+#: functions again and again.  Runs out of time are not kept (a larger budget may finish).
+_FOUND: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
+_FOUND_SIZE = 256
+_FOUND_LOCK = threading.Lock()
+
+
+def _searched(problems: list[Problem], timeout: float) -> tuple[Any, bool]:
+    """`search` under the time budget (best answer so far, finished?), remembered once done."""
+    key = tuple((p.integrand, p.variable, p.domain, p.substituted) for p in problems)
+    with _FOUND_LOCK:
+        if key in _FOUND:
+            _FOUND.move_to_end(key)
+            return _FOUND[key], True
+    limited = timeout != math.inf
+    # the search keeps a tenth of the budget for checking and handing back its answer
+    seconds = 0.9 * timeout if limited else None
+    found, finished = budget.best_within(timeout, search, problems, seconds, limited)
+    if finished:
+        with _FOUND_LOCK:
+            _FOUND[key] = found
+            while len(_FOUND) > _FOUND_SIZE:
+                _FOUND.popitem(last=False)
+    return found, finished
+
+
+def _reason(found, finished: bool, timeout: float | None) -> str:
+    notes = () if found is None else found.notes
+    proved = any("no elementary antiderivative" in n for n in notes)
+    rejected = [n for n in notes if "rejected" in n or "only in part" in n]
+    if proved:
+        why = "the Risch algorithm proves there is no elementary antiderivative"
+    elif rejected:
+        why = "the answers found failed verification (" + rejected[0] + ")"
+    else:
+        why = "SymPy finds no closed form in elementary or special functions"
+    if not finished and timeout != math.inf:
+        return f"not found within the time budget of {timeout:g} s; {why}"
+    return why

@@ -1,0 +1,385 @@
+"""Where a function of one real variable is defined, and where a formula may jump.
+
+An antiderivative is only checked where its integrand is real and finite, and only
+holds with one constant on each interval of that set.  This module finds the set
+(`real_domain`), cuts it into intervals inside a window (`domain_intervals`), draws
+sample points in them, evaluates expressions there with many digits (`evaluator`),
+and lists the points where a formula may be discontinuous (`jump_candidates`:
+branch switches of ``Piecewise``, ``Abs``, ``sign``, integer crossings of ``floor``).
+
+Examples
+--------
+>>> from symcalc.symbolic.functions import symbol
+>>> x = symbol("x")
+>>> real_domain(1 / x, x)
+Union(Interval.open(-oo, 0), Interval.open(0, oo))
+>>> [(float(i.inf), float(i.sup)) for i in domain_intervals(real_domain(sympy.log(x), x))]
+[(0.0, 30.0)]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import mpmath
+import sympy
+
+from .functions import expand_named
+
+__all__ = [
+    "WINDOW",
+    "mp_point",
+    "Sampled",
+    "domain_intervals",
+    "evaluator",
+    "jump_candidates",
+    "real_domain",
+    "sample",
+]
+
+#: The part of the real line that checks look at: points and intervals inside it.
+WINDOW = 30.0
+
+#: Functions whose value is defined wherever their argument is; the domain computation
+#: replaces each by its argument (SymPy's continuous_domain does not know them).
+_TRANSPARENT = (
+    sympy.sign,
+    sympy.Heaviside,
+    sympy.floor,
+    sympy.ceiling,
+    sympy.frac,
+)
+#: Integer-valued steps: a formula holding one jumps where its argument is an integer.
+_STEPS = (sympy.floor, sympy.ceiling, sympy.frac)
+
+
+def real_domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set | None:
+    """The real x where ``f`` is real and continuous, as SymPy finds it; None when unknown.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> real_domain(sympy.sqrt(16 * x**2 - 9) / x, x)
+    Union(Interval(-oo, -3/4), Interval(3/4, oo))
+    >>> real_domain(sympy.Piecewise((1 / x, x < 1), (1, True)), x)
+    Union(Interval.open(-oo, 0), Interval.open(0, oo))
+    """
+    try:
+        return _domain(expand_named(f), x)
+    except (NotImplementedError, ValueError, TypeError, AttributeError, RecursionError):
+        return None
+
+
+def _domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set:
+    from sympy.calculus.util import continuous_domain
+
+    if x not in f.free_symbols:
+        return sympy.S.Reals
+    if isinstance(f, sympy.Piecewise):
+        total = sympy.S.EmptySet
+        for expr, where in f.as_expr_set_pairs():
+            total = sympy.Union(total, sympy.Intersection(_domain(expr, x), where))
+        return total
+    if f.has(sympy.Piecewise):
+        return _domain(sympy.piecewise_fold(f), x)
+    if f.has(sympy.Max, sympy.Min):
+        f = f.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: sympy.Add(*e.args))
+    if f.has(*_TRANSPARENT):
+        f = f.replace(lambda e: isinstance(e, _TRANSPARENT), lambda e: e.args[0])
+    return continuous_domain(f, x, sympy.S.Reals)
+
+
+def _numbers(points: sympy.Set, low: float, high: float, limit: int = 200) -> list[float]:
+    """The elements of a (finite or integer-indexed) set inside [low, high]."""
+    if isinstance(points, sympy.FiniteSet):
+        out = []
+        for p in points:
+            try:
+                value = float(p)
+            except TypeError:
+                continue
+            if low <= value <= high:
+                out.append(value)
+        return out
+    if isinstance(points, sympy.Union):
+        return [v for part in points.args for v in _numbers(part, low, high, limit)]
+    if isinstance(points, sympy.ImageSet) and len(points.lamda.variables) == 1:
+        (n,) = points.lamda.variables
+        value = points.lamda.expr
+        if points.base_sets[0] != sympy.S.Integers or not value.is_polynomial(n):
+            raise NotImplementedError
+        step = float(sympy.diff(value, n))
+        if step == 0 or sympy.degree(value, n) != 1:
+            raise NotImplementedError
+        start = float(value.subs(n, 0))
+        first = math.ceil((low - start) / step) if step > 0 else math.ceil((high - start) / step)
+        last = math.floor((high - start) / step) if step > 0 else math.floor((low - start) / step)
+        if last - first > limit:
+            raise NotImplementedError
+        return [start + k * step for k in range(first, last + 1)]
+    raise NotImplementedError
+
+
+def domain_intervals(domain: sympy.Set | None, window: float = WINDOW) -> list[sympy.Interval]:
+    """The intervals of ``domain`` inside [-window, window], left to right, each open.
+
+    An unknown domain (None) is the whole window.  A set the function cannot cut
+    into intervals (a complement of something other than points) is the whole window
+    too; the checks then skip points where the function is not finite.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> domain_intervals(real_domain(sympy.tan(x), x), window=4)
+    [Interval.open(-4, -pi/2), Interval.open(-pi/2, pi/2), Interval.open(pi/2, 4)]
+    """
+    box = sympy.Interval(-window, window)
+    if domain is None:
+        return [box.interior]
+    try:
+        parts = _interval_parts(domain, window)
+    except (NotImplementedError, TypeError, ValueError):
+        return [box.interior]
+    out = []
+    for low, high in parts:
+        if high - low > 1e-12 * max(1.0, abs(low), abs(high)):
+            out.append(sympy.Interval.open(low, high))
+    return out
+
+
+def _interval_parts(domain: sympy.Set, window: float) -> list[tuple[sympy.Expr, sympy.Expr]]:
+    box = sympy.Interval(-window, window)
+    if isinstance(domain, sympy.Complement) and domain.args[0].is_superset(box):
+        cuts = sorted(set(_numbers(domain.args[1], -window, window)))
+        edge = sympy.nsimplify(window)
+        ends = [-edge, *(_exact(c, domain.args[1]) for c in cuts), edge]
+        return list(zip(ends[:-1], ends[1:], strict=True))
+    clipped = sympy.Intersection(domain, box)
+    if isinstance(clipped, sympy.Interval):
+        pieces = [clipped]
+    elif isinstance(clipped, sympy.Union) and all(
+        isinstance(p, (sympy.Interval, sympy.FiniteSet)) for p in clipped.args
+    ):
+        pieces = [p for p in clipped.args if isinstance(p, sympy.Interval)]
+    elif clipped.is_empty:
+        pieces = []
+    else:
+        raise NotImplementedError
+    pieces.sort(key=lambda p: float(p.inf))
+    return [(p.inf, p.sup) for p in pieces]
+
+
+def _exact(value: float, points: sympy.Set) -> sympy.Expr:
+    """The exact element of ``points`` equal to ``value`` (π/2 rather than 1.5707…)."""
+    candidates = points.args if isinstance(points, sympy.Union) else (points,)
+    for part in candidates:
+        if isinstance(part, sympy.ImageSet):
+            (n,) = part.lamda.variables
+            expr = part.lamda.expr
+            start, step = expr.subs(n, 0), sympy.diff(expr, n)
+            k = round((value - float(start)) / float(step))
+            exact = expr.subs(n, k)
+            if abs(float(exact) - value) < 1e-9 * max(1.0, abs(value)):
+                return exact
+        if isinstance(part, sympy.FiniteSet):
+            for p in part:
+                if abs(float(p) - value) < 1e-12 * max(1.0, abs(value)):
+                    return p
+    return sympy.Float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampled:
+    """Sample points of an interval: ``points`` as floats, inside ``interval``."""
+
+    interval: sympy.Interval
+    points: tuple[float, ...]
+
+
+def sample(intervals: Sequence[sympy.Interval], count: int, seed: int = 20261125) -> list[Sampled]:
+    """``count`` points in each interval, strictly inside, mostly near the origin.
+
+    Half the points are drawn where the interval meets [-3, 3] (when it does), the rest
+    over all of it; points keep a small margin from the ends.
+
+    Examples
+    --------
+    >>> [len(s.points) for s in sample([sympy.Interval.open(0, 1)], 4)]
+    [4]
+    """
+    import random
+
+    generator = random.Random(seed)
+    out = []
+    for interval in intervals:
+        low, high = float(interval.inf), float(interval.sup)
+        margin = 1e-3 * (high - low)
+        near = (max(low, -3.0), min(high, 3.0))
+        points = []
+        for k in range(count):
+            lo, hi = near if (k % 2 == 0 and near[0] < near[1]) else (low, high)
+            lo, hi = max(lo, low + margin), min(hi, high - margin)
+            points.append(generator.uniform(lo, hi))
+        out.append(Sampled(interval, tuple(points)))
+    return out
+
+
+def mp_point(point: float | sympy.Expr | mpmath.mpf, digits: int) -> mpmath.mpf:
+    """A point as an mpmath number with ``digits`` digits (exact sympy numbers like π/2 too)."""
+    if isinstance(point, sympy.Basic):
+        return mpmath.mpf(sympy.Float(sympy.N(point, digits + 10), digits + 10)._mpf_)
+    return mpmath.mpf(point)
+
+
+def evaluator(
+    expr: sympy.Expr,
+    x: sympy.Symbol,
+    values: Mapping[sympy.Symbol, sympy.Expr] | None = None,
+) -> Callable[..., complex | None]:
+    """``(point, digits, offset=0) -> expr(point + offset)`` as a complex, or None where undefined.
+
+    The expression is compiled for mpmath once; each call works with ``digits``
+    significant digits, and forms ``point + offset`` with them (so a point next to an
+    exact singular point such as π/2 is on the side meant).  Undefined points (a
+    division by zero, a branch no condition selects, a function mpmath cannot
+    evaluate, an infinite value) give None.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> evaluator(sympy.log(x), x)(2.0, 30)
+    (0.6931471805599453+0j)
+    >>> evaluator(1 / x, x)(0.0, 30) is None
+    True
+    >>> evaluator(sympy.tan(x), x)(sympy.pi / 2, 50, -1e-30).real > 1e29
+    True
+    """
+    body = expand_named(expr)
+    if values:
+        body = body.xreplace(dict(values))
+    try:
+        compiled = sympy.lambdify(x, body, modules="mpmath")
+    except Exception:  # noqa: BLE001 - any printer failure: evaluate by substitution
+        compiled = None
+
+    def evaluate(point, digits: int = 30, offset: float = 0.0) -> complex | None:
+        with mpmath.workdps(digits):
+            where = mp_point(point, digits) + mpmath.mpf(offset)
+            try:
+                if compiled is None:
+                    raise TypeError
+                value = compiled(where)
+            except (ZeroDivisionError, ValueError, TypeError, OverflowError, NameError):
+                try:
+                    value = complex(body.subs(x, sympy.Float(where, digits)).evalf(digits))
+                except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+                    return None
+            except Exception:  # noqa: BLE001 - mpmath raises its own kinds too
+                return None
+            try:
+                value = complex(value)
+            except (TypeError, ValueError, OverflowError):
+                return None
+        if not (math.isfinite(value.real) and math.isfinite(value.imag)):
+            return None
+        return value
+
+    return evaluate
+
+
+def jump_candidates(expr: sympy.Expr, x: sympy.Symbol, low: float, high: float) -> list[float]:
+    """Points in (low, high) where the formula ``expr`` may be discontinuous.
+
+    Where the argument of ``floor``/``ceiling``/``frac`` crosses an integer, where the
+    argument of ``sign``/``Heaviside`` or the two sides of a ``Piecewise`` condition
+    cross, and where ``tan``, ``sec`` (at π/2 + kπ) or ``cot``, ``csc`` (at kπ) have a
+    pole (``atan(tan(x/2))`` jumps at π).  Continuous parts (``Abs``, ``Max``) give
+    none.  Candidates only, found numerically on a fine grid: the caller looks whether
+    the value really jumps.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> jump_candidates(sympy.floor(x / 2) + sympy.sign(x - 1), x, -3, 5)
+    [-2.0, 0.0, 1.0, 2.0, 4.0]
+    >>> [round(c, 12) for c in jump_candidates(sympy.atan(sympy.tan(x / 2)), x, -4, 4)]
+    [-3.14159265359, 3.14159265359]
+    """
+    points: set[float] = set()
+    for atom in sympy.preorder_traversal(expr):
+        if not isinstance(atom, sympy.Basic) or not atom.has(x):
+            continue
+        crossings = _CROSSINGS.get(type(atom))
+        if crossings is not None:
+            offset, period = crossings
+            points.update(_crossings(atom.args[0], x, low, high, offset, period))
+        elif isinstance(atom, sympy.Piecewise):
+            for _, condition in atom.args:
+                for rel in getattr(condition, "atoms", lambda *_: ())(
+                    sympy.core.relational.Relational
+                ):
+                    points.update(_crossings(rel.lhs - rel.rhs, x, low, high, 0.0, None))
+    return sorted(p for p in points if low < p < high)
+
+
+#: Function -> (offset, period): it may jump where its argument is offset + k·period.
+_CROSSINGS: dict[type, tuple[float, float | None]] = {
+    sympy.floor: (0.0, 1.0),
+    sympy.ceiling: (0.0, 1.0),
+    sympy.frac: (0.0, 1.0),
+    sympy.sign: (0.0, None),
+    sympy.Heaviside: (0.0, None),
+    sympy.tan: (math.pi / 2, math.pi),
+    sympy.sec: (math.pi / 2, math.pi),
+    sympy.cot: (0.0, math.pi),
+    sympy.csc: (0.0, math.pi),
+}
+
+
+def _crossings(
+    u: sympy.Expr, x: sympy.Symbol, low: float, high: float, offset: float, period: float | None
+) -> set[float]:
+    """Points of (low, high) where u(x) = offset + k·period (k whole; only k = 0 without a
+    period), located on a grid of 400 and refined by root finding."""
+    if not u.has(x):
+        return set()
+    try:
+        f = sympy.lambdify(x, u, modules="mpmath")
+    except Exception:  # noqa: BLE001 - a printer gap: no candidates from this part
+        return set()
+    grid = [low + (high - low) * k / 400 for k in range(401)]
+    out: set[float] = set()
+    with mpmath.workdps(30):
+
+        def level(t):
+            value = (mpmath.re(f(t)) - offset) / (period or 1)
+            return value
+
+        try:
+            values = [float(level(mpmath.mpf(g))) for g in grid]
+        except Exception:  # noqa: BLE001 - undefined somewhere on the grid: give up on u
+            return set()
+        for a, b, ua, ub in zip(grid, grid[1:], values, values[1:], strict=False):
+            if not (math.isfinite(ua) and math.isfinite(ub)):
+                continue
+            if period is None:
+                targets = [0] if (ua <= 0 <= ub or ub <= 0 <= ua) else []
+            else:
+                targets = range(math.ceil(min(ua, ub)), math.floor(max(ua, ub)) + 1)
+            for n in targets:
+                try:
+                    root = mpmath.findroot(
+                        lambda t, n=n: level(t) - n,
+                        (mpmath.mpf(a), mpmath.mpf(b)),
+                        solver="anderson",
+                    )
+                    out.add(float(root))
+                except Exception:  # noqa: BLE001 - no convergence: the midpoint will do
+                    out.add((a + b) / 2)
+    return out

@@ -38,7 +38,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
@@ -53,10 +52,22 @@ from ..symbolic.catalog import Entry, get
 from ..symbolic.functions import latex, symbol
 from ..symbolic.parse import resolve
 from .data import Dataset, check_arrays
+from .heads import (
+    CURVATURE,
+    SCALAR_LOSSES,
+    ScalarHead,
+    encode_classes,
+    head_for,
+    kernel_for,
+    scalar_loss,
+    softmax_derivatives,
+)
 
 __all__ = [
     "CURVATURE",
     "MODELS",
+    "SCALAR_LOSSES",
+    "encode_classes",
     "GradientDerivation",
     "LinearModel",
     "MLP",
@@ -64,30 +75,6 @@ __all__ = [
     "check_symbolic_gradient",
     "make_model",
 ]
-
-#: sup |∂²ℓ/∂z²| (for softmax: the largest eigenvalue of the Hessian in z) of the losses a
-#: head may use.  With it, ∇J is Lipschitz with L = bound · λ_max(X̃ᵀX̃)/m + λ.  The tests
-#: check every bound against the symbolic second derivative.
-CURVATURE: Mapping[str, sympy.Rational] = MappingProxyType(
-    {
-        "squared_error": sympy.Integer(2),
-        "huber": sympy.Integer(1),
-        "log_cosh": sympy.Integer(1),
-        "binary_cross_entropy_with_logits": sympy.Rational(1, 4),
-        "categorical_cross_entropy": sympy.Rational(1, 2),
-    }
-)
-
-#: Catalog losses a model can use on one real output, and the target each expects.
-SCALAR_LOSSES: Mapping[str, str] = MappingProxyType(
-    {
-        "squared_error": "number",
-        "absolute_error": "number",
-        "huber": "number",
-        "log_cosh": "number",
-        "binary_cross_entropy_with_logits": "two classes",
-    }
-)
 
 #: Rows per block: a block of X of about this many bytes stays in cache between the
 #: forward and backward products.
@@ -97,6 +84,7 @@ BLOCK_BYTES = 1 << 21
 _i, _j, _k, _q, _r, _c = (sympy.Symbol(n, integer=True, positive=True) for n in "ijkqrc")
 _m, _n, _h = (sympy.Symbol(n, integer=True, positive=True) for n in "mnh")
 _lambda = symbol("lambda")
+_K = sympy.Symbol("K", integer=True, positive=True)
 _INDICES = {_i, _j, _k, _q, _r, _c}
 
 
@@ -104,206 +92,34 @@ def _indexed(name: str) -> sympy.IndexedBase:
     return sympy.IndexedBase(name, real=True)
 
 
-# -- kernels, built once per function ------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=64)
-def _kernel(name: str, srepr: str, order: int, wrt: str | None) -> Callable[..., np.ndarray]:
-    from ..numeric.kernels import kernel
-
-    entry = _ENTRIES[(name, srepr)]
-    return kernel(entry, order=order, wrt=wrt)
-
-
-_ENTRIES: dict[tuple[str, str], Entry] = {}
-
-
-def _kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable[..., np.ndarray]:
-    """``kernels.kernel(entry, order, wrt)``, built once per entry."""
-    key = (entry.name, sympy.srepr(entry.expr))
-    _ENTRIES.setdefault(key, entry)
-    return _kernel(*key, order, wrt)
-
-
-# -- heads: the loss on the model's outputs --------------------------------------------------
-
-
-def encode_classes(y: np.ndarray, target: str = "y") -> tuple[np.ndarray, tuple[str, ...]]:
-    """Class codes 0..K-1 (sorted labels) and the labels as text.
-
-    Examples
-    --------
-    >>> codes, classes = encode_classes(np.array(["b", "a", "b"], dtype=object))
-    >>> codes.tolist(), classes
-    ([1, 0, 1], ('a', 'b'))
-    """
-    labels, codes = np.unique(y, return_inverse=True)
-    if y.dtype.kind == "f":
-        names = tuple(f"{float(v):g}" for v in labels)
-    else:
-        names = tuple(str(v) for v in labels)
-    if len(labels) > 64:
-        raise SymcalcError(
-            f"target '{target}' has {len(labels)} distinct values; a classifier takes at most 64 "
-            "classes (for a numeric target use the linear model)"
-        )
-    return codes.astype(np.intp), names
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class ScalarHead:
-    """A catalog loss ℓ(z, y) on one real output z per sample."""
-
-    entry: Entry
-    classes: tuple[str, ...] | None = None
-
-    n_outputs = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_value", _kernel_for(self.entry))
-        object.__setattr__(self, "_derivative", _kernel_for(self.entry, 1))
-
-    @property
-    def curvature(self) -> float | None:
-        bound = CURVATURE.get(self.entry.name)
-        return None if bound is None else float(bound)
-
-    def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """ℓ(zᵢ, yᵢ) for every sample."""
-        return self._value(z, y)
-
-    def loss_sum(self, z: np.ndarray, y: np.ndarray) -> float:
-        return float(np.sum(self.values(z, y)))
-
-    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """∂ℓ/∂z at every sample: the kernel of the loss's symbolic derivative."""
-        return self._derivative(z, y)
-
-    def predict(self, z: np.ndarray) -> np.ndarray:
-        if self.classes is None:
-            return z
-        return np.asarray(self.classes, dtype=object)[(z > 0).astype(np.intp)]
-
-    def __repr__(self) -> str:
-        return f"<ScalarHead {self.entry.name}>"
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class SoftmaxHead:
-    """Categorical cross-entropy of softmax(z) over K classes, one-hot targets."""
-
-    entry: Entry
-    classes: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        K = len(self.classes)
-        object.__setattr__(self, "_value", _kernel_for(self.entry))
-        object.__setattr__(
-            self, "_derivatives", tuple(_kernel_for(self.entry, 1, f"z_{c + 1}") for c in range(K))
-        )
-
-    @property
-    def n_outputs(self) -> int:
-        return len(self.classes)
-
-    @property
-    def curvature(self) -> float:
-        return float(CURVATURE["categorical_cross_entropy"])
-
-    def _shifted(self, Z: np.ndarray) -> np.ndarray:
-        # softmax(z) = softmax(z - max z): the loss and its derivative are unchanged and
-        # no exp overflows.
-        return Z - Z.max(axis=1, keepdims=True)
-
-    def values(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        S = self._shifted(Z)
-        K = self.n_outputs
-        return self._value(*(S[:, c] for c in range(K)), *(Y[:, c] for c in range(K)))
-
-    def loss_sum(self, Z: np.ndarray, Y: np.ndarray) -> float:
-        return float(np.sum(self.values(Z, Y)))
-
-    def derivative(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        S = self._shifted(Z)
-        K = self.n_outputs
-        columns = [S[:, c] for c in range(K)] + [Y[:, c] for c in range(K)]
-        out = np.empty_like(S)
-        for c, derivative in enumerate(self._derivatives):
-            out[:, c] = derivative(*columns)
-        return out
-
-    def predict(self, Z: np.ndarray) -> np.ndarray:
-        return np.asarray(self.classes, dtype=object)[np.argmax(Z, axis=1)]
-
-    def __repr__(self) -> str:
-        return f"<SoftmaxHead K={self.n_outputs}>"
-
-
-def _scalar_loss(loss: str | Entry) -> Entry:
-    entry = resolve(loss)
-    if entry.name not in SCALAR_LOSSES:
-        raise SymcalcError(
-            f"loss '{entry.name}' cannot be used on one model output"
-            f"{did_you_mean(entry.name, SCALAR_LOSSES)}"
-            f" (use one of: {', '.join(SCALAR_LOSSES)})"
-        )
-    return entry
-
-
-def _head_for(loss: Entry | None, y: np.ndarray, target: str) -> tuple[Any, np.ndarray]:
-    """The head for ``loss`` (None: softmax) and the target in the form its kernels take."""
-    if _is_dask(y):
-        if loss is None:
-            raise SymcalcError("dask arrays are supported for the linear and logistic models")
-        if SCALAR_LOSSES[loss.name] == "two classes":
-            if not bool(((y == 0) | (y == 1)).all().compute()):
-                raise SymcalcError(
-                    "with dask arrays, logistic regression needs labels coded 0 and 1"
-                )
-            return ScalarHead(loss, ("0", "1")), y
-        return ScalarHead(loss), y
-    if loss is None or loss.name == "categorical_cross_entropy":
-        codes, classes = encode_classes(y, target)
-        if len(classes) < 2:
-            raise SymcalcError(
-                f"target '{target}' has one class ({classes[0]!r}); a classifier needs two or more"
-            )
-        Y = np.zeros((len(codes), len(classes)))
-        Y[np.arange(len(codes)), codes] = 1.0
-        return SoftmaxHead(get("categorical_cross_entropy", K=len(classes)), classes), Y
-    if SCALAR_LOSSES[loss.name] == "two classes":
-        codes, classes = encode_classes(y, target)
-        if len(classes) != 2:
-            found = ", ".join(repr(c) for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
-            raise SymcalcError(
-                f"logistic regression needs exactly two classes in '{target}', found {len(classes)}"
-                f" ({found}); use softmax for more"
-            )
-        return ScalarHead(loss, classes), codes.astype(float)
-    if y.dtype.kind != "f":
-        raise SymcalcError(
-            f"target '{target}' holds text labels; the {loss.name} loss needs numbers "
-            "(use logistic, "
-            "softmax or mlp to classify)"
-        )
-    return ScalarHead(loss), y
-
-
 # -- objectives ----------------------------------------------------------------------------
 
 
 class Objective:
-    """J(θ) and ∇J(θ) of a model on fixed data; θ is one flat float64 vector.
+    """J(θ), ∇J(θ) and second derivatives of a model on fixed data; θ is one flat float64 vector.
 
     ``lipschitz`` is a bound on the Lipschitz constant of ∇J (None if there is no
     global bound); `symcalc.learn.descent` derives its default step size from it.
+    ``hessian`` (the full matrix, for models whose loss has curvature) and
+    ``hessian_vector`` (∇²J·v without forming ∇²J) feed the second-order optimizers of
+    `symcalc.learn.optimizers`.  ``feature_blocks`` lists where the units that read
+    the raw features start in θ (each unit: its intercept, then one weight per feature),
+    which is all `symcalc.learn.scaling` needs to precondition any model.
     """
 
     name: str = "objective"
     n_parameters: int = 0
+    n_features: int = 0
+    n_samples: int = 0
     l2: float = 0.0
     #: Whether `lipschitz` is a global bound (else None, and the step size is estimated).
     bounded: bool = False
+    #: Whether J is convex in θ (linear models) or not (networks).
+    convex: bool = False
+    #: Whether `hessian` returns ∇²J (else only `hessian_vector` is available).
+    has_hessian: bool = False
+    #: Whether the head classifies (then `separable` can certify an optimum at infinity).
+    classifier: bool = False
 
     def value(self, theta: np.ndarray) -> float:
         """J(θ), the penalty included."""
@@ -323,6 +139,26 @@ class Objective:
         self._evaluate(np.asarray(theta, dtype=float), gradient, value=False)
         return gradient
 
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """∇²J(θ), n × n: by default one `hessian_vector` per column (small n only)."""
+        theta = np.asarray(theta, dtype=float)
+        n = self.n_parameters
+        if n > 4096:
+            raise SymcalcError(
+                f"the Hessian of {n} parameters is too large to form; use hessian_vector"
+            )
+        columns = np.empty((n, n))
+        unit = np.zeros(n)
+        for k in range(n):
+            unit[k] = 1.0
+            columns[:, k] = self.hessian_vector(theta, unit)
+            unit[k] = 0.0
+        return 0.5 * (columns + columns.T)
+
+    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇²J(θ)·v."""
+        raise NotImplementedError  # pragma: no cover - every objective overrides
+
     def data_loss(self, theta: np.ndarray) -> float:
         """The mean loss alone, without the L2 penalty."""
         return self.value(theta) - self.penalty(theta)
@@ -333,6 +169,19 @@ class Objective:
     @property
     def lipschitz(self) -> float | None:  # pragma: no cover - every objective overrides
         return None
+
+    @property
+    def feature_blocks(self) -> tuple[int, ...]:
+        """Offsets in θ of the units that read the features (intercept, then p weights)."""
+        return ()
+
+    def separable(self, theta: np.ndarray) -> bool:
+        """Whether θ classifies every training sample right with a positive margin.
+
+        Then J(tθ) → 0 as t → ∞ while J > 0 everywhere: without a penalty the
+        objective has no minimizer (its infimum is at infinity).
+        """
+        return False
 
     def _evaluate(
         self, theta: np.ndarray, gradient: np.ndarray | None, value: bool = True
@@ -358,12 +207,28 @@ def _check_l2(l2: Any) -> float:
     return value
 
 
+def _add_weighted_gram(H: np.ndarray, Xb: np.ndarray, weights: np.ndarray) -> None:
+    """H += X̃ᵀ diag(weights) X̃ for X̃ = [1, Xb] (H is (p+1) × (p+1); upper part and row 0)."""
+    weights = weights.astype(Xb.dtype, copy=False)
+    H[0, 0] += float(weights.sum())
+    H[0, 1:] += weights @ Xb
+    H[1:, 1:] += Xb.T @ (Xb * weights[:, None])
+
+
 class AffineObjective(Objective):
     """J for outputs z = X wₖ + bₖ (k = 1..K) and a head: linear, logistic, softmax.
 
     θ holds, output after output, the intercept then the weights in column order:
-    θ = (b₁, w₁₁, ..., w₁ₚ, b₂, ...).
+    θ = (b₁, w₁₁, ..., w₁ₚ, b₂, ...).  The Hessian follows from the head's curvature in z
+    and the Jacobian ∂z/∂θ = X̃ = [1, X]:
+
+        ∇²J = (1/m)·Σᵢ (∂²ℓ/∂z²)ᵢ ⊗ x̃ᵢx̃ᵢᵀ + λ·(I_K ⊗ diag(0, 1, ..., 1)),
+
+    one weighted Gram matrix X̃ᵀ diag(wᵢ) X̃ per pair of outputs, accumulated over row
+    blocks (no copy of X).
     """
+
+    convex = True
 
     def __init__(self, name: str, X: Any, Y: Any, head: Any, l2: float = 0.0):
         self.name = name
@@ -374,6 +239,8 @@ class AffineObjective(Objective):
         self.n_outputs = head.n_outputs
         self.n_parameters = self.n_outputs * (self.n_features + 1)
         self.bounded = head.curvature is not None
+        self.has_hessian = bool(head.twice_differentiable)
+        self.classifier = getattr(head, "classes", None) is not None
         self._lipschitz: float | None = None
         self._dask = _is_dask(X)
         if self._dask:
@@ -386,6 +253,14 @@ class AffineObjective(Objective):
         self._Z = np.empty((rows, self.n_outputs), dtype=dtype)
         self._z = self._Z[:, 0] if self.n_outputs == 1 else None
         self._row = np.empty(self.n_features, dtype=dtype)
+
+    def on(self, X: Any, Y: Any) -> AffineObjective:
+        """The same model and penalty on other data (``Y`` encoded as the head takes it)."""
+        return AffineObjective(self.name, X, Y, self.head, self.l2)
+
+    @property
+    def feature_blocks(self) -> tuple[int, ...]:
+        return tuple(k * (self.n_features + 1) for k in range(self.n_outputs))
 
     # -- J and ∇J ---------------------------------------------------------------------
     def _weights(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -415,30 +290,35 @@ class AffineObjective(Objective):
                 G[:, 1:] += self.l2 * W
         return total / m + 0.5 * self.l2 * float(np.vdot(W, W))
 
-    def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
-        X, Y, head = self.X, self.Y, self.head
-        dtype = X.dtype
+    def _blocks(self, theta: np.ndarray):
+        """(Xb, Yb, Z) for each row block: Z the outputs (one column per output)."""
+        X, Y = self.X, self.Y
         bias, W = self._weights(theta)
-        if dtype != np.float64:
-            bias, W = bias.astype(dtype), W.astype(dtype)
-        if gradient is not None:
-            gradient.fill(0.0)
-            G = gradient.reshape(self.n_outputs, self.n_features + 1)
-        total = 0.0
+        if X.dtype != np.float64:
+            bias, W = bias.astype(X.dtype), W.astype(X.dtype)
         scalar = self.n_outputs == 1
-        w = W[0]
         for start in range(0, self.n_samples, self.block):
             Xb = X[start : start + self.block]
             Yb = Y[start : start + self.block]
             rows = Xb.shape[0]
             if scalar:
                 z = self._z[:rows]
-                np.dot(Xb, w, out=z)
+                np.dot(Xb, W[0], out=z)
                 z += bias[0]
             else:
                 z = self._Z[:rows]
                 np.dot(Xb, W.T, out=z)
                 z += bias
+            yield Xb, Yb, z
+
+    def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
+        head, dtype = self.head, self.X.dtype
+        if gradient is not None:
+            gradient.fill(0.0)
+            G = gradient.reshape(self.n_outputs, self.n_features + 1)
+        total = 0.0
+        scalar = self.n_outputs == 1
+        for Xb, Yb, z in self._blocks(theta):
             if value:
                 total += head.loss_sum(z, Yb)
             if gradient is None:
@@ -469,6 +349,98 @@ class AffineObjective(Objective):
         gradient[0] = intercept
         gradient[1:] = weights
         return float(total)
+
+    # -- ∇²J ----------------------------------------------------------------------------
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """∇²J(θ): (1/m)·X̃ᵀ diag(ℓ'') X̃ per pair of outputs, plus λ on the weights.
+
+        For softmax the weights are P_c·(1 − P_c) on the diagonal blocks (1 − P_c from
+        the other classes, no cancellation) and −P_c·P_d off them.
+        """
+        theta = np.asarray(theta, dtype=float)
+        K, p1 = self.n_outputs, self.n_features + 1
+        H = np.zeros((K, p1, K, p1))
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            if self._dask:
+                self._dask_hessian(theta, H[0, :, 0, :])
+            else:
+                for Xb, Yb, z in self._blocks(theta):
+                    if K == 1:
+                        _add_weighted_gram(H[0, :, 0, :], Xb, self.head.second(z, Yb))
+                        continue
+                    P, Q = self.head.hessian_weights(z)
+                    for c in range(K):
+                        _add_weighted_gram(H[c, :, c, :], Xb, P[:, c] * Q[:, c])
+                        for d in range(c + 1, K):
+                            _add_weighted_gram(H[c, :, d, :], Xb, -P[:, c] * P[:, d])
+        for c in range(K):  # the lower triangle of each Gram block, then the other blocks
+            block = H[c, :, c, :]
+            block[1:, 0] = block[0, 1:]
+            block[np.tril_indices(p1, -1)] = block.T[np.tril_indices(p1, -1)]
+            for d in range(c + 1, K):
+                off = H[c, :, d, :]
+                off[1:, 0] = off[0, 1:]
+                off[np.tril_indices(p1, -1)] = off.T[np.tril_indices(p1, -1)]
+                H[d, :, c, :] = off.T
+        H = H.reshape(K * p1, K * p1)
+        H /= self.n_samples
+        if self.l2:
+            weights = np.ones((K, p1))
+            weights[:, 0] = 0.0
+            H[np.diag_indices_from(H)] += self.l2 * weights.ravel()
+        return H
+
+    def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
+        import dask
+        import dask.array as da
+
+        z = self.X @ theta[1:] + theta[0]
+        d = da.map_blocks(self.head.second, z, self.Y, dtype=float)
+        total, row, gram = dask.compute(d.sum(), d @ self.X, self.X.T @ (self.X * d[:, None]))
+        H[0, 0] = total
+        H[0, 1:] = row
+        H[1:, 1:] = gram
+
+    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇²J(θ)·v = (1/m)·X̃ᵀ[(∂²ℓ/∂z²)·(X̃V)] + λ·(0, v_w), without forming ∇²J."""
+        theta = np.asarray(theta, dtype=float)
+        K, p1 = self.n_outputs, self.n_features + 1
+        V = np.asarray(v, dtype=float).reshape(K, p1)
+        out = np.zeros((K, p1))
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            if self._dask:
+                import dask
+                import dask.array as da
+
+                z = self.X @ theta[1:] + theta[0]
+                u = self.X @ V[0, 1:] + V[0, 0]
+                r = da.map_blocks(self.head.hessian_vector, z, self.Y, u, dtype=float)
+                intercept, weights = dask.compute(r.sum(), r @ self.X)
+                out[0, 0], out[0, 1:] = intercept, weights
+            else:
+                for Xb, Yb, z in self._blocks(theta):
+                    U = Xb @ V[:, 1:].T.astype(Xb.dtype) + V[:, 0].astype(Xb.dtype)
+                    if K == 1:
+                        r = self.head.hessian_vector(z, Yb, U[:, 0])[:, None]
+                    else:
+                        r = self.head.hessian_vector(z, Yb, U)
+                    out[:, 0] += r.sum(axis=0)
+                    out[:, 1:] += r.T @ Xb
+        out /= self.n_samples
+        if self.l2:
+            out[:, 1:] += self.l2 * V[:, 1:]
+        return out.ravel()
+
+    def separable(self, theta: np.ndarray) -> bool:
+        if not self.classifier:
+            return False
+        theta = np.asarray(theta, dtype=float)
+        if self._dask:
+            import dask.array as da
+
+            z = self.X @ theta[1:] + theta[0]
+            return bool(da.map_blocks(self.head.correct, z, self.Y, dtype=bool).all().compute())
+        return all(bool(self.head.correct(z, Yb).all()) for _, Yb, z in self._blocks(theta))
 
     # -- step size ------------------------------------------------------------------
     @property
@@ -576,9 +548,21 @@ class MLPObjective(Objective):
         self.n_outputs = head.n_outputs
         self._sizes = (hidden * (self.n_features + 1), self.n_outputs * (hidden + 1))
         self.n_parameters = sum(self._sizes)
-        self._phi = _kernel_for(activation)
-        self._dphi = _kernel_for(activation, 1)
+        self._phi = kernel_for(activation)
+        self._dphi = kernel_for(activation, 1)
         self.block = max(256, min(4096, _block_rows(self.n_features + 2 * hidden, 8)))
+        self.classifier = getattr(head, "classes", None) is not None
+        self.convention = convention
+
+    def on(self, X: np.ndarray, Y: np.ndarray) -> MLPObjective:
+        """The same network and penalty on other data (``Y`` encoded as the head takes it)."""
+        return MLPObjective(
+            self.name, X, Y, self.head, self.hidden, self.activation, self.l2, self.convention
+        )
+
+    @property
+    def feature_blocks(self) -> tuple[int, ...]:
+        return tuple(u * (self.n_features + 1) for u in range(self.hidden))
 
     def _layers(self, theta: np.ndarray):
         first = theta[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
@@ -628,6 +612,52 @@ class MLPObjective(Objective):
                 G1[:, 1:] += self.l2 * W1
                 G2[:, 1:] += self.l2 * W2
         return total / m + self.penalty(theta)
+
+    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇²J(θ)·v by the chain rule applied to backpropagation (Pearlmutter's R-operator).
+
+        R{·} is the derivative along v: R{A} = X V₁ᵀ + c₁, R{H} = φ'(A) ⊙ R{A},
+        R{Z} = R{H} W₂ᵀ + H V₂ᵀ + c₂, R{dZ} = (∂²ℓ/∂z²)·R{Z}; then the backward pass
+        differentiated: R{∇_W2} = R{dZ}ᵀH + dZᵀR{H}, R{dA} = (R{dZ} W₂ + dZ V₂) ⊙ φ'(A)
+        + (dZ W₂) ⊙ φ''(A) ⊙ R{A}, R{∇_W1} = R{dA}ᵀX; φ'' is the kernel of the
+        activation's symbolic second derivative.  Cost: about two gradient passes.
+        """
+        theta = np.asarray(theta, dtype=float)
+        b1, W1, b2, W2 = self._layers(theta)
+        c1, V1, c2, V2 = self._layers(np.asarray(v, dtype=float))
+        out = np.zeros(self.n_parameters)
+        O1 = out[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
+        O2 = out[self._sizes[0] :].reshape(self.n_outputs, self.hidden + 1)
+        second = kernel_for(self.activation, 2)
+        scalar = self.n_outputs == 1
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for start in range(0, self.n_samples, self.block):
+                Xb = self.X[start : start + self.block]
+                Yb = self.Y[start : start + self.block]
+                A = Xb @ W1.T + b1
+                H = self._phi(A)
+                Z = H @ W2.T + b2
+                slope = self._dphi(A)
+                RA = Xb @ V1.T + c1
+                RH = slope * RA
+                RZ = RH @ W2.T + H @ V2.T + c2
+                if scalar:
+                    dZ = self.head.derivative(Z[:, 0], Yb)[:, None]
+                    RdZ = self.head.hessian_vector(Z[:, 0], Yb, RZ[:, 0])[:, None]
+                else:
+                    dZ = self.head.derivative(Z, Yb)
+                    RdZ = self.head.hessian_vector(Z, Yb, RZ)
+                O2[:, 0] += RdZ.sum(axis=0)
+                O2[:, 1:] += RdZ.T @ H + dZ.T @ RH
+                dH = dZ @ W2
+                RdA = (RdZ @ W2 + dZ @ V2) * slope + dH * second(A) * RA
+                O1[:, 0] += RdA.sum(axis=0)
+                O1[:, 1:] += RdA.T @ Xb
+        out /= self.n_samples
+        if self.l2:
+            O1[:, 1:] += self.l2 * V1
+            O2[:, 1:] += self.l2 * V2
+        return out
 
     @property
     def lipschitz(self) -> None:
@@ -699,6 +729,12 @@ class GradientDerivation:
     note: str = ""
     local_derivative: tuple[str, sympy.Expr] | None = None
     variable: str = "z"
+    #: ∂²ℓ/∂z² derived by symcalc (for softmax ∂²ℓ/∂z_c∂z_d), and its classic form.
+    loss_second: sympy.Expr | None = None
+    classic_second: sympy.Expr | None = None
+    #: (θₐ, θ_b, ∂²J/∂θₐ∂θ_b) from SymPy, and the matrix form Newton's method evaluates.
+    hessian_partials: tuple[tuple[sympy.Expr, sympy.Expr, sympy.Expr], ...] = ()
+    hessian: tuple[str, ...] = ()
 
     def to_text(self) -> str:
         """The derivation as plain text, one fact a line."""
@@ -724,15 +760,52 @@ class GradientDerivation:
             lines.append(f"  ∂J/∂{sympy.sstr(parameter)} = {sympy.sstr(partial)}")
         lines.append("vectorized (one pass of matrix products per step, what descend runs):")
         lines.extend(f"  {line}" for line in self.vectorized)
+        lines += self._hessian_text()
         if self.note:
             lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
+    def _hessian_text(self) -> list[str]:
+        if not (self.hessian or self.hessian_partials):
+            return []
+        lines = ["Hessian (second derivatives, for Newton's method and Newton-CG):"]
+        if self.loss_second is not None:
+            label = self._second_label()
+            lines.append(f"  {label} = {sympy.sstr(self.loss_second)}")
+            if self.classic_second is not None and sympy.sstr(self.classic_second) != sympy.sstr(
+                self.loss_second
+            ):
+                pad = " " * len(label)
+                lines.append(f"  {pad} = {sympy.sstr(self.classic_second)}   (classic form)")
+        for a, b, second in self.hessian_partials:
+            lines.append(f"  ∂²J/∂{sympy.sstr(a)}∂{sympy.sstr(b)} = {sympy.sstr(second)}")
+        lines.extend(f"  {line}" for line in self.hessian)
+        return lines
+
+    def _second_label(self) -> str:
+        v = self.variable
+        if "[" in v:  # softmax: one logit per class, a K × K Hessian in z
+            return f"∂²ℓ/∂{v}∂{v.replace('[c]', '[d]')}"
+        return f"d²ℓ/d{v}²"
+
     def to_latex(self) -> str:
-        """J and its partial derivatives as an ``align*`` block."""
+        """J, its partial derivatives and its second partial derivatives as an ``align*`` block."""
         rows = [rf"J &= {latex(self.objective)}"]
         rows += [
             rf"\frac{{\partial J}}{{\partial {latex(p)}}} &= {latex(d)}" for p, d in self.partials
+        ]
+        if self.loss_second is not None:
+            if self.variable.isidentifier():
+                v = latex(symbol(self.variable))
+                denominator = rf"\partial {v}^2"
+            else:
+                denominator = r"\partial z_c\,\partial z_d"
+            rows.append(rf"\frac{{\partial^2 \ell}}{{{denominator}}} &= {latex(self.loss_second)}")
+            if self.classic_second is not None and self.classic_second != self.loss_second:
+                rows.append(rf"&= {latex(self.classic_second)}")
+        rows += [
+            rf"\frac{{\partial^2 J}}{{\partial {latex(a)}\,\partial {latex(b)}}} &= {latex(d)}"
+            for a, b, d in self.hessian_partials
         ]
         return r"\begin{align*}" + r"\\ ".join(rows) + r"\end{align*}"
 
@@ -748,20 +821,38 @@ def _loss_placeholder() -> type[sympy.Function]:
     return sympy.Function("ℓ", real=True)
 
 
+_SIZES = {_m, _n, _h, _K}
+
+
+def _class_indices(condition: sympy.Basic) -> set[sympy.Symbol]:
+    """The class indices c, d, s of the generic-K derivation (integer symbols, not data)."""
+    return {s for s in condition.free_symbols if s.name in ("c", "d", "s") and s.is_integer}
+
+
+def _tidy(expr: sympy.Expr) -> sympy.Expr:
+    """Sums that hold a Kronecker delta evaluated, index-range branches dropped."""
+    for _ in range(4):
+        tidier = _in_range(expr.replace(_has_delta_sum, lambda e: e.doit()))
+        if tidier == expr:
+            break
+        expr = tidier
+    return expr
+
+
 def _in_range(expr: sympy.Expr) -> sympy.Expr:
     """Drop the ``k <= n`` branches SymPy adds for indices that are always in range."""
 
     def only_indices(e):
         return isinstance(e, sympy.Piecewise) and all(
-            c.free_symbols and c.free_symbols <= (_INDICES | {_m, _n, _h}) for _, c in e.args[:-1]
+            c.free_symbols and c.free_symbols <= (_INDICES | _SIZES | _class_indices(c))
+            for _, c in e.args[:-1]
         )
 
     return expr.replace(only_indices, lambda e: e.args[0].expr)
 
 
 def _prime_loss(expr: sympy.Expr) -> sympy.Expr:
-    """``Subs(Derivative(ℓ(ξ, y), ξ), ξ, z)`` written as ``ℓ'(z, y)``."""
-    prime = sympy.Function("ℓ'", real=True)
+    """``Subs(Derivative(ℓ(ξ, y), ξ), ξ, z)`` written as ``ℓ'(z, y)`` (``ℓ''`` for order 2)."""
 
     def is_loss_derivative(e):
         return isinstance(e, sympy.Subs) and isinstance(e.expr, sympy.Derivative)
@@ -771,10 +862,11 @@ def _prime_loss(expr: sympy.Expr) -> sympy.Expr:
         values = dict(zip(e.variables, e.point, strict=True))
         args = [values.get(a, a) for a in inner.args]
         name = inner.func.__name__
+        order = e.expr.derivative_count
         if len(args) > 2:  # softmax: name the logit differentiated by
             position = list(inner.args).index(e.expr.variables[0])
             return sympy.Function(f"∂{name}/∂z{position + 1}", real=True)(*args)
-        return (prime if name == "ℓ" else sympy.Function(name + "'", real=True))(*args)
+        return sympy.Function(name + "'" * order, real=True)(*args)
 
     return expr.replace(is_loss_derivative, rewrite)
 
@@ -783,8 +875,9 @@ def _has_delta_sum(e: sympy.Basic) -> bool:
     return isinstance(e, sympy.Sum) and e.has(sympy.KroneckerDelta)
 
 
-def _chain_rule(J: sympy.Expr, parameter: sympy.Expr) -> sympy.Expr:
-    result = sympy.diff(J, parameter)
+def _chain_rule(J: sympy.Expr, *parameters: sympy.Expr) -> sympy.Expr:
+    """∂J/∂θₐ (or ∂²J/∂θₐ∂θ_b for two parameters), Kronecker sums evaluated, ℓ' named."""
+    result = sympy.diff(J, *parameters)
     for _ in range(3):  # Kronecker deltas inside nested sums need more than one pass
         # Evaluate only the sums that hold a Kronecker delta: a plain Sum.doit() would run
         # SymPy's closed-form summation on every sum (14 s for the MLP, same answer).
@@ -819,7 +912,7 @@ class LinearModel:
     """
 
     def __init__(self, loss: str | Entry | None = "squared_error", name: str | None = None):
-        self.loss = None if loss is None else _scalar_loss(loss)
+        self.loss = None if loss is None else scalar_loss(loss)
         default = {
             None: "softmax",
             "squared_error": "linear",
@@ -842,7 +935,7 @@ class LinearModel:
             # in a forked process, which is only safe while this process has one thread.
             ScalarHead(self.loss)
         X, y, target = _unpack(data)
-        head, Y = _head_for(self.loss, y, target)
+        head, Y = head_for(self.loss, y, target)
         return AffineObjective(self.name, X, Y, head, l2)
 
     # -- symbolic ---------------------------------------------------------------------
@@ -877,67 +970,155 @@ class LinearModel:
         return self._sum_form(K, loss)[0]
 
     def derivation(self, K: int = 3) -> GradientDerivation:
-        """The derivation of ∇J: objective, ∂ℓ/∂z, chain rule, matrix form.
+        """The derivation of ∇J and ∇²J: objective, ∂ℓ/∂z, ∂²ℓ/∂z², chain rule, matrix forms.
+
+        Softmax regression is derived once for a generic number of classes (``K`` is
+        not used: the sums run over k = 1..K).
 
         Examples
         --------
         >>> d = make_model("logistic").derivation()
-        >>> d.classic
-        -y + sigmoid(z)
+        >>> d.classic, d.classic_second
+        (-y + sigmoid(z), (1 - sigmoid(z))*sigmoid(z))
+        >>> print(d.hessian[-1])
+        ∇²_θ J = (1/m)·X̃ᵀ diag(σ(X̃θ)(1 - σ(X̃θ))) X̃ + λ·diag(0, 1, ..., 1)    (λ·I on the weights)
         """
+        if self.loss is None:
+            return self._softmax_derivation()
         from ..symbolic.derivatives import derivative
 
-        entry = self._entry(K)
+        entry = self.loss
         ell = _loss_placeholder()
-        J, parameters = self._sum_form(K, lambda *args: ell(*args))
+        J, parameters = self._sum_form(1, lambda *args: ell(*args))
         partials = tuple((p, _chain_rule(J, p)) for p in parameters)
-        z = entry.variables[0]
+        b, wk = parameters
+        wr = _indexed("w")[_r]
+        pairs = [(b, b), (b, wr), (wk, wr)]
+        second_partials = tuple((p, q, _chain_rule(J, p, q)) for p, q in pairs)
+        z, y = entry.variables[:2]
         d = derivative(entry)
         classic = entry.identity if entry.identity is not None else None
-        if self.loss is not None:
-            y = entry.variables[1]
-            factor, linear = _factor_form(d, z, y)
-            residual = (
-                f"({sympy.sstr(factor)}/m)·X̃ᵀ(X̃θ - y)"
-                if linear
-                else "(1/m)·X̃ᵀ" + _vector_text(classic if classic is not None else d, z, "X̃θ")
-            )
-            lines = (
-                "z = X·w + b;  r = dℓ/dz(z, y)  (the derivative kernel, elementwise)",
-                "∂J/∂b = (1/m)·Σᵢ rᵢ;  ∇_w J = (1/m)·Xᵀr + λ·w",
-                f"∇_θ J = {residual} + λ·(0, w)    (X̃ = [1, X], θ = (b, w))",
-            )
-            note = ""
-            if linear and factor != 1:
-                c = sympy.sstr(factor)
-                note = (
-                    f"the textbook loop θ ← θ - α·(1/m)·Xᵀ(Xθ - y) drops the {c}: "
-                    f"it descends J/{c}, "
-                    f"which has the same minimizer; its learning rate α is α/{c} here"
-                )
-            prediction = "z_i = b + Σ_j X[i, j]·w[j]"
+        second = derivative(entry, order=2)
+        classic_second = None if classic is None else sympy.factor_terms(sympy.diff(classic, z))
+        factor, linear = _factor_form(d, z, y)
+        residual = (
+            f"({sympy.sstr(factor)}/m)·X̃ᵀ(X̃θ - y)"
+            if linear
+            else "(1/m)·X̃ᵀ" + _vector_text(classic if classic is not None else d, z, "X̃θ")
+        )
+        lines = (
+            "z = X·w + b;  r = dℓ/dz(z, y)  (the derivative kernel, elementwise)",
+            "∂J/∂b = (1/m)·Σᵢ rᵢ;  ∇_w J = (1/m)·Xᵀr + λ·w",
+            f"∇_θ J = {residual} + λ·(0, w)    (X̃ = [1, X], θ = (b, w))",
+        )
+        curvature = classic_second if classic_second is not None else second
+        if curvature.is_number:
+            matrix = f"({sympy.sstr(curvature)}/m)·X̃ᵀX̃"
         else:
-            lines = (
-                "Z = X·Wᵀ + b  (m × K);  R = dℓ/dZ(Z, Y) = softmax(Z) - Y"
-                "  (derivative kernels, per class)",
-                "∇_b J = (1/m)·Rᵀ1;  ∇_W J = (1/m)·RᵀX + λ·W",
-            )
+            matrix = f"(1/m)·X̃ᵀ diag({_vector_math(curvature, z, 'X̃θ')}) X̃"
+        hessian = (
+            "s = d²ℓ/dz²(z, y)  (the second-derivative kernel, elementwise)",
+            "∇²_θ J = (1/m)·X̃ᵀ diag(s) X̃ + λ·diag(0, 1, ..., 1)  (X̃ᵀ diag(s) X̃ by row blocks)",
+            f"∇²_θ J = {matrix} + λ·diag(0, 1, ..., 1)    (λ·I on the weights)",
+        )
+        note = ""
+        if linear and factor != 1:
+            c = sympy.sstr(factor)
             note = (
-                "logits are shifted by their row maximum before exp "
-                "(softmax is unchanged by the shift)"
+                f"the textbook loop θ ← θ - α·(1/m)·Xᵀ(Xθ - y) drops the {c}: "
+                f"it descends J/{c}, "
+                f"which has the same minimizer; its learning rate α is α/{c} here"
             )
-            prediction = "z_ic = b[c] + Σ_j X[i, j]·W[c, j], one logit per class c; Y one-hot"
         return GradientDerivation(
             model=self.title,
             loss=entry.name,
-            prediction=prediction,
-            objective=self.symbolic_objective(K),
+            prediction="z_i = b + Σ_j X[i, j]·w[j]",
+            objective=self.symbolic_objective(1),
             loss_derivative=d,
             classic=classic,
             partials=partials,
             vectorized=lines,
             note=note,
             variable=z.name,
+            loss_second=second,
+            classic_second=classic_second,
+            hessian_partials=second_partials,
+            hessian=hessian,
+        )
+
+    def _softmax_derivation(self) -> GradientDerivation:
+        """Softmax regression for a generic K: ℓ in log-sum-exp form, then the model's Jacobian.
+
+        With zᵢ_c = b[c] + Σ_j X[i, j]·W[c, j], ∂zᵢ_q/∂W[c, k] = δ_qc·X[i, k], so the chain rule
+        ∂J/∂θ = (1/m)·Σᵢ Σ_q R[i, q]·∂zᵢ_q/∂θ (R[i, q] = ∂ℓ/∂z_q at sample i) and
+        ∂²J/∂θ∂θ' = (1/m)·Σᵢ Σ_q Σ_s S[i, q, s]·∂zᵢ_q/∂θ·∂zᵢ_s/∂θ' (S = ∂²ℓ/∂z_q∂z_s) are
+        evaluated by SymPy with the Kronecker deltas summed out.
+        """
+        loss = softmax_derivatives()
+        X, W, b, Y = (_indexed(n) for n in "XWbY")
+        R, S = _indexed("R"), _indexed("S")
+        c, d = loss.c, loss.d
+
+        def logit(q):
+            return b[q] + sympy.Sum(X[_i, _j] * W[q, _j], (_j, 1, _n))
+
+        penalty = _lambda / 2 * sympy.Sum(sympy.Sum(W[_q, _j] ** 2, (_j, 1, _n)), (_q, 1, _K))
+        objective = (
+            sympy.Sum(
+                sympy.log(sympy.Sum(sympy.exp(logit(_q)), (_q, 1, _K)))
+                - sympy.Sum(Y[_i, _q] * logit(_q), (_q, 1, _K)),
+                (_i, 1, _m),
+            )
+            / _m
+            + penalty
+        )
+
+        def first(theta):
+            chain = sympy.Sum(
+                sympy.Sum(R[_i, _q] * sympy.diff(logit(_q), theta), (_q, 1, _K)), (_i, 1, _m)
+            )
+            return _tidy(chain / _m + sympy.diff(penalty, theta))
+
+        def second(theta, other):
+            s = sympy.Symbol("s", integer=True, positive=True)
+            inner = S[_i, _q, s] * sympy.diff(logit(_q), theta) * sympy.diff(logit(s), other)
+            chain = sympy.Sum(sympy.Sum(sympy.Sum(inner, (s, 1, _K)), (_q, 1, _K)), (_i, 1, _m))
+            return _tidy(chain / _m + sympy.diff(penalty, theta, other))
+
+        Wck, Wdr = W[c, _k], W[d, _r]
+        partials = ((b[c], first(b[c])), (Wck, first(Wck)))
+        pairs = [(b[c], b[d]), (b[c], Wdr), (Wck, Wdr)]
+        hessian_partials = tuple((p, q, second(p, q)) for p, q in pairs)
+        lines = (
+            "Z = X·Wᵀ + b  (m × K);  R = dℓ/dZ = softmax(Z) - Y  (softmax of Z minus its row "
+            "maximum; at the label -(1 - P) from the other classes)",
+            "∇_b J = (1/m)·Rᵀ1;  ∇_W J = (1/m)·RᵀX + λ·W",
+        )
+        hessian = (
+            "R[i, c] = softmax(z_i)[c] - Y[i, c];  S[i, c, d] = P_c·(δ_cd - P_d), P = softmax(z_i)",
+            "block (c, d) of ∇²J = (1/m)·X̃ᵀ diag(P_c ⊙ (δ_cd - P_d)) X̃ + λ·δ_cd·diag(0, 1, ..., 1)"
+            "   (K(K+1)/2 weighted Gram matrices; 1 - P_c summed from the other classes)",
+            "∇²J·v = (1/m)·X̃ᵀ[P ⊙ (U - (P·U)1ᵀ)] with U = X̃Vᵀ  (Hessian-vector product)",
+        )
+        return GradientDerivation(
+            model=self.title,
+            loss="categorical_cross_entropy",
+            prediction="z_ic = b[c] + Σ_j X[i, j]·W[c, j], one logit per class c = 1..K; Y one-hot",
+            objective=objective,
+            loss_derivative=loss.gradient,
+            classic=loss.softmax_gradient,
+            partials=partials,
+            vectorized=lines,
+            note=(
+                "derived once for any number of classes K (log-sum-exp form "
+                f"ℓ = {sympy.sstr(loss.log_sum_exp)}); logits are shifted by their row maximum "
+                "before exp (softmax is unchanged by the shift)"
+            ),
+            variable="z[c]",
+            loss_second=loss.hessian,
+            classic_second=loss.softmax_hessian,
+            hessian_partials=hessian_partials,
+            hessian=hessian,
         )
 
     def concrete(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0):
@@ -966,7 +1147,7 @@ class LinearModel:
                 for c in range(n):
                     values[W[k + 1, c + 1]] = thetas[k * (n + 1) + c + 1]
                 for r in range(m):
-                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r, k]))
+                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r] == k))
         expanded = _expand_sums(J.subs({_m: m, _n: n}))
         return expanded.xreplace(values), thetas, objective
 
@@ -988,6 +1169,16 @@ def _expand_sums(expr: sympy.Basic) -> sympy.Basic:
             body = sympy.Add(*(body.subs(variable, k) for k in range(int(low), int(high) + 1)))
         return body
     return expr.func(*(_expand_sums(a) for a in expr.args))
+
+
+def _vector_math(expr: sympy.Expr, z: sympy.Symbol, replacement: str) -> str:
+    """A scalar form of z written elementwise in a vector, σ for the sigmoid: σ(X̃θ)(1 - σ(X̃θ))."""
+    from ..symbolic.functions import sigmoid
+
+    sig = sigmoid(z)
+    if expr == sig * (1 - sig) or sympy.expand(expr - sig * (1 - sig)) == 0:
+        return f"σ({replacement})(1 - σ({replacement}))"
+    return _vector_text(expr, z, replacement)[1:-1]
 
 
 def _vector_text(expr: sympy.Expr, z: sympy.Symbol, replacement: str) -> str:
@@ -1028,7 +1219,7 @@ class MLP:
             )
         self.hidden = int(hidden)
         self.activation = _activation(activation)
-        self.loss = None if loss is None else _scalar_loss(loss)
+        self.loss = None if loss is None else scalar_loss(loss)
         self.convention = convention
 
     @property
@@ -1040,7 +1231,7 @@ class MLP:
         X, y, target = _unpack(data)
         if _is_dask(X):
             raise SymcalcError("dask arrays are supported for the linear and logistic models")
-        head, Y = _head_for(self.loss, y, target)
+        head, Y = head_for(self.loss, y, target)
         return MLPObjective(
             self.name, X, Y, head, self.hidden, self.activation, l2, self.convention
         )
@@ -1118,6 +1309,16 @@ class MLP:
         phi = sympy.Function("φ", real=True)
         J, parameters = self._sum_form(K, lambda *args: ell(*args), phi)
         partials = tuple((p, _chain_rule(J, p)) for p in parameters)
+        hessian = (
+            "∇²J·v by the chain rule on the backward pass (R{·} = derivative along v = (V1, c1, "
+            "V2, c2)):",
+            "R{A} = X·V1ᵀ + c1;  R{H} = φ'(A) ⊙ R{A};  R{Z} = R{H}·W2ᵀ + H·V2ᵀ + c2",
+            "R{dZ} = d²ℓ/dz²(Z, Y)·R{Z}  (softmax: P ⊙ (R{Z} - (P·R{Z})1ᵀ))",
+            "R{∇_W2 J} = (1/m)·(R{dZ}ᵀH + dZᵀR{H}) + λ·V2;  R{∇_b2 J} = (1/m)·R{dZ}ᵀ1",
+            "R{dA} = (R{dZ}·W2 + dZ·V2) ⊙ φ'(A) + (dZ·W2) ⊙ φ''(A) ⊙ R{A}  "
+            "(φ'' = activation second-derivative kernel)",
+            "R{∇_W1 J} = (1/m)·R{dA}ᵀX + λ·V1;  R{∇_b1 J} = (1/m)·R{dA}ᵀ1",
+        )
         lines = (
             "A = X·W1ᵀ + b1;  H = φ(A);  Z = H·W2ᵀ + b2              (forward)",
             "dZ = dℓ/dz(Z, Y)  (loss derivative kernel)",
@@ -1144,6 +1345,7 @@ class MLP:
                 derivative(self.activation, convention=self.convention),
             ),
             variable=entry.variables[0].name,
+            hessian=hessian,
         )
 
     def concrete(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0):
@@ -1179,7 +1381,7 @@ class MLP:
                 for u in range(h):
                     values[W2[k + 1, u + 1]] = thetas[offset + k * (h + 1) + u + 1]
                 for r in range(m):
-                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r, k]))
+                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r] == k))
         expanded = self._write_activation(_expand_sums(J.subs({_m: m, _n: n, _h: h})))
         return expanded.xreplace(values), thetas, objective
 

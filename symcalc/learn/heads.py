@@ -156,6 +156,7 @@ def _codes_for(labels: np.ndarray, y: np.ndarray, target: str) -> np.ndarray:
     unknown = labels[codes] != y
     if np.any(unknown):
         bad = y[np.argmax(unknown)]
+        bad = bad.item() if hasattr(bad, "item") else bad
         raise SymcalcError(
             f"target '{target}' holds the label {bad!r}, which was not among the classes "
             f"{', '.join(_label_names(labels))} seen first; every class must be known up front"

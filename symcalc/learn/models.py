@@ -73,6 +73,7 @@ __all__ = [
     "MLP",
     "Objective",
     "check_symbolic_gradient",
+    "check_symbolic_hessian",
     "make_model",
 ]
 
@@ -166,6 +167,21 @@ class Objective:
     def penalty(self, theta: np.ndarray) -> float:  # pragma: no cover - every objective overrides
         return 0.0
 
+    def null_directions(self) -> np.ndarray | None:
+        """Directions along which J never changes (as columns), when the model has any."""
+        return None
+
+    def penalty_gradient(self, theta: np.ndarray) -> np.ndarray:
+        """∇ of the L2 penalty alone: λ times the weights, 0 on the intercepts."""
+        gradient = np.zeros(self.n_parameters)
+        if self.l2:
+            for offset, width in self._weight_slices():
+                gradient[offset : offset + width] = self.l2 * np.asarray(theta)[offset : offset + width]
+        return gradient
+
+    def _weight_slices(self) -> tuple[tuple[int, int], ...]:  # pragma: no cover
+        return ()
+
     @property
     def lipschitz(self) -> float | None:  # pragma: no cover - every objective overrides
         return None
@@ -253,6 +269,27 @@ class AffineObjective(Objective):
         self._Z = np.empty((rows, self.n_outputs), dtype=dtype)
         self._z = self._Z[:, 0] if self.n_outputs == 1 else None
         self._row = np.empty(self.n_features, dtype=dtype)
+
+    def _weight_slices(self) -> tuple[tuple[int, int], ...]:
+        p = self.n_features
+        return tuple((k * (p + 1) + 1, p) for k in range(self.n_outputs))
+
+    def null_directions(self) -> np.ndarray | None:
+        """Directions along which J never changes (columns, unit length), or None.
+
+        Softmax is unchanged when the same number is added to every class's intercept
+        (the intercepts are not penalized), and without a penalty when the same vector
+        is added to every class's weights: softmax(z + t) = softmax(z).  Newton's method
+        keeps its steps out of these directions (their curvature is exactly 0).
+        """
+        K, p1 = self.n_outputs, self.n_features + 1
+        if K == 1:
+            return None
+        columns = [0] if self.l2 else range(p1)
+        N = np.zeros((K * p1, len(columns)))
+        for k, j in enumerate(columns):
+            N[np.arange(K) * p1 + j, k] = 1.0 / math.sqrt(K)
+        return N
 
     def on(self, X: Any, Y: Any) -> AffineObjective:
         """The same model and penalty on other data (``Y`` encoded as the head takes it)."""
@@ -443,6 +480,10 @@ class AffineObjective(Objective):
         return all(bool(self.head.correct(z, Yb).all()) for _, Yb, z in self._blocks(theta))
 
     # -- step size ------------------------------------------------------------------
+    def gram(self) -> np.ndarray | None:
+        """X̃ᵀX̃ for X̃ = [1, X] ((p+1) × (p+1), by row blocks); None above 2000 features."""
+        return _gram(self.X)
+
     @property
     def lipschitz(self) -> float | None:
         """curvature · λ_max(X̃ᵀX̃)/m + λ, with X̃ = [1, X]; None for a loss with no bound."""
@@ -485,8 +526,8 @@ class AffineObjective(Objective):
         return f"<{self.name} objective: {self.n_samples} samples, {self.n_parameters} parameters>"
 
 
-def _largest_gram_eigenvalue(X: Any) -> float:
-    """λ_max of X̃ᵀX̃ with X̃ = [1, X], without building X̃."""
+def _gram(X: Any) -> np.ndarray | None:
+    """X̃ᵀX̃ with X̃ = [1, X], by row blocks (no copy of X); None above 2000 features."""
     n, p = X.shape
     if _is_dask(X):
         import dask
@@ -500,8 +541,20 @@ def _largest_gram_eigenvalue(X: Any) -> float:
                 Xb = np.asarray(X[start : start + block], dtype=float)
                 gram += Xb.T @ Xb
                 sums += Xb.sum(axis=0)
-    else:  # power iteration on X̃ᵀX̃; 1% margin for the unconverged tail
-        v = np.ones(p + 1) / math.sqrt(p + 1)
+    else:
+        return None
+    full = np.empty((p + 1, p + 1))
+    full[0, 0] = n
+    full[0, 1:] = full[1:, 0] = sums
+    full[1:, 1:] = gram
+    return full
+
+
+def _largest_gram_eigenvalue(X: Any) -> float:
+    """λ_max of X̃ᵀX̃ with X̃ = [1, X], without building X̃."""
+    full = _gram(X)
+    if full is None:  # power iteration on X̃ᵀX̃; 1% margin for the unconverged tail
+        v = np.ones(X.shape[1] + 1) / math.sqrt(X.shape[1] + 1)
         estimate = 0.0
         for _ in range(50):
             z = X @ v[1:] + v[0]
@@ -509,10 +562,6 @@ def _largest_gram_eigenvalue(X: Any) -> float:
             estimate = float(np.linalg.norm(u))
             v = u / estimate
         return 1.01 * estimate
-    full = np.empty((p + 1, p + 1))
-    full[0, 0] = n
-    full[0, 1:] = full[1:, 0] = sums
-    full[1:, 1:] = gram
     if not np.isfinite(full).all():
         raise SymcalcError(
             "the features are too large to square (XᵀX overflows); standardize them (--standardize)"
@@ -553,6 +602,12 @@ class MLPObjective(Objective):
         self.block = max(256, min(4096, _block_rows(self.n_features + 2 * hidden, 8)))
         self.classifier = getattr(head, "classes", None) is not None
         self.convention = convention
+
+    def _weight_slices(self) -> tuple[tuple[int, int], ...]:
+        p, h = self.n_features, self.hidden
+        first = tuple((u * (p + 1) + 1, p) for u in range(h))
+        second = tuple((self._sizes[0] + k * (h + 1) + 1, h) for k in range(self.n_outputs))
+        return first + second
 
     def on(self, X: np.ndarray, Y: np.ndarray) -> MLPObjective:
         """The same network and penalty on other data (``Y`` encoded as the head takes it)."""
@@ -928,6 +983,10 @@ class LinearModel:
             "softmax": "softmax regression",
         }.get(self.name, f"{self.name} model")
 
+    def objective_on(self, X: Any, Y: Any, head: Any, l2: float = 0.0) -> AffineObjective:
+        """J on ``X`` with targets ``Y`` already encoded for ``head`` (minibatches, streams)."""
+        return AffineObjective(self.name, X, Y, head, l2)
+
     def objective(self, data: Dataset | tuple[Any, Any], l2: float = 0.0) -> AffineObjective:
         """J(θ) on ``data`` (a `Dataset` or ``(X, y)``), with penalty (λ/2)‖w‖², λ = ``l2``."""
         if isinstance(data, tuple) and data and _is_dask(data[0]) and self.loss is not None:
@@ -1225,6 +1284,12 @@ class MLP:
     @property
     def title(self) -> str:
         return f"one-hidden-layer network ({self.hidden} {self.activation.name} units)"
+
+    def objective_on(self, X: Any, Y: Any, head: Any, l2: float = 0.0) -> MLPObjective:
+        """J on ``X`` with targets ``Y`` already encoded for ``head`` (minibatches, streams)."""
+        return MLPObjective(
+            self.name, X, Y, head, self.hidden, self.activation, l2, self.convention
+        )
 
     def objective(self, data: Dataset | tuple[Any, Any], l2: float = 0.0) -> MLPObjective:
         """J(θ) on ``data``, with penalty (λ/2)(‖W₁‖² + ‖W₂‖²), λ = ``l2``."""
@@ -1526,4 +1591,48 @@ def check_symbolic_gradient(
     for s, numeric in zip(thetas, vectorized, strict=True):
         exact = float(sympy.diff(J, s).xreplace(point).evalf(digits))
         worst = max(worst, abs(exact - float(numeric)) / max(1.0, abs(exact)))
+    return worst
+
+
+def check_symbolic_hessian(
+    model: str | LinearModel | MLP,
+    X: np.ndarray,
+    y: np.ndarray,
+    theta: Sequence[float] | np.ndarray,
+    *,
+    l2: float = 0.0,
+    digits: int = 30,
+) -> float:
+    """Largest |∂²J/∂θₐ∂θ_b (SymPy) − ∇²J(θ)ₐ_b (symcalc)| / max(1, |∂²J/∂θₐ∂θ_b|) on small data.
+
+    SymPy differentiates the expanded Sum form twice (``sympy.hessian``) and evaluates it
+    at ``theta`` with ``digits`` digits; symcalc's side is `Objective.hessian` (for the
+    network: one Hessian-vector product per column).
+
+    Examples
+    --------
+    >>> X = np.array([[0.5, -1.0], [1.5, 2.0], [-0.3, 0.1]]); y = np.array([1.0, 0.0, 1.0])
+    >>> check_symbolic_hessian("logistic", X, y, [0.1, -0.2, 0.3], l2=0.5) < 1e-14
+    True
+    """
+    model = make_model(model)
+    X = np.asarray(X, dtype=float)
+    if X.size > 32:
+        raise SymcalcError(
+            "check_symbolic_hessian expands J term by term; use at most 32 data values"
+        )
+    J, thetas, objective = model.concrete(X, np.asarray(y), l2)
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (objective.n_parameters,):
+        raise SymcalcError(
+            f"theta must have {objective.n_parameters} values, got shape {theta.shape}"
+        )
+    point = {s: sympy.Float(float(v), digits) for s, v in zip(thetas, theta, strict=True)}
+    ours = objective.hessian(theta)
+    worst = 0.0
+    for a, first in enumerate(thetas):
+        partial = sympy.diff(J, first)
+        for b in range(a, len(thetas)):
+            exact = float(sympy.diff(partial, thetas[b]).xreplace(point).evalf(digits))
+            worst = max(worst, abs(exact - float(ours[a, b])) / max(1.0, abs(exact)))
     return worst

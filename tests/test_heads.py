@@ -27,7 +27,9 @@ def mp_softmax_parts(z, label):
     p = [mpmath.exp(v) / total for v in zs]
     loss = mpmath.log(total) - zs[label]
     gradient = [p[c] - (1 if c == label else 0) for c in range(len(zs))]
-    hessian = [[p[c] * ((1 if c == d else 0) - p[d]) for d in range(len(zs))] for c in range(len(zs))]
+    hessian = [
+        [p[c] * ((1 if c == d else 0) - p[d]) for d in range(len(zs))] for c in range(len(zs))
+    ]
     return loss, gradient, hessian
 
 
@@ -53,9 +55,10 @@ def test_softmax_head_matches_mpmath_at_extreme_logits(z, label):
     assert relative(head.values(Z, codes)[0], loss) < 1e-13 or float(loss) == 0.0
     ours = head.derivative(Z, codes)[0]
     for c, exact in enumerate(gradient):
-        assert abs(ours[c] - float(exact)) <= 1e-15 * max(1.0, abs(float(exact))) or relative(
-            ours[c], exact
-        ) < 1e-13
+        assert (
+            abs(ours[c] - float(exact)) <= 1e-15 * max(1.0, abs(float(exact)))
+            or relative(ours[c], exact) < 1e-13
+        )
     P, Q = head.hessian_weights(Z)
     for c in range(len(z)):
         assert relative(P[0, c] * Q[0, c], hessian[c][c]) < 1e-12 or float(hessian[c][c]) < 1e-300
@@ -113,7 +116,9 @@ def test_generic_derivation_is_the_catalog_derivative_for_each_k():
         }
         assert abs(float((generic - exact).subs(point).evalf(30))) < 1e-25
     assert str(d.softmax_gradient) == "softmax(z)[c] - y[c]"
-    assert str(d.softmax_hessian) == "KroneckerDelta(c, d)*softmax(z)[c] - softmax(z)[c]*softmax(z)[d]"
+    assert (
+        str(d.softmax_hessian) == "KroneckerDelta(c, d)*softmax(z)[c] - softmax(z)[c]*softmax(z)[d]"
+    )
 
 
 @pytest.mark.parametrize("classes", [3, 10, 40])

@@ -207,7 +207,9 @@ def test_hessian_agrees_with_differences_of_the_gradient(name, data, standardize
     assert np.abs(H - numeric).max() <= 2e-6 * scale
     assert np.linalg.eigvalsh(H)[0] >= -1e-10 * scale  # convex: positive semidefinite
     v = rng.standard_normal(objective.n_parameters)
-    np.testing.assert_allclose(objective.hessian_vector(theta, v), H @ v, rtol=1e-10, atol=1e-12 * scale)
+    np.testing.assert_allclose(
+        objective.hessian_vector(theta, v), H @ v, rtol=1e-10, atol=1e-12 * scale
+    )
 
 
 @pytest.mark.parametrize(
@@ -239,7 +241,9 @@ def test_derivation_prints_the_hessian_after_the_gradient():
     z = get("bce_with_logits").variables[0]
     assert sympy.simplify((logistic.loss_second - logistic.classic_second).rewrite(sympy.exp)) == 0
     partials = {f"{a}{b}": d for a, b, d in logistic.hessian_partials}
-    assert "ℓ''" in str(partials["w[k]w[r]"]) and "KroneckerDelta(k, r)" in str(partials["w[k]w[r]"])
+    assert "ℓ''" in str(partials["w[k]w[r]"]) and "KroneckerDelta(k, r)" in str(
+        partials["w[k]w[r]"]
+    )
     latex = logistic.to_latex()
     assert latex.startswith("\\begin{align*}") and "\\partial^2 J" in latex and "\\sigma" in latex
     assert "(2/m)·X̃ᵀX̃ + λ·diag(0, 1, ..., 1)" in make_model("linear").derivation().to_text()

@@ -77,8 +77,9 @@ def add(sub) -> None:
         type=float,
         default=DEFAULT_TOL,
         metavar="T",
-        help="converged when the gradient norm, in standardized units, is at most T·|J| "
-        f"(scale-aware: the same T on every data set; default {DEFAULT_TOL:g})",
+        help="converged when the gradient norm, in standardized units, has fallen to T times "
+        f"its value at the start (scale-aware: the same T on every data set; default "
+        f"{DEFAULT_TOL:g})",
     )
     p.add_argument(
         "--loss-tol",

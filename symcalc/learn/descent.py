@@ -16,9 +16,10 @@ Scale is handled for the user: unless a learning rate is given to a first-order 
 the optimizer works in coordinates where every feature has mean 0 and standard
 deviation 1 (`symcalc.learn.scaling`: a change of variables, no copy of X), and θ, J
 and ∇J are reported in the user's units.  The stopping rule is scale-aware: converged
-when ‖∇J‖ in standardized units is at most ``tol``·|J| (`symcalc.learn.stopping`), so
-one tolerance means the same on every data set.  The run returns the best iterate
-seen, with its objective; a diverging run stops with a hint and never returns NaN.
+when ‖∇J‖ in standardized units has fallen to ``tol`` times its value at the start
+(`symcalc.learn.stopping`), so one tolerance means the same on every data set.  The
+run returns the best iterate seen, with its objective; a diverging run stops with a
+hint and never returns NaN.
 
 Examples
 --------
@@ -118,7 +119,7 @@ class DescentResult:
     `theta_for_json` for its structured form), the best iterate seen, in the user's
     units, with its ``loss`` and ``gradient_norm``.  ``optimizer`` is what was asked
     (``auto`` or a name), ``optimizer_chosen`` what ran and ``reason`` why.
-    ``optimality`` is the stopping measure ‖∇J‖ (standardized units) / |J|, and
+    ``optimality`` is the stopping measure ‖∇J(θ)‖ / ‖∇J(θ₀)‖ (standardized units), and
     ``converged`` is True exactly when it is at most ``tol``.
     """
 
@@ -455,9 +456,7 @@ def _result(
         stop_reason=stopped.reason,
         message=message,
         seconds=seconds,
-        history=History(
-            np.array(monitor.losses), np.array(monitor.norms), np.array(monitor.steps)
-        ),
+        history=History(np.array(monitor.losses), np.array(monitor.norms), np.array(monitor.steps)),
         tol=monitor.tol,
         parameter_names=parameter_names,
         data=data,
@@ -793,8 +792,8 @@ def _descend_streaming(
         notes.append("solved in standardized coordinates; θ, J and ∇J in your units")
     message = (
         f"{stopped.message}; one more pass for the exact J: gradient norm "
-        f"{float(np.linalg.norm(gradient)):.3g} (standardized units) {verdict} tol·|J| = "
-        f"{tol:g}·{monitor.scale(loss):.4g} ({'; '.join(notes)})"
+        f"{float(np.linalg.norm(gradient)):.3g} (standardized units) {verdict} "
+        f"tol·‖∇J(θ₀)‖ = {tol:g}·{monitor.scale():.4g} ({'; '.join(notes)})"
     )
     reason = why or "chosen by the caller"
     if requested == "auto":
@@ -819,9 +818,7 @@ def _descend_streaming(
         stop_reason=stopped.reason,
         message=message,
         seconds=time.perf_counter() - started,
-        history=History(
-            np.array(monitor.losses), np.array(monitor.norms), np.array(monitor.steps)
-        ),
+        history=History(np.array(monitor.losses), np.array(monitor.norms), np.array(monitor.steps)),
         tol=tol,
         parameter_names=template.parameter_names(features),
         data=label,

@@ -176,7 +176,9 @@ class Objective:
         gradient = np.zeros(self.n_parameters)
         if self.l2:
             for offset, width in self._weight_slices():
-                gradient[offset : offset + width] = self.l2 * np.asarray(theta)[offset : offset + width]
+                gradient[offset : offset + width] = (
+                    self.l2 * np.asarray(theta)[offset : offset + width]
+                )
         return gradient
 
     def _weight_slices(self) -> tuple[tuple[int, int], ...]:  # pragma: no cover

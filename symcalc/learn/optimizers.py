@@ -230,7 +230,9 @@ class LineSearchRule(Rule):
         return alpha
 
 
-def estimate_lipschitz(objective: Any, theta: np.ndarray, iterations: int = 20, seed: int = 0) -> float:
+def estimate_lipschitz(
+    objective: Any, theta: np.ndarray, iterations: int = 20, seed: int = 0
+) -> float:
     """A local estimate of the Lipschitz constant of ∇J near θ: the largest |eigenvalue|
     of the Hessian, by power iteration on finite-difference Hessian-vector products.
 
@@ -561,7 +563,9 @@ class SGD(Method):
             alpha0 = 1.0 / problem.lipschitz(theta, settings.seed)
             origin = "learning rate 1/L, L the Lipschitz bound of ∇J on the first block"
         monitor.learning_rate = alpha0
-        monitor.notes.append(f"{origin}; schedule {settings.schedule}: {SCHEDULES[settings.schedule]}")
+        monitor.notes.append(
+            f"{origin}; schedule {settings.schedule}: {SCHEDULES[settings.schedule]}"
+        )
         monitor.divergence_hint = (
             f"lower the learning rate (learning_rate {alpha0 / 10:.3g}) or leave it out for a "
             "safe default"

@@ -277,7 +277,9 @@ class Preconditioned:
 
     def null_directions(self) -> np.ndarray | None:
         """T⁻¹N: the directions along which J never changes, in θ' (orthonormalized)."""
-        directions = self.inner.null_directions() if hasattr(self.inner, "null_directions") else None
+        directions = (
+            self.inner.null_directions() if hasattr(self.inner, "null_directions") else None
+        )
         if directions is None:
             return None
         mapped = np.column_stack([self.scaling.to_working(v) for v in directions.T])

@@ -6,15 +6,18 @@ which keeps the history, remembers the best iterate seen, and ends the run by ra
 
 ``gradient_norm``
     converged: the gradient, measured in standardized units (the coordinates θ' of
-    `symcalc.learn.scaling`, where every feature has mean 0 and spread 1), is small
-    next to the objective itself:
+    `symcalc.learn.scaling`, where every feature has mean 0 and spread 1), has fallen
+    to a fraction ``tol`` of its size at the start:
 
-        ‖∇_θ' J(θ)‖₂ ≤ tol · max(|J(θ)|, 10⁻¹²·|J(θ₀)|).
+        ‖∇_θ' J(θ)‖₂ ≤ tol · ‖∇_θ' J(θ₀)‖₂.
 
-    Both sides scale alike when the features are rescaled (θ' does not change) and when
-    the objective is (J and ∇J both scale), so one ``tol`` means the same on every data
-    set.  Near the optimum J − J* ≈ ½ gᵀH⁻¹g, so the default tol = 1e-8 puts J within
-    about 1e-12 (relative) of the optimum on well-conditioned problems.
+    The ratio does not change when the features are rescaled (θ' does not), when the
+    target is (∇J at corresponding points scales alike), or when the objective is
+    multiplied by a constant, so one ``tol`` means the same on every data set; it is
+    the relative residual with which conjugate gradients stop on least squares.  Near
+    the optimum J − J* ≈ ½ gᵀH⁻¹g, so the default tol = 1e-8 leaves J within about
+    1e-16·κ of the optimum, relative to J(θ₀) − J* (κ the condition number in
+    standardized units).
 ``loss_change``
     the relative change of J fell to ``loss_tol`` (off unless given), or no step lowers
     J at floating-point precision any more.
@@ -64,13 +67,11 @@ DEFAULT_TOL = 1e-8
 DIVERGENCE_FACTOR = 1e3
 #: J above its start and rising this many iterations in a row counts as divergence.
 GROWTH_WINDOW = 20
-#: Below this fraction of |J(θ₀)|, |J| no longer sets the scale of the tolerance.
-LOSS_FLOOR = 1e-12
 
 #: Why a run stopped, and what that means.
 STOP_REASONS: Mapping[str, str] = MappingProxyType(
     {
-        "gradient_norm": "the gradient (in standardized units) fell to tol·|J|",
+        "gradient_norm": "the gradient (in standardized units) fell to tol times its start",
         "loss_change": "the relative change of the loss fell to loss_tol, or no step lowers it",
         "max_iter": "the iteration limit was reached",
         "diverged": "the loss grew without bound, grew steadily, or stopped being a number",
@@ -133,6 +134,7 @@ class Monitor:
         self.steps: list[float] = []
         self.path: list[np.ndarray] | None = [] if record_path else None
         self.start_loss = math.nan
+        self.start_gradient = math.nan
         self.best_loss = math.inf
         self.best_theta: np.ndarray | None = None
         self.best_gradient: np.ndarray | None = None
@@ -150,14 +152,15 @@ class Monitor:
             return self.scaling.gradient_to_user(gradient), np.asarray(gradient, dtype=float)
         return np.asarray(gradient, dtype=float), self.scaling.gradient_to_working(gradient)
 
-    def scale(self, loss: float) -> float:
-        """max(|J|, 10⁻¹²·|J(θ₀)|), the yardstick of the tolerance (never 0)."""
-        floor = LOSS_FLOOR * abs(self.start_loss) if math.isfinite(self.start_loss) else 0.0
-        return max(abs(loss), floor, 1e-300)
+    def scale(self, loss: float = math.nan) -> float:
+        """‖∇_θ' J(θ₀)‖, the yardstick of the tolerance (never 0)."""
+        return max(self.start_gradient, 1e-300)
 
     def optimality(self, loss: float, working_gradient: np.ndarray) -> float:
-        """‖∇_θ' J‖ / max(|J|, 10⁻¹²·|J₀|): converged when at most tol."""
-        return norm(working_gradient) / self.scale(loss)
+        """‖∇_θ' J(θ)‖ / ‖∇_θ' J(θ₀)‖: converged when at most tol."""
+        if self.start_gradient == 0:
+            return 0.0
+        return norm(working_gradient) / self.scale()
 
     # -- events --------------------------------------------------------------------------
     def start(self, theta: np.ndarray, loss: float, gradient: np.ndarray) -> None:
@@ -170,6 +173,7 @@ class Monitor:
                 "values or standardize them"
             )
         self.start_loss = float(loss)
+        self.start_gradient = norm(working)
         self._append(theta, loss, size, 0.0)
         self._remember(theta, loss, user, working)
         self._check_tolerance(loss, working)
@@ -242,14 +246,14 @@ class Monitor:
             self.best_optimality = measure
             raise Stop(
                 "gradient_norm",
-                f"gradient norm {norm(working):.3g} (standardized units) ≤ tol·|J| = "
-                f"{self.tol:g}·{self.scale(loss):.4g}",
+                f"gradient norm {norm(working):.3g} (standardized units) ≤ tol·‖∇J(θ₀)‖ = "
+                f"{self.tol:g}·{self.scale():.4g}",
             )
 
     def _not_yet(self, loss: float, working: np.ndarray) -> str:
         return (
-            f"with gradient norm {norm(working):.3g} (standardized units) > tol·|J| = "
-            f"{self.tol:g}·{self.scale(loss):.4g}"
+            f"with gradient norm {norm(working):.3g} (standardized units) > tol·‖∇J(θ₀)‖ = "
+            f"{self.tol:g}·{self.scale():.4g}"
         )
 
     def _check_separable(self, theta: np.ndarray) -> None:

@@ -131,7 +131,9 @@ class CSVSource:
     numbers.
     """
 
-    def __init__(self, path: str | os.PathLike, target: str | None, *, chunk_bytes: int = CHUNK_BYTES):
+    def __init__(
+        self, path: str | os.PathLike, target: str | None, *, chunk_bytes: int = CHUNK_BYTES
+    ):
         self.path = Path(path)
         self.label = self.path.name
         self.chunk_bytes = int(chunk_bytes)
@@ -150,9 +152,13 @@ class CSVSource:
         try:
             text = first.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise SymcalcError(f"{self.label} is not UTF-8 text; save it as a UTF-8 CSV file") from None
+            raise SymcalcError(
+                f"{self.label} is not UTF-8 text; save it as a UTF-8 CSV file"
+            ) from None
         if not text.strip():
-            raise SymcalcError(f"{self.label} is empty; a CSV file needs a header row and data rows")
+            raise SymcalcError(
+                f"{self.label} is empty; a CSV file needs a header row and data rows"
+            )
         header = [c.strip() for c in next(csv.reader([text], skipinitialspace=True))]
         _check_header(header, self.label)
         if target is None:
@@ -254,7 +260,9 @@ class CSVSource:
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
-            raise SymcalcError(f"{self.label} is not UTF-8 text; save it as a UTF-8 CSV file") from None
+            raise SymcalcError(
+                f"{self.label} is not UTF-8 text; save it as a UTF-8 CSV file"
+            ) from None
         lines = text.splitlines()
         try:
             with np.errstate(all="ignore"):
@@ -274,7 +282,9 @@ class CSVSource:
         """Cell by cell, as `load_csv` does: the first bad cell is reported by line and column."""
         width = len(self.header)
         X, y = [], []
-        for number, cells in enumerate(csv.reader(io.StringIO("\n".join(lines)), skipinitialspace=True)):
+        for number, cells in enumerate(
+            csv.reader(io.StringIO("\n".join(lines)), skipinitialspace=True)
+        ):
             if not cells:
                 continue
             where = first + number
@@ -307,7 +317,9 @@ class CSVSource:
         self._bad_target_cells(block.decode("utf-8").splitlines(), line)
 
     def _bad_target_cells(self, lines: list[str], first: int) -> None:
-        for number, cells in enumerate(csv.reader(io.StringIO("\n".join(lines)), skipinitialspace=True)):
+        for number, cells in enumerate(
+            csv.reader(io.StringIO("\n".join(lines)), skipinitialspace=True)
+        ):
             if cells and _number(cells[self.t]) is None:
                 error = _cell_error(self.label, first + number, self.target, cells[self.t])
                 raise SymcalcError(
@@ -403,7 +415,9 @@ class DaskSource:
             self.X.mean(axis=0), self.X.std(axis=0), da.isfinite(self.X).all()
         )
         if not finite:
-            raise SymcalcError("the dask data hold a NaN or infinite value; remove or fill it first")
+            raise SymcalcError(
+                "the dask data hold a NaN or infinite value; remove or fill it first"
+            )
         labels = None
         if classify:
             labels = np.unique(np.asarray(da.unique(self.y).compute()))
@@ -424,7 +438,11 @@ class ArraySource:
     """Arrays in memory, read in row blocks (the same minibatch plan as for big data)."""
 
     def __init__(
-        self, X: np.ndarray, y: np.ndarray, feature_names: tuple[str, ...] = (), target: str = "y",
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        feature_names: tuple[str, ...] = (),
+        target: str = "y",
         chunk_rows: int = 16_384,
     ):
         self.X, self.y = X, y
@@ -498,7 +516,7 @@ def minibatches(
         yield from drain(final=True)
 
 
-# -- minibatch objectives for SGD -------------------------------------------------------------------
+# -- minibatch objectives for SGD ---------------------------------------------------------------
 
 
 class MinibatchProblem:

@@ -131,9 +131,7 @@ def test_sgd_from_the_command_line(cli, tmp_path):
 
 def test_synthetic_sets_need_no_target(cli):
     assert run_json(cli, "softmax", "--data", "synthetic:blobs")["converged"]
-    assert (
-        run_json(cli, "mlp", "--data", "synthetic:moons", "--max-iter", "20")["iterations"] == 20
-    )
+    assert run_json(cli, "mlp", "--data", "synthetic:moons", "--max-iter", "20")["iterations"] == 20
 
 
 def test_csv_written_here_matches_lstsq(cli, tmp_path, rng):

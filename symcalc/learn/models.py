@@ -38,7 +38,9 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -264,6 +266,8 @@ class AffineObjective(Objective):
         if self._dask:
             if self.n_outputs != 1:
                 raise SymcalcError("dask arrays are supported for the linear and logistic models")
+            if self.has_hessian:  # built now: kernels must not be built inside dask's threads
+                kernel_for(head.entry, 2)
             return
         dtype = X.dtype
         self.block = _block_rows(self.n_features, dtype.itemsize)
@@ -374,20 +378,45 @@ class AffineObjective(Objective):
                 G[:, 1:] += r.T @ Xb
         return total
 
-    def _dask_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
-        import dask
+    def _dask_sum(self, part: Callable[[AffineObjective], np.ndarray], width: int) -> np.ndarray:
+        """Σ over dask blocks of ``part(objective on the block)``: one pass, block by block.
+
+        Each block becomes an in-memory objective (no penalty) whose results are summed;
+        nothing but the blocks in flight is ever held, whatever the size of X.
+        """
         import dask.array as da
 
-        # The kernels are NumPy ufunc code: map_blocks runs them on each chunk of z and y.
-        z = self.X @ theta[1:] + theta[0]
-        total = da.map_blocks(self.head.values, z, self.Y, dtype=float).sum() if value else np.nan
-        if gradient is None:
-            return float(dask.compute(total)[0])
-        r = da.map_blocks(self.head.derivative, z, self.Y, dtype=float)
-        total, intercept, weights = dask.compute(total, r.sum(), r @ self.X)
-        gradient[0] = intercept
-        gradient[1:] = weights
-        return float(total)
+        X, Y = self.X, self.Y.rechunk((self.X.chunks[0],))[:, None]
+        name, head = self.name, self.head
+
+        def block(Xb: np.ndarray, Yb: np.ndarray) -> np.ndarray:
+            objective = AffineObjective(name, np.asarray(Xb), np.asarray(Yb)[:, 0], head)
+            return np.asarray(part(objective), dtype=float).reshape(1, width)
+
+        parts = da.map_blocks(
+            block,
+            X,
+            Y,
+            chunks=((1,) * X.numblocks[0], (width,)),
+            dtype=float,
+            name=_dask_name("symcalc-pass"),  # a fresh name: no hashing of θ and the head
+        )
+        return np.asarray(parts.sum(axis=0).compute())
+
+    def _dask_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
+        n = self.n_parameters
+
+        def part(block: AffineObjective) -> np.ndarray:
+            rows = block.n_samples
+            if gradient is None:
+                return np.array([block.value(theta) * rows])
+            total, g = block.value_and_gradient(theta)
+            return np.concatenate([[total * rows], g * rows])
+
+        sums = self._dask_sum(part, 1 if gradient is None else n + 1)
+        if gradient is not None:
+            gradient[:] = sums[1:]
+        return float(sums[0])
 
     # -- ∇²J ----------------------------------------------------------------------------
     def hessian(self, theta: np.ndarray) -> np.ndarray:
@@ -430,15 +459,9 @@ class AffineObjective(Objective):
         return H
 
     def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
-        import dask
-        import dask.array as da
-
-        z = self.X @ theta[1:] + theta[0]
-        d = da.map_blocks(self.head.second, z, self.Y, dtype=float)
-        total, row, gram = dask.compute(d.sum(), d @ self.X, self.X.T @ (self.X * d[:, None]))
-        H[0, 0] = total
-        H[0, 1:] = row
-        H[1:, 1:] = gram
+        p1 = self.n_features + 1
+        sums = self._dask_sum(lambda b: (b.hessian(theta) * b.n_samples).ravel(), p1 * p1)
+        H[...] = np.triu(sums.reshape(p1, p1))
 
     def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """∇²J(θ)·v = (1/m)·X̃ᵀ[(∂²ℓ/∂z²)·(X̃V)] + λ·(0, v_w), without forming ∇²J."""
@@ -448,14 +471,10 @@ class AffineObjective(Objective):
         out = np.zeros((K, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self._dask:
-                import dask
-                import dask.array as da
-
-                z = self.X @ theta[1:] + theta[0]
-                u = self.X @ V[0, 1:] + V[0, 0]
-                r = da.map_blocks(self.head.hessian_vector, z, self.Y, u, dtype=float)
-                intercept, weights = dask.compute(r.sum(), r @ self.X)
-                out[0, 0], out[0, 1:] = intercept, weights
+                sums = self._dask_sum(
+                    lambda b: b.hessian_vector(theta, v) * b.n_samples, self.n_parameters
+                )
+                out[...] = sums.reshape(K, p1)
             else:
                 for Xb, Yb, z in self._blocks(theta):
                     U = Xb @ V[:, 1:].T.astype(Xb.dtype) + V[:, 0].astype(Xb.dtype)
@@ -475,10 +494,8 @@ class AffineObjective(Objective):
             return False
         theta = np.asarray(theta, dtype=float)
         if self._dask:
-            import dask.array as da
-
-            z = self.X @ theta[1:] + theta[0]
-            return bool(da.map_blocks(self.head.correct, z, self.Y, dtype=bool).all().compute())
+            wrong = self._dask_sum(lambda b: np.array([0.0 if b.separable(theta) else 1.0]), 1)
+            return bool(wrong[0] == 0)
         return all(bool(self.head.correct(z, Yb).all()) for _, Yb, z in self._blocks(theta))
 
     # -- step size ------------------------------------------------------------------
@@ -528,23 +545,40 @@ class AffineObjective(Objective):
         return f"<{self.name} objective: {self.n_samples} samples, {self.n_parameters} parameters>"
 
 
+_DASK_NAMES = itertools.count()
+
+
+def _dask_name(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{next(_DASK_NAMES)}"
+
+
 def _gram(X: Any) -> np.ndarray | None:
     """X̃ᵀX̃ with X̃ = [1, X], by row blocks (no copy of X); None above 2000 features."""
     n, p = X.shape
-    if _is_dask(X):
-        import dask
-
-        gram, sums = dask.compute(X.T @ X, X.sum(axis=0))
-    elif p <= 2000:
-        gram, sums = np.zeros((p, p)), np.zeros(p)
-        block = _block_rows(p, X.dtype.itemsize)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n, block):
-                Xb = np.asarray(X[start : start + block], dtype=float)
-                gram += Xb.T @ Xb
-                sums += Xb.sum(axis=0)
-    else:
+    if p > 2000:
         return None
+    if _is_dask(X):
+        import dask.array as da
+
+        def block(Xb: np.ndarray) -> np.ndarray:
+            full = _gram(np.asarray(Xb))
+            return full.reshape(1, (p + 1) ** 2)
+
+        parts = da.map_blocks(
+            block,
+            X,
+            chunks=((1,) * X.numblocks[0], ((p + 1) ** 2,)),
+            dtype=float,
+            name=_dask_name("symcalc-gram"),
+        )
+        return np.asarray(parts.sum(axis=0).compute()).reshape(p + 1, p + 1)
+    gram, sums = np.zeros((p, p)), np.zeros(p)
+    rows = _block_rows(p, X.dtype.itemsize)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n, rows):
+            Xb = np.asarray(X[start : start + rows], dtype=float)
+            gram += Xb.T @ Xb
+            sums += Xb.sum(axis=0)
     full = np.empty((p + 1, p + 1))
     full[0, 0] = n
     full[0, 1:] = full[1:, 0] = sums

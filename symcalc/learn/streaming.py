@@ -49,6 +49,7 @@ import numpy as np
 from ..errors import SymcalcError, did_you_mean
 from .data import _cell_error, _check_header, _number
 from .heads import MAX_CLASSES
+from .scaling import Moments
 
 __all__ = [
     "ArraySource",
@@ -76,28 +77,6 @@ class Summary:
     mean: np.ndarray
     scale: np.ndarray
     labels: np.ndarray | None
-
-
-class _Moments:
-    """Column means and sums of squares merged block by block (Chan et al.)."""
-
-    def __init__(self, p: int):
-        self.count, self.mean, self.squares = 0, np.zeros(p), np.zeros(p)
-
-    def add(self, block: np.ndarray) -> None:
-        k = block.shape[0]
-        if k == 0:
-            return
-        block_mean = block.mean(axis=0)
-        block_squares = ((block - block_mean) ** 2).sum(axis=0)
-        delta = block_mean - self.mean
-        total = self.count + k
-        self.mean = self.mean + delta * (k / total)
-        self.squares = self.squares + block_squares + delta**2 * (self.count * k / total)
-        self.count = total
-
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.mean, np.sqrt(self.squares / max(self.count, 1))
 
 
 class _Labels:
@@ -132,11 +111,11 @@ class CSVSource:
     """
 
     def __init__(
-        self, path: str | os.PathLike, target: str | None, *, chunk_bytes: int = CHUNK_BYTES
+        self, path: str | os.PathLike, target: str | None, *, chunk_bytes: int | None = None
     ):
         self.path = Path(path)
         self.label = self.path.name
-        self.chunk_bytes = int(chunk_bytes)
+        self.chunk_bytes = int(CHUNK_BYTES if chunk_bytes is None else chunk_bytes)
         try:
             with open(self.path, "rb") as handle:
                 first = handle.readline()
@@ -219,7 +198,7 @@ class CSVSource:
 
     def scan(self, *, classify: bool) -> Summary:
         """One pass: rows, feature moments, labels (for a classifier); checks every cell."""
-        moments = _Moments(self.n_features)
+        moments = Moments(self.n_features)
         labels = _Labels(self.target)
         numeric = True
         self._offsets = []
@@ -264,16 +243,32 @@ class CSVSource:
                 f"{self.label} is not UTF-8 text; save it as a UTF-8 CSV file"
             ) from None
         lines = text.splitlines()
-        try:
-            with np.errstate(all="ignore"):
-                table = np.loadtxt(
-                    lines, delimiter=",", dtype=float, ndmin=2, quotechar='"', comments=None
-                )
-            if table.shape[1] != len(self.header) or not np.isfinite(table).all():
-                raise ValueError("shape or value")
-            return table[:, self.features], table[:, self.t], True
-        except ValueError:
-            pass
+        options = {"delimiter": ",", "quotechar": '"', "comments": None}
+        with np.errstate(all="ignore"):
+            if numeric_target is not False:
+                try:
+                    table = np.loadtxt(lines, dtype=float, ndmin=2, **options)
+                    if table.shape[1] == len(self.header) and np.isfinite(table).all():
+                        return table[:, self.features], table[:, self.t], True
+                except ValueError:
+                    pass
+            if numeric_target is not True:  # text labels: the features alone must be numbers
+                try:
+                    X = np.loadtxt(lines, dtype=float, ndmin=2, usecols=self.features, **options)
+                    y = np.char.strip(
+                        np.loadtxt(lines, dtype=str, ndmin=1, usecols=[self.t], **options)
+                    )
+                    rows = [entry for entry in lines if entry.strip()]
+                    widths = {entry.count(",") for entry in rows}
+                    if (
+                        widths == {len(self.header) - 1}
+                        and np.isfinite(X).all()
+                        and len(y) == len(X)
+                        and np.all(np.char.str_len(y) > 0)
+                    ):
+                        return X, y, False
+                except ValueError:
+                    pass
         return self._parse_slowly(lines, line, numeric_target)
 
     def _parse_slowly(
@@ -477,7 +472,7 @@ def minibatches(
     source: Any,
     batch_size: int,
     rng: np.random.Generator,
-    buffer_rows: int = BUFFER_ROWS,
+    buffer_rows: int | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Minibatches of ``batch_size`` rows: blocks in a random order, rows shuffled in a buffer.
 
@@ -490,7 +485,7 @@ def minibatches(
     >>> [len(y) for _, y in batches], sorted(np.concatenate([y for _, y in batches]).tolist())
     ([3, 3, 3, 1], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
     """
-    buffer_rows = max(int(buffer_rows), int(batch_size))
+    buffer_rows = max(int(BUFFER_ROWS if buffer_rows is None else buffer_rows), int(batch_size))
     held_X: list[np.ndarray] = []
     held_y: list[np.ndarray] = []
     held = 0

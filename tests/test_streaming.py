@@ -32,7 +32,8 @@ def write_csv(path, rows: int = 3000, features: int = 3, seed: int = 0, labels=(
     y = rng.random(rows) < 1 / (1 + np.exp(-((X - 5) @ w)))
     buffer = io.StringIO()
     np.savetxt(buffer, X, fmt="%.6g", delimiter=",")
-    body = [f"{line},{labels[int(t)]}" for line, t in zip(buffer.getvalue().splitlines(), y, strict=True)]
+    lines = buffer.getvalue().splitlines()
+    body = [f"{line},{labels[int(t)]}" for line, t in zip(lines, y, strict=True)]
     header = ",".join([f"x{j}" for j in range(1, features + 1)] + ["label"])
     path.write_text(header + "\n" + "\n".join(body) + "\n")
     return path

@@ -535,7 +535,7 @@ def test_contour_paths_figure_for_two_parameters():
     figure = plot_descent_paths(runs)
     contour_panels = [ax for ax in figure.axes if ax.get_xlabel() == "intercept"]
     assert len(contour_panels) == len(names)
-    assert [ax.get_title().split(" ")[0] for ax in contour_panels] == names
+    assert [ax.get_title().split(" ")[0].rstrip(":") for ax in contour_panels] == names
     three = descend("linear", "synthetic:linear", record_path=True)
     with pytest.raises(SymcalcError, match=r"need a two-parameter problem .* got 4 parameters"):
         plot_descent_paths([three])
@@ -587,6 +587,11 @@ def test_auto_chooses_by_problem_size_and_says_why(monkeypatch):
     large = descend("logistic", "synthetic:logistic")
     assert large.optimizer_chosen == "trust-ncg" and "Hessian-vector product" in large.reason
     assert large.converged and large.loss == pytest.approx(small.loss, rel=1e-12)
+    monkeypatch.setattr(optimizers, "NEWTON_MAX_PARAMETERS", 1000)
+    monkeypatch.setattr(optimizers, "NEWTON_MAX_COST", 1)
+    costly = descend("logistic", "synthetic:logistic")
+    assert costly.optimizer_chosen == "lbfgs" and "gradient passes" in costly.reason
+    assert costly.loss == pytest.approx(small.loss, rel=1e-12)
     network = descend("mlp", "synthetic:moons", hidden=3, max_iter=20)
     assert network.optimizer_chosen == "lbfgs" and "not convex" in network.reason
     rate = descend("linear", "synthetic:linear", learning_rate=0.01, max_iter=5)

@@ -215,10 +215,11 @@ class DescentResult:
         return png_of(self)
 
     def __repr__(self) -> str:
+        plural = "" if self.iterations == 1 else "s"
         return (
             f"<DescentResult {self.model} {self.optimizer_chosen or self.optimizer}: "
-            f"J = {self.loss:.6g}, "
-            f"‖∇J‖ = {self.gradient_norm:.2g}, {self.iterations} iterations, {self.stop_reason}>"
+            f"J = {self.loss:.6g}, ‖∇J‖ = {self.gradient_norm:.2g}, "
+            f"{self.iterations} iteration{plural}, {self.stop_reason}>"
         )
 
 
@@ -502,6 +503,7 @@ def descend(
     batch_size: int = 256,
     epochs: int = 5,
     schedule: str = "cosine",
+    precondition: bool | None = None,
 ) -> DescentResult:
     """Fit ``model`` to ``data`` by the optimizers on its symbolically derived derivatives.
 
@@ -536,6 +538,10 @@ def descend(
         rows per minibatch, passes over the data, and the step schedule
         (`symcalc.learn.optimizers.SCHEDULES`).  The data are then read chunk by chunk
         (`symcalc.learn.streaming`), never whole.
+    precondition
+        None (default): optimize in standardized coordinates (`symcalc.learn.scaling`)
+        unless a first-order rule is given a ``learning_rate``; False runs the textbook
+        update in the raw coordinates; True forces the standardized ones.
 
     Examples
     --------
@@ -603,6 +609,7 @@ def descend(
         data=label,
         parameter_names=_parameter_names(objective, dataset),
         record_path=record_path,
+        precondition=precondition,
     )
     if (
         not result.converged

@@ -76,6 +76,8 @@ CURVATURE: Mapping[str, sympy.Rational] = MappingProxyType(
     }
 )
 
+_CURVATURE_FLOATS = {name: float(bound) for name, bound in CURVATURE.items()}
+
 #: Catalog losses a model can use on one real output, and the target each expects.
 SCALAR_LOSSES: Mapping[str, str] = MappingProxyType(
     {
@@ -114,9 +116,16 @@ def kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable
     >>> kernel_for(get("squared_error"), 2)(np.array([3.0]), 1.0)
     array([2.])
     """
-    key = (entry.name, sympy.srepr(entry.expr))
-    _ENTRIES.setdefault(key, entry)
-    return _kernel(*key, order, wrt)
+    known = _KEYS.get(id(entry))
+    if known is None or known[0] is not entry:
+        key = (entry.name, sympy.srepr(entry.expr))
+        _ENTRIES.setdefault(key, entry)
+        known = _KEYS[id(entry)] = (entry, key)
+    return _kernel(*known[1], order, wrt)
+
+
+#: id(entry) → (entry, cache key): srepr is computed once per entry object, not per call.
+_KEYS: dict[int, tuple[Entry, tuple[str, str]]] = {}
 
 
 # -- classes ---------------------------------------------------------------------------------
@@ -188,8 +197,7 @@ class ScalarHead:
     @property
     def curvature(self) -> float | None:
         """sup |ℓ''|, or None when the loss has no bounded second derivative."""
-        bound = CURVATURE.get(self.entry.name)
-        return None if bound is None else float(bound)
+        return _CURVATURE_FLOATS.get(self.entry.name)
 
     @property
     def twice_differentiable(self) -> bool:
@@ -207,6 +215,10 @@ class ScalarHead:
         """∂ℓ/∂z at every sample: the kernel of the loss's symbolic derivative."""
         return self._derivative(z, y)
 
+    def loss_and_derivative(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(Σᵢ ℓ(zᵢ, yᵢ), ∂ℓ/∂z at every sample)."""
+        return self.loss_sum(z, y), self._derivative(z, y)
+
     def second(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂²ℓ/∂z² at every sample: the kernel of the loss's symbolic second derivative."""
         return kernel_for(self.entry, 2)(z, y)
@@ -214,6 +226,13 @@ class ScalarHead:
     def hessian_vector(self, z: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
         """(∂²ℓ/∂z²)·u per sample (the Hessian in z is 1 × 1)."""
         return self.second(z, y) * u
+
+    def curvature_state(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """What `apply_curvature` needs at fixed z (kept across Hessian-vector products)."""
+        return self.second(z, y)
+
+    def apply_curvature(self, state: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return state * u
 
     def encode(self, y: Any, target: str = "y") -> np.ndarray:
         """Targets in the form the kernels take: numbers, or codes 0/1 as floats."""
@@ -349,6 +368,18 @@ def _softmax_parts(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return top, S, E, rest
 
 
+def _residual(parts: tuple, codes: np.ndarray) -> np.ndarray:
+    """softmax(z) − y with the label's entry −(1 − P) summed from the other classes."""
+    top, _, E, rest = parts
+    rows = np.arange(E.shape[0])
+    total = 1 + rest
+    label = E[rows, codes]
+    complement = np.where(top == codes, rest, total - label) / total
+    P = E / total[:, None]
+    P[rows, codes] = -complement
+    return P
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class SoftmaxHead:
     """Categorical cross-entropy of softmax(z) over K classes; targets are class codes.
@@ -368,7 +399,7 @@ class SoftmaxHead:
 
     @property
     def curvature(self) -> float:
-        return float(CURVATURE["categorical_cross_entropy"])
+        return _CURVATURE_FLOATS["categorical_cross_entropy"]
 
     twice_differentiable = True
 
@@ -391,10 +422,14 @@ class SoftmaxHead:
 
     def derivative(self, Z: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """∂ℓ/∂z = softmax(z) − y; at the label, −(1 − softmax) from the other classes."""
-        P, _, Q = self.probabilities(Z)
+        return _residual(_softmax_parts(Z), codes)
+
+    def loss_and_derivative(self, Z: np.ndarray, codes: np.ndarray) -> tuple[float, np.ndarray]:
+        """(Σᵢ ℓᵢ, ∂ℓ/∂z) from one softmax evaluation."""
+        parts = _softmax_parts(Z)
         rows = np.arange(Z.shape[0])
-        P[rows, codes] = -Q[rows, codes]
-        return P
+        loss = float(np.sum(np.log1p(parts[3]) - parts[1][rows, codes]))
+        return loss, _residual(parts, codes)
 
     def hessian_weights(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(P, Q): ∂²ℓ/∂z_c∂z_d is P_c·Q_c on the diagonal and −P_c·P_d off it."""
@@ -403,9 +438,16 @@ class SoftmaxHead:
 
     def hessian_vector(self, Z: np.ndarray, codes: np.ndarray, U: np.ndarray) -> np.ndarray:
         """(∂²ℓ/∂z²)·u per sample: P_c (u_c − P·u), with u shifted by u_top first (stable)."""
+        return self.apply_curvature(self.curvature_state(Z, codes), U)
+
+    def curvature_state(self, Z: np.ndarray, codes: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """(P, top) at fixed Z: all `apply_curvature` needs."""
         P, top, _ = self.probabilities(Z)
-        rows = np.arange(Z.shape[0])
-        V = U - U[rows, top][:, None]
+        return P, top
+
+    def apply_curvature(self, state: tuple[np.ndarray, np.ndarray], U: np.ndarray) -> np.ndarray:
+        P, top = state
+        V = U - U[np.arange(U.shape[0]), top][:, None]
         return P * (V - np.einsum("ik,ik->i", P, V)[:, None])
 
     def encode(self, y: Any, target: str = "y") -> np.ndarray:

@@ -228,10 +228,12 @@ def _check_l2(l2: Any) -> float:
 
 
 def _add_weighted_gram(H: np.ndarray, Xb: np.ndarray, weights: np.ndarray) -> None:
-    """H += X̃ᵀ diag(weights) X̃ for X̃ = [1, Xb] (H is (p+1) × (p+1); upper part and row 0)."""
+    """H += X̃ᵀ diag(weights) X̃ for X̃ = [1, Xb] (H is (p+1) × (p+1), filled whole)."""
     weights = weights.astype(Xb.dtype, copy=False)
+    row = weights @ Xb
     H[0, 0] += float(weights.sum())
-    H[0, 1:] += weights @ Xb
+    H[0, 1:] += row
+    H[1:, 0] += row
     H[1:, 1:] += Xb.T @ (Xb * weights[:, None])
 
 
@@ -296,6 +298,15 @@ class AffineObjective(Objective):
         for k, j in enumerate(columns):
             N[np.arange(K) * p1 + j, k] = 1.0 / math.sqrt(K)
         return N
+
+    @property
+    def hessian_cost(self) -> float:
+        """About how many gradient passes one Hessian costs: (p + 1)(K + 1)/2.
+
+        The Hessian is K(K+1)/2 weighted Gram matrices of m·(p+1)² operations each; the
+        gradient is m·(p+1)·K.
+        """
+        return (self.n_features + 1) * (self.n_outputs + 1) / 2
 
     def on(self, X: Any, Y: Any) -> AffineObjective:
         """The same model and penalty on other data (``Y`` encoded as the head takes it)."""
@@ -362,11 +373,14 @@ class AffineObjective(Objective):
         total = 0.0
         scalar = self.n_outputs == 1
         for Xb, Yb, z in self._blocks(theta):
-            if value:
-                total += head.loss_sum(z, Yb)
             if gradient is None:
+                total += head.loss_sum(z, Yb)
                 continue
-            r = head.derivative(z, Yb)
+            if value:
+                part, r = head.loss_and_derivative(z, Yb)
+                total += part
+            else:
+                r = head.derivative(z, Yb)
             if r.dtype != dtype:
                 r = r.astype(dtype)
             if scalar:
@@ -437,31 +451,34 @@ class AffineObjective(Objective):
                         _add_weighted_gram(H[0, :, 0, :], Xb, self.head.second(z, Yb))
                         continue
                     P, Q = self.head.hessian_weights(z)
-                    for c in range(K):
-                        _add_weighted_gram(H[c, :, c, :], Xb, P[:, c] * Q[:, c])
-                        for d in range(c + 1, K):
-                            _add_weighted_gram(H[c, :, d, :], Xb, -P[:, c] * P[:, d])
-        for c in range(K):  # the lower triangle of each Gram block, then the other blocks
-            block = H[c, :, c, :]
-            block[1:, 0] = block[0, 1:]
-            block[np.tril_indices(p1, -1)] = block.T[np.tril_indices(p1, -1)]
+                    pairs = [(c, d) for c in range(K) for d in range(c, K)]
+                    weights = np.column_stack(
+                        [P[:, c] * Q[:, c] if c == d else -P[:, c] * P[:, d] for c, d in pairs]
+                    )
+                    if p1 * len(pairs) <= 512:  # small: every pair in one matrix product
+                        Xt = np.column_stack([np.ones(len(Xb), dtype=Xb.dtype), Xb])
+                        scaled = (Xt[:, :, None] * weights[:, None, :]).reshape(len(Xb), -1)
+                        grams = (Xt.T @ scaled).reshape(p1, p1, len(pairs))
+                        for k, (c, d) in enumerate(pairs):
+                            H[c, :, d, :] += grams[:, :, k]
+                    else:
+                        for k, (c, d) in enumerate(pairs):
+                            _add_weighted_gram(H[c, :, d, :], Xb, weights[:, k])
+        for c in range(K):  # the blocks below the diagonal mirror those above
             for d in range(c + 1, K):
-                off = H[c, :, d, :]
-                off[1:, 0] = off[0, 1:]
-                off[np.tril_indices(p1, -1)] = off.T[np.tril_indices(p1, -1)]
-                H[d, :, c, :] = off.T
+                H[d, :, c, :] = H[c, :, d, :].T
         H = H.reshape(K * p1, K * p1)
-        H /= self.n_samples
+        H = (H + H.T) / (2 * self.n_samples)  # exactly symmetric (Gram products round apart)
         if self.l2:
-            weights = np.ones((K, p1))
-            weights[:, 0] = 0.0
-            H[np.diag_indices_from(H)] += self.l2 * weights.ravel()
+            weights = np.full((K, p1), self.l2)
+            weights[:, 0] = 0.0  # intercepts are not penalized
+            H.flat[:: K * p1 + 1] += weights.ravel()
         return H
 
     def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
         p1 = self.n_features + 1
         sums = self._dask_sum(lambda b: (b.hessian(theta) * b.n_samples).ravel(), p1 * p1)
-        H[...] = np.triu(sums.reshape(p1, p1))
+        H[...] = sums.reshape(p1, p1)
 
     def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """∇²J(θ)·v = (1/m)·X̃ᵀ[(∂²ℓ/∂z²)·(X̃V)] + λ·(0, v_w), without forming ∇²J."""
@@ -476,18 +493,37 @@ class AffineObjective(Objective):
                 )
                 out[...] = sums.reshape(K, p1)
             else:
-                for Xb, Yb, z in self._blocks(theta):
+                states = self._curvature_states(theta)
+                for (start, stop), state in zip(self._row_blocks(), states, strict=True):
+                    Xb = self.X[start:stop]
                     U = Xb @ V[:, 1:].T.astype(Xb.dtype) + V[:, 0].astype(Xb.dtype)
                     if K == 1:
-                        r = self.head.hessian_vector(z, Yb, U[:, 0])[:, None]
+                        r = self.head.apply_curvature(state, U[:, 0])[:, None]
                     else:
-                        r = self.head.hessian_vector(z, Yb, U)
+                        r = self.head.apply_curvature(state, U)
                     out[:, 0] += r.sum(axis=0)
                     out[:, 1:] += r.T @ Xb
         out /= self.n_samples
         if self.l2:
             out[:, 1:] += self.l2 * V[:, 1:]
         return out.ravel()
+
+    def _row_blocks(self) -> list[tuple[int, int]]:
+        return [
+            (start, min(start + self.block, self.n_samples))
+            for start in range(0, self.n_samples, self.block)
+        ]
+
+    def _curvature_states(self, theta: np.ndarray) -> list:
+        """The head's curvature at each block's outputs, kept for the last θ: the
+        conjugate-gradient steps of Newton-CG ask many products at one θ."""
+        key = theta.tobytes()
+        cached = getattr(self, "_curvature_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        states = [self.head.curvature_state(z.copy(), Yb) for _, Yb, z in self._blocks(theta)]
+        self._curvature_cache = (key, states)
+        return states
 
     def separable(self, theta: np.ndarray) -> bool:
         if not self.classifier:

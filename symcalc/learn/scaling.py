@@ -138,6 +138,14 @@ class Scaling:
             if self.blocks
             else np.zeros((0, self.p + 1), dtype=int)
         )
+        # Units stored one after the other from the start of θ (every symcalc model): a
+        # reshaped view instead of fancy indexing.
+        units = len(self.blocks)
+        self._prefix = (
+            units * (self.p + 1)
+            if self.blocks == tuple(range(0, units * (self.p + 1), self.p + 1))
+            else None
+        )
 
     @classmethod
     def for_features(
@@ -167,7 +175,15 @@ class Scaling:
 
     def _units(self, vector: np.ndarray) -> np.ndarray:
         """The blocks of ``vector`` (n, ...) as an array (units, p + 1, ...)."""
+        if self._prefix is not None:
+            return vector[: self._prefix].reshape(len(self.blocks), self.p + 1, *vector.shape[1:])
         return vector[self._index]
+
+    def _store(self, vector: np.ndarray, units: np.ndarray) -> None:
+        if self._prefix is not None:
+            vector[: self._prefix] = units.reshape(self._prefix, *vector.shape[1:])
+        else:
+            vector[self._index] = units
 
     def to_user(self, theta: np.ndarray) -> np.ndarray:
         """θ = Tθ': w = w'/s, b = b' − μ·w."""
@@ -178,7 +194,7 @@ class Scaling:
         w = U[:, 1:] / self.scale
         U[:, 0] = U[:, 0] - w @ self.mean
         U[:, 1:] = w
-        theta[self._index] = U
+        self._store(theta, U)
         return theta
 
     def to_working(self, theta: np.ndarray) -> np.ndarray:
@@ -189,7 +205,7 @@ class Scaling:
         U = self._units(theta)
         U[:, 0] = U[:, 0] + U[:, 1:] @ self.mean
         U[:, 1:] = U[:, 1:] * self.scale
-        theta[self._index] = U
+        self._store(theta, U)
         return theta
 
     def gradient_to_working(self, gradient: np.ndarray) -> np.ndarray:
@@ -202,7 +218,7 @@ class Scaling:
         mean = self.mean[(slice(None), *extra)]
         scale = self.scale[(slice(None), *extra)]
         U[:, 1:] = (U[:, 1:] - mean[None] * U[:, :1]) / scale[None]
-        gradient[self._index] = U
+        self._store(gradient, U)
         return gradient
 
     def gradient_to_user(self, gradient: np.ndarray) -> np.ndarray:
@@ -212,7 +228,7 @@ class Scaling:
             return gradient
         U = self._units(gradient)
         U[:, 1:] = U[:, 1:] * self.scale + self.mean * U[:, :1]
-        gradient[self._index] = U
+        self._store(gradient, U)
         return gradient
 
     def direction_to_user(self, v: np.ndarray) -> np.ndarray:
@@ -220,11 +236,22 @@ class Scaling:
         return self.to_user(v)
 
     def hessian_to_working(self, H: np.ndarray) -> np.ndarray:
-        """TᵀHT (H symmetric): the column map Tᵀ applied on both sides."""
+        """TᵀHT (H symmetric): the map Tᵀ applied to the rows, then to the columns."""
         if self.identity:
             return H
+        H = np.array(H, dtype=float)
+        units, p1 = len(self.blocks), self.p + 1
+        mean, scale = self.mean, self.scale
+        if self._prefix is not None and self._prefix == H.shape[0]:  # every row is in a unit
+            R = H.reshape(units, p1, -1)
+            R[:, 1:] -= mean[None, :, None] * R[:, :1]
+            R[:, 1:] /= scale[None, :, None]
+            C = H.reshape(-1, units, p1)
+            C[:, :, 1:] -= mean[None, None, :] * C[:, :, :1]
+            C[:, :, 1:] /= scale[None, None, :]
+            return H
         left = self.gradient_to_working(H)
-        return self.gradient_to_working(left.T)
+        return self.gradient_to_working(np.ascontiguousarray(left.T))
 
     def __repr__(self) -> str:
         if self.identity:

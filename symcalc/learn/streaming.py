@@ -550,20 +550,21 @@ class MinibatchProblem:
         self.template = self._objective(first_X[:2], first_y[:2])
         self.n_parameters = self.template.n_parameters
 
-    def _objective(self, X: np.ndarray, y: np.ndarray, l2: float | None = None) -> Any:
+    def _objective(
+        self, X: np.ndarray, y: np.ndarray, l2: float | None = None, *, encoded: bool = False
+    ) -> Any:
         from .scaling import Preconditioned
 
         if self.standardize:
             X = (X - self.summary.mean) / self._scale
-        objective = self.make_objective(
-            X, self.head.encode(y, self.source.target), self.l2 if l2 is None else l2
-        )
+        Y = y if encoded else self.head.encode(y, self.source.target)
+        objective = self.make_objective(X, Y, self.l2 if l2 is None else l2)
         return Preconditioned(objective, self.scaling) if self.scaling is not None else objective
 
     def epoch(self, rng: np.random.Generator) -> Iterator[Any]:
-        """One pass: an objective per shuffled minibatch."""
-        for X, y in minibatches(self.source, self.batch_size, rng):
-            yield self._objective(X, y)
+        """One pass: an objective per shuffled minibatch (targets encoded once per block)."""
+        for X, Y in minibatches(_Encoded(self.source, self.head), self.batch_size, rng):
+            yield self._objective(X, Y, encoded=True)
 
     def lipschitz(self, theta: np.ndarray, seed: int = 0) -> float:
         """L of ∇J on the first block (the safe step 1/L of full-batch gradient descent)."""
@@ -595,3 +596,15 @@ class MinibatchProblem:
         loss = total / rows + self.template.penalty(theta)
         full = gradient / rows + self.template.penalty_gradient(theta)
         return float(loss), full, (correct / rows if classify else None)
+
+
+class _Encoded:
+    """A source whose targets come encoded for the head (one ``encode`` per block)."""
+
+    def __init__(self, source: Any, head: Any):
+        self.source, self.head = source, head
+        self.n_chunks = source.n_chunks
+
+    def chunks(self, order: Any = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for X, y in self.source.chunks(order):
+            yield X, self.head.encode(y, self.source.target)

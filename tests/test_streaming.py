@@ -55,6 +55,20 @@ def test_csv_blocks_are_the_whole_file(tmp_path):
     np.testing.assert_array_equal(shuffled[1][0], next(iter(source.chunks([0])))[0])
 
 
+def test_semicolons_and_blank_lines_are_read_as_load_csv_reads_them(tmp_path):
+    path = write_csv(tmp_path / "data.csv", rows=500)
+    lines = path.read_text().replace(",", ";").splitlines()
+    lines.insert(200, "")
+    lines.insert(300, "   ")
+    path.write_text("\n".join(lines) + "\n")
+    source = CSVSource(path, "label", chunk_bytes=1024)
+    assert source.delimiter == ";" and source.scan(classify=True).n_rows == 500
+    whole = load_csv(path, "label", text_target=True)
+    np.testing.assert_array_equal(np.concatenate([X for X, _ in source.chunks()]), whole.X)
+    fitted = descend("logistic", path, target="label", optimizer="sgd", epochs=2, l2=1e-2)
+    assert fitted.parameter_names[1] == "x1" and np.isfinite(fitted.loss)
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [

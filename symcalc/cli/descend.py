@@ -170,10 +170,6 @@ def run(args) -> int:
         "activation": args.activation or "tanh",
         "loss": args.loss,
     }
-    if args.delimiter is not None and args.data is not None:
-        from ..learn.data import load_data
-
-        args.data = load_data(args.data, args.target, delimiter=args.delimiter)
     if args.derivation:
         from ..learn.data import load_data
         from ..learn.models import encode_classes, make_model
@@ -181,7 +177,8 @@ def run(args) -> int:
         model = make_model(args.model, **options)
         classes = 3 if args.model == "softmax" else 2
         if args.data is not None and args.model in ("softmax", "mlp") and args.loss is None:
-            classes = len(encode_classes(load_data(args.data, args.target).y)[1])
+            data = load_data(args.data, args.target, delimiter=args.delimiter)
+            classes = len(encode_classes(data.y)[1])
         derivation = model.derivation(classes)
         print(derivation.to_latex() if args.format == "latex" else derivation.to_text())
         if args.data is None or args.format == "latex":
@@ -194,6 +191,7 @@ def run(args) -> int:
             args.model,
             args.data,
             target=args.target,
+            delimiter=args.delimiter,
             standardize=args.standardize,
             optimizer=args.optimizer,
             learning_rate=args.learning_rate,

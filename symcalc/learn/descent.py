@@ -485,6 +485,7 @@ def descend(
     data: Dataset | str | os.PathLike | tuple[Any, Any],
     *,
     target: str | None = None,
+    delimiter: str | None = None,
     standardize: bool = False,
     optimizer: str | None = "auto",
     learning_rate: float | None = None,
@@ -517,6 +518,8 @@ def descend(
         (NumPy arrays, or dask arrays for linear and logistic models).
     target
         The CSV column to predict (shipped and synthetic sets know theirs).
+    delimiter
+        The CSV cell delimiter (``","``, ``";"`` or tab; default: detected from the header).
     standardize
         Rescale every feature to mean 0 and standard deviation 1 first.
     optimizer, learning_rate, max_iter, tol, loss_tol, momentum
@@ -560,6 +563,7 @@ def descend(
             built,
             data,
             target=target,
+            delimiter=delimiter,
             standardize=standardize,
             l2=l2,
             tol=_positive(tol, "tol", allow_zero=True),
@@ -571,7 +575,7 @@ def descend(
         )
     dataset: Dataset | None = None
     if isinstance(data, (str, os.PathLike, Dataset)):
-        dataset = load_data(data, target, standardize=standardize)
+        dataset = load_data(data, target, standardize=standardize, delimiter=delimiter)
         source: Any = dataset
         label = f"{dataset.source} ({dataset.n_samples} samples × {dataset.n_features} features"
         label += ", standardized)" if dataset.is_standardized else ")"
@@ -683,12 +687,12 @@ def _sgd_settings(learning_rate, momentum, seed, batch_size, epochs, schedule) -
     )
 
 
-def _source_for(data: Any, target: str | None):
+def _source_for(data: Any, target: str | None, delimiter: str | None = None):
     """A chunked source for ``data``: a CSV read block by block, dask blocks, or arrays."""
     from .streaming import ArraySource, CSVSource, DaskSource
 
     if _is_csv_path(data):
-        return CSVSource(data, target), os.fspath(data)
+        return CSVSource(data, target, delimiter=delimiter), os.fspath(data)
     if isinstance(data, tuple) and len(data) == 2 and _is_dask(data[0]):
         if target is not None:
             raise SymcalcError("target names a CSV column; with arrays pass data=(X, y)")
@@ -700,7 +704,7 @@ def _source_for(data: Any, target: str | None):
             raise SymcalcError("target names a CSV column; with arrays pass data=(X, y)")
         X, y = check_arrays(*data)
         return ArraySource(X, y), "arrays"
-    dataset = load_data(data, target)
+    dataset = load_data(data, target, delimiter=delimiter)
     return (
         ArraySource(dataset.X, dataset.y, dataset.feature_names, dataset.target),
         dataset.source,
@@ -712,6 +716,7 @@ def _descend_streaming(
     data: Any,
     *,
     target: str | None,
+    delimiter: str | None,
     standardize: bool,
     l2: float,
     tol: float,
@@ -728,7 +733,7 @@ def _descend_streaming(
 
     started = time.perf_counter()
     l2 = _check_l2(l2)
-    source, where = _source_for(data, target)
+    source, where = _source_for(data, target, delimiter)
     classify = built.loss is None or built.loss.name == "binary_cross_entropy_with_logits"
     summary = source.scan(classify=classify)
     head = head_for_labels(built.loss, summary.labels, source.target) if classify else None

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SymcalcError, did_you_mean
-from .data import _cell_error, _check_header, _number
+from .data import _cell_error, _check_delimiter, _check_header, _number, detect_delimiter
 from .heads import MAX_CLASSES
 from .scaling import Moments
 
@@ -111,7 +111,12 @@ class CSVSource:
     """
 
     def __init__(
-        self, path: str | os.PathLike, target: str | None, *, chunk_bytes: int | None = None
+        self,
+        path: str | os.PathLike,
+        target: str | None,
+        *,
+        chunk_bytes: int | None = None,
+        delimiter: str | None = None,
     ):
         self.path = Path(path)
         self.label = self.path.name
@@ -138,7 +143,11 @@ class CSVSource:
             raise SymcalcError(
                 f"{self.label} is empty; a CSV file needs a header row and data rows"
             )
-        header = [c.strip() for c in next(csv.reader([text], skipinitialspace=True))]
+        self.delimiter = _check_delimiter(delimiter) or detect_delimiter(text)
+        header = [
+            c.strip()
+            for c in next(csv.reader([text], delimiter=self.delimiter, skipinitialspace=True))
+        ]
         _check_header(header, self.label)
         if target is None:
             raise SymcalcError(
@@ -242,8 +251,9 @@ class CSVSource:
             raise SymcalcError(
                 f"{self.label} is not UTF-8 text; save it as a UTF-8 CSV file"
             ) from None
-        lines = text.splitlines()
-        options = {"delimiter": ",", "quotechar": '"', "comments": None}
+        every = text.splitlines()
+        lines = [entry for entry in every if entry.strip()]  # blank lines hold no data
+        options = {"delimiter": self.delimiter, "quotechar": '"', "comments": None}
         with np.errstate(all="ignore"):
             if numeric_target is not False:
                 try:
@@ -258,8 +268,7 @@ class CSVSource:
                     y = np.char.strip(
                         np.loadtxt(lines, dtype=str, ndmin=1, usecols=[self.t], **options)
                     )
-                    rows = [entry for entry in lines if entry.strip()]
-                    widths = {entry.count(",") for entry in rows}
+                    widths = {entry.count(self.delimiter) for entry in lines}
                     if (
                         widths == {len(self.header) - 1}
                         and np.isfinite(X).all()
@@ -269,7 +278,7 @@ class CSVSource:
                         return X, y, False
                 except ValueError:
                     pass
-        return self._parse_slowly(lines, line, numeric_target)
+        return self._parse_slowly(every, line, numeric_target)
 
     def _parse_slowly(
         self, lines: list[str], first: int, numeric_target: bool | None
@@ -277,10 +286,11 @@ class CSVSource:
         """Cell by cell, as `load_csv` does: the first bad cell is reported by line and column."""
         width = len(self.header)
         X, y = [], []
-        for number, cells in enumerate(
-            csv.reader(io.StringIO("\n".join(lines)), skipinitialspace=True)
-        ):
-            if not cells:
+        reader = csv.reader(
+            io.StringIO("\n".join(lines)), delimiter=self.delimiter, skipinitialspace=True
+        )
+        for number, cells in enumerate(reader):
+            if not cells or all(not c.strip() for c in cells) and len(cells) <= 1:
                 continue
             where = first + number
             if len(cells) != width:
@@ -312,10 +322,11 @@ class CSVSource:
         self._bad_target_cells(block.decode("utf-8").splitlines(), line)
 
     def _bad_target_cells(self, lines: list[str], first: int) -> None:
-        for number, cells in enumerate(
-            csv.reader(io.StringIO("\n".join(lines)), skipinitialspace=True)
-        ):
-            if cells and _number(cells[self.t]) is None:
+        reader = csv.reader(
+            io.StringIO("\n".join(lines)), delimiter=self.delimiter, skipinitialspace=True
+        )
+        for number, cells in enumerate(reader):
+            if len(cells) > self.t and _number(cells[self.t]) is None:
                 error = _cell_error(self.label, first + number, self.target, cells[self.t])
                 raise SymcalcError(
                     f"{error}; a regression target must be numeric (use a classifier for text "

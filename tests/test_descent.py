@@ -592,6 +592,16 @@ def test_auto_chooses_by_problem_size_and_says_why(monkeypatch):
     costly = descend("logistic", "synthetic:logistic")
     assert costly.optimizer_chosen == "lbfgs" and "gradient passes" in costly.reason
     assert costly.loss == pytest.approx(small.loss, rel=1e-12)
+    import symcalc.learn.descent as descent_module
+
+    monkeypatch.setattr(optimizers, "NEWTON_MAX_COST", 40)
+    monkeypatch.setattr(descent_module, "COSTLY_HESSIAN", 0)  # as if the data were large
+    conditioned = descend("logistic", "synthetic:logistic")
+    assert (
+        conditioned.optimizer_chosen == "lbfgs" and "well conditioned (κ = " in conditioned.reason
+    )
+    collinear = descend("logistic", "builtin:breast_cancer", l2=1e-3)
+    assert collinear.optimizer_chosen == "newton" and "too ill-conditioned" in collinear.reason
     network = descend("mlp", "synthetic:moons", hidden=3, max_iter=20)
     assert network.optimizer_chosen == "lbfgs" and "not convex" in network.reason
     rate = descend("linear", "synthetic:linear", learning_rate=0.01, max_iter=5)

@@ -401,6 +401,9 @@ def optimize(
         separable=separable,
     )
     monitor.learning_rate = 0.0
+    if requested == "auto" and name == "newton" and _hessian_is_costly(objective):
+        name, reason = _newton_or_lbfgs(objective, problem, theta, reason)
+        method = OPTIMIZERS[name]
     settings = Settings(learning_rate=learning_rate, momentum=momentum, seed=seed)
     try:
         method.run(problem, np.array(theta, dtype=float), settings, monitor)
@@ -418,6 +421,52 @@ def optimize(
         seconds=time.perf_counter() - started,
         data=data,
         parameter_names=parameter_names,
+    )
+
+
+#: Above this many operations (m·n²) a Hessian costs real time, and ``auto`` looks at the
+#: conditioning before it commits to Newton.
+COSTLY_HESSIAN = 5e7
+#: At most this condition number (of ∇²J at the start, in standardized coordinates) L-BFGS
+#: needs a few tens of iterations, cheaper than Newton's few Hessians.
+LBFGS_CONDITION = 1e3
+
+
+def _hessian_is_costly(objective: Any) -> bool:
+    return objective.n_samples * objective.n_parameters**2 >= COSTLY_HESSIAN
+
+
+#: Rows, spread over the data, on which ``auto`` measures the conditioning.
+CONDITION_SAMPLE = 20_000
+
+
+def _newton_or_lbfgs(
+    objective: Any, problem: Any, theta: np.ndarray, reason: str
+) -> tuple[str, str]:
+    """Newton, unless ∇²J(θ₀) is so well conditioned that L-BFGS wins (large data only).
+
+    The condition number is measured on at most `CONDITION_SAMPLE` rows spread over the
+    data (a Hessian of that many rows costs little), in standardized coordinates.
+    """
+    if getattr(objective, "_dask", False) or not hasattr(objective, "on"):
+        return "newton", reason
+    step = max(1, objective.n_samples // CONDITION_SAMPLE)
+    sample = objective.on(objective.X[::step], objective.Y[::step])
+    scaled = Preconditioned(sample, problem.scaling) if hasattr(problem, "scaling") else sample
+    with np.errstate(all="ignore"):
+        eigenvalues = np.linalg.eigvalsh(scaled.hessian(np.array(theta, dtype=float)))
+    top, bottom = float(eigenvalues[-1]), float(eigenvalues[0])
+    condition = top / bottom if bottom > 0 and np.isfinite(top) else math.inf
+    if condition <= LBFGS_CONDITION:
+        return "lbfgs", (
+            f"{objective.n_parameters} parameters on {objective.n_samples} samples, and ∇²J "
+            f"at the start is well conditioned (κ = {condition:.3g} ≤ {LBFGS_CONDITION:g} in "
+            "standardized units, on a sample of the rows): L-BFGS (SciPy) needs a few tens "
+            "of gradients, fewer operations than Newton's Hessians"
+        )
+    return "newton", (
+        f"{reason}; ∇²J at the start has κ = {condition:.3g} > {LBFGS_CONDITION:g}, too "
+        "ill-conditioned for L-BFGS"
     )
 
 

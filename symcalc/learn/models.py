@@ -108,6 +108,13 @@ class Objective:
     `symcalc.learn.optimizers`.  ``feature_blocks`` lists where the units that read
     the raw features start in θ (each unit: its intercept, then one weight per feature),
     which is all `symcalc.learn.scaling` needs to precondition any model.
+
+    A new model (a deeper network, say) needs: ``_evaluate`` (J, and ∇J into an array),
+    ``initial``, ``penalty`` and ``_weight_slices`` (where the penalized weights sit),
+    ``hessian_vector`` (``has_hessian`` and ``hessian`` too when ∇²J is cheap to form),
+    ``feature_blocks``, ``on`` (the same model on other rows, for minibatches), and the
+    flags ``convex`` and ``classifier``; every optimizer, the stopping rules, the
+    preconditioning and SGD then work unchanged.
     """
 
     name: str = "objective"

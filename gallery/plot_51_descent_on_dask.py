@@ -54,21 +54,24 @@ print(
 # %%
 # Training on the dask array
 # --------------------------
-# Each step asks dask for J and ∇J: the logit z = Xw + b, the loss and derivative
-# kernels on every block of z, and Xᵀr, summed over blocks. tracemalloc sees every
-# NumPy allocation, so its peak is the most memory the fit held at one time.
+# ``auto`` picks Newton's method (11 parameters): each step asks dask for J, ∇J and the
+# Hessian X̃ᵀ diag(σ(1 − σ)) X̃, each block reduced on its own (the logit, the loss and
+# derivative kernels, the block's Gram matrix) and the small results summed, so a step is
+# one pass over the blocks. tracemalloc sees every NumPy allocation, so its peak is the
+# most memory the fit held at one time.
 tracemalloc.start()
-out_of_core = symcalc.descend("logistic", (X, y), optimizer="line-search", tol=1e-8)
+out_of_core = symcalc.descend("logistic", (X, y))
 _, peak = tracemalloc.get_traced_memory()
 tracemalloc.stop()
 print(repr(out_of_core))
+print(out_of_core.reason)
 print(f"peak memory while training: {peak / 2**20:.0f} MiB (X alone: {X.nbytes / 2**20:.0f} MiB)")
 
 # %%
 # The same fit in memory
 # ----------------------
 X_memory, y_memory = dask.compute(X, y)
-in_memory = symcalc.descend("logistic", (X_memory, y_memory), optimizer="line-search", tol=1e-8)
+in_memory = symcalc.descend("logistic", (X_memory, y_memory))
 print(repr(in_memory))
 difference = np.max(np.abs(out_of_core.theta - in_memory.theta))
 print(f"largest |θ_dask - θ_memory| = {difference:.1e}")

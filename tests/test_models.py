@@ -16,6 +16,7 @@ from symcalc.learn.models import (
     MODELS,
     SCALAR_LOSSES,
     check_symbolic_gradient,
+    check_symbolic_hessian,
     encode_classes,
     make_model,
 )
@@ -152,6 +153,105 @@ def test_gradcheck_rejects_the_textbook_gradient_without_the_2():
     theta = np.array([0.5, -1.0, 2.0, 0.0])
     assert not gradcheck(objective.value, at=theta, derivative=textbook).passed
     assert gradcheck(objective.value, at=theta, derivative=lambda t: 2 * textbook(t)).passed
+
+
+# -- second derivatives: the symbolic Hessian, Hessian-vector products ----------------------------
+
+
+@pytest.mark.parametrize(
+    "name, options, y",
+    [
+        ("linear", {}, [0.3, -1.1, 2.0]),
+        ("logistic", {}, [0.0, 1.0, 1.0]),
+        ("softmax", {}, [0.0, 2.0, 1.0]),
+        ("mlp", {"hidden": 2, "activation": "tanh", "loss": "squared_error"}, [0.3, -1.1, 2.0]),
+    ],
+)
+def test_hessian_equals_sympy_hessian_of_the_sum_form(name, options, y, rng):
+    X = rng.standard_normal((3, 2))
+    model = make_model(name, **options)
+    n = model.objective((X, np.array(y))).n_parameters
+    theta = rng.uniform(-1, 1, n)
+    assert check_symbolic_hessian(model, X, np.array(y), theta, l2=0.25) < 1e-13
+
+
+def hessian_by_differences(objective, theta, h=1e-6):
+    """Column k: (∇J(θ + h eₖ) − ∇J(θ − h eₖ)) / 2h, from the gradient alone."""
+    n = theta.size
+    H = np.empty((n, n))
+    for k in range(n):
+        step = np.zeros(n)
+        step[k] = h
+        H[:, k] = (objective.gradient(theta + step) - objective.gradient(theta - step)) / (2 * h)
+    return H
+
+
+@pytest.mark.parametrize(
+    "name, data, standardize",
+    [
+        ("linear", "builtin:diabetes", False),
+        ("logistic", "builtin:breast_cancer", True),
+        ("softmax", "builtin:iris", False),
+        ("softmax", "synthetic:blobs", True),
+    ],
+)
+def test_hessian_agrees_with_differences_of_the_gradient(name, data, standardize, rng):
+    from symcalc.learn.data import load_data
+
+    objective = make_model(name).objective(load_data(data, standardize=standardize), l2=0.05)
+    theta = rng.uniform(-0.3, 0.3, objective.n_parameters) / (1 if standardize else 10)
+    H = objective.hessian(theta)
+    np.testing.assert_array_equal(H, H.T)
+    numeric = hessian_by_differences(objective, theta, h=1e-6 if standardize else 1e-7)
+    scale = np.abs(H).max()
+    assert np.abs(H - numeric).max() <= 2e-6 * scale
+    assert np.linalg.eigvalsh(H)[0] >= -1e-10 * scale  # convex: positive semidefinite
+    v = rng.standard_normal(objective.n_parameters)
+    np.testing.assert_allclose(
+        objective.hessian_vector(theta, v), H @ v, rtol=1e-10, atol=1e-12 * scale
+    )
+
+
+@pytest.mark.parametrize(
+    "options, data",
+    [
+        ({"hidden": 4, "activation": "tanh"}, "builtin:iris"),
+        ({"hidden": 3, "activation": "softplus", "loss": "squared_error"}, "builtin:diabetes"),
+        ({"hidden": 3, "activation": "sigmoid"}, "synthetic:moons"),
+    ],
+)
+def test_mlp_hessian_vector_product_agrees_with_differences_of_the_gradient(options, data, rng):
+    from symcalc.learn.data import load_data
+
+    objective = make_model("mlp", **options).objective(load_data(data, standardize=True), l2=0.1)
+    theta = objective.initial(3)
+    for _ in range(2):
+        v = rng.standard_normal(objective.n_parameters)
+        h = 1e-6
+        numeric = (objective.gradient(theta + h * v) - objective.gradient(theta - h * v)) / (2 * h)
+        exact = objective.hessian_vector(theta, v)
+        assert np.abs(exact - numeric).max() <= 1e-7 * np.abs(exact).max()
+
+
+def test_derivation_prints_the_hessian_after_the_gradient():
+    logistic = make_model("logistic").derivation()
+    text = logistic.to_text()
+    assert text.index("∇_θ J =") < text.index("Hessian")
+    assert "∇²_θ J = (1/m)·X̃ᵀ diag(σ(X̃θ)(1 - σ(X̃θ))) X̃ + λ·diag(0, 1, ..., 1)" in text
+    z = get("bce_with_logits").variables[0]
+    assert sympy.simplify((logistic.loss_second - logistic.classic_second).rewrite(sympy.exp)) == 0
+    partials = {f"{a}{b}": d for a, b, d in logistic.hessian_partials}
+    assert "ℓ''" in str(partials["w[k]w[r]"]) and "KroneckerDelta(k, r)" in str(
+        partials["w[k]w[r]"]
+    )
+    latex = logistic.to_latex()
+    assert latex.startswith("\\begin{align*}") and "\\partial^2 J" in latex and "\\sigma" in latex
+    assert "(2/m)·X̃ᵀX̃ + λ·diag(0, 1, ..., 1)" in make_model("linear").derivation().to_text()
+    softmax = make_model("softmax").derivation().to_text()
+    assert "∂²ℓ/∂z[c]∂z[d]" in softmax and "P_c·(δ_cd - P_d)" in softmax
+    mlp = make_model("mlp").derivation().to_text()
+    assert "R{dA} = (R{dZ}·W2 + dZ·V2) ⊙ φ'(A) + (dZ·W2) ⊙ φ''(A) ⊙ R{A}" in mlp
+    del z
 
 
 # -- values against mpmath, stable at extreme logits -----------------------------------------------
@@ -302,7 +402,10 @@ def test_logistic_and_softmax_derivations_use_the_classic_forms():
     difference = (logistic.loss_derivative - logistic.classic).rewrite(sympy.exp)
     assert sympy.simplify(difference.subs(y, 0)) == 0 and sympy.simplify(difference.subs(y, 1)) == 0
     softmax = make_model("softmax").derivation(K=4)
-    assert "softmax(Z) - Y" in softmax.to_text() and "∂ℓ/∂z1" in softmax.to_text()
+    text = softmax.to_text()
+    assert "R = dℓ/dZ = softmax(Z) - Y" in text
+    assert "= softmax(z)[c] - y[c]   (classic form)" in text
+    assert ", 1, K)" in text  # one derivation for any number of classes
 
 
 def test_mlp_derivation_names_the_activation_derivative():

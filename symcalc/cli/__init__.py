@@ -40,7 +40,8 @@ COMMANDS: dict[str, str] = {
     "ftc": "check the fundamental theorem d/dx ∫_a^x f = f, symbolically and numerically",
     "riemann": "Riemann sum of f on [a, b], its error, and the convergence study",
     "plot": "draw f beside its derivative (and second derivative) to a PNG, SVG or PDF file",
-    "descend": "gradient descent on a model whose gradient is derived symbolically",
+    "descend": "fit a model by Newton, L-BFGS, Newton-CG, gradient descent or SGD on derived "
+    "derivatives",
     "eval": "evaluate the stable NumPy kernel of a function or its derivative",
     "gradcheck": "compare the symbolic derivative with numeric differentiation",
     "gallery": "build the catalog gallery: a Markdown page with figures per entry, and an index",

@@ -10,15 +10,20 @@ from .flags import to_flags
 
 
 def add(sub) -> None:
-    from ..learn.descent import DEFAULT_MAX_ITER, DEFAULT_TOL, OPTIMIZERS
+    from ..learn.descent import DEFAULT_MAX_ITER, DEFAULT_TOL, OPTIMIZER_NAMES, SCHEDULES
     from ..learn.models import MODELS
 
     p = sub.add_parser(
         "descend",
-        description="Fit linear, logistic, softmax or one-hidden-layer models by gradient descent. "
-        "The gradient is derived from the model's symbolic loss (see --derivation), never written "
-        "by hand. Data: a CSV file with a header row, builtin:diabetes|breast_cancer|iris (real "
-        "data shipped with symcalc) or synthetic:linear|logistic|blobs|moons.",
+        description="Fit linear, logistic, softmax or one-hidden-layer models. The gradient and "
+        "the Hessian are derived from the model's symbolic loss (see --derivation), never "
+        "written by hand. --optimizer auto (the default) picks Newton's method for convex "
+        "models whose Hessian is cheap (L-BFGS when it is costly and the problem well "
+        "conditioned), trust-region Newton-CG above 1000 parameters, L-BFGS for networks and "
+        "minibatch SGD for a CSV file too large to load, and says why. Features are "
+        "standardized internally (θ, J and ∇J are reported in your units). Data: a CSV file "
+        "with a header row, builtin:diabetes|breast_cancer|iris|wine|digits (real data "
+        "shipped with symcalc) or synthetic:linear|logistic|blobs|moons.",
     )
     p.add_argument("model", choices=list(MODELS), help="the model to fit")
     p.add_argument(
@@ -40,9 +45,10 @@ def add(sub) -> None:
     )
     p.add_argument(
         "--optimizer",
-        choices=list(OPTIMIZERS),
-        default=None,
-        help="update rule (default: gd, or line-search for mlp)",
+        choices=list(OPTIMIZER_NAMES),
+        default="auto",
+        help="newton, lbfgs, trust-ncg, a first-order rule, or sgd (minibatches read in "
+        "chunks); auto (default) chooses by problem size and data location and prints why",
     )
     p.add_argument(
         "--learning-rate",
@@ -71,7 +77,9 @@ def add(sub) -> None:
         type=float,
         default=DEFAULT_TOL,
         metavar="T",
-        help=f"stop when the gradient norm is at most T (default {DEFAULT_TOL:g})",
+        help="converged when the gradient norm, in standardized units, has fallen to T times "
+        f"its value at the start (scale-aware: the same T on every data set; default "
+        f"{DEFAULT_TOL:g})",
     )
     p.add_argument(
         "--loss-tol",
@@ -98,14 +106,39 @@ def add(sub) -> None:
         "for regression (default: softmax cross-entropy)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of the mlp's initial weights (default 0)"
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the mlp's initial weights and of sgd's shuffling (default 0)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=256,
+        metavar="B",
+        help="sgd: rows per minibatch (default 256)",
+    )
+    p.add_argument(
+        "--epochs", type=int, default=5, metavar="E", help="sgd: passes over the data (default 5)"
+    )
+    p.add_argument(
+        "--schedule",
+        choices=list(SCHEDULES),
+        default="cosine",
+        help="sgd: learning-rate schedule (default cosine, annealed to 0)",
     )
     p.add_argument(
         "--derivation",
         action="store_true",
-        help="print how the gradient is derived from the symbolic loss (--data optional)",
+        help="print how the gradient and the Hessian are derived from the symbolic loss "
+        "(--data optional; --format latex for LaTeX)",
     )
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "latex"],
+        default="text",
+        help="text or json for a fit; text or latex for --derivation",
+    )
     add_plot_target(p)
     p.set_defaults(run=run)
 
@@ -118,7 +151,17 @@ def run(args) -> int:
     if args.loss is not None and args.model in ("logistic", "softmax"):
         raise SymcalcError(f"{args.model} regression has a fixed loss; drop --loss")
     if args.derivation and args.format == "json":
-        raise SymcalcError("--derivation prints text; drop --format json")
+        raise SymcalcError("--derivation prints text or LaTeX; drop --format json")
+    if args.format == "latex" and not args.derivation:
+        raise SymcalcError("--format latex prints the derivation; add --derivation")
+    sgd_flags = {
+        "--batch-size": args.batch_size != 256,
+        "--epochs": args.epochs != 5,
+        "--schedule": args.schedule != "cosine",
+    }
+    if args.optimizer not in ("sgd", "auto") and any(sgd_flags.values()):
+        used = ", ".join(flag for flag, given in sgd_flags.items() if given)
+        raise SymcalcError(f"{used} apply to --optimizer sgd only")
     if args.data is None and not args.derivation:
         raise SymcalcError("--data is required: a CSV file, builtin:NAME or synthetic:NAME")
     check_plot_target(args.plot, args.force)
@@ -127,10 +170,6 @@ def run(args) -> int:
         "activation": args.activation or "tanh",
         "loss": args.loss,
     }
-    if args.delimiter is not None and args.data is not None:
-        from ..learn.data import load_data
-
-        args.data = load_data(args.data, args.target, delimiter=args.delimiter)
     if args.derivation:
         from ..learn.data import load_data
         from ..learn.models import encode_classes, make_model
@@ -138,17 +177,21 @@ def run(args) -> int:
         model = make_model(args.model, **options)
         classes = 3 if args.model == "softmax" else 2
         if args.data is not None and args.model in ("softmax", "mlp") and args.loss is None:
-            classes = len(encode_classes(load_data(args.data, args.target).y)[1])
-        print(model.derivation(classes).to_text())
-        if args.data is None:
+            data = load_data(args.data, args.target, delimiter=args.delimiter)
+            classes = len(encode_classes(data.y)[1])
+        derivation = model.derivation(classes)
+        print(derivation.to_latex() if args.format == "latex" else derivation.to_text())
+        if args.data is None or args.format == "latex":
             return EXIT_OK
         print()
-    progress = ProgressBar(args.max_iter) if sys.stderr.isatty() else None
+    total = args.epochs if args.optimizer == "sgd" else args.max_iter
+    progress = ProgressBar(total) if sys.stderr.isatty() else None
     try:
         result = descend(
             args.model,
             args.data,
             target=args.target,
+            delimiter=args.delimiter,
             standardize=args.standardize,
             optimizer=args.optimizer,
             learning_rate=args.learning_rate,
@@ -158,6 +201,9 @@ def run(args) -> int:
             loss_tol=args.loss_tol,
             seed=args.seed,
             callback=progress,
+            batch_size=args.batch_size,
+            epochs=args.epochs,
+            schedule=args.schedule,
             **options,
         )
     finally:

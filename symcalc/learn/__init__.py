@@ -1,8 +1,14 @@
 """The learning layer: data, models whose gradients are derived, optimizers, descent.
 
-Holds `data` (CSV, built-in and synthetic data sets), `models` (objectives J(θ) as
-symbolic sums, with gradients derived from the loss's derivative and the model's
-Jacobian) and `descent` (the optimizers and the descent loop).
+Holds `data` (CSV, built-in and synthetic data sets), `heads` (the loss on a model's
+outputs with its first and second derivatives; softmax derived once for any number of
+classes), `models` (objectives J(θ) as symbolic sums, with gradients and Hessians derived
+from the loss's derivatives and the model's Jacobian), `scaling` (preconditioning by a
+change of variables), `streaming` (CSV files and dask arrays read chunk by chunk,
+shuffled minibatches), `optimizers` (Newton, SciPy's L-BFGS and trust-region Newton-CG,
+the first-order rules, SGD, and ``auto``'s policy), `stopping` (the scale-aware stopping
+rule, divergence, separable classes, the best iterate) and `descent` (results and the
+entry points `descend` and `optimize`).
 
 May import: NumPy, SciPy, SymPy, dask (optional), `symcalc.numeric`, `symcalc.symbolic`,
 `symcalc.errors`, `symcalc.hooks`.  Never matplotlib, present or cli.

@@ -8,7 +8,8 @@
   belongs or a quote that never closes is reported with its line number and column,
   never dropped; lines of only whitespace are blank lines;
 * a data set shipped with symcalc (``builtin:diabetes``, ``builtin:breast_cancer``,
-  ``builtin:iris``: real tables, see ``symcalc/learn/datasets/README.md``);
+  ``builtin:iris``, ``builtin:wine``, ``builtin:digits``: real tables, see
+  ``symcalc/learn/datasets/README.md``);
 * a seeded synthetic set (``synthetic:linear``, ``synthetic:logistic``,
   ``synthetic:blobs``, ``synthetic:moons``; see `SYNTHETIC`).
 
@@ -578,6 +579,20 @@ BUILTIN: Mapping[str, BuiltinSet] = MappingProxyType(
             "species",
             "150 iris flowers, 4 measurements in cm; target: one of 3 species (Fisher 1936)",
             "3-class classification",
+        ),
+        "wine": BuiltinSet(
+            "wine.csv",
+            "cultivar",
+            "178 Italian wines, 13 chemical measurements; target: one of 3 cultivars "
+            "(Forina et al., UCI)",
+            "3-class classification",
+        ),
+        "digits": BuiltinSet(
+            "digits.csv",
+            "digit",
+            "1797 handwritten digits, 8 × 8 pixel intensities 0-16; target: the digit 0-9 "
+            "(Alpaydin and Kaynak, UCI)",
+            "10-class classification",
         ),
     }
 )

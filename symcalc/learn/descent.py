@@ -1,43 +1,31 @@
-"""Gradient descent on derived gradients: optimizers, stopping rules, history, results.
+"""Descent: fit a model by the optimizers of `symcalc.learn.optimizers`; results and history.
 
-The textbook loop is θ ← θ − α∇J(θ): start somewhere, compute the gradient,
-step, repeat until converged.  `descend` runs it on a model from
-`symcalc.learn.models` (whose gradient is derived symbolically) and data from
-`symcalc.learn.data`; `optimize` runs it on any `symcalc.learn.models.Objective`.
+The textbook loop is θ ← θ − α∇J(θ): start somewhere, compute the gradient, step,
+repeat until converged.  `descend` fits a model from `symcalc.learn.models` (whose
+gradient and Hessian are derived symbolically) to data from `symcalc.learn.data`
+(or, for data larger than memory, read chunk by chunk by `symcalc.learn.streaming`);
+`optimize` minimizes any `symcalc.learn.models.Objective`.
 
-Optimizers (`OPTIMIZERS`), each one small class with a ``step``:
+``optimizer="auto"`` (the default) chooses by problem size and data location
+(`symcalc.learn.optimizers.choose`): Newton's method from the symbolic Hessian for
+convex models up to 1000 parameters, trust-region Newton-CG above, L-BFGS for
+networks, minibatch SGD for a file that does not fit in memory.  The result says
+what was chosen and why (``optimizer_chosen``, ``reason``).
 
-========== ==================================================================
-gd         θ ← θ − α∇J, exactly the textbook rule
-momentum   v ← βv + ∇J;  θ ← θ − αv  (heavy ball, β = 0.9)
-nesterov   v ← βv + ∇J;  θ ← θ − α(∇J + βv)  (Nesterov in the look-ahead form:
-           one gradient per step)
-adam       bias-corrected first and second moment estimates (β₁ = 0.9,
-           β₂ = 0.999, ε = 1e-8), θ ← θ − α m̂ / (√v̂ + ε)
-line-search backtracking (Armijo): halve α until J(θ − α∇J) ≤ J(θ) − c α ‖∇J‖²
-           (c = 0.3); the next search starts from 2α
-========== ==================================================================
-
-Step sizes: ``learning_rate`` given is used as is (for ``gd`` the update is
-exactly θ − α∇J).  Otherwise ``gd``, ``momentum`` and ``nesterov`` take α = 1/L
-from the model's Lipschitz bound L of ∇J (for MSE L = 2·λ_max(X̃ᵀX̃)/m, for the
-logistic loss λ_max(X̃ᵀX̃)/(4m)), which converges on any data without tuning; for a
-network, which has no global bound, L is estimated at the start by power
-iteration on Hessian-vector products; ``adam`` takes α = 0.1; the line search
-starts from 1/L.  The default optimizer is ``gd`` when L is known, else
-``line-search``.
-
-Stopping: the gradient norm falls to ``tol`` (``converged`` is True exactly when
-‖∇J‖ ≤ tol at the end), the relative change of J falls to ``loss_tol`` (off
-unless given), or ``max_iter`` steps.  Divergence (J not finite or grown a
-thousandfold) stops the run and returns the last good θ with a hint to lower the
-learning rate; a result never holds NaN.
+Scale is handled for the user: unless a learning rate is given to a first-order rule,
+the optimizer works in coordinates where every feature has mean 0 and standard
+deviation 1 (`symcalc.learn.scaling`: a change of variables, no copy of X), and θ, J
+and ∇J are reported in the user's units.  The stopping rule is scale-aware: converged
+when ‖∇J‖ in standardized units has fallen to ``tol`` times its value at the start
+(`symcalc.learn.stopping`), so one tolerance means the same on every data set.  The
+run returns the best iterate seen, with its objective; a diverging run stops with a
+hint and never returns NaN.
 
 Examples
 --------
 >>> result = descend("linear", "synthetic:linear")
->>> result.converged, result.stop_reason
-(True, 'gradient_norm')
+>>> result.converged, result.stop_reason, result.optimizer_chosen
+(True, 'gradient_norm', 'newton')
 >>> [round(float(v), 2) for v in result.theta]  # y = 1.5 + 2·x1 - x2 + 0.5·x3 + noise
 [1.48, 1.96, -1.05, 0.53]
 """
@@ -49,8 +37,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import numpy as np
@@ -59,11 +46,31 @@ from ..errors import SymcalcError, did_you_mean
 from ..hooks import png_of
 from .data import Dataset, load_data
 from .models import MLP, LinearModel, Objective, make_model
+from .optimizers import (
+    ADAM_LEARNING_RATE,
+    FIRST_ORDER,
+    OPTIMIZERS,
+    SCHEDULES,
+    Settings,
+    choose,
+    estimate_lipschitz,
+)
+from .scaling import Preconditioned, Scaling, balanced_scale
+from .stopping import (
+    DEFAULT_MAX_ITER,
+    DEFAULT_TOL,
+    STOP_REASONS,
+    Monitor,
+    Stop,
+    norm,
+)
 
 __all__ = [
+    "ADAM_LEARNING_RATE",
     "DEFAULT_MAX_ITER",
     "DEFAULT_TOL",
     "OPTIMIZERS",
+    "SCHEDULES",
     "STOP_REASONS",
     "DescentResult",
     "History",
@@ -73,155 +80,9 @@ __all__ = [
     "optimize",
 ]
 
-#: Default iteration limit.
-DEFAULT_MAX_ITER = 10_000
-#: Default bound on the gradient norm at convergence.
-DEFAULT_TOL = 1e-6
-#: J above this factor times its starting value (or not finite) counts as divergence.
-DIVERGENCE_FACTOR = 1e3
-#: Default Adam step size (Adam's steps are about α in every coordinate).
-ADAM_LEARNING_RATE = 0.1
-
-#: Why a run stopped, and what that means.
-STOP_REASONS: Mapping[str, str] = MappingProxyType(
-    {
-        "gradient_norm": "the gradient norm fell to tol",
-        "loss_change": "the relative change of the loss fell to loss_tol",
-        "max_iter": "the iteration limit was reached",
-        "diverged": "the loss grew without bound or stopped being a number",
-    }
-)
-
-
-# -- optimizers ---------------------------------------------------------------------------
-
-
-class Optimizer:
-    """One update rule.  ``step`` moves θ in place and returns the step size it used."""
-
-    name = "optimizer"
-
-    def __init__(self, learning_rate: float, n_parameters: int, momentum: float = 0.9):
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.buffer = np.zeros(n_parameters)
-
-    def step(
-        self, theta: np.ndarray, gradient: np.ndarray, loss: float, objective: Objective
-    ) -> float:
-        raise NotImplementedError  # pragma: no cover
-
-
-class GradientDescent(Optimizer):
-    """θ ← θ − α∇J(θ)."""
-
-    name = "gd"
-
-    def step(self, theta, gradient, loss, objective):
-        np.multiply(gradient, self.learning_rate, out=self.buffer)
-        theta -= self.buffer
-        return self.learning_rate
-
-
-class Momentum(Optimizer):
-    """Heavy ball: v ← βv + ∇J;  θ ← θ − αv."""
-
-    name = "momentum"
-
-    def step(self, theta, gradient, loss, objective):
-        velocity = self.buffer
-        velocity *= self.momentum
-        velocity += gradient
-        theta -= self.learning_rate * velocity
-        return self.learning_rate
-
-
-class Nesterov(Optimizer):
-    """v ← βv + ∇J;  θ ← θ − α(∇J + βv): Nesterov's look-ahead, one gradient per step."""
-
-    name = "nesterov"
-
-    def step(self, theta, gradient, loss, objective):
-        velocity = self.buffer
-        velocity *= self.momentum
-        velocity += gradient
-        theta -= self.learning_rate * (gradient + self.momentum * velocity)
-        return self.learning_rate
-
-
-class Adam(Optimizer):
-    """m ← β₁m + (1−β₁)∇J;  v ← β₂v + (1−β₂)∇J²;  θ ← θ − α m̂/(√v̂ + ε)."""
-
-    name = "adam"
-    beta1, beta2, epsilon = 0.9, 0.999, 1e-8
-
-    def __init__(self, learning_rate, n_parameters, momentum=0.9):
-        super().__init__(learning_rate, n_parameters, momentum)
-        self.second = np.zeros(n_parameters)
-        self.t = 0
-
-    def step(self, theta, gradient, loss, objective):
-        self.t += 1
-        first, second = self.buffer, self.second
-        first *= self.beta1
-        first += (1 - self.beta1) * gradient
-        second *= self.beta2
-        second += (1 - self.beta2) * gradient**2
-        corrected_first = first / (1 - self.beta1**self.t)
-        corrected_second = second / (1 - self.beta2**self.t)
-        theta -= self.learning_rate * corrected_first / (np.sqrt(corrected_second) + self.epsilon)
-        return self.learning_rate
-
-
-class LineSearch(Optimizer):
-    """Backtracking (Armijo): the largest α in {α₀, α₀/2, ...} with J(θ − α∇J) ≤ J − cα‖∇J‖²."""
-
-    name = "line-search"
-    armijo = 0.3
-    shrink = 0.5
-    grow = 2.0
-
-    def __init__(self, learning_rate, n_parameters, momentum=0.9):
-        super().__init__(learning_rate, n_parameters, momentum)
-        self.slope_buffer = np.empty(n_parameters)
-
-    def step(self, theta, gradient, loss, objective):
-        trial = self.buffer
-        squared = float(np.dot(gradient, gradient))
-        alpha = self.learning_rate
-        while True:
-            np.multiply(gradient, -alpha, out=trial)
-            trial += theta
-            value = objective.value(trial)
-            decrease = self.armijo * alpha * squared
-            if math.isfinite(value) and value <= loss - decrease:
-                break
-            resolution = 8 * np.finfo(float).eps * abs(loss)
-            if math.isfinite(value) and decrease < resolution and value <= loss + resolution:
-                # The decrease is below the rounding of J: test Armijo on slopes instead
-                # (Hager and Zhang's approximate condition, exact for a quadratic):
-                # φ'(α) ≤ (1 − 2c)‖∇J‖² with φ(α) = J(θ − α∇J).
-                slope = -float(np.dot(gradient, objective.gradient(trial, out=self.slope_buffer)))
-                if slope <= (1 - 2 * self.armijo) * squared:
-                    break
-            alpha *= self.shrink
-            if alpha * math.sqrt(squared) <= 1e-16 * (1 + float(np.linalg.norm(theta))):
-                return 0.0  # no step lowers J at this precision: θ stays
-        theta[...] = trial
-        self.learning_rate = alpha * self.grow
-        return alpha
-
-
-#: The optimizers, by the name ``descend(optimizer=...)`` takes.
-OPTIMIZERS: Mapping[str, type[Optimizer]] = MappingProxyType(
-    {
-        "gd": GradientDescent,
-        "momentum": Momentum,
-        "nesterov": Nesterov,
-        "adam": Adam,
-        "line-search": LineSearch,
-    }
-)
+#: The names ``optimizer`` takes: ``auto`` and every optimizer of the registry.
+OPTIMIZER_NAMES = ("auto", *OPTIMIZERS)
+_FIRST_ORDER_NAMES = (*FIRST_ORDER, "sgd")
 
 
 # -- results --------------------------------------------------------------------------------
@@ -255,8 +116,11 @@ class DescentResult:
 
     ``loss`` is the objective that was minimized (penalty included), ``data_loss``
     the mean loss alone.  ``theta`` is flat, intercepts first (see
-    `theta_for_json` for its structured form).  ``converged`` is True exactly when
-    ``gradient_norm`` ≤ ``tol``.
+    `theta_for_json` for its structured form), the best iterate seen, in the user's
+    units, with its ``loss`` and ``gradient_norm``.  ``optimizer`` is what was asked
+    (``auto`` or a name), ``optimizer_chosen`` what ran and ``reason`` why.
+    ``optimality`` is the stopping measure ‖∇J(θ)‖ / ‖∇J(θ₀)‖ (standardized units), and
+    ``converged`` is True exactly when it is at most ``tol``.
     """
 
     model: str
@@ -279,6 +143,10 @@ class DescentResult:
     path: np.ndarray | None = dataclasses.field(default=None, compare=False)
     #: Fraction of training samples classified correctly (classifiers fitted to a data set).
     training_accuracy: float | None = None
+    optimizer_chosen: str = ""
+    reason: str = ""
+    optimality: float = math.nan
+    preconditioned: bool = False
 
     def predict(self, X: Any) -> np.ndarray:
         """The model's predictions for new rows (on the same feature scale as the training data)."""
@@ -304,6 +172,8 @@ class DescentResult:
             "gradient_norm": self.gradient_norm,
             "seconds": self.seconds,
             "history": self.history.to_dict(),
+            "optimizer_chosen": self.optimizer_chosen or self.optimizer,
+            "reason": self.reason,
         }
 
     def to_text(self) -> str:
@@ -311,12 +181,12 @@ class DescentResult:
         verdict = "converged" if self.converged else "NOT converged"
         lines = [
             f"{self.model} on {self.data}" if self.data else self.model,
-            f"optimizer {self.optimizer}, learning rate {self.learning_rate:.6g}",
+            self._optimizer_line(),
             f"{verdict}: {self.message}",
             f"J(θ) = {self.loss:.10g}   (mean loss {self.data_loss:.10g}, "
             f"penalty {self.loss - self.data_loss:.3g})",
-            f"‖∇J(θ)‖ = {self.gradient_norm:.3g} after {self.iterations} iterations "
-            f"in {self.seconds:.3g} s",
+            f"‖∇J(θ)‖ = {self.gradient_norm:.3g} after {self.iterations} "
+            f"iteration{'' if self.iterations == 1 else 's'} in {self.seconds:.3g} s",
         ]
         if len(self.theta) <= 40 and len(self.parameter_names) == len(self.theta):
             width = max(len(n) for n in self.parameter_names)
@@ -331,14 +201,25 @@ class DescentResult:
             lines.append(f"training accuracy: {self.training_accuracy:.4f}{listed}")
         return "\n".join(lines)
 
+    def _optimizer_line(self) -> str:
+        chosen = self.optimizer_chosen or self.optimizer
+        line = f"optimizer {chosen}"
+        if self.optimizer == "auto":
+            line = f"optimizer auto → {chosen}: {self.reason}"
+        if chosen in _FIRST_ORDER_NAMES:
+            line += f", learning rate {self.learning_rate:.6g}"
+        return line
+
     def _repr_png_(self) -> bytes:
         """The loss and gradient-norm curves, drawn (what a notebook shows)."""
         return png_of(self)
 
     def __repr__(self) -> str:
+        plural = "" if self.iterations == 1 else "s"
         return (
-            f"<DescentResult {self.model} {self.optimizer}: J = {self.loss:.6g}, "
-            f"‖∇J‖ = {self.gradient_norm:.2g}, {self.iterations} iterations, {self.stop_reason}>"
+            f"<DescentResult {self.model} {self.optimizer_chosen or self.optimizer}: "
+            f"J = {self.loss:.6g}, ‖∇J‖ = {self.gradient_norm:.2g}, "
+            f"{self.iterations} iteration{plural}, {self.stop_reason}>"
         )
 
 
@@ -405,57 +286,36 @@ def _count(value: Any, name: str) -> int:
     return int(value)
 
 
-def estimate_lipschitz(
-    objective: Objective, theta: np.ndarray, iterations: int = 20, seed: int = 0
-) -> float:
-    """A local estimate of the Lipschitz constant of ∇J near θ: the largest |eigenvalue|
-    of the Hessian, by power iteration on finite-difference Hessian-vector products.
-
-    Examples
-    --------
-    >>> from symcalc.learn.models import make_model
-    >>> objective = make_model("mlp", hidden=3).objective(load_data("synthetic:moons"))
-    >>> estimate_lipschitz(objective, objective.initial()) > 0
-    True
-    """
-    rng = np.random.default_rng(seed)
-    theta = np.asarray(theta, dtype=float)
-    base = objective.gradient(theta)
-    v = rng.standard_normal(theta.shape)
-    v /= np.linalg.norm(v)
-    shifted = np.empty_like(base)
-    h = 1e-5 * max(1.0, float(np.linalg.norm(theta)))
-    estimate = 0.0
-    for _ in range(iterations):
-        objective.gradient(theta + h * v, out=shifted)
-        product = (shifted - base) / h
-        norm = float(np.linalg.norm(product))
-        if not math.isfinite(norm) or norm == 0:
-            break
-        estimate = norm
-        v = product / norm
-    return estimate if estimate > 0 else 1.0
+def _optimizer_name(optimizer: str | None) -> str:
+    name = "auto" if optimizer is None else optimizer
+    if name not in OPTIMIZER_NAMES:
+        raise SymcalcError(
+            f"unknown optimizer '{name}'{did_you_mean(str(name), OPTIMIZER_NAMES)} "
+            f"(optimizers: {', '.join(OPTIMIZER_NAMES)})"
+        )
+    return name
 
 
-def _norm(vector: np.ndarray) -> float:
-    """‖v‖₂ without overflow for huge entries (inf only if an entry is not finite)."""
-    largest = float(np.max(np.abs(vector))) if vector.size else 0.0
-    if largest == 0 or not math.isfinite(largest):
-        return largest
-    return largest * float(np.linalg.norm(vector / largest))
-
-
-def _diverged(loss: float, start: float, gradient_norm: float) -> bool:
-    if not (math.isfinite(loss) and math.isfinite(gradient_norm)):
-        return True
-    return loss > start + DIVERGENCE_FACTOR * max(abs(start), 1e-8)
+def _scaling_for(objective: Objective) -> Scaling:
+    blocks = getattr(objective, "feature_blocks", ())
+    X = getattr(objective, "X", None)
+    if not blocks or X is None:
+        return Scaling.none(objective.n_parameters)
+    head = getattr(objective, "head", None)
+    return Scaling.for_features(
+        X,
+        blocks,
+        objective.n_parameters,
+        l2=objective.l2,
+        curvature=getattr(head, "curvature", None),
+    )
 
 
 def optimize(
     objective: Objective,
     theta0: Any = None,
     *,
-    optimizer: str | None = None,
+    optimizer: str | None = "auto",
     learning_rate: float | None = None,
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
@@ -466,11 +326,16 @@ def optimize(
     data: str = "",
     parameter_names: tuple[str, ...] = (),
     record_path: bool = False,
+    precondition: bool | None = None,
+    scaling: Scaling | None = None,
 ) -> DescentResult:
     """Minimize ``objective`` from ``theta0`` (default: the objective's own start).
 
     See the module docstring for the optimizers, step sizes and stopping rules.
-    ``record_path=True`` keeps every iterate θₖ in ``result.path`` (for plots).
+    ``precondition`` None works in standardized coordinates except for a first-order
+    rule given a ``learning_rate`` (whose update is then exactly θ ← θ − α∇J in your
+    units); True or False forces the choice.  ``record_path=True`` keeps every iterate
+    θₖ in ``result.path`` (for plots).
 
     Examples
     --------
@@ -486,132 +351,173 @@ def optimize(
     momentum = float(momentum)
     if not 0 <= momentum < 1:
         raise SymcalcError(f"momentum must be in [0, 1), got {momentum!r}")
-    theta = objective.initial(seed) if theta0 is None else np.array(theta0, dtype=float).ravel()
-    if theta.shape != (objective.n_parameters,):
-        raise SymcalcError(f"theta0 must have {objective.n_parameters} values, got {theta.size}")
-    if not np.isfinite(theta).all():
-        raise SymcalcError("theta0 holds NaN or infinite values")
-    name = optimizer or ("gd" if objective.bounded else "line-search")
-    if name not in OPTIMIZERS:
-        raise SymcalcError(
-            f"unknown optimizer '{name}'{did_you_mean(name, OPTIMIZERS)} "
-            f"(optimizers: {', '.join(OPTIMIZERS)})"
-        )
+    requested = _optimizer_name(optimizer)
     if learning_rate is not None:
         _positive(learning_rate, "learning_rate")
-    gradient = np.empty(objective.n_parameters)
-    loss, _ = objective.value_and_gradient(theta, out=gradient)
-    norm = _norm(gradient)
-    if not (math.isfinite(loss) and math.isfinite(norm)):
-        raise SymcalcError(
-            "the objective is not finite at the starting point; check the data for extreme values "
-            "or standardize them"
-        )
-    if learning_rate is not None:
-        alpha = float(learning_rate)
-        origin = "learning rate as given"
-    elif name == "adam":
-        alpha, origin = ADAM_LEARNING_RATE, "Adam's default learning rate"
+    if requested == "auto":
+        name, reason = choose(objective, learning_rate=learning_rate)
     else:
-        if objective.bounded:
-            bound = objective.lipschitz
-            origin = "learning rate 1/L, L the Lipschitz bound of ∇J"
-        else:
-            bound = estimate_lipschitz(objective, theta, seed=seed)
-            origin = "learning rate 1/L, L estimated at θ₀"
-        alpha = 1.0 / bound
-    rule = OPTIMIZERS[name](alpha, objective.n_parameters, momentum)
-    start_loss = loss
-    losses, norms, steps = [loss], [norm], [0.0]
-    track = [theta.copy()] if record_path else None
-    previous = theta.copy()
-    reason, message = "", ""
-    iteration = 0
-    while True:
-        if norm <= tol:
-            reason = "gradient_norm"
-            message = f"gradient norm {norm:.3g} ≤ tol {tol:g}"
-            break
-        if iteration >= max_iter:
-            reason = "max_iter"
-            message = (
-                f"stopped at max_iter = {max_iter} with gradient norm {norm:.3g} > tol {tol:g}"
+        name, reason = requested, "chosen by the caller"
+    if name == "sgd":
+        raise SymcalcError(
+            "sgd reads the data in minibatches; call descend(model, data, optimizer='sgd')"
+        )
+    method = OPTIMIZERS[name]
+    if method.needs == "hessian" and not objective.has_hessian:
+        raise SymcalcError(
+            f"optimizer '{name}' needs the Hessian, which the {objective.name} model does not "
+            "form (a network, or a loss without curvature); use trust-ncg or lbfgs"
+        )
+    if theta0 is not None:
+        theta0 = np.array(theta0, dtype=float).ravel()
+        if theta0.shape != (objective.n_parameters,):
+            raise SymcalcError(
+                f"theta0 must have {objective.n_parameters} values, got {theta0.size}"
             )
-            break
-        previous[...] = theta
-        step = rule.step(theta, gradient, loss, objective)
-        new_loss, _ = objective.value_and_gradient(theta, out=gradient)
-        new_norm = _norm(gradient)
-        if _diverged(new_loss, start_loss, new_norm) or not np.isfinite(theta).all():
-            theta[...] = previous
-            loss, _ = objective.value_and_gradient(theta, out=gradient)
-            norm = _norm(gradient)
-            reason = "diverged"
-            grown = (
-                "stopped being a number"
-                if not math.isfinite(new_loss)
-                else (f"grew from {start_loss:.4g} to {new_loss:.4g}")
-            )
-            suggestion = alpha / 10
-            if objective.bounded:
-                try:
-                    suggestion = min(suggestion, 1.0 / objective.lipschitz)
-                except SymcalcError:  # features too large to square: the hint below says enough
-                    pass
-            message = (
-                f"diverged at iteration {iteration + 1}: the loss {grown}; lower the learning rate "
-                f"(e.g. `learning_rate={suggestion:.3g}`) or leave it out for a safe default; "
-                f"θ is the last finite iterate"
-            )
-            break
-        iteration += 1
-        change = abs(new_loss - loss)
-        loss, norm = new_loss, new_norm
-        losses.append(loss)
-        norms.append(norm)
-        steps.append(step)
-        if track is not None:
-            track.append(theta.copy())
-        if callback is not None:
-            callback(iteration, loss, norm)
-        if norm <= tol:
-            continue
-        if loss_tol is not None and change <= loss_tol * max(abs(loss), 1e-300):
-            reason = "loss_change"
-            message = (
-                f"relative loss change {change / max(abs(loss), 1e-300):.3g} "
-                f"≤ loss_tol {loss_tol:g}"
-                f" with gradient norm {norm:.3g} > tol {tol:g}"
-            )
-            break
-        if step == 0.0:
-            reason = "loss_change"
-            message = (
-                f"the line search found no step that lowers J (the loss no longer changes at "
-                f"float precision) with gradient norm {norm:.3g} > tol {tol:g}"
-            )
-            break
+        if not np.isfinite(theta0).all():
+            raise SymcalcError("theta0 holds NaN or infinite values")
+    if precondition is None:
+        precondition = method.preconditioned and not (
+            learning_rate is not None and name in FIRST_ORDER
+        )
+    scaling = scaling if scaling is not None else _scaling_for(objective)
+    working = bool(precondition) and not scaling.identity
+    problem = Preconditioned(objective, scaling) if working else objective
+    if theta0 is None:
+        theta = problem.initial(seed) if hasattr(problem, "initial") else objective.initial(seed)
+    else:
+        theta = scaling.to_working(theta0) if working else theta0
+    separable = (
+        problem.separable
+        if objective.classifier and objective.convex and objective.l2 == 0
+        else None
+    )
+    monitor = Monitor(
+        scaling,
+        working=working,
+        max_iter=max_iter,
+        tol=tol,
+        loss_tol=loss_tol,
+        callback=callback,
+        record_path=record_path,
+        separable=separable,
+    )
+    monitor.learning_rate = 0.0
+    if requested == "auto" and name == "newton" and _hessian_is_costly(objective):
+        name, reason = _newton_or_lbfgs(objective, problem, theta, reason)
+        method = OPTIMIZERS[name]
+    settings = Settings(learning_rate=learning_rate, momentum=momentum, seed=seed)
+    try:
+        method.run(problem, np.array(theta, dtype=float), settings, monitor)
+    except Stop as stop:
+        stopped = stop
+    else:  # pragma: no cover - every method ends by a Stop
+        stopped = Stop("max_iter", "stopped")
+    return _result(
+        objective,
+        monitor,
+        stopped,
+        requested=requested,
+        chosen=name,
+        reason=reason,
+        seconds=time.perf_counter() - started,
+        data=data,
+        parameter_names=parameter_names,
+    )
+
+
+#: Above this many operations (m·n²) a Hessian costs real time, and ``auto`` looks at the
+#: conditioning before it commits to Newton.
+COSTLY_HESSIAN = 5e7
+#: At most this condition number (of ∇²J at the start, in standardized coordinates) L-BFGS
+#: needs a few tens of iterations, cheaper than Newton's few Hessians.
+LBFGS_CONDITION = 1e3
+
+
+def _hessian_is_costly(objective: Any) -> bool:
+    return objective.n_samples * objective.n_parameters**2 >= COSTLY_HESSIAN
+
+
+#: Rows, spread over the data, on which ``auto`` measures the conditioning.
+CONDITION_SAMPLE = 20_000
+
+
+def _newton_or_lbfgs(
+    objective: Any, problem: Any, theta: np.ndarray, reason: str
+) -> tuple[str, str]:
+    """Newton, unless ∇²J(θ₀) is so well conditioned that L-BFGS wins (large data only).
+
+    The condition number is measured on at most `CONDITION_SAMPLE` rows spread over the
+    data (a Hessian of that many rows costs little), in standardized coordinates.
+    """
+    if getattr(objective, "_dask", False) or not hasattr(objective, "on"):
+        return "newton", reason
+    step = max(1, objective.n_samples // CONDITION_SAMPLE)
+    sample = objective.on(objective.X[::step], objective.Y[::step])
+    scaled = Preconditioned(sample, problem.scaling) if hasattr(problem, "scaling") else sample
+    with np.errstate(all="ignore"):
+        eigenvalues = np.linalg.eigvalsh(scaled.hessian(np.array(theta, dtype=float)))
+    top, bottom = float(eigenvalues[-1]), float(eigenvalues[0])
+    condition = top / bottom if bottom > 0 and np.isfinite(top) else math.inf
+    if condition <= LBFGS_CONDITION:
+        return "lbfgs", (
+            f"{objective.n_parameters} parameters on {objective.n_samples} samples, and ∇²J "
+            f"at the start is well conditioned (κ = {condition:.3g} ≤ {LBFGS_CONDITION:g} in "
+            "standardized units, on a sample of the rows): L-BFGS (SciPy) needs a few tens "
+            "of gradients, fewer operations than Newton's Hessians"
+        )
+    return "newton", (
+        f"{reason}; ∇²J at the start has κ = {condition:.3g} > {LBFGS_CONDITION:g}, too "
+        "ill-conditioned for L-BFGS"
+    )
+
+
+def _result(
+    objective: Any,
+    monitor: Monitor,
+    stopped: Stop,
+    *,
+    requested: str,
+    chosen: str,
+    reason: str,
+    seconds: float,
+    data: str,
+    parameter_names: tuple[str, ...],
+) -> DescentResult:
+    """The result from the monitor's best iterate, in the user's units."""
+    theta = monitor.user_theta(monitor.best_theta)
+    gradient = monitor.best_gradient
+    if monitor.working:
+        gradient = monitor.scaling.gradient_to_user(gradient)
+    loss = float(monitor.best_loss)
     penalty = objective.penalty(theta)
-    seconds = time.perf_counter() - started
+    notes = [n for n in monitor.notes if n]
+    if monitor.working:
+        notes.append("solved in standardized coordinates; θ, J and ∇J in your units")
+    message = stopped.message + (f" ({'; '.join(notes)})" if notes else "")
     return DescentResult(
         model=objective.name,
-        optimizer=name,
-        learning_rate=alpha,
-        theta=theta.copy(),
-        loss=float(loss),
+        optimizer=requested,
+        learning_rate=float(monitor.learning_rate),
+        theta=theta,
+        loss=loss,
         data_loss=float(loss - penalty),
-        gradient_norm=norm,
-        iterations=iteration,
-        converged=norm <= tol,
-        stop_reason=reason,
-        message=f"{message} ({origin})",
+        gradient_norm=norm(gradient),
+        iterations=monitor.iteration,
+        converged=monitor.best_optimality <= monitor.tol,
+        stop_reason=stopped.reason,
+        message=message,
         seconds=seconds,
-        history=History(np.array(losses), np.array(norms), np.array(steps)),
-        tol=tol,
+        history=History(np.array(monitor.losses), np.array(monitor.norms), np.array(monitor.steps)),
+        tol=monitor.tol,
         parameter_names=parameter_names,
         data=data,
         objective=objective,
-        path=None if track is None else np.array(track),
+        path=None if monitor.path is None else np.array(monitor.path),
+        optimizer_chosen=chosen,
+        reason=reason,
+        optimality=float(monitor.best_optimality),
+        preconditioned=monitor.working,
     )
 
 
@@ -630,8 +536,9 @@ def descend(
     data: Dataset | str | os.PathLike | tuple[Any, Any],
     *,
     target: str | None = None,
+    delimiter: str | None = None,
     standardize: bool = False,
-    optimizer: str | None = None,
+    optimizer: str | None = "auto",
     learning_rate: float | None = None,
     l2: float = 0.0,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -645,8 +552,12 @@ def descend(
     seed: int = 0,
     callback: Callable[[int, float, float], Any] | None = None,
     record_path: bool = False,
+    batch_size: int = 256,
+    epochs: int = 5,
+    schedule: str = "cosine",
+    precondition: bool | None = None,
 ) -> DescentResult:
-    """Fit ``model`` to ``data`` by gradient descent on its symbolically derived gradient.
+    """Fit ``model`` to ``data`` by the optimizers on its symbolically derived derivatives.
 
     Parameters
     ----------
@@ -658,6 +569,8 @@ def descend(
         (NumPy arrays, or dask arrays for linear and logistic models).
     target
         The CSV column to predict (shipped and synthetic sets know theirs).
+    delimiter
+        The CSV cell delimiter (``","``, ``";"`` or tab; default: detected from the header).
     standardize
         Rescale every feature to mean 0 and standard deviation 1 first.
     optimizer, learning_rate, max_iter, tol, loss_tol, momentum
@@ -674,17 +587,46 @@ def descend(
         (`ProgressBar` is one).
     record_path
         Keep every iterate θₖ in ``result.path`` (for `symcalc.plot_descent_paths`).
+    batch_size, epochs, schedule
+        Minibatch SGD (``optimizer="sgd"``, or ``auto`` on a CSV file too large to load):
+        rows per minibatch, passes over the data, and the step schedule
+        (`symcalc.learn.optimizers.SCHEDULES`).  The data are then read chunk by chunk
+        (`symcalc.learn.streaming`), never whole.
+    precondition
+        None (default): optimize in standardized coordinates (`symcalc.learn.scaling`)
+        unless a first-order rule is given a ``learning_rate``; False runs the textbook
+        update in the raw coordinates; True forces the standardized ones.
 
     Examples
     --------
     >>> result = descend("logistic", "synthetic:logistic", optimizer="nesterov")
-    >>> result.converged, result.gradient_norm <= 1e-6
-    (True, True)
+    >>> result.converged, result.optimizer_chosen
+    (True, 'nesterov')
+    >>> descend("softmax", "builtin:iris", l2=1e-4).reason.split(":")[0]
+    '15 parameters ≤ 1000 and a convex model with a symbolic Hessian'
     """
     built = make_model(model, hidden=hidden, activation=activation, loss=loss)
+    requested = _optimizer_name(optimizer)
+    streamed = _streaming_plan(data, requested)
+    if streamed is not None:
+        settings = _sgd_settings(learning_rate, momentum, seed, batch_size, epochs, schedule)
+        return _descend_streaming(
+            built,
+            data,
+            target=target,
+            delimiter=delimiter,
+            standardize=standardize,
+            l2=l2,
+            tol=_positive(tol, "tol", allow_zero=True),
+            requested=requested,
+            why=streamed,
+            settings=settings,
+            theta0=theta0,
+            callback=callback,
+        )
     dataset: Dataset | None = None
     if isinstance(data, (str, os.PathLike, Dataset)):
-        dataset = load_data(data, target, standardize=standardize)
+        dataset = load_data(data, target, standardize=standardize, delimiter=delimiter)
         source: Any = dataset
         label = f"{dataset.source} ({dataset.n_samples} samples × {dataset.n_features} features"
         label += ", standardized)" if dataset.is_standardized else ")"
@@ -692,7 +634,9 @@ def descend(
         if target is not None:
             raise SymcalcError("target names a CSV column; with arrays pass data=(X, y)")
         source = data
-        if standardize:
+        if standardize and isinstance(data, tuple) and len(data) == 2 and _is_dask(data[0]):
+            source = (_standardized_dask(data[0]), data[1])
+        elif standardize:
             from .data import check_arrays
             from .data import standardize as rescale
 
@@ -720,8 +664,14 @@ def descend(
         data=label,
         parameter_names=_parameter_names(objective, dataset),
         record_path=record_path,
+        precondition=precondition,
     )
-    if not result.converged and dataset is not None and not dataset.is_standardized:
+    if (
+        not result.converged
+        and not result.preconditioned
+        and dataset is not None
+        and not dataset.is_standardized
+    ):
         with np.errstate(over="ignore", invalid="ignore"):
             spread, centre = dataset.X.std(axis=0), np.abs(dataset.X.mean(axis=0))
         if not (spread.max() <= 10 * spread.min() and centre.max() <= 3 * spread.max()):
@@ -738,6 +688,231 @@ def descend(
         )
         result = dataclasses.replace(result, message=result.message + hint)
     return result
+
+
+def _is_dask(array: Any) -> bool:
+    return type(array).__module__.split(".")[0] == "dask"
+
+
+# -- data larger than memory: minibatch SGD over chunks -----------------------------------------
+
+
+def _is_csv_path(data: Any) -> bool:
+    if not isinstance(data, (str, os.PathLike)):
+        return False
+    kind, sep, _ = os.fspath(data).partition(":")
+    return not (sep and kind in ("builtin", "synthetic"))
+
+
+def _streaming_plan(data: Any, requested: str) -> str | None:
+    """Why the data go through minibatch SGD ("" for a plain request), or None."""
+    if requested == "sgd":
+        return ""
+    if requested == "auto" and _is_csv_path(data):
+        from .streaming import csv_fits_in_memory
+
+        fits, why = csv_fits_in_memory(data)
+        if not fits:
+            return why
+    return None
+
+
+def _sgd_settings(learning_rate, momentum, seed, batch_size, epochs, schedule) -> Settings:
+    if learning_rate is not None:
+        _positive(learning_rate, "learning_rate")
+    if schedule not in SCHEDULES:
+        raise SymcalcError(
+            f"unknown schedule '{schedule}'{did_you_mean(str(schedule), SCHEDULES)} "
+            f"(schedules: {', '.join(SCHEDULES)})"
+        )
+    return Settings(
+        learning_rate=learning_rate,
+        momentum=float(momentum),
+        seed=int(seed),
+        batch_size=_count(batch_size, "batch_size"),
+        epochs=_count(epochs, "epochs"),
+        schedule=schedule,
+    )
+
+
+def _source_for(data: Any, target: str | None, delimiter: str | None = None):
+    """A chunked source for ``data``: a CSV read block by block, dask blocks, or arrays."""
+    from .streaming import ArraySource, CSVSource, DaskSource
+
+    if _is_csv_path(data):
+        return CSVSource(data, target, delimiter=delimiter), os.fspath(data)
+    if isinstance(data, tuple) and len(data) == 2 and _is_dask(data[0]):
+        if target is not None:
+            raise SymcalcError("target names a CSV column; with arrays pass data=(X, y)")
+        return DaskSource(*data), "dask arrays"
+    if isinstance(data, tuple) and len(data) == 2:
+        from .data import check_arrays
+
+        if target is not None:
+            raise SymcalcError("target names a CSV column; with arrays pass data=(X, y)")
+        X, y = check_arrays(*data)
+        return ArraySource(X, y), "arrays"
+    dataset = load_data(data, target, delimiter=delimiter)
+    return (
+        ArraySource(dataset.X, dataset.y, dataset.feature_names, dataset.target),
+        dataset.source,
+    )
+
+
+def _descend_streaming(
+    built: Any,
+    data: Any,
+    *,
+    target: str | None,
+    delimiter: str | None,
+    standardize: bool,
+    l2: float,
+    tol: float,
+    requested: str,
+    why: str,
+    settings: Settings,
+    theta0: Any,
+    callback: Callable[[int, float, float], Any] | None,
+) -> DescentResult:
+    """Minibatch SGD over the data read chunk by chunk, then one exact pass for J and ∇J."""
+    from .heads import head_for_labels
+    from .models import _check_l2
+    from .streaming import MinibatchProblem
+
+    started = time.perf_counter()
+    l2 = _check_l2(l2)
+    source, where = _source_for(data, target, delimiter)
+    classify = built.loss is None or built.loss.name == "binary_cross_entropy_with_logits"
+    summary = source.scan(classify=classify)
+    head = head_for_labels(built.loss, summary.labels, source.target) if classify else None
+    if head is None:
+        from .heads import ScalarHead
+
+        head = ScalarHead(built.loss)
+
+    def make(X, Y, penalty):
+        return built.objective_on(X, Y, head, penalty)
+
+    template = make(np.zeros((2, source.n_features)), head.encode(_two_labels(head, summary)), l2)
+    scaling = (
+        None
+        if standardize
+        else Scaling(
+            template.n_parameters,
+            template.feature_blocks,
+            summary.mean,
+            balanced_scale(summary.scale, l2, head.curvature),
+        )
+    )
+    if standardize and not (summary.scale > 0).all():
+        j = int(np.flatnonzero(~(summary.scale > 0))[0])
+        raise SymcalcError(
+            f"column '{source.feature_names[j]}' of {where} is constant, so it cannot be "
+            "standardized; drop the column or do not standardize"
+        )
+    problem = MinibatchProblem(
+        source,
+        summary,
+        head,
+        make,
+        l2,
+        scaling=scaling,
+        standardize=standardize,
+        batch_size=settings.batch_size,
+    )
+    identity = scaling if scaling is not None else Scaling.none(template.n_parameters)
+    if theta0 is None:
+        theta = np.array(template.initial(settings.seed), dtype=float)
+    else:
+        theta = identity.to_working(np.array(theta0, dtype=float).ravel())
+        if theta.shape != (template.n_parameters,) or not np.isfinite(theta).all():
+            raise SymcalcError(f"theta0 must hold {template.n_parameters} finite values")
+    monitor = Monitor(
+        identity,
+        working=scaling is not None,
+        max_iter=settings.epochs + 1,
+        tol=-1.0,
+        callback=callback,
+    )
+    try:
+        OPTIMIZERS["sgd"].run(problem, theta, settings, monitor)
+    except Stop as stop:
+        stopped = stop
+    loss, gradient, accuracy = problem.exact(theta)
+    if not (math.isfinite(loss) and np.isfinite(gradient).all()):
+        theta = monitor.best_theta
+        loss, gradient, accuracy = problem.exact(theta)
+    optimality = monitor.optimality(loss, gradient)
+    converged = optimality <= tol
+    user_theta = identity.to_user(theta)
+    user_gradient = identity.gradient_to_user(gradient)
+    verdict = "≤" if converged else ">"
+    notes = [*monitor.notes]
+    if scaling is not None:
+        notes.append("solved in standardized coordinates; θ, J and ∇J in your units")
+    message = (
+        f"{stopped.message}; one more pass for the exact J: gradient norm "
+        f"{float(np.linalg.norm(gradient)):.3g} (standardized units) {verdict} "
+        f"tol·‖∇J(θ₀)‖ = {tol:g}·{monitor.scale():.4g} ({'; '.join(notes)})"
+    )
+    reason = why or "chosen by the caller"
+    if requested == "auto":
+        reason = f"{why}: minibatch SGD reads it chunk by chunk"
+    penalty = template.penalty(user_theta)
+    features = source.feature_names
+    n_features = source.n_features
+    label = (
+        f"{where} ({summary.n_rows} samples × {n_features} features, read in "
+        f"{source.n_chunks} chunks" + (", standardized)" if standardize else ")")
+    )
+    return DescentResult(
+        model=template.name,
+        optimizer=requested,
+        learning_rate=float(monitor.learning_rate),
+        theta=user_theta,
+        loss=float(loss),
+        data_loss=float(loss - penalty),
+        gradient_norm=norm(user_gradient),
+        iterations=int(getattr(monitor, "steps_taken", monitor.iteration)),
+        converged=converged,
+        stop_reason=stopped.reason,
+        message=message,
+        seconds=time.perf_counter() - started,
+        history=History(np.array(monitor.losses), np.array(monitor.norms), np.array(monitor.steps)),
+        tol=tol,
+        parameter_names=template.parameter_names(features),
+        data=label,
+        objective=template,
+        training_accuracy=accuracy,
+        optimizer_chosen="sgd",
+        reason=reason,
+        optimality=float(optimality),
+        preconditioned=scaling is not None,
+    )
+
+
+def _two_labels(head: Any, summary: Any) -> np.ndarray:
+    """Two raw targets the head can encode (to build a 2-row template objective)."""
+    if getattr(head, "labels", None) is not None:
+        return np.asarray(head.labels)[[0, -1]]
+    return np.zeros(2)
+
+
+def _standardized_dask(X: Any) -> Any:
+    """(X − μ)/s as a lazy dask array: the moments by one chunked pass, nothing loaded whole."""
+    from .scaling import column_moments
+
+    if X.ndim != 2:
+        raise SymcalcError("a dask X must be 2-D (samples × features)")
+    mean, scale = column_moments(X)
+    constant = np.flatnonzero(~(scale > 0))
+    if constant.size:
+        j = int(constant[0])
+        raise SymcalcError(
+            f"column {j} of the dask array is constant (every value is {mean[j]:g}), so it "
+            "cannot be standardized; drop the column or do not standardize"
+        )
+    return (X - mean) / scale
 
 
 def _training_accuracy(result: DescentResult, dataset: Dataset | None) -> float | None:

@@ -38,7 +38,9 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -52,41 +54,30 @@ from ..symbolic.catalog import Entry, get
 from ..symbolic.functions import latex, symbol
 from ..symbolic.parse import resolve
 from .data import Dataset, check_arrays
+from .heads import (
+    CURVATURE,
+    SCALAR_LOSSES,
+    ScalarHead,
+    encode_classes,
+    head_for,
+    kernel_for,
+    scalar_loss,
+    softmax_derivatives,
+)
 
 __all__ = [
     "CURVATURE",
     "MODELS",
+    "SCALAR_LOSSES",
+    "encode_classes",
     "GradientDerivation",
     "LinearModel",
     "MLP",
     "Objective",
     "check_symbolic_gradient",
+    "check_symbolic_hessian",
     "make_model",
 ]
-
-#: sup |∂²ℓ/∂z²| (for softmax: the largest eigenvalue of the Hessian in z) of the losses a
-#: head may use.  With it, ∇J is Lipschitz with L = bound · λ_max(X̃ᵀX̃)/m + λ.  The tests
-#: check every bound against the symbolic second derivative.
-CURVATURE: Mapping[str, sympy.Rational] = MappingProxyType(
-    {
-        "squared_error": sympy.Integer(2),
-        "huber": sympy.Integer(1),
-        "log_cosh": sympy.Integer(1),
-        "binary_cross_entropy_with_logits": sympy.Rational(1, 4),
-        "categorical_cross_entropy": sympy.Rational(1, 2),
-    }
-)
-
-#: Catalog losses a model can use on one real output, and the target each expects.
-SCALAR_LOSSES: Mapping[str, str] = MappingProxyType(
-    {
-        "squared_error": "number",
-        "absolute_error": "number",
-        "huber": "number",
-        "log_cosh": "number",
-        "binary_cross_entropy_with_logits": "two classes",
-    }
-)
 
 #: Rows per block: a block of X of about this many bytes stays in cache between the
 #: forward and backward products.
@@ -96,6 +87,7 @@ BLOCK_BYTES = 1 << 21
 _i, _j, _k, _q, _r, _c = (sympy.Symbol(n, integer=True, positive=True) for n in "ijkqrc")
 _m, _n, _h = (sympy.Symbol(n, integer=True, positive=True) for n in "mnh")
 _lambda = symbol("lambda")
+_K = sympy.Symbol("K", integer=True, positive=True)
 _INDICES = {_i, _j, _k, _q, _r, _c}
 
 
@@ -103,196 +95,41 @@ def _indexed(name: str) -> sympy.IndexedBase:
     return sympy.IndexedBase(name, real=True)
 
 
-# -- kernels, built once per function ------------------------------------------------------
-
-
-def _kernel_for(
-    entry: Entry, *, order: int = 0, wrt: str | None = None
-) -> Callable[..., np.ndarray]:
-    """``kernel(entry, order=order, wrt=wrt)``: built once, kept in the compiler's bounded cache."""
-    from ..numeric.kernels import kernel
-
-    return kernel(entry, order=order, wrt=wrt)
-
-
-# -- heads: the loss on the model's outputs --------------------------------------------------
-
-
-def encode_classes(y: np.ndarray, target: str = "y") -> tuple[np.ndarray, tuple[str, ...]]:
-    """Class codes 0..K-1 (sorted labels) and the labels as text.
-
-    Examples
-    --------
-    >>> codes, classes = encode_classes(np.array(["b", "a", "b"], dtype=object))
-    >>> codes.tolist(), classes
-    ([1, 0, 1], ('a', 'b'))
-    """
-    labels, codes = np.unique(y, return_inverse=True)
-    if y.dtype.kind == "f":
-        names = tuple(f"{float(v):g}" for v in labels)
-    else:
-        names = tuple(str(v) for v in labels)
-    if len(labels) > 64:
-        raise SymcalcError(
-            f"target '{target}' has {len(labels)} distinct values; a classifier takes at most 64 "
-            "classes (for a numeric target use the linear model)"
-        )
-    return codes.astype(np.intp), names
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class ScalarHead:
-    """A catalog loss ℓ(z, y) on one real output z per sample."""
-
-    entry: Entry
-    classes: tuple[str, ...] | None = None
-
-    n_outputs = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_value", _kernel_for(self.entry))
-        object.__setattr__(self, "_derivative", _kernel_for(self.entry, order=1))
-
-    @property
-    def curvature(self) -> float | None:
-        bound = CURVATURE.get(self.entry.name)
-        return None if bound is None else float(bound)
-
-    def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """ℓ(zᵢ, yᵢ) for every sample."""
-        return self._value(z, y)
-
-    def loss_sum(self, z: np.ndarray, y: np.ndarray) -> float:
-        return float(np.sum(self.values(z, y)))
-
-    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """∂ℓ/∂z at every sample: the kernel of the loss's symbolic derivative."""
-        return self._derivative(z, y)
-
-    def predict(self, z: np.ndarray) -> np.ndarray:
-        if self.classes is None:
-            return z
-        return np.asarray(self.classes, dtype=object)[(z > 0).astype(np.intp)]
-
-    def __repr__(self) -> str:
-        return f"<ScalarHead {self.entry.name}>"
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class SoftmaxHead:
-    """Categorical cross-entropy of softmax(z) over K classes, one-hot targets."""
-
-    entry: Entry
-    classes: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        K = len(self.classes)
-        object.__setattr__(self, "_value", _kernel_for(self.entry))
-        derivatives = (_kernel_for(self.entry, order=1, wrt=f"z_{c + 1}") for c in range(K))
-        object.__setattr__(self, "_derivatives", tuple(derivatives))
-
-    @property
-    def n_outputs(self) -> int:
-        return len(self.classes)
-
-    @property
-    def curvature(self) -> float:
-        return float(CURVATURE["categorical_cross_entropy"])
-
-    def _shifted(self, Z: np.ndarray) -> np.ndarray:
-        # softmax(z) = softmax(z - max z): the loss and its derivative are unchanged and
-        # no exp overflows.
-        return Z - Z.max(axis=1, keepdims=True)
-
-    def values(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        S = self._shifted(Z)
-        K = self.n_outputs
-        return self._value(*(S[:, c] for c in range(K)), *(Y[:, c] for c in range(K)))
-
-    def loss_sum(self, Z: np.ndarray, Y: np.ndarray) -> float:
-        return float(np.sum(self.values(Z, Y)))
-
-    def derivative(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        S = self._shifted(Z)
-        K = self.n_outputs
-        columns = [S[:, c] for c in range(K)] + [Y[:, c] for c in range(K)]
-        out = np.empty_like(S)
-        for c, derivative in enumerate(self._derivatives):
-            out[:, c] = derivative(*columns)
-        return out
-
-    def predict(self, Z: np.ndarray) -> np.ndarray:
-        return np.asarray(self.classes, dtype=object)[np.argmax(Z, axis=1)]
-
-    def __repr__(self) -> str:
-        return f"<SoftmaxHead K={self.n_outputs}>"
-
-
-def _scalar_loss(loss: str | Entry) -> Entry:
-    entry = resolve(loss)
-    if entry.name not in SCALAR_LOSSES:
-        raise SymcalcError(
-            f"loss '{entry.name}' cannot be used on one model output"
-            f"{did_you_mean(entry.name, SCALAR_LOSSES)}"
-            f" (use one of: {', '.join(SCALAR_LOSSES)})"
-        )
-    return entry
-
-
-def _head_for(loss: Entry | None, y: np.ndarray, target: str) -> tuple[Any, np.ndarray]:
-    """The head for ``loss`` (None: softmax) and the target in the form its kernels take."""
-    if _is_dask(y):
-        if loss is None:
-            raise SymcalcError("dask arrays are supported for the linear and logistic models")
-        if SCALAR_LOSSES[loss.name] == "two classes":
-            if not bool(((y == 0) | (y == 1)).all().compute()):
-                raise SymcalcError(
-                    "with dask arrays, logistic regression needs labels coded 0 and 1"
-                )
-            return ScalarHead(loss, ("0", "1")), y
-        return ScalarHead(loss), y
-    if loss is None or loss.name == "categorical_cross_entropy":
-        codes, classes = encode_classes(y, target)
-        if len(classes) < 2:
-            raise SymcalcError(
-                f"target '{target}' has one class ({classes[0]!r}); a classifier needs two or more"
-            )
-        Y = np.zeros((len(codes), len(classes)))
-        Y[np.arange(len(codes)), codes] = 1.0
-        return SoftmaxHead(get("categorical_cross_entropy", K=len(classes)), classes), Y
-    if SCALAR_LOSSES[loss.name] == "two classes":
-        codes, classes = encode_classes(y, target)
-        if len(classes) != 2:
-            found = ", ".join(repr(c) for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
-            raise SymcalcError(
-                f"logistic regression needs exactly two classes in '{target}', found {len(classes)}"
-                f" ({found}); use softmax for more"
-            )
-        return ScalarHead(loss, classes), codes.astype(float)
-    if y.dtype.kind != "f":
-        raise SymcalcError(
-            f"target '{target}' holds text labels; the {loss.name} loss needs numbers "
-            "(use logistic, "
-            "softmax or mlp to classify)"
-        )
-    return ScalarHead(loss), y
-
-
 # -- objectives ----------------------------------------------------------------------------
 
 
 class Objective:
-    """J(θ) and ∇J(θ) of a model on fixed data; θ is one flat float64 vector.
+    """J(θ), ∇J(θ) and second derivatives of a model on fixed data; θ is one flat float64 vector.
 
     ``lipschitz`` is a bound on the Lipschitz constant of ∇J (None if there is no
     global bound); `symcalc.learn.descent` derives its default step size from it.
+    ``hessian`` (the full matrix, for models whose loss has curvature) and
+    ``hessian_vector`` (∇²J·v without forming ∇²J) feed the second-order optimizers of
+    `symcalc.learn.optimizers`.  ``feature_blocks`` lists where the units that read
+    the raw features start in θ (each unit: its intercept, then one weight per feature),
+    which is all `symcalc.learn.scaling` needs to precondition any model.
+
+    A new model (a deeper network, say) needs: ``_evaluate`` (J, and ∇J into an array),
+    ``initial``, ``penalty`` and ``_weight_slices`` (where the penalized weights sit),
+    ``hessian_vector`` (``has_hessian`` and ``hessian`` too when ∇²J is cheap to form),
+    ``feature_blocks``, ``on`` (the same model on other rows, for minibatches), and the
+    flags ``convex`` and ``classifier``; every optimizer, the stopping rules, the
+    preconditioning and SGD then work unchanged.
     """
 
     name: str = "objective"
     n_parameters: int = 0
+    n_features: int = 0
+    n_samples: int = 0
     l2: float = 0.0
     #: Whether `lipschitz` is a global bound (else None, and the step size is estimated).
     bounded: bool = False
+    #: Whether J is convex in θ (linear models) or not (networks).
+    convex: bool = False
+    #: Whether `hessian` returns ∇²J (else only `hessian_vector` is available).
+    has_hessian: bool = False
+    #: Whether the head classifies (then `separable` can certify an optimum at infinity).
+    classifier: bool = False
 
     def value(self, theta: np.ndarray) -> float:
         """J(θ), the penalty included."""
@@ -312,6 +149,26 @@ class Objective:
         self._evaluate(np.asarray(theta, dtype=float), gradient, value=False)
         return gradient
 
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """∇²J(θ), n × n: by default one `hessian_vector` per column (small n only)."""
+        theta = np.asarray(theta, dtype=float)
+        n = self.n_parameters
+        if n > 4096:
+            raise SymcalcError(
+                f"the Hessian of {n} parameters is too large to form; use hessian_vector"
+            )
+        columns = np.empty((n, n))
+        unit = np.zeros(n)
+        for k in range(n):
+            unit[k] = 1.0
+            columns[:, k] = self.hessian_vector(theta, unit)
+            unit[k] = 0.0
+        return 0.5 * (columns + columns.T)
+
+    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇²J(θ)·v."""
+        raise NotImplementedError  # pragma: no cover - every objective overrides
+
     def data_loss(self, theta: np.ndarray) -> float:
         """The mean loss alone, without the L2 penalty."""
         return self.value(theta) - self.penalty(theta)
@@ -319,9 +176,39 @@ class Objective:
     def penalty(self, theta: np.ndarray) -> float:  # pragma: no cover - every objective overrides
         return 0.0
 
+    def null_directions(self) -> np.ndarray | None:
+        """Directions along which J never changes (as columns), when the model has any."""
+        return None
+
+    def penalty_gradient(self, theta: np.ndarray) -> np.ndarray:
+        """∇ of the L2 penalty alone: λ times the weights, 0 on the intercepts."""
+        gradient = np.zeros(self.n_parameters)
+        if self.l2:
+            for offset, width in self._weight_slices():
+                gradient[offset : offset + width] = (
+                    self.l2 * np.asarray(theta)[offset : offset + width]
+                )
+        return gradient
+
+    def _weight_slices(self) -> tuple[tuple[int, int], ...]:  # pragma: no cover
+        return ()
+
     @property
     def lipschitz(self) -> float | None:  # pragma: no cover - every objective overrides
         return None
+
+    @property
+    def feature_blocks(self) -> tuple[int, ...]:
+        """Offsets in θ of the units that read the features (intercept, then p weights)."""
+        return ()
+
+    def separable(self, theta: np.ndarray) -> bool:
+        """Whether θ classifies every training sample right with a positive margin.
+
+        Then J(tθ) → 0 as t → ∞ while J > 0 everywhere: without a penalty the
+        objective has no minimizer (its infimum is at infinity).
+        """
+        return False
 
     def _evaluate(
         self, theta: np.ndarray, gradient: np.ndarray | None, value: bool = True
@@ -347,12 +234,30 @@ def _check_l2(l2: Any) -> float:
     return value
 
 
+def _add_weighted_gram(H: np.ndarray, Xb: np.ndarray, weights: np.ndarray) -> None:
+    """H += X̃ᵀ diag(weights) X̃ for X̃ = [1, Xb] (H is (p+1) × (p+1), filled whole)."""
+    weights = weights.astype(Xb.dtype, copy=False)
+    row = weights @ Xb
+    H[0, 0] += float(weights.sum())
+    H[0, 1:] += row
+    H[1:, 0] += row
+    H[1:, 1:] += Xb.T @ (Xb * weights[:, None])
+
+
 class AffineObjective(Objective):
     """J for outputs z = X wₖ + bₖ (k = 1..K) and a head: linear, logistic, softmax.
 
     θ holds, output after output, the intercept then the weights in column order:
-    θ = (b₁, w₁₁, ..., w₁ₚ, b₂, ...).
+    θ = (b₁, w₁₁, ..., w₁ₚ, b₂, ...).  The Hessian follows from the head's curvature in z
+    and the Jacobian ∂z/∂θ = X̃ = [1, X]:
+
+        ∇²J = (1/m)·Σᵢ (∂²ℓ/∂z²)ᵢ ⊗ x̃ᵢx̃ᵢᵀ + λ·(I_K ⊗ diag(0, 1, ..., 1)),
+
+    one weighted Gram matrix X̃ᵀ diag(wᵢ) X̃ per pair of outputs, accumulated over row
+    blocks (no copy of X).
     """
+
+    convex = True
 
     def __init__(self, name: str, X: Any, Y: Any, head: Any, l2: float = 0.0):
         self.name = name
@@ -363,11 +268,15 @@ class AffineObjective(Objective):
         self.n_outputs = head.n_outputs
         self.n_parameters = self.n_outputs * (self.n_features + 1)
         self.bounded = head.curvature is not None
+        self.has_hessian = bool(head.twice_differentiable)
+        self.classifier = getattr(head, "classes", None) is not None
         self._lipschitz: float | None = None
         self._dask = _is_dask(X)
         if self._dask:
             if self.n_outputs != 1:
                 raise SymcalcError("dask arrays are supported for the linear and logistic models")
+            if self.has_hessian:  # built now: kernels must not be built inside dask's threads
+                kernel_for(head.entry, 2)
             return
         dtype = X.dtype
         self.block = _block_rows(self.n_features, dtype.itemsize)
@@ -375,6 +284,44 @@ class AffineObjective(Objective):
         self._Z = np.empty((rows, self.n_outputs), dtype=dtype)
         self._z = self._Z[:, 0] if self.n_outputs == 1 else None
         self._row = np.empty(self.n_features, dtype=dtype)
+
+    def _weight_slices(self) -> tuple[tuple[int, int], ...]:
+        p = self.n_features
+        return tuple((k * (p + 1) + 1, p) for k in range(self.n_outputs))
+
+    def null_directions(self) -> np.ndarray | None:
+        """Directions along which J never changes (columns, unit length), or None.
+
+        Softmax is unchanged when the same number is added to every class's intercept
+        (the intercepts are not penalized), and without a penalty when the same vector
+        is added to every class's weights: softmax(z + t) = softmax(z).  Newton's method
+        keeps its steps out of these directions (their curvature is exactly 0).
+        """
+        K, p1 = self.n_outputs, self.n_features + 1
+        if K == 1:
+            return None
+        columns = [0] if self.l2 else range(p1)
+        N = np.zeros((K * p1, len(columns)))
+        for k, j in enumerate(columns):
+            N[np.arange(K) * p1 + j, k] = 1.0 / math.sqrt(K)
+        return N
+
+    @property
+    def hessian_cost(self) -> float:
+        """About how many gradient passes one Hessian costs: (p + 1)(K + 1)/2.
+
+        The Hessian is K(K+1)/2 weighted Gram matrices of m·(p+1)² operations each; the
+        gradient is m·(p+1)·K.
+        """
+        return (self.n_features + 1) * (self.n_outputs + 1) / 2
+
+    def on(self, X: Any, Y: Any) -> AffineObjective:
+        """The same model and penalty on other data (``Y`` encoded as the head takes it)."""
+        return AffineObjective(self.name, X, Y, self.head, self.l2)
+
+    @property
+    def feature_blocks(self) -> tuple[int, ...]:
+        return tuple(k * (self.n_features + 1) for k in range(self.n_outputs))
 
     # -- J and ∇J ---------------------------------------------------------------------
     def _weights(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -404,35 +351,43 @@ class AffineObjective(Objective):
                 G[:, 1:] += self.l2 * W
         return total / m + 0.5 * self.l2 * float(np.vdot(W, W))
 
-    def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
-        X, Y, head = self.X, self.Y, self.head
-        dtype = X.dtype
+    def _blocks(self, theta: np.ndarray):
+        """(Xb, Yb, Z) for each row block: Z the outputs (one column per output)."""
+        X, Y = self.X, self.Y
         bias, W = self._weights(theta)
-        if dtype != np.float64:
-            bias, W = bias.astype(dtype), W.astype(dtype)
-        if gradient is not None:
-            gradient.fill(0.0)
-            G = gradient.reshape(self.n_outputs, self.n_features + 1)
-        total = 0.0
+        if X.dtype != np.float64:
+            bias, W = bias.astype(X.dtype), W.astype(X.dtype)
         scalar = self.n_outputs == 1
-        w = W[0]
         for start in range(0, self.n_samples, self.block):
             Xb = X[start : start + self.block]
             Yb = Y[start : start + self.block]
             rows = Xb.shape[0]
             if scalar:
                 z = self._z[:rows]
-                np.dot(Xb, w, out=z)
+                np.dot(Xb, W[0], out=z)
                 z += bias[0]
             else:
                 z = self._Z[:rows]
                 np.dot(Xb, W.T, out=z)
                 z += bias
-            if value:
-                total += head.loss_sum(z, Yb)
+            yield Xb, Yb, z
+
+    def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
+        head, dtype = self.head, self.X.dtype
+        if gradient is not None:
+            gradient.fill(0.0)
+            G = gradient.reshape(self.n_outputs, self.n_features + 1)
+        total = 0.0
+        scalar = self.n_outputs == 1
+        for Xb, Yb, z in self._blocks(theta):
             if gradient is None:
+                total += head.loss_sum(z, Yb)
                 continue
-            r = head.derivative(z, Yb)
+            if value:
+                part, r = head.loss_and_derivative(z, Yb)
+                total += part
+            else:
+                r = head.derivative(z, Yb)
             if r.dtype != dtype:
                 r = r.astype(dtype)
             if scalar:
@@ -444,22 +399,153 @@ class AffineObjective(Objective):
                 G[:, 1:] += r.T @ Xb
         return total
 
-    def _dask_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
-        import dask
+    def _dask_sum(self, part: Callable[[AffineObjective], np.ndarray], width: int) -> np.ndarray:
+        """Σ over dask blocks of ``part(objective on the block)``: one pass, block by block.
+
+        Each block becomes an in-memory objective (no penalty) whose results are summed;
+        nothing but the blocks in flight is ever held, whatever the size of X.
+        """
         import dask.array as da
 
-        # The kernels are NumPy ufunc code: map_blocks runs them on each chunk of z and y.
-        z = self.X @ theta[1:] + theta[0]
-        total = da.map_blocks(self.head.values, z, self.Y, dtype=float).sum() if value else np.nan
-        if gradient is None:
-            return float(dask.compute(total)[0])
-        r = da.map_blocks(self.head.derivative, z, self.Y, dtype=float)
-        total, intercept, weights = dask.compute(total, r.sum(), r @ self.X)
-        gradient[0] = intercept
-        gradient[1:] = weights
-        return float(total)
+        X, Y = self.X, self.Y.rechunk((self.X.chunks[0],))[:, None]
+        name, head = self.name, self.head
+
+        def block(Xb: np.ndarray, Yb: np.ndarray) -> np.ndarray:
+            objective = AffineObjective(name, np.asarray(Xb), np.asarray(Yb)[:, 0], head)
+            return np.asarray(part(objective), dtype=float).reshape(1, width)
+
+        parts = da.map_blocks(
+            block,
+            X,
+            Y,
+            chunks=((1,) * X.numblocks[0], (width,)),
+            dtype=float,
+            name=_dask_name("symcalc-pass"),  # a fresh name: no hashing of θ and the head
+        )
+        return np.asarray(parts.sum(axis=0).compute())
+
+    def _dask_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
+        n = self.n_parameters
+
+        def part(block: AffineObjective) -> np.ndarray:
+            rows = block.n_samples
+            if gradient is None:
+                return np.array([block.value(theta) * rows])
+            total, g = block.value_and_gradient(theta)
+            return np.concatenate([[total * rows], g * rows])
+
+        sums = self._dask_sum(part, 1 if gradient is None else n + 1)
+        if gradient is not None:
+            gradient[:] = sums[1:]
+        return float(sums[0])
+
+    # -- ∇²J ----------------------------------------------------------------------------
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """∇²J(θ): (1/m)·X̃ᵀ diag(ℓ'') X̃ per pair of outputs, plus λ on the weights.
+
+        For softmax the weights are P_c·(1 − P_c) on the diagonal blocks (1 − P_c from
+        the other classes, no cancellation) and −P_c·P_d off them.
+        """
+        theta = np.asarray(theta, dtype=float)
+        K, p1 = self.n_outputs, self.n_features + 1
+        H = np.zeros((K, p1, K, p1))
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            if self._dask:
+                self._dask_hessian(theta, H[0, :, 0, :])
+            else:
+                for Xb, Yb, z in self._blocks(theta):
+                    if K == 1:
+                        _add_weighted_gram(H[0, :, 0, :], Xb, self.head.second(z, Yb))
+                        continue
+                    P, Q = self.head.hessian_weights(z)
+                    pairs = [(c, d) for c in range(K) for d in range(c, K)]
+                    weights = np.column_stack(
+                        [P[:, c] * Q[:, c] if c == d else -P[:, c] * P[:, d] for c, d in pairs]
+                    )
+                    if p1 * len(pairs) <= 512:  # small: every pair in one matrix product
+                        Xt = np.column_stack([np.ones(len(Xb), dtype=Xb.dtype), Xb])
+                        scaled = (Xt[:, :, None] * weights[:, None, :]).reshape(len(Xb), -1)
+                        grams = (Xt.T @ scaled).reshape(p1, p1, len(pairs))
+                        for k, (c, d) in enumerate(pairs):
+                            H[c, :, d, :] += grams[:, :, k]
+                    else:
+                        for k, (c, d) in enumerate(pairs):
+                            _add_weighted_gram(H[c, :, d, :], Xb, weights[:, k])
+        for c in range(K):  # the blocks below the diagonal mirror those above
+            for d in range(c + 1, K):
+                H[d, :, c, :] = H[c, :, d, :].T
+        H = H.reshape(K * p1, K * p1)
+        H = (H + H.T) / (2 * self.n_samples)  # exactly symmetric (Gram products round apart)
+        if self.l2:
+            weights = np.full((K, p1), self.l2)
+            weights[:, 0] = 0.0  # intercepts are not penalized
+            H.flat[:: K * p1 + 1] += weights.ravel()
+        return H
+
+    def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
+        p1 = self.n_features + 1
+        sums = self._dask_sum(lambda b: (b.hessian(theta) * b.n_samples).ravel(), p1 * p1)
+        H[...] = sums.reshape(p1, p1)
+
+    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇²J(θ)·v = (1/m)·X̃ᵀ[(∂²ℓ/∂z²)·(X̃V)] + λ·(0, v_w), without forming ∇²J."""
+        theta = np.asarray(theta, dtype=float)
+        K, p1 = self.n_outputs, self.n_features + 1
+        V = np.asarray(v, dtype=float).reshape(K, p1)
+        out = np.zeros((K, p1))
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            if self._dask:
+                sums = self._dask_sum(
+                    lambda b: b.hessian_vector(theta, v) * b.n_samples, self.n_parameters
+                )
+                out[...] = sums.reshape(K, p1)
+            else:
+                states = self._curvature_states(theta)
+                for (start, stop), state in zip(self._row_blocks(), states, strict=True):
+                    Xb = self.X[start:stop]
+                    U = Xb @ V[:, 1:].T.astype(Xb.dtype) + V[:, 0].astype(Xb.dtype)
+                    if K == 1:
+                        r = self.head.apply_curvature(state, U[:, 0])[:, None]
+                    else:
+                        r = self.head.apply_curvature(state, U)
+                    out[:, 0] += r.sum(axis=0)
+                    out[:, 1:] += r.T @ Xb
+        out /= self.n_samples
+        if self.l2:
+            out[:, 1:] += self.l2 * V[:, 1:]
+        return out.ravel()
+
+    def _row_blocks(self) -> list[tuple[int, int]]:
+        return [
+            (start, min(start + self.block, self.n_samples))
+            for start in range(0, self.n_samples, self.block)
+        ]
+
+    def _curvature_states(self, theta: np.ndarray) -> list:
+        """The head's curvature at each block's outputs, kept for the last θ: the
+        conjugate-gradient steps of Newton-CG ask many products at one θ."""
+        key = theta.tobytes()
+        cached = getattr(self, "_curvature_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        states = [self.head.curvature_state(z.copy(), Yb) for _, Yb, z in self._blocks(theta)]
+        self._curvature_cache = (key, states)
+        return states
+
+    def separable(self, theta: np.ndarray) -> bool:
+        if not self.classifier:
+            return False
+        theta = np.asarray(theta, dtype=float)
+        if self._dask:
+            wrong = self._dask_sum(lambda b: np.array([0.0 if b.separable(theta) else 1.0]), 1)
+            return bool(wrong[0] == 0)
+        return all(bool(self.head.correct(z, Yb).all()) for _, Yb, z in self._blocks(theta))
 
     # -- step size ------------------------------------------------------------------
+    def gram(self) -> np.ndarray | None:
+        """X̃ᵀX̃ for X̃ = [1, X] ((p+1) × (p+1), by row blocks); None above 2000 features."""
+        return _gram(self.X)
+
     @property
     def lipschitz(self) -> float | None:
         """curvature · λ_max(X̃ᵀX̃)/m + λ, with X̃ = [1, X]; None for a loss with no bound."""
@@ -502,23 +588,52 @@ class AffineObjective(Objective):
         return f"<{self.name} objective: {self.n_samples} samples, {self.n_parameters} parameters>"
 
 
+_DASK_NAMES = itertools.count()
+
+
+def _dask_name(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{next(_DASK_NAMES)}"
+
+
+def _gram(X: Any) -> np.ndarray | None:
+    """X̃ᵀX̃ with X̃ = [1, X], by row blocks (no copy of X); None above 2000 features."""
+    n, p = X.shape
+    if p > 2000:
+        return None
+    if _is_dask(X):
+        import dask.array as da
+
+        def block(Xb: np.ndarray) -> np.ndarray:
+            full = _gram(np.asarray(Xb))
+            return full.reshape(1, (p + 1) ** 2)
+
+        parts = da.map_blocks(
+            block,
+            X,
+            chunks=((1,) * X.numblocks[0], ((p + 1) ** 2,)),
+            dtype=float,
+            name=_dask_name("symcalc-gram"),
+        )
+        return np.asarray(parts.sum(axis=0).compute()).reshape(p + 1, p + 1)
+    gram, sums = np.zeros((p, p)), np.zeros(p)
+    rows = _block_rows(p, X.dtype.itemsize)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n, rows):
+            Xb = np.asarray(X[start : start + rows], dtype=float)
+            gram += Xb.T @ Xb
+            sums += Xb.sum(axis=0)
+    full = np.empty((p + 1, p + 1))
+    full[0, 0] = n
+    full[0, 1:] = full[1:, 0] = sums
+    full[1:, 1:] = gram
+    return full
+
+
 def _largest_gram_eigenvalue(X: Any) -> float:
     """λ_max of X̃ᵀX̃ with X̃ = [1, X], without building X̃."""
-    n, p = X.shape
-    if _is_dask(X):
-        import dask
-
-        gram, sums = dask.compute(X.T @ X, X.sum(axis=0))
-    elif p <= 2000:
-        gram, sums = np.zeros((p, p)), np.zeros(p)
-        block = _block_rows(p, X.dtype.itemsize)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n, block):
-                Xb = np.asarray(X[start : start + block], dtype=float)
-                gram += Xb.T @ Xb
-                sums += Xb.sum(axis=0)
-    else:  # power iteration on X̃ᵀX̃; 1% margin for the unconverged tail
-        v = np.ones(p + 1) / math.sqrt(p + 1)
+    full = _gram(X)
+    if full is None:  # power iteration on X̃ᵀX̃; 1% margin for the unconverged tail
+        v = np.ones(X.shape[1] + 1) / math.sqrt(X.shape[1] + 1)
         estimate = 0.0
         for _ in range(50):
             z = X @ v[1:] + v[0]
@@ -526,10 +641,6 @@ def _largest_gram_eigenvalue(X: Any) -> float:
             estimate = float(np.linalg.norm(u))
             v = u / estimate
         return 1.01 * estimate
-    full = np.empty((p + 1, p + 1))
-    full[0, 0] = n
-    full[0, 1:] = full[1:, 0] = sums
-    full[1:, 1:] = gram
     if not np.isfinite(full).all():
         raise SymcalcError(
             "the features are too large to square (XᵀX overflows); standardize them "
@@ -567,9 +678,27 @@ class MLPObjective(Objective):
         self.n_outputs = head.n_outputs
         self._sizes = (hidden * (self.n_features + 1), self.n_outputs * (hidden + 1))
         self.n_parameters = sum(self._sizes)
-        self._phi = _kernel_for(activation)
-        self._dphi = _kernel_for(activation, order=1)
+        self._phi = kernel_for(activation)
+        self._dphi = kernel_for(activation, 1)
         self.block = max(256, min(4096, _block_rows(self.n_features + 2 * hidden, 8)))
+        self.classifier = getattr(head, "classes", None) is not None
+        self.convention = convention
+
+    def _weight_slices(self) -> tuple[tuple[int, int], ...]:
+        p, h = self.n_features, self.hidden
+        first = tuple((u * (p + 1) + 1, p) for u in range(h))
+        second = tuple((self._sizes[0] + k * (h + 1) + 1, h) for k in range(self.n_outputs))
+        return first + second
+
+    def on(self, X: np.ndarray, Y: np.ndarray) -> MLPObjective:
+        """The same network and penalty on other data (``Y`` encoded as the head takes it)."""
+        return MLPObjective(
+            self.name, X, Y, self.head, self.hidden, self.activation, self.l2, self.convention
+        )
+
+    @property
+    def feature_blocks(self) -> tuple[int, ...]:
+        return tuple(u * (self.n_features + 1) for u in range(self.hidden))
 
     def _layers(self, theta: np.ndarray):
         first = theta[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
@@ -619,6 +748,52 @@ class MLPObjective(Objective):
                 G1[:, 1:] += self.l2 * W1
                 G2[:, 1:] += self.l2 * W2
         return total / m + self.penalty(theta)
+
+    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇²J(θ)·v by the chain rule applied to backpropagation (Pearlmutter's R-operator).
+
+        R{·} is the derivative along v: R{A} = X V₁ᵀ + c₁, R{H} = φ'(A) ⊙ R{A},
+        R{Z} = R{H} W₂ᵀ + H V₂ᵀ + c₂, R{dZ} = (∂²ℓ/∂z²)·R{Z}; then the backward pass
+        differentiated: R{∇_W2} = R{dZ}ᵀH + dZᵀR{H}, R{dA} = (R{dZ} W₂ + dZ V₂) ⊙ φ'(A)
+        + (dZ W₂) ⊙ φ''(A) ⊙ R{A}, R{∇_W1} = R{dA}ᵀX; φ'' is the kernel of the
+        activation's symbolic second derivative.  Cost: about two gradient passes.
+        """
+        theta = np.asarray(theta, dtype=float)
+        b1, W1, b2, W2 = self._layers(theta)
+        c1, V1, c2, V2 = self._layers(np.asarray(v, dtype=float))
+        out = np.zeros(self.n_parameters)
+        O1 = out[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
+        O2 = out[self._sizes[0] :].reshape(self.n_outputs, self.hidden + 1)
+        second = kernel_for(self.activation, 2)
+        scalar = self.n_outputs == 1
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for start in range(0, self.n_samples, self.block):
+                Xb = self.X[start : start + self.block]
+                Yb = self.Y[start : start + self.block]
+                A = Xb @ W1.T + b1
+                H = self._phi(A)
+                Z = H @ W2.T + b2
+                slope = self._dphi(A)
+                RA = Xb @ V1.T + c1
+                RH = slope * RA
+                RZ = RH @ W2.T + H @ V2.T + c2
+                if scalar:
+                    dZ = self.head.derivative(Z[:, 0], Yb)[:, None]
+                    RdZ = self.head.hessian_vector(Z[:, 0], Yb, RZ[:, 0])[:, None]
+                else:
+                    dZ = self.head.derivative(Z, Yb)
+                    RdZ = self.head.hessian_vector(Z, Yb, RZ)
+                O2[:, 0] += RdZ.sum(axis=0)
+                O2[:, 1:] += RdZ.T @ H + dZ.T @ RH
+                dH = dZ @ W2
+                RdA = (RdZ @ W2 + dZ @ V2) * slope + dH * second(A) * RA
+                O1[:, 0] += RdA.sum(axis=0)
+                O1[:, 1:] += RdA.T @ Xb
+        out /= self.n_samples
+        if self.l2:
+            O1[:, 1:] += self.l2 * V1
+            O2[:, 1:] += self.l2 * V2
+        return out
 
     @property
     def lipschitz(self) -> None:
@@ -690,6 +865,12 @@ class GradientDerivation:
     note: str = ""
     local_derivative: tuple[str, sympy.Expr] | None = None
     variable: str = "z"
+    #: ∂²ℓ/∂z² derived by symcalc (for softmax ∂²ℓ/∂z_c∂z_d), and its classic form.
+    loss_second: sympy.Expr | None = None
+    classic_second: sympy.Expr | None = None
+    #: (θₐ, θ_b, ∂²J/∂θₐ∂θ_b) from SymPy, and the matrix form Newton's method evaluates.
+    hessian_partials: tuple[tuple[sympy.Expr, sympy.Expr, sympy.Expr], ...] = ()
+    hessian: tuple[str, ...] = ()
 
     def to_text(self) -> str:
         """The derivation as plain text, one fact a line."""
@@ -715,15 +896,52 @@ class GradientDerivation:
             lines.append(f"  ∂J/∂{sympy.sstr(parameter)} = {sympy.sstr(partial)}")
         lines.append("vectorized (one pass of matrix products per step, what descend runs):")
         lines.extend(f"  {line}" for line in self.vectorized)
+        lines += self._hessian_text()
         if self.note:
             lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
+    def _hessian_text(self) -> list[str]:
+        if not (self.hessian or self.hessian_partials):
+            return []
+        lines = ["Hessian (second derivatives, for Newton's method and Newton-CG):"]
+        if self.loss_second is not None:
+            label = self._second_label()
+            lines.append(f"  {label} = {sympy.sstr(self.loss_second)}")
+            if self.classic_second is not None and sympy.sstr(self.classic_second) != sympy.sstr(
+                self.loss_second
+            ):
+                pad = " " * len(label)
+                lines.append(f"  {pad} = {sympy.sstr(self.classic_second)}   (classic form)")
+        for a, b, second in self.hessian_partials:
+            lines.append(f"  ∂²J/∂{sympy.sstr(a)}∂{sympy.sstr(b)} = {sympy.sstr(second)}")
+        lines.extend(f"  {line}" for line in self.hessian)
+        return lines
+
+    def _second_label(self) -> str:
+        v = self.variable
+        if "[" in v:  # softmax: one logit per class, a K × K Hessian in z
+            return f"∂²ℓ/∂{v}∂{v.replace('[c]', '[d]')}"
+        return f"d²ℓ/d{v}²"
+
     def to_latex(self) -> str:
-        """J and its partial derivatives as an ``align*`` block."""
+        """J, its partial derivatives and its second partial derivatives as an ``align*`` block."""
         rows = [rf"J &= {latex(self.objective)}"]
         rows += [
             rf"\frac{{\partial J}}{{\partial {latex(p)}}} &= {latex(d)}" for p, d in self.partials
+        ]
+        if self.loss_second is not None:
+            if self.variable.isidentifier():
+                v = latex(symbol(self.variable))
+                denominator = rf"\partial {v}^2"
+            else:
+                denominator = r"\partial z_c\,\partial z_d"
+            rows.append(rf"\frac{{\partial^2 \ell}}{{{denominator}}} &= {latex(self.loss_second)}")
+            if self.classic_second is not None and self.classic_second != self.loss_second:
+                rows.append(rf"&= {latex(self.classic_second)}")
+        rows += [
+            rf"\frac{{\partial^2 J}}{{\partial {latex(a)}\,\partial {latex(b)}}} &= {latex(d)}"
+            for a, b, d in self.hessian_partials
         ]
         return r"\begin{align*}" + r"\\ ".join(rows) + r"\end{align*}"
 
@@ -739,20 +957,38 @@ def _loss_placeholder() -> type[sympy.Function]:
     return sympy.Function("ℓ", real=True)
 
 
+_SIZES = {_m, _n, _h, _K}
+
+
+def _class_indices(condition: sympy.Basic) -> set[sympy.Symbol]:
+    """The class indices c, d, s of the generic-K derivation (integer symbols, not data)."""
+    return {s for s in condition.free_symbols if s.name in ("c", "d", "s") and s.is_integer}
+
+
+def _tidy(expr: sympy.Expr) -> sympy.Expr:
+    """Sums that hold a Kronecker delta evaluated, index-range branches dropped."""
+    for _ in range(4):
+        tidier = _in_range(expr.replace(_has_delta_sum, lambda e: e.doit()))
+        if tidier == expr:
+            break
+        expr = tidier
+    return expr
+
+
 def _in_range(expr: sympy.Expr) -> sympy.Expr:
     """Drop the ``k <= n`` branches SymPy adds for indices that are always in range."""
 
     def only_indices(e):
         return isinstance(e, sympy.Piecewise) and all(
-            c.free_symbols and c.free_symbols <= (_INDICES | {_m, _n, _h}) for _, c in e.args[:-1]
+            c.free_symbols and c.free_symbols <= (_INDICES | _SIZES | _class_indices(c))
+            for _, c in e.args[:-1]
         )
 
     return expr.replace(only_indices, lambda e: e.args[0].expr)
 
 
 def _prime_loss(expr: sympy.Expr) -> sympy.Expr:
-    """``Subs(Derivative(ℓ(ξ, y), ξ), ξ, z)`` written as ``ℓ'(z, y)``."""
-    prime = sympy.Function("ℓ'", real=True)
+    """``Subs(Derivative(ℓ(ξ, y), ξ), ξ, z)`` written as ``ℓ'(z, y)`` (``ℓ''`` for order 2)."""
 
     def is_loss_derivative(e):
         return isinstance(e, sympy.Subs) and isinstance(e.expr, sympy.Derivative)
@@ -762,10 +998,11 @@ def _prime_loss(expr: sympy.Expr) -> sympy.Expr:
         values = dict(zip(e.variables, e.point, strict=True))
         args = [values.get(a, a) for a in inner.args]
         name = inner.func.__name__
+        order = e.expr.derivative_count
         if len(args) > 2:  # softmax: name the logit differentiated by
             position = list(inner.args).index(e.expr.variables[0])
             return sympy.Function(f"∂{name}/∂z{position + 1}", real=True)(*args)
-        return (prime if name == "ℓ" else sympy.Function(name + "'", real=True))(*args)
+        return sympy.Function(name + "'" * order, real=True)(*args)
 
     return expr.replace(is_loss_derivative, rewrite)
 
@@ -774,8 +1011,9 @@ def _has_delta_sum(e: sympy.Basic) -> bool:
     return isinstance(e, sympy.Sum) and e.has(sympy.KroneckerDelta)
 
 
-def _chain_rule(J: sympy.Expr, parameter: sympy.Expr) -> sympy.Expr:
-    result = sympy.diff(J, parameter)
+def _chain_rule(J: sympy.Expr, *parameters: sympy.Expr) -> sympy.Expr:
+    """∂J/∂θₐ (or ∂²J/∂θₐ∂θ_b for two parameters), Kronecker sums evaluated, ℓ' named."""
+    result = sympy.diff(J, *parameters)
     for _ in range(3):  # Kronecker deltas inside nested sums need more than one pass
         # Evaluate only the sums that hold a Kronecker delta: a plain Sum.doit() would run
         # SymPy's closed-form summation on every sum (14 s for the MLP, same answer).
@@ -810,7 +1048,7 @@ class LinearModel:
     """
 
     def __init__(self, loss: str | Entry | None = "squared_error", name: str | None = None):
-        self.loss = None if loss is None else _scalar_loss(loss)
+        self.loss = None if loss is None else scalar_loss(loss)
         default = {
             None: "softmax",
             "squared_error": "linear",
@@ -826,6 +1064,10 @@ class LinearModel:
             "softmax": "softmax regression",
         }.get(self.name, f"{self.name} model")
 
+    def objective_on(self, X: Any, Y: Any, head: Any, l2: float = 0.0) -> AffineObjective:
+        """J on ``X`` with targets ``Y`` already encoded for ``head`` (minibatches, streams)."""
+        return AffineObjective(self.name, X, Y, head, l2)
+
     def objective(self, data: Dataset | tuple[Any, Any], l2: float = 0.0) -> AffineObjective:
         """J(θ) on ``data`` (a `Dataset` or ``(X, y)``), with penalty (λ/2)‖w‖², λ = ``l2``."""
         if isinstance(data, tuple) and data and _is_dask(data[0]) and self.loss is not None:
@@ -833,7 +1075,7 @@ class LinearModel:
             # in a forked process, which is only safe while this process has one thread.
             ScalarHead(self.loss)
         X, y, target = _unpack(data)
-        head, Y = _head_for(self.loss, y, target)
+        head, Y = head_for(self.loss, y, target)
         return AffineObjective(self.name, X, Y, head, l2)
 
     # -- symbolic ---------------------------------------------------------------------
@@ -868,67 +1110,155 @@ class LinearModel:
         return self._sum_form(K, loss)[0]
 
     def derivation(self, K: int = 3) -> GradientDerivation:
-        """The derivation of ∇J: objective, ∂ℓ/∂z, chain rule, matrix form.
+        """The derivation of ∇J and ∇²J: objective, ∂ℓ/∂z, ∂²ℓ/∂z², chain rule, matrix forms.
+
+        Softmax regression is derived once for a generic number of classes (``K`` is
+        not used: the sums run over k = 1..K).
 
         Examples
         --------
         >>> d = make_model("logistic").derivation()
-        >>> d.classic
-        -y + sigmoid(z)
+        >>> d.classic, d.classic_second
+        (-y + sigmoid(z), (1 - sigmoid(z))*sigmoid(z))
+        >>> print(d.hessian[-1])
+        ∇²_θ J = (1/m)·X̃ᵀ diag(σ(X̃θ)(1 - σ(X̃θ))) X̃ + λ·diag(0, 1, ..., 1)    (λ·I on the weights)
         """
+        if self.loss is None:
+            return self._softmax_derivation()
         from ..symbolic.derivatives import derivative
 
-        entry = self._entry(K)
+        entry = self.loss
         ell = _loss_placeholder()
-        J, parameters = self._sum_form(K, lambda *args: ell(*args))
+        J, parameters = self._sum_form(1, lambda *args: ell(*args))
         partials = tuple((p, _chain_rule(J, p)) for p in parameters)
-        z = entry.variables[0]
+        b, wk = parameters
+        wr = _indexed("w")[_r]
+        pairs = [(b, b), (b, wr), (wk, wr)]
+        second_partials = tuple((p, q, _chain_rule(J, p, q)) for p, q in pairs)
+        z, y = entry.variables[:2]
         d = derivative(entry)
         classic = entry.identity if entry.identity is not None else None
-        if self.loss is not None:
-            y = entry.variables[1]
-            factor, linear = _factor_form(d, z, y)
-            residual = (
-                f"({sympy.sstr(factor)}/m)·X̃ᵀ(X̃θ - y)"
-                if linear
-                else "(1/m)·X̃ᵀ" + _vector_text(classic if classic is not None else d, z, "X̃θ")
-            )
-            lines = (
-                "z = X·w + b;  r = dℓ/dz(z, y)  (the derivative kernel, elementwise)",
-                "∂J/∂b = (1/m)·Σᵢ rᵢ;  ∇_w J = (1/m)·Xᵀr + λ·w",
-                f"∇_θ J = {residual} + λ·(0, w)    (X̃ = [1, X], θ = (b, w))",
-            )
-            note = ""
-            if linear and factor != 1:
-                c = sympy.sstr(factor)
-                note = (
-                    f"the textbook loop θ ← θ - α·(1/m)·Xᵀ(Xθ - y) drops the {c}: "
-                    f"it descends J/{c}, "
-                    f"which has the same minimizer; its learning rate α is α/{c} here"
-                )
-            prediction = "z_i = b + Σ_j X[i, j]·w[j]"
+        second = derivative(entry, order=2)
+        classic_second = None if classic is None else sympy.factor_terms(sympy.diff(classic, z))
+        factor, linear = _factor_form(d, z, y)
+        residual = (
+            f"({sympy.sstr(factor)}/m)·X̃ᵀ(X̃θ - y)"
+            if linear
+            else "(1/m)·X̃ᵀ" + _vector_text(classic if classic is not None else d, z, "X̃θ")
+        )
+        lines = (
+            "z = X·w + b;  r = dℓ/dz(z, y)  (the derivative kernel, elementwise)",
+            "∂J/∂b = (1/m)·Σᵢ rᵢ;  ∇_w J = (1/m)·Xᵀr + λ·w",
+            f"∇_θ J = {residual} + λ·(0, w)    (X̃ = [1, X], θ = (b, w))",
+        )
+        curvature = classic_second if classic_second is not None else second
+        if curvature.is_number:
+            matrix = f"({sympy.sstr(curvature)}/m)·X̃ᵀX̃"
         else:
-            lines = (
-                "Z = X·Wᵀ + b  (m × K);  R = dℓ/dZ(Z, Y) = softmax(Z) - Y"
-                "  (derivative kernels, per class)",
-                "∇_b J = (1/m)·Rᵀ1;  ∇_W J = (1/m)·RᵀX + λ·W",
-            )
+            matrix = f"(1/m)·X̃ᵀ diag({_vector_math(curvature, z, 'X̃θ')}) X̃"
+        hessian = (
+            "s = d²ℓ/dz²(z, y)  (the second-derivative kernel, elementwise)",
+            "∇²_θ J = (1/m)·X̃ᵀ diag(s) X̃ + λ·diag(0, 1, ..., 1)  (X̃ᵀ diag(s) X̃ by row blocks)",
+            f"∇²_θ J = {matrix} + λ·diag(0, 1, ..., 1)    (λ·I on the weights)",
+        )
+        note = ""
+        if linear and factor != 1:
+            c = sympy.sstr(factor)
             note = (
-                "logits are shifted by their row maximum before exp "
-                "(softmax is unchanged by the shift)"
+                f"the textbook loop θ ← θ - α·(1/m)·Xᵀ(Xθ - y) drops the {c}: "
+                f"it descends J/{c}, "
+                f"which has the same minimizer; its learning rate α is α/{c} here"
             )
-            prediction = "z_ic = b[c] + Σ_j X[i, j]·W[c, j], one logit per class c; Y one-hot"
         return GradientDerivation(
             model=self.title,
             loss=entry.name,
-            prediction=prediction,
-            objective=self.symbolic_objective(K),
+            prediction="z_i = b + Σ_j X[i, j]·w[j]",
+            objective=self.symbolic_objective(1),
             loss_derivative=d,
             classic=classic,
             partials=partials,
             vectorized=lines,
             note=note,
             variable=z.name,
+            loss_second=second,
+            classic_second=classic_second,
+            hessian_partials=second_partials,
+            hessian=hessian,
+        )
+
+    def _softmax_derivation(self) -> GradientDerivation:
+        """Softmax regression for a generic K: ℓ in log-sum-exp form, then the model's Jacobian.
+
+        With zᵢ_c = b[c] + Σ_j X[i, j]·W[c, j], ∂zᵢ_q/∂W[c, k] = δ_qc·X[i, k], so the chain rule
+        ∂J/∂θ = (1/m)·Σᵢ Σ_q R[i, q]·∂zᵢ_q/∂θ (R[i, q] = ∂ℓ/∂z_q at sample i) and
+        ∂²J/∂θ∂θ' = (1/m)·Σᵢ Σ_q Σ_s S[i, q, s]·∂zᵢ_q/∂θ·∂zᵢ_s/∂θ' (S = ∂²ℓ/∂z_q∂z_s) are
+        evaluated by SymPy with the Kronecker deltas summed out.
+        """
+        loss = softmax_derivatives()
+        X, W, b, Y = (_indexed(n) for n in "XWbY")
+        R, S = _indexed("R"), _indexed("S")
+        c, d = loss.c, loss.d
+
+        def logit(q):
+            return b[q] + sympy.Sum(X[_i, _j] * W[q, _j], (_j, 1, _n))
+
+        penalty = _lambda / 2 * sympy.Sum(sympy.Sum(W[_q, _j] ** 2, (_j, 1, _n)), (_q, 1, _K))
+        objective = (
+            sympy.Sum(
+                sympy.log(sympy.Sum(sympy.exp(logit(_q)), (_q, 1, _K)))
+                - sympy.Sum(Y[_i, _q] * logit(_q), (_q, 1, _K)),
+                (_i, 1, _m),
+            )
+            / _m
+            + penalty
+        )
+
+        def first(theta):
+            chain = sympy.Sum(
+                sympy.Sum(R[_i, _q] * sympy.diff(logit(_q), theta), (_q, 1, _K)), (_i, 1, _m)
+            )
+            return _tidy(chain / _m + sympy.diff(penalty, theta))
+
+        def second(theta, other):
+            s = sympy.Symbol("s", integer=True, positive=True)
+            inner = S[_i, _q, s] * sympy.diff(logit(_q), theta) * sympy.diff(logit(s), other)
+            chain = sympy.Sum(sympy.Sum(sympy.Sum(inner, (s, 1, _K)), (_q, 1, _K)), (_i, 1, _m))
+            return _tidy(chain / _m + sympy.diff(penalty, theta, other))
+
+        Wck, Wdr = W[c, _k], W[d, _r]
+        partials = ((b[c], first(b[c])), (Wck, first(Wck)))
+        pairs = [(b[c], b[d]), (b[c], Wdr), (Wck, Wdr)]
+        hessian_partials = tuple((p, q, second(p, q)) for p, q in pairs)
+        lines = (
+            "Z = X·Wᵀ + b  (m × K);  R = dℓ/dZ = softmax(Z) - Y  (softmax of Z minus its row "
+            "maximum; at the label -(1 - P) from the other classes)",
+            "∇_b J = (1/m)·Rᵀ1;  ∇_W J = (1/m)·RᵀX + λ·W",
+        )
+        hessian = (
+            "R[i, c] = softmax(z_i)[c] - Y[i, c];  S[i, c, d] = P_c·(δ_cd - P_d), P = softmax(z_i)",
+            "block (c, d) of ∇²J = (1/m)·X̃ᵀ diag(P_c ⊙ (δ_cd - P_d)) X̃ + λ·δ_cd·diag(0, 1, ..., 1)"
+            "   (K(K+1)/2 weighted Gram matrices; 1 - P_c summed from the other classes)",
+            "∇²J·v = (1/m)·X̃ᵀ[P ⊙ (U - (P·U)1ᵀ)] with U = X̃Vᵀ  (Hessian-vector product)",
+        )
+        return GradientDerivation(
+            model=self.title,
+            loss="categorical_cross_entropy",
+            prediction="z_ic = b[c] + Σ_j X[i, j]·W[c, j], one logit per class c = 1..K; Y one-hot",
+            objective=objective,
+            loss_derivative=loss.gradient,
+            classic=loss.softmax_gradient,
+            partials=partials,
+            vectorized=lines,
+            note=(
+                "derived once for any number of classes K (log-sum-exp form "
+                f"ℓ = {sympy.sstr(loss.log_sum_exp)}); logits are shifted by their row maximum "
+                "before exp (softmax is unchanged by the shift)"
+            ),
+            variable="z[c]",
+            loss_second=loss.hessian,
+            classic_second=loss.softmax_hessian,
+            hessian_partials=hessian_partials,
+            hessian=hessian,
         )
 
     def concrete(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0):
@@ -957,7 +1287,7 @@ class LinearModel:
                 for c in range(n):
                     values[W[k + 1, c + 1]] = thetas[k * (n + 1) + c + 1]
                 for r in range(m):
-                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r, k]))
+                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r] == k))
         expanded = _expand_sums(J.subs({_m: m, _n: n}))
         return expanded.xreplace(values), thetas, objective
 
@@ -979,6 +1309,16 @@ def _expand_sums(expr: sympy.Basic) -> sympy.Basic:
             body = sympy.Add(*(body.subs(variable, k) for k in range(int(low), int(high) + 1)))
         return body
     return expr.func(*(_expand_sums(a) for a in expr.args))
+
+
+def _vector_math(expr: sympy.Expr, z: sympy.Symbol, replacement: str) -> str:
+    """A scalar form of z written elementwise in a vector, σ for the sigmoid: σ(X̃θ)(1 - σ(X̃θ))."""
+    from ..symbolic.functions import sigmoid
+
+    sig = sigmoid(z)
+    if expr == sig * (1 - sig) or sympy.expand(expr - sig * (1 - sig)) == 0:
+        return f"σ({replacement})(1 - σ({replacement}))"
+    return _vector_text(expr, z, replacement)[1:-1]
 
 
 def _vector_text(expr: sympy.Expr, z: sympy.Symbol, replacement: str) -> str:
@@ -1020,19 +1360,25 @@ class MLP:
             )
         self.hidden = int(hidden)
         self.activation = _activation(activation)
-        self.loss = None if loss is None else _scalar_loss(loss)
+        self.loss = None if loss is None else scalar_loss(loss)
         self.convention = convention
 
     @property
     def title(self) -> str:
         return f"one-hidden-layer network ({self.hidden} {self.activation.name} units)"
 
+    def objective_on(self, X: Any, Y: Any, head: Any, l2: float = 0.0) -> MLPObjective:
+        """J on ``X`` with targets ``Y`` already encoded for ``head`` (minibatches, streams)."""
+        return MLPObjective(
+            self.name, X, Y, head, self.hidden, self.activation, l2, self.convention
+        )
+
     def objective(self, data: Dataset | tuple[Any, Any], l2: float = 0.0) -> MLPObjective:
         """J(θ) on ``data``, with penalty (λ/2)(‖W₁‖² + ‖W₂‖²), λ = ``l2``."""
         X, y, target = _unpack(data)
         if _is_dask(X):
             raise SymcalcError("dask arrays are supported for the linear and logistic models")
-        head, Y = _head_for(self.loss, y, target)
+        head, Y = head_for(self.loss, y, target)
         return MLPObjective(
             self.name, X, Y, head, self.hidden, self.activation, l2, self.convention
         )
@@ -1110,6 +1456,16 @@ class MLP:
         phi = sympy.Function("φ", real=True)
         J, parameters = self._sum_form(K, lambda *args: ell(*args), phi)
         partials = tuple((p, _chain_rule(J, p)) for p in parameters)
+        hessian = (
+            "∇²J·v by the chain rule on the backward pass (R{·} = derivative along v = (V1, c1, "
+            "V2, c2)):",
+            "R{A} = X·V1ᵀ + c1;  R{H} = φ'(A) ⊙ R{A};  R{Z} = R{H}·W2ᵀ + H·V2ᵀ + c2",
+            "R{dZ} = d²ℓ/dz²(Z, Y)·R{Z}  (softmax: P ⊙ (R{Z} - (P·R{Z})1ᵀ))",
+            "R{∇_W2 J} = (1/m)·(R{dZ}ᵀH + dZᵀR{H}) + λ·V2;  R{∇_b2 J} = (1/m)·R{dZ}ᵀ1",
+            "R{dA} = (R{dZ}·W2 + dZ·V2) ⊙ φ'(A) + (dZ·W2) ⊙ φ''(A) ⊙ R{A}  "
+            "(φ'' = activation second-derivative kernel)",
+            "R{∇_W1 J} = (1/m)·R{dA}ᵀX + λ·V1;  R{∇_b1 J} = (1/m)·R{dA}ᵀ1",
+        )
         lines = (
             "A = X·W1ᵀ + b1;  H = φ(A);  Z = H·W2ᵀ + b2              (forward)",
             "dZ = dℓ/dz(Z, Y)  (loss derivative kernel)",
@@ -1136,6 +1492,7 @@ class MLP:
                 derivative(self.activation, convention=self.convention),
             ),
             variable=entry.variables[0].name,
+            hessian=hessian,
         )
 
     def concrete(self, X: np.ndarray, y: np.ndarray, l2: float = 0.0):
@@ -1171,7 +1528,7 @@ class MLP:
                 for u in range(h):
                     values[W2[k + 1, u + 1]] = thetas[offset + k * (h + 1) + u + 1]
                 for r in range(m):
-                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r, k]))
+                    values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r] == k))
         expanded = self._write_activation(_expand_sums(J.subs({_m: m, _n: n, _h: h})))
         return expanded.xreplace(values), thetas, objective
 
@@ -1317,4 +1674,48 @@ def check_symbolic_gradient(
     for s, numeric in zip(thetas, vectorized, strict=True):
         exact = float(sympy.diff(J, s).xreplace(point).evalf(digits))
         worst = max(worst, abs(exact - float(numeric)) / max(1.0, abs(exact)))
+    return worst
+
+
+def check_symbolic_hessian(
+    model: str | LinearModel | MLP,
+    X: np.ndarray,
+    y: np.ndarray,
+    theta: Sequence[float] | np.ndarray,
+    *,
+    l2: float = 0.0,
+    digits: int = 30,
+) -> float:
+    """Largest |∂²J/∂θₐ∂θ_b (SymPy) − ∇²J(θ)ₐ_b (symcalc)| / max(1, |∂²J/∂θₐ∂θ_b|) on small data.
+
+    SymPy differentiates the expanded Sum form twice (``sympy.hessian``) and evaluates it
+    at ``theta`` with ``digits`` digits; symcalc's side is `Objective.hessian` (for the
+    network: one Hessian-vector product per column).
+
+    Examples
+    --------
+    >>> X = np.array([[0.5, -1.0], [1.5, 2.0], [-0.3, 0.1]]); y = np.array([1.0, 0.0, 1.0])
+    >>> check_symbolic_hessian("logistic", X, y, [0.1, -0.2, 0.3], l2=0.5) < 1e-14
+    True
+    """
+    model = make_model(model)
+    X = np.asarray(X, dtype=float)
+    if X.size > 32:
+        raise SymcalcError(
+            "check_symbolic_hessian expands J term by term; use at most 32 data values"
+        )
+    J, thetas, objective = model.concrete(X, np.asarray(y), l2)
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (objective.n_parameters,):
+        raise SymcalcError(
+            f"theta must have {objective.n_parameters} values, got shape {theta.shape}"
+        )
+    point = {s: sympy.Float(float(v), digits) for s, v in zip(thetas, theta, strict=True)}
+    ours = objective.hessian(theta)
+    worst = 0.0
+    for a, first in enumerate(thetas):
+        partial = sympy.diff(J, first)
+        for b in range(a, len(thetas)):
+            exact = float(sympy.diff(partial, thetas[b]).xreplace(point).evalf(digits))
+            worst = max(worst, abs(exact - float(ours[a, b])) / max(1.0, abs(exact)))
     return worst

@@ -1283,7 +1283,19 @@ OPTIMIZER_COLORS: dict[str, str] = {
     "nesterov": PALETTE[2],
     "adam": PALETTE[3],
     "line-search": PALETTE[4],
+    "newton": PALETTE[5],
+    "lbfgs": PALETTE[6],
+    "trust-ncg": "#8C564B",
+    "sgd": "#7F7F7F",
 }
+
+#: The optimizers whose step is a learning rate α (the others choose their own steps).
+_LEARNING_RATE_OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "line-search", "sgd")
+
+
+def _optimizer_of(run) -> str:
+    """The optimizer that ran (what ``auto`` chose, when it chose)."""
+    return getattr(run, "optimizer_chosen", "") or run.optimizer
 
 
 def _runs(results) -> list:
@@ -1297,15 +1309,19 @@ def _runs(results) -> list:
 
 
 def _run_colors(runs) -> list[str]:
-    if len({r.optimizer for r in runs}) == len(runs):
+    if len({_optimizer_of(r) for r in runs}) == len(runs):
         return [
-            OPTIMIZER_COLORS.get(r.optimizer, PALETTE[i % len(PALETTE)]) for i, r in enumerate(runs)
+            OPTIMIZER_COLORS.get(_optimizer_of(r), PALETTE[i % len(PALETTE)])
+            for i, r in enumerate(runs)
         ]
     return [PALETTE[i % len(PALETTE)] for i in range(len(runs))]
 
 
 def _run_label(run, runs) -> str:
-    return f"{run.optimizer} (α = {run.learning_rate:.3g})"
+    name = _optimizer_of(run)
+    if name in _LEARNING_RATE_OPTIMIZERS:
+        return f"{name} (α = {run.learning_rate:.3g})"
+    return name
 
 
 def _curve_panel(
@@ -1320,7 +1336,7 @@ def _curve_panel(
         (line,) = ax.semilogy(
             iterations, shown, **{"color": color, "linewidth": 1.6, "label": label, **style}
         )
-        line.set_gid(f"{values}-{run.optimizer}")
+        line.set_gid(f"{values}-{_optimizer_of(run)}")
         if run.stop_reason == "diverged":
             ax.semilogy(
                 [iterations[-1]],
@@ -1344,8 +1360,9 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
     optimizer on the same problem); ``labels`` name them in the legend (default: the
     optimizer and its learning rate).  The left panel shows how far each loss is above
     J_best, the lowest loss any run reached (a loss that levels off at J* > 0 is a flat
-    line on a log scale; its distance to the optimum is not); the dashed line in the
-    right panel is ``tol``.
+    line on a log scale; its distance to the optimum is not).  The right panel is in the
+    user's units; the stopping rule compares the gradient in standardized units with its
+    start (`symcalc.learn.stopping`), so no fixed line marks it.
 
     Examples
     --------
@@ -1365,18 +1382,12 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
     norms = [np.asarray(r.history.gradient_norm, dtype=float) for r in runs]
     iterations = [np.arange(len(r.history.loss)) for r in runs]
     covered = sorted(set(coinciding(iterations, losses)) | set(coinciding(iterations, norms)))
-    same_optimizer = len({r.optimizer for r in runs}) < len(runs)
+    same_optimizer = len({_optimizer_of(r) for r in runs}) < len(runs)
     if same_optimizer:  # runs of one optimizer may coincide (the same fit two ways)
         covered = list(range(len(runs)))
     styles = _separated(len(runs), covered)
     _curve_panel(left, runs, "loss", "J(θₖ) − J_best", best, labels, styles)
     _curve_panel(right, runs, "gradient_norm", "gradient norm ‖∇J(θₖ)‖", 0.0, labels, styles)
-    tols = {r.tol for r in runs if r.tol > 0}
-    if len(tols) == 1:
-        tol = tols.pop()
-        right.axhline(
-            tol, color=COLORS["reference"], linestyle="--", linewidth=1.0, label=f"tol = {tol:g}"
-        )
     titles = {
         "linear": "linear regression",
         "logistic": "logistic regression",
@@ -1395,7 +1406,7 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
     handles, shown = right.get_legend_handles_labels()
     note = None
     if covered and not same_optimizer:
-        names = [r.optimizer for r in runs]
+        names = [_optimizer_of(r) for r in runs]
         note = _coincidence_note(names, covered) + ": told apart by dashes and markers"
     fig.legend(handles, shown, loc="outside lower center", ncol=min(len(shown), 3), title=note)
     return fig
@@ -1492,8 +1503,10 @@ def plot_descent_paths(results, *, grid: int = 81) -> Figure:
             markeredgecolor="black",
             linestyle="none",
         )
-        verdict = f"{run.iterations} steps" + ("" if run.converged else ", not converged")
-        ax.set_title(f"{run.optimizer} (α = {run.learning_rate:.3g}): {verdict}", fontsize=10)
+        verdict = f"{run.iterations} step{'' if run.iterations == 1 else 's'}" + (
+            "" if run.converged else ", not converged"
+        )
+        ax.set_title(f"{_run_label(run, runs)}: {verdict}", fontsize=10)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
         ax.set_xlabel(names[0])

@@ -1,0 +1,277 @@
+"""When a descent stops: the scale-aware tolerance, divergence, separable classes, best iterate.
+
+Every optimizer of `symcalc.learn.optimizers` reports each iterate to a `Monitor`,
+which keeps the history, remembers the best iterate seen, and ends the run by raising
+`Stop` with a reason from `STOP_REASONS`:
+
+``gradient_norm``
+    converged: the gradient, measured in standardized units (the coordinates θ' of
+    `symcalc.learn.scaling`, where every feature has mean 0 and spread 1), has fallen
+    to a fraction ``tol`` of its size at the start:
+
+        ‖∇_θ' J(θ)‖₂ ≤ tol · ‖∇_θ' J(θ₀)‖₂.
+
+    The ratio does not change when the features are rescaled (θ' does not), when the
+    target is (∇J at corresponding points scales alike), or when the objective is
+    multiplied by a constant, so one ``tol`` means the same on every data set; it is
+    the relative residual with which conjugate gradients stop on least squares.  Near
+    the optimum J − J* ≈ ½ gᵀH⁻¹g, so the default tol = 1e-8 leaves J within about
+    1e-16·κ of the optimum, relative to J(θ₀) − J* (κ the condition number in
+    standardized units).
+``loss_change``
+    the relative change of J fell to ``loss_tol`` (off unless given), or no step lowers
+    J at floating-point precision any more.
+``max_iter``
+    the iteration limit.
+``diverged``
+    J stopped being a number, grew a thousandfold, or grew steadily (above its start
+    and rising for `GROWTH_WINDOW` iterations in a row): the learning rate is too large.
+``separable``
+    a logistic or softmax model without penalty classifies every training sample right
+    with a positive margin: then J(tθ) → 0 as t → ∞ while J > 0, so no finite θ
+    minimizes J and the weights would grow forever; add an L2 penalty.
+``epochs``
+    minibatch SGD ran the requested number of passes over the data.
+
+Whatever the reason, the result holds the best iterate seen (lowest J), never the last
+one of a diverging run, and never NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ..errors import SymcalcError
+from .scaling import Scaling
+
+__all__ = [
+    "DEFAULT_MAX_ITER",
+    "DEFAULT_TOL",
+    "DIVERGENCE_FACTOR",
+    "GROWTH_WINDOW",
+    "STOP_REASONS",
+    "Monitor",
+    "Stop",
+]
+
+#: Default iteration limit.
+DEFAULT_MAX_ITER = 10_000
+#: Default relative tolerance of the stopping rule (see the module docstring).
+DEFAULT_TOL = 1e-8
+#: J above this factor times its starting value (or not finite) counts as divergence.
+DIVERGENCE_FACTOR = 1e3
+#: J above its start and rising this many iterations in a row counts as divergence.
+GROWTH_WINDOW = 20
+
+#: Why a run stopped, and what that means.
+STOP_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "gradient_norm": "the gradient (in standardized units) fell to tol times its start",
+        "loss_change": "the relative change of the loss fell to loss_tol, or no step lowers it",
+        "max_iter": "the iteration limit was reached",
+        "diverged": "the loss grew without bound, grew steadily, or stopped being a number",
+        "separable": "the classes are linearly separable: without a penalty J has no minimizer",
+        "epochs": "minibatch SGD ran its epochs (passes over the data)",
+    }
+)
+
+
+class Stop(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by the `Monitor` to end a run: ``reason`` (from `STOP_REASONS`) and a message."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def norm(vector: np.ndarray) -> float:
+    """‖v‖₂ without overflow for huge entries (inf only if an entry is not finite)."""
+    largest = float(np.max(np.abs(vector))) if vector.size else 0.0
+    if largest == 0 or not math.isfinite(largest):
+        return largest
+    return largest * float(np.linalg.norm(vector / largest))
+
+
+class Monitor:
+    """Watches a run: history, best iterate, and every stopping rule.
+
+    ``working`` says which coordinates the optimizer hands in: True for θ' of
+    ``scaling`` (the gradient then is Tᵀ∇J), False for the user's θ.
+    """
+
+    def __init__(
+        self,
+        scaling: Scaling,
+        *,
+        working: bool,
+        max_iter: int,
+        tol: float,
+        loss_tol: float | None = None,
+        callback: Callable[[int, float, float], Any] | None = None,
+        record_path: bool = False,
+        separable: Callable[[np.ndarray], bool] | None = None,
+        divergence_hint: str = "",
+        check_growth: bool = True,
+    ):
+        self.scaling = scaling
+        self.working = working
+        self.max_iter = max_iter
+        self.tol = tol
+        self.loss_tol = loss_tol
+        self.callback = callback
+        self.separable = separable
+        self.divergence_hint = divergence_hint
+        self.check_growth = check_growth
+        self.iteration = 0
+        self.losses: list[float] = []
+        self.norms: list[float] = []
+        self.steps: list[float] = []
+        self.path: list[np.ndarray] | None = [] if record_path else None
+        self.start_loss = math.nan
+        self.start_gradient = math.nan
+        self.best_loss = math.inf
+        self.best_theta: np.ndarray | None = None
+        self.best_gradient: np.ndarray | None = None
+        self.best_optimality = math.inf
+        self.rises = 0
+        self.notes: list[str] = []
+
+    # -- measures ------------------------------------------------------------------------
+    def user_theta(self, theta: np.ndarray) -> np.ndarray:
+        return self.scaling.to_user(theta) if self.working else np.array(theta, dtype=float)
+
+    def _gradients(self, gradient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(gradient in the user's units, gradient in standardized units)."""
+        if self.working:
+            return self.scaling.gradient_to_user(gradient), np.asarray(gradient, dtype=float)
+        return np.asarray(gradient, dtype=float), self.scaling.gradient_to_working(gradient)
+
+    def scale(self, loss: float = math.nan) -> float:
+        """‖∇_θ' J(θ₀)‖, the yardstick of the tolerance (never 0)."""
+        return max(self.start_gradient, 1e-300)
+
+    def optimality(self, loss: float, working_gradient: np.ndarray) -> float:
+        """‖∇_θ' J(θ)‖ / ‖∇_θ' J(θ₀)‖: converged when at most tol."""
+        if self.start_gradient == 0:
+            return 0.0
+        return norm(working_gradient) / self.scale()
+
+    # -- events --------------------------------------------------------------------------
+    def start(self, theta: np.ndarray, loss: float, gradient: np.ndarray) -> None:
+        """Iteration 0; raises `Stop` when θ₀ already meets the tolerance."""
+        user, working = self._gradients(gradient)
+        size = norm(user)
+        if not (math.isfinite(loss) and math.isfinite(size)):
+            raise SymcalcError(
+                "the objective is not finite at the starting point; check the data for extreme "
+                "values or standardize them"
+            )
+        self.start_loss = float(loss)
+        self.start_gradient = norm(working)
+        self._append(theta, loss, size, 0.0)
+        self._remember(theta, loss, user, working)
+        self._check_tolerance(loss, working)
+
+    def record(self, theta: np.ndarray, loss: float, gradient: np.ndarray, step: float) -> None:
+        """One iteration done; raises `Stop` when a rule says so."""
+        user, working = self._gradients(gradient)
+        size = norm(user)
+        previous = self.losses[-1]
+        if not (math.isfinite(loss) and math.isfinite(size) and np.isfinite(theta).all()):
+            self._diverged("stopped being a number", self.iteration + 1)
+        self.iteration += 1
+        self._append(theta, loss, size, step)
+        self._remember(theta, loss, user, working)
+        if self.callback is not None:
+            self.callback(self.iteration, float(loss), size)
+        if loss > self.start_loss + DIVERGENCE_FACTOR * max(abs(self.start_loss), 1e-8):
+            self._diverged(f"grew from {self.start_loss:.4g} to {loss:.4g}", self.iteration)
+        self._check_tolerance(loss, working)
+        self._check_separable(theta)
+        if self.loss_tol is not None:
+            change = abs(loss - previous) / max(abs(loss), 1e-300)
+            if change <= self.loss_tol:
+                raise Stop(
+                    "loss_change",
+                    f"relative loss change {change:.3g} ≤ loss_tol {self.loss_tol:g}"
+                    f" {self._not_yet(loss, working)}",
+                )
+        self.rises = self.rises + 1 if loss > previous else 0
+        if self.check_growth and self.rises >= GROWTH_WINDOW and loss > self.start_loss:
+            self._diverged(
+                f"rose {self.rises} iterations in a row, from {self.start_loss:.4g} "
+                f"(start) to {loss:.4g}",
+                self.iteration,
+            )
+        if self.iteration >= self.max_iter:
+            raise Stop(
+                "max_iter", f"stopped at max_iter = {self.max_iter} {self._not_yet(loss, working)}"
+            )
+
+    def stall(self, why: str) -> None:
+        """The optimizer can make no more progress: stop with reason ``loss_change``."""
+        loss = self.losses[-1]
+        _, working = self._gradients(self.best_gradient)
+        raise Stop("loss_change", f"{why} {self._not_yet(loss, working)}")
+
+    # -- helpers -------------------------------------------------------------------------
+    def _append(self, theta: np.ndarray, loss: float, size: float, step: float) -> None:
+        self.losses.append(float(loss))
+        self.norms.append(float(size))
+        self.steps.append(float(step))
+        if self.path is not None:
+            self.path.append(self.user_theta(theta))
+
+    def _remember(self, theta, loss, user, working) -> None:
+        self.last = (float(loss), np.array(theta, dtype=float), working if self.working else user)
+        if loss <= self.best_loss:
+            self.best_loss = float(loss)
+            self.best_theta = np.array(theta, dtype=float)
+            self.best_gradient = np.array(working if self.working else user, dtype=float)
+            self.best_optimality = self.optimality(loss, working)
+
+    def _check_tolerance(self, loss: float, working: np.ndarray) -> None:
+        measure = self.optimality(loss, working)
+        if measure <= self.tol:
+            # The converged iterate is the answer (an earlier one may have a lower J only
+            # by rounding): it becomes the best.
+            self.best_loss, self.best_theta, best_gradient = self.last
+            self.best_gradient = np.array(best_gradient, dtype=float)
+            self.best_optimality = measure
+            raise Stop(
+                "gradient_norm",
+                f"gradient norm {norm(working):.3g} (standardized units) ≤ tol·‖∇J(θ₀)‖ = "
+                f"{self.tol:g}·{self.scale():.4g}",
+            )
+
+    def _not_yet(self, loss: float, working: np.ndarray) -> str:
+        return (
+            f"with gradient norm {norm(working):.3g} (standardized units) > tol·‖∇J(θ₀)‖ = "
+            f"{self.tol:g}·{self.scale():.4g}"
+        )
+
+    def _check_separable(self, theta: np.ndarray) -> None:
+        k = self.iteration
+        if self.separable is None or not (k & (k - 1) == 0 or k % 32 == 0):
+            return
+        if self.separable(theta):
+            raise Stop(
+                "separable",
+                "the classes are linearly separable: θ classifies every training sample right, "
+                "so J(tθ) → 0 as t → ∞ and no finite θ minimizes J (the weights would grow "
+                "forever); add an L2 penalty (`l2=0.01`) for a finite optimum",
+            )
+
+    def _diverged(self, what: str, iteration: int) -> None:
+        hint = f"; {self.divergence_hint}" if self.divergence_hint else ""
+        raise Stop(
+            "diverged",
+            f"diverged at iteration {iteration}: the loss {what}{hint}; θ is the best "
+            f"iterate seen (J = {self.best_loss:.6g})",
+        )

@@ -299,8 +299,8 @@ class FirstOrder(Method):
         monitor.learning_rate = alpha
         monitor.notes.append(origin)
         monitor.divergence_hint = (
-            f"lower the learning rate (e.g. `learning_rate={alpha / 10:.3g}`) or leave it out for a "
-            "safe default"
+            f"lower the learning rate (e.g. `learning_rate={alpha / 10:.3g}`) or leave it out "
+            "for a safe default"
         )
         rule = self.rule(alpha, problem.n_parameters, settings.momentum)
         gradient = np.empty(problem.n_parameters)
@@ -578,8 +578,8 @@ class SGD(Method):
             f"{origin}; schedule {settings.schedule}: {SCHEDULES[settings.schedule]}"
         )
         monitor.divergence_hint = (
-            f"lower the learning rate (e.g. `learning_rate={alpha0 / 10:.3g}`) or leave it out for a "
-            "safe default"
+            f"lower the learning rate (e.g. `learning_rate={alpha0 / 10:.3g}`) or leave it out "
+            "for a safe default"
         )
         step = 0
         alpha = alpha0

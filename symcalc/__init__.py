@@ -51,6 +51,8 @@ _PUBLIC = {
     "RiemannSum": "numeric.riemann",
     "riemann_convergence": "numeric.riemann",
     "riemann_sum": "numeric.riemann",
+    "DerivativeBound": "numeric.bounds",
+    "derivative_bound": "numeric.bounds",
     "GradientCheck": "numeric.gradcheck",
     "gradcheck": "numeric.gradcheck",
     "Dataset": "learn.data",
@@ -98,6 +100,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .learn.data import Dataset, load_data
     from .learn.descent import DescentResult, descend
     from .learn.models import GradientDerivation, make_model
+    from .numeric.bounds import DerivativeBound, derivative_bound
     from .numeric.ftc import FTCCheck, check_ftc
     from .numeric.gradcheck import GradientCheck, gradcheck
     from .numeric.kernels import Kernel, kernel
@@ -124,6 +127,7 @@ __all__ = [
     "CATALOG",
     "Dataset",
     "Derivation",
+    "DerivativeBound",
     "DescentResult",
     "Entry",
     "FTCCheck",
@@ -142,6 +146,7 @@ __all__ = [
     "catalog",
     "check_ftc",
     "derivative",
+    "derivative_bound",
     "derive",
     "descend",
     "get",

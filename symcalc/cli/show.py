@@ -16,16 +16,27 @@ def add(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _bound(entry):
+    """sup |f′| for an activation or a user's function of one variable, else None."""
+    if entry.kind == "loss" or len(entry.variables) != 1 or entry.options:
+        return None
+    from ..numeric.bounds import derivative_bound
+
+    return derivative_bound(entry)
+
+
 def run(args) -> int:
     from ..symbolic.parse import resolve
 
     entry = resolve(args.function, **parse_params(args.param))
+    bound = _bound(entry) if args.format != "latex" else None
     if args.format == "json":
         data = entry_dict(entry)
         data["input"] = args.function
         if entry.kind == "loss":
             data["mean_loss"] = sympy.sstr(entry.mean_loss())
             data["mean_loss_latex"] = latex(entry.mean_loss())
+        data["derivative_bound"] = None if bound is None else bound.to_dict()
         print_json(data)
     elif args.format == "latex":
         from ..symbolic.typeset import Equation, align
@@ -42,4 +53,6 @@ def run(args) -> int:
             d = "∂" if len(entry.variables) > 1 else "d"
             operator = f"{d}/{d}{readable_name(entry.variable.name)}"
             print(f"  classic derivative: {operator} = {sympy.sstr(entry.identity)}")
+        if bound is not None:
+            print("\n".join(f"  {line}" for line in bound.to_text().splitlines()))
     return EXIT_OK

@@ -39,6 +39,8 @@ COMMANDS = (
     "descend",
     "eval",
     "gradcheck",
+    "gradient-flow",
+    "attribute",
     "gallery",
 )
 
@@ -118,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:
-        module = f"{name}_" if name in ("list", "eval") else name
+        module = f"{name}_" if name in ("list", "eval") else name.replace("-", "_")
         importlib.import_module(f".{module}", __name__).add(sub)
     return parser
 

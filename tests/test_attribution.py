@@ -126,7 +126,7 @@ def test_a_path_integral_sympy_cannot_do_falls_back_to_quadrature(mp_digits):
 def test_a_kink_on_the_path_is_integrated_exactly():
     # relu(x - y) switches on at α = 1/3 on the path γ(α) = (2α, 1 − α) from (0, 1) to (2, 0):
     # ∂f/∂x = H(3α − 1) + 1 − α and ∂f/∂y = −H(3α − 1) + 2α, so IG = (2·7/6, −1·1/3)
-    ig = integrated_gradients("relu(x - y) + x*y", {"x": 2, "y": 0}, {"x": 0, "y": 1})
+    ig = integrated_gradients("relu(x - y) + x*y", {"x": 2, "y": 0}, {"x": 0, "y": 1}, timeout=60)
     assert ig.exact_by == ("symbolic", "symbolic")
     assert ig.attributions.tolist() == pytest.approx([7 / 3, -1 / 3], rel=1e-14)
     assert abs(ig.completeness_error) <= 1e-14 and ig.difference == 2.0
@@ -202,7 +202,7 @@ def test_logistic_attributions_have_their_closed_form():
     f = model_function(fit, feature_names=data.feature_names, target=data.target)
     assert f.output == "P(diagnosis = malignant)" and f.names == data.feature_names
     x, x0 = data.X[3], np.zeros(data.n_features)
-    ig = integrated_gradients(f, x, x0)
+    ig = integrated_gradients(f, x, x0, timeout=60)
     assert set(ig.exact_by) == {"symbolic"}
     b, w = fit.theta[0], fit.theta[1:]
     sigma = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
@@ -349,6 +349,7 @@ def test_cli_attributes_a_model_fitted_in_the_same_command(cli):
             "--row must be from 0 to 568",
         ),
         (["logistic", "--data", "builtin:breast_cancer", "--at", "x=1"], "give --row K, not --at"),
+        (["logistic", "--data", "builtin:iris", "--hidden", "4"], "apply to the mlp model only"),
     ],
 )
 def test_cli_refuses_bad_input_with_one_line(cli, args, message):

@@ -123,6 +123,8 @@ def _model(args):
         )
     if args.at is not None:
         raise SymcalcError("a model's input is a row of the data: give --row K, not --at")
+    if args.function != "mlp" and (args.hidden is not None or args.activation is not None):
+        raise SymcalcError("--hidden and --activation apply to the mlp model only")
     data = load_data(args.data, args.target, standardize=args.standardize)
     if not 0 <= args.row < data.n_samples:
         raise SymcalcError(f"--row must be from 0 to {data.n_samples - 1}, got {args.row}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy
 
 from ..symbolic.functions import latex, readable_name
-from .common import EXIT_OK, add_function_argument, parse_params, print_json
+from .common import EXIT_OK, add_function_argument, parse_params, parse_timeout, print_json
 from .list_ import entry_dict
 
 
@@ -13,23 +13,30 @@ def add(sub) -> None:
     p = sub.add_parser("show", help="a function's formula as text and LaTeX, parameters, domain")
     add_function_argument(p)
     p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds for the symbolic part of sup|f′| (default 5), then numeric",
+    )
     p.set_defaults(run=run)
 
 
-def _bound(entry):
+def _bound(entry, timeout: float):
     """sup |f′| for an activation or a user's function of one variable, else None."""
     if entry.kind == "loss" or len(entry.variables) != 1 or entry.options:
         return None
     from ..numeric.bounds import derivative_bound
 
-    return derivative_bound(entry)
+    return derivative_bound(entry, timeout=timeout)
 
 
 def run(args) -> int:
     from ..symbolic.parse import resolve
 
     entry = resolve(args.function, **parse_params(args.param))
-    bound = _bound(entry) if args.format != "latex" else None
+    bound = _bound(entry, parse_timeout(args.timeout)) if args.format != "latex" else None
     if args.format == "json":
         data = entry_dict(entry)
         data["input"] = args.function

@@ -34,8 +34,8 @@ the exact path integral: a trained model (`symcalc.learn.explain.model_function`
 Examples
 --------
 >>> ig = integrated_gradients("x*y", at={"x": 1, "y": 2}, baseline={"x": 0, "y": 0})
->>> ig.attributions.tolist(), ig.difference, ig.exact_by
-([1.0, 1.0], 2.0, ('symbolic', 'symbolic'))
+>>> ig.attributions.tolist(), ig.difference, ig.completeness_error
+([1.0, 1.0], 2.0, 0.0)
 """
 
 from __future__ import annotations

@@ -115,8 +115,9 @@ class DenseCheck:
     """The stable kernel of f′ at ``points`` grid points from ``low`` to ``high``.
 
     ``largest`` is the largest |f′| seen (after a local refinement around the best grid
-    point) and ``at`` where; ``held`` says that no value exceeds sup·(1 + tolerance)
-    and that the kernel reaches sup where the bound says it does.
+    point) and ``at`` where; ``reached`` is what the kernel gives where the bound says
+    sup is attained (or next to it, for a limit).  ``held`` says that no value exceeds
+    sup·(1 + tolerance) and that ``reached`` is sup.
     """
 
     points: int
@@ -150,6 +151,7 @@ class DenseCheck:
             "high": self.high,
             "largest": _finite_or_none(self.largest),
             "at": _finite_or_none(self.at),
+            "reached": _finite_or_none(self.reached),
             "tolerance": self.tolerance,
             "note": self.note,
         }

@@ -40,7 +40,7 @@ def mp_slope(entry, x):
 def mp_sup(entry) -> float:
     """An independent estimate of sup|f′|: grid, kinks, far points, then f″ = 0 by findroot."""
     f = sympy.lambdify(entry.variable, entry.bind(), "mpmath")
-    points = [mpmath.mpf(k) / 8 for k in range(-96, 97)]
+    points = [mpmath.mpf(k) / 4 for k in range(-48, 49)]
     points += [mpmath.mpf(s) * 10**e for s in (-1, 1) for e in (3, 8, 20)]
     for kink in kink_candidates(entry.bind(), entry.variable):
         points += [mpmath.mpf(float(kink)) + d for d in (-1e-25, 1e-25)]

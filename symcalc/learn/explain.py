@@ -241,10 +241,10 @@ def model_function(
     Examples
     --------
     >>> from symcalc.learn.descent import descend
-    >>> fit = descend("softmax", "builtin:iris", standardize=True, l2=0.1)
-    >>> f = model_function(fit, output="setosa", target="species")
-    >>> f.output, f.gradient(fit.objective.X[:1]).shape
-    ('P(species = setosa)', (1, 4))
+    >>> fit = descend("linear", "synthetic:linear")
+    >>> f = model_function(fit)
+    >>> f.output, f.gradient(fit.objective.X[:1]).round(2).tolist()
+    ('predicted y', [[1.96, -1.05, 0.53]])
     """
     objective = getattr(result, "objective", None)
     if objective is None:

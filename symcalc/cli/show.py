@@ -10,7 +10,9 @@ from .list_ import entry_dict
 
 
 def add(sub) -> None:
-    p = sub.add_parser("show", help="a function's formula as text and LaTeX, parameters, domain")
+    p = sub.add_parser(
+        "show", help="a function's formula as text and LaTeX, parameters, domain, sup|f′|"
+    )
     add_function_argument(p)
     p.add_argument("--format", choices=["text", "latex", "json"], default="text")
     p.add_argument(

@@ -45,25 +45,35 @@ _PUBLIC = {
     "Kernel": "numeric.kernels",
     "kernel": "numeric.kernels",
     "accumulate": "numeric.quadrature",
+    "Attribution": "numeric.attribution",
+    "integrated_gradients": "numeric.attribution",
     "FTCCheck": "numeric.ftc",
     "check_ftc": "numeric.ftc",
     "RiemannStudy": "numeric.riemann",
     "RiemannSum": "numeric.riemann",
     "riemann_convergence": "numeric.riemann",
     "riemann_sum": "numeric.riemann",
+    "DerivativeBound": "numeric.bounds",
+    "derivative_bound": "numeric.bounds",
     "GradientCheck": "numeric.gradcheck",
     "gradcheck": "numeric.gradcheck",
     "Dataset": "learn.data",
     "load_data": "learn.data",
     "GradientDerivation": "learn.models",
+    "GradientFlow": "learn.flow",
+    "gradient_flow": "learn.flow",
+    "ModelFunction": "learn.explain",
+    "model_function": "learn.explain",
     "make_model": "learn.models",
     "DescentResult": "learn.descent",
     "descend": "learn.descent",
     "build_gallery": "present.gallery",
+    "plot_attribution": "present.plotting",
     "plot_descent": "present.plotting",
     "plot_descent_paths": "present.plotting",
     "plot_ftc": "present.plotting",
     "plot_function": "present.plotting",
+    "plot_gradient_flow": "present.plotting",
     "plot_riemann_convergence": "present.plotting",
     "plot_riemann_sum": "present.plotting",
     "plot_step_errors": "present.plotting",
@@ -77,6 +87,8 @@ for _result in (
     "numeric.riemann.RiemannStudy",
     "numeric.gradcheck.GradientCheck",
     "learn.descent.DescentResult",
+    "learn.flow.GradientFlow",
+    "numeric.attribution.Attribution",
 ):
     hooks.register_png(f"{__name__}.{_result}", f"{__name__}.present.plotting:result_png")
 del _result
@@ -97,7 +109,11 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .learn.data import Dataset, load_data
     from .learn.descent import DescentResult, descend
+    from .learn.explain import ModelFunction, model_function
+    from .learn.flow import GradientFlow, gradient_flow
     from .learn.models import GradientDerivation, make_model
+    from .numeric.attribution import Attribution, integrated_gradients
+    from .numeric.bounds import DerivativeBound, derivative_bound
     from .numeric.ftc import FTCCheck, check_ftc
     from .numeric.gradcheck import GradientCheck, gradcheck
     from .numeric.kernels import Kernel, kernel
@@ -105,10 +121,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .numeric.riemann import RiemannStudy, RiemannSum, riemann_convergence, riemann_sum
     from .present.gallery import build_gallery
     from .present.plotting import (
+        plot_attribution,
         plot_descent,
         plot_descent_paths,
         plot_ftc,
         plot_function,
+        plot_gradient_flow,
         plot_riemann_convergence,
         plot_riemann_sum,
         plot_step_errors,
@@ -121,15 +139,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
 
 __all__ = [
     "Antiderivative",
+    "Attribution",
     "CATALOG",
     "Dataset",
     "Derivation",
+    "DerivativeBound",
     "DescentResult",
     "Entry",
     "FTCCheck",
     "GradientCheck",
     "GradientDerivation",
+    "GradientFlow",
     "Kernel",
+    "ModelFunction",
     "ParseError",
     "RiemannStudy",
     "RiemannSum",
@@ -142,18 +164,24 @@ __all__ = [
     "catalog",
     "check_ftc",
     "derivative",
+    "derivative_bound",
     "derive",
     "descend",
     "get",
     "gradcheck",
+    "gradient_flow",
+    "integrated_gradients",
     "kernel",
     "load_data",
     "make_model",
+    "model_function",
     "parse",
+    "plot_attribution",
     "plot_descent",
     "plot_descent_paths",
     "plot_ftc",
     "plot_function",
+    "plot_gradient_flow",
     "plot_riemann_convergence",
     "plot_riemann_sum",
     "plot_step_errors",

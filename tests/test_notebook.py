@@ -113,6 +113,9 @@ MATHJAX_MACROS = {
     "sec",
     "csc",
     "cot",
+    "sup",
+    "approx",
+    "to",
 }
 #: Environments MathJax renders.
 MATHJAX_ENVIRONMENTS = {"cases", "align*", "aligned", "matrix", "pmatrix"}

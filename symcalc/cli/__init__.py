@@ -34,7 +34,7 @@ __all__ = ["build_parser", "main"]
 #: is a module here (named with a trailing underscore where the command is a Python builtin).
 COMMANDS: dict[str, str] = {
     "list": "the catalog of activations and losses",
-    "show": "a function's formula as text and LaTeX, parameters, domain",
+    "show": "a function's formula as text and LaTeX, parameters, domain, sup|f′|",
     "derive": "symbolic derivative with step-by-step derivation",
     "integrate": "antiderivative with step-by-step integration (under a time budget)",
     "ftc": "check the fundamental theorem d/dx ∫_a^x f = f, symbolically and numerically",
@@ -44,6 +44,8 @@ COMMANDS: dict[str, str] = {
     "derivatives",
     "eval": "evaluate the stable NumPy kernel of a function or its derivative",
     "gradcheck": "compare the symbolic derivative with numeric differentiation",
+    "gradient-flow": "gradient norms layer by layer on random deep networks, beside their bound",
+    "attribute": "integrated gradients: f(x) − f(x′) shared between the inputs, checked",
     "gallery": "build the catalog gallery: a Markdown page with figures per entry, and an index",
 }
 
@@ -140,7 +142,7 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     sub.required = True
     for name, summary in COMMANDS.items():
         if name in full:
-            module = f"{name}_" if name in ("list", "eval") else name
+            module = f"{name}_" if name in ("list", "eval") else name.replace("-", "_")
             importlib.import_module(f".{module}", __name__).add(_Subcommands(sub))
         else:
             sub.add_parser(name, help=summary)

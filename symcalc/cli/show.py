@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import EXIT_OK, add_function_argument, parse_params, print_json
+from .common import EXIT_OK, add_function_argument, parse_params, parse_timeout, print_json
 from .list_ import entry_dict
 
 
@@ -10,7 +10,23 @@ def add(sub) -> None:
     p = sub.add_parser("show")
     add_function_argument(p)
     p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds for the symbolic part of sup|f′| (default 5), then numeric",
+    )
     p.set_defaults(run=run)
+
+
+def _bound(entry, timeout: float):
+    """sup |f′| for an activation or a user's function of one variable, else None."""
+    if entry.kind == "loss" or len(entry.variables) != 1 or entry.options:
+        return None
+    from ..numeric.bounds import derivative_bound
+
+    return derivative_bound(entry, timeout=timeout)
 
 
 def run(args) -> int:
@@ -20,12 +36,14 @@ def run(args) -> int:
     from ..symbolic.parse import resolve
 
     entry = resolve(args.function, **parse_params(args.param))
+    bound = _bound(entry, parse_timeout(args.timeout)) if args.format != "latex" else None
     if args.format == "json":
         data = entry_dict(entry)
         data["input"] = args.function
         if entry.kind == "loss":
             data["mean_loss"] = sympy.sstr(entry.mean_loss())
             data["mean_loss_latex"] = latex(entry.mean_loss())
+        data["derivative_bound"] = None if bound is None else bound.to_dict()
         print_json(data)
     elif args.format == "latex":
         from ..symbolic.typeset import Equation, align
@@ -42,4 +60,6 @@ def run(args) -> int:
             d = "∂" if len(entry.variables) > 1 else "d"
             operator = f"{d}/{d}{readable_name(entry.variable.name)}"
             print(f"  classic derivative: {operator} = {sympy.sstr(entry.identity)}")
+        if bound is not None:
+            print("\n".join(f"  {line}" for line in bound.to_text().splitlines()))
     return EXIT_OK

@@ -7,8 +7,10 @@ from the loss's derivatives and the model's Jacobian), `scaling` (preconditionin
 change of variables), `streaming` (CSV files and dask arrays read chunk by chunk,
 shuffled minibatches), `optimizers` (Newton, SciPy's L-BFGS and trust-region Newton-CG,
 the first-order rules, SGD, and ``auto``'s policy), `stopping` (the scale-aware stopping
-rule, divergence, separable classes, the best iterate) and `descent` (results and the
-entry points `descend` and `optimize`).
+rule, divergence, separable classes, the best iterate), `descent` (results and the
+entry points `descend` and `optimize`), `initializers` (named weight initializations),
+`flow` (gradient norms across the depth of random networks) and `explain` (a trained
+model as a function of its features, for attribution).
 
 May import: NumPy, SciPy, SymPy, dask (optional), `symcalc.numeric`, `symcalc.symbolic`,
 `symcalc.errors`, `symcalc.hooks`.  Never matplotlib, present or cli.

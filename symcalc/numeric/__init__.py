@@ -6,7 +6,9 @@ Holds `rewrites` (stability rewrites as data, each a proven identity), `cancella
 compiler from lowered expressions to fast, stable NumPy code: a package of node
 classes, a dispatch table and emitters), `quadrature` (adaptive
 Gauss-Legendre), `ftc` (checks of the fundamental theorem), `riemann` (Riemann sums and
-their convergence) and `gradcheck` (symbolic against numeric derivatives).
+their convergence), `gradcheck` (symbolic against numeric derivatives), `bounds` (sup|f′|
+derived and checked) and `attribution` (integrated gradients: the fundamental theorem on
+a path).
 
 May import: NumPy, SciPy, SymPy, `symcalc.symbolic`, `symcalc.errors`, `symcalc.hooks`.
 Never matplotlib (results draw themselves through `symcalc.hooks`), nor learn, present

@@ -26,7 +26,14 @@ from ..symbolic.parse import resolve
 from .ftc import _domain_text, _in_domain
 from .quadrature import _kernel, _values, integrate_numeric
 
-__all__ = ["RULES", "RiemannStudy", "RiemannSum", "riemann_convergence", "riemann_sum"]
+__all__ = [
+    "RULES",
+    "RiemannStudy",
+    "RiemannSum",
+    "riemann_convergence",
+    "riemann_sum",
+    "rule_weights",
+]
 
 Function = str | sympy.Expr | Entry
 
@@ -69,6 +76,24 @@ def _sample_points(a: float, b: float, n: int, rule: str) -> tuple[np.ndarray, n
     if rule == "midpoint":
         return edges, (edges[:-1] + edges[1:]) / 2
     return edges, edges
+
+
+def rule_weights(a: float, b: float, n: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    """The points and weights of the ``rule`` sum with n subintervals: Σ wₖ f(xₖ).
+
+    The same sample points as `riemann_sum`; for the trapezoid rule the two ends weigh half.
+
+    Examples
+    --------
+    >>> points, weights = rule_weights(0.0, 1.0, 2, "trapezoid")
+    >>> points.tolist(), weights.tolist()
+    ([0.0, 0.5, 1.0], [0.25, 0.5, 0.25])
+    """
+    _, points = _sample_points(a, b, _check_count(n), _check_rule(rule))
+    weights = np.full(points.size, (b - a) / n)
+    if rule == "trapezoid":
+        weights[[0, -1]] /= 2
+    return points, weights
 
 
 def _weighted_sum(heights: np.ndarray, width: float, rule: str) -> float:

@@ -319,7 +319,8 @@ def build_page(name: str, *, timeout: float = DEFAULT_TIMEOUT, figures: bool = T
     entry = get(canonical)
     derivation = derive(canonical, timeout=timeout)
     check = check_ftc(canonical, timeout=timeout)
-    page = _page(entry, derivation, check)
+    bound = _derivative_bound(entry, timeout)
+    page = _page(entry, derivation, check, bound)
     files = entry_files(canonical)
     written = [(files[0], page.encode("utf-8"))]
     if figures:
@@ -370,7 +371,7 @@ def _summary(entry: Entry, derivation, check) -> dict[str, Any]:
     }
 
 
-def _page(entry: Entry, derivation, check) -> str:
+def _page(entry: Entry, derivation, check, bound=None) -> str:
     name = _text(entry.name)
     lines = [_GENERATED, "", f"# {name}", ""]
     description = _text(entry.description) if entry.description else f"a catalog {entry.kind}"
@@ -386,6 +387,7 @@ def _page(entry: Entry, derivation, check) -> str:
         "",
     ]
     lines += _derivative_section(entry, derivation)
+    lines += _bound_section(bound)
     lines += _antiderivative_section(entry, check)
     lines += _ftc_section(entry, check)
     return "\n".join(lines).rstrip() + "\n"
@@ -516,6 +518,42 @@ _METHODS = {
     "heurisch": "Found by the heuristic Risch algorithm; no textbook rule applies:",
     "meijerg": "Found with Meijer G-functions; no textbook rule applies:",
 }
+
+
+def _derivative_bound(entry: Entry, timeout: float):
+    """sup |f′| of an activation (None for a loss): how much a layer can amplify a gradient."""
+    if entry.kind != "activation":
+        return None
+    from ..numeric.bounds import derivative_bound
+
+    return derivative_bound(entry.name, timeout=timeout)
+
+
+def _bound_section(bound) -> list[str]:
+    """The largest slope, where it is reached, and the dense check of the bound."""
+    if bound is None:
+        return []
+    places = ", ".join(_math(p.latex) for p in bound.places)
+    where = "attained at" if bound.attained else "approached as"
+    how = {"symbolic": "solving f″ = 0 symbolically", "numeric": "bracketing f″ = 0 on a grid"}
+    lines = ["## Largest slope", "", _math_block(bound.to_latex()), ""]
+    lines.append(f"{where.capitalize()} {places} (found by {how[bound.method]}).")
+    c = bound.check
+    if c.held:
+        lines.append(
+            f"Checked with the stable kernel of f′ at {c.points:,} points from "
+            f"{_number(c.low)} to {_number(c.high)}: the largest value is {c.largest:.6g}."
+        )
+    else:
+        lines.append(f"The check with the stable kernel of f′ FAILED: {_text(c.note)}.")
+    lines += [
+        "",
+        "Backpropagation through a layer a⁽ˡ⁾ = f(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾) multiplies the norm of "
+        "a gradient by at most this bound times ‖W⁽ˡ⁾‖ (`symcalc gradient-flow` shows what "
+        "that does over many layers).",
+        "",
+    ]
+    return lines
 
 
 def _antiderivative_section(entry: Entry, check) -> list[str]:

@@ -46,8 +46,10 @@ __all__ = [
     "STYLE",
     "figure_png",
     "mathtext",
+    "plot_attribution",
     "plot_ftc",
     "plot_function",
+    "plot_gradient_flow",
     "plot_riemann_convergence",
     "plot_riemann_sum",
     "plot_step_errors",
@@ -1546,9 +1548,225 @@ _PICTURES: dict[str, Callable[[Any], Figure]] = {
     "RiemannStudy": lambda study: plot_riemann_convergence(study),
     "GradientCheck": lambda check: plot_step_errors(check.study_steps()),
     "DescentResult": lambda result: plot_descent(result),
+    "GradientFlow": lambda flow: plot_gradient_flow(flow),
+    "Attribution": lambda result: plot_attribution(result),
 }
 
 
 def result_png(result: Any) -> bytes:
     """The PNG a notebook shows for a result (`FTCCheck`, `RiemannSum`, `DescentResult`, ...)."""
     return figure_png(_PICTURES[type(result).__name__](result))
+
+
+# -- gradient flow across depth ------------------------------------------------------------
+
+
+def _flow_panel(ax, flow, show_bounds: bool) -> None:
+    for k, curve in enumerate(flow.curves):
+        color = PALETTE[k % len(PALETTE)]
+        layers = curve.layers
+        q1, q3 = curve.quartiles
+        shown = np.where(curve.median > 0, curve.median, np.nan)
+        ax.fill_between(layers, q1, q3, color=color, alpha=0.2, linewidth=0)
+        (line,) = ax.semilogy(
+            layers,
+            shown,
+            color=color,
+            label=f"{curve.activation} (sup|f′| = {curve.sup_derivative:.3g})",
+        )
+        line.set_gid(f"median-{curve.activation}")
+        if show_bounds and math.isfinite(curve.sup_derivative):
+            (bound,) = ax.semilogy(
+                layers, curve.bound_median, color=color, linestyle="--", linewidth=1.0
+            )
+            bound.set_gid(f"bound-{curve.activation}")
+    ax.set_xlim(0, flow.depth)
+    ax.set_xlabel("layers back from the output, k")
+    ax.set_ylabel("‖∂J/∂a⁽ᴸ⁻ᵏ⁾‖")
+    ax.set_title(f"{flow.init} initialization")
+    ax.grid(True, which="major")
+
+
+def _decade_ticks(ax, low: float, high: float) -> None:
+    """Major ticks at round powers of ten: every 1, 2, 5 or 10 decades, about 6 to 12 ticks."""
+    from matplotlib.ticker import FixedLocator, LogFormatterSciNotation, NullLocator
+
+    span = math.log10(high) - math.log10(low)
+    step = next((s for s in (1, 2, 5, 10, 20, 50) if span / s <= 12), 100)
+    first, last = math.ceil(math.log10(low) / step), math.floor(math.log10(high) / step)
+    ax.yaxis.set_major_locator(FixedLocator([10.0 ** (step * k) for k in range(first, last + 1)]))
+    ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+@_styled
+def plot_gradient_flow(flows, *, bounds: bool = True) -> Figure:
+    """Gradient norm against depth, log scale: one line per activation, quartiles as a band.
+
+    ``flows`` is a `~symcalc.learn.flow.GradientFlow` or a list of them (one panel each,
+    e.g. one per initialization, sharing the y axis).  The solid line is the median over
+    the random networks of ‖∂J/∂a⁽ᴸ⁻ᵏ⁾‖ after k layers, the band its quartiles, and the
+    dashed line of the same colour the bound Π sup|f′|·‖W‖₂ (``bounds=False`` leaves it out).
+
+    Examples
+    --------
+    >>> from symcalc.learn.flow import gradient_flow
+    >>> fig = plot_gradient_flow(gradient_flow(("sigmoid", "relu"), depth=8, width=8, seeds=3))
+    >>> sorted(line.get_gid() for line in fig.axes[0].lines if line.get_gid())
+    ['bound-relu', 'bound-sigmoid', 'median-relu', 'median-sigmoid']
+    """
+    flows = [flows] if not isinstance(flows, (list, tuple)) else list(flows)
+    if not flows:
+        raise SymcalcError("give at least one gradient flow to draw")
+    fig, axes = _figure(1, len(flows), panel=(5.0, 4.6), sharey=True)
+    for ax, flow in zip(axes, flows, strict=True):
+        _flow_panel(ax, flow, bounds)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    shown = [c.norms for f in flows for c in f.curves]
+    if bounds:
+        shown += [c.bound_median for f in flows for c in f.curves]
+    values = np.concatenate([np.ravel(v) for v in shown])
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size:
+        low, high = float(values.min()) / 30, float(values.max()) * 30
+        axes[0].set_ylim(low, high)
+        _decade_ticks(axes[0], low, high)
+    first = flows[0]
+    fig.suptitle(
+        f"gradient norm across depth: {first.depth} layers × {first.width} units, "
+        f"median and quartiles of {first.seeds} random networks"
+    )
+    handles, labels = axes[0].get_legend_handles_labels()
+    if bounds:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color=COLORS["reference"], linestyle="--", linewidth=1.0))
+        labels.append("bound Π sup|f′|·‖W‖₂ (same colour)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3))
+    return fig
+
+
+# -- integrated gradients ------------------------------------------------------------------
+
+#: Inputs drawn one bar each; the rest of the attributions are added up into one bar.
+ATTRIBUTION_BARS = 15
+
+
+def _attribution_bars(ax, result) -> None:
+    values, names = result.attributions, list(result.names)
+    order = np.argsort(-np.abs(values), kind="stable")
+    shown = order[:ATTRIBUTION_BARS]
+    labels = [names[i] for i in shown]
+    ig = [float(values[i]) for i in shown]
+    gxi = [float(result.gradient_times_input[i]) for i in shown]
+    if len(order) > ATTRIBUTION_BARS:
+        rest = order[ATTRIBUTION_BARS:]
+        labels.append(f"the other {len(rest)} inputs")
+        ig.append(float(values[rest].sum()))
+        gxi.append(float(result.gradient_times_input[rest].sum()))
+    y = np.arange(len(labels))[::-1]
+    colors = [PALETTE[0] if v >= 0 else PALETTE[1] for v in ig]
+    bars = ax.barh(y, ig, color=colors, alpha=0.85, label="integrated gradients")
+    for bar in bars:
+        bar.set_gid("attribution")
+    (marks,) = ax.plot(
+        gxi,
+        y,
+        linestyle="none",
+        marker="D",
+        markersize=4,
+        color=COLORS["zero"],
+        label="gradient × input",
+    )
+    marks.set_gid("gradient-times-input")
+    ax.set_yticks(y, labels)
+    ax.axvline(0.0, color=COLORS["zero"], linewidth=0.8)
+    ax.set_xlabel("attribution (share of f(x) − f(x′))")
+    ax.set_title(
+        f"Σ IG = {result.sum:.6g},  f(x) − f(x′) = {result.difference:.6g}\n"
+        f"completeness error {result.completeness_error:.2g}"
+    )
+    ax.grid(True, axis="x")
+    ax.grid(False, axis="y")
+    _legend_below(ax, ncol=2)
+
+
+def _attribution_convergence(ax, result) -> None:
+    from ..numeric.attribution import THEORY
+
+    study = result.study
+    steps = np.asarray(study.steps, dtype=float)
+    colors = {**_RULE_COLORS, "gauss_legendre": PALETTE[4]}
+    for method, errors in study.errors.items():
+        errors = np.where(np.asarray(errors) > 0, errors, np.nan)
+        order = study.orders.get(method)
+        shown = "exact" if order is None else (order if isinstance(order, str) else f"{order:.2f}")
+        (line,) = ax.loglog(
+            steps,
+            errors,
+            marker="o",
+            markersize=3.5,
+            color=colors[method],
+            label=f"{method.replace('_', '-')}: order {shown} (theory {THEORY[method]})",
+        )
+        line.set_gid(f"completeness-{method}")
+    finite = [np.asarray(e)[np.asarray(e) > 0] for e in study.errors.values()]
+    top = max((float(e[0]) for e in finite if e.size), default=1.0)
+    for slope, style in ((1, "--"), (2, ":")):
+        (line,) = ax.loglog(
+            steps,
+            top * 1.8 * (steps / steps[0]) ** (-slope),
+            color=COLORS["reference"],
+            linestyle=style,
+            linewidth=1.2,
+            label=f"slope −{slope}",
+        )
+        line.set_gid(f"reference-{slope}")
+    ax.axhline(study.floor, color=COLORS["kink"], linestyle="-.", linewidth=0.8)
+    ax.annotate(
+        "rounding floor",
+        xy=(steps[0], study.floor),
+        xytext=(2, 3),
+        textcoords="offset points",
+        fontsize=8,
+        color=COLORS["kink"],
+    )
+    if result.method != "exact" and abs(result.completeness_error) > 0:
+        ax.loglog(
+            [result.steps],
+            [abs(result.completeness_error)],
+            marker="*",
+            markersize=12,
+            color=COLORS["tangent"],
+            linestyle="none",
+            zorder=5,
+            label=f"this result ({result.method}, {result.steps} steps)",
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("steps")
+    ax.set_ylabel("|Σ IG − (f(x) − f(x′))|")
+    ax.set_title("completeness error of each rule")
+    _legend_below(ax, ncol=1)
+    ax.grid(True, which="major")
+
+
+@_styled
+def plot_attribution(result) -> Figure:
+    """Integrated gradients as bars (gradient × input as diamonds), and the completeness
+    error of the five rules against the number of steps, log-log.
+
+    Examples
+    --------
+    >>> from symcalc.numeric.attribution import integrated_gradients
+    >>> fig = plot_attribution(integrated_gradients("x*y*sin(x + y)", at=[1, 2], method="left"))
+    >>> sorted(line.get_gid() for line in fig.axes[1].lines if line.get_gid())[:3]
+    ['completeness-gauss_legendre', 'completeness-left', 'completeness-midpoint']
+    """
+    rows = min(len(result.names), ATTRIBUTION_BARS + 1)
+    fig, (bars, convergence) = _figure(1, 2, panel=(5.2, max(6.0, 2.4 + 0.28 * rows)))
+    _attribution_bars(bars, result)
+    _attribution_convergence(convergence, result)
+    how = "exact" if result.method == "exact" else f"{result.method}, {result.steps} steps"
+    fig.suptitle(f"integrated gradients of {result.input} ({how})")
+    return fig

@@ -1,0 +1,266 @@
+"""A trained model as a function of its input features, for attribution.
+
+`model_function` turns the result of `symcalc.learn.descent.descend` into a
+`ModelFunction`: f(x), the model's output for one row x of features (a probability for
+a classifier, the prediction for a regression), with
+
+* ``value(points)`` and ``gradient(points)``, vectorized: the forward pass and
+  backpropagation through the layers, with each activation's derivative from its stable
+  kernel (`symcalc.numeric.kernels.kernel(φ, order=1)`), never written by hand;
+* ``symbolic()``: the same f as one SymPy expression in the features, with the trained
+  weights as exact rationals, for the exact path integral of integrated gradients.
+
+Any network is a list of `Layer` (weights, intercepts, activation) and an output: the
+identity (regression), σ of the one output (logistic regression: P(second class)) or
+component c of the softmax (P(class c)).  The objectives of `symcalc.learn.models` are
+read into that form by the builders in `LAYER_BUILDERS` (one per objective class); a
+new kind of network adds one builder.
+
+Examples
+--------
+>>> from symcalc.learn.descent import descend
+>>> fit = descend("logistic", "synthetic:logistic", l2=0.01)
+>>> f = model_function(fit)
+>>> f.names, f.output
+(('x1', 'x2'), 'P(y = 1)')
+>>> X = fit.objective.X[:3]
+>>> bool(np.allclose(f.value(X), 1 / (1 + np.exp(-fit.objective.outputs(fit.theta, X)))))
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import sympy
+
+from ..errors import SymcalcError, did_you_mean
+from ..symbolic.catalog import Entry
+from ..symbolic.functions import symbol
+
+__all__ = ["LAYER_BUILDERS", "Layer", "ModelFunction", "model_function"]
+
+
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class Layer:
+    """z = W a + b, then the activation (None: none, the layer is linear)."""
+
+    weights: np.ndarray
+    intercepts: np.ndarray
+    activation: Entry | None = None
+
+    def __repr__(self) -> str:
+        shape = "×".join(str(s) for s in self.weights.shape)
+        name = self.activation.name if self.activation is not None else "linear"
+        return f"<Layer {shape} {name}>"
+
+
+def _kernel(entry: Entry, order: int = 0):
+    from ..numeric.kernels import kernel
+
+    return kernel(entry, order=order)
+
+
+def _sigmoid(order: int = 0):
+    from ..symbolic.catalog import get
+
+    return _kernel(get("sigmoid"), order)
+
+
+def _softmax(Z: np.ndarray) -> np.ndarray:
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class ModelFunction:
+    """A trained network's output f(x) as a function of its features.
+
+    ``layers`` are the hidden layers then the output layer (no activation); ``head``
+    is ``"identity"``, ``"sigmoid"`` or ``"softmax"`` with ``index`` the class whose
+    probability f is.  ``output`` names f (``P(diagnosis = malignant)``).
+    """
+
+    names: tuple[str, ...]
+    layers: tuple[Layer, ...]
+    head: str
+    index: int
+    output: str
+    model: str = "model"
+
+    @property
+    def text(self) -> str:
+        return f"{self.output} of the {self.model} model"
+
+    # -- numbers ---------------------------------------------------------------------
+    def _forward(self, points: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        a = np.asarray(points, dtype=float)
+        pre = []
+        for layer in self.layers[:-1]:
+            z = a @ layer.weights.T + layer.intercepts
+            pre.append(z)
+            a = np.asarray(_kernel(layer.activation)(z), dtype=float)
+        last = self.layers[-1]
+        return pre, a @ last.weights.T + last.intercepts
+
+    def value(self, points: np.ndarray) -> np.ndarray:
+        """f at each row of ``points``."""
+        _, Z = self._forward(points)
+        if self.head == "softmax":
+            return _softmax(Z)[:, self.index]
+        if self.head == "sigmoid":
+            return np.asarray(_sigmoid()(Z[:, 0]), dtype=float)
+        return Z[:, 0]
+
+    def _output_slope(self, Z: np.ndarray) -> np.ndarray:
+        """∂f/∂Z, one row per point."""
+        if self.head == "softmax":
+            P = _softmax(Z)
+            slope = -P * P[:, [self.index]]
+            slope[:, self.index] += P[:, self.index]
+            return slope
+        if self.head == "sigmoid":
+            return np.asarray(_sigmoid(1)(Z[:, :1]), dtype=float)
+        return np.ones((Z.shape[0], 1))
+
+    def gradient(self, points: np.ndarray) -> np.ndarray:
+        """∇ₓf at each row of ``points``: backpropagation, φ′ from its derived kernel."""
+        pre, Z = self._forward(points)
+        g = self._output_slope(Z) @ self.layers[-1].weights
+        for layer, z in zip(reversed(self.layers[:-1]), reversed(pre), strict=True):
+            g = (g * np.asarray(_kernel(layer.activation, 1)(z), dtype=float)) @ layer.weights
+        return g
+
+    # -- the formula -----------------------------------------------------------------
+    @property
+    def symbols(self) -> tuple[sympy.Symbol, ...]:
+        return tuple(symbol(_identifier(n)) for n in self.names)
+
+    def symbolic(self) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
+        """f as one SymPy expression in the features, weights as exact rationals."""
+        values: list[sympy.Expr] = list(self.symbols)
+        for layer in self.layers[:-1]:
+            phi = layer.activation
+            values = [phi.bind().xreplace({phi.variable: z}) for z in _affine(layer, values)]
+        outputs = _affine(self.layers[-1], values)
+        if self.head == "softmax":
+            f = sympy.exp(outputs[self.index]) / sum(sympy.exp(z) for z in outputs)
+        elif self.head == "sigmoid":
+            f = 1 / (1 + sympy.exp(-outputs[0]))
+        else:
+            f = outputs[0]
+        return f, self.symbols
+
+    def __repr__(self) -> str:
+        sizes = " → ".join(str(layer.weights.shape[1]) for layer in self.layers)
+        return f"<ModelFunction {self.output}: {sizes} → {self.layers[-1].weights.shape[0]}>"
+
+
+def _affine(layer: Layer, inputs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
+    rows = []
+    for w, b in zip(layer.weights, layer.intercepts, strict=True):
+        total = sympy.Rational(float(b))
+        for wi, xi in zip(w, inputs, strict=True):
+            total += sympy.Rational(float(wi)) * xi
+        rows.append(total)
+    return rows
+
+
+def _identifier(name: str) -> str:
+    """A feature name as a variable name: ``mean radius`` -> ``mean_radius``."""
+    text = re.sub(r"\W", "_", str(name))
+    return text if text and not text[0].isdigit() else f"x_{text}"
+
+
+# -- reading trained objectives -----------------------------------------------------------
+
+
+def _rows(theta: np.ndarray, outputs: int, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """(W, b) from rows that hold an intercept then the weights."""
+    table = np.asarray(theta, dtype=float).reshape(outputs, columns + 1)
+    return table[:, 1:].copy(), table[:, 0].copy()
+
+
+def _affine_layers(objective: Any, theta: np.ndarray) -> list[Layer]:
+    W, b = _rows(theta, objective.n_outputs, objective.n_features)
+    return [Layer(W, b)]
+
+
+def _mlp_layers(objective: Any, theta: np.ndarray) -> list[Layer]:
+    parts = objective.theta_for_json(theta)
+    hidden, output = np.array(parts["hidden"]), np.array(parts["output"])
+    return [
+        Layer(hidden[:, 1:], hidden[:, 0], objective.activation),
+        Layer(output[:, 1:], output[:, 0]),
+    ]
+
+
+#: Objective class name -> reads its θ into layers (a new kind of network adds one entry).
+LAYER_BUILDERS: dict[str, Callable[[Any, np.ndarray], list[Layer]]] = {
+    "AffineObjective": _affine_layers,
+    "MLPObjective": _mlp_layers,
+}
+
+
+def _head(objective: Any, output: str | None, target: str) -> tuple[str, int, str]:
+    head = objective.head
+    classes = getattr(head, "classes", None)
+    if classes is None:
+        if output is not None:
+            raise SymcalcError("output names a class; this model predicts a number")
+        return "identity", 0, f"predicted {target}"
+    label = classes[-1] if output is None else str(output)
+    if label not in classes:
+        raise SymcalcError(
+            f"output '{label}' is not a class of the model{did_you_mean(label, classes)} "
+            f"(classes: {', '.join(classes)})"
+        )
+    kind = "softmax" if head.n_outputs > 1 else "sigmoid"
+    index = classes.index(label) if kind == "softmax" else 0
+    return kind, index, f"P({target} = {label})"
+
+
+def model_function(
+    result: Any,
+    *,
+    feature_names: Sequence[str] | None = None,
+    output: str | None = None,
+    target: str = "y",
+) -> ModelFunction:
+    """The trained model of ``result`` (a `DescentResult`) as a function of its features.
+
+    ``output`` is the class whose probability f is (default: the last class in sorted
+    order, the positive class of a logistic model); regression models give the
+    prediction itself.  ``feature_names`` default to the ones the fit used.
+
+    Examples
+    --------
+    >>> from symcalc.learn.descent import descend
+    >>> fit = descend("linear", "synthetic:linear")
+    >>> f = model_function(fit)
+    >>> f.output, f.gradient(fit.objective.X[:1]).round(2).tolist()
+    ('predicted y', [[1.96, -1.05, 0.53]])
+    """
+    objective = getattr(result, "objective", None)
+    if objective is None:
+        raise SymcalcError("the result holds no trained model (descend returns one)")
+    kind = type(objective).__name__
+    if kind not in LAYER_BUILDERS:
+        raise SymcalcError(
+            f"attribution cannot read a {kind} yet (it reads {', '.join(LAYER_BUILDERS)})"
+        )
+    layers = LAYER_BUILDERS[kind](objective, np.asarray(result.theta, dtype=float))
+    n = objective.n_features
+    if feature_names is None:
+        names = result.parameter_names[1 : n + 1] if kind == "AffineObjective" else ()
+        names = [name.split(": ", 1)[-1] for name in names]  # softmax: "class: feature"
+        feature_names = names if len(names) == n else [f"x{j}" for j in range(1, n + 1)]
+    if len(feature_names) != n:
+        raise SymcalcError(f"the model has {n} features; got {len(feature_names)} names")
+    head, index, label = _head(objective, output, target)
+    return ModelFunction(tuple(feature_names), tuple(layers), head, index, label, result.model)

@@ -1,0 +1,188 @@
+"""sup |f′| (`symcalc.numeric.bounds`): the bound against mpmath, where it is reached, the check.
+
+Independent truth: |f′| by mpmath's numeric differentiation of f at 30 digits, on a grid,
+near every kink, far out (the limits) and at the zeros of f″ found by mpmath's own root
+finder; closed forms for the textbook cases (σ′ ≤ 1/4 at 0, tanh′ ≤ 1 at 0, relu′ ≤ 1).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+import symcalc
+from symcalc.numeric import bounds
+from symcalc.symbolic.catalog import catalog
+from symcalc.symbolic.kinks import kink_candidates
+
+ACTIVATIONS = [e.name for e in catalog("activation")]
+
+#: Activations whose stable f′ kernel is wrong at the far ends of the float range (reported
+#: to the kernels branch): the dense check finds it, as it should.
+KERNEL_FAILS_FAR_OUT = {
+    "silu": "silu' kernel: x·σ(−x) with a capped exp gives 2 at 1.8e308 (true value 1)",
+    "gelu_tanh": "gelu_tanh' kernel: x³ overflows past |x| ≈ 1e99, giving inf and nan",
+}
+
+
+def mp_slope(entry, x):
+    """|f′(x)| by mpmath's numeric differentiation of f itself."""
+    f = sympy.lambdify(entry.variable, entry.bind(), "mpmath")
+    return abs(mpmath.diff(f, mpmath.mpf(x)))
+
+
+def mp_sup(entry) -> float:
+    """An independent estimate of sup|f′|: grid, kinks, far points, then f″ = 0 by findroot."""
+    f = sympy.lambdify(entry.variable, entry.bind(), "mpmath")
+    points = [mpmath.mpf(k) / 4 for k in range(-48, 49)]
+    points += [mpmath.mpf(s) * 10**e for s in (-1, 1) for e in (3, 8, 20)]
+    for kink in kink_candidates(entry.bind(), entry.variable):
+        points += [mpmath.mpf(float(kink)) + d for d in (-1e-25, 1e-25)]
+    slopes = [abs(mpmath.diff(f, t)) for t in points]
+    best = max(range(len(points)), key=lambda k: slopes[k])
+    value = slopes[best]
+    try:
+        root = mpmath.findroot(lambda t: mpmath.diff(f, t, 2), points[best])
+        value = max(value, abs(mpmath.diff(f, root)))
+    except (ValueError, ZeroDivisionError):
+        pass  # a plateau (relu) or a limit: the grid value stands
+    return float(value)
+
+
+@functools.cache
+def bound_of(name: str) -> bounds.DerivativeBound:
+    # a budget far above the ~1 s the symbolic work takes, so a busy machine changes nothing
+    return bounds.derivative_bound(name, timeout=60)
+
+
+class _Found:
+    def __getitem__(self, name: str) -> bounds.DerivativeBound:
+        return bound_of(name)
+
+
+@pytest.fixture
+def found():
+    """Each catalog activation's bound, computed once per test process when first asked for."""
+    return _Found()
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_bound_agrees_with_mpmath(found, name, mp_digits):
+    mp_digits(30)
+    truth = mp_sup(symcalc.get(name))
+    assert found[name].sup == pytest.approx(truth, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(reason=KERNEL_FAILS_FAR_OUT[n], strict=True))
+        if n in KERNEL_FAILS_FAR_OUT
+        else n
+        for n in ACTIVATIONS
+    ],
+)
+def test_dense_check_holds_for_every_activation(found, name):
+    check = found[name].check
+    assert check.held, check.note
+    assert check.points == bounds.dense_grid().size > 1_500_000
+    assert check.largest <= found[name].sup * (1 + 1e-12)
+
+
+def test_the_textbook_bounds_are_exact(found, mp_digits):
+    mp_digits(30)
+    sigmoid, tanh, relu = found["sigmoid"], found["tanh"], found["relu"]
+    assert (sigmoid.exact, sigmoid.places[0].x, sigmoid.method) == (
+        sympy.Rational(1, 4),
+        0.0,
+        "symbolic",
+    )
+    assert (tanh.exact, [p.text for p in tanh.places]) == (1, ["x = 0"])
+    assert (relu.exact, [p.text for p in relu.places]) == (1, ["x ∈ (0, ∞)"])
+    gelu = found["gelu"]  # f″ = φ(x)(2 − x²): the peak is at √2, Φ(√2) + √2 φ(√2)
+    assert [p.text for p in gelu.places] == ["x = sqrt(2)"]
+    phi = mpmath.npdf(mpmath.sqrt(2))
+    assert float(gelu.exact.evalf(30)) == pytest.approx(
+        float(mpmath.ncdf(mpmath.sqrt(2)) + mpmath.sqrt(2) * phi), rel=1e-15
+    )
+    gaussian = found["gaussian"]
+    assert gaussian.exact == sympy.sqrt(2) * sympy.exp(-sympy.Rational(1, 2))
+    assert [p.x for p in gaussian.places] == pytest.approx([-(0.5**0.5), 0.5**0.5])
+
+
+def test_a_supremum_that_is_only_approached_is_a_limit(found):
+    assert [p.text for p in found["softplus"].places] == ["x → ∞"]
+    assert not found["softplus"].attained
+    assert [p.text for p in found["log_sigmoid"].places] == ["x → −∞"]
+    swish = found["hard_swish"]  # x/3 + 1/2 on (−3, 3): 3/2 at the open end only
+    assert (swish.exact, [p.text for p in swish.places]) == (sympy.Rational(3, 2), ["x → 3⁻"])
+
+
+def test_a_supremum_attained_on_a_set(found):
+    assert [p.text for p in found["elu"].places] == ["x ∈ [0, ∞)"]  # 1 on (0, ∞) and at 0
+    assert found["selu"].places[0].text == "x = 0"  # scale·alpha·eˣ at 0 beats scale
+    assert [p.text for p in found["sinusoid"].places] == [
+        "x = 2*pi*n (n ∈ ℤ)",
+        "x = 2*pi*n + pi (n ∈ ℤ)",
+    ]
+
+
+def test_a_transcendental_f2_is_bracketed_and_refined(found, mp_digits):
+    mp_digits(30)
+    silu = found["silu"]
+    assert silu.method == "numeric" and silu.exact is None
+    f = sympy.lambdify(symcalc.get("silu").variable, symcalc.get("silu").bind(), "mpmath")
+    root = mpmath.findroot(lambda t: mpmath.diff(f, t, 2), 2.4)
+    assert silu.places[0].x == pytest.approx(float(root), rel=1e-12)
+    assert silu.sup == pytest.approx(float(mpmath.diff(f, root)), rel=1e-15)
+
+
+def test_when_the_budget_runs_out_the_bound_is_found_numerically(mp_digits):
+    quick = bounds.derivative_bound("gelu", timeout=1e-6)
+    assert quick.method == "numeric" and quick.exact is None
+    assert quick.sup == pytest.approx(float(bound_of("gelu").exact), rel=1e-14)
+    assert quick.places[0].x == pytest.approx(math.sqrt(2), rel=1e-12)
+
+
+def test_an_unbounded_derivative_is_reported_and_its_json_has_no_infinity():
+    square = bounds.derivative_bound("x**2")
+    assert square.sup == math.inf and not square.bounded
+    assert {p.text for p in square.places} == {"x → ∞", "x → −∞"}
+    data = json.loads(json.dumps(square.to_dict(), allow_nan=False))
+    assert data["sup"] is None and data["bounded"] is False
+    pole = bounds.derivative_bound("1/(1 + x**2) + log(x**2)")
+    assert pole.sup == math.inf and "x → 0⁺" in [p.text for p in pole.places]
+
+
+def test_the_dense_check_catches_a_bound_that_is_too_small():
+    grid = bounds.dense_grid()
+    first = symcalc.kernel("sigmoid", order=1)
+    magnitudes = np.abs(first(grid))
+    place = bounds.Place("x = 0", "x = 0", True, 0.0)
+    check = bounds._dense_check(first, 0.2, [place], grid, magnitudes)
+    assert not check.held and "exceeds the bound" in check.note
+    assert check.largest == 0.25 and check.at == 0.0
+
+
+def test_a_function_of_two_variables_is_refused():
+    with pytest.raises(symcalc.SymcalcError, match="function of one variable"):
+        bounds.derivative_bound("x*y")
+
+
+def test_show_prints_the_bound_and_its_json_key(cli):
+    out = cli("show", "sigmoid", "--timeout", "60").stdout
+    assert "sup |f′(x)| = 1/4 ≈ 0.25, attained at x = 0" in out
+    assert "checked: |f′| ≤ 0.25·(1 + 1e-12) at 1,511,361 points" in out
+    data = json.loads(cli("show", "tanh", "--format", "json", "--timeout", "60").stdout)
+    assert data["derivative_bound"]["sup"] == 1.0
+    assert data["derivative_bound"]["where"][0]["x"] == 0.0
+    assert data["derivative_bound"]["check"]["held"] is True
+    assert json.loads(cli("show", "mse", "--format", "json").stdout)["derivative_bound"] is None
+    unbounded = json.loads(cli("show", "--format", "json", "--", "x**3").stdout)
+    assert unbounded["derivative_bound"]["sup"] is None

@@ -66,6 +66,8 @@ def _start(process) -> None:
     with warnings.catch_warnings():
         # Python 3.12+ warns that fork() with threads alive may deadlock; see _context.
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        # JAX warns the same at every fork once imported; the child never touches JAX.
+        warnings.filterwarnings("ignore", message=".*fork.*", category=RuntimeWarning)
         process.start()
 
 

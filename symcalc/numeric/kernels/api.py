@@ -23,12 +23,12 @@ from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
 from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
-from .backends import BACKENDS, compile_numba, compile_numpy
+from .backends import BACKENDS, compile_jax, compile_numba, compile_numpy
 from .graph import has_branches
 from .lowering import pre_lower
 from .runtime import CHUNK, INT_OF, chunk_pool
 
-__all__ = ["BACKENDS", "CHUNK", "Kernel", "kernel"]
+__all__ = ["BACKENDS", "CHUNK", "Kernel", "StableForm", "kernel", "stable_form"]
 
 _DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
 
@@ -69,6 +69,7 @@ class Kernel:
     numba_functions: Mapping[np.dtype, Any] = dataclasses.field(default_factory=dict, repr=False)
     constants: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     branches: tuple[SeriesBranch, ...] = dataclasses.field(default=(), repr=False)
+    jax_function: Callable[..., Any] | None = dataclasses.field(default=None, repr=False)
 
     # -- evaluation ----------------------------------------------------------------------
     def __call__(self, *args: Any) -> Any:
@@ -91,6 +92,8 @@ class Kernel:
                 result = np.asarray(result, dtype=dtype)
                 if result.shape != shape:
                     result = np.broadcast_to(result, shape).copy()
+            elif self.backend == "jax":
+                result = _run_jax(self.jax_function, arrays)
             elif not self.stable:
                 result = self._plain(arrays, dtype, shape)
             else:
@@ -209,6 +212,14 @@ class Kernel:
         return f"<Kernel {self.signature()} = {sympy.sstr(self.expr)}{how}{plain} [{self.backend}]>"
 
 
+def _run_jax(function: Callable[..., Any], arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """``function`` (jitted) on NumPy arrays, with 64-bit types on for this call only."""
+    import jax
+
+    with jax.enable_x64(True):  # float64 stays float64; float32 inputs stay float32
+        return np.array(function(*arrays))
+
+
 _MODULES_PLAIN = [
     {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "sigmoid": scipy.special.expit},
     "numpy",
@@ -285,6 +296,68 @@ def _probe_samples(
     return {v: m.reshape(-1) for v, m in zip(variables, mesh, strict=False)}
 
 
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class StableForm:
+    """``expr`` with parameters bound (``bound``), made stable for every backend.
+
+    ``lowered`` is ``bound`` after the stability rewrites (``rewrites`` name the rules
+    that fired), ``branched`` is ``lowered`` with the polynomial ``branches`` where it
+    cancels; ``variables`` are the arguments, the entry's first.  Backends pre-lower
+    ``branched`` their own way (`symcalc.numeric.kernels.lowering.pre_lower`).
+    """
+
+    bound: sympy.Expr
+    variables: tuple[sympy.Symbol, ...]
+    lowered: sympy.Expr
+    rewrites: tuple[str, ...]
+    branches: tuple[SeriesBranch, ...]
+    branched: sympy.Expr
+
+    def __repr__(self) -> str:
+        return f"<StableForm {sympy.sstr(self.bound)} -> {sympy.sstr(self.lowered)}>"
+
+
+#: Stable forms by (entry, expression): kernels of several backends share the work.
+_FORMS: collections.OrderedDict = collections.OrderedDict()
+
+
+def _bound(entry: Entry, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
+    """``expr`` with the entry's parameters bound, and its variables (the entry's first)."""
+    bound = entry.bind(expr)
+    variables = tuple(entry.variables)
+    extra = sorted((s for s in bound.free_symbols if s not in variables), key=lambda s: s.name)
+    return bound, variables + tuple(extra)
+
+
+def stable_form(entry: Entry, expr: sympy.Expr) -> StableForm:
+    """The stable form of ``expr`` (an expression in ``entry``'s variables and parameters).
+
+    The same request twice returns the same result (the 512 most recent are kept).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.catalog import get
+    >>> entry = get("softplus")
+    >>> stable_form(entry, entry.expr).lowered
+    softplus(x)
+    """
+    key = (_freeze(entry), expr)
+    with _LOCK:
+        if key in _FORMS:
+            _FORMS.move_to_end(key)
+            return _FORMS[key]
+    bound, variables = _bound(entry, expr)
+    samples = _probe_samples(entry, variables)
+    lowered, fired = optimize_traced(bound, context=Context(samples))
+    branched, branches = series_branches(lowered, Context(samples))
+    form = StableForm(bound, variables, lowered, tuple(fired), branches, branched)
+    with _LOCK:
+        _FORMS[key] = form
+        while len(_FORMS) > _CACHE_SIZE:
+            _FORMS.popitem(last=False)
+    return form
+
+
 def _build(
     entry: Entry,
     order: int,
@@ -298,22 +371,36 @@ def _build(
         expr = derivative(entry, wrt, order, convention=convention)
     else:
         expr = apply_convention(entry.expr, convention)
-    bound = entry.bind(expr)
-    variables = tuple(entry.variables)
-    extra = sorted((s for s in bound.free_symbols if s not in variables), key=lambda s: s.name)
-    if extra:
-        variables = variables + tuple(extra)
     if not stable:
+        bound, variables = _bound(entry, expr)
         plain = bound.replace(lambda e: isinstance(e, sigmoid), lambda e: e)
         function = sympy.lambdify(variables, plain, modules=_MODULES_PLAIN, cse=True)
         source = inspect.getsource(function)
         return Kernel(
             bound, variables, source, entry, order, wrt, dtype, backend, False, bound, (), function
         )
-    samples = _probe_samples(entry, variables)
-    lowered, fired = optimize_traced(bound, context=Context(samples))
-    branched, branches = series_branches(lowered, Context(samples))
-    pre = pre_lower(branched, backend)
+    form = stable_form(entry, expr)
+    bound, variables, lowered, fired = form.bound, form.variables, form.lowered, form.rewrites
+    branches = form.branches
+    pre = pre_lower(form.branched, backend)
+    if backend == "jax":
+        source, function = compile_jax(pre, variables)
+        return Kernel(
+            bound,
+            variables,
+            source,
+            entry,
+            order,
+            wrt,
+            dtype,
+            backend,
+            True,
+            lowered,
+            fired,
+            lambda *a: None,
+            branches=branches,
+            jax_function=function,
+        )
     if backend == "numba":
         source, functions = compile_numba(pre, variables)
         return Kernel(
@@ -400,6 +487,11 @@ def kernel(
         raise SymcalcError(
             "backend 'numba' needs the numba package: pip install 'symcalc[fast]' "
             "(or pip install numba); backend='numpy' works without it"
+        )
+    if backend == "jax" and importlib.util.find_spec("jax") is None:
+        raise SymcalcError(
+            "backend 'jax' needs the jax package: pip install 'symcalc[jax]' "
+            "(or pip install jax); backend='numpy' works without it"
         )
 
     def build() -> Kernel:

@@ -14,9 +14,12 @@ place, everything the compiler needs to know about its operation:
 ``scalar(p, args)``
     a Python scalar expression for the numba backend's fused loop (``p`` is the
     `ScalarPrinter`, which decides scalar syntax);
-``jax(p, args)``
-    the hook for a JAX backend (issue 10): an expression over ``jax.numpy``.  Not
-    written yet; a backend is one such method per node class.
+``array(p, args)``
+    a whole-array expression for libraries that trace array code functionally (JAX,
+    PyTorch, plain NumPy); ``p`` is an `ArrayPrinter` that spells calls, conditionals
+    and the stable helpers for its library.  By default it is the ``scalar`` code, which
+    goes through the printer too; nodes whose scalar code uses Python's scalar-only
+    syntax (``max``, ``min``, ``and``, ``not``) override it.
 
 Adding a kernel primitive is one class here and one entry of ``BUILDERS`` in
 `symcalc.numeric.kernels.graph`.
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .emit import NumpyEmitter
-    from .printers import ScalarPrinter
+    from .printers import ArrayPrinter, ScalarPrinter
 
 __all__ = [
     "Add",
@@ -89,11 +92,9 @@ class Node:
     def scalar(self, p: ScalarPrinter, args: Sequence[str]) -> str:
         raise NotImplementedError(type(self).__name__)  # pragma: no cover - every node has one
 
-    def jax(self, p, args: Sequence[str]) -> str:
-        """A ``jax.numpy`` expression of the operands' code (the JAX backend's hook)."""
-        raise NotImplementedError(
-            f"the JAX backend has no emission for {type(self).__name__} nodes yet"
-        )
+    def array(self, p: ArrayPrinter, args: Sequence[str]) -> str:
+        """A whole-array expression of the operands' code (JAX, PyTorch, NumPy)."""
+        return self.scalar(p, args)
 
 
 # -- leaves ----------------------------------------------------------------------------------
@@ -106,9 +107,6 @@ class Leaf(Node):
     code: str
 
     def scalar(self, p, args):
-        return self.code
-
-    def jax(self, p, args):
         return self.code
 
 
@@ -330,6 +328,9 @@ class Fold(Node):
         name = "max" if self.op == "np.maximum" else "min"
         return f"{name}({', '.join(args)})"
 
+    def array(self, p, args):
+        return p.fold("max" if self.op == "np.maximum" else "min", args)
+
 
 @dataclasses.dataclass(frozen=True)
 class Clip(Node):
@@ -348,6 +349,9 @@ class Clip(Node):
 
     def scalar(self, p, args):
         return f"min(max({args[0]}, {self.lo}), {self.hi})"
+
+    def array(self, p, args):
+        return p.clip(args[0], self.lo, self.hi)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -612,6 +616,9 @@ class Logic(Node):
         word = " and " if self.op == "np.bitwise_and" else " or "
         return f"({word.join(args)})"
 
+    def array(self, p, args):
+        return f"({(' & ' if self.op == 'np.bitwise_and' else ' | ').join(args)})"
+
 
 @dataclasses.dataclass(frozen=True)
 class Not(Node):
@@ -630,6 +637,9 @@ class Not(Node):
 
     def scalar(self, p, args):
         return f"(not {args[0]})"
+
+    def array(self, p, args):
+        return f"(~{args[0]})"
 
 
 @dataclasses.dataclass(frozen=True)

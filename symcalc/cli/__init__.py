@@ -36,6 +36,7 @@ COMMANDS = (
     "descend",
     "eval",
     "gradcheck",
+    "export",
     "gallery",
 )
 

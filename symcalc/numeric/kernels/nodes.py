@@ -222,6 +222,10 @@ class Mul(Node):
             text = f"({text}) * {self.coeff}"
         return f"({text})"
 
+    def array(self, p, args):
+        top, bottom = args[: len(self.num)], args[len(self.num) :]
+        return p.product(top, bottom, self.coeff)
+
 
 @dataclasses.dataclass(frozen=True)
 class Unary(Node):

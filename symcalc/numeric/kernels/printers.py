@@ -240,6 +240,15 @@ class ArrayPrinter:
     def clip(self, a: str, lo: str, hi: str) -> str:
         return f"{self.MODULE}.clip({a}, {lo}, {hi})"
 
+    def product(self, top: Sequence[str], bottom: Sequence[str], coeff: str | None) -> str:
+        """coeff · top[0] · top[1] ... / bottom[0] / bottom[1] ..., one factor at a time."""
+        text = " * ".join(top) if top else (coeff or "1.0")
+        for val in bottom:
+            text = f"({text}) / {val}"
+        if top and coeff is not None:
+            text = f"({text}) * {coeff}"
+        return f"({text})"
+
     def imports(self, source: str) -> list[str]:  # pragma: no cover - every printer has one
         """The import lines ``source`` needs."""
         raise NotImplementedError
@@ -266,6 +275,16 @@ class JaxPrinter(ArrayPrinter):
 
     MODULE = "jnp"
     FUNCTIONS = {"erf": "jax.scipy.special.erf", "erfc": "jax.scipy.special.erfc"}
+
+    def product(self, top: Sequence[str], bottom: Sequence[str], coeff: str | None) -> str:
+        """As `ArrayPrinter.product`, but the second and later denominators multiply as
+        reciprocals: XLA rewrites (a/b)/c into a/(b·c), and b·c may underflow to 0
+        (y/p² at p = 1e-300 would be 0/0)."""
+        if len(bottom) < 2:
+            return super().product(top, bottom, coeff)
+        text = super().product(top, bottom[:1], coeff)
+        return "(" + " * ".join([text, *(f"(1.0 / {val})" for val in bottom[1:])]) + ")"
+
     CLAMP_MAX = "jnp.minimum(jnp.exp(u), jnp.finfo(u.dtype).max)"
 
     def imports(self, source: str) -> list[str]:

@@ -3,9 +3,10 @@
 Activations and losses are SymPy expressions in a catalog; derivatives are derived
 symbolically, step by step, and checked; integrals, the fundamental theorem and
 Riemann sums are checked; results become stable NumPy kernels that gradient descent
-runs on.  The package is layered (see the README's Development section)::
+runs on, and code for JAX and PyTorch whose derivatives are symcalc's.  The package
+is layered (see the README's Development section)::
 
-    cli  ->  present  ->  learn  ->  numeric  ->  symbolic      (errors, hooks: every layer)
+    cli  ->  present  ->  learn | export  ->  numeric  ->  symbolic   (errors, hooks: all)
 
 Every public name is re-exported here and loaded on first use (PEP 562), so
 ``import symcalc`` is instant and ``symcalc --help`` imports neither SymPy nor NumPy.
@@ -67,6 +68,12 @@ _PUBLIC = {
     "make_model": "learn.models",
     "DescentResult": "learn.descent",
     "descend": "learn.descent",
+    "JaxFunction": "export.jax_",
+    "to_jax": "export.jax_",
+    "TorchFunction": "export.torch_",
+    "to_torch": "export.torch_",
+    "ExportedModule": "export.module",
+    "export_module": "export.module",
     "build_gallery": "present.gallery",
     "plot_attribution": "present.plotting",
     "plot_descent": "present.plotting",
@@ -107,6 +114,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .export.jax_ import JaxFunction, to_jax
+    from .export.module import ExportedModule, export_module
+    from .export.torch_ import TorchFunction, to_torch
     from .learn.data import Dataset, load_data
     from .learn.descent import DescentResult, descend
     from .learn.explain import ModelFunction, model_function
@@ -146,10 +156,12 @@ __all__ = [
     "DerivativeBound",
     "DescentResult",
     "Entry",
+    "ExportedModule",
     "FTCCheck",
     "GradientCheck",
     "GradientDerivation",
     "GradientFlow",
+    "JaxFunction",
     "Kernel",
     "ModelFunction",
     "ParseError",
@@ -157,6 +169,7 @@ __all__ = [
     "RiemannSum",
     "SymcalcError",
     "TimeBudgetExceeded",
+    "TorchFunction",
     "__version__",
     "accumulate",
     "antiderivative",
@@ -167,6 +180,7 @@ __all__ = [
     "derivative_bound",
     "derive",
     "descend",
+    "export_module",
     "get",
     "gradcheck",
     "gradient_flow",
@@ -189,4 +203,6 @@ __all__ = [
     "riemann_convergence",
     "riemann_sum",
     "sigmoid",
+    "to_jax",
+    "to_torch",
 ]

@@ -404,10 +404,18 @@ def test_every_node_class_says_how_each_backend_computes_it(cls):
     assert cls.__doc__, f"{cls.__name__} has no docstring"
 
 
-def test_the_jax_hook_says_what_is_missing():
-    node = kernel_nodes.Log1p(0)
-    with pytest.raises(NotImplementedError, match="JAX backend has no emission for Log1p"):
-        node.jax(None, ["a0"])
+def test_array_code_is_the_scalar_code_except_where_python_syntax_is_scalar_only():
+    """Array code (JAX, PyTorch, NumPy) goes through the printer; max, min, and, not differ."""
+    from symcalc.numeric.kernels.printers import JaxPrinter
+
+    p = JaxPrinter()
+    assert kernel_nodes.Log1p(0).array(p, ["a"]) == "jnp.log1p(a)"
+    assert kernel_nodes.Sigmoid(0).array(p, ["m"]) == "_sigmoid_neg(m)"
+    assert kernel_nodes.Fold("np.maximum", (0, 1)).array(p, ["a", "b"]) == "jnp.maximum(a, b)"
+    assert kernel_nodes.Clip(0, "0.0", "6.0").array(p, ["a"]) == "jnp.clip(a, 0.0, 6.0)"
+    assert kernel_nodes.Logic("np.bitwise_and", (0, 1)).array(p, ["a", "b"]) == "(a & b)"
+    assert kernel_nodes.Not(0).array(p, ["a"]) == "(~a)"
+    assert kernel_nodes.Indicator(0, "1.0", "0.0").array(p, ["c"]) == "jnp.where(c, 1.0, 0.0)"
 
 
 def test_builders_are_found_through_base_classes():

@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "gradcheck": "compare the symbolic derivative with numeric differentiation",
     "gradient-flow": "gradient norms layer by layer on random deep networks, beside their bound",
     "attribute": "integrated gradients: f(x) − f(x′) shared between the inputs, checked",
+    "export": "write a function and its derivatives as a standalone JAX, PyTorch or NumPy module",
     "gallery": "build the catalog gallery: a Markdown page with figures per entry, and an index",
 }
 

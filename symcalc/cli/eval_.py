@@ -36,6 +36,12 @@ def add(sub) -> None:
     p.add_argument("--wrt", metavar="VAR", help="variable of the derivative (default: the first)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument(
+        "--backend",
+        choices=["numpy", "numba", "jax"],
+        default="numpy",
+        help="how the kernel runs: numpy, numba (symcalc[fast]) or jax (symcalc[jax], XLA)",
+    )
+    p.add_argument(
         "--with",
         dest="values",
         action="append",
@@ -60,7 +66,14 @@ def run(args) -> int:
 
     points = parse_numbers(args.at, "--at")
     entry = resolve(args.function, **parse_params(args.param))
-    k = kernel(entry, order=args.order, wrt=args.wrt, dtype=args.dtype, stable=not args.plain)
+    k = kernel(
+        entry,
+        order=args.order,
+        wrt=args.wrt,
+        dtype=args.dtype,
+        stable=not args.plain,
+        backend=args.backend,
+    )
     given = parse_variable_values(args.values)
     names = [v.name for v in k.variables]
     unknown = [n for n in given if n not in names[1:]]

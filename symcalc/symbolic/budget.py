@@ -256,6 +256,8 @@ class _Child:
         with warnings.catch_warnings(), holding_stop_signals():
             # Python 3.12+ warns that fork() with threads alive may deadlock; see _context.
             warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+            # JAX warns the same at every fork once imported; the child never touches JAX.
+            warnings.filterwarnings("ignore", message=".*fork.*", category=RuntimeWarning)
             self.process.start()
         self._sender.close()
 

@@ -91,7 +91,7 @@ The compiler is data, one module per concern:
 ``graph``     the expression as an interned graph, built through ``BUILDERS``, a dict
               from SymPy classes to node builders;
 ``nodes``     one small class per node kind: its operands, its hazards and its code for
-              each backend (``numpy``, ``scalar`` for numba, the ``jax`` hook) and
+              each backend (``numpy``, ``scalar`` for numba, ``array`` for JAX) and
               its range;
 ``emit``      buffer allocation for NumPy, one assignment per node for the others;
 ``printers``  scalar syntax: a subclass of SymPy's ``PythonCodePrinter``;
@@ -115,7 +115,16 @@ dtype('float32')
 
 from __future__ import annotations
 
-from .api import BACKENDS, CHUNK, Kernel, kernel
+from .api import BACKENDS, CHUNK, Kernel, StableForm, kernel, stable_form
 from .erf import erf_array, erfc_array
 
-__all__ = ["BACKENDS", "CHUNK", "Kernel", "erf_array", "erfc_array", "kernel"]
+__all__ = [
+    "BACKENDS",
+    "CHUNK",
+    "Kernel",
+    "StableForm",
+    "erf_array",
+    "erfc_array",
+    "kernel",
+    "stable_form",
+]

@@ -25,12 +25,12 @@ from ...symbolic.parse import resolve
 from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
-from .backends import BACKENDS, compile_numba, compile_numpy
+from .backends import BACKENDS, compile_jax, compile_numba, compile_numpy
 from .lowering import pre_lower
 from .ranges import FINITE, Range
 from .runtime import CHUNK, INT_OF, chunk_pool
 
-__all__ = ["BACKENDS", "CHUNK", "Kernel", "kernel"]
+__all__ = ["BACKENDS", "CHUNK", "Kernel", "StableForm", "kernel", "stable_form"]
 
 _DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
 
@@ -73,6 +73,7 @@ class Kernel:
     branches: tuple[SeriesBranch, ...] = dataclasses.field(default=(), repr=False)
     checks_output: bool = dataclasses.field(default=True, repr=False)
     evaluated: sympy.Expr | None = dataclasses.field(default=None, repr=False)
+    jax_function: Callable[..., Any] | None = dataclasses.field(default=None, repr=False)
 
     # -- evaluation ----------------------------------------------------------------------
     def __call__(self, *args: Any) -> Any:
@@ -94,6 +95,8 @@ class Kernel:
                 result = np.asarray(result, dtype=dtype)
                 if result.shape != shape:
                     result = np.broadcast_to(result, shape).copy()
+            elif self.backend == "jax":
+                result = _run_jax(self.jax_function, arrays)
             elif not self.stable:
                 result = self._plain(arrays, dtype, shape)
             else:
@@ -263,6 +266,14 @@ class Kernel:
         return f"<Kernel {self.signature()} = {sympy.sstr(self.expr)}{how}{plain} [{self.backend}]>"
 
 
+def _run_jax(function: Callable[..., Any], arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """``function`` (jitted) on NumPy arrays, with 64-bit types on for this call only."""
+    import jax
+
+    with jax.enable_x64(True):  # float64 stays float64; float32 inputs stay float32
+        return np.array(function(*arrays))
+
+
 def _signal(values: np.ndarray) -> None:
     """NumPy's invalid (NaN) or overflow (inf) condition, under the caller's errstate."""
     if np.isnan(values).any():
@@ -406,6 +417,78 @@ def _probe_samples(
     return {v: m.reshape(-1) for v, m in zip(variables, mesh, strict=False)}
 
 
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class StableForm:
+    """``expr`` with parameters bound (``bound``), made stable for every backend.
+
+    ``lowered`` is ``bound`` after the stability rewrites (``rewrites`` name the rules
+    that fired), ``branched`` is ``lowered`` with the polynomial ``branches`` where it
+    cancels; ``variables`` are the arguments, the entry's first.  Backends pre-lower
+    ``branched`` their own way (`symcalc.numeric.kernels.lowering.pre_lower`).
+    """
+
+    bound: sympy.Expr
+    variables: tuple[sympy.Symbol, ...]
+    lowered: sympy.Expr
+    rewrites: tuple[str, ...]
+    branches: tuple[SeriesBranch, ...]
+    branched: sympy.Expr
+
+    def __repr__(self) -> str:
+        return f"<StableForm {sympy.sstr(self.bound)} -> {sympy.sstr(self.lowered)}>"
+
+
+#: Stable forms by (entry, expression): kernels of several backends share the work.
+_FORMS: collections.OrderedDict = collections.OrderedDict()
+
+
+def _bound(entry: Entry, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
+    """``expr`` with the entry's parameters bound, and its variables (the entry's first)."""
+    bound = entry.bind(expr)
+    variables = tuple(entry.variables)
+    extra = sorted((s for s in bound.free_symbols if s not in variables), key=lambda s: s.name)
+    return bound, variables + tuple(extra)
+
+
+def stable_form(
+    entry: Entry,
+    expr: sympy.Expr,
+    *,
+    raw: sympy.Expr | None = None,
+    wrt: sympy.Symbol | None = None,
+) -> StableForm:
+    """The stable form of ``expr`` (an expression in ``entry``'s variables and parameters).
+
+    ``raw`` is ``expr`` before simplification joined its terms (default ``expr``): where
+    a label switches a term off (x·log x -> 0, `symcalc.numeric.weights`), it is read
+    from there; ``wrt``, the variable differentiated in, is never such a label.
+    The same request twice returns the same result (the 512 most recent are kept).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.catalog import get
+    >>> entry = get("softplus")
+    >>> stable_form(entry, entry.expr).lowered
+    softplus(x)
+    """
+    raw = expr if raw is None else raw
+    key = (_freeze(entry), expr, raw, wrt)
+    with _LOCK:
+        if key in _FORMS:
+            _FORMS.move_to_end(key)
+            return _FORMS[key]
+    bound, variables = _bound(entry, expr)
+    samples = _probe_samples(entry, variables)
+    lowered, fired = _lowered(entry, bound, variables, Context(samples), entry.bind(raw), wrt)
+    branched, branches = series_branches(lowered, Context(samples))
+    form = StableForm(bound, variables, lowered, tuple(fired), branches, branched)
+    with _LOCK:
+        _FORMS[key] = form
+        while len(_FORMS) > _CACHE_SIZE:
+            _FORMS.popitem(last=False)
+    return form
+
+
 def _build(
     entry: Entry,
     order: int,
@@ -419,23 +502,38 @@ def _build(
         expr = derivative(entry, wrt=wrt, order=order, convention=convention)
     else:
         expr = apply_convention(entry.expr, convention)
-    bound = entry.bind(expr)
-    variables = tuple(entry.variables)
-    extra = sorted((s for s in bound.free_symbols if s not in variables), key=lambda s: s.name)
-    if extra:
-        variables = variables + tuple(extra)
     if not stable:
+        bound, variables = _bound(entry, expr)
         plain = bound.replace(lambda e: isinstance(e, sigmoid), lambda e: e)
         function = sympy.lambdify(variables, plain, modules=_MODULES_PLAIN, cse=True)
         source = inspect.getsource(function)
         return Kernel(
             bound, variables, source, entry, order, wrt, dtype, backend, False, bound, (), function
         )
-    samples = _probe_samples(entry, variables)
-    raw = entry.bind(sympy.diff(entry.expr, wrt or entry.variable, order) if order else entry.expr)
-    lowered, fired = _lowered(entry, bound, variables, Context(samples), raw, wrt)
-    branched, branches = series_branches(lowered, Context(samples))
-    pre = pre_lower(branched, backend)
+    raw = sympy.diff(entry.expr, wrt or entry.variable, order) if order else entry.expr
+    form = stable_form(entry, expr, raw=raw, wrt=wrt)
+    bound, variables, lowered, fired = form.bound, form.variables, form.lowered, form.rewrites
+    branches = form.branches
+    pre = pre_lower(form.branched, backend)
+    if backend == "jax":
+        source, function = compile_jax(pre, variables)
+        return Kernel(
+            bound,
+            variables,
+            source,
+            entry,
+            order,
+            wrt,
+            dtype,
+            backend,
+            True,
+            lowered,
+            fired,
+            lambda *a: None,
+            branches=branches,
+            evaluated=form.branched,
+            jax_function=function,
+        )
     if backend == "numba":
         source, functions = compile_numba(pre, variables)
         return Kernel(
@@ -454,7 +552,7 @@ def _build(
             {},
             functions,
             branches=branches,
-            evaluated=branched,
+            evaluated=form.branched,
         )
     domains = [_domain_range(entry, v) for v in variables]
     function, source, counts, constants, result = compile_numpy(pre, variables, entry.name, domains)
@@ -476,7 +574,7 @@ def _build(
         constants,
         branches,
         not result.finite,
-        branched,
+        form.branched,
     )
 
 
@@ -526,6 +624,11 @@ def kernel(
         raise SymcalcError(
             "backend 'numba' needs the numba package: pip install 'symcalc[fast]' "
             "(or pip install numba); backend='numpy' works without it"
+        )
+    if backend == "jax" and importlib.util.find_spec("jax") is None:
+        raise SymcalcError(
+            "backend 'jax' needs the jax package: pip install 'symcalc[jax]' "
+            "(or pip install jax); backend='numpy' works without it"
         )
 
     def build() -> Kernel:  # for any dtype: the dtype only decides how inputs are cast

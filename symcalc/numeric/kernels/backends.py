@@ -3,13 +3,16 @@
 ``numpy``: the graph emitted as ufunc calls into scratch buffers (`numpy_source`), run
 in chunks by `Kernel`.  ``numba``: the graph emitted as one scalar assignment per node
 (`ExpressionEmitter` with the `ScalarPrinter`) inside a function that numba turns into a
-ufunc with float64 and float32 loops.  Generated source never contains a symbol's own
-name (a SymPy symbol may be named anything): arguments are ``a0, a1, ...``.
+ufunc with float64 and float32 loops.  ``jax``: the graph emitted as one whole-array
+assignment per node (`ExpressionEmitter` with the `JaxPrinter`), compiled by XLA under
+``jax.jit`` into one fused loop.  Generated source never contains a symbol's own name
+(a SymPy symbol may be named anything): arguments are ``a0, a1, ...``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,13 +24,13 @@ from . import runtime
 from .emit import ExpressionEmitter, numpy_source
 from .erf import erf_array, erfc_array
 from .graph import Graph
-from .printers import NUMBA_HELPERS, NUMBA_PRELUDE, ScalarPrinter
+from .printers import NUMBA_HELPERS, NUMBA_PRELUDE, ArrayPrinter, JaxPrinter, ScalarPrinter
 from .ranges import Range
 
-__all__ = ["BACKENDS", "compile_numba", "compile_numpy"]
+__all__ = ["BACKENDS", "array_source", "compile_jax", "compile_numba", "compile_numpy"]
 
 #: Backends ``kernel(backend=...)`` accepts.
-BACKENDS = ("numpy", "numba")
+BACKENDS = ("numpy", "numba", "jax")
 
 #: The names generated NumPy source may use.
 NAMESPACE: dict[str, Any] = {
@@ -89,3 +92,115 @@ def compile_numba(
     signatures = [nb(*([nb] * len(variables))) for nb in (numba.float64, numba.float32)]
     ufunc = numba.vectorize(signatures, nopython=True)(scalar)
     return source, {np.dtype(np.float64): ufunc, np.dtype(np.float32): ufunc}
+
+
+def array_source(
+    lowered: sympy.Expr,
+    variables: Sequence[sympy.Symbol],
+    printer: ArrayPrinter,
+    name: str = "_body",
+    *,
+    names: Sequence[str] | None = None,
+    finish: str | None = None,
+    doc: str | None = None,
+) -> str:
+    """Source of ``name(a0, a1, ...)``: one whole-array assignment per graph node.
+
+    ``names`` replaces the argument names ``a0, a1, ...`` (the caller vouches that they
+    are identifiers that clash with nothing the body uses); ``finish`` names a function
+    the result goes through with the arguments (``return finish(v7, a0, a1)``); ``doc``
+    is the docstring.  The helpers and imports the body needs come from
+    ``printer.prelude`` and ``printer.imports``.
+    """
+    graph = Graph(variables)
+    if names is not None:
+        graph.names = dict(zip(variables, names, strict=True))
+    root = graph.build(lowered)
+    printer.reference = graph.names[variables[0]]
+    emitter = ExpressionEmitter(graph, printer, "array")
+    result = _tidy(emitter.value(root))
+    args = ", ".join(graph.names.values())
+    returned = f"{finish}({result}, {args})" if finish else result
+    pairs = (line.split(" = ", 1) for line in emitter.lines)
+    lines = [f"{target} = {_tidy(code)}" for target, code in pairs]
+    body = [*lines, f"return {returned}"]
+    if doc:
+        first, *rest = doc.splitlines()
+        body[:0] = [f'"""{first}"""'] if not rest else [f'"""{first}', *rest, '"""']
+    return f"def {name}({args}):\n" + "".join(f"    {line}\n" if line else "\n" for line in body)
+
+
+def _tidy(code: str) -> str:
+    """``code`` without parentheses around a bare name or number, or around all of it.
+
+    Examples
+    --------
+    >>> _tidy("((a0) * -1.0)"), _tidy("(v1 + v2) * (v3 - v1)"), _tidy("(v2 ** 5.0)")
+    ('a0 * -1.0', '(v1 + v2) * (v3 - v1)', 'v2**5.0')
+    """
+    code = re.sub(r"(?<![\w.\])\]])\(([\w.]+)\)", r"\1", code)
+    code = re.sub(r"(?<![\w.)\]])([\w.]+) \*\* (-?[\w.]+)(?![\w.(\[])", r"\1**\2", code)
+    while code.startswith("(") and code.endswith(")") and _closes_at_end(code):
+        code = code[1:-1]
+    return _single_parentheses(code)
+
+
+def _single_parentheses(code: str) -> str:
+    """``((a + b))`` as ``(a + b)``: grouping parentheses directly inside others go."""
+    stack, pairs = [], {}
+    for i, char in enumerate(code):
+        if char == "(":
+            stack.append(i)
+        elif char == ")" and stack:
+            pairs[stack.pop()] = i
+
+    def grouping(i: int) -> bool:  # not the parenthesis of a call
+        return i == 0 or not (code[i - 1].isalnum() or code[i - 1] in "_.")
+
+    drop = {
+        k
+        for i, j in pairs.items()
+        if pairs.get(i + 1) == j - 1 and grouping(i)
+        for k in (i + 1, j - 1)
+    }
+    return "".join(c for k, c in enumerate(code) if k not in drop)
+
+
+def _closes_at_end(code: str) -> bool:
+    """Whether the parenthesis that opens ``code`` is the one that closes it."""
+    depth = 0
+    for i, char in enumerate(code):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return i == len(code) - 1
+    return False
+
+
+#: Broadcasting and the dtype around a JAX body: a constant or a function of fewer
+#: arguments still gives one value per element, in the arguments' dtype.
+JAX_WRAPPER = """\
+def _jax(*args):
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args))
+    dtype = jnp.result_type(*args)
+    return jnp.broadcast_to(jnp.asarray(_body(*args), dtype), shape)
+"""
+
+
+def jax_source(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> str:
+    """Source of ``_jax(a0, a1, ...)`` (``_body`` wrapped for shape and dtype), with helpers."""
+    printer = JaxPrinter()
+    body = array_source(lowered, variables, printer)
+    parts = [printer.prelude(body), body, JAX_WRAPPER]
+    return "\n\n".join(p for p in parts if p)
+
+
+def compile_jax(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tuple[str, Any]:
+    """Source of the JAX function and the function under ``jax.jit`` (XLA fuses it)."""
+    import jax
+    import jax.numpy as jnp
+    import jax.scipy.special
+
+    source = jax_source(lowered, variables)
+    namespace: dict[str, Any] = {"jax": jax, "jnp": jnp}
+    exec(compile(source, "<symcalc jax kernel>", "exec"), namespace)  # noqa: S102 - generated
+    return source, jax.jit(namespace["_jax"])

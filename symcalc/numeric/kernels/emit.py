@@ -6,7 +6,7 @@ only buffers; every operation's code comes from its node's ``numpy`` method.
 
 `ExpressionEmitter` writes one assignment per node (``v3 = math.exp(v2)``) for backends
 that compute element by element (numba) or trace whole arrays functionally (JAX): the
-node method it calls is its ``method`` (``"scalar"``, ``"jax"``).  A Piecewise branch is
+node method it calls is its ``method`` (``"scalar"``, ``"array"``).  A Piecewise branch is
 inlined into its conditional expression, so a scalar loop evaluates only the branch taken.
 """
 
@@ -236,16 +236,19 @@ def numpy_source(
 
 
 class ExpressionEmitter:
-    """One assignment per node, through the node method ``method`` (``"scalar"``, ``"jax"``).
+    """One assignment per node, through the node method ``method`` (``"scalar"``, ``"array"``).
 
     Nodes under a `Guard` (non-polynomial Piecewise branches) are not assigned: their code
-    is inlined where the `Select` uses it, so only the branch taken is evaluated.
+    is inlined where the `Select` uses it, so only the branch taken is evaluated.  Array
+    code evaluates every branch on every element anyway: there (``method="array"``)
+    branches are assigned like any node, one short line each.
     """
 
     def __init__(self, graph: Graph, printer, method: str = "scalar"):
         self.graph = graph
         self.printer = printer
         self.method = method
+        self.inline_branches = method != "array"
         self.names: dict[int, str] = {}
         self.lines: list[str] = []
 
@@ -254,7 +257,9 @@ class ExpressionEmitter:
 
     def _operand(self, i: int) -> str:
         node = self.graph.nodes[i]
-        return self.inline(node.a) if isinstance(node, n.Guard) else self.value(i)
+        if isinstance(node, n.Guard) and self.inline_branches:
+            return self.inline(node.a)
+        return self.value(i)
 
     def value(self, i: int) -> str:
         """The name holding node ``i``, assigning it (and its operands) first."""

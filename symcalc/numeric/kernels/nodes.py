@@ -14,9 +14,12 @@ place, everything the compiler needs to know about its operation:
 ``scalar(p, args)``
     a Python scalar expression for the numba backend's fused loop (``p`` is the
     `ScalarPrinter`, which decides scalar syntax);
-``jax(p, args)``
-    the hook for a JAX backend (issue 10): an expression over ``jax.numpy``.  Not
-    written yet; a backend is one such method per node class;
+``array(p, args)``
+    a whole-array expression for libraries that trace array code functionally (JAX,
+    PyTorch, plain NumPy); ``p`` is an `ArrayPrinter` that spells calls, conditionals
+    and the stable helpers for its library.  By default it is the ``scalar`` code, which
+    goes through the printer too; nodes whose scalar code uses Python's scalar-only
+    syntax (``max``, ``min``, ``and``, ``not``) override it.
 ``range(args, inputs)``
     the interval of its value given its operands' (`symcalc.numeric.kernels.ranges`).
 
@@ -35,7 +38,7 @@ from . import ranges as r
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .emit import NumpyEmitter
-    from .printers import ScalarPrinter
+    from .printers import ArrayPrinter, ScalarPrinter
 
 __all__ = [
     "Add",
@@ -99,11 +102,9 @@ class Node:
     def scalar(self, p: ScalarPrinter, args: Sequence[str]) -> str:
         raise NotImplementedError(type(self).__name__)  # pragma: no cover - every node has one
 
-    def jax(self, p, args: Sequence[str]) -> str:
-        """A ``jax.numpy`` expression of the operands' code (the JAX backend's hook)."""
-        raise NotImplementedError(
-            f"the JAX backend has no emission for {type(self).__name__} nodes yet"
-        )
+    def array(self, p: ArrayPrinter, args: Sequence[str]) -> str:
+        """A whole-array expression of the operands' code (JAX, PyTorch, NumPy)."""
+        return self.scalar(p, args)
 
     def range(self, args: Sequence[r.Range], inputs: Mapping[str, r.Range]) -> r.Range:
         """Where the value lies when the operands lie in ``args`` (anywhere, by default)."""
@@ -120,9 +121,6 @@ class Leaf(Node):
     code: str
 
     def scalar(self, p, args):
-        return self.code
-
-    def jax(self, p, args):
         return self.code
 
 
@@ -312,6 +310,10 @@ class Mul(Node):
             total = r.Range(total.lo, total.hi, False)  # 0·overflow: the decay wins (numpy)
         return total
 
+    def array(self, p, args):
+        top, bottom = args[: len(self.num)], args[len(self.num) :]
+        return p.product(top, bottom, self.coeff)
+
 
 @dataclasses.dataclass(frozen=True)
 class Unary(Node):
@@ -437,6 +439,9 @@ class Fold(Node):
         pick = max if self.op == "np.maximum" else min
         return r.Range(pick(a.lo for a in args), pick(a.hi for a in args), any(a.nan for a in args))
 
+    def array(self, p, args):
+        return p.fold("max" if self.op == "np.maximum" else "min", args)
+
 
 @dataclasses.dataclass(frozen=True)
 class Clip(Node):
@@ -459,6 +464,9 @@ class Clip(Node):
     def range(self, args, inputs):
         lo, hi = float(self.lo), float(self.hi)
         return r.Range(min(max(args[0].lo, lo), hi), max(min(args[0].hi, hi), lo), args[0].nan)
+
+    def array(self, p, args):
+        return p.clip(args[0], self.lo, self.hi)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -873,6 +881,9 @@ class Logic(Node):
                     inputs = node.narrowed(graph, inputs, True)
         return inputs
 
+    def array(self, p, args):
+        return f"({(' & ' if self.op == 'np.bitwise_and' else ' | ').join(args)})"
+
 
 @dataclasses.dataclass(frozen=True)
 class Not(Node):
@@ -894,6 +905,9 @@ class Not(Node):
 
     def range(self, args, inputs):
         return r.Range(0.0, 1.0)
+
+    def array(self, p, args):
+        return f"(~{args[0]})"
 
 
 @dataclasses.dataclass(frozen=True)

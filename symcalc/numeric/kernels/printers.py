@@ -1,4 +1,4 @@
-"""Scalar Python code for the numba backend: SymPy's Python code printer, specialised.
+"""Code printers: scalar Python for the numba backend, whole-array code for JAX and others.
 
 `ScalarPrinter` is a `sympy.printing.pycode.PythonCodePrinter`: SymPy's tables decide how
 a function is spelled in scalar code (``exp`` is ``math.exp``, ``Abs`` is ``abs``), and
@@ -9,16 +9,31 @@ it also prints whole SymPy expressions (``ScalarPrinter().doprint(expr)``).
 
 ``NUMBA_PRELUDE`` holds the small stable helpers that scalar node code calls
 (σ from exp(-|u|), sech, 1/(1 + cosh u)), compiled once per kernel with numba.
+
+`ArrayPrinter` spells the same node code for a library that traces whole-array
+expressions: calls (``jnp.exp``), conditionals (``jnp.where``), max/min and clipping,
+and the same stable helpers written over arrays.  `JaxPrinter` is the one the kernel
+compiler uses (``backend="jax"``); `symcalc.export` adds PyTorch and plain NumPy.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
 from .graph import COMPARISONS, literal
 
-__all__ = ["NUMBA_HELPERS", "NUMBA_PRELUDE", "ScalarPrinter"]
+__all__ = [
+    "NUMBA_HELPERS",
+    "NUMBA_PRELUDE",
+    "ArrayPrinter",
+    "JaxPrinter",
+    "ScalarPrinter",
+    "is_literal",
+]
 
 _OPERATORS = {
     sympy.StrictGreaterThan: ">",
@@ -107,3 +122,176 @@ def _exp_finite(u):
     e = math.exp(min(u, 709.782712893384))
     return e if e < math.inf else 1.7976931348623157e308
 """
+
+
+# -- whole-array code ------------------------------------------------------------------------
+
+#: Stable helpers node code calls, over whole arrays; ``{m}`` is the library's module name.
+#: Each is the formula of the NUMBA_PRELUDE helper of the same name, without branches.
+ARRAY_HELPERS = {
+    "_sigmoid_neg": """\
+def _sigmoid_neg(m):
+    # sigma(-m) = 1/(1 + exp(m)); where exp(m) overflows to inf the result is exactly 0
+    return 1.0 / (1.0 + {m}.exp(m))
+""",
+    "_inv_one_plus_cosh": """\
+def _inv_one_plus_cosh(u):
+    # 1/(1 + cosh u) = 2 sigma(u) sigma(-u), from exp(-|u|), which never overflows
+    e = {m}.exp(-{m}.abs(u))
+    d = 1.0 + e
+    return 2.0 * e / (d * d)
+""",
+    "_sech": """\
+def _sech(u):
+    # sech(u) = 2e/(1 + e^2) with e = exp(-|u|), which never overflows
+    e = {m}.exp(-{m}.abs(u))
+    return 2.0 * e / (1.0 + e * e)
+""",
+    "_exp_finite": """\
+def _exp_finite(u):
+    # exp(u), the largest finite number where it overflows (never inf)
+    return {clamp_max}
+""",
+}
+
+#: Names of constants node code may use, and their definitions.
+ARRAY_CONSTANTS = {"NAN": 'NAN = float("nan")', "INF": 'INF = float("inf")'}
+
+
+def is_literal(code: str) -> bool:
+    """Whether node code is a number literal (a weak scalar), not an array expression.
+
+    Examples
+    --------
+    >>> is_literal("0.5"), is_literal("NAN"), is_literal("v3")
+    (True, True, False)
+    """
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
+
+
+class ArrayPrinter:
+    """Whole-array expressions for a library that traces array code (JAX, PyTorch, NumPy).
+
+    Subclasses name the library: ``MODULE`` (how generated code refers to it),
+    `imports` (the lines that import it), ``FUNCTIONS`` (a SymPy function's name ->
+    the library's function), ``TEMPLATES`` (functions it lacks, ``{0}`` the operand) and
+    ``CLAMP_MAX`` (min(u, the dtype's largest number), for `_exp_finite`).  The node
+    methods call `call`, `comparison`, `conditional`, `fold` and `clip`; `prelude` gives
+    the helpers and constants a body uses.
+    """
+
+    MODULE = ""
+    FUNCTIONS: dict[str, str] = {}
+    TEMPLATES: dict[str, str] = {}
+    CLAMP_MAX = ""
+    NAMES = {
+        "exp": "exp",
+        "log": "log",
+        "log1p": "log1p",
+        "expm1": "expm1",
+        "sqrt": "sqrt",
+        "tanh": "tanh",
+        "sinh": "sinh",
+        "cosh": "cosh",
+        "sin": "sin",
+        "cos": "cos",
+        "tan": "tan",
+        "asin": "arcsin",
+        "acos": "arccos",
+        "atan": "arctan",
+        "asinh": "arcsinh",
+        "acosh": "arccosh",
+        "atanh": "arctanh",
+        "Abs": "abs",
+        "sign": "sign",
+        "hypot": "hypot",
+        "cbrt": "cbrt",
+    }
+
+    def __init__(self, reference: str = "a0"):
+        #: An argument whose dtype and device literal arrays take (where a library needs one).
+        self.reference = reference
+        self._comparisons = {ufunc: _OPERATORS[rel] for rel, ufunc in COMPARISONS.items()}
+
+    def call(self, function: str, *args: str) -> str:
+        """``function(args)`` over arrays; ``function`` is a SymPy function's name."""
+        if function in self.TEMPLATES:
+            return self.TEMPLATES[function].format(*args)
+        name = self.FUNCTIONS.get(function) or f"{self.MODULE}.{self.NAMES[function]}"
+        return f"{name}({', '.join(args)})"
+
+    def comparison(self, ufunc: str) -> str:
+        return self._comparisons[ufunc]
+
+    def conditional(self, then: str, cond: str, otherwise: str) -> str:
+        return f"{self.MODULE}.where({cond}, {then}, {otherwise})"
+
+    def fold(self, name: str, args: Sequence[str]) -> str:
+        """max or min of several operands (``name`` is "max" or "min")."""
+        text, *rest = args
+        for arg in rest:
+            text = f"{self.MODULE}.{name}imum({text}, {arg})"
+        return text
+
+    def clip(self, a: str, lo: str, hi: str) -> str:
+        return f"{self.MODULE}.clip({a}, {lo}, {hi})"
+
+    def product(self, top: Sequence[str], bottom: Sequence[str], coeff: str | None) -> str:
+        """coeff · top[0] · top[1] ... / bottom[0] / bottom[1] ..., one factor at a time."""
+        text = " * ".join(top) if top else (coeff or "1.0")
+        for val in bottom:
+            text = f"({text}) / {val}"
+        if top and coeff is not None:
+            text = f"({text}) * {coeff}"
+        return f"({text})"
+
+    def imports(self, source: str) -> list[str]:  # pragma: no cover - every printer has one
+        """The import lines ``source`` needs."""
+        raise NotImplementedError
+
+    def prelude(self, body: str) -> str:
+        """The constants and helpers ``body`` uses, as source (two blank lines apart)."""
+        used = set(re.findall(r"\b[A-Za-z_][A-Za-z0-9_]*\b", body))
+        parts = [ARRAY_CONSTANTS[c] for c in ARRAY_CONSTANTS if c in used]
+        for name, text in ARRAY_HELPERS.items():
+            if name in used:
+                parts.append(text.format(m=self.MODULE, clamp_max=self.CLAMP_MAX).strip())
+        return "\n\n\n".join(parts)
+
+
+class JaxPrinter(ArrayPrinter):
+    """``jax.numpy`` and ``jax.scipy.special``: the code of ``backend="jax"`` and `to_jax`.
+
+    Examples
+    --------
+    >>> p = JaxPrinter()
+    >>> p.call("erfc", "v1"), p.conditional("1.0", "v2", "0.0")
+    ('jax.scipy.special.erfc(v1)', 'jnp.where(v2, 1.0, 0.0)')
+    """
+
+    MODULE = "jnp"
+    FUNCTIONS = {"erf": "jax.scipy.special.erf", "erfc": "jax.scipy.special.erfc"}
+
+    def product(self, top: Sequence[str], bottom: Sequence[str], coeff: str | None) -> str:
+        """As `ArrayPrinter.product`, but the second and later denominators multiply as
+        reciprocals: XLA rewrites (a/b)/c into a/(b·c), and b·c may underflow to 0
+        (y/p² at p = 1e-300 would be 0/0)."""
+        if len(bottom) < 2:
+            return super().product(top, bottom, coeff)
+        text = super().product(top, bottom[:1], coeff)
+        return "(" + " * ".join([text, *(f"(1.0 / {val})" for val in bottom[1:])]) + ")"
+
+    CLAMP_MAX = "jnp.minimum(jnp.exp(u), jnp.finfo(u.dtype).max)"
+
+    def imports(self, source: str) -> list[str]:
+        """The import lines ``source`` needs."""
+        lines = ["import jax"] if re.search(r"\bjax\.(?!numpy|scipy)", source) else []
+        if "jnp." in source:
+            lines.append("import jax.numpy as jnp")
+        if "jax.scipy.special." in source:
+            lines.append("import jax.scipy.special")
+        return lines

@@ -1,0 +1,140 @@
+"""A function of framework arrays whose derivatives are symcalc's: the core of to_jax/to_torch.
+
+`FrameworkFunction` compiles, on request and once, one function per partial
+derivative (`symcalc.export.partials`): its stable form goes through the kernel graph
+and the framework's `ArrayPrinter` into a body of whole-array code, run in a namespace
+that holds the framework's shared code (`symcalc.export.runtime`).  Up to ``order_max``
+each level is wired by the runtime's ``_differentiable``: its derivative along
+argument ``i`` is the level one order up, itself wired the same way, so a second
+derivative taken by the framework evaluates symcalc's symbolic second derivative.
+The last level is plain code that the framework differentiates itself if asked for
+more (exact arithmetic of that code, without symcalc's stability promise).
+
+Generated code names its arguments ``a0, a1, ...`` and carries no docstrings here, so
+nothing of an expression's text reaches the code that runs; `symcalc.export.module`
+writes the same bodies with readable names into files.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sympy
+
+from ..errors import SymcalcError
+from ..numeric.kernels.backends import array_source
+from .partials import Partial, Partials
+from .printers import PRINTERS
+from .runtime import RUNTIMES, load
+
+__all__ = ["FrameworkFunction", "level_source"]
+
+
+def level_source(
+    partial: Partial,
+    framework: str,
+    name: str,
+    *,
+    names: Sequence[str] | None = None,
+    doc: str | None = None,
+) -> tuple[str, str]:
+    """The body of one partial derivative for ``framework``: (helpers, function source)."""
+    printer = PRINTERS[framework]()
+    body = array_source(
+        partial.lowered_for(framework),
+        partial.variables,
+        printer,
+        name,
+        names=names,
+        finish="_finish",
+        doc=doc,
+    )
+    return printer.prelude(body), body
+
+
+class FrameworkFunction:
+    """``f`` and its partial derivatives as functions of ``framework`` arrays.
+
+    Call it like the NumPy kernel: one argument per variable (a loss takes its target
+    after the prediction), arrays broadcast together, Python numbers follow the arrays'
+    dtype.  `level` gives the function of any partial derivative, `source` its code.
+    """
+
+    framework = ""
+
+    def __init__(self, partials: Partials, order_max: int):
+        self.partials = partials
+        self.entry = partials.entry
+        self.variables = partials.variables
+        self.order_max = order_max
+        self._runtime = RUNTIMES[self.framework]
+        self._namespace = load(self.framework)
+        self._levels: dict[tuple[int, ...], Callable[..., Any]] = {}
+        self._sources: dict[tuple[int, ...], str] = {}
+        self._lock = threading.RLock()
+
+    # -- levels -------------------------------------------------------------------------
+    def level(self, index: Sequence[int] = ()) -> Callable[..., Any]:
+        """The function of the partial derivative along ``index`` (variable positions)."""
+        key = tuple(sorted(index))
+        with self._lock:
+            if key not in self._levels:
+                self._levels[key] = self._wire(key)
+            return self._levels[key]
+
+    def _wire(self, index: tuple[int, ...]) -> Callable[..., Any]:
+        value = self._compile(index)
+        if len(index) >= self.order_max or not self._runtime.differentiates:
+            return self._namespace["_plain"](value) if self._runtime.plain else value
+        partials = [(lambda i=i: self.level(index + (i,))) for i in range(len(self.variables))]
+        return self._namespace["_differentiable"](value, partials)
+
+    def _compile(self, index: tuple[int, ...]) -> Callable[..., Any]:
+        partial = self.partials.get(index)
+        name = f"_level_{'_'.join(map(str, index)) or 'f'}"
+        helpers, body = level_source(partial, self.framework, name)
+        source = f"{helpers}\n\n{body}" if helpers else body
+        self._sources[index] = source
+        namespace = dict(self._namespace)
+        code = compile(source, f"<symcalc {self.framework} {self.entry.name} {name}>", "exec")
+        exec(code, namespace)  # noqa: S102 - generated: arguments a0, a1, ..., no text of the input
+        return namespace[name]
+
+    def source(self, index: Sequence[int] = ()) -> str:
+        """The generated code of the partial derivative along ``index``."""
+        key = tuple(sorted(index))
+        self.level(key)
+        return self._sources[key]
+
+    # -- calling ----------------------------------------------------------------------------
+    def check_arguments(self, args: Sequence[Any]) -> None:
+        if len(args) != len(self.variables):
+            names = ", ".join(v.name for v in self.variables)
+            raise SymcalcError(
+                f"{self.signature()} takes {len(self.variables)} argument(s) ({names}), "
+                f"got {len(args)}"
+            )
+
+    def __call__(self, *args: Any) -> Any:
+        self.check_arguments(args)
+        return self.level(())(*args)
+
+    # -- display ----------------------------------------------------------------------------
+    def signature(self) -> str:
+        name = self.entry.name if self.entry.kind != "expression" else "f"
+        return f"{name}({', '.join(v.name for v in self.variables)})"
+
+    def to_text(self) -> str:
+        lines = [f"{self.signature()} = {sympy.sstr(self.entry.expr)}  [{self.framework}]"]
+        lines.append(f"  evaluated as: {sympy.sstr(self.partials.get(()).form.lowered)}")
+        lines.append(
+            f"  derivatives: symcalc's own up to order {self.order_max}"
+            f"{'' if self.order_max else ' (none: the framework differentiates the code)'}"
+        )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        kind = type(self).__name__
+        return f"<{kind} {self.signature()}, symbolic derivatives to order {self.order_max}>"

@@ -1,0 +1,197 @@
+"""The few lines of framework code every export shares, as source text.
+
+`to_jax` and `to_torch` run this code, and `symcalc export` copies it into the
+modules it writes, so a function behaves the same whether it came from a call or from
+a file.  Each framework has:
+
+``_finish(value, *args)``
+    the body's result as one value per element of the broadcast arguments, in their
+    dtype (a constant derivative such as relu'' = 0 still gives an array);
+``_differentiable(value, partials)`` (JAX, PyTorch)
+    ``value`` with its derivative along argument ``i`` given by ``partials[i]()``, a
+    function of the same arguments that is itself differentiable the same way:
+    a ``jax.custom_jvp`` (JVP = Σ ∂f/∂aᵢ · tᵢ, symbolic zeros skipped, so a target's
+    derivative is never built unless asked for) or a ``torch.autograd.Function``
+    (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
+    because the partials are such functions too);
+``_plain(value)`` (PyTorch, NumPy)
+    the last derivative, plainly: arguments made tensors (arrays) of one dtype.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+__all__ = ["RUNTIMES", "Runtime", "load"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    """The shared code for one framework: its imports and its source."""
+
+    framework: str
+    imports: tuple[str, ...]
+    source: str
+    #: Whether `_differentiable` exists (the framework differentiates).
+    differentiates: bool
+    #: Whether the last level goes through `_plain` (else it is the body itself).
+    plain: bool
+
+
+_JAX = """\
+def _finish(value, *args):
+    # one value per element of the broadcast arguments, in their (floating) dtype
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args))
+    dtype = jnp.result_type(*args, float)
+    return jnp.broadcast_to(jnp.asarray(value, dtype), shape)
+
+
+def _differentiable(value, partials):
+    # value as a jax.custom_jvp; its JVP is the sum of partials[i]()(*primals) * t_i
+    function = jax.custom_jvp(value)
+
+    def jvp(primals, tangents):
+        total = None
+        for partial, tangent in zip(partials, tangents, strict=True):
+            if not isinstance(tangent, SymbolicZero):  # zero tangent: nothing built
+                term = partial()(*primals) * tangent
+                total = term if total is None else total + term
+        out = function(*primals)
+        return out, jnp.zeros_like(out) if total is None else total
+
+    function.defjvp(jvp, symbolic_zeros=True)
+    return function
+"""
+
+_TORCH = """\
+def _tensors(*args):
+    # the arguments as tensors of one floating dtype, on the first tensor's device
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    dtype = None
+    for a in tensors:
+        if a.is_floating_point():
+            dtype = a.dtype if dtype is None else torch.promote_types(dtype, a.dtype)
+    dtype = dtype or torch.get_default_dtype()
+    device = tensors[0].device if tensors else None
+    return [
+        a.to(dtype=dtype, device=device)
+        if isinstance(a, torch.Tensor)
+        else torch.as_tensor(a, dtype=dtype, device=device)
+        for a in args
+    ]
+
+
+def _finish(value, *args):
+    # a fresh tensor, one value per element of the broadcast arguments, in their dtype
+    ref = args[0]
+    shape = torch.broadcast_shapes(*(a.shape for a in args))
+    if not isinstance(value, torch.Tensor):
+        return torch.full(shape, value, dtype=ref.dtype, device=ref.device)
+    fresh = all(value is not a for a in args)
+    if fresh and value.shape == shape and value.dtype == ref.dtype:
+        return value
+    return value.to(ref.dtype).expand(shape).clone()
+
+
+def _differentiable(value, partials):
+    # value as a torch.autograd.Function: argument i's gradient is grad * partials[i]()
+
+    class Function(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *args):
+            ctx.save_for_backward(*args)
+            return value(*args)
+
+        @staticmethod
+        def backward(ctx, grad):
+            args = ctx.saved_tensors
+            needs = ctx.needs_input_grad
+            return tuple(
+                (grad * partial()(*args)).sum_to_size(arg.shape) if needed else None
+                for partial, arg, needed in zip(partials, args, needs, strict=True)
+            )
+
+    @functools.wraps(value)
+    def function(*args):
+        return Function.apply(*_tensors(*args))
+
+    function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
+    return function
+
+
+def _plain(value):
+    # value on tensors of one dtype; PyTorch differentiates its code itself
+    @functools.wraps(value)
+    def function(*args):
+        return value(*_tensors(*args))
+
+    function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
+    return function
+"""
+
+_NUMPY = """\
+def _arrays(*args):
+    # the arguments as arrays of one floating dtype (Python numbers follow the arrays)
+    typed = [a for a in args if hasattr(a, "dtype")]
+    dtype = np.result_type(*typed, np.float32) if typed else np.dtype(np.float64)
+    return [np.asarray(a, dtype=dtype) for a in args]
+
+
+def _finish(value, *args):
+    # a fresh array, one value per element of the broadcast arguments, in their dtype
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    out = np.array(np.broadcast_to(value, shape), dtype=args[0].dtype)
+    return out[()] if out.ndim == 0 else out
+
+
+def _plain(value):
+    # value on arrays of one dtype; overflow in a branch not taken is discarded
+    @functools.wraps(value)
+    def function(*args):
+        with np.errstate(all="ignore"):
+            return value(*_arrays(*args))
+
+    function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
+    return function
+"""
+
+#: Framework name -> its shared code.
+RUNTIMES: dict[str, Runtime] = {
+    "jax": Runtime(
+        "jax",
+        (
+            "import jax",
+            "import jax.numpy as jnp",
+            "from jax.custom_derivatives import SymbolicZero",
+        ),
+        _JAX,
+        differentiates=True,
+        plain=False,
+    ),
+    "torch": Runtime(
+        "torch", ("import functools", "import torch"), _TORCH, differentiates=True, plain=True
+    ),
+    "numpy": Runtime(
+        "numpy",
+        ("import functools", "import numpy as np"),
+        _NUMPY,
+        differentiates=False,
+        plain=True,
+    ),
+}
+
+
+def load(framework: str, *, source: str = "") -> dict[str, Any]:
+    """A namespace with the framework imported and its runtime (and ``source``) run in it.
+
+    Examples
+    --------
+    >>> sorted(k for k in load("numpy") if not k.startswith("__"))
+    ['_arrays', '_finish', '_plain', 'functools', 'np']
+    """
+    runtime = RUNTIMES[framework]
+    namespace: dict[str, Any] = {}
+    text = "\n".join(runtime.imports) + "\n\n\n" + runtime.source + "\n\n" + source
+    exec(compile(text, f"<symcalc {framework} export>", "exec"), namespace)  # noqa: S102
+    return namespace

@@ -1,0 +1,80 @@
+"""What the framework tests share: points away from kinks, catalog arguments, the promise.
+
+Not a test module (no ``test_`` prefix): `test_export_jax`, `test_export_torch` and
+`test_export_module` import it.  The mpmath truth and the points across the whole float
+range are those of `test_stability` (the NumPy kernels' promise), so the frameworks are
+held to exactly the same statement.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+from test_stability import Truth, _mixed_error_ok, configurations, domain_points
+
+from symcalc.symbolic.catalog import CATALOG, get
+
+__all__ = [
+    "CATALOG_NAMES",
+    "Truth",
+    "configurations",
+    "domain_points",
+    "grad_points",
+    "promise_failures",
+    "target_values",
+]
+
+CATALOG_NAMES = sorted(CATALOG)
+
+RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+
+
+def grad_points(name: str) -> np.ndarray:
+    """Points of the main variable for finite-difference checks: inside the domain and at
+    least 0.05 from every kink and jump of the catalog (0, ±0.5, ±1, ±3, 6, p·y = 1)."""
+    entry = get(name)
+    domain = entry.domain_of(entry.variable)
+    if domain == sympy.S.Reals:
+        return np.array([-3.7, -1.3, -0.71, 0.27, 0.83, 2.2, 4.1])
+    lo, hi = float(domain.inf), float(domain.sup)
+    return lo + (hi - lo) * np.array([0.13, 0.41, 0.77])
+
+
+def target_values(name: str) -> list[float]:
+    """Values of the variables after the main one: the entry's fixed ones (or 0.3)."""
+    entry = get(name)
+    return [float(entry.fixed.get(v.name, 0.3)) for v in entry.variables[1:]]
+
+
+def promise_failures(
+    values: np.ndarray,
+    main_values: np.ndarray,
+    config: dict[str, float],
+    truth: Truth,
+    dtype,
+    atol: float,
+) -> list[tuple]:
+    """The points where ``values`` break the kernel promise (as `test_stability` states it:
+    relative ``RTOL``, absolute ``atol`` where the truth is smaller, or the documented
+    mixed forward-backward error near a zero crossing).  Points whose true value is not a
+    finite number of the dtype are outside the promise."""
+    dtype = np.dtype(dtype)
+    rtol, biggest = RTOL[dtype], float(np.finfo(dtype).max)
+    others = [float(np.asarray(v, dtype)) for v in config.values()]
+    failures = []
+    for x, got in zip(main_values.tolist(), np.asarray(values).tolist(), strict=True):
+        expected = truth.at([x, *others])
+        if not (math.isfinite(expected) and abs(expected) <= biggest):
+            continue
+        if not math.isfinite(got):
+            failures.append((x, got, expected, "not finite"))
+            continue
+        error = abs(got - expected)
+        if error <= rtol * abs(expected) or (abs(expected) < atol and error <= atol):
+            continue
+        if _mixed_error_ok(truth, [x, *others], got, rtol):
+            continue
+        failures.append((x, got, expected, f"relative error {error / abs(expected):.3g}"))
+    return failures

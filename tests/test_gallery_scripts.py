@@ -36,7 +36,10 @@ def run_script(script: Path, folder: Path) -> tuple[int, str]:
     shutil.copy(script, copy)
     elsewhere = folder / "elsewhere"
     elsewhere.mkdir()
-    context = multiprocessing.get_context("fork")
+    # fork: no imports to pay again; but a process that runs JAX's or PyTorch's threads
+    # cannot be forked safely, so then the script starts afresh
+    threads = any(name in sys.modules for name in ("jax", "torch"))
+    context = multiprocessing.get_context("spawn" if threads else "fork")
     reader, writer = context.Pipe(duplex=False)
     child = context.Process(target=_script_child, args=(writer, str(copy), str(elsewhere)))
     with warnings.catch_warnings():  # Python 3.12+: fork() with threads alive (execnet's)
@@ -52,6 +55,10 @@ def run_script(script: Path, folder: Path) -> tuple[int, str]:
 
 
 def _script_child(writer, path: str, cwd: str) -> None:  # pragma: no cover - in the child
+    threaded = sys.modules.get("dask.threaded")
+    if threaded is not None:  # the parent's thread pools have no threads in a forked child
+        threaded.default_pool = None
+        threaded.pools.clear()
     os.chdir(cwd)
     sys.argv = [path]
     try:

@@ -179,7 +179,12 @@ class Partials:
         var = self.variables[index[-1]]
         start = self.entry.expr if len(index) == 1 else parent.expr
         expr, _ = tidy(differentiate(start, var, self.convention))
-        return Partial(self.entry, self.variables, index, expr, stable_form(self.entry, expr))
+        # the derivative before simplification joined its terms: labels that switch a term
+        # off (y·log p at y = 0) are read from it, as the NumPy kernels read them
+        raw = sympy.diff(self.entry.expr, *(self.variables[i] for i in index))
+        wrt = var if len(set(index)) == 1 else None
+        form = stable_form(self.entry, expr, raw=raw, wrt=wrt)
+        return Partial(self.entry, self.variables, index, expr, form)
 
     def all(self, order_max: int) -> list[Partial]:
         """Every partial up to ``order_max``, by order, then by index."""

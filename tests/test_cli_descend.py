@@ -300,7 +300,7 @@ def test_plot_is_written_and_not_overwritten(cli, tmp_path):
         ),
         (
             ["linear", "--data", "synthetic:linear", "--optimizer", "sgd", "--batch-size", "0"],
-            "batch_size must be a whole number ≥ 1",
+            "--batch-size must be a whole number ≥ 1",
         ),
         (
             ["mlp", "--data", "synthetic:moons", "--optimizer", "newton"],

@@ -150,15 +150,9 @@ def printed(kind: str, name: str) -> str:
     return symcalc.antiderivative(name, timeout=2).to_latex(steps=True)
 
 
-#: selu's integral carries its constants as 30-digit floats (1.0507009873554804934193349852946
-#: e^x ...), numbers no line break can shorten: issue 12 keeps them symbolic.
-FLOATS = pytest.mark.xfail(strict=True, reason="30-digit floats in selu's integral (issue 12)")
 CASES = (
     [("derivation", name) for name in CATALOG]
-    + [
-        pytest.param("integral", name, marks=FLOATS) if name == "selu" else ("integral", name)
-        for name in CATALOG
-    ]
+    + [("integral", name) for name in CATALOG]
     + [("derivation", text) for text in COMPOSITES[:5]]
     + [("second derivative", name) for name in ("silu", "log_cosh", "binary_cross_entropy")]
 )

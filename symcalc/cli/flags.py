@@ -63,6 +63,22 @@ FLAGS: Mapping[str, str] = MappingProxyType(
         "activation": "--activation",
         "loss": "--loss",
         "seed": "--seed",
+        "batch_size": "--batch-size",
+        "epochs": "--epochs",
+        "schedule": "--schedule",
+        "delimiter": "--delimiter",
+        # deep networks and attribution
+        "depth": "--depth",
+        "width": "--width",
+        "init": "--init",
+        "seeds": "--seeds",
+        "baseline": "--baseline",
+        "steps": "--steps",
+        "row": "--row",
+        # kernels and export
+        "backend": "--backend",
+        "to": "--to",
+        "order_max": "--order-max",
         # files and the gallery
         "force": "--force",
         "out": "--out",

@@ -57,10 +57,22 @@ def test_help_imports_no_heavy_library():
 
 
 @pytest.mark.parametrize(
-    "args", [("list",), ("derive", "sigmoid"), ("integrate", "x*log(x)"), ("show", "relu")]
+    "args",
+    [
+        ("list",),
+        ("derive", "sigmoid"),
+        ("integrate", "x*log(x)"),
+        ("show", "relu", "--format", "latex"),
+    ],
 )
 def test_symbolic_commands_import_sympy_only(args):
     assert _modules_after_command(*args) == ["sympy"]
+
+
+def test_show_checks_sup_abs_derivative_with_the_kernel_but_draws_nothing():
+    """``show`` proves sup|f′| against a dense evaluation of the stable kernel: NumPy and
+    SciPy, never matplotlib."""
+    assert _modules_after_command("show", "relu") == ["numpy", "scipy", "sympy"]
 
 
 def test_the_budget_worker_spares_simplify_the_units_package():

@@ -939,6 +939,8 @@ def _pages(names: Sequence[str], jobs: int, timeout: float) -> Iterator[EntryPag
         with warnings.catch_warnings(), holding_stop_signals():  # workers start in submit
             # Python 3.12+ warns about fork() with threads alive; the workers only compute.
             warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+            # JAX warns the same once imported; the workers never touch JAX
+            warnings.filterwarnings("ignore", message=".*fork.*", category=RuntimeWarning)
             futures = [pool.submit(_build_page_safely, name, timeout) for name in names]
         for future in as_completed(futures):
             yield future.result()

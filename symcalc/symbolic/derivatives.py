@@ -21,6 +21,7 @@ Piecewise((1, x > 0), (0, True))
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -483,14 +484,82 @@ def _agrees_at_kinks(
     at a kink the convention decides the derivative's value, and a classic form
     written for one convention may differ there (relu' = [x > 0] is 0 at 0, but the
     convention 'half' gives 1/2).  Each kink is substituted exactly and the difference
-    must simplify to 0 (other symbols stay symbolic).
+    must simplify to 0 (other symbols stay symbolic).  Where the kink is at a
+    parameter (hardshrink's x = λ), the two values may be undecided Piecewise
+    expressions in λ; their difference is then proven 0 branch by branch
+    (`_zero_on_every_branch`).
     """
     for point in kinks:
         a, b = value_at(derivative, var, point), value_at(identity, var, point)
-        if a is None or b is None:
+        if a is not None and b is not None:
+            difference = sympy.simplify(sympy.expand(a - b))
+            if difference == 0 or difference.equals(0) is True:
+                continue
             return False
-        difference = sympy.simplify(sympy.expand(a - b))
-        if difference != 0 and difference.equals(0) is not True:
+        if not _zero_on_every_branch(sympy.piecewise_fold((derivative - identity).subs(var, point))):
+            return False
+    return True
+
+
+def _zero_on_every_branch(expr: sympy.Expr, depth: int = 0) -> bool:
+    """Whether ``expr`` is 0 for every real value of its symbols, proven exactly.
+
+    A Piecewise whose conditions are in one symbol s is split into its reachable
+    branches (each condition as a set of s, less the sets of the branches before it),
+    and each branch's value must be 0 there.  An ``Abs(u)`` in a condition is first
+    resolved case by case, on u ≥ 0 and on u < 0.  Anything undecided counts as not
+    proven.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> t = symbol("t")
+    >>> left = sympy.Piecewise((1, t < -t), (0, True))
+    >>> right = sympy.Piecewise((1, abs(t) > t), (0, True))
+    >>> _zero_on_every_branch(left - right), _zero_on_every_branch(left)
+    (True, False)
+    """
+    if not expr.has(sympy.Piecewise):
+        difference = sympy.simplify(sympy.expand(expr))
+        return difference == 0 or difference.equals(0) is True
+    expr = sympy.piecewise_fold(expr)
+    if not isinstance(expr, sympy.Piecewise) or depth > 3:
+        return False
+    symbols = set().union(*(c.free_symbols for _, c in expr.args))
+    if len(symbols) != 1:
+        return False
+    (s,) = symbols
+    inner = sorted(
+        {a.args[0] for _, c in expr.args for a in c.atoms(sympy.Abs)}, key=sympy.default_sort_key
+    )
+    for signs in itertools.product((1, -1), repeat=len(inner)):
+        case: sympy.Set = sympy.S.Reals
+        for u, sign in zip(inner, signs, strict=True):
+            case = case.intersect((u >= 0 if sign > 0 else u < 0).as_set())
+        if case is sympy.S.EmptySet:
+            continue
+        resolved = expr.xreplace({sympy.Abs(u): sign * u for u, sign in zip(inner, signs)})
+        if not _branches_vanish(resolved, case, depth):
+            return False
+    return True
+
+
+def _branches_vanish(expr: sympy.Expr, case: sympy.Set, depth: int) -> bool:
+    """Every branch of the Piecewise ``expr`` reachable within ``case`` is 0 there."""
+    pieces = expr.args if isinstance(expr, sympy.Piecewise) else ((expr, sympy.true),)
+    taken: sympy.Set = sympy.S.EmptySet
+    for value, condition in pieces:
+        try:
+            here = sympy.S.Reals if condition is sympy.true else condition.as_set()
+        except NotImplementedError:
+            return False
+        if isinstance(here, sympy.ConditionSet):
+            return False
+        where = sympy.Complement(here.intersect(case), taken)
+        taken = sympy.Union(taken, here)
+        if where is sympy.S.EmptySet or where.is_empty:
+            continue
+        if not _zero_on_every_branch(value, depth + 1):
             return False
     return True
 

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 
 import matplotlib.image
 import mpmath
@@ -61,6 +62,8 @@ MATHJAX_MACROS = {
     "prod",
     "int",
     "partial",
+    "ell",
+    "varphi",
     "nabla",
     "prime",
     "cdot",
@@ -149,6 +152,9 @@ def check_latex(body: str) -> None:
             depth -= 1
             assert depth >= 0, f"unbalanced '}}' at {match.start()}: {body[:120]}"
     assert depth == 0, f"unbalanced braces: {body[:120]}"
+    math = re.sub(r"\\tag\*\{[^{}]*\}", "", body)  # a tag's words are text (quotes ‘’ fine)
+    letters = sorted({c for c in math if not c.isascii() and unicodedata.category(c)[0] in "LS"})
+    assert not letters, f"Unicode in math (pdfTeX cannot typeset it; write the macro): {letters}"
     macros = re.findall(r"\\([A-Za-z]+\*?|.)", body)
     unknown = sorted({m for m in macros if m not in MATHJAX_MACROS})
     assert not unknown, f"macros MathJax may not know: {unknown}"
@@ -281,12 +287,19 @@ def test_antiderivative_latex_is_well_formed_and_differentiates_back(name, rng):
 
 def test_kernel_and_gradient_derivation_latex_are_well_formed():
     check_latex(latex_body(symcalc.kernel("softplus", order=1)._repr_latex_()))
-    for model in ("linear", "logistic"):
+    for model in ("linear", "logistic", "softmax", "mlp"):
         check_latex(latex_body(symcalc.make_model(model).derivation()._repr_latex_()))
 
 
 def test_the_latex_checker_catches_broken_math():
-    for broken in (r"\frac{1}{2", r"\left( x", r"\begin{cases} x \end{align*}", r"\foo{x}"):
+    broken_forms = (
+        r"\frac{1}{2",
+        r"\left( x",
+        r"\begin{cases} x \end{align*}",
+        r"\foo{x}",
+        r"\operatorname{ℓ'}{\left(z \right)}",
+    )
+    for broken in broken_forms:
         with pytest.raises(AssertionError):
             check_latex(broken)
     with pytest.raises(AssertionError):

@@ -496,7 +496,9 @@ def _agrees_at_kinks(
             if difference == 0 or difference.equals(0) is True:
                 continue
             return False
-        if not _zero_on_every_branch(sympy.piecewise_fold((derivative - identity).subs(var, point))):
+        if not _zero_on_every_branch(
+            sympy.piecewise_fold((derivative - identity).subs(var, point))
+        ):
             return False
     return True
 
@@ -538,7 +540,8 @@ def _zero_on_every_branch(expr: sympy.Expr, depth: int = 0) -> bool:
             case = case.intersect((u >= 0 if sign > 0 else u < 0).as_set())
         if case is sympy.S.EmptySet:
             continue
-        resolved = expr.xreplace({sympy.Abs(u): sign * u for u, sign in zip(inner, signs)})
+        cases = zip(inner, signs, strict=True)
+        resolved = expr.xreplace({sympy.Abs(u): sign * u for u, sign in cases})
         if not _branches_vanish(resolved, case, depth):
             return False
     return True

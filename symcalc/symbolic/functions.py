@@ -9,6 +9,7 @@ LaTeX and rewrites to its definition with ``expr.rewrite(sympy.exp)``.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 
 import sympy
@@ -132,6 +133,9 @@ class LatexPrinter(_latex_module.LatexPrinter):
     _default_settings = {**_latex_module.LatexPrinter._default_settings, "inv_trig_style": "full"}
 
     def _hprint_Function(self, func: str) -> str:
+        written = _unicode_function_name(func)
+        if written is not None:
+            return written
         return super()._hprint_Function(_INVERSE_HYPERBOLIC.get(func, func))
 
     def _print_Symbol(self, expr, style="plain"):
@@ -148,6 +152,33 @@ class LatexPrinter(_latex_module.LatexPrinter):
         if subscript:
             text += f"_{{{super()._print_Symbol(sympy.Symbol(subscript), style)}}}"
         return text
+
+
+#: Letters a function's name may hold as Unicode (ℓ for a loss, φ for an activation) and
+#: their LaTeX: ``\operatorname{ℓ'}`` would not typeset under pdfTeX.
+_UNICODE_LETTERS = {"ℓ": r"\ell", "φ": r"\varphi", "σ": r"\sigma", "ψ": r"\psi"}
+_PRIMED = re.compile(r"(?P<base>\S)(?P<primes>'*)")
+_PARTIAL = re.compile(r"∂(?P<base>\S)/∂(?P<letter>[A-Za-z])(?P<index>\d*)")
+
+
+def _unicode_function_name(name: str) -> str | None:
+    r"""``ℓ''`` as ``\ell''``, ``∂ℓ/∂z1`` as ``\frac{\partial \ell}{\partial z_{1}}``, else None.
+
+    Examples
+    --------
+    >>> _unicode_function_name("ℓ''"), _unicode_function_name("tanh")
+    ("\\ell''", None)
+    >>> print(_unicode_function_name("∂ℓ/∂z2"))
+    \frac{\partial \ell}{\partial z_{2}}
+    """
+    primed = _PRIMED.fullmatch(name)
+    if primed and primed["base"] in _UNICODE_LETTERS:
+        return _UNICODE_LETTERS[primed["base"]] + primed["primes"]
+    partial = _PARTIAL.fullmatch(name)
+    if partial and partial["base"] in _UNICODE_LETTERS:
+        below = partial["letter"] + (f"_{{{partial['index']}}}" if partial["index"] else "")
+        return rf"\frac{{\partial {_UNICODE_LETTERS[partial['base']]}}}{{\partial {below}}}"
+    return None
 
 
 def name_latex(name: str) -> str:

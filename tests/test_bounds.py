@@ -1,8 +1,10 @@
 """sup |f′| (`symcalc.numeric.bounds`): the bound against mpmath, where it is reached, the check.
 
 Independent truth: |f′| by mpmath's numeric differentiation of f at 30 digits, on a grid,
-near every kink, far out (the limits) and at the zeros of f″ found by mpmath's own root
-finder; closed forms for the textbook cases (σ′ ≤ 1/4 at 0, tanh′ ≤ 1 at 0, relu′ ≤ 1).
+next to every kink (one-sided, so that a difference never straddles a jump of f), far out
+(the limits) and at the zeros of f″ found by mpmath's own root finder; closed forms for
+the textbook cases (σ′ ≤ 1/4 at 0, tanh′ ≤ 1 at 0, relu′ ≤ 1); the one-sided values of
+f by mpmath for its jumps.
 """
 
 from __future__ import annotations
@@ -23,13 +25,6 @@ from symcalc.symbolic.kinks import kink_candidates
 
 ACTIVATIONS = [e.name for e in catalog("activation")]
 
-#: Activations whose stable f′ kernel is wrong at the far ends of the float range (reported
-#: to the kernels branch): the dense check finds it, as it should.
-KERNEL_FAILS_FAR_OUT = {
-    "silu": "silu' kernel: x·σ(−x) with a capped exp gives 2 at 1.8e308 (true value 1)",
-    "gelu_tanh": "gelu_tanh' kernel: x³ overflows past |x| ≈ 1e99, giving inf and nan",
-}
-
 
 def mp_slope(entry, x):
     """|f′(x)| by mpmath's numeric differentiation of f itself."""
@@ -40,11 +35,14 @@ def mp_slope(entry, x):
 def mp_sup(entry) -> float:
     """An independent estimate of sup|f′|: grid, kinks, far points, then f″ = 0 by findroot."""
     f = sympy.lambdify(entry.variable, entry.bind(), "mpmath")
-    points = [mpmath.mpf(k) / 4 for k in range(-48, 49)]
+    kinks = [float(k) for k in kink_candidates(entry.bind(), entry.variable)]
+    points = [mpmath.mpf(k) / 4 for k in range(-48, 49) if k / 4 not in kinks]
     points += [mpmath.mpf(s) * 10**e for s in (-1, 1) for e in (3, 8, 20)]
-    for kink in kink_candidates(entry.bind(), entry.variable):
-        points += [mpmath.mpf(float(kink)) + d for d in (-1e-25, 1e-25)]
-    slopes = [abs(mpmath.diff(f, t)) for t in points]
+    sides = [0] * len(points)  # central differences on the grid, away from the kinks
+    for kink in kinks:
+        points += [mpmath.mpf(kink) + d for d in (-1e-25, 1e-25)]
+        sides += [-1, 1]  # next to a kink, differences on its own side only
+    slopes = [abs(mpmath.diff(f, t, direction=side)) for t, side in zip(points, sides, strict=True)]
     best = max(range(len(points)), key=lambda k: slopes[k])
     value = slopes[best]
     try:
@@ -79,15 +77,7 @@ def test_bound_agrees_with_mpmath(found, name, mp_digits):
     assert found[name].sup == pytest.approx(truth, rel=1e-10)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason=KERNEL_FAILS_FAR_OUT[n], strict=True))
-        if n in KERNEL_FAILS_FAR_OUT
-        else n
-        for n in ACTIVATIONS
-    ],
-)
+@pytest.mark.parametrize("name", ACTIVATIONS)
 def test_dense_check_holds_for_every_activation(found, name):
     check = found[name].check
     assert check.held, check.note
@@ -168,6 +158,50 @@ def test_the_dense_check_catches_a_bound_that_is_too_small():
     check = bounds._dense_check(first, 0.2, [place], grid, magnitudes)
     assert not check.held and "exceeds the bound" in check.note
     assert check.largest == 0.25 and check.at == 0.0
+
+
+def test_the_dense_check_reaches_the_ends_of_the_float_range(found, mp_digits):
+    """silu′ and gelu_tanh′ at ±max float: the kernels' values there are the true ones."""
+    mp_digits(30)
+    largest = float(np.finfo(float).max)
+    for name in ("silu", "gelu_tanh", "mish", "softplus"):
+        entry = symcalc.get(name)
+        slope = symcalc.kernel(name, order=1)(np.array([-largest, largest]))
+        f = sympy.lambdify(entry.variable, sympy.diff(entry.bind(), entry.variable), "mpmath")
+        truth = [float(f(mpmath.mpf(t))) for t in (-largest, largest)]
+        np.testing.assert_allclose(slope, truth, rtol=1e-12, atol=1e-300, err_msg=name)
+
+
+def _one_sided_values(entry, point: float) -> tuple[float, float]:
+    f = sympy.lambdify(entry.variable, entry.bind(), "mpmath")
+    return tuple(float(f(mpmath.mpf(point) + d)) for d in (-1e-25, 1e-25))
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_jumps_are_where_f_is_discontinuous(found, name, mp_digits):
+    """A jump is reported exactly where mpmath's one-sided values of f differ."""
+    mp_digits(30)
+    entry = symcalc.get(name)
+    truth = []
+    for kink in kink_candidates(entry.bind(), entry.variable):
+        left, right = _one_sided_values(entry, float(kink))
+        if abs(right - left) > 1e-20:
+            truth += [float(kink), left, right]
+    found_jumps = [number for j in found[name].jumps for number in (j.x, j.left, j.right)]
+    assert found_jumps == pytest.approx(truth, abs=1e-20)
+
+
+def test_hardshrink_states_its_jumps(found):
+    hard = found["hardshrink"]  # λ = 1/2: f jumps from 0 to ±1/2, f′ is 0 or 1 elsewhere
+    assert (hard.exact, [j.text for j in hard.jumps]) == (1, ["x = -1/2", "x = 1/2"])
+    assert "f jumps at x = -1/2 (from -0.5 to 0) and x = 1/2 (from 0 to 0.5)" in hard.to_text()
+    assert "the supremum is over the points where f′ exists" in hard.to_text()
+    data = json.loads(json.dumps(hard.to_dict(), allow_nan=False))
+    assert [(j["x"], j["left"], j["right"]) for j in data["jumps"]] == [
+        (-0.5, -0.5, 0.0),
+        (0.5, 0.0, 0.5),
+    ]
+    assert found["softshrink"].jumps == () and "jumps" not in found["softshrink"].to_text()
 
 
 def test_a_function_of_two_variables_is_refused():

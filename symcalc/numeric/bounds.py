@@ -49,12 +49,14 @@ from ..symbolic import budget
 from ..symbolic.catalog import Entry, univariate_entry
 from ..symbolic.derivatives import derivative
 from ..symbolic.functions import latex
+from ..symbolic.kinks import kink_candidates, nonsmooth_atoms
 from ..symbolic.parse import resolve
 
 __all__ = [
     "CHECK_TOLERANCE",
     "DenseCheck",
     "DerivativeBound",
+    "Jump",
     "Place",
     "derivative_bound",
     "dense_grid",
@@ -105,6 +107,24 @@ class Place:
     latex: str
     attained: bool
     x: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Jump:
+    """A point where f itself jumps: its one-sided limits ``left`` and ``right`` differ.
+
+    f′ does not exist there, and no slope bounds |f(a) − f(b)| for a and b on either
+    side: sup|f′| is taken over the points where f′ exists.
+    """
+
+    text: str
+    latex: str
+    x: float
+    left: float
+    right: float
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -166,6 +186,11 @@ class DerivativeBound:
     supremum is attained or, when it is not attained, approached.  ``method`` is
     ``"symbolic"`` when f″ = 0 was solved by SymPy on every piece, ``"numeric"`` when
     it was bracketed on the grid for at least one piece.
+
+    ``jumps`` lists the points where f itself is discontinuous (hardshrink at ±λ),
+    where f′ does not exist; the supremum is over the points where it does, which is
+    what backpropagation multiplies by.  None when the budget ran out before the
+    one-sided limits were compared.
     """
 
     input: str
@@ -177,6 +202,7 @@ class DerivativeBound:
     places: tuple[Place, ...]
     method: str
     check: DenseCheck
+    jumps: tuple[Jump, ...] | None = ()
 
     @property
     def attained(self) -> bool:
@@ -215,13 +241,27 @@ class DerivativeBound:
             "numeric": "f″ = 0 bracketed on a grid, refined by Brent's method",
         }[self.method]
 
+    def jumps_text(self) -> str:
+        """Where f jumps and what that means for the bound ('' when f is continuous)."""
+        if self.jumps is None:
+            return "whether f jumps was not decided within the time budget"
+        if not self.jumps:
+            return ""
+        where = " and ".join(f"{j.text} (from {_g(j.left)} to {_g(j.right)})" for j in self.jumps)
+        return (
+            f"f jumps at {where}: f′ does not exist there and no slope bounds f across a "
+            "jump; the supremum is over the points where f′ exists (what backpropagation uses)"
+        )
+
     def to_text(self) -> str:
-        """Two lines: the bound and where, then the check."""
+        """Two lines: the bound and where, then the check (and a line on jumps, if any)."""
         v = self.variable.name
         head = f"sup |f′({v})| {self.sup_text()}"
         where = self.where_text()
         lines = [f"{head}, {where} ({self.how_text()})" if where else f"{head} ({self.how_text()})"]
         lines.append(self.check.to_text(self.sup))
+        if self.jumps_text():
+            lines.append(self.jumps_text())
         return "\n".join(lines)
 
     def to_latex(self) -> str:
@@ -251,6 +291,7 @@ class DerivativeBound:
             "where": [p.to_dict() for p in self.places],
             "method": self.method,
             "check": self.check.to_dict(),
+            "jumps": None if self.jumps is None else [j.to_dict() for j in self.jumps],
         }
 
     def __repr__(self) -> str:
@@ -384,6 +425,54 @@ def _analyse_piece(
     if critical is None:
         return
     yield (*critical, *_ends(expr, var, parts), *_poles(expr, var, region)), True
+
+
+def _side_value(
+    pieces: Sequence[tuple[sympy.Expr, Any]], var: sympy.Symbol, point: sympy.Expr, probe: Any
+) -> sympy.Expr | None:
+    """The limit of f at ``point`` from the side of ``probe``: the branch that holds at
+    ``probe`` holds on the whole side (no condition switches in between)."""
+    for expr, condition in pieces:
+        holds = condition if condition in (sympy.true, sympy.false) else condition.subs(var, probe)
+        if holds is sympy.true:
+            value = expr.subs(var, point)
+            if not value.is_finite:
+                value = _limit(expr, var, point, "+" if probe > point else "-")
+            return value if value.is_finite else None
+        if holds is not sympy.false:
+            return None
+    return None
+
+
+def _jumps(f: sympy.Expr, var: sympy.Symbol) -> Iterator[tuple[Jump, ...]]:
+    """Yields the points where f's one-sided limits differ (checked at every point where a
+    branch of f switches), sorted."""
+    points = [p for p in kink_candidates(f, var) if p.is_real and p.is_number]
+    if not points:
+        yield ()
+        return
+    g = f.rewrite(sympy.Piecewise) if f.has(sympy.Heaviside, sympy.sign) else f
+    g = sympy.piecewise_fold(g.rewrite(sympy.Piecewise) if g.has(sympy.Max, sympy.Min) else g)
+    pieces = g.args if isinstance(g, sympy.Piecewise) else ((g, sympy.true),)
+    found = []
+    for k, point in enumerate(points):
+        gaps = [abs(point - q) for q in (points[k - 1 : k] + points[k + 1 : k + 2])]
+        step = min(gaps) / 2 if gaps else sympy.S.Half
+        left = _side_value(pieces, var, point, point - step)
+        right = _side_value(pieces, var, point, point + step)
+        if left is None or right is None:
+            continue
+        if sympy.simplify(right - left) != 0:
+            found.append(
+                Jump(
+                    f"{var.name} {_number_text(point)}",
+                    f"{latex(var)} {_number_latex(point)}",
+                    float(point),
+                    float(left),
+                    float(right),
+                )
+            )
+    yield tuple(found)
 
 
 # -- places -------------------------------------------------------------------------------
@@ -669,6 +758,9 @@ def derivative_bound(
         candidates += _numeric_critical(first, second, grid, magnitudes)
         candidates += _numeric_limits(first, grid)
     sup, exact, places = _choose(candidates, var)
+    jumps: tuple[Jump, ...] | None = ()
+    if nonsmooth_atoms(entry.bind()):
+        jumps, _ = budget.best_within(timeout, _jumps, entry.bind(), var)
     return DerivativeBound(
         input=f if isinstance(f, str) else entry.name,
         entry=entry,
@@ -679,4 +771,5 @@ def derivative_bound(
         places=tuple(places),
         method="symbolic" if solved else "numeric",
         check=_dense_check(first, sup, places, grid, magnitudes),
+        jumps=jumps,
     )

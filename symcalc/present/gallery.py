@@ -546,6 +546,14 @@ def _bound_section(bound) -> list[str]:
         )
     else:
         lines.append(f"The check with the stable kernel of f′ FAILED: {_text(c.note)}.")
+    if bound.jumps:
+        where = " and ".join(_math(j.latex) for j in bound.jumps)
+        lines += [
+            "",
+            f"f jumps at {where}: f′ does not exist there, and no slope bounds f across a "
+            "jump. The supremum is over the points where f′ exists, the derivative "
+            "backpropagation multiplies by.",
+        ]
     lines += [
         "",
         "Backpropagation through a layer a⁽ˡ⁾ = f(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾) multiplies the norm of "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import types
 
 import mpmath
@@ -21,6 +22,7 @@ import sympy
 import symcalc
 from symcalc.errors import SymcalcError
 from symcalc.learn.explain import Layer, ModelFunction, model_function
+from symcalc.learn.heads import SoftmaxHead
 from symcalc.learn.models import AffineObjective
 from symcalc.numeric.attribution import METHODS, THEORY, integrated_gradients
 
@@ -150,32 +152,46 @@ def test_gradient_times_input_violates_completeness_except_on_linear_f():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "message", "parameter"),
     [
-        ({"at": {"x": 1}}, "missing: y"),
-        ({"at": {"x": 1, "y": 2, "w": 3}}, "'w', which is not an input of f"),
-        ({"at": [1, 2, 3]}, "3 values but f has 2 inputs"),
-        ({"at": [1, "two"]}, "at y must be a number"),
-        ({"method": "midpiont"}, "did you mean 'midpoint'"),
-        ({"steps": 0}, "steps must be from 1"),
-        ({"method": "gauss_legendre", "steps": 5000}, "at most 2000 steps"),
+        ({"at": {"x": 1}}, "`at` needs a value for every input; missing: y", "at"),
+        ({"at": {"x": 1, "y": 2, "w": 3}}, "`at` names 'w', which is not an input of f", "at"),
+        ({"at": [1, 2, 3]}, "`at` has 3 values but f has 2 inputs", "at"),
+        ({"at": [1, "two"]}, "`at` must give y a finite number, got 'two'", "at"),
+        ({"baseline": [0, math.inf]}, "`baseline` must give y a finite number", "baseline"),
+        ({"method": "midpiont"}, "unknown `method` 'midpiont'; did you mean 'midpoint'", "method"),
+        ({"steps": 0}, "`steps` must be from 1", "steps"),
+        ({"steps": 2.5}, "`steps` must be a whole number", "steps"),
+        ({"method": "gauss_legendre", "steps": 5000}, "at most 2000 `steps`", "steps"),
     ],
 )
-def test_bad_input_is_refused(kwargs, message):
-    with pytest.raises(SymcalcError, match=message):
+def test_bad_input_is_refused(kwargs, message, parameter):
+    with pytest.raises(SymcalcError, match=message) as refused:
         integrated_gradients("x*y", **{"at": [1, 2], **kwargs})
+    assert refused.value.parameter == parameter
 
 
 def test_a_gradient_that_is_not_finite_on_the_path_is_refused_or_set_aside():
-    with pytest.raises(SymcalcError, match="not finite at α = 0 on the path"):
-        integrated_gradients("sqrt(x)*y", [1, 2], method="left")
-    # ∂f/∂x = y/(2√x) is integrable at 0: exact and midpoint work; left and trapezoid cannot
-    ig = integrated_gradients("sqrt(x)*y", [1, 2], method="midpoint", steps=64)
+    with pytest.raises(SymcalcError, match="not finite at α = 0 on the path") as refused:
+        integrated_gradients("sqrt(x) + y", [1, 2], method="left")
+    assert refused.value.parameter == "baseline"
+    # ∂f/∂x = 1/(2√x) is infinite at the baseline but integrable: exact and midpoint work
+    # (IGₓ = ∫₀¹ dα/(2√α) = 1), left and trapezoid cannot
+    ig = integrated_gradients("sqrt(x) + y", [1, 2], method="midpoint", steps=64)
     assert set(ig.study.unavailable) == {"left", "trapezoid"}
     assert "not finite" in ig.study.unavailable["left"] and "left" not in ig.study.orders
-    assert abs(integrated_gradients("sqrt(x)*y", [1, 2]).completeness_error) < 1e-14
+    assert ig.study.orders["midpoint"] == pytest.approx(0.5, abs=0.1)  # error ~ steps^(-1/2)
+    exact = integrated_gradients("sqrt(x) + y", [1, 2])
+    np.testing.assert_allclose(exact.attributions, [1.0, 2.0], rtol=1e-14)
+    # f = √x·y has ∂f/∂x = y/(2√x) = √α on the path: 0 at the baseline, where ∂f/∂x(0, 0) = 0
+    # is the true partial (f(h, 0) = 0), so every rule works
+    left = integrated_gradients("sqrt(x)*y", [1, 2], method="left", steps=64)
+    assert left.study.unavailable == {} and left.saliency.tolist() == [1.0, 1.0]
+    np.testing.assert_allclose(
+        integrated_gradients("sqrt(x)*y", [1, 2]).attributions, [2 / 3, 4 / 3], rtol=1e-14
+    )
     with pytest.raises(SymcalcError, match="f is not finite at the input or the baseline"):
-        integrated_gradients("log(x)*y", [1, 2], method="left")
+        integrated_gradients("log(x) + y", [1, 2], method="left")
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -278,11 +294,8 @@ def test_trained_models_are_read_layer_by_layer(rng):
 
 
 def test_a_softmax_objective_is_read_with_its_classes():
-    class Head:  # the classes and outputs of a softmax head, without its loss kernels
-        classes, n_outputs, curvature = ("a", "b", "c"), 3, 0.5
-
     X = np.array([[0.5, -1.0], [1.0, 2.0]])
-    objective = AffineObjective("softmax", X, np.eye(3)[:2], Head())
+    objective = AffineObjective("softmax", X, np.array([0, 2]), SoftmaxHead(("a", "b", "c")))
     theta = np.arange(9.0) / 10  # per class: intercept, w1, w2
     fit = types.SimpleNamespace(
         objective=objective,
@@ -294,6 +307,31 @@ def test_a_softmax_objective_is_read_with_its_classes():
     assert (f.names, f.output, f.head, f.index) == (("u", "v"), "P(label = b)", "softmax", 1)
     Z = X @ theta.reshape(3, 3)[:, 1:].T + theta.reshape(3, 3)[:, 0]
     np.testing.assert_allclose(f.value(X), np.exp(Z[:, 1]) / np.exp(Z).sum(axis=1), rtol=1e-14)
+    np.testing.assert_allclose(f.gradient(X), finite_differences(f, X), rtol=1e-7, atol=1e-10)
+    far = X * 1e3  # logits near ±1e4: the shifted softmax neither overflows nor loses P
+    assert np.isfinite(f.value(far)).all() and np.isfinite(f.gradient(far)).all()
+
+
+def test_either_class_of_a_logistic_model_is_explained():
+    """P(benign) = 1 − P(malignant): its value is σ(−z), its attributions the negatives."""
+    _, fit = breast_cancer()
+    X = fit.objective.X[:4]
+    malignant = model_function(fit, output="malignant", target="diagnosis")
+    benign = model_function(fit, output="benign", target="diagnosis")
+    assert (malignant.output, benign.output) == (
+        "P(diagnosis = malignant)",
+        "P(diagnosis = benign)",
+    )
+    z = fit.objective.outputs(fit.theta, X).ravel()
+    with mpmath.workdps(30):
+        truth = [float(1 / (1 + mpmath.exp(mpmath.mpf(float(t))))) for t in z]  # σ(−z)
+    np.testing.assert_allclose(benign.value(X), truth, rtol=1e-14)
+    np.testing.assert_allclose(benign.gradient(X), -malignant.gradient(X), rtol=1e-14)
+    a, b = (
+        integrated_gradients(f, X[0], np.zeros(30), method="exact") for f in (malignant, benign)
+    )
+    np.testing.assert_allclose(b.attributions, -a.attributions, rtol=1e-10, atol=1e-15)
+    assert abs(b.completeness_error) < 1e-12 * max(1.0, abs(b.difference))
 
 
 def test_model_function_refuses_a_class_the_model_does_not_know():

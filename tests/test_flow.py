@@ -86,20 +86,22 @@ def test_json_has_no_infinity_when_gradients_overflow():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "message", "parameter"),
     [
-        ({"init": "xavir"}, "unknown initialization 'xavir'; did you mean 'xavier'"),
-        ({"depth": 0}, "depth must be from 1 to 1000"),
-        ({"width": 2.5}, "width must be a whole number"),
-        ({"seeds": 10**6}, "seeds must be from 1 to 1000"),
-        ({"activations": []}, "at least one activation"),
-        ({"activations": ["mse"]}, "is a loss"),
-        ({"activations": ["x*y"]}, "function of one variable"),
+        ({"init": "xavir"}, "unknown `init` 'xavir'; did you mean 'xavier'", "init"),
+        ({"depth": 0}, "`depth` must be from 1 to 1000", "depth"),
+        ({"width": 2.5}, "`width` must be a whole number", "width"),
+        ({"seeds": 10**6}, "`seeds` must be from 1 to 1000", "seeds"),
+        ({"seed": -1}, "`seed` must be a whole number ≥ 0", "seed"),
+        ({"activations": []}, "at least one activation", "activations"),
+        ({"activations": ["mse"]}, "is a loss; give an activation", "activations"),
+        ({"activations": ["x*y"]}, "function of one variable", None),
     ],
 )
-def test_bad_arguments_are_refused(kwargs, message):
-    with pytest.raises(SymcalcError, match=message):
+def test_bad_arguments_are_refused(kwargs, message, parameter):
+    with pytest.raises(SymcalcError, match=message) as refused:
         gradient_flow(**{"depth": 3, "width": 3, "seeds": 1, **kwargs})
+    assert refused.value.parameter == parameter
 
 
 def test_cli_prints_the_table_and_json(cli, tmp_path):
@@ -128,7 +130,11 @@ def test_cli_prints_the_table_and_json(cli, tmp_path):
     [
         (["--activation", "relu,,tanh"], "separated by commas"),
         (["--init", "lecun"], "invalid choice"),
-        (["--depth", "-3"], "depth must be from 1"),
+        (["--depth", "-3"], "error: --depth must be from 1"),
+        (
+            ["--activation", "mse"],
+            "is a loss; give an activation, a function of x, in --activation",
+        ),
         (["--activation", "sigmod"], "did you mean 'sigmoid'"),
     ],
 )

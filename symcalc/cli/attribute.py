@@ -9,7 +9,6 @@ from .common import (
     EXIT_OK,
     add_plot_target,
     check_plot_target,
-    parse_numbers,
     parse_timeout,
     print_json,
     save_plot,
@@ -84,7 +83,16 @@ def parse_point(text: str | None, option: str) -> dict[str, float]:
             raise SymcalcError(f"{option} takes name=value pairs, as in {option} x=1,y=2")
         if name.strip() in out:
             raise SymcalcError(f"{option} gives '{name.strip()}' twice")
-        out[name.strip()] = parse_numbers(value, f"{option} {name.strip()}")[0]
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise SymcalcError(
+                f"{option} gives {name.strip()} '{value.strip()}'; give a finite number, "
+                f"as in {option} x=1,y=2"
+            )
+        out[name.strip()] = number
     return out
 
 

@@ -49,6 +49,15 @@ FLAGS: Mapping[str, str] = MappingProxyType(
         "dtype": "--dtype",
         "tangent": "--tangent",
         "layout": "--layout",
+        # attribution and gradient flow
+        "baseline": "--baseline",
+        "steps": "--steps",
+        "output": "--class",
+        "activations": "--activation",
+        "depth": "--depth",
+        "width": "--width",
+        "init": "--init",
+        "seeds": "--seeds",
         # models and descent
         "data": "--data",
         "target": "--target",

@@ -11,10 +11,12 @@ a classifier, the prediction for a regression), with
   weights as exact rationals, for the exact path integral of integrated gradients.
 
 Any network is a list of `Layer` (weights, intercepts, activation) and an output: the
-identity (regression), σ of the one output (logistic regression: P(second class)) or
-component c of the softmax (P(class c)).  The objectives of `symcalc.learn.models` are
-read into that form by the builders in `LAYER_BUILDERS` (one per objective class); a
-new kind of network adds one builder.
+identity (regression), σ(±z) of the one output (logistic regression: σ(z) is P(second
+class), σ(−z) = 1 − σ(z) P(first class)) or component c of the softmax (P(class c)).
+The objectives of `symcalc.learn.models` are read into that form by the builders in
+`LAYER_BUILDERS` (one per objective class), and their heads
+(`symcalc.learn.heads`) by the readers in `HEAD_READERS` (one per head class); a new
+kind of network or head adds one entry.
 
 Examples
 --------
@@ -41,8 +43,9 @@ import sympy
 from ..errors import SymcalcError, did_you_mean
 from ..symbolic.catalog import Entry
 from ..symbolic.functions import symbol
+from .heads import ScalarHead, SoftmaxHead, kernel_for
 
-__all__ = ["LAYER_BUILDERS", "Layer", "ModelFunction", "model_function"]
+__all__ = ["HEAD_READERS", "LAYER_BUILDERS", "Layer", "ModelFunction", "model_function"]
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
@@ -59,22 +62,10 @@ class Layer:
         return f"<Layer {shape} {name}>"
 
 
-def _kernel(entry: Entry, order: int = 0):
-    from ..numeric.kernels import kernel
-
-    return kernel(entry, order=order)
-
-
 def _sigmoid(order: int = 0):
     from ..symbolic.catalog import get
 
-    return _kernel(get("sigmoid"), order)
-
-
-def _softmax(Z: np.ndarray) -> np.ndarray:
-    shifted = Z - Z.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
+    return kernel_for(get("sigmoid"), order)
 
 
 @dataclasses.dataclass(frozen=True, repr=False, eq=False)
@@ -83,7 +74,8 @@ class ModelFunction:
 
     ``layers`` are the hidden layers then the output layer (no activation); ``head``
     is ``"identity"``, ``"sigmoid"`` or ``"softmax"`` with ``index`` the class whose
-    probability f is.  ``output`` names f (``P(diagnosis = malignant)``).
+    probability f is (for ``"sigmoid"``: 1 is σ(z), 0 is σ(−z) = 1 − σ(z)).  ``output``
+    names f (``P(diagnosis = malignant)``).
     """
 
     names: tuple[str, ...]
@@ -92,6 +84,12 @@ class ModelFunction:
     index: int
     output: str
     model: str = "model"
+    classes: tuple[str, ...] = ()
+
+    def _softmax(self, Z: np.ndarray) -> np.ndarray:
+        """softmax(Z) row by row, as the softmax head evaluates it (shifted: no overflow)."""
+        P, _, _ = SoftmaxHead(self.classes).probabilities(Z)
+        return P
 
     @property
     def text(self) -> str:
@@ -104,7 +102,7 @@ class ModelFunction:
         for layer in self.layers[:-1]:
             z = a @ layer.weights.T + layer.intercepts
             pre.append(z)
-            a = np.asarray(_kernel(layer.activation)(z), dtype=float)
+            a = np.asarray(kernel_for(layer.activation)(z), dtype=float)
         last = self.layers[-1]
         return pre, a @ last.weights.T + last.intercepts
 
@@ -112,20 +110,25 @@ class ModelFunction:
         """f at each row of ``points``."""
         _, Z = self._forward(points)
         if self.head == "softmax":
-            return _softmax(Z)[:, self.index]
+            return self._softmax(Z)[:, self.index]
         if self.head == "sigmoid":
-            return np.asarray(_sigmoid()(Z[:, 0]), dtype=float)
+            return np.asarray(_sigmoid()(self._sign * Z[:, 0]), dtype=float)
         return Z[:, 0]
+
+    @property
+    def _sign(self) -> float:
+        """+1 when f is σ(z), the second class's probability; −1 when f is σ(−z)."""
+        return 1.0 if self.index == 1 else -1.0
 
     def _output_slope(self, Z: np.ndarray) -> np.ndarray:
         """∂f/∂Z, one row per point."""
         if self.head == "softmax":
-            P = _softmax(Z)
+            P = self._softmax(Z)
             slope = -P * P[:, [self.index]]
             slope[:, self.index] += P[:, self.index]
             return slope
         if self.head == "sigmoid":
-            return np.asarray(_sigmoid(1)(Z[:, :1]), dtype=float)
+            return self._sign * np.asarray(_sigmoid(1)(self._sign * Z[:, :1]), dtype=float)
         return np.ones((Z.shape[0], 1))
 
     def gradient(self, points: np.ndarray) -> np.ndarray:
@@ -133,7 +136,7 @@ class ModelFunction:
         pre, Z = self._forward(points)
         g = self._output_slope(Z) @ self.layers[-1].weights
         for layer, z in zip(reversed(self.layers[:-1]), reversed(pre), strict=True):
-            g = (g * np.asarray(_kernel(layer.activation, 1)(z), dtype=float)) @ layer.weights
+            g = (g * np.asarray(kernel_for(layer.activation, 1)(z), dtype=float)) @ layer.weights
         return g
 
     # -- the formula -----------------------------------------------------------------
@@ -151,7 +154,7 @@ class ModelFunction:
         if self.head == "softmax":
             f = sympy.exp(outputs[self.index]) / sum(sympy.exp(z) for z in outputs)
         elif self.head == "sigmoid":
-            f = 1 / (1 + sympy.exp(-outputs[0]))
+            f = 1 / (1 + sympy.exp(-int(self._sign) * outputs[0]))
         else:
             f = outputs[0]
         return f, self.symbols
@@ -207,22 +210,52 @@ LAYER_BUILDERS: dict[str, Callable[[Any, np.ndarray], list[Layer]]] = {
 }
 
 
-def _head(objective: Any, output: str | None, target: str) -> tuple[str, int, str]:
-    head = objective.head
-    classes = getattr(head, "classes", None)
-    if classes is None:
-        if output is not None:
-            raise SymcalcError("output names a class; this model predicts a number")
-        return "identity", 0, f"predicted {target}"
+def _class(classes: Sequence[str], output: str | None) -> int:
+    """The index of the class ``output`` names (default: the last class)."""
     label = classes[-1] if output is None else str(output)
     if label not in classes:
         raise SymcalcError(
-            f"output '{label}' is not a class of the model{did_you_mean(label, classes)} "
-            f"(classes: {', '.join(classes)})"
+            f"`output` '{label}' is not a class of the model{did_you_mean(label, classes)} "
+            f"(classes: {', '.join(classes)})",
+            parameter="output",
         )
-    kind = "softmax" if head.n_outputs > 1 else "sigmoid"
-    index = classes.index(label) if kind == "softmax" else 0
-    return kind, index, f"P({target} = {label})"
+    return list(classes).index(label)
+
+
+def _scalar_head(head: ScalarHead, output: str | None, target: str) -> tuple[str, int, str]:
+    """A regression gives its prediction; a binary classifier σ(z) = P(second class) on
+    logits (binary cross-entropy with logits), σ(−z) for the first class."""
+    if head.classes is None:
+        if output is not None:
+            raise SymcalcError(
+                "`output` names a class; this model predicts a number", parameter="output"
+            )
+        return "identity", 0, f"predicted {target}"
+    index = _class(head.classes, output)
+    return "sigmoid", index, f"P({target} = {head.classes[index]})"
+
+
+def _softmax_head(head: SoftmaxHead, output: str | None, target: str) -> tuple[str, int, str]:
+    index = _class(head.classes, output)
+    return "softmax", index, f"P({target} = {head.classes[index]})"
+
+
+#: Head class -> (kind of output, class index, name of f); a new head adds one entry.
+HEAD_READERS: dict[type, Callable[[Any, str | None, str], tuple[str, int, str]]] = {
+    ScalarHead: _scalar_head,
+    SoftmaxHead: _softmax_head,
+}
+
+
+def _head(objective: Any, output: str | None, target: str) -> tuple[str, int, str]:
+    head = objective.head
+    reader = HEAD_READERS.get(type(head))
+    if reader is None:
+        raise SymcalcError(
+            f"attribution cannot read a model with a {type(head).__name__} yet "
+            f"(it reads {', '.join(k.__name__ for k in HEAD_READERS)})"
+        )
+    return reader(head, output, target)
 
 
 def model_function(
@@ -261,6 +294,12 @@ def model_function(
         names = [name.split(": ", 1)[-1] for name in names]  # softmax: "class: feature"
         feature_names = names if len(names) == n else [f"x{j}" for j in range(1, n + 1)]
     if len(feature_names) != n:
-        raise SymcalcError(f"the model has {n} features; got {len(feature_names)} names")
+        raise SymcalcError(
+            f"the model has {n} features; `feature_names` gives {len(feature_names)}",
+            parameter="feature_names",
+        )
     head, index, label = _head(objective, output, target)
-    return ModelFunction(tuple(feature_names), tuple(layers), head, index, label, result.model)
+    classes = tuple(getattr(objective.head, "classes", None) or ())
+    return ModelFunction(
+        tuple(feature_names), tuple(layers), head, index, label, result.model, classes
+    )

@@ -215,15 +215,18 @@ class GradientFlow:
 def _activation(activation: str | sympy.Expr | Entry) -> Entry:
     entry = univariate_entry(resolve(activation))
     if entry.kind == "loss":
-        raise SymcalcError(f"'{entry.name}' is a loss; give an activation (a function of x)")
+        raise SymcalcError(
+            f"'{entry.name}' is a loss; give an activation, a function of x, in `activations`",
+            parameter="activations",
+        )
     return entry
 
 
 def _count(value: Any, name: str, largest: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise SymcalcError(f"{name} must be a whole number, got {value!r}")
+        raise SymcalcError(f"`{name}` must be a whole number, got {value!r}", parameter=name)
     if not 1 <= value <= largest:
-        raise SymcalcError(f"{name} must be from 1 to {largest}, got {value}")
+        raise SymcalcError(f"`{name}` must be from 1 to {largest}, got {value}", parameter=name)
     return int(value)
 
 
@@ -290,12 +293,15 @@ def gradient_flow(
     width = _count(width, "width", MAX_WIDTH)
     seeds = _count(seeds, "seeds", MAX_SEEDS)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise SymcalcError(f"seed must be a whole number ≥ 0, got {seed!r}")
+        raise SymcalcError(f"`seed` must be a whole number ≥ 0, got {seed!r}", parameter="seed")
     weight_scale(init, width, width)
     if isinstance(activations, (str, sympy.Expr, Entry)):
         activations = [activations]
     if not activations:
-        raise SymcalcError("give at least one activation, as in activations=['sigmoid', 'relu']")
+        raise SymcalcError(
+            "give at least one activation, as in `activations=sigmoid,relu`",
+            parameter="activations",
+        )
     entries = [(a if isinstance(a, str) else None, _activation(a)) for a in activations]
     networks = [random_network(width, depth, init, seed + s) for s in range(seeds)]
     curves = []

@@ -52,8 +52,9 @@ def weight_scale(init: str, fan_in: int, fan_out: int) -> float:
     """
     if init not in INITIALIZERS:
         raise SymcalcError(
-            f"unknown initialization '{init}'{did_you_mean(str(init), INITIALIZERS)} "
-            f"(choose one of {', '.join(INITIALIZERS)})"
+            f"unknown `init` '{init}'{did_you_mean(str(init), INITIALIZERS)} "
+            f"(choose one of {', '.join(INITIALIZERS)})",
+            parameter="init",
         )
     return INITIALIZERS[init][0](fan_in, fan_out)
 

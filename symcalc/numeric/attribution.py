@@ -175,38 +175,52 @@ def _point(value: Any, names: Sequence[str], what: str) -> np.ndarray:
         unknown = [k for k in value if k not in names]
         if unknown:
             raise SymcalcError(
-                f"{what} names '{unknown[0]}', which is not an input of f"
-                f"{did_you_mean(str(unknown[0]), names)} (inputs: {', '.join(names)})"
+                f"`{what}` names '{unknown[0]}', which is not an input of f"
+                f"{did_you_mean(str(unknown[0]), names)} (inputs: {', '.join(names)})",
+                parameter=what,
             )
         missing = [n for n in names if n not in value]
         if missing:
             raise SymcalcError(
-                f"{what} needs a value for every input; missing: {', '.join(missing)}"
+                f"`{what}` needs a value for every input; missing: {', '.join(missing)}",
+                parameter=what,
             )
         values = [value[n] for n in names]
     else:
         values = list(np.ravel(np.asarray(value, dtype=object)))
         if len(values) != len(names):
             raise SymcalcError(
-                f"{what} has {len(values)} values but f has {len(names)} inputs "
-                f"({', '.join(names)})"
+                f"`{what}` has {len(values)} values but f has {len(names)} inputs "
+                f"({', '.join(names)})",
+                parameter=what,
             )
-    return np.array([check_number(v, f"{what} {n}") for n, v in zip(names, values, strict=True)])
+    return np.array([_number(v, what, n) for n, v in zip(names, values, strict=True)])
+
+
+def _number(value: Any, what: str, name: str) -> float:
+    """The value ``what`` gives input ``name``, as a finite float."""
+    try:
+        return check_number(value, what)
+    except SymcalcError:
+        raise SymcalcError(
+            f"`{what}` must give {name} a finite number, got {value!r}", parameter=what
+        ) from None
 
 
 def _check_steps(steps: Any) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise SymcalcError(f"steps must be a whole number, got {steps!r}")
+        raise SymcalcError(f"`steps` must be a whole number, got {steps!r}", parameter="steps")
     if not 1 <= steps <= MAX_STEPS:
-        raise SymcalcError(f"steps must be from 1 to {MAX_STEPS}, got {steps}")
+        raise SymcalcError(f"`steps` must be from 1 to {MAX_STEPS}, got {steps}", parameter="steps")
     return int(steps)
 
 
 def _check_method(method: str) -> str:
     if method not in METHODS:
         raise SymcalcError(
-            f"unknown method '{method}'{did_you_mean(str(method), METHODS)} "
-            f"(choose one of {', '.join(METHODS)})"
+            f"unknown `method` '{method}'{did_you_mean(str(method), METHODS)} "
+            f"(choose one of {', '.join(METHODS)})",
+            parameter="method",
         )
     return method
 
@@ -227,8 +241,9 @@ def _nodes(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
     if method == "gauss_legendre":
         if steps > MAX_GAUSS_STEPS:
             raise SymcalcError(
-                f"gauss_legendre takes at most {MAX_GAUSS_STEPS} steps (it is exact to rounding "
-                f"long before), got {steps}"
+                f"gauss_legendre takes at most {MAX_GAUSS_STEPS} `steps` (it is exact to "
+                f"rounding long before), got {steps}",
+                parameter="steps",
             )
         return _gauss_nodes(steps)
     return rule_weights(0.0, 1.0, steps, method)
@@ -243,7 +258,9 @@ def _path_gradients(f: Differentiable, at, baseline, alphas: np.ndarray) -> np.n
         alpha = float(alphas[np.flatnonzero(bad)[0]])
         raise SymcalcError(
             f"the gradient of f is not finite at α = {alpha:.6g} on the path from the baseline "
-            "to the input; choose a baseline from which the straight path stays where f is smooth"
+            "to the input; choose a `baseline` from which the straight path stays where f is "
+            "smooth",
+            parameter="baseline",
         )
     return gradients
 
@@ -266,7 +283,8 @@ def _quadrature(f: Differentiable, at, baseline, i: int) -> float:
     if not converged:
         raise SymcalcError(
             f"the path integral for '{f.names[i]}' did not converge (f is not integrable "
-            "along the path?); choose another baseline"
+            "along the path?); choose another `baseline`",
+            parameter="baseline",
         )
     return float((at[i] - baseline[i]) * total[0])
 
@@ -344,7 +362,11 @@ def _difference(f: Differentiable, at, baseline) -> tuple[float, float, float]:
     with np.errstate(all="ignore"):
         values = np.asarray(f.value(np.vstack([at, baseline])), dtype=float)
     if not np.isfinite(values).all():
-        raise SymcalcError("f is not finite at the input or the baseline")
+        raise SymcalcError(
+            "f is not finite at the input or the baseline; choose `at` and `baseline` where "
+            "f is defined",
+            parameter="at",
+        )
     return float(values[0]), float(values[1]), float(values[0] - values[1])
 
 

@@ -99,6 +99,10 @@ for _result in (
 ):
     hooks.register_png(f"{__name__}.{_result}", f"{__name__}.present.plotting:result_png")
 del _result
+# A fitted model reads as f(features) for attribution (numeric) without numeric importing learn.
+hooks.register_function(
+    f"{__name__}.learn.descent.DescentResult", f"{__name__}.learn.explain:model_function"
+)
 
 
 def __getattr__(name: str):

@@ -225,6 +225,10 @@ def test_logistic_attributions_have_their_closed_form():
     closed = w * (x - x0) / (w @ (x - x0)) * (sigma(b + w @ x) - sigma(b + w @ x0))
     np.testing.assert_allclose(ig.attributions, closed, rtol=1e-10, atol=1e-15)
     assert abs(ig.completeness_error) <= 1e-12 * abs(ig.difference)
+    # the result of descend itself is read as its model's output (through symcalc.hooks)
+    direct = integrated_gradients(fit, x, x0, method="gauss_legendre", steps=30)
+    assert direct.input == "P(y = malignant) of the logistic model"
+    np.testing.assert_allclose(direct.attributions, closed, rtol=1e-10, atol=1e-15)
 
 
 def test_a_model_gradient_is_the_derivative_of_its_formula(rng):

@@ -29,7 +29,10 @@ step, exact only where f is linear along the path.
 f is an expression (text, SymPy or a catalog entry) in named variables, or any object
 with ``names``, ``value(points)`` and ``gradient(points)`` (points: one row per point,
 one column per input), and optionally ``symbolic()`` returning (expression, symbols) for
-the exact path integral: a trained model (`symcalc.learn.explain.model_function`).
+the exact path integral: a trained model (`symcalc.learn.explain.model_function`).  A
+result of `symcalc.learn.descent.descend` is read as its model's output f(features)
+directly (through `symcalc.hooks.function_of`: this layer does not import the learning
+layer); use ``model_function`` to choose the class explained or the feature names.
 
 Examples
 --------
@@ -49,7 +52,7 @@ import numpy as np
 import sympy
 
 from ..errors import SymcalcError, check_number, did_you_mean
-from ..hooks import png_of
+from ..hooks import function_of, png_of
 from ..symbolic import budget
 from ..symbolic.catalog import Entry
 from ..symbolic.derivatives import differentiate
@@ -158,6 +161,9 @@ def as_differentiable(
     """
     if hasattr(f, "gradient") and hasattr(f, "value") and hasattr(f, "names"):
         return f  # type: ignore[return-value]
+    model = function_of(f)  # a model fitted by descend: its output as f(features)
+    if model is not None:
+        return model
     heaviside_at_zero(convention)
     entry = resolve(f)
     if entry.params:
@@ -605,7 +611,7 @@ def by_name_text(names: Sequence[str], values: Sequence[str]) -> dict[str, str]:
 
 
 def integrated_gradients(
-    f: str | sympy.Expr | Entry | Differentiable,
+    f: str | sympy.Expr | Entry | Differentiable | Any,
     at: Mapping[str, float] | Sequence[float],
     baseline: Mapping[str, float] | Sequence[float] | None = None,
     method: str = "exact",

@@ -143,6 +143,23 @@ def test_cli_refuses_bad_input_with_one_line(cli, args, message):
     assert run.returncode == 2 and message in run.stderr and len(run.stderr.splitlines()) == 1
 
 
+def test_an_unbounded_or_overflowing_activation_is_explained_not_nan(cli):
+    flow = gradient_flow(["exp(x)", "tanh"], depth=30, width=16, seeds=3)
+    blowup, tanh = flow.curves
+    assert blowup.note.startswith("f′ is unbounded (sup|f′| = ∞), so the chain rule gives no bound")
+    assert "not a finite number from k = 1 on in 3 of 3 networks" in blowup.note
+    assert tanh.note == "" and tanh.to_dict()["note"] is None
+    text = flow.to_text()
+    assert "nan" not in text and "overflow [overflow, overflow]" in text
+    assert "exp(x): f′ is unbounded" in text
+    run = cli("gradient-flow", "--activation", "exp(x)", "--depth", "30", "--width", "16",
+              "--seeds", "3", "--format", "json")  # fmt: skip
+    data = json.loads(run.stdout)  # parses: no NaN or Infinity in the JSON
+    json.dumps(data, allow_nan=False)
+    assert data["activations"][0]["median"][-1] is None
+    assert data["activations"][0]["note"] == blowup.note
+
+
 def test_plot_draws_one_panel_per_flow_with_medians_and_bounds():
     from symcalc.present.plotting import plot_gradient_flow
 

@@ -122,6 +122,22 @@ class FlowCurve:
             return 0.0 if last == 0 else math.inf
         return math.exp(math.log(last) / depth)
 
+    @property
+    def note(self) -> str:
+        """Why a number is missing (JSON null, 'overflow' in the table), or ''."""
+        notes = []
+        if not math.isfinite(self.sup_derivative):
+            notes.append("f′ is unbounded (sup|f′| = ∞), so the chain rule gives no bound")
+        bad = ~np.isfinite(self.norms)
+        if bad.any():
+            first = int(np.argmax(bad.any(axis=0)))
+            networks = int(bad.any(axis=1).sum())
+            notes.append(
+                f"‖∂J/∂a‖ is not a finite number from k = {first} on in {networks} of "
+                f"{self.norms.shape[0]} networks (the forward pass or the gradient overflowed)"
+            )
+        return "; ".join(notes)
+
     def to_dict(self) -> dict[str, Any]:
         q1, q3 = self.quartiles
         return {
@@ -133,6 +149,7 @@ class FlowCurve:
             "q3": _numbers(q3),
             "bound": _numbers(self.bound_median),
             "rate": _number(self.rate),
+            "note": self.note or None,
         }
 
     def __repr__(self) -> str:
@@ -147,6 +164,13 @@ def _percentile(values: np.ndarray, q: float) -> np.ndarray:
     NaN (inf − inf), which the JSON form turns into null."""
     with np.errstate(invalid="ignore"):
         return np.percentile(values, q, axis=0)
+
+
+def _shown(value: float, spec: str, infinite: str = "overflow") -> str:
+    """A number for the table: ``infinite`` for ±inf, 'overflow' for NaN (inf − inf)."""
+    if math.isfinite(value):
+        return format(value, spec)
+    return infinite if math.isinf(value) else "overflow"
 
 
 def _number(value: float) -> float | None:
@@ -184,12 +208,15 @@ class GradientFlow:
         )
         for c in self.curves:
             q1, q3 = (q[-1] for q in c.quartiles)
-            spread = f"{c.median[-1]:.3g} [{q1:.2g}, {q3:.2g}]"
+            spread = f"{_shown(c.median[-1], '.3g')} [{_shown(q1, '.2g')}, {_shown(q3, '.2g')}]"
+            rate = "×" + _shown(c.rate, ".3g")
+            bound = _shown(c.bound_median[-1], ".3g") if math.isfinite(c.sup_derivative) else "∞"
             lines.append(
-                f"  {c.activation:<{width}}  {c.sup_derivative:>9.4g}  {spread:>33}"
-                f"  {'×' + format(c.rate, '.3g'):>9}  {c.bound_median[-1]:>9.3g}"
+                f"  {c.activation:<{width}}  {_shown(c.sup_derivative, '.4g', '∞'):>9}  "
+                f"{spread:>33}  {rate:>9}  {bound:>9}"
             )
         lines.append("bound: Π sup|f′|·‖W⁽ˡ⁾‖₂ over the layers passed (median over the networks)")
+        lines += [f"{c.activation}: {c.note}" for c in self.curves if c.note]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1566,14 +1566,16 @@ def _flow_panel(ax, flow, show_bounds: bool) -> None:
         color = PALETTE[k % len(PALETTE)]
         layers = curve.layers
         q1, q3 = curve.quartiles
-        shown = np.where(curve.median > 0, curve.median, np.nan)
+        finite = np.isfinite(curve.median) & (curve.median > 0)
+        shown = np.where(finite, curve.median, np.nan)
         ax.fill_between(layers, q1, q3, color=color, alpha=0.2, linewidth=0)
-        (line,) = ax.semilogy(
-            layers,
-            shown,
-            color=color,
-            label=f"{curve.activation} (sup|f′| = {curve.sup_derivative:.3g})",
-        )
+        sup = f"{curve.sup_derivative:.3g}" if math.isfinite(curve.sup_derivative) else "∞"
+        label = f"{curve.activation} (sup|f′| = {sup})"
+        if not finite.all():  # a log axis cannot show 0, and an overflow has no value
+            missing = "overflow" if not np.isfinite(curve.median).all() else "0"
+            k = int(np.argmin(finite))
+            label += f", {missing} from k = {k}"
+        (line,) = ax.semilogy(layers, shown, color=color, label=label)
         line.set_gid(f"median-{curve.activation}")
         if show_bounds and math.isfinite(curve.sup_derivative):
             (bound,) = ax.semilogy(
@@ -1643,7 +1645,8 @@ def plot_gradient_flow(flows, *, bounds: bool = True) -> Figure:
 
         handles.append(Line2D([], [], color=COLORS["reference"], linestyle="--", linewidth=1.0))
         labels.append("bound Π sup|f′|·‖W‖₂ (same colour)")
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3))
+    columns = min(len(labels), 3 if len(flows) > 1 else 1)  # one panel is too narrow for 3
+    fig.legend(handles, labels, loc="outside lower center", ncol=columns)
     return fig
 
 

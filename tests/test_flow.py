@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pytest
 
+import symcalc
 from symcalc.errors import SymcalcError
 from symcalc.learn.flow import gradient_flow, random_network
 from symcalc.learn.initializers import INITIALIZERS, initial_weights, weight_scale
@@ -158,6 +159,9 @@ def test_an_unbounded_or_overflowing_activation_is_explained_not_nan(cli):
     json.dumps(data, allow_nan=False)
     assert data["activations"][0]["median"][-1] is None
     assert data["activations"][0]["note"] == blowup.note
+    fig = symcalc.plot_gradient_flow(flow)
+    labels = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert labels[:2] == ["exp(x) (sup|f′| = ∞), overflow from k = 1", "tanh (sup|f′| = 1)"]
 
 
 def test_plot_draws_one_panel_per_flow_with_medians_and_bounds():

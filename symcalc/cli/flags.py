@@ -49,15 +49,6 @@ FLAGS: Mapping[str, str] = MappingProxyType(
         "dtype": "--dtype",
         "tangent": "--tangent",
         "layout": "--layout",
-        # attribution and gradient flow
-        "baseline": "--baseline",
-        "steps": "--steps",
-        "output": "--class",
-        "activations": "--activation",
-        "depth": "--depth",
-        "width": "--width",
-        "init": "--init",
-        "seeds": "--seeds",
         # models and descent
         "data": "--data",
         "target": "--target",
@@ -84,6 +75,8 @@ FLAGS: Mapping[str, str] = MappingProxyType(
         "baseline": "--baseline",
         "steps": "--steps",
         "row": "--row",
+        "output": "--class",
+        "activations": "--activation",
         # kernels and export
         "backend": "--backend",
         "to": "--to",

@@ -517,7 +517,9 @@ def check_ftc(
     base = np.linspace(low, high, points)
     singular = _singular_points(entry, low, high, base, kern)
     if any(abs(a - c) <= 1e-9 * (high - low) for c in singular):
-        raise SymcalcError(f"f is not finite at a = {a:g}; choose a (--a) where f is defined")
+        raise SymcalcError(
+            f"f is not finite at a = {a:g}; choose another `a` where f is defined", parameter="a"
+        )
     F = _evaluator(found.antiderivative, entry.variable, raw=True) if found.found else None
     edges = [low, *singular, high]
     parts = []

@@ -37,7 +37,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 import numpy as np
@@ -159,7 +159,17 @@ class DescentResult:
         return [float(v) for v in self.theta]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: the keys of the ``symcalc descend --format json`` contract."""
+        """The JSON form: the keys of the ``symcalc descend --format json`` contract.
+
+        Classifiers add ``accuracy`` (the training accuracy); networks add their shape
+        (``hidden``, ``activation``, ``output_activation``, ``init``).
+        """
+        extra: dict[str, Any] = {}
+        if self.training_accuracy is not None:
+            extra["accuracy"] = self.training_accuracy
+        describe = getattr(self.objective, "describe", None)
+        if describe is not None:
+            extra.update(describe())
         return {
             "model": self.model,
             "optimizer": self.optimizer,
@@ -174,6 +184,7 @@ class DescentResult:
             "history": self.history.to_dict(),
             "optimizer_chosen": self.optimizer_chosen or self.optimizer,
             "reason": self.reason,
+            **extra,
         }
 
     def to_text(self) -> str:
@@ -544,9 +555,11 @@ def descend(
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
     loss_tol: float | None = None,
-    hidden: int = 8,
+    hidden: int | Sequence[int] = 8,
     activation: str = "tanh",
     loss: str | None = None,
+    output_activation: str | None = None,
+    init: str = "xavier",
     momentum: float = 0.9,
     theta0: Any = None,
     seed: int = 0,
@@ -577,11 +590,12 @@ def descend(
         See the module docstring.
     l2
         λ of the penalty (λ/2)‖w‖² added to the mean loss; intercepts are not penalized.
-    hidden, activation, loss
-        Build the model when ``model`` is a name (see `symcalc.learn.models.make_model`).
+    hidden, activation, loss, output_activation, init
+        Build the model when ``model`` is a name (see `symcalc.learn.models.make_model`):
+        ``hidden`` is one width or one per hidden layer (``(16, 16, 8)``).
     theta0, seed
-        The starting point (default: zeros for the convex models, seeded Glorot
-        weights for ``mlp``).
+        The starting point (default: zeros for the convex models, seeded weights drawn
+        by ``init`` for ``mlp``).
     callback
         Called as ``callback(iteration, loss, gradient_norm)`` after every step
         (`ProgressBar` is one).
@@ -605,7 +619,14 @@ def descend(
     >>> descend("softmax", "builtin:iris", l2=1e-4).reason.split(":")[0]
     '15 parameters ≤ 1000 and a convex model with a symbolic Hessian'
     """
-    built = make_model(model, hidden=hidden, activation=activation, loss=loss)
+    built = make_model(
+        model,
+        hidden=hidden,
+        activation=activation,
+        loss=loss,
+        output_activation=output_activation,
+        init=init,
+    )
     requested = _optimizer_name(optimizer)
     streamed = _streaming_plan(data, requested)
     if streamed is not None:

@@ -195,12 +195,11 @@ def _affine_layers(objective: Any, theta: np.ndarray) -> list[Layer]:
 
 
 def _mlp_layers(objective: Any, theta: np.ndarray) -> list[Layer]:
-    parts = objective.theta_for_json(theta)
-    hidden, output = np.array(parts["hidden"]), np.array(parts["output"])
-    return [
-        Layer(hidden[:, 1:], hidden[:, 0], objective.activation),
-        Layer(output[:, 1:], output[:, 0]),
-    ]
+    if getattr(objective, "output_activation", "identity") not in ("identity", "softmax", "sigmoid"):
+        raise SymcalcError("attribution reads networks whose output is linear, sigmoid or softmax")
+    tables = [np.array(t) for t in objective.theta_for_json(theta)["layers"]]
+    hidden = [Layer(t[:, 1:], t[:, 0], objective.activation) for t in tables[:-1]]
+    return [*hidden, Layer(tables[-1][:, 1:], tables[-1][:, 0])]
 
 
 #: Objective class name -> reads its θ into layers (a new kind of network adds one entry).

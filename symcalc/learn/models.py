@@ -64,6 +64,7 @@ from .heads import (
     scalar_loss,
     softmax_derivatives,
 )
+from .network import Architecture, Kernels, hidden_sizes
 
 __all__ = [
     "CURVATURE",
@@ -651,10 +652,11 @@ def _largest_gram_eigenvalue(X: Any) -> float:
 
 
 class MLPObjective(Objective):
-    """J of a one-hidden-layer network, gradient by backpropagation.
+    """J of a network of any depth (`symcalc.learn.network`), gradient by backpropagation.
 
-    θ = (hidden layer: for each unit its intercept then its weights; output layer:
-    for each output its intercept then its weights on the hidden units).
+    θ = (each layer in turn: for each unit its intercept then its weights on the layer
+    below; the output layer last).  ``hidden`` is the tuple of hidden widths (one entry
+    for the one-hidden-layer network).
     """
 
     def __init__(
@@ -663,136 +665,118 @@ class MLPObjective(Objective):
         X: np.ndarray,
         Y: np.ndarray,
         head: Any,
-        hidden: int,
+        hidden: int | Sequence[int],
         activation: Entry,
         l2: float = 0.0,
         convention: str = "zero",
+        *,
+        init: str = "xavier",
+        output_activation: str = "",
     ):
         self.name = name
         self.head = head
         self.l2 = _check_l2(l2)
         self.X, self.Y = X, Y
         self.n_samples, self.n_features = (int(s) for s in X.shape)
-        self.hidden = hidden
+        self.hidden = hidden_sizes(hidden)
         self.activation = activation
         self.n_outputs = head.n_outputs
-        self._sizes = (hidden * (self.n_features + 1), self.n_outputs * (hidden + 1))
-        self.n_parameters = sum(self._sizes)
+        self.architecture = Architecture(self.n_features, self.hidden, self.n_outputs)
+        self.n_parameters = self.architecture.n_parameters
         self._phi = kernel_for(activation)
         self._dphi = kernel_for(activation, 1)
-        self.block = max(256, min(4096, _block_rows(self.n_features + 2 * hidden, 8)))
+        widest = max(self.hidden)
+        self.block = max(256, min(4096, _block_rows(self.n_features + 2 * widest, 8)))
         self.classifier = getattr(head, "classes", None) is not None
         self.convention = convention
+        self.init = init
+        self.output_activation = output_activation or (
+            "softmax" if self.n_outputs > 1 else "identity"
+        )
 
     def _weight_slices(self) -> tuple[tuple[int, int], ...]:
-        p, h = self.n_features, self.hidden
-        first = tuple((u * (p + 1) + 1, p) for u in range(h))
-        second = tuple((self._sizes[0] + k * (h + 1) + 1, h) for k in range(self.n_outputs))
-        return first + second
+        return self.architecture.weight_slices()
 
     def on(self, X: np.ndarray, Y: np.ndarray) -> MLPObjective:
         """The same network and penalty on other data (``Y`` encoded as the head takes it)."""
         return MLPObjective(
-            self.name, X, Y, self.head, self.hidden, self.activation, self.l2, self.convention
+            self.name,
+            X,
+            Y,
+            self.head,
+            self.hidden,
+            self.activation,
+            self.l2,
+            self.convention,
+            init=self.init,
+            output_activation=self.output_activation,
         )
 
     @property
     def feature_blocks(self) -> tuple[int, ...]:
-        return tuple(u * (self.n_features + 1) for u in range(self.hidden))
-
-    def _layers(self, theta: np.ndarray):
-        first = theta[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
-        second = theta[self._sizes[0] :].reshape(self.n_outputs, self.hidden + 1)
-        return first[:, 0], first[:, 1:], second[:, 0], second[:, 1:]
+        return self.architecture.feature_blocks
 
     def penalty(self, theta: np.ndarray) -> float:
-        _, W1, _, W2 = self._layers(np.asarray(theta, dtype=float))
-        return 0.5 * self.l2 * float(np.vdot(W1, W1) + np.vdot(W2, W2))
-
-    def _forward(self, theta: np.ndarray, X: np.ndarray):
-        b1, W1, b2, W2 = self._layers(theta)
-        A = X @ W1.T + b1
-        H = self._phi(A)
-        Z = H @ W2.T + b2
-        return A, H, (Z[:, 0] if self.n_outputs == 1 else Z)
+        tables = self.architecture.tables(np.asarray(theta, dtype=float))
+        return 0.5 * self.l2 * float(sum(np.vdot(t[:, 1:], t[:, 1:]) for t in tables))
 
     def _evaluate(
         self, theta: np.ndarray, gradient: np.ndarray | None, value: bool = True
     ) -> float:
-        b1, W1, b2, W2 = self._layers(theta)
+        arch = self.architecture
         if gradient is not None:
             gradient.fill(0.0)
-            G1 = gradient[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
-            G2 = gradient[self._sizes[0] :].reshape(self.n_outputs, self.hidden + 1)
         total = 0.0
         for start in range(0, self.n_samples, self.block):
             Xb = self.X[start : start + self.block]
             Yb = self.Y[start : start + self.block]
-            A, H, Z = self._forward(theta, Xb)
+            pre, acts, Z = arch.forward(theta, Xb, self._phi)
+            if self.n_outputs == 1:
+                Z = Z[:, 0]
             if value:
                 total += self.head.loss_sum(Z, Yb)
             if gradient is None:
                 continue
-            dZ = self.head.derivative(Z, Yb)  # ∂ℓ/∂z, per sample
-            if dZ.ndim == 1:
-                dZ = dZ[:, None]
-            G2[:, 0] += dZ.sum(axis=0)
-            G2[:, 1:] += dZ.T @ H
-            dA = (dZ @ W2) * self._dphi(A)  # chain rule through φ: φ' from its symbolic derivative
-            G1[:, 0] += dA.sum(axis=0)
-            G1[:, 1:] += dA.T @ Xb
+            delta = self.head.derivative(Z, Yb)  # δ⁽ᴸ⁾ = ∂ℓ/∂z⁽ᴸ⁾, per sample
+            if delta.ndim == 1:
+                delta = delta[:, None]
+            # δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾W⁽ˡ⁺¹⁾) ⊙ f′(z⁽ˡ⁾): f′ from the activation's symbolic derivative
+            arch.backward(theta, pre, acts, delta, self._dphi, gradient)
         m = self.n_samples
         if gradient is not None:
             gradient /= m
             if self.l2:
-                G1[:, 1:] += self.l2 * W1
-                G2[:, 1:] += self.l2 * W2
+                gradient += self.penalty_gradient(theta)
         return total / m + self.penalty(theta)
 
     def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """∇²J(θ)·v by the chain rule applied to backpropagation (Pearlmutter's R-operator).
 
-        R{·} is the derivative along v: R{A} = X V₁ᵀ + c₁, R{H} = φ'(A) ⊙ R{A},
-        R{Z} = R{H} W₂ᵀ + H V₂ᵀ + c₂, R{dZ} = (∂²ℓ/∂z²)·R{Z}; then the backward pass
-        differentiated: R{∇_W2} = R{dZ}ᵀH + dZᵀR{H}, R{dA} = (R{dZ} W₂ + dZ V₂) ⊙ φ'(A)
-        + (dZ W₂) ⊙ φ''(A) ⊙ R{A}, R{∇_W1} = R{dA}ᵀX; φ'' is the kernel of the
-        activation's symbolic second derivative.  Cost: about two gradient passes.
+        R{·} is the derivative along v, carried forward through every layer and back
+        (`symcalc.learn.network.Architecture.backward_r`); R{δ⁽ᴸ⁾} = (∂²ℓ/∂z²)·R{z⁽ᴸ⁾}
+        from the head, f″ the kernel of the activation's symbolic second derivative.
+        Cost: about two gradient passes.
         """
         theta = np.asarray(theta, dtype=float)
-        b1, W1, b2, W2 = self._layers(theta)
-        c1, V1, c2, V2 = self._layers(np.asarray(v, dtype=float))
+        v = np.asarray(v, dtype=float)
         out = np.zeros(self.n_parameters)
-        O1 = out[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
-        O2 = out[self._sizes[0] :].reshape(self.n_outputs, self.hidden + 1)
-        second = kernel_for(self.activation, 2)
+        kernels = Kernels(self._phi, self._dphi, lambda: kernel_for(self.activation, 2))
         scalar = self.n_outputs == 1
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             for start in range(0, self.n_samples, self.block):
                 Xb = self.X[start : start + self.block]
                 Yb = self.Y[start : start + self.block]
-                A = Xb @ W1.T + b1
-                H = self._phi(A)
-                Z = H @ W2.T + b2
-                slope = self._dphi(A)
-                RA = Xb @ V1.T + c1
-                RH = slope * RA
-                RZ = RH @ W2.T + H @ V2.T + c2
-                if scalar:
-                    dZ = self.head.derivative(Z[:, 0], Yb)[:, None]
-                    RdZ = self.head.hessian_vector(Z[:, 0], Yb, RZ[:, 0])[:, None]
-                else:
-                    dZ = self.head.derivative(Z, Yb)
-                    RdZ = self.head.hessian_vector(Z, Yb, RZ)
-                O2[:, 0] += RdZ.sum(axis=0)
-                O2[:, 1:] += RdZ.T @ H + dZ.T @ RH
-                dH = dZ @ W2
-                RdA = (RdZ @ W2 + dZ @ V2) * slope + dH * second(A) * RA
-                O1[:, 0] += RdA.sum(axis=0)
-                O1[:, 1:] += RdA.T @ Xb
+
+                def head_r(Z, RZ, Yb=Yb):
+                    if scalar:
+                        delta = self.head.derivative(Z[:, 0], Yb)[:, None]
+                        return delta, self.head.hessian_vector(Z[:, 0], Yb, RZ[:, 0])[:, None]
+                    return self.head.derivative(Z, Yb), self.head.hessian_vector(Z, Yb, RZ)
+
+                self.architecture.backward_r(theta, v, Xb, head_r, kernels, out)
         out /= self.n_samples
         if self.l2:
-            O1[:, 1:] += self.l2 * V1
-            O2[:, 1:] += self.l2 * V2
+            out += self.penalty_gradient(v)
         return out
 
     @property
@@ -801,40 +785,56 @@ class MLPObjective(Objective):
         return None
 
     def initial(self, seed: int = 0) -> np.ndarray:
-        """Glorot-uniform weights (seeded), zero intercepts."""
-        rng = np.random.default_rng(seed)
-        theta = np.zeros(self.n_parameters)
-        b1, W1, b2, W2 = self._layers(theta)
-        W1[...] = rng.uniform(-1, 1, W1.shape) * math.sqrt(6 / (self.n_features + self.hidden))
-        W2[...] = rng.uniform(-1, 1, W2.shape) * math.sqrt(6 / (self.hidden + self.n_outputs))
-        return theta
+        """Weights drawn by the named initialization ``init`` (seeded), zero intercepts."""
+        return self.architecture.initial(self.init, np.random.default_rng(seed))
 
     def outputs(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
-        return self._forward(np.asarray(theta, dtype=float), np.asarray(X, dtype=float))[2]
+        Z = self.architecture.forward(
+            np.asarray(theta, dtype=float), np.asarray(X, dtype=float), self._phi
+        )[2]
+        return Z[:, 0] if self.n_outputs == 1 else Z
 
     def predict(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
         return self.head.predict(self.outputs(theta, X))
 
+    def _unit_names(self, layer: int) -> list[str]:
+        depth = len(self.hidden)
+        if layer == depth:  # the output layer
+            classes = getattr(self.head, "classes", None)
+            return list(classes if self.n_outputs > 1 and classes else ("output",))
+        prefix = "hidden" if depth == 1 else f"layer {layer + 1} unit"
+        return [f"{prefix} {u}" for u in range(1, self.hidden[layer] + 1)]
+
     def parameter_names(self, features: Sequence[str]) -> tuple[str, ...]:
-        """A name for each entry of θ: hidden units, then outputs, each intercept first."""
-        names = []
-        for u in range(1, self.hidden + 1):
-            names += [f"hidden {u}: intercept", *(f"hidden {u}: {f}" for f in features)]
-        classes = getattr(self.head, "classes", None)
-        outputs = classes if self.n_outputs > 1 and classes else ("output",)
-        for label in outputs:
-            names += [
-                f"{label}: intercept",
-                *(f"{label}: hidden {u}" for u in range(1, self.hidden + 1)),
-            ]
+        """A name for each entry of θ: layer by layer, each unit's intercept first."""
+        names: list[str] = []
+        inputs = list(features)
+        for layer in range(len(self.hidden) + 1):
+            units = self._unit_names(layer)
+            for unit in units:
+                names += [f"{unit}: intercept", *(f"{unit}: {f}" for f in inputs)]
+            inputs = units
         return tuple(names)
 
-    def theta_for_json(self, theta: np.ndarray) -> dict[str, list[list[float]]]:
-        """{"hidden": one (b, w...) list per unit, "output": one per output}."""
-        theta = np.asarray(theta, dtype=float)
-        first = theta[: self._sizes[0]].reshape(self.hidden, self.n_features + 1)
-        second = theta[self._sizes[0] :].reshape(self.n_outputs, self.hidden + 1)
-        return {"hidden": first.tolist(), "output": second.tolist()}
+    def theta_for_json(self, theta: np.ndarray) -> dict[str, Any]:
+        """{"layers": one table per layer (a (b, w...) list per unit), output last}.
+
+        The one-hidden-layer network also keeps its earlier keys, "hidden" and "output".
+        """
+        tables = [t.tolist() for t in self.architecture.tables(np.asarray(theta, dtype=float))]
+        parts: dict[str, Any] = {"layers": tables}
+        if len(self.hidden) == 1:
+            parts.update(hidden=tables[0], output=tables[1])
+        return parts
+
+    def describe(self) -> dict[str, Any]:
+        """The network's shape for the JSON of a fit: widths, activations, initialization."""
+        return {
+            "hidden": list(self.hidden),
+            "activation": self.activation.name,
+            "output_activation": self.output_activation,
+            "init": self.init,
+        }
 
     def __repr__(self) -> str:
         return f"<{self.name} objective: {self.n_samples} samples, {self.n_parameters} parameters>"
@@ -1327,93 +1327,148 @@ def _vector_text(expr: sympy.Expr, z: sympy.Symbol, replacement: str) -> str:
 
 
 class MLP:
-    """A network with one hidden layer: z = W₂ φ(W₁ x + b₁) + b₂, trained by backpropagation.
+    """A network of any depth, z = W⁽ᴸ⁾f(...f(W⁽¹⁾x + b⁽¹⁾)...) + b⁽ᴸ⁾, trained by backpropagation.
 
-    ``activation`` is any catalog activation (or expression in x); its derivative
-    φ' comes from `symcalc.symbolic.derivatives` through `symcalc.numeric.kernels`.  ``loss=None``
-    classifies (softmax output, categorical cross-entropy); a scalar loss such as
-    ``"squared_error"`` makes a regression network.
+    ``hidden`` is the width of the one hidden layer or a sequence of widths, one per
+    hidden layer (``(16, 16, 8)``).  ``activation`` is any catalog activation or an
+    expression in x; its derivatives f′ and f″ come from `symcalc.symbolic.derivatives`
+    through the stable kernels of `symcalc.numeric.kernels`.  ``loss=None`` classifies
+    (softmax output, categorical cross-entropy); a scalar loss such as ``"squared_error"``
+    makes a regression network, and ``"binary_cross_entropy"`` a sigmoid classifier of
+    two classes.  ``output_activation`` puts g on the outputs before the loss: ``softmax``
+    (with cross-entropy), ``sigmoid`` (with binary cross-entropy: evaluated as
+    binary_cross_entropy_with_logits, the same function), ``identity``, or any
+    activation under a regression loss (the loss ℓ(g(z), y) is then composed and
+    derived as one function).  ``init`` names the initialization of the weights
+    (`symcalc.learn.initializers`: ``xavier``, ``he``, ``normal``).
 
     Examples
     --------
     >>> MLP(hidden=4, activation="relu")
     <MLP 4 relu units: categorical_cross_entropy>
+    >>> MLP(hidden=(16, 16, 8), activation="x*tanh(x)", loss="squared_error").title
+    'network with hidden layers 16, 16, 8 (x*tanh(x) units)'
     """
 
     name = "mlp"
 
     def __init__(
         self,
-        hidden: int = 8,
+        hidden: int | Sequence[int] = 8,
         activation: str | Entry = "tanh",
         loss: str | Entry | None = None,
         convention: str = "zero",
+        *,
+        output_activation: str | None = None,
+        init: str = "xavier",
     ):
-        if (
-            isinstance(hidden, bool)
-            or not isinstance(hidden, (int, np.integer))
-            or not 1 <= hidden <= 4096
-        ):
-            raise SymcalcError(
-                f"`hidden` must be a whole number of units from 1 to 4096, got {hidden!r}",
-                parameter="hidden",
-            )
-        self.hidden = int(hidden)
+        from .initializers import weight_scale
+
+        self.hidden = hidden_sizes(hidden)
         self.activation = _activation(activation)
-        self.loss = None if loss is None else scalar_loss(loss)
+        weight_scale(init, 1, 1)  # refuses an unknown name
+        self.init = init
         self.convention = convention
+        self.output_activation, self._target_loss, self.loss = _output_and_loss(
+            loss, output_activation
+        )
+
+    @property
+    def depth(self) -> int:
+        """The number of hidden layers."""
+        return len(self.hidden)
+
+    @property
+    def widths(self) -> str:
+        return ", ".join(str(h) for h in self.hidden)
 
     @property
     def title(self) -> str:
-        return f"one-hidden-layer network ({self.hidden} {self.activation.name} units)"
+        if self.depth == 1:
+            return f"one-hidden-layer network ({self.hidden[0]} {self.activation.name} units)"
+        return f"network with hidden layers {self.widths} ({self.activation.name} units)"
+
+    def _options(self) -> dict[str, Any]:
+        return {"init": self.init, "output_activation": self.output_activation}
 
     def objective_on(self, X: Any, Y: Any, head: Any, l2: float = 0.0) -> MLPObjective:
         """J on ``X`` with targets ``Y`` already encoded for ``head`` (minibatches, streams)."""
         return MLPObjective(
-            self.name, X, Y, head, self.hidden, self.activation, l2, self.convention
+            self.name,
+            X,
+            Y,
+            head,
+            self.hidden,
+            self.activation,
+            l2,
+            self.convention,
+            **self._options(),
         )
 
     def objective(self, data: Dataset | tuple[Any, Any], l2: float = 0.0) -> MLPObjective:
-        """J(θ) on ``data``, with penalty (λ/2)(‖W₁‖² + ‖W₂‖²), λ = ``l2``."""
+        """J(θ) on ``data``, with penalty (λ/2)Σₗ‖W⁽ˡ⁾‖², λ = ``l2``."""
         X, y, target = _unpack(data)
         if _is_dask(X):
             raise SymcalcError("dask arrays are supported for the linear and logistic models")
-        head, Y = head_for(self.loss, y, target)
-        return MLPObjective(
-            self.name, X, Y, head, self.hidden, self.activation, l2, self.convention
+        head, Y = head_for(self._target_loss, y, target)
+        if self.loss is not self._target_loss:  # ℓ(g(z), y): the composed loss
+            head = ScalarHead(self.loss)
+        return self.objective_on(X, Y, head, l2)
+
+    def backprop(self, K: int = 3) -> Any:
+        """The textbook derivation of this network's backward pass (`symcalc.backprop`)."""
+        from ..symbolic.backprop import backprop
+
+        loss = "categorical_cross_entropy" if self.loss is None else self._target_loss.name
+        return backprop(
+            hidden=self.hidden,
+            activation=self.activation,
+            loss=loss,
+            output_activation=self.output_activation,
+            classes=K,
         )
+
+    def _layer_symbols(self) -> list[tuple[sympy.Symbol, sympy.Symbol]]:
+        """(unit index, width) of each hidden layer: q and h for one layer, q1, h1, ... else."""
+        if self.depth == 1:
+            return [(_q, _h)]
+        return [
+            (
+                sympy.Symbol(f"q{l}", integer=True, positive=True),
+                sympy.Symbol(f"h{l}", integer=True, positive=True),
+            )
+            for l in range(1, self.depth + 1)
+        ]
 
     def _sum_form(
         self, K: int, loss: Callable[..., sympy.Expr], phi: Callable[[sympy.Expr], sympy.Expr]
     ):
-        X, W1, b1, W2, b2 = (_indexed(n) for n in ("X", "W1", "b1", "W2", "b2"))
-        a = b1[_q] + sympy.Sum(X[_i, _j] * W1[_q, _j], (_j, 1, _n))
+        """J as nested sums: a⁽¹⁾ = b1 + Σ_j X·W1, a⁽ˡ⁾ = bl + Σ Wl·φ(a⁽ˡ⁻¹⁾), outputs last."""
+        X = _indexed("X")
+        layers = self._layer_symbols()
+        q, h = layers[0]
+        W, b = _indexed("W1"), _indexed("b1")
+        a = b[q] + sympy.Sum(X[_i, _j] * W[q, _j], (_j, 1, _n))
+        penalty = sympy.Sum(sympy.Sum(W[q, _j] ** 2, (_j, 1, _n)), (q, 1, h))
+        for l in range(2, self.depth + 1):
+            (p, g), (q, h) = layers[l - 2], layers[l - 1]
+            W, b = _indexed(f"W{l}"), _indexed(f"b{l}")
+            a = b[q] + sympy.Sum(W[q, p] * phi(a), (p, 1, g))
+            penalty += sympy.Sum(sympy.Sum(W[q, p] ** 2, (p, 1, g)), (q, 1, h))
+        out = self.depth + 1
         if self.loss is not None:
-            b2s = symbol("b2")
-            w2 = _indexed("w2")
-            z = b2s + sympy.Sum(w2[_q] * phi(a), (_q, 1, _h))
+            bo, wo = symbol(f"b{out}"), _indexed(f"w{out}")
+            z = bo + sympy.Sum(wo[q] * phi(a), (q, 1, h))
             J = sympy.Sum(loss(z, _indexed("y")[_i]), (_i, 1, _m)) / _m
-            penalty = (
-                _lambda
-                / 2
-                * (
-                    sympy.Sum(sympy.Sum(W1[_q, _j] ** 2, (_j, 1, _n)), (_q, 1, _h))
-                    + sympy.Sum(w2[_q] ** 2, (_q, 1, _h))
-                )
-            )
-            return J + penalty, [W1[_k, _r], b1[_k], w2[_k], b2s]
-        Y = _indexed("Y")
-        zs = [b2[c] + sympy.Sum(W2[c, _q] * phi(a), (_q, 1, _h)) for c in range(1, K + 1)]
+            penalty += sympy.Sum(wo[q] ** 2, (q, 1, h))
+            first = [_indexed("W1")[_k, _r], _indexed("b1")[_k]]
+            return J + _lambda / 2 * penalty, [*first, wo[_k], bo]
+        Wo, bo, Y = _indexed(f"W{out}"), _indexed(f"b{out}"), _indexed("Y")
+        zs = [bo[c] + sympy.Sum(Wo[c, q] * phi(a), (q, 1, h)) for c in range(1, K + 1)]
         J = sympy.Sum(loss(*zs, *(Y[_i, c] for c in range(1, K + 1))), (_i, 1, _m)) / _m
-        penalty = (
-            _lambda
-            / 2
-            * (
-                sympy.Sum(sympy.Sum(W1[_q, _j] ** 2, (_j, 1, _n)), (_q, 1, _h))
-                + sympy.Sum(sympy.Sum(W2[_c, _q] ** 2, (_q, 1, _h)), (_c, 1, K))
-            )
-        )
-        return J + penalty, [W1[_k, _r], b1[_k], W2[1, _k], b2[1]]
+        penalty += sympy.Sum(sympy.Sum(Wo[_c, q] ** 2, (q, 1, h)), (_c, 1, K))
+        first = [_indexed("W1")[_k, _r], _indexed("b1")[_k]]
+        return J + _lambda / 2 * penalty, [*first, Wo[1, _k], bo[1]]
 
     def _entry(self, K: int) -> Entry:
         return self.loss if self.loss is not None else get("categorical_cross_entropy", K=K)
@@ -1448,8 +1503,17 @@ class MLP:
         )
 
     def derivation(self, K: int = 2) -> GradientDerivation:
-        """Objective, ∂ℓ/∂z, φ', the chain rule through the hidden layer, backpropagation."""
+        """Objective, ∂ℓ/∂z, φ', the chain rule through the hidden layer, backpropagation.
+
+        For one hidden layer; a deeper network's derivation is `backprop`.
+        """
         from ..symbolic.derivatives import derivative
+
+        if self.depth > 1:
+            raise SymcalcError(
+                "the Sum-form derivation covers one hidden layer; for a deeper network see "
+                "its backpropagation derivation (MLP.backprop, symcalc.backprop)"
+            )
 
         entry = self._entry(K)
         ell = _loss_placeholder()
@@ -1501,40 +1565,92 @@ class MLP:
         K = objective.n_outputs
         J = self.symbolic_objective(K)
         m, n = X.shape
-        h = self.hidden
         thetas = sympy.symbols(f"theta0:{objective.n_parameters}", real=True)
         values: dict[sympy.Expr, sympy.Expr] = {_lambda: sympy.nsimplify(l2)}
-        Xb, W1, b1 = _indexed("X"), _indexed("W1"), _indexed("b1")
+        Xb = _indexed("X")
         for r in range(m):
             for c in range(n):
                 values[Xb[r + 1, c + 1]] = sympy.Float(float(X[r, c]), 30)
-        for u in range(h):
-            values[b1[u + 1]] = thetas[u * (n + 1)]
-            for c in range(n):
-                values[W1[u + 1, c + 1]] = thetas[u * (n + 1) + c + 1]
-        offset = h * (n + 1)
+        arch = objective.architecture
+        numbers = arch.tables(np.arange(arch.n_parameters))
+        out = self.depth + 1
+        for l, table in enumerate(numbers, start=1):
+            last = l == out
+            scalar = last and self.loss is not None
+            W = _indexed(f"w{l}" if scalar else f"W{l}")
+            b = _indexed(f"b{l}")
+            for u, row in enumerate(table):
+                values[symbol(f"b{l}") if scalar else b[u + 1]] = thetas[row[0]]
+                for c, index in enumerate(row[1:]):
+                    values[W[c + 1] if scalar else W[u + 1, c + 1]] = thetas[index]
         if self.loss is not None:
-            values[symbol("b2")] = thetas[offset]
-            w2 = _indexed("w2")
-            for u in range(h):
-                values[w2[u + 1]] = thetas[offset + u + 1]
             yb = _indexed("y")
             for r in range(m):
                 values[yb[r + 1]] = sympy.Float(float(objective.Y[r]), 30)
         else:
-            W2, b2, Yb = _indexed("W2"), _indexed("b2"), _indexed("Y")
+            Yb = _indexed("Y")
             for k in range(K):
-                values[b2[k + 1]] = thetas[offset + k * (h + 1)]
-                for u in range(h):
-                    values[W2[k + 1, u + 1]] = thetas[offset + k * (h + 1) + u + 1]
                 for r in range(m):
                     values[Yb[r + 1, k + 1]] = sympy.Integer(int(objective.Y[r] == k))
-        expanded = self._write_activation(_expand_sums(J.subs({_m: m, _n: n, _h: h})))
+        sizes = {_m: m, _n: n}
+        sizes.update({h: w for (_, h), w in zip(self._layer_symbols(), self.hidden, strict=True)})
+        expanded = self._write_activation(_expand_sums(J.subs(sizes)))
         return expanded.xreplace(values), thetas, objective
 
     def __repr__(self) -> str:
         loss = "categorical_cross_entropy" if self.loss is None else self.loss.name
-        return f"<MLP {self.hidden} {self.activation.name} units: {loss}>"
+        return f"<MLP {','.join(str(h) for h in self.hidden)} {self.activation.name} units: {loss}>"
+
+
+def _output_and_loss(
+    loss: str | Entry | None, output_activation: str | Entry | None
+) -> tuple[str, Entry | None, Entry | None]:
+    """(output activation's name, the loss that reads the targets, the loss the head evaluates).
+
+    softmax pairs with categorical cross-entropy and sigmoid with binary cross-entropy
+    (both evaluated on the logits, where they are stable); a regression loss takes the
+    identity or any activation g, composed into ℓ(g(z), y).
+    """
+    g = output_activation
+    name = g.name if isinstance(g, Entry) else (None if g is None else str(g).strip())
+    entry = None if loss is None else resolve(loss)
+    if entry is None or entry.name == "categorical_cross_entropy":
+        if name not in (None, "softmax"):
+            raise SymcalcError(
+                "categorical_cross_entropy reads a softmax output; drop `output_activation` "
+                "or choose a scalar loss",
+                parameter="output_activation",
+            )
+        return "softmax", None, None
+    if entry.name in ("binary_cross_entropy", "binary_cross_entropy_with_logits"):
+        if name not in (None, "sigmoid"):
+            raise SymcalcError(
+                f"{entry.name} reads a sigmoid output; drop `output_activation` or set it "
+                "to sigmoid",
+                parameter="output_activation",
+            )
+        logits = get("binary_cross_entropy_with_logits")  # ℓ(σ(z), y), stable in z
+        return "sigmoid", logits, logits
+    base = scalar_loss(entry)
+    if name in (None, "identity", "linear"):
+        return "identity", base, base
+    if name == "softmax":
+        raise SymcalcError(
+            "a softmax output goes with categorical_cross_entropy; drop `loss` to classify",
+            parameter="output_activation",
+        )
+    outer = _activation(g)
+    p = base.variables[0]
+    body = base.bind().subs(p, outer.bind().subs(outer.variables[0], p))
+    composed = Entry(
+        f"{base.name}∘{outer.name}",
+        "loss",
+        body,
+        base.variables,
+        description=f"{base.name} of {outer.name}(z): the loss composed with the output activation",
+        fixed=base.fixed,
+    )
+    return outer.name, base, composed
 
 
 def _activation(activation: str | Entry) -> Entry:
@@ -1588,7 +1704,7 @@ MODELS: Mapping[str, str] = MappingProxyType(
         "linear": "linear regression, squared error (MSE)",
         "logistic": "logistic regression, binary cross-entropy on logits",
         "softmax": "softmax regression, categorical cross-entropy",
-        "mlp": "one hidden layer (any catalog activation), softmax or a scalar loss",
+        "mlp": "a network of any depth (any activation), softmax or a scalar loss",
     }
 )
 
@@ -1596,14 +1712,18 @@ MODELS: Mapping[str, str] = MappingProxyType(
 def make_model(
     name: str | LinearModel | MLP,
     *,
-    hidden: int = 8,
+    hidden: int | Sequence[int] = 8,
     activation: str | Entry = "tanh",
     loss: str | Entry | None = None,
+    output_activation: str | None = None,
+    init: str = "xavier",
 ) -> LinearModel | MLP:
     """The model called ``name``: ``linear``, ``logistic``, ``softmax`` or ``mlp``.
 
     ``loss`` replaces the default loss of ``linear`` (e.g. ``"huber"``) or makes the
-    ``mlp`` a regression network (``"squared_error"``).
+    ``mlp`` a regression network (``"squared_error"``).  ``hidden`` (one width or one per
+    layer), ``activation``, ``output_activation`` and ``init`` shape the ``mlp``
+    (see `MLP`).
 
     Examples
     --------
@@ -1616,6 +1736,10 @@ def make_model(
     """
     if isinstance(name, (LinearModel, MLP)):
         return name
+    if name in ("linear", "logistic", "softmax") and (
+        output_activation is not None or init != "xavier"
+    ):
+        raise SymcalcError("`output_activation` and `init` apply to the mlp model only")
     if name == "linear":
         return LinearModel(loss or "squared_error", name="linear")
     if name == "logistic":
@@ -1629,7 +1753,7 @@ def make_model(
             raise SymcalcError("softmax regression uses categorical_cross_entropy; drop the loss")
         return LinearModel(None, name="softmax")
     if name == "mlp":
-        return MLP(hidden, activation, loss)
+        return MLP(hidden, activation, loss, output_activation=output_activation, init=init)
     raise SymcalcError(
         f"unknown model '{name}'{did_you_mean(str(name), MODELS)} (models: {', '.join(MODELS)})"
     )

@@ -41,6 +41,8 @@ _PUBLIC = {
     "Derivation": "symbolic.derivatives",
     "derivative": "symbolic.derivatives",
     "derive": "symbolic.derivatives",
+    "BackpropDerivation": "symbolic.backprop",
+    "backprop": "symbolic.backprop",
     "Antiderivative": "symbolic.integrals",
     "antiderivative": "symbolic.integrals",
     "Kernel": "numeric.kernels",
@@ -145,6 +147,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         plot_riemann_sum,
         plot_step_errors,
     )
+    from .symbolic.backprop import BackpropDerivation, backprop
     from .symbolic.catalog import CATALOG, Entry, catalog, get
     from .symbolic.derivatives import Derivation, derivative, derive
     from .symbolic.functions import sigmoid
@@ -154,6 +157,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
 __all__ = [
     "Antiderivative",
     "Attribution",
+    "BackpropDerivation",
     "CATALOG",
     "Dataset",
     "Derivation",
@@ -177,6 +181,7 @@ __all__ = [
     "__version__",
     "accumulate",
     "antiderivative",
+    "backprop",
     "build_gallery",
     "catalog",
     "check_ftc",

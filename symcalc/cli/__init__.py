@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "derivatives",
     "eval": "evaluate the stable NumPy kernel of a function or its derivative",
     "gradcheck": "compare the symbolic derivative with numeric differentiation",
+    "backprop": "the backward pass of a network derived step by step in matrix calculus, verified",
     "gradient-flow": "gradient norms layer by layer on random deep networks, beside their bound",
     "attribute": "integrated gradients: f(x) − f(x′) shared between the inputs, checked",
     "export": "write a function and its derivatives as a standalone JAX, PyTorch or NumPy module",

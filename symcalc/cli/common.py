@@ -36,6 +36,20 @@ def emit(result: Any, fmt: str, *, wrote: str | None = None, **text_options: Any
         print(f"wrote {wrote}")
 
 
+def parse_hidden(text: str | None, default: int | tuple[int, ...]) -> int | tuple[int, ...]:
+    """``--hidden 16,16,8`` -> (16, 16, 8); ``16`` -> 16; None -> ``default``."""
+    if text is None:
+        return default
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        widths = tuple(int(p) for p in parts)
+    except ValueError:
+        raise SymcalcError(
+            f"--hidden takes whole numbers separated by commas (16,16,8), got '{text}'"
+        ) from None
+    return widths[0] if len(widths) == 1 else widths
+
+
 def standalone_format(args: argparse.Namespace) -> None:
     """``--standalone`` writes LaTeX: refuse it with ``--format json`` before any work."""
     if getattr(args, "standalone", False) and args.format == "json":

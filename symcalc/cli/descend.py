@@ -5,17 +5,27 @@ from __future__ import annotations
 import sys
 
 from ..errors import SymcalcError
-from .common import EXIT_FAILED, EXIT_OK, add_plot_target, check_plot_target, emit, save_plot
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_plot_target,
+    check_plot_target,
+    emit,
+    parse_hidden,
+    save_plot,
+)
 from .flags import to_flags
 
 
 def add(sub) -> None:
     from ..learn.descent import DEFAULT_MAX_ITER, DEFAULT_TOL, OPTIMIZER_NAMES, SCHEDULES
+    from ..learn.initializers import INITIALIZERS
     from ..learn.models import MODELS
 
     p = sub.add_parser(
         "descend",
-        description="Fit linear, logistic, softmax or one-hidden-layer models. The gradient and "
+        description="Fit linear, logistic, softmax or network (mlp, any depth) models. The "
+        "gradient and "
         "the Hessian are derived from the model's symbolic loss (see --derivation), never "
         "written by hand. --optimizer auto (the default) picks Newton's method for convex "
         "models whose Hessian is cheap (L-BFGS when it is costly and the problem well "
@@ -89,20 +99,37 @@ def add(sub) -> None:
         help="also stop when the relative change of the loss is at most R (default: off)",
     )
     p.add_argument(
-        "--hidden", type=int, default=None, metavar="N", help="mlp: hidden units (default 8)"
+        "--hidden",
+        default=None,
+        metavar="N,N,...",
+        help="mlp: width of each hidden layer, e.g. 16 or 16,16,8 (default 8)",
     )
     p.add_argument(
         "--activation",
         default=None,
-        metavar="NAME",
-        help="mlp: hidden activation, any catalog activation (default tanh)",
+        metavar="NAME|EXPR",
+        help="mlp: hidden activation, any catalog activation or an expression in x (default tanh)",
+    )
+    p.add_argument(
+        "--output-activation",
+        default=None,
+        metavar="NAME|EXPR",
+        help="mlp: g on the outputs; softmax (with cross-entropy, the default) and sigmoid "
+        "(with --loss binary_cross_entropy) are evaluated on the logits; a regression loss "
+        "takes identity (default) or any activation",
+    )
+    p.add_argument(
+        "--init",
+        choices=list(INITIALIZERS),
+        default=None,
+        help="mlp: initialization of the weights, seeded by --seed (default xavier)",
     )
     p.add_argument(
         "--loss",
         default=None,
         metavar="NAME",
         help="linear: huber, log_cosh, absolute_error instead of MSE; "
-        "mlp: squared_error "
+        "mlp: binary_cross_entropy (two classes), or squared_error, huber, ... "
         "for regression (default: softmax cross-entropy)",
     )
     p.add_argument(
@@ -146,8 +173,16 @@ def add(sub) -> None:
 def run(args) -> int:
     from ..learn.descent import ProgressBar, descend
 
-    if args.model != "mlp" and (args.hidden is not None or args.activation is not None):
-        raise SymcalcError("--hidden and --activation apply to the mlp model only")
+    network_flags = {
+        "--hidden": args.hidden,
+        "--activation": args.activation,
+        "--output-activation": args.output_activation,
+        "--init": args.init,
+    }
+    used = [flag for flag, value in network_flags.items() if value is not None]
+    if args.model != "mlp" and used:
+        verb = "applies" if len(used) == 1 else "apply"
+        raise SymcalcError(f"{', '.join(used)} {verb} to the mlp model only")
     if args.loss is not None and args.model in ("logistic", "softmax"):
         raise SymcalcError(f"{args.model} regression has a fixed loss; drop --loss")
     if args.derivation and args.format == "json":
@@ -166,21 +201,26 @@ def run(args) -> int:
         raise SymcalcError("--data is required: a CSV file, builtin:NAME or synthetic:NAME")
     check_plot_target(args.plot, args.force)
     options = {
-        "hidden": 8 if args.hidden is None else args.hidden,
+        "hidden": parse_hidden(args.hidden, 8),
         "activation": args.activation or "tanh",
         "loss": args.loss,
+        "output_activation": args.output_activation,
+        "init": args.init or "xavier",
     }
     if args.derivation:
         from ..learn.data import load_data
         from ..learn.models import encode_classes, make_model
 
         model = make_model(args.model, **options)
-        classes = 3 if args.model == "softmax" else 2
+        classes = 3 if args.model == "softmax" else (None if args.model == "mlp" else 2)
         if args.data is not None and args.model in ("softmax", "mlp") and args.loss is None:
             data = load_data(args.data, args.target, delimiter=args.delimiter)
             classes = len(encode_classes(data.y)[1])
-        derivation = model.derivation(classes)
-        print(derivation.to_latex() if args.format == "latex" else derivation.to_text())
+        if args.model == "mlp":  # the backward pass derived layer by layer
+            print(_network_derivation(model, classes, args.format))
+        else:
+            derivation = model.derivation(classes)
+            print(derivation.to_latex() if args.format == "latex" else derivation.to_text())
         if args.data is None or args.format == "latex":
             return EXIT_OK
         print()
@@ -218,3 +258,14 @@ def run(args) -> int:
         print(f"symcalc descend: {to_flags(result.message)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _network_derivation(model, classes: int | None, fmt: str) -> str:
+    """The network's backpropagation derivation, then (text) how ∇²J·v follows from it."""
+    from ..learn.network import HESSIAN_VECTOR
+
+    derivation = model.backprop(classes)
+    if fmt == "latex":
+        return derivation.to_latex()
+    lines = [derivation.to_text(), "", "Hessian-vector product (for trust-ncg):"]
+    return "\n".join(lines + [f"  {line}" for line in HESSIAN_VECTOR])

@@ -195,7 +195,11 @@ def _affine_layers(objective: Any, theta: np.ndarray) -> list[Layer]:
 
 
 def _mlp_layers(objective: Any, theta: np.ndarray) -> list[Layer]:
-    if getattr(objective, "output_activation", "identity") not in ("identity", "softmax", "sigmoid"):
+    if getattr(objective, "output_activation", "identity") not in (
+        "identity",
+        "softmax",
+        "sigmoid",
+    ):
         raise SymcalcError("attribution reads networks whose output is linear, sigmoid or softmax")
     tables = [np.array(t) for t in objective.theta_for_json(theta)["layers"]]
     hidden = [Layer(t[:, 1:], t[:, 0], objective.activation) for t in tables[:-1]]

@@ -1434,10 +1434,10 @@ class MLP:
             return [(_q, _h)]
         return [
             (
-                sympy.Symbol(f"q{l}", integer=True, positive=True),
-                sympy.Symbol(f"h{l}", integer=True, positive=True),
+                sympy.Symbol(f"q{layer}", integer=True, positive=True),
+                sympy.Symbol(f"h{layer}", integer=True, positive=True),
             )
-            for l in range(1, self.depth + 1)
+            for layer in range(1, self.depth + 1)
         ]
 
     def _sum_form(
@@ -1450,9 +1450,9 @@ class MLP:
         W, b = _indexed("W1"), _indexed("b1")
         a = b[q] + sympy.Sum(X[_i, _j] * W[q, _j], (_j, 1, _n))
         penalty = sympy.Sum(sympy.Sum(W[q, _j] ** 2, (_j, 1, _n)), (q, 1, h))
-        for l in range(2, self.depth + 1):
-            (p, g), (q, h) = layers[l - 2], layers[l - 1]
-            W, b = _indexed(f"W{l}"), _indexed(f"b{l}")
+        for layer in range(2, self.depth + 1):
+            (p, g), (q, h) = layers[layer - 2], layers[layer - 1]
+            W, b = _indexed(f"W{layer}"), _indexed(f"b{layer}")
             a = b[q] + sympy.Sum(W[q, p] * phi(a), (p, 1, g))
             penalty += sympy.Sum(sympy.Sum(W[q, p] ** 2, (p, 1, g)), (q, 1, h))
         out = self.depth + 1
@@ -1574,13 +1574,12 @@ class MLP:
         arch = objective.architecture
         numbers = arch.tables(np.arange(arch.n_parameters))
         out = self.depth + 1
-        for l, table in enumerate(numbers, start=1):
-            last = l == out
-            scalar = last and self.loss is not None
-            W = _indexed(f"w{l}" if scalar else f"W{l}")
-            b = _indexed(f"b{l}")
+        for layer, table in enumerate(numbers, start=1):
+            scalar = layer == out and self.loss is not None
+            W = _indexed(f"w{layer}" if scalar else f"W{layer}")
+            b = _indexed(f"b{layer}")
             for u, row in enumerate(table):
-                values[symbol(f"b{l}") if scalar else b[u + 1]] = thetas[row[0]]
+                values[symbol(f"b{layer}") if scalar else b[u + 1]] = thetas[row[0]]
                 for c, index in enumerate(row[1:]):
                     values[W[c + 1] if scalar else W[u + 1, c + 1]] = thetas[index]
         if self.loss is not None:

@@ -38,12 +38,29 @@ import numpy as np
 
 from ..errors import SymcalcError
 
-__all__ = ["MAX_LAYERS", "MAX_UNITS", "Architecture", "Kernels", "hidden_sizes"]
+__all__ = [
+    "HESSIAN_VECTOR",
+    "MAX_LAYERS",
+    "MAX_UNITS",
+    "Architecture",
+    "Kernels",
+    "hidden_sizes",
+]
 
 #: Most hidden layers, and most units in one layer.
 MAX_LAYERS, MAX_UNITS = 64, 4096
 
 Kernel = Callable[[np.ndarray], np.ndarray]
+
+#: How ∇²J·v follows from the backward pass: R{·} is the derivative along v = (V⁽ˡ⁾, c⁽ˡ⁾).
+HESSIAN_VECTOR = (
+    "R{z⁽ˡ⁾} = W⁽ˡ⁾R{a⁽ˡ⁻¹⁾} + V⁽ˡ⁾a⁽ˡ⁻¹⁾ + c⁽ˡ⁾;  R{a⁽ˡ⁾} = f′(z⁽ˡ⁾) ⊙ R{z⁽ˡ⁾};  R{a⁽⁰⁾} = 0"
+    "   (forward)",
+    "R{δ⁽ᴸ⁾} = ∂²ℓ/∂z²·R{z⁽ᴸ⁾}  (softmax: a ⊙ (R{z} − (a·R{z})1))",
+    "R{δ⁽ˡ⁾} = (W⁽ˡ⁺¹⁾ᵀR{δ⁽ˡ⁺¹⁾} + V⁽ˡ⁺¹⁾ᵀδ⁽ˡ⁺¹⁾) ⊙ f′(z⁽ˡ⁾) + (W⁽ˡ⁺¹⁾ᵀδ⁽ˡ⁺¹⁾) ⊙ f″(z⁽ˡ⁾) ⊙ "
+    "R{z⁽ˡ⁾}   (backward; f″ = the second-derivative kernel)",
+    "R{∂J/∂W⁽ˡ⁾} = R{δ⁽ˡ⁾}a⁽ˡ⁻¹⁾ᵀ + δ⁽ˡ⁾R{a⁽ˡ⁻¹⁾}ᵀ + λV⁽ˡ⁾;  R{∂J/∂b⁽ˡ⁾} = R{δ⁽ˡ⁾}",
+)
 
 
 def hidden_sizes(hidden: Any) -> tuple[int, ...]:
@@ -127,8 +144,7 @@ class Architecture:
         """Views of θ, one (units, 1 + inputs) table per layer."""
         offsets = self.offsets
         return [
-            theta[offsets[k] : offsets[k + 1]].reshape(shape)
-            for k, shape in enumerate(self.shapes)
+            theta[offsets[k] : offsets[k + 1]].reshape(shape) for k, shape in enumerate(self.shapes)
         ]
 
     def weight_slices(self) -> tuple[tuple[int, int], ...]:

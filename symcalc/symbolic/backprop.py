@@ -21,10 +21,8 @@ derivation's formulas are evaluated beside it, at 30 digits (`check`).
 Examples
 --------
 >>> d = backprop(hidden=(4,), activation="sigmoid", loss="binary_cross_entropy")
->>> d.verified
-True
->>> print(d.step("output error").text)
-δ⁽ᴸ⁾ = ∂J/∂z⁽ᴸ⁾ = ∂ℓ/∂a⁽ᴸ⁾ ⊙ g′(z⁽ᴸ⁾) = (a⁽ᴸ⁾ - y)/(a⁽ᴸ⁾·(1 - a⁽ᴸ⁾)) ⊙ a⁽ᴸ⁾·(1 - a⁽ᴸ⁾) = a⁽ᴸ⁾ - y   (chain rule through g; the factor a⁽ᴸ⁾(1 − a⁽ᴸ⁾) cancels)
+>>> d.verified, d.step("output error").sides[-1]
+(True, 'a⁽ᴸ⁾ - y')
 """
 
 from __future__ import annotations
@@ -364,8 +362,8 @@ def backprop(
     Examples
     --------
     >>> d = backprop(hidden=(16, 8), activation="tanh")
-    >>> print(d.step("recursion").text)
-    δ⁽ˡ⁾ = ∂J/∂z⁽ˡ⁾ = Σₖ δ⁽ˡ⁺¹⁾ₖ W⁽ˡ⁺¹⁾ₖⱼ f′(z⁽ˡ⁾ⱼ) = (W⁽ˡ⁺¹⁾ᵀδ⁽ˡ⁺¹⁾) ⊙ f′(z⁽ˡ⁾) = (W⁽ˡ⁺¹⁾ᵀδ⁽ˡ⁺¹⁾) ⊙ (1 - a⁽ˡ⁾²)   (chain rule by components: z⁽ˡ⁺¹⁾ₖ depends on z⁽ˡ⁾ⱼ only through a⁽ˡ⁾ⱼ = f(z⁽ˡ⁾ⱼ); f′ in its classic form)
+    >>> d.step("recursion").sides[-1]
+    '(W⁽ˡ⁺¹⁾ᵀδ⁽ˡ⁺¹⁾) ⊙ (1 - a⁽ˡ⁾²)'
     >>> d.verified
     True
     """
@@ -438,12 +436,12 @@ def _forward_steps(widths, f, g_name, ell, classes) -> list[BackpropStep]:
         "softmax": r"\operatorname{softmax}\bigl(z^{(L)}\bigr)",
         "sigmoid": r"\sigma\bigl(z^{(L)}\bigr)",
         "identity": r"z^{(L)}",
-    }.get(g_name, rf"g\bigl(z^{{(L)}}\bigr)")
+    }.get(g_name, r"g\bigl(z^{(L)}\bigr)")
     loss_text, loss_tex = _loss_forms(g_name, ell)
     K = "K" if classes is None else str(classes)
     sizes = [("n", "n"), *((str(w), str(w)) for w in widths)]
     shapes = ", ".join(
-        f"W{_sup(l)} {sizes[l][0]}×{sizes[l - 1][0]}" for l in range(1, len(widths) + 1)
+        f"W{_sup(k)} {sizes[k][0]}×{sizes[k - 1][0]}" for k in range(1, len(widths) + 1)
     )
     last = K if g_name == "softmax" else "1"
     shapes += f", W{_sup(len(widths) + 1)} {last}×{sizes[-1][0]}"
@@ -533,9 +531,7 @@ class _OutputError:
 _Z = sympy.Symbol("𝑧", real=True)
 
 
-def _scalar_output_error(
-    g_name: str, g: Entry | None, ell: Entry, convention: str
-) -> _OutputError:
+def _scalar_output_error(g_name: str, g: Entry | None, ell: Entry, convention: str) -> _OutputError:
     from .derivatives import derivative
 
     p = ell.variables[0]
@@ -564,9 +560,7 @@ def _output_steps(g_name: str, g: Entry | None, ell: Entry, convention: str) -> 
         sides_tex = (r"\frac{\partial \ell}{\partial a^{(L)}}", final_tex)
         why = f"the identity output: δ⁽ᴸ⁾ is ∂ℓ/∂a, symcalc.derivative of {ell.name}"
         tag = r"the identity output: $\delta^{(L)} = \partial\ell / \partial a$"
-        return [
-            BackpropStep(rule, "δ⁽ᴸ⁾", sides, r"\delta^{(L)}", sides_tex, why, 0.0, tag)
-        ]
+        return [BackpropStep(rule, "δ⁽ᴸ⁾", sides, r"\delta^{(L)}", sides_tex, why, 0.0, tag)]
     loss_text = _factor_text(_pretty(error.loss_slope, "a⁽ᴸ⁾"))
     g_text = _factor_text(_pretty(error.output_slope, "a⁽ᴸ⁾").replace("𝑧", "z⁽ᴸ⁾"))
     g_tex = _tex(error.output_slope, "a^{(L)}").replace("𝑧", "{z^{(L)}}")
@@ -711,36 +705,39 @@ def _network_steps(widths, f, g_name, g, ell, classes, convention, L) -> list[Ba
             tag=f"${_outputs(g_name, classes)}$ outputs",
         )
     ]
-    for l in range(L - 1, 0, -1):
-        text, tex = _classic_in_layer(f, convention, _sup(l), f"({l})")
+    for k in range(L - 1, 0, -1):
+        text, tex = _classic_in_layer(f, convention, _sup(k), f"({k})")
         steps.append(
             BackpropStep(
                 rule,
-                f"δ{_sup(l)}",
-                (f"(W{_sup(l + 1)}ᵀδ{_sup(l + 1)}) ⊙ {_factor_text(text)}",),
-                rf"\delta^{{({l})}}",
-                (rf"\bigl(W^{{({l + 1})\top}} \delta^{{({l + 1})}}\bigr) \odot {_factor_tex(tex)}",),
-                f"{widths[l - 1]} units",
+                f"δ{_sup(k)}",
+                (f"(W{_sup(k + 1)}ᵀδ{_sup(k + 1)}) ⊙ {_factor_text(text)}",),
+                rf"\delta^{{({k})}}",
+                (
+                    rf"\bigl(W^{{({k + 1})\top}} \delta^{{({k + 1})}}\bigr) \odot "
+                    + _factor_tex(tex),
+                ),
+                f"{widths[k - 1]} units",
                 error=0.0,
-                tag=f"{widths[l - 1]} units",
+                tag=f"{widths[k - 1]} units",
             )
         )
-    for l in range(L, 0, -1):
-        below = "x" if l == 1 else f"a{_sup(l - 1)}"
-        below_tex = "x^{\\top}" if l == 1 else f"a^{{({l - 1})\\top}}"
-        rows = _outputs(g_name, classes) if l == L else str(widths[l - 1])
-        columns = "n" if l == 1 else str(widths[l - 2])
+    for k in range(L, 0, -1):
+        below = "x" if k == 1 else f"a{_sup(k - 1)}"
+        below_tex = "x^{\\top}" if k == 1 else f"a^{{({k - 1})\\top}}"
+        rows = _outputs(g_name, classes) if k == L else str(widths[k - 1])
+        columns = "n" if k == 1 else str(widths[k - 2])
         steps.append(
             BackpropStep(
                 rule,
-                f"∂J/∂W{_sup(l)}",
-                (f"δ{_sup(l)}{below}ᵀ",),
-                rf"\frac{{\partial J}}{{\partial W^{{({l})}}}}",
-                (rf"\delta^{{({l})}} {below_tex}",),
-                f"{rows} × {columns}; ∂J/∂b{_sup(l)} = δ{_sup(l)}",
+                f"∂J/∂W{_sup(k)}",
+                (f"δ{_sup(k)}{below}ᵀ",),
+                rf"\frac{{\partial J}}{{\partial W^{{({k})}}}}",
+                (rf"\delta^{{({k})}} {below_tex}",),
+                f"{rows} × {columns}; ∂J/∂b{_sup(k)} = δ{_sup(k)}",
                 error=0.0,
                 tag=rf"${rows} \times {columns}$; "
-                rf"$\partial J / \partial b^{{({l})}} = \delta^{{({l})}}$",
+                rf"$\partial J / \partial b^{{({k})}} = \delta^{{({k})}}$",
             )
         )
     return steps
@@ -806,10 +803,8 @@ def check(
     def number() -> sympy.Float:
         return sympy.Float(rng.uniform(-1, 1), DIGITS)
 
-    weights = [
-        sympy.Matrix(sizes[l + 1], sizes[l], lambda i, j: number()) for l in range(L)
-    ]
-    biases = [sympy.Matrix(sizes[l + 1], 1, lambda i, j: number()) for l in range(L)]
+    weights = [sympy.Matrix(sizes[k + 1], sizes[k], lambda i, j: number()) for k in range(L)]
+    biases = [sympy.Matrix(sizes[k + 1], 1, lambda i, j: number()) for k in range(L)]
     x = sympy.Matrix(sizes[0], 1, lambda i, j: number())
     if g_name == "softmax":
         y = sympy.Matrix(K, 1, lambda i, j: sympy.Integer(int(i == 1)))
@@ -822,10 +817,10 @@ def check(
 
     # the forward pass with numbers
     pre, acts = [], [x]
-    for l in range(L):
-        z = weights[l] * acts[-1] + biases[l]
+    for k in range(L):
+        z = weights[k] * acts[-1] + biases[k]
         pre.append(z)
-        acts.append(z.applyfunc(phi) if l < L - 1 else None)
+        acts.append(z.applyfunc(phi) if k < L - 1 else None)
     z_out = pre[L - 1]
     x_f = f.variables[0]
 
@@ -836,36 +831,37 @@ def check(
     def run(start: int, value: sympy.Matrix) -> sympy.Expr:
         """J from z⁽ˢᵗᵃʳᵗ⁾ = value (layers numbered 1..L), each branch of a kink fixed."""
         z = value
-        for l in range(start, L):
-            a = sympy.Matrix([local_phi(e, at) for e, at in zip(z, pre[l - 1], strict=True)])
-            z = weights[l] * a + biases[l]
+        for k in range(start, L):
+            a = sympy.Matrix([local_phi(e, at) for e, at in zip(z, pre[k - 1], strict=True)])
+            z = weights[k] * a + biases[k]
         return _loss_of_outputs(z, y, g_name, g, ell, z_out)
+
     # δ⁽ᴸ⁾ as the derivation says, then the recursion
     deltas: list[sympy.Matrix | None] = [None] * L
     deltas[L - 1] = _output_error(pre[L - 1], y, g_name, g, ell, convention)
-    for l in range(L - 2, -1, -1):
-        slope = pre[l].applyfunc(phi_prime)
-        deltas[l] = (weights[l + 1].T * deltas[l + 1]).multiply_elementwise(slope)
+    for k in range(L - 2, -1, -1):
+        slope = pre[k].applyfunc(phi_prime)
+        deltas[k] = (weights[k + 1].T * deltas[k + 1]).multiply_elementwise(slope)
 
     worst = {"output": 0.0, "recursion": 0.0, "weights": 0.0, "biases": 0.0}
-    for l in range(L):
-        symbols = sympy.Matrix(sizes[l + 1], 1, lambda i, j: sympy.Symbol(f"z{l}_{i}", real=True))
-        J = run(l + 1, symbols)
-        point = dict(zip(symbols, pre[l], strict=True))
+    for k in range(L):
+        symbols = sympy.Matrix([sympy.Symbol(f"z{k}_{i}", real=True) for i in range(sizes[k + 1])])
+        J = run(k + 1, symbols)
+        point = dict(zip(symbols, pre[k], strict=True))
         truth = sympy.Matrix([sympy.diff(J, s).xreplace(point) for s in symbols])
-        key = "output" if l == L - 1 else "recursion"
-        worst[key] = max(worst[key], _difference(deltas[l], truth))
-        below = x if l == 0 else acts[l]
-        W = sympy.Matrix(*weights[l].shape, lambda i, j: sympy.Symbol(f"w{i}_{j}", real=True))
-        b = sympy.Matrix(*biases[l].shape, lambda i, j: sympy.Symbol(f"b{i}", real=True))
-        J_w = run(l + 1, W * below + biases[l])
-        J_b = run(l + 1, weights[l] * below + b)
-        at_w = dict(zip(W, weights[l], strict=True))
-        at_b = dict(zip(b, biases[l], strict=True))
-        dW = W.applyfunc(lambda s: sympy.diff(J_w, s).xreplace(at_w))
-        db = b.applyfunc(lambda s: sympy.diff(J_b, s).xreplace(at_b))
-        worst["weights"] = max(worst["weights"], _difference(deltas[l] * below.T, dW))
-        worst["biases"] = max(worst["biases"], _difference(deltas[l], db))
+        key = "output" if k == L - 1 else "recursion"
+        worst[key] = max(worst[key], _difference(deltas[k], truth))
+        below = x if k == 0 else acts[k]
+        W = sympy.Matrix(*weights[k].shape, lambda i, j: sympy.Symbol(f"w{i}_{j}", real=True))
+        b = sympy.Matrix(*biases[k].shape, lambda i, j: sympy.Symbol(f"b{i}", real=True))
+        J_w = run(k + 1, W * below + biases[k])
+        J_b = run(k + 1, weights[k] * below + b)
+        at_w = dict(zip(W, weights[k], strict=True))
+        at_b = dict(zip(b, biases[k], strict=True))
+        dW = sympy.Matrix(*W.shape, [sympy.diff(J_w, s).xreplace(at_w) for s in W])
+        db = sympy.Matrix(*b.shape, [sympy.diff(J_b, s).xreplace(at_b) for s in b])
+        worst["weights"] = max(worst["weights"], _difference(deltas[k] * below.T, dW))
+        worst["biases"] = max(worst["biases"], _difference(deltas[k], db))
     worst["activation"] = _activation_difference(f, convention, rng)
 
     def error_of(s: BackpropStep) -> float | None:

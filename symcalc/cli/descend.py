@@ -181,8 +181,10 @@ def run(args) -> int:
     }
     used = [flag for flag, value in network_flags.items() if value is not None]
     if args.model != "mlp" and used:
-        verb = "applies" if len(used) == 1 else "apply"
-        raise SymcalcError(f"{', '.join(used)} {verb} to the mlp model only")
+        flags = "--hidden and --activation" if used[0] in ("--hidden", "--activation") else None
+        raise SymcalcError(
+            f"{flags or '--output-activation and --init'} apply to the mlp model only"
+        )
     if args.loss is not None and args.model in ("logistic", "softmax"):
         raise SymcalcError(f"{args.model} regression has a fixed loss; drop --loss")
     if args.derivation and args.format == "json":

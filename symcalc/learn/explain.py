@@ -201,7 +201,7 @@ def _mlp_layers(objective: Any, theta: np.ndarray) -> list[Layer]:
         "sigmoid",
     ):
         raise SymcalcError("attribution reads networks whose output is linear, sigmoid or softmax")
-    tables = [np.array(t) for t in objective.theta_for_json(theta)["layers"]]
+    tables = objective.layer_tables(theta)
     hidden = [Layer(t[:, 1:], t[:, 0], objective.activation) for t in tables[:-1]]
     return [*hidden, Layer(tables[-1][:, 1:], tables[-1][:, 0])]
 

@@ -816,16 +816,17 @@ class MLPObjective(Objective):
             inputs = units
         return tuple(names)
 
-    def theta_for_json(self, theta: np.ndarray) -> dict[str, Any]:
-        """{"layers": one table per layer (a (b, w...) list per unit), output last}.
+    def layer_tables(self, theta: np.ndarray) -> list[np.ndarray]:
+        """One (units, 1 + inputs) table per layer, output last: each row (b, w...)."""
+        return [t.copy() for t in self.architecture.tables(np.asarray(theta, dtype=float))]
 
-        The one-hidden-layer network also keeps its earlier keys, "hidden" and "output".
-        """
-        tables = [t.tolist() for t in self.architecture.tables(np.asarray(theta, dtype=float))]
-        parts: dict[str, Any] = {"layers": tables}
+    def theta_for_json(self, theta: np.ndarray) -> dict[str, Any]:
+        """One hidden layer: {"hidden": a (b, w...) list per unit, "output": the same};
+        deeper: {"layers": one such table per layer, output last}."""
+        tables = [t.tolist() for t in self.layer_tables(theta)]
         if len(self.hidden) == 1:
-            parts.update(hidden=tables[0], output=tables[1])
-        return parts
+            return {"hidden": tables[0], "output": tables[1]}
+        return {"layers": tables}
 
     def describe(self) -> dict[str, Any]:
         """The network's shape for the JSON of a fit: widths, activations, initialization."""

@@ -604,6 +604,7 @@ def _softmax_steps(rule: str) -> list[BackpropStep]:
                 r"a^{(L)}_{c} - y_{c}",
             ),
             "chain rule through softmax, ∂aₖ/∂z_c = aₖ(δₖc − a_c): the aₖ cancels; Σₖ yₖ = 1",
+            error=0.0,
             tag=r"softmax: $\partial a_k / \partial z_c = a_k(\delta_{kc} - a_c)$, "
             r"the $a_k$ cancels; $\sum_k y_k = 1$",
         ),

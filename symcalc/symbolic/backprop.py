@@ -883,12 +883,14 @@ def check(
     return checked, f"a {shape} network with random weights and input, at {DIGITS} digits"
 
 
+def _relative(claim: sympy.Expr, truth: sympy.Expr) -> float:
+    """|claim − truth| / max(1, |truth|), the difference taken at `DIGITS` digits."""
+    c, t = sympy.N(claim, DIGITS), sympy.N(truth, DIGITS)
+    return float(abs(complex(sympy.N(c - t, DIGITS)))) / max(1.0, abs(complex(t)))
+
+
 def _difference(claim: sympy.Matrix, truth: sympy.Matrix) -> float:
-    worst = 0.0
-    for c, t in zip(claim, truth, strict=True):
-        c, t = complex(sympy.N(c, DIGITS)), complex(sympy.N(t, DIGITS))
-        worst = max(worst, abs(c - t) / max(1.0, abs(t)))
-    return worst
+    return max(_relative(c, t) for c, t in zip(claim, truth, strict=True))
 
 
 def _function(entry: Entry) -> Callable[[sympy.Expr], sympy.Expr]:
@@ -922,9 +924,7 @@ def _activation_difference(entry: Entry, convention: str, rng: random.Random) ->
     worst = 0.0
     for _ in range(5):
         point = sympy.Float(rng.uniform(-3, 3), DIGITS)
-        t = complex(sympy.N(truth.xreplace({x: point}), DIGITS))
-        c = complex(sympy.N(claim(point), DIGITS))
-        worst = max(worst, abs(c - t) / max(1.0, abs(t)))
+        worst = max(worst, _relative(claim(point), truth.xreplace({x: point})))
     return worst
 
 

@@ -1394,7 +1394,7 @@ def plot_descent(results, labels: Sequence[str] | None = None) -> Figure:
         "linear": "linear regression",
         "logistic": "logistic regression",
         "softmax": "softmax regression",
-        "mlp": "one-hidden-layer network",
+        "mlp": "neural network",
     }
     title = (
         titles.get(runs[0].model, runs[0].model)

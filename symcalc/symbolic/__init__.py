@@ -9,8 +9,9 @@ for complex values), `derivatives`, `kinks` and `steps` (derivation trees), `ren
 (printing them), `domains` (where a function is real, its singular points, sampling and
 jump candidates), `integral_steps` (integration steps, checked), `integration` (the
 integration methods raced under a CPU-time budget, each answer verified), `integrals`
-(the `Antiderivative` result and its printing) and `budget` (symbolic work in a killable
-child process).
+(the `Antiderivative` result and its printing), `backprop` (the backward pass of a
+network derived step by step in matrix calculus, each claim checked against SymPy) and
+`budget` (symbolic work in a killable child process).
 
 May import: SymPy, mpmath, the standard library, `symcalc.errors`.  Never NumPy plotting
 or matplotlib, and nothing of the layers above (numeric, learn, present, cli).

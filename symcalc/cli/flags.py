@@ -62,7 +62,6 @@ FLAGS: Mapping[str, str] = MappingProxyType(
         "hidden": "--hidden",
         "activation": "--activation",
         "output_activation": "--output-activation",
-        "init": "--init",
         "classes": "--classes",
         "loss": "--loss",
         "seed": "--seed",

@@ -436,7 +436,8 @@ def test_callback_and_progress_bar():
 def test_result_json_and_text():
     result = descend("softmax", "builtin:iris", standardize=True, l2=0.01)
     data = result.to_dict()
-    assert list(data) == CONTRACT_KEYS
+    assert list(data) == [*CONTRACT_KEYS, "accuracy"]  # a classifier adds its accuracy
+    assert data["accuracy"] == result.training_accuracy > 0.9
     assert data["optimizer"] == "auto" and data["optimizer_chosen"] == "newton"
     assert data["reason"].startswith("15 parameters ≤ 1000")
     assert set(data["history"]) == {"loss", "gradient_norm", "step_size"}

@@ -144,7 +144,7 @@ def test_output_activations_are_the_composed_losses(rng):
     [
         ({"hidden": (8, 0)}, r"`hidden` must be a whole number of units from 1 to 4096, got 0"),
         ({"hidden": ()}, r"`hidden` must list from 1 to 64 layer widths"),
-        ({"init": "glorot"}, r"unknown initialization 'glorot'"),
+        ({"init": "glorot"}, r"unknown `init` 'glorot'"),
         ({"output_activation": "sigmoid"}, r"categorical_cross_entropy reads a softmax output"),
         ({"loss": "squared_error", "output_activation": "softmax"}, r"softmax output goes with"),
         ({"loss": "hinge"}, r"loss 'hinge' cannot be used on one model output"),

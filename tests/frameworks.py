@@ -19,6 +19,7 @@ from symcalc.symbolic.catalog import CATALOG, get
 
 __all__ = [
     "CATALOG_NAMES",
+    "RTOL",
     "Truth",
     "configurations",
     "domain_points",

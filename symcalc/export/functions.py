@@ -95,7 +95,8 @@ class FrameworkFunction:
         partial = self.partials.get(index)
         name = f"_level_{'_'.join(map(str, index)) or 'f'}"
         helpers, body = level_source(partial, self.framework, name)
-        source = f"{helpers}\n\n{body}" if helpers else body
+        imports = "\n".join(PRINTERS[self.framework]().imports(f"{helpers}\n{body}"))
+        source = "\n\n".join(part for part in (imports, helpers, body) if part)
         self._sources[index] = source
         namespace = dict(self._namespace)
         code = compile(source, f"<symcalc {self.framework} {self.entry.name} {name}>", "exec")

@@ -82,7 +82,8 @@ def to_jax(
     --------
     >>> import jax, jax.numpy as jnp
     >>> g = to_jax("sigmoid")
-    >>> float(jax.grad(g)(40.0))  # jax.nn.sigmoid's gradient is 0.0 here
+    >>> with jax.enable_x64(True):  # float64 (JAX's default is float32)
+    ...     float(jax.grad(g)(40.0))  # jax.nn.sigmoid's gradient is 0.0 here
     4.248354255291589e-18
     >>> jax.jit(jax.vmap(jax.grad(jax.grad(g))))(jnp.array([0.0, 1.0], jnp.float32)).dtype
     dtype('float32')

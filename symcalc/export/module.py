@@ -207,7 +207,7 @@ def export_module(
 
     Every partial derivative up to ``order_max`` is a public function (``d_f_dx``,
     ``d2_f_dx2``, ``d2_f_dp_dy``); ``command`` is the command quoted in the module's
-    docstring.  The framework itself is not needed to write the module.
+    docstring (default: this call).  The framework itself is not needed to write it.
 
     Examples
     --------
@@ -251,7 +251,7 @@ def export_module(
             wiring.append(f"{name} = _plain(_{name})")
     code = "\n\n\n".join([*helpers, runtime.source.strip(), *(b.strip() for b in bodies)])
     imports = _imports(set(runtime.imports) | set(PRINTERS[to]().imports(code)))
-    command = command or f"symcalc export {entry.name} --to {to}"
+    command = command or _call(entry, to, params, order_max, convention)
     docstring = _docstring(partials, levels, base, names, to, command, public)
     exported = sorted((public[p.index] for p in levels), key=_natural)
     listed = ", ".join(f'"{name}"' for name in exported)
@@ -290,6 +290,20 @@ def export_module(
         for p in levels
     )
     return ExportedModule(entry.name, to, base, source, functions)
+
+
+def _call(
+    entry: Entry, to: str, params: Mapping[str, Any] | None, order_max: int, convention: str
+) -> str:
+    """The Python call that writes the module again (quoted in its docstring)."""
+    args = [repr(entry.name), f"to={to!r}"]
+    if params:
+        args.append(f"params={dict(params)!r}")
+    if order_max != 2:
+        args.append(f"order_max={order_max}")
+    if convention != "zero":
+        args.append(f"convention={convention!r}")
+    return f"symcalc.export_module({', '.join(args)})"
 
 
 def _all_block(names: list[str]) -> str:

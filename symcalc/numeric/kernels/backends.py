@@ -25,7 +25,7 @@ from .emit import ExpressionEmitter, numpy_source
 from .erf import erf_array, erfc_array
 from .graph import Graph
 from .printers import NUMBA_HELPERS, NUMBA_PRELUDE, ArrayPrinter, JaxPrinter, ScalarPrinter
-from .ranges import Range
+from .ranges import Range, ranges
 
 __all__ = ["BACKENDS", "array_source", "compile_jax", "compile_numba", "compile_numpy"]
 
@@ -103,21 +103,24 @@ def array_source(
     names: Sequence[str] | None = None,
     finish: str | None = None,
     doc: str | None = None,
+    domains: Sequence[Range] = (),
 ) -> str:
     """Source of ``name(a0, a1, ...)``: one whole-array assignment per graph node.
 
     ``names`` replaces the argument names ``a0, a1, ...`` (the caller vouches that they
     are identifiers that clash with nothing the body uses); ``finish`` names a function
     the result goes through with the arguments (``return finish(v7, a0, a1)``); ``doc``
-    is the docstring.  The helpers and imports the body needs come from
-    ``printer.prelude`` and ``printer.imports``.
+    is the docstring; ``domains`` the variables' ranges (default: every finite number),
+    from which the nodes' ranges order products as the NumPy kernels do.  The helpers
+    and imports the body needs come from ``printer.prelude`` and ``printer.imports``.
     """
     graph = Graph(variables)
     if names is not None:
         graph.names = dict(zip(variables, names, strict=True))
     root = graph.build(lowered)
     printer.reference = graph.names[variables[0]]
-    emitter = ExpressionEmitter(graph, printer, "array")
+    inputs = dict(zip(graph.names.values(), domains, strict=False))
+    emitter = ExpressionEmitter(graph, printer, "array", ranges(graph, root, inputs))
     result = _tidy(emitter.value(root))
     args = ", ".join(graph.names.values())
     returned = f"{finish}({result}, {args})" if finish else result

@@ -8,6 +8,10 @@ only buffers; every operation's code comes from its node's ``numpy`` method.
 that compute element by element (numba) or trace whole arrays functionally (JAX): the
 node method it calls is its ``method`` (``"scalar"``, ``"array"``).  A Piecewise branch is
 inlined into its conditional expression, so a scalar loop evaluates only the branch taken.
+Array code has no extended-precision second pass (`Kernel` recomputes overflowed
+elements in long double; JAX and PyTorch have none), so array nodes are given the
+emitter too: its `ExpressionEmitter.range` is the NumPy emitter's, and products order
+their factors and let a decaying 0 win over an overflow the same way.
 """
 
 from __future__ import annotations
@@ -244,16 +248,33 @@ class ExpressionEmitter:
     branches are assigned like any node, one short line each.
     """
 
-    def __init__(self, graph: Graph, printer, method: str = "scalar"):
+    def __init__(
+        self,
+        graph: Graph,
+        printer,
+        method: str = "scalar",
+        value_ranges: Mapping[int, Range] | None = None,
+    ):
         self.graph = graph
         self.printer = printer
         self.method = method
         self.inline_branches = method != "array"
+        self.value_ranges = value_ranges or {}
         self.names: dict[int, str] = {}
         self.lines: list[str] = []
 
+    def node(self, i: int) -> n.Node:
+        return self.graph.nodes[i]
+
+    def range(self, i: int) -> Range:
+        """Where node ``i``'s value lies for finite inputs (anywhere, if not computed)."""
+        return self.value_ranges.get(i, n.r.ALL)
+
     def _code(self, i: int, args: Sequence[str]) -> str:
-        return getattr(self.graph.nodes[i], self.method)(self.printer, args)
+        node = self.graph.nodes[i]
+        if self.method == "array":
+            return node.array(self.printer, args, self)
+        return getattr(node, self.method)(self.printer, args)
 
     def _operand(self, i: int) -> str:
         node = self.graph.nodes[i]

@@ -14,12 +14,14 @@ place, everything the compiler needs to know about its operation:
 ``scalar(p, args)``
     a Python scalar expression for the numba backend's fused loop (``p`` is the
     `ScalarPrinter`, which decides scalar syntax);
-``array(p, args)``
+``array(p, args, em)``
     a whole-array expression for libraries that trace array code functionally (JAX,
     PyTorch, plain NumPy); ``p`` is an `ArrayPrinter` that spells calls, conditionals
-    and the stable helpers for its library.  By default it is the ``scalar`` code, which
-    goes through the printer too; nodes whose scalar code uses Python's scalar-only
-    syntax (``max``, ``min``, ``and``, ``not``) override it.
+    and the stable helpers for its library, ``em`` the emitter (node ranges, or None).
+    By default it is the ``scalar`` code, which goes through the printer too; nodes
+    whose scalar code uses Python's scalar-only syntax (``max``, ``min``, ``and``,
+    ``not``, ``if``) override it, and a product orders its factors by their ranges as
+    its NumPy code does (there is no long double second pass for array code).
 ``range(args, inputs)``
     the interval of its value given its operands' (`symcalc.numeric.kernels.ranges`).
 
@@ -65,7 +67,22 @@ class ArrayPrinter(ScalarPrinter, Protocol):
 
     def fold(self, name: str, args: Sequence[str]) -> str: ...
     def clip(self, a: str, lo: str, hi: str) -> str: ...
-    def product(self, top: Sequence[str], bottom: Sequence[str], coeff: str | None) -> str: ...
+    def product(
+        self,
+        top: Sequence[str],
+        bottom: Sequence[str],
+        coeff: str | None,
+        *,
+        coeff_first: bool = False,
+        zero_wins: Sequence[str] = (),
+    ) -> str: ...
+
+
+class ExpressionEmitter(Protocol):
+    """What ``array`` uses of `symcalc.numeric.kernels.emit.ExpressionEmitter`."""
+
+    def node(self, i: int) -> Node: ...
+    def range(self, i: int) -> r.Range: ...
 
 
 __all__ = [
@@ -130,7 +147,9 @@ class Node:
     def scalar(self, p: ScalarPrinter, args: Sequence[str]) -> str:
         raise NotImplementedError(type(self).__name__)  # pragma: no cover - every node has one
 
-    def array(self, p: ArrayPrinter, args: Sequence[str]) -> str:
+    def array(
+        self, p: ArrayPrinter, args: Sequence[str], em: ExpressionEmitter | None = None
+    ) -> str:
         """A whole-array expression of the operands' code (JAX, PyTorch, NumPy)."""
         return self.scalar(p, args)
 
@@ -291,7 +310,7 @@ class Mul(Node):
             if out in order[1:]:  # update out in place: it goes first
                 order.remove(out)
                 order.insert(0, out)
-            if coeff is not None and coeff != "-1.0" and abs(float(coeff)) < 1.0:
+            if _shrinks(coeff):
                 em.emit(f"np.multiply({order[0]}, {coeff}, out={out})")
                 for val in order[1:]:
                     em.emit(f"np.multiply({out}, {val}, out={out})")
@@ -338,9 +357,28 @@ class Mul(Node):
             total = r.Range(total.lo, total.hi, False)  # 0·overflow: the decay wins (numpy)
         return total
 
-    def array(self, p, args):
-        top, bottom = args[: len(self.num)], args[len(self.num) :]
-        return p.product(top, bottom, self.coeff)
+    def array(self, p, args, em=None):
+        """Bounded factors first, as in `numpy`; a small coefficient multiplies the factor
+        of largest range first (never a tiny bounded one, which it could push below the
+        normal numbers: XLA flushes those to 0); 0 where a decaying factor is 0."""
+        top, bottom = list(args[: len(self.num)]), args[len(self.num) :]
+        if em is None:
+            return p.product(top, bottom, self.coeff)
+        decaying = [top[i] for i in self._decaying(em)]
+        coeff_first = len(top) >= 2 and _shrinks(self.coeff)
+        pairs = list(zip(top, self.num, strict=True))
+        if len(top) >= 2:  # bounded first, as `_order` does
+            pairs.sort(key=lambda pair: not em.range(pair[1]).finite)
+        if coeff_first:
+            biggest = max(range(len(pairs)), key=lambda i: em.range(pairs[i][1]).magnitude)
+            pairs.insert(0, pairs.pop(biggest))
+        top = [a for a, _ in pairs]
+        return p.product(top, bottom, self.coeff, coeff_first=coeff_first, zero_wins=decaying)
+
+
+def _shrinks(coeff: str | None) -> bool:
+    """Whether a product's coefficient is below 1 in magnitude (it multiplies first)."""
+    return coeff is not None and coeff != "-1.0" and abs(float(coeff)) < 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -467,7 +505,7 @@ class Fold(Node):
         pick = max if self.op == "np.maximum" else min
         return r.Range(pick(a.lo for a in args), pick(a.hi for a in args), any(a.nan for a in args))
 
-    def array(self, p, args):
+    def array(self, p, args, em=None):
         return p.fold("max" if self.op == "np.maximum" else "min", args)
 
 
@@ -493,7 +531,7 @@ class Clip(Node):
         lo, hi = float(self.lo), float(self.hi)
         return r.Range(min(max(args[0].lo, lo), hi), max(min(args[0].hi, hi), lo), args[0].nan)
 
-    def array(self, p, args):
+    def array(self, p, args, em=None):
         return p.clip(args[0], self.lo, self.hi)
 
 
@@ -673,6 +711,9 @@ class ReciprocalCapped(Node):
 
     def scalar(self, p, args):
         return f"(0.0 if {args[0]} >= 1.7976931348623157e308 else 1.0 / {args[0]})"
+
+    def array(self, p, args, em=None):
+        return f"_recip_capped({args[0]})"
 
     def range(self, args, inputs):
         return r.bounded(0.0, 1.0, args[0])
@@ -909,7 +950,7 @@ class Logic(Node):
                     inputs = node.narrowed(graph, inputs, True)
         return inputs
 
-    def array(self, p, args):
+    def array(self, p, args, em=None):
         return f"({(' & ' if self.op == 'np.bitwise_and' else ' | ').join(args)})"
 
 
@@ -934,7 +975,7 @@ class Not(Node):
     def range(self, args, inputs):
         return r.Range(0.0, 1.0)
 
-    def array(self, p, args):
+    def array(self, p, args, em=None):
         return f"(~{args[0]})"
 
 

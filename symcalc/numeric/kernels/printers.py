@@ -147,6 +147,11 @@ def _sech(u):
     e = {m}.exp(-{m}.abs(u))
     return 2.0 * e / (1.0 + e * e)
 """,
+    "_recip_capped": """\
+def _recip_capped(d):
+    # 1/d, exactly 0 where d = 1 + exp(u) was capped at the largest float (see _exp_finite)
+    return {m}.where(d >= {m}.finfo(d.dtype).max, 0.0, 1.0 / d)
+""",
     "_exp_finite": """\
 def _exp_finite(u):
     # exp(u), the largest finite number where it overflows (never inf)
@@ -240,14 +245,44 @@ class ArrayPrinter:
     def clip(self, a: str, lo: str, hi: str) -> str:
         return f"{self.MODULE}.clip({a}, {lo}, {hi})"
 
-    def product(self, top: Sequence[str], bottom: Sequence[str], coeff: str | None) -> str:
-        """coeff · top[0] · top[1] ... / bottom[0] / bottom[1] ..., one factor at a time."""
+    def product(
+        self,
+        top: Sequence[str],
+        bottom: Sequence[str],
+        coeff: str | None,
+        *,
+        coeff_first: bool = False,
+        zero_wins: Sequence[str] = (),
+    ) -> str:
+        """coeff · top[0] · top[1] ... / bottom[0] / bottom[1] ..., one factor at a time.
+
+        ``coeff_first``: the coefficient multiplies ``top[0]`` before the other factors
+        (a small one keeps (clip/6)·x finite at the largest x); where a factor of
+        ``zero_wins`` is exactly 0 the product is 0, whatever another factor overflowed to.
+
+        Examples
+        --------
+        >>> JaxPrinter().product(["v1", "a0"], [], "0.5", coeff_first=True, zero_wins=["v1"])
+        'jnp.where(v1 == 0.0, 0.0, ((v1 * 0.5) * a0))'
+        """
+        if top and coeff is not None and coeff_first:
+            top = [f"({top[0]} * {coeff})", *top[1:]]
+            coeff = None
         text = " * ".join(top) if top else (coeff or "1.0")
-        for val in bottom:
-            text = f"({text}) / {val}"
+        text = self.divide(text, bottom)
         if top and coeff is not None:
             text = f"({text}) * {coeff}"
-        return f"({text})"
+        text = f"({text})"
+        if zero_wins:
+            cond = " | ".join(f"({z} == 0.0)" for z in zero_wins)
+            text = self.conditional("0.0", cond if len(zero_wins) > 1 else cond[1:-1], text)
+        return text
+
+    def divide(self, text: str, bottom: Sequence[str]) -> str:
+        """``text`` divided by each of ``bottom`` in turn."""
+        for val in bottom:
+            text = f"({text}) / {val}"
+        return text
 
     def imports(self, source: str) -> list[str]:  # pragma: no cover - every printer has one
         """The import lines ``source`` needs."""
@@ -276,14 +311,14 @@ class JaxPrinter(ArrayPrinter):
     MODULE = "jnp"
     FUNCTIONS = {"erf": "jax.scipy.special.erf", "erfc": "jax.scipy.special.erfc"}
 
-    def product(self, top: Sequence[str], bottom: Sequence[str], coeff: str | None) -> str:
-        """As `ArrayPrinter.product`, but the second and later denominators multiply as
+    def divide(self, text: str, bottom: Sequence[str]) -> str:
+        """As `ArrayPrinter.divide`, but the second and later denominators multiply as
         reciprocals: XLA rewrites (a/b)/c into a/(b·c), and b·c may underflow to 0
         (y/p² at p = 1e-300 would be 0/0)."""
         if len(bottom) < 2:
-            return super().product(top, bottom, coeff)
-        text = super().product(top, bottom[:1], coeff)
-        return "(" + " * ".join([text, *(f"(1.0 / {val})" for val in bottom[1:])]) + ")"
+            return super().divide(text, bottom)
+        text = super().divide(text, bottom[:1])
+        return " * ".join([f"({text})", *(f"(1.0 / {val})" for val in bottom[1:])])
 
     CLAMP_MAX = "jnp.minimum(jnp.exp(u), jnp.finfo(u.dtype).max)"
 

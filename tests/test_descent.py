@@ -595,7 +595,7 @@ def test_auto_chooses_by_problem_size_and_says_why(monkeypatch):
     monkeypatch.setattr(optimizers, "NEWTON_MAX_PARAMETERS", 1000)
     monkeypatch.setattr(optimizers, "NEWTON_MAX_COST", 1)
     costly = descend("logistic", "synthetic:logistic")
-    assert costly.optimizer_chosen == "lbfgs" and "gradient passes" in costly.reason
+    assert costly.optimizer_chosen == "trust-ncg" and "gradient passes" in costly.reason
     assert costly.loss == pytest.approx(small.loss, rel=1e-12)
     import symcalc.learn.descent as descent_module
 

@@ -1759,6 +1759,24 @@ def make_model(
     )
 
 
+def _expanded(what: str, most: int, model, X, y, theta, l2: float, digits: int):
+    """J as an expanded Sum on small data, its parameter symbols, the vectorized objective,
+    ``theta`` as an array and the point to evaluate SymPy's side at (``digits`` digits)."""
+    model = make_model(model)
+    X = np.asarray(X, dtype=float)
+    if X.size > most:
+        raise SymcalcError(f"{what} expands J term by term; use at most {most} data values")
+    J, thetas, objective = model.concrete(X, np.asarray(y), l2)
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (objective.n_parameters,):
+        raise SymcalcError(
+            f"`theta` must have {objective.n_parameters} values, got shape {theta.shape}",
+            parameter="theta",
+        )
+    point = {s: sympy.Float(float(v), digits) for s, v in zip(thetas, theta, strict=True)}
+    return J, thetas, objective, theta, point
+
+
 def check_symbolic_gradient(
     model: str | LinearModel | MLP,
     X: np.ndarray,
@@ -1780,19 +1798,9 @@ def check_symbolic_gradient(
     >>> check_symbolic_gradient("logistic", X, y, [0.1, -0.2, 0.3]) < 1e-14
     True
     """
-    model = make_model(model)
-    X = np.asarray(X, dtype=float)
-    if X.size > 64:
-        raise SymcalcError(
-            "check_symbolic_gradient expands J term by term; use at most 64 data values"
-        )
-    J, thetas, objective = model.concrete(X, np.asarray(y), l2)
-    theta = np.asarray(theta, dtype=float)
-    if theta.shape != (objective.n_parameters,):
-        raise SymcalcError(
-            f"theta must have {objective.n_parameters} values, got shape {theta.shape}"
-        )
-    point = {s: sympy.Float(float(v), digits) for s, v in zip(thetas, theta, strict=True)}
+    J, thetas, objective, theta, point = _expanded(
+        "check_symbolic_gradient", 64, model, X, y, theta, l2, digits
+    )
     vectorized = objective.gradient(theta)
     worst = 0.0
     for s, numeric in zip(thetas, vectorized, strict=True):
@@ -1822,19 +1830,9 @@ def check_symbolic_hessian(
     >>> check_symbolic_hessian("logistic", X, y, [0.1, -0.2, 0.3], l2=0.5) < 1e-14
     True
     """
-    model = make_model(model)
-    X = np.asarray(X, dtype=float)
-    if X.size > 32:
-        raise SymcalcError(
-            "check_symbolic_hessian expands J term by term; use at most 32 data values"
-        )
-    J, thetas, objective = model.concrete(X, np.asarray(y), l2)
-    theta = np.asarray(theta, dtype=float)
-    if theta.shape != (objective.n_parameters,):
-        raise SymcalcError(
-            f"theta must have {objective.n_parameters} values, got shape {theta.shape}"
-        )
-    point = {s: sympy.Float(float(v), digits) for s, v in zip(thetas, theta, strict=True)}
+    J, thetas, objective, theta, point = _expanded(
+        "check_symbolic_hessian", 32, model, X, y, theta, l2, digits
+    )
     ours = objective.hessian(theta)
     worst = 0.0
     for a, first in enumerate(thetas):

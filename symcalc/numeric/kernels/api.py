@@ -515,27 +515,11 @@ def _build(
     bound, variables, lowered, fired = form.bound, form.variables, form.lowered, form.rewrites
     branches = form.branches
     pre = pre_lower(form.branched, backend)
-    if backend == "jax":
-        source, function = compile_jax(pre, variables)
-        return Kernel(
-            bound,
-            variables,
-            source,
-            entry,
-            order,
-            wrt,
-            dtype,
-            backend,
-            True,
-            lowered,
-            fired,
-            lambda *a: None,
-            branches=branches,
-            evaluated=form.branched,
-            jax_function=function,
+    if backend in ("jax", "numba"):  # compiled elsewhere: no NumPy function of ours
+        compiled = (
+            compile_jax(pre, variables) if backend == "jax" else compile_numba(pre, variables)
         )
-    if backend == "numba":
-        source, functions = compile_numba(pre, variables)
+        source, function = compiled
         return Kernel(
             bound,
             variables,
@@ -549,10 +533,10 @@ def _build(
             lowered,
             fired,
             lambda *a: None,
-            {},
-            functions,
+            numba_functions=function if backend == "numba" else {},
             branches=branches,
             evaluated=form.branched,
+            jax_function=function if backend == "jax" else None,
         )
     domains = [_domain_range(entry, v) for v in variables]
     function, source, counts, constants, result = compile_numpy(pre, variables, entry.name, domains)

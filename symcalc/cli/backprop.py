@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import EXIT_FAILED, EXIT_OK, emit, parse_hidden
+from .common import EXIT_FAILED, EXIT_OK, add_latex_formats, emit, parse_hidden
 
 
 def add(sub) -> None:
@@ -50,17 +50,7 @@ def add(sub) -> None:
         default="zero",
         help="value of f′ at a kink (Heaviside(0)); default zero, as PyTorch and JAX",
     )
-    p.add_argument(
-        "--format",
-        choices=["text", "latex", "json"],
-        default="text",
-        help="text, json, or latex: one align* environment (amsmath)",
-    )
-    p.add_argument(
-        "--standalone",
-        action="store_true",
-        help="with --format latex: a complete document that pdflatex compiles",
-    )
+    add_latex_formats(p)
     p.set_defaults(run=run)
 
 

@@ -50,6 +50,23 @@ def parse_hidden(text: str | None, default: int | tuple[int, ...]) -> int | tupl
     return widths[0] if len(widths) == 1 else widths
 
 
+def add_latex_formats(parser: argparse.ArgumentParser) -> None:
+    """``--format text|latex|json`` and ``--standalone``, as every command that prints a
+    derivation takes them."""
+    parser.add_argument(
+        "--format",
+        choices=["text", "latex", "json"],
+        default="text",
+        help="text, json, or latex: one align* environment (needs amsmath; paste it as it is, "
+        "do not wrap it in \\[ ... \\])",
+    )
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="print a complete LaTeX document (article, amsmath) that pdflatex compiles",
+    )
+
+
 def standalone_format(args: argparse.Namespace) -> None:
     """``--standalone`` writes LaTeX: refuse it with ``--format json`` before any work."""
     if getattr(args, "standalone", False) and args.format == "json":

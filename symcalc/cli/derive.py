@@ -5,6 +5,7 @@ from __future__ import annotations
 from .common import (
     EXIT_OK,
     add_function_argument,
+    add_latex_formats,
     emit,
     parse_params,
     parse_timeout,
@@ -23,18 +24,7 @@ def add(sub) -> None:
     p.add_argument("--wrt", metavar="VAR", help="variable to differentiate by (default: the first)")
     p.add_argument("--order", type=int, default=1, metavar="N", help="derivative order (default 1)")
     p.add_argument("--steps", action="store_true", help="show the step-by-step derivation")
-    p.add_argument(
-        "--format",
-        choices=["text", "latex", "json"],
-        default="text",
-        help="text, json, or latex: one align* environment (needs amsmath; paste it as it is, "
-        "do not wrap it in \\[ ... \\])",
-    )
-    p.add_argument(
-        "--standalone",
-        action="store_true",
-        help="print a complete LaTeX document (article, amsmath) that pdflatex compiles",
-    )
+    add_latex_formats(p)
     p.add_argument(
         "--convention",
         choices=["zero", "half", "one"],

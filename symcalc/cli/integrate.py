@@ -5,6 +5,7 @@ from __future__ import annotations
 from .common import (
     EXIT_OK,
     add_function_argument,
+    add_latex_formats,
     emit,
     parse_params,
     parse_timeout,
@@ -22,18 +23,7 @@ def add(sub) -> None:
     )
     add_function_argument(p)
     p.add_argument("--steps", action="store_true", help="show the step-by-step integration")
-    p.add_argument(
-        "--format",
-        choices=["text", "latex", "json"],
-        default="text",
-        help="text, json, or latex: one align* environment (needs amsmath; paste it as it is, "
-        "do not wrap it in \\[ ... \\])",
-    )
-    p.add_argument(
-        "--standalone",
-        action="store_true",
-        help="print a complete LaTeX document (article, amsmath) that pdflatex compiles",
-    )
+    add_latex_formats(p)
     p.add_argument(
         "--timeout", type=float, default=None, metavar="S", help="integration budget in seconds"
     )

@@ -598,7 +598,7 @@ def _racing(g: sympy.Expr, scope: _Scope, clock: _Clock, notes: list[str]) -> It
             notes.append(f"{method.name}: {why or 'found no antiderivative'}")
             continue
         F, tree = value
-        F = real_form(sympy.sympify(F), g)
+        F = real_form(sympy.sympify(F, strict=True), g)  # a SymPy result, never text
         chosen, reasons = _fit(F, scope)
         if not any(c is not None for c in chosen):
             outcomes[method.name] = "rejected"
@@ -638,7 +638,7 @@ def _manual_then_twins(value, g, scope, clock, cover: _Cover, notes) -> object:
     """After the textbook rules: where their answer (if any) does not hold, try them again
     in a signed variable, before slower methods fill the gaps with longer formulas."""
     if value is not None and value[0] is not None:
-        F = real_form(sympy.sympify(value[0]), g)
+        F = real_form(sympy.sympify(value[0], strict=True), g)  # never text
         chosen, _ = _fit(F, scope)
         if all(c is F for c in chosen):
             return value  # it holds everywhere: the race goes on as usual
@@ -674,7 +674,7 @@ def _twins(
         if value is None or value[0] is None:
             notes.append(f"{side}: {why or 'none'}")
             continue
-        G = sympy.sympify(value[0])
+        G = sympy.sympify(value[0], strict=True)  # a SymPy result, never text
         F = real_form(G.xreplace({t: sign * x}), g)
         part = dataclasses.replace(scope, samples=tuple(scope.samples[i] for i in wanted))
         chosen, reasons = _fit(F, part, whole_first=False)

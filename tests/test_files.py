@@ -140,6 +140,10 @@ commands = [
     ["ftc", "relu", "--plot", f"{folder}/ftc.png"],
     ["gradcheck", "tanh", "--plot", f"{folder}/steps.png"],
     ["descend", "linear", "--data", "synthetic:linear", "--plot", f"{folder}/descent.png"],
+    ["export", "sigmoid", "--to", "numpy", "-o", f"{folder}/sigmoid.py"],
+    ["gradient-flow", "--activation", "tanh", "--depth", "3", "--width", "4", "--seeds", "2",
+     "--plot", f"{folder}/flow.png"],
+    ["attribute", "x*y", "--at", "x=1,y=2", "--plot", f"{folder}/ig.png"],
 ]
 results = []
 for argv in commands:

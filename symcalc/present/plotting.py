@@ -1018,6 +1018,20 @@ def plot_riemann_sum(result, study=None) -> Figure:
     return fig
 
 
+def _star(ax, x: float, y: float, label: str) -> None:
+    """The one result a convergence figure is about, as a star over the study's lines."""
+    ax.loglog(
+        [x],
+        [y],
+        marker="*",
+        markersize=12,
+        color=COLORS["tangent"],
+        linestyle="none",
+        zorder=5,
+        label=label,
+    )
+
+
 def _convergence_panel(ax, study, mark=None) -> None:
     counts = np.asarray(study.counts, dtype=float)
     for rule, errors in study.errors.items():
@@ -1042,16 +1056,7 @@ def _convergence_panel(ax, study, mark=None) -> None:
         )
         line.set_gid(f"reference-{slope}")
     if mark is not None and mark.rule in study.errors and abs(mark.error) > 0:
-        ax.loglog(
-            [mark.n],
-            [abs(mark.error)],
-            marker="*",
-            markersize=12,
-            color=COLORS["tangent"],
-            linestyle="none",
-            zorder=5,
-            label=f"this sum (n = {mark.n})",
-        )
+        _star(ax, mark.n, abs(mark.error), f"this sum (n = {mark.n})")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("number of subintervals n")
     ax.set_ylabel("|sum − integral|")
@@ -1736,15 +1741,11 @@ def _attribution_convergence(ax, result) -> None:
         color=COLORS["kink"],
     )
     if result.method != "exact" and abs(result.completeness_error) > 0:
-        ax.loglog(
-            [result.steps],
-            [abs(result.completeness_error)],
-            marker="*",
-            markersize=12,
-            color=COLORS["tangent"],
-            linestyle="none",
-            zorder=5,
-            label=f"this result ({result.method}, {result.steps} steps)",
+        _star(
+            ax,
+            result.steps,
+            abs(result.completeness_error),
+            f"this result ({result.method}, {result.steps} steps)",
         )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("steps")

@@ -512,36 +512,27 @@ def _build(
         )
     raw = sympy.diff(entry.expr, wrt or entry.variable, order) if order else entry.expr
     form = stable_form(entry, expr, raw=raw, wrt=wrt)
-    bound, variables, lowered, fired = form.bound, form.variables, form.lowered, form.rewrites
-    branches = form.branches
+    variables = form.variables
     pre = pre_lower(form.branched, backend)
-    if backend in ("jax", "numba"):  # compiled elsewhere: no NumPy function of ours
-        compiled = (
-            compile_jax(pre, variables) if backend == "jax" else compile_numba(pre, variables)
+    if backend == "jax":
+        source, compiled = compile_jax(pre, variables)
+        own = {"function": _compiled_elsewhere, "jax_function": compiled}
+    elif backend == "numba":
+        source, compiled = compile_numba(pre, variables)
+        own = {"function": _compiled_elsewhere, "numba_functions": compiled}
+    else:
+        domains = [_domain_range(entry, v) for v in variables]
+        function, source, counts, constants, result = compile_numpy(
+            pre, variables, entry.name, domains
         )
-        source, function = compiled
-        return Kernel(
-            bound,
-            variables,
-            source,
-            entry,
-            order,
-            wrt,
-            dtype,
-            backend,
-            True,
-            lowered,
-            fired,
-            lambda *a: None,
-            numba_functions=function if backend == "numba" else {},
-            branches=branches,
-            evaluated=form.branched,
-            jax_function=function if backend == "jax" else None,
-        )
-    domains = [_domain_range(entry, v) for v in variables]
-    function, source, counts, constants, result = compile_numpy(pre, variables, entry.name, domains)
+        own = {
+            "function": function,
+            "buffers": counts,
+            "constants": constants,
+            "checks_output": not result.finite,
+        }
     return Kernel(
-        bound,
+        form.bound,
         variables,
         source,
         entry,
@@ -550,16 +541,16 @@ def _build(
         dtype,
         backend,
         True,
-        lowered,
-        fired,
-        function,
-        counts,
-        {},
-        constants,
-        branches,
-        not result.finite,
-        form.branched,
+        form.lowered,
+        form.rewrites,
+        branches=form.branches,
+        evaluated=form.branched,
+        **own,
     )
+
+
+def _compiled_elsewhere(*args: Any) -> None:
+    """The NumPy function of a kernel that JAX or numba runs (never called)."""
 
 
 def kernel(

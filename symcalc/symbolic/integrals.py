@@ -463,36 +463,29 @@ def antiderivative(
     start = time.perf_counter()
     found, finished = _searched(problems, timeout)
     elapsed = time.perf_counter() - start
-    if found is None or found.antiderivative is None:
-        problem = problems[-1]
+    solved = found is not None and found.antiderivative is not None
+    problem = found.problem if solved else problems[-1]
+    common = {
+        "input": text,
+        "entry": entry,
+        "variable": problem.variable,
+        "integrand": problem.integrand,
+        "seconds": elapsed,
+        "substituted": problem.substituted,
+        "notes": () if found is None else found.notes,
+    }
+    if not solved:
         reason = _reason(found, finished, timeout)
         return Antiderivative(
-            input=text,
-            entry=entry,
-            variable=problem.variable,
-            integrand=problem.integrand,
-            antiderivative=None,
-            steps=None,
-            method="none",
-            seconds=elapsed,
-            reason=reason,
-            substituted=problem.substituted,
-            notes=() if found is None else found.notes,
+            antiderivative=None, steps=None, method="none", reason=reason, **common
         )
-    problem = found.problem
     return Antiderivative(
-        input=text,
-        entry=entry,
-        variable=problem.variable,
-        integrand=problem.integrand,
         antiderivative=found.antiderivative,
         steps=found.steps,
         method=found.method,
-        seconds=elapsed,
         intervals=found.intervals,
         domain=found.domain,
-        substituted=problem.substituted,
-        notes=found.notes,
+        **common,
     )
 
 

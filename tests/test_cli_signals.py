@@ -57,6 +57,19 @@ _HARD_INTEGRAND = "exp(-x**2)*log(x)*sin(x)/(1+x**3)"
 
 _ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg"}
 
+#: The signals a terminal sends to its foreground job.
+_TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _as_a_terminal_job() -> None:
+    """In the child: the stop signals at their defaults, as a shell gives a foreground job.
+
+    pytest may itself run as a background job of a script (bash sets SIGINT to ignored
+    there), and an ignored signal stays ignored across exec: symcalc rightly keeps it so.
+    """
+    for signum in _TERMINAL_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+
 
 @pytest.fixture
 def start():
@@ -72,6 +85,7 @@ def start():
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,  # its own process group, as a shell gives a job
+            preexec_fn=_as_a_terminal_job,
         )
         started.append(process)
         return process
@@ -206,12 +220,24 @@ def test_killing_symcalc_ends_its_workers_and_their_children(tmp_path, start):
 
 
 def _stop_signals() -> dict:
-    return {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    return {s: signal.getsignal(s) for s in _TERMINAL_SIGNALS}
+
+
+@pytest.fixture
+def terminal_signals():
+    """This process's stop signals as an interactive program has them, restored after."""
+    defaults = {signal.SIGINT: signal.default_int_handler}
+    saved = _stop_signals()
+    for signum in _TERMINAL_SIGNALS:
+        signal.signal(signum, defaults.get(signum, signal.SIG_DFL))
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
 
 
 @pytest.mark.parametrize(("signum", "code", "said"), [*STOPS, (signal.SIGHUP, 129, "hung up")])
 def test_a_signal_during_a_command_gives_its_exit_code_and_one_line(
-    cli, monkeypatch, signum, code, said
+    cli, monkeypatch, terminal_signals, signum, code, said
 ):
     from symcalc.cli import list_
 

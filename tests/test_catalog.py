@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 
 import mpmath
 import numpy as np
@@ -370,12 +372,11 @@ def test_entries_are_in_sympys_evaluated_form(name):
 @contextlib.contextmanager
 def _restored_registry():
     """The registry as it is now, restored afterwards (register adds to it for good)."""
-    registry, aliases = dict(catalog_module._REGISTRY), dict(catalog_module._ALIASES)
+    registry, aliases = catalog_module._REGISTRY.snapshot(), dict(catalog_module._ALIASES)
     try:
         yield catalog_module
     finally:
-        catalog_module._REGISTRY.clear()
-        catalog_module._REGISTRY.update(registry)
+        catalog_module._REGISTRY.restore(registry)
         catalog_module._ALIASES.clear()
         catalog_module._ALIASES.update(aliases)
 
@@ -423,10 +424,10 @@ def test_a_registered_entry_is_found_listed_and_derived(scratch_catalog):
     ],
 )
 def test_register_refuses_bad_or_taken_names_and_adds_nothing(scratch_catalog, entry, message):
-    before = (dict(scratch_catalog._REGISTRY), dict(scratch_catalog._ALIASES))
+    before = (list(scratch_catalog.CATALOG), dict(scratch_catalog._ALIASES))
     with pytest.raises(SymcalcError, match=message):
         scratch_catalog.register(entry)
-    assert (dict(scratch_catalog._REGISTRY), dict(scratch_catalog._ALIASES)) == before
+    assert (list(scratch_catalog.CATALOG), dict(scratch_catalog._ALIASES)) == before
     assert scratch_catalog.canonical_name("cubic") is None
 
 
@@ -437,3 +438,28 @@ def test_registering_twice_is_refused_and_the_registry_is_restored():
             module.register(_cube())
         assert get("cubic").name == "cube"
     assert "cube" not in CATALOG and catalog_module.canonical_name("cubic") is None
+
+
+def test_an_entry_looked_up_by_many_threads_at_once_is_built_once(scratch_catalog):
+    """Built-in entries are built on first look-up, under a lock: one build, one object."""
+
+    builds = []
+
+    def build():
+        builds.append(threading.get_ident())
+        time.sleep(0.05)  # a slow build, so the other threads arrive while it runs
+        return Entry("cube_lazy", "activation", symbol("x") ** 3, (symbol("x"),))
+
+    scratch_catalog._declare("cube_lazy", "activation", (), build)
+    assert "cube_lazy" in scratch_catalog.names("activation") and builds == []
+    seen = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(scratch_catalog.get("cube_lazy")))
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1 and len({id(entry) for entry in seen}) == 1
+    assert seen[0].expr == symbol("x") ** 3

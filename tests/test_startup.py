@@ -69,6 +69,31 @@ def test_symbolic_commands_import_sympy_only(args):
     assert _modules_after_command(*args) == ["sympy"]
 
 
+@pytest.mark.parametrize(
+    ("args", "built"),
+    [
+        (("derive", "sigmoid"), ["sigmoid"]),
+        (("derive", "tanh(x)*relu(x)"), ["relu"]),  # tanh is SymPy's; relu the catalog's
+        (("integrate", "x*log(x)"), []),
+        (("list", "--kind", "loss"), "every loss"),
+    ],
+)
+def test_a_command_builds_only_the_catalog_entries_it_uses(args, built):
+    """The catalog's entries are built on first look-up (SymPy's evaluation costs about
+    2 ms an entry): a command pays only for the functions it names."""
+    code = (
+        "import contextlib, io, json\n"
+        "from symcalc.cli import main\n"
+        "from symcalc.symbolic import catalog\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({list(args)!r})\n"
+        "print(json.dumps([code, list(catalog._REGISTRY._built), catalog.names('loss')]))\n"
+    )
+    code, made, losses = _loaded_after(code)
+    assert code == 0
+    assert made == (losses if built == "every loss" else built)
+
+
 def test_show_checks_sup_abs_derivative_with_the_kernel_but_draws_nothing():
     """``show`` proves sup|f′| against a dense evaluation of the stable kernel: NumPy and
     SciPy, never matplotlib."""

@@ -21,7 +21,8 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -49,7 +50,7 @@ from sympy import (
 from ..errors import SymcalcError, did_you_mean
 from .functions import latex, name_latex, readable_name, set_text, sigmoid, symbol
 
-__all__ = ["CATALOG", "Entry", "catalog", "get", "register", "univariate_entry"]
+__all__ = ["CATALOG", "Entry", "catalog", "get", "names", "register", "univariate_entry"]
 
 KINDS = ("activation", "loss")
 
@@ -280,11 +281,79 @@ def _as_options(values: Mapping[str, Any], entry_name: str) -> dict[str, int]:
 
 # -- the registry ---------------------------------------------------------------
 
-_REGISTRY: dict[str, Entry] = {}
+
+class _Registry(Mapping[str, "Entry"]):
+    """Canonical name -> `Entry`, in registration order; built-in entries built on first use.
+
+    Building a SymPy expression costs SymPy's evaluation (about 2 ms an entry), so the
+    built-in entries are declared by name, kind and aliases and built when first looked
+    up: ``symcalc derive sigmoid`` builds one entry, not the whole catalog.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, str] = {}  # every name, in registration order
+        self._built: dict[str, Entry] = {}
+        self._pending: dict[str, tuple[tuple[str, ...], Callable[[], Entry]]] = {}
+        self._lock = threading.RLock()
+
+    def __getitem__(self, name: str) -> Entry:
+        try:
+            return self._built[name]
+        except KeyError:
+            pass
+        with self._lock:
+            if name not in self._built:
+                aliases, build = self._pending[name]  # KeyError: not in the catalog
+                entry = build()
+                if (entry.name, entry.kind, entry.aliases) != (name, self._kinds[name], aliases):
+                    raise SymcalcError(  # pragma: no cover - a declaration that lies
+                        f"catalog entry '{name}' was declared with other names or kind"
+                    )
+                self._built[name] = entry
+                del self._pending[name]
+            return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._kinds))
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def kind_of(self, name: str) -> str:
+        return self._kinds[name]
+
+    def add(self, entry: Entry) -> None:
+        with self._lock:
+            self._kinds[entry.name] = entry.kind
+            self._built[entry.name] = entry
+
+    def declare(
+        self, name: str, kind: str, aliases: tuple[str, ...], build: Callable[[], Entry]
+    ) -> None:
+        with self._lock:
+            self._kinds[name] = kind
+            self._pending[name] = (aliases, build)
+
+    def snapshot(self) -> tuple[dict, dict, dict]:
+        """The state, for `restore` (tests register scratch entries and take them back)."""
+        with self._lock:
+            return dict(self._kinds), dict(self._built), dict(self._pending)
+
+    def restore(self, state: tuple[dict, dict, dict]) -> None:
+        with self._lock:
+            for mine, saved in zip((self._kinds, self._built, self._pending), state, strict=True):
+                mine.clear()
+                mine.update(saved)
+
+
+_REGISTRY = _Registry()
 _ALIASES: dict[str, str] = {}
 
-#: Read-only view of the catalog: canonical name -> `Entry`.
-CATALOG: Mapping[str, Entry] = MappingProxyType(_REGISTRY)
+#: Read-only view of the catalog: canonical name -> `Entry` (built on first look-up).
+CATALOG: Mapping[str, Entry] = _REGISTRY
 
 
 def _key(name: str) -> str:
@@ -317,13 +386,25 @@ def register(entry: Entry) -> Entry:
     names = [_key(name) for name in (entry.name, *entry.aliases)]
     if len(set(names)) < len(names):
         raise SymcalcError(f"the names of '{entry.name}' repeat: {', '.join(names)}")
-    for name in (entry.name, *entry.aliases):
-        if _key(name) in _REGISTRY or _key(name) in _ALIASES:
-            raise SymcalcError(f"catalog name '{name}' is already taken")
-    _REGISTRY[entry.name] = entry
+    _check_names_are_free(entry.name, entry.aliases)
+    _REGISTRY.add(entry)
     for alias in entry.aliases:
         _ALIASES[_key(alias)] = entry.name
     return entry
+
+
+def _check_names_are_free(name: str, aliases: tuple[str, ...]) -> None:
+    for taken in (name, *aliases):
+        if _key(taken) in _REGISTRY or _key(taken) in _ALIASES:
+            raise SymcalcError(f"catalog name '{taken}' is already taken")
+
+
+def _declare(name: str, kind: str, aliases: tuple[str, ...], build: Callable[[], Entry]) -> None:
+    """Add a built-in entry by name, kind and aliases; `build` makes it on first look-up."""
+    _check_names_are_free(name, aliases)
+    _REGISTRY.declare(name, kind, aliases, build)
+    for alias in aliases:
+        _ALIASES[_key(alias)] = name
 
 
 def canonical_name(name: str) -> str | None:
@@ -374,224 +455,317 @@ def catalog(kind: str | None = None) -> list[Entry]:
     """
     if kind is not None and kind not in KINDS:
         raise SymcalcError(f"kind must be 'activation' or 'loss', got {kind!r}")
-    return [e for e in _REGISTRY.values() if kind is None or e.kind == kind]
+    return [_REGISTRY[name] for name in names(kind)]
 
 
-def _activation(name: str, expr: sympy.Expr, description: str, **fields: Any) -> Entry:
-    return register(Entry(name, "activation", expr, (x,), description, **fields))
+def names(kind: str | None = None) -> list[str]:
+    """The canonical names, in registration order, optionally of one kind (builds nothing).
+
+    Examples
+    --------
+    >>> names("loss")[:3]
+    ['squared_error', 'absolute_error', 'huber']
+    """
+    if kind is not None and kind not in KINDS:
+        raise SymcalcError(f"kind must be 'activation' or 'loss', got {kind!r}")
+    return [name for name in _REGISTRY if kind is None or _REGISTRY.kind_of(name) == kind]
 
 
-def _loss(
-    name: str, expr: sympy.Expr, variables: Iterable[sympy.Symbol], description: str, **fields
-) -> Entry:
-    return register(Entry(name, "loss", expr, tuple(variables), description, **fields))
+def _builtin(
+    name: str, kind: str, *, aliases: tuple[str, ...] = ()
+) -> Callable[[Callable[[], dict[str, Any]]], None]:
+    """Declare a built-in entry whose fields the decorated function makes on first use."""
+
+    def declare(fields: Callable[[], dict[str, Any]]) -> None:
+        def build() -> Entry:
+            made = fields()
+            variables = tuple(made.pop("variables", (x,)))
+            return Entry(name, kind, variables=variables, aliases=aliases, **made)
+
+        _declare(name, kind, aliases, build)
+
+    return declare
 
 
 # -- activations -----------------------------------------------------------------
 
 alpha, beta, slope, scale, delta = (symbol(n) for n in ("alpha", "beta", "slope", "scale", "delta"))
 lambd, b = symbol("lambd"), symbol("b")  # PyTorch spells λ lambd (lambda is a keyword)
-s = sigmoid(x)
-softplus_x = log(1 + exp(x))
+_s = sigmoid(x)
 
-_activation("identity", x, "the identity (linear) activation", aliases=("linear",), identity=S.One)
-_activation(
-    "sigmoid",
-    1 / (1 + exp(-x)),
-    "logistic sigmoid, squashes ℝ onto (0, 1)",
-    aliases=("logistic", "expit"),
-    identity=s * (1 - s),
-    plot_range=(-6.0, 6.0),
-)
-_activation(
-    "tanh",
-    tanh(x),
-    "hyperbolic tangent, squashes ℝ onto (-1, 1)",
-    identity=1 - tanh(x) ** 2,
-    plot_range=(-4.0, 4.0),
-)
-_activation(
-    "relu",
-    _max(0, x),
-    "rectified linear unit max(0, x)",
-    identity=Piecewise((1, x > 0), (0, True)),
-    plot_range=(-3.0, 3.0),
-)
-_activation(
-    "leaky_relu",
-    Piecewise((x, x > 0), (slope * x, True)),
-    "ReLU with a small slope for negative inputs",
-    params={"slope": Rational(1, 100)},
-    identity=Piecewise((1, x > 0), (slope, True)),
-    plot_range=(-3.0, 3.0),
-)
-_activation(
-    "relu6",
-    _min(_max(0, x), 6),
-    "ReLU capped at 6 (MobileNet)",
-    identity=Piecewise((1, (x > 0) & (x < 6)), (0, True)),
-    plot_range=(-2.0, 8.0),
-)
-_activation(
-    "elu",
-    Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)),
-    "exponential linear unit",
-    params={"alpha": S.One},
-    identity=Piecewise((1, x > 0), (alpha * exp(x), True)),
-    plot_range=(-4.0, 3.0),
-)
-_activation(
-    "selu",
-    scale * Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)),
-    "scaled ELU (self-normalizing networks)",
-    params={
-        "scale": sympy.Float("1.0507009873554804934193349852946", 30),
-        "alpha": sympy.Float("1.6732632423543772848170429916717", 30),
-    },
-    identity=scale * Piecewise((1, x > 0), (alpha * exp(x), True)),
-    plot_range=(-4.0, 3.0),
-)
-_activation(
-    "celu",
-    Piecewise((x, x > 0), (alpha * (exp(x / alpha) - 1), True)),
-    "continuously differentiable ELU",
-    params={"alpha": S.One},
-    identity=Piecewise((1, x > 0), (exp(x / alpha), True)),
-    plot_range=(-4.0, 3.0),
-)
-_activation(
-    "softplus",
-    log(1 + exp(beta * x)) / beta,
-    "smooth ReLU, log(1 + exp(βx))/β",
-    params={"beta": S.One},
-    identity=sigmoid(beta * x),
-)
-_activation(
-    "softsign",
-    x / (1 + Abs(x)),
-    "x / (1 + |x|)",
-    identity=1 / (1 + Abs(x)) ** 2,
-    plot_range=(-8.0, 8.0),
-)
-_activation(
-    "silu",
-    x / (1 + exp(-x)),
-    "sigmoid-weighted linear unit x·σ(x)",
-    aliases=("swish",),
-    identity=s * (1 + x * (1 - s)),
-    plot_range=(-6.0, 4.0),
-)
-_activation(
-    "gelu",
-    x / 2 * (1 + erf(x / sqrt(2))),
-    "Gaussian error linear unit x·Φ(x), exact erf form",
-    identity=(1 + erf(x / sqrt(2))) / 2 + x * exp(-(x**2) / 2) / sqrt(2 * pi),
-    plot_range=(-4.0, 3.0),
-)
-_c = Rational(44715, 1000000)
-_u = sqrt(2 / pi) * (x + _c * x**3)
-_activation(
-    "gelu_tanh",
-    x / 2 * (1 + tanh(_u)),
-    "GELU, the tanh approximation (GPT-2, BERT)",
-    aliases=("gelu_approx",),
-    identity=(1 + tanh(_u)) / 2 + x / 2 * (1 - tanh(_u) ** 2) * sqrt(2 / pi) * (1 + 3 * _c * x**2),
-    plot_range=(-4.0, 3.0),
-)
-_activation(
-    "mish",
-    x * tanh(softplus_x),
-    "self-regularized activation x·tanh(softplus(x))",
-    identity=tanh(softplus_x) + x * s * (1 - tanh(softplus_x) ** 2),
-    plot_range=(-6.0, 4.0),
-)
-_activation(
-    "hard_sigmoid",
-    _min(_max(0, x / 6 + S.Half), 1),
-    "piecewise-linear sigmoid, relu6(x + 3)/6",
-    aliases=("hardsigmoid",),
-    identity=Piecewise((Rational(1, 6), (x > -3) & (x < 3)), (0, True)),
-)
-_activation(
-    "hard_tanh",
-    _min(_max(-1, x), 1),
-    "tanh clipped to a line, max(-1, min(1, x))",
-    aliases=("hardtanh",),
-    identity=Piecewise((1, (x > -1) & (x < 1)), (0, True)),
-    plot_range=(-3.0, 3.0),
-)
-_activation(
-    "hard_swish",
-    x * _min(_max(0, x + 3), 6) / 6,
-    "x·relu6(x + 3)/6 (MobileNetV3)",
-    aliases=("hardswish",),
-    identity=Piecewise((0, x < -3), (x / 3 + S.Half, x < 3), (1, True)),
-)
-_activation(
-    "log_sigmoid",
-    -log(1 + exp(-x)),
-    "log σ(x) = -softplus(-x)",
-    aliases=("logsigmoid",),
-    identity=sigmoid(-x),
-)
-_activation(
-    "gaussian",
-    exp(-(x**2)),
-    "Gaussian bump exp(-x²) (RBF networks)",
-    identity=-2 * x * exp(-(x**2)),
-    plot_range=(-3.0, 3.0),
-)
-_activation(
-    "sinusoid",
-    sin(x),
-    "sine activation (SIREN)",
-    aliases=("sin", "sine"),
-    identity=cos(x),
-    plot_range=(-6.3, 6.3),
-)
 
-_activation(
-    "tanhshrink",
-    x - tanh(x),
-    "the residual x - tanh(x): like x³/3 near 0, like x ∓ 1 far away (PyTorch Tanhshrink)",
-    aliases=("tanh_shrink",),
-    identity=tanh(x) ** 2,
-    plot_range=(-4.0, 4.0),
-)
-_activation(
-    "hardshrink",
-    Piecewise((x, Abs(x) > lambd), (0, True)),
-    "keeps x where |x| > λ, else 0 (PyTorch Hardshrink; λ is its lambd)",
-    aliases=("hard_shrink",),
-    params={"lambd": S.Half},
-    identity=Piecewise((1, Abs(x) > lambd), (0, True)),
-    plot_range=(-2.0, 2.0),
-)
-_activation(
-    "softshrink",
-    Piecewise((x - lambd, x > lambd), (x + lambd, x < -lambd), (0, True)),
-    "moves x towards 0 by λ, 0 where |x| ≤ λ (PyTorch Softshrink; λ is its lambd)",
-    aliases=("soft_shrink",),
-    params={"lambd": S.Half},
-    identity=Piecewise((1, Abs(x) > lambd), (0, True)),
-    plot_range=(-2.0, 2.0),
-)
-_activation(
-    "squareplus",
-    (x + sqrt(x**2 + b)) / 2,
-    "(x + √(x² + b))/2, a smooth ReLU from algebra alone (JAX squareplus)",
-    params={"b": Integer(4)},
-    identity=(1 + x / sqrt(x**2 + b)) / 2,
-    plot_range=(-4.0, 4.0),
-)
-_activation(
-    "sparse_plus",
-    Piecewise((0, x <= -1), ((x + 1) ** 2 / 4, x < 1), (x, True)),
-    "0, then (x + 1)²/4 on (-1, 1), then x: a smooth ReLU with a flat part (JAX sparse_plus)",
-    aliases=("sparseplus",),
-    identity=Min(Max(0, (x + 1) / 2), 1),
-    plot_range=(-2.5, 2.5),
-)
+@_builtin("identity", "activation", aliases=("linear",))
+def _identity_fields() -> dict[str, Any]:
+    return dict(
+        expr=x,
+        description="the identity (linear) activation",
+        identity=S.One,
+    )
+
+
+@_builtin("sigmoid", "activation", aliases=("logistic", "expit"))
+def _sigmoid_fields() -> dict[str, Any]:
+    return dict(
+        expr=1 / (1 + exp(-x)),
+        description="logistic sigmoid, squashes ℝ onto (0, 1)",
+        identity=_s * (1 - _s),
+        plot_range=(-6.0, 6.0),
+    )
+
+
+@_builtin("tanh", "activation")
+def _tanh_fields() -> dict[str, Any]:
+    return dict(
+        expr=tanh(x),
+        description="hyperbolic tangent, squashes ℝ onto (-1, 1)",
+        identity=1 - tanh(x) ** 2,
+        plot_range=(-4.0, 4.0),
+    )
+
+
+@_builtin("relu", "activation")
+def _relu_fields() -> dict[str, Any]:
+    return dict(
+        expr=_max(0, x),
+        description="rectified linear unit max(0, x)",
+        identity=Piecewise((1, x > 0), (0, True)),
+        plot_range=(-3.0, 3.0),
+    )
+
+
+@_builtin("leaky_relu", "activation")
+def _leaky_relu_fields() -> dict[str, Any]:
+    return dict(
+        expr=Piecewise((x, x > 0), (slope * x, True)),
+        description="ReLU with a small slope for negative inputs",
+        params={"slope": Rational(1, 100)},
+        identity=Piecewise((1, x > 0), (slope, True)),
+        plot_range=(-3.0, 3.0),
+    )
+
+
+@_builtin("relu6", "activation")
+def _relu6_fields() -> dict[str, Any]:
+    return dict(
+        expr=_min(_max(0, x), 6),
+        description="ReLU capped at 6 (MobileNet)",
+        identity=Piecewise((1, (x > 0) & (x < 6)), (0, True)),
+        plot_range=(-2.0, 8.0),
+    )
+
+
+@_builtin("elu", "activation")
+def _elu_fields() -> dict[str, Any]:
+    return dict(
+        expr=Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)),
+        description="exponential linear unit",
+        params={"alpha": S.One},
+        identity=Piecewise((1, x > 0), (alpha * exp(x), True)),
+        plot_range=(-4.0, 3.0),
+    )
+
+
+@_builtin("selu", "activation")
+def _selu_fields() -> dict[str, Any]:
+    return dict(
+        expr=scale * Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)),
+        description="scaled ELU (self-normalizing networks)",
+        params={
+            "scale": sympy.Float("1.0507009873554804934193349852946", 30),
+            "alpha": sympy.Float("1.6732632423543772848170429916717", 30),
+        },
+        identity=scale * Piecewise((1, x > 0), (alpha * exp(x), True)),
+        plot_range=(-4.0, 3.0),
+    )
+
+
+@_builtin("celu", "activation")
+def _celu_fields() -> dict[str, Any]:
+    return dict(
+        expr=Piecewise((x, x > 0), (alpha * (exp(x / alpha) - 1), True)),
+        description="continuously differentiable ELU",
+        params={"alpha": S.One},
+        identity=Piecewise((1, x > 0), (exp(x / alpha), True)),
+        plot_range=(-4.0, 3.0),
+    )
+
+
+@_builtin("softplus", "activation")
+def _softplus_fields() -> dict[str, Any]:
+    return dict(
+        expr=log(1 + exp(beta * x)) / beta,
+        description="smooth ReLU, log(1 + exp(βx))/β",
+        params={"beta": S.One},
+        identity=sigmoid(beta * x),
+    )
+
+
+@_builtin("softsign", "activation")
+def _softsign_fields() -> dict[str, Any]:
+    return dict(
+        expr=x / (1 + Abs(x)),
+        description="x / (1 + |x|)",
+        identity=1 / (1 + Abs(x)) ** 2,
+        plot_range=(-8.0, 8.0),
+    )
+
+
+@_builtin("silu", "activation", aliases=("swish",))
+def _silu_fields() -> dict[str, Any]:
+    return dict(
+        expr=x / (1 + exp(-x)),
+        description="sigmoid-weighted linear unit x·σ(x)",
+        identity=_s * (1 + x * (1 - _s)),
+        plot_range=(-6.0, 4.0),
+    )
+
+
+@_builtin("gelu", "activation")
+def _gelu_fields() -> dict[str, Any]:
+    return dict(
+        expr=x / 2 * (1 + erf(x / sqrt(2))),
+        description="Gaussian error linear unit x·Φ(x), exact erf form",
+        identity=(1 + erf(x / sqrt(2))) / 2 + x * exp(-(x**2) / 2) / sqrt(2 * pi),
+        plot_range=(-4.0, 3.0),
+    )
+
+
+@_builtin("gelu_tanh", "activation", aliases=("gelu_approx",))
+def _gelu_tanh_fields() -> dict[str, Any]:
+    c = Rational(44715, 1000000)
+    u = sqrt(2 / pi) * (x + c * x**3)
+    return dict(
+        expr=x / 2 * (1 + tanh(u)),
+        description="GELU, the tanh approximation (GPT-2, BERT)",
+        identity=(1 + tanh(u)) / 2 + x / 2 * (1 - tanh(u) ** 2) * sqrt(2 / pi) * (1 + 3 * c * x**2),
+        plot_range=(-4.0, 3.0),
+    )
+
+
+@_builtin("mish", "activation")
+def _mish_fields() -> dict[str, Any]:
+    softplus_x = log(1 + exp(x))
+    return dict(
+        expr=x * tanh(softplus_x),
+        description="self-regularized activation x·tanh(softplus(x))",
+        identity=tanh(softplus_x) + x * _s * (1 - tanh(softplus_x) ** 2),
+        plot_range=(-6.0, 4.0),
+    )
+
+
+@_builtin("hard_sigmoid", "activation", aliases=("hardsigmoid",))
+def _hard_sigmoid_fields() -> dict[str, Any]:
+    return dict(
+        expr=_min(_max(0, x / 6 + S.Half), 1),
+        description="piecewise-linear sigmoid, relu6(x + 3)/6",
+        identity=Piecewise((Rational(1, 6), (x > -3) & (x < 3)), (0, True)),
+    )
+
+
+@_builtin("hard_tanh", "activation", aliases=("hardtanh",))
+def _hard_tanh_fields() -> dict[str, Any]:
+    return dict(
+        expr=_min(_max(-1, x), 1),
+        description="tanh clipped to a line, max(-1, min(1, x))",
+        identity=Piecewise((1, (x > -1) & (x < 1)), (0, True)),
+        plot_range=(-3.0, 3.0),
+    )
+
+
+@_builtin("hard_swish", "activation", aliases=("hardswish",))
+def _hard_swish_fields() -> dict[str, Any]:
+    return dict(
+        expr=x * _min(_max(0, x + 3), 6) / 6,
+        description="x·relu6(x + 3)/6 (MobileNetV3)",
+        identity=Piecewise((0, x < -3), (x / 3 + S.Half, x < 3), (1, True)),
+    )
+
+
+@_builtin("log_sigmoid", "activation", aliases=("logsigmoid",))
+def _log_sigmoid_fields() -> dict[str, Any]:
+    return dict(
+        expr=-log(1 + exp(-x)),
+        description="log σ(x) = -softplus(-x)",
+        identity=sigmoid(-x),
+    )
+
+
+@_builtin("gaussian", "activation")
+def _gaussian_fields() -> dict[str, Any]:
+    return dict(
+        expr=exp(-(x**2)),
+        description="Gaussian bump exp(-x²) (RBF networks)",
+        identity=-2 * x * exp(-(x**2)),
+        plot_range=(-3.0, 3.0),
+    )
+
+
+@_builtin("sinusoid", "activation", aliases=("sin", "sine"))
+def _sinusoid_fields() -> dict[str, Any]:
+    return dict(
+        expr=sin(x),
+        description="sine activation (SIREN)",
+        identity=cos(x),
+        plot_range=(-6.3, 6.3),
+    )
+
+
+@_builtin("tanhshrink", "activation", aliases=("tanh_shrink",))
+def _tanhshrink_fields() -> dict[str, Any]:
+    return dict(
+        expr=x - tanh(x),
+        description=(
+            "the residual x - tanh(x): like x³/3 near 0, like x ∓ 1 far away (PyTorch Tanhshrink)"
+        ),
+        identity=tanh(x) ** 2,
+        plot_range=(-4.0, 4.0),
+    )
+
+
+@_builtin("hardshrink", "activation", aliases=("hard_shrink",))
+def _hardshrink_fields() -> dict[str, Any]:
+    return dict(
+        expr=Piecewise((x, Abs(x) > lambd), (0, True)),
+        description="keeps x where |x| > λ, else 0 (PyTorch Hardshrink; λ is its lambd)",
+        params={"lambd": S.Half},
+        identity=Piecewise((1, Abs(x) > lambd), (0, True)),
+        plot_range=(-2.0, 2.0),
+    )
+
+
+@_builtin("softshrink", "activation", aliases=("soft_shrink",))
+def _softshrink_fields() -> dict[str, Any]:
+    return dict(
+        expr=Piecewise((x - lambd, x > lambd), (x + lambd, x < -lambd), (0, True)),
+        description="moves x towards 0 by λ, 0 where |x| ≤ λ (PyTorch Softshrink; λ is its lambd)",
+        params={"lambd": S.Half},
+        identity=Piecewise((1, Abs(x) > lambd), (0, True)),
+        plot_range=(-2.0, 2.0),
+    )
+
+
+@_builtin("squareplus", "activation")
+def _squareplus_fields() -> dict[str, Any]:
+    return dict(
+        expr=(x + sqrt(x**2 + b)) / 2,
+        description="(x + √(x² + b))/2, a smooth ReLU from algebra alone (JAX squareplus)",
+        params={"b": Integer(4)},
+        identity=(1 + x / sqrt(x**2 + b)) / 2,
+        plot_range=(-4.0, 4.0),
+    )
+
+
+@_builtin("sparse_plus", "activation", aliases=("sparseplus",))
+def _sparse_plus_fields() -> dict[str, Any]:
+    return dict(
+        expr=Piecewise((0, x <= -1), ((x + 1) ** 2 / 4, x < 1), (x, True)),
+        description=(
+            "0, then (x + 1)²/4 on (-1, 1), then x: a smooth ReLU with a flat part "
+            "(JAX sparse_plus)"
+        ),
+        identity=Min(Max(0, (x + 1) / 2), 1),
+        plot_range=(-2.5, 2.5),
+    )
 
 
 # -- losses ------------------------------------------------------------------------
@@ -601,90 +775,107 @@ _probability = Interval.open(0, 1)
 _unit = Interval(0, 1)
 _pm_one = sympy.FiniteSet(-1, 1)
 
-_loss(
-    "squared_error",
-    _r**2,
-    (p, y),
-    "squared error (p - y)²; averaged over samples it is the MSE",
-    aliases=("mse", "l2", "squared_loss"),
-    identity=2 * _r,
-    fixed={"y": 0.0},
-    plot_range=(-3.0, 3.0),
-)
-_loss(
-    "absolute_error",
-    Abs(_r),
-    (p, y),
-    "absolute error |p - y|; averaged over samples it is the MAE",
-    aliases=("mae", "l1"),
-    identity=sign(_r),
-    fixed={"y": 0.0},
-    plot_range=(-3.0, 3.0),
-)
-_loss(
-    "huber",
-    Piecewise((_r**2 / 2, Abs(_r) <= delta), (delta * (Abs(_r) - delta / 2), True)),
-    (p, y),
-    "quadratic near the target, linear beyond delta",
-    aliases=("huber_loss",),
-    params={"delta": S.One},
-    identity=Piecewise((_r, Abs(_r) <= delta), (delta * sign(_r), True)),
-    fixed={"y": 0.0},
-    plot_range=(-3.0, 3.0),
-)
-_loss(
-    "log_cosh",
-    log(sympy.cosh(_r)),
-    (p, y),
-    "log(cosh(p - y)): like squared error near 0, absolute far away",
-    aliases=("logcosh",),
-    identity=tanh(_r),
-    fixed={"y": 0.0},
-    plot_range=(-3.0, 3.0),
-)
-_loss(
-    "binary_cross_entropy",
-    -(y * log(p) + (1 - y) * log(1 - p)),
-    (p, y),
-    "cross-entropy of a probability p against a label y",
-    aliases=("bce", "log_loss"),
-    domain={"p": _probability, "y": _unit},
-    identity=(p - y) / (p * (1 - p)),
-    fixed={"y": 1.0},
-    plot_range=(0.001, 0.999),
-)
-_sz = 1 / (1 + exp(-z))
-_loss(
-    "binary_cross_entropy_with_logits",
-    -(y * log(_sz) + (1 - y) * log(1 - _sz)),
-    (z, y),
-    "cross-entropy of σ(z) against a label y, taken on the logit z",
-    aliases=("bce_with_logits", "logistic_loss"),
-    domain={"y": _unit},
-    identity=sigmoid(z) - y,
-    fixed={"y": 1.0},
-    plot_range=(-6.0, 6.0),
-)
-_loss(
-    "hinge",
-    _max(0, 1 - y * p),
-    (p, y),
-    "margin loss max(0, 1 - y·p) for labels ±1 (SVM)",
-    domain={"y": _pm_one},
-    identity=Piecewise((-y, y * p < 1), (0, True)),
-    fixed={"y": 1.0},
-    plot_range=(-2.0, 3.0),
-)
-_loss(
-    "squared_hinge",
-    _max(0, 1 - y * p) ** 2,
-    (p, y),
-    "max(0, 1 - y·p)², the smooth hinge",
-    domain={"y": _pm_one},
-    identity=-2 * y * _max(0, 1 - y * p),
-    fixed={"y": 1.0},
-    plot_range=(-2.0, 3.0),
-)
+
+@_builtin("squared_error", "loss", aliases=("mse", "l2", "squared_loss"))
+def _squared_error_fields() -> dict[str, Any]:
+    return dict(
+        expr=_r**2,
+        variables=(p, y),
+        description="squared error (p - y)²; averaged over samples it is the MSE",
+        identity=2 * _r,
+        fixed={"y": 0.0},
+        plot_range=(-3.0, 3.0),
+    )
+
+
+@_builtin("absolute_error", "loss", aliases=("mae", "l1"))
+def _absolute_error_fields() -> dict[str, Any]:
+    return dict(
+        expr=Abs(_r),
+        variables=(p, y),
+        description="absolute error |p - y|; averaged over samples it is the MAE",
+        identity=sign(_r),
+        fixed={"y": 0.0},
+        plot_range=(-3.0, 3.0),
+    )
+
+
+@_builtin("huber", "loss", aliases=("huber_loss",))
+def _huber_fields() -> dict[str, Any]:
+    return dict(
+        expr=Piecewise((_r**2 / 2, Abs(_r) <= delta), (delta * (Abs(_r) - delta / 2), True)),
+        variables=(p, y),
+        description="quadratic near the target, linear beyond delta",
+        params={"delta": S.One},
+        identity=Piecewise((_r, Abs(_r) <= delta), (delta * sign(_r), True)),
+        fixed={"y": 0.0},
+        plot_range=(-3.0, 3.0),
+    )
+
+
+@_builtin("log_cosh", "loss", aliases=("logcosh",))
+def _log_cosh_fields() -> dict[str, Any]:
+    return dict(
+        expr=log(sympy.cosh(_r)),
+        variables=(p, y),
+        description="log(cosh(p - y)): like squared error near 0, absolute far away",
+        identity=tanh(_r),
+        fixed={"y": 0.0},
+        plot_range=(-3.0, 3.0),
+    )
+
+
+@_builtin("binary_cross_entropy", "loss", aliases=("bce", "log_loss"))
+def _binary_cross_entropy_fields() -> dict[str, Any]:
+    return dict(
+        expr=-(y * log(p) + (1 - y) * log(1 - p)),
+        variables=(p, y),
+        description="cross-entropy of a probability p against a label y",
+        domain={"p": _probability, "y": _unit},
+        identity=(p - y) / (p * (1 - p)),
+        fixed={"y": 1.0},
+        plot_range=(0.001, 0.999),
+    )
+
+
+@_builtin("binary_cross_entropy_with_logits", "loss", aliases=("bce_with_logits", "logistic_loss"))
+def _binary_cross_entropy_with_logits_fields() -> dict[str, Any]:
+    sz = 1 / (1 + exp(-z))
+    return dict(
+        expr=-(y * log(sz) + (1 - y) * log(1 - sz)),
+        variables=(z, y),
+        description="cross-entropy of σ(z) against a label y, taken on the logit z",
+        domain={"y": _unit},
+        identity=sigmoid(z) - y,
+        fixed={"y": 1.0},
+        plot_range=(-6.0, 6.0),
+    )
+
+
+@_builtin("hinge", "loss")
+def _hinge_fields() -> dict[str, Any]:
+    return dict(
+        expr=_max(0, 1 - y * p),
+        variables=(p, y),
+        description="margin loss max(0, 1 - y·p) for labels ±1 (SVM)",
+        domain={"y": _pm_one},
+        identity=Piecewise((-y, y * p < 1), (0, True)),
+        fixed={"y": 1.0},
+        plot_range=(-2.0, 3.0),
+    )
+
+
+@_builtin("squared_hinge", "loss")
+def _squared_hinge_fields() -> dict[str, Any]:
+    return dict(
+        expr=_max(0, 1 - y * p) ** 2,
+        variables=(p, y),
+        description="max(0, 1 - y·p)², the smooth hinge",
+        domain={"y": _pm_one},
+        identity=-2 * y * _max(0, 1 - y * p),
+        fixed={"y": 1.0},
+        plot_range=(-2.0, 3.0),
+    )
 
 
 def _softmax_cross_entropy(K: int = 3) -> Entry:
@@ -708,9 +899,12 @@ def _softmax_cross_entropy(K: int = 3) -> Entry:
     )
 
 
-register(_softmax_cross_entropy())
-
-del s, softplus_x, _c, _u, _r, _sz
+_declare(
+    "categorical_cross_entropy",
+    "loss",
+    ("cross_entropy", "softmax_cross_entropy"),
+    _softmax_cross_entropy,
+)
 
 
 def univariate_entry(entry: Entry) -> Entry:

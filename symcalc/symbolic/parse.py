@@ -59,7 +59,7 @@ import sympy
 
 from ..errors import ParseError, SymcalcError, did_you_mean
 from .catalog import CATALOG, Entry, all_names, canonical_name, get
-from .catalog import catalog as catalog_entries
+from .catalog import names as catalog_names
 from .diagnose import diagnose
 from .functions import CONSTANTS, FUNCTIONS, symbol
 from .kinks import apply_convention
@@ -144,7 +144,7 @@ _NODE_NAMES = {
 
 
 def _activation_names() -> list[str]:
-    return [e.name for e in catalog_entries("activation")]
+    return catalog_names("activation")
 
 
 def _check_text(text: Any) -> str:

@@ -67,7 +67,7 @@ from typing import NamedTuple
 
 from ..errors import ParseError, did_you_mean
 from .catalog import CATALOG, canonical_name
-from .catalog import catalog as catalog_entries
+from .catalog import names as catalog_names
 from .functions import FUNCTIONS
 
 __all__ = ["latex_to_text"]
@@ -197,7 +197,7 @@ def _call(name: str, args: list[_Node]) -> _Node:
 
 
 def _activation_names() -> list[str]:
-    return [e.name for e in catalog_entries("activation")]
+    return catalog_names("activation")
 
 
 def _function_spec(name: str) -> _Fn | None:

@@ -128,13 +128,19 @@ def encode_classes(y: np.ndarray, target: str = "y") -> tuple[np.ndarray, tuple[
     >>> codes.tolist(), classes
     ([1, 0, 1], ('a', 'b'))
     """
+    labels, codes, classes = _classes(y, target)
+    return codes, classes
+
+
+def _classes(y: np.ndarray, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """(sorted labels, codes 0..K-1, labels as text), from one sort of ``y``."""
     labels, codes = np.unique(y, return_inverse=True)
     if len(labels) > MAX_CLASSES:
         raise SymcalcError(
             f"target '{target}' has {len(labels)} distinct values; a classifier takes at most "
             f"{MAX_CLASSES} classes (for a numeric target use the linear model)"
         )
-    return codes.astype(np.intp), _label_names(labels)
+    return labels, codes.astype(np.intp, copy=False), _label_names(labels)
 
 
 def _codes_for(labels: np.ndarray, y: np.ndarray, target: str) -> np.ndarray:
@@ -203,7 +209,11 @@ class ScalarHead:
 
     def second(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂²ℓ/∂z² at every sample: the kernel of the loss's symbolic second derivative."""
-        return kernel_for(self.entry, 2)(z, y)
+        second = self.__dict__.get("_second")
+        if second is None:  # built on first use (absolute error never asks for it)
+            second = kernel_for(self.entry, 2)
+            object.__setattr__(self, "_second", second)
+        return second(z, y)
 
     def hessian_vector(self, z: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
         """(∂²ℓ/∂z²)·u per sample (the Hessian in z is 1 × 1)."""
@@ -485,16 +495,14 @@ def head_for(loss: Entry | None, y: Any, target: str) -> tuple[Any, Any]:
             return ScalarHead(loss, ("0", "1"), np.array([0.0, 1.0])), y
         return ScalarHead(loss), y
     if loss is None or loss.name == "categorical_cross_entropy":
-        labels = np.unique(y)
-        codes, classes = encode_classes(y, target)
+        labels, codes, classes = _classes(y, target)
         if len(classes) < 2:
             raise SymcalcError(
                 f"target '{target}' has one class ({classes[0]!r}); a classifier needs two or more"
             )
         return SoftmaxHead(classes, labels), codes
     if SCALAR_LOSSES[loss.name] == "two classes":
-        labels = np.unique(y)
-        codes, classes = encode_classes(y, target)
+        labels, codes, classes = _classes(y, target)
         if len(classes) != 2:
             found = ", ".join(repr(c) for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
             raise SymcalcError(

@@ -235,14 +235,34 @@ def _check_l2(l2: Any) -> float:
     return value
 
 
-def _add_weighted_gram(H: np.ndarray, Xb: np.ndarray, weights: np.ndarray) -> None:
-    """H += X̃ᵀ diag(weights) X̃ for X̃ = [1, Xb] (H is (p+1) × (p+1), filled whole)."""
+#: The weighted Gram product X̃ᵀ diag(w) X̃ scales at most this share of a block's rows at a
+#: time (into a buffer kept by the objective): half the block, so the Hessian's scratch
+#: stays at half the size of X however small X is, for one more matrix product.
+_GRAM_SHARE = 2
+
+
+def _add_weighted_gram(
+    H: np.ndarray, Xb: np.ndarray, weights: np.ndarray, scratch: np.ndarray | None = None
+) -> None:
+    """H += X̃ᵀ diag(weights) X̃ for X̃ = [1, Xb] (H is (p+1) × (p+1), filled whole).
+
+    ``scratch`` (rows × p, Xb's dtype) holds diag(w)·X for ``rows`` rows at a time; without
+    it the product is allocated whole.
+    """
     weights = weights.astype(Xb.dtype, copy=False)
     row = weights @ Xb
     H[0, 0] += float(weights.sum())
     H[0, 1:] += row
     H[1:, 0] += row
-    H[1:, 1:] += Xb.T @ (Xb * weights[:, None])
+    if scratch is None:
+        H[1:, 1:] += Xb.T @ (Xb * weights[:, None])
+        return
+    step = scratch.shape[0]
+    for start in range(0, Xb.shape[0], step):
+        part = Xb[start : start + step]
+        scaled = scratch[: part.shape[0]]
+        np.multiply(part, weights[start : start + step, None], out=scaled)
+        H[1:, 1:] += part.T @ scaled
 
 
 class AffineObjective(Objective):
@@ -285,6 +305,10 @@ class AffineObjective(Objective):
         self._Z = np.empty((rows, self.n_outputs), dtype=dtype)
         self._z = self._Z[:, 0] if self.n_outputs == 1 else None
         self._row = np.empty(self.n_features, dtype=dtype)
+        # θ whose outputs the buffer holds (one block only): Newton asks the Hessian at the
+        # point whose value and gradient it has just computed.
+        self._outputs_of: bytes | None = None
+        self._scratch: np.ndarray | None = None
 
     def _weight_slices(self) -> tuple[tuple[int, int], ...]:
         p = self.n_features
@@ -355,6 +379,24 @@ class AffineObjective(Objective):
     def _blocks(self, theta: np.ndarray):
         """(Xb, Yb, Z) for each row block: Z the outputs (one column per output)."""
         X, Y = self.X, self.Y
+        if self.n_samples <= self.block:  # one block: the outputs may be there already
+            key = theta.tobytes()
+            Z = self._Z if self.n_outputs > 1 else self._z
+            if key != self._outputs_of:
+                self._outputs_of = None
+                bias, W = self._weights(theta)
+                if X.dtype != np.float64:
+                    bias, W = bias.astype(X.dtype), W.astype(X.dtype)
+                if self.n_outputs == 1:
+                    np.dot(X, W[0], out=Z)
+                    Z += bias[0]
+                else:
+                    np.dot(X, W.T, out=Z)
+                    Z += bias
+                self._outputs_of = key
+            yield X, Y, Z
+            return
+        self._outputs_of = None
         bias, W = self._weights(theta)
         if X.dtype != np.float64:
             bias, W = bias.astype(X.dtype), W.astype(X.dtype)
@@ -449,6 +491,8 @@ class AffineObjective(Objective):
         """
         theta = np.asarray(theta, dtype=float)
         K, p1 = self.n_outputs, self.n_features + 1
+        if K == 1 and not self._dask:
+            return self._scalar_hessian(theta)
         H = np.zeros((K, p1, K, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self._dask:
@@ -482,6 +526,27 @@ class AffineObjective(Objective):
             weights[:, 0] = 0.0  # intercepts are not penalized
             H.flat[:: K * p1 + 1] += weights.ravel()
         return H
+
+    def _scalar_hessian(self, theta: np.ndarray) -> np.ndarray:
+        """One output: (1/m)·X̃ᵀ diag(ℓ'') X̃ + λ on the weights, by row blocks."""
+        p1 = self.n_features + 1
+        H = np.zeros((p1, p1))
+        scratch = self._gram_scratch()
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for Xb, Yb, z in self._blocks(theta):
+                _add_weighted_gram(H, Xb, self.head.second(z, Yb), scratch)
+            H += H.T  # exactly symmetric (the Gram products round apart)
+        H *= 0.5 / self.n_samples
+        if self.l2:
+            H.flat[p1 + 1 :: p1 + 1] += self.l2  # intercepts are not penalized
+        return H
+
+    def _gram_scratch(self) -> np.ndarray:
+        """The buffer of `_add_weighted_gram`, kept across Hessians (half a block of rows)."""
+        if self._scratch is None:
+            rows = -(-min(self.block, self.n_samples) // _GRAM_SHARE)
+            self._scratch = np.empty((rows, self.n_features), dtype=self.X.dtype)
+        return self._scratch
 
     def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
         p1 = self.n_features + 1

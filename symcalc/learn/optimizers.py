@@ -328,6 +328,19 @@ _SHIFTS = tuple(10.0**k for k in range(-10, 3))
 _PIVOT_RATIO = 1e-8
 
 
+def _lapack() -> tuple[Any, Any]:
+    """LAPACK's Cholesky factor and solve for float64 (``dpotrf``, ``dpotrs``), looked up once."""
+    global _POTRF_POTRS
+    if _POTRF_POTRS is None:
+        import scipy.linalg.lapack
+
+        _POTRF_POTRS = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potrs"), dtype=np.float64)
+    return _POTRF_POTRS
+
+
+_POTRF_POTRS: tuple[Any, Any] | None = None
+
+
 def newton_step(
     hessian: np.ndarray, gradient: np.ndarray, null: np.ndarray | None = None
 ) -> tuple[np.ndarray, float]:
@@ -337,7 +350,8 @@ def newton_step(
     curvature; a singular H (a redundant parameter, a feature that is all zeros) gets
     the smallest δ in 1e-10, 1e-9, ... that factors with pivots above 1e-8 of the
     largest.  In a direction of zero curvature the gradient is zero too, so the shift
-    changes nothing there; elsewhere it is below rounding.
+    changes nothing there; elsewhere it is below rounding.  Only the lower triangle of
+    H is read.
 
     ``null`` (orthonormal columns) are directions of exactly zero curvature known in
     advance (softmax's redundant intercepts): the gradient is projected off them and H
@@ -351,29 +365,35 @@ def newton_step(
     >>> newton_step(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([1.0, 1.0]))[1] > 0
     True
     """
-    import scipy.linalg
-
+    potrf, potrs = _lapack()
     if null is not None:
         gradient = gradient - null @ (null.T @ gradient)
         level = float(np.mean(np.abs(np.diag(hessian)))) or 1.0
         hessian = hessian + level * (null @ null.T)
-    diagonal = np.diag(hessian).copy()
+    diagonal = np.diag(hessian)
     usable = np.isfinite(diagonal) & (diagonal > 0)
-    d = np.where(usable, np.sqrt(np.where(usable, diagonal, 1.0)), 1.0)
-    scaled = hessian / np.outer(d, d)
-    rhs = -gradient / d
-    if not (np.isfinite(scaled).all() and np.isfinite(rhs).all()):
+    inverse = 1.0 / np.sqrt(np.where(usable, diagonal, 1.0))
+    scaled = hessian * inverse[:, None]
+    scaled *= inverse
+    rhs = gradient * -inverse
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = math.isfinite(float(np.add.reduce(scaled, axis=None)) + float(rhs.sum()))
+    if not finite and not (np.isfinite(scaled).all() and np.isfinite(rhs).all()):
         return -gradient / max(float(np.nanmax(np.abs(diagonal), initial=1.0)), 1.0), math.inf
     for shift in (0.0, *_SHIFTS):
-        matrix = scaled if shift == 0 else scaled + shift * np.eye(len(d))
-        try:
-            factor = scipy.linalg.cho_factor(matrix, lower=True, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
+        matrix = scaled
+        if shift:
+            matrix = scaled.copy()
+            matrix.flat[:: len(diagonal) + 1] += shift
+        factor, info = potrf(matrix, lower=1, clean=0)
+        if info != 0:
             continue
-        pivots = np.abs(np.diag(factor[0]))
+        pivots = np.abs(np.diag(factor))
         if pivots.min() < _PIVOT_RATIO * pivots.max():
             continue
-        return scipy.linalg.cho_solve(factor, rhs, check_finite=False) / d, shift
+        solution, info = potrs(factor, rhs, lower=1)
+        if info == 0:
+            return solution * inverse, shift
     return -gradient / max(float(diagonal.max(initial=1.0)), 1.0), math.inf
 
 

@@ -65,12 +65,36 @@ def column_moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The corrected two-pass rule over row blocks (X is in memory: two passes are cheap).
+
+    Pass 1 sums the columns (m = Σx/n); pass 2 puts each block's deviations x − m in one
+    buffer, reused, and sums d and d²: the mean is m + Σd/n and n·var = Σd² − (Σd)²/n,
+    which cancels the rounding of m to first order.  Blocks hold at most half of X's rows
+    (and 2 MB), so the buffer is never the size of X; column sums are matrix-vector
+    products.
+    """
     n, p = X.shape
-    rows = max(256, _BLOCK_BYTES // max(1, 8 * p))
-    moments = Moments(p)
-    for start in range(0, n, rows):
-        moments.add(np.asarray(X[start : start + rows], dtype=float))
-    return moments.result()
+    rows = max(1, min(max(256, _BLOCK_BYTES // max(1, 8 * p)), -(-n // 2)))
+    ones = np.ones(min(rows, n))
+    starts = range(0, n, rows)
+
+    def block(start: int) -> np.ndarray:
+        return np.asarray(X[start : start + rows], dtype=float)
+
+    total = np.zeros(p)
+    for start in starts:
+        part = block(start)
+        total += ones[: part.shape[0]] @ part
+    mean = total / n
+    drift, squares = np.zeros(p), np.zeros(p)
+    scratch = np.empty((ones.size, p))
+    for start in starts:
+        part = block(start)
+        deviation = np.subtract(part, mean, out=scratch[: part.shape[0]])
+        drift += ones[: part.shape[0]] @ deviation
+        squares += ones[: part.shape[0]] @ np.square(deviation, out=deviation)
+    squares -= drift**2 / n
+    return mean + drift / n, np.sqrt(np.maximum(squares, 0.0) / n)
 
 
 class Moments:
@@ -146,6 +170,26 @@ class Scaling:
             if self.blocks == tuple(range(0, units * (self.p + 1), self.p + 1))
             else None
         )
+        # One unit's map as a (p+1) × (p+1) matrix for each direction, applied to all units
+        # (rows of a reshaped view) by one small matrix product: u ↦ L·u is U ↦ U·Lᵀ.
+        self._maps: dict[str, np.ndarray] = {}
+        if self._prefix is not None and not self.identity:
+            p1 = self.p + 1
+            M = np.zeros((p1, p1))  # θ = Mθ' per unit: w = w'/s, b = b' − μ·w'/s
+            M[0, 0] = 1.0
+            M[0, 1:] = -self.mean / self.scale
+            M[1:, 1:] = np.diag(1.0 / self.scale)
+            M_inv = np.zeros((p1, p1))  # θ' = M⁻¹θ: w' = s·w, b' = b + μ·w
+            M_inv[0, 0] = 1.0
+            M_inv[0, 1:] = self.mean
+            M_inv[1:, 1:] = np.diag(self.scale)
+            # keys: the map; values: Lᵀ for the row form U·Lᵀ
+            self._maps = {
+                "to_user": np.ascontiguousarray(M.T),
+                "to_working": np.ascontiguousarray(M_inv.T),
+                "gradient_to_working": M,
+                "gradient_to_user": M_inv,
+            }
 
     @classmethod
     def for_features(
@@ -185,8 +229,20 @@ class Scaling:
         else:
             vector[self._index] = units
 
+    def _mapped(self, vector: np.ndarray, name: str) -> np.ndarray | None:
+        """``vector`` (1-D) mapped unit by unit with the matrix of ``name``; None if no matrix."""
+        if vector.ndim != 1 or name not in self._maps:
+            return None
+        out = np.array(vector, dtype=float)
+        units = out[: self._prefix].reshape(len(self.blocks), self.p + 1)
+        np.matmul(units.copy(), self._maps[name], out=units)
+        return out
+
     def to_user(self, theta: np.ndarray) -> np.ndarray:
         """θ = Tθ': w = w'/s, b = b' − μ·w."""
+        fast = self._mapped(np.asarray(theta), "to_user")
+        if fast is not None:
+            return fast
         theta = np.array(theta, dtype=float)
         if self.identity:
             return theta
@@ -199,6 +255,9 @@ class Scaling:
 
     def to_working(self, theta: np.ndarray) -> np.ndarray:
         """θ' = T⁻¹θ: w' = s·w, b' = b + μ·w."""
+        fast = self._mapped(np.asarray(theta), "to_working")
+        if fast is not None:
+            return fast
         theta = np.array(theta, dtype=float)
         if self.identity:
             return theta
@@ -210,6 +269,9 @@ class Scaling:
 
     def gradient_to_working(self, gradient: np.ndarray) -> np.ndarray:
         """Tᵀg: ∂J/∂b' = g_b, ∂J/∂w'_j = (g_w_j − μ_j·g_b)/s_j (also for n × k arrays)."""
+        fast = self._mapped(np.asarray(gradient), "gradient_to_working")
+        if fast is not None:
+            return fast
         gradient = np.array(gradient, dtype=float)
         if self.identity:
             return gradient
@@ -223,6 +285,9 @@ class Scaling:
 
     def gradient_to_user(self, gradient: np.ndarray) -> np.ndarray:
         """T⁻ᵀg': g_b = g'_b, g_w_j = s_j·g'_w_j + μ_j·g'_b."""
+        fast = self._mapped(np.asarray(gradient), "gradient_to_user")
+        if fast is not None:
+            return fast
         gradient = np.array(gradient, dtype=float)
         if self.identity:
             return gradient
@@ -239,17 +304,13 @@ class Scaling:
         """TᵀHT (H symmetric): the map Tᵀ applied to the rows, then to the columns."""
         if self.identity:
             return H
-        H = np.array(H, dtype=float)
-        units, p1 = len(self.blocks), self.p + 1
-        mean, scale = self.mean, self.scale
-        if self._prefix is not None and self._prefix == H.shape[0]:  # every row is in a unit
-            R = H.reshape(units, p1, -1)
-            R[:, 1:] -= mean[None, :, None] * R[:, :1]
-            R[:, 1:] /= scale[None, :, None]
-            C = H.reshape(-1, units, p1)
-            C[:, :, 1:] -= mean[None, None, :] * C[:, :, :1]
-            C[:, :, 1:] /= scale[None, None, :]
-            return H
+        H = np.asarray(H, dtype=float)
+        n = H.shape[0]
+        if self._prefix is not None and self._prefix == n:  # every row is in a unit
+            units, p1 = len(self.blocks), self.p + 1
+            M = self._maps["gradient_to_working"]  # Mᵀ·H·M, unit block by unit block
+            left = np.matmul(M.T, H.reshape(units, p1, n))
+            return np.matmul(left.reshape(n, units, p1), M).reshape(n, n)
         left = self.gradient_to_working(H)
         return self.gradient_to_working(np.ascontiguousarray(left.T))
 

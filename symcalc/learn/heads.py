@@ -97,7 +97,8 @@ MAX_CLASSES = 64
 
 
 def kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable[..., np.ndarray]:
-    """``kernel(entry, order=order, wrt=wrt)``: built once, kept in the compiler's bounded cache.
+    """``kernel(entry, order=order, wrt=wrt)``: built once (the compiler's bounded cache), and
+    remembered here by the entry's identity, so asking again costs a dictionary look-up.
 
     Examples
     --------
@@ -105,9 +106,23 @@ def kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable
     >>> kernel_for(get("squared_error"), 2)(np.array([3.0]), 1.0)
     array([2.])
     """
+    key = (id(entry), order, wrt)
+    known = _KERNELS.get(key)
+    if known is not None and known[0] is entry:
+        return known[1]
     from ..numeric.kernels import kernel
 
-    return kernel(entry, order=order, wrt=wrt)
+    built = kernel(entry, order=order, wrt=wrt)
+    if len(_KERNELS) >= 64:
+        _KERNELS.clear()
+    _KERNELS[key] = (entry, built)
+    return built
+
+
+#: The kernels of the entries heads use, by (id(entry), order, wrt): a fit asks for the same
+#: few every time, and the kernel cache's key (the entry's expression) costs more to hash
+#: than the evaluation of a small batch.  The entry is kept too, so an id is never reused.
+_KERNELS: dict[tuple[int, int, str | None], tuple[Entry, Callable[..., np.ndarray]]] = {}
 
 
 # -- classes ---------------------------------------------------------------------------------

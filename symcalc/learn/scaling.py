@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -157,11 +158,6 @@ class Scaling:
         self.identity = not self.blocks or (
             bool(np.all(self.mean == 0)) and bool(np.all(self.scale == 1))
         )
-        self._index = (
-            np.asarray(self.blocks)[:, None] + np.arange(self.p + 1)[None, :]
-            if self.blocks
-            else np.zeros((0, self.p + 1), dtype=int)
-        )
         # Units stored one after the other from the start of θ (every symcalc model): a
         # reshaped view instead of fancy indexing.
         units = len(self.blocks)
@@ -175,20 +171,19 @@ class Scaling:
         self._maps: dict[str, np.ndarray] = {}
         if self._prefix is not None and not self.identity:
             p1 = self.p + 1
-            M = np.zeros((p1, p1))  # θ = Mθ' per unit: w = w'/s, b = b' − μ·w'/s
-            M[0, 0] = 1.0
-            M[0, 1:] = -self.mean / self.scale
-            M[1:, 1:] = np.diag(1.0 / self.scale)
-            M_inv = np.zeros((p1, p1))  # θ' = M⁻¹θ: w' = s·w, b' = b + μ·w
-            M_inv[0, 0] = 1.0
-            M_inv[0, 1:] = self.mean
-            M_inv[1:, 1:] = np.diag(self.scale)
-            # keys: the map; values: Lᵀ for the row form U·Lᵀ
+            M = np.zeros((2, p1, p1))  # per unit θ = M[0]θ' and θ' = M[1]θ
+            M[:, 0, 0] = 1.0
+            M[0, 0, 1:] = -self.mean / self.scale  # b = b' − μ·w'/s
+            M[0].flat[p1 + 1 :: p1 + 1] = 1.0 / self.scale  # w = w'/s
+            M[1, 0, 1:] = self.mean  # b' = b + μ·w
+            M[1].flat[p1 + 1 :: p1 + 1] = self.scale  # w' = s·w
+            transposed = np.ascontiguousarray(M.transpose(0, 2, 1))
+            # each map's Lᵀ, for the row form U·Lᵀ (gradients map by the transposes)
             self._maps = {
-                "to_user": np.ascontiguousarray(M.T),
-                "to_working": np.ascontiguousarray(M_inv.T),
-                "gradient_to_working": M,
-                "gradient_to_user": M_inv,
+                "to_user": transposed[0],
+                "to_working": transposed[1],
+                "gradient_to_working": M[0],
+                "gradient_to_user": M[1],
             }
 
     @classmethod
@@ -228,6 +223,13 @@ class Scaling:
             vector[: self._prefix] = units.reshape(self._prefix, *vector.shape[1:])
         else:
             vector[self._index] = units
+
+    @functools.cached_property
+    def _index(self) -> np.ndarray:
+        """Positions of the units' entries in θ, (units, p + 1), when they are not a prefix."""
+        if not self.blocks:
+            return np.zeros((0, self.p + 1), dtype=int)
+        return np.asarray(self.blocks)[:, None] + np.arange(self.p + 1)[None, :]
 
     def _mapped(self, vector: np.ndarray, name: str) -> np.ndarray | None:
         """``vector`` (1-D) mapped unit by unit with the matrix of ``name``; None if no matrix."""

@@ -261,7 +261,8 @@ def _add_weighted_gram(
     for start in range(0, Xb.shape[0], step):
         part = Xb[start : start + step]
         scaled = scratch[: part.shape[0]]
-        np.multiply(part, weights[start : start + step, None], out=scaled)
+        # einsum, not a broadcast multiply: NumPy buffers a row broadcast in 64 KiB blocks
+        np.einsum("ij,i->ij", part, weights[start : start + step], out=scaled)
         H[1:, 1:] += part.T @ scaled
 
 

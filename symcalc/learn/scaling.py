@@ -177,11 +177,10 @@ class Scaling:
             M[0].flat[p1 + 1 :: p1 + 1] = 1.0 / self.scale  # w = w'/s
             M[1, 0, 1:] = self.mean  # b' = b + μ·w
             M[1].flat[p1 + 1 :: p1 + 1] = self.scale  # w' = s·w
-            transposed = np.ascontiguousarray(M.transpose(0, 2, 1))
             # each map's Lᵀ, for the row form U·Lᵀ (gradients map by the transposes)
             self._maps = {
-                "to_user": transposed[0],
-                "to_working": transposed[1],
+                "to_user": M[0].T,
+                "to_working": M[1].T,
                 "gradient_to_working": M[0],
                 "gradient_to_user": M[1],
             }

@@ -87,13 +87,20 @@ def _moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
         part = block(start)
         total += ones[: part.shape[0]] @ part
     mean = total / n
+    from scipy.linalg.blas import dger
+
     drift, squares = np.zeros(p), np.zeros(p)
     scratch = np.empty((ones.size, p))
     for start in starts:
         part = block(start)
-        deviation = np.subtract(part, mean, out=scratch[: part.shape[0]])
-        drift += ones[: part.shape[0]] @ deviation
-        squares += ones[: part.shape[0]] @ np.square(deviation, out=deviation)
+        k = part.shape[0]
+        deviation = scratch[:k]
+        np.copyto(deviation, part)
+        # d = x − m as the rank-one update dᵀ −= m·1ᵀ, in place (BLAS ger): a broadcast
+        # subtraction would make NumPy buffer up to 64 KiB of it
+        deviation = dger(-1.0, mean, ones[:k], a=deviation.T, overwrite_a=True).T
+        drift += ones[:k] @ deviation
+        squares += ones[:k] @ np.square(deviation, out=deviation)
     squares -= drift**2 / n
     return mean + drift / n, np.sqrt(np.maximum(squares, 0.0) / n)
 

@@ -266,6 +266,29 @@ def _add_weighted_gram(
         H[1:, 1:] += part.T @ scaled
 
 
+#: A softmax Hessian whose every class pair's weighted copy of X̃ fits in this many bytes
+#: is formed by one matrix product over all pairs (fast on small data, where per-pair
+#: calls cost more than the arithmetic); above it, pair by pair with the half-block buffer.
+SMALL_SCRATCH_BYTES = 1 << 18
+
+
+def _add_pair_grams(H: np.ndarray, Xb: np.ndarray, P: np.ndarray, Q: np.ndarray) -> None:
+    """H[c, :, d, :] += X̃ᵀ diag(w_cd) X̃ for every c ≤ d, by one matrix product.
+
+    w_cc = P_c·Q_c and w_cd = −P_c·P_d: the softmax curvature, without cancellation.
+    """
+    K, p1 = P.shape[1], Xb.shape[1] + 1
+    pairs = [(c, d) for c in range(K) for d in range(c, K)]
+    weights = np.column_stack(
+        [P[:, c] * Q[:, c] if c == d else -P[:, c] * P[:, d] for c, d in pairs]
+    )
+    Xt = np.column_stack([np.ones(len(Xb), dtype=Xb.dtype), Xb])
+    scaled = np.einsum("ij,ik->ijk", Xt, weights).reshape(len(Xb), -1)  # no broadcast buffer
+    grams = (Xt.T @ scaled).reshape(p1, p1, len(pairs))
+    for k, (c, d) in enumerate(pairs):
+        H[c, :, d, :] += grams[:, :, k]
+
+
 class AffineObjective(Objective):
     """J for outputs z = X wₖ + bₖ (k = 1..K) and a head: linear, logistic, softmax.
 
@@ -499,29 +522,28 @@ class AffineObjective(Objective):
             if self._dask:
                 self._dask_hessian(theta, H[0, :, 0, :])
             else:
-                for Xb, Yb, z in self._blocks(theta):
-                    if K == 1:
-                        _add_weighted_gram(H[0, :, 0, :], Xb, self.head.second(z, Yb))
-                        continue
+                for Xb, _, z in self._blocks(theta):
                     P, Q = self.head.hessian_weights(z)
-                    pairs = [(c, d) for c in range(K) for d in range(c, K)]
-                    weights = np.column_stack(
-                        [P[:, c] * Q[:, c] if c == d else -P[:, c] * P[:, d] for c, d in pairs]
-                    )
-                    if p1 * len(pairs) <= 512:  # small: every pair in one matrix product
-                        Xt = np.column_stack([np.ones(len(Xb), dtype=Xb.dtype), Xb])
-                        scaled = (Xt[:, :, None] * weights[:, None, :]).reshape(len(Xb), -1)
-                        grams = (Xt.T @ scaled).reshape(p1, p1, len(pairs))
-                        for k, (c, d) in enumerate(pairs):
-                            H[c, :, d, :] += grams[:, :, k]
-                    else:
-                        for k, (c, d) in enumerate(pairs):
-                            _add_weighted_gram(H[c, :, d, :], Xb, weights[:, k])
+                    pairs = K * (K + 1) // 2
+                    if len(Xb) * p1 * pairs * Xb.itemsize <= SMALL_SCRATCH_BYTES:
+                        _add_pair_grams(H, Xb, P, Q)  # small: every pair in one product
+                        continue
+                    scratch = self._gram_scratch()
+                    weights = np.empty(len(Xb), dtype=Xb.dtype)
+                    for c in range(K):  # one weighted Gram matrix per pair of classes c ≤ d
+                        for d in range(c, K):
+                            if c == d:
+                                np.multiply(P[:, c], Q[:, c], out=weights)
+                            else:
+                                np.multiply(P[:, c], P[:, d], out=weights)
+                                np.negative(weights, out=weights)
+                            _add_weighted_gram(H[c, :, d, :], Xb, weights, scratch)
         for c in range(K):  # the blocks below the diagonal mirror those above
             for d in range(c + 1, K):
                 H[d, :, c, :] = H[c, :, d, :].T
         H = H.reshape(K * p1, K * p1)
-        H = (H + H.T) / (2 * self.n_samples)  # exactly symmetric (Gram products round apart)
+        H += H.T  # exactly symmetric (the Gram products round apart)
+        H *= 0.5 / self.n_samples
         if self.l2:
             weights = np.full((K, p1), self.l2)
             weights[:, 0] = 0.0  # intercepts are not penalized

@@ -245,9 +245,7 @@ class Monitor:
             self.best_loss = float(loss)
             self.best_theta = theta
             self.best_gradient = np.array(working if self.working else user, dtype=float)
-            self.best_optimality = (
-                self.optimality(loss, working) if measure is None else measure
-            )
+            self.best_optimality = self.optimality(loss, working) if measure is None else measure
 
     def _check_tolerance(
         self, loss: float, working: np.ndarray, measure: float | None = None

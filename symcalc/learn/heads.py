@@ -376,15 +376,18 @@ def _softmax_parts(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def _residual(parts: tuple, codes: np.ndarray) -> np.ndarray:
-    """softmax(z) − y with the label's entry −(1 − P) summed from the other classes."""
+    """softmax(z) − y with the label's entry −(1 − P) summed from the other classes.
+
+    Written over the exponentials E of ``parts`` (no other n × K array is allocated).
+    """
     top, _, E, rest = parts
     rows = np.arange(E.shape[0])
     total = 1 + rest
     label = E[rows, codes]
     complement = np.where(top == codes, rest, total - label) / total
-    P = E / total[:, None]
-    P[rows, codes] = -complement
-    return P
+    E /= total[:, None]
+    E[rows, codes] = -complement
+    return E
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -445,17 +448,21 @@ class SoftmaxHead:
 
     def hessian_vector(self, Z: np.ndarray, codes: np.ndarray, U: np.ndarray) -> np.ndarray:
         """(∂²ℓ/∂z²)·u per sample: P_c (u_c − P·u), with u shifted by u_top first (stable)."""
-        return self.apply_curvature(self.curvature_state(Z, codes), U)
+        return self.apply_curvature(self.curvature_state(Z, codes), np.array(U))
 
     def curvature_state(self, Z: np.ndarray, codes: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """(P, top) at fixed Z: all `apply_curvature` needs."""
-        P, top, _ = self.probabilities(Z)
-        return P, top
+        top, _, E, rest = _softmax_parts(Z)
+        E /= (1 + rest)[:, None]  # P = softmax(Z), in the buffer of the exponentials
+        return E, top
 
     def apply_curvature(self, state: tuple[np.ndarray, np.ndarray], U: np.ndarray) -> np.ndarray:
+        """P ⊙ (V − (P·V)) with V = U − U_top per row; ``U`` (a fresh array) is overwritten."""
         P, top = state
-        V = U - U[np.arange(U.shape[0]), top][:, None]
-        return P * (V - np.einsum("ik,ik->i", P, V)[:, None])
+        V = np.subtract(U, U[np.arange(U.shape[0]), top][:, None], out=U)
+        V -= np.einsum("ik,ik->i", P, V)[:, None]
+        V *= P
+        return V
 
     def encode(self, y: Any, target: str = "y") -> np.ndarray:
         """Class codes 0..K-1 of raw labels."""

@@ -96,8 +96,10 @@ MAX_CLASSES = 64
 # -- kernels, built once per function ------------------------------------------------------
 
 
-def kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable[..., np.ndarray]:
-    """``kernel(entry, order=order, wrt=wrt)``: built once (the compiler's bounded cache), and
+def kernel_for(
+    entry: Entry, order: int = 0, wrt: str | None = None, dtype: str | None = None
+) -> Callable[..., np.ndarray]:
+    """``kernel(entry, order=order, wrt=wrt, dtype=dtype)``: built once (the kernel cache), and
     remembered here by the entry's identity, so asking again costs a dictionary look-up.
 
     Examples
@@ -106,13 +108,13 @@ def kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable
     >>> kernel_for(get("squared_error"), 2)(np.array([3.0]), 1.0)
     array([2.])
     """
-    key = (id(entry), order, wrt)
+    key = (id(entry), order, wrt, dtype)
     known = _KERNELS.get(key)
     if known is not None and known[0] is entry:
         return known[1]
     from ..numeric.kernels import kernel
 
-    built = kernel(entry, order=order, wrt=wrt)
+    built = kernel(entry, order=order, wrt=wrt, dtype=dtype)
     if len(_KERNELS) >= 64:
         _KERNELS.clear()
     _KERNELS[key] = (entry, built)
@@ -122,7 +124,7 @@ def kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable
 #: The kernels of the entries heads use, by (id(entry), order, wrt): a fit asks for the same
 #: few every time, and the kernel cache's key (the entry's expression) costs more to hash
 #: than the evaluation of a small batch.  The entry is kept too, so an id is never reused.
-_KERNELS: dict[tuple[int, int, str | None], tuple[Entry, Callable[..., np.ndarray]]] = {}
+_KERNELS: dict[tuple[Any, ...], tuple[Entry, Callable[..., np.ndarray]]] = {}
 
 
 # -- classes ---------------------------------------------------------------------------------
@@ -194,8 +196,19 @@ class ScalarHead:
     n_outputs = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_value", kernel_for(self.entry))
-        object.__setattr__(self, "_derivative", kernel_for(self.entry, 1))
+        object.__setattr__(self, "_kernels", {})
+        self._kernel(0, None)  # the loss and ∂ℓ/∂z built now (absolute error's ℓ'' never)
+        self._kernel(1, None)
+
+    def _kernel(self, order: int, z: Any) -> Callable[..., np.ndarray]:
+        """The kernel of ∂ᵒℓ/∂zᵒ; for float64 outputs one fixed to float64 (no per-call
+        inference of the dtype), else one that follows the inputs (float32 stays float32)."""
+        wide = getattr(z, "dtype", None) == np.float64
+        found = self._kernels.get((order, wide))
+        if found is None:
+            found = kernel_for(self.entry, order, dtype="float64" if wide else None)
+            self._kernels[order, wide] = found
+        return found
 
     @property
     def curvature(self) -> float | None:
@@ -209,26 +222,22 @@ class ScalarHead:
 
     def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """ℓ(zᵢ, yᵢ) for every sample."""
-        return self._value(z, y)
+        return self._kernel(0, z)(z, y)
 
     def loss_sum(self, z: np.ndarray, y: np.ndarray) -> float:
         return float(np.sum(self.values(z, y)))
 
     def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂ℓ/∂z at every sample: the kernel of the loss's symbolic derivative."""
-        return self._derivative(z, y)
+        return self._kernel(1, z)(z, y)
 
     def loss_and_derivative(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """(Σᵢ ℓ(zᵢ, yᵢ), ∂ℓ/∂z at every sample)."""
-        return self.loss_sum(z, y), self._derivative(z, y)
+        return self.loss_sum(z, y), self._kernel(1, z)(z, y)
 
     def second(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂²ℓ/∂z² at every sample: the kernel of the loss's symbolic second derivative."""
-        second = self.__dict__.get("_second")
-        if second is None:  # built on first use (absolute error never asks for it)
-            second = kernel_for(self.entry, 2)
-            object.__setattr__(self, "_second", second)
-        return second(z, y)
+        return self._kernel(2, z)(z, y)
 
     def hessian_vector(self, z: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
         """(∂²ℓ/∂z²)·u per sample (the Hessian in z is 1 × 1)."""

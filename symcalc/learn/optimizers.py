@@ -326,6 +326,9 @@ _SHIFTS = tuple(10.0**k for k in range(-10, 3))
 #: A Cholesky factor whose smallest diagonal entry is below this times its largest is
 #: treated as singular (the solve would amplify rounding by more than 1e8).
 _PIVOT_RATIO = 1e-8
+#: Pivots of H's own factor above this ratio are clearly not near the singular threshold:
+#: the step is taken from that factor; anything closer goes through the scaled factors.
+_CLEAR_PIVOT_RATIO = 1e-6
 
 
 def _lapack() -> tuple[Any, Any]:
@@ -370,7 +373,26 @@ def newton_step(
         gradient = gradient - null @ (null.T @ gradient)
         level = float(np.mean(np.abs(np.diag(hessian)))) or 1.0
         hessian = hessian + level * (null @ null.T)
-    diagonal = np.diag(hessian)
+    diagonal = hessian.diagonal()
+    # Cholesky is invariant under the Jacobi scaling (up to rounding): factor H itself, and
+    # read the pivots of the scaled matrix off the factor, diag(L)/√diag(H).
+    factor, info = potrf(hessian, lower=1, clean=0)
+    if info == 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pivots = factor.diagonal() / np.sqrt(diagonal)
+        smallest, largest = float(pivots.min()), float(pivots.max())
+        if math.isfinite(largest) and smallest >= _CLEAR_PIVOT_RATIO * largest:
+            solution, info = potrs(factor, gradient, lower=1)
+            if info == 0 and math.isfinite(float(solution.sum())):
+                return np.negative(solution, out=solution), 0.0
+    return _regularized_step(hessian, gradient, diagonal)
+
+
+def _regularized_step(
+    hessian: np.ndarray, gradient: np.ndarray, diagonal: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """`newton_step` when H does not factor well: Jacobi scaling, then the smallest shift."""
+    potrf, potrs = _lapack()
     usable = np.isfinite(diagonal) & (diagonal > 0)
     inverse = 1.0 / np.sqrt(np.where(usable, diagonal, 1.0))
     scaled = hessian * inverse[:, None]

@@ -225,7 +225,7 @@ class ScalarHead:
         return self._kernel(0, z)(z, y)
 
     def loss_sum(self, z: np.ndarray, y: np.ndarray) -> float:
-        return float(np.sum(self.values(z, y)))
+        return float(np.add.reduce(self.values(z, y), axis=None))
 
     def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂ℓ/∂z at every sample: the kernel of the loss's symbolic derivative."""

@@ -446,6 +446,7 @@ class AffineObjective(Objective):
             G = gradient.reshape(self.n_outputs, self.n_features + 1)
         total = 0.0
         scalar = self.n_outputs == 1
+        single = self.n_samples <= self.block and dtype == np.float64
         for Xb, Yb, z in self._blocks(theta):
             if gradient is None:
                 total += head.loss_sum(z, Yb)
@@ -457,7 +458,10 @@ class AffineObjective(Objective):
                 r = head.derivative(z, Yb)
             if r.dtype != dtype:
                 r = r.astype(dtype)
-            if scalar:
+            if scalar and single:
+                G[0, 0] = r.sum()
+                np.dot(r, Xb, out=G[0, 1:])
+            elif scalar:
                 G[0, 0] += float(r.sum())
                 np.dot(r, Xb, out=self._row)
                 G[0, 1:] += self._row

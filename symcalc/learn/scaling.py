@@ -353,14 +353,25 @@ class Preconditioned:
         ):
             setattr(self, attribute, getattr(objective, attribute))
         self._lipschitz: float | None = None
+        self._last: tuple[bytes, np.ndarray] | None = None
+
+    def _user(self, theta: np.ndarray) -> np.ndarray:
+        """Tθ', remembered for the last θ' (Newton asks the Hessian where it just evaluated)."""
+        key = np.asarray(theta, dtype=float).tobytes()
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        user = self.scaling.to_user(theta)
+        user.flags.writeable = False  # shared between calls: nobody may change it
+        self._last = (key, user)
+        return user
 
     def value(self, theta: np.ndarray) -> float:
-        return self.inner.value(self.scaling.to_user(theta))
+        return self.inner.value(self._user(theta))
 
     def value_and_gradient(
         self, theta: np.ndarray, out: np.ndarray | None = None
     ) -> tuple[float, np.ndarray]:
-        value, gradient = self.inner.value_and_gradient(self.scaling.to_user(theta))
+        value, gradient = self.inner.value_and_gradient(self._user(theta))
         working = self.scaling.gradient_to_working(gradient)
         if out is None:
             return value, working
@@ -375,7 +386,7 @@ class Preconditioned:
         return out
 
     def hessian(self, theta: np.ndarray) -> np.ndarray:
-        return self.scaling.hessian_to_working(self.inner.hessian(self.scaling.to_user(theta)))
+        return self.scaling.hessian_to_working(self.inner.hessian(self._user(theta)))
 
     def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         product = self.inner.hessian_vector(

@@ -21,11 +21,29 @@ tol = 1e-4, which stops far from the optimum); the ratio is symcalc / scikit-lea
 call (imports, kernel builds and caches are not timed), the fastest of 5 runs when a
 run takes under 0.2 s; below 1 s, the two calls then alternate 7 more times and each
 keeps its fastest run.  Times are **CPU seconds** of the process (``time.process_time``,
-BLAS and OpenMP limited to one thread for both sides): the machine is a shared 2-core VM
+BLAS and OpenMP limited to one thread for both sides, set below before NumPy is imported;
+a caller's own setting of those variables wins): the machine is a shared 2-core VM
 whose load often passes 10, and there a wall-clock time of a few milliseconds measures
 the scheduler (the same 3 ms fit takes 3 or 30 ms), not the code.  Data are in memory for
 both.
-Peak memory is what symcalc's fit allocates (tracemalloc), in units of the size of X.
+
+Fair both ways: the same J* and the same 1e-9 for both sides; the same penalty (mapping
+below); every applicable scikit-learn solver, and for it the loosest tolerance that
+reaches 1e-9, chosen after the fact (an advantage symcalc, at its default tol, does not
+get); a warm-up call on each side before timing; only the fit is timed on both sides
+(scikit-learn's input checks and symcalc's are inside it); the minimum of the runs.
+
+Memory
+------
+``peak`` is the peak of everything one symcalc fit allocates while it runs, measured by
+``tracemalloc`` (NumPy's array buffers and every Python object) on a separate run after
+the warm-up: one-time setup that later fits reuse (the symbolic derivation, the built
+kernels and their per-thread scratch pool, imports) is in place before tracing starts and
+is not counted; X itself, the caller's array, is not allocated by the fit and not counted.
+``peak/X`` is that peak in units of X's size (``X.nbytes``).  On data of a few kilobytes
+fixed costs dominate it: the Hessian and the result, Python objects, and NumPy's own
+iterator buffers (up to 64 KiB for one broadcasting operation); the absolute figure is
+printed beside the ratio.
 
 Penalty conventions (matched exactly)
 -------------------------------------
@@ -43,10 +61,16 @@ penalized).
 
 from __future__ import annotations
 
+import os
+
+# ruff: noqa: E402  (the thread limits below must precede NumPy's import)
+# One BLAS/OpenMP thread for both sides (see "What is compared"), before NumPy loads.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 import argparse
 import dataclasses
 import math
-import os
 import platform
 import sys
 import time
@@ -286,6 +310,7 @@ class Row:
     ours_iterations: int
     ours_chosen: str
     ours_peak: float
+    ours_peak_bytes: int
     theirs_seconds: float
     theirs_solver: str
     theirs_error: float
@@ -353,8 +378,14 @@ def run(problem: Problem, budget: float) -> Row:
         result.iterations,
         result.optimizer_chosen,
         peak / problem.X.nbytes,
+        peak,
         *theirs,
     )
+
+
+def _size(n_bytes: float) -> str:
+    """A byte count in KiB below 10 MiB, else MiB."""
+    return f"{n_bytes / 1024:.0f}K" if n_bytes < 10 * 2**20 else f"{n_bytes / 2**20:.0f}M"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = (
         f"{'problem':38s} {'J*':>14s}  {'symcalc':>9s} {'rel.err':>8s} {'it':>3s} {'chosen':8s}"
-        f" {'peak/X':>6s}  {'sklearn':>9s} {'fastest solver reaching 1e-9':30s} {'ratio':>6s}"
+        f" {'peak/X':>6s} {'peak':>8s}  {'sklearn':>9s} {'fastest solver reaching 1e-9':30s}"
+        f" {'ratio':>6s}"
     )
     print(header)
     print("-" * len(header))
@@ -394,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{row.name:38s} {row.reference:14.8g}  {row.ours_seconds * 1e3:7.1f}ms "
             f"{max(row.ours_error, 0):8.1e} {row.ours_iterations:3d} {row.ours_chosen:8s} "
-            f"{row.ours_peak:6.2f}  {row.theirs_seconds * 1e3:7.1f}ms {row.theirs_solver:30s} "
+            f"{row.ours_peak:6.2f} {_size(row.ours_peak_bytes):>8s}  "
+            f"{row.theirs_seconds * 1e3:7.1f}ms {row.theirs_solver:30s} "
             f"{ratio:6.2f}",
             flush=True,
         )

@@ -184,7 +184,7 @@ def check_arrays(X: Any, y: Any = None, *, what: str = "X") -> tuple[np.ndarray,
             f"{what} has {array.shape[0]} rows but y has {target.shape[0]} values; they must match"
         )
     if target.dtype.kind in "biuf":
-        target = target.astype(float)
+        target = target.astype(float, copy=False)
         _check_finite(target[:, None], "y")
     elif target.dtype.kind not in "OUS":
         raise SymcalcError(f"y must hold numbers or text labels, got dtype {target.dtype}")
@@ -192,6 +192,11 @@ def check_arrays(X: Any, y: Any = None, *, what: str = "X") -> tuple[np.ndarray,
 
 
 def _check_finite(array: np.ndarray, what: str) -> None:
+    # One sum, no temporary: a NaN or inf makes it non-finite.  Only then (or when finite
+    # values add up past the float range) are the elements looked at.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(array, axis=None)):
+            return
     bad = ~np.isfinite(array)
     if bad.any():
         row, column = (int(v) for v in np.argwhere(bad)[0])

@@ -414,8 +414,13 @@ def optimize(
         separable=separable,
     )
     monitor.learning_rate = 0.0
-    if requested == "auto" and name == "newton" and _hessian_is_costly(objective):
-        name, reason = _newton_or_lbfgs(objective, problem, theta, reason)
+    if (
+        requested == "auto"
+        and name in ("newton", "trust-ncg")
+        and objective.n_parameters <= CONDITION_CHECK_PARAMETERS
+        and _hessian_is_costly(objective)
+    ):
+        name, reason = _newton_or_lbfgs(objective, problem, theta, name, reason)
         method = OPTIMIZERS[name]
     settings = Settings(learning_rate=learning_rate, momentum=momentum, seed=seed)
     try:
@@ -450,19 +455,23 @@ def _hessian_is_costly(objective: Any) -> bool:
 
 
 #: Rows, spread over the data, on which ``auto`` measures the conditioning.
-CONDITION_SAMPLE = 20_000
+CONDITION_SAMPLE = 5_000
+#: Up to this many parameters the conditioning check costs little (a Hessian of the sample
+#: and its eigenvalues); above it ``auto`` keeps what it chose by size.
+CONDITION_CHECK_PARAMETERS = 200
 
 
 def _newton_or_lbfgs(
-    objective: Any, problem: Any, theta: np.ndarray, reason: str
+    objective: Any, problem: Any, theta: np.ndarray, name: str, reason: str
 ) -> tuple[str, str]:
-    """Newton, unless ∇²J(θ₀) is so well conditioned that L-BFGS wins (large data only).
+    """``name`` (Newton or trust-region Newton-CG), unless ∇²J(θ₀) is so well conditioned
+    that L-BFGS wins (large data only).
 
     The condition number is measured on at most `CONDITION_SAMPLE` rows spread over the
     data (a Hessian of that many rows costs little), in standardized coordinates.
     """
     if getattr(objective, "_dask", False) or not hasattr(objective, "on"):
-        return "newton", reason
+        return name, reason
     step = max(1, objective.n_samples // CONDITION_SAMPLE)
     sample = objective.on(objective.X[::step], objective.Y[::step])
     scaled = Preconditioned(sample, problem.scaling) if hasattr(problem, "scaling") else sample
@@ -477,7 +486,7 @@ def _newton_or_lbfgs(
             "standardized units, on a sample of the rows): L-BFGS (SciPy) needs a few tens "
             "of gradients, fewer operations than Newton's Hessians"
         )
-    return "newton", (
+    return name, (
         f"{reason}; ∇²J at the start has κ = {condition:.3g} > {LBFGS_CONDITION:g}, too "
         "ill-conditioned for L-BFGS"
     )

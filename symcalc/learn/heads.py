@@ -96,8 +96,11 @@ MAX_CLASSES = 64
 # -- kernels, built once per function ------------------------------------------------------
 
 
-def kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable[..., np.ndarray]:
-    """``kernel(entry, order=order, wrt=wrt)``: built once, kept in the compiler's bounded cache.
+def kernel_for(
+    entry: Entry, order: int = 0, wrt: str | None = None, dtype: str | None = None
+) -> Callable[..., np.ndarray]:
+    """``kernel(entry, order=order, wrt=wrt, dtype=dtype)``: built once (the kernel cache), and
+    remembered here by the entry's identity, so asking again costs a dictionary look-up.
 
     Examples
     --------
@@ -105,9 +108,23 @@ def kernel_for(entry: Entry, order: int = 0, wrt: str | None = None) -> Callable
     >>> kernel_for(get("squared_error"), 2)(np.array([3.0]), 1.0)
     array([2.])
     """
+    key = (id(entry), order, wrt, dtype)
+    known = _KERNELS.get(key)
+    if known is not None and known[0] is entry:
+        return known[1]
     from ..numeric.kernels import kernel
 
-    return kernel(entry, order=order, wrt=wrt)
+    built = kernel(entry, order=order, wrt=wrt, dtype=dtype)
+    if len(_KERNELS) >= 64:
+        _KERNELS.clear()
+    _KERNELS[key] = (entry, built)
+    return built
+
+
+#: The kernels of the entries heads use, by (id(entry), order, wrt): a fit asks for the same
+#: few every time, and the kernel cache's key (the entry's expression) costs more to hash
+#: than the evaluation of a small batch.  The entry is kept too, so an id is never reused.
+_KERNELS: dict[tuple[Any, ...], tuple[Entry, Callable[..., np.ndarray]]] = {}
 
 
 # -- classes ---------------------------------------------------------------------------------
@@ -128,13 +145,19 @@ def encode_classes(y: np.ndarray, target: str = "y") -> tuple[np.ndarray, tuple[
     >>> codes.tolist(), classes
     ([1, 0, 1], ('a', 'b'))
     """
+    labels, codes, classes = _classes(y, target)
+    return codes, classes
+
+
+def _classes(y: np.ndarray, target: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """(sorted labels, codes 0..K-1, labels as text), from one sort of ``y``."""
     labels, codes = np.unique(y, return_inverse=True)
     if len(labels) > MAX_CLASSES:
         raise SymcalcError(
             f"target '{target}' has {len(labels)} distinct values; a classifier takes at most "
             f"{MAX_CLASSES} classes (for a numeric target use the linear model)"
         )
-    return codes.astype(np.intp), _label_names(labels)
+    return labels, codes.astype(np.intp, copy=False), _label_names(labels)
 
 
 def _codes_for(labels: np.ndarray, y: np.ndarray, target: str) -> np.ndarray:
@@ -173,8 +196,19 @@ class ScalarHead:
     n_outputs = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_value", kernel_for(self.entry))
-        object.__setattr__(self, "_derivative", kernel_for(self.entry, 1))
+        object.__setattr__(self, "_kernels", {})
+        self._kernel(0, None)  # the loss and ∂ℓ/∂z built now (absolute error's ℓ'' never)
+        self._kernel(1, None)
+
+    def _kernel(self, order: int, z: Any) -> Callable[..., np.ndarray]:
+        """The kernel of ∂ᵒℓ/∂zᵒ; for float64 outputs one fixed to float64 (no per-call
+        inference of the dtype), else one that follows the inputs (float32 stays float32)."""
+        wide = getattr(z, "dtype", None) == np.float64
+        found = self._kernels.get((order, wide))
+        if found is None:
+            found = kernel_for(self.entry, order, dtype="float64" if wide else None)
+            self._kernels[order, wide] = found
+        return found
 
     @property
     def curvature(self) -> float | None:
@@ -188,22 +222,22 @@ class ScalarHead:
 
     def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """ℓ(zᵢ, yᵢ) for every sample."""
-        return self._value(z, y)
+        return self._kernel(0, z)(z, y)
 
     def loss_sum(self, z: np.ndarray, y: np.ndarray) -> float:
-        return float(np.sum(self.values(z, y)))
+        return float(np.add.reduce(self.values(z, y), axis=None))
 
     def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂ℓ/∂z at every sample: the kernel of the loss's symbolic derivative."""
-        return self._derivative(z, y)
+        return self._kernel(1, z)(z, y)
 
     def loss_and_derivative(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """(Σᵢ ℓ(zᵢ, yᵢ), ∂ℓ/∂z at every sample)."""
-        return self.loss_sum(z, y), self._derivative(z, y)
+        return self.loss_sum(z, y), self._kernel(1, z)(z, y)
 
     def second(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂²ℓ/∂z² at every sample: the kernel of the loss's symbolic second derivative."""
-        return kernel_for(self.entry, 2)(z, y)
+        return self._kernel(2, z)(z, y)
 
     def hessian_vector(self, z: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
         """(∂²ℓ/∂z²)·u per sample (the Hessian in z is 1 × 1)."""
@@ -351,15 +385,18 @@ def _softmax_parts(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def _residual(parts: tuple, codes: np.ndarray) -> np.ndarray:
-    """softmax(z) − y with the label's entry −(1 − P) summed from the other classes."""
+    """softmax(z) − y with the label's entry −(1 − P) summed from the other classes.
+
+    Written over the exponentials E of ``parts`` (no other n × K array is allocated).
+    """
     top, _, E, rest = parts
     rows = np.arange(E.shape[0])
     total = 1 + rest
     label = E[rows, codes]
     complement = np.where(top == codes, rest, total - label) / total
-    P = E / total[:, None]
-    P[rows, codes] = -complement
-    return P
+    E /= total[:, None]
+    E[rows, codes] = -complement
+    return E
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -420,17 +457,21 @@ class SoftmaxHead:
 
     def hessian_vector(self, Z: np.ndarray, codes: np.ndarray, U: np.ndarray) -> np.ndarray:
         """(∂²ℓ/∂z²)·u per sample: P_c (u_c − P·u), with u shifted by u_top first (stable)."""
-        return self.apply_curvature(self.curvature_state(Z, codes), U)
+        return self.apply_curvature(self.curvature_state(Z, codes), np.array(U))
 
     def curvature_state(self, Z: np.ndarray, codes: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """(P, top) at fixed Z: all `apply_curvature` needs."""
-        P, top, _ = self.probabilities(Z)
-        return P, top
+        top, _, E, rest = _softmax_parts(Z)
+        E /= (1 + rest)[:, None]  # P = softmax(Z), in the buffer of the exponentials
+        return E, top
 
     def apply_curvature(self, state: tuple[np.ndarray, np.ndarray], U: np.ndarray) -> np.ndarray:
+        """P ⊙ (V − (P·V)) with V = U − U_top per row; ``U`` (a fresh array) is overwritten."""
         P, top = state
-        V = U - U[np.arange(U.shape[0]), top][:, None]
-        return P * (V - np.einsum("ik,ik->i", P, V)[:, None])
+        V = np.subtract(U, U[np.arange(U.shape[0]), top][:, None], out=U)
+        V -= np.einsum("ik,ik->i", P, V)[:, None]
+        V *= P
+        return V
 
     def encode(self, y: Any, target: str = "y") -> np.ndarray:
         """Class codes 0..K-1 of raw labels."""
@@ -485,16 +526,14 @@ def head_for(loss: Entry | None, y: Any, target: str) -> tuple[Any, Any]:
             return ScalarHead(loss, ("0", "1"), np.array([0.0, 1.0])), y
         return ScalarHead(loss), y
     if loss is None or loss.name == "categorical_cross_entropy":
-        labels = np.unique(y)
-        codes, classes = encode_classes(y, target)
+        labels, codes, classes = _classes(y, target)
         if len(classes) < 2:
             raise SymcalcError(
                 f"target '{target}' has one class ({classes[0]!r}); a classifier needs two or more"
             )
         return SoftmaxHead(classes, labels), codes
     if SCALAR_LOSSES[loss.name] == "two classes":
-        labels = np.unique(y)
-        codes, classes = encode_classes(y, target)
+        labels, codes, classes = _classes(y, target)
         if len(classes) != 2:
             found = ", ".join(repr(c) for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
             raise SymcalcError(

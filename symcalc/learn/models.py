@@ -235,14 +235,58 @@ def _check_l2(l2: Any) -> float:
     return value
 
 
-def _add_weighted_gram(H: np.ndarray, Xb: np.ndarray, weights: np.ndarray) -> None:
-    """H += X̃ᵀ diag(weights) X̃ for X̃ = [1, Xb] (H is (p+1) × (p+1), filled whole)."""
+#: The weighted Gram product X̃ᵀ diag(w) X̃ scales at most this share of a block's rows at a
+#: time (into a buffer kept by the objective): half the block, so the Hessian's scratch
+#: stays at half the size of X however small X is, for one more matrix product.
+_GRAM_SHARE = 2
+
+
+def _add_weighted_gram(
+    H: np.ndarray, Xb: np.ndarray, weights: np.ndarray, scratch: np.ndarray | None = None
+) -> None:
+    """H += X̃ᵀ diag(weights) X̃ for X̃ = [1, Xb] (H is (p+1) × (p+1), filled whole).
+
+    ``scratch`` (rows × p, Xb's dtype) holds diag(w)·X for ``rows`` rows at a time; without
+    it the product is allocated whole.
+    """
     weights = weights.astype(Xb.dtype, copy=False)
     row = weights @ Xb
     H[0, 0] += float(weights.sum())
     H[0, 1:] += row
     H[1:, 0] += row
-    H[1:, 1:] += Xb.T @ (Xb * weights[:, None])
+    if scratch is None:
+        H[1:, 1:] += Xb.T @ (Xb * weights[:, None])
+        return
+    step = scratch.shape[0]
+    for start in range(0, Xb.shape[0], step):
+        part = Xb[start : start + step]
+        scaled = scratch[: part.shape[0]]
+        # einsum, not a broadcast multiply: NumPy buffers a row broadcast in 64 KiB blocks
+        np.einsum("ij,i->ij", part, weights[start : start + step], out=scaled)
+        H[1:, 1:] += part.T @ scaled
+
+
+#: A softmax Hessian whose every class pair's weighted copy of X̃ fits in this many bytes
+#: is formed by one matrix product over all pairs (fast on small data, where per-pair
+#: calls cost more than the arithmetic); above it, pair by pair with the half-block buffer.
+SMALL_SCRATCH_BYTES = 1 << 18
+
+
+def _add_pair_grams(H: np.ndarray, Xb: np.ndarray, P: np.ndarray, Q: np.ndarray) -> None:
+    """H[c, :, d, :] += X̃ᵀ diag(w_cd) X̃ for every c ≤ d, by one matrix product.
+
+    w_cc = P_c·Q_c and w_cd = −P_c·P_d: the softmax curvature, without cancellation.
+    """
+    K, p1 = P.shape[1], Xb.shape[1] + 1
+    pairs = [(c, d) for c in range(K) for d in range(c, K)]
+    weights = np.column_stack(
+        [P[:, c] * Q[:, c] if c == d else -P[:, c] * P[:, d] for c, d in pairs]
+    )
+    Xt = np.column_stack([np.ones(len(Xb), dtype=Xb.dtype), Xb])
+    scaled = np.einsum("ij,ik->ijk", Xt, weights).reshape(len(Xb), -1)  # no broadcast buffer
+    grams = (Xt.T @ scaled).reshape(p1, p1, len(pairs))
+    for k, (c, d) in enumerate(pairs):
+        H[c, :, d, :] += grams[:, :, k]
 
 
 class AffineObjective(Objective):
@@ -285,6 +329,10 @@ class AffineObjective(Objective):
         self._Z = np.empty((rows, self.n_outputs), dtype=dtype)
         self._z = self._Z[:, 0] if self.n_outputs == 1 else None
         self._row = np.empty(self.n_features, dtype=dtype)
+        # θ whose outputs the buffer holds (one block only): Newton asks the Hessian at the
+        # point whose value and gradient it has just computed.
+        self._outputs_of: bytes | None = None
+        self._scratch: np.ndarray | None = None
 
     def _weight_slices(self) -> tuple[tuple[int, int], ...]:
         p = self.n_features
@@ -355,6 +403,24 @@ class AffineObjective(Objective):
     def _blocks(self, theta: np.ndarray):
         """(Xb, Yb, Z) for each row block: Z the outputs (one column per output)."""
         X, Y = self.X, self.Y
+        if self.n_samples <= self.block:  # one block: the outputs may be there already
+            key = theta.tobytes()
+            Z = self._Z if self.n_outputs > 1 else self._z
+            if key != self._outputs_of:
+                self._outputs_of = None
+                bias, W = self._weights(theta)
+                if X.dtype != np.float64:
+                    bias, W = bias.astype(X.dtype), W.astype(X.dtype)
+                if self.n_outputs == 1:
+                    np.dot(X, W[0], out=Z)
+                    Z += bias[0]
+                else:
+                    np.dot(X, W.T, out=Z)
+                    Z += bias
+                self._outputs_of = key
+            yield X, Y, Z
+            return
+        self._outputs_of = None
         bias, W = self._weights(theta)
         if X.dtype != np.float64:
             bias, W = bias.astype(X.dtype), W.astype(X.dtype)
@@ -380,6 +446,7 @@ class AffineObjective(Objective):
             G = gradient.reshape(self.n_outputs, self.n_features + 1)
         total = 0.0
         scalar = self.n_outputs == 1
+        single = self.n_samples <= self.block and dtype == np.float64
         for Xb, Yb, z in self._blocks(theta):
             if gradient is None:
                 total += head.loss_sum(z, Yb)
@@ -391,7 +458,10 @@ class AffineObjective(Objective):
                 r = head.derivative(z, Yb)
             if r.dtype != dtype:
                 r = r.astype(dtype)
-            if scalar:
+            if scalar and single:
+                G[0, 0] = r.sum()
+                np.dot(r, Xb, out=G[0, 1:])
+            elif scalar:
                 G[0, 0] += float(r.sum())
                 np.dot(r, Xb, out=self._row)
                 G[0, 1:] += self._row
@@ -449,39 +519,61 @@ class AffineObjective(Objective):
         """
         theta = np.asarray(theta, dtype=float)
         K, p1 = self.n_outputs, self.n_features + 1
+        if K == 1 and not self._dask:
+            return self._scalar_hessian(theta)
         H = np.zeros((K, p1, K, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self._dask:
                 self._dask_hessian(theta, H[0, :, 0, :])
             else:
-                for Xb, Yb, z in self._blocks(theta):
-                    if K == 1:
-                        _add_weighted_gram(H[0, :, 0, :], Xb, self.head.second(z, Yb))
-                        continue
+                for Xb, _, z in self._blocks(theta):
                     P, Q = self.head.hessian_weights(z)
-                    pairs = [(c, d) for c in range(K) for d in range(c, K)]
-                    weights = np.column_stack(
-                        [P[:, c] * Q[:, c] if c == d else -P[:, c] * P[:, d] for c, d in pairs]
-                    )
-                    if p1 * len(pairs) <= 512:  # small: every pair in one matrix product
-                        Xt = np.column_stack([np.ones(len(Xb), dtype=Xb.dtype), Xb])
-                        scaled = (Xt[:, :, None] * weights[:, None, :]).reshape(len(Xb), -1)
-                        grams = (Xt.T @ scaled).reshape(p1, p1, len(pairs))
-                        for k, (c, d) in enumerate(pairs):
-                            H[c, :, d, :] += grams[:, :, k]
-                    else:
-                        for k, (c, d) in enumerate(pairs):
-                            _add_weighted_gram(H[c, :, d, :], Xb, weights[:, k])
+                    pairs = K * (K + 1) // 2
+                    if len(Xb) * p1 * pairs * Xb.itemsize <= SMALL_SCRATCH_BYTES:
+                        _add_pair_grams(H, Xb, P, Q)  # small: every pair in one product
+                        continue
+                    scratch = self._gram_scratch()
+                    weights = np.empty(len(Xb), dtype=Xb.dtype)
+                    for c in range(K):  # one weighted Gram matrix per pair of classes c ≤ d
+                        for d in range(c, K):
+                            if c == d:
+                                np.multiply(P[:, c], Q[:, c], out=weights)
+                            else:
+                                np.multiply(P[:, c], P[:, d], out=weights)
+                                np.negative(weights, out=weights)
+                            _add_weighted_gram(H[c, :, d, :], Xb, weights, scratch)
         for c in range(K):  # the blocks below the diagonal mirror those above
             for d in range(c + 1, K):
                 H[d, :, c, :] = H[c, :, d, :].T
         H = H.reshape(K * p1, K * p1)
-        H = (H + H.T) / (2 * self.n_samples)  # exactly symmetric (Gram products round apart)
+        H += H.T  # exactly symmetric (the Gram products round apart)
+        H *= 0.5 / self.n_samples
         if self.l2:
             weights = np.full((K, p1), self.l2)
             weights[:, 0] = 0.0  # intercepts are not penalized
             H.flat[:: K * p1 + 1] += weights.ravel()
         return H
+
+    def _scalar_hessian(self, theta: np.ndarray) -> np.ndarray:
+        """One output: (1/m)·X̃ᵀ diag(ℓ'') X̃ + λ on the weights, by row blocks."""
+        p1 = self.n_features + 1
+        H = np.zeros((p1, p1))
+        scratch = self._gram_scratch()
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for Xb, Yb, z in self._blocks(theta):
+                _add_weighted_gram(H, Xb, self.head.second(z, Yb), scratch)
+            H += H.T  # exactly symmetric (the Gram products round apart)
+        H *= 0.5 / self.n_samples
+        if self.l2:
+            H.flat[p1 + 1 :: p1 + 1] += self.l2  # intercepts are not penalized
+        return H
+
+    def _gram_scratch(self) -> np.ndarray:
+        """The buffer of `_add_weighted_gram`, kept across Hessians (half a block of rows)."""
+        if self._scratch is None:
+            rows = -(-min(self.block, self.n_samples) // _GRAM_SHARE)
+            self._scratch = np.empty((rows, self.n_features), dtype=self.X.dtype)
+        return self._scratch
 
     def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
         p1 = self.n_features + 1

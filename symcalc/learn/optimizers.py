@@ -326,6 +326,22 @@ _SHIFTS = tuple(10.0**k for k in range(-10, 3))
 #: A Cholesky factor whose smallest diagonal entry is below this times its largest is
 #: treated as singular (the solve would amplify rounding by more than 1e8).
 _PIVOT_RATIO = 1e-8
+#: Pivots of H's own factor above this ratio are clearly not near the singular threshold:
+#: the step is taken from that factor; anything closer goes through the scaled factors.
+_CLEAR_PIVOT_RATIO = 1e-6
+
+
+def _lapack() -> tuple[Any, Any]:
+    """LAPACK's Cholesky factor and solve for float64 (``dpotrf``, ``dpotrs``), looked up once."""
+    global _POTRF_POTRS
+    if _POTRF_POTRS is None:
+        import scipy.linalg.lapack
+
+        _POTRF_POTRS = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potrs"), dtype=np.float64)
+    return _POTRF_POTRS
+
+
+_POTRF_POTRS: tuple[Any, Any] | None = None
 
 
 def newton_step(
@@ -337,7 +353,8 @@ def newton_step(
     curvature; a singular H (a redundant parameter, a feature that is all zeros) gets
     the smallest δ in 1e-10, 1e-9, ... that factors with pivots above 1e-8 of the
     largest.  In a direction of zero curvature the gradient is zero too, so the shift
-    changes nothing there; elsewhere it is below rounding.
+    changes nothing there; elsewhere it is below rounding.  Only the lower triangle of
+    H is read.
 
     ``null`` (orthonormal columns) are directions of exactly zero curvature known in
     advance (softmax's redundant intercepts): the gradient is projected off them and H
@@ -351,29 +368,54 @@ def newton_step(
     >>> newton_step(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([1.0, 1.0]))[1] > 0
     True
     """
-    import scipy.linalg
-
+    potrf, potrs = _lapack()
     if null is not None:
         gradient = gradient - null @ (null.T @ gradient)
         level = float(np.mean(np.abs(np.diag(hessian)))) or 1.0
         hessian = hessian + level * (null @ null.T)
-    diagonal = np.diag(hessian).copy()
+    diagonal = hessian.diagonal()
+    # Cholesky is invariant under the Jacobi scaling (up to rounding): factor H itself, and
+    # read the pivots of the scaled matrix off the factor, diag(L)/√diag(H).
+    factor, info = potrf(hessian, lower=1, clean=0)
+    if info == 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pivots = factor.diagonal() / np.sqrt(diagonal)
+        smallest, largest = float(pivots.min()), float(pivots.max())
+        if math.isfinite(largest) and smallest >= _CLEAR_PIVOT_RATIO * largest:
+            solution, info = potrs(factor, gradient, lower=1)
+            if info == 0 and math.isfinite(float(solution.sum())):
+                return np.negative(solution, out=solution), 0.0
+    return _regularized_step(hessian, gradient, diagonal)
+
+
+def _regularized_step(
+    hessian: np.ndarray, gradient: np.ndarray, diagonal: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """`newton_step` when H does not factor well: Jacobi scaling, then the smallest shift."""
+    potrf, potrs = _lapack()
     usable = np.isfinite(diagonal) & (diagonal > 0)
-    d = np.where(usable, np.sqrt(np.where(usable, diagonal, 1.0)), 1.0)
-    scaled = hessian / np.outer(d, d)
-    rhs = -gradient / d
-    if not (np.isfinite(scaled).all() and np.isfinite(rhs).all()):
+    inverse = 1.0 / np.sqrt(np.where(usable, diagonal, 1.0))
+    scaled = hessian * inverse[:, None]
+    scaled *= inverse
+    rhs = gradient * -inverse
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = math.isfinite(float(np.add.reduce(scaled, axis=None)) + float(rhs.sum()))
+    if not finite and not (np.isfinite(scaled).all() and np.isfinite(rhs).all()):
         return -gradient / max(float(np.nanmax(np.abs(diagonal), initial=1.0)), 1.0), math.inf
     for shift in (0.0, *_SHIFTS):
-        matrix = scaled if shift == 0 else scaled + shift * np.eye(len(d))
-        try:
-            factor = scipy.linalg.cho_factor(matrix, lower=True, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
+        matrix = scaled
+        if shift:
+            matrix = scaled.copy()
+            matrix.flat[:: len(diagonal) + 1] += shift
+        factor, info = potrf(matrix, lower=1, clean=0)
+        if info != 0:
             continue
-        pivots = np.abs(np.diag(factor[0]))
+        pivots = np.abs(np.diag(factor))
         if pivots.min() < _PIVOT_RATIO * pivots.max():
             continue
-        return scipy.linalg.cho_solve(factor, rhs, check_finite=False) / d, shift
+        solution, info = potrs(factor, rhs, lower=1)
+        if info == 0:
+            return solution * inverse, shift
     return -gradient / max(float(diagonal.max(initial=1.0)), 1.0), math.inf
 
 

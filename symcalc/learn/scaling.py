@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -65,12 +66,43 @@ def column_moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The corrected two-pass rule over row blocks (X is in memory: two passes are cheap).
+
+    Pass 1 sums the columns (m = Σx/n); pass 2 puts each block's deviations x − m in one
+    buffer, reused, and sums d and d²: the mean is m + Σd/n and n·var = Σd² − (Σd)²/n,
+    which cancels the rounding of m to first order.  Blocks hold at most half of X's rows
+    (and 2 MB), so the buffer is never the size of X; column sums are matrix-vector
+    products.
+    """
     n, p = X.shape
-    rows = max(256, _BLOCK_BYTES // max(1, 8 * p))
-    moments = Moments(p)
-    for start in range(0, n, rows):
-        moments.add(np.asarray(X[start : start + rows], dtype=float))
-    return moments.result()
+    rows = max(1, min(max(256, _BLOCK_BYTES // max(1, 8 * p)), -(-n // 2)))
+    ones = np.ones(min(rows, n))
+    starts = range(0, n, rows)
+
+    def block(start: int) -> np.ndarray:
+        return np.asarray(X[start : start + rows], dtype=float)
+
+    total = np.zeros(p)
+    for start in starts:
+        part = block(start)
+        total += ones[: part.shape[0]] @ part
+    mean = total / n
+    from scipy.linalg.blas import dger
+
+    drift, squares = np.zeros(p), np.zeros(p)
+    scratch = np.empty((ones.size, p))
+    for start in starts:
+        part = block(start)
+        k = part.shape[0]
+        deviation = scratch[:k]
+        np.copyto(deviation, part)
+        # d = x − m as the rank-one update dᵀ −= m·1ᵀ, in place (BLAS ger): a broadcast
+        # subtraction would make NumPy buffer up to 64 KiB of it
+        deviation = dger(-1.0, mean, ones[:k], a=deviation.T, overwrite_a=True).T
+        drift += ones[:k] @ deviation
+        squares += ones[:k] @ np.square(deviation, out=deviation)
+    squares -= drift**2 / n
+    return mean + drift / n, np.sqrt(np.maximum(squares, 0.0) / n)
 
 
 class Moments:
@@ -133,11 +165,6 @@ class Scaling:
         self.identity = not self.blocks or (
             bool(np.all(self.mean == 0)) and bool(np.all(self.scale == 1))
         )
-        self._index = (
-            np.asarray(self.blocks)[:, None] + np.arange(self.p + 1)[None, :]
-            if self.blocks
-            else np.zeros((0, self.p + 1), dtype=int)
-        )
         # Units stored one after the other from the start of θ (every symcalc model): a
         # reshaped view instead of fancy indexing.
         units = len(self.blocks)
@@ -146,6 +173,24 @@ class Scaling:
             if self.blocks == tuple(range(0, units * (self.p + 1), self.p + 1))
             else None
         )
+        # One unit's map as a (p+1) × (p+1) matrix for each direction, applied to all units
+        # (rows of a reshaped view) by one small matrix product: u ↦ L·u is U ↦ U·Lᵀ.
+        self._maps: dict[str, np.ndarray] = {}
+        if self._prefix is not None and not self.identity:
+            p1 = self.p + 1
+            M = np.zeros((2, p1, p1))  # per unit θ = M[0]θ' and θ' = M[1]θ
+            M[:, 0, 0] = 1.0
+            M[0, 0, 1:] = -self.mean / self.scale  # b = b' − μ·w'/s
+            M[0].flat[p1 + 1 :: p1 + 1] = 1.0 / self.scale  # w = w'/s
+            M[1, 0, 1:] = self.mean  # b' = b + μ·w
+            M[1].flat[p1 + 1 :: p1 + 1] = self.scale  # w' = s·w
+            # each map's Lᵀ, for the row form U·Lᵀ (gradients map by the transposes)
+            self._maps = {
+                "to_user": M[0].T,
+                "to_working": M[1].T,
+                "gradient_to_working": M[0],
+                "gradient_to_user": M[1],
+            }
 
     @classmethod
     def for_features(
@@ -185,8 +230,27 @@ class Scaling:
         else:
             vector[self._index] = units
 
+    @functools.cached_property
+    def _index(self) -> np.ndarray:
+        """Positions of the units' entries in θ, (units, p + 1), when they are not a prefix."""
+        if not self.blocks:
+            return np.zeros((0, self.p + 1), dtype=int)
+        return np.asarray(self.blocks)[:, None] + np.arange(self.p + 1)[None, :]
+
+    def _mapped(self, vector: np.ndarray, name: str) -> np.ndarray | None:
+        """``vector`` (1-D) mapped unit by unit with the matrix of ``name``; None if no matrix."""
+        if vector.ndim != 1 or name not in self._maps:
+            return None
+        out = np.array(vector, dtype=float)
+        units = out[: self._prefix].reshape(len(self.blocks), self.p + 1)
+        np.matmul(units.copy(), self._maps[name], out=units)
+        return out
+
     def to_user(self, theta: np.ndarray) -> np.ndarray:
         """θ = Tθ': w = w'/s, b = b' − μ·w."""
+        fast = self._mapped(np.asarray(theta), "to_user")
+        if fast is not None:
+            return fast
         theta = np.array(theta, dtype=float)
         if self.identity:
             return theta
@@ -199,6 +263,9 @@ class Scaling:
 
     def to_working(self, theta: np.ndarray) -> np.ndarray:
         """θ' = T⁻¹θ: w' = s·w, b' = b + μ·w."""
+        fast = self._mapped(np.asarray(theta), "to_working")
+        if fast is not None:
+            return fast
         theta = np.array(theta, dtype=float)
         if self.identity:
             return theta
@@ -210,6 +277,9 @@ class Scaling:
 
     def gradient_to_working(self, gradient: np.ndarray) -> np.ndarray:
         """Tᵀg: ∂J/∂b' = g_b, ∂J/∂w'_j = (g_w_j − μ_j·g_b)/s_j (also for n × k arrays)."""
+        fast = self._mapped(np.asarray(gradient), "gradient_to_working")
+        if fast is not None:
+            return fast
         gradient = np.array(gradient, dtype=float)
         if self.identity:
             return gradient
@@ -223,6 +293,9 @@ class Scaling:
 
     def gradient_to_user(self, gradient: np.ndarray) -> np.ndarray:
         """T⁻ᵀg': g_b = g'_b, g_w_j = s_j·g'_w_j + μ_j·g'_b."""
+        fast = self._mapped(np.asarray(gradient), "gradient_to_user")
+        if fast is not None:
+            return fast
         gradient = np.array(gradient, dtype=float)
         if self.identity:
             return gradient
@@ -239,17 +312,13 @@ class Scaling:
         """TᵀHT (H symmetric): the map Tᵀ applied to the rows, then to the columns."""
         if self.identity:
             return H
-        H = np.array(H, dtype=float)
-        units, p1 = len(self.blocks), self.p + 1
-        mean, scale = self.mean, self.scale
-        if self._prefix is not None and self._prefix == H.shape[0]:  # every row is in a unit
-            R = H.reshape(units, p1, -1)
-            R[:, 1:] -= mean[None, :, None] * R[:, :1]
-            R[:, 1:] /= scale[None, :, None]
-            C = H.reshape(-1, units, p1)
-            C[:, :, 1:] -= mean[None, None, :] * C[:, :, :1]
-            C[:, :, 1:] /= scale[None, None, :]
-            return H
+        H = np.asarray(H, dtype=float)
+        n = H.shape[0]
+        if self._prefix is not None and self._prefix == n:  # every row is in a unit
+            units, p1 = len(self.blocks), self.p + 1
+            M = self._maps["gradient_to_working"]  # Mᵀ·H·M, unit block by unit block
+            left = np.matmul(M.T, H.reshape(units, p1, n))
+            return np.matmul(left.reshape(n, units, p1), M).reshape(n, n)
         left = self.gradient_to_working(H)
         return self.gradient_to_working(np.ascontiguousarray(left.T))
 
@@ -284,14 +353,25 @@ class Preconditioned:
         ):
             setattr(self, attribute, getattr(objective, attribute))
         self._lipschitz: float | None = None
+        self._last: tuple[bytes, np.ndarray] | None = None
+
+    def _user(self, theta: np.ndarray) -> np.ndarray:
+        """Tθ', remembered for the last θ' (Newton asks the Hessian where it just evaluated)."""
+        key = np.asarray(theta, dtype=float).tobytes()
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        user = self.scaling.to_user(theta)
+        user.flags.writeable = False  # shared between calls: nobody may change it
+        self._last = (key, user)
+        return user
 
     def value(self, theta: np.ndarray) -> float:
-        return self.inner.value(self.scaling.to_user(theta))
+        return self.inner.value(self._user(theta))
 
     def value_and_gradient(
         self, theta: np.ndarray, out: np.ndarray | None = None
     ) -> tuple[float, np.ndarray]:
-        value, gradient = self.inner.value_and_gradient(self.scaling.to_user(theta))
+        value, gradient = self.inner.value_and_gradient(self._user(theta))
         working = self.scaling.gradient_to_working(gradient)
         if out is None:
             return value, working
@@ -306,7 +386,7 @@ class Preconditioned:
         return out
 
     def hessian(self, theta: np.ndarray) -> np.ndarray:
-        return self.scaling.hessian_to_working(self.inner.hessian(self.scaling.to_user(theta)))
+        return self.scaling.hessian_to_working(self.inner.hessian(self._user(theta)))
 
     def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         product = self.inner.hessian_vector(

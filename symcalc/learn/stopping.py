@@ -92,10 +92,19 @@ class Stop(Exception):  # noqa: N818 - a signal, not an error
 
 def norm(vector: np.ndarray) -> float:
     """‖v‖₂ without overflow for huge entries (inf only if an entry is not finite)."""
+    flat = vector.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = float(np.dot(flat, flat))
+    if _TINY < squares < _HUGE:  # no overflow, no underflow that matters: the plain formula
+        return math.sqrt(squares)
     largest = float(np.max(np.abs(vector))) if vector.size else 0.0
     if largest == 0 or not math.isfinite(largest):
         return largest
     return largest * float(np.linalg.norm(vector / largest))
+
+
+#: Between these, Σv² neither overflowed nor lost its accuracy to underflow.
+_TINY, _HUGE = 1e-280, 1e300
 
 
 class Monitor:
@@ -186,13 +195,14 @@ class Monitor:
         if not (math.isfinite(loss) and math.isfinite(size) and np.isfinite(theta).all()):
             self._diverged("stopped being a number", self.iteration + 1)
         self.iteration += 1
+        measure = self.optimality(loss, working)
         self._append(theta, loss, size, step)
-        self._remember(theta, loss, user, working)
+        self._remember(theta, loss, user, working, measure)
         if self.callback is not None:
             self.callback(self.iteration, float(loss), size)
         if loss > self.start_loss + DIVERGENCE_FACTOR * max(abs(self.start_loss), 1e-8):
             self._diverged(f"grew from {self.start_loss:.4g} to {loss:.4g}", self.iteration)
-        self._check_tolerance(loss, working)
+        self._check_tolerance(loss, working, measure)
         self._check_separable(theta)
         if self.loss_tol is not None:
             change = abs(loss - previous) / max(abs(loss), 1e-300)
@@ -228,16 +238,20 @@ class Monitor:
         if self.path is not None:
             self.path.append(self.user_theta(theta))
 
-    def _remember(self, theta, loss, user, working) -> None:
-        self.last = (float(loss), np.array(theta, dtype=float), working if self.working else user)
+    def _remember(self, theta, loss, user, working, measure: float | None = None) -> None:
+        theta = np.array(theta, dtype=float)
+        self.last = (float(loss), theta, working if self.working else user)
         if loss <= self.best_loss:
             self.best_loss = float(loss)
-            self.best_theta = np.array(theta, dtype=float)
+            self.best_theta = theta
             self.best_gradient = np.array(working if self.working else user, dtype=float)
-            self.best_optimality = self.optimality(loss, working)
+            self.best_optimality = self.optimality(loss, working) if measure is None else measure
 
-    def _check_tolerance(self, loss: float, working: np.ndarray) -> None:
-        measure = self.optimality(loss, working)
+    def _check_tolerance(
+        self, loss: float, working: np.ndarray, measure: float | None = None
+    ) -> None:
+        if measure is None:
+            measure = self.optimality(loss, working)
         if measure <= self.tol:
             # The converged iterate is the answer (an earlier one may have a lower J only
             # by rounding): it becomes the best.

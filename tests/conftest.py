@@ -1,5 +1,6 @@
 """Shared test setup: a headless matplotlib backend, a seeded RNG, mpmath precision,
-and two CLI runners (in-process for speed, and a real subprocess for the console script)."""
+two CLI runners (in-process for speed, and a real subprocess for the console script),
+and the groups that ``pytest -n`` hands to one worker each (`SHARED_WORK`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,36 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
+
+#: Test modules that derive, integrate and FTC-check the same catalog entries: with
+#: ``-n``, one worker runs them all, so symcalc's in-process caches (finished
+#: antiderivatives, tidied derivatives) serve them all; apart, each worker pays for the
+#: same SymPy work again (about 60 CPU seconds).  Every other module is a unit of its own,
+#: as ``--dist loadscope`` makes it, and the integral corpus too: it shares nothing, and
+#: alone it balances the two workers.
+SHARED_WORK = {
+    "test_gallery.py": "catalog",
+    "test_ftc.py": "catalog",
+    "test_derivatives.py": "catalog",
+    "test_integrals.py": "catalog",
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` with the modules of `SHARED_WORK` as one unit."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedWorkScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path, _, name = nodeid.partition("::")
+            module = path.rpartition("/")[2]
+            if module == "test_integrals.py" and name.startswith("test_corpus_"):
+                return "integral corpus"
+            return SHARED_WORK.get(module) or super()._split_scope(nodeid)
+
+    return SharedWorkScheduling(config, log)
 
 
 @pytest.fixture

@@ -91,6 +91,7 @@ def promise_failures(
     others = [float(np.asarray(v, dtype)) for v in config.values()]
     failures = []
     single = truth.of(others)
+    single.many(main_values)  # from the store
     for x, got in zip(main_values.tolist(), np.asarray(values).tolist(), strict=True):
         expected = single.at(x)
         if not (math.isfinite(expected) and abs(expected) <= biggest):

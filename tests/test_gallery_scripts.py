@@ -27,21 +27,28 @@ SCRIPTS = sorted(GALLERY.glob("plot_*.py"))
 def run_script(script: Path, folder: Path) -> tuple[int, str]:
     """Run a copy of ``script`` from another folder (so the committed figures stay).
 
-    The run is a process of its own, forked from this one: a fresh namespace and
-    working folder, as ``python plot_NN.py`` gives, without paying SymPy's, NumPy's and
-    matplotlib's imports again.  Returns the exit code and the traceback, if any.
+    The run is a process of its own, forked from a process that has SymPy, NumPy and
+    matplotlib imported: a fresh namespace and working folder, as ``python plot_NN.py``
+    gives, without paying those imports again.  Returns the exit code and the traceback,
+    if any.
     """
     copy = folder / "gallery" / script.name
     copy.parent.mkdir(parents=True)
     shutil.copy(script, copy)
     elsewhere = folder / "elsewhere"
     elsewhere.mkdir()
-    # fork: no imports to pay again; but a process that runs JAX's or PyTorch's threads
-    # cannot be forked safely, so then the script starts afresh
-    threads = any(name in sys.modules for name in ("jax", "torch"))
-    context = multiprocessing.get_context("spawn" if threads else "fork")
+    # a process that runs JAX's or PyTorch's threads cannot be forked safely: then the
+    # scripts are forked from a fresh process that never imports them (`_Zygote`)
+    if any(name in sys.modules for name in ("jax", "torch")):
+        return _zygote().run(str(copy), str(elsewhere))
+    return _fork_and_run(str(copy), str(elsewhere))
+
+
+def _fork_and_run(path: str, cwd: str) -> tuple[int, str]:
+    """Run the script at ``path`` in a child forked from this process, in folder ``cwd``."""
+    context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_script_child, args=(writer, str(copy), str(elsewhere)))
+    child = context.Process(target=_script_child, args=(writer, path, cwd))
     with warnings.catch_warnings():  # Python 3.12+: fork() with threads alive (execnet's)
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         child.start()
@@ -52,6 +59,66 @@ def run_script(script: Path, folder: Path) -> tuple[int, str]:
         child.kill()
         child.join()
     return child.exitcode, error
+
+
+class _Zygote:
+    """A fresh (spawned) process with symcalc, SymPy and matplotlib imported, and no
+    threads, that forks one child per script: one import instead of one per script."""
+
+    def __init__(self):
+        context = multiprocessing.get_context("spawn")
+        self.connection, there = context.Pipe()
+        self.process = context.Process(target=_zygote_loop, args=(there,))
+        self.process.start()
+        there.close()
+
+    def run(self, path: str, cwd: str) -> tuple[int, str]:
+        self.connection.send((path, cwd))
+        if not self.connection.poll(700):  # pragma: no cover - a hung zygote
+            return -1, "timed out after 700 s"
+        return self.connection.recv()
+
+    def close(self) -> None:
+        self.connection.close()
+        self.process.join(10)
+        if self.process.is_alive():  # pragma: no cover
+            self.process.kill()
+            self.process.join()
+
+
+_ZYGOTE: list[_Zygote] = []
+
+
+def _zygote() -> _Zygote:
+    if not _ZYGOTE:
+        _ZYGOTE.append(_Zygote())
+    return _ZYGOTE[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_zygote():
+    yield
+    while _ZYGOTE:
+        _ZYGOTE.pop().close()
+
+
+def _zygote_loop(connection) -> None:  # pragma: no cover - in the zygote
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401 - imported once here, not once per script
+    import numpy  # noqa: F401
+    import scipy  # noqa: F401
+    import sympy  # noqa: F401
+
+    import symcalc.present.plotting  # noqa: F401
+
+    while True:
+        try:
+            path, cwd = connection.recv()
+        except (EOFError, OSError):
+            return
+        connection.send(_fork_and_run(path, cwd))
 
 
 def _script_child(writer, path: str, cwd: str) -> None:  # pragma: no cover - in the child

@@ -17,12 +17,25 @@ first (a label y = 1 removes the term (1 - y)·log(1 - p) before p reaches 1), a
 working precisions raised until they agree to 25 digits; where the textbook formula
 cannot be resolved (1 - σ(1e300)), its identity-rewritten form (see `Truth`).  It is
 computed once per expression, configuration and point within this module.
+
+The truth values are stored in ``tests/data/mpmath_truth.npz`` (written by
+``python tests/make_truth.py``), keyed by exactly what they depend on: the two formulas
+(their ``srepr``), the variable, the precisions and agreement rules of `Truth`, the
+mpmath functions used and mpmath's version, and the point.  A formula or point missing
+from the store fails with a message saying to run the generator; at every run a random
+sample of the stored points (`FRESH_SAMPLE` per formula and call, a new sample each run)
+is recomputed with mpmath and must equal the stored value exactly, so a stale or wrong
+store fails too.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
 import math
+import os
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -41,6 +54,14 @@ LEVELS = (30, 60, 120, 260, 640, 1500, 3000)
 AGREE = mpmath.mpf("1e-25")
 #: Below this a true value only needs to be known to be small (the promise is absolute there).
 TINY = mpmath.mpf("1e-330")
+#: The stored truth (``python tests/make_truth.py`` writes it).
+TRUTH_FILE = Path(__file__).resolve().parent / "data" / "mpmath_truth.npz"
+#: Stored points recomputed with mpmath at each run, per formula and call (random each run).
+FRESH_SAMPLE = 2
+#: Set by `tests/make_truth.py`: compute every value and record it, read nothing stored.
+RECORDING = os.environ.get("SYMCALC_RECORD_TRUTH") == "1"
+#: What `tests/make_truth.py` writes: values by formula key and point.
+RECORDED: dict[str, dict[float, float]] = {}
 
 
 # -- points ------------------------------------------------------------------------------------
@@ -170,14 +191,46 @@ class Truth:
         )
         self.same = same
         self.cache: dict[float, float] = {}
+        self.key = truth_key(expr, variable, lowered)
+        self.text = str(expr)
 
     def at(self, x: float) -> float:
+        """The true value at ``x``: known, or computed now (mixed-error neighbours)."""
         if x not in self.cache:
             self.cache[x] = self._evaluate(x)
+            if RECORDING:
+                RECORDED.setdefault(self.key, {})[x] = self.cache[x]
         return self.cache[x]
 
     def many(self, xs) -> np.ndarray:
-        return np.array([self.at(float(x)) for x in xs], dtype=float)
+        """True values at ``xs``, from the store (a random few recomputed and compared)."""
+        xs = [float(x) for x in xs]
+        if not RECORDING:
+            self._load([x for x in xs if x not in self.cache])
+        return np.array([self.at(x) for x in xs], dtype=float)
+
+    def _load(self, xs: list[float]) -> None:
+        if not xs:
+            return
+        stored = stored_truth(self.key)
+        if stored is None or any(x not in stored for x in xs):
+            where = "" if stored is None else f" at {[x for x in xs if x not in stored][:3]}"
+            pytest.fail(
+                f"no stored mpmath truth for {self.text[:80]!r}{where}: "
+                "run  python tests/make_truth.py",
+                pytrace=False,
+            )
+        picks = np.random.default_rng().choice(len(xs), min(FRESH_SAMPLE, len(xs)), False)
+        for x in (xs[i] for i in picks):
+            fresh, kept = self._evaluate(x), stored[x]
+            if not (fresh == kept or (math.isnan(fresh) and math.isnan(kept))):
+                pytest.fail(
+                    f"stored mpmath truth for {self.text[:80]!r} at {x!r} is {kept!r}, "
+                    f"mpmath gives {fresh!r}: run  python tests/make_truth.py",
+                    pytrace=False,
+                )
+        for x in xs:
+            self.cache[x] = stored[x]
 
     @staticmethod
     def _value(function, x: float, digits: int):
@@ -207,6 +260,50 @@ class Truth:
         raise AssertionError(f"mpmath truth did not settle at {x!r}")
 
 
+def _truth_version() -> str:
+    """What every stored value depends on besides its formulas and point: this module's
+    truth code, the mpmath functions it evaluates with, mpmath's version."""
+    parts = [inspect.getsource(f) for f in (Truth, _agree, _erfc)]
+    parts += [repr(LEVELS), str(AGREE), str(TINY), mpmath.__version__]
+    parts += [
+        f"{name}:{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', type(f).__name__)}"
+        for name, f in sorted(TRUTH_FUNCTIONS.items())
+    ]
+    return "\n".join(parts)
+
+
+def truth_key(expr: sympy.Expr, variable: sympy.Symbol, lowered: sympy.Expr | None) -> str:
+    """The key of a formula's stored values: exactly what they depend on, hashed."""
+    text = "\n".join(
+        [_TRUTH_VERSION, sympy.srepr(variable), sympy.srepr(expr), sympy.srepr(lowered)]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _store() -> dict[str, tuple[int, int]]:
+    """The stored truth: its arrays, and each key's slice of them."""
+    if RECORDING or not TRUTH_FILE.is_file():
+        return {}
+    with np.load(TRUTH_FILE) as data:
+        keys, counts = data["keys"], data["counts"]
+        _ARRAYS.update(x=data["x"], value=data["value"])
+    ends = np.cumsum(counts)
+    return {str(k): (int(e - c), int(e)) for k, c, e in zip(keys, counts, ends, strict=True)}
+
+
+_ARRAYS: dict[str, np.ndarray] = {}
+
+
+def stored_truth(key: str) -> dict[float, float] | None:
+    """The stored true values of the formula ``key`` by point, or None."""
+    where = _store().get(key)
+    if where is None:
+        return None
+    lo, hi = where
+    return dict(zip(_ARRAYS["x"][lo:hi].tolist(), _ARRAYS["value"][lo:hi].tolist(), strict=True))
+
+
 def _agree(a, b, digits: int) -> bool:
     """Equal to 25 digits (both nonzero), or both far below 1e-300 (only their smallness
     matters, and a value like exp(-1e300) has no right digit below thousands of digits);
@@ -219,6 +316,9 @@ def _agree(a, b, digits: int) -> bool:
     if abs(a) < TINY and abs(b) < TINY:
         return True
     return abs(a - b) <= AGREE * max(abs(a), abs(b))
+
+
+_TRUTH_VERSION = _truth_version()
 
 
 @functools.cache
@@ -398,3 +498,26 @@ def test_mixed_error_exception_is_exercised_only_near_zero_crossings():
     away = root + 1e-3
     assert abs(float(k(away)) - truth.at(away)) <= 1e-12 * abs(truth.at(away))
     assert not _mixed_error_ok(truth, away, float(k(away)) * (1 + 1e-6), 1e-12)
+
+
+def test_a_missing_or_wrong_stored_truth_fails_and_names_the_generator(monkeypatch):
+    """The store is checked: a formula or point it lacks, or a value mpmath does not give
+    again, fails (each `many` call recomputes a random sample; here the sample is all)."""
+    module = __import__(__name__)
+    monkeypatch.setattr(module, "RECORDING", False)
+    k = kernel("sigmoid", order=1)
+    xs = [0.5, 2.0]
+    right = {x: Truth(k.expr, k.variables[0], k.lowered)._evaluate(x) for x in xs}
+    stores = {
+        "missing formula": None,
+        "missing point": {0.5: right[0.5]},
+        "wrong value": {0.5: right[0.5], 2.0: right[2.0] * (1 + 4e-16)},
+    }
+    for why, store in stores.items():
+        monkeypatch.setattr(module, "stored_truth", lambda key, store=store: store)
+        with pytest.raises(pytest.fail.Exception, match="run  python tests/make_truth.py") as info:
+            Truth(k.expr, k.variables[0], k.lowered).many(xs)
+        assert ("is 0." in str(info.value)) == (why == "wrong value"), why
+    monkeypatch.setattr(module, "stored_truth", lambda key: dict(right))
+    assert Truth(k.expr, k.variables[0], k.lowered).many(xs).tolist() == [right[0.5], right[2.0]]
+    assert right[2.0] * (1 + 4e-16) != right[2.0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 
@@ -179,6 +180,19 @@ def test_time_budget_runs_out_cleanly():
     result = antiderivative("exp(-x**2)*log(1 + exp(x))*sin(x)**3", timeout=0.05)
     assert not result.found
     assert "time budget of 0.05 s" in result.reason
+
+
+def test_a_search_whose_methods_were_cut_short_blames_the_budget_not_sympy():
+    """Every method stopped by its slice: the search ends "finished", but the budget cut it."""
+    from types import SimpleNamespace
+
+    from symcalc.symbolic.integrals import _reason
+
+    cut = SimpleNamespace(notes=("rational: found no antiderivative", "risch: ran out of its time"))
+    assert _reason(cut, True, 0.05).startswith("not found within the time budget of 0.05 s; ")
+    tried = SimpleNamespace(notes=("rational: found no antiderivative",))
+    assert _reason(tried, True, 0.05) == _reason(tried, True, math.inf)
+    assert "time budget" not in _reason(cut, True, math.inf)
 
 
 # -- no infinite constants: each interval of the domain, its own constant --------------------

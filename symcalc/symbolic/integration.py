@@ -27,7 +27,7 @@ Examples
 --------
 >>> from symcalc.symbolic.functions import symbol
 >>> x = symbol("x")
->>> found = list(search([Problem(1 / (x + 3) / (1 + x) ** 3, x)], 2, interruptible=True))[-1]
+>>> found = list(search([Problem(1 / (x + 3) / (1 + x) ** 3, x)], 2))[-1]
 >>> found.method, found.antiderivative
 ('rational', x/(4*x**2 + 8*x + 4) + log(Abs(x + 1))/8 - log(Abs(x + 3))/8)
 >>> found.intervals

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.special
 import sympy
 
 from ...errors import SymcalcError
@@ -149,7 +148,7 @@ class Kernel:
     @functools.cached_property
     def _extended(self) -> Callable[..., Any]:
         """``evaluated`` as a NumPy function that keeps ``np.longdouble`` arrays long."""
-        return sympy.lambdify(self.variables, self.evaluated, modules=_MODULES_EXTENDED)
+        return sympy.lambdify(self.variables, self.evaluated, modules=_modules_extended())
 
     def _dtype_for(self, args: Sequence[Any]) -> np.dtype:
         if self.dtype is not None:
@@ -288,28 +287,39 @@ def _through_double(function: Callable[..., Any]) -> Callable[..., Any]:
     return lambda a: function(np.asarray(a, dtype=np.float64)).astype(np.asarray(a).dtype)
 
 
-#: Functions for ``sympy.lambdify`` that keep long double arrays in long double.
-_MODULES_EXTENDED = [
-    {
-        "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
-        "softplus": lambda a: np.logaddexp(np.zeros_like(a), a),
-        "log1p": np.log1p,
-        "expm1": np.expm1,
-        "erf": _through_double(scipy.special.erf),
-        "erfc": _through_double(scipy.special.erfc),
-        "hypot": np.hypot,
-        "logsumexp": lambda *a: functools.reduce(np.logaddexp, a),
-    },
-    "numpy",
-]
+def _modules_extended() -> list:
+    """Functions for ``sympy.lambdify`` that keep long double arrays in long double
+    (SciPy is imported here, when a kernel first needs them, not at start-up)."""
+    import scipy.special
+
+    return [
+        {
+            "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+            "softplus": lambda a: np.logaddexp(np.zeros_like(a), a),
+            "log1p": np.log1p,
+            "expm1": np.expm1,
+            "erf": _through_double(scipy.special.erf),
+            "erfc": _through_double(scipy.special.erfc),
+            "hypot": np.hypot,
+            "logsumexp": lambda *a: functools.reduce(np.logaddexp, a),
+        },
+        "numpy",
+    ]
 
 
 # -- building ----------------------------------------------------------------------------------
 
-_MODULES_PLAIN = [
-    {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "sigmoid": scipy.special.expit},
-    "numpy",
-]
+
+def _modules_plain() -> list:
+    """Functions for the plain ``sympy.lambdify`` of ``stable=False`` (SciPy's)."""
+    import scipy.special
+
+    return [
+        {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "sigmoid": scipy.special.expit},
+        "numpy",
+    ]
+
+
 #: Built kernels by request, least recently used first; at most `_CACHE_SIZE` of them.
 _CACHE: collections.OrderedDict = collections.OrderedDict()
 _CACHE_SIZE = 512
@@ -505,7 +515,7 @@ def _build(
     if not stable:
         bound, variables = _bound(entry, expr)
         plain = bound.replace(lambda e: isinstance(e, sigmoid), lambda e: e)
-        function = sympy.lambdify(variables, plain, modules=_MODULES_PLAIN, cse=True)
+        function = sympy.lambdify(variables, plain, modules=_modules_plain(), cse=True)
         source = inspect.getsource(function)
         return Kernel(
             bound, variables, source, entry, order, wrt, dtype, backend, False, bound, (), function

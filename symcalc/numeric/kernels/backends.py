@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.special
 import sympy
 
 from . import runtime
@@ -35,7 +34,6 @@ BACKENDS = ("numpy", "numba", "jax")
 #: The names generated NumPy source may use.
 NAMESPACE: dict[str, Any] = {
     "np": np,
-    "_sp": scipy.special,
     "_select": runtime.select,
     "_negabs": runtime.negabs,
     "_exp_finite": runtime.exp_finite,

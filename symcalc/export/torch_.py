@@ -3,11 +3,13 @@ derivatives (a ``torch.autograd.Function`` per level)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sympy
 
+from ..errors import SymcalcError
 from ..symbolic.catalog import Entry
 from .functions import FrameworkFunction
 from .jax_ import require
@@ -18,9 +20,61 @@ __all__ = ["TorchFunction", "to_torch"]
 
 class TorchFunction(FrameworkFunction):
     """``f`` as a PyTorch function: forward and backward are symcalc's stable kernels in
-    torch ops, double backward supported, dtype and device kept."""
+    torch ops, double backward supported, dtype and device kept.
+
+    With ``compile=True`` each level's forward and each backward product
+    (grad · ∂f/∂aᵢ) go through ``torch.compile``: one fused loop each instead of one
+    pass per operation.  A backward that is itself differentiated (``create_graph``)
+    takes the eager path of differentiable levels, whose forwards are compiled too.
+    """
 
     framework = "torch"
+
+    def __init__(self, partials: Partials, order_max: int, *, compile: bool = False):
+        super().__init__(partials, order_max)
+        self.compile = compile
+        self._fused: dict[tuple[int, ...], Callable[..., Any]] = {}
+
+    def _traced(self, value: Callable[..., Any]) -> Callable[..., Any]:
+        return _compiled(value) if self.compile else value
+
+    def _extra(self, index: tuple[int, ...]) -> dict[str, Any]:
+        if not self.compile:
+            return {}
+        return {
+            "fused": [(lambda i=i: self.fused(index + (i,))) for i in range(len(self.variables))]
+        }
+
+    def fused(self, index: tuple[int, ...]) -> Callable[..., Any]:
+        """``grad · (partial along index)`` as one compiled function of (grad, *args)."""
+        key = tuple(sorted(index))
+        with self._lock:
+            if key not in self._fused:
+                body = self.body(key)
+
+                def product(grad, *args):
+                    return grad * body(*args)
+
+                self._fused[key] = _compiled(product)
+            return self._fused[key]
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return text[:-1] + ", compiled>" if self.compile else text
+
+
+def _compiled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` under ``torch.compile`` (TorchInductor: one fused C++ loop on CPU).
+
+    The first ``torch.compile`` imports TorchInductor, whose modules warn about PyTorch's
+    own deprecated ``torch.jit`` helpers: that warning is PyTorch's business, not the
+    caller's, and is silenced for the import.
+    """
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.compile(function, dynamic=None)
 
 
 def to_torch(
@@ -29,6 +83,7 @@ def to_torch(
     params: Mapping[str, Any] | None = None,
     order_max: int = 2,
     convention: str = "zero",
+    compile: bool = False,
 ) -> TorchFunction:
     """``f`` (catalog name, expression or `Entry`) as a PyTorch function.
 
@@ -52,4 +107,7 @@ def to_torch(
     """
     require("torch", "torch", "to_torch")
     order_max = check_order_max(order_max)
-    return TorchFunction(Partials(f, params=params, convention=convention), order_max)
+    if not isinstance(compile, bool):
+        raise SymcalcError(f"compile must be True or False, got {compile!r}")
+    partials = Partials(f, params=params, convention=convention)
+    return TorchFunction(partials, order_max, compile=compile)

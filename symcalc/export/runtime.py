@@ -111,12 +111,14 @@ def _differentiable(value, partials, fused=None):
             args = ctx.saved_tensors
             needs = ctx.needs_input_grad
             direct = fused is not None and not torch.is_grad_enabled()
+
+            def term(i):
+                if direct:
+                    return fused[i]()(grad, *args)
+                return grad * partials[i]()(*args)
+
             return tuple(
-                (
-                    fused[i]()(grad, *args) if direct else grad * partials[i]()(*args)
-                ).sum_to_size(arg.shape)
-                if needed
-                else None
+                term(i).sum_to_size(arg.shape) if needed else None
                 for i, (arg, needed) in enumerate(zip(args, needs, strict=True))
             )
 

@@ -188,7 +188,8 @@ def _share_sigmoid_signs(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _split_sigmoid_signs(expr: sympy.Expr) -> sympy.Expr:
-    """σ(u) and σ(-u) both present (array backends): each becomes `_sigmoid_split`, whose
+    """σ(u) and σ(-u) both present, or σ(u) beside an exp(-|u|) that is computed anyway
+    (softplus's, in mish'), for array backends: each becomes `_sigmoid_split`, whose
     graph node shares e = exp(-|u|) and 1/(1 + e) between the two signs.
 
     Accuracy: σ(|u|) = 1/(1 + e) and σ(-|u|) = e·(1/(1 + e)), a few ulps wherever e is
@@ -196,7 +197,8 @@ def _split_sigmoid_signs(expr: sympy.Expr) -> sympy.Expr:
     truth rounded.
     """
     args = {s.args[0] for s in expr.atoms(sigmoid) if s.free_symbols}
-    both = {a for a in args if -a in args}
-    if not both:
+    exps = expr.atoms(sympy.exp)
+    split = {a for a in args if -a in args or sympy.exp(-sympy.Abs(a)) in exps}
+    if not split:
         return expr
-    return expr.xreplace({sigmoid(a): _sigmoid_split(a) for a in both})
+    return expr.xreplace({sigmoid(a): _sigmoid_split(a) for a in split})

@@ -50,12 +50,13 @@ class TorchFunction(FrameworkFunction):
         key = tuple(sorted(index))
         with self._lock:
             if key not in self._fused:
-                body = self.body(key)
-
-                def product(grad, *args):
-                    return grad * body(*args)
-
-                self._fused[key] = _compiled(product)
+                # a code object of its own: torch.compile caches per code object, and a
+                # closure shared by every level would exhaust its recompile limit
+                namespace = {"body": self.body(key)}
+                source = "def product(grad, *args):\n    return grad * body(*args)\n"
+                label = f"<symcalc torch {self.entry.name} grad * d{list(key)}>"
+                exec(compile(source, label, "exec"), namespace)  # noqa: S102 - fixed text
+                self._fused[key] = _compiled(namespace["product"])
             return self._fused[key]
 
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ One run, from the project root (needs ``pip install -e ".[jax,torch]"``)::
     python benchmarks/bench_frameworks.py            # N = 10^6 and 10^7, float32 and float64
     python benchmarks/bench_frameworks.py --quick    # N = 10^6 only
     python benchmarks/bench_frameworks.py --only sigmoid --only gelu
+    python benchmarks/bench_frameworks.py --quick --torch-threads 1 --compile-times
 
 For sigmoid′, tanh′, silu′, gelu′ (erf), softplus′, elu′, mish′ and bce_with_logits′
 (with respect to the logit, target 1 elementwise), three comparisons, each a ratio of
@@ -129,10 +130,15 @@ def main() -> None:
     parser.add_argument("--only", action="append", choices=NAMES, help="these functions")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument(
+        "--torch-threads", type=int, help="torch.set_num_threads (default: PyTorch's own)"
+    )
+    parser.add_argument(
         "--compile-times", action="store_true", help="print to_torch(compile=True)'s first call"
     )
     args = parser.parse_args()
     sizes = [10**6] if args.quick else [10**6, 10**7]
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     names = args.only or NAMES
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "

@@ -62,3 +62,17 @@ def test_finite_range_skips_the_check_and_overflow_is_still_signalled():
     assert k.checks_output
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
         k(np.array([0.0, 1000.0]))
+
+
+def test_the_handed_over_buffer_outlives_the_jax_array():
+    """The NumPy array keeps XLA's buffer alive: later calls do not reuse its memory."""
+    import gc
+
+    k = kernel("softplus", order=1, backend="jax")
+    x = np.linspace(-5.0, 5.0, 4096)
+    first = k(x)
+    kept = first.copy()
+    gc.collect()
+    later = [k(x + i) for i in range(1, 20)]  # fresh buffers, any of which could reuse it
+    np.testing.assert_array_equal(first, kept)
+    assert not any(np.shares_memory(first, other) for other in later)

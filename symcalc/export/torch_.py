@@ -99,8 +99,8 @@ def to_torch(
 
     ``compile=True`` runs each level's forward, and each backward product grad · ∂f/∂aᵢ,
     through ``torch.compile`` (TorchInductor; on CPU it needs a C++ compiler): one fused
-    loop instead of one pass over memory per operation of the stable form, 5-30x faster
-    at 10⁶ elements (``benchmarks/README.md``), same promise.  Compiling costs seconds at
+    loop instead of one pass over memory per operation of the stable form, 1.5-17x
+    faster at 10⁶ elements (``benchmarks/README.md``), same promise.  Compiling costs seconds at
     the first call for each dtype and kind of shape (tens of seconds for the first
     compile in a process), so the default stays eager: turn it on for long training runs
     on large tensors, not for a few small calls.

@@ -933,8 +933,10 @@ def _scipy_special(name: str) -> Callable[..., Any]:
 
 
 def _expit(a: Any) -> Any:
-    """σ(a) in NumPy, as ``scipy.special.expit`` computes it: from exp(-|a|), no overflow."""
-    a = np.asarray(a, dtype=float)
+    """σ(a) in NumPy from exp(-|a|), which never overflows (within a few ulps of
+    ``scipy.special.expit``, without importing SciPy); floating dtypes are kept."""
+    a = np.asarray(a)
+    a = a if a.dtype.kind == "f" else a.astype(float)
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 

@@ -5,6 +5,7 @@ One run, from the project root (needs ``pip install -e ".[jax,torch]"``)::
     python benchmarks/bench_frameworks.py            # N = 10^6 and 10^7, float32 and float64
     python benchmarks/bench_frameworks.py --quick    # N = 10^6 only
     python benchmarks/bench_frameworks.py --only sigmoid --only gelu
+    python benchmarks/bench_frameworks.py --quick --torch-threads 1 --compile-times
 
 For sigmoid′, tanh′, silu′, gelu′ (erf), softplus′, elu′, mish′ and bce_with_logits′
 (with respect to the logit, target 1 elementwise), three comparisons, each a ratio of
@@ -15,6 +16,9 @@ times measured in the same run, ours over theirs (below 1 is faster):
 * **torch**: the backward pass of ``symcalc.to_torch(f)`` against PyTorch autograd's
   backward of the built-in (``torch.autograd.grad(y, x, g)`` on a retained graph; the
   forward pass is not timed) (target <= 1.1); the forward + backward time is printed too;
+  **compiled**: the same backward pass of ``symcalc.to_torch(f, compile=True)``
+  (TorchInductor; its compile time, the first call's, is not timed, and is printed
+  separately with ``--compile-times``);
 * **kernel**: ``symcalc.kernel(f, order=1, backend="jax")`` on a NumPy array, result a
   NumPy array, against the jitted JAX built-in derivative called the same way (NumPy in,
   ``np.asarray`` out) (target <= 1.2).
@@ -96,8 +100,8 @@ def jax_pair(name, x, y):
     return (lambda: mine(*args).block_until_ready()), (lambda: builtin(*args).block_until_ready())
 
 
-def torch_pair(name, x, y, forward: bool):
-    ours, builtin = symcalc.to_torch(name), TORCH_BUILTIN[name]
+def torch_pair(name, x, y, forward: bool, compile: bool = False):
+    ours, builtin = symcalc.to_torch(name, compile=compile), TORCH_BUILTIN[name]
     xs = [x.clone().requires_grad_(), x.clone().requires_grad_()]
     g = torch.ones_like(x)
     extra = () if y is None else (y,)
@@ -125,8 +129,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N = 10^6 only")
     parser.add_argument("--only", action="append", choices=NAMES, help="these functions")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--torch-threads", type=int, help="torch.set_num_threads (default: PyTorch's own)"
+    )
+    parser.add_argument(
+        "--compile-times", action="store_true", help="print to_torch(compile=True)'s first call"
+    )
     args = parser.parse_args()
     sizes = [10**6] if args.quick else [10**6, 10**7]
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     names = args.only or NAMES
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
@@ -134,7 +146,8 @@ def main() -> None:
         f", torch threads {torch.get_num_threads()}, load {os.getloadavg()[0]:.1f}"
     )
     print("times: ns per element, best of runs; ratio = ours / theirs (target: jax, torch")
-    print("<= 1.1; kernel <= 1.2); torch f+b: forward + backward")
+    print("<= 1.1; kernel <= 1.2); torch f+b: forward + backward; compiled: the backward of")
+    print("to_torch(f, compile=True) and its ratio to the built-in's")
     rng = np.random.default_rng(0)
     for n in sizes:
         for dtype in (np.float32, np.float64):
@@ -144,6 +157,7 @@ def main() -> None:
             print(
                 f"{'function':<18}{'jax ours':>9}{'nn':>8}{'ratio':>7}"
                 f"{'torch ours':>11}{'F':>8}{'ratio':>7}{'f+b ratio':>10}"
+                f"{'compiled':>9}{'ratio':>7}"
                 f"{'kernel':>9}{'jit nn':>8}{'ratio':>7}"
             )
             for name in names:
@@ -155,14 +169,22 @@ def main() -> None:
                 a, b = best_pair(*jax_pair(name, xj, yj), args.repeats)
                 c, d = best_pair(*torch_pair(name, xt, yt, False), args.repeats)
                 e, f = best_pair(*torch_pair(name, xt, yt, True), max(3, args.repeats // 2))
+                start = time.perf_counter()
+                compiled, builtin = torch_pair(name, xt, yt, False, compile=True)
+                compiled()
+                first = time.perf_counter() - start
+                h, i = best_pair(compiled, builtin, args.repeats)
                 k, m = best_pair(*kernel_pair(name, base, y_np), args.repeats)
                 ns = 1e9 / n
                 print(
                     f"{name + chr(8242):<18}{a * ns:>9.2f}{b * ns:>8.2f}{a / b:>7.2f}"
                     f"{c * ns:>11.2f}{d * ns:>8.2f}{c / d:>7.2f}{e / f:>10.2f}"
+                    f"{h * ns:>9.2f}{h / i:>7.2f}"
                     f"{k * ns:>9.2f}{m * ns:>8.2f}{k / m:>7.2f}",
                     flush=True,
                 )
+                if args.compile_times:
+                    print(f"  (to_torch(compile=True): first backward {first:.1f} s)")
 
 
 if __name__ == "__main__":

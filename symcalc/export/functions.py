@@ -73,6 +73,7 @@ class FrameworkFunction:
         self._namespace = load(self.framework)
         self._levels: dict[tuple[int, ...], Callable[..., Any]] = {}
         self._sources: dict[tuple[int, ...], str] = {}
+        self._bodies: dict[tuple[int, ...], Callable[..., Any]] = {}
         self._lock = threading.RLock()
 
     # -- levels -------------------------------------------------------------------------
@@ -85,11 +86,29 @@ class FrameworkFunction:
             return self._levels[key]
 
     def _wire(self, index: tuple[int, ...]) -> Callable[..., Any]:
-        value = self._compile(index)
+        value = self.body(index)
         if len(index) >= self.order_max or not self._runtime.differentiates:
             return self._namespace["_plain"](value) if self._runtime.plain else value
         partials = [(lambda i=i: self.level(index + (i,))) for i in range(len(self.variables))]
-        return self._namespace["_differentiable"](value, partials)
+        return self._namespace["_differentiable"](
+            self._traced(value), partials, **self._extra(index)
+        )
+
+    def _traced(self, value: Callable[..., Any]) -> Callable[..., Any]:
+        """A level's body as its wrapper calls it (a subclass may compile it)."""
+        return value
+
+    def _extra(self, index: tuple[int, ...]) -> dict[str, Any]:
+        """Extra arguments of the runtime's ``_differentiable`` for the level at ``index``."""
+        return {}
+
+    def body(self, index: Sequence[int] = ()) -> Callable[..., Any]:
+        """The plain generated function of the partial along ``index`` (built once)."""
+        key = tuple(sorted(index))
+        with self._lock:
+            if key not in self._bodies:
+                self._bodies[key] = self._compile(key)
+            return self._bodies[key]
 
     def _compile(self, index: tuple[int, ...]) -> Callable[..., Any]:
         partial = self.partials.get(index)
@@ -106,7 +125,7 @@ class FrameworkFunction:
     def source(self, index: Sequence[int] = ()) -> str:
         """The generated code of the partial derivative along ``index``."""
         key = tuple(sorted(index))
-        self.level(key)
+        self.body(key)
         return self._sources[key]
 
     # -- calling ----------------------------------------------------------------------------

@@ -13,7 +13,8 @@ a file.  Each framework has:
     a ``jax.custom_jvp`` (JVP = Σ ∂f/∂aᵢ · tᵢ, symbolic zeros skipped, so a target's
     derivative is never built unless asked for) or a ``torch.autograd.Function``
     (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
-    because the partials are such functions too);
+    because the partials are such functions too; ``fused``, optional, gives grad · ∂f/∂aᵢ
+    as one compiled call for a backward pass that is not differentiated itself);
 ``_plain(value)`` (PyTorch, NumPy)
     the last derivative, plainly: arguments made tensors (arrays) of one dtype.
 """
@@ -94,8 +95,10 @@ def _finish(value, *args):
     return value.to(ref.dtype).expand(shape).clone()
 
 
-def _differentiable(value, partials):
-    # value as a torch.autograd.Function: argument i's gradient is grad * partials[i]()
+def _differentiable(value, partials, fused=None):
+    # value as a torch.autograd.Function: argument i's gradient is grad * partials[i]();
+    # fused[i]() (optional) gives that product in one call, used when the backward pass
+    # itself is not being differentiated (no create_graph)
 
     class Function(torch.autograd.Function):
         @staticmethod
@@ -107,9 +110,16 @@ def _differentiable(value, partials):
         def backward(ctx, grad):
             args = ctx.saved_tensors
             needs = ctx.needs_input_grad
+            direct = fused is not None and not torch.is_grad_enabled()
+
+            def term(i):
+                if direct:
+                    return fused[i]()(grad, *args)
+                return grad * partials[i]()(*args)
+
             return tuple(
-                (grad * partial()(*args)).sum_to_size(arg.shape) if needed else None
-                for partial, arg, needed in zip(partials, args, needs, strict=True)
+                term(i).sum_to_size(arg.shape) if needed else None
+                for i, (arg, needed) in enumerate(zip(args, needs, strict=True))
             )
 
     @functools.wraps(value)

@@ -3,11 +3,13 @@ derivatives (a ``torch.autograd.Function`` per level)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sympy
 
+from ..errors import SymcalcError
 from ..symbolic.catalog import Entry
 from .functions import FrameworkFunction
 from .jax_ import require
@@ -18,9 +20,62 @@ __all__ = ["TorchFunction", "to_torch"]
 
 class TorchFunction(FrameworkFunction):
     """``f`` as a PyTorch function: forward and backward are symcalc's stable kernels in
-    torch ops, double backward supported, dtype and device kept."""
+    torch ops, double backward supported, dtype and device kept.
+
+    With ``compile=True`` each level's forward and each backward product
+    (grad · ∂f/∂aᵢ) go through ``torch.compile``: one fused loop each instead of one
+    pass per operation.  A backward that is itself differentiated (``create_graph``)
+    takes the eager path of differentiable levels, whose forwards are compiled too.
+    """
 
     framework = "torch"
+
+    def __init__(self, partials: Partials, order_max: int, *, compile: bool = False):
+        super().__init__(partials, order_max)
+        self.compile = compile
+        self._fused: dict[tuple[int, ...], Callable[..., Any]] = {}
+
+    def _traced(self, value: Callable[..., Any]) -> Callable[..., Any]:
+        return _compiled(value) if self.compile else value
+
+    def _extra(self, index: tuple[int, ...]) -> dict[str, Any]:
+        if not self.compile:
+            return {}
+        return {
+            "fused": [(lambda i=i: self.fused(index + (i,))) for i in range(len(self.variables))]
+        }
+
+    def fused(self, index: tuple[int, ...]) -> Callable[..., Any]:
+        """``grad · (partial along index)`` as one compiled function of (grad, *args)."""
+        key = tuple(sorted(index))
+        with self._lock:
+            if key not in self._fused:
+                # a code object of its own: torch.compile caches per code object, and a
+                # closure shared by every level would exhaust its recompile limit
+                namespace = {"body": self.body(key)}
+                source = "def product(grad, *args):\n    return grad * body(*args)\n"
+                label = f"<symcalc torch {self.entry.name} grad * d{list(key)}>"
+                exec(compile(source, label, "exec"), namespace)  # noqa: S102 - fixed text
+                self._fused[key] = _compiled(namespace["product"])
+            return self._fused[key]
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return text[:-1] + ", compiled>" if self.compile else text
+
+
+def _compiled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` under ``torch.compile`` (TorchInductor: one fused C++ loop on CPU).
+
+    The first ``torch.compile`` imports TorchInductor, whose modules warn about PyTorch's
+    own deprecated ``torch.jit`` helpers: that warning is PyTorch's business, not the
+    caller's, and is silenced for the import.
+    """
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.compile(function, dynamic=None)
 
 
 def to_torch(
@@ -29,6 +84,7 @@ def to_torch(
     params: Mapping[str, Any] | None = None,
     order_max: int = 2,
     convention: str = "zero",
+    compile: bool = False,
 ) -> TorchFunction:
     """``f`` (catalog name, expression or `Entry`) as a PyTorch function.
 
@@ -41,6 +97,14 @@ def to_torch(
     kernel promise, 1e-12 relative in float64 and 1e-5 in float32 over the whole finite
     range, for the value and the symbolic derivatives.
 
+    ``compile=True`` runs each level's forward, and each backward product grad · ∂f/∂aᵢ,
+    through ``torch.compile`` (TorchInductor; on CPU it needs a C++ compiler): one fused
+    loop instead of one pass over memory per operation of the stable form, 1.5-17x
+    faster at 10⁶ elements (``benchmarks/README.md``), same promise.  Compiling costs seconds at
+    the first call for each dtype and kind of shape (tens of seconds for the first
+    compile in a process), so the default stays eager: turn it on for long training runs
+    on large tensors, not for a few small calls.
+
     Examples
     --------
     >>> import torch
@@ -49,7 +113,12 @@ def to_torch(
     >>> (dx,) = torch.autograd.grad(g(x).sum(), x)
     >>> dx.tolist()  # torch.sigmoid's gradient at 40 is 0.0
     [4.248354255291589e-18, 0.25]
+    >>> to_torch("silu", compile=True)  # compiles at the first call, not here
+    <TorchFunction silu(x), symbolic derivatives to order 2, compiled>
     """
     require("torch", "torch", "to_torch")
     order_max = check_order_max(order_max)
-    return TorchFunction(Partials(f, params=params, convention=convention), order_max)
+    if not isinstance(compile, bool):
+        raise SymcalcError(f"compile must be True or False, got {compile!r}")
+    partials = Partials(f, params=params, convention=convention)
+    return TorchFunction(partials, order_max, compile=compile)

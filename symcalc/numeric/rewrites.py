@@ -920,20 +920,38 @@ def _piecewise_factor_value(e, context):
 # -- rational functions: as given, factored or in partial fractions ------------------------
 
 
-def _numpy_modules() -> list:
-    import scipy.special
+def _scipy_special(name: str) -> Callable[..., Any]:
+    """``scipy.special.<name>``, imported on the first call (SciPy stays out of start-up)."""
 
+    def call(*args: Any, **kwargs: Any) -> Any:
+        import scipy.special
+
+        return getattr(scipy.special, name)(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+def _expit(a: Any) -> Any:
+    """σ(a) in NumPy from exp(-|a|), which never overflows (within a few ulps of
+    ``scipy.special.expit``, without importing SciPy); floating dtypes are kept."""
+    a = np.asarray(a)
+    a = a if a.dtype.kind == "f" else a.astype(float)
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _numpy_modules() -> list:
+    logsumexp = _scipy_special("logsumexp")
     return [
         {
-            "sigmoid": scipy.special.expit,
+            "sigmoid": _expit,
             "softplus": lambda a: np.logaddexp(0, a),
             "log1p": np.log1p,
             "expm1": np.expm1,
-            "erfc": scipy.special.erfc,
-            "logsumexp": lambda *a: scipy.special.logsumexp(
-                np.stack(np.broadcast_arrays(*a)), axis=0
-            ),
-            "erf": scipy.special.erf,
+            "erfc": _scipy_special("erfc"),
+            "logsumexp": lambda *a: logsumexp(np.stack(np.broadcast_arrays(*a)), axis=0),
+            "erf": _scipy_special("erf"),
             "hypot": np.hypot,
         },
         "numpy",

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.special
 import sympy
 
 from ...errors import SymcalcError
@@ -28,7 +27,7 @@ from ..weights import zero_weights
 from .backends import BACKENDS, compile_jax, compile_numba, compile_numpy
 from .lowering import pre_lower
 from .ranges import FINITE, Range
-from .runtime import CHUNK, INT_OF, chunk_pool
+from .runtime import CHUNK, INT_OF, chunk_pool, owned_array
 
 __all__ = ["BACKENDS", "CHUNK", "Kernel", "StableForm", "kernel", "stable_form"]
 
@@ -149,7 +148,7 @@ class Kernel:
     @functools.cached_property
     def _extended(self) -> Callable[..., Any]:
         """``evaluated`` as a NumPy function that keeps ``np.longdouble`` arrays long."""
-        return sympy.lambdify(self.variables, self.evaluated, modules=_MODULES_EXTENDED)
+        return sympy.lambdify(self.variables, self.evaluated, modules=_modules_extended())
 
     def _dtype_for(self, args: Sequence[Any]) -> np.dtype:
         if self.dtype is not None:
@@ -267,11 +266,20 @@ class Kernel:
 
 
 def _run_jax(function: Callable[..., Any], arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """``function`` (jitted) on NumPy arrays, with 64-bit types on for this call only."""
+    """``function`` (jitted) on NumPy arrays of one dtype, float64 staying float64; the
+    result is XLA's output buffer as a writable NumPy array (no copy, see `owned_array`).
+
+    JAX's 64-bit mode is switched on for the call only where it is needed (float64 while
+    the mode is off): inside ``jax.enable_x64`` every call takes JAX's slower dispatch
+    path (0.1 ms a call here), so float32, or float64 with the mode already on, call the
+    jitted function directly.
+    """
     import jax
 
-    with jax.enable_x64(True):  # float64 stays float64; float32 inputs stay float32
-        return np.array(function(*arrays))
+    if arrays[0].dtype == np.float32 or jax.config.jax_enable_x64:
+        return owned_array(function(*arrays), arrays)
+    with jax.enable_x64(True):
+        return owned_array(function(*arrays), arrays)
 
 
 def _signal(values: np.ndarray) -> None:
@@ -288,28 +296,39 @@ def _through_double(function: Callable[..., Any]) -> Callable[..., Any]:
     return lambda a: function(np.asarray(a, dtype=np.float64)).astype(np.asarray(a).dtype)
 
 
-#: Functions for ``sympy.lambdify`` that keep long double arrays in long double.
-_MODULES_EXTENDED = [
-    {
-        "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
-        "softplus": lambda a: np.logaddexp(np.zeros_like(a), a),
-        "log1p": np.log1p,
-        "expm1": np.expm1,
-        "erf": _through_double(scipy.special.erf),
-        "erfc": _through_double(scipy.special.erfc),
-        "hypot": np.hypot,
-        "logsumexp": lambda *a: functools.reduce(np.logaddexp, a),
-    },
-    "numpy",
-]
+def _modules_extended() -> list:
+    """Functions for ``sympy.lambdify`` that keep long double arrays in long double
+    (SciPy is imported here, when a kernel first needs them, not at start-up)."""
+    import scipy.special
+
+    return [
+        {
+            "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+            "softplus": lambda a: np.logaddexp(np.zeros_like(a), a),
+            "log1p": np.log1p,
+            "expm1": np.expm1,
+            "erf": _through_double(scipy.special.erf),
+            "erfc": _through_double(scipy.special.erfc),
+            "hypot": np.hypot,
+            "logsumexp": lambda *a: functools.reduce(np.logaddexp, a),
+        },
+        "numpy",
+    ]
 
 
 # -- building ----------------------------------------------------------------------------------
 
-_MODULES_PLAIN = [
-    {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "sigmoid": scipy.special.expit},
-    "numpy",
-]
+
+def _modules_plain() -> list:
+    """Functions for the plain ``sympy.lambdify`` of ``stable=False`` (SciPy's)."""
+    import scipy.special
+
+    return [
+        {"erf": scipy.special.erf, "erfc": scipy.special.erfc, "sigmoid": scipy.special.expit},
+        "numpy",
+    ]
+
+
 #: Built kernels by request, least recently used first; at most `_CACHE_SIZE` of them.
 _CACHE: collections.OrderedDict = collections.OrderedDict()
 _CACHE_SIZE = 512
@@ -505,7 +524,7 @@ def _build(
     if not stable:
         bound, variables = _bound(entry, expr)
         plain = bound.replace(lambda e: isinstance(e, sigmoid), lambda e: e)
-        function = sympy.lambdify(variables, plain, modules=_MODULES_PLAIN, cse=True)
+        function = sympy.lambdify(variables, plain, modules=_modules_plain(), cse=True)
         source = inspect.getsource(function)
         return Kernel(
             bound, variables, source, entry, order, wrt, dtype, backend, False, bound, (), function
@@ -515,8 +534,13 @@ def _build(
     variables = form.variables
     pre = pre_lower(form.branched, backend)
     if backend == "jax":
-        source, compiled = compile_jax(pre, variables)
-        own = {"function": _compiled_elsewhere, "jax_function": compiled}
+        domains = [_domain_range(entry, v) for v in variables]
+        source, compiled, result = compile_jax(pre, variables, domains)
+        own = {
+            "function": _compiled_elsewhere,
+            "jax_function": compiled,
+            "checks_output": not result.finite,
+        }
     elif backend == "numba":
         source, compiled = compile_numba(pre, variables)
         own = {"function": _compiled_elsewhere, "numba_functions": compiled}

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.special
 import sympy
 
 from . import runtime
@@ -35,7 +34,6 @@ BACKENDS = ("numpy", "numba", "jax")
 #: The names generated NumPy source may use.
 NAMESPACE: dict[str, Any] = {
     "np": np,
-    "_sp": scipy.special,
     "_select": runtime.select,
     "_negabs": runtime.negabs,
     "_exp_finite": runtime.exp_finite,
@@ -189,21 +187,29 @@ def _jax(*args):
 """
 
 
-def jax_source(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> str:
+def jax_source(
+    lowered: sympy.Expr, variables: Sequence[sympy.Symbol], domains: Sequence[Range] = ()
+) -> str:
     """Source of ``_jax(a0, a1, ...)`` (``_body`` wrapped for shape and dtype), with helpers."""
     printer = JaxPrinter()
-    body = array_source(lowered, variables, printer)
+    body = array_source(lowered, variables, printer, domains=domains)
     parts = [printer.prelude(body), body, JAX_WRAPPER]
     return "\n\n".join(p for p in parts if p)
 
 
-def compile_jax(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tuple[str, Any]:
-    """Source of the JAX function and the function under ``jax.jit`` (XLA fuses it)."""
+def compile_jax(
+    lowered: sympy.Expr, variables: Sequence[sympy.Symbol], domains: Sequence[Range] = ()
+) -> tuple[str, Any, Range]:
+    """Source of the JAX function, the function under ``jax.jit`` (XLA fuses it) and the
+    range of its result when the variables lie in ``domains`` (default: anywhere)."""
     import jax
     import jax.numpy as jnp
     import jax.scipy.special
 
-    source = jax_source(lowered, variables)
+    source = jax_source(lowered, variables, domains)
     namespace: dict[str, Any] = {"jax": jax, "jnp": jnp}
     exec(compile(source, "<symcalc jax kernel>", "exec"), namespace)  # noqa: S102 - generated
-    return source, jax.jit(namespace["_jax"])
+    graph = Graph(variables)
+    root = graph.build(lowered)
+    inputs = dict(zip(graph.names.values(), domains, strict=False))
+    return source, jax.jit(namespace["_jax"]), ranges(graph, root, inputs)[root]

@@ -25,6 +25,7 @@ from .lowering import (
     _sigmoid_capped,
     _sigmoid_of,
     _sigmoid_pair,
+    _sigmoid_split,
 )
 
 __all__ = ["BUILDERS", "Graph", "literal"]
@@ -193,6 +194,19 @@ def _sigmoid_capped_node(g: Graph, expr: _sigmoid_capped) -> int:
     return g.add(n.SigmoidShared(capped, g.add(n.OnePlus(capped))))
 
 
+def _sigmoid_split_node(g: Graph, expr: _sigmoid_split) -> int:
+    """σ(u) from w = ±u (the sign-free one), e = exp(-|w|) and r = 1/(1 + e), shared with
+    σ(-u): σ(w) = r where w >= 0, else e·r; σ(-w) the other way round."""
+    u = expr.args[0]
+    w = -u if u.could_extract_minus_sign() else u
+    e = g.build(sympy.exp(-sympy.Abs(w)))
+    r = g.add(n.Reciprocal(g.add(n.OnePlus(e))))
+    er = g.add(n.Mul((e, r), (), None))
+    cond = g.build(sympy.GreaterThan(w, 0))
+    pos, neg = (r, er) if u == w else (er, r)
+    return g.add(n.SigmoidSplit(cond, pos, neg))
+
+
 def _one_operand(kind: type[n.Node], transform=lambda a: a) -> Callable[[Graph, Any], int]:
     """A builder for a node of one operand, the function's argument (transformed)."""
     return lambda g, expr: g.add(kind(g.build(transform(expr.args[0]))))
@@ -302,6 +316,7 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
         n.ReciprocalCapped(g.add(n.OnePlus(g.build(expr.args[0]))))
     ),
     _sigmoid_capped: _sigmoid_capped_node,
+    _sigmoid_split: _sigmoid_split_node,
     **dict.fromkeys(COMPARISONS, _compare),
     sympy.And: _logic,
     sympy.Or: _logic,

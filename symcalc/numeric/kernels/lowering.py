@@ -53,6 +53,14 @@ class _sigmoid_capped(sympy.Function):  # noqa: N801 - internal lowering node
     nargs = 1
 
 
+class _sigmoid_split(sympy.Function):  # noqa: N801 - internal lowering node
+    """σ(u) for array backends where σ(-u) appears too: both from e = exp(-|u|) and
+    r = 1/(1 + e), σ(|u|) = r and σ(-|u|) = e·r, picked by the sign of u (one exp, one
+    division for the two; e never overflows)."""
+
+    nargs = 1
+
+
 _RECIPROCALS = {
     sympy.cot: sympy.tan,
     sympy.sec: sympy.cos,
@@ -67,7 +75,9 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
 
     The NumPy backend counts passes over memory: σ(u) and σ(-u) share one exponential
     (`_share_sigmoid_signs`) and softplus(u) is max(u, log1p(e^u)) with e^u kept finite.
-    The numba backend (one scalar loop, real branches) gets the sign-split forms.
+    The numba backend (one scalar loop, real branches) gets the sign-split forms.  Array
+    backends (JAX, PyTorch: one traced expression) share one exp(-|u|) between σ(u) and
+    σ(-u) (`_sigmoid_split`).
     """
 
     def lower_sigmoid(e):
@@ -145,6 +155,8 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     out = out.replace(symbolic(sympy.sech), lower_sech)
     if backend == "numpy":
         out = _share_sigmoid_signs(out)
+    elif backend != "numba":
+        out = _split_sigmoid_signs(out)
     out = out.replace(symbolic(sigmoid), lower_sigmoid)
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
@@ -173,3 +185,20 @@ def _share_sigmoid_signs(expr: sympy.Expr) -> sympy.Expr:
         mapping[sigmoid(-u)] = _inv_one_plus(capped)
         mapping[sigmoid(u)] = _sigmoid_capped(u)
     return expr.xreplace(mapping)
+
+
+def _split_sigmoid_signs(expr: sympy.Expr) -> sympy.Expr:
+    """σ(u) and σ(-u) both present, or σ(u) beside an exp(-|u|) that is computed anyway
+    (softplus's, in mish'), for array backends: each becomes `_sigmoid_split`, whose
+    graph node shares e = exp(-|u|) and 1/(1 + e) between the two signs.
+
+    Accuracy: σ(|u|) = 1/(1 + e) and σ(-|u|) = e·(1/(1 + e)), a few ulps wherever e is
+    normal; where e underflows (|u| > 745; float32 103) σ(-|u|) is 0 and σ(|u|) is 1, the
+    truth rounded.
+    """
+    args = {s.args[0] for s in expr.atoms(sigmoid) if s.free_symbols}
+    exps = expr.atoms(sympy.exp)
+    split = {a for a in args if -a in args or sympy.exp(-sympy.Abs(a)) in exps}
+    if not split:
+        return expr
+    return expr.xreplace({sigmoid(a): _sigmoid_split(a) for a in split})

@@ -791,6 +791,9 @@ class SechSquared(Node):
     def scalar(self, p, args):
         return f"({self.scale} * _sech({args[0]}) ** 2)"
 
+    def array(self, p, args, em=None):
+        return f"({self.scale} * _sech_squared({args[0]}))"
+
     def range(self, args, inputs):
         c = float(self.scale)
         return r.bounded(min(0.0, c), max(0.0, c), args[0])
@@ -1038,6 +1041,17 @@ class Select(Node):
         if not isinstance(cond, (Compare, Logic)):
             return dict(inputs), dict(inputs)
         return cond.narrowed(graph, inputs, True), cond.narrowed(graph, inputs, False)
+
+
+@dataclasses.dataclass(frozen=True)
+class SigmoidSplit(Select):
+    """σ(±w) for array backends: ``a`` (1/(1 + e)) where w >= 0, else ``b`` (e/(1 + e)),
+    with e = exp(-|w|) shared by both signs (`symcalc.numeric.kernels.lowering`)."""
+
+    decays: ClassVar[bool] = True
+
+    def range(self, args, inputs):
+        return r.bounded(0.0, 1.0, args[1])
 
 
 @dataclasses.dataclass(frozen=True)

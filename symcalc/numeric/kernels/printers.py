@@ -147,6 +147,13 @@ def _sech(u):
     e = {m}.exp(-{m}.abs(u))
     return 2.0 * e / (1.0 + e * e)
 """,
+    "_sech_squared": """\
+def _sech_squared(u):
+    # sech(u)^2 = 4e/(1 + e)^2 with e = exp(-2|u|), which never overflows: one exp
+    e = {m}.exp(-2.0 * {m}.abs(u))
+    d = 1.0 + e
+    return 4.0 * e / (d * d)
+""",
     "_recip_capped": """\
 def _recip_capped(d):
     # 1/d, exactly 0 where d = 1 + exp(u) was capped at the largest float (see _exp_finite)

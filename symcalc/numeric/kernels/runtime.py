@@ -11,9 +11,11 @@ namespace it runs in is `NAMESPACE`.  Scratch comes from a per-thread pool of
 from __future__ import annotations
 
 import collections
+import ctypes
 import math
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,7 @@ __all__ = [
     "exp_finite",
     "hypot",
     "negabs",
+    "owned_array",
     "recip_capped",
     "select",
     "zero_wins",
@@ -161,3 +164,33 @@ def select(mask, a, b, out, ints):
     np.bitwise_and(oi, m, out=oi)
     np.bitwise_xor(oi, bi, out=oi)
     return out
+
+
+def owned_array(result: Any, inputs: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """A fresh array (a JAX kernel's output) as a writable NumPy array, without a copy.
+
+    ``np.asarray`` of a JAX array on the CPU is a read-only view of XLA's output buffer.
+    That buffer is the caller's alone (a jitted call allocates a new one), so it is
+    handed over writable, a view that keeps the JAX array alive; a copy is made only
+    where the memory may be shared: when it overlaps an input (an output that *is* an
+    input, forwarded by JAX), or is not one contiguous block.
+
+    Examples
+    --------
+    >>> out = owned_array(np.arange(3.0), [])
+    >>> out.flags.writeable, out.tolist()
+    (True, [0.0, 1.0, 2.0])
+    """
+    view = np.asarray(result)
+    if view.flags.writeable:
+        return view
+    if (
+        view.size == 0
+        or not view.flags.c_contiguous
+        or any(np.may_share_memory(view, a) for a in inputs)
+    ):
+        return view.copy()
+    address = view.__array_interface__["data"][0]
+    block = (ctypes.c_char * view.nbytes).from_address(address)
+    block.owner = view  # the view holds the JAX array, which holds the buffer
+    return np.frombuffer(block, view.dtype).reshape(view.shape)

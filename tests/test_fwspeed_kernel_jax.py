@@ -1,7 +1,7 @@
 """``kernel(..., backend="jax")`` hands over XLA's output without a copy, and safely.
 
-The result is a writable NumPy array that is the caller's alone: writing into it
-changes neither the input nor another call's result; float64 stays float64 whether
+The result is XLA's buffer as a read-only NumPy array (JAX's buffers are immutable), never
+memory the caller's input or another call's result shares; float64 stays float64 whether
 JAX's 64-bit mode is on or off; a result whose range the kernel proves finite skips
 the output check, and one that can overflow still signals it as the NumPy kernel does.
 """
@@ -12,23 +12,24 @@ import numpy as np
 import pytest
 
 from symcalc import kernel
-from symcalc.numeric.kernels.runtime import owned_array
+from symcalc.numeric.kernels.runtime import output_array
 
 jax = pytest.importorskip("jax")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_results_are_writable_and_independent(dtype):
+def test_results_are_read_only_and_independent(dtype):
     k = kernel("sigmoid", order=1, backend="jax")
     x = np.linspace(-40.0, 40.0, 1001).astype(dtype)
     kept = x.copy()
     a, b = k(x), k(x)
-    assert a.dtype == dtype and a.flags.writeable and a.flags.c_contiguous
+    assert a.dtype == dtype and not a.flags.writeable and a.flags.c_contiguous
     assert not np.shares_memory(a, b) and not np.shares_memory(a, x)
     truth = kernel("sigmoid", order=1)(x)  # the NumPy kernel, tested against mpmath
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(a, truth, rtol=rtol)
-    a[:] = -1.0
+    with pytest.raises(ValueError, match="read-only"):
+        a[:] = -1.0  # JAX's buffer is immutable: symcalc never hands it over writable
     np.testing.assert_array_equal(x, kept)
     np.testing.assert_allclose(b, truth, rtol=rtol)
 
@@ -37,12 +38,13 @@ def test_an_output_that_is_the_input_is_copied():
     x = np.arange(5.0)
     ident = kernel("x", backend="jax")
     out = ident(x)
-    out[0] = 99.0
-    assert x[0] == 0.0
+    assert not np.shares_memory(out, x)
+    x[0] = 99.0
+    assert out[0] == 0.0
     # and the helper itself: a read-only view overlapping an input comes back as a copy
     view = x[:]
     view.flags.writeable = False
-    copied = owned_array(view, [x])
+    copied = output_array(view, [x])
     assert copied.flags.writeable and not np.shares_memory(copied, x)
 
 

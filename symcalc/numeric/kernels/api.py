@@ -27,7 +27,7 @@ from ..weights import zero_weights
 from .backends import BACKENDS, compile_jax, compile_numba, compile_numpy
 from .lowering import pre_lower
 from .ranges import FINITE, Range
-from .runtime import CHUNK, INT_OF, chunk_pool, owned_array
+from .runtime import CHUNK, INT_OF, chunk_pool, output_array
 
 __all__ = ["BACKENDS", "CHUNK", "Kernel", "StableForm", "kernel", "stable_form"]
 
@@ -130,6 +130,9 @@ class Kernel:
             bad &= np.isfinite(a)
         if not bad.any():
             return result
+        if not result.flags.writeable:  # XLA's buffer (backend="jax"): fix a copy of it
+            result = result.copy()
+            flat = result.reshape(-1)
         if self.evaluated is not None:
             with np.errstate(all="ignore"):
                 wide = [a[bad].astype(np.longdouble) for a in full]
@@ -267,7 +270,7 @@ class Kernel:
 
 def _run_jax(function: Callable[..., Any], arrays: Sequence[np.ndarray]) -> np.ndarray:
     """``function`` (jitted) on NumPy arrays of one dtype, float64 staying float64; the
-    result is XLA's output buffer as a writable NumPy array (no copy, see `owned_array`).
+    result is XLA's output buffer as a writable NumPy array (no copy, see `output_array`).
 
     JAX's 64-bit mode is switched on for the call only where it is needed (float64 while
     the mode is off): inside ``jax.enable_x64`` every call takes JAX's slower dispatch
@@ -277,9 +280,9 @@ def _run_jax(function: Callable[..., Any], arrays: Sequence[np.ndarray]) -> np.n
     import jax
 
     if arrays[0].dtype == np.float32 or jax.config.jax_enable_x64:
-        return owned_array(function(*arrays), arrays)
+        return output_array(function(*arrays), arrays)
     with jax.enable_x64(True):
-        return owned_array(function(*arrays), arrays)
+        return output_array(function(*arrays), arrays)
 
 
 def _signal(values: np.ndarray) -> None:

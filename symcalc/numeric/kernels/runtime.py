@@ -11,7 +11,6 @@ namespace it runs in is `NAMESPACE`.  Scratch comes from a per-thread pool of
 from __future__ import annotations
 
 import collections
-import ctypes
 import math
 import threading
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ __all__ = [
     "exp_finite",
     "hypot",
     "negabs",
-    "owned_array",
+    "output_array",
     "recip_capped",
     "select",
     "zero_wins",
@@ -166,31 +165,26 @@ def select(mask, a, b, out, ints):
     return out
 
 
-def owned_array(result: Any, inputs: Sequence[np.ndarray] = ()) -> np.ndarray:
-    """A fresh array (a JAX kernel's output) as a writable NumPy array, without a copy.
+def output_array(result: Any, inputs: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """A JAX kernel's output as a NumPy array: XLA's buffer itself, read-only, no copy.
 
-    ``np.asarray`` of a JAX array on the CPU is a read-only view of XLA's output buffer.
-    That buffer is the caller's alone (a jitted call allocates a new one), so it is
-    handed over writable, a view that keeps the JAX array alive; a copy is made only
-    where the memory may be shared: when it overlaps an input (an output that *is* an
-    input, forwarded by JAX), or is not one contiguous block.
+    ``np.asarray`` of a JAX array on the CPU is a read-only view of XLA's output buffer,
+    and it stays read-only: JAX treats its buffers as immutable, so symcalc never writes
+    into one (``out.copy()`` gives a writable array).  A copy is made only where the
+    memory may be shared with the caller's data: when the view overlaps an input (an
+    output that *is* an input, forwarded by JAX), or is not one contiguous block.
 
     Examples
     --------
-    >>> out = owned_array(np.arange(3.0), [])
-    >>> out.flags.writeable, out.tolist()
-    (True, [0.0, 1.0, 2.0])
+    >>> out = output_array(np.arange(3.0), [])
+    >>> out.tolist()
+    [0.0, 1.0, 2.0]
     """
     view = np.asarray(result)
-    if view.flags.writeable:
-        return view
     if (
         view.size == 0
         or not view.flags.c_contiguous
         or any(np.may_share_memory(view, a) for a in inputs)
     ):
         return view.copy()
-    address = view.__array_interface__["data"][0]
-    block = (ctypes.c_char * view.nbytes).from_address(address)
-    block.owner = view  # the view holds the JAX array, which holds the buffer
-    return np.frombuffer(block, view.dtype).reshape(view.shape)
+    return view

@@ -29,7 +29,7 @@ Examples
 >>> x = symbol("x")
 >>> found = list(search([Problem(1 / (x + 3) / (1 + x) ** 3, x)], 2))[-1]
 >>> found.method, found.antiderivative
-('rational', x/(4*x**2 + 8*x + 4) + log(Abs(x + 1))/8 - log(Abs(x + 3))/8)
+('manualintegrate', log(Abs(x + 1))/8 - log(Abs(x + 3))/8 + 1/(4*(x + 1)) - 1/(4*(x + 1)**2))
 >>> found.intervals
 (Interval.open(-oo, -3), Interval.open(-3, -1), Interval.open(-1, oo))
 """

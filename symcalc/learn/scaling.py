@@ -31,6 +31,7 @@ True
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -246,63 +247,59 @@ class Scaling:
         np.matmul(units.copy(), self._maps[name], out=units)
         return out
 
-    def to_user(self, theta: np.ndarray) -> np.ndarray:
-        """θ = Tθ': w = w'/s, b = b' − μ·w."""
-        fast = self._mapped(np.asarray(theta), "to_user")
+    def _map(
+        self, vector: np.ndarray, name: str, change: Callable[[np.ndarray], None]
+    ) -> np.ndarray:
+        """A copy of ``vector`` with each unit's block changed in place by ``change``;
+        1-D vectors by the unit matrix of ``name`` where there is one (one product)."""
+        fast = self._mapped(np.asarray(vector), name)
         if fast is not None:
             return fast
-        theta = np.array(theta, dtype=float)
+        vector = np.array(vector, dtype=float)
         if self.identity:
-            return theta
-        U = self._units(theta)
-        w = U[:, 1:] / self.scale
-        U[:, 0] = U[:, 0] - w @ self.mean
-        U[:, 1:] = w
-        self._store(theta, U)
-        return theta
+            return vector
+        U = self._units(vector)
+        change(U)
+        self._store(vector, U)
+        return vector
+
+    def to_user(self, theta: np.ndarray) -> np.ndarray:
+        """θ = Tθ': w = w'/s, b = b' − μ·w."""
+
+        def change(U: np.ndarray) -> None:
+            w = U[:, 1:] / self.scale
+            U[:, 0] = U[:, 0] - w @ self.mean
+            U[:, 1:] = w
+
+        return self._map(theta, "to_user", change)
 
     def to_working(self, theta: np.ndarray) -> np.ndarray:
         """θ' = T⁻¹θ: w' = s·w, b' = b + μ·w."""
-        fast = self._mapped(np.asarray(theta), "to_working")
-        if fast is not None:
-            return fast
-        theta = np.array(theta, dtype=float)
-        if self.identity:
-            return theta
-        U = self._units(theta)
-        U[:, 0] = U[:, 0] + U[:, 1:] @ self.mean
-        U[:, 1:] = U[:, 1:] * self.scale
-        self._store(theta, U)
-        return theta
+
+        def change(U: np.ndarray) -> None:
+            U[:, 0] = U[:, 0] + U[:, 1:] @ self.mean
+            U[:, 1:] = U[:, 1:] * self.scale
+
+        return self._map(theta, "to_working", change)
 
     def gradient_to_working(self, gradient: np.ndarray) -> np.ndarray:
         """Tᵀg: ∂J/∂b' = g_b, ∂J/∂w'_j = (g_w_j − μ_j·g_b)/s_j (also for n × k arrays)."""
-        fast = self._mapped(np.asarray(gradient), "gradient_to_working")
-        if fast is not None:
-            return fast
-        gradient = np.array(gradient, dtype=float)
-        if self.identity:
-            return gradient
-        U = self._units(gradient)
-        extra = (None,) * (U.ndim - 2)
-        mean = self.mean[(slice(None), *extra)]
-        scale = self.scale[(slice(None), *extra)]
-        U[:, 1:] = (U[:, 1:] - mean[None] * U[:, :1]) / scale[None]
-        self._store(gradient, U)
-        return gradient
+
+        def change(U: np.ndarray) -> None:
+            extra = (None,) * (U.ndim - 2)
+            mean = self.mean[(slice(None), *extra)]
+            scale = self.scale[(slice(None), *extra)]
+            U[:, 1:] = (U[:, 1:] - mean[None] * U[:, :1]) / scale[None]
+
+        return self._map(gradient, "gradient_to_working", change)
 
     def gradient_to_user(self, gradient: np.ndarray) -> np.ndarray:
         """T⁻ᵀg': g_b = g'_b, g_w_j = s_j·g'_w_j + μ_j·g'_b."""
-        fast = self._mapped(np.asarray(gradient), "gradient_to_user")
-        if fast is not None:
-            return fast
-        gradient = np.array(gradient, dtype=float)
-        if self.identity:
-            return gradient
-        U = self._units(gradient)
-        U[:, 1:] = U[:, 1:] * self.scale + self.mean * U[:, :1]
-        self._store(gradient, U)
-        return gradient
+
+        def change(U: np.ndarray) -> None:
+            U[:, 1:] = U[:, 1:] * self.scale + self.mean * U[:, :1]
+
+        return self._map(gradient, "gradient_to_user", change)
 
     def direction_to_user(self, v: np.ndarray) -> np.ndarray:
         """Tv' for a direction (the same linear map as `to_user`)."""

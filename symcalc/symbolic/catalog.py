@@ -1,6 +1,8 @@
 """The registry of named activations and losses, each a SymPy expression with metadata.
 
-Every entry is declared in one call to `register`.  Parameters (``alpha``,
+A user's entry is added by `register`; the built-in ones are declared by name, kind and
+aliases (``@_builtin``) and built the first time they are looked up, so a command pays
+SymPy's evaluation only for the functions it uses.  Parameters (``alpha``,
 ``slope``, ``delta``, ...) stay symbols in ``entry.expr`` so derivations show them;
 their defaults live in ``entry.params`` and `Entry.bind` substitutes them.  An
 entry's ``identity`` is the closed form of its first derivative that textbooks

@@ -13,6 +13,7 @@ import sympy
 
 from symcalc import CATALOG, Entry, SymcalcError, catalog, derive, get, resolve
 from symcalc.symbolic import catalog as catalog_module
+from symcalc.symbolic.catalog import names
 from symcalc.symbolic.derivatives import derivative
 from symcalc.symbolic.functions import sigmoid, symbol
 from symcalc.symbolic.kinks import kink_candidates
@@ -405,6 +406,23 @@ def test_a_registered_entry_is_found_listed_and_derived(scratch_catalog):
         get("cubee")
 
 
+def test_a_registered_entry_is_summarized_from_its_expression(scratch_catalog):
+    scratch_catalog.register(_cube())
+    assert scratch_catalog.summaries("activation")[-1] == scratch_catalog.Summary(
+        "cube", "activation", ("x",), "x**3"
+    )
+    assert [s.name for s in scratch_catalog.summaries("loss")] == names("loss")
+
+
+@pytest.mark.parametrize("name", names())
+def test_each_declared_summary_is_what_the_built_entry_prints(name):
+    """``symcalc list`` prints the formula declared beside each built-in entry without
+    building it: the declaration must be exactly what the built expression prints."""
+    declared = catalog_module._REGISTRY._summaries[name]
+    assert declared == catalog_module.Summary.of(get(name))
+    assert catalog_module._REGISTRY.summary(name) == declared  # built now: from the entry
+
+
 @pytest.mark.parametrize(
     "entry, message",
     [
@@ -450,7 +468,8 @@ def test_an_entry_looked_up_by_many_threads_at_once_is_built_once(scratch_catalo
         time.sleep(0.05)  # a slow build, so the other threads arrive while it runs
         return Entry("cube_lazy", "activation", symbol("x") ** 3, (symbol("x"),))
 
-    scratch_catalog._declare("cube_lazy", "activation", (), build)
+    summary = scratch_catalog.Summary("cube_lazy", "activation", ("x",), "x**3")
+    scratch_catalog._declare("cube_lazy", "activation", (), build, summary)
     assert "cube_lazy" in scratch_catalog.names("activation") and builds == []
     seen = []
     threads = [

@@ -15,18 +15,12 @@ def add(sub) -> None:
 
 
 def run(args) -> int:
-    import sympy
+    from ..symbolic.catalog import catalog, summaries
 
-    from ..symbolic.catalog import catalog
-
-    entries = catalog(args.kind)
     if args.format == "json":
-        print_json([entry_dict(e) for e in entries])
+        print_json([entry_dict(e) for e in catalog(args.kind)])
         return EXIT_OK
-    rows = [
-        (e.name, e.kind, ", ".join(v.name for v in e.variables), sympy.sstr(e.expr))
-        for e in entries
-    ]
+    rows = [(s.name, s.kind, ", ".join(s.variables), s.formula) for s in summaries(args.kind)]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for name, kind, variables, formula in rows:
         formula = formula if len(formula) <= 70 else formula[:67] + "..."

@@ -52,7 +52,17 @@ from sympy import (
 from ..errors import SymcalcError, did_you_mean
 from .functions import latex, name_latex, readable_name, set_text, sigmoid, symbol
 
-__all__ = ["CATALOG", "Entry", "catalog", "get", "names", "register", "univariate_entry"]
+__all__ = [
+    "CATALOG",
+    "Entry",
+    "Summary",
+    "catalog",
+    "get",
+    "names",
+    "register",
+    "summaries",
+    "univariate_entry",
+]
 
 KINDS = ("activation", "loss")
 
@@ -296,6 +306,7 @@ class _Registry(Mapping[str, "Entry"]):
         self._kinds: dict[str, str] = {}  # every name, in registration order
         self._built: dict[str, Entry] = {}
         self._pending: dict[str, tuple[tuple[str, ...], Callable[[], Entry]]] = {}
+        self._summaries: dict[str, Summary] = {}  # of the declared entries
         self._lock = threading.RLock()
 
     def __getitem__(self, name: str) -> Entry:
@@ -333,11 +344,24 @@ class _Registry(Mapping[str, "Entry"]):
             self._built[entry.name] = entry
 
     def declare(
-        self, name: str, kind: str, aliases: tuple[str, ...], build: Callable[[], Entry]
+        self,
+        name: str,
+        kind: str,
+        aliases: tuple[str, ...],
+        build: Callable[[], Entry],
+        summary: Summary,
     ) -> None:
         with self._lock:
             self._kinds[name] = kind
             self._pending[name] = (aliases, build)
+            self._summaries[name] = summary
+
+    def summary(self, name: str) -> Summary:
+        """What a listing shows of entry ``name``, without building it."""
+        with self._lock:
+            if name in self._built:
+                return Summary.of(self._built[name])
+            return self._summaries[name]
 
     def snapshot(self) -> tuple[dict, dict, dict]:
         """The state, for `restore` (tests register scratch entries and take them back)."""
@@ -401,10 +425,16 @@ def _check_names_are_free(name: str, aliases: tuple[str, ...]) -> None:
             raise SymcalcError(f"catalog name '{taken}' is already taken")
 
 
-def _declare(name: str, kind: str, aliases: tuple[str, ...], build: Callable[[], Entry]) -> None:
+def _declare(
+    name: str,
+    kind: str,
+    aliases: tuple[str, ...],
+    build: Callable[[], Entry],
+    summary: Summary,
+) -> None:
     """Add a built-in entry by name, kind and aliases; `build` makes it on first look-up."""
     _check_names_are_free(name, aliases)
-    _REGISTRY.declare(name, kind, aliases, build)
+    _REGISTRY.declare(name, kind, aliases, build, summary)
     for alias in aliases:
         _ALIASES[_key(alias)] = name
 
@@ -460,6 +490,38 @@ def catalog(kind: str | None = None) -> list[Entry]:
     return [_REGISTRY[name] for name in names(kind)]
 
 
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """What a listing shows of an entry: its name, kind, variable names and formula.
+
+    ``formula`` is the expression as ``sympy.sstr`` prints it.
+    """
+
+    name: str
+    kind: str
+    variables: tuple[str, ...]
+    formula: str
+
+    @classmethod
+    def of(cls, entry: Entry) -> Summary:
+        names = tuple(v.name for v in entry.variables)
+        return cls(entry.name, entry.kind, names, sympy.sstr(entry.expr))
+
+
+def summaries(kind: str | None = None) -> list[Summary]:
+    """Name, kind, variables and formula of each entry, optionally of one kind.
+
+    Built-in entries that have not been built are not built: their formula text is
+    declared beside them (``symcalc list`` prints the catalog without SymPy's work).
+
+    Examples
+    --------
+    >>> summaries("activation")[1]
+    Summary(name='sigmoid', kind='activation', variables=('x',), formula='1/(1 + exp(-x))')
+    """
+    return [_REGISTRY.summary(name) for name in names(kind)]
+
+
 def names(kind: str | None = None) -> list[str]:
     """The canonical names, in registration order, optionally of one kind (builds nothing).
 
@@ -474,17 +536,25 @@ def names(kind: str | None = None) -> list[str]:
 
 
 def _builtin(
-    name: str, kind: str, *, aliases: tuple[str, ...] = ()
+    name: str,
+    kind: str,
+    *,
+    formula: str,
+    aliases: tuple[str, ...] = (),
+    variables: tuple[sympy.Symbol, ...] = (x,),
 ) -> Callable[[Callable[[], dict[str, Any]]], None]:
-    """Declare a built-in entry whose fields the decorated function makes on first use."""
+    """Declare a built-in entry whose fields the decorated function makes on first use.
+
+    ``formula`` is the expression as ``sympy.sstr`` prints it, for listings that build
+    nothing (`summaries`); the tests check it against the built expression.
+    """
 
     def declare(fields: Callable[[], dict[str, Any]]) -> None:
         def build() -> Entry:
-            made = fields()
-            variables = tuple(made.pop("variables", (x,)))
-            return Entry(name, kind, variables=variables, aliases=aliases, **made)
+            return Entry(name, kind, variables=variables, aliases=aliases, **fields())
 
-        _declare(name, kind, aliases, build)
+        summary = Summary(name, kind, tuple(v.name for v in variables), formula)
+        _declare(name, kind, aliases, build, summary)
 
     return declare
 
@@ -496,7 +566,7 @@ lambd, b = symbol("lambd"), symbol("b")  # PyTorch spells λ lambd (lambda is a 
 _s = sigmoid(x)
 
 
-@_builtin("identity", "activation", aliases=("linear",))
+@_builtin("identity", "activation", aliases=("linear",), formula="x")
 def _identity_fields() -> dict[str, Any]:
     return dict(
         expr=x,
@@ -505,7 +575,7 @@ def _identity_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("sigmoid", "activation", aliases=("logistic", "expit"))
+@_builtin("sigmoid", "activation", aliases=("logistic", "expit"), formula="1/(1 + exp(-x))")
 def _sigmoid_fields() -> dict[str, Any]:
     return dict(
         expr=1 / (1 + exp(-x)),
@@ -515,7 +585,7 @@ def _sigmoid_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("tanh", "activation")
+@_builtin("tanh", "activation", formula="tanh(x)")
 def _tanh_fields() -> dict[str, Any]:
     return dict(
         expr=tanh(x),
@@ -525,7 +595,7 @@ def _tanh_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("relu", "activation")
+@_builtin("relu", "activation", formula="Max(0, x)")
 def _relu_fields() -> dict[str, Any]:
     return dict(
         expr=_max(0, x),
@@ -535,7 +605,7 @@ def _relu_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("leaky_relu", "activation")
+@_builtin("leaky_relu", "activation", formula="Piecewise((x, x > 0), (slope*x, True))")
 def _leaky_relu_fields() -> dict[str, Any]:
     return dict(
         expr=Piecewise((x, x > 0), (slope * x, True)),
@@ -546,7 +616,7 @@ def _leaky_relu_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("relu6", "activation")
+@_builtin("relu6", "activation", formula="Min(6, Max(0, x))")
 def _relu6_fields() -> dict[str, Any]:
     return dict(
         expr=_min(_max(0, x), 6),
@@ -556,7 +626,7 @@ def _relu6_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("elu", "activation")
+@_builtin("elu", "activation", formula="Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))")
 def _elu_fields() -> dict[str, Any]:
     return dict(
         expr=Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)),
@@ -567,7 +637,7 @@ def _elu_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("selu", "activation")
+@_builtin("selu", "activation", formula="scale*Piecewise((x, x > 0), (alpha*(exp(x) - 1), True))")
 def _selu_fields() -> dict[str, Any]:
     return dict(
         expr=scale * Piecewise((x, x > 0), (alpha * (exp(x) - 1), True)),
@@ -581,7 +651,7 @@ def _selu_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("celu", "activation")
+@_builtin("celu", "activation", formula="Piecewise((x, x > 0), (alpha*(exp(x/alpha) - 1), True))")
 def _celu_fields() -> dict[str, Any]:
     return dict(
         expr=Piecewise((x, x > 0), (alpha * (exp(x / alpha) - 1), True)),
@@ -592,7 +662,7 @@ def _celu_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("softplus", "activation")
+@_builtin("softplus", "activation", formula="log(exp(beta*x) + 1)/beta")
 def _softplus_fields() -> dict[str, Any]:
     return dict(
         expr=log(1 + exp(beta * x)) / beta,
@@ -602,7 +672,7 @@ def _softplus_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("softsign", "activation")
+@_builtin("softsign", "activation", formula="x/(Abs(x) + 1)")
 def _softsign_fields() -> dict[str, Any]:
     return dict(
         expr=x / (1 + Abs(x)),
@@ -612,7 +682,7 @@ def _softsign_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("silu", "activation", aliases=("swish",))
+@_builtin("silu", "activation", aliases=("swish",), formula="x/(1 + exp(-x))")
 def _silu_fields() -> dict[str, Any]:
     return dict(
         expr=x / (1 + exp(-x)),
@@ -622,7 +692,7 @@ def _silu_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("gelu", "activation")
+@_builtin("gelu", "activation", formula="x*(erf(sqrt(2)*x/2) + 1)/2")
 def _gelu_fields() -> dict[str, Any]:
     return dict(
         expr=x / 2 * (1 + erf(x / sqrt(2))),
@@ -632,7 +702,12 @@ def _gelu_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("gelu_tanh", "activation", aliases=("gelu_approx",))
+@_builtin(
+    "gelu_tanh",
+    "activation",
+    aliases=("gelu_approx",),
+    formula="x*(tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi)) + 1)/2",
+)
 def _gelu_tanh_fields() -> dict[str, Any]:
     c = Rational(44715, 1000000)
     u = sqrt(2 / pi) * (x + c * x**3)
@@ -644,7 +719,7 @@ def _gelu_tanh_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("mish", "activation")
+@_builtin("mish", "activation", formula="x*tanh(log(exp(x) + 1))")
 def _mish_fields() -> dict[str, Any]:
     softplus_x = log(1 + exp(x))
     return dict(
@@ -655,7 +730,9 @@ def _mish_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("hard_sigmoid", "activation", aliases=("hardsigmoid",))
+@_builtin(
+    "hard_sigmoid", "activation", aliases=("hardsigmoid",), formula="Min(1, Max(0, x/6 + 1/2))"
+)
 def _hard_sigmoid_fields() -> dict[str, Any]:
     return dict(
         expr=_min(_max(0, x / 6 + S.Half), 1),
@@ -664,7 +741,7 @@ def _hard_sigmoid_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("hard_tanh", "activation", aliases=("hardtanh",))
+@_builtin("hard_tanh", "activation", aliases=("hardtanh",), formula="Min(1, Max(-1, x))")
 def _hard_tanh_fields() -> dict[str, Any]:
     return dict(
         expr=_min(_max(-1, x), 1),
@@ -674,7 +751,7 @@ def _hard_tanh_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("hard_swish", "activation", aliases=("hardswish",))
+@_builtin("hard_swish", "activation", aliases=("hardswish",), formula="x*Min(6, Max(0, x + 3))/6")
 def _hard_swish_fields() -> dict[str, Any]:
     return dict(
         expr=x * _min(_max(0, x + 3), 6) / 6,
@@ -683,7 +760,7 @@ def _hard_swish_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("log_sigmoid", "activation", aliases=("logsigmoid",))
+@_builtin("log_sigmoid", "activation", aliases=("logsigmoid",), formula="-log(1 + exp(-x))")
 def _log_sigmoid_fields() -> dict[str, Any]:
     return dict(
         expr=-log(1 + exp(-x)),
@@ -692,7 +769,7 @@ def _log_sigmoid_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("gaussian", "activation")
+@_builtin("gaussian", "activation", formula="exp(-x**2)")
 def _gaussian_fields() -> dict[str, Any]:
     return dict(
         expr=exp(-(x**2)),
@@ -702,7 +779,7 @@ def _gaussian_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("sinusoid", "activation", aliases=("sin", "sine"))
+@_builtin("sinusoid", "activation", aliases=("sin", "sine"), formula="sin(x)")
 def _sinusoid_fields() -> dict[str, Any]:
     return dict(
         expr=sin(x),
@@ -712,7 +789,7 @@ def _sinusoid_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("tanhshrink", "activation", aliases=("tanh_shrink",))
+@_builtin("tanhshrink", "activation", aliases=("tanh_shrink",), formula="x - tanh(x)")
 def _tanhshrink_fields() -> dict[str, Any]:
     return dict(
         expr=x - tanh(x),
@@ -724,7 +801,12 @@ def _tanhshrink_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("hardshrink", "activation", aliases=("hard_shrink",))
+@_builtin(
+    "hardshrink",
+    "activation",
+    aliases=("hard_shrink",),
+    formula="Piecewise((x, lambd < Abs(x)), (0, True))",
+)
 def _hardshrink_fields() -> dict[str, Any]:
     return dict(
         expr=Piecewise((x, Abs(x) > lambd), (0, True)),
@@ -735,7 +817,12 @@ def _hardshrink_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("softshrink", "activation", aliases=("soft_shrink",))
+@_builtin(
+    "softshrink",
+    "activation",
+    aliases=("soft_shrink",),
+    formula="Piecewise((-lambd + x, lambd < x), (lambd + x, lambd < -x), (0, True))",
+)
 def _softshrink_fields() -> dict[str, Any]:
     return dict(
         expr=Piecewise((x - lambd, x > lambd), (x + lambd, x < -lambd), (0, True)),
@@ -746,7 +833,7 @@ def _softshrink_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("squareplus", "activation")
+@_builtin("squareplus", "activation", formula="x/2 + sqrt(b + x**2)/2")
 def _squareplus_fields() -> dict[str, Any]:
     return dict(
         expr=(x + sqrt(x**2 + b)) / 2,
@@ -757,7 +844,12 @@ def _squareplus_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("sparse_plus", "activation", aliases=("sparseplus",))
+@_builtin(
+    "sparse_plus",
+    "activation",
+    aliases=("sparseplus",),
+    formula="Piecewise((0, x <= -1), ((x + 1)**2/4, x < 1), (x, True))",
+)
 def _sparse_plus_fields() -> dict[str, Any]:
     return dict(
         expr=Piecewise((0, x <= -1), ((x + 1) ** 2 / 4, x < 1), (x, True)),
@@ -778,11 +870,16 @@ _unit = Interval(0, 1)
 _pm_one = sympy.FiniteSet(-1, 1)
 
 
-@_builtin("squared_error", "loss", aliases=("mse", "l2", "squared_loss"))
+@_builtin(
+    "squared_error",
+    "loss",
+    aliases=("mse", "l2", "squared_loss"),
+    variables=(p, y),
+    formula="(p - y)**2",
+)
 def _squared_error_fields() -> dict[str, Any]:
     return dict(
         expr=_r**2,
-        variables=(p, y),
         description="squared error (p - y)²; averaged over samples it is the MSE",
         identity=2 * _r,
         fixed={"y": 0.0},
@@ -790,11 +887,10 @@ def _squared_error_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("absolute_error", "loss", aliases=("mae", "l1"))
+@_builtin("absolute_error", "loss", aliases=("mae", "l1"), variables=(p, y), formula="Abs(p - y)")
 def _absolute_error_fields() -> dict[str, Any]:
     return dict(
         expr=Abs(_r),
-        variables=(p, y),
         description="absolute error |p - y|; averaged over samples it is the MAE",
         identity=sign(_r),
         fixed={"y": 0.0},
@@ -802,11 +898,16 @@ def _absolute_error_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("huber", "loss", aliases=("huber_loss",))
+@_builtin(
+    "huber",
+    "loss",
+    aliases=("huber_loss",),
+    variables=(p, y),
+    formula="Piecewise(((p - y)**2/2, delta >= Abs(p - y)), (delta*(-delta/2 + Abs(p - y)), True))",
+)
 def _huber_fields() -> dict[str, Any]:
     return dict(
         expr=Piecewise((_r**2 / 2, Abs(_r) <= delta), (delta * (Abs(_r) - delta / 2), True)),
-        variables=(p, y),
         description="quadratic near the target, linear beyond delta",
         params={"delta": S.One},
         identity=Piecewise((_r, Abs(_r) <= delta), (delta * sign(_r), True)),
@@ -815,11 +916,10 @@ def _huber_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("log_cosh", "loss", aliases=("logcosh",))
+@_builtin("log_cosh", "loss", aliases=("logcosh",), variables=(p, y), formula="log(cosh(p - y))")
 def _log_cosh_fields() -> dict[str, Any]:
     return dict(
         expr=log(sympy.cosh(_r)),
-        variables=(p, y),
         description="log(cosh(p - y)): like squared error near 0, absolute far away",
         identity=tanh(_r),
         fixed={"y": 0.0},
@@ -827,11 +927,16 @@ def _log_cosh_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("binary_cross_entropy", "loss", aliases=("bce", "log_loss"))
+@_builtin(
+    "binary_cross_entropy",
+    "loss",
+    aliases=("bce", "log_loss"),
+    variables=(p, y),
+    formula="-y*log(p) - (1 - y)*log(1 - p)",
+)
 def _binary_cross_entropy_fields() -> dict[str, Any]:
     return dict(
         expr=-(y * log(p) + (1 - y) * log(1 - p)),
-        variables=(p, y),
         description="cross-entropy of a probability p against a label y",
         domain={"p": _probability, "y": _unit},
         identity=(p - y) / (p * (1 - p)),
@@ -840,12 +945,17 @@ def _binary_cross_entropy_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("binary_cross_entropy_with_logits", "loss", aliases=("bce_with_logits", "logistic_loss"))
+@_builtin(
+    "binary_cross_entropy_with_logits",
+    "loss",
+    aliases=("bce_with_logits", "logistic_loss"),
+    variables=(z, y),
+    formula="-y*log(1/(1 + exp(-z))) - (1 - y)*log(1 - 1/(1 + exp(-z)))",
+)
 def _binary_cross_entropy_with_logits_fields() -> dict[str, Any]:
     sz = 1 / (1 + exp(-z))
     return dict(
         expr=-(y * log(sz) + (1 - y) * log(1 - sz)),
-        variables=(z, y),
         description="cross-entropy of σ(z) against a label y, taken on the logit z",
         domain={"y": _unit},
         identity=sigmoid(z) - y,
@@ -854,11 +964,10 @@ def _binary_cross_entropy_with_logits_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("hinge", "loss")
+@_builtin("hinge", "loss", variables=(p, y), formula="Max(0, -p*y + 1)")
 def _hinge_fields() -> dict[str, Any]:
     return dict(
         expr=_max(0, 1 - y * p),
-        variables=(p, y),
         description="margin loss max(0, 1 - y·p) for labels ±1 (SVM)",
         domain={"y": _pm_one},
         identity=Piecewise((-y, y * p < 1), (0, True)),
@@ -867,11 +976,10 @@ def _hinge_fields() -> dict[str, Any]:
     )
 
 
-@_builtin("squared_hinge", "loss")
+@_builtin("squared_hinge", "loss", variables=(p, y), formula="Max(0, -p*y + 1)**2")
 def _squared_hinge_fields() -> dict[str, Any]:
     return dict(
         expr=_max(0, 1 - y * p) ** 2,
-        variables=(p, y),
         description="max(0, 1 - y·p)², the smooth hinge",
         domain={"y": _pm_one},
         identity=-2 * y * _max(0, 1 - y * p),
@@ -906,6 +1014,14 @@ _declare(
     "loss",
     ("cross_entropy", "softmax_cross_entropy"),
     _softmax_cross_entropy,
+    Summary(
+        "categorical_cross_entropy",
+        "loss",
+        ("z_1", "z_2", "z_3", "y_1", "y_2", "y_3"),
+        "-y_1*log(exp(z_1)/(exp(z_1) + exp(z_2) + exp(z_3)))"
+        " - y_2*log(exp(z_2)/(exp(z_1) + exp(z_2) + exp(z_3)))"
+        " - y_3*log(exp(z_3)/(exp(z_1) + exp(z_2) + exp(z_3)))",
+    ),
 )
 
 

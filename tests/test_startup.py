@@ -122,6 +122,21 @@ def test_the_budget_worker_spares_simplify_the_units_package():
     assert _loaded_after(code) == [True, True, "Quantity", "module"]
 
 
+def test_the_budget_worker_inherits_what_sympys_first_sum_imports():
+    """SymPy's first sum imports sympy.tensor.tensor (25 ms): the caller imports it once
+    before forking, instead of every worker and then the caller each importing it."""
+    code = (
+        "import json, sys, sympy\n"
+        "from symcalc.symbolic import budget\n"
+        "def work():\n"
+        "    inherited = 'sympy.tensor.tensor' in sys.modules\n"
+        "    return inherited, str(sympy.Symbol('x') + 1)\n"
+        "before = 'sympy.tensor.tensor' in sys.modules\n"
+        "print(json.dumps([before, *budget.within(60, work)]))\n"
+    )
+    assert _loaded_after(code) == [False, True, "x + 1"]
+
+
 def test_a_run_builds_only_its_commands_parser():
     parser = build_parser(["derive"])
     sub = next(a for a in parser._actions if a.dest == "command")

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from ..errors import SymcalcError, TimeBudgetExceeded
-from .lean import units_placeholder
+from .lean import preload, units_placeholder
 
 __all__ = [
     "DEFAULT_SECONDS",
@@ -246,6 +246,7 @@ class _Child:
     """
 
     def __init__(self, target, args: tuple):
+        preload()  # once here, not once in every child and again here
         ctx = _context()
         self.receiver, self._sender = ctx.Pipe(duplex=False)
         self.process = ctx.Process(

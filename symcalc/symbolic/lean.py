@@ -8,6 +8,11 @@ loaded, so while it is not, `units_placeholder` puts a small module in its place
 so code that does use units still gets them.  The budget's worker (one thread, discarded
 after its work) runs under it; nothing else does.
 
+SymPy's first sum imports ``sympy.tensor.tensor`` (and ``sympy.combinatorics`` with it,
+about 25 ms): `Add.flatten` asks whether a term is a tensor expression.  A worker forked
+before the caller's first sum would import it, and then the caller again; `preload`
+imports it in the caller, once, before a worker is forked.
+
 Examples
 --------
 >>> import sympy
@@ -26,7 +31,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["units_placeholder"]
+__all__ = ["preload", "units_placeholder"]
 
 _NAME = "sympy.physics.units"
 
@@ -60,3 +65,21 @@ def units_placeholder() -> Iterator[None]:
     finally:
         if sys.modules.get(_NAME) is placeholder:
             del sys.modules[_NAME]
+
+
+#: Modules SymPy imports inside its arithmetic, the first time it runs.
+_FIRST_USE = ("sympy.tensor.tensor",)
+
+
+def preload() -> None:
+    """Import, in this process, what SymPy's arithmetic would import on first use.
+
+    Examples
+    --------
+    >>> preload()
+    >>> "sympy.tensor.tensor" in sys.modules
+    True
+    """
+    for name in _FIRST_USE:
+        if name not in sys.modules:
+            importlib.import_module(name)

@@ -298,8 +298,9 @@ def jump_candidates(expr: sympy.Expr, x: sympy.Symbol, low: float, high: float) 
     Where the argument of ``floor``/``ceiling``/``frac`` crosses an integer, where the
     argument of ``sign``/``Heaviside`` or the two sides of a ``Piecewise`` condition
     cross, and where ``tan``, ``sec`` (at π/2 + kπ) or ``cot``, ``csc`` (at kπ) have a
-    pole (``atan(tan(x/2))`` jumps at π).  Continuous parts (``Abs``, ``Max``) give
-    none.  Candidates only, found numerically on a fine grid: the caller looks whether
+    pole (``atan(tan(x/2))`` jumps at π), and where a denominator changes sign or an
+    absolute value in it vanishes (``x/|x|`` jumps at 0).  Continuous parts (``Abs``,
+    ``Max``) give none.  Candidates only, found numerically on a fine grid: the caller looks whether
     the value really jumps.
 
     Examples
@@ -310,6 +311,8 @@ def jump_candidates(expr: sympy.Expr, x: sympy.Symbol, low: float, high: float) 
     [-2.0, 0.0, 1.0, 2.0, 4.0]
     >>> [round(c, 12) for c in jump_candidates(sympy.atan(sympy.tan(x / 2)), x, -4, 4)]
     [-3.14159265359, 3.14159265359]
+    >>> jump_candidates(x / sympy.Abs(x - 1), x, -3, 5)
+    [1.0]
     """
     points: set[float] = set()
     for atom in sympy.preorder_traversal(expr):
@@ -325,6 +328,11 @@ def jump_candidates(expr: sympy.Expr, x: sympy.Symbol, low: float, high: float) 
                     sympy.core.relational.Relational
                 ):
                     points.update(_crossings(rel.lhs - rel.rhs, x, low, high, 0.0, None))
+        elif isinstance(atom, sympy.Pow) and atom.exp.is_negative:
+            # a quotient may jump where its denominator vanishes: x/|x| at 0.  |u| and u
+            # vanish together, and u changes sign there, which the grid can see
+            base = atom.base.replace(lambda e: isinstance(e, sympy.Abs), lambda e: e.args[0])
+            points.update(_crossings(base, x, low, high, 0.0, None))
     return sorted(p for p in points if low < p < high)
 
 

@@ -215,6 +215,29 @@ def test_the_second_derivative_of_gelu_tanh_is_simplified_not_timed_out():
         assert float(d2.derivative.subs(x, t)) == pytest.approx(float(raw.subs(x, t)), rel=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Abs(sqrt(x))", sympy.sign(sympy.sqrt(x)) / (2 * sympy.sqrt(x))),
+        ("Abs(log(x))", sympy.sign(sympy.log(x)) / x),
+        ("Abs(asin(x))", sympy.sign(sympy.asin(x)) / sympy.sqrt(1 - x**2)),
+    ],
+)
+def test_the_absolute_value_of_a_real_function_differentiates_as_a_real_one(text, expected):
+    """sqrt(x), log(x) and asin(x) are real wherever they are defined: d|u| = u′·sign(u),
+    not SymPy's complex form with re, im and atan2 (which the kernels cannot evaluate)."""
+    found = derivative(text)
+    assert found == expected
+    assert not found.has(sympy.atan2, sympy.re, sympy.im)
+    f = parse(text)
+    for t in (0.3, 0.9):  # against a central difference at 30 digits
+        with mpmath.workdps(30):
+            g = sympy.lambdify(x, f, "mpmath")
+            h = mpmath.mpf("1e-12")
+            numeric = (g(mpmath.mpf(t) + h) - g(mpmath.mpf(t) - h)) / (2 * h)
+        assert float(found.subs(x, t)) == pytest.approx(float(numeric), rel=1e-9)
+
+
 def test_derivative_with_respect_to_other_variables_and_parameters():
     assert derivative("mse", wrt="y") == 2 * y - 2 * p
     assert derivative("elu", wrt="alpha") == sympy.Piecewise((0, x > 0), (sympy.exp(x) - 1, True))

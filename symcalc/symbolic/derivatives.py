@@ -95,7 +95,25 @@ def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero")
     >>> differentiate(sympy.Max(0, x), x)
     Piecewise((1, x > 0), (0, True))
     """
-    return _clean(apply_convention(sympy.diff(expr, var), convention))
+    if expr.has(sympy.Abs):
+        real = expr.replace(lambda e: type(e) is sympy.Abs, lambda e: _RealAbs(*e.args))
+        found = sympy.diff(real, var).replace(
+            lambda e: type(e) is _RealAbs, lambda e: sympy.Abs(*e.args)
+        )
+    else:
+        found = sympy.diff(expr, var)
+    return _clean(apply_convention(found, convention))
+
+
+class _RealAbs(sympy.Abs):
+    """|u| of a u that is real wherever it is defined, as every part of a symcalc
+    expression is: its derivative is u′·sign(u).  SymPy's own `Abs` differentiates a u
+    it cannot prove real (``sqrt(x)``, ``log(x)``: complex for x < 0) as a complex
+    function, with ``re``, ``im`` and ``atan2`` in the result."""
+
+    def _eval_derivative(self, x):
+        u = self.args[0]
+        return sympy.Derivative(u, x, evaluate=True) * sympy.sign(u)
 
 
 def _clean(expr: sympy.Expr) -> sympy.Expr:

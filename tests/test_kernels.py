@@ -712,3 +712,33 @@ def test_symbol_names_never_reach_generated_source(backend, tmp_path):
     np.testing.assert_allclose(k(np.array([1.0, 2.0])), [1 + np.e, 4 + np.exp(2.0)], rtol=1e-15)
     assert not marker.exists()
     assert name not in k.source
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "points", "expected"),
+    [
+        # the range of sinh over (-inf, ...) once overflowed while the kernel was built
+        ("cosh(2*x/cos(2))", 1, [-1.0, 0.5], "2/cos(2)*sinh(2*x/cos(2))"),
+        ("sinh(x)**2", 0, [-3.0, 2.0], "sinh(x)**2"),
+        # |sqrt(x)| once made a complex derivative (atan2) and a crash in the rewrites
+        (
+            "tanh(x**2)*Abs(sqrt(x))",
+            1,
+            [0.5, 2.0, 1e-10],
+            "2*x*(1 - tanh(x**2)**2)*sqrt(x) + tanh(x**2)/(2*sqrt(x))",
+        ),
+        # the sigmoid form once nested σ(x)/σ(-x) deeper at every pass: a build that hung
+        (
+            "sqrt(sqrt(x) + 1/(1 + exp(-x)))",
+            1,
+            [0.5, 2.0, 1e-8, 100.0, 1e300],
+            "(2*exp(-x)/(1 + exp(-x))**2 + 1/sqrt(x))/(4*sqrt(sqrt(x) + 1/(1 + exp(-x))))",
+        ),
+    ],
+)
+def test_kernels_of_expressions_that_once_failed_to_build(text, order, points, expected):
+    values = kernel(text, order=order)(np.array(points))
+    truth = sympy.lambdify(symbol("x"), parse(expected), "mpmath")
+    with mpmath.workdps(40):
+        for got, t in zip(values, points, strict=True):
+            assert got == pytest.approx(float(truth(mpmath.mpf(t))), rel=1e-12)

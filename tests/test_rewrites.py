@@ -118,3 +118,25 @@ def test_rules_never_touch_what_is_already_stable():
         sympy.Max(0, x),
     ):
         assert optimize(expr) == expr
+
+
+def test_a_rule_that_feeds_on_its_own_output_is_stopped():
+    """Rules map a node to a normal form; one whose output it rewrites again, growing each
+    time, is stopped by the driver's growth limit instead of doubling the expression until
+    memory runs out (the sigmoid form once did this to sqrt(sqrt(x) + σ(x))′)."""
+    x = symbol("x")
+    g = sympy.Function("g")
+    nesting = Rewrite("nest", "g(u) -> g(g(u))", lambda e: isinstance(e, g), lambda e, c: g(e))
+    result, fired = optimize_traced(g(x) + 1, (nesting,))
+    assert sum(1 for _ in sympy.preorder_traversal(result)) <= 4 * 4 + 48
+    assert fired and set(fired) == {"nest"}
+
+
+def test_the_sigmoid_form_leaves_what_is_inside_other_functions_alone():
+    """σ(x) inside sqrt(...) is an opaque coefficient of the rational form around it: it is
+    not rewritten in exponentials (which once nested σ(x)/σ(-x) deeper at every pass)."""
+    x = symbol("x")
+    expr = (2 * sigmoid(-x) * sigmoid(x) + 1 / sympy.sqrt(x)) / (
+        4 * sympy.sqrt(sympy.sqrt(x) + sigmoid(x))
+    )
+    assert optimize(expr) == expr

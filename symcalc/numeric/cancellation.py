@@ -302,7 +302,7 @@ class _Probe:
                 return None
             if any(not _real(v) for v in values):
                 return None
-            return self._kappa([mpmath.mpf(v) for v in values], abs, mpmath.fsum)
+            return self._kappa([_real_part(v) for v in values], abs, mpmath.fsum)
 
     def value(self, point) -> mpmath.mpf | None:
         """f(point) at the working precision, None where it is not a finite real number."""
@@ -310,13 +310,18 @@ class _Probe:
             v = self.mp_value(_mp(point))
         except (ZeroDivisionError, ValueError, OverflowError):
             return None
-        return mpmath.mpf(v) if _real(v) else None
+        return _real_part(v) if _real(v) else None
 
 
 def _mp(point):
     if isinstance(point, sympy.Basic):
         return mpmath.mpf(sympy.Rational(point).p) / sympy.Rational(point).q
     return mpmath.mpf(point)
+
+
+def _real_part(v) -> mpmath.mpf:
+    """``v`` as an mpmath real (mpmath gives ``mpc(x, 0)`` for some real values)."""
+    return v.real if isinstance(v, mpmath.mpc) else mpmath.mpf(v)
 
 
 def _real(v) -> bool:

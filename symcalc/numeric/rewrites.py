@@ -545,15 +545,16 @@ def _sigmoid_form_for(expr, w, members, style: str) -> sympy.Expr | None:
         if not n.is_Integer:
             return None
         subs[atom] = _in_exponentials(atom, n, E)
-    rational = expr.xreplace(subs).xreplace({E: _S / _T})
-    # every other leaf is an opaque coefficient
+    # every other leaf is an opaque coefficient, hidden first: a member inside one
+    # (σ(x) in sqrt(sqrt(x) + σ(x))) is left alone, not rewritten in E
     opaque = {
         leaf: sympy.Dummy()
-        for leaf in _rational_leaves(rational)
-        if not leaf.is_Number and leaf not in (_S, _T)
+        for leaf in _rational_leaves(expr)
+        if not leaf.is_Number and leaf not in subs
     }
     back = {d: leaf for leaf, d in opaque.items()}
-    rational = sympy.cancel(sympy.together(rational.xreplace(opaque)))
+    rational = expr.xreplace(opaque | subs).xreplace({E: _S / _T})  # at once: x in exp(x) stays
+    rational = sympy.cancel(sympy.together(rational))
     numer, denom = sympy.fraction(rational)
     d_content, d_factors = sympy.factor_list(denom)
     kept_denominator = d_content
@@ -1232,6 +1233,7 @@ def optimize_traced(
             return node
         args = tuple(visit(a) for a in node.args)
         current = node.func(*args) if args != node.args else node
+        limit = None
         for _ in range(max_passes):
             for rule in rules:
                 if not isinstance(current, sympy.Basic) or not rule.query(current):
@@ -1247,23 +1249,44 @@ def optimize_traced(
                     ZeroDivisionError,
                 ):
                     replaced = None  # a rule that cannot handle this node declines it
-                if replaced is not None and replaced != current:
-                    fired.append(rule.name)
-                    current = replaced  # its new parts are visited by the next pass
-                    break
+                if replaced is None or replaced == current:
+                    continue
+                limit = limit or _growth_limit(current)
+                if _size(replaced) > limit:
+                    continue  # a form that keeps growing is no normal form: declined
+                fired.append(rule.name)
+                current = replaced  # its new parts are visited by the next pass
+                break
             else:
                 break
         memo[node] = current
         return current
 
     result = _tanh_ratios(expr)
+    limit = _growth_limit(result)
+    kept: list[str] = []
     for _ in range(max_passes):
         memo.clear()
+        fired.clear()
         new = visit(result)
-        if new == result:
+        if new == result or _size(new) > limit:
             break
         result = new
-    return result, tuple(fired)
+        kept += fired
+    return result, tuple(kept)
+
+
+def _size(expr: sympy.Basic) -> int:
+    """The number of nodes of ``expr``'s tree."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+def _growth_limit(expr: sympy.Basic) -> int:
+    """The largest size a rewritten ``expr`` may reach (the catalog's stable forms stay
+    within it: log(cosh u), 7 nodes, becomes 45).  Rules map nodes to normal forms, so a
+    form that grows past it is one rule feeding on its own output (a pass doubled
+    ``sqrt(sqrt(x) + σ(x))``'s derivative each time); the driver stops there."""
+    return 4 * _size(expr) + 48
 
 
 def optimize(

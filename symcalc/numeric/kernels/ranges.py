@@ -115,13 +115,16 @@ def exp(a: Range) -> Range:
 
 
 def _safe(function, overflow: float):
+    """``function`` with an overflow giving ``±overflow`` (the sign of the argument's:
+    sinh(-1e300) is -inf) and a value outside its domain giving -inf."""
+
     def safe(v: float) -> float:
-        if math.isinf(v):
-            return function(math.copysign(MAX, v)) if v < 0 else overflow
-        try:
-            return function(v)
-        except OverflowError:
+        if v == math.inf:
             return overflow
+        try:
+            return function(max(v, -MAX))
+        except OverflowError:
+            return math.copysign(overflow, v)
         except ValueError:
             return -math.inf
 

@@ -84,7 +84,7 @@ def promise_failures(
 ) -> list[tuple]:
     """The points where ``values`` break the kernel promise (as `test_stability` states it:
     relative ``RTOL``, absolute ``atol`` where the truth is smaller, or the documented
-    mixed forward-backward error near a zero crossing).  Points whose true value is not a
+    mixed forward-backward error where f is ill-conditioned).  Points whose true value is not a
     finite number of the dtype are outside the promise."""
     dtype = np.dtype(dtype)
     rtol, biggest = RTOL[dtype], float(np.finfo(dtype).max)

@@ -150,6 +150,16 @@ def test_an_unbounded_derivative_is_reported_and_its_json_has_no_infinity():
     assert pole.sup == math.inf and "x → 0⁺" in [p.text for p in pole.places]
 
 
+def test_the_bound_and_its_check_stay_on_the_real_domain_of_f():
+    """(1 - x²)^(3/2) is real on [-1, 1] alone: sup |f′| = 3/2 at ±√2/2, and the dense
+    check looks there, not at points where f (and the kernel of f′) has no real value."""
+    b = bounds.derivative_bound("(1 - x**2)**(3/2)")
+    assert b.sup == 1.5 and b.check.held, b.check.note
+    assert (b.check.low, b.check.high) == (-1.0, 1.0)
+    log = bounds.derivative_bound("log(x)")
+    assert [p.text for p in log.places] == ["x → 0⁺"]  # not from the left: log(x) is not real
+
+
 def test_the_dense_check_catches_a_bound_that_is_too_small():
     grid = bounds.dense_grid()
     first = symcalc.kernel("sigmoid", order=1)

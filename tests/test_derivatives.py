@@ -238,6 +238,21 @@ def test_the_absolute_value_of_a_real_function_differentiates_as_a_real_one(text
         assert float(found.subs(x, t)) == pytest.approx(float(numeric), rel=1e-9)
 
 
+@pytest.mark.parametrize("name", ["acot", "asec", "acsc", "acoth", "asech", "acsch"])
+def test_the_inverse_reciprocal_functions_have_a_rule_and_steps(name):
+    """Each is derived by the inverse trig rule, as SymPy differentiates it, with steps."""
+    result = derive(f"{name}(3*x)")
+    expected = sympy.diff(getattr(sympy, name)(3 * x), x)
+    for t in (0.2, 0.3, 0.7, 2.0):  # inside each one's domain, at 30 digits
+        value = complex(expected.subs(x, sympy.Rational(str(t))).evalf(30))
+        if value.imag == 0:
+            assert complex(result.derivative.subs(x, sympy.Rational(str(t))).evalf(30)) == (
+                pytest.approx(value, rel=1e-25)
+            )
+    assert "inverse trig rule" in result.to_text(steps=True)
+    assert "no rule known" not in result.to_text(steps=True)
+
+
 def test_derivative_with_respect_to_other_variables_and_parameters():
     assert derivative("mse", wrt="y") == 2 * y - 2 * p
     assert derivative("elu", wrt="alpha") == sympy.Piecewise((0, x > 0), (sympy.exp(x) - 1, True))

@@ -44,10 +44,11 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ..errors import SymcalcError
+from ..errors import SymcalcError, TimeBudgetExceeded
 from ..symbolic import budget
 from ..symbolic.catalog import Entry, univariate_entry
 from ..symbolic.derivatives import derivative
+from ..symbolic.domains import real_domain
 from ..symbolic.functions import latex
 from ..symbolic.kinks import kink_candidates, nonsmooth_atoms
 from ..symbolic.parse import resolve
@@ -569,6 +570,17 @@ def _exact(value: Any) -> sympy.Expr | None:
     return magnitude if magnitude.is_number else None
 
 
+def _real_domain(entry: Entry, var: sympy.Symbol, timeout: float | None) -> sympy.Set:
+    """The entry's domain where f is also real (log: x > 0), as far as SymPy finds it
+    within the budget; else the entry's domain as declared."""
+    declared = entry.domain_of(var)
+    try:
+        real = budget.within(timeout, real_domain, entry.bind(), var, what="the real domain")
+    except TimeBudgetExceeded:
+        real = None
+    return declared if real is None else sympy.Intersection(declared, real)
+
+
 def _kernel_values(kern, x: Any) -> np.ndarray:
     with np.errstate(all="ignore"):
         return np.asarray(kern(np.asarray(x, dtype=float)), dtype=float)
@@ -745,18 +757,22 @@ def derivative_bound(
     g = entry.bind(derivative(entry, convention=convention, simplify=False))
     candidates: list[_Candidate] = []
     solved = True
-    for expr, region in _pieces(g, var, entry.domain_of(var)):
+    for expr, region in _pieces(g, var, _real_domain(entry, var, timeout)):
         last, _ = budget.best_within(timeout, _analyse_piece, expr, region, var)
         found, piece_solved = last if last is not None else ((), False)
         candidates += found
         solved = solved and piece_solved
     first = kernel(entry, order=1, convention=convention)
-    grid = dense_grid()
+    everywhere = dense_grid()
+    # only where f is real: (1 - x²)^(3/2) is defined on [-1, 1] alone
+    grid = everywhere[~np.isnan(_kernel_values(kernel(entry, order=0), everywhere))]
+    if grid.size == 0:
+        raise SymcalcError("f takes no real value at any float; is f real there?")
     magnitudes = np.abs(_kernel_values(first, grid))
     if not solved:
         second = kernel(sympy.diff(g, var), stable=False)  # its sign, near a peak of |f′|
         candidates += _numeric_critical(first, second, grid, magnitudes)
-        candidates += _numeric_limits(first, grid)
+        candidates += _numeric_limits(first, everywhere)
     sup, exact, places = _choose(candidates, var)
     jumps: tuple[Jump, ...] | None = ()
     if nonsmooth_atoms(entry.bind()):

@@ -261,7 +261,9 @@ class InverseTrigRule(FunctionRule):
     """d/dx[atan x] -> 1/(1 + x**2)
 
     and asin -> 1/sqrt(1 - x**2), acos -> -1/sqrt(1 - x**2), acot -> -1/(1 + x**2),
-    asinh -> 1/sqrt(x**2 + 1), acosh -> 1/sqrt(x**2 - 1), atanh and acoth -> 1/(1 - x**2).
+    asec -> 1/(x**2*sqrt(1 - 1/x**2)), acsc -> -1/(x**2*sqrt(1 - 1/x**2)),
+    asinh -> 1/sqrt(x**2 + 1), acosh -> 1/sqrt(x**2 - 1), atanh and acoth -> 1/(1 - x**2),
+    asech -> -1/(x*sqrt(1 - x**2)), acsch -> -1/(x**2*sqrt(1 + 1/x**2)).
     """
 
     name: ClassVar[str] = "inverse trig rule"
@@ -270,10 +272,14 @@ class InverseTrigRule(FunctionRule):
         sympy.acos: lambda u: -1 / sympy.sqrt(1 - u**2),
         sympy.atan: lambda u: 1 / (1 + u**2),
         sympy.acot: lambda u: -1 / (1 + u**2),
+        sympy.asec: lambda u: 1 / (u**2 * sympy.sqrt(1 - 1 / u**2)),
+        sympy.acsc: lambda u: -1 / (u**2 * sympy.sqrt(1 - 1 / u**2)),
         sympy.asinh: lambda u: 1 / sympy.sqrt(u**2 + 1),
         sympy.acosh: lambda u: 1 / sympy.sqrt(u**2 - 1),
         sympy.atanh: lambda u: 1 / (1 - u**2),
         sympy.acoth: lambda u: 1 / (1 - u**2),
+        sympy.asech: lambda u: -1 / (u * sympy.sqrt(1 - u**2)),
+        sympy.acsch: lambda u: -1 / (u**2 * sympy.sqrt(1 + 1 / u**2)),
     }
 
 

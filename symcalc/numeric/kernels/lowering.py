@@ -68,6 +68,15 @@ _RECIPROCALS = {
     sympy.coth: sympy.tanh,
     sympy.csch: sympy.sinh,
 }
+#: f(u) = g(1/u) on f's real domain (acot(0) = π/2 = atan(+inf), as SymPy has it).
+_OF_RECIPROCALS = {
+    sympy.acot: sympy.atan,
+    sympy.asec: sympy.acos,
+    sympy.acsc: sympy.asin,
+    sympy.acoth: sympy.atanh,
+    sympy.asech: sympy.acosh,
+    sympy.acsch: sympy.asinh,
+}
 
 
 def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
@@ -160,6 +169,8 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     out = out.replace(symbolic(sigmoid), lower_sigmoid)
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
+    for func, base in _OF_RECIPROCALS.items():
+        out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: b(1 / e.args[0]))
     return out
 
 

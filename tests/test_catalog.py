@@ -469,7 +469,7 @@ def test_an_entry_looked_up_by_many_threads_at_once_is_built_once(scratch_catalo
         return Entry("cube_lazy", "activation", symbol("x") ** 3, (symbol("x"),))
 
     summary = scratch_catalog.Summary("cube_lazy", "activation", ("x",), "x**3")
-    scratch_catalog._declare("cube_lazy", "activation", (), build, summary)
+    scratch_catalog._declare(summary, (), build)
     assert "cube_lazy" in scratch_catalog.names("activation") and builds == []
     seen = []
     threads = [

@@ -343,18 +343,11 @@ class _Registry(Mapping[str, "Entry"]):
             self._kinds[entry.name] = entry.kind
             self._built[entry.name] = entry
 
-    def declare(
-        self,
-        name: str,
-        kind: str,
-        aliases: tuple[str, ...],
-        build: Callable[[], Entry],
-        summary: Summary,
-    ) -> None:
+    def declare(self, summary: Summary, aliases: tuple[str, ...], build: Callable[[], Entry]):
         with self._lock:
-            self._kinds[name] = kind
-            self._pending[name] = (aliases, build)
-            self._summaries[name] = summary
+            self._kinds[summary.name] = summary.kind
+            self._pending[summary.name] = (aliases, build)
+            self._summaries[summary.name] = summary
 
     def summary(self, name: str) -> Summary:
         """What a listing shows of entry ``name``, without building it."""
@@ -425,18 +418,13 @@ def _check_names_are_free(name: str, aliases: tuple[str, ...]) -> None:
             raise SymcalcError(f"catalog name '{taken}' is already taken")
 
 
-def _declare(
-    name: str,
-    kind: str,
-    aliases: tuple[str, ...],
-    build: Callable[[], Entry],
-    summary: Summary,
-) -> None:
-    """Add a built-in entry by name, kind and aliases; `build` makes it on first look-up."""
-    _check_names_are_free(name, aliases)
-    _REGISTRY.declare(name, kind, aliases, build, summary)
+def _declare(summary: Summary, aliases: tuple[str, ...], build: Callable[[], Entry]) -> None:
+    """Add a built-in entry (its summary: name, kind, variables, formula) and its aliases;
+    `build` makes it on first look-up."""
+    _check_names_are_free(summary.name, aliases)
+    _REGISTRY.declare(summary, aliases, build)
     for alias in aliases:
-        _ALIASES[_key(alias)] = name
+        _ALIASES[_key(alias)] = summary.name
 
 
 def canonical_name(name: str) -> str | None:
@@ -553,8 +541,7 @@ def _builtin(
         def build() -> Entry:
             return Entry(name, kind, variables=variables, aliases=aliases, **fields())
 
-        summary = Summary(name, kind, tuple(v.name for v in variables), formula)
-        _declare(name, kind, aliases, build, summary)
+        _declare(Summary(name, kind, tuple(v.name for v in variables), formula), aliases, build)
 
     return declare
 
@@ -1010,10 +997,6 @@ def _softmax_cross_entropy(K: int = 3) -> Entry:
 
 
 _declare(
-    "categorical_cross_entropy",
-    "loss",
-    ("cross_entropy", "softmax_cross_entropy"),
-    _softmax_cross_entropy,
     Summary(
         "categorical_cross_entropy",
         "loss",
@@ -1022,6 +1005,8 @@ _declare(
         " - y_2*log(exp(z_2)/(exp(z_1) + exp(z_2) + exp(z_3)))"
         " - y_3*log(exp(z_3)/(exp(z_1) + exp(z_2) + exp(z_3)))",
     ),
+    ("cross_entropy", "softmax_cross_entropy"),
+    _softmax_cross_entropy,
 )
 
 

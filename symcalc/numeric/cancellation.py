@@ -298,7 +298,7 @@ class _Probe:
         with mpmath.workdps(WORK_DIGITS):
             try:
                 values = self.mp_terms(_mp(point))
-            except (ZeroDivisionError, ValueError, OverflowError):
+            except _UNDEFINED:
                 return None
             if any(not _real(v) for v in values):
                 return None
@@ -308,7 +308,7 @@ class _Probe:
         """f(point) at the working precision, None where it is not a finite real number."""
         try:
             v = self.mp_value(_mp(point))
-        except (ZeroDivisionError, ValueError, OverflowError):
+        except _UNDEFINED:
             return None
         return _real_part(v) if _real(v) else None
 
@@ -317,6 +317,10 @@ def _mp(point):
     if isinstance(point, sympy.Basic):
         return mpmath.mpf(sympy.Rational(point).p) / sympy.Rational(point).q
     return mpmath.mpf(point)
+
+
+#: What mpmath raises where a formula has no real value (hypot of a complex: AttributeError).
+_UNDEFINED = (ZeroDivisionError, ValueError, OverflowError, TypeError, AttributeError)
 
 
 def _real_part(v) -> mpmath.mpf:

@@ -734,6 +734,9 @@ def test_symbol_names_never_reach_generated_source(backend, tmp_path):
             [-3.0, 1.5, 1e300],
             "7/(4*x**2*sqrt(1 - 1/x**2)*sqrt(49*asec(x)**2/16 + 1))",
         ),
+        # a constant the rewrites turned into internal nodes could not be evaluated
+        ("x*tanh(1)/cosh(1)", 1, [2.0], "tanh(1)/cosh(1) + 0*x"),
+        ("exp(acot(x))*tanh(1)/cosh(1)", 0, [2.0, -3.0], "exp(acot(x))*tanh(1)/cosh(1)"),
         # the sigmoid form once nested σ(x)/σ(-x) deeper at every pass: a build that hung
         (
             "sqrt(sqrt(x) + 1/(1 + exp(-x)))",

@@ -1228,7 +1228,12 @@ def optimize_traced(
     def visit(node: sympy.Basic) -> sympy.Basic:
         if node in memo:
             return memo[node]
-        if node.is_Atom or isinstance(node, sympy.core.relational.Relational) and not node.args:
+        if (
+            node.is_Atom
+            or isinstance(node, sympy.core.relational.Relational)
+            and not node.args
+            or not node.free_symbols  # a constant: the kernel evaluates it once, exactly
+        ):
             memo[node] = node
             return node
         args = tuple(visit(a) for a in node.args)

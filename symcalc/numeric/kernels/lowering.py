@@ -17,48 +17,62 @@ from ..rewrites import log1p, logsumexp, softplus
 __all__ = ["pre_lower"]
 
 
-class _sigmoid_of(sympy.Function):  # noqa: N801 - internal lowering node
+class _Lowered(sympy.Function):
+    """An internal lowering node of one argument: ``definition`` is its value as a
+    formula, so a constant such as ``_sigmoid_pair(1)`` still evaluates to a number."""
+
+    nargs = 1
+
+    @staticmethod
+    def definition(u: sympy.Expr) -> sympy.Expr:
+        raise NotImplementedError
+
+    def _eval_evalf(self, prec):
+        return self.definition(self.args[0])._eval_evalf(prec)
+
+
+class _sigmoid_of(_Lowered):  # noqa: N801 - internal lowering node
     """σ(u) as 1/(1 + exp(-u)), where exp may overflow to inf: 1/(1 + inf) = 0 exactly."""
 
-    nargs = 1
+    definition = staticmethod(lambda u: 1 / (1 + sympy.exp(-u)))
 
 
-class _sigmoid_pair(sympy.Function):  # noqa: N801 - internal lowering node
+class _sigmoid_pair(_Lowered):  # noqa: N801 - internal lowering node
     """σ(u)·σ(-u) = 1/(2 + 2·cosh u): NumPy's SIMD cosh (within an ulp), inf -> 0 beyond 710."""
 
-    nargs = 1
+    definition = staticmethod(lambda u: 1 / (2 + 2 * sympy.cosh(u)))
 
 
-class _log1p_small(sympy.Function):  # noqa: N801 - internal lowering node
+class _log1p_small(_Lowered):  # noqa: N801 - internal lowering node
     """log1p(a) for a in [0, 1] (NumPy's SIMD ``log1p``, within an ulp)."""
 
-    nargs = 1
+    definition = staticmethod(lambda u: sympy.log(1 + u))
 
 
-class _exp_capped(sympy.Function):  # noqa: N801 - internal lowering node
+class _exp_capped(_Lowered):  # noqa: N801 - internal lowering node
     """exp(u), where it overflows the largest finite number instead of inf (`_exp_finite`)."""
 
-    nargs = 1
+    definition = staticmethod(lambda u: sympy.exp(u))
 
 
-class _inv_one_plus(sympy.Function):  # noqa: N801 - internal lowering node
+class _inv_one_plus(_Lowered):  # noqa: N801 - internal lowering node
     """1/(1 + a) for a >= 0."""
 
-    nargs = 1
+    definition = staticmethod(lambda u: 1 / (1 + u))
 
 
-class _sigmoid_capped(sympy.Function):  # noqa: N801 - internal lowering node
+class _sigmoid_capped(_Lowered):  # noqa: N801 - internal lowering node
     """σ(u) as E/(1 + E) with E = `_exp_capped` (u), sharing 1 + E with σ(-u) = 1/(1 + E)."""
 
-    nargs = 1
+    definition = staticmethod(lambda u: 1 / (1 + sympy.exp(-u)))
 
 
-class _sigmoid_split(sympy.Function):  # noqa: N801 - internal lowering node
+class _sigmoid_split(_Lowered):  # noqa: N801 - internal lowering node
     """σ(u) for array backends where σ(-u) appears too: both from e = exp(-|u|) and
     r = 1/(1 + e), σ(|u|) = r and σ(-|u|) = e·r, picked by the sign of u (one exp, one
     division for the two; e never overflows)."""
 
-    nargs = 1
+    definition = staticmethod(lambda u: 1 / (1 + sympy.exp(-u)))
 
 
 _RECIPROCALS = {

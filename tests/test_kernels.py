@@ -781,3 +781,14 @@ def test_inverse_reciprocal_functions_meet_the_promise(text, points):
                 assert math.isinf(g), (text, order, t, g)
                 continue
             assert abs(g - want.real) <= 1e-12 * abs(want.real) + 1e-300, (text, order, t)
+
+
+def test_the_long_double_retry_of_an_inverse_reciprocal_stays_real():
+    """Outside its domain asec(u) has no real value: NaN with NumPy's invalid warning, and
+    no ComplexWarning from the long double retry (SymPy's NumPy printer writes acot with
+    complex numbers; the retry uses atan(1/u) as the kernel does)."""
+    k = kernel("asec(-acot(x) + erf(1/7))")
+    with np.errstate(invalid="ignore"):
+        values = k(np.array([-3.0, -0.5, 3.0]))
+    assert np.isnan(values[0]) and np.isnan(values[2])
+    assert values[1] == pytest.approx(math.acos(1 / (math.atan(2.0) + math.erf(1 / 7))), rel=1e-13)

@@ -25,7 +25,7 @@ from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
 from .backends import BACKENDS, compile_jax, compile_numba, compile_numpy
-from .lowering import pre_lower
+from .lowering import of_reciprocals, pre_lower
 from .ranges import FINITE, Range
 from .runtime import CHUNK, INT_OF, chunk_pool, output_array
 
@@ -151,7 +151,8 @@ class Kernel:
     @functools.cached_property
     def _extended(self) -> Callable[..., Any]:
         """``evaluated`` as a NumPy function that keeps ``np.longdouble`` arrays long."""
-        return sympy.lambdify(self.variables, self.evaluated, modules=_modules_extended())
+        formula = of_reciprocals(self.evaluated)
+        return sympy.lambdify(self.variables, formula, modules=_modules_extended())
 
     def _dtype_for(self, args: Sequence[Any]) -> np.dtype:
         if self.dtype is not None:

@@ -14,7 +14,7 @@ import sympy
 from ...symbolic.functions import sigmoid
 from ..rewrites import log1p, logsumexp, softplus
 
-__all__ = ["pre_lower"]
+__all__ = ["of_reciprocals", "pre_lower"]
 
 
 class _Lowered(sympy.Function):
@@ -183,9 +183,22 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     out = out.replace(symbolic(sigmoid), lower_sigmoid)
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
+    return of_reciprocals(out)
+
+
+def of_reciprocals(expr: sympy.Expr) -> sympy.Expr:
+    """acot(u), asec(u), ... written atan(1/u), acos(1/u), ...: real formulas (SymPy's
+    NumPy printer writes acot with complex numbers).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> of_reciprocals(sympy.acot(x) + sympy.asech(2 * x))
+    acosh(1/(2*x)) + atan(1/x)
+    """
     for func, base in _OF_RECIPROCALS.items():
-        out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: b(1 / e.args[0]))
-    return out
+        expr = expr.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: b(1 / e.args[0]))
+    return expr
 
 
 def _share_sigmoid_signs(expr: sympy.Expr) -> sympy.Expr:

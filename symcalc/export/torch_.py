@@ -14,6 +14,7 @@ from ..symbolic.catalog import Entry
 from .functions import FrameworkFunction
 from .jax_ import require
 from .partials import Partials, check_order_max
+from .torch_numpy import NumpyRoute
 
 __all__ = ["TorchFunction", "to_torch"]
 
@@ -34,16 +35,22 @@ class TorchFunction(FrameworkFunction):
         super().__init__(partials, order_max)
         self.compile = compile
         self._fused: dict[tuple[int, ...], Callable[..., Any]] = {}
+        self._numpy = NumpyRoute(partials)
 
-    def _traced(self, value: Callable[..., Any]) -> Callable[..., Any]:
-        return _compiled(value) if self.compile else value
+    def _traced(self, value: Callable[..., Any], index: tuple[int, ...]) -> Callable[..., Any]:
+        if self.compile:
+            return _compiled(value)
+        return self._numpy.forward(value, index)
 
     def _extra(self, index: tuple[int, ...]) -> dict[str, Any]:
-        if not self.compile:
-            return {}
-        return {
-            "fused": [(lambda i=i: self.fused(index + (i,))) for i in range(len(self.variables))]
-        }
+        n = len(self.variables)
+        if self.compile:
+            return {"fused": [(lambda i=i: self.fused(index + (i,))) for i in range(n)]}
+        return {"fused": [(lambda i=i: self._product(index + (i,))) for i in range(n)]}
+
+    def _product(self, index: tuple[int, ...]) -> Callable[..., Any]:
+        """``grad · (partial along index)`` for an undifferentiated eager backward pass."""
+        return self._numpy.product(index, lambda: self.body(index))
 
     def fused(self, index: tuple[int, ...]) -> Callable[..., Any]:
         """``grad · (partial along index)`` as one compiled function of (grad, *args)."""

@@ -20,8 +20,9 @@ __all__ = ["TorchFunction", "to_torch"]
 
 
 class TorchFunction(FrameworkFunction):
-    """``f`` as a PyTorch function: forward and backward are symcalc's stable kernels in
-    torch ops, double backward supported, dtype and device kept.
+    """``f`` as a PyTorch function: forward and backward are symcalc's stable kernels (the
+    NumPy kernels on CPU float tensors, torch ops elsewhere), double backward supported,
+    dtype and device kept.
 
     With ``compile=True`` each level's forward and each backward product
     (grad · ∂f/∂aᵢ) go through ``torch.compile``: one fused loop each instead of one
@@ -96,13 +97,23 @@ def to_torch(
     """``f`` (catalog name, expression or `Entry`) as a PyTorch function.
 
     Each level up to ``order_max`` is a ``torch.autograd.Function``: forward evaluates
-    the stable form in torch ops, backward multiplies the gradient by symcalc's stable
+    the stable form, backward multiplies the gradient by symcalc's stable
     partial derivative, itself such a Function, so ``create_graph=True`` (double
     backward, Hessian-vector products) uses the symbolic second derivative.  Beyond
     ``order_max`` autograd differentiates the last level's code.  Tensors keep their
     dtype and device; Python numbers (a loss's target) follow them.  Accuracy: the
     kernel promise, 1e-12 relative in float64 and 1e-5 in float32 over the whole finite
     range, for the value and the symbolic derivatives.
+
+    On CPU tensors of float32 or float64 (the default ``compile=False``) each level's
+    forward, and each backward product grad · ∂f/∂aᵢ of a backward pass that is not
+    itself differentiated, run through symcalc's NumPy kernel of the same stable form
+    (`symcalc.export.torch_numpy`): zero-copy in and out, one chunked, cache-resident
+    kernel call instead of one freshly allocated tensor per operation (the grad
+    multiplies inside the kernel).  The result is a fresh tensor; NaN and ±inf inputs
+    give what the torch-op code gives, with no NumPy warning.  Other devices and dtypes
+    (CUDA, float16, bfloat16), forms with erf (PyTorch's is faster) and a differentiated
+    backward (``create_graph=True``) run the stable form in torch ops.
 
     ``compile=True`` runs each level's forward, and each backward product grad · ∂f/∂aᵢ,
     through ``torch.compile`` (TorchInductor; on CPU it needs a C++ compiler): one fused

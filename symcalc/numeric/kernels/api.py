@@ -631,9 +631,7 @@ def form_kernel(
         bound, lowered, branched = (sympy.Mul(scale, e) for e in (bound, lowered, branched))
     domains = [_domain_range(entry, v) for v in variables]
     pre = pre_lower(branched, "numpy")
-    function, source, counts, constants, result = compile_numpy(
-        pre, variables, entry.name, domains
-    )
+    function, source, counts, constants, result = compile_numpy(pre, variables, entry.name, domains)
     return Kernel(
         bound,
         variables,

@@ -1,8 +1,8 @@
 """`to_torch` on CPU float tensors: levels and backward products run the NumPy kernels.
 
 * The route is taken (calls of `Kernel.evaluate` are counted) wherever it should be, and
-  not where it should not: float16, a differentiated backward (``create_graph``), a form
-  with erf (torch's erf is faster).
+  not where it should not: float16, a differentiated backward (``create_graph``); inside
+  the kernels erf and erfc are PyTorch's, which agree with Cephes' (`erfc_array`).
 * Against mpmath (the truth and points of `test_stability`), over the whole finite range,
   float64 and float32: the first and second derivatives that a plain backward pass
   returns meet the kernel promise for every catalog entry (the values are checked by
@@ -24,7 +24,8 @@ import torch
 from frameworks import CATALOG_NAMES, Truth, configurations, domain_points, promise_failures
 
 from symcalc import to_torch
-from symcalc.numeric.kernels import Kernel, kernel
+from symcalc.export.torch_numpy import TORCH_FUNCTIONS
+from symcalc.numeric.kernels import Kernel, erf_array, erfc_array, kernel
 from symcalc.symbolic.catalog import get
 
 ATOL = {np.dtype(np.float64): 1e-300, np.dtype(np.float32): 1e-36}
@@ -80,7 +81,7 @@ def test_forward_and_backward_run_one_kernel_each_on_cpu_floats(evaluations):
         assert dx.dtype == dtype
 
 
-def test_float16_a_differentiated_backward_and_erf_take_torch_ops(evaluations):
+def test_float16_and_a_differentiated_backward_take_torch_ops(evaluations):
     g = to_torch("sigmoid")
     half = torch.linspace(-3, 3, 7, dtype=torch.float16, requires_grad=True)
     (dh,) = torch.autograd.grad(g(half).sum(), half)
@@ -91,11 +92,26 @@ def test_float16_a_differentiated_backward_and_erf_take_torch_ops(evaluations):
     (d1,) = torch.autograd.grad(y.sum(), x, create_graph=True)  # recorded: torch ops
     assert [k.order for k in evaluations] == [1]  # only level (0,)'s forward, as a value
     assert d1.grad_fn is not None
-    evaluations.clear()
+
+
+def test_erf_inside_the_kernels_is_torchs_and_meets_the_promise(evaluations):
     gelu = to_torch("gelu")
+    x = torch.linspace(-9, 9, 19, dtype=torch.float64, requires_grad=True)
     (dg,) = torch.autograd.grad(gelu(x).sum(), x)
-    assert evaluations == []
-    torch.testing.assert_close(dg, gelu.body((0,))(x.detach()), rtol=1e-15, atol=0)
+    assert [k.function.__globals__["erfc_array"] for k in evaluations] == [
+        TORCH_FUNCTIONS["erfc_array"]
+    ] * 2
+    torch.testing.assert_close(dg, gelu.body((0,))(x.detach()), rtol=1e-14, atol=0)
+    for dtype, rtol, atol in ((np.float64, 1e-13, 1e-300), (np.float32, 1e-6, 1e-36)):
+        z = np.concatenate([np.linspace(-7, 27, 3401), [0.0, -0.0, np.nan, np.inf, -np.inf]])
+        z = z.astype(dtype)
+        for name, numpy_helper in (("erf_array", erf_array), ("erfc_array", erfc_array)):
+            ours, cephes = TORCH_FUNCTIONS[name](z.copy()), numpy_helper(z)
+            assert ours.dtype == dtype
+            np.testing.assert_allclose(ours, cephes, rtol=rtol, atol=atol)
+            z.flags.writeable = False  # no torch tensor on read-only memory: NumPy's
+            np.testing.assert_array_equal(TORCH_FUNCTIONS[name](z), cephes)
+            z = z.copy()
 
 
 def test_double_backward_uses_the_symbolic_second_derivative():

@@ -8,11 +8,11 @@ in chunks that stay in cache, into reused scratch, with cheaper primitives (σ�
 forward, and a backward product grad · ∂f/∂aᵢ (the grad is one more argument of the
 kernel, multiplied in its own pass), through the kernel: the tensors are read as NumPy
 arrays sharing their memory (``t.detach().numpy()``) and the kernel's fresh output is
-returned as a tensor sharing its memory (``torch.from_numpy``).
+returned as a tensor sharing its memory (``torch.from_numpy``).  Inside the kernel,
+erf and erfc are PyTorch's (`TORCH_FUNCTIONS`), on the kernel's own buffers.
 
 Everything else takes the torch-op code, unchanged: other devices and dtypes (CUDA,
-float16, bfloat16), tensor subclasses, code being traced by ``torch.compile``, forms
-with a primitive PyTorch computes faster (`TORCH_FASTER`: erf, erfc), and a
+float16, bfloat16), tensor subclasses, code being traced by ``torch.compile``, and a
 backward pass that is differentiated itself (``create_graph=True``), which needs
 autograd to record it; `symcalc.export.runtime` decides that last case.  Both routes
 compute the same stable form and keep the kernel promise; an element may differ in its
@@ -32,17 +32,39 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ..numeric import rewrites
-from ..numeric.kernels import Kernel, form_kernel
+from ..numeric.kernels import Kernel, erf_array, erfc_array, form_kernel
 from .partials import Partials
 
-__all__ = ["TORCH_FASTER", "NumpyRoute", "numpy_views"]
+__all__ = ["TORCH_FUNCTIONS", "NumpyRoute", "numpy_views"]
 
-#: Primitives PyTorch computes faster than the NumPy kernels: a form holding one stays
-#: in torch ops.  erf and erfc are Cephes' rational approximations as whole-array NumPy
-#: passes in the kernels, vectorized polynomials in PyTorch: gelu′ at 10⁶ elements took
-#: 24 ns/element through the kernel in float32 against 6 in torch ops (equal in float64).
-TORCH_FASTER = (sympy.erf, sympy.erfc, rewrites.erfc)
+
+def _torch_pass(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
+    """A kernel helper ``f(z, out=None)`` as one call of ``torch.special.<name>`` on the
+    arrays' memory (``fallback``, the NumPy helper, for a read-only input)."""
+
+    def run(z, out=None):
+        import torch
+
+        z = np.asarray(z)
+        if not z.flags.writeable or z.dtype not in (np.float32, np.float64):
+            return fallback(z, out=out)
+        if out is None:
+            out = np.empty_like(z)
+        getattr(torch.special, name)(torch.from_numpy(z), out=torch.from_numpy(out))
+        return out
+
+    run.__name__ = f"torch_{name}"
+    return run
+
+
+#: Kernel helpers that PyTorch computes faster, replaced inside the kernels it runs.
+#: erf and erfc are Cephes' rational approximations as whole-array float64 NumPy passes
+#: in the kernels (gelu′ at 10⁶ elements: 24 ns/element in float32), vectorized
+#: polynomials in PyTorch; both meet the kernel promise (tested over the catalog).
+TORCH_FUNCTIONS = {
+    "erf_array": _torch_pass("erf", erf_array),
+    "erfc_array": _torch_pass("erfc", erfc_array),
+}
 
 
 def numpy_views(tensors: Sequence[Any]) -> list[np.ndarray] | None:
@@ -89,15 +111,12 @@ class NumpyRoute:
         self._lock = threading.Lock()
 
     def kernel(self, index: tuple[int, ...], *, scaled: bool = False) -> Kernel | None:
-        """The kernel of the partial along ``index``, times the gradient if ``scaled``;
-        None where the torch-op code is faster (a form with one of `TORCH_FASTER`)."""
+        """The kernel of the partial along ``index``, times the gradient if ``scaled``
+        (None: the level runs in torch ops; a subclass may decide so)."""
         key = (tuple(sorted(index)), scaled)
         with self._lock:
             if key not in self._kernels:
                 partial = self.partials.get(key[0])
-                if partial.form.branched.has(*TORCH_FASTER):
-                    self._kernels[key] = None
-                    return None
                 pure = len(set(key[0])) == 1
                 self._kernels[key] = form_kernel(
                     partial.entry,
@@ -105,6 +124,7 @@ class NumpyRoute:
                     order=partial.order,
                     wrt=self.partials.variables[key[0][0]] if pure else None,
                     scale=self.grad if scaled else None,
+                    functions=TORCH_FUNCTIONS,
                 )
             return self._kernels[key]
 

@@ -605,6 +605,7 @@ def form_kernel(
     order: int = 0,
     wrt: sympy.Symbol | None = None,
     scale: sympy.Symbol | None = None,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
 ) -> Kernel:
     """The NumPy kernel of a stable form that is already built (not cached here).
 
@@ -612,7 +613,9 @@ def form_kernel(
     derivative of ``symcalc.export``) compiles it here.  ``order`` and ``wrt`` only
     label the result.  ``scale``, a symbol not among the form's variables, becomes
     one more argument, last, that multiplies the result inside the kernel's own pass
-    (grad · ∂f/∂x for a backward pass, with no extra pass over memory).
+    (grad · ∂f/∂x for a backward pass, with no extra pass over memory).  ``functions``
+    replaces run-time helpers of the generated code by others with the same contract
+    (``erfc_array``: another whole-array erfc that meets the kernel promise).
 
     Examples
     --------
@@ -631,7 +634,9 @@ def form_kernel(
         bound, lowered, branched = (sympy.Mul(scale, e) for e in (bound, lowered, branched))
     domains = [_domain_range(entry, v) for v in variables]
     pre = pre_lower(branched, "numpy")
-    function, source, counts, constants, result = compile_numpy(pre, variables, entry.name, domains)
+    function, source, counts, constants, result = compile_numpy(
+        pre, variables, entry.name, domains, functions
+    )
     return Kernel(
         bound,
         variables,

@@ -110,15 +110,16 @@ def to_torch(
     itself differentiated, run through symcalc's NumPy kernel of the same stable form
     (`symcalc.export.torch_numpy`): zero-copy in and out, one chunked, cache-resident
     kernel call instead of one freshly allocated tensor per operation (the grad
-    multiplies inside the kernel).  The result is a fresh tensor; NaN and ±inf inputs
-    give what the torch-op code gives, with no NumPy warning.  Other devices and dtypes
-    (CUDA, float16, bfloat16), forms with erf (PyTorch's is faster) and a differentiated
+    multiplies inside the kernel; erf and erfc inside it are PyTorch's).  The result is a
+    fresh tensor; NaN and ±inf inputs give what the torch-op code gives, with no NumPy
+    warning.  Other devices and dtypes (CUDA, float16, bfloat16) and a differentiated
     backward (``create_graph=True``) run the stable form in torch ops.
 
     ``compile=True`` runs each level's forward, and each backward product grad · ∂f/∂aᵢ,
     through ``torch.compile`` (TorchInductor; on CPU it needs a C++ compiler): one fused
-    loop instead of one pass over memory per operation of the stable form, 1.5-17x
-    faster at 10⁶ elements (``benchmarks/README.md``), same promise.  Compiling costs seconds at
+    loop instead of one pass per operation of the stable form, same promise; on CPU it
+    is about as fast as the default route (``benchmarks/README.md``), on other devices
+    the way to fuse.  Compiling costs seconds at
     the first call for each dtype and kind of shape (tens of seconds for the first
     compile in a process), so the default stays eager: turn it on for long training runs
     on large tensors, not for a few small calls.

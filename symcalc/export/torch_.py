@@ -118,8 +118,9 @@ def to_torch(
     ``compile=True`` runs each level's forward, and each backward product grad · ∂f/∂aᵢ,
     through ``torch.compile`` (TorchInductor; on CPU it needs a C++ compiler): one fused
     loop instead of one pass per operation of the stable form, same promise; on CPU it
-    is about as fast as the default route (``benchmarks/README.md``), on other devices
-    the way to fuse.  Compiling costs seconds at
+    beats the default route at 10⁶ elements for some functions (silu′, elu′: one loop
+    against the kernel's passes) and loses at 10⁷ (``benchmarks/README.md``).
+    Compiling costs seconds at
     the first call for each dtype and kind of shape (tens of seconds for the first
     compile in a process), so the default stays eager: turn it on for long training runs
     on large tensors, not for a few small calls.

@@ -94,7 +94,8 @@ def test_backward_evaluates_the_symbolic_levels_and_builds_only_what_is_asked():
     (first,) = torch.autograd.grad(loss.sum(), z, create_graph=True)
     (second,) = torch.autograd.grad(first.sum(), z)
     assert torch.equal(first.detach(), g.level((0,))(z.detach(), 1.0))
-    assert torch.equal(second, g.level((0, 0))(z.detach(), 1.0))
+    # an undifferentiated backward on CPU runs the same form as a NumPy kernel: an ulp off
+    torch.testing.assert_close(second, g.level((0, 0))(z.detach(), 1.0), rtol=5e-16, atol=0)
     assert set(g._levels) == {(), (0,), (0, 0)}  # the target's derivatives were never built
 
 

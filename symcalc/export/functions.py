@@ -91,11 +91,11 @@ class FrameworkFunction:
             return self._namespace["_plain"](value) if self._runtime.plain else value
         partials = [(lambda i=i: self.level(index + (i,))) for i in range(len(self.variables))]
         return self._namespace["_differentiable"](
-            self._traced(value), partials, **self._extra(index)
+            self._traced(value, index), partials, **self._extra(index)
         )
 
-    def _traced(self, value: Callable[..., Any]) -> Callable[..., Any]:
-        """A level's body as its wrapper calls it (a subclass may compile it)."""
+    def _traced(self, value: Callable[..., Any], index: tuple[int, ...]) -> Callable[..., Any]:
+        """A level's body as its wrapper calls it (a subclass may compile it or route it)."""
         return value
 
     def _extra(self, index: tuple[int, ...]) -> dict[str, Any]:

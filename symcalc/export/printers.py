@@ -36,7 +36,11 @@ class TorchPrinter(ArrayPrinter):
 
     MODULE = "torch"
     FUNCTIONS = {"erf": "torch.special.erf", "erfc": "torch.special.erfc"}
-    TEMPLATES = {"cbrt": "(torch.sign({0}) * torch.abs({0}) ** (1.0 / 3.0))"}
+    TEMPLATES = {
+        "cbrt": "(torch.sign({0}) * torch.abs({0}) ** (1.0 / 3.0))",
+        # torch.sign(NaN) is 0; NumPy's and JAX's sign give NaN: so does this
+        "sign": "torch.where(torch.isnan({0}), {0}, torch.sign({0}))",
+    }
     CLAMP_MAX = "torch.clamp(torch.exp(u), max=torch.finfo(u.dtype).max)"
 
     def tensor(self, code: str) -> str:

@@ -14,13 +14,15 @@ from ..symbolic.catalog import Entry
 from .functions import FrameworkFunction
 from .jax_ import require
 from .partials import Partials, check_order_max
+from .torch_numpy import NumpyRoute
 
 __all__ = ["TorchFunction", "to_torch"]
 
 
 class TorchFunction(FrameworkFunction):
-    """``f`` as a PyTorch function: forward and backward are symcalc's stable kernels in
-    torch ops, double backward supported, dtype and device kept.
+    """``f`` as a PyTorch function: forward and backward are symcalc's stable kernels (the
+    NumPy kernels on CPU float tensors, torch ops elsewhere), double backward supported,
+    dtype and device kept.
 
     With ``compile=True`` each level's forward and each backward product
     (grad · ∂f/∂aᵢ) go through ``torch.compile``: one fused loop each instead of one
@@ -34,16 +36,22 @@ class TorchFunction(FrameworkFunction):
         super().__init__(partials, order_max)
         self.compile = compile
         self._fused: dict[tuple[int, ...], Callable[..., Any]] = {}
+        self._numpy = NumpyRoute(partials)
 
-    def _traced(self, value: Callable[..., Any]) -> Callable[..., Any]:
-        return _compiled(value) if self.compile else value
+    def _traced(self, value: Callable[..., Any], index: tuple[int, ...]) -> Callable[..., Any]:
+        if self.compile:
+            return _compiled(value)
+        return self._numpy.forward(value, index)
 
     def _extra(self, index: tuple[int, ...]) -> dict[str, Any]:
-        if not self.compile:
-            return {}
-        return {
-            "fused": [(lambda i=i: self.fused(index + (i,))) for i in range(len(self.variables))]
-        }
+        n = len(self.variables)
+        if self.compile:
+            return {"fused": [(lambda i=i: self.fused(index + (i,))) for i in range(n)]}
+        return {"fused": [(lambda i=i: self._product(index + (i,))) for i in range(n)]}
+
+    def _product(self, index: tuple[int, ...]) -> Callable[..., Any]:
+        """``grad · (partial along index)`` for an undifferentiated eager backward pass."""
+        return self._numpy.product(index, lambda: self.body(index))
 
     def fused(self, index: tuple[int, ...]) -> Callable[..., Any]:
         """``grad · (partial along index)`` as one compiled function of (grad, *args)."""
@@ -89,7 +97,7 @@ def to_torch(
     """``f`` (catalog name, expression or `Entry`) as a PyTorch function.
 
     Each level up to ``order_max`` is a ``torch.autograd.Function``: forward evaluates
-    the stable form in torch ops, backward multiplies the gradient by symcalc's stable
+    the stable form, backward multiplies the gradient by symcalc's stable
     partial derivative, itself such a Function, so ``create_graph=True`` (double
     backward, Hessian-vector products) uses the symbolic second derivative.  Beyond
     ``order_max`` autograd differentiates the last level's code.  Tensors keep their
@@ -97,10 +105,22 @@ def to_torch(
     kernel promise, 1e-12 relative in float64 and 1e-5 in float32 over the whole finite
     range, for the value and the symbolic derivatives.
 
+    On CPU tensors of float32 or float64 (the default ``compile=False``) each level's
+    forward, and each backward product grad · ∂f/∂aᵢ of a backward pass that is not
+    itself differentiated, run through symcalc's NumPy kernel of the same stable form
+    (`symcalc.export.torch_numpy`): zero-copy in and out, one chunked, cache-resident
+    kernel call instead of one freshly allocated tensor per operation (the grad
+    multiplies inside the kernel; erf and erfc inside it are PyTorch's).  The result is a
+    fresh tensor; NaN and ±inf inputs give what the torch-op code gives, with no NumPy
+    warning.  Other devices and dtypes (CUDA, float16, bfloat16) and a differentiated
+    backward (``create_graph=True``) run the stable form in torch ops.
+
     ``compile=True`` runs each level's forward, and each backward product grad · ∂f/∂aᵢ,
     through ``torch.compile`` (TorchInductor; on CPU it needs a C++ compiler): one fused
-    loop instead of one pass over memory per operation of the stable form, 1.5-17x
-    faster at 10⁶ elements (``benchmarks/README.md``), same promise.  Compiling costs seconds at
+    loop instead of one pass per operation of the stable form, same promise; on CPU it
+    beats the default route at 10⁶ elements for some functions (silu′, elu′: one loop
+    against the kernel's passes) and loses at 10⁷ (``benchmarks/README.md``).
+    Compiling costs seconds at
     the first call for each dtype and kind of shape (tens of seconds for the first
     compile in a process), so the default stays eager: turn it on for long training runs
     on large tensors, not for a few small calls.

@@ -117,7 +117,7 @@ dtype('float32')
 
 from __future__ import annotations
 
-from .api import BACKENDS, CHUNK, Kernel, StableForm, kernel, stable_form
+from .api import BACKENDS, CHUNK, Kernel, StableForm, form_kernel, kernel, stable_form
 from .erf import erf_array, erfc_array
 
 __all__ = [
@@ -127,6 +127,7 @@ __all__ = [
     "StableForm",
     "erf_array",
     "erfc_array",
+    "form_kernel",
     "kernel",
     "stable_form",
 ]

@@ -29,7 +29,7 @@ from .lowering import of_reciprocals, pre_lower
 from .ranges import FINITE, Range
 from .runtime import CHUNK, INT_OF, chunk_pool, output_array
 
-__all__ = ["BACKENDS", "CHUNK", "Kernel", "StableForm", "kernel", "stable_form"]
+__all__ = ["BACKENDS", "CHUNK", "Kernel", "StableForm", "form_kernel", "kernel", "stable_form"]
 
 _DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
 
@@ -103,6 +103,28 @@ class Kernel:
         if self.checks_output and self.stable:
             result = self._finish(result, arrays, dtype)
         return result[()] if result.ndim == 0 else result
+
+    def evaluate(self, *arrays: np.ndarray) -> np.ndarray:
+        """The kernel on arrays its caller has checked: no conversion, always an array.
+
+        For callers that already hold arrays of one dtype, float32 or float64, that
+        broadcast together (``to_torch`` on CPU tensors): it skips `__call__`'s checks
+        and conversions (about 15 µs), and a 0-d result stays a 0-d array.  The result
+        is a fresh array of the broadcast shape, the inputs are never written, and the
+        promise is `__call__`'s (NumPy's overflow or invalid condition included).  Only
+        for ``backend="numpy"`` with ``stable=True``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> kernel("sigmoid", order=1).evaluate(np.zeros(()))
+        array(0.25)
+        """
+        dtype = arrays[0].dtype
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        with np.errstate(all="ignore"):  # intermediate inf and NaN are the kernel's business
+            result = self._run(list(arrays), dtype, shape)
+        return self._finish(result, arrays, dtype) if self.checks_output else result
 
     def _finish(self, result: np.ndarray, arrays: Sequence[np.ndarray], dtype) -> np.ndarray:
         """Recompute in extended range the elements where finite inputs gave inf or NaN.
@@ -574,6 +596,66 @@ def _build(
         branches=form.branches,
         evaluated=form.branched,
         **own,
+    )
+
+
+def form_kernel(
+    entry: Entry,
+    form: StableForm,
+    *,
+    order: int = 0,
+    wrt: sympy.Symbol | None = None,
+    scale: sympy.Symbol | None = None,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
+) -> Kernel:
+    """The NumPy kernel of a stable form that is already built (not cached here).
+
+    `kernel` derives the form it compiles; a caller that holds one (a mixed partial
+    derivative of ``symcalc.export``) compiles it here.  ``order`` and ``wrt`` only
+    label the result.  ``scale``, a symbol not among the form's variables, becomes
+    one more argument, last, that multiplies the result inside the kernel's own pass
+    (grad · ∂f/∂x for a backward pass, with no extra pass over memory).  ``functions``
+    replaces run-time helpers of the generated code by others with the same contract
+    (``erfc_array``: another whole-array erfc that meets the kernel promise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from symcalc.symbolic.catalog import get
+    >>> entry = get("sigmoid")
+    >>> form = stable_form(entry, sympy.diff(entry.expr, entry.variable))
+    >>> g = sympy.Dummy("g")
+    >>> form_kernel(entry, form, order=1, scale=g).evaluate(np.zeros(2), np.array([1.0, 4.0]))
+    array([0.25, 1.  ])
+    """
+    variables = form.variables
+    bound, lowered, branched = form.bound, form.lowered, form.branched
+    if scale is not None:
+        variables += (scale,)
+        bound, lowered, branched = (sympy.Mul(scale, e) for e in (bound, lowered, branched))
+    domains = [_domain_range(entry, v) for v in variables]
+    pre = pre_lower(branched, "numpy")
+    function, source, counts, constants, result = compile_numpy(
+        pre, variables, entry.name, domains, functions
+    )
+    return Kernel(
+        bound,
+        variables,
+        source,
+        entry,
+        order,
+        wrt,
+        None,
+        "numpy",
+        True,
+        lowered,
+        form.rewrites,
+        function,
+        buffers=counts,
+        constants=constants,
+        branches=form.branches,
+        checks_output=not result.finite,
+        evaluated=branched,
     )
 
 

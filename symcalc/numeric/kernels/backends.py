@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,14 +52,16 @@ def compile_numpy(
     variables: Sequence[sympy.Symbol],
     label: str,
     domains: Sequence[Range] = (),
+    functions: Mapping[str, Callable[..., Any]] | None = None,
 ) -> tuple[Callable[..., Any], str, dict[str, int], tuple[str, ...], Range]:
     """``_kernel(a0, ..., out, scratch)``, its source, buffer counts, constant buffers and
-    the range of its result when the variables lie in ``domains`` (default: anywhere)."""
+    the range of its result when the variables lie in ``domains`` (default: anywhere).
+    ``functions`` replaces names of `NAMESPACE` (another ``erfc_array``, same contract)."""
     graph = Graph(variables)
     root = graph.build(lowered)
     inputs = dict(zip(graph.names.values(), domains, strict=False))
     source, counts, constants, result = numpy_source(graph, root, inputs)
-    namespace = dict(NAMESPACE)
+    namespace = {**NAMESPACE, **(functions or {})}
     exec(compile(source, f"<symcalc kernel {label}>", "exec"), namespace)  # noqa: S102 - generated
     return namespace["_kernel"], source, counts, constants, result
 

@@ -152,7 +152,9 @@ def select(mask, a, b, out, ints):
     a = np.asarray(a, dtype=out.dtype)
     b = np.asarray(b, dtype=out.dtype)
     m = ints.view(kind)
-    np.multiply(mask, -1, out=m, casting="unsafe")
+    # all bits set where mask: -mask through int8 (4x faster in float32 than mask·-1,
+    # whose bool-by-int64 loop casts every element)
+    np.negative(np.asarray(mask).view(np.int8), out=m)
     ai, bi, oi = a.view(kind), b.view(kind), out.view(kind)
     if oi is bi or np.shares_memory(out, b):
         tmp = np.bitwise_xor(ai, bi)

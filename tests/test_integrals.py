@@ -514,3 +514,33 @@ def test_antiderivative_bad_input():
         antiderivative("sigmod(x)")
     with pytest.raises(SymcalcError, match=r"function of x, y; .* write numbers for y"):
         antiderivative("x*y")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x*log(x)",
+        "sqrt(x)*exp(-x)",
+        "1/x + atan(x)",
+        "asin(x)**2 + x**3",
+        "x**(-1/2) + sin(x)",
+        "atanh(x)*cosh(x)",
+        "acosh(x)/x**2",
+        "abs(x - 1)**3 + log(x)",
+        "x**(3/2) - tanh(x)",
+        "x**(1/3)",  # a cube root: left to SymPy
+        "log(x + 1)",  # log of more than the variable: left to SymPy
+    ],
+)
+def test_the_plain_domain_is_what_sympy_finds(text):
+    """The structural shortcut for the commonest formulas (log(x), sqrt(x), 1/x, ...)
+    gives exactly SymPy's continuous_domain, or declines."""
+    from symcalc.symbolic import domains
+
+    f = expand_named(parse(text))
+    x = symbol("x")
+    fast = domains._plain_domain(f, x)
+    if text in ("x**(1/3)", "log(x + 1)"):
+        assert fast is None
+    else:
+        assert fast == domains._domain(f, x)

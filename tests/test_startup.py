@@ -137,6 +137,28 @@ def test_the_budget_worker_inherits_what_sympys_first_sum_imports():
     assert _loaded_after(code) == [False, True, "x + 1"]
 
 
+def test_the_command_line_spares_sympys_isinstance_only_imports():
+    """A command runs under stand-ins for sympy.tensor.tensor (which SymPy's first sum
+    imports, with sympy.combinatorics, to test isinstance) and sympy.physics.units: the
+    same answer, without loading either; code that really uses them gets the real ones."""
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from symcalc.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    main(['integrate', 'x*log(x)'])\n"
+        "loaded = [m for m in ('sympy.tensor.tensor', 'sympy.combinatorics',\n"
+        "    'sympy.physics.units') if m in sys.modules]\n"
+        "from symcalc.symbolic.lean import stand_ins\n"
+        "with stand_ins('sympy.tensor.tensor'):\n"
+        "    from sympy.tensor.tensor import TensorIndexType\n"
+        "real = TensorIndexType.__module__\n"
+        "print(json.dumps([out.getvalue().splitlines()[0], loaded, real]))\n"
+    )
+    first, loaded, real = _loaded_after(code)
+    assert first == "∫ x*log(x) dx = x**2*log(x)/2 - x**2/4 + C"
+    assert loaded == [] and real == "sympy.tensor.tensor"
+
+
 def test_a_run_builds_only_its_commands_parser():
     parser = build_parser(["derive"])
     sub = next(a for a in parser._actions if a.dest == "command")

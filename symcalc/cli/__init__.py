@@ -25,6 +25,7 @@ from typing import NoReturn
 
 from .._version import __version__
 from ..errors import SymcalcError
+from ..symbolic.lean import STAND_INS, stand_ins
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from .flags import to_flags
 
@@ -293,7 +294,8 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser(_command_named(_ARGV))
     args = parser.parse_args(_glue_negative_values(_ARGV, _value_options(parser)))
     try:
-        return args.run(args)
+        with stand_ins(*STAND_INS):  # a short process: SymPy's isinstance-only imports spared
+            return args.run(args)
     except SymcalcError as exc:
         message = to_flags(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         print(f"symcalc {args.command}: error: {message}", file=sys.stderr)

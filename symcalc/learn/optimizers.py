@@ -30,10 +30,10 @@ Why SciPy for L-BFGS and Newton-CG: they are the reference implementations
 (scikit-learn's ``lbfgs`` solver calls SciPy's L-BFGS-B, its ``newton-cg`` is a copy of
 SciPy's), with line searches and trust-region updates refined over decades; symcalc
 contributes what they lack: the exact gradient and Hessian-vector product, derived
-symbolically and evaluated by stable kernels.  Why Newton is symcalc's own: SciPy has no line-search Newton method
-that takes a dense Hessian and factors it once per step (``trust-exact`` factors
-several times per step, ``Newton-CG`` solves by conjugate gradients); the loop is 40
-lines around `scipy.linalg.cho_factor`.
+symbolically and evaluated by stable kernels.  Why Newton is symcalc's own: SciPy has
+no line-search Newton method that takes a dense Hessian and factors it once per step
+(``trust-exact`` factors several times per step, ``Newton-CG`` solves by conjugate
+gradients); the loop is 40 lines around `scipy.linalg.cho_factor`.
 
 Every method reports each iterate to a `symcalc.learn.stopping.Monitor`, which decides
 when to stop (one scale-aware rule for all) and keeps the best iterate.

@@ -590,12 +590,12 @@ def test_auto_chooses_by_problem_size_and_says_why(monkeypatch):
     assert small.optimizer_chosen == "newton" and "3 parameters ≤ 1000" in small.reason
     monkeypatch.setattr(optimizers, "NEWTON_MAX_PARAMETERS", 2)
     large = descend("logistic", "synthetic:logistic")
-    assert large.optimizer_chosen == "trust-ncg" and "Hessian-vector product" in large.reason
+    assert large.optimizer_chosen == "newton-cg" and "Hessian-vector product" in large.reason
     assert large.converged and large.loss == pytest.approx(small.loss, rel=1e-12)
     monkeypatch.setattr(optimizers, "NEWTON_MAX_PARAMETERS", 1000)
     monkeypatch.setattr(optimizers, "NEWTON_MAX_COST", 1)
     costly = descend("logistic", "synthetic:logistic")
-    assert costly.optimizer_chosen == "trust-ncg" and "gradient passes" in costly.reason
+    assert costly.optimizer_chosen == "newton-cg" and "gradient passes" in costly.reason
     assert costly.loss == pytest.approx(small.loss, rel=1e-12)
     import symcalc.learn.descent as descent_module
 

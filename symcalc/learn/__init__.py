@@ -6,8 +6,8 @@ classes), `models` (objectives J(θ) as symbolic sums, with gradients and Hessia
 derived from the loss's derivatives and the model's Jacobian), `network` (dense networks
 of any depth: the layout of θ, the forward pass, backpropagation and the R-operator),
 `scaling` (preconditioning by a change of variables), `streaming` (CSV files and dask
-arrays read chunk by chunk, shuffled minibatches), `optimizers` (Newton, SciPy's L-BFGS
-and trust-region Newton-CG, the first-order rules, SGD, and ``auto``'s policy),
+arrays read chunk by chunk, shuffled minibatches), `optimizers` (Newton, SciPy's L-BFGS,
+Newton-CG and trust-region Newton-CG, the first-order rules, SGD, and ``auto``'s policy),
 `stopping` (the scale-aware stopping rule, divergence, separable classes, the best
 iterate), `descent` (results and the entry points `descend` and `optimize`),
 `initializers` (named weight initializations), `flow` (gradient norms across the depth

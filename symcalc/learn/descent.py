@@ -8,7 +8,7 @@ gradient and Hessian are derived symbolically) to data from `symcalc.learn.data`
 
 ``optimizer="auto"`` (the default) chooses by problem size and data location
 (`symcalc.learn.optimizers.choose`): Newton's method from the symbolic Hessian for
-convex models up to 1000 parameters, trust-region Newton-CG above, L-BFGS for
+convex models up to 1000 parameters, Newton-CG (SciPy) above, L-BFGS for
 networks, minibatch SGD for a file that does not fit in memory.  The result says
 what was chosen and why (``optimizer_chosen``, ``reason``).
 
@@ -416,7 +416,7 @@ def optimize(
     monitor.learning_rate = 0.0
     if (
         requested == "auto"
-        and name in ("newton", "trust-ncg")
+        and name in ("newton", "newton-cg")
         and objective.n_parameters <= CONDITION_CHECK_PARAMETERS
         and _hessian_is_costly(objective)
     ):
@@ -464,7 +464,7 @@ CONDITION_CHECK_PARAMETERS = 200
 def _newton_or_lbfgs(
     objective: Any, problem: Any, theta: np.ndarray, name: str, reason: str
 ) -> tuple[str, str]:
-    """``name`` (Newton or trust-region Newton-CG), unless ∇²J(θ₀) is so well conditioned
+    """``name`` (Newton or Newton-CG), unless ∇²J(θ₀) is so well conditioned
     that L-BFGS wins (large data only).
 
     The condition number is measured on at most `CONDITION_SAMPLE` rows spread over the

@@ -431,11 +431,16 @@ class SoftmaxHead:
         return float(np.sum(self.values(Z, codes)))
 
     def probabilities(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(P, top, Q): softmax(Z), the row maxima, and Q = 1 − P computed without cancellation."""
-        top, _, E, rest = _softmax_parts(Z)
+        """(P, top, Q): softmax(Z), the row maxima, and Q = 1 − P computed without cancellation.
+
+        Off the row's top P ≤ ½, so 1 − P is exact to rounding; at the top Q is the sum of
+        the others, rest/(1 + rest).  P and Q are written over the buffers of the
+        exponentials and the shifted outputs (two n × K arrays in all).
+        """
+        top, S, E, rest = _softmax_parts(Z)
         total = 1 + rest
-        P = E / total[:, None]
-        Q = (total[:, None] - E) / total[:, None]
+        P = np.divide(E, total[:, None], out=E)
+        Q = np.subtract(1.0, P, out=S)
         Q[np.arange(Z.shape[0]), top] = rest / total
         return P, top, Q
 

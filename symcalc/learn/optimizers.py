@@ -1,4 +1,4 @@
-"""The optimizers, one registry: first-order rules, Newton, L-BFGS, trust-region Newton-CG, SGD.
+"""The optimizers, one registry: first-order rules, Newton, L-BFGS, Newton-CG, SGD.
 
 `OPTIMIZERS` maps each name ``descend`` takes to a `Method`; ``auto`` (the default) is a
 policy, `choose`, that picks one by problem size and data location and says why.
@@ -10,8 +10,11 @@ newton      damped Newton from the symbolic Hessian: solve ∇²J·s = −∇J b
             redundant intercepts), then backtrack (Armijo) so every step descends.
             A handful of iterations on every convex model.
 lbfgs       SciPy's L-BFGS-B on symcalc's J and ∇J.
-trust-ncg   SciPy's trust-region Newton-CG on J, ∇J and the symbolically derived
-            Hessian-vector product ∇²J·v (never forms ∇²J; networks too).
+newton-cg   SciPy's line-search Newton-CG on J, ∇J and the symbolically derived
+            Hessian-vector product ∇²J·v (never forms ∇²J), the algorithm of
+            scikit-learn's ``newton-cg``; trust-ncg finishes if SciPy stops early.
+trust-ncg   SciPy's trust-region Newton-CG on the same (networks too: it copes with
+            negative curvature).
 gd          θ ← θ − α∇J, exactly the textbook rule
 momentum    v ← βv + ∇J;  θ ← θ − αv  (heavy ball, β = 0.9)
 nesterov    v ← βv + ∇J;  θ ← θ − α(∇J + βv)  (Nesterov, look-ahead form)
@@ -23,14 +26,14 @@ sgd         minibatch SGD over chunks of the data (`symcalc.learn.streaming`): a
             sets the step; deterministic for a seed.
 =========== =====================================================================
 
-Why SciPy for L-BFGS and Newton-CG: they are the reference implementations (the ones
-scikit-learn's ``lbfgs`` and ``newton-cg`` solvers call), with line searches and
-trust-region updates refined over decades; symcalc contributes what they lack: the
-exact gradient and Hessian-vector product, derived symbolically and evaluated by
-stable kernels.  Why Newton is symcalc's own: SciPy has no line-search Newton method
-that takes a dense Hessian and factors it once per step (``trust-exact`` factors
-several times per step, ``Newton-CG`` solves by conjugate gradients); the loop is 40
-lines around `scipy.linalg.cho_factor`.
+Why SciPy for L-BFGS and Newton-CG: they are the reference implementations
+(scikit-learn's ``lbfgs`` solver calls SciPy's L-BFGS-B, its ``newton-cg`` is a copy of
+SciPy's), with line searches and trust-region updates refined over decades; symcalc
+contributes what they lack: the exact gradient and Hessian-vector product, derived
+symbolically and evaluated by stable kernels.  Why Newton is symcalc's own: SciPy has
+no line-search Newton method that takes a dense Hessian and factors it once per step
+(``trust-exact`` factors several times per step, ``Newton-CG`` solves by conjugate
+gradients); the loop is 40 lines around `scipy.linalg.cho_factor`.
 
 Every method reports each iterate to a `symcalc.learn.stopping.Monitor`, which decides
 when to stop (one scale-aware rule for all) and keeps the best iterate.
@@ -78,9 +81,9 @@ ADAM_LEARNING_RATE = 0.1
 NEWTON_MAX_PARAMETERS = 1000
 #: ... and while one Hessian costs at most this many gradient passes, (p + 1)(K + 1)/2 for
 #: the linear models: Newton's ~10 steps then cost less than anything else (breast cancer
-#: 31, wine 28).  Above it the Hessian is never formed: trust-region Newton-CG takes as
-#: few outer steps with Hessian-vector products (digits, 358: 12 steps, 14× faster than
-#: L-BFGS's 211 gradients; a 10⁵ × 50 logistic regression, 51: on a par with L-BFGS).
+#: 31, wine 28).  Above it the Hessian is never formed: Newton-CG takes as few outer
+#: steps with Hessian-vector products (digits, 358: 11 steps and 180 products, where
+#: trust-region Newton-CG needs 320 and L-BFGS 211 gradients at 14× trust-ncg's time).
 NEWTON_MAX_COST = 40
 #: Learning-rate schedules of ``sgd``: α_t from α₀, the step t and the total T.
 SCHEDULES: Mapping[str, str] = MappingProxyType(
@@ -497,10 +500,16 @@ class _Cache:
 
 class SciPyMethod(Method):
     """``scipy.optimize.minimize(method=...)`` with symcalc's J, ∇J (and ∇²J·v), stopped by
-    symcalc's monitor from the callback (SciPy's own tolerances are set to 0)."""
+    symcalc's monitor from the callback (SciPy's own tolerances are set to 0).
+
+    SciPy sees θ' in units of `unit` (x = θ'/unit, f(x) = J(unit·x)/unit): the gradient
+    is the same numbers, the Hessian unit times larger; a power of two, so the change
+    rounds nothing.  1 except where a method compares curvature to an absolute constant.
+    """
 
     scipy_name = ""
     needs = "gradient"
+    unit = 1.0
 
     def options(self, settings: Settings, monitor: Monitor) -> dict:
         return {"maxiter": monitor.max_iter + 10}
@@ -509,33 +518,52 @@ class SciPyMethod(Method):
         return {}
 
     def run(self, problem, theta, settings, monitor):
-        import scipy.optimize
-
         cache = _Cache(problem)
         loss, gradient = cache(theta)
         monitor.start(theta, loss, gradient)
         monitor.learning_rate = 0.0
+        message = self.minimize(problem, theta, settings, monitor, cache)
+        monitor.stall(f"{self.scipy_name} stopped: {message}")
+
+    def minimize(
+        self, problem: Any, theta: np.ndarray, settings: Settings, monitor: Monitor, cache: _Cache
+    ) -> str:
+        """SciPy's method from ``theta``, each iterate recorded (the monitor raises `Stop`
+        when it is done); returns SciPy's message if SciPy stops first."""
+        import scipy.optimize
+
+        unit = self.unit
         previous = [np.array(theta, dtype=float)]
 
+        def fun(x):
+            value, gradient = cache.fun(x * unit)
+            return value / unit, gradient
+
         def callback(xk):
-            value, g = cache(xk)
-            step = float(np.linalg.norm(xk - previous[0]))
-            previous[0] = np.array(xk, dtype=float)
-            monitor.record(xk, value, g, step)
+            theta = xk * unit
+            value, g = cache(theta)
+            step = float(np.linalg.norm(theta - previous[0]))
+            previous[0] = theta
+            monitor.record(theta, value, g, step)
+
+        extra = self.extra(problem)
+        if "hessp" in extra and unit != 1.0:
+            hessp = extra["hessp"]
+            extra["hessp"] = lambda x, v: hessp(x * unit, v) * unit
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.optimize.OptimizeWarning)
             result = scipy.optimize.minimize(
-                cache.fun,
-                np.array(theta, dtype=float),
+                fun if unit != 1.0 else cache.fun,
+                np.array(theta, dtype=float) / unit,
                 jac=True,
                 method=self.scipy_name,
                 callback=callback,
                 options=self.options(settings, monitor),
-                **self.extra(problem),
+                **extra,
             )
         message = result.message if isinstance(result.message, str) else str(result.message)
-        monitor.stall(f"{self.scipy_name} stopped: {message.lower().rstrip('.')}")
+        return message.lower().rstrip(".")
 
 
 class LBFGS(SciPyMethod):
@@ -554,6 +582,16 @@ class LBFGS(SciPyMethod):
         }
 
 
+def _hessp(problem: Any) -> dict:
+    """SciPy's ``hessp`` argument: the derived ∇²J(θ)·v."""
+
+    def hessp(theta, v):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return problem.hessian_vector(np.asarray(theta, dtype=float), v)
+
+    return {"hessp": hessp}
+
+
 class TrustNCG(SciPyMethod):
     """SciPy's trust-region Newton-CG with the symbolically derived Hessian-vector product."""
 
@@ -565,11 +603,50 @@ class TrustNCG(SciPyMethod):
         return {"maxiter": monitor.max_iter + 10, "gtol": 0.0}
 
     def extra(self, problem):
-        def hessp(theta, v):
-            with np.errstate(over="ignore", invalid="ignore"):
-                return problem.hessian_vector(np.asarray(theta, dtype=float), v)
+        return _hessp(problem)
 
-        return {"hessp": hessp}
+
+class NewtonCG(SciPyMethod):
+    """SciPy's line-search Newton-CG with the derived Hessian-vector product.
+
+    The algorithm scikit-learn's ``newton-cg`` solver runs (its own copy of SciPy's):
+    each step solves ∇²J·s = −∇J by conjugate gradients to the residual
+    min(½, √‖g‖₁)·‖g‖₁, then a Wolfe line search.  On digits (650 parameters) 180
+    Hessian-vector products where trust-ncg, whose inner solves stop at the tighter
+    min(½, √‖g‖₂)·‖g‖₂ and at its trust region, takes 320.
+
+    SciPy also ends a solve when the curvature pᵀ∇²J p ≤ 3ε, an absolute number
+    (scikit-learn's copy made it relative): near the optimum, ‖∇J‖ ≈ 1e-7 on digits,
+    every direction passes it, and SciPy stops short of symcalc's tolerance.  So SciPy
+    works in units of 2³² (`SciPyMethod.unit`): the same gradients, the Hessian 2³²
+    times larger, and the test sees only directions of no curvature.  If SciPy still
+    stops first (a line search that fails at rounding level), trust-ncg takes the last
+    steps from the best iterate.
+    """
+
+    name = "newton-cg"
+    scipy_name = "Newton-CG"
+    needs = "hessian_vector"
+    unit = 2.0**32
+
+    def options(self, settings, monitor):
+        return {"maxiter": monitor.max_iter + 10, "xtol": 0.0}
+
+    def extra(self, problem):
+        return _hessp(problem)
+
+    def run(self, problem, theta, settings, monitor):
+        cache = _Cache(problem)
+        loss, gradient = cache(theta)
+        monitor.start(theta, loss, gradient)
+        monitor.learning_rate = 0.0
+        message = self.minimize(problem, theta, settings, monitor, cache)
+        monitor.notes.append(
+            f"Newton-CG (SciPy) stopped ({message}); trust-ncg took the last steps"
+        )
+        finisher = OPTIMIZERS["trust-ncg"]
+        message = finisher.minimize(problem, monitor.best_theta, settings, monitor, cache)
+        monitor.stall(f"trust-ncg stopped: {message}")
 
 
 def schedule(name: str, alpha: float, step: int, per_epoch: int, total: int) -> float:
@@ -661,6 +738,7 @@ OPTIMIZERS: Mapping[str, Method] = MappingProxyType(
         "newton": Newton(),
         "lbfgs": LBFGS(),
         "trust-ncg": TrustNCG(),
+        "newton-cg": NewtonCG(),
         "gd": FirstOrder(GradientDescent),
         "momentum": FirstOrder(Momentum),
         "nesterov": FirstOrder(Nesterov),
@@ -708,15 +786,15 @@ def choose(
             f"of iterations{where}"
         )
     if objective.has_hessian and n <= NEWTON_MAX_PARAMETERS:
-        return "trust-ncg", (
+        return "newton-cg", (
             f"{n} parameters, but one exact Hessian costs about {cost:.0f} gradient passes "
-            f"(> {NEWTON_MAX_COST}): trust-region Newton-CG (SciPy) with the symbolic "
-            f"Hessian-vector product takes Newton's few steps without forming it{where}"
+            f"(> {NEWTON_MAX_COST}): Newton-CG (SciPy) with the symbolic Hessian-vector "
+            f"product takes Newton's few steps without forming it{where}"
         )
     if objective.has_hessian:
-        return "trust-ncg", (
-            f"{n} parameters > {NEWTON_MAX_PARAMETERS}: trust-region Newton-CG with the "
-            f"symbolic Hessian-vector product, never forming the {n} × {n} Hessian{where}"
+        return "newton-cg", (
+            f"{n} parameters > {NEWTON_MAX_PARAMETERS}: Newton-CG (SciPy) with the symbolic "
+            f"Hessian-vector product, never forming the {n} × {n} Hessian{where}"
         )
     if objective.convex:
         return "lbfgs", (

@@ -36,7 +36,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Moments", "Preconditioned", "Scaling", "balanced_scale", "column_moments"]
+__all__ = [
+    "SAMPLE_ROWS",
+    "Moments",
+    "Preconditioned",
+    "Scaling",
+    "balanced_scale",
+    "column_moments",
+    "sample_moments",
+]
 
 #: Rows per block of the moment pass (about 2 MB of float64 at 128 columns).
 _BLOCK_BYTES = 1 << 21
@@ -104,6 +112,42 @@ def _moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
         squares += ones[:k] @ np.square(deviation, out=deviation)
     squares -= drift**2 / n
     return mean + drift / n, np.sqrt(np.maximum(squares, 0.0) / n)
+
+
+#: Above this many rows the preconditioning's moments come from this many rows spread evenly
+#: over X (`sample_moments`): any nonsingular scaling has the same optimum, so estimates
+#: serve as well as exact moments, and two passes over a large X cost more than the
+#: optimizer's first iterations (10⁵ × 50: 7 ms of a 73 ms fit).
+SAMPLE_ROWS = 4096
+
+
+def sample_moments(X: Any, rows: int = SAMPLE_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """Column (mean, spread) for preconditioning: exact up to ``rows`` rows, above it
+    estimated on ``rows`` rows spread evenly over X (every ⌈m/rows⌉-th row, no randomness).
+
+    A column that is constant on the sample but not on X (a rare value, a few outliers
+    the stride misses) gets its exact moments from the whole column, so no feature that
+    varies keeps an unscaled direction.  A dask array gets its exact moments, chunk by
+    chunk (a strided sample would read every chunk anyway).
+
+    Examples
+    --------
+    >>> X = np.zeros((10_000, 2)); X[:, 0] = np.arange(10_000) % 7; X[5, 1] = 1.0
+    >>> mean, spread = sample_moments(X, rows=100)
+    >>> bool(spread[1] > 0), round(float(mean[1]), 6)  # column 1 is 0 on the sample
+    (True, 0.0001)
+    """
+    n = X.shape[0]
+    if _is_dask(X) or n <= rows:
+        return column_moments(X)
+    step = -(-n // rows)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, spread = _moments(np.asarray(X[::step], dtype=float))
+        flat = np.flatnonzero(~(spread > 0))
+        if flat.size:  # constant on the sample: the whole column decides
+            exact_mean, exact_spread = _moments(np.asarray(X[:, flat], dtype=float))
+            mean[flat], spread[flat] = exact_mean, exact_spread
+    return mean, spread
 
 
 class Moments:
@@ -209,9 +253,10 @@ class Scaling:
         spread s_j gets penalty curvature λ/s_j² in standardized units, far above the
         data's c (``curvature``, the loss's bound): the scale becomes
         s_j·√(1 + λ/(c·s_j²)), so both add up to c on the diagonal of the Hessian
-        (a Jacobi preconditioner, exact for uncorrelated features).
+        (a Jacobi preconditioner, exact for uncorrelated features).  On large X the
+        moments are estimated on a sample of the rows (`sample_moments`).
         """
-        mean, scale = column_moments(X)
+        mean, scale = sample_moments(X)
         return cls(n_parameters, blocks, mean, balanced_scale(scale, l2, curvature))
 
     @classmethod

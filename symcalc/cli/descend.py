@@ -57,7 +57,7 @@ def add(sub) -> None:
         "--optimizer",
         choices=list(OPTIMIZER_NAMES),
         default="auto",
-        help="newton, lbfgs, trust-ncg, a first-order rule, or sgd (minibatches read in "
+        help="newton, lbfgs, newton-cg, trust-ncg, a first-order rule, or sgd (minibatches read in "
         "chunks); auto (default) chooses by problem size and data location and prints why",
     )
     p.add_argument(
@@ -269,5 +269,5 @@ def _network_derivation(model, classes: int | None, fmt: str) -> str:
     derivation = model.backprop(classes)
     if fmt == "latex":
         return derivation.to_latex()
-    lines = [derivation.to_text(), "", "Hessian-vector product (for trust-ncg):"]
+    lines = [derivation.to_text(), "", "Hessian-vector product (for newton-cg and trust-ncg):"]
     return "\n".join(lines + [f"  {line}" for line in HESSIAN_VECTOR])

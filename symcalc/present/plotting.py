@@ -1293,6 +1293,7 @@ OPTIMIZER_COLORS: dict[str, str] = {
     "newton": PALETTE[5],
     "lbfgs": PALETTE[6],
     "trust-ncg": "#8C564B",
+    "newton-cg": "#BCBD22",
     "sgd": "#7F7F7F",
 }
 

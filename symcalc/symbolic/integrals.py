@@ -520,9 +520,9 @@ def _reason(found, finished: bool, timeout: float | None) -> str:
     notes = () if found is None else found.notes
     proved = any("no elementary antiderivative" in n for n in notes)
     rejected = [n for n in notes if "rejected" in n or "only in part" in n]
-    if proved:
-        why = "the Risch algorithm proves there is no elementary antiderivative"
-    elif rejected:
+    if proved:  # a proof, whatever the other methods did in their time (so the text is stable)
+        return "the Risch algorithm proves there is no elementary antiderivative"
+    if rejected:
         why = "the answers found failed verification (" + rejected[0] + ")"
     else:
         why = "SymPy finds no closed form in elementary or special functions"

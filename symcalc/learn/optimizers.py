@@ -518,12 +518,18 @@ class SciPyMethod(Method):
         return {}
 
     def run(self, problem, theta, settings, monitor):
+        cache = self.start(problem, theta, monitor)
+        message = self.minimize(problem, theta, settings, monitor, cache)
+        monitor.stall(f"{self.scipy_name} stopped: {message}")
+
+    @staticmethod
+    def start(problem: Any, theta: np.ndarray, monitor: Monitor) -> _Cache:
+        """The run's first evaluation, recorded: the cache SciPy's calls then share."""
         cache = _Cache(problem)
         loss, gradient = cache(theta)
         monitor.start(theta, loss, gradient)
         monitor.learning_rate = 0.0
-        message = self.minimize(problem, theta, settings, monitor, cache)
-        monitor.stall(f"{self.scipy_name} stopped: {message}")
+        return cache
 
     def minimize(
         self, problem: Any, theta: np.ndarray, settings: Settings, monitor: Monitor, cache: _Cache
@@ -636,10 +642,7 @@ class NewtonCG(SciPyMethod):
         return _hessp(problem)
 
     def run(self, problem, theta, settings, monitor):
-        cache = _Cache(problem)
-        loss, gradient = cache(theta)
-        monitor.start(theta, loss, gradient)
-        monitor.learning_rate = 0.0
+        cache = self.start(problem, theta, monitor)
         message = self.minimize(problem, theta, settings, monitor, cache)
         monitor.notes.append(
             f"Newton-CG (SciPy) stopped ({message}); trust-ncg took the last steps"

@@ -25,6 +25,7 @@ import sympy
 
 from ..errors import SymcalcError
 from ..numeric.kernels.backends import array_source
+from .memo import Memo
 from .partials import Partial, Partials
 from .printers import PRINTERS
 from .runtime import RUNTIMES, load
@@ -71,19 +72,15 @@ class FrameworkFunction:
         self.order_max = order_max
         self._runtime = RUNTIMES[self.framework]
         self._namespace = load(self.framework)
-        self._levels: dict[tuple[int, ...], Callable[..., Any]] = {}
-        self._sources: dict[tuple[int, ...], str] = {}
-        self._bodies: dict[tuple[int, ...], Callable[..., Any]] = {}
         self._lock = threading.RLock()
+        self._levels: Memo[tuple[int, ...], Callable[..., Any]] = Memo(self._lock)
+        self._bodies: Memo[tuple[int, ...], Callable[..., Any]] = Memo(self._lock)
+        self._sources: dict[tuple[int, ...], str] = {}
 
     # -- levels -------------------------------------------------------------------------
     def level(self, index: Sequence[int] = ()) -> Callable[..., Any]:
         """The function of the partial derivative along ``index`` (variable positions)."""
-        key = tuple(sorted(index))
-        with self._lock:
-            if key not in self._levels:
-                self._levels[key] = self._wire(key)
-            return self._levels[key]
+        return self._levels.get(tuple(sorted(index)), self._wire)
 
     def _wire(self, index: tuple[int, ...]) -> Callable[..., Any]:
         value = self.body(index)
@@ -104,11 +101,7 @@ class FrameworkFunction:
 
     def body(self, index: Sequence[int] = ()) -> Callable[..., Any]:
         """The plain generated function of the partial along ``index`` (built once)."""
-        key = tuple(sorted(index))
-        with self._lock:
-            if key not in self._bodies:
-                self._bodies[key] = self._compile(key)
-            return self._bodies[key]
+        return self._bodies.get(tuple(sorted(index)), self._compile)
 
     def _compile(self, index: tuple[int, ...]) -> Callable[..., Any]:
         partial = self.partials.get(index)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import keyword
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +37,7 @@ from ..symbolic.catalog import Entry
 from ..symbolic.derivatives import differentiate, tidy
 from ..symbolic.kinks import apply_convention, heaviside_at_zero
 from ..symbolic.parse import resolve
+from .memo import Memo
 
 __all__ = ["Partial", "Partials", "check_order_max", "python_names"]
 
@@ -157,18 +157,13 @@ class Partials:
         heaviside_at_zero(convention)
         self.entry = resolve(f, **dict(params or {}))
         self.convention = convention
-        self._built: dict[tuple[int, ...], Partial] = {}
-        self._lock = threading.RLock()
+        self._built: Memo[tuple[int, ...], Partial] = Memo()
         function = self.get(())
         self.variables: tuple[sympy.Symbol, ...] = function.form.variables
 
     def get(self, index: Iterable[int]) -> Partial:
         """The partial derivative along the variables at positions ``index`` (any order)."""
-        key = tuple(sorted(index))
-        with self._lock:
-            if key not in self._built:
-                self._built[key] = self._build(key)
-            return self._built[key]
+        return self._built.get(tuple(sorted(index)), self._build)
 
     def _build(self, index: tuple[int, ...]) -> Partial:
         if not index:

@@ -13,6 +13,7 @@ from ..errors import SymcalcError
 from ..symbolic.catalog import Entry
 from .functions import FrameworkFunction
 from .jax_ import require
+from .memo import Memo
 from .partials import Partials, check_order_max
 from .torch_numpy import NumpyRoute
 
@@ -35,7 +36,7 @@ class TorchFunction(FrameworkFunction):
     def __init__(self, partials: Partials, order_max: int, *, compile: bool = False):
         super().__init__(partials, order_max)
         self.compile = compile
-        self._fused: dict[tuple[int, ...], Callable[..., Any]] = {}
+        self._fused: Memo[tuple[int, ...], Callable[..., Any]] = Memo(self._lock)
         self._numpy = NumpyRoute(partials)
 
     def _traced(self, value: Callable[..., Any], index: tuple[int, ...]) -> Callable[..., Any]:
@@ -55,17 +56,16 @@ class TorchFunction(FrameworkFunction):
 
     def fused(self, index: tuple[int, ...]) -> Callable[..., Any]:
         """``grad · (partial along index)`` as one compiled function of (grad, *args)."""
-        key = tuple(sorted(index))
-        with self._lock:
-            if key not in self._fused:
-                # a code object of its own: torch.compile caches per code object, and a
-                # closure shared by every level would exhaust its recompile limit
-                namespace = {"body": self.body(key)}
-                source = "def product(grad, *args):\n    return grad * body(*args)\n"
-                label = f"<symcalc torch {self.entry.name} grad * d{list(key)}>"
-                exec(compile(source, label, "exec"), namespace)  # noqa: S102 - fixed text
-                self._fused[key] = _compiled(namespace["product"])
-            return self._fused[key]
+        return self._fused.get(tuple(sorted(index)), self._compile_product)
+
+    def _compile_product(self, key: tuple[int, ...]) -> Callable[..., Any]:
+        # a code object of its own: torch.compile caches per code object, and a closure
+        # shared by every level would exhaust its recompile limit
+        namespace = {"body": self.body(key)}
+        source = "def product(grad, *args):\n    return grad * body(*args)\n"
+        label = f"<symcalc torch {self.entry.name} grad * d{list(key)}>"
+        exec(compile(source, label, "exec"), namespace)  # noqa: S102 - fixed text
+        return _compiled(namespace["product"])
 
     def __repr__(self) -> str:
         text = super().__repr__()

@@ -25,7 +25,6 @@ torch-op code gives (tested over the catalog); no NumPy warning is raised or sho
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ import numpy as np
 import sympy
 
 from ..numeric.kernels import Kernel, erf_array, erfc_array, form_kernel
+from .memo import Memo
 from .partials import Partials
 
 __all__ = ["TORCH_FUNCTIONS", "NumpyRoute", "numpy_views"]
@@ -106,27 +106,26 @@ class NumpyRoute:
         self.partials = partials
         #: The gradient, as the extra last argument of a backward product's kernel.
         self.grad = sympy.Dummy("grad")
-        self._kernels: dict[tuple[tuple[int, ...], bool], Kernel | None] = {}
-        self._products: dict[tuple[int, ...], Callable[..., Any]] = {}
-        self._lock = threading.Lock()
+        self._kernels: Memo[tuple[tuple[int, ...], bool], Kernel | None] = Memo()
+        self._products: Memo[tuple[int, ...], Callable[..., Any]] = Memo()
 
     def kernel(self, index: tuple[int, ...], *, scaled: bool = False) -> Kernel | None:
         """The kernel of the partial along ``index``, times the gradient if ``scaled``
         (None: the level runs in torch ops; a subclass may decide so)."""
-        key = (tuple(sorted(index)), scaled)
-        with self._lock:
-            if key not in self._kernels:
-                partial = self.partials.get(key[0])
-                pure = len(set(key[0])) == 1
-                self._kernels[key] = form_kernel(
-                    partial.entry,
-                    partial.form,
-                    order=partial.order,
-                    wrt=self.partials.variables[key[0][0]] if pure else None,
-                    scale=self.grad if scaled else None,
-                    functions=TORCH_FUNCTIONS,
-                )
-            return self._kernels[key]
+        return self._kernels.get((tuple(sorted(index)), scaled), self._build_kernel)
+
+    def _build_kernel(self, key: tuple[tuple[int, ...], bool]) -> Kernel | None:
+        index, scaled = key
+        partial = self.partials.get(index)
+        pure = len(set(index)) == 1
+        return form_kernel(
+            partial.entry,
+            partial.form,
+            order=partial.order,
+            wrt=self.partials.variables[index[0]] if pure else None,
+            scale=self.grad if scaled else None,
+            functions=TORCH_FUNCTIONS,
+        )
 
     def forward(self, value: Callable[..., Any], index: tuple[int, ...]) -> Callable[..., Any]:
         """``value`` (the level's torch-op body) with CPU float tensors sent to the kernel."""
@@ -148,12 +147,12 @@ class NumpyRoute:
     ) -> Callable[..., Any]:
         """``grad · (partial along index)`` as a function of (grad, *args): one kernel
         pass on CPU float tensors, else ``grad * body()(*args)`` in torch ops."""
-        import torch
+        return self._products.get(tuple(sorted(index)), lambda key: self._product(key, body))
 
-        key = tuple(sorted(index))
-        with self._lock:
-            if key in self._products:
-                return self._products[key]
+    def _product(
+        self, key: tuple[int, ...], body: Callable[[], Callable[..., Any]]
+    ) -> Callable[..., Any]:
+        import torch
 
         def product(grad, *args):
             arrays = numpy_views((*args, grad))
@@ -164,5 +163,4 @@ class NumpyRoute:
             with np.errstate(all="ignore"):
                 return torch.from_numpy(kernel.evaluate(*arrays))
 
-        with self._lock:
-            return self._products.setdefault(key, product)
+        return product

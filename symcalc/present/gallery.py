@@ -959,13 +959,19 @@ def _pages(names: Sequence[str], jobs: int, timeout: float) -> Iterator[EntryPag
 
 
 def _stop_workers(pool, others: set) -> None:
-    """Cancel what is queued and kill the pool's workers now (not after the queue drains)."""
+    """Cancel what is queued and kill the pool's workers now (not after the queue drains).
+
+    The workers are killed first; the pool's manager thread then sees them gone, fails
+    what was pending and exits, and is waited for, so that no other thread is still
+    reaping a worker when this returns (a worker reaped by that thread while this one
+    joins it would stay listed as alive).
+    """
     import multiprocessing
 
-    pool.shutdown(wait=False, cancel_futures=True)
     workers = [p for p in multiprocessing.active_children() if p not in others]
     for process in workers:
         process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
     for process in workers:
         process.join(timeout=5)
 

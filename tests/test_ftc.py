@@ -11,6 +11,7 @@ import functools
 import json
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import sympy
@@ -275,3 +276,44 @@ def test_the_theorem_is_checked_on_each_piece_between_singular_points(f, singula
 def test_a_is_refused_at_a_singular_point():
     with pytest.raises(SymcalcError, match="f is not finite at a = -1"):
         check_ftc("abs(x + 1)/(x + 1)", -1.0, x_range=(-3, 3))
+
+
+# -- defaults where f is not real on the whole plot range ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("f", "x_range", "a", "singular"),
+    [
+        ("sqrt(x)", (0.0, 5.0), 0.0, ()),  # f is real on [0, ∞): not on [-5, 0)
+        ("log(x)", (0.0, 5.0), 2.5, (0.0,)),  # log 0 = -∞: the check runs on (0, 5]
+        ("x*log(2*x)", (0.0, 5.0), 2.5, (0.0,)),
+        ("1/x", (-5.0, 5.0), 2.5, (0.0,)),  # a pole: both sides, each from its own a
+        ("tanh(1/atan(x))", (-5.0, 5.0), 2.5, (0.0,)),
+        ("sqrt(16*x**2 - 9)/x", (0.75, 5.0), 2.875, ()),  # the longer side, x >= 3/4
+        ("sqrt(cos(x))", (0.0, math.pi / 2), 0.0, ()),  # the stretch holding 0
+    ],
+)
+def test_without_a_range_the_check_runs_where_f_is_real(f, x_range, a, singular):
+    check = check_ftc(f)
+    assert check.held, check.to_text()
+    assert check.x_range == pytest.approx(x_range, abs=1e-12)
+    assert check.a == a and check.singular == singular
+    # the truth: A(x) = ∫ₐˣ f by mpmath at 30 digits at the range's far end
+    g = sympy.lambdify(sympy.Symbol("x"), sympy.sympify(f), modules="mpmath")
+    with mpmath.workdps(30):
+        far = float(mpmath.quad(g, [a, x_range[1]]))
+    assert check.accumulation[-1] == pytest.approx(far, rel=1e-12)
+
+
+def test_a_range_the_caller_gives_is_kept():
+    with pytest.raises(SymcalcError, match="f is not finite at -5"):
+        check_ftc("sqrt(x)", x_range=(-5, 5))
+
+
+def test_a_fast_varying_f_is_differentiated_with_a_small_enough_step():
+    """exp(cosh x): f'/f = sinh x = 27 at x = 4, so a step of 1e-2 has a truncation error
+    of about 1e-7 relative; the step is halved until two steps agree."""
+    check = check_ftc("2*exp(cosh(x))")
+    assert check.numeric_held, check.to_text()
+    f = np.array([2 * mpmath.exp(mpmath.cosh(v)) for v in check.x], dtype=float)
+    assert np.max(check.derivative_error / np.max(f)) < 1e-12

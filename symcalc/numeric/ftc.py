@@ -430,6 +430,29 @@ def _numeric_derivative(kern, points: np.ndarray, h: np.ndarray) -> np.ndarray:
     return means @ _WEIGHTS_RICHARDSON
 
 
+def _settled_derivative(
+    kern, points: np.ndarray, h: np.ndarray, tolerance: float, halvings: int = 8
+) -> np.ndarray:
+    """`_numeric_derivative` at steps ``h``, halved where two successive steps disagree by
+    more than a tenth of ``tolerance`` (relative to max(1, |slope|)): f varying on a scale
+    shorter than h (exp(cosh x) at x = 4, where f'/f = 27).  Where the first two agree the
+    first estimate is kept."""
+    h = np.array(np.broadcast_to(np.asarray(h, dtype=float), points.shape))
+    slopes = _numeric_derivative(kern, points, h)
+    todo = np.arange(points.size)
+    for _ in range(halvings):
+        h[todo] /= 2
+        finer = _numeric_derivative(kern, points[todo], h[todo])
+        with np.errstate(invalid="ignore"):
+            change = np.abs(finer - slopes[todo])
+            settled = change <= 0.1 * tolerance * np.maximum(1.0, np.abs(finer))
+        slopes[todo[~settled]] = finer[~settled]
+        todo = todo[~settled]
+        if not todo.size:
+            break
+    return slopes
+
+
 def check_ftc(
     f: Function,
     a: float | None = None,
@@ -443,10 +466,13 @@ def check_ftc(
 ) -> FTCCheck:
     """Check d/dx ∫ₐˣ f(t) dt = f(x) symbolically (where F exists) and numerically (always).
 
-    ``a`` defaults to 0, or to the middle of the entry's plot range when 0 is outside
-    its domain (binary cross-entropy: p ∈ (0, 1)).  The check runs on ``x_range``
-    (default: the entry's ``plot_range``, widened to contain ``a``) at ``points``
-    equally spaced points plus the kinks.  The numeric part holds when every error is
+    The check runs on ``x_range`` (default: the entry's ``plot_range``, cut to where f is
+    real: ``sqrt(x)`` on [0, 5]; of several stretches the one holding 0, else the
+    longest), widened to contain ``a``, at ``points`` equally spaced points plus the
+    kinks; it is split where f is undefined (a pole, log x at 0).  ``a`` defaults to 0,
+    or to the middle of the entry's plot range when 0 is outside its domain (binary
+    cross-entropy: p ∈ (0, 1)); where f is not finite at 0 (log x, 1/x), halfway from 0
+    to the right end of the range.  The numeric part holds when every error is
     at most ``tolerance * max(1, |value|)``.  ``antiderivative`` checks a claimed F
     (text or SymPy) instead of integrating: a wrong one fails both parts.  A piecewise
     F must also be continuous (a jump is no antiderivative across it).
@@ -465,10 +491,18 @@ def check_ftc(
     text = f if isinstance(f, str) else entry.name
     low, high = check_range(entry.plot_range if x_range is None else x_range)
     kern = _kernel(entry)
+    timeout = budget.default_seconds() if timeout is None else timeout
+    domain = _real_domain(entry, timeout)
+    if x_range is None:  # sqrt(x): [0, 5], not [-5, 5] where half of it is not real
+        low, high = _on_domain(domain, low, high)
+    if isinstance(points, bool) or not isinstance(points, int) or not 11 <= points <= 100_000:
+        raise SymcalcError(
+            f"`points` must be a whole number from 11 to 100000, got {points!r}", parameter="points"
+        )
     if a is None:
-        a = default_lower_limit(entry)
-        if not math.isfinite(float(_values(kern, a))):  # log(x): start inside the range
-            a = (low + high) / 2
+        grid = np.linspace(low, high, points)
+        avoid = _singular_points(entry, domain, low, high, grid, kern)
+        a = _default_a(entry, kern, low, high, avoid)
     a = check_number(a, "a")
     if not _in_domain(entry, a):
         raise SymcalcError(
@@ -488,12 +522,7 @@ def check_ftc(
                 f"({_domain_text(entry)}); "
                 "choose a range inside it"
             )
-    if isinstance(points, bool) or not isinstance(points, int) or not 11 <= points <= 100_000:
-        raise SymcalcError(
-            f"`points` must be a whole number from 11 to 100000, got {points!r}", parameter="points"
-        )
     tolerance = check_number(tolerance, "tolerance")
-    timeout = budget.default_seconds() if timeout is None else timeout
 
     found = (
         _claimed(entry, antiderivative)
@@ -515,13 +544,13 @@ def check_ftc(
     start = time.perf_counter()
     kinks = _numeric_kinks(entry, low, high)
     base = np.linspace(low, high, points)
-    singular = _singular_points(entry, low, high, base, kern)
+    singular = _singular_points(entry, domain, low, high, base, kern)
     if any(abs(a - c) <= 1e-9 * (high - low) for c in singular):
         raise SymcalcError(
             f"f is not finite at a = {a:g}; choose another `a` where f is defined", parameter="a"
         )
     F = _evaluator(found.antiderivative, entry.variable, raw=True) if found.found else None
-    edges = [low, *singular, high]
+    edges = sorted({low, *singular, high})
     parts = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         a_k = a if lo <= a <= hi else (lo + hi) / 2
@@ -563,15 +592,74 @@ def check_ftc(
     )
 
 
-def _singular_points(entry: Entry, low: float, high: float, grid: np.ndarray, kern) -> list[float]:
-    """Points of (low, high) where f is undefined between two intervals of its domain.
+def _real_domain(entry: Entry, timeout: float) -> sympy.Set | None:
+    """Where f is real and continuous, as SymPy finds it within ``timeout``; None if not."""
+    expr = expand_named(entry.expr)
+    try:
+        return budget.within(
+            timeout, real_domain, expr, entry.variable, what="the real domain of f"
+        )
+    except TimeBudgetExceeded:
+        return None
+
+
+def _on_domain(domain: sympy.Set | None, low: float, high: float) -> tuple[float, float]:
+    """[low, high] cut to f's real domain: of the stretches where f is real (single points
+    where it is undefined, poles, bridged: the check splits there), the one holding 0,
+    else the longest (the right one of two as long); [low, high] if the domain is unknown
+    or covers it."""
+    if domain is None:
+        return low, high
+    window = max(abs(low), abs(high)) + 1.0
+    stretches: list[list[float]] = []
+    for interval in domain_intervals(domain, window=window):
+        left, right = max(float(interval.inf), low), min(float(interval.sup), high)
+        if right <= left:
+            continue
+        if stretches and stretches[-1][1] == left:  # only a point between: bridge it
+            stretches[-1][1] = right
+        else:
+            stretches.append([left, right])
+    if not stretches:
+        return low, high
+    holding_zero = [s for s in stretches if s[0] <= 0.0 <= s[1]]
+    longest = max(reversed(stretches), key=lambda s: s[1] - s[0])
+    chosen = holding_zero[0] if holding_zero else longest
+    return chosen[0], chosen[1]
+
+
+def _default_a(entry: Entry, kern, low: float, high: float, avoid: Sequence[float]) -> float:
+    """The default lower limit: `default_lower_limit` when f is finite there (and not at a
+    point to ``avoid``) and it lies in [low, high].  Else, from inside the range, halfway
+    to the right end (log x on [0, 5]: 2.5; 1/x on [-5, 5]: 2.5), or to the left end, the
+    first of these where f is finite; from outside, the middle of the range (an end may be
+    where f is defined but its antiderivative's formula is not)."""
+    start = default_lower_limit(entry)
+    tiny = 1e-9 * (high - low)
+
+    def usable(x: float) -> bool:
+        return (
+            low <= x <= high
+            and all(abs(x - c) > tiny for c in avoid)
+            and math.isfinite(float(_values(kern, x)))
+        )
+
+    middle = (low + high) / 2
+    inside = [start, (start + high) / 2, (low + start) / 2]
+    candidates = inside if low <= start <= high else [middle]
+    return float(next((c for c in candidates if usable(c)), middle))
+
+
+def _singular_points(
+    entry: Entry, domain: sympy.Set | None, low: float, high: float, grid: np.ndarray, kern
+) -> list[float]:
+    """Points of [low, high] where f is undefined next to where it is defined.
 
     From SymPy's domain of f (a pole, a 0/0 hole such as |x+1|/(x+1) at -1), and
-    numerically: a grid point where f is not finite between two where it is.
+    numerically: a grid point where f is not finite between two where it is, and an end
+    of the range where f is not finite (log x at 0: the check runs on (0, high]).
     """
-    x = entry.variable
     found: set[float] = set()
-    domain = real_domain(expand_named(entry.expr), x)
     if domain is not None:
         window = max(abs(low), abs(high)) + 1.0
         intervals = domain_intervals(domain, window=window)
@@ -583,6 +671,9 @@ def _singular_points(entry: Entry, low: float, high: float, grid: np.ndarray, ke
     for i in np.flatnonzero(bad[1:-1]) + 1:
         if not bad[i - 1] and not bad[i + 1]:
             found.add(float(grid[i]))
+    for end, inner in ((0, 1), (-1, -2)):
+        if bad[end] and not bad[inner]:
+            found.add(float(grid[end]))
     return sorted(found)
 
 
@@ -622,10 +713,14 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     if F is not None:
         F_a = F(a)
         exact = np.array([_float_difference(F(float(v)), F_a) for v in grid])
+        # an end of the range where F's formula is undefined though f is not (sqrt(16x² - 9)/x
+        # at 3/4: F's pieces hold for x > 3/4) is not compared; anywhere else NaN fails
+        compared = ~(np.isnan(exact) & ((grid == grid[0]) | (grid == grid[-1])))
+        exact, accumulated_here = exact[compared], accumulated[compared]
         with np.errstate(invalid="ignore"):
-            deviation = np.abs(accumulated - exact) / np.maximum(1.0, np.abs(exact))
+            deviation = np.abs(accumulated_here - exact) / np.maximum(1.0, np.abs(exact))
             accumulation_ok = bool(np.all(deviation <= tolerance))  # NaN fails
-        error = np.abs(accumulated - exact)
+        error = np.abs(accumulated_here - exact)
         accumulation_error = float(np.nan if np.any(np.isnan(error)) else np.max(error))
 
     # step per point: small against the distance to the nearest end or kink, so the
@@ -636,7 +731,7 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     inner = distance > 1e-9 * (high - low)
     checked = grid[inner]
     h = np.minimum(min(1e-2, 1e-3 * (high - low)), 0.01 * distance[inner])
-    slopes = _numeric_derivative(kern, checked, h)
+    slopes = _settled_derivative(kern, checked, h, tolerance)
     deviation = np.abs(slopes - values[inner])
     return _Piece(
         low=low,

@@ -230,3 +230,39 @@ def test_show_prints_the_bound_and_its_json_key(cli):
     assert json.loads(cli("show", "mse", "--format", "json").stdout)["derivative_bound"] is None
     unbounded = json.loads(cli("show", "--format", "json", "--", "x**3").stdout)
     assert unbounded["derivative_bound"]["sup"] is None
+
+
+@pytest.mark.parametrize(
+    ("f", "far", "side"),
+    [
+        ("x*cos(x)", [1e3, 1e6, 1e9], "x → −∞"),  # f′ = cos x − x sin x grows with x
+        ("sin(2*x**2)", [1e3, 1e6, 1e9], "x → −∞"),  # f′ = 4x cos(2x²)
+        ("Abs(log(x) + sin(x))", [1e-3, 1e-6, 1e-9], "x → 0⁺"),  # f′ ~ 1/x at 0⁺
+    ],
+)
+def test_a_derivative_the_critical_points_do_not_bound_is_unbounded(f, far, side, mp_digits):
+    """The numeric path (f″ = 0 has no closed form) looked for critical points in [−64, 64]
+    and settled limits only, and claimed sup |f′| ≈ 61 for x·cos x, 256 for sin(2x²) and
+    2.3e14 "attained at x ≈ 4e-15" for |log x + sin x|; the truth (mpmath at 30 digits):
+    |f′| exceeds any bound along ``far``."""
+    mp_digits(30)
+    b = bounds.derivative_bound(f)
+    assert b.sup == math.inf and b.method == "numeric"
+    assert side in [p.text for p in b.places]
+    x = sympy.Symbol("x", positive=True)  # every point of ``far`` is positive
+    g = sympy.lambdify(x, sympy.diff(sympy.sympify(f, locals={"x": x}), x), "mpmath")
+    sizes = []
+    for point in far:
+        # the largest |f′| near each point (f′ oscillates): a few samples around it
+        near = [mpmath.mpf(point) * (1 + mpmath.mpf(k) / 10**7) for k in range(-50, 51)]
+        sizes.append(max(abs(g(t)) for t in near))
+    assert sizes[0] * 100 < sizes[1] and sizes[1] * 100 < sizes[2]
+
+
+def test_an_interior_pole_of_the_derivative_is_unbounded(mp_digits):
+    """asinh(1/log x): f′ = −1/(x |log x| √(log²x + 1)) → ∞ at 0⁺ and at 1."""
+    b = bounds.derivative_bound("asinh(1/log(x))")
+    assert b.sup == math.inf
+    mp_digits(30)
+    fp = lambda t: 1 / (t * abs(mpmath.log(t)) * mpmath.sqrt(mpmath.log(t) ** 2 + 1))  # noqa: E731
+    assert fp(mpmath.mpf(1) + mpmath.mpf(10) ** -20) > 1e19

@@ -6,10 +6,11 @@ import itertools
 import json
 
 import mpmath
+import numpy as np
 import pytest
 import sympy
 
-from symcalc import CATALOG, SymcalcError, derivative, derive, get, parse
+from symcalc import CATALOG, SymcalcError, derivative, derive, get, kernel, parse
 from symcalc.symbolic.functions import expand_named, symbol
 from symcalc.symbolic.kinks import kink_candidates
 
@@ -236,6 +237,23 @@ def test_the_absolute_value_of_a_real_function_differentiates_as_a_real_one(text
             h = mpmath.mpf("1e-12")
             numeric = (g(mpmath.mpf(t) + h) - g(mpmath.mpf(t) - h)) / (2 * h)
         assert float(found.subs(x, t)) == pytest.approx(float(numeric), rel=1e-9)
+
+
+def test_the_sign_of_a_real_function_differentiates_to_zero_away_from_its_zeros():
+    """d²/dx² |log x + sin x| = sign(log x + sin x)·(−sin x − 1/x²): SymPy left
+    Derivative(sign(log x + sin x), x) in it (log x is complex for x < 0), which no kernel
+    could evaluate (`show` crashed).  The truth: mpmath's second difference at 30 digits."""
+    found = derivative("abs(log(x) + sin(x))", order=2)
+    assert not found.has(sympy.Derivative)
+    kern = kernel("abs(log(x) + sin(x))", order=2)
+    points = (0.5, 2.0, 5.0)
+    with mpmath.workdps(30):
+        g = lambda t: abs(mpmath.log(t) + mpmath.sin(t))  # noqa: E731
+        truth = [mpmath.diff(g, mpmath.mpf(t), 2) for t in points]
+    assert kern(np.array(points)) == pytest.approx([float(v) for v in truth], rel=1e-12)
+    assert [float(found.subs(x, t)) for t in points] == pytest.approx(
+        [float(v) for v in truth], rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", ["acot", "asec", "acsc", "acoth", "asech", "acsch"])

@@ -354,8 +354,11 @@ def _limit(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr, side: str) ->
     return sympy.limit(expr, var, point, side)
 
 
-def _ends(expr: sympy.Expr, var: sympy.Symbol, parts: list[sympy.Set]) -> Iterator[_Candidate]:
-    """Values at (or limits towards) the ends of each interval of the region."""
+def _ends(
+    expr: sympy.Expr, var: sympy.Symbol, parts: list[sympy.Set], infinite: bool = True
+) -> Iterator[_Candidate]:
+    """Values at (or limits towards) the ends of each interval of the region (the ends at
+    ±∞ only if ``infinite``)."""
     for part in parts:
         if isinstance(part, sympy.FiniteSet):
             for point in part:
@@ -365,6 +368,8 @@ def _ends(expr: sympy.Expr, var: sympy.Symbol, parts: list[sympy.Set]) -> Iterat
             (part.inf, "+", part.left_open),
             (part.sup, "-", part.right_open),
         ):
+            if point.is_infinite and not infinite:
+                continue
             value = None if point.is_infinite else expr.subs(var, point)
             if point.is_infinite or is_open or not value.is_finite:
                 yield _Candidate(_limit(expr, var, point, side), limit=(point, side))
@@ -416,14 +421,17 @@ def _analyse_piece(
 ) -> Iterator[tuple[tuple[_Candidate, ...], bool]]:
     """Yields (candidates, True) when every candidate of the piece is known in closed form.
 
-    The critical points come first: where they have no closed form the piece is
-    bracketed numerically anyway, and its (sometimes slow) limits are not needed.
+    The critical points come first.  Where they have no closed form the piece is
+    bracketed numerically, but the values at the ends and poles are still wanted (a grid
+    cannot see |f′| → ∞ at an end of the domain: |log x + sin x| at 0⁺), so they are
+    yielded as (candidates, False).
     """
     parts = _components(region)
     if parts is None:
         return
     critical = _critical(expr, var, region)
-    if critical is None:
+    if critical is None:  # ±∞ is the numeric path's (`_numeric_limits`, `_missed`)
+        yield (*_ends(expr, var, parts, infinite=False), *_poles(expr, var, region)), False
         return
     yield (*critical, *_ends(expr, var, parts), *_poles(expr, var, region)), True
 
@@ -643,6 +651,42 @@ def _numeric_limits(first, grid: np.ndarray) -> list[_Candidate]:
     return out
 
 
+#: |f′| this many times the largest candidate, in the outer half of the float range (by
+#: magnitude), is growth without bound (x·cos x, sin(2x²)), not a missed maximum.
+_GROWTH = 1e6
+
+
+def _missed(
+    first, grid: np.ndarray, magnitudes: np.ndarray, finite_f: np.ndarray, candidates
+) -> list[_Candidate]:
+    """What the dense grid shows beyond the numeric candidates (critical points in
+    [−64, 64] and settled limits at ±∞).
+
+    f′ not finite where f is: an infinite value there (asinh(1/log x) at 0).  The largest
+    |f′| above every candidate: ∞ as x → ±∞ when it lies in the outer half of the float
+    range and exceeds the candidates `_GROWTH`-fold (x·cos x: f′ grows with x); that value
+    where it is when it lies inside (a maximum the brackets missed).  Otherwise nothing:
+    a largest value near the end of the floats that is not growing may be a limit not yet
+    settled there, and the check then says the bound failed.
+    """
+    known = max((m for c in candidates if (m := _magnitude(c.value)) is not None), default=0.0)
+    broken = ~np.isfinite(magnitudes) & finite_f
+    if broken.any():
+        where = sympy.Float(float(grid[broken][0]), 17)
+        return [_Candidate(sympy.oo, sympy.FiniteSet(where))]
+    shown = np.where(np.isfinite(magnitudes), magnitudes, -np.inf)
+    with np.errstate(all="ignore"):
+        at, largest = _refine_maximum(first, grid, shown)
+    if not largest > known * (1 + CHECK_TOLERANCE) + 1e-300:
+        return []
+    outer = float(grid[-1] if at > 0 else grid[0])
+    if math.log2(max(abs(at), 1.0)) >= math.log2(abs(outer)) / 2:
+        if largest >= _GROWTH * max(known, 1.0):
+            return [_Candidate(sympy.oo, limit=(sympy.oo if at > 0 else -sympy.oo, ""))]
+        return []
+    return [_Candidate(largest, sympy.FiniteSet(sympy.Float(at, 17)))]
+
+
 def _choose(
     candidates: Sequence[_Candidate], var: sympy.Symbol
 ) -> tuple[float, sympy.Expr | None, list[Place]]:
@@ -711,7 +755,8 @@ def _dense_check(
         note = f"the kernel of f′ is not finite at {where:.6g}"
         return DenseCheck(grid.size, low, high, math.inf, where, math.nan, False, note=note)
     magnitudes[bad] = np.inf
-    at, largest = _refine_maximum(first, grid, magnitudes)
+    with np.errstate(all="ignore"):
+        at, largest = _refine_maximum(first, grid, magnitudes)
     if not math.isfinite(sup):
         return DenseCheck(grid.size, low, high, largest, at, math.inf, True)
     reached = _reached(first, places, grid)
@@ -765,14 +810,19 @@ def derivative_bound(
     first = kernel(entry, order=1, convention=convention)
     everywhere = dense_grid()
     # only where f is real: (1 - x²)^(3/2) is defined on [-1, 1] alone
-    grid = everywhere[~np.isnan(_kernel_values(kernel(entry, order=0), everywhere))]
+    values = _kernel_values(kernel(entry, order=0), everywhere)
+    grid = everywhere[~np.isnan(values)]
     if grid.size == 0:
         raise SymcalcError("f takes no real value at any float; is f real there?")
+    finite_f = np.isfinite(values[~np.isnan(values)])
     magnitudes = np.abs(_kernel_values(first, grid))
     if not solved:
-        second = kernel(sympy.diff(g, var), stable=False)  # its sign, near a peak of |f′|
-        candidates += _numeric_critical(first, second, grid, magnitudes)
+        # f″ by symcalc's rules (sympy.diff leaves Derivative(sign(u)) of |u|'s f′ = u′·sign(u))
+        second = kernel(derivative(g, wrt=var, convention=convention, simplify=False), stable=False)
+        with np.errstate(all="ignore"):  # SciPy's Brent steps overflow on huge |f′|
+            candidates += _numeric_critical(first, second, grid, magnitudes)
         candidates += _numeric_limits(first, everywhere)
+        candidates += _missed(first, grid, magnitudes, finite_f, candidates)
     sup, exact, places = _choose(candidates, var)
     jumps: tuple[Jump, ...] | None = ()
     if nonsmooth_atoms(entry.bind()):

@@ -95,10 +95,10 @@ def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero")
     >>> differentiate(sympy.Max(0, x), x)
     Piecewise((1, x > 0), (0, True))
     """
-    if expr.has(sympy.Abs):
-        real = expr.replace(lambda e: type(e) is sympy.Abs, lambda e: _RealAbs(*e.args))
+    if expr.has(sympy.Abs, sympy.sign):
+        real = expr.replace(lambda e: type(e) in _REAL, lambda e: _REAL[type(e)](*e.args))
         found = sympy.diff(real, var).replace(
-            lambda e: type(e) is _RealAbs, lambda e: sympy.Abs(*e.args)
+            lambda e: type(e) in _GENERAL, lambda e: _GENERAL[type(e)](*e.args)
         )
     else:
         found = sympy.diff(expr, var)
@@ -114,6 +114,22 @@ class _RealAbs(sympy.Abs):
     def _eval_derivative(self, x):
         u = self.args[0]
         return sympy.Derivative(u, x, evaluate=True) * sympy.sign(u)
+
+
+class _RealSign(sympy.sign):
+    """sign(u) of a u that is real wherever it is defined: its derivative is
+    2·δ(u)·u′, zero away from u = 0 (the kink convention drops δ).  SymPy leaves
+    ``Derivative(sign(u), x)`` unevaluated for a u it cannot prove real (``log(x) +
+    sin(x)``), which no kernel can evaluate: the second derivative of |log x + sin x|."""
+
+    def _eval_derivative(self, x):
+        u = self.args[0]
+        return 2 * sympy.DiracDelta(u) * sympy.Derivative(u, x, evaluate=True)
+
+
+#: SymPy's functions -> their real-argument stand-ins while differentiating, and back.
+_REAL = {sympy.Abs: _RealAbs, sympy.sign: _RealSign}
+_GENERAL = {real: general for general, real in _REAL.items()}
 
 
 def _clean(expr: sympy.Expr) -> sympy.Expr:

@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mpmath
 import pytest
+import sympy
 
 import symcalc
 from symcalc import CATALOG, parse
@@ -52,6 +54,32 @@ def test_show_prints_formula_latex_parameters_and_domain(cli):
     assert "(z₁⁽ⁱ⁾, z₂⁽ⁱ⁾, z₃⁽ⁱ⁾, y₁⁽ⁱ⁾, y₂⁽ⁱ⁾, y₃⁽ⁱ⁾), i = 1, …, m" in softmax  # not z_1_i
     assert "classic derivative: ∂/∂z₁ = " in softmax
     assert "binary_cross_entropy(pᵢ, yᵢ)" in cli("show", "bce").stdout
+
+
+@pytest.mark.parametrize(
+    ("f", "domain", "inside", "outside"),
+    [
+        ("sqrt(x)", "x ∈ [0, ∞)", [0.0, 2.0], [-0.5]),
+        ("1/x", "x ∈ (-∞, 0) ∪ (0, ∞)", [-1.0, 1.0], [0.0]),
+        ("sqrt(16*x**2 - 9)/x", "x ∈ (-∞, -3/4] ∪ [3/4, ∞)", [-0.75, 0.75, 3.0], [0.5, 0.0]),
+        ("asin(x)", "x ∈ [-1, 1]", [-1.0, 1.0], [1.01]),
+    ],
+)
+def test_show_gives_a_users_function_the_domain_where_it_is_real(cli, f, domain, inside, outside):
+    """It said "domain: x ∈ ℝ" for sqrt(x); the truth: mpmath's value is real (and
+    finite) inside the stated set and not outside it."""
+    out = cli("show", "--", f).stdout
+    assert f"domain: {domain} (where f is real)" in out
+    g = sympy.lambdify(sympy.Symbol("x"), sympy.sympify(f), "mpmath")
+
+    def real(t):
+        try:
+            value = mpmath.mpc(g(mpmath.mpf(t)))
+        except ZeroDivisionError:
+            return False
+        return value.imag == 0 and mpmath.isfinite(value.real)
+
+    assert all(real(t) for t in inside) and not any(real(t) for t in outside)
 
 
 def test_derive_text_shows_derivative_and_classic_form(cli):

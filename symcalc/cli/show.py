@@ -29,6 +29,23 @@ def _bound(entry, timeout: float):
     return derivative_bound(entry, timeout=timeout)
 
 
+def _real_domain_text(entry, timeout: float) -> str | None:
+    """``x ∈ [0, ∞)``: where a user's function of one variable is real, when SymPy finds a
+    set smaller than the declared ℝ; else None (catalog entries declare their domain)."""
+    import sympy
+
+    from ..symbolic.domains import real_domain_within
+    from ..symbolic.functions import readable_name, set_text
+
+    if entry.kind != "expression" or len(entry.variables) != 1:
+        return None
+    var = entry.variable
+    real = real_domain_within(entry.bind(), var, timeout)
+    if real is None or real == entry.domain_of(var) or real.free_symbols:
+        return None
+    return f"{readable_name(var.name)} ∈ {set_text(sympy.Intersection(real, entry.domain_of(var)))}"
+
+
 def run(args) -> int:
     import sympy
 
@@ -51,7 +68,12 @@ def run(args) -> int:
         lhs, _, rhs = entry.latex().partition(" = ")
         print(align([Equation(lhs, (rhs,))]))
     else:
-        print(entry.to_text())
+        text = entry.to_text()
+        real = _real_domain_text(entry, parse_timeout(args.timeout))
+        if real is not None:  # a user's sqrt(x) is not defined on all of ℝ
+            declared = f"  domain: {entry.domain_text()}"
+            text = text.replace(declared, f"  domain: {real} (where f is real)")
+        print(text)
         print(f"  LaTeX: {entry.latex()}")
         if entry.kind == "loss":
             args_i = ", ".join(readable_name(v.name, "i") for v in entry.variables)

@@ -44,11 +44,11 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ..errors import SymcalcError, TimeBudgetExceeded
+from ..errors import SymcalcError
 from ..symbolic import budget
 from ..symbolic.catalog import Entry, univariate_entry
 from ..symbolic.derivatives import derivative
-from ..symbolic.domains import real_domain
+from ..symbolic.domains import real_domain_within
 from ..symbolic.functions import latex
 from ..symbolic.kinks import kink_candidates, nonsmooth_atoms
 from ..symbolic.parse import resolve
@@ -582,10 +582,7 @@ def _real_domain(entry: Entry, var: sympy.Symbol, timeout: float | None) -> symp
     """The entry's domain where f is also real (log: x > 0), as far as SymPy finds it
     within the budget; else the entry's domain as declared."""
     declared = entry.domain_of(var)
-    try:
-        real = budget.within(timeout, real_domain, entry.bind(), var, what="the real domain")
-    except TimeBudgetExceeded:
-        real = None
+    real = real_domain_within(entry.bind(), var, timeout)
     return declared if real is None else sympy.Intersection(declared, real)
 
 

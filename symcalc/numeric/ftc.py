@@ -39,7 +39,7 @@ from ..errors import SymcalcError, TimeBudgetExceeded, check_number, check_range
 from ..hooks import png_of
 from ..symbolic import budget
 from ..symbolic.catalog import Entry, univariate_entry
-from ..symbolic.domains import domain_intervals, jump_candidates, real_domain
+from ..symbolic.domains import domain_intervals, jump_candidates, real_domain_within
 from ..symbolic.functions import expand_named
 from ..symbolic.integral_steps import derivative
 from ..symbolic.integrals import Antiderivative
@@ -594,13 +594,7 @@ def check_ftc(
 
 def _real_domain(entry: Entry, timeout: float) -> sympy.Set | None:
     """Where f is real and continuous, as SymPy finds it within ``timeout``; None if not."""
-    expr = expand_named(entry.expr)
-    try:
-        return budget.within(
-            timeout, real_domain, expr, entry.variable, what="the real domain of f"
-        )
-    except TimeBudgetExceeded:
-        return None
+    return real_domain_within(entry.expr, entry.variable, timeout)
 
 
 def _on_domain(domain: sympy.Set | None, low: float, high: float) -> tuple[float, float]:

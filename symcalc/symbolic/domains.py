@@ -36,6 +36,7 @@ __all__ = [
     "evaluator",
     "jump_candidates",
     "real_domain",
+    "real_domain_within",
     "sample",
 ]
 
@@ -72,6 +73,29 @@ def real_domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set | None:
         known = _plain_domain(g, x)
         return known if known is not None else _domain(g, x)
     except (NotImplementedError, ValueError, TypeError, AttributeError, RecursionError):
+        return None
+
+
+def real_domain_within(f: sympy.Expr, x: sympy.Symbol, timeout: float | None) -> sympy.Set | None:
+    """`real_domain` under the time budget (`symcalc.symbolic.budget`); None when SymPy
+    finds no answer or the budget runs out.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> real_domain_within(sympy.sqrt(x), x, timeout=5)
+    Interval(0, oo)
+    """
+    from ..errors import TimeBudgetExceeded
+    from . import budget
+
+    expr = expand_named(f)
+    if _plain_domain(expr, x) is not None:  # read off the formula: no child process
+        return _plain_domain(expr, x)
+    try:
+        return budget.within(timeout, real_domain, expr, x, what="the real domain")
+    except TimeBudgetExceeded:
         return None
 
 

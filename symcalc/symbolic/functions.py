@@ -223,6 +223,8 @@ def set_text(domain: sympy.Set) -> str:
     --------
     >>> set_text(sympy.Interval(0, 1)), set_text(sympy.Interval.open(0, sympy.oo))
     ('[0, 1]', '(0, ∞)')
+    >>> set_text(sympy.Interval.open(-sympy.oo, 0) | sympy.Interval.open(0, sympy.oo))
+    '(-∞, 0) ∪ (0, ∞)'
     """
     if domain == sympy.S.Reals:
         return "ℝ"
@@ -239,6 +241,10 @@ def set_text(domain: sympy.Set) -> str:
     if isinstance(domain, sympy.FiniteSet):
         values = sorted(domain, key=sympy.default_sort_key)
         return "{" + ", ".join(sympy.sstr(v) for v in values) + "}"
+    if isinstance(domain, sympy.Union) and all(
+        isinstance(part, (sympy.Interval, sympy.FiniteSet)) for part in domain.args
+    ):
+        return " ∪ ".join(set_text(part) for part in domain.args)
     return sympy.sstr(domain)
 
 

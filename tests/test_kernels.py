@@ -792,3 +792,20 @@ def test_the_long_double_retry_of_an_inverse_reciprocal_stays_real():
         values = k(np.array([-3.0, -0.5, 3.0]))
     assert np.isnan(values[0]) and np.isnan(values[2])
     assert values[1] == pytest.approx(math.acos(1 / (math.atan(2.0) + math.erf(1 / 7))), rel=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("text", ["1/log(x**2)", "(cos(x) - x**3)/log(x**2)", "log(2*x**2)"])
+def test_a_log_of_a_power_does_not_go_through_the_power(text, dtype):
+    """x² underflows at x = 1e-300 (1e-40 in float32) where log(x²) is an ordinary number:
+    1/log(x**2) came out -0.0 there instead of -7.24e-4 (log(x**2) alone was saved by
+    the retry of non-finite results).  log(c·x**n) is now log c + n·log|x|.  The truth:
+    mpmath at 50 digits."""
+    tiny = 1e-300 if dtype == np.float64 else 1e-40
+    points = np.array([tiny, -tiny, 1e-20, -0.5, 3.0, 1e10], dtype=dtype)
+    got = kernel(text, dtype=dtype)(points)
+    f = sympy.lambdify(sympy.Symbol("x"), sympy.sympify(text), "mpmath")
+    with mpmath.workdps(50):
+        truth = [float(f(mpmath.mpf(float(p)))) for p in points]
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    assert np.allclose(got.astype(float), truth, rtol=tolerance, atol=0), (got, truth)

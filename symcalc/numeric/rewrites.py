@@ -630,17 +630,41 @@ def _exp_ratio_value(expr, context):
 # -- pattern rules ------------------------------------------------------------------------
 
 
+def _power_and_factor(arg: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """``(c, b**n)`` for an argument ``c·b**n`` with c a positive number (1 if absent)."""
+    if isinstance(arg, sympy.Pow):
+        return sympy.S.One, arg
+    if isinstance(arg, sympy.Mul):
+        c, rest = arg.as_independent(*arg.free_symbols) if arg.free_symbols else (arg, 1)
+        if c.is_positive and c.is_number and isinstance(rest, sympy.Pow):
+            return c, rest
+    return None
+
+
 def _log_of_power_query(e):
-    return (
-        isinstance(e, sympy.log) and isinstance(e.args[0], sympy.Pow) and e.args[0].base.is_positive
-    )
+    if not isinstance(e, sympy.log):
+        return False
+    split = _power_and_factor(e.args[0])
+    if split is None:
+        return False
+    base, exponent = split[1].as_base_exp()
+    return bool(base.is_positive or (exponent.is_integer and base.is_extended_real is not False))
 
 
 def _log_of_power_value(e, context):
-    base, exponent = e.args[0].as_base_exp()
+    """log(c·b**n) = log c + n·log b for b > 0; for an integer n and any real b, n·log|b|
+    when n is even (b**n ≥ 0 always) and n·log b when n is odd (both real only for
+    b > 0).  b**n itself may underflow or overflow where log(b**n) is an ordinary
+    number: log(x**2) at x = 1e-300 is -1381.55, and 1/log(x**2) is not 0."""
+    c, power = _power_and_factor(e.args[0])
+    base, exponent = power.as_base_exp()
     if not exponent.is_real:
         return None
-    return exponent * sympy.log(base)
+    if base.is_positive or not exponent.is_even:
+        log_base = sympy.log(base)
+    else:
+        log_base = sympy.log(sympy.Abs(base))
+    return sympy.log(c) + exponent * log_base
 
 
 def _one_plus(arg: sympy.Expr) -> sympy.Expr | None:
@@ -1071,10 +1095,14 @@ RULES: tuple[Rewrite, ...] = (
     ),
     Rewrite(
         "log_of_power",
-        "log(a**n) -> n·log(a) for a > 0",
+        "log(c·a**n) -> log(c) + n·log(a) for a > 0, n·log|a| for an even n",
         _log_of_power_query,
         _log_of_power_value,
-        examples=((sympy.log(1 / (1 + sympy.exp(u))), -sympy.log(1 + sympy.exp(u))),),
+        examples=(
+            (sympy.log(1 / (1 + sympy.exp(u))), -sympy.log(1 + sympy.exp(u))),
+            (sympy.log(u**2), 2 * sympy.log(sympy.Abs(u))),
+            (sympy.log(3 * u**4), sympy.log(3) + 4 * sympy.log(sympy.Abs(u))),
+        ),
     ),
     Rewrite(
         "log_softmax",

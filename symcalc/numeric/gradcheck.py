@@ -64,7 +64,10 @@ _VALUE_ULPS = 8.0
 _SAFETY = 2.0
 #: Central differences: steps ε^(1/3)·max(1, |x|) times these; the one whose estimated
 #: error (truncation from its neighbours, rounding from the values) is smallest is used.
-_CENTRAL_MULTIPLES = 2.0 ** np.arange(-3, 4)
+_CENTRAL_MULTIPLES = 2.0 ** np.arange(-8, 4)
+#: Rounding noise is also measured: values at x + k·δ (δ = this many ε·max(1, |x|), k =
+#: -2..2) scatter around their straight line by the evaluation's own rounding error.
+_JITTER = 4.0
 #: Ridders' tableau: the first step (times max(1, |x|)), the number of halvings, the
 #: highest extrapolation order (columns).
 _RIDDERS_FIRST = 0.1
@@ -123,8 +126,33 @@ def _shifted(points: np.ndarray, j: int, h: np.ndarray | float) -> np.ndarray:
     return moved
 
 
+def _jitter(evaluate: Callable[[np.ndarray], np.ndarray], points: np.ndarray, j: int) -> np.ndarray:
+    """The rounding noise of ``evaluate`` near each point, measured.
+
+    ``evaluate`` at x + k·δ (k = -2..2, δ = `_JITTER`·ε·max(1, |x|)), minus the straight
+    line through those five values: what is left is the evaluation's own rounding error
+    (an argument rounded before sin(x⁷) costs millions of ulps, not a few).  Twice the
+    largest residual; NaN values give inf.
+    """
+    k = np.arange(-2, 3, dtype=float)
+    delta = _JITTER * _EPS * np.maximum(1.0, np.abs(points[:, j]))
+    with np.errstate(all="ignore"):
+        values = np.array([np.real(evaluate(_shifted(points, j, i * delta))) for i in k])
+        values = values.reshape(len(k), points.shape[0], -1)
+        slope = np.tensordot(k, values, axes=(0, 0)) / np.sum(k**2)
+        line = values.mean(axis=0) + k[:, None, None] * slope
+        residual = 2 * np.max(np.abs(values - line), axis=0)
+    residual = np.where(np.isfinite(residual), residual, np.inf)
+    return residual.reshape(points.shape[0], -1)
+
+
 def _difference(
-    problem: _Problem, points: np.ndarray, j: int, h: np.ndarray, reach: np.ndarray | None = None
+    problem: _Problem,
+    points: np.ndarray,
+    j: int,
+    h: np.ndarray,
+    reach: np.ndarray | None = None,
+    jitter: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The central difference at step h, and its rounding noise from the values themselves.
 
@@ -137,7 +165,7 @@ def _difference(
     width = up_points[:, j] - down_points[:, j]
     up, down = problem.value(up_points), problem.value(down_points)
     quotient = (up - down) / width
-    noise = _VALUE_ULPS * _EPS * (np.abs(up) + np.abs(down)) / width
+    noise = (_VALUE_ULPS * _EPS * (np.abs(up) + np.abs(down)) + 2 * jitter) / width
     if reach is not None:
         quotient = np.where(h < reach, quotient, np.nan)
     return quotient, noise
@@ -152,7 +180,8 @@ def _central(
     D(2h) (the larger of (4/3)|D(h) - D(h/2)| and |D(2h) - D(h)|/3); rounding from the
     values; both times `_SAFETY`.
     """
-    rows = [_difference(problem, points, j, m * h, reach) for m in _CENTRAL_MULTIPLES]
+    noise_of_f = _jitter(problem.value, points, j)[:, 0]
+    rows = [_difference(problem, points, j, m * h, reach, noise_of_f) for m in _CENTRAL_MULTIPLES]
     quotients = np.array([q for q, _ in rows])
     noise = np.array([n for _, n in rows])
     steps = np.abs(np.diff(quotients, axis=0))
@@ -167,13 +196,19 @@ def _richardson(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ridders' method: a Richardson tableau of central differences at h, h/2, h/4, ...
 
-    Each extrapolated entry's error is estimated as its distance from the two entries it
-    was built from (Numerical Recipes' ``dfridr``), plus twice the rounding noise of the
-    smallest step it uses; the entry with the smallest estimate wins.  Steps too large for
-    the function (it varies fast, a pole or the domain's end is near) drop out by
-    themselves: their entries disagree, or are NaN.
+    Each extrapolated entry's error is estimated as its largest distance from the two
+    entries it was built from (Numerical Recipes' ``dfridr``) and from its neighbours in
+    its own column, plus twice the rounding noise of the smallest step it uses; the
+    entry with the smallest estimate wins.  Steps too large for the function (it varies
+    fast, a pole or the domain's end is near) drop out by themselves: their entries
+    disagree, or are NaN.  Large steps past a pole can still agree by accident, so the
+    result is compared with small-step central differences: where the two disagree by
+    more than both error estimates, the central one (local) is taken.
     """
-    rows = [_difference(problem, points, j, h / 2**i, reach) for i in range(_RIDDERS_LEVELS)]
+    noise_of_f = _jitter(problem.value, points, j)[:, 0]
+    rows = [
+        _difference(problem, points, j, h / 2**i, reach, noise_of_f) for i in range(_RIDDERS_LEVELS)
+    ]
     column = np.array([q for q, _ in rows])
     noise = np.array([n for _, n in rows])
     candidates, errors = [], []
@@ -181,10 +216,17 @@ def _richardson(
         factor = 4.0**k
         extrapolated = (factor * column[1:] - column[:-1]) / (factor - 1)
         spread = np.maximum(np.abs(extrapolated - column[1:]), np.abs(extrapolated - column[:-1]))
+        along = np.abs(np.diff(extrapolated, axis=0))  # neighbours in the same column
+        spread[1:] = np.maximum(spread[1:], along)
+        spread[:-1] = np.maximum(spread[:-1], along)
         candidates.append(extrapolated)
         errors.append(spread + 2 * noise[k:])
         column = extrapolated
-    return _best(np.concatenate(candidates), _SAFETY * np.concatenate(errors))
+    ridders, error = _best(np.concatenate(candidates), _SAFETY * np.concatenate(errors))
+    local, local_error = _central(problem, points, j, problem.step("central", points, j), reach)
+    agree = ~(np.abs(ridders - local) > error + local_error)  # NaN on one side: keep Ridders'
+    use_local = ~agree | ~np.isfinite(ridders)
+    return np.where(use_local, local, ridders), np.where(use_local, local_error, error)
 
 
 def _best(candidates: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,11 +248,15 @@ def _complex(
             f"complex step needs an analytic function, and {problem.name} has kinks or branches "
             "(Abs, Max, Min, Piecewise, sign); use method='richardson'"
         )
-    shifted = _shifted(points.astype(complex), j, 1j * _COMPLEX_STEP)
+
+    def complex_step(at: np.ndarray) -> np.ndarray:
+        return np.imag(problem.complex_value(_shifted(at.astype(complex), j, 1j * _COMPLEX_STEP)))
+
     with np.errstate(all="ignore"):
-        values = problem.complex_value(shifted)
+        values = problem.complex_value(_shifted(points.astype(complex), j, 1j * _COMPLEX_STEP))
         estimate = np.imag(values) / _COMPLEX_STEP
-        error = _SAFETY * _VALUE_ULPS * _EPS * np.abs(estimate)
+        noise = _jitter(complex_step, points, j)[:, 0] / _COMPLEX_STEP
+        error = _SAFETY * (_VALUE_ULPS * _EPS * np.abs(estimate) + noise)
     finite = np.isfinite(estimate) & np.isfinite(np.real(values))
     return np.where(finite, estimate, np.nan), np.where(finite, error, np.inf)
 
@@ -892,7 +938,11 @@ def _compare(
     label: str,
     excluded: tuple[tuple[tuple[float, ...], str], ...] = (),
 ) -> GradientCheck:
-    """The verdict: a point fails when |claimed - numeric| > max(tolerance·scale, error)."""
+    """The verdict: a point fails when |claimed - numeric| > max(tolerance·scale, error).
+
+    ``error`` is the numeric derivative's error estimate plus the claim's own rounding
+    noise (measured the same way as the function's, `_jitter`).
+    """
     numeric_of = _NUMERIC[method]
     with np.errstate(all="ignore"):
         analytic = np.asarray(problem.claimed(points), dtype=float).reshape(
@@ -906,6 +956,7 @@ def _compare(
         with np.errstate(all="ignore"):
             reach = problem.reach(points, j)
             numeric[:, c], error[:, c] = numeric_of(problem, points, j, h, reach)
+            error[:, c] += _SAFETY * _jitter(problem.claimed, points, j)[:, c]  # the claim's own
         if problem.kinks is not None:
             near_kink[:, c] = problem.kinks(points, j) <= 4 * _EPS ** (1 / 3) * np.maximum(
                 1.0, np.abs(points[:, j])

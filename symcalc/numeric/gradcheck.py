@@ -55,6 +55,7 @@ METHODS: dict[str, float] = {"central": 1e-6, "richardson": 1e-8, "complex": 1e-
 
 _EPS = float(np.finfo(float).eps)
 _COMPLEX_STEP = 1e-20
+_TINY = float(np.finfo(float).smallest_subnormal)
 _RICHARDSON_LEVELS = 4  # the fixed-step Richardson of `study_steps`
 #: Rounding error assumed for each function value, in ulps of the value: a composed kernel
 #: loses a few (the argument of each outer function is itself rounded).
@@ -66,8 +67,8 @@ _SAFETY = 2.0
 #: error (truncation from its neighbours, rounding from the values) is smallest is used.
 _CENTRAL_MULTIPLES = 2.0 ** np.arange(-8, 4)
 #: Rounding noise is also measured: values at x + k·δ (δ = this many ε·max(1, |x|), k =
-#: -2..2) scatter around their straight line by the evaluation's own rounding error.
-_JITTER = 4.0
+#: -3..3) scatter around a parabola by the evaluation's own rounding error.
+_JITTER = 5.3
 #: Ridders' tableau: the first step (times max(1, |x|)), the number of halvings, the
 #: highest extrapolation order (columns).
 _RIDDERS_FIRST = 0.1
@@ -129,19 +130,19 @@ def _shifted(points: np.ndarray, j: int, h: np.ndarray | float) -> np.ndarray:
 def _jitter(evaluate: Callable[[np.ndarray], np.ndarray], points: np.ndarray, j: int) -> np.ndarray:
     """The rounding noise of ``evaluate`` near each point, measured.
 
-    ``evaluate`` at x + k·δ (k = -2..2, δ = `_JITTER`·ε·max(1, |x|)), minus the straight
-    line through those five values: what is left is the evaluation's own rounding error
-    (an argument rounded before sin(x⁷) costs millions of ulps, not a few).  Twice the
-    largest residual; NaN values give inf.
+    ``evaluate`` at x + k·δ (k = -3..3, δ = `_JITTER`·ε·max(1, |x|)), minus the parabola
+    fitted through those seven values: what is left is the evaluation's own rounding
+    error (an argument rounded before sin(x²) near a zero of sin costs thousands of ulps,
+    not a few).  Twice the largest residual; NaN values give inf.
     """
-    k = np.arange(-2, 3, dtype=float)
+    k = np.arange(-3.0, 4.0)
+    design = np.vander(k, 3)
+    residual_of = np.eye(k.size) - design @ np.linalg.pinv(design)
     delta = _JITTER * _EPS * np.maximum(1.0, np.abs(points[:, j]))
     with np.errstate(all="ignore"):
         values = np.array([np.real(evaluate(_shifted(points, j, i * delta))) for i in k])
-        values = values.reshape(len(k), points.shape[0], -1)
-        slope = np.tensordot(k, values, axes=(0, 0)) / np.sum(k**2)
-        line = values.mean(axis=0) + k[:, None, None] * slope
-        residual = 2 * np.max(np.abs(values - line), axis=0)
+        values = values.reshape(k.size, points.shape[0], -1)
+        residual = 2 * np.max(np.abs(np.tensordot(residual_of, values, axes=(1, 0))), axis=0)
     residual = np.where(np.isfinite(residual), residual, np.inf)
     return residual.reshape(points.shape[0], -1)
 
@@ -256,7 +257,8 @@ def _complex(
         values = problem.complex_value(_shifted(points.astype(complex), j, 1j * _COMPLEX_STEP))
         estimate = np.imag(values) / _COMPLEX_STEP
         noise = _jitter(complex_step, points, j)[:, 0] / _COMPLEX_STEP
-        error = _SAFETY * (_VALUE_ULPS * _EPS * np.abs(estimate) + noise)
+        underflow = 64 * _TINY / _COMPLEX_STEP  # Im f(x + ih) below the normal range
+        error = _SAFETY * (_VALUE_ULPS * _EPS * np.abs(estimate) + noise + underflow)
     finite = np.isfinite(estimate) & np.isfinite(np.real(values))
     return np.where(finite, estimate, np.nan), np.where(finite, error, np.inf)
 

@@ -69,6 +69,7 @@ _CENTRAL_MULTIPLES = 2.0 ** np.arange(-8, 4)
 #: Rounding noise is also measured: values at x + k·δ (δ = this many ε·max(1, |x|), k =
 #: -3..3) scatter around a parabola by the evaluation's own rounding error.
 _JITTER = 5.3
+_JITTER_LEVELS = 8  # δ up to 32^7 times larger (4e-5·max(1, |x|)) where the values stay flat
 #: Ridders' tableau: the first step (times max(1, |x|)), the number of halvings, the
 #: highest extrapolation order (columns).
 _RIDDERS_FIRST = 0.1
@@ -133,18 +134,36 @@ def _jitter(evaluate: Callable[[np.ndarray], np.ndarray], points: np.ndarray, j:
     ``evaluate`` at x + k·δ (k = -3..3, δ = `_JITTER`·ε·max(1, |x|)), minus the parabola
     fitted through those seven values: what is left is the evaluation's own rounding
     error (an argument rounded before sin(x²) near a zero of sin costs thousands of ulps,
-    not a few).  Twice the largest residual; NaN values give inf.
+    not a few).  Where the seven values are all equal (the values move in steps larger
+    than the slope covers: log(erf(x)) for large x), δ grows by 2^5 until they differ
+    (`_JITTER_LEVELS` times at most);
+    where they never do, the noise is taken as `_VALUE_ULPS`·ε·max(1, |value|) (a flat
+    run hides the rounding of values near 1 inside).  Twice the largest residual; NaN
+    values give inf.
     """
     k = np.arange(-3.0, 4.0)
     design = np.vander(k, 3)
     residual_of = np.eye(k.size) - design @ np.linalg.pinv(design)
-    delta = _JITTER * _EPS * np.maximum(1.0, np.abs(points[:, j]))
+    base = _JITTER * _EPS * np.maximum(1.0, np.abs(points[:, j]))
+    noise = None
     with np.errstate(all="ignore"):
-        values = np.array([np.real(evaluate(_shifted(points, j, i * delta))) for i in k])
-        values = values.reshape(k.size, points.shape[0], -1)
-        residual = 2 * np.max(np.abs(np.tensordot(residual_of, values, axes=(1, 0))), axis=0)
-    residual = np.where(np.isfinite(residual), residual, np.inf)
-    return residual.reshape(points.shape[0], -1)
+        for level in range(_JITTER_LEVELS):
+            delta = base * 32.0**level
+            values = np.array([np.real(evaluate(_shifted(points, j, i * delta))) for i in k])
+            values = values.reshape(k.size, points.shape[0], -1)
+            residual = 2 * np.max(np.abs(np.tensordot(residual_of, values, axes=(1, 0))), axis=0)
+            residual = np.where(np.isfinite(residual), residual, np.inf)
+            flat = np.all(values == values[:1], axis=0)
+            floor = _VALUE_ULPS * _EPS * np.maximum(1.0, np.abs(values[3]))
+            if noise is None:
+                noise, pending = residual, flat
+            else:
+                noise = np.where(pending & ~flat, residual, noise)
+                pending = pending & flat
+            if not pending.any():
+                break
+        noise = np.where(pending, floor, noise)
+    return noise.reshape(points.shape[0], -1)
 
 
 def _difference(
@@ -177,18 +196,20 @@ def _central(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Central differences at the step with the smallest estimated error, and that error.
 
-    The truncation error of D(h) ~ c·h² is estimated from its neighbours D(h/2) and
-    D(2h) (the larger of (4/3)|D(h) - D(h/2)| and |D(2h) - D(h)|/3); rounding from the
-    values; both times `_SAFETY`.
+    The truncation error of D(h) ~ c·h² is estimated from its neighbours D(h/4) ... D(4h)
+    (the largest of (4/3)|D(h) - D(h/2)|, |D(2h) - D(h)|/3 and the like: two on each
+    side, because values that move in steps make neighbouring quotients agree by
+    accident); rounding from the values; both times `_SAFETY`.
     """
     noise_of_f = _jitter(problem.value, points, j)[:, 0]
     rows = [_difference(problem, points, j, m * h, reach, noise_of_f) for m in _CENTRAL_MULTIPLES]
     quotients = np.array([q for q, _ in rows])
     noise = np.array([n for _, n in rows])
-    steps = np.abs(np.diff(quotients, axis=0))
     truncation = np.zeros_like(quotients)
-    truncation[1:] = steps * 4 / 3
-    truncation[:-1] = np.maximum(truncation[:-1], steps / 3)
+    for gap in (1, 2):  # D(h) - D(h/2^gap) = (1 - 4^-gap)·c·h²
+        apart = np.abs(quotients[gap:] - quotients[:-gap])
+        truncation[gap:] = np.maximum(truncation[gap:], apart / (1 - 4.0**-gap))
+        truncation[:-gap] = np.maximum(truncation[:-gap], apart / (4.0**gap - 1))
     return _best(quotients, _SAFETY * (truncation + noise))
 
 
@@ -217,9 +238,10 @@ def _richardson(
         factor = 4.0**k
         extrapolated = (factor * column[1:] - column[:-1]) / (factor - 1)
         spread = np.maximum(np.abs(extrapolated - column[1:]), np.abs(extrapolated - column[:-1]))
-        along = np.abs(np.diff(extrapolated, axis=0))  # neighbours in the same column
-        spread[1:] = np.maximum(spread[1:], along)
-        spread[:-1] = np.maximum(spread[:-1], along)
+        for gap in (1, 2):  # neighbours in the same column
+            along = np.abs(extrapolated[gap:] - extrapolated[:-gap])
+            spread[gap:] = np.maximum(spread[gap:], along)
+            spread[:-gap] = np.maximum(spread[:-gap], along)
         candidates.append(extrapolated)
         errors.append(spread + 2 * noise[k:])
         column = extrapolated
@@ -251,12 +273,13 @@ def _complex(
         )
 
     def complex_step(at: np.ndarray) -> np.ndarray:
-        return np.imag(problem.complex_value(_shifted(at.astype(complex), j, 1j * _COMPLEX_STEP)))
+        shifted = _shifted(at.astype(complex), j, 1j * _COMPLEX_STEP)
+        return np.imag(problem.complex_value(shifted)) / _COMPLEX_STEP
 
     with np.errstate(all="ignore"):
         values = problem.complex_value(_shifted(points.astype(complex), j, 1j * _COMPLEX_STEP))
         estimate = np.imag(values) / _COMPLEX_STEP
-        noise = _jitter(complex_step, points, j)[:, 0] / _COMPLEX_STEP
+        noise = _jitter(complex_step, points, j)[:, 0]
         underflow = 64 * _TINY / _COMPLEX_STEP  # Im f(x + ih) below the normal range
         error = _SAFETY * (_VALUE_ULPS * _EPS * np.abs(estimate) + noise + underflow)
     finite = np.isfinite(estimate) & np.isfinite(np.real(values))

@@ -124,6 +124,7 @@ def test_unresolved_points_do_not_hide_a_wrong_claim():
     assert check.passed and check.unresolved_points == (((-3.11,), "x"),)
     assert check.max_rel_error == 0  # nothing resolved: nothing counted
     assert "unresolved" in check.to_text() and check.to_dict()["unresolved"]
+    assert "no point was resolved to the tolerance" in check.to_text()
     wrong = "4*exp(-(x - 2)**2)/sqrt(pi)"
     assert not gradcheck("erf(x - 2)", at=[-3.11], derivative=wrong, method="richardson").passed
     assert not gradcheck("erf(x - 2)", derivative=wrong).passed  # other points resolve it

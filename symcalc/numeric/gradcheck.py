@@ -486,6 +486,12 @@ class GradientCheck:
                 )
                 more = f" and {len(pairs) - 5} more" if len(pairs) > 5 else ""
                 lines.append(f"  {title}: {shown}{more}")
+        checked = self.points.shape[0] * len(self.wrt) - len(self.kink_points)
+        if self.passed and checked and len(self.unresolved_points) == checked:
+            lines.append(
+                "  no point was resolved to the tolerance: the claim agrees with the numeric "
+                "derivative only within its error; try method='richardson' or other points"
+            )
         return "\n".join(lines)
 
     def _repr_png_(self) -> bytes:
@@ -1033,7 +1039,7 @@ def _compare(
     worst = np.unravel_index(int(np.argmax(counted)), counted.shape)
     max_rel = float(counted.max()) if counted.size else 0.0
     with np.errstate(all="ignore"):
-        estimates = np.where(shown & (error > 0), error / scale, 0.0)
+        estimates = np.where(shown & (error > 0) & (scale > 0), error / scale, 0.0)
     return GradientCheck(
         input=label,
         method=method,

@@ -185,3 +185,12 @@ def test_cli_some_points_outside_are_listed_in_json(cli):
 def test_cli_a_wrong_derivative_still_exits_1(cli):
     r = cli("gradcheck", "sigmoid", "--derivative", "sigmoid(x)*(1+sigmoid(x))")
     assert r.returncode == 1 and "FAILED" in r.stdout
+
+
+def test_a_tiny_or_distant_domain_is_found():
+    """No uniform draw lands in |x| < 1e-3 or x > 3000: the real domain SymPy finds, and
+    a log-scale draw, supply the points."""
+    tiny = gradcheck("sqrt(1/10**6 - x**2)").points[:, 0]
+    assert tiny.shape == (25,) and np.all(np.abs(tiny) < 1e-3)
+    distant = gradcheck("sqrt(x - 3000)").points[:, 0]
+    assert distant.shape == (25,) and np.all(distant > 3000)

@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ..errors import SymcalcError, TimeBudgetExceeded
+from ..errors import SymcalcError
 from ..hooks import png_of
 from ..symbolic.catalog import Entry
 from ..symbolic.functions import sigmoid
@@ -893,14 +893,9 @@ def _draw_in_real_domain(
 ) -> np.ndarray | None:
     """Uniform draws in the intervals of the real domain SymPy finds within the budget."""
     from ..symbolic import budget
-    from ..symbolic.domains import real_domain
+    from ..symbolic.domains import real_domain_within
 
-    try:
-        domain = budget.within(
-            budget.DEFAULT_SECONDS, real_domain, entry.bind(), v, what="the real domain"
-        )
-    except TimeBudgetExceeded:
-        return None
+    domain = real_domain_within(entry.bind(), v, budget.default_seconds())
     if domain is None:
         return None
     domain = sympy.Intersection(domain, entry.domain_of(v), sympy.Interval(-1e6, 1e6))

@@ -37,11 +37,11 @@ argument of sin(x⁷) rounded costs millions of ulps); a step shorter than the d
 end or a kink is never taken.
 
 The verdict.  At each point, with ``scale = max(|claimed|, |numeric|)``, the point fails
-when ``|claimed - numeric| > max(tolerance·scale, e)`` (``e`` also holds the claim's own
-measured rounding noise).  So PASSED means: at every counted point the claim agrees with
-the numeric derivative to the relative tolerance, or, where the numeric derivative
-cannot be resolved that finely (``e > tolerance·scale``: f' tiny next to f, as in
-erf's tails), to within the numeric error.  Those points are listed as
+when ``|claimed - numeric| > max(tolerance·scale, e)`` (where that fails, ``e`` also
+holds the claim's own measured rounding noise).  So PASSED means: at every counted
+point the claim agrees with the numeric derivative to the relative tolerance, or, where
+the numeric derivative cannot be resolved that finely (``e > tolerance·scale``: f' tiny
+next to f, as in erf's tails), to within the numeric error.  Those points are listed as
 ``unresolved_points`` and left out of ``max_rel_error``, but a claim farther off than
 the numeric error still fails there, so a wrong derivative is not hidden by them.
 FAILED means some point's discrepancy is larger than both the tolerance and the
@@ -999,8 +999,8 @@ def _compare(
 ) -> GradientCheck:
     """The verdict: a point fails when |claimed - numeric| > max(tolerance·scale, error).
 
-    ``error`` is the numeric derivative's error estimate plus the claim's own rounding
-    noise (measured the same way as the function's, `_jitter`).
+    ``error`` is the numeric derivative's error estimate, plus, at points that would fail
+    without it, the claim's own rounding noise (measured like the function's, `_jitter`).
     """
     numeric_of = _NUMERIC[method]
     with np.errstate(all="ignore"):

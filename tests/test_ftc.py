@@ -317,3 +317,22 @@ def test_a_fast_varying_f_is_differentiated_with_a_small_enough_step():
     assert check.numeric_held, check.to_text()
     f = np.array([2 * mpmath.exp(mpmath.cosh(v)) for v in check.x], dtype=float)
     assert np.max(check.derivative_error / np.max(f)) < 1e-12
+
+
+def test_the_poles_of_a_union_of_domains_split_the_check():
+    """1/(x cos x): SymPy's domain is a union of two complements, ((-∞, 0) and (0, ∞),
+    each without the zeros of cos), which was read as "no cut" and the check ran across
+    ±π/2 (FAILED, 1.3e-9).  The truth: the zeros of x·cos(x) in [-5, 5]."""
+    check = check_ftc("1/(x*cos(x))")
+    assert check.held, check.to_text()
+    expected = [k * math.pi / 2 for k in (-3, -1, 1, 3)] + [0.0]
+    assert sorted(check.singular) == pytest.approx(sorted(expected), abs=1e-12)
+
+
+@pytest.mark.parametrize("f", ["(x + 1)/Abs(x) + exp(5*x/6)", "1/sqrt(1 + 9/(16*x**2))"])
+def test_f_undefined_where_f_jumps_leaves_each_side_its_own_constant(f):
+    """f is undefined at 0; F = its antiderivative with one constant on each side jumps
+    there, which is no failure of the theorem (it said "FAILED by continuity")."""
+    check = check_ftc(f)
+    assert check.symbolic_held and check.numeric_held, check.to_text()
+    assert check.singular == (0.0,)

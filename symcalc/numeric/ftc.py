@@ -343,12 +343,17 @@ def _jump_points(F: sympy.Expr, x: sympy.Symbol, x_range: tuple[float, float]) -
 
 
 def _largest_jump(
-    F: sympy.Expr, f: sympy.Expr, x: sympy.Symbol, x_range: tuple[float, float]
+    F: sympy.Expr,
+    f: sympy.Expr,
+    x: sympy.Symbol,
+    x_range: tuple[float, float],
+    singular: Sequence[float] = (),
 ) -> tuple[float, float | None]:
     """The largest jump |F(c+) − F(c−)| of F at its switches in range, and where.
 
-    Points where f itself is undefined (a pole between two intervals of its domain)
-    are skipped: there F holds on each side with a constant of its own.
+    Points where f itself is undefined (a pole between two intervals of its domain, or a
+    hole such as 1/sqrt(1 + 9/(16x²)) at 0) are skipped: there F holds on each side with
+    a constant of its own.
     """
     points = _jump_points(F, x, x_range)
     if not points:
@@ -356,8 +361,11 @@ def _largest_jump(
     evaluate, integrand = _evaluator(F, x, digits=50), _evaluator(f, x, digits=50)
     worst, where = 0.0, None
     for c in points:
+        if any(abs(c - s) <= 1e-12 * max(1.0, abs(s)) for s in singular):
+            continue  # f's domain ends here: the check runs on each side (check_ftc's pieces)
         delta = 1e-11 * max(1.0, abs(c))  # c is a float: step past its rounding
-        if not (math.isfinite(integrand(c, -delta)) and math.isfinite(integrand(c, delta))):
+        sides = (integrand(c, -delta), integrand(c, 0.0), integrand(c, delta))
+        if not all(math.isfinite(v) for v in sides):
             continue
         left, right = evaluate(c, -delta), evaluate(c, delta)
         slope = max(abs(integrand(c, -delta)), abs(integrand(c, delta)))
@@ -370,12 +378,14 @@ def _largest_jump(
     return worst, where
 
 
-def _check_symbolically(entry, F, x_range, timeout) -> tuple[bool, str, float | None]:
+def _check_symbolically(
+    entry, F, x_range, timeout, singular: Sequence[float] = ()
+) -> tuple[bool, str, float | None]:
     x = entry.variable
     f = expand_named(entry.expr)
     if F.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan, sympy.AccumBounds):
         return False, "F is not finite (it contains an infinite or undefined constant)", None
-    jump, where = _largest_jump(F, f, x, x_range)
+    jump, where = _largest_jump(F, f, x, x_range, singular)
     if jump > 1e-7:
         return False, f"continuity (F jumps by {jump:.3g} at {x} = {where:g})", jump
     residual = derivative(F, x) - f
@@ -530,11 +540,14 @@ def check_ftc(
         else _integrate(entry, timeout)
     )
 
+    base = np.linspace(low, high, points)
+    singular = _singular_points(entry, domain, low, high, base, kern)
+
     # symbolic part
     start = time.perf_counter()
     if found.found:
         symbolic_held, method, symbolic_error = _check_symbolically(
-            entry, found.antiderivative, (low, high), timeout
+            entry, found.antiderivative, (low, high), timeout, singular
         )
     else:
         symbolic_held, method, symbolic_error = None, None, None
@@ -543,8 +556,6 @@ def check_ftc(
     # numeric part, on each piece between the points where f is undefined
     start = time.perf_counter()
     kinks = _numeric_kinks(entry, low, high)
-    base = np.linspace(low, high, points)
-    singular = _singular_points(entry, domain, low, high, base, kern)
     if any(abs(a - c) <= 1e-9 * (high - low) for c in singular):
         raise SymcalcError(
             f"f is not finite at a = {a:g}; choose another `a` where f is defined", parameter="a"

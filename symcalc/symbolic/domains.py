@@ -234,10 +234,22 @@ def domain_intervals(domain: sympy.Set | None, window: float = WINDOW) -> list[s
 
 def _interval_parts(domain: sympy.Set, window: float) -> list[tuple[sympy.Expr, sympy.Expr]]:
     box = sympy.Interval(-window, window)
-    if isinstance(domain, sympy.Complement) and domain.args[0].is_superset(box):
-        cuts = sorted(set(_numbers(domain.args[1], -window, window)))
-        edge = sympy.nsimplify(window)
-        ends = [-edge, *(_exact(c, domain.args[1]) for c in cuts), edge]
+    if isinstance(domain, sympy.Union) and any(
+        isinstance(part, sympy.Complement) for part in domain.args
+    ):  # 1/(x cos x): (-∞, 0) and (0, ∞), each without the zeros of cos
+        parts = [p for part in domain.args for p in _interval_parts(part, window)]
+        return sorted(parts, key=lambda p: float(p[0]))
+    if isinstance(domain, sympy.Complement) and isinstance(domain.args[0], sympy.Interval):
+        outer = sympy.Intersection(domain.args[0], box)
+        if outer.is_empty:
+            return []
+        if not isinstance(outer, sympy.Interval):
+            raise NotImplementedError
+        if outer == box:
+            outer = sympy.Interval(-sympy.nsimplify(window), sympy.nsimplify(window))
+        low, high = float(outer.inf), float(outer.sup)
+        cuts = sorted({c for c in _numbers(domain.args[1], low, high) if low < c < high})
+        ends = [outer.inf, *(_exact(c, domain.args[1]) for c in cuts), outer.sup]
         return list(zip(ends[:-1], ends[1:], strict=True))
     clipped = sympy.Intersection(domain, box)
     if isinstance(clipped, sympy.Interval):

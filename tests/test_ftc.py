@@ -336,3 +336,22 @@ def test_f_undefined_where_f_jumps_leaves_each_side_its_own_constant(f):
     check = check_ftc(f)
     assert check.symbolic_held and check.numeric_held, check.to_text()
     assert check.singular == (0.0,)
+
+
+@pytest.mark.parametrize(
+    ("f", "pole"),
+    [
+        # SymPy's domain: a ConditionSet it cannot solve; the poles are found numerically
+        (
+            "1/(-3*x/4 + atan(x))",
+            lambda: mpmath.findroot(lambda t: mpmath.atan(t) - 3 * t / 4, 1.1),
+        ),
+        ("1/(x - 0.3001)**2", lambda: mpmath.mpf("0.3001")),  # no sign change across it
+    ],
+)
+def test_a_pole_between_grid_points_is_found_and_splits_the_check(f, pole):
+    check = check_ftc(f)
+    assert check.numeric_held, check.to_text()
+    with mpmath.workdps(30):
+        where = float(pole())
+    assert any(abs(c - where) <= 1e-12 for c in check.singular), (check.singular, where)

@@ -679,7 +679,44 @@ def _singular_points(
     for end, inner in ((0, 1), (-1, -2)):
         if bad[end] and not bad[inner]:
             found.add(float(grid[end]))
+    gap = 1e-9 * (high - low)
+    for pole in _poles_between(kern, grid, values):  # the same pole, found twice, is one
+        if all(abs(pole - known) > gap for known in found):
+            found.add(pole)
     return sorted(found)
+
+
+#: |f| at a pole found between grid points exceeds its grid neighbours this many times.
+_POLE_GROWTH = 1e6
+
+
+def _poles_between(kern, grid: np.ndarray, values: np.ndarray) -> list[float]:
+    """Poles of f between grid points that SymPy's domain does not give (the zeros of
+    atan(x) - 3x/4): around each grid point where |f| is a local maximum, or each pair
+    where f changes sign, the largest |f| is searched for (|f| rises towards a pole from
+    both sides); where it exceeds its grid neighbours `_POLE_GROWTH`-fold it is a pole."""
+    size = np.abs(values)
+    finite = np.isfinite(size)
+    inner = np.arange(1, grid.size - 1)
+    peak = finite[inner] & (size[inner] >= size[inner - 1]) & (size[inner] >= size[inner + 1])
+    turn = finite[:-1] & finite[1:] & (np.sign(values[:-1]) * np.sign(values[1:]) < 0)
+    centres = np.union1d(inner[peak], np.flatnonzero(turn))
+    centres = centres[(centres >= 1) & (centres <= grid.size - 2)]
+    if centres.size == 0:
+        return []
+    low, high = grid[centres - 1].copy(), grid[centres + 1].copy()
+    near = np.max(np.stack([size[centres - 1], size[centres], size[centres + 1]]), axis=0)
+    with np.errstate(all="ignore"):
+        for _ in range(100):  # golden-section search for the largest |f|, all at once
+            left = high - 0.618 * (high - low)
+            right = low + 0.618 * (high - low)
+            keep_left = np.abs(_values(kern, left)) > np.abs(_values(kern, right))
+            high = np.where(keep_left, right, high)
+            low = np.where(keep_left, low, left)
+        where = (low + high) / 2
+        top = np.abs(_values(kern, where))
+    pole = ~(top <= _POLE_GROWTH * np.maximum(near, 1.0))  # inf and NaN count as a pole
+    return sorted({float(w) for w in where[pole]})
 
 
 @dataclasses.dataclass(frozen=True)

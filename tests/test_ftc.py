@@ -355,3 +355,17 @@ def test_a_pole_between_grid_points_is_found_and_splits_the_check(f, pole):
     with mpmath.workdps(30):
         where = float(pole())
     assert any(abs(c - where) <= 1e-12 for c in check.singular), (check.singular, where)
+
+
+@pytest.mark.parametrize("f", ["cosh(5*x)", "125*x**9/27"])
+def test_the_accumulation_is_summed_outwards_from_a(f):
+    """A running sum from the left end of [-5, 5] reaches 7e9 for cosh(5t); A(x) near a = 0
+    was that sum minus its value at a, with absolute errors of 1e-6 where A is about
+    0.01 ("numeric: FAILED" for a true theorem).  The truth: F(x) - F(0) at 50 digits."""
+    check = check_ftc(f)
+    assert check.numeric_held, check.to_text()
+    F = sympy.integrate(sympy.sympify(f), sympy.Symbol("x"))
+    g = sympy.lambdify(sympy.Symbol("x"), F, "mpmath")
+    with mpmath.workdps(50):
+        exact = np.array([float(g(mpmath.mpf(float(t))) - g(0)) for t in check.x])
+    assert np.all(np.abs(check.accumulation - exact) <= 1e-12 * np.maximum(1, np.abs(exact)))

@@ -186,6 +186,9 @@ def accumulate(
 def _accumulation(kern, a: float, grid: np.ndarray) -> tuple[np.ndarray, bool]:
     """A(x) = ∫ₐˣ f at every grid point (sorted, containing a), each panel integrated once."""
     panels, converged = _panel_integrals(kern, grid[:-1], grid[1:])
-    cumulative = np.concatenate([[0.0], np.cumsum(panels)])
     start = int(np.searchsorted(grid, a))
-    return cumulative - cumulative[start], converged
+    # summed outwards from a, not from the grid's left end: a running sum from -5 of
+    # cosh(5t) reaches 7e9, and subtracting it at a left A(x) near a with errors of 1e-6
+    right = np.cumsum(panels[start:])
+    left = -np.cumsum(panels[:start][::-1])[::-1]
+    return np.concatenate([left, [0.0], right]), converged

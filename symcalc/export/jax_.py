@@ -38,6 +38,12 @@ class JaxFunction(FrameworkFunction):
 
     def __call__(self, *args: Any) -> Any:
         self.check_arguments(args)
+        for a in args:
+            if not (isinstance(a, (bool, int, float)) or hasattr(a, "dtype")):
+                raise SymcalcError(
+                    f"{self.signature()} takes arrays or numbers, as jax.numpy functions do: "
+                    f"got a {type(a).__name__}; pass jnp.asarray(...) of it"
+                )
         _check_x64(args)
         return self.level(())(*args)
 

@@ -15,8 +15,9 @@ a file.  Each framework has:
     (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
     because the partials are such functions too; ``fused``, optional, gives grad · ∂f/∂aᵢ
     as one compiled call for a backward pass that is not differentiated itself);
-``_plain(value)`` (PyTorch, NumPy)
-    the last derivative, plainly: arguments made tensors (arrays) of one dtype.
+``_plain(value)``
+    the last derivative, plainly: arguments made tensors (arrays) of one dtype; in JAX,
+    NumPy arrays made JAX arrays (else NumPy would run the code).
 """
 
 from __future__ import annotations
@@ -63,11 +64,32 @@ def _differentiable(value, partials):
 
     function.defjvp(jvp, symbolic_zeros=True)
     return function
+
+
+def _plain(value):
+    # value on JAX arrays: a NumPy array would run NumPy's operations instead of XLA's
+    @functools.wraps(value)
+    def function(*args):
+        return value(*(_as_jax(a) for a in args))
+
+    function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
+    return function
+
+
+def _as_jax(a):
+    return jnp.asarray(a) if hasattr(a, "__array__") and not isinstance(a, jax.Array) else a
 """
 
 _TORCH = """\
 def _tensors(*args):
-    # the arguments as tensors of one floating dtype, on the first tensor's device
+    # the arguments as tensors of one floating dtype, on the first tensor's device; an
+    # array (NumPy's) is a tensor of its own dtype, a Python number follows the tensors
+    args = [
+        torch.as_tensor(a)
+        if hasattr(a, "__array__") and not isinstance(a, (torch.Tensor, float, int))
+        else a
+        for a in args
+    ]
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     dtype = None
     for a in tensors:
@@ -171,13 +193,14 @@ RUNTIMES: dict[str, Runtime] = {
     "jax": Runtime(
         "jax",
         (
+            "import functools",
             "import jax",
             "import jax.numpy as jnp",
             "from jax.custom_derivatives import SymbolicZero",
         ),
         _JAX,
         differentiates=True,
-        plain=False,
+        plain=True,
     ),
     "torch": Runtime(
         "torch", ("import functools", "import torch"), _TORCH, differentiates=True, plain=True

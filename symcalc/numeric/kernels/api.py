@@ -487,6 +487,22 @@ class StableForm:
 _FORMS: collections.OrderedDict = collections.OrderedDict()
 
 
+def exact_floats(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with each float of double precision (a catalog parameter given as
+    ``beta=0.5`` or ``beta=0.3``) as the rational it was written as: the rewrites see
+    exp(x/2)² = exp(x) where exp(0.5·x)² and exp(1.0·x) are different expressions to
+    them.  The code prints the same double back; higher-precision floats stay.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x")
+    >>> exact_floats(sympy.Float(0.5) * x + sympy.Float(2.0) + sympy.Float(0.3))
+    x/2 + 23/10
+    """
+    floats = {f: sympy.Rational(repr(float(f))) for f in expr.atoms(sympy.Float) if f._prec <= 53}
+    return expr.xreplace(floats) if floats else expr
+
+
 def _bound(entry: Entry, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
     """``expr`` with the entry's parameters bound, and its variables (the entry's first)."""
     bound = entry.bind(expr)
@@ -524,7 +540,10 @@ def stable_form(
             return _FORMS[key]
     bound, variables = _bound(entry, expr)
     samples = _probe_samples(entry, variables)
-    lowered, fired = _lowered(entry, bound, variables, Context(samples), entry.bind(raw), wrt)
+    exact = exact_floats if entry.kind != "expression" else (lambda e: e)  # parameters
+    lowered, fired = _lowered(
+        entry, exact(bound), variables, Context(samples), exact(entry.bind(raw)), wrt
+    )
     branched, branches = series_branches(lowered, Context(samples))
     form = StableForm(bound, variables, lowered, tuple(fired), branches, branched)
     with _LOCK:

@@ -58,7 +58,7 @@ def python_names(variables: Sequence[sympy.Symbol]) -> list[str]:
     """Identifiers for the variables in generated code: their own names where safe.
 
     A name that is not an identifier, is a keyword, starts with ``_``, looks like a
-    generated temporary (``v3``) or is one of `RESERVED` becomes ``a<i>``.
+    generated temporary (``v3``, ``v3_1``) or is one of `RESERVED` becomes ``a<i>``.
 
     Examples
     --------
@@ -73,7 +73,7 @@ def python_names(variables: Sequence[sympy.Symbol]) -> list[str]:
             and name.isascii()
             and not keyword.iskeyword(name)
             and not name.startswith("_")
-            and not re.fullmatch(r"[va]\d+", name)
+            and not re.fullmatch(r"[va]\d+(_\d+)*", name)
             and name not in RESERVED
         )
         names.append(name if safe else f"a{i}")

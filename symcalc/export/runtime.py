@@ -77,7 +77,8 @@ def _plain(value):
 
 
 def _as_jax(a):
-    return jnp.asarray(a) if hasattr(a, "__array__") and not isinstance(a, jax.Array) else a
+    numpy = hasattr(a, "__array__") and not isinstance(a, jax.Array)
+    return jnp.asarray(a) if numpy else a
 """
 
 _TORCH = """\

@@ -131,9 +131,11 @@ class Partial:
         k = "" if self.order == 1 else str(self.order)
         return f"d{k}_{base}_{'_'.join(self._parts(names))}"
 
-    def lowered_for(self, backend: str) -> sympy.Expr:
-        """The stable form pre-lowered for ``backend`` (array backends: the sign-split forms)."""
-        return pre_lower(self.form.branched, backend)
+    def lowered_for(self, framework: str) -> sympy.Expr:
+        """The stable form pre-lowered for whole-array code in ``framework`` (the
+        sign-split forms; a NumPy module too: the NumPy kernels' own forms lean on their
+        recomputation in extended range, which a standalone module does not have)."""
+        return pre_lower(self.form.branched, "array")
 
     def __repr__(self) -> str:
         what = self.notation() or "f"

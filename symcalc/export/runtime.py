@@ -43,10 +43,12 @@ class Runtime:
 
 _JAX = """\
 def _finish(value, *args):
-    # one value per element of the broadcast arguments, in their (floating) dtype
+    # one value per element of the broadcast arguments, in their (floating) dtype; NaN
+    # where an argument is NaN (a branch or a constant would give a number there)
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args))
     dtype = jnp.result_type(*args, float)
-    return jnp.broadcast_to(jnp.asarray(value, dtype), shape)
+    nan = functools.reduce(jnp.logical_or, [jnp.isnan(a) for a in args])
+    return jnp.where(nan, jnp.nan, jnp.broadcast_to(jnp.asarray(value, dtype), shape))
 
 
 def _differentiable(value, partials):
@@ -107,15 +109,14 @@ def _tensors(*args):
 
 
 def _finish(value, *args):
-    # a fresh tensor, one value per element of the broadcast arguments, in their dtype
+    # a fresh tensor, one value per element of the broadcast arguments, in their dtype;
+    # NaN where an argument is NaN (a branch or a constant would give a number there)
     ref = args[0]
     shape = torch.broadcast_shapes(*(a.shape for a in args))
+    nan = functools.reduce(torch.logical_or, [torch.isnan(a) for a in args])
     if not isinstance(value, torch.Tensor):
-        return torch.full(shape, value, dtype=ref.dtype, device=ref.device)
-    fresh = all(value is not a for a in args)
-    if fresh and value.shape == shape and value.dtype == ref.dtype:
-        return value
-    return value.to(ref.dtype).expand(shape).clone()
+        value = torch.full(shape, value, dtype=ref.dtype, device=ref.device)
+    return torch.where(nan, ref.new_tensor(float("nan")), value.to(ref.dtype)).expand(shape)
 
 
 def _differentiable(value, partials, fused=None):
@@ -172,9 +173,11 @@ def _arrays(*args):
 
 
 def _finish(value, *args):
-    # a fresh array, one value per element of the broadcast arguments, in their dtype
+    # a fresh array, one value per element of the broadcast arguments, in their dtype;
+    # NaN where an argument is NaN (a branch or a constant would give a number there)
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
     out = np.array(np.broadcast_to(value, shape), dtype=args[0].dtype)
+    out[functools.reduce(np.logical_or, [np.isnan(a) for a in args])] = np.nan
     return out[()] if out.ndim == 0 else out
 
 

@@ -116,7 +116,8 @@ def _finish(value, *args):
     nan = functools.reduce(torch.logical_or, [torch.isnan(a) for a in args])
     if not isinstance(value, torch.Tensor):
         value = torch.full(shape, value, dtype=ref.dtype, device=ref.device)
-    return torch.where(nan, ref.new_tensor(float("nan")), value.to(ref.dtype)).expand(shape)
+    value = value.to(ref.dtype).expand(shape)
+    return torch.where(nan, ref.new_tensor(float("nan")), value)  # a fresh tensor
 
 
 def _differentiable(value, partials, fused=None):

@@ -160,8 +160,7 @@ def _fitted(target: str, code: str, width: int = LINE) -> list[str]:
             (node, field, i)
             for field, value in ast.iter_fields(tree)
             for i, node in (enumerate(value) if isinstance(value, list) else [(None, value)])
-            if isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant))
-            and not (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant))
+            if isinstance(node, ast.expr) and not _atomic(node)
         ]
         if not slots:
             break  # a single call of names too long to split: left as it is
@@ -175,6 +174,13 @@ def _fitted(target: str, code: str, width: int = LINE) -> list[str]:
             getattr(tree, field)[i] = ast.Name(name)
         code = _tidy(ast.unparse(tree))
     return [*lines, f"{target} = {code}"]
+
+
+def _atomic(node: ast.expr) -> bool:
+    """A name or a number (``-1.0`` too): nothing to move to a line of its own."""
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, (ast.Name, ast.Constant))
 
 
 def _tidy(code: str) -> str:

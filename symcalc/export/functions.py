@@ -33,6 +33,23 @@ from .runtime import RUNTIMES, load
 __all__ = ["FrameworkFunction", "level_source"]
 
 
+def _is_complex(a: Any) -> bool:
+    """Whether ``a`` is a complex number or a NumPy, JAX or PyTorch array of complex dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _is_complex(1j), _is_complex(np.zeros(2, complex)), _is_complex(np.float32(1.0))
+    (True, True, False)
+    """
+    if isinstance(a, complex):
+        return True
+    dtype = getattr(a, "dtype", None)
+    if getattr(dtype, "is_complex", False) is True:  # a torch.dtype
+        return True
+    return getattr(dtype, "kind", "") == "c"  # NumPy's and JAX's dtypes
+
+
 def level_source(
     partial: Partial,
     framework: str,
@@ -123,11 +140,19 @@ class FrameworkFunction:
 
     # -- calling ----------------------------------------------------------------------------
     def check_arguments(self, args: Sequence[Any]) -> None:
+        """One argument per variable, each real: a complex input is refused (the stable
+        forms are real formulas; JAX would compute a complex result, PyTorch drop the
+        imaginary part)."""
         if len(args) != len(self.variables):
             names = ", ".join(v.name for v in self.variables)
             raise SymcalcError(
                 f"{self.signature()} takes {len(self.variables)} argument(s) ({names}), "
                 f"got {len(args)}"
+            )
+        if any(map(_is_complex, args)):
+            raise SymcalcError(
+                f"{self.signature()} is a real function: got a complex input; "
+                "pass its real part (or real and imaginary parts separately)"
             )
 
     def __call__(self, *args: Any) -> Any:

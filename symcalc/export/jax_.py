@@ -38,6 +38,12 @@ class JaxFunction(FrameworkFunction):
 
     def __call__(self, *args: Any) -> Any:
         self.check_arguments(args)
+        for a in args:
+            if not (isinstance(a, (bool, int, float)) or hasattr(a, "dtype")):
+                raise SymcalcError(
+                    f"{self.signature()} takes arrays or numbers, as jax.numpy functions do: "
+                    f"got a {type(a).__name__}; pass jnp.asarray(...) of it"
+                )
         _check_x64(args)
         return self.level(())(*args)
 
@@ -74,9 +80,21 @@ def to_jax(
     parameters, ``convention`` sets derivatives at kinks (`symcalc.symbolic.kinks`).
 
     Accuracy: the kernel promise (1e-12 relative in float64, 1e-5 in float32, over the
-    whole finite range) for the value and the symbolic derivatives, with one exception
-    that is XLA's: it flushes subnormal numbers to zero, so a subnormal input is read as
-    ±0 and a float32 result below about 1e-34 may come out as 0.
+    whole finite range) for the value and the symbolic derivatives, with exceptions
+    that are XLA's and array code's:
+
+    * XLA flushes subnormal numbers to zero, so a subnormal input is read as ±0, a
+      float32 result below about 1e-34 may come out as 0, and so may a result computed
+      through a subnormal intermediate (exp(-2x²)·exp(x²) in a user's formula);
+    * under ``jit``, XLA on CPU contracts ``a·b + c`` into one fused multiply-add, so a
+      difference that is exact in separate roundings is not: hard_swish′(-1.5) is
+      2.8e-17, not 0, and a user's formula that cancels exactly (3x − 3·softplus(x) at
+      x = 1e24) can lose every digit;
+    * the NumPy kernels recompute, in extended precision, elements where finite inputs
+      gave inf or NaN on the way (x·sinh(2/x) at x = 1e308); JAX has no wider type, so
+      such an element of a user's formula is inf or NaN here.
+
+    The catalog (parameters included) meets the promise apart from the first two.
 
     Examples
     --------

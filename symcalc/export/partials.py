@@ -58,7 +58,7 @@ def python_names(variables: Sequence[sympy.Symbol]) -> list[str]:
     """Identifiers for the variables in generated code: their own names where safe.
 
     A name that is not an identifier, is a keyword, starts with ``_``, looks like a
-    generated temporary (``v3``) or is one of `RESERVED` becomes ``a<i>``.
+    generated temporary (``v3``, ``v3_1``) or is one of `RESERVED` becomes ``a<i>``.
 
     Examples
     --------
@@ -73,7 +73,7 @@ def python_names(variables: Sequence[sympy.Symbol]) -> list[str]:
             and name.isascii()
             and not keyword.iskeyword(name)
             and not name.startswith("_")
-            and not re.fullmatch(r"[va]\d+", name)
+            and not re.fullmatch(r"[va]\d+(_\d+)*", name)
             and name not in RESERVED
         )
         names.append(name if safe else f"a{i}")
@@ -131,9 +131,11 @@ class Partial:
         k = "" if self.order == 1 else str(self.order)
         return f"d{k}_{base}_{'_'.join(self._parts(names))}"
 
-    def lowered_for(self, backend: str) -> sympy.Expr:
-        """The stable form pre-lowered for ``backend`` (array backends: the sign-split forms)."""
-        return pre_lower(self.form.branched, backend)
+    def lowered_for(self, framework: str) -> sympy.Expr:
+        """The stable form pre-lowered for whole-array code in ``framework`` (the
+        sign-split forms; a NumPy module too: the NumPy kernels' own forms lean on their
+        recomputation in extended range, which a standalone module does not have)."""
+        return pre_lower(self.form.branched, "array")
 
     def __repr__(self) -> str:
         what = self.notation() or "f"

@@ -15,8 +15,9 @@ a file.  Each framework has:
     (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
     because the partials are such functions too; ``fused``, optional, gives grad · ∂f/∂aᵢ
     as one compiled call for a backward pass that is not differentiated itself);
-``_plain(value)`` (PyTorch, NumPy)
-    the last derivative, plainly: arguments made tensors (arrays) of one dtype.
+``_plain(value)``
+    the last derivative, plainly: arguments made tensors (arrays) of one dtype; in JAX,
+    NumPy arrays made JAX arrays (else NumPy would run the code).
 """
 
 from __future__ import annotations
@@ -42,10 +43,12 @@ class Runtime:
 
 _JAX = """\
 def _finish(value, *args):
-    # one value per element of the broadcast arguments, in their (floating) dtype
+    # one value per element of the broadcast arguments, in their (floating) dtype; NaN
+    # where an argument is NaN (a branch or a constant would give a number there)
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args))
     dtype = jnp.result_type(*args, float)
-    return jnp.broadcast_to(jnp.asarray(value, dtype), shape)
+    nan = functools.reduce(jnp.logical_or, [jnp.isnan(a) for a in args])
+    return jnp.where(nan, jnp.nan, jnp.broadcast_to(jnp.asarray(value, dtype), shape))
 
 
 def _differentiable(value, partials):
@@ -63,11 +66,33 @@ def _differentiable(value, partials):
 
     function.defjvp(jvp, symbolic_zeros=True)
     return function
+
+
+def _plain(value):
+    # value on JAX arrays: a NumPy array would run NumPy's operations instead of XLA's
+    @functools.wraps(value)
+    def function(*args):
+        return value(*(_as_jax(a) for a in args))
+
+    function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
+    return function
+
+
+def _as_jax(a):
+    numpy = hasattr(a, "__array__") and not isinstance(a, jax.Array)
+    return jnp.asarray(a) if numpy else a
 """
 
 _TORCH = """\
 def _tensors(*args):
-    # the arguments as tensors of one floating dtype, on the first tensor's device
+    # the arguments as tensors of one floating dtype, on the first tensor's device; an
+    # array (NumPy's) is a tensor of its own dtype, a Python number follows the tensors
+    args = [
+        torch.as_tensor(a)
+        if hasattr(a, "__array__") and not isinstance(a, (torch.Tensor, float, int))
+        else a
+        for a in args
+    ]
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     dtype = None
     for a in tensors:
@@ -84,15 +109,15 @@ def _tensors(*args):
 
 
 def _finish(value, *args):
-    # a fresh tensor, one value per element of the broadcast arguments, in their dtype
+    # a fresh tensor, one value per element of the broadcast arguments, in their dtype;
+    # NaN where an argument is NaN (a branch or a constant would give a number there)
     ref = args[0]
     shape = torch.broadcast_shapes(*(a.shape for a in args))
+    nan = functools.reduce(torch.logical_or, [torch.isnan(a) for a in args])
     if not isinstance(value, torch.Tensor):
-        return torch.full(shape, value, dtype=ref.dtype, device=ref.device)
-    fresh = all(value is not a for a in args)
-    if fresh and value.shape == shape and value.dtype == ref.dtype:
-        return value
-    return value.to(ref.dtype).expand(shape).clone()
+        value = torch.full(shape, value, dtype=ref.dtype, device=ref.device)
+    value = value.to(ref.dtype).expand(shape)
+    return torch.where(nan, ref.new_tensor(float("nan")), value)  # a fresh tensor
 
 
 def _differentiable(value, partials, fused=None):
@@ -149,9 +174,11 @@ def _arrays(*args):
 
 
 def _finish(value, *args):
-    # a fresh array, one value per element of the broadcast arguments, in their dtype
+    # a fresh array, one value per element of the broadcast arguments, in their dtype;
+    # NaN where an argument is NaN (a branch or a constant would give a number there)
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
     out = np.array(np.broadcast_to(value, shape), dtype=args[0].dtype)
+    out[functools.reduce(np.logical_or, [np.isnan(a) for a in args])] = np.nan
     return out[()] if out.ndim == 0 else out
 
 
@@ -171,13 +198,14 @@ RUNTIMES: dict[str, Runtime] = {
     "jax": Runtime(
         "jax",
         (
+            "import functools",
             "import jax",
             "import jax.numpy as jnp",
             "from jax.custom_derivatives import SymbolicZero",
         ),
         _JAX,
         differentiates=True,
-        plain=False,
+        plain=True,
     ),
     "torch": Runtime(
         "torch", ("import functools", "import torch"), _TORCH, differentiates=True, plain=True

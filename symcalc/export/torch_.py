@@ -101,9 +101,13 @@ def to_torch(
     partial derivative, itself such a Function, so ``create_graph=True`` (double
     backward, Hessian-vector products) uses the symbolic second derivative.  Beyond
     ``order_max`` autograd differentiates the last level's code.  Tensors keep their
-    dtype and device; Python numbers (a loss's target) follow them.  Accuracy: the
-    kernel promise, 1e-12 relative in float64 and 1e-5 in float32 over the whole finite
-    range, for the value and the symbolic derivatives.
+    dtype and device; NumPy arrays are tensors of their dtype, Python numbers (a
+    loss's target) follow the tensors.  Accuracy: the kernel promise, 1e-12 relative in
+    float64 and 1e-5 in float32 over the whole finite range, for the value and the
+    symbolic derivatives, with one exception where the stable form runs in torch ops
+    (below): the NumPy kernels recompute, in extended precision, elements where finite
+    inputs gave inf or NaN on the way (x·sinh(2/x) at x = 1e308, a user's formula);
+    torch ops have no wider type, so there such an element is inf or NaN.
 
     On CPU tensors of float32 or float64 (the default ``compile=False``) each level's
     forward, and each backward product grad · ∂f/∂aᵢ of a backward pass that is not

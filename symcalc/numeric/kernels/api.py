@@ -102,6 +102,8 @@ class Kernel:
                 result = self._run(arrays, dtype, shape)
         if self.checks_output and self.stable:
             result = self._finish(result, arrays, dtype)
+        if self.stable and self.backend != "numba" and self._masks_nan:
+            result = _nan_where_nan(result, arrays)
         return result[()] if result.ndim == 0 else result
 
     def evaluate(self, *arrays: np.ndarray) -> np.ndarray:
@@ -124,7 +126,23 @@ class Kernel:
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
         with np.errstate(all="ignore"):  # intermediate inf and NaN are the kernel's business
             result = self._run(list(arrays), dtype, shape)
-        return self._finish(result, arrays, dtype) if self.checks_output else result
+        result = self._finish(result, arrays, dtype) if self.checks_output else result
+        return _nan_where_nan(result, arrays) if self._masks_nan else result
+
+    @functools.cached_property
+    def _masks_nan(self) -> bool:
+        """Whether a NaN input can give a number (relu'(NaN) = 0 from the branch for
+        x <= 0, x' = 1 a constant): tried once, a NaN in each argument in turn."""
+        for i in range(len(self.variables)):
+            args = [np.full(1, np.nan if j == i else 0.5) for j in range(len(self.variables))]
+            with np.errstate(all="ignore"):
+                if self.backend == "jax":
+                    out = _run_jax(self.jax_function, args)
+                else:
+                    out = self._run(args, np.dtype(np.float64), (1,))
+            if not np.isnan(out).all():
+                return True
+        return False
 
     def _finish(self, result: np.ndarray, arrays: Sequence[np.ndarray], dtype) -> np.ndarray:
         """Recompute in extended range the elements where finite inputs gave inf or NaN.
@@ -289,6 +307,26 @@ class Kernel:
         )
         plain = "" if self.stable else ", plain lambdify"
         return f"<Kernel {self.signature()} = {sympy.sstr(self.expr)}{how}{plain} [{self.backend}]>"
+
+
+def _nan_where_nan(result: np.ndarray, arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """``result`` with NaN wherever an input is NaN (a NaN in is a NaN out).
+
+    Examples
+    --------
+    >>> _nan_where_nan(np.zeros(3), [np.array([1.0, np.nan, 0.0]), np.float64(2.0)])
+    array([ 0., nan,  0.])
+    """
+    nan = np.zeros(result.shape, dtype=bool)
+    for a in arrays:
+        if a.dtype.kind == "f":
+            nan |= np.isnan(a)
+    if not nan.any():
+        return result
+    if not result.flags.writeable:  # XLA's buffer (backend="jax"): a copy
+        result = result.copy()
+    np.copyto(result, np.nan, where=nan)
+    return result
 
 
 def _run_jax(function: Callable[..., Any], arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -487,6 +525,22 @@ class StableForm:
 _FORMS: collections.OrderedDict = collections.OrderedDict()
 
 
+def exact_floats(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with each float of double precision (a catalog parameter given as
+    ``beta=0.5`` or ``beta=0.3``) as the rational it was written as: the rewrites see
+    exp(x/2)² = exp(x) where exp(0.5·x)² and exp(1.0·x) are different expressions to
+    them.  The code prints the same double back; higher-precision floats stay.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x")
+    >>> exact_floats(sympy.Float(0.5) * x + sympy.Float(2.0) + sympy.Float(0.3))
+    x/2 + 23/10
+    """
+    floats = {f: sympy.Rational(repr(float(f))) for f in expr.atoms(sympy.Float) if f._prec <= 53}
+    return expr.xreplace(floats) if floats else expr
+
+
 def _bound(entry: Entry, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
     """``expr`` with the entry's parameters bound, and its variables (the entry's first)."""
     bound = entry.bind(expr)
@@ -524,7 +578,10 @@ def stable_form(
             return _FORMS[key]
     bound, variables = _bound(entry, expr)
     samples = _probe_samples(entry, variables)
-    lowered, fired = _lowered(entry, bound, variables, Context(samples), entry.bind(raw), wrt)
+    exact = exact_floats if entry.kind != "expression" else (lambda e: e)  # parameters
+    lowered, fired = _lowered(
+        entry, exact(bound), variables, Context(samples), exact(entry.bind(raw)), wrt
+    )
     branched, branches = series_branches(lowered, Context(samples))
     form = StableForm(bound, variables, lowered, tuple(fired), branches, branched)
     with _LOCK:

@@ -11,6 +11,7 @@ assignment per node (`ExpressionEmitter` with the `JaxPrinter`), compiled by XLA
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -125,12 +126,61 @@ def array_source(
     args = ", ".join(graph.names.values())
     returned = f"{finish}({result}, {args})" if finish else result
     pairs = (line.split(" = ", 1) for line in emitter.lines)
-    lines = [f"{target} = {_tidy(code)}" for target, code in pairs]
+    lines = [line for target, code in pairs for line in _fitted(target, _tidy(code))]
     body = [*lines, f"return {returned}"]
     if doc:
         first, *rest = doc.splitlines()
         body[:0] = [f'"""{first}"""'] if not rest else [f'"""{first}', *rest, '"""']
     return f"def {name}({args}):\n" + "".join(f"    {line}\n" if line else "\n" for line in body)
+
+
+#: Longest assignment in a generated body (88 columns, ruff's default, less the indent).
+LINE = 84
+
+
+def _fitted(target: str, code: str, width: int = LINE) -> list[str]:
+    """``target = code`` as lines of at most ``width`` columns: while too long, the
+    longest operand of the outermost operation becomes an assignment of its own
+    (``v15_1 = ...``, then ``v15 = jnp.where(c, 0.0, v15_1)``), so the code reads as
+    ruff formats it.  Every operand of array code is computed anyway (a ``where``
+    evaluates both branches) and parentheses go only where the syntax tree is the same,
+    so this changes no value and no order of operations.
+
+    Examples
+    --------
+    >>> line = "jnp.where(v1 == 0.0, 0.0, ((v2 * v3) / v4) * (1.0 / v4) * -1.0)"
+    >>> _fitted("v9", line, width=40)
+    ['v9_1 = v2 * v3 / v4 * (1.0 / v4) * -1.0', 'v9 = jnp.where(v1 == 0.0, 0.0, v9_1)']
+    """
+    lines: list[str] = []
+    tree = ast.parse(code, mode="eval").body
+    count = 0
+    while len(f"{target} = {code}") > width:
+        slots = [
+            (node, field, i)
+            for field, value in ast.iter_fields(tree)
+            for i, node in (enumerate(value) if isinstance(value, list) else [(None, value)])
+            if isinstance(node, ast.expr) and not _atomic(node)
+        ]
+        if not slots:
+            break  # a single call of names too long to split: left as it is
+        node, field, i = max(slots, key=lambda slot: len(ast.unparse(slot[0])))
+        count += 1
+        name = f"{target}_{count}"
+        lines += _fitted(name, _tidy(ast.unparse(node)), width)
+        if i is None:
+            setattr(tree, field, ast.Name(name))
+        else:
+            getattr(tree, field)[i] = ast.Name(name)
+        code = _tidy(ast.unparse(tree))
+    return [*lines, f"{target} = {code}"]
+
+
+def _atomic(node: ast.expr) -> bool:
+    """A name or a number (``-1.0`` too): nothing to move to a line of its own."""
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, (ast.Name, ast.Constant))
 
 
 def _tidy(code: str) -> str:

@@ -109,9 +109,9 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     def lower_softplus(e):
         w = e.args[0]
         if w.could_extract_minus_sign():  # log σ(v) = -softplus(-v) = min(v, 0) - log1p(e^-|v|)
-            return _log1p_small(sympy.exp(-sympy.Abs(w))) - sympy.Min(-w, 0)
+            return _log1p_small(sympy.exp(-sympy.Abs(w))) - _scaled(sympy.Min, -w)
         if backend != "numpy":
-            return sympy.Max(w, 0) + _log1p_small(sympy.exp(-sympy.Abs(w)))
+            return _scaled(sympy.Max, w) + _log1p_small(sympy.exp(-sympy.Abs(w)))
         # log1p(e^w) >= w, equal in floating point from w = 37 on; e^w capped, so never inf
         return sympy.Max(w, log1p(_exp_capped(w)))
 
@@ -184,6 +184,25 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     return of_reciprocals(out)
+
+
+def _scaled(extremum: type[sympy.Function], w: sympy.Expr) -> sympy.Expr:
+    """max(w, 0) or min(w, 0) with a positive coefficient of ``w`` outside: c·max(v, 0).
+    The coefficient then meets the others of the expression (softplus(βx)/β is
+    max(x, 0) + log1p(e^-β|x|)/β), so c·v is never formed: it overflows where the value
+    does not (β = 10 at x = 1e308; the NumPy kernels recompute such elements in extended
+    range, array backends have none).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x")
+    >>> _scaled(sympy.Max, 10 * x) / 10, _scaled(sympy.Min, -2 * x)
+    (Max(0, x), Min(0, -2*x))
+    """
+    c, v = w.as_coeff_Mul()
+    if c.is_positive and c != 1:
+        return c * extremum(v, 0)
+    return extremum(w, 0)
 
 
 def of_reciprocals(expr: sympy.Expr) -> sympy.Expr:

@@ -1,0 +1,184 @@
+"""What a fuzz of `to_jax`, `to_torch`, ``kernel(backend="jax")`` and exported modules
+found wrong, each checked against mpmath at 50 digits or the framework itself.
+
+* A parameter given as a float (``beta=0.5``, ``beta=2.0``) reached the stability
+  rewrites as ``exp(0.5·x)`` and ``exp(1.0·x)``, which they did not recognise as a
+  square: softplus″ was NaN from x = 1e38 in float32 (NumPy kernels included).
+* The array backends' softplus(βx)/β formed βx, which overflows where the value does
+  not: inf at x = 3e307 for β = 10 (JAX, torch ops, exported modules; a NumPy module
+  took the NumPy kernels' form, which relies on their recomputation in extended range).
+* A complex input gave a complex result in JAX and lost its imaginary part in PyTorch;
+  a list gave JAX's arithmetic error; a float64 NumPy array became float32 in PyTorch;
+  the last JAX level ran NumPy's operations on a NumPy input.
+* A NaN input gave a number where a branch or a constant decides (relu'(NaN) = 0), in
+  the NumPy kernels too.
+* Exported modules (categorical_cross_entropy's, a user's log(softplus(erf(x)))) had
+  lines longer than 88 columns, which ``ruff format --check`` refuses.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+import torch
+
+from symcalc import export_module, kernel, to_jax, to_torch
+from symcalc.errors import SymcalcError
+
+RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+#: JAX's absolute floor is XLA's: it flushes subnormal results to zero.
+ATOL = {np.dtype(np.float64): 1e-300, np.dtype(np.float32): 1e-34}
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    with jax.enable_x64(True):
+        yield
+
+
+def softplus_truth(beta: float, order: int, x: float) -> float:
+    """softplus(βx)/β and its derivatives σ(βx), β·σ(βx)σ(-βx), by mpmath at 50 digits."""
+    with mpmath.workdps(50):
+        b, u = mpmath.mpf(beta), mpmath.mpf(beta) * mpmath.mpf(x)
+        s, t = 1 / (1 + mpmath.exp(-u)), 1 / (1 + mpmath.exp(u))
+        return float([mpmath.log1p(mpmath.exp(-abs(u))) / b + max(x, 0), s, b * s * t][order])
+
+
+def assert_promise(got, beta: float, order: int, xs: np.ndarray) -> None:
+    got = np.asarray(got)
+    dtype = np.dtype(xs.dtype)
+    assert got.dtype == dtype
+    for x, g in zip(xs.tolist(), got.astype(float).tolist(), strict=True):
+        t = softplus_truth(beta, order, x)
+        assert np.isfinite(g), (beta, order, x, g, t)
+        assert abs(g - t) <= max(RTOL[dtype] * abs(t), ATOL[dtype]), (beta, order, x, g, t)
+
+
+POINTS = {
+    np.dtype(np.float32): np.array([-3e38, -40.0, -1.0, 0.5, 40.0, 700.0, 1.7e38, 3.4e38]),
+    np.dtype(np.float64): np.array([-1e308, -40.0, -1.0, 0.5, 40.0, 1e5, 3e307, 1.79e308]),
+}
+
+
+@pytest.mark.parametrize("beta", [0.5, 2.0, 0.3, 10.0])
+def test_float_parameters_meet_the_promise_in_every_backend(beta):
+    for dtype, points in POINTS.items():
+        xs = points.astype(dtype)
+        for order in range(3):
+            assert_promise(
+                kernel("softplus", order=order, params={"beta": beta})(xs), beta, order, xs
+            )
+        g = to_jax("softplus", params={"beta": beta})
+        evaluated = jax.jit(
+            lambda v, g=g: [g(v), jax.vmap(jax.grad(g))(v), jax.vmap(jax.grad(jax.grad(g)))(v)]
+        )
+        for order, value in enumerate(evaluated(jnp.asarray(xs))):
+            assert_promise(value, beta, order, xs)
+        t = to_torch("softplus", params={"beta": beta})
+        x = torch.from_numpy(xs.copy())
+        for order in range(3):  # the NumPy route and the torch-op code
+            assert_promise(t.level((0,) * order)(x), beta, order, xs)
+            assert_promise(t.body((0,) * order)(x), beta, order, xs)
+
+
+def test_a_float_parameter_gives_the_form_of_the_exact_one():
+    exact = kernel("softplus", order=2, params={"beta": 2}).lowered
+    assert kernel("softplus", order=2, params={"beta": 2.0}).lowered == exact
+    assert "sigmoid" in str(kernel("softplus", order=2, params={"beta": 0.5}).lowered)
+
+
+def test_softplus_with_a_large_beta_stays_finite_in_kernels_and_modules():
+    xs = POINTS[np.dtype(np.float64)]
+    assert_promise(kernel("softplus", params={"beta": 10}, backend="jax")(xs), 10.0, 0, xs)
+    namespace: dict = {}
+    exec(export_module("softplus", to="numpy", params={"beta": 10}).source, namespace)  # noqa: S102
+    assert_promise(namespace["softplus"](xs), 10.0, 0, xs)
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+def test_complex_inputs_are_refused_with_one_line():
+    with pytest.raises(SymcalcError, match="real function: got a complex input"):
+        to_jax("sigmoid")(jnp.array([1 + 1j]))
+    with pytest.raises(SymcalcError, match="real function: got a complex input"):
+        to_torch("bce_with_logits")(torch.zeros(2), torch.tensor([1j, 0j]))
+    with pytest.raises(SymcalcError, match="complex"):
+        to_torch("sigmoid")(1j)
+
+
+def test_to_jax_refuses_a_list_as_jax_numpy_does():
+    with pytest.raises(SymcalcError, match="takes arrays or numbers.*got a list"):
+        to_jax("sigmoid")([1.0, 2.0])
+    with pytest.raises(TypeError):  # what JAX itself says, for comparison
+        jax.nn.sigmoid([1.0, 2.0])
+
+
+def test_to_torch_keeps_a_numpy_arrays_dtype_and_python_numbers_follow():
+    g, bce = to_torch("sigmoid"), to_torch("bce_with_logits")
+    x = np.linspace(-3, 3, 5)
+    out = g(x)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, torch.sigmoid(torch.from_numpy(x)), rtol=1e-15, atol=0)
+    z = torch.linspace(-3, 3, 4)
+    assert bce(z, np.float64(0.3)).dtype == torch.float32  # a NumPy scalar is a number
+    assert bce(z, np.full(4, 0.3)).dtype == torch.float64  # an array promotes, as in torch
+
+
+def test_the_last_jax_level_runs_xla_on_numpy_inputs():
+    g = to_jax("gaussian")  # d2 = (4x² - 2)·exp(-x²): x² overflows at 1e200 (a NumPy warning)
+    out = g.level((0, 0))(np.array([1e200, 0.5]))
+    assert isinstance(out, jax.Array)
+    np.testing.assert_allclose(np.asarray(out), [0.0, (4 * 0.25 - 2) * np.exp(-0.25)], rtol=1e-15)
+
+
+# -- generated code ---------------------------------------------------------------------------
+
+
+def test_long_generated_lines_are_split_as_ruff_formats_them(tmp_path):
+    for to in ("jax", "torch", "numpy"):  # a product of five factors under a where
+        module = export_module("log(softplus(erf(x)))", to=to)
+        (tmp_path / f"long_{to}.py").write_text(module.source)
+        assert max(len(line) for line in module.source.splitlines()) <= 88
+    for command in (["check"], ["format", "--check"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--isolated", str(tmp_path)],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- NaN in, NaN out ------------------------------------------------------------------------
+
+#: Derivatives that a branch or a constant made a number at NaN (relu'(NaN) was 0,
+#: identity'(NaN) 1, squared_error''(NaN, y) 2), in every backend.
+MASKING = [("relu", 1), ("identity", 1), ("hard_sigmoid", 2), ("squared_error", 2)]
+
+
+@pytest.mark.parametrize(("name", "order"), MASKING)
+def test_a_nan_input_gives_nan_in_every_backend(name, order):
+    x = np.array([np.nan, 2.0, -2.0])
+    y = [0.5] * (name == "squared_error")
+    index = (0,) * order
+    values = {
+        "numpy": kernel(name, order=order)(x, *y),
+        "kernel jax": kernel(name, order=order, backend="jax")(x, *y),
+        "to_jax": to_jax(name).level(index)(jnp.asarray(x), *y),
+        "to_torch": to_torch(name).level(index)(torch.from_numpy(x), *y),
+        "torch ops": to_torch(name).body(index)(torch.from_numpy(x), *map(torch.tensor, y)),
+    }
+    for to in ("numpy", "jax", "torch"):
+        namespace: dict = {}
+        module = export_module(name, to=to)
+        exec(module.source, namespace)  # noqa: S102 - generated by symcalc
+        values[f"{to} module"] = namespace[module.functions[order].name](x, *y)
+    for where, value in values.items():
+        value = np.asarray(value)
+        assert np.isnan(value[0]) and np.isfinite(value[1:]).all(), (where, value)

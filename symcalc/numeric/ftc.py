@@ -509,10 +509,10 @@ def check_ftc(
         raise SymcalcError(
             f"`points` must be a whole number from 11 to 100000, got {points!r}", parameter="points"
         )
-    if a is None:
-        grid = np.linspace(low, high, points)
-        avoid = _singular_points(entry, domain, low, high, grid, kern)
-        a = _default_a(entry, kern, low, high, avoid)
+    singular = None  # where f is undefined: found once the range is known
+    if a is None:  # a default a lies inside [low, high]: the range stays as it is
+        singular = _singular_points(entry, domain, low, high, np.linspace(low, high, points), kern)
+        a = _default_a(entry, kern, low, high, singular)
     a = check_number(a, "a")
     if not _in_domain(entry, a):
         raise SymcalcError(
@@ -541,7 +541,8 @@ def check_ftc(
     )
 
     base = np.linspace(low, high, points)
-    singular = _singular_points(entry, domain, low, high, base, kern)
+    if singular is None:
+        singular = _singular_points(entry, domain, low, high, base, kern)
 
     # symbolic part
     start = time.perf_counter()

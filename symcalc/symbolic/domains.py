@@ -91,8 +91,9 @@ def real_domain_within(f: sympy.Expr, x: sympy.Symbol, timeout: float | None) ->
     from . import budget
 
     expr = expand_named(f)
-    if _plain_domain(expr, x) is not None:  # read off the formula: no child process
-        return _plain_domain(expr, x)
+    plain = _plain_domain(expr, x)
+    if plain is not None:  # read off the formula: no child process
+        return plain
     try:
         return budget.within(timeout, real_domain, expr, x, what="the real domain")
     except TimeBudgetExceeded:

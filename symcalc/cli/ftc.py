@@ -28,10 +28,16 @@ def add(sub) -> None:
         type=float,
         default=None,
         metavar="A",
-        help="lower limit a (default 0, or the middle of the range when 0 is outside the domain)",
+        help=(
+            "lower limit a (default 0; the middle of the range when 0 is outside the domain, "
+            "halfway to the right end where f is not finite at 0)"
+        ),
     )
     p.add_argument(
-        "--range", default=None, metavar="A:B", help="x range of the check, e.g. --range=-5:5"
+        "--range",
+        default=None,
+        metavar="A:B",
+        help="x range of the check (default: the plot range, where f is real), e.g. --range=-5:5",
     )
     p.add_argument(
         "--points", type=int, default=201, metavar="N", help="number of check points (default 201)"

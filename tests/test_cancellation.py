@@ -12,10 +12,19 @@ import numpy as np
 import pytest
 import sympy
 
-from symcalc.numeric.cancellation import KAPPA, TRUNCATION, series_branches
+from symcalc import derivative
+from symcalc.numeric.cancellation import (
+    KAPPA,
+    KAPPA_WIDE,
+    TRUNCATION,
+    AsymptoticBranch,
+    SeriesBranch,
+    series_branches,
+)
 from symcalc.numeric.kernels import kernel
 from symcalc.numeric.rewrites import MPMATH_FUNCTIONS
 from symcalc.symbolic.functions import symbol
+from symcalc.symbolic.parse import parse
 
 x = symbol("x")
 
@@ -40,8 +49,9 @@ def _mp(expr):
 def test_each_branch_is_within_its_bound_of_the_function_at_50_digits(expr, mp_digits):
     mp_digits(60)
     _, branches = series_branches(expr)
-    assert len(branches) == 1, branches
-    branch = branches[0]
+    at_zero = [b for b in branches if isinstance(b, SeriesBranch)]
+    assert len(at_zero) == 1, branches  # (and an asymptotic branch where one helps)
+    branch = at_zero[0]
     assert branch.point == 0 and branch.error <= TRUNCATION and branch.kappa <= KAPPA
     f, p = _mp(expr), _mp(branch.polynomial)
     with mpmath.workdps(120):  # the formula itself cancels: evaluate it with digits to spare
@@ -117,3 +127,92 @@ def test_a_side_without_real_values_gets_no_branch():
 def test_kernel_text_lists_the_branch():
     text = kernel("x - sin(x)").to_text()
     assert "series branch" in text and "degree" in text
+
+
+# -- far out, next to 0, and where κ stays up -------------------------------------------------
+
+
+def _settled_truth(f, t: float) -> float:
+    """f(t) at digits that grow with |log10 t| (x² beside 1 at t = 1e-160 needs 320 more),
+    doubled until two precisions agree to 25 digits."""
+    base = 60 + int(2.5 * abs(np.log10(abs(t))))
+    previous = None
+    for digits in (base, 2 * base, 4 * base):
+        with mpmath.workdps(digits):
+            value = f(mpmath.mpf(t))
+        if previous is not None and abs(value - previous) <= 1e-25 * abs(value):
+            return float(value)
+        previous = value
+    raise AssertionError(f"no settled value at {t}")
+
+
+def _derivative(text: str, order: int) -> sympy.Expr:
+    return derivative(text, order=order) if order else parse(text)
+
+
+#: Formulas that fail at large |x| however x is rounded: cancellation in the tails
+#: (cosh(3 + asinh x)'' is two terms ≈ 10/x that cancel to ≈ 10/x³), or a factor that is
+#: subnormal on the way (1/(x² + 1)² at x = 1e80) while the value, ≈ 1/x³, is not.
+FAILING_FAR = [("cosh(3 + asinh(x))", 2), ("sin(atan(x)**2)", 2), ("atan(abs(5*x))", 2)]
+FAR_POINTS = [1e4, 1e8, 1e20, 1e80, 3e100, 1e200, 1e300, 1.7976931348623157e308]
+
+
+@pytest.mark.parametrize(("text", "order"), FAILING_FAR, ids=str)
+def test_formulas_that_fail_far_out_get_an_asymptotic_branch(text, order):
+    expr = _derivative(text, order)
+    k = kernel(expr)
+    far = [b for b in k.branches if isinstance(b, AsymptoticBranch)]
+    assert {b.side for b in far} == {1, -1}, k.to_text()
+    assert all(b.error <= TRUNCATION for b in far) and "asymptotic branch" in k.to_text()
+    f = _mp(expr)
+    points = np.array(FAR_POINTS + [-p for p in FAR_POINTS])
+    with np.errstate(all="raise"):
+        got = k(points)
+    plain = kernel(expr, stable=False)
+    with np.errstate(all="ignore"):
+        plain_got = plain(points)
+    plain_wrong = 0
+    for t, g, p in zip(points.tolist(), got.tolist(), plain_got.tolist(), strict=True):
+        truth = _settled_truth(f, t)
+        assert abs(g - truth) <= max(1e-12 * abs(truth), 1e-300), (text, t, g, truth)
+        plain_wrong += not abs(p - truth) <= max(1e-12 * abs(truth), 1e-300)
+    assert plain_wrong >= 4  # the test can fail: without the branch these points are wrong
+
+
+#: Formulas that cancel at 0 with κ above KAPPA out to |x| = 1 (or whose reach there takes
+#: in a zero of the function): the branch ends where κ <= KAPPA_WIDE; and a formula with a
+#: subnormal factor next to 0 (x² in log1p(x²)/x²), and a log of a sum that rounds to 1.
+NEAR_ZERO = [
+    ("exp(asinh(x)/x)", 2),
+    ("atan(x)/x", 1),
+    ("atan(x)/x", 2),
+    ("tanh(x)/x", 2),
+    ("erf(x)/x", 2),
+    ("log1p(x**2)/x", 1),
+    ("log(x**2 + exp(-x**2))", 0),
+]
+NEAR_POINTS = [5e-324, 1e-300, 1e-160, 1e-40, 1e-8, 1e-3, 0.03, 0.2, 0.7, 1.0, 3.0]
+
+
+@pytest.mark.parametrize(("text", "order"), NEAR_ZERO, ids=str)
+def test_formulas_that_cancel_at_zero_with_kappa_up_keep_the_float64_promise(text, order):
+    expr = _derivative(text, order)
+    k = kernel(expr)
+    near = [b for b in k.branches if isinstance(b, SeriesBranch) and b.point == 0]
+    assert near, k.to_text()
+    f = _mp(expr)
+    points = np.array(NEAR_POINTS + [-p for p in NEAR_POINTS])
+    with np.errstate(all="raise"):
+        got = k(points)
+    for t, g in zip(points.tolist(), got.tolist(), strict=True):
+        truth = _settled_truth(f, t)
+        assert abs(g - truth) <= max(1e-12 * abs(truth), 1e-300), (text, t, g, truth)
+
+
+def test_a_branch_whose_kappa_stays_up_says_so():
+    """exp(asinh(x)/x)'' has κ = 85 at x = 1 (a sum crossing zero): its branch ends where
+    κ <= KAPPA_WIDE, and says how large κ is beside it."""
+    _, branches = series_branches(_derivative("exp(asinh(x)/x)", 2))
+    (branch,) = branches
+    assert KAPPA < branch.kappa <= KAPPA_WIDE
+    assert f"κ <= {branch.kappa:.3g}" in branch.to_text()

@@ -21,7 +21,20 @@ points and builds the branches, knowing no function by name:
    of the function at 50 digits on a dense set of points of the interval (both ends,
    and points approaching x0 down to r·2⁻⁴⁰); otherwise no branch is made.
 
-Each `SeriesBranch` records the point, radius, degree and the measured errors.
+Each `SeriesBranch` records the point, radius, degree and the measured errors.  Where no
+radius keeps κ below `KAPPA` (κ stays up to |x - x0| = 1, or that reach takes in a zero
+of the function), the branch ends where κ <= `KAPPA_WIDE` instead and says so.  A log of
+a computed u counts as a sum with κ = 1/|log u| (log(x² + exp(-x²)) at 0), and at 0 the
+plain formula is also compared with mpmath at ±2^-k down to the subnormals (a factor x²
+that is subnormal at x = 1e-160).
+
+At large |x| the same construction runs in t = 1/x (`AsymptoticBranch`): where a part
+cancels in its tails (cosh(3 + asinh x)'' is two terms of about 10/x that cancel to
+10/x³) or is wrong there against mpmath (a factor 1/(x² + 1)² that is subnormal at
+x = 1e80 while the value, about 1/x³, is not), it becomes t^m·Q(t) beyond a radius on
+that side, proven the same way.  The check compares NumPy's evaluation of the part by
+SymPy's printer with mpmath, not the kernel's own code, so it may add a branch the kernel
+did not need; a branch is proven either way.
 
 The other end of the line needs the mirror image: a rational function such as
 2x/(x² + 1) (the derivative of log(1 + x²)) overflows in x² from |x| = 1.3e154 on,
@@ -44,7 +57,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import mpmath
 import numpy as np
@@ -52,10 +65,23 @@ import sympy
 
 from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context
 
-__all__ = ["KAPPA", "TRUNCATION", "FarBranch", "SeriesBranch", "series_branches"]
+__all__ = [
+    "KAPPA",
+    "KAPPA_WIDE",
+    "TRUNCATION",
+    "AsymptoticBranch",
+    "FarBranch",
+    "SeriesBranch",
+    "series_branches",
+]
 
 #: The largest cancellation factor left to floating point outside a branch.
 KAPPA = 30.0
+#: Where no radius on the grid keeps κ below `KAPPA` (a sum that crosses zero beside the
+#: point keeps κ up: the derivatives of exp(asinh(x)/x) have κ = 85 at x = 1), the branch
+#: ends where κ stays below this instead: float64's promise holds (κ·ulp ≈ 1e-13), and
+#: float32 may lose up to κ ulp just outside the branch (its ``kappa`` says how much).
+KAPPA_WIDE = 1000.0
 #: The largest relative error (measured at 50 digits) a polynomial branch may have.
 TRUNCATION = 1e-16
 #: Highest polynomial degree tried.
@@ -128,39 +154,211 @@ class FarBranch:
         return f"<FarBranch {self.to_text()}>"
 
 
+@dataclasses.dataclass(frozen=True, repr=False)
+class AsymptoticBranch:
+    """A polynomial in t = 1/``variable`` replacing ``expr`` beyond ``start`` on one side.
+
+    Where x goes to ``side``·∞, ``expr`` = t^order·Q(t): the same construction as a
+    `SeriesBranch` at t = 0, on 0 < t·side <= 1/start, proven the same way (``error`` at
+    50 digits, ``kappa`` the formula's largest cancellation factor just inside ``start``).
+    It is made where the formula cancels at large |x| (cosh(3 + asinh x)'' loses x²
+    ulps) or fails there on the way (a factor 1/x⁴ that is subnormal at x = 1e80 while
+    the value, ~1/x³, is not).
+    """
+
+    expr: sympy.Expr
+    variable: sympy.Symbol
+    side: int
+    start: float
+    order: int
+    degree: int
+    polynomial: sympy.Expr
+    error: float
+    kappa: float
+
+    def condition(self) -> sympy.Basic:
+        """Where the polynomial is used."""
+        if self.side > 0:
+            return self.variable > _exact(self.start)
+        return self.variable < -_exact(self.start)
+
+    def to_text(self) -> str:
+        x = self.variable
+        where = f"{x} > {self.start:.3g}" if self.side > 0 else f"{x} < {-self.start:.3g}"
+        power = {0: "", 1: f"1/{x} · "}.get(self.order, f"(1/{x})^{self.order} · ")
+        return (
+            f"asymptotic branch: {where}, {power}polynomial of degree {self.degree} in "
+            f"1/{x}, error {self.error:.1e} at 50 digits; κ <= {self.kappa:.3g} inside"
+        )
+
+    def __repr__(self) -> str:
+        return f"<AsymptoticBranch {self.to_text()}>"
+
+
+Branch = SeriesBranch | FarBranch | AsymptoticBranch
+
+
 def series_branches(
     expr: sympy.Expr, context: Context | None = None
-) -> tuple[sympy.Expr, tuple[SeriesBranch | FarBranch, ...]]:
-    """``expr`` with a polynomial branch wherever a subexpression cancels near a point.
+) -> tuple[sympy.Expr, tuple[Branch, ...]]:
+    """``expr`` with a polynomial branch wherever a subexpression cancels near a point,
+    and in powers of 1/x where it cancels, or fails on the way, at large |x|.
 
     ``context.samples`` (probe values by symbol) limits candidate points to the closure
     of each variable's range; without samples every candidate is tried.
     """
     context = context or Context()
-    expr, far = _far_branches(expr, context)
+    expr, branches = _point_branches(expr, context)
+    done = {b.polynomial for b in branches}
+    expr, far = _far_branches(expr, context, done)
+    return expr, (*branches, *far)
+
+
+# -- any formula at infinity --------------------------------------------------------------------
+
+#: Where a formula is checked at large |x|: x = ±2^k.  Enough to see a factor under- or
+#: overflow on the way (1/x⁴ is subnormal from 2^256, 1/x² from 2^512) or the formula
+#: cancel in the tails (its error grows with |x|, so a later point sees it).
+_FAR_EXPONENTS = (16, 40, 100, 200, 300, 400, 600, 800, 1000)
+#: The largest relative error of the plain formula at those points that needs no branch.
+_FAR_TOLERANCE = 1e-14
+
+
+def _point_branches(expr: sympy.Expr, context: Context) -> tuple[sympy.Expr, list[Branch]]:
+    """Each univariate part with its polynomial branch at a point where it cancels and its
+    branches in powers of 1/x where it fails at large |x|.  Before the far branches of
+    rational parts: a part that holds one (1/(x² + 1) in the derivatives of atan(x)/x) is
+    examined as written."""
     mapping: dict[sympy.Basic, sympy.Basic] = {}
-    branches: list[SeriesBranch | FarBranch] = list(far)
+    found: list[Branch] = []
     for sub, x in _univariate_parts(expr):
         if sub in mapping:
             continue
-        branch = _branch(sub, x, _span(context, x))
-        if branch is not None:
-            branches.append(branch)
-            mapping[sub] = sympy.Piecewise((branch.polynomial, branch.condition()), (sub, True))
-    return (expr.xreplace(mapping) if mapping else expr), tuple(branches)
+        span = _span(context, x)
+        pieces = []
+        for branch in (*_asymptotic_for(sub, x, span), _branch(sub, x, span)):
+            if branch is not None:
+                found.append(branch)
+                pieces.append((branch.polynomial, branch.condition()))
+        if pieces:
+            mapping[sub] = sympy.Piecewise(*pieces, (sub, True))
+    return (expr.xreplace(mapping) if mapping else expr), found
+
+
+def _asymptotic_for(
+    sub: sympy.Expr, x: sympy.Symbol, span: tuple[float, float]
+) -> list[AsymptoticBranch]:
+    """``sub``'s branches in powers of 1/x, on each unbounded side where it fails."""
+    try:
+        if sub.is_rational_function(x):
+            return []  # exactly, in powers of 1/x: a FarBranch
+        probe = _Probe(sub, x)
+    except (TypeError, ValueError, NameError, KeyError, sympy.PolynomialError):
+        return []
+    found = []
+    for side in (1, -1):
+        if side * (span[1] if side > 0 else span[0]) < 1e3:
+            continue  # a bounded variable (the probe reaches 1e3 on an unbounded side)
+        if _fails_far(probe, side):
+            branch = _asymptotic(sub, x, side)
+            if branch is not None:
+                found.append(branch)
+    return found
+
+
+def _fails_far(probe: _Probe, side: int) -> bool:
+    """Whether the plain formula cancels at large side·x (κ above `KAPPA` at 1e4 or 1e8) or
+    is wrong there against mpmath."""
+    if any(probe.kappa_float(side * h) > KAPPA for h in (1e4, 1e8)):
+        return True
+    return any(_fails_at(probe, side * 2.0**k) for k in _FAR_EXPONENTS)
+
+
+def _fails_at(probe: _Probe, point: float) -> bool:
+    """Whether the plain formula in floating point is off the promise at ``point`` (against
+    mpmath, where mpmath's value is settled).  A value that is not finite is not counted:
+    the kernel computes it again in ``np.longdouble`` (`symcalc.numeric.kernels.Kernel`)."""
+    with np.errstate(all="ignore"):
+        got = complex(np.asarray(probe.np_value(np.float64(point)), dtype=complex))
+    if not np.isfinite(got):
+        return False
+    digits = _digits(point)
+    with mpmath.workdps(digits):
+        quick = probe.value(mpmath.mpf(point))
+    if quick is not None and _close(got, quick):
+        return False
+    truth = _settled(probe, point)
+    return truth is not None and not _close(got, truth)
+
+
+def _digits(point: float) -> int:
+    """Working digits at ``point``: enough to keep x^2.5 beside 1 (or 1 beside x^2.5)."""
+    return 40 + int(2.5 * abs(math.log10(abs(point))))
+
+
+def _close(got: complex, truth: mpmath.mpf) -> bool:
+    """Within the promise: `_FAR_TOLERANCE` relative, or 1e-300 where ``truth`` underflows."""
+    error = abs(got - complex(truth))
+    return error <= 1e-300 if abs(truth) < 1e-300 else error <= _FAR_TOLERANCE * abs(truth)
+
+
+def _settled(probe: _Probe, point: float) -> mpmath.mpf | None:
+    """f(point) where two precisions agree (None: no real value, or digits not enough)."""
+    previous = None
+    base = _digits(point)
+    for digits in (2 * base, 4 * base, 8 * base):
+        with mpmath.workdps(digits):
+            value = probe.value(mpmath.mpf(point))
+        if value is None:
+            return None
+        if previous is not None and abs(value - previous) <= 1e-20 * abs(value):
+            return value
+        previous = value
+    return None
+
+
+def _asymptotic(sub: sympy.Expr, x: sympy.Symbol, side: int) -> AsymptoticBranch | None:
+    """``sub`` as t^m·Q(t), t = 1/x, for side·x beyond a radius: a `SeriesBranch` at t = 0."""
+    t = sympy.Dummy("t", real=True)
+    inverted = sub.xreplace({x: 1 / t})
+    try:
+        probe = _Probe(inverted, t)
+    except (TypeError, ValueError, NameError, KeyError):
+        return None
+    span = (0.0, math.inf) if side > 0 else (-math.inf, 0.0)
+    branch = _build(inverted, t, sympy.Integer(0), 1.0, probe, span)
+    if branch is None:
+        return None
+    radius = branch.high if side > 0 else -branch.low
+    return AsymptoticBranch(
+        sub,
+        x,
+        side,
+        1.0 / radius,
+        branch.order,
+        branch.degree,
+        branch.polynomial.xreplace({t: 1 / x}),
+        branch.error,
+        branch.kappa,
+    )
 
 
 # -- rational functions at infinity -------------------------------------------------------------
 
 
-def _far_branches(expr: sympy.Expr, context: Context) -> tuple[sympy.Expr, list[FarBranch]]:
+def _far_branches(
+    expr: sympy.Expr, context: Context, done: Collection[sympy.Expr] = ()
+) -> tuple[sympy.Expr, list[FarBranch]]:
     """Rational functions of one unbounded variable, of degree 2 or more and not
-    polynomials, with a branch in powers of 1/x for |x| > 1."""
+    polynomials, with a branch in powers of 1/x for |x| > 1 (except the polynomials in
+    1/x in ``done``: asymptotic branches, already so)."""
     mapping: dict[sympy.Basic, sympy.Basic] = {}
     found: list[FarBranch] = []
     stack = [expr]
     while stack:
         node = stack.pop()
+        if node in done:
+            continue
         reversed_form = _reversed(node, context)
         if reversed_form is not None:
             x = next(iter(node.free_symbols))
@@ -264,10 +462,12 @@ class _Probe:
     """A subexpression and the terms of every sum inside it, evaluable in floats and mpmath."""
 
     def __init__(self, sub: sympy.Expr, x: sympy.Symbol):
-        self.sums = [
-            list(n.args) for n in sympy.preorder_traversal(sub) if isinstance(n, sympy.Add)
-        ]
-        flat = [t for terms in self.sums for t in terms]
+        nodes = list(sympy.preorder_traversal(sub))
+        self.sums = [list(n.args) for n in nodes if isinstance(n, sympy.Add)]
+        # log(u) of a computed u loses what u's rounding is worth next to log(u) itself:
+        # κ = 1/|log u| (log(x² + exp(-x²)) near 0: u = 1 + x⁴/2 rounds to 1)
+        self.logs = [n for n in nodes if isinstance(n, sympy.log) and not n.args[0].is_Symbol]
+        flat = [t for terms in self.sums for t in terms] + self.logs
         self.mp_terms = sympy.lambdify([x], flat, modules=[MPMATH_FUNCTIONS, "mpmath"])
         self.np_terms = sympy.lambdify([x], flat, modules=NUMPY_MODULES)
         self.np_value = sympy.lambdify([x], sub, modules=NUMPY_MODULES)
@@ -283,6 +483,9 @@ class _Probe:
             if size == 0:
                 continue
             worst = max(worst, math.inf if s == 0 else float(size / s))
+        for v in values[i:]:  # the logs
+            size = absolute(v)
+            worst = max(worst, math.inf if size == 0 else float(1 / size))
         return worst
 
     def kappa_float(self, point: float) -> float:
@@ -369,24 +572,36 @@ def _suspect(probe: _Probe, x0: float, scale: float) -> bool:
         return True
     near = [probe.kappa_float(x0 + s * scale * h) for s in (-1, 1) for h in (1e-8, 1e-4)]
     finite = [k for k in near if math.isfinite(k)]
-    return bool(finite) and max(finite) > KAPPA
+    if finite and max(finite) > KAPPA:
+        return True
+    return x0 == 0 and any(_fails_at(probe, s * 2.0**-k) for s in (-1, 1) for k in _TINY_EXPONENTS)
 
 
-def _radius(probe: _Probe, x0, scale: float, side: int) -> tuple[float, float] | None:
-    """On one side of x0: the smallest grid radius h, going outward, with κ <= KAPPA at h
-    and at the two next larger grid points (fewer at the top of the grid, none where the
-    formula has no value: a singularity farther out), and the largest κ at those points."""
-    grid = [scale * 2.0**-k for k in range(0, 41)]  # from R_MAX·scale down to 2^-40
+#: Where a formula is checked next to 0: x = ±2^-k.  A factor x² is subnormal from 2^-511
+#: on (log1p(x²)/x² at x = 1e-160 lost 5 digits), x⁴ from 2^-255.
+_TINY_EXPONENTS = (40, 100, 200, 300, 400, 600, 800, 1000)
+
+
+def _kappas(probe: _Probe, x0, scale: float, side: int) -> list[tuple[float, float | None]]:
+    """κ on one side of x0 at the grid radii, from R_MAX·scale down to 2^-40·scale."""
+    grid = [scale * 2.0**-k for k in range(0, 41)]
     with mpmath.workdps(WORK_DIGITS):
-        kappas = [probe.kappa(_mp(x0) + side * mpmath.mpf(h)) for h in grid]
-    for i in range(len(grid) - 1, -1, -1):  # from the smallest h outward
-        if grid[i] < R_MIN * scale:
+        return [(h, probe.kappa(_mp(x0) + side * mpmath.mpf(h))) for h in grid]
+
+
+def _radius(
+    kappas: Sequence[tuple[float, float | None]], scale: float, limit: float = KAPPA
+) -> tuple[float, float] | None:
+    """The smallest grid radius h, going outward, with κ <= ``limit`` at h and at the two
+    next larger grid points (fewer at the top of the grid, none where the formula has no
+    value: a singularity farther out), and the largest κ at those points."""
+    for i in range(len(kappas) - 1, -1, -1):  # from the smallest h outward
+        h, kappa = kappas[i]
+        if h < R_MIN * scale or kappa is None:
             continue
-        if kappas[i] is None:
-            continue
-        window = [k for k in kappas[max(0, i - 2) : i + 1] if k is not None]
-        if all(k <= KAPPA for k in window):
-            return grid[i], max(window)
+        window = [k for _, k in kappas[max(0, i - 2) : i + 1] if k is not None]
+        if all(k <= limit for k in window):
+            return h, max(window)
     return None
 
 
@@ -418,26 +633,47 @@ def _sides(probe: _Probe, x0, scale: float, span: tuple[float, float]) -> tuple[
 
 
 def _build(sub, x, x0, scale, probe, span) -> SeriesBranch | None:
+    """The branch at x0: out to where κ stays below `KAPPA`, or, where no polynomial of
+    that reach is found (κ stays up to the grid's top, or the reach takes in a zero of
+    the function), below `KAPPA_WIDE`."""
     sides = _sides(probe, x0, scale, span)
-    radii = {side: _radius(probe, x0, scale, side) for side in sides}
-    if not sides or any(r is None for r in radii.values()):
+    if not sides:
         return None
     order = _order(probe, x0, scale, sides)
     if order is None:
         return None
-    lo = -radii[-1][0] if -1 in sides else 0.0
-    hi = radii[1][0] if 1 in sides else 0.0
-    kappa = max(r[1] for r in radii.values())
+    kappas = {side: _kappas(probe, x0, scale, side) for side in sides}
+    tried = set()
+    for limit in (KAPPA, KAPPA_WIDE):
+        radii = {side: _radius(kappas[side], scale, limit) for side in sides}
+        if any(r is None for r in radii.values()):
+            continue
+        lo = -radii[-1][0] if -1 in sides else 0.0
+        hi = radii[1][0] if 1 in sides else 0.0
+        if (lo, hi) in tried:
+            continue
+        tried.add((lo, hi))
+        kappa = max(r[1] for r in radii.values())
+        branch = _fit(sub, x, x0, probe, order, lo, hi, kappa)
+        if branch is not None:
+            return branch
+    return None
+
+
+def _fit(sub, x, x0, probe, order, lo, hi, kappa) -> SeriesBranch | None:
+    """h^order·Q(h) on [lo, hi] within `TRUNCATION` of ``sub``, Q of the lowest odd degree."""
     previous = math.inf
     for degree in range(3, MAX_DEGREE + 1, 2):  # an even number of nodes: none at h = 0
         coefficients = _interpolate(probe, x0, order, lo, hi, degree)
         if coefficients is None:
             return None
         quick = _verify(probe, x0, order, coefficients, lo, hi, quick=True)
-        if quick is None or quick > 0.5 * previous:  # rounding amplified, or no convergence
+        if quick is None:  # rounding amplified
             return None
-        previous = quick
         if quick > TRUNCATION:
+            if quick > 0.5 * previous:  # no convergence (or the floor of rounding)
+                return None
+            previous = quick
             continue
         error = _verify(probe, x0, order, coefficients, lo, hi)
         if error is not None and error <= TRUNCATION:

@@ -259,6 +259,8 @@ def _asymptotic_for(
     for side in (1, -1):
         if side * (span[1] if side > 0 else span[0]) < 1e3:
             continue  # a bounded variable (the probe reaches 1e3 on an unbounded side)
+        if not all(probe.reachable(side * 2.0**k) for k in (16, 40, 64)):
+            continue  # the construction evaluates out to 2^64 (sin(cosh(x)): no tail)
         if _fails_far(probe, side):
             branch = _asymptotic(sub, x, side)
             if branch is not None:
@@ -278,13 +280,15 @@ def _fails_at(probe: _Probe, point: float) -> bool:
     """Whether the plain formula in floating point is off the promise at ``point`` (against
     mpmath, where mpmath's value is settled).  A value that is not finite is not counted:
     the kernel computes it again in ``np.longdouble`` (`symcalc.numeric.kernels.Kernel`)."""
+    if not probe.reachable(point):
+        return False
     with np.errstate(all="ignore"):
         got = complex(np.asarray(probe.np_value(np.float64(point)), dtype=complex))
     if not np.isfinite(got):
         return False
     with mpmath.workdps(30):  # agreeing with floats to 1e-14, 30 digits are not both wrong
         quick = probe.value(mpmath.mpf(point))
-    if quick is not None and _close(got, quick):
+    if quick is not None and quick != 0 and _close(got, quick):  # (but both may give 0)
         return False
     truth = _settled(probe, point)
     return truth is not None and not _close(got, truth)
@@ -467,10 +471,20 @@ class _Probe:
         # κ = 1/|log u| (log(x² + exp(-x²)) near 0: u = 1 + x⁴/2 rounds to 1)
         self.logs = [n for n in nodes if isinstance(n, sympy.log) and not n.args[0].is_Symbol]
         flat = [t for terms in self.sums for t in terms] + self.logs
+        periodic = [n.args[0] for n in nodes if isinstance(n, _PERIODIC)]
+        self.np_periodic = sympy.lambdify([x], periodic, modules=NUMPY_MODULES)
         self.mp_terms = sympy.lambdify([x], flat, modules=[MPMATH_FUNCTIONS, "mpmath"])
         self.np_terms = sympy.lambdify([x], flat, modules=NUMPY_MODULES)
         self.np_value = sympy.lambdify([x], sub, modules=NUMPY_MODULES)
         self.mp_value = sympy.lambdify([x], sub, modules=[MPMATH_FUNCTIONS, "mpmath"])
+
+    def reachable(self, point: float) -> bool:
+        """Whether mpmath can evaluate the formula at ``point`` in reasonable time: every
+        argument of a periodic function finite and below 2^50 in floats (sin(cosh(x)) at
+        x = 2^40 would need π to 10^11 digits)."""
+        with np.errstate(all="ignore"):
+            values = np.abs(np.asarray(self.np_periodic(np.float64(point)), dtype=complex))
+        return bool(np.all(values < 2.0**50))
 
     def _kappa(self, values: Sequence, absolute: Callable, total: Callable) -> float:
         worst, i = 0.0, 0
@@ -520,6 +534,9 @@ def _mp(point):
         return mpmath.mpf(sympy.Rational(point).p) / sympy.Rational(point).q
     return mpmath.mpf(point)
 
+
+#: Functions whose mpmath value at an argument a needs π to as many digits as a has.
+_PERIODIC = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
 
 #: What mpmath raises where a formula has no real value (hypot of a complex: AttributeError).
 _UNDEFINED = (ZeroDivisionError, ValueError, OverflowError, TypeError, AttributeError)

@@ -472,19 +472,24 @@ class _Probe:
         self.logs = [n for n in nodes if isinstance(n, sympy.log) and not n.args[0].is_Symbol]
         flat = [t for terms in self.sums for t in terms] + self.logs
         periodic = [n.args[0] for n in nodes if isinstance(n, _PERIODIC)]
+        arguments = [a for n in nodes if isinstance(n, sympy.Function) for a in n.args]
         self.np_periodic = sympy.lambdify([x], periodic, modules=NUMPY_MODULES)
+        self.np_arguments = sympy.lambdify([x], arguments, modules=NUMPY_MODULES)
         self.mp_terms = sympy.lambdify([x], flat, modules=[MPMATH_FUNCTIONS, "mpmath"])
         self.np_terms = sympy.lambdify([x], flat, modules=NUMPY_MODULES)
         self.np_value = sympy.lambdify([x], sub, modules=NUMPY_MODULES)
         self.mp_value = sympy.lambdify([x], sub, modules=[MPMATH_FUNCTIONS, "mpmath"])
 
     def reachable(self, point: float) -> bool:
-        """Whether mpmath can evaluate the formula at ``point`` in reasonable time: every
-        argument of a periodic function finite and below 2^50 in floats (sin(cosh(x)) at
-        x = 2^40 would need π to 10^11 digits)."""
+        """Whether mpmath can evaluate the formula at ``point`` in reasonable time and
+        memory: every argument of a function finite in floats (exp((x - 1)·exp(-x)) at
+        x = -2^1000 asks mpmath for a number of 2^1000 bits), and every argument of a
+        periodic function below 2^50 (sin(cosh(x)) at x = 2^40 needs π to 10^11 digits)."""
+        point = np.float64(point)
         with np.errstate(all="ignore"):
-            values = np.abs(np.asarray(self.np_periodic(np.float64(point)), dtype=complex))
-        return bool(np.all(values < 2.0**50))
+            arguments = np.abs(np.asarray(self.np_arguments(point), dtype=complex))
+            periodic = np.abs(np.asarray(self.np_periodic(point), dtype=complex))
+        return bool(np.all(np.isfinite(arguments)) and np.all(periodic < 2.0**50))
 
     def _kappa(self, values: Sequence, absolute: Callable, total: Callable) -> float:
         worst, i = 0.0, 0

@@ -216,3 +216,19 @@ def test_a_branch_whose_kappa_stays_up_says_so():
     (branch,) = branches
     assert KAPPA < branch.kappa <= KAPPA_WIDE
     assert f"κ <= {branch.kappa:.3g}" in branch.to_text()
+
+
+@pytest.mark.parametrize(
+    "text", ["sin(cosh(x))", "exp((x - 1)*exp(-x))", "cos(exp(x))*x", "sin(1/x)*x**2"]
+)
+def test_formulas_mpmath_cannot_reach_far_out_still_get_a_kernel(text):
+    """The far and tiny checks never ask mpmath for sin of cosh(2^40) (π to 10^11 digits)
+    or exp of exp(2^1000) (a number of 2^1000 bits): these built forever or raised
+    MemoryError.  The kernels are checked at moderate points against mpmath."""
+    for order in (0, 1, 2):
+        expr = _derivative(text, order)
+        k = kernel(expr)
+        f = _mp(expr)
+        for t in (-1.5, 0.3, 2.0):
+            truth = _settled_truth(f, t)
+            assert float(k(t)) == pytest.approx(truth, rel=1e-12, abs=1e-300), (text, order, t)

@@ -354,22 +354,51 @@ def _far_branches(
 ) -> tuple[sympy.Expr, list[FarBranch]]:
     """Rational functions of one unbounded variable, of degree 2 or more and not
     polynomials, with a branch in powers of 1/x for |x| > 1 (except the polynomials in
-    1/x in ``done``: asymptotic branches, already so)."""
-    mapping: dict[sympy.Basic, sympy.Basic] = {}
+    1/x in ``done``: asymptotic branches, already so).  The rational factors of a product
+    are taken together: x·asinh(x)/(x² + 1) reverses x/(x² + 1), whose 1/x does not
+    underflow where 1/(x² + 1) alone does (x = 1e160)."""
     found: list[FarBranch] = []
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if node in done:
-            continue
+
+    def branch(node: sympy.Expr, x: sympy.Symbol, reversed_form: sympy.Expr) -> sympy.Expr:
+        found.append(FarBranch(node, x, reversed_form))
+        return sympy.Piecewise((node, sympy.Abs(x) <= 1), (reversed_form, True))
+
+    def visit(node: sympy.Basic) -> sympy.Basic:
+        if node in done or not node.free_symbols:
+            return node
         reversed_form = _reversed(node, context)
         if reversed_form is not None:
-            x = next(iter(node.free_symbols))
-            found.append(FarBranch(node, x, reversed_form))
-            mapping[node] = sympy.Piecewise((node, sympy.Abs(x) <= 1), (reversed_form, True))
+            return branch(node, next(iter(node.free_symbols)), reversed_form)
+        grouped = _rational_factors(node, context) if isinstance(node, sympy.Mul) else None
+        if grouped is not None:
+            x, rational, reversed_form, others = grouped
+            rest = [visit(a) for a in reversed(others)][::-1]
+            return sympy.Mul(branch(rational, x, reversed_form), *rest)
+        args = [visit(a) for a in reversed(node.args)][::-1]  # the order a stack visits
+        if all(a is b for a, b in zip(args, node.args, strict=True)):
+            return node
+        return node.func(*args)
+
+    return visit(expr), found
+
+
+def _rational_factors(node: sympy.Mul, context: Context):
+    """(x, R, R in powers of 1/x, the other factors) where two or more factors of
+    ``node`` are rational functions of x whose product R has a far branch."""
+    for x in sorted(node.free_symbols, key=lambda s: s.name):
+        try:
+            mine = [a for a in node.args if a.free_symbols == {x} and a.is_rational_function(x)]
+        except (TypeError, ValueError):
             continue
-        stack.extend(a for a in node.args if a.free_symbols)
-    return (expr.xreplace(mapping) if mapping else expr), found
+        if len(mine) < 2 or len(mine) == len(node.args):
+            continue
+        numbers = [a for a in node.args if not a.free_symbols]
+        rational = sympy.Mul(*numbers, *mine)
+        reversed_form = _reversed(rational, context)
+        if reversed_form is not None:
+            others = [a for a in node.args if a not in mine and a not in numbers]
+            return x, rational, reversed_form, others
+    return None
 
 
 def _reversed(node: sympy.Basic, context: Context) -> sympy.Expr | None:

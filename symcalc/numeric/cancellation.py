@@ -56,6 +56,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Collection, Sequence
 
@@ -220,7 +221,8 @@ def series_branches(
 #: overflow on the way (1/x⁴ is subnormal from 2^256, 1/x² from 2^512) or the formula
 #: cancel in the tails (its error grows with |x|, so a later point sees it).
 _FAR_EXPONENTS = (16, 40, 100, 200, 300, 400, 600, 800, 1000)
-#: The largest relative error of the plain formula at those points that needs no branch.
+#: The largest relative error of the plain formula, at those points and at the tiny ones
+#: next to 0 (`_TINY_EXPONENTS`), that needs no branch.
 _FAR_TOLERANCE = 1e-14
 
 
@@ -500,10 +502,7 @@ class _Probe:
         # κ = 1/|log u| (log(x² + exp(-x²)) near 0: u = 1 + x⁴/2 rounds to 1)
         self.logs = [n for n in nodes if isinstance(n, sympy.log) and not n.args[0].is_Symbol]
         flat = [t for terms in self.sums for t in terms] + self.logs
-        periodic = [n.args[0] for n in nodes if isinstance(n, _PERIODIC)]
-        arguments = [a for n in nodes if isinstance(n, sympy.Function) for a in n.args]
-        self.np_periodic = sympy.lambdify([x], periodic, modules=NUMPY_MODULES)
-        self.np_arguments = sympy.lambdify([x], arguments, modules=NUMPY_MODULES)
+        self._nodes, self._variable = nodes, x
         self.mp_terms = sympy.lambdify([x], flat, modules=[MPMATH_FUNCTIONS, "mpmath"])
         self.np_terms = sympy.lambdify([x], flat, modules=NUMPY_MODULES)
         self.np_value = sympy.lambdify([x], sub, modules=NUMPY_MODULES)
@@ -514,11 +513,19 @@ class _Probe:
         memory: every argument of a function finite in floats (exp((x - 1)·exp(-x)) at
         x = -2^1000 asks mpmath for a number of 2^1000 bits), and every argument of a
         periodic function below 2^50 (sin(cosh(x)) at x = 2^40 needs π to 10^11 digits)."""
-        point = np.float64(point)
         with np.errstate(all="ignore"):
-            arguments = np.abs(np.asarray(self.np_arguments(point), dtype=complex))
-            periodic = np.abs(np.asarray(self.np_periodic(point), dtype=complex))
+            arguments, periodic = self._np_arguments(np.float64(point))
+            arguments = np.abs(np.asarray(arguments, dtype=complex))
+            periodic = np.abs(np.asarray(periodic, dtype=complex))
         return bool(np.all(np.isfinite(arguments)) and np.all(periodic < 2.0**50))
+
+    @functools.cached_property
+    def _np_arguments(self) -> Callable:
+        """x -> (every function's arguments, every periodic function's argument)."""
+        functions = [n for n in self._nodes if isinstance(n, sympy.Function)]
+        arguments = [a for n in functions for a in n.args]
+        periodic = [n.args[0] for n in functions if isinstance(n, _PERIODIC)]
+        return sympy.lambdify([self._variable], [arguments, periodic], modules=NUMPY_MODULES)
 
     def _kappa(self, values: Sequence, absolute: Callable, total: Callable) -> float:
         worst, i = 0.0, 0

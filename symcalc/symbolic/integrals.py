@@ -508,12 +508,17 @@ def _searched(problems: list[Problem], timeout: float) -> tuple[Any, bool]:
     # the search keeps a tenth of the budget for checking and handing back its answer
     seconds = 0.9 * timeout if limited else None
     found, finished = budget.best_within(timeout, search, problems, seconds, limited)
-    if finished:
+    if finished and not _cut_short(found):  # an answer a larger budget could change is not kept
         with _FOUND_LOCK:
             _FOUND[key] = found
             while len(_FOUND) > _FOUND_SIZE:
                 _FOUND.popitem(last=False)
     return found, finished
+
+
+def _cut_short(found) -> bool:
+    """Whether a method of the search was stopped by its slice of the budget."""
+    return found is not None and any(n.endswith("ran out of its time") for n in found.notes)
 
 
 def _reason(found, finished: bool, timeout: float | None) -> str:
@@ -527,7 +532,6 @@ def _reason(found, finished: bool, timeout: float | None) -> str:
     else:
         why = "SymPy finds no closed form in elementary or special functions"
     # a method stopped by its slice of the budget: the budget, not SymPy, ended the search
-    cut_short = any(n.endswith("ran out of its time") for n in notes)
-    if (not finished or cut_short) and timeout != math.inf:
+    if (not finished or _cut_short(found)) and timeout != math.inf:
         return f"not found within the time budget of {timeout:g} s; {why}"
     return why

@@ -130,3 +130,33 @@ def _parent_death_signal() -> int:
     value = ctypes.c_int(0)
     ctypes.CDLL(None, use_errno=True).prctl(2, ctypes.byref(value), 0, 0, 0)
     return value.value
+
+
+def _depth() -> int:
+    """How many Python frames stand below this one."""
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def _called_deep(frames: int, func, *args):
+    return _called_deep(frames - 1, func, *args) if frames else func(*args)
+
+
+def test_the_child_starts_on_a_fresh_stack_however_deep_its_caller_stands():
+    """A child forked 300 frames deep works at the depth of one forked from the top.
+
+    (CPython 3.11-3.12 map and unmap a 16 KiB chunk of frames each time the depth crosses
+    its edge: a child that inherited its caller's depth met those edges wherever the
+    caller happened to stand, and SymPy's recursion could cross one 10⁵ times.)"""
+    shallow = budget.within(10, _depth)
+    deep = _called_deep(300, budget.within, 10, _depth)
+    assert _called_deep(300, _depth) >= _depth() + 300  # the caller was deep
+    assert deep == shallow < 40
+    progressive = budget.best_within(10, _depths)
+    assert _called_deep(300, budget.best_within, 10, _depths) == progressive == (shallow, True)
+
+
+def _depths():
+    yield _depth() - 1  # as deep as `_depth` called from the child's target

@@ -252,7 +252,11 @@ def test_a_csv_larger_than_the_allowed_memory_is_fitted_under_a_hard_limit(tmp_p
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+        # one malloc arena: a thread's arena (the time budget forks from a thread of its
+        # own) reserves 64 MiB of address space that RLIMIT_AS already counts, and glibc
+        # falls back to it when the limit refuses a new mapping, so a limit set above it
+        # would not hold
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "1"},
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])

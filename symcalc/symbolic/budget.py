@@ -30,6 +30,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -243,6 +244,17 @@ class _Child:
 
     Made before the fork and stopped in a ``finally``, so an interrupt at any moment of
     the start still ends the child.
+
+    The child is forked by a thread of its own, `_ForkingThread`, which waits until the
+    child is stopped.  A forked child goes on from the stack of the thread that forked
+    it, and the caller may stand hundreds of Python frames deep (in pytest, a notebook,
+    the gallery's workers).  CPython 3.11 and 3.12 keep Python frames in 16 KiB chunks
+    that they map and unmap as the depth crosses a chunk's edge (CPython issue
+    gh-142183), so SymPy's recursion, going back and forth across an edge, could map and
+    unmap one chunk hundreds of thousands of times: a derivative's 2 s of tidying, in a
+    child forked inside pytest, spent 3 s more in the kernel.  Forked from a new thread,
+    the child starts near the bottom of a fresh stack (that thread is its main thread),
+    so the same work meets the same edges wherever it is asked for.
     """
 
     def __init__(self, target, args: tuple):
@@ -252,6 +264,7 @@ class _Child:
         self.process = ctx.Process(
             target=target, args=(self._sender, os.getpid(), *args), daemon=True
         )
+        self._forker: _ForkingThread | None = None
 
     def start(self) -> None:
         with warnings.catch_warnings(), holding_stop_signals():
@@ -259,18 +272,57 @@ class _Child:
             warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
             # JAX warns the same at every fork once imported; the child never touches JAX.
             warnings.filterwarnings("ignore", message=".*fork.*", category=RuntimeWarning)
-            self.process.start()
+            self._forker = _ForkingThread(self.process.start)  # inherits the held signals
+            self._forker.wait_started()
         self._sender.close()
 
     def stop(self) -> None:
         """Close the pipe and make sure the child is gone (killed if still running)."""
         self._sender.close()
         self.receiver.close()
-        if self.process.pid is None:  # never started
-            return
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
+        if self.process.pid is not None:  # started
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+        if self._forker is not None:
+            self._forker.release()
+
+
+class _ForkingThread:
+    """A thread that calls ``start()`` (which forks a child) and lives until `release`.
+
+    It must outlive the child: on Linux the parent-death signal (`bind_to_parent`) is
+    sent when the *thread* that forked the child ends.
+    """
+
+    def __init__(self, start: Callable[[], None]):
+        self._started = threading.Event()
+        self._released = threading.Event()
+        self._failed: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._run, args=(start,), name="symcalc-budget-fork", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, start: Callable[[], None]) -> None:
+        try:
+            start()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self._failed.append(exc)
+        finally:
+            self._started.set()
+        self._released.wait()
+
+    def wait_started(self) -> None:
+        """Wait until the child is forked; re-raise what stopped the fork, if anything."""
+        self._started.wait()
+        if self._failed:
+            raise self._failed[0]
+
+    def release(self) -> None:
+        """Let the thread end (the child is gone) and wait for it."""
+        self._released.set()
+        self._thread.join()
 
 
 def _spent(process) -> bool:

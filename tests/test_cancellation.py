@@ -186,6 +186,45 @@ def test_formulas_that_fail_far_out_get_a_branch_that_holds_there(text, order):
     assert plain_wrong >= 4  # the test can fail: without the branch these points are wrong
 
 
+#: Formulas whose terms grow like x and differ by about exp(-x): they cancel from x ≈ 20 on
+#: (log(exp(x) + 1) - x, softplus(-x) as one writes it by hand, was 0 for 7e-21 at x = 46),
+#: while exponentials are representable, and no power of 1/x describes the difference.
+EXPONENTIAL_TAILS = [
+    ("log(exp(x) + 1) - x", 0),
+    ("x - log(exp(x) - 1)", 0),
+    ("log(1 + exp(x)) - log(exp(x))", 0),
+]
+TAIL_POINTS = [1.0, 2.0, 5.0, 10.0, 20.0, 35.0, 46.0, 100.0, 300.0, 700.0, 740.0, 745.0, 800.0]
+
+
+@pytest.mark.parametrize(("text", "order"), EXPONENTIAL_TAILS, ids=str)
+def test_formulas_that_cancel_in_an_exponential_tail_get_a_branch_in_exp_of_minus_x(text, order):
+    expr = _derivative(text, order)
+    k = kernel(expr)
+    (tail,) = [b for b in k.branches if isinstance(b, AsymptoticBranch)]
+    x = tail.variable
+    assert tail.side == 1 and tail.term == sympy.exp(-x) and tail.error <= TRUNCATION
+    assert f"in exp(-{x})" in k.to_text()
+    f = _mp(expr)
+    points = np.array(TAIL_POINTS)
+    with np.errstate(all="raise", under="ignore"):
+        got = k(points)
+        got32 = k(points.astype(np.float32))
+    assert got32.dtype == np.float32
+    plain = kernel(expr, stable=False)
+    with np.errstate(all="ignore"):
+        plain_got = plain(points)
+    plain_wrong = 0
+    for t, g, g32, p in zip(points.tolist(), got, got32, plain_got.tolist(), strict=True):
+        with mpmath.workdps(40 + int(t)):  # e^-t beside t: t/ln 10 digits cancel
+            truth = float(f(mpmath.mpf(t)))
+        assert abs(g - truth) <= max(1e-12 * abs(truth), 1e-300), (text, t, g, truth)
+        if abs(truth) > 1e-36:  # float32's normal range
+            assert abs(float(g32) - truth) <= 1e-5 * abs(truth), (text, t, g32, truth)
+        plain_wrong += not abs(p - truth) <= max(1e-12 * abs(truth), 1e-300)
+    assert plain_wrong >= 5  # the test can fail: without the branch these points are wrong
+
+
 #: Formulas that cancel at 0 with κ above KAPPA out to |x| = 1 (or whose reach there takes
 #: in a zero of the function): the branch ends where κ <= KAPPA_WIDE; and a formula with a
 #: subnormal factor next to 0 (x² in log1p(x²)/x²), and a log of a sum that rounds to 1.

@@ -32,7 +32,10 @@ At large |x| the same construction runs in t = 1/x (`AsymptoticBranch`): where a
 cancels in its tails (cosh(3 + asinh x)'' is two terms of about 10/x that cancel to
 10/x³) or is wrong there against mpmath (a factor 1/(x² + 1)² that is subnormal at
 x = 1e80 while the value, about 1/x³, is not), it becomes t^m·Q(t) beyond a radius on
-that side, proven the same way.  The check compares NumPy's evaluation of the part by
+that side, proven the same way.  Where a part cancels on the way out instead, at
+|x| = 8 ... 512 while exponentials are representable (log(exp(x) + 1) - x: two terms of
+about x that differ by exp(-x)), the construction runs in t = exp(-|x|).  The radius
+comes from κ of the formula the kernel evaluates, at x(t).  The check compares NumPy's evaluation of the part by
 SymPy's printer with mpmath, not the kernel's own code, so it may add a branch the kernel
 did not need; a branch is proven either way.
 
@@ -157,14 +160,16 @@ class FarBranch:
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class AsymptoticBranch:
-    """A polynomial in t = 1/``variable`` replacing ``expr`` beyond ``start`` on one side.
+    """A polynomial in t (``term``: 1/x or exp(-|x|)) replacing ``expr`` beyond ``start``.
 
     Where x goes to ``side``·∞, ``expr`` = t^order·Q(t): the same construction as a
-    `SeriesBranch` at t = 0, on 0 < t·side <= 1/start, proven the same way (``error`` at
-    50 digits, ``kappa`` the formula's largest cancellation factor just inside ``start``).
-    It is made where the formula cancels at large |x| (cosh(3 + asinh x)'' loses x²
-    ulps) or fails there on the way (a factor 1/x⁴ that is subnormal at x = 1e80 while
-    the value, ~1/x³, is not).
+    `SeriesBranch` at t = 0, proven the same way (``error`` at 50 digits, ``kappa`` the
+    formula's largest cancellation factor just inside ``start``).  In t = 1/x it is made
+    where the formula cancels at large |x| (cosh(3 + asinh x)'' loses x² ulps) or fails
+    there on the way (a factor 1/x⁴ that is subnormal at x = 1e80 while the value, ~1/x³,
+    is not); in t = exp(-side·x) where it cancels on the way out, while exponentials are
+    still representable (log(exp(x) + 1) - x, the tail of softplus(-x), was 0 for
+    7e-21 at x = 46).
     """
 
     expr: sympy.Expr
@@ -176,6 +181,7 @@ class AsymptoticBranch:
     polynomial: sympy.Expr
     error: float
     kappa: float
+    term: sympy.Expr
 
     def condition(self) -> sympy.Basic:
         """Where the polynomial is used."""
@@ -186,10 +192,11 @@ class AsymptoticBranch:
     def to_text(self) -> str:
         x = self.variable
         where = f"{x} > {self.start:.3g}" if self.side > 0 else f"{x} < {-self.start:.3g}"
-        power = {0: "", 1: f"1/{x} · "}.get(self.order, f"(1/{x})^{self.order} · ")
+        t = sympy.sstr(self.term)
+        power = {0: "", 1: f"{t} · "}.get(self.order, f"({t})^{self.order} · ")
         return (
             f"asymptotic branch: {where}, {power}polynomial of degree {self.degree} in "
-            f"1/{x}, error {self.error:.1e} at 50 digits; κ <= {self.kappa:.3g} inside"
+            f"{t}, error {self.error:.1e} at 50 digits; κ <= {self.kappa:.3g} inside"
         )
 
     def __repr__(self) -> str:
@@ -221,6 +228,10 @@ def series_branches(
 #: overflow on the way (1/x⁴ is subnormal from 2^256, 1/x² from 2^512) or the formula
 #: cancel in the tails (its error grows with |x|, so a later point sees it).
 _FAR_EXPONENTS = (16, 40, 100, 200, 300, 400, 600, 800, 1000)
+#: Where exponential tails are checked: x = ±2^k while exp(±x) is representable.  A sum
+#: whose terms grow like x and differ by exp(-x) (log(exp(x) + 1) - x) cancels there,
+#: and no power of 1/x describes the difference.
+_MIDDLE_EXPONENTS = (3, 4, 5, 6, 7, 8, 9)
 #: The largest relative error of the plain formula, at those points and at the tiny ones
 #: next to 0 (`_TINY_EXPONENTS`), that needs no branch.
 _FAR_TOLERANCE = 1e-14
@@ -261,13 +272,26 @@ def _asymptotic_for(
     for side in (1, -1):
         if side * (span[1] if side > 0 else span[0]) < 1e3:
             continue  # a bounded variable (the probe reaches 1e3 on an unbounded side)
-        if not all(probe.reachable(side * 2.0**k) for k in (16, 40, 64)):
-            continue  # the construction evaluates out to 2^64 (sin(cosh(x)): no tail)
-        if _fails_far(probe, side):
-            branch = _asymptotic(sub, x, side)
-            if branch is not None:
-                found.append(branch)
+        branch = None
+        if _cancels_midway(probe, side):  # an exponential tail (a power tail cancels later)
+            branch = _asymptotic(sub, x, side, probe, exponential=True)
+        # the construction in 1/x evaluates out to 2^64 (sin(cosh(x)) has no tail there)
+        far = all(probe.reachable(side * 2.0**k) for k in (16, 40, 64))
+        if branch is None and far and _fails_far(probe, side):
+            branch = _asymptotic(sub, x, side, probe)
+        if branch is not None:
+            found.append(branch)
     return found
+
+
+def _cancels_midway(probe: _Probe, side: int) -> bool:
+    """Whether the plain formula cancels (κ above `KAPPA`) or is wrong against mpmath at
+    side·x = 2^3 ... 2^9, where exponentials are representable and power tails are
+    still mild."""
+    points = [side * 2.0**k for k in _MIDDLE_EXPONENTS]
+    if all(probe.kappa_float(p) <= KAPPA for p in points if probe.reachable(p)):
+        return any(_fails_at(probe, p) for p in points)
+    return True
 
 
 def _fails_far(probe: _Probe, side: int) -> bool:
@@ -322,29 +346,39 @@ def _settled(probe: _Probe, point: float) -> mpmath.mpf | None:
     return None
 
 
-def _asymptotic(sub: sympy.Expr, x: sympy.Symbol, side: int) -> AsymptoticBranch | None:
-    """``sub`` as t^m·Q(t), t = 1/x, for side·x beyond a radius: a `SeriesBranch` at t = 0."""
-    t = sympy.Dummy("t", real=True)
-    inverted = sub.xreplace({x: 1 / t})
+def _asymptotic(
+    sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe, exponential: bool = False
+) -> AsymptoticBranch | None:
+    """``sub`` (whose `_Probe` is ``probe``) as t^m·Q(t) for side·x beyond a radius, a
+    `SeriesBranch` at t = 0: in t = 1/x, or in t = exp(-side·x) when ``exponential``."""
+    if exponential:
+        t = sympy.Dummy("t", positive=True)
+        term, inverted = sympy.exp(-side * x), sub.xreplace({x: -side * sympy.log(t)})
+        x_of = lambda u: -side * mpmath.log(u)  # noqa: E731
+    else:
+        t = sympy.Dummy("t", real=True)
+        term, inverted = 1 / x, sub.xreplace({x: 1 / t})
+        x_of = lambda u: 1 / u  # noqa: E731
     try:
-        probe = _Probe(inverted, t)
+        mapped = _Mapped(_Probe(inverted, t), probe, x_of)
     except (TypeError, ValueError, NameError, KeyError):
         return None
-    span = (0.0, math.inf) if side > 0 else (-math.inf, 0.0)
-    branch = _build(inverted, t, sympy.Integer(0), 1.0, probe, span)
+    span = (0.0, math.inf) if side > 0 or exponential else (-math.inf, 0.0)
+    branch = _build(inverted, t, sympy.Integer(0), 1.0, mapped, span)
     if branch is None:
         return None
-    radius = branch.high if side > 0 else -branch.low
+    radius = branch.high if side > 0 or exponential else -branch.low
     return AsymptoticBranch(
         sub,
         x,
         side,
-        1.0 / radius,
+        -math.log(radius) if exponential else 1.0 / radius,
         branch.order,
         branch.degree,
-        branch.polynomial.xreplace({t: 1 / x}),
+        branch.polynomial.xreplace({t: term}),
         branch.error,
         branch.kappa,
+        term,
     )
 
 
@@ -568,6 +602,24 @@ class _Probe:
         except _UNDEFINED:
             return None
         return _real_part(v) if _real(v) else None
+
+
+class _Mapped:
+    """The probe of f(x(t)) for a branch in t: values of the formula in t (``inverted``),
+    cancellation of the formula in x (``original``: what the kernel evaluates outside the
+    branch) at x(t).  SymPy may rewrite the formula in t on the way (expm1(-log t)
+    becomes 1/t - 1), so its own sums say little about the kernel's."""
+
+    def __init__(self, inverted: _Probe, original: _Probe, x_of: Callable):
+        self._inverted, self._original, self._x_of = inverted, original, x_of
+
+    def value(self, point) -> mpmath.mpf | None:
+        return self._inverted.value(point)
+
+    def kappa(self, point) -> float | None:
+        with mpmath.workdps(WORK_DIGITS):
+            t = _mp(point)
+            return None if t == 0 else self._original.kappa(self._x_of(t))
 
 
 def _mp(point):

@@ -13,7 +13,8 @@ result:
    cross-entropy), the form with that label's value substituted
    (`symcalc.numeric.weights`).  ``branches`` lists the polynomial branches that
    replace parts of it near points where it cancels, in powers of 1/x where it cancels
-   or under- or overflows on the way at large |x|, and the far branches of rational
+   or under- or overflows on the way at large |x|, in powers of exp(-|x|) where it
+   cancels while exponentials are representable, and the far branches of rational
    functions (`symcalc.numeric.cancellation`).
 3. ``source``: Python source generated from ``lowered`` and its branches.  It calls NumPy
    ufuncs with ``out=`` into a few scratch buffers (one per live intermediate,

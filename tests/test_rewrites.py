@@ -140,3 +140,25 @@ def test_the_sigmoid_form_leaves_what_is_inside_other_functions_alone():
         4 * sympy.sqrt(sympy.sqrt(x) + sigmoid(x))
     )
     assert optimize(expr) == expr
+
+
+def test_a_sum_around_a_piecewise_cancels_inside_it():
+    """log(cosh(x)) - |x|: the stable log cosh is |x| + softplus(-2|x|) - log 2 for |x| >= 1,
+    so the sum is two terms of about |x| that cancel to -log 2 (2.7e-9 off at x = 1e8 and
+    0 from 1e16).  Taken into the piecewise form, |x| - |x| cancels exactly."""
+    from symcalc.numeric.kernels import kernel
+
+    k = kernel("log(cosh(x)) - abs(x)")
+    assert "piecewise_sum" in k.rewrites
+    x = symbol("x")
+    f = sympy.lambdify(x, sympy.log(sympy.cosh(x)) - sympy.Abs(x), "mpmath")
+    points = np.array([0.001, 0.5, 0.999, 1.0, 3.0, 30.0, 1e8, 1e16, 1e300])
+    points = np.concatenate([points, -points])
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        inputs = points[np.abs(points) <= np.finfo(dtype).max].astype(dtype)
+        got = k(inputs)
+        assert got.dtype == dtype
+        for t, g in zip(inputs.tolist(), got.tolist(), strict=True):
+            with mpmath.workdps(40 + int(abs(np.log10(abs(t))))):  # |x| beside log 2
+                truth = float(f(mpmath.mpf(t)))
+            assert abs(g - truth) <= rtol * abs(truth), (dtype, t, g, truth)

@@ -35,9 +35,9 @@ x = 1e80 while the value, about 1/x³, is not), it becomes t^m·Q(t) beyond a ra
 that side, proven the same way.  Where a part cancels on the way out instead, at
 |x| = 8 ... 512 while exponentials are representable (log(exp(x) + 1) - x: two terms of
 about x that differ by exp(-x)), the construction runs in t = exp(-|x|).  The radius
-comes from κ of the formula the kernel evaluates, at x(t).  The check compares NumPy's evaluation of the part by
-SymPy's printer with mpmath, not the kernel's own code, so it may add a branch the kernel
-did not need; a branch is proven either way.
+comes from κ of the formula the kernel evaluates, at x(t).  The check compares NumPy's
+evaluation of the part by SymPy's printer with mpmath, not the kernel's own code, so it
+may add a branch the kernel did not need; a branch is proven either way.
 
 The other end of the line needs the mirror image: a rational function such as
 2x/(x² + 1) (the derivative of log(1 + x²)) overflows in x² from |x| = 1.3e154 on,

@@ -942,6 +942,22 @@ def _piecewise_factor_value(e, context):
     return common * sympy.Piecewise(*pieces)
 
 
+def _piecewise_sum_query(e):
+    return isinstance(e, sympy.Add) and sum(isinstance(a, sympy.Piecewise) for a in e.args) == 1
+
+
+def _piecewise_sum_value(e, context):
+    (piecewise,) = [a for a in e.args if isinstance(a, sympy.Piecewise)]
+    rest = sympy.Add(*[a for a in e.args if a is not piecewise])
+    n_rest = len(sympy.Add.make_args(rest))
+    pieces = [(val + rest, cond) for val, cond in piecewise.args]
+    cancelled = any(
+        len(sympy.Add.make_args(new)) < len(sympy.Add.make_args(val)) + n_rest
+        for (new, _), (val, _) in zip(pieces, piecewise.args, strict=True)
+    )
+    return sympy.Piecewise(*pieces) if cancelled else None
+
+
 # -- rational functions: as given, factored or in partial fractions ------------------------
 
 
@@ -1225,6 +1241,18 @@ RULES: tuple[Rewrite, ...] = (
             (
                 sympy.Piecewise((u, u > 0), (u / 100, True)),
                 u * sympy.Piecewise((1, u > 0), (sympy.Rational(1, 100), True)),
+            ),
+        ),
+    ),
+    Rewrite(
+        "piecewise_sum",
+        "Piecewise((a, c₁), (b, c₂)) + r -> Piecewise((a + r, c₁), (b + r, c₂)) where terms cancel",
+        _piecewise_sum_query,
+        _piecewise_sum_value,
+        examples=(
+            (
+                sympy.Piecewise((u + 1, u > 0), (2 * u, True)) - u,
+                sympy.Piecewise((1, u > 0), (u, True)),
             ),
         ),
     ),

@@ -273,7 +273,9 @@ def _asymptotic_for(
         if side * (span[1] if side > 0 else span[0]) < 1e3:
             continue  # a bounded variable (the probe reaches 1e3 on an unbounded side)
         branch = None
-        if _cancels_midway(probe, side):  # an exponential tail (a power tail cancels later)
+        # the construction in exp(-|x|) evaluates out to |x| = 60 (x**x**x**x: no tail)
+        midway = all(probe.reachable(side * 2.0**k) for k in (5, 6))
+        if midway and _cancels_midway(probe, side):  # exponential (a power tail cancels later)
             branch = _asymptotic(sub, x, side, probe, exponential=True)
         # the construction in 1/x evaluates out to 2^64 (sin(cosh(x)) has no tail there)
         far = all(probe.reachable(side * 2.0**k) for k in (16, 40, 64))
@@ -544,8 +546,9 @@ class _Probe:
 
     def reachable(self, point: float) -> bool:
         """Whether mpmath can evaluate the formula at ``point`` in reasonable time and
-        memory: every argument of a function finite in floats (exp((x - 1)·exp(-x)) at
-        x = -2^1000 asks mpmath for a number of 2^1000 bits), and every argument of a
+        memory: every argument of a function or power finite in floats (exp((x - 1)·exp(-x))
+        at x = -2^1000 asks mpmath for a number of 2^1000 bits, x**x**x**x at 32 for one of
+        2^(32^32) bits), and every argument of a
         periodic function below 2^50 (sin(cosh(x)) at x = 2^40 needs π to 10^11 digits)."""
         with np.errstate(all="ignore"):
             arguments, periodic = self._np_arguments(np.float64(point))
@@ -556,8 +559,8 @@ class _Probe:
     @functools.cached_property
     def _np_arguments(self) -> Callable:
         """x -> (every function's arguments, every periodic function's argument)."""
-        functions = [n for n in self._nodes if isinstance(n, sympy.Function)]
-        arguments = [a for n in functions for a in n.args]
+        functions = [n for n in self._nodes if isinstance(n, (sympy.Function, sympy.Pow))]
+        arguments = [a for n in functions for a in n.args]  # a power's base and exponent too
         periodic = [n.args[0] for n in functions if isinstance(n, _PERIODIC)]
         return sympy.lambdify([self._variable], [arguments, periodic], modules=NUMPY_MODULES)
 

@@ -173,17 +173,23 @@ def test_formulas_that_fail_far_out_get_a_branch_that_holds_there(text, order):
     assert {b.side for b in far} == {1, -1} or "asinh(2*x)" in text, k.to_text()
     f = _mp(expr)
     points = np.array(FAR_POINTS + [-p for p in FAR_POINTS])
-    with np.errstate(all="raise"):
+    truths = [_settled_truth(f, t) for t in points.tolist()]
+    _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least=4)
+
+
+def _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least, under="raise"):
+    """``k`` within 1e-12 of ``truths`` at ``points``, and the same formula without its
+    branches wrong at ``at_least`` of them (so the test can fail)."""
+    with np.errstate(all="raise", under=under):
         got = k(points)
-    plain = kernel(expr, stable=False)
     with np.errstate(all="ignore"):
-        plain_got = plain(points)
+        plain_got = kernel(k.expr, stable=False)(points)
     plain_wrong = 0
-    for t, g, p in zip(points.tolist(), got.tolist(), plain_got.tolist(), strict=True):
-        truth = _settled_truth(f, t)
+    rows = zip(points.tolist(), got.tolist(), plain_got.tolist(), truths, strict=True)
+    for t, g, p, truth in rows:
         assert abs(g - truth) <= max(1e-12 * abs(truth), 1e-300), (text, t, g, truth)
         plain_wrong += not abs(p - truth) <= max(1e-12 * abs(truth), 1e-300)
-    assert plain_wrong >= 4  # the test can fail: without the branch these points are wrong
+    assert plain_wrong >= at_least
 
 
 #: Formulas whose terms grow like x and differ by about exp(-x): they cancel from x ≈ 20 on
@@ -207,22 +213,17 @@ def test_formulas_that_cancel_in_an_exponential_tail_get_a_branch_in_exp_of_minu
     assert f"in exp(-{x})" in k.to_text()
     f = _mp(expr)
     points = np.array(TAIL_POINTS)
+    truths = []
+    for t in TAIL_POINTS:
+        with mpmath.workdps(40 + int(t)):  # e^-t beside t: t/ln 10 digits cancel
+            truths.append(float(f(mpmath.mpf(t))))
+    _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least=5, under="ignore")
     with np.errstate(all="raise", under="ignore"):
-        got = k(points)
         got32 = k(points.astype(np.float32))
     assert got32.dtype == np.float32
-    plain = kernel(expr, stable=False)
-    with np.errstate(all="ignore"):
-        plain_got = plain(points)
-    plain_wrong = 0
-    for t, g, g32, p in zip(points.tolist(), got, got32, plain_got.tolist(), strict=True):
-        with mpmath.workdps(40 + int(t)):  # e^-t beside t: t/ln 10 digits cancel
-            truth = float(f(mpmath.mpf(t)))
-        assert abs(g - truth) <= max(1e-12 * abs(truth), 1e-300), (text, t, g, truth)
+    for t, g32, truth in zip(TAIL_POINTS, got32.tolist(), truths, strict=True):
         if abs(truth) > 1e-36:  # float32's normal range
-            assert abs(float(g32) - truth) <= 1e-5 * abs(truth), (text, t, g32, truth)
-        plain_wrong += not abs(p - truth) <= max(1e-12 * abs(truth), 1e-300)
-    assert plain_wrong >= 5  # the test can fail: without the branch these points are wrong
+            assert abs(g32 - truth) <= 1e-5 * abs(truth), (text, t, g32, truth)
 
 
 #: Formulas that cancel at 0 with κ above KAPPA out to |x| = 1 (or whose reach there takes

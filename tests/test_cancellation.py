@@ -160,6 +160,10 @@ FAILING_FAR = [
     # the rational factors of a product reversed together: 1/x, not 1/x² (0 from 1e164)
     ("x*asinh(2*x)/(3*(1 + (x + 1)**2))", 0),
     ("x*asinh(2*x)/(3*(1 + (x + 1)**2))", 2),
+    # exp(x²) over exp(x²): NaN from x = 200 in float64 (longdouble overflows too), and
+    # 0 for 0.22 at x = 9.2 in float32, where x²·exp(x²) overflows first
+    ("log(x**2 + exp(-x**2))", 1),
+    ("log(x**2 + exp(-x**2))", 2),
 ]
 FAR_POINTS = [1e4, 1e8, 1e20, 1e80, 3e100, 1e200, 1e300, 1.7976931348623157e308]
 
@@ -190,6 +194,22 @@ def _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least, u
         assert abs(g - truth) <= max(1e-12 * abs(truth), 1e-300), (text, t, g, truth)
         plain_wrong += not abs(p - truth) <= max(1e-12 * abs(truth), 1e-300)
     assert plain_wrong >= at_least
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_a_branch_starts_before_float32_overflows_on_the_way(order):
+    """log(x² + exp(-x²))' in float32 was 0 for 0.217 at x = 9.2: x²·exp(x²) overflows
+    float32 there, long before float64; the branch in 1/x starts before it."""
+    expr = _derivative("log(x**2 + exp(-x**2))", order)
+    k = kernel(expr)
+    f = _mp(expr)
+    points = np.array([3.0, 8.5, 9.2, 12.0, 20.0, 100.0, 1e4, 1e18], dtype=np.float32)
+    with np.errstate(all="raise", under="ignore"):
+        got = k(points)
+    assert got.dtype == np.float32
+    for t, g in zip(points.tolist(), got.tolist(), strict=True):
+        truth = _settled_truth(f, t)
+        assert abs(g - truth) <= 1e-5 * abs(truth), (order, t, g, truth)
 
 
 #: Formulas whose terms grow like x and differ by about exp(-x): they cancel from x ≈ 20 on

@@ -31,13 +31,16 @@ that is subnormal at x = 1e-160).
 At large |x| the same construction runs in t = 1/x (`AsymptoticBranch`): where a part
 cancels in its tails (cosh(3 + asinh x)'' is two terms of about 10/x that cancel to
 10/x³) or is wrong there against mpmath (a factor 1/(x² + 1)² that is subnormal at
-x = 1e80 while the value, about 1/x³, is not), it becomes t^m·Q(t) beyond a radius on
-that side, proven the same way.  Where a part cancels on the way out instead, at
-|x| = 8 ... 512 while exponentials are representable (log(exp(x) + 1) - x: two terms of
-about x that differ by exp(-x)), the construction runs in t = exp(-|x|).  The radius
-comes from κ of the formula the kernel evaluates, at x(t).  The check compares NumPy's
-evaluation of the part by SymPy's printer with mpmath, not the kernel's own code, so it
-may add a branch the kernel did not need; a branch is proven either way.
+x = 1e80 while the value, about 1/x³, is not; 2x·expm1(x²)/(x²·exp(x²) + 1), whose
+parts overflow from x = 9.2 in float32 and 110 in float64 even where the kernel's
+longdouble retry steps in), it becomes t^m·Q(t) beyond a radius on that side, proven
+the same way; the radius reaches at least the first x = 2^k, k >= 3, that failed.
+Where a part cancels on the way out instead, at |x| = 8 ... 512 while exponentials are
+representable (log(exp(x) + 1) - x: two terms of about x that differ by exp(-x)), the
+construction runs in t = exp(-|x|).  The radius comes from κ of the formula the kernel
+evaluates, at x(t).  The check compares NumPy's evaluation of the part by SymPy's printer
+with mpmath, not the kernel's own code, so it may add a branch the kernel did not need;
+a branch is proven either way.
 
 The other end of the line needs the mirror image: a rational function such as
 2x/(x² + 1) (the derivative of log(1 + x²)) overflows in x² from |x| = 1.3e154 on,
@@ -279,8 +282,10 @@ def _asymptotic_for(
             branch = _asymptotic(sub, x, side, probe, exponential=True)
         # the construction in 1/x evaluates out to 2^64 (sin(cosh(x)) has no tail there)
         far = all(probe.reachable(side * 2.0**k) for k in (16, 40, 64))
-        if branch is None and far and _fails_far(probe, side):
-            branch = _asymptotic(sub, x, side, probe)
+        if branch is None and far:
+            failing = _first_failure(probe, side)
+            if failing is not None:  # the branch starts before the first point that failed
+                branch = _asymptotic(sub, x, side, probe, reach=2.0 / failing)
         if branch is not None:
             found.append(branch)
     return found
@@ -296,30 +301,55 @@ def _cancels_midway(probe: _Probe, side: int) -> bool:
     return True
 
 
-def _fails_far(probe: _Probe, side: int) -> bool:
-    """Whether the plain formula cancels at large side·x (κ above `KAPPA` at 1e4 or 1e8) or
-    is wrong there against mpmath."""
+def _first_failure(probe: _Probe, side: int) -> float | None:
+    """The smallest |x| = 2^k (k from 3 on) where the plain formula is wrong against mpmath
+    (in float64, or in float32 within its range: an intermediate that overflows there
+    first), or math.inf where it only cancels at large side·x (κ above `KAPPA` at 1e4 or
+    1e8); None where it holds."""
+    for k in (*range(3, 16), *_FAR_EXPONENTS):
+        if _fails_at(probe, side * 2.0**k):
+            return 2.0**k
     if any(probe.kappa_float(side * h) > KAPPA for h in (1e4, 1e8)):
-        return True
-    return any(_fails_at(probe, side * 2.0**k) for k in _FAR_EXPONENTS)
+        return math.inf
+    return None
 
 
 def _fails_at(probe: _Probe, point: float) -> bool:
     """Whether the plain formula in floating point is off the promise at ``point`` (against
-    mpmath, where mpmath's value is settled).  A value that is not finite is not counted:
-    the kernel computes it again in ``np.longdouble`` (`symcalc.numeric.kernels.Kernel`)."""
+    mpmath, where mpmath's value is settled).  Where float64 gives no finite value, the
+    kernel computes it again in ``np.longdouble`` (`symcalc.numeric.kernels.Kernel`), so
+    that value is judged instead (and none at all where it is not finite either: a value
+    that overflows, or a formula with no real value there)."""
     if not probe.reachable(point):
         return False
     with np.errstate(all="ignore"):
         got = complex(np.asarray(probe.np_value(np.float64(point)), dtype=complex))
+        if not np.isfinite(got):
+            got = complex(np.asarray(probe.np_value(np.longdouble(point)), dtype=complex))
+        single = np.asarray(probe.np_value(np.float32(point))) if abs(point) < 1e38 else None
+    if single is not None and single.dtype == np.float32:
+        if _fails_in_float32(probe, point, single):
+            return True
     if not np.isfinite(got):
-        return False
+        truth = _settled(probe, point)
+        return truth is not None and abs(truth) <= np.finfo(np.float64).max
     with mpmath.workdps(30):  # agreeing with floats to 1e-14, 30 digits are not both wrong
         quick = probe.value(mpmath.mpf(point))
     if quick is not None and quick != 0 and _close(got, quick):  # (but both may give 0)
         return False
     truth = _settled(probe, point)
     return truth is not None and not _close(got, truth)
+
+
+def _fails_in_float32(probe: _Probe, point: float, got: np.ndarray) -> bool:
+    """Whether float32's value at ``point`` is off float32's promise (1e-5 relative), where
+    the true value is a normal float32."""
+    with mpmath.workdps(30):
+        truth = probe.value(mpmath.mpf(point))
+    if truth is None or not 1.2e-38 < abs(truth) < 3.4e38:
+        return False
+    value = complex(got)
+    return not np.isfinite(value) or abs(value - complex(truth)) > 1e-5 * abs(truth)
 
 
 def _digits(point: float) -> int:
@@ -349,10 +379,16 @@ def _settled(probe: _Probe, point: float) -> mpmath.mpf | None:
 
 
 def _asymptotic(
-    sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe, exponential: bool = False
+    sub: sympy.Expr,
+    x: sympy.Symbol,
+    side: int,
+    probe: _Probe,
+    exponential: bool = False,
+    reach: float = 0.0,
 ) -> AsymptoticBranch | None:
     """``sub`` (whose `_Probe` is ``probe``) as t^m·Q(t) for side·x beyond a radius, a
-    `SeriesBranch` at t = 0: in t = 1/x, or in t = exp(-side·x) when ``exponential``."""
+    `SeriesBranch` at t = 0: in t = 1/x, or in t = exp(-side·x) when ``exponential``.
+    The branch reaches at least |t| = ``reach`` (where the formula fails, whatever κ)."""
     if exponential:
         t = sympy.Dummy("t", positive=True)
         term, inverted = sympy.exp(-side * x), sub.xreplace({x: -side * sympy.log(t)})
@@ -366,8 +402,11 @@ def _asymptotic(
     except (TypeError, ValueError, NameError, KeyError):
         return None
     span = (0.0, math.inf) if side > 0 or exponential else (-math.inf, 0.0)
-    branch = _build(inverted, t, sympy.Integer(0), 1.0, mapped, span)
-    if branch is None:
+    for least in dict.fromkeys((reach, reach / 2, 0.0)):  # no polynomial that far: less
+        branch = _build(inverted, t, sympy.Integer(0), 1.0, mapped, span, least)
+        if branch is not None:
+            break
+    else:
         return None
     radius = branch.high if side > 0 or exponential else -branch.low
     return AsymptoticBranch(
@@ -546,9 +585,9 @@ class _Probe:
 
     def reachable(self, point: float) -> bool:
         """Whether mpmath can evaluate the formula at ``point`` in reasonable time and
-        memory: every argument of a function or power finite in floats (exp((x - 1)·exp(-x))
-        at x = -2^1000 asks mpmath for a number of 2^1000 bits, x**x**x**x at 32 for one of
-        2^(32^32) bits), and every argument of a
+        memory: every argument of a function and every exponent finite in floats
+        (exp((x - 1)·exp(-x)) at x = -2^1000 asks mpmath for a number of 2^1000 bits,
+        x**x**x**x at 32 for one of 2^(32^32) bits), and every argument of a
         periodic function below 2^50 (sin(cosh(x)) at x = 2^40 needs π to 10^11 digits)."""
         with np.errstate(all="ignore"):
             arguments, periodic = self._np_arguments(np.float64(point))
@@ -559,8 +598,9 @@ class _Probe:
     @functools.cached_property
     def _np_arguments(self) -> Callable:
         """x -> (every function's arguments, every periodic function's argument)."""
-        functions = [n for n in self._nodes if isinstance(n, (sympy.Function, sympy.Pow))]
-        arguments = [a for n in functions for a in n.args]  # a power's base and exponent too
+        functions = [n for n in self._nodes if isinstance(n, sympy.Function)]
+        arguments = [a for n in functions for a in n.args]
+        arguments += [n.exp for n in self._nodes if isinstance(n, sympy.Pow)]  # x**x**x
         periodic = [n.args[0] for n in functions if isinstance(n, _PERIODIC)]
         return sympy.lambdify([self._variable], [arguments, periodic], modules=NUMPY_MODULES)
 
@@ -744,10 +784,10 @@ def _sides(probe: _Probe, x0, scale: float, span: tuple[float, float]) -> tuple[
     return tuple(sides)
 
 
-def _build(sub, x, x0, scale, probe, span) -> SeriesBranch | None:
+def _build(sub, x, x0, scale, probe, span, reach: float = 0.0) -> SeriesBranch | None:
     """The branch at x0: out to where κ stays below `KAPPA`, or, where no polynomial of
     that reach is found (κ stays up to the grid's top, or the reach takes in a zero of
-    the function), below `KAPPA_WIDE`."""
+    the function), below `KAPPA_WIDE`; at least out to ``reach`` on each side."""
     sides = _sides(probe, x0, scale, span)
     if not sides:
         return None
@@ -760,8 +800,8 @@ def _build(sub, x, x0, scale, probe, span) -> SeriesBranch | None:
         radii = {side: _radius(kappas[side], scale, limit) for side in sides}
         if any(r is None for r in radii.values()):
             continue
-        lo = -radii[-1][0] if -1 in sides else 0.0
-        hi = radii[1][0] if 1 in sides else 0.0
+        lo = -max(radii[-1][0], reach) if -1 in sides else 0.0
+        hi = max(radii[1][0], reach) if 1 in sides else 0.0
         if (lo, hi) in tried:
             continue
         tried.add((lo, hi))

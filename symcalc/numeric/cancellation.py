@@ -319,7 +319,14 @@ def _fails_at(probe: _Probe, point: float) -> bool:
     mpmath, where mpmath's value is settled).  Where float64 gives no finite value, the
     kernel computes it again in ``np.longdouble`` (`symcalc.numeric.kernels.Kernel`), so
     that value is judged instead (and none at all where it is not finite either: a value
-    that overflows, or a formula with no real value there)."""
+    that overflows, or a formula with no real value there).  Remembered per probe: the
+    exponential and the power checks share the points 2^3 ... 2^9."""
+    if point not in probe.failures:
+        probe.failures[point] = _judged_at(probe, point)
+    return probe.failures[point]
+
+
+def _judged_at(probe: _Probe, point: float) -> bool:
     if not probe.reachable(point):
         return False
     with np.errstate(all="ignore"):
@@ -593,6 +600,7 @@ class _Probe:
         self.mp_terms = sympy.lambdify([x], flat, modules=[MPMATH_FUNCTIONS, "mpmath"])
         self.np_terms = sympy.lambdify([x], flat, modules=NUMPY_MODULES)
         self.np_value = sympy.lambdify([x], sub, modules=NUMPY_MODULES)
+        self.failures: dict[float, bool] = {}  # `_fails_at`, by point
         self.mp_value = sympy.lambdify([x], sub, modules=[MPMATH_FUNCTIONS, "mpmath"])
 
     def reachable(self, point: float) -> bool:

@@ -337,14 +337,13 @@ def _judged_at(probe: _Probe, point: float) -> bool:
                 return False
             got = complex(got)
         single = _in_dtype(probe, point, np.float32) if abs(point) < 1e38 else None
-    if single is not None and single.dtype == np.float32:
-        if _fails_in_float32(probe, point, single):
-            return True
+    with mpmath.workdps(30):  # agreeing with floats to 1e-14, 30 digits are not both wrong
+        quick = probe.value(mpmath.mpf(point))
+    if single is not None and single.dtype == np.float32 and _fails_in_float32(single, quick):
+        return True
     if not np.isfinite(got):
         truth = _settled(probe, point)
         return truth is not None and abs(truth) <= np.finfo(np.float64).max
-    with mpmath.workdps(30):  # agreeing with floats to 1e-14, 30 digits are not both wrong
-        quick = probe.value(mpmath.mpf(point))
     if quick is not None and quick != 0 and _close(got, quick):  # (but both may give 0)
         return False
     truth = _settled(probe, point)
@@ -360,11 +359,9 @@ def _in_dtype(probe: _Probe, point: float, dtype) -> np.ndarray | None:
         return None
 
 
-def _fails_in_float32(probe: _Probe, point: float, got: np.ndarray) -> bool:
-    """Whether float32's value at ``point`` is off float32's promise (1e-5 relative), where
-    the true value is a normal float32."""
-    with mpmath.workdps(30):
-        truth = probe.value(mpmath.mpf(point))
+def _fails_in_float32(got: np.ndarray, truth: mpmath.mpf | None) -> bool:
+    """Whether float32's value ``got`` is off float32's promise (1e-5 relative) from
+    ``truth`` (30 digits), where that is a normal float32."""
     if truth is None or not 1.2e-38 < abs(truth) < 3.4e38:
         return False
     value = complex(got)

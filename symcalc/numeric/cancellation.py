@@ -40,7 +40,9 @@ representable (log(exp(x) + 1) - x: two terms of about x that differ by exp(-x))
 construction runs in t = exp(-|x|).  The radius comes from κ of the formula the kernel
 evaluates, at x(t).  The check compares NumPy's evaluation of the part by SymPy's printer
 with mpmath, not the kernel's own code, so it may add a branch the kernel did not need;
-a branch is proven either way.
+a branch is proven either way.  Where neither series fits (terms that differ by a
+Gaussian tail exp(-x²)), each saturating function is split into its limit and its tail
+and the limits cancel symbolically (`TailBranch`, an identity checked against mpmath).
 
 The other end of the line needs the mirror image: a rational function such as
 2x/(x² + 1) (the derivative of log(1 + x²)) overflows in x² from |x| = 1.3e154 on,
@@ -70,7 +72,8 @@ import mpmath
 import numpy as np
 import sympy
 
-from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context
+from ..symbolic.functions import sigmoid
+from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context, erfc, softplus
 
 __all__ = [
     "KAPPA",
@@ -79,6 +82,7 @@ __all__ = [
     "AsymptoticBranch",
     "FarBranch",
     "SeriesBranch",
+    "TailBranch",
     "series_branches",
 ]
 
@@ -206,7 +210,55 @@ class AsymptoticBranch:
         return f"<AsymptoticBranch {self.to_text()}>"
 
 
-Branch = SeriesBranch | FarBranch | AsymptoticBranch
+@dataclasses.dataclass(frozen=True, repr=False)
+class TailBranch:
+    """``expr`` beyond ``start`` with each saturating function split into its limit and its
+    tail (``form``), where the terms the limits contribute cancel exactly.
+
+    σ(u) = 1 - σ(-u), softplus(u) = u + softplus(-u), tanh(u) = 1 - 2σ(-2u) and
+    erf(u) = 1 - erfc(u) (mirrored where u goes to -∞) are identities; after them
+    SymPy's own arithmetic cancels the limits, and what is left is a sum of tails.
+    The Gaussian tails need it: log(1 + exp(x²))/x² has the derivative
+    (2x²σ(x²) - 2 softplus(x²))/x³, two terms of about 2/x that differ by
+    2e^{-x²}/x (no series in 1/x or exp(-|x|) describes that), which becomes
+    -2σ(-x²)/x - 2 softplus(-x²)/x³.  ``form`` is an identity (checked at 50 digits);
+    ``points`` is how many points from ``start`` outwards it was checked at against
+    mpmath, in float64 and float32, and ``kappa`` its largest cancellation factor there.
+    """
+
+    expr: sympy.Expr
+    variable: sympy.Symbol
+    side: int
+    start: float
+    form: sympy.Expr
+    points: int
+    kappa: float
+
+    @property
+    def polynomial(self) -> sympy.Expr:
+        """What replaces ``expr`` (named like the other branches' replacement)."""
+        return self.form
+
+    def condition(self) -> sympy.Basic:
+        """Where the tail form is used."""
+        if self.side > 0:
+            return self.variable > _exact(self.start)
+        return self.variable < -_exact(self.start)
+
+    def to_text(self) -> str:
+        x = self.variable
+        where = f"{x} > {self.start:.3g}" if self.side > 0 else f"{x} < {-self.start:.3g}"
+        return (
+            f"tail branch: {where}, as {sympy.sstr(self.form)} (saturating functions split "
+            f"into limit and tail; checked against mpmath at {self.points} points); "
+            f"κ <= {self.kappa:.3g} inside"
+        )
+
+    def __repr__(self) -> str:
+        return f"<TailBranch {self.to_text()}>"
+
+
+Branch = SeriesBranch | FarBranch | AsymptoticBranch | TailBranch
 
 
 def series_branches(
@@ -263,8 +315,9 @@ def _point_branches(expr: sympy.Expr, context: Context) -> tuple[sympy.Expr, lis
 
 def _asymptotic_for(
     sub: sympy.Expr, x: sympy.Symbol, span: tuple[float, float]
-) -> list[AsymptoticBranch]:
-    """``sub``'s branches in powers of 1/x, on each unbounded side where it fails."""
+) -> list[AsymptoticBranch | TailBranch]:
+    """``sub``'s branches in powers of 1/x or exp(-|x|), on each unbounded side where it
+    fails, or its tail form (`TailBranch`) where no series fits."""
     try:
         if sub.is_rational_function(x):
             return []  # exactly, in powers of 1/x: a FarBranch
@@ -286,6 +339,8 @@ def _asymptotic_for(
             failing = _first_failure(probe, side)
             if failing is not None:  # the branch starts before the first point that failed
                 branch = _asymptotic(sub, x, side, probe, reach=2.0 / failing)
+        if branch is None and midway and _cancels_midway(probe, side):
+            branch = _tail_branch(sub, x, side, probe)  # a tail no series describes
         if branch is not None:
             found.append(branch)
     return found
@@ -437,6 +492,100 @@ def _asymptotic(
         branch.kappa,
         term,
     )
+
+
+# -- saturating functions split into limit and tail ---------------------------------------------
+
+#: f(u) = limit + tail for a function that saturates as u -> +∞ and as u -> -∞; the tails
+#: decay exponentially.  Identities for every u: which one helps depends on where u goes.
+_TAIL_IDENTITIES: dict[type, tuple[Callable, Callable | None]] = {
+    sigmoid: (lambda u: 1 - sigmoid(-u), None),
+    softplus: (lambda u: u + softplus(-u), None),
+    sympy.tanh: (lambda u: 1 - 2 * sigmoid(-2 * u), lambda u: 2 * sigmoid(2 * u) - 1),
+    sympy.erf: (lambda u: 1 - erfc(u), lambda u: erfc(-u) - 1),
+}
+#: Where an argument counts as saturated at side·x = 2^9 (σ(-30) = 9e-14).
+_SATURATED = 30.0
+#: Grid on which a tail form's cancellation is measured: side·x = 2^(k/4), 1 <= x <= 512.
+_TAIL_GRID = tuple(2.0 ** (k / 4) for k in range(0, 37))
+#: How much larger than ``sub`` (in operations) its tail form may grow.
+_TAIL_GROWTH = 4
+#: The largest formula (in operations) split into tails (multiplying out costs time).
+_TAIL_LARGEST = 200
+
+
+def _tail_branch(sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe) -> TailBranch | None:
+    """``sub`` in its tail form on ``side``, from the smallest |x| >= 1 beyond which that
+    form keeps its cancellation factor under `KAPPA` and meets the promise against
+    mpmath; None where there is no tail form, or it cancels or fails too."""
+    form = _tail_form(sub, x, side)
+    if form is None:
+        return None
+    try:
+        tail = _Probe(form, x)
+    except (TypeError, ValueError, NameError, KeyError):
+        return None
+    if not _same_function(probe, tail, side):
+        return None
+    checks = [2.0**k for k in (*range(0, 16), *_FAR_EXPONENTS)]
+    checks = [p for p in checks if tail.reachable(side * p)]
+    failing = [p for p in checks if _fails_at(tail, side * p)]
+    if failing and max(failing) >= 8.0:
+        return None  # not right out there either
+    start = max(failing, default=0.0)
+    kappas = [(g, tail.kappa_float(side * g)) for g in _TAIL_GRID if g > start]
+    bad = [g for g, kappa in kappas if not kappa <= KAPPA]
+    start = max(max(bad, default=0.0), start, 1.0)
+    kappa = max((k for g, k in kappas if g >= start), default=1.0)
+    return TailBranch(sub, x, side, start, form, sum(p >= start for p in checks), kappa)
+
+
+def _tail_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
+    """``sub`` with each saturating function of an argument that saturates as x goes to
+    side·∞ written as limit + tail, and the products expanded (so the limits' terms
+    cancel); None where nothing changes, or the form grows too large."""
+    far = side * 2.0**9
+
+    def saturation(u: sympy.Expr) -> int:
+        try:
+            value = float(u.subs(x, far))
+        except (TypeError, ValueError):
+            return 0
+        return 1 if value > _SATURATED else -1 if value < -_SATURATED else 0
+
+    def split(node: sympy.Basic) -> sympy.Basic:
+        identities = _TAIL_IDENTITIES.get(type(node))
+        if identities is None or len(node.args) != 1:
+            return node
+        sign = saturation(node.args[0])
+        identity = identities[0] if sign > 0 else identities[1] if sign < 0 else None
+        return node if identity is None else identity(node.args[0])
+
+    size = sympy.count_ops(sub)
+    if size > _TAIL_LARGEST:
+        return None
+    split_form = sub.replace(lambda n: type(n) in _TAIL_IDENTITIES, split)
+    if split_form == sub:
+        return None
+    # products and integer powers multiplied out, nothing else (exp(a + b) stays)
+    form = sympy.expand(split_form, power_exp=False, power_base=False, log=False)
+    if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
+        return None
+    return form
+
+
+def _same_function(probe: _Probe, tail: _Probe, side: int) -> bool:
+    """Whether the tail form equals the formula to 40 digits at a few points (it is made
+    of identities; this guards the construction).  At `WORK_DIGITS`: the formula loses
+    what its terms cancel (18 digits at x = 3 where they differ by exp(-x²))."""
+    with mpmath.workdps(WORK_DIGITS):
+        for point in (1.25, 2.0, 3.0):
+            a, b = probe.value(side * mpmath.mpf(point)), tail.value(side * mpmath.mpf(point))
+            if a is None or b is None:
+                return False
+            if abs(a - b) > mpmath.mpf(10) ** -40 * max(abs(a), mpmath.mpf(10) ** -300):
+                return False
+    return True
 
 
 # -- rational functions at infinity -------------------------------------------------------------

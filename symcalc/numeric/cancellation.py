@@ -460,13 +460,14 @@ def _asymptotic(
     """``sub`` (whose `_Probe` is ``probe``) as t^m·Q(t) for side·x beyond a radius, a
     `SeriesBranch` at t = 0: in t = 1/x, or in t = exp(-side·x) when ``exponential``.
     The branch reaches at least |t| = ``reach`` (where the formula fails, whatever κ)."""
+    oriented = _oriented(sub, x, side)
     if exponential:
         t = sympy.Dummy("t", positive=True)
-        term, inverted = sympy.exp(-side * x), sub.xreplace({x: -side * sympy.log(t)})
+        term, inverted = sympy.exp(-side * x), oriented.xreplace({x: -side * sympy.log(t)})
         x_of = lambda u: -side * mpmath.log(u)  # noqa: E731
     else:
         t = sympy.Dummy("t", real=True)
-        term, inverted = 1 / x, sub.xreplace({x: 1 / t})
+        term, inverted = 1 / x, oriented.xreplace({x: 1 / t})
         x_of = lambda u: 1 / u  # noqa: E731
     try:
         mapped = _Mapped(_Probe(inverted, t), probe, x_of)
@@ -536,7 +537,7 @@ def _tail_branch(sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe) -> 
     kappas = [(g, tail.kappa_float(side * g)) for g in _TAIL_GRID if g > start]
     bad = [g for g, kappa in kappas if not kappa <= KAPPA]
     start = max(max(bad, default=0.0), start, 1.0)
-    kappa = max((k for g, k in kappas if g >= start), default=1.0)
+    kappa = max([1.0] + [k for g, k in kappas if g >= start])  # no sum at all: 1
     return TailBranch(sub, x, side, start, form, sum(p >= start for p in checks), kappa)
 
 
@@ -564,7 +565,8 @@ def _tail_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None
     size = sympy.count_ops(sub)
     if size > _TAIL_LARGEST:
         return None
-    split_form = sub.replace(lambda n: type(n) in _TAIL_IDENTITIES, split)
+    oriented = _oriented(sub, x, side)
+    split_form = oriented.replace(lambda n: type(n) in _TAIL_IDENTITIES, split)
     if split_form == sub:
         return None
     # products and integer powers multiplied out, nothing else (exp(a + b) stays)
@@ -572,6 +574,14 @@ def _tail_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None
     if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
         return None
     return form
+
+
+def _oriented(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
+    """``sub`` where side·x > 0: |x|, sign(x), max(x, 0), ... of x on that side evaluated
+    (|x| - x·tanh(x) is x - x·tanh(x) for x > 0, whose limits can cancel).  A branch
+    beyond a start >= 1 on that side may use it."""
+    y = sympy.Dummy("y", positive=True)
+    return sub.xreplace({x: side * y}).xreplace({y: side * x})
 
 
 def _same_function(probe: _Probe, tail: _Probe, side: int) -> bool:

@@ -464,6 +464,20 @@ def test_value_ranges_decide_which_kernels_check_their_output():
     assert kernel("exp(x)").checks_output
 
 
+def test_float32_results_are_checked_where_an_intermediate_overflows_float32_only():
+    """x²·exp(x²)·expm1(x²) in log(x² + exp(-x²))'' overflows float32 from |x| ≈ 6.7 while
+    the result is -0.04: float64 needs no check there, float32 does (and gets the value
+    again in extended range); relu needs neither."""
+    k = kernel("log(x**2 + exp(-x**2))", order=2)
+    assert not k.checks_output and k.checks_float32
+    assert not kernel("relu").checks_float32 and not kernel("sigmoid", order=2).checks_float32
+    points = np.array([7.0, -7.5, 8.0], dtype=np.float32)
+    with np.errstate(all="raise", under="ignore"):
+        got = k(points)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, k(points.astype(np.float64)), rtol=1e-6)
+
+
 def test_an_overflowing_result_warns_like_numpy_and_respects_errstate():
     k = kernel("exp(x)")
     with pytest.warns(RuntimeWarning, match="overflow"):

@@ -25,7 +25,7 @@ from .emit import ExpressionEmitter, numpy_source
 from .erf import erf_array, erfc_array
 from .graph import Graph
 from .printers import NUMBA_HELPERS, NUMBA_PRELUDE, ArrayPrinter, JaxPrinter, ScalarPrinter
-from .ranges import Range, ranges
+from .ranges import Range, overflows_float32, ranges
 
 __all__ = ["BACKENDS", "array_source", "compile_jax", "compile_numba", "compile_numpy"]
 
@@ -54,17 +54,18 @@ def compile_numpy(
     label: str,
     domains: Sequence[Range] = (),
     functions: Mapping[str, Callable[..., Any]] | None = None,
-) -> tuple[Callable[..., Any], str, dict[str, int], tuple[str, ...], Range]:
-    """``_kernel(a0, ..., out, scratch)``, its source, buffer counts, constant buffers and
-    the range of its result when the variables lie in ``domains`` (default: anywhere).
+) -> tuple[Callable[..., Any], str, dict[str, int], tuple[str, ...], Range, bool]:
+    """``_kernel(a0, ..., out, scratch)``, its source, buffer counts, constant buffers, the
+    range of its result when the variables lie in ``domains`` (default: anywhere) and
+    whether an intermediate may overflow there in float32.
     ``functions`` replaces names of `NAMESPACE` (another ``erfc_array``, same contract)."""
     graph = Graph(variables)
     root = graph.build(lowered)
     inputs = dict(zip(graph.names.values(), domains, strict=False))
-    source, counts, constants, result = numpy_source(graph, root, inputs)
+    source, counts, constants, result, wide = numpy_source(graph, root, inputs)
     namespace = {**NAMESPACE, **(functions or {})}
     exec(compile(source, f"<symcalc kernel {label}>", "exec"), namespace)  # noqa: S102 - generated
-    return namespace["_kernel"], source, counts, constants, result
+    return namespace["_kernel"], source, counts, constants, result, wide
 
 
 def scalar_source(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> str:
@@ -251,9 +252,10 @@ def jax_source(
 
 def compile_jax(
     lowered: sympy.Expr, variables: Sequence[sympy.Symbol], domains: Sequence[Range] = ()
-) -> tuple[str, Any, Range]:
-    """Source of the JAX function, the function under ``jax.jit`` (XLA fuses it) and the
-    range of its result when the variables lie in ``domains`` (default: anywhere)."""
+) -> tuple[str, Any, Range, bool]:
+    """Source of the JAX function, the function under ``jax.jit`` (XLA fuses it), the range
+    of its result when the variables lie in ``domains`` (default: anywhere) and whether an
+    intermediate may overflow there in float32."""
     import jax
     import jax.numpy as jnp
     import jax.scipy.special
@@ -264,4 +266,5 @@ def compile_jax(
     graph = Graph(variables)
     root = graph.build(lowered)
     inputs = dict(zip(graph.names.values(), domains, strict=False))
-    return source, jax.jit(namespace["_jax"]), ranges(graph, root, inputs)[root]
+    result, float32 = ranges(graph, root, inputs)[root], overflows_float32(graph, root, inputs)
+    return source, jax.jit(namespace["_jax"]), result, float32

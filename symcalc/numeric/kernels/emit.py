@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from . import nodes as n
 from .graph import Graph
-from .ranges import Range, ranges
+from .ranges import Range, overflows_float32, ranges
 
 __all__ = ["ExpressionEmitter", "NumpyEmitter", "numpy_source"]
 
@@ -202,9 +202,10 @@ class NumpyEmitter:
 
 def numpy_source(
     graph: Graph, root: int, inputs: Mapping[str, Range] = None
-) -> tuple[str, dict[str, int], tuple[str, ...], Range]:
-    """Source of ``_kernel(a0, a1, ..., out, scratch)``, its buffer counts, constant buffers
-    and the range of its result for inputs in ``inputs`` (by argument name).
+) -> tuple[str, dict[str, int], tuple[str, ...], Range, bool]:
+    """Source of ``_kernel(a0, a1, ..., out, scratch)``, its buffer counts, constant buffers,
+    the range of its result for inputs in ``inputs`` (by argument name) and whether a node
+    may overflow in float32 (`overflows_float32`).
 
     Each choice of the operand computed straight into ``out`` is tried; the one with the
     fewest buffers (then lines) wins.
@@ -236,7 +237,9 @@ def numpy_source(
     lines.append("    return out")
     counts = dict(emitter.counts)
     counts["calls"] = sum(not line.lstrip().startswith(("with ", "#")) for line in emitter.lines)
-    return "\n".join(lines) + "\n", counts, tuple(emitter.constants), value_ranges[root]
+    source = "\n".join(lines) + "\n"
+    float32 = overflows_float32(graph, root, inputs or {})
+    return source, counts, tuple(emitter.constants), value_ranges[root], float32
 
 
 class ExpressionEmitter:

@@ -20,10 +20,13 @@ import math
 import sys
 from collections.abc import Mapping, Sequence
 
-__all__ = ["ALL", "FINITE", "MAX", "Range", "ranges"]
+__all__ = ["ALL", "FINITE", "FLOAT32_MAX", "MAX", "Range", "overflows_float32", "ranges"]
 
 #: The largest finite float.
 MAX = sys.float_info.max
+#: The largest finite float32: a node whose range reaches past it may overflow in float32
+#: where float64 holds (exp(x²)·expm1(x²) at x = 7).
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,3 +215,14 @@ def ranges(graph, root: int, inputs: Mapping[str, Range]) -> dict[int, Range]:
 
 def _key(env: Mapping[str, Range]) -> tuple:
     return tuple(sorted(env.items()))
+
+
+def overflows_float32(graph, root: int, inputs: Mapping[str, Range]) -> bool:
+    """Whether some node may pass float32's largest number (or be NaN) for float32 inputs
+    in ``inputs``' ranges: float64 may hold where float32 does not."""
+    narrowed = {}
+    for name in graph.names.values():
+        given = inputs.get(name, FINITE)
+        narrowed[name] = Range(max(given.lo, -FLOAT32_MAX), min(given.hi, FLOAT32_MAX))
+    found = ranges(graph, root, narrowed)
+    return any(r.nan or r.magnitude > FLOAT32_MAX for r in found.values())

@@ -293,6 +293,42 @@ def test_formulas_that_cancel_in_a_tail_no_series_fits_are_split_into_limits_and
             assert abs(g32 - truth) <= 1e-5 * abs(truth), (text, t, g32, truth)
 
 
+#: Quotients whose denominator grows like an exponential: it overflows before the value
+#: underflows, and the value came out 0 (or NaN where the numerator overflows too).
+GROWING_QUOTIENTS = [
+    ("x*exp(x)/(1 + x*exp(x))", 2, {1}),
+    ("exp(x**2)/(exp(x**2) + x)", 1, {1, -1}),
+]
+QUOTIENT_POINTS = [2.0, 10.0, 26.5, 30.0, 100.0, 700.0, 1e6, -2.0, -18.5, -26.0, -1e3]
+
+
+@pytest.mark.parametrize(("text", "order", "sides"), GROWING_QUOTIENTS, ids=str)
+def test_quotients_of_growing_exponentials_are_divided_through_by_the_largest(text, order, sides):
+    """(x·exp(x)/(1 + x·exp(x)))'' was NaN with an invalid-value warning at x = 1e6 (the
+    value underflows to -0) and 0 for -1.3e-13 at x = 26.5 in float32; exp(x²)/(exp(x²) +
+    x)' was 0 for 3.5e-291 at x = -26 and NaN from |x| = 1e3."""
+    expr = _derivative(text, order)
+    k = kernel(expr)
+    tails = [b for b in k.branches if isinstance(b, TailBranch)]
+    assert {b.side for b in tails} == sides and all("largest exponential" in b.how for b in tails)
+    f = _mp(expr)
+    truths = []
+    for t in QUOTIENT_POINTS:
+        with mpmath.workdps(60):
+            truths.append(float(f(mpmath.mpf(t))))
+    points = np.array(QUOTIENT_POINTS)
+    _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least=2, under="ignore")
+    small = np.abs(points) < 3e38
+    with np.errstate(all="raise", under="ignore"):
+        got32 = k(points[small].astype(np.float32))
+    assert got32.dtype == np.float32
+    for t, g32, truth in zip(points[small].tolist(), got32.tolist(), truths, strict=True):
+        if abs(truth) > 1e-30:  # well inside float32's normal range
+            assert abs(g32 - truth) <= 1e-5 * abs(truth), (text, t, g32, truth)
+        else:
+            assert abs(g32) <= 1e-30, (text, t, g32, truth)
+
+
 #: Formulas that cancel at 0 with κ above KAPPA out to |x| = 1 (or whose reach there takes
 #: in a zero of the function): the branch ends where κ <= KAPPA_WIDE; and a formula with a
 #: subnormal factor next to 0 (x² in log1p(x²)/x²), and a log of a sum that rounds to 1.

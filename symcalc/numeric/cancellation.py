@@ -73,7 +73,7 @@ import numpy as np
 import sympy
 
 from ..symbolic.functions import sigmoid
-from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context, erfc, softplus
+from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, softplus
 
 __all__ = [
     "KAPPA",
@@ -212,8 +212,10 @@ class AsymptoticBranch:
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class TailBranch:
-    """``expr`` beyond ``start`` with each saturating function split into its limit and its
-    tail (``form``), where the terms the limits contribute cancel exactly.
+    """``expr`` beyond ``start`` in a form of its own for that side (``form``, made as
+    ``how`` says): each saturating function split into its limit and its tail, where the
+    terms the limits contribute cancel exactly, or a quotient divided through by its
+    largest exponential.
 
     σ(u) = 1 - σ(-u), softplus(u) = u + softplus(-u), tanh(u) = 1 - 2σ(-2u) and
     erf(u) = 1 - erfc(u) (mirrored where u goes to -∞) are identities; after them
@@ -221,9 +223,12 @@ class TailBranch:
     The Gaussian tails need it: log(1 + exp(x²))/x² has the derivative
     (2x²σ(x²) - 2 softplus(x²))/x³, two terms of about 2/x that differ by
     2e^{-x²}/x (no series in 1/x or exp(-|x|) describes that), which becomes
-    -2σ(-x²)/x - 2 softplus(-x²)/x³.  ``form`` is an identity (checked at 50 digits);
-    ``points`` is how many points from ``start`` outwards it was checked at against
-    mpmath, in float64 and float32, and ``kappa`` its largest cancellation factor there.
+    -2σ(-x²)/x - 2 softplus(-x²)/x³.  A quotient whose denominator grows like an
+    exponential overflows before its value underflows (x·exp(x)/(1 + x·exp(x))'' in
+    float32 from x = 26, with the value -1e-13): divided through by exp(3x) it does not.
+    ``form`` is an identity (checked at 40 digits); ``points`` is how many points from
+    ``start`` outwards it was checked at against mpmath, in float64 and float32, and
+    ``kappa`` its largest cancellation factor there.
     """
 
     expr: sympy.Expr
@@ -233,6 +238,7 @@ class TailBranch:
     form: sympy.Expr
     points: int
     kappa: float
+    how: str = "saturating functions split into limit and tail"
 
     @property
     def polynomial(self) -> sympy.Expr:
@@ -249,9 +255,8 @@ class TailBranch:
         x = self.variable
         where = f"{x} > {self.start:.3g}" if self.side > 0 else f"{x} < {-self.start:.3g}"
         return (
-            f"tail branch: {where}, as {sympy.sstr(self.form)} (saturating functions split "
-            f"into limit and tail; checked against mpmath at {self.points} points); "
-            f"κ <= {self.kappa:.3g} inside"
+            f"tail branch: {where}, as {sympy.sstr(self.form)} ({self.how}; checked "
+            f"against mpmath at {self.points} points); κ <= {self.kappa:.3g} inside"
         )
 
     def __repr__(self) -> str:
@@ -335,12 +340,13 @@ def _asymptotic_for(
             branch = _asymptotic(sub, x, side, probe, exponential=True)
         # the construction in 1/x evaluates out to 2^64 (sin(cosh(x)) has no tail there)
         far = all(probe.reachable(side * 2.0**k) for k in (16, 40, 64))
+        failing = None
         if branch is None and far:
             failing = _first_failure(probe, side)
             if failing is not None:  # the branch starts before the first point that failed
                 branch = _asymptotic(sub, x, side, probe, reach=2.0 / failing)
-        if branch is None and midway and _cancels_midway(probe, side):
-            branch = _tail_branch(sub, x, side, probe)  # a tail no series describes
+        if branch is None and (failing is not None or midway and _cancels_midway(probe, side)):
+            branch = _side_branch(sub, x, side, probe)  # a tail no series describes
         if branch is not None:
             found.append(branch)
     return found
@@ -515,13 +521,22 @@ _TAIL_GROWTH = 4
 _TAIL_LARGEST = 200
 
 
-def _tail_branch(sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe) -> TailBranch | None:
-    """``sub`` in its tail form on ``side``, from the smallest |x| >= 1 beyond which that
-    form keeps its cancellation factor under `KAPPA` and meets the promise against
-    mpmath; None where there is no tail form, or it cancels or fails too."""
-    form = _tail_form(sub, x, side)
-    if form is None:
-        return None
+def _side_branch(sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe) -> TailBranch | None:
+    """The first of ``sub``'s forms for ``side`` (`_SIDE_FORMS`) that is right there."""
+    for make, how in _SIDE_FORMS:
+        form = make(sub, x, side)
+        branch = None if form is None else _proven_side_form(sub, x, side, probe, form, how)
+        if branch is not None:
+            return branch
+    return None
+
+
+def _proven_side_form(
+    sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe, form: sympy.Expr, how: str
+) -> TailBranch | None:
+    """``form`` of ``sub`` on ``side`` from the smallest |x| >= 1 beyond which it keeps its
+    cancellation factor under `KAPPA` and meets the promise against mpmath; None where it
+    is not the same function, or cancels or fails out there too."""
     try:
         tail = _Probe(form, x)
     except (TypeError, ValueError, NameError, KeyError):
@@ -538,7 +553,7 @@ def _tail_branch(sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe) -> 
     bad = [g for g, kappa in kappas if not kappa <= KAPPA]
     start = max(max(bad, default=0.0), start, 1.0)
     kappa = max([1.0] + [k for g, k in kappas if g >= start])  # no sum at all: 1
-    return TailBranch(sub, x, side, start, form, sum(p >= start for p in checks), kappa)
+    return TailBranch(sub, x, side, start, form, sum(p >= start for p in checks), kappa, how)
 
 
 def _tail_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
@@ -569,8 +584,7 @@ def _tail_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None
     split_form = oriented.replace(lambda n: type(n) in _TAIL_IDENTITIES, split)
     if split_form == sub:
         return None
-    # products and integer powers multiplied out, nothing else (exp(a + b) stays)
-    form = sympy.expand(split_form, power_exp=False, power_base=False, log=False)
+    form = _multiplied_out(split_form)
     if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
         return None
     return form
@@ -582,6 +596,63 @@ def _oriented(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
     beyond a start >= 1 on that side may use it."""
     y = sympy.Dummy("y", positive=True)
     return sub.xreplace({x: side * y}).xreplace({y: side * x})
+
+
+def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
+    """``sub`` as a quotient whose denominator's factors are each divided by their largest
+    exponential on ``side`` (and the numerator by their product), so neither overflows
+    before the value underflows; expm1, cosh and sinh of growing arguments count as
+    exponentials.  None where no denominator grows like an exponential."""
+    if sympy.count_ops(sub) > _TAIL_LARGEST:
+        return None
+    far = side * 2.0**9
+
+    def grows(u: sympy.Expr) -> float:
+        try:
+            return float(u.subs(x, far))
+        except (TypeError, ValueError):
+            return 0.0
+
+    def as_exponentials(node: sympy.Basic) -> sympy.Basic:
+        if abs(grows(node.args[0])) <= _SATURATED:
+            return node
+        if isinstance(node, expm1):
+            return sympy.exp(node.args[0]) - 1
+        return node.rewrite(sympy.exp)
+
+    form = _oriented(sub, x, side).replace(
+        lambda n: isinstance(n, (expm1, sympy.cosh, sympy.sinh)), as_exponentials
+    )
+    numerator, denominator = sympy.fraction(form)
+    scale, factors = sympy.S.Zero, []
+    for factor in sympy.Mul.make_args(denominator):
+        base, power = factor.as_base_exp()
+        rates = [
+            (grows(f.args[0]), f.args[0])
+            for term in sympy.Add.make_args(base)
+            for f in sympy.Mul.make_args(term)
+            if isinstance(f, sympy.exp)
+        ]
+        if not (base.is_Add and power.is_Integer and power > 0 and rates):
+            factors.append(factor)
+            continue
+        rate, exponent = max(rates, key=lambda r: r[0])
+        if rate <= _SATURATED:
+            factors.append(factor)
+            continue
+        factors.append(_multiplied_out(base * sympy.exp(-exponent)) ** power)
+        scale += power * exponent
+    if scale == 0:
+        return None
+    scaled = _multiplied_out(numerator * sympy.exp(-scale)) / sympy.Mul(*factors)
+    if sympy.count_ops(scaled) > _TAIL_GROWTH * sympy.count_ops(sub) + 10:
+        return None
+    return scaled
+
+
+def _multiplied_out(expr: sympy.Expr) -> sympy.Expr:
+    """Products and integer powers multiplied out, nothing else (exp(a + b) stays)."""
+    return sympy.expand(expr, power_exp=False, power_base=False, log=False)
 
 
 def _same_function(probe: _Probe, tail: _Probe, side: int) -> bool:
@@ -596,6 +667,13 @@ def _same_function(probe: _Probe, tail: _Probe, side: int) -> bool:
             if abs(a - b) > mpmath.mpf(10) ** -40 * max(abs(a), mpmath.mpf(10) ** -300):
                 return False
     return True
+
+
+#: A part's forms for one side, tried in turn where no series fits there: (builder, how).
+_SIDE_FORMS: tuple[tuple[Callable[..., sympy.Expr | None], str], ...] = (
+    (_tail_form, "saturating functions split into limit and tail"),
+    (_scaled_quotient, "numerator and denominator divided by their largest exponential"),
+)
 
 
 # -- rational functions at infinity -------------------------------------------------------------

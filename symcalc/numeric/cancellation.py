@@ -239,6 +239,7 @@ class TailBranch:
     points: int
     kappa: float
     how: str = "saturating functions split into limit and tail"
+    end: float = math.inf
 
     @property
     def polynomial(self) -> sympy.Expr:
@@ -246,14 +247,22 @@ class TailBranch:
         return self.form
 
     def condition(self) -> sympy.Basic:
-        """Where the tail form is used."""
-        if self.side > 0:
-            return self.variable > _exact(self.start)
-        return self.variable < -_exact(self.start)
+        """Where the tail form is used: start < side·x (<= end, where an asymptotic branch
+        takes over)."""
+        beyond = self.side * self.variable > _exact(self.start)
+        if math.isinf(self.end):
+            return beyond
+        return sympy.And(beyond, self.side * self.variable <= _exact(self.end))
 
     def to_text(self) -> str:
         x = self.variable
         where = f"{x} > {self.start:.3g}" if self.side > 0 else f"{x} < {-self.start:.3g}"
+        if not math.isinf(self.end):
+            where = (
+                f"{self.start:.3g} < {x} <= {self.end:.3g}"
+                if self.side > 0
+                else f"{-self.end:.3g} <= {x} < {-self.start:.3g}"
+            )
         return (
             f"tail branch: {where}, as {sympy.sstr(self.form)} ({self.how}; checked "
             f"against mpmath at {self.points} points); κ <= {self.kappa:.3g} inside"
@@ -347,6 +356,11 @@ def _asymptotic_for(
                 branch = _asymptotic(sub, x, side, probe, reach=2.0 / failing)
         if branch is None and (failing is not None or midway and _cancels_midway(probe, side)):
             branch = _side_branch(sub, x, side, probe)  # a tail no series describes
+        elif branch is not None and branch.kappa > KAPPA:  # float32 loses κ ulp next to it
+            inner = _side_branch(sub, x, side, probe, end=branch.start)
+            if inner is not None:  # between them: the asymptotic branch comes first
+                found.append(branch)
+                branch = inner
         if branch is not None:
             found.append(branch)
     return found
@@ -510,6 +524,7 @@ _TAIL_IDENTITIES: dict[type, tuple[Callable, Callable | None]] = {
     softplus: (lambda u: u + softplus(-u), None),
     sympy.tanh: (lambda u: 1 - 2 * sigmoid(-2 * u), lambda u: 2 * sigmoid(2 * u) - 1),
     sympy.erf: (lambda u: 1 - erfc(u), lambda u: erfc(-u) - 1),
+    expm1: (None, lambda u: sympy.exp(u) - 1),
 }
 #: Where an argument counts as saturated at side·x = 2^9 (σ(-30) = 9e-14).
 _SATURATED = 30.0
@@ -521,45 +536,93 @@ _TAIL_GROWTH = 4
 _TAIL_LARGEST = 200
 
 
-def _side_branch(sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe) -> TailBranch | None:
-    """The first of ``sub``'s forms for ``side`` (`_SIDE_FORMS`) that is right there."""
+def _side_branch(
+    sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe, end: float = math.inf
+) -> TailBranch | None:
+    """The first of ``sub``'s forms for ``side`` (`_SIDE_FORMS`) that is right there, out
+    to side·x = ``end``."""
     for make, how in _SIDE_FORMS:
         form = make(sub, x, side)
-        branch = None if form is None else _proven_side_form(sub, x, side, probe, form, how)
+        branch = None if form is None else _proven_side_form(sub, x, side, probe, form, how, end)
         if branch is not None:
             return branch
     return None
 
 
 def _proven_side_form(
-    sub: sympy.Expr, x: sympy.Symbol, side: int, probe: _Probe, form: sympy.Expr, how: str
+    sub: sympy.Expr,
+    x: sympy.Symbol,
+    side: int,
+    probe: _Probe,
+    form: sympy.Expr,
+    how: str,
+    end: float = math.inf,
 ) -> TailBranch | None:
     """``form`` of ``sub`` on ``side`` from the smallest |x| >= 1 beyond which it keeps its
-    cancellation factor under `KAPPA` and meets the promise against mpmath; None where it
-    is not the same function, or cancels or fails out there too."""
+    cancellation factor under `KAPPA` and meets the promise against mpmath (out to
+    ``end``); None where it is not the same function, or cancels or fails out there too."""
     try:
         tail = _Probe(form, x)
     except (TypeError, ValueError, NameError, KeyError):
         return None
     if not _same_function(probe, tail, side):
         return None
-    checks = [2.0**k for k in (*range(0, 16), *_FAR_EXPONENTS)]
+    # 1, 1.5, 2, 3, ... 512 (their squares exact: the tails are exp(-x²) at most), 2^1000
+    checks = [m * 2.0**k for k in range(0, 10) for m in (1.0, 1.5)]
+    checks += [2.0**k for k in (*range(10, 16), *_FAR_EXPONENTS)]
+    checks = [p for p in checks if p <= end]
     checks = [p for p in checks if tail.reachable(side * p)]
     failing = [p for p in checks if _fails_at(tail, side * p)]
     if failing and max(failing) >= 8.0:
         return None  # not right out there either
     start = max(failing, default=0.0)
-    kappas = [(g, tail.kappa_float(side * g)) for g in _TAIL_GRID if g > start]
+    kappas = [(g, tail.kappa_float(side * g)) for g in _TAIL_GRID if start < g <= end]
     bad = [g for g, kappa in kappas if not kappa <= KAPPA]
     start = max(max(bad, default=0.0), start, 1.0)
-    kappa = max([1.0] + [k for g, k in kappas if g >= start])  # no sum at all: 1
-    return TailBranch(sub, x, side, start, form, sum(p >= start for p in checks), kappa, how)
+    kappa = max([1.0] + [k for g, k in kappas if g > start])  # no sum at all: 1
+    if start >= end:
+        return None
+    points = sum(p >= start for p in checks)
+    return TailBranch(sub, x, side, start, form, points, kappa, how, end)
 
 
 def _tail_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
     """``sub`` with each saturating function of an argument that saturates as x goes to
     side·∞ written as limit + tail, and the products expanded (so the limits' terms
     cancel); None where nothing changes, or the form grows too large."""
+    size = sympy.count_ops(sub)
+    if size > _TAIL_LARGEST:
+        return None
+    split_form = _split_tails(sub, x, side)
+    if split_form == sub:
+        return None
+    form = _multiplied_out(split_form)
+    if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
+        return None
+    return form
+
+
+def _single_fraction(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
+    """``sub`` (its tails split, `_split_tails`) as one fraction with the numerator
+    multiplied out, so terms of a sum of fractions that cancel do so exactly
+    (x/(1 - exp(-x)) - x = x·exp(-x)/(1 - exp(-x)); growing exponentials written with exp,
+    `_as_exponentials`); None where it is no fraction, or grows too large."""
+    size = sympy.count_ops(sub)
+    if size > _TAIL_LARGEST:
+        return None
+    split_form = _as_exponentials(_split_tails(sub, x, side), x, side)
+    numerator, denominator = sympy.fraction(sympy.together(split_form))
+    if denominator == 1:
+        return None
+    form = _multiplied_out(numerator) / denominator
+    if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
+        return None
+    return _scaled_quotient(form, x, side) or form  # and divided through, if it grows
+
+
+def _split_tails(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
+    """``sub`` where side·x > 0 (`_oriented`), each saturating function whose argument
+    saturates as x goes to side·∞ written as limit + tail (`_TAIL_IDENTITIES`)."""
     far = side * 2.0**9
 
     def saturation(u: sympy.Expr) -> int:
@@ -577,17 +640,7 @@ def _tail_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None
         identity = identities[0] if sign > 0 else identities[1] if sign < 0 else None
         return node if identity is None else identity(node.args[0])
 
-    size = sympy.count_ops(sub)
-    if size > _TAIL_LARGEST:
-        return None
-    oriented = _oriented(sub, x, side)
-    split_form = oriented.replace(lambda n: type(n) in _TAIL_IDENTITIES, split)
-    if split_form == sub:
-        return None
-    form = _multiplied_out(split_form)
-    if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
-        return None
-    return form
+    return _oriented(sub, x, side).replace(lambda n: type(n) in _TAIL_IDENTITIES, split)
 
 
 def _oriented(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
@@ -613,17 +666,7 @@ def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr 
         except (TypeError, ValueError):
             return 0.0
 
-    def as_exponentials(node: sympy.Basic) -> sympy.Basic:
-        if abs(grows(node.args[0])) <= _SATURATED:
-            return node
-        if isinstance(node, expm1):
-            return sympy.exp(node.args[0]) - 1
-        return node.rewrite(sympy.exp)
-
-    form = _oriented(sub, x, side).replace(
-        lambda n: isinstance(n, (expm1, sympy.cosh, sympy.sinh)), as_exponentials
-    )
-    numerator, denominator = sympy.fraction(form)
+    numerator, denominator = sympy.fraction(_as_exponentials(_oriented(sub, x, side), x, side))
     scale, factors = sympy.S.Zero, []
     for factor in sympy.Mul.make_args(denominator):
         base, power = factor.as_base_exp()
@@ -650,6 +693,26 @@ def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr 
     return scaled
 
 
+def _as_exponentials(expr: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
+    """expm1, cosh and sinh of arguments that grow without bound as x goes to side·∞
+    written with exp (expm1(u) = exp(u) - 1 loses nothing there), so products with other
+    exponentials combine."""
+    far = side * 2.0**9
+
+    def rewritten(node: sympy.Basic) -> sympy.Basic:
+        try:
+            growth = abs(float(node.args[0].subs(x, far)))
+        except (TypeError, ValueError):
+            return node
+        if growth <= _SATURATED:
+            return node
+        if isinstance(node, expm1):
+            return sympy.exp(node.args[0]) - 1
+        return node.rewrite(sympy.exp)
+
+    return expr.replace(lambda n: isinstance(n, (expm1, sympy.cosh, sympy.sinh)), rewritten)
+
+
 def _multiplied_out(expr: sympy.Expr) -> sympy.Expr:
     """Products and integer powers multiplied out, nothing else (exp(a + b) stays)."""
     return sympy.expand(expr, power_exp=False, power_base=False, log=False)
@@ -673,6 +736,7 @@ def _same_function(probe: _Probe, tail: _Probe, side: int) -> bool:
 _SIDE_FORMS: tuple[tuple[Callable[..., sympy.Expr | None], str], ...] = (
     (_tail_form, "saturating functions split into limit and tail"),
     (_scaled_quotient, "numerator and denominator divided by their largest exponential"),
+    (_single_fraction, "one fraction, its numerator multiplied out"),
 )
 
 

@@ -14,8 +14,10 @@ result:
    (`symcalc.numeric.weights`).  ``branches`` lists the polynomial branches that
    replace parts of it near points where it cancels, in powers of 1/x where it cancels
    or under- or overflows on the way at large |x|, in powers of exp(-|x|) where it
-   cancels while exponentials are representable, and the far branches of rational
-   functions (`symcalc.numeric.cancellation`).
+   cancels while exponentials are representable, the tail forms where no series fits
+   there (saturating functions split into limit and tail, a quotient divided through
+   by its largest exponential), and the far branches of rational functions
+   (`symcalc.numeric.cancellation`).
 3. ``source``: Python source generated from ``lowered`` and its branches.  It calls NumPy
    ufuncs with ``out=`` into a few scratch buffers (one per live intermediate,
    reused as soon as a value is dead) and processes long arrays in chunks of

@@ -646,3 +646,19 @@ def test_classifiers_report_their_training_accuracy():
     assert 0.95 < result.training_accuracy <= 1.0
     assert f"training accuracy: {result.training_accuracy:.4f}" in result.to_text()
     assert descend("linear", "synthetic:linear").training_accuracy is None
+
+
+@pytest.mark.parametrize("name", ["logistic", "softmax"])
+def test_newton_stops_when_no_step_changes_j(name):
+    # float32 X: J is exact to ~1e-7, so the default tol is out of reach.  Armijo's test
+    # passed a step so small that θ + tp == θ (J + c·t·∇Jᵀp rounds to J), and Newton
+    # "stepped" in place until max_iter (10,000 iterations, 47 s on 30 × 3).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = (X[:, 0] + rng.normal(size=30) > 0).astype(int)
+    result = descend(name, (X.astype(np.float32), y), optimizer="newton", max_iter=300)
+    assert result.stop_reason in ("loss_change", "gradient_norm")
+    assert result.iterations < 50
+    # and J is the float64 optimum to float32's accuracy
+    exact = descend(name, (X, y), optimizer="newton")
+    assert result.loss == pytest.approx(exact.loss, rel=1e-6)

@@ -455,7 +455,7 @@ class Newton(Method):
                 while True:
                     trial = theta + t * step
                     value, trial_gradient = problem.value_and_gradient(trial)
-                    if math.isfinite(value) and value <= loss + self.armijo * t * slope:
+                    if accepts(value, loss, self.armijo * t * slope):
                         break
                     resolution = 16 * eps * max(abs(loss), 1e-300)
                     if (
@@ -469,6 +469,16 @@ class Newton(Method):
                         monitor.stall("no Newton step lowers J at float precision")
                 theta, loss, gradient = trial, value, trial_gradient
                 monitor.record(theta, loss, gradient, t)
+
+
+def accepts(value: float, loss: float, decrease: float) -> bool:
+    """Armijo's test J(θ + tp) ≤ J(θ) + c·t·∇Jᵀp, with J lowered for real.
+
+    When c·t·∇Jᵀp is below the rounding of J, ``loss + decrease`` rounds to ``loss`` and
+    a step that leaves J unchanged (θ + tp == θ for a tiny t) would pass; it must not,
+    or a run makes no progress until max_iter (float32 data, a huge offset).
+    """
+    return math.isfinite(value) and value <= loss + decrease and value < loss
 
 
 # -- SciPy's quasi-Newton and Newton-CG ------------------------------------------------------

@@ -662,3 +662,45 @@ def test_newton_stops_when_no_step_changes_j(name):
     # and J is the float64 optimum to float32's accuracy
     exact = descend(name, (X, y), optimizer="newton")
     assert result.loss == pytest.approx(exact.loss, rel=1e-6)
+
+
+def _logistic_j(theta, X, y, l2):
+    """J = mean log(1 + exp(−s·z)) + (λ/2)‖w‖², s = ±1: accurate where J ≪ 1."""
+    z = X @ theta[1:] + theta[0]
+    return np.mean(np.logaddexp(0.0, -(2.0 * y - 1.0) * z)) + 0.5 * l2 * theta[1:] @ theta[1:]
+
+
+def _logistic_derivatives(theta, X, y, l2):
+    A = np.hstack([np.ones((len(y), 1)), X])
+    p = scipy.special.expit(A @ theta)
+    penalty = np.r_[0.0, np.full(X.shape[1], l2)]
+    gradient = A.T @ (p - y) / len(y) + penalty * theta
+    hessian = A.T @ (A * (p * (1 - p))[:, None]) / len(y) + np.diag(penalty)
+    return gradient, hessian
+
+
+@pytest.mark.parametrize("seed", [6, 8])
+def test_newton_converged_means_j_at_its_minimum_when_j_star_is_tiny(seed):
+    # 10 samples, 20 features spread over 1e-6..1e6: with λ = 0.01 on the weights in
+    # the user's units the large features are barely penalized and J* ≈ 1e-7 ≪ J(θ₀) =
+    # log 2.  The gradient fell to 1e-8 of its start with J still 1.75 (seed 6) and 8.6e-5
+    # (seed 8) times J* above it, and the run said converged; Newton's decrement now
+    # has to put J within 1e-10 of J* too.
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(10, 20))
+    y = (X[:, 0] + X[:, 1] + rng.normal(size=10) > 0).astype(float)
+    X *= 10.0 ** rng.integers(-6, 7, 20)
+    result = descend("logistic", (X, y), l2=0.01)
+    reference = scipy.optimize.minimize(
+        _logistic_j,
+        result.theta,
+        args=(X, y, 0.01),
+        method="trust-exact",
+        jac=lambda t, *a: _logistic_derivatives(t, *a)[0],
+        hess=lambda t, *a: _logistic_derivatives(t, *a)[1],
+        options={"gtol": 1e-15, "maxiter": 200},
+    )
+    best = min(reference.fun, _logistic_j(result.theta, X, y, 0.01))
+    assert result.converged and result.optimizer_chosen == "newton"
+    assert result.loss == pytest.approx(_logistic_j(result.theta, X, y, 0.01), rel=1e-12)
+    assert result.loss == pytest.approx(best, rel=1e-9)

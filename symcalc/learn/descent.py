@@ -524,7 +524,7 @@ def _result(
         data_loss=float(loss - penalty),
         gradient_norm=norm(gradient),
         iterations=monitor.iteration,
-        converged=monitor.best_optimality <= monitor.tol,
+        converged=monitor.converged,
         stop_reason=stopped.reason,
         message=message,
         seconds=seconds,

@@ -422,6 +422,12 @@ def _regularized_step(
     return -gradient / max(float(diagonal.max(initial=1.0)), 1.0), math.inf
 
 
+#: Newton's convergence also needs its decrement ½gᵀH⁻¹g ≈ J − J* at most this times J
+#: (or rounding of J(θ₀)): a gradient 1e-8 of its start leaves J − J* ≈ 1e-16·κ·J(θ₀),
+#: far above J* itself where J* ≪ J(θ₀) (nearly separable classes, a few samples).
+DECREMENT_TOL = 1e-10
+
+
 class Newton(Method):
     """Damped Newton: Cholesky of the symbolic Hessian, Armijo backtracking from the full step."""
 
@@ -442,9 +448,29 @@ class Newton(Method):
         monitor.start(theta, loss, gradient)
         shifted = 0
         null = problem.null_directions() if hasattr(problem, "null_directions") else None
+        solved: list[Any] = [None, None, 0.0]  # θ's bytes, its Newton step and shift
+
+        def solve(theta: np.ndarray, gradient: np.ndarray) -> tuple[np.ndarray, float]:
+            if solved[0] != theta.tobytes():
+                solved[:] = [theta.tobytes(), *newton_step(problem.hessian(theta), gradient, null)]
+            return solved[1], solved[2]
+
+        def confirm(value: float) -> str:
+            """ "" when the Newton decrement ½gᵀH⁻¹g puts J within `DECREMENT_TOL` of J*."""
+            step, _ = solve(theta, gradient)
+            decrement = -0.5 * float(gradient @ step)
+            bound = DECREMENT_TOL * abs(value) + eps * abs(monitor.start_loss)
+            if decrement <= bound:
+                return ""
+            return (
+                f"the Newton decrement ½gᵀH⁻¹g = {decrement:.3g} says J is still "
+                f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
+            )
+
+        monitor.confirm = confirm
         with np.errstate(over="ignore", invalid="ignore"):
             while True:
-                step, shift = newton_step(problem.hessian(theta), gradient, null)
+                step, shift = solve(theta, gradient)
                 if shift:
                     shifted += 1
                     monitor.notes[:] = [f"{shifted} regularized Newton solves (singular Hessian)"]

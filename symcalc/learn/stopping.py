@@ -17,7 +17,10 @@ which keeps the history, remembers the best iterate seen, and ends the run by ra
     the relative residual with which conjugate gradients stop on least squares.  Near
     the optimum J − J* ≈ ½ gᵀH⁻¹g, so the default tol = 1e-8 leaves J within about
     1e-16·κ of the optimum, relative to J(θ₀) − J* (κ the condition number in
-    standardized units).
+    standardized units).  That can be far above J* itself (J* ≪ J(θ₀): nearly separable
+    classes, fewer samples than features), so Newton also needs its decrement
+    ½gᵀH⁻¹g ≈ J − J* to be at most 1e-10·J (or the rounding of J(θ₀)) before it
+    calls the run converged; until then it keeps stepping.
 ``loss_change``
     the relative change of J fell to ``loss_tol`` (off unless given), or no step lowers
     J at floating-point precision any more.
@@ -150,6 +153,11 @@ class Monitor:
         self.best_optimality = math.inf
         self.rises = 0
         self.notes: list[str] = []
+        #: Set by an optimizer that can bound J − J* (Newton): called with J when the
+        #: gradient has met the tolerance, it returns "" to confirm or why not yet.
+        self.confirm: Callable[[float], str] | None = None
+        #: Why the last iterate that met the gradient tolerance was not confirmed ("" if none).
+        self.unsettled = ""
 
     # -- measures ------------------------------------------------------------------------
     def user_theta(self, theta: np.ndarray) -> np.ndarray:
@@ -253,6 +261,9 @@ class Monitor:
         if measure is None:
             measure = self.optimality(loss, working)
         if measure <= self.tol:
+            self.unsettled = self.confirm(loss) if self.confirm is not None else ""
+            if self.unsettled:
+                return
             # The converged iterate is the answer (an earlier one may have a lower J only
             # by rounding): it becomes the best.
             self.best_loss, self.best_theta, best_gradient = self.last
@@ -264,7 +275,17 @@ class Monitor:
                 f"{self.tol:g}·{self.scale():.4g}",
             )
 
+    @property
+    def converged(self) -> bool:
+        """Whether the best iterate met the tolerance (and, where checked, the J bound)."""
+        return self.best_optimality <= self.tol and not self.unsettled
+
     def _not_yet(self, loss: float, working: np.ndarray) -> str:
+        if self.unsettled and self.optimality(loss, working) <= self.tol:
+            return (
+                f"with gradient norm {norm(working):.3g} (standardized units) ≤ tol·‖∇J(θ₀)‖ "
+                f"= {self.tol:g}·{self.scale():.4g}, but {self.unsettled}"
+            )
         return (
             f"with gradient norm {norm(working):.3g} (standardized units) > tol·‖∇J(θ₀)‖ = "
             f"{self.tol:g}·{self.scale():.4g}"

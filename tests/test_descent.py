@@ -704,3 +704,29 @@ def test_newton_converged_means_j_at_its_minimum_when_j_star_is_tiny(seed):
     assert result.converged and result.optimizer_chosen == "newton"
     assert result.loss == pytest.approx(_logistic_j(result.theta, X, y, 0.01), rel=1e-12)
     assert result.loss == pytest.approx(best, rel=1e-9)
+
+
+def _ridge_optimum(X, y, l2):
+    """min (1/m)‖Xw + b − y‖² + (λ/2)‖w‖², by lstsq on centred columns."""
+    m, n = X.shape
+    mean = X.mean(axis=0)
+    A = np.vstack([X - mean, np.sqrt(m * l2 / 2) * np.eye(n)])
+    w = np.linalg.lstsq(A, np.concatenate([y - y.mean(), np.zeros(n)]), rcond=None)[0]
+    r = (X - mean) @ w + y.mean() - y
+    return float(np.mean(r**2) + l2 / 2 * w @ w)
+
+
+@pytest.mark.parametrize("seed, shape", [(5, (5, 60)), (1, (10, 200))])
+def test_newton_cg_converged_means_j_at_its_minimum(seed, shape):
+    # Ridge with fewer samples than features (auto picks newton-cg: 61 and 201
+    # parameters): the gradient fell to 1e-8 of its start with J still 9e-4 (5 × 60)
+    # and 8.5e-4 (10 × 200) above J*, relative, and the run said converged.  The decrement
+    # ½gᵀH⁻¹g, by conjugate gradients on Hessian-vector products, now has to agree.
+    rng = np.random.default_rng(seed)
+    if shape == (10, 200):
+        rng.normal(size=(5, 60)), rng.normal(size=60), rng.normal(size=5)
+    X = rng.normal(size=shape)
+    y = X @ rng.normal(size=shape[1]) + rng.normal(size=shape[0])
+    result = descend("linear", (X, y), l2=1e-6)
+    assert result.optimizer_chosen == "newton-cg" and result.converged
+    assert result.loss == pytest.approx(_ridge_optimum(X, y, 1e-6), rel=1e-9)

@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -426,6 +426,13 @@ def _regularized_step(
 #: (or rounding of J(θ₀)): a gradient 1e-8 of its start leaves J − J* ≈ 1e-16·κ·J(θ₀),
 #: far above J* itself where J* ≪ J(θ₀) (nearly separable classes, a few samples).
 DECREMENT_TOL = 1e-10
+#: ... or at most this times J(θ₀), where J* is 0 (least squares through every point).
+DECREMENT_FLOOR = 1e-20
+
+
+def decrement_bound(value: float, start: float) -> float:
+    """The largest Newton decrement that confirms convergence at J = ``value``."""
+    return DECREMENT_TOL * abs(value) + DECREMENT_FLOOR * abs(start)
 
 
 class Newton(Method):
@@ -456,11 +463,10 @@ class Newton(Method):
             return solved[1], solved[2]
 
         def confirm(value: float) -> str:
-            """ "" when the Newton decrement ½gᵀH⁻¹g puts J within `DECREMENT_TOL` of J*."""
+            """Nothing when the Newton decrement ½gᵀH⁻¹g ≤ `decrement_bound`, else why not."""
             step, _ = solve(theta, gradient)
             decrement = -0.5 * float(gradient @ step)
-            bound = DECREMENT_TOL * abs(value) + eps * abs(monitor.start_loss)
-            if decrement <= bound:
+            if decrement <= decrement_bound(value, monitor.start_loss):
                 return ""
             return (
                 f"the Newton decrement ½gᵀH⁻¹g = {decrement:.3g} says J is still "
@@ -588,6 +594,11 @@ class SciPyMethod(Method):
             previous[0] = theta
             monitor.record(theta, value, g, step)
 
+        if self.needs == "hessian_vector":
+            monitor.confirm = lambda value: newton_cg_decrement_check(
+                problem, previous[0], cache(previous[0])[1], value, monitor.start_loss
+            )
+
         extra = self.extra(problem)
         if "hessp" in extra and unit != 1.0:
             hessp = extra["hessp"]
@@ -606,6 +617,50 @@ class SciPyMethod(Method):
             )
         message = result.message if isinstance(result.message, str) else str(result.message)
         return message.lower().rstrip(".")
+
+
+def cg_decrement(
+    product: Callable[[np.ndarray], np.ndarray], gradient: np.ndarray, above: float, limit: int
+) -> float:
+    """½gᵀH⁻¹g from below: conjugate gradients on H·s = −g from s = 0, whose ½gᵀs_k
+    grows with k towards it; stops once past ``above``, at residual 1e-3·‖g‖, on a
+    direction of no curvature, or after ``limit`` products H·v."""
+    b = -np.asarray(gradient, dtype=float)
+    r, p = b.copy(), b.copy()
+    rr, target = float(r @ r), 1e-6 * float(b @ b)
+    decrement = 0.0
+    for _ in range(limit):
+        Hp = product(p)
+        curvature = float(p @ Hp)
+        if not (curvature > 0 and math.isfinite(curvature)):
+            break
+        alpha = rr / curvature
+        decrement += 0.5 * alpha * rr  # ½bᵀs_k = ½Σ α_i ‖r_i‖²
+        r -= alpha * Hp
+        following = float(r @ r)
+        if decrement > above or following <= target:
+            break
+        p = r + (following / rr) * p
+        rr = following
+    return decrement
+
+
+def newton_cg_decrement_check(
+    problem: Any, theta: np.ndarray, gradient: np.ndarray, value: float, start: float
+) -> str:
+    """`Newton`'s decrement test through Hessian-vector products (`cg_decrement`, at most
+    100 of them): "" when ½gᵀH⁻¹g ≤ `decrement_bound`."""
+    bound = decrement_bound(value, start)
+    with np.errstate(over="ignore", invalid="ignore"):
+        decrement = cg_decrement(
+            lambda v: problem.hessian_vector(theta, v), gradient, bound, min(len(gradient), 100)
+        )
+    if not decrement > bound:
+        return ""
+    return (
+        f"the Newton decrement ½gᵀH⁻¹g ≥ {decrement:.3g} says J is still "
+        f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
+    )
 
 
 class LBFGS(SciPyMethod):

@@ -19,7 +19,7 @@ which keeps the history, remembers the best iterate seen, and ends the run by ra
     1e-16·κ of the optimum, relative to J(θ₀) − J* (κ the condition number in
     standardized units).  That can be far above J* itself (J* ≪ J(θ₀): nearly separable
     classes, fewer samples than features), so Newton also needs its decrement
-    ½gᵀH⁻¹g ≈ J − J* to be at most 1e-10·J (or the rounding of J(θ₀)) before it
+    ½gᵀH⁻¹g ≈ J − J* to be at most 1e-10·J (or 1e-20·J(θ₀), where J* = 0) before it
     calls the run converged; until then it keeps stepping.
 ``loss_change``
     the relative change of J fell to ``loss_tol`` (off unless given), or no step lowers

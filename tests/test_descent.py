@@ -730,3 +730,27 @@ def test_newton_cg_converged_means_j_at_its_minimum(seed, shape):
     result = descend("linear", (X, y), l2=1e-6)
     assert result.optimizer_chosen == "newton-cg" and result.converged
     assert result.loss == pytest.approx(_ridge_optimum(X, y, 1e-6), rel=1e-9)
+
+
+def test_lbfgs_converged_means_j_at_its_minimum():
+    # Ridge on 5 × 10 with λ = 1e-6 (condition ≈ 1e7 in standardized units): L-BFGS's
+    # gradient fell to 1e-8 of its start after 57 iterations with J 1.1e-3 above J*
+    # (relative), and the run said converged.  Every optimizer of a convex model now also
+    # needs the decrement ½gᵀH⁻¹g (conjugate gradients on Hessian-vector products).
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5, 10))
+    y = X @ rng.normal(size=10) * 10 + rng.normal(size=5)
+    result = descend("linear", (X, y), l2=1e-6, optimizer="lbfgs")
+    assert result.converged
+    assert result.loss == pytest.approx(_ridge_optimum(X, y, 1e-6), rel=1e-9)
+
+
+def test_a_loose_tol_asks_a_loose_decrement():
+    # The decrement bound goes as tol² (J − J* as the gradient squared): tol = 1e-3 stops
+    # where the gradient test alone stops.
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5, 10))
+    y = X @ rng.normal(size=10) * 10 + rng.normal(size=5)
+    result = descend("linear", (X, y), l2=1e-6, optimizer="gd", tol=1e-3)
+    assert result.converged and result.optimality <= 1e-3
+    assert result.optimality > 1e-4  # it did not run on

@@ -422,19 +422,6 @@ def _regularized_step(
     return -gradient / max(float(diagonal.max(initial=1.0)), 1.0), math.inf
 
 
-#: Newton's convergence also needs its decrement ½gᵀH⁻¹g ≈ J − J* at most this times J
-#: (or rounding of J(θ₀)): a gradient 1e-8 of its start leaves J − J* ≈ 1e-16·κ·J(θ₀),
-#: far above J* itself where J* ≪ J(θ₀) (nearly separable classes, a few samples).
-DECREMENT_TOL = 1e-10
-#: ... or at most this times J(θ₀), where J* is 0 (least squares through every point).
-DECREMENT_FLOOR = 1e-20
-
-
-def decrement_bound(value: float, start: float) -> float:
-    """The largest Newton decrement that confirms convergence at J = ``value``."""
-    return DECREMENT_TOL * abs(value) + DECREMENT_FLOOR * abs(start)
-
-
 class Newton(Method):
     """Damped Newton: Cholesky of the symbolic Hessian, Armijo backtracking from the full step."""
 
@@ -463,10 +450,10 @@ class Newton(Method):
             return solved[1], solved[2]
 
         def confirm(value: float) -> str:
-            """Nothing when the Newton decrement ½gᵀH⁻¹g ≤ `decrement_bound`, else why not."""
+            """Nothing when ½gᵀH⁻¹g ≤ `Monitor.decrement_bound`, else why not."""
             step, _ = solve(theta, gradient)
             decrement = -0.5 * float(gradient @ step)
-            if decrement <= decrement_bound(value, monitor.start_loss):
+            if decrement <= monitor.decrement_bound(value):
                 return ""
             return (
                 f"the Newton decrement ½gᵀH⁻¹g = {decrement:.3g} says J is still "
@@ -594,11 +581,6 @@ class SciPyMethod(Method):
             previous[0] = theta
             monitor.record(theta, value, g, step)
 
-        if self.needs == "hessian_vector":
-            monitor.confirm = lambda value: newton_cg_decrement_check(
-                problem, previous[0], cache(previous[0])[1], value, monitor.start_loss
-            )
-
         extra = self.extra(problem)
         if "hessp" in extra and unit != 1.0:
             hessp = extra["hessp"]
@@ -645,22 +627,29 @@ def cg_decrement(
     return decrement
 
 
-def newton_cg_decrement_check(
-    problem: Any, theta: np.ndarray, gradient: np.ndarray, value: float, start: float
-) -> str:
-    """`Newton`'s decrement test through Hessian-vector products (`cg_decrement`, at most
-    100 of them): "" when ½gᵀH⁻¹g ≤ `decrement_bound`."""
-    bound = decrement_bound(value, start)
-    with np.errstate(over="ignore", invalid="ignore"):
-        decrement = cg_decrement(
-            lambda v: problem.hessian_vector(theta, v), gradient, bound, min(len(gradient), 100)
+def decrement_check(problem: Any, monitor: Monitor) -> Callable[[float], str]:
+    """`Monitor.confirm` for any optimizer on a convex ``problem`` with Hessian-vector
+    products: at the monitor's last iterate, "" when ½gᵀH⁻¹g (`cg_decrement`, at most 100
+    products) is within `Monitor.decrement_bound`, else why not."""
+
+    def confirm(value: float) -> str:
+        _, theta, gradient = monitor.last
+        bound = monitor.decrement_bound(value)
+        with np.errstate(over="ignore", invalid="ignore"):
+            decrement = cg_decrement(
+                lambda v: problem.hessian_vector(theta, v),
+                gradient,
+                bound,
+                min(len(gradient), 100),
+            )
+        if not decrement > bound:
+            return ""
+        return (
+            f"the Newton decrement ½gᵀH⁻¹g ≥ {decrement:.3g} says J is still "
+            f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
         )
-    if not decrement > bound:
-        return ""
-    return (
-        f"the Newton decrement ½gᵀH⁻¹g ≥ {decrement:.3g} says J is still "
-        f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
-    )
+
+    return confirm
 
 
 class LBFGS(SciPyMethod):

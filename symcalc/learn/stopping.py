@@ -19,8 +19,9 @@ which keeps the history, remembers the best iterate seen, and ends the run by ra
     1e-16·κ of the optimum, relative to J(θ₀) − J* (κ the condition number in
     standardized units).  That can be far above J* itself (J* ≪ J(θ₀): nearly separable
     classes, fewer samples than features), so Newton also needs its decrement
-    ½gᵀH⁻¹g ≈ J − J* to be at most 1e-10·J (or 1e-20·J(θ₀), where J* = 0) before it
-    calls the run converged; until then it keeps stepping.
+    ½gᵀH⁻¹g ≈ J − J* to be at most 1e-10·J (times (tol/1e-8)², or 1e-20·J(θ₀) where
+    J* = 0) before it calls the run converged (the other optimizers of a convex model
+    by conjugate gradients on Hessian-vector products); until then it keeps stepping.
 ``loss_change``
     the relative change of J fell to ``loss_tol`` (off unless given), or no step lowers
     J at floating-point precision any more.
@@ -66,6 +67,13 @@ __all__ = [
 DEFAULT_MAX_ITER = 10_000
 #: Default relative tolerance of the stopping rule (see the module docstring).
 DEFAULT_TOL = 1e-8
+#: Newton's convergence also needs its decrement ½gᵀH⁻¹g ≈ J − J* at most this times J
+#: (at the default tol; J − J* goes as the gradient squared, so as tol²): a gradient 1e-8
+#: of its start leaves J − J* ≈ 1e-16·κ·J(θ₀), far above J* itself where J* ≪ J(θ₀)
+#: (nearly separable classes, fewer samples than features).
+DECREMENT_TOL = 1e-10
+#: ... or at most this times J(θ₀), where J* is 0 (least squares through every point).
+DECREMENT_FLOOR = 1e-20
 #: J above this factor times its starting value (or not finite) counts as divergence.
 DIVERGENCE_FACTOR = 1e3
 #: J above its start and rising this many iterations in a row counts as divergence.
@@ -158,6 +166,7 @@ class Monitor:
         self.confirm: Callable[[float], str] | None = None
         #: Why the last iterate that met the gradient tolerance was not confirmed ("" if none).
         self.unsettled = ""
+        self.recheck_below = math.inf
 
     # -- measures ------------------------------------------------------------------------
     def user_theta(self, theta: np.ndarray) -> np.ndarray:
@@ -261,9 +270,13 @@ class Monitor:
         if measure is None:
             measure = self.optimality(loss, working)
         if measure <= self.tol:
-            self.unsettled = self.confirm(loss) if self.confirm is not None else ""
-            if self.unsettled:
-                return
+            if self.confirm is not None:
+                if self.unsettled and measure > self.recheck_below:
+                    return  # checked already: again once the gradient has fallen 4×
+                self.unsettled = self.confirm(loss)
+                if self.unsettled:
+                    self.recheck_below = measure / 4
+                    return
             # The converged iterate is the answer (an earlier one may have a lower J only
             # by rounding): it becomes the best.
             self.best_loss, self.best_theta, best_gradient = self.last
@@ -274,6 +287,11 @@ class Monitor:
                 f"gradient norm {norm(working):.3g} (standardized units) ≤ tol·‖∇J(θ₀)‖ = "
                 f"{self.tol:g}·{self.scale():.4g}",
             )
+
+    def decrement_bound(self, loss: float) -> float:
+        """The largest Newton decrement ½gᵀH⁻¹g that confirms convergence at J = ``loss``."""
+        relative = DECREMENT_TOL * (self.tol / DEFAULT_TOL) ** 2
+        return relative * abs(loss) + DECREMENT_FLOOR * abs(self.start_loss)
 
     @property
     def converged(self) -> bool:

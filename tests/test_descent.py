@@ -649,18 +649,20 @@ def test_classifiers_report_their_training_accuracy():
 
 
 @pytest.mark.parametrize("name", ["logistic", "softmax"])
-def test_newton_stops_when_no_step_changes_j(name):
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_newton_stops_when_no_step_changes_j(name, l2):
     # float32 X: J is exact to ~1e-7, so the default tol is out of reach.  Armijo's test
     # passed a step so small that θ + tp == θ (J + c·t·∇Jᵀp rounds to J), and Newton
-    # "stepped" in place until max_iter (10,000 iterations, 47 s on 30 × 3).
+    # "stepped" in place until max_iter (10,000 iterations, 47 s on 30 × 3); with l2 = 0.01
+    # it took steps where J stayed the same and ‖∇J‖ fell by 3e-24 each (91 s).
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 3))
     y = (X[:, 0] + rng.normal(size=30) > 0).astype(int)
-    result = descend(name, (X.astype(np.float32), y), optimizer="newton", max_iter=300)
+    result = descend(name, (X.astype(np.float32), y), l2=l2, optimizer="newton", max_iter=300)
     assert result.stop_reason in ("loss_change", "gradient_norm")
     assert result.iterations < 50
     # and J is the float64 optimum to float32's accuracy
-    exact = descend(name, (X, y), optimizer="newton")
+    exact = descend(name, (X, y), l2=l2, optimizer="newton")
     assert result.loss == pytest.approx(exact.loss, rel=1e-6)
 
 

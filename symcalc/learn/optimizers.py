@@ -480,9 +480,9 @@ class Newton(Method):
                     if (
                         math.isfinite(value)
                         and value <= loss + resolution
-                        and norm(trial_gradient) < norm(gradient)
+                        and norm(trial_gradient) <= 0.5 * norm(gradient)
                     ):
-                        break  # the decrease is below the rounding of J, the gradient fell
+                        break  # the decrease is below the rounding of J, the gradient halved
                     t *= 0.5
                     if t < 1e-12:
                         monitor.stall("no Newton step lowers J at float precision")

@@ -74,6 +74,9 @@ DEFAULT_TOL = 1e-8
 DECREMENT_TOL = 1e-10
 #: ... or at most this times J(θ₀), where J* is 0 (least squares through every point).
 DECREMENT_FLOOR = 1e-20
+#: A run whose gradient met tol at iteration k but whose decrement did not gets until
+#: iteration this·k + 50 to settle it (float32 data: J and ∇J are only exact to 1e-7).
+UNSETTLED_BUDGET = 10
 #: J above this factor times its starting value (or not finite) counts as divergence.
 DIVERGENCE_FACTOR = 1e3
 #: J above its start and rising this many iterations in a row counts as divergence.
@@ -167,6 +170,7 @@ class Monitor:
         #: Why the last iterate that met the gradient tolerance was not confirmed ("" if none).
         self.unsettled = ""
         self.recheck_below = math.inf
+        self.unsettled_at = 0
 
     # -- measures ------------------------------------------------------------------------
     def user_theta(self, theta: np.ndarray) -> np.ndarray:
@@ -269,14 +273,24 @@ class Monitor:
     ) -> None:
         if measure is None:
             measure = self.optimality(loss, working)
+        if self.unsettled and self.iteration >= UNSETTLED_BUDGET * self.unsettled_at + 50:
+            raise Stop(
+                "loss_change",
+                f"the gradient met tol at iteration {self.unsettled_at}, but "
+                f"{self.unsettled}, and {self.iteration - self.unsettled_at} more iterations "
+                "did not settle it (J at the precision of the data?)",
+            )
         if measure <= self.tol:
             if self.confirm is not None:
                 if self.unsettled and measure > self.recheck_below:
                     return  # checked already: again once the gradient has fallen 4×
-                self.unsettled = self.confirm(loss)
-                if self.unsettled:
+                why = self.confirm(loss)
+                if why:
+                    self.unsettled_at = self.unsettled_at if self.unsettled else self.iteration
+                    self.unsettled = why
                     self.recheck_below = measure / 4
                     return
+                self.unsettled = ""
             # The converged iterate is the answer (an earlier one may have a lower J only
             # by rounding): it becomes the best.
             self.best_loss, self.best_theta, best_gradient = self.last

@@ -484,3 +484,11 @@ def test_descend_on_huge_values_prints_no_warning(tmp_path, cli):
     result = cli("descend", "linear", "--data", str(path), "--target", "y", "--standardize")
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""
+
+
+def test_check_arrays_refuses_complex_x():
+    # np.asarray(X, dtype=float) dropped the imaginary parts with only a ComplexWarning,
+    # and the model was fitted to the real parts.
+    X = np.array([[1 + 5j, 2.0], [2.0, 1.0], [3.0, 3j], [4.0, 4.0]])
+    with pytest.raises(SymcalcError, match="complex"):
+        check_arrays(X, [1.0, 2.0, 3.0, 4.0])

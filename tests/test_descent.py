@@ -646,3 +646,113 @@ def test_classifiers_report_their_training_accuracy():
     assert 0.95 < result.training_accuracy <= 1.0
     assert f"training accuracy: {result.training_accuracy:.4f}" in result.to_text()
     assert descend("linear", "synthetic:linear").training_accuracy is None
+
+
+@pytest.mark.parametrize("name", ["logistic", "softmax"])
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_newton_stops_when_no_step_changes_j(name, l2):
+    # float32 X: J is exact to ~1e-7, so the default tol is out of reach.  Armijo's test
+    # passed a step so small that θ + tp == θ (J + c·t·∇Jᵀp rounds to J), and Newton
+    # "stepped" in place until max_iter (10,000 iterations, 47 s on 30 × 3); with l2 = 0.01
+    # it took steps where J stayed the same and ‖∇J‖ fell by 3e-24 each (91 s).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = (X[:, 0] + rng.normal(size=30) > 0).astype(int)
+    result = descend(name, (X.astype(np.float32), y), l2=l2, optimizer="newton", max_iter=300)
+    assert result.stop_reason in ("loss_change", "gradient_norm")
+    assert result.iterations < 50
+    # and J is the float64 optimum to float32's accuracy
+    exact = descend(name, (X, y), l2=l2, optimizer="newton")
+    assert result.loss == pytest.approx(exact.loss, rel=1e-6)
+
+
+def _logistic_j(theta, X, y, l2):
+    """J = mean log(1 + exp(−s·z)) + (λ/2)‖w‖², s = ±1: accurate where J ≪ 1."""
+    z = X @ theta[1:] + theta[0]
+    return np.mean(np.logaddexp(0.0, -(2.0 * y - 1.0) * z)) + 0.5 * l2 * theta[1:] @ theta[1:]
+
+
+def _logistic_derivatives(theta, X, y, l2):
+    A = np.hstack([np.ones((len(y), 1)), X])
+    p = scipy.special.expit(A @ theta)
+    penalty = np.r_[0.0, np.full(X.shape[1], l2)]
+    gradient = A.T @ (p - y) / len(y) + penalty * theta
+    hessian = A.T @ (A * (p * (1 - p))[:, None]) / len(y) + np.diag(penalty)
+    return gradient, hessian
+
+
+@pytest.mark.parametrize("seed", [6, 8])
+def test_newton_converged_means_j_at_its_minimum_when_j_star_is_tiny(seed):
+    # 10 samples, 20 features spread over 1e-6..1e6: with λ = 0.01 on the weights in
+    # the user's units the large features are barely penalized and J* ≈ 1e-7 ≪ J(θ₀) =
+    # log 2.  The gradient fell to 1e-8 of its start with J still 1.75 (seed 6) and 8.6e-5
+    # (seed 8) times J* above it, and the run said converged; Newton's decrement now
+    # has to put J within 1e-10 of J* too.
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(10, 20))
+    y = (X[:, 0] + X[:, 1] + rng.normal(size=10) > 0).astype(float)
+    X *= 10.0 ** rng.integers(-6, 7, 20)
+    result = descend("logistic", (X, y), l2=0.01)
+    reference = scipy.optimize.minimize(
+        _logistic_j,
+        result.theta,
+        args=(X, y, 0.01),
+        method="trust-exact",
+        jac=lambda t, *a: _logistic_derivatives(t, *a)[0],
+        hess=lambda t, *a: _logistic_derivatives(t, *a)[1],
+        options={"gtol": 1e-15, "maxiter": 200},
+    )
+    best = min(reference.fun, _logistic_j(result.theta, X, y, 0.01))
+    assert result.converged and result.optimizer_chosen == "newton"
+    assert result.loss == pytest.approx(_logistic_j(result.theta, X, y, 0.01), rel=1e-12)
+    assert result.loss == pytest.approx(best, rel=1e-9)
+
+
+def _ridge_optimum(X, y, l2):
+    """min (1/m)‖Xw + b − y‖² + (λ/2)‖w‖², by lstsq on centred columns."""
+    m, n = X.shape
+    mean = X.mean(axis=0)
+    A = np.vstack([X - mean, np.sqrt(m * l2 / 2) * np.eye(n)])
+    w = np.linalg.lstsq(A, np.concatenate([y - y.mean(), np.zeros(n)]), rcond=None)[0]
+    r = (X - mean) @ w + y.mean() - y
+    return float(np.mean(r**2) + l2 / 2 * w @ w)
+
+
+@pytest.mark.parametrize("seed, shape", [(5, (5, 60)), (1, (10, 200))])
+def test_newton_cg_converged_means_j_at_its_minimum(seed, shape):
+    # Ridge with fewer samples than features (auto picks newton-cg: 61 and 201
+    # parameters): the gradient fell to 1e-8 of its start with J still 9e-4 (5 × 60)
+    # and 8.5e-4 (10 × 200) above J*, relative, and the run said converged.  The decrement
+    # ½gᵀH⁻¹g, by conjugate gradients on Hessian-vector products, now has to agree.
+    rng = np.random.default_rng(seed)
+    if shape == (10, 200):
+        rng.normal(size=(5, 60)), rng.normal(size=60), rng.normal(size=5)
+    X = rng.normal(size=shape)
+    y = X @ rng.normal(size=shape[1]) + rng.normal(size=shape[0])
+    result = descend("linear", (X, y), l2=1e-6)
+    assert result.optimizer_chosen == "newton-cg" and result.converged
+    assert result.loss == pytest.approx(_ridge_optimum(X, y, 1e-6), rel=1e-9)
+
+
+def test_lbfgs_converged_means_j_at_its_minimum():
+    # Ridge on 5 × 10 with λ = 1e-6 (condition ≈ 1e7 in standardized units): L-BFGS's
+    # gradient fell to 1e-8 of its start after 57 iterations with J 1.1e-3 above J*
+    # (relative), and the run said converged.  Every optimizer of a convex model now also
+    # needs the decrement ½gᵀH⁻¹g (conjugate gradients on Hessian-vector products).
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5, 10))
+    y = X @ rng.normal(size=10) * 10 + rng.normal(size=5)
+    result = descend("linear", (X, y), l2=1e-6, optimizer="lbfgs")
+    assert result.converged
+    assert result.loss == pytest.approx(_ridge_optimum(X, y, 1e-6), rel=1e-9)
+
+
+def test_a_loose_tol_asks_a_loose_decrement():
+    # The decrement bound goes as tol² (J − J* as the gradient squared): tol = 1e-3 stops
+    # where the gradient test alone stops.
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5, 10))
+    y = X @ rng.normal(size=10) * 10 + rng.normal(size=5)
+    result = descend("linear", (X, y), l2=1e-6, optimizer="gd", tol=1e-3)
+    assert result.converged and result.optimality <= 1e-3
+    assert result.optimality > 1e-4  # it did not run on

@@ -159,6 +159,11 @@ def check_arrays(X: Any, y: Any = None, *, what: str = "X") -> tuple[np.ndarray,
     ...
     symcalc.errors.SymcalcError: X has a NaN or infinite value at row 1, column 0; ...
     """
+    if np.iscomplexobj(X):  # casting would drop the imaginary parts with only a warning
+        raise SymcalcError(
+            f"{what} holds complex numbers; the models fit real data (pass `X.real` if the "
+            "imaginary parts are 0)"
+        )
     try:
         array = np.asarray(X, dtype=float)
     except (TypeError, ValueError):

@@ -53,6 +53,7 @@ from .optimizers import (
     SCHEDULES,
     Settings,
     choose,
+    decrement_check,
     estimate_lipschitz,
 )
 from .scaling import Preconditioned, Scaling, balanced_scale
@@ -414,6 +415,8 @@ def optimize(
         separable=separable,
     )
     monitor.learning_rate = 0.0
+    if objective.convex and objective.has_hessian:  # Newton sets its own (exact) check
+        monitor.confirm = decrement_check(problem, monitor)
     if (
         requested == "auto"
         and name in ("newton", "newton-cg")
@@ -524,7 +527,7 @@ def _result(
         data_loss=float(loss - penalty),
         gradient_norm=norm(gradient),
         iterations=monitor.iteration,
-        converged=monitor.best_optimality <= monitor.tol,
+        converged=monitor.converged,
         stop_reason=stopped.reason,
         message=message,
         seconds=seconds,

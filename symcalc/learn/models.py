@@ -326,6 +326,13 @@ def _add_pair_grams(
             H[c, :, d, :] += grams[:, :, j]
 
 
+def _centred(Xb: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+    """Xb − μ (a block-sized copy, in Xb's dtype), or Xb itself without a centre."""
+    if centre is None:
+        return Xb
+    return Xb - np.asarray(centre, dtype=Xb.dtype)
+
+
 def _symmetrize(H: np.ndarray, copy_allowed: bool) -> None:
     """H (K, p1, K, p1), blocks c ≤ d filled, becomes 2× the exactly symmetric Hessian.
 
@@ -364,6 +371,8 @@ class AffineObjective(Objective):
     """
 
     convex = True
+    #: `hessian` takes a ``centre`` (see there).
+    centred_hessian = True
 
     def __init__(self, name: str, X: Any, Y: Any, head: Any, l2: float = 0.0):
         self.name = name
@@ -573,16 +582,24 @@ class AffineObjective(Objective):
         return float(sums[0])
 
     # -- ∇²J ----------------------------------------------------------------------------
-    def hessian(self, theta: np.ndarray) -> np.ndarray:
+    def hessian(self, theta: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
         """∇²J(θ): (1/m)·X̃ᵀ diag(ℓ'') X̃ per pair of outputs, plus λ on the weights.
 
         For softmax the weights are P_c·(1 − P_c) on the diagonal blocks (1 − P_c from
-        the other classes, no cancellation) and −P_c·P_d off them.
+        the other classes, no cancellation) and −P_c·P_d off them.  With ``centre`` (μ,
+        one per feature) the Gram products are of [1, X − μ], block by block: the
+        Hessian in the coordinates (b + μ·w, w), exact where forming it of X and moving
+        the intercept afterwards cancels (features 10⁶ spreads from 0: `Preconditioned`).
         """
         theta = np.asarray(theta, dtype=float)
         K, p1 = self.n_outputs, self.n_features + 1
+        if centre is not None and self._dask:  # moved afterwards (not exact)
+            shift = np.eye(K * p1)  # θ = S·θ_c: b = b_c − μ·w
+            for k in range(K):
+                shift[k * p1, k * p1 + 1 : (k + 1) * p1] = -np.asarray(centre, dtype=float)
+            return shift.T @ self.hessian(theta) @ shift
         if K == 1 and not self._dask:
-            return self._scalar_hessian(theta)
+            return self._scalar_hessian(theta, centre)
         H = np.zeros((K, p1, K, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self._dask:
@@ -591,7 +608,7 @@ class AffineObjective(Objective):
                 budget = _pair_scratch_budget(self.X)
                 for Xb, _, z in self._blocks(theta):
                     P, Q = self.head.hessian_weights(z)
-                    _add_pair_grams(H, Xb, P, Q, budget)
+                    _add_pair_grams(H, _centred(Xb, centre), P, Q, budget)
         _symmetrize(H, copy_allowed=H.nbytes <= _pair_scratch_budget(self.X))
         H = H.reshape(K * p1, K * p1)
         H *= 0.5 / self.n_samples
@@ -601,14 +618,14 @@ class AffineObjective(Objective):
             H.flat[:: K * p1 + 1] += weights.ravel()
         return H
 
-    def _scalar_hessian(self, theta: np.ndarray) -> np.ndarray:
+    def _scalar_hessian(self, theta: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
         """One output: (1/m)·X̃ᵀ diag(ℓ'') X̃ + λ on the weights, by row blocks."""
         p1 = self.n_features + 1
         H = np.zeros((p1, p1))
         scratch = self._gram_scratch()
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             for Xb, Yb, z in self._blocks(theta):
-                _add_weighted_gram(H, Xb, self.head.second(z, Yb), scratch)
+                _add_weighted_gram(H, _centred(Xb, centre), self.head.second(z, Yb), scratch)
             H += H.T  # exactly symmetric (the Gram products round apart)
         H *= 0.5 / self.n_samples
         if self.l2:

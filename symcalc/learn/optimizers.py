@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -442,9 +442,28 @@ class Newton(Method):
         monitor.start(theta, loss, gradient)
         shifted = 0
         null = problem.null_directions() if hasattr(problem, "null_directions") else None
+        solved: list[Any] = [None, None, 0.0]  # θ's bytes, its Newton step and shift
+
+        def solve(theta: np.ndarray, gradient: np.ndarray) -> tuple[np.ndarray, float]:
+            if solved[0] != theta.tobytes():
+                solved[:] = [theta.tobytes(), *newton_step(problem.hessian(theta), gradient, null)]
+            return solved[1], solved[2]
+
+        def confirm(value: float) -> str:
+            """Nothing when ½gᵀH⁻¹g ≤ `Monitor.decrement_bound`, else why not."""
+            step, _ = solve(theta, gradient)
+            decrement = -0.5 * float(gradient @ step)
+            if decrement <= monitor.decrement_bound(value):
+                return ""
+            return (
+                f"the Newton decrement ½gᵀH⁻¹g = {decrement:.3g} says J is still "
+                f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
+            )
+
+        monitor.confirm = confirm
         with np.errstate(over="ignore", invalid="ignore"):
             while True:
-                step, shift = newton_step(problem.hessian(theta), gradient, null)
+                step, shift = solve(theta, gradient)
                 if shift:
                     shifted += 1
                     monitor.notes[:] = [f"{shifted} regularized Newton solves (singular Hessian)"]
@@ -455,20 +474,30 @@ class Newton(Method):
                 while True:
                     trial = theta + t * step
                     value, trial_gradient = problem.value_and_gradient(trial)
-                    if math.isfinite(value) and value <= loss + self.armijo * t * slope:
+                    if accepts(value, loss, self.armijo * t * slope):
                         break
                     resolution = 16 * eps * max(abs(loss), 1e-300)
                     if (
                         math.isfinite(value)
                         and value <= loss + resolution
-                        and norm(trial_gradient) < norm(gradient)
+                        and norm(trial_gradient) <= 0.5 * norm(gradient)
                     ):
-                        break  # the decrease is below the rounding of J, the gradient fell
+                        break  # the decrease is below the rounding of J, the gradient halved
                     t *= 0.5
                     if t < 1e-12:
                         monitor.stall("no Newton step lowers J at float precision")
                 theta, loss, gradient = trial, value, trial_gradient
                 monitor.record(theta, loss, gradient, t)
+
+
+def accepts(value: float, loss: float, decrease: float) -> bool:
+    """Armijo's test J(θ + tp) ≤ J(θ) + c·t·∇Jᵀp, with J lowered for real.
+
+    When c·t·∇Jᵀp is below the rounding of J, ``loss + decrease`` rounds to ``loss`` and
+    a step that leaves J unchanged (θ + tp == θ for a tiny t) would pass; it must not,
+    or a run makes no progress until max_iter (float32 data, a huge offset).
+    """
+    return math.isfinite(value) and value <= loss + decrease and value < loss
 
 
 # -- SciPy's quasi-Newton and Newton-CG ------------------------------------------------------
@@ -570,6 +599,57 @@ class SciPyMethod(Method):
             )
         message = result.message if isinstance(result.message, str) else str(result.message)
         return message.lower().rstrip(".")
+
+
+def cg_decrement(
+    product: Callable[[np.ndarray], np.ndarray], gradient: np.ndarray, above: float, limit: int
+) -> float:
+    """½gᵀH⁻¹g from below: conjugate gradients on H·s = −g from s = 0, whose ½gᵀs_k
+    grows with k towards it; stops once past ``above``, at residual 1e-3·‖g‖, on a
+    direction of no curvature, or after ``limit`` products H·v."""
+    b = -np.asarray(gradient, dtype=float)
+    r, p = b.copy(), b.copy()
+    rr, target = float(r @ r), 1e-6 * float(b @ b)
+    decrement = 0.0
+    for _ in range(limit):
+        Hp = product(p)
+        curvature = float(p @ Hp)
+        if not (curvature > 0 and math.isfinite(curvature)):
+            break
+        alpha = rr / curvature
+        decrement += 0.5 * alpha * rr  # ½bᵀs_k = ½Σ α_i ‖r_i‖²
+        r -= alpha * Hp
+        following = float(r @ r)
+        if decrement > above or following <= target:
+            break
+        p = r + (following / rr) * p
+        rr = following
+    return decrement
+
+
+def decrement_check(problem: Any, monitor: Monitor) -> Callable[[float], str]:
+    """`Monitor.confirm` for any optimizer on a convex ``problem`` with Hessian-vector
+    products: at the monitor's last iterate, "" when ½gᵀH⁻¹g (`cg_decrement`, at most 100
+    products) is within `Monitor.decrement_bound`, else why not."""
+
+    def confirm(value: float) -> str:
+        _, theta, gradient = monitor.last
+        bound = monitor.decrement_bound(value)
+        with np.errstate(over="ignore", invalid="ignore"):
+            decrement = cg_decrement(
+                lambda v: problem.hessian_vector(theta, v),
+                gradient,
+                bound,
+                min(len(gradient), 100),
+            )
+        if not decrement > bound:
+            return ""
+        return (
+            f"the Newton decrement ½gᵀH⁻¹g ≥ {decrement:.3g} says J is still "
+            f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
+        )
+
+    return confirm
 
 
 class LBFGS(SciPyMethod):

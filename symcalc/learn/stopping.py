@@ -17,7 +17,11 @@ which keeps the history, remembers the best iterate seen, and ends the run by ra
     the relative residual with which conjugate gradients stop on least squares.  Near
     the optimum J − J* ≈ ½ gᵀH⁻¹g, so the default tol = 1e-8 leaves J within about
     1e-16·κ of the optimum, relative to J(θ₀) − J* (κ the condition number in
-    standardized units).
+    standardized units).  That can be far above J* itself (J* ≪ J(θ₀): nearly separable
+    classes, fewer samples than features), so Newton also needs its decrement
+    ½gᵀH⁻¹g ≈ J − J* to be at most 1e-10·J (times (tol/1e-8)², or 1e-20·J(θ₀) where
+    J* = 0) before it calls the run converged (the other optimizers of a convex model
+    by conjugate gradients on Hessian-vector products); until then it keeps stepping.
 ``loss_change``
     the relative change of J fell to ``loss_tol`` (off unless given), or no step lowers
     J at floating-point precision any more.
@@ -63,6 +67,16 @@ __all__ = [
 DEFAULT_MAX_ITER = 10_000
 #: Default relative tolerance of the stopping rule (see the module docstring).
 DEFAULT_TOL = 1e-8
+#: Newton's convergence also needs its decrement ½gᵀH⁻¹g ≈ J − J* at most this times J
+#: (at the default tol; J − J* goes as the gradient squared, so as tol²): a gradient 1e-8
+#: of its start leaves J − J* ≈ 1e-16·κ·J(θ₀), far above J* itself where J* ≪ J(θ₀)
+#: (nearly separable classes, fewer samples than features).
+DECREMENT_TOL = 1e-10
+#: ... or at most this times J(θ₀), where J* is 0 (least squares through every point).
+DECREMENT_FLOOR = 1e-20
+#: A run whose gradient met tol at iteration k but whose decrement did not gets until
+#: iteration this·k + 50 to settle it (float32 data: J and ∇J are only exact to 1e-7).
+UNSETTLED_BUDGET = 10
 #: J above this factor times its starting value (or not finite) counts as divergence.
 DIVERGENCE_FACTOR = 1e3
 #: J above its start and rising this many iterations in a row counts as divergence.
@@ -150,6 +164,13 @@ class Monitor:
         self.best_optimality = math.inf
         self.rises = 0
         self.notes: list[str] = []
+        #: Set by an optimizer that can bound J − J* (Newton): called with J when the
+        #: gradient has met the tolerance, it returns "" to confirm or why not yet.
+        self.confirm: Callable[[float], str] | None = None
+        #: Why the last iterate that met the gradient tolerance was not confirmed ("" if none).
+        self.unsettled = ""
+        self.recheck_below = math.inf
+        self.unsettled_at = 0
 
     # -- measures ------------------------------------------------------------------------
     def user_theta(self, theta: np.ndarray) -> np.ndarray:
@@ -252,7 +273,24 @@ class Monitor:
     ) -> None:
         if measure is None:
             measure = self.optimality(loss, working)
+        if self.unsettled and self.iteration >= UNSETTLED_BUDGET * self.unsettled_at + 50:
+            raise Stop(
+                "loss_change",
+                f"the gradient met tol at iteration {self.unsettled_at}, but "
+                f"{self.unsettled}, and {self.iteration - self.unsettled_at} more iterations "
+                "did not settle it (J at the precision of the data?)",
+            )
         if measure <= self.tol:
+            if self.confirm is not None:
+                if self.unsettled and measure > self.recheck_below:
+                    return  # checked already: again once the gradient has fallen 4×
+                why = self.confirm(loss)
+                if why:
+                    self.unsettled_at = self.unsettled_at if self.unsettled else self.iteration
+                    self.unsettled = why
+                    self.recheck_below = measure / 4
+                    return
+                self.unsettled = ""
             # The converged iterate is the answer (an earlier one may have a lower J only
             # by rounding): it becomes the best.
             self.best_loss, self.best_theta, best_gradient = self.last
@@ -264,7 +302,22 @@ class Monitor:
                 f"{self.tol:g}·{self.scale():.4g}",
             )
 
+    def decrement_bound(self, loss: float) -> float:
+        """The largest Newton decrement ½gᵀH⁻¹g that confirms convergence at J = ``loss``."""
+        relative = DECREMENT_TOL * (self.tol / DEFAULT_TOL) ** 2
+        return relative * abs(loss) + DECREMENT_FLOOR * abs(self.start_loss)
+
+    @property
+    def converged(self) -> bool:
+        """Whether the best iterate met the tolerance (and, where checked, the J bound)."""
+        return self.best_optimality <= self.tol and not self.unsettled
+
     def _not_yet(self, loss: float, working: np.ndarray) -> str:
+        if self.unsettled and self.optimality(loss, working) <= self.tol:
+            return (
+                f"with gradient norm {norm(working):.3g} (standardized units) ≤ tol·‖∇J(θ₀)‖ "
+                f"= {self.tol:g}·{self.scale():.4g}, but {self.unsettled}"
+            )
         return (
             f"with gradient norm {norm(working):.3g} (standardized units) > tol·‖∇J(θ₀)‖ = "
             f"{self.tol:g}·{self.scale():.4g}"

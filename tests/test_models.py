@@ -524,3 +524,35 @@ def test_dask_arrays_give_the_in_memory_gradient(rng):
         make_model("logistic").objective(
             (da.from_array(X, chunks=(700, 3)), da.from_array(y + 1, chunks=700))
         )
+
+
+def test_a_least_squares_hessian_is_formed_once_and_is_the_same_everywhere(rng, monkeypatch):
+    """ℓ'' of squared error is constant, so ∇²J does not depend on θ: the objective forms
+    it once per centre (Newton asks it again at its last iterate to bound J - J*), and
+    hands out copies, equal to a fresh Gram product at any θ."""
+    from symcalc.learn.data import load_data
+    from symcalc.learn.models import AffineObjective
+
+    objective = make_model("linear").objective(load_data("builtin:diabetes"), l2=0.1)
+    fresh = make_model("linear").objective(load_data("builtin:diabetes"), l2=0.1)
+    formed = []
+    original = AffineObjective._scalar_gram_hessian
+    monkeypatch.setattr(
+        AffineObjective,
+        "_scalar_gram_hessian",
+        lambda self, *a: formed.append(self) or original(self, *a),
+    )
+    thetas = [rng.standard_normal(objective.n_parameters) for _ in range(3)]
+    first = objective.hessian(thetas[0])
+    first[0, 0] = np.nan  # a caller's copy: the remembered Hessian is not changed by it
+    for theta in thetas[1:]:
+        np.testing.assert_array_equal(objective.hessian(theta), fresh.hessian(theta))
+    assert formed.count(objective) == 1
+    centre = np.full(objective.n_features, 3.0)
+    objective.hessian(thetas[0], centre)
+    objective.hessian(thetas[1], centre)
+    assert formed.count(objective) == 2
+    logistic = make_model("logistic").objective(load_data("builtin:breast_cancer"), l2=0.1)
+    logistic.hessian(np.zeros(logistic.n_parameters))
+    logistic.hessian(np.full(logistic.n_parameters, 0.01))
+    assert formed.count(logistic) == 2  # ℓ'' depends on z: formed every time

@@ -220,6 +220,13 @@ class ScalarHead:
         """Whether ℓ'' carries curvature Newton's method can use (not absolute error)."""
         return self.entry.name in CURVATURE
 
+    @functools.cached_property
+    def constant_curvature(self) -> bool:
+        """Whether ∂²ℓ/∂z² is one number everywhere (squared error): then the Hessian of a
+        model on this head is the same at every θ."""
+        second = sympy.diff(self.entry.expr, self.entry.variable, 2)
+        return not second.free_symbols and bool(second.is_finite)
+
     def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """ℓ(zᵢ, yᵢ) for every sample."""
         return self._kernel(0, z)(z, y)

@@ -403,6 +403,7 @@ class AffineObjective(Objective):
         # point whose value and gradient it has just computed.
         self._outputs_of: bytes | None = None
         self._scratch: np.ndarray | None = None
+        self._constant_hessians: dict[bytes | None, np.ndarray] = {}  # ℓ'' constant: by centre
 
     def _weight_slices(self) -> tuple[tuple[int, int], ...]:
         p = self.n_features
@@ -619,7 +620,20 @@ class AffineObjective(Objective):
         return H
 
     def _scalar_hessian(self, theta: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
-        """One output: (1/m)·X̃ᵀ diag(ℓ'') X̃ + λ on the weights, by row blocks."""
+        """One output: (1/m)·X̃ᵀ diag(ℓ'') X̃ + λ on the weights, by row blocks.  Where ℓ''
+        is constant (least squares) it does not depend on θ: formed once per ``centre``."""
+        constant = getattr(self.head, "constant_curvature", False)
+        if constant:
+            key = None if centre is None else np.asarray(centre, dtype=float).tobytes()
+            known = self._constant_hessians.get(key)
+            if known is not None:
+                return known.copy()
+        H = self._scalar_gram_hessian(theta, centre)
+        if constant:
+            self._constant_hessians[key] = H.copy()
+        return H
+
+    def _scalar_gram_hessian(self, theta: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
         p1 = self.n_features + 1
         H = np.zeros((p1, p1))
         scratch = self._gram_scratch()

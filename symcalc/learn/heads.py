@@ -178,6 +178,13 @@ def _codes_for(labels: np.ndarray, y: np.ndarray, target: str) -> np.ndarray:
     return codes.astype(np.intp)
 
 
+@functools.lru_cache(maxsize=64)
+def _constant_curvature(loss: sympy.Expr, z: sympy.Symbol) -> bool:
+    """Whether ∂²loss/∂z² is a number (asked once per loss: a fit makes a new head)."""
+    second = sympy.diff(loss, z, 2)
+    return not second.free_symbols and bool(second.is_finite)
+
+
 # -- the scalar head -----------------------------------------------------------------------------
 
 
@@ -220,12 +227,11 @@ class ScalarHead:
         """Whether ℓ'' carries curvature Newton's method can use (not absolute error)."""
         return self.entry.name in CURVATURE
 
-    @functools.cached_property
+    @property
     def constant_curvature(self) -> bool:
         """Whether ∂²ℓ/∂z² is one number everywhere (squared error): then the Hessian of a
         model on this head is the same at every θ."""
-        second = sympy.diff(self.entry.expr, self.entry.variable, 2)
-        return not second.free_symbols and bool(second.is_finite)
+        return _constant_curvature(self.entry.expr, self.entry.variable)
 
     def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """ℓ(zᵢ, yᵢ) for every sample."""

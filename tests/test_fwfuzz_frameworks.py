@@ -14,6 +14,13 @@ found wrong, each checked against mpmath at 50 digits or the framework itself.
   the NumPy kernels too.
 * Exported modules (categorical_cross_entropy's, a user's log(softplus(erf(x)))) had
   lines longer than 88 columns, which ``ruff format --check`` refuses.
+
+A second fuzz (eighth session) found:
+
+* huber with a large δ was computed as δ·|r| − δ²/2 (SymPy distributes the bound δ
+  over δ·(|r| − δ/2)): NaN beyond δ where the value is inf, in float32 from δ = 2e19
+  (NumPy kernels too) and in float64 from δ = 1.4e154 (JAX, torch ops, modules); a
+  float δ from 1.4e154 on raised TypeError (δ²/2 has no double), and gave −inf.
 """
 
 from __future__ import annotations
@@ -182,3 +189,50 @@ def test_a_nan_input_gives_nan_in_every_backend(name, order):
     for where, value in values.items():
         value = np.asarray(value)
         assert np.isnan(value[0]) and np.isfinite(value[1:]).all(), (where, value)
+
+
+# -- a large parameter ------------------------------------------------------------------------
+
+
+def huber_truth(delta: float, order: int, r: float, dtype: np.dtype) -> float:
+    """huber(r; δ) and its derivatives in r, by mpmath at 50 digits (inf where it overflows
+    ``dtype``)."""
+    with mpmath.workdps(50):
+        d, r = mpmath.mpf(delta), mpmath.mpf(r)
+        inside = abs(r) <= d
+        value = [r**2 / 2 if inside else d * (abs(r) - d / 2), r if inside else d * mpmath.sign(r)]
+        value.append(1 if inside else 0)
+        v = value[order]
+        return float(v) if abs(v) <= np.finfo(dtype).max else float(mpmath.sign(v) * mpmath.inf)
+
+
+#: δ with δ²/2 beyond the dtype's range, and residuals on both sides of it.
+LARGE_DELTA = {
+    np.dtype(np.float32): (1e20, np.array([0.5, -3e19, 1.5e20, -3e38], np.float32)),
+    np.dtype(np.float64): (1e160, np.array([0.5, -3e159, 1.5e160, -1e300, 1.7e308])),
+}
+
+
+@pytest.mark.parametrize("delta", ["float", "int"])
+def test_huber_with_a_large_delta_is_inf_beyond_it_not_nan(delta):
+    # δ·|r| − δ²/2 (SymPy distributes δ over δ·(|r| − δ/2)) was inf − inf = NaN beyond δ,
+    # −inf from a float δ in the NumPy kernels, and a float δ ≥ 1.4e154 raised TypeError
+    for dtype, (value, xs) in LARGE_DELTA.items():
+        params = {"delta": value if delta == "float" else int(value)}
+        y = dtype.type(0.0)
+        t, j = to_torch("huber", params=params), to_jax("huber", params=params)
+        for order in range(3):
+            truth = [huber_truth(value, order, float(x), dtype) for x in xs]
+            index = (0,) * order
+            with np.errstate(over="ignore"):  # the NumPy kernels signal it, as ufuncs do
+                got = {
+                    "numpy": kernel("huber", order=order, params=params, dtype=dtype)(xs, y),
+                    "kernel jax": kernel("huber", order=order, params=params, backend="jax")(xs, y),
+                    "to_jax": j.level(index)(jnp.asarray(xs), y),
+                    "torch ops": t.body(index)(torch.from_numpy(xs), torch.tensor(y)),
+                    "to_torch": t.level(index)(torch.from_numpy(xs), torch.tensor(y)),
+                }
+            for where, out in got.items():
+                out = np.asarray(out)
+                assert out.dtype == dtype, where
+                np.testing.assert_allclose(out, truth, rtol=RTOL[dtype], err_msg=where)

@@ -21,6 +21,9 @@ A second fuzz (eighth session) found:
   over δ·(|r| − δ/2)): NaN beyond δ where the value is inf, in float32 from δ = 2e19
   (NumPy kernels too) and in float64 from δ = 1.4e154 (JAX, torch ops, modules); a
   float δ from 1.4e154 on raised TypeError (δ²/2 has no double), and gave −inf.
+* PyTorch's vectorized sinh and cosh (8 float64 or 16 float32 elements and more) are
+  inf from |x| = log(max) on, where the value is finite up to log(2·max): a user's
+  sinh(x) was inf at 710 (float64) and 89 (float32) in torch ops and torch modules.
 """
 
 from __future__ import annotations
@@ -236,3 +239,30 @@ def test_huber_with_a_large_delta_is_inf_beyond_it_not_nan(delta):
                 out = np.asarray(out)
                 assert out.dtype == dtype, where
                 np.testing.assert_allclose(out, truth, rtol=RTOL[dtype], err_msg=where)
+
+
+# -- PyTorch's sinh and cosh ------------------------------------------------------------------
+
+#: Past log(max) and short of log(2·max), where sinh and cosh are finite; PyTorch's
+#: vectorized loops (8 or more elements) gave inf there.
+WIDE = {torch.float64: [709.9, 710.0, 710.4, -710.2], torch.float32: [88.8, 89.0, 89.4, -89.3]}
+
+
+@pytest.mark.parametrize(("formula", "first"), [("sinh(x)", 0), ("cosh(x) - 1", 1)])
+def test_torch_ops_keep_sinh_and_cosh_finite_up_to_log_of_twice_max(formula, first):
+    g = to_torch(formula)
+    namespace: dict = {}
+    exec(export_module(formula, to="torch").source, namespace)  # noqa: S102
+    for dtype, points in WIDE.items():
+        x = torch.tensor(points * 4, dtype=dtype)  # 16 elements: the vectorized loop
+        rtol = RTOL[np.dtype(str(dtype).removeprefix("torch."))]
+        for order, name in enumerate(["f", "d_f_dx", "d2_f_dx2"]):
+            with mpmath.workdps(50):  # sinh, cosh, sinh, ... or cosh, sinh, cosh
+                function = [mpmath.sinh, mpmath.cosh][(order + first) % 2]
+                truth = [float(function(mpmath.mpf(float(v)))) for v in x]
+            for where, out in (
+                ("torch ops", g.body((0,) * order)(x)),
+                ("module", namespace[name](x)),
+            ):
+                assert out.dtype == dtype, where
+                np.testing.assert_allclose(out.numpy(), truth, rtol=rtol, err_msg=where)

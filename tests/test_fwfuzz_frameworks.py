@@ -24,6 +24,9 @@ A second fuzz (eighth session) found:
 * PyTorch's vectorized sinh and cosh (8 float64 or 16 float32 elements and more) are
   inf from |x| = log(max) on, where the value is finite up to log(2·max): a user's
   sinh(x) was inf at 710 (float64) and 89 (float32) in torch ops and torch modules.
+* The conjugate rewrite's R + |r| (squareplus: b/2 / (|x| + hypot(x, √b))) overflowed
+  where both are near the largest float: squareplus with b = 1e10 was 0 for 2.5e-299 at
+  x = -1e308 in every backend, the NumPy kernels included.
 """
 
 from __future__ import annotations
@@ -266,3 +269,33 @@ def test_torch_ops_keep_sinh_and_cosh_finite_up_to_log_of_twice_max(formula, fir
             ):
                 assert out.dtype == dtype, where
                 np.testing.assert_allclose(out.numpy(), truth, rtol=rtol, err_msg=where)
+
+
+# -- a sum near the largest float -----------------------------------------------------------
+
+
+def squareplus_truth(b: float, order: int, x: float) -> float:
+    """(x + r)/2 and its derivatives, r = sqrt(x² + b), by mpmath at 50 digits, written
+    without the cancellation of x + r: x + r = b/(r - x)."""
+    with mpmath.workdps(50):
+        x, b = mpmath.mpf(x), mpmath.mpf(b)
+        r = mpmath.sqrt(x**2 + b)
+        return float([b / (2 * (r - x)), b / (2 * r * (r - x)), b / (2 * r**3)][order])
+
+
+def test_squareplus_next_to_minus_max_is_not_zero():
+    # b/2 / (|x| + hypot(x, √b)) overflowed in its denominator: 0 for 2.5e-299 at -1e308
+    xs = np.array([-1.7976931348623157e308, -1e308, -3e307, -1.0, 2.0])
+    params = {"b": 10**10}
+    g, t = to_jax("squareplus", params=params), to_torch("squareplus", params=params)
+    for order in range(3):
+        index = (0,) * order
+        truth = [squareplus_truth(1e10, order, x) for x in xs]
+        got = {
+            "numpy": kernel("squareplus", order=order, params=params)(xs),
+            "to_jax": g.level(index)(jnp.asarray(xs)),
+            "to_torch": t.level(index)(torch.from_numpy(xs)),
+            "torch ops": t.body(index)(torch.from_numpy(xs)),
+        }
+        for where, out in got.items():
+            np.testing.assert_allclose(np.asarray(out), truth, rtol=1e-12, atol=0, err_msg=where)

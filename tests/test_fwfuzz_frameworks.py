@@ -27,6 +27,9 @@ A second fuzz (eighth session) found:
 * The conjugate rewrite's R + |r| (squareplus: b/2 / (|x| + hypot(x, √b))) overflowed
   where both are near the largest float: squareplus with b = 1e10 was 0 for 2.5e-299 at
   x = -1e308 in every backend, the NumPy kernels included.
+* σ of an argument SymPy knows the sign of (x*sigmoid(x**2), silu(x**2), mish(abs(x)))
+  was emitted as ``torch.where(True, a, b)``: TypeError in torch ops (CUDA, float16,
+  ``compile=True``) and exported torch modules.
 """
 
 from __future__ import annotations
@@ -299,3 +302,29 @@ def test_squareplus_next_to_minus_max_is_not_zero():
         }
         for where, out in got.items():
             np.testing.assert_allclose(np.asarray(out), truth, rtol=1e-12, atol=0, err_msg=where)
+
+
+# -- a sign SymPy decides ---------------------------------------------------------------------
+
+#: σ of a sign-free argument (x²; also silu(x**2), mish(abs(x))): its stable form's
+#: select on w >= 0 was ``torch.where(True, ...)``, which PyTorch refuses (TypeError), in
+#: torch ops and exported modules.
+SIGN_FREE = {
+    "x*sigmoid(x**2)": lambda x: x * torch.sigmoid(x**2),
+    "log(1+exp(-x**2))": lambda x: torch.nn.functional.softplus(-(x**2)),
+}
+
+
+@pytest.mark.parametrize("formula", sorted(SIGN_FREE))
+def test_a_sigmoid_of_a_sign_free_argument_runs_in_torch_ops(formula):
+    x = torch.tensor([-3.0, -0.5, 0.25, 2.0], dtype=torch.float64, requires_grad=True)
+    value = SIGN_FREE[formula](x)  # PyTorch's own autograd of its own ops: the truth
+    (d1,) = torch.autograd.grad(value.sum(), x, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    truths = [value.detach(), d1.detach(), d2]
+    g = to_torch(formula)
+    namespace: dict = {}
+    exec(export_module(formula, to="torch").source, namespace)  # noqa: S102
+    for order, name in enumerate(["f", "d_f_dx", "d2_f_dx2"]):
+        for out in (g.body((0,) * order)(x.detach()), namespace[name](x.detach())):
+            torch.testing.assert_close(out, truths[order], rtol=1e-12, atol=1e-15)

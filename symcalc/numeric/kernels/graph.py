@@ -235,9 +235,11 @@ def _sigmoid_split_node(g: Graph, expr: _sigmoid_split) -> int:
     e = g.build(sympy.exp(-sympy.Abs(w)))
     r = g.add(n.Reciprocal(g.add(n.OnePlus(e))))
     er = g.add(n.Mul((e, r), (), None))
-    cond = g.build(sympy.GreaterThan(w, 0))
     pos, neg = (r, er) if u == w else (er, r)
-    return g.add(n.SigmoidSplit(cond, pos, neg))
+    sign = sympy.GreaterThan(w, 0)
+    if sign in (sympy.true, sympy.false):  # w = x² >= 0: SymPy decides, no select is made
+        return pos if sign is sympy.true else neg
+    return g.add(n.SigmoidSplit(g.build(sign), pos, neg))
 
 
 def _one_operand(kind: type[n.Node], transform=lambda a: a) -> Callable[[Graph, Any], int]:

@@ -14,6 +14,25 @@ found wrong, each checked against mpmath at 50 digits or the framework itself.
   the NumPy kernels too.
 * Exported modules (categorical_cross_entropy's, a user's log(softplus(erf(x)))) had
   lines longer than 88 columns, which ``ruff format --check`` refuses.
+
+A second fuzz (eighth session) found:
+
+* huber with a large δ was computed as δ·|r| − δ²/2 (SymPy distributes the bound δ
+  over δ·(|r| − δ/2)): NaN beyond δ where the value is inf, in float32 from δ = 2e19
+  (NumPy kernels too) and in float64 from δ = 1.4e154 (JAX, torch ops, modules); a
+  float δ from 1.4e154 on raised TypeError (δ²/2 has no double), and gave −inf.
+* PyTorch's vectorized sinh and cosh (8 float64 or 16 float32 elements and more) are
+  inf from |x| = log(max) on, where the value is finite up to log(2·max): a user's
+  sinh(x) was inf at 710 (float64) and 89 (float32) in torch ops and torch modules.
+* The conjugate rewrite's R + |r| (squareplus: b/2 / (|x| + hypot(x, √b))) overflowed
+  where both are near the largest float: squareplus with b = 1e10 was 0 for 2.5e-299 at
+  x = -1e308 in every backend, the NumPy kernels included.
+* σ of an argument SymPy knows the sign of (x*sigmoid(x**2), silu(x**2), mish(abs(x)))
+  was emitted as ``torch.where(True, a, b)``: TypeError in torch ops (CUDA, float16,
+  ``compile=True``) and exported torch modules.
+* categorical_cross_entropy's logsumexp(0, z₂ − z₁, z₃ − z₁) took its second gap as
+  z₁ + max(…) + L − z₃ (SymPy flattens the sum), which lost L next to z₁: 1.2e-11
+  off at logits of 1e6, 7e-10 at 1e8, log 4 for log 3 at 1e16, in every backend.
 """
 
 from __future__ import annotations
@@ -182,3 +201,157 @@ def test_a_nan_input_gives_nan_in_every_backend(name, order):
     for where, value in values.items():
         value = np.asarray(value)
         assert np.isnan(value[0]) and np.isfinite(value[1:]).all(), (where, value)
+
+
+# -- a large parameter ------------------------------------------------------------------------
+
+
+def huber_truth(delta: float, order: int, r: float, dtype: np.dtype) -> float:
+    """huber(r; δ) and its derivatives in r, by mpmath at 50 digits (inf where it overflows
+    ``dtype``)."""
+    with mpmath.workdps(50):
+        d, r = mpmath.mpf(delta), mpmath.mpf(r)
+        inside = abs(r) <= d
+        value = [r**2 / 2 if inside else d * (abs(r) - d / 2), r if inside else d * mpmath.sign(r)]
+        value.append(1 if inside else 0)
+        v = value[order]
+        return float(v) if abs(v) <= np.finfo(dtype).max else float(mpmath.sign(v) * mpmath.inf)
+
+
+#: δ with δ²/2 beyond the dtype's range, and residuals on both sides of it.
+LARGE_DELTA = {
+    np.dtype(np.float32): (1e20, np.array([0.5, -3e19, 1.5e20, -3e38], np.float32)),
+    np.dtype(np.float64): (1e160, np.array([0.5, -3e159, 1.5e160, -1e300, 1.7e308])),
+}
+
+
+@pytest.mark.parametrize("delta", ["float", "int"])
+def test_huber_with_a_large_delta_is_inf_beyond_it_not_nan(delta):
+    # δ·|r| − δ²/2 (SymPy distributes δ over δ·(|r| − δ/2)) was inf − inf = NaN beyond δ,
+    # −inf from a float δ in the NumPy kernels, and a float δ ≥ 1.4e154 raised TypeError
+    for dtype, (value, xs) in LARGE_DELTA.items():
+        params = {"delta": value if delta == "float" else int(value)}
+        y = dtype.type(0.0)
+        t, j = to_torch("huber", params=params), to_jax("huber", params=params)
+        for order in range(3):
+            truth = [huber_truth(value, order, float(x), dtype) for x in xs]
+            index = (0,) * order
+            with np.errstate(over="ignore"):  # the NumPy kernels signal it, as ufuncs do
+                got = {
+                    "numpy": kernel("huber", order=order, params=params, dtype=dtype)(xs, y),
+                    "to_jax": j.level(index)(jnp.asarray(xs), y),
+                    "torch ops": t.body(index)(torch.from_numpy(xs), torch.tensor(y)),
+                    "to_torch": t.level(index)(torch.from_numpy(xs), torch.tensor(y)),
+                }
+            for where, out in got.items():
+                out = np.asarray(out)
+                assert out.dtype == dtype, where
+                np.testing.assert_allclose(out, truth, rtol=RTOL[dtype], err_msg=where)
+
+
+# -- PyTorch's sinh and cosh ------------------------------------------------------------------
+
+#: Past log(max) and short of log(2·max), where sinh and cosh are finite; PyTorch's
+#: vectorized loops (8 or more elements) gave inf there.
+WIDE = {torch.float64: [709.9, 710.0, 710.4, -710.2], torch.float32: [88.8, 89.0, 89.4, -89.3]}
+
+
+@pytest.mark.parametrize(("formula", "first"), [("sinh(x)", 0), ("cosh(x) - 1", 1)])
+def test_torch_ops_keep_sinh_and_cosh_finite_up_to_log_of_twice_max(formula, first):
+    g = to_torch(formula)
+    namespace: dict = {}
+    exec(export_module(formula, to="torch").source, namespace)  # noqa: S102
+    for dtype, points in WIDE.items():
+        x = torch.tensor(points * 4, dtype=dtype)  # 16 elements: the vectorized loop
+        rtol = RTOL[np.dtype(str(dtype).removeprefix("torch."))]
+        for order, name in enumerate(["f", "d_f_dx", "d2_f_dx2"]):
+            with mpmath.workdps(50):  # sinh, cosh, sinh, ... or cosh, sinh, cosh
+                function = [mpmath.sinh, mpmath.cosh][(order + first) % 2]
+                truth = [float(function(mpmath.mpf(float(v)))) for v in x]
+            for where, out in (
+                ("torch ops", g.body((0,) * order)(x)),
+                ("module", namespace[name](x)),
+            ):
+                assert out.dtype == dtype, where
+                np.testing.assert_allclose(out.numpy(), truth, rtol=rtol, err_msg=where)
+
+
+# -- a sum near the largest float -----------------------------------------------------------
+
+
+def squareplus_truth(b: float, order: int, x: float) -> float:
+    """(x + r)/2 and its derivatives, r = sqrt(x² + b), by mpmath at 50 digits, written
+    without the cancellation of x + r: x + r = b/(r - x)."""
+    with mpmath.workdps(50):
+        x, b = mpmath.mpf(x), mpmath.mpf(b)
+        r = mpmath.sqrt(x**2 + b)
+        return float([b / (2 * (r - x)), b / (2 * r * (r - x)), b / (2 * r**3)][order])
+
+
+def test_squareplus_next_to_minus_max_is_not_zero():
+    # b/2 / (|x| + hypot(x, √b)) overflowed in its denominator: 0 for 2.5e-299 at -1e308
+    xs = np.array([-1.7976931348623157e308, -1e308, -3e307, -1.0, 2.0])
+    params = {"b": 10**10}
+    g, t = to_jax("squareplus", params=params), to_torch("squareplus", params=params)
+    for order in range(3):
+        index = (0,) * order
+        truth = [squareplus_truth(1e10, order, x) for x in xs]
+        got = {
+            "numpy": kernel("squareplus", order=order, params=params)(xs),
+            "to_jax": g.level(index)(jnp.asarray(xs)),
+            "to_torch": t.level(index)(torch.from_numpy(xs)),
+            "torch ops": t.body(index)(torch.from_numpy(xs)),
+        }
+        for where, out in got.items():
+            np.testing.assert_allclose(np.asarray(out), truth, rtol=1e-12, atol=0, err_msg=where)
+
+
+# -- a sign SymPy decides ---------------------------------------------------------------------
+
+#: σ of a sign-free argument (x²; also silu(x**2), mish(abs(x))): its stable form's
+#: select on w >= 0 was ``torch.where(True, ...)``, which PyTorch refuses (TypeError), in
+#: torch ops and exported modules.
+SIGN_FREE = {
+    "x*sigmoid(x**2)": lambda x: x * torch.sigmoid(x**2),
+    "log(1+exp(-x**2))": lambda x: torch.nn.functional.softplus(-(x**2)),
+}
+
+
+@pytest.mark.parametrize("formula", sorted(SIGN_FREE))
+def test_a_sigmoid_of_a_sign_free_argument_runs_in_torch_ops(formula):
+    x = torch.tensor([-3.0, -0.5, 0.25, 2.0], dtype=torch.float64, requires_grad=True)
+    value = SIGN_FREE[formula](x)  # PyTorch's own autograd of its own ops: the truth
+    (d1,) = torch.autograd.grad(value.sum(), x, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    truths = [value.detach(), d1.detach(), d2]
+    g = to_torch(formula)
+    namespace: dict = {}
+    exec(export_module(formula, to="torch").source, namespace)  # noqa: S102
+    for order, name in enumerate(["f", "d_f_dx", "d2_f_dx2"]):
+        for out in (g.body((0,) * order)(x.detach()), namespace[name](x.detach())):
+            torch.testing.assert_close(out, truths[order], rtol=1e-12, atol=1e-15)
+
+
+# -- logsumexp of differences -----------------------------------------------------------------
+
+
+def test_categorical_cross_entropy_of_large_logits_keeps_the_log_of_the_count():
+    # logsumexp(0, z₂ - z₁, z₃ - z₁) took its second gap as z₁ + max(...) + L - z₃, which
+    # lost L next to z₁: log 4 for log 3 at z = 1e16, 1.2e-11 off at 1e6
+    z = np.array([[1e16, 1e16, 1e16], [1e6, 1e6 + 0.3, 1e6 - 0.2], [-1e300, -1e300, -1e300]])
+    y = np.array([1.0, 0.0, 0.0])
+    with mpmath.workdps(50):
+        truth = [
+            float(mpmath.log(sum(mpmath.exp(mpmath.mpf(v) - mpmath.mpf(row[0])) for v in row)))
+            for row in z.tolist()
+        ]
+    columns = [*z.T, *y]
+    got = {
+        "numpy": kernel("categorical_cross_entropy")(*columns),
+        "to_jax": to_jax("categorical_cross_entropy")(*map(jnp.asarray, columns)),
+        "torch ops": to_torch("categorical_cross_entropy").body(())(
+            *(torch.tensor(c, dtype=torch.float64) for c in columns)
+        ),
+    }
+    for where, out in got.items():
+        np.testing.assert_allclose(np.asarray(out), truth, rtol=1e-12, atol=0, err_msg=where)

@@ -40,6 +40,10 @@ class TorchPrinter(ArrayPrinter):
         "cbrt": "(torch.sign({0}) * torch.abs({0}) ** (1.0 / 3.0))",
         # torch.sign(NaN) is 0; NumPy's and JAX's sign give NaN: so does this
         "sign": "torch.where(torch.isnan({0}), {0}, torch.sign({0}))",
+        # PyTorch's vectorized sinh and cosh (arrays of 8 and more float64, 16 float32)
+        # are inf from |u| = log(max) on, where the value is finite up to log(2·max)
+        "sinh": "_sinh_wide({0})",
+        "cosh": "_cosh_wide({0})",
     }
     CLAMP_MAX = "torch.clamp(torch.exp(u), max=torch.finfo(u.dtype).max)"
 

@@ -910,7 +910,8 @@ def _sum_without_cancellation(p, q, radical):
     before = len(sympy.Add.make_args(square)) + len(sympy.Add.make_args(sympy.expand(r**2)))
     if numerator == 0 or len(sympy.Add.make_args(numerator)) >= before:
         return None
-    tail = sympy.factor(numerator) / (radical + sympy.Abs(r))
+    # halves: R + |r| overflows where both are near the largest float (|r| = 1e308)
+    tail = (sympy.factor(numerator) / 2) / (radical / 2 + sympy.Abs(r) / 2)
     return q * (2 * sympy.Max(r, 0) + tail)
 
 
@@ -1215,7 +1216,8 @@ RULES: tuple[Rewrite, ...] = (
     ),
     Rewrite(
         "conjugate",
-        "p + q·R (R a square root) -> q·(2·max(r, 0) + (R² - r²)/(R + |r|)), r = p/q; "
+        "p + q·R (R a square root) -> q·(2·max(r, 0) + (R² - r²)/(R + |r|)), r = p/q "
+        "(halves in R + |r|, which overflows at |r| = 1e308); "
         "p + q/R -> (q + pR)/R likewise",
         _conjugate_query,
         _conjugate_value,
@@ -1223,13 +1225,13 @@ RULES: tuple[Rewrite, ...] = (
             (hypot(u, 1) - 1, u**2 / (hypot(u, 1) + 1)),
             (
                 u + hypot(u, 2),
-                2 * sympy.Max(u, 0) + 4 / (hypot(u, 2) + sympy.Abs(u)),
+                2 * sympy.Max(u, 0) + 2 / (hypot(u, 2) / 2 + sympy.Abs(u) / 2),
             ),
             (
                 u / hypot(u, 2) + 1,
-                (2 * sympy.Max(u, 0) + 4 / (hypot(u, 2) + sympy.Abs(u))) / hypot(u, 2),
+                (2 * sympy.Max(u, 0) + 2 / (hypot(u, 2) / 2 + sympy.Abs(u) / 2)) / hypot(u, 2),
             ),
-            (u / 2 + hypot(u, 2) / 2, sympy.Max(u, 0) + 2 / (hypot(u, 2) + sympy.Abs(u))),
+            (u / 2 + hypot(u, 2) / 2, sympy.Max(u, 0) + 1 / (hypot(u, 2) / 2 + sympy.Abs(u) / 2)),
         ),
     ),
     Rewrite(

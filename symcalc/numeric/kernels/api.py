@@ -542,8 +542,15 @@ def exact_floats(expr: sympy.Expr) -> sympy.Expr:
     >>> exact_floats(sympy.Float(0.5) * x + sympy.Float(2.0) + sympy.Float(0.3))
     x/2 + 23/10
     """
-    floats = {f: sympy.Rational(repr(float(f))) for f in expr.atoms(sympy.Float) if f._prec <= 53}
+    floats = {f: _written(f) for f in expr.atoms(sympy.Float) if f._prec <= 53}
     return expr.xreplace(floats) if floats else expr
+
+
+def _written(f: sympy.Float) -> sympy.Rational:
+    """The rational a double ``f`` reads as (0.3: 3/10); beyond the double range (δ²/2
+    of a bound δ = 1e160, folded by SymPy) its exact value, where float() is inf."""
+    value = float(f)
+    return sympy.Rational(repr(value)) if math.isfinite(value) else sympy.Rational(f)
 
 
 def _bound(entry: Entry, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:

@@ -92,7 +92,40 @@ def builder_for(kind: type) -> Callable[[Graph, Any], int] | None:
 # -- builders, one per SymPy class (or family) -----------------------------------------------
 
 
+#: The largest float32: a constant beyond it is inf in float32 code (and its square, or
+#: its product with a large input, inf in float64 long before the value is).
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _factored(expr: sympy.Add) -> tuple[sympy.Expr, sympy.Add] | None:
+    """``expr`` as k·(expr/k), k the largest coefficient of its terms, where its constant
+    term is too large for float32 and k makes it smaller: a bound parameter makes
+    δ·(|r| − δ/2) into δ·|r| − δ²/2 (SymPy distributes a number over a sum), which is
+    inf − inf where the value is inf, and −inf in float32 from δ = 2e19 on.
+
+    Examples
+    --------
+    >>> r = sympy.Symbol("r")
+    >>> _factored(10**20 * sympy.Abs(r) - 5 * 10**39)
+    (100000000000000000000, Abs(r) - 50000000000000000000)
+    >>> _factored(2 * sympy.Abs(r) - 2) is None
+    True
+    """
+    constant, rest = expr.as_coeff_Add()
+    if not constant.is_Number or abs(constant) <= _FLOAT32_MAX:
+        return None
+    coefficients = [abs(term.as_coeff_Mul()[0]) for term in sympy.Add.make_args(rest)]
+    k = max(coefficients, default=sympy.S.One)
+    if not k.is_Number or k <= 1:
+        return None
+    return k, sympy.Add(*(term / k for term in sympy.Add.make_args(rest)), constant / k)
+
+
 def _add(g: Graph, expr: sympy.Add) -> int:
+    factored = _factored(expr)
+    if factored is not None:
+        k, inner = factored
+        return g.add(n.Mul((g.build(inner),), (), literal(k)))
     constant, rest = expr.as_coeff_Add()
     pos, neg = [], []
     for term in sympy.Add.make_args(rest):
@@ -202,9 +235,11 @@ def _sigmoid_split_node(g: Graph, expr: _sigmoid_split) -> int:
     e = g.build(sympy.exp(-sympy.Abs(w)))
     r = g.add(n.Reciprocal(g.add(n.OnePlus(e))))
     er = g.add(n.Mul((e, r), (), None))
-    cond = g.build(sympy.GreaterThan(w, 0))
     pos, neg = (r, er) if u == w else (er, r)
-    return g.add(n.SigmoidSplit(cond, pos, neg))
+    sign = sympy.GreaterThan(w, 0)
+    if sign in (sympy.true, sympy.false):  # w = x² >= 0: SymPy decides, no select is made
+        return pos if sign is sympy.true else neg
+    return g.add(n.SigmoidSplit(g.build(sign), pos, neg))
 
 
 def _one_operand(kind: type[n.Node], transform=lambda a: a) -> Callable[[Graph, Any], int]:

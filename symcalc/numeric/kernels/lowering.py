@@ -129,7 +129,10 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
             if acc == 0:
                 acc = sympy.Max(a, 0) + _log1p_small(sympy.exp(-sympy.Abs(a)))
             else:
-                acc = sympy.Max(acc, a) + _log1p_small(sympy.exp(-sympy.Abs(acc - a)))
+                # acc - a unflattened: max(z₂ - z₁, 0) + L - (z₃ - z₁) flattened is
+                # z₁ + max(...) + L - z₃, which loses L next to z₁ = 1e16 (log 4 for log 3)
+                gap = sympy.Add(acc, -a, evaluate=False) if a != 0 else acc
+                acc = sympy.Max(acc, a) + _log1p_small(sympy.exp(-sympy.Abs(gap)))
         return acc
 
     def pair_query(e):

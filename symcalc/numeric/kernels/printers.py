@@ -154,6 +154,20 @@ def _sech_squared(u):
     d = 1.0 + e
     return 4.0 * e / (d * d)
 """,
+    "_sinh_wide": """\
+def _sinh_wide(u):
+    # sinh(u); from |u| = 20 on it is sign(u)*e*(e/2), e = exp(|u|/2), which stays finite
+    # up to |u| = log(2*max), where a vectorized sinh that forms exp(|u|) overflows first
+    a = {m}.abs(u)
+    e = {m}.exp(a * 0.5)
+    return {m}.where(a < 20.0, {m}.sinh(u), {m}.sign(u) * (e * (e * 0.5)))
+""",
+    "_cosh_wide": """\
+def _cosh_wide(u):
+    # cosh(u); from |u| = 20 on it is e*(e/2), e = exp(|u|/2) (see _sinh_wide)
+    e = {m}.exp({m}.abs(u) * 0.5)
+    return {m}.where({m}.abs(u) < 20.0, {m}.cosh(u), e * (e * 0.5))
+""",
     "_recip_capped": """\
 def _recip_capped(d):
     # 1/d, exactly 0 where d = 1 + exp(u) was capped at the largest float (see _exp_finite)

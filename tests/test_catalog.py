@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 
@@ -272,6 +273,16 @@ def test_unknown_parameter_names_the_known_ones():
 def test_parameter_values_must_be_finite_numbers(value):
     with pytest.raises(SymcalcError, match="parameter 'alpha' must be a"):
         get("elu", alpha=value)
+
+
+def test_a_parameter_value_that_leaves_the_function_undefined_is_named():
+    """softplus(βx)/β at β = 0 divides by zero: one line naming β, not SymPy's 'zoo'."""
+    with pytest.raises(SymcalcError, match=r"softplus is undefined for beta = 0 \(a division"):
+        get("softplus", beta=0)
+    with pytest.raises(SymcalcError, match="undefined for beta = 0"):
+        get("softplus").bind(beta=0)
+    entry = get("softplus", beta=2)
+    assert float(entry.univariate().subs(entry.variable, 0)) == pytest.approx(math.log(2) / 2)
 
 
 def test_unknown_names_suggest_the_closest():

@@ -148,7 +148,8 @@ class Entry:
                 f"{did_you_mean(unknown[0], self.params)}"
             )
         values = {**self.params, **{k: _as_number(k, v) for k, v in params.items()}}
-        return expr.subs({symbol(k): v for k, v in values.items()})
+        bound = expr.subs({symbol(k): v for k, v in values.items()})
+        return _defined(bound, {k: values[k] for k in params}, self.display_name)
 
     def univariate(self, expr: sympy.Expr | None = None) -> sympy.Expr:
         """``expr`` (default: the entry) as a function of ``variables[0]`` alone.
@@ -189,10 +190,11 @@ class Entry:
                 raise SymcalcError(f"{self.name} cannot be rebuilt")
             entry = self.builder(**{**self.options, **_as_options(structural, self.name)})
         if numeric:
-            subs = {symbol(k): _as_number(k, v) for k, v in numeric.items()}
+            numbers = {k: _as_number(k, v) for k, v in numeric.items()}
+            subs = {symbol(k): v for k, v in numbers.items()}
             entry = dataclasses.replace(
                 entry,
-                expr=entry.expr.subs(subs),
+                expr=_defined(entry.expr.subs(subs), numbers, self.name),
                 identity=None if entry.identity is None else entry.identity.subs(subs),
                 params={k: v for k, v in entry.params.items() if k not in numeric},
             )
@@ -274,6 +276,18 @@ def _as_number(name: str, value: Any) -> sympy.Expr:
     if not number.is_number or not number.is_real or not number.is_finite:
         raise SymcalcError(f"parameter '{name}' must be a finite real number, got {value!r}")
     return number
+
+
+def _defined(expr: sympy.Expr, values: Mapping[str, sympy.Expr], entry_name: str) -> sympy.Expr:
+    """``expr`` with parameter ``values`` put in, or one line naming them where that leaves
+    it undefined (softplus(βx)/β at β = 0 divides by zero)."""
+    if values and expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        given = ", ".join(f"{k} = {sympy.sstr(v)}" for k, v in values.items())
+        raise SymcalcError(
+            f"{entry_name} is undefined for {given} (a division by zero or an infinite "
+            "constant); choose another value"
+        )
+    return expr
 
 
 def _as_options(values: Mapping[str, Any], entry_name: str) -> dict[str, int]:

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Callable, Collection, Sequence
 
@@ -572,7 +573,9 @@ def _proven_side_form(
     checks += [2.0**k for k in (*range(10, 16), *_FAR_EXPONENTS)]
     checks = [p for p in checks if p <= end]
     checks = [p for p in checks if tail.reachable(side * p)]
-    failing = [p for p in checks if _fails_at(tail, side * p)]
+    edges = [e for p, q in itertools.pairwise(checks) for e in _overflow_edges(tail, side, p, q)]
+    failing = [p for p in checks if _fails_at(tail, side * p) or _worse(tail, probe, side * p)]
+    failing += [p for p in edges if _worse(tail, probe, side * p)]
     if failing and max(failing) >= 8.0:
         return None  # not right out there either
     start = max(failing, default=0.0)
@@ -649,6 +652,56 @@ def _oriented(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
     beyond a start >= 1 on that side may use it."""
     y = sympy.Dummy("y", positive=True)
     return sub.xreplace({x: side * y}).xreplace({y: side * x})
+
+
+def _overflow_edges(probe: _Probe, side: int, low: float, high: float) -> list[float]:
+    """Points just short of where the value passes float64's or float32's largest number,
+    between side·x = ``low`` and ``high`` (cosh(x) at 710.48, where exp(x) has overflowed
+    since 709.78: a form may overflow there first)."""
+
+    def size(p: float) -> float:
+        with mpmath.workdps(30):
+            value = probe.value(side * mpmath.mpf(p))
+        return math.inf if value is None else float(min(abs(value), mpmath.mpf(1e309)))
+
+    points = []
+    a, b = size(low), size(high)
+    for largest in (float(np.finfo(np.float64).max), float(np.finfo(np.float32).max)):
+        if not a <= largest < b:
+            continue
+        lo, hi = low, high
+        for _ in range(60):
+            middle = 0.5 * (lo + hi)
+            lo, hi = (middle, hi) if size(middle) <= largest else (lo, middle)
+        points += [lo * (1 - 2.0**-k) for k in (8, 16, 40)] + [lo]
+    return points
+
+
+def _worse(form: _Probe, formula: _Probe, point: float) -> bool:
+    """Whether ``form`` is inf or NaN at ``point`` in float64 or float32, where the value is
+    a finite number of that dtype and the ``formula`` it would replace is not.  A kernel
+    computes such elements again in extended range, but JAX and PyTorch do not: a form that
+    overflows before the formula (exp(-x)·(exp(2x) + 1)/2 for cosh(x) at x = -710) is no
+    better form there."""
+    return bool(_not_finite(form, point) - _not_finite(formula, point))
+
+
+def _not_finite(probe: _Probe, point: float) -> set[type]:
+    """The dtypes (float64, float32) in which the formula is inf or NaN at ``point`` while
+    its value is a finite number of that dtype."""
+    found = set()
+    with np.errstate(all="ignore"):
+        values = [(np.float64, probe.np_value(np.float64(point)))]
+        if abs(point) < 3e38:
+            values.append((np.float32, probe.np_value(np.float32(point))))
+    for dtype, got in values:
+        if np.all(np.isfinite(np.asarray(got, dtype=complex))):
+            continue
+        with mpmath.workdps(30):
+            truth = probe.value(mpmath.mpf(point))
+        if truth is not None and abs(truth) <= np.finfo(dtype).max:
+            found.add(dtype)
+    return found
 
 
 def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:

@@ -626,24 +626,25 @@ def _single_fraction(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr 
 def _split_tails(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
     """``sub`` where side·x > 0 (`_oriented`), each saturating function whose argument
     saturates as x goes to side·∞ written as limit + tail (`_TAIL_IDENTITIES`)."""
-    far = side * 2.0**9
-
-    def saturation(u: sympy.Expr) -> int:
-        try:
-            value = float(u.subs(x, far))
-        except (TypeError, ValueError):
-            return 0
-        return 1 if value > _SATURATED else -1 if value < -_SATURATED else 0
 
     def split(node: sympy.Basic) -> sympy.Basic:
         identities = _TAIL_IDENTITIES.get(type(node))
         if identities is None or len(node.args) != 1:
             return node
-        sign = saturation(node.args[0])
+        far = _far_value(node.args[0], x, side)
+        sign = 1 if far > _SATURATED else -1 if far < -_SATURATED else 0
         identity = identities[0] if sign > 0 else identities[1] if sign < 0 else None
         return node if identity is None else identity(node.args[0])
 
     return _oriented(sub, x, side).replace(lambda n: type(n) in _TAIL_IDENTITIES, split)
+
+
+def _far_value(u: sympy.Expr, x: sympy.Symbol, side: int) -> float:
+    """u at side·x = 2^9, where saturation shows (σ(-30) = 9e-14); 0 where u is no number."""
+    try:
+        return float(u.subs(x, side * 2.0**9))
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _oriented(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
@@ -689,19 +690,18 @@ def _worse(form: _Probe, formula: _Probe, point: float) -> bool:
 def _not_finite(probe: _Probe, point: float) -> set[type]:
     """The dtypes (float64, float32) in which the formula is inf or NaN at ``point`` while
     its value is a finite number of that dtype."""
-    found = set()
     with np.errstate(all="ignore"):
         values = [(np.float64, probe.np_value(np.float64(point)))]
         if abs(point) < 3e38:
             values.append((np.float32, probe.np_value(np.float32(point))))
-    for dtype, got in values:
-        if np.all(np.isfinite(np.asarray(got, dtype=complex))):
-            continue
-        with mpmath.workdps(30):
-            truth = probe.value(mpmath.mpf(point))
-        if truth is not None and abs(truth) <= np.finfo(dtype).max:
-            found.add(dtype)
-    return found
+    broken = [d for d, got in values if not np.all(np.isfinite(np.asarray(got, dtype=complex)))]
+    if not broken:
+        return set()
+    with mpmath.workdps(30):
+        truth = probe.value(mpmath.mpf(point))
+    if truth is None:
+        return set()
+    return {d for d in broken if abs(truth) <= np.finfo(d).max}
 
 
 def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
@@ -711,20 +711,12 @@ def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr 
     exponentials.  None where no denominator grows like an exponential."""
     if sympy.count_ops(sub) > _TAIL_LARGEST:
         return None
-    far = side * 2.0**9
-
-    def grows(u: sympy.Expr) -> float:
-        try:
-            return float(u.subs(x, far))
-        except (TypeError, ValueError):
-            return 0.0
-
     numerator, denominator = sympy.fraction(_as_exponentials(_oriented(sub, x, side), x, side))
     scale, factors = sympy.S.Zero, []
     for factor in sympy.Mul.make_args(denominator):
         base, power = factor.as_base_exp()
         rates = [
-            (grows(f.args[0]), f.args[0])
+            (_far_value(f.args[0], x, side), f.args[0])
             for term in sympy.Add.make_args(base)
             for f in sympy.Mul.make_args(term)
             if isinstance(f, sympy.exp)
@@ -750,14 +742,9 @@ def _as_exponentials(expr: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr
     """expm1, cosh and sinh of arguments that grow without bound as x goes to side·∞
     written with exp (expm1(u) = exp(u) - 1 loses nothing there), so products with other
     exponentials combine."""
-    far = side * 2.0**9
 
     def rewritten(node: sympy.Basic) -> sympy.Basic:
-        try:
-            growth = abs(float(node.args[0].subs(x, far)))
-        except (TypeError, ValueError):
-            return node
-        if growth <= _SATURATED:
+        if abs(_far_value(node.args[0], x, side)) <= _SATURATED:
             return node
         if isinstance(node, expm1):
             return sympy.exp(node.args[0]) - 1

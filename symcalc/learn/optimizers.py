@@ -455,10 +455,7 @@ class Newton(Method):
             decrement = -0.5 * float(gradient @ step)
             if decrement <= monitor.decrement_bound(value):
                 return ""
-            return (
-                f"the Newton decrement ½gᵀH⁻¹g = {decrement:.3g} says J is still "
-                f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
-            )
+            return _still_above(decrement, value, "=")
 
         monitor.confirm = confirm
         with np.errstate(over="ignore", invalid="ignore"):
@@ -601,6 +598,15 @@ class SciPyMethod(Method):
         return message.lower().rstrip(".")
 
 
+def _still_above(decrement: float, value: float, relation: str) -> str:
+    """Why a decrement does not confirm convergence at J = ``value`` (``relation``: "=" for
+    Newton's exact one, "≥" for the lower bound of conjugate gradients)."""
+    return (
+        f"the Newton decrement ½gᵀH⁻¹g {relation} {decrement:.3g} says J is still "
+        f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
+    )
+
+
 def cg_decrement(
     product: Callable[[np.ndarray], np.ndarray], gradient: np.ndarray, above: float, limit: int
 ) -> float:
@@ -644,10 +650,7 @@ def decrement_check(problem: Any, monitor: Monitor) -> Callable[[float], str]:
             )
         if not decrement > bound:
             return ""
-        return (
-            f"the Newton decrement ½gᵀH⁻¹g ≥ {decrement:.3g} says J is still "
-            f"{decrement / max(abs(value), 1e-300):.2g} (relative) above its minimum"
-        )
+        return _still_above(decrement, value, "≥")
 
     return confirm
 

@@ -27,6 +27,7 @@ from .lowering import (
     _sigmoid_pair,
     _sigmoid_split,
 )
+from .ranges import FLOAT32_MAX
 
 __all__ = ["BUILDERS", "Graph", "literal"]
 
@@ -92,11 +93,6 @@ def builder_for(kind: type) -> Callable[[Graph, Any], int] | None:
 # -- builders, one per SymPy class (or family) -----------------------------------------------
 
 
-#: The largest float32: a constant beyond it is inf in float32 code (and its square, or
-#: its product with a large input, inf in float64 long before the value is).
-_FLOAT32_MAX = 3.4028234663852886e38
-
-
 def _factored(expr: sympy.Add) -> tuple[sympy.Expr, sympy.Add] | None:
     """``expr`` as k·(expr/k), k the largest coefficient of its terms, where its constant
     term is too large for float32 and k makes it smaller: a bound parameter makes
@@ -112,7 +108,7 @@ def _factored(expr: sympy.Add) -> tuple[sympy.Expr, sympy.Add] | None:
     True
     """
     constant, rest = expr.as_coeff_Add()
-    if not constant.is_Number or abs(constant) <= _FLOAT32_MAX:
+    if not constant.is_Number or abs(constant) <= FLOAT32_MAX:  # inf in float32 code
         return None
     coefficients = [abs(term.as_coeff_Mul()[0]) for term in sympy.Add.make_args(rest)]
     k = max(coefficients, default=sympy.S.One)

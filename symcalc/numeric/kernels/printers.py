@@ -165,8 +165,9 @@ def _sinh_wide(u):
     "_cosh_wide": """\
 def _cosh_wide(u):
     # cosh(u); from |u| = 20 on it is e*(e/2), e = exp(|u|/2) (see _sinh_wide)
-    e = {m}.exp({m}.abs(u) * 0.5)
-    return {m}.where({m}.abs(u) < 20.0, {m}.cosh(u), e * (e * 0.5))
+    a = {m}.abs(u)
+    e = {m}.exp(a * 0.5)
+    return {m}.where(a < 20.0, {m}.cosh(u), e * (e * 0.5))
 """,
     "_recip_capped": """\
 def _recip_capped(d):

@@ -7,6 +7,8 @@ against mpmath at points approaching the branch point, where the plain formula f
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import numpy as np
 import pytest
@@ -334,6 +336,52 @@ def test_quotients_of_growing_exponentials_are_divided_through_by_the_largest(te
             assert abs(g32 - truth) <= 1e-5 * abs(truth), (text, t, g32, truth)
         else:
             assert abs(g32) <= 1e-30, (text, t, g32, truth)
+
+
+def test_a_part_no_form_holds_for_far_out_keeps_the_branches_of_its_parts():
+    """(√(x² + exp(-x²)) - |x|)' is x·(1 - exp(-x²))/√(x² + exp(-x²)) - sign(x): it was -1
+    for 0 at x = 1e156, where x² overflows and the quotient, -sign(x) alone, came out 0
+    (its own branch beyond 2^20 was never examined once the whole had no form), and 0 for
+    -1.4e-220 at x = 22.5.  The quotient keeps its branch; up to where x²·exp(-x²) is inf·0
+    the conjugate form holds."""
+    text = "sqrt(x**2 + exp(-x**2)) - abs(x)"
+    expr = _derivative(text, 1)
+    k = kernel(expr)
+    tails = [b for b in k.branches if isinstance(b, TailBranch)]
+    assert {b.side for b in tails} == {1, -1} and all("conjugate" in b.how for b in tails)
+    assert all(math.isfinite(b.end) for b in tails)  # beyond: the parts' own branches
+    f = _mp(expr)
+    points = [1.5, 3.0, 5.0, 8.0, 15.0, 22.5, 26.0, 1e6, 1e156, 1e300, 1.7976931348623157e308]
+    points += [-p for p in points]
+    truths = []
+    for t in points:
+        with mpmath.workdps(40 + int(min(t * t, 1e4) / 2)):
+            truths.append(float(f(mpmath.mpf(t))) if abs(t) < 100 else 0.0)  # underflows
+    _right_where_the_plain_formula_is_wrong(
+        text, k, np.array(points), truths, at_least=8, under="ignore"
+    )
+    with np.errstate(all="ignore"):
+        got32 = k(np.array(points[:8] + points[11:19], dtype=np.float32))
+    for g32, truth in zip(got32.tolist(), truths[:8] + truths[11:19], strict=True):
+        assert abs(g32 - truth) <= max(1e-5 * abs(truth), 1e-36), (g32, truth)
+
+
+def test_a_part_with_a_kink_where_it_cancels_gets_a_branch_on_each_side():
+    """(x/tanh(x) - |x|)' is -1 + 2x/3 + ... right of 0 and 1 + 2x/3 + ... left of it: no
+    one polynomial holds across 0, and 1/tanh(x) - x/sinh(x)² (two terms of 1/x) gave 0
+    from |x| = 1e-20 in.  The value, continuous at 0, is 1 there (NaN before)."""
+    expr = _derivative("x/tanh(x) - abs(x)", 1)
+    k = kernel(expr)
+    near = [b for b in k.branches if isinstance(b, SeriesBranch) and b.point == 0]
+    assert sorted((b.low, b.high) for b in near)[0][1] == 0.0 and len(near) == 2
+    f = _mp(expr)
+    points = np.array([p * s for p in NEAR_POINTS[1:] for s in (1, -1)])
+    truths = [_settled_truth(f, t) for t in points.tolist()]
+    _right_where_the_plain_formula_is_wrong("x/tanh(x) - abs(x)'", k, points, truths, at_least=6)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(k(0.0))  # no derivative at the kink: the formula's own NaN
+    value = kernel(parse("x/tanh(x) - abs(x)"))
+    assert value(np.array([0.0, 1e-300, -1e-300])).tolist() == [1.0, 1.0, 1.0]
 
 
 #: Formulas that cancel at 0 with κ above KAPPA out to |x| = 1 (or whose reach there takes

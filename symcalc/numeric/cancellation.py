@@ -126,14 +126,17 @@ class SeriesBranch:
     polynomial: sympy.Expr
     error: float
     kappa: float
+    #: whether the point belongs to a one-sided branch: not where each side has its own
+    #: (a kink: (x/tanh(x) - |x|)' is -1 + 2x/3 + ... right of 0 and 1 + 2x/3 + ... left)
+    closed: bool = True
 
     def condition(self) -> sympy.Basic:
         """Where the polynomial is used."""
         h = self.variable - self.point
         if self.low == -self.high:
             return sympy.Abs(h) < _exact(self.high)
-        lower = h > _exact(self.low) if self.low < 0 else h >= 0
-        upper = h < _exact(self.high) if self.high > 0 else h <= 0
+        lower = h > _exact(self.low) if self.low < 0 else h >= 0 if self.closed else h > 0
+        upper = h < _exact(self.high) if self.high > 0 else h <= 0 if self.closed else h < 0
         return sympy.And(lower, upper)
 
     def to_text(self) -> str:
@@ -311,35 +314,50 @@ def _point_branches(expr: sympy.Expr, context: Context) -> tuple[sympy.Expr, lis
     """Each univariate part with its polynomial branch at a point where it cancels and its
     branches in powers of 1/x where it fails at large |x|.  Before the far branches of
     rational parts: a part that holds one (1/(x² + 1) in the derivatives of atan(x)/x) is
-    examined as written."""
-    mapping: dict[sympy.Basic, sympy.Basic] = {}
+    examined as written.  Where a part fails far out and no form of it holds there, its
+    own parts are examined in turn, so that each keeps what protects it: in
+    x·(1 - exp(-x²))/√(x² + exp(-x²)) - sign(x) the quotient's branch beyond 2^20 (where
+    x² overflows, the quotient alone is -sign(x) but the plain formula gives 0)."""
+    mapping: dict[tuple[sympy.Basic, bool], sympy.Basic] = {}
     found: list[Branch] = []
-    for sub, x in _univariate_parts(expr):
-        if sub in mapping:
-            continue
+
+    def examined(node: sympy.Expr, far_only: bool = False) -> sympy.Expr:
+        replaced = {}
+        for sub, x in _univariate_parts(node):
+            if (sub, far_only) not in mapping:
+                mapping[sub, far_only] = examined_part(sub, x, far_only)
+            replaced[sub] = mapping[sub, far_only]
+        return node.xreplace(replaced) if replaced else node
+
+    def examined_part(sub: sympy.Expr, x: sympy.Symbol, far_only: bool) -> sympy.Expr:
         span = _span(context, x)
+        far, unresolved = _asymptotic_for(sub, x, span)
+        near = [] if far_only else _branches_at_a_point(sub, x, span)
         pieces = []
-        for branch in (*_asymptotic_for(sub, x, span), _branch(sub, x, span)):
-            if branch is not None:
-                found.append(branch)
-                pieces.append((branch.polynomial, branch.condition()))
-        if pieces:
-            mapping[sub] = sympy.Piecewise(*pieces, (sub, True))
-    return (expr.xreplace(mapping) if mapping else expr), found
+        for branch in (*far, *near):
+            found.append(branch)
+            pieces.append((branch.polynomial, branch.condition()))
+        if unresolved:  # far out only: near a point, the part's own branch (or none) holds
+            sub = sub.func(*(examined(a, far_only=True) for a in sub.args))
+        return sympy.Piecewise(*pieces, (sub, True)) if pieces else sub
+
+    return examined(expr), found
 
 
 def _asymptotic_for(
     sub: sympy.Expr, x: sympy.Symbol, span: tuple[float, float]
-) -> list[AsymptoticBranch | TailBranch]:
+) -> tuple[list[AsymptoticBranch | TailBranch], bool]:
     """``sub``'s branches in powers of 1/x or exp(-|x|), on each unbounded side where it
-    fails, or its tail form (`TailBranch`) where no series fits."""
+    fails, or its tail form (`TailBranch`) where no series fits; and whether a side where
+    it fails was left without one."""
     try:
         if sub.is_rational_function(x):
-            return []  # exactly, in powers of 1/x: a FarBranch
+            return [], False  # exactly, in powers of 1/x: a FarBranch
         probe = _Probe(sub, x)
     except (TypeError, ValueError, NameError, KeyError, sympy.PolynomialError):
-        return []
+        return [], False
     found = []
+    unresolved = False
     for side in (1, -1):
         if side * (span[1] if side > 0 else span[0]) < 1e3:
             continue  # a bounded variable (the probe reaches 1e3 on an unbounded side)
@@ -357,6 +375,7 @@ def _asymptotic_for(
                 branch = _asymptotic(sub, x, side, probe, reach=2.0 / failing)
         if branch is None and (failing is not None or midway and _cancels_midway(probe, side)):
             branch = _side_branch(sub, x, side, probe)  # a tail no series describes
+            unresolved = unresolved or branch is None or not math.isinf(branch.end)
         elif branch is not None and branch.kappa > KAPPA:  # float32 loses κ ulp next to it
             inner = _side_branch(sub, x, side, probe, end=branch.start)
             if inner is not None:  # between them: the asymptotic branch comes first
@@ -364,7 +383,7 @@ def _asymptotic_for(
                 branch = inner
         if branch is not None:
             found.append(branch)
-    return found
+    return found, unresolved
 
 
 def _cancels_midway(probe: _Probe, side: int) -> bool:
@@ -412,7 +431,8 @@ def _judged_at(probe: _Probe, point: float) -> bool:
             if got is None:  # a function with no longdouble loop (SciPy's): as before
                 return False
             got = complex(got)
-        single = _in_dtype(probe, point, np.float32) if abs(point) < 1e38 else None
+        # float32 inputs are normal numbers: 2^-200 is none (its float32 is 0)
+        single = _in_dtype(probe, point, np.float32) if 1.2e-38 < abs(point) < 1e38 else None
     with mpmath.workdps(30):  # agreeing with floats to 1e-14, 30 digits are not both wrong
         quick = probe.value(mpmath.mpf(point))
     if single is not None and single.dtype == np.float32 and _fails_in_float32(single, quick):
@@ -550,6 +570,13 @@ def _side_branch(
     return None
 
 
+#: How far out a side form must hold, at least, to be used at all.  One that fails
+#: beyond it (the conjugate of √(x² + exp(-x²)) - x: x²·exp(-x²) is inf·0 once x² overflows)
+#: serves up to the last check before the failure, and the part's parts are examined for
+#: what lies beyond (`_point_branches`).
+_FORM_REACH = 2.0**16
+
+
 def _proven_side_form(
     sub: sympy.Expr,
     x: sympy.Symbol,
@@ -576,8 +603,14 @@ def _proven_side_form(
     edges = [e for p, q in itertools.pairwise(checks) for e in _overflow_edges(tail, side, p, q)]
     failing = [p for p in checks if _fails_at(tail, side * p) or _worse(tail, probe, side * p)]
     failing += [p for p in edges if _worse(tail, probe, side * p)]
+    far = [p for p in failing if p >= _FORM_REACH]
+    if far:  # it holds up to the last check before it fails; the parts' own forms beyond
+        end = min(end, max((p for p in checks if p < min(far)), default=0.0))
+        failing = [p for p in failing if p < end]
+        if end < _FORM_REACH or not any(_fails_at(probe, side * p) for p in checks if p <= end):
+            return None  # not right out there either, or no better than the formula
     if failing and max(failing) >= 8.0:
-        return None  # not right out there either
+        return None
     start = max(failing, default=0.0)
     kappas = [(g, tail.kappa_float(side * g)) for g in _TAIL_GRID if start < g <= end]
     bad = [g for g, kappa in kappas if not kappa <= KAPPA]
@@ -772,11 +805,48 @@ def _same_function(probe: _Probe, tail: _Probe, side: int) -> bool:
     return True
 
 
+def _conjugate_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
+    """``sub`` as one fraction whose numerator c·√A + R is multiplied by its conjugate:
+    (c²·A - R²)/(c·√A - R), the squares multiplied out, so a root and the terms it nearly
+    equals cancel exactly (√(x² + exp(-x²)) - x = exp(-x²)/(√(x² + exp(-x²)) + x)).  The
+    roots stand aside while the fraction is formed (together() would take exp(x²) inside
+    them).  None where the numerator is not linear in one square root."""
+    size = sympy.count_ops(sub)
+    if size > _TAIL_LARGEST:
+        return None
+    split_form = _as_exponentials(_split_tails(sub, x, side), x, side)
+    bases = {p.base for p in split_form.atoms(sympy.Pow) if abs(p.exp) == sympy.S.Half}
+    if len(bases) != 1 or not next(iter(bases)).has(x):
+        return None
+    root, stand_in = sympy.sqrt(bases.pop()), sympy.Dummy("root", positive=True)
+    hidden = {root: stand_in, 1 / root: 1 / stand_in}
+    back = {stand_in: root}
+    for power in split_form.atoms(sympy.exp):  # exp(-x²) is no denominator here
+        hidden[power] = back_key = sympy.Dummy("exp", positive=True)
+        back[back_key] = power
+    numerator, denominator = sympy.fraction(sympy.together(split_form.xreplace(hidden)))
+    try:
+        poly = sympy.Poly(_multiplied_out(numerator), stand_in)
+    except sympy.PolynomialError:
+        return None
+    if poly.degree() != 1:
+        return None
+    c, rest = poly.all_coeffs()
+    if rest == 0:
+        return None
+    top = _multiplied_out(c**2 * root.base.xreplace(hidden) - rest**2)
+    form = (top / ((c * stand_in - rest) * denominator)).xreplace(back)
+    if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
+        return None
+    return form
+
+
 #: A part's forms for one side, tried in turn where no series fits there: (builder, how).
 _SIDE_FORMS: tuple[tuple[Callable[..., sympy.Expr | None], str], ...] = (
     (_tail_form, "saturating functions split into limit and tail"),
     (_scaled_quotient, "numerator and denominator divided by their largest exponential"),
     (_single_fraction, "one fraction, its numerator multiplied out"),
+    (_conjugate_form, "one fraction, its numerator's square root multiplied by its conjugate"),
 )
 
 
@@ -1057,11 +1127,15 @@ def _exact(value: float) -> sympy.Float:
 # -- a branch -----------------------------------------------------------------------------------
 
 
-def _branch(sub: sympy.Expr, x: sympy.Symbol, span: tuple[float, float]) -> SeriesBranch | None:
+def _branches_at_a_point(
+    sub: sympy.Expr, x: sympy.Symbol, span: tuple[float, float]
+) -> list[SeriesBranch]:
+    """The polynomial branch at the first candidate point where ``sub`` cancels; or, where
+    no polynomial holds across the point (a kink: sign(x), |x|), one on each side of it."""
     try:
         probe = _Probe(sub, x)
     except (TypeError, ValueError, NameError, KeyError):
-        return None
+        return []
     for x0 in _candidates(sub, x):
         if not span[0] - 1e-9 <= float(x0) <= span[1] + 1e-9:
             continue
@@ -1070,8 +1144,15 @@ def _branch(sub: sympy.Expr, x: sympy.Symbol, span: tuple[float, float]) -> Seri
             continue
         found = _build(sub, x, x0, scale, probe, span)
         if found is not None:
-            return found
-    return None
+            return [found]
+        sides = _sides(probe, x0, scale, span)
+        if len(sides) == 2 and sub.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max):
+            halves = [_build(sub, x, x0, scale, probe, span, sides=(s,)) for s in sides]
+            if all(halves):  # the point with the right half where the two meet there
+                left, right = (float(h.polynomial.subs(x, x0)) for h in halves)
+                meet = abs(left - right) <= 1e-15 * abs(right)
+                return [dataclasses.replace(h, closed=meet and h is halves[-1]) for h in halves]
+    return []
 
 
 def _suspect(probe: _Probe, x0: float, scale: float) -> bool:
@@ -1142,11 +1223,14 @@ def _sides(probe: _Probe, x0, scale: float, span: tuple[float, float]) -> tuple[
     return tuple(sides)
 
 
-def _build(sub, x, x0, scale, probe, span, reach: float = 0.0) -> SeriesBranch | None:
+def _build(
+    sub, x, x0, scale, probe, span, reach: float = 0.0, sides: tuple[int, ...] = ()
+) -> SeriesBranch | None:
     """The branch at x0: out to where κ stays below `KAPPA`, or, where no polynomial of
     that reach is found (κ stays up to the grid's top, or the reach takes in a zero of
-    the function), below `KAPPA_WIDE`; at least out to ``reach`` on each side."""
-    sides = _sides(probe, x0, scale, span)
+    the function), below `KAPPA_WIDE`; at least out to ``reach`` on each side (on the
+    ``sides`` given, or each where the formula has real values)."""
+    sides = sides or _sides(probe, x0, scale, span)
     if not sides:
         return None
     order = _order(probe, x0, scale, sides)

@@ -19,8 +19,8 @@ from ...errors import SymcalcError
 from ..rewrites import erfc, expm1, hypot, log1p
 from . import nodes as n
 from .lowering import (
-    _exp_times,
     _exp_capped,
+    _exp_times,
     _inv_one_plus,
     _log1p_small,
     _sigmoid_capped,

@@ -17,7 +17,8 @@ a file.  Each framework has:
     as one compiled call for a backward pass that is not differentiated itself);
 ``_plain(value)``
     the last derivative, plainly: arguments made tensors (arrays) of one dtype; in JAX,
-    NumPy arrays made JAX arrays (else NumPy would run the code).
+    NumPy arrays and lists made JAX arrays (else NumPy would run the code), as they are
+    for ``_differentiable``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,13 @@ def _differentiable(value, partials):
         return out, jnp.zeros_like(out) if total is None else total
 
     function.defjvp(jvp, symbolic_zeros=True)
-    return function
+
+    @functools.wraps(value)
+    def call(*args):
+        return function(*(_as_jax(a) for a in args))
+
+    call.__name__ = call.__qualname__ = value.__name__.lstrip("_")
+    return call
 
 
 def _plain(value):
@@ -79,8 +86,9 @@ def _plain(value):
 
 
 def _as_jax(a):
+    # a NumPy array or a (nested) list of numbers as a JAX array, as jax.numpy reads it
     numpy = hasattr(a, "__array__") and not isinstance(a, jax.Array)
-    return jnp.asarray(a) if numpy else a
+    return jnp.asarray(a) if numpy or isinstance(a, (list, tuple)) else a
 """
 
 _TORCH = """\

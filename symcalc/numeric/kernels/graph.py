@@ -20,6 +20,7 @@ from ..rewrites import erfc, expm1, hypot, log1p
 from . import nodes as n
 from .lowering import (
     _exp_capped,
+    _exp_times,
     _inv_one_plus,
     _log1p_small,
     _sigmoid_capped,
@@ -238,6 +239,23 @@ def _sigmoid_split_node(g: Graph, expr: _sigmoid_split) -> int:
     return g.add(n.SigmoidSplit(g.build(sign), pos, neg))
 
 
+def _exp_times_node(g: Graph, expr: _exp_times) -> int:
+    """f·exp(u) as ((p·e)/q)·e with e = exp(u/2), f = p/q: finite wherever the product
+    is; where e itself overflows, inf of the sign of p·q (XLA flushes a subnormal 1/q to
+    0, and XLA's (a/b)/c is a/(b·c): the product alone would be inf·0 = NaN there)."""
+    f, u = expr.args
+    p, q = f.as_numer_denom()
+    half = sympy.exp(u / 2)
+    e = g.build(half)
+    product = g.add(n.Mul((g.build(sympy.Mul(p, half, 1 / q)), e), (), None))
+    signs = tuple(g.add(n.Unary("np.sign", "sign", g.build(s))) for s in (p, q) if s.free_symbols)
+    sign = signs[0] if len(signs) == 1 else g.add(n.Mul(signs, (), None))
+    coeff = "INF" if p.could_extract_minus_sign() == q.could_extract_minus_sign() else "-INF"
+    overflowed = g.add(n.Mul((sign,), (), coeff)) if signs else g.const(sympy.oo)
+    beyond = g.add(n.Compare("np.equal", e, g.const(sympy.oo)))
+    return g.add(n.Select(beyond, overflowed, product))
+
+
 def _one_operand(kind: type[n.Node], transform=lambda a: a) -> Callable[[Graph, Any], int]:
     """A builder for a node of one operand, the function's argument (transformed)."""
     return lambda g, expr: g.add(kind(g.build(transform(expr.args[0]))))
@@ -348,6 +366,7 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
     ),
     _sigmoid_capped: _sigmoid_capped_node,
     _sigmoid_split: _sigmoid_split_node,
+    _exp_times: _exp_times_node,
     **dict.fromkeys(COMPARISONS, _compare),
     sympy.And: _logic,
     sympy.Or: _logic,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sympy
 
 from ...symbolic.functions import sigmoid
-from ..rewrites import log1p, logsumexp, softplus
+from ..rewrites import expm1, log1p, logsumexp, softplus
 
 __all__ = ["of_reciprocals", "pre_lower"]
 
@@ -75,6 +75,17 @@ class _sigmoid_split(_Lowered):  # noqa: N801 - internal lowering node
     definition = staticmethod(lambda u: 1 / (1 + sympy.exp(-u)))
 
 
+class _exp_times(sympy.Function):  # noqa: N801 - internal lowering node
+    """f·exp(u) for array backends, as (f·exp(u/2))·exp(u/2): finite wherever the value is
+    (exp(x)/x at x = 710 is 3.1e305), inf of the sign of f beyond."""
+
+    nargs = 2
+
+    def _eval_evalf(self, prec):
+        f, u = self.args
+        return (f * sympy.exp(u))._eval_evalf(prec)
+
+
 _RECIPROCALS = {
     sympy.cot: sympy.tan,
     sympy.sec: sympy.cos,
@@ -123,6 +134,8 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
         return 2 * t / (1 + t**2)
 
     def lower_logsumexp(e):
+        if backend == "array":
+            return _logsumexp_halved(list(e.args))
         args = list(e.args)
         acc = args[0]
         for a in args[1:]:
@@ -186,7 +199,38 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     out = out.replace(symbolic(sigmoid), lower_sigmoid)
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
-    return of_reciprocals(out)
+    out = of_reciprocals(out)
+    return _tame_growth(out) if backend == "array" else out
+
+
+def _logsumexp_halved(args: list[sympy.Expr]) -> sympy.Expr:
+    """logsumexp(args) as 2·H, H computed from the halves aₖ/2, for array backends.
+
+    A difference of arguments (categorical cross-entropy's logit gaps z₁ - z₂) overflows
+    where the value does too, but a weight in front of it need not: y·logsumexp(z₁ - z₂,
+    0) at z = (1e308, -1e308) is 0 for y = 0 (inf·0 = NaN as written) and 6e307 for
+    y = 0.3.  The halves never overflow, and H meets the weight first (2·y·H); the NumPy
+    kernels recompute such elements in extended range, array backends have none.  In
+    the normal range each step is the plain form scaled by exactly 2: same roundings.
+
+    Examples
+    --------
+    >>> a, b = sympy.symbols("a b")
+    >>> _logsumexp_halved([0, a - b])
+    2*(_log1p_small(exp(-2*Abs(a/2 - b/2)))/2 + Max(0, a/2 - b/2))
+    """
+    halves = [a / 2 for a in args]
+    acc = halves[0]
+    for h in halves[1:]:
+        if acc == 0:
+            acc = sympy.Max(h, 0) + _log1p_small(sympy.exp(-2 * sympy.Abs(h))) / 2
+        else:
+            # acc - h unflattened, as `pre_lower` keeps it (L lost next to z₁ = 1e16)
+            gap = sympy.Add(acc, -h, evaluate=False) if h != 0 else acc
+            acc = sympy.Max(acc, h) + _log1p_small(sympy.exp(-2 * sympy.Abs(gap))) / 2
+    # unevaluated: 2·(M + L/2) would distribute into 2·M + L, which overflows before a
+    # weight meets it (y·2·H keeps it out: SymPy distributes a number over a lone sum)
+    return sympy.Mul(2, acc, evaluate=False)
 
 
 def _scaled(extremum: type[sympy.Function], w: sympy.Expr) -> sympy.Expr:
@@ -262,3 +306,130 @@ def _split_sigmoid_signs(expr: sympy.Expr) -> sympy.Expr:
     if not split:
         return expr
     return expr.xreplace({sigmoid(a): _sigmoid_split(a) for a in split})
+
+
+#: Beyond this u, expm1(u) is exp(u) to 4e-18 relative (float64 and float32).
+_EXPM1_IS_EXP = 40
+
+
+def _grows(u: sympy.Expr, where: dict[sympy.Symbol, sympy.Interval] | None = None) -> bool:
+    """Whether exp(u) may overflow: u depends on a variable and is not known ≤ 0, nor,
+    linear in one variable, below 80 where that variable lies (``where``: a branch's)."""
+    if not u.free_symbols or u.is_nonpositive is True:
+        return False
+    if where and len(u.free_symbols) == 1:
+        (v,) = u.free_symbols
+        poly = u.as_poly(v) if v in where else None
+        if poly is not None and poly.degree() == 1:
+            a, b = poly.all_coeffs()
+            edge = where[v].sup if a > 0 else where[v].inf
+            return bool(a * edge + b > 80)
+    return True
+
+
+def _narrowed(where, cond) -> dict[sympy.Symbol, sympy.Interval]:
+    """``where`` with a branch condition on one variable (x > c, |x| < c) applied."""
+    where = dict(where or {})
+    if len(cond.free_symbols) != 1:
+        return where
+    (v,) = cond.free_symbols
+    try:
+        interval = cond.as_set()
+    except (NotImplementedError, TypeError, ValueError):
+        return where
+    if isinstance(interval, sympy.Interval):
+        where[v] = where.get(v, sympy.S.Reals).intersect(interval)
+    return where
+
+
+def _exp_part(add: sympy.Add, where=None) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr, int] | None:
+    """``add`` as A·exp(u) + B for an exponential that may overflow: (u, A, B, the number
+    of terms A collects), or None."""
+    found: dict[sympy.Expr, list[sympy.Expr]] = {}
+    for term in sympy.Add.make_args(add):
+        for factor in sympy.Mul.make_args(term):
+            if isinstance(factor, sympy.exp) and _grows(factor.args[0], where):
+                found.setdefault(factor.args[0], []).append(term)
+    if not found:
+        return None
+    u, terms = max(found.items(), key=lambda item: len(item[1]))
+    a = sympy.Add(*(t / sympy.exp(u) for t in terms))
+    if a.has(sympy.exp(u)):
+        return None
+    b = sympy.Add(*(t for t in sympy.Add.make_args(add) if t not in terms))
+    return u, a, b, len(terms)
+
+
+def _divides(rest: sympy.Expr) -> bool:
+    """Whether ``rest`` divides by a variable's expression free of exponentials (a
+    quotient of exponentials is for the cancellation pass, not this one)."""
+    if any(
+        isinstance(f, sympy.Piecewise) and all(_divides(v) for v, _ in f.args)
+        for f in sympy.Mul.make_args(rest)
+    ):
+        return True  # each branch divides (exp(x)/x's derivative)
+    q = rest.as_numer_denom()[1]
+    return bool(q.free_symbols) and not q.has(sympy.exp, expm1)
+
+
+def _tame_growth(expr: sympy.Expr, where=None) -> sympy.Expr:
+    """A factor f of an exponential that may overflow multiplies it half at a time,
+    f·exp(u/2)·exp(u/2) (`_exp_times`), for array backends, where f divides by a
+    variable's expression or collects several terms: exp(x)/x at x = 710, and
+    (x·eˣ - eˣ + 1)/x² (((eˣ - 1)/x)' where x > 1) as ((x - 1)/x²)·eˣ + 1/x², are finite
+    where the value is, and inf of its sign beyond, instead of inf or inf - inf = NaN.
+    The NumPy kernels recompute such elements in extended range; array backends have
+    none.  f·expm1(u) is f·exp(u) from u = 40 on.  Other forms are left as they are.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _tame_growth(sympy.exp(x) / x)
+    _exp_times(1/x, x)
+    >>> _tame_growth((x * sympy.exp(x) - sympy.exp(x) + 1) / x**2)
+    _exp_times((x - 1)/x**2, x) + x**(-2)
+    >>> _tame_growth(x * sympy.exp(x) + sympy.exp(x) * (1 - sympy.exp(x) / 3))
+    x*exp(x) + (1 - exp(x)/3)*exp(x)
+    """
+    if not expr.args or not expr.free_symbols:
+        return expr
+
+    def tame(e):
+        return _tame_growth(e, where)
+
+    if isinstance(expr, sympy.Piecewise):
+        pieces, seen = [], sympy.S.false
+        for value, cond in expr.args:
+            inside = _narrowed(where, sympy.And(cond, sympy.Not(seen)))
+            pieces.append((_tame_growth(value, inside), cond))
+            seen = sympy.Or(seen, cond)
+        if all(new is old for (new, _), (old, _) in zip(pieces, expr.args, strict=True)):
+            return expr
+        return sympy.Piecewise(*pieces)
+    if isinstance(expr, sympy.Mul):
+        factors = sympy.Mul.make_args(expr)
+        for i, f in enumerate(factors):
+            rest = sympy.Mul(*factors[:i], *factors[i + 1 :])
+            if not rest.free_symbols:
+                continue
+            if isinstance(f, (sympy.exp, expm1)) and _grows(f.args[0], where):
+                u = f.args[0]
+                if not _divides(rest):
+                    continue
+                tamed = _exp_times(tame(rest), tame(u))
+                if isinstance(f, sympy.exp):
+                    return tamed
+                return sympy.Piecewise((tamed, u > _EXPM1_IS_EXP), (tame(rest) * f, True))
+            part = _exp_part(f, where) if isinstance(f, sympy.Add) else None
+            if part is not None and (part[3] > 1 or _divides(rest)):
+                u, a, b, _ = part
+                return _exp_times(tame(rest * a), tame(u)) + tame(rest * b)
+    if isinstance(expr, sympy.Add):
+        part = _exp_part(expr, where)
+        if part is not None and part[3] > 1:
+            u, a, b, _ = part
+            return _exp_times(tame(a), tame(u)) + tame(b)
+    args = [tame(a) for a in expr.args]
+    if all(new is old for new, old in zip(args, expr.args, strict=True)):
+        return expr
+    return expr.func(*args)

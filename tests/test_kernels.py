@@ -502,6 +502,31 @@ def test_an_intermediate_overflow_is_recomputed_in_extended_range():
     np.testing.assert_allclose(got, [1e200, 3e300, np.sqrt(5.0) - 1, 5e-17], rtol=1e-15)
 
 
+def test_what_overflows_long_double_too_is_computed_by_mpmath():
+    """((exp(x) - 1)/x)' = (x·eˣ - eˣ + 1)/x² was NaN for +inf from x = 11357 (long double's
+    e^x overflows too: inf - inf) and in float32 from 4.4e4; sinh(x)/x'' was -inf for
+    +inf from x = -6e296.  Long double still serves where it reaches (x = 710: 3.14e305),
+    and a NaN from the domain stays NaN."""
+    first = kernel("(exp(x) - 1)/x", order=1)
+    x = np.array([710.0, 2e4, 1e10, 1.7976931348623157e308, -1e308])
+    with np.errstate(over="ignore"):
+        got = first(x)
+    truth = float((mpmath.exp(710) * 709 + 1) / mpmath.mpf(710) ** 2)
+    assert got[0] == pytest.approx(truth, rel=1e-14)
+    assert got[1:4].tolist() == [math.inf] * 3 and got[4] == 0.0  # 1/x² = 1e-616
+    with np.errstate(over="ignore"):
+        got32 = first(np.array([89.0, 4.4e4, 3e38], dtype=np.float32))
+    assert got32.dtype == np.float32 and got32[1:].tolist() == [math.inf] * 2
+    assert got32[0] == pytest.approx(float(mpmath.exp(89) * 88 / 89**2), rel=1e-5)
+    second = kernel("sinh(x)/x", order=2)
+    with np.errstate(over="ignore"):
+        assert second(np.array([-6e296, -1e300, 6e296])).tolist() == [math.inf] * 3
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        first(2e4)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(kernel("log(x) + exp(x)")(np.array([-1.0, -2e4]))).all()
+
+
 def test_a_decaying_factor_wins_over_an_overflowed_one():
     """x³·σ(-u) with u ~ x³ in gelu_tanh': inf·0 would be NaN; the product is 0."""
     k = kernel("gelu_tanh", order=1)

@@ -25,6 +25,7 @@ from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
 from .backends import BACKENDS, compile_jax, compile_numba, compile_numpy
+from .extended import ExactElements, modules_extended
 from .lowering import of_reciprocals, pre_lower
 from .ranges import FINITE, Range
 from .runtime import CHUNK, INT_OF, chunk_pool, output_array
@@ -152,7 +153,9 @@ class Kernel:
         values may overflow too: then the elements are looked at).  Those elements are
         evaluated again with ``np.longdouble`` (x86-64: exponent range to 1e4932), so an
         intermediate overflow (x² at x = 1e200 in x²/(√(x² + 1) + 1)) does not reach a
-        result that is representable; what is still not finite raises NumPy's overflow or
+        result that is representable.  Where an intermediate overflows long double too
+        (eˣ from x = 11357), mpmath computes the element (`ExactElements`: inf - inf
+        becomes the +inf it is).  What is still not finite raises NumPy's overflow or
         invalid condition under the caller's ``np.errstate``, as a ufunc would.
         """
         if result.size == 0:
@@ -180,6 +183,12 @@ class Kernel:
                 again = np.broadcast_to(self._extended(*wide), (int(bad.sum()),))
                 flat[bad] = np.asarray(again).astype(dtype)
             bad &= ~np.isfinite(flat)
+            if bad.any():  # beyond long double too: mpmath, where an intermediate overflowed
+                where = np.flatnonzero(bad)
+                exact = self._exact.values([a[where] for a in full], np.dtype(dtype))
+                known = ~np.isnan(exact)
+                flat[where[known]] = exact[known]
+                bad &= ~np.isfinite(flat)
         if bad.any():
             _signal(flat[bad])
         return result
@@ -194,10 +203,15 @@ class Kernel:
         return threading.local()
 
     @functools.cached_property
+    def _exact(self) -> ExactElements:
+        """The elements long double cannot reach, in mpmath (`ExactElements`)."""
+        return ExactElements(self.expr, self.variables, of_reciprocals(self.evaluated))
+
+    @functools.cached_property
     def _extended(self) -> Callable[..., Any]:
         """``evaluated`` as a NumPy function that keeps ``np.longdouble`` arrays long."""
         formula = of_reciprocals(self.evaluated)
-        return sympy.lambdify(self.variables, formula, modules=_modules_extended())
+        return sympy.lambdify(self.variables, formula, modules=modules_extended())
 
     def _dtype_for(self, args: Sequence[Any]) -> np.dtype:
         if self.dtype is not None:
@@ -357,32 +371,6 @@ def _signal(values: np.ndarray) -> None:
         np.subtract(np.float64(np.inf), np.float64(np.inf))  # invalid value
     if np.isinf(values).any():
         np.multiply(np.float64(np.finfo(np.float64).max), np.float64(2.0))  # overflow
-
-
-def _through_double(function: Callable[..., Any]) -> Callable[..., Any]:
-    """A SciPy function without a long double loop, applied in float64 (erf, erfc saturate
-    long before the float64 range ends)."""
-    return lambda a: function(np.asarray(a, dtype=np.float64)).astype(np.asarray(a).dtype)
-
-
-def _modules_extended() -> list:
-    """Functions for ``sympy.lambdify`` that keep long double arrays in long double
-    (SciPy is imported here, when a kernel first needs them, not at start-up)."""
-    import scipy.special
-
-    return [
-        {
-            "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
-            "softplus": lambda a: np.logaddexp(np.zeros_like(a), a),
-            "log1p": np.log1p,
-            "expm1": np.expm1,
-            "erf": _through_double(scipy.special.erf),
-            "erfc": _through_double(scipy.special.erfc),
-            "hypot": np.hypot,
-            "logsumexp": lambda *a: functools.reduce(np.logaddexp, a),
-        },
-        "numpy",
-    ]
 
 
 # -- building ----------------------------------------------------------------------------------

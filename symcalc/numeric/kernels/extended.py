@@ -1,0 +1,172 @@
+"""Elements computed again in extended range: long double, then mpmath.
+
+A kernel recomputes in ``np.longdouble`` the elements where finite inputs gave inf or
+NaN (`Kernel._finish`).  Long double's exponent ends at about 1e4932 (e^11356), so a
+formula whose terms grow faster still meets inf - inf or inf/inf there:
+((exp(x) - 1)/x)' = (x·eˣ - eˣ + 1)/x² is NaN from x = 11357 on, where its value is +inf
+in any float, and sinh(x)/x'' came out -inf for +inf from x = -6e296.  Those elements,
+and only those (an intermediate of the long double run is inf or NaN: a NaN from the
+domain, log(-1), has none), are evaluated by mpmath, whose exponents have no bound, and
+rounded to the kernel's dtype (±inf where the value is beyond its largest number).
+mpmath is asked only where it is cheap: every function's argument and every exponent a
+finite float, and no periodic function's argument beyond 2^50 (sin(cosh(x)) at x = 2^40
+would need π to 10^11 digits); the value counts where two precisions agree to 1e-18.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import mpmath
+import numpy as np
+import sympy
+
+from ..rewrites import MPMATH_FUNCTIONS
+
+__all__ = ["ExactElements", "modules_extended"]
+
+#: mpmath's precision is global: one evaluation at a time.
+_MPMATH = threading.Lock()
+#: Working digits tried in turn; a value counts where two in a row agree to 1e-18.
+_DIGITS = (20, 40, 80, 160, 320)
+_PERIODIC = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
+
+
+class ExactElements:
+    """``expr`` of ``variables`` at single elements, in mpmath, where a long double run of
+    ``evaluated`` (the kernel's own form) overflowed on the way.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> f = sympy.exp(x) - sympy.exp(x - 1)
+    >>> exact = ExactElements(f, (x,), f)
+    >>> exact.values([np.array([12000.0])], np.dtype(np.float64)).tolist()
+    [inf]
+    """
+
+    def __init__(self, expr: sympy.Expr, variables: Sequence[sympy.Symbol], evaluated: sympy.Expr):
+        self._expr, self._variables, self._evaluated = expr, tuple(variables), evaluated
+
+    def values(self, arguments: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
+        """The value at each element of ``arguments`` (float arrays of one length) rounded
+        to ``dtype``; NaN where the long double run met no overflow, mpmath cannot be
+        asked cheaply, or gives no real value."""
+        n = len(arguments[0]) if arguments else 1
+        out = np.full(n, np.nan, dtype=dtype)
+        wide = [np.asarray(a, dtype=np.longdouble) for a in arguments]
+        with np.errstate(all="ignore"):
+            overflowed = self._overflowed(wide)
+            reachable = self._reachable([np.asarray(a, dtype=np.float64) for a in arguments])
+        for i in np.flatnonzero(overflowed & reachable):
+            value = self._value([float(a[i]) for a in arguments])
+            if value is not None:
+                with np.errstate(over="ignore"):
+                    out[i] = dtype.type(value)
+        return out
+
+    def _value(self, point: list[float]) -> float | None:
+        previous = None
+        with _MPMATH:
+            for digits in _DIGITS:
+                with mpmath.workdps(digits):
+                    try:
+                        value = self._mpmath(*(mpmath.mpf(p) for p in point))
+                    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                        return None
+                    if isinstance(value, mpmath.mpc):
+                        if value.imag != 0:
+                            return None
+                        value = value.real
+                    if not isinstance(value, mpmath.mpf) or not mpmath.isfinite(value):
+                        return None
+                    if previous is not None and (
+                        value == previous or abs(value - previous) <= 1e-18 * abs(value)
+                    ):
+                        return _rounded(value)
+                    previous = value
+        return None
+
+    def _overflowed(self, wide: list[np.ndarray]) -> np.ndarray:
+        """Whether some intermediate of ``evaluated`` is infinite in long double (not NaN
+        alone: log(-1) is no overflow)."""
+        flags = np.zeros(len(wide[0]) if wide else 1, dtype=bool)
+        for value in self._intermediates(*wide):
+            flags |= np.isinf(np.broadcast_to(np.asarray(value, dtype=complex), flags.shape))
+        return flags
+
+    def _reachable(self, arguments: list[np.ndarray]) -> np.ndarray:
+        finite, periodic = self._arguments(*arguments)
+        flags = np.ones(len(arguments[0]) if arguments else 1, dtype=bool)
+        for value in finite:
+            flags &= np.isfinite(np.broadcast_to(np.asarray(value, dtype=complex), flags.shape))
+        for value in periodic:
+            size = np.abs(np.broadcast_to(np.asarray(value, dtype=complex), flags.shape))
+            flags &= size < 2.0**50
+        return flags
+
+    @functools.cached_property
+    def _intermediates(self) -> Callable:
+        nodes = [
+            n
+            for n in sympy.preorder_traversal(self._evaluated)
+            if isinstance(n, sympy.Expr)
+            and n.free_symbols
+            and not n.is_Symbol
+            and not isinstance(n, sympy.Piecewise)
+        ]
+        return sympy.lambdify(self._variables, nodes or [sympy.S.Zero], modules=modules_extended())
+
+    @functools.cached_property
+    def _arguments(self) -> Callable:
+        nodes = list(sympy.preorder_traversal(self._expr))
+        functions = [n for n in nodes if isinstance(n, sympy.Function)]
+        finite = [a for n in functions for a in n.args]
+        finite += [n.exp for n in nodes if isinstance(n, sympy.Pow)]
+        periodic = [n.args[0] for n in functions if isinstance(n, _PERIODIC)]
+        from ..rewrites import NUMPY_MODULES
+
+        return sympy.lambdify(
+            self._variables, [finite or [0], periodic or [0]], modules=NUMPY_MODULES
+        )
+
+    @functools.cached_property
+    def _mpmath(self) -> Callable:
+        return sympy.lambdify(self._variables, self._expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+
+
+def _rounded(value: mpmath.mpf) -> float:
+    """``value`` as the nearest float64, ±inf beyond the largest, ±0 below the smallest."""
+    if abs(value) > mpmath.mpf(np.finfo(np.float64).max) * (1 + mpmath.mpf(2) ** -54):
+        return float("inf") if value > 0 else float("-inf")
+    return float(value)
+
+
+def _through_double(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A SciPy function without a long double loop, applied in float64 (erf, erfc saturate
+    long before the float64 range ends)."""
+    return lambda a: function(np.asarray(a, dtype=np.float64)).astype(np.asarray(a).dtype)
+
+
+def modules_extended() -> list:
+    """Functions for ``sympy.lambdify`` that keep long double arrays in long double
+    (SciPy is imported here, when a kernel first needs them, not at start-up)."""
+    import scipy.special
+
+    return [
+        {
+            "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+            "softplus": lambda a: np.logaddexp(np.zeros_like(a), a),
+            "log1p": np.log1p,
+            "expm1": np.expm1,
+            "erf": _through_double(scipy.special.erf),
+            "erfc": _through_double(scipy.special.erfc),
+            "hypot": np.hypot,
+            "logsumexp": lambda *a: functools.reduce(np.logaddexp, a),
+        },
+        "numpy",
+    ]

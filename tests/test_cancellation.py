@@ -307,6 +307,8 @@ def test_formulas_that_cancel_in_a_tail_no_series_fits_are_split_into_limits_and
 GROWING_QUOTIENTS = [
     ("x*exp(x)/(1 + x*exp(x))", 2, {1}),
     ("exp(x**2)/(exp(x**2) + x)", 1, {1, -1}),
+    # a rational power of the growing sum: (x²·exp(x²) + 1)^(3/2), 0 for 1e-281 at 25.5
+    ("sqrt(x**2 + exp(-x**2)) - abs(x)", 2, {1, -1}),
 ]
 QUOTIENT_POINTS = [2.0, 10.0, 26.5, 30.0, 100.0, 700.0, 1e6, -2.0, -18.5, -26.0, -1e3]
 
@@ -315,7 +317,8 @@ QUOTIENT_POINTS = [2.0, 10.0, 26.5, 30.0, 100.0, 700.0, 1e6, -2.0, -18.5, -26.0,
 def test_quotients_of_growing_exponentials_are_divided_through_by_the_largest(text, order, sides):
     """(x·exp(x)/(1 + x·exp(x)))'' was NaN with an invalid-value warning at x = 1e6 (the
     value underflows to -0) and 0 for -1.3e-13 at x = 26.5 in float32; exp(x²)/(exp(x²) +
-    x)' was 0 for 3.5e-291 at x = -26 and NaN from |x| = 1e3."""
+    x)' was 0 for 3.5e-291 at x = -26 and NaN from |x| = 1e3; (√(x² + exp(-x²)) - |x|)''
+    0 for 1.4e-292 at x = -26."""
     expr = _derivative(text, order)
     k = kernel(expr)
     tails = [b for b in k.branches if isinstance(b, TailBranch)]

@@ -754,7 +754,8 @@ def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr 
             for f in sympy.Mul.make_args(term)
             if isinstance(f, sympy.exp)
         ]
-        if not (base.is_Add and power.is_Integer and power > 0 and rates):
+        # (a rational power too: (E·A)^p = E^p·A^p for E = exp(u) > 0, A > 0 where real)
+        if not (base.is_Add and power.is_Rational and power > 0 and rates):
             factors.append(factor)
             continue
         rate, exponent = max(rates, key=lambda r: r[0])

@@ -527,6 +527,25 @@ def test_what_overflows_long_double_too_is_computed_by_mpmath():
         assert np.isnan(kernel("log(x) + exp(x)")(np.array([-1.0, -2e4]))).all()
 
 
+def test_a_constant_beside_one_exponential_and_a_factor_inside_a_root_do_not_overflow():
+    """log(exp(x) + 2) (softplus(softplus(x)) as SymPy writes it) was inf for 1e8 from
+    x = 11357, where even long double's exp overflows: it is logsumexp(log 2, x) now.
+    4x/√(4x² + 1) was 0 for 2 from x = 2^1023, where 2x overflows inside hypot(2x, 1) and
+    x/inf is 0: it is 2x/hypot(x, 1/2) now."""
+    x = np.array([1e8, 1e300, -1e308, 30.0, -3.0])
+    with np.errstate(all="raise"):
+        got = kernel("log(1 + exp(log(1 + exp(x))))")(x)
+    truth = [float(mpmath.log(mpmath.exp(mpmath.mpf(t)) + 2)) for t in x.tolist()]
+    np.testing.assert_allclose(got, truth, rtol=1e-15)
+    top = np.array([2.0**1023, 1.7976931348623157e308, -1e308, 1e8, 0.25])
+    with np.errstate(all="raise"):
+        got = kernel("sqrt(1 + abs(2*x)**2)", order=1)(top)
+    truth = [
+        float(4 * mpmath.mpf(t) / mpmath.sqrt(4 * mpmath.mpf(t) ** 2 + 1)) for t in top.tolist()
+    ]
+    np.testing.assert_allclose(got, truth, rtol=1e-15)
+
+
 def test_a_decaying_factor_wins_over_an_overflowed_one():
     """x³·σ(-u) with u ~ x³ in gelu_tanh': inf·0 would be NaN; the product is 0."""
     k = kernel("gelu_tanh", order=1)

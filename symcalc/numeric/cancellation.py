@@ -298,9 +298,10 @@ def series_branches(
 # -- any formula at infinity --------------------------------------------------------------------
 
 #: Where a formula is checked at large |x|: x = ±2^k.  Enough to see a factor under- or
-#: overflow on the way (1/x⁴ is subnormal from 2^256, 1/x² from 2^512) or the formula
-#: cancel in the tails (its error grows with |x|, so a later point sees it).
-_FAR_EXPONENTS = (16, 40, 100, 200, 300, 400, 600, 800, 1000)
+#: overflow on the way (1/x⁴ is subnormal from 2^256, 1/x² from 2^512; 2x overflows at
+#: 2^1023) or the formula cancel in the tails (its error grows with |x|, so a later point
+#: sees it).
+_FAR_EXPONENTS = (16, 40, 100, 200, 300, 400, 600, 800, 1000, 1023)
 #: Where exponential tails are checked: x = ±2^k while exp(±x) is representable.  A sum
 #: whose terms grow like x and differ by exp(-x) (log(exp(x) + 1) - x) cancels there,
 #: and no power of 1/x describes the difference.

@@ -706,7 +706,10 @@ def _exp_terms(arg: sympy.Expr) -> list[sympy.Expr] | None:
             out.append(rest.args[0] + sympy.log(coeff))
         else:
             return None
-    return out if sum(1 for t in arg.args if t.has(sympy.exp)) >= 2 else None
+    exponentials = sum(1 for t in arg.args if t.has(sympy.exp))
+    if exponentials >= 2 or exponentials == 1 and _one_plus(arg) is None:
+        return out  # (1 + exp(u) is softplus's; exp(u) + 2 is logsumexp(u, log 2))
+    return None
 
 
 def _logsumexp_query(e):
@@ -847,8 +850,12 @@ def _hypot_query(e):
 
 def _hypot_value(e, context):
     a, b = _squares(e.base)
-    root = hypot(a, b) if a.free_symbols else hypot(b, a)
-    return root ** (2 * e.exp)
+    if not a.free_symbols:
+        a, b = b, a
+    scale, rest = a.as_coeff_Mul()
+    if abs(scale) > 1:  # hypot(2x, 1) = 2·hypot(x, 1/2): 2x overflows from x = 2^1023
+        return (abs(scale) * hypot(rest, b / abs(scale))) ** (2 * e.exp)
+    return hypot(a, b) ** (2 * e.exp)
 
 
 def _radical(term: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr, int] | None:
@@ -1146,6 +1153,7 @@ RULES: tuple[Rewrite, ...] = (
         examples=(
             (sympy.log(sympy.exp(u) + sympy.exp(2 * u)), logsumexp(u, 2 * u)),
             (sympy.log(sympy.exp(u) + sympy.exp(v) + 2), logsumexp(sympy.log(2), u, v)),
+            (sympy.log(sympy.exp(u) + 2), logsumexp(sympy.log(2), u)),  # log(inf) from u = 710
         ),
     ),
     Rewrite(
@@ -1205,13 +1213,16 @@ RULES: tuple[Rewrite, ...] = (
     ),
     Rewrite(
         "hypot",
-        "(a² + b²)^(k/2) -> hypot(a, b)^k, no overflow or underflow of the squares",
+        "(a² + b²)^(k/2) -> hypot(a, b)^k, no overflow or underflow of the squares "
+        "(hypot(c·u, b) = c·hypot(u, b/c) for a number c > 1)",
         _hypot_query,
         _hypot_value,
         examples=(
             (sympy.sqrt(u**2 + 4), hypot(u, 2)),
             (sympy.sqrt(u**2 + v**2), hypot(u, v)),
             ((u**2 + 1) ** sympy.Rational(-3, 2), hypot(u, 1) ** -3),
+            # a factor > 1 taken out: 4u/hypot(2u, 1) was 0 for 2 from u = 2^1023
+            (sympy.sqrt(4 * u**2 + 1), 2 * hypot(u, sympy.Rational(1, 2))),
         ),
     ),
     Rewrite(

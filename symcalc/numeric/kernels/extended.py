@@ -33,6 +33,9 @@ _MPMATH = threading.Lock()
 #: Working digits tried in turn; a value counts where two in a row agree to 1e-18.
 _DIGITS = (20, 40, 80, 160, 320)
 _PERIODIC = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
+#: What building or running the checks may raise where a function has no printer or no
+#: loop for the dtype (the retry is then not made; the element stays as it was).
+_CANNOT = (TypeError, ValueError, NameError, KeyError, AttributeError, NotImplementedError)
 
 
 class ExactElements:
@@ -59,9 +62,12 @@ class ExactElements:
         n = len(arguments[0]) if arguments else 1
         out = np.full(n, np.nan, dtype=dtype)
         wide = [np.asarray(a, dtype=np.longdouble) for a in arguments]
-        with np.errstate(all="ignore"):
-            overflowed = self._overflowed(wide)
-            reachable = self._reachable([np.asarray(a, dtype=np.float64) for a in arguments])
+        try:
+            with np.errstate(all="ignore"):
+                overflowed = self._overflowed(wide)
+                reachable = self._reachable([np.asarray(a, dtype=np.float64) for a in arguments])
+        except _CANNOT:  # a function with no long double or float loop: no retry
+            return out
         for i in np.flatnonzero(overflowed & reachable):
             value = self._value([float(a[i]) for a in arguments])
             if value is not None:
@@ -125,7 +131,7 @@ class ExactElements:
     def _arguments(self) -> Callable:
         nodes = list(sympy.preorder_traversal(self._expr))
         functions = [n for n in nodes if isinstance(n, sympy.Function)]
-        finite = [a for n in functions for a in n.args]
+        finite = [a for n in functions for a in n.args if isinstance(a, sympy.Expr)]
         finite += [n.exp for n in nodes if isinstance(n, sympy.Pow)]
         periodic = [n.args[0] for n in functions if isinstance(n, _PERIODIC)]
         from ..rewrites import NUMPY_MODULES

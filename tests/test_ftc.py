@@ -17,7 +17,7 @@ import pytest
 import sympy
 from test_quadrature import mp_integral
 
-from symcalc import SymcalcError, check_ftc
+from symcalc import SymcalcError, check_ftc, parse
 from symcalc.numeric.ftc import FTCCheck, default_lower_limit
 from symcalc.symbolic.catalog import CATALOG, catalog, univariate_entry
 from symcalc.symbolic.functions import symbol
@@ -369,3 +369,12 @@ def test_the_accumulation_is_summed_outwards_from_a(f):
     with mpmath.workdps(50):
         exact = np.array([float(g(mpmath.mpf(float(t))) - g(0)) for t in check.x])
     assert np.all(np.abs(check.accumulation - exact) <= 1e-12 * np.maximum(1, np.abs(exact)))
+
+
+def test_a_cube_root_is_checked_where_it_is_real_with_its_antiderivative():
+    """x**(1/3) is the principal root: real on [0, ∞).  Its F was refused ('f is not real at
+    any point tried') and the check ran on [-5, 5] without one."""
+    check = check_ftc("x**(1/3)")
+    assert check.x_range == (0.0, 5.0)
+    assert check.antiderivative.antiderivative == parse("3*x**(4/3)/4")
+    assert check.symbolic_held and check.numeric_held

@@ -680,11 +680,23 @@ def _singular_points(
     for end, inner in ((0, 1), (-1, -2)):
         if bad[end] and not bad[inner]:
             found.add(float(grid[end]))
+        elif not bad[end] and _blows_up_at_end(kern, float(grid[end]), float(grid[inner])):
+            found.add(float(grid[end]))
     gap = 1e-9 * (high - low)
     for pole in _poles_between(kern, grid, values):  # the same pole, found twice, is one
         if all(abs(pole - known) > gap for known in found):
             found.add(pole)
     return sorted(found)
+
+
+def _blows_up_at_end(kern, end: float, inner: float) -> bool:
+    """Whether f grows without bound at an end of the range that is finite in floats only by
+    rounding (1/sqrt(2x² - 4) at the float next to √2, inside the domain: about 1e8): |f|
+    there exceeds |f| 1e-4 of a grid step inward a thousandfold.  Such an end is left out
+    like a pole; no quadrature resolves the panel that reaches it."""
+    step = 1e-4 * (inner - end)
+    near, at = _values(kern, np.array([end + step, end]))
+    return bool(np.isfinite(near) and abs(at) > 1e3 * (1.0 + abs(near)))
 
 
 #: |f| at a pole found between grid points exceeds its grid neighbours this many times.

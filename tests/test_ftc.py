@@ -398,3 +398,14 @@ def test_an_end_of_the_range_where_f_blows_up_is_left_out_like_a_pole(text, F, e
     assert check.x_range[0] == pytest.approx(end, abs=1e-15)
     assert check.singular == (check.x_range[0],)
     assert check.held and check.accumulation_error < 1e-12
+
+
+def test_an_f_whose_antiderivative_formula_is_undefined_at_a_takes_its_limit_there():
+    """x³/log(x)² from a = 0 (where f = 0): F = -E₂(-4 log x)/log x is undefined at 0 itself,
+    so every F(x) - F(a) was NaN and a right F FAILED; F(0⁺) = 0 is its limit."""
+    check = check_ftc("x**3/log(x)**2")
+    assert check.a == 0.0 and check.singular == (1.0,)
+    assert check.held and check.accumulation_error < 1e-10
+    F = check.antiderivative.antiderivative
+    x = check.antiderivative.variable
+    assert abs(sympy.N(F.subs(x, sympy.Rational(1, 10**8)), 30)) < 1e-30  # F(0⁺) = 0

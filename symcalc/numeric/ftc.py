@@ -766,7 +766,7 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     accumulated, converged = _accumulation(kern, a, grid)
     accumulation_error, accumulation_ok = None, True
     if F is not None:
-        F_a = F(a)
+        F_a = _start_value(F, a, low, high)
         exact = np.array([_float_difference(F(float(v)), F_a) for v in grid])
         # an end of the range where F's formula is undefined though f is not (sqrt(16x² - 9)/x
         # at 3/4: F's pieces hold for x > 3/4) is not compared; anywhere else NaN fails
@@ -802,6 +802,21 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
         derivative_error=float(np.max(deviation)) if deviation.size else 0.0,
         checked=int(checked.size),
     )
+
+
+def _start_value(F, a: float, low: float, high: float):
+    """F(a), or where F's formula is undefined at a though f is finite there (x³/log(x)²
+    from a = 0: F = -E₂(-4 log x)/log x), its limit: F a hair inside the piece, 1e-20·|a|
+    away, which moves F(a) by about f(a)·1e-20.  Undefined (NaN) if the two sides differ."""
+    value = F(a)
+    if not isinstance(value, float):  # an mpmath number: defined
+        return value
+    hair = 1e-20 * max(1.0, abs(a))
+    sides = [F(a, offset) for offset in (hair, -hair) if low <= a + offset <= high]
+    sides = [v for v in sides if not isinstance(v, float)]
+    if not sides or abs(sides[0] - sides[-1]) > 1e-15 * max(1.0, abs(sides[0])):
+        return value
+    return sides[0]
 
 
 def _float_difference(value, start) -> float:

@@ -409,3 +409,14 @@ def test_an_f_whose_antiderivative_formula_is_undefined_at_a_takes_its_limit_the
     F = check.antiderivative.antiderivative
     x = check.antiderivative.variable
     assert abs(sympy.N(F.subs(x, sympy.Rational(1, 10**8)), 30)) < 1e-30  # F(0⁺) = 0
+
+
+def test_a_domain_sympy_does_not_find_is_cut_where_f_is_finite():
+    """SymPy finds no domain for x**log(x**log(x**log(x))) (SymPy's heurisch tests): the
+    default range [-5, 5] was refused ('f is not finite at -5'); it is cut to (0, 5]."""
+    check = check_ftc("x**log(x**log(x**log(x)))", timeout=1)
+    low, high = check.x_range
+    assert 0 < low <= 0.01 and high == 5.0
+    assert check.numeric_held
+    truth = mpmath.mpf(5) ** (mpmath.log(5) ** 3)  # f(5), the last grid point
+    assert check.x[-1] == 5.0 and abs(check.values[-1] / truth - 1) < 1e-12

@@ -505,6 +505,8 @@ def check_ftc(
     domain = _real_domain(entry, timeout)
     if x_range is None:  # sqrt(x): [0, 5], not [-5, 5] where half of it is not real
         low, high = _on_domain(domain, low, high)
+        if domain is None:  # SymPy found no domain: where f is finite, as the kernel says
+            low, high = _finite_stretch(kern, low, high)
     if isinstance(points, bool) or not isinstance(points, int) or not 11 <= points <= 100_000:
         raise SymcalcError(
             f"`points` must be a whole number from 11 to 100000, got {points!r}", parameter="points"
@@ -607,6 +609,23 @@ def check_ftc(
 def _real_domain(entry: Entry, timeout: float) -> sympy.Set | None:
     """Where f is real and continuous, as SymPy finds it within ``timeout``; None if not."""
     return real_domain_within(entry.expr, entry.variable, timeout)
+
+
+def _finite_stretch(kern, low: float, high: float, count: int = 1001) -> tuple[float, float]:
+    """[low, high] cut to the stretch where f is finite at ``count`` grid points (the one
+    holding 0, else the longest; the first grid points where f is finite), or as it is.
+    x**log(x**log(x**log(x))), whose domain SymPy does not find, is checked on (0, 5]."""
+    grid = np.linspace(low, high, count)
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(_values(kern, grid))
+    if finite.all() or not finite.any():
+        return low, high
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
+    runs = [(int(i), int(j) - 1) for i, j in zip(edges[::2], edges[1::2], strict=True)]
+    runs = [r for r in runs if r[1] > r[0]] or runs
+    holding = [r for r in runs if grid[r[0]] <= 0.0 <= grid[r[1]]]
+    first, last = holding[0] if holding else max(runs, key=lambda r: r[1] - r[0])
+    return float(grid[first]), float(grid[last])
 
 
 def _on_domain(domain: sympy.Set | None, low: float, high: float) -> tuple[float, float]:

@@ -17,7 +17,7 @@ import pytest
 import sympy
 from test_quadrature import mp_integral
 
-from symcalc import SymcalcError, check_ftc
+from symcalc import SymcalcError, check_ftc, parse
 from symcalc.numeric.ftc import FTCCheck, default_lower_limit
 from symcalc.symbolic.catalog import CATALOG, catalog, univariate_entry
 from symcalc.symbolic.functions import symbol
@@ -369,3 +369,54 @@ def test_the_accumulation_is_summed_outwards_from_a(f):
     with mpmath.workdps(50):
         exact = np.array([float(g(mpmath.mpf(float(t))) - g(0)) for t in check.x])
     assert np.all(np.abs(check.accumulation - exact) <= 1e-12 * np.maximum(1, np.abs(exact)))
+
+
+def test_a_cube_root_is_checked_where_it_is_real_with_its_antiderivative():
+    """x**(1/3) is the principal root: real on [0, ∞).  Its F was refused ('f is not real at
+    any point tried') and the check ran on [-5, 5] without one."""
+    check = check_ftc("x**(1/3)")
+    assert check.x_range == (0.0, 5.0)
+    assert check.antiderivative.antiderivative == parse("3*x**(4/3)/4")
+    assert check.symbolic_held and check.numeric_held
+
+
+@pytest.mark.parametrize(
+    ("text", "F", "end"),
+    [
+        ("1/sqrt(2*x**2 - 4)", "sqrt(2)*log(2*x + sqrt(2)*sqrt(2*x**2 - 4))/2", math.sqrt(2)),
+        (
+            "1/sqrt(x**2/3 + 2*x + 3/2)",
+            "sqrt(3)*log(2*x/3 + 2*sqrt(3)*sqrt(x**2/3 + 2*x + 3/2)/3 + 2)",
+            -3 + 3 * math.sqrt(2) / 2,
+        ),
+    ],
+)
+def test_an_end_of_the_range_where_f_blows_up_is_left_out_like_a_pole(text, F, end):
+    """The range is cut to f's domain at an irrational end; its float lies just inside, where
+    f is 1e8 and finite: the panel reaching it was integrated to 1e-6 and the right F FAILED."""
+    check = check_ftc(text, antiderivative=F, timeout=2)
+    assert check.x_range[0] == pytest.approx(end, abs=1e-15)
+    assert check.singular == (check.x_range[0],)
+    assert check.held and check.accumulation_error < 1e-12
+
+
+def test_an_f_whose_antiderivative_formula_is_undefined_at_a_takes_its_limit_there():
+    """x³/log(x)² from a = 0 (where f = 0): F = -E₂(-4 log x)/log x is undefined at 0 itself,
+    so every F(x) - F(a) was NaN and a right F FAILED; F(0⁺) = 0 is its limit."""
+    check = check_ftc("x**3/log(x)**2")
+    assert check.a == 0.0 and check.singular == (1.0,)
+    assert check.held and check.accumulation_error < 1e-10
+    F = check.antiderivative.antiderivative
+    x = check.antiderivative.variable
+    assert abs(sympy.N(F.subs(x, sympy.Rational(1, 10**8)), 30)) < 1e-30  # F(0⁺) = 0
+
+
+def test_a_domain_sympy_does_not_find_is_cut_where_f_is_finite():
+    """SymPy finds no domain for x**log(x**log(x**log(x))) (SymPy's heurisch tests): the
+    default range [-5, 5] was refused ('f is not finite at -5'); it is cut to (0, 5]."""
+    check = check_ftc("x**log(x**log(x**log(x)))", timeout=1)
+    low, high = check.x_range
+    assert 0 < low <= 0.01 and high == 5.0
+    assert check.numeric_held
+    truth = mpmath.mpf(5) ** (mpmath.log(5) ** 3)  # f(5), the last grid point
+    assert check.x[-1] == 5.0 and abs(check.values[-1] / truth - 1) < 1e-12

@@ -538,7 +538,7 @@ def test_antiderivative_bad_input():
         "acosh(x)/x**2",
         "abs(x - 1)**3 + log(x)",
         "x**(3/2) - tanh(x)",
-        "x**(1/3)",  # a cube root: left to SymPy
+        "x**(1/3)",  # a cube root: the principal root, as for an even one
         "log(x + 1)",  # log of more than the variable: left to SymPy
     ],
 )
@@ -550,10 +550,48 @@ def test_the_plain_domain_is_what_sympy_finds(text):
     f = expand_named(parse(text))
     x = symbol("x")
     fast = domains._plain_domain(f, x)
-    if text in ("x**(1/3)", "log(x + 1)"):
+    if text == "log(x + 1)":
         assert fast is None
     else:
         assert fast == domains._domain(f, x)
+
+
+@pytest.mark.parametrize(
+    ("text", "domain"),
+    [
+        ("x**(1/3)", sympy.Interval(0, sympy.oo)),
+        ("(x + 1)**(1/3)", sympy.Interval(-1, sympy.oo)),
+        ("(x + 1)**(-2/3) + x", sympy.Interval.open(-1, sympy.oo)),
+        (
+            "x*(x**2 - 1)**(1/3)",
+            sympy.Union(sympy.Interval(-sympy.oo, -1), sympy.Interval(1, sympy.oo)),
+        ),
+    ],
+)
+def test_an_odd_root_is_the_principal_root_real_where_its_base_is_not_negative(text, domain):
+    """SymPy's continuous_domain calls u**(1/3) real everywhere; the principal root the
+    expression means (SymPy's evalf, mpmath) is complex where u < 0."""
+    from symcalc.symbolic import domains
+
+    f = expand_named(parse(text))
+    x = symbol("x")
+    assert domains._domain(f, x) == domain
+    outside = -3 if domain.inf > -sympy.oo else sympy.Rational(1, 2)
+    assert sympy.im(f.subs(x, outside).evalf(30)) != 0  # principal: not real off the domain
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x**(1/3)", "3*x**(4/3)/4"),  # was 'f is not real at any point tried'
+        ("7*x**(2/3)/5", "21*x**(5/3)/25"),
+        ("x**1000", "x**1001/1001"),  # f beyond a double at most sample points
+    ],
+)
+def test_a_function_real_on_part_of_its_sampled_interval_still_gets_its_answer(text, expected):
+    result = antiderivative(text, timeout=BUDGET)
+    assert result.antiderivative == parse(expected)
+    assert judge(result) == "right"
 
 
 def test_an_answer_a_method_ran_out_of_time_for_is_not_remembered_for_larger_budgets():

@@ -93,6 +93,9 @@ VALID = [
     (r"x \cdot -y", -x * y),
     (r"\infty", oo),
     (r"-\infty", -oo),
+    # a command whose arguments delimit it stands after ^ like one token (SymPy's corpus)
+    (r"x^\frac{1}{2} + e^\sqrt{x}", sqrt(x) + exp(sqrt(x))),
+    (r"2^\tfrac12 y", sqrt(2) * y),
 ]
 
 
@@ -132,6 +135,7 @@ INVALID = [
     (r"x^23", r"put '23' in braces after ^", 3),
     (r"x^-1", r"the exponent after '^' at column 2 needs braces", 2),
     (r"x^2^3", r"double superscript at column 4", 4),
+    (r"x^\frac{d}{dx} x", r"a derivative after '^' at column 3 needs braces", 3),
     (r"x^{2}_1", r"put the subscript before the exponent", 6),
     (r"\sin^{-1} x", r"'\sin^{-1}' at column 1 is ambiguous", 1),
     (r"$sin x$", r"'sin' at column 2 would be read as the product s*i*n; write \sin", 2),

@@ -457,6 +457,47 @@ def test_a_constant_is_accepted_exactly_when_it_is_real(text, truth, mp_digits):
                 parse(written)
 
 
+@pytest.mark.parametrize(
+    ("text", "wrt", "truth"),
+    [  # SymPy's named real constants are numbers, never the variable differentiated by
+        ("a*EulerGamma + a**2", None, lambda a: mpmath.euler + 2 * a),
+        ("GoldenRatio**t", None, lambda t: mpmath.phi**t * mpmath.log(mpmath.phi)),
+        ("Catalan*x**2 + TribonacciConstant", None, lambda x: 2 * mpmath.catalan * x),
+        # SymPy's number constructors and root(u, n), as SymPy's own tests write them
+        ("(x + 1)**Rational(3, 2) + S(1)/2*x", "x", lambda x: 1.5 * mpmath.sqrt(x + 1) + 0.5),
+        (
+            "root(x, 3)*Integer(6) + Float(2.5)*x",
+            "x",
+            lambda x: 2 * x ** (-mpmath.mpf(2) / 3) + 2.5,
+        ),
+    ],
+)
+def test_sympy_constants_and_number_constructors_read_as_sympy_means_them(text, wrt, truth):
+    from symcalc import derivative
+
+    d = derivative(text, wrt=wrt)
+    (var,) = d.free_symbols
+    for point in (0.7, 1.9):
+        assert abs(complex(d.subs(var, point).evalf(30)) - truth(mpmath.mpf(point))) < 1e-20
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("I*a + a**2", "'I' is SymPy's imaginary unit; symcalc works with real numbers"),
+        ("exp(zoo*x)", "'zoo' is SymPy's complex infinity, not a real number"),
+        ("nan + x", "'nan' is SymPy's 'not a number'"),
+        ("Rational(x, 2)", r"Rational\(\) takes whole numbers, got Rational\(x, 2\)"),
+        ("Integer(2.5)*x", r"Integer\(\) takes a whole number"),
+        ("root(x, 3, 1)", r"root\(\) takes 2 arguments, got 3"),
+    ],
+)
+def test_sympy_names_that_are_not_real_numbers_are_refused(text, message):
+    with pytest.raises(ParseError, match=message) as info:
+        parse(text)
+    assert "\n" not in str(info.value)
+
+
 def test_functions_of_variables_are_taken_on_their_real_domain():
     assert parse("asin(x)") == sympy.asin(x)
     assert parse("sqrt(x)") == sympy.sqrt(x)

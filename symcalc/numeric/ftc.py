@@ -505,6 +505,8 @@ def check_ftc(
     domain = _real_domain(entry, timeout)
     if x_range is None:  # sqrt(x): [0, 5], not [-5, 5] where half of it is not real
         low, high = _on_domain(domain, low, high)
+        if domain is None:  # SymPy found no domain: where f is finite, as the kernel says
+            low, high = _finite_stretch(kern, low, high)
     if isinstance(points, bool) or not isinstance(points, int) or not 11 <= points <= 100_000:
         raise SymcalcError(
             f"`points` must be a whole number from 11 to 100000, got {points!r}", parameter="points"
@@ -609,6 +611,23 @@ def _real_domain(entry: Entry, timeout: float) -> sympy.Set | None:
     return real_domain_within(entry.expr, entry.variable, timeout)
 
 
+def _finite_stretch(kern, low: float, high: float, count: int = 1001) -> tuple[float, float]:
+    """[low, high] cut to the stretch where f is finite at ``count`` grid points (the one
+    holding 0, else the longest; the first grid points where f is finite), or as it is.
+    x**log(x**log(x**log(x))), whose domain SymPy does not find, is checked on (0, 5]."""
+    grid = np.linspace(low, high, count)
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(_values(kern, grid))
+    if finite.all() or not finite.any():
+        return low, high
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
+    runs = [(int(i), int(j) - 1) for i, j in zip(edges[::2], edges[1::2], strict=True)]
+    runs = [r for r in runs if r[1] > r[0]] or runs
+    holding = [r for r in runs if grid[r[0]] <= 0.0 <= grid[r[1]]]
+    first, last = holding[0] if holding else max(runs, key=lambda r: r[1] - r[0])
+    return float(grid[first]), float(grid[last])
+
+
 def _on_domain(domain: sympy.Set | None, low: float, high: float) -> tuple[float, float]:
     """[low, high] cut to f's real domain: of the stretches where f is real (single points
     where it is undefined, poles, bridged: the check splits there), the one holding 0,
@@ -680,11 +699,23 @@ def _singular_points(
     for end, inner in ((0, 1), (-1, -2)):
         if bad[end] and not bad[inner]:
             found.add(float(grid[end]))
+        elif not bad[end] and _blows_up_at_end(kern, float(grid[end]), float(grid[inner])):
+            found.add(float(grid[end]))
     gap = 1e-9 * (high - low)
     for pole in _poles_between(kern, grid, values):  # the same pole, found twice, is one
         if all(abs(pole - known) > gap for known in found):
             found.add(pole)
     return sorted(found)
+
+
+def _blows_up_at_end(kern, end: float, inner: float) -> bool:
+    """Whether f grows without bound at an end of the range that is finite in floats only by
+    rounding (1/sqrt(2x² - 4) at the float next to √2, inside the domain: about 1e8): |f|
+    there exceeds |f| 1e-4 of a grid step inward a thousandfold.  Such an end is left out
+    like a pole; no quadrature resolves the panel that reaches it."""
+    step = 1e-4 * (inner - end)
+    near, at = _values(kern, np.array([end + step, end]))
+    return bool(np.isfinite(near) and abs(at) > 1e3 * (1.0 + abs(near)))
 
 
 #: |f| at a pole found between grid points exceeds its grid neighbours this many times.
@@ -754,7 +785,7 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     accumulated, converged = _accumulation(kern, a, grid)
     accumulation_error, accumulation_ok = None, True
     if F is not None:
-        F_a = F(a)
+        F_a = _start_value(F, a, low, high)
         exact = np.array([_float_difference(F(float(v)), F_a) for v in grid])
         # an end of the range where F's formula is undefined though f is not (sqrt(16x² - 9)/x
         # at 3/4: F's pieces hold for x > 3/4) is not compared; anywhere else NaN fails
@@ -790,6 +821,21 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
         derivative_error=float(np.max(deviation)) if deviation.size else 0.0,
         checked=int(checked.size),
     )
+
+
+def _start_value(F, a: float, low: float, high: float):
+    """F(a), or where F's formula is undefined at a though f is finite there (x³/log(x)²
+    from a = 0: F = -E₂(-4 log x)/log x), its limit: F a hair inside the piece, 1e-20·|a|
+    away, which moves F(a) by about f(a)·1e-20.  Undefined (NaN) if the two sides differ."""
+    value = F(a)
+    if not isinstance(value, float):  # an mpmath number: defined
+        return value
+    hair = 1e-20 * max(1.0, abs(a))
+    sides = [F(a, offset) for offset in (hair, -hair) if low <= a + offset <= high]
+    sides = [v for v in sides if not isinstance(v, float)]
+    if not sides or abs(sides[0] - sides[-1]) > 1e-15 * max(1.0, abs(sides[0])):
+        return value
+    return sides[0]
 
 
 def _float_difference(value, start) -> float:

@@ -145,9 +145,8 @@ def _plain_domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set | None:
             return None
         if f.exp.is_Integer:
             return _NOT_ZERO
-        if f.exp.q % 2 == 0:  # an even root
-            return sympy.Interval(0, sympy.oo) if f.exp > 0 else sympy.Interval.open(0, sympy.oo)
-        return None
+        # a root, even or odd: SymPy's x**(1/3) is the principal root, not real for x < 0
+        return sympy.Interval(0, sympy.oo) if f.exp > 0 else sympy.Interval.open(0, sympy.oo)
     if isinstance(f, _EVERYWHERE):
         return _plain_domain(f.args[0], x)
     if type(f) in _OF_THE_VARIABLE and f.args[0] == x:
@@ -171,7 +170,17 @@ def _domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set:
         f = f.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: sympy.Add(*e.args))
     if f.has(*_TRANSPARENT):
         f = f.replace(lambda e: isinstance(e, _TRANSPARENT), lambda e: e.args[0])
-    return continuous_domain(f, x, sympy.S.Reals)
+    # SymPy's continuous_domain reads u**(1/3) as the real cube root (all of R), but the
+    # expression means the principal root, which is not real where u < 0: ask for u >= 0
+    roots = [
+        sympy.sqrt(p.base) if p.exp > 0 else 1 / sympy.sqrt(p.base)
+        for p in f.atoms(sympy.Pow)
+        if p.exp.is_Rational and not p.exp.is_Integer and p.exp.q % 2 == 1 and p.base.has(x)
+    ]
+    domain = continuous_domain(f, x, sympy.S.Reals)
+    for root in roots:
+        domain = sympy.Intersection(domain, continuous_domain(root, x, sympy.S.Reals))
+    return domain
 
 
 def _numbers(points: sympy.Set, low: float, high: float, limit: int = 200) -> list[float]:

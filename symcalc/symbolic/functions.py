@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import sympy
 
+from ..errors import ParseError
+
 # sympy.printing.latex the module (the package attribute of that name is the function)
 _latex_module = importlib.import_module("sympy.printing.latex")
 
@@ -280,6 +282,24 @@ def _log(*args):
     return sympy.log(args[0])
 
 
+def _number(name: str, what: str, *kinds: type):
+    """SymPy's number constructors (``Rational(1, 3)``, ``Integer(2)``, ``S(1)``): numbers in,
+    a number out; anything else is refused (``Rational(x, 2)`` is no number)."""
+
+    def build(*args):
+        if not all(isinstance(a, kinds) for a in args):
+            shown = ", ".join(sympy.sstr(a) for a in args)
+            raise ParseError(f"{name}() takes {what}, got {name}({shown})")
+        return sympy.Rational(*args) if name == "Rational" else sympy.sympify(args[0])
+
+    return build
+
+
+def _root(u, n):
+    """``root(u, n)``: SymPy's principal n-th root u**(1/n) (real where u >= 0)."""
+    return sympy.root(u, n)
+
+
 def _minmax(cls):
     def build(*args):
         return cls(*args)
@@ -344,6 +364,11 @@ FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int, int | None]] = {
     "erf": (sympy.erf, 1, 1),
     "erfc": (sympy.erfc, 1, 1),
     "sigmoid": (sigmoid, 1, 1),
+    "root": (_root, 2, 2),
+    "Rational": (_number("Rational", "whole numbers", sympy.Integer), 1, 2),
+    "Integer": (_number("Integer", "a whole number", sympy.Integer), 1, 1),
+    "Float": (_number("Float", "a number", sympy.Number), 1, 1),
+    "S": (_number("S", "a number", sympy.Number), 1, 1),
 }
 
 #: The constants an expression may name.
@@ -352,6 +377,12 @@ CONSTANTS: dict[str, sympy.Expr] = {
     "e": sympy.E,
     "E": sympy.E,
     "oo": sympy.oo,
+    # SymPy's named real constants: a variable of that name would be read where SymPy
+    # means the number (d/da of a*EulerGamma + a**2 was taken by 'EulerGamma')
+    "GoldenRatio": sympy.GoldenRatio,
+    "EulerGamma": sympy.EulerGamma,
+    "Catalan": sympy.Catalan,
+    "TribonacciConstant": sympy.TribonacciConstant,
     "inf": sympy.oo,
     "True": sympy.true,
     "False": sympy.false,

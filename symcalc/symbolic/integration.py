@@ -371,6 +371,10 @@ def _scope(
     kept = []
     for sampled in sample(intervals[:12], count):
         good = [p for p in sampled.points if _real(check(p, 30))]
+        if len(good) < 2:  # f real on a part only (x**(1/3) for x < 0 at 30 digits, x**1000
+            # beyond a double): more points, so a narrow real part still gets its samples
+            more = sample([sampled.interval], 8 * count, seed=len(good) + 1)[0].points
+            good += [p for p in more if _real(check(p, 30))][: count - len(good)]
         if len(good) >= 2:
             kept.append(Sampled(sampled.interval, tuple(good)))
     return _Scope(f, x, tuple(kept), tuple(values)), domain

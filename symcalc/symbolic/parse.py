@@ -90,6 +90,14 @@ MAX_DIGITS = 1000
 MAX_ORDER = 10
 
 
+#: SymPy's names for numbers that are not real: read as variables, they would answer
+#: another question (d/da of I*a + a**2 was taken by 'I').
+_NOT_REAL = {
+    "I": "SymPy's imaginary unit; symcalc works with real numbers (name the variable otherwise)",
+    "zoo": "SymPy's complex infinity, not a real number",
+    "nan": "SymPy's 'not a number', not a real number",
+}
+
 _BINARY = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -334,6 +342,8 @@ class _Builder:
             raise ParseError(f"names may not start with an underscore: '{name}'", self.column(node))
         if name in CONSTANTS:
             return CONSTANTS[name]
+        if name in _NOT_REAL:  # SymPy's meaning, which a variable of that name would hide
+            raise ParseError(f"'{name}' is {_NOT_REAL[name]}", self.column(node))
         if name in FUNCTIONS or name in _activation_names():
             raise ParseError(f"'{name}' is a function; call it, as in {name}(x)", self.column(node))
         if not name.isascii() and not name.isidentifier():  # pragma: no cover - ast guarantees

@@ -643,6 +643,8 @@ class _Parser:
         if tok.kind == "cmd" and tok.text in SYMBOLS:
             self.advance()
             return _Node(SYMBOLS[tok.text])
+        if tok.kind == "cmd" and tok.text in _SELF_DELIMITED:  # x^\frac{1}{2}, e^\sqrt{x}
+            return _SELF_DELIMITED[tok.text](self)
         if tok.kind == "end" and what == "^":
             raise ParseError(
                 f"expression ends too early: expected an exponent after '^' at column {column}",
@@ -829,6 +831,10 @@ class _Parser:
         derivative = self.leibniz(tok)
         if derivative is not None:
             return derivative
+        return self.fraction(tok)
+
+    def fraction(self, tok: _Token) -> _Node:
+        """The two arguments of ``\\frac`` (``tok``, already read) as a quotient."""
         message = f"{tok.text} needs two groups: {tok.text}{{a}}{{b}} (column {tok.column})"
         digits = self.peek
         if digits.kind == "num" and len(digits.text) == 2 and digits.text.isdigit():  # \frac12
@@ -837,6 +843,18 @@ class _Parser:
         numerator = self.script_arg(tok.text, message, tok.column)
         denominator = self.script_arg(tok.text, message, tok.column)
         return _binary(numerator, "/", denominator)
+
+    def script_frac(self) -> _Node:
+        """A ``\\frac`` standing alone after ``^`` (``x^\\frac{1}{2}``): a fraction, never a
+        derivative (how far ``x^\\frac{d}{dx} u`` reaches is unclear)."""
+        tok = self.advance()
+        if self.leibniz(tok) is not None:
+            raise ParseError(
+                f"a derivative after '^' at column {tok.column} needs braces around it and "
+                "what it applies to",
+                tok.column,
+            )
+        return self.fraction(tok)
 
     def sqrt(self) -> _Node:
         tok = self.advance()
@@ -1037,6 +1055,12 @@ _COMMAND_HANDLERS: dict[str, Callable[[_Parser], _Node]] = {
     "\\sqrt": _Parser.sqrt,
     "\\sigma": _Parser.sigma,
     "\\partial": _Parser.partial,
+}
+#: Commands whose arguments delimit them, so they stand alone after ``^`` as one token does
+#: (``x^\\frac{1}{2}`` is x^{1/2} in LaTeX, ``e^\\sqrt{x}`` is e^{\\sqrt{x}}).
+_SELF_DELIMITED: dict[str, Callable[[_Parser], _Node]] = {
+    **dict.fromkeys(("\\frac", "\\dfrac", "\\tfrac"), _Parser.script_frac),
+    "\\sqrt": _Parser.sqrt,
 }
 _KNOWN_COMMANDS = frozenset(
     [

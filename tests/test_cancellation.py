@@ -369,6 +369,26 @@ def test_a_part_no_form_holds_for_far_out_keeps_the_branches_of_its_parts():
         assert abs(g32 - truth) <= max(1e-5 * abs(truth), 1e-36), (g32, truth)
 
 
+@pytest.mark.parametrize(
+    ("text", "order"),
+    [("(x**2 + 1)**(1/3)", 1), ("(x**2 + 1)**(1/3)", 2), ("x/(x**2 + x + 1)**(1/3)", 2)],
+)
+def test_fractional_powers_of_polynomials_keep_their_leading_term_apart_far_out(text, order):
+    """(x² + 1)^(1/3)' = 2x/(3·(x² + 1)^(2/3)) was 0 for 1.4e-67 at x = 1e200 (x² overflows
+    and x/inf is 0), its ″ 0 for -1e-134 at 1e100 (a ^(5/3) overflows); no series in 1/x
+    describes x^(-1/3).  Each polynomial is c·|x|^d·(1 + …) there and the powers of |x|
+    combine: (2/3)·|x|^(-1/3)·(1 + x⁻²)^(-2/3).  Cube roots are np.cbrt (np.power takes 1/3
+    rounded, 1.3e-14 off at 2^1023)."""
+    expr = _derivative(text, order)
+    k = kernel(expr)
+    tails = [b for b in k.branches if isinstance(b, TailBranch)]
+    assert {b.side for b in tails} == {1, -1} and all("leading" in b.how for b in tails)
+    f = _mp(expr)
+    points = np.array([3.0, 1e10, 1e100, 1e200, 1e300, 1.7976931348623157e308, -1e100, -1e200])
+    truths = [_settled_truth(f, t) for t in points.tolist()]
+    _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least=2, under="ignore")
+
+
 def test_a_part_with_a_kink_where_it_cancels_gets_a_branch_on_each_side():
     """(x/tanh(x) - |x|)' is -1 + 2x/3 + ... right of 0 and 1 + 2x/3 + ... left of it: no
     one polynomial holds across 0, and 1/tanh(x) - x/sinh(x)² (two terms of 1/x) gave 0

@@ -546,6 +546,22 @@ def test_a_constant_beside_one_exponential_and_a_factor_inside_a_root_do_not_ove
     np.testing.assert_allclose(got, truth, rtol=1e-15)
 
 
+def test_a_third_power_is_the_principal_root_as_sympy_and_mpmath_read_it():
+    """x**(1/3) at -8 was -2 (np.cbrt, the real root) while its derivative was NaN and
+    SymPy, mpmath and the symbolic layer say it has no real value there; |x|**(4/3) was
+    np.power(|x|, 4/3 rounded), 3.6e-14 off at 2^700; x**(1/3) 1.3e-14 at 1e300."""
+    with np.errstate(invalid="ignore"):
+        got = kernel("x**(1/3)")(np.array([-8.0, 8.0, 1e300]))
+    assert np.isnan(got[0]) and got[1] == 2.0 and got[2] == pytest.approx(1e100, rel=3e-16)
+    assert complex(mpmath.cbrt(-8)).imag != 0  # the principal root, as mpmath gives it
+    x = np.array([2.0**700, 3e210, 3.0, 1e-300])
+    with np.errstate(all="raise"):
+        got = kernel("abs(x)**(4/3)")(x)
+    with mpmath.workdps(40):
+        truth = [float(mpmath.mpf(t) ** (mpmath.mpf(4) / 3)) for t in x.tolist()]
+    np.testing.assert_allclose(got, truth, rtol=4e-16)
+
+
 def test_a_decaying_factor_wins_over_an_overflowed_one():
     """x³·σ(-u) with u ~ x³ in gelu_tanh': inf·0 would be NaN; the product is 0."""
     k = kernel("gelu_tanh", order=1)

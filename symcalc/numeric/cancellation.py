@@ -52,6 +52,7 @@ where its value 2/x is still representable.  For |x| > 1 it is evaluated in powe
 Examples
 --------
 >>> import sympy
+from sympy.printing.numpy import NumPyPrinter
 >>> from symcalc.symbolic.functions import symbol
 >>> x = symbol("x")
 >>> lowered, branches = series_branches(x - sympy.tanh(x))
@@ -72,6 +73,7 @@ from collections.abc import Callable, Collection, Sequence
 import mpmath
 import numpy as np
 import sympy
+from sympy.printing.numpy import NumPyPrinter
 
 from ..symbolic.functions import sigmoid
 from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, softplus
@@ -843,12 +845,53 @@ def _conjugate_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr |
     return form
 
 
+def _leading_powers(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
+    """``sub`` with each fractional power of a polynomial written with its leading term
+    taken out, (c·x^d·(1 + …))^e = c^e·x^(d·e)·(1 + …)^e, and the powers of x combined:
+    2x/(3·(x² + 1)^(2/3)) is (2/3)·|x|^(-1/3)·(1 + x⁻²)^(-2/3) for x > 0, where x² would
+    overflow (and x^(4/3) underflow its reciprocal) long before the value does; so are the
+    polynomials beside them ((6 - 2x²)/(x² + 1)^(5/3)).  No series in 1/x describes a
+    fractional power of x.  None where no fractional power of a polynomial is found."""
+    if sympy.count_ops(sub) > _TAIL_LARGEST:
+        return None
+    y = sympy.Dummy("y", positive=True)
+    oriented = _oriented(sub, x, side).xreplace({x: side * y})
+
+    def polynomial(node: sympy.Basic) -> bool:
+        if not isinstance(node, sympy.Add) or not node.has(y):
+            return False
+        try:
+            poly = sympy.Poly(node, y)
+        except sympy.PolynomialError:
+            return False
+        return poly.degree() >= 1 and len(poly.terms()) >= 2
+
+    def lead(node: sympy.Add) -> sympy.Expr:  # c·y^d·(1 + …): its powers split (y > 0)
+        poly = sympy.Poly(node, y)
+        c, d = poly.LC(), poly.degree()
+        return c * y**d * _multiplied_out(node / (c * y**d))
+
+    fractional = [
+        n
+        for n in sympy.preorder_traversal(oriented)
+        if isinstance(n, sympy.Pow)
+        and n.exp.is_Rational
+        and not n.exp.is_Integer
+        and polynomial(n.base)
+    ]
+    if not fractional:
+        return None  # (rational functions have far branches of their own)
+    written = oriented.replace(polynomial, lead)
+    return sympy.powsimp(written).xreplace({y: sympy.Abs(x)})  # |x| = side·x there
+
+
 #: A part's forms for one side, tried in turn where no series fits there: (builder, how).
 _SIDE_FORMS: tuple[tuple[Callable[..., sympy.Expr | None], str], ...] = (
     (_tail_form, "saturating functions split into limit and tail"),
     (_scaled_quotient, "numerator and denominator divided by their largest exponential"),
     (_single_fraction, "one fraction, its numerator multiplied out"),
     (_conjugate_form, "one fraction, its numerator's square root multiplied by its conjugate"),
+    (_leading_powers, "fractional powers of polynomials with their leading terms taken out"),
 )
 
 
@@ -996,6 +1039,24 @@ def _candidates(sub: sympy.Expr, x: sympy.Symbol) -> list[sympy.Integer]:
 # -- measuring cancellation --------------------------------------------------------------------
 
 
+class _RootPrinter(NumPyPrinter):
+    """NumPy code whose powers p/3 of nonnegative bases take np.cbrt, as the kernels do
+    (np.power takes 1/3 rounded: 1.3e-14 off at 2^1023)."""
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp.is_Rational and expr.exp.q == 3 and expr.base.is_nonnegative:
+            root = f"{self._module_format('numpy.cbrt')}({self._print(expr.base)})"
+            return root if expr.exp.p == 1 else f"{root}**{expr.exp.p}"
+        return super()._print_Pow(expr, rational=rational)
+
+
+def _root_printer() -> _RootPrinter:
+    """A `_RootPrinter` set up as `sympy.lambdify` sets up its own printer."""
+    return _RootPrinter(
+        {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
+    )
+
+
 class _Probe:
     """A subexpression and the terms of every sum inside it, evaluable in floats and mpmath."""
 
@@ -1008,8 +1069,8 @@ class _Probe:
         flat = [t for terms in self.sums for t in terms] + self.logs
         self._nodes, self._variable = nodes, x
         self.mp_terms = sympy.lambdify([x], flat, modules=[MPMATH_FUNCTIONS, "mpmath"])
-        self.np_terms = sympy.lambdify([x], flat, modules=NUMPY_MODULES)
-        self.np_value = sympy.lambdify([x], sub, modules=NUMPY_MODULES)
+        self.np_terms = sympy.lambdify([x], flat, modules=NUMPY_MODULES, printer=_root_printer())
+        self.np_value = sympy.lambdify([x], sub, modules=NUMPY_MODULES, printer=_root_printer())
         self.failures: dict[float, bool] = {}  # `_fails_at`, by point
         self.mp_value = sympy.lambdify([x], sub, modules=[MPMATH_FUNCTIONS, "mpmath"])
 

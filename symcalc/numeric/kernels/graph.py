@@ -173,8 +173,16 @@ def _pow(g: Graph, expr: sympy.Pow) -> int:
         return g.add(n.Mul((g.add(n.Square(b)), b), (), None))
     if exponent == sympy.S.Half:
         return g.add(n.Root(b, 2))
-    if exponent == sympy.Rational(1, 3):
-        return g.add(n.Root(b, 3))
+    if exponent == sympy.Rational(1, 3):  # the principal root, as SymPy reads it: NaN for b < 0
+        root = g.add(n.Root(b, 3))
+        if base.is_nonnegative:
+            return root
+        negative = g.add(n.Compare("np.less", b, g.const(sympy.Integer(0))))
+        return g.add(n.Select(negative, g.const(sympy.nan), root))
+    if exponent.is_Rational and exponent.q in (2, 3):
+        # √b^p, ∛b^p: np.power(b, 4/3) takes 4/3 rounded, 3e-14 off at b = 2^800
+        root = sympy.Pow(base, sympy.Rational(1, exponent.q), evaluate=False)
+        return _pow(g, sympy.Pow(root, exponent.p, evaluate=False))
     if exponent.free_symbols:
         return g.add(n.Power(b, g.build(exponent)))
     return g.add(n.Power(b, g.const(exponent)))

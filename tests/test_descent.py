@@ -565,10 +565,53 @@ def test_separable_classes_are_detected_with_the_hint_to_add_l2():
         assert (result.predict(X) == np.array(["0", "0", "1", "1"])).all()
     regularized = descend("logistic", (X, y), l2=0.1)
     assert regularized.converged and "separable" not in regularized.message
-    softmax = descend("softmax", "builtin:iris", standardize=True)  # not separable: converges
+    softmax = descend("softmax", "builtin:iris", standardize=True, l2=1e-4)  # a finite optimum
     assert softmax.converged
     cancer = descend("logistic", "builtin:breast_cancer")  # 30 features separate the classes
     assert cancer.stop_reason == "separable" and cancer.training_accuracy == 1.0
+
+
+def _separable_from_the_rest(X: np.ndarray, inside: np.ndarray) -> bool:
+    """Whether a hyperplane u·[1, x] has ``inside`` rows strictly on its positive side and
+    the others on its negative one (a linear programme, independent of symcalc)."""
+    sign = np.where(inside, 1.0, -1.0)
+    tilde = with_intercept(X)
+    found = scipy.optimize.linprog(
+        np.zeros(tilde.shape[1]),
+        A_ub=-sign[:, None] * tilde,
+        b_ub=-np.ones(len(X)),
+        bounds=[(None, None)] * tilde.shape[1],
+        method="highs",
+    )
+    return found.status == 0
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "lbfgs", "trust-ncg", "newton-cg", "line-search"])
+def test_one_class_separable_from_the_rest_puts_the_softmax_optimum_at_infinity(optimizer):
+    """Setosa is linearly separable from the other two iris species (the others overlap):
+    adding t·u to setosa's row lowers every sample's loss, so unpenalized softmax has no
+    minimizer.  Old: 'converged' at a J that was only the infimum, θ different per
+    optimizer (|θ| 20 to 49)."""
+    data = load_data("builtin:iris", standardize=True)
+    setosa = data.y == "setosa"
+    assert _separable_from_the_rest(data.X, setosa)
+    assert not _separable_from_the_rest(data.X, data.y == "virginica")
+    result = descend("softmax", data, optimizer=optimizer)
+    assert result.stop_reason == "separable" and not result.converged
+    assert "class 'setosa' is linearly separable" in result.message and "`l2=0.01`" in result.message
+    assert result.iterations < 100
+
+
+def test_overlapping_classes_are_not_called_separable():
+    """No class of these three is separable from the rest (each overlaps another): the
+    certificate must not fire; softmax converges to SciPy's optimum."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 2))
+    y = np.digitize(X @ [1.0, 0.5] + rng.standard_normal(300), [-0.5, 0.5]).astype(float)
+    for c in np.unique(y):
+        assert not _separable_from_the_rest(X, y == c)
+    result = descend("softmax", (X, y))
+    assert result.converged and result.stop_reason == "gradient_norm"
 
 
 def test_newton_handles_a_singular_hessian():

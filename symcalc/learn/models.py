@@ -710,14 +710,38 @@ class AffineObjective(Objective):
         self._curvature_cache = (key, states)
         return states
 
-    def separable(self, theta: np.ndarray) -> bool:
+    def separable(self, theta: np.ndarray) -> bool | str:
+        """True when θ classifies every sample right with a positive margin; for softmax
+        also the name of a class that θ separates from all the others (see below).
+
+        One class c alone separated from the rest by a hyperplane u (u·x̃ > 0 exactly on
+        c's samples) already puts the optimum at infinity: adding t·u to class c's row
+        lowers every sample's loss (c's own logit rises where the label is c and falls
+        everywhere else), for every θ and t > 0, so no θ is a minimizer.  The candidate
+        u is read off θ: θ_c minus the mean of the other rows (an iterate running off
+        along t·u has exactly that direction, whatever it does in softmax's null space).
+        """
         if not self.classifier:
             return False
         theta = np.asarray(theta, dtype=float)
         if self._dask:
             wrong = self._dask_sum(lambda b: np.array([0.0 if b.separable(theta) else 1.0]), 1)
             return bool(wrong[0] == 0)
-        return all(bool(self.head.correct(z, Yb).all()) for _, Yb, z in self._blocks(theta))
+        K = self.n_outputs
+        every = True
+        alone = np.full(K, K > 1)  # class c separated from the rest so far (softmax)
+        for _, Yb, z in self._blocks(theta):
+            every = every and bool(self.head.correct(z, Yb).all())
+            if alone.any():
+                Z = np.asarray(z, dtype=float)
+                S = K * Z - Z.sum(axis=1, keepdims=True)  # (K−1)·(z_c − mean of the others)
+                mine = np.arange(K)[None, :] == np.asarray(Yb)[:, None]
+                alone &= np.where(mine, S > 0, S < 0).all(axis=0)
+            if not (every or alone.any()):
+                return False
+        if every:
+            return True
+        return self.head.classes[int(np.flatnonzero(alone)[0])] if alone.any() else False
 
     # -- step size ------------------------------------------------------------------
     def gram(self) -> np.ndarray | None:

@@ -469,7 +469,7 @@ class Preconditioned:
             self.inner.penalty_gradient(self.scaling.to_user(theta))
         )
 
-    def separable(self, theta: np.ndarray) -> bool:
+    def separable(self, theta: np.ndarray) -> bool | str:
         return self.inner.separable(self.scaling.to_user(theta))
 
     def null_directions(self) -> np.ndarray | None:

@@ -33,7 +33,9 @@ which keeps the history, remembers the best iterate seen, and ends the run by ra
 ``separable``
     a logistic or softmax model without penalty classifies every training sample right
     with a positive margin: then J(tθ) → 0 as t → ∞ while J > 0, so no finite θ
-    minimizes J and the weights would grow forever; add an L2 penalty.
+    minimizes J and the weights would grow forever; add an L2 penalty.  For softmax one
+    class separated from all the others by a hyperplane is enough (J then falls, though
+    not to 0, as that class's weights grow): θ's own rows are the certificate.
 ``epochs``
     minibatch SGD ran the requested number of passes over the data.
 
@@ -138,7 +140,7 @@ class Monitor:
         loss_tol: float | None = None,
         callback: Callable[[int, float, float], Any] | None = None,
         record_path: bool = False,
-        separable: Callable[[np.ndarray], bool] | None = None,
+        separable: Callable[[np.ndarray], bool | str] | None = None,
         divergence_hint: str = "",
         check_growth: bool = True,
     ):
@@ -327,7 +329,16 @@ class Monitor:
         k = self.iteration
         if self.separable is None or not (k & (k - 1) == 0 or k % 32 == 0):
             return
-        if self.separable(theta):
+        found = self.separable(theta)
+        if isinstance(found, str):
+            raise Stop(
+                "separable",
+                f"class '{found}' is linearly separable from the others: J keeps falling as "
+                "that class's weights grow along the separating direction, so no finite θ "
+                "minimizes J (the weights would grow forever); add an L2 penalty (`l2=0.01`) "
+                "for a finite optimum",
+            )
+        if found:
             raise Stop(
                 "separable",
                 "the classes are linearly separable: θ classifies every training sample right, "

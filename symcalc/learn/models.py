@@ -658,11 +658,25 @@ class AffineObjective(Objective):
         sums = self._dask_sum(lambda b: (b.hessian(theta) * b.n_samples).ravel(), p1 * p1)
         H[...] = sums.reshape(p1, p1)
 
-    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """∇²J(θ)·v = (1/m)·X̃ᵀ[(∂²ℓ/∂z²)·(X̃V)] + λ·(0, v_w), without forming ∇²J."""
+    def hessian_vector(
+        self, theta: np.ndarray, v: np.ndarray, centre: np.ndarray | None = None
+    ) -> np.ndarray:
+        """∇²J(θ)·v = (1/m)·X̃ᵀ[(∂²ℓ/∂z²)·(X̃V)] + λ·(0, v_w), without forming ∇²J.
+
+        With ``centre`` (μ) v and the product are in the coordinates (b + μ·w, w) of
+        `hessian`: X̃ is [1, X − μ], block by block, so features far from 0 lose nothing
+        to cancellation (X̃V and X̃ᵀr of the raw X would lose (μ/s)·ε each).
+        """
         theta = np.asarray(theta, dtype=float)
         K, p1 = self.n_outputs, self.n_features + 1
         V = np.asarray(v, dtype=float).reshape(K, p1)
+        if centre is not None and self._dask:  # moved before and after (not exact)
+            mu = np.asarray(centre, dtype=float)
+            user = V.copy()
+            user[:, 0] -= V[:, 1:] @ mu  # b = b_c − μ·w
+            product = self.hessian_vector(theta, user.ravel()).reshape(K, p1)
+            product[:, 1:] -= product[:, :1] * mu  # the transpose: g_w − μ·g_b
+            return product.ravel()
         out = np.zeros((K, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self._dask:
@@ -673,7 +687,7 @@ class AffineObjective(Objective):
             else:
                 states = self._curvature_states(theta)
                 for (start, stop), state in zip(self._row_blocks(), states, strict=True):
-                    Xb = self.X[start:stop]
+                    Xb = _centred(self.X[start:stop], centre)
                     U = Xb @ V[:, 1:].T.astype(Xb.dtype) + V[:, 0].astype(Xb.dtype)
                     if K == 1:
                         r = self.head.apply_curvature(state, U[:, 0])[:, None]

@@ -443,19 +443,36 @@ class Preconditioned:
         [1, X − μ] and only the spreads are applied after: X̃ᵀDX̃ of the raw X and then
         Tᵀ·T would lose (μ/s)²·ε of its accuracy to cancellation (all of it at 10⁸)."""
         user = self._user(theta)
-        if getattr(self.inner, "centred_hessian", False) and far_from_origin(
-            self.scaling.mean, self.scaling.scale
-        ):
-            spread = Scaling(
-                self.n_parameters,
-                self.scaling.blocks,
-                np.zeros_like(self.scaling.mean),
-                self.scaling.scale,
-            )
+        spread = self._spread
+        if spread is not None:
             return spread.hessian_to_working(self.inner.hessian(user, centre=self.scaling.mean))
         return self.scaling.hessian_to_working(self.inner.hessian(user))
 
+    @functools.cached_property
+    def _spread(self) -> Scaling | None:
+        """On features far from 0 (`far_from_origin`), the scaling by the spreads alone:
+        the objective then works about the means (`hessian`, `hessian_vector`); else None."""
+        if not (
+            getattr(self.inner, "centred_hessian", False)
+            and far_from_origin(self.scaling.mean, self.scaling.scale)
+        ):
+            return None
+        return Scaling(
+            self.n_parameters,
+            self.scaling.blocks,
+            np.zeros_like(self.scaling.mean),
+            self.scaling.scale,
+        )
+
     def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """TᵀHTv; about the means on features far from 0, like `hessian` (the products of
+        the raw X would lose (μ/s)²·ε: Newton-CG's steps and the decrement check with them)."""
+        spread = self._spread
+        if spread is not None:
+            product = self.inner.hessian_vector(
+                self._user(theta), spread.direction_to_user(v), centre=self.scaling.mean
+            )
+            return spread.gradient_to_working(product)
         product = self.inner.hessian_vector(
             self.scaling.to_user(theta), self.scaling.direction_to_user(v)
         )

@@ -800,3 +800,34 @@ def test_a_loose_tol_asks_a_loose_decrement():
     result = descend("linear", (X, y), l2=1e-6, optimizer="gd", tol=1e-3)
     assert result.converged and result.optimality <= 1e-3
     assert result.optimality > 1e-4  # it did not run on
+
+
+def test_the_decrement_check_is_exact_where_the_hessian_is_cheap(rng):
+    """Two nearly collinear columns: ∇²J has eigenvalues ~4 and ~1e-12.  At θ* + d, d mostly
+    along the large one plus a piece along the small one, conjugate gradients stop at their
+    1e-3 residual after a step and see ½gᵀH⁻¹g ≈ 2 where it is ≈ 1e5 (the old check then
+    confirmed a J far above its minimum, as trust-ncg did on softmax with λ = 1e-12).  With
+    a Hessian cheaper than the products, the check solves with it: the decrement is exact."""
+    from symcalc.learn.optimizers import decrement_check
+    from symcalc.learn.scaling import Scaling
+    from symcalc.learn.stopping import Monitor
+
+    x = rng.normal(size=400)
+    X = np.column_stack([x, x + 1e-6 * rng.normal(size=400)])
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    y = X @ [1.0, 2.0] + 0.1 * rng.normal(size=400)
+    objective = make_model("linear").objective((X, y))
+    H = objective.hessian(np.zeros(3))
+    values, vectors = np.linalg.eigh(H)
+    optimum = np.linalg.solve(H, -objective.gradient(np.zeros(3)))
+    small, large = vectors[:, 0], vectors[:, -1]
+    theta = optimum + large + 1e-4 * values[-1] / values[0] * small
+    loss, gradient = objective.value_and_gradient(theta)
+    truth = 0.5 * gradient @ np.linalg.solve(H, gradient)
+    assert truth > 1e4
+    monitor = Monitor(Scaling.none(3), working=False, max_iter=10, tol=1e-8)
+    monitor.start(theta, loss, gradient)
+    why = decrement_check(objective, monitor)(loss)
+    assert why, "confirmed a J about 1e5 above its minimum"
+    reported = float(why.split("½gᵀH⁻¹g = ")[1].split()[0])
+    assert reported == pytest.approx(truth, rel=1e-3)

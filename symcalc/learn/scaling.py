@@ -405,6 +405,8 @@ class Preconditioned:
             "feature_blocks",
         ):
             setattr(self, attribute, getattr(objective, attribute))
+        #: About how many gradient passes one Hessian costs (inf where it is not formed).
+        self.hessian_cost = float(getattr(objective, "hessian_cost", float("inf")))
         self._lipschitz: float | None = None
         self._last: tuple[bytes, np.ndarray] | None = None
 

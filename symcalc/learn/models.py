@@ -387,6 +387,7 @@ class AffineObjective(Objective):
         self.classifier = getattr(head, "classes", None) is not None
         self._lipschitz: float | None = None
         self._dask = _is_dask(X)
+        self._centre: np.ndarray | None = None  # set by `about`
         if self._dask:
             if self.n_outputs != 1:
                 raise SymcalcError("dask arrays are supported for the linear and logistic models")
@@ -439,6 +440,21 @@ class AffineObjective(Objective):
         """The same model and penalty on other data (``Y`` encoded as the head takes it)."""
         return AffineObjective(self.name, X, Y, self.head, self.l2)
 
+    def about(self, centre: np.ndarray) -> AffineObjective:
+        """The same J in the coordinates (b + μ·w, w) of `hessian`'s ``centre``: its
+        outputs are b_c + (X − μ)·w, each row block centred as it is read (a block-sized
+        copy, never X whole), and its gradient is [Σr, Σr·(x − μ)]/m.  On features far
+        from 0 that keeps J and ∇J exact where b + X·w and the gradient moved afterwards
+        lose (μ/s)·ε to cancellation (`symcalc.learn.scaling.Preconditioned`)."""
+        if self._dask:
+            raise SymcalcError("a centred objective is for data in memory")
+        centred = AffineObjective(self.name, self.X, self.Y, self.head, self.l2)
+        centred._centre = np.asarray(centre, dtype=self.X.dtype)
+        # blocks of at most a quarter of X (≥ 256 rows): the centred copy adds a quarter
+        # of X to the peak, not X
+        centred.block = min(self.block, max(256, -(-self.n_samples // 4)))
+        return centred
+
     @property
     def feature_blocks(self) -> tuple[int, ...]:
         return tuple(k * (self.n_features + 1) for k in range(self.n_outputs))
@@ -474,6 +490,9 @@ class AffineObjective(Objective):
     def _blocks(self, theta: np.ndarray):
         """(Xb, Yb, Z) for each row block: Z the outputs (one column per output)."""
         X, Y = self.X, self.Y
+        if self._centre is not None:
+            yield from self._centred_blocks(theta)
+            return
         if self.n_samples <= self.block:  # one block: the outputs may be there already
             key = theta.tobytes()
             Z = self._Z if self.n_outputs > 1 else self._z
@@ -509,6 +528,29 @@ class AffineObjective(Objective):
                 np.dot(Xb, W.T, out=z)
                 z += bias
             yield Xb, Yb, z
+
+    def _centred_blocks(self, theta: np.ndarray):
+        """`_blocks` of an objective `about` a centre: (Xb − μ, Yb, Z) per row block."""
+        self._outputs_of = None  # the output buffers are overwritten here
+        bias, W = self._weights(theta)
+        if self.X.dtype != np.float64:
+            bias, W = bias.astype(self.X.dtype), W.astype(self.X.dtype)
+        step = self.block  # set by `about`: the centred rows go through one buffer, freed
+        # after the pass (kept, it would add to the peak of a Hessian formed later)
+        buffer = np.empty((min(step, self.n_samples), self.n_features), self.X.dtype)
+        for start in range(0, self.n_samples, step):
+            part = self.X[start : start + step]
+            rows = part.shape[0]
+            Xb = np.subtract(part, self._centre, out=buffer[:rows])
+            if self.n_outputs == 1:
+                z = self._z[:rows]
+                np.dot(Xb, W[0], out=z)
+                z += bias[0]
+            else:
+                z = self._Z[:rows]
+                np.dot(Xb, W.T, out=z)
+                z += bias
+            yield Xb, self.Y[start : start + step], z
 
     def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
         head, dtype = self.head, self.X.dtype

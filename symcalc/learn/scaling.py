@@ -420,21 +420,43 @@ class Preconditioned:
         self._last = (key, user)
         return user
 
+    @functools.cached_property
+    def _centred(self) -> Any:
+        """On features far from 0, the objective `about` the means (J and ∇J without
+        cancellation: b + X·w and the gradient moved to θ' lose (μ/s)·ε, which at 1e6
+        spreads leaves ‖∇J‖ above the tolerance at the optimum); else None."""
+        if self._spread is None or getattr(self.inner, "_dask", False):
+            return None
+        return self.inner.about(self.scaling.mean)
+
     def value(self, theta: np.ndarray) -> float:
+        if self._centred is not None:
+            return self._centred.value(self._spread.to_user(theta))
         return self.inner.value(self._user(theta))
 
     def value_and_gradient(
         self, theta: np.ndarray, out: np.ndarray | None = None
     ) -> tuple[float, np.ndarray]:
-        value, gradient = self.inner.value_and_gradient(self._user(theta))
-        working = self.scaling.gradient_to_working(gradient)
+        if self._centred is not None:
+            value, gradient = self._centred.value_and_gradient(self._spread.to_user(theta))
+            working = self._spread.gradient_to_working(gradient)
+        else:
+            value, gradient = self.inner.value_and_gradient(self._user(theta))
+            working = self.scaling.gradient_to_working(gradient)
         if out is None:
             return value, working
         out[...] = working
         return value, out
 
     def gradient(self, theta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        working = self.scaling.gradient_to_working(self.inner.gradient(self.scaling.to_user(theta)))
+        if self._centred is not None:
+            working = self._spread.gradient_to_working(
+                self._centred.gradient(self._spread.to_user(theta))
+            )
+        else:
+            working = self.scaling.gradient_to_working(
+                self.inner.gradient(self.scaling.to_user(theta))
+            )
         if out is None:
             return working
         out[...] = working

@@ -118,3 +118,89 @@ def test_a_centred_hessian_equals_the_moved_one_where_nothing_cancels(rng):
         S[k * p1, k * p1 + 1 : (k + 1) * p1] = -centre
     expected = S.T @ objective.hessian(theta) @ S
     assert np.allclose(objective.hessian(theta, centre=centre), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_a_centred_hessian_vector_product_equals_the_moved_one_where_nothing_cancels(rng):
+    objective = make_model("softmax").objective(load_data("builtin:iris"), l2=0.1)
+    theta, v = rng.normal(size=(2, objective.n_parameters))
+    centre = objective.X.mean(axis=0)
+    p1 = objective.n_features + 1
+    S = np.eye(objective.n_parameters)  # θ = S·θ_c: b = b_c − μ·w per class
+    for k in range(3):
+        S[k * p1, k * p1 + 1 : (k + 1) * p1] = -centre
+    expected = S.T @ objective.hessian(theta) @ S @ v
+    product = objective.hessian_vector(theta, v, centre=centre)
+    assert np.allclose(product, expected, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic", "softmax"])
+def test_hessian_vector_products_far_from_zero_match_the_centred_hessian(model, rng):
+    """Features 1e6 spreads from 0: TᵀHTv formed of the raw X lost 1e-9..4e-8 (relative)
+    to cancellation, which Newton-CG's inner solves and the decrement check read; about the
+    means it agrees with the (centred) dense Hessian to rounding."""
+    m = 500
+    X = rng.normal(size=(m, 3)) * [1e-3, 1.0, 50.0] + [1e4, -3e7, 2e8]
+    y = {
+        "linear": rng.normal(size=m),
+        "logistic": (rng.random(m) < 0.4).astype(float),
+        "softmax": rng.integers(0, 3, m).astype(float),
+    }[model]
+    objective = make_model(model).objective((X, y))
+    scaling = Scaling.for_features(X, objective.feature_blocks, objective.n_parameters)
+    problem = Preconditioned(objective, scaling)
+    theta, v = rng.normal(size=(2, objective.n_parameters)) * [[0.3], [1.0]]
+    expected = problem.hessian(theta) @ v
+    product = problem.hessian_vector(theta, v)
+    assert np.abs(product - expected).max() <= 1e-13 * np.abs(expected).max()
+
+
+def _optimum(model: str, Z: np.ndarray, y: np.ndarray) -> float:
+    """min J of the unpenalized model on (centred) Z, by NumPy Newton steps (softmax with
+    the last class's row held at 0, which removes its redundant direction)."""
+    import scipy.special
+
+    m = len(Z)
+    Zt = np.column_stack([np.ones(m), Z])
+    K = 1 if model == "logistic" else int(y.max())  # free rows
+    Y = (y[:, None] == np.arange(K)).astype(float) if model == "softmax" else y[:, None]
+    theta = np.zeros((K, Zt.shape[1]))
+    for _ in range(40):
+        S = Zt @ theta.T
+        if model == "logistic":
+            P = scipy.special.expit(S)
+            W = [[P[:, 0] * (1 - P[:, 0])]]
+        else:
+            P = scipy.special.softmax(np.column_stack([S, np.zeros(m)]), axis=1)[:, :K]
+            W = [[P[:, c] * ((c == d) - P[:, d]) for d in range(K)] for c in range(K)]
+        g = ((P - Y).T @ Zt / m).ravel()
+        H = np.block([[Zt.T @ (Zt * W[c][d][:, None]) / m for d in range(K)] for c in range(K)])
+        theta -= np.linalg.solve(H, g).reshape(theta.shape)
+    S = np.column_stack([Zt @ theta.T, np.zeros(m)])
+    if model == "logistic":
+        z = S[:, 0]
+        return float(np.mean(np.where(y > 0.5, np.logaddexp(0, -z), np.logaddexp(0, z))))
+    rows = np.arange(m)
+    return float(np.mean(scipy.special.logsumexp(S, axis=1) - S[rows, y.astype(int)]))
+
+
+@pytest.mark.parametrize("model", ["logistic", "softmax"])
+@pytest.mark.parametrize("optimizer", ["auto", "newton", "lbfgs", "trust-ncg", "newton-cg"])
+def test_classifiers_converge_on_features_a_million_spreads_from_zero(model, optimizer):
+    """b + X·w and the gradient moved to standardized units lose (μ/s)·ε to cancellation:
+    at 1e6 spreads ‖∇J‖ at the optimum stayed up to 14 times above the tolerance, and 5
+    of these 10 runs stopped 'NOT converged' (no step lowers J) with J right to 1e-11.
+    J and ∇J are now evaluated about the means: all converge, to the optimum on centred
+    data."""
+    rng = np.random.default_rng(1)
+    m = 2000
+    Z = rng.normal(size=(m, 4))
+    X = Z * [1e-3, 1.0, 50.0, 2.0] + [1e3, -3e6, 2e8, 1e6]
+    score = Z @ [1.0, -1.0, 0.5, 2.0]
+    if model == "logistic":
+        y = (rng.random(m) < 1 / (1 + np.exp(-score))).astype(float)
+    else:
+        y = np.digitize(score + rng.normal(size=m), [-1.0, 1.0]).astype(float)
+    result = descend(model, (X, y), optimizer=optimizer)
+    assert result.converged and result.stop_reason == "gradient_norm"
+    truth = _optimum(model, X - X.mean(axis=0), y)
+    assert result.loss == pytest.approx(truth, rel=1e-9)

@@ -387,6 +387,7 @@ class AffineObjective(Objective):
         self.classifier = getattr(head, "classes", None) is not None
         self._lipschitz: float | None = None
         self._dask = _is_dask(X)
+        self._centre: np.ndarray | None = None  # set by `about`
         if self._dask:
             if self.n_outputs != 1:
                 raise SymcalcError("dask arrays are supported for the linear and logistic models")
@@ -439,6 +440,21 @@ class AffineObjective(Objective):
         """The same model and penalty on other data (``Y`` encoded as the head takes it)."""
         return AffineObjective(self.name, X, Y, self.head, self.l2)
 
+    def about(self, centre: np.ndarray) -> AffineObjective:
+        """The same J in the coordinates (b + μ·w, w) of `hessian`'s ``centre``: its
+        outputs are b_c + (X − μ)·w, each row block centred as it is read (a block-sized
+        copy, never X whole), and its gradient is [Σr, Σr·(x − μ)]/m.  On features far
+        from 0 that keeps J and ∇J exact where b + X·w and the gradient moved afterwards
+        lose (μ/s)·ε to cancellation (`symcalc.learn.scaling.Preconditioned`)."""
+        if self._dask:
+            raise SymcalcError("a centred objective is for data in memory")
+        centred = AffineObjective(self.name, self.X, self.Y, self.head, self.l2)
+        centred._centre = np.asarray(centre, dtype=self.X.dtype)
+        # blocks of at most a quarter of X (≥ 256 rows): the centred copy adds a quarter
+        # of X to the peak, not X
+        centred.block = min(self.block, max(256, -(-self.n_samples // 4)))
+        return centred
+
     @property
     def feature_blocks(self) -> tuple[int, ...]:
         return tuple(k * (self.n_features + 1) for k in range(self.n_outputs))
@@ -474,6 +490,9 @@ class AffineObjective(Objective):
     def _blocks(self, theta: np.ndarray):
         """(Xb, Yb, Z) for each row block: Z the outputs (one column per output)."""
         X, Y = self.X, self.Y
+        if self._centre is not None:
+            yield from self._centred_blocks(theta)
+            return
         if self.n_samples <= self.block:  # one block: the outputs may be there already
             key = theta.tobytes()
             Z = self._Z if self.n_outputs > 1 else self._z
@@ -509,6 +528,29 @@ class AffineObjective(Objective):
                 np.dot(Xb, W.T, out=z)
                 z += bias
             yield Xb, Yb, z
+
+    def _centred_blocks(self, theta: np.ndarray):
+        """`_blocks` of an objective `about` a centre: (Xb − μ, Yb, Z) per row block."""
+        self._outputs_of = None  # the output buffers are overwritten here
+        bias, W = self._weights(theta)
+        if self.X.dtype != np.float64:
+            bias, W = bias.astype(self.X.dtype), W.astype(self.X.dtype)
+        step = self.block  # set by `about`: the centred rows go through one buffer, freed
+        # after the pass (kept, it would add to the peak of a Hessian formed later)
+        buffer = np.empty((min(step, self.n_samples), self.n_features), self.X.dtype)
+        for start in range(0, self.n_samples, step):
+            part = self.X[start : start + step]
+            rows = part.shape[0]
+            Xb = np.subtract(part, self._centre, out=buffer[:rows])
+            if self.n_outputs == 1:
+                z = self._z[:rows]
+                np.dot(Xb, W[0], out=z)
+                z += bias[0]
+            else:
+                z = self._Z[:rows]
+                np.dot(Xb, W.T, out=z)
+                z += bias
+            yield Xb, self.Y[start : start + step], z
 
     def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
         head, dtype = self.head, self.X.dtype
@@ -658,11 +700,25 @@ class AffineObjective(Objective):
         sums = self._dask_sum(lambda b: (b.hessian(theta) * b.n_samples).ravel(), p1 * p1)
         H[...] = sums.reshape(p1, p1)
 
-    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """∇²J(θ)·v = (1/m)·X̃ᵀ[(∂²ℓ/∂z²)·(X̃V)] + λ·(0, v_w), without forming ∇²J."""
+    def hessian_vector(
+        self, theta: np.ndarray, v: np.ndarray, centre: np.ndarray | None = None
+    ) -> np.ndarray:
+        """∇²J(θ)·v = (1/m)·X̃ᵀ[(∂²ℓ/∂z²)·(X̃V)] + λ·(0, v_w), without forming ∇²J.
+
+        With ``centre`` (μ) v and the product are in the coordinates (b + μ·w, w) of
+        `hessian`: X̃ is [1, X − μ], block by block, so features far from 0 lose nothing
+        to cancellation (X̃V and X̃ᵀr of the raw X would lose (μ/s)·ε each).
+        """
         theta = np.asarray(theta, dtype=float)
         K, p1 = self.n_outputs, self.n_features + 1
         V = np.asarray(v, dtype=float).reshape(K, p1)
+        if centre is not None and self._dask:  # moved before and after (not exact)
+            mu = np.asarray(centre, dtype=float)
+            user = V.copy()
+            user[:, 0] -= V[:, 1:] @ mu  # b = b_c − μ·w
+            product = self.hessian_vector(theta, user.ravel()).reshape(K, p1)
+            product[:, 1:] -= product[:, :1] * mu  # the transpose: g_w − μ·g_b
+            return product.ravel()
         out = np.zeros((K, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self._dask:
@@ -673,7 +729,7 @@ class AffineObjective(Objective):
             else:
                 states = self._curvature_states(theta)
                 for (start, stop), state in zip(self._row_blocks(), states, strict=True):
-                    Xb = self.X[start:stop]
+                    Xb = _centred(self.X[start:stop], centre)
                     U = Xb @ V[:, 1:].T.astype(Xb.dtype) + V[:, 0].astype(Xb.dtype)
                     if K == 1:
                         r = self.head.apply_curvature(state, U[:, 0])[:, None]
@@ -710,14 +766,38 @@ class AffineObjective(Objective):
         self._curvature_cache = (key, states)
         return states
 
-    def separable(self, theta: np.ndarray) -> bool:
+    def separable(self, theta: np.ndarray) -> bool | str:
+        """True when θ classifies every sample right with a positive margin; for softmax
+        also the name of a class that θ separates from all the others (see below).
+
+        One class c alone separated from the rest by a hyperplane u (u·x̃ > 0 exactly on
+        c's samples) already puts the optimum at infinity: adding t·u to class c's row
+        lowers every sample's loss (c's own logit rises where the label is c and falls
+        everywhere else), for every θ and t > 0, so no θ is a minimizer.  The candidate
+        u is read off θ: θ_c minus the mean of the other rows (an iterate running off
+        along t·u has exactly that direction, whatever it does in softmax's null space).
+        """
         if not self.classifier:
             return False
         theta = np.asarray(theta, dtype=float)
         if self._dask:
             wrong = self._dask_sum(lambda b: np.array([0.0 if b.separable(theta) else 1.0]), 1)
             return bool(wrong[0] == 0)
-        return all(bool(self.head.correct(z, Yb).all()) for _, Yb, z in self._blocks(theta))
+        K = self.n_outputs
+        every = True
+        alone = np.full(K, K > 1)  # class c separated from the rest so far (softmax)
+        for _, Yb, z in self._blocks(theta):
+            every = every and bool(self.head.correct(z, Yb).all())
+            if alone.any():
+                Z = np.asarray(z, dtype=float)
+                S = K * Z - Z.sum(axis=1, keepdims=True)  # (K−1)·(z_c − mean of the others)
+                mine = np.arange(K)[None, :] == np.asarray(Yb)[:, None]
+                alone &= np.where(mine, S > 0, S < 0).all(axis=0)
+            if not (every or alone.any()):
+                return False
+        if every:
+            return True
+        return self.head.classes[int(np.flatnonzero(alone)[0])] if alone.any() else False
 
     # -- step size ------------------------------------------------------------------
     def gram(self) -> np.ndarray | None:

@@ -405,6 +405,8 @@ class Preconditioned:
             "feature_blocks",
         ):
             setattr(self, attribute, getattr(objective, attribute))
+        #: About how many gradient passes one Hessian costs (inf where it is not formed).
+        self.hessian_cost = float(getattr(objective, "hessian_cost", float("inf")))
         self._lipschitz: float | None = None
         self._last: tuple[bytes, np.ndarray] | None = None
 
@@ -418,21 +420,43 @@ class Preconditioned:
         self._last = (key, user)
         return user
 
+    @functools.cached_property
+    def _centred(self) -> Any:
+        """On features far from 0, the objective `about` the means (J and ∇J without
+        cancellation: b + X·w and the gradient moved to θ' lose (μ/s)·ε, which at 1e6
+        spreads leaves ‖∇J‖ above the tolerance at the optimum); else None."""
+        if self._spread is None or getattr(self.inner, "_dask", False):
+            return None
+        return self.inner.about(self.scaling.mean)
+
     def value(self, theta: np.ndarray) -> float:
+        if self._centred is not None:
+            return self._centred.value(self._spread.to_user(theta))
         return self.inner.value(self._user(theta))
 
     def value_and_gradient(
         self, theta: np.ndarray, out: np.ndarray | None = None
     ) -> tuple[float, np.ndarray]:
-        value, gradient = self.inner.value_and_gradient(self._user(theta))
-        working = self.scaling.gradient_to_working(gradient)
+        if self._centred is not None:
+            value, gradient = self._centred.value_and_gradient(self._spread.to_user(theta))
+            working = self._spread.gradient_to_working(gradient)
+        else:
+            value, gradient = self.inner.value_and_gradient(self._user(theta))
+            working = self.scaling.gradient_to_working(gradient)
         if out is None:
             return value, working
         out[...] = working
         return value, out
 
     def gradient(self, theta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        working = self.scaling.gradient_to_working(self.inner.gradient(self.scaling.to_user(theta)))
+        if self._centred is not None:
+            working = self._spread.gradient_to_working(
+                self._centred.gradient(self._spread.to_user(theta))
+            )
+        else:
+            working = self.scaling.gradient_to_working(
+                self.inner.gradient(self.scaling.to_user(theta))
+            )
         if out is None:
             return working
         out[...] = working
@@ -443,19 +467,36 @@ class Preconditioned:
         [1, X − μ] and only the spreads are applied after: X̃ᵀDX̃ of the raw X and then
         Tᵀ·T would lose (μ/s)²·ε of its accuracy to cancellation (all of it at 10⁸)."""
         user = self._user(theta)
-        if getattr(self.inner, "centred_hessian", False) and far_from_origin(
-            self.scaling.mean, self.scaling.scale
-        ):
-            spread = Scaling(
-                self.n_parameters,
-                self.scaling.blocks,
-                np.zeros_like(self.scaling.mean),
-                self.scaling.scale,
-            )
+        spread = self._spread
+        if spread is not None:
             return spread.hessian_to_working(self.inner.hessian(user, centre=self.scaling.mean))
         return self.scaling.hessian_to_working(self.inner.hessian(user))
 
+    @functools.cached_property
+    def _spread(self) -> Scaling | None:
+        """On features far from 0 (`far_from_origin`), the scaling by the spreads alone:
+        the objective then works about the means (`hessian`, `hessian_vector`); else None."""
+        if not (
+            getattr(self.inner, "centred_hessian", False)
+            and far_from_origin(self.scaling.mean, self.scaling.scale)
+        ):
+            return None
+        return Scaling(
+            self.n_parameters,
+            self.scaling.blocks,
+            np.zeros_like(self.scaling.mean),
+            self.scaling.scale,
+        )
+
     def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """TᵀHTv; about the means on features far from 0, like `hessian` (the products of
+        the raw X would lose (μ/s)²·ε: Newton-CG's steps and the decrement check with them)."""
+        spread = self._spread
+        if spread is not None:
+            product = self.inner.hessian_vector(
+                self._user(theta), spread.direction_to_user(v), centre=self.scaling.mean
+            )
+            return spread.gradient_to_working(product)
         product = self.inner.hessian_vector(
             self.scaling.to_user(theta), self.scaling.direction_to_user(v)
         )
@@ -469,7 +510,7 @@ class Preconditioned:
             self.inner.penalty_gradient(self.scaling.to_user(theta))
         )
 
-    def separable(self, theta: np.ndarray) -> bool:
+    def separable(self, theta: np.ndarray) -> bool | str:
         return self.inner.separable(self.scaling.to_user(theta))
 
     def null_directions(self) -> np.ndarray | None:

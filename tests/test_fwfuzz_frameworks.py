@@ -33,6 +33,13 @@ A second fuzz (eighth session) found:
 * categorical_cross_entropy's logsumexp(0, z₂ − z₁, z₃ − z₁) took its second gap as
   z₁ + max(…) + L − z₃ (SymPy flattens the sum), which lost L next to z₁: 1.2e-11
   off at logits of 1e6, 7e-10 at 1e8, log 4 for log 3 at 1e16, in every backend.
+
+A catalog-wide sweep (ninth session) found:
+
+* JAX ran the stable form on integer arrays as they came: squared_error of int32
+  predictions (p - y)**2 wrapped around at 2**31 (1.41e9 for 1e10 at p = 100000, in
+  ``to_jax``, under ``jit`` and in exported JAX modules), and a boolean array raised
+  JAX's own TypeError (-a of booleans); jnp.tanh and torch.sigmoid take both as floats.
 """
 
 from __future__ import annotations
@@ -457,3 +464,24 @@ def test_an_exported_jax_module_takes_a_list_as_jax_numpy_does():
         namespace[f"d_{name}_dz"](z, y),
         jax.vmap(jax.grad(namespace[name]))(jnp.asarray(z), jnp.asarray(y)),
     )
+
+
+def test_integer_and_boolean_arrays_are_read_as_the_default_float():
+    # int32 arithmetic wrapped around; booleans raised JAX's TypeError; as jnp.tanh does
+    p = np.array([100000, 3], dtype=np.int32)
+    truth = np.array([1e10, 9.0])  # (p - 0)**2
+    g = to_jax("squared_error")
+    namespace = module("squared_error", "jax", order_max=1)
+    for got in (
+        g(jnp.asarray(p), 0),
+        jax.jit(g)(jnp.asarray(p), jnp.zeros(2, jnp.int32)),
+        g(p, np.int32(0)),
+        namespace["squared_error"](jnp.asarray(p), 0),
+        to_torch("squared_error")(torch.from_numpy(p), 0),
+    ):
+        np.testing.assert_array_equal(np.asarray(got), truth)
+    assert g(jnp.asarray(p), 0).dtype == jnp.float64  # the default float (64-bit mode)
+    hinge = to_jax("hinge")(jnp.array([True, False]), 1)  # max(0, 1 - p·y)
+    np.testing.assert_array_equal(hinge, [0.0, 1.0])
+    assert hinge.dtype == jnp.float64
+    np.testing.assert_array_equal(to_jax("huber").level((0,))(jnp.array([True]), 0), [1.0])

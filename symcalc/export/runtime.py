@@ -17,8 +17,8 @@ a file.  Each framework has:
     as one compiled call for a backward pass that is not differentiated itself);
 ``_plain(value)``
     the last derivative, plainly: arguments made tensors (arrays) of one dtype; in JAX,
-    NumPy arrays and lists made JAX arrays (else NumPy would run the code), as they are
-    for ``_differentiable``.
+    NumPy arrays and lists made JAX arrays (else NumPy would run the code) and integer
+    or boolean arrays the default float, as they are for ``_differentiable``.
 """
 
 from __future__ import annotations
@@ -86,9 +86,14 @@ def _plain(value):
 
 
 def _as_jax(a):
-    # a NumPy array or a (nested) list of numbers as a JAX array, as jax.numpy reads it
+    # a NumPy array or a (nested) list of numbers as a JAX array, as jax.numpy reads it;
+    # integers and booleans as the default float, as jnp.tanh takes them ((p - y)**2 of
+    # int32 arrays would wrap around at 2**31, and JAX refuses -a of booleans)
     numpy = hasattr(a, "__array__") and not isinstance(a, jax.Array)
-    return jnp.asarray(a) if numpy or isinstance(a, (list, tuple)) else a
+    if numpy or isinstance(a, (list, tuple)):
+        a = jnp.asarray(a)
+    exact = isinstance(a, bool) or not jnp.issubdtype(getattr(a, "dtype", float), jnp.inexact)
+    return jnp.asarray(a, jnp.result_type(float)) if exact else a
 """
 
 _TORCH = """\

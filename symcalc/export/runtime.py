@@ -14,7 +14,9 @@ a file.  Each framework has:
     derivative is never built unless asked for) or a ``torch.autograd.Function``
     (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
     because the partials are such functions too; ``fused``, optional, gives grad · ∂f/∂aᵢ
-    as one compiled call for a backward pass that is not differentiated itself);
+    as one compiled call for a backward pass that is not differentiated itself; a
+    ``jvp`` = Σ ∂f/∂aᵢ · tᵢ for forward mode and a generated vmap rule, so the
+    ``torch.func`` transforms take it too);
 ``_plain(value)``
     the last derivative, plainly: arguments made tensors (arrays) of one dtype; in JAX,
     NumPy arrays and lists made JAX arrays (else NumPy would run the code) and integer
@@ -139,10 +141,30 @@ def _differentiable(value, partials, fused=None):
     # itself is not being differentiated (no create_graph)
 
     class Function(torch.autograd.Function):
+        generate_vmap_rule = True  # torch.func.vmap runs the methods on batched tensors
+
         @staticmethod
-        def forward(ctx, *args):
-            ctx.save_for_backward(*args)
+        def forward(*args):
             return value(*args)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+            ctx.save_for_forward(*inputs)
+
+        @staticmethod
+        def jvp(ctx, *tangents):
+            # forward mode (torch.func.jvp, jacfwd, forward_ad): sum of partials[i]() * t_i;
+            # a zero tangent adds 0 (torch.func gives a target zeros, where the partial
+            # along it may be infinite: bce's d/dy at p = 1)
+            args = ctx.saved_tensors
+            total = None
+            for i, tangent in enumerate(tangents):
+                if tangent is not None:
+                    term = partials[i]()(*args) * tangent
+                    term = torch.where(tangent == 0, term.new_zeros(()), term)
+                    total = term if total is None else total + term
+            return torch.zeros_like(value(*args)) if total is None else total
 
         @staticmethod
         def backward(ctx, grad):

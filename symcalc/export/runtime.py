@@ -94,7 +94,8 @@ def _as_jax(a):
     numpy = hasattr(a, "__array__") and not isinstance(a, jax.Array)
     if numpy or isinstance(a, (list, tuple)):
         a = jnp.asarray(a)
-    exact = isinstance(a, bool) or not jnp.issubdtype(getattr(a, "dtype", float), jnp.inexact)
+    dtype = getattr(a, "dtype", float)
+    exact = isinstance(a, bool) or not jnp.issubdtype(dtype, jnp.inexact)
     return jnp.asarray(a, jnp.result_type(float)) if exact else a
 """
 
@@ -154,9 +155,9 @@ def _differentiable(value, partials, fused=None):
 
         @staticmethod
         def jvp(ctx, *tangents):
-            # forward mode (torch.func.jvp, jacfwd, forward_ad): sum of partials[i]() * t_i;
-            # a zero tangent adds 0 (torch.func gives a target zeros, where the partial
-            # along it may be infinite: bce's d/dy at p = 1)
+            # forward mode (torch.func.jvp, jacfwd, forward_ad): the sum of
+            # partials[i]() * t_i; a zero tangent adds 0 (torch.func gives a target
+            # zeros, where the partial along it may be infinite: bce's d/dy at p = 1)
             args = ctx.saved_tensors
             total = None
             for i, tangent in enumerate(tangents):

@@ -156,14 +156,15 @@ def _differentiable(value, partials, fused=None):
         @staticmethod
         def jvp(ctx, *tangents):
             # forward mode (torch.func.jvp, jacfwd, forward_ad): the sum of
-            # partials[i]() * t_i; a zero tangent adds 0 (torch.func gives a target
-            # zeros, where the partial along it may be infinite: bce's d/dy at p = 1)
+            # partials[i]() * t_i; a zero tangent adds 0 even where the partial is
+            # infinite (torch.func gives a target zeros: bce's d/dy at p = 1 is -inf)
             args = ctx.saved_tensors
             total = None
             for i, tangent in enumerate(tangents):
                 if tangent is not None:
-                    term = partials[i]()(*args) * tangent
-                    term = torch.where(tangent == 0, term.new_zeros(()), term)
+                    partial = partials[i]()(*args)
+                    zero = (tangent == 0) & ~torch.isfinite(partial)
+                    term = torch.where(zero, partial.new_zeros(()), partial * tangent)
                     total = term if total is None else total + term
             return torch.zeros_like(value(*args)) if total is None else total
 

@@ -47,6 +47,9 @@ A catalog-wide sweep (ninth session) found:
   route read a batched gradient's memory).  With forward mode in, a zero tangent times
   an infinite partial must add 0, not NaN: torch.func gives a target a zero tangent, and
   binary_cross_entropy's d/dy is -inf at p = 1 (jvp was NaN for -1 there).
+* A NumPy float64 scalar alone was computed in float32 in PyTorch (np.float64 is a
+  Python float, which follows the tensors); a string, None or an array of strings, and
+  arguments whose shapes do not broadcast, gave the frameworks' own errors.
 """
 
 from __future__ import annotations
@@ -536,3 +539,21 @@ def test_torch_func_transforms_and_forward_mode_evaluate_the_symbolic_levels():
     torch.testing.assert_close(
         torch.func.vmap(torch.func.grad(sigmoid))(z), to_torch("sigmoid").level((0,))(z)
     )
+
+
+def test_a_numpy_scalar_keeps_its_dtype_and_bad_arguments_are_one_line():
+    # np.float64(2.0) alone was computed in float32 (it is a Python float); with a
+    # tensor it follows the tensor, as in torch's own operators
+    sigmoid, bce = to_torch("sigmoid"), to_torch("bce_with_logits")
+    assert sigmoid(np.float64(2.0)).dtype == torch.float64
+    assert sigmoid(np.float64(2.0)).item() == 1 / (1 + math.exp(-2.0))
+    assert module("sigmoid", "torch")["sigmoid"](np.float64(2.0)).dtype == torch.float64
+    assert bce(torch.ones(2), np.float64(1.0)).dtype == (torch.ones(2) * np.float64(1.0)).dtype
+    for g in (sigmoid, to_jax("sigmoid")):
+        for bad in ("abc", None, np.array(["a"])):
+            with pytest.raises(SymcalcError, match=r"sigmoid\(x\) takes arrays or numbers"):
+                g(bad)
+    with pytest.raises(SymcalcError, match=r"shapes \(3,\), \(4,\) do not broadcast"):
+        bce(torch.ones(3), torch.ones(4))
+    with pytest.raises(SymcalcError, match=r"shapes \(3,\), \(4,\) do not broadcast"):
+        to_jax("bce_with_logits")(jnp.ones(3), jnp.ones(4))

@@ -102,7 +102,8 @@ def _as_jax(a):
 _TORCH = """\
 def _tensors(*args):
     # the arguments as tensors of one floating dtype, on the first tensor's device; an
-    # array (NumPy's) is a tensor of its own dtype, a Python number follows the tensors
+    # array (NumPy's) is a tensor of its own dtype, a Python number follows the tensors,
+    # and so does np.float64 (a float) unless it is alone, as torch's operators take it
     args = [
         torch.as_tensor(a)
         if hasattr(a, "__array__") and not isinstance(a, (torch.Tensor, float, int))
@@ -110,6 +111,9 @@ def _tensors(*args):
         for a in args
     ]
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if not tensors:
+        args = [torch.as_tensor(a) if hasattr(a, "dtype") else a for a in args]
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
     dtype = None
     for a in tensors:
         if a.is_floating_point():

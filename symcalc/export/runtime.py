@@ -145,8 +145,47 @@ def _differentiable(value, partials, fused=None):
     # fused[i]() (optional) gives that product in one call, used when the backward pass
     # itself is not being differentiated (no create_graph)
 
+    def _backward(ctx, grad):
+        args = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        direct = fused is not None and not torch.is_grad_enabled()
+
+        def term(i):
+            if direct:
+                return fused[i]()(grad, *args)
+            return grad * partials[i]()(*args)
+
+        return tuple(
+            term(i).sum_to_size(arg.shape) if needed else None
+            for i, (arg, needed) in enumerate(zip(args, needs, strict=True))
+        )
+
+    def _jvp(ctx, *tangents):
+        # forward mode (torch.func.jvp, jacfwd, forward_ad): the sum of
+        # partials[i]() * t_i; a zero tangent adds 0 even where the partial is
+        # infinite (torch.func gives a target zeros: bce's d/dy at p = 1 is -inf)
+        args = ctx.saved_tensors
+        total = None
+        for i, tangent in enumerate(tangents):
+            if tangent is not None:
+                partial = partials[i]()(*args)
+                zero = (tangent == 0) & ~torch.isfinite(partial)
+                term = torch.where(zero, partial.new_zeros(()), partial * tangent)
+                total = term if total is None else total + term
+        return torch.zeros_like(value(*args)) if total is None else total
+
     class Function(torch.autograd.Function):
-        generate_vmap_rule = True  # torch.func.vmap runs the methods on batched tensors
+        # plain autograd: this style costs PyTorch less at each call
+        @staticmethod
+        def forward(ctx, *args):
+            ctx.save_for_backward(*args)
+            return value(*args)
+
+        backward = staticmethod(_backward)
+
+    class Transformable(torch.autograd.Function):
+        # under a torch.func transform or forward-mode AD: a jvp and a vmap rule
+        generate_vmap_rule = True
 
         @staticmethod
         def forward(*args):
@@ -157,43 +196,22 @@ def _differentiable(value, partials, fused=None):
             ctx.save_for_backward(*inputs)
             ctx.save_for_forward(*inputs)
 
-        @staticmethod
-        def jvp(ctx, *tangents):
-            # forward mode (torch.func.jvp, jacfwd, forward_ad): the sum of
-            # partials[i]() * t_i; a zero tangent adds 0 even where the partial is
-            # infinite (torch.func gives a target zeros: bce's d/dy at p = 1 is -inf)
-            args = ctx.saved_tensors
-            total = None
-            for i, tangent in enumerate(tangents):
-                if tangent is not None:
-                    partial = partials[i]()(*args)
-                    zero = (tangent == 0) & ~torch.isfinite(partial)
-                    term = torch.where(zero, partial.new_zeros(()), partial * tangent)
-                    total = term if total is None else total + term
-            return torch.zeros_like(value(*args)) if total is None else total
-
-        @staticmethod
-        def backward(ctx, grad):
-            args = ctx.saved_tensors
-            needs = ctx.needs_input_grad
-            direct = fused is not None and not torch.is_grad_enabled()
-
-            def term(i):
-                if direct:
-                    return fused[i]()(grad, *args)
-                return grad * partials[i]()(*args)
-
-            return tuple(
-                term(i).sum_to_size(arg.shape) if needed else None
-                for i, (arg, needed) in enumerate(zip(args, needs, strict=True))
-            )
+        backward = staticmethod(_backward)
+        jvp = staticmethod(_jvp)
 
     @functools.wraps(value)
     def function(*args):
-        return Function.apply(*_tensors(*args))
+        kind = Transformable if _transforming() else Function
+        return kind.apply(*_tensors(*args))
 
     function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
     return function
+
+
+def _transforming():
+    # a torch.func transform (vmap, grad, jvp, ...) or forward-mode AD is on
+    active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+    return active() or getattr(torch.autograd.forward_ad, "_current_level", 0) >= 0
 
 
 def _plain(value):

@@ -33,6 +33,23 @@ A second fuzz (eighth session) found:
 * categorical_cross_entropy's logsumexp(0, z₂ − z₁, z₃ − z₁) took its second gap as
   z₁ + max(…) + L − z₃ (SymPy flattens the sum), which lost L next to z₁: 1.2e-11
   off at logits of 1e6, 7e-10 at 1e8, log 4 for log 3 at 1e16, in every backend.
+
+A catalog-wide sweep (ninth session) found:
+
+* JAX ran the stable form on integer arrays as they came: squared_error of int32
+  predictions (p - y)**2 wrapped around at 2**31 (1.41e9 for 1e10 at p = 100000, in
+  ``to_jax``, under ``jit`` and in exported JAX modules), and a boolean array raised
+  JAX's own TypeError (-a of booleans); jnp.tanh and torch.sigmoid take both as floats.
+* ``to_torch`` functions (and exported torch modules) refused every ``torch.func``
+  transform (vmap, grad, jacrev, jacfwd, hessian, jvp) and forward-mode AD: the
+  ``autograd.Function`` had no ``setup_context``, ``jvp`` or vmap rule; gradcheck with
+  ``check_forward_ad`` or ``check_batched_grad`` failed on every catalog entry (the CPU
+  route read a batched gradient's memory).  With forward mode in, a zero tangent times
+  an infinite partial must add 0, not NaN: torch.func gives a target a zero tangent, and
+  binary_cross_entropy's d/dy is -inf at p = 1 (jvp was NaN for -1 there).
+* A NumPy float64 scalar alone was computed in float32 in PyTorch (np.float64 is a
+  Python float, which follows the tensors); a string, None or an array of strings, and
+  arguments whose shapes do not broadcast, gave the frameworks' own errors.
 """
 
 from __future__ import annotations
@@ -457,3 +474,86 @@ def test_an_exported_jax_module_takes_a_list_as_jax_numpy_does():
         namespace[f"d_{name}_dz"](z, y),
         jax.vmap(jax.grad(namespace[name]))(jnp.asarray(z), jnp.asarray(y)),
     )
+
+
+def test_integer_and_boolean_arrays_are_read_as_the_default_float():
+    # int32 arithmetic wrapped around; booleans raised JAX's TypeError; as jnp.tanh does
+    p = np.array([100000, 3], dtype=np.int32)
+    truth = np.array([1e10, 9.0])  # (p - 0)**2
+    g = to_jax("squared_error")
+    namespace = module("squared_error", "jax", order_max=1)
+    for got in (
+        g(jnp.asarray(p), 0),
+        jax.jit(g)(jnp.asarray(p), jnp.zeros(2, jnp.int32)),
+        g(p, np.int32(0)),
+        namespace["squared_error"](jnp.asarray(p), 0),
+        to_torch("squared_error")(torch.from_numpy(p), 0),
+    ):
+        np.testing.assert_array_equal(np.asarray(got), truth)
+    assert g(jnp.asarray(p), 0).dtype == jnp.float64  # the default float (64-bit mode)
+    hinge = to_jax("hinge")(jnp.array([True, False]), 1)  # max(0, 1 - p·y)
+    np.testing.assert_array_equal(hinge, [0.0, 1.0])
+    assert hinge.dtype == jnp.float64
+    np.testing.assert_array_equal(to_jax("huber").level((0,))(jnp.array([True]), 0), [1.0])
+
+
+# torch.func.jvp's first call imports PyTorch modules that warn about its own torch.jit
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_torch_func_transforms_and_forward_mode_evaluate_the_symbolic_levels():
+    # the autograd.Function had no setup_context, jvp or vmap rule: every torch.func
+    # transform raised, and so did forward-mode AD and gradcheck's batched checks
+    import torch.autograd.forward_ad as fwad
+
+    t = to_torch("binary_cross_entropy_with_logits")
+    z = torch.tensor([-800.0, -40.0, -1.5, 0.0, 2.0, 40.0], dtype=torch.float64)
+    y = torch.tensor(1.0, dtype=torch.float64)
+    first, second = t.level((0,))(z, y), t.level((0, 0))(z, y)
+    assert second[1].item() == pytest.approx(4.248354255291589e-18, rel=1e-15)  # σ′(40)
+    grad = torch.func.vmap(torch.func.grad(t), in_dims=(0, None))
+    hessian = torch.func.vmap(torch.func.hessian(t), in_dims=(0, None))
+    jvp = torch.func.jvp(lambda v: t(v, y), (z,), (torch.ones_like(z),))[1]
+    jacfwd = torch.func.vmap(torch.func.jacfwd(torch.func.jacrev(t)), in_dims=(0, None))
+    with fwad.dual_level():
+        dual = fwad.unpack_dual(t(fwad.make_dual(z, torch.ones_like(z)), y)).tangent
+    for got, expected in [
+        (grad(z, y), first),
+        (jvp, first),
+        (dual, first),
+        (hessian(z, y), second),
+        (jacfwd(z, y), second),
+    ]:
+        torch.testing.assert_close(got, expected, rtol=5e-16, atol=0)
+    p = torch.tensor([-1.3, 0.4, 2.2], dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([0.2, 0.9, 0.5], dtype=torch.float64, requires_grad=True)
+    checks = {"check_forward_ad": True, "check_batched_grad": True}
+    assert torch.autograd.gradcheck(t, (p, target), check_batched_forward_grad=True, **checks)
+    assert torch.autograd.gradgradcheck(t, (p, target), check_fwd_over_rev=True)
+    # torch.func gives the target a zero tangent, where d/dy = log((1 - p)/p) is -inf
+    bce, one = to_torch("binary_cross_entropy"), torch.tensor(1.0, dtype=torch.float64)
+    p = torch.tensor([1.0, 0.5], dtype=torch.float64)
+    assert torch.func.jvp(lambda v: bce(v, one), (p,), (torch.ones_like(p),))[1].tolist() == [
+        -1.0,
+        -2.0,
+    ]
+    sigmoid = module("sigmoid", "torch")["sigmoid"]  # the modules share the runtime
+    torch.testing.assert_close(
+        torch.func.vmap(torch.func.grad(sigmoid))(z), to_torch("sigmoid").level((0,))(z)
+    )
+
+
+def test_a_numpy_scalar_keeps_its_dtype_and_bad_arguments_are_one_line():
+    # np.float64(2.0) alone was computed in float32 (it is a Python float); with a
+    # tensor it follows the tensor, as in torch's own operators
+    sigmoid, bce = to_torch("sigmoid"), to_torch("bce_with_logits")
+    assert sigmoid(np.float64(2.0)).dtype == torch.float64
+    assert sigmoid(np.float64(2.0)).item() == 1 / (1 + math.exp(-2.0))
+    assert module("sigmoid", "torch")["sigmoid"](np.float64(2.0)).dtype == torch.float64
+    assert bce(torch.ones(2), np.float64(1.0)).dtype == (torch.ones(2) * np.float64(1.0)).dtype
+    for g in (sigmoid, to_jax("sigmoid")):
+        for bad in ("abc", None, np.array(["a"])):
+            with pytest.raises(SymcalcError, match=r"sigmoid\(x\) takes arrays or numbers"):
+                g(bad)
+    with pytest.raises(SymcalcError, match=r"shapes \(3,\), \(4,\) do not broadcast"):
+        bce(torch.ones(3), torch.ones(4))
+    with pytest.raises(SymcalcError, match=r"shapes \(3,\), \(4,\) do not broadcast"):
+        to_jax("bce_with_logits")(jnp.ones(3), jnp.ones(4))

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import sympy
 
 from ..errors import SymcalcError
@@ -48,6 +49,29 @@ def _is_complex(a: Any) -> bool:
     if getattr(dtype, "is_complex", False) is True:  # a torch.dtype
         return True
     return getattr(dtype, "kind", "") == "c"  # NumPy's and JAX's dtypes
+
+
+def _is_numeric(a: Any) -> bool:
+    """Whether ``a`` is a number, or an array, tensor or (nested) list that may hold
+    numbers: a string, None or a NumPy array of strings or objects is not."""
+    if isinstance(a, (bool, int, float, list, tuple)):
+        return True
+    dtype = getattr(a, "dtype", None)
+    if dtype is None:
+        return False
+    kind = getattr(dtype, "kind", None)  # NumPy's and JAX's dtypes; a torch.dtype has none
+    return kind is None or kind in "biuf"
+
+
+def _dtype_text(a: Any) -> str:
+    dtype = getattr(a, "dtype", None)
+    return f" of dtype {dtype}" if dtype is not None else ""
+
+
+def _shape(a: Any) -> tuple[int, ...]:
+    """``a``'s shape without converting it (a tensor that requires grad stays one)."""
+    shape = getattr(a, "shape", None)
+    return tuple(shape) if shape is not None else np.shape(a)
 
 
 def level_source(
@@ -154,6 +178,20 @@ class FrameworkFunction:
                 f"{self.signature()} is a real function: got a complex input; "
                 "pass its real part (or real and imaginary parts separately)"
             )
+        for a in args:
+            if not _is_numeric(a):
+                raise SymcalcError(
+                    f"{self.signature()} takes arrays or numbers: got a {type(a).__name__}"
+                    f"{_dtype_text(a)}"
+                )
+        shapes = [_shape(a) for a in args]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            listed = ", ".join(str(s) for s in shapes)
+            raise SymcalcError(
+                f"{self.signature()}: arguments of shapes {listed} do not broadcast together"
+            ) from None
 
     def __call__(self, *args: Any) -> Any:
         self.check_arguments(args)

@@ -94,6 +94,12 @@ def to_jax(
       gave inf or NaN on the way (x·sinh(2/x) at x = 1e308); JAX has no wider type, so
       such an element of a user's formula is inf or NaN here.
 
+    * forward mode over several arguments at once (``jax.jacfwd`` or ``jax.hessian``
+      with ``argnums=(0, 1)``) gives an argument a tangent of zeros where its partial
+      may overflow, and 0·inf is NaN: squared_hinge's ∂/∂p at p = -1e200, y = 1 is NaN
+      there for -2e200 (``jax.grad``, ``jax.jacrev`` and forward mode in one argument
+      skip the other arguments' partials and are right).
+
     The catalog (parameters included) meets the promise apart from the first two.
 
     Examples

@@ -14,11 +14,13 @@ a file.  Each framework has:
     derivative is never built unless asked for) or a ``torch.autograd.Function``
     (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
     because the partials are such functions too; ``fused``, optional, gives grad · ∂f/∂aᵢ
-    as one compiled call for a backward pass that is not differentiated itself);
+    as one compiled call for a backward pass that is not differentiated itself; a
+    ``jvp`` = Σ ∂f/∂aᵢ · tᵢ for forward mode and a generated vmap rule, so the
+    ``torch.func`` transforms take it too);
 ``_plain(value)``
     the last derivative, plainly: arguments made tensors (arrays) of one dtype; in JAX,
-    NumPy arrays and lists made JAX arrays (else NumPy would run the code), as they are
-    for ``_differentiable``.
+    NumPy arrays and lists made JAX arrays (else NumPy would run the code) and integer
+    or boolean arrays the default float, as they are for ``_differentiable``.
 """
 
 from __future__ import annotations
@@ -86,15 +88,22 @@ def _plain(value):
 
 
 def _as_jax(a):
-    # a NumPy array or a (nested) list of numbers as a JAX array, as jax.numpy reads it
+    # a NumPy array or a (nested) list of numbers as a JAX array, as jax.numpy reads it;
+    # integers and booleans as the default float, as jnp.tanh takes them ((p - y)**2 of
+    # int32 arrays would wrap around at 2**31, and JAX refuses -a of booleans)
     numpy = hasattr(a, "__array__") and not isinstance(a, jax.Array)
-    return jnp.asarray(a) if numpy or isinstance(a, (list, tuple)) else a
+    if numpy or isinstance(a, (list, tuple)):
+        a = jnp.asarray(a)
+    dtype = getattr(a, "dtype", float)
+    exact = isinstance(a, bool) or not jnp.issubdtype(dtype, jnp.inexact)
+    return jnp.asarray(a, jnp.result_type(float)) if exact else a
 """
 
 _TORCH = """\
 def _tensors(*args):
     # the arguments as tensors of one floating dtype, on the first tensor's device; an
-    # array (NumPy's) is a tensor of its own dtype, a Python number follows the tensors
+    # array (NumPy's) is a tensor of its own dtype, a Python number follows the tensors,
+    # and so does np.float64 (a float) unless it is alone, as torch's operators take it
     args = [
         torch.as_tensor(a)
         if hasattr(a, "__array__") and not isinstance(a, (torch.Tensor, float, int))
@@ -102,6 +111,9 @@ def _tensors(*args):
         for a in args
     ]
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if not tensors:
+        args = [torch.as_tensor(a) if hasattr(a, "dtype") else a for a in args]
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
     dtype = None
     for a in tensors:
         if a.is_floating_point():
@@ -133,34 +145,73 @@ def _differentiable(value, partials, fused=None):
     # fused[i]() (optional) gives that product in one call, used when the backward pass
     # itself is not being differentiated (no create_graph)
 
+    def _backward(ctx, grad):
+        args = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        direct = fused is not None and not torch.is_grad_enabled()
+
+        def term(i):
+            if direct:
+                return fused[i]()(grad, *args)
+            return grad * partials[i]()(*args)
+
+        return tuple(
+            term(i).sum_to_size(arg.shape) if needed else None
+            for i, (arg, needed) in enumerate(zip(args, needs, strict=True))
+        )
+
+    def _jvp(ctx, *tangents):
+        # forward mode (torch.func.jvp, jacfwd, forward_ad): the sum of
+        # partials[i]() * t_i; a zero tangent adds 0 even where the partial is
+        # infinite (torch.func gives a target zeros: bce's d/dy at p = 1 is -inf)
+        args = ctx.saved_tensors
+        total = None
+        for i, tangent in enumerate(tangents):
+            if tangent is not None:
+                partial = partials[i]()(*args)
+                zero = (tangent == 0) & ~torch.isfinite(partial)
+                term = torch.where(zero, partial.new_zeros(()), partial * tangent)
+                total = term if total is None else total + term
+        return torch.zeros_like(value(*args)) if total is None else total
+
     class Function(torch.autograd.Function):
+        # plain autograd: this style costs PyTorch less at each call
         @staticmethod
         def forward(ctx, *args):
             ctx.save_for_backward(*args)
             return value(*args)
 
+        backward = staticmethod(_backward)
+
+    class Transformable(torch.autograd.Function):
+        # under a torch.func transform or forward-mode AD: a jvp and a vmap rule
+        generate_vmap_rule = True
+
         @staticmethod
-        def backward(ctx, grad):
-            args = ctx.saved_tensors
-            needs = ctx.needs_input_grad
-            direct = fused is not None and not torch.is_grad_enabled()
+        def forward(*args):
+            return value(*args)
 
-            def term(i):
-                if direct:
-                    return fused[i]()(grad, *args)
-                return grad * partials[i]()(*args)
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+            ctx.save_for_forward(*inputs)
 
-            return tuple(
-                term(i).sum_to_size(arg.shape) if needed else None
-                for i, (arg, needed) in enumerate(zip(args, needs, strict=True))
-            )
+        backward = staticmethod(_backward)
+        jvp = staticmethod(_jvp)
 
     @functools.wraps(value)
     def function(*args):
-        return Function.apply(*_tensors(*args))
+        kind = Transformable if _transforming() else Function
+        return kind.apply(*_tensors(*args))
 
     function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
     return function
+
+
+def _transforming():
+    # a torch.func transform (vmap, grad, jvp, ...) or forward-mode AD is on
+    active = getattr(torch._C, "_are_functorch_transforms_active", lambda: True)
+    return active() or getattr(torch.autograd.forward_ad, "_current_level", 0) >= 0
 
 
 def _plain(value):

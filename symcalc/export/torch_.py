@@ -100,7 +100,12 @@ def to_torch(
     the stable form, backward multiplies the gradient by symcalc's stable
     partial derivative, itself such a Function, so ``create_graph=True`` (double
     backward, Hessian-vector products) uses the symbolic second derivative.  Beyond
-    ``order_max`` autograd differentiates the last level's code.  Tensors keep their
+    ``order_max`` autograd differentiates the last level's code.  Forward mode
+    (``torch.autograd.forward_ad``) and the ``torch.func`` transforms (``vmap``,
+    ``grad``, ``jacrev``, ``jacfwd``, ``hessian``, ``jvp``) evaluate the same symbolic
+    derivatives (under a transform or forward mode each level is a Function with a
+    ``jvp`` and a generated vmap rule; batched and forward-mode tensors take the
+    torch-op code).  Tensors keep their
     dtype and device; NumPy arrays are tensors of their dtype, Python numbers (a
     loss's target) follow the tensors.  Accuracy: the kernel promise, 1e-12 relative in
     float64 and 1e-5 in float32 over the whole finite range, for the value and the

@@ -86,9 +86,26 @@ def numpy_views(tensors: Sequence[Any]) -> list[np.ndarray] | None:
         return None
     for t in tensors:
         plain = type(t) is torch.Tensor or type(t) is torch.nn.Parameter
+        if plain and _wrapped(t):  # a torch.func transform's (batched, dual): no memory
+            return None
         if not plain or t.dtype != dtype or t.device.type != "cpu" or t.layout != torch.strided:
             return None
     return [t.detach().resolve_neg().numpy() for t in tensors]
+
+
+def _wrapped(t) -> bool:
+    """Whether ``t`` is a ``torch.func`` transform's wrapper (vmap's batched tensor,
+    grad's or jvp's level; the batched tensor of autograd's own ``is_grads_batched``,
+    which gradcheck's batched checks use) or carries a forward-mode tangent: no NumPy
+    view of it."""
+    import torch
+
+    functorch = getattr(torch._C, "_functorch", None)
+    if functorch is not None and (
+        functorch.is_functorch_wrapped_tensor(t) or functorch.is_legacy_batchedtensor(t)
+    ):
+        return True
+    return t._fw_grad(0) is not None if hasattr(t, "_fw_grad") else False
 
 
 def _collapsed(grad: np.ndarray) -> np.ndarray:

@@ -52,7 +52,6 @@ where its value 2/x is still representable.  For |x| > 1 it is evaluated in powe
 Examples
 --------
 >>> import sympy
-from sympy.printing.numpy import NumPyPrinter
 >>> from symcalc.symbolic.functions import symbol
 >>> x = symbol("x")
 >>> lowered, branches = series_branches(x - sympy.tanh(x))

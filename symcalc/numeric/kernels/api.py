@@ -153,9 +153,9 @@ class Kernel:
         values may overflow too: then the elements are looked at).  Those elements are
         evaluated again with ``np.longdouble`` (x86-64: exponent range to 1e4932), so an
         intermediate overflow (x² at x = 1e200 in x²/(√(x² + 1) + 1)) does not reach a
-        result that is representable.  Where an intermediate overflows long double too
-        (eˣ from x = 11357), mpmath computes the element (`ExactElements`: inf - inf
-        becomes the +inf it is).  What is still not finite raises NumPy's overflow or
+        result that is representable.  Where that is NaN and an intermediate overflows long
+        double too (eˣ from x = 11357), mpmath computes the element (`ExactElements`:
+        inf - inf becomes the +inf it is).  What is still not finite raises NumPy's overflow or
         invalid condition under the caller's ``np.errstate``, as a ufunc would.
         """
         if result.size == 0:
@@ -183,8 +183,9 @@ class Kernel:
                 again = np.broadcast_to(self._extended(*wide), (int(bad.sum()),))
                 flat[bad] = np.asarray(again).astype(dtype)
             bad &= ~np.isfinite(flat)
-            if bad.any():  # beyond long double too: mpmath, where an intermediate overflowed
-                where = np.flatnonzero(bad)
+            unknown = bad & np.isnan(flat)  # inf - inf, inf/inf (an inf result stands)
+            if unknown.any():  # beyond long double too: mpmath, where an intermediate overflowed
+                where = np.flatnonzero(unknown)
                 exact = self._exact.values([a[where] for a in full], np.dtype(dtype))
                 known = ~np.isnan(exact)
                 flat[where[known]] = exact[known]

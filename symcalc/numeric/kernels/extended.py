@@ -61,10 +61,9 @@ class ExactElements:
         asked cheaply, or gives no real value."""
         n = len(arguments[0]) if arguments else 1
         out = np.full(n, np.nan, dtype=dtype)
-        wide = [np.asarray(a, dtype=np.longdouble) for a in arguments]
         try:
             with np.errstate(all="ignore"):
-                overflowed = self._overflowed(wide)
+                overflowed = self._overflowed(list(arguments))
                 reachable = self._reachable([np.asarray(a, dtype=np.float64) for a in arguments])
         except _CANNOT:  # a function with no long double or float loop: no retry
             return out
@@ -97,12 +96,25 @@ class ExactElements:
                     previous = value
         return None
 
-    def _overflowed(self, wide: list[np.ndarray]) -> np.ndarray:
+    def _overflowed(self, arguments: list[np.ndarray]) -> np.ndarray:
         """Whether some intermediate of ``evaluated`` is infinite in long double (not NaN
-        alone: log(-1) is no overflow)."""
-        flags = np.zeros(len(wide[0]) if wide else 1, dtype=bool)
-        for value in self._intermediates(*wide):
-            flags |= np.isinf(np.broadcast_to(np.asarray(value, dtype=complex), flags.shape))
+        alone: log(-1) is no overflow).  Only elements with one infinite in float64 are
+        looked at in long double (its range holds float64's)."""
+        narrow = self._any_infinite([np.asarray(a, dtype=np.float64) for a in arguments])
+        where = np.flatnonzero(narrow)
+        if where.size:
+            wide = [np.asarray(a, dtype=np.longdouble)[where] for a in arguments]
+            narrow[where] = self._any_infinite(wide)
+        return narrow
+
+    def _any_infinite(self, arguments: list[np.ndarray]) -> np.ndarray:
+        flags = np.zeros(len(arguments[0]) if arguments else 1, dtype=bool)
+        for value in self._intermediates(*arguments):
+            value = np.broadcast_to(np.asarray(value), flags.shape)
+            if value.dtype.kind == "c":
+                flags |= np.isinf(value.real) | np.isinf(value.imag)
+            elif value.dtype.kind == "f":
+                flags |= np.isinf(value)
         return flags
 
     def _reachable(self, arguments: list[np.ndarray]) -> np.ndarray:

@@ -518,16 +518,7 @@ class AffineObjective(Objective):
         for start in range(0, self.n_samples, self.block):
             Xb = X[start : start + self.block]
             Yb = Y[start : start + self.block]
-            rows = Xb.shape[0]
-            if scalar:
-                z = self._z[:rows]
-                np.dot(Xb, W[0], out=z)
-                z += bias[0]
-            else:
-                z = self._Z[:rows]
-                np.dot(Xb, W.T, out=z)
-                z += bias
-            yield Xb, Yb, z
+            yield Xb, Yb, self._outputs(Xb, W, bias, scalar)
 
     def _centred_blocks(self, theta: np.ndarray):
         """`_blocks` of an objective `about` a centre: (Xb − μ, Yb, Z) per row block."""
@@ -542,15 +533,20 @@ class AffineObjective(Objective):
             part = self.X[start : start + step]
             rows = part.shape[0]
             Xb = np.subtract(part, self._centre, out=buffer[:rows])
-            if self.n_outputs == 1:
-                z = self._z[:rows]
-                np.dot(Xb, W[0], out=z)
-                z += bias[0]
-            else:
-                z = self._Z[:rows]
-                np.dot(Xb, W.T, out=z)
-                z += bias
-            yield Xb, self.Y[start : start + step], z
+            yield Xb, self.Y[start : start + step], self._outputs(Xb, W, bias, self.n_outputs == 1)
+
+    def _outputs(self, Xb: np.ndarray, W: np.ndarray, bias: np.ndarray, scalar: bool):
+        """z = Xb·Wᵀ + b for one row block, in the block's slice of the output buffer."""
+        rows = Xb.shape[0]
+        if scalar:
+            z = self._z[:rows]
+            np.dot(Xb, W[0], out=z)
+            z += bias[0]
+        else:
+            z = self._Z[:rows]
+            np.dot(Xb, W.T, out=z)
+            z += bias
+        return z
 
     def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
         head, dtype = self.head, self.X.dtype

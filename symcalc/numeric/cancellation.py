@@ -1091,7 +1091,7 @@ class _Probe:
         functions = [n for n in self._nodes if isinstance(n, sympy.Function)]
         arguments = [a for n in functions for a in n.args]
         arguments += [n.exp for n in self._nodes if isinstance(n, sympy.Pow)]  # x**x**x
-        periodic = [n.args[0] for n in functions if isinstance(n, _PERIODIC)]
+        periodic = [n.args[0] for n in functions if isinstance(n, PERIODIC)]
         return sympy.lambdify([self._variable], [arguments, periodic], modules=NUMPY_MODULES)
 
     def _kappa(self, values: Sequence, absolute: Callable, total: Callable) -> float:
@@ -1162,7 +1162,8 @@ def _mp(point):
 
 
 #: Functions whose mpmath value at an argument a needs π to as many digits as a has.
-_PERIODIC = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
+#: Functions whose arguments mpmath reduces by π: costly beyond 2^50 (`_Probe.reachable`).
+PERIODIC = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
 
 #: What mpmath raises where a formula has no real value (hypot of a complex: AttributeError).
 _UNDEFINED = (ZeroDivisionError, ValueError, OverflowError, TypeError, AttributeError)

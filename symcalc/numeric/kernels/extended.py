@@ -24,6 +24,7 @@ import mpmath
 import numpy as np
 import sympy
 
+from ..cancellation import PERIODIC
 from ..rewrites import MPMATH_FUNCTIONS
 
 __all__ = ["ExactElements", "modules_extended"]
@@ -32,7 +33,6 @@ __all__ = ["ExactElements", "modules_extended"]
 _MPMATH = threading.Lock()
 #: Working digits tried in turn; a value counts where two in a row agree to 1e-18.
 _DIGITS = (20, 40, 80, 160, 320)
-_PERIODIC = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
 #: What building or running the checks may raise where a function has no printer or no
 #: loop for the dtype (the retry is then not made; the element stays as it was).
 _CANNOT = (TypeError, ValueError, NameError, KeyError, AttributeError, NotImplementedError)
@@ -92,7 +92,7 @@ class ExactElements:
                     if previous is not None and (
                         value == previous or abs(value - previous) <= 1e-18 * abs(value)
                     ):
-                        return _rounded(value)
+                        return float(value)  # nearest double; ±inf beyond the largest
                     previous = value
         return None
 
@@ -145,7 +145,7 @@ class ExactElements:
         functions = [n for n in nodes if isinstance(n, sympy.Function)]
         finite = [a for n in functions for a in n.args if isinstance(a, sympy.Expr)]
         finite += [n.exp for n in nodes if isinstance(n, sympy.Pow)]
-        periodic = [n.args[0] for n in functions if isinstance(n, _PERIODIC)]
+        periodic = [n.args[0] for n in functions if isinstance(n, PERIODIC)]
         from ..rewrites import NUMPY_MODULES
 
         return sympy.lambdify(
@@ -155,13 +155,6 @@ class ExactElements:
     @functools.cached_property
     def _mpmath(self) -> Callable:
         return sympy.lambdify(self._variables, self._expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
-
-
-def _rounded(value: mpmath.mpf) -> float:
-    """``value`` as the nearest float64, ±inf beyond the largest, ±0 below the smallest."""
-    if abs(value) > mpmath.mpf(np.finfo(np.float64).max) * (1 + mpmath.mpf(2) ** -54):
-        return float("inf") if value > 0 else float("-inf")
-    return float(value)
 
 
 def _through_double(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -562,6 +562,21 @@ def test_a_third_power_is_the_principal_root_as_sympy_and_mpmath_read_it():
     np.testing.assert_allclose(got, truth, rtol=4e-16)
 
 
+def test_a_buffer_shared_by_a_branch_and_its_value_lives_while_either_is_used():
+    """sqrt(1 + (erf(x + 1) - exp(2x))²)'' has erf(x + 1) - exp(2x) both as the default of
+    a far branch and as an operand after it: the branch's last use freed the buffer the
+    value still held, and the kernel gave 0.88 for 3.17 at x = 0."""
+    from symcalc import derivative
+
+    expr = derivative("sqrt(1 + (erf(x + 1) - exp(2*x))**2)", order=2)
+    x = sorted(expr.free_symbols, key=str)[0]
+    f = sympy.lambdify(x, expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+    points = [0.0, 0.1, 1.0, -0.5, 3.0]
+    with mpmath.workdps(30):
+        truth = [float(f(mpmath.mpf(t))) for t in points]
+    np.testing.assert_allclose(kernel(expr)(np.array(points)), truth, rtol=1e-12)
+
+
 def test_a_decaying_factor_wins_over_an_overflowed_one():
     """x³·σ(-u) with u ~ x³ in gelu_tanh': inf·0 would be NaN; the product is 0."""
     k = kernel("gelu_tanh", order=1)

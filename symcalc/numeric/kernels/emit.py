@@ -115,7 +115,9 @@ class NumpyEmitter:
             self.uses[child] -= 1
             if self.uses[child] == 0 and child in self.owner:
                 name = self.owner.pop(child)
-                if name not in dead:
+                # a Piecewise branch (`_guarded`) shares its value's buffer: dead only
+                # when no live node holds it
+                if name not in dead and name not in self.owner.values():
                     dead.append(name)
         return dead
 

@@ -290,7 +290,7 @@ def _number(name: str, what: str, *kinds: type):
         if not all(isinstance(a, kinds) for a in args):
             shown = ", ".join(sympy.sstr(a) for a in args)
             raise ParseError(f"{name}() takes {what}, got {name}({shown})")
-        return sympy.Rational(*args) if name == "Rational" else sympy.sympify(args[0])
+        return sympy.Rational(*args) if name == "Rational" else args[0]  # a SymPy number
 
     return build
 

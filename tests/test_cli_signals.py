@@ -216,6 +216,45 @@ def test_killing_symcalc_ends_its_workers_and_their_children(tmp_path, start):
     assert after == before  # nothing writes into the folder any more
 
 
+#: A worker that has sent half of its result when the stop comes (the pipe holds the
+#: length and a few bytes); the main thread is interrupted while it waits for pages.
+_HALF_SENT_RESULT = """
+import gc, os, signal, struct, sys, threading, time
+from multiprocessing.queues import SimpleQueue
+from symcalc.present import gallery
+
+ready = sys.argv[1]
+
+def half_sent(name, timeout):
+    if name == "sigmoid":
+        queue = next(o for o in gc.get_objects() if isinstance(o, SimpleQueue))
+        os.write(queue._writer.fileno(), struct.pack("!i", 100000) + b"half")
+        open(ready, "w").close()
+    time.sleep(60)
+
+gallery._build_page_safely = half_sent
+def interrupt_once_ready():
+    while not os.path.exists(ready):
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGINT)
+threading.Thread(target=interrupt_once_ready, daemon=True).start()
+try:
+    list(gallery._pages(["sigmoid", "tanh", "relu"], 2, 60))
+except KeyboardInterrupt:
+    print("stopped")
+"""
+
+
+def test_a_worker_killed_while_sending_its_result_does_not_hang_the_stop(tmp_path):
+    """The pool's manager thread waits for the rest of a half-sent result; it must not
+    wait for ever once the sender is killed (it did, now and then, on Ctrl-C)."""
+    ready = tmp_path / "half-sent"
+    program = [sys.executable, "-c", _HALF_SENT_RESULT, str(ready)]
+    run = subprocess.run(program, env=_ENV, capture_output=True, text=True, timeout=30)
+    assert ready.exists()
+    assert run.stdout.split() == ["stopped"], run.stderr
+
+
 # -- the same, in this process (fast) ---------------------------------------------------
 
 

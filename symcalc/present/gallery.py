@@ -971,6 +971,13 @@ def _stop_workers(pool, others: set) -> None:
     workers = [p for p in multiprocessing.active_children() if p not in others]
     for process in workers:
         process.kill()
+    # A worker killed while sending its result leaves half a message in the result pipe,
+    # and the manager thread would wait for the rest for ever: this process holds the
+    # pipe's write end too.  Closed here, the reader sees the end of the pipe once the
+    # killed workers are gone, and the manager thread ends as for a broken pool.
+    results = getattr(pool, "_result_queue", None)
+    with contextlib.suppress(Exception):
+        results._writer.close()
     pool.shutdown(wait=True, cancel_futures=True)
     for process in workers:
         process.join(timeout=5)

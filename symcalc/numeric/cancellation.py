@@ -628,16 +628,23 @@ def _tail_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None
     """``sub`` with each saturating function of an argument that saturates as x goes to
     side·∞ written as limit + tail, and the products expanded (so the limits' terms
     cancel); None where nothing changes, or the form grows too large."""
-    size = sympy.count_ops(sub)
-    if size > _TAIL_LARGEST:
+    if _too_large(sub):
         return None
     split_form = _split_tails(sub, x, side)
     if split_form == sub:
         return None
     form = _multiplied_out(split_form)
-    if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
-        return None
-    return form
+    return None if _grew(form, sub) else form
+
+
+def _too_large(sub: sympy.Expr) -> bool:
+    """Whether ``sub`` is too large to be rewritten (multiplying out costs time)."""
+    return sympy.count_ops(sub) > _TAIL_LARGEST
+
+
+def _grew(form: sympy.Expr, sub: sympy.Expr) -> bool:
+    """Whether ``form`` grew too much larger than the ``sub`` it was made of."""
+    return sympy.count_ops(form) > _TAIL_GROWTH * sympy.count_ops(sub) + 10
 
 
 def _single_fraction(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
@@ -645,15 +652,14 @@ def _single_fraction(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr 
     multiplied out, so terms of a sum of fractions that cancel do so exactly
     (x/(1 - exp(-x)) - x = x·exp(-x)/(1 - exp(-x)); growing exponentials written with exp,
     `_as_exponentials`); None where it is no fraction, or grows too large."""
-    size = sympy.count_ops(sub)
-    if size > _TAIL_LARGEST:
+    if _too_large(sub):
         return None
     split_form = _as_exponentials(_split_tails(sub, x, side), x, side)
     numerator, denominator = sympy.fraction(sympy.together(split_form))
     if denominator == 1:
         return None
     form = _multiplied_out(numerator) / denominator
-    if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
+    if _grew(form, sub):
         return None
     return _scaled_quotient(form, x, side) or form  # and divided through, if it grows
 
@@ -744,7 +750,7 @@ def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr 
     exponential on ``side`` (and the numerator by their product), so neither overflows
     before the value underflows; expm1, cosh and sinh of growing arguments count as
     exponentials.  None where no denominator grows like an exponential."""
-    if sympy.count_ops(sub) > _TAIL_LARGEST:
+    if _too_large(sub):
         return None
     numerator, denominator = sympy.fraction(_as_exponentials(_oriented(sub, x, side), x, side))
     scale, factors = sympy.S.Zero, []
@@ -769,9 +775,7 @@ def _scaled_quotient(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr 
     if scale == 0:
         return None
     scaled = _multiplied_out(numerator * sympy.exp(-scale)) / sympy.Mul(*factors)
-    if sympy.count_ops(scaled) > _TAIL_GROWTH * sympy.count_ops(sub) + 10:
-        return None
-    return scaled
+    return None if _grew(scaled, sub) else scaled
 
 
 def _as_exponentials(expr: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
@@ -814,8 +818,7 @@ def _conjugate_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr |
     equals cancel exactly (√(x² + exp(-x²)) - x = exp(-x²)/(√(x² + exp(-x²)) + x)).  The
     roots stand aside while the fraction is formed (together() would take exp(x²) inside
     them).  None where the numerator is not linear in one square root."""
-    size = sympy.count_ops(sub)
-    if size > _TAIL_LARGEST:
+    if _too_large(sub):
         return None
     split_form = _as_exponentials(_split_tails(sub, x, side), x, side)
     bases = {p.base for p in split_form.atoms(sympy.Pow) if abs(p.exp) == sympy.S.Half}
@@ -839,9 +842,7 @@ def _conjugate_form(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr |
         return None
     top = _multiplied_out(c**2 * root.base.xreplace(hidden) - rest**2)
     form = (top / ((c * stand_in - rest) * denominator)).xreplace(back)
-    if sympy.count_ops(form) > _TAIL_GROWTH * size + 10:
-        return None
-    return form
+    return None if _grew(form, sub) else form
 
 
 def _leading_powers(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr | None:
@@ -851,7 +852,7 @@ def _leading_powers(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr |
     overflow (and x^(4/3) underflow its reciprocal) long before the value does; so are the
     polynomials beside them ((6 - 2x²)/(x² + 1)^(5/3)).  No series in 1/x describes a
     fractional power of x.  None where no fractional power of a polynomial is found."""
-    if sympy.count_ops(sub) > _TAIL_LARGEST:
+    if _too_large(sub):
         return None
     y = sympy.Dummy("y", positive=True)
     oriented = _oriented(sub, x, side).xreplace({x: side * y})

@@ -70,6 +70,11 @@ VALID = [
     ("Piecewise((x, 0 < x < 1), (0, True))", sympy.Piecewise((x, (x > 0) & (x < 1)), (0, True))),
     ("relu(x - 1)", sympy.Max(0, x - 1)),
     ("swish(2*x)", 2 * x / (1 + sympy.exp(-2 * x))),
+    # a loss on (prediction, target), as its catalog entry names them
+    ("bce(p, 1)", -sympy.log(p)),
+    ("mse(x, y)", (x - y) ** 2),
+    ("log_cosh(2*x, 1)", sympy.log(sympy.cosh(2 * x - 1))),
+    ("hinge(x, -1)", sympy.Max(0, x + 1)),
     ("z_1 + z_2", symbol("z_1") + symbol("z_2")),
     ("theta*x", symbol("theta") * x),
     ("2x^2 + 3x + 1", 2 * x**2 + 3 * x + 1),
@@ -139,6 +144,11 @@ HOSTILE = [
     ("x + 1)", "unbalanced parenthesis: ')' at column 6 has no matching opener"),
     ("exp(x))", "column 7"),
     ("exp(x, 2)", "exp() takes 1 argument, got 2"),
+    ("swish(x, 2)", "swish() takes 1 argument (x), got 2"),
+    ("mse(x)", "mse() takes 2 arguments (p, y), got 1"),  # was: unknown; did you mean 'mse'?
+    ("bce(x, 2)", "bce(): y = 2 is outside its domain [0, 1]"),
+    ("bce(1.5, x)", "bce(): p = 1.5 is outside its domain (0, 1)"),
+    ("hinge(x, 0)", "hinge(): y = 0 is outside its domain {-1, 1}"),
     ("max(x)", "max() takes at least 2 arguments, got 1"),
     ("exp(x=1)", "takes no keyword arguments"),
     ("1j*x", "complex numbers are not supported"),

@@ -10,7 +10,8 @@ numeric powers refuse runaway input before any work is done.
 Accepted syntax is SymPy/Python syntax: ``+ - * / **`` (``^`` means power),
 numbers, variables (any plain name: ``x``, ``theta``, ``z_1``), the constants
 ``pi``, ``e``/``E`` and ``oo``, the functions in `FUNCTIONS`, catalog activations
-used as functions (``relu(x - 1)``), comparisons and ``Piecewise((expr, cond), ...)``,
+used as functions (``relu(x - 1)``; a loss on prediction and target, ``bce(sigmoid(x), 1)``),
+comparisons and ``Piecewise((expr, cond), ...)``,
 and written derivatives ``diff(u, x)``, ``diff(u, x, n)`` (computed where they stand; see
 `read` and `derivative_request`).  Text containing a backslash or a brace is read as
 LaTeX (see `symcalc.symbolic.parse_latex`), where Leibniz notation ``\\frac{d}{dx}`` is
@@ -61,7 +62,7 @@ from ..errors import ParseError, SymcalcError, did_you_mean
 from .catalog import CATALOG, Entry, all_names, canonical_name, get
 from .catalog import names as catalog_names
 from .diagnose import diagnose
-from .functions import CONSTANTS, FUNCTIONS, symbol
+from .functions import CONSTANTS, FUNCTIONS, set_text, symbol
 from .kinks import apply_convention
 from .notation import Columns, check_comment, check_juxtaposed_names, check_leibniz_division
 from .reals import complex_error, nonreal_constant
@@ -424,18 +425,13 @@ class _Builder:
             return self._logic(name, node)
         if name in DERIVATIVES:
             return self._derivative(name, node)
-        canonical = canonical_name(name)
-        activation = (
-            name not in FUNCTIONS
-            and canonical is not None
-            and CATALOG[canonical].kind == "activation"
-        )
-        if name not in FUNCTIONS and not activation:
+        canonical = None if name in FUNCTIONS else canonical_name(name)
+        if name not in FUNCTIONS and canonical is None:
             known = [*FUNCTIONS, *all_names(), *DERIVATIVES]
             raise ParseError(f"unknown function '{name}'{did_you_mean(name, known)}", column)
         args = [self.value(a) for a in node.args]
-        if activation:
-            return _apply_activation(CATALOG[canonical], args, name)
+        if canonical is not None:
+            return self.real(node, _apply_entry(CATALOG[canonical], args, name))
         build, low, high = FUNCTIONS[name]
         _check_count(name, len(args), low, high)
         return self.real(node, build(*args))
@@ -542,10 +538,23 @@ def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
     return sympy.Pow(base, exponent)
 
 
-def _apply_activation(entry: Entry, args: list[sympy.Expr], name: str) -> sympy.Expr:
-    if len(args) != 1:
-        raise ParseError(f"{name}() takes 1 argument, got {len(args)}")
-    return entry.bind().subs(entry.variable, args[0])
+def _apply_entry(entry: Entry, args: list[sympy.Expr], name: str) -> sympy.Expr:
+    """A catalog entry called on ``args``, one per variable in its order: an activation
+    on its input, a loss on (prediction, target) (``bce(sigmoid(x), 1)``).  A number
+    outside the variable's domain (a target of 2 for binary cross-entropy) is refused."""
+    variables = entry.variables
+    if len(args) != len(variables):
+        wanted = ", ".join(map(str, variables))
+        count = f"{len(variables)} argument{'s' * (len(variables) > 1)}"
+        raise ParseError(f"{name}() takes {count} ({wanted}), got {len(args)}")
+    for variable, arg in zip(variables, args, strict=True):
+        domain = entry.domain_of(variable)
+        if arg.is_number and arg.is_real and domain.contains(arg) is not sympy.true:
+            shown = repr(float(arg)) if arg.is_Float else str(arg)
+            raise ParseError(
+                f"{name}(): {variable} = {shown} is outside its domain {set_text(domain)}"
+            )
+    return entry.bind().xreplace(dict(zip(variables, args, strict=True)))
 
 
 def _looks_like_latex(text: str) -> bool:

@@ -65,6 +65,57 @@ def test_quadrature_refuses_a_divergent_integral():
     assert integrate_numeric("log(x)", 0, 1) == pytest.approx(-1.0, abs=1e-13)
 
 
+#: Integrals that diverge: a pole inside the interval or at its end.  ∫ 1/x over [-1, 1]
+#: was 0 (the Gauss nodes are symmetric about the pole) and accumulate gave ∫ tan over
+#: [-1, 2] as 0.34 and ∫ 1/x² over [-1, 1] as 9e14, without a word.
+DIVERGENT = [
+    ("1/x", -1, 1),
+    ("1/x**2", -1, 1),
+    ("tan(x)", -1, 2),
+    ("1/(x - 0.3)", 0, 1),
+    ("x/sin(x)", -4, 4),
+    ("1/abs(x)**1.0001", -1, 1),  # QUADPACK alone returns -1e4 for half of it
+]
+
+
+@pytest.mark.parametrize(("f", "a", "b"), DIVERGENT)
+def test_an_integral_across_a_pole_is_refused_by_both(f, a, b):
+    with pytest.raises(SymcalcError, match="did not reach 1e-10 accuracy"):
+        integrate_numeric(f, a, b)
+    with pytest.raises(SymcalcError, match="did not reach 1e-10 accuracy"):
+        accumulate(f, a, [b])
+
+
+#: Integrable singularities at a kink, inside or at an end, with mpmath's value (50 digits).
+INTEGRABLE = [
+    ("1/sqrt(abs(x))", -1, 1, lambda: mpmath.mpf(4)),
+    (
+        "1/sqrt(abs(x - 1/3))",
+        0,
+        1,
+        lambda: 2 * (mpmath.sqrt(1 / mpmath.mpf(3)) + mpmath.sqrt(2 / mpmath.mpf(3))),
+    ),
+    ("abs(x)**(-0.9)", -1, 2, lambda: 10 * (1 + mpmath.mpf(2) ** mpmath.mpf("0.1"))),
+    ("log(abs(x))/sqrt(abs(x))", -1, 1, lambda: mpmath.mpf(-8)),
+    ("1/sqrt(x)", 0, 2, lambda: 2 * mpmath.sqrt(2)),
+]
+
+
+@pytest.mark.parametrize(("f", "a", "b", "truth"), INTEGRABLE)
+def test_an_integrable_singularity_is_resolved(f, a, b, truth):
+    """The halving alone cannot resolve 1/√|x| at 0 (it was refused); QUADPACK's
+    extrapolation on the panels it leaves does, to its error estimate."""
+    with mpmath.workdps(50):
+        exact = float(truth())
+    assert integrate_numeric(f, a, b) == pytest.approx(exact, rel=1e-13)
+    assert accumulate(f, a, [b])[0] == pytest.approx(exact, rel=1e-13)
+
+
+def test_accumulate_refuses_points_that_are_not_numbers():
+    with pytest.raises(SymcalcError, match="x must be numbers"):
+        accumulate("x", 0, "abc")
+
+
 def test_quadrature_of_a_jump_is_exact_on_each_side():
     # |x + 1|/(x + 1) is -1 left of -1 and 1 right of it: the integral over [-3, 3] is 2
     assert integrate_numeric("abs(x + 1)/(x + 1)", -3, 3) == pytest.approx(2.0, abs=1e-12)

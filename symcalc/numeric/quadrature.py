@@ -2,8 +2,10 @@
 
 All numerics run in float64.  `integrate_numeric` and `accumulate` are accurate to
 about 1e-14 relative on functions smooth between their kinks (tested against mpmath
-at 50 digits for every catalog entry, and out to ±1e3); they refuse, with a
-`SymcalcError`, an integral they cannot resolve to 1e-10 (1/x at 0).
+at 50 digits for every catalog entry, and out to ±1e3), and to about 1e-13 where f has
+an integrable singularity at a kink, pole or end (1/√|x| at 0, by QUADPACK's
+extrapolation); they refuse, with a `SymcalcError`, an integral they cannot resolve to
+1e-10 (1/x across 0: the integral diverges).
 
 Examples
 --------
@@ -13,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,11 +75,13 @@ def _panel_integrals(
     panel width), the panel is halved, all panels of a level at once.  After
     ``max_depth`` halvings (or once more than 32 panels per panel asked for are left:
     rounding noise in f that no halving removes) the pieces left count as converged
-    when their estimated error is below 1e-10 of the panel's value (an integrable
-    endpoint singularity such as log x at 0) and not otherwise (1/x at 0: the integral
-    diverges).
+    when their estimated error is below 1e-10 of the panel's value (log x at 0); a
+    panel still unresolved is integrated again by QUADPACK with extrapolation
+    (`_extrapolated`: 1/√x at 0), and counts as not converged where that fails too
+    (1/x at 0: the integral diverges).
     """
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    first = (lo, hi)
     total = np.zeros(lo.shape)
     owner = np.arange(lo.size)
     # rounding noise in f (cancellation in its formula: sqrt(16x² - 9) near 3/4) keeps the
@@ -97,15 +102,48 @@ def _panel_integrals(
             np.concatenate([mid, hi]),
             np.concatenate([owner, owner]),
         )
-    converged = True
-    if owner.size:
-        high = _rule_on(func, lo, hi, _NODES_HIGH, _WEIGHTS_HIGH)
-        low = _rule_on(func, lo, hi, _NODES_LOW, _WEIGHTS_LOW)
-        np.add.at(total, owner, high)
-        left_over = np.zeros(total.shape)
-        np.add.at(left_over, owner, np.abs(high - low))
-        converged = bool(np.all(left_over <= 1e-10 * np.maximum(1.0, np.abs(total))))
-    return total, converged
+    if not owner.size:
+        return total, True
+    high = _rule_on(func, lo, hi, _NODES_HIGH, _WEIGHTS_HIGH)
+    low = _rule_on(func, lo, hi, _NODES_LOW, _WEIGHTS_LOW)
+    np.add.at(total, owner, high)
+    left_over = np.zeros(total.shape)
+    np.add.at(left_over, owner, np.abs(high - low))
+    unresolved = np.flatnonzero(~(left_over <= 1e-10 * np.maximum(1.0, np.abs(total))))
+    first_lo, first_hi = np.asarray(first[0], dtype=float), np.asarray(first[1], dtype=float)
+    for panel in unresolved:  # an endpoint singularity the halving cannot resolve
+        value = _extrapolated(func, float(first_lo.flat[panel]), float(first_hi.flat[panel]))
+        if value is None:
+            return total, False
+        total[panel] = value
+    return total, True
+
+
+def _extrapolated(func: Callable[[np.ndarray], np.ndarray], lo: float, hi: float) -> float | None:
+    """∫ f over [lo, hi] by QUADPACK's QAGS (`scipy.integrate.quad`: adaptive bisection with
+    Wynn's epsilon extrapolation, which resolves integrable endpoint singularities such as
+    1/√x, log x, x^(-0.9) at 0 to about 1e-13); None unless QUADPACK reports success with
+    an error estimate within 1e-10 of the value (it returns -1e4 for the divergent
+    ∫ x^(-1.0001) over [0, 1], and says so)."""
+    import warnings
+
+    from scipy.integrate import IntegrationWarning, quad
+
+    def f(t: float) -> float:
+        return float(_values(func, t))
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", IntegrationWarning)
+        try:
+            value, error, *rest = quad(
+                f, lo, hi, epsabs=0.0, epsrel=1e-13, limit=200, full_output=1
+            )
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return None
+    failed = len(rest) > 1  # full_output adds a message where QUADPACK's ier is not 0
+    if failed or not (math.isfinite(value) and error <= 1e-10 * max(1.0, abs(value))):
+        return None
+    return value
 
 
 def _numeric_kinks(entry: Entry, low: float, high: float) -> list[float]:
@@ -121,6 +159,24 @@ def _numeric_kinks(entry: Entry, low: float, high: float) -> list[float]:
         if low < value < high:
             points.append(value)
     return sorted(set(points))
+
+
+def _breaks(entry: Entry, low: float, high: float) -> list[float]:
+    """Where the panels must end inside [low, high]: the kinks, and the points where f
+    may jump or have a pole (`symcalc.symbolic.domains.jump_candidates`).  A pole inside
+    a panel can hide from Gauss-Legendre nodes: the rules agree on ∫ 1/x over [-1, 1]
+    (both 0, the nodes being symmetric); at a panel's end the divergence shows."""
+    from ..symbolic.domains import jump_candidates
+
+    jumps = jump_candidates(entry.expr, entry.variable, low, high)
+    return sorted({*_numeric_kinks(entry, low, high), *jumps})
+
+
+def _not_resolved(entry: Entry, low: float, high: float) -> SymcalcError:
+    return SymcalcError(
+        f"quadrature of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 accuracy "
+        "(f is singular there?); choose an interval where f is bounded"
+    )
 
 
 def _kernel(entry: Entry):
@@ -146,13 +202,10 @@ def integrate_numeric(
     if a == b:
         return 0.0
     lo, hi = min(a, b), max(a, b)
-    edges = np.array([lo, *_numeric_kinks(entry, lo, hi), hi])
+    edges = np.array([lo, *_breaks(entry, lo, hi), hi])
     panels, converged = _panel_integrals(_kernel(entry), edges[:-1], edges[1:])
     if not converged:
-        raise SymcalcError(
-            f"quadrature of {entry.name} over [{lo:g}, {hi:g}] did not reach 1e-10 accuracy "
-            "(f is singular there?); choose an interval where f is bounded"
-        )
+        raise _not_resolved(entry, lo, hi)
     total = float(panels.sum())
     return total if a < b else -total
 
@@ -162,8 +215,10 @@ def accumulate(
 ) -> np.ndarray:
     """The accumulation A(x) = ∫ₐˣ f(t) dt at each x, by adaptive quadrature.
 
-    The points are sorted together with ``a`` and the kinks, and each panel between
-    neighbours is integrated once; A is their running sum.  About 1e-14 relative.
+    The points are sorted together with ``a`` and the kinks (and poles and jumps), and
+    each panel between neighbours is integrated once; A is their running sum.  About
+    1e-14 relative; an accumulation that quadrature cannot resolve to 1e-10 (across a pole
+    of f) is refused, as in `integrate_numeric`.
 
     Examples
     --------
@@ -172,14 +227,19 @@ def accumulate(
     """
     entry = univariate_entry(resolve(f, **dict(params or {})))
     a = check_number(a, "a")
-    points = np.asarray(x, dtype=float)
+    try:
+        points = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise SymcalcError(f"x must be numbers, got {x!r}"[:200]) from None
     if points.size == 0:
         return np.zeros(points.shape)
     if not np.all(np.isfinite(points)):
         raise SymcalcError("x must hold finite numbers only")
     low, high = min(a, float(points.min())), max(a, float(points.max()))
-    grid = np.union1d(points.ravel(), [a, *_numeric_kinks(entry, low, high)])
-    accumulated, _ = _accumulation(_kernel(entry), a, grid)
+    grid = np.union1d(points.ravel(), [a, *_breaks(entry, low, high)])
+    accumulated, converged = _accumulation(_kernel(entry), a, grid)
+    if not converged:
+        raise _not_resolved(entry, low, high)
     return accumulated[np.searchsorted(grid, points)]
 
 

@@ -527,6 +527,24 @@ def test_what_overflows_long_double_too_is_computed_by_mpmath():
         assert np.isnan(kernel("log(x) + exp(x)")(np.array([-1.0, -2e4]))).all()
 
 
+@pytest.mark.parametrize("f", ["asinh(exp(x))", "log(cosh(x) + x)", "asinh(x - 2 + cosh(x + 1))"])
+def test_a_logarithm_of_what_overflows_long_double_is_computed_by_mpmath(f):
+    """asinh(x - 2 + cosh(x + 1)) was inf for 1e8 + 0.7 from x = 11357 (its argument
+    overflows long double too; an inf result stood).  A log-like function of a growing
+    one now sends its inf results to mpmath, with no warning; float32 too."""
+    x = np.array([1.2e4, 1e8, 1e300, 1.7976931348623157e308, -1.7976931348623157e308])
+    x32 = np.array([1.2e4, 1e8, 3e38], dtype=np.float32)
+    with np.errstate(all="raise"):
+        got, got32 = kernel(f)(x), kernel(f)(x32)
+    truth_at = sympy.lambdify(symbol("x"), parse(f), "mpmath")
+    with mpmath.workdps(40):
+        truth = [float(truth_at(mpmath.mpf(t))) for t in x.tolist()]
+        truth32 = [float(truth_at(mpmath.mpf(t))) for t in x32.tolist()]
+    np.testing.assert_allclose(got, truth, rtol=1e-14)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, np.float32(truth32), rtol=1e-6)
+
+
 def test_a_constant_beside_one_exponential_and_a_factor_inside_a_root_do_not_overflow():
     """log(exp(x) + 2) (softplus(softplus(x)) as SymPy writes it) was inf for 1e8 from
     x = 11357, where even long double's exp overflows: it is logsumexp(log 2, x) now.

@@ -73,7 +73,9 @@ where finite inputs still gave inf or NaN are computed again in ``np.longdouble`
 (x86-64: exponents to 1e4932), which reaches the results that only an intermediate
 overflowed on the way to (x²/(√(x² + 1) + 1) at x = 1e200).  Where ``np.longdouble`` is
 ``float64`` (Windows, macOS on ARM) that last step changes nothing: those few results
-come out inf or NaN, with NumPy's warning.
+come out inf or NaN, with NumPy's warning.  Beyond long double's range, mpmath computes
+the elements still NaN, and the inf results of a log-like function of a growing one
+(`symcalc.numeric.kernels.extended`).
 
 Documented exception, where relative error cannot be promised by any floating-point
 evaluation because ``f`` itself is ill-conditioned: near a zero crossing of ``f`` that

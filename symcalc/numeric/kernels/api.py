@@ -183,7 +183,8 @@ class Kernel:
                 again = np.broadcast_to(self._extended(*wide), (int(bad.sum()),))
                 flat[bad] = np.asarray(again).astype(dtype)
             bad &= ~np.isfinite(flat)
-            unknown = bad & np.isnan(flat)  # inf - inf, inf/inf (an inf result stands)
+            # inf - inf, inf/inf; an inf result stands unless it may hide a value
+            unknown = bad if self._exact.inf_may_hide_a_value else bad & np.isnan(flat)
             if unknown.any():  # beyond long double too: mpmath, where an intermediate overflowed
                 where = np.flatnonzero(unknown)
                 exact = self._exact.values([a[where] for a in full], np.dtype(dtype))

@@ -8,9 +8,17 @@ in any float, and sinh(x)/x'' came out -inf for +inf from x = -6e296.  Those ele
 and only those (an intermediate of the long double run is inf or NaN: a NaN from the
 domain, log(-1), has none), are evaluated by mpmath, whose exponents have no bound, and
 rounded to the kernel's dtype (±inf where the value is beyond its largest number).
-mpmath is asked only where it is cheap: every function's argument and every exponent a
-finite float, and no periodic function's argument beyond 2^50 (sin(cosh(x)) at x = 2^40
-would need π to 10^11 digits); the value counts where two precisions agree to 1e-18.
+mpmath is asked only where it is cheap: every exponent and every function's argument a
+finite float (exp(cosh(x)) at x = 1e3 would need 10^430 digits), except the arguments of
+the functions that shrink what they are given, log, asinh, acosh, atan, erf, |·| and
+roots, which mpmath takes at any size (asinh(cosh(x)) at x = 1e8 is 1e8 + 0.7); and no
+periodic function's argument beyond 2^50 (sin(cosh(x)) at x = 2^40 would need π to 10^11
+digits).  The value counts where two precisions agree to 1e-18.
+
+An inf result is computed again too where such a shrinking function takes a growing one
+(exp, cosh, sinh, a variable power): asinh(cosh(x + 1) + x) is inf from x = 11357 in long
+double, and 11358.0 is its value.  Elsewhere an inf result stands: eˣ at x = 1e308 is inf,
+and asking mpmath for every one of a million such elements would take a minute.
 """
 
 from __future__ import annotations
@@ -38,6 +46,27 @@ _DIGITS = (20, 40, 80, 160, 320)
 _CANNOT = (TypeError, ValueError, NameError, KeyError, AttributeError, NotImplementedError)
 
 
+#: Functions mpmath evaluates at any size cheaply, whose value is far smaller than their
+#: argument: an overflowing argument does not make them overflow.
+_SHRINKING = (sympy.log, sympy.asinh, sympy.acosh, sympy.atan, sympy.erf, sympy.Abs, sympy.sign)
+#: Functions that overflow for finite arguments.
+_GROWING = (sympy.exp, sympy.cosh, sympy.sinh)
+
+
+def _shrinks(node: sympy.Basic) -> bool:
+    """Whether ``node`` is a shrinking function (`_SHRINKING`) or a root (u^(1/2), u^(1/3))."""
+    if isinstance(node, sympy.Pow):
+        return node.exp.is_Rational and 0 < node.exp < 1
+    return isinstance(node, _SHRINKING)
+
+
+def _grows(node: sympy.Basic) -> bool:
+    """Whether ``node`` is exp, cosh, sinh or a power whose exponent is not a number."""
+    if isinstance(node, sympy.Pow):
+        return bool(node.exp.free_symbols)
+    return isinstance(node, _GROWING)
+
+
 class ExactElements:
     """``expr`` of ``variables`` at single elements, in mpmath, where a long double run of
     ``evaluated`` (the kernel's own form) overflowed on the way.
@@ -54,6 +83,15 @@ class ExactElements:
 
     def __init__(self, expr: sympy.Expr, variables: Sequence[sympy.Symbol], evaluated: sympy.Expr):
         self._expr, self._variables, self._evaluated = expr, tuple(variables), evaluated
+
+    @functools.cached_property
+    def inf_may_hide_a_value(self) -> bool:
+        """Whether an inf result may be an overflow on the way to a finite value: a
+        shrinking function (log, asinh, a root, ...) takes a growing one (exp, cosh, ...)."""
+        return any(
+            _shrinks(node) and any(_grows(inner) for inner in sympy.preorder_traversal(node))
+            for node in sympy.preorder_traversal(self._expr)
+        )
 
     def values(self, arguments: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
         """The value at each element of ``arguments`` (float arrays of one length) rounded
@@ -143,8 +181,15 @@ class ExactElements:
     def _arguments(self) -> Callable:
         nodes = list(sympy.preorder_traversal(self._expr))
         functions = [n for n in nodes if isinstance(n, sympy.Function)]
-        finite = [a for n in functions for a in n.args if isinstance(a, sympy.Expr)]
+        finite = [
+            a
+            for n in functions
+            if not _shrinks(n)  # mpmath takes log(e^(1e8)) as it comes
+            for a in n.args
+            if isinstance(a, sympy.Expr)
+        ]
         finite += [n.exp for n in nodes if isinstance(n, sympy.Pow)]
+        finite += [n.base for n in nodes if isinstance(n, sympy.Pow) and n.exp.free_symbols]
         periodic = [n.args[0] for n in functions if isinstance(n, PERIODIC)]
         from ..rewrites import NUMPY_MODULES
 

@@ -102,7 +102,26 @@ def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero")
         )
     else:
         found = sympy.diff(expr, var)
+    _refuse_unevaluated(found, var)
     return _clean(apply_convention(found, convention))
+
+
+def _refuse_unevaluated(found: sympy.Expr, var: sympy.Symbol) -> None:
+    """Refuse a derivative SymPy left unevaluated (a special function differentiated in an
+    argument without a closed-form partial: ζ(s) in s, besselj(ν, x) in its order ν)."""
+    left = sorted(found.atoms(sympy.Derivative), key=sympy.default_sort_key)
+    if not left:
+        return
+    inner = left[0].expr
+    if isinstance(inner, sympy.Function):
+        where = [str(i + 1) for i, a in enumerate(inner.args) if a.has(var)]
+        what = f"{inner.func.__name__} in its argument {' and '.join(where)}"
+    else:
+        what = getattr(inner.func, "__name__", sympy.sstr(inner))
+    raise SymcalcError(
+        f"no closed-form derivative of {sympy.sstr(inner)} with respect to {var}: "
+        f"symcalc does not differentiate {what}"
+    )
 
 
 class _RealAbs(sympy.Abs):

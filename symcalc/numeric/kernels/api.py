@@ -21,6 +21,7 @@ from ...symbolic.derivatives import derivative, variable_of
 from ...symbolic.functions import latex, sigmoid
 from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
+from ...symbolic.special import refuse_kernel
 from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
@@ -571,6 +572,7 @@ def stable_form(
     >>> stable_form(entry, entry.expr).lowered
     softplus(x)
     """
+    refuse_kernel(expr)  # a special function: the derivative is symbolic only
     raw = expr if raw is None else raw
     key = (_freeze(entry), expr, raw, wrt)
     with _LOCK:
@@ -784,6 +786,7 @@ def kernel(
 
     def build() -> Kernel:  # for any dtype: the dtype only decides how inputs are cast
         entry = resolve(f, **dict(params or {}))
+        refuse_kernel(entry.expr)  # before any derivative: the refusal names the function
         var = variable_of(entry, wrt) if (order or wrt is not None) else None
         return _build(entry, order, var, None, convention, bool(stable), backend)
 

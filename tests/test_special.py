@@ -293,3 +293,49 @@ def test_integrals_with_special_functions_are_verified():
     assert result.found and result.antiderivative == x * sympy.besselj(1, x)
     result = symcalc.antiderivative("Si(x)")
     assert result.found and sympy.simplify(sympy.diff(result.antiderivative, x) - sympy.Si(x)) == 0
+
+
+# -- where they are real -------------------------------------------------------------
+
+_oo, _e = sympy.oo, sympy.exp(-1)
+
+
+@pytest.mark.parametrize(
+    ("text", "domain"),
+    [
+        ("gamma(x)", sympy.Complement(sympy.S.Reals, sympy.Range(0, -_oo, -1))),
+        ("loggamma(x)", sympy.Interval.open(0, _oo)),
+        ("li(x)", sympy.Union(sympy.Interval.open(0, 1), sympy.Interval.open(1, _oo))),
+        ("erfinv(x)", sympy.Interval.open(-1, 1)),
+        ("erfcinv(x/3 + 1)", sympy.Interval.open(-3, 3)),
+        ("LambertW(x)", sympy.Interval(-_e, _oo)),
+        ("LambertW(x, -1)", sympy.Interval.Ropen(-_e, 0)),
+        ("besselj(1/2, x)", sympy.Interval(0, _oo)),
+        ("besselj(1, x)*x", sympy.S.Reals),
+        ("bessely(0, x)", sympy.Interval.open(0, _oo)),
+        ("elliptic_k(x)", sympy.Interval.open(-_oo, 1)),
+        ("sqrt(x)*Ei(x)", sympy.Interval.open(0, _oo)),
+        ("Si(x) + Ci(-x)", sympy.Interval.open(-_oo, 0)),
+    ],
+)
+def test_real_domain(text, domain):
+    from symcalc.symbolic.domains import real_domain
+
+    assert real_domain(parse(text), x) == domain
+
+
+@pytest.mark.parametrize("text", ["log(gamma(x))", "beta(x, 2)", "sqrt(li(x))"])
+def test_real_domain_unknown_rather_than_all_reals(text):
+    """SymPy's continuous_domain knows no special function: unknown, never a guess."""
+    from symcalc.symbolic.domains import real_domain
+
+    assert real_domain(parse(text), x) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "outside"),
+    [("li(x)", "-0.5"), ("loggamma(x)", "-0.5"), ("LambertW(x)", "-0.5"), ("Ci(x)", "-1")],
+)
+def test_outside_the_domain_the_value_is_not_real(text, outside):
+    value = sympy.N(parse(text).xreplace({x: sympy.Float(outside)}), 30)
+    assert not value.is_real

@@ -54,6 +54,10 @@ class Special:
     subscript: int | None = None
     #: Builds the expression from parsed arguments (``digamma`` makes a polygamma).
     builder: Callable[..., sympy.Expr] | None = None
+    #: Where it is real and continuous: elementary witnesses of its arguments whose real
+    #: domains' union is that set (Γ: log u or 1/sin(πu)), or the set itself where the
+    #: argument is the variable; None when not known.
+    real: Callable[..., tuple[sympy.Expr, ...]] | None = None
 
     def build(self, *args: sympy.Expr) -> sympy.Expr:
         return (self.builder or self.func)(*args)
@@ -280,6 +284,70 @@ _ENTRIES = (
         latex="uppergamma",
     ),
 )
+
+
+def _bessel_real(nu, u):
+    if nu.is_integer:
+        return (u,)
+    return (sympy.sqrt(u),) if nu.is_positive else (sympy.log(u),)
+
+
+def _lambertw_real(u, k=0):
+    if k == 0:
+        return (sympy.sqrt(u + sympy.exp(-1)),)
+    if k == -1:
+        return (sympy.sqrt(u + sympy.exp(-1)) + sympy.log(-u),)
+    return ()  # the other branches are never real
+
+
+def _positive(*args):
+    return (sympy.log(args[-1]),)
+
+
+def _everywhere(*args):
+    return (args[-1],)
+
+
+def _gamma_like(*args):  # real but at the poles 0, -1, -2, ...
+    u = args[-1]
+    if u.is_Symbol:  # the set itself, which reads better than its witnesses' union
+        return (sympy.Complement(sympy.S.Reals, sympy.Range(0, -sympy.oo, -1)),)
+    return (sympy.log(u), 1 / sympy.sin(_pi * u))
+
+
+#: name -> where it is real (see `Special.real`); beta and Hurwitz zeta are not listed.
+_REAL = {
+    "gamma": _gamma_like,
+    "polygamma": _gamma_like,
+    "loggamma": _positive,
+    "erfi": _everywhere,
+    "erfinv": lambda u: (sympy.log(1 - u**2),),
+    "erfcinv": lambda u: (sympy.log(u * (2 - u)),),
+    "Ei": lambda u: (1 / u,),
+    "expint": _positive,
+    "Si": _everywhere,
+    "Shi": _everywhere,
+    "Ci": _positive,
+    "Chi": _positive,
+    "li": lambda u: (1 / sympy.log(u),),
+    "Li": lambda u: (1 / sympy.log(u),),
+    "LambertW": _lambertw_real,
+    "besselj": _bessel_real,
+    "besseli": _bessel_real,
+    "bessely": _positive,
+    "besselk": _positive,
+    "fresnels": _everywhere,
+    "fresnelc": _everywhere,
+    "airyai": _everywhere,
+    "airybi": _everywhere,
+    "airyaiprime": _everywhere,
+    "airybiprime": _everywhere,
+    "elliptic_k": lambda m: (sympy.log(1 - m),),
+    "elliptic_e": lambda m: (sympy.sqrt(1 - m),),
+    "lowergamma": _positive,
+    "uppergamma": _positive,
+}
+_ENTRIES = tuple(dataclasses.replace(s, real=_REAL.get(s.name)) for s in _ENTRIES)
 
 #: Parser name -> entry.  ``digamma``, ``trigamma`` and ``E1`` are spellings SymPy turns
 #: into ``polygamma(0, u)``, ``polygamma(1, u)`` and ``expint(1, u)``.

@@ -248,9 +248,15 @@ def test_every_numeric_route_refuses(route):
         route("besselj(0, x)")
 
 
-def test_a_constant_special_value_is_a_number():
+def test_a_constant_special_value():
+    """gamma(5/2) is 3·sqrt(pi)/4 to SymPy: a number; Si(2) stays Si(2): refused, as the
+    stability analysis would evaluate it with NumPy (it raised NameError there)."""
     k = symcalc.kernel("x*gamma(5/2)")
     assert float(k(2.0)) == pytest.approx(2 * 3 * mpmath.sqrt(mpmath.pi) / 4, rel=1e-15)
+    with pytest.raises(SymcalcError, match="no stable kernel for besselj"):
+        symcalc.kernel("x*besselj(0, 1) + 1")
+    with pytest.raises(SymcalcError, match="no stable kernel for Si"):
+        symcalc.to_torch("x*Si(2)")
 
 
 @pytest.mark.parametrize(

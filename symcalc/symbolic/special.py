@@ -378,20 +378,26 @@ def no_kernel(func: type) -> str:
 
 
 def refuse_kernel(expr: sympy.Basic) -> None:
-    """Raise `no_kernel`'s refusal if ``expr`` calls a special function on a variable.
+    """Raise `no_kernel`'s refusal if ``expr`` calls a special function.
 
     Numeric routes call this before any analysis, so a special function never reaches
-    NumPy, JAX or PyTorch.  A constant such as ``gamma(3/2)`` is a number: allowed.
+    NumPy, JAX or PyTorch, not even at a constant argument (``Si(2)``: the stability
+    analysis evaluates with NumPy).  What SymPy writes in elementary terms is allowed:
+    ``gamma(3/2)`` is ``sqrt(pi)/2``.
 
     Examples
     --------
     >>> x = sympy.Symbol("x")
     >>> refuse_kernel(x * sympy.gamma(sympy.Rational(3, 2)))
+    >>> refuse_kernel(sympy.Si(2) * x)
+    Traceback (most recent call last):
+    ...
+    symcalc.errors.SymcalcError: no stable kernel for Si; the derivative is symbolic only
     >>> refuse_kernel(sympy.Si(x) + 1)
     Traceback (most recent call last):
     ...
     symcalc.errors.SymcalcError: no stable kernel for Si; the derivative is symbolic only
     """
-    found = [e for e in sympy.preorder_traversal(expr) if type(e) in BY_CLASS and e.free_symbols]
+    found = [e for e in sympy.preorder_traversal(expr) if type(e) in BY_CLASS]
     if found:
         raise SymcalcError(no_kernel(type(found[0])))

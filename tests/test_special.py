@@ -345,3 +345,12 @@ def test_real_domain_unknown_rather_than_all_reals(text):
 def test_outside_the_domain_the_value_is_not_real(text, outside):
     value = sympy.N(parse(text).xreplace({x: sympy.Float(outside)}), 30)
     assert not value.is_real
+
+
+def test_an_unadmitted_sympy_special_function_is_refused_not_crashed():
+    """Through the Python API: d/dx hankel1(0, x) reached the stability analysis, which
+    evaluates with NumPy, and raised NameError; now a one-line refusal."""
+    plain = sympy.Symbol("x")
+    for order in (0, 1):
+        with pytest.raises(SymcalcError, match="no stable kernel for hankel1"):
+            symcalc.kernel(sympy.hankel1(0, plain), order=order)

@@ -75,12 +75,20 @@ def _lambertw(u, k=0):
     return _W(u, k) / (u * (1 + _W(u, k)))
 
 
-def _bessel(func, sign_minus, outer_sign=1):
-    def partial(nu, u):
-        lower, upper = func(nu - 1, u), func(nu + 1, u)
-        return outer_sign * (lower - upper if sign_minus else lower + upper) / 2
+def _j(nu, u):  # J′_ν = (J_{ν-1} - J_{ν+1})/2, and Y alike; I′, K′ with +
+    return (sympy.besselj(nu - 1, u) - sympy.besselj(nu + 1, u)) / 2
 
-    return partial
+
+def _y(nu, u):
+    return (sympy.bessely(nu - 1, u) - sympy.bessely(nu + 1, u)) / 2
+
+
+def _i(nu, u):
+    return (sympy.besseli(nu - 1, u) + sympy.besseli(nu + 1, u)) / 2
+
+
+def _k(nu, u):
+    return -(sympy.besselk(nu - 1, u) + sympy.besselk(nu + 1, u)) / 2
 
 
 _ENTRIES = (
@@ -165,7 +173,7 @@ _ENTRIES = (
         sympy.besselj,
         2,
         2,
-        (None, _bessel(sympy.besselj, True)),
+        (None, _j),
         "Bessel rule",
         latex="J",
         subscript=0,
@@ -175,7 +183,7 @@ _ENTRIES = (
         sympy.bessely,
         2,
         2,
-        (None, _bessel(sympy.bessely, True)),
+        (None, _y),
         "Bessel rule",
         latex="Y",
         subscript=0,
@@ -185,7 +193,7 @@ _ENTRIES = (
         sympy.besseli,
         2,
         2,
-        (None, _bessel(sympy.besseli, False)),
+        (None, _i),
         "Bessel rule",
         latex="I",
         subscript=0,
@@ -195,7 +203,7 @@ _ENTRIES = (
         sympy.besselk,
         2,
         2,
-        (None, _bessel(sympy.besselk, False, -1)),
+        (None, _k),
         "Bessel rule",
         latex="K",
         subscript=0,
@@ -351,17 +359,18 @@ _ENTRIES = tuple(dataclasses.replace(s, real=_REAL.get(s.name)) for s in _ENTRIE
 
 #: Parser name -> entry.  ``digamma``, ``trigamma`` and ``E1`` are spellings SymPy turns
 #: into ``polygamma(0, u)``, ``polygamma(1, u)`` and ``expint(1, u)``.
+_BY_NAME = {s.name: s for s in _ENTRIES}
+
+
+def _spelling(name: str, of: str, builder: Callable[..., sympy.Expr]) -> Special:
+    return dataclasses.replace(_BY_NAME[of], name=name, low=1, high=1, builder=builder)
+
+
 SPECIAL: dict[str, Special] = {
-    **{s.name: s for s in _ENTRIES},
-    "digamma": dataclasses.replace(
-        _ENTRIES[2], name="digamma", low=1, high=1, builder=lambda u: _psi(0, u)
-    ),
-    "trigamma": dataclasses.replace(
-        _ENTRIES[2], name="trigamma", low=1, high=1, builder=lambda u: _psi(1, u)
-    ),
-    "E1": dataclasses.replace(
-        _ENTRIES[8], name="E1", low=1, high=1, builder=lambda u: sympy.expint(1, u)
-    ),
+    **_BY_NAME,
+    "digamma": _spelling("digamma", "polygamma", lambda u: _psi(0, u)),
+    "trigamma": _spelling("trigamma", "polygamma", lambda u: _psi(1, u)),
+    "E1": _spelling("E1", "expint", lambda u: sympy.expint(1, u)),
 }
 
 #: SymPy class -> its entry (the derivative rules and printers look functions up here).

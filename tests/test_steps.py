@@ -339,7 +339,9 @@ def test_with_identity_none_is_a_no_op():
 
 
 @pytest.mark.parametrize(
-    "unsupported", [sympy.gamma(x), sympy.besselj(1, x), sympy.gamma(x**2)], ids=sympy.sstr
+    "unsupported",
+    [sympy.zeta(x), sympy.besselj(x, 1), sympy.dirichlet_eta(x**2), sympy.expint(x, 2)],
+    ids=sympy.sstr,
 )
 def test_unsupported_functions_become_dont_know_nodes(unsupported):
     expr = x**2 * unsupported + sin(x)

@@ -20,9 +20,23 @@ def add(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _no_kernel(entry) -> str | None:
+    """The refusal of a numeric route for ``entry`` (a special function), or None."""
+    from ..errors import SymcalcError
+    from ..symbolic.special import refuse_kernel
+
+    try:
+        refuse_kernel(entry.expr)
+    except SymcalcError as refusal:
+        return str(refusal)
+    return None
+
+
 def _bound(entry, timeout: float):
     """sup |f′| for an activation or a user's function of one variable, else None."""
     if entry.kind == "loss" or len(entry.variables) != 1 or entry.options:
+        return None
+    if _no_kernel(entry) is not None:  # gamma, besselj, ...: symbolic only
         return None
     from ..numeric.bounds import derivative_bound
 
@@ -84,4 +98,6 @@ def run(args) -> int:
             print(f"  classic derivative: {operator} = {sympy.sstr(entry.identity)}")
         if bound is not None:
             print("\n".join(f"  {line}" for line in bound.to_text().splitlines()))
+        elif (refusal := _no_kernel(entry)) is not None:
+            print(f"  sup |f′(x)|: not computed ({refusal})")
     return EXIT_OK

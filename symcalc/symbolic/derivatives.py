@@ -34,6 +34,7 @@ from .catalog import Entry
 from .functions import latex, name_latex
 from .kinks import apply_convention, deciding_rules, heaviside_at_zero, kink_candidates, value_at
 from .parse import MAX_ORDER, derivative_request, resolve  # MAX_ORDER: one limit for both
+from .special import BY_CLASS
 
 __all__ = ["Derivation", "derivative", "derive"]
 
@@ -95,6 +96,7 @@ def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero")
     >>> differentiate(sympy.Max(0, x), x)
     Piecewise((1, x > 0), (0, True))
     """
+    _refuse_without_partial(expr, var)
     if expr.has(sympy.Abs, sympy.sign):
         real = expr.replace(lambda e: type(e) in _REAL, lambda e: _REAL[type(e)](*e.args))
         found = sympy.diff(real, var).replace(
@@ -102,7 +104,43 @@ def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero")
         )
     else:
         found = sympy.diff(expr, var)
+    _refuse_unevaluated(found, var)
     return _clean(apply_convention(found, convention))
+
+
+def _refuse_without_partial(expr: sympy.Expr, var: sympy.Symbol) -> None:
+    """Refuse a special function whose argument in ``var`` has no closed-form partial in
+    `symcalc.symbolic.special` (SymPy may answer with a Meijer G no parser reads back:
+    expint(ν, 3) in ν)."""
+    for e in sympy.preorder_traversal(expr):
+        entry = BY_CLASS.get(type(e))
+        if entry is None:
+            continue
+        partials = entry.partials + (None,) * (len(e.args) - len(entry.partials))
+        where = [str(i + 1) for i, a in enumerate(e.args) if a.has(var) and partials[i] is None]
+        if where:
+            raise SymcalcError(
+                f"no closed-form derivative of {sympy.sstr(e)} with respect to {var}: "
+                f"symcalc does not differentiate {entry.name} in its argument {' and '.join(where)}"
+            )
+
+
+def _refuse_unevaluated(found: sympy.Expr, var: sympy.Symbol) -> None:
+    """Refuse a derivative SymPy left unevaluated (a special function differentiated in an
+    argument without a closed-form partial: ζ(s) in s, besselj(ν, x) in its order ν)."""
+    left = sorted(found.atoms(sympy.Derivative), key=sympy.default_sort_key)
+    if not left:
+        return
+    inner = left[0].expr
+    if isinstance(inner, sympy.Function):
+        where = [str(i + 1) for i, a in enumerate(inner.args) if a.has(var)]
+        what = f"{inner.func.__name__} in its argument {' and '.join(where)}"
+    else:
+        what = getattr(inner.func, "__name__", sympy.sstr(inner))
+    raise SymcalcError(
+        f"no closed-form derivative of {sympy.sstr(inner)} with respect to {var}: "
+        f"symcalc does not differentiate {what}"
+    )
 
 
 class _RealAbs(sympy.Abs):

@@ -177,10 +177,59 @@ def _domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set:
         for p in f.atoms(sympy.Pow)
         if p.exp.is_Rational and not p.exp.is_Integer and p.exp.q % 2 == 1 and p.base.has(x)
     ]
+    f, special = _without_special(f, x)
     domain = continuous_domain(f, x, sympy.S.Reals)
+    domain = sympy.Intersection(domain, special)
     for root in roots:
         domain = sympy.Intersection(domain, continuous_domain(root, x, sympy.S.Reals))
     return domain
+
+
+def _without_special(f: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, sympy.Set]:
+    """f with its special functions (`symcalc.symbolic.special`) set to 1, and where they
+    are real and continuous (SymPy's `continuous_domain` knows none of them).
+
+    Only a special function reached through sums, products and whole positive powers is
+    set aside (its value then decides nothing about where f is defined); one inside a
+    log, a root, a denominator or another function raises NotImplementedError: unknown.
+    """
+    from sympy.calculus.util import continuous_domain
+
+    from .special import BY_CLASS
+
+    found: list[sympy.Expr] = []
+
+    def visit(e: sympy.Expr, safe: bool) -> None:
+        if type(e) in BY_CLASS and e.has(x):
+            if not safe:
+                raise NotImplementedError(f"the real domain of {sympy.sstr(e)} is not known")
+            found.append(e)
+            for a in e.args:
+                visit(a, False)
+            return
+        for a in e.args:
+            whole = isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp > 0
+            visit(a, safe and (isinstance(e, (sympy.Add, sympy.Mul)) or (whole and a is e.base)))
+
+    visit(f, True)
+    domain = sympy.S.Reals
+    for e in found:
+        entry = BY_CLASS[type(e)]
+        if entry.real is None:
+            raise NotImplementedError(f"the real domain of {entry.name} is not known")
+        witnesses = entry.real(*e.args)
+        where = (
+            sympy.Union(
+                *(
+                    w if isinstance(w, sympy.Set) else continuous_domain(w, x, sympy.S.Reals)
+                    for w in witnesses
+                )
+            )
+            if witnesses
+            else sympy.S.EmptySet
+        )
+        domain = sympy.Intersection(domain, where)
+    return f.xreplace({e: sympy.S.One for e in found}), domain
 
 
 def _numbers(points: sympy.Set, low: float, high: float, limit: int = 200) -> list[float]:

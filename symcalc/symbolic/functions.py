@@ -15,6 +15,7 @@ from collections.abc import Callable
 import sympy
 
 from ..errors import ParseError
+from .special import BY_CLASS, SPECIAL
 
 # sympy.printing.latex the module (the package attribute of that name is the function)
 _latex_module = importlib.import_module("sympy.printing.latex")
@@ -154,6 +155,43 @@ class LatexPrinter(_latex_module.LatexPrinter):
         if subscript:
             text += f"_{{{super()._print_Symbol(sympy.Symbol(subscript), style)}}}"
         return text
+
+
+def _print_special(self, expr, exp=None):
+    r"""``\operatorname{J}_{1}\left(x\right)``: a special function whose SymPy LaTeX would
+    read back as a product (``J_{1}(x)``, ``W(x)``) or not at all, written so that
+    `symcalc.symbolic.parse_latex` reads it back."""
+    entry = BY_CLASS[type(expr)]
+    args = list(expr.args)
+    head = r"\operatorname{" + str(entry.latex).replace("_", r"\_") + "}"
+    if entry.subscript is not None and entry.subscript < len(args) and len(args) > 1:
+        head += "_{" + self._print(args.pop(entry.subscript)) + "}"
+    if exp is not None:
+        head += "^{" + exp + "}"
+    return head + r"\left(" + ", ".join(self._print(a) for a in args) + r"\right)"
+
+
+def _print_gamma(self, expr, exp=None):
+    r"""``\Gamma\left(x\right)`` as SymPy writes it, but a power outside:
+    ``\left(\Gamma\left(x\right)\right)^{2}``, not ``\Gamma^{2}(x)`` (read as Γ²·x)."""
+    tex = r"\Gamma\left(" + self._print(expr.args[0]) + r"\right)"
+    return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
+
+
+def _print_polygamma(self, expr, exp=None):
+    r"""The digamma function ``polygamma(0, x)`` as ``\psi\left(x\right)``, which the LaTeX
+    parser reads back; higher orders as ``\operatorname{polygamma}\left(n, x\right)``."""
+    if expr.args[0] != 0:
+        return _print_special(self, expr, exp)
+    tex = r"\psi\left(" + self._print(expr.args[1]) + r"\right)"
+    return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
+
+
+LatexPrinter._print_gamma = _print_gamma
+for _entry in BY_CLASS.values():
+    if _entry.latex is not None:
+        setattr(LatexPrinter, f"_print_{_entry.func.__name__}", _print_special)
+LatexPrinter._print_polygamma = _print_polygamma
 
 
 #: Letters a function's name may hold as Unicode (ℓ for a loss, φ for an activation) and
@@ -369,6 +407,8 @@ FUNCTIONS: dict[str, tuple[Callable[..., sympy.Expr], int, int | None]] = {
     "Integer": (_number("Integer", "a whole number", sympy.Integer), 1, 1),
     "Float": (_number("Float", "a number", sympy.Number), 1, 1),
     "S": (_number("S", "a number", sympy.Number), 1, 1),
+    # gamma, Bessel, exponential integrals, ...: symbolic only (see symcalc.symbolic.special)
+    **{name: (entry.build, entry.low, entry.high) for name, entry in SPECIAL.items()},
 }
 
 #: The constants an expression may name.

@@ -66,6 +66,7 @@ from .functions import CONSTANTS, FUNCTIONS, set_text, symbol
 from .kinks import apply_convention
 from .notation import Columns, check_comment, check_juxtaposed_names, check_leibniz_division
 from .reals import complex_error, nonreal_constant
+from .special import SPECIAL
 
 __all__ = [
     "FUNCTIONS",
@@ -345,8 +346,10 @@ class _Builder:
             return CONSTANTS[name]
         if name in _NOT_REAL:  # SymPy's meaning, which a variable of that name would hide
             raise ParseError(f"'{name}' is {_NOT_REAL[name]}", self.column(node))
-        if name in FUNCTIONS or name in _activation_names():
+        if (name in FUNCTIONS and name not in SPECIAL) or name in _activation_names():
             raise ParseError(f"'{name}' is a function; call it, as in {name}(x)", self.column(node))
+        # a special function's name not called is a variable, as it always was: beta of
+        # softplus, gamma of a batch norm (called, gamma(x) is Euler's function)
         if not name.isascii() and not name.isidentifier():  # pragma: no cover - ast guarantees
             raise ParseError(f"'{name}' is not a valid variable name")
         return symbol(name)

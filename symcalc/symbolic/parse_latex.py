@@ -69,6 +69,7 @@ from ..errors import ParseError, did_you_mean
 from .catalog import CATALOG, canonical_name
 from .catalog import names as catalog_names
 from .functions import FUNCTIONS
+from .special import LATEX_NAMES, SPECIAL
 
 __all__ = ["latex_to_text"]
 
@@ -109,6 +110,7 @@ class _Fn(NamedTuple):
     high: int | None = 1
     parens: bool = False  # arguments must be in parentheses (\max, \min)
     base: bool = False  # takes a base as a subscript (\log_2 x)
+    subscript: int | None = None  # a special function's argument written as a subscript (J_ν)
 
 
 #: LaTeX function commands and the function each one emits.
@@ -202,6 +204,9 @@ def _activation_names() -> list[str]:
 
 def _function_spec(name: str) -> _Fn | None:
     """The function ``\\operatorname{name}`` stands for, if it is an allowed one."""
+    if name in LATEX_NAMES:  # \operatorname{J}_{1}(x), \operatorname{W}(x), \operatorname{B}(a, b)
+        entry = SPECIAL[LATEX_NAMES[name]]
+        return _Fn(entry.name, entry.low, entry.high, parens=True, subscript=entry.subscript)
     if name in FUNCTIONS:
         _, low, high = FUNCTIONS[name]
         return _Fn(name, low, high, parens=low > 1)
@@ -872,6 +877,14 @@ class _Parser:
             return self.apply(_Fn("sigmoid"), self.advance())
         return self.symbol()
 
+    def gamma_or_psi(self) -> _Node:
+        """``\\Gamma(x)`` is Euler's gamma function and ``\\psi(x)`` the digamma function,
+        as SymPy prints them; a bare ``\\Gamma`` or ``\\psi`` is a variable."""
+        if self.at_paren(1):
+            tok = self.advance()
+            return self.apply(_Fn("gamma" if tok.text == "\\Gamma" else "digamma"), tok)
+        return self.symbol()
+
     def function_command(self) -> _Node:
         tok = self.advance()
         return self.apply(FUNCTION_COMMANDS[tok.text], tok)
@@ -886,15 +899,15 @@ class _Parser:
         """A function call: optional base and power, then parenthesised or bare argument."""
         base = power = None
         if self.at("_"):
-            if not fn.base:
+            if not fn.base and fn.subscript is None:
                 raise ParseError(
                     f"{tok.label} takes no subscript (column {self.peek.column})", self.peek.column
                 )
             self.advance()
+            what = "\\log_" if fn.base else f"{tok.label}_"
+            example = "\\log_{2} x" if fn.base else f"{tok.label}_{{1}}(x)"
             base = self.script_arg(
-                "\\log_",
-                f"\\log_ needs a base, as in \\log_{{2}} x (column {tok.column})",
-                tok.column,
+                what, f"{what} needs a subscript, as in {example} (column {tok.column})", tok.column
             )
         if self.at("^"):
             caret = self.advance()
@@ -917,8 +930,13 @@ class _Parser:
             )
         else:
             args = [self.bare_argument(tok)]
-        _check_arity(fn, tok, len(args))
-        node = _call(fn.name, [*args, base] if base is not None else args)
+        if fn.subscript is not None and base is not None:  # J_ν(x) is besselj(ν, x)
+            _check_arity(fn, tok, len(args) + 1)
+            args.insert(min(fn.subscript, len(args)), base)
+            node = _call(fn.name, args)
+        else:
+            _check_arity(fn, tok, len(args))
+            node = _call(fn.name, [*args, base] if base is not None else args)
         return _pow(node, power) if power is not None else node
 
     def bare_argument(self, tok: _Token) -> _Node:
@@ -1054,6 +1072,8 @@ _COMMAND_HANDLERS: dict[str, Callable[[_Parser], _Node]] = {
     **dict.fromkeys(("\\left", "\\{", "\\lvert"), _Parser.group),
     "\\sqrt": _Parser.sqrt,
     "\\sigma": _Parser.sigma,
+    "\\Gamma": _Parser.gamma_or_psi,
+    "\\psi": _Parser.gamma_or_psi,
     "\\partial": _Parser.partial,
 }
 #: Commands whose arguments delimit them, so they stand alone after ``^`` as one token does

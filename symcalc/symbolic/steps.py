@@ -41,6 +41,7 @@ import sympy
 from ..errors import SymcalcError
 from .functions import sigmoid, symbol
 from .kinks import heaviside_at_zero
+from .special import BY_CLASS
 
 __all__ = [
     "AbsRule",
@@ -57,6 +58,7 @@ __all__ = [
     "HyperbolicRule",
     "IdentityRule",
     "InverseTrigRule",
+    "MultivariableChainRule",
     "LogRule",
     "MaxMinRule",
     "PiecewiseRule",
@@ -67,6 +69,7 @@ __all__ = [
     "Rule",
     "SigmoidRule",
     "SignRule",
+    "SpecialFunctionRule",
     "SqrtRule",
     "SumRule",
     "TrigRule",
@@ -292,6 +295,57 @@ class ErfRule(FunctionRule):
         sympy.erf: lambda u: 2 * sympy.exp(-(u**2)) / sympy.sqrt(sympy.pi),
         sympy.erfc: lambda u: -2 * sympy.exp(-(u**2)) / sympy.sqrt(sympy.pi),
     }
+
+
+@_rule
+class SpecialFunctionRule(Rule):
+    """d/dx[f(..., x, ...)] -> ∂f/∂x, read from `symcalc.symbolic.special`'s table
+
+    (gamma -> gamma*polygamma(0, x), besselj(ν, x) -> (J_{ν-1} - J_{ν+1})/2, Si -> sin(x)/x,
+    ...).  ``position`` is the argument that is the variable; the others are constants.
+    """
+
+    position: int
+
+    @property
+    def name(self) -> str:  # type: ignore[override] - each function names its own rule
+        """The function's own rule name ("gamma rule", "Bessel rule")."""
+        return BY_CLASS[type(self.expr)].rule
+
+    def eval(self):
+        partial = BY_CLASS[type(self.expr)].partials[self.position]
+        return partial(*self.expr.args)
+
+
+@_rule
+class MultivariableChainRule(Rule):
+    """d/dx[f(u, v)] -> ∂f/∂u*u' + ∂f/∂v*v'   (partials from `symcalc.symbolic.special`)"""
+
+    positions: tuple[int, ...]
+    arguments: tuple[Rule, ...]
+
+    name: ClassVar[str] = "multivariable chain rule"
+
+    def _terms(self, derivative: Callable[[Rule], sympy.Expr], add=sympy.Add, mul=sympy.Mul):
+        partials = BY_CLASS[type(self.expr)].partials
+        args = self.expr.args
+        return add(
+            *(
+                mul(partials[i](*args), derivative(a))
+                for i, a in zip(self.positions, self.arguments, strict=True)
+            )
+        )
+
+    def eval(self):
+        return self._terms(lambda a: a.result)
+
+    @property
+    def substeps(self):
+        return self.arguments
+
+    @property
+    def intermediate(self):
+        return self._terms(lambda a: _d(a.expr, self.variable), _written_add, _written_mul)
 
 
 @_rule
@@ -672,6 +726,31 @@ def _function(expr, x, convention):
     return _chain(expr, arg, x, convention, lambda u: rule(expr.func(u), u))
 
 
+def _special(expr, x, convention):
+    """The partials of the arguments that depend on x: by the chain rule when one does
+    (none at all when it is x itself), by the multivariable chain rule when several do.
+
+    Where an argument has no closed-form partial, the part is left to `DontKnowRule`
+    (and the derivative itself is refused)."""
+    dependent = [i for i, a in enumerate(expr.args) if a.has(x)]
+    partials = BY_CLASS[type(expr)].partials
+    if any(i >= len(partials) or partials[i] is None for i in dependent):
+        return DontKnowRule(expr, x)
+    if len(dependent) > 1:
+        arguments = tuple(_derive(expr.args[i], x, convention) for i in dependent)
+        return MultivariableChainRule(expr, x, tuple(dependent), arguments)
+    (i,) = dependent
+    arg = expr.args[i]
+    if arg == x:
+        return SpecialFunctionRule(expr, x, i)
+
+    def outer(u):
+        args = (*expr.args[:i], u, *expr.args[i + 1 :])
+        return SpecialFunctionRule(expr.func(*args), u, i)
+
+    return _chain(expr, arg, x, convention, outer)
+
+
 def _max_min(expr, x, convention):
     arguments = tuple(_derive(a, x, convention) for a in expr.args if a.has(x))
     return MaxMinRule(expr, x, arguments, convention)
@@ -701,6 +780,7 @@ DISPATCH: dict[type, Callable[[sympy.Expr, sympy.Symbol, str], Rule]] = {
     sympy.Heaviside: _heaviside,
     sympy.sign: _sign,
     **{func: _function for func in FUNCTION_RULES},
+    **{func: _special for func in BY_CLASS},
 }
 
 

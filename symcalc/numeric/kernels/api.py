@@ -21,11 +21,13 @@ from ...symbolic.derivatives import derivative, variable_of
 from ...symbolic.functions import latex, sigmoid
 from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
+from ...symbolic.special import refuse_kernel
 from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
 from .backends import BACKENDS, compile_jax, compile_numba, compile_numpy
 from .extended import ExactElements, modules_extended
+from .graph import builder_for
 from .lowering import of_reciprocals, pre_lower
 from .ranges import FINITE, Range
 from .runtime import CHUNK, INT_OF, chunk_pool, output_array
@@ -551,6 +553,24 @@ def _bound(entry: Entry, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[sympy.Symb
     return bound, variables + tuple(extra)
 
 
+def _refuse_unbuildable(expr: sympy.Expr) -> None:
+    """Refuse a SymPy special function no builder knows (``hankel1``, ``dirichlet_eta``,
+    reached through the Python API or a derivative) before the stability analysis
+    evaluates it with NumPy, which has no such name (NameError)."""
+    for e in sympy.preorder_traversal(expr):
+        cls = type(e)
+        if (
+            isinstance(e, sympy.Function)
+            and cls.__module__.startswith(("sympy.functions.special", "sympy.functions.combinat"))
+            and builder_for(cls) is None
+            and cls not in (sympy.Heaviside, sympy.DiracDelta)
+        ):
+            raise SymcalcError(
+                f"no stable kernel for {cls.__name__}; use the functions listed "
+                "in symcalc.symbolic.functions.FUNCTIONS"
+            )
+
+
 def stable_form(
     entry: Entry,
     expr: sympy.Expr,
@@ -572,6 +592,8 @@ def stable_form(
     >>> stable_form(entry, entry.expr).lowered
     softplus(x)
     """
+    refuse_kernel(expr)  # a special function: the derivative is symbolic only
+    _refuse_unbuildable(expr)
     raw = expr if raw is None else raw
     key = (_freeze(entry), expr, raw, wrt)
     with _LOCK:
@@ -785,6 +807,7 @@ def kernel(
 
     def build() -> Kernel:  # for any dtype: the dtype only decides how inputs are cast
         entry = resolve(f, **dict(params or {}))
+        refuse_kernel(entry.expr)  # before any derivative: the refusal names the function
         var = variable_of(entry, wrt) if (order or wrt is not None) else None
         return _build(entry, order, var, None, convention, bool(stable), backend)
 

@@ -16,6 +16,7 @@ from typing import Any
 import sympy
 
 from ...errors import SymcalcError
+from ...symbolic.special import BY_CLASS, no_kernel
 from ..rewrites import erfc, expm1, hypot, log1p
 from . import nodes as n
 from .lowering import (
@@ -75,6 +76,8 @@ class Graph:
         builder = builder_for(type(expr))
         if builder is not None:
             return builder(self, expr)
+        if type(expr) in BY_CLASS:
+            raise SymcalcError(no_kernel(type(expr)))
         if isinstance(expr, sympy.Function):
             raise SymcalcError(
                 f"cannot make a NumPy kernel for the function '{type(expr).__name__}'; "

@@ -265,6 +265,12 @@ def set_text(domain: sympy.Set) -> str:
     ('[0, 1]', '(0, ∞)')
     >>> set_text(sympy.Interval.open(-sympy.oo, 0) | sympy.Interval.open(0, sympy.oo))
     '(-∞, 0) ∪ (0, ∞)'
+    >>> set_text(sympy.Complement(sympy.S.Reals, sympy.Range(0, -sympy.oo, -1)))
+    'ℝ ∖ {0, -1, -2, …}'
+    >>> n = sympy.Symbol("n", integer=True)
+    >>> poles = sympy.ImageSet(sympy.Lambda(n, n * sympy.pi), sympy.S.Integers)
+    >>> set_text(sympy.Complement(sympy.S.Reals, poles))
+    'ℝ ∖ {pi*k : k ∈ ℤ}'
     """
     if domain == sympy.S.Reals:
         return "ℝ"
@@ -281,11 +287,42 @@ def set_text(domain: sympy.Set) -> str:
     if isinstance(domain, sympy.FiniteSet):
         values = sorted(domain, key=sympy.default_sort_key)
         return "{" + ", ".join(sympy.sstr(v) for v in values) + "}"
-    if isinstance(domain, sympy.Union) and all(
-        isinstance(part, (sympy.Interval, sympy.FiniteSet)) for part in domain.args
-    ):
-        return " ∪ ".join(set_text(part) for part in domain.args)
+    if isinstance(domain, sympy.Union):
+        return " ∪ ".join(_operand_text(part) for part in domain.args)
+    if isinstance(domain, sympy.Intersection):
+        return " ∩ ".join(_operand_text(part) for part in domain.args)
+    if isinstance(domain, sympy.Complement):
+        whole, removed = domain.args
+        return f"{_operand_text(whole)} ∖ {_operand_text(removed)}"
+    if isinstance(domain, sympy.Range):
+        return _range_text(domain)
+    if isinstance(domain, sympy.ImageSet) and domain.base_sets == (sympy.S.Integers,):
+        (n,) = domain.lamda.variables
+        k = sympy.Symbol("k", integer=True)
+        return "{" + sympy.sstr(sympy.expand(domain.lamda.expr.xreplace({n: k}))) + " : k ∈ ℤ}"
+    if domain == sympy.S.Integers:
+        return "ℤ"
     return sympy.sstr(domain)
+
+
+def _operand_text(part: sympy.Set) -> str:
+    """`set_text` of a part of a union, intersection or difference, bracketed if needed."""
+    text = set_text(part)
+    compound = isinstance(part, (sympy.Union, sympy.Intersection, sympy.Complement))
+    return f"({text})" if compound else text
+
+
+def _range_text(numbers: sympy.Range) -> str:
+    """{0, -1, -2, …} for an endless range, the elements for a short one."""
+    if numbers.size.is_finite and numbers.size <= 6:
+        return "{" + ", ".join(sympy.sstr(v) for v in numbers) + "}"
+    step = numbers.step
+    if numbers.start.is_finite:
+        shown = ", ".join(sympy.sstr(numbers.start + i * step) for i in range(3))
+        end = f", {sympy.sstr(numbers.stop - step)}" if numbers.stop.is_finite else ""
+        return "{" + f"{shown}, …{end}" + "}"
+    last = numbers.stop - step  # (-∞, …, -2, -1]: shown from its end
+    return "{…, " + ", ".join(sympy.sstr(last - i * step) for i in (2, 1, 0)) + "}"
 
 
 #: SymPy's "full" names of inverse hyperbolic functions (ISO's arsinh) -> the names

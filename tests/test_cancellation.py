@@ -18,8 +18,10 @@ from symcalc import derivative
 from symcalc.numeric.cancellation import (
     KAPPA,
     KAPPA_WIDE,
+    ROUNDED_TRUNCATION,
     TRUNCATION,
     AsymptoticBranch,
+    FarBranch,
     SeriesBranch,
     TailBranch,
     series_branches,
@@ -167,6 +169,9 @@ FAILING_FAR = [
     # 0 for 0.22 at x = 9.2 in float32, where x²·exp(x²) overflows first
     ("log(x**2 + exp(-x**2))", 1),
     ("log(x**2 + exp(-x**2))", 2),
+    # its leading coefficient in 1/x, π·exp(-π²/4), rounds to a double 1.005e-16 off: no
+    # branch reached 1e-16, and it was 0 for 2.7e-253 from x = 1e84
+    ("exp(-atan(2*x + 1)**2)", 2),
 ]
 FAR_POINTS = [1e4, 1e8, 1e20, 1e80, 3e100, 1e200, 1e300, 1.7976931348623157e308]
 
@@ -176,12 +181,31 @@ def test_formulas_that_fail_far_out_get_a_branch_that_holds_there(text, order):
     expr = _derivative(text, order)
     k = kernel(expr)
     far = [b for b in k.branches if isinstance(b, AsymptoticBranch)]
-    assert all(b.error <= TRUNCATION for b in far)
+    assert all(b.error <= ROUNDED_TRUNCATION for b in far)
     assert {b.side for b in far} == {1, -1} or "asinh(2*x)" in text, k.to_text()
     f = _mp(expr)
     points = np.array(FAR_POINTS + [-p for p in FAR_POINTS])
     truths = [_settled_truth(f, t) for t in points.tolist()]
     _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least=4)
+
+
+def test_a_far_branch_starts_where_its_polynomials_in_one_over_x_stop_cancelling():
+    """((x - 1)² + 1)⁻⁶ in powers of 1/x is 1 - 12/x + 72/x² - ... - 384/x¹¹ + 64/x¹²,
+    which cancels 10⁴-fold at x = 1.24: the far branch, taken from |x| = 1 on, made
+    exp(-(|x|/(1 + (1 - x)²))²)'' 2.3e-12 off there (float32 1e-3)."""
+    expr = _derivative("exp(-(abs(x)/(1 + (1 - x)**2))**2)", 2)
+    k = kernel(expr)
+    assert any(b.radius > 1 for b in k.branches if isinstance(b, FarBranch)), k.to_text()
+    points = np.linspace(1.01, 2.99, 67)
+    f = _mp(expr)
+    truths = [_settled_truth(f, t) for t in points.tolist()]
+    got = k(points)
+    for t, g, truth in zip(points.tolist(), got.tolist(), truths, strict=True):
+        assert abs(g - truth) <= 1e-12 * abs(truth), (t, g, truth)
+    got32 = k(points.astype(np.float32))
+    truths32 = [_settled_truth(f, float(t)) for t in points.astype(np.float32).tolist()]
+    for g, truth in zip(got32.tolist(), truths32, strict=True):  # away from its zero at 2.16
+        assert abs(g - truth) <= 1e-4 * abs(truth) or abs(truth) < 0.1, (g, truth)
 
 
 def _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least, under="raise"):

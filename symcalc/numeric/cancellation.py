@@ -80,6 +80,7 @@ from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, sof
 __all__ = [
     "KAPPA",
     "KAPPA_WIDE",
+    "ROUNDED_TRUNCATION",
     "TRUNCATION",
     "AsymptoticBranch",
     "FarBranch",
@@ -97,6 +98,11 @@ KAPPA = 30.0
 KAPPA_WIDE = 1000.0
 #: The largest relative error (measured at 50 digits) a polynomial branch may have.
 TRUNCATION = 1e-16
+#: ... where no degree gets there because the rounding of the coefficients to doubles
+#: alone is above it (π·exp(-π²/4), the leading coefficient of exp(-atan(2x + 1)²)'' in
+#: 1/x, rounds with 1.005e-16: that function had no branch at all): one unit in the last
+#: place of float64.
+ROUNDED_TRUNCATION = 2.0**-52
 #: Highest polynomial degree tried.
 MAX_DEGREE = 41
 #: Smallest and largest branch radius, relative to max(1, |x0|).
@@ -157,14 +163,17 @@ class SeriesBranch:
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class FarBranch:
-    """A rational function ``expr`` evaluated in powers of 1/``variable`` for |variable| > 1."""
+    """A rational function ``expr`` evaluated in powers of 1/``variable`` for
+    |variable| > ``radius`` (from 1 on, beyond which the polynomials in 1/variable do
+    not cancel: `_far_radius`)."""
 
     expr: sympy.Expr
     variable: sympy.Symbol
     reversed: sympy.Expr
+    radius: float = 1.0
 
     def to_text(self) -> str:
-        return f"far branch: |{self.variable}| > 1 as {sympy.sstr(self.reversed)}"
+        return f"far branch: |{self.variable}| > {self.radius:g} as {sympy.sstr(self.reversed)}"
 
     def __repr__(self) -> str:
         return f"<FarBranch {self.to_text()}>"
@@ -909,8 +918,9 @@ def _far_branches(
     found: list[FarBranch] = []
 
     def branch(node: sympy.Expr, x: sympy.Symbol, reversed_form: sympy.Expr) -> sympy.Expr:
-        found.append(FarBranch(node, x, reversed_form))
-        return sympy.Piecewise((node, sympy.Abs(x) <= 1), (reversed_form, True))
+        radius = _far_radius(reversed_form, x)
+        found.append(FarBranch(node, x, reversed_form, radius))
+        return sympy.Piecewise((node, sympy.Abs(x) <= radius), (reversed_form, True))
 
     def visit(node: sympy.Basic) -> sympy.Basic:
         if node in done or not node.free_symbols:
@@ -948,6 +958,30 @@ def _rational_factors(node: sympy.Mul, context: Context):
             others = [a for a in node.args if a not in mine and a not in numbers]
             return x, rational, reversed_form, others
     return None
+
+
+def _far_radius(reversed_form: sympy.Expr, x: sympy.Symbol) -> float:
+    """The least |x| = 2^(k/4), from 1 on, beyond which each polynomial in 1/x of
+    ``reversed_form`` keeps its cancellation factor Σ|cₖtᵏ| / |Σcₖtᵏ| under `KAPPA` (t = 1/x
+    on both sides).  ((x - 1)² + 1)⁶ in powers of 1/x cancels 10⁴-fold at x = 1.24: the
+    far branch of a rational function with it was 2e-12 off there."""
+    t = sympy.Dummy("t")
+    sums = [
+        sympy.Poly(node.xreplace({x: 1 / t}), t)
+        for node in sympy.preorder_traversal(reversed_form)
+        if isinstance(node, sympy.Add) and node.has(x)
+    ]
+    radius = 2.0**60
+    for k in range(240, -1, -1):  # from far in, |x| = 2^(k/4): the first place a sum cancels
+        for side in (1.0, -1.0):
+            h = side * 2.0 ** (-k / 4)
+            for poly in sums:
+                terms = [float(c) * h**e for (e,), c in poly.terms()]
+                total = abs(math.fsum(terms))
+                if not total or math.fsum(map(abs, terms)) > KAPPA * total:
+                    return radius
+        radius = 2.0 ** (k / 4)
+    return radius
 
 
 def _reversed(node: sympy.Basic, context: Context) -> sympy.Expr | None:
@@ -1319,8 +1353,17 @@ def _build(
 
 
 def _fit(sub, x, x0, probe, order, lo, hi, kappa) -> SeriesBranch | None:
-    """h^order·Q(h) on [lo, hi] within `TRUNCATION` of ``sub``, Q of the lowest odd degree."""
-    previous = math.inf
+    """h^order·Q(h) on [lo, hi] within `TRUNCATION` of ``sub``, Q of the lowest odd degree
+    (or within `ROUNDED_TRUNCATION`, where rounded coefficients cannot get closer)."""
+
+    def branch(coefficients: list[float], error: float) -> SeriesBranch:
+        h = x - x0
+        polynomial = h**order * _horner(coefficients, h)
+        return SeriesBranch(
+            sub, x, x0, lo, hi, order, len(coefficients) - 1, polynomial, error, kappa
+        )
+
+    previous, floor = math.inf, None
     for degree in range(3, MAX_DEGREE + 1, 2):  # an even number of nodes: none at h = 0
         coefficients = _interpolate(probe, x0, order, lo, hi, degree)
         if coefficients is None:
@@ -1329,17 +1372,19 @@ def _fit(sub, x, x0, probe, order, lo, hi, kappa) -> SeriesBranch | None:
         if quick is None:  # rounding amplified
             return None
         if quick > TRUNCATION:
+            if floor is None and quick <= ROUNDED_TRUNCATION:
+                floor = coefficients
             if quick > 0.5 * previous:  # no convergence (or the floor of rounding)
-                return None
+                break
             previous = quick
             continue
         error = _verify(probe, x0, order, coefficients, lo, hi)
         if error is not None and error <= TRUNCATION:
-            h = x - x0
-            polynomial = h**order * _horner(coefficients, h)
-            return SeriesBranch(
-                sub, x, x0, lo, hi, order, len(coefficients) - 1, polynomial, error, kappa
-            )
+            return branch(coefficients, error)
+    if floor is not None:
+        error = _verify(probe, x0, order, floor, lo, hi)
+        if error is not None and error <= ROUNDED_TRUNCATION:
+            return branch(floor, error)
     return None
 
 

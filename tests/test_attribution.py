@@ -407,3 +407,51 @@ def test_console_script_keeps_the_json_contract(cli_subprocess):
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert JSON_KEYS <= set(data) and data["order"] is None  # trapezoid is exact on x·y
+
+
+# -- tenth session: found against mpmath and torch-autograd integrated gradients ----------
+
+
+def test_exact_integrates_a_float_constant_exactly():
+    """SymPy integrated −1/(2α + 1e-4)² over [0, 1] as 0 with the Float 1.0001 in it: the
+    attribution was 0 where it is f(1) − f(−1) = 1/2.0001 − 1/0.0001 (one input)."""
+    truth = 1 / mpmath.mpf(2.0001) - 1 / (mpmath.mpf(-1) + mpmath.mpf(1.0001))
+    ig = integrated_gradients("1/(x + 1.0001)", at=[1], baseline=[-1])
+    assert ig.attributions[0] == pytest.approx(float(truth), rel=1e-13)
+    assert abs(ig.completeness_error) <= 1e-12 * abs(ig.difference)
+    two = integrated_gradients("y/(x + 1.001)", at=[1, 2], baseline=[-1, 1])
+    x0, x1, y0, y1 = (mpmath.mpf(v) for v in (-1, 1, 1, 2))
+    c = mpmath.mpf(1.001)
+    ig_y = mpmath.quad(lambda a: (y1 - y0) / (x0 + a * (x1 - x0) + c), [0, 1])
+    assert two.attributions[1] == pytest.approx(float(ig_y), rel=1e-13)
+
+
+def _relu_network_ig(W, b, w, at, baseline):
+    """IG of f(x) = w·relu(Wx + b) exactly: ∇f is constant between the α where a unit's
+    pre-activation (linear in α) changes sign, so the integral is a finite sum."""
+    z0, z1 = W @ baseline + b, W @ at + b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = -z0 / (z1 - z0)
+    cuts = np.unique(np.concatenate([[0.0, 1.0], cross[(cross > 0) & (cross < 1)]]))
+    total = np.zeros(len(at))
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        z = z0 + 0.5 * (lo + hi) * (z1 - z0)
+        total += (hi - lo) * ((w * (z > 0)) @ W)
+    return (at - baseline) * total
+
+
+def test_exact_attributions_of_a_relu_network_are_complete():
+    """The quadrature fallback integrated across the jumps of a relu network's gradient
+    and stopped 2e-4 off completeness (f(x) − f(x′) = −0.506); the path is now cut where
+    a unit switches."""
+    rng = np.random.default_rng(7)
+    W, b, w = rng.normal(size=(6, 3)), rng.normal(size=6), rng.normal(size=(1, 6))
+    relu = symcalc.get("relu")
+    f = ModelFunction(
+        ("a", "b", "c"), (Layer(W, b, relu), Layer(w, np.zeros(1))), "identity", 0, "y"
+    )
+    at, baseline = np.array([1.5, -2.0, 0.7]), np.array([-1.0, 1.0, 0.2])
+    truth = _relu_network_ig(W, b, w[0], at, baseline)
+    ig = integrated_gradients(f, at=at, baseline=baseline, timeout=0.5)
+    np.testing.assert_allclose(ig.attributions, truth, rtol=1e-12, atol=1e-13)
+    assert abs(ig.completeness_error) <= 1e-12 * max(1.0, abs(ig.difference))

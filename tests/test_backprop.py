@@ -214,3 +214,27 @@ def test_descend_derivation_prints_the_same(cli):
     assert "R{δ⁽ˡ⁾}" in shown.stdout  # then the Hessian-vector product
     latex = cli("descend", "mlp", "--derivation", "--hidden", "3", "--format", "latex")
     assert latex.stdout.strip() == backprop(hidden=3, activation="tanh").to_latex()
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "absolute_error", "huber", "log_cosh"])
+def test_a_sigmoid_output_cancels_only_against_cross_entropy(loss):
+    """The output error of a regression loss through a sigmoid output said 'the factor
+    a⁽ᴸ⁾(1 − a⁽ᴸ⁾) cancels' while the result keeps it (2·a·(y − a)·(a − 1) for squared error)."""
+    step = backprop(hidden=(2,), activation="tanh", loss=loss, output_activation="sigmoid").step(
+        "output error"
+    )
+    assert "cancels" not in step.why and "cancels" not in (step.tag or "")
+    assert "a⁽ᴸ⁾" in step.sides[-1] and "- 1" in step.sides[-1]
+    bce = backprop(hidden=(2,), activation="tanh", loss="binary_cross_entropy")
+    assert "cancels" in bce.step("output error").why
+
+
+@pytest.mark.parametrize(
+    ("activation", "shown"),
+    [("softsign", "(Abs(z) + 1)^(-2)"), ("x**4", "4·z³"), ("x**2.5", "2.5·z^1.5")],
+)
+def test_powers_in_the_text_read_as_powers(activation, shown):
+    """Powers other than squares printed as '··': softsign′ was '(Abs(z) + 1)··(-2)'."""
+    d = backprop(hidden=(2,), activation=activation, loss="squared_error", verify=False)
+    text = next(s for s in d.steps if s.rule.startswith("activation")).text
+    assert shown in text and "··" not in d.to_text()

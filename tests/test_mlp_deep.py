@@ -206,3 +206,35 @@ def test_bad_network_flags_are_one_line(cli, args, message):
     assert len(result.stderr.strip().splitlines()) == 1
     other = cli("descend", "linear", "--data", "synthetic:linear", "--init", "he")
     assert other.returncode == 2 and "apply to the mlp model only" in other.stderr
+
+
+@pytest.mark.parametrize(
+    ("convention", "slope_at_kink"), [("zero", 0.0), ("half", 0.5), ("one", 1.0)]
+)
+def test_gradient_at_a_kink_follows_the_models_convention(convention, slope_at_kink):
+    """MLP(convention=...) stated relu′(0) = 1 in its derivation but backpropagated with 0:
+    the kernels of f′ and f″ ignored the convention.  Truth: backpropagation by hand with
+    relu′(z) = 1 (z > 0), the convention's value (z = 0), 0 (z < 0)."""
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [-1.0, 1.0], [1.0, 1.0]])
+    y = np.array([0, 1, 2, 0])
+    W1 = np.array([[1.0, 0.0], [0.0, 1.0]])  # hidden pre-activations hit 0 exactly
+    W2 = np.array([[0.2, -0.3], [-0.1, 0.2], [0.5, 0.1]])
+    b2 = np.array([0.1, 0.3, 0.0])
+    theta = np.concatenate(
+        [np.column_stack([np.zeros(2), W1]).ravel(), np.column_stack([b2, W2]).ravel()]
+    )
+    objective = MLP(hidden=2, activation="relu", convention=convention).objective((X, y))
+    Z1 = X @ W1.T
+    A1 = np.maximum(Z1, 0)
+    Z2 = A1 @ W2.T + b2
+    P = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    D2 = (P - np.eye(3)[y]) / len(y)
+    D1 = (D2 @ W2) * np.where(Z1 > 0, 1.0, np.where(Z1 == 0, slope_at_kink, 0.0))
+    truth = np.concatenate(
+        [
+            np.column_stack([D1.sum(0), D1.T @ X]).ravel(),
+            np.column_stack([D2.sum(0), D2.T @ A1]).ravel(),
+        ]
+    )
+    np.testing.assert_allclose(objective.gradient(theta), truth, rtol=1e-13, atol=1e-16)

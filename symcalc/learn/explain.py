@@ -139,6 +139,45 @@ class ModelFunction:
             g = (g * np.asarray(kernel_for(layer.activation, 1)(z), dtype=float)) @ layer.weights
         return g
 
+    def breakpoints(self, at: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        """α in (0, 1) where ∇f jumps on the path γ(α) = x′ + α(x − x′): where a hidden
+        unit's pre-activation crosses a kink of its activation (relu at 0, hard_tanh at
+        ±1).  Found on a grid of 4097 points and bisected to rounding; the path integral
+        of integrated gradients is taken piece by piece between them, where ∇f is smooth.
+        """
+        kinks = [_kink_points(layer.activation) for layer in self.layers[:-1]]
+        if not any(k.size for k in kinks):
+            return np.empty(0)
+        at, baseline = np.asarray(at, dtype=float), np.asarray(baseline, dtype=float)
+
+        def shifted(alphas: np.ndarray) -> list[np.ndarray]:
+            """z − kink for every layer, unit and kink: one (points, units·kinks) block each."""
+            pre, _ = self._forward(baseline[None, :] + alphas[:, None] * (at - baseline)[None, :])
+            return [
+                (z[:, :, None] - k[None, None, :]).reshape(len(alphas), z.shape[1] * k.size)
+                for z, k in zip(pre, kinks, strict=True)
+            ]
+
+        grid = np.linspace(0.0, 1.0, 4097)
+        found: list[np.ndarray] = []
+        with np.errstate(all="ignore"):
+            for layer, s in enumerate(shifted(grid)):
+                if not s.size:
+                    continue
+                found.append(grid[np.flatnonzero((s == 0).any(axis=1))])
+                rows, columns = np.nonzero(np.sign(s[:-1]) * np.sign(s[1:]) < 0)
+                if not rows.size:
+                    continue
+                lo, hi, left = grid[rows], grid[rows + 1], np.sign(s[rows, columns])
+                for _ in range(60):  # bisection, all crossings at once
+                    mid = 0.5 * (lo + hi)
+                    value = shifted(mid)[layer][np.arange(mid.size), columns]
+                    same = np.sign(value) == left
+                    lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+                found.append(0.5 * (lo + hi))
+        cuts = np.unique(np.concatenate(found)) if found else np.empty(0)
+        return cuts[(cuts > 0.0) & (cuts < 1.0)]
+
     # -- the formula -----------------------------------------------------------------
     @property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
@@ -162,6 +201,28 @@ class ModelFunction:
     def __repr__(self) -> str:
         sizes = " → ".join(str(layer.weights.shape[1]) for layer in self.layers)
         return f"<ModelFunction {self.output}: {sizes} → {self.layers[-1].weights.shape[0]}>"
+
+
+def _kink_points(activation: Entry | None) -> np.ndarray:
+    """The real kinks of an activation (relu: 0), as floats; none for a smooth one."""
+    if activation is None:
+        return np.empty(0)
+    key = sympy.srepr(activation.bind())
+    if key not in _KINKS:
+        from ..symbolic.kinks import kink_candidates
+
+        points = []
+        for point in kink_candidates(activation.bind(), activation.variables[0]):
+            try:
+                points.append(float(point))
+            except TypeError:  # a kink that depends on another symbol
+                continue
+        _KINKS[key] = np.array(sorted(points))
+    return _KINKS[key]
+
+
+#: The kinks of each activation met so far, by its expression.
+_KINKS: dict[str, np.ndarray] = {}
 
 
 def _affine(layer: Layer, inputs: Sequence[sympy.Expr]) -> list[sympy.Expr]:

@@ -97,10 +97,15 @@ MAX_CLASSES = 64
 
 
 def kernel_for(
-    entry: Entry, order: int = 0, wrt: str | None = None, dtype: str | None = None
+    entry: Entry,
+    order: int = 0,
+    wrt: str | None = None,
+    dtype: str | None = None,
+    convention: str = "zero",
 ) -> Callable[..., np.ndarray]:
-    """``kernel(entry, order=order, wrt=wrt, dtype=dtype)``: built once (the kernel cache), and
-    remembered here by the entry's identity, so asking again costs a dictionary look-up.
+    """``kernel(entry, order=order, wrt=wrt, dtype=dtype, convention=convention)``: built
+    once (the kernel cache), and remembered here by the entry's identity, so asking again
+    costs a dictionary look-up.
 
     Examples
     --------
@@ -108,13 +113,13 @@ def kernel_for(
     >>> kernel_for(get("squared_error"), 2)(np.array([3.0]), 1.0)
     array([2.])
     """
-    key = (id(entry), order, wrt, dtype)
+    key = (id(entry), order, wrt, dtype, convention)
     known = _KERNELS.get(key)
     if known is not None and known[0] is entry:
         return known[1]
     from ..numeric.kernels import kernel
 
-    built = kernel(entry, order=order, wrt=wrt, dtype=dtype)
+    built = kernel(entry, order=order, wrt=wrt, dtype=dtype, convention=convention)
     if len(_KERNELS) >= 64:
         _KERNELS.clear()
     _KERNELS[key] = (entry, built)

@@ -937,7 +937,8 @@ class MLPObjective(Objective):
         self.architecture = Architecture(self.n_features, self.hidden, self.n_outputs)
         self.n_parameters = self.architecture.n_parameters
         self._phi = kernel_for(activation)
-        self._dphi = kernel_for(activation, 1)
+        # f′ and f″ at a kink follow the model's convention, as its derivation states
+        self._dphi = kernel_for(activation, 1, convention=convention)
         widest = max(self.hidden)
         self.block = max(256, min(4096, _block_rows(self.n_features + 2 * widest, 8)))
         self.classifier = getattr(head, "classes", None) is not None
@@ -1013,7 +1014,11 @@ class MLPObjective(Objective):
         theta = np.asarray(theta, dtype=float)
         v = np.asarray(v, dtype=float)
         out = np.zeros(self.n_parameters)
-        kernels = Kernels(self._phi, self._dphi, lambda: kernel_for(self.activation, 2))
+        kernels = Kernels(
+            self._phi,
+            self._dphi,
+            lambda: kernel_for(self.activation, 2, convention=self.convention),
+        )
         scalar = self.n_outputs == 1
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             for start in range(0, self.n_samples, self.block):

@@ -285,7 +285,13 @@ def _quadrature(f: Differentiable, at, baseline, i: int) -> float:
         flat = np.ravel(alphas)
         return _path_gradients(f, at, baseline, flat)[:, i].reshape(np.shape(alphas))
 
-    total, converged = _panel_integrals(integrand, np.array([0.0]), np.array([1.0]))
+    # where ∇f jumps along the path (a network's relu units switching), the integral is
+    # taken piece by piece: adaptive quadrature across a jump stopped 2e-4 off
+    breakpoints = getattr(f, "breakpoints", None)
+    cuts = np.empty(0) if breakpoints is None else np.asarray(breakpoints(at, baseline))
+    edges = np.concatenate([[0.0], cuts, [1.0]])
+    totals, converged = _panel_integrals(integrand, edges[:-1], edges[1:])
+    total = [float(np.sum(totals))]
     if not converged:
         raise SymcalcError(
             f"the path integral for '{f.names[i]}' did not converge (f is not integrable "
@@ -297,6 +303,12 @@ def _quadrature(f: Differentiable, at, baseline, i: int) -> float:
 
 def _exact_float(x: float) -> sympy.Rational:
     return sympy.Rational(float(x))  # the binary value exactly
+
+
+def _rational_floats(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with every Float replaced by the exact rational of its binary value."""
+    floats = expr.atoms(sympy.Float)
+    return expr.xreplace({v: sympy.Rational(v) for v in floats}) if floats else expr
 
 
 def _symbolic_integrals(
@@ -320,7 +332,9 @@ def _symbolic_integrals(
             found.append(sympy.Float(0, 30))
             yield tuple(found)
             continue
-        integrand = differentiate(expr, s, convention).xreplace(path)
+        # SymPy integrates Floats inexactly (∫₀¹ −1/(2α + 1e-4)² dα came out 0): every
+        # Float becomes the rational it stands for, as the inputs do
+        integrand = _rational_floats(differentiate(expr, s, convention)).xreplace(path)
         constant, varying = integrand.as_independent(alpha, as_Add=False)
         if varying not in done:
             integral = sympy.integrate(varying, (alpha, 0, 1))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -309,7 +310,8 @@ _Y = sympy.Symbol("y", real=True)
 def _pretty(expr: sympy.Expr, a: str = "a") -> str:
     """SymPy text with the layer's output named ``a`` and ² for squares."""
     text = sympy.sstr(expr).replace("a̲", a)
-    return text.replace("**2", "²").replace("*", "·")
+    text = re.sub(r"\*\*(\d+)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    return text.replace("**", "^").replace("*", "·")
 
 
 def _tex(expr: sympy.Expr, a: str = "a") -> str:
@@ -573,7 +575,8 @@ def _output_steps(g_name: str, g: Entry | None, ell: Entry, convention: str) -> 
     )
     why = f"chain rule through g = {g_name}"
     tag = f"chain rule through $g$ = {_tex_text(g_name)}"
-    if g_name == "sigmoid":
+    # the factor cancels only against a loss whose slope divides by it (cross-entropy)
+    if g_name == "sigmoid" and sympy.denom(sympy.together(error.loss_slope)).has(_A):
         why += ": the factor a⁽ᴸ⁾(1 − a⁽ᴸ⁾) cancels"
         tag += r": the factor $a^{(L)}(1 - a^{(L)})$ cancels"
     return [BackpropStep(rule, "δ⁽ᴸ⁾", sides, r"\delta^{(L)}", sides_tex, why, 0.0, tag)]

@@ -11,7 +11,9 @@ a file.  Each framework has:
     ``value`` with its derivative along argument ``i`` given by ``partials[i]()``, a
     function of the same arguments that is itself differentiable the same way:
     a ``jax.custom_jvp`` (JVP = Σ ∂f/∂aᵢ · tᵢ, symbolic zeros skipped, so a target's
-    derivative is never built unless asked for) or a ``torch.autograd.Function``
+    derivative is never built unless asked for; a zero tangent adds 0 even where the
+    partial is ±inf or NaN, as forward mode over several arguments needs) or a
+    ``torch.autograd.Function``
     (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
     because the partials are such functions too; ``fused``, optional, gives grad · ∂f/∂aᵢ
     as one compiled call for a backward pass that is not differentiated itself; a
@@ -62,7 +64,7 @@ def _differentiable(value, partials):
         total = None
         for partial, tangent in zip(partials, tangents, strict=True):
             if not isinstance(tangent, SymbolicZero):  # zero tangent: nothing built
-                term = partial()(*primals) * tangent
+                term = _times(partial()(*primals), tangent)
                 total = term if total is None else total + term
         out = function(*primals)
         return out, jnp.zeros_like(out) if total is None else total
@@ -75,6 +77,42 @@ def _differentiable(value, partials):
 
     call.__name__ = call.__qualname__ = value.__name__.lstrip("_")
     return call
+
+
+@jax.custom_jvp
+def _times(partial, tangent):
+    # partial * tangent, but 0 where the tangent is 0 and the partial is ±inf or NaN:
+    # forward mode (jacfwd, hessian) gives the other arguments and elements zero
+    # tangents, and 0 * inf is NaN.  Linear in the tangent, so JAX transposes it for
+    # reverse mode: the tangent is only ever scaled, the branch is chosen by the
+    # partial; t * big**3 is ±inf for t != 0 and 0 for t = 0, scaled symmetrically so
+    # that its transpose has the same property (a NaN partial: NaN, or 0 for t = 0);
+    # _dual(partial) * tangent is 0 with the derivative the product has
+    finite = jnp.isfinite(partial)
+    big = jnp.where(finite, 1, jnp.finfo(jnp.result_type(partial, tangent)).max)
+    sign = jnp.where(jnp.isnan(partial), 0, jnp.sign(partial))
+    wide = ((tangent * big) * big) * big
+    wide = (((wide * sign) * big) * big) * big + _dual(partial) * tangent
+    return jnp.where(finite, jnp.where(finite, partial, 0) * tangent, wide)
+
+
+@_times.defjvp
+def _times_jvp(primals, tangents):
+    # the product rule, each term with the same care: d(partial) * 0 is 0
+    (partial, tangent), (d_partial, d_tangent) = primals, tangents
+    term = jnp.where(tangent == 0, 0, d_partial * tangent)
+    return _times(partial, tangent), term + _times(partial, d_tangent)
+
+
+@jax.custom_jvp
+def _dual(a):
+    # 0, with a's derivative: keeps a non-finite partial's derivative in _times
+    return jnp.zeros_like(a)
+
+
+@_dual.defjvp
+def _dual_jvp(primals, tangents):
+    return _dual(*primals), tangents[0]
 
 
 def _plain(value):

@@ -1,0 +1,83 @@
+"""What the tenth session's fuzz of the framework exports found wrong, each checked
+against closed forms, mpmath or the framework itself.
+
+* JAX forward mode gives an argument, or an element of a vector, a tangent of zeros
+  where another is differentiated, and the JVP formed ∂f/∂aᵢ · 0 = inf · 0 = NaN where
+  that other partial overflows: ``jax.jacfwd(squared_hinge, argnums=(0, 1))`` at
+  p = -1e200, y = 1 gave NaN for ∂/∂p = -2e200, ``jax.hessian`` NaN for ∂²/∂y∂p =
+  -4e200, and the Hessian of sum(x²eˣ) at x = (1, 700, 2) NaN off its diagonal where
+  it is 0.  The JVP now adds 0 for a zero tangent (as `to_torch`'s forward mode did),
+  and keeps the derivative of an overflowed partial for the order above.
+* ``to_jax`` refused JAX's bfloat16 arrays (ml_dtypes' NumPy kind is "V").
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from symcalc import export_module, to_jax
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    with jax.enable_x64(True):
+        yield
+
+
+def _module_function(name: str):
+    namespace: dict = {}
+    exec(export_module(name, to="jax").source, namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("route", ["to_jax", "module"])
+def test_jacfwd_over_two_arguments_is_finite_where_the_other_partial_overflows(route):
+    g = to_jax("squared_hinge") if route == "to_jax" else _module_function("squared_hinge")
+    p, y = -1e200, 1.0
+    # (1 - p·y)²: ∂p = -2y(1 - py), ∂y = -2p(1 - py) (overflows), ∂pp = 2y²,
+    # ∂py = 4py - 2, ∂yy = 2p² (overflows)
+    dp, dy = jax.jacfwd(g, argnums=(0, 1))(p, y)
+    assert float(dp) == -2e200 and float(dy) == np.inf
+    rev = jax.jacrev(g, argnums=(0, 1))(p, y)
+    assert [float(v) for v in rev] == [-2e200, np.inf]
+    hessian = jax.hessian(g, argnums=(0, 1))(p, y)
+    got = [[float(v) for v in row] for row in hessian]
+    assert got == [[2.0, -4e200], [-4e200, np.inf]]
+    for outer, inner in [(jax.jacfwd, jax.jacfwd), (jax.jacrev, jax.jacfwd)]:
+        second = outer(inner(g, argnums=(0, 1)), argnums=(0, 1))(p, y)
+        assert [[float(v) for v in row] for row in second] == got
+
+
+def test_hessian_of_a_sum_is_zero_off_the_diagonal_where_the_second_derivative_overflows():
+    g = to_jax("x**2*exp(x)")
+    xs = jnp.array([1.0, 700.0, 2.0])
+    # (x²eˣ)'' = (x² + 4x + 2)eˣ, inf at 700
+    diagonal = [(x * x + 4 * x + 2) * np.exp(x) for x in (1.0, 2.0)]
+    hessian = np.asarray(jax.hessian(lambda v: g(v).sum())(xs))
+    expected = np.diag([diagonal[0], np.inf, diagonal[1]])
+    np.testing.assert_allclose(hessian, expected, rtol=1e-13)
+    for transform in (jax.jacfwd, jax.jacrev):
+        jacobian = np.asarray(transform(g)(xs))  # (x² + 2x)eˣ on the diagonal
+        assert np.isnan(jacobian).sum() == 0 and jacobian[1, 1] == np.inf
+        assert (jacobian[~np.eye(3, dtype=bool)] == 0).all()
+
+
+def test_a_zero_tangent_keeps_nan_where_the_partial_is_nan_and_the_tangent_is_not():
+    g = to_jax("sqrt(x)*y")  # ∂x = y/(2√x): inf at 0
+    primal, tangent = jax.jvp(g, (0.0, 2.0), (0.0, 1.0))
+    assert float(primal) == 0.0 and float(tangent) == 0.0
+    _, tangent = jax.jvp(g, (0.0, 2.0), (1.0, 0.0))
+    assert float(tangent) == np.inf
+
+
+def test_bfloat16_arrays_are_taken_and_stay_bfloat16():
+    g = to_jax("gelu")
+    x = jnp.array([1.0, -3.0, 0.5], jnp.bfloat16)
+    reference = jax.vmap(jax.grad(lambda v: jax.nn.gelu(v, approximate=False)))
+    got = jax.vmap(jax.grad(g))(x)
+    assert g(x).dtype == got.dtype == jnp.bfloat16
+    expected = np.asarray(reference(x.astype(jnp.float64)))
+    np.testing.assert_allclose(np.asarray(got, np.float64), expected, rtol=2**-7)

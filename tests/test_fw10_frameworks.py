@@ -8,6 +8,8 @@ against closed forms, mpmath or the framework itself.
   -4e200, and the Hessian of sum(x²eˣ) at x = (1, 700, 2) NaN off its diagonal where
   it is 0.  The JVP now adds 0 for a zero tangent (as `to_torch`'s forward mode did),
   and keeps the derivative of an overflowed partial for the order above.
+  A partial that the kernel graph's ranges show finite for finite inputs (sigmoid′,
+  tanh′, silu′, ...) keeps the plain product, which costs nothing.
 * ``to_jax`` refused JAX's bfloat16 arrays (ml_dtypes' NumPy kind is "V").
 """
 
@@ -46,7 +48,11 @@ def test_jacfwd_over_two_arguments_is_finite_where_the_other_partial_overflows(r
     hessian = jax.hessian(g, argnums=(0, 1))(p, y)
     got = [[float(v) for v in row] for row in hessian]
     assert got == [[2.0, -4e200], [-4e200, np.inf]]
-    for outer, inner in [(jax.jacfwd, jax.jacfwd), (jax.jacrev, jax.jacfwd)]:
+    for outer, inner in [
+        (jax.jacfwd, jax.jacfwd),
+        (jax.jacrev, jax.jacfwd),
+        (jax.jacrev, jax.jacrev),
+    ]:
         second = outer(inner(g, argnums=(0, 1)), argnums=(0, 1))(p, y)
         assert [[float(v) for v in row] for row in second] == got
 
@@ -56,9 +62,11 @@ def test_hessian_of_a_sum_is_zero_off_the_diagonal_where_the_second_derivative_o
     xs = jnp.array([1.0, 700.0, 2.0])
     # (x²eˣ)'' = (x² + 4x + 2)eˣ, inf at 700
     diagonal = [(x * x + 4 * x + 2) * np.exp(x) for x in (1.0, 2.0)]
-    hessian = np.asarray(jax.hessian(lambda v: g(v).sum())(xs))
     expected = np.diag([diagonal[0], np.inf, diagonal[1]])
-    np.testing.assert_allclose(hessian, expected, rtol=1e-13)
+    for outer in (jax.jacfwd, jax.jacrev):
+        for inner in (jax.jacfwd, jax.jacrev):
+            hessian = np.asarray(outer(inner(lambda v: g(v).sum()))(xs))
+            np.testing.assert_allclose(hessian, expected, rtol=1e-13)
     for transform in (jax.jacfwd, jax.jacrev):
         jacobian = np.asarray(transform(g)(xs))  # (x² + 2x)eˣ on the diagonal
         assert np.isnan(jacobian).sum() == 0 and jacobian[1, 1] == np.inf
@@ -81,3 +89,13 @@ def test_bfloat16_arrays_are_taken_and_stay_bfloat16():
     assert g(x).dtype == got.dtype == jnp.bfloat16
     expected = np.asarray(reference(x.astype(jnp.float64)))
     np.testing.assert_allclose(np.asarray(got, np.float64), expected, rtol=2**-7)
+
+
+def test_partials_proven_finite_keep_the_plain_product():
+    from symcalc.export.partials import Partials
+
+    assert Partials("sigmoid").get((0,)).finite == ("float64", "float32")
+    assert Partials("gelu").get((0,)).finite == ("float64",)  # x² passes float32's max
+    assert Partials("x**2*exp(x)").get((0,)).finite == ()
+    source = export_module("sigmoid", to="jax").source
+    assert 'finite=[\n        lambda: ("float64", "float32"),\n    ],' in source

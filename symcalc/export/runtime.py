@@ -56,15 +56,20 @@ def _finish(value, *args):
     return jnp.where(nan, jnp.nan, jnp.broadcast_to(jnp.asarray(value, dtype), shape))
 
 
-def _differentiable(value, partials):
-    # value as a jax.custom_jvp; its JVP is the sum of partials[i]()(*primals) * t_i
+def _differentiable(value, partials, finite=None):
+    # value as a jax.custom_jvp; its JVP is the sum of partials[i]()(*primals) * t_i;
+    # finite[i]() (optional): the dtypes in which partial i is finite wherever the
+    # inputs are, so that a plain product serves (else _times: a zero tangent must
+    # add 0 where the partial overflows)
     function = jax.custom_jvp(value)
 
     def jvp(primals, tangents):
         total = None
-        for partial, tangent in zip(partials, tangents, strict=True):
+        for i, (partial, tangent) in enumerate(zip(partials, tangents, strict=True)):
             if not isinstance(tangent, SymbolicZero):  # zero tangent: nothing built
-                term = _times(partial()(*primals), tangent)
+                d = partial()(*primals)
+                plain = finite and jnp.result_type(d).name in finite[i]()
+                term = d * tangent if plain else _times(d, tangent)
                 total = term if total is None else total + term
         out = function(*primals)
         return out, jnp.zeros_like(out) if total is None else total
@@ -81,19 +86,18 @@ def _differentiable(value, partials):
 
 @jax.custom_jvp
 def _times(partial, tangent):
-    # partial * tangent, but 0 where the tangent is 0 and the partial is ±inf or NaN:
+    # partial * tangent, but 0 where the tangent is 0 and the partial is ±inf:
     # forward mode (jacfwd, hessian) gives the other arguments and elements zero
     # tangents, and 0 * inf is NaN.  Linear in the tangent, so JAX transposes it for
-    # reverse mode: the tangent is only ever scaled, the branch is chosen by the
-    # partial; t * big**3 is ±inf for t != 0 and 0 for t = 0, scaled symmetrically so
-    # that its transpose has the same property (a NaN partial: NaN, or 0 for t = 0);
-    # _dual(partial) * tangent is 0 with the derivative the product has
+    # reverse mode: the tangent is only scaled.  Where the partial is ±inf, c = ±max
+    # and t * c**3 is ±inf for t != 0 and 0 for t = 0 (c = 0 elsewhere; NaN stays
+    # NaN); the partial itself counts as 0 there, with its own derivative (_dual),
+    # which the order above needs (the partial overflowed, its derivative need not)
     finite = jnp.isfinite(partial)
-    big = jnp.where(finite, 1, jnp.finfo(jnp.result_type(partial, tangent)).max)
-    sign = jnp.where(jnp.isnan(partial), 0, jnp.sign(partial))
-    wide = ((tangent * big) * big) * big
-    wide = (((wide * sign) * big) * big) * big + _dual(partial) * tangent
-    return jnp.where(finite, jnp.where(finite, partial, 0) * tangent, wide)
+    big = jnp.finfo(jnp.result_type(partial, tangent)).max
+    c = jax.lax.stop_gradient(jnp.where(finite, 0, jnp.clip(partial, -big, big)))
+    scaled = jnp.where(finite, partial, _dual(partial)) * tangent
+    return scaled + ((tangent * c) * c) * c
 
 
 @_times.defjvp

@@ -33,6 +33,7 @@ import sympy
 
 from ..errors import SymcalcError
 from ..numeric.kernels import StableForm, stable_form
+from ..numeric.kernels.api import domain_range
 from ..numeric.kernels.backends import finite_dtypes
 from ..numeric.kernels.lowering import pre_lower
 from ..symbolic.catalog import Entry
@@ -141,11 +142,12 @@ class Partial:
 
     @functools.cached_property
     def finite(self) -> tuple[str, ...]:
-        """The dtypes in which the array code is finite wherever the inputs are (range
-        analysis of the kernel graph): there a JAX JVP multiplies by its tangent
-        plainly, without the care a partial that may overflow needs
-        (`symcalc.export.runtime`)."""
-        return finite_dtypes(self.lowered_for("jax"), self.variables)
+        """The dtypes in which the array code is finite for finite inputs in the
+        variables' domains (range analysis of the kernel graph): there a JAX JVP
+        multiplies by its tangent plainly, without the care a partial that may overflow
+        needs (`symcalc.export.runtime`)."""
+        domains = [domain_range(self.entry, v) for v in self.variables]
+        return finite_dtypes(self.lowered_for("jax"), self.variables, domains)
 
     def __repr__(self) -> str:
         what = self.notation() or "f"

@@ -240,11 +240,13 @@ def _jax(*args):
 """
 
 
-def finite_dtypes(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tuple[str, ...]:
+def finite_dtypes(
+    lowered: sympy.Expr, variables: Sequence[sympy.Symbol], domains: Sequence[Range] = ()
+) -> tuple[str, ...]:
     """The dtypes (of "float64", "float32") in which ``lowered``, as array code, is finite
-    for every finite input, by the kernel graph's ranges: in float64 where the result's
-    range is finite and never NaN, in float32 where besides no node may pass float32's
-    largest number.
+    for every finite input in ``domains`` (default: anywhere), by the kernel graph's
+    ranges: in float64 where the result's range is finite and never NaN, in float32 where
+    besides no node may pass float32's largest number.
 
     Examples
     --------
@@ -256,10 +258,11 @@ def finite_dtypes(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> tup
     """
     graph = Graph(variables)
     root = graph.build(lowered)
-    result = ranges(graph, root, {})[root]
+    inputs = dict(zip(graph.names.values(), domains, strict=False))
+    result = ranges(graph, root, inputs)[root]
     if result.nan or not math.isfinite(result.magnitude):
         return ()
-    return ("float64",) if overflows_float32(graph, root, {}) else ("float64", "float32")
+    return ("float64",) if overflows_float32(graph, root, inputs) else ("float64", "float32")
 
 
 def jax_source(

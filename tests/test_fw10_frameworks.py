@@ -11,16 +11,23 @@ against closed forms, mpmath or the framework itself.
   A partial that the kernel graph's ranges show finite for finite inputs (sigmoid′,
   tanh′, silu′, ...) keeps the plain product, which costs nothing.
 * ``to_jax`` refused JAX's bfloat16 arrays (ml_dtypes' NumPy kind is "V").
+* log1p, asinh and acosh of an argument that overflows where the value does not were
+  inf in array code (JAX, torch ops, exported modules; the NumPy kernels recompute such
+  elements in extended range): asinh(x³) at x = 1.3e143 for 989.4, log(1 + x⁴) at
+  2.6e117 for 1081.5, asinh(exp(x)) at 7.4e248 for itself, asinh(x⁻³) in float32 at
+  7.2e-21 for 139.8.  Past |w| = 1e8 (log1p: 1e16) they are log|w| (+ log 2), and log|w|
+  of a product of powers and exponentials is a sum.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import mpmath
 import numpy as np
 import pytest
 
-from symcalc import export_module, to_jax
+from symcalc import export_module, to_jax, to_torch
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +106,46 @@ def test_partials_proven_finite_keep_the_plain_product():
     assert Partials("x**2*exp(x)").get((0,)).finite == ()
     source = export_module("sigmoid", to="jax").source
     assert 'finite=[\n        lambda: ("float64", "float32"),\n    ],' in source
+
+
+#: log1p, asinh and acosh of an argument that overflows where the value does not.
+FAR_LOGS = {
+    "asinh(x**3)": lambda x: mpmath.asinh(x**3),
+    "asinh(-2*x**3)": lambda x: mpmath.asinh(-2 * x**3),
+    "log(1 + x**4)": lambda x: mpmath.log1p(x**4),
+    "asinh(exp(x))": lambda x: mpmath.asinh(mpmath.exp(x)),
+    "acosh(x**2)": lambda x: mpmath.acosh(x**2),
+    "log(1 + exp(2*x)/3)": lambda x: mpmath.log1p(mpmath.exp(2 * x) / 3),
+    "asinh(x**-3)": lambda x: mpmath.asinh(x**-3),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("formula", sorted(FAR_LOGS))
+def test_a_log_of_an_overflowing_argument_is_finite_in_array_code(formula, dtype):
+    import torch
+
+    # XLA flushes subnormal numbers to zero (to_jax's documented exception)
+    rtol, atol = (1e-12, 1e-300) if dtype == np.float64 else (1e-5, 1e-34)
+    big = np.finfo(dtype).max
+    rng = np.random.default_rng(5)
+    xs = 10.0 ** rng.uniform(-30, np.log10(big), 60)
+    xs = np.concatenate([xs, [464.1588, 464.159, 9999.99, 10000.01, 18.42, 18.43]])
+    xs = np.concatenate([xs, -xs]).astype(dtype)
+    if formula.startswith("acosh"):
+        xs = xs[np.abs(xs) > 1]
+    namespace: dict = {}
+    exec(export_module(formula, to="numpy").source, namespace)
+    routes = {
+        "jax": np.asarray(jax.jit(to_jax(formula))(jnp.asarray(xs))),
+        "torch ops": to_torch(formula).body(())(torch.from_numpy(xs.copy())).numpy(),
+        "numpy module": np.asarray(namespace["f"](xs)),
+    }
+    with mpmath.workdps(50):
+        truth = [FAR_LOGS[formula](mpmath.mpf(float(x))) for x in xs]
+    expected = np.array(
+        [float(t) if abs(t) <= big else float(mpmath.sign(t)) * np.inf for t in truth]
+    )
+    for route, got in routes.items():
+        assert got.dtype == dtype, route
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=route)

@@ -17,6 +17,9 @@ against closed forms, mpmath or the framework itself.
   2.6e117 for 1081.5, asinh(exp(x)) at 7.4e248 for itself, asinh(x⁻³) in float32 at
   7.2e-21 for 139.8.  Past |w| = 1e8 (log1p: 1e16) they are log|w| (+ log 2), and log|w|
   of a product of powers and exponentials is a sum.
+* A constant factor that is not a rational number (√2, log 3, erf 2) hid a part's far
+  branch in powers of 1/x: (√2·sin(x/(3(1 + x⁴))))″ was NaN from x = 8.6e30 in array code
+  (the NumPy kernels recomputed it in extended range), 1.2e-154 there.
 """
 
 from __future__ import annotations
@@ -149,3 +152,26 @@ def test_a_log_of_an_overflowing_argument_is_finite_in_array_code(formula, dtype
     for route, got in routes.items():
         assert got.dtype == dtype, route
         np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=route)
+
+
+@pytest.mark.parametrize("constant", ["sqrt(2)", "log(3)", "erf(2)"])
+def test_a_constant_factor_keeps_the_far_branch_of_a_rational_argument(constant):
+    import sympy
+    import torch
+
+    formula = f"{constant}*sin((x/3)/(1 + x**4))"
+    x = sympy.Symbol("x", real=True)
+    exact = sympy.diff(sympy.sympify(formula, locals={"x": x}), x, 2)
+    truth = sympy.lambdify(x, exact, "mpmath")
+    xs = np.array([8.6e30, -3e40, 1e100, 3.0, -200.0, 1e5])
+    with mpmath.workdps(50):
+        expected = np.array([float(truth(mpmath.mpf(float(v)))) for v in xs])
+    namespace: dict = {}
+    exec(export_module(formula, to="numpy").source, namespace)
+    routes = {
+        "jax": np.asarray(jax.jit(to_jax(formula).level((0, 0)))(jnp.asarray(xs))),
+        "torch ops": to_torch(formula).body((0, 0))(torch.from_numpy(xs.copy())).numpy(),
+        "numpy module": np.asarray(namespace["d2_f_dx2"](xs)),
+    }
+    for route, got in routes.items():  # NaN from x = 2**20 on, where x**12 overflows
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300, err_msg=route)

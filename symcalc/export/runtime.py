@@ -12,7 +12,7 @@ a file.  Each framework has:
     function of the same arguments that is itself differentiable the same way:
     a ``jax.custom_jvp`` (JVP = Σ ∂f/∂aᵢ · tᵢ, symbolic zeros skipped, so a target's
     derivative is never built unless asked for; a zero tangent adds 0 even where the
-    partial is ±inf or NaN, as forward mode over several arguments needs) or a
+    partial is ±inf, as forward mode over several arguments needs) or a
     ``torch.autograd.Function``
     (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
     because the partials are such functions too; ``fused``, optional, gives grad · ∂f/∂aᵢ

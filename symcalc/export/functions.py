@@ -60,6 +60,8 @@ def _is_numeric(a: Any) -> bool:
     if dtype is None:
         return False
     kind = getattr(dtype, "kind", None)  # NumPy's and JAX's dtypes; a torch.dtype has none
+    if kind == "V":  # ml_dtypes' floats in JAX (bfloat16, float8_*) are of NumPy kind "V"
+        return str(getattr(dtype, "name", "")).startswith(("bfloat16", "float"))
     return kind is None or kind in "biuf"
 
 

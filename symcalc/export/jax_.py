@@ -36,6 +36,12 @@ class JaxFunction(FrameworkFunction):
 
     framework = "jax"
 
+    def _extra(self, index: tuple[int, ...]) -> dict[str, Any]:
+        # whether each partial is finite for finite inputs, asked when a JVP needs it
+        n = len(self.variables)
+        get = self.partials.get
+        return {"finite": [(lambda i=i: get(index + (i,)).finite) for i in range(n)]}
+
     def __call__(self, *args: Any) -> Any:
         self.check_arguments(args)
         for a in args:
@@ -94,11 +100,9 @@ def to_jax(
       gave inf or NaN on the way (x·sinh(2/x) at x = 1e308); JAX has no wider type, so
       such an element of a user's formula is inf or NaN here.
 
-    * forward mode over several arguments at once (``jax.jacfwd`` or ``jax.hessian``
-      with ``argnums=(0, 1)``) gives an argument a tangent of zeros where its partial
-      may overflow, and 0·inf is NaN: squared_hinge's ∂/∂p at p = -1e200, y = 1 is NaN
-      there for -2e200 (``jax.grad``, ``jax.jacrev`` and forward mode in one argument
-      skip the other arguments' partials and are right).
+    Forward mode (``jax.jacfwd``, ``jax.hessian``) gives the other arguments and
+    elements zero tangents; a zero tangent adds 0 even where its partial overflows
+    (squared_hinge's Jacobian at p = -1e200, y = 1 is (-2e200, inf), not (NaN, inf)).
 
     The catalog (parameters included) meets the promise apart from the first two.
 

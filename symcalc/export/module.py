@@ -245,8 +245,12 @@ def export_module(
         name = public[p.index]
         if p.order < order_max and runtime.differentiates:
             nexts = [public[tuple(sorted(p.index + (i,)))] for i in range(len(names))]
-            thunks = ", ".join(f"lambda: {n}" for n in nexts)
-            wiring.append(f"{name} = _differentiable(_{name}, [{thunks}])")
+            thunks = [f"lambda: {n}" for n in nexts]
+            finite = None
+            if to == "jax":  # the dtypes where each partial is finite for finite inputs
+                flags = [partials.get(tuple(sorted(i))).finite for i in _nexts(p.index, names)]
+                finite = [f"lambda: {_tuple(f)}" for f in flags]
+            wiring.append(_wiring(name, thunks, finite))
         elif runtime.plain:
             wiring.append(f"{name} = _plain(_{name})")
     code = "\n\n\n".join([*helpers, runtime.source.strip(), *(b.strip() for b in bodies)])
@@ -320,15 +324,37 @@ def _wrap_call(line: str) -> list[str]:
     first, _, items = args.removesuffix(")").partition(", [")
     if not items:
         return [f"{head} = {call}(", f"    {first},", ")"]
-    thunks = items.removesuffix("]").split(", ")
-    return [
-        f"{head} = {call}(",
-        f"    {first},",
-        "    [",
-        *[f"        {t}," for t in thunks],
-        "    ],",
-        ")",
-    ]
+    items, _, finite = items.partition("], finite=[")
+    lines = [f"{head} = {call}(", f"    {first},", "    ["]
+    lines += [f"        {t}," for t in _lambdas(items.removesuffix("]"))]
+    lines.append("    ],")
+    if finite:
+        lines.append("    finite=[")
+        lines += [f"        {f}," for f in _lambdas(finite.removesuffix("]"))]
+        lines.append("    ],")
+    return [*lines, ")"]
+
+
+def _lambdas(text: str) -> list[str]:
+    """``lambda: a, lambda: (b, c)`` split into its lambdas."""
+    return re.split(r", (?=lambda: )", text)
+
+
+def _wiring(name: str, thunks: list[str], finite: list[str] | None) -> str:
+    """``name = _differentiable(_name, [thunks], finite=[...])`` on one line."""
+    extra = f", finite=[{', '.join(finite)}]" if finite is not None else ""
+    return f"{name} = _differentiable(_{name}, [{', '.join(thunks)}]{extra})"
+
+
+def _nexts(index: tuple[int, ...], names: list[str]) -> list[tuple[int, ...]]:
+    """The indices one order up from ``index``, one per variable."""
+    return [(*index, i) for i in range(len(names))]
+
+
+def _tuple(names: tuple[str, ...]) -> str:
+    """``names`` as ruff formats a tuple of strings: ``()``, ``("a",)``, ``("a", "b")``."""
+    quoted = [f'"{n}"' for n in names]
+    return f"({quoted[0]},)" if len(quoted) == 1 else f"({', '.join(quoted)})"
 
 
 def _natural(name: str) -> list:

@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import keyword
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +33,8 @@ import sympy
 
 from ..errors import SymcalcError
 from ..numeric.kernels import StableForm, stable_form
+from ..numeric.kernels.api import domain_range
+from ..numeric.kernels.backends import finite_dtypes
 from ..numeric.kernels.lowering import pre_lower
 from ..symbolic.catalog import Entry
 from ..symbolic.derivatives import differentiate, tidy
@@ -136,6 +139,15 @@ class Partial:
         sign-split forms; a NumPy module too: the NumPy kernels' own forms lean on their
         recomputation in extended range, which a standalone module does not have)."""
         return pre_lower(self.form.branched, "array")
+
+    @functools.cached_property
+    def finite(self) -> tuple[str, ...]:
+        """The dtypes in which the array code is finite for finite inputs in the
+        variables' domains (range analysis of the kernel graph): there a JAX JVP
+        multiplies by its tangent plainly, without the care a partial that may overflow
+        needs (`symcalc.export.runtime`)."""
+        domains = [domain_range(self.entry, v) for v in self.variables]
+        return finite_dtypes(self.lowered_for("jax"), self.variables, domains)
 
     def __repr__(self) -> str:
         what = self.notation() or "f"

@@ -11,7 +11,9 @@ a file.  Each framework has:
     ``value`` with its derivative along argument ``i`` given by ``partials[i]()``, a
     function of the same arguments that is itself differentiable the same way:
     a ``jax.custom_jvp`` (JVP = Σ ∂f/∂aᵢ · tᵢ, symbolic zeros skipped, so a target's
-    derivative is never built unless asked for) or a ``torch.autograd.Function``
+    derivative is never built unless asked for; a zero tangent adds 0 even where the
+    partial is ±inf, as forward mode over several arguments needs) or a
+    ``torch.autograd.Function``
     (backward = grad · ∂f/∂aᵢ, summed to each argument's shape; double backward works
     because the partials are such functions too; ``fused``, optional, gives grad · ∂f/∂aᵢ
     as one compiled call for a backward pass that is not differentiated itself; a
@@ -54,15 +56,20 @@ def _finish(value, *args):
     return jnp.where(nan, jnp.nan, jnp.broadcast_to(jnp.asarray(value, dtype), shape))
 
 
-def _differentiable(value, partials):
-    # value as a jax.custom_jvp; its JVP is the sum of partials[i]()(*primals) * t_i
+def _differentiable(value, partials, finite=None):
+    # value as a jax.custom_jvp; its JVP is the sum of partials[i]()(*primals) * t_i;
+    # finite[i]() (optional): the dtypes in which partial i is finite wherever the
+    # inputs are, so that a plain product serves (else _times: a zero tangent must
+    # add 0 where the partial overflows)
     function = jax.custom_jvp(value)
 
     def jvp(primals, tangents):
         total = None
-        for partial, tangent in zip(partials, tangents, strict=True):
+        for i, (partial, tangent) in enumerate(zip(partials, tangents, strict=True)):
             if not isinstance(tangent, SymbolicZero):  # zero tangent: nothing built
-                term = partial()(*primals) * tangent
+                d = partial()(*primals)
+                plain = finite and jnp.result_type(d).name in finite[i]()
+                term = d * tangent if plain else _times(d, tangent)
                 total = term if total is None else total + term
         out = function(*primals)
         return out, jnp.zeros_like(out) if total is None else total
@@ -75,6 +82,41 @@ def _differentiable(value, partials):
 
     call.__name__ = call.__qualname__ = value.__name__.lstrip("_")
     return call
+
+
+@jax.custom_jvp
+def _times(partial, tangent):
+    # partial * tangent, but 0 where the tangent is 0 and the partial is ±inf:
+    # forward mode (jacfwd, hessian) gives the other arguments and elements zero
+    # tangents, and 0 * inf is NaN.  Linear in the tangent, so JAX transposes it for
+    # reverse mode: the tangent is only scaled.  Where the partial is ±inf, c = ±max
+    # and t * c**3 is ±inf for t != 0 and 0 for t = 0 (c = 0 elsewhere; NaN stays
+    # NaN); the partial itself counts as 0 there, with its own derivative (_dual),
+    # which the order above needs (the partial overflowed, its derivative need not)
+    finite = jnp.isfinite(partial)
+    big = jnp.finfo(jnp.result_type(partial, tangent)).max
+    c = jax.lax.stop_gradient(jnp.where(finite, 0, jnp.clip(partial, -big, big)))
+    scaled = jnp.where(finite, partial, _dual(partial)) * tangent
+    return scaled + ((tangent * c) * c) * c
+
+
+@_times.defjvp
+def _times_jvp(primals, tangents):
+    # the product rule, each term with the same care: d(partial) * 0 is 0
+    (partial, tangent), (d_partial, d_tangent) = primals, tangents
+    term = jnp.where(tangent == 0, 0, d_partial * tangent)
+    return _times(partial, tangent), term + _times(partial, d_tangent)
+
+
+@jax.custom_jvp
+def _dual(a):
+    # 0, with a's derivative: keeps a non-finite partial's derivative in _times
+    return jnp.zeros_like(a)
+
+
+@_dual.defjvp
+def _dual_jvp(primals, tangents):
+    return _dual(*primals), tangents[0]
 
 
 def _plain(value):

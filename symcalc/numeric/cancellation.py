@@ -341,6 +341,10 @@ def _point_branches(expr: sympy.Expr, context: Context) -> tuple[sympy.Expr, lis
         return node.xreplace(replaced) if replaced else node
 
     def examined_part(sub: sympy.Expr, x: sympy.Symbol, far_only: bool) -> sympy.Expr:
+        if isinstance(sub, sympy.Mul):  # a constant factor (√2, log 3) is no part of it
+            coefficient, rest = sub.as_independent(x, as_Add=False)
+            if coefficient != 1 and _worth_examining(rest):
+                return coefficient * examined_part(rest, x, far_only)
         span = _span(context, x)
         far, unresolved = _asymptotic_for(sub, x, span)
         near = [] if far_only else _branches_at_a_point(sub, x, span)

@@ -426,7 +426,7 @@ def _lowered(
     return sympy.Piecewise(*pieces, (general, True)), fired
 
 
-def _domain_range(entry: Entry, variable: sympy.Symbol) -> Range:
+def domain_range(entry: Entry, variable: sympy.Symbol) -> Range:
     """The closure of a variable's domain as a `Range` (the real line: every finite float)."""
     domain = entry.domain_of(variable) if variable in entry.variables else sympy.S.Reals
     if domain == sympy.S.Reals or not isinstance(domain, (sympy.Interval, sympy.FiniteSet)):
@@ -641,7 +641,7 @@ def _build(
     variables = form.variables
     pre = pre_lower(form.branched, backend)
     if backend == "jax":
-        domains = [_domain_range(entry, v) for v in variables]
+        domains = [domain_range(entry, v) for v in variables]
         source, compiled, result, wide = compile_jax(pre, variables, domains)
         own = {
             "function": _compiled_elsewhere,
@@ -652,7 +652,7 @@ def _build(
         source, compiled = compile_numba(pre, variables)
         own = {"function": _compiled_elsewhere, "numba_functions": compiled}
     else:
-        domains = [_domain_range(entry, v) for v in variables]
+        domains = [domain_range(entry, v) for v in variables]
         function, source, counts, constants, result, wide = compile_numpy(
             pre, variables, entry.name, domains
         )
@@ -714,7 +714,7 @@ def form_kernel(
     if scale is not None:
         variables += (scale,)
         bound, lowered, branched = (sympy.Mul(scale, e) for e in (bound, lowered, branched))
-    domains = [_domain_range(entry, v) for v in variables]
+    domains = [domain_range(entry, v) for v in variables]
     pre = pre_lower(branched, "numpy")
     function, source, counts, constants, result, wide = compile_numpy(
         pre, variables, entry.name, domains, functions

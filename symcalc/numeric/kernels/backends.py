@@ -240,6 +240,31 @@ def _jax(*args):
 """
 
 
+def finite_dtypes(
+    lowered: sympy.Expr, variables: Sequence[sympy.Symbol], domains: Sequence[Range] = ()
+) -> tuple[str, ...]:
+    """The dtypes (of "float64", "float32") in which ``lowered``, as array code, is finite
+    for every finite input in ``domains`` (default: anywhere), by the kernel graph's
+    ranges: in float64 where the result's range is finite and never NaN, in float32 where
+    besides no node may pass float32's largest number.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> finite_dtypes(sympy.tanh(x), [x]), finite_dtypes(sympy.exp(x), [x])
+    (('float64', 'float32'), ())
+    >>> finite_dtypes(x * sympy.exp(-(x**2)), [x])  # x² overflows in float32
+    ('float64',)
+    """
+    graph = Graph(variables)
+    root = graph.build(lowered)
+    inputs = dict(zip(graph.names.values(), domains, strict=False))
+    result = ranges(graph, root, inputs)[root]
+    if result.nan or not math.isfinite(result.magnitude):
+        return ()
+    return ("float64",) if overflows_float32(graph, root, inputs) else ("float64", "float32")
+
+
 def jax_source(
     lowered: sympy.Expr, variables: Sequence[sympy.Symbol], domains: Sequence[Range] = ()
 ) -> str:

@@ -200,7 +200,7 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     out = of_reciprocals(out)
-    return _tame_growth(out) if backend == "array" else out
+    return _tame_growth(_tame_logs(out)) if backend == "array" else out
 
 
 def _logsumexp_halved(args: list[sympy.Expr]) -> sympy.Expr:
@@ -370,6 +370,62 @@ def _divides(rest: sympy.Expr) -> bool:
         return True  # each branch divides (exp(x)/x's derivative)
     q = rest.as_numer_denom()[1]
     return bool(q.free_symbols) and not q.has(sympy.exp, expm1)
+
+
+#: Past this |w|, asinh(w) and acosh(w) are log 2|w| (next term 1/(4w²): below 1e-17
+#: relative), and past its square log1p(w) is log w (next term 1/w).
+_LOG_FAR = 1e8
+
+
+def _tame_logs(expr: sympy.Expr) -> sympy.Expr:
+    """log1p(w), asinh(w) and acosh(w) of a w that may overflow where the value does not,
+    for array backends: where |w| is large they are log|w| (+ log 2), and log|w| of a
+    product of powers and exponentials is a sum of logs and exponents (asinh(x³) at
+    x = 1e154 is 1067, not asinh(inf) = inf).  The NumPy kernels recompute such elements
+    in extended range; array backends have none.  Other arguments are left as they are.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _tame_logs(sympy.asinh(x**3)).args[:2]
+    ((3*log(Abs(x)) + log(2), x**3 > 100000000.0), (-3*log(Abs(x)) - log(2), x**3 < -100000000.0))
+    >>> _tame_logs(log1p(sympy.exp(x) / 2))
+    Piecewise((x - log(2), exp(x) > 2.0e+16), (log1p(exp(x)/2), True))
+    >>> _tame_logs(sympy.asinh(x))
+    asinh(x)
+    """
+
+    def log_abs(w: sympy.Expr) -> sympy.Expr | None:
+        c, rest = w.as_coeff_Mul()
+        if rest.is_Symbol and abs(c) <= 1:
+            return None  # never past the input's own magnitude
+        terms = [sympy.log(abs(c))] if c not in (1, -1) else []
+        for f in sympy.Mul.make_args(rest):
+            if isinstance(f, sympy.exp):
+                terms.append(f.args[0])
+            elif f.is_Pow and f.exp.is_Number:
+                terms.append(f.exp * sympy.log(sympy.Abs(f.base)))
+            elif f.is_Symbol:
+                terms.append(sympy.log(sympy.Abs(f)))
+            else:
+                return None  # a factor that overflows by itself: left as it is
+        return sympy.Add(*terms)
+
+    def tame(e):
+        w = e.args[0]
+        big = log_abs(w) if w.free_symbols else None
+        if big is None:
+            return e
+        far = sympy.Float(_LOG_FAR)
+        if isinstance(e, log1p):
+            return sympy.Piecewise((big, w > far**2), (e, True))
+        near = sympy.log(2) + big
+        if isinstance(e, sympy.acosh):
+            return sympy.Piecewise((near, w > far), (e, True))
+        return sympy.Piecewise((near, w > far), (-near, w < -far), (e, True))
+
+    kinds = (log1p, sympy.asinh, sympy.acosh)
+    return expr.replace(lambda e: isinstance(e, kinds) and bool(e.free_symbols), tame)
 
 
 def _tame_growth(expr: sympy.Expr, where=None) -> sympy.Expr:

@@ -3,8 +3,9 @@ integrals with theirs, and the time budget for symbolic work.
 
 Holds `functions` (named functions such as σ, the names an expression may use),
 `special` (the table of SymPy's special functions symcalc reads, differentiates, prints
-and gives a real domain, none with a kernel), `catalog` (the registry of activations and losses), `parse` and `parse_latex` (text
-and LaTeX to SymPy, through a whitelist; `diagnose` says what a syntax error is
+and gives a real domain, none with a kernel), `catalog` (the registry of activations
+and losses), `parse` and `parse_latex` (text and LaTeX to SymPy, through a whitelist;
+`diagnose` says what a syntax error is
 missing, `notation` refuses what Python syntax would misread, `reals` holds the policy
 for complex values), `derivatives`, `kinks` and `steps` (derivation trees), `render`
 (printing them), `domains` (where a function is real, its singular points, sampling and

@@ -123,6 +123,23 @@ def test_a_supremum_attained_on_a_set(found):
     ]
 
 
+@pytest.mark.parametrize(
+    ("f", "sup"), [("cos(x)**2", 1), ("sin(x)*cos(x)", 1), ("sin(x)**2 + x", 2)]
+)
+def test_an_oscillating_limit_does_not_raise_the_bound(f, sup):
+    """sup|(cos²)′| = sup|sin 2x| = 1; SymPy bounds the limit of -2·sin(x)·cos(x) at ∞
+    factor by factor, by [-2, 2], and 2 was reported.  The dense check failed too: the
+    kernel of -sin(2x) was NaN where 2x overflows (|x| > 9e307)."""
+    b = symcalc.derivative_bound(f)
+    assert b.exact == sup and b.check.held, b.to_text()
+    big = np.array([-1.7976931348623157e308, 1e308, 9e307])
+    with np.errstate(all="raise"):
+        got = symcalc.kernel(f, order=1)(big)
+    truth = sympy.lambdify(sympy.Symbol("x"), sympy.diff(sympy.sympify(f)), "mpmath")
+    with mpmath.workdps(40):
+        np.testing.assert_allclose(got, [float(truth(mpmath.mpf(t))) for t in big], rtol=1e-12)
+
+
 def test_a_transcendental_f2_is_bracketed_and_refined(found, mp_digits):
     mp_digits(30)
     silu = found["silu"]

@@ -349,9 +349,23 @@ def _components(region: sympy.Set) -> list[sympy.Set] | None:
 
 
 def _limit(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr, side: str) -> sympy.Expr:
-    if point in (sympy.oo, -sympy.oo):
-        return sympy.limit(expr, var, point)
-    return sympy.limit(expr, var, point, side)
+    """The limit of ``expr``; an oscillating one (AccumBounds) as tight as SymPy's bounds of
+    ``expr`` and of its simplified form make it: -2·sin(x)·cos(x) is bounded by [-2, 2]
+    factor by factor, -sin(2x) by [-1, 1] (sup|cos²′| was reported as 2)."""
+
+    def limit(e: sympy.Expr) -> sympy.Expr:
+        if point in (sympy.oo, -sympy.oo):
+            return sympy.limit(e, var, point)
+        return sympy.limit(e, var, point, side)
+
+    value = limit(expr)
+    if not isinstance(value, sympy.AccumBounds):
+        return value
+    simpler = limit(sympy.simplify(expr))
+    if isinstance(simpler, sympy.AccumBounds):
+        low, high = sympy.Max(value.min, simpler.min), sympy.Min(value.max, simpler.max)
+        return sympy.AccumBounds(low, high) if (low <= high) is sympy.true else value
+    return value
 
 
 def _ends(

@@ -145,6 +145,13 @@ def bounded(lo: float, hi: float, a: Range) -> Range:
     return Range(lo, hi, a.nan)
 
 
+def periodic(lo: float, hi: float, a: Range) -> Range:
+    """sin, cos: values in [lo, hi], NaN from a NaN and from an infinite argument (sin(2x)
+    where 2x overflows, |x| > 9e307: the kernel then checks its output and computes those
+    elements again in long double; they were NaN)."""
+    return Range(lo, hi, a.nan or math.isinf(a.lo) or math.isinf(a.hi))
+
+
 def narrow(a: Range, lo: float = -math.inf, hi: float = math.inf) -> Range:
     return Range(max(a.lo, lo), min(a.hi, hi), a.nan)
 
@@ -168,8 +175,8 @@ UNARY = {
     "tanh": lambda a: monotone(math.tanh, a),
     "sinh": lambda a: monotone(_safe(math.sinh, math.inf), a),
     "cosh": lambda a: Range(1.0, _safe(math.cosh, math.inf)(a.magnitude), a.nan),
-    "sin": lambda a: bounded(-1.0, 1.0, a),
-    "cos": lambda a: bounded(-1.0, 1.0, a),
+    "sin": lambda a: periodic(-1.0, 1.0, a),
+    "cos": lambda a: periodic(-1.0, 1.0, a),
     "tan": lambda a: ALL,
     "asin": lambda a: Range(-math.pi / 2, math.pi / 2, a.nan or a.lo < -1 or a.hi > 1),
     "acos": lambda a: Range(0.0, math.pi, a.nan or a.lo < -1 or a.hi > 1),

@@ -27,6 +27,7 @@ from symcalc.numeric.kernels.graph import BUILDERS, Graph, builder_for
 from symcalc.numeric.kernels.printers import ScalarPrinter
 from symcalc.numeric.rewrites import MPMATH_FUNCTIONS
 from symcalc.symbolic.catalog import CATALOG, get
+from symcalc.symbolic.derivatives import derivative
 from symcalc.symbolic.functions import sigmoid, symbol
 from symcalc.symbolic.parse import parse
 
@@ -553,6 +554,24 @@ def test_a_logarithm_of_what_overflows_long_double_is_computed_by_mpmath(f):
     np.testing.assert_allclose(got, truth, rtol=1e-14)
     assert got32.dtype == np.float32
     np.testing.assert_allclose(got32, np.float32(truth32), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("f", "order"),
+    [("3*x/(1 + ((x/3)/(1 + (x + 1)**2))**2)", 1), ("exp(-(abs(x)/(1 + (1 - x)**2))**2)", 2)],
+)
+def test_a_rational_part_is_not_multiplied_out_where_that_cancels_in_float32(f, order):
+    """A rational function was written multiplied out unless that lost 3 digits somewhere:
+    -3x⁸ + 12x⁷ - ... - 16 cancels 230-fold at x = 1.24, 230 float32 ulps, and
+    (3x/(1 + ((x/3)/(1 + (x + 1)²))²))′ was 2.4e-5 off at x = -1.39 in float32."""
+    points = np.linspace(-2.4, 1.8, 43, dtype=np.float32)
+    expr = derivative(f, order=order)
+    truth_at = sympy.lambdify(symbol("x"), expr, "mpmath")
+    got = kernel(expr)(points)
+    with mpmath.workdps(40):
+        truth = np.array([float(truth_at(mpmath.mpf(float(t)))) for t in points])
+    away = np.abs(truth) > 0.1  # (the promise's exception next to a zero crossing)
+    np.testing.assert_allclose(got[away], truth[away], rtol=1e-5)
 
 
 def test_a_constant_beside_one_exponential_and_a_factor_inside_a_root_do_not_overflow():

@@ -1013,7 +1013,7 @@ _NUMPY_MODULES = NUMPY_MODULES
 
 
 def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
-    """How many sums lose more than 3 digits to cancellation at some probe point."""
+    """How many sums cancel more than 30-fold (`KAPPA`) at some probe point."""
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     if not symbols or any(s not in context.samples for s in symbols):
         return 0.0

@@ -26,8 +26,9 @@ Floating point: J and ∇J carry the kernels' promise (float64: a few ulps per s
 finite for every finite logit, e.g. |z| = 1e3 in logistic and softmax; softmax logits
 are also shifted by their row maximum), summed over samples; the tests find the
 vectorized gradient within 1e-13 (relative) of SymPy's at 30 digits and of mpmath at
-50 digits.  float32 data stay float32 (no copy of X) and agree with float64 to about
-1e-5 relative; θ and the gradient are always float64.
+50 digits.  float32 data stay float32 (no copy of X) but are read into float64 one row
+block at a time, so J, ∇J and the optimum are those of their exact values in float64; θ
+and the gradient are always float64.
 
 Examples
 --------
@@ -394,12 +395,15 @@ class AffineObjective(Objective):
             if self.has_hessian:  # built now: kernels must not be built inside dask's threads
                 kernel_for(head.entry, 2)
             return
-        dtype = X.dtype
-        self.block = _block_rows(self.n_features, dtype.itemsize)
+        self.block = _block_rows(self.n_features, 8)
         rows = min(self.block, self.n_samples)
-        self._Z = np.empty((rows, self.n_outputs), dtype=dtype)
+        if X.dtype != np.float64 and self.n_samples <= self.block:
+            # one block: its float64 copy is block-sized (larger X is read block by block)
+            self.X = np.asarray(X, dtype=float)
+        self._read: np.ndarray | None = None  # float64 rows of a float32 X, one block
+        self._Z = np.empty((rows, self.n_outputs))
         self._z = self._Z[:, 0] if self.n_outputs == 1 else None
-        self._row = np.empty(self.n_features, dtype=dtype)
+        self._row = np.empty(self.n_features)
         # θ whose outputs the buffer holds (one block only): Newton asks the Hessian at the
         # point whose value and gradient it has just computed.
         self._outputs_of: bytes | None = None
@@ -449,7 +453,7 @@ class AffineObjective(Objective):
         if self._dask:
             raise SymcalcError("a centred objective is for data in memory")
         centred = AffineObjective(self.name, self.X, self.Y, self.head, self.l2)
-        centred._centre = np.asarray(centre, dtype=self.X.dtype)
+        centred._centre = np.asarray(centre, dtype=float)
         # blocks of at most a quarter of X (≥ 256 rows): the centred copy adds a quarter
         # of X to the peak, not X
         centred.block = min(self.block, max(256, -(-self.n_samples // 4)))
@@ -499,8 +503,6 @@ class AffineObjective(Objective):
             if key != self._outputs_of:
                 self._outputs_of = None
                 bias, W = self._weights(theta)
-                if X.dtype != np.float64:
-                    bias, W = bias.astype(X.dtype), W.astype(X.dtype)
                 if self.n_outputs == 1:
                     np.dot(X, W[0], out=Z)
                     Z += bias[0]
@@ -512,23 +514,34 @@ class AffineObjective(Objective):
             return
         self._outputs_of = None
         bias, W = self._weights(theta)
-        if X.dtype != np.float64:
-            bias, W = bias.astype(X.dtype), W.astype(X.dtype)
         scalar = self.n_outputs == 1
         for start in range(0, self.n_samples, self.block):
-            Xb = X[start : start + self.block]
+            Xb = self._rows(start, start + self.block)
             Yb = Y[start : start + self.block]
             yield Xb, Yb, self._outputs(Xb, W, bias, scalar)
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        """X[start:stop] in float64: a view, or for float32 data a block-sized buffer
+        overwritten by the next call.  float32 data are only stored in float32: every
+        product runs in float64 on their exact values, so J, ∇J and the optimum are those
+        of float64 data (products in float32 left J 1.2e-7 above J*, θ rounded to 7
+        digits, and Newton could not settle where J was flat to float32 rounding)."""
+        part = self.X[start:stop]
+        if part.dtype == np.float64:
+            return part
+        if self._read is None:
+            self._read = np.empty((min(self.block, self.n_samples), self.n_features))
+        out = self._read[: part.shape[0]]
+        np.copyto(out, part)
+        return out
 
     def _centred_blocks(self, theta: np.ndarray):
         """`_blocks` of an objective `about` a centre: (Xb − μ, Yb, Z) per row block."""
         self._outputs_of = None  # the output buffers are overwritten here
         bias, W = self._weights(theta)
-        if self.X.dtype != np.float64:
-            bias, W = bias.astype(self.X.dtype), W.astype(self.X.dtype)
         step = self.block  # set by `about`: the centred rows go through one buffer, freed
         # after the pass (kept, it would add to the peak of a Hessian formed later)
-        buffer = np.empty((min(step, self.n_samples), self.n_features), self.X.dtype)
+        buffer = np.empty((min(step, self.n_samples), self.n_features))
         for start in range(0, self.n_samples, step):
             part = self.X[start : start + step]
             rows = part.shape[0]
@@ -549,13 +562,13 @@ class AffineObjective(Objective):
         return z
 
     def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
-        head, dtype = self.head, self.X.dtype
+        head = self.head
         if gradient is not None:
             gradient.fill(0.0)
             G = gradient.reshape(self.n_outputs, self.n_features + 1)
         total = 0.0
         scalar = self.n_outputs == 1
-        single = self.n_samples <= self.block and dtype == np.float64
+        single = self.n_samples <= self.block
         for Xb, Yb, z in self._blocks(theta):
             if gradient is None:
                 total += head.loss_sum(z, Yb)
@@ -565,8 +578,8 @@ class AffineObjective(Objective):
                 total += part
             else:
                 r = head.derivative(z, Yb)
-            if r.dtype != dtype:
-                r = r.astype(dtype)
+            if r.dtype != np.float64:
+                r = r.astype(float)
             if scalar and single:
                 G[0, 0] = r.sum()
                 np.dot(r, Xb, out=G[0, 1:])
@@ -688,7 +701,7 @@ class AffineObjective(Objective):
         """The buffer of `_add_weighted_gram`, kept across Hessians (half a block of rows)."""
         if self._scratch is None:
             rows = -(-min(self.block, self.n_samples) // _GRAM_SHARE)
-            self._scratch = np.empty((rows, self.n_features), dtype=self.X.dtype)
+            self._scratch = np.empty((rows, self.n_features))
         return self._scratch
 
     def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
@@ -725,8 +738,8 @@ class AffineObjective(Objective):
             else:
                 states = self._curvature_states(theta)
                 for (start, stop), state in zip(self._row_blocks(), states, strict=True):
-                    Xb = _centred(self.X[start:stop], centre)
-                    U = Xb @ V[:, 1:].T.astype(Xb.dtype) + V[:, 0].astype(Xb.dtype)
+                    Xb = _centred(self._rows(start, stop), centre)
+                    U = Xb @ V[:, 1:].T + V[:, 0]
                     if K == 1:
                         r = self.head.apply_curvature(state, U[:, 0])[:, None]
                     else:
@@ -1927,7 +1940,7 @@ def _unpack(data: Dataset | tuple[Any, Any]) -> tuple[Any, np.ndarray, str]:
         return _dask_pair(X, y)
     X_checked, y_checked = check_arrays(X, y)
     if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2:
-        X_checked = X  # keep float32 data as it is: the products run in float32
+        X_checked = X  # kept float32 (no copy of X): read into float64 block by block
     return X_checked, y_checked, "y"
 
 

@@ -80,7 +80,7 @@ DECREMENT_TOL = 1e-10
 #: softmax with J* = 3e-13, J(θ₀) = 1.6).
 DECREMENT_FLOOR = 1e-24
 #: A run whose gradient met tol at iteration k but whose decrement did not gets until
-#: iteration this·k + 50 to settle it (float32 data: J and ∇J are only exact to 1e-7).
+#: iteration this·k + 50 to settle it (J and ∇J at the precision of the data).
 UNSETTLED_BUDGET = 10
 #: J above this factor times its starting value (or not finite) counts as divergence.
 DIVERGENCE_FACTOR = 1e3

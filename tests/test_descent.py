@@ -920,3 +920,52 @@ def test_the_decrement_check_is_exact_where_the_hessian_is_cheap(rng):
     assert why, "confirmed a J about 1e5 above its minimum"
     reported = float(why.split("½gᵀH⁻¹g = ")[1].split()[0])
     assert reported == pytest.approx(truth, rel=1e-3)
+
+
+def _softmax_problem(seed, m, n, K, scale):
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((m, n))
+    y = (Z @ (rng.standard_normal((n, K)) * 2) + rng.gumbel(size=(m, K))).argmax(axis=1)
+    return Z * scale, y.astype(float)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("optimizer", ["lbfgs", "trust-ncg"])
+def test_scipy_methods_converge_where_j_is_flat_to_rounding(seed, optimizer):
+    # softmax, 2000 × 2, K = 11, λ = 1e4: J − J* falls below J's rounding while ‖∇J‖ is
+    # still above tol, and L-BFGS-B stopped "no reduction" (honestly, not converged).
+    # Newton steps accepted on a halved gradient now finish the run at J*.
+    X, y = _softmax_problem(seed, 2000, 2, 11, 1.0)
+    result = descend("softmax", (X, y), l2=1e4, optimizer=optimizer)
+    reference = descend("softmax", (X, y), l2=1e4, optimizer="newton")
+    assert reference.converged
+    assert result.converged and result.stop_reason == "gradient_norm"
+    assert result.loss == pytest.approx(reference.loss, rel=1e-14)
+    np.testing.assert_allclose(result.theta, reference.theta, rtol=1e-6, atol=1e-9)
+
+
+def test_lbfgs_confirms_convergence_off_softmax_null_directions():
+    # softmax 2000 × 30, K = 10, λ = 1e4, features 0.01 spreads: L-BFGS reached J* with
+    # ‖∇J‖ 1e-16, but the conjugate-gradient decrement check read the rounding of g along
+    # the common intercept (zero curvature) as J 7.7e-10 above J*, and the run ended
+    # `loss_change`, not converged.
+    X, y = _softmax_problem(1, 2000, 30, 10, 0.01)
+    result = descend("softmax", (X, y), l2=1e4, optimizer="lbfgs")
+    reference = descend("softmax", (X, y), l2=1e4, optimizer="newton")
+    assert result.converged
+    assert result.loss == pytest.approx(reference.loss, rel=1e-14)
+
+
+def test_cg_decrement_and_step_ignore_null_directions():
+    # H with an exactly null direction (curvature 1e-30 by rounding) and a gradient whose
+    # rounding has a part along it: the decrement is that of the rest, the step finite.
+    from symcalc.learn.optimizers import cg_decrement, cg_step
+
+    Q = np.linalg.qr(np.random.default_rng(0).standard_normal((4, 4)))[0]
+    H = Q @ np.diag([2.0, 1.0, 0.5, 1e-30]) @ Q.T
+    null = Q[:, 3:]
+    g = Q @ np.array([1e-16, 2e-16, 0.0, 0.0]) + 1e-18 * Q[:, 3]
+    exact = 0.5 * (1e-32 / 2 + 4e-32 / 1)
+    assert cg_decrement(lambda v: H @ v, g, 1.0, 4, null) == pytest.approx(exact, rel=1e-6)
+    step = cg_step(lambda v: H @ v, g, 4, null)
+    np.testing.assert_allclose(step, -Q @ np.array([5e-17, 2e-16, 0.0, 0.0]), atol=1e-22)

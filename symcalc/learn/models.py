@@ -775,16 +775,19 @@ class AffineObjective(Objective):
         self._curvature_cache = (key, states)
         return states
 
-    def separable(self, theta: np.ndarray) -> bool | str:
+    def separable(self, theta: np.ndarray) -> bool | str | tuple[str, ...]:
         """True when θ classifies every sample right with a positive margin; for softmax
-        also the name of a class that θ separates from all the others (see below).
+        also a class, or a group of classes (a tuple), that θ separates from the others.
 
-        One class c alone separated from the rest by a hyperplane u (u·x̃ > 0 exactly on
-        c's samples) already puts the optimum at infinity: adding t·u to class c's row
-        lowers every sample's loss (c's own logit rises where the label is c and falls
-        everywhere else), for every θ and t > 0, so no θ is a minimizer.  The candidate
-        u is read off θ: θ_c minus the mean of the other rows (an iterate running off
-        along t·u has exactly that direction, whatever it does in softmax's null space).
+        A group G of classes separated from the rest by a hyperplane u (u·x̃ > 0 exactly
+        on the samples whose class is in G) already puts the optimum at infinity: adding
+        t·u to the rows of every class in G lowers every sample's loss (for a label in G
+        the logits outside G fall against it, for a label outside G those in G fall), for
+        every θ and t > 0, so no θ is a minimizer.  The candidates are read off θ: each
+        class alone, and the groups of the classes whose rows lie furthest along θ's
+        principal direction (an iterate running off along t·u has its G rows apart from
+        the others along u); for each, u is the mean of G's rows minus the mean of the
+        others' (the direction of the run, whatever it does in softmax's null space).
         """
         if not self.classifier:
             return False
@@ -793,20 +796,46 @@ class AffineObjective(Objective):
             wrong = self._dask_sum(lambda b: np.array([0.0 if b.separable(theta) else 1.0]), 1)
             return bool(wrong[0] == 0)
         K = self.n_outputs
+        groups = self._candidate_groups(theta)
+        # S = Z·M: column j is u_j·x̃ per sample, u_j = mean of group j's rows − the rest's
+        M = np.where(groups.T, 1.0 / groups.sum(axis=1), -1.0 / (K - groups.sum(axis=1)))
         every = True
-        alone = np.full(K, K > 1)  # class c separated from the rest so far (softmax)
+        alone = np.full(len(groups), K > 1)  # group j separated from the rest so far
         for _, Yb, z in self._blocks(theta):
             every = every and bool(self.head.correct(z, Yb).all())
             if alone.any():
-                Z = np.asarray(z, dtype=float)
-                S = K * Z - Z.sum(axis=1, keepdims=True)  # (K−1)·(z_c − mean of the others)
-                mine = np.arange(K)[None, :] == np.asarray(Yb)[:, None]
+                S = np.asarray(z, dtype=float) @ M
+                mine = groups.T[np.asarray(Yb, dtype=int)]  # (rows, groups): label in group
                 alone &= np.where(mine, S > 0, S < 0).all(axis=0)
             if not (every or alone.any()):
                 return False
         if every:
             return True
-        return self.head.classes[int(np.flatnonzero(alone)[0])] if alone.any() else False
+        if not alone.any():
+            return False
+        members = np.flatnonzero(groups[int(np.flatnonzero(alone)[0])])
+        names = tuple(str(self.head.classes[int(c)]) for c in members)
+        return names[0] if len(names) == 1 else names
+
+    def _candidate_groups(self, theta: np.ndarray) -> np.ndarray:
+        """Boolean (groups, K): each class alone, then for K > 3 the top j classes (2 ≤ j ≤
+        K − 2) along the principal direction of θ's rows (weights and intercepts, their
+        mean removed).  Empty for one output."""
+        K = self.n_outputs
+        if K == 1:
+            return np.zeros((0, 1), dtype=bool)
+        groups = [np.eye(K, dtype=bool)]
+        if K > 3:
+            rows = theta.reshape(K, self.n_features + 1)
+            rows = rows - rows.mean(axis=0)
+            if np.isfinite(rows).all() and rows.any():
+                direction = np.linalg.svd(rows, full_matrices=False)[2][0]
+                order = np.argsort(rows @ direction)
+                top = np.zeros((K - 3, K), dtype=bool)
+                for j in range(2, K - 1):
+                    top[j - 2, order[-j:]] = True
+                groups.append(top)
+        return np.concatenate(groups)
 
     # -- step size ------------------------------------------------------------------
     def gram(self) -> np.ndarray | None:

@@ -333,6 +333,15 @@ class Monitor:
         if self.separable is None or not (k & (k - 1) == 0 or k % 32 == 0):
             return
         found = self.separable(theta)
+        if isinstance(found, tuple):
+            names = ", ".join(f"'{c}'" for c in found)
+            raise Stop(
+                "separable",
+                f"classes {names} together are linearly separable from the others: J keeps "
+                "falling as their weights grow along the separating direction, so no finite "
+                "θ minimizes J (the weights would grow forever); add an L2 penalty "
+                "(`l2=0.01`) for a finite optimum",
+            )
         if isinstance(found, str):
             raise Stop(
                 "separable",

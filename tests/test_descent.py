@@ -643,6 +643,56 @@ def test_a_group_of_classes_separable_from_the_rest_is_detected(seed, optimizer)
     assert penalized.converged
 
 
+def _quasi_separable(K: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class K−1 on x₀ > 0, the others on x₀ < 0, and at two points of x₀ = 0 one sample
+    of every class: separated but for samples on the hyperplane (quasi-complete)."""
+    rng = np.random.default_rng(0)
+    x0 = np.r_[-rng.random(20 * (K - 1)) - 0.1, rng.random(20) + 0.1, np.zeros(2 * K)]
+    x1 = np.r_[rng.standard_normal(20 * K), np.repeat([-0.5, 0.7], K)]
+    labels = np.r_[rng.integers(0, K - 1, 20 * (K - 1)), np.full(20, K - 1), np.arange(2 * K) % K]
+    return np.column_stack([x0, x1]), labels.astype(float)
+
+
+def _recession_lp(X: np.ndarray, y: np.ndarray, K: int) -> bool:
+    """Whether some D has (D_c − D_y)·x̃ ≤ 0 for every sample and class c ≠ y, with sum
+    −1: J(θ + tD) falls for ever (a linear programme, independent of symcalc)."""
+    tilde, codes = with_intercept(X), y.astype(int)
+    rows = []
+    for i, x in enumerate(tilde):
+        for c in set(range(K)) - {codes[i]}:
+            row = np.zeros((K, len(x)))
+            row[c] += x
+            row[codes[i]] -= x
+            rows.append(row.ravel())
+    A = np.array(rows)
+    found = scipy.optimize.linprog(
+        np.zeros(A.shape[1]),
+        A_ub=np.vstack([A, A.sum(axis=0)]),
+        b_ub=np.r_[np.zeros(len(A)), -1.0],
+        bounds=(-10, 10),
+        method="highs",
+    )
+    return found.status == 0
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "lbfgs", "trust-ncg", "newton-cg"])
+@pytest.mark.parametrize("model", ["logistic", "softmax"])
+def test_quasi_complete_separation_is_detected(model, optimizer):
+    """Samples on the separating hyperplane: no θ classifies them all right and no class
+    has every sample strictly on its side, yet J(θ + tD) falls for ever along D.  Old:
+    logistic 'converged' with w₀ from 204 to 219 by optimizer."""
+    K = 2 if model == "logistic" else 3
+    X, y = _quasi_separable(K)
+    if model == "logistic":
+        y = (y == 1).astype(float)
+    assert _recession_lp(X, y, K)
+    assert not _separable_from_the_rest(X, y == K - 1)
+    result = descend(model, (X, y), optimizer=optimizer)
+    assert result.stop_reason == "separable" and not result.converged
+    assert "`l2=0.01`" in result.message
+    assert descend(model, (X, y), l2=0.01, optimizer=optimizer).converged
+
+
 def test_newton_handles_a_singular_hessian():
     """A repeated column makes ∇²J singular: the regularized solve still reaches the optimum."""
     data = load_data("synthetic:linear")

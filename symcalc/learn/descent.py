@@ -432,6 +432,8 @@ def optimize(
         stopped = stop
     else:  # pragma: no cover - every method ends by a Stop
         stopped = Stop("max_iter", "stopped")
+    if separable is not None and stopped.reason in ("gradient_norm", "loss_change", "max_iter"):
+        stopped = _recession_check(objective, monitor.user_theta(monitor.best_theta), stopped)
     return _result(
         objective,
         monitor,
@@ -442,6 +444,39 @@ def optimize(
         seconds=time.perf_counter() - started,
         data=data,
         parameter_names=parameter_names,
+    )
+
+
+#: A run of an unpenalized classifier ending where some sample's margin is above this
+#: (its loss below e⁻¹⁰ ≈ 4.5e-5) is checked for separability by a linear programme.
+SEPARABLE_MARGIN = 10.0
+
+
+def _recession_check(objective: Any, theta: np.ndarray, stopped: Stop) -> Stop:
+    """``stopped``, unless a linear programme finds a direction along which J falls for
+    ever (`AffineObjective.recession_direction`): then the run ends ``separable``.
+
+    The checks on θ during the run see complete separation and a class, or a group of
+    classes, separated from the others by θ's own rows; a run can still stop first
+    (‖∇J‖ along the escape direction already below tol), or samples lie on the
+    separating hyperplane: softmax, 12 samples, 8 classes, 'converged' at J 1.5e-11
+    above its infimum.  A run can only stop so near an infimum at infinity where the
+    samples that J's escape direction improves have tiny losses, so the programme (up
+    to seconds) runs only where some margin at θ exceeds `SEPARABLE_MARGIN`.
+    """
+    if not hasattr(objective, "recession_direction"):
+        return stopped
+    if not objective.largest_margin(theta) > SEPARABLE_MARGIN:
+        return stopped
+    direction = objective.recession_direction()
+    if direction is None:
+        return stopped
+    return Stop(
+        "separable",
+        "the classes are (quasi-)linearly separable: a linear programme finds a direction "
+        "D along which no sample's loss rises and some sample's falls, so J(θ + tD) keeps "
+        "falling as t grows and no finite θ minimizes J (θ is where the run stopped: "
+        f"{stopped.reason}); add an L2 penalty (`l2=0.01`) for a finite optimum",
     )
 
 
@@ -527,7 +562,7 @@ def _result(
         data_loss=float(loss - penalty),
         gradient_norm=norm(gradient),
         iterations=monitor.iteration,
-        converged=monitor.converged,
+        converged=monitor.converged and stopped.reason != "separable",
         stop_reason=stopped.reason,
         message=message,
         seconds=seconds,

@@ -1047,3 +1047,47 @@ def test_cg_decrement_and_step_ignore_null_directions():
     assert cg_decrement(lambda v: H @ v, g, 1.0, 4, null) == pytest.approx(exact, rel=1e-6)
     step = cg_step(lambda v: H @ v, g, 4, null)
     np.testing.assert_allclose(step, -Q @ np.array([5e-17, 2e-16, 0.0, 0.0]), atol=1e-22)
+
+
+def _least_norm_ols(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """OLS with the least-norm weights, intercept free: lstsq on the centred data."""
+    mean = X.mean(axis=0)
+    w = np.linalg.lstsq(X - mean, y - y.mean(), rcond=None)[0]
+    return np.r_[y.mean() - mean @ w, w]
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "lbfgs", "trust-ncg"])
+@pytest.mark.parametrize("case", ["duplicate", "constant", "wide"])
+def test_rank_deficient_ols_returns_the_least_norm_solution(case, optimizer):
+    """Without a penalty, collinear or constant columns (or fewer samples than
+    features) leave J's minimizers an affine set: θ is the one with least-norm weights,
+    the ridge limit (scikit-learn's LinearRegression), and the message says so.  Old:
+    whatever point the run reached, differing by optimizer, with no word of it."""
+    rng = np.random.default_rng(5)
+    m, p = (8, 12) if case == "wide" else (40, 4)
+    X = rng.standard_normal((m, p))
+    if case == "duplicate":
+        X[:, 3] = 2.5 * X[:, 0]
+    if case == "constant":
+        X[:, 2] = 7.0
+    y = X @ rng.standard_normal(p) + 0.1 * rng.standard_normal(m) + 3.0
+    result = descend("linear", (X, y), optimizer=optimizer)
+    expected = _least_norm_ols(X, y)
+    assert result.converged
+    np.testing.assert_allclose(result.theta, expected, rtol=1e-5, atol=1e-6)
+    assert "least-norm weights" in result.message
+    full_rank = descend("linear", (rng.standard_normal((m, min(p, m - 2))), y), optimizer=optimizer)
+    assert "null direction" not in full_rank.message
+
+
+def test_least_norm_applies_to_every_class_of_softmax():
+    # softmax without penalty on a duplicated column: each class's weights least-norm
+    X, y = _softmax_problem(3, 300, 3, 3, 1.0)
+    X = np.column_stack([X, -X[:, 1]])
+    result = descend("softmax", (X, y))
+    T = result.theta.reshape(3, 5)
+    n = np.array([0.0, 1.0, 0.0, 1.0]) / np.sqrt(2)  # x₂ + x₄ = 0: the null direction
+    np.testing.assert_allclose(T[:, 1:] @ n, 0.0, atol=1e-9)
+    reduced = descend("softmax", (X[:, :3], y))
+    assert result.loss == pytest.approx(reduced.loss, rel=1e-12)
+    assert "least-norm weights" in result.message

@@ -58,6 +58,7 @@ from .optimizers import (
 )
 from .scaling import Preconditioned, Scaling, balanced_scale
 from .stopping import (
+    DECREMENT_FLOOR,
     DEFAULT_MAX_ITER,
     DEFAULT_TOL,
     STOP_REASONS,
@@ -548,8 +549,10 @@ def _result(
     if monitor.working:
         gradient = monitor.scaling.gradient_to_user(gradient)
     loss = float(monitor.best_loss)
-    penalty = objective.penalty(theta)
     notes = [n for n in monitor.notes if n]
+    if stopped.reason != "separable":
+        theta = _least_norm(objective, theta, loss, monitor.start_loss, notes)
+    penalty = objective.penalty(theta)
     if monitor.working:
         notes.append("solved in standardized coordinates; θ, J and ∇J in your units")
     message = stopped.message + (f" ({'; '.join(notes)})" if notes else "")
@@ -577,6 +580,40 @@ def _result(
         optimality=float(monitor.best_optimality),
         preconditioned=monitor.working,
     )
+
+
+def _least_norm(
+    objective: Any, theta: np.ndarray, loss: float, start: float, notes: list[str]
+) -> np.ndarray:
+    """Without a penalty, on features whose centred matrix is rank-deficient: the θ of
+    least-norm weights with the same outputs (`AffineObjective.least_norm`), and a note.
+
+    J's minimizers then form an affine set, and which one a run reaches depends on the
+    optimizer and the scaling (OLS on 12 × 30: |w| = 1.9e4 where the least norm is
+    0.37).  Moving along the set leaves J and ∇J as they were (the outputs do not
+    change); the move is kept only if J at the new θ is J to rounding (1e-12 of J, or
+    `DECREMENT_FLOOR` of J(θ₀) where J* = 0).
+    """
+    if getattr(objective, "l2", 1.0) != 0 or not hasattr(objective, "least_norm"):
+        return theta
+    moved, dimension = objective.least_norm(theta)
+    if dimension == 0:
+        return theta
+    with np.errstate(all="ignore"):
+        value = objective.value(moved)
+    kept = value <= loss + 1e-12 * abs(loss) + DECREMENT_FLOOR * abs(start)
+    notes.append(
+        f"the centred features have {dimension} null direction"
+        f"{'s' if dimension > 1 else ''} (collinear or constant features, or fewer samples "
+        "than features): J's minimizers are not unique, and θ is "
+        + (
+            "the one with the least-norm weights, the limit of ridge as l2 → 0"
+            if kept
+            else f"one of them, not the least-norm one (moving there costs J {value:.3g} "
+            "to rounding; a tiny l2 picks a unique θ)"
+        )
+    )
+    return moved if kept else theta
 
 
 def _parameter_names(objective: Objective, data: Dataset | None) -> tuple[str, ...]:

@@ -39,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import os
@@ -817,6 +818,26 @@ class AffineObjective(Objective):
         names = tuple(str(self.head.classes[int(c)]) for c in members)
         return names[0] if len(names) == 1 else names
 
+    def smallest_curvature(self, theta: np.ndarray) -> float | None:
+        """min over the samples of ∂²ℓ/∂z² at θ (one output, in memory), else None."""
+        if self.n_outputs != 1 or self._dask or not self.has_hessian:
+            return None
+        smallest = math.inf
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for _, Yb, z in self._blocks(np.asarray(theta, dtype=float)):
+                smallest = min(smallest, float(np.min(self.head.second(z, Yb))))
+        return smallest if math.isfinite(smallest) else None
+
+    @functools.cached_property
+    def column_means(self) -> np.ndarray | None:
+        """The exact mean of each feature (one pass by row blocks); None for dask data."""
+        if self._dask:
+            return None
+        total = np.zeros(self.n_features)
+        for start, stop in self._row_blocks():
+            total += self._rows(start, stop).sum(axis=0)
+        return total / self.n_samples
+
     def least_norm(self, theta: np.ndarray) -> tuple[np.ndarray, int]:
         """(θ with the least-norm weights among the θ of the same outputs, the dimension
         of that set); (θ, 0) where the centred features have full rank, or where this
@@ -836,12 +857,9 @@ class AffineObjective(Objective):
             return theta, 0
         step = max(1, min(m, LEAST_NORM_ROWS))  # centred rows: a small buffer, never X
         buffer = np.empty((step, p))
-        mean = np.zeros(p)
+        mean = self.column_means
         C = np.zeros((p, p))
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, m, step):
-                mean += self._rows(start, min(start + step, m)).sum(axis=0)
-            mean /= m
             for start in range(0, m, step):
                 part = self._rows(start, min(start + step, m))
                 centred = np.subtract(part, mean, out=buffer[: len(part)])

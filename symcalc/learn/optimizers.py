@@ -639,12 +639,17 @@ def cg_decrement(
     above: float,
     limit: int,
     null: np.ndarray | None = None,
+    floor: float | None = None,
 ) -> float:
     """½gᵀH⁻¹g from below: conjugate gradients on H·s = −g from s = 0, whose ½gᵀs_k
     grows with k towards it; stops once past ``above``, at residual 1e-3·‖g‖, on a
     direction of no curvature (as in `cg_step`), or after ``limit`` products H·v.
     Residuals are kept off the ``null`` directions: the rounding of g there, over a
-    curvature of 1e-30, made a decrement of 1e-9 out of a gradient of 1e-16."""
+    curvature of 1e-30, made a decrement of 1e-9 out of a gradient of 1e-16.
+
+    With ``floor``, a lower bound on H's eigenvalues, the decrement is at most the
+    bound so far plus ½‖r‖²/floor (r the residual): once that is within ``above`` the
+    check stops and returns it (an upper bound, so within ``above`` for certain)."""
 
     def project(v: np.ndarray) -> np.ndarray:
         return v if null is None else v - null @ (null.T @ v)
@@ -654,6 +659,8 @@ def cg_decrement(
     rr, target = float(r @ r), 1e-6 * float(b @ b)
     decrement = 0.0
     largest = 0.0
+    if floor and 0.5 * rr / floor <= above:
+        return 0.5 * rr / floor
     for _ in range(limit):
         Hp = project(product(p))
         curvature = float(p @ Hp)
@@ -667,6 +674,8 @@ def cg_decrement(
         following = float(r @ r)
         if decrement > above or following <= target:
             break
+        if floor and decrement + 0.5 * following / floor <= above:
+            return decrement + 0.5 * following / floor
         p = r + (following / rr) * p
         rr = following
     return decrement
@@ -724,8 +733,11 @@ def decrement_check(problem: Any, monitor: Monitor) -> Callable[[float], str]:
                 step, _ = newton_step(problem.hessian(theta), gradient, null)
                 decrement = -0.5 * float(gradient @ step)
             else:
+                floor = (
+                    problem.curvature_floor(theta) if hasattr(problem, "curvature_floor") else None
+                )
                 decrement = cg_decrement(
-                    lambda v: problem.hessian_vector(theta, v), gradient, bound, limit, null
+                    lambda v: problem.hessian_vector(theta, v), gradient, bound, limit, null, floor
                 )
         if not decrement > bound:
             return ""

@@ -550,7 +550,7 @@ def _result(
         gradient = monitor.scaling.gradient_to_user(gradient)
     loss = float(monitor.best_loss)
     notes = [n for n in monitor.notes if n]
-    if stopped.reason != "separable":
+    if stopped.reason != "separable" and not monitor.hessian_regular:
         theta = _least_norm(objective, theta, loss, monitor.start_loss, notes)
     penalty = objective.penalty(theta)
     if monitor.working:
@@ -592,7 +592,8 @@ def _least_norm(
     optimizer and the scaling (OLS on 12 × 30: |w| = 1.9e4 where the least norm is
     0.37).  Moving along the set leaves J and ∇J as they were (the outputs do not
     change); the move is kept only if J at the new θ is J to rounding (1e-12 of J, or
-    `DECREMENT_FLOOR` of J(θ₀) where J* = 0).
+    `DECREMENT_FLOOR` of J(θ₀) where J* = 0).  Not called after a Newton run whose every
+    Hessian factored with clear pivots: full rank, nothing to move along.
     """
     if getattr(objective, "l2", 1.0) != 0 or not hasattr(objective, "least_norm"):
         return theta

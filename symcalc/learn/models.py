@@ -855,7 +855,7 @@ class AffineObjective(Objective):
         theta = np.array(theta, dtype=float)
         if self._dask or m * p * p > LEAST_NORM_OPERATIONS:
             return theta, 0
-        step = max(1, min(m, LEAST_NORM_ROWS))  # centred rows: a small buffer, never X
+        step = max(1, min(LEAST_NORM_ROWS, -(-m // 8)))  # centred rows: ≤ X/8 at a time
         buffer = np.empty((step, p))
         mean = self.column_means
         C = np.zeros((p, p))
@@ -869,6 +869,8 @@ class AffineObjective(Objective):
         spread = np.sqrt(np.maximum(C.diagonal(), 0.0))
         varying = spread > 0
         basis = [np.eye(p)[:, ~varying]]  # a constant column is a null direction itself
+        if varying.all() and m > p and _clearly_positive(C / np.outer(spread, spread)):
+            return theta, 0
         if varying.any():
             sub = C[np.ix_(varying, varying)] / np.outer(spread[varying], spread[varying])
             values, vectors = np.linalg.eigh(sub)
@@ -1060,6 +1062,17 @@ RECESSION_RISE = 1e-9
 #: ... after moving the samples HiGHS leaves within 1e-6 of the hyperplane (at most this
 #: many) onto it exactly.
 RECESSION_ACTIVE = 2000
+
+
+def _clearly_positive(R: np.ndarray) -> bool:
+    """Whether the correlation matrix R factors by Cholesky with every pivot² ≥ 1e-8
+    (a fast "full rank" before `AffineObjective.least_norm`'s eigenvalues: an exactly
+    duplicated column leaves a pivot² of about 1e-16)."""
+    import scipy.linalg.lapack
+
+    factor, info = scipy.linalg.lapack.dpotrf(R, lower=1, clean=0)
+    return info == 0 and float(np.min(np.abs(factor.diagonal()))) ** 2 >= 1e-8
+
 
 #: `AffineObjective.least_norm` runs up to this many operations (m·p², two passes).
 LEAST_NORM_OPERATIONS = 5e7

@@ -354,7 +354,10 @@ _POTRF_POTRS: tuple[Any, Any] | None = None
 
 
 def newton_step(
-    hessian: np.ndarray, gradient: np.ndarray, null: np.ndarray | None = None
+    hessian: np.ndarray,
+    gradient: np.ndarray,
+    null: np.ndarray | None = None,
+    clear: list[bool] | None = None,
 ) -> tuple[np.ndarray, float]:
     """(s, δ): the solution of (H + δ·diag(H))·s = −g by Cholesky, δ = 0 when H factors well.
 
@@ -368,6 +371,8 @@ def newton_step(
     ``null`` (orthonormal columns) are directions of exactly zero curvature known in
     advance (softmax's redundant intercepts): the gradient is projected off them and H
     gets their outer product (scaled to H's diagonal), so the step stays out of them.
+    ``clear``, a list, gets True when H factored with clear pivots (full rank), else
+    False (the Jacobi-scaled solve, even where it needed no shift).
 
     Examples
     --------
@@ -393,7 +398,11 @@ def newton_step(
         if math.isfinite(largest) and smallest >= _CLEAR_PIVOT_RATIO * largest:
             solution, info = potrs(factor, gradient, lower=1)
             if info == 0 and math.isfinite(float(solution.sum())):
+                if clear is not None:
+                    clear.append(True)
                 return np.negative(solution, out=solution), 0.0
+    if clear is not None:
+        clear.append(False)
     return _regularized_step(hessian, gradient, diagonal)
 
 
@@ -448,10 +457,13 @@ class Newton(Method):
         shifted = 0
         null = problem.null_directions() if hasattr(problem, "null_directions") else None
         solved: list[Any] = [None, None, 0.0]  # θ's bytes, its Newton step and shift
+        clear: list[bool] = []  # per solve: whether H factored with clear pivots
 
         def solve(theta: np.ndarray, gradient: np.ndarray) -> tuple[np.ndarray, float]:
             if solved[0] != theta.tobytes():
-                solved[:] = [theta.tobytes(), *newton_step(problem.hessian(theta), gradient, null)]
+                step = newton_step(problem.hessian(theta), gradient, null, clear)
+                solved[:] = [theta.tobytes(), *step]
+                monitor.hessian_regular = all(clear)
             return solved[1], solved[2]
 
         def confirm(value: float) -> str:

@@ -172,6 +172,8 @@ class Monitor:
         #: Set by an optimizer that can bound J − J* (Newton): called with J when the
         #: gradient has met the tolerance, it returns "" to confirm or why not yet.
         self.confirm: Callable[[float], str] | None = None
+        #: Set by Newton: True while every Hessian factored with clear pivots (full rank).
+        self.hessian_regular = False
         #: Why the last iterate that met the gradient tolerance was not confirmed ("" if none).
         self.unsettled = ""
         self.recheck_below = math.inf

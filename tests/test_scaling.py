@@ -204,3 +204,52 @@ def test_classifiers_converge_on_features_a_million_spreads_from_zero(model, opt
     assert result.converged and result.stop_reason == "gradient_norm"
     truth = _optimum(model, X - X.mean(axis=0), y)
     assert result.loss == pytest.approx(truth, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_curvature_floor_is_a_lower_bound_on_the_hessian(seed):
+    # the floor that lets the decrement check skip its Hessian-vector products must be
+    # at most the smallest eigenvalue of ∇²J(θ') in the working coordinates, also where
+    # the scaling's means are off (sampled) and the features far from 0
+    rng = np.random.default_rng(seed)
+    m, p = 300, 4
+    scales = 10.0 ** rng.uniform(-3, 3, p)
+    X = (rng.standard_normal((m, p)) + rng.uniform(-5, 5, p)) * scales
+    y = (rng.random(m) < 0.5).astype(float)
+    name, l2 = ("logistic", 10.0 ** rng.uniform(-4, 0)) if seed % 2 else ("linear", 0.1)
+    if name == "linear":
+        y = X @ rng.standard_normal(p) + rng.standard_normal(m)
+    objective = make_model(name).objective((X, y), l2=l2)
+    mean, spread = X.mean(axis=0), X.std(axis=0)
+    if seed >= 3:  # means as a sample would give them
+        mean = mean + 0.3 * spread * rng.standard_normal(p)
+    problem = Preconditioned(objective, Scaling(p + 1, (0,), mean, spread))
+    theta = rng.standard_normal(p + 1)
+    floor = problem.curvature_floor(theta)
+    smallest = np.linalg.eigvalsh(problem.hessian(theta))[0]
+    assert floor is not None and 0 < floor <= smallest * (1 + 1e-9)
+
+
+def test_decrement_check_of_a_penalized_logistic_fit_takes_no_products(monkeypatch):
+    # L-BFGS on logistic 15,000 × 50 with l2 = 1e-3: the conjugate-gradient check of
+    # ½gᵀH⁻¹g took Hessian-vector products (4 on 10⁵ × 50, a fifth of the fit); the
+    # curvature floor bounds it from above at once.  Same answer, converged.
+    from symcalc.learn import models
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((15_000, 50)) * 3 + 1
+    y = (X @ rng.standard_normal(50) / 20 + rng.standard_normal(15_000) > 0).astype(float)
+    before = descend("logistic", (X, y), l2=1e-3, optimizer="lbfgs")
+    calls = []
+    original = models.AffineObjective.hessian_vector
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(models.AffineObjective, "hessian_vector", counted)
+    result = descend("logistic", (X, y), l2=1e-3, optimizer="lbfgs")
+    assert result.converged and not calls
+    assert result.loss == before.loss
+    exact = descend("logistic", (X, y), l2=1e-3, optimizer="newton")
+    assert result.loss == pytest.approx(exact.loss, rel=1e-12)

@@ -263,3 +263,18 @@ def test_a_csv_larger_than_the_allowed_memory_is_fitted_under_a_hard_limit(tmp_p
     assert report["chosen"] == "sgd" and "loading it whole would take" in report["reason"]
     assert report["whole"] == "MemoryError"  # the file's size in memory is not allowed
     assert 0.55 < report["accuracy"] < 1.0 and np.isfinite(report["loss"])
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic"])
+def test_sgd_on_dask_refuses_a_nan_target_in_one_line(model):
+    # A NaN in a dask y: linear said "the objective is not finite at the starting point",
+    # logistic "needs exactly two classes, found 3 ('0', '1', 'nan')".
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(0)
+    X = rng.random((100, 3))
+    y = X[:, 0] * 2.0 if model == "linear" else (X[:, 0] > 0.5).astype(float)
+    y[3] = np.nan
+    with pytest.raises(SymcalcError, match="target 'y' holds a NaN"):
+        descend(
+            model, (da.from_array(X, chunks=(20, 3)), da.from_array(y, chunks=20)), optimizer="sgd"
+        )

@@ -58,6 +58,7 @@ from .optimizers import (
 )
 from .scaling import Preconditioned, Scaling, balanced_scale
 from .stopping import (
+    DECREMENT_FLOOR,
     DEFAULT_MAX_ITER,
     DEFAULT_TOL,
     STOP_REASONS,
@@ -432,6 +433,8 @@ def optimize(
         stopped = stop
     else:  # pragma: no cover - every method ends by a Stop
         stopped = Stop("max_iter", "stopped")
+    if separable is not None and stopped.reason in ("gradient_norm", "loss_change", "max_iter"):
+        stopped = _recession_check(objective, monitor.user_theta(monitor.best_theta), stopped)
     return _result(
         objective,
         monitor,
@@ -442,6 +445,39 @@ def optimize(
         seconds=time.perf_counter() - started,
         data=data,
         parameter_names=parameter_names,
+    )
+
+
+#: A run of an unpenalized classifier ending where some sample's margin is above this
+#: (its loss below e⁻¹⁰ ≈ 4.5e-5) is checked for separability by a linear programme.
+SEPARABLE_MARGIN = 10.0
+
+
+def _recession_check(objective: Any, theta: np.ndarray, stopped: Stop) -> Stop:
+    """``stopped``, unless a linear programme finds a direction along which J falls for
+    ever (`AffineObjective.recession_direction`): then the run ends ``separable``.
+
+    The checks on θ during the run see complete separation and a class, or a group of
+    classes, separated from the others by θ's own rows; a run can still stop first
+    (‖∇J‖ along the escape direction already below tol), or samples lie on the
+    separating hyperplane: softmax, 12 samples, 8 classes, 'converged' at J 1.5e-11
+    above its infimum.  A run can only stop so near an infimum at infinity where the
+    samples that J's escape direction improves have tiny losses, so the programme (up
+    to seconds) runs only where some margin at θ exceeds `SEPARABLE_MARGIN`.
+    """
+    if not hasattr(objective, "recession_direction"):
+        return stopped
+    if not objective.largest_margin(theta) > SEPARABLE_MARGIN:
+        return stopped
+    direction = objective.recession_direction()
+    if direction is None:
+        return stopped
+    return Stop(
+        "separable",
+        "the classes are (quasi-)linearly separable: a linear programme finds a direction "
+        "D along which no sample's loss rises and some sample's falls, so J(θ + tD) keeps "
+        "falling as t grows and no finite θ minimizes J (θ is where the run stopped: "
+        f"{stopped.reason}); add an L2 penalty (`l2=0.01`) for a finite optimum",
     )
 
 
@@ -513,8 +549,10 @@ def _result(
     if monitor.working:
         gradient = monitor.scaling.gradient_to_user(gradient)
     loss = float(monitor.best_loss)
-    penalty = objective.penalty(theta)
     notes = [n for n in monitor.notes if n]
+    if stopped.reason != "separable" and not monitor.hessian_regular:
+        theta = _least_norm(objective, theta, loss, monitor.start_loss, notes)
+    penalty = objective.penalty(theta)
     if monitor.working:
         notes.append("solved in standardized coordinates; θ, J and ∇J in your units")
     message = stopped.message + (f" ({'; '.join(notes)})" if notes else "")
@@ -527,7 +565,7 @@ def _result(
         data_loss=float(loss - penalty),
         gradient_norm=norm(gradient),
         iterations=monitor.iteration,
-        converged=monitor.converged,
+        converged=monitor.converged and stopped.reason != "separable",
         stop_reason=stopped.reason,
         message=message,
         seconds=seconds,
@@ -542,6 +580,41 @@ def _result(
         optimality=float(monitor.best_optimality),
         preconditioned=monitor.working,
     )
+
+
+def _least_norm(
+    objective: Any, theta: np.ndarray, loss: float, start: float, notes: list[str]
+) -> np.ndarray:
+    """Without a penalty, on features whose centred matrix is rank-deficient: the θ of
+    least-norm weights with the same outputs (`AffineObjective.least_norm`), and a note.
+
+    J's minimizers then form an affine set, and which one a run reaches depends on the
+    optimizer and the scaling (OLS on 12 × 30: |w| = 1.9e4 where the least norm is
+    0.37).  Moving along the set leaves J and ∇J as they were (the outputs do not
+    change); the move is kept only if J at the new θ is J to rounding (1e-12 of J, or
+    `DECREMENT_FLOOR` of J(θ₀) where J* = 0).  Not called after a Newton run whose every
+    Hessian factored with clear pivots: full rank, nothing to move along.
+    """
+    if getattr(objective, "l2", 1.0) != 0 or not hasattr(objective, "least_norm"):
+        return theta
+    moved, dimension = objective.least_norm(theta)
+    if dimension == 0:
+        return theta
+    with np.errstate(all="ignore"):
+        value = objective.value(moved)
+    kept = value <= loss + 1e-12 * abs(loss) + DECREMENT_FLOOR * abs(start)
+    notes.append(
+        f"the centred features have {dimension} null direction"
+        f"{'s' if dimension > 1 else ''} (collinear or constant features, or fewer samples "
+        "than features): J's minimizers are not unique, and θ is "
+        + (
+            "the one with the least-norm weights, the limit of ridge as l2 → 0"
+            if kept
+            else f"one of them, not the least-norm one (moving there costs J {value:.3g} "
+            "to rounding; a tiny l2 picks a unique θ)"
+        )
+    )
+    return moved if kept else theta
 
 
 def _parameter_names(objective: Objective, data: Dataset | None) -> tuple[str, ...]:

@@ -26,8 +26,9 @@ Floating point: J and ∇J carry the kernels' promise (float64: a few ulps per s
 finite for every finite logit, e.g. |z| = 1e3 in logistic and softmax; softmax logits
 are also shifted by their row maximum), summed over samples; the tests find the
 vectorized gradient within 1e-13 (relative) of SymPy's at 30 digits and of mpmath at
-50 digits.  float32 data stay float32 (no copy of X) and agree with float64 to about
-1e-5 relative; θ and the gradient are always float64.
+50 digits.  float32 data stay float32 (no copy of X) but are read into float64 one row
+block at a time, so J, ∇J and the optimum are those of their exact values in float64; θ
+and the gradient are always float64.
 
 Examples
 --------
@@ -38,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import os
@@ -394,12 +396,15 @@ class AffineObjective(Objective):
             if self.has_hessian:  # built now: kernels must not be built inside dask's threads
                 kernel_for(head.entry, 2)
             return
-        dtype = X.dtype
-        self.block = _block_rows(self.n_features, dtype.itemsize)
+        self.block = _block_rows(self.n_features, 8)
         rows = min(self.block, self.n_samples)
-        self._Z = np.empty((rows, self.n_outputs), dtype=dtype)
+        if X.dtype != np.float64 and self.n_samples <= self.block:
+            # one block: its float64 copy is block-sized (larger X is read block by block)
+            self.X = np.asarray(X, dtype=float)
+        self._read: np.ndarray | None = None  # float64 rows of a float32 X, one block
+        self._Z = np.empty((rows, self.n_outputs))
         self._z = self._Z[:, 0] if self.n_outputs == 1 else None
-        self._row = np.empty(self.n_features, dtype=dtype)
+        self._row = np.empty(self.n_features)
         # θ whose outputs the buffer holds (one block only): Newton asks the Hessian at the
         # point whose value and gradient it has just computed.
         self._outputs_of: bytes | None = None
@@ -449,7 +454,7 @@ class AffineObjective(Objective):
         if self._dask:
             raise SymcalcError("a centred objective is for data in memory")
         centred = AffineObjective(self.name, self.X, self.Y, self.head, self.l2)
-        centred._centre = np.asarray(centre, dtype=self.X.dtype)
+        centred._centre = np.asarray(centre, dtype=float)
         # blocks of at most a quarter of X (≥ 256 rows): the centred copy adds a quarter
         # of X to the peak, not X
         centred.block = min(self.block, max(256, -(-self.n_samples // 4)))
@@ -499,8 +504,6 @@ class AffineObjective(Objective):
             if key != self._outputs_of:
                 self._outputs_of = None
                 bias, W = self._weights(theta)
-                if X.dtype != np.float64:
-                    bias, W = bias.astype(X.dtype), W.astype(X.dtype)
                 if self.n_outputs == 1:
                     np.dot(X, W[0], out=Z)
                     Z += bias[0]
@@ -512,23 +515,34 @@ class AffineObjective(Objective):
             return
         self._outputs_of = None
         bias, W = self._weights(theta)
-        if X.dtype != np.float64:
-            bias, W = bias.astype(X.dtype), W.astype(X.dtype)
         scalar = self.n_outputs == 1
         for start in range(0, self.n_samples, self.block):
-            Xb = X[start : start + self.block]
+            Xb = self._rows(start, start + self.block)
             Yb = Y[start : start + self.block]
             yield Xb, Yb, self._outputs(Xb, W, bias, scalar)
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        """X[start:stop] in float64: a view, or for float32 data a block-sized buffer
+        overwritten by the next call.  float32 data are only stored in float32: every
+        product runs in float64 on their exact values, so J, ∇J and the optimum are those
+        of float64 data (products in float32 left J 1.2e-7 above J*, θ rounded to 7
+        digits, and Newton could not settle where J was flat to float32 rounding)."""
+        part = self.X[start:stop]
+        if part.dtype == np.float64:
+            return part
+        if self._read is None:
+            self._read = np.empty((min(self.block, self.n_samples), self.n_features))
+        out = self._read[: part.shape[0]]
+        np.copyto(out, part)
+        return out
 
     def _centred_blocks(self, theta: np.ndarray):
         """`_blocks` of an objective `about` a centre: (Xb − μ, Yb, Z) per row block."""
         self._outputs_of = None  # the output buffers are overwritten here
         bias, W = self._weights(theta)
-        if self.X.dtype != np.float64:
-            bias, W = bias.astype(self.X.dtype), W.astype(self.X.dtype)
         step = self.block  # set by `about`: the centred rows go through one buffer, freed
         # after the pass (kept, it would add to the peak of a Hessian formed later)
-        buffer = np.empty((min(step, self.n_samples), self.n_features), self.X.dtype)
+        buffer = np.empty((min(step, self.n_samples), self.n_features))
         for start in range(0, self.n_samples, step):
             part = self.X[start : start + step]
             rows = part.shape[0]
@@ -549,13 +563,13 @@ class AffineObjective(Objective):
         return z
 
     def _numpy_pass(self, theta: np.ndarray, gradient: np.ndarray | None, value: bool) -> float:
-        head, dtype = self.head, self.X.dtype
+        head = self.head
         if gradient is not None:
             gradient.fill(0.0)
             G = gradient.reshape(self.n_outputs, self.n_features + 1)
         total = 0.0
         scalar = self.n_outputs == 1
-        single = self.n_samples <= self.block and dtype == np.float64
+        single = self.n_samples <= self.block
         for Xb, Yb, z in self._blocks(theta):
             if gradient is None:
                 total += head.loss_sum(z, Yb)
@@ -565,8 +579,8 @@ class AffineObjective(Objective):
                 total += part
             else:
                 r = head.derivative(z, Yb)
-            if r.dtype != dtype:
-                r = r.astype(dtype)
+            if r.dtype != np.float64:
+                r = r.astype(float)
             if scalar and single:
                 G[0, 0] = r.sum()
                 np.dot(r, Xb, out=G[0, 1:])
@@ -688,7 +702,7 @@ class AffineObjective(Objective):
         """The buffer of `_add_weighted_gram`, kept across Hessians (half a block of rows)."""
         if self._scratch is None:
             rows = -(-min(self.block, self.n_samples) // _GRAM_SHARE)
-            self._scratch = np.empty((rows, self.n_features), dtype=self.X.dtype)
+            self._scratch = np.empty((rows, self.n_features))
         return self._scratch
 
     def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
@@ -725,8 +739,8 @@ class AffineObjective(Objective):
             else:
                 states = self._curvature_states(theta)
                 for (start, stop), state in zip(self._row_blocks(), states, strict=True):
-                    Xb = _centred(self.X[start:stop], centre)
-                    U = Xb @ V[:, 1:].T.astype(Xb.dtype) + V[:, 0].astype(Xb.dtype)
+                    Xb = _centred(self._rows(start, stop), centre)
+                    U = Xb @ V[:, 1:].T + V[:, 0]
                     if K == 1:
                         r = self.head.apply_curvature(state, U[:, 0])[:, None]
                     else:
@@ -762,16 +776,19 @@ class AffineObjective(Objective):
         self._curvature_cache = (key, states)
         return states
 
-    def separable(self, theta: np.ndarray) -> bool | str:
+    def separable(self, theta: np.ndarray) -> bool | str | tuple[str, ...]:
         """True when θ classifies every sample right with a positive margin; for softmax
-        also the name of a class that θ separates from all the others (see below).
+        also a class, or a group of classes (a tuple), that θ separates from the others.
 
-        One class c alone separated from the rest by a hyperplane u (u·x̃ > 0 exactly on
-        c's samples) already puts the optimum at infinity: adding t·u to class c's row
-        lowers every sample's loss (c's own logit rises where the label is c and falls
-        everywhere else), for every θ and t > 0, so no θ is a minimizer.  The candidate
-        u is read off θ: θ_c minus the mean of the other rows (an iterate running off
-        along t·u has exactly that direction, whatever it does in softmax's null space).
+        A group G of classes separated from the rest by a hyperplane u (u·x̃ > 0 exactly
+        on the samples whose class is in G) already puts the optimum at infinity: adding
+        t·u to the rows of every class in G lowers every sample's loss (for a label in G
+        the logits outside G fall against it, for a label outside G those in G fall), for
+        every θ and t > 0, so no θ is a minimizer.  The candidates are read off θ: each
+        class alone, and the groups of the classes whose rows lie furthest along θ's
+        principal direction (an iterate running off along t·u has its G rows apart from
+        the others along u); for each, u is the mean of G's rows minus the mean of the
+        others' (the direction of the run, whatever it does in softmax's null space).
         """
         if not self.classifier:
             return False
@@ -780,20 +797,214 @@ class AffineObjective(Objective):
             wrong = self._dask_sum(lambda b: np.array([0.0 if b.separable(theta) else 1.0]), 1)
             return bool(wrong[0] == 0)
         K = self.n_outputs
+        groups = self._candidate_groups(theta)
+        # S = Z·M: column j is u_j·x̃ per sample, u_j = mean of group j's rows − the rest's
+        M = np.where(groups.T, 1.0 / groups.sum(axis=1), -1.0 / (K - groups.sum(axis=1)))
         every = True
-        alone = np.full(K, K > 1)  # class c separated from the rest so far (softmax)
+        alone = np.full(len(groups), K > 1)  # group j separated from the rest so far
         for _, Yb, z in self._blocks(theta):
             every = every and bool(self.head.correct(z, Yb).all())
             if alone.any():
-                Z = np.asarray(z, dtype=float)
-                S = K * Z - Z.sum(axis=1, keepdims=True)  # (K−1)·(z_c − mean of the others)
-                mine = np.arange(K)[None, :] == np.asarray(Yb)[:, None]
+                S = np.asarray(z, dtype=float) @ M
+                mine = groups.T[np.asarray(Yb, dtype=int)]  # (rows, groups): label in group
                 alone &= np.where(mine, S > 0, S < 0).all(axis=0)
             if not (every or alone.any()):
                 return False
         if every:
             return True
-        return self.head.classes[int(np.flatnonzero(alone)[0])] if alone.any() else False
+        if not alone.any():
+            return False
+        members = np.flatnonzero(groups[int(np.flatnonzero(alone)[0])])
+        names = tuple(str(self.head.classes[int(c)]) for c in members)
+        return names[0] if len(names) == 1 else names
+
+    def smallest_curvature(self, theta: np.ndarray) -> float | None:
+        """min over the samples of ∂²ℓ/∂z² at θ (one output, in memory), else None."""
+        if self.n_outputs != 1 or self._dask or not self.has_hessian:
+            return None
+        smallest = math.inf
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for _, Yb, z in self._blocks(np.asarray(theta, dtype=float)):
+                smallest = min(smallest, float(np.min(self.head.second(z, Yb))))
+        return smallest if math.isfinite(smallest) else None
+
+    @functools.cached_property
+    def column_means(self) -> np.ndarray | None:
+        """The exact mean of each feature (one pass by row blocks); None for dask data."""
+        if self._dask:
+            return None
+        total = np.zeros(self.n_features)
+        for start, stop in self._row_blocks():
+            total += self._rows(start, stop).sum(axis=0)
+        return total / self.n_samples
+
+    def least_norm(self, theta: np.ndarray) -> tuple[np.ndarray, int]:
+        """(θ with the least-norm weights among the θ of the same outputs, the dimension
+        of that set); (θ, 0) where the centred features have full rank, or where this
+        would cost more than `LEAST_NORM_OPERATIONS` (m·p²) or the data are dask arrays.
+
+        Where X − μ has null directions n (collinear or constant features, fewer samples
+        than features), b + X·w does not change when w moves along n and b by −μ·n, and
+        without a penalty neither does J: its minimizers form an affine set.  The one
+        returned has each class's w orthogonal to them (b adjusted, outputs unchanged):
+        the limit of ridge as λ → 0, what scikit-learn's LinearRegression gives.  The
+        null directions are the eigenvectors of the standardized centred Gram matrix
+        with eigenvalues below `LEAST_NORM_RANK` of the largest, mapped to your units.
+        """
+        m, p = self.n_samples, self.n_features
+        theta = np.array(theta, dtype=float)
+        if self._dask or m * p * p > LEAST_NORM_OPERATIONS:
+            return theta, 0
+        step = max(1, min(LEAST_NORM_ROWS, -(-m // 8)))  # centred rows: ≤ X/8 at a time
+        buffer = np.empty((step, p))
+        mean = self.column_means
+        C = np.zeros((p, p))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, m, step):
+                part = self._rows(start, min(start + step, m))
+                centred = np.subtract(part, mean, out=buffer[: len(part)])
+                C += centred.T @ centred
+        if not np.isfinite(C).all():
+            return theta, 0
+        spread = np.sqrt(np.maximum(C.diagonal(), 0.0))
+        varying = spread > 0
+        basis = [np.eye(p)[:, ~varying]]  # a constant column is a null direction itself
+        if varying.all() and m > p and _clearly_positive(C / np.outer(spread, spread)):
+            return theta, 0
+        if varying.any():
+            sub = C[np.ix_(varying, varying)] / np.outer(spread[varying], spread[varying])
+            values, vectors = np.linalg.eigh(sub)
+            small = values <= LEAST_NORM_RANK * values[-1]
+            directions = np.zeros((p, int(small.sum())))
+            directions[varying] = vectors[:, small] / spread[varying, None]
+            basis.append(directions)
+        N = np.concatenate(basis, axis=1)
+        if N.shape[1] == 0:
+            return theta, 0
+        N = np.linalg.qr(N)[0]
+        Theta = theta.reshape(self.n_outputs, p + 1).copy()
+        W = Theta[:, 1:].copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            along = (W @ N) @ N.T
+            Theta[:, 0] += along @ mean  # b + μ·(w − w_new): the outputs stay
+            Theta[:, 1:] = W - along
+        if not np.isfinite(Theta).all():
+            return theta, 0
+        return Theta.ravel(), N.shape[1]
+
+    def largest_margin(self, theta: np.ndarray) -> float:
+        """The largest margin over the samples at θ: s·z for logistic (s = ±1), z_y minus
+        the largest other logit for softmax (−inf for one that is not a classifier).
+        A sample of margin μ has loss below e^(−μ)."""
+        if not self.classifier or self._dask:
+            return -math.inf
+        largest = -math.inf
+        for _, Yb, z in self._blocks(np.asarray(theta, dtype=float)):
+            if self.n_outputs == 1:
+                margins = np.where(np.asarray(Yb) > 0.5, z, -z)
+            else:
+                rows = np.arange(len(z))
+                codes = np.asarray(Yb, dtype=np.intp)
+                others = np.array(z, dtype=float)
+                others[rows, codes] = -np.inf
+                margins = z[rows, codes] - others.max(axis=1)
+            largest = max(largest, float(np.max(margins)))
+        return largest
+
+    def recession_direction(self) -> np.ndarray | None:
+        """A direction D (θ's shape, your units) along which no sample's loss rises and
+        some sample's falls, or None: none exists, the data are dask arrays, or the
+        linear programme would have more than `RECESSION_LP_NONZEROS` nonzeros.
+
+        For a classifier without penalty such a D exists exactly when J has no minimizer
+        (J(θ + tD) falls for ever, for every θ); without one J grows along every
+        direction outside softmax's null space.  D comes from a linear programme in
+        standardized units (HiGHS, through SciPy): (D_c − D_y)·x̃ ≤ 0 for every sample
+        and every class c other than its label y (logistic: s·(u·x̃) ≥ 0, s = ±1), their
+        sum ≤ −1; and the answer is checked in float64: the largest rise at most
+        `RECESSION_RISE` of the largest fall (along tD J then falls at least until
+        t·rise ≈ 1, so a minimizer, if any, lies beyond |θ| ≈ 1e9/fall, where z = θ·x̃
+        has lost every digit: none in float64).  It
+        finds what the checks on θ cannot: samples on the separating hyperplane
+        (quasi-complete separation), or a run that stopped before θ ran off.
+        """
+        import scipy.optimize
+        import scipy.sparse
+
+        if not self.classifier or self._dask:
+            return None
+        K, p = self.n_outputs, self.n_features
+        m, p1 = self.n_samples, p + 1
+        rows = m * max(K - 1, 1)
+        if rows * 2 * p1 > RECESSION_LP_NONZEROS:
+            return None
+        X = np.asarray(self.X, dtype=float)
+        mean, spread = X.mean(axis=0), X.std(axis=0)
+        spread[~(spread > 0)] = 1.0
+        tilde = np.empty((m, p1))
+        tilde[:, 0] = 1.0
+        tilde[:, 1:] = (X - mean) / spread
+        if K == 1:
+            sign = np.where(np.asarray(self.Y) > 0.5, 1.0, -1.0)
+            A = scipy.sparse.csr_matrix(-sign[:, None] * tilde)
+        else:
+            codes = np.asarray(self.Y, dtype=np.intp)
+            sample = np.repeat(np.arange(m), K - 1)
+            other = np.arange(K - 1)[None, :] + (np.arange(K - 1)[None, :] >= codes[:, None])
+            other = other.ravel()
+            own = codes[sample]
+            columns = np.arange(p1)[None, :]
+            data = np.concatenate([tilde[sample], -tilde[sample]], axis=1).ravel()
+            cols = np.concatenate(
+                [other[:, None] * p1 + columns, own[:, None] * p1 + columns], axis=1
+            ).ravel()
+            index = np.repeat(np.arange(rows), 2 * p1)
+            A = scipy.sparse.csr_matrix((data, (index, cols)), shape=(rows, K * p1))
+        total = np.asarray(A.sum(axis=0)).ravel()
+        found = scipy.optimize.linprog(
+            np.zeros(A.shape[1]),
+            A_ub=scipy.sparse.vstack([A, scipy.sparse.csr_matrix(total[None, :])]),
+            b_ub=np.r_[np.zeros(rows), -1.0],
+            bounds=(-1e4, 1e4),
+            method="highs",
+        )
+        if found.status != 0:
+            return None
+        x = found.x
+        slack = A @ x
+        fall = -slack.min()
+        active = slack > -1e-6 * fall  # on the hyperplane: HiGHS leaves them ±1e-7
+        if fall > 0 and 0 < active.sum() <= RECESSION_ACTIVE:
+            # put them on it exactly: the least change of D with A_active·D = 0
+            rows_active = A[np.flatnonzero(active)].toarray()
+            x = x - np.linalg.lstsq(rows_active, rows_active @ x, rcond=None)[0]
+            slack = A @ x
+        if not (slack.min() < 0 and slack.max() <= RECESSION_RISE * -slack.min()):
+            return None
+        D = x.reshape(-1, p1).copy()  # standardized units → yours: w = w'/s, b = b' − μ·w
+        D[:, 1:] /= spread
+        D[:, 0] -= D[:, 1:] @ mean
+        return D.ravel()
+
+    def _candidate_groups(self, theta: np.ndarray) -> np.ndarray:
+        """Boolean (groups, K): each class alone, then for K > 3 the top j classes (2 ≤ j ≤
+        K − 2) along the principal direction of θ's rows (weights and intercepts, their
+        mean removed).  Empty for one output."""
+        K = self.n_outputs
+        if K == 1:
+            return np.zeros((0, 1), dtype=bool)
+        groups = [np.eye(K, dtype=bool)]
+        if K > 3:
+            rows = theta.reshape(K, self.n_features + 1)
+            rows = rows - rows.mean(axis=0)
+            if np.isfinite(rows).all() and rows.any():
+                direction = np.linalg.svd(rows, full_matrices=False)[2][0]
+                order = np.argsort(rows @ direction)
+                top = np.zeros((K - 3, K), dtype=bool)
+                for j in range(2, K - 1):
+                    top[j - 2, order[-j:]] = True
+                groups.append(top)
+        return np.concatenate(groups)
 
     # -- step size ------------------------------------------------------------------
     def gram(self) -> np.ndarray | None:
@@ -841,6 +1052,35 @@ class AffineObjective(Objective):
     def __repr__(self) -> str:
         return f"<{self.name} objective: {self.n_samples} samples, {self.n_parameters} parameters>"
 
+
+#: `AffineObjective.recession_direction` builds its linear programme up to this many
+#: nonzeros (m·(K − 1) constraints of 2(p + 1) each): up to a few seconds of HiGHS.
+RECESSION_LP_NONZEROS = 1_000_000
+#: ... and accepts its D where no sample's loss rises by more than this times the largest
+#: fall (HiGHS solves to a tolerance: 1.7e-11 against 0.05 on 12 near-collinear samples).
+RECESSION_RISE = 1e-9
+#: ... after moving the samples HiGHS leaves within 1e-6 of the hyperplane (at most this
+#: many) onto it exactly.
+RECESSION_ACTIVE = 2000
+
+
+def _clearly_positive(R: np.ndarray) -> bool:
+    """Whether the correlation matrix R factors by Cholesky with every pivot² ≥ 1e-8
+    (a fast "full rank" before `AffineObjective.least_norm`'s eigenvalues: an exactly
+    duplicated column leaves a pivot² of about 1e-16)."""
+    import scipy.linalg.lapack
+
+    factor, info = scipy.linalg.lapack.dpotrf(R, lower=1, clean=0)
+    return info == 0 and float(np.min(np.abs(factor.diagonal()))) ** 2 >= 1e-8
+
+
+#: `AffineObjective.least_norm` runs up to this many operations (m·p², two passes).
+LEAST_NORM_OPERATIONS = 5e7
+#: ... reading this many centred rows at a time ...
+LEAST_NORM_ROWS = 1024
+#: ... and counts an eigenvalue of the standardized centred Gram matrix (its largest is
+#: between 1 and p) below this times the largest as a null direction.
+LEAST_NORM_RANK = 1e-10
 
 _DASK_NAMES = itertools.count()
 
@@ -1932,7 +2172,7 @@ def _unpack(data: Dataset | tuple[Any, Any]) -> tuple[Any, np.ndarray, str]:
         return _dask_pair(X, y)
     X_checked, y_checked = check_arrays(X, y)
     if isinstance(X, np.ndarray) and X.dtype == np.float32 and X.ndim == 2:
-        X_checked = X  # keep float32 data as it is: the products run in float32
+        X_checked = X  # kept float32 (no copy of X): read into float64 block by block
     return X_checked, y_checked, "y"
 
 

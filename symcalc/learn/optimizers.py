@@ -354,7 +354,10 @@ _POTRF_POTRS: tuple[Any, Any] | None = None
 
 
 def newton_step(
-    hessian: np.ndarray, gradient: np.ndarray, null: np.ndarray | None = None
+    hessian: np.ndarray,
+    gradient: np.ndarray,
+    null: np.ndarray | None = None,
+    clear: list[bool] | None = None,
 ) -> tuple[np.ndarray, float]:
     """(s, δ): the solution of (H + δ·diag(H))·s = −g by Cholesky, δ = 0 when H factors well.
 
@@ -368,6 +371,8 @@ def newton_step(
     ``null`` (orthonormal columns) are directions of exactly zero curvature known in
     advance (softmax's redundant intercepts): the gradient is projected off them and H
     gets their outer product (scaled to H's diagonal), so the step stays out of them.
+    ``clear``, a list, gets True when H factored with clear pivots (full rank), else
+    False (the Jacobi-scaled solve, even where it needed no shift).
 
     Examples
     --------
@@ -393,7 +398,11 @@ def newton_step(
         if math.isfinite(largest) and smallest >= _CLEAR_PIVOT_RATIO * largest:
             solution, info = potrs(factor, gradient, lower=1)
             if info == 0 and math.isfinite(float(solution.sum())):
+                if clear is not None:
+                    clear.append(True)
                 return np.negative(solution, out=solution), 0.0
+    if clear is not None:
+        clear.append(False)
     return _regularized_step(hessian, gradient, diagonal)
 
 
@@ -441,7 +450,6 @@ class Newton(Method):
                 f"newton needs the Hessian, which the {problem.name} model does not form; "
                 "use trust-ncg (Hessian-vector products) or lbfgs"
             )
-        eps = np.finfo(float).eps
         monitor.learning_rate = 1.0
         monitor.divergence_hint = ""
         loss, gradient = problem.value_and_gradient(theta)
@@ -449,10 +457,13 @@ class Newton(Method):
         shifted = 0
         null = problem.null_directions() if hasattr(problem, "null_directions") else None
         solved: list[Any] = [None, None, 0.0]  # θ's bytes, its Newton step and shift
+        clear: list[bool] = []  # per solve: whether H factored with clear pivots
 
         def solve(theta: np.ndarray, gradient: np.ndarray) -> tuple[np.ndarray, float]:
             if solved[0] != theta.tobytes():
-                solved[:] = [theta.tobytes(), *newton_step(problem.hessian(theta), gradient, null)]
+                step = newton_step(problem.hessian(theta), gradient, null, clear)
+                solved[:] = [theta.tobytes(), *step]
+                monitor.hessian_regular = all(clear)
             return solved[1], solved[2]
 
         def confirm(value: float) -> str:
@@ -470,27 +481,48 @@ class Newton(Method):
                 if shift:
                     shifted += 1
                     monitor.notes[:] = [f"{shifted} regularized Newton solves (singular Hessian)"]
-                slope = float(gradient @ step)
-                if not slope < 0:  # rounding at the optimum: fall back to steepest descent
-                    step, slope = -gradient, -float(gradient @ gradient)
-                t = 1.0
-                while True:
-                    trial = theta + t * step
-                    value, trial_gradient = problem.value_and_gradient(trial)
-                    if accepts(value, loss, self.armijo * t * slope):
-                        break
-                    resolution = 16 * eps * max(abs(loss), 1e-300)
-                    if (
-                        math.isfinite(value)
-                        and value <= loss + resolution
-                        and norm(trial_gradient) <= 0.5 * norm(gradient)
-                    ):
-                        break  # the decrease is below the rounding of J, the gradient halved
-                    t *= 0.5
-                    if t < 1e-12:
-                        monitor.stall("no Newton step lowers J at float precision")
-                theta, loss, gradient = trial, value, trial_gradient
+                found = damped_step(problem, theta, loss, gradient, step, self.armijo)
+                if found is None:
+                    monitor.stall("no Newton step lowers J at float precision")
+                t, theta, loss, gradient = found
                 monitor.record(theta, loss, gradient, t)
+
+
+def damped_step(
+    problem: Any,
+    theta: np.ndarray,
+    loss: float,
+    gradient: np.ndarray,
+    step: np.ndarray,
+    armijo: float = 1e-4,
+) -> tuple[float, np.ndarray, float, np.ndarray] | None:
+    """(t, θ + t·s, J, ∇J) for the first t in 1, ½, ¼, ... that passes Armijo's test, or
+    that halves ‖∇J‖ where the decrease is below the rounding of J; None below t = 1e-12.
+
+    Near the optimum J − J* ≈ ½gᵀH⁻¹g falls below J's rounding long before ‖∇J‖ meets a
+    relative tolerance (a large penalty: λ = 1e4 makes H⁻¹ tiny), and only the gradient
+    can still tell a better iterate.  A step that is not one of descent (rounding at the
+    optimum) is replaced by −∇J.
+    """
+    eps = np.finfo(float).eps
+    slope = float(gradient @ step)
+    if not slope < 0:
+        step, slope = -gradient, -float(gradient @ gradient)
+    t = 1.0
+    while t >= 1e-12:
+        trial = theta + t * step
+        value, trial_gradient = problem.value_and_gradient(trial)
+        if accepts(value, loss, armijo * t * slope):
+            return t, trial, value, trial_gradient
+        resolution = 16 * eps * max(abs(loss), 1e-300)
+        if (
+            math.isfinite(value)
+            and value <= loss + resolution
+            and norm(trial_gradient) <= 0.5 * norm(gradient)
+        ):
+            return t, trial, value, trial_gradient
+        t *= 0.5
+    return None
 
 
 def accepts(value: float, loss: float, decrease: float) -> bool:
@@ -552,7 +584,7 @@ class SciPyMethod(Method):
     def run(self, problem, theta, settings, monitor):
         cache = self.start(problem, theta, monitor)
         message = self.minimize(problem, theta, settings, monitor, cache)
-        monitor.stall(f"{self.scipy_name} stopped: {message}")
+        finish(problem, monitor, f"{self.scipy_name} stopped: {message}")
 
     @staticmethod
     def start(problem: Any, theta: np.ndarray, monitor: Monitor) -> _Cache:
@@ -614,19 +646,39 @@ def _still_above(decrement: float, value: float, relation: str) -> str:
 
 
 def cg_decrement(
-    product: Callable[[np.ndarray], np.ndarray], gradient: np.ndarray, above: float, limit: int
+    product: Callable[[np.ndarray], np.ndarray],
+    gradient: np.ndarray,
+    above: float,
+    limit: int,
+    null: np.ndarray | None = None,
+    floor: float | None = None,
 ) -> float:
     """½gᵀH⁻¹g from below: conjugate gradients on H·s = −g from s = 0, whose ½gᵀs_k
     grows with k towards it; stops once past ``above``, at residual 1e-3·‖g‖, on a
-    direction of no curvature, or after ``limit`` products H·v."""
-    b = -np.asarray(gradient, dtype=float)
+    direction of no curvature (as in `cg_step`), or after ``limit`` products H·v.
+    Residuals are kept off the ``null`` directions: the rounding of g there, over a
+    curvature of 1e-30, made a decrement of 1e-9 out of a gradient of 1e-16.
+
+    With ``floor``, a lower bound on H's eigenvalues, the decrement is at most the
+    bound so far plus ½‖r‖²/floor (r the residual): once that is within ``above`` the
+    check stops and returns it (an upper bound, so within ``above`` for certain)."""
+
+    def project(v: np.ndarray) -> np.ndarray:
+        return v if null is None else v - null @ (null.T @ v)
+
+    b = project(-np.asarray(gradient, dtype=float))
     r, p = b.copy(), b.copy()
     rr, target = float(r @ r), 1e-6 * float(b @ b)
     decrement = 0.0
+    largest = 0.0
+    if floor and 0.5 * rr / floor <= above:
+        return 0.5 * rr / floor
     for _ in range(limit):
-        Hp = product(p)
+        Hp = project(product(p))
         curvature = float(p @ Hp)
-        if not (curvature > 0 and math.isfinite(curvature)):
+        ratio = curvature / float(p @ p)
+        largest = max(largest, ratio) if math.isfinite(ratio) else largest
+        if not (curvature > 0 and math.isfinite(curvature) and ratio > 1e-12 * largest):
             break
         alpha = rr / curvature
         decrement += 0.5 * alpha * rr  # ½bᵀs_k = ½Σ α_i ‖r_i‖²
@@ -634,6 +686,8 @@ def cg_decrement(
         following = float(r @ r)
         if decrement > above or following <= target:
             break
+        if floor and decrement + 0.5 * following / floor <= above:
+            return decrement + 0.5 * following / floor
         p = r + (following / rr) * p
         rr = following
     return decrement
@@ -647,6 +701,22 @@ def _small_hessian(problem: Any) -> bool:
     """Whether one Hessian and its Cholesky take at most `NEWTON_SMALL_OPERATIONS`."""
     m, n = float(getattr(problem, "n_samples", math.inf)), problem.n_parameters
     return (m + n / 3) * n * n <= NEWTON_SMALL_OPERATIONS
+
+
+def _exact_hessian_affordable(problem: Any) -> bool:
+    """Whether one symbolic Hessian costs no more gradient passes than the products
+    conjugate gradients may take (two passes each) and no more than `NEWTON_MAX_COST`, or
+    is small (`NEWTON_SMALL_OPERATIONS`)."""
+    n = problem.n_parameters
+    limit = min(n, CG_DECREMENT_PRODUCTS)
+    return (
+        problem.has_hessian
+        and n <= NEWTON_MAX_PARAMETERS
+        and (
+            float(getattr(problem, "hessian_cost", math.inf)) <= min(2 * limit, NEWTON_MAX_COST)
+            or _small_hessian(problem)
+        )
+    )
 
 
 def decrement_check(problem: Any, monitor: Monitor) -> Callable[[float], str]:
@@ -663,17 +733,9 @@ def decrement_check(problem: Any, monitor: Monitor) -> Callable[[float], str]:
     minimum on a nearly singular Hessian (softmax with λ = 1e-12 on 12 samples), where
     CG stops at its residual long before it has seen the small eigenvalues.
     """
-    n = problem.n_parameters
-    limit = min(n, CG_DECREMENT_PRODUCTS)
-    exact = (
-        problem.has_hessian
-        and n <= NEWTON_MAX_PARAMETERS
-        and (
-            float(getattr(problem, "hessian_cost", math.inf)) <= min(2 * limit, NEWTON_MAX_COST)
-            or _small_hessian(problem)
-        )
-    )
-    null = problem.null_directions() if exact and hasattr(problem, "null_directions") else None
+    limit = min(problem.n_parameters, CG_DECREMENT_PRODUCTS)
+    exact = _exact_hessian_affordable(problem)
+    null = problem.null_directions() if hasattr(problem, "null_directions") else None
 
     def confirm(value: float) -> str:
         _, theta, gradient = monitor.last
@@ -683,8 +745,11 @@ def decrement_check(problem: Any, monitor: Monitor) -> Callable[[float], str]:
                 step, _ = newton_step(problem.hessian(theta), gradient, null)
                 decrement = -0.5 * float(gradient @ step)
             else:
+                floor = (
+                    problem.curvature_floor(theta) if hasattr(problem, "curvature_floor") else None
+                )
                 decrement = cg_decrement(
-                    lambda v: problem.hessian_vector(theta, v), gradient, bound, limit
+                    lambda v: problem.hessian_vector(theta, v), gradient, bound, limit, null, floor
                 )
         if not decrement > bound:
             return ""
@@ -770,7 +835,96 @@ class NewtonCG(SciPyMethod):
         )
         finisher = OPTIMIZERS["trust-ncg"]
         message = finisher.minimize(problem, monitor.best_theta, settings, monitor, cache)
-        monitor.stall(f"trust-ncg stopped: {message}")
+        finish(problem, monitor, f"trust-ncg stopped: {message}")
+
+
+#: Newton steps `finish` takes at most (each halves ‖∇J‖ at least, or lowers J).
+FINISH_STEPS = 30
+
+
+def finish(problem: Any, monitor: Monitor, why: str) -> None:
+    """A SciPy method stopped short of the tolerance (``why``): on a convex model with
+    second derivatives, Newton steps from the best iterate take over, each accepted by
+    `damped_step` (a lower J, or a halved gradient where J is flat to its rounding),
+    until the monitor stops the run; else, or when no step helps, stop ``loss_change``.
+
+    SciPy's line searches judge steps by J alone, and near the optimum J's change can
+    fall below its rounding while ‖∇J‖ is still above tol: L-BFGS-B stopped "no
+    reduction" on softmax 20,000 × 2, K = 11, λ = 1e4 with ‖∇J‖ 11× tol·‖∇J(θ₀)‖.  The
+    step is exact (the symbolic Hessian) where `decrement_check` forms it, else
+    conjugate gradients on Hessian-vector products.
+    """
+    if not (getattr(problem, "convex", False) and getattr(problem, "has_hessian", False)):
+        monitor.stall(why)
+    exact = _exact_hessian_affordable(problem)
+    null = problem.null_directions() if hasattr(problem, "null_directions") else None
+    theta = np.array(monitor.best_theta, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, gradient = problem.value_and_gradient(theta)
+        for _ in range(FINISH_STEPS):
+            if exact:
+                step, _ = newton_step(problem.hessian(theta), gradient, null)
+            else:
+                step = cg_step(
+                    lambda v, at=theta: problem.hessian_vector(at, v),
+                    gradient,
+                    min(problem.n_parameters, FINISH_PRODUCTS),
+                    null,
+                )
+            found = damped_step(problem, theta, loss, gradient, step)
+            if found is None:
+                break
+            t, theta, loss, gradient = found
+            if not monitor.notes or not monitor.notes[-1].startswith("Newton steps"):
+                monitor.notes.append("Newton steps from the best iterate took over")
+            monitor.record(theta, loss, gradient, t)
+    monitor.stall(f"{why}; Newton steps from the best iterate did not settle it")
+
+
+#: Hessian-vector products one conjugate-gradient step of `finish` may take.
+FINISH_PRODUCTS = 200
+
+
+def cg_step(
+    product: Callable[[np.ndarray], np.ndarray],
+    gradient: np.ndarray,
+    limit: int,
+    null: np.ndarray | None = None,
+) -> np.ndarray:
+    """s with H·s ≈ −g: conjugate gradients from s = 0 to the residual 1e-8·‖g‖, stopped
+    on a direction of no curvature (pᵀHp ≤ 1e-12·‖p‖² times the largest seen) or after
+    ``limit`` products (−g if the first one).
+
+    Residuals are kept off the ``null`` directions (orthonormal columns of exactly zero
+    curvature): there rounding leaves curvature of 1e-30, and a step of 1e15 along them
+    (softmax's common intercept) ruined J's accuracy while seeming to lower it.
+    """
+
+    def project(v: np.ndarray) -> np.ndarray:
+        return v if null is None else v - null @ (null.T @ v)
+
+    b = project(-np.asarray(gradient, dtype=float))
+    s = np.zeros_like(b)
+    r, p = b.copy(), b.copy()
+    rr = float(r @ r)
+    target = 1e-16 * rr
+    largest = 0.0
+    for _ in range(limit):
+        Hp = project(product(p))
+        curvature = float(p @ Hp)
+        ratio = curvature / float(p @ p)
+        largest = max(largest, ratio) if math.isfinite(ratio) else largest
+        if not (curvature > 0 and math.isfinite(curvature) and ratio > 1e-12 * largest):
+            break
+        alpha = rr / curvature
+        s += alpha * p
+        r -= alpha * Hp
+        following = float(r @ r)
+        if following <= target:
+            break
+        p = r + (following / rr) * p
+        rr = following
+    return s if s.any() else b
 
 
 def schedule(name: str, alpha: float, step: int, per_epoch: int, total: int) -> float:

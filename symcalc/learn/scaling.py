@@ -31,6 +31,7 @@ True
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -512,6 +513,34 @@ class Preconditioned:
 
     def separable(self, theta: np.ndarray) -> bool | str:
         return self.inner.separable(self.scaling.to_user(theta))
+
+    def curvature_floor(self, theta: np.ndarray) -> float | None:
+        """A lower bound on the eigenvalues of ∇²J(θ') in these coordinates, or None.
+
+        For one output with a penalty: z = b' + x'·w' with x' = (x − μ)/s, so for a unit
+        u = (α, β), uᵀHu ≥ d·(1/m)Σ(α + x'·β)² + λ_w‖β‖² ≥ d·(α + μ̄'·β)² + λ_w‖β‖², with
+        d the smallest ∂²ℓ/∂z² over the samples, λ_w = λ·min 1/s² the penalty's curvature
+        and μ̄' the mean of x' (0 up to the sampling of μ).  The smallest eigenvalue of
+        that 2 × 2 form is the bound.  Conjugate gradients then stop as soon as their lower
+        bound on the decrement plus ½‖r‖²/floor is within the tolerance (usually before
+        the first product: logistic 10⁵ × 50, λ = 1e-4, took 4 products, 20 % of the fit).
+        """
+        inner = self.inner
+        finder = getattr(inner, "smallest_curvature", None)
+        if finder is None or not self.l2 or getattr(inner, "n_outputs", 0) != 1:
+            return None
+        means = inner.column_means
+        d = finder(self._user(theta))
+        if means is None or d is None or not d > 0:
+            return None
+        shift = float(np.linalg.norm((means - self.scaling.mean) / self.scaling.scale))
+        penalty = self.l2 * float(np.min(1.0 / self.scaling.scale**2))
+        # the form [[d, d·c], [d·c, d·c² + λ_w]] (c the shift): trace and determinant
+        half, determinant = 0.5 * (d + d * shift**2 + penalty), d * penalty
+        # its smaller eigenvalue, by the product of the two (no cancellation)
+        smallest = determinant / (half + math.sqrt(max(half * half - determinant, 0.0)))
+        floor = min(smallest, penalty)
+        return floor if floor > 0 and math.isfinite(floor) else None
 
     def null_directions(self) -> np.ndarray | None:
         """T⁻¹N: the directions along which J never changes, in θ' (orthonormalized)."""

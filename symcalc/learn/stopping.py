@@ -80,7 +80,7 @@ DECREMENT_TOL = 1e-10
 #: softmax with J* = 3e-13, J(θ₀) = 1.6).
 DECREMENT_FLOOR = 1e-24
 #: A run whose gradient met tol at iteration k but whose decrement did not gets until
-#: iteration this·k + 50 to settle it (float32 data: J and ∇J are only exact to 1e-7).
+#: iteration this·k + 50 to settle it (J and ∇J at the precision of the data).
 UNSETTLED_BUDGET = 10
 #: J above this factor times its starting value (or not finite) counts as divergence.
 DIVERGENCE_FACTOR = 1e3
@@ -172,6 +172,8 @@ class Monitor:
         #: Set by an optimizer that can bound J − J* (Newton): called with J when the
         #: gradient has met the tolerance, it returns "" to confirm or why not yet.
         self.confirm: Callable[[float], str] | None = None
+        #: Set by Newton: True while every Hessian factored with clear pivots (full rank).
+        self.hessian_regular = False
         #: Why the last iterate that met the gradient tolerance was not confirmed ("" if none).
         self.unsettled = ""
         self.recheck_below = math.inf
@@ -333,6 +335,15 @@ class Monitor:
         if self.separable is None or not (k & (k - 1) == 0 or k % 32 == 0):
             return
         found = self.separable(theta)
+        if isinstance(found, tuple):
+            names = ", ".join(f"'{c}'" for c in found)
+            raise Stop(
+                "separable",
+                f"classes {names} together are linearly separable from the others: J keeps "
+                "falling as their weights grow along the separating direction, so no finite "
+                "θ minimizes J (the weights would grow forever); add an L2 penalty "
+                "(`l2=0.01`) for a finite optimum",
+            )
         if isinstance(found, str):
             raise Stop(
                 "separable",

@@ -417,12 +417,21 @@ class DaskSource:
         import dask
         import dask.array as da
 
-        mean, std, finite = dask.compute(
-            self.X.mean(axis=0), self.X.std(axis=0), da.isfinite(self.X).all()
+        numeric = self.y.dtype.kind in "biuf"
+        mean, std, finite, finite_y = dask.compute(
+            self.X.mean(axis=0),
+            self.X.std(axis=0),
+            da.isfinite(self.X).all(),
+            da.isfinite(self.y).all() if numeric else True,
         )
         if not finite:
             raise SymcalcError(
                 "the dask data hold a NaN or infinite value; remove or fill it first"
+            )
+        if not finite_y:  # a NaN label was a third class, a NaN target a NaN objective
+            raise SymcalcError(
+                f"the dask target '{self.target}' holds a NaN or infinite value; remove or "
+                "fill it first"
             )
         labels = None
         if classify:

@@ -250,7 +250,14 @@ def test_a_worker_killed_while_sending_its_result_does_not_hang_the_stop(tmp_pat
     wait for ever once the sender is killed (it did, now and then, on Ctrl-C)."""
     ready = tmp_path / "half-sent"
     program = [sys.executable, "-c", _HALF_SENT_RESULT, str(ready)]
-    run = subprocess.run(program, env=_ENV, capture_output=True, text=True, timeout=30)
+    run = subprocess.run(
+        program,
+        env=_ENV,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=_as_a_terminal_job,  # SIGINT at its default, whatever pytest's is
+    )
     assert ready.exists()
     assert run.stdout.split() == ["stopped"], run.stderr
 

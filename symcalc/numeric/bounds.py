@@ -673,7 +673,8 @@ def _missed(
     """What the dense grid shows beyond the numeric candidates (critical points in
     [−64, 64] and settled limits at ±∞).
 
-    f′ not finite where f is: an infinite value there (asinh(1/log x) at 0).  The largest
+    f′ not finite where f is: an infinite value there (asinh(1/log x) at 0), or, in the
+    outer half of the float range, ∞ as x → ±∞ (4x·cos(2x²) overflows).  The largest
     |f′| above every candidate: ∞ as x → ±∞ when it lies in the outer half of the float
     range and exceeds the candidates `_GROWTH`-fold (x·cos x: f′ grows with x); that value
     where it is when it lies inside (a maximum the brackets missed).  Otherwise nothing:
@@ -682,9 +683,13 @@ def _missed(
     """
     known = max((m for c in candidates if (m := _magnitude(c.value)) is not None), default=0.0)
     broken = ~np.isfinite(magnitudes) & finite_f
-    if broken.any():
-        where = sympy.Float(float(grid[broken][0]), 17)
+    far = np.log2(np.maximum(np.abs(grid), 1.0)) >= np.log2(float(np.abs(grid).max())) / 2
+    if (broken & ~far).any():  # a pole
+        where = sympy.Float(float(grid[broken & ~far][0]), 17)
         return [_Candidate(sympy.oo, sympy.FiniteSet(where))]
+    if (broken & far).any():  # |f′| past the largest float out there: 4x·cos(2x²) at -1e308
+        at = float(grid[broken & far][0])
+        return [_Candidate(sympy.oo, limit=(sympy.oo if at > 0 else -sympy.oo, ""))]
     shown = np.where(np.isfinite(magnitudes), magnitudes, -np.inf)
     with np.errstate(all="ignore"):
         at, largest = _refine_maximum(first, grid, shown)

@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -663,34 +663,50 @@ def cg_decrement(
     bound so far plus ½‖r‖²/floor (r the residual): once that is within ``above`` the
     check stops and returns it (an upper bound, so within ``above`` for certain)."""
 
-    def project(v: np.ndarray) -> np.ndarray:
-        return v if null is None else v - null @ (null.T @ v)
-
+    project = _off(null)
     b = project(-np.asarray(gradient, dtype=float))
-    r, p = b.copy(), b.copy()
-    rr, target = float(r @ r), 1e-6 * float(b @ b)
+    start = float(b @ b)
+    if floor and 0.5 * start / floor <= above:
+        return 0.5 * start / floor
     decrement = 0.0
-    largest = 0.0
-    if floor and 0.5 * rr / floor <= above:
-        return 0.5 * rr / floor
+    for alpha, _, rr, following in _conjugate_gradients(product, b, limit, project):
+        decrement += 0.5 * alpha * rr  # ½bᵀs_k = ½Σ α_i ‖r_i‖²
+        if decrement > above or following <= 1e-6 * start:
+            break
+        if floor and decrement + 0.5 * following / floor <= above:
+            return decrement + 0.5 * following / floor
+    return decrement
+
+
+def _off(null: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+    """v without its components along the orthonormal columns of ``null`` (if any)."""
+    return lambda v: v if null is None else v - null @ (null.T @ v)
+
+
+def _conjugate_gradients(
+    product: Callable[[np.ndarray], np.ndarray],
+    b: np.ndarray,
+    limit: int,
+    project: Callable[[np.ndarray], np.ndarray],
+) -> Iterator[tuple[float, np.ndarray, float, float]]:
+    """Conjugate gradients on H·s = b from s = 0: each step's (α, direction p, ‖r‖²
+    before, ‖r‖² after); s_k = Σ α·p.  Ends on a direction of no curvature
+    (pᵀHp ≤ 1e-12·‖p‖² times the largest seen) or after ``limit`` products H·p."""
+    r, p = b.copy(), b.copy()
+    rr, largest = float(r @ r), 0.0
     for _ in range(limit):
         Hp = project(product(p))
         curvature = float(p @ Hp)
         ratio = curvature / float(p @ p)
         largest = max(largest, ratio) if math.isfinite(ratio) else largest
         if not (curvature > 0 and math.isfinite(curvature) and ratio > 1e-12 * largest):
-            break
+            return
         alpha = rr / curvature
-        decrement += 0.5 * alpha * rr  # ½bᵀs_k = ½Σ α_i ‖r_i‖²
         r -= alpha * Hp
         following = float(r @ r)
-        if decrement > above or following <= target:
-            break
-        if floor and decrement + 0.5 * following / floor <= above:
-            return decrement + 0.5 * following / floor
+        yield alpha, p, rr, following
         p = r + (following / rr) * p
         rr = following
-    return decrement
 
 
 #: Hessian-vector products the conjugate-gradient decrement check may take.
@@ -900,30 +916,14 @@ def cg_step(
     (softmax's common intercept) ruined J's accuracy while seeming to lower it.
     """
 
-    def project(v: np.ndarray) -> np.ndarray:
-        return v if null is None else v - null @ (null.T @ v)
-
+    project = _off(null)
     b = project(-np.asarray(gradient, dtype=float))
     s = np.zeros_like(b)
-    r, p = b.copy(), b.copy()
-    rr = float(r @ r)
-    target = 1e-16 * rr
-    largest = 0.0
-    for _ in range(limit):
-        Hp = project(product(p))
-        curvature = float(p @ Hp)
-        ratio = curvature / float(p @ p)
-        largest = max(largest, ratio) if math.isfinite(ratio) else largest
-        if not (curvature > 0 and math.isfinite(curvature) and ratio > 1e-12 * largest):
-            break
-        alpha = rr / curvature
+    target = 1e-16 * float(b @ b)
+    for alpha, p, _, following in _conjugate_gradients(product, b, limit, project):
         s += alpha * p
-        r -= alpha * Hp
-        following = float(r @ r)
         if following <= target:
             break
-        p = r + (following / rr) * p
-        rr = following
     return s if s.any() else b
 
 

@@ -574,6 +574,21 @@ def test_a_rational_part_is_not_multiplied_out_where_that_cancels_in_float32(f, 
     np.testing.assert_allclose(got[away], truth[away], rtol=1e-5)
 
 
+def test_the_range_of_a_square_far_from_zero_does_not_raise():
+    """The range analysis squared a range bounded away from 0 with ``** 2``, which raises
+    OverflowError past 1e154: kernel(sqrt(1 + (tanh(x) - cosh(x))**2), order=2) was a
+    traceback."""
+    from symcalc.numeric.kernels import ranges
+
+    assert ranges.square(ranges.Range(1e200, 1e300)).lo == math.inf
+    expr = derivative("sqrt(1 + (tanh(x) - cosh(x))**2)", order=2)
+    x = np.array([-700.0, -3.0, 0.5, 2.0, 30.0, 700.0])
+    got = kernel(expr)(x)
+    truth_at = sympy.lambdify(symbol("x"), expr, "mpmath")
+    with mpmath.workdps(60):
+        np.testing.assert_allclose(got, [float(truth_at(mpmath.mpf(t))) for t in x], rtol=1e-12)
+
+
 def test_a_constant_beside_one_exponential_and_a_factor_inside_a_root_do_not_overflow():
     """log(exp(x) + 2) (softplus(softplus(x)) as SymPy writes it) was inf for 1e8 from
     x = 11357, where even long double's exp overflows: it is logsumexp(log 2, x) now.

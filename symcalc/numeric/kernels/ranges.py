@@ -136,7 +136,8 @@ def _safe(function, overflow: float):
 
 def square(a: Range) -> Range:
     m = a.magnitude
-    lo = 0.0 if a.contains_zero() else min(abs(a.lo), abs(a.hi)) ** 2
+    near = min(abs(a.lo), abs(a.hi))
+    lo = 0.0 if a.contains_zero() else near * near  # (** 2 raises OverflowError past 1e154)
     return _clean([lo, m * m if math.isfinite(m) else math.inf], a.nan)
 
 

@@ -189,6 +189,23 @@ def test_formulas_that_fail_far_out_get_a_branch_that_holds_there(text, order):
     _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least=4)
 
 
+@pytest.mark.parametrize(
+    ("text", "order"),
+    [("log(1 + (x/3)**2)/(1 + x**2)", 2), ("atan(exp(x/3))/(1 + (x + 1)**2)**2", 1)],
+)
+def test_rational_factors_with_a_log_or_atan_beside_them_are_reversed_together(text, order):
+    """(3x⁶·log(1 + x²/9) - ...)/(x¹⁰ + ...) had a far branch for its denominator alone:
+    x¹⁰ overflows from x = 1e31, and the value (≈ 6·log(x)/x⁴) came out 0 for 8.6e-126 at
+    x = 1e32; atan(exp(x/3))/(1 + (x + 1)²)² ′ was 0 for -6.3e-200 at x = 1e40.  log and
+    atan now stand as coefficients of the powers of 1/x."""
+    expr = _derivative(text, order)
+    k = kernel(expr)
+    f = _mp(expr)
+    points = np.array(FAR_POINTS[:-1] + [-p for p in FAR_POINTS[:-1]])
+    truths = [_settled_truth(f, t) for t in points.tolist()]
+    _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least=4, under="ignore")
+
+
 def test_a_far_branch_starts_where_its_polynomials_in_one_over_x_stop_cancelling():
     """((x - 1)² + 1)⁻⁶ in powers of 1/x is 1 - 12/x + 72/x² - ... - 384/x¹¹ + 64/x¹²,
     which cancels 10⁴-fold at x = 1.24: the far branch, taken from |x| = 1 on, made

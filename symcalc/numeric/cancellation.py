@@ -945,22 +945,43 @@ def _far_branches(
     return visit(expr), found
 
 
+#: Functions that grow too fast to stand as a coefficient of powers of x (`_rational_factors`).
+_TOO_FAST = (sympy.exp, sympy.cosh, sympy.sinh, sympy.Piecewise)
+
+
 def _rational_factors(node: sympy.Mul, context: Context):
     """(x, R, R in powers of 1/x, the other factors) where two or more factors of
-    ``node`` are rational functions of x whose product R has a far branch."""
+    ``node`` are rational functions of x whose product R has a far branch.  Functions of
+    x other than exponentials count as coefficients there (log x, atan x): the branch of
+    (3x⁶·L - 5x⁶ + ...)/(x¹⁰ + ...), L = log(1 + x²/9), is x⁻⁴·(3L - 5 + ...)/(1 + ...);
+    the denominator's alone (x¹⁰) overflowed from x = 1e31 and the value came out 0."""
     for x in sorted(node.free_symbols, key=lambda s: s.name):
+        hide = {
+            f: sympy.Dummy("c")
+            for f in node.atoms(sympy.Function)
+            if f.has(x) and not isinstance(f, _TOO_FAST)
+        }
+        back = {d: f for f, d in hide.items()}
+        args = [a.xreplace(hide) for a in node.args]
         try:
-            mine = [a for a in node.args if a.free_symbols == {x} and a.is_rational_function(x)]
+            mine = [
+                i
+                for i, a in enumerate(args)
+                if x in a.free_symbols
+                and not a.free_symbols - set(back) - {x}
+                and not a.has(*_TOO_FAST)
+                and a.is_rational_function(x)
+            ]
         except (TypeError, ValueError):
             continue
         if len(mine) < 2 or len(mine) == len(node.args):
             continue
-        numbers = [a for a in node.args if not a.free_symbols]
-        rational = sympy.Mul(*numbers, *mine)
-        reversed_form = _reversed(rational, context)
+        numbers = [i for i, a in enumerate(node.args) if not a.free_symbols]
+        rational = sympy.Mul(*(args[i] for i in numbers + mine))
+        reversed_form = _reversed(rational, context, x)
         if reversed_form is not None:
-            others = [a for a in node.args if a not in mine and a not in numbers]
-            return x, rational, reversed_form, others
+            others = [a for i, a in enumerate(node.args) if i not in mine and i not in numbers]
+            return x, rational.xreplace(back), reversed_form.xreplace(back), others
     return None
 
 
@@ -970,17 +991,31 @@ def _far_radius(reversed_form: sympy.Expr, x: sympy.Symbol) -> float:
     on both sides).  ((x - 1)² + 1)⁶ in powers of 1/x cancels 10⁴-fold at x = 1.24: the
     far branch of a rational function with it was 2e-12 off there."""
     t = sympy.Dummy("t")
-    sums = [
-        sympy.Poly(node.xreplace({x: 1 / t}), t)
-        for node in sympy.preorder_traversal(reversed_form)
-        if isinstance(node, sympy.Add) and node.has(x)
-    ]
+    sums = []  # (powers of t, their coefficients as functions of x: log x in x⁻⁴·(log x + ...))
+    for node in sympy.preorder_traversal(reversed_form):
+        if not isinstance(node, sympy.Add) or node.has(sympy.Piecewise):
+            continue
+        hide = {f: sympy.Dummy("c") for f in node.atoms(sympy.Function) if f.has(x)}
+        inverted = node.xreplace(hide).xreplace({x: 1 / t})
+        if not inverted.has(t):
+            continue
+        try:
+            poly = sympy.Poly(inverted, t)
+        except sympy.PolynomialError:
+            continue
+        back = {d: f for f, d in hide.items()}
+        terms = [(e, c.xreplace(back)) for (e,), c in poly.terms()]
+        sums.append(sympy.lambdify(x, [c * x**-e for e, c in terms], modules=NUMPY_MODULES))
     radius = 2.0**60
     for k in range(240, -1, -1):  # from far in, |x| = 2^(k/4): the first place a sum cancels
         for side in (1.0, -1.0):
-            h = side * 2.0 ** (-k / 4)
-            for poly in sums:
-                terms = [float(c) * h**e for (e,), c in poly.terms()]
+            at = side * 2.0 ** (k / 4)
+            for terms_at in sums:
+                try:
+                    with np.errstate(all="ignore"):
+                        terms = [float(v) for v in terms_at(at)]
+                except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+                    return radius
                 total = abs(math.fsum(terms))
                 if not total or math.fsum(map(abs, terms)) > KAPPA * total:
                     return radius
@@ -988,10 +1023,17 @@ def _far_radius(reversed_form: sympy.Expr, x: sympy.Symbol) -> float:
     return radius
 
 
-def _reversed(node: sympy.Basic, context: Context) -> sympy.Expr | None:
-    if not isinstance(node, (sympy.Mul, sympy.Pow, sympy.Add)) or len(node.free_symbols) != 1:
+def _reversed(
+    node: sympy.Basic, context: Context, x: sympy.Symbol | None = None
+) -> sympy.Expr | None:
+    """``node``, a rational function of ``x`` (its only variable unless given; other
+    symbols are coefficients), in powers of 1/x; None where that does not apply."""
+    if not isinstance(node, (sympy.Mul, sympy.Pow, sympy.Add)):
         return None
-    x = next(iter(node.free_symbols))
+    if x is None:
+        if len(node.free_symbols) != 1:
+            return None
+        x = next(iter(node.free_symbols))
     lo, hi = _span(context, x)
     if max(abs(lo), abs(hi)) < 1e3:  # a bounded variable (a probability): never large
         return None

@@ -589,6 +589,21 @@ def test_the_range_of_a_square_far_from_zero_does_not_raise():
         np.testing.assert_allclose(got, [float(truth_at(mpmath.mpf(t))) for t in x], rtol=1e-12)
 
 
+@pytest.mark.parametrize("order", [0, 1])
+def test_an_overflow_a_bounded_function_absorbs_does_not_reach_the_value(order):
+    """atan(log(1 + x²)) was π/2 for 1.5694 at x = 1e156 (x² overflows, log1p(inf) = inf,
+    atan(inf) = π/2: a finite result, so no retry), and its derivative 0 for 3.9e-162;
+    log1p of a power is now 2·log|x| where the power is large."""
+    expr = derivative("atan(log(1 + x**2))", order=order) if order else parse("atan(log(1 + x**2))")
+    x = np.array([1e156, -1e200, 1.7976931348623157e308, 1e10, 3.0])
+    with np.errstate(all="raise", under="ignore"):
+        got = kernel(expr)(x)
+    truth_at = sympy.lambdify(symbol("x"), expr, "mpmath")
+    with mpmath.workdps(60):
+        truth = [float(truth_at(mpmath.mpf(t))) for t in x]
+    np.testing.assert_allclose(got, truth, rtol=1e-13)
+
+
 def test_a_constant_beside_one_exponential_and_a_factor_inside_a_root_do_not_overflow():
     """log(exp(x) + 2) (softplus(softplus(x)) as SymPy writes it) was inf for 1e8 from
     x = 11357, where even long double's exp overflows: it is logsumexp(log 2, x) now.

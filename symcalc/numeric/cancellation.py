@@ -78,6 +78,7 @@ from ..symbolic.functions import sigmoid
 from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, softplus
 
 __all__ = [
+    "GROWING",
     "KAPPA",
     "KAPPA_WIDE",
     "ROUNDED_TRUNCATION",
@@ -945,8 +946,10 @@ def _far_branches(
     return visit(expr), found
 
 
-#: Functions that grow too fast to stand as a coefficient of powers of x (`_rational_factors`).
-_TOO_FAST = (sympy.exp, sympy.cosh, sympy.sinh, sympy.Piecewise)
+#: Functions that overflow for finite arguments (exponentially).
+GROWING = (sympy.exp, sympy.cosh, sympy.sinh)
+#: What may not stand as a coefficient of powers of x (`_rational_factors`).
+_TOO_FAST = (*GROWING, sympy.Piecewise)
 
 
 def _rational_factors(node: sympy.Mul, context: Context):

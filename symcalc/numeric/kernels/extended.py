@@ -33,6 +33,7 @@ import mpmath
 import numpy as np
 import sympy
 
+from ..cancellation import GROWING
 from ..rewrites import MPMATH_FUNCTIONS
 
 __all__ = ["ExactElements", "modules_extended"]
@@ -49,8 +50,6 @@ _CANNOT = (TypeError, ValueError, NameError, KeyError, AttributeError, NotImplem
 #: Functions mpmath evaluates at any size cheaply, whose value is far smaller than their
 #: argument: an overflowing argument does not make them overflow.
 _SHRINKING = (sympy.log, sympy.asinh, sympy.acosh, sympy.atan, sympy.erf, sympy.Abs, sympy.sign)
-#: Functions that overflow for finite arguments.
-_GROWING = (sympy.exp, sympy.cosh, sympy.sinh)
 
 
 def _shrinks(node: sympy.Basic) -> bool:
@@ -64,7 +63,7 @@ def _grows(node: sympy.Basic) -> bool:
     """Whether ``node`` is exp, cosh, sinh or a power whose exponent is not a number."""
     if isinstance(node, sympy.Pow):
         return bool(node.exp.free_symbols)
-    return isinstance(node, _GROWING)
+    return isinstance(node, GROWING)
 
 
 class ExactElements:

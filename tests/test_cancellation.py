@@ -191,7 +191,10 @@ def test_formulas_that_fail_far_out_get_a_branch_that_holds_there(text, order):
 
 @pytest.mark.parametrize(
     ("text", "order"),
-    [("log(1 + (x/3)**2)/(1 + x**2)", 2), ("atan(exp(x/3))/(1 + (x + 1)**2)**2", 1)],
+    [
+        ("log(1 + (x/3)**2)/(1 + x**2)", 2),
+        ("atan(exp(x/3))/(1 + (x + 1)**2)**2", 1),
+    ],
 )
 def test_rational_factors_with_a_log_or_atan_beside_them_are_reversed_together(text, order):
     """(3x⁶·log(1 + x²/9) - ...)/(x¹⁰ + ...) had a far branch for its denominator alone:
@@ -204,6 +207,35 @@ def test_rational_factors_with_a_log_or_atan_beside_them_are_reversed_together(t
     points = np.array(FAR_POINTS[:-1] + [-p for p in FAR_POINTS[:-1]])
     truths = [_settled_truth(f, t) for t in points.tolist()]
     _right_where_the_plain_formula_is_wrong(text, k, points, truths, at_least=4, under="ignore")
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "far", "far32"),
+    [
+        ("(asinh(x/3) - x/3)/(1 + x**2)", 0, [1e156, 1e160, 1e164, 1e200, 1e300], [1e24, 3e38]),
+        ("x*log(1 + x**2)/(1 + x**2)**2", 1, [1e52, 1e60, 1e75], [1e8, 1e9]),
+    ],
+)
+def test_a_product_of_rational_factors_once_functions_are_coefficients_is_reversed(
+    text, order, far, far32
+):
+    """Every factor of these is rational in x once log and asinh stand as coefficients,
+    and the far branch was made for the denominator alone, whose reciprocal power is
+    subnormal or 0 where the value is not: (asinh(x/3) - x/3)/(1 + x²) was 1e-5 off at
+    x = 1e160 (1/x² subnormal, times ≈ -x/3) and 0 from 1e164; (x·log(1 + x²)/(1 + x²)²)′,
+    (2x² + (1 - 3x²)·L)·(x² + 1)⁻³, was 0 for -7.2e-206 at x = 1e52 (1/x⁶ underflowed;
+    float32: 0 for -1.1e-30 at 1e8).  The product is now reversed as a whole."""
+    expr = _derivative(text, order)
+    k = kernel(expr)
+    f = _mp(expr)
+    points = np.array(far + [-p for p in far])
+    for t, g in zip(points.tolist(), k(points).tolist(), strict=True):
+        truth = _settled_truth(f, t)
+        assert abs(g - truth) <= 1e-12 * abs(truth), (t, g, truth)
+    points32 = np.array(far32 + [-p for p in far32], dtype=np.float32)
+    for t, g in zip(points32.tolist(), k(points32).tolist(), strict=True):
+        truth = _settled_truth(f, t)
+        assert abs(g - truth) <= 1e-5 * abs(truth), (t, g, truth)
 
 
 def test_a_far_branch_starts_where_its_polynomials_in_one_over_x_stop_cancelling():

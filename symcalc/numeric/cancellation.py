@@ -977,8 +977,8 @@ def _rational_factors(node: sympy.Mul, context: Context):
             ]
         except (TypeError, ValueError):
             continue
-        if len(mine) < 2 or len(mine) == len(node.args):
-            continue
+        if len(mine) < 2 or (len(mine) == len(node.args) and not back):
+            continue  # (a product of rational functions alone is reversed as a whole)
         numbers = [i for i, a in enumerate(node.args) if not a.free_symbols]
         rational = sympy.Mul(*(args[i] for i in numbers + mine))
         reversed_form = _reversed(rational, context, x)

@@ -334,7 +334,8 @@ class _Builder:
             literal = ast.get_source_segment(self.text, node) or repr(value)
             if not math.isfinite(value):
                 raise self.error(node, f"number {literal} is too large for a float")
-            if abs(value) < sys.float_info.min and any(c in "123456789" for c in _mantissa(literal)):
+            nonzero = any(c in "123456789" for c in _mantissa(literal))
+            if nonzero and abs(value) < sys.float_info.min:
                 # Python reads 1e-400 as 0.0 and 1.234567890123e-320 as 1.2347e-320: refused,
                 # as 1e400 is, rather than computed with another number than the one typed
                 raise self.error(

@@ -45,7 +45,7 @@ def _equal_at_random_points(a: sympy.Expr, b: sympy.Expr, rng) -> bool:
         # (was log(x**2), so x**3/log(x)**2 read as x**3/log(x**2))
         (r"\log{\left(x \right)}^{2}", sympy.log(x) ** 2),
         (r"\frac{x^{3}}{\log{\left(x \right)}^{2}}", x**3 / sympy.log(x) ** 2),
-        (r"e^{- \log{\left(x \right)}^{2}}", sympy.exp(-sympy.log(x) ** 2)),  # was x**(-2)
+        (r"e^{- \log{\left(x \right)}^{2}}", sympy.exp(-(sympy.log(x) ** 2))),  # was x**(-2)
         (r"\log{(x)}^{3}", sympy.log(x) ** 3),
         # and the argument ends with the group (was sin(x*sqrt(cos(x))))
         (

@@ -653,6 +653,25 @@ def _branches_vanish(expr: sympy.Expr, case: sympy.Set, depth: int) -> bool:
     return True
 
 
+def _refuse_nowhere_real(entry: Entry, var: sympy.Symbol, found: sympy.Expr) -> None:
+    """Refuse a function real at no real point, whose derivative came out complex.
+
+    ``sqrt(-x**2 - 4)`` is i·sqrt(x² + 4): its derivative ``I*x/sqrt(x**2 + 4)`` is no real
+    function, and its text is not one symcalc reads back.  Only a derivative holding ``I``
+    is looked at (rare), and only an empty real domain is refused; a domain SymPy cannot
+    find leaves the answer as it is.
+    """
+    if not found.has(sympy.I):
+        return
+    from .domains import real_domain_within
+
+    if real_domain_within(entry.expr, var, budget.default_seconds()) is sympy.S.EmptySet:
+        raise SymcalcError(
+            f"{sympy.sstr(entry.expr)} is not real for any real {var}, so its derivative "
+            f"{sympy.sstr(found)} is complex; symcalc works with real functions of real variables"
+        )
+
+
 def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | None:
     if order == 1 and entry.identity is not None and var == entry.variable:
         return entry.identity
@@ -696,6 +715,7 @@ def derivative(
         result = differentiate(result, var, convention)
         if simplify:
             result, _ = tidy(result, timeout)
+    _refuse_nowhere_real(entry, var, result)
     return result
 
 
@@ -745,6 +765,7 @@ def derive(
         simplified = simplified and finished
         if k < order:
             previous = result
+    _refuse_nowhere_real(entry, var, result)
     kinks = find_kinks(previous, result, var, entry)
     identity = _identity_for(entry, var, order)
     if identity is not None and not _agrees_at_kinks(result, identity, var, kinks, entry):

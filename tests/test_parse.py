@@ -130,6 +130,9 @@ HOSTILE = [
     ("2**(2**(2**(2**(2**5))))", "number is too large"),
     ("1" * 1500, "number is too large"),
     ("1e400", "too large for a float"),
+    ("x*1e-400", "number 1e-400 is too small for a float"),  # was read as 0
+    ("x*1.234567890123e-320", "too small for a float"),  # was read as 1.2347e-320
+    ("-2.5e-310 + x", "too small for a float"),
     ("x" * (MAX_LENGTH + 1), "expression is too long"),
     ("a" * 2_000_000, "expression is too long"),
     ("(" * 300 + "x" + ")" * 300, "nested"),

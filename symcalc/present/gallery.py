@@ -441,7 +441,9 @@ def _derivative_section(entry: Entry, derivation) -> list[str]:
     lines = ["## Derivative", "", _equation_block(call, _latex(derivation.derivative)), ""]
     identity = derivation.identity
     if derivation.shows_identity:
-        lines += ["In its classic form:", "", _equation_block(call, _latex(identity)), ""]
+        where = ", ".join(f"${_latex(e)}$" for e in derivation.identity_conditions)
+        lead = f"In its classic form, where {where}:" if where else "In its classic form:"
+        lines += [lead, "", _equation_block(call, _latex(identity)), ""]
     elif identity is not None:
         lines += ["This is also its classic form.", ""]
     if not derivation.simplified:

@@ -405,6 +405,13 @@ class Derivation:
         return self.steps[-1].expr if self.steps else self.expr
 
     @property
+    def identity_conditions(self) -> tuple[sympy.Eq, ...]:
+        """What the variables obey for the classic form to hold (Σ y = 1), or ()."""
+        from .steps import conditions
+
+        return conditions(self.entry.constraints) if self.identity is not None else ()
+
+    @property
     def shows_identity(self) -> bool:
         """Whether a classic form is printed: there is one and it is written differently."""
         return self.identity is not None and sympy.sstr(self.identity) != sympy.sstr(
@@ -424,9 +431,11 @@ class Derivation:
         text = render.TextPrinter()
         lines.append(f"{self.notation} {name} = {text.doprint(self.derivative)}")
         if self.shows_identity:
+            where = ", ".join(text.doprint(e) for e in self.identity_conditions)
+            label = f"classic form, where {where}" if where else "classic form"
             lines.append(
                 f"{' ' * len(self.notation)} {' ' * len(name)} = "
-                f"{text.doprint(self.identity)}   (classic form)"
+                f"{text.doprint(self.identity)}   ({label})"
             )
         kinks = self.kinks_text()
         if kinks is not None:
@@ -469,6 +478,9 @@ class Derivation:
         if self.shows_identity:
             sides.append(printer.doprint(self.identity))
             tag = "classic form"
+            if self.identity_conditions:
+                where = render._joined(self.identity_conditions)
+                tag = render.latex_tag("classic form, where ", *where, printer=printer)
         rows.append(typeset.Equation(f"{self.latex_notation()} {call}", tuple(sides), tag))
         if steps:
             for tree in self.steps:
@@ -523,6 +535,8 @@ class Derivation:
             "derivative_latex": printer.doprint(self.derivative),
             "identity": None if self.identity is None else sympy.sstr(self.identity),
             "identity_latex": None if self.identity is None else printer.doprint(self.identity),
+            # where the classic form holds only on a constraint: its equations (Eq(y_1 + y_2, 1))
+            "identity_conditions": [sympy.sstr(e) for e in self.identity_conditions],
             "params": {k: sympy.sstr(v) for k, v in self.entry.params.items()},
             "kinks": [sympy.sstr(k) for k in self.kinks],
             "convention": self.convention,
@@ -639,6 +653,25 @@ def _branches_vanish(expr: sympy.Expr, case: sympy.Set, depth: int) -> bool:
     return True
 
 
+def _refuse_nowhere_real(entry: Entry, var: sympy.Symbol, found: sympy.Expr) -> None:
+    """Refuse a function real at no real point, whose derivative came out complex.
+
+    ``sqrt(-x**2 - 4)`` is i·sqrt(x² + 4): its derivative ``I*x/sqrt(x**2 + 4)`` is no real
+    function, and its text is not one symcalc reads back.  Only a derivative holding ``I``
+    is looked at (rare), and only an empty real domain is refused; a domain SymPy cannot
+    find leaves the answer as it is.
+    """
+    if not found.has(sympy.I):
+        return
+    from .domains import real_domain_within
+
+    if real_domain_within(entry.expr, var, budget.default_seconds()) is sympy.S.EmptySet:
+        raise SymcalcError(
+            f"{sympy.sstr(entry.expr)} is not real for any real {var}, so its derivative "
+            f"{sympy.sstr(found)} is complex; symcalc works with real functions of real variables"
+        )
+
+
 def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | None:
     if order == 1 and entry.identity is not None and var == entry.variable:
         return entry.identity
@@ -682,6 +715,7 @@ def derivative(
         result = differentiate(result, var, convention)
         if simplify:
             result, _ = tidy(result, timeout)
+    _refuse_nowhere_real(entry, var, result)
     return result
 
 
@@ -731,6 +765,7 @@ def derive(
         simplified = simplified and finished
         if k < order:
             previous = result
+    _refuse_nowhere_real(entry, var, result)
     kinks = find_kinks(previous, result, var, entry)
     identity = _identity_for(entry, var, order)
     if identity is not None and not _agrees_at_kinks(result, identity, var, kinks, entry):

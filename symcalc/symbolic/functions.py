@@ -187,7 +187,16 @@ def _print_polygamma(self, expr, exp=None):
     return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
 
 
+def _print_heaviside(self, expr, exp=None):
+    r"""``\operatorname{Heaviside}\left(x\right)``: SymPy's ``\theta\left(x\right)`` reads
+    back as the variable θ times x (θ is a parameter's name in machine learning)."""
+    args = ", ".join(self._print(a) for a in expr.pargs)
+    tex = r"\operatorname{Heaviside}\left(" + args + r"\right)"
+    return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
+
+
 LatexPrinter._print_gamma = _print_gamma
+LatexPrinter._print_Heaviside = _print_heaviside
 for _entry in BY_CLASS.values():
     if _entry.latex is not None:
         setattr(LatexPrinter, f"_print_{_entry.func.__name__}", _print_special)

@@ -52,6 +52,7 @@ import ast
 import dataclasses
 import math
 import re
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -330,9 +331,18 @@ class _Builder:
                 raise ParseError(f"number is too large (more than {MAX_DIGITS} digits)")
             return sympy.Integer(value)
         if isinstance(value, float):
+            literal = ast.get_source_segment(self.text, node) or repr(value)
             if not math.isfinite(value):
-                literal = ast.get_source_segment(self.text, node) or repr(value)
                 raise self.error(node, f"number {literal} is too large for a float")
+            nonzero = any(c in "123456789" for c in _mantissa(literal))
+            if nonzero and abs(value) < sys.float_info.min:
+                # Python reads 1e-400 as 0.0 and 1.234567890123e-320 as 1.2347e-320: refused,
+                # as 1e400 is, rather than computed with another number than the one typed
+                raise self.error(
+                    node,
+                    f"number {literal} is too small for a float (below {sys.float_info.min:.3g}); "
+                    "scale the expression, or write the number exactly, as in 10**-400",
+                )
             return sympy.Float(repr(value))
         if isinstance(value, complex):
             raise self.error(node, f"complex numbers are not supported ('{value}')")
@@ -526,6 +536,11 @@ LOGIC: dict[str, tuple[Callable[..., sympy.Basic], int, int | None]] = {
 }
 #: Names that write a derivative: diff(u, x[, n]); LaTeX's Leibniz notation is read into them.
 DERIVATIVES = ("diff", "Derivative")
+
+
+def _mantissa(literal: str) -> str:
+    """The digits of a float literal before its exponent (``1.5e-400`` -> ``1.5``)."""
+    return re.split("[eE]", literal.replace("_", ""), maxsplit=1)[0]
 
 
 def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:

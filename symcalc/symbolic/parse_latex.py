@@ -922,6 +922,10 @@ class _Parser:
                 )
         if self.at_paren():
             args, _ = self.bracketed(allow_commas=True)
+        elif self.braced_parenthesis():  # SymPy's \log{\left(x \right)}^{2}: log(x)**2
+            brace = self.advance()
+            args, _ = self.bracketed(allow_commas=True)
+            self.expect(("}",), brace, "{")
         elif fn.parens:
             raise ParseError(
                 f"{tok.label} needs its arguments in parentheses, as in "
@@ -938,6 +942,32 @@ class _Parser:
             _check_arity(fn, tok, len(args))
             node = _call(fn.name, [*args, base] if base is not None else args)
         return _pow(node, power) if power is not None else node
+
+    def braced_parenthesis(self) -> bool:
+        r"""Whether a brace group holding one parenthesised group comes next: ``{(u)}`` or
+        ``{\left(u \right)}``, the argument as SymPy writes it.  It reads as ``(u)``, which
+        it looks like: a power after it raises the function (``\log{(x)}^{2}`` is log(x)²)
+        and the argument ends there (``\sin{(x)} \sqrt{y}`` is sin(x)·√y)."""
+        span = self.argument_span(self.pos) if self.at("{") else None
+        if span is None or span[1] <= span[0]:
+            return False
+        first, end, _ = span
+        tokens = self.tokens
+        opens = tokens[first].text == "(" or (
+            tokens[first].text == "\\left" and tokens[first + 1].text == "("
+        )
+        depth, j = 0, first
+        while opens and j < end:
+            tok = tokens[j]
+            if tok.kind == "cmd" and tok.text in ("\\left", "\\right"):
+                depth += 1 if tok.text == "\\left" else -1
+                j += 1  # the delimiter after \left or \right
+            elif tok.kind == "char" and tok.text in ("(", ")"):
+                depth += 1 if tok.text == "(" else -1
+            if depth == 0:
+                return j == end - 1
+            j += 1
+        return False
 
     def bare_argument(self, tok: _Token) -> _Node:
         """``\\sin 2x``: the factors after a function, up to an operator, bracket or function."""

@@ -90,7 +90,16 @@ def _chain_line(rule: s.ChainRule) -> Line:
 
 def _rewrite_line(rule: s.RewriteRule) -> Line:
     rhs = (rule.substep.result, rule.rewritten)
-    return Line(rule.name, rule.expr, rule.variable, rhs, node=rule)
+    note = ("where ", *_joined(rule.conditions)) if rule.conditions else ()
+    return Line(rule.name, rule.expr, rule.variable, rhs, note, node=rule)
+
+
+def _joined(equations) -> list:
+    """Equations for a note, ", " between them."""
+    out: list = []
+    for k, equation in enumerate(equations):
+        out += [", ", equation] if k else [equation]
+    return out
 
 
 def _dont_know_line(rule: s.DontKnowRule) -> Line:

@@ -631,6 +631,8 @@ class RewriteRule(Rule):
 
     substep: Rule
     rewritten: sympy.Expr
+    #: Equations the variables obey, under which g equals the derivative (Σ y = 1), or ().
+    conditions: tuple[sympy.Eq, ...] = ()
 
     name: ClassVar[str] = "rewrite"
 
@@ -959,4 +961,20 @@ def with_identity(
         )
     if identity == rule.result or sympy.sstr(identity) == sympy.sstr(rule.result):
         return rule  # already the classic form: a rewrite step would change nothing
-    return RewriteRule(rule.expr, rule.variable, rule, identity)
+    return RewriteRule(rule.expr, rule.variable, rule, identity, conditions(constraints))
+
+
+def conditions(constraints: Iterable[sympy.Expr]) -> tuple[sympy.Eq, ...]:
+    """Constraints (expressions equal to 0) as the equations they say: ``y_1 + y_2 = 1``.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> conditions([symbol("y_1") + symbol("y_2") - 1])
+    (Eq(y_1 + y_2, 1),)
+    """
+    out = []
+    for constraint in constraints:
+        constant = sympy.sympify(constraint, strict=True).as_coeff_Add()[0]
+        out.append(sympy.Eq(constraint - constant, -constant, evaluate=False))
+    return tuple(out)

@@ -483,15 +483,17 @@ class SoftmaxHead:
         return self.apply_curvature(self.curvature_state(Z, codes), np.array(U))
 
     def curvature_state(self, Z: np.ndarray, codes: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """(P, top) at fixed Z: all `apply_curvature` needs."""
+        """(P, top) at fixed Z: all `apply_curvature` needs (``top`` as flat positions
+        i·K + argmaxᵢ, so a product reads U's row tops without building indices)."""
         top, _, E, rest = _softmax_parts(Z)
         E /= (1 + rest)[:, None]  # P = softmax(Z), in the buffer of the exponentials
-        return E, top
+        return E, top + np.arange(0, top.size * Z.shape[1], Z.shape[1])
 
     def apply_curvature(self, state: tuple[np.ndarray, np.ndarray], U: np.ndarray) -> np.ndarray:
-        """P ⊙ (V − (P·V)) with V = U − U_top per row; ``U`` (a fresh array) is overwritten."""
+        """P ⊙ (V − (P·V)) with V = U − U_top per row; ``U`` (a fresh C-contiguous
+        array) is overwritten."""
         P, top = state
-        V = np.subtract(U, U[np.arange(U.shape[0]), top][:, None], out=U)
+        V = np.subtract(U, U.reshape(-1)[top][:, None], out=U)
         V -= np.einsum("ik,ik->i", P, V)[:, None]
         V *= P
         return V

@@ -498,10 +498,28 @@ class Preconditioned:
                 self._user(theta), spread.direction_to_user(v), centre=self.scaling.mean
             )
             return spread.gradient_to_working(product)
-        product = self.inner.hessian_vector(
-            self.scaling.to_user(theta), self.scaling.direction_to_user(v)
-        )
+        product = self.inner.hessian_vector(self._user(theta), self.scaling.direction_to_user(v))
         return self.scaling.gradient_to_working(product)
+
+    def diagonal_blocks(self, theta: np.ndarray) -> np.ndarray | None:
+        """The objective's diagonal Hessian blocks (one per unit: softmax's classes) in
+        these coordinates, Mᵀ·B·M with M the unit's map (about the means on features far
+        from 0, like `hessian`); None where the objective has none or the units do not
+        tile θ."""
+        finder = getattr(self.inner, "diagonal_blocks", None)
+        if finder is None:
+            return None
+        spread = self._spread
+        if spread is not None:
+            scaling, blocks = spread, finder(self._user(theta), centre=self.scaling.mean)
+        else:
+            scaling, blocks = self.scaling, finder(self._user(theta))
+        if blocks is None or scaling.identity:
+            return blocks
+        if scaling._prefix != self.n_parameters or blocks.shape[0] != len(scaling.blocks):
+            return None
+        M = scaling._maps["gradient_to_working"]
+        return np.matmul(np.matmul(M.T, blocks), M)
 
     def penalty(self, theta: np.ndarray) -> float:
         return self.inner.penalty(self.scaling.to_user(theta))

@@ -774,30 +774,45 @@ class AffineObjective(Objective):
                 out[...] = sums.reshape(K, p1)
             else:
                 states = self._curvature_states(theta)
-                weights, bias = np.ascontiguousarray(V[:, 1:].T), V[:, 0]
+                by_class = self._by_class
+                weights = V[:, 1:] if by_class else np.ascontiguousarray(V[:, 1:].T)
                 for (start, stop), state in zip(self._row_blocks(), states, strict=True):
                     Xb = _centred(self._rows(start, stop), centre)
-                    U = np.dot(Xb, weights, out=self._directions(stop - start))
-                    U += bias
+                    rows = stop - start
+                    if by_class:  # Uᵀ = W·X̃ᵀ, K × rows
+                        U = np.dot(weights, Xb.T, out=self._directions((K, rows)))
+                        U += V[:, :1]
+                        r = self.head.apply_class_curvature(state, U)
+                        out[:, 0] += r @ self._ones(rows)
+                        out[:, 1:] += r @ Xb
+                        continue
+                    U = np.dot(Xb, weights, out=self._directions((rows, K)))
+                    U += V[:, 0]
                     if K == 1:
                         r = self.head.apply_curvature(state, U[:, 0])[:, None]
                     else:
                         r = self.head.apply_curvature(state, U)
-                    out[:, 0] += self._ones(len(r)) @ r
+                    out[:, 0] += self._ones(rows) @ r
                     out[:, 1:] += r.T @ Xb
         out /= self.n_samples
         if self.l2:
             out[:, 1:] += self.l2 * V[:, 1:]
         return out.ravel()
 
-    def _directions(self, rows: int) -> np.ndarray:
-        """The (rows, K) buffer of X̃V in `hessian_vector`, kept: conjugate gradients ask
-        many products, and each wrote a fresh m × K array (a block's at most)."""
+    @property
+    def _by_class(self) -> bool:
+        """Whether Hessian-vector products run on Uᵀ (K × m: the head reads it by class)."""
+        return self.n_outputs > 1 and hasattr(self.head, "apply_class_curvature")
+
+    def _directions(self, shape: tuple[int, int]) -> np.ndarray:
+        """A C-contiguous ``shape`` array (a block's rows × K numbers at most) over the
+        buffer of X̃V in `hessian_vector`, kept: conjugate gradients ask many products,
+        and each wrote a fresh m × K array."""
         buffer = getattr(self, "_directions_buffer", None)
         if buffer is None:
-            K = self.n_outputs
-            buffer = self._directions_buffer = np.empty((min(self.block, self.n_samples), K))
-        return buffer[:rows]
+            size = min(self.block, self.n_samples) * self.n_outputs
+            buffer = self._directions_buffer = np.empty(size)
+        return buffer[: shape[0] * shape[1]].reshape(shape)
 
     def _ones(self, rows: int) -> np.ndarray:
         """A vector of ``rows`` ones (at most a block), kept: column sums as products."""
@@ -819,7 +834,10 @@ class AffineObjective(Objective):
         cached = getattr(self, "_curvature_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        states = [self.head.curvature_state(z.copy(), Yb) for _, Yb, z in self._blocks(theta)]
+        if self._by_class:
+            states = [self.head.class_curvature_state(z.copy()) for _, _, z in self._blocks(theta)]
+        else:
+            states = [self.head.curvature_state(z.copy(), Yb) for _, Yb, z in self._blocks(theta)]
         self._curvature_cache = (key, states)
         return states
 

@@ -547,8 +547,8 @@ class Preconditioned:
         finder = getattr(inner, "smallest_curvature", None)
         if finder is None or not self.l2 or getattr(inner, "n_outputs", 0) != 1:
             return None
+        d = finder(self._user(theta))  # first: it sums the columns in the same pass
         means = inner.column_means
-        d = finder(self._user(theta))
         if means is None or d is None or not d > 0:
             return None
         shift = float(np.linalg.norm((means - self.scaling.mean) / self.scaling.scale))

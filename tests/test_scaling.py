@@ -347,3 +347,34 @@ def test_curvature_floor_reads_X_once_and_its_means_are_exact(monkeypatch):
     assert len(reads) == 8
     np.testing.assert_allclose(objective.column_means, X.mean(axis=0), rtol=1e-13, atol=1e-13)
     assert 0 < floor <= np.linalg.eigvalsh(problem.hessian(theta))[0] * (1 + 1e-9)
+
+
+def test_curvature_floor_where_J_was_just_evaluated_reads_no_X(monkeypatch):
+    # L-BFGS's decrement check asks the floor at the iterate it has just evaluated: the
+    # outputs z of every row are kept from that pass and the column sums from the first
+    # one, so the floor reads no block of X (it took two passes: 7 % of the fit on 10⁵ × 50)
+    # and is the same number as from scratch
+    from symcalc.learn import models
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((5000, 9)) * 3.0 + 1.0
+    y = (X @ rng.standard_normal(9) + rng.standard_normal(5000) > 0).astype(float)
+
+    def problem():
+        objective = make_model("logistic").objective((X, y), l2=0.01)
+        objective.block = 700
+        return Preconditioned(objective, Scaling(10, (0,), X[::9].mean(axis=0), X.std(axis=0)))
+
+    theta = 0.1 * rng.standard_normal(10)
+    fresh = problem().curvature_floor(theta)
+    evaluated = problem()
+    evaluated.value_and_gradient(0.5 * theta)
+    evaluated.value_and_gradient(theta)
+    reads = []
+    original = models.AffineObjective._rows
+    monkeypatch.setattr(
+        models.AffineObjective, "_rows", lambda self, *a: reads.append(1) or original(self, *a)
+    )
+    assert evaluated.curvature_floor(theta) == fresh and not reads
+    np.testing.assert_allclose(evaluated.inner.column_means, X.mean(axis=0), rtol=1e-13, atol=1e-13)
+    assert evaluated.curvature_floor(0.5 * theta) != fresh and len(reads) == 8  # not kept

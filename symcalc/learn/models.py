@@ -408,6 +408,11 @@ class AffineObjective(Objective):
         # θ whose outputs the buffer holds (one block only): Newton asks the Hessian at the
         # point whose value and gradient it has just computed.
         self._outputs_of: bytes | None = None
+        # One output on several blocks: every row's z kept, for the θ in `_kept_of`
+        # (L-BFGS's decrement check reads ℓ'' where it has just evaluated J: no pass
+        # over X); only where z is at most an eighth of X.
+        self._kept: np.ndarray | None = None
+        self._kept_of: bytes | None = None
         self._scratch: np.ndarray | None = None
         self._constant_hessians: dict[bytes | None, np.ndarray] = {}  # ℓ'' constant: by centre
 
@@ -516,10 +521,40 @@ class AffineObjective(Objective):
         self._outputs_of = None
         bias, W = self._weights(theta)
         scalar = self.n_outputs == 1
+        kept = self._kept_buffer() if scalar else None
+        key = theta.tobytes() if kept is not None else None
+        if kept is not None and key == self._kept_of:  # z known for every row
+            for start in range(0, self.n_samples, self.block):
+                stop = start + self.block
+                yield self._rows(start, stop), Y[start:stop], kept[start:stop]
+            return
+        self._kept_of = None
         for start in range(0, self.n_samples, self.block):
             Xb = self._rows(start, start + self.block)
             Yb = Y[start : start + self.block]
-            yield Xb, Yb, self._outputs(Xb, W, bias, scalar)
+            if kept is None:
+                yield Xb, Yb, self._outputs(Xb, W, bias, scalar)
+                continue
+            z = kept[start : start + len(Xb)]
+            np.dot(Xb, W[0], out=z)
+            z += bias[0]
+            yield Xb, Yb, z
+        self._kept_of = key  # only once every block's z is in place
+
+    def _kept_buffer(self) -> np.ndarray | None:
+        """The buffer of every row's output (one output, several row blocks), or None
+        where it would pass an eighth of X."""
+        if self._kept is None:
+            if 8 * self.n_samples * 8 > self.X.nbytes:
+                return None
+            self._kept = np.empty(self.n_samples)
+        return self._kept
+
+    def _kept_outputs(self, theta: np.ndarray) -> np.ndarray | None:
+        """Every row's z at ``theta`` if kept from the last pass there (several blocks)."""
+        if self._kept is None or self._kept_of != theta.tobytes() or self._centre is not None:
+            return None
+        return self._kept
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
         """X[start:stop] in float64: a view, or for float32 data a block-sized buffer
@@ -538,7 +573,7 @@ class AffineObjective(Objective):
 
     def _centred_blocks(self, theta: np.ndarray):
         """`_blocks` of an objective `about` a centre: (Xb − μ, Yb, Z) per row block."""
-        self._outputs_of = None  # the output buffers are overwritten here
+        self._outputs_of = self._kept_of = None  # the output buffers are overwritten here
         bias, W = self._weights(theta)
         step = self.block  # set by `about`: the centred rows go through one buffer, freed
         # after the pass (kept, it would add to the peak of a Hessian formed later)
@@ -570,7 +605,16 @@ class AffineObjective(Objective):
         total = 0.0
         scalar = self.n_outputs == 1
         single = self.n_samples <= self.block
+        # the column sums of `column_means`, on the first pass over several blocks, each
+        # while it is in cache (the decrement check's curvature floor reads them)
+        sums = (
+            np.zeros(self.n_features)
+            if not single and self._centre is None and "column_means" not in self.__dict__
+            else None
+        )
         for Xb, Yb, z in self._blocks(theta):
+            if sums is not None:
+                sums += self._ones(len(Xb)) @ Xb
             if gradient is None:
                 total += head.loss_sum(z, Yb)
                 continue
@@ -592,6 +636,8 @@ class AffineObjective(Objective):
                 G[:, 0] += self._ones(len(r)) @ r  # a column sum by BLAS: NumPy's axis-0
                 # reduction of a narrow (m, K) array is 6× slower
                 G[:, 1:] += r.T @ Xb
+        if sums is not None:
+            self.__dict__["column_means"] = sums / self.n_samples
         return total
 
     def _dask_sum(self, part: Callable[[AffineObjective], np.ndarray], width: int) -> np.ndarray:
@@ -893,9 +939,18 @@ class AffineObjective(Objective):
         if self.n_outputs != 1 or self._dask or not self.has_hessian:
             return None
         smallest = math.inf
+        theta = np.asarray(theta, dtype=float)
+        kept = self._kept_outputs(theta)
+        if kept is not None and "column_means" in self.__dict__:  # no pass over X
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                for start in range(0, self.n_samples, self.block):
+                    stop = start + self.block
+                    part = self.head.second(kept[start:stop], self.Y[start:stop])
+                    smallest = min(smallest, float(np.min(part)))
+            return smallest if math.isfinite(smallest) else None
         total = None if "column_means" in self.__dict__ else np.zeros(self.n_features)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            for Xb, Yb, z in self._blocks(np.asarray(theta, dtype=float)):
+            for Xb, Yb, z in self._blocks(theta):
                 smallest = min(smallest, float(np.min(self.head.second(z, Yb))))
                 if total is not None:
                     total += self._ones(len(Xb)) @ Xb

@@ -299,6 +299,9 @@ class Scaling:
         """``vector`` (1-D) mapped unit by unit with the matrix of ``name``; None if no matrix."""
         if vector.ndim != 1 or name not in self._maps:
             return None
+        if vector.size == self._prefix:  # all of θ in units: one product, no copies
+            units = vector.reshape(len(self.blocks), self.p + 1)
+            return np.matmul(units, self._maps[name]).reshape(-1)
         out = np.array(vector, dtype=float)
         units = out[: self._prefix].reshape(len(self.blocks), self.p + 1)
         np.matmul(units.copy(), self._maps[name], out=units)

@@ -222,6 +222,24 @@ class ScalarHead:
             self._kernels[order, wide] = found
         return found
 
+    def _apply(self, order: int, z: Any, y: Any) -> np.ndarray:
+        """∂ᵒℓ/∂zᵒ at (z, y).  float64 arrays (what a fit passes, checked when the data
+        were read) go through `Kernel.evaluate`, which skips the call's argument checks
+        and conversions (about 15 % of a kernel call on breast cancer's 569 rows); the
+        numbers and the promise are the call's."""
+        kernel = self._kernel(order, z)
+        if (
+            type(z) is np.ndarray
+            and type(y) is np.ndarray
+            and z.dtype == y.dtype == np.float64
+            and z.ndim >= 1
+            and z.shape == y.shape
+            and kernel.backend == "numpy"
+            and kernel.stable
+        ):
+            return kernel.evaluate(z, y)
+        return kernel(z, y)
+
     @property
     def curvature(self) -> float | None:
         """sup |ℓ''|, or None when the loss has no bounded second derivative."""
@@ -240,22 +258,22 @@ class ScalarHead:
 
     def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """ℓ(zᵢ, yᵢ) for every sample."""
-        return self._kernel(0, z)(z, y)
+        return self._apply(0, z, y)
 
     def loss_sum(self, z: np.ndarray, y: np.ndarray) -> float:
         return float(np.add.reduce(self.values(z, y), axis=None))
 
     def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂ℓ/∂z at every sample: the kernel of the loss's symbolic derivative."""
-        return self._kernel(1, z)(z, y)
+        return self._apply(1, z, y)
 
     def loss_and_derivative(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """(Σᵢ ℓ(zᵢ, yᵢ), ∂ℓ/∂z at every sample)."""
-        return self.loss_sum(z, y), self._kernel(1, z)(z, y)
+        return self.loss_sum(z, y), self._apply(1, z, y)
 
     def second(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂²ℓ/∂z² at every sample: the kernel of the loss's symbolic second derivative."""
-        return self._kernel(2, z)(z, y)
+        return self._apply(2, z, y)
 
     def hessian_vector(self, z: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
         """(∂²ℓ/∂z²)·u per sample (the Hessian in z is 1 × 1)."""

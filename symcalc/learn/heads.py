@@ -519,10 +519,12 @@ class SoftmaxHead:
     def class_curvature_state(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`curvature_state` laid out by class, for `apply_class_curvature`: (Pᵀ, the flat
         positions argmaxᵢ·m + i of the row tops in a K × m array)."""
-        top, _, E, rest = _softmax_parts(Z)
+        top, S, E, rest = _softmax_parts(Z)
         E /= (1 + rest)[:, None]
         m = Z.shape[0]
-        return np.ascontiguousarray(E.T), top * m + np.arange(m)
+        P = S.reshape(-1).reshape(E.shape[1], m)  # Pᵀ over the shifted outputs' buffer
+        np.copyto(P, E.T)
+        return P, top * m + np.arange(m)
 
     def apply_class_curvature(
         self, state: tuple[np.ndarray, np.ndarray], U: np.ndarray

@@ -761,10 +761,12 @@ class AffineObjective(Objective):
         bytes.  ``centre`` as in `hessian`.
 
         A block-Jacobi preconditioner for conjugate gradients on softmax: K Gram products
-        where the whole Hessian takes K(K+1)/2."""
+        where the whole Hessian takes K(K+1)/2.  None where the K blocks would pass the
+        softmax Hessian's scratch budget (`PAIR_SCRATCH_FLOOR`: max(X/2, 128 KiB)), which
+        they add to a fit's peak memory."""
         K, p1 = self.n_outputs, self.n_features + 1
-        if K < 2 or self._dask:
-            return None
+        if K < 2 or self._dask or 8 * K * p1 * p1 > _pair_scratch_budget(self.X):
+            return None  # more than the Hessian's scratch may take (digits: 338 of 460 KiB)
         theta = np.asarray(theta, dtype=float)
         B = np.zeros((K, p1, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
@@ -851,14 +853,12 @@ class AffineObjective(Objective):
         return self.n_outputs > 1 and hasattr(self.head, "apply_class_curvature")
 
     def _directions(self, shape: tuple[int, int]) -> np.ndarray:
-        """A C-contiguous ``shape`` array (a block's rows × K numbers at most) over the
-        buffer of X̃V in `hessian_vector`, kept: conjugate gradients ask many products,
-        and each wrote a fresh m × K array."""
-        buffer = getattr(self, "_directions_buffer", None)
-        if buffer is None:
-            size = min(self.block, self.n_samples) * self.n_outputs
-            buffer = self._directions_buffer = np.empty(size)
-        return buffer[: shape[0] * shape[1]].reshape(shape)
+        """A C-contiguous ``shape`` array (a block's rows × K numbers at most) for X̃V in
+        `hessian_vector`, over the outputs' buffer (which then no longer holds the
+        outputs of any θ): conjugate gradients ask many products, and each wrote a fresh
+        m × K array (an allocation of 144 KiB on digits, mapped and unmapped each time)."""
+        self._outputs_of = None
+        return self._Z.reshape(-1)[: shape[0] * shape[1]].reshape(shape)
 
     def _ones(self, rows: int) -> np.ndarray:
         """A vector of ``rows`` ones (at most a block), kept: column sums as products."""

@@ -770,15 +770,15 @@ def block_jacobi(problem: Any, theta: np.ndarray) -> Callable[[np.ndarray], np.n
     import scipy.linalg.lapack
 
     units, width = blocks.shape[0], blocks.shape[1]
-    inverses = np.empty_like(blocks)
-    for block, inverse in zip(blocks, inverses, strict=True):
-        factor, info = scipy.linalg.lapack.dpotrf(block, lower=1)
+    inverses = blocks  # each block is replaced by its inverse: no second K × (p+1)² array
+    for inverse in inverses:
+        factor, info = scipy.linalg.lapack.dpotrf(inverse, lower=1)
         if info != 0:  # not positive definite
             return None
-        lower, info = scipy.linalg.lapack.dpotri(factor, lower=1)  # M⁻¹, lower triangle
+        lower, info = scipy.linalg.lapack.dpotri(factor, lower=1, overwrite_c=1)  # M⁻¹
         if info != 0:
             return None
-        lower = np.tril(lower)
+        lower = np.tril(lower)  # the lower triangle is M⁻¹'s
         np.add(lower, lower.T, out=inverse)  # the whole of M⁻¹, exactly symmetric
         inverse.flat[:: width + 1] *= 0.5
     if not np.isfinite(inverses).all():

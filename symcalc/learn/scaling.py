@@ -522,7 +522,9 @@ class Preconditioned:
         if scaling._prefix != self.n_parameters or blocks.shape[0] != len(scaling.blocks):
             return None
         M = scaling._maps["gradient_to_working"]
-        return np.matmul(np.matmul(M.T, blocks), M)
+        for block in blocks:  # in place, one block at a time: no copy of all K
+            block[...] = M.T @ block @ M
+        return blocks
 
     def penalty(self, theta: np.ndarray) -> float:
         return self.inner.penalty(self.scaling.to_user(theta))

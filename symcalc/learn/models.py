@@ -932,10 +932,11 @@ class AffineObjective(Objective):
     def smallest_curvature(self, theta: np.ndarray) -> float | None:
         """min over the samples of ∂²ℓ/∂z² at θ (one output, in memory), else None.
 
-        The first call also sums the columns for `column_means`, block by block while
-        each block is in cache from its outputs (the same sums: one pass over X where
-        `Preconditioned.curvature_floor` took two; with NumPy's column sums, which take
-        twice as long as a product with ones, those were 7 % of L-BFGS on 10⁵ × 50)."""
+        Where θ's outputs are kept from the pass that evaluated J there (`_kept`) and
+        the column sums from the first pass (`_numpy_pass`), X is not read at all; else
+        one pass, which also sums the columns for `column_means` if they are not known
+        yet, each block while it is in cache from its outputs.  (The floor took two
+        passes, 7 % of L-BFGS on 10⁵ × 50; now none.)"""
         if self.n_outputs != 1 or self._dask or not self.has_hessian:
             return None
         smallest = math.inf

@@ -761,8 +761,8 @@ def block_jacobi(problem: Any, theta: np.ndarray) -> Callable[[np.ndarray], np.n
     M is symmetric positive definite, so preconditioned conjugate gradients keep their
     lower bound on the decrement (`cg_decrement`).  On softmax, digits (K = 10, 650
     parameters, λ = 1e-4), the check took 79 products without it and 37 with it; the
-    blocks cost K Gram products, about 10 products' worth.
-    """
+    blocks cost K Gram products (5 ms, about 20 products' worth) and K(p+1)² numbers
+    (338 KiB: peak memory 1.32 → 1.69 × X)."""
     finder = getattr(problem, "diagonal_blocks", None)
     blocks = None if finder is None else finder(theta)
     if blocks is None or blocks.shape[0] * blocks.shape[1] != problem.n_parameters:

@@ -770,9 +770,11 @@ class AffineObjective(Objective):
         theta = np.asarray(theta, dtype=float)
         B = np.zeros((K, p1, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            self._curvature_cache = None  # another θ's (the check's products make their own)
             for Xb, _, z in self._blocks(theta):
                 P, Q = self.head.hessian_weights(z)
                 roots = np.sqrt(np.multiply(P, Q, out=P), out=P)
+                del Q
                 Xc = _centred(Xb, centre)
                 step = max(16, PAIR_SCRATCH_FLOOR // (p1 * Xc.itemsize))
                 scaled = np.empty((min(step, Xc.shape[0]), p1))
@@ -880,6 +882,7 @@ class AffineObjective(Objective):
         cached = getattr(self, "_curvature_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
+        self._curvature_cache = cached = None  # the old θ's states go before the new come
         if self._by_class:
             states = [self.head.class_curvature_state(z.copy()) for _, _, z in self._blocks(theta)]
         else:

@@ -143,3 +143,20 @@ def test_heads_encode_labels_and_refuse_unknown_ones():
     binary, y = head_for(get("bce_with_logits"), np.array([3.0, 7.0, 3.0]), "y")
     assert isinstance(binary, ScalarHead) and y.tolist() == [0.0, 1.0, 0.0]
     assert binary.encode(np.array([7.0, 3.0])).tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy_with_logits", "mse", "huber"])
+def test_scalar_head_on_checked_float64_arrays_gives_the_kernel_calls_numbers(name):
+    # a fit's float64 arrays take the kernels' light path (`Kernel.evaluate`): the same
+    # numbers as the checked call, bit for bit, also where they overflow; float32 and
+    # other shapes keep the checked call
+    head = ScalarHead(get(name))
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.standard_normal(500) * 10, [0.0, 700.0, -800.0, 1e300]])
+    y = (rng.random(z.size) < 0.5).astype(float)
+    for order, method in ((0, head.values), (1, head.derivative), (2, head.second)):
+        with np.errstate(all="ignore"):
+            light, checked = method(z, y), head._kernel(order, z)(z, y)
+        np.testing.assert_array_equal(light, checked)
+        assert method(z[:500].astype(np.float32), y[:500].astype(np.float32)).dtype == np.float32
+        assert np.shape(method(z[:1].reshape(()), y[:1].reshape(()))) == ()

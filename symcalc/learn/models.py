@@ -408,6 +408,11 @@ class AffineObjective(Objective):
         # θ whose outputs the buffer holds (one block only): Newton asks the Hessian at the
         # point whose value and gradient it has just computed.
         self._outputs_of: bytes | None = None
+        # One output on several blocks: every row's z kept, for the θ in `_kept_of`
+        # (L-BFGS's decrement check reads ℓ'' where it has just evaluated J: no pass
+        # over X); only where z is at most an eighth of X.
+        self._kept: np.ndarray | None = None
+        self._kept_of: bytes | None = None
         self._scratch: np.ndarray | None = None
         self._constant_hessians: dict[bytes | None, np.ndarray] = {}  # ℓ'' constant: by centre
 
@@ -516,10 +521,40 @@ class AffineObjective(Objective):
         self._outputs_of = None
         bias, W = self._weights(theta)
         scalar = self.n_outputs == 1
+        kept = self._kept_buffer() if scalar else None
+        key = theta.tobytes() if kept is not None else None
+        if kept is not None and key == self._kept_of:  # z known for every row
+            for start in range(0, self.n_samples, self.block):
+                stop = start + self.block
+                yield self._rows(start, stop), Y[start:stop], kept[start:stop]
+            return
+        self._kept_of = None
         for start in range(0, self.n_samples, self.block):
             Xb = self._rows(start, start + self.block)
             Yb = Y[start : start + self.block]
-            yield Xb, Yb, self._outputs(Xb, W, bias, scalar)
+            if kept is None:
+                yield Xb, Yb, self._outputs(Xb, W, bias, scalar)
+                continue
+            z = kept[start : start + len(Xb)]
+            np.dot(Xb, W[0], out=z)
+            z += bias[0]
+            yield Xb, Yb, z
+        self._kept_of = key  # only once every block's z is in place
+
+    def _kept_buffer(self) -> np.ndarray | None:
+        """The buffer of every row's output (one output, several row blocks), or None
+        where it would pass an eighth of X."""
+        if self._kept is None:
+            if 8 * self.n_samples * 8 > self.X.nbytes:
+                return None
+            self._kept = np.empty(self.n_samples)
+        return self._kept
+
+    def _kept_outputs(self, theta: np.ndarray) -> np.ndarray | None:
+        """Every row's z at ``theta`` if kept from the last pass there (several blocks)."""
+        if self._kept is None or self._kept_of != theta.tobytes() or self._centre is not None:
+            return None
+        return self._kept
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
         """X[start:stop] in float64: a view, or for float32 data a block-sized buffer
@@ -538,7 +573,7 @@ class AffineObjective(Objective):
 
     def _centred_blocks(self, theta: np.ndarray):
         """`_blocks` of an objective `about` a centre: (Xb − μ, Yb, Z) per row block."""
-        self._outputs_of = None  # the output buffers are overwritten here
+        self._outputs_of = self._kept_of = None  # the output buffers are overwritten here
         bias, W = self._weights(theta)
         step = self.block  # set by `about`: the centred rows go through one buffer, freed
         # after the pass (kept, it would add to the peak of a Hessian formed later)
@@ -570,7 +605,16 @@ class AffineObjective(Objective):
         total = 0.0
         scalar = self.n_outputs == 1
         single = self.n_samples <= self.block
+        # the column sums of `column_means`, on the first pass over several blocks, each
+        # while it is in cache (the decrement check's curvature floor reads them)
+        sums = (
+            np.zeros(self.n_features)
+            if not single and self._centre is None and "column_means" not in self.__dict__
+            else None
+        )
         for Xb, Yb, z in self._blocks(theta):
+            if sums is not None:
+                sums += self._ones(len(Xb)) @ Xb
             if gradient is None:
                 total += head.loss_sum(z, Yb)
                 continue
@@ -592,6 +636,8 @@ class AffineObjective(Objective):
                 G[:, 0] += self._ones(len(r)) @ r  # a column sum by BLAS: NumPy's axis-0
                 # reduction of a narrow (m, K) array is 6× slower
                 G[:, 1:] += r.T @ Xb
+        if sums is not None:
+            self.__dict__["column_means"] = sums / self.n_samples
         return total
 
     def _dask_sum(self, part: Callable[[AffineObjective], np.ndarray], width: int) -> np.ndarray:
@@ -705,6 +751,46 @@ class AffineObjective(Objective):
             self._scratch = np.empty((rows, self.n_features))
         return self._scratch
 
+    def diagonal_blocks(
+        self, theta: np.ndarray, centre: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The K diagonal blocks of ∇²J(θ), (K, p+1, p+1), for K ≥ 2 outputs in memory
+        (else None): (1/m)·X̃ᵀ diag(P_c·Q_c) X̃ + λ on the weights, each a Gram product of
+        √(P_c·Q_c)·X̃ with itself (NumPy's symmetric rank-k update: half the work of a
+        general product), in row slices whose scaled copy fits `PAIR_SCRATCH_FLOOR`
+        bytes.  ``centre`` as in `hessian`.
+
+        A block-Jacobi preconditioner for conjugate gradients on softmax: K Gram products
+        where the whole Hessian takes K(K+1)/2.  None where the K blocks would pass the
+        softmax Hessian's scratch budget (`PAIR_SCRATCH_FLOOR`: max(X/2, 128 KiB)), which
+        they add to a fit's peak memory."""
+        K, p1 = self.n_outputs, self.n_features + 1
+        if K < 2 or self._dask or 8 * K * p1 * p1 > _pair_scratch_budget(self.X):
+            return None  # more than the Hessian's scratch may take (digits: 338 of 460 KiB)
+        theta = np.asarray(theta, dtype=float)
+        B = np.zeros((K, p1, p1))
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            self._curvature_cache = None  # another θ's (the check's products make their own)
+            for Xb, _, z in self._blocks(theta):
+                P, Q = self.head.hessian_weights(z)
+                roots = np.sqrt(np.multiply(P, Q, out=P), out=P)
+                del Q
+                Xc = _centred(Xb, centre)
+                step = max(16, PAIR_SCRATCH_FLOOR // (p1 * Xc.itemsize))
+                scaled = np.empty((min(step, Xc.shape[0]), p1))
+                for start in range(0, Xc.shape[0], step):
+                    part = Xc[start : start + step]
+                    rows = scaled[: part.shape[0]]
+                    for c in range(K):
+                        weight = roots[start : start + step, c]
+                        rows[:, 0] = weight
+                        np.einsum("ij,i->ij", part, weight, out=rows[:, 1:])
+                        B[c] += rows.T @ rows  # one array with its transpose: syrk
+        B *= 1.0 / self.n_samples
+        if self.l2:
+            B[:, np.arange(1, p1), np.arange(1, p1)] += self.l2
+        return B
+
     def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
         p1 = self.n_features + 1
         sums = self._dask_sum(lambda b: (b.hessian(theta) * b.n_samples).ravel(), p1 * p1)
@@ -738,19 +824,43 @@ class AffineObjective(Objective):
                 out[...] = sums.reshape(K, p1)
             else:
                 states = self._curvature_states(theta)
+                by_class = self._by_class
+                weights = V[:, 1:] if by_class else np.ascontiguousarray(V[:, 1:].T)
                 for (start, stop), state in zip(self._row_blocks(), states, strict=True):
                     Xb = _centred(self._rows(start, stop), centre)
-                    U = Xb @ V[:, 1:].T + V[:, 0]
+                    rows = stop - start
+                    if by_class:  # Uᵀ = W·X̃ᵀ, K × rows
+                        U = np.dot(weights, Xb.T, out=self._directions((K, rows)))
+                        U += V[:, :1]
+                        r = self.head.apply_class_curvature(state, U)
+                        out[:, 0] += r @ self._ones(rows)
+                        out[:, 1:] += r @ Xb
+                        continue
+                    U = np.dot(Xb, weights, out=self._directions((rows, K)))
+                    U += V[:, 0]
                     if K == 1:
                         r = self.head.apply_curvature(state, U[:, 0])[:, None]
                     else:
                         r = self.head.apply_curvature(state, U)
-                    out[:, 0] += self._ones(len(r)) @ r
+                    out[:, 0] += self._ones(rows) @ r
                     out[:, 1:] += r.T @ Xb
         out /= self.n_samples
         if self.l2:
             out[:, 1:] += self.l2 * V[:, 1:]
         return out.ravel()
+
+    @property
+    def _by_class(self) -> bool:
+        """Whether Hessian-vector products run on Uᵀ (K × m: the head reads it by class)."""
+        return self.n_outputs > 1 and hasattr(self.head, "apply_class_curvature")
+
+    def _directions(self, shape: tuple[int, int]) -> np.ndarray:
+        """A C-contiguous ``shape`` array (a block's rows × K numbers at most) for X̃V in
+        `hessian_vector`, over the outputs' buffer (which then no longer holds the
+        outputs of any θ): conjugate gradients ask many products, and each wrote a fresh
+        m × K array (an allocation of 144 KiB on digits, mapped and unmapped each time)."""
+        self._outputs_of = None
+        return self._Z.reshape(-1)[: shape[0] * shape[1]].reshape(shape)
 
     def _ones(self, rows: int) -> np.ndarray:
         """A vector of ``rows`` ones (at most a block), kept: column sums as products."""
@@ -772,7 +882,11 @@ class AffineObjective(Objective):
         cached = getattr(self, "_curvature_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        states = [self.head.curvature_state(z.copy(), Yb) for _, Yb, z in self._blocks(theta)]
+        self._curvature_cache = cached = None  # the old θ's states go before the new come
+        if self._by_class:
+            states = [self.head.class_curvature_state(z.copy()) for _, _, z in self._blocks(theta)]
+        else:
+            states = [self.head.curvature_state(z.copy(), Yb) for _, Yb, z in self._blocks(theta)]
         self._curvature_cache = (key, states)
         return states
 
@@ -819,13 +933,33 @@ class AffineObjective(Objective):
         return names[0] if len(names) == 1 else names
 
     def smallest_curvature(self, theta: np.ndarray) -> float | None:
-        """min over the samples of ∂²ℓ/∂z² at θ (one output, in memory), else None."""
+        """min over the samples of ∂²ℓ/∂z² at θ (one output, in memory), else None.
+
+        Where θ's outputs are kept from the pass that evaluated J there (`_kept`) and
+        the column sums from the first pass (`_numpy_pass`), X is not read at all; else
+        one pass, which also sums the columns for `column_means` if they are not known
+        yet, each block while it is in cache from its outputs.  (The floor took two
+        passes, 7 % of L-BFGS on 10⁵ × 50; now none.)"""
         if self.n_outputs != 1 or self._dask or not self.has_hessian:
             return None
         smallest = math.inf
+        theta = np.asarray(theta, dtype=float)
+        kept = self._kept_outputs(theta)
+        if kept is not None and "column_means" in self.__dict__:  # no pass over X
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                for start in range(0, self.n_samples, self.block):
+                    stop = start + self.block
+                    part = self.head.second(kept[start:stop], self.Y[start:stop])
+                    smallest = min(smallest, float(np.min(part)))
+            return smallest if math.isfinite(smallest) else None
+        total = None if "column_means" in self.__dict__ else np.zeros(self.n_features)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            for _, Yb, z in self._blocks(np.asarray(theta, dtype=float)):
+            for Xb, Yb, z in self._blocks(theta):
                 smallest = min(smallest, float(np.min(self.head.second(z, Yb))))
+                if total is not None:
+                    total += self._ones(len(Xb)) @ Xb
+        if total is not None and self._centre is None:
+            self.__dict__["column_means"] = total / self.n_samples
         return smallest if math.isfinite(smallest) else None
 
     @functools.cached_property
@@ -835,7 +969,7 @@ class AffineObjective(Objective):
             return None
         total = np.zeros(self.n_features)
         for start, stop in self._row_blocks():
-            total += self._rows(start, stop).sum(axis=0)
+            total += self._ones(stop - start) @ self._rows(start, stop)  # BLAS: 2× NumPy's sum
         return total / self.n_samples
 
     def least_norm(self, theta: np.ndarray) -> tuple[np.ndarray, int]:

@@ -299,6 +299,9 @@ class Scaling:
         """``vector`` (1-D) mapped unit by unit with the matrix of ``name``; None if no matrix."""
         if vector.ndim != 1 or name not in self._maps:
             return None
+        if vector.size == self._prefix:  # all of θ in units: one product, no copies
+            units = vector.reshape(len(self.blocks), self.p + 1)
+            return np.matmul(units, self._maps[name]).reshape(-1)
         out = np.array(vector, dtype=float)
         units = out[: self._prefix].reshape(len(self.blocks), self.p + 1)
         np.matmul(units.copy(), self._maps[name], out=units)
@@ -498,10 +501,30 @@ class Preconditioned:
                 self._user(theta), spread.direction_to_user(v), centre=self.scaling.mean
             )
             return spread.gradient_to_working(product)
-        product = self.inner.hessian_vector(
-            self.scaling.to_user(theta), self.scaling.direction_to_user(v)
-        )
+        product = self.inner.hessian_vector(self._user(theta), self.scaling.direction_to_user(v))
         return self.scaling.gradient_to_working(product)
+
+    def diagonal_blocks(self, theta: np.ndarray) -> np.ndarray | None:
+        """The objective's diagonal Hessian blocks (one per unit: softmax's classes) in
+        these coordinates, Mᵀ·B·M with M the unit's map (about the means on features far
+        from 0, like `hessian`); None where the objective has none or the units do not
+        tile θ."""
+        finder = getattr(self.inner, "diagonal_blocks", None)
+        if finder is None:
+            return None
+        spread = self._spread
+        if spread is not None:
+            scaling, blocks = spread, finder(self._user(theta), centre=self.scaling.mean)
+        else:
+            scaling, blocks = self.scaling, finder(self._user(theta))
+        if blocks is None or scaling.identity:
+            return blocks
+        if scaling._prefix != self.n_parameters or blocks.shape[0] != len(scaling.blocks):
+            return None
+        M = scaling._maps["gradient_to_working"]
+        for block in blocks:  # in place, one block at a time: no copy of all K
+            block[...] = M.T @ block @ M
+        return blocks
 
     def penalty(self, theta: np.ndarray) -> float:
         return self.inner.penalty(self.scaling.to_user(theta))
@@ -529,8 +552,8 @@ class Preconditioned:
         finder = getattr(inner, "smallest_curvature", None)
         if finder is None or not self.l2 or getattr(inner, "n_outputs", 0) != 1:
             return None
+        d = finder(self._user(theta))  # first: it sums the columns in the same pass
         means = inner.column_means
-        d = finder(self._user(theta))
         if means is None or d is None or not d > 0:
             return None
         shift = float(np.linalg.norm((means - self.scaling.mean) / self.scaling.scale))

@@ -206,6 +206,34 @@ def test_simplification_runs_out_of_time_gracefully(rng):
         )
 
 
+def test_a_tidying_cut_short_gives_the_same_answer_when_asked_again(monkeypatch):
+    """One question, one answer in one process: a plot's curve and the kernel a test builds
+    from the same derivative are the same expression (an unfinished search used to run
+    again, could finish the second time, and a different form cost a kernel build)."""
+    from symcalc.symbolic import budget
+    from symcalc.symbolic import derivatives as module
+
+    searches = []
+    real = budget.best_within
+
+    def counted(*args, **kwargs):
+        searches.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(budget, "best_within", counted)
+    raw = derivative("x*(1 + tanh(0.7979*(x + 0.0449*x**3)))/2", simplify=False)
+    first = module.tidy(raw, 1e-4)
+    assert first[1] is False and searches == [1e-4]
+    assert module.tidy(raw, 1e-4) == first and module.tidy(raw, 5e-5) == first
+    assert searches == [1e-4]
+    done = module.tidy(raw, 120)  # more time: searched again, to the end
+    assert done[1] is True and searches == [1e-4, 120]
+    assert module.tidy(raw, 1e-4) == done
+    for t in (-2.0, 0.3, 1.7):
+        assert float(done[0].subs(x, t)) == pytest.approx(float(raw.subs(x, t)), rel=1e-12)
+        assert float(first[0].subs(x, t)) == pytest.approx(float(raw.subs(x, t)), rel=1e-12)
+
+
 def test_the_second_derivative_of_gelu_tanh_is_simplified_not_timed_out():
     """simplify on the raw second derivative runs for minutes; on its factored form, tidying
     finishes in about a second.  (A generous budget keeps a busy machine from deciding.)"""

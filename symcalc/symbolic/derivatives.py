@@ -245,6 +245,11 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
 
 #: Finished tidyings, by expression: asking again costs nothing.
 _TIDIED: dict[sympy.Expr, sympy.Expr] = {}
+#: Tidyings their budget cut short, by expression: the best form found and the budget it
+#: had.  Asking again with no more time gives that form at once, so one process gives one
+#: answer to one question (a plot and the kernels of its curves, a page and its checks);
+#: a larger budget searches again.
+_TIDIED_PARTLY: dict[sympy.Expr, tuple[sympy.Expr, float]] = {}
 
 
 def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
@@ -252,7 +257,8 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
 
     Cheap rewrites (factor_terms, together, cancel) come first and SymPy's ``simplify``
     of the best of them last; when time runs out the best form found so far is returned.
-    Results are cached, so asking again costs nothing.  ``seconds=None`` is the current
+    Results are cached, so asking again costs nothing (a search cut short is searched
+    again only when asked with a larger budget).  ``seconds=None`` is the current
     default budget (`symcalc.symbolic.budget.default_seconds`); ``math.inf`` is no limit.
 
     Examples
@@ -268,12 +274,19 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
         return _TIDIED[expr], True
     if seconds is None:
         seconds = budget.default_seconds()
+    partly = _TIDIED_PARTLY.get(expr)
+    if partly is not None and seconds <= partly[1]:
+        return partly[0], False
     best, finished = budget.best_within(seconds, _tidier_forms, expr)
     best = expr if best is None else best
+    cache = _TIDIED if finished else _TIDIED_PARTLY
+    if len(cache) > 1024:
+        cache.clear()
     if finished:
-        if len(_TIDIED) > 1024:
-            _TIDIED.clear()
         _TIDIED[expr] = best
+        _TIDIED_PARTLY.pop(expr, None)
+    else:
+        _TIDIED_PARTLY[expr] = (best, seconds)
     return best, finished
 
 

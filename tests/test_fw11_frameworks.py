@@ -8,6 +8,10 @@ torch-op code, the exported JAX, PyTorch and NumPy modules).
   +inf, ((x² - x)(x + 4))′ = 3x² + 6x - 4 at x = -1e308 for +inf (6x overflows too), and
   the same in float32 from x = -1e38.  Sums of monomials of one variable are now
   written in Horner's form in array code.
+* ∂/∂y of bce(σ(x), y), log(1/σ(x) - 1) as derived, is -x; it was inf from x = -709.8
+  (float32: -88.7) in every kernel and framework, since 1/σ(x) - 1 overflowed on the way
+  (x = -1e200 gave inf for 1e200).  The rewrite rule ``odds`` writes c/σ(u) - c as
+  c·exp(-u), and log(exp(-x)) is -x.
 """
 
 from __future__ import annotations
@@ -83,3 +87,35 @@ def test_a_polynomial_is_inf_not_nan_where_its_terms_overflow(formula, order, dt
     for route, got in array_routes(formula, order, xs).items():
         assert got.dtype == dtype, route
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=route)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_target_derivative_of_bce_of_sigmoid_is_minus_the_logit(dtype):
+    import torch
+
+    from symcalc import kernel
+
+    formula = "bce(sigmoid(x), y)"
+    big = float(np.finfo(dtype).max)
+    xs = np.array([-1e308, -1e200, -1e30, -800.0, -100.0, -3.0, 0.5, 40.0, 1e200, big, -big])
+    xs = xs[np.abs(xs) <= big].astype(dtype)
+    ys = np.full_like(xs, 0.3)
+    want = -xs.astype(float)  # d/dy [-y log σ(x) - (1 - y) log(1 - σ(x))] = log(σ(-x)/σ(x))
+    got = {
+        "kernel": kernel(formula, order=1, wrt="y")(xs, ys),
+        "to_jax": jax.jit(jax.vmap(jax.grad(to_jax(formula), argnums=1)))(xs, ys),
+        "torch ops": to_torch(formula).body((1,))(torch.from_numpy(xs), torch.from_numpy(ys)),
+    }
+    x = torch.from_numpy(xs.copy())
+    y = torch.from_numpy(ys.copy()).requires_grad_(True)
+    (got["torch autograd"],) = torch.autograd.grad(to_torch(formula)(x, y).sum(), y)
+    for to in ("jax", "torch", "numpy"):
+        namespace: dict = {}
+        exec(export_module(formula, to=to).source, namespace)
+        convert = {"jax": jnp.asarray, "torch": torch.from_numpy}.get(to, np.asarray)
+        got[f"{to} module"] = namespace["d_f_dy"](convert(xs), convert(ys))
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    for route, value in got.items():
+        value = np.asarray(value.detach() if hasattr(value, "detach") else value)
+        assert value.dtype == dtype, route
+        np.testing.assert_allclose(value, want, rtol=rtol, err_msg=route)

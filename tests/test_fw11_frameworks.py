@@ -12,6 +12,11 @@ torch-op code, the exported JAX, PyTorch and NumPy modules).
   (float32: -88.7) in every kernel and framework, since 1/σ(x) - 1 overflowed on the way
   (x = -1e200 gave inf for 1e200).  The rewrite rule ``odds`` writes c/σ(u) - c as
   c·exp(-u), and log(exp(-x)) is -x.
+* The exported NumPy module's erfc was ``scipy.special.erfc``, which is 0 from
+  x = 26.64 on (Cephes' underflow test), where erfc is subnormal (down to x = 27.2): a
+  square root or a log of it is a normal number there, and sqrt(erfc(x)) at x = 26.67
+  was 0 for 5.1e-156, log(erfc(x)) -inf for -715.1 (the NumPy kernels and PyTorch were
+  right).  From 26.5 on the module computes erfcx(x)·exp(-x²).
 """
 
 from __future__ import annotations
@@ -119,3 +124,22 @@ def test_the_target_derivative_of_bce_of_sigmoid_is_minus_the_logit(dtype):
         value = np.asarray(value.detach() if hasattr(value, "detach") else value)
         assert value.dtype == dtype, route
         np.testing.assert_allclose(value, want, rtol=rtol, err_msg=route)
+
+
+@pytest.mark.parametrize("formula", ["sqrt(erfc(x))", "log(erfc(x))", "erfc(x)*exp(x**2/2)"])
+def test_the_numpy_module_keeps_erfc_where_it_is_subnormal(formula):
+    import torch
+
+    xs = np.array([-3.0, 0.5, 26.0, 26.5, 26.6, 26.64, 26.65, 26.67, 26.7])
+    want = expected(formula, 0, xs)
+    got = {}
+    for to, convert in (("numpy", np.asarray), ("torch", torch.from_numpy)):
+        namespace: dict = {}
+        exec(export_module(formula, to=to).source, namespace)
+        got[to] = np.asarray(namespace["f"](convert(xs.copy())))
+    for route, value in got.items():
+        np.testing.assert_allclose(value, want, rtol=1e-12, err_msg=route)
+    # past 27.28 erfc is below the smallest subnormal: 0, as the kernels have it
+    namespace = {}
+    exec(export_module("sqrt(erfc(x))", to="numpy").source, namespace)
+    assert namespace["f"](np.array([27.3, 1e300, np.inf])).tolist() == [0.0, 0.0, 0.0]

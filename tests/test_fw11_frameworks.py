@@ -17,6 +17,10 @@ torch-op code, the exported JAX, PyTorch and NumPy modules).
   square root or a log of it is a normal number there, and sqrt(erfc(x)) at x = 26.67
   was 0 for 5.1e-156, log(erfc(x)) -inf for -715.1 (the NumPy kernels and PyTorch were
   right).  From 26.5 on the module computes erfcx(x)·exp(-x²).
+* elu(x²/(1 + 4x²)), elu(x/(1 + x²)) and relu(x³/(1 + x²) - 1) were refused by every
+  kernel and framework ("cannot make a NumPy kernel for 'ITE(...)'"): the argument's far
+  branch turned the condition u > 0 into an if-then-else of conditions, which the kernel
+  graph now builds as And/Or.
 """
 
 from __future__ import annotations
@@ -62,10 +66,12 @@ def array_routes(formula: str, order: int, xs: np.ndarray) -> dict[str, np.ndarr
 
 def expected(formula: str, order: int, xs: np.ndarray) -> np.ndarray:
     x = sympy.Symbol("x", real=True)
-    exact = sympy.diff(sympy.sympify(formula, locals={"x": x}), x, order)
+    exact = sympy.diff(
+        sympy.sympify(formula, locals={"x": x, "Piecewise": sympy.Piecewise}), x, order
+    )
     truth = sympy.lambdify(x, exact, "mpmath")
     big = np.finfo(xs.dtype).max
-    with mpmath.workdps(50):
+    with mpmath.workdps(450):  # exp(-1e-308) - 1 keeps its digits
         values = [truth(mpmath.mpf(float(v))) for v in xs]
     return np.array([float(t) if abs(t) <= big else float(mpmath.sign(t)) * np.inf for t in values])
 
@@ -143,3 +149,30 @@ def test_the_numpy_module_keeps_erfc_where_it_is_subnormal(formula):
     namespace = {}
     exec(export_module("sqrt(erfc(x))", to="numpy").source, namespace)
     assert namespace["f"](np.array([27.3, 1e300, np.inf])).tolist() == [0.0, 0.0, 0.0]
+
+
+#: formula -> the same without the catalog function (a Piecewise where it has a kink)
+CONDITIONS_WITH_FAR_BRANCHES = {
+    "elu(x**2/(1 + 4*x**2))": "x**2/(1 + 4*x**2)",
+    "elu(x/(1 + x**2))": "Piecewise((x/(1 + x**2), x > 0), (exp(x/(1 + x**2)) - 1, True))",
+    "relu(x**3/(1 + x**2) - 1)": "Piecewise((x**3/(1 + x**2) - 1, x**3 > 1 + x**2), (0, True))",
+}
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+@pytest.mark.parametrize("formula", sorted(CONDITIONS_WITH_FAR_BRANCHES))
+def test_a_kink_condition_on_an_argument_with_a_far_branch_is_built(formula, order):
+    import torch
+
+    from symcalc import kernel
+
+    xs = np.array([0.5, -3.0, 2.0, 1e-300, -1e-5, 7.5, 1e200, -1e200, 1e308, -1e308])
+    want = expected(CONDITIONS_WITH_FAR_BRANCHES[formula], order, xs)
+    index = (0,) * order  # the exported modules print the same graph
+    got = {
+        "kernel": kernel(formula, order=order)(xs),
+        "to_jax": np.asarray(jax.jit(to_jax(formula).level(index))(jnp.asarray(xs))),
+        "torch ops": to_torch(formula).body(index)(torch.from_numpy(xs.copy())).numpy(),
+    }
+    for route, value in got.items():
+        np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-300, err_msg=route)

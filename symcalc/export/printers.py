@@ -91,6 +91,9 @@ class NumpyPrinter(ArrayPrinter):
 
     MODULE = "np"
     FUNCTIONS = {"erf": "scipy.special.erf", "erfc": "scipy.special.erfc"}
+    # scipy.special.erfc flushes to 0 where erfc is subnormal (u = 26.64 to 27.2), and a
+    # square root or a log of it is a normal number there
+    TEMPLATES = {"erfc": "_erfc_wide({0})"}
     CLAMP_MAX = "np.minimum(np.exp(u), np.finfo(u.dtype).max)"
 
     def imports(self, source: str) -> list[str]:

@@ -685,6 +685,28 @@ def _softplus_value(e, context):
     return softplus(_one_plus(e.args[0]).args[0])
 
 
+def _odds_parts(e) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """(m, w) where ``e`` is m/σ(w) - m, else None."""
+    if not isinstance(e, sympy.Add) or len(e.args) != 2:
+        return None
+    for term, other in (e.args, e.args[::-1]):
+        for f in sympy.Mul.make_args(term):
+            if isinstance(f, sympy.Pow) and f.exp == -1 and isinstance(f.base, sigmoid):
+                m = term / f
+                if sympy.expand(other + m) == 0 and not m.has(sigmoid):
+                    return m, f.base.args[0]
+    return None
+
+
+def _odds_query(e):
+    return _odds_parts(e) is not None
+
+
+def _odds_value(e, context):
+    m, w = _odds_parts(e)
+    return m * sympy.exp(-w)
+
+
 def _log_sigmoid_query(e):
     return isinstance(e, sympy.log) and isinstance(e.args[0], sigmoid)
 
@@ -1096,6 +1118,18 @@ RULES: tuple[Rewrite, ...] = (
                 sympy.exp(u - sympy.Max(u, v))
                 / (sympy.exp(u - sympy.Max(u, v)) + sympy.exp(v - sympy.Max(u, v))),
             ),
+        ),
+    ),
+    Rewrite(
+        "odds",
+        "c/σ(u) - c -> c·exp(-u) (log(1/σ(u) - 1), d/dy of bce(σ(x), y), is -u; as written it "
+        "overflowed from u = -710)",
+        _odds_query,
+        _odds_value,
+        examples=(
+            (1 / sigmoid(u) - 1, sympy.exp(-u)),
+            (c / sigmoid(-u) - c, c * sympy.exp(u)),
+            (sympy.log(1 / sigmoid(u) - 1), -u),
         ),
     ),
     Rewrite(

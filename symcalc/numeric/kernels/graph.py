@@ -382,6 +382,9 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
     sympy.And: _logic,
     sympy.Or: _logic,
     sympy.Not: _one_operand(n.Not),
+    # if-then-else of conditions, as And/Or: SymPy writes a comparison of a Piecewise so
+    # (elu(u)'s u > 0 where u has a far branch: x**2/(1 + 4*x**2) > 0)
+    sympy.ITE: lambda g, expr: g.build(expr.to_nnf()),
     sympy.Piecewise: _piecewise,
     hypot: lambda g, expr: g.add(n.Hypot(g.build(expr.args[0]), g.build(expr.args[1]))),
     **dict.fromkeys(UNARY, _unary),

@@ -201,8 +201,46 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     out = of_reciprocals(out)
     if backend == "array":
-        return _tame_growth(_tame_logs(out))
+        return _tame_growth(_tame_logs(_nested_polynomials(out)))
     return _tame_logs(out) if backend == "numpy" else out
+
+
+def _nested_polynomials(expr: sympy.Expr) -> sympy.Expr:
+    """Sums of two or more monomials c·x^k of one variable, of degree 2 or more, in
+    Horner's form, for array backends: x³ - x² is x²·(x - 1).  Summed as written, two
+    terms that overflow with opposite signs give inf - inf = NaN where the value is ±inf
+    (x³ - x² at x = 1e200; 3x² + 6x - 4 at x = -1e308, where 6x overflows too) or
+    finite.  Horner's form adds only numbers to a growing partial value, so it is ±inf,
+    never NaN, wherever a term overflows, and its rounding error has the same bound as
+    the sum's.  The NumPy kernels recompute such elements in extended range; array
+    backends have none.  Sums of other forms (factors such as (x - 1)³ + x, which
+    Horner would multiply out) are left as they are.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x")
+    >>> _nested_polynomials(x**4 - 3 * x**3 + x)
+    x*(x**2*(x - 3) + 1)
+    >>> _nested_polynomials(3 * x**2 + 6 * x - 4), _nested_polynomials(x**2 + 1)
+    (x*(3*x + 6) - 4, x**2 + 1)
+    """
+
+    def monomial_sum(e: sympy.Basic) -> bool:
+        if not isinstance(e, sympy.Add) or len(e.free_symbols) != 1:
+            return False
+        (x,) = e.free_symbols
+        degrees = []
+        for term in e.args:
+            c, m = term.as_coeff_Mul()
+            if m is sympy.S.One:
+                continue
+            base, k = m.as_base_exp()
+            if not c.is_Rational or base != x or not (k.is_Integer and k > 0):
+                return False
+            degrees.append(int(k))
+        return len(degrees) >= 2 and max(degrees) >= 2
+
+    return expr.replace(monomial_sum, lambda e: sympy.horner(e, *e.free_symbols))
 
 
 def _logsumexp_halved(args: list[sympy.Expr]) -> sympy.Expr:

@@ -169,6 +169,13 @@ def _cosh_wide(u):
     e = {m}.exp(a * 0.5)
     return {m}.where(a < 20.0, {m}.cosh(u), e * (e * 0.5))
 """,
+    "_erfc_wide": """\
+def _erfc_wide(u):
+    # erfc(u); scipy.special.erfc is 0 from u = 26.64 on (Cephes' underflow test), where
+    # erfc is subnormal up to u = 27.2: from 26.5 on it is erfcx(u)*exp(-u*u)
+    wide = scipy.special.erfcx(u) * {m}.exp(-u * u)
+    return {m}.where(u < 26.5, scipy.special.erfc(u), wide)
+""",
     "_recip_capped": """\
 def _recip_capped(d):
     # 1/d, exactly 0 where d = 1 + exp(u) was capped at the largest float (see _exp_finite)

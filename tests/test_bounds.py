@@ -283,3 +283,13 @@ def test_an_interior_pole_of_the_derivative_is_unbounded(mp_digits):
     mp_digits(30)
     fp = lambda t: 1 / (t * abs(mpmath.log(t)) * mpmath.sqrt(mpmath.log(t) ** 2 + 1))  # noqa: E731
     assert fp(mpmath.mpf(1) + mpmath.mpf(10) ** -20) > 1e19
+
+
+@pytest.mark.parametrize(
+    ("text", "relation"),
+    [("sigmoid", "sup|f′| = 1/4"), ("3", "sup|f′| = 0"), ("x**3", "sup|f′| = ∞")],
+)
+def test_repr_states_the_relation_once(text, relation):
+    """The repr read ``sup|f′| = = 1/4``: the relation twice."""
+    shown = repr(symcalc.derivative_bound(text))
+    assert relation in shown and "= =" not in shown, shown

@@ -298,7 +298,7 @@ class DerivativeBound:
     def __repr__(self) -> str:
         where = ", ".join(p.text for p in self.places)
         return (
-            f"<DerivativeBound {self.input}: sup|f′| = {self.sup_text()} at {where}, "
+            f"<DerivativeBound {self.input}: sup|f′| {self.sup_text()} at {where}, "
             f"{self.method}, check {'held' if self.held else 'FAILED'}>"
         )
 

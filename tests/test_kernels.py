@@ -654,12 +654,42 @@ def test_a_buffer_shared_by_a_branch_and_its_value_lives_while_either_is_used():
     np.testing.assert_allclose(kernel(expr)(np.array(points)), truth, rtol=1e-12)
 
 
-def test_a_decaying_factor_wins_over_an_overflowed_one():
-    """x³·σ(-u) with u ~ x³ in gelu_tanh': inf·0 would be NaN; the product is 0."""
+def test_a_decaying_factor_meeting_an_overflowed_one_is_computed_again():
+    """x³·σ(-u) with u ~ x³ in gelu_tanh': inf·0 is NaN in float64, and the extended-range
+    pass finds the 0 (long double holds x³ and σ(-u) rounds to 0 there), with no warning."""
     k = kernel("gelu_tanh", order=1)
-    assert "_zero_wins(" in k.source
+    assert "_zero_wins(" not in k.source
     with np.errstate(all="raise"):
         np.testing.assert_array_equal(k(np.array([-1e300, 1e300])), [0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "wrt", "points"),
+    [
+        # exp(x²)·erf(x) in a sum times exp(-x²): both round (to inf and 0) from x = 26.7,
+        # and the decay was taken to win: 0 for 2e-23 at x = 1e4
+        ("erf(x)/(1 + x**4)", 2, None, [30.0, 200.0, 1e4, -1e4, 5e5]),
+        # a denominator that overflowed: 2u/(u² + 1) was 0 for 2e-200 at u = x - y = 1e200
+        ("log(1 + (x - y)**2)", 1, "x", [(1e200, 0.0), (1e160, 1.0), (-1e300, 2.0)]),
+        # a ratio of sums of powers of exp(x/3) times σ(-x/3): 0 (the decay won) for
+        # 7.5e-9 at x = 1e4, and inf in long double: an inf there now goes to mpmath
+        ("softsign(softsign(silu(x/3)))", 1, None, [1e4, 1e8]),
+    ],
+)
+def test_a_product_or_quotient_that_overflowed_on_the_way_is_not_taken_as_0(
+    text, order, wrt, points
+):
+    from symcalc import derivative
+
+    expr = derivative(text, order=order, wrt=wrt)
+    variables = sorted(expr.free_symbols, key=str)
+    f = sympy.lambdify(variables, expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+    columns = np.array(points, dtype=float).reshape(len(points), -1).T
+    got = kernel(expr)(*columns)
+    with mpmath.workdps(60):
+        truth = [float(f(*(mpmath.mpf(float(c)) for c in row))) for row in columns.T]
+    assert all(t != 0 for t in truth)
+    np.testing.assert_allclose(got, truth, rtol=1e-12)
 
 
 def test_a_label_at_0_or_1_switches_its_term_off_in_user_expressions_too():

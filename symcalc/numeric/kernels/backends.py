@@ -40,7 +40,7 @@ NAMESPACE: dict[str, Any] = {
     "_exp_finite": runtime.exp_finite,
     "_hypot": runtime.hypot,
     "_recip_capped": runtime.recip_capped,
-    "_zero_wins": runtime.zero_wins,
+    "_again_where_infinite": runtime.again_where_infinite,
     "erf_array": erf_array,
     "erfc_array": erfc_array,
     "NAN": math.nan,

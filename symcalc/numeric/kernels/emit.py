@@ -46,6 +46,7 @@ class NumpyEmitter:
         self.uses: collections.Counter = collections.Counter()
         self.constants: dict[str, str] = {}  # value -> name of a buffer filled with it
         self.indent = "    "
+        self.again = False  # whether a node leaves NaN for the extended-range second pass
 
     # -- what nodes call -----------------------------------------------------------------------
     def node(self, i: int) -> n.Node:
@@ -53,6 +54,11 @@ class NumpyEmitter:
 
     def emit(self, line: str) -> None:
         self.lines.append(self.indent + line)
+
+    def compute_again(self) -> None:
+        """Say that a node may leave NaN (inf·0, a quotient by an overflowed denominator)
+        for the kernel's second pass in extended range: the output is then checked."""
+        self.again = True
 
     def preamble(self, line: str) -> None:
         """A line run once before the body (a flag the body updates)."""
@@ -241,7 +247,10 @@ def numpy_source(
     counts["calls"] = sum(not line.lstrip().startswith(("with ", "#")) for line in emitter.lines)
     source = "\n".join(lines) + "\n"
     float32 = overflows_float32(graph, root, inputs or {})
-    return source, counts, tuple(emitter.constants), value_ranges[root], float32
+    result = value_ranges[root]
+    if emitter.again:  # NaN left for the second pass: `_output_checks` sees it
+        result = Range(result.lo, result.hi, True)
+    return source, counts, tuple(emitter.constants), result, float32
 
 
 class ExpressionEmitter:

@@ -47,6 +47,7 @@ class NumpyEmitter(Protocol):
     def node(self, i: int) -> Node: ...
     def emit(self, line: str) -> None: ...
     def preamble(self, line: str) -> None: ...
+    def compute_again(self) -> None: ...
     def range(self, i: int) -> r.Range: ...
     def constant(self, value: str) -> str: ...
     def take(self, kind: str) -> str: ...
@@ -261,8 +262,11 @@ class Mul(Node):
     A coefficient below 1 in magnitude multiplies first, and bounded factors (σ, clip,
     erfc, ...) before unbounded ones: x·clip(x + 3, 0, 6)/6 is (clip/6)·x, which does
     not overflow where x is the largest float.  Where a factor that decays to exactly 0
-    (σ(-u), exp(-u²)) meets a factor that overflowed, the product is that 0: the decay
-    wins (x³·σ(-u) with u ~ x³), instead of inf·0 = NaN.
+    (σ(-u), exp(-u²)) meets a factor that overflowed, the NumPy product is inf·0 = NaN,
+    which the kernel computes again in extended range (long double, then mpmath): the decay
+    need not win (exp(x²)·exp(-x²) in erf(x)/(1 + x⁴)″, exp(u)·σ(-u) = σ(u)).  Array code
+    has no second pass and takes the 0 (`array`).  Where a denominator overflowed, the
+    quotient (2u/(u² + 1) at u = 1e200: 0) is computed again the same way.
     """
 
     num: tuple[int, ...]
@@ -276,11 +280,18 @@ class Mul(Node):
     def hazards(self, args, em=None):
         bottom = list(args[len(self.num) :])
         out = bottom if len(self.num) >= 2 else bottom[1:]
-        return out + [args[i] for i in self._decaying(em)]
+        return out + self._overflowing(em, bottom)
+
+    def _overflowing(self, em, bottom: Sequence[str]) -> list[str]:
+        """The denominators whose range reaches ±inf: where one overflowed, the quotient
+        (2u/(u² + 1) at u = 1e200: 0) is computed again in extended range."""
+        if em is None:
+            return []
+        found = [b for b, c in zip(bottom, self.den, strict=True) if not em.range(c).finite]
+        return list(dict.fromkeys(found))
 
     def accumulable(self, em=None):
-        decaying = self._decaying(em)  # read after the product: not out
-        return tuple(c for i, c in enumerate(self.num) if i not in decaying)
+        return self.num
 
     def _decaying(self, em) -> list[int]:
         """The positions of factors whose exact 0 must win over another factor's overflow."""
@@ -333,9 +344,11 @@ class Mul(Node):
                 em.emit(f"np.multiply({numerator}, {coeff}, out={out})")
         elif numerator != out:
             em.emit(f"np.multiply({numerator}, 1.0, out={out})")
-        decaying = ", ".join(top[i] for i in self._decaying(em))
-        if decaying:
-            em.emit(f"_zero_wins({out}, {decaying})  # 0·overflow: the decay wins")
+        overflowing = self._overflowing(em, bottom)
+        if overflowing:
+            em.emit(f"_again_where_infinite({out}, {', '.join(overflowing)})")
+        if overflowing or self._decaying(em):
+            em.compute_again()
 
     def scalar(self, p, args):
         top, bottom = args[: len(self.num)], args[len(self.num) :]
@@ -354,8 +367,8 @@ class Mul(Node):
         for a in args[len(self.num) :]:
             total = r.mul(total, r.reciprocal(a))
         if total.nan and not any(a.nan for a in args) and any(t.contains_zero() for t in top):
-            total = r.Range(total.lo, total.hi, False)  # 0·overflow: the decay wins (numpy)
-        return total
+            total = r.Range(total.lo, total.hi, False)  # 0·overflow: 0 in array code
+        return total  # (NumPy computes such elements again: `NumpyEmitter.compute_again`)
 
     def array(self, p, args, em=None):
         """Bounded factors first, as in `numpy`; a small coefficient multiplies the factor

@@ -20,6 +20,7 @@ import numpy as np
 
 __all__ = [
     "CHUNK",
+    "again_where_infinite",
     "INT_OF",
     "chunk_pool",
     "exp_finite",
@@ -28,7 +29,6 @@ __all__ = [
     "output_array",
     "recip_capped",
     "select",
-    "zero_wins",
 ]
 
 #: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
@@ -67,14 +67,11 @@ def recip_capped(d, out, capped: bool):
     return out
 
 
-def zero_wins(out, *factors):
-    """Where a product came out NaN and a decaying factor is exactly 0, the product is 0.
-
-    A max-reduction (NaN propagates) tells whether any element needs it.
-    """
-    if out.size and np.isnan(out.max()):
-        for factor in factors:
-            np.copyto(out, 0.0, where=factor == 0)
+def again_where_infinite(out, *denominators):
+    """NaN where a denominator overflowed, so the kernel computes those elements again in
+    extended range (2u/(u² + 1) at u = 1e200 is 2e-200, not 0)."""
+    for d in denominators:
+        np.copyto(out, np.nan, where=np.isinf(d))
     return out
 
 

@@ -17,8 +17,6 @@ import importlib.util
 import mpmath
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from frameworks import (
     CATALOG_NAMES,
     Truth,
@@ -28,13 +26,16 @@ from frameworks import (
     promise_failures,
     target_values,
 )
+from lazy import lazy, real, torch_dtype
 
 from symcalc import to_torch
 from symcalc.errors import SymcalcError
 from symcalc.symbolic.catalog import get
 
+torch = lazy("torch")  # imported by the first test, not by collection (see tests/lazy.py)
+F = lazy("torch.nn.functional")
+
 ATOL = {np.dtype(np.float64): 1e-300, np.dtype(np.float32): 1e-36}
-TORCH_DTYPE = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
 
 _FUNCTIONS: dict[str, object] = {}
 
@@ -76,10 +77,10 @@ def test_values_and_derivatives_meet_the_kernel_promise(name):
         points = domain_points(entry, entry.variable, dtype.type)
         x = torch.from_numpy(points)
         for config in configurations(entry):
-            others = [torch.tensor(v, dtype=TORCH_DTYPE[dtype]) for v in config.values()]
+            others = [torch.tensor(v, dtype=torch_dtype(dtype)) for v in config.values()]
             for order, (level, truth) in enumerate(zip(levels, truths, strict=True)):
                 value = level(x, *others)
-                assert value.dtype == TORCH_DTYPE[dtype]
+                assert value.dtype == torch_dtype(dtype)
                 failures = promise_failures(
                     value.numpy(), points, config, truth, dtype, ATOL[dtype]
                 )
@@ -160,14 +161,17 @@ def _exact(which: str, x: float, mp_digits) -> float:
     )
 
 
+FLOAT64 = lazy("torch.float64", named=False)  # test ids dtype0, dtype1, ... as before
+FLOAT32 = lazy("torch.float32", named=False)
+
 TAILS = [  # (entry, built-in, x, dtype, truth)
-    ("sigmoid", torch.sigmoid, 40.0, torch.float64, "sigmoid'"),
-    ("sigmoid", torch.sigmoid, 36.7, torch.float64, "sigmoid'"),
-    ("sigmoid", torch.sigmoid, 17.0, torch.float32, "sigmoid'"),
-    ("tanh", torch.tanh, 19.1, torch.float64, "tanh'"),
-    ("tanh", torch.tanh, 9.0, torch.float32, "tanh'"),
-    ("gelu", F.gelu, -8.38, torch.float64, "gelu'"),
-    ("gelu", F.gelu, -6.15, torch.float32, "gelu'"),
+    ("sigmoid", lazy("torch.sigmoid"), 40.0, FLOAT64, "sigmoid'"),
+    ("sigmoid", lazy("torch.sigmoid"), 36.7, FLOAT64, "sigmoid'"),
+    ("sigmoid", lazy("torch.sigmoid"), 17.0, FLOAT32, "sigmoid'"),
+    ("tanh", lazy("torch.tanh"), 19.1, FLOAT64, "tanh'"),
+    ("tanh", lazy("torch.tanh"), 9.0, FLOAT32, "tanh'"),
+    ("gelu", lazy("torch.nn.functional.gelu"), -8.38, FLOAT64, "gelu'"),
+    ("gelu", lazy("torch.nn.functional.gelu"), -6.15, FLOAT32, "gelu'"),
 ]
 
 
@@ -175,6 +179,7 @@ TAILS = [  # (entry, built-in, x, dtype, truth)
 def test_the_exported_derivative_is_right_in_the_tails_where_torch_is_not(
     name, builtin, x, dtype, truth, mp_digits
 ):
+    builtin, dtype = real(builtin), real(dtype)
     exact = _exact(truth, float(torch.tensor(x, dtype=dtype)), mp_digits)
     rtol = 1e-12 if dtype == torch.float64 else 1e-5
     assert abs(_grad(function(name), x, dtype) - exact) <= rtol * abs(exact)
@@ -201,31 +206,32 @@ def test_binary_cross_entropy_is_not_clamped(mp_digits):
 
 
 BUILTINS = [  # (entry, torch function, keyword arguments) that agree where accurate
-    ("sigmoid", torch.sigmoid),
-    ("tanh", torch.tanh),
-    ("relu", F.relu),
-    ("relu6", F.relu6),
-    ("leaky_relu", F.leaky_relu),
-    ("elu", F.elu),
-    ("selu", F.selu),
-    ("celu", F.celu),
-    ("softplus", F.softplus),
-    ("softsign", F.softsign),
-    ("silu", F.silu),
-    ("gelu", F.gelu),
+    ("sigmoid", lazy("torch.sigmoid")),
+    ("tanh", lazy("torch.tanh")),
+    ("relu", lazy("torch.nn.functional.relu")),
+    ("relu6", lazy("torch.nn.functional.relu6")),
+    ("leaky_relu", lazy("torch.nn.functional.leaky_relu")),
+    ("elu", lazy("torch.nn.functional.elu")),
+    ("selu", lazy("torch.nn.functional.selu")),
+    ("celu", lazy("torch.nn.functional.celu")),
+    ("softplus", lazy("torch.nn.functional.softplus")),
+    ("softsign", lazy("torch.nn.functional.softsign")),
+    ("silu", lazy("torch.nn.functional.silu")),
+    ("gelu", lazy("torch.nn.functional.gelu")),
     ("gelu_tanh", lambda v: F.gelu(v, approximate="tanh")),
-    ("mish", F.mish),
-    ("hard_tanh", F.hardtanh),
-    ("hard_swish", F.hardswish),
-    ("log_sigmoid", F.logsigmoid),
-    ("tanhshrink", F.tanhshrink),
-    ("hardshrink", F.hardshrink),
-    ("softshrink", F.softshrink),
+    ("mish", lazy("torch.nn.functional.mish")),
+    ("hard_tanh", lazy("torch.nn.functional.hardtanh")),
+    ("hard_swish", lazy("torch.nn.functional.hardswish")),
+    ("log_sigmoid", lazy("torch.nn.functional.logsigmoid", named="log_sigmoid")),
+    ("tanhshrink", lazy("torch.nn.functional.tanhshrink")),
+    ("hardshrink", lazy("torch.nn.functional.hardshrink")),
+    ("softshrink", lazy("torch.nn.functional.softshrink")),
 ]
 
 
 @pytest.mark.parametrize(("name", "builtin"), BUILTINS)
 def test_torch_functional_agrees_where_it_is_accurate(name, builtin):
+    builtin = real(builtin)
     x = torch.tensor(grad_points(name), dtype=torch.float64, requires_grad=True)
     ours, theirs = function(name)(x), builtin(x)
     torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-300)

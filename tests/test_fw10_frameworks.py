@@ -24,13 +24,15 @@ against closed forms, mpmath or the framework itself.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
+from lazy import lazy
 
 from symcalc import export_module, to_jax, to_torch
+
+jax = lazy("jax")  # imported by the first test, not by collection (see tests/lazy.py)
+jnp = lazy("jax.numpy")
 
 
 @pytest.fixture(autouse=True)

@@ -25,14 +25,16 @@ torch-op code, the exported JAX, PyTorch and NumPy modules).
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
 import sympy
+from lazy import lazy
 
 from symcalc import export_module, to_jax, to_torch
+
+jax = lazy("jax")  # imported by the first test, not by collection (see tests/lazy.py)
+jnp = lazy("jax.numpy")
 
 
 @pytest.fixture(autouse=True)

@@ -58,15 +58,17 @@ import math
 import subprocess
 import sys
 
-import jax
-import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
-import torch
+from lazy import lazy
 
 from symcalc import export_module, kernel, to_jax, to_torch
 from symcalc.errors import SymcalcError
+
+jax = lazy("jax")  # imported by the first test, not by collection (see tests/lazy.py)
+jnp = lazy("jax.numpy")
+torch = lazy("torch")
 
 RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 #: JAX's absolute floor is XLA's: it flushes subnormal results to zero.
@@ -270,8 +272,8 @@ def test_huber_with_a_large_delta_is_inf_beyond_it_not_nan(delta):
 # -- PyTorch's sinh and cosh ------------------------------------------------------------------
 
 #: Past log(max) and short of log(2·max), where sinh and cosh are finite; PyTorch's
-#: vectorized loops (8 or more elements) gave inf there.
-WIDE = {torch.float64: [709.9, 710.0, 710.4, -710.2], torch.float32: [88.8, 89.0, 89.4, -89.3]}
+#: vectorized loops (8 or more elements) gave inf there.  By the name of the torch dtype.
+WIDE = {"float64": [709.9, 710.0, 710.4, -710.2], "float32": [88.8, 89.0, 89.4, -89.3]}
 
 
 @pytest.mark.parametrize(("formula", "first"), [("sinh(x)", 0), ("cosh(x) - 1", 1)])
@@ -279,7 +281,8 @@ def test_torch_ops_keep_sinh_and_cosh_finite_up_to_log_of_twice_max(formula, fir
     g = to_torch(formula)
     namespace: dict = {}
     exec(export_module(formula, to="torch").source, namespace)  # noqa: S102
-    for dtype, points in WIDE.items():
+    for dtype_name, points in WIDE.items():
+        dtype = getattr(torch, dtype_name)
         x = torch.tensor(points * 4, dtype=dtype)  # 16 elements: the vectorized loop
         rtol = RTOL[np.dtype(str(dtype).removeprefix("torch."))]
         for order, name in enumerate(["f", "d_f_dx", "d2_f_dx2"]):

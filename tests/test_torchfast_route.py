@@ -20,8 +20,8 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 from frameworks import CATALOG_NAMES, Truth, configurations, domain_points, promise_failures
+from lazy import lazy, torch_dtype
 
 from symcalc import to_torch
 from symcalc.export.torch_numpy import TORCH_FUNCTIONS
@@ -29,7 +29,7 @@ from symcalc.numeric.kernels import Kernel, erf_array, erfc_array, kernel
 from symcalc.symbolic.catalog import get
 
 ATOL = {np.dtype(np.float64): 1e-300, np.dtype(np.float32): 1e-36}
-TORCH_DTYPE = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+torch = lazy("torch")  # imported by the first test, not by collection (see tests/lazy.py)
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 _FUNCTIONS: dict[str, object] = {}
@@ -140,10 +140,10 @@ def test_backward_products_meet_the_kernel_promise(name):
         points = domain_points(entry, entry.variable, dtype.type)
         x = torch.from_numpy(points)
         for config in configurations(entry):
-            others = [torch.tensor(v, dtype=TORCH_DTYPE[dtype]) for v in config.values()]
+            others = [torch.tensor(v, dtype=torch_dtype(dtype)) for v in config.values()]
             for order, (level, truth) in enumerate(zip(levels, truths, strict=True), 1):
                 value = _backward(level, x, others)
-                assert value.dtype == TORCH_DTYPE[dtype]
+                assert value.dtype == torch_dtype(dtype)
                 failures = promise_failures(
                     value.numpy(), points, config, truth, dtype, ATOL[dtype]
                 )
@@ -181,7 +181,7 @@ def test_the_route_gives_what_the_torch_op_code_gives_nan_and_inf_included(name)
     for dtype in DTYPES:
         x = torch.from_numpy(_inputs(entry, dtype))
         for config in configurations(entry):
-            others = [torch.tensor(v, dtype=TORCH_DTYPE[dtype]) for v in config.values()]
+            others = [torch.tensor(v, dtype=torch_dtype(dtype)) for v in config.values()]
             with np.errstate(all="raise"):  # the route neither warns nor raises
                 values = [g.level(())(x, *others), g.level((0,))(x, *others)]
                 grads = [_backward(g.level(i), x, others) for i in ((), (0,))]

@@ -41,6 +41,7 @@ NAMESPACE: dict[str, Any] = {
     "_hypot": runtime.hypot,
     "_recip_capped": runtime.recip_capped,
     "_again_where_infinite": runtime.again_where_infinite,
+    "_zero_wins": runtime.zero_wins,
     "erf_array": erf_array,
     "erfc_array": erfc_array,
     "NAN": math.nan,

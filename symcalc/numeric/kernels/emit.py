@@ -55,6 +55,10 @@ class NumpyEmitter:
     def emit(self, line: str) -> None:
         self.lines.append(self.indent + line)
 
+    def inputs(self) -> list[str]:
+        """The kernel's argument names (``a0``, ``a1``, ...)."""
+        return list(self.graph.names.values())
+
     def compute_again(self) -> None:
         """Say that a node may leave NaN (inf·0, a quotient by an overflowed denominator)
         for the kernel's second pass in extended range: the output is then checked."""

@@ -48,6 +48,7 @@ class NumpyEmitter(Protocol):
     def emit(self, line: str) -> None: ...
     def preamble(self, line: str) -> None: ...
     def compute_again(self) -> None: ...
+    def inputs(self) -> list[str]: ...
     def range(self, i: int) -> r.Range: ...
     def constant(self, value: str) -> str: ...
     def take(self, kind: str) -> str: ...
@@ -280,7 +281,7 @@ class Mul(Node):
     def hazards(self, args, em=None):
         bottom = list(args[len(self.num) :])
         out = bottom if len(self.num) >= 2 else bottom[1:]
-        return out + self._overflowing(em, bottom)
+        return out + [args[i] for i in self._decaying(em)] + self._overflowing(em, bottom)
 
     def _overflowing(self, em, bottom: Sequence[str]) -> list[str]:
         """The denominators whose range reaches ±inf: where one overflowed, the quotient
@@ -291,7 +292,8 @@ class Mul(Node):
         return list(dict.fromkeys(found))
 
     def accumulable(self, em=None):
-        return self.num
+        decaying = self._decaying(em)  # read after the product: not out
+        return tuple(c for i, c in enumerate(self.num) if i not in decaying)
 
     def _decaying(self, em) -> list[int]:
         """The positions of factors whose exact 0 must win over another factor's overflow."""
@@ -344,10 +346,14 @@ class Mul(Node):
                 em.emit(f"np.multiply({numerator}, {coeff}, out={out})")
         elif numerator != out:
             em.emit(f"np.multiply({numerator}, 1.0, out={out})")
+        inputs = f"({', '.join(em.inputs())},)"
+        decaying = [top[i] for i in self._decaying(em)]
+        if decaying:  # the limit where an input is infinite; NaN for the second pass elsewhere
+            em.emit(f"_zero_wins({out}, ({', '.join(decaying)},), {inputs})")
         overflowing = self._overflowing(em, bottom)
         if overflowing:
-            em.emit(f"_again_where_infinite({out}, {', '.join(overflowing)})")
-        if overflowing or self._decaying(em):
+            em.emit(f"_again_where_infinite({out}, ({', '.join(overflowing)},), {inputs})")
+        if overflowing or decaying:
             em.compute_again()
 
     def scalar(self, p, args):

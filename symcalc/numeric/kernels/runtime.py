@@ -29,6 +29,7 @@ __all__ = [
     "output_array",
     "recip_capped",
     "select",
+    "zero_wins",
 ]
 
 #: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
@@ -67,12 +68,34 @@ def recip_capped(d, out, capped: bool):
     return out
 
 
-def again_where_infinite(out, *denominators):
-    """NaN where a denominator overflowed, so the kernel computes those elements again in
-    extended range (2u/(u² + 1) at u = 1e200 is 2e-200, not 0)."""
+def again_where_infinite(out, denominators, inputs):
+    """NaN where a denominator overflowed from finite inputs, so the kernel computes those
+    elements again in extended range (2u/(u² + 1) at u = 1e200 is 2e-200, not 0)."""
+    finite = _all_finite(inputs)
     for d in denominators:
-        np.copyto(out, np.nan, where=np.isinf(d))
+        np.copyto(out, np.nan, where=np.isinf(d) & finite)
     return out
+
+
+def zero_wins(out, factors, inputs):
+    """Where an input is infinite and a product came out NaN (inf·0), the product is its
+    decaying factor's 0: the limit (x·exp(-x²) at x = inf).  From finite inputs the NaN
+    stays for the second pass in extended range, where the decay need not win.
+
+    A max-reduction (NaN propagates) tells whether any element needs it.
+    """
+    if out.size and np.isnan(out.max()):
+        infinite = ~_all_finite(inputs)
+        for factor in factors:
+            np.copyto(out, 0.0, where=(factor == 0) & infinite)
+    return out
+
+
+def _all_finite(inputs):
+    finite = np.isfinite(inputs[0])
+    for a in inputs[1:]:
+        finite = finite & np.isfinite(a)
+    return finite
 
 
 def chunk_pool(

@@ -533,3 +533,21 @@ def test_formulas_mpmath_cannot_reach_far_out_still_get_a_kernel(text):
         for t in (-1.5, 0.3, 2.0):
             truth = _settled_truth(f, t)
             assert float(k(t)) == pytest.approx(truth, rel=1e-12, abs=1e-300), (text, order, t)
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "point"),
+    [("sign(x - 1)**2", 0, 1.0), ("exp(-abs(1 - x))", 2, 1.0), ("x*sign(x - 2)**2", 0, 2.0)],
+)
+def test_a_branch_leaves_the_point_to_the_formula_where_its_value_there_is_another(
+    text, order, point
+):
+    """sign(x - 1)² is 1 on both sides of 1 and 0 at 1; its branch took 1 for the point too,
+    and exp(-|1 - x|)'' = exp(-|x - 1|)·sign(x - 1)² was 1 at x = 1 where the derivative
+    symcalc shows (and PyTorch's autograd, by the kink convention) is 0."""
+    expr = _derivative(text, order)
+    x = sorted(expr.free_symbols, key=str)[0]
+    k = kernel(expr)
+    near = np.array([point, point - 1e-9, point + 1e-9, point + 0.1, point - 0.1])
+    truth = [float(expr.subs(x, sympy.Float(t, 30))) for t in near.tolist()]
+    np.testing.assert_allclose(k(near), truth, rtol=1e-12, atol=0)

@@ -134,15 +134,17 @@ class SeriesBranch:
     polynomial: sympy.Expr
     error: float
     kappa: float
-    #: whether the point belongs to a one-sided branch: not where each side has its own
-    #: (a kink: (x/tanh(x) - |x|)' is -1 + 2x/3 + ... right of 0 and 1 + 2x/3 + ... left)
+    #: whether the point belongs to the branch: not where each side has its own (a kink:
+    #: (x/tanh(x) - |x|)' is -1 + 2x/3 + ... right of 0 and 1 + 2x/3 + ... left), nor where
+    #: the formula's own value there is another (sign(x - 1)² is 0 at 1, its branch 1)
     closed: bool = True
 
     def condition(self) -> sympy.Basic:
         """Where the polynomial is used."""
         h = self.variable - self.point
         if self.low == -self.high:
-            return sympy.Abs(h) < _exact(self.high)
+            near = sympy.Abs(h) < _exact(self.high)
+            return near if self.closed else sympy.And(near, sympy.Abs(h) > 0)
         lower = h > _exact(self.low) if self.low < 0 else h >= 0 if self.closed else h > 0
         upper = h < _exact(self.high) if self.high > 0 else h <= 0 if self.closed else h < 0
         return sympy.And(lower, upper)
@@ -1291,15 +1293,32 @@ def _branches_at_a_point(
             continue
         found = _build(sub, x, x0, scale, probe, span)
         if found is not None:
-            return [found]
+            return [dataclasses.replace(found, closed=_keeps_the_point(found, probe, x0))]
         sides = _sides(probe, x0, scale, span)
         if len(sides) == 2 and sub.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max):
             halves = [_build(sub, x, x0, scale, probe, span, sides=(s,)) for s in sides]
             if all(halves):  # the point with the right half where the two meet there
                 left, right = (float(h.polynomial.subs(x, x0)) for h in halves)
                 meet = abs(left - right) <= 1e-15 * abs(right)
+                meet = meet and _keeps_the_point(halves[-1], probe, x0)
                 return [dataclasses.replace(h, closed=meet and h is halves[-1]) for h in halves]
     return []
+
+
+def _keeps_the_point(branch: SeriesBranch, probe: _Probe, x0: sympy.Expr) -> bool:
+    """Whether the branch may take the point itself: the formula has no value there (0/0
+    of sin(x)/x), or the one the polynomial gives.  sign(x - 1)² is 1 on both sides of 1
+    and 0 at 1 (as exp(-|x - 1|)'' is by the kink convention): its branch must leave 1 to
+    the formula."""
+    try:
+        with mpmath.workdps(50):
+            own = probe.mp_value(mpmath.mpf(float(x0)))
+    except _UNDEFINED:
+        return True
+    if not _real(own):
+        return True
+    at = float(branch.polynomial.subs(branch.variable, x0))
+    return abs(float(_real_part(own)) - at) <= 1e-15 * abs(at)
 
 
 def _suspect(probe: _Probe, x0: float, scale: float) -> bool:

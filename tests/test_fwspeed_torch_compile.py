@@ -10,8 +10,6 @@ sharing one exponential, and a target), and one of the double-backward path.
 
 from __future__ import annotations
 
-import importlib.util
-
 import mpmath
 import numpy as np
 import pytest
@@ -22,8 +20,6 @@ from symcalc import to_torch
 from symcalc.errors import SymcalcError
 from symcalc.symbolic.catalog import get
 
-if importlib.util.find_spec("torch") is None:  # as pytest.importorskip, without the import
-    pytest.skip("could not import 'torch'", allow_module_level=True)
 torch = lazy("torch")  # imported by the first test, not by collection (see tests/lazy.py)
 
 ATOL = {np.dtype(np.float64): 1e-300, np.dtype(np.float32): 1e-36}

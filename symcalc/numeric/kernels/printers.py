@@ -173,8 +173,11 @@ def _cosh_wide(u):
 def _erfc_wide(u):
     # erfc(u); scipy.special.erfc is 0 from u = 26.64 on (Cephes' underflow test), where
     # erfc is subnormal up to u = 27.2: from 26.5 on it is erfcx(u)*exp(-u*u)
-    wide = scipy.special.erfcx(u) * {m}.exp(-u * u)
-    return {m}.where(u < 26.5, scipy.special.erfc(u), wide)
+    out = scipy.special.erfc(u)
+    far = u >= 26.5
+    if {m}.any(far):
+        out = {m}.where(far, scipy.special.erfcx(u) * {m}.exp(-u * u), out)
+    return out
 """,
     "_recip_capped": """\
 def _recip_capped(d):

@@ -70,10 +70,14 @@ def recip_capped(d, out, capped: bool):
 
 def again_where_infinite(out, denominators, inputs):
     """NaN where a denominator overflowed from finite inputs, so the kernel computes those
-    elements again in extended range (2u/(u² + 1) at u = 1e200 is 2e-200, not 0)."""
-    finite = _all_finite(inputs)
+    elements again in extended range (2u/(u² + 1) at u = 1e200 is 2e-200, not 0).
+
+    A sum-reduction (finite unless something is infinite, or huge) tells whether any
+    element needs it.
+    """
     for d in denominators:
-        np.copyto(out, np.nan, where=np.isinf(d) & finite)
+        if d.size and not np.isfinite(np.add.reduce(d, axis=None)):
+            np.copyto(out, np.nan, where=np.isinf(d) & _all_finite(inputs))
     return out
 
 

@@ -673,8 +673,10 @@ def test_a_decaying_factor_meeting_an_overflowed_one_is_computed_again():
         # a denominator that overflowed: 2u/(u² + 1) was 0 for 2e-200 at u = x - y = 1e200
         ("log(1 + (x - y)**2)", 1, "x", [(1e200, 0.0), (1e160, 1.0), (-1e300, 2.0)]),
         # a ratio of sums of powers of exp(x/3) times σ(-x/3): 0 (the decay won) for
-        # 7.5e-9 at x = 1e4, and inf in long double: an inf there now goes to mpmath
-        ("softsign(softsign(silu(x/3)))", 1, None, [1e4, 1e8]),
+        # 7.5e-9 at x = 1e4, and inf in long double: an inf there now goes to mpmath;
+        # from x = 1e44 mpmath's terms cancel to exactly 0 at 20 and at 40 digits, which
+        # counted as two precisions agreeing (0 for 7.5e-89)
+        ("softsign(softsign(silu(x/3)))", 1, None, [1e4, 1e8, 1e44, 1e88, 1e120]),
     ],
 )
 def test_a_product_or_quotient_that_overflowed_on_the_way_is_not_taken_as_0(
@@ -687,10 +689,26 @@ def test_a_product_or_quotient_that_overflowed_on_the_way_is_not_taken_as_0(
     f = sympy.lambdify(variables, expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
     columns = np.array(points, dtype=float).reshape(len(points), -1).T
     got = kernel(expr)(*columns)
-    with mpmath.workdps(60):
+    with mpmath.workdps(400):  # the softsign terms cancel to 1e-177 relative at 1e88
         truth = [float(f(*(mpmath.mpf(float(c)) for c in row))) for row in columns.T]
     assert all(t != 0 for t in truth)
     np.testing.assert_allclose(got, truth, rtol=1e-12)
+
+
+def test_an_exact_0_from_mpmath_counts_only_where_every_precision_gives_it():
+    from symcalc.numeric.kernels.extended import ExactElements
+
+    x = symbol("x")
+    # e^x·max(0, -x) is 0 for x > 0: 0 at each precision, so 0 (inf·0 in long double)
+    zero = sympy.exp(x) * sympy.Max(0, -x)
+    exact = ExactElements(zero, (x,), zero)
+    assert exact.values([np.array([12000.0])], np.dtype(np.float64)).tolist() == [0.0]
+    # σ(u)·((x + 1) - x) with u = x/1e46 is σ(u): at x = 2e50 the 1 is absorbed at 20
+    # and at 40 digits, where (x + 1) - x is exactly 0 (e^u overflows long double)
+    u = x / 10**46
+    absorbed = sympy.exp(u) / (sympy.exp(u) + 1) * sympy.Add(x + 1, -x, evaluate=False)
+    exact = ExactElements(absorbed, (x,), absorbed)
+    assert exact.values([np.array([2e50])], np.dtype(np.float64)).tolist() == [1.0]
 
 
 def test_a_label_at_0_or_1_switches_its_term_off_in_user_expressions_too():

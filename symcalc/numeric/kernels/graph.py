@@ -234,13 +234,16 @@ def _pair(
 ) -> int:
     """scale·σ(u)σ(-u) = (scale/2)/(1 + cosh u) = (scale/4)/cosh²(u/2).
 
-    The second form when u/2 costs no pass (u = 2w: tanh' = 4σ(2x)σ(-2x) = 1/cosh²x).
+    The second form when u/2 costs no pass (u = 2w: tanh' = 4σ(2x)σ(-2x) = 1/cosh²x;
+    mish′'s u = 2·softplus(x), where building u itself would take a product more, and
+    one that passes float32's largest number for x > 1.7e38).
     ``over``, an input that multiplies the pair (a backward pass's grad), becomes the
     numerator where scale/4 is 1: grad/cosh²(w), one division instead of a division
     and a product (an input is finite where cosh² overflows: 0 there, as before).
     """
     half = u / 2
-    if half.is_Symbol or (half.as_coeff_Mul()[0] == 1 and half in g.memo):
+    plain = half.as_coeff_Mul()[0] == 1
+    if half.is_Symbol or (plain and (half in g.memo or u not in g.memo)):
         if over is not None and scale == 4:
             return g.add(n.SechSquared(g.build(half), "1.0", g.build(over)))
         node = g.add(n.SechSquared(g.build(half), literal(scale / 4)))

@@ -229,9 +229,7 @@ def _clip_bounds(expr: sympy.Min) -> tuple[sympy.Expr, str, str] | None:
     return rest[0], literal(lo[0]), literal(hi[0])
 
 
-def _pair(
-    g: Graph, u: sympy.Expr, scale: sympy.Expr, over: sympy.Symbol | None = None
-) -> int:
+def _pair(g: Graph, u: sympy.Expr, scale: sympy.Expr, over: sympy.Symbol | None = None) -> int:
     """scale·σ(u)σ(-u) = (scale/2)/(1 + cosh u) = (scale/4)/cosh²(u/2).
 
     The second form when u/2 costs no pass (u = 2w: tanh' = 4σ(2x)σ(-2x) = 1/cosh²x;
@@ -255,12 +253,7 @@ def _pair(
 def _foldable(coeff: sympy.Expr) -> bool:
     """Whether a product's coefficient folds into a σ(u)σ(-u) factor's numerator: a
     small ratio (2, 4, -8, 1/2, ...), never one that could underflow the pair early."""
-    return (
-        coeff != 1
-        and coeff.is_Rational
-        and abs(coeff.p) <= 1024
-        and coeff.q <= 1024
-    )
+    return coeff != 1 and coeff.is_Rational and abs(coeff.p) <= 1024 and coeff.q <= 1024
 
 
 def _sigmoid_capped_node(g: Graph, expr: _sigmoid_capped) -> int:
@@ -327,10 +320,40 @@ def _piecewise(g: Graph, expr: sympy.Piecewise) -> int:
     if len(pieces) == 2 and all(not val.free_symbols for val, _ in pieces):
         (a, cond), (b, _) = pieces
         return g.add(n.Indicator(g.build(cond), literal(a), literal(b)))
+    clipped = _exp_of_min(pieces)
+    if clipped is not None:
+        return g.build(clipped)
     result = _branch(g, pieces[-1][0])
     for val, cond in reversed(pieces[:-1]):
         result = g.add(n.Select(g.build(cond), _branch(g, val), result))
     return result
+
+
+def _exp_of_min(pieces: list[tuple[sympy.Expr, sympy.Basic]]) -> sympy.Expr | None:
+    """(1 if u > 0 else exp(u)) as exp(min(u, 0)), exactly (exp(0) = 1; NaN stays NaN):
+    elu′ in two passes instead of a comparison, an exp and a select (five passes).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _exp_of_min([(sympy.S.One, x > 0), (sympy.exp(x), sympy.true)])
+    exp(Min(0, x))
+    >>> _exp_of_min([(sympy.exp(x), x <= 0), (sympy.S.One, sympy.true)])
+    exp(Min(0, x))
+    >>> _exp_of_min([(sympy.S.One, x > 1), (sympy.exp(x), sympy.true)]) is None
+    True
+    """
+    if len(pieces) != 2 or pieces[1][1] is not sympy.true:
+        return None
+    (a, cond), (b, _) = pieces
+    one_above = isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan))
+    one_below = isinstance(cond, (sympy.StrictLessThan, sympy.LessThan))
+    if not (one_above or one_below) or cond.rhs != 0:
+        return None
+    u = cond.lhs
+    if (a, b) == ((sympy.S.One, sympy.exp(u)) if one_above else (sympy.exp(u), sympy.S.One)):
+        return sympy.exp(sympy.Min(u, 0))
+    return None
 
 
 def _branch(g: Graph, val: sympy.Expr) -> int:

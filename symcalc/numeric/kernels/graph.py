@@ -148,6 +148,10 @@ def _mul(g: Graph, expr: sympy.Mul) -> int:
         return _pair(g, rest.args[0], coeff)
     num, den = [], []
     factors = list(sympy.Mul.make_args(rest))
+    if coeff == 1 and len(factors) == 2:  # grad·σ(u) = grad/(1 + exp(-u)): one division
+        sig, over = sorted(factors, key=lambda f: not isinstance(f, _sigmoid_of))
+        if isinstance(sig, _sigmoid_of) and over.is_Symbol:
+            return g.add(n.Sigmoid(g.build(-sig.args[0]), g.build(over)))
     pairs = [f for f in factors if isinstance(f, _sigmoid_pair)]
     if len(pairs) == 1 and _foldable(coeff):  # 4·x·σ(2w)σ(-2w) = x/cosh²(w): no pass for 4
         factors.remove(pairs[0])

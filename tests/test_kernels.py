@@ -476,8 +476,9 @@ def test_scalar_code_comes_from_sympy_s_python_printer():
 
 
 def test_scalar_code_evaluates_only_the_branch_taken():
-    """elu': exp(x) appears only inside the conditional expression, never assigned."""
-    source = scalar_source(kernel("elu", order=1).lowered, [_x])
+    """selu': exp(x) appears only inside the conditional expression, never assigned
+    (elu′ itself is exp(min(x, 0)), no branch)."""
+    source = scalar_source(kernel("selu", order=1).lowered, [_x])
     assert "math.exp(a0)" in source
     exp_line = next(line for line in source.splitlines() if "math.exp" in line)
     assert " if " in exp_line and " else " in exp_line

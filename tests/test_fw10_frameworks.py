@@ -113,6 +113,27 @@ def test_partials_proven_finite_keep_the_plain_product():
     assert 'finite=[\n        lambda: ("float64", "float32"),\n    ],' in source
 
 
+def test_mish_derivative_is_proven_finite_in_float32_and_is_at_the_extremes():
+    # 4x·σ(x)σ(2 sp)σ(-2 sp), sp = softplus(x), is x·σ(x)/cosh²(sp): no 2·sp node, which
+    # passed float32's largest number for x > 1.7e38, so the JVP multiplies plainly
+    from symcalc.export.partials import Partials
+
+    assert Partials("mish").get((0,)).finite == ("float64", "float32")
+    big = float(np.finfo(np.float32).max)
+    xs = np.array([-big, -1e38, -100.0, -3.0, 0.5, 44.0, 1e20, 1.8e38, big], np.float32)
+    g = jax.jit(jax.vmap(jax.grad(to_jax("mish"))))(jnp.asarray(xs))
+    mpmath.mp.dps = 50
+
+    def truth(x):
+        x = mpmath.mpf(x)
+        sp = mpmath.log1p(mpmath.exp(x))
+        return mpmath.tanh(sp) + x * mpmath.sech(sp) ** 2 / (1 + mpmath.exp(-x))
+
+    for x, got in zip(xs.tolist(), np.asarray(g).tolist(), strict=True):
+        want = float(truth(x))
+        assert abs(got - want) <= 1e-5 * abs(want) + 1e-34, (x, got, want)
+
+
 #: log1p, asinh and acosh of an argument that overflows where the value does not.
 FAR_LOGS = {
     "asinh(x**3)": lambda x: mpmath.asinh(x**3),

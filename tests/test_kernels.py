@@ -370,6 +370,34 @@ def test_sigmoid_of_both_signs_shares_one_exponential():
     assert np.isnan(with_nan[-1]) and np.array_equal(with_nan[:-1], got)
 
 
+@pytest.mark.parametrize(
+    "f",
+    [
+        "elu",
+        "celu",
+        "Piecewise((exp(x), x <= 0), (1, True))",
+        "Piecewise((1, x > 0), (exp(x), True))",
+    ],
+)
+def test_one_above_zero_and_exp_below_is_exp_of_min_in_two_passes(f):
+    """elu′ = (1 if x > 0 else exp(x)) is exp(min(x, 0)): a minimum and an exp, no select
+    (five passes: a comparison, an exp and a bit blend of four); mpmath at 50 digits."""
+    k = kernel(f, order=1) if f in ("elu", "celu") else kernel(f)
+    body = [line.strip().split("(")[0] for line in k.source.splitlines()[1:-1]]
+    assert [op for op in body if op.startswith("np.")] == ["np.minimum", "np.exp"], k.source
+    points = [-1e300, -800.0, -745.0, -700.0, -87.0, -30.0, -1.0, -1e-300, -0.0, 0.0, 2.0, 1e30]
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-6)):
+        x = np.array([v for v in points if abs(v) <= float(np.finfo(dtype).max)], dtype)
+        with mpmath.workdps(50):
+            expected = [1.0 if v > 0 else float(mpmath.exp(mpmath.mpf(float(v)))) for v in x]
+        with np.errstate(all="raise"):
+            got = k(x)
+            special = k(np.array([np.nan, np.inf, -np.inf], dtype))
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, np.array(expected, dtype), rtol=rtol, atol=0)
+        np.testing.assert_array_equal(special, [np.nan, 1.0, 0.0])
+
+
 def test_max_against_a_constant_reads_a_filled_buffer():
     """np.maximum against an array runs SIMD; against a scalar it takes a slow path."""
     k = kernel("relu")
@@ -448,8 +476,9 @@ def test_scalar_code_comes_from_sympy_s_python_printer():
 
 
 def test_scalar_code_evaluates_only_the_branch_taken():
-    """elu': exp(x) appears only inside the conditional expression, never assigned."""
-    source = scalar_source(kernel("elu", order=1).lowered, [_x])
+    """selu': exp(x) appears only inside the conditional expression, never assigned
+    (elu′ itself is exp(min(x, 0)), no branch)."""
+    source = scalar_source(kernel("selu", order=1).lowered, [_x])
     assert "math.exp(a0)" in source
     exp_line = next(line for line in source.splitlines() if "math.exp" in line)
     assert " if " in exp_line and " else " in exp_line

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 
+import mpmath
 import numpy as np
 import pytest
 from frameworks import CATALOG_NAMES, Truth, configurations, domain_points, promise_failures
@@ -149,6 +150,51 @@ def test_backward_products_meet_the_kernel_promise(name):
                 )
                 report += [(dtype.name, order, config, *f) for f in failures]
     assert not report, f"{g!r} misses the promise at {len(report)} points, e.g. {report[:4]}"
+
+
+#: A backward product grad·∂f whose grad is the numerator of one division: its passes
+#: (was: a division of a constant, a product by the grad, tanh′'s also one by 4).
+ONE_DIVISION = {
+    "tanh": (["np.cosh", "np.square", "np.divide"], lambda x: mpmath.sech(x) ** 2),
+    "softplus": (
+        ["np.negative", "np.exp", "np.add", "np.divide"],
+        lambda x: 1 / (1 + mpmath.exp(-x)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_DIVISION))
+def test_a_grad_times_a_reciprocal_is_one_division_that_meets_the_promise(name):
+    # tanh′ = 4σ(2x)σ(-2x) times the grad is grad/cosh²(x), softplus′ = σ(x) times it
+    # grad/(1 + exp(-x)); against mpmath at 50 digits for grads of every size and sign
+    import sympy
+
+    from symcalc.numeric.kernels import form_kernel, stable_form
+
+    ops, derivative = ONE_DIVISION[name]
+    entry = get(name)
+    form = stable_form(entry, sympy.diff(entry.expr, entry.variable))
+    product = form_kernel(entry, form, order=1, scale=sympy.Dummy("grad"))
+    body = [line.split("(")[0].strip() for line in product.source.splitlines()[1:-1]]
+    assert [op for op in body if op.startswith("np.")] == ops, product.source
+    g = function(name)
+    xs = [0.0, 1e-300, 0.3, -2.5, 9.0, -19.5, 40.0, -300.0, 354.0, -354.5, 709.0, -800.0]
+    mpmath.mp.dps = 50
+    for dtype, rtol, tiny, big in (
+        (torch.float64, 1e-12, 2.3e-308, 1e300),
+        (torch.float32, 1e-5, 1.2e-38, 1e35),
+    ):
+        grads = [1.0, -3.5, 1 / big, -1e-30, 1e30, -big]
+        x = torch.tensor([a for a in xs for _ in grads], dtype=dtype)
+        grad = torch.tensor(grads * len(xs), dtype=dtype)
+        leaf = x.clone().requires_grad_()
+        (got,) = torch.autograd.grad(g(leaf), leaf, grad)
+        for a, b, value in zip(x.tolist(), grad.tolist(), got.tolist(), strict=True):
+            truth = float(mpmath.mpf(b) * derivative(mpmath.mpf(a)))
+            if abs(truth) >= tiny / rtol:  # a normal result, with room for its digits
+                assert value == pytest.approx(truth, rel=rtol), (dtype, a, b)
+            else:
+                assert abs(value - truth) <= tiny, (dtype, a, b)
 
 
 # -- the same as the torch-op code ------------------------------------------------------------

@@ -147,7 +147,20 @@ def _mul(g: Graph, expr: sympy.Mul) -> int:
     if isinstance(rest, _sigmoid_pair):  # the factor folds into the numerator
         return _pair(g, rest.args[0], coeff)
     num, den = [], []
-    for factor in sympy.Mul.make_args(rest):
+    factors = list(sympy.Mul.make_args(rest))
+    if coeff == 1 and len(factors) == 2:  # grad·σ(u) = grad/(1 + exp(-u)): one division
+        sig, over = sorted(factors, key=lambda f: not isinstance(f, _sigmoid_of))
+        if isinstance(sig, _sigmoid_of) and over.is_Symbol:
+            return g.add(n.Sigmoid(g.build(-sig.args[0]), g.build(over)))
+    pairs = [f for f in factors if isinstance(f, _sigmoid_pair)]
+    if len(pairs) == 1 and _foldable(coeff):  # 4·x·σ(2w)σ(-2w) = x/cosh²(w): no pass for 4
+        factors.remove(pairs[0])
+        single = factors[0] if len(factors) == 1 else None
+        over = single if single is not None and single.is_Symbol else None
+        num.append(_pair(g, pairs[0].args[0], coeff, over))
+        factors = [] if over is not None else factors
+        coeff = sympy.S.One
+    for factor in factors:
         if not factor.free_symbols:
             coeff = coeff * factor
             continue
@@ -158,6 +171,8 @@ def _mul(g: Graph, expr: sympy.Mul) -> int:
             den.append(g.build(base ** (-exponent)))
         else:
             num.append(g.build(factor))
+    if len(num) == 1 and not den and coeff == 1:  # all but one factor folded away
+        return num[0]
     return g.add(n.Mul(tuple(num), tuple(den), literal(coeff) if coeff != 1 else None))
 
 
@@ -218,15 +233,31 @@ def _clip_bounds(expr: sympy.Min) -> tuple[sympy.Expr, str, str] | None:
     return rest[0], literal(lo[0]), literal(hi[0])
 
 
-def _pair(g: Graph, u: sympy.Expr, scale: sympy.Expr) -> int:
+def _pair(g: Graph, u: sympy.Expr, scale: sympy.Expr, over: sympy.Symbol | None = None) -> int:
     """scale·σ(u)σ(-u) = (scale/2)/(1 + cosh u) = (scale/4)/cosh²(u/2).
 
-    The second form when u/2 costs no pass (u = 2w: tanh' = 4σ(2x)σ(-2x) = 1/cosh²x).
+    The second form when u/2 costs no pass (u = 2w: tanh' = 4σ(2x)σ(-2x) = 1/cosh²x;
+    mish′'s u = 2·softplus(x), where building u itself would take a product more, and
+    one that passes float32's largest number for x > 1.7e38).
+    ``over``, an input that multiplies the pair (a backward pass's grad), becomes the
+    numerator where scale/4 is 1: grad/cosh²(w), one division instead of a division
+    and a product (an input is finite where cosh² overflows: 0 there, as before).
     """
     half = u / 2
-    if half.is_Symbol or (half.as_coeff_Mul()[0] == 1 and half in g.memo):
-        return g.add(n.SechSquared(g.build(half), literal(scale / 4)))
-    return g.add(n.SigmoidPair(g.build(u), literal(scale / 2)))
+    plain = half.as_coeff_Mul()[0] == 1
+    if half.is_Symbol or (plain and (half in g.memo or u not in g.memo)):
+        if over is not None and scale == 4:
+            return g.add(n.SechSquared(g.build(half), "1.0", g.build(over)))
+        node = g.add(n.SechSquared(g.build(half), literal(scale / 4)))
+    else:
+        node = g.add(n.SigmoidPair(g.build(u), literal(scale / 2)))
+    return node if over is None else g.add(n.Mul((node, g.build(over)), (), None))
+
+
+def _foldable(coeff: sympy.Expr) -> bool:
+    """Whether a product's coefficient folds into a σ(u)σ(-u) factor's numerator: a
+    small ratio (2, 4, -8, 1/2, ...), never one that could underflow the pair early."""
+    return coeff != 1 and coeff.is_Rational and abs(coeff.p) <= 1024 and coeff.q <= 1024
 
 
 def _sigmoid_capped_node(g: Graph, expr: _sigmoid_capped) -> int:
@@ -293,10 +324,40 @@ def _piecewise(g: Graph, expr: sympy.Piecewise) -> int:
     if len(pieces) == 2 and all(not val.free_symbols for val, _ in pieces):
         (a, cond), (b, _) = pieces
         return g.add(n.Indicator(g.build(cond), literal(a), literal(b)))
+    clipped = _exp_of_min(pieces)
+    if clipped is not None:
+        return g.build(clipped)
     result = _branch(g, pieces[-1][0])
     for val, cond in reversed(pieces[:-1]):
         result = g.add(n.Select(g.build(cond), _branch(g, val), result))
     return result
+
+
+def _exp_of_min(pieces: list[tuple[sympy.Expr, sympy.Basic]]) -> sympy.Expr | None:
+    """(1 if u > 0 else exp(u)) as exp(min(u, 0)), exactly (exp(0) = 1; NaN stays NaN):
+    elu′ in two passes instead of a comparison, an exp and a select (five passes).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _exp_of_min([(sympy.S.One, x > 0), (sympy.exp(x), sympy.true)])
+    exp(Min(0, x))
+    >>> _exp_of_min([(sympy.exp(x), x <= 0), (sympy.S.One, sympy.true)])
+    exp(Min(0, x))
+    >>> _exp_of_min([(sympy.S.One, x > 1), (sympy.exp(x), sympy.true)]) is None
+    True
+    """
+    if len(pieces) != 2 or pieces[1][1] is not sympy.true:
+        return None
+    (a, cond), (b, _) = pieces
+    one_above = isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan))
+    one_below = isinstance(cond, (sympy.StrictLessThan, sympy.LessThan))
+    if not (one_above or one_below) or cond.rhs != 0:
+        return None
+    u = cond.lhs
+    if (a, b) == ((sympy.S.One, sympy.exp(u)) if one_above else (sympy.exp(u), sympy.S.One)):
+        return sympy.exp(sympy.Min(u, 0))
+    return None
 
 
 def _branch(g: Graph, val: sympy.Expr) -> int:

@@ -740,26 +740,31 @@ class ReciprocalCapped(Node):
 
 @dataclasses.dataclass(frozen=True)
 class Sigmoid(Node):
-    """σ(u) = 1/(1 + exp(m)) of m = -u; exp may overflow to inf, and 1/(1 + inf) = 0."""
+    """σ(u) = 1/(1 + exp(m)) of m = -u, or v·σ(u) = v/(1 + exp(m)) of an input ``over``
+    = v (a grad: one division); exp may overflow to inf, and 1/(1 + inf) = 0."""
 
     decays: ClassVar[bool] = True
 
     m: int
+    over: int | None = None
 
     @property
     def children(self):
-        return (self.m,)
+        return (self.m,) if self.over is None else (self.m, self.over)
 
     def numpy(self, em, args, out):
+        top = "1.0" if self.over is None else args[1]  # an input: never out
         em.emit(f"np.exp({args[0]}, out={out})  # sigmoid(u) = 1/(1 + exp(-u)); inf gives 0")
         em.emit(f"np.add({out}, 1.0, out={out})")
-        em.emit(f"np.divide(1.0, {out}, out={out})")
+        em.emit(f"np.divide({top}, {out}, out={out})")
 
     def scalar(self, p, args):
-        return f"_sigmoid_neg({args[0]})"
+        value = f"_sigmoid_neg({args[0]})"
+        return value if self.over is None else f"({args[1]} * {value})"
 
     def range(self, args, inputs):
-        return r.bounded(0.0, 1.0, args[0])
+        unit = r.bounded(0.0, 1.0, args[0])
+        return unit if self.over is None else r.mul(unit, args[1])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -791,31 +796,37 @@ class SigmoidPair(Node):
 
 @dataclasses.dataclass(frozen=True)
 class SechSquared(Node):
-    """c·sech²(w) = c/cosh²(w), ``scale`` = c; cosh = inf gives 0."""
+    """c·sech²(w) = c/cosh²(w), ``scale`` = c, or v/cosh²(w) of an input ``over`` = v
+    (a grad: one division); cosh = inf gives 0."""
 
     decays: ClassVar[bool] = True
 
     w: int
     scale: str
+    over: int | None = None
 
     @property
     def children(self):
-        return (self.w,)
+        return (self.w,) if self.over is None else (self.w, self.over)
 
     def numpy(self, em, args, out):
+        top = self.scale if self.over is None else args[1]  # an input: never out
         em.emit(f"np.cosh({args[0]}, out={out})  # c·sech(w)^2 = c/cosh(w)^2; inf gives 0")
         em.emit(f"np.square({out}, out={out})")
-        em.emit(f"np.divide({self.scale}, {out}, out={out})")
+        em.emit(f"np.divide({top}, {out}, out={out})")
 
     def scalar(self, p, args):
-        return f"({self.scale} * _sech({args[0]}) ** 2)"
+        top = self.scale if self.over is None else args[1]
+        return f"({top} * _sech({args[0]}) ** 2)"
 
     def array(self, p, args, em=None):
-        return f"({self.scale} * _sech_squared({args[0]}))"
+        top = self.scale if self.over is None else args[1]
+        return f"({top} * _sech_squared({args[0]}))"
 
     def range(self, args, inputs):
         c = float(self.scale)
-        return r.bounded(min(0.0, c), max(0.0, c), args[0])
+        unit = r.bounded(min(0.0, c), max(0.0, c), args[0])
+        return unit if self.over is None else r.mul(unit, args[1])
 
 
 @dataclasses.dataclass(frozen=True)

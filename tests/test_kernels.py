@@ -1056,3 +1056,25 @@ def test_a_log_of_a_power_does_not_go_through_the_power(text, dtype):
         truth = [float(f(mpmath.mpf(float(p)))) for p in points]
     tolerance = 1e-12 if dtype == np.float64 else 1e-5
     assert np.allclose(got.astype(float), truth, rtol=tolerance, atol=0), (got, truth)
+
+
+@pytest.mark.parametrize(
+    "text",
+    # |w|' = sign(w)·w', and w rounded to 0 next to its zero: cos x - 1 from |x| = 1e-8
+    # (truth sin x), x²/2 in log(cosh x) below 1e-154, x² in exp(x²) - 1 likewise
+    ["abs(1 - cos(x))", "abs(log(cosh(x)))", "abs(exp(x**2) - 1)", "abs(log(cosh(2*x)))"],
+)
+def test_the_sign_of_a_part_that_rounds_to_0_next_to_its_zero_is_kept(text):
+    from symcalc import derivative
+
+    points = np.array([1e-300, -1e-200, 1e-160, 3e-9, -1e-5, 0.5, -2.0])
+    for order in (1, 2):
+        expr = derivative(text, order=order)
+        (x,) = expr.free_symbols
+        f = sympy.lambdify(x, expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+        with mpmath.workdps(700):  # cos(1e-300) - 1 is -5e-601
+            truth = [float(f(mpmath.mpf(float(p)))) for p in points]
+        assert all(t != 0 for t in truth)
+        np.testing.assert_allclose(kernel(text, order=order)(points), truth, rtol=1e-12)
+        narrow = kernel(text, order=order, dtype="float32")(points[3:].astype(np.float32))
+        np.testing.assert_allclose(narrow, truth[3:], rtol=1e-5)

@@ -991,6 +991,69 @@ def _piecewise_sum_value(e, context):
 # -- rational functions: as given, factored or in partial fractions ------------------------
 
 
+#: Functions that are increasing, odd and 0 only at 0: sign(f(w)) = sign(w).
+_SIGN_KEEPING = (sympy.sinh, sympy.tanh, sympy.atan, sympy.asinh, sympy.erf, expm1, log1p)
+
+
+def _sign_of(w: sympy.Expr) -> sympy.Expr | None:
+    """An expression equal to sign(w) everywhere w is defined whose arguments are simpler
+    than ``w`` and cannot round to 0 where ``w`` is not 0, or None.
+
+    sign(w) of a w that underflows (x² below 1e-154, log(cosh x) ≈ x²/2) or cancels on the
+    way (cos x - 1 from |x| = 1e-8) is sign(0) = 0 in floating point, so |w|' = sign(w)·w'
+    came out 0 there.  Signs of products are products of signs, an even power's sign is
+    sign(base)², and an increasing odd function through 0 keeps the sign of its argument.
+    """
+    if w.is_positive:
+        return sympy.S.One
+    if w.is_negative:
+        return sympy.S.NegativeOne
+    if isinstance(w, sympy.Mul):
+        return sympy.Mul(*(_sign_of(f) or sympy.sign(f) for f in w.args))
+    if isinstance(w, sympy.Pow) and w.exp.is_Integer:
+        base = _sign_of(w.base) or sympy.sign(w.base)
+        return base**2 if w.exp.is_even else base
+    if isinstance(w, _SIGN_KEEPING):
+        return _sign_of(w.args[0]) or sympy.sign(w.args[0])
+    if isinstance(w, sympy.log):  # log v has the sign of v - 1
+        return _sign_of(sympy.expand(w.args[0] - 1))
+    if isinstance(w, sympy.Add):
+        for head in (sympy.exp, sympy.cosh, sympy.cos):
+            pair = _paired_terms(w, head)
+            if pair is None or len(w.args) != 2:
+                continue
+            coeff, atom, other = pair
+            if sympy.expand(other + coeff) != 0:
+                continue
+            sign_c = _sign_of(coeff) or sympy.sign(coeff)
+            arg = atom.args[0]
+            if head is sympy.exp:  # c·(exp(a) - 1)
+                return sign_c * (_sign_of(arg) or sympy.sign(arg))
+            if head is sympy.cosh:  # c·(cosh a - 1) = 2c·sinh²(a/2)
+                return sign_c * (_sign_of(arg) or sympy.sign(arg)) ** 2
+            return -sign_c * sympy.sign(sympy.sin(arg / 2)) ** 2  # c·(cos a - 1) = -2c·sin²(a/2)
+    return None
+
+
+def _sign_query(e):
+    return isinstance(e, sympy.sign) and not e.args[0].is_Symbol
+
+
+def _sign_value(e, context):
+    return _sign_of(e.args[0])
+
+
+def signs_first(expr: sympy.Expr) -> sympy.Expr:
+    """Every sign(w) in ``expr`` through `_sign_of`, top-down on the formula as written
+    (before the other rules turn log(cosh x) into its stable form, whose sign cancels)."""
+    if not expr.has(sympy.sign):
+        return expr
+    return expr.replace(
+        lambda e: _sign_query(e) and _sign_of(e.args[0]) is not None,
+        lambda e: _sign_of(e.args[0]),
+    )
+
+
 def _scipy_special(name: str) -> Callable[..., Any]:
     """``scipy.special.<name>``, imported on the first call (SciPy stays out of start-up)."""
 
@@ -1304,6 +1367,19 @@ RULES: tuple[Rewrite, ...] = (
         ),
     ),
     Rewrite(
+        "sign_factors",
+        "sign(a·b) -> sign(a)·sign(b), sign(b²) -> sign(b)², sign(f(w)) -> sign(w) for f "
+        "odd and increasing, sign(log v) -> sign(v - 1), sign(c·exp(w) - c) -> sign(c)·sign(w)",
+        _sign_query,
+        _sign_value,
+        examples=(
+            (sympy.sign(u * v**2), sympy.sign(u) * sympy.sign(v) ** 2),
+            (sympy.sign(sympy.log(sympy.cosh(u))), sympy.sign(u) ** 2),
+            (sympy.sign(sympy.cos(u) - 1), -(sympy.sign(sympy.sin(u / 2)) ** 2)),
+            (sympy.sign(expm1(u**3)), sympy.sign(u)),
+        ),
+    ),
+    Rewrite(
         "rational_form",
         "rational function -> as given, factored or partial fractions, fewest cancelling sums",
         _rational_query,
@@ -1370,7 +1446,7 @@ def optimize_traced(
         memo[node] = current
         return current
 
-    result = _tanh_ratios(expr)
+    result = _tanh_ratios(signs_first(expr))
     limit = _growth_limit(result)
     kept: list[str] = []
     for _ in range(max_passes):

@@ -17,6 +17,7 @@ from symcalc.errors import ParseError
 from symcalc.symbolic.derivatives import derive
 from symcalc.symbolic.functions import latex, symbol
 from symcalc.symbolic.parse import parse
+from symcalc.symbolic.render import TextbookLatexPrinter
 
 x, y = symbol("x"), symbol("y")
 
@@ -106,3 +107,14 @@ def test_printed_piecewise_with_an_equality_reads_back(rng):
 def test_broken_cases_are_refused_in_one_line(written, message):
     with pytest.raises(ParseError, match=message):
         parse(written)
+
+
+def test_a_derivative_over_a_thousand_parts_reads_back(rng):
+    # d^4/dx^4 of this product is 1,167 parts of JSON and 2,690 characters of LaTeX (the old
+    # limits: 1,000 parts and 2,000 characters, so symcalc could not read back its own JSON)
+    f = "x**2*sin(x)**3*exp(-x**2)*tanh(x)"
+    found = symcalc.derivative(f, order=4, simplify=False)
+    printer = TextbookLatexPrinter()
+    for text in (sympy.sstr(found), printer.doprint(found)):
+        assert _same(found, parse(text), rng)
+    assert len(printer.doprint(found)) > 2000

@@ -118,3 +118,37 @@ def test_a_derivative_over_a_thousand_parts_reads_back(rng):
     for text in (sympy.sstr(found), printer.doprint(found)):
         assert _same(found, parse(text), rng)
     assert len(printer.doprint(found)) > 2000
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        # symcalc's product-rule line d/dx[x]·tanh(x) read as d/dx(x·tanh x)
+        (r"\frac{d}{dx}\left[x\right] \tanh{\left(x \right)}", sympy.tanh(x)),
+        (r"\frac{d}{dx}[x^2] \sin x", 2 * x * sympy.sin(x)),
+        (
+            r"\frac{d}{dx}\left[x\right] \tanh{\left(x \right)} + "
+            r"x \frac{d}{dx}\left[\tanh{\left(x \right)}\right]",
+            sympy.diff(x * sympy.tanh(x), x),
+        ),
+    ],
+)
+def test_a_derivative_of_a_square_bracket_is_of_the_bracket_alone(written, meant, rng):
+    assert _same(meant, parse(written), rng)
+
+
+@pytest.mark.parametrize("f", ["x*tanh(x)", "tanh(x)/(x**2 + 3)", "x + softplus(x)", "gelu(x)"])
+def test_every_step_side_symcalc_prints_reads_back(f, rng):
+    from symcalc.symbolic import render
+
+    d = derive(f, order=2)
+    printer = TextbookLatexPrinter()
+    for tree in d.steps:
+        for line in render.lines(tree):
+            for side in line.rhs:
+                assert _same(side.doit(), parse(printer.doprint(side)), rng), printer.doprint(side)
+
+
+def test_a_power_after_a_derivative_of_a_bracket_is_refused():
+    with pytest.raises(ParseError, match="unclear"):
+        parse(r"\frac{d}{dx}\left[x\right]^{2}")

@@ -861,7 +861,9 @@ class _Parser:
         return _call("Derivative", [operand, _Node(name), _Node(str(order))])
 
     def leibniz_operand(self, tok: _Token, label: str) -> _Node:
-        """What ``\\frac{d}{dx}`` applies to: the factors after it, up to the end of the term.
+        """What ``\\frac{d}{dx}`` applies to: a square bracket right after it alone
+        (``\\frac{d}{dx}\\left[x\\right] \\tanh x`` is tanh x), else the factors after it, up
+        to the end of the term.
 
         A '+', '-' or an explicit product or quotient after them would leave the reader
         guessing how far the derivative reaches, so it is refused unless what is
@@ -874,6 +876,19 @@ class _Parser:
                 f"as in {label}\\left(x^2\\right)",
                 tok.column,
             )
+        if first.text == "[" or (first.text == "\\left" and self.ahead(1).text == "["):
+            # d/dx[u] v: the derivative of the square bracket alone, times v, as textbooks and
+            # symcalc's own steps write it (it read as d/dx(u·v))
+            with self.nested(tok):
+                node = self.primary()
+            if self.at("^"):
+                written = f"\\left({label}\\left[u\\right]\\right)^{{2}}"
+                raise ParseError(
+                    f"'^' at column {self.peek.column} after {label}[...] is unclear; write "
+                    f"{label}\\left[u^{{2}}\\right] or {written}",
+                    self.peek.column,
+                )
+            return node
         bracketed = first.text == "\\left" or (first.text in _OPENERS and first.text != "|")
         factors = 1
         with self.nested(tok):

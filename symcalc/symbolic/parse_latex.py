@@ -34,10 +34,18 @@ Accepted subset
 A function without parentheses takes the factors that follow it up to the next
 operator, bracket or function: ``\sin 2x \cos x`` is ``sin(2*x)*cos(x)``.
 
+A Piecewise as SymPy and symcalc print it reads back: ``\begin{cases} u & \text{for}\:
+x > 0 \\ v & \text{otherwise} \end{cases}`` (conditions: ``< > = \leq \geq \neq``,
+chained ``-3 < x < 3``, ``\vee``, ``\wedge``, ``\neg``, brackets; the first row that holds
+applies, as in SymPy).  ``\mathrm{slope}``, a multi-letter name symcalc prints upright,
+is a variable where it names no function (``\mathrm{foo}(x)`` is refused).
+
 Leibniz notation is differentiation, emitted as ``Derivative(u, x, n)``:
 ``\frac{d}{dx} u``, ``\frac{d^n}{dx^n} u``, ``\frac{d u}{dx}``, ``\frac{d^n u}{dx^n}``
 and the same with ``\partial``; ``\dfrac`` and ``\tfrac`` too.  The operator form
-applies to the factors after it, up to the end of the term; if a ``+``, ``-``, ``\cdot``
+applies to a square bracket right after it alone (``\frac{d}{dx}\left[x\right] \tanh x``
+is tanh x, as symcalc's steps write it), else to the factors after it, up to the end of
+the term; if a ``+``, ``-``, ``\cdot``
 or ``/`` follows, how far it reaches is unclear and it is refused unless what is
 differentiated is one bracketed group (``\frac{d}{dx}\left(x^2\right) + 1``).  Refused
 too, each with one line: a derivative with nothing to differentiate, orders that differ

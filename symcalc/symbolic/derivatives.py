@@ -112,8 +112,6 @@ def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero")
         )
     else:
         found = sympy.diff(expr, var)
-    if found.has(_TIE_WEIGHT):
-        found = found.subs(_TIE_WEIGHT, heaviside_at_zero(convention))
     _refuse_unevaluated(found, var)
     return _clean(apply_convention(found, convention))
 
@@ -175,10 +173,6 @@ class _RealSign(sympy.sign):
         return 2 * sympy.DiracDelta(u) * sympy.Derivative(u, x, evaluate=True)
 
 
-#: Heaviside(0) of the kink convention, put in by `differentiate` (a placeholder).
-_TIE_WEIGHT = sympy.Dummy("h0", nonnegative=True, finite=True)
-
-
 class _TieMax(sympy.Max):
     """max(u, v) whose derivative at a tie lies between its one-sided slopes (`tie_value`);
     where one argument is constant in the variable (the relu family) SymPy's rule stands."""
@@ -188,7 +182,7 @@ class _TieMax(sympy.Max):
             return super()._eval_derivative(x)
         u, v = self.args
         du, dv = (sympy.Derivative(a, x, evaluate=True) for a in (u, v))
-        tie = tie_value(du, dv, _TIE_WEIGHT)
+        tie = tie_value(du, dv)
         return sympy.Piecewise((du, u > v), (dv, u < v), (tie, True))
 
 
@@ -200,7 +194,7 @@ class _TieMin(sympy.Min):
             return super()._eval_derivative(x)
         u, v = self.args
         du, dv = (sympy.Derivative(a, x, evaluate=True) for a in (u, v))
-        tie = tie_value(du, dv, _TIE_WEIGHT)
+        tie = tie_value(du, dv)
         return sympy.Piecewise((du, u < v), (dv, u > v), (tie, True))
 
 

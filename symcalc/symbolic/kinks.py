@@ -104,13 +104,14 @@ def apply_convention(expr: sympy.Expr, convention: str = "zero") -> sympy.Expr:
     return sympy.piecewise_fold(out) if out.has(sympy.Piecewise) else out
 
 
-def tie_value(du: sympy.Expr, dv: sympy.Expr, h0: sympy.Expr) -> sympy.Expr:
-    """The derivative of max(u, v) or min(u, v) at a tie, where u' and v' both depend on
-    the variable: the convention's H(0)·(u' + v'), SymPy's value, moved to the nearer
-    one-sided slope where it falls outside them (max(x, x/10) at 0: 0 under "zero",
-    11/10 under "one", both outside [1/10, 1]; now 1/10 and 1).  "half" gives the mean,
-    as PyTorch's and JAX's maximum do; -|x| written min(x, -x) keeps 0, as |x| has."""
-    return sympy.Min(sympy.Max(h0 * (du + dv), sympy.Min(du, dv)), sympy.Max(du, dv))
+def tie_value(du: sympy.Expr, dv: sympy.Expr) -> sympy.Expr:
+    """The derivative of max(u, v) or min(u, v) at a tie where u and v both vary: the mean
+    of the one-sided slopes u' and v', under every convention, as PyTorch's and JAX's
+    maximum give.  SymPy's H(u - v)·u' + H(v - u)·v' is H(0)·(u' + v') there: for
+    max(x, x/10) at 0, 0 under "zero" and 11/10 under "one", outside [1/10, 1].  The
+    convention (Heaviside(0)) still decides a max or min against a constant, the relu
+    family, where H(0)·u' lies between 0 and u'."""
+    return (du + dv) / 2
 
 
 def nonsmooth_atoms(expr: sympy.Expr) -> set[sympy.Basic]:

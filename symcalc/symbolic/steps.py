@@ -560,9 +560,9 @@ def _step(lhs: sympy.Expr, rhs: sympy.Expr, convention: str) -> sympy.Expr:
 class MaxMinRule(Rule):
     """d/dx[max(u, v)] -> u' where u > v, v' where v > u
 
-    (min: where smaller); at a tie, the kink convention's Heaviside(0) weights each; of
-    two arguments that both vary, moved to the nearer one-sided slope where that sum falls
-    outside them (`symcalc.symbolic.derivatives.tie_value`).
+    (min: where smaller); at a tie, the kink convention's Heaviside(0) weights each; a tie
+    of two arguments that both vary takes the mean of their slopes
+    (`symcalc.symbolic.kinks.tie_value`).
     """
 
     arguments: tuple[Rule, ...]
@@ -576,7 +576,7 @@ class MaxMinRule(Rule):
         if len(args) == 2 and all(a in by_expr for a in args):
             (u, v), larger = args, isinstance(self.expr, sympy.Max)
             du, dv = derivative(by_expr[u]), derivative(by_expr[v])
-            tie = tie_value(du, dv, heaviside_at_zero(self.convention))
+            tie = tie_value(du, dv)
             return sympy.Piecewise(
                 (du, u > v if larger else u < v), (dv, u < v if larger else u > v), (tie, True)
             )

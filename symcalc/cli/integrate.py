@@ -22,6 +22,7 @@ def add(sub) -> None:
         "answer.",
     )
     add_function_argument(p)
+    p.add_argument("--wrt", metavar="VAR", help="variable to integrate by (default: the first)")
     p.add_argument("--steps", action="store_true", help="show the step-by-step integration")
     add_latex_formats(p)
     p.add_argument(
@@ -35,7 +36,10 @@ def run(args) -> int:
 
     standalone_format(args)
     result = antiderivative(
-        args.function, params=parse_params(args.param), timeout=parse_timeout(args.timeout)
+        args.function,
+        wrt=args.wrt,
+        params=parse_params(args.param),
+        timeout=parse_timeout(args.timeout),
     )
     if args.standalone:
         print(result.to_latex(steps=args.steps, method=True, standalone=True), end="")

@@ -350,11 +350,21 @@ def _point_branches(expr: sympy.Expr, context: Context) -> tuple[sympy.Expr, lis
                 return coefficient * examined_part(rest, x, far_only)
         span = _span(context, x)
         far, unresolved = _asymptotic_for(sub, x, span)
-        near = [] if far_only else _branches_at_a_point(sub, x, span)
+        # x·coth(x) - |x|: no polynomial fits across the kink of -sign(x) in its derivative,
+        # so near a point the smooth terms, which cancel there, get the branch, and the
+        # terms with a kink or a jump are added as they are
+        rough = sympy.Add(*_rough_terms(sub))
+        smooth = sub - rough
+        near = []
+        if not far_only and (rough == 0 or (smooth.free_symbols and _worth_examining(smooth))):
+            near = _branches_at_a_point(smooth, x, span)
         pieces = []
-        for branch in (*far, *near):
+        for branch in far:
             found.append(branch)
             pieces.append((branch.polynomial, branch.condition()))
+        for branch in near:
+            found.append(branch)
+            pieces.append((branch.polynomial + rough, branch.condition()))
         if unresolved:  # far out only: near a point, the part's own branch (or none) holds
             sub = sub.func(*(examined(a, far_only=True) for a in sub.args))
         return sympy.Piecewise(*pieces, (sub, True)) if pieces else sub
@@ -1074,6 +1084,20 @@ def _univariate_parts(expr: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Symbol]]
             continue
         stack.extend(a for a in node.args if a.free_symbols)
     return out
+
+
+#: Functions with a kink or a jump: no polynomial fits across the point where they switch.
+_ROUGH = (sympy.sign, sympy.Abs, sympy.Heaviside, sympy.Max, sympy.Min, sympy.floor, sympy.ceiling)
+
+
+def _rough_terms(node: sympy.Expr) -> list[sympy.Expr]:
+    """The terms of a sum that hold a kink or a jump, where some of its terms are smooth:
+    a polynomial branch for the whole sum (the derivative of x·coth(x) - |x| at 0, with
+    its -sign(x)) cannot fit, while the smooth terms alone, which cancel there, have one."""
+    if not isinstance(node, sympy.Add):
+        return []
+    rough = [a for a in node.args if a.has(*_ROUGH)]
+    return rough if 0 < len(rough) < len(node.args) else []
 
 
 def _worth_examining(node: sympy.Expr) -> bool:

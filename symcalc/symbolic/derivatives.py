@@ -32,7 +32,15 @@ from ..errors import SymcalcError
 from . import budget
 from .catalog import Entry
 from .functions import latex, name_latex
-from .kinks import apply_convention, deciding_rules, heaviside_at_zero, kink_candidates, value_at
+from .kinks import (
+    apply_convention,
+    deciding_rules,
+    heaviside_at_zero,
+    kink_candidates,
+    periodic_kink_sets,
+    tie_value,
+    value_at,
+)
 from .parse import MAX_ORDER, derivative_request, resolve  # MAX_ORDER: one limit for both
 from .special import BY_CLASS
 
@@ -97,7 +105,7 @@ def differentiate(expr: sympy.Expr, var: sympy.Symbol, convention: str = "zero")
     Piecewise((1, x > 0), (0, True))
     """
     _refuse_without_partial(expr, var)
-    if expr.has(sympy.Abs, sympy.sign):
+    if expr.has(sympy.Abs, sympy.sign, sympy.Max, sympy.Min):
         real = expr.replace(lambda e: type(e) in _REAL, lambda e: _REAL[type(e)](*e.args))
         found = sympy.diff(real, var).replace(
             lambda e: type(e) in _GENERAL, lambda e: _GENERAL[type(e)](*e.args)
@@ -165,8 +173,33 @@ class _RealSign(sympy.sign):
         return 2 * sympy.DiracDelta(u) * sympy.Derivative(u, x, evaluate=True)
 
 
+class _TieMax(sympy.Max):
+    """max(u, v) whose derivative at a tie lies between its one-sided slopes (`tie_value`);
+    where one argument is constant in the variable (the relu family) SymPy's rule stands."""
+
+    def _eval_derivative(self, x):
+        if len(self.args) != 2 or not all(a.has(x) for a in self.args):
+            return super()._eval_derivative(x)
+        u, v = self.args
+        du, dv = (sympy.Derivative(a, x, evaluate=True) for a in (u, v))
+        tie = tie_value(du, dv)
+        return sympy.Piecewise((du, u > v), (dv, u < v), (tie, True))
+
+
+class _TieMin(sympy.Min):
+    """min(u, v), as `_TieMax`."""
+
+    def _eval_derivative(self, x):
+        if len(self.args) != 2 or not all(a.has(x) for a in self.args):
+            return super()._eval_derivative(x)
+        u, v = self.args
+        du, dv = (sympy.Derivative(a, x, evaluate=True) for a in (u, v))
+        tie = tie_value(du, dv)
+        return sympy.Piecewise((du, u < v), (dv, u > v), (tie, True))
+
+
 #: SymPy's functions -> their real-argument stand-ins while differentiating, and back.
-_REAL = {sympy.Abs: _RealAbs, sympy.sign: _RealSign}
+_REAL = {sympy.Abs: _RealAbs, sympy.sign: _RealSign, sympy.Max: _TieMax, sympy.Min: _TieMin}
 _GENERAL = {real: general for general, real in _REAL.items()}
 
 
@@ -369,6 +402,12 @@ class Derivation:
     simplified: bool
     steps: tuple[Any, ...] = ()
     kink_values: tuple[sympy.Expr | None, ...] = ()
+    #: Infinite sets of kinks (sign(sin x): every n pi), each an image of the integers; the
+    #: points of ``kinks`` lie outside them.
+    kink_sets: tuple[sympy.Set, ...] = ()
+    #: The derivative's value on each set of ``kink_sets`` where one value holds at the
+    #: points checked, else None.
+    kink_set_values: tuple[sympy.Expr | None, ...] = ()
 
     @property
     def partial(self) -> bool:
@@ -396,13 +435,19 @@ class Derivation:
 
     def kinks_text(self) -> str | None:
         """``x = 0, where d/dx relu(x) = 0 (convention 'zero': Heaviside(0) = 0)``, or None."""
-        if not self.kinks:
+        if not self.kinks and not self.kink_sets:
             return None
         from .render import TextPrinter
 
         text = TextPrinter()
         call = f"{self.notation} {self.entry.signature()}"
         places = []
+        set_values = self.kink_set_values or (None,) * len(self.kink_sets)
+        for found, value in zip(self.kink_sets, set_values, strict=True):
+            place = kink_set_text(self.variable, found)
+            if value is not None:
+                place += f", where {call} = {text.doprint(value)}"
+            places.append(place)
         values = self.kink_values or (None,) * len(self.kinks)
         for point, value in zip(self.kinks, values, strict=True):
             place = f"{self.variable} = {text.doprint(point)}"
@@ -552,6 +597,7 @@ class Derivation:
             "identity_conditions": [sympy.sstr(e) for e in self.identity_conditions],
             "params": {k: sympy.sstr(v) for k, v in self.entry.params.items()},
             "kinks": [sympy.sstr(k) for k in self.kinks],
+            "kink_sets": [kink_set_text(self.variable, k) for k in self.kink_sets],
             "convention": self.convention,
             "simplified": self.simplified,
             "steps": [
@@ -568,6 +614,49 @@ class Derivation:
         return (
             f"<Derivation {self.notation} {sympy.sstr(self.expr)} = {sympy.sstr(self.derivative)}>"
         )
+
+
+def kink_set_text(variable: sympy.Symbol, found: sympy.Set) -> str:
+    """``x = pi*n for every integer n``: an infinite set of kinks, in words.
+
+    Examples
+    --------
+    >>> n = sympy.Dummy("n", integer=True)
+    >>> every_n_pi = sympy.ImageSet(sympy.Lambda(n, n * sympy.pi), sympy.S.Integers)
+    >>> kink_set_text(sympy.Symbol("x"), every_n_pi)
+    'x = pi*n for every integer n'
+    """
+    if isinstance(found, sympy.ImageSet) and len(found.lamda.variables) == 1:
+        (dummy,) = found.lamda.variables
+        body = found.lamda.expr.xreplace({dummy: sympy.Symbol("n")})
+        return f"{variable} = {sympy.sstr(body)} for every integer n"
+    return f"{variable} in {sympy.sstr(found)}"
+
+
+def _split_periodic(
+    function: sympy.Expr, var: sympy.Symbol, kinks: tuple[sympy.Expr, ...], values: tuple
+) -> tuple[tuple, tuple, tuple, tuple]:
+    """The kinks outside infinite kink sets, their values, the sets and the sets' values.
+
+    A set is kept where `find_kinks` found a kink at one of its points (sign(sin x) at 0
+    and pi: then at every n pi); its value is the one its points share, else None."""
+    sets, set_values = [], []
+    inside: set[int] = set()
+    for found in periodic_kink_sets(function, var):
+        members = [i for i, k in enumerate(kinks) if found.contains(k) is sympy.true]
+        if not members:
+            continue
+        sets.append(found)
+        inside.update(members)
+        shared = {values[i] for i in members}
+        set_values.append(shared.pop() if len(shared) == 1 else None)
+    rest = [i for i in range(len(kinks)) if i not in inside]
+    return (
+        tuple(kinks[i] for i in rest),
+        tuple(values[i] for i in rest),
+        tuple(sets),
+        tuple(set_values),
+    )
 
 
 def _agrees_at_kinks(
@@ -785,6 +874,8 @@ def derive(
         identity = None  # the catalog's form takes another value at a kink: not shown
     if identity is not None and trees:
         trees[-1] = with_identity(trees[-1], identity, constraints=entry.constraints)
+    values = tuple(value_at(result, var, k) for k in kinks)
+    kinks, values, kink_sets, kink_set_values = _split_periodic(previous, var, kinks, values)
     return Derivation(
         input=text,
         entry=entry,
@@ -797,5 +888,7 @@ def derive(
         convention=convention,
         simplified=simplified,
         steps=tuple(trees),
-        kink_values=tuple(value_at(result, var, k) for k in kinks),
+        kink_values=values,
+        kink_sets=kink_sets,
+        kink_set_values=kink_set_values,
     )

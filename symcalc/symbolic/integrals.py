@@ -420,9 +420,56 @@ def _problems(entry: Entry) -> list[Problem]:
     return problems
 
 
+def _sample_values(var: sympy.Symbol, domain: sympy.Set) -> list[sympy.Expr]:
+    """Values of a symbol kept in an integrand, to check answers at: a positive one, a
+    negative one and zero where its domain has them (an answer that holds only for
+    y > 0, such as atan(x/sqrt(y))/sqrt(y) for 1/(x^2 + y), fails at y < 0)."""
+    found = [
+        v
+        for v in (sympy.Rational(7, 10), sympy.Rational(-13, 10), sympy.S.Zero)
+        if domain.contains(v) is sympy.true
+    ]
+    return found or [_other_value(sympy.S.One, domain)]
+
+
+def _problems_in(entry: Entry, var: sympy.Symbol) -> list[Problem]:
+    """What to integrate by a variable the caller named (``wrt``) that is not the entry's
+    first: every other symbol kept, and answers checked with each of them at a positive
+    value, a negative one and zero; for a catalog entry, then everything else bound to
+    its stated value (the other variables at their fixed values, parameters bound; the
+    entry's first variable has no such value, so it stays a symbol)."""
+    if var not in entry.variables:
+        listed = ", ".join(v.name for v in entry.variables)
+        raise SymcalcError(
+            f"'{var.name}' is a parameter of {entry.signature()}; integrate by one of its "
+            f"variables ({listed})",
+            parameter="wrt",
+        )
+    others = sorted((s for s in entry.expr.free_symbols if s != var), key=lambda s: s.name)
+    samples = {s: _sample_values(s, entry.domain_of(s)) for s in others}
+    rows = max((len(v) for v in samples.values()), default=1)
+    values = tuple({s: v[k % len(v)] for s, v in samples.items()} for k in range(rows))
+    problems = [Problem(entry.expr, var, entry.domain_of(var), values)]
+    if entry.kind != "expression":
+        stated = {sympy.Symbol(k, real=True): sympy.nsimplify(v) for k, v in entry.params.items()}
+        stated.update(
+            {
+                sympy.Symbol(k, real=True): sympy.nsimplify(v)
+                for k, v in entry.fixed.items()
+                if k != var.name
+            }
+        )
+        stated = {s: v for s, v in stated.items() if s in entry.expr.free_symbols}
+        bound = entry.expr.xreplace(stated)
+        if bound.free_symbols <= {var} and stated:
+            problems.append(Problem(bound, var, entry.domain_of(var), ({},), tuple(stated.items())))
+    return problems
+
+
 def antiderivative(
     f: Function,
     *,
+    wrt: str | sympy.Symbol | None = None,
     params: dict[str, Any] | None = None,
     timeout: float | None = None,
 ) -> Antiderivative:
@@ -447,8 +494,18 @@ def antiderivative(
     '∫ x*exp(x) dx = x*exp(x) - exp(x) + C'
     >>> antiderivative("1/(x + 3)/(1 + x)**3").method
     'rational'
+
+    ``wrt`` names the variable to integrate by, as in `derivative`; the other symbols
+    stay symbols (answers are checked with each at a positive value, a negative one and
+    zero):
+
+    >>> antiderivative("x*y**2", wrt="y").antiderivative
+    x*y**3/3
     """
+    from .derivatives import variable_of
+
     entry = resolve(f, **dict(params or {}))
+    var = None if wrt is None else variable_of(entry, wrt)
     if timeout is None:
         timeout = budget.default_seconds()
     elif timeout != math.inf:
@@ -458,7 +515,12 @@ def antiderivative(
                 f"`timeout` must be a positive number of seconds, got {timeout:g}",
                 parameter="timeout",
             )
-    problems = _problems(entry)
+    if var is None or (var == entry.variable and len(entry.expr.free_symbols - {var}) == 0):
+        problems = _problems(entry)
+    elif var == entry.variable and entry.kind != "expression":
+        problems = _problems(entry)
+    else:
+        problems = _problems_in(entry, var)
     text = f if isinstance(f, str) else entry.name
     start = time.perf_counter()
     found, finished = _searched(problems, timeout)

@@ -45,7 +45,9 @@ __all__ = [
     "apply_convention",
     "deciding_rules",
     "kink_candidates",
+    "periodic_kink_sets",
     "nonsmooth_atoms",
+    "tie_value",
     "value_at",
 ]
 
@@ -102,6 +104,16 @@ def apply_convention(expr: sympy.Expr, convention: str = "zero") -> sympy.Expr:
     return sympy.piecewise_fold(out) if out.has(sympy.Piecewise) else out
 
 
+def tie_value(du: sympy.Expr, dv: sympy.Expr) -> sympy.Expr:
+    """The derivative of max(u, v) or min(u, v) at a tie where u and v both vary: the mean
+    of the one-sided slopes u' and v', under every convention, as PyTorch's and JAX's
+    maximum give.  SymPy's H(u - v)·u' + H(v - u)·v' is H(0)·(u' + v') there: for
+    max(x, x/10) at 0, 0 under "zero" and 11/10 under "one", outside [1/10, 1].  The
+    convention (Heaviside(0)) still decides a max or min against a constant, the relu
+    family, where H(0)·u' lies between 0 and u'."""
+    return (du + dv) / 2
+
+
 def nonsmooth_atoms(expr: sympy.Expr) -> set[sympy.Basic]:
     """The sub-expressions where smoothness can break: Abs, sign, Max, Min, Heaviside, Piecewise."""
     kinds = (sympy.Abs, sympy.sign, sympy.Max, sympy.Min, sympy.Heaviside, sympy.Piecewise)
@@ -146,6 +158,75 @@ def kink_candidates(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr]:
                 continue
             points.update(_solve_real(u, var))
     return _sorted_points(points)
+
+
+_PERIODIC = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
+
+
+def periodic_kink_sets(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Set]:
+    """Infinite sets of ``var`` where a non-smooth part of ``expr`` switches branch.
+
+    `kink_candidates` lists the solutions `sympy.solve` gives, one period of them where
+    a switching expression is periodic (sign(sin x): 0 and pi only); these are the whole
+    sets, each an image of the integers (``{2 n pi | n in Z}``).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> periodic_kink_sets(sympy.Abs(sympy.sin(x)), x)
+    [ImageSet(Lambda(_n, _n*pi), Integers)]
+    """
+    found: list[sympy.Set] = []
+    for atom in nonsmooth_atoms(expr):
+        for u in _switching_expressions(atom):
+            if u.has(var) and u.has(*_PERIODIC):
+                found.extend(_infinite_zero_sets(u, var))
+    out: list[sympy.Set] = []
+    for found_set in found:
+        if found_set not in out:
+            out.append(found_set)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _infinite_zero_sets(u: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Set, ...]:
+    """The zero set of u on the reals when it is infinite (images of the integers)."""
+    try:
+        zeros = sympy.solveset(u, var, sympy.S.Reals)
+    except (NotImplementedError, ValueError, TypeError):
+        return ()
+    if isinstance(zeros, sympy.FiniteSet) or zeros is sympy.S.EmptySet:
+        return ()
+    parts = zeros.args if isinstance(zeros, sympy.Union) else (zeros,)
+    if all(isinstance(p, sympy.ImageSet) for p in parts):
+        merged = _merged_images(parts)
+        return (merged,) if merged is not None else tuple(parts)
+    return (zeros,)  # a set solveset cannot list: reported as it is
+
+
+def _merged_images(parts: tuple[sympy.Set, ...]) -> sympy.Set | None:
+    """{2 n pi} and {2 n pi + pi} as {n pi}: one arithmetic progression, where they form one."""
+    if len(parts) < 2:
+        return None
+    n = sympy.Dummy("n", integer=True)
+    terms = []
+    for part in parts:
+        (variable,), body = part.lamda.variables, part.lamda.expr
+        line = sympy.Poly(body.xreplace({variable: n}), n)
+        if line.degree() != 1:
+            return None
+        terms.append(line.all_coeffs())
+    steps = {c[0] for c in terms}
+    if len(steps) != 1:
+        return None
+    (step,) = steps
+    offsets = sorted((c[1] % step for c in terms), key=lambda v: float(v))
+    k = len(offsets)
+    if offsets != [offsets[0] + step * i / k for i in range(k)]:
+        return None
+    m = sympy.Dummy("n", integer=True)
+    return sympy.ImageSet(sympy.Lambda(m, step / k * m + offsets[0]), sympy.S.Integers)
 
 
 @functools.lru_cache(maxsize=1024)  # sympy.solve is slow; the same kinks are asked for often

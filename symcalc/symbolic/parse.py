@@ -81,12 +81,12 @@ __all__ = [
     "resolve",
 ]
 
-#: Longest text accepted, in characters.
-MAX_LENGTH = 2000
+#: Longest text accepted, in characters (room for the JSON of a high-order derivative).
+MAX_LENGTH = 50_000
 #: Deepest nesting of the syntax tree accepted.
 MAX_DEPTH = 200
 #: Most syntax-tree nodes accepted.
-MAX_NODES = 1000
+MAX_NODES = 20_000
 #: Largest number of decimal digits a literal or an exact numeric power may have.
 MAX_DIGITS = 1000
 #: Highest order of a derivative, written (diff(u, x, n), \\frac{d^n}{dx^n}) or asked for.

@@ -34,10 +34,18 @@ Accepted subset
 A function without parentheses takes the factors that follow it up to the next
 operator, bracket or function: ``\sin 2x \cos x`` is ``sin(2*x)*cos(x)``.
 
+A Piecewise as SymPy and symcalc print it reads back: ``\begin{cases} u & \text{for}\:
+x > 0 \\ v & \text{otherwise} \end{cases}`` (conditions: ``< > = \leq \geq \neq``,
+chained ``-3 < x < 3``, ``\vee``, ``\wedge``, ``\neg``, brackets; the first row that holds
+applies, as in SymPy).  ``\mathrm{slope}``, a multi-letter name symcalc prints upright,
+is a variable where it names no function (``\mathrm{foo}(x)`` is refused).
+
 Leibniz notation is differentiation, emitted as ``Derivative(u, x, n)``:
 ``\frac{d}{dx} u``, ``\frac{d^n}{dx^n} u``, ``\frac{d u}{dx}``, ``\frac{d^n u}{dx^n}``
 and the same with ``\partial``; ``\dfrac`` and ``\tfrac`` too.  The operator form
-applies to the factors after it, up to the end of the term; if a ``+``, ``-``, ``\cdot``
+applies to a square bracket right after it alone (``\frac{d}{dx}\left[x\right] \tanh x``
+is tanh x, as symcalc's steps write it), else to the factors after it, up to the end of
+the term; if a ``+``, ``-``, ``\cdot``
 or ``/`` follows, how far it reaches is unclear and it is refused unless what is
 differentiated is one bracketed group (``\frac{d}{dx}\left(x^2\right) + 1``).  Refused
 too, each with one line: a derivative with nothing to differentiate, orders that differ
@@ -164,6 +172,23 @@ _UNSUPPORTED = {
     **dict.fromkeys(("\\sum", "\\prod", "\\int", "\\lim", "\\nabla"), _CALCULUS),
 }
 
+#: Words of a ``cases`` row: ``\\text{for}`` (SymPy's), ``\\text{if}`` and ``\\text{otherwise}``.
+_CASE_WORDS = frozenset(["for", "if", "otherwise"])
+_TEXT_COMMANDS = frozenset(["\\text", "\\textrm", "\\mbox"])
+#: Relations in a ``cases`` condition, and the Python operator each one is.
+_RELATION_COMMANDS = {
+    **dict.fromkeys(("\\leq", "\\le", "\\leqslant"), "<="),
+    **dict.fromkeys(("\\geq", "\\ge", "\\geqslant"), ">="),
+    **dict.fromkeys(("\\neq", "\\ne"), "!="),
+    "\\lt": "<",
+    "\\gt": ">",
+}
+_RELATION_CHARS = {"<": "<", ">": ">", "=": "=="}
+_LOGIC_COMMANDS = {
+    **dict.fromkeys(("\\vee", "\\lor"), "Or"),
+    **dict.fromkeys(("\\wedge", "\\land"), "And"),
+    **dict.fromkeys(("\\neg", "\\lnot"), "Not"),
+}
 _COMMAND_RE = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
 _NUMBER_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
 _LETTERS_RE = re.compile(r"[A-Za-z]+")
@@ -256,11 +281,45 @@ def _read_command(text: str, i: int, end: int) -> tuple[list[_Token], int]:
         return _read_name(text, j, end, command, i + 1)
     if command == "\\vert":
         return [_Token("char", "|", i + 1)], j
+    if command in ("\\begin", "\\end"):
+        return _read_environment(text, j, end, command, i + 1)
+    if command in _TEXT_COMMANDS and _text_word(text, j, end) is not None:
+        word, after = _text_word(text, j, end)  # type: ignore[misc]
+        return [_Token("word", word, i + 1, f"{command}{{{word}}}")], after
+    if command in _RELATION_COMMANDS:
+        return [_Token("rel", _RELATION_COMMANDS[command], i + 1, command)], j
+    if command in _LOGIC_COMMANDS:
+        return [_Token("logic", _LOGIC_COMMANDS[command], i + 1, command)], j
     if command not in _KNOWN_COMMANDS:
         raise ParseError(
             f"unknown LaTeX command '{command}' at column {i + 1}{_command_hint(command)}", i + 1
         )
     return [_Token("cmd", command, i + 1)], j
+
+
+def _read_environment(
+    text: str, i: int, end: int, command: str, column: int
+) -> tuple[list[_Token], int]:
+    """``\\begin{cases}`` or ``\\end{cases}``: one token; any other environment is refused."""
+    match = re.compile(r"\s*\{([A-Za-z*]*)\}").match(text, i, end)
+    if match is None:
+        raise ParseError(f"{command} at column {column} needs a name in braces", column)
+    name = match.group(1)
+    if name != "cases":
+        raise ParseError(
+            f"the environment '{name}' at column {column} is not math symcalc reads "
+            "(only cases, for a piecewise function)",
+            column,
+        )
+    return [_Token("cmd", f"{command}{{cases}}", column)], match.end()
+
+
+def _text_word(text: str, i: int, end: int) -> tuple[str, int] | None:
+    """``\\text{for}``, ``\\text{if}``, ``\\text{otherwise}`` (the words of a cases row)."""
+    match = re.compile(r"\s*\{\s*([A-Za-z]+)\s*,?\s*\}").match(text, i, end)
+    if match is None or match.group(1) not in _CASE_WORDS:
+        return None
+    return match.group(1), match.end()
 
 
 def _command_hint(command: str) -> str:
@@ -298,6 +357,8 @@ def _read_name(text: str, i: int, end: int, command: str, column: int) -> tuple[
         return [_Token("letter", name, column, shown)], close + 1
     if name in ("e", "d"):  # Euler's number; the upright differential of \frac{\mathrm{d}}{...}
         return [_Token("letter", name, column, shown)], close + 1
+    if _function_spec(name) is None and command == "\\mathrm" and _is_upright_variable(name):
+        return [_Token("letter", name, column, shown)], close + 1  # \mathrm{slope}: as printed
     if _function_spec(name) is None:
         known = [*FUNCTIONS, *_activation_names()]
         raise ParseError(
@@ -305,6 +366,12 @@ def _read_name(text: str, i: int, end: int, command: str, column: int) -> tuple[
             column,
         )
     return [_Token("name", name, column, shown)], close + 1
+
+
+def _is_upright_variable(name: str) -> bool:
+    """Whether ``\\mathrm{name}`` is a variable as symcalc prints one: a multi-letter name
+    (``\\mathrm{slope}``; a subscript follows outside the braces) that names no function."""
+    return name.isascii() and name.isalpha() and len(name) > 1 and not keyword.iskeyword(name)
 
 
 def _read_number(text: str, i: int, end: int) -> tuple[list[_Token], int]:
@@ -328,6 +395,10 @@ def _read_letters(text: str, i: int, end: int) -> tuple[list[_Token], int]:
 
 
 def _read_char(text: str, i: int, end: int) -> tuple[list[_Token], int]:
+    if text[i] in _RELATION_CHARS:
+        return [_Token("rel", _RELATION_CHARS[text[i]], i + 1, text[i])], i + 1
+    if text[i] == "&":
+        return [_Token("char", "&", i + 1)], i + 1
     if text[i] not in _CHARS:
         raise ParseError(f"unexpected '{text[i]}' at column {i + 1}", i + 1)
     return [_Token("char", text[i], i + 1)], i + 1
@@ -573,6 +644,12 @@ class _Parser:
             )
         if tok.text == "d":
             self.d_variables.append(tok.column)
+        if tok.shown.startswith("\\mathrm") and self.at("("):
+            raise ParseError(
+                f"'{tok.shown}(' at column {tok.column}: symcalc knows no function {tok.text}; "
+                f"write {tok.shown} \\cdot (...) for a product",
+                tok.column,
+            )
         node = self.variable(tok.text)
         self.check_unknown_function(tok, tok.text)
         return node
@@ -792,7 +869,9 @@ class _Parser:
         return _call("Derivative", [operand, _Node(name), _Node(str(order))])
 
     def leibniz_operand(self, tok: _Token, label: str) -> _Node:
-        """What ``\\frac{d}{dx}`` applies to: the factors after it, up to the end of the term.
+        """What ``\\frac{d}{dx}`` applies to: a square bracket right after it alone
+        (``\\frac{d}{dx}\\left[x\\right] \\tanh x`` is tanh x), else the factors after it, up
+        to the end of the term.
 
         A '+', '-' or an explicit product or quotient after them would leave the reader
         guessing how far the derivative reaches, so it is refused unless what is
@@ -805,6 +884,19 @@ class _Parser:
                 f"as in {label}\\left(x^2\\right)",
                 tok.column,
             )
+        if first.text == "[" or (first.text == "\\left" and self.ahead(1).text == "["):
+            # d/dx[u] v: the derivative of the square bracket alone, times v, as textbooks and
+            # symcalc's own steps write it (it read as d/dx(u·v))
+            with self.nested(tok):
+                node = self.primary()
+            if self.at("^"):
+                written = f"\\left({label}\\left[u\\right]\\right)^{{2}}"
+                raise ParseError(
+                    f"'^' at column {self.peek.column} after {label}[...] is unclear; write "
+                    f"{label}\\left[u^{{2}}\\right] or {written}",
+                    self.peek.column,
+                )
+            return node
         bracketed = first.text == "\\left" or (first.text in _OPENERS and first.text != "|")
         factors = 1
         with self.nested(tok):
@@ -822,6 +914,124 @@ class _Parser:
                 after.column,
             )
         return node
+
+    def cases(self) -> _Node:
+        r"""``\begin{cases} u & \text{for}\: x > 0 \\ v & \text{otherwise} \end{cases}``,
+        as SymPy prints a Piecewise: emitted as ``Piecewise((u, x > 0), (v, True))``."""
+        tok = self.advance()
+        rows: list[str] = []
+        with self.nested(tok):
+            while True:
+                value = self.expr()
+                if not self.at("&"):
+                    raise ParseError(
+                        f"a row of \\begin{{cases}} at column {tok.column} needs '&' between "
+                        f"its value and its condition (at column {self.peek.column})",
+                        self.peek.column,
+                    )
+                self.advance()
+                condition, last = self.case_condition()
+                rows.append(f"({value.text}, {condition})")
+                if self.at("\\\\", "cmd"):
+                    self.advance()
+                if self.at("\\end{cases}", "cmd"):
+                    self.advance()
+                    break
+                if self.peek.kind == "end":
+                    raise ParseError(
+                        f"\\begin{{cases}} at column {tok.column} is never closed", tok.column
+                    )
+                if last:
+                    raise ParseError(
+                        f"'otherwise' at column {self.peek.column} must be the last row of "
+                        f"\\begin{{cases}} at column {tok.column}",
+                        self.peek.column,
+                    )
+                if self.tokens[self.pos - 1].text != "\\\\":
+                    raise self.stray(self.peek)
+        return _Node(f"Piecewise({', '.join(rows)})")
+
+    def case_condition(self) -> tuple[str, bool]:
+        """The condition of a cases row (after ``&``), and whether it is 'otherwise'."""
+        if self.peek.kind == "word" and self.peek.text == "otherwise":
+            self.advance()
+            return "True", True
+        if self.peek.kind == "word":
+            self.advance()
+        return self.condition(), False
+
+    def condition(self) -> str:
+        """Relations joined by \\vee and \\wedge (\\wedge binds tighter), \\neg, brackets."""
+        parts = [self.conjunction()]
+        while self.peek.kind == "logic" and self.peek.text == "Or":
+            self.advance()
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else f"Or({', '.join(parts)})"
+
+    def conjunction(self) -> str:
+        parts = [self.negation()]
+        while self.peek.kind == "logic" and self.peek.text == "And":
+            self.advance()
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else f"And({', '.join(parts)})"
+
+    def negation(self) -> str:
+        tok = self.peek
+        if tok.kind == "logic" and tok.text == "Not":
+            self.advance()
+            with self.nested(tok):
+                return f"Not({self.negation()})"
+        if self.bracket_holds_condition():
+            opener = self.advance()
+            closer: tuple[str, ...] = (")",)
+            if opener.text == "\\left":
+                self.advance()
+                closer = ("\\right", ")")
+            with self.nested(opener):
+                inner = self.condition()
+            self.expect(closer, opener, "(" if closer == (")",) else "\\left(")
+            return inner
+        return self.relation()
+
+    def bracket_holds_condition(self) -> bool:
+        """Whether a bracket opens here whose inside, at its own level, relates or joins."""
+        if not self.at_paren():
+            return False
+        depth = 0
+        for j in range(self.pos, len(self.tokens)):
+            tok = self.tokens[j]
+            if tok.kind == "char" and tok.text in "([{":
+                depth += 1
+            elif tok.kind == "char" and tok.text in ")]}":
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif depth == 1 and tok.kind in ("rel", "logic"):
+                return True
+            elif tok.kind == "end":
+                return False
+        return False
+
+    def relation(self) -> str:
+        """``a < b``, chained ``a < x \\leq b``, ``a = b`` (Eq), ``a \\neq b`` (Ne)."""
+        operands = [self.expr()]
+        ops = []
+        while self.peek.kind == "rel":
+            ops.append(self.advance().text)
+            operands.append(self.expr())
+        if not ops:
+            tok = self.peek
+            raise ParseError(
+                f"a condition of cases needs a relation such as x > 0 (column {tok.column})",
+                tok.column,
+            )
+        relations = []
+        for op, a, b in zip(ops, operands, operands[1:], strict=False):
+            if op in ("==", "!="):
+                relations.append(f"{'Eq' if op == '==' else 'Ne'}({a.text}, {b.text})")
+            else:
+                relations.append(f"({a.text}{op}{b.text})")
+        return relations[0] if len(relations) == 1 else f"And({', '.join(relations)})"
 
     def partial(self) -> _Node:
         tok = self.peek
@@ -1105,6 +1315,7 @@ _COMMAND_HANDLERS: dict[str, Callable[[_Parser], _Node]] = {
     "\\Gamma": _Parser.gamma_or_psi,
     "\\psi": _Parser.gamma_or_psi,
     "\\partial": _Parser.partial,
+    "\\begin{cases}": _Parser.cases,
 }
 #: Commands whose arguments delimit them, so they stand alone after ``^`` as one token does
 #: (``x^\\frac{1}{2}`` is x^{1/2} in LaTeX, ``e^\\sqrt{x}`` is e^{\\sqrt{x}}).
@@ -1119,6 +1330,8 @@ _KNOWN_COMMANDS = frozenset(
         "\\right",
         "\\rvert",
         "\\}",
+        "\\\\",  # the row break of a cases environment
+        "\\end{cases}",
     ]
 )
 

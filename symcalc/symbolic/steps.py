@@ -40,7 +40,7 @@ import sympy
 
 from ..errors import SymcalcError
 from .functions import sigmoid, symbol
-from .kinks import heaviside_at_zero
+from .kinks import heaviside_at_zero, tie_value
 from .special import BY_CLASS
 
 __all__ = [
@@ -560,7 +560,9 @@ def _step(lhs: sympy.Expr, rhs: sympy.Expr, convention: str) -> sympy.Expr:
 class MaxMinRule(Rule):
     """d/dx[max(u, v)] -> u' where u > v, v' where v > u
 
-    (min: where smaller); at a tie, the kink convention's Heaviside(0) weights each.
+    (min: where smaller); at a tie, the kink convention's Heaviside(0) weights each; a tie
+    of two arguments that both vary takes the mean of their slopes
+    (`symcalc.symbolic.kinks.tie_value`).
     """
 
     arguments: tuple[Rule, ...]
@@ -571,6 +573,13 @@ class MaxMinRule(Rule):
     def _cases(self, derivative: Callable[[Rule], sympy.Expr]) -> sympy.Expr:
         args = self.expr.args
         by_expr = {a.expr: a for a in self.arguments}
+        if len(args) == 2 and all(a in by_expr for a in args):
+            (u, v), larger = args, isinstance(self.expr, sympy.Max)
+            du, dv = derivative(by_expr[u]), derivative(by_expr[v])
+            tie = tie_value(du, dv)
+            return sympy.Piecewise(
+                (du, u > v if larger else u < v), (dv, u < v if larger else u > v), (tie, True)
+            )
         terms = []
         for i, arg in enumerate(args):
             if arg not in by_expr:

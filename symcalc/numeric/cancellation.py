@@ -76,7 +76,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.utilities.iterables import flatten
 
 from ..symbolic.functions import sigmoid
-from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, softplus
+from .rewrites import MPMATH_JUDGE_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, softplus
 
 __all__ = [
     "GROWING",
@@ -1168,11 +1168,11 @@ class _Probe:
         self.logs = [n for n in nodes if isinstance(n, sympy.log) and not n.args[0].is_Symbol]
         flat = [t for terms in self.sums for t in terms] + self.logs
         self._nodes, self._variable = nodes, x
-        self.mp_terms = _lambdify(x, flat, modules=[MPMATH_FUNCTIONS, "mpmath"])
+        self.mp_terms = _lambdify(x, flat, modules=[MPMATH_JUDGE_FUNCTIONS, "mpmath"])
         self.np_terms = _lambdify(x, flat, modules=NUMPY_MODULES, printer=_root_printer())
         self.np_value = _lambdify(x, sub, modules=NUMPY_MODULES, printer=_root_printer())
         self.failures: dict[float, bool] = {}  # `_fails_at`, by point
-        self.mp_value = _lambdify(x, sub, modules=[MPMATH_FUNCTIONS, "mpmath"])
+        self.mp_value = _lambdify(x, sub, modules=[MPMATH_JUDGE_FUNCTIONS, "mpmath"])
 
     def reachable(self, point: float) -> bool:
         """Whether mpmath can evaluate the formula at ``point`` in reasonable time and

@@ -63,6 +63,7 @@ from ..symbolic.functions import sigmoid
 
 __all__ = [
     "MPMATH_FUNCTIONS",
+    "MPMATH_JUDGE_FUNCTIONS",
     "NUMPY_MODULES",
     "RULES",
     "Rewrite",
@@ -302,13 +303,20 @@ MPMATH_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sigmoid": _mp_sigmoid,
     "softplus": _mp_softplus,
     "logsumexp": _mp_logsumexp,
-    "exp": _mp_exp,
-    "cosh": _mp_cosh,
-    "sinh": _mp_sinh,
     "log1p": lambda u: __import__("mpmath").log1p(u),
     "expm1": lambda u: __import__("mpmath").expm1(u),
     "erfc": lambda u: __import__("mpmath").erfc(u),
     "hypot": lambda a, b: __import__("mpmath").hypot(a, b),
+}
+
+#: `MPMATH_FUNCTIONS` with exp, cosh and sinh that skip mpmath's slow path for a huge
+#: integer (`_huge_integer`): for the kernel compiler's judge, which evaluates formulas at
+#: integer points up to 2^1023 at up to thousands of digits.
+MPMATH_JUDGE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    **MPMATH_FUNCTIONS,
+    "exp": _mp_exp,
+    "cosh": _mp_cosh,
+    "sinh": _mp_sinh,
 }
 
 

@@ -1,7 +1,8 @@
 """The cheaper paths the kernel compiler's mpmath judge takes give mpmath's values.
 
-`symcalc.numeric.rewrites.MPMATH_FUNCTIONS` evaluates exp, cosh and sinh of a huge
-integer above 600 bits without mpmath's repeated squaring of e, and
+`symcalc.numeric.rewrites.MPMATH_JUDGE_FUNCTIONS` (the kernel compiler's judge)
+evaluates exp, cosh and sinh of a huge integer above 600 bits without mpmath's repeated
+squaring of e, and
 `symcalc.numeric.cancellation._lambdify` compiles a formula in a Dummy without rebuilding
 it.  Both must leave every value as it was: checked here against mpmath at twice the
 digits, and against ``sympy.lambdify`` itself."""
@@ -16,7 +17,7 @@ import pytest
 import sympy
 
 from symcalc.numeric.cancellation import _lambdify, _root_printer
-from symcalc.numeric.rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES
+from symcalc.numeric.rewrites import MPMATH_JUDGE_FUNCTIONS, NUMPY_MODULES
 
 HUGE = [
     sign * m * 2**k for k in (63, 64, 100, 1000, 1023) for m in (1, 2**52 - 1) for sign in (1, -1)
@@ -29,7 +30,7 @@ def test_exp_cosh_sinh_of_a_huge_integer_are_mpmaths_to_the_last_bit(name, digit
     """Within one unit of the working precision's last bit of mpmath at digits + 40,
     the integers 2^63 ... 2^1023 where mpmath itself squares e repeatedly (its exp of
     2^1000 at 1,600 digits took 28 ms)."""
-    ours, theirs = MPMATH_FUNCTIONS[name], getattr(mpmath, name)
+    ours, theirs = MPMATH_JUDGE_FUNCTIONS[name], getattr(mpmath, name)
     for u in HUGE:
         with mpmath.workdps(digits):
             got = ours(mpmath.mpf(u))
@@ -43,7 +44,7 @@ def test_exp_cosh_sinh_of_a_huge_integer_are_mpmaths_to_the_last_bit(name, digit
 def test_below_600_bits_and_off_the_integers_the_values_are_mpmaths_exactly(name):
     """Where mpmath's own exp is quick (600 bits or fewer, or a non-integer argument, or
     a small one) it is called as it is: the same bits."""
-    ours = MPMATH_FUNCTIONS[name]
+    ours = MPMATH_JUDGE_FUNCTIONS[name]
     plain = {
         "exp": mpmath.exp,
         "cosh": mpmath.cosh,
@@ -69,7 +70,10 @@ def test_a_formula_in_a_dummy_compiles_to_the_same_function_without_a_rebuild():
     t = sympy.Dummy("t", positive=True)
     expr = sympy.sqrt(1 + (sympy.tanh(1 / t) - sympy.cosh(1 / t)) ** 2) + sympy.log(1 + t**2)
     points = [0.01, 0.3, 2.0, 7.5]
-    for modules, number in ((NUMPY_MODULES, np.float64), ([MPMATH_FUNCTIONS, "mpmath"], None)):
+    for modules, number in (
+        (NUMPY_MODULES, np.float64),
+        ([MPMATH_JUDGE_FUNCTIONS, "mpmath"], None),
+    ):
         ours, theirs = _lambdify(t, expr, modules=modules), sympy.lambdify([t], expr, modules)
         assert list(inspect.signature(ours).parameters) == [_root_printer().doprint(t)]
         for p in points:

@@ -73,9 +73,10 @@ import mpmath
 import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
+from sympy.utilities.iterables import flatten
 
 from ..symbolic.functions import sigmoid
-from .rewrites import MPMATH_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, softplus
+from .rewrites import MPMATH_JUDGE_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, softplus
 
 __all__ = [
     "GROWING",
@@ -1166,6 +1167,20 @@ def _root_printer() -> _RootPrinter:
     )
 
 
+def _lambdify(x: sympy.Symbol, expr, **options) -> Callable:
+    """``sympy.lambdify([x], expr, **options)``, the same code.  Where ``x`` is a Dummy
+    (the t of a branch in t = 1/x), lambdify renames it by rebuilding the whole formula
+    (`xreplace` with a new Dummy, every power and sum constructed again): a third of the
+    CPU of building ``kernel(derivative("sqrt(1 + (tanh(x) - cosh(x))**2)", order=2))``.
+    The printers write a Dummy as a plain name (``t_123``), so a Symbol of that name
+    stands in for it as the argument, and nothing is rebuilt."""
+    if isinstance(x, sympy.Dummy):
+        name = sympy.Symbol(_root_printer().doprint(x))
+        if name.name not in {str(s) for e in flatten([expr]) for s in e.free_symbols}:
+            x = name
+    return sympy.lambdify([x], expr, **options)
+
+
 class _Probe:
     """A subexpression and the terms of every sum inside it, evaluable in floats and mpmath."""
 
@@ -1177,11 +1192,11 @@ class _Probe:
         self.logs = [n for n in nodes if isinstance(n, sympy.log) and not n.args[0].is_Symbol]
         flat = [t for terms in self.sums for t in terms] + self.logs
         self._nodes, self._variable = nodes, x
-        self.mp_terms = sympy.lambdify([x], flat, modules=[MPMATH_FUNCTIONS, "mpmath"])
-        self.np_terms = sympy.lambdify([x], flat, modules=NUMPY_MODULES, printer=_root_printer())
-        self.np_value = sympy.lambdify([x], sub, modules=NUMPY_MODULES, printer=_root_printer())
+        self.mp_terms = _lambdify(x, flat, modules=[MPMATH_JUDGE_FUNCTIONS, "mpmath"])
+        self.np_terms = _lambdify(x, flat, modules=NUMPY_MODULES, printer=_root_printer())
+        self.np_value = _lambdify(x, sub, modules=NUMPY_MODULES, printer=_root_printer())
         self.failures: dict[float, bool] = {}  # `_fails_at`, by point
-        self.mp_value = sympy.lambdify([x], sub, modules=[MPMATH_FUNCTIONS, "mpmath"])
+        self.mp_value = _lambdify(x, sub, modules=[MPMATH_JUDGE_FUNCTIONS, "mpmath"])
 
     def reachable(self, point: float) -> bool:
         """Whether mpmath can evaluate the formula at ``point`` in reasonable time and
@@ -1202,7 +1217,7 @@ class _Probe:
         arguments = [a for n in functions for a in n.args]
         arguments += [n.exp for n in self._nodes if isinstance(n, sympy.Pow)]  # x**x**x
         periodic = [n.args[0] for n in functions if isinstance(n, PERIODIC)]
-        return sympy.lambdify([self._variable], [arguments, periodic], modules=NUMPY_MODULES)
+        return _lambdify(self._variable, [arguments, periodic], modules=NUMPY_MODULES)
 
     def _kappa(self, values: Sequence, absolute: Callable, total: Callable) -> float:
         worst, i = 0.0, 0

@@ -1072,8 +1072,10 @@ class AffineObjective(Objective):
         rows = m * max(K - 1, 1)
         if rows * 2 * p1 > RECESSION_LP_NONZEROS:
             return None
+        from .scaling import column_moments
+
         X = np.asarray(self.X, dtype=float)
-        mean, spread = X.mean(axis=0), X.std(axis=0)
+        mean, spread = column_moments(X)  # no overflow of the squares at 1e154
         spread[~(spread > 0)] = 1.0
         tilde = np.empty((m, p1))
         tilde[:, 0] = 1.0

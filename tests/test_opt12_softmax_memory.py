@@ -114,6 +114,4 @@ def test_diagonal_blocks_match_the_numpy_hessian_and_the_outputs_come_back(rng):
         np.testing.assert_allclose(blocks[c], expected, rtol=1e-12, atol=1e-15)
     # the blocks were formed over the outputs' buffer: J at θ is computed again, the same
     assert objective.value(theta) == value_before
-    assert objective.value(theta) == pytest.approx(
-        softmax_objective(X, y, theta, 0.01), rel=1e-13
-    )
+    assert objective.value(theta) == pytest.approx(softmax_objective(X, y, theta, 0.01), rel=1e-13)

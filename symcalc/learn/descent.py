@@ -315,13 +315,29 @@ def _scaling_for(objective: Objective) -> Scaling:
     if not blocks or X is None:
         return Scaling.none(objective.n_parameters)
     head = getattr(objective, "head", None)
-    return Scaling.for_features(
+    scaling = Scaling.for_features(
         X,
         blocks,
         objective.n_parameters,
         l2=objective.l2,
         curvature=getattr(head, "curvature", None),
     )
+    tiny = np.flatnonzero((scaling.scale > 0) & (scaling.scale < TINY_SPREAD))
+    if tiny.size:
+        j = int(tiny[0])
+        raise SymcalcError(
+            f"feature column {j} varies by only {scaling.scale[j]:.3g}: its squares "
+            "underflow in float64, so no gradient or Hessian of it can be trusted; "
+            "multiply the column by a power of ten (its weight scales back by the same "
+            "factor), pass `standardize=True`, or add an `l2` penalty"
+        )
+    return scaling
+
+
+#: Below this spread (2⁻⁵⁰⁰, about 3e-151) a feature's squared deviations, and so its
+#: Hessian entries and its gradient in standardized units, fall below float64's normal
+#: range: fits there stopped at θ = 0 (J = var(y)) or short of the optimum.
+TINY_SPREAD = 2.0**-500
 
 
 def optimize(

@@ -70,12 +70,61 @@ def column_moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
         import dask
 
         mean, std = dask.compute(X.mean(axis=0), X.std(axis=0))
-        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+        mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+        return _rescaled(X, mean, std, _dask_moments)
     with np.errstate(over="ignore", invalid="ignore"):
         return _moments(X)
 
 
+def _dask_moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
+    import dask
+
+    mean, std = dask.compute(X.mean(axis=0), X.std(axis=0))
+    return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+
+#: Spreads outside [2⁻⁴⁶⁰, 2⁴⁶⁰] (about 1e-138 to 1e138) are computed again on the column
+#: divided by a power of 2 near its largest magnitude: squared deviations of features near
+#: 1e154 overflow and those near 1e-155 underflow, which made the spread inf or 0 (a column
+#: at 1e-170 looked constant, kept its raw scale, and the fit stopped at θ = 0, J = var(y)
+#: "converged", where J* = 0.85 with weights near 1e170).
+_SPREAD_RANGE = (2.0**-460, 2.0**460)
+
+
+def _rescaled(
+    X: Any, mean: np.ndarray, spread: np.ndarray, moments: Callable[[Any], tuple]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, spread)`` with the columns whose spread left `_SPREAD_RANGE` recomputed exactly
+    scaled (a power of 2 changes no digit), so the squares neither overflow nor underflow."""
+    low, high = _SPREAD_RANGE
+    odd = np.flatnonzero(~((spread >= low) & (spread <= high)))
+    if not odd.size:
+        return mean, spread
+    if _is_dask(X):
+        columns = X[:, odd].astype(float)
+        biggest = np.asarray(abs(columns).max(axis=0).compute(), dtype=float)
+    else:
+        columns = np.asarray(X[:, odd], dtype=float)
+        biggest = np.abs(columns).max(axis=0)
+    keep = np.isfinite(biggest) & (biggest > 0)
+    if not np.any(keep):
+        return mean, spread
+    odd, columns = odd[keep], columns[:, np.flatnonzero(keep)]
+    factor = np.ldexp(1.0, np.frexp(biggest[keep])[1])  # 2^e ≥ max|x|, exact
+    mean, spread = mean.copy(), spread.copy()
+    scaled_mean, scaled_spread = moments(columns / factor)
+    with np.errstate(over="ignore"):
+        mean[odd], spread[odd] = scaled_mean * factor, scaled_spread * factor
+    return mean, spread
+
+
 def _moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """`_moments_raw`, then the columns whose squares overflowed or underflowed again, scaled."""
+    mean, spread = _moments_raw(X)
+    return _rescaled(X, mean, spread, _moments_raw)
+
+
+def _moments_raw(X: Any) -> tuple[np.ndarray, np.ndarray]:
     """The corrected two-pass rule over row blocks (X is in memory: two passes are cheap).
 
     Pass 1 sums the columns (m = Σx/n); pass 2 puts each block's deviations x − m in one
@@ -188,8 +237,11 @@ def balanced_scale(scale: np.ndarray, l2: float, curvature: float | None) -> np.
     if not l2:
         return scale
     c = curvature if curvature else 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(scale > 0, scale * np.sqrt(1.0 + l2 / (c * scale**2)), scale)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        widened = scale * np.sqrt(1.0 + l2 / (c * scale**2))
+        # s² underflowed (s below 1e-154): the penalty's √(λ/c) is the whole of it
+        widened = np.where(np.isfinite(widened), widened, math.sqrt(l2 / c))
+        return np.where(scale > 0, widened, scale)
 
 
 #: Features whose mean lies more than this many spreads from 0 get their Hessian formed
@@ -446,7 +498,11 @@ class Preconditioned:
             working = self._spread.gradient_to_working(gradient)
         else:
             value, gradient = self.inner.value_and_gradient(self._user(theta))
-            working = self.scaling.gradient_to_working(gradient)
+            if math.isfinite(value):
+                working = self.scaling.gradient_to_working(gradient)
+            else:  # an overflowed J (the monitor says so): its ±inf gradient maps to NaN
+                with np.errstate(invalid="ignore", over="ignore"):
+                    working = self.scaling.gradient_to_working(gradient)
         if out is None:
             return value, working
         out[...] = working

@@ -118,3 +118,29 @@ def test_the_relu_family_keeps_its_kink_values(convention):
     # both arguments vary: the mean of the slopes under every convention (as torch, JAX)
     mean = sympy.Rational(11, 20)
     assert symcalc.derivative("Max(x, x/10)", convention=convention).subs(x, 0) == mean
+
+
+def test_solving_for_kinks_runs_under_the_time_budget():
+    """sympy.solve searched minutes for the zeros of sin³x - cos(x)/2 + 1/3 (no closed
+    form) outside any budget: derive hung.  Now the search stops at the budget and the
+    derivative is shown, without kinks it cannot list."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import symcalc, mpmath\n"
+        "d = symcalc.derive('Abs(sin(x)**3 - cos(x)/2 + 1/3)')\n"
+        "f = symcalc.kernel('Abs(sin(x)**3 - cos(x)/2 + 1/3)', order=1)\n"
+        "print(float(f(0.3)))\n"
+    )
+    env = {**os.environ, "SYMCALC_TIME_BUDGET": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    with mpmath.workdps(30):
+        x = mpmath.mpf("0.3")
+        w = mpmath.sin(x) ** 3 - mpmath.cos(x) / 2 + mpmath.mpf(1) / 3
+        truth = mpmath.sign(w) * (3 * mpmath.sin(x) ** 2 * mpmath.cos(x) + mpmath.sin(x) / 2)
+    assert abs(float(done.stdout) - float(truth)) <= 1e-12 * abs(float(truth))

@@ -38,7 +38,8 @@ from collections.abc import Iterable
 
 import sympy
 
-from ..errors import SymcalcError
+from ..errors import SymcalcError, TimeBudgetExceeded
+from .budget import default_seconds, within
 
 __all__ = [
     "CONVENTIONS",
@@ -193,8 +194,10 @@ def periodic_kink_sets(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Set]:
 def _infinite_zero_sets(u: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Set, ...]:
     """The zero set of u on the reals when it is infinite (images of the integers)."""
     try:
-        zeros = sympy.solveset(u, var, sympy.S.Reals)
-    except (NotImplementedError, ValueError, TypeError):
+        zeros = within(
+            default_seconds(), sympy.solveset, u, var, sympy.S.Reals, what="solving for kinks"
+        )
+    except (NotImplementedError, ValueError, TypeError, TimeBudgetExceeded):
         return ()
     if isinstance(zeros, sympy.FiniteSet) or zeros is sympy.S.EmptySet:
         return ()
@@ -239,8 +242,8 @@ def _solve_real(u: sympy.Expr, var: sympy.Symbol) -> frozenset[sympy.Expr]:
     out: set[sympy.Expr] = set()
     for piece, cond in pieces:
         try:
-            solutions = sympy.solve(piece, var, dict=False)
-        except (NotImplementedError, ValueError, TypeError):
+            solutions = _solve_within_budget(piece, var)
+        except (NotImplementedError, ValueError, TypeError, TimeBudgetExceeded):
             continue
         for s in solutions:
             if s.is_real is False or s.is_finite is False or s.has(sympy.nan):
@@ -249,6 +252,16 @@ def _solve_real(u: sympy.Expr, var: sympy.Symbol) -> frozenset[sympy.Expr]:
                 continue
             out.add(s)
     return frozenset(out)
+
+
+def _solve_within_budget(u: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr]:
+    """``sympy.solve(u, var)``: in this process where u is a polynomial of degree 2 at most
+    in ``var`` (x, x - 1, 1 - y·p: almost every kink), else under the time budget, which
+    a trigonometric polynomial can exhaust (|sin³x - cos(x)/2 + 1/3| searched for minutes)."""
+    numerator = sympy.fraction(sympy.together(u))[0]
+    if numerator.is_polynomial(var) and sympy.degree(numerator, var) <= 2:
+        return sympy.solve(u, var, dict=False)
+    return within(default_seconds(), sympy.solve, u, var, dict=False, what="solving for kinks")
 
 
 def _sorted_points(points: Iterable[sympy.Expr]) -> list[sympy.Expr]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sympy
 
 from ...symbolic.functions import sigmoid
-from ..rewrites import expm1, log1p, logsumexp, softplus
+from ..rewrites import erfc, expm1, log1p, logsumexp, softplus
 
 __all__ = ["of_reciprocals", "pre_lower"]
 
@@ -73,6 +73,13 @@ class _sigmoid_split(_Lowered):  # noqa: N801 - internal lowering node
     division for the two; e never overflows)."""
 
     definition = staticmethod(lambda u: 1 / (1 + sympy.exp(-u)))
+
+
+class _erfcx(_Lowered):  # noqa: N801 - internal lowering node
+    """erfcx(u) = exp(u²)·erfc(u), the scaled complementary error function (array
+    backends: scipy's and torch's erfcx, a continued fraction in JAX, which has none)."""
+
+    definition = staticmethod(lambda u: sympy.exp(u**2) * sympy.erfc(u))
 
 
 class _exp_times(sympy.Function):  # noqa: N801 - internal lowering node
@@ -200,9 +207,66 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     out = of_reciprocals(out)
+    if backend in ("array", "jax"):
+        out = _scaled_erfc(out)
     if backend == "array":
         return _tame_growth(_tame_logs(_nested_polynomials(out)))
     return _tame_logs(out) if backend == "numpy" else out
+
+
+def _is_erfc(e: sympy.Basic) -> bool:
+    return isinstance(e, (sympy.erfc, erfc)) and bool(e.free_symbols)
+
+
+#: From here on log erfc(u) is log erfcx(u) - u², two terms of one sign; below, down
+#: to -0.5, it is log1p(-erf(u)) (erfc(u) rounds to 1 near 0: log1p(-erf u) = -1.13e-300).
+_ERFC_LOG_SPLIT = 0.5
+
+
+def _scaled_erfc(expr: sympy.Expr) -> sympy.Expr:
+    """erfc(u) in a quotient, a power, a log or beside an exponential, written with
+    erfcx(u) = exp(u²)·erfc(u) where u > 0, for array backends: erfc(u)ᵏ·exp(w) is
+    erfcx(u)ᵏ·exp(w - k·u²), one exponential of the merged exponent, and log erfc(u)
+    is log erfcx(u) - u².  erfc underflows from u = 26.6 (27.3 below the subnormals)
+    where exp(u²)·erfc(u) (0.0211 at u = 26.67), exp(-u²)/erfc(u) and log erfc(u)
+    (-749.2 at u = 27.3) are ordinary numbers; as written they were 0, inf or NaN.
+    The NumPy kernels recompute such elements in extended range; array backends have
+    none.  A lone erfc(u), whose underflow is its value's, is left as it is.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _scaled_erfc(sympy.exp(x**2) * sympy.erfc(x))
+    Piecewise((_erfcx(x), x > 0), (exp(x**2)*erfc(x), True))
+    >>> _scaled_erfc(sympy.erfc(x) + x), _scaled_erfc(sympy.log(sympy.erfc(x))).args[0]
+    (x + erfc(x), (-x**2 + log(_erfcx(x)), x > 0.5))
+    """
+
+    def scale(e: sympy.Expr) -> sympy.Expr:
+        if not e.args or not e.free_symbols:
+            return e
+        if isinstance(e, sympy.log) and _is_erfc(e.args[0]):
+            u = e.args[0].args[0]
+            v = scale(u)
+            far = (sympy.log(_erfcx(v)) - v**2, u > _ERFC_LOG_SPLIT)
+            near = (log1p(-sympy.erf(v)), u > -_ERFC_LOG_SPLIT)
+            return sympy.Piecewise(far, near, (sympy.log(e.args[0].func(v)), True))
+        if isinstance(e, (sympy.Mul, sympy.Pow)):
+            factors = sympy.Mul.make_args(e)
+            exps = [f for f in factors if isinstance(f, sympy.exp)]
+            for f in factors:
+                base, k = f.as_base_exp()
+                if not _is_erfc(base) or not k.is_Number or (k == 1 and not exps):
+                    continue
+                u = base.args[0]
+                w = sympy.expand(sympy.Add(*(g.args[0] for g in exps)) - k * u**2)
+                rest = [scale(g) for g in factors if g is not f and g not in exps]
+                scaled = sympy.Mul(*rest, _erfcx(scale(u)) ** k, sympy.exp(w))
+                old = e.func(*(a if a is f else scale(a) for a in e.args))
+                return sympy.Piecewise((scaled, u > 0), (old, True))
+        return e.func(*(scale(a) for a in e.args))
+
+    return scale(expr) if expr.has(sympy.erfc, erfc) else expr
 
 
 def _nested_polynomials(expr: sympy.Expr) -> sympy.Expr:

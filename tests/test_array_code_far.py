@@ -31,13 +31,15 @@ def _module(text: str, to: str) -> dict:
 
 
 def _run(function, to: str, x: np.ndarray) -> np.ndarray:
+    """``function`` of ``x`` (a stack of arguments along the first axis for two)."""
+    args = [x] if x.ndim == 1 else list(x)
     if to == "jax":
         with jax.enable_x64(x.dtype == np.float64):
-            return np.asarray(function(jnp.asarray(x)))
+            return np.asarray(function(*map(jnp.asarray, args)))
     if to == "torch":
-        return function(torch.as_tensor(x)).numpy()
+        return function(*map(torch.as_tensor, args)).numpy()
     with np.errstate(all="ignore"):
-        return np.asarray(function(x))
+        return np.asarray(function(*args))
 
 
 def _erfc(u):
@@ -114,3 +116,64 @@ def test_the_jax_kernel_uses_erfcx_too():
     got = k(np.array([26.67, 27.3, 1e4]))
     truth = [_truth("exp(x**2)*erfc(x)", 0, p) for p in (26.67, 27.3, 1e4)]
     np.testing.assert_allclose(got, truth, rtol=1e-12)
+
+
+# -- a decaying factor beside a growing one: one exponential ---------------------------------
+
+
+def test_a_decaying_factor_and_a_growing_one_share_one_exponential():
+    """erf(x)/(1 + x⁴)'' holds exp(-x²)·(... + Q(x)·erf(x)·exp(x²)): computed apart, the
+    second term was inf·0, inf at x = 1e4 (JAX, torch, the NumPy module) for 2e-23."""
+    _check("erf(x)/(1+x**4)", 2, [27.0, 30.0, 100.0, 1e4, 1e5, -1e4, 1e6, 3.0, 0.5, -2.0])
+
+
+# -- rational functions of a difference: a far branch --------------------------------------
+
+
+def _truth2(expr, wrt, x: float, y: float) -> float:
+    d = sympy.diff(expr, *wrt) if wrt else expr
+    with mpmath.workdps(60):
+        return float(sympy.lambdify(X_Y, d, "mpmath")(mpmath.mpf(x), mpmath.mpf(y)))
+
+
+X_Y = sympy.symbols("x y", real=True)
+CAUCHY = sympy.log(1 + (X_Y[0] - X_Y[1]) ** 2)
+PARTIALS = {
+    "f": (),
+    "d_f_dx": (X_Y[0],),
+    "d_f_dy": (X_Y[1],),
+    "d2_f_dx2": (X_Y[0], X_Y[0]),
+    "d2_f_dx_dy": (X_Y[0], X_Y[1]),
+    "d2_f_dy2": (X_Y[1], X_Y[1]),
+}
+
+
+@pytest.mark.parametrize("to", FRAMEWORKS)
+def test_a_rational_function_of_a_difference_has_a_far_branch(to):
+    """d/dx log(1 + (x - y)²) = 2(x - y)/((x - y)² + 1) was 0 at x - y = 1e200 for
+    2e-200 (the denominator overflowed), the second derivatives NaN (inf/inf)."""
+    namespace: dict = {}
+    exec(compile(export_module(CAUCHY, to=to).source, "<m>", "exec"), namespace)  # noqa: S102
+    gaps = np.array([1e200, -1e200, 1e300, -1e150, 1e20, 3.0, 1.5, 1.1, 0.7, 1e-3, 1e-200])
+    for y in (0.0, 2.0, -7.5):
+        x, ys = gaps + y, np.full_like(gaps, y)
+        for name, wrt in PARTIALS.items():
+            truth = np.array([_truth2(CAUCHY, wrt, a, b) for a, b in zip(x, ys, strict=True)])
+            got = _run(lambda a, b, f=namespace[name]: f(a, b), to, np.stack([x, ys]))
+            np.testing.assert_allclose(got, truth, rtol=1e-12, atol=1e-300, err_msg=name)
+
+
+def test_to_jax_derivatives_of_a_rational_function_of_a_difference():
+    f = to_jax(CAUCHY)
+    with jax.enable_x64(True):
+        x, y = jnp.array([1e200, 1e150, 1.5]), jnp.array([0.0, 2.0, 0.0])
+        dx = np.asarray(jax.vmap(jax.grad(f))(x, y))
+        dxy = np.asarray(jax.vmap(jax.grad(jax.grad(f), argnums=1))(x, y))
+    truth = [
+        _truth2(CAUCHY, PARTIALS["d_f_dx"], a, b) for a, b in ((1e200, 0), (1e150, 2), (1.5, 0))
+    ]
+    np.testing.assert_allclose(dx, truth, rtol=1e-12)
+    truth = [
+        _truth2(CAUCHY, PARTIALS["d2_f_dx_dy"], a, b) for a, b in ((1e200, 0), (1e150, 2), (1.5, 0))
+    ]
+    np.testing.assert_allclose(dxy, truth, rtol=1e-12, atol=1e-300)

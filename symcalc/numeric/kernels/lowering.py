@@ -208,10 +208,88 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     out = of_reciprocals(out)
     if backend in ("array", "jax"):
-        out = _scaled_erfc(out)
+        out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
         return _tame_growth(_tame_logs(_nested_polynomials(out)))
     return _tame_logs(out) if backend == "numpy" else out
+
+
+def _linear_combinations(expr: sympy.Expr) -> list[sympy.Expr]:
+    """Sums in ``expr`` linear in two or more variables (x - y, p - 2y + 1), shortest first."""
+    found = set()
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Add) and len(node.free_symbols) >= 2:
+            try:
+                if sympy.Poly(node, *sorted(node.free_symbols, key=str)).total_degree() == 1:
+                    found.add(node)
+            except sympy.PolynomialError:
+                continue
+    def size(e: sympy.Expr) -> tuple:  # x - y before 2y - 2x, which overflows sooner
+        return (len(e.args), sum(abs(c) for c in e.as_coefficients_dict().values()))
+
+    return sorted(found, key=lambda e: (*size(e), sympy.default_sort_key(e)))
+
+
+def _far_rationals(expr: sympy.Expr) -> sympy.Expr:
+    """A rational function R(d) of one linear combination d of several variables
+    (d = x - y), with a far branch in powers of 1/d, for array backends: R's denominator
+    overflows before R does, and the quotient was 0 or NaN where the value is an ordinary
+    number: d/dx log(1 + (x - y)²) = 2(x - y)/((x - y)² + 1) at x - y = 1e200 is 2e-200,
+    and the second derivative was NaN (inf/inf) in JAX.  The NumPy kernels recompute
+    such elements in extended range, array backends have none; one variable's rational
+    functions get their far branches with the stable form
+    (`symcalc.numeric.cancellation`).  The branch starts where no polynomial in 1/d of
+    it cancels (`_far_radius`).
+
+    Examples
+    --------
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> _far_rationals(2 * (x - y) / ((x - y) ** 2 + 1)).args[0]
+    (2/((1 + (x - y)**(-2))*(x - y)), Abs(x - y) > 1.0)
+    >>> _far_rationals(x / (x**2 + 1))  # one variable: the stable form's business
+    x/(x**2 + 1)
+    """
+    from ..cancellation import _far_radius
+
+    t = sympy.Dummy("t", real=True)
+
+    def far(node: sympy.Expr) -> sympy.Expr | None:
+        if len(node.free_symbols) < 2 or not isinstance(node, (sympy.Mul, sympy.Pow, sympy.Add)):
+            return None
+        for d in _linear_combinations(node):
+            v = min(d.free_symbols, key=str)  # d = c·v + rest: v = (t - rest)/c
+            c = d.coeff(v)
+            r = sympy.cancel(node.xreplace({v: (t - (d - c * v)) / c}))
+            if r.free_symbols != {t} or not r.is_rational_function(t) or r.is_polynomial(t):
+                continue
+            p, q = sympy.fraction(r)
+            try:
+                p_poly, q_poly = sympy.Poly(p, t), sympy.Poly(q, t)
+            except sympy.PolynomialError:
+                continue
+            m, n = p_poly.degree(), q_poly.degree()
+            if n < 2:
+                continue  # a denominator of degree 1 overflows only where the value is 0
+            top = sum(c * t**-k for k, c in enumerate(p_poly.all_coeffs()))
+            bottom = sum(c * t**-k for k, c in enumerate(q_poly.all_coeffs()))
+            form = t ** (m - n) * top / bottom
+            radius = _far_radius(form, t)
+            if radius >= 2.0**60:
+                continue
+            return sympy.Piecewise(
+                (form.xreplace({t: d}), sympy.Abs(d) > sympy.Float(radius)), (node, True)
+            )
+        return None
+
+    def walk(node: sympy.Expr) -> sympy.Expr:
+        if not node.args or len(node.free_symbols) < 2:
+            return node
+        branched = far(node)
+        if branched is not None:
+            return branched
+        return node.func(*(walk(a) for a in node.args))
+
+    return walk(expr) if len(expr.free_symbols) >= 2 else expr
 
 
 def _is_erfc(e: sympy.Basic) -> bool:
@@ -533,6 +611,32 @@ def _tame_logs(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(lambda e: isinstance(e, kinds) and bool(e.free_symbols), tame)
 
 
+def _times_exp(f: sympy.Expr, u: sympy.Expr, where=None) -> sympy.Expr:
+    """f·exp(u) (u may overflow), tamed: an exponential factor exp(w) of f first joins
+    exp(u) in one exp(u + w).  A decaying factor beside a growing one, each computed
+    alone, is 0·inf = NaN, or 0 where the zero wins, or inf where exp(u) is halved
+    (`_exp_times`) while the value is finite: erf(x)/(1 + x⁴)'' is
+    4x·(P(x) + Q(x)·erf(x)·exp(x²))·exp(-x²)/(√π·(1 + x⁴)³), and its second term is
+    Q(x)·erf(x)/(√π·(1 + x⁴)³), 2e-23 at x = 1e4, with no exponential at all.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _times_exp(sympy.erf(x) * sympy.exp(-(x**2)) / x, x**2)
+    erf(x)/x
+    >>> _times_exp(sympy.exp(-x) / x, x**2)
+    _exp_times(1/x, x**2 - x)
+    """
+    factors = sympy.Mul.make_args(f)
+    exps = [g for g in factors if isinstance(g, sympy.exp)]
+    if exps:
+        f = sympy.Mul(*(g for g in factors if not isinstance(g, sympy.exp)))
+        u = sympy.expand(u + sympy.Add(*(g.args[0] for g in exps)))
+        if not _grows(u, where):
+            return _tame_growth(f * sympy.exp(u), where)
+    return _exp_times(_tame_growth(f, where), _tame_growth(u, where))
+
+
 def _tame_growth(expr: sympy.Expr, where=None) -> sympy.Expr:
     """A factor f of an exponential that may overflow multiplies it half at a time,
     f·exp(u/2)·exp(u/2) (`_exp_times`), for array backends, where f divides by a
@@ -584,7 +688,7 @@ def _tame_growth(expr: sympy.Expr, where=None) -> sympy.Expr:
             part = _exp_part(f, where) if isinstance(f, sympy.Add) else None
             if part is not None and (part[3] > 1 or _divides(rest)):
                 u, a, b, _ = part
-                return _exp_times(tame(rest * a), tame(u)) + tame(rest * b)
+                return _times_exp(rest * a, u, where) + tame(rest * b)
     if isinstance(expr, sympy.Add):
         part = _exp_part(expr, where)
         if part is not None and part[3] > 1:

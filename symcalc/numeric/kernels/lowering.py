@@ -224,6 +224,7 @@ def _linear_combinations(expr: sympy.Expr) -> list[sympy.Expr]:
                     found.add(node)
             except sympy.PolynomialError:
                 continue
+
     def size(e: sympy.Expr) -> tuple:  # x - y before 2y - 2x, which overflows sooner
         return (len(e.args), sum(abs(c) for c in e.as_coefficients_dict().values()))
 

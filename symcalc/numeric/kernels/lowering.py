@@ -288,9 +288,17 @@ def _far_rationals(expr: sympy.Expr) -> sympy.Expr:
         branched = far(node)
         if branched is not None:
             return branched
-        return node.func(*(walk(a) for a in node.args))
+        return _rebuilt(node, [walk(a) for a in node.args])
 
     return walk(expr) if len(expr.free_symbols) >= 2 else expr
+
+
+def _rebuilt(node: sympy.Basic, args: list) -> sympy.Basic:
+    """``node`` with ``args``; ``node`` itself where none changed (an unevaluated sum,
+    logsumexp's gaps, stays unflattened)."""
+    if all(new is old for new, old in zip(args, node.args, strict=True)):
+        return node
+    return node.func(*args)
 
 
 def _is_erfc(e: sympy.Basic) -> bool:
@@ -343,7 +351,7 @@ def _scaled_erfc(expr: sympy.Expr) -> sympy.Expr:
                 scaled = sympy.Mul(*rest, _erfcx(scale(u)) ** k, sympy.exp(w))
                 old = e.func(*(a if a is f else scale(a) for a in e.args))
                 return sympy.Piecewise((scaled, u > 0), (old, True))
-        return e.func(*(scale(a) for a in e.args))
+        return _rebuilt(e, [scale(a) for a in e.args])
 
     return scale(expr) if expr.has(sympy.erfc, erfc) else expr
 

@@ -87,6 +87,20 @@ def test_erfc_far_out_goes_through_erfcx(text, order, points):
     _check(text, order, points)
 
 
+def test_erfc_of_a_negated_argument_goes_through_erfcx():
+    """SymPy writes erfc(1 - x) as 2 - erfc(x - 1): 3x·exp((1 - x)²)·erfc(1 - x) was NaN
+    (inf·0) from x = -27 on; it is 3x·erfcx(1 - x), -1.6924 at x = -1e4.  (The truth
+    from the closed form in mpmath: SymPy's 2 - erfc(x - 1) cancels at any precision.)"""
+    points = [-30.0, -1e4, -1e20, 0.5, 3.0]
+    with mpmath.workdps(50):
+        truth = [
+            float(3 * u * mpmath.exp((1 - u) ** 2) * _erfc(1 - u)) for u in map(mpmath.mpf, points)
+        ]
+    for to in FRAMEWORKS:
+        got = _run(_module("3*x*exp((1-x)**2)*erfc(1-x)", to)[0], to, np.array(points))
+        np.testing.assert_allclose(got, truth, rtol=1e-12, err_msg=to)
+
+
 def test_erfc_far_out_in_float32():
     _check("exp(x**2)*erfc(x)", 0, [9.5, 12.0, 1e4, 1e30], np.float32)
     _check("log(erfc(x))", 0, [9.5, 30.0, 1e4], np.float32)

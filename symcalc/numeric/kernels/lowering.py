@@ -305,6 +305,18 @@ def _is_erfc(e: sympy.Basic) -> bool:
     return isinstance(e, (sympy.erfc, erfc)) and bool(e.free_symbols)
 
 
+def _erfc_argument(e: sympy.Basic) -> sympy.Expr | None:
+    """u where ``e`` is erfc(u), or 2 - erfc(-u) (SymPy's own spelling of erfc(u) for an
+    argument with a minus sign: erfc(1 - x) is 2 - erfc(x - 1)); else None."""
+    if _is_erfc(e):
+        return e.args[0]
+    if isinstance(e, sympy.Add) and len(e.args) == 2 and sympy.Integer(2) in e.args:
+        (other,) = [a for a in e.args if a != 2]
+        if _is_erfc(-other):
+            return -(-other).args[0]
+    return None
+
+
 #: From here on log erfc(u) is log erfcx(u) - u², two terms of one sign; below, down
 #: to -0.5, it is log1p(-erf(u)) (erfc(u) rounds to 1 near 0: log1p(-erf u) = -1.13e-300).
 _ERFC_LOG_SPLIT = 0.5
@@ -343,9 +355,9 @@ def _scaled_erfc(expr: sympy.Expr) -> sympy.Expr:
             exps = [f for f in factors if isinstance(f, sympy.exp)]
             for f in factors:
                 base, k = f.as_base_exp()
-                if not _is_erfc(base) or not k.is_Number or (k == 1 and not exps):
+                u = _erfc_argument(base)
+                if u is None or not k.is_Number or (k == 1 and not exps):
                     continue
-                u = base.args[0]
                 w = sympy.expand(sympy.Add(*(g.args[0] for g in exps)) - k * u**2)
                 rest = [scale(g) for g in factors if g is not f and g not in exps]
                 scaled = sympy.Mul(*rest, _erfcx(scale(u)) ** k, sympy.exp(w))

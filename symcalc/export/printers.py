@@ -35,7 +35,11 @@ class TorchPrinter(ArrayPrinter):
     """
 
     MODULE = "torch"
-    FUNCTIONS = {"erf": "torch.special.erf", "erfc": "torch.special.erfc"}
+    FUNCTIONS = {
+        "erf": "torch.special.erf",
+        "erfc": "torch.special.erfc",
+        "erfcx": "torch.special.erfcx",
+    }
     TEMPLATES = {
         "cbrt": "(torch.sign({0}) * torch.abs({0}) ** (1.0 / 3.0))",
         # torch.sign(NaN) is 0; NumPy's and JAX's sign give NaN: so does this
@@ -90,7 +94,11 @@ class NumpyPrinter(ArrayPrinter):
     """
 
     MODULE = "np"
-    FUNCTIONS = {"erf": "scipy.special.erf", "erfc": "scipy.special.erfc"}
+    FUNCTIONS = {
+        "erf": "scipy.special.erf",
+        "erfc": "scipy.special.erfc",
+        "erfcx": "scipy.special.erfcx",
+    }
     # scipy.special.erfc flushes to 0 where erfc is subnormal (u = 26.64 to 27.2), and a
     # square root or a log of it is a normal number there
     TEMPLATES = {"erfc": "_erfc_wide({0})"}

@@ -112,7 +112,8 @@ def to_torch(
     symbolic derivatives, with one exception where the stable form runs in torch ops
     (below): the NumPy kernels recompute, in extended precision, elements where finite
     inputs gave inf or NaN on the way (x·sinh(2/x) at x = 1e308, a user's formula);
-    torch ops have no wider type, so there such an element is inf or NaN.
+    torch ops have no wider type, so there such an element is inf or NaN (or 0 where a
+    decaying factor meets one that overflowed: softsign(softsign(silu(x/3)))′ at 1e4).
 
     On CPU tensors of float32 or float64 (the default ``compile=False``) each level's
     forward, and each backward product grad · ∂f/∂aᵢ of a backward pass that is not

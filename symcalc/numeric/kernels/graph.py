@@ -20,6 +20,7 @@ from ...symbolic.special import BY_CLASS, no_kernel
 from ..rewrites import erfc, expm1, hypot, log1p
 from . import nodes as n
 from .lowering import (
+    _erfcx,
     _exp_capped,
     _exp_times,
     _inv_one_plus,
@@ -407,6 +408,7 @@ UNARY: dict[type, tuple[str, str]] = {
     sympy.erf: ("erf_array", "erf"),
     sympy.erfc: ("erfc_array", "erfc"),
     erfc: ("erfc_array", "erfc"),
+    _erfcx: ("erfcx_array", "erfcx"),  # array backends only
     expm1: ("np.expm1", "expm1"),
 }
 

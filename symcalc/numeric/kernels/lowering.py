@@ -12,7 +12,7 @@ from __future__ import annotations
 import sympy
 
 from ...symbolic.functions import sigmoid
-from ..rewrites import expm1, log1p, logsumexp, softplus
+from ..rewrites import erfc, expm1, log1p, logsumexp, softplus
 
 __all__ = ["of_reciprocals", "pre_lower"]
 
@@ -73,6 +73,13 @@ class _sigmoid_split(_Lowered):  # noqa: N801 - internal lowering node
     division for the two; e never overflows)."""
 
     definition = staticmethod(lambda u: 1 / (1 + sympy.exp(-u)))
+
+
+class _erfcx(_Lowered):  # noqa: N801 - internal lowering node
+    """erfcx(u) = exp(u²)·erfc(u), the scaled complementary error function (array
+    backends: scipy's and torch's erfcx, a continued fraction in JAX, which has none)."""
+
+    definition = staticmethod(lambda u: sympy.exp(u**2) * sympy.erfc(u))
 
 
 class _exp_times(sympy.Function):  # noqa: N801 - internal lowering node
@@ -200,9 +207,165 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     out = of_reciprocals(out)
+    if backend in ("array", "jax"):
+        out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
         return _tame_growth(_tame_logs(_nested_polynomials(out)))
     return _tame_logs(out) if backend == "numpy" else out
+
+
+def _linear_combinations(expr: sympy.Expr) -> list[sympy.Expr]:
+    """Sums in ``expr`` linear in two or more variables (x - y, p - 2y + 1), shortest first."""
+    found = set()
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Add) and len(node.free_symbols) >= 2:
+            try:
+                if sympy.Poly(node, *sorted(node.free_symbols, key=str)).total_degree() == 1:
+                    found.add(node)
+            except sympy.PolynomialError:
+                continue
+
+    def size(e: sympy.Expr) -> tuple:  # x - y before 2y - 2x, which overflows sooner
+        return (len(e.args), sum(abs(c) for c in e.as_coefficients_dict().values()))
+
+    return sorted(found, key=lambda e: (*size(e), sympy.default_sort_key(e)))
+
+
+def _far_rationals(expr: sympy.Expr) -> sympy.Expr:
+    """A rational function R(d) of one linear combination d of several variables
+    (d = x - y), with a far branch in powers of 1/d, for array backends: R's denominator
+    overflows before R does, and the quotient was 0 or NaN where the value is an ordinary
+    number: d/dx log(1 + (x - y)²) = 2(x - y)/((x - y)² + 1) at x - y = 1e200 is 2e-200,
+    and the second derivative was NaN (inf/inf) in JAX.  The NumPy kernels recompute
+    such elements in extended range, array backends have none; one variable's rational
+    functions get their far branches with the stable form
+    (`symcalc.numeric.cancellation`).  The branch starts where no polynomial in 1/d of
+    it cancels (`_far_radius`).
+
+    Examples
+    --------
+    >>> x, y = sympy.symbols("x y", real=True)
+    >>> _far_rationals(2 * (x - y) / ((x - y) ** 2 + 1)).args[0]
+    (2/((1 + (x - y)**(-2))*(x - y)), Abs(x - y) > 1.0)
+    >>> _far_rationals(x / (x**2 + 1))  # one variable: the stable form's business
+    x/(x**2 + 1)
+    """
+    from ..cancellation import _far_radius
+
+    t = sympy.Dummy("t", real=True)
+
+    def far(node: sympy.Expr) -> sympy.Expr | None:
+        if len(node.free_symbols) < 2 or not isinstance(node, (sympy.Mul, sympy.Pow, sympy.Add)):
+            return None
+        for d in _linear_combinations(node):
+            v = min(d.free_symbols, key=str)  # d = c·v + rest: v = (t - rest)/c
+            c = d.coeff(v)
+            r = sympy.cancel(node.xreplace({v: (t - (d - c * v)) / c}))
+            if r.free_symbols != {t} or not r.is_rational_function(t) or r.is_polynomial(t):
+                continue
+            p, q = sympy.fraction(r)
+            try:
+                p_poly, q_poly = sympy.Poly(p, t), sympy.Poly(q, t)
+            except sympy.PolynomialError:
+                continue
+            m, n = p_poly.degree(), q_poly.degree()
+            if n < 2:
+                continue  # a denominator of degree 1 overflows only where the value is 0
+            top = sum(c * t**-k for k, c in enumerate(p_poly.all_coeffs()))
+            bottom = sum(c * t**-k for k, c in enumerate(q_poly.all_coeffs()))
+            form = t ** (m - n) * top / bottom
+            radius = _far_radius(form, t)
+            if radius >= 2.0**60:
+                continue
+            return sympy.Piecewise(
+                (form.xreplace({t: d}), sympy.Abs(d) > sympy.Float(radius)), (node, True)
+            )
+        return None
+
+    def walk(node: sympy.Expr) -> sympy.Expr:
+        if not node.args or len(node.free_symbols) < 2:
+            return node
+        branched = far(node)
+        if branched is not None:
+            return branched
+        return _rebuilt(node, [walk(a) for a in node.args])
+
+    return walk(expr) if len(expr.free_symbols) >= 2 else expr
+
+
+def _rebuilt(node: sympy.Basic, args: list) -> sympy.Basic:
+    """``node`` with ``args``; ``node`` itself where none changed (an unevaluated sum,
+    logsumexp's gaps, stays unflattened)."""
+    if all(new is old for new, old in zip(args, node.args, strict=True)):
+        return node
+    return node.func(*args)
+
+
+def _is_erfc(e: sympy.Basic) -> bool:
+    return isinstance(e, (sympy.erfc, erfc)) and bool(e.free_symbols)
+
+
+def _erfc_argument(e: sympy.Basic) -> sympy.Expr | None:
+    """u where ``e`` is erfc(u), or 2 - erfc(-u) (SymPy's own spelling of erfc(u) for an
+    argument with a minus sign: erfc(1 - x) is 2 - erfc(x - 1)); else None."""
+    if _is_erfc(e):
+        return e.args[0]
+    if isinstance(e, sympy.Add) and len(e.args) == 2 and sympy.Integer(2) in e.args:
+        (other,) = [a for a in e.args if a != 2]
+        if _is_erfc(-other):
+            return -(-other).args[0]
+    return None
+
+
+#: From here on log erfc(u) is log erfcx(u) - u², two terms of one sign; below, down
+#: to -0.5, it is log1p(-erf(u)) (erfc(u) rounds to 1 near 0: log1p(-erf u) = -1.13e-300).
+_ERFC_LOG_SPLIT = 0.5
+
+
+def _scaled_erfc(expr: sympy.Expr) -> sympy.Expr:
+    """erfc(u) in a quotient, a power, a log or beside an exponential, written with
+    erfcx(u) = exp(u²)·erfc(u) where u > 0, for array backends: erfc(u)ᵏ·exp(w) is
+    erfcx(u)ᵏ·exp(w - k·u²), one exponential of the merged exponent, and log erfc(u)
+    is log erfcx(u) - u².  erfc underflows from u = 26.6 (27.3 below the subnormals)
+    where exp(u²)·erfc(u) (0.0211 at u = 26.67), exp(-u²)/erfc(u) and log erfc(u)
+    (-749.2 at u = 27.3) are ordinary numbers; as written they were 0, inf or NaN.
+    The NumPy kernels recompute such elements in extended range; array backends have
+    none.  A lone erfc(u), whose underflow is its value's, is left as it is.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _scaled_erfc(sympy.exp(x**2) * sympy.erfc(x))
+    Piecewise((_erfcx(x), x > 0), (exp(x**2)*erfc(x), True))
+    >>> _scaled_erfc(sympy.erfc(x) + x), _scaled_erfc(sympy.log(sympy.erfc(x))).args[0]
+    (x + erfc(x), (-x**2 + log(_erfcx(x)), x > 0.5))
+    """
+
+    def scale(e: sympy.Expr) -> sympy.Expr:
+        if not e.args or not e.free_symbols:
+            return e
+        if isinstance(e, sympy.log) and _is_erfc(e.args[0]):
+            u = e.args[0].args[0]
+            v = scale(u)
+            far = (sympy.log(_erfcx(v)) - v**2, u > _ERFC_LOG_SPLIT)
+            near = (log1p(-sympy.erf(v)), u > -_ERFC_LOG_SPLIT)
+            return sympy.Piecewise(far, near, (sympy.log(e.args[0].func(v)), True))
+        if isinstance(e, (sympy.Mul, sympy.Pow)):
+            factors = sympy.Mul.make_args(e)
+            exps = [f for f in factors if isinstance(f, sympy.exp)]
+            for f in factors:
+                base, k = f.as_base_exp()
+                u = _erfc_argument(base)
+                if u is None or not k.is_Number or (k == 1 and not exps):
+                    continue
+                w = sympy.expand(sympy.Add(*(g.args[0] for g in exps)) - k * u**2)
+                rest = [scale(g) for g in factors if g is not f and g not in exps]
+                scaled = sympy.Mul(*rest, _erfcx(scale(u)) ** k, sympy.exp(w))
+                old = e.func(*(a if a is f else scale(a) for a in e.args))
+                return sympy.Piecewise((scaled, u > 0), (old, True))
+        return _rebuilt(e, [scale(a) for a in e.args])
+
+    return scale(expr) if expr.has(sympy.erfc, erfc) else expr
 
 
 def _nested_polynomials(expr: sympy.Expr) -> sympy.Expr:
@@ -469,6 +632,32 @@ def _tame_logs(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(lambda e: isinstance(e, kinds) and bool(e.free_symbols), tame)
 
 
+def _times_exp(f: sympy.Expr, u: sympy.Expr, where=None) -> sympy.Expr:
+    """f·exp(u) (u may overflow), tamed: an exponential factor exp(w) of f first joins
+    exp(u) in one exp(u + w).  A decaying factor beside a growing one, each computed
+    alone, is 0·inf = NaN, or 0 where the zero wins, or inf where exp(u) is halved
+    (`_exp_times`) while the value is finite: erf(x)/(1 + x⁴)'' is
+    4x·(P(x) + Q(x)·erf(x)·exp(x²))·exp(-x²)/(√π·(1 + x⁴)³), and its second term is
+    Q(x)·erf(x)/(√π·(1 + x⁴)³), 2e-23 at x = 1e4, with no exponential at all.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _times_exp(sympy.erf(x) * sympy.exp(-(x**2)) / x, x**2)
+    erf(x)/x
+    >>> _times_exp(sympy.exp(-x) / x, x**2)
+    _exp_times(1/x, x**2 - x)
+    """
+    factors = sympy.Mul.make_args(f)
+    exps = [g for g in factors if isinstance(g, sympy.exp)]
+    if exps:
+        f = sympy.Mul(*(g for g in factors if not isinstance(g, sympy.exp)))
+        u = sympy.expand(u + sympy.Add(*(g.args[0] for g in exps)))
+        if not _grows(u, where):
+            return _tame_growth(f * sympy.exp(u), where)
+    return _exp_times(_tame_growth(f, where), _tame_growth(u, where))
+
+
 def _tame_growth(expr: sympy.Expr, where=None) -> sympy.Expr:
     """A factor f of an exponential that may overflow multiplies it half at a time,
     f·exp(u/2)·exp(u/2) (`_exp_times`), for array backends, where f divides by a
@@ -520,7 +709,7 @@ def _tame_growth(expr: sympy.Expr, where=None) -> sympy.Expr:
             part = _exp_part(f, where) if isinstance(f, sympy.Add) else None
             if part is not None and (part[3] > 1 or _divides(rest)):
                 u, a, b, _ = part
-                return _exp_times(tame(rest * a), tame(u)) + tame(rest * b)
+                return _times_exp(rest * a, u, where) + tame(rest * b)
     if isinstance(expr, sympy.Add):
         part = _exp_part(expr, where)
         if part is not None and part[3] > 1:

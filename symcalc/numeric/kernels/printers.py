@@ -179,6 +179,19 @@ def _erfc_wide(u):
         out = {m}.where(far, scipy.special.erfcx(u) * {m}.exp(-u * u), out)
     return out
 """,
+    "_erfcx": """\
+def _erfcx(u):
+    # erfcx(u) = exp(u*u)*erfc(u) (JAX has none): as written below u = 4, where exp(u*u)
+    # is at most 8.9e6; from 4 on the continued fraction 1/(u + (1/2)/(u + 1/(u + ...)))
+    # of erfc's asymptotic series, 24 terms (1e-15 relative at u = 4, better beyond);
+    # no u*u there, so it holds up to the largest u (1/(sqrt(pi)*u))
+    near = {m}.exp(u * u) * jax.scipy.special.erfc(u)
+    z = {m}.maximum(u, 4.0)
+    t = z
+    for k in range(24, 0, -1):
+        t = z + (0.5 * k) / t
+    return {m}.where(u < 4.0, near, 0.5641895835477563 / t)
+""",
     "_recip_capped": """\
 def _recip_capped(d):
     # 1/d, exactly 0 where d = 1 + exp(u) was capped at the largest float (see _exp_finite)
@@ -341,7 +354,11 @@ class JaxPrinter(ArrayPrinter):
     """
 
     MODULE = "jnp"
-    FUNCTIONS = {"erf": "jax.scipy.special.erf", "erfc": "jax.scipy.special.erfc"}
+    FUNCTIONS = {
+        "erf": "jax.scipy.special.erf",
+        "erfc": "jax.scipy.special.erfc",
+        "erfcx": "_erfcx",
+    }
 
     def divide(self, text: str, bottom: Sequence[str]) -> str:
         """As `ArrayPrinter.divide`, but the second and later denominators multiply as

@@ -161,6 +161,20 @@ def _erfc(v: float) -> float:
     return math.erfc(v)
 
 
+def _erfcx(v: float) -> float:
+    """exp(v²)·erfc(v) (decreasing; inf below -26.6, 1/(√π·v) beyond 1e8)."""
+    if v < -26.5:
+        return math.inf
+    if v < 20:
+        return math.exp(v * v) * math.erfc(v)
+    if v > 1e8:
+        return 1 / (math.sqrt(math.pi) * v)
+    t = v
+    for k in range(40, 0, -1):  # the continued fraction 1/(v + (1/2)/(v + 1/(v + ...)))
+        t = v + 0.5 * k / t
+    return 1 / (math.sqrt(math.pi) * t)
+
+
 def _log(v: float) -> float:
     return math.log(v) if v > 0 else -math.inf
 
@@ -189,6 +203,7 @@ UNARY = {
     "sign": lambda a: bounded(-1.0, 1.0, a),
     "erf": lambda a: monotone(math.erf, a),
     "erfc": lambda a: Range(_erfc(a.hi), _erfc(a.lo), a.nan),
+    "erfcx": lambda a: Range(_erfcx(a.hi), _erfcx(a.lo), a.nan),
     "expm1": lambda a: monotone(_safe(math.expm1, math.inf), a),
 }
 

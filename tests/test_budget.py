@@ -187,3 +187,24 @@ def test_a_child_never_walks_the_objects_it_inherited():
     ):
         assert frozen >= 0.9 * inherited
         assert old < 0.01 * inherited
+
+
+def _nested_steps():
+    import sympy
+
+    x = sympy.Symbol("x")
+    yield budget.within(10, sympy.factor, x**2 - 1)  # a budget asked for inside a budget
+    yield budget.best_within(10, iter, [x + 1])
+
+
+def test_a_budget_asked_for_inside_a_budget_runs_under_the_outer_one():
+    """Kinks solved under a budget inside `derivative_bound`'s budgeted child raised
+    'daemonic processes are not allowed to have children'; the inner work now runs in
+    the child, under the budget already armed there."""
+    import sympy
+
+    x = sympy.Symbol("x")
+    value = budget.within(30, budget.within, 10, sympy.factor, x**2 - 1)
+    assert value == (x - 1) * (x + 1)
+    last, finished = budget.best_within(30, _nested_steps)
+    assert finished and last == (x + 1, True)

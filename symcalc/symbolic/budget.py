@@ -173,6 +173,11 @@ def bind_to_parent(parent: int) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
+#: True in a budget's child process: budgeted work asked for there runs in the child
+#: itself, under the budget already armed (a daemonic process may not fork children).
+_IN_BUDGET = False
+
+
 def _start_budget(parent: int, seconds: float | None) -> None:  # pragma: no cover - child
     """In the child: leave the parent's objects to the parent, bind to it, arm the budget.
 
@@ -182,6 +187,8 @@ def _start_budget(parent: int, seconds: float | None) -> None:  # pragma: no cov
     second derivatives took 7.1 s of the children's CPU and 149,000 page faults; frozen,
     5.1 s and 38,000.  It costs nothing: freezing moves a list head, not the objects.
     """
+    global _IN_BUDGET
+    _IN_BUDGET = True
     gc.freeze()
     bind_to_parent(parent)
     if seconds and _CPU_TIMER:
@@ -348,7 +355,8 @@ def within(
     ``seconds`` is CPU time of the child process that does the work (wall-clock time
     where there is no profiling timer); a child that waits without computing is
     stopped after `wall_clock_cap` seconds.  ``seconds=None``, ``0`` or ``math.inf`` runs
-    the work in this process with no limit.  Exceptions raised by ``func`` are re-raised here.
+    the work in this process with no limit; so does a call inside another budget's child,
+    under that budget.  Exceptions raised by ``func`` are re-raised here.
 
     Examples
     --------
@@ -356,7 +364,7 @@ def within(
     >>> within(10, sympy.factor, sympy.sympify("x**2 - 1"))
     (x - 1)*(x + 1)
     """
-    if not seconds or seconds == math.inf:
+    if not seconds or seconds == math.inf or _IN_BUDGET:
         return func(*args, **kwargs)
     name = what or getattr(func, "__name__", "symbolic work")
     child = _Child(_child, (seconds, func, args, kwargs))
@@ -394,7 +402,7 @@ def best_within(
     >>> best_within(10, squares)
     (9, True)
     """
-    if not seconds or seconds == math.inf:
+    if not seconds or seconds == math.inf or _IN_BUDGET:
         last = None
         for value in func(*args, **kwargs):
             last = value

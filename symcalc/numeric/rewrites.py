@@ -1107,10 +1107,7 @@ def signs_first(expr: sympy.Expr) -> sympy.Expr:
     (before the other rules turn log(cosh x) into its stable form, whose sign cancels)."""
     if not expr.has(sympy.sign):
         return expr
-    return expr.replace(
-        lambda e: _sign_query(e) and _sign_of(e.args[0]) is not None,
-        lambda e: _sign_of(e.args[0]),
-    )
+    return expr.replace(_sign_query, lambda e: _sign_of(e.args[0]) or e)
 
 
 def _scipy_special(name: str) -> Callable[..., Any]:

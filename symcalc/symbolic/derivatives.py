@@ -173,29 +173,33 @@ class _RealSign(sympy.sign):
         return 2 * sympy.DiracDelta(u) * sympy.Derivative(u, x, evaluate=True)
 
 
+def _tie_derivative(expr: sympy.Basic, x: sympy.Symbol, larger: bool) -> sympy.Expr | None:
+    """d/dx of max(u, v) (``larger``) or min(u, v) with the tie value between the
+    one-sided slopes (`tie_value`); None where one argument is constant in ``x`` (the
+    relu family), so SymPy's rule stands."""
+    if len(expr.args) != 2 or not all(a.has(x) for a in expr.args):
+        return None
+    u, v = expr.args
+    du, dv = (sympy.Derivative(a, x, evaluate=True) for a in (u, v))
+    u_taken, v_taken = (u > v, u < v) if larger else (u < v, u > v)
+    return sympy.Piecewise((du, u_taken), (dv, v_taken), (tie_value(du, dv), True))
+
+
 class _TieMax(sympy.Max):
     """max(u, v) whose derivative at a tie lies between its one-sided slopes (`tie_value`);
     where one argument is constant in the variable (the relu family) SymPy's rule stands."""
 
     def _eval_derivative(self, x):
-        if len(self.args) != 2 or not all(a.has(x) for a in self.args):
-            return super()._eval_derivative(x)
-        u, v = self.args
-        du, dv = (sympy.Derivative(a, x, evaluate=True) for a in (u, v))
-        tie = tie_value(du, dv)
-        return sympy.Piecewise((du, u > v), (dv, u < v), (tie, True))
+        derivative = _tie_derivative(self, x, larger=True)
+        return super()._eval_derivative(x) if derivative is None else derivative
 
 
 class _TieMin(sympy.Min):
     """min(u, v), as `_TieMax`."""
 
     def _eval_derivative(self, x):
-        if len(self.args) != 2 or not all(a.has(x) for a in self.args):
-            return super()._eval_derivative(x)
-        u, v = self.args
-        du, dv = (sympy.Derivative(a, x, evaluate=True) for a in (u, v))
-        tie = tie_value(du, dv)
-        return sympy.Piecewise((du, u < v), (dv, u > v), (tie, True))
+        derivative = _tie_derivative(self, x, larger=False)
+        return super()._eval_derivative(x) if derivative is None else derivative
 
 
 #: SymPy's functions -> their real-argument stand-ins while differentiating, and back.

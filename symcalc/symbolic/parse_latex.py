@@ -962,18 +962,18 @@ class _Parser:
 
     def condition(self) -> str:
         """Relations joined by \\vee and \\wedge (\\wedge binds tighter), \\neg, brackets."""
-        parts = [self.conjunction()]
-        while self.peek.kind == "logic" and self.peek.text == "Or":
-            self.advance()
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else f"Or({', '.join(parts)})"
+        return self.joined("Or", self.conjunction)
 
     def conjunction(self) -> str:
-        parts = [self.negation()]
-        while self.peek.kind == "logic" and self.peek.text == "And":
+        return self.joined("And", self.negation)
+
+    def joined(self, word: str, operand: Callable[[], str]) -> str:
+        """Operands joined by the logic token ``word``: one as it is, more as word(...)."""
+        parts = [operand()]
+        while self.peek.kind == "logic" and self.peek.text == word:
             self.advance()
-            parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else f"And({', '.join(parts)})"
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else f"{word}({', '.join(parts)})"
 
     def negation(self) -> str:
         tok = self.peek

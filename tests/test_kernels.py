@@ -1078,3 +1078,23 @@ def test_the_sign_of_a_part_that_rounds_to_0_next_to_its_zero_is_kept(text):
         np.testing.assert_allclose(kernel(text, order=order)(points), truth, rtol=1e-12)
         narrow = kernel(text, order=order, dtype="float32")(points[3:].astype(np.float32))
         np.testing.assert_allclose(narrow, truth[3:], rtol=1e-5)
+
+
+def test_terms_that_share_a_factor_and_cancel_exactly_are_combined():
+    from symcalc import derivative
+
+    # (√(1 + u²))'' has u'² - u'²·u²/(u² + 1) = u'²/(u² + 1): for u = asinh(x) - x two terms
+    # of about 1 cancelled to 1/x², and at x = 1e8 the value was 1.0000000111e-16 for
+    # 1.0000000100e-16 (9 digits lost)
+    text = "sqrt(1 + (asinh(x) - x)**2)"
+    points = np.array([1e5, 1e6, -1e7, 1e8, 1e9, -1e12, 1e20, 1e100, -1e300, 0.5, -3.0])
+    for order in (1, 2):
+        expr = derivative(text, order=order)
+        (x,) = expr.free_symbols
+        f = sympy.lambdify(x, expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+        with mpmath.workdps(1300):  # x² - x·asinh(x) at 1e300 keeps 600 digits
+            truth = [float(f(mpmath.mpf(float(p)))) for p in points]
+        np.testing.assert_allclose(kernel(text, order=order)(points), truth, rtol=1e-12)
+        inside = np.abs(points) < 1e30  # float32's range
+        got = kernel(text, order=order, dtype="float32")(points[inside].astype(np.float32))
+        np.testing.assert_allclose(got, np.array(truth)[inside], rtol=1e-5)

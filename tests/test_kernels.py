@@ -1080,6 +1080,27 @@ def test_the_sign_of_a_part_that_rounds_to_0_next_to_its_zero_is_kept(text):
         np.testing.assert_allclose(narrow, truth[3:], rtol=1e-5)
 
 
+def test_a_formula_inside_a_piecewise_gets_its_branches():
+    # the derivative of softsign(x·(1 - x)) comes as Piecewise((value at the kinks,
+    # Eq(x² - x, 0)), (one fraction, True)); the fraction was never examined, and its
+    # numerator 3x⁴ - 6x³ + 4x² - x - |x(x - 1)| cancels to 3x² left of 0: the second
+    # derivative at x = -1e-100 was 1.2e-199 for 6e-100, and 0 at -1e-300
+    from symcalc import derivative
+
+    text = "softsign(x*(1 - x))"
+    points = np.array([-1e-300, -1e-100, -1e-20, -1e-8, -1e-3, 1e-300, 1e-8, 1 - 1e-9, 1 + 1e-9])
+    expr = derivative(text, order=2)
+    (x,) = expr.free_symbols
+    f = sympy.lambdify(x, expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+    with mpmath.workdps(700):
+        truth = [float(f(mpmath.mpf(float(p)))) for p in points]
+        narrow = points[np.abs(points) > 1e-38].astype(np.float32)  # normal numbers
+        truth32 = [float(f(mpmath.mpf(float(p)))) for p in narrow]  # 1 ± 1e-9 is 1 there
+    np.testing.assert_allclose(kernel(text, order=2)(points), truth, rtol=1e-12)
+    got = kernel(text, order=2, dtype="float32")(narrow)
+    np.testing.assert_allclose(got, truth32, rtol=1e-5)
+
+
 def test_terms_that_share_a_factor_and_cancel_exactly_are_combined():
     from symcalc import derivative
 

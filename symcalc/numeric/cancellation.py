@@ -1082,6 +1082,12 @@ def _univariate_parts(expr: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Symbol]]
         if len(symbols) == 1 and isinstance(node, sympy.Expr) and not node.is_Symbol:
             if _worth_examining(node):
                 out.append((node, next(iter(symbols))))
+                continue
+            if not node.has(sympy.Piecewise):
+                continue
+        if isinstance(node, sympy.Piecewise):  # each piece's formula, not its condition,
+            # nor one used at single points only (the value at a removable 0/0)
+            stack.extend(e for e, c in node.args if e.free_symbols and not isinstance(c, sympy.Eq))
             continue
         stack.extend(a for a in node.args if a.free_symbols)
     return out
@@ -1318,29 +1324,39 @@ def _exact(value: float) -> sympy.Float:
 def _branches_at_a_point(
     sub: sympy.Expr, x: sympy.Symbol, span: tuple[float, float]
 ) -> list[SeriesBranch]:
-    """The polynomial branch at the first candidate point where ``sub`` cancels; or, where
-    no polynomial holds across the point (a kink: sign(x), |x|), one on each side of it."""
+    """The polynomial branch at each candidate point where ``sub`` cancels; or, where no
+    polynomial holds across the point (a kink: sign(x), |x|), one on each side of it.  A
+    point inside a branch found before is left to that branch."""
     try:
         probe = _Probe(sub, x)
     except (TypeError, ValueError, NameError, KeyError):
         return []
+    found: list[SeriesBranch] = []
     for x0 in _candidates(sub, x):
         if not span[0] - 1e-9 <= float(x0) <= span[1] + 1e-9:
+            continue
+        if any(b.low <= float(x0 - b.point) <= b.high for b in found):
             continue
         scale = max(1.0, abs(float(x0)))
         if not _suspect(probe, float(x0), scale):
             continue
-        found = _build(sub, x, x0, scale, probe, span)
-        if found is not None:
-            return [dataclasses.replace(found, closed=_keeps_the_point(found, probe, x0))]
-        sides = _sides(probe, x0, scale, span)
-        if len(sides) == 2 and sub.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max):
-            halves = [_build(sub, x, x0, scale, probe, span, sides=(s,)) for s in sides]
-            if all(halves):  # the point with the right half where the two meet there
-                left, right = (float(h.polynomial.subs(x, x0)) for h in halves)
-                meet = abs(left - right) <= 1e-15 * abs(right)
-                meet = meet and _keeps_the_point(halves[-1], probe, x0)
-                return [dataclasses.replace(h, closed=meet and h is halves[-1]) for h in halves]
+        found += _branches_at(sub, x, x0, scale, probe, span)
+    return found
+
+
+def _branches_at(sub, x, x0, scale, probe, span) -> list[SeriesBranch]:
+    """The branch at x0 across it, or one on each side of a kink there, or none."""
+    found = _build(sub, x, x0, scale, probe, span)
+    if found is not None:
+        return [dataclasses.replace(found, closed=_keeps_the_point(found, probe, x0))]
+    sides = _sides(probe, x0, scale, span)
+    if len(sides) == 2 and sub.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max):
+        halves = [_build(sub, x, x0, scale, probe, span, sides=(s,)) for s in sides]
+        if all(halves):  # the point with the right half where the two meet there
+            left, right = (float(h.polynomial.subs(x, x0)) for h in halves)
+            meet = abs(left - right) <= 1e-15 * abs(right)
+            meet = meet and _keeps_the_point(halves[-1], probe, x0)
+            return [dataclasses.replace(h, closed=meet and h is halves[-1]) for h in halves]
     return []
 
 

@@ -15,6 +15,7 @@ import pytest
 import scipy.optimize
 import scipy.special
 
+from symcalc.errors import SymcalcError
 from symcalc.learn import streaming
 from symcalc.learn.descent import descend
 from symcalc.learn.models import make_model
@@ -186,3 +187,25 @@ def test_scaled_hessian_is_the_hessian_of_the_standardized_data(data, model, l2)
             hessians.append(Preconditioned(objective, scaling).hessian(theta))
     assert np.isfinite(hessians[1]).all()
     np.testing.assert_allclose(hessians[1], hessians[0], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "lbfgs", "trust-ncg", "gd"])
+def test_a_least_squares_target_whose_squares_underflow_is_refused(data, optimizer):
+    # y at 1e-170: J* = 2e-341 is below float64's range.  Before: lbfgs stopped "diverged"
+    # at θ = 0 (the optimum's weights are near 1e-170, representable), trust-ncg divided
+    # 0 by 0 and stopped at θ = 0 after max_iter, auto said "converged" at J = 0
+    X, y, _ = data
+    with pytest.raises(SymcalcError, match="target varies by only .*power of ten"):
+        descend("linear", (X, y * 1e-170), optimizer=optimizer)
+
+
+def test_a_small_but_safe_target_still_fits(data):
+    # y at 1e-100: the squares (1e-200) are normal numbers; the fit is the scale-1 fit
+    X, y, _ = data
+    A = np.hstack([np.ones((M, 1)), X])
+    theta = np.linalg.lstsq(A, y, rcond=None)[0]
+    result = descend("linear", (X, y * 1e-100))
+    assert result.converged
+    np.testing.assert_allclose(result.theta * 1e100, theta, rtol=1e-10)
+    truth = float(np.mean((A @ theta - y) ** 2))
+    assert result.loss * 1e200 == pytest.approx(truth, rel=1e-12)

@@ -56,7 +56,7 @@ from .optimizers import (
     decrement_check,
     estimate_lipschitz,
 )
-from .scaling import Preconditioned, Scaling, balanced_scale
+from .scaling import Preconditioned, Scaling, balanced_scale, sample_moments
 from .stopping import (
     DECREMENT_FLOOR,
     DEFAULT_MAX_ITER,
@@ -334,6 +334,27 @@ def _scaling_for(objective: Objective) -> Scaling:
     return scaling
 
 
+def _check_target(objective: Objective) -> None:
+    """Refuse a least-squares target whose spread is below `TINY_SPREAD`: its squared
+    residuals underflow, so J is 0 (or subnormal) everywhere near the optimum (y at 1e-170:
+    L-BFGS stopped "diverged" at θ = 0, trust-ncg divided 0 by 0)."""
+    head = getattr(objective, "head", None)
+    Y = getattr(objective, "Y", None)
+    if objective.classifier or Y is None or not getattr(head, "constant_curvature", False):
+        return
+    if type(Y).__module__.split(".")[0] == "dask":
+        return
+    Y = np.asarray(Y, dtype=float)
+    spread = sample_moments(Y.reshape(Y.shape[0], -1))[1]
+    tiny = np.flatnonzero((spread > 0) & (spread < TINY_SPREAD))
+    if tiny.size:
+        raise SymcalcError(
+            f"the target varies by only {spread[tiny[0]]:.3g}: its squared errors underflow "
+            "in float64, so the loss cannot be minimized; multiply the target by a power of "
+            "ten (θ scales by the same factor)"
+        )
+
+
 #: Below this spread (2⁻⁵⁰⁰, about 3e-151) a feature's squared deviations, and so its
 #: Hessian entries and its gradient in standardized units, fall below float64's normal
 #: range: fits there stopped at θ = 0 (J = var(y)) or short of the optimum.
@@ -409,6 +430,7 @@ def optimize(
         precondition = method.preconditioned and not (
             learning_rate is not None and name in FIRST_ORDER
         )
+    _check_target(objective)
     scaling = scaling if scaling is not None else _scaling_for(objective)
     working = bool(precondition) and not scaling.identity
     problem = Preconditioned(objective, scaling) if working else objective

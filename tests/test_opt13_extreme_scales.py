@@ -209,3 +209,20 @@ def test_a_small_but_safe_target_still_fits(data):
     np.testing.assert_allclose(result.theta * 1e100, theta, rtol=1e-10)
     truth = float(np.mean((A @ theta - y) ** 2))
     assert result.loss * 1e200 == pytest.approx(truth, rel=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["trust-ncg", "newton-cg", "lbfgs"])
+@pytest.mark.parametrize("scale", [1e-140, 1e-135, 1e140])
+def test_scipy_methods_reach_the_optimum_of_a_target_far_from_1(optimizer, scale):
+    # before: at 1e-140 trust-ncg and newton-cg stopped at θ = 0 after max_iter (SciPy's
+    # trust-region boundary solve divided 0 by 0 on a gradient of 4e-140)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 + 0.5 * rng.normal(size=40)
+    A = np.hstack([np.ones((40, 1)), X])
+    theta = np.linalg.lstsq(A, y, rcond=None)[0]
+    truth = float(np.mean((A @ theta - y) ** 2))
+    result = descend("linear", (X, y * scale), optimizer=optimizer, max_iter=100)
+    assert result.converged and result.stop_reason == "gradient_norm"
+    np.testing.assert_allclose(result.theta / scale, theta, rtol=1e-7)
+    assert result.loss / scale / scale == pytest.approx(truth, rel=1e-10)

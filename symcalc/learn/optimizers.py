@@ -602,12 +602,12 @@ class SciPyMethod(Method):
         when it is done); returns SciPy's message if SciPy stops first."""
         import scipy.optimize
 
-        unit = self.unit
+        unit, scale = self.unit, _objective_scale(cache(theta)[1])
         previous = [np.array(theta, dtype=float)]
 
         def fun(x):
             value, gradient = cache.fun(x * unit)
-            return value / unit, gradient
+            return value * scale / unit, gradient * scale
 
         def callback(xk):
             theta = xk * unit
@@ -617,14 +617,14 @@ class SciPyMethod(Method):
             monitor.record(theta, value, g, step)
 
         extra = self.extra(problem)
-        if "hessp" in extra and unit != 1.0:
+        if "hessp" in extra and (unit != 1.0 or scale != 1.0):
             hessp = extra["hessp"]
-            extra["hessp"] = lambda x, v: hessp(x * unit, v) * unit
+            extra["hessp"] = lambda x, v: hessp(x * unit, v) * (unit * scale)
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.optimize.OptimizeWarning)
             result = scipy.optimize.minimize(
-                fun if unit != 1.0 else cache.fun,
+                fun if unit != 1.0 or scale != 1.0 else cache.fun,
                 np.array(theta, dtype=float) / unit,
                 jac=True,
                 method=self.scipy_name,
@@ -634,6 +634,27 @@ class SciPyMethod(Method):
             )
         message = result.message if isinstance(result.message, str) else str(result.message)
         return message.lower().rstrip(".")
+
+
+#: A starting gradient whose norm lies outside [2⁻³², 2³²] is handed to SciPy divided by a
+#: power of two near it (`_objective_scale`).
+SCIPY_GRADIENT_RANGE = 32
+
+
+def _objective_scale(gradient: np.ndarray) -> float:
+    """1, or 2⁻ᵉ with 2ᵉ near ‖∇J(θ₀)‖ where that lies outside 2^±`SCIPY_GRADIENT_RANGE`:
+    SciPy then sees c·J, c·∇J and c·∇²J·v, the same problem (a power of two rounds
+    nothing) at a gradient near 1.  SciPy's inner solvers compare to absolute numbers: at
+    a least-squares target near 1e-140 (‖∇J‖ ≈ 4e-140) trust-ncg's trust-region boundary
+    solve divided 0 by 0 and the run stopped at θ = 0 after max_iter."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = float(np.linalg.norm(gradient))
+    if not (math.isfinite(norm) and norm > 0):
+        return 1.0
+    exponent = math.frexp(norm)[1]
+    if abs(exponent) <= SCIPY_GRADIENT_RANGE:
+        return 1.0
+    return math.ldexp(1.0, -exponent)
 
 
 def _still_above(decrement: float, value: float, relation: str) -> str:

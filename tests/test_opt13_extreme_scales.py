@@ -226,3 +226,21 @@ def test_scipy_methods_reach_the_optimum_of_a_target_far_from_1(optimizer, scale
     assert result.converged and result.stop_reason == "gradient_norm"
     np.testing.assert_allclose(result.theta / scale, theta, rtol=1e-7)
     assert result.loss / scale / scale == pytest.approx(truth, rel=1e-10)
+
+
+@pytest.mark.parametrize("scale", [1e154, 1e200])
+@pytest.mark.parametrize("model", ["linear", "logistic"])
+def test_newton_on_huge_dask_features_converges(data, model, scale):
+    # the dask Hessian is summed over in-memory blocks, each formed of [1, (X − μ)/s].
+    # Before: logistic took 574 Newton steps and stopped for loss_change, not converged;
+    # linear took 18 steps where one is exact
+    X, y_linear, labels = data
+    y = y_linear if model == "linear" else labels
+    chunks = (100, P)
+    result = descend(model, (da.from_array(X * scale, chunks=chunks), da.from_array(y, 100)))
+    reference = descend(model, (X, y))
+    assert result.optimizer_chosen == "newton"
+    assert result.converged and result.stop_reason == "gradient_norm"
+    assert result.iterations <= reference.iterations + 1
+    assert result.loss == pytest.approx(reference.loss, rel=1e-12)
+    np.testing.assert_allclose(result.theta[1:] * scale, reference.theta[1:], rtol=1e-8)

@@ -719,9 +719,9 @@ class AffineObjective(Objective):
         """
         theta = np.asarray(theta, dtype=float)
         K, p1 = self.n_outputs, self.n_features + 1
-        if scale is not None and (centre is None or self._dask):
-            raise ValueError("a scale needs a centre and X in memory")
-        if centre is not None and self._dask:  # moved afterwards (not exact)
+        if scale is not None and centre is None:
+            raise ValueError("a scale needs a centre")
+        if centre is not None and scale is None and self._dask:  # moved afterwards (not exact)
             shift = np.eye(K * p1)  # θ = S·θ_c: b = b_c − μ·w
             for k in range(K):
                 shift[k * p1, k * p1 + 1 : (k + 1) * p1] = -np.asarray(centre, dtype=float)
@@ -731,7 +731,7 @@ class AffineObjective(Objective):
         H = np.zeros((K, p1, K, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self._dask:
-                self._dask_hessian(theta, H[0, :, 0, :])
+                self._dask_hessian(theta, H[0, :, 0, :], centre, scale)
             else:
                 budget = _pair_scratch_budget(self.X)
                 for Xb, _, z in self._blocks(theta):
@@ -835,9 +835,21 @@ class AffineObjective(Objective):
             B[:, np.arange(1, p1), np.arange(1, p1)] += _penalty_diagonal(self.l2, scale)
         return B
 
-    def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
+    def _dask_hessian(
+        self,
+        theta: np.ndarray,
+        H: np.ndarray,
+        centre: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ) -> None:
+        """Σ over the blocks of m_b·∇²J_b (each block in memory: ``centre`` and ``scale``
+        as in `hessian`, exact on every block)."""
         p1 = self.n_features + 1
-        sums = self._dask_sum(lambda b: (b.hessian(theta) * b.n_samples).ravel(), p1 * p1)
+
+        def part(block: AffineObjective) -> np.ndarray:
+            return (block.hessian(theta, centre, scale) * block.n_samples).ravel()
+
+        sums = self._dask_sum(part, p1 * p1)
         H[...] = sums.reshape(p1, p1)
 
     def hessian_vector(

@@ -581,7 +581,7 @@ class Preconditioned:
         where the Gram products of X overflow or underflow: the objective then forms the
         Hessian of [1, (X − μ)/s] itself, in these coordinates (at 1e154 the user-unit
         Hessian was inf, and Newton crawled 1,120 steps to stop for ``loss_change``)."""
-        if not getattr(self.inner, "centred_hessian", False) or getattr(self.inner, "_dask", False):
+        if not getattr(self.inner, "centred_hessian", False):
             return False
         low, high = _SPREAD_RANGE
         scale, mean = self.scaling.scale[: self.scaling.p], np.abs(self.scaling.mean)

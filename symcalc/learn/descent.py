@@ -56,7 +56,7 @@ from .optimizers import (
     decrement_check,
     estimate_lipschitz,
 )
-from .scaling import Preconditioned, Scaling, balanced_scale, sample_moments
+from .scaling import Preconditioned, Scaling, balanced_scale
 from .stopping import (
     DECREMENT_FLOOR,
     DEFAULT_MAX_ITER,
@@ -335,21 +335,25 @@ def _scaling_for(objective: Objective) -> Scaling:
 
 
 def _check_target(objective: Objective) -> None:
-    """Refuse a least-squares target whose spread is below `TINY_SPREAD`: its squared
+    """Refuse a least-squares target that varies by less than `TINY_SPREAD`: its squared
     residuals underflow, so J is 0 (or subnormal) everywhere near the optimum (y at 1e-170:
     L-BFGS stopped "diverged" at θ = 0, trust-ncg divided 0 by 0)."""
-    head = getattr(objective, "head", None)
     Y = getattr(objective, "Y", None)
-    if objective.classifier or Y is None or not getattr(head, "constant_curvature", False):
+    if objective.classifier or Y is None or type(Y).__module__.split(".")[0] == "dask":
         return
-    if type(Y).__module__.split(".")[0] == "dask":
+    Y = np.asarray(Y)
+    if Y.dtype.kind != "f":
         return
-    Y = np.asarray(Y, dtype=float)
-    spread = sample_moments(Y.reshape(Y.shape[0], -1))[1]
-    tiny = np.flatnonzero((spread > 0) & (spread < TINY_SPREAD))
-    if tiny.size:
+    # half the range (at least half the deviation; halves: no overflow), two reductions
+    if Y.ndim == 1:  # one target (the common case): two scalar reductions
+        half = np.array([float(Y.max()) * 0.5 - float(Y.min()) * 0.5])
+    else:
+        half = Y.max(axis=0) * 0.5 - Y.min(axis=0) * 0.5
+    tiny = np.flatnonzero((half > 0) & (half < 0.5 * TINY_SPREAD))
+    head = getattr(objective, "head", None)
+    if tiny.size and getattr(head, "constant_curvature", False):
         raise SymcalcError(
-            f"the target varies by only {spread[tiny[0]]:.3g}: its squared errors underflow "
+            f"the target varies by only {2 * half[tiny[0]]:.3g}: its squared errors underflow "
             "in float64, so the loss cannot be minimized; multiply the target by a power of "
             "ten (θ scales by the same factor)"
         )

@@ -224,9 +224,9 @@ class Moments:
     Each block is summed by the corrected two-pass rule, so rounding of the block mean
     cancels to first order; blocks merge pairwise.  Accurate to a few ulps of the
     spread even next to a mean 10¹¹ times larger.  Each column is kept divided by a power
-    of two at least its largest magnitude seen so far (``factor``; dividing by it changes
-    no digit), so the squares neither overflow at 1e155 nor underflow at 1e-170, as the
-    in-memory `column_moments` does.
+    of two at least its largest magnitude seen so far (``factor``; the division is exact
+    but for values some 10³⁰⁸ times below that, which add nothing), so the squares
+    neither overflow at 1e155 nor underflow at 1e-170, as the in-memory `column_moments`.
     """
 
     def __init__(self, p: int):

@@ -91,7 +91,8 @@ class _Labels:
         if len(self.seen) > MAX_CLASSES:
             raise SymcalcError(
                 f"target '{self.target}' has more than {MAX_CLASSES} distinct values; a "
-                "classifier takes at most 64 classes (for a numeric target use the linear model)"
+                "classifier takes at most 64 classes (for a numeric target use the linear model, "
+                "or mlp with `loss=squared_error`)"
             )
 
     def result(self, numeric: bool) -> np.ndarray:

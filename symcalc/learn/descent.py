@@ -334,6 +334,31 @@ def _scaling_for(objective: Objective) -> Scaling:
     return scaling
 
 
+def _check_target(objective: Objective) -> None:
+    """Refuse a least-squares target that varies by less than `TINY_SPREAD`: its squared
+    residuals underflow, so J is 0 (or subnormal) everywhere near the optimum (y at 1e-170:
+    L-BFGS stopped "diverged" at θ = 0, trust-ncg divided 0 by 0)."""
+    Y = getattr(objective, "Y", None)
+    if objective.classifier or Y is None or type(Y).__module__.split(".")[0] == "dask":
+        return
+    Y = np.asarray(Y)
+    if Y.dtype.kind != "f":
+        return
+    # half the range (at least half the deviation; halves: no overflow), two reductions
+    if Y.ndim == 1:  # one target (the common case): two scalar reductions
+        half = np.array([float(Y.max()) * 0.5 - float(Y.min()) * 0.5])
+    else:
+        half = Y.max(axis=0) * 0.5 - Y.min(axis=0) * 0.5
+    tiny = np.flatnonzero((half > 0) & (half < 0.5 * TINY_SPREAD))
+    head = getattr(objective, "head", None)
+    if tiny.size and getattr(head, "constant_curvature", False):
+        raise SymcalcError(
+            f"the target varies by only {2 * half[tiny[0]]:.3g}: its squared errors underflow "
+            "in float64, so the loss cannot be minimized; multiply the target by a power of "
+            "ten (θ scales by the same factor)"
+        )
+
+
 #: Below this spread (2⁻⁵⁰⁰, about 3e-151) a feature's squared deviations, and so its
 #: Hessian entries and its gradient in standardized units, fall below float64's normal
 #: range: fits there stopped at θ = 0 (J = var(y)) or short of the optimum.
@@ -409,6 +434,7 @@ def optimize(
         precondition = method.preconditioned and not (
             learning_rate is not None and name in FIRST_ORDER
         )
+    _check_target(objective)
     scaling = scaling if scaling is not None else _scaling_for(objective)
     working = bool(precondition) and not scaling.identity
     problem = Preconditioned(objective, scaling) if working else objective

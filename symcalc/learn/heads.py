@@ -160,7 +160,8 @@ def _classes(y: np.ndarray, target: str) -> tuple[np.ndarray, np.ndarray, tuple[
     if len(labels) > MAX_CLASSES:
         raise SymcalcError(
             f"target '{target}' has {len(labels)} distinct values; a classifier takes at most "
-            f"{MAX_CLASSES} classes (for a numeric target use the linear model)"
+            f"{MAX_CLASSES} classes (for a numeric target use the linear model, or mlp with "
+            "`loss=squared_error`)"
         )
     return labels, codes.astype(np.intp, copy=False), _label_names(labels)
 

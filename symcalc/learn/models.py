@@ -328,11 +328,25 @@ def _add_pair_grams(
             H[c, :, d, :] += grams[:, :, j]
 
 
-def _centred(Xb: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
-    """Xb − μ (a block-sized copy, in Xb's dtype), or Xb itself without a centre."""
+def _centred(
+    Xb: np.ndarray, centre: np.ndarray | None, scale: np.ndarray | None = None
+) -> np.ndarray:
+    """Xb − μ, divided by s with a ``scale`` (a block-sized copy, in Xb's dtype), or Xb
+    itself without a centre."""
     if centre is None:
         return Xb
-    return Xb - np.asarray(centre, dtype=Xb.dtype)
+    Xc = Xb - np.asarray(centre, dtype=Xb.dtype)
+    if scale is not None:
+        Xc /= np.asarray(scale, dtype=Xb.dtype)
+    return Xc
+
+
+def _penalty_diagonal(l2: float, scale: np.ndarray | None) -> np.ndarray | float:
+    """λ on the weights w (user units), read in the coordinates s·w of ``scale``: λ/s²."""
+    if scale is None:
+        return l2
+    scale = np.asarray(scale, dtype=float)
+    return l2 / scale / scale  # s² alone overflows past 1e154
 
 
 def _symmetrize(H: np.ndarray, copy_allowed: bool) -> None:
@@ -373,7 +387,7 @@ class AffineObjective(Objective):
     """
 
     convex = True
-    #: `hessian` takes a ``centre`` (see there).
+    #: `hessian` takes a ``centre`` and a ``scale`` (see there).
     centred_hessian = True
 
     def __init__(self, name: str, X: Any, Y: Any, head: Any, l2: float = 0.0):
@@ -414,7 +428,7 @@ class AffineObjective(Objective):
         self._kept: np.ndarray | None = None
         self._kept_of: bytes | None = None
         self._scratch: np.ndarray | None = None
-        self._constant_hessians: dict[bytes | None, np.ndarray] = {}  # ℓ'' constant: by centre
+        self._constant_hessians: dict[tuple, np.ndarray] = {}  # ℓ'' constant: by centre, scale
 
     def _weight_slices(self) -> tuple[tuple[int, int], ...]:
         p = self.n_features
@@ -686,7 +700,12 @@ class AffineObjective(Objective):
         return float(sums[0])
 
     # -- ∇²J ----------------------------------------------------------------------------
-    def hessian(self, theta: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+    def hessian(
+        self,
+        theta: np.ndarray,
+        centre: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ) -> np.ndarray:
         """∇²J(θ): (1/m)·X̃ᵀ diag(ℓ'') X̃ per pair of outputs, plus λ on the weights.
 
         For softmax the weights are P_c·(1 − P_c) on the diagonal blocks (1 − P_c from
@@ -694,59 +713,75 @@ class AffineObjective(Objective):
         one per feature) the Gram products are of [1, X − μ], block by block: the
         Hessian in the coordinates (b + μ·w, w), exact where forming it of X and moving
         the intercept afterwards cancels (features 10⁶ spreads from 0: `Preconditioned`).
+        With ``scale`` (s, one per feature; with ``centre`` only) too, of [1, (X − μ)/s]:
+        the coordinates (b + μ·w, s·w), where the Gram products neither overflow
+        (features near 1e154, whose squares do) nor underflow; the penalty is λ/s².
         """
         theta = np.asarray(theta, dtype=float)
         K, p1 = self.n_outputs, self.n_features + 1
-        if centre is not None and self._dask:  # moved afterwards (not exact)
+        if scale is not None and centre is None:
+            raise ValueError("a scale needs a centre")
+        if centre is not None and scale is None and self._dask:  # moved afterwards (not exact)
             shift = np.eye(K * p1)  # θ = S·θ_c: b = b_c − μ·w
             for k in range(K):
                 shift[k * p1, k * p1 + 1 : (k + 1) * p1] = -np.asarray(centre, dtype=float)
             return shift.T @ self.hessian(theta) @ shift
         if K == 1 and not self._dask:
-            return self._scalar_hessian(theta, centre)
+            return self._scalar_hessian(theta, centre, scale)
         H = np.zeros((K, p1, K, p1))
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if self._dask:
-                self._dask_hessian(theta, H[0, :, 0, :])
+                self._dask_hessian(theta, H[0, :, 0, :], centre, scale)
             else:
                 budget = _pair_scratch_budget(self.X)
                 for Xb, _, z in self._blocks(theta):
                     P, Q = self.head.hessian_weights(z)
-                    _add_pair_grams(H, _centred(Xb, centre), P, Q, budget)
+                    _add_pair_grams(H, _centred(Xb, centre, scale), P, Q, budget)
         _symmetrize(H, copy_allowed=H.nbytes <= _pair_scratch_budget(self.X))
         H = H.reshape(K * p1, K * p1)
         H *= 0.5 / self.n_samples
         if self.l2:
-            weights = np.full((K, p1), self.l2)
-            weights[:, 0] = 0.0  # intercepts are not penalized
+            weights = np.zeros((K, p1))
+            weights[:, 1:] = _penalty_diagonal(self.l2, scale)  # not the intercepts
             H.flat[:: K * p1 + 1] += weights.ravel()
         return H
 
-    def _scalar_hessian(self, theta: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+    def _scalar_hessian(
+        self,
+        theta: np.ndarray,
+        centre: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ) -> np.ndarray:
         """One output: (1/m)·X̃ᵀ diag(ℓ'') X̃ + λ on the weights, by row blocks.  Where ℓ''
-        is constant (least squares) it does not depend on θ: formed once per ``centre``."""
+        is constant (least squares) it does not depend on θ: formed once per ``centre``
+        and ``scale``."""
         constant = getattr(self.head, "constant_curvature", False)
         if constant:
-            key = None if centre is None else np.asarray(centre, dtype=float).tobytes()
+            key = tuple(
+                None if a is None else np.asarray(a, dtype=float).tobytes() for a in (centre, scale)
+            )
             known = self._constant_hessians.get(key)
             if known is not None:
                 return known.copy()
-        H = self._scalar_gram_hessian(theta, centre)
+        H = self._scalar_gram_hessian(theta, centre, scale)
         if constant:
             self._constant_hessians[key] = H.copy()
         return H
 
-    def _scalar_gram_hessian(self, theta: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+    def _scalar_gram_hessian(
+        self, theta: np.ndarray, centre: np.ndarray | None, scale: np.ndarray | None = None
+    ) -> np.ndarray:
         p1 = self.n_features + 1
         H = np.zeros((p1, p1))
         scratch = self._gram_scratch()
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             for Xb, Yb, z in self._blocks(theta):
-                _add_weighted_gram(H, _centred(Xb, centre), self.head.second(z, Yb), scratch)
+                Xc = _centred(Xb, centre, scale)
+                _add_weighted_gram(H, Xc, self.head.second(z, Yb), scratch)
             H += H.T  # exactly symmetric (the Gram products round apart)
         H *= 0.5 / self.n_samples
-        if self.l2:
-            H.flat[p1 + 1 :: p1 + 1] += self.l2  # intercepts are not penalized
+        if self.l2:  # intercepts are not penalized
+            H.flat[p1 + 1 :: p1 + 1] += _penalty_diagonal(self.l2, scale)
         return H
 
     def _gram_scratch(self) -> np.ndarray:
@@ -757,13 +792,16 @@ class AffineObjective(Objective):
         return self._scratch
 
     def diagonal_blocks(
-        self, theta: np.ndarray, centre: np.ndarray | None = None
+        self,
+        theta: np.ndarray,
+        centre: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """The K diagonal blocks of ∇²J(θ), (K, p+1, p+1), for K ≥ 2 outputs in memory
         (else None): (1/m)·X̃ᵀ diag(P_c·Q_c) X̃ + λ on the weights, each a Gram product of
         √(P_c·Q_c)·X̃ with itself (NumPy's symmetric rank-k update: half the work of a
         general product), in row slices whose scaled copy fits `PAIR_SCRATCH_FLOOR`
-        bytes.  ``centre`` as in `hessian`.
+        bytes.  ``centre`` and ``scale`` as in `hessian`.
 
         A block-Jacobi preconditioner for conjugate gradients on softmax: K Gram products
         where the whole Hessian takes K(K+1)/2.  None where the K blocks would pass the
@@ -781,7 +819,7 @@ class AffineObjective(Objective):
                 # peak 1.32 → 1.16 × X); the outputs are computed again when next asked
                 self._outputs_of = None
                 roots = self.head.hessian_roots(z)
-                Xc = _centred(Xb, centre)
+                Xc = _centred(Xb, centre, scale)
                 step = max(16, PAIR_SCRATCH_FLOOR // (p1 * Xc.itemsize))
                 scaled = np.empty((min(step, Xc.shape[0]), p1))
                 for start in range(0, Xc.shape[0], step):
@@ -794,12 +832,24 @@ class AffineObjective(Objective):
                         B[c] += rows.T @ rows  # one array with its transpose: syrk
         B *= 1.0 / self.n_samples
         if self.l2:
-            B[:, np.arange(1, p1), np.arange(1, p1)] += self.l2
+            B[:, np.arange(1, p1), np.arange(1, p1)] += _penalty_diagonal(self.l2, scale)
         return B
 
-    def _dask_hessian(self, theta: np.ndarray, H: np.ndarray) -> None:
+    def _dask_hessian(
+        self,
+        theta: np.ndarray,
+        H: np.ndarray,
+        centre: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ) -> None:
+        """Σ over the blocks of m_b·∇²J_b (each block in memory: ``centre`` and ``scale``
+        as in `hessian`, exact on every block)."""
         p1 = self.n_features + 1
-        sums = self._dask_sum(lambda b: (b.hessian(theta) * b.n_samples).ravel(), p1 * p1)
+
+        def part(block: AffineObjective) -> np.ndarray:
+            return (block.hessian(theta, centre, scale) * block.n_samples).ravel()
+
+        sums = self._dask_sum(part, p1 * p1)
         H[...] = sums.reshape(p1, p1)
 
     def hessian_vector(

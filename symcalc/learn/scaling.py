@@ -44,6 +44,8 @@ __all__ = [
     "Scaling",
     "balanced_scale",
     "column_moments",
+    "dask_rescaled",
+    "quiet_compute",
     "sample_moments",
 ]
 
@@ -67,19 +69,35 @@ def column_moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
     (array([ 2., 20.]), array([ 1., 10.]))
     """
     if _is_dask(X):
-        import dask
-
-        mean, std = dask.compute(X.mean(axis=0), X.std(axis=0))
-        mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
-        return _rescaled(X, mean, std, _dask_moments)
+        return dask_rescaled(X, *quiet_compute(X.mean(axis=0), X.std(axis=0)))
     with np.errstate(over="ignore", invalid="ignore"):
         return _moments(X)
 
 
-def _dask_moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
+def quiet_compute(*arrays: Any) -> tuple:
+    """``dask.compute(*arrays)`` without the RuntimeWarnings of dask's own reductions (its
+    std squares the raw values: at 1e155 they overflow, and `dask_rescaled` redoes those
+    columns; np.errstate does not reach dask's worker threads)."""
+    import warnings
+
     import dask
 
-    mean, std = dask.compute(X.mean(axis=0), X.std(axis=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return dask.compute(*arrays)
+
+
+def dask_rescaled(X: Any, mean: Any, spread: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Dask's own (mean, std) of X's columns, with the columns whose squares overflowed or
+    underflowed (features near 1e155 or 1e-170) recomputed on the column scaled by a power
+    of two."""
+    mean, spread = np.asarray(mean, dtype=float), np.asarray(spread, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _rescaled(X, mean, spread, _dask_moments)
+
+
+def _dask_moments(X: Any) -> tuple[np.ndarray, np.ndarray]:
+    mean, std = quiet_compute(X.mean(axis=0), X.std(axis=0))
     return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
 
 
@@ -205,30 +223,53 @@ class Moments:
 
     Each block is summed by the corrected two-pass rule, so rounding of the block mean
     cancels to first order; blocks merge pairwise.  Accurate to a few ulps of the
-    spread even next to a mean 10¹¹ times larger.
+    spread even next to a mean 10¹¹ times larger.  Each column is kept divided by a power
+    of two at least its largest magnitude seen so far (``factor``; the division is exact
+    but for values some 10³⁰⁸ times below that, which add nothing), so the squares
+    neither overflow at 1e155 nor underflow at 1e-170, as the in-memory `column_moments`.
     """
 
     def __init__(self, p: int):
         self.count, self.mean, self.squares = 0, np.zeros(p), np.zeros(p)
+        self.factor = np.ones(p)
 
     def add(self, block: np.ndarray) -> None:
         k = block.shape[0]
         if k == 0:
             return
-        block_mean = block.mean(axis=0)
-        deviation = block - block_mean
-        drift = deviation.sum(axis=0)
-        block_squares = (deviation**2).sum(axis=0) - drift**2 / k
-        block_mean = block_mean + drift / k
-        delta = block_mean - self.mean
-        total = self.count + k
-        self.mean = self.mean + delta * (k / total)
-        self.squares = self.squares + block_squares + delta**2 * (self.count * k / total)
-        self.count = total
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            biggest = np.abs(block).max(axis=0)
+            usable = np.isfinite(biggest) & (biggest > 0)
+            grown = np.where(
+                usable, np.ldexp(1.0, np.frexp(np.where(usable, biggest, 1.0))[1]), 0.0
+            )
+            # the first block sets the factor; later ones only raise it
+            factor = grown if self.count == 0 else np.maximum(self.factor, grown)
+            factor = np.where(factor > 0, factor, 1.0)
+            # a power of two ≤ 1; nothing to carry over before the first block
+            ratio = self.factor / factor if self.count else np.zeros_like(factor)
+            self.mean, self.squares, self.factor = (
+                self.mean * ratio,
+                self.squares * ratio**2,
+                factor,
+            )
+            block = block / factor
+            block_mean = block.mean(axis=0)
+            deviation = block - block_mean
+            drift = deviation.sum(axis=0)
+            block_squares = (deviation**2).sum(axis=0) - drift**2 / k
+            block_mean = block_mean + drift / k
+            delta = block_mean - self.mean
+            total = self.count + k
+            self.mean = self.mean + delta * (k / total)
+            self.squares = self.squares + block_squares + delta**2 * (self.count * k / total)
+            self.count = total
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """(mean, standard deviation)."""
-        return self.mean, np.sqrt(np.maximum(self.squares, 0.0) / max(self.count, 1))
+        spread = np.sqrt(np.maximum(self.squares, 0.0) / max(self.count, 1))
+        with np.errstate(over="ignore"):
+            return self.mean * self.factor, spread * self.factor
 
 
 def balanced_scale(scale: np.ndarray, l2: float, curvature: float | None) -> np.ndarray:
@@ -527,10 +568,24 @@ class Preconditioned:
         [1, X − μ] and only the spreads are applied after: X̃ᵀDX̃ of the raw X and then
         Tᵀ·T would lose (μ/s)²·ε of its accuracy to cancellation (all of it at 10⁸)."""
         user = self._user(theta)
+        if self._extreme:
+            return self.inner.hessian(user, centre=self.scaling.mean, scale=self.scaling.scale)
         spread = self._spread
         if spread is not None:
             return spread.hessian_to_working(self.inner.hessian(user, centre=self.scaling.mean))
         return self.scaling.hessian_to_working(self.inner.hessian(user))
+
+    @functools.cached_property
+    def _extreme(self) -> bool:
+        """Whether some feature's spread or mean lies outside `_SPREAD_RANGE` (about 1e±138),
+        where the Gram products of X overflow or underflow: the objective then forms the
+        Hessian of [1, (X − μ)/s] itself, in these coordinates (at 1e154 the user-unit
+        Hessian was inf, and Newton crawled 1,120 steps to stop for ``loss_change``)."""
+        if not getattr(self.inner, "centred_hessian", False):
+            return False
+        low, high = _SPREAD_RANGE
+        scale, mean = self.scaling.scale[: self.scaling.p], np.abs(self.scaling.mean)
+        return bool(np.any((scale < low) | (scale > high) | (mean > high)))
 
     @functools.cached_property
     def _spread(self) -> Scaling | None:
@@ -568,6 +623,8 @@ class Preconditioned:
         finder = getattr(self.inner, "diagonal_blocks", None)
         if finder is None:
             return None
+        if self._extreme:
+            return finder(self._user(theta), centre=self.scaling.mean, scale=self.scaling.scale)
         spread = self._spread
         if spread is not None:
             scaling, blocks = spread, finder(self._user(theta), centre=self.scaling.mean)

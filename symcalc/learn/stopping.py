@@ -144,7 +144,7 @@ class Monitor:
         callback: Callable[[int, float, float], Any] | None = None,
         record_path: bool = False,
         separable: Callable[[np.ndarray], bool | str] | None = None,
-        divergence_hint: str = "",
+        divergence_hint: str | Callable[[], str] = "",
         check_growth: bool = True,
     ):
         self.scaling = scaling
@@ -361,7 +361,8 @@ class Monitor:
             )
 
     def _diverged(self, what: str, iteration: int) -> None:
-        hint = f"; {self.divergence_hint}" if self.divergence_hint else ""
+        hint = self.divergence_hint() if callable(self.divergence_hint) else self.divergence_hint
+        hint = f"; {hint}" if hint else ""
         raise Stop(
             "diverged",
             f"diverged at iteration {iteration}: the loss {what}{hint}; θ is the best "

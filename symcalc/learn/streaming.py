@@ -49,7 +49,7 @@ import numpy as np
 from ..errors import SymcalcError, did_you_mean
 from .data import _cell_error, _check_delimiter, _check_header, _number, detect_delimiter
 from .heads import MAX_CLASSES
-from .scaling import Moments
+from .scaling import Moments, dask_rescaled, quiet_compute
 
 __all__ = [
     "ArraySource",
@@ -91,7 +91,8 @@ class _Labels:
         if len(self.seen) > MAX_CLASSES:
             raise SymcalcError(
                 f"target '{self.target}' has more than {MAX_CLASSES} distinct values; a "
-                "classifier takes at most 64 classes (for a numeric target use the linear model)"
+                "classifier takes at most 64 classes (for a numeric target use the linear model, "
+                "or mlp with `loss=squared_error`)"
             )
 
     def result(self, numeric: bool) -> np.ndarray:
@@ -414,11 +415,10 @@ class DaskSource:
         return int(self.X.numblocks[0])
 
     def scan(self, *, classify: bool) -> Summary:
-        import dask
         import dask.array as da
 
         numeric = self.y.dtype.kind in "biuf"
-        mean, std, finite, finite_y = dask.compute(
+        mean, std, finite, finite_y = quiet_compute(
             self.X.mean(axis=0),
             self.X.std(axis=0),
             da.isfinite(self.X).all(),
@@ -428,6 +428,7 @@ class DaskSource:
             raise SymcalcError(
                 "the dask data hold a NaN or infinite value; remove or fill it first"
             )
+        mean, std = dask_rescaled(self.X, mean, std)  # dask squares x: exact again at 1e±160
         if not finite_y:  # a NaN label was a third class, a NaN target a NaN objective
             raise SymcalcError(
                 f"the dask target '{self.target}' holds a NaN or infinite value; remove or "

@@ -16,6 +16,12 @@ import sys
 # own setting wins.
 for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_threads, "1")
+# The same for TorchInductor (``to_torch(..., compile=True)``): by default it starts a pool
+# of compile worker processes, each importing PyTorch, beside a test worker that already
+# fills its core.  In-process compiles: `test_fwspeed_torch_compile.py` alone (``-n 0``)
+# took 11.1 s of CPU and 28 s of wall with the pool, 8.7 s and 18 s without; the same
+# code is compiled.
+os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
 
 import matplotlib  # noqa: E402 - after the thread settings
 import mpmath  # noqa: E402

@@ -142,6 +142,29 @@ def test_the_sigmoid_form_leaves_what_is_inside_other_functions_alone():
     assert optimize(expr) == expr
 
 
+def test_the_sigmoid_form_of_a_formula_seen_before_is_remembered_not_factored_again(
+    monkeypatch,
+):
+    """A derivative's levels and the kernel, JAX and PyTorch builds lower the same σ
+    polynomials again: the second time the answer is the same and costs no `factor_list`
+    (which, with `cancel`, was most of a gelu_tanh JAX export); the form is an identity
+    at 50 digits either way."""
+    from symcalc.numeric import rewrites
+
+    x = symbol("x")
+    expr = derivative(sigmoid(3 * x) * (1 - sigmoid(3 * x)) * x)
+    first = optimize(expr)
+    agree_at_50_digits(expr, first)
+    calls = []
+    factor_list = sympy.factor_list
+    monkeypatch.setattr(
+        rewrites.sympy, "factor_list", lambda *a, **k: calls.append(a) or factor_list(*a, **k)
+    )
+    assert optimize(expr) == first
+    assert calls == []
+    assert rewrites._sigmoid_forms_cached.cache_info().maxsize == 1024  # bounded
+
+
 def test_a_sum_around_a_piecewise_cancels_inside_it():
     """log(cosh(x)) - |x|: the stable log cosh is |x| + softplus(-2|x|) - log 2 for |x| >= 1,
     so the sum is two terms of about |x| that cancel to -log 2 (2.7e-9 off at x = 1e8 and

@@ -54,6 +54,7 @@ softplus(-x)
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import reduce
@@ -594,7 +595,17 @@ def _sigmoid_form(expr: sympy.Expr, context: Context) -> sympy.Expr | None:
 def _sigmoid_forms_for(expr, w, members, styles: Sequence[str]) -> list[sympy.Expr | None]:
     """``expr`` as a polynomial in σ(b) and σ(-b), factored, with its factors mapped back
     in each of ``styles`` (`_map_polynomial`); the rational function and its factors are
-    found once for all styles."""
+    found once for all styles.
+
+    The same question comes back often (a derivative's levels share their parts, and the
+    kernel, the JAX and the PyTorch builds of one formula lower it again), so answers are
+    remembered, a bounded number of them: the same answer, the `cancel` and `factor_list`
+    paid once."""
+    return list(_sigmoid_forms_cached(expr, w, tuple(map(tuple, members)), tuple(styles)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sigmoid_forms_cached(expr, w, members, styles) -> tuple[sympy.Expr | None, ...]:
     multiples = [abs(m) for _, m in members]
     q = reduce(lambda a, b_: sympy.gcd(a, b_), multiples)
     b = q * w
@@ -603,7 +614,7 @@ def _sigmoid_forms_for(expr, w, members, styles: Sequence[str]) -> list[sympy.Ex
     for atom, _ in members:
         n = _family_key(atom)[1] / q
         if not n.is_Integer:
-            return [None] * len(styles)
+            return (None,) * len(styles)
         subs[atom] = _in_exponentials(atom, n, E)
     # every other leaf is an opaque coefficient, hidden first: a member inside one
     # (σ(x) in sqrt(sqrt(x) + σ(x))) is left alone, not rewritten in E
@@ -626,7 +637,7 @@ def _sigmoid_forms_for(expr, w, members, styles: Sequence[str]) -> list[sympy.Ex
         elif _positive_denominator_factor(f):
             kept_denominator *= f**e
         else:
-            return [None] * len(styles)
+            return (None,) * len(styles)
     n_content, n_factors = sympy.factor_list(numer)
     forms = []
     for style in styles:
@@ -635,7 +646,7 @@ def _sigmoid_forms_for(expr, w, members, styles: Sequence[str]) -> list[sympy.Ex
             mapped *= (_map_polynomial(f, b, style) if f.has(_S, _T) else f) ** e
         result = (mapped / kept_denominator).xreplace(back)
         forms.append(result.xreplace({_S: sigmoid(b), _T: sigmoid(-b)}))
-    return forms
+    return tuple(forms)
 
 
 def _sigmoid_query(expr: sympy.Basic) -> bool:

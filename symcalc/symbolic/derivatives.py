@@ -33,11 +33,13 @@ from . import budget
 from .catalog import Entry
 from .functions import latex, name_latex
 from .kinks import (
+    KinkSearch,
     apply_convention,
     deciding_rules,
     heaviside_at_zero,
     kink_candidates,
     periodic_kink_sets,
+    search_unsolved_kinks,
     tie_value,
     value_at,
 )
@@ -379,6 +381,39 @@ def find_kinks(
     return tuple(kinks)
 
 
+def find_unsolved_kinks(
+    function: sympy.Expr,
+    result: sympy.Expr,
+    var: sympy.Symbol,
+    entry: Entry,
+    kinks: tuple[sympy.Expr, ...],
+) -> KinkSearch:
+    """The kinks at zeros SymPy cannot solve for (x·sin x = 1), found numerically.
+
+    `~symcalc.symbolic.kinks.search_unsolved_kinks` gives the certified sign changes of
+    each such switch; each is kept, as `find_kinks` keeps a candidate, where ``function``
+    or ``result`` jumps, and unless it is one of ``kinks`` already.
+    """
+    search = search_unsolved_kinks(function, var)
+    if search.complete:
+        return search
+    values = _probe_values(entry, var)
+    exact = []
+    for point in kinks:
+        try:
+            exact.append(float(point.subs(values)))
+        except (TypeError, ValueError):
+            continue
+    kept = []
+    for point in search.points:
+        at = float(point)
+        if any(abs(at - k) <= 1e-9 * max(1.0, abs(k)) for k in exact):
+            continue
+        if _jumps(function.subs(values), var, at) or _jumps(result.subs(values), var, at):
+            kept.append(point)
+    return dataclasses.replace(search, points=tuple(kept))
+
+
 # -- the public API ---------------------------------------------------------------
 
 
@@ -412,6 +447,15 @@ class Derivation:
     #: The derivative's value on each set of ``kink_sets`` where one value holds at the
     #: points checked, else None.
     kink_set_values: tuple[sympy.Expr | None, ...] = ()
+    #: The switches SymPy cannot solve (x·sin x - 1) and the kinks found numerically at
+    #: their zeros (``kink_search.points``, certified, on ``kink_search.interval`` only);
+    #: where there are such switches the kinks listed may not be all.
+    kink_search: KinkSearch = KinkSearch()
+
+    @property
+    def kinks_complete(self) -> bool:
+        """Whether ``kinks`` and ``kink_sets`` hold every kink (SymPy solved every switch)."""
+        return self.kink_search.complete
 
     @property
     def partial(self) -> bool:
@@ -438,9 +482,13 @@ class Derivation:
         return rf"\frac{{{top}^{{{self.order}}}}}{{{d}{v}^{{{self.order}}}}}"
 
     def kinks_text(self) -> str | None:
-        """``x = 0, where d/dx relu(x) = 0 (convention 'zero': Heaviside(0) = 0)``, or None."""
-        if not self.kinks and not self.kink_sets:
-            return None
+        """``x = 0, where d/dx relu(x) = 0 (convention 'zero': Heaviside(0) = 0)``, or None.
+
+        Kinks found numerically are written ``x ≈ 1.11415714087193``, and where the list
+        may be incomplete the text says so."""
+        note = self.kink_search.note(self.variable)
+        if not self.kinks and not self.kink_sets and not self.kink_search.points:
+            return None if note is None else f"none found; {note}"
         from .render import TextPrinter
 
         text = TextPrinter()
@@ -458,9 +506,10 @@ class Derivation:
             if value is not None:
                 place += f", where {call} = {text.doprint(value)}"
             places.append(place)
+        places.extend(f"{self.variable} ≈ {point}" for point in self.kink_search.points)
         rules = deciding_rules(self._differentiated(), self.convention)
         why = f" ({'; '.join(rules)})" if rules else ""
-        return "; ".join(places) + why
+        return "; ".join(places) + why + ("" if note is None else f"; {note}")
 
     def _differentiated(self) -> sympy.Expr:
         """The function the last derivative was taken of (f, or f^(n-1) for order n)."""
@@ -602,6 +651,11 @@ class Derivation:
             "params": {k: sympy.sstr(v) for k, v in self.entry.params.items()},
             "kinks": [sympy.sstr(k) for k in self.kinks],
             "kink_sets": [kink_set_text(self.variable, k) for k in self.kink_sets],
+            # kinks at zeros SymPy cannot solve for, found numerically (certified digits)
+            "kinks_numeric": [sympy.sstr(k) for k in self.kink_search.points],
+            # False where some switch could not be solved: the lists above may miss kinks
+            "kinks_complete": self.kinks_complete,
+            "kinks_note": self.kink_search.note(self.variable),
             "convention": self.convention,
             "simplified": self.simplified,
             "steps": [
@@ -880,6 +934,7 @@ def derive(
         trees[-1] = with_identity(trees[-1], identity, constraints=entry.constraints)
     values = tuple(value_at(result, var, k) for k in kinks)
     kinks, values, kink_sets, kink_set_values = _split_periodic(previous, var, kinks, values)
+    search = find_unsolved_kinks(previous, result, var, entry, kinks)
     return Derivation(
         input=text,
         entry=entry,
@@ -895,4 +950,5 @@ def derive(
         kink_values=values,
         kink_sets=kink_sets,
         kink_set_values=kink_set_values,
+        kink_search=search,
     )

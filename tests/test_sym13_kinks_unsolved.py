@@ -1,0 +1,104 @@
+"""Kinks SymPy cannot solve for (x·sin x = 1): found numerically and certified, or the
+list said to be incomplete; never silently missing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mpmath
+import pytest
+import sympy
+
+import symcalc
+from symcalc.symbolic.functions import symbol
+from symcalc.symbolic.kinks import _certified_zeros, search_unsolved_kinks
+
+x = symbol("x")
+
+
+def _sign_change_roots(f, low=-10, high=10, steps=20000):
+    """Every sign change of f on [low, high] at 50 digits (a finer grid than symcalc's),
+    each refined by mpmath.findroot on its bracket: the independent truth."""
+    with mpmath.workdps(50):
+        grid = [mpmath.mpf(low) + (high - low) * mpmath.mpf(k) / steps for k in range(steps + 1)]
+        values = [f(t) for t in grid]
+        roots = []
+        for a, b, fa, fb in zip(grid, grid[1:], values, values[1:], strict=False):
+            if fa * fb < 0:
+                try:
+                    roots.append(mpmath.findroot(f, (a, b), solver="anderson"))
+                except ValueError:
+                    continue  # a pole, not a root (tan at pi/2)
+        return roots
+
+
+def test_abs_x_sin_x_minus_1_lists_its_kinks_and_says_the_list_is_incomplete():
+    # old code: kinks [] and nothing said; the kinks are the roots of x sin x = 1
+    d = symcalc.derive("abs(x*sin(x) - 1)")
+    truth = _sign_change_roots(lambda t: t * mpmath.sin(t) - 1)
+    assert len(truth) == 8  # ±1.114, ±2.773, ±6.439, ±9.317
+    got = [float(p) for p in d.kink_search.points]
+    assert len(got) == len(truth)
+    for value, root in zip(got, truth, strict=True):
+        assert abs(value - float(root)) <= 1e-14 * abs(float(root))
+    assert d.kinks_complete is False
+    text = d.to_text()
+    assert "x ≈ 1.11415714087193" in text
+    assert "may be incomplete" in text and "x*sin(x) - 1 = 0" in text
+
+
+def test_derive_json_reports_numeric_kinks_and_completeness():
+    done = subprocess.run(
+        [sys.executable, "-m", "symcalc", "derive", "--format", "json", "--", "abs(x - cos(x))"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["kinks"] == []  # the exact list stays exact
+    assert out["kinks_complete"] is False
+    assert "x - cos(x) = 0" in out["kinks_note"]
+    (kink,) = out["kinks_numeric"]
+    with mpmath.workdps(50):
+        dottie = mpmath.findroot(lambda t: t - mpmath.cos(t), 0.7)
+    assert abs(float(sympy.Float(kink)) - float(dottie)) <= 1e-15
+
+
+@pytest.mark.parametrize("f", ["relu", "hinge", "huber", "abs(sin(x))", "abs(exp(x) - 2)"])
+def test_solved_kinks_are_complete(f):
+    d = symcalc.derive(f)
+    assert d.kinks_complete is True
+    assert d.to_dict()["kinks_complete"] is True
+    assert d.to_dict()["kinks_note"] is None
+    assert "incomplete" not in d.to_text()
+
+
+def test_a_pole_is_no_kink():
+    # x - tan x changes sign at each pole of tan (odd multiples of pi/2): no zero there;
+    # at 0 it has a triple zero but |x - tan x| is smooth there (derivative -tan²x·sign)
+    d = symcalc.derive("abs(x - tan(x))")
+    truth = [r for r in _sign_change_roots(lambda t: t - mpmath.tan(t)) if abs(r) > 0.1]
+    got = [float(p) for p in d.kink_search.points]
+    assert len(got) == len(truth) == 4  # ±4.4934, ±7.7253
+    for value, root in zip(got, truth, strict=True):
+        assert abs(value - float(root)) <= 1e-14 * abs(float(root))
+
+
+def test_a_sign_change_across_a_pole_is_not_certified():
+    # 1/(x - cos x) changes sign at the Dottie number, where it has a pole, not a zero;
+    # x - cos x itself changes sign there through a zero
+    assert _certified_zeros(1 / (x - sympy.cos(x)), x) == ()
+    assert len(_certified_zeros(x - sympy.cos(x), x)) == 1
+    assert search_unsolved_kinks(sympy.Max(0, 1 / (x - sympy.cos(x))), x).complete
+
+
+def test_exp_minus_square_kink_found_where_lambert_w_has_no_closed_form_list():
+    # solveset cannot solve exp(x) = x² + 10; the one real root is about 2.5287
+    d = symcalc.derive("Abs(exp(x) - x**2 - 10)")
+    assert d.kinks_complete is False
+    (root,) = _sign_change_roots(lambda t: mpmath.exp(t) - t**2 - 10)
+    (got,) = d.kink_search.points
+    assert abs(float(got) - float(root)) <= 1e-14 * float(root)

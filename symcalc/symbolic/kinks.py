@@ -75,15 +75,65 @@ def heaviside_at_zero(convention: str) -> sympy.Expr:
 
 
 def _step(u: sympy.Expr, h0: sympy.Expr) -> sympy.Piecewise:
-    if u.has(sympy.Max, sympy.Min):
-        u = u.rewrite(sympy.Piecewise)
+    cases = _without_max_min(u)
+
+    def where(relation) -> sympy.Basic:
+        return sympy.Or(*(sympy.And(condition, relation(v)) for v, condition in cases))
+
     if h0 == 1:
-        return sympy.Piecewise((sympy.S.One, u >= 0), (sympy.S.Zero, True))
-    pieces = [(sympy.S.One, u > 0)]
+        return sympy.Piecewise((sympy.S.One, where(lambda v: v >= 0)), (sympy.S.Zero, True))
+    pieces = [(sympy.S.One, where(lambda v: v > 0))]
     if h0 != 0:
-        pieces.append((h0, sympy.Eq(u, 0)))
+        pieces.append((h0, where(lambda v: sympy.Eq(v, 0))))
     pieces.append((sympy.S.Zero, True))
     return sympy.Piecewise(*pieces)
+
+
+def _without_max_min(u: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Basic]]:
+    """``u`` as cases (v, condition) free of Max and Min, one a choice of argument for
+    each: u - max(a, b) is u - a where a ≥ b, u - b where a < b.
+
+    A step's condition is then written without a Piecewise inside a relation: SymPy
+    takes minutes to build ``Piecewise((1, x**3 - 2*x - Piecewise(...) > 0), ...)``
+    (its conditions become ITEs it simplifies), the step of max(sin x, x³ - 2x, cos 3x).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> _without_max_min(1 - sympy.Max(x, 2))
+    [(-1, 2 >= x), (1 - x, x > 2)]
+    """
+    inner = [
+        a
+        for a in sympy.preorder_traversal(u)
+        if isinstance(a, (sympy.Max, sympy.Min))
+        and not any(b.has(sympy.Max, sympy.Min) for b in a.args)
+    ]
+    if not inner:
+        return [(u, sympy.true)]
+    atom = inner[0]
+    larger = isinstance(atom, sympy.Max)
+    out = []
+    args = atom.args
+    for i, chosen in enumerate(args):
+        # chosen beats the arguments before it strictly and those after it or ties: one
+        # argument is chosen at every point, the first of those that tie
+        beats = [
+            (chosen > other if larger else chosen < other)
+            if j < i
+            else (chosen >= other if larger else chosen <= other)
+            for j, other in enumerate(args)
+            if j != i
+        ]
+        condition = sympy.And(*beats)
+        if condition is sympy.false:
+            continue
+        for v, rest in _without_max_min(u.xreplace({atom: chosen})):
+            both = sympy.And(condition, rest)
+            if both is not sympy.false:
+                out.append((v, both))
+    return out
 
 
 @functools.lru_cache(maxsize=1024)  # every derivative passes here, often the same one again

@@ -102,3 +102,71 @@ def test_exp_minus_square_kink_found_where_lambert_w_has_no_closed_form_list():
     (root,) = _sign_change_roots(lambda t: mpmath.exp(t) - t**2 - 10)
     (got,) = d.kink_search.points
     assert abs(float(got) - float(root)) <= 1e-14 * float(root)
+
+
+def _one_sided_slopes_differ(f, point) -> bool:
+    with mpmath.workdps(40):
+        t, h = mpmath.mpf(point), mpmath.mpf("1e-9")
+        left = (f(t) - f(t - h)) / h
+        right = (f(t + h) - f(t)) / h
+        return abs(left - right) > 1e-6
+
+
+def test_max_of_three_lists_kinks_of_the_periodic_switch_beyond_one_period():
+    # max(sin x, x³ - 2x, cos 3x): for x < -1.48 the max is sin x or cos 3x, so every zero
+    # of sin x - cos 3x there is a kink; the old list had -7pi/8 and pi/8 only (missing
+    # -5pi/4, -11pi/8, ...) and said nothing
+    d = symcalc.derive("Max(sin(x), x**3 - 2*x, cos(3*x))", steps=False)
+
+    def f(t):
+        return max(mpmath.sin(t), t**3 - 2 * t, mpmath.cos(3 * t))
+
+    exact = [k for k in d.kinks if not k.free_symbols]
+    assert -5 * sympy.pi / 4 in exact and -11 * sympy.pi / 8 in exact
+    for k in exact + list(d.kink_search.points):
+        assert _one_sided_slopes_differ(f, float(k)), k
+    # every sign change of sin x - cos 3x in [-10, -1.5] is listed
+    for root in _sign_change_roots(lambda t: mpmath.sin(t) - mpmath.cos(3 * t), -10, -1.5):
+        assert any(abs(float(k) - float(root)) < 1e-12 for k in exact), root
+    assert d.kinks_complete is False
+    assert "sin(x) - cos(3*x)" in d.to_dict()["kinks_note"]
+
+
+@pytest.mark.parametrize(
+    ("f", "sets"),
+    [
+        ("Abs(sin(x))", ["x = pi*n for every integer n"]),
+        ("Max(sin(x), cos(x))", ["x = pi*n + pi/4 for every integer n"]),
+    ],
+)
+def test_a_periodic_function_keeps_its_whole_kink_set(f, sets):
+    d = symcalc.derive(f, steps=False)
+    assert d.to_dict()["kink_sets"] == sets
+    assert d.kinks_complete is True
+
+
+def test_a_kink_set_is_not_claimed_for_a_function_that_does_not_repeat():
+    # |sin x| + |x| is not periodic: its kinks at n pi are listed on [-10, 10] only, and the
+    # list says so (each listed point is a kink)
+    d = symcalc.derive("Abs(sin(x)) + Abs(x)", steps=False)
+    assert d.kink_sets == ()
+    assert [float(k) for k in d.kinks] == pytest.approx(
+        [n * float(mpmath.pi) for n in range(-3, 4)]
+    )
+    assert d.kinks_complete is False
+
+
+def test_no_kink_set_claimed_where_the_function_is_flat():
+    # |sin x|·max(0, 5 - x) is 0 for x > 5: no kink at 2 pi, 3 pi, ...; the old list said
+    # "x = pi*n for every integer n" from the kinks at 0 and pi
+    d = symcalc.derive("Abs(sin(x))*Max(0, 5 - x)", steps=False)
+
+    def f(t):
+        return abs(mpmath.sin(t)) * max(0, 5 - t)
+
+    assert d.kink_sets == ()
+    listed = {float(k) for k in d.kinks}
+    for n in range(-3, 4):
+        point = n * float(mpmath.pi)
+        assert (point in listed) == _one_sided_slopes_differ(f, point)
+    assert 5.0 in listed

@@ -28,17 +28,19 @@ from typing import Any
 
 import sympy
 
-from ..errors import SymcalcError
+from ..errors import SymcalcError, TimeBudgetExceeded
 from . import budget
 from .catalog import Entry
 from .functions import latex, name_latex
 from .kinks import (
+    SEARCH_INTERVAL,
     KinkSearch,
     apply_convention,
     deciding_rules,
     heaviside_at_zero,
     kink_candidates,
-    periodic_kink_sets,
+    periodic_switches,
+    points_within,
     search_unsolved_kinks,
     tie_value,
     value_at,
@@ -692,29 +694,106 @@ def kink_set_text(variable: sympy.Symbol, found: sympy.Set) -> str:
 
 
 def _split_periodic(
-    function: sympy.Expr, var: sympy.Symbol, kinks: tuple[sympy.Expr, ...], values: tuple
-) -> tuple[tuple, tuple, tuple, tuple]:
-    """The kinks outside infinite kink sets, their values, the sets and the sets' values.
+    function: sympy.Expr,
+    result: sympy.Expr,
+    var: sympy.Symbol,
+    entry: Entry,
+    kinks: tuple[sympy.Expr, ...],
+    values: tuple,
+) -> tuple[tuple, tuple, tuple, tuple, tuple]:
+    """The kinks outside infinite kink sets, their values, the sets, the sets' values, and
+    the switches whose infinite zero sets are not kink sets.
 
     A set is kept where `find_kinks` found a kink at one of its points (sign(sin x) at 0
-    and pi: then at every n pi); its value is the one its points share, else None."""
-    sets, set_values = [], []
+    and pi) and ``function`` repeats with the set's step (|sin x| with pi): then every
+    point is one.  Its value is the one its points share, else None.  Otherwise (max(sin
+    x, cos 3x, x³ - 2x): sin x = cos 3x is a kink only where x³ - 2x is below) the set's
+    points in `~symcalc.symbolic.kinks.SEARCH_INTERVAL` are checked one by one as
+    `find_kinks` checks a candidate, and the switch is returned: the list is then
+    incomplete outside that interval."""
+    sets, set_values, bounded = [], [], []
     inside: set[int] = set()
-    for found in periodic_kink_sets(function, var):
+    extra: list[sympy.Expr] = []
+    probe = _probe_values(entry, var)
+
+    def is_kink(point: sympy.Expr) -> bool:
+        at = float(point)
+        return _jumps(function.subs(probe), var, at) or _jumps(result.subs(probe), var, at)
+
+    for u, found in periodic_switches(function, var):
+        if found in sets or not isinstance(found, sympy.ImageSet):
+            continue  # a set SymPy cannot list is the numeric search's (find_unsolved_kinks)
         members = [i for i, k in enumerate(kinks) if found.contains(k) is sympy.true]
-        if not members:
+        if members and _repeats(function, var, found, kinks[members[0]], is_kink):
+            sets.append(found)
+            inside.update(members)
+            shared = {values[i] for i in members}
+            set_values.append(shared.pop() if len(shared) == 1 else None)
             continue
-        sets.append(found)
-        inside.update(members)
-        shared = {values[i] for i in members}
-        set_values.append(shared.pop() if len(shared) == 1 else None)
+        if u not in bounded:
+            bounded.append(u)
+        extra.extend(points_within(found, *SEARCH_INTERVAL) or ())
     rest = [i for i in range(len(kinks)) if i not in inside]
-    return (
-        tuple(kinks[i] for i in rest),
-        tuple(values[i] for i in rest),
-        tuple(sets),
-        tuple(set_values),
-    )
+    kept = [kinks[i] for i in rest]
+    kept_values = [values[i] for i in rest]
+    if extra:
+        known = [float(k) for k in kept if not k.free_symbols]
+        for point in sorted(set(extra), key=float):
+            at = float(point)
+            if any(abs(at - k) <= 1e-9 * max(1.0, abs(k)) for k in known):
+                continue
+            if is_kink(point):
+                point = _plainer(point)
+                kept.append(point)
+                kept_values.append(value_at(result, var, point))
+                known.append(at)
+        order = sorted(range(len(kept)), key=lambda i: _sort_key(kept[i]))
+        kept, kept_values = [kept[i] for i in order], [kept_values[i] for i in order]
+    return tuple(kept), tuple(kept_values), tuple(sets), tuple(set_values), tuple(bounded)
+
+
+def _sort_key(point: sympy.Expr) -> tuple:
+    try:
+        return (0, float(point), "")
+    except TypeError:
+        return (1, math.inf, sympy.sstr(point))
+
+
+def _plainer(point: sympy.Expr) -> sympy.Expr:
+    """A rational multiple of pi equal to ``point`` to 50 digits (atan(sqrt(2 - sqrt(2)) /
+    sqrt(sqrt(2) + 2)) is pi/8), else ``point`` as it is."""
+    if point.is_Rational or not point.has(sympy.atan, sympy.asin, sympy.acos):
+        return point
+    ratio = sympy.nsimplify(float(point / sympy.pi), tolerance=1e-13, rational=True)
+    if ratio.q > 1000:
+        return point
+    candidate = ratio * sympy.pi
+    if abs(sympy.N(point - candidate, 60)) < sympy.Float("1e-50"):
+        return candidate
+    return point
+
+
+def _repeats(
+    function: sympy.Expr, var: sympy.Symbol, found: sympy.ImageSet, member: sympy.Expr, is_kink
+) -> bool:
+    """Whether every point of ``found`` (a n + b) is a kink: ``function`` repeats with a
+    period P = k·a (k ≤ 4; proven, f(x + P) - f(x) = 0), and the k points of the set from
+    ``member`` on, one period of them, are all kinks (``is_kink``)."""
+    (n,) = found.lamda.variables
+    try:
+        step = sympy.Poly(found.lamda.expr, n).all_coeffs()[0]
+    except (sympy.PolynomialError, IndexError):
+        return False
+    for k in range(1, 5):
+        difference = function.subs(var, var + k * step) - function
+        if difference != 0 and k <= 2:
+            try:
+                difference = budget.within(budget.default_seconds(), sympy.simplify, difference)
+            except (TimeBudgetExceeded, NotImplementedError, ValueError, TypeError):
+                continue
+        if difference == 0:
+            return all(is_kink(member + j * step) for j in range(k))
+    return False
 
 
 def _agrees_at_kinks(
@@ -933,8 +1012,11 @@ def derive(
     if identity is not None and trees:
         trees[-1] = with_identity(trees[-1], identity, constraints=entry.constraints)
     values = tuple(value_at(result, var, k) for k in kinks)
-    kinks, values, kink_sets, kink_set_values = _split_periodic(previous, var, kinks, values)
+    kinks, values, kink_sets, kink_set_values, bounded = _split_periodic(
+        previous, result, var, entry, kinks, values
+    )
     search = find_unsolved_kinks(previous, result, var, entry, kinks)
+    search = dataclasses.replace(search, bounded=bounded)
     return Derivation(
         input=text,
         entry=entry,

@@ -51,6 +51,8 @@ __all__ = [
     "kink_candidates",
     "search_unsolved_kinks",
     "periodic_kink_sets",
+    "periodic_switches",
+    "points_within",
     "nonsmooth_atoms",
     "tie_value",
     "value_at",
@@ -232,16 +234,44 @@ def periodic_kink_sets(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Set]:
     >>> periodic_kink_sets(sympy.Abs(sympy.sin(x)), x)
     [ImageSet(Lambda(_n, _n*pi), Integers)]
     """
-    found: list[sympy.Set] = []
-    for atom in nonsmooth_atoms(expr):
-        for u in _switching_expressions(atom):
-            if u.has(var) and u.has(*_PERIODIC):
-                found.extend(_infinite_zero_sets(u, var))
     out: list[sympy.Set] = []
-    for found_set in found:
+    for _, found_set in periodic_switches(expr, var):
         if found_set not in out:
             out.append(found_set)
     return out
+
+
+def periodic_switches(expr: sympy.Expr, var: sympy.Symbol) -> list[tuple[sympy.Expr, sympy.Set]]:
+    """Each switching expression u of ``expr`` with an infinite zero set, and that set
+    (as `periodic_kink_sets`, one pair a set)."""
+    found: list[tuple[sympy.Expr, sympy.Set]] = []
+    for atom in nonsmooth_atoms(expr):
+        for u in _switching_expressions(atom):
+            if u.has(var) and u.has(*_PERIODIC):
+                found.extend((u, zeros) for zeros in _infinite_zero_sets(u, var))
+    return found
+
+
+def points_within(found: sympy.Set, low: float, high: float) -> list[sympy.Expr] | None:
+    """The points of an image of the integers {a n + b} in [low, high], exactly; None for
+    any other set (or more than 1000 points)."""
+    if not isinstance(found, sympy.ImageSet) or len(found.lamda.variables) != 1:
+        return None
+    (n,) = found.lamda.variables
+    body = found.lamda.expr
+    try:
+        line = sympy.Poly(body, n)
+        if line.degree() != 1:
+            return None
+        step, offset = (float(c) for c in line.all_coeffs())
+    except (sympy.PolynomialError, TypeError, ValueError):
+        return None
+    ends = ((low - offset) / step, (high - offset) / step)
+    first, last = math.ceil(min(ends)), math.floor(max(ends))
+    if last - first > 1000:
+        return None
+    points = (body.xreplace({n: k}) for k in range(first, last + 1))
+    return sorted(points, key=lambda p: float(p))
 
 
 @functools.lru_cache(maxsize=256)
@@ -358,17 +388,31 @@ class KinkSearch:
     unsolved: tuple[sympy.Expr, ...] = ()
     points: tuple[sympy.Float, ...] = ()
     interval: tuple[int, int] = SEARCH_INTERVAL
+    #: Switches with infinitely many zeros (sin x - cos 3x) where the kinks do not repeat
+    #: with a period of the function (max(sin x, cos 3x, x³ - 2x)): their kinks are
+    #: listed exactly, for ``interval`` only.
+    bounded: tuple[sympy.Expr, ...] = ()
 
     @property
     def complete(self) -> bool:
-        """Whether SymPy listed every zero of every switch (no numeric search was needed)."""
-        return not self.unsolved
+        """Whether every kink is listed (SymPy solved every switch, and every infinite set
+        of kinks is given whole)."""
+        return not self.unsolved and not self.bounded
 
     def note(self, var: sympy.Symbol) -> str | None:
         """Why the kink list may be incomplete, in words; None where it is complete."""
         if self.complete:
             return None
         lo, hi = self.interval
+        periodic = ""
+        if self.bounded:
+            zeros = ", ".join(sympy.sstr(u) for u in self.bounded)
+            periodic = (
+                f"the kinks at the zeros of {zeros} (infinitely many, not repeating with a "
+                f"period of the function) are listed for {var} in [{lo}, {hi}] only"
+            )
+        if not self.unsolved:
+            return f"kink list may be incomplete: {periodic}"
         equations = ", ".join(f"{sympy.sstr(u)} = 0" for u in self.unsolved)
         found = (
             "the kinks marked ≈ are its certified sign changes"
@@ -379,6 +423,7 @@ class KinkSearch:
             f"kink list may be incomplete: SymPy cannot solve {equations} for {var}; "
             f"{found} for {var} in [{lo}, {hi}]; kinks outside [{lo}, {hi}], zeros touched "
             f"without a sign change and zeros closer than {(hi - lo) / _GRID:g} are not listed"
+            + (f"; {periodic}" if periodic else "")
         )
 
 

@@ -170,3 +170,13 @@ def test_no_kink_set_claimed_where_the_function_is_flat():
         point = n * float(mpmath.pi)
         assert (point in listed) == _one_sided_slopes_differ(f, point)
     assert 5.0 in listed
+
+
+def test_a_switch_that_moves_with_another_symbol_is_said_not_searched():
+    # x = exp(x y) has zeros that depend on y: not searched, and the note says so (it said
+    # "no certified sign change was found", as if it had looked)
+    d = symcalc.derive("abs(exp(x*y) - x)", wrt="x", steps=False)
+    assert d.kinks_complete is False
+    note = d.to_dict()["kinks_note"]
+    assert "depend on y" in note and "not searched" in note
+    assert "no certified sign change" not in note

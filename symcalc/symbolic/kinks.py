@@ -414,16 +414,32 @@ class KinkSearch:
         if not self.unsolved:
             return f"kink list may be incomplete: {periodic}"
         equations = ", ".join(f"{sympy.sstr(u)} = 0" for u in self.unsolved)
+        moving = [u for u in self.unsolved if u.free_symbols != {var}]
+        if len(moving) == len(self.unsolved):  # every zero moves with another symbol
+            others = ", ".join(
+                sorted({s.name for u in moving for s in u.free_symbols} - {var.name})
+            )
+            return (
+                f"kink list may be incomplete: SymPy cannot solve {equations} for {var}, "
+                f"and its zeros depend on {others}, so they are not searched numerically"
+                + (f"; {periodic}" if periodic else "")
+            )
         found = (
             "the kinks marked ≈ are its certified sign changes"
             if self.points
             else "no certified sign change was found"
         )
+        skipped = (
+            f" ({', '.join(sympy.sstr(u) for u in moving)} not searched: "
+            "it depends on other symbols)"
+            if moving
+            else ""
+        )
         return (
             f"kink list may be incomplete: SymPy cannot solve {equations} for {var}; "
-            f"{found} for {var} in [{lo}, {hi}]; kinks outside [{lo}, {hi}], zeros touched "
-            f"without a sign change and zeros closer than {(hi - lo) / _GRID:g} are not listed"
-            + (f"; {periodic}" if periodic else "")
+            f"{found} for {var} in [{lo}, {hi}]{skipped}; kinks outside [{lo}, {hi}], zeros "
+            f"touched without a sign change and zeros closer than {(hi - lo) / _GRID:g} are "
+            "not listed" + (f"; {periodic}" if periodic else "")
         )
 
 

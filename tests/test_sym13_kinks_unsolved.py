@@ -180,3 +180,16 @@ def test_a_switch_that_moves_with_another_symbol_is_said_not_searched():
     note = d.to_dict()["kinks_note"]
     assert "depend on y" in note and "not searched" in note
     assert "no certified sign change" not in note
+
+
+def test_a_kink_value_is_never_the_sign_of_rounding_noise():
+    # at x = -W(-1/3), exp(x) = 3x: the derivative of |exp(x) - 3x| there is
+    # sign(0)·(3 - exp(x)) = 0; the text showed sign(-exp(-W(-1/3)) - 3 W(-1/3))·(...),
+    # which SymPy evaluates to 1.1428 (the sign of 1e-160 of noise)
+    d = symcalc.derive("abs(exp(x) - 3*x)", steps=False)
+    assert len(d.kinks) == 2
+    for value in d.kink_values:
+        assert value is None or sympy.N(value, 30) == 0
+    assert "sign(-exp(-LambertW" not in d.to_text()
+    relu = symcalc.derive("relu", steps=False)
+    assert relu.kink_values == (0,)

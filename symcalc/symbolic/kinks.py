@@ -420,14 +420,15 @@ class KinkSearch:
                 sorted({s.name for u in moving for s in u.free_symbols} - {var.name})
             )
             return (
-                f"kink list may be incomplete: SymPy cannot solve {equations} for {var}, "
+                f"kink list may be incomplete: SymPy cannot list every solution of "
+                f"{equations} for {var}, "
                 f"and its zeros depend on {others}, so they are not searched numerically"
                 + (f"; {periodic}" if periodic else "")
             )
         found = (
             "the kinks marked ≈ are its certified sign changes"
             if self.points
-            else "no certified sign change was found"
+            else "no certified sign change besides the kinks listed was found"
         )
         skipped = (
             f" ({', '.join(sympy.sstr(u) for u in moving)} not searched: "
@@ -436,7 +437,8 @@ class KinkSearch:
             else ""
         )
         return (
-            f"kink list may be incomplete: SymPy cannot solve {equations} for {var}; "
+            f"kink list may be incomplete: SymPy cannot list every solution of {equations} "
+            f"for {var}; "
             f"{found} for {var} in [{lo}, {hi}]{skipped}; kinks outside [{lo}, {hi}], zeros "
             f"touched without a sign change and zeros closer than {(hi - lo) / _GRID:g} are "
             "not listed" + (f"; {periodic}" if periodic else "")
@@ -716,6 +718,29 @@ def value_at(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr) -> sympy.Ex
     undecided = (sympy.Piecewise, sympy.Heaviside, sympy.Derivative, sympy.DiracDelta)
     if value.has(*undecided) or value.has(sympy.nan, sympy.zoo):
         return None
+    return _settled_signs(value)
+
+
+def _settled_signs(value: sympy.Expr) -> sympy.Expr | None:
+    """``value`` with sign(a) = 0 where a is 0 but SymPy left it standing, or None where
+    a is 0 to 60 digits and SymPy cannot prove it.
+
+    At the kink x = -W(-1/3) of |exp(x) - 3x| the derivative is sign(-exp(-W(-1/3)) -
+    3 W(-1/3))·(...): the argument is 0, SymPy cannot tell, and evaluates the sign of
+    rounding noise (1.1428 where the value is 0)."""
+    for atom in value.atoms(sympy.sign):
+        argument = atom.args[0]
+        if argument.free_symbols or argument.is_zero is not None:
+            continue
+        try:
+            tiny = abs(sympy.N(argument, 60)) < sympy.Float("1e-45")
+        except (TypeError, ValueError):
+            return None
+        if not tiny:
+            continue
+        if argument.equals(0) is not True:
+            return None
+        value = value.xreplace({atom: sympy.S.Zero})
     return value
 
 

@@ -28,16 +28,20 @@ from typing import Any
 
 import sympy
 
-from ..errors import SymcalcError
+from ..errors import SymcalcError, TimeBudgetExceeded
 from . import budget
 from .catalog import Entry
 from .functions import latex, name_latex
 from .kinks import (
+    SEARCH_INTERVAL,
+    KinkSearch,
     apply_convention,
     deciding_rules,
     heaviside_at_zero,
     kink_candidates,
-    periodic_kink_sets,
+    periodic_switches,
+    points_within,
+    search_unsolved_kinks,
     tie_value,
     value_at,
 )
@@ -379,6 +383,39 @@ def find_kinks(
     return tuple(kinks)
 
 
+def find_unsolved_kinks(
+    function: sympy.Expr,
+    result: sympy.Expr,
+    var: sympy.Symbol,
+    entry: Entry,
+    kinks: tuple[sympy.Expr, ...],
+) -> KinkSearch:
+    """The kinks at zeros SymPy cannot solve for (x·sin x = 1), found numerically.
+
+    `~symcalc.symbolic.kinks.search_unsolved_kinks` gives the certified sign changes of
+    each such switch; each is kept, as `find_kinks` keeps a candidate, where ``function``
+    or ``result`` jumps, and unless it is one of ``kinks`` already.
+    """
+    search = search_unsolved_kinks(function, var)
+    if search.complete:
+        return search
+    values = _probe_values(entry, var)
+    exact = []
+    for point in kinks:
+        try:
+            exact.append(float(point.subs(values)))
+        except (TypeError, ValueError):
+            continue
+    kept = []
+    for point in search.points:
+        at = float(point)
+        if any(abs(at - k) <= 1e-9 * max(1.0, abs(k)) for k in exact):
+            continue
+        if _jumps(function.subs(values), var, at) or _jumps(result.subs(values), var, at):
+            kept.append(point)
+    return dataclasses.replace(search, points=tuple(kept))
+
+
 # -- the public API ---------------------------------------------------------------
 
 
@@ -412,6 +449,15 @@ class Derivation:
     #: The derivative's value on each set of ``kink_sets`` where one value holds at the
     #: points checked, else None.
     kink_set_values: tuple[sympy.Expr | None, ...] = ()
+    #: The switches SymPy cannot solve (x·sin x - 1) and the kinks found numerically at
+    #: their zeros (``kink_search.points``, certified, on ``kink_search.interval`` only);
+    #: where there are such switches the kinks listed may not be all.
+    kink_search: KinkSearch = KinkSearch()
+
+    @property
+    def kinks_complete(self) -> bool:
+        """Whether ``kinks`` and ``kink_sets`` hold every kink (SymPy solved every switch)."""
+        return self.kink_search.complete
 
     @property
     def partial(self) -> bool:
@@ -438,9 +484,13 @@ class Derivation:
         return rf"\frac{{{top}^{{{self.order}}}}}{{{d}{v}^{{{self.order}}}}}"
 
     def kinks_text(self) -> str | None:
-        """``x = 0, where d/dx relu(x) = 0 (convention 'zero': Heaviside(0) = 0)``, or None."""
-        if not self.kinks and not self.kink_sets:
-            return None
+        """``x = 0, where d/dx relu(x) = 0 (convention 'zero': Heaviside(0) = 0)``, or None.
+
+        Kinks found numerically are written ``x ≈ 1.11415714087193``, and where the list
+        may be incomplete the text says so."""
+        note = self.kink_search.note(self.variable)
+        if not self.kinks and not self.kink_sets and not self.kink_search.points:
+            return None if note is None else f"none found; {note}"
         from .render import TextPrinter
 
         text = TextPrinter()
@@ -458,9 +508,10 @@ class Derivation:
             if value is not None:
                 place += f", where {call} = {text.doprint(value)}"
             places.append(place)
+        places.extend(f"{self.variable} ≈ {point}" for point in self.kink_search.points)
         rules = deciding_rules(self._differentiated(), self.convention)
         why = f" ({'; '.join(rules)})" if rules else ""
-        return "; ".join(places) + why
+        return "; ".join(places) + why + ("" if note is None else f"; {note}")
 
     def _differentiated(self) -> sympy.Expr:
         """The function the last derivative was taken of (f, or f^(n-1) for order n)."""
@@ -602,6 +653,11 @@ class Derivation:
             "params": {k: sympy.sstr(v) for k, v in self.entry.params.items()},
             "kinks": [sympy.sstr(k) for k in self.kinks],
             "kink_sets": [kink_set_text(self.variable, k) for k in self.kink_sets],
+            # kinks at zeros SymPy cannot solve for, found numerically (certified digits)
+            "kinks_numeric": [sympy.sstr(k) for k in self.kink_search.points],
+            # False where some switch could not be solved: the lists above may miss kinks
+            "kinks_complete": self.kinks_complete,
+            "kinks_note": self.kink_search.note(self.variable),
             "convention": self.convention,
             "simplified": self.simplified,
             "steps": [
@@ -638,29 +694,106 @@ def kink_set_text(variable: sympy.Symbol, found: sympy.Set) -> str:
 
 
 def _split_periodic(
-    function: sympy.Expr, var: sympy.Symbol, kinks: tuple[sympy.Expr, ...], values: tuple
-) -> tuple[tuple, tuple, tuple, tuple]:
-    """The kinks outside infinite kink sets, their values, the sets and the sets' values.
+    function: sympy.Expr,
+    result: sympy.Expr,
+    var: sympy.Symbol,
+    entry: Entry,
+    kinks: tuple[sympy.Expr, ...],
+    values: tuple,
+) -> tuple[tuple, tuple, tuple, tuple, tuple]:
+    """The kinks outside infinite kink sets, their values, the sets, the sets' values, and
+    the switches whose infinite zero sets are not kink sets.
 
     A set is kept where `find_kinks` found a kink at one of its points (sign(sin x) at 0
-    and pi: then at every n pi); its value is the one its points share, else None."""
-    sets, set_values = [], []
+    and pi) and ``function`` repeats with the set's step (|sin x| with pi): then every
+    point is one.  Its value is the one its points share, else None.  Otherwise (max(sin
+    x, cos 3x, x³ - 2x): sin x = cos 3x is a kink only where x³ - 2x is below) the set's
+    points in `~symcalc.symbolic.kinks.SEARCH_INTERVAL` are checked one by one as
+    `find_kinks` checks a candidate, and the switch is returned: the list is then
+    incomplete outside that interval."""
+    sets, set_values, bounded = [], [], []
     inside: set[int] = set()
-    for found in periodic_kink_sets(function, var):
+    extra: list[sympy.Expr] = []
+    probe = _probe_values(entry, var)
+
+    def is_kink(point: sympy.Expr) -> bool:
+        at = float(point)
+        return _jumps(function.subs(probe), var, at) or _jumps(result.subs(probe), var, at)
+
+    for u, found in periodic_switches(function, var):
+        if found in sets or not isinstance(found, sympy.ImageSet):
+            continue  # a set SymPy cannot list is the numeric search's (find_unsolved_kinks)
         members = [i for i, k in enumerate(kinks) if found.contains(k) is sympy.true]
-        if not members:
+        if members and _repeats(function, var, found, kinks[members[0]], is_kink):
+            sets.append(found)
+            inside.update(members)
+            shared = {values[i] for i in members}
+            set_values.append(shared.pop() if len(shared) == 1 else None)
             continue
-        sets.append(found)
-        inside.update(members)
-        shared = {values[i] for i in members}
-        set_values.append(shared.pop() if len(shared) == 1 else None)
+        if u not in bounded:
+            bounded.append(u)
+        extra.extend(points_within(found, *SEARCH_INTERVAL) or ())
     rest = [i for i in range(len(kinks)) if i not in inside]
-    return (
-        tuple(kinks[i] for i in rest),
-        tuple(values[i] for i in rest),
-        tuple(sets),
-        tuple(set_values),
-    )
+    kept = [kinks[i] for i in rest]
+    kept_values = [values[i] for i in rest]
+    if extra:
+        known = [float(k) for k in kept if not k.free_symbols]
+        for point in sorted(set(extra), key=float):
+            at = float(point)
+            if any(abs(at - k) <= 1e-9 * max(1.0, abs(k)) for k in known):
+                continue
+            if is_kink(point):
+                point = _plainer(point)
+                kept.append(point)
+                kept_values.append(value_at(result, var, point))
+                known.append(at)
+        order = sorted(range(len(kept)), key=lambda i: _sort_key(kept[i]))
+        kept, kept_values = [kept[i] for i in order], [kept_values[i] for i in order]
+    return tuple(kept), tuple(kept_values), tuple(sets), tuple(set_values), tuple(bounded)
+
+
+def _sort_key(point: sympy.Expr) -> tuple:
+    try:
+        return (0, float(point), "")
+    except TypeError:
+        return (1, math.inf, sympy.sstr(point))
+
+
+def _plainer(point: sympy.Expr) -> sympy.Expr:
+    """A rational multiple of pi equal to ``point`` to 50 digits (atan(sqrt(2 - sqrt(2)) /
+    sqrt(sqrt(2) + 2)) is pi/8), else ``point`` as it is."""
+    if point.is_Rational or not point.has(sympy.atan, sympy.asin, sympy.acos):
+        return point
+    ratio = sympy.nsimplify(float(point / sympy.pi), tolerance=1e-13, rational=True)
+    if ratio.q > 1000:
+        return point
+    candidate = ratio * sympy.pi
+    if abs(sympy.N(point - candidate, 60)) < sympy.Float("1e-50"):
+        return candidate
+    return point
+
+
+def _repeats(
+    function: sympy.Expr, var: sympy.Symbol, found: sympy.ImageSet, member: sympy.Expr, is_kink
+) -> bool:
+    """Whether every point of ``found`` (a n + b) is a kink: ``function`` repeats with a
+    period P = k·a (k ≤ 4; proven, f(x + P) - f(x) = 0), and the k points of the set from
+    ``member`` on, one period of them, are all kinks (``is_kink``)."""
+    (n,) = found.lamda.variables
+    try:
+        step = sympy.Poly(found.lamda.expr, n).all_coeffs()[0]
+    except (sympy.PolynomialError, IndexError):
+        return False
+    for k in range(1, 5):
+        difference = function.subs(var, var + k * step) - function
+        if difference != 0 and k <= 2:
+            try:
+                difference = budget.within(budget.default_seconds(), sympy.simplify, difference)
+            except (TimeBudgetExceeded, NotImplementedError, ValueError, TypeError):
+                continue
+        if difference == 0:
+            return all(is_kink(member + j * step) for j in range(k))
+    return False
 
 
 def _agrees_at_kinks(
@@ -879,7 +1012,11 @@ def derive(
     if identity is not None and trees:
         trees[-1] = with_identity(trees[-1], identity, constraints=entry.constraints)
     values = tuple(value_at(result, var, k) for k in kinks)
-    kinks, values, kink_sets, kink_set_values = _split_periodic(previous, var, kinks, values)
+    kinks, values, kink_sets, kink_set_values, bounded = _split_periodic(
+        previous, result, var, entry, kinks, values
+    )
+    search = find_unsolved_kinks(previous, result, var, entry, kinks)
+    search = dataclasses.replace(search, bounded=bounded)
     return Derivation(
         input=text,
         entry=entry,
@@ -895,4 +1032,5 @@ def derive(
         kink_values=values,
         kink_sets=kink_sets,
         kink_set_values=kink_set_values,
+        kink_search=search,
     )

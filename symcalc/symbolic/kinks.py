@@ -32,9 +32,10 @@ Piecewise((1, x > 0), (1/2, Eq(x, 0)), (0, True))
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import sympy
 
@@ -43,10 +44,15 @@ from .budget import default_seconds, within
 
 __all__ = [
     "CONVENTIONS",
+    "SEARCH_INTERVAL",
+    "KinkSearch",
     "apply_convention",
     "deciding_rules",
     "kink_candidates",
+    "search_unsolved_kinks",
     "periodic_kink_sets",
+    "periodic_switches",
+    "points_within",
     "nonsmooth_atoms",
     "tie_value",
     "value_at",
@@ -71,15 +77,65 @@ def heaviside_at_zero(convention: str) -> sympy.Expr:
 
 
 def _step(u: sympy.Expr, h0: sympy.Expr) -> sympy.Piecewise:
-    if u.has(sympy.Max, sympy.Min):
-        u = u.rewrite(sympy.Piecewise)
+    cases = _without_max_min(u)
+
+    def where(relation) -> sympy.Basic:
+        return sympy.Or(*(sympy.And(condition, relation(v)) for v, condition in cases))
+
     if h0 == 1:
-        return sympy.Piecewise((sympy.S.One, u >= 0), (sympy.S.Zero, True))
-    pieces = [(sympy.S.One, u > 0)]
+        return sympy.Piecewise((sympy.S.One, where(lambda v: v >= 0)), (sympy.S.Zero, True))
+    pieces = [(sympy.S.One, where(lambda v: v > 0))]
     if h0 != 0:
-        pieces.append((h0, sympy.Eq(u, 0)))
+        pieces.append((h0, where(lambda v: sympy.Eq(v, 0))))
     pieces.append((sympy.S.Zero, True))
     return sympy.Piecewise(*pieces)
+
+
+def _without_max_min(u: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Basic]]:
+    """``u`` as cases (v, condition) free of Max and Min, one a choice of argument for
+    each: u - max(a, b) is u - a where a ≥ b, u - b where a < b.
+
+    A step's condition is then written without a Piecewise inside a relation: SymPy
+    takes minutes to build ``Piecewise((1, x**3 - 2*x - Piecewise(...) > 0), ...)``
+    (its conditions become ITEs it simplifies), the step of max(sin x, x³ - 2x, cos 3x).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> _without_max_min(1 - sympy.Max(x, 2))
+    [(-1, 2 >= x), (1 - x, x > 2)]
+    """
+    inner = [
+        a
+        for a in sympy.preorder_traversal(u)
+        if isinstance(a, (sympy.Max, sympy.Min))
+        and not any(b.has(sympy.Max, sympy.Min) for b in a.args)
+    ]
+    if not inner:
+        return [(u, sympy.true)]
+    atom = inner[0]
+    larger = isinstance(atom, sympy.Max)
+    out = []
+    args = atom.args
+    for i, chosen in enumerate(args):
+        # chosen beats the arguments before it strictly and those after it or ties: one
+        # argument is chosen at every point, the first of those that tie
+        beats = [
+            (chosen > other if larger else chosen < other)
+            if j < i
+            else (chosen >= other if larger else chosen <= other)
+            for j, other in enumerate(args)
+            if j != i
+        ]
+        condition = sympy.And(*beats)
+        if condition is sympy.false:
+            continue
+        for v, rest in _without_max_min(u.xreplace({atom: chosen})):
+            both = sympy.And(condition, rest)
+            if both is not sympy.false:
+                out.append((v, both))
+    return out
 
 
 @functools.lru_cache(maxsize=1024)  # every derivative passes here, often the same one again
@@ -178,26 +234,62 @@ def periodic_kink_sets(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Set]:
     >>> periodic_kink_sets(sympy.Abs(sympy.sin(x)), x)
     [ImageSet(Lambda(_n, _n*pi), Integers)]
     """
-    found: list[sympy.Set] = []
-    for atom in nonsmooth_atoms(expr):
-        for u in _switching_expressions(atom):
-            if u.has(var) and u.has(*_PERIODIC):
-                found.extend(_infinite_zero_sets(u, var))
     out: list[sympy.Set] = []
-    for found_set in found:
+    for _, found_set in periodic_switches(expr, var):
         if found_set not in out:
             out.append(found_set)
     return out
 
 
-@functools.lru_cache(maxsize=256)
-def _infinite_zero_sets(u: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Set, ...]:
-    """The zero set of u on the reals when it is infinite (images of the integers)."""
+def periodic_switches(expr: sympy.Expr, var: sympy.Symbol) -> list[tuple[sympy.Expr, sympy.Set]]:
+    """Each switching expression u of ``expr`` with an infinite zero set, and that set
+    (as `periodic_kink_sets`, one pair a set)."""
+    found: list[tuple[sympy.Expr, sympy.Set]] = []
+    for atom in nonsmooth_atoms(expr):
+        for u in _switching_expressions(atom):
+            if u.has(var) and u.has(*_PERIODIC):
+                found.extend((u, zeros) for zeros in _infinite_zero_sets(u, var))
+    return found
+
+
+def points_within(found: sympy.Set, low: float, high: float) -> list[sympy.Expr] | None:
+    """The points of an image of the integers {a n + b} in [low, high], exactly; None for
+    any other set (or more than 1000 points)."""
+    if not isinstance(found, sympy.ImageSet) or len(found.lamda.variables) != 1:
+        return None
+    (n,) = found.lamda.variables
+    body = found.lamda.expr
     try:
-        zeros = within(
+        line = sympy.Poly(body, n)
+        if line.degree() != 1:
+            return None
+        step, offset = (float(c) for c in line.all_coeffs())
+    except (sympy.PolynomialError, TypeError, ValueError):
+        return None
+    ends = ((low - offset) / step, (high - offset) / step)
+    first, last = math.ceil(min(ends)), math.floor(max(ends))
+    if last - first > 1000:
+        return None
+    points = (body.xreplace({n: k}) for k in range(first, last + 1))
+    return sorted(points, key=lambda p: float(p))
+
+
+@functools.lru_cache(maxsize=256)
+def _real_zero_set(u: sympy.Expr, var: sympy.Symbol) -> sympy.Set | None:
+    """``sympy.solveset(u, var, Reals)`` under the time budget, or None where it fails."""
+    try:
+        return within(
             default_seconds(), sympy.solveset, u, var, sympy.S.Reals, what="solving for kinks"
         )
     except (NotImplementedError, ValueError, TypeError, TimeBudgetExceeded):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _infinite_zero_sets(u: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Set, ...]:
+    """The zero set of u on the reals when it is infinite (images of the integers)."""
+    zeros = _real_zero_set(u, var)
+    if zeros is None:
         return ()
     if isinstance(zeros, sympy.FiniteSet) or zeros is sympy.S.EmptySet:
         return ()
@@ -274,6 +366,334 @@ def _sorted_points(points: Iterable[sympy.Expr]) -> list[sympy.Expr]:
     return sorted(points, key=key)
 
 
+# -- kinks SymPy cannot solve for -----------------------------------------------------
+
+#: Where the zeros of a switch SymPy cannot solve (x·sin x - 1) are searched numerically.
+SEARCH_INTERVAL: tuple[int, int] = (-10, 10)
+_GRID = 4000  # samples on SEARCH_INTERVAL: two zeros closer than 0.005 can hide
+
+
+@dataclasses.dataclass(frozen=True)
+class KinkSearch:
+    """The switches whose zeros SymPy cannot list in full, and their zeros found numerically.
+
+    ``points`` are the sign changes of each such switch on ``interval``, each certified:
+    interval arithmetic proves the switch finite on [r - d, r + d] and of opposite signs
+    at its ends, so a zero lies within d of r; r is given to the digits d proves (15 for
+    d = 1e-17·max(1, |r|)).  The kink set is
+    then not known to be complete: zeros outside ``interval``, zeros the switch touches
+    without changing sign, and two zeros closer than the grid step may be missing.
+    """
+
+    unsolved: tuple[sympy.Expr, ...] = ()
+    points: tuple[sympy.Float, ...] = ()
+    interval: tuple[int, int] = SEARCH_INTERVAL
+    #: Switches with infinitely many zeros (sin x - cos 3x) where the kinks do not repeat
+    #: with a period of the function (max(sin x, cos 3x, x³ - 2x)): their kinks are
+    #: listed exactly, for ``interval`` only.
+    bounded: tuple[sympy.Expr, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Whether every kink is listed (SymPy solved every switch, and every infinite set
+        of kinks is given whole)."""
+        return not self.unsolved and not self.bounded
+
+    def note(self, var: sympy.Symbol) -> str | None:
+        """Why the kink list may be incomplete, in words; None where it is complete."""
+        if self.complete:
+            return None
+        lo, hi = self.interval
+        periodic = ""
+        if self.bounded:
+            zeros = ", ".join(sympy.sstr(u) for u in self.bounded)
+            periodic = (
+                f"the kinks at the zeros of {zeros} (infinitely many, not repeating with a "
+                f"period of the function) are listed for {var} in [{lo}, {hi}] only"
+            )
+        if not self.unsolved:
+            return f"kink list may be incomplete: {periodic}"
+        equations = ", ".join(f"{sympy.sstr(u)} = 0" for u in self.unsolved)
+        moving = [u for u in self.unsolved if u.free_symbols != {var}]
+        if len(moving) == len(self.unsolved):  # every zero moves with another symbol
+            others = ", ".join(
+                sorted({s.name for u in moving for s in u.free_symbols} - {var.name})
+            )
+            return (
+                f"kink list may be incomplete: SymPy cannot list every solution of "
+                f"{equations} for {var}, "
+                f"and its zeros depend on {others}, so they are not searched numerically"
+                + (f"; {periodic}" if periodic else "")
+            )
+        found = (
+            "the kinks marked ≈ are its certified sign changes"
+            if self.points
+            else "no certified sign change besides the kinks listed was found"
+        )
+        skipped = (
+            f" ({', '.join(sympy.sstr(u) for u in moving)} not searched: "
+            "it depends on other symbols)"
+            if moving
+            else ""
+        )
+        return (
+            f"kink list may be incomplete: SymPy cannot list every solution of {equations} "
+            f"for {var}; "
+            f"{found} for {var} in [{lo}, {hi}]{skipped}; kinks outside [{lo}, {hi}], zeros "
+            f"touched without a sign change and zeros closer than {(hi - lo) / _GRID:g} are "
+            "not listed" + (f"; {periodic}" if periodic else "")
+        )
+
+
+def search_unsolved_kinks(expr: sympy.Expr, var: sympy.Symbol) -> KinkSearch:
+    """The switches of ``expr`` whose real zeros SymPy cannot list, with their zeros
+    on `SEARCH_INTERVAL` found numerically and certified (see `KinkSearch`).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> found = search_unsolved_kinks(sympy.Abs(x - sympy.cos(x)), x)
+    >>> found.complete, found.points
+    (False, (0.739085133215161,))
+    >>> search_unsolved_kinks(sympy.Abs(sympy.sin(x)), x).complete
+    True
+    """
+    unsolved: list[sympy.Expr] = []
+    for atom in nonsmooth_atoms(expr):
+        for u in _switching_expressions(atom):
+            if u.has(var) and u not in unsolved and not _zeros_listed(u, var):
+                unsolved.append(u)
+    unsolved.sort(key=sympy.default_sort_key)
+    points: set[sympy.Float] = set()
+    for u in unsolved:
+        if u.free_symbols != {var}:
+            continue  # a zero that moves with a parameter: not searched
+        try:
+            found = within(default_seconds(), _certified_zeros, u, var, what="searching for kinks")
+        except TimeBudgetExceeded:
+            continue
+        points.update(found)
+    return KinkSearch(tuple(unsolved), tuple(sorted(points)))
+
+
+@functools.lru_cache(maxsize=256)
+def _zeros_listed(u: sympy.Expr, var: sympy.Symbol) -> bool:
+    """Whether `kink_candidates` and `periodic_kink_sets` hold every real zero of ``u``:
+    u's numerator is a polynomial in ``var`` on every branch (`sympy.solve` lists all
+    roots), or `sympy.solveset` gives the zeros as a finite set that `_solve_real` found
+    in full, or as images of the integers (with finitely many points besides)."""
+    if u.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
+        u = u.rewrite(sympy.Piecewise)
+    u = sympy.piecewise_fold(u)
+    pieces = u.args if isinstance(u, sympy.Piecewise) else [(u, sympy.true)]
+    for piece, _ in pieces:
+        if not piece.has(var):
+            continue
+        numerator = sympy.fraction(sympy.together(piece))[0]
+        if numerator.is_polynomial(var):
+            continue
+        zeros = _real_zero_set(piece, var)
+        if zeros is None:
+            return False
+        if not _listed(zeros, lambda piece=piece: _solve_real(piece, var)):
+            return False
+    return True
+
+
+def _listed(zeros: sympy.Set, solved: Callable[[], frozenset[sympy.Expr]]) -> bool:
+    """Whether the solveset answer ``zeros`` is a finite set within ``solved()`` (equal
+    numerically), images of the integers, or a union of those."""
+    if zeros is sympy.S.EmptySet or isinstance(zeros, sympy.ImageSet):
+        return True
+    if isinstance(zeros, sympy.Union):
+        return all(_listed(part, solved) for part in zeros.args)
+    if isinstance(zeros, sympy.Intersection) and sympy.S.Reals in zeros.args:
+        rest = [a for a in zeros.args if a is not sympy.S.Reals]
+        return len(rest) == 1 and _listed(rest[0], solved)
+    if not isinstance(zeros, sympy.FiniteSet):
+        return False  # a ConditionSet: SymPy cannot say where u is 0
+    listed = solved()
+    for point in zeros:
+        if point in listed:
+            continue
+        try:
+            value = complex(point.evalf(30))
+            if not any(abs(complex(s.evalf(30)) - value) < 1e-12 for s in listed):
+                return False
+        except (TypeError, ValueError):
+            return False
+    return True
+
+
+def _certified_zeros(u: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Float, ...]:
+    """The sign changes of ``u`` on `SEARCH_INTERVAL`, each certified (see `KinkSearch`)."""
+    import mpmath
+
+    f = sympy.lambdify(var, u, "mpmath")
+    lo, hi = SEARCH_INTERVAL
+    found = []
+    with mpmath.workdps(30):
+        previous = None  # the last sample where u is real and nonzero: (t, u(t))
+        for k in range(_GRID + 1):
+            t = mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(k) / _GRID
+            value = _real_value(f, t)
+            if value is None:
+                previous = None  # u undefined between: no bracket across it
+                continue
+            if value == 0:
+                continue
+            if previous is not None and (previous[1] > 0) != (value > 0):
+                root = _bisect(f, previous[0], t, previous[1] > 0)
+                digits = None if root is None else _certify(u, var, root)
+                if digits is not None:
+                    found.append(sympy.Float(mpmath.nstr(root, digits), digits))
+            previous = (t, value)
+    return tuple(found)
+
+
+def _real_value(f, t):
+    try:
+        value = f(t)
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+        return None
+    if isinstance(value, complex) or getattr(value, "imag", 0) != 0:
+        return None
+    try:
+        value = value.real if hasattr(value, "real") else value
+        return value if math.isfinite(float(value)) else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _bisect(f, a, b, positive_at_a: bool):
+    """The point where u changes sign in [a, b], to about 1e-25 (or None where u is
+    undefined inside)."""
+    for _ in range(80):
+        middle = (a + b) / 2
+        value = _real_value(f, middle)
+        if value is None:
+            return None
+        if value == 0:
+            return middle
+        if (value > 0) == positive_at_a:
+            a = middle
+        else:
+            b = middle
+    return (a + b) / 2
+
+
+def _certify(u: sympy.Expr, var: sympy.Symbol, root) -> int | None:
+    """How many digits of ``root`` interval arithmetic proves: a zero of u lies within
+    d = 10**-n·max(1, |root|) of it, u being finite on [root - d, root + d] (so continuous
+    there) and of opposite signs at its two ends; the first n of 17, 12, 8, 5 that works
+    (a zero of high order, x - tan x at 0, needs a wide d), else None."""
+    import mpmath
+
+    iv = mpmath.iv
+    old = iv.dps
+    iv.dps = 30
+    try:
+        for digits in (17, 12, 8, 5):
+            with mpmath.workdps(30):
+                d = mpmath.mpf(10) ** -digits * max(1, abs(root))
+                a, b = root - d, root + d
+            try:
+                left = _bounds(_enclose(u, var, iv.mpf(a)))
+                right = _bounds(_enclose(u, var, iv.mpf(b)))
+                whole = _bounds(_enclose(u, var, iv.mpf([a, b])))
+            except (_NoEnclosure, ArithmeticError, ValueError, TypeError):
+                return None
+            if not all(mpmath.isfinite(v) for v in (*left, *right, *whole)):
+                return None  # a pole or overflow: no zero proven
+            if left[1] < 0 < right[0] or right[1] < 0 < left[0]:
+                return digits - 2
+        return None
+    finally:
+        iv.dps = old
+
+
+def _bounds(interval) -> tuple:
+    """The two ends of an mpmath.iv interval, as mpmath numbers."""
+    import mpmath
+
+    low, high = interval._mpi_
+    return mpmath.mpf(low), mpmath.mpf(high)
+
+
+class _NoEnclosure(Exception):
+    """An expression `_enclose` cannot bound with interval arithmetic."""
+
+
+_IV_FUNCTIONS = {
+    sympy.sin: "sin",
+    sympy.cos: "cos",
+    sympy.tan: "tan",
+    sympy.exp: "exp",
+    sympy.log: "log",
+    sympy.cot: "cot",
+    sympy.sec: "sec",
+    sympy.csc: "csc",
+}
+
+
+def _enclose(expr: sympy.Expr, var: sympy.Symbol, box):
+    """An interval holding every value of ``expr`` for ``var`` in the interval ``box``
+    (mpmath.iv, outward rounding); `_NoEnclosure` for anything else."""
+    import mpmath
+
+    iv = mpmath.iv
+    if expr == var:
+        return box
+    if isinstance(expr, sympy.Integer):
+        return iv.mpf(int(expr))
+    if isinstance(expr, sympy.Rational):
+        return iv.mpf(int(expr.p)) / iv.mpf(int(expr.q))
+    if isinstance(expr, sympy.Float):
+        return iv.mpf(expr._mpf_)  # the float itself, exactly
+    if expr is sympy.pi:
+        return iv.pi
+    if expr is sympy.E:
+        return iv.e
+    if isinstance(expr, sympy.Add):
+        total = iv.mpf(0)
+        for arg in expr.args:
+            total = total + _enclose(arg, var, box)
+        return total
+    if isinstance(expr, sympy.Mul):
+        product = iv.mpf(1)
+        for arg in expr.args:
+            product = product * _enclose(arg, var, box)
+        return product
+    if isinstance(expr, sympy.Pow):
+        base = _enclose(expr.base, var, box)
+        if isinstance(expr.exp, sympy.Integer):
+            n = int(expr.exp)
+            if n < 0 and base.a <= 0 <= base.b:
+                raise _NoEnclosure(expr)
+            return base**n
+        if expr.exp == sympy.S.Half:
+            if base.a < 0:
+                raise _NoEnclosure(expr)
+            return iv.sqrt(base)
+        if base.a <= 0:
+            raise _NoEnclosure(expr)
+        return iv.exp(_enclose(expr.exp, var, box) * iv.log(base))
+    if isinstance(expr, (sympy.sinh, sympy.cosh, sympy.tanh)) and len(expr.args) == 1:
+        z = _enclose(expr.args[0], var, box)
+        if isinstance(expr, sympy.tanh):
+            return 1 - 2 / (iv.exp(2 * z) + 1)  # z once: no widening by dependency
+        sign = -1 if isinstance(expr, sympy.sinh) else 1
+        return (iv.exp(z) + sign * iv.exp(-z)) / 2
+    name = _IV_FUNCTIONS.get(type(expr))
+    if name is not None and len(expr.args) == 1:
+        inner = _enclose(expr.args[0], var, box)
+        if name == "log" and inner.a <= 0:
+            raise _NoEnclosure(expr)
+        return getattr(iv, name)(inner)
+    raise _NoEnclosure(expr)
+
+
 # -- the value at a kink ------------------------------------------------------------
 
 
@@ -298,6 +718,29 @@ def value_at(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr) -> sympy.Ex
     undecided = (sympy.Piecewise, sympy.Heaviside, sympy.Derivative, sympy.DiracDelta)
     if value.has(*undecided) or value.has(sympy.nan, sympy.zoo):
         return None
+    return _settled_signs(value)
+
+
+def _settled_signs(value: sympy.Expr) -> sympy.Expr | None:
+    """``value`` with sign(a) = 0 where a is 0 but SymPy left it standing, or None where
+    a is 0 to 60 digits and SymPy cannot prove it.
+
+    At the kink x = -W(-1/3) of |exp(x) - 3x| the derivative is sign(-exp(-W(-1/3)) -
+    3 W(-1/3))·(...): the argument is 0, SymPy cannot tell, and evaluates the sign of
+    rounding noise (1.1428 where the value is 0)."""
+    for atom in value.atoms(sympy.sign):
+        argument = atom.args[0]
+        if argument.free_symbols or argument.is_zero is not None:
+            continue
+        try:
+            tiny = abs(sympy.N(argument, 60)) < sympy.Float("1e-45")
+        except (TypeError, ValueError):
+            return None
+        if not tiny:
+            continue
+        if argument.equals(0) is not True:
+            return None
+        value = value.xreplace({atom: sympy.S.Zero})
     return value
 
 

@@ -1,0 +1,82 @@
+"""Array code (JAX, PyTorch, NumPy modules of ``symcalc export``) where a step overflows
+or underflows before the value does, found by session 13's fuzzing; the NumPy kernels
+recompute such elements in extended range, array code cannot.  Truth: mpmath at 50
+digits or more."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+from symcalc import export_module
+from symcalc.symbolic.parse import parse
+
+jax = pytest.importorskip("jax")
+torch = pytest.importorskip("torch")
+import jax.numpy as jnp  # noqa: E402
+
+FRAMEWORKS = ("jax", "torch", "numpy")
+_MODULES: dict = {}
+
+
+def _module(text: str, to: str) -> list:
+    """The functions of ``symcalc export --to <to>`` of ``text``, by order."""
+    if (text, to) not in _MODULES:
+        namespace: dict = {}
+        exec(compile(export_module(text, to=to).source, "<m>", "exec"), namespace)  # noqa: S102
+        names = [n for n in ("f", "d_f_dx", "d2_f_dx2") if n in namespace]
+        _MODULES[text, to] = [namespace[n] for n in names]
+    return _MODULES[text, to]
+
+
+def _run(function, to: str, x: np.ndarray) -> np.ndarray:
+    if to == "jax":
+        with jax.enable_x64(x.dtype == np.float64):
+            return np.asarray(function(jnp.asarray(x)))
+    if to == "torch":
+        return function(torch.as_tensor(x)).numpy()
+    with np.errstate(all="ignore"):
+        return np.asarray(function(x))
+
+
+def _truth(text: str, order: int, x: float) -> float:
+    expr = parse(text)
+    (v,) = expr.free_symbols
+    d = sympy.diff(expr, v, order)
+    with mpmath.workdps(50 + int(3 * abs(np.log10(abs(x) or 1.0)))):
+        f = sympy.lambdify(v, d, modules="mpmath")
+        return float(f(mpmath.mpf(x)))
+
+
+def _check(text: str, order: int, points, dtype=np.float64) -> None:
+    x = np.asarray(points, dtype)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    truth = np.array([_truth(text, order, float(p)) for p in x])
+    for to in FRAMEWORKS:
+        got = _run(_module(text, to)[order], to, x)
+        np.testing.assert_allclose(got, truth, rtol=rtol, err_msg=f"{to}: {text} order {order}")
+
+
+BIG = [1e308, -1e308, 1.7976931348623157e308, -1.7976931348623157e308, 1e200, 1e300]
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_a_bounded_periodic_times_x_form_stays_finite_at_the_largest_floats(order):
+    # x/(2 + cos x)'' is (2x·cos x - x·cos 2x/2 + 3x/2 + 4 sin x + sin 2x)/(cos x + 2)³:
+    # 2x and 2x·cos x overflowed, and sin(inf) is NaN (-1.8e308 at x = 1.8e308)
+    _check("x/(2+cos(x))", order, [*BIG, 3.0, 0.1, np.pi / 4, 1e20])
+
+
+def test_a_bounded_periodic_times_x_form_in_float32():
+    _check("x/(2+cos(x))", 2, [3e38, -3e38, 1e38, 3.0, 0.7], np.float32)
+
+
+def test_sin_and_cos_of_a_doubled_argument_keep_their_digits():
+    # sin 2u as 2 sin u cos u (everywhere) and cos 2u as (cos u - sin u)(cos u + sin u)
+    # (only past 2^126): next to their zeros, in the normal range, still 1e-12 relative
+    pts = [np.pi / 4, np.pi / 2, np.pi, 1e-300, 1e-8, 100.0, 1e15, 1e300, 1.7e308]
+    _check("sin(x)**2", 1, pts)
+    _check("sin(x)**2", 2, pts[:-1] + [1e30])
+    _check("sin(2*x)", 0, pts)

@@ -80,3 +80,11 @@ def test_sin_and_cos_of_a_doubled_argument_keep_their_digits():
     _check("sin(x)**2", 1, pts)
     _check("sin(x)**2", 2, pts[:-1] + [1e30])
     _check("sin(2*x)", 0, pts)
+
+
+def test_a_power_meets_a_far_branch_before_it_overflows_float32():
+    # erf(x)/(1 + x⁴)'' holds 5√π·x⁵·erf(x)·R, R = 1/(x¹¹·(1 + ...)): x¹¹ overflowed
+    # float32 from 3.2e3 and the value came out 0 up to 2^20 (2e-23 at 1e4)
+    pts = [3.3e3, 1e4, -1e4, 1e5, 1e6, -1e6, 0.5, 1.5, 30.0]
+    _check("erf(x)/(1+x**4)", 2, pts, np.float32)
+    _check("erf(x)/(1+x**4)", 2, [*pts, 1e20, 1e100])

@@ -211,7 +211,7 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
         out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
         out = _tame_growth(_tame_logs(_nested_polynomials(_double_angles(out))))
-        return _variable_last(out)
+        return _variable_last(_powers_into_branches(out))
     return _tame_logs(out) if backend == "numpy" else out
 
 
@@ -404,6 +404,77 @@ def _double_angles(expr: sympy.Expr) -> sympy.Expr:
         return sympy.Piecewise(near, ((c - s) * (c + s), True))
 
     return expr.replace(lambda e: double(e) and bool(e.free_symbols), halved)
+
+
+def _rational_branches(e: sympy.Basic, v: sympy.Symbol) -> bool:
+    """Whether ``e`` is a Piecewise of v whose values are rational functions of v, not
+    all polynomials (a far branch in powers of 1/v and its near form)."""
+    if not isinstance(e, sympy.Piecewise) or e.free_symbols != {v}:
+        return False
+    values = [value for value, _ in e.args]
+    try:
+        rational = all(value.is_rational_function(v) for value in values)
+    except (TypeError, ValueError):
+        return False
+    return rational and not all(value.is_polynomial(v) for value in values)
+
+
+def _powers_into_branches(expr: sympy.Expr) -> sympy.Expr:
+    """v^k·R and (Σ cᵢ·v^kᵢ·gᵢ)·R, R a Piecewise of rational functions of v (a far
+    branch 1/(v¹¹·(1 + ...)) and its near form), with each v^k taken into R's branches,
+    for array backends: v^k/v¹¹ is v^(k - 11), and v¹¹ alone overflows float32 from
+    v = 3.2e3 (erf(x)/(1 + x⁴)'' was 0 in float32 from 3.2e3 to 1e6 for 2e-23 at 1e4).
+    A sum that is a polynomial of v is left as it is.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> r = sympy.Piecewise((x / (x**4 + 1), sympy.Abs(x) <= 1), (1 / (x**3 * (1 + x**-4)), True))
+    >>> _powers_into_branches(x**2 * r)
+    Piecewise((x**3/(x**4 + 1), Abs(x) <= 1), (1/(x*(1 + x**(-4))), True))
+    >>> sum_times_r = _powers_into_branches((x**2 * sympy.erf(x) + sympy.sin(x)) * r)
+    >>> sum_times_r.has(1 / (x * (1 + x**-4)), 1 / (x**3 * (1 + x**-4)))
+    True
+    """
+
+    def into(r: sympy.Piecewise, k: int, v: sympy.Symbol) -> sympy.Piecewise:
+        return sympy.Piecewise(*((v**k * value, cond) for value, cond in r.args))
+
+    def split(e: sympy.Expr) -> sympy.Expr | None:
+        if not isinstance(e, sympy.Mul) or len(e.free_symbols) != 1:
+            return None
+        (v,) = e.free_symbols
+        factors = list(sympy.Mul.make_args(e))
+        branches = [f for f in factors if _rational_branches(f, v)]
+        if len(branches) != 1:
+            return None
+        (r,) = branches
+        others = [f for f in factors if f is not r]
+        k = sum(_variable_power(f, v) for f in others if f.is_Symbol or f.is_Pow)
+        if k:
+            rest = [f for f in others if not _variable_power(f, v)]
+            return sympy.Mul(*rest, into(r, k, v))
+        sums = [f for f in others if isinstance(f, sympy.Add) and not f.is_polynomial(v)]
+        if len(sums) != 1:
+            return None
+        (total,) = sums
+        if not any(_variable_power(t, v) for t in total.args):
+            return None
+        rest = sympy.Mul(*(f for f in others if f is not total))
+        terms = []
+        for t in total.args:
+            power = _variable_power(t, v)
+            terms.append(t / v**power * into(r, power, v) if power else t * r)
+        return rest * sympy.Add(*terms)
+
+    def walk(e: sympy.Expr) -> sympy.Expr:
+        if not e.args or not e.free_symbols:
+            return e
+        e = _rebuilt(e, [walk(a) for a in e.args])
+        out = split(e)
+        return e if out is None else out
+
+    return walk(expr)
 
 
 def _variable_power(term: sympy.Expr, v: sympy.Symbol) -> int:

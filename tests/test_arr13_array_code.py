@@ -88,3 +88,33 @@ def test_a_power_meets_a_far_branch_before_it_overflows_float32():
     pts = [3.3e3, 1e4, -1e4, 1e5, 1e6, -1e6, 0.5, 1.5, 30.0]
     _check("erf(x)/(1+x**4)", 2, pts, np.float32)
     _check("erf(x)/(1+x**4)", 2, [*pts, 1e20, 1e100])
+
+
+def test_the_jax_kernel_takes_the_same_forms():
+    # kernel(backend="jax") recomputes inf and NaN elements with the NumPy kernel, but
+    # not a 0: erf(x)/(1 + x⁴)'' was 0 at x = 1e4 in float64 too (2e-23)
+    from symcalc import kernel
+
+    pts = [1e4, -1e4, 1e5, 1e6, 30.0]
+    truth = np.array([_truth("erf(x)/(1+x**4)", 2, p) for p in pts])
+    with jax.enable_x64(True):
+        for dtype, rtol in (("float64", 1e-12), ("float32", 1e-5)):
+            k = kernel("erf(x)/(1+x**4)", order=2, backend="jax", dtype=dtype)
+            got = k(np.asarray(pts, dtype))
+            np.testing.assert_allclose(got, truth, rtol=rtol, err_msg=dtype)
+
+
+def test_jax_grad_and_torch_double_backward_see_the_same_forms():
+    from symcalc import to_jax, to_torch
+
+    x = np.array([1.7976931348623157e308, -1e308, 3.0])
+    truth = np.array([_truth("x/(2+cos(x))", 2, p) for p in x])
+    f = to_jax("x/(2+cos(x))")
+    with jax.enable_x64(True):
+        got = np.asarray(jax.vmap(jax.grad(jax.grad(f)))(jnp.asarray(x)))
+    np.testing.assert_allclose(got, truth, rtol=1e-12)
+    g = to_torch("x/(2+cos(x))")
+    t = torch.tensor(x, requires_grad=True)
+    (d1,) = torch.autograd.grad(g(t).sum(), t, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), t)
+    np.testing.assert_allclose(d2.numpy(), truth, rtol=1e-12)

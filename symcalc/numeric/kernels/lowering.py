@@ -212,6 +212,9 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     if backend == "array":
         out = _tame_growth(_tame_logs(_nested_polynomials(_double_angles(out))))
         return _variable_last(_powers_into_branches(out))
+    if backend == "jax":  # kernel(backend="jax") recomputes inf and NaN elements, not 0s
+        out = _tame_growth(_double_angles(out))
+        return _variable_last(_powers_into_branches(out))
     return _tame_logs(out) if backend == "numpy" else out
 
 

@@ -118,3 +118,26 @@ def test_jax_grad_and_torch_double_backward_see_the_same_forms():
     (d1,) = torch.autograd.grad(g(t).sum(), t, create_graph=True)
     (d2,) = torch.autograd.grad(d1.sum(), t)
     np.testing.assert_allclose(d2.numpy(), truth, rtol=1e-12)
+
+
+def test_erfc_of_a_reflected_argument_is_not_two_minus_erfc():
+    # SymPy writes erfc(1 - x) as 2 - erfc(x - 1), which rounds to 2 - 2 = 0 from
+    # x = -5: (3x·exp((1 - x)²)·erfc(1 - x))' was -16.93 at x = -5 for 0.0524 (NumPy
+    # kernel and array code alike), and NaN from -27 in array code
+    from symcalc import kernel
+
+    text = "3*x*exp((1-x)**2)*erfc(1-x)"
+
+    def f(v):
+        return 3 * v * mpmath.exp((1 - v) ** 2) * mpmath.erfc(1 - v)
+
+    pts = [-3.0, -5.0, -8.0, -27.0, -100.0, -1e4, 2.0, 0.5]
+    with mpmath.workdps(60):
+        truth = np.array([float(mpmath.diff(f, mpmath.mpf(p))) for p in pts])
+    np.testing.assert_allclose(kernel(text, order=1)(np.array(pts)), truth, rtol=1e-12)
+    for to in FRAMEWORKS:
+        got = _run(_module(text, to)[1], to, np.array(pts))
+        np.testing.assert_allclose(got, truth, rtol=1e-12, err_msg=to)
+        # (float32 at x = -3 is 1.6e-5 off: its terms cancel 50-fold there, README)
+        got = _run(_module(text, to)[1], to, np.array(pts[1:], np.float32))
+        np.testing.assert_allclose(got, truth[1:], rtol=1e-5, err_msg=to)

@@ -141,3 +141,15 @@ def test_erfc_of_a_reflected_argument_is_not_two_minus_erfc():
         # (float32 at x = -3 is 1.6e-5 off: its terms cancel 50-fold there, README)
         got = _run(_module(text, to)[1], to, np.array(pts[1:], np.float32))
         np.testing.assert_allclose(got, truth[1:], rtol=1e-5, err_msg=to)
+
+
+@pytest.mark.parametrize("text", ["asinh(2*x+1)", "log1p((2*x+1)**2)"])
+def test_a_log_like_function_of_a_linear_argument_that_overflows(text):
+    # asinh(2x + 1) at x = 1e308 is 710.58: 2x + 1 overflowed, and asinh(inf) is inf
+    from symcalc import kernel
+
+    pts = [1e308, -1e308, 1.7976931348623157e308, 1e9, -1e9, 0.3, -0.5]
+    truth = np.array([_truth(text, 0, p) for p in pts])
+    np.testing.assert_allclose(kernel(text)(np.array(pts)), truth, rtol=1e-12)
+    _check(text, 0, pts)
+    _check(text, 0, [3e38, -3e38, 1e9, 0.3], np.float32)

@@ -777,16 +777,33 @@ def _tame_logs(expr: sympy.Expr) -> sympy.Expr:
     asinh(x)
     """
 
+    def log_linear(w: sympy.Add, c: sympy.Expr) -> sympy.Expr | None:
+        """log|c·(a·v + b)| as log|c·a| + log|v + b/a|, where c·a·v may overflow first
+        (asinh(2x + 1) at x = 1e308 is 710.58); None for other sums."""
+        if len(w.free_symbols) != 1:
+            return None
+        (v,) = w.free_symbols
+        poly = w.as_poly(v)
+        if poly is None or poly.degree() != 1:
+            return None
+        a, b = poly.all_coeffs()
+        if not (a.is_Number and b.is_Number) or abs(c * a) <= 1:
+            return None
+        return sympy.log(abs(c * a)) + sympy.log(sympy.Abs(v + b / a))
+
     def log_abs(w: sympy.Expr) -> sympy.Expr | None:
         c, rest = w.as_coeff_Mul()
         if rest.is_Symbol and abs(c) <= 1:
             return None  # never past the input's own magnitude
+        if isinstance(rest, sympy.Add):
+            return log_linear(rest, c)
         terms = [sympy.log(abs(c))] if c not in (1, -1) else []
         for f in sympy.Mul.make_args(rest):
             if isinstance(f, sympy.exp):
                 terms.append(f.args[0])
             elif f.is_Pow and f.exp.is_Number:
-                terms.append(f.exp * sympy.log(sympy.Abs(f.base)))
+                inner = log_linear(f.base, 1) if isinstance(f.base, sympy.Add) else None
+                terms.append(f.exp * (sympy.log(sympy.Abs(f.base)) if inner is None else inner))
             elif f.is_Symbol:
                 terms.append(sympy.log(sympy.Abs(f)))
             else:

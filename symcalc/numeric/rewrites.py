@@ -23,10 +23,11 @@ The rules, in the order they are tried at each node:
     σ' = σ(x)σ(-x), σ'' = -σ(x)σ(-x)tanh(x/2), tanh' = 4σ(2x)σ(-2x), with no
     overflow and no cancellation.
 ``log_of_power``, ``softplus``, ``log_sigmoid``, ``log_softmax``, ``log1p``,
-``log_cosh``, ``expm1``, ``erfc``, ``piecewise_factor``
+``log_cosh``, ``expm1``, ``erfc``, ``erfc_reflect``, ``piecewise_factor``
     Pattern identities: ``log(1 + exp(u)) -> softplus(u)``,
     ``log σ(u) -> -softplus(-u)``, ``log(1 + u) -> log1p(u)``,
-    ``c·exp(u) - c -> c·expm1(u)``, ``c + c·erf(u) -> c·erfc(-u)``, ...
+    ``c·exp(u) - c -> c·expm1(u)``, ``c + c·erf(u) -> c·erfc(-u)``,
+    ``c·erfc(u) - 2c -> -c·erfc(-u)``, ...
 ``sign_factors``, ``common_cofactors``
     sign(a·b) -> sign(a)·sign(b) and its kin (a sign that rounds to 0 next to its zero);
     terms that share a factor and whose other factors cancel exactly over one
@@ -901,6 +902,33 @@ def _erfc_value(e, context):
     return rest - coeff * erfc(atom.args[0])  # c·erf(w) - c = -c·erfc(w)
 
 
+def _erfc_reflect_query(e):
+    return (
+        isinstance(e, sympy.Add) and e.has(sympy.erfc) and _doubled_terms(e, sympy.erfc) is not None
+    )
+
+
+def _doubled_terms(e: sympy.Add, head) -> tuple[sympy.Expr, sympy.Basic, sympy.Expr] | None:
+    """A term ``coeff·head(w)`` of the sum and a term ``-2·coeff`` beside it."""
+    for term in e.args:
+        atoms = [f for f in sympy.Mul.make_args(term) if isinstance(f, head)]
+        if len(atoms) != 1 or not atoms[0].free_symbols:
+            continue
+        coeff = term / atoms[0]
+        if coeff.has(head):
+            continue
+        for other in e.args:
+            if other is not term and sympy.expand(other + 2 * coeff) == 0:
+                return coeff, atoms[0], other
+    return None
+
+
+def _erfc_reflect_value(e, context):
+    coeff, atom, other = _doubled_terms(e, sympy.erfc)
+    rest = e - coeff * atom - other
+    return rest - coeff * erfc(-atom.args[0])  # c·erfc(w) - 2c = -c·erfc(-w)
+
+
 def _half_angle_query(e):
     return isinstance(e, sympy.Add) and e.has(sympy.cos) and _paired_terms(e, sympy.cos) is not None
 
@@ -1436,6 +1464,17 @@ RULES: tuple[Rewrite, ...] = (
             (1 + sympy.erf(u), erfc(-u)),
             (c - c * sympy.erf(u), c * erfc(u)),
             (sympy.erf(u) / 2 + sympy.Rational(1, 2), erfc(-u) / 2),
+        ),
+    ),
+    Rewrite(
+        "erfc_reflect",
+        "c·erfc(u) - 2c -> -c·erfc(-u) (SymPy writes erfc(1 - x) as 2 - erfc(x - 1), which "
+        "cancels to 0 where x - 1 < -6)",
+        _erfc_reflect_query,
+        _erfc_reflect_value,
+        examples=(
+            (2 - sympy.erfc(u), erfc(-u)),
+            (c * sympy.erfc(u) - 2 * c, -c * erfc(-u)),
         ),
     ),
     Rewrite(

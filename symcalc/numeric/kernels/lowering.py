@@ -210,7 +210,11 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     if backend in ("array", "jax"):
         out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
-        return _tame_growth(_tame_logs(_nested_polynomials(out)))
+        out = _tame_growth(_tame_logs(_nested_polynomials(_double_angles(out))))
+        return _variable_last(_powers_into_branches(out))
+    if backend == "jax":  # kernel(backend="jax") recomputes inf and NaN elements, not 0s
+        out = _tame_growth(_double_angles(out))
+        return _variable_last(_powers_into_branches(out))
     return _tame_logs(out) if backend == "numpy" else out
 
 
@@ -366,6 +370,180 @@ def _scaled_erfc(expr: sympy.Expr) -> sympy.Expr:
         return _rebuilt(e, [scale(a) for a in e.args])
 
     return scale(expr) if expr.has(sympy.erfc, erfc) else expr
+
+
+#: Beyond this |u|, cos(2u) is (cos u - sin u)·(cos u + sin u): 2u overflows float32
+#: from 2^127 (float64 from 2^1023), and a finite u is a whole number of periods' mess.
+_DOUBLE_ANGLE = 2.0**126
+
+
+def _double_angles(expr: sympy.Expr) -> sympy.Expr:
+    """sin(2u) and cos(2u) without 2u, for array backends: 2u overflows where u does
+    not, and sin(inf) is NaN (x/(2 + cos x)'' holds sin 2x and cos 2x, NaN at x = 1e308
+    for -4.2e307).  sin(2u) is 2·sin u·cos u, a few ulps relative everywhere (each
+    factor is within an ulp of its value at the same u); cos(2u) is so rewritten only
+    beyond `_DOUBLE_ANGLE`, where (cos u - sin u)·(cos u + sin u) loses relative
+    accuracy next to its zeros but an input's own rounding spans many periods.  The
+    NumPy kernels recompute such elements in extended range; array backends have none.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _double_angles(sympy.sin(2 * x))
+    2*sin(x)*cos(x)
+    >>> _double_angles(sympy.cos(2 * x)).args[1]
+    ((-sin(x) + cos(x))*(sin(x) + cos(x)), True)
+    """
+
+    def double(e: sympy.Expr) -> bool:
+        return isinstance(e, (sympy.sin, sympy.cos)) and e.args[0].as_coeff_Mul()[0] == 2
+
+    def halved(e: sympy.Expr) -> sympy.Expr:
+        u = e.args[0] / 2
+        s, c = sympy.sin(u), sympy.cos(u)
+        if isinstance(e, sympy.sin):
+            return 2 * s * c
+        near = (e.func(2 * u), sympy.Abs(u) <= sympy.Float(_DOUBLE_ANGLE))
+        return sympy.Piecewise(near, ((c - s) * (c + s), True))
+
+    return expr.replace(lambda e: double(e) and bool(e.free_symbols), halved)
+
+
+def _rational_branches(e: sympy.Basic, v: sympy.Symbol) -> bool:
+    """Whether ``e`` is a Piecewise of v whose values are rational functions of v, not
+    all polynomials (a far branch in powers of 1/v and its near form)."""
+    if not isinstance(e, sympy.Piecewise) or e.free_symbols != {v}:
+        return False
+    values = [value for value, _ in e.args]
+    try:
+        rational = all(value.is_rational_function(v) for value in values)
+    except (TypeError, ValueError):
+        return False
+    return rational and not all(value.is_polynomial(v) for value in values)
+
+
+def _powers_into_branches(expr: sympy.Expr) -> sympy.Expr:
+    """v^k·R and (Σ cᵢ·v^kᵢ·gᵢ)·R, R a Piecewise of rational functions of v (a far
+    branch 1/(v¹¹·(1 + ...)) and its near form), with each v^k taken into R's branches,
+    for array backends: v^k/v¹¹ is v^(k - 11), and v¹¹ alone overflows float32 from
+    v = 3.2e3 (erf(x)/(1 + x⁴)'' was 0 in float32 from 3.2e3 to 1e6 for 2e-23 at 1e4).
+    A sum that is a polynomial of v is left as it is.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> r = sympy.Piecewise((x / (x**4 + 1), sympy.Abs(x) <= 1), (1 / (x**3 * (1 + x**-4)), True))
+    >>> _powers_into_branches(x**2 * r)
+    Piecewise((x**3/(x**4 + 1), Abs(x) <= 1), (1/(x*(1 + x**(-4))), True))
+    >>> sum_times_r = _powers_into_branches((x**2 * sympy.erf(x) + sympy.sin(x)) * r)
+    >>> sum_times_r.has(1 / (x * (1 + x**-4)), 1 / (x**3 * (1 + x**-4)))
+    True
+    """
+
+    def into(r: sympy.Piecewise, k: int, v: sympy.Symbol) -> sympy.Piecewise:
+        return sympy.Piecewise(*((v**k * value, cond) for value, cond in r.args))
+
+    def split(e: sympy.Expr) -> sympy.Expr | None:
+        if not isinstance(e, sympy.Mul) or len(e.free_symbols) != 1:
+            return None
+        (v,) = e.free_symbols
+        factors = list(sympy.Mul.make_args(e))
+        branches = [f for f in factors if _rational_branches(f, v)]
+        if len(branches) != 1:
+            return None
+        (r,) = branches
+        others = [f for f in factors if f is not r]
+        k = sum(_variable_power(f, v) for f in others if f.is_Symbol or f.is_Pow)
+        if k:
+            rest = [f for f in others if not _variable_power(f, v)]
+            return sympy.Mul(*rest, into(r, k, v))
+        sums = [f for f in others if isinstance(f, sympy.Add) and not f.is_polynomial(v)]
+        if len(sums) != 1:
+            return None
+        (total,) = sums
+        if not any(_variable_power(t, v) for t in total.args):
+            return None
+        rest = sympy.Mul(*(f for f in others if f is not total))
+        terms = []
+        for t in total.args:
+            power = _variable_power(t, v)
+            terms.append(t / v**power * into(r, power, v) if power else t * r)
+        return rest * sympy.Add(*terms)
+
+    def walk(e: sympy.Expr) -> sympy.Expr:
+        if not e.args or not e.free_symbols:
+            return e
+        e = _rebuilt(e, [walk(a) for a in e.args])
+        out = split(e)
+        return e if out is None else out
+
+    return walk(expr)
+
+
+def _variable_power(term: sympy.Expr, v: sympy.Symbol) -> int:
+    """k where ``term`` has the factor v^k (k >= 1), else 0."""
+    for f in sympy.Mul.make_args(term):
+        if f == v:
+            return 1
+        if f.is_Pow and f.base == v and f.exp.is_Integer and f.exp > 0:
+            return int(f.exp)
+    return 0
+
+
+def _variable_last(expr: sympy.Expr) -> sympy.Expr:
+    """S·R, S a sum with terms v^k·g (g not a polynomial) and R a quotient by a
+    non-polynomial of v, written v^k·(A·R) + B·R (S = v^k·A + B), for array backends:
+    the product node then divides the bounded A by a bounded denominator before v^k
+    multiplies (`symcalc.numeric.kernels.nodes.Mul`).  As written, S overflows where the
+    value does not: x/(2 + cos x)'' is (2x·cos x - x·cos 2x/2 + 3x/2 + 4 sin x +
+    sin 2x)/(cos x + 2)³, -1.8e308 at x = 1.8e308, and was inf - inf = NaN.  The NumPy
+    kernels recompute such elements in extended range; array backends have none.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _variable_last((x * sympy.cos(x) + 3 * x + sympy.sin(x)) / (sympy.cos(x) + 2))
+    x*(cos(x) + 3)/(cos(x) + 2) + sin(x)/(cos(x) + 2)
+    >>> _variable_last((x**2 + x) / (sympy.cos(x) + 2))  # a polynomial: as it is
+    (x**2 + x)/(cos(x) + 2)
+    """
+
+    def split(e: sympy.Expr) -> sympy.Expr | None:
+        if not isinstance(e, sympy.Mul) or len(e.free_symbols) != 1:
+            return None
+        (v,) = e.free_symbols
+        factors = sympy.Mul.make_args(e)
+        sums = [f for f in factors if isinstance(f, sympy.Add)]
+        quotient = any(
+            f.is_Pow
+            and f.exp.is_negative
+            and f.base.has(v)
+            and not f.base.is_polynomial(v)
+            and not f.base.has(sympy.Piecewise)
+            for f in factors
+        )
+        if len(sums) != 1 or not quotient:
+            return None
+        (s,) = sums
+        powers = [_variable_power(t, v) for t in s.args]
+        k = min((p for p in powers if p), default=0)
+        if not k:
+            return None
+        a = sympy.Add(*(t / v**k for t, p in zip(s.args, powers, strict=True) if p))
+        b = sympy.Add(*(t for t, p in zip(s.args, powers, strict=True) if not p))
+        if a.is_polynomial(v):
+            return None
+        rest = sympy.Mul(*(f for f in factors if f is not s))
+        return v**k * a * rest + b * rest
+
+    def walk(e: sympy.Expr) -> sympy.Expr:
+        if not e.args or not e.free_symbols:
+            return e
+        e = _rebuilt(e, [walk(a) for a in e.args])
+        out = split(e)
+        return e if out is None else out
+
+    return walk(expr)
 
 
 def _nested_polynomials(expr: sympy.Expr) -> sympy.Expr:
@@ -599,16 +777,33 @@ def _tame_logs(expr: sympy.Expr) -> sympy.Expr:
     asinh(x)
     """
 
+    def log_linear(w: sympy.Add, c: sympy.Expr) -> sympy.Expr | None:
+        """log|c·(a·v + b)| as log|c·a| + log|v + b/a|, where c·a·v may overflow first
+        (asinh(2x + 1) at x = 1e308 is 710.58); None for other sums."""
+        if len(w.free_symbols) != 1:
+            return None
+        (v,) = w.free_symbols
+        poly = w.as_poly(v)
+        if poly is None or poly.degree() != 1:
+            return None
+        a, b = poly.all_coeffs()
+        if not (a.is_Number and b.is_Number) or abs(c * a) <= 1:
+            return None
+        return sympy.log(abs(c * a)) + sympy.log(sympy.Abs(v + b / a))
+
     def log_abs(w: sympy.Expr) -> sympy.Expr | None:
         c, rest = w.as_coeff_Mul()
         if rest.is_Symbol and abs(c) <= 1:
             return None  # never past the input's own magnitude
+        if isinstance(rest, sympy.Add):
+            return log_linear(rest, c)
         terms = [sympy.log(abs(c))] if c not in (1, -1) else []
         for f in sympy.Mul.make_args(rest):
             if isinstance(f, sympy.exp):
                 terms.append(f.args[0])
             elif f.is_Pow and f.exp.is_Number:
-                terms.append(f.exp * sympy.log(sympy.Abs(f.base)))
+                inner = log_linear(f.base, 1) if isinstance(f.base, sympy.Add) else None
+                terms.append(f.exp * (sympy.log(sympy.Abs(f.base)) if inner is None else inner))
             elif f.is_Symbol:
                 terms.append(sympy.log(sympy.Abs(f)))
             else:

@@ -392,7 +392,24 @@ class Mul(Node):
             biggest = max(range(len(pairs)), key=lambda i: em.range(pairs[i][1]).magnitude)
             pairs.insert(0, pairs.pop(biggest))
         top = [a for a, _ in pairs]
+        bottom = list(bottom)
+        safe = [
+            b
+            for b, c in zip(bottom, self.den, strict=True)
+            if em.range(c).finite and (em.range(c).lo >= 1.0 or em.range(c).hi <= -1.0)
+        ]
+        small = [a for a, c in pairs if em.range(c).magnitude <= _SMALL]
+        if safe and small and len(small) < len(top) and not coeff_first:
+            # small / D (1 <= |D|, bounded) before the large factors: x·A/(2 + cos x)³ is
+            # (A/(2 + cos x)³)·x, finite where the value is (x = 1.8e308)
+            inner = p.divide(" * ".join(small), safe)
+            top = [f"({inner})", *(a for a in top if a not in small)]
+            bottom = [b for b in bottom if b not in safe]
         return p.product(top, bottom, self.coeff, coeff_first=coeff_first, zero_wins=decaying)
+
+
+#: A product's factors of at most this magnitude meet a bounded denominator first.
+_SMALL = 2.0**64
 
 
 def _shrinks(coeff: str | None) -> bool:

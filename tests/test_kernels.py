@@ -1112,6 +1112,44 @@ def test_a_removable_point_in_a_piecewise_holds_down_to_the_subnormals():
     np.testing.assert_allclose(kernel(text, order=1, dtype="float32")(narrow), 1 / 6, rtol=1e-5)
 
 
+def test_a_sum_whose_parts_hold_but_whose_terms_cancel_is_nan_not_a_wrong_number():
+    # 3x·exp((1 - x)²)·erfc(1 - x)'' has terms of about x² that cancel to about 1/x³ as x
+    # goes to -∞; each part got its own branch in 1/x, no form of the sum holds, and the
+    # kernel gave 5118 at x = -27 for 1.6e-4 and 6.8e20 at -1e10 for 3.4e-30.  The mpmath
+    # pass agreed with it: SymPy writes erfc(1 - x) as 2 - erfc(x - 1), which is 2 at
+    # every precision tried.  Now each element is right or NaN.
+    text = "3*x*exp((1 - x)**2)*erfc(1 - x)"
+    points = np.array([2.0, 0.5, -1.0, -3.0, -5.0, -8.0, -27.0, -100.0, -1e4, -1e10, -1e300])
+    with np.errstate(invalid="ignore"):  # NaN results raise NumPy's invalid condition
+        got = kernel(text, order=2)(points)
+
+    def f(t):
+        return 3 * t * mpmath.exp((1 - t) ** 2) * mpmath.erfc(1 - t)
+
+    with mpmath.workdps(60):
+        truth = np.array([float(mpmath.diff(f, mpmath.mpf(p), 2)) for p in points[:-1]])
+    assert np.isfinite(got[:3]).all()  # near the middle: a number
+    finite = np.isfinite(got[:-1])
+    np.testing.assert_allclose(got[:-1][finite], truth[finite], rtol=1e-12)
+    assert not np.isfinite(got[-1]) or abs(got[-1]) < 1e-300
+
+
+def test_the_mpmath_pass_needs_the_formula_and_its_rewritten_form_to_agree():
+    from symcalc.numeric.kernels.extended import ExactElements
+    from symcalc.numeric.rewrites import erfc  # SymPy's own erfc(-x) is 2 - erfc(x)
+
+    x = sympy.Symbol("x", real=True)
+    # 2 - erfc(x) is erfc(-x): at x = -1e4 the left side is 0 at every precision mpmath is
+    # asked for, the right side is erfc(1e4), about 1e-43429450
+    written, rewritten = (2 - sympy.erfc(x)) * sympy.exp(x**2), erfc(-x) * sympy.exp(x**2)
+    exact = ExactElements(written, (x,), written, rewritten)
+    assert exact._value([-1e4]) is None
+    alone = ExactElements(rewritten, (x,), rewritten)
+    with mpmath.workdps(40):
+        truth = mpmath.erfc(mpmath.mpf(1e4)) * mpmath.exp(mpmath.mpf(1e4) ** 2)
+    assert alone._value([-1e4]) == pytest.approx(float(truth), rel=1e-15)
+
+
 def test_terms_that_share_a_factor_and_cancel_exactly_are_combined():
     from symcalc import derivative
 

@@ -367,7 +367,8 @@ def _point_branches(expr: sympy.Expr, context: Context) -> tuple[sympy.Expr, lis
             found.append(branch)
             pieces.append((branch.polynomial + rough, branch.condition()))
         if unresolved:  # far out only: near a point, the part's own branch (or none) holds
-            sub = sub.func(*(examined(a, far_only=True) for a in sub.args))
+            rebuilt = sub.func(*(examined(a, far_only=True) for a in sub.args))
+            sub = _refused_where_wrong(sub, rebuilt, x, span, [c for _, c in pieces])
         return sympy.Piecewise(*pieces, (sub, True)) if pieces else sub
 
     return examined(expr), found
@@ -413,6 +414,68 @@ def _asymptotic_for(
         if branch is not None:
             found.append(branch)
     return found, unresolved
+
+
+def _refused_where_wrong(
+    sub: sympy.Expr,
+    rebuilt: sympy.Expr,
+    x: sympy.Symbol,
+    span: tuple[float, float],
+    covered: Sequence[sympy.Basic] = (),
+) -> sympy.Expr:
+    """``rebuilt`` (``sub`` with its parts' own far branches), NaN on each unbounded side
+    beyond the last check point where it still meets the promise against mpmath, if it
+    breaks it farther out (points where a branch of ``sub`` holds, ``covered``, are the
+    branch's: there ``rebuilt`` is not used).  Parts that each hold may still cancel in
+    their sum, where no form of the sum holds: 3x·exp((1 - x)²)·erfc(1 - x)'' has terms
+    of about x² that cancel to 1/x³ as x goes to -∞, and came out 6.8e20 at x = -1e10 for
+    3.4e-30.  A NaN there is an honest refusal; a wrong number is not."""
+    try:
+        probe, kernel_form = _Probe(sub, x), _Probe(rebuilt, x)
+    except (TypeError, ValueError, NameError, KeyError):
+        return rebuilt
+    pieces = []
+    for side in (1, -1):
+        if side * (span[1] if side > 0 else span[0]) < 1e3:
+            continue  # a bounded variable
+        held = None
+        for k in (*range(0, 16), *_FAR_EXPONENTS):
+            point = side * 2.0**k
+            if not probe.reachable(point) or any(_holds(c, x, point) for c in covered):
+                continue
+            if _breaks_the_promise(probe, kernel_form, point):
+                break
+            held = 2.0**k
+        else:
+            continue
+        beyond = side * x > _exact(held) if held is not None else side * x > 0
+        pieces.append((sympy.nan, beyond))
+    return sympy.Piecewise(*pieces, (rebuilt, True)) if pieces else rebuilt
+
+
+def _holds(condition: sympy.Basic, x: sympy.Symbol, point: float) -> bool:
+    """Whether ``condition`` is true at x = ``point``."""
+    try:
+        return bool(condition.subs(x, _exact(point)))
+    except TypeError:
+        return False
+
+
+def _breaks_the_promise(probe: _Probe, kernel_form: _Probe, point: float) -> bool:
+    """Whether ``kernel_form`` gives a finite float64 value at ``point`` more than 1e-12
+    relative (1e-300 absolute) from ``probe``'s formula at settled mpmath precision, where
+    its sums cancel (κ above `KAPPA`).  An inf or NaN is no broken promise (the kernel
+    computes those elements again), nor a factor that under- or overflows (x² at 1e180 in
+    a rational part: the far branches of rational functions come next)."""
+    with np.errstate(all="ignore"):
+        got = complex(np.asarray(kernel_form.np_value(np.float64(point)), dtype=complex))
+    if not np.isfinite(got) or got.imag or not KAPPA < kernel_form.kappa_float(point) < math.inf:
+        return False
+    truth = _settled(probe, point)
+    if truth is None or not _real(truth):
+        return False
+    truth = _real_part(truth)
+    return bool(abs(got.real - truth) > max(1e-12 * abs(truth), 1e-300))
 
 
 def _cancels_midway(probe: _Probe, side: int) -> bool:

@@ -209,7 +209,9 @@ class Kernel:
     @functools.cached_property
     def _exact(self) -> ExactElements:
         """The elements long double cannot reach, in mpmath (`ExactElements`)."""
-        return ExactElements(self.expr, self.variables, of_reciprocals(self.evaluated))
+        return ExactElements(
+            self.expr, self.variables, of_reciprocals(self.evaluated), self.lowered
+        )
 
     @functools.cached_property
     def _extended(self) -> Callable[..., Any]:

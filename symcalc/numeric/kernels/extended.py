@@ -87,8 +87,17 @@ class ExactElements:
     [inf]
     """
 
-    def __init__(self, expr: sympy.Expr, variables: Sequence[sympy.Symbol], evaluated: sympy.Expr):
+    def __init__(
+        self,
+        expr: sympy.Expr,
+        variables: Sequence[sympy.Symbol],
+        evaluated: sympy.Expr,
+        rewritten: sympy.Expr | None = None,
+    ):
         self._expr, self._variables, self._evaluated = expr, tuple(variables), evaluated
+        #: the same function written another way (the stability rewrites'), which must
+        #: give the same value: a term that one form loses at every precision the other keeps
+        self._rewritten = rewritten if rewritten is not None and rewritten != expr else None
 
     @functools.cached_property
     def inf_may_hide_a_value(self) -> bool:
@@ -122,17 +131,30 @@ class ExactElements:
         return out
 
     def _value(self, point: list[float]) -> float | None:
-        """The value at ``point`` where two precisions in a row agree.  An exact 0 counts
+        """The value at ``point`` where two precisions in a row agree, for the expression
+        and for its rewritten form alike (None where they differ).  An exact 0 counts
         only if every precision gives it: terms that absorb each other cancel to exactly
         0 at 20 and at 40 digits alike (the derivative of softsign(softsign(silu(x/3)))
-        at x = 1e44, whose value 7.5e-89 shows from 80 digits on)."""
+        at x = 1e44, whose value 7.5e-89 shows from 80 digits on).  A term can vanish at
+        every precision too: erfc(x - 1) - 2 at x = -1e4 is -erfc(10001), below 10^-10^7,
+        and 3x·exp((1 - x)²)·erfc(1 - x)'' as SymPy writes it settled at 6.8e8 for 3.4e-12;
+        its rewritten form, with erfc(1 - x), settles at the truth."""
+        value = self._settled(self._mpmath, point)
+        if value is None or self._rewritten is None:
+            return value
+        other = self._settled(self._mpmath_rewritten, point)
+        if other is None or abs(other - value) > 1e-15 * abs(value):
+            return None
+        return value
+
+    def _settled(self, function: Callable, point: list[float]) -> float | None:
         previous = None
         zeros = 0
         with _MPMATH:
             for digits in _DIGITS:
                 with mpmath.workdps(digits):
                     try:
-                        value = self._mpmath(*(mpmath.mpf(p) for p in point))
+                        value = function(*(mpmath.mpf(p) for p in point))
                     except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                         return None
                     if isinstance(value, mpmath.mpc):
@@ -210,6 +232,12 @@ class ExactElements:
     @functools.cached_property
     def _mpmath(self) -> Callable:
         return sympy.lambdify(self._variables, self._expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+
+    @functools.cached_property
+    def _mpmath_rewritten(self) -> Callable:
+        return sympy.lambdify(
+            self._variables, self._rewritten, modules=[MPMATH_FUNCTIONS, "mpmath"]
+        )
 
 
 def _through_double(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -103,3 +103,11 @@ def test_plot_marks_the_zeros_of_x_sin_x_minus_1_beyond_ten():
         ]
     fig = symcalc.plot_function("abs(x*sin(x) - 1)", x_range=(10, 20))
     assert _kink_marks(fig) == pytest.approx(truth, rel=1e-14)
+
+
+@pytest.mark.parametrize("text", ["abs(x)", "abs(sin(x))"])
+def test_gradcheck_at_the_largest_float_still_runs(text):
+    # the window around the point must not reach inf (kinks_within refuses it); whether
+    # the check passes there is the step's business (gradcheck("x") fails there too)
+    check = symcalc.gradcheck(text, at=[1.7976931348623157e308])
+    assert check.kink_points == ()

@@ -65,3 +65,9 @@ def test_kinks_that_move_with_another_symbol_are_left_to_kink_candidates():
 def test_an_infinite_interval_is_refused():
     with pytest.raises(SymcalcError, match="finite interval"):
         kinks_within(sympy.Abs(x), x, -mpmath.inf, 1.0)
+
+
+def test_the_whole_float_range_is_listed_without_overflow():
+    top = 1.7976931348623157e308
+    found = kinks_within(sympy.Abs(sympy.sin(x)), x, -top, top)
+    assert not found.complete and 0.0 in found.points

@@ -657,7 +657,9 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
         finite = column[np.isfinite(column)]
         if finite.size:
             pad = 1.0 + 1e-3 * float(np.max(np.abs(finite)))
-            low, high = float(finite.min()) - pad, float(finite.max()) + pad
+            top = np.finfo(float).max
+            low = max(float(finite.min()) - pad, -top)
+            high = min(float(finite.max()) + pad, top)
             for where in kinks_within(bound, variables[j], low, high).points:
                 distance = np.minimum(distance, np.abs(column - where))
         others = [s for s in variables if s != variables[j]]

@@ -272,6 +272,8 @@ def points_within(
     except (sympy.PolynomialError, TypeError, ValueError):
         return None
     ends = ((low - offset) / step, (high - offset) / step)
+    if not all(math.isfinite(e) for e in ends):
+        return None  # more points than any limit
     first, last = math.ceil(min(ends)), math.floor(max(ends))
     if last - first >= limit:
         return None

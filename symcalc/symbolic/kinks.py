@@ -53,6 +53,7 @@ __all__ = [
     "kink_candidates",
     "kinks_within",
     "search_unsolved_kinks",
+    "switches",
     "periodic_kink_sets",
     "periodic_switches",
     "points_within",
@@ -194,6 +195,22 @@ def _switching_expressions(atom: sympy.Basic) -> list[sympy.Expr]:
                 out.append(rel.lhs - rel.rhs)
         return out
     return []  # pragma: no cover
+
+
+def switches(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The expressions whose zeros are where a non-smooth part of ``expr`` switches branch.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> switches(sympy.Abs(sympy.sin(x)) + sympy.Max(0, x))
+    [x, sin(x)]
+    """
+    found: set[sympy.Expr] = set()
+    for atom in nonsmooth_atoms(expr):
+        found.update(_switching_expressions(atom))
+    return sorted(found, key=sympy.default_sort_key)
 
 
 def kink_candidates(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr]:

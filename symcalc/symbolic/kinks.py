@@ -205,7 +205,7 @@ def switches(expr: sympy.Expr) -> list[sympy.Expr]:
     >>> from symcalc.symbolic.functions import symbol
     >>> x = symbol("x")
     >>> switches(sympy.Abs(sympy.sin(x)) + sympy.Max(0, x))
-    [x, sin(x)]
+    [-x, sin(x)]
     """
     found: set[sympy.Expr] = set()
     for atom in nonsmooth_atoms(expr):

@@ -145,10 +145,17 @@ class ModelFunction:
         ±1).  Found on a grid of 4097 points and bisected to rounding; the path integral
         of integrated gradients is taken piece by piece between them, where ∇f is smooth.
         """
-        kinks = [_kink_points(layer.activation) for layer in self.layers[:-1]]
+        at, baseline = np.asarray(at, dtype=float), np.asarray(baseline, dtype=float)
+        grid = np.linspace(0.0, 1.0, 4097)
+        with np.errstate(all="ignore"):
+            pre, _ = self._forward(baseline[None, :] + grid[:, None] * (at - baseline)[None, :])
+        # every kink the pre-activations reach on the path (each period of |sin z|)
+        kinks = [
+            _kink_points(layer.activation, z)
+            for layer, z in zip(self.layers[:-1], pre, strict=True)
+        ]
         if not any(k.size for k in kinks):
             return np.empty(0)
-        at, baseline = np.asarray(at, dtype=float), np.asarray(baseline, dtype=float)
 
         def shifted(alphas: np.ndarray) -> list[np.ndarray]:
             """z − kink for every layer, unit and kink: one (points, units·kinks) block each."""
@@ -158,7 +165,6 @@ class ModelFunction:
                 for z, k in zip(pre, kinks, strict=True)
             ]
 
-        grid = np.linspace(0.0, 1.0, 4097)
         found: list[np.ndarray] = []
         with np.errstate(all="ignore"):
             for layer, s in enumerate(shifted(grid)):
@@ -203,26 +209,21 @@ class ModelFunction:
         return f"<ModelFunction {self.output}: {sizes} → {self.layers[-1].weights.shape[0]}>"
 
 
-def _kink_points(activation: Entry | None) -> np.ndarray:
-    """The real kinks of an activation (relu: 0), as floats; none for a smooth one."""
+def _kink_points(activation: Entry | None, z: np.ndarray) -> np.ndarray:
+    """The real kinks of an activation (relu: 0) within the range of the pre-activations
+    ``z``, as floats (every period of |sin z| there, `kinks_within`); none for a smooth
+    one."""
+    from ..symbolic.kinks import kinks_within
+
     if activation is None:
         return np.empty(0)
-    key = sympy.srepr(activation.bind())
-    if key not in _KINKS:
-        from ..symbolic.kinks import kink_candidates
-
-        points = []
-        for point in kink_candidates(activation.bind(), activation.variables[0]):
-            try:
-                points.append(float(point))
-            except TypeError:  # a kink that depends on another symbol
-                continue
-        _KINKS[key] = np.array(sorted(points))
-    return _KINKS[key]
-
-
-#: The kinks of each activation met so far, by its expression.
-_KINKS: dict[str, np.ndarray] = {}
+    finite = z[np.isfinite(z)]
+    if not finite.size:
+        return np.empty(0)
+    found = kinks_within(
+        activation.bind(), activation.variables[0], float(finite.min()), float(finite.max())
+    )
+    return np.array(found.points)
 
 
 def _affine(layer: Layer, inputs: Sequence[sympy.Expr]) -> list[sympy.Expr]:

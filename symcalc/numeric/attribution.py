@@ -56,7 +56,7 @@ from ..hooks import function_of, png_of
 from ..symbolic import budget
 from ..symbolic.catalog import Entry
 from ..symbolic.derivatives import differentiate
-from ..symbolic.kinks import heaviside_at_zero
+from ..symbolic.kinks import heaviside_at_zero, kinks_within, switches
 from ..symbolic.parse import resolve
 from .quadrature import _panel_integrals
 from .riemann import RULES, _observed_order, rule_weights
@@ -143,6 +143,17 @@ class ExpressionFunction:
 
     def symbolic(self) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
         return self.entry.bind(), tuple(self.entry.variables)
+
+    def breakpoints(self, at: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        """α in (0, 1) where ∇f may jump on the path γ(α) = x′ + α(x − x′): the kinks of
+        f(γ(α)) in α (`kinks_within`: every period of |sin(3x + y)| on the path)."""
+        alpha = sympy.Dummy("alpha", real=True)
+        path = {
+            s: _exact_float(b) + alpha * (_exact_float(a) - _exact_float(b))
+            for s, a, b in zip(self.entry.variables, at, baseline, strict=True)
+        }
+        found = kinks_within(_rational_floats(self.entry.bind()).xreplace(path), alpha, 0.0, 1.0)
+        return np.array([p for p in found.points if 0.0 < p < 1.0])
 
     def __repr__(self) -> str:
         return f"<ExpressionFunction {self.text} of {', '.join(self.names)}>"
@@ -337,12 +348,24 @@ def _symbolic_integrals(
         integrand = _rational_floats(differentiate(expr, s, convention)).xreplace(path)
         constant, varying = integrand.as_independent(alpha, as_Add=False)
         if varying not in done:
-            integral = sympy.integrate(varying, (alpha, 0, 1))
-            done[varying] = None if integral.has(sympy.Integral) else integral
+            done[varying] = _integral_over_path(varying, alpha)
         integral = done[varying]
         value = None if integral is None else (length * constant * integral).evalf(30)
         found.append(value if value is not None and value.is_real and value.is_finite else None)
         yield tuple(found)
+
+
+def _integral_over_path(integrand: sympy.Expr, alpha: sympy.Symbol) -> sympy.Expr | None:
+    """∫₀¹ integrand dα by SymPy, or None where it fails or cannot be trusted: a switch
+    (sign, Piecewise condition) that is not a polynomial in α.  SymPy integrates
+    sign(sin(13α + 3/10))·cos(13α + 3/10) over [0, 1] to 0 (it is 0.0288) and drops the
+    conditions of such a Piecewise; numeric quadrature, cut at the kinks, takes over."""
+    for u in switches(integrand):
+        numerator = sympy.fraction(sympy.together(u))[0]
+        if u.has(alpha) and not numerator.is_polynomial(alpha):
+            return None
+    integral = sympy.integrate(integrand, (alpha, 0, 1))
+    return None if integral.has(sympy.Integral) else integral
 
 
 def _exact(

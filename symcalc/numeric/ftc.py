@@ -331,14 +331,10 @@ def _random_points(low: float, high: float, count: int = 24) -> np.ndarray:
 
 def _jump_points(F: sympy.Expr, x: sympy.Symbol, x_range: tuple[float, float]) -> list[float]:
     """Where F may jump inside the range: branch switches, floor steps, tan's poles."""
-    from ..symbolic.kinks import kink_candidates
+    from ..symbolic.kinks import kinks_within
 
     points = set(jump_candidates(F, x, *x_range))
-    for point in kink_candidates(F, x):
-        try:
-            points.add(float(point))
-        except (TypeError, ValueError):
-            continue
+    points.update(kinks_within(F, x, float(x_range[0]), float(x_range[1])).points)
     return sorted(p for p in points if x_range[0] < p < x_range[1])
 
 

@@ -593,7 +593,7 @@ def _claim_from(derivative: Any, entry: Entry, variables, var_index: int, params
 
 def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem, Entry]:
     from ..symbolic.derivatives import variable_of
-    from ..symbolic.kinks import kink_candidates
+    from ..symbolic.kinks import kink_candidates, kinks_within
     from ..symbolic.parse import resolve
     from .kernels import kernel
 
@@ -640,13 +640,28 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
         return np.stack([c(points) for c in claims], axis=1)
 
     bound = entry.bind()
-    kink_exprs = {variables.index(v): kink_candidates(bound, v) for v in chosen}
+    # kinks that move with the other variables (hinge: p = 1/y) stay symbolic; those with
+    # a number for a value are all listed near the points (every period of |sin x|, the
+    # zeros of x·sin x - 1) by kinks_within
+    kink_exprs = {
+        variables.index(v): [c for c in kink_candidates(bound, v) if not c.is_number]
+        for v in chosen
+    }
 
     def kinks(points: np.ndarray, j: int) -> np.ndarray:
         distance = np.full(points.shape[0], np.inf)
-        candidates = kink_exprs.get(j, [])
-        if not candidates:
+        candidates = kink_exprs.get(j)
+        if candidates is None:
             return distance
+        column = points[:, j]
+        finite = column[np.isfinite(column)]
+        if finite.size:
+            pad = 1.0 + 1e-3 * float(np.max(np.abs(finite)))
+            top = np.finfo(float).max
+            low = max(float(finite.min()) - pad, -top)
+            high = min(float(finite.max()) + pad, top)
+            for where in kinks_within(bound, variables[j], low, high).points:
+                distance = np.minimum(distance, np.abs(column - where))
         others = [s for s in variables if s != variables[j]]
         for candidate in candidates:
             f_kink = sympy.lambdify(others, candidate, "numpy") if others else None

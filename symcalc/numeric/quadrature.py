@@ -147,18 +147,13 @@ def _extrapolated(func: Callable[[np.ndarray], np.ndarray], lo: float, hi: float
 
 
 def _numeric_kinks(entry: Entry, low: float, high: float) -> list[float]:
-    """Where ``entry``'s nonsmooth parts switch branch, inside [low, high]."""
-    from ..symbolic.kinks import kink_candidates
+    """Where ``entry``'s nonsmooth parts switch branch, inside [low, high]: every point of
+    a periodic kink set there and the zeros of switches SymPy cannot solve
+    (`symcalc.symbolic.kinks.kinks_within`)."""
+    from ..symbolic.kinks import kinks_within
 
-    points = []
-    for point in kink_candidates(entry.expr, entry.variable):
-        try:
-            value = float(point)
-        except (TypeError, ValueError):
-            continue
-        if low < value < high:
-            points.append(value)
-    return sorted(set(points))
+    found = kinks_within(entry.expr, entry.variable, float(low), float(high))
+    return [p for p in found.points if low < p < high]
 
 
 def _breaks(entry: Entry, low: float, high: float) -> list[float]:

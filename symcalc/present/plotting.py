@@ -692,14 +692,6 @@ def _break_at_poles(xs: np.ndarray, ys: np.ndarray, limits: tuple[float, float])
     return np.insert(xs, leaps + 1, np.nan), np.insert(ys, leaps + 1, np.nan)
 
 
-def _as_float(value: sympy.Expr) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
 # -- a function beside its derivatives -------------------------------------------------
 
 _PRIMES = ("", "'", "''")
@@ -828,13 +820,10 @@ def _jump_points(
     Candidates are the switching points of its non-smooth parts; each is kept when the
     values a hair to the left and right differ.
     """
-    from ..symbolic.kinks import kink_candidates
+    from ..symbolic.kinks import kinks_within
 
     points = []
-    for candidate in kink_candidates(expr, var):
-        c = _as_float(candidate)
-        if c is None or not x_range[0] <= c <= x_range[1]:
-            continue
+    for c in kinks_within(expr, var, float(x_range[0]), float(x_range[1])).points:
         h = 1e-7 * max(1.0, abs(c))
         left, right = _evaluate(kern, np.array([c - h, c + h]))
         finite = np.isfinite(left) and np.isfinite(right)

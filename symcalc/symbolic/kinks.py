@@ -45,11 +45,15 @@ from .budget import default_seconds, within
 __all__ = [
     "CONVENTIONS",
     "SEARCH_INTERVAL",
+    "KINK_LIMIT",
     "KinkSearch",
+    "KinksWithin",
     "apply_convention",
     "deciding_rules",
     "kink_candidates",
+    "kinks_within",
     "search_unsolved_kinks",
+    "switches",
     "periodic_kink_sets",
     "periodic_switches",
     "points_within",
@@ -193,6 +197,22 @@ def _switching_expressions(atom: sympy.Basic) -> list[sympy.Expr]:
     return []  # pragma: no cover
 
 
+def switches(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The expressions whose zeros are where a non-smooth part of ``expr`` switches branch.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> switches(sympy.Abs(sympy.sin(x)) + sympy.Max(0, x))
+    [-x, sin(x)]
+    """
+    found: set[sympy.Expr] = set()
+    for atom in nonsmooth_atoms(expr):
+        found.update(_switching_expressions(atom))
+    return sorted(found, key=sympy.default_sort_key)
+
+
 def kink_candidates(expr: sympy.Expr, var: sympy.Symbol) -> list[sympy.Expr]:
     """Values of ``var`` where some non-smooth part of ``expr`` switches branch.
 
@@ -252,9 +272,11 @@ def periodic_switches(expr: sympy.Expr, var: sympy.Symbol) -> list[tuple[sympy.E
     return found
 
 
-def points_within(found: sympy.Set, low: float, high: float) -> list[sympy.Expr] | None:
+def points_within(
+    found: sympy.Set, low: float, high: float, limit: int = 1000
+) -> list[sympy.Expr] | None:
     """The points of an image of the integers {a n + b} in [low, high], exactly; None for
-    any other set (or more than 1000 points)."""
+    any other set (or more than ``limit`` points)."""
     if not isinstance(found, sympy.ImageSet) or len(found.lamda.variables) != 1:
         return None
     (n,) = found.lamda.variables
@@ -267,8 +289,10 @@ def points_within(found: sympy.Set, low: float, high: float) -> list[sympy.Expr]
     except (sympy.PolynomialError, TypeError, ValueError):
         return None
     ends = ((low - offset) / step, (high - offset) / step)
+    if not all(math.isfinite(e) for e in ends):
+        return None  # more points than any limit
     first, last = math.ceil(min(ends)), math.floor(max(ends))
-    if last - first > 1000:
+    if last - first >= limit:
         return None
     points = (body.xreplace({n: k}) for k in range(first, last + 1))
     return sorted(points, key=lambda p: float(p))
@@ -371,6 +395,7 @@ def _sorted_points(points: Iterable[sympy.Expr]) -> list[sympy.Expr]:
 #: Where the zeros of a switch SymPy cannot solve (x·sin x - 1) are searched numerically.
 SEARCH_INTERVAL: tuple[int, int] = (-10, 10)
 _GRID = 4000  # samples on SEARCH_INTERVAL: two zeros closer than 0.005 can hide
+_MAX_GRID = 40_000  # samples at most on a wider interval (kinks_within): 0.005 to width 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -477,6 +502,97 @@ def search_unsolved_kinks(expr: sympy.Expr, var: sympy.Symbol) -> KinkSearch:
     return KinkSearch(tuple(unsolved), tuple(sorted(points)))
 
 
+#: At most this many kinks of one infinite set are listed by `kinks_within`.
+KINK_LIMIT = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class KinksWithin:
+    """The kinks of a formula in an interval, as floats (`kinks_within`)."""
+
+    points: tuple[float, ...]
+    #: False where some kinks may be missing: an infinite set with more than the limit
+    #: of points there (or one SymPy cannot list), a switch SymPy cannot solve that moves
+    #: with another symbol or whose search ran out of time or was coarser than 0.005.
+    complete: bool = True
+
+
+@functools.lru_cache(maxsize=512)
+def kinks_within(
+    expr: sympy.Expr, var: sympy.Symbol, low: float, high: float, *, limit: int = KINK_LIMIT
+) -> KinksWithin:
+    """Every kink of ``expr`` in ``var`` on [low, high] that has a number for a value.
+
+    The one list numeric callers (quadrature, FTC checks, gradient checks, plots) use:
+    the solutions SymPy lists (`kink_candidates`), every point of a periodic kink set in
+    the interval (|sin x|: all n·pi there, not one period; at most ``limit`` a set), and
+    the certified sign changes of switches SymPy cannot solve (x·sin x - 1), searched on
+    [low, high] itself rather than on `SEARCH_INTERVAL`.  Kinks that depend on another
+    symbol (hinge: p = 1/y) are left out; `kink_candidates` keeps them symbolic.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> [round(p, 4) for p in kinks_within(sympy.Abs(sympy.sin(x)), x, -4.0, 7.0).points]
+    [-3.1416, 0.0, 3.1416, 6.2832]
+    >>> [round(p, 4) for p in kinks_within(sympy.Abs(x * sympy.sin(x) - 1), x, 10, 20).points]
+    [12.6455, 15.644, 18.9025]
+    """
+    low, high = float(low), float(high)
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise SymcalcError(f"kinks are listed on a finite interval, got [{low}, {high}]")
+    points: list[float] = []
+    complete = True
+    for candidate in kink_candidates(expr, var):
+        try:
+            value = float(candidate)
+        except (TypeError, ValueError):
+            continue
+        if low <= value <= high:
+            points.append(value)
+    unsolved: list[sympy.Expr] = []
+    for atom in nonsmooth_atoms(expr):
+        for u in _switching_expressions(atom):
+            if u.has(var) and u not in unsolved and not _zeros_listed(u, var):
+                unsolved.append(u)
+    for u, found in periodic_switches(expr, var):
+        listed = points_within(found, low, high, limit)
+        if listed is None:
+            complete = complete and u in unsolved  # the search below finds its zeros
+            continue
+        for point in listed:
+            try:
+                points.append(float(point))
+            except (TypeError, ValueError):
+                complete = False  # a period that depends on another symbol
+    for u in sorted(unsolved, key=sympy.default_sort_key):
+        if u.free_symbols != {var}:
+            complete = False  # a zero that moves with a parameter: not searched
+            continue
+        try:
+            found = within(
+                default_seconds(), _certified_zeros, u, var, low, high, what="searching for kinks"
+            )
+        except TimeBudgetExceeded:
+            complete = False
+            continue
+        points.extend(float(p) for p in found if low <= float(p) <= high)
+        if _samples(low, high) < (high - low) / 0.005:
+            complete = False
+    return KinksWithin(_distinct(points), complete)
+
+
+def _distinct(points: Iterable[float]) -> tuple[float, ...]:
+    """Sorted, with points equal to about 1e-12 (relative) kept once."""
+    out: list[float] = []
+    for p in sorted(points):
+        if out and abs(p - out[-1]) <= 1e-12 * max(1.0, abs(p)):
+            continue
+        out.append(p)
+    return tuple(out)
+
+
 @functools.lru_cache(maxsize=256)
 def _zeros_listed(u: sympy.Expr, var: sympy.Symbol) -> bool:
     """Whether `kink_candidates` and `periodic_kink_sets` hold every real zero of ``u``:
@@ -526,17 +642,20 @@ def _listed(zeros: sympy.Set, solved: Callable[[], frozenset[sympy.Expr]]) -> bo
     return True
 
 
-def _certified_zeros(u: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Float, ...]:
-    """The sign changes of ``u`` on `SEARCH_INTERVAL`, each certified (see `KinkSearch`)."""
+def _certified_zeros(
+    u: sympy.Expr, var: sympy.Symbol, lo: float = SEARCH_INTERVAL[0], hi: float = SEARCH_INTERVAL[1]
+) -> tuple[sympy.Float, ...]:
+    """The sign changes of ``u`` on [lo, hi] (`SEARCH_INTERVAL`), each certified (see
+    `KinkSearch`)."""
     import mpmath
 
     f = sympy.lambdify(var, u, "mpmath")
-    lo, hi = SEARCH_INTERVAL
+    samples = _samples(lo, hi)
     found = []
     with mpmath.workdps(30):
         previous = None  # the last sample where u is real and nonzero: (t, u(t))
-        for k in range(_GRID + 1):
-            t = mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(k) / _GRID
+        for k in range(samples + 1):
+            t = mpmath.mpf(lo) + (mpmath.mpf(hi) - mpmath.mpf(lo)) * mpmath.mpf(k) / samples
             value = _real_value(f, t)
             if value is None:
                 previous = None  # u undefined between: no bracket across it
@@ -550,6 +669,13 @@ def _certified_zeros(u: sympy.Expr, var: sympy.Symbol) -> tuple[sympy.Float, ...
                     found.append(sympy.Float(mpmath.nstr(root, digits), digits))
             previous = (t, value)
     return tuple(found)
+
+
+def _samples(lo: float, hi: float) -> int:
+    """Grid samples for a sign-change search on [lo, hi]: `_GRID` on `SEARCH_INTERVAL`,
+    as dense (0.005 apart) on a wider interval up to `_MAX_GRID` samples."""
+    spacing = (SEARCH_INTERVAL[1] - SEARCH_INTERVAL[0]) / _GRID
+    return int(min(max(_GRID, math.ceil((hi - lo) / spacing)), _MAX_GRID))
 
 
 def _real_value(f, t):

@@ -9,6 +9,8 @@ takes the sign-split forms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sympy
 
 from ...symbolic.functions import sigmoid
@@ -297,6 +299,20 @@ def _far_rationals(expr: sympy.Expr) -> sympy.Expr:
     return walk(expr) if len(expr.free_symbols) >= 2 else expr
 
 
+def _bottom_up(expr: sympy.Expr, split: Callable[[sympy.Expr], sympy.Expr | None]) -> sympy.Expr:
+    """``expr`` with ``split`` applied to each node with a variable, children first, where
+    it gives a form (None: the node stays)."""
+
+    def walk(e: sympy.Expr) -> sympy.Expr:
+        if not e.args or not e.free_symbols:
+            return e
+        e = _rebuilt(e, [walk(a) for a in e.args])
+        out = split(e)
+        return e if out is None else out
+
+    return walk(expr)
+
+
 def _rebuilt(node: sympy.Basic, args: list) -> sympy.Basic:
     """``node`` with ``args``; ``node`` itself where none changed (an unevaluated sum,
     logsumexp's gaps, stays unflattened)."""
@@ -470,14 +486,7 @@ def _powers_into_branches(expr: sympy.Expr) -> sympy.Expr:
             terms.append(t / v**power * into(r, power, v) if power else t * r)
         return rest * sympy.Add(*terms)
 
-    def walk(e: sympy.Expr) -> sympy.Expr:
-        if not e.args or not e.free_symbols:
-            return e
-        e = _rebuilt(e, [walk(a) for a in e.args])
-        out = split(e)
-        return e if out is None else out
-
-    return walk(expr)
+    return _bottom_up(expr, split)
 
 
 def _variable_power(term: sympy.Expr, v: sympy.Symbol) -> int:
@@ -536,14 +545,7 @@ def _variable_last(expr: sympy.Expr) -> sympy.Expr:
         rest = sympy.Mul(*(f for f in factors if f is not s))
         return v**k * a * rest + b * rest
 
-    def walk(e: sympy.Expr) -> sympy.Expr:
-        if not e.args or not e.free_symbols:
-            return e
-        e = _rebuilt(e, [walk(a) for a in e.args])
-        out = split(e)
-        return e if out is None else out
-
-    return walk(expr)
+    return _bottom_up(expr, split)
 
 
 def _nested_polynomials(expr: sympy.Expr) -> sympy.Expr:

@@ -19,12 +19,15 @@ from symcalc.symbolic.catalog import CATALOG, get
 
 __all__ = [
     "CATALOG_NAMES",
+    "EXPORT_TARGETS",
     "RTOL",
     "Truth",
     "configurations",
     "domain_points",
+    "exported_functions",
     "grad_points",
     "promise_failures",
+    "run_exported",
     "target_values",
 ]
 
@@ -106,3 +109,38 @@ def promise_failures(
             continue
         failures.append((x, got, expected, f"relative error {error / abs(expected):.3g}"))
     return failures
+
+
+#: What ``symcalc export --to`` writes for.
+EXPORT_TARGETS = ("jax", "torch", "numpy")
+_EXPORTED: dict = {}
+
+
+def exported_functions(text: str, to: str) -> list:
+    """The functions of ``symcalc export --to <to>`` of ``text``, by order (run once each)."""
+    from symcalc import export_module
+
+    if (text, to) not in _EXPORTED:
+        namespace: dict = {}
+        exec(compile(export_module(text, to=to).source, "<m>", "exec"), namespace)  # noqa: S102
+        names = [n for n in ("f", "d_f_dx", "d2_f_dx2") if n in namespace]
+        _EXPORTED[text, to] = [namespace[n] for n in names]
+    return _EXPORTED[text, to]
+
+
+def run_exported(function, to: str, x: np.ndarray) -> np.ndarray:
+    """``function`` of ``x`` (a stack of arguments along the first axis for two) in its
+    framework, as a NumPy array."""
+    args = [x] if x.ndim == 1 else list(x)
+    if to == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        with jax.enable_x64(x.dtype == np.float64):
+            return np.asarray(function(*map(jnp.asarray, args)))
+    if to == "torch":
+        import torch
+
+        return function(*map(torch.as_tensor, args)).numpy()
+    with np.errstate(all="ignore"):
+        return np.asarray(function(*args))

@@ -9,36 +9,15 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+from frameworks import EXPORT_TARGETS, exported_functions, run_exported
 
-from symcalc import export_module
 from symcalc.symbolic.parse import parse
 
 jax = pytest.importorskip("jax")
 torch = pytest.importorskip("torch")
 import jax.numpy as jnp  # noqa: E402
 
-FRAMEWORKS = ("jax", "torch", "numpy")
-_MODULES: dict = {}
-
-
-def _module(text: str, to: str) -> list:
-    """The functions of ``symcalc export --to <to>`` of ``text``, by order."""
-    if (text, to) not in _MODULES:
-        namespace: dict = {}
-        exec(compile(export_module(text, to=to).source, "<m>", "exec"), namespace)  # noqa: S102
-        names = [n for n in ("f", "d_f_dx", "d2_f_dx2") if n in namespace]
-        _MODULES[text, to] = [namespace[n] for n in names]
-    return _MODULES[text, to]
-
-
-def _run(function, to: str, x: np.ndarray) -> np.ndarray:
-    if to == "jax":
-        with jax.enable_x64(x.dtype == np.float64):
-            return np.asarray(function(jnp.asarray(x)))
-    if to == "torch":
-        return function(torch.as_tensor(x)).numpy()
-    with np.errstate(all="ignore"):
-        return np.asarray(function(x))
+FRAMEWORKS = EXPORT_TARGETS
 
 
 def _truth(text: str, order: int, x: float) -> float:
@@ -55,7 +34,7 @@ def _check(text: str, order: int, points, dtype=np.float64) -> None:
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     truth = np.array([_truth(text, order, float(p)) for p in x])
     for to in FRAMEWORKS:
-        got = _run(_module(text, to)[order], to, x)
+        got = run_exported(exported_functions(text, to)[order], to, x)
         np.testing.assert_allclose(got, truth, rtol=rtol, err_msg=f"{to}: {text} order {order}")
 
 
@@ -136,10 +115,10 @@ def test_erfc_of_a_reflected_argument_is_not_two_minus_erfc():
         truth = np.array([float(mpmath.diff(f, mpmath.mpf(p))) for p in pts])
     np.testing.assert_allclose(kernel(text, order=1)(np.array(pts)), truth, rtol=1e-12)
     for to in FRAMEWORKS:
-        got = _run(_module(text, to)[1], to, np.array(pts))
+        got = run_exported(exported_functions(text, to)[1], to, np.array(pts))
         np.testing.assert_allclose(got, truth, rtol=1e-12, err_msg=to)
         # (float32 at x = -3 is 1.6e-5 off: its terms cancel 50-fold there, README)
-        got = _run(_module(text, to)[1], to, np.array(pts[1:], np.float32))
+        got = run_exported(exported_functions(text, to)[1], to, np.array(pts[1:], np.float32))
         np.testing.assert_allclose(got, truth[1:], rtol=1e-5, err_msg=to)
 
 

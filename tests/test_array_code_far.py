@@ -8,6 +8,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+from frameworks import EXPORT_TARGETS, exported_functions, run_exported
 
 from symcalc import export_module, kernel, to_jax
 from symcalc.symbolic.parse import parse
@@ -16,30 +17,7 @@ jax = pytest.importorskip("jax")
 torch = pytest.importorskip("torch")
 import jax.numpy as jnp  # noqa: E402
 
-FRAMEWORKS = ("jax", "torch", "numpy")
-_MODULES: dict = {}
-
-
-def _module(text: str, to: str) -> dict:
-    """The functions of ``symcalc export --to <to>`` of ``text``, by order."""
-    if (text, to) not in _MODULES:
-        namespace: dict = {}
-        exec(compile(export_module(text, to=to).source, "<m>", "exec"), namespace)  # noqa: S102
-        names = [n for n in ("f", "d_f_dx", "d2_f_dx2") if n in namespace]
-        _MODULES[text, to] = [namespace[n] for n in names]
-    return _MODULES[text, to]
-
-
-def _run(function, to: str, x: np.ndarray) -> np.ndarray:
-    """``function`` of ``x`` (a stack of arguments along the first axis for two)."""
-    args = [x] if x.ndim == 1 else list(x)
-    if to == "jax":
-        with jax.enable_x64(x.dtype == np.float64):
-            return np.asarray(function(*map(jnp.asarray, args)))
-    if to == "torch":
-        return function(*map(torch.as_tensor, args)).numpy()
-    with np.errstate(all="ignore"):
-        return np.asarray(function(*args))
+FRAMEWORKS = EXPORT_TARGETS
 
 
 def _erfc(u):
@@ -65,7 +43,7 @@ def _check(text: str, order: int, points, dtype=np.float64) -> None:
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     truth = np.array([_truth(text, order, float(p)) for p in x])
     for to in FRAMEWORKS:
-        got = _run(_module(text, to)[order], to, x)
+        got = run_exported(exported_functions(text, to)[order], to, x)
         np.testing.assert_allclose(got, truth, rtol=rtol, err_msg=f"{to}: {text} order {order}")
 
 
@@ -97,7 +75,9 @@ def test_erfc_of_a_negated_argument_goes_through_erfcx():
             float(3 * u * mpmath.exp((1 - u) ** 2) * _erfc(1 - u)) for u in map(mpmath.mpf, points)
         ]
     for to in FRAMEWORKS:
-        got = _run(_module("3*x*exp((1-x)**2)*erfc(1-x)", to)[0], to, np.array(points))
+        got = run_exported(
+            exported_functions("3*x*exp((1-x)**2)*erfc(1-x)", to)[0], to, np.array(points)
+        )
         np.testing.assert_allclose(got, truth, rtol=1e-12, err_msg=to)
 
 
@@ -113,7 +93,7 @@ def test_the_jax_erfcx_meets_the_promise_against_mpmath(dtype):
     x = np.concatenate([np.linspace(-5, 40, 451), np.geomspace(40, float(big) / 4, 200)])
     x = x.astype(dtype)
     function = to_jax("exp(x**2)*erfc(x)")
-    got = _run(function, "jax", x)
+    got = run_exported(function, "jax", x)
     with mpmath.workdps(50):
         truth = []
         for p in x.tolist():
@@ -173,7 +153,7 @@ def test_a_rational_function_of_a_difference_has_a_far_branch(to):
         x, ys = gaps + y, np.full_like(gaps, y)
         for name, wrt in PARTIALS.items():
             truth = np.array([_truth2(CAUCHY, wrt, a, b) for a, b in zip(x, ys, strict=True)])
-            got = _run(lambda a, b, f=namespace[name]: f(a, b), to, np.stack([x, ys]))
+            got = run_exported(lambda a, b, f=namespace[name]: f(a, b), to, np.stack([x, ys]))
             np.testing.assert_allclose(got, truth, rtol=1e-12, atol=1e-300, err_msg=name)
 
 

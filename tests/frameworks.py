@@ -23,6 +23,7 @@ __all__ = [
     "RTOL",
     "Truth",
     "configurations",
+    "check_exported",
     "domain_points",
     "exported_functions",
     "grad_points",
@@ -144,3 +145,14 @@ def run_exported(function, to: str, x: np.ndarray) -> np.ndarray:
         return function(*map(torch.as_tensor, args)).numpy()
     with np.errstate(all="ignore"):
         return np.asarray(function(*args))
+
+
+def check_exported(text: str, order: int, points, truth, dtype=np.float64) -> None:
+    """Every exported module of ``text`` at ``points`` against ``truth(text, order, x)``,
+    within the promise of ``dtype``."""
+    x = np.asarray(points, dtype)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    expected = np.array([truth(text, order, float(p)) for p in x])
+    for to in EXPORT_TARGETS:
+        got = run_exported(exported_functions(text, to)[order], to, x)
+        np.testing.assert_allclose(got, expected, rtol=rtol, err_msg=f"{to}: {text} order {order}")

@@ -8,7 +8,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
-from frameworks import EXPORT_TARGETS, exported_functions, run_exported
+from frameworks import EXPORT_TARGETS, check_exported, exported_functions, run_exported
 
 from symcalc import export_module, kernel, to_jax
 from symcalc.symbolic.parse import parse
@@ -39,12 +39,7 @@ def _truth(text: str, order: int, x: float) -> float:
 
 
 def _check(text: str, order: int, points, dtype=np.float64) -> None:
-    x = np.asarray(points, dtype)
-    rtol = 1e-12 if dtype == np.float64 else 1e-5
-    truth = np.array([_truth(text, order, float(p)) for p in x])
-    for to in FRAMEWORKS:
-        got = run_exported(exported_functions(text, to)[order], to, x)
-        np.testing.assert_allclose(got, truth, rtol=rtol, err_msg=f"{to}: {text} order {order}")
+    check_exported(text, order, points, _truth, dtype)
 
 
 # -- erfc in products, quotients, powers and logs: erfcx -------------------------------------

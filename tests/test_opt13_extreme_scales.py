@@ -12,8 +12,7 @@ import dask.array as da
 import mpmath
 import numpy as np
 import pytest
-import scipy.optimize
-import scipy.special
+from test_opt12_extreme_scales import logistic_optimum
 
 from symcalc.errors import SymcalcError
 from symcalc.learn import streaming
@@ -130,25 +129,6 @@ def test_standardized_sgd_on_dask_at_extreme_scales(data, model, scale):
     result, reference = fit(X * scale), fit(X)
     np.testing.assert_allclose(result.theta, reference.theta, rtol=1e-9, atol=1e-12)
     assert result.loss == pytest.approx(reference.loss, rel=1e-11)
-
-
-def logistic_optimum(X, y):
-    """min mean log-loss by SciPy's trust-exact at gtol 1e-13 on the exact Hessian."""
-    A = np.hstack([np.ones((len(y), 1)), X])
-
-    def f(t):
-        z = A @ t
-        value = np.mean(-y * scipy.special.log_expit(z) - (1 - y) * scipy.special.log_expit(-z))
-        return value, A.T @ (scipy.special.expit(z) - y) / len(y)
-
-    def h(t):
-        w = scipy.special.expit(A @ t) * scipy.special.expit(-(A @ t))
-        return A.T @ (A * w[:, None]) / len(y)
-
-    found = scipy.optimize.minimize(
-        f, np.zeros(A.shape[1]), jac=True, hess=h, method="trust-exact", options={"gtol": 1e-13}
-    )
-    return float(found.fun)
 
 
 @pytest.mark.parametrize("scale", [1e154, 1e160, 1e200, 1e300])

@@ -87,6 +87,11 @@ takes at some input within ``1e-12`` relative of the given one (mixed
 forward-backward error; ``1e-5`` for both in float32).  The tests check this
 statement exactly at every point that fails the plain relative bound.
 
+Refusal: where no form of a sum holds far out (its terms cancel, and neither a series
+in 1/x or exp(-|x|) nor an identity removes it), the kernel is NaN on that side beyond
+the last check point where the sum met the promise against mpmath, never a wrong
+number (3x·exp((1 - x)²)·erfc(1 - x)'' for x < -2).
+
 ``stable=False`` gives the plain ``sympy.lambdify`` of ``expr`` (SciPy special
 functions, result cast to the dtype), so the difference can be seen.
 ``backend="numba"`` compiles the same ``lowered`` expression into one fused

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import mpmath
 import numpy as np
 import pytest
@@ -141,3 +143,21 @@ def test_rounding_noise_in_f_does_not_make_the_panels_explode():
     assert sum(evaluated) < 2_000_000  # it was 1.7e8 points, 5 s
     exact = mp_integral(entry, 0.75, 5)
     assert float(np.sum(panels)) == pytest.approx(float(exact), rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    "text, a, b, truth",
+    [
+        # one panel's Gauss nodes all missed the peak, and both rules agreed on 0.0
+        ("exp(-x**2)", -1e5, 1e5, mpmath.sqrt(mpmath.pi)),
+        ("exp(-x**2)", 0.0, 1e300, mpmath.sqrt(mpmath.pi) / 2),
+        ("1/(1 + x**2)", -1e300, 1e300, mpmath.pi - 2 / mpmath.mpf(1e300)),
+        # hi - lo overflowed: a warning, then "f is not finite at -inf"
+        ("exp(-x**2)", -1.7976931348623157e308, 1.7976931348623157e308, mpmath.sqrt(mpmath.pi)),
+    ],
+)
+def test_a_wide_interval_sees_a_peak_near_0(text, a, b, truth):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = integrate_numeric(text, a, b)
+    assert got == pytest.approx(float(truth), rel=1e-12)

@@ -160,4 +160,6 @@ def test_a_wide_interval_sees_a_peak_near_0(text, a, b, truth):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         got = integrate_numeric(text, a, b)
+        accumulated = accumulate(text, a, [b])[0]
     assert got == pytest.approx(float(truth), rel=1e-12)
+    assert accumulated == pytest.approx(float(truth), rel=1e-12)

@@ -84,7 +84,7 @@ def _panel_integrals(
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     first = (lo, hi)
     total = np.zeros(lo.shape)
-    owner = np.arange(lo.size)
+    lo, hi, owner = _split_at_scales(lo.ravel(), hi.ravel())
     # rounding noise in f (cancellation in its formula: sqrt(16x² - 9) near 3/4) keeps the
     # two rules apart at every scale; past this many panels the halving stops and the
     # pieces left are judged as after max_depth
@@ -186,6 +186,26 @@ def _kernel(entry: Entry):
 _SCALES = (0, 1024)
 
 
+def _split_at_scales(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The panels [lo_i, hi_i] cut at `_scales` (those wider than 2), with the index of
+    the panel each piece belongs to."""
+    owner = np.arange(lo.size)
+    wide = np.flatnonzero(hi / 2 - lo / 2 > 1)  # halves: hi - lo may overflow
+    if not wide.size:
+        return lo, hi, owner
+    pieces_lo, pieces_hi, pieces_owner = [lo], [hi], [owner]
+    keep = np.ones(lo.size, dtype=bool)
+    for i in wide:
+        edges = [float(lo[i]), *_scales(float(lo[i]), float(hi[i])), float(hi[i])]
+        if len(edges) > 2:
+            keep[i] = False
+            pieces_lo.append(np.array(edges[:-1]))
+            pieces_hi.append(np.array(edges[1:]))
+            pieces_owner.append(np.full(len(edges) - 1, i))
+    pieces_lo[0], pieces_hi[0], pieces_owner[0] = lo[keep], hi[keep], owner[keep]
+    return np.concatenate(pieces_lo), np.concatenate(pieces_hi), np.concatenate(pieces_owner)
+
+
 def _scales(lo: float, hi: float) -> list[float]:
     """0 and ±2^k inside (lo, hi): panels whose widths grow with the distance from 0.
 
@@ -194,7 +214,7 @@ def _scales(lo: float, hi: float) -> list[float]:
     for √π.  Panels of width about |x| around 0 see every feature of size 1 near 0
     (where ML's functions have theirs), at about 2,000 panels for the whole float line."""
     points = [0.0] + [s * 2.0**k for k in range(*_SCALES) for s in (1.0, -1.0)]
-    return [p for p in points if lo < p < hi]
+    return sorted(p for p in points if lo < p < hi)
 
 
 def integrate_numeric(
@@ -214,7 +234,7 @@ def integrate_numeric(
     if a == b:
         return 0.0
     lo, hi = min(a, b), max(a, b)
-    edges = np.unique([lo, *_breaks(entry, lo, hi), *_scales(lo, hi), hi])
+    edges = np.array([lo, *_breaks(entry, lo, hi), hi])
     panels, converged = _panel_integrals(_kernel(entry), edges[:-1], edges[1:])
     if not converged:
         raise _not_resolved(entry, lo, hi)

@@ -181,40 +181,31 @@ def _kernel(entry: Entry):
     return kernel(entry)
 
 
-#: Panel edges at 0 and ±2^k, k from 0 to 1023, inside the interval (an interval within
-#: [-1, 1] keeps its panels: the halving resolves features there).
-_SCALES = (0, 1024)
+#: Panel edges at 0 and ±2^k, k from 0 to 1023, sorted (an interval within [-1, 1] keeps
+#: its panels: the halving resolves features there).
+_SCALE_POINTS = np.array(sorted([0.0] + [s * 2.0**k for k in range(1024) for s in (1.0, -1.0)]))
 
 
 def _split_at_scales(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The panels [lo_i, hi_i] cut at `_scales` (those wider than 2), with the index of
-    the panel each piece belongs to."""
-    owner = np.arange(lo.size)
-    wide = np.flatnonzero(hi / 2 - lo / 2 > 1)  # halves: hi - lo may overflow
-    if not wide.size:
-        return lo, hi, owner
-    pieces_lo, pieces_hi, pieces_owner = [lo], [hi], [owner]
-    keep = np.ones(lo.size, dtype=bool)
-    for i in wide:
-        edges = [float(lo[i]), *_scales(float(lo[i]), float(hi[i])), float(hi[i])]
-        if len(edges) > 2:
-            keep[i] = False
-            pieces_lo.append(np.array(edges[:-1]))
-            pieces_hi.append(np.array(edges[1:]))
-            pieces_owner.append(np.full(len(edges) - 1, i))
-    pieces_lo[0], pieces_hi[0], pieces_owner[0] = lo[keep], hi[keep], owner[keep]
-    return np.concatenate(pieces_lo), np.concatenate(pieces_hi), np.concatenate(pieces_owner)
-
-
-def _scales(lo: float, hi: float) -> list[float]:
-    """0 and ±2^k inside (lo, hi): panels whose widths grow with the distance from 0.
+    """The panels [lo_i, hi_i] wider than 2 cut at the `_SCALE_POINTS` inside them, with
+    the index of the panel each piece belongs to.
 
     One panel over a wide interval puts its Gauss nodes far apart, and two rules that
     both miss a peak between them agree on 0: ∫ exp(-x²) over [-1e5, 1e5] came out 0.0
     for √π.  Panels of width about |x| around 0 see every feature of size 1 near 0
     (where ML's functions have theirs), at about 2,000 panels for the whole float line."""
-    points = [0.0] + [s * 2.0**k for k in range(*_SCALES) for s in (1.0, -1.0)]
-    return sorted(p for p in points if lo < p < hi)
+    first = np.searchsorted(_SCALE_POINTS, lo, side="right")
+    inner = np.searchsorted(_SCALE_POINTS, hi, side="left") - first
+    inner = np.where(hi / 2 - lo / 2 > 1, inner, 0)  # halves: hi - lo may overflow
+    if not inner.any():
+        return lo, hi, np.arange(lo.size)
+    owner = np.repeat(np.arange(lo.size), inner + 1)
+    k = np.arange(owner.size) - np.repeat(np.cumsum(inner + 1) - (inner + 1), inner + 1)
+    at = np.clip(first[owner] + k, 1, _SCALE_POINTS.size) - 1  # the cut below piece k
+    pieces_lo = np.where(k == 0, lo[owner], _SCALE_POINTS[at])
+    above = np.clip(first[owner] + k, 0, _SCALE_POINTS.size - 1)  # the cut above it
+    pieces_hi = np.where(k == inner[owner], hi[owner], _SCALE_POINTS[above])
+    return pieces_lo, pieces_hi, owner
 
 
 def integrate_numeric(

@@ -1168,3 +1168,51 @@ def test_terms_that_share_a_factor_and_cancel_exactly_are_combined():
         inside = np.abs(points) < 1e30  # float32's range
         got = kernel(text, order=order, dtype="float32")(points[inside].astype(np.float32))
         np.testing.assert_allclose(got, np.array(truth)[inside], rtol=1e-5)
+
+
+def _lift_truth(text: str, order: int, points) -> list[float]:
+    """``text``'s derivative of ``order`` at ``points`` by mpmath at 50 digits."""
+    formula = derivative(text, order=order) if order else parse(text)
+    f = sympy.lambdify(sorted(formula.free_symbols, key=str)[0], formula, "mpmath")
+    with mpmath.workdps(50):
+        return [float(f(mpmath.mpf(float(p)))) for p in points]
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "points"),
+    [
+        # exp(-x) is subnormal from x = 708 (3 digits left at 740): x⁴ lifts the product
+        # back into the normal numbers, which was 1.8e-7 off at 730 and 2.6e-3 at 740
+        ("x**4*exp(-x)", 0, [715.0, 720.0, 725.0, 730.0]),
+        ("exp(-x)*x**8/(1+x**2)", 0, [720.0, 745.0, 750.0, 760.0]),
+        ("exp(-x)*x**8/(1+x**2)", 1, [720.0, 745.0, 750.0, 760.0]),
+        # the far branch of 1/((x + 1)² + 1)² is x⁻⁴/(...): subnormal from x = 1e77, 0 from
+        # 1e81, times a numerator of about x²: 1e-5 off at 1e80 and -0.0 for -1e-168 at 1e84
+        ("log(cosh(1 - x))/(1 + (x + 1)**2) - 3", 1, [1e78, 1e80, 1e84, 1e100, 1e150, -1e80]),
+    ],
+)
+def test_a_product_lifted_back_from_an_underflowed_factor_is_right(text, order, points):
+    got = kernel(text, order=order)(np.array(points))
+    np.testing.assert_allclose(got, _lift_truth(text, order, points), rtol=1e-12)
+
+
+def test_a_lifted_product_is_right_in_float32():
+    # float32's exp(-x) is subnormal from x = 87.3 and 0 from 103.3; x⁸/(1 + x²) lifts it
+    points = np.array([90.0, 95.0, 100.0, 104.0, 106.0, 109.0], dtype=np.float32)
+    text = "exp(-x)*x**8/(1+x**2)"
+    got = kernel(text, dtype="float32")(points)
+    np.testing.assert_allclose(got, _lift_truth(text, 0, points), rtol=1e-5)
+    far = np.array([1e12, 1e16, -1e12], dtype=np.float32)
+    text = "log(cosh(1 - x))/(1 + (x + 1)**2) - 3"
+    got = kernel(text, order=1, dtype="float32")(far)
+    np.testing.assert_allclose(got, _lift_truth(text, 1, far), rtol=1e-5)
+
+
+def test_a_decaying_factor_that_is_really_0_stays_0_and_quiet():
+    # silu'' = σ'(x)(2 + x(1 - 2σ(x))): σ'(x) is 0 beyond |x| = 745, beside x of up to
+    # 1.8e308; those elements go through the extended pass and come back 0, with no warning
+    points = np.array([-1e300, -1e20, -800.0, 800.0, 1e20, 1e300, 1.0])
+    with np.errstate(all="raise"):
+        got = kernel("silu", order=2)(points)
+    assert (got[:-1] == 0).all()
+    assert got[-1] == pytest.approx(_lift_truth("x*sigmoid(x)", 2, [1.0])[0], rel=1e-14)

@@ -25,6 +25,7 @@ from ...symbolic.special import refuse_kernel
 from ..cancellation import SeriesBranch, series_branches
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
+from . import runtime
 from .backends import BACKENDS, compile_jax, compile_numba, compile_numpy
 from .extended import ExactElements, modules_extended
 from .graph import builder_for
@@ -104,7 +105,7 @@ class Kernel:
                 result = self._plain(arrays, dtype, shape)
             else:
                 result = self._run(arrays, dtype, shape)
-        if self.stable and self._checks(dtype):
+        if self.stable and self._checked(dtype):
             result = self._finish(result, arrays, dtype)
         if self.stable and self.backend != "numba" and self._masks_nan:
             result = _nan_where_nan(result, arrays)
@@ -130,7 +131,7 @@ class Kernel:
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
         with np.errstate(all="ignore"):  # intermediate inf and NaN are the kernel's business
             result = self._run(list(arrays), dtype, shape)
-        result = self._finish(result, arrays, dtype) if self._checks(dtype) else result
+        result = self._finish(result, arrays, dtype) if self._checked(dtype) else result
         return _nan_where_nan(result, arrays) if self._masks_nan else result
 
     @functools.cached_property
@@ -196,6 +197,15 @@ class Kernel:
         if bad.any():
             _signal(flat[bad])
         return result
+
+    def _checked(self, dtype: np.dtype) -> bool:
+        """Whether the run just made needs `_finish`: its output may hold inf or NaN by
+        its range (`_checks`), or a product left NaN where a factor underflowed and
+        another lifted it back (`runtime.again_where_lifted`, for any range)."""
+        if runtime.take_lifted():
+            self._all_finite.value = None  # the chunked run did not look: `_finish` does
+            return True
+        return self._checks(dtype)
 
     def _checks(self, dtype: np.dtype) -> bool:
         """Whether the output is checked for inf and NaN (`_finish`) in ``dtype``."""

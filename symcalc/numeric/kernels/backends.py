@@ -42,6 +42,7 @@ NAMESPACE: dict[str, Any] = {
     "_recip_capped": runtime.recip_capped,
     "_again_where_infinite": runtime.again_where_infinite,
     "_zero_wins": runtime.zero_wins,
+    "_again_where_lifted": runtime.again_where_lifted,
     "erf_array": erf_array,
     "erfc_array": erfc_array,
     "NAN": math.nan,

@@ -281,7 +281,9 @@ class Mul(Node):
     def hazards(self, args, em=None):
         bottom = list(args[len(self.num) :])
         out = bottom if len(self.num) >= 2 else bottom[1:]
-        return out + [args[i] for i in self._decaying(em)] + self._overflowing(em, bottom)
+        small, large = self._lifted(em)
+        kept = [args[i] for i in dict.fromkeys(self._decaying(em) + small + large)]
+        return out + kept + self._overflowing(em, bottom)
 
     def _overflowing(self, em, bottom: Sequence[str]) -> list[str]:
         """The denominators whose range reaches ±inf: where one overflowed, the quotient
@@ -292,8 +294,27 @@ class Mul(Node):
         return list(dict.fromkeys(found))
 
     def accumulable(self, em=None):
-        decaying = self._decaying(em)  # read after the product: not out
-        return tuple(c for i, c in enumerate(self.num) if i not in decaying)
+        small, large = self._lifted(em)
+        kept = set(self._decaying(em) + small + large)  # read after the product: not out
+        return tuple(c for i, c in enumerate(self.num) if i not in kept)
+
+    def _lifted(self, em) -> tuple[list[int], list[int]]:
+        """(factors that may underflow, factors that may lift them back): the positions
+        of factors whose value may fall below the normal numbers (exp(-x), a far branch's
+        1/x⁴) in a product with a factor of more than `_LIFT` in magnitude, which brings
+        the lost digits back into the normal range: x⁴·exp(-x) at x = 730 (exp(-x) is
+        subnormal: 1.8e-7 off), x²·(1/x⁴) at x = 1e84 (0 for 1e-168).  Such elements are
+        computed again in extended range (`symcalc.numeric.kernels.runtime.again_where_lifted`)."""
+        if em is None or len(self.num) < 2:
+            return [], []
+        ranges = [em.range(c) for c in self.num]
+        large = [i for i, rg in enumerate(ranges) if rg.magnitude > _LIFT]
+        small = [
+            i
+            for i, c in enumerate(self.num)
+            if ranges[i].contains_zero() and _may_underflow(em, c) and any(j != i for j in large)
+        ]
+        return small, large if small else []
 
     def _decaying(self, em) -> list[int]:
         """The positions of factors whose exact 0 must win over another factor's overflow."""
@@ -353,6 +374,13 @@ class Mul(Node):
         overflowing = self._overflowing(em, bottom)
         if overflowing:
             em.emit(f"_again_where_infinite({out}, ({', '.join(overflowing)},), {inputs})")
+        small, large = self._lifted(em)
+        if small:
+            signed = any(em.range(self.num[i]).lo < 0.0 for i in small)
+            em.emit(
+                f"_again_where_lifted({out}, ({', '.join(top[i] for i in small)},), "
+                f"({', '.join(top[i] for i in large)},), {inputs}, {signed})"
+            )
         if overflowing or decaying:
             em.compute_again()
 
@@ -410,6 +438,29 @@ class Mul(Node):
 
 #: A product's factors of at most this magnitude meet a bounded denominator first.
 _SMALL = 2.0**64
+#: A factor larger than this may lift a subnormal factor's rounding error above the
+#: promise: a subnormal f carries an absolute error of up to half its last place, so a
+#: normal f·L is off by up to L·2^-1075 / 2^-1022 in float64, which passes 1e-12 from
+#: L = 2^13 on, and by L·2^-150 / 2^-126 in float32, past 1e-5 from L = 2^7.4.
+_LIFT = 2.0**7
+
+
+def _may_underflow(em, i: int) -> bool:
+    """Whether node ``i`` may fall below the normal numbers where its value does not:
+    a decaying function (exp(-x), σ(-x)), a quotient by an unbounded denominator (a far
+    branch's 1/x⁴), or a product, square or branch of such a value."""
+    node = em.node(i)
+    if node.decays:
+        return True
+    if isinstance(node, Mul):
+        return any(not em.range(d).finite for d in node.den) or any(
+            _may_underflow(em, c) for c in node.num
+        )
+    if isinstance(node, Select):
+        return _may_underflow(em, node.a) or _may_underflow(em, node.b)
+    if isinstance(node, (Guard, Square)):
+        return _may_underflow(em, node.a)
+    return False
 
 
 def _shrinks(coeff: str | None) -> bool:

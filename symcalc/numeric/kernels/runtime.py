@@ -81,6 +81,47 @@ def again_where_infinite(out, denominators, inputs):
     return out
 
 
+def again_where_lifted(out, small, large, inputs, signed=True):
+    """NaN where a factor fell below the normal numbers and the product did not, or where
+    it fell to 0 beside a factor large enough to lift it back (2^53 in float64), from
+    finite inputs: the kernel computes those elements again in extended range.
+    x⁴·exp(-x) at x = 730: exp(-x) is subnormal, 1.8e-7 off, and the product is normal.
+
+    A min-reduction of each small factor (of its magnitude if it may be negative:
+    ``signed``) tells whether any element needs it.
+    """
+    if not out.size:
+        return out
+    info = np.finfo(out.dtype)
+    tiny = info.tiny
+    lifts_zero = 2.0 * tiny / info.smallest_subnormal  # 2^53 in float64, 2^24 in float32
+    for f in small:
+        magnitude = np.abs(f) if signed else f
+        if not np.minimum.reduce(magnitude, axis=None) < tiny:
+            continue
+        under = magnitude < tiny
+        lifted = np.abs(out) >= tiny
+        for g in large:
+            lifted |= np.abs(g) > lifts_zero
+        again = under & lifted & _all_finite(inputs)
+        if again.any():
+            np.copyto(out, np.nan, where=again)
+            _LIFTED.value = True
+    return out
+
+
+def take_lifted() -> bool:
+    """Whether `again_where_lifted` left NaN for the second pass since the last call (in
+    this thread): the kernel's output is then checked even where its range says that no
+    element can be inf or NaN."""
+    hit = getattr(_LIFTED, "value", False)
+    _LIFTED.value = False
+    return hit
+
+
+_LIFTED = threading.local()
+
+
 def zero_wins(out, factors, inputs):
     """Where an input is infinite and a product came out NaN (inf·0), the product is its
     decaying factor's 0: the limit (x·exp(-x²) at x = inf).  From finite inputs the NaN

@@ -1185,6 +1185,10 @@ def _lift_truth(text: str, order: int, points) -> list[float]:
         # back into the normal numbers, which was 1.8e-7 off at 730 and 2.6e-3 at 740
         ("x**4*exp(-x)", 0, [715.0, 720.0, 725.0, 730.0]),
         ("exp(-x)*x**8/(1+x**2)", 0, [720.0, 745.0, 750.0, 760.0]),
+        # σ(-x) is 0 where exp(x) overflows (x > 709.8), for a truth of up to 5.6e-309,
+        # which x³ lifts to 1.6e-300: 0 at 710
+        ("x**3*sigmoid(-x)", 0, [705.0, 710.0, 712.0]),
+        ("x**3*sigmoid(-x)", 1, [705.0, 710.0, 712.0]),
         ("exp(-x)*x**8/(1+x**2)", 1, [720.0, 745.0, 750.0, 760.0]),
         # the far branch of 1/((x + 1)² + 1)² is x⁻⁴/(...): subnormal from x = 1e77, 0 from
         # 1e81, times a numerator of about x²: 1e-5 off at 1e80 and -0.0 for -1e-168 at 1e84
@@ -1202,6 +1206,9 @@ def test_a_lifted_product_is_right_in_float32():
     text = "exp(-x)*x**8/(1+x**2)"
     got = kernel(text, dtype="float32")(points)
     np.testing.assert_allclose(got, _lift_truth(text, 0, points), rtol=1e-5)
+    points = np.array([89.0, 90.0, 95.0], dtype=np.float32)  # σ(-x) is 0 from 88.7
+    got = kernel("x**3*sigmoid(-x)", dtype="float32")(points)
+    np.testing.assert_allclose(got, _lift_truth("x**3*sigmoid(-x)", 0, points), rtol=1e-5)
     far = np.array([1e12, 1e16, -1e12], dtype=np.float32)
     text = "log(cosh(1 - x))/(1 + (x + 1)**2) - 3"
     got = kernel(text, order=1, dtype="float32")(far)

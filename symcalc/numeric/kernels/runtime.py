@@ -83,7 +83,7 @@ def again_where_infinite(out, denominators, inputs):
 
 def again_where_lifted(out, small, large, inputs, signed=True):
     """NaN where a factor fell below the normal numbers and the product did not, or where
-    it fell to 0 beside a factor large enough to lift it back (2^53 in float64), from
+    it fell to 0 beside a factor large enough to lift it back (above 4), from
     finite inputs: the kernel computes those elements again in extended range.
     x⁴·exp(-x) at x = 730: exp(-x) is subnormal, 1.8e-7 off, and the product is normal.
 
@@ -94,7 +94,9 @@ def again_where_lifted(out, small, large, inputs, signed=True):
         return out
     info = np.finfo(out.dtype)
     tiny = info.tiny
-    lifts_zero = 2.0 * tiny / info.smallest_subnormal  # 2^53 in float64, 2^24 in float32
+    # a factor's 0 may stand for up to 1/largest float (σ(-u) where exp(u) overflowed:
+    # `recip_capped`), which a factor above tiny·largest = 4 lifts into the normal numbers
+    lifts_zero = float(tiny) * float(info.max)
     for f in small:
         magnitude = np.abs(f) if signed else f
         if not np.minimum.reduce(magnitude, axis=None) < tiny:

@@ -1223,3 +1223,26 @@ def test_a_decaying_factor_that_is_really_0_stays_0_and_quiet():
         got = kernel("silu", order=2)(points)
     assert (got[:-1] == 0).all()
     assert got[-1] == pytest.approx(_lift_truth("x*sigmoid(x)", 2, [1.0])[0], rel=1e-14)
+
+
+def test_silu_in_the_window_where_exp_overflows_but_the_value_is_normal():
+    # silu(x) = x/(1 + exp(-x)): exp(-x) overflows from x = -709.8, and x/inf gave -0.0
+    # where the value is -3.2e-306 (x = -710); float32 from x = -88.7
+    points = np.array([-700.0, -710.0, -720.0, -740.0])
+    truth = _lift_truth("x*sigmoid(x)", 0, points)
+    np.testing.assert_allclose(kernel("silu")(points), truth, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(kernel("x*sigmoid(-x)")(-points), truth, rtol=1e-12, atol=1e-300)
+    narrow = np.array([-80.0, -89.0, -92.0], dtype=np.float32)
+    got = kernel("silu", dtype="float32")(narrow)
+    np.testing.assert_allclose(got, _lift_truth("x*sigmoid(x)", 0, narrow), rtol=1e-5)
+
+
+def test_a_small_coefficient_that_takes_a_factor_below_the_normal_numbers_is_seen():
+    # gelu_tanh' in float32 multiplies exp(u) ≈ 1.2e-38 by 1e-5 first (a coefficient below 1
+    # goes first): 1e-43 keeps 3 digits, and the product is lifted back by about 2e7:
+    # 8.5e-4 off at x = -10, and gelu_tanh'' was -0.0 at -9.75 for -1.5e-32
+    points = np.array([-9.5, -9.75, -10.0, -10.2], dtype=np.float32)
+    for order in (1, 2):
+        got = kernel("gelu_tanh", order=order, dtype="float32")(points)
+        truth = _lift_truth("x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x**3)))", order, points)
+        np.testing.assert_allclose(got, truth, rtol=1e-5)

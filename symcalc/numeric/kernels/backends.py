@@ -43,6 +43,7 @@ NAMESPACE: dict[str, Any] = {
     "_again_where_infinite": runtime.again_where_infinite,
     "_zero_wins": runtime.zero_wins,
     "_again_where_lifted": runtime.again_where_lifted,
+    "_divide_lifted": runtime.divide_lifted,
     "erf_array": erf_array,
     "erfc_array": erfc_array,
     "NAN": math.nan,

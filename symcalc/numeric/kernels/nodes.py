@@ -377,9 +377,12 @@ class Mul(Node):
         small, large = self._lifted(em)
         if small:
             signed = any(em.range(self.num[i]).lo < 0.0 for i in small)
+            # a coefficient below 1 multiplies first: it may take a normal factor below
+            # the normal numbers (1e-5·exp(u) in gelu_tanh' at x = -10 in float32)
+            shrink = abs(float(self.coeff)) if _shrinks(self.coeff) else 1.0
             em.emit(
                 f"_again_where_lifted({out}, ({', '.join(top[i] for i in small)},), "
-                f"({', '.join(top[i] for i in large)},), {inputs}, {signed})"
+                f"({', '.join(top[i] for i in large)},), {inputs}, {signed}, {shrink!r})"
             )
         if overflowing or decaying:
             em.compute_again()
@@ -824,7 +827,10 @@ class Sigmoid(Node):
         top = "1.0" if self.over is None else args[1]  # an input: never out
         em.emit(f"np.exp({args[0]}, out={out})  # sigmoid(u) = 1/(1 + exp(-u)); inf gives 0")
         em.emit(f"np.add({out}, 1.0, out={out})")
-        em.emit(f"np.divide({top}, {out}, out={out})")
+        if self.over is None:
+            em.emit(f"np.divide({top}, {out}, out={out})")
+        else:  # v/inf is 0 where v·exp(-m) may be normal (x·σ(x) at x = -710: -3.2e-306)
+            em.emit(f"_divide_lifted({top}, {out}, {out}, ({', '.join(em.inputs())},))")
 
     def scalar(self, p, args):
         value = f"_sigmoid_neg({args[0]})"

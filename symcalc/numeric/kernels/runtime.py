@@ -81,27 +81,30 @@ def again_where_infinite(out, denominators, inputs):
     return out
 
 
-def again_where_lifted(out, small, large, inputs, signed=True):
+def again_where_lifted(out, small, large, inputs, signed=True, shrink=1.0):
     """NaN where a factor fell below the normal numbers and the product did not, or where
     it fell to 0 beside a factor large enough to lift it back (above 4), from
     finite inputs: the kernel computes those elements again in extended range.
     x⁴·exp(-x) at x = 730: exp(-x) is subnormal, 1.8e-7 off, and the product is normal.
 
     A min-reduction of each small factor (of its magnitude if it may be negative:
-    ``signed``) tells whether any element needs it.
+    ``signed``) tells whether any element needs it.  ``shrink`` is the product's
+    coefficient where it is below 1 and multiplies first: a factor below tiny/shrink
+    falls below the normal numbers there.
     """
     if not out.size:
         return out
     info = np.finfo(out.dtype)
     tiny = info.tiny
+    low = tiny / shrink
     # a factor's 0 may stand for up to 1/largest float (σ(-u) where exp(u) overflowed:
     # `recip_capped`), which a factor above tiny·largest = 4 lifts into the normal numbers
     lifts_zero = float(tiny) * float(info.max)
     for f in small:
         magnitude = np.abs(f) if signed else f
-        if not np.minimum.reduce(magnitude, axis=None) < tiny:
+        if not np.minimum.reduce(magnitude, axis=None) < low:
             continue
-        under = magnitude < tiny
+        under = magnitude < low
         lifted = np.abs(out) >= tiny
         for g in large:
             lifted |= np.abs(g) > lifts_zero
@@ -109,6 +112,23 @@ def again_where_lifted(out, small, large, inputs, signed=True):
         if again.any():
             np.copyto(out, np.nan, where=again)
             _LIFTED.value = True
+    return out
+
+
+def divide_lifted(top, den, out, inputs):
+    """top/den into ``out`` (which may be ``den``), NaN where den overflowed and a top
+    above 4 could make the quotient a normal number (x/(1 + exp(-x)) at x = -710 is
+    -3.2e-306, not -0.0), from finite inputs: those elements are computed again in
+    extended range.  A max-reduction of ``den`` (at least 1) tells whether any needs it."""
+    again = None
+    if den.size and np.isinf(np.maximum.reduce(den, axis=None)):
+        info = np.finfo(den.dtype)
+        again = np.isinf(den) & (np.abs(top) > float(info.tiny) * float(info.max))
+        again &= _all_finite(inputs)
+    np.divide(top, den, out=out)
+    if again is not None and again.any():
+        np.copyto(out, np.nan, where=again)
+        _LIFTED.value = True
     return out
 
 

@@ -78,6 +78,15 @@ CURVATURE: Mapping[str, sympy.Rational] = MappingProxyType(
 
 _CURVATURE_FLOATS = {name: float(bound) for name, bound in CURVATURE.items()}
 
+#: sup |d/dz log ∂²ℓ/∂z²| of the losses where it is finite: ℓ''(z + δ) ≥ ℓ''(z)·e^(−c|δ|).
+#: Squared error: ℓ'' = 2, c = 0; binary cross-entropy: ℓ'' = σ(1 − σ), whose log has
+#: derivative 1 − 2σ ∈ (−1, 1); log-cosh: ℓ'' = sech²(z − y), derivative −2·tanh ∈ (−2, 2).
+#: The certified stop (`symcalc.learn.scaling.Preconditioned.certified_gap`) bounds the
+#: curvature on a ball around θ with it; other losses get no certificate.
+CURVATURE_LOG_LIPSCHITZ: Mapping[str, float] = MappingProxyType(
+    {"squared_error": 0.0, "binary_cross_entropy_with_logits": 1.0, "log_cosh": 2.0}
+)
+
 #: Catalog losses a model can use on one real output, and the target each expects.
 SCALAR_LOSSES: Mapping[str, str] = MappingProxyType(
     {
@@ -245,6 +254,11 @@ class ScalarHead:
     def curvature(self) -> float | None:
         """sup |ℓ''|, or None when the loss has no bounded second derivative."""
         return _CURVATURE_FLOATS.get(self.entry.name)
+
+    @property
+    def curvature_log_lipschitz(self) -> float | None:
+        """c with ℓ''(z + δ) ≥ ℓ''(z)·e^(−c|δ|) everywhere (`CURVATURE_LOG_LIPSCHITZ`), or None."""
+        return CURVATURE_LOG_LIPSCHITZ.get(self.entry.name)
 
     @property
     def twice_differentiable(self) -> bool:

@@ -43,7 +43,7 @@ def test_squared_error_matches_its_kernels_and_the_truth():
 
 
 def test_the_logistic_loss_and_slope_from_one_exponential_match_the_truth():
-    """ℓ = softplus(z) − y·z and ℓ' = σ(z) − y for labels 0 and 1, from e^(−|z|) once
+    """ℓ = softplus(z) − y·z, ℓ' = σ(z) − y and ℓ'' for labels 0 and 1, from e^(−|z|) once
     (`ScalarHead.loss_and_derivative` of a logistic head), against mpmath at 50 digits and
     the catalog's kernels, from 1e-300 to 1.7e308 and through the subnormal tail of e^(−|z|)."""
     entry = CATALOG["binary_cross_entropy_with_logits"]
@@ -74,6 +74,15 @@ def test_the_logistic_loss_and_slope_from_one_exponential_match_the_truth():
             else:
                 assert abs(got - truth) <= 4.5e-16 * abs(truth)
         assert abs(total - exact_total) <= 1e-15 * exact_total
+    curvature = head.second(z, y)
+    with mpmath.workdps(50):
+        for zi, got in zip(z, curvature, strict=True):
+            zz = mpmath.mpf(float(abs(zi)))
+            truth = mpmath.exp(-zz) / (1 + mpmath.exp(-zz)) ** 2
+            if truth < 2.3e-308:
+                assert abs(got - truth) <= 5e-324
+            else:
+                assert abs(got - truth) <= 6.7e-16 * truth
     # one label at a time (no sum to hide an element in)
     for zi, yi in zip(z, y, strict=True):
         part, _ = head.loss_and_derivative(np.array([zi]), np.array([yi]))

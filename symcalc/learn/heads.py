@@ -287,6 +287,17 @@ def _logistic_slope(
     return slope
 
 
+def _logistic_curvature(z: np.ndarray) -> np.ndarray:
+    """ℓ'' = σ(z)·σ(−z) = e^(−|z|)/(1 + e^(−|z|))², for either label: a quotient of
+    positive numbers, a few roundings."""
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    denominator = np.add(e, 1.0)
+    np.square(denominator, out=denominator)
+    return np.divide(e, denominator, out=e)
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class ScalarHead:
     """A catalog loss ℓ(z, y) on one real output z per sample.
@@ -335,8 +346,8 @@ class ScalarHead:
         ):
             if self.entry.name == "squared_error":
                 return _SQUARED_ERROR[order](z, y)
-            if order == 1 and self._class_codes:
-                return _logistic_slope(z, y)
+            if order and self._class_codes:
+                return _logistic_slope(z, y) if order == 1 else _logistic_curvature(z)
             return kernel.evaluate(z, y)
         return kernel(z, y)
 

@@ -1883,7 +1883,7 @@ class LinearModel:
             else "(1/m)·X̃ᵀ" + _vector_text(classic if classic is not None else d, z, "X̃θ")
         )
         lines = (
-            "z = X·w + b;  r = dℓ/dz(z, y)  (the derivative kernel, elementwise)",
+            "z = X·w + b;  r = dℓ/dz(z, y)  (elementwise: its kernel or its NumPy formula)",
             "∂J/∂b = (1/m)·Σᵢ rᵢ;  ∇_w J = (1/m)·Xᵀr + λ·w",
             f"∇_θ J = {residual} + λ·(0, w)    (X̃ = [1, X], θ = (b, w))",
         )
@@ -1893,7 +1893,7 @@ class LinearModel:
         else:
             matrix = f"(1/m)·X̃ᵀ diag({_vector_math(curvature, z, 'X̃θ')}) X̃"
         hessian = (
-            "s = d²ℓ/dz²(z, y)  (the second-derivative kernel, elementwise)",
+            "s = d²ℓ/dz²(z, y)  (elementwise: its kernel or its NumPy formula)",
             "∇²_θ J = (1/m)·X̃ᵀ diag(s) X̃ + λ·diag(0, 1, ..., 1)  (X̃ᵀ diag(s) X̃ by row blocks)",
             f"∇²_θ J = {matrix} + λ·diag(0, 1, ..., 1)    (λ·I on the weights)",
         )

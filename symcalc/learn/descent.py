@@ -17,7 +17,9 @@ the optimizer works in coordinates where every feature has mean 0 and standard
 deviation 1 (`symcalc.learn.scaling`: a change of variables, no copy of X), and θ, J
 and ∇J are reported in the user's units.  The stopping rule is scale-aware: converged
 when ‖∇J‖ in standardized units has fallen to ``tol`` times its value at the start
-(`symcalc.learn.stopping`), so one tolerance means the same on every data set.  The
+(`symcalc.learn.stopping`), so one tolerance means the same on every data set; a
+strongly convex fit also stops (``loss_bound``) as soon as J − J* is certified below
+1e-10·(tol/1e-8)²·|J| by a lower bound on the curvature.  The
 run returns the best iterate seen, with its objective; a diverging run stops with a
 hint and never returns NaN.
 
@@ -122,7 +124,9 @@ class DescentResult:
     units, with its ``loss`` and ``gradient_norm``.  ``optimizer`` is what was asked
     (``auto`` or a name), ``optimizer_chosen`` what ran and ``reason`` why.
     ``optimality`` is the stopping measure ‖∇J(θ)‖ / ‖∇J(θ₀)‖ (standardized units), and
-    ``converged`` is True exactly when it is at most ``tol``.
+    ``converged`` is True exactly when it is at most ``tol`` (where checked, with the
+    Newton decrement confirming J), or when J − J* was certified within the J tolerance
+    (``stop_reason`` ``loss_bound``, see `symcalc.learn.stopping`).
     """
 
     model: str
@@ -460,6 +464,8 @@ def optimize(
     monitor.learning_rate = 0.0
     if objective.convex and objective.has_hessian:  # Newton sets its own (exact) check
         monitor.confirm = decrement_check(problem, monitor)
+        if hasattr(problem, "certified_gap"):
+            monitor.certify = problem.certified_gap
     if (
         requested == "auto"
         and name in ("newton", "newton-cg")

@@ -1018,6 +1018,51 @@ class AffineObjective(Objective):
             self.__dict__["column_means"] = total / self.n_samples
         return smallest if math.isfinite(smallest) else None
 
+    def weighted_curvature(self, theta: np.ndarray) -> tuple[float, np.ndarray] | None:
+        """(the mean of ∂²ℓ/∂z² over the samples, the features' mean weighted by it) at θ
+        (one output, in memory; one pass, with the outputs kept from J's pass where they
+        are), or None.
+
+        (1/m)Σ ℓ''ᵢ(α + xᵢ·β)² ≥ ā·(α + x̄_a·β)² (the weighted variance is not negative):
+        a curvature floor that holds where some sample's ℓ'' is tiny (a point far from
+        the boundary), where the smallest ℓ'' (`smallest_curvature`) gives none."""
+        if self.n_outputs != 1 or self._dask or not self.has_hessian:
+            return None
+        theta = np.asarray(theta, dtype=float)
+        total, sums = 0.0, np.zeros(self.n_features)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for Xb, Yb, z in self._blocks(theta):
+                a = self.head.second(z, Yb)
+                total += float(a.sum())
+                sums += a @ Xb
+        if not (total > 0 and math.isfinite(total) and np.isfinite(sums).all()):
+            return None
+        return total / self.n_samples, sums / total
+
+    def largest_row_norm(self, centre: np.ndarray, scale: np.ndarray) -> float | None:
+        """An upper bound on max over the samples of ‖(xᵢ − centre)/scale‖₂:
+        (maxᵢ‖xᵢ‖ + ‖centre‖)/min(scale), from one pass by row blocks (‖xᵢ‖², 1.5 ms on
+        10⁵ × 50, where the exact norms of the scaled rows took 12 ms), kept; None for
+        dask data or where it is not finite.
+
+        How far one sample's output can move when θ' moves by r in the standardized
+        coordinates of `symcalc.learn.scaling` (|Δzᵢ| ≤ r·√(1 + this²)): what the
+        certified stop (`Preconditioned.certified_gap`) needs to bound ∂²ℓ/∂z² on a ball.
+        """
+        if self._dask:
+            return None
+        largest = getattr(self, "_largest_row", None)
+        if largest is None:
+            largest = 0.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start, stop in self._row_blocks():
+                    part = self._rows(start, stop)
+                    largest = max(largest, float(np.max(np.einsum("ij,ij->i", part, part))))
+            largest = self._largest_row = math.sqrt(largest)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            found = (largest + float(np.linalg.norm(centre))) / float(np.min(scale))
+        return found if math.isfinite(found) else None
+
     @functools.cached_property
     def column_means(self) -> np.ndarray | None:
         """The exact mean of each feature (one pass by row blocks); None for dask data."""
@@ -1838,7 +1883,7 @@ class LinearModel:
             else "(1/m)·X̃ᵀ" + _vector_text(classic if classic is not None else d, z, "X̃θ")
         )
         lines = (
-            "z = X·w + b;  r = dℓ/dz(z, y)  (the derivative kernel, elementwise)",
+            "z = X·w + b;  r = dℓ/dz(z, y)  (elementwise: its kernel or its NumPy formula)",
             "∂J/∂b = (1/m)·Σᵢ rᵢ;  ∇_w J = (1/m)·Xᵀr + λ·w",
             f"∇_θ J = {residual} + λ·(0, w)    (X̃ = [1, X], θ = (b, w))",
         )
@@ -1848,7 +1893,7 @@ class LinearModel:
         else:
             matrix = f"(1/m)·X̃ᵀ diag({_vector_math(curvature, z, 'X̃θ')}) X̃"
         hessian = (
-            "s = d²ℓ/dz²(z, y)  (the second-derivative kernel, elementwise)",
+            "s = d²ℓ/dz²(z, y)  (elementwise: its kernel or its NumPy formula)",
             "∇²_θ J = (1/m)·X̃ᵀ diag(s) X̃ + λ·diag(0, 1, ..., 1)  (X̃ᵀ diag(s) X̃ by row blocks)",
             f"∇²_θ J = {matrix} + λ·diag(0, 1, ..., 1)    (λ·I on the weights)",
         )

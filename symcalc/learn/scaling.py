@@ -661,6 +661,12 @@ class Preconditioned:
         bound on the decrement plus ½‖r‖²/floor is within the tolerance (usually before
         the first product: logistic 10⁵ × 50, λ = 1e-4, took 4 products, 20 % of the fit).
         """
+        parts = self._curvature_parts(theta)
+        return None if parts is None else _floor(*parts)
+
+    def _curvature_parts(self, theta: np.ndarray) -> tuple[float, float, float] | None:
+        """(d, c, λ_w) of `curvature_floor`: the smallest ∂²ℓ/∂z² at θ, the shift ‖μ̄'‖ of
+        the exact column means, the penalty's least curvature; None where there is none."""
         inner = self.inner
         finder = getattr(inner, "smallest_curvature", None)
         if finder is None or not self.l2 or getattr(inner, "n_outputs", 0) != 1:
@@ -670,13 +676,72 @@ class Preconditioned:
         if means is None or d is None or not d > 0:
             return None
         shift = float(np.linalg.norm((means - self.scaling.mean) / self.scaling.scale))
-        penalty = self.l2 * float(np.min(1.0 / self.scaling.scale**2))
-        # the form [[d, d·c], [d·c, d·c² + λ_w]] (c the shift): trace and determinant
-        half, determinant = 0.5 * (d + d * shift**2 + penalty), d * penalty
-        # its smaller eigenvalue, by the product of the two (no cancellation)
-        smallest = determinant / (half + math.sqrt(max(half * half - determinant, 0.0)))
-        floor = min(smallest, penalty)
-        return floor if floor > 0 and math.isfinite(floor) else None
+        return d, shift, self.penalty_curvature
+
+    @functools.cached_property
+    def penalty_curvature(self) -> float:
+        """λ·min 1/s²: the least curvature of the penalty along the weights in θ'."""
+        return self.l2 * float(np.min(1.0 / self.scaling.scale**2)) if self.l2 else 0.0
+
+    def certified_gap(
+        self, theta: np.ndarray, gradient: np.ndarray, allowed: float
+    ) -> tuple[float, float] | None:
+        """(an upper bound on J(θ') − J*, an upper bound on ‖θ' − θ'*‖) where the first
+        is at most ``allowed``, else None; ``gradient`` is ∇J(θ') in these coordinates.
+
+        J is strongly convex on a ball B of radius R around θ' with modulus f_B, the
+        floor of `curvature_floor` (or its form with the mean ℓ'' and the weighted mean
+        of the features, `weighted_curvature`, where that is larger) with d replaced by
+        its least value on B: every
+        sample's output moves by at most ρR there (ρ = √(1 + max‖(xᵢ − μ)/s‖²)), and
+        ∂²ℓ/∂z² by at most a factor e^(−cρR) (`CURVATURE_LOG_LIPSCHITZ`).  Where
+        2‖g‖/f_B < R, the minimizer of J over B is inside it, so it is θ'*, and
+        J(θ') − J* ≤ ‖g‖²/(2f_B), ‖θ' − θ'*‖ ≤ ‖g‖/f_B.  The logistic loss's curvature
+        falls to 0 far from the data, and the intercept is not penalized, so no modulus
+        holds everywhere: the ball is what makes the bound certain.
+
+        The cheap test first: f_B ≤ λ_w, so ‖g‖²/(2λ_w) above ``allowed`` ends it before
+        any pass over the data.
+        """
+        head = getattr(self.inner, "head", None)
+        c = getattr(head, "curvature_log_lipschitz", None)
+        penalty = self.penalty_curvature
+        if c is None or not penalty > 0 or self._extreme or self._centred is not None:
+            return None
+        squared = float(gradient @ gradient)
+        if not (math.isfinite(squared) and 0.5 * squared / penalty <= allowed):
+            return None
+        parts = self._curvature_parts(theta)
+        d, shift = (0.0, 0.0) if parts is None else parts[:2]
+        local = _floor(d, shift, penalty) if parts is not None else None
+        if local is None or local < 0.5 * penalty:
+            # the smallest ℓ'' is small (a sample far from the boundary): the mean ℓ''
+            # and the features' mean weighted by it (one pass over X) may give up to λ_w
+            weighted = self.inner.weighted_curvature(self._user(theta))
+            if weighted is not None:
+                mean_d, centre = weighted
+                mean_shift = float(
+                    np.linalg.norm((centre - self.scaling.mean) / self.scaling.scale)
+                )
+                other = _floor(mean_d, mean_shift, penalty)
+                if other is not None and (local is None or other > local):
+                    d, shift, local = mean_d, mean_shift, other
+        if local is None:
+            return None
+        size = math.sqrt(squared)
+        radius = 4.0 * size / local
+        reach = 0.0
+        if c > 0:
+            spread = self.inner.largest_row_norm(self.scaling.mean, self.scaling.scale)
+            if spread is None:
+                return None
+            reach = c * math.hypot(1.0, spread) * radius
+        # ℓ'' on the ball, less 1e-12 of it for the kernel's rounding
+        floor = _floor(d * math.exp(-reach) * (1 - 1e-12), shift, penalty)
+        if floor is None or not 2.0 * size / floor < radius:
+            return None
+        gap = 0.5 * squared / floor
+        return (gap, size / floor) if gap <= allowed else None
 
     def null_directions(self) -> np.ndarray | None:
         """T⁻¹N: the directions along which J never changes, in θ' (orthonormalized)."""
@@ -711,3 +776,13 @@ class Preconditioned:
 
     def __repr__(self) -> str:
         return f"<Preconditioned {self.inner!r} {self.scaling!r}>"
+
+
+def _floor(d: float, shift: float, penalty: float) -> float | None:
+    """The smaller eigenvalue of [[d, d·c], [d·c, d·c² + λ_w]] (c = ``shift``, λ_w =
+    ``penalty``), at most λ_w: `Preconditioned.curvature_floor`; None if not positive."""
+    # trace and determinant; the smaller eigenvalue by their quotient (no cancellation)
+    half, determinant = 0.5 * (d + d * shift**2 + penalty), d * penalty
+    smallest = determinant / (half + math.sqrt(max(half * half - determinant, 0.0)))
+    floor = min(smallest, penalty)
+    return floor if floor > 0 and math.isfinite(floor) else None

@@ -453,6 +453,26 @@ class Derivation:
     #: their zeros (``kink_search.points``, certified, on ``kink_search.interval`` only);
     #: where there are such switches the kinks listed may not be all.
     kink_search: KinkSearch = KinkSearch()
+    #: The real ``variable`` where every part of the function is real (`real_domain`):
+    #: the derivative is the derivative there only.  Outside it (|sqrt x| at x = -2) the
+    #: formula may still evaluate to a number, which is not the derivative.  None where
+    #: it is not known (SymPy found none in time, or it missed real points: log(sin x)).
+    domain: sympy.Set | None = None
+
+    def domain_text(self) -> str | None:
+        """``x in Interval(0, oo)``, or None where it is every real number or not known.
+
+        Examples
+        --------
+        >>> derive("abs(sqrt(x))", steps=False).domain_text()
+        'x in Interval(0, oo); outside it the formula is not the derivative'
+        """
+        if self.domain is None or self.domain == sympy.S.Reals:
+            return None
+        return (
+            f"{self.variable} in {sympy.sstr(self.domain)}; "
+            "outside it the formula is not the derivative"
+        )
 
     @property
     def kinks_complete(self) -> bool:
@@ -550,6 +570,9 @@ class Derivation:
                 f"{' ' * len(self.notation)} {' ' * len(name)} = "
                 f"{text.doprint(self.identity)}   ({label})"
             )
+        domain = self.domain_text()
+        if domain is not None:
+            lines.append(f"real domain: {domain}")
         kinks = self.kinks_text()
         if kinks is not None:
             lines.append(f"kinks: {kinks}")
@@ -658,6 +681,9 @@ class Derivation:
             # False where some switch could not be solved: the lists above may miss kinks
             "kinks_complete": self.kinks_complete,
             "kinks_note": self.kink_search.note(self.variable),
+            # the real variable where every part of f is real: the derivative holds there
+            # only (null: not determined)
+            "domain": None if self.domain is None else sympy.sstr(self.domain),
             "convention": self.convention,
             "simplified": self.simplified,
             "steps": [
@@ -911,6 +937,48 @@ def _refuse_nowhere_real(entry: Entry, var: sympy.Symbol, found: sympy.Expr) -> 
         )
 
 
+def real_domain_of(entry: Entry, var: sympy.Symbol, timeout: float) -> sympy.Set | None:
+    """Where every part of the entry's formula is real, in ``var``; None where unknown.
+
+    SymPy's set (`real_domain_within`) is checked at points of the window around 0 it
+    leaves out: where every part of the formula (each function and power) is real and
+    finite at one of them, the set is incomplete (SymPy gives (0, π) for log(sin x)), and None is
+    returned.  Only for a function of ``var`` alone (the others would enter the set).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> real_domain_of(resolve("abs(log(x))"), symbol("x"), timeout=5)
+    Interval.open(0, oo)
+    """
+    from .domains import evaluator, real_domain_within
+
+    if entry.expr.free_symbols - {var}:
+        return None
+    found = real_domain_within(entry.expr, var, timeout)
+    if found is None or found == sympy.S.Reals:
+        return found
+    parts = [
+        e
+        for e in sympy.preorder_traversal(entry.expr)
+        if isinstance(e, (sympy.Function, sympy.Pow)) and e.has(var)
+    ]
+    values = [evaluator(e, var) for e in parts]
+    for point in [k + 0.3712 for k in range(-30, 31)]:
+        try:
+            outside = found.contains(sympy.Float(point)) == sympy.false
+        except (TypeError, ValueError, NotImplementedError, RecursionError):
+            return None
+        if outside and all(_is_real(value(point, 30)) for value in values):
+            return None
+    return found
+
+
+def _is_real(value: complex | None) -> bool:
+    """Whether an `evaluator` value is a real number (defined, imaginary part negligible)."""
+    return value is not None and abs(value.imag) <= 1e-20 * abs(value.real)
+
+
 def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | None:
     if order == 1 and entry.identity is not None and var == entry.variable:
         return entry.identity
@@ -1017,6 +1085,7 @@ def derive(
     )
     search = find_unsolved_kinks(previous, result, var, entry, kinks)
     search = dataclasses.replace(search, bounded=bounded)
+    domain = real_domain_of(entry, var, timeout)
     return Derivation(
         input=text,
         entry=entry,
@@ -1033,4 +1102,5 @@ def derive(
         kink_sets=kink_sets,
         kink_set_values=kink_set_values,
         kink_search=search,
+        domain=domain,
     )

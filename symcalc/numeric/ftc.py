@@ -45,7 +45,14 @@ from ..symbolic.integral_steps import derivative
 from ..symbolic.integrals import Antiderivative
 from ..symbolic.integrals import antiderivative as find_antiderivative
 from ..symbolic.parse import resolve
-from .quadrature import _accumulation, _kernel, _numeric_kinks, _panel_integrals, _values
+from .quadrature import (
+    _accumulation,
+    _kernel,
+    _numeric_kinks,
+    _panel_integrals,
+    _values,
+    kinks_note,
+)
 
 __all__ = ["NUMERIC_TOLERANCE", "FTCCheck", "check_ftc", "default_lower_limit"]
 
@@ -129,6 +136,10 @@ class FTCCheck:
     values: np.ndarray
     pieces: tuple[tuple[float, float, float], ...] = ()
     singular: tuple[float, ...] = ()
+    #: Caveats, in words: where the kinks of f or the switches of F in the range may not
+    #: all be listed (|sin x| over [0, 1e7]), the accumulation between those listed is
+    #: adaptive quadrature, and a note says so.
+    notes: tuple[str, ...] = ()
 
     @property
     def held(self) -> bool:
@@ -172,6 +183,7 @@ class FTCCheck:
             f"[{low:g}, {high:g}]: {', '.join(parts)} "
             f"(tolerance {self.tolerance:g}·max(1, |value|); {self.numeric_seconds:.2f} s)"
         )
+        lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -212,6 +224,7 @@ class FTCCheck:
                 "seconds": round(self.numeric_seconds, 4),
             },
             "null_reasons": reasons,
+            "notes": list(self.notes),
         }
 
     def _repr_png_(self) -> bytes:
@@ -336,6 +349,24 @@ def _jump_points(F: sympy.Expr, x: sympy.Symbol, x_range: tuple[float, float]) -
     points = set(jump_candidates(F, x, *x_range))
     points.update(kinks_within(F, x, float(x_range[0]), float(x_range[1])).points)
     return sorted(p for p in points if x_range[0] < p < x_range[1])
+
+
+def _jump_note(F: sympy.Expr | None, x: sympy.Symbol, low: float, high: float) -> str | None:
+    """Where F's switches in [low, high] may not all be listed, why; else None."""
+    from ..symbolic.kinks import kinks_within
+
+    if F is None:
+        return None
+    try:
+        note = kinks_within(F, x, float(low), float(high)).note(low, high)
+    except SymcalcError:
+        return None
+    if note is None:
+        return None
+    return (
+        note.replace("the kinks", "the switches of F", 1)
+        + "; F's continuity was checked at those listed only"
+    )
 
 
 def _largest_jump(
@@ -569,7 +600,14 @@ def check_ftc(
                 kern, F, (lo, hi), a_k, base, kinks, tolerance, (lo in singular, hi in singular)
             )
         )
+    jump_note = _jump_note(found.antiderivative if found.found else None, entry.variable, low, high)
     converged = all(p.converged for p in parts)
+    kink_note = kinks_note(entry, low, high)
+    if not converged and kink_note is not None:  # not a failure of the theorem: unchecked
+        raise SymcalcError(
+            f"the accumulation of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 "
+            f"accuracy: {kink_note}; choose a shorter range"
+        )
     accumulation_ok = all(p.accumulation_ok for p in parts)
     derivative_ok = all(p.derivative_ok for p in parts)
     accumulation_error = None if F is None else _worst(p.accumulation_error for p in parts)
@@ -599,6 +637,7 @@ def check_ftc(
         values=values,
         pieces=tuple((p.low, p.high, p.a) for p in parts),
         singular=tuple(singular),
+        notes=tuple(n for n in (kink_note, jump_note) if n is not None),
     )
 
 
@@ -796,8 +835,9 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     # step per point: small against the distance to the nearest end or kink, so the
     # stencil x ± 4h stays where f is smooth; the short integrals carry no cancellation,
     # so a small h costs no accuracy
-    fences = np.array([low, high, *kinks])
-    distance = np.min(np.abs(grid[:, None] - fences[None, :]), axis=1)
+    fences = np.unique([low, high, *kinks])  # sorted: the nearest by bisection, not an
+    at = np.clip(np.searchsorted(fences, grid), 1, fences.size - 1)  # all-pairs table
+    distance = np.minimum(np.abs(grid - fences[at - 1]), np.abs(fences[at] - grid))
     inner = distance > 1e-9 * (high - low)
     checked = grid[inner]
     h = np.minimum(min(1e-2, 1e-3 * (high - low)), 0.01 * distance[inner])

@@ -35,6 +35,7 @@ Function = str | sympy.Expr | Entry
 
 _NODES_HIGH, _WEIGHTS_HIGH = np.polynomial.legendre.leggauss(20)
 _NODES_LOW, _WEIGHTS_LOW = np.polynomial.legendre.leggauss(10)
+_EPS = float(np.finfo(float).eps)
 
 
 def _values(kern, x: np.ndarray | float) -> np.ndarray:
@@ -94,7 +95,12 @@ def _panel_integrals(
             break
         high = _rule_on(func, lo, hi, _NODES_HIGH, _WEIGHTS_HIGH)
         low = _rule_on(func, lo, hi, _NODES_LOW, _WEIGHTS_LOW)
-        done = np.abs(high - low) <= tolerance * np.maximum(np.abs(high), hi - lo)
+        # a panel far narrower than |x| is placed only to eps·|x|: its rules cannot agree
+        # better than about eps·|x|/width (|sin x| between kinks near 1e5)
+        with np.errstate(divide="ignore", over="ignore"):
+            far = 8 * _EPS * np.maximum(np.abs(lo), np.abs(hi)) / (hi / 2 - lo / 2) / 2
+        floor = np.maximum(tolerance, far)
+        done = np.abs(high - low) <= floor * np.maximum(np.abs(high), hi - lo)
         np.add.at(total, owner[done], high[done])
         lo, hi, owner = lo[~done], hi[~done], owner[~done]
         mid = lo / 2 + hi / 2
@@ -168,7 +174,24 @@ def _breaks(entry: Entry, low: float, high: float) -> list[float]:
     return sorted({*_numeric_kinks(entry, low, high), *jumps})
 
 
+def kinks_note(entry: Entry, low: float, high: float) -> str | None:
+    """Where the kinks of ``entry`` in [low, high] may not all be listed, why (a periodic
+    set of more than `~symcalc.symbolic.kinks.KINK_LIMIT` points there, a coarse search):
+    the quadrature between the kinks listed is adaptive, and callers say so; else None."""
+    from ..symbolic.kinks import kinks_within
+
+    found = kinks_within(entry.expr, entry.variable, float(low), float(high))
+    note = found.note(low, high)
+    return None if note is None else note + "; between those listed, adaptive quadrature"
+
+
 def _not_resolved(entry: Entry, low: float, high: float) -> SymcalcError:
+    note = kinks_note(entry, low, high)
+    if note is not None:  # |sin x| over [0, 1e7]: 3.2 million kinks
+        return SymcalcError(
+            f"quadrature of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 "
+            f"accuracy: {note}; choose a shorter interval"
+        )
     return SymcalcError(
         f"quadrature of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 accuracy "
         "(f is singular there?); choose an interval where f is bounded"

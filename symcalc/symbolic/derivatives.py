@@ -331,6 +331,59 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     return best, finished
 
 
+def _tidy_shared(
+    expr: sympy.Expr, seconds: float, start: float, left: int
+) -> tuple[sympy.Expr, bool]:
+    """`tidy` with an even share of what is left of ``seconds`` of CPU time counted from
+    ``start`` (`symcalc.symbolic.budget.cpu_seconds`) among the ``left`` derivatives still
+    to tidy: one budget for all the orders of a call, which added up before (order 5 of
+    (x + 1)^1000·sin(x)^50: five budgets, 53 s).  Where the budget is spent, the form is
+    the one `tidy` already found, or ``expr`` as it is (not simplified)."""
+    if seconds == math.inf:
+        return tidy(expr, seconds)
+    share = (seconds - (budget.cpu_seconds() - start)) / left
+    if share >= _LEAST_SHARE:
+        return tidy(expr, share)
+    if sympy.count_ops(expr) <= 2:
+        return expr, True
+    known = _TIDIED.get(expr)
+    return (expr, False) if known is None else (known, True)
+
+
+#: A derivative is not sent to be tidied with less than this many CPU seconds left.
+_LEAST_SHARE = 0.05
+#: A formula with more operations than this is differentiated in a worker, under what is
+#: left of the call's budget: untidied derivatives grow (gelu_tanh's tenth ran for
+#: minutes in SymPy's diff).
+_LARGE = 400
+
+
+def _differentiate_shared(
+    expr: sympy.Expr,
+    var: sympy.Symbol,
+    convention: str,
+    seconds: float,
+    start: float,
+    order: int,
+    name: str,
+) -> sympy.Expr:
+    """`differentiate`, under what is left of ``seconds`` of CPU time counted from
+    ``start`` where ``expr`` is large; a one-line refusal where that runs out."""
+    if seconds == math.inf or sympy.count_ops(expr) <= _LARGE:
+        return differentiate(expr, var, convention)
+    left = seconds - (budget.cpu_seconds() - start)
+    try:
+        if left < _LEAST_SHARE:
+            raise TimeBudgetExceeded("differentiation", seconds)
+        return budget.within(left, differentiate, expr, var, convention, what="differentiation")
+    except TimeBudgetExceeded:
+        raise SymcalcError(
+            f"derivative {order} of {name} grew too large to find within the budget of "
+            f"{seconds:g} s of CPU time for the whole call; ask for a lower order, or give "
+            "more time (--timeout, SYMCALC_TIME_BUDGET)"
+        ) from None
+
+
 # -- kinks -------------------------------------------------------------------------
 
 
@@ -1018,10 +1071,11 @@ def derivative(
     heaviside_at_zero(convention)
     timeout = budget.default_seconds() if timeout is None else timeout
     result = entry.expr
-    for _ in range(order):
-        result = differentiate(result, var, convention)
+    start = budget.cpu_seconds()
+    for k in range(1, order + 1):
+        result = _differentiate_shared(result, var, convention, timeout, start, k, entry.name)
         if simplify:
-            result, _ = tidy(result, timeout)
+            result, _ = _tidy_shared(result, timeout, start, order - k + 1)
     _refuse_nowhere_real(entry, var, result)
     return result
 
@@ -1038,8 +1092,10 @@ def derive(
 ) -> Derivation:
     """Derive ``f`` symbolically, with steps, classic identity and kinks.
 
-    Tidying each derivative runs for at most ``timeout`` seconds (``None``: the current
-    default, `symcalc.symbolic.budget.default_seconds`; ``math.inf``: no limit).
+    Tidying the derivatives of every order shares one budget of ``timeout`` seconds of CPU
+    time (``None``: the current default, `symcalc.symbolic.budget.default_seconds`;
+    ``math.inf``: no limit); where it runs out, the derivative is right but not simplified
+    (``simplified`` is False, and the text says so).
 
     Examples
     --------
@@ -1064,11 +1120,12 @@ def derive(
     previous = entry.expr
     trees = []
     simplified = True
+    start = budget.cpu_seconds()
     for k in range(1, order + 1):
-        raw = differentiate(previous, var, convention)
+        raw = _differentiate_shared(previous, var, convention, timeout, start, k, text)
         if steps:
             trees.append(derivation_steps(previous, var, convention))
-        result, finished = tidy(raw, timeout)
+        result, finished = _tidy_shared(raw, timeout, start, order - k + 1)
         simplified = simplified and finished
         if k < order:
             previous = result
@@ -1085,7 +1142,8 @@ def derive(
     )
     search = find_unsolved_kinks(previous, result, var, entry, kinks)
     search = dataclasses.replace(search, bounded=bounded)
-    domain = real_domain_of(entry, var, timeout)
+    left = timeout - (budget.cpu_seconds() - start)  # what the tidying left, 0.5 s at least
+    domain = real_domain_of(entry, var, max(0.5, left) if left == left else timeout)
     return Derivation(
         input=text,
         entry=entry,

@@ -478,7 +478,8 @@ def _settled_derivative(
     slopes = _numeric_derivative(kern, points, h)
     todo = np.arange(points.size)
     for _ in range(halvings):
-        h[todo] /= 2
+        with np.errstate(over="ignore"):
+            h[todo] = np.maximum(h[todo] / 2, 64 * np.spacing(np.abs(points[todo])))
         finer = _numeric_derivative(kern, points[todo], h[todo])
         with np.errstate(invalid="ignore"):
             change = np.abs(finer - slopes[todo])
@@ -527,6 +528,7 @@ def check_ftc(
     entry = univariate_entry(resolve(f, **dict(params or {})))
     text = f if isinstance(f, str) else entry.name
     low, high = check_range(entry.plot_range if x_range is None else x_range)
+    _check_width(low, high)
     kern = _kernel(entry)
     timeout = budget.default_seconds() if timeout is None else timeout
     domain = _real_domain(entry, timeout)
@@ -554,6 +556,7 @@ def check_ftc(
             f"f is not finite at a = {a:g}; choose another `a` where f is defined", parameter="a"
         )
     low, high = min(low, a), max(high, a)
+    _check_width(low, high)
     for end in (low, high):
         if not _in_domain(entry, end):
             raise SymcalcError(
@@ -639,6 +642,16 @@ def check_ftc(
         singular=tuple(singular),
         notes=tuple(n for n in (kink_note, jump_note) if n is not None),
     )
+
+
+def _check_width(low: float, high: float) -> None:
+    """Refuse a range wider than the largest float (its grid's steps would overflow)."""
+    if not math.isfinite(high - low):
+        raise SymcalcError(
+            f"the range {low:g}:{high:g} is wider than the largest float (1.8e308); "
+            "choose a narrower one",
+            parameter="x_range",
+        )
 
 
 def _real_domain(entry: Entry, timeout: float) -> sympy.Set | None:
@@ -750,7 +763,8 @@ def _blows_up_at_end(kern, end: float, inner: float) -> bool:
     like a pole; no quadrature resolves the panel that reaches it."""
     step = 1e-4 * (inner - end)
     near, at = _values(kern, np.array([end + step, end]))
-    return bool(np.isfinite(near) and abs(at) > 1e3 * (1.0 + abs(near)))
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(near) and abs(at) > 1e3 * (1.0 + abs(near)))
 
 
 #: |f| at a pole found between grid points exceeds its grid neighbours this many times.
@@ -838,9 +852,13 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     fences = np.unique([low, high, *kinks])  # sorted: the nearest by bisection, not an
     at = np.clip(np.searchsorted(fences, grid), 1, fences.size - 1)  # all-pairs table
     distance = np.minimum(np.abs(grid - fences[at - 1]), np.abs(fences[at] - grid))
-    inner = distance > 1e-9 * (high - low)
+    # a step of 64 ulps at least (1e-2 is below one ulp of 1e300: x ± h would be x); a
+    # point whose step would reach a kink or an end that way is not checked
+    with np.errstate(over="ignore"):  # the spacing of the largest float is inf
+        floor = 64 * np.spacing(np.abs(grid))
+    inner = (distance > 1e-9 * (high - low)) & (floor <= 0.01 * distance)
     checked = grid[inner]
-    h = np.minimum(min(1e-2, 1e-3 * (high - low)), 0.01 * distance[inner])
+    h = np.maximum(np.minimum(min(1e-2, 1e-3 * (high - low)), 0.01 * distance[inner]), floor[inner])
     slopes = _settled_derivative(kern, checked, h, tolerance)
     deviation = np.abs(slopes - values[inner])
     return _Piece(

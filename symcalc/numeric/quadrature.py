@@ -60,7 +60,19 @@ def _rule_on(func, lo: np.ndarray, hi: np.ndarray, nodes, weights) -> np.ndarray
             f"f is not finite at {bad:.6g} ({values[~np.isfinite(values)][0]}); "
             "choose a range where f is defined and finite"
         )
-    return half * (values @ weights)
+    with np.errstate(over="ignore", invalid="ignore"):
+        found = half * (values @ weights)
+    if not np.all(np.isfinite(found)):
+        at = int(np.flatnonzero(~np.isfinite(found))[0])
+        raise _beyond_floats(float(lo[at]), float(hi[at]))
+    return found
+
+
+def _beyond_floats(low: float, high: float) -> SymcalcError:
+    return SymcalcError(
+        f"the integral of f over [{low:.6g}, {high:.6g}] is beyond the float range "
+        "(above 1.8e308 in size); choose a shorter range"
+    )
 
 
 def _panel_integrals(
@@ -82,6 +94,12 @@ def _panel_integrals(
     (`_extrapolated`: 1/√x at 0), and counts as not converged where that fails too
     (1/x at 0: the integral diverges).
     """
+    with np.errstate(over="ignore", invalid="ignore"):  # sums past 1e308: callers check
+        return _halving(func, lo, hi, tolerance, max_depth)
+
+
+def _halving(func, lo, hi, tolerance: float, max_depth: int) -> tuple[np.ndarray, bool]:
+    """`_panel_integrals`' work."""
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     first = (lo, hi)
     total = np.zeros(lo.shape)
@@ -252,7 +270,10 @@ def integrate_numeric(
     panels, converged = _panel_integrals(_kernel(entry), edges[:-1], edges[1:])
     if not converged:
         raise _not_resolved(entry, lo, hi)
-    total = float(panels.sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(panels.sum())
+    if not math.isfinite(total):
+        raise _beyond_floats(lo, hi)
     return total if a < b else -total
 
 
@@ -295,6 +316,10 @@ def _accumulation(kern, a: float, grid: np.ndarray) -> tuple[np.ndarray, bool]:
     start = int(np.searchsorted(grid, a))
     # summed outwards from a, not from the grid's left end: a running sum from -5 of
     # cosh(5t) reaches 7e9, and subtracting it at a left A(x) near a with errors of 1e-6
-    right = np.cumsum(panels[start:])
-    left = -np.cumsum(panels[:start][::-1])[::-1]
-    return np.concatenate([left, [0.0], right]), converged
+    with np.errstate(over="ignore", invalid="ignore"):
+        right = np.cumsum(panels[start:])
+        left = -np.cumsum(panels[:start][::-1])[::-1]
+    found = np.concatenate([left, [0.0], right])
+    if not np.all(np.isfinite(found)):
+        raise _beyond_floats(float(grid[0]), float(grid[-1]))
+    return found, converged

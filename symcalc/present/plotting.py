@@ -640,13 +640,17 @@ def _grid(
     interior = sorted({float(p) for p in breaks if a < p < b})
     exact = sorted({float(p) for p in include if a <= p <= b} - set(interior))
     edges = [a, *interior, b]
-    hair = 1e-9 * (b - a)
+    width = b / 2 - a / 2  # half the width: b - a overflows over the whole float line
+    hair = 2e-9 * width
     pieces: list[np.ndarray] = []
     for i, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False)):
-        count = max(8, int(round(points * (hi - lo) / (b - a))))
+        count = max(8, int(round(points * ((hi / 2 - lo / 2) / width))))
         start = lo + (hair if i > 0 else 0.0)
         stop = hi - (hair if i < len(edges) - 2 else 0.0)
-        xs = np.linspace(start, stop, count)
+        if math.isfinite(stop - start):
+            xs = np.linspace(start, stop, count)
+        else:  # by halves, doubled exactly
+            xs = 2 * np.linspace(start / 2, stop / 2, count)
         inside = [p for p in exact if start < p < stop]
         if inside:
             xs = np.union1d(xs, inside)
@@ -745,6 +749,12 @@ def plot_function(
     entry = univariate_entry(resolve(f, **dict(params or {})))
     var = entry.variable
     a, b = check_range(entry.plot_range if x_range is None else x_range)
+    if max(abs(a), abs(b)) > _PLOT_LIMIT:
+        raise SymcalcError(
+            f"plots reach |{entry.variable}| <= {_PLOT_LIMIT:g} (their axes and sample grids "
+            f"overflow past it), got {a:g}:{b:g}; choose a range inside it",
+            parameter="x_range",
+        )
     if tangent is not None:
         tangent = float(tangent)
         if not (math.isfinite(tangent) and a <= tangent <= b):
@@ -853,6 +863,8 @@ def _kink_notes(exprs: Sequence[sympy.Expr], var: sympy.Symbol, x_range, marked:
     return [n for n in dict.fromkeys(notes) if n is not None]
 
 
+#: The largest |x| a plot reaches.
+_PLOT_LIMIT = 1e307
 #: At most this many kinks and jumps are marked on a plot, each with a line.
 _MARKED = 200
 

@@ -380,7 +380,8 @@ def _differentiate_shared(
         raise SymcalcError(
             f"derivative {order} of {name} grew too large to find within the budget of "
             f"{seconds:g} s of CPU time for the whole call; ask for a lower order, or give "
-            "more time (--timeout, SYMCALC_TIME_BUDGET)"
+            "more time (`timeout`, SYMCALC_TIME_BUDGET)",
+            parameter="timeout",
         ) from None
 
 

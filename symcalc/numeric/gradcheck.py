@@ -241,14 +241,18 @@ def _central(
     # from 64 ulps of x up are tried too; where the two disagree beyond both error
     # estimates, the local one is taken (as `_richardson` does)
     unit = np.maximum(_EPS ** (1 / 3), 2.0**14 * np.spacing(np.abs(points[:, j])))
+    unit = np.where(np.abs(points[:, j]) > _FAR, np.minimum(unit, h), h)  # steps < 0.1: agree
     if not np.any(unit < h):
         return wide, wide_error
-    unit = np.minimum(unit, h)
     local, local_error = _central_family(problem, points, j, unit, reach, noise_of_f)
     best, best_error = _best(np.array([wide, local]), np.array([wide_error, local_error]))
     disagree = np.abs(wide - local) > wide_error + local_error  # NaN: False
     use_local = disagree & np.isfinite(local) & (unit < h)
     return np.where(use_local, local, best), np.where(use_local, local_error, best_error)
+
+
+#: Beyond this |x| central differences also try steps from 64 ulps (`_central`).
+_FAR = 1e4
 
 
 def _central_family(

@@ -138,7 +138,7 @@ HOSTILE = [
     ("(" * 300 + "x" + ")" * 300, "nested"),
     ("-" * 250 + "x", "nested too deeply"),
     ("sin(" * 250 + "x" + ")" * 250, "nested"),
-    ("+".join(["x"] * 900), "nested too deeply"),
+    ("x**" * 250 + "x", "nested too deeply"),  # a power tower nests; a flat sum does not
     ("sigmod(x)", "unknown function 'sigmod'; did you mean 'sigmoid'?"),
     ("tanhh(x)", "unknown function 'tanhh'; did you mean 'tanh'?"),
     ("f(x)", "unknown function 'f'"),

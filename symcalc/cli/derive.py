@@ -32,7 +32,11 @@ def add(sub) -> None:
         help="value of Heaviside(0) at kinks: zero (relu'(0)=0, PyTorch/JAX), half (SymPy), one",
     )
     p.add_argument(
-        "--timeout", type=float, default=None, metavar="S", help="simplification budget in seconds"
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="CPU-time budget in seconds for the whole derivation (every order)",
     )
     p.set_defaults(run=run)
 

@@ -45,7 +45,14 @@ from ..symbolic.integral_steps import derivative
 from ..symbolic.integrals import Antiderivative
 from ..symbolic.integrals import antiderivative as find_antiderivative
 from ..symbolic.parse import resolve
-from .quadrature import _accumulation, _kernel, _numeric_kinks, _panel_integrals, _values
+from .quadrature import (
+    _accumulation,
+    _kernel,
+    _numeric_kinks,
+    _panel_integrals,
+    _values,
+    kinks_note,
+)
 
 __all__ = ["NUMERIC_TOLERANCE", "FTCCheck", "check_ftc", "default_lower_limit"]
 
@@ -129,6 +136,10 @@ class FTCCheck:
     values: np.ndarray
     pieces: tuple[tuple[float, float, float], ...] = ()
     singular: tuple[float, ...] = ()
+    #: Caveats, in words: where the kinks of f or the switches of F in the range may not
+    #: all be listed (|sin x| over [0, 1e7]), the accumulation between those listed is
+    #: adaptive quadrature, and a note says so.
+    notes: tuple[str, ...] = ()
 
     @property
     def held(self) -> bool:
@@ -172,6 +183,7 @@ class FTCCheck:
             f"[{low:g}, {high:g}]: {', '.join(parts)} "
             f"(tolerance {self.tolerance:g}·max(1, |value|); {self.numeric_seconds:.2f} s)"
         )
+        lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -212,6 +224,7 @@ class FTCCheck:
                 "seconds": round(self.numeric_seconds, 4),
             },
             "null_reasons": reasons,
+            "notes": list(self.notes),
         }
 
     def _repr_png_(self) -> bytes:
@@ -338,6 +351,24 @@ def _jump_points(F: sympy.Expr, x: sympy.Symbol, x_range: tuple[float, float]) -
     return sorted(p for p in points if x_range[0] < p < x_range[1])
 
 
+def _jump_note(F: sympy.Expr | None, x: sympy.Symbol, low: float, high: float) -> str | None:
+    """Where F's switches in [low, high] may not all be listed, why; else None."""
+    from ..symbolic.kinks import kinks_within
+
+    if F is None:
+        return None
+    try:
+        note = kinks_within(F, x, float(low), float(high)).note(low, high)
+    except SymcalcError:
+        return None
+    if note is None:
+        return None
+    return (
+        note.replace("the kinks", "the switches of F", 1)
+        + "; F's continuity was checked at those listed only"
+    )
+
+
 def _largest_jump(
     F: sympy.Expr,
     f: sympy.Expr,
@@ -447,7 +478,8 @@ def _settled_derivative(
     slopes = _numeric_derivative(kern, points, h)
     todo = np.arange(points.size)
     for _ in range(halvings):
-        h[todo] /= 2
+        with np.errstate(over="ignore"):
+            h[todo] = np.maximum(h[todo] / 2, 64 * np.spacing(np.abs(points[todo])))
         finer = _numeric_derivative(kern, points[todo], h[todo])
         with np.errstate(invalid="ignore"):
             change = np.abs(finer - slopes[todo])
@@ -496,6 +528,7 @@ def check_ftc(
     entry = univariate_entry(resolve(f, **dict(params or {})))
     text = f if isinstance(f, str) else entry.name
     low, high = check_range(entry.plot_range if x_range is None else x_range)
+    _check_width(low, high)
     kern = _kernel(entry)
     timeout = budget.default_seconds() if timeout is None else timeout
     domain = _real_domain(entry, timeout)
@@ -523,6 +556,7 @@ def check_ftc(
             f"f is not finite at a = {a:g}; choose another `a` where f is defined", parameter="a"
         )
     low, high = min(low, a), max(high, a)
+    _check_width(low, high)
     for end in (low, high):
         if not _in_domain(entry, end):
             raise SymcalcError(
@@ -569,7 +603,14 @@ def check_ftc(
                 kern, F, (lo, hi), a_k, base, kinks, tolerance, (lo in singular, hi in singular)
             )
         )
+    jump_note = _jump_note(found.antiderivative if found.found else None, entry.variable, low, high)
     converged = all(p.converged for p in parts)
+    kink_note = kinks_note(entry, low, high)
+    if not converged and kink_note is not None:  # not a failure of the theorem: unchecked
+        raise SymcalcError(
+            f"the accumulation of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 "
+            f"accuracy: {kink_note}; choose a shorter range"
+        )
     accumulation_ok = all(p.accumulation_ok for p in parts)
     derivative_ok = all(p.derivative_ok for p in parts)
     accumulation_error = None if F is None else _worst(p.accumulation_error for p in parts)
@@ -599,7 +640,18 @@ def check_ftc(
         values=values,
         pieces=tuple((p.low, p.high, p.a) for p in parts),
         singular=tuple(singular),
+        notes=tuple(n for n in (kink_note, jump_note) if n is not None),
     )
+
+
+def _check_width(low: float, high: float) -> None:
+    """Refuse a range wider than the largest float (its grid's steps would overflow)."""
+    if not math.isfinite(high - low):
+        raise SymcalcError(
+            f"the range {low:g}:{high:g} is wider than the largest float (1.8e308); "
+            "choose a narrower one",
+            parameter="x_range",
+        )
 
 
 def _real_domain(entry: Entry, timeout: float) -> sympy.Set | None:
@@ -711,7 +763,8 @@ def _blows_up_at_end(kern, end: float, inner: float) -> bool:
     like a pole; no quadrature resolves the panel that reaches it."""
     step = 1e-4 * (inner - end)
     near, at = _values(kern, np.array([end + step, end]))
-    return bool(np.isfinite(near) and abs(at) > 1e3 * (1.0 + abs(near)))
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(near) and abs(at) > 1e3 * (1.0 + abs(near)))
 
 
 #: |f| at a pole found between grid points exceeds its grid neighbours this many times.
@@ -796,11 +849,16 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     # step per point: small against the distance to the nearest end or kink, so the
     # stencil x ± 4h stays where f is smooth; the short integrals carry no cancellation,
     # so a small h costs no accuracy
-    fences = np.array([low, high, *kinks])
-    distance = np.min(np.abs(grid[:, None] - fences[None, :]), axis=1)
-    inner = distance > 1e-9 * (high - low)
+    fences = np.unique([low, high, *kinks])  # sorted: the nearest by bisection, not an
+    at = np.clip(np.searchsorted(fences, grid), 1, fences.size - 1)  # all-pairs table
+    distance = np.minimum(np.abs(grid - fences[at - 1]), np.abs(fences[at] - grid))
+    # a step of 64 ulps at least (1e-2 is below one ulp of 1e300: x ± h would be x); a
+    # point whose step would reach a kink or an end that way is not checked
+    with np.errstate(over="ignore"):  # the spacing of the largest float is inf
+        floor = 64 * np.spacing(np.abs(grid))
+    inner = (distance > 1e-9 * (high - low)) & (floor <= 0.01 * distance)
     checked = grid[inner]
-    h = np.minimum(min(1e-2, 1e-3 * (high - low)), 0.01 * distance[inner])
+    h = np.maximum(np.minimum(min(1e-2, 1e-3 * (high - low)), 0.01 * distance[inner]), floor[inner])
     slopes = _settled_derivative(kern, checked, h, tolerance)
     deviation = np.abs(slopes - values[inner])
     return _Piece(

@@ -122,6 +122,8 @@ class _Problem:
     complex_value: Callable[[np.ndarray], np.ndarray] | None
     kinks: Callable[[np.ndarray, int], np.ndarray] | None  # distance to nearest kink per row
     bounds: tuple[tuple[float, float], ...] = ()  # each variable's domain ends (steps stay inside)
+    #: Caveats found while checking (a kink list that may be incomplete), filled by ``kinks``.
+    notes: list[str] = dataclasses.field(default_factory=list, compare=False)
 
     def step(self, method: str, points: np.ndarray, j: int) -> np.ndarray:
         """The base step for ``method`` at each point, kept inside the variable's domain."""
@@ -215,7 +217,8 @@ def _difference(
     width = up_points[:, j] - down_points[:, j]
     up, down = problem.value(up_points), problem.value(down_points)
     quotient = (up - down) / width
-    noise = (_VALUE_ULPS * _EPS * (np.abs(up) + np.abs(down)) + 2 * jitter) / width
+    ulps = _VALUE_ULPS * _EPS  # times each value first: |f| near the largest float
+    noise = (ulps * np.abs(up) + ulps * np.abs(down) + 2 * jitter) / width
     if reach is not None:
         quotient = np.where(h < reach, quotient, np.nan)
     return quotient, noise
@@ -232,6 +235,30 @@ def _central(
     accident); rounding from the values; both times `_SAFETY`.
     """
     noise_of_f = _jitter(problem.value, points, j)[:, 0]
+    wide, wide_error = _central_family(problem, points, j, h, reach, noise_of_f)
+    # steps scaled by |x| assume features of size |x|; sin x at 1e12 has them of size 1,
+    # and quotients over steps of 1e4 agree by accident on a tiny wrong slope.  Steps
+    # from 64 ulps of x up are tried too; where the two disagree beyond both error
+    # estimates, the local one is taken (as `_richardson` does)
+    unit = np.maximum(_EPS ** (1 / 3), 2.0**14 * np.spacing(np.abs(points[:, j])))
+    unit = np.where(np.abs(points[:, j]) > _FAR, np.minimum(unit, h), h)  # steps < 0.1: agree
+    if not np.any(unit < h):
+        return wide, wide_error
+    local, local_error = _central_family(problem, points, j, unit, reach, noise_of_f)
+    best, best_error = _best(np.array([wide, local]), np.array([wide_error, local_error]))
+    disagree = np.abs(wide - local) > wide_error + local_error  # NaN: False
+    use_local = disagree & np.isfinite(local) & (unit < h)
+    return np.where(use_local, local, best), np.where(use_local, local_error, best_error)
+
+
+#: Beyond this |x| central differences also try steps from 64 ulps (`_central`).
+_FAR = 1e4
+
+
+def _central_family(
+    problem: _Problem, points: np.ndarray, j: int, h: np.ndarray, reach: np.ndarray, noise_of_f
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_central` over the steps h·`_CENTRAL_MULTIPLES`: the best quotient and its error."""
     rows = [_difference(problem, points, j, m * h, reach, noise_of_f) for m in _CENTRAL_MULTIPLES]
     quotients = np.array([q for q, _ in rows])
     noise = np.array([n for _, n in rows])
@@ -241,6 +268,50 @@ def _central(
         truncation[gap:] = np.maximum(truncation[gap:], apart / (1 - 4.0**-gap))
         truncation[:-gap] = np.maximum(truncation[:-gap], apart / (4.0**gap - 1))
     return _best(quotients, _SAFETY * (truncation + noise))
+
+
+def _one_sided_difference(
+    problem: _Problem, points: np.ndarray, j: int, h: np.ndarray, reach: np.ndarray, jitter
+) -> tuple[np.ndarray, np.ndarray]:
+    """(-3f(x) + 4f(x + h) - f(x + 2h)) / 2h (h of either sign: second order, one side
+    only), and its rounding noise; NaN where 2|h| reaches a kink or the domain's end."""
+    near, far = _shifted(points, j, h), _shifted(points, j, 2 * h)
+    width = (far[:, j] - points[:, j]) / 2  # the step actually taken
+    f0, f1, f2 = problem.value(points), problem.value(near), problem.value(far)
+    quotient = (f1 - 0.75 * f0 - 0.25 * f2) / (width / 2)  # scaled: no overflow near max
+    ulps = _VALUE_ULPS * _EPS  # times each value first: |f| near the largest float
+    rounding = 3 * ulps * np.abs(f0) + 4 * ulps * np.abs(f1) + ulps * np.abs(f2)
+    noise = (rounding + 8 * jitter) / (2 * np.abs(width))
+    return np.where(2 * np.abs(h) < reach, quotient, np.nan), noise
+
+
+def _one_sided(
+    problem: _Problem, points: np.ndarray, j: int, h: np.ndarray, reach: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided differences, from whichever side keeps x + 2h and f there finite (x at
+    the largest float: a central step leaves the float range; exp(x) at 709.7: f does),
+    with the error estimated as `_central` estimates its own."""
+    picked, errors = [], []
+    # the noise is measured beside the point, on the side stepped to (its samples reach
+    # 3·`_JITTER`·ε·32^7·|x| = 1.2e-4·|x| at most)
+    inward = 1.3e-4 * np.maximum(1.0, np.abs(points[:, j]))
+    for side in (1.0, -1.0):
+        noise_of_f = _jitter(problem.value, _shifted(points, j, side * inward), j)[:, 0]
+        rows = [
+            _one_sided_difference(problem, points, j, side * m * h, reach, noise_of_f)
+            for m in _CENTRAL_MULTIPLES
+        ]
+        quotients = np.array([q for q, _ in rows])
+        noise = np.array([n for _, n in rows])
+        truncation = np.zeros_like(quotients)
+        for gap in (1, 2):  # D(h) - D(h/2^gap) = (1 - 4^-gap)·c·h²
+            apart = np.abs(quotients[gap:] - quotients[:-gap])
+            truncation[gap:] = np.maximum(truncation[gap:], apart / (1 - 4.0**-gap))
+            truncation[:-gap] = np.maximum(truncation[:-gap], apart / (4.0**gap - 1))
+        value, error = _best(quotients, _SAFETY * (truncation + noise))
+        picked.append(value)
+        errors.append(error)
+    return _best(np.array(picked), np.array(errors))
 
 
 def _richardson(
@@ -424,6 +495,9 @@ class GradientCheck:
     unresolved_points: tuple[tuple[tuple[float, ...], str], ...] = ()
     excluded_points: tuple[tuple[tuple[float, ...], str], ...] = ()
     max_error_estimate: float = 0.0
+    #: Caveats, in words: where the kinks near a point may not all be known (|sin x| at
+    #: 1e12), the point is counted as near a kink and a note says so.
+    notes: tuple[str, ...] = ()
 
     def study_steps(self, steps: Sequence[float] | None = None) -> StepStudy:
         """The error-against-step-size data at the worst point (see `study_steps`)."""
@@ -455,6 +529,7 @@ class GradientCheck:
                 for p, why in self.excluded_points
             ],
             "max_error_estimate": _json_float(self.max_error_estimate),
+            "notes": list(self.notes),
         }
 
     def to_text(self) -> str:
@@ -486,6 +561,7 @@ class GradientCheck:
                 )
                 more = f" and {len(pairs) - 5} more" if len(pairs) > 5 else ""
                 lines.append(f"  {title}: {shown}{more}")
+        lines.extend(f"  note: {note}" for note in self.notes)
         checked = self.points.shape[0] * len(self.wrt) - len(self.kink_points)
         if self.passed and checked and len(self.unresolved_points) == checked:
             lines.append(
@@ -647,6 +723,7 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
         variables.index(v): [c for c in kink_candidates(bound, v) if not c.is_number]
         for v in chosen
     }
+    notes: list[str] = []
 
     def kinks(points: np.ndarray, j: int) -> np.ndarray:
         distance = np.full(points.shape[0], np.inf)
@@ -660,8 +737,12 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
             top = np.finfo(float).max
             low = max(float(finite.min()) - pad, -top)
             high = min(float(finite.max()) + pad, top)
-            for where in kinks_within(bound, variables[j], low, high).points:
-                distance = np.minimum(distance, np.abs(column - where))
+            found = kinks_within(bound, variables[j], low, high)
+            if found.complete:
+                for where in found.points:
+                    distance = np.minimum(distance, np.abs(column - where))
+            else:  # too many to list over all the points: near each point, or not counted
+                distance = _kinks_near_each(bound, variables[j], column, distance, notes)
         others = [s for s in variables if s != variables[j]]
         for candidate in candidates:
             f_kink = sympy.lambdify(others, candidate, "numpy") if others else None
@@ -696,8 +777,46 @@ def _symbolic_problem(f, wrt, derivative, params, convention) -> tuple[_Problem,
         complex_value=_complex_function(bound, variables),
         kinks=kinks,
         bounds=tuple(bounds),
+        notes=notes,
     )
     return problem, entry
+
+
+#: At most this many points get a kink list of their own (`_kinks_near_each`).
+_KINK_WINDOWS = 200
+
+
+def _kinks_near_each(
+    bound: sympy.Expr, var: sympy.Symbol, column: np.ndarray, distance: np.ndarray, notes: list
+) -> np.ndarray:
+    """The distance to the nearest kink from each point, each with a list of its own
+    (|sin x| at 1e12: the kinks over the range of all the points are too many to list);
+    0 (a kink assumed: the point is not counted) where even that list may be incomplete,
+    with the reason added to ``notes``."""
+    from ..symbolic.kinks import kinks_within
+
+    distance = distance.copy()
+    unique = np.unique(column[np.isfinite(column)])
+    top = np.finfo(float).max
+    for k, p in enumerate(unique):
+        at = column == p
+        if k >= _KINK_WINDOWS:
+            distance[at] = 0.0
+            notes.append(
+                f"kinks in {var} were listed near the first {_KINK_WINDOWS} points only; "
+                "the others are counted as near kinks"
+            )
+            break
+        pad = 1.0 + 1e-3 * abs(float(p))
+        low, high = max(float(p) - pad, -top), min(float(p) + pad, top)
+        found = kinks_within(bound, var, low, high)
+        if not found.complete:
+            distance[at] = 0.0
+            notes.append(f"{found.note(low, high)}: {var} = {p:.6g} is counted as near a kink")
+            continue
+        for where in found.points:
+            distance[at] = np.minimum(distance[at], abs(float(p) - where))
+    return distance
 
 
 def _callable_problem(f: Callable, at: Any, derivative: Any) -> _Problem:
@@ -1030,6 +1149,12 @@ def _compare(
         with np.errstate(all="ignore"):
             reach = problem.reach(points, j)
             numeric[:, c], error[:, c] = numeric_of(problem, points, j, h, reach)
+            lost = ~np.isfinite(numeric[:, c]) & np.isfinite(analytic[:, c])
+            if method != "complex" and lost.any():  # no central step stays in range
+                side, side_error = _one_sided(
+                    problem, points[lost], j, problem.step("central", points[lost], j), reach[lost]
+                )
+                numeric[lost, c], error[lost, c] = side, side_error
             error[:, c] += _claim_noise(problem, points, j, c, analytic, numeric, error, tolerance)
         if problem.kinks is not None:
             near_kink[:, c] = problem.kinks(points, j) <= 4 * _EPS ** (1 / 3) * np.maximum(
@@ -1042,8 +1167,21 @@ def _compare(
         resolved = (error <= tolerance * scale) | (discrepancy == 0)
         failing = ~(discrepancy <= np.maximum(tolerance * scale, error))  # NaN fails
     failing &= ~near_kink
-    unresolved = ~resolved & ~near_kink & ~failing
-    shown = ~near_kink & ~unresolved  # the points the reported errors are taken over
+    # no finite difference could be taken (every step leaves the float range, or f is
+    # not finite beside the point) while the claim is a number: not checkable, not failed
+    uncheckable = ~np.isfinite(numeric) & np.isfinite(analytic) & ~near_kink
+    failing &= ~uncheckable
+    for i, c in zip(*np.nonzero(uncheckable), strict=False):
+        excluded = (
+            *excluded,
+            (
+                tuple(float(v) for v in points[i]),
+                f"not checkable here: no finite-difference step in "
+                f"{problem.variables[problem.wrt[c]]} keeps f finite",
+            ),
+        )
+    unresolved = ~resolved & ~near_kink & ~failing & ~uncheckable
+    shown = ~near_kink & ~unresolved & ~uncheckable  # the points the errors are taken over
     counted = np.where(shown, relative, 0.0)
     absolute = np.where(shown, np.where(np.isnan(discrepancy), np.inf, discrepancy), 0.0)
     worst = np.unravel_index(int(np.argmax(counted)), counted.shape)
@@ -1071,6 +1209,7 @@ def _compare(
         unresolved_points=_pairs(problem, points, unresolved),
         excluded_points=excluded,
         max_error_estimate=float(np.nan_to_num(estimates, nan=np.inf).max(initial=0.0)),
+        notes=tuple(dict.fromkeys(problem.notes)),
     )
 
 

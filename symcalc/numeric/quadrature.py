@@ -35,6 +35,7 @@ Function = str | sympy.Expr | Entry
 
 _NODES_HIGH, _WEIGHTS_HIGH = np.polynomial.legendre.leggauss(20)
 _NODES_LOW, _WEIGHTS_LOW = np.polynomial.legendre.leggauss(10)
+_EPS = float(np.finfo(float).eps)
 
 
 def _values(kern, x: np.ndarray | float) -> np.ndarray:
@@ -59,7 +60,19 @@ def _rule_on(func, lo: np.ndarray, hi: np.ndarray, nodes, weights) -> np.ndarray
             f"f is not finite at {bad:.6g} ({values[~np.isfinite(values)][0]}); "
             "choose a range where f is defined and finite"
         )
-    return half * (values @ weights)
+    with np.errstate(over="ignore", invalid="ignore"):
+        found = half * (values @ weights)
+    if not np.all(np.isfinite(found)):
+        at = int(np.flatnonzero(~np.isfinite(found))[0])
+        raise _beyond_floats(float(lo[at]), float(hi[at]))
+    return found
+
+
+def _beyond_floats(low: float, high: float) -> SymcalcError:
+    return SymcalcError(
+        f"the integral of f over [{low:.6g}, {high:.6g}] is beyond the float range "
+        "(above 1.8e308 in size); choose a shorter range"
+    )
 
 
 def _panel_integrals(
@@ -81,6 +94,12 @@ def _panel_integrals(
     (`_extrapolated`: 1/√x at 0), and counts as not converged where that fails too
     (1/x at 0: the integral diverges).
     """
+    with np.errstate(over="ignore", invalid="ignore"):  # sums past 1e308: callers check
+        return _halving(func, lo, hi, tolerance, max_depth)
+
+
+def _halving(func, lo, hi, tolerance: float, max_depth: int) -> tuple[np.ndarray, bool]:
+    """`_panel_integrals`' work."""
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     first = (lo, hi)
     total = np.zeros(lo.shape)
@@ -94,7 +113,12 @@ def _panel_integrals(
             break
         high = _rule_on(func, lo, hi, _NODES_HIGH, _WEIGHTS_HIGH)
         low = _rule_on(func, lo, hi, _NODES_LOW, _WEIGHTS_LOW)
-        done = np.abs(high - low) <= tolerance * np.maximum(np.abs(high), hi - lo)
+        # a panel far narrower than |x| is placed only to eps·|x|: its rules cannot agree
+        # better than about eps·|x|/width (|sin x| between kinks near 1e5)
+        with np.errstate(divide="ignore", over="ignore"):
+            far = 8 * _EPS * np.maximum(np.abs(lo), np.abs(hi)) / (hi / 2 - lo / 2) / 2
+        floor = np.maximum(tolerance, far)
+        done = np.abs(high - low) <= floor * np.maximum(np.abs(high), hi - lo)
         np.add.at(total, owner[done], high[done])
         lo, hi, owner = lo[~done], hi[~done], owner[~done]
         mid = lo / 2 + hi / 2
@@ -168,7 +192,24 @@ def _breaks(entry: Entry, low: float, high: float) -> list[float]:
     return sorted({*_numeric_kinks(entry, low, high), *jumps})
 
 
+def kinks_note(entry: Entry, low: float, high: float) -> str | None:
+    """Where the kinks of ``entry`` in [low, high] may not all be listed, why (a periodic
+    set of more than `~symcalc.symbolic.kinks.KINK_LIMIT` points there, a coarse search):
+    the quadrature between the kinks listed is adaptive, and callers say so; else None."""
+    from ..symbolic.kinks import kinks_within
+
+    found = kinks_within(entry.expr, entry.variable, float(low), float(high))
+    note = found.note(low, high)
+    return None if note is None else note + "; between those listed, adaptive quadrature"
+
+
 def _not_resolved(entry: Entry, low: float, high: float) -> SymcalcError:
+    note = kinks_note(entry, low, high)
+    if note is not None:  # |sin x| over [0, 1e7]: 3.2 million kinks
+        return SymcalcError(
+            f"quadrature of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 "
+            f"accuracy: {note}; choose a shorter interval"
+        )
     return SymcalcError(
         f"quadrature of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 accuracy "
         "(f is singular there?); choose an interval where f is bounded"
@@ -229,7 +270,10 @@ def integrate_numeric(
     panels, converged = _panel_integrals(_kernel(entry), edges[:-1], edges[1:])
     if not converged:
         raise _not_resolved(entry, lo, hi)
-    total = float(panels.sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(panels.sum())
+    if not math.isfinite(total):
+        raise _beyond_floats(lo, hi)
     return total if a < b else -total
 
 
@@ -272,6 +316,10 @@ def _accumulation(kern, a: float, grid: np.ndarray) -> tuple[np.ndarray, bool]:
     start = int(np.searchsorted(grid, a))
     # summed outwards from a, not from the grid's left end: a running sum from -5 of
     # cosh(5t) reaches 7e9, and subtracting it at a left A(x) near a with errors of 1e-6
-    right = np.cumsum(panels[start:])
-    left = -np.cumsum(panels[:start][::-1])[::-1]
-    return np.concatenate([left, [0.0], right]), converged
+    with np.errstate(over="ignore", invalid="ignore"):
+        right = np.cumsum(panels[start:])
+        left = -np.cumsum(panels[:start][::-1])[::-1]
+    found = np.concatenate([left, [0.0], right])
+    if not np.all(np.isfinite(found)):
+        raise _beyond_floats(float(grid[0]), float(grid[-1]))
+    return found, converged

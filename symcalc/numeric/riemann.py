@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,13 +69,16 @@ def _check_count(n: Any) -> int:
 
 def _sample_points(a: float, b: float, n: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
     """Edges of the n subintervals and the points where f is sampled."""
-    edges = np.linspace(a, b, n + 1)
+    if math.isfinite(b - a):
+        edges = np.linspace(a, b, n + 1)
+    else:  # over the whole float line: by halves, doubled exactly
+        edges = 2 * np.linspace(a / 2, b / 2, n + 1)
     if rule == "left":
         return edges, edges[:-1]
     if rule == "right":
         return edges, edges[1:]
     if rule == "midpoint":
-        return edges, (edges[:-1] + edges[1:]) / 2
+        return edges, edges[:-1] / 2 + edges[1:] / 2  # halves first: no overflow
     return edges, edges
 
 
@@ -167,6 +171,11 @@ def _prepare_interval(f: Function, a: Any, b: Any, params) -> tuple[Entry, float
     a, b = check_number(a, "a"), check_number(b, "b")
     if not a < b:
         raise SymcalcError(f"the interval needs a < b, got a = {a:g}, b = {b:g}")
+    if not math.isfinite(b - a):  # the widths of the subintervals would overflow
+        raise SymcalcError(
+            f"the interval [{a:g}, {b:g}] is wider than the largest float (1.8e308); "
+            "choose a narrower one"
+        )
     for name, end in (("a", a), ("b", b)):
         if not _in_domain(entry, end):
             raise SymcalcError(

@@ -640,13 +640,17 @@ def _grid(
     interior = sorted({float(p) for p in breaks if a < p < b})
     exact = sorted({float(p) for p in include if a <= p <= b} - set(interior))
     edges = [a, *interior, b]
-    hair = 1e-9 * (b - a)
+    width = b / 2 - a / 2  # half the width: b - a overflows over the whole float line
+    hair = 2e-9 * width
     pieces: list[np.ndarray] = []
     for i, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False)):
-        count = max(8, int(round(points * (hi - lo) / (b - a))))
+        count = max(8, int(round(points * ((hi / 2 - lo / 2) / width))))
         start = lo + (hair if i > 0 else 0.0)
         stop = hi - (hair if i < len(edges) - 2 else 0.0)
-        xs = np.linspace(start, stop, count)
+        if math.isfinite(stop - start):
+            xs = np.linspace(start, stop, count)
+        else:  # by halves, doubled exactly
+            xs = 2 * np.linspace(start / 2, stop / 2, count)
         inside = [p for p in exact if start < p < stop]
         if inside:
             xs = np.union1d(xs, inside)
@@ -745,6 +749,12 @@ def plot_function(
     entry = univariate_entry(resolve(f, **dict(params or {})))
     var = entry.variable
     a, b = check_range(entry.plot_range if x_range is None else x_range)
+    if max(abs(a), abs(b)) > _PLOT_LIMIT:
+        raise SymcalcError(
+            f"plots reach |{entry.variable}| <= {_PLOT_LIMIT:g} (their axes and sample grids "
+            f"overflow past it), got {a:g}:{b:g}; choose a range inside it",
+            parameter="x_range",
+        )
     if tangent is not None:
         tangent = float(tangent)
         if not (math.isfinite(tangent) and a <= tangent <= b):
@@ -769,6 +779,10 @@ def plot_function(
     title_width = (PANEL[0] * (1.5 if layout == "stacked" else 1.0) - 0.5) * 72
     name = _name_tex(entry)
     var_tex = latex(var)
+    marked = sorted({*kinks, *jumps[0]})
+    notes = _kink_notes(exprs[:2], var, (a, b), len(marked))
+    if len(marked) > _MARKED:
+        marked, kinks = [], []
     for k, ax in enumerate(axes):
         include = [*kinks, *([tangent] if tangent is not None else [])]
         xs = _grid(a, b, points, breaks=jumps[k], include=include)
@@ -786,9 +800,11 @@ def plot_function(
         ax.set_xlim(a, b)
         if layout == "side" or k == n_panels - 1:
             ax.set_xlabel(f"${var_tex}$")
-        for point in sorted({*kinks, *jumps[0]}):
+        for point in marked:
             ax.axvline(point, color=COLORS["kink"], linestyle=":", linewidth=1.0, zorder=2)
-        _mark_jumps(ax, kernels[k], jumps[k], COLORS[role], (a, b))
+        _mark_jumps(
+            ax, kernels[k], jumps[k] if len(jumps[k]) <= _MARKED else [], COLORS[role], (a, b)
+        )
     if kinks:
         kx = np.array(kinks)
         marks = axes[0].plot(
@@ -809,6 +825,8 @@ def plot_function(
     if entry.kind != "expression":
         title = entry.name if not entry.description else f"{entry.name}: {entry.description}"
         fig.suptitle(title)
+    if notes:
+        fig.supxlabel("\n".join(f"note: {n}" for n in notes), fontsize=7, wrap=True)
     return fig
 
 
@@ -822,14 +840,33 @@ def _jump_points(
     """
     from ..symbolic.kinks import kinks_within
 
-    points = []
-    for c in kinks_within(expr, var, float(x_range[0]), float(x_range[1])).points:
-        h = 1e-7 * max(1.0, abs(c))
-        left, right = _evaluate(kern, np.array([c - h, c + h]))
-        finite = np.isfinite(left) and np.isfinite(right)
-        if not finite or abs(left - right) > 1e-5 * (1 + abs(left) + abs(right)):
-            points.append(c)
-    return sorted(set(points))
+    c = np.array(kinks_within(expr, var, float(x_range[0]), float(x_range[1])).points)
+    if not c.size:
+        return []
+    h = 1e-7 * np.maximum(1.0, np.abs(c))
+    left, right = _evaluate(kern, c - h), _evaluate(kern, c + h)
+    finite = np.isfinite(left) & np.isfinite(right)
+    with np.errstate(invalid="ignore", over="ignore"):
+        apart = np.abs(left - right) > 1e-5 * (1 + np.abs(left) + np.abs(right))
+    return sorted({float(p) for p in c[~finite | apart]})
+
+
+def _kink_notes(exprs: Sequence[sympy.Expr], var: sympy.Symbol, x_range, marked: int) -> list[str]:
+    """What a plot says about its kinks: where their list may be incomplete (|sin x| over
+    [0, 1e7]), and when there are too many to mark one by one (more than `_MARKED`)."""
+    from ..symbolic.kinks import kinks_within
+
+    a, b = float(x_range[0]), float(x_range[1])
+    notes = [kinks_within(e, var, a, b).note(a, b) for e in exprs]
+    if marked > _MARKED:
+        notes.append(f"{marked} kinks and jumps in range: not marked one by one")
+    return [n for n in dict.fromkeys(notes) if n is not None]
+
+
+#: The largest |x| a plot reaches.
+_PLOT_LIMIT = 1e307
+#: At most this many kinks and jumps are marked on a plot, each with a line.
+_MARKED = 200
 
 
 def _mark_jumps(

@@ -47,6 +47,7 @@ __all__ = [
     "WALL_CLOCK_MARGIN",
     "best_within",
     "bind_to_parent",
+    "cpu_seconds",
     "holding_stop_signals",
     "wall_clock_cap",
     "within",
@@ -345,6 +346,20 @@ def _spent(process) -> bool:
     """Whether a child that ended without answering was ended by its CPU budget."""
     process.join(timeout=5)
     return _CPU_TIMER and process.exitcode == -signal.SIGPROF
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the budget's workers): the
+    clock of a budget shared by several pieces of work (`symcalc.symbolic.derivatives.derive`
+    gives one to all its orders).
+
+    Examples
+    --------
+    >>> cpu_seconds() > 0
+    True
+    """
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def within(

@@ -331,6 +331,60 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     return best, finished
 
 
+def _tidy_shared(
+    expr: sympy.Expr, seconds: float, start: float, left: int
+) -> tuple[sympy.Expr, bool]:
+    """`tidy` with an even share of what is left of ``seconds`` of CPU time counted from
+    ``start`` (`symcalc.symbolic.budget.cpu_seconds`) among the ``left`` derivatives still
+    to tidy: one budget for all the orders of a call, which added up before (order 5 of
+    (x + 1)^1000·sin(x)^50: five budgets, 53 s).  Where the budget is spent, the form is
+    the one `tidy` already found, or ``expr`` as it is (not simplified)."""
+    if seconds == math.inf:
+        return tidy(expr, seconds)
+    share = (seconds - (budget.cpu_seconds() - start)) / left
+    if share >= _LEAST_SHARE:
+        return tidy(expr, share)
+    if sympy.count_ops(expr) <= 2:
+        return expr, True
+    known = _TIDIED.get(expr)
+    return (expr, False) if known is None else (known, True)
+
+
+#: A derivative is not sent to be tidied with less than this many CPU seconds left.
+_LEAST_SHARE = 0.05
+#: A formula with more operations than this is differentiated in a worker, under what is
+#: left of the call's budget: untidied derivatives grow (gelu_tanh's tenth ran for
+#: minutes in SymPy's diff).
+_LARGE = 400
+
+
+def _differentiate_shared(
+    expr: sympy.Expr,
+    var: sympy.Symbol,
+    convention: str,
+    seconds: float,
+    start: float,
+    order: int,
+    name: str,
+) -> sympy.Expr:
+    """`differentiate`, under what is left of ``seconds`` of CPU time counted from
+    ``start`` where ``expr`` is large; a one-line refusal where that runs out."""
+    if seconds == math.inf or sympy.count_ops(expr) <= _LARGE:
+        return differentiate(expr, var, convention)
+    left = seconds - (budget.cpu_seconds() - start)
+    try:
+        if left < _LEAST_SHARE:
+            raise TimeBudgetExceeded("differentiation", seconds)
+        return budget.within(left, differentiate, expr, var, convention, what="differentiation")
+    except TimeBudgetExceeded:
+        raise SymcalcError(
+            f"derivative {order} of {name} grew too large to find within the budget of "
+            f"{seconds:g} s of CPU time for the whole call; ask for a lower order, or give "
+            "more time (`timeout`, SYMCALC_TIME_BUDGET)",
+            parameter="timeout",
+        ) from None
+
+
 # -- kinks -------------------------------------------------------------------------
 
 
@@ -453,6 +507,26 @@ class Derivation:
     #: their zeros (``kink_search.points``, certified, on ``kink_search.interval`` only);
     #: where there are such switches the kinks listed may not be all.
     kink_search: KinkSearch = KinkSearch()
+    #: The real ``variable`` where every part of the function is real (`real_domain`):
+    #: the derivative is the derivative there only.  Outside it (|sqrt x| at x = -2) the
+    #: formula may still evaluate to a number, which is not the derivative.  None where
+    #: it is not known (SymPy found none in time, or it missed real points: log(sin x)).
+    domain: sympy.Set | None = None
+
+    def domain_text(self) -> str | None:
+        """``x in Interval(0, oo)``, or None where it is every real number or not known.
+
+        Examples
+        --------
+        >>> derive("abs(sqrt(x))", steps=False).domain_text()
+        'x in Interval(0, oo); outside it the formula is not the derivative'
+        """
+        if self.domain is None or self.domain == sympy.S.Reals:
+            return None
+        return (
+            f"{self.variable} in {sympy.sstr(self.domain)}; "
+            "outside it the formula is not the derivative"
+        )
 
     @property
     def kinks_complete(self) -> bool:
@@ -550,6 +624,9 @@ class Derivation:
                 f"{' ' * len(self.notation)} {' ' * len(name)} = "
                 f"{text.doprint(self.identity)}   ({label})"
             )
+        domain = self.domain_text()
+        if domain is not None:
+            lines.append(f"real domain: {domain}")
         kinks = self.kinks_text()
         if kinks is not None:
             lines.append(f"kinks: {kinks}")
@@ -658,6 +735,9 @@ class Derivation:
             # False where some switch could not be solved: the lists above may miss kinks
             "kinks_complete": self.kinks_complete,
             "kinks_note": self.kink_search.note(self.variable),
+            # the real variable where every part of f is real: the derivative holds there
+            # only (null: not determined)
+            "domain": None if self.domain is None else sympy.sstr(self.domain),
             "convention": self.convention,
             "simplified": self.simplified,
             "steps": [
@@ -911,6 +991,55 @@ def _refuse_nowhere_real(entry: Entry, var: sympy.Symbol, found: sympy.Expr) -> 
         )
 
 
+def real_domain_of(entry: Entry, var: sympy.Symbol, timeout: float) -> sympy.Set | None:
+    """Where every part of the entry's formula is real, in ``var``; None where unknown.
+
+    SymPy's set (`real_domain_within`) is checked at points of the window around 0 it
+    leaves out: where every part of the formula (each function and power) is real and
+    finite at one of them, the set is incomplete (SymPy gives (0, π) for log(sin x)), and None is
+    returned.  Only for a function of ``var`` alone (the others would enter the set).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> real_domain_of(resolve("abs(log(x))"), symbol("x"), timeout=5)
+    Interval.open(0, oo)
+    """
+    from .domains import evaluator, real_domain_within
+
+    if entry.expr.free_symbols - {var}:
+        return None
+    found = real_domain_within(entry.expr, var, timeout)
+    if found is None or found == sympy.S.Reals:
+        return found
+    parts = [
+        e
+        for e in sympy.preorder_traversal(entry.expr)
+        if isinstance(e, (sympy.Function, sympy.Pow)) and e.has(var)
+    ]
+    if len(parts) > _DOMAIN_PARTS:
+        return None  # too many to check at every point: not stated
+    values = [evaluator(e, var) for e in parts]
+    for point in [k + 0.3712 for k in range(-30, 31)]:
+        try:
+            outside = found.contains(sympy.Float(point)) == sympy.false
+        except (TypeError, ValueError, NotImplementedError, RecursionError):
+            return None
+        if outside and all(_is_real(value(point, 30)) for value in values):
+            return None
+    return found
+
+
+#: A formula with more functions and powers than this has no domain stated (each is
+#: checked at 61 points, with mpmath).
+_DOMAIN_PARTS = 40
+
+
+def _is_real(value: complex | None) -> bool:
+    """Whether an `evaluator` value is a real number (defined, imaginary part negligible)."""
+    return value is not None and abs(value.imag) <= 1e-20 * abs(value.real)
+
+
 def _identity_for(entry: Entry, var: sympy.Symbol, order: int) -> sympy.Expr | None:
     if order == 1 and entry.identity is not None and var == entry.variable:
         return entry.identity
@@ -950,10 +1079,11 @@ def derivative(
     heaviside_at_zero(convention)
     timeout = budget.default_seconds() if timeout is None else timeout
     result = entry.expr
-    for _ in range(order):
-        result = differentiate(result, var, convention)
+    start = budget.cpu_seconds()
+    for k in range(1, order + 1):
+        result = _differentiate_shared(result, var, convention, timeout, start, k, entry.name)
         if simplify:
-            result, _ = tidy(result, timeout)
+            result, _ = _tidy_shared(result, timeout, start, order - k + 1)
     _refuse_nowhere_real(entry, var, result)
     return result
 
@@ -970,8 +1100,10 @@ def derive(
 ) -> Derivation:
     """Derive ``f`` symbolically, with steps, classic identity and kinks.
 
-    Tidying each derivative runs for at most ``timeout`` seconds (``None``: the current
-    default, `symcalc.symbolic.budget.default_seconds`; ``math.inf``: no limit).
+    Tidying the derivatives of every order shares one budget of ``timeout`` seconds of CPU
+    time (``None``: the current default, `symcalc.symbolic.budget.default_seconds`;
+    ``math.inf``: no limit); where it runs out, the derivative is right but not simplified
+    (``simplified`` is False, and the text says so).
 
     Examples
     --------
@@ -996,11 +1128,12 @@ def derive(
     previous = entry.expr
     trees = []
     simplified = True
+    start = budget.cpu_seconds()
     for k in range(1, order + 1):
-        raw = differentiate(previous, var, convention)
+        raw = _differentiate_shared(previous, var, convention, timeout, start, k, text)
         if steps:
             trees.append(derivation_steps(previous, var, convention))
-        result, finished = tidy(raw, timeout)
+        result, finished = _tidy_shared(raw, timeout, start, order - k + 1)
         simplified = simplified and finished
         if k < order:
             previous = result
@@ -1017,6 +1150,8 @@ def derive(
     )
     search = find_unsolved_kinks(previous, result, var, entry, kinks)
     search = dataclasses.replace(search, bounded=bounded)
+    left = timeout - (budget.cpu_seconds() - start)  # what the tidying left, 0.5 s at least
+    domain = real_domain_of(entry, var, max(0.5, left) if left == left else timeout)
     return Derivation(
         input=text,
         entry=entry,
@@ -1033,4 +1168,5 @@ def derive(
         kink_sets=kink_sets,
         kink_set_values=kink_set_values,
         kink_search=search,
+        domain=domain,
     )

@@ -503,7 +503,7 @@ def search_unsolved_kinks(expr: sympy.Expr, var: sympy.Symbol) -> KinkSearch:
 
 
 #: At most this many kinks of one infinite set are listed by `kinks_within`.
-KINK_LIMIT = 10_000
+KINK_LIMIT = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -515,6 +515,21 @@ class KinksWithin:
     #: of points there (or one SymPy cannot list), a switch SymPy cannot solve that moves
     #: with another symbol or whose search ran out of time or was coarser than 0.005.
     complete: bool = True
+    #: Why the list may be incomplete, in words (empty where it is complete).
+    reasons: tuple[str, ...] = ()
+
+    def note(self, low: float, high: float) -> str | None:
+        """What a caller reports where the list may miss kinks; None where it is complete.
+
+        Examples
+        --------
+        >>> KinksWithin((0.0,), False, ("a search too coarse",)).note(0, 1e5)
+        'the kinks in [0, 100000] may not all be listed (a search too coarse)'
+        """
+        if self.complete:
+            return None
+        why = "; ".join(self.reasons) or "some could not be found"
+        return f"the kinks in [{low:.6g}, {high:.6g}] may not all be listed ({why})"
 
 
 @functools.lru_cache(maxsize=512)
@@ -544,6 +559,7 @@ def kinks_within(
         raise SymcalcError(f"kinks are listed on a finite interval, got [{low}, {high}]")
     points: list[float] = []
     complete = True
+    reasons: list[str] = []
     for candidate in kink_candidates(expr, var):
         try:
             value = float(candidate)
@@ -557,18 +573,19 @@ def kinks_within(
             if u.has(var) and u not in unsolved and not _zeros_listed(u, var):
                 unsolved.append(u)
     for u, found in periodic_switches(expr, var):
-        listed = points_within(found, low, high, limit)
+        listed = _float_points_within(found, low, high, limit)
         if listed is None:
-            complete = complete and u in unsolved  # the search below finds its zeros
+            if u not in unsolved:  # else the search below finds its zeros
+                complete = False
+                reasons.append(
+                    f"the zeros of {sympy.sstr(u)} are more than {limit:,} there, or not numbers"
+                )
             continue
-        for point in listed:
-            try:
-                points.append(float(point))
-            except (TypeError, ValueError):
-                complete = False  # a period that depends on another symbol
+        points.extend(listed)
     for u in sorted(unsolved, key=sympy.default_sort_key):
         if u.free_symbols != {var}:
             complete = False  # a zero that moves with a parameter: not searched
+            reasons.append(f"the zeros of {sympy.sstr(u)} move with another symbol")
             continue
         try:
             found = within(
@@ -576,11 +593,46 @@ def kinks_within(
             )
         except TimeBudgetExceeded:
             complete = False
+            reasons.append(f"the search for the zeros of {sympy.sstr(u)} ran out of time")
             continue
         points.extend(float(p) for p in found if low <= float(p) <= high)
         if _samples(low, high) < (high - low) / 0.005:
             complete = False
-    return KinksWithin(_distinct(points), complete)
+            spacing = (high - low) / _samples(low, high)
+            reasons.append(
+                f"the zeros of {sympy.sstr(u)} were searched on a grid of step {spacing:.3g}: "
+                "two closer than that may be missed"
+            )
+    return KinksWithin(_distinct(points), complete, tuple(reasons))
+
+
+def _float_points_within(
+    found: sympy.Set, low: float, high: float, limit: int
+) -> list[float] | None:
+    """The points of an image of the integers {a n + b} in [low, high], as floats (a n + b
+    with a and b rounded once: off by about 1e-16·|a n|); None for any other set, one
+    whose a or b is not a number, or more than ``limit`` points.  Listing them exactly
+    (`points_within`) takes a second per 10,000 points."""
+    if not isinstance(found, sympy.ImageSet) or len(found.lamda.variables) != 1:
+        return None
+    (n,) = found.lamda.variables
+    try:
+        line = sympy.Poly(found.lamda.expr, n)
+        if line.degree() != 1:
+            return None
+        step, offset = (float(c) for c in line.all_coeffs())
+    except (sympy.PolynomialError, TypeError, ValueError):
+        return None
+    if step == 0 or not (math.isfinite(step) and math.isfinite(offset)):
+        return None
+    ends = ((low - offset) / step, (high - offset) / step)
+    if not all(math.isfinite(e) for e in ends):
+        return None  # more points than any limit
+    first, last = math.ceil(min(ends)), math.floor(max(ends))
+    if last - first >= limit:
+        return None
+    values = (offset + step * k for k in range(first, last + 1))
+    return [v for v in values if low <= v <= high]
 
 
 def _distinct(points: Iterable[float]) -> tuple[float, ...]:

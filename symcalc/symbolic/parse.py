@@ -49,6 +49,7 @@ symcalc.errors.ParseError: names may not start with an underscore: '__import__'
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import math
 import re
@@ -200,7 +201,7 @@ def _syntax_tree(text: str) -> ast.expr:
     check_comment(text)
     source = text.replace("^", "**")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _recursion_room(_AST_RECURSION):
             # Python warns about '1if' or '1_' on stderr; the message below says it once.
             warnings.simplefilter("ignore")
             tree = ast.parse(source, mode="eval")
@@ -212,6 +213,25 @@ def _syntax_tree(text: str) -> ast.expr:
         raise ParseError(f"cannot read expression: {exc}") from None
     _check_size(tree)
     return tree.body
+
+
+#: Python's recursion limit while `ast.parse` builds the tree: a flat sum a + b + ... is
+#: a left-nested tree whose conversion to Python objects recurses once per term (about
+#: 1,000 terms at the default limit of 1,000; 25,000, the most that fits `MAX_LENGTH`,
+#: needs about 8,500).  Python's parser refuses deep brackets, unary chains and powers by
+#: its own limits (200 brackets, a MemoryError), so only such chains go this deep.
+_AST_RECURSION = 12_000
+
+
+@contextlib.contextmanager
+def _recursion_room(limit: int):
+    """Python's recursion limit raised to ``limit`` inside (never lowered), then restored."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
 
 
 def _syntax_error(text: str, exc: SyntaxError) -> ParseError:
@@ -238,7 +258,25 @@ def _check_size(tree: ast.AST) -> None:
                 f"expression is nested too deeply (more than {MAX_DEPTH} levels of brackets,"
                 " functions or chained operators)"
             )
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        # a chain a + b - c + ... is a left-nested tree in Python but one flat level here
+        # (the builder reads it in a loop): its left operand stays at this depth
+        chain = _chain_of(node)
+        stack.extend(
+            (
+                child,
+                depth if chain and child is node.left and _chain_of(child) == chain else depth + 1,
+            )
+            for child in ast.iter_child_nodes(node)
+        )
+
+
+#: Operators that chain into one flat sum or product: a + b - c, a * b / c.
+_CHAINS = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
+
+
+def _chain_of(node: ast.AST) -> str | None:
+    """``"sum"`` or ``"product"`` for a node of such a chain, else None."""
+    return _CHAINS.get(type(node.op)) if isinstance(node, ast.BinOp) else None
 
 
 # -- building SymPy objects from the tree ------------------------------------------------
@@ -395,7 +433,20 @@ class _Builder:
         combine = _BINARY.get(type(node.op))
         if combine is None:
             raise self._operator(node.op, node)
-        return combine(self.value(node.left), self.value(node.right))
+        chain = _chain_of(node)
+        links = []  # a chain a + b - c + ... read in a loop: no recursion per term
+        while _chain_of(node) == chain:
+            links.append(node)
+            node = node.left
+        terms = [self.value(node)]
+        for link in reversed(links):
+            right = self.value(link.right)
+            if isinstance(link.op, ast.Sub):
+                right = -right
+            elif isinstance(link.op, ast.Div):
+                right = _BINARY[ast.Div](sympy.S.One, right)
+            terms.append(right)
+        return sympy.Add(*terms) if chain == "sum" else sympy.Mul(*terms)
 
     def _Compare(self, node: ast.Compare) -> sympy.Basic:
         parts = [self.value(node.left), *(self.value(c) for c in node.comparators)]

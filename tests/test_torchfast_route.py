@@ -157,7 +157,8 @@ def test_backward_products_meet_the_kernel_promise(name):
 ONE_DIVISION = {
     "tanh": (["np.cosh", "np.square", "np.divide"], lambda x: mpmath.sech(x) ** 2),
     "softplus": (
-        ["np.negative", "np.exp", "np.add", "np.divide"],
+        # the division: NaN for the extended pass where exp overflowed and the grad lifts
+        ["np.negative", "np.exp", "np.add", "_divide_lifted"],
         lambda x: 1 / (1 + mpmath.exp(-x)),
     ),
 }
@@ -176,7 +177,7 @@ def test_a_grad_times_a_reciprocal_is_one_division_that_meets_the_promise(name):
     form = stable_form(entry, sympy.diff(entry.expr, entry.variable))
     product = form_kernel(entry, form, order=1, scale=sympy.Dummy("grad"))
     body = [line.split("(")[0].strip() for line in product.source.splitlines()[1:-1]]
-    assert [op for op in body if op.startswith("np.")] == ops, product.source
+    assert [op for op in body if op.startswith(("np.", "_divide"))] == ops, product.source
     g = function(name)
     xs = [0.0, 1e-300, 0.3, -2.5, 9.0, -19.5, 40.0, -300.0, 354.0, -354.5, 709.0, -800.0]
     mpmath.mp.dps = 50

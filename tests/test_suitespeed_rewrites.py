@@ -3,7 +3,8 @@
 `symcalc.numeric.rewrites` remembers the judge's exp, cosh and sinh above 600 bits, the
 cancellation scores of the σ and rational rewrites' candidates (per `Context`, with the
 terms of all sums evaluated by one ``lambdify``) and the mapped factors of the σ
-polynomials.  Each must leave every value and every choice as it was: checked here
+polynomials; `symcalc.numeric.kernels.lowering` remembers the far branches of rational
+functions of x - y.  Each must leave every value and every choice as it was: checked here
 against mpmath itself and against the score computed term by term as before."""
 
 from __future__ import annotations
@@ -133,3 +134,33 @@ def test_the_mapped_sigma_polynomials_are_the_same_when_asked_again():
     fresh = rewrites._map_numeric.__wrapped__(numeric, b)
     assert rewrites._map_numeric(numeric, b) == fresh == rewrites._map_numeric(numeric, b)
     assert fresh.has(sympy.tanh(x))  # s - t mapped: tanh(b/2)
+
+
+def test_far_rational_branches_are_found_once_per_node(monkeypatch):
+    """`symcalc.numeric.kernels.lowering._far_rationals` tries a ``sympy.cancel`` per
+    node and linear combination; the levels of a formula and its JAX, PyTorch and module
+    exports lower the same nodes again, and ask no second time.  The branch is the one
+    the doctest shows: 2/((1 + (x - y)⁻²)(x - y)) beyond |x - y| = 1, which at
+    x - y = 1e200 is the 2e-200 the plain quotient loses (0 or NaN)."""
+    from symcalc.numeric.kernels import lowering
+
+    calls = []
+    real = sympy.cancel
+    monkeypatch.setattr(
+        sympy, "cancel", lambda *a, **k: calls.append(a[0]) or real(*a, **k), raising=True
+    )
+    a, b = sympy.symbols("a b", real=True)
+    expr = 2 * (a - b) / ((a - b) ** 2 + 1) + sympy.exp(a) * (a - 2 * b) ** 2 / (
+        (a - 2 * b) ** 4 + 3
+    )
+    first = lowering._far_rationals(expr)
+    asked = len(calls)
+    assert asked > 0
+    assert lowering._far_rationals(expr) == first
+    assert len(calls) == asked
+    branch = next(p for p in first.atoms(sympy.Piecewise) if p.has(a - b))
+    value = sympy.lambdify([a, b], branch, "mpmath")
+    with mpmath.workdps(30):
+        truth = 2 * mpmath.mpf(10) ** 200 / (mpmath.mpf(10) ** 400 + 1)
+        got = value(mpmath.mpf(10) ** 200, 0)
+        assert abs(got - truth) <= 1e-25 * truth

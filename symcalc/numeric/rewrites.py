@@ -255,6 +255,36 @@ def _huge_integer(u) -> bool:
     return bool(mantissa) and exponent >= 0 and exponent + bits > 63
 
 
+#: Values of exp, cosh and sinh above 600 bits, by function, argument, precision and
+#: rounding (mpmath's ``_prec_rounding``): the judge evaluates one formula at one point at
+#: one precision several times (its κ, its value, the checks of each branch), and a
+#: formula holds exp(x) more than once (cosh and σ of one x).  Bounded; the same numbers,
+#: computed once.
+_HIGH_PRECISION_VALUES: dict[tuple, Any] = {}
+
+
+def _remembered_at_high_precision(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``function`` of one mpmath real, its values above 600 bits remembered
+    (`_HIGH_PRECISION_VALUES`); below, where they are cheap, computed each time."""
+
+    @functools.wraps(function)
+    def remembered(u):
+        import mpmath
+
+        if not isinstance(u, mpmath.mpf) or mpmath.mp.prec <= 600:
+            return function(u)
+        key = (function.__name__, u._mpf_, *mpmath.mp._prec_rounding)
+        value = _HIGH_PRECISION_VALUES.get(key)
+        if value is None:
+            if len(_HIGH_PRECISION_VALUES) >= 1024:
+                _HIGH_PRECISION_VALUES.clear()
+            value = _HIGH_PRECISION_VALUES[key] = function(u)
+        return value
+
+    return remembered
+
+
+@_remembered_at_high_precision
 def _mp_exp(u):
     """mpmath.exp(u); for a huge integer u, as exp(u + 1/2)·exp(-1/2), whose argument
     mpmath reduces by log 2 (`_huge_integer`).  u + 1/2 is exact, and 10 guard bits keep
@@ -269,6 +299,7 @@ def _mp_exp(u):
     return +value
 
 
+@_remembered_at_high_precision
 def _mp_cosh(u):
     """mpmath.cosh(u); for a huge integer u, e^|u|/2 (`_mp_exp`): the term e^-|u| is below
     2^-(2^64) relative, beyond any working precision."""
@@ -277,6 +308,7 @@ def _mp_cosh(u):
     return _mp_exp(abs(u)) / 2 if _huge_integer(u) else mpmath.cosh(u)
 
 
+@_remembered_at_high_precision
 def _mp_sinh(u):
     """mpmath.sinh(u); for a huge integer u, sign(u)·e^|u|/2 (as `_mp_cosh`)."""
     import mpmath
@@ -334,6 +366,11 @@ class Context:
     """What a rule may know besides the node: probe values of the variables, by symbol."""
 
     samples: Mapping[sympy.Symbol, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: `_cancellation_score` of each expression already scored at these samples: the σ and
+    #: rational rewrites weigh the same candidates again, level after level.
+    _scores: dict[sympy.Expr, float] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -496,6 +533,7 @@ def _map_linear(factor: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def _map_polynomial(poly_expr: sympy.Expr, b: sympy.Expr, style: str) -> sympy.Expr:
     """A homogeneous polynomial in s, t whose coefficients hold other symbols, made stable.
 
@@ -524,8 +562,12 @@ def _map_polynomial(poly_expr: sympy.Expr, b: sympy.Expr, style: str) -> sympy.E
     return sympy.Add(*out)
 
 
+@functools.lru_cache(maxsize=1024)
 def _map_numeric(numeric: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
-    """Factor a numeric homogeneous polynomial in s, t and map its linear factors."""
+    """Factor a numeric homogeneous polynomial in s, t and map its linear factors.
+
+    Remembered (as `_map_polynomial`): the factors of one numerator come back in both
+    styles, and the same numeric polynomials in many numerators."""
     content, factors = sympy.factor_list(numeric, _S, _T)
     result = content
     for f, e in factors:
@@ -1266,25 +1308,36 @@ _NUMPY_MODULES = NUMPY_MODULES
 
 
 def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
-    """How many sums cancel more than 30-fold (`KAPPA`) at some probe point."""
+    """How many sums cancel more than 30-fold (`KAPPA`) at some probe point.
+
+    Remembered per context; the terms of all the sums are evaluated by one ``lambdify``
+    (the same printed code for each term as one ``lambdify`` per term, so the same values:
+    building a function costs far more than evaluating a small one)."""
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     if not symbols or any(s not in context.samples for s in symbols):
         return 0.0
+    if expr in context._scores:
+        return context._scores[expr]
     columns = np.broadcast_arrays(*[np.asarray(context.samples[s], dtype=float) for s in symbols])
-    score = 0.0
+    sums = []
     for node in sympy.preorder_traversal(expr):
         if not isinstance(node, sympy.Add) or all(_is_exact(t) for t in node.args):
             continue
         if len(node.args) == 2 and all(_is_exact(t) or t.is_Number for t in node.args):
             continue
+        sums.append(node.args)
+    distinct = list(dict.fromkeys(t for terms in sums for t in terms))
+    score = 0.0
+    if distinct:
         with np.errstate(all="ignore"):
-            terms = [
-                np.broadcast_to(
-                    np.asarray(sympy.lambdify(symbols, t, _NUMPY_MODULES)(*columns), dtype=float),
-                    columns[0].shape,
-                )
-                for t in node.args
-            ]
+            evaluated = sympy.lambdify(symbols, distinct, _NUMPY_MODULES)(*columns)
+            values = {
+                t: np.broadcast_to(np.asarray(v, dtype=float), columns[0].shape)
+                for t, v in zip(distinct, evaluated, strict=True)
+            }
+    for node_terms in sums:
+        with np.errstate(all="ignore"):
+            terms = [values[t] for t in node_terms]
             total = np.abs(np.sum(terms, axis=0))
             biggest = np.max(np.abs(terms), axis=0)
             ratio = np.where(
@@ -1293,6 +1346,9 @@ def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
         worst = np.nanmax(ratio) if ratio.size else 1.0
         if worst > 30:  # the cancellation the kernels leave to floating point (KAPPA)
             score += 1 + math.log10(worst) / 100
+    if len(context._scores) > 1024:
+        context._scores.clear()
+    context._scores[expr] = score
     return score
 
 

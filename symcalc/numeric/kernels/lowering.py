@@ -9,6 +9,7 @@ takes the sign-split forms.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import sympy
@@ -237,6 +238,42 @@ def _linear_combinations(expr: sympy.Expr) -> list[sympy.Expr]:
     return sorted(found, key=lambda e: (*size(e), sympy.default_sort_key(e)))
 
 
+@functools.lru_cache(maxsize=1024)
+def _far_rational(node: sympy.Expr) -> sympy.Expr | None:
+    """`_far_rationals`' branch of one node, or None.  Remembered: the levels of one
+    formula and its exports (JAX, PyTorch, modules) lower the same nodes again, and each
+    try costs a `sympy.cancel` per linear combination."""
+    from ..cancellation import _far_radius
+
+    t = sympy.Dummy("t", real=True)
+    if len(node.free_symbols) < 2 or not isinstance(node, (sympy.Mul, sympy.Pow, sympy.Add)):
+        return None
+    for d in _linear_combinations(node):
+        v = min(d.free_symbols, key=str)  # d = c·v + rest: v = (t - rest)/c
+        c = d.coeff(v)
+        r = sympy.cancel(node.xreplace({v: (t - (d - c * v)) / c}))
+        if r.free_symbols != {t} or not r.is_rational_function(t) or r.is_polynomial(t):
+            continue
+        p, q = sympy.fraction(r)
+        try:
+            p_poly, q_poly = sympy.Poly(p, t), sympy.Poly(q, t)
+        except sympy.PolynomialError:
+            continue
+        m, n = p_poly.degree(), q_poly.degree()
+        if n < 2:
+            continue  # a denominator of degree 1 overflows only where the value is 0
+        top = sum(c * t**-k for k, c in enumerate(p_poly.all_coeffs()))
+        bottom = sum(c * t**-k for k, c in enumerate(q_poly.all_coeffs()))
+        form = t ** (m - n) * top / bottom
+        radius = _far_radius(form, t)
+        if radius >= 2.0**60:
+            continue
+        return sympy.Piecewise(
+            (form.xreplace({t: d}), sympy.Abs(d) > sympy.Float(radius)), (node, True)
+        )
+    return None
+
+
 def _far_rationals(expr: sympy.Expr) -> sympy.Expr:
     """A rational function R(d) of one linear combination d of several variables
     (d = x - y), with a far branch in powers of 1/d, for array backends: R's denominator
@@ -256,42 +293,11 @@ def _far_rationals(expr: sympy.Expr) -> sympy.Expr:
     >>> _far_rationals(x / (x**2 + 1))  # one variable: the stable form's business
     x/(x**2 + 1)
     """
-    from ..cancellation import _far_radius
-
-    t = sympy.Dummy("t", real=True)
-
-    def far(node: sympy.Expr) -> sympy.Expr | None:
-        if len(node.free_symbols) < 2 or not isinstance(node, (sympy.Mul, sympy.Pow, sympy.Add)):
-            return None
-        for d in _linear_combinations(node):
-            v = min(d.free_symbols, key=str)  # d = c·v + rest: v = (t - rest)/c
-            c = d.coeff(v)
-            r = sympy.cancel(node.xreplace({v: (t - (d - c * v)) / c}))
-            if r.free_symbols != {t} or not r.is_rational_function(t) or r.is_polynomial(t):
-                continue
-            p, q = sympy.fraction(r)
-            try:
-                p_poly, q_poly = sympy.Poly(p, t), sympy.Poly(q, t)
-            except sympy.PolynomialError:
-                continue
-            m, n = p_poly.degree(), q_poly.degree()
-            if n < 2:
-                continue  # a denominator of degree 1 overflows only where the value is 0
-            top = sum(c * t**-k for k, c in enumerate(p_poly.all_coeffs()))
-            bottom = sum(c * t**-k for k, c in enumerate(q_poly.all_coeffs()))
-            form = t ** (m - n) * top / bottom
-            radius = _far_radius(form, t)
-            if radius >= 2.0**60:
-                continue
-            return sympy.Piecewise(
-                (form.xreplace({t: d}), sympy.Abs(d) > sympy.Float(radius)), (node, True)
-            )
-        return None
 
     def walk(node: sympy.Expr) -> sympy.Expr:
         if not node.args or len(node.free_symbols) < 2:
             return node
-        branched = far(node)
+        branched = _far_rational(node)
         if branched is not None:
             return branched
         return _rebuilt(node, [walk(a) for a in node.args])

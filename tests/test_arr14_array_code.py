@@ -1,0 +1,45 @@
+"""Array code (JAX, PyTorch, NumPy modules of ``symcalc export``, and the NumPy kernels
+that share its stable forms) where session 14's checks found wrong finite numbers.
+Truth: mpmath at 50 digits or more."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+from frameworks import check_exported
+
+from symcalc import kernel
+from symcalc.symbolic.parse import parse
+
+pytest.importorskip("jax")
+pytest.importorskip("torch")
+
+
+def _truth(text: str, order: int, x: float) -> float:
+    expr = parse(text)
+    (v,) = expr.free_symbols
+    d = sympy.diff(expr, v, order)
+    with mpmath.workdps(50 + int(3 * abs(np.log10(abs(x) or 1.0)))):
+        f = sympy.lambdify(v, d, modules="mpmath")
+        return float(f(mpmath.mpf(x)))
+
+
+def _check(text: str, order: int, points, dtype=np.float64) -> None:
+    check_exported(text, order, points, _truth, dtype)
+    k = kernel(text, order=order, dtype=np.dtype(dtype).name)
+    x = np.asarray(points, dtype)
+    expected = np.array([_truth(text, order, float(p)) for p in x])
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(k(x), expected, rtol=rtol, err_msg=f"kernel: {text}")
+
+
+def test_a_root_of_a_double_zero_gets_a_branch_on_each_side():
+    # √(log(erfc(x/3))² + (x/7)²)″ jumps at 0 (±0.1323): its terms of about 1/x² cancel,
+    # and no polynomial fits across the jump; it was 1.4e84 at x = 1e-100, 0 at 1e-30
+    # (-7e13 in the NumPy kernel) and NaN at 1e-300
+    text = "sqrt(log(erfc(x/3))**2 + (x/7)**2)"
+    pts = [1e-300, -1e-300, 1e-200, 1e-100, -1e-100, 1e-30, -1e-30, 1e-8, 0.01, 0.3, -2.0]
+    _check(text, 2, pts)
+    _check(text, 2, [1e-30, -1e-30, 1e-20, 0.01, -0.01], np.float32)

@@ -208,7 +208,7 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     out = out.replace(symbolic(sigmoid), lower_sigmoid)
     for func, base in _RECIPROCALS.items():
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
-    out = of_reciprocals(out)
+    out = of_reciprocals(_multiple_angles(out))
     if backend in ("array", "jax"):
         out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
@@ -386,6 +386,41 @@ def _scaled_erfc(expr: sympy.Expr) -> sympy.Expr:
         return _rebuilt(e, [scale(a) for a in e.args])
 
     return scale(expr) if expr.has(sympy.erfc, erfc) else expr
+
+
+def _multiple_angles(expr: sympy.Expr) -> sympy.Expr:
+    """sin(k·u) and cos(k·u), k a whole number that is not a power of two, by the angle
+    sum over p·u and (k - p)·u, p the largest power of two below k: p·u is exact where
+    k·u is rounded, and a rounded argument past 2^53 is a wrong phase (x·cos²x/(2 + sin x)″
+    holds sin 3x and cos 3x: it was 1.6 % off at x = 1e36, 50 % at 1e100, in every
+    backend).  Each product is within a few ulps of its value at the same u.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _multiple_angles(sympy.sin(3 * x))
+    sin(x)*cos(2*x) + sin(2*x)*cos(x)
+    >>> _multiple_angles(sympy.cos(3 * x))
+    -sin(x)*sin(2*x) + cos(x)*cos(2*x)
+    """
+
+    def multiple(e: sympy.Basic) -> bool:
+        if not isinstance(e, (sympy.sin, sympy.cos)) or not e.free_symbols:
+            return False
+        k = e.args[0].as_coeff_Mul()[0]
+        return k.is_Integer and 2 < k <= 1024 and k & (k - 1) != 0
+
+    def summed(e: sympy.Expr) -> sympy.Expr:
+        k, u = e.args[0].as_coeff_Mul()
+        p = 1 << (int(k).bit_length() - 1)
+        a, b = sympy.Mul(p, u), sympy.Mul(k - p, u)
+        sa, ca = sympy.sin(a), sympy.cos(a)
+        sb, cb = _multiple_angles(sympy.sin(b)), _multiple_angles(sympy.cos(b))
+        if isinstance(e, sympy.sin):
+            return sa * cb + ca * sb
+        return ca * cb - sa * sb
+
+    return expr.replace(multiple, summed)
 
 
 #: Beyond this |u|, cos(2u) is (cos u - sin u)·(cos u + sin u): 2u overflows float32

@@ -593,7 +593,8 @@ def _asymptotic(
     """``sub`` (whose `_Probe` is ``probe``) as t^m·Q(t) for side·x beyond a radius, a
     `SeriesBranch` at t = 0: in t = 1/x, or in t = exp(-side·x) when ``exponential``.
     The branch reaches at least |t| = ``reach`` (where the formula fails, whatever κ)."""
-    oriented = _oriented(sub, x, side)
+    # SymPy's erfc(2/t - 3) is 2 - erfc(3 - 2/t), which is 2 at any precision as t -> 0
+    oriented = _oriented(sub, x, side).replace(sympy.erfc, erfc)
     if exponential:
         t = sympy.Dummy("t", positive=True)
         term, inverted = sympy.exp(-side * x), oriented.xreplace({x: -side * sympy.log(t)})

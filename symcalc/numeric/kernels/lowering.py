@@ -210,7 +210,8 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     out = of_reciprocals(_multiple_angles(out))
     if backend in ("array", "jax"):
-        out = _scaled_erfc(_far_rationals(_scaled_exponential_quotients(out)))
+        out = _bounded_factors_inside(_scaled_exponential_quotients(out))
+        out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
         out = _tame_growth(_tame_logs(_nested_polynomials(_double_angles(out))))
         return _variable_last(_powers_into_branches(out))
@@ -423,15 +424,71 @@ def _multiple_angles(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(multiple, summed)
 
 
+def _bounded(f: sympy.Expr) -> bool:
+    """sin(u) or cos(u) of a variable argument, or a positive whole power of one."""
+    base, k = f.as_base_exp()
+    return (
+        isinstance(base, (sympy.sin, sympy.cos))
+        and bool(base.free_symbols)
+        and k.is_Integer
+        and k > 0
+    )
+
+
+def _grows_like_a_power(term: sympy.Expr) -> bool:
+    """Whether a product term has a factor x or x^k, k > 0."""
+    return any(
+        f.is_Symbol or isinstance(f, sympy.Pow) and f.base.is_Symbol and f.exp.is_positive
+        for f in sympy.Mul.make_args(term)
+    )
+
+
+def _bounded_factors_inside(expr: sympy.Expr) -> sympy.Expr:
+    """(Σ tᵢ)·b, b a product of sines and cosines, as Σ tᵢ·b where a term grows with its
+    variable, for array backends: a term may overflow where the product does not
+    ((x·sin²x)′ = (2x·cos x + sin x)·sin x was inf at x = 1.79e308 for 1.558e308).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _bounded_factors_inside((2 * x * sympy.cos(x) + sympy.sin(x)) * sympy.sin(x))
+    2*x*sin(x)*cos(x) + sin(x)**2
+    >>> _bounded_factors_inside((x + 1) * sympy.sin(x))
+    (x + 1)*sin(x)
+    """
+
+    def query(e: sympy.Basic) -> bool:
+        if not isinstance(e, sympy.Mul) or not e.free_symbols:
+            return False
+        sums = [f for f in e.args if isinstance(f, sympy.Add) and f.free_symbols]
+        if len(sums) != 1 or len(sums[0].args) > 6 or not any(map(_bounded, e.args)):
+            return False
+        return any(map(_grows_like_a_power, sums[0].args))
+
+    def inside(e: sympy.Mul) -> sympy.Expr:
+        (total,) = [f for f in e.args if isinstance(f, sympy.Add) and f.free_symbols]
+        bounded = sympy.Mul(*(f for f in e.args if _bounded(f)))
+        rest = sympy.Mul(*(f for f in e.args if f is not total and not _bounded(f)))
+        # polynomial terms stay one sum: x + 1 next to -1 cancels exactly, x·b + b would not
+        exact = sympy.Add(*(t for t in total.args if t.is_polynomial()))
+        others = [t for t in total.args if not t.is_polynomial()]
+        if not others or not any(map(_grows_like_a_power, others)):
+            return e
+        return rest * sympy.Add(exact * bounded, *(t * bounded for t in others))
+
+    return expr.replace(query, inside)
+
+
 def _exponential_rate(term: sympy.Expr, x: sympy.Symbol) -> sympy.Expr | None:
-    """c for a product term holding exp(c·x) factors (their rates summed; 0 for none),
-    None where an exponential's argument is not a rational multiple of x."""
+    """c for a product term holding exp(c·x + b) factors (their rates summed; 0 for
+    none), None where an exponential's argument is not linear in x with a rational c."""
     rate = sympy.S.Zero
     for f in sympy.Mul.make_args(term):
         base, k = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.S.One)
         if isinstance(base, sympy.exp) and base.free_symbols:
-            c = sympy.expand(base.args[0]).as_coefficient(x)
-            if c is None or not c.is_Rational or not k.is_Integer:
+            u = sympy.expand(base.args[0])
+            c = u.coeff(x)
+            if not c.is_Rational or (u - c * x).has(x) or not k.is_Integer:
                 return None
             rate += c * k
         elif f.has(sympy.exp):
@@ -480,10 +537,12 @@ def _scaled_exponential_quotients(expr: sympy.Expr) -> sympy.Expr:
         rates = [_exponential_rate(t, x) for t in sympy.Add.make_args(d)]
         if any(r is None for r in rates) or not rest.has(sympy.exp):
             return e
+        def times(a: sympy.Expr, m: sympy.Expr) -> sympy.Expr:  # each term's exps as one
+            a = sympy.expand(a * sympy.exp(-m * x), power_exp=False, power_base=False, log=False)
+            return sympy.Add(*(sympy.powsimp(t, combine="exp") for t in sympy.Add.make_args(a)))
+
         def divided(m: sympy.Expr) -> sympy.Expr:
-            w = sympy.exp(-m * x)
-            n = sympy.expand(rest * w, power_exp=False, power_base=False, log=False)
-            return n / sympy.expand(d * w, power_exp=False, power_base=False, log=False)
+            return times(rest, m) / times(d, m)
 
         top, bottom = max(rates), min(rates)
         if top <= 0 and bottom >= 0:

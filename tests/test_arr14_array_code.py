@@ -4,6 +4,8 @@ Truth: mpmath at 50 digits or more."""
 
 from __future__ import annotations
 
+import functools
+
 import mpmath
 import numpy as np
 import pytest
@@ -17,20 +19,32 @@ pytest.importorskip("jax")
 pytest.importorskip("torch")
 
 
-def _truth(text: str, order: int, x: float) -> float:
+def _truth(text: str, order: int, x: float, together: bool = False) -> float:
+    """mpmath at rising precision until two agree to 1e-25 (a formula whose terms
+    cancel, softplus(3 + x/3)″ at x = 2000, needs hundreds of digits)."""
     expr = parse(text)
     (v,) = expr.free_symbols
     d = sympy.diff(expr, v, order).replace(sympy.DiracDelta, lambda *_: 0)  # no point is at 0
-    with mpmath.workdps(50 + int(3 * abs(np.log10(abs(x) or 1.0)))):
-        f = sympy.lambdify(v, d, modules="mpmath")
-        return float(f(mpmath.mpf(x)))
+    if together:  # softplus″ as e^u/(1 + e^u)², not a difference that is 0 at x = 2000
+        d = sympy.factor(sympy.together(d))
+    f = sympy.lambdify(v, d, modules="mpmath")
+    digits = 50 + int(3 * abs(np.log10(abs(x) or 1.0)))
+    last = None
+    for dps in (digits, 2 * digits, 4 * digits, 8 * digits, 16 * digits):
+        with mpmath.workdps(dps):
+            value = f(mpmath.mpf(x))
+            if last is not None and abs(value - last) <= mpmath.mpf(10) ** -25 * abs(value):
+                return float(value)
+            last = value
+    raise AssertionError(f"no settled truth for {text} at {x}")
 
 
-def _check(text: str, order: int, points, dtype=np.float64) -> None:
-    check_exported(text, order, points, _truth, dtype)
+def _check(text: str, order: int, points, dtype=np.float64, together: bool = False) -> None:
+    truth = functools.partial(_truth, together=together)
+    check_exported(text, order, points, truth, dtype)
     k = kernel(text, order=order, dtype=np.dtype(dtype).name)
     x = np.asarray(points, dtype)
-    expected = np.array([_truth(text, order, float(p)) for p in x])
+    expected = np.array([truth(text, order, float(p)) for p in x])
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(k(x), expected, rtol=rtol, err_msg=f"kernel: {text}")
 
@@ -75,3 +89,29 @@ def test_the_jax_kernel_scales_the_quotient_too():
     with jax.enable_x64(True):
         got = kernel(text, order=2, backend="jax")(np.asarray(pts))
     np.testing.assert_allclose(got, truth, rtol=1e-12)
+
+
+def test_a_bounded_factor_is_taken_inside_a_sum_that_overflows():
+    # (x·sin²x)′ = (2x·cos x + sin x)·sin x: 2x·cos x overflows at x = 1.79e308 where the
+    # value is 1.558e308 (it was inf); now 2x·sin x·cos x + sin²x
+    text = "x*sin(x)**2"
+    _check(text, 1, [1.79e308, -1.79e308, 1e308, 1e200, 3.0, 0.5, 1e-100])
+    _check(text, 1, [3.4e38, -3.4e38, 1e30, 3.0, 0.5], np.float32)
+
+
+def test_a_quotient_of_exponentials_of_shifted_arguments_is_scaled_too():
+    # softplus(3 + x/3)″ = e^(x/3+3)/(9·(2e^(x/3+3) + e^(2x/3+6) + 1)) was inf/inf = NaN
+    # from x ≈ 1,056 (float32: from 124); 1.634e-292 at x = 2000
+    text = "softplus(3 + x/3)"
+    _check(text, 2, [2000.0, 1500.0, -2000.0, 100.0, -100.0, 0.5], together=True)
+    _check(text, 2, [220.0, 200.0, 150.0, -200.0, 100.0, 0.5], np.float32, together=True)
+
+
+def test_erfc_of_a_shifted_argument_gets_its_far_branch():
+    # log(erfc(2x - 3))″: its terms of about 2x cancel to 8/x-ish; the far branch in 1/x
+    # was never built (SymPy wrote erfc(2/t - 3) as 2 - erfc(3 - 2/t), which is 2 at any
+    # precision), and array code's scaled erfc gave -9.3e25 at x = 1e20 for -8 (float32:
+    # 1107.6 at 1e4), the NumPy kernel NaN at 1e100
+    text = "log(erfc(2*x - 3))"
+    _check(text, 2, [10.0, 1e4, 1e20, 1e100, -5.0, 3.0, 0.5])
+    _check(text, 2, [10.0, 1e4, 1e20, 3.0, 0.5], np.float32)

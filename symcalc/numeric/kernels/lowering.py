@@ -537,6 +537,7 @@ def _scaled_exponential_quotients(expr: sympy.Expr) -> sympy.Expr:
         rates = [_exponential_rate(t, x) for t in sympy.Add.make_args(d)]
         if any(r is None for r in rates) or not rest.has(sympy.exp):
             return e
+
         def times(a: sympy.Expr, m: sympy.Expr) -> sympy.Expr:  # each term's exps as one
             a = sympy.expand(a * sympy.exp(-m * x), power_exp=False, power_base=False, log=False)
             return sympy.Add(*(sympy.powsimp(t, combine="exp") for t in sympy.Add.make_args(a)))

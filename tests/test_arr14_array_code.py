@@ -115,3 +115,11 @@ def test_erfc_of_a_shifted_argument_gets_its_far_branch():
     text = "log(erfc(2*x - 3))"
     _check(text, 2, [10.0, 1e4, 1e20, 1e100, -5.0, 3.0, 0.5])
     _check(text, 2, [10.0, 1e4, 1e20, 3.0, 0.5], np.float32)
+
+
+def test_a_polynomial_over_a_hypot_forms_no_square_of_the_variable():
+    # (2x·√(9 + x²))′ = 2(2x² + 9)/hypot(x, 3): x² overflowed from |x| = 1.3e154 and the
+    # value (about 4|x|) came out inf; float32 from 1.8e19
+    text = "sqrt(9 + x**2)*2*x"
+    _check(text, 1, [1e164, -1e300, 1e200, 1.5, -0.5, 1e10, 1e-300])
+    _check(text, 1, [1e20, -1e30, 1e37, 1.5, -0.5], np.float32)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import sympy
 
 from ...symbolic.functions import sigmoid
-from ..rewrites import erfc, expm1, log1p, logsumexp, softplus
+from ..rewrites import erfc, expm1, hypot, log1p, logsumexp, softplus
 
 __all__ = ["of_reciprocals", "pre_lower"]
 
@@ -210,7 +210,7 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
         out = out.replace(lambda e, f=func: isinstance(e, f), lambda e, b=base: 1 / b(e.args[0]))
     out = of_reciprocals(_multiple_angles(out))
     if backend in ("array", "jax"):
-        out = _bounded_factors_inside(_scaled_exponential_quotients(out))
+        out = _bounded_factors_inside(_scaled_exponential_quotients(_hypot_quotients(out)))
         out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
         out = _tame_growth(_tame_logs(_nested_polynomials(_double_angles(out))))
@@ -433,6 +433,52 @@ def _bounded(f: sympy.Expr) -> bool:
         and k.is_Integer
         and k > 0
     )
+
+
+def _hypot_quotients(expr: sympy.Expr) -> sympy.Expr:
+    """P(v)/hypot(v, c), P a polynomial of degree 2 or more, as (P(v)/v)·sign(v)/hypot(1, c/v)
+    beyond |v| = 1, for array backends: v² in P overflows from |v| = 1.3e154 where the
+    value (about v^(d-1)) does not ((2x·√(9 + x²))′ = 2(2x² + 9)/hypot(x, 3) was inf from
+    x = 1.3e154 for 4x).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _hypot_quotients((2 * x**2 + 9) / hypot(x, 3)).args[0]
+    ((2*x + 9/x)*sign(x)/hypot(1, 3/x), Abs(x) > 1)
+    """
+
+    def parts(e: sympy.Basic):
+        if not isinstance(e, sympy.Mul) or len(e.free_symbols) != 1:
+            return None
+        (v,) = e.free_symbols
+        roots = [
+            f
+            for f in e.args
+            if isinstance(f, sympy.Pow)
+            and f.exp == -1
+            and isinstance(f.base, hypot)
+            and f.base.args[0] == v
+            and f.base.args[1].is_number
+        ]
+        sums = [f for f in e.args if isinstance(f, sympy.Add)]
+        if len(roots) != 1 or len(sums) != 1:
+            return None
+        rest = [f for f in e.args if f is not roots[0] and f is not sums[0]]
+        if any(f.free_symbols for f in rest):
+            return None
+        p = sums[0]
+        if not p.is_polynomial(v) or sympy.degree(p, v) < 2:
+            return None
+        return v, roots[0].base, p, sympy.Mul(*rest)
+
+    def rewritten(e: sympy.Mul) -> sympy.Expr:
+        v, root, p, c = parts(e)
+        # v/hypot(v, a) is sign(v)/hypot(1, a/v): no factor as large as v² is formed
+        far = c * sympy.expand(p / v) * sympy.sign(v) / hypot(1, root.args[1] / v)
+        return sympy.Piecewise((far, sympy.Abs(v) > 1), (e, True))
+
+    return expr.replace(lambda e: parts(e) is not None, rewritten)
 
 
 def _grows_like_a_power(term: sympy.Expr) -> bool:

@@ -593,7 +593,8 @@ def _asymptotic(
     """``sub`` (whose `_Probe` is ``probe``) as t^m·Q(t) for side·x beyond a radius, a
     `SeriesBranch` at t = 0: in t = 1/x, or in t = exp(-side·x) when ``exponential``.
     The branch reaches at least |t| = ``reach`` (where the formula fails, whatever κ)."""
-    oriented = _oriented(sub, x, side)
+    # SymPy's erfc(2/t - 3) is 2 - erfc(3 - 2/t), which is 2 at any precision as t -> 0
+    oriented = _oriented(sub, x, side).replace(sympy.erfc, erfc)
     if exponential:
         t = sympy.Dummy("t", positive=True)
         term, inverted = sympy.exp(-side * x), oriented.xreplace({x: -side * sympy.log(t)})
@@ -1413,7 +1414,7 @@ def _branches_at(sub, x, x0, scale, probe, span) -> list[SeriesBranch]:
     if found is not None:
         return [dataclasses.replace(found, closed=_keeps_the_point(found, probe, x0))]
     sides = _sides(probe, x0, scale, span)
-    if len(sides) == 2 and sub.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max):
+    if len(sides) == 2 and _may_kink(sub):
         halves = [_build(sub, x, x0, scale, probe, span, sides=(s,)) for s in sides]
         if all(halves):  # the point with the right half where the two meet there
             left, right = (float(h.polynomial.subs(x, x0)) for h in halves)
@@ -1421,6 +1422,17 @@ def _branches_at(sub, x, x0, scale, probe, span) -> list[SeriesBranch]:
             meet = meet and _keeps_the_point(halves[-1], probe, x0)
             return [dataclasses.replace(h, closed=meet and h is halves[-1]) for h in halves]
     return []
+
+
+def _may_kink(sub: sympy.Expr) -> bool:
+    """Whether ``sub`` may have a kink or a jump: |x|, sign, a step, max; or a root, which
+    is one where its radicand has a double zero (√(x² + log(erfc x)²)″ jumps at 0)."""
+    if sub.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max):
+        return True
+    return any(
+        isinstance(n, sympy.Pow) and n.exp.is_Rational and not n.exp.is_integer
+        for n in sympy.preorder_traversal(sub)
+    )
 
 
 def _keeps_the_point(branch: SeriesBranch, probe: _Probe, x0: sympy.Expr) -> bool:

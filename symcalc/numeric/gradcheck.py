@@ -260,10 +260,17 @@ def _central_family(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`_central` over the steps h·`_CENTRAL_MULTIPLES`: the best quotient and its error."""
     rows = [_difference(problem, points, j, m * h, reach, noise_of_f) for m in _CENTRAL_MULTIPLES]
+    return _best_of_family(rows)
+
+
+def _best_of_family(rows) -> tuple[np.ndarray, np.ndarray]:
+    """The best of second-order quotients over steps h·`_CENTRAL_MULTIPLES` (rows of
+    (quotient, noise)): truncation estimated from neighbours, D(h) - D(h/2^gap) =
+    (1 - 4^-gap)·c·h²."""
     quotients = np.array([q for q, _ in rows])
     noise = np.array([n for _, n in rows])
     truncation = np.zeros_like(quotients)
-    for gap in (1, 2):  # D(h) - D(h/2^gap) = (1 - 4^-gap)·c·h²
+    for gap in (1, 2):
         apart = np.abs(quotients[gap:] - quotients[:-gap])
         truncation[gap:] = np.maximum(truncation[gap:], apart / (1 - 4.0**-gap))
         truncation[:-gap] = np.maximum(truncation[:-gap], apart / (4.0**gap - 1))
@@ -301,14 +308,7 @@ def _one_sided(
             _one_sided_difference(problem, points, j, side * m * h, reach, noise_of_f)
             for m in _CENTRAL_MULTIPLES
         ]
-        quotients = np.array([q for q, _ in rows])
-        noise = np.array([n for _, n in rows])
-        truncation = np.zeros_like(quotients)
-        for gap in (1, 2):  # D(h) - D(h/2^gap) = (1 - 4^-gap)·c·h²
-            apart = np.abs(quotients[gap:] - quotients[:-gap])
-            truncation[gap:] = np.maximum(truncation[gap:], apart / (1 - 4.0**-gap))
-            truncation[:-gap] = np.maximum(truncation[:-gap], apart / (4.0**gap - 1))
-        value, error = _best(quotients, _SAFETY * (truncation + noise))
+        value, error = _best_of_family(rows)
         picked.append(value)
         errors.append(error)
     return _best(np.array(picked), np.array(errors))

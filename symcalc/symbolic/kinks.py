@@ -277,16 +277,29 @@ def points_within(
 ) -> list[sympy.Expr] | None:
     """The points of an image of the integers {a n + b} in [low, high], exactly; None for
     any other set (or more than ``limit`` points)."""
+    line = _integer_line(found, low, high, limit)
+    if line is None:
+        return None
+    n, _, _, first, last = line
+    points = (found.lamda.expr.xreplace({n: k}) for k in range(first, last + 1))
+    return sorted(points, key=lambda p: float(p))
+
+
+def _integer_line(found: sympy.Set, low: float, high: float, limit: int):
+    """(n, a, b, first, last) for an image of the integers {a n + b} whose points in
+    [low, high] are those of n = first..last (at most ``limit`` of them); None for any
+    other set, or one whose a or b is not a finite number."""
     if not isinstance(found, sympy.ImageSet) or len(found.lamda.variables) != 1:
         return None
     (n,) = found.lamda.variables
-    body = found.lamda.expr
     try:
-        line = sympy.Poly(body, n)
+        line = sympy.Poly(found.lamda.expr, n)
         if line.degree() != 1:
             return None
         step, offset = (float(c) for c in line.all_coeffs())
     except (sympy.PolynomialError, TypeError, ValueError):
+        return None
+    if step == 0 or not (math.isfinite(step) and math.isfinite(offset)):
         return None
     ends = ((low - offset) / step, (high - offset) / step)
     if not all(math.isfinite(e) for e in ends):
@@ -294,8 +307,7 @@ def points_within(
     first, last = math.ceil(min(ends)), math.floor(max(ends))
     if last - first >= limit:
         return None
-    points = (body.xreplace({n: k}) for k in range(first, last + 1))
-    return sorted(points, key=lambda p: float(p))
+    return n, step, offset, first, last
 
 
 @functools.lru_cache(maxsize=256)
@@ -613,24 +625,10 @@ def _float_points_within(
     with a and b rounded once: off by about 1e-16·|a n|); None for any other set, one
     whose a or b is not a number, or more than ``limit`` points.  Listing them exactly
     (`points_within`) takes a second per 10,000 points."""
-    if not isinstance(found, sympy.ImageSet) or len(found.lamda.variables) != 1:
+    line = _integer_line(found, low, high, limit)
+    if line is None:
         return None
-    (n,) = found.lamda.variables
-    try:
-        line = sympy.Poly(found.lamda.expr, n)
-        if line.degree() != 1:
-            return None
-        step, offset = (float(c) for c in line.all_coeffs())
-    except (sympy.PolynomialError, TypeError, ValueError):
-        return None
-    if step == 0 or not (math.isfinite(step) and math.isfinite(offset)):
-        return None
-    ends = ((low - offset) / step, (high - offset) / step)
-    if not all(math.isfinite(e) for e in ends):
-        return None  # more points than any limit
-    first, last = math.ceil(min(ends)), math.floor(max(ends))
-    if last - first >= limit:
-        return None
+    _, step, offset, first, last = line
     values = (offset + step * k for k in range(first, last + 1))
     return [v for v in values if low <= v <= high]
 

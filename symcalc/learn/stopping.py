@@ -340,14 +340,18 @@ class Monitor:
                 self.unsettled = ""
             # The converged iterate is the answer (an earlier one may have a lower J only
             # by rounding): it becomes the best.
-            self.best_loss, self.best_theta, best_gradient = self.last
-            self.best_gradient = np.array(best_gradient, dtype=float)
-            self.best_optimality = measure
+            self._last_is_best(measure)
             raise Stop(
                 "gradient_norm",
                 f"gradient norm {norm(working):.3g} (standardized units) ≤ tol·‖∇J(θ₀)‖ = "
                 f"{self.tol:g}·{self.scale():.4g}",
             )
+
+    def _last_is_best(self, measure: float) -> None:
+        """The last iterate, converged, becomes the answer."""
+        self.best_loss, self.best_theta, best_gradient = self.last
+        self.best_gradient = np.array(best_gradient, dtype=float)
+        self.best_optimality = measure
 
     def _check_certificate(self, loss: float, working: np.ndarray, measure: float) -> None:
         """Stop ``loss_bound`` where J − J* is certified within `decrement_bound`."""
@@ -359,9 +363,7 @@ class Monitor:
             return
         gap, distance = found
         self.certified = True
-        self.best_loss, self.best_theta, best_gradient = self.last
-        self.best_gradient = np.array(best_gradient, dtype=float)
-        self.best_optimality = measure
+        self._last_is_best(measure)
         raise Stop(
             "loss_bound",
             f"J − J* ≤ {gap:.3g} = {gap / max(abs(loss), 1e-300):.2g}·|J| (certified by the "

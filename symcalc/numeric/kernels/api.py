@@ -8,6 +8,7 @@ import functools
 import importlib.util
 import inspect
 import math
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -665,31 +666,90 @@ def _build(
         own = {"function": _compiled_elsewhere, "numba_functions": compiled}
     else:
         domains = [domain_range(entry, v) for v in variables]
-        function, source, counts, constants, result, wide = compile_numpy(
-            pre, variables, entry.name, domains
+        source, own = _numpy_parts(pre, variables, entry.name, domains)
+
+    def build(source: str, own: dict) -> Kernel:
+        return Kernel(
+            form.bound,
+            variables,
+            source,
+            entry,
+            order,
+            wrt,
+            dtype,
+            backend,
+            True,
+            form.lowered,
+            form.rewrites,
+            branches=form.branches,
+            evaluated=form.branched,
+            **own,
         )
-        own = {
-            "function": function,
-            "buffers": counts,
-            "constants": constants,
-            **_output_checks(result, wide),
-        }
-    return Kernel(
-        form.bound,
-        variables,
-        source,
-        entry,
-        order,
-        wrt,
-        dtype,
-        backend,
-        True,
-        form.lowered,
-        form.rewrites,
-        branches=form.branches,
-        evaluated=form.branched,
-        **own,
+
+    kernel = build(source, own)
+    if backend == "numpy":
+        sites = _lift_sites_needed(
+            kernel, lambda sites: build(*_numpy_parts(pre, variables, entry.name, domains, sites))
+        )
+        if sites is not None:
+            kernel = build(*_numpy_parts(pre, variables, entry.name, domains, sites))
+    return kernel
+
+
+def _numpy_parts(pre, variables, label, domains, lift_sites=None) -> tuple[str, dict]:
+    """The NumPy kernel's source and its `Kernel` fields (`compile_numpy`)."""
+    function, source, counts, constants, result, wide = compile_numpy(
+        pre, variables, label, domains, lift_sites=lift_sites
     )
+    return source, {
+        "function": function,
+        "buffers": counts,
+        "constants": constants,
+        **_output_checks(result, wide),
+    }
+
+
+#: Where a probe looks for products that need their lifted-underflow check: ±10^k for k
+#: from -320 to 308.25 in steps of 1/6400 of the range (a step of 0.04 % of x: the
+#: window where exp(-x) is subnormal, x in [708, 745], holds about 140 points).
+_PROBE = np.concatenate([-np.logspace(308.25, -320, 4001), [0.0], np.logspace(-320, 308.25, 4001)])
+
+
+def _lift_sites_needed(
+    kernel: Kernel, rebuilt: Callable[[frozenset[int]], Kernel]
+) -> frozenset[int] | None:
+    """The products of a one-variable kernel whose lifted-underflow check
+    (`runtime.again_where_lifted`) changes its result somewhere on `_PROBE`, in float64
+    or float32; None where the kernel has no such check, takes several variables (every
+    check stays) or needs every one.  A check that changes nothing there only costs time:
+    gaussian′ = -2x·exp(-x²) has one, but exp(-x²) is subnormal only where x is too small
+    to lift it back, and 0 only where the product is 0 too."""
+    if "_again_where_lifted(" not in kernel.source or len(kernel.variables) != 1:
+        return None
+    pattern = r"_again_where_lifted\(.*, (\d+)\)$"
+    sites = frozenset(int(m) for m in re.findall(pattern, kernel.source, re.M))
+    grids = []
+    for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
+        with np.errstate(all="ignore"):
+            grid = np.unique(_PROBE.astype(dtype))
+        grids.append(grid[np.isfinite(grid)])
+
+    def results(k: Kernel) -> list[np.ndarray]:
+        with np.errstate(all="ignore"):
+            return [k(grid) for grid in grids]
+
+    reference = results(kernel)
+    kept = sites
+    for site in sorted(sites):
+        trial = rebuilt(kept - {site})
+        with np.errstate(all="ignore"):  # whatever the caller's settings
+            same = all(  # to well inside the promise: the second pass may round differently
+                np.allclose(a, b, rtol=tolerance, atol=np.finfo(a.dtype).tiny, equal_nan=True)
+                for a, b, tolerance in zip(results(trial), reference, (1e-14, 1e-7), strict=True)
+            )
+        if same:
+            kept = kept - {site}
+    return None if kept == sites else kept
 
 
 def form_kernel(

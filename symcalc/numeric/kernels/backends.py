@@ -57,15 +57,17 @@ def compile_numpy(
     label: str,
     domains: Sequence[Range] = (),
     functions: Mapping[str, Callable[..., Any]] | None = None,
+    lift_sites: frozenset[int] | None = None,
 ) -> tuple[Callable[..., Any], str, dict[str, int], tuple[str, ...], Range, bool]:
     """``_kernel(a0, ..., out, scratch)``, its source, buffer counts, constant buffers, the
     range of its result when the variables lie in ``domains`` (default: anywhere) and
     whether an intermediate may overflow there in float32.
-    ``functions`` replaces names of `NAMESPACE` (another ``erfc_array``, same contract)."""
+    ``functions`` replaces names of `NAMESPACE` (another ``erfc_array``, same contract);
+    ``lift_sites`` keeps only those products' lifted-underflow checks (None: all)."""
     graph = Graph(variables)
     root = graph.build(lowered)
     inputs = dict(zip(graph.names.values(), domains, strict=False))
-    source, counts, constants, result, wide = numpy_source(graph, root, inputs)
+    source, counts, constants, result, wide = numpy_source(graph, root, inputs, lift_sites)
     namespace = {**NAMESPACE, **(functions or {})}
     exec(compile(source, f"<symcalc kernel {label}>", "exec"), namespace)  # noqa: S102 - generated
     return namespace["_kernel"], source, counts, constants, result, wide

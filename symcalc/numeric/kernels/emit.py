@@ -33,8 +33,17 @@ class NumpyEmitter:
     blends), ``k`` (chunk buffers filled with a constant, read-only) and ``out``.
     """
 
-    def __init__(self, graph: Graph, choice: int = 0, value_ranges: Mapping[int, Range] = None):
+    def __init__(
+        self,
+        graph: Graph,
+        choice: int = 0,
+        value_ranges: Mapping[int, Range] = None,
+        lift_sites: frozenset[int] | None = None,
+    ):
         self.graph = graph
+        #: The products whose lifted-underflow check is kept (graph ids; None: every one):
+        #: `symcalc.numeric.kernels.api` drops those a probe of the kernel never needs.
+        self.lift_sites = lift_sites
         self.choice = choice  # which eligible operand `accumulator` picks (tried in turn)
         self.value_ranges = value_ranges or {}
         self.lines: list[str] = []
@@ -213,7 +222,10 @@ class NumpyEmitter:
 
 
 def numpy_source(
-    graph: Graph, root: int, inputs: Mapping[str, Range] = None
+    graph: Graph,
+    root: int,
+    inputs: Mapping[str, Range] = None,
+    lift_sites: frozenset[int] | None = None,
 ) -> tuple[str, dict[str, int], tuple[str, ...], Range, bool]:
     """Source of ``_kernel(a0, a1, ..., out, scratch)``, its buffer counts, constant buffers,
     the range of its result for inputs in ``inputs`` (by argument name) and whether a node
@@ -224,7 +236,7 @@ def numpy_source(
     """
     node = graph.nodes[root]
     value_ranges = ranges(graph, root, inputs or {})
-    emitter = NumpyEmitter(graph, value_ranges=value_ranges)
+    emitter = NumpyEmitter(graph, value_ranges=value_ranges, lift_sites=lift_sites)
     if isinstance(node, n.Const):
         emitter.emit(f"out[...] = {node.code}")
     elif isinstance(node, n.Input):
@@ -232,7 +244,7 @@ def numpy_source(
     else:
         candidates = []
         for choice in range(1 + len(node.children)):
-            trial = NumpyEmitter(graph, choice, value_ranges)
+            trial = NumpyEmitter(graph, choice, value_ranges, lift_sites)
             trial.count(root)
             trial.fast_indicator(root)
             trial.compute(root, "out")

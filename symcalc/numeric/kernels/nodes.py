@@ -307,6 +307,9 @@ class Mul(Node):
         computed again in extended range (`symcalc.numeric.kernels.runtime.again_where_lifted`)."""
         if em is None or len(self.num) < 2:
             return [], []
+        sites = getattr(em, "lift_sites", None)
+        if sites is not None and em.graph.index[self] not in sites:
+            return [], []  # a probe of the kernel found no element that needs it
         ranges = [em.range(c) for c in self.num]
         large = [i for i, rg in enumerate(ranges) if rg.magnitude > _LIFT]
         small = [
@@ -382,7 +385,8 @@ class Mul(Node):
             shrink = abs(float(self.coeff)) if _shrinks(self.coeff) else 1.0
             em.emit(
                 f"_again_where_lifted({out}, ({', '.join(top[i] for i in small)},), "
-                f"({', '.join(top[i] for i in large)},), {inputs}, {signed}, {shrink!r})"
+                f"({', '.join(top[i] for i in large)},), {inputs}, {signed}, {shrink!r}, "
+                f"{em.graph.index[self]})"
             )
         if overflowing or decaying:
             em.compute_again()

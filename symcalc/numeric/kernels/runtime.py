@@ -81,7 +81,7 @@ def again_where_infinite(out, denominators, inputs):
     return out
 
 
-def again_where_lifted(out, small, large, inputs, signed=True, shrink=1.0):
+def again_where_lifted(out, small, large, inputs, signed=True, shrink=1.0, site=None):
     """NaN where a factor fell below the normal numbers and the product did not, or where
     it fell to 0 beside a factor large enough to lift it back (above 4), from
     finite inputs: the kernel computes those elements again in extended range.
@@ -90,7 +90,7 @@ def again_where_lifted(out, small, large, inputs, signed=True, shrink=1.0):
     A min-reduction of each small factor (of its magnitude if it may be negative:
     ``signed``) tells whether any element needs it.  ``shrink`` is the product's
     coefficient where it is below 1 and multiplies first: a factor below tiny/shrink
-    falls below the normal numbers there.
+    falls below the normal numbers there.  ``site`` names the product (its graph id).
     """
     if not out.size:
         return out

@@ -9,6 +9,7 @@ import pytest
 import sympy
 
 import symcalc
+from symcalc.errors import SymcalcError
 from symcalc.symbolic import budget, derivatives
 from symcalc.symbolic.functions import symbol
 
@@ -28,11 +29,18 @@ def test_the_orders_share_one_budget(monkeypatch, call):
 
     monkeypatch.setattr(derivatives, "tidy", recording)
     kwargs = {"steps": False} if call is symcalc.derive else {}
-    call(HEAVY, order=5, timeout=2.0, **kwargs)
+    try:
+        call(HEAVY, order=5, timeout=2.0, **kwargs)
+    except SymcalcError as exc:
+        # on a slow or busy machine the 2 s of CPU may run out before order 5: then the
+        # call refuses in one line naming the budget (the old code never did: it took
+        # 2 s at each order)
+        assert "timeout" in str(exc) and "2 s" in str(exc), exc
+    else:
+        assert asked
     # old: 2.0 s asked for at each of the 5 orders, whatever had been spent (10 s in all);
     # now no tidying may run past the call's 2 s (0.5 s: reading the input, before the
     # call's own clock starts)
-    assert asked
     assert all(seconds + spent <= 2.5 for seconds, spent in asked), asked
 
 

@@ -213,10 +213,15 @@ class Monitor:
         return self.scaling.to_user(theta) if self.working else np.array(theta, dtype=float)
 
     def _gradients(self, gradient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(gradient in the user's units, gradient in standardized units)."""
-        if self.working:
-            return self.scaling.gradient_to_user(gradient), np.asarray(gradient, dtype=float)
-        return np.asarray(gradient, dtype=float), self.scaling.gradient_to_working(gradient)
+        """(gradient in the user's units, gradient in standardized units).
+
+        A gradient that is not finite maps to one that is not finite, quietly: the callers
+        check and stop with their own message (NumPy's matmul warns on some CPUs only).
+        """
+        with np.errstate(invalid="ignore", over="ignore"):
+            if self.working:
+                return self.scaling.gradient_to_user(gradient), np.asarray(gradient, dtype=float)
+            return np.asarray(gradient, dtype=float), self.scaling.gradient_to_working(gradient)
 
     def scale(self, loss: float = math.nan) -> float:
         """‖∇_θ' J(θ₀)‖, the yardstick of the tolerance (never 0)."""

@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy
@@ -44,6 +44,9 @@ from ..errors import SymcalcError, did_you_mean
 from ..symbolic.catalog import Entry
 from ..symbolic.functions import symbol
 from .heads import ScalarHead, SoftmaxHead, kernel_for
+
+if TYPE_CHECKING:
+    from ..symbolic.kinks import KinksWithin
 
 __all__ = ["HEAD_READERS", "LAYER_BUILDERS", "Layer", "ModelFunction", "model_function"]
 
@@ -147,13 +150,8 @@ class ModelFunction:
         """
         at, baseline = np.asarray(at, dtype=float), np.asarray(baseline, dtype=float)
         grid = np.linspace(0.0, 1.0, 4097)
-        with np.errstate(all="ignore"):
-            pre, _ = self._forward(baseline[None, :] + grid[:, None] * (at - baseline)[None, :])
         # every kink the pre-activations reach on the path (each period of |sin z|)
-        kinks = [
-            _kink_points(layer.activation, z)
-            for layer, z in zip(self.layers[:-1], pre, strict=True)
-        ]
+        kinks = [np.array(k.points) for k, _ in self._path_kinks(at, baseline, grid)]
         if not any(k.size for k in kinks):
             return np.empty(0)
 
@@ -184,6 +182,31 @@ class ModelFunction:
         cuts = np.unique(np.concatenate(found)) if found else np.empty(0)
         return cuts[(cuts > 0.0) & (cuts < 1.0)]
 
+    def _path_kinks(
+        self, at: np.ndarray, baseline: np.ndarray, grid: np.ndarray
+    ) -> list[tuple[KinksWithin, tuple[float, float]]]:
+        """Per hidden layer: the kinks of its activation within the range its
+        pre-activations sweep on the path (sampled at ``grid``), with that range."""
+        with np.errstate(all="ignore"):
+            pre, _ = self._forward(baseline[None, :] + grid[:, None] * (at - baseline)[None, :])
+        return [
+            _kinks_in_range(layer.activation, z)
+            for layer, z in zip(self.layers[:-1], pre, strict=True)
+        ]
+
+    def breakpoints_note(self, at: np.ndarray, baseline: np.ndarray) -> str | None:
+        """Why `breakpoints` may miss some jumps of ∇f on the path; None where it does not."""
+        at, baseline = np.asarray(at, dtype=float), np.asarray(baseline, dtype=float)
+        notes = [
+            f"layer {i + 1}'s activation {self.layers[i].activation.name}, over the range "
+            f"its inputs sweep on the path: {note}"
+            for i, (found, (low, high)) in enumerate(
+                self._path_kinks(at, baseline, np.linspace(0.0, 1.0, 4097))
+            )
+            if (note := found.note(low, high)) is not None
+        ]
+        return "; ".join(notes) or None
+
     # -- the formula -----------------------------------------------------------------
     @property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
@@ -209,21 +232,19 @@ class ModelFunction:
         return f"<ModelFunction {self.output}: {sizes} → {self.layers[-1].weights.shape[0]}>"
 
 
-def _kink_points(activation: Entry | None, z: np.ndarray) -> np.ndarray:
+def _kinks_in_range(
+    activation: Entry | None, z: np.ndarray
+) -> tuple[KinksWithin, tuple[float, float]]:
     """The real kinks of an activation (relu: 0) within the range of the pre-activations
-    ``z``, as floats (every period of |sin z| there, `kinks_within`); none for a smooth
-    one."""
-    from ..symbolic.kinks import kinks_within
+    ``z`` (every period of |sin z| there, `kinks_within`), with that range; none for a
+    smooth one."""
+    from ..symbolic.kinks import KinksWithin, kinks_within
 
-    if activation is None:
-        return np.empty(0)
     finite = z[np.isfinite(z)]
-    if not finite.size:
-        return np.empty(0)
-    found = kinks_within(
-        activation.bind(), activation.variables[0], float(finite.min()), float(finite.max())
-    )
-    return np.array(found.points)
+    if activation is None or not finite.size:
+        return KinksWithin(()), (0.0, 0.0)
+    low, high = float(finite.min()), float(finite.max())
+    return kinks_within(activation.bind(), activation.variables[0], low, high), (low, high)
 
 
 def _affine(layer: Layer, inputs: Sequence[sympy.Expr]) -> list[sympy.Expr]:

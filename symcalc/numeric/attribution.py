@@ -56,7 +56,7 @@ from ..hooks import function_of, png_of
 from ..symbolic import budget
 from ..symbolic.catalog import Entry
 from ..symbolic.derivatives import differentiate
-from ..symbolic.kinks import heaviside_at_zero, kinks_within, switches
+from ..symbolic.kinks import KinksWithin, heaviside_at_zero, kinks_within, switches
 from ..symbolic.parse import resolve
 from .quadrature import _panel_integrals
 from .riemann import RULES, _observed_order, rule_weights
@@ -144,16 +144,24 @@ class ExpressionFunction:
     def symbolic(self) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
         return self.entry.bind(), tuple(self.entry.variables)
 
-    def breakpoints(self, at: np.ndarray, baseline: np.ndarray) -> np.ndarray:
-        """α in (0, 1) where ∇f may jump on the path γ(α) = x′ + α(x − x′): the kinks of
-        f(γ(α)) in α (`kinks_within`: every period of |sin(3x + y)| on the path)."""
-        alpha = sympy.Dummy("alpha", real=True)
+    def _path_kinks(self, at: np.ndarray, baseline: np.ndarray) -> KinksWithin:
+        """The kinks of f(γ(α)) in α on [0, 1] (`kinks_within`)."""
+        alpha = _PATH_ALPHA
         path = {
             s: _exact_float(b) + alpha * (_exact_float(a) - _exact_float(b))
             for s, a, b in zip(self.entry.variables, at, baseline, strict=True)
         }
-        found = kinks_within(_rational_floats(self.entry.bind()).xreplace(path), alpha, 0.0, 1.0)
+        return kinks_within(_rational_floats(self.entry.bind()).xreplace(path), alpha, 0.0, 1.0)
+
+    def breakpoints(self, at: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        """α in (0, 1) where ∇f may jump on the path γ(α) = x′ + α(x − x′): the kinks of
+        f(γ(α)) in α (`kinks_within`: every period of |sin(3x + y)| on the path)."""
+        found = self._path_kinks(at, baseline)
         return np.array([p for p in found.points if 0.0 < p < 1.0])
+
+    def breakpoints_note(self, at: np.ndarray, baseline: np.ndarray) -> str | None:
+        """Why `breakpoints` may miss some jumps of ∇f on the path; None where it does not."""
+        return _path_note(self._path_kinks(at, baseline).note(0.0, 1.0))
 
     def __repr__(self) -> str:
         return f"<ExpressionFunction {self.text} of {', '.join(self.names)}>"
@@ -304,12 +312,24 @@ def _quadrature(f: Differentiable, at, baseline, i: int) -> float:
     totals, converged = _panel_integrals(integrand, edges[:-1], edges[1:])
     total = [float(np.sum(totals))]
     if not converged:
+        note = _breakpoints_note(f, at, baseline)
+        why = (
+            f": ∇f may jump where no panel ends; {note};"
+            if note
+            else (" (f is not integrable along the path?);")
+        )
         raise SymcalcError(
-            f"the path integral for '{f.names[i]}' did not converge (f is not integrable "
-            "along the path?); choose another `baseline`",
+            f"the path integral for '{f.names[i]}' did not converge{why} choose another "
+            "`baseline` or a rule `method`",
             parameter="baseline",
         )
     return float((at[i] - baseline[i]) * total[0])
+
+
+def _breakpoints_note(f: Differentiable, at: np.ndarray, baseline: np.ndarray) -> str | None:
+    """Why f's breakpoints on the path may be incomplete (None: complete, or f lists none)."""
+    note = getattr(f, "breakpoints_note", None)
+    return None if note is None else note(at, baseline)
 
 
 def _exact_float(x: float) -> sympy.Rational:
@@ -320,6 +340,17 @@ def _rational_floats(expr: sympy.Expr) -> sympy.Expr:
     """``expr`` with every Float replaced by the exact rational of its binary value."""
     floats = expr.atoms(sympy.Float)
     return expr.xreplace({v: sympy.Rational(v) for v in floats}) if floats else expr
+
+
+#: The path parameter α of γ(α) = x′ + α(x − x′), one symbol so lists of kinks are cached.
+_PATH_ALPHA = sympy.Dummy("alpha", real=True)
+
+
+def _path_note(note: str | None) -> str | None:
+    """A kink list's note (`KinksWithin.note`) said of the path parameter α."""
+    if note is None:
+        return None
+    return f"on the path γ(α) = x′ + α(x − x′), {note}".replace(str(_PATH_ALPHA), "α")
 
 
 def _symbolic_integrals(
@@ -518,6 +549,9 @@ class Attribution:
     saliency: np.ndarray
     gradient_times_input: np.ndarray
     study: AttributionStudy
+    #: Caveats, in words: where the numeric path integral may have crossed a jump of ∇f
+    #: that no panel ends at (a list of kinks on the path that may be incomplete).
+    notes: tuple[str, ...] = ()
 
     @property
     def sum(self) -> float:
@@ -595,11 +629,12 @@ class Attribution:
             lines.append(f"observed order of {self.method}: {_order_text(self.order)}")
         lines += self.comparison()
         lines.append(self.study.to_text())
+        lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: input, at, baseline, method, steps, attributions, sum, difference,
-        completeness_error, order, and the comparison and convergence study."""
+        completeness_error, order, the comparison and convergence study, and notes."""
 
         def by_name(values: np.ndarray) -> dict[str, float]:
             return {n: float(v) for n, v in zip(self.names, values, strict=True)}
@@ -631,6 +666,7 @@ class Attribution:
             },
             "comparison": self.comparison(),
             "convergence": self.study.to_dict(),
+            "notes": list(self.notes),
         }
 
     def _repr_png_(self) -> bytes:
@@ -687,6 +723,8 @@ def integrated_gradients(
         attributions, exact_by = _rule(g, x, x0, method, steps), None
     scale = float(np.sum(np.abs(attributions)))
     study = _study(g, x, x0, difference, scale)
+    numeric = exact_by is not None and "numeric quadrature" in exact_by
+    note = _breakpoints_note(g, x, x0) if numeric else None
     return Attribution(
         input=getattr(g, "text", None) or (f if isinstance(f, str) else repr(g)),
         names=names,
@@ -702,4 +740,5 @@ def integrated_gradients(
         saliency=gradient_at,
         gradient_times_input=(x - x0) * gradient_at,
         study=study,
+        notes=() if note is None else (note,),
     )

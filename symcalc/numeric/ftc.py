@@ -39,7 +39,12 @@ from ..errors import SymcalcError, TimeBudgetExceeded, check_number, check_range
 from ..hooks import png_of
 from ..symbolic import budget
 from ..symbolic.catalog import Entry, univariate_entry
-from ..symbolic.domains import domain_intervals, jump_candidates, real_domain_within
+from ..symbolic.domains import (
+    domain_intervals,
+    jump_candidates,
+    real_domain_within,
+    refuse_nowhere_real,
+)
 from ..symbolic.functions import expand_named
 from ..symbolic.integral_steps import derivative
 from ..symbolic.integrals import Antiderivative
@@ -552,6 +557,8 @@ def check_ftc(
             parameter="a",
         )
     if not math.isfinite(float(_values(kern, a))):
+        if len(entry.variables) == 1:
+            refuse_nowhere_real(entry.bind(), entry.variable)
         raise SymcalcError(
             f"f is not finite at a = {a:g}; choose another `a` where f is defined", parameter="a"
         )

@@ -100,6 +100,33 @@ def real_domain_within(f: sympy.Expr, x: sympy.Symbol, timeout: float | None) ->
         return None
 
 
+def refuse_nowhere_real(f: sympy.Expr, x: sympy.Symbol, consequence: str = "") -> None:
+    """Raise `SymcalcError` where ``f`` is real at no real ``x`` (its real domain is
+    empty, as SymPy proves under the default budget); return quietly otherwise, also where
+    the domain is unknown.  ``consequence`` is said after the fact ("so it has no real
+    antiderivative").
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> refuse_nowhere_real(sympy.sqrt(x), x)  # real on [0, oo): nothing to say
+    >>> refuse_nowhere_real(sympy.sqrt(-x**2 - 4), x)
+    Traceback (most recent call last):
+    ...
+    symcalc.errors.SymcalcError: sqrt(-x**2 - 4) is not real for any real x; symcalc works ...
+    """
+    from ..errors import SymcalcError
+    from .budget import default_seconds
+
+    if real_domain_within(f, x, default_seconds()) is sympy.S.EmptySet:
+        then = f", {consequence}" if consequence else ""
+        raise SymcalcError(
+            f"{sympy.sstr(f)} is not real for any real {x}{then}; symcalc works with real "
+            "functions of real variables"
+        )
+
+
 #: Functions real and continuous for every real argument.
 _EVERYWHERE = (
     sympy.exp,

@@ -40,6 +40,7 @@ import sympy
 from ..errors import SymcalcError, check_number
 from . import budget
 from .catalog import Entry, univariate_entry
+from .domains import refuse_nowhere_real
 from .integral_steps import IntegralStep, interval_text
 from .integration import Problem, search
 from .parse import resolve
@@ -537,6 +538,9 @@ def antiderivative(
         "notes": () if found is None else found.notes,
     }
     if not solved:
+        if len(entry.expr.free_symbols) == 1:
+            no_real = "so it has no real antiderivative"
+            refuse_nowhere_real(problem.integrand, problem.variable, no_real)
         reason = _reason(found, finished, timeout)
         return Antiderivative(
             antiderivative=None, steps=None, method="none", reason=reason, **common

@@ -114,9 +114,13 @@ def test_the_corpus_is_large_and_says_where_each_integrand_comes_from():
 
 @pytest.mark.parametrize("expr", [e for e, _ in CORPUS], ids=[e[:40] for e, _ in CORPUS])
 def test_corpus_answer_is_verified_or_refused(request, expr):
-    verdict = _verdict(
-        request, "corpus", expr, lambda: judge(antiderivative(expr, timeout=CORPUS_BUDGET))
-    )
+    def answer() -> str:
+        try:
+            return judge(antiderivative(expr, timeout=CORPUS_BUDGET))
+        except SymcalcError as refused:  # a function real nowhere (sqrt(-x**2 - 4))
+            return f"refused: {refused}"
+
+    verdict = _verdict(request, "corpus", expr, answer)
     assert not verdict.startswith("wrong"), verdict
 
 
@@ -324,8 +328,10 @@ def test_the_methods_are_a_table_in_order():
         "manualintegrate",
         "heurisch",
         "meijerg",
+        "combined",
         "integrate",
     }
+    assert names[-1] == "integrate"  # SymPy's own, with the rest of the budget, last
     assert all(0 < m.share <= 1 for m in METHODS)
 
 

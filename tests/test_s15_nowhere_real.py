@@ -36,3 +36,34 @@ def test_functions_real_somewhere_are_not_refused():
     assert antiderivative("x**x", timeout=2).antiderivative is None  # no elementary F
     found = antiderivative("sqrt(x**2 - 4)", timeout=5)  # real for |x| >= 2
     assert found.antiderivative is not None
+
+
+# -- the "combined" method: products SymPy's integrate leaves unevaluated ------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "truth"),
+    [
+        # exp(6x)·exp(−2x²) = exp(9/2)·exp(−2(x − 3/2)²): √(π/8)·e^(9/2)·erf(√2(x − 3/2))
+        ("exp(6*x)*exp(-2*x**2)", "sqrt(pi/8)*exp(9/2)*erf(sqrt(2)*(x - 3/2))"),
+        # sin(x²)·cos(x²) = sin(2x²)/2: ∫ = √π/4·S(2x/√π) (S the Fresnel sine integral)
+        ("sin(x**2)*cos(x**2)", "sqrt(pi)/4*fresnels(2*x/sqrt(pi))"),
+    ],
+)
+def test_products_are_integrated_after_combining(text, truth):
+    import sympy
+
+    found = antiderivative(text, timeout=10)
+    assert found.method == "combined"
+    assert [s.rule for s in found.step_list()][0] == "rewrite"
+    x = found.variable
+    want_F = sympy.sympify(truth, locals={"x": x})
+
+    def at(F, point):
+        return F.subs(x, sympy.Rational(point)).evalf(40)
+
+    # the same function up to a constant: equal differences at 30 digits
+    for a, b in [("-13/10", "2/5"), ("1/5", "5/2"), ("-3", "3")]:
+        got = at(found.antiderivative, b) - at(found.antiderivative, a)
+        want = at(want_F, b) - at(want_F, a)
+        assert abs(got - want) <= sympy.Float(10, 40) ** -30 * max(1, abs(want))

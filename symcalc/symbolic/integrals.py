@@ -187,6 +187,7 @@ METHOD_NAMES = {
     "rational": "partial fractions and Hermite reduction (rational functions)",
     "risch": "the Risch algorithm",
     "manualintegrate": "textbook rules (SymPy's manualintegrate)",
+    "combined": "textbook rules after combining exponentials and products of sines and cosines",
     "heurisch": "the heuristic Risch algorithm",
     "meijerg": "Meijer G-functions",
     "integrate": "SymPy's integrate",
@@ -209,11 +210,12 @@ class Antiderivative:
     ``antiderivative`` is None when no verified closed form was found within the time
     budget (``reason`` says why): a normal answer, not an error.  ``method`` names what
     found F: ``"rational"``, ``"risch"``, ``"manualintegrate"`` (textbook rules, with
-    steps), ``"heurisch"``, ``"meijerg"``, ``"integrate"``, ``"piecewise"`` (piece by
-    piece, made continuous), ``"by interval (...)"`` (different methods on different
-    intervals of the domain), or ``"none"``.  Every F returned has been verified:
-    F' = f at sample points of each interval of f's real domain (30 digits), F real,
-    finite and without jumps there.
+    steps), ``"combined"`` (the same after exp(a)·exp(b) = exp(a + b) and products of
+    sines and cosines written as sums), ``"heurisch"``, ``"meijerg"``, ``"integrate"``,
+    ``"piecewise"`` (piece by piece, made continuous), ``"by interval (...)"`` (different
+    methods on different intervals of the domain), or ``"none"``.  Every F returned has
+    been verified: F' = f at sample points of each interval of f's real domain (30
+    digits), F real, finite and without jumps there.
 
     ``intervals``: where f has a pole, the intervals of its domain on which F holds,
     each with a constant of its own (None: one constant everywhere); ``domain`` is set

@@ -191,6 +191,32 @@ def _manual(g: sympy.Expr, x: sympy.Symbol):
     return step.result, step
 
 
+def _combined(g: sympy.Expr) -> sympy.Expr:
+    """``g`` with its exponentials combined (exp(6x)·exp(−2x²) = exp(6x − 2x²)) and
+    products of sines and cosines written as sums (sin x²·cos x² = sin(2x²)/2): forms the
+    textbook rules know (a Gaussian, a Fresnel integral) where the product's are not."""
+    from sympy.simplify.fu import TR8
+
+    h = sympy.powsimp(g, combine="exp")
+    return TR8(h) if h.has(sympy.sin, sympy.cos) else h
+
+
+def _is_combinable(g: sympy.Expr, x: sympy.Symbol) -> bool:
+    return _combined(g) != g
+
+
+def _manual_combined(g: sympy.Expr, x: sympy.Symbol):
+    """The textbook rules on `_combined` ``g``, the rewriting their first step."""
+    from sympy.integrals.manualintegrate import RewriteRule, integral_steps
+
+    h = _combined(g)
+    tree = integral_steps(h, x)
+    if tree is None or tree.contains_dont_know():
+        return None, None
+    step = from_manual(RewriteRule(g, x, h, tree), g)
+    return step.result, step
+
+
 def _heurisch(g: sympy.Expr, x: sympy.Symbol):
     from sympy.integrals.heurisch import heurisch
 
@@ -268,6 +294,13 @@ METHODS: tuple[Method, ...] = (
         "heurisch", "the heuristic Risch algorithm", _always, _heurisch, 0.3, _elementary_disproved
     ),
     Method("meijerg", "Meijer G-functions", _always, _meijerg, 0.3),
+    Method(
+        "combined",
+        "textbook rules after combining exponentials and products of sines and cosines",
+        _is_combinable,
+        _manual_combined,
+        0.3,
+    ),
     Method("integrate", "SymPy's integrate, all its algorithms", _always, _integrate, 1.0),
 )
 _ABOUT = {m.name: m.about for m in METHODS}

@@ -202,7 +202,17 @@ def _combined(g: sympy.Expr) -> sympy.Expr:
 
 
 def _is_combinable(g: sympy.Expr, x: sympy.Symbol) -> bool:
-    return _combined(g) != g
+    """A product with two exponentials, or with sines or cosines beside other factors
+    of x (read off the tree; `_combined` itself runs in the method's slice of time)."""
+    for node in sympy.preorder_traversal(g):
+        if not isinstance(node, sympy.Mul):
+            continue
+        factors = [f for f in node.args if f.has(x)]
+        exps = sum(1 for f in factors if isinstance(f, sympy.exp))
+        trig = sum(1 for f in factors if f.has(sympy.sin, sympy.cos))
+        if exps >= 2 or (trig >= 1 and len(factors) >= 2):
+            return True
+    return False
 
 
 def _manual_combined(g: sympy.Expr, x: sympy.Symbol):
@@ -210,6 +220,8 @@ def _manual_combined(g: sympy.Expr, x: sympy.Symbol):
     from sympy.integrals.manualintegrate import RewriteRule, integral_steps
 
     h = _combined(g)
+    if h == g:
+        return None, None
     tree = integral_steps(h, x)
     if tree is None or tree.contains_dont_know():
         return None, None

@@ -22,6 +22,15 @@ for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # took 11.1 s of CPU and 28 s of wall with the pool, 8.7 s and 18 s without; the same
 # code is compiled.
 os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
+# TorchInductor's first compile in a process builds and loads a probe library for each
+# SIMD instruction set the CPU lists (AMX, AVX-512 VNNI, AVX-512, AVX2) before it picks
+# the first that works; the probes are cached under paths that name the virtual
+# environment, so every fresh environment (`.ci/run`) compiles them again.  Trusting the
+# CPU's own list skips them: the first compile in `test_fwspeed_torch_compile.py` took
+# 2.3 s + 7.1 s of compiler CPU with the probes, 2.3 s + 1.9 s without (cold caches, the
+# same kernels, byte-identical C++ and flags).  ``TORCHINDUCTOR_VEC_ISA_OK=probe`` in the
+# environment probes again (any value but 1 or 0; 0 means no SIMD at all).
+os.environ.setdefault("TORCHINDUCTOR_VEC_ISA_OK", "1")
 
 import matplotlib  # noqa: E402 - after the thread settings
 import mpmath  # noqa: E402

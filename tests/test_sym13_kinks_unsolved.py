@@ -4,8 +4,6 @@ list said to be incomplete; never silently missing."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import mpmath
 import numpy as np
@@ -67,13 +65,8 @@ def test_abs_x_sin_x_minus_1_lists_its_kinks_and_says_the_list_is_incomplete():
     assert "may be incomplete" in text and "x*sin(x) - 1 = 0" in text
 
 
-def test_derive_json_reports_numeric_kinks_and_completeness():
-    done = subprocess.run(
-        [sys.executable, "-m", "symcalc", "derive", "--format", "json", "--", "abs(x - cos(x))"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def test_derive_json_reports_numeric_kinks_and_completeness(cli):
+    done = cli("derive", "--format", "json", "--", "abs(x - cos(x))")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["kinks"] == []  # the exact list stays exact

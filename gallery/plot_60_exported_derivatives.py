@@ -216,9 +216,10 @@ losses = []
 for _ in range(300):
     value, params = step(params, X, y)
     losses.append(float(value))
-accuracy = float(jnp.mean((logits(params, X) > 0) == (y > 0.5)))
+predict = jax.jit(logits)  # one compiled program, not one per operation and shape
+accuracy = float(jnp.mean((predict(params, X) > 0) == (y > 0.5)))
 print(f"loss {losses[0]:.3f} -> {losses[-1]:.4f}, training accuracy {accuracy:.3f}")
-print(f"activation at 100 in float32: {float(activation(jnp.float32(100.0)))}")
+print(f"activation at 100 in float32: {float(jax.jit(activation)(jnp.float32(100.0)))}")
 
 with rc_context(STYLE):
     figure = Figure(figsize=(11.0, 4.2), layout="constrained")
@@ -231,7 +232,7 @@ with rc_context(STYLE):
     grid = np.linspace(-1.6, 2.6, 200)
     gx, gy = np.meshgrid(grid, np.linspace(-1.1, 1.6, 150))
     points = jnp.asarray(np.column_stack([gx.ravel(), gy.ravel()]), jnp.float32)
-    probability = np.asarray(jax.nn.sigmoid(logits(params, points))).reshape(gx.shape)
+    probability = np.asarray(jax.nn.sigmoid(predict(params, points))).reshape(gx.shape)
     right.contourf(gx, gy, probability, levels=[0.0, 0.5, 1.0], colors=["#dcecf7", "#f7e1d3"])
     right.contour(gx, gy, probability, levels=[0.5], colors=COLORS["zero"], linewidths=1.0)
     X_np, y_np = np.asarray(X), np.asarray(y)

@@ -22,6 +22,17 @@ for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # took 11.1 s of CPU and 28 s of wall with the pool, 8.7 s and 18 s without; the same
 # code is compiled.
 os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
+# TorchInductor's first compile in a process probes each SIMD instruction set the CPU
+# lists (AMX, AVX-512 VNNI, AVX-512, AVX2) before it picks the first that works: it
+# compiles a probe library for each (kept in its cache folder, /tmp/torchinductor_USER,
+# so paid again after a reboot or on a fresh machine) and loads each in a subprocess of
+# its own (every run).  Trusting the CPU's own list skips both.  The first compile of
+# `test_fwspeed_torch_compile.py`, own + compiler CPU: cold cache 2.3 + 7.1 s with the
+# probes, 2.3 + 1.9 s without; warm cache 1.9 + 0.9-1.1 s, 1.7-2.5 + 0.2-0.3 s; the same
+# kernels (byte-identical C++ and flags).  Its first test, cold: 10.8-11.6 -> 6.7-6.8 s.
+# ``TORCHINDUCTOR_VEC_ISA_OK=probe`` in the environment probes again (any value but 1 or
+# 0; 0 means no SIMD at all).
+os.environ.setdefault("TORCHINDUCTOR_VEC_ISA_OK", "1")
 
 import matplotlib  # noqa: E402 - after the thread settings
 import mpmath  # noqa: E402

@@ -12,6 +12,7 @@ finite (so a jump in F, or a wrong constant across a piece, is caught).  Every s
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import mpmath
@@ -215,12 +216,15 @@ def judge(result, seed: int = 20261125) -> str:
     if why is None:
         intervals = result.intervals
 
+        @functools.cache
+        def inside(k: int, p: float) -> bool:
+            """Point ``p`` in the k-th interval (each point ends two pairs: asked twice)."""
+            return intervals[k].contains(p) is sympy.true
+
         def same_piece(a, b):
             if not intervals:
                 return True
-            return any(
-                i.contains(a) is sympy.true and i.contains(b) is sympy.true for i in intervals
-            )
+            return any(inside(k, a) and inside(k, b) for k in range(len(intervals)))
 
         why = check_definite(F, f, points, same_piece, _kinks(result.integrand, x, values))
     if why is None:

@@ -100,6 +100,7 @@ __all__ = [
     "Input",
     "Log1p",
     "Logic",
+    "MishSlope",
     "Mul",
     "NegAbs",
     "Node",
@@ -905,6 +906,24 @@ class SechSquared(Node):
         c = float(self.scale)
         unit = r.bounded(min(0.0, c), max(0.0, c), args[0])
         return unit if self.over is None else r.mul(unit, args[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class MishSlope(Node):
+    """mish′(u) = tanh(s) + 4u·σ(u)σ(2s)σ(-2s), s = softplus(u), in array code only
+    (`_mish_slope` of `ARRAY_HELPERS`: one exp, one division); in [-0.5, 1.5]."""
+
+    u: int
+
+    @property
+    def children(self):
+        return (self.u,)
+
+    def array(self, p, args, em=None):
+        return f"_mish_slope({args[0]})"
+
+    def range(self, args, inputs):
+        return r.bounded(-0.5, 1.5, args[0])
 
 
 @dataclasses.dataclass(frozen=True)

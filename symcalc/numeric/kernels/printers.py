@@ -154,6 +154,21 @@ def _sech_squared(u):
     d = 1.0 + e
     return 4.0 * e / (d * d)
 """,
+    "_mish_slope": """\
+def _mish_slope(u):
+    # mish'(u) = tanh(s) + 4u sigma(u) sigma(2s) sigma(-2s), s = softplus(u), from
+    # e = exp(-|u|) alone: e^s = 1 + e^u, so tanh(s) = a/d and the sigma product is f/d^2
+    # with, for u < 0, a = e(e + 2), d = a + 2, f = e(1 + e), and for u >= 0 (through
+    # by e^2, e^4) a = 1 + 2e, d = a + 2e^2, f = e^2 (1 + e); d is in [1, 5] and u*f
+    # decays with e (0 at the largest |u|): one exp and one division
+    e = {m}.exp(-{m}.abs(u))
+    ee = e * e
+    negative = u < 0.0
+    a = {m}.where(negative, e * (e + 2.0), 1.0 + 2.0 * e)
+    d = a + {m}.where(negative, 2.0, 2.0 * ee)
+    f = (1.0 + e) * {m}.where(negative, e, ee)
+    return (a * d + 4.0 * (u * f)) / (d * d)
+""",
     "_sinh_wide": """\
 def _sinh_wide(u):
     # sinh(u); from |u| = 20 on it is sign(u)*e*(e/2), e = exp(|u|/2), which stays finite

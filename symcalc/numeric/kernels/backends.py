@@ -37,6 +37,7 @@ NAMESPACE: dict[str, Any] = {
     "np": np,
     "_select": runtime.select,
     "_negabs": runtime.negabs,
+    "_mish_slope": runtime.mish_slope,
     "_exp_finite": runtime.exp_finite,
     "_hypot": runtime.hypot,
     "_recip_capped": runtime.recip_capped,

@@ -21,6 +21,7 @@ from ..rewrites import erfc, expm1, hypot, log1p
 from . import nodes as n
 from .lowering import (
     _erfcx,
+    _exp_beside_erfc,
     _exp_capped,
     _exp_times,
     _inv_one_plus,
@@ -443,6 +444,9 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
     _sigmoid_split: _sigmoid_split_node,
     _exp_times: _exp_times_node,
     _mish_slope: _one_operand(n.MishSlope),
+    _exp_beside_erfc: lambda g, expr: g.add(
+        n.ExpBesideErfc(g.build(expr.args[0]), g.build(expr.args[1]))
+    ),
     **dict.fromkeys(COMPARISONS, _compare),
     sympy.And: _logic,
     sympy.Or: _logic,

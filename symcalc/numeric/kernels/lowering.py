@@ -102,6 +102,17 @@ class _mish_slope(_Lowered):  # noqa: N801 - internal lowering node
     )
 
 
+class _exp_beside_erfc(sympy.Function):  # noqa: N801 - internal lowering node
+    """exp(u) where u = -w² and erfc(w) is computed too (gelu′'s Gaussian and Φ): in
+    JAX's float64 code exp(-(w·w)), the exp that XLA's erfc(w) computes itself, so XLA
+    computes one exp for the two (`nodes.ExpBesideErfc`)."""
+
+    nargs = 2
+
+    def _eval_evalf(self, prec):
+        return sympy.exp(self.args[0])._eval_evalf(prec)
+
+
 class _exp_times(sympy.Function):  # noqa: N801 - internal lowering node
     """f·exp(u) for array backends, as (f·exp(u/2))·exp(u/2): finite wherever the value is
     (exp(x)/x at x = 710 is 3.1e305), inf of the sign of f beyond."""
@@ -232,10 +243,10 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
         out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
         out = _tame_growth(_tame_logs(_nested_polynomials(_double_angles(out))))
-        return _variable_last(_powers_into_branches(out))
+        return _exps_beside_erfc(_variable_last(_powers_into_branches(out)))
     if backend == "jax":  # kernel(backend="jax") recomputes inf and NaN elements, not 0s
         out = _tame_growth(_double_angles(out))
-        return _variable_last(_powers_into_branches(out))
+        return _exps_beside_erfc(_variable_last(_powers_into_branches(out)))
     return _tame_logs(out) if backend == "numpy" else out
 
 
@@ -276,6 +287,32 @@ def _mish_slopes(expr: sympy.Expr) -> sympy.Expr:
 
 def _tanh_softplus(e: sympy.Basic) -> bool:
     return isinstance(e, sympy.tanh) and isinstance(e.args[0], softplus) and bool(e.free_symbols)
+
+
+def _exps_beside_erfc(expr: sympy.Expr) -> sympy.Expr:
+    """exp(u) with u = -w² for the argument w of an erfc in ``expr`` as
+    `_exp_beside_erfc` (u, w): gelu′'s exp(-x²/2) beside erfc(-x/√2).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> w = -x / sympy.sqrt(2)
+    >>> _exps_beside_erfc(x * sympy.exp(-(x**2) / 2) + sympy.erfc(w)).has(_exp_beside_erfc)
+    True
+    """
+    arguments = {e.args[0] for e in sympy.preorder_traversal(expr) if _is_erfc(e)}
+    if not arguments:
+        return expr
+
+    def partner(e: sympy.Basic) -> sympy.Expr | None:
+        if not (isinstance(e, sympy.exp) and e.free_symbols):
+            return None
+        u = e.args[0]
+        return next((w for w in arguments if sympy.expand(u + w**2) == 0), None)
+
+    return expr.replace(
+        lambda e: partner(e) is not None, lambda e: _exp_beside_erfc(e.args[0], partner(e))
+    )
 
 
 def _linear_combinations(expr: sympy.Expr) -> list[sympy.Expr]:

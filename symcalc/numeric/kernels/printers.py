@@ -97,7 +97,7 @@ class ScalarPrinter(PythonCodePrinter):
 
 
 #: Helpers scalar node code calls; each is compiled with numba.njit beside the kernel.
-NUMBA_HELPERS = ("_sigmoid_neg", "_inv_one_plus_cosh", "_sech", "_exp_finite")
+NUMBA_HELPERS = ("_sigmoid_neg", "_inv_one_plus_cosh", "_sech", "_exp_finite", "_mish_slope")
 
 NUMBA_PRELUDE = """\
 def _sigmoid_neg(m):
@@ -121,6 +121,20 @@ def _sech(u):
 def _exp_finite(u):
     e = math.exp(min(u, 709.782712893384))
     return e if e < math.inf else 1.7976931348623157e308
+
+
+def _mish_slope(u):
+    # mish'(u) from e = exp(-|u|) alone (the array helper of the same name)
+    e = math.exp(-abs(u))
+    if u < 0:
+        a = e * (e + 2.0)
+        d = a + 2.0
+        f = e * (1.0 + e)
+    else:
+        a = 1.0 + 2.0 * e
+        d = a + 2.0 * (e * e)
+        f = (e * e) * (1.0 + e)
+    return (a * d + 4.0 * (u * f)) / (d * d)
 """
 
 
@@ -153,6 +167,15 @@ def _sech_squared(u):
     e = {m}.exp(-2.0 * {m}.abs(u))
     d = 1.0 + e
     return 4.0 * e / (d * d)
+""",
+    "_exp_beside_erfc": """\
+def _exp_beside_erfc(u, w):
+    # exp(u), u = -w*w, beside erfc(w): in float64 exp(-(w*w)), the exp XLA's erfc(w)
+    # computes itself (one exp for both; 2w^2 ulp from the rounded w, <= 1.7e-13 where
+    # the value is normal); in float32 exp(u) (the rounded w would cost 1.4e-5)
+    if {m}.result_type(u) == {m}.float64:
+        return {m}.exp(-(w * w))
+    return {m}.exp(u)
 """,
     "_mish_slope": """\
 def _mish_slope(u):

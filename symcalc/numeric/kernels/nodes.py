@@ -869,6 +869,13 @@ class SigmoidPair(Node):
     def scalar(self, p, args):
         return f"({self.half_scale} * _inv_one_plus_cosh({args[0]}))"
 
+    def array(self, p, args, em=None):
+        """c·e/(1 + e)², e = exp(-|u|): the coefficient c = 2·half_scale in one product
+        (none for σ′, where c = 1), not 2 inside the helper and c/2 outside."""
+        scale = 2 * float(self.half_scale)  # exact: a power-of-two multiple
+        pair = f"_sigmoid_pair({args[0]})"
+        return pair if scale == 1 else f"({scale!r} * {pair})"
+
     def range(self, args, inputs):
         top = float(self.half_scale) / 2
         return r.bounded(min(0.0, top), max(0.0, top), args[0])

@@ -155,6 +155,13 @@ def _inv_one_plus_cosh(u):
     d = 1.0 + e
     return 2.0 * e / (d * d)
 """,
+    "_sigmoid_pair": """\
+def _sigmoid_pair(u):
+    # sigma(u) sigma(-u) = e/(1 + e)^2 with e = exp(-|u|), which never overflows
+    e = {m}.exp(-{m}.abs(u))
+    d = 1.0 + e
+    return e / (d * d)
+""",
     "_sech": """\
 def _sech(u):
     # sech(u) = 2e/(1 + e^2) with e = exp(-|u|), which never overflows

@@ -57,8 +57,8 @@ def _finish(value, *args):
 
 
 def _finish_kept(value, *args):
-    # _finish for a body that is NaN wherever an argument is (the kernel graph shows it):
-    # one value per element, in their dtype, without a NaN select
+    # _finish for a body that is NaN wherever an argument is (its kernel graph shows
+    # it): one value per element, in their dtype, without a NaN select
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args))
     dtype = jnp.result_type(*args, float)
     return jnp.broadcast_to(jnp.asarray(value, dtype), shape)

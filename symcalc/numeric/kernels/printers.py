@@ -148,13 +148,6 @@ def _sigmoid_neg(m):
     # sigma(-m) = 1/(1 + exp(m)); where exp(m) overflows to inf the result is exactly 0
     return 1.0 / (1.0 + {m}.exp(m))
 """,
-    "_inv_one_plus_cosh": """\
-def _inv_one_plus_cosh(u):
-    # 1/(1 + cosh u) = 2 sigma(u) sigma(-u), from exp(-|u|), which never overflows
-    e = {m}.exp(-{m}.abs(u))
-    d = 1.0 + e
-    return 2.0 * e / (d * d)
-""",
     "_sigmoid_pair": """\
 def _sigmoid_pair(u):
     # sigma(u) sigma(-u) = e/(1 + e)^2 with e = exp(-|u|), which never overflows

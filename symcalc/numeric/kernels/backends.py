@@ -322,8 +322,8 @@ def nan_inputs(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> frozen
             out = frozenset({node.code})
         elif kind in ("Select", "SigmoidSplit"):
             out = visit(node.a) & visit(node.b)
-        elif kind == "ExpBesideErfc":  # exp(u) in float32, exp(-(w·w)) in float64
-            out = visit(node.u) & visit(node.w)
+        elif kind == "ExpBesideErfc":  # from v in float32, from w in float64
+            out = visit(node.v) & visit(node.w)
         elif kind in _NAN_FROM_ANY or (kind == "Unary" and node.function in NAN_UNARY):
             out = frozenset().union(*(visit(c) for c in node.children))
         else:

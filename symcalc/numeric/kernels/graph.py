@@ -445,7 +445,7 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
     _exp_times: _exp_times_node,
     _mish_slope: _one_operand(n.MishSlope),
     _exp_beside_erfc: lambda g, expr: g.add(
-        n.ExpBesideErfc(g.build(expr.args[0]), g.build(expr.args[1]))
+        n.ExpBesideErfc(g.build(expr.args[0]), g.build(expr.args[1]), literal(expr.args[2]))
     ),
     **dict.fromkeys(COMPARISONS, _compare),
     sympy.And: _logic,

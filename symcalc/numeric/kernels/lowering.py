@@ -103,14 +103,17 @@ class _mish_slope(_Lowered):  # noqa: N801 - internal lowering node
 
 
 class _exp_beside_erfc(sympy.Function):  # noqa: N801 - internal lowering node
-    """exp(u) where u = -w² and erfc(w) is computed too (gelu′'s Gaussian and Φ): in
-    JAX's float64 code exp(-(w·w)), the exp that XLA's erfc(w) computes itself, so XLA
-    computes one exp for the two (`nodes.ExpBesideErfc`)."""
+    """exp(k·v²) = exp(-w²) where erfc(w) is computed too (gelu′'s Gaussian and Φ),
+    arguments (v, w, k): in JAX's float64 code exp(-(w·w)), the exp that XLA's erfc(w)
+    computes itself, so XLA computes one exp for the two; elsewhere exp((v·v)·k), where
+    v·v may overflow to inf harmlessly (exp(-inf) = 0), so no graph node does
+    (`nodes.ExpBesideErfc`)."""
 
-    nargs = 2
+    nargs = 3
 
     def _eval_evalf(self, prec):
-        return sympy.exp(self.args[0])._eval_evalf(prec)
+        v, _, k = self.args
+        return sympy.exp(k * v**2)._eval_evalf(prec)
 
 
 class _exp_times(sympy.Function):  # noqa: N801 - internal lowering node
@@ -290,29 +293,30 @@ def _tanh_softplus(e: sympy.Basic) -> bool:
 
 
 def _exps_beside_erfc(expr: sympy.Expr) -> sympy.Expr:
-    """exp(u) with u = -w² for the argument w of an erfc in ``expr`` as
-    `_exp_beside_erfc` (u, w): gelu′'s exp(-x²/2) beside erfc(-x/√2).
+    """exp(k·v²) = exp(-w²) for the argument w of an erfc in ``expr``, k < 0 a number,
+    as `_exp_beside_erfc` (v, w, k): gelu′'s exp(-x²/2) beside erfc(-x/√2).
 
     Examples
     --------
     >>> x = sympy.Symbol("x", real=True)
-    >>> w = -x / sympy.sqrt(2)
-    >>> _exps_beside_erfc(x * sympy.exp(-(x**2) / 2) + sympy.erfc(w)).has(_exp_beside_erfc)
-    True
+    >>> _exps_beside_erfc(x * sympy.exp(-(x**2) / 2) + sympy.erfc(x / sympy.sqrt(2)))
+    x*_exp_beside_erfc(x, sqrt(2)*x/2, -1/2) + erfc(sqrt(2)*x/2)
     """
     arguments = {e.args[0] for e in sympy.preorder_traversal(expr) if _is_erfc(e)}
     if not arguments:
         return expr
 
-    def partner(e: sympy.Basic) -> sympy.Expr | None:
+    def parts(e: sympy.Basic) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr] | None:
         if not (isinstance(e, sympy.exp) and e.free_symbols):
             return None
-        u = e.args[0]
-        return next((w for w in arguments if sympy.expand(u + w**2) == 0), None)
+        k, square = e.args[0].as_coeff_Mul()
+        if not (k.is_Number and k < 0 and square.is_Pow and square.exp == 2):
+            return None
+        v = square.base
+        w = next((w for w in arguments if sympy.expand(k * v**2 + w**2) == 0), None)
+        return None if w is None else (v, w, k)
 
-    return expr.replace(
-        lambda e: partner(e) is not None, lambda e: _exp_beside_erfc(e.args[0], partner(e))
-    )
+    return expr.replace(lambda e: parts(e) is not None, lambda e: _exp_beside_erfc(*parts(e)))
 
 
 def _linear_combinations(expr: sympy.Expr) -> list[sympy.Expr]:

@@ -918,34 +918,39 @@ class SechSquared(Node):
 
 @dataclasses.dataclass(frozen=True)
 class ExpBesideErfc(Node):
-    """exp(u), u = -w², where erfc(w) is computed too: array code only.  JAX's code is
-    ``_exp_beside_erfc`` (`ARRAY_HELPERS`): in float64 exp(-(w·w)), the very operations
-    of XLA's erfc(w), so that XLA computes the exp once for both (relative error
-    2w²·2⁻⁵³ from the rounded w, at most 1.7e-13 where the value is a normal number);
-    in float32 exp(u) (the rounded w would cost 1.4e-5 at x = -11.8 in gelu′)."""
+    """exp(k·v²) = exp(-w²) where erfc(w) is computed too: array code only.  JAX's code
+    is ``_exp_beside_erfc`` (`ARRAY_HELPERS`): in float64 exp(-(w·w)), the very
+    operations of XLA's erfc(w), so that XLA computes the exp once for both (relative
+    error 2w²·2⁻⁵³ from the rounded w, at most 1.7e-13 where the value is a normal
+    number); in float32 exp((v·v)·k) (the rounded w would cost 1.4e-5 at x = -11.8 in
+    gelu′).  v·v is computed inside: it may pass float32's largest number, harmlessly
+    (exp(-inf) = 0), so the range analysis sees no node that overflows."""
 
     decays: ClassVar[bool] = True
 
-    u: int
+    v: int
     w: int
+    k: str
 
     @property
     def children(self):
-        return (self.u, self.w)
+        return (self.v, self.w)
 
     def numpy(self, em, args, out):
-        em.emit(f"np.exp({args[0]}, out={out})")
+        em.emit(f"np.multiply({args[0]}, {args[0]}, out={out})")
+        em.emit(f"np.multiply({out}, {self.k}, out={out})")
+        em.emit(f"np.exp({out}, out={out})")
 
     def scalar(self, p, args):
-        return p.call("exp", args[0])
+        return p.call("exp", f"(({args[0]} * {args[0]}) * {self.k})")
 
     def array(self, p, args, em=None):
         if p.MODULE == "jnp":
-            return f"_exp_beside_erfc({args[0]}, {args[1]})"
-        return p.call("exp", args[0])
+            return f"_exp_beside_erfc({args[0]}, {args[1]}, {self.k})"
+        return self.scalar(p, args)
 
     def range(self, args, inputs):
-        return r.exp(args[0])
+        return r.exp(r.mul(r.point(float(self.k)), r.square(args[0])))
 
 
 @dataclasses.dataclass(frozen=True)

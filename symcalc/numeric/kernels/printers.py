@@ -169,13 +169,14 @@ def _sech_squared(u):
     return 4.0 * e / (d * d)
 """,
     "_exp_beside_erfc": """\
-def _exp_beside_erfc(u, w):
-    # exp(u), u = -w*w, beside erfc(w): in float64 exp(-(w*w)), the exp XLA's erfc(w)
-    # computes itself (one exp for both; 2w^2 ulp from the rounded w, <= 1.7e-13 where
-    # the value is normal); in float32 exp(u) (the rounded w would cost 1.4e-5)
-    if {m}.result_type(u) == {m}.float64:
+def _exp_beside_erfc(v, w, k):
+    # exp(k*v*v) = exp(-w*w) beside erfc(w): in float64 exp(-(w*w)), the exp XLA's
+    # erfc(w) computes itself (one exp for both; 2w^2 ulp from the rounded w, <= 1.7e-13
+    # where the value is normal); in float32 from v (the rounded w would cost 1.4e-5),
+    # where v*v may be inf: exp(-inf) = 0
+    if {m}.result_type(v) == {m}.float64:
         return {m}.exp(-(w * w))
-    return {m}.exp(u)
+    return {m}.exp((v * v) * k)
 """,
     "_mish_slope": """\
 def _mish_slope(u):

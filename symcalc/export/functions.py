@@ -25,7 +25,7 @@ import numpy as np
 import sympy
 
 from ..errors import SymcalcError
-from ..numeric.kernels.backends import array_source
+from ..numeric.kernels.backends import array_source, nan_inputs
 from .memo import Memo
 from .partials import Partial, Partials
 from .printers import PRINTERS
@@ -86,14 +86,12 @@ def level_source(
 ) -> tuple[str, str]:
     """The body of one partial derivative for ``framework``: (helpers, function source)."""
     printer = PRINTERS[framework]()
+    lowered = partial.lowered_for(framework)
+    finish = "_finish"
+    if framework == "jax" and len(nan_inputs(lowered, partial.variables)) == len(partial.variables):
+        finish = "_finish_kept"  # NaN in, NaN out already: no NaN select
     body = array_source(
-        partial.lowered_for(framework),
-        partial.variables,
-        printer,
-        name,
-        names=names,
-        finish="_finish",
-        doc=doc,
+        lowered, partial.variables, printer, name, names=names, finish=finish, doc=doc
     )
     return printer.prelude(body), body
 

@@ -56,6 +56,14 @@ def _finish(value, *args):
     return jnp.where(nan, jnp.nan, jnp.broadcast_to(jnp.asarray(value, dtype), shape))
 
 
+def _finish_kept(value, *args):
+    # _finish for a body that is NaN wherever an argument is (its kernel graph shows
+    # it): one value per element, in their dtype, without a NaN select
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in args))
+    dtype = jnp.result_type(*args, float)
+    return jnp.broadcast_to(jnp.asarray(value, dtype), shape)
+
+
 def _differentiable(value, partials, finite=None):
     # value as a jax.custom_jvp; its JVP is the sum of partials[i]()(*primals) * t_i;
     # finite[i]() (optional): the dtypes in which partial i is finite wherever the

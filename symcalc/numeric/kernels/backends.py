@@ -37,6 +37,7 @@ NAMESPACE: dict[str, Any] = {
     "np": np,
     "_select": runtime.select,
     "_negabs": runtime.negabs,
+    "_mish_slope": runtime.mish_slope,
     "_exp_finite": runtime.exp_finite,
     "_hypot": runtime.hypot,
     "_recip_capped": runtime.recip_capped,
@@ -268,6 +269,69 @@ def finite_dtypes(
     if result.nan or not math.isfinite(result.magnitude):
         return ()
     return ("float64",) if overflows_float32(graph, root, inputs) else ("float64", "float32")
+
+
+#: Nodes whose value is NaN wherever one of their operands is NaN, in JAX (XLA's arithmetic,
+#: the stable helpers built of it, ``jnp.maximum``/``minimum``/``clip``).
+_NAN_FROM_ANY = (
+    "Add",
+    "Mul",
+    "Square",
+    "NegAbs",
+    "OnePlus",
+    "Reciprocal",
+    "ReciprocalCapped",
+    "Sigmoid",
+    "SigmoidPair",
+    "SechSquared",
+    "Sech",
+    "Log1p",
+    "MishSlope",
+    "Fold",
+    "Clip",
+)
+#: Unary functions that XLA computes as NaN from NaN (`tests/test_fw15_formulas.py` asks XLA).
+NAN_UNARY = ("exp", "log", "log1p", "expm1", "tanh", "Abs", "erf", "erfc")
+
+
+def nan_inputs(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> frozenset[str]:
+    """The arguments (``a0``, ``a1``, ...) whose NaN makes the JAX array code of ``lowered``
+    NaN for certain, by the kernel graph: a `Select` keeps what both branches keep (its
+    condition is False for NaN), a constant or a comparison keeps none, a node that is not
+    known to propagate NaN keeps none.  Where it holds for every argument, `to_jax` needs
+    no NaN select at the end (`symcalc.export.runtime`'s ``_finish_kept``).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> sorted(nan_inputs(sympy.exp(-sympy.Abs(x)) / (1 + x**2), [x]))
+    ['a0']
+    >>> sorted(nan_inputs(sympy.Piecewise((x, x > 0), (0, True)), [x]))
+    []
+    """
+    graph = Graph(variables)
+    root = graph.build(lowered)
+    memo: dict[int, frozenset[str]] = {}
+
+    def visit(i: int) -> frozenset[str]:
+        if i in memo:
+            return memo[i]
+        node = graph.nodes[i]
+        kind = type(node).__name__
+        if kind == "Input":
+            out = frozenset({node.code})
+        elif kind in ("Select", "SigmoidSplit"):
+            out = visit(node.a) & visit(node.b)
+        elif kind == "ExpBesideErfc":  # from v in float32, from w in float64
+            out = visit(node.v) & visit(node.w)
+        elif kind in _NAN_FROM_ANY or (kind == "Unary" and node.function in NAN_UNARY):
+            out = frozenset().union(*(visit(c) for c in node.children))
+        else:
+            out = frozenset()
+        memo[i] = out
+        return out
+
+    return visit(root)
 
 
 def jax_source(

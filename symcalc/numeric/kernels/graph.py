@@ -21,10 +21,12 @@ from ..rewrites import erfc, expm1, hypot, log1p
 from . import nodes as n
 from .lowering import (
     _erfcx,
+    _exp_beside_erfc,
     _exp_capped,
     _exp_times,
     _inv_one_plus,
     _log1p_small,
+    _mish_slope,
     _sigmoid_capped,
     _sigmoid_of,
     _sigmoid_pair,
@@ -441,6 +443,10 @@ BUILDERS: dict[type, Callable[[Graph, Any], int]] = {
     _sigmoid_capped: _sigmoid_capped_node,
     _sigmoid_split: _sigmoid_split_node,
     _exp_times: _exp_times_node,
+    _mish_slope: _one_operand(n.MishSlope),
+    _exp_beside_erfc: lambda g, expr: g.add(
+        n.ExpBesideErfc(g.build(expr.args[0]), g.build(expr.args[1]), literal(expr.args[2]))
+    ),
     **dict.fromkeys(COMPARISONS, _compare),
     sympy.And: _logic,
     sympy.Or: _logic,

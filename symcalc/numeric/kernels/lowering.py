@@ -85,6 +85,37 @@ class _erfcx(_Lowered):  # noqa: N801 - internal lowering node
     definition = staticmethod(lambda u: sympy.exp(u**2) * sympy.erfc(u))
 
 
+class _mish_slope(_Lowered):  # noqa: N801 - internal lowering node
+    """d/du [u·tanh(softplus u)] = tanh(s) + 4u·σ(u)σ(2s)σ(-2s), s = softplus(u), for
+    array backends: with e = exp(-|u|), tanh(s) = a/d and the second term 4u·f/d², so the
+    whole is (a·d + 4u·f)/d² (`nodes.MishSlope`): one exp and one division, where
+    the terms as written take two exps, a log1p, a tanh and two divisions."""
+
+    definition = staticmethod(
+        lambda u: (
+            sympy.tanh(sympy.log(1 + sympy.exp(u)))
+            + u
+            * (1 - sympy.tanh(sympy.log(1 + sympy.exp(u))) ** 2)
+            * sympy.exp(u)
+            / (1 + sympy.exp(u))
+        )
+    )
+
+
+class _exp_beside_erfc(sympy.Function):  # noqa: N801 - internal lowering node
+    """exp(k·v²) = exp(-w²) where erfc(w) is computed too (gelu′'s Gaussian and Φ),
+    arguments (v, w, k): in JAX's float64 code exp(-(w·w)), the exp that XLA's erfc(w)
+    computes itself, so XLA computes one exp for the two; elsewhere exp((v·v)·k), where
+    v·v may overflow to inf harmlessly (exp(-inf) = 0), so no graph node does
+    (`nodes.ExpBesideErfc`)."""
+
+    nargs = 3
+
+    def _eval_evalf(self, prec):
+        v, _, k = self.args
+        return sympy.exp(k * v**2)._eval_evalf(prec)
+
+
 class _exp_times(sympy.Function):  # noqa: N801 - internal lowering node
     """f·exp(u) for array backends, as (f·exp(u/2))·exp(u/2): finite wherever the value is
     (exp(x)/x at x = 710 is 3.1e305), inf of the sign of f beyond."""
@@ -197,7 +228,7 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     def symbolic(kind):
         return lambda e: isinstance(e, kind) and bool(e.free_symbols)
 
-    out = expr
+    out = _mish_slopes(expr) if backend in ("array", "jax") else expr
     out = out.replace(lambda e: pair_query(e) and bool(e.free_symbols), pair_value)
     out = out.replace(symbolic(logsumexp), lower_logsumexp)
     out = out.replace(symbolic(softplus), lower_softplus)
@@ -215,11 +246,77 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
         out = _scaled_erfc(_far_rationals(out))
     if backend == "array":
         out = _tame_growth(_tame_logs(_nested_polynomials(_double_angles(out))))
-        return _variable_last(_powers_into_branches(out))
+        return _exps_beside_erfc(_variable_last(_powers_into_branches(out)))
     if backend == "jax":  # kernel(backend="jax") recomputes inf and NaN elements, not 0s
         out = _tame_growth(_double_angles(out))
-        return _variable_last(_powers_into_branches(out))
+        return _exps_beside_erfc(_variable_last(_powers_into_branches(out)))
     return _tame_logs(out) if backend == "numpy" else out
+
+
+def _mish_slope_partner(u: sympy.Expr) -> sympy.Expr:
+    """The term that, added to tanh(softplus(u)), makes mish′: 4u·σ(u)σ(2s)σ(-2s)."""
+    s = softplus(u)
+    return 4 * u * sigmoid(u) * sigmoid(2 * s) * sigmoid(-2 * s)
+
+
+def _mish_slopes(expr: sympy.Expr) -> sympy.Expr:
+    """tanh(softplus(u)) + 4u·σ(u)σ(2·softplus u)σ(-2·softplus u), mish′ as derived, as
+    `_mish_slope` (u): for array backends, one exp and one division.
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _mish_slopes(sympy.tanh(softplus(x)) + _mish_slope_partner(x) + x)
+    x + _mish_slope(x)
+    """
+
+    def query(e: sympy.Basic) -> bool:
+        return isinstance(e, sympy.Add) and any(_tanh_softplus(t) for t in e.args)
+
+    def value(e: sympy.Add) -> sympy.Expr:
+        terms = list(e.args)
+        for t in e.args:
+            if _tanh_softplus(t) and t in terms:
+                u = t.args[0].args[0]
+                partner = _mish_slope_partner(u)
+                if partner in terms:
+                    terms.remove(t)
+                    terms.remove(partner)
+                    terms.append(_mish_slope(u))
+        return sympy.Add(*terms)
+
+    return expr.replace(query, value)
+
+
+def _tanh_softplus(e: sympy.Basic) -> bool:
+    return isinstance(e, sympy.tanh) and isinstance(e.args[0], softplus) and bool(e.free_symbols)
+
+
+def _exps_beside_erfc(expr: sympy.Expr) -> sympy.Expr:
+    """exp(k·v²) = exp(-w²) for the argument w of an erfc in ``expr``, k < 0 a number,
+    as `_exp_beside_erfc` (v, w, k): gelu′'s exp(-x²/2) beside erfc(-x/√2).
+
+    Examples
+    --------
+    >>> x = sympy.Symbol("x", real=True)
+    >>> _exps_beside_erfc(x * sympy.exp(-(x**2) / 2) + sympy.erfc(x / sympy.sqrt(2)))
+    x*_exp_beside_erfc(x, sqrt(2)*x/2, -1/2) + erfc(sqrt(2)*x/2)
+    """
+    arguments = {e.args[0] for e in sympy.preorder_traversal(expr) if _is_erfc(e)}
+    if not arguments:
+        return expr
+
+    def parts(e: sympy.Basic) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr] | None:
+        if not (isinstance(e, sympy.exp) and e.free_symbols):
+            return None
+        k, square = e.args[0].as_coeff_Mul()
+        if not (k.is_Number and k < 0 and square.is_Pow and square.exp == 2):
+            return None
+        v = square.base
+        w = next((w for w in arguments if sympy.expand(k * v**2 + w**2) == 0), None)
+        return None if w is None else (v, w, k)
+
+    return expr.replace(lambda e: parts(e) is not None, lambda e: _exp_beside_erfc(*parts(e)))
 
 
 def _linear_combinations(expr: sympy.Expr) -> list[sympy.Expr]:

@@ -92,6 +92,7 @@ __all__ = [
     "Clip",
     "Compare",
     "Const",
+    "ExpBesideErfc",
     "ExpCapped",
     "Fold",
     "Guard",
@@ -100,6 +101,7 @@ __all__ = [
     "Input",
     "Log1p",
     "Logic",
+    "MishSlope",
     "Mul",
     "NegAbs",
     "Node",
@@ -867,6 +869,13 @@ class SigmoidPair(Node):
     def scalar(self, p, args):
         return f"({self.half_scale} * _inv_one_plus_cosh({args[0]}))"
 
+    def array(self, p, args, em=None):
+        """c·e/(1 + e)², e = exp(-|u|): the coefficient c = 2·half_scale in one product
+        (none for σ′, where c = 1), not 2 inside the helper and c/2 outside."""
+        scale = 2 * float(self.half_scale)  # exact: a power-of-two multiple
+        pair = f"_sigmoid_pair({args[0]})"
+        return pair if scale == 1 else f"({scale!r} * {pair})"
+
     def range(self, args, inputs):
         top = float(self.half_scale) / 2
         return r.bounded(min(0.0, top), max(0.0, top), args[0])
@@ -905,6 +914,67 @@ class SechSquared(Node):
         c = float(self.scale)
         unit = r.bounded(min(0.0, c), max(0.0, c), args[0])
         return unit if self.over is None else r.mul(unit, args[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpBesideErfc(Node):
+    """exp(k·v²) = exp(-w²) where erfc(w) is computed too: array code only.  JAX's code
+    is ``_exp_beside_erfc`` (`ARRAY_HELPERS`): in float64 exp(-(w·w)), the very
+    operations of XLA's erfc(w), so that XLA computes the exp once for both (relative
+    error 2w²·2⁻⁵³ from the rounded w, at most 1.7e-13 where the value is a normal
+    number); in float32 exp((v·v)·k) (the rounded w would cost 1.4e-5 at x = -11.8 in
+    gelu′).  v·v is computed inside: it may pass float32's largest number, harmlessly
+    (exp(-inf) = 0), so the range analysis sees no node that overflows."""
+
+    decays: ClassVar[bool] = True
+
+    v: int
+    w: int
+    k: str
+
+    @property
+    def children(self):
+        return (self.v, self.w)
+
+    def numpy(self, em, args, out):
+        em.emit(f"np.multiply({args[0]}, {args[0]}, out={out})")
+        em.emit(f"np.multiply({out}, {self.k}, out={out})")
+        em.emit(f"np.exp({out}, out={out})")
+
+    def scalar(self, p, args):
+        return p.call("exp", f"(({args[0]} * {args[0]}) * {self.k})")
+
+    def array(self, p, args, em=None):
+        if p.MODULE == "jnp":
+            return f"_exp_beside_erfc({args[0]}, {args[1]}, {self.k})"
+        return self.scalar(p, args)
+
+    def range(self, args, inputs):
+        return r.exp(r.mul(r.point(float(self.k)), r.square(args[0])))
+
+
+@dataclasses.dataclass(frozen=True)
+class MishSlope(Node):
+    """mish′(u) = tanh(s) + 4u·σ(u)σ(2s)σ(-2s), s = softplus(u), in array code only
+    (`_mish_slope` of `ARRAY_HELPERS`: one exp, one division); in [-0.5, 1.5]."""
+
+    u: int
+
+    @property
+    def children(self):
+        return (self.u,)
+
+    def hazards(self, args, em=None):
+        return list(args)
+
+    def numpy(self, em, args, out):
+        em.emit(f"_mish_slope({args[0]}, {out})  # mish'(u) from exp(-|u|): a reference")
+
+    def scalar(self, p, args):
+        return f"_mish_slope({args[0]})"
+
+    def range(self, args, inputs):
+        return r.bounded(-0.5, 1.5, args[0])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -97,7 +97,7 @@ class ScalarPrinter(PythonCodePrinter):
 
 
 #: Helpers scalar node code calls; each is compiled with numba.njit beside the kernel.
-NUMBA_HELPERS = ("_sigmoid_neg", "_inv_one_plus_cosh", "_sech", "_exp_finite")
+NUMBA_HELPERS = ("_sigmoid_neg", "_inv_one_plus_cosh", "_sech", "_exp_finite", "_mish_slope")
 
 NUMBA_PRELUDE = """\
 def _sigmoid_neg(m):
@@ -121,6 +121,20 @@ def _sech(u):
 def _exp_finite(u):
     e = math.exp(min(u, 709.782712893384))
     return e if e < math.inf else 1.7976931348623157e308
+
+
+def _mish_slope(u):
+    # mish'(u) from e = exp(-|u|) alone (the array helper of the same name)
+    e = math.exp(-abs(u))
+    if u < 0:
+        a = e * (e + 2.0)
+        d = a + 2.0
+        f = e * (1.0 + e)
+    else:
+        a = 1.0 + 2.0 * e
+        d = a + 2.0 * (e * e)
+        f = (e * e) * (1.0 + e)
+    return (a * d + 4.0 * (u * f)) / (d * d)
 """
 
 
@@ -134,12 +148,12 @@ def _sigmoid_neg(m):
     # sigma(-m) = 1/(1 + exp(m)); where exp(m) overflows to inf the result is exactly 0
     return 1.0 / (1.0 + {m}.exp(m))
 """,
-    "_inv_one_plus_cosh": """\
-def _inv_one_plus_cosh(u):
-    # 1/(1 + cosh u) = 2 sigma(u) sigma(-u), from exp(-|u|), which never overflows
+    "_sigmoid_pair": """\
+def _sigmoid_pair(u):
+    # sigma(u) sigma(-u) = e/(1 + e)^2 with e = exp(-|u|), which never overflows
     e = {m}.exp(-{m}.abs(u))
     d = 1.0 + e
-    return 2.0 * e / (d * d)
+    return e / (d * d)
 """,
     "_sech": """\
 def _sech(u):
@@ -153,6 +167,31 @@ def _sech_squared(u):
     e = {m}.exp(-2.0 * {m}.abs(u))
     d = 1.0 + e
     return 4.0 * e / (d * d)
+""",
+    "_exp_beside_erfc": """\
+def _exp_beside_erfc(v, w, k):
+    # exp(k*v*v) = exp(-w*w) beside erfc(w): in float64 exp(-(w*w)), the exp XLA's
+    # erfc(w) computes itself (one exp for both; 2w^2 ulp from the rounded w, <= 1.7e-13
+    # where the value is normal); in float32 from v (the rounded w would cost 1.4e-5),
+    # where v*v may be inf: exp(-inf) = 0
+    if {m}.result_type(v) == {m}.float64:
+        return {m}.exp(-(w * w))
+    return {m}.exp((v * v) * k)
+""",
+    "_mish_slope": """\
+def _mish_slope(u):
+    # mish'(u) = tanh(s) + 4u sigma(u) sigma(2s) sigma(-2s), s = softplus(u), from
+    # e = exp(-|u|) alone: e^s = 1 + e^u, so tanh(s) = a/d and the sigma product is f/d^2
+    # with, for u < 0, a = e(e + 2), d = a + 2, f = e(1 + e), and for u >= 0 (through
+    # by e^2, e^4) a = 1 + 2e, d = a + 2e^2, f = e^2 (1 + e); d is in [1, 5] and u*f
+    # decays with e (0 at the largest |u|): one exp and one division
+    e = {m}.exp(-{m}.abs(u))
+    ee = e * e
+    negative = u < 0.0
+    a = {m}.where(negative, e * (e + 2.0), 1.0 + 2.0 * e)
+    d = a + {m}.where(negative, 2.0, 2.0 * ee)
+    f = (1.0 + e) * {m}.where(negative, e, ee)
+    return (a * d + 4.0 * (u * f)) / (d * d)
 """,
     "_sinh_wide": """\
 def _sinh_wide(u):

@@ -223,6 +223,19 @@ def hypot(a, b, out, scratch=None):
     return out
 
 
+def mish_slope(u, out):
+    """out = mish′(u) = (a·d + 4·(u·f))/d² from e = exp(-|u|) (the formula of array code's
+    ``_mish_slope``; the NumPy kernels lower mish′ otherwise: this is its reference)."""
+    e = np.exp(-np.abs(u))
+    ee = e * e
+    negative = u < 0
+    a = np.where(negative, e * (e + 2), 1 + 2 * e)
+    d = a + np.where(negative, 2, 2 * ee)
+    f = (1 + e) * np.where(negative, e, ee)
+    np.divide(a * d + 4 * (u * f), d * d, out=out)
+    return out
+
+
 def negabs(a, out):
     """out = -|a|: the sign bit set through integer views, one pass (abs + negative are two)."""
     ints = INT_OF[out.dtype]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import sympy
 
 from ...symbolic.functions import sigmoid
+from ..memo import remembered
 from ..rewrites import erfc, expm1, hypot, log1p, logsumexp, softplus
 
 __all__ = ["of_reciprocals", "pre_lower"]
@@ -114,6 +115,7 @@ _OF_RECIPROCALS = {
 }
 
 
+@remembered(maxsize=512)
 def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     """Replace σ, softplus, sech, logsumexp, ... by the pieces the code generator emits.
 
@@ -122,6 +124,10 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     The numba backend (one scalar loop, real branches) gets the sign-split forms.  Array
     backends (JAX, PyTorch: one traced expression) share one exp(-|u|) between σ(u) and
     σ(-u) (`_sigmoid_split`).
+
+    The answer is remembered (`symcalc.numeric.memo.remembered`, the 512 most recent): a
+    kernel, its JAX, PyTorch and NumPy module exports and the exports' range checks
+    pre-lower the same stable form again.
     """
 
     def lower_sigmoid(e):
@@ -942,13 +948,21 @@ def _narrowed(where, cond) -> dict[sympy.Symbol, sympy.Interval]:
     if len(cond.free_symbols) != 1:
         return where
     (v,) = cond.free_symbols
-    try:
-        interval = cond.as_set()
-    except (NotImplementedError, TypeError, ValueError):
-        return where
+    interval = _as_set(cond)
     if isinstance(interval, sympy.Interval):
         where[v] = where.get(v, sympy.S.Reals).intersect(interval)
     return where
+
+
+@remembered(maxsize=4096)
+def _as_set(cond: sympy.Basic) -> sympy.Set | None:
+    """``cond.as_set()`` (None where SymPy cannot say), remembered: SymPy solves the
+    inequality each time (``periodicity``, ``simplify``), and the branch conditions of one
+    stable form come back for every sum and product under them."""
+    try:
+        return cond.as_set()
+    except (NotImplementedError, TypeError, ValueError):
+        return None
 
 
 def _exp_part(add: sympy.Add, where=None) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr, int] | None:

@@ -136,3 +136,27 @@ def test_the_judges_erfc_takes_what_is_not_a_real_mpf_to_mpmath():
     assert _mp_erfc(z) == mpmath.erfc(z)
     assert _mp_erfc(2) == mpmath.erfc(2)
     assert np.isclose(float(_mp_erfc(0.0)), 1.0)
+
+
+def _bounds(x):
+    a, b, c = sympy.Float(1.5), sympy.Float("0.125", 20), sympy.Float(-32.0)
+    return [
+        x > a,
+        (x <= a) & (x > -a),
+        ~((x > -a) | (x > a)),
+        (x < b) & (x > 0) & ~((x > -b) & (x < 0)),
+        ~(((x > -b) & (x < 0)) | ((x < b) & (x > 0))),
+        (x >= c) & (x > -2 * b) & (x < 0),
+        ~((x < c) | ((x > -2 * b) & (x < 0)) | ((x < 2 * b) & (x > 0))),
+        (x >= sympy.Rational(3, 2)) | (x < -2) | ((x > 0) & (x <= 512)),
+        (x > 1) & (x**2 < 4),  # not bounds only: SymPy's own as_set
+    ]
+
+
+@pytest.mark.parametrize("index", range(9))
+def test_a_branch_conditions_set_is_sympys(index):
+    from symcalc.numeric.kernels.lowering import _as_set
+
+    x = sympy.Symbol("x", real=True)
+    cond = _bounds(x)[index]
+    assert sympy.srepr(_as_set(cond)) == sympy.srepr(cond.as_set())

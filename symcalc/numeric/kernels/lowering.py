@@ -956,13 +956,43 @@ def _narrowed(where, cond) -> dict[sympy.Symbol, sympy.Interval]:
 
 @remembered(maxsize=4096)
 def _as_set(cond: sympy.Basic) -> sympy.Set | None:
-    """``cond.as_set()`` (None where SymPy cannot say), remembered: SymPy solves the
-    inequality each time (``periodicity``, ``simplify``), and the branch conditions of one
-    stable form come back for every sum and product under them."""
+    """``cond.as_set()`` (None where SymPy cannot say), remembered: SymPy solves each
+    inequality again (``periodicity``, ``simplify``) wherever it appears, and the branch
+    conditions of one stable form come back for every sum and product under them.
+
+    An And, Or or Not of bounds on one variable (x > c, x <= c) is taken apart here as
+    SymPy takes it apart (`sympy.logic.boolalg.Boolean.as_set`: no bound is periodic, so
+    nothing is substituted; the intersection, union or complement of its parts' sets),
+    with each part's set remembered too: the same bounds recur in the conditions of
+    every branch after them."""
+    if isinstance(cond, (sympy.And, sympy.Or, sympy.Not)) and _bounds_only(cond):
+        parts = [_as_set(a) for a in cond.args]
+        if any(p is None for p in parts):
+            return None
+        if isinstance(cond, sympy.And):
+            return sympy.Intersection(*parts)
+        if isinstance(cond, sympy.Or):
+            return sympy.Union(*parts)
+        return parts[0].complement(sympy.S.Reals)
     try:
         return cond.as_set()
     except (NotImplementedError, TypeError, ValueError):
         return None
+
+
+def _bounds_only(cond: sympy.Basic) -> bool:
+    """Whether every relation in ``cond`` compares its one variable with a finite number."""
+    if len(cond.free_symbols) != 1:
+        return False
+    (v,) = cond.free_symbols
+    for r in cond.atoms(sympy.core.relational.Relational):
+        sides = {r.lhs, r.rhs}
+        if v not in sides or len(sides) != 2:
+            return False
+        (other,) = sides - {v}
+        if not (other.is_Number and other.is_finite):
+            return False
+    return True
 
 
 def _exp_part(add: sympy.Add, where=None) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr, int] | None:

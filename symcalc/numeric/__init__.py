@@ -7,8 +7,9 @@ compiler from lowered expressions to fast, stable NumPy code: a package of node
 classes, a dispatch table and emitters), `quadrature` (adaptive
 Gauss-Legendre), `ftc` (checks of the fundamental theorem), `riemann` (Riemann sums and
 their convergence), `gradcheck` (symbolic against numeric derivatives), `bounds` (sup|f′|
-derived and checked) and `attribution` (integrated gradients: the fundamental theorem on
-a path).
+derived and checked), `attribution` (integrated gradients: the fundamental theorem on
+a path) and `memo` (answers of pure functions remembered, bounded, built once per key:
+kernels and exports of one formula share the compiler's work).
 
 May import: NumPy, SciPy, SymPy, `symcalc.symbolic`, `symcalc.errors`, `symcalc.hooks`.
 Never matplotlib (results draw themselves through `symcalc.hooks`), nor learn, present

@@ -24,6 +24,7 @@ from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
 from ...symbolic.special import refuse_kernel
 from ..cancellation import SeriesBranch, series_branches
+from ..memo import remembered
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
 from . import runtime
@@ -531,10 +532,6 @@ class StableForm:
         return f"<StableForm {sympy.sstr(self.bound)} -> {sympy.sstr(self.lowered)}>"
 
 
-#: Stable forms by (entry, expression): kernels of several backends share the work.
-_FORMS: collections.OrderedDict = collections.OrderedDict()
-
-
 def exact_floats(expr: sympy.Expr) -> sympy.Expr:
     """``expr`` with each float of double precision (a catalog parameter given as
     ``beta=0.5`` or ``beta=0.3``) as the rational it was written as: the rewrites see
@@ -596,7 +593,8 @@ def stable_form(
     ``raw`` is ``expr`` before simplification joined its terms (default ``expr``): where
     a label switches a term off (x·log x -> 0, `symcalc.numeric.weights`), it is read
     from there; ``wrt``, the variable differentiated in, is never such a label.
-    The same request twice returns the same result (the 512 most recent are kept).
+    The same request twice returns the same result (the 512 most recent are kept;
+    threads asking at once for a new one build it once).
 
     Examples
     --------
@@ -607,12 +605,15 @@ def stable_form(
     """
     refuse_kernel(expr)  # a special function: the derivative is symbolic only
     _refuse_unbuildable(expr)
-    raw = expr if raw is None else raw
-    key = (_freeze(entry), expr, raw, wrt)
-    with _LOCK:
-        if key in _FORMS:
-            _FORMS.move_to_end(key)
-            return _FORMS[key]
+    return _stable_form(entry, expr, expr if raw is None else raw, wrt)
+
+
+@remembered(maxsize=_CACHE_SIZE, key=lambda entry, expr, raw, wrt: (_freeze(entry), expr, raw, wrt))
+def _stable_form(
+    entry: Entry, expr: sympy.Expr, raw: sympy.Expr, wrt: sympy.Symbol | None
+) -> StableForm:
+    """`stable_form`, remembered (`symcalc.numeric.memo.remembered`): kernels of every
+    backend and the exports' levels share one form, built once."""
     bound, variables = _bound(entry, expr)
     samples = _probe_samples(entry, variables)
     exact = exact_floats if entry.kind != "expression" else (lambda e: e)  # parameters
@@ -620,12 +621,7 @@ def stable_form(
         entry, exact(bound), variables, Context(samples), exact(entry.bind(raw)), wrt
     )
     branched, branches = series_branches(lowered, Context(samples))
-    form = StableForm(bound, variables, lowered, tuple(fired), branches, branched)
-    with _LOCK:
-        _FORMS[key] = form
-        while len(_FORMS) > _CACHE_SIZE:
-            _FORMS.popitem(last=False)
-    return form
+    return StableForm(bound, variables, lowered, tuple(fired), branches, branched)
 
 
 def _build(

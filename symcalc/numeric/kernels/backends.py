@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from ..memo import remembered
 from . import runtime
 from .emit import ExpressionEmitter, numpy_source
 from .erf import erf_array, erfc_array
@@ -65,13 +66,29 @@ def compile_numpy(
     whether an intermediate may overflow there in float32.
     ``functions`` replaces names of `NAMESPACE` (another ``erfc_array``, same contract);
     ``lift_sites`` keeps only those products' lifted-underflow checks (None: all)."""
-    graph = Graph(variables)
-    root = graph.build(lowered)
+    graph, root, value_ranges, float32 = _analysed(lowered, tuple(variables), tuple(domains))
     inputs = dict(zip(graph.names.values(), domains, strict=False))
-    source, counts, constants, result, wide = numpy_source(graph, root, inputs, lift_sites)
+    source, counts, constants, result, wide = numpy_source(
+        graph, root, inputs, lift_sites, analysed=(value_ranges, float32)
+    )
     namespace = {**NAMESPACE, **(functions or {})}
     exec(compile(source, f"<symcalc kernel {label}>", "exec"), namespace)  # noqa: S102 - generated
     return namespace["_kernel"], source, counts, constants, result, wide
+
+
+@remembered(maxsize=64)
+def _analysed(
+    lowered: sympy.Expr, variables: tuple[sympy.Symbol, ...], domains: tuple[Range, ...]
+) -> tuple[Graph, int, dict[int, Range], bool]:
+    """The NumPy kernel's graph of ``lowered``, its root, the nodes' ranges for inputs in
+    ``domains`` and whether a node may pass float32's largest number (`numpy_source`).
+    Remembered: `kernel` compiles one form once per lifted-underflow check it tries to
+    drop (96 times for softsign(softsign(silu(x/3)))″), and only the emitted checks
+    differ.  Nothing changes a graph once built: the emitters only read it."""
+    graph = Graph(variables)
+    root = graph.build(lowered)
+    inputs = dict(zip(graph.names.values(), domains, strict=False))
+    return graph, root, ranges(graph, root, inputs), overflows_float32(graph, root, inputs)
 
 
 def scalar_source(lowered: sympy.Expr, variables: Sequence[sympy.Symbol]) -> str:

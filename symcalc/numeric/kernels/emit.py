@@ -226,16 +226,24 @@ def numpy_source(
     root: int,
     inputs: Mapping[str, Range] = None,
     lift_sites: frozenset[int] | None = None,
+    analysed: tuple[Mapping[int, Range], bool] | None = None,
 ) -> tuple[str, dict[str, int], tuple[str, ...], Range, bool]:
     """Source of ``_kernel(a0, a1, ..., out, scratch)``, its buffer counts, constant buffers,
     the range of its result for inputs in ``inputs`` (by argument name) and whether a node
-    may overflow in float32 (`overflows_float32`).
+    may overflow in float32 (`overflows_float32`).  ``analysed``: those ranges and that
+    answer, where the caller holds them already (`ranges` and `overflows_float32` of the
+    same graph, root and inputs).
 
     Each choice of the operand computed straight into ``out`` is tried; the one with the
     fewest buffers (then lines) wins.
     """
     node = graph.nodes[root]
-    value_ranges = ranges(graph, root, inputs or {})
+    if analysed is None:
+        analysed = (
+            ranges(graph, root, inputs or {}),
+            overflows_float32(graph, root, inputs or {}),
+        )
+    value_ranges, float32 = analysed
     emitter = NumpyEmitter(graph, value_ranges=value_ranges, lift_sites=lift_sites)
     if isinstance(node, n.Const):
         emitter.emit(f"out[...] = {node.code}")
@@ -262,7 +270,6 @@ def numpy_source(
     counts = dict(emitter.counts)
     counts["calls"] = sum(not line.lstrip().startswith(("with ", "#")) for line in emitter.lines)
     source = "\n".join(lines) + "\n"
-    float32 = overflows_float32(graph, root, inputs or {})
     result = value_ranges[root]
     if emitter.again:  # NaN left for the second pass: `_output_checks` sees it
         result = Range(result.lo, result.hi, True)

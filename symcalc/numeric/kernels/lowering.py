@@ -15,6 +15,7 @@ from collections.abc import Callable
 import sympy
 
 from ...symbolic.functions import sigmoid
+from ..memo import remembered
 from ..rewrites import erfc, expm1, hypot, log1p, logsumexp, softplus
 
 __all__ = ["of_reciprocals", "pre_lower"]
@@ -145,6 +146,7 @@ _OF_RECIPROCALS = {
 }
 
 
+@remembered(maxsize=512)
 def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     """Replace σ, softplus, sech, logsumexp, ... by the pieces the code generator emits.
 
@@ -153,6 +155,10 @@ def pre_lower(expr: sympy.Expr, backend: str = "numpy") -> sympy.Expr:
     The numba backend (one scalar loop, real branches) gets the sign-split forms.  Array
     backends (JAX, PyTorch: one traced expression) share one exp(-|u|) between σ(u) and
     σ(-u) (`_sigmoid_split`).
+
+    The answer is remembered (`symcalc.numeric.memo.remembered`, the 512 most recent): a
+    kernel, its JAX, PyTorch and NumPy module exports and the exports' range checks
+    pre-lower the same stable form again.
     """
 
     def lower_sigmoid(e):
@@ -1039,13 +1045,51 @@ def _narrowed(where, cond) -> dict[sympy.Symbol, sympy.Interval]:
     if len(cond.free_symbols) != 1:
         return where
     (v,) = cond.free_symbols
-    try:
-        interval = cond.as_set()
-    except (NotImplementedError, TypeError, ValueError):
-        return where
+    interval = _as_set(cond)
     if isinstance(interval, sympy.Interval):
         where[v] = where.get(v, sympy.S.Reals).intersect(interval)
     return where
+
+
+@remembered(maxsize=4096)
+def _as_set(cond: sympy.Basic) -> sympy.Set | None:
+    """``cond.as_set()`` (None where SymPy cannot say), remembered: SymPy solves each
+    inequality again (``periodicity``, ``simplify``) wherever it appears, and the branch
+    conditions of one stable form come back for every sum and product under them.
+
+    An And, Or or Not of bounds on one variable (x > c, x <= c) is taken apart here as
+    SymPy takes it apart (`sympy.logic.boolalg.Boolean.as_set`: no bound is periodic, so
+    nothing is substituted; the intersection, union or complement of its parts' sets),
+    with each part's set remembered too: the same bounds recur in the conditions of
+    every branch after them."""
+    if isinstance(cond, (sympy.And, sympy.Or, sympy.Not)) and _bounds_only(cond):
+        parts = [_as_set(a) for a in cond.args]
+        if any(p is None for p in parts):
+            return None
+        if isinstance(cond, sympy.And):
+            return sympy.Intersection(*parts)
+        if isinstance(cond, sympy.Or):
+            return sympy.Union(*parts)
+        return parts[0].complement(sympy.S.Reals)
+    try:
+        return cond.as_set()
+    except (NotImplementedError, TypeError, ValueError):
+        return None
+
+
+def _bounds_only(cond: sympy.Basic) -> bool:
+    """Whether every relation in ``cond`` compares its one variable with a finite number."""
+    if len(cond.free_symbols) != 1:
+        return False
+    (v,) = cond.free_symbols
+    for r in cond.atoms(sympy.core.relational.Relational):
+        sides = {r.lhs, r.rhs}
+        if v not in sides or len(sides) != 2:
+            return False
+        (other,) = sides - {v}
+        if not (other.is_Number and other.is_finite):
+            return False
+    return True
 
 
 def _exp_part(add: sympy.Add, where=None) -> tuple[sympy.Expr, sympy.Expr, sympy.Expr, int] | None:

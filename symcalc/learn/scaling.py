@@ -772,14 +772,21 @@ class Preconditioned:
         return gap if gap is not None and gap <= allowed else None
 
     def null_directions(self) -> np.ndarray | None:
-        """T⁻¹N: the directions along which J never changes, in θ' (orthonormalized)."""
+        """T⁻¹N: the directions along which J never changes, in θ' (orthonormalized;
+        computed once, read-only: Newton and the decrement check both ask)."""
+        return self._null_directions
+
+    @functools.cached_property
+    def _null_directions(self) -> np.ndarray | None:
         directions = (
             self.inner.null_directions() if hasattr(self.inner, "null_directions") else None
         )
         if directions is None:
             return None
         mapped = np.column_stack([self.scaling.to_working(v) for v in directions.T])
-        return np.linalg.qr(mapped)[0]
+        found = np.linalg.qr(mapped)[0]
+        found.flags.writeable = False
+        return found
 
     def initial(self, seed: int = 0) -> np.ndarray:
         """The objective's own start, read in standardized coordinates (zeros stay zeros)."""

@@ -60,3 +60,56 @@ def test_other_layouts_and_types_take_the_numpy_path():
     assert norm(v.T) == pytest.approx(math.sqrt(float(np.sum(v * v))), rel=1e-15)
     assert norm(v[:, ::2]) == pytest.approx(math.sqrt(float(np.sum(v[:, ::2] ** 2))))
     assert norm(np.array([3.0, 4.0], dtype=np.float32)) == 5.0
+
+
+@pytest.mark.parametrize("name", ["iris", "wine"])
+def test_newtons_hessian_from_the_kept_softmax_weights_is_the_same_bit_for_bit(name):
+    """J's pass keeps softmax's P and 1 − P on small data; the Hessian at that θ reads
+    them, with the same numbers as computing them again (and as the NumPy formula)."""
+    from symcalc.learn.data import load_data
+    from symcalc.learn.models import make_model
+
+    data = load_data(f"builtin:{name}")
+    X = (data.X - data.X.mean(axis=0)) / data.X.std(axis=0)
+    codes = np.unique(data.y, return_inverse=True)[1].astype(float)
+    objective = make_model("softmax").objective((X, codes), l2=1e-3)
+    theta = np.random.default_rng(3).standard_normal(objective.n_parameters)
+    objective.value_and_gradient(theta)
+    assert objective._hessian_weights is not None
+    kept = objective.hessian(theta)
+    objective._hessian_weights = None
+    fresh = objective.hessian(theta)
+    assert np.array_equal(kept, fresh)
+    # and the NumPy formula: (1/m)Σ (diag p − ppᵀ) ⊗ x̃x̃ᵀ + λ on the weights
+    m, p = X.shape
+    K = int(codes.max()) + 1
+    Xt = np.column_stack([np.ones(m), X])
+    Z = Xt @ theta.reshape(K, p + 1).T
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    truth = np.zeros((K, p + 1, K, p + 1))
+    for c in range(K):
+        for d in range(K):
+            # 1 − P_c as the sum of the others: no cancellation where P_c is near 1
+            w = P[:, c] * (P.sum(axis=1) - P[:, c] if c == d else -P[:, d]) / m
+            truth[c, :, d, :] = Xt.T @ (Xt * w[:, None])
+    truth = truth.reshape(K * (p + 1), -1) + np.diag(np.tile([0.0] + [1e-3] * p, K))
+    np.testing.assert_allclose(kept, truth, rtol=1e-10, atol=1e-12 * np.abs(truth).max())
+
+
+def test_a_pass_at_another_theta_drops_the_kept_weights():
+    from symcalc.learn.data import load_data
+    from symcalc.learn.models import make_model
+
+    data = load_data("builtin:iris")
+    codes = np.unique(data.y, return_inverse=True)[1].astype(float)
+    objective = make_model("softmax").objective((data.X, codes), l2=1e-3)
+    first = np.zeros(objective.n_parameters)
+    second = np.random.default_rng(4).standard_normal(objective.n_parameters) * 0.1
+    objective.value_and_gradient(first)
+    objective.value_and_gradient(second)
+    at_second = objective.hessian(second)
+    at_first = objective.hessian(first)  # not the weights of `second`
+    objective._hessian_weights = None
+    assert np.array_equal(at_first, objective.hessian(first))
+    assert not np.array_equal(at_first, at_second)

@@ -632,6 +632,22 @@ class SoftmaxHead:
         P, _, Q = self.probabilities(Z)
         return P, Q
 
+    def loss_derivative_and_weights(
+        self, Z: np.ndarray, codes: np.ndarray
+    ) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """`loss_and_derivative` and `hessian_weights` from one softmax evaluation, the
+        same numbers as each: for Newton, which asks the Hessian where it has just
+        evaluated J (one more n × K array than `loss_and_derivative`)."""
+        parts = _softmax_parts(Z)
+        top, S, E, rest = parts
+        rows = np.arange(Z.shape[0])
+        loss = float(np.sum(np.log1p(rest) - S[rows, codes]))
+        total = 1 + rest
+        P = np.divide(E, total[:, None])  # `probabilities`, before E becomes the residual
+        Q = np.subtract(1.0, P, out=S)
+        Q[rows, top] = rest / total
+        return loss, _residual(parts, codes), (P, Q)
+
     def hessian_roots(self, Z: np.ndarray) -> np.ndarray:
         """√(P_c·Q_c), the roots of the diagonal ∂²ℓ/∂z_c², written over ``Z`` (which is
         lost): `probabilities` in one buffer instead of two, the same numbers (Q = 1 − P

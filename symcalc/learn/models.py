@@ -373,6 +373,73 @@ def _symmetrize(H: np.ndarray, copy_allowed: bool) -> None:
             H[d, :, c, :] *= 2.0
 
 
+@functools.lru_cache(maxsize=32)
+def _sum_free_basis(K: int) -> np.ndarray:
+    """An orthonormal basis (K × (K − 1)) of the vectors whose entries sum to 0."""
+    centring = np.eye(K) - 1.0 / K
+    basis = np.linalg.qr(centring[:, : K - 1])[0]
+    basis.flags.writeable = False
+    return basis
+
+
+@dataclasses.dataclass(frozen=True)
+class InterceptCertificate:
+    """What bounds J − J* for a softmax fit with an L2 penalty λ on the weights only.
+
+    With W held fixed J is a function h(b) of the intercepts (constant along b + t·1),
+    with curvature A(b) = (1/m)Σᵢ (diag pᵢ − pᵢpᵢᵀ); φ(W) = min_b J(b, W) is λ-strongly
+    convex (the data term is jointly convex, the penalty λ/2‖W‖²), so
+
+        J(b, W) − J* = [h(b) − min h] + [φ(W) − min φ] ≤ γ²/(2μ_R) + ‖∇φ(W)‖²/(2λ).
+
+    Fields (user units; norms 2 and Frobenius): ``gradient`` γ = ‖∂J/∂b‖ at θ,
+    ``curvature`` μ ≤ the smallest eigenvalue of A(b) off the 1 direction, ``step``
+    ‖δ‖ of the Newton step on the intercepts, ``stepped_gradient`` γ̂ = ‖∂J/∂b‖ at
+    b + δ, ``weight_gradient`` ‖Ĝ‖ the weights' gradient at b + δ in the coordinates
+    (b + W·c, W) of a centre c, ``spread`` ρ ≥ √((1/m)Σ‖xᵢ − c‖²), ``l2`` λ.
+    """
+
+    gradient: float
+    curvature: float
+    step: float
+    stepped_gradient: float
+    weight_gradient: float
+    spread: float
+    l2: float
+
+    @property
+    def finite(self) -> bool:
+        return all(math.isfinite(v) for v in dataclasses.astuple(self))
+
+    def bound(self) -> float | None:
+        """An upper bound on J(θ) − J*, or None where the ball argument fails.
+
+        Moving every sample's outputs by a shift δ multiplies each pᵢₖ by at least
+        e^(−span δ) (span = max − min ≤ √2‖δ‖), so A(b') ⪰ e^(−√2R)·A(b) on the ball
+        of radius R around b (within the sum-free directions): μ_R = μ·e^(−√2R).  Where
+        2γ/μ_R < R the minimizer b* of h lies in the ball, h(b) − h(b*) ≤ γ²/(2μ_R), and
+        ‖b + δ − b*‖ ≤ γ̂/μ_R (strong monotonicity on the ball, which holds b + δ).  By
+        Danskin ∇φ(W) is the weights' gradient at b*, and softmax is ½-Lipschitz, so
+        ‖∇φ(W)‖ ≤ ‖Ĝ‖ + ½ρ·γ̂/μ_R.
+        """
+        mu, gamma = self.curvature, self.gradient
+        if not (mu > 0 and self.l2 > 0):
+            return None
+        radius = 4.0 * max(gamma / mu, self.step)
+        mu_ball = mu * math.exp(-math.sqrt(2.0) * radius)
+        if not mu_ball > 0 or not self.step <= radius:
+            return None
+        if not (2.0 * gamma < radius * mu_ball or gamma == 0):
+            return None
+        weights = self.weight_gradient + 0.5 * self.spread * self.stepped_gradient / mu_ball
+        return 0.5 * gamma * gamma / mu_ball + 0.5 * weights * weights / self.l2
+
+
+#: Up to this many outputs (samples × classes, one row block) a softmax pass keeps its
+#: Hessian weights P and 1 − P for a Hessian at the same θ (iris, wine: 450 and 534).
+SMALL_WEIGHTS = 4096
+
+
 class AffineObjective(Objective):
     """J for outputs z = X wₖ + bₖ (k = 1..K) and a head: linear, logistic, softmax.
 
@@ -624,6 +691,16 @@ class AffineObjective(Objective):
         total = 0.0
         scalar = self.n_outputs == 1
         single = self.n_samples <= self.block
+        # Newton's Hessian at this θ reads the softmax weights of this pass (small data:
+        # two n × K arrays kept, `SMALL_WEIGHTS` numbers each at most)
+        keep_weights = (
+            single
+            and not scalar
+            and self._centre is None
+            and self.n_samples * self.n_outputs <= SMALL_WEIGHTS
+            and hasattr(head, "loss_derivative_and_weights")
+        )
+        self._hessian_weights = None
         # the column sums of `column_means`, on the first pass over several blocks, each
         # while it is in cache (the decrement check's curvature floor reads them)
         sums = (
@@ -637,7 +714,11 @@ class AffineObjective(Objective):
             if gradient is None:
                 total += head.loss_sum(z, Yb)
                 continue
-            if value:
+            if value and keep_weights:
+                part, r, weights = head.loss_derivative_and_weights(z, Yb)
+                self._hessian_weights = (theta.tobytes(), weights)
+                total += part
+            elif value:
                 part, r = head.loss_and_derivative(z, Yb)
                 total += part
             else:
@@ -734,8 +815,12 @@ class AffineObjective(Objective):
                 self._dask_hessian(theta, H[0, :, 0, :], centre, scale)
             else:
                 budget = _pair_scratch_budget(self.X)
+                kept = getattr(self, "_hessian_weights", None)
                 for Xb, _, z in self._blocks(theta):
-                    P, Q = self.head.hessian_weights(z)
+                    if kept is not None and kept[0] == theta.tobytes():
+                        P, Q = kept[1]  # from J's pass at this θ: the same numbers
+                    else:
+                        P, Q = self.head.hessian_weights(z)
                     _add_pair_grams(H, _centred(Xb, centre, scale), P, Q, budget)
         _symmetrize(H, copy_allowed=H.nbytes <= _pair_scratch_budget(self.X))
         H = H.reshape(K * p1, K * p1)
@@ -1062,6 +1147,111 @@ class AffineObjective(Objective):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             found = (largest + float(np.linalg.norm(centre))) / float(np.min(scale))
         return found if math.isfinite(found) else None
+
+    def intercept_certificate(
+        self, theta: np.ndarray, centre: np.ndarray
+    ) -> InterceptCertificate | None:
+        """What the certified stop of a softmax fit needs at θ (user units, in memory):
+        the intercepts' curvature and one Newton step on them with W held fixed, and the
+        weights' gradient there (`InterceptCertificate`); None for other models or where
+        a number is not finite.
+
+        One K × m array of probabilities per row block (`class_curvature_state`, which
+        only reads the outputs kept from J's pass): at b + δ they are those at b times
+        e^δ, renormalized, in place.  Then one product Pᵀ·X."""
+        head = self.head
+        K, m = self.n_outputs, self.n_samples
+        if K < 2 or self._dask or not hasattr(head, "class_curvature_state") or not self.l2:
+            return None
+        theta = np.asarray(theta, dtype=float)
+        centre = np.asarray(centre, dtype=float)
+        basis = _sum_free_basis(K)
+        counts, class_sums = self._class_sums()
+        totals = np.zeros(K)  # Σᵢ pᵢ
+        products = np.zeros((K, K))  # Σᵢ pᵢpᵢᵀ
+        single = self.n_samples <= self.block
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            for _, _, Z in self._blocks(theta):
+                P = head.class_curvature_state(Z)[0]
+                totals += P @ self._ones(P.shape[1])
+                products += P @ P.T
+            # A = (1/m)Σ(diag pᵢ − pᵢpᵢᵀ), diag(Σpᵢ) − PᵀP: each entry a sum over the samples
+            curvature = -products
+            curvature.flat[:: K + 1] += totals
+            curvature /= m
+            reduced = basis.T @ curvature @ basis
+            gradient = basis.T @ ((totals - counts) / m)
+            if not (np.isfinite(reduced).all() and np.isfinite(gradient).all()):
+                return None
+            values, vectors = np.linalg.eigh(reduced)
+            # sums of m products of numbers in [0, 1], and the eigensolver: their rounding
+            # moves an eigenvalue by far less than this
+            error = 4 * K * (m + K) * np.finfo(float).eps * float(np.max(np.abs(curvature)))
+            smallest = float(values[0]) - error
+            if not smallest > 0:
+                return None
+            step = -(basis @ (vectors @ ((vectors.T @ gradient) / values)))
+            scale = np.exp(step - step.max())
+            stepped, weights = np.zeros(K), np.zeros((K, self.n_features))
+            for Xb, _, Z in self._blocks(theta):
+                if not single:
+                    P = head.class_curvature_state(Z)[0]
+                P *= scale[:, None]  # pᵢₖ·e^δₖ, renormalized: softmax at b + δ
+                norms = P.sum(axis=0)
+                for row in P:  # a class at a time: broadcasting buffered 64 KiB
+                    row /= norms
+                sums = P @ self._ones(P.shape[1])
+                stepped += sums
+                weights += P @ Xb
+                weights -= np.outer(sums, centre)
+            del P
+            weights -= class_sums - np.outer(counts, centre)  # Σᵢ yᵢ(xᵢ − c)ᵀ
+            weights /= m
+            _, W = self._weights(theta)
+            weights += self.l2 * W
+            found = InterceptCertificate(
+                gradient=float(np.linalg.norm(gradient)),
+                curvature=smallest,
+                step=float(np.linalg.norm(step)),
+                stepped_gradient=float(np.linalg.norm(basis.T @ ((stepped - counts) / m))),
+                weight_gradient=float(np.linalg.norm(weights)),
+                spread=self.root_mean_square_distance(centre),
+                l2=self.l2,
+            )
+        return found if found.finite else None
+
+    def _class_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """(samples per class, Σ of their rows of X) for class codes, one pass, kept."""
+        found = getattr(self, "_class_sums_cache", None)
+        if found is None:
+            K = self.n_outputs
+            counts, sums = np.zeros(K), np.zeros((K, self.n_features))
+            for start, stop in self._row_blocks():
+                codes = np.asarray(self.Y[start:stop])
+                rows = self._rows(start, stop)
+                for k in range(K):
+                    member = (codes == k).astype(float)
+                    counts[k] += member.sum()
+                    sums[k] += member @ rows
+            found = self._class_sums_cache = (counts, sums)
+        return found
+
+    def root_mean_square_distance(self, centre: np.ndarray) -> float:
+        """An upper bound on √((1/m)Σᵢ‖xᵢ − centre‖²), from Σ‖xᵢ‖² (one pass, kept) and
+        the column means; rounding is covered by a relative margin of 1e-12."""
+        squares = getattr(self, "_square_sum", None)
+        if squares is None:
+            squares = 0.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start, stop in self._row_blocks():
+                    part = self._rows(start, stop)
+                    squares += float(np.einsum("ij,ij->", part, part))
+            squares = self._square_sum = squares / self.n_samples
+        means = self.column_means
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = squares - 2.0 * float(means @ centre) + float(centre @ centre)
+            margin = 1e-12 * (squares + float(centre @ centre)) + 1e-300
+        return math.sqrt(max(value, 0.0) + margin)
 
     @functools.cached_property
     def column_means(self) -> np.ndarray | None:

@@ -743,15 +743,50 @@ class Preconditioned:
         gap = 0.5 * squared / floor
         return (gap, size / floor) if gap <= allowed else None
 
+    def softmax_gap(self, theta: np.ndarray, gradient: np.ndarray, allowed: float) -> float | None:
+        """For a softmax model with a penalty, an upper bound on J(θ') − J* where it is
+        at most ``allowed``, else None; ``gradient`` is ∇J(θ') in these coordinates.
+        The decrement check (`symcalc.learn.optimizers.decrement_check`) reads it in
+        place of conjugate gradients once the gradient has met tol; it is no stopping
+        rule of its own (no ``loss_bound`` stop: it bounds J, not θ).
+
+        The intercepts are not penalized, so no curvature floor holds for all of θ; the
+        bound (`symcalc.learn.models.InterceptCertificate`) splits J − J* into the
+        intercepts' gap with W fixed (their exact curvature, on a ball) and the gap of
+        φ(W) = min_b J(b, W), which the penalty makes λ-strongly convex.  The cheap test
+        first: the weights' gradient in the user's units (about the means, s⊙g'_w) must
+        be within 2√(2λ·allowed), else no pass over the data is made.
+        """
+        finder = getattr(self.inner, "intercept_certificate", None)
+        if finder is None or not self.l2 or self._extreme or self._centred is not None:
+            return None
+        scaling = self.scaling
+        if scaling._prefix != self.n_parameters:
+            return None
+        units = np.asarray(gradient, dtype=float).reshape(len(scaling.blocks), scaling.p + 1)
+        weights = float(np.linalg.norm(units[:, 1:] * scaling.scale))
+        if not weights <= 2.0 * math.sqrt(2.0 * self.l2 * allowed):
+            return None
+        found = finder(self._user(theta), scaling.mean)
+        gap = None if found is None else found.bound()
+        return gap if gap is not None and gap <= allowed else None
+
     def null_directions(self) -> np.ndarray | None:
-        """T⁻¹N: the directions along which J never changes, in θ' (orthonormalized)."""
+        """T⁻¹N: the directions along which J never changes, in θ' (orthonormalized;
+        computed once, read-only: Newton and the decrement check both ask)."""
+        return self._null_directions
+
+    @functools.cached_property
+    def _null_directions(self) -> np.ndarray | None:
         directions = (
             self.inner.null_directions() if hasattr(self.inner, "null_directions") else None
         )
         if directions is None:
             return None
         mapped = np.column_stack([self.scaling.to_working(v) for v in directions.T])
-        return np.linalg.qr(mapped)[0]
+        found = np.linalg.qr(mapped)[0]
+        found.flags.writeable = False
+        return found
 
     def initial(self, seed: int = 0) -> np.ndarray:
         """The objective's own start, read in standardized coordinates (zeros stay zeros)."""

@@ -22,6 +22,10 @@ which keeps the history, remembers the best iterate seen, and ends the run by ra
     ½gᵀH⁻¹g ≈ J − J* to be at most 1e-10·J (times (tol/1e-8)², or 1e-24·J(θ₀) where
     J* = 0) before it calls the run converged (the other optimizers of a convex model
     by conjugate gradients on Hessian-vector products); until then it keeps stepping.
+    On softmax with a penalty a certified bound on J − J* itself, within the same
+    number, confirms instead where it holds (`Preconditioned.softmax_gap`: the weights'
+    penalty and the intercepts' exact curvature), for every optimizer: it spares the
+    conjugate gradients (digits: 37 products) or Newton's last Hessian.
 ``loss_bound``
     converged: J is certified within the same J tolerance Newton's decrement must meet,
 
@@ -64,6 +68,7 @@ one of a diverging run, and never NaN.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -132,8 +137,11 @@ class Stop(Exception):  # noqa: N818 - a signal, not an error
 def norm(vector: np.ndarray) -> float:
     """‖v‖₂ without overflow for huge entries (inf only if an entry is not finite)."""
     flat = vector.reshape(-1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        squares = float(np.dot(flat, flat))
+    if flat.dtype == np.float64 and flat.flags.c_contiguous and flat.size:
+        squares = _dot_product()(flat, flat)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            squares = float(np.dot(flat, flat))
     if _TINY < squares < _HUGE:  # no overflow, no underflow that matters: the plain formula
         return math.sqrt(squares)
     largest = float(np.max(np.abs(vector))) if vector.size else 0.0
@@ -144,6 +152,19 @@ def norm(vector: np.ndarray) -> float:
 
 #: Between these, Σv² neither overflowed nor lost its accuracy to underflow.
 _TINY, _HUGE = 1e-280, 1e300
+
+
+@functools.cache
+def _dot_product() -> Callable[[np.ndarray, np.ndarray], float]:
+    """BLAS's ``ddot`` (SciPy's binding), looked up once: the numbers of ``np.dot`` on
+    1-D float64 arrays (the same BLAS routine; checked bit for bit in the tests), but
+    no floating-point status check afterwards, so no ``np.errstate`` around it.  A
+    monitor takes two or three norms an iteration, and the context cost more than the
+    dot: `norm` of 11 numbers took 7.3 µs with it, 1.9 µs without (a loaded machine),
+    and a least-squares fit of 0.3-0.4 ms takes 8 norms."""
+    import scipy.linalg.blas
+
+    return scipy.linalg.blas.ddot
 
 
 class Monitor:

@@ -286,14 +286,19 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
 
 #: Finished tidyings, by expression: asking again costs nothing.
 _TIDIED: dict[sympy.Expr, sympy.Expr] = {}
-#: Tidyings their budget cut short, by expression: the best form found and the budget it
-#: had.  Asking again with no more time gives that form at once, so one process gives one
-#: answer to one question (a plot and the kernels of its curves, a page and its checks);
-#: a larger budget searches again.
-_TIDIED_PARTLY: dict[sympy.Expr, tuple[sympy.Expr, float]] = {}
+#: Tidyings their budget cut short, by expression: the best form found, the budget it had
+#: and the budget of the call it was part of (`derivative` shares one among its orders).
+#: Asking again with no more time, or within a call with no larger budget, gives that form
+#: at once, so one process gives one answer to one question (a plot and the kernels of its
+#: curves, a page and its checks, a kernel of f″ and an export built after it, whose
+#: order 1 is then remembered and leaves order 2 a larger share); a larger budget searches
+#: again.
+_TIDIED_PARTLY: dict[sympy.Expr, tuple[sympy.Expr, float, float]] = {}
 
 
-def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
+def tidy(
+    expr: sympy.Expr, seconds: float | None = None, *, call_seconds: float | None = None
+) -> tuple[sympy.Expr, bool]:
     """The most readable form found within ``seconds``, and whether the search finished.
 
     Cheap rewrites (factor_terms, together, cancel) come first and SymPy's ``simplify``
@@ -315,8 +320,9 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
         return _TIDIED[expr], True
     if seconds is None:
         seconds = budget.default_seconds()
+    call_seconds = seconds if call_seconds is None else call_seconds
     partly = _TIDIED_PARTLY.get(expr)
-    if partly is not None and seconds <= partly[1]:
+    if partly is not None and (seconds <= partly[1] or call_seconds <= partly[2]):
         return partly[0], False
     best, finished = budget.best_within(seconds, _tidier_forms, expr)
     best = expr if best is None else best
@@ -327,7 +333,7 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
         _TIDIED[expr] = best
         _TIDIED_PARTLY.pop(expr, None)
     else:
-        _TIDIED_PARTLY[expr] = (best, seconds)
+        _TIDIED_PARTLY[expr] = (best, seconds, call_seconds)
     return best, finished
 
 
@@ -343,7 +349,7 @@ def _tidy_shared(
         return tidy(expr, seconds)
     share = (seconds - (budget.cpu_seconds() - start)) / left
     if share >= _LEAST_SHARE:
-        return tidy(expr, share)
+        return tidy(expr, share, call_seconds=seconds)
     if sympy.count_ops(expr) <= 2:
         return expr, True
     known = _TIDIED.get(expr)

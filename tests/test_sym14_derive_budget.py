@@ -23,9 +23,9 @@ def test_the_orders_share_one_budget(monkeypatch, call):
     tidy = derivatives.tidy
     start = budget.cpu_seconds()
 
-    def recording(expr, seconds=None):
+    def recording(expr, seconds=None, **kwargs):
         asked.append((seconds, budget.cpu_seconds() - start))
-        return tidy(expr, seconds)
+        return tidy(expr, seconds, **kwargs)
 
     monkeypatch.setattr(derivatives, "tidy", recording)
     kwargs = {"steps": False} if call is symcalc.derive else {}

@@ -51,7 +51,7 @@ def test_a_search_cut_short_is_not_searched_again_within_a_call_of_the_same_budg
     now = derivatives.budget.cpu_seconds()
     # a call of 5 s whose order 1 took 1.6 s: order 2 (the last) gets about 3.4 s
     first, finished = derivatives._tidy_shared(expr, 5.0, now - 1.6, 1)
-    assert not finished and len(calls) == 1 and 3.0 < calls[0] <= 3.4
+    assert not finished and len(calls) == 1 and 3.0 < calls[0] <= 3.4 + 1e-9
     # the same call again, order 1 now remembered: the whole 5 s is left, same answer
     again, _ = derivatives._tidy_shared(expr, 5.0, derivatives.budget.cpu_seconds(), 1)
     assert again == first and len(calls) == 1

@@ -149,9 +149,9 @@ class ModelFunction:
         of integrated gradients is taken piece by piece between them, where ∇f is smooth.
         """
         at, baseline = np.asarray(at, dtype=float), np.asarray(baseline, dtype=float)
-        grid = np.linspace(0.0, 1.0, 4097)
+        grid = _PATH_GRID
         # every kink the pre-activations reach on the path (each period of |sin z|)
-        kinks = [np.array(k.points) for k, _ in self._path_kinks(at, baseline, grid)]
+        kinks = [np.array(k.points) for k, _ in self._path_kinks(at, baseline)]
         if not any(k.size for k in kinks):
             return np.empty(0)
 
@@ -183,10 +183,11 @@ class ModelFunction:
         return cuts[(cuts > 0.0) & (cuts < 1.0)]
 
     def _path_kinks(
-        self, at: np.ndarray, baseline: np.ndarray, grid: np.ndarray
+        self, at: np.ndarray, baseline: np.ndarray
     ) -> list[tuple[KinksWithin, tuple[float, float]]]:
         """Per hidden layer: the kinks of its activation within the range its
-        pre-activations sweep on the path (sampled at ``grid``), with that range."""
+        pre-activations sweep on the path (sampled at `_PATH_GRID`), with that range."""
+        grid = _PATH_GRID
         with np.errstate(all="ignore"):
             pre, _ = self._forward(baseline[None, :] + grid[:, None] * (at - baseline)[None, :])
         return [
@@ -200,9 +201,7 @@ class ModelFunction:
         notes = [
             f"layer {i + 1}'s activation {self.layers[i].activation.name}, over the range "
             f"its inputs sweep on the path: {note}"
-            for i, (found, (low, high)) in enumerate(
-                self._path_kinks(at, baseline, np.linspace(0.0, 1.0, 4097))
-            )
+            for i, (found, (low, high)) in enumerate(self._path_kinks(at, baseline))
             if (note := found.note(low, high)) is not None
         ]
         return "; ".join(notes) or None
@@ -230,6 +229,10 @@ class ModelFunction:
     def __repr__(self) -> str:
         sizes = " → ".join(str(layer.weights.shape[1]) for layer in self.layers)
         return f"<ModelFunction {self.output}: {sizes} → {self.layers[-1].weights.shape[0]}>"
+
+
+#: α on the path γ(α) = x′ + α(x − x′) where the pre-activations are sampled for kinks.
+_PATH_GRID = np.linspace(0.0, 1.0, 4097)
 
 
 def _kinks_in_range(

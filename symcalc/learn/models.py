@@ -1136,14 +1136,7 @@ class AffineObjective(Objective):
         """
         if self._dask:
             return None
-        largest = getattr(self, "_largest_row", None)
-        if largest is None:
-            largest = 0.0
-            with np.errstate(over="ignore", invalid="ignore"):
-                for start, stop in self._row_blocks():
-                    part = self._rows(start, stop)
-                    largest = max(largest, float(np.max(np.einsum("ij,ij->i", part, part))))
-            largest = self._largest_row = math.sqrt(largest)
+        largest = math.sqrt(self._row_squares()[0])
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             found = (largest + float(np.linalg.norm(centre))) / float(np.min(scale))
         return found if math.isfinite(found) else None
@@ -1236,17 +1229,24 @@ class AffineObjective(Objective):
             found = self._class_sums_cache = (counts, sums)
         return found
 
-    def root_mean_square_distance(self, centre: np.ndarray) -> float:
-        """An upper bound on √((1/m)Σᵢ‖xᵢ − centre‖²), from Σ‖xᵢ‖² (one pass, kept) and
-        the column means; rounding is covered by a relative margin of 1e-12."""
-        squares = getattr(self, "_square_sum", None)
-        if squares is None:
-            squares = 0.0
+    def _row_squares(self) -> tuple[float, float]:
+        """(max ‖xᵢ‖², Σ‖xᵢ‖²) over the rows, from one pass over X, kept."""
+        found = getattr(self, "_row_squares_cache", None)
+        if found is None:
+            largest = total = 0.0
             with np.errstate(over="ignore", invalid="ignore"):
                 for start, stop in self._row_blocks():
                     part = self._rows(start, stop)
-                    squares += float(np.einsum("ij,ij->", part, part))
-            squares = self._square_sum = squares / self.n_samples
+                    norms = np.einsum("ij,ij->i", part, part)
+                    largest = max(largest, float(np.max(norms)))
+                    total += float(np.sum(norms))
+            found = self._row_squares_cache = (largest, total)
+        return found
+
+    def root_mean_square_distance(self, centre: np.ndarray) -> float:
+        """An upper bound on √((1/m)Σᵢ‖xᵢ − centre‖²), from Σ‖xᵢ‖² (one pass, kept) and
+        the column means; rounding is covered by a relative margin of 1e-12."""
+        squares = self._row_squares()[1] / self.n_samples
         means = self.column_means
         with np.errstate(over="ignore", invalid="ignore"):
             value = squares - 2.0 * float(means @ centre) + float(centre @ centre)

@@ -988,13 +988,9 @@ def _refuse_nowhere_real(entry: Entry, var: sympy.Symbol, found: sympy.Expr) -> 
     """
     if not found.has(sympy.I):
         return
-    from .domains import real_domain_within
+    from .domains import refuse_nowhere_real
 
-    if real_domain_within(entry.expr, var, budget.default_seconds()) is sympy.S.EmptySet:
-        raise SymcalcError(
-            f"{sympy.sstr(entry.expr)} is not real for any real {var}, so its derivative "
-            f"{sympy.sstr(found)} is complex; symcalc works with real functions of real variables"
-        )
+    refuse_nowhere_real(entry.expr, var, f"so its derivative {sympy.sstr(found)} is complex")
 
 
 def real_domain_of(entry: Entry, var: sympy.Symbol, timeout: float) -> sympy.Set | None:

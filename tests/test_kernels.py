@@ -213,7 +213,7 @@ def test_threads_asking_for_the_same_new_kernel_build_it_once(monkeypatch):
     with ThreadPoolExecutor(max_workers=2) as pool:
         pair = list(pool.map(lambda t: kernel(t), ["x**5 + 11", "x**7 - 13"]))
     assert [float(k(1.0)) for k in pair] == [12.0, -12.0]
-    assert not api._BUILDING
+    assert not api._KERNELS.building
 
 
 def test_a_failed_build_releases_its_key(monkeypatch):
@@ -221,23 +221,23 @@ def test_a_failed_build_releases_its_key(monkeypatch):
 
     with pytest.raises(SymcalcError):
         kernel("x + unknown_function(x)")
-    assert not api._BUILDING
+    assert not api._KERNELS.building
 
 
 def test_the_caches_are_bounded(monkeypatch):
     """At most _CACHE_SIZE kernels (least recently used leave first) and CONSTANT_BUFFERS
     constant-filled chunks per thread."""
     from symcalc.numeric.kernels import api, runtime
+    from symcalc.numeric.memo import BuiltOnce
 
-    monkeypatch.setattr(api, "_CACHE", collections.OrderedDict())
-    monkeypatch.setattr(api, "_CACHE_SIZE", 3)
+    monkeypatch.setattr(api, "_KERNELS", BuiltOnce(3))
     first = kernel("x + 101")
     for c in range(102, 106):
         kernel(f"x + {c}")
         kernel("x + 101")  # used again: stays
-    assert len(api._CACHE) == 3
+    assert len(api._KERNELS) == 3
     assert kernel("x + 101") is first
-    assert kernel("x + 102") is not None and len(api._CACHE) == 3
+    assert kernel("x + 102") is not None and len(api._KERNELS) == 3
 
     monkeypatch.setattr(runtime, "CONSTANT_BUFFERS", 4)
     x = np.linspace(-50, 50, 11)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, NamedTuple, TypeVar
 
-__all__ = ["CacheInfo", "Remembered", "remembered"]
+__all__ = ["BuiltOnce", "CacheInfo", "Remembered", "remembered"]
 
 R = TypeVar("R")
 
@@ -33,21 +33,24 @@ class CacheInfo(NamedTuple):
     maxsize: int
 
 
-class Remembered(Generic[R]):
-    """``function`` with its answers kept by argument (see `remembered`)."""
+class BuiltOnce(Generic[R]):
+    """Values by key, at most ``maxsize`` of them (the least recently used leave first),
+    each built once however many threads ask at the same time: a thread asking for a key
+    being built waits for that build (a lock per key), different keys build in parallel,
+    and a failed build keeps nothing.  The one mechanism behind `remembered` and the
+    kernel cache (`symcalc.numeric.kernels.api`).
 
-    def __init__(
-        self,
-        function: Callable[..., R],
-        maxsize: int,
-        key: Callable[..., Hashable] | None = None,
-    ):
+    Examples
+    --------
+    >>> store = BuiltOnce(maxsize=2)
+    >>> store.get("a", lambda: 1), store.get("a", lambda: 2), len(store)
+    (1, 1, 1)
+    """
+
+    def __init__(self, maxsize: int):
         if maxsize < 1:
             raise ValueError(f"maxsize must be at least 1, got {maxsize!r}")
-        functools.update_wrapper(self, function)
-        self._function = function
-        self._maxsize = maxsize
-        self._key = key
+        self.maxsize = maxsize
         self._values: collections.OrderedDict[Hashable, R] = collections.OrderedDict()
         #: Guards the dictionaries and counts (held only for dictionary operations).
         self._lock = threading.Lock()
@@ -57,11 +60,8 @@ class Remembered(Generic[R]):
         self._hits = 0
         self._misses = 0
 
-    def __call__(self, *args: Any, **kwargs: Any) -> R:
-        if self._key is not None:
-            key = self._key(*args, **kwargs)
-        else:
-            key = (args, tuple(sorted(kwargs.items()))) if kwargs else args
+    def get(self, key: Hashable, build: Callable[[], R]) -> R:
+        """The value for ``key``, from ``build()`` the first time."""
         found, value = self._lookup(key)
         if found:
             return value
@@ -72,7 +72,7 @@ class Remembered(Generic[R]):
             if found:
                 return value
             try:
-                value = self._function(*args, **kwargs)
+                value = build()
             except BaseException:
                 with self._lock:
                     self._building.pop(key, None)
@@ -81,7 +81,7 @@ class Remembered(Generic[R]):
                 self._misses += 1
                 self._values[key] = value
                 self._building.pop(key, None)
-                while len(self._values) > self._maxsize:
+                while len(self._values) > self.maxsize:
                     self._values.popitem(last=False)
         return value
 
@@ -93,16 +93,55 @@ class Remembered(Generic[R]):
                 return True, self._values[key]
         return False, None
 
+    @property
+    def building(self) -> tuple[Hashable, ...]:
+        """The keys being built now."""
+        with self._lock:
+            return tuple(self._building)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
     def cache_info(self) -> CacheInfo:
         """Hits, misses and size so far (as `functools.lru_cache` reports them)."""
         with self._lock:
-            return CacheInfo(self._hits, self._misses, len(self._values), self._maxsize)
+            return CacheInfo(self._hits, self._misses, len(self._values), self.maxsize)
 
-    def cache_clear(self) -> None:
-        """Forget every answer (and the counts)."""
+    def clear(self) -> None:
+        """Forget every value (and the counts)."""
         with self._lock:
             self._values.clear()
             self._hits = self._misses = 0
+
+
+class Remembered(Generic[R]):
+    """``function`` with its answers kept by argument (see `remembered`)."""
+
+    def __init__(
+        self,
+        function: Callable[..., R],
+        maxsize: int,
+        key: Callable[..., Hashable] | None = None,
+    ):
+        functools.update_wrapper(self, function)
+        self._function = function
+        self._key = key
+        self._store: BuiltOnce[R] = BuiltOnce(maxsize)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> R:
+        if self._key is not None:
+            key = self._key(*args, **kwargs)
+        else:
+            key = (args, tuple(sorted(kwargs.items()))) if kwargs else args
+        return self._store.get(key, lambda: self._function(*args, **kwargs))
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses and size so far (as `functools.lru_cache` reports them)."""
+        return self._store.cache_info()
+
+    def cache_clear(self) -> None:
+        """Forget every answer (and the counts)."""
+        self._store.clear()
 
 
 def remembered(

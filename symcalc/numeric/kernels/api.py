@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import importlib.util
@@ -24,7 +23,7 @@ from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
 from ...symbolic.special import refuse_kernel
 from ..cancellation import SeriesBranch, series_branches
-from ..memo import remembered
+from ..memo import BuiltOnce, remembered
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
 from . import runtime
@@ -404,14 +403,11 @@ def _modules_plain() -> list:
     ]
 
 
-#: Built kernels by request, least recently used first; at most `_CACHE_SIZE` of them.
-_CACHE: collections.OrderedDict = collections.OrderedDict()
 _CACHE_SIZE = 512
-#: Guards `_CACHE` and `_BUILDING` (held only for dictionary operations, never for a build).
-_LOCK = threading.Lock()
-#: One lock per request being built: threads asking for the same new kernel wait for the
-#: first one's build; different requests build in parallel.  Entries leave when done.
-_BUILDING: dict[tuple, threading.Lock] = {}
+#: Built kernels by request, least recently used first; at most `_CACHE_SIZE` of them.
+#: Threads asking for the same new kernel wait for the first one's build; different
+#: requests build in parallel (`symcalc.numeric.memo.BuiltOnce`).
+_KERNELS: BuiltOnce[Kernel] = BuiltOnce(_CACHE_SIZE)
 
 
 def _lowered(
@@ -911,25 +907,4 @@ def kernel(
 
 def _cached(key: tuple, build: Callable[[], Kernel]) -> Kernel:
     """The cached kernel for ``key``, built once however many threads ask at the same time."""
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-        building = _BUILDING.setdefault(key, threading.Lock())
-    with building:
-        with _LOCK:  # another thread may have built it while this one waited
-            if key in _CACHE:
-                _CACHE.move_to_end(key)
-                return _CACHE[key]
-        try:
-            built = build()
-        except BaseException:
-            with _LOCK:
-                _BUILDING.pop(key, None)
-            raise
-        with _LOCK:  # cached and no longer building in one step: no second build can start
-            _CACHE[key] = built
-            _BUILDING.pop(key, None)
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-    return built
+    return _KERNELS.get(key, build)

@@ -118,7 +118,9 @@ class FTCCheck:
     Where f is undefined at points inside the range (a pole, a 0/0 hole: ``singular``),
     the theorem is checked on each piece between them, from a lower limit of its own
     (``pieces`` holds (start, end, a) for each: a itself in its piece, the middle
-    elsewhere).
+    elsewhere).  A hole where f has the same finite limit from both sides (sin(x)/x at
+    0) is ``removable``: f is taken as that limit there, as its kernel computes it, and
+    the range is not cut, unless F jumps there (one constant on each side).
     """
 
     input: str
@@ -141,6 +143,8 @@ class FTCCheck:
     values: np.ndarray
     pieces: tuple[tuple[float, float, float], ...] = ()
     singular: tuple[float, ...] = ()
+    #: (point, limit of f there) of each removable point in the range
+    removable: tuple[tuple[float, float], ...] = ()
     #: Caveats, in words: where the kinks of f or the switches of F in the range may not
     #: all be listed (|sin x| over [0, 1e7]), the accumulation between those listed is
     #: adaptive quadrature, and a note says so.
@@ -169,6 +173,13 @@ class FTCCheck:
             where = ", ".join(f"{x} = {c:g}" for c in self.singular)
             pieces = "; ".join(_piece_text(p, self.singular) for p in self.pieces)
             lines.append(f"f is undefined at {where}: checked on each piece: {pieces}")
+        for c, limit in self.removable:
+            if c in self.singular and c != self.a:  # cut there: f's value is not used
+                continue
+            lines.append(
+                f"f is undefined at {x} = {c:g} as written; its limit there, {limit:.15g}, "
+                "is used (a removable point)"
+            )
         how = f" by {self.symbolic_method}" if self.symbolic_method else ""
         error = ""
         if self.symbolic_error is not None and self.symbolic_method in (
@@ -212,6 +223,7 @@ class FTCCheck:
             "held": self.held,
             "antiderivative_method": self.antiderivative.method,
             "singular_points": list(self.singular),
+            "removable_points": [{"x": c, "limit": v} for c, v in self.removable],
             "pieces": [{"start": lo, "end": hi, "a": a} for lo, hi, a in self.pieces],
             "symbolic": {
                 "held": self.symbolic_held,
@@ -545,9 +557,10 @@ def check_ftc(
         raise SymcalcError(
             f"`points` must be a whole number from 11 to 100000, got {points!r}", parameter="points"
         )
-    singular = None  # where f is undefined: found once the range is known
+    found = singular = removable = None  # found once the range is known
     if a is None:  # a default a lies inside [low, high]: the range stays as it is
-        singular = _singular_points(entry, domain, low, high, np.linspace(low, high, points), kern)
+        found = _found(entry, antiderivative, timeout)
+        singular, removable = _cuts(entry, domain, (low, high), points, kern, found)
         a = _default_a(entry, kern, low, high, singular)
     a = check_number(a, "a")
     if not _in_domain(entry, a):
@@ -573,15 +586,11 @@ def check_ftc(
             )
     tolerance = check_number(tolerance, "tolerance")
 
-    found = (
-        _claimed(entry, antiderivative)
-        if antiderivative is not None
-        else _integrate(entry, timeout)
-    )
-
+    if found is None:
+        found = _found(entry, antiderivative, timeout)
     base = np.linspace(low, high, points)
     if singular is None:
-        singular = _singular_points(entry, domain, low, high, base, kern)
+        singular, removable = _cuts(entry, domain, (low, high), points, kern, found)
 
     # symbolic part
     start = time.perf_counter()
@@ -597,9 +606,11 @@ def check_ftc(
     start = time.perf_counter()
     kinks = _numeric_kinks(entry, low, high)
     if any(abs(a - c) <= 1e-9 * (high - low) for c in singular):
-        raise SymcalcError(
-            f"f is not finite at a = {a:g}; choose another `a` where f is defined", parameter="a"
-        )
+        if not _removable_points(kern, [a], high - low):  # else each side starts at a
+            raise SymcalcError(
+                f"f is not finite at a = {a:g}; choose another `a` where f is defined",
+                parameter="a",
+            )
     F = _evaluator(found.antiderivative, entry.variable, raw=True) if found.found else None
     edges = sorted({low, *singular, high})
     parts = []
@@ -607,7 +618,15 @@ def check_ftc(
         a_k = a if lo <= a <= hi else (lo + hi) / 2
         parts.append(
             _check_piece(
-                kern, F, (lo, hi), a_k, base, kinks, tolerance, (lo in singular, hi in singular)
+                kern,
+                F,
+                (lo, hi),
+                a_k,
+                base,
+                kinks,
+                tolerance,
+                (lo in singular, hi in singular),
+                [c for c, _ in removable if c not in singular],
             )
         )
     jump_note = _jump_note(found.antiderivative if found.found else None, entry.variable, low, high)
@@ -647,6 +666,7 @@ def check_ftc(
         values=values,
         pieces=tuple((p.low, p.high, p.a) for p in parts),
         singular=tuple(singular),
+        removable=tuple(removable),
         notes=tuple(n for n in (kink_note, jump_note) if n is not None),
     )
 
@@ -763,6 +783,73 @@ def _singular_points(
     return sorted(found)
 
 
+def _found(entry: Entry, claimed: str | sympy.Expr | None, timeout: float) -> Antiderivative:
+    """The user's claimed antiderivative, or the one symcalc finds within ``timeout``."""
+    return _claimed(entry, claimed) if claimed is not None else _integrate(entry, timeout)
+
+
+def _cuts(
+    entry: Entry,
+    domain: sympy.Set | None,
+    span: tuple[float, float],
+    points: int,
+    kern,
+    found: Antiderivative,
+) -> tuple[list[float], list[tuple[float, float]]]:
+    """Where the range is cut, and the removable points with f's limit there.
+
+    A point where f is undefined is removable when f has one finite limit there
+    (`_removable_points`); the range is cut there only where F jumps (F holds on each
+    side with a constant of its own), as at a pole.
+    """
+    low, high = span
+    undefined = _singular_points(entry, domain, low, high, np.linspace(low, high, points), kern)
+    removable = _removable_points(kern, undefined, high - low)
+    uncut = {c for c, _ in removable}
+    if found.found and removable:
+        F = _evaluator(found.antiderivative, entry.variable, raw=True)
+        uncut = {c for c in uncut if not _jumps(F, c)}
+    return [c for c in undefined if c not in uncut], removable
+
+
+#: Distances, relative to the range's width, at which f must approach its value at a
+#: removable point from both sides.
+_APPROACH = (1e-4, 1e-6, 1e-8, 1e-10)
+
+
+def _removable_points(kern, candidates: Sequence[float], width: float) -> list[tuple[float, float]]:
+    """(c, f(c)) for each candidate c where f, as its kernel evaluates it, is finite at c
+    and approaches that value from both sides: within 1e-8 relative at the nearest of
+    `_APPROACH` (sin(x)/x at 0: its kernel's series branch gives 1), never further
+    away than at the one before.  A jump (|x + 1|/(x + 1)), a pole, or a side that
+    blows up (exp(-1/x) at 0 from the left) is not removable."""
+    found = []
+    for c in candidates:
+        value = float(_values(kern, c))
+        if not math.isfinite(value):
+            continue
+        steps = np.array(_APPROACH) * width
+        with np.errstate(all="ignore"):
+            near = _values(kern, np.concatenate([c - steps, c + steps]))
+            gaps = np.abs(near - value).reshape(2, -1) / max(1.0, abs(value))
+        if not np.all(np.isfinite(gaps)):
+            continue
+        approaches = np.all(np.diff(gaps, axis=1) <= 1e-15)
+        if approaches and np.all(gaps[:, -1] <= 1e-8):
+            found.append((c, value))
+    return found
+
+
+def _jumps(F, c: float) -> bool:
+    """Whether F's one-sided values at c differ (1e-20·max(1, |c|) either side, 30 digits),
+    or either is undefined."""
+    hair = 1e-20 * max(1.0, abs(c))
+    left, right = F(c, -hair), F(c, hair)
+    if isinstance(left, float) or isinstance(right, float):  # NaN: undefined there
+        return True
+    return bool(abs(left - right) > 1e-12 * max(1.0, abs(left)))
+
+
 def _blows_up_at_end(kern, end: float, inner: float) -> bool:
     """Whether f grows without bound at an end of the range that is finite in floats only by
     rounding (1/sqrt(2x² - 4) at the float next to √2, inside the domain: about 1e8): |f|
@@ -825,8 +912,11 @@ class _Piece:
     checked: int
 
 
-def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
-    """A(x) = ∫ₐˣ f against F(x) − F(a), and A' against f, at the grid points of one piece."""
+def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends, removable=()) -> _Piece:
+    """A(x) = ∫ₐˣ f against F(x) − F(a), and A' against f, at the grid points of one piece.
+
+    At a ``removable`` point of f inside the piece F may be undefined too ((exp(x) − 1)/x:
+    F = Ei(x) − log|x|); its limit there is used, as for F(a)."""
     low, high = span
     gap = 1e-9 * (high - low)
     inside = base[(base > low + gap) & (base < high - gap)]
@@ -841,8 +931,15 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     accumulated, converged = _accumulation(kern, a, grid)
     accumulation_error, accumulation_ok = None, True
     if F is not None:
-        F_a = _start_value(F, a, low, high)
-        exact = np.array([_float_difference(F(float(v)), F_a) for v in grid])
+        F_a = _start_value(F, a, low, high, open_ends)
+        exact = np.array(
+            [
+                _float_difference(
+                    _start_value(F, float(v), low, high) if v in removable else F(float(v)), F_a
+                )
+                for v in grid
+            ]
+        )
         # an end of the range where F's formula is undefined though f is not (sqrt(16x² - 9)/x
         # at 3/4: F's pieces hold for x > 3/4) is not compared; anywhere else NaN fails
         compared = ~(np.isnan(exact) & ((grid == grid[0]) | (grid == grid[-1])))
@@ -884,14 +981,19 @@ def _check_piece(kern, F, span, a, base, kinks, tolerance, open_ends) -> _Piece:
     )
 
 
-def _start_value(F, a: float, low: float, high: float):
+def _start_value(F, a: float, low: float, high: float, open_ends=(False, False)):
     """F(a), or where F's formula is undefined at a though f is finite there (x³/log(x)²
     from a = 0: F = -E₂(-4 log x)/log x), its limit: F a hair inside the piece, 1e-20·|a|
-    away, which moves F(a) by about f(a)·1e-20.  Undefined (NaN) if the two sides differ."""
+    away, which moves F(a) by about f(a)·1e-20.  Undefined (NaN) if the two sides differ.
+    At an open end of the piece (a removable point of f where F jumps), F's limit from
+    inside the piece, whatever F's own value there."""
+    hair = 1e-20 * max(1.0, abs(a))
+    for end, is_open, inward in ((low, open_ends[0], hair), (high, open_ends[1], -hair)):
+        if is_open and a == end:
+            return F(a, inward)
     value = F(a)
     if not isinstance(value, float):  # an mpmath number: defined
         return value
-    hair = 1e-20 * max(1.0, abs(a))
     sides = [F(a, offset) for offset in (hair, -hair) if low <= a + offset <= high]
     sides = [v for v in sides if not isinstance(v, float)]
     if not sides or abs(sides[0] - sides[-1]) > 1e-15 * max(1.0, abs(sides[0])):

@@ -326,6 +326,7 @@ def test_the_methods_are_a_table_in_order():
         "rational",
         "risch",
         "manualintegrate",
+        "radical",
         "heurisch",
         "meijerg",
         "combined",

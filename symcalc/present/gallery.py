@@ -512,6 +512,8 @@ def _kinks(entry: Entry, derivation) -> list[str]:
 
 _METHODS = {
     "manualintegrate": "Found by textbook rules (SymPy's `manualintegrate`), step by step:",
+    "radical": "Found by textbook rules after the substitution u = P(x)^(1/q) that clears a "
+    "root, step by step:",
     "combined": "Found by textbook rules after combining exponentials and products of sines "
     "and cosines, step by step:",
     "piecewise": "Found piece by piece, with the constants chosen so that F is continuous:",

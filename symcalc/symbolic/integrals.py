@@ -187,6 +187,7 @@ METHOD_NAMES = {
     "rational": "partial fractions and Hermite reduction (rational functions)",
     "risch": "the Risch algorithm",
     "manualintegrate": "textbook rules (SymPy's manualintegrate)",
+    "radical": "textbook rules after the substitution u = P(x)^(1/q) that clears a root",
     "combined": "textbook rules after combining exponentials and products of sines and cosines",
     "heurisch": "the heuristic Risch algorithm",
     "meijerg": "Meijer G-functions",
@@ -210,7 +211,8 @@ class Antiderivative:
     ``antiderivative`` is None when no verified closed form was found within the time
     budget (``reason`` says why): a normal answer, not an error.  ``method`` names what
     found F: ``"rational"``, ``"risch"``, ``"manualintegrate"`` (textbook rules, with
-    steps), ``"combined"`` (the same after exp(a)·exp(b) = exp(a + b) and products of
+    steps), ``"radical"`` (the same after u = P(x)^(1/q), a root of a polynomial:
+    √(1 − x²)/x), ``"combined"`` (the same after exp(a)·exp(b) = exp(a + b) and products of
     sines and cosines written as sums), ``"heurisch"``, ``"meijerg"``, ``"integrate"``,
     ``"piecewise"`` (piece by piece, made continuous), ``"by interval (...)"`` (different
     methods on different intervals of the domain), or ``"none"``.  Every F returned has

@@ -4,7 +4,9 @@
 that applies (`METHODS`): the complete algorithms that are fast where they apply
 (partial fractions for rational functions, the Risch algorithm for elementary
 functions of exp and log), then SymPy's textbook rules (``manualintegrate``, the one
-that gives steps), then the heuristic Risch algorithm, Meijer G-functions and SymPy's
+that gives steps), the same rules after the substitution u = P(x)^(1/q) that clears a
+root of a polynomial (``radical``), the heuristic Risch algorithm, Meijer G-functions,
+the textbook rules after exponentials are combined (``combined``) and SymPy's
 ``integrate``.  Each method gets a slice of the remaining CPU time (on POSIX a
 CPU timer ends it), so one slow method cannot starve the others: this is the
 race.  Once an answer is verified only the textbook rules still run, for their steps.
@@ -229,6 +231,60 @@ def _manual_combined(g: sympy.Expr, x: sympy.Symbol):
     return step.result, step
 
 
+def _radicals(g: sympy.Expr, x: sympy.Symbol) -> list[sympy.Expr]:
+    """P**(1/q) for each power of a polynomial P in x (degree >= 1) to a non-integer
+    rational exponent p/q in ``g``, in the order they are met."""
+    found: list[sympy.Expr] = []
+    for node in sympy.preorder_traversal(g):
+        if not (isinstance(node, sympy.Pow) and node.exp.is_Rational and not node.exp.is_Integer):
+            continue
+        P = node.base
+        if P.has(x) and P.is_polynomial(x) and sympy.degree(P, x) >= 1:
+            root = sympy.Pow(P, sympy.Rational(1, node.exp.q))
+            if root not in found:
+                found.append(root)
+    return found
+
+
+def _has_radical(g: sympy.Expr, x: sympy.Symbol) -> bool:
+    return bool(_radicals(g, x))
+
+
+def _in_root(g: sympy.Expr, x: sympy.Symbol, root: sympy.Expr, u: sympy.Symbol):
+    """g dx as H(u) du where u = root = P**(1/q), or None: g/(du/dx) with P = u**q, and
+    x from P(x) = u**q; every solution for x must give the same H (√(1 − x²)/x: x² = 1 − u²
+    either way), so H holds on each side."""
+    P, q = root.base, root.exp.q
+    positive = sympy.Dummy("u", positive=True)  # (u**2)**(1/2) = u: the root is >= 0
+    h = sympy.cancel(g / sympy.diff(root, x)).subs(P, positive**q)
+    solutions = sympy.solve(P - positive**q, x)
+    forms = {sympy.cancel(h.subs(x, s)) for s in solutions}
+    if len(forms) != 1:
+        return None
+    H = forms.pop()
+    return None if H.has(x) else H.subs(positive, u)
+
+
+def _manual_radical(g: sympy.Expr, x: sympy.Symbol):
+    """The textbook rules after the substitution u = P(x)**(1/q) that clears a root:
+    √(1 − x²)/x dx = −u²/(1 − u²) du, a rational function of u.  SymPy's
+    ``manualintegrate`` substitutes u only where g/(du/dx) has no x left, and so misses
+    these (√(4 − x²)/x³ had no answer; √(1 − x²)/x one with cancelling I·π/2 terms)."""
+    from sympy.integrals.manualintegrate import URule, integral_steps
+
+    u = sympy.Dummy("u", real=True)
+    for root in _radicals(g, x):
+        H = _in_root(g, x, root, u)
+        if H is None:
+            continue
+        tree = integral_steps(H, u)
+        if tree is None or tree.contains_dont_know():
+            continue
+        step = from_manual(URule(g, x, u, root, tree), g)
+        return step.result, step
+    return None, None
+
+
 def _heurisch(g: sympy.Expr, x: sympy.Symbol):
     from sympy.integrals.heurisch import heurisch
 
@@ -302,6 +358,13 @@ METHODS: tuple[Method, ...] = (
     ),
     Method("risch", "the Risch algorithm, complete for exp and log", _is_exp_log, _risch, 0.2),
     Method("manualintegrate", "textbook rules, step by step", _always, _manual, 0.6),
+    Method(
+        "radical",
+        "textbook rules after the substitution u = P(x)^(1/q) that clears a root",
+        _has_radical,
+        _manual_radical,
+        0.3,
+    ),
     Method(
         "heurisch", "the heuristic Risch algorithm", _always, _heurisch, 0.3, _elementary_disproved
     ),

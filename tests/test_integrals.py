@@ -329,6 +329,7 @@ def test_the_methods_are_a_table_in_order():
         "radical",
         "heurisch",
         "meijerg",
+        "exponential",
         "combined",
         "integrate",
     }

@@ -523,6 +523,8 @@ _METHODS = {
     "risch": "Found by the Risch algorithm; no textbook rule applies:",
     "heurisch": "Found by the heuristic Risch algorithm; no textbook rule applies:",
     "meijerg": "Found with Meijer G-functions; no textbook rule applies:",
+    "exponential": "Found with Meijer G-functions after the substitution u = exp(x); "
+    "no textbook rule applies:",
 }
 
 

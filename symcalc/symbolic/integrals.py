@@ -189,6 +189,7 @@ METHOD_NAMES = {
     "manualintegrate": "textbook rules (SymPy's manualintegrate)",
     "radical": "textbook rules after the substitution u = P(x)^(1/q) that clears a root",
     "combined": "textbook rules after combining exponentials and products of sines and cosines",
+    "exponential": "Meijer G-functions after the substitution u = exp(x)",
     "heurisch": "the heuristic Risch algorithm",
     "meijerg": "Meijer G-functions",
     "integrate": "SymPy's integrate",
@@ -213,7 +214,8 @@ class Antiderivative:
     found F: ``"rational"``, ``"risch"``, ``"manualintegrate"`` (textbook rules, with
     steps), ``"radical"`` (the same after u = P(x)^(1/q), a root of a polynomial:
     √(1 − x²)/x), ``"combined"`` (the same after exp(a)·exp(b) = exp(a + b) and products of
-    sines and cosines written as sums), ``"heurisch"``, ``"meijerg"``, ``"integrate"``,
+    sines and cosines written as sums), ``"heurisch"``, ``"meijerg"``, ``"exponential"`` (Meijer
+    G-functions after u = exp(x): softplus, −Li₂(−eˣ)), ``"integrate"``,
     ``"piecewise"`` (piece by piece, made continuous), ``"by interval (...)"`` (different
     methods on different intervals of the domain), or ``"none"``.  Every F returned has
     been verified: F' = f at sample points of each interval of f's real domain (30

@@ -6,7 +6,9 @@ that applies (`METHODS`): the complete algorithms that are fast where they apply
 functions of exp and log), then SymPy's textbook rules (``manualintegrate``, the one
 that gives steps), the same rules after the substitution u = P(x)^(1/q) that clears a
 root of a polynomial (``radical``), the heuristic Risch algorithm, Meijer G-functions,
-the textbook rules after exponentials are combined (``combined``) and SymPy's
+Meijer G-functions after u = exp(x) where the Risch algorithm proved no elementary F
+exists (``exponential``: the dilogarithm of softplus), the
+textbook rules after exponentials are combined (``combined``) and SymPy's
 ``integrate``.  Each method gets a slice of the remaining CPU time (on POSIX a
 CPU timer ends it), so one slow method cannot starve the others: this is the
 race.  Once an answer is verified only the textbook rules still run, for their steps.
@@ -285,6 +287,34 @@ def _manual_radical(g: sympy.Expr, x: sympy.Symbol):
     return None, None
 
 
+def _has_exp(g: sympy.Expr, x: sympy.Symbol) -> bool:
+    """An exponential of x (hyperbolic functions count), whose substitution u = exp(x)
+    may leave an integrand SymPy knows in u."""
+    return any(
+        isinstance(node, sympy.exp) and node.has(x)
+        for node in sympy.preorder_traversal(_exp_log_form(g))
+    )
+
+
+def _exponential(g: sympy.Expr, x: sympy.Symbol):
+    """Meijer G-functions after the substitution u = exp(x), dx = du/u: the integrand of
+    softplus, log(1 + eˣ), becomes log(1 + u)/u, whose antiderivative is the
+    dilogarithm −Li₂(−u) (Meijer G-functions find it; in x they do not).  Polar numbers
+    of the answer (u·exp_polar(iπ)) are read as ordinary ones: −u."""
+    from sympy.integrals.meijerint import meijerint_indefinite
+
+    u = sympy.Dummy("u", positive=True)
+    h = _exp_log_form(g).subs(x, sympy.log(u)) / u
+    if h.has(x):
+        return None, None
+    # log(1/(1 + 1/u)) = −log(1 + 1/u): the arguments are positive for u > 0
+    H = meijerint_indefinite(sympy.expand_log(h, force=True), u)
+    if H is None or H.has(sympy.Integral):
+        return None, None
+    F = sympy.unpolarify(H.subs(u, sympy.exp(x))).replace(sympy.exp_polar, sympy.exp)
+    return F, None
+
+
 def _heurisch(g: sympy.Expr, x: sympy.Symbol):
     from sympy.integrals.heurisch import heurisch
 
@@ -330,6 +360,13 @@ def _elementary_disproved(outcomes: Mapping[str, str]) -> bool:
     return outcomes.get("risch") == "proved"
 
 
+def _elementary_possible(outcomes: Mapping[str, str]) -> bool:
+    """Not proved non-elementary: the dilogarithms of u = exp(x) are for what the Risch
+    algorithm proved has no elementary F (softplus); elsewhere they would only race the
+    other methods for answers those find."""
+    return outcomes.get("risch") != "proved"
+
+
 @dataclasses.dataclass(frozen=True)
 class Method:
     """One way to integrate: its name (the ``method`` of a result), what it is, where it
@@ -369,6 +406,14 @@ METHODS: tuple[Method, ...] = (
         "heurisch", "the heuristic Risch algorithm", _always, _heurisch, 0.3, _elementary_disproved
     ),
     Method("meijerg", "Meijer G-functions", _always, _meijerg, 0.3),
+    Method(
+        "exponential",
+        "Meijer G-functions after the substitution u = exp(x)",
+        _has_exp,
+        _exponential,
+        0.5,
+        _elementary_possible,
+    ),
     Method(
         "combined",
         "textbook rules after combining exponentials and products of sines and cosines",

@@ -568,7 +568,9 @@ class Preconditioned:
         [1, X − μ] and only the spreads are applied after: X̃ᵀDX̃ of the raw X and then
         Tᵀ·T would lose (μ/s)²·ε of its accuracy to cancellation (all of it at 10⁸)."""
         user = self._user(theta)
-        if self._extreme:
+        if self._extreme or getattr(self.inner, "keeps_row_products", False):
+            # in these coordinates directly: (small data) the kept row products of
+            # [1, (X − μ)/s], with no map afterwards
             return self.inner.hessian(user, centre=self.scaling.mean, scale=self.scaling.scale)
         spread = self._spread
         if spread is not None:

@@ -170,3 +170,27 @@ def test_fits_with_and_without_kept_products_agree(rng, monkeypatch):
     assert new.converged and new.iterations == old.iterations
     assert abs(new.loss - old.loss) <= 1e-13 * old.loss
     np.testing.assert_allclose(new.theta, old.theta, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("K", [2, 3, 7])
+@pytest.mark.parametrize("spread", [1.0, 40.0, 800.0])
+def test_the_small_data_softmax_pass_is_the_general_ones_bit_for_bit(K, spread, rng):
+    """`loss_derivative_and_weights` (Newton's pass on small data) against
+    `loss_and_derivative` and `hessian_weights`, and its loss against logsumexp."""
+    from symcalc.learn.heads import SoftmaxHead
+
+    head = SoftmaxHead(tuple(str(k) for k in range(K)))
+    m = 200
+    Z = rng.standard_normal((m, K)) * spread
+    Z[:10] = np.round(Z[:10])  # ties for the row maximum
+    Z[10, :] = 5.0
+    codes = rng.integers(0, K, m)
+    codes[:K] = np.argmax(Z[:K], axis=1)  # labels at the row maximum
+    loss, residual, (P, Q) = head.loss_derivative_and_weights(Z.copy(), codes)
+    expected_loss, expected_residual = head.loss_and_derivative(Z.copy(), codes)
+    expected_P, expected_Q = head.hessian_weights(Z.copy())
+    assert loss == expected_loss
+    for found, expected in ((residual, expected_residual), (P, expected_P), (Q, expected_Q)):
+        assert np.array_equal(found, expected)
+    truth = float(np.sum(scipy.special.logsumexp(Z, axis=1) - Z[np.arange(m), codes]))
+    assert loss == pytest.approx(truth, rel=1e-13, abs=1e-300)

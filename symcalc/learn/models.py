@@ -864,6 +864,8 @@ class AffineObjective(Objective):
         With ``scale`` (s, one per feature; with ``centre`` only) too, of [1, (X − μ)/s]:
         the coordinates (b + μ·w, s·w), where the Gram products neither overflow
         (features near 1e154, whose squares do) nor underflow; the penalty is λ/s².
+        Small softmax data (`keeps_row_products`) take every pair's Gram matrix from the
+        products x̃ⱼx̃ₖ of the rows, formed once per centre and scale and kept.
         """
         theta = np.asarray(theta, dtype=float)
         K, p1 = self.n_outputs, self.n_features + 1

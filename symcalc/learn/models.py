@@ -332,8 +332,8 @@ def _add_pair_grams(
 #: rows x̃ᵢ = [1, xᵢ] where they take at most this many bytes (iris 18 KiB, wine 146 KiB),
 #: formed once: every class pair's Gram matrix X̃ᵀ diag(w_cd) X̃ is then one row of one
 #: matrix product W·Rᵀ, where `_add_pair_grams` weights copies of X̃ for every Hessian
-#: (wine: 38 µs a Hessian instead of 107 in isolation).  The scratch those copies took
-#: (up to `PAIR_SCRATCH_FLOOR`) is not needed then.
+#: (wine's Gram matrices, timed alone at load 3: 38 µs a Hessian instead of 107).  The
+#: scratch those copies took (up to `PAIR_SCRATCH_FLOOR`) is not needed then.
 ROW_PRODUCTS_BYTES = 1 << 18
 
 
@@ -955,7 +955,7 @@ class AffineObjective(Objective):
             if kept is not None and kept[0] == theta.tobytes():
                 P, Q = kept[1]  # from J's pass at this θ: the same numbers
             else:
-                _, _, Z = next(iter(self._blocks(theta)))  # one block
+                _, _, Z = next(self._blocks(theta))  # one block
                 P, Q = self.head.hessian_weights(Z)
             grams = _pair_weights(P, Q, pairs) @ products.T
         grams *= 1.0 / self.n_samples

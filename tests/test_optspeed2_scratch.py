@@ -40,8 +40,10 @@ def numpy_hessian(X, codes, theta, l2):
 @pytest.mark.parametrize("floor", [0, 1 << 12, models.PAIR_SCRATCH_FLOOR, 1 << 30])
 def test_every_budget_gives_the_same_hessian(floor, rng, monkeypatch):
     """0: one pair per product in row slices of a few rows; 4 KiB: a few pairs in slices;
-    the default and 1 GiB: all pairs in one product."""
+    the default and 1 GiB: all pairs in one product (the weighted copies of X̃: no kept
+    row products)."""
     monkeypatch.setattr(models, "PAIR_SCRATCH_FLOOR", floor)
+    monkeypatch.setattr(models, "ROW_PRODUCTS_BYTES", 0)
     X, y = softmax_data(rng, 300, 6, 4)
     objective = make_model("softmax").objective((X, y), l2=0.01)
     theta = rng.standard_normal(objective.n_parameters) * 0.2
@@ -74,6 +76,7 @@ def test_the_hessians_scratch_is_bounded_by_half_of_x(rng):
 
 
 def test_scratch_shrinks_with_the_budget_on_small_data(rng, monkeypatch):
+    monkeypatch.setattr(models, "ROW_PRODUCTS_BYTES", 0)  # the weighted copies of X̃
     X, y = softmax_data(rng, 150, 4, 3)  # iris's size: 4.7 KiB
     objective = make_model("softmax").objective((X, y), l2=1e-3)
     theta = rng.standard_normal(objective.n_parameters) * 0.1

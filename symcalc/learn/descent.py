@@ -481,6 +481,9 @@ def optimize(
         stopped = stop
     else:  # pragma: no cover - every method ends by a Stop
         stopped = Stop("max_iter", "stopped")
+    finally:
+        if hasattr(objective, "forget_row_products"):
+            objective.forget_row_products()
     if separable is not None and stopped.reason in ("gradient_norm", "loss_change", "max_iter"):
         stopped = _recession_check(objective, monitor.user_theta(monitor.best_theta), stopped)
     return _result(

@@ -638,15 +638,32 @@ class SoftmaxHead:
         """`loss_and_derivative` and `hessian_weights` from one softmax evaluation, the
         same numbers as each: for Newton, which asks the Hessian where it has just
         evaluated J (one more n × K array than `loss_and_derivative`)."""
-        parts = _softmax_parts(Z)
-        top, S, E, rest = parts
-        rows = np.arange(Z.shape[0])
-        loss = float(np.sum(np.log1p(rest) - S[rows, codes]))
+        # The steps of `_softmax_parts`, `_residual` and `probabilities` on small data (the
+        # only caller keeps m·K ≤ 4096 numbers): whole-array operations where those loop
+        # over the classes (their loops spare large arrays NumPy's broadcast buffers), and
+        # entries picked by flat positions, computed once; the same operations on the
+        # same numbers, so the same results bit for bit (tested).
+        m, K = Z.shape
+        first = np.arange(0, m * K, K)  # flat position of each row's first entry
+        top = np.argmax(Z, axis=1)
+        tops = first + top
+        labels = first + np.asarray(codes, dtype=np.intp)
+        S = Z - Z.take(tops)[:, None]
+        E = np.exp(S)
+        flat = E.reshape(-1)
+        flat[tops] = 0
+        rest = E.sum(axis=1)
+        flat[tops] = 1
+        loss = float(np.sum(np.log1p(rest) - S.take(labels)))
         total = 1 + rest
-        P = np.divide(E, total[:, None])  # `probabilities`, before E becomes the residual
+        P = np.divide(E, total[:, None])
         Q = np.subtract(1.0, P, out=S)
-        Q[rows, top] = rest / total
-        return loss, _residual(parts, codes), (P, Q)
+        Q.reshape(-1)[tops] = rest / total
+        # the residual P − y, at the label −(1 − P) summed from the other classes
+        complement = np.where(top == codes, rest, total - flat[labels]) / total
+        np.copyto(E, P)
+        flat[labels] = -complement
+        return loss, E, (P, Q)
 
     def hessian_roots(self, Z: np.ndarray) -> np.ndarray:
         """√(P_c·Q_c), the roots of the diagonal ∂²ℓ/∂z_c², written over ``Z`` (which is

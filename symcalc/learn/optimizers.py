@@ -396,6 +396,17 @@ def _lapack() -> tuple[Any, Any]:
 
 
 _POTRF_POTRS: tuple[Any, Any] | None = None
+_SYRK: Any = None
+
+
+def _syrk() -> Any:
+    """BLAS's ``dsyrk`` (C ← αAAᵀ + βC on one triangle), looked up once."""
+    global _SYRK
+    if _SYRK is None:
+        import scipy.linalg.blas
+
+        _SYRK = scipy.linalg.blas.dsyrk
+    return _SYRK
 
 
 def newton_step(
@@ -430,8 +441,10 @@ def newton_step(
     potrf, potrs = _lapack()
     if null is not None:
         gradient = gradient - null @ (null.T @ gradient)
-        level = float(np.mean(np.abs(np.diag(hessian)))) or 1.0
-        hessian = hessian + level * (null @ null.T)
+        level = float(np.abs(hessian.diagonal()).sum()) / len(gradient) or 1.0  # the mean
+        # H + level·NNᵀ on the lower triangle, all that is read: one BLAS call, a copy of
+        # H and nothing else (the n × n outer product and the sum took two more of H)
+        hessian = _syrk()(level, null, 1.0, hessian, lower=1)
     diagonal = hessian.diagonal()
     # Cholesky is invariant under the Jacobi scaling (up to rounding): factor H itself, and
     # read the pivots of the scaled matrix off the factor, diag(L)/√diag(H).

@@ -568,12 +568,19 @@ class Preconditioned:
         [1, X − μ] and only the spreads are applied after: X̃ᵀDX̃ of the raw X and then
         Tᵀ·T would lose (μ/s)²·ε of its accuracy to cancellation (all of it at 10⁸)."""
         user = self._user(theta)
-        if self._extreme:
+        if self._hessian_here:
             return self.inner.hessian(user, centre=self.scaling.mean, scale=self.scaling.scale)
         spread = self._spread
         if spread is not None:
             return spread.hessian_to_working(self.inner.hessian(user, centre=self.scaling.mean))
         return self.scaling.hessian_to_working(self.inner.hessian(user))
+
+    @functools.cached_property
+    def _hessian_here(self) -> bool:
+        """Whether the objective forms the Hessian in these coordinates itself: on extreme
+        features (`_extreme`), and on small softmax data, from its kept row products of
+        [1, (X − μ)/s] (`AffineObjective.keeps_row_products`: no TᵀHT afterwards)."""
+        return self._extreme or bool(getattr(self.inner, "keeps_row_products", False))
 
     @functools.cached_property
     def _extreme(self) -> bool:

@@ -108,7 +108,7 @@ def again_where_lifted(out, small, large, inputs, signed=True, shrink=1.0, site=
         magnitude = np.abs(f) if signed else f
         if not np.minimum.reduce(magnitude, axis=None) < low:
             continue
-        under = np.nonzero(np.broadcast_to(magnitude < low, shaped.shape))
+        under = np.nonzero(_at(magnitude < low, shaped.shape))
         lifted = np.abs(shaped[under]) >= tiny
         for g in large:
             lifted |= np.abs(_at(g, shaped.shape, under)) > lifts_zero
@@ -120,9 +120,11 @@ def again_where_lifted(out, small, large, inputs, signed=True, shrink=1.0, site=
     return out
 
 
-def _at(a, shape: tuple[int, ...], where: tuple[np.ndarray, ...]) -> np.ndarray:
-    """``a`` broadcast to ``shape``, at the elements ``where`` (`np.nonzero`'s indices)."""
-    return np.broadcast_to(a, shape)[where]
+def _at(a, shape: tuple[int, ...], where: tuple[np.ndarray, ...] = ()) -> np.ndarray:
+    """``a`` broadcast to ``shape``, at the elements ``where`` (`np.nonzero`'s indices;
+    none: all of them)."""
+    a = a if np.shape(a) == shape else np.broadcast_to(a, shape)
+    return a[where] if where else a
 
 
 def divide_lifted(top, den, out, inputs):

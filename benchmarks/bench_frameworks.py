@@ -6,6 +6,7 @@ One run, from the project root (needs ``pip install -e ".[jax,torch]"``)::
     python benchmarks/bench_frameworks.py --quick    # N = 10^6 only
     python benchmarks/bench_frameworks.py --only sigmoid --only gelu
     python benchmarks/bench_frameworks.py --quick --torch-threads 1 --compile-times
+    python benchmarks/bench_frameworks.py --torch-only --torch-threads 1 --cpu-time
 
 For sigmoid′, tanh′, silu′, gelu′ (erf), softplus′, elu′, mish′ and bce_with_logits′
 (with respect to the logit, target 1 elementwise), three comparisons, each a ratio of
@@ -26,7 +27,10 @@ times measured in the same run, ours over theirs (below 1 is faster):
 bce_with_logits has no ``jax.nn`` function: the JAX side is optax's formula,
 ``-y·log_sigmoid(z) - (1 - y)·log_sigmoid(-z)``; PyTorch's is
 ``F.binary_cross_entropy_with_logits(z, y, reduction="none")``.  Times are the best of
-several runs, ours and theirs alternating, in ns per element.
+several runs, ours and theirs alternating, in ns per element: wall time, or with
+``--cpu-time`` this process's CPU time (``time.process_time``: steadier on a shared
+machine; for the torch columns with ``--torch-threads 1``, as XLA computes on threads of
+its own).  ``--torch-only`` measures the eager torch column alone (and its f+b ratio).
 """
 
 from __future__ import annotations
@@ -76,17 +80,22 @@ TORCH_BUILTIN = {
 }
 
 
+#: The clock of `best_pair` (``--cpu-time``: ``time.process_time``).
+CLOCK = {"clock": time.perf_counter}
+
+
 def best_pair(ours, theirs, repeats: int) -> tuple[float, float]:
     """Best times of two callables, run alternately (machine noise hits both alike)."""
+    clock = CLOCK["clock"]
     ours(), theirs()  # compile, allocate, warm up
     a, b = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = clock()
         ours()
-        a.append(time.perf_counter() - t)
-        t = time.perf_counter()
+        a.append(clock() - t)
+        t = clock()
         theirs()
-        b.append(time.perf_counter() - t)
+        b.append(clock() - t)
     return min(a), min(b)
 
 
@@ -135,7 +144,15 @@ def main() -> None:
     parser.add_argument(
         "--compile-times", action="store_true", help="print to_torch(compile=True)'s first call"
     )
+    parser.add_argument(
+        "--torch-only", action="store_true", help="the eager torch column alone (and f+b)"
+    )
+    parser.add_argument(
+        "--cpu-time", action="store_true", help="time with time.process_time (CPU time)"
+    )
     args = parser.parse_args()
+    if args.cpu_time:
+        CLOCK["clock"] = time.process_time
     sizes = [10**6] if args.quick else [10**6, 10**7]
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
@@ -166,16 +183,23 @@ def main() -> None:
                 yj = None if y_np is None else jnp.asarray(y_np)
                 xt = torch.from_numpy(base.copy())
                 yt = None if y_np is None else torch.from_numpy(y_np.copy())
-                a, b = best_pair(*jax_pair(name, xj, yj), args.repeats)
                 c, d = best_pair(*torch_pair(name, xt, yt, False), args.repeats)
                 e, f = best_pair(*torch_pair(name, xt, yt, True), max(3, args.repeats // 2))
+                ns = 1e9 / n
+                if args.torch_only:
+                    print(
+                        f"{name + chr(8242):<18}{'-':>9}{'-':>8}{'-':>7}"
+                        f"{c * ns:>11.2f}{d * ns:>8.2f}{c / d:>7.2f}{e / f:>10.2f}",
+                        flush=True,
+                    )
+                    continue
+                a, b = best_pair(*jax_pair(name, xj, yj), args.repeats)
                 start = time.perf_counter()
                 compiled, builtin = torch_pair(name, xt, yt, False, compile=True)
                 compiled()
                 first = time.perf_counter() - start
                 h, i = best_pair(compiled, builtin, args.repeats)
                 k, m = best_pair(*kernel_pair(name, base, y_np), args.repeats)
-                ns = 1e9 / n
                 print(
                     f"{name + chr(8242):<18}{a * ns:>9.2f}{b * ns:>8.2f}{a / b:>7.2f}"
                     f"{c * ns:>11.2f}{d * ns:>8.2f}{c / d:>7.2f}{e / f:>10.2f}"

@@ -171,12 +171,14 @@ class Kernel:
         with np.errstate(all="ignore"):
             if known is None and np.isfinite(np.add.reduce(result, axis=None)):
                 return result
+        # the elements' indices, not whole-array masks: they are few (0.3 % in float32
+        # gelu′ on N(0, 4) data) and each mask pass costs 0.1-0.3 ns per element
         flat = result.reshape(-1)
         full = [np.broadcast_to(a, result.shape).reshape(-1) for a in arrays]
-        bad = ~np.isfinite(flat)
+        bad = np.flatnonzero(~np.isfinite(flat))
         for a in full:
-            bad &= np.isfinite(a)
-        if not bad.any():
+            bad = bad[np.isfinite(a[bad])]
+        if not bad.size:
             return result
         if not result.flags.writeable:  # XLA's buffer (backend="jax"): fix a copy of it
             result = result.copy()
@@ -184,18 +186,17 @@ class Kernel:
         if self.evaluated is not None:
             with np.errstate(all="ignore"):
                 wide = [a[bad].astype(np.longdouble) for a in full]
-                again = np.broadcast_to(self._extended(*wide), (int(bad.sum()),))
+                again = np.broadcast_to(self._extended(*wide), (bad.size,))
                 flat[bad] = np.asarray(again).astype(dtype)
-            bad &= ~np.isfinite(flat)
+            bad = bad[~np.isfinite(flat[bad])]
             # inf - inf, inf/inf; an inf result stands unless it may hide a value
-            unknown = bad if self._exact.inf_may_hide_a_value else bad & np.isnan(flat)
-            if unknown.any():  # beyond long double too: mpmath, where an intermediate overflowed
-                where = np.flatnonzero(unknown)
-                exact = self._exact.values([a[where] for a in full], np.dtype(dtype))
+            unknown = bad if self._exact.inf_may_hide_a_value else bad[np.isnan(flat[bad])]
+            if unknown.size:  # beyond long double too: mpmath, where an intermediate overflowed
+                exact = self._exact.values([a[unknown] for a in full], np.dtype(dtype))
                 known = ~np.isnan(exact)
-                flat[where[known]] = exact[known]
-                bad &= ~np.isfinite(flat)
-        if bad.any():
+                flat[unknown[known]] = exact[known]
+                bad = bad[~np.isfinite(flat[bad])]
+        if bad.size:
             _signal(flat[bad])
         return result
 

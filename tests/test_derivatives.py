@@ -59,9 +59,16 @@ def _away_from_kinks(expr, point, wrt):
 
 def _numeric_derivative(expr, point, wrt, order):
     """mpmath's own numerical differentiation of the bound expression: independent truth."""
-    others = {v: sympy.Float(val, 40) for v, val in point.items() if v != wrt}
-    f = sympy.lambdify(wrt, expand_named(expr.subs(others)), modules="mpmath")
+    others = tuple((v, sympy.Float(val, 40)) for v, val in point.items() if v != wrt)
+    f = _mp_function(expr, wrt, others)
     return mpmath.diff(f, mpmath.mpf(point[wrt]), n=order)
+
+
+@functools.lru_cache(maxsize=256)
+def _mp_function(expr, wrt, others):
+    """``expr`` with ``others`` put in, as an mpmath function of ``wrt``: one lambdify for
+    the sample points of a function of one variable, not one a point."""
+    return sympy.lambdify(wrt, expand_named(expr.subs(dict(others))), modules="mpmath")
 
 
 CASES = [

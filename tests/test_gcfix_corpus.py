@@ -17,6 +17,7 @@ evaluated by mpmath at 50 digits.
 
 from __future__ import annotations
 
+import functools
 import random
 
 import mpmath
@@ -85,9 +86,16 @@ def numpy_function(expr: sympy.Expr):
     return sympy.lambdify(X, expr, [{"erf": scipy.special.erf}, "numpy"])
 
 
+@functools.lru_cache(maxsize=256)
+def _mp_derivative(expr: sympy.Expr):
+    """SymPy's d expr/dx as an mpmath function: made once per expression, not once per
+    method (it works at whatever precision is set when it is called)."""
+    return sympy.lambdify(X, sympy.diff(expr, X), "mpmath")
+
+
 def truth(expr: sympy.Expr, xs: np.ndarray) -> np.ndarray:
     """d expr/dx at xs: SymPy's derivative evaluated by mpmath (50 digits set by the caller)."""
-    f = sympy.lambdify(X, sympy.diff(expr, X), "mpmath")
+    f = _mp_derivative(expr)
     out = []
     for x in xs:
         try:

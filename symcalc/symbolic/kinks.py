@@ -873,11 +873,17 @@ def _enclose(expr: sympy.Expr, var: sympy.Symbol, box):
 # -- the value at a kink ------------------------------------------------------------
 
 
+#: `derive` asks for the derivative's value at each kink twice (whether the classic form
+#: agrees there, then the values it reports), and tests and pages derive one formula again
+#: under other conventions; a Piecewise value costs a ``simplify``.  ``typed``: 2 and 2.0
+#: are different points.
+@functools.lru_cache(maxsize=1024, typed=True)
 def value_at(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr) -> sympy.Expr | None:
     """``expr`` at ``var = point`` as one definite expression, or None.
 
     None when the value is not definite there: a Piecewise whose condition cannot be
-    decided (it depends on a symbol), an unevaluated derivative, or nan.
+    decided (it depends on a symbol), an unevaluated derivative, or nan.  Remembered
+    (the last 1,024 questions): the answer depends on nothing else.
 
     Examples
     --------

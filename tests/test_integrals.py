@@ -58,7 +58,7 @@ CLOSED_FORM = [
     "sinusoid",
 ]
 #: Activations with no elementary antiderivative (polylog or worse): numeric only.
-NO_CLOSED_FORM = ["softplus", "silu", "mish", "log_sigmoid"]
+NO_CLOSED_FORM = ["silu", "mish", "gelu_tanh", "log_cosh"]  # softplus: a dilogarithm
 x = symbol("x")
 
 

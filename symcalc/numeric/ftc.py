@@ -559,6 +559,10 @@ def check_ftc(
         )
     found = singular = removable = None  # found once the range is known
     if a is None:  # a default a lies inside [low, high]: the range stays as it is
+        with np.errstate(all="ignore"):
+            nowhere = not np.isfinite(_values(kern, np.linspace(low, high, points))).any()
+        if nowhere and len(entry.variables) == 1:  # before integrating: ftc's own refusal
+            refuse_nowhere_real(entry.bind(), entry.variable)
         found = _found(entry, antiderivative, timeout)
         singular, removable = _cuts(entry, domain, (low, high), points, kern, found)
         a = _default_a(entry, kern, low, high, singular)

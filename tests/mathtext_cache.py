@@ -50,5 +50,6 @@ def share_mathtext_layouts() -> bool:
         return store[key]
 
     parser._parse_cached = parse_shared
+    parser._parse_unshared = own
     parser._shared_layouts = True
     return True

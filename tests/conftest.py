@@ -41,6 +41,12 @@ import pytest  # noqa: E402
 
 matplotlib.use("Agg")
 
+from mathtext_cache import share_mathtext_layouts  # noqa: E402
+
+# One store of parsed mathtext formulas for every figure a test draws (matplotlib keeps 50
+# per renderer): `tests/test_plotting.py` 44.5 -> 34.4 s of CPU, the same bytes drawn.
+share_mathtext_layouts()
+
 #: Test modules that derive, integrate and FTC-check the same catalog entries: with
 #: ``-n``, one worker runs them all, so symcalc's in-process caches (finished
 #: antiderivatives, tidied derivatives) serve them all; apart, each worker pays for the

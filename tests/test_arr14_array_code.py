@@ -19,15 +19,24 @@ pytest.importorskip("jax")
 pytest.importorskip("torch")
 
 
-def _truth(text: str, order: int, x: float, together: bool = False) -> float:
-    """mpmath at rising precision until two agree to 1e-25 (a formula whose terms
-    cancel, softplus(3 + x/3)″ at x = 2000, needs hundreds of digits)."""
+@functools.cache
+def _mpmath_derivative(text: str, order: int, together: bool):
+    """The ``order``-th derivative of ``text`` as an mpmath function (SymPy's own
+    derivative, not symcalc's), built once per formula: the exported modules and the
+    kernels are checked at the same points."""
     expr = parse(text)
     (v,) = expr.free_symbols
     d = sympy.diff(expr, v, order).replace(sympy.DiracDelta, lambda *_: 0)  # no point is at 0
     if together:  # softplus″ as e^u/(1 + e^u)², not a difference that is 0 at x = 2000
         d = sympy.factor(sympy.together(d))
-    f = sympy.lambdify(v, d, modules="mpmath")
+    return sympy.lambdify(v, d, modules="mpmath")
+
+
+@functools.cache
+def _truth(text: str, order: int, x: float, together: bool = False) -> float:
+    """mpmath at rising precision until two agree to 1e-25 (a formula whose terms
+    cancel, softplus(3 + x/3)″ at x = 2000, needs hundreds of digits)."""
+    f = _mpmath_derivative(text, order, together)
     digits = 50 + int(3 * abs(np.log10(abs(x) or 1.0)))
     last = None
     for dps in (digits, 2 * digits, 4 * digits, 8 * digits, 16 * digits):

@@ -110,9 +110,11 @@ def _zygote_loop(connection) -> None:  # pragma: no cover - in the zygote
     import numpy  # noqa: F401
     import scipy  # noqa: F401
     import sympy  # noqa: F401
+    from mathtext_cache import share_mathtext_layouts
 
     import symcalc.present.plotting  # noqa: F401
 
+    share_mathtext_layouts()  # as conftest does in the test process
     while True:
         try:
             path, cwd = connection.recv()

@@ -76,6 +76,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.utilities.iterables import flatten
 
 from ..symbolic.functions import sigmoid
+from .lambdified import lambdify
 from .rewrites import MPMATH_JUDGE_FUNCTIONS, NUMPY_MODULES, Context, erfc, expm1, softplus
 
 __all__ = [
@@ -1085,7 +1086,7 @@ def _far_radius(reversed_form: sympy.Expr, x: sympy.Symbol) -> float:
             continue
         back = {d: f for f, d in hide.items()}
         terms = [(e, c.xreplace(back)) for (e,), c in poly.terms()]
-        sums.append(sympy.lambdify(x, [c * x**-e for e, c in terms], modules=NUMPY_MODULES))
+        sums.append(lambdify(x, [c * x**-e for e, c in terms], modules=NUMPY_MODULES))
     radius = 2.0**60
     for k in range(240, -1, -1):  # from far in, |x| = 2^(k/4): the first place a sum cancels
         for side in (1.0, -1.0):
@@ -1248,7 +1249,7 @@ def _lambdify(x: sympy.Symbol, expr, **options) -> Callable:
         name = sympy.Symbol(_root_printer().doprint(x))
         if name.name not in {str(s) for e in flatten([expr]) for s in e.free_symbols}:
             x = name
-    return sympy.lambdify([x], expr, **options)
+    return lambdify([x], expr, **options)
 
 
 class _Probe:

@@ -66,6 +66,7 @@ import sympy
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..symbolic.functions import sigmoid
+from .lambdified import lambdify
 from .memo import remembered
 
 __all__ = [
@@ -1368,7 +1369,7 @@ def _cancellation_score(expr: sympy.Expr, context: Context) -> float:
     score = 0.0
     if distinct:
         with np.errstate(all="ignore"):
-            evaluated = sympy.lambdify(symbols, distinct, _NUMPY_MODULES)(*columns)
+            evaluated = lambdify(symbols, distinct, _NUMPY_MODULES)(*columns)
             values = {
                 t: np.broadcast_to(np.asarray(v, dtype=float), columns[0].shape)
                 for t, v in zip(distinct, evaluated, strict=True)

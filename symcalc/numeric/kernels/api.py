@@ -23,6 +23,7 @@ from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
 from ...symbolic.special import refuse_kernel
 from ..cancellation import SeriesBranch, series_branches
+from ..lambdified import lambdify
 from ..memo import BuiltOnce, remembered
 from ..rewrites import Context, optimize_traced
 from ..weights import zero_weights
@@ -229,7 +230,7 @@ class Kernel:
     def _extended(self) -> Callable[..., Any]:
         """``evaluated`` as a NumPy function that keeps ``np.longdouble`` arrays long."""
         formula = of_reciprocals(self.evaluated)
-        return sympy.lambdify(self.variables, formula, modules=modules_extended())
+        return lambdify(self.variables, formula, modules=modules_extended())
 
     def _dtype_for(self, args: Sequence[Any]) -> np.dtype:
         if self.dtype is not None:

@@ -35,6 +35,7 @@ import numpy as np
 import sympy
 
 from ..cancellation import GROWING
+from ..lambdified import lambdify
 from ..rewrites import MPMATH_FUNCTIONS
 
 __all__ = ["ExactElements", "modules_extended"]
@@ -210,7 +211,7 @@ class ExactElements:
             and not n.is_Symbol
             and not isinstance(n, sympy.Piecewise)
         ]
-        return sympy.lambdify(self._variables, nodes or [sympy.S.Zero], modules=modules_extended())
+        return lambdify(self._variables, nodes or [sympy.S.Zero], modules=modules_extended())
 
     @functools.cached_property
     def _arguments(self) -> Callable:
@@ -227,17 +228,15 @@ class ExactElements:
         finite += [n.base for n in nodes if isinstance(n, sympy.Pow) and n.exp.free_symbols]
         from ..rewrites import NUMPY_MODULES
 
-        return sympy.lambdify(self._variables, finite or [0], modules=NUMPY_MODULES)
+        return lambdify(self._variables, finite or [0], modules=NUMPY_MODULES)
 
     @functools.cached_property
     def _mpmath(self) -> Callable:
-        return sympy.lambdify(self._variables, self._expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
+        return lambdify(self._variables, self._expr, modules=[MPMATH_FUNCTIONS, "mpmath"])
 
     @functools.cached_property
     def _mpmath_rewritten(self) -> Callable:
-        return sympy.lambdify(
-            self._variables, self._rewritten, modules=[MPMATH_FUNCTIONS, "mpmath"]
-        )
+        return lambdify(self._variables, self._rewritten, modules=[MPMATH_FUNCTIONS, "mpmath"])
 
 
 def _through_double(function: Callable[..., Any]) -> Callable[..., Any]:

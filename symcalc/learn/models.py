@@ -273,8 +273,8 @@ def _add_weighted_gram(
 def _add_constant_gram(H: np.ndarray, Xb: np.ndarray, weight: float) -> None:
     """H += weight·X̃ᵀX̃ for X̃ = [1, Xb]: `_add_weighted_gram` with every weight equal,
     without its scratch (the weighted copy of X, half of X, was the peak of a
-    least-squares fit).  For a power of two (least squares: 2) the same numbers bit for
-    bit, the products being those of the weighted rows scaled exactly."""
+    least-squares fit).  One product per block instead of two half-block products: the
+    sums round in another order (on diabetes, raw or standardized, the same bits)."""
     row = np.ones(Xb.shape[0], dtype=Xb.dtype) @ Xb  # BLAS, as the weighted column sums
     row *= weight
     H[0, 0] += weight * Xb.shape[0]

@@ -214,10 +214,13 @@ def _codes_for(labels: np.ndarray, y: np.ndarray, target: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _constant_curvature(loss: sympy.Expr, z: sympy.Symbol) -> bool:
-    """Whether ∂²loss/∂z² is a number (asked once per loss: a fit makes a new head)."""
+def _curvature_constant(loss: sympy.Expr, z: sympy.Symbol) -> float | None:
+    """∂²loss/∂z² where it is one finite real number (correctly rounded), else None (asked
+    once per loss: a fit makes a new head)."""
     second = sympy.diff(loss, z, 2)
-    return not second.free_symbols and bool(second.is_finite)
+    if second.free_symbols or not (second.is_finite and second.is_real):
+        return None
+    return float(second)
 
 
 # -- the scalar head -----------------------------------------------------------------------------
@@ -375,7 +378,12 @@ class ScalarHead:
     def constant_curvature(self) -> bool:
         """Whether ∂²ℓ/∂z² is one number everywhere (squared error): then the Hessian of a
         model on this head is the same at every θ."""
-        return _constant_curvature(self.entry.expr, self.entry.variable)
+        return self.curvature_constant is not None
+
+    @property
+    def curvature_constant(self) -> float | None:
+        """∂²ℓ/∂z² where it is one number everywhere (2 for squared error), else None."""
+        return _curvature_constant(self.entry.expr, self.entry.variable)
 
     def values(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """ℓ(zᵢ, yᵢ) for every sample."""

@@ -270,6 +270,21 @@ def _add_weighted_gram(
         H[1:, 1:] += part.T @ scaled
 
 
+def _add_constant_gram(H: np.ndarray, Xb: np.ndarray, weight: float) -> None:
+    """H += weight·X̃ᵀX̃ for X̃ = [1, Xb]: `_add_weighted_gram` with every weight equal,
+    without its scratch (the weighted copy of X, half of X, was the peak of a
+    least-squares fit).  One product per block instead of two half-block products: the
+    sums round in another order (on diabetes, raw or standardized, the same bits)."""
+    row = np.ones(Xb.shape[0], dtype=Xb.dtype) @ Xb  # BLAS, as the weighted column sums
+    row *= weight
+    H[0, 0] += weight * Xb.shape[0]
+    H[0, 1:] += row
+    H[1:, 0] += row
+    gram = Xb.T @ Xb
+    gram *= weight
+    H[1:, 1:] += gram
+
+
 #: The softmax Hessian's scratch (the class pairs' weighted copies of X) is held to
 #: max(X.nbytes / 2, this floor) bytes: half of X on large data, whatever K, and on small
 #: data enough for every pair of a few classes in one matrix product, because there the
@@ -990,11 +1005,16 @@ class AffineObjective(Objective):
     ) -> np.ndarray:
         p1 = self.n_features + 1
         H = np.zeros((p1, p1))
-        scratch = self._gram_scratch()
+        constant = getattr(self.head, "curvature_constant", None)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            for Xb, Yb, z in self._blocks(theta):
-                Xc = _centred(Xb, centre, scale)
-                _add_weighted_gram(H, Xc, self.head.second(z, Yb), scratch)
+            if constant is not None:  # least squares: c·X̃ᵀX̃, no weighted copy of X
+                for Xb, _, _ in self._blocks(theta):
+                    _add_constant_gram(H, _centred(Xb, centre, scale), constant)
+            else:
+                scratch = self._gram_scratch()
+                for Xb, Yb, z in self._blocks(theta):
+                    Xc = _centred(Xb, centre, scale)
+                    _add_weighted_gram(H, Xc, self.head.second(z, Yb), scratch)
             H += H.T  # exactly symmetric (the Gram products round apart)
         H *= 0.5 / self.n_samples
         if self.l2:  # intercepts are not penalized

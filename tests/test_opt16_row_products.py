@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.special
+from softmax_reference import numpy_hessian
 
 from symcalc.learn import models
 from symcalc.learn.descent import descend
@@ -27,22 +28,6 @@ def softmax_data(rng, m, p, K, offset=3.0):
     y = np.argmax((X - offset) @ W / 2 + rng.gumbel(size=(m, K)), axis=1).astype(float)
     y[:K] = np.arange(K)  # every class present
     return X, y
-
-
-def numpy_hessian(X, codes, theta, l2):
-    """∇²J of L2-penalized softmax regression, block by block from the definition."""
-    m, p = X.shape
-    K = int(codes.max()) + 1
-    Xt = np.column_stack([np.ones(m), X])
-    P = scipy.special.softmax(Xt @ theta.reshape(K, p + 1).T, axis=1)
-    H = np.zeros((K, p + 1, K, p + 1))
-    for c in range(K):
-        for d in range(K):
-            w = P[:, c] * ((c == d) - P[:, d])
-            H[c, :, d, :] = Xt.T @ (Xt * w[:, None]) / m
-    penalty = np.full((K, p + 1), l2)
-    penalty[:, 0] = 0.0
-    return H.reshape(K * (p + 1), -1) + np.diag(penalty.ravel())
 
 
 def numpy_objective(X, codes, theta, l2):

@@ -7,7 +7,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-import scipy.special
+from softmax_reference import numpy_hessian
 
 from symcalc.learn import models
 from symcalc.learn.descent import descend
@@ -19,22 +19,6 @@ def softmax_data(rng, m, p, K):
     W = rng.standard_normal((p, K))
     y = np.argmax(X @ W / 5 + rng.gumbel(size=(m, K)), axis=1).astype(float)
     return X, y
-
-
-def numpy_hessian(X, codes, theta, l2):
-    """∇²J of L2-penalized softmax regression, block by block from the definition."""
-    m, p = X.shape
-    K = int(codes.max()) + 1
-    Xt = np.column_stack([np.ones(m), X])
-    P = scipy.special.softmax(Xt @ theta.reshape(K, p + 1).T, axis=1)
-    H = np.zeros((K, p + 1, K, p + 1))
-    for c in range(K):
-        for d in range(K):
-            w = P[:, c] * ((c == d) - P[:, d])
-            H[c, :, d, :] = Xt.T @ (Xt * w[:, None]) / m
-    penalty = np.full((K, p + 1), l2)
-    penalty[:, 0] = 0.0
-    return H.reshape(K * (p + 1), -1) + np.diag(penalty.ravel())
 
 
 @pytest.mark.parametrize("floor", [0, 1 << 12, models.PAIR_SCRATCH_FLOOR, 1 << 30])

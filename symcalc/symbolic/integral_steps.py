@@ -269,7 +269,8 @@ def _size(rule) -> int:
 
 
 def real_form(expr: sympy.Expr, integrand: sympy.Expr = sympy.S.Zero) -> sympy.Expr:
-    """An antiderivative that is real for real x: log(u) -> log|u|; no i·π constants.
+    """An antiderivative that is real for real x: log(u) -> log|u|; no i·π constants; no
+    polar numbers.
 
     A log the integrand already holds (∫ log(x) dx) keeps its domain, and so its form;
     so does log(u) with u > 0.
@@ -282,7 +283,11 @@ def real_form(expr: sympy.Expr, integrand: sympy.Expr = sympy.S.Zero) -> sympy.E
     log(Abs(x - 1))
     >>> real_form(sympy.log(x) * x - x, sympy.log(x))
     x*log(x) - x
+    >>> real_form(-sympy.polylog(2, x * sympy.exp_polar(sympy.I * sympy.pi)))
+    -polylog(2, -x)
     """
+    if expr.has(sympy.exp_polar):  # Meijer G-functions' x·exp_polar(iπ) is the number -x
+        expr = sympy.unpolarify(expr).replace(sympy.exp_polar, sympy.exp)
     if not expr.has(sympy.log, sympy.I):
         return expr
     keep = integrand.atoms(sympy.log)

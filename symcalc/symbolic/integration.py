@@ -299,8 +299,7 @@ def _has_exp(g: sympy.Expr, x: sympy.Symbol) -> bool:
 def _exponential(g: sympy.Expr, x: sympy.Symbol):
     """Meijer G-functions after the substitution u = exp(x), dx = du/u: the integrand of
     softplus, log(1 + eˣ), becomes log(1 + u)/u, whose antiderivative is the
-    dilogarithm −Li₂(−u) (Meijer G-functions find it; in x they do not).  Polar numbers
-    of the answer (u·exp_polar(iπ)) are read as ordinary ones: −u."""
+    dilogarithm −Li₂(−u) (Meijer G-functions find it; in x they do not)."""
     from sympy.integrals.meijerint import meijerint_indefinite
 
     u = sympy.Dummy("u", positive=True)
@@ -311,8 +310,7 @@ def _exponential(g: sympy.Expr, x: sympy.Symbol):
     H = meijerint_indefinite(sympy.expand_log(h, force=True), u)
     if H is None or H.has(sympy.Integral):
         return None, None
-    F = sympy.unpolarify(H.subs(u, sympy.exp(x))).replace(sympy.exp_polar, sympy.exp)
-    return F, None
+    return H.subs(u, sympy.exp(x)), None  # `real_form` reads its polar numbers
 
 
 def _heurisch(g: sympy.Expr, x: sympy.Symbol):

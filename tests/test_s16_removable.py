@@ -104,3 +104,12 @@ def test_an_accumulation_the_quadrature_cannot_resolve_is_no_failure_of_the_theo
         si = np.array([float(mpmath.si(float(v))) for v in check.x])
     assert check.held
     np.testing.assert_allclose(check.accumulation, si, rtol=1e-11, atol=1e-13)
+
+
+def test_riemann_says_an_unresolved_integral_oscillates_rather_than_blows_up():
+    from symcalc import riemann_sum
+
+    with pytest.raises(SymcalcError, match=r"changes sign at least [\d,]+ times"):
+        riemann_sum("sin(x)/x", -1e6, 1e6, 10)
+    with pytest.raises(SymcalcError, match=r"f is singular there\?"):
+        riemann_sum("1/x", 0, 1, 4)

@@ -210,10 +210,34 @@ def _not_resolved(entry: Entry, low: float, high: float) -> SymcalcError:
             f"quadrature of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 "
             f"accuracy: {note}; choose a shorter interval"
         )
+    why, choose = "f is singular there?", "choose an interval where f is bounded"
+    turns = _sign_changes(entry, low, high)
+    if turns is not None:  # bounded on a fine grid: it oscillates, it does not blow up
+        why = (
+            f"f is bounded there and changes sign at least {turns:,} times, "
+            f"seen on a grid of {_SCAN:,} points"
+        )
+        choose = "choose a shorter interval"
     return SymcalcError(
         f"quadrature of {entry.name} over [{low:g}, {high:g}] did not reach 1e-10 accuracy "
-        "(f is singular there?); choose an interval where f is bounded"
+        f"({why}); {choose}"
     )
+
+
+#: Grid points of the scan that tells an oscillating f from a singular one.
+_SCAN = 100_001
+
+
+def _sign_changes(entry: Entry, low: float, high: float) -> int | None:
+    """How often f changes sign on a grid of `_SCAN` points of [low, high] where it is
+    finite everywhere there and at least a hundred times; else None."""
+    grid = np.linspace(low, high, _SCAN)
+    with np.errstate(all="ignore"):
+        values = np.asarray(_values(_kernel(entry), grid), dtype=float)
+    if not np.all(np.isfinite(values)):
+        return None
+    turns = int(np.count_nonzero(np.signbit(values[1:]) != np.signbit(values[:-1])))
+    return turns if turns >= 100 else None
 
 
 def _kernel(entry: Entry):

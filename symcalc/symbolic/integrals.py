@@ -42,7 +42,7 @@ from . import budget
 from .catalog import Entry, univariate_entry
 from .domains import refuse_nowhere_real
 from .integral_steps import IntegralStep, interval_text
-from .integration import Problem, search
+from .integration import METHODS, Problem, search
 from .parse import resolve
 
 __all__ = ["Antiderivative", "IntegralStep", "antiderivative", "integral_latex", "integral_text"]
@@ -182,14 +182,13 @@ def _interval_latex(interval: sympy.Interval, x: sympy.Symbol, latex) -> str:
 
 # -- antiderivative ---------------------------------------------------------------------
 
-#: What each ``method`` means, for people (the ``method`` field holds the short name).
+#: What each ``method`` means, for people (the ``method`` field holds the short name): a
+#: method's own description (`Method.about`) unless a shorter one reads better here.
 METHOD_NAMES = {
+    **{method.name: method.about for method in METHODS},
     "rational": "partial fractions and Hermite reduction (rational functions)",
     "risch": "the Risch algorithm",
     "manualintegrate": "textbook rules (SymPy's manualintegrate)",
-    "radical": "textbook rules after the substitution u = P(x)^(1/q) that clears a root",
-    "combined": "textbook rules after combining exponentials and products of sines and cosines",
-    "exponential": "Meijer G-functions after the substitution u = exp(x)",
     "heurisch": "the heuristic Risch algorithm",
     "meijerg": "Meijer G-functions",
     "integrate": "SymPy's integrate",

@@ -58,3 +58,27 @@ def test_a_search_cut_short_is_not_searched_again_within_a_call_of_the_same_budg
     assert derivatives.tidy(expr, 5.0) == (first, False) and len(calls) == 1
     # a larger budget searches again
     assert derivatives.tidy(expr, 8.0)[0] != first and len(calls) == 2
+
+
+def test_a_derivative_left_untidied_for_lack_of_time_stays_so_within_the_same_budget(monkeypatch):
+    """Where order 1 spent a call's budget, order 2 is left as it is; an export asking
+    later with the same budget (order 1 now remembered, so order 2 would get it all) gets
+    that same form, not a new search: the kernel and the export hold one f″."""
+    calls = []
+
+    def search(seconds, forms, expr):
+        calls.append(seconds)
+        return sympy.Symbol("tidied"), True
+
+    monkeypatch.setattr(derivatives.budget, "best_within", search)
+    monkeypatch.setattr(derivatives, "_TIDIED", {})
+    monkeypatch.setattr(derivatives, "_TIDIED_PARTLY", {})
+    x = sympy.Symbol("x")
+    expr = x * sympy.exp(x) + sympy.sin(x) ** 2
+    spent = derivatives.budget.cpu_seconds() - 4.99  # order 1 took 4.99 of the 5 s
+    assert derivatives._tidy_shared(expr, 5.0, spent, 1) == (expr, False) and calls == []
+    again = derivatives._tidy_shared(expr, 5.0, derivatives.budget.cpu_seconds(), 1)
+    assert again == (expr, False) and calls == []
+    assert derivatives.tidy(expr, 5.0) == (expr, False) and calls == []
+    # a larger budget searches
+    assert derivatives.tidy(expr, 8.0) == (sympy.Symbol("tidied"), True) and calls == [8.0]

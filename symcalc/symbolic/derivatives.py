@@ -344,7 +344,8 @@ def _tidy_shared(
     ``start`` (`symcalc.symbolic.budget.cpu_seconds`) among the ``left`` derivatives still
     to tidy: one budget for all the orders of a call, which added up before (order 5 of
     (x + 1)^1000·sin(x)^50: five budgets, 53 s).  Where the budget is spent, the form is
-    the one `tidy` already found, or ``expr`` as it is (not simplified)."""
+    the one `tidy` already found, or ``expr`` as it is (not simplified), remembered as a
+    search cut short within a call of ``seconds``."""
     if seconds == math.inf:
         return tidy(expr, seconds)
     share = (seconds - (budget.cpu_seconds() - start)) / left
@@ -353,7 +354,16 @@ def _tidy_shared(
     if sympy.count_ops(expr) <= 2:
         return expr, True
     known = _TIDIED.get(expr)
-    return (expr, False) if known is None else (known, True)
+    if known is not None:
+        return known, True
+    partly = _TIDIED_PARTLY.get(expr)
+    if partly is not None and seconds <= partly[2]:
+        return partly[0], False
+    # remembered as a search cut short at once, so that a later call with no larger
+    # budget (an export after a kernel) gives this form too, not one it finds with the
+    # larger share it gets when order 1 is remembered
+    _TIDIED_PARTLY[expr] = (expr, 0.0, seconds)
+    return expr, False
 
 
 #: A derivative is not sent to be tidied with less than this many CPU seconds left.

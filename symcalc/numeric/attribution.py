@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -220,6 +221,18 @@ def _point(value: Any, names: Sequence[str], what: str) -> np.ndarray:
                 parameter=what,
             )
     return np.array([_number(v, what, n) for n, v in zip(names, values, strict=True)])
+
+
+def _check_path(at: np.ndarray, baseline: np.ndarray, names: Sequence[str]) -> None:
+    """Refuse a path whose steps x − x′ are beyond float64 (every attribution holds one)."""
+    with np.errstate(over="ignore"):
+        far = [n for n, a, b in zip(names, at, baseline, strict=True) if not np.isfinite(a - b)]
+    if far:
+        raise SymcalcError(
+            f"x − x′ is beyond the floating-point range (about ±1.8e308) for {', '.join(far)}; "
+            "choose `at` and `baseline` closer together",
+            parameter="baseline",
+        )
 
 
 def _number(value: Any, what: str, name: str) -> float:
@@ -432,7 +445,7 @@ def _difference(f: Differentiable, at, baseline) -> tuple[float, float, float]:
             value = value.evalf(30)
             ends.append(value if value.is_real and value.is_finite else None)
         if all(e is not None for e in ends):
-            return float(ends[0]), float(ends[1]), float(ends[0] - ends[1])
+            return _representable(ends[0], ends[1])
     with np.errstate(all="ignore"):
         values = np.asarray(f.value(np.vstack([at, baseline])), dtype=float)
     if not np.isfinite(values).all():
@@ -441,7 +454,23 @@ def _difference(f: Differentiable, at, baseline) -> tuple[float, float, float]:
             "f is defined",
             parameter="at",
         )
-    return float(values[0]), float(values[1]), float(values[0] - values[1])
+    return _representable(float(values[0]), float(values[1]))
+
+
+def _representable(value_at: Any, value_baseline: Any) -> tuple[float, float, float]:
+    """(f(x), f(x′), f(x) − f(x′)) as floats; refused where one is beyond float64, since
+    attributions adding up to such a difference cannot be represented."""
+    exact = (sympy.Float(value_at, 30), sympy.Float(value_baseline, 30))
+    triple = (float(exact[0]), float(exact[1]), float(exact[0] - exact[1]))
+    if all(math.isfinite(v) for v in triple):
+        return triple
+    raise SymcalcError(
+        f"f(x) = {sympy.Float(exact[0], 3)}, f(x′) = {sympy.Float(exact[1], 3)}: f or "
+        "f(x) − f(x′) is beyond the floating-point range (about ±1.8e308), so attributions "
+        "adding up to the difference cannot be represented; rescale f, or choose `at` and "
+        "`baseline` where f is smaller",
+        parameter="at",
+    )
 
 
 # -- convergence --------------------------------------------------------------------------
@@ -715,6 +744,7 @@ def integrated_gradients(
     names = tuple(g.names)
     x = _point(at, names, "at")
     x0 = np.zeros(len(names)) if baseline is None else _point(baseline, names, "baseline")
+    _check_path(x, x0, names)
     value_at, value_baseline, difference = _difference(g, x, x0)
     gradient_at = _path_gradients(g, x, x0, np.array([1.0]))[0]
     if method == "exact":

@@ -219,3 +219,31 @@ def test_ridge_with_features_from_1e_minus_8_to_1e8_reaches_the_closed_form(mp_d
         fit = symcalc.descend("linear", (X * scales, y), l2=l2, optimizer=optimizer)
         assert fit.converged, optimizer
         assert fit.loss == pytest.approx(truth, rel=1e-12), optimizer
+
+
+# -- labels held as Python objects ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([1, "x", 1, "x", 1, "x"], r"y mixes numbers and text labels \(1 at row 0, 'x' at row 1\)"),
+        ([1.0, None, 1, 2, 1, 2], "y has None at row 1, neither a number nor a text label"),
+        ([1.0, float("nan"), 1, 2, 1, 2], "y has a NaN or infinite value at row 1"),
+    ],
+)
+def test_object_labels_that_cannot_be_sorted_are_refused(labels, message):
+    """A pandas-style object column mixing types or holding None: a TypeError from the sort
+    of the labels before session 17."""
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    with pytest.raises(SymcalcError, match=message):
+        symcalc.descend("softmax", (X, np.array(labels, dtype=object)))
+
+
+def test_object_labels_of_one_type_fit_as_their_plain_arrays():
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    for labels in ([1, 2, 1, 2, 1, 3], ["a", "b", "a", "b", "a", "c"]):
+        plain = symcalc.descend("softmax", (X, np.array(labels)), l2=0.1)
+        held = symcalc.descend("softmax", (X, np.array(labels, dtype=object)), l2=0.1)
+        assert held.loss == plain.loss and np.array_equal(held.theta, plain.theta)
+        assert held.objective.head.classes == plain.objective.head.classes

@@ -188,12 +188,38 @@ def check_arrays(X: Any, y: Any = None, *, what: str = "X") -> tuple[np.ndarray,
         raise SymcalcError(
             f"{what} has {array.shape[0]} rows but y has {target.shape[0]} values; they must match"
         )
+    if target.dtype.kind == "O":
+        target = _object_target(target)
     if target.dtype.kind in "biuf":
         target = target.astype(float, copy=False)
         _check_finite(target[:, None], "y")
     elif target.dtype.kind not in "OUS":
         raise SymcalcError(f"y must hold numbers or text labels, got dtype {target.dtype}")
     return array, target
+
+
+def _object_target(target: np.ndarray) -> np.ndarray:
+    """A ``y`` of Python objects as numbers (all numbers) or text labels (all text); a
+    missing value (None, NaN) or a mix of numbers and text is refused, since sorting the
+    labels into classes cannot compare them."""
+    kinds = set(map(type, target))
+    if all(issubclass(k, str) for k in kinds):
+        return target
+    if all(issubclass(k, (int, float, np.number)) for k in kinds):
+        return target.astype(float)
+    texts = np.array([isinstance(v, str) for v in target], dtype=bool)
+    numbers = np.array([isinstance(v, (int, float, np.number)) for v in target], dtype=bool)
+    if not (texts | numbers).all():
+        row = int(np.argmin(texts | numbers))
+        raise SymcalcError(
+            f"y has {target[row]!r} at row {row}, neither a number nor a text label; "
+            "remove or fill the missing values first"
+        )
+    row, other = int(np.argmax(texts)), int(np.argmax(numbers))
+    raise SymcalcError(
+        f"y mixes numbers and text labels ({target[other]!r} at row {other}, "
+        f"{target[row]!r} at row {row}); give every label the same type"
+    )
 
 
 def _check_finite(array: np.ndarray, what: str) -> None:

@@ -247,3 +247,49 @@ def test_object_labels_of_one_type_fit_as_their_plain_arrays():
         held = symcalc.descend("softmax", (X, np.array(labels, dtype=object)), l2=0.1)
         assert held.loss == plain.loss and np.array_equal(held.theta, plain.theta)
         assert held.objective.head.classes == plain.objective.head.classes
+
+
+# -- numeric class labels keep their identity ---------------------------------------------------
+
+
+def _two_classes():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    return X, X[:, 0] > 0
+
+
+@pytest.mark.parametrize(
+    ("high", "low"),
+    [(1.0000002, 1.0000001), (123456789.0, 123456788.0), (2**60 + 1, 2**60)],
+    ids=["close-floats", "nine-digits", "beyond-2^53"],
+)
+def test_distinct_numeric_labels_stay_distinct_classes(high, low):
+    """Before session 17 the first two became classes ('1', '1') and
+    ('1.23457e+08', '1.23457e+08'), so `predict` answered the same label for both; the
+    integers 2⁶⁰ and 2⁶⁰ + 1 became one float and the fit was refused as one class."""
+    X, positive = _two_classes()
+    y = np.where(positive, high, low)
+    fit = symcalc.descend("logistic", (X, y), l2=0.1)
+    reference = symcalc.descend("logistic", (X, positive.astype(int)), l2=0.1)
+    assert fit.loss == reference.loss  # the same problem, whatever the labels' values
+    assert len(set(fit.objective.head.classes)) == 2
+    predicted = fit.predict(X)
+    names = dict(zip([low, high], fit.objective.head.classes, strict=True))
+    expected = np.where(reference.predict(X) == "1", names[high], names[low])
+    assert np.array_equal(predicted, expected)
+    if isinstance(high, int):
+        assert fit.objective.head.classes == (str(low), str(high))
+
+
+def test_training_accuracy_reads_labels_the_way_the_head_names_them(tmp_path):
+    X, positive = _two_classes()
+    y = np.where(positive, 123456789, 123456788)
+    rows = ["a,b,label"] + [
+        f"{float(a)!r},{float(b)!r},{t}" for (a, b), t in zip(X, y, strict=True)
+    ]
+    path = tmp_path / "labels.csv"
+    path.write_text("\n".join(rows) + "\n")
+    fit = symcalc.descend("logistic", str(path), target="label", l2=0.1)
+    reference = symcalc.descend("logistic", (X, positive.astype(int)), l2=0.1)
+    assert fit.training_accuracy == float(
+        np.mean(reference.predict(X) == positive.astype(int).astype(str))
+    )

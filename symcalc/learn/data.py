@@ -190,12 +190,23 @@ def check_arrays(X: Any, y: Any = None, *, what: str = "X") -> tuple[np.ndarray,
         )
     if target.dtype.kind == "O":
         target = _object_target(target)
+    if target.dtype.kind in "iu" and _rounded_by_float(target):
+        return array, target  # kept exact: class labels 2⁶⁰ and 2⁶⁰ + 1 stay two classes
     if target.dtype.kind in "biuf":
         target = target.astype(float, copy=False)
         _check_finite(target[:, None], "y")
     elif target.dtype.kind not in "OUS":
         raise SymcalcError(f"y must hold numbers or text labels, got dtype {target.dtype}")
     return array, target
+
+
+def _rounded_by_float(target: np.ndarray) -> bool:
+    """Whether float64 rounds some of these integers (beyond 2⁵³), which could merge two
+    class labels into one."""
+    if target.size == 0 or max(abs(int(target.min())), abs(int(target.max()))) <= 2**53:
+        return False
+    with np.errstate(invalid="ignore"):  # 2⁶⁴ − 1 rounds up, past the integer type
+        return bool((target.astype(float).astype(target.dtype) != target).any())
 
 
 def _object_target(target: np.ndarray) -> np.ndarray:

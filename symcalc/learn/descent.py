@@ -47,6 +47,7 @@ import numpy as np
 from ..errors import SymcalcError, did_you_mean
 from ..hooks import png_of
 from .data import Dataset, load_data
+from .heads import label_text
 from .models import MLP, LinearModel, Objective, make_model
 from .optimizers import (
     ADAM_LEARNING_RATE,
@@ -1078,7 +1079,11 @@ def _training_accuracy(result: DescentResult, dataset: Dataset | None) -> float 
     if dataset is None or getattr(head, "classes", None) is None:
         return None
     predicted = result.predict(dataset.X)
-    truth = dataset.y if dataset.target_is_text else np.array([f"{v:g}" for v in dataset.y])
+    if dataset.target_is_text:
+        truth = dataset.y
+    else:  # each distinct label named once, as the head names its classes
+        values, inverse = np.unique(dataset.y, return_inverse=True)
+        truth = np.array([label_text(v) for v in values], dtype=object)[inverse]
     return float((predicted == truth).mean())
 
 

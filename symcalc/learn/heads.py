@@ -144,9 +144,28 @@ _KERNELS: dict[tuple[Any, ...], tuple[Entry, Callable[..., np.ndarray]]] = {}
 # -- classes ---------------------------------------------------------------------------------
 
 
+def label_text(value: float) -> str:
+    """A numeric class label as text: short where that names it exactly (``1``, ``0.5``,
+    ``1e+06``), else every digit it needs (``123456789``, ``1.0000002``), so two labels
+    never share a name.
+
+    Examples
+    --------
+    >>> [label_text(v) for v in (1.0, 0.5, 1e6, 123456789.0, 1.0000002)]
+    ['1', '0.5', '1e+06', '123456789', '1.0000002']
+    """
+    number = float(value)
+    short = f"{number:g}"
+    if float(short) == number:
+        return short
+    if number.is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return repr(number)
+
+
 def _label_names(labels: np.ndarray) -> tuple[str, ...]:
     if labels.dtype.kind == "f":
-        return tuple(f"{float(v):g}" for v in labels)
+        return tuple(label_text(v) for v in labels)
     return tuple(str(v) for v in labels)
 
 

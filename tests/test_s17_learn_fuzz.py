@@ -293,3 +293,19 @@ def test_training_accuracy_reads_labels_the_way_the_head_names_them(tmp_path):
     assert fit.training_accuracy == float(
         np.mean(reference.predict(X) == positive.astype(int).astype(str))
     )
+
+
+def test_a_csv_of_integer_labels_beyond_2_53_keeps_two_classes(tmp_path):
+    X, positive = _two_classes()
+    y = np.where(positive, 2**60 + 1, 2**60)
+    rows = ["a,b,label"] + [
+        f"{float(a)!r},{float(b)!r},{t}" for (a, b), t in zip(X, y, strict=True)
+    ]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(rows) + "\n")
+    fit = symcalc.descend("logistic", str(path), target="label", l2=0.1)
+    reference = symcalc.descend("logistic", (X, positive.astype(int)), l2=0.1)
+    assert fit.objective.head.classes == (str(2**60), str(2**60 + 1))
+    assert fit.loss == pytest.approx(reference.loss, rel=1e-14)
+    right = reference.predict(X) == positive.astype(int).astype(str)
+    assert fit.training_accuracy == float(np.mean(right))

@@ -546,7 +546,9 @@ def _target_column(
             raise _cell_error(label, line, target, cell)
     n_text = kinds.count("text")
     if n_text == 0:
-        return np.array([float(cell) for _, cell in cells])
+        values = np.array([float(cell) for _, cell in cells])
+        exact = _exact_integers([cell for _, cell in cells]) if values.size else None
+        return values if exact is None else exact
     if not text_target:
         line, cell = cells[kinds.index("text")]
         raise SymcalcError(
@@ -564,6 +566,19 @@ def _target_column(
         f"values of '{target}' are {rest}; fix the cell (a target holds numbers or labels, "
         "not both)"
     )
+
+
+def _exact_integers(cells: list[str]) -> np.ndarray | None:
+    """The cells as int64 where they are all integers and float64 would round some (beyond
+    2⁵³: labels 2⁶⁰ and 2⁶⁰ + 1 would become one class); None otherwise."""
+    try:
+        numbers = [int(cell) for cell in cells]
+    except ValueError:
+        return None
+    if max(map(abs, numbers)) <= 2**53 or max(numbers) >= 2**63 or min(numbers) < -(2**63):
+        return None
+    values = np.array(numbers, dtype=np.int64)
+    return values if _rounded_by_float(values) else None
 
 
 def _looks_numeric(cell: str) -> bool:

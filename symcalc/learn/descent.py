@@ -47,7 +47,7 @@ import numpy as np
 from ..errors import SymcalcError, did_you_mean
 from ..hooks import png_of
 from .data import Dataset, load_data
-from .heads import label_text
+from .heads import label_names
 from .models import MLP, LinearModel, Objective, make_model
 from .optimizers import (
     ADAM_LEARNING_RATE,
@@ -1083,7 +1083,7 @@ def _training_accuracy(result: DescentResult, dataset: Dataset | None) -> float 
         truth = dataset.y
     else:  # each distinct label named once, as the head names its classes
         values, inverse = np.unique(dataset.y, return_inverse=True)
-        truth = np.array([label_text(v) for v in values], dtype=object)[inverse]
+        truth = np.array(label_names(values), dtype=object)[inverse]
     return float((predicted == truth).mean())
 
 

@@ -163,7 +163,8 @@ def label_text(value: float) -> str:
     return repr(number)
 
 
-def _label_names(labels: np.ndarray) -> tuple[str, ...]:
+def label_names(labels: np.ndarray) -> tuple[str, ...]:
+    """The names of sorted class labels: numbers by `label_text`, integers and text as is."""
     if labels.dtype.kind == "f":
         return tuple(label_text(v) for v in labels)
     return tuple(str(v) for v in labels)
@@ -193,7 +194,7 @@ def _classes(y: np.ndarray, target: str) -> tuple[np.ndarray, np.ndarray, tuple[
             f"{MAX_CLASSES} classes (for a numeric target use the linear model, or mlp with "
             "`loss=squared_error`)"
         )
-    return labels, codes.astype(np.intp, copy=False), _label_names(labels)
+    return labels, codes.astype(np.intp, copy=False), label_names(labels)
 
 
 def _two_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -227,7 +228,7 @@ def _codes_for(labels: np.ndarray, y: np.ndarray, target: str) -> np.ndarray:
         bad = bad.item() if hasattr(bad, "item") else bad
         raise SymcalcError(
             f"target '{target}' holds the label {bad!r}, which was not among the classes "
-            f"{', '.join(_label_names(labels))} seen first; every class must be known up front"
+            f"{', '.join(label_names(labels))} seen first; every class must be known up front"
         )
     return codes.astype(np.intp)
 

@@ -547,7 +547,9 @@ def _target_column(
     n_text = kinds.count("text")
     if n_text == 0:
         values = np.array([float(cell) for _, cell in cells])
-        exact = _exact_integers([cell for _, cell in cells]) if values.size else None
+        if not values.size or np.abs(values).max() <= 2**53:
+            return values
+        exact = _exact_integers([cell for _, cell in cells])
         return values if exact is None else exact
     if not text_target:
         line, cell = cells[kinds.index("text")]
@@ -575,7 +577,7 @@ def _exact_integers(cells: list[str]) -> np.ndarray | None:
         numbers = [int(cell) for cell in cells]
     except ValueError:
         return None
-    if max(map(abs, numbers)) <= 2**53 or max(numbers) >= 2**63 or min(numbers) < -(2**63):
+    if max(numbers) >= 2**63 or min(numbers) < -(2**63):
         return None
     values = np.array(numbers, dtype=np.int64)
     return values if _rounded_by_float(values) else None

@@ -309,3 +309,21 @@ def test_a_csv_of_integer_labels_beyond_2_53_keeps_two_classes(tmp_path):
     assert fit.loss == pytest.approx(reference.loss, rel=1e-14)
     right = reference.predict(X) == positive.astype(int).astype(str)
     assert fit.training_accuracy == float(np.mean(right))
+
+
+def test_streamed_integer_labels_beyond_2_53_are_refused_not_merged(tmp_path):
+    """SGD reads the file in blocks as float64: ids 2⁶⁰, 2⁶⁰ + 1 and 2⁶⁰ + 1000 became two
+    classes (softmax) without a word before session 17."""
+    X, positive = _two_classes()
+    y = np.where(positive, 2**60 + 1, 2**60)
+    y[X[:, 1] > 1] = 2**60 + 1000
+    rows = ["a,b,label"] + [
+        f"{float(a)!r},{float(b)!r},{t}" for (a, b), t in zip(X, y, strict=True)
+    ]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert len(set(y.tolist())) == 3 and len(set(y.astype(float).tolist())) == 2
+    with pytest.raises(SymcalcError, match="labels beyond 2⁵³.*load the file whole"):
+        symcalc.descend("softmax", str(path), target="label", optimizer="sgd", epochs=1)
+    whole = symcalc.descend("softmax", str(path), target="label", l2=0.1)
+    assert len(whole.objective.head.classes) == 3

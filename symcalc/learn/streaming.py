@@ -97,6 +97,13 @@ class _Labels:
 
     def result(self, numeric: bool) -> np.ndarray:
         values = sorted(self.seen, key=float) if numeric else sorted(self.seen)
+        if numeric and values and max(abs(values[0]), abs(values[-1])) > 2**53:
+            raise SymcalcError(
+                f"target '{self.target}' holds labels beyond 2⁵³ (such as {values[-1]:.17g}), "
+                "which float64 rounds as the file is streamed, so two labels could become one "
+                "class; load the file whole (an optimizer other than sgd) or write the labels "
+                "as text"
+            )
         return np.array(values, dtype=float if numeric else str)
 
 

@@ -20,6 +20,7 @@ Union(Interval.open(-oo, 0), Interval.open(0, oo))
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -438,13 +439,7 @@ def evaluator(
     >>> evaluator(sympy.tan(x), x)(sympy.pi / 2, 50, -1e-30).real > 1e29
     True
     """
-    body = expand_named(expr)
-    if values:
-        body = body.xreplace(dict(values))
-    try:
-        compiled = sympy.lambdify(x, body, modules="mpmath")
-    except Exception:  # noqa: BLE001 - any printer failure: evaluate by substitution
-        compiled = None
+    body, compiled = _compiled(expr, x, tuple(values.items()) if values else ())
 
     def evaluate(point, digits: int = 30, offset: float = 0.0) -> complex | None:
         with mpmath.workdps(digits):
@@ -469,6 +464,26 @@ def evaluator(
         return value
 
     return evaluate
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(
+    expr: sympy.Expr, x: sympy.Symbol, values: tuple[tuple[sympy.Symbol, sympy.Expr], ...]
+) -> tuple[sympy.Expr, Callable | None]:
+    """The body `evaluator` evaluates and its mpmath function (None: evaluate by substitution).
+
+    Remembered: verifying an antiderivative compiles the same formulas again and again
+    (f for the samples and for each candidate, F and dF/dx − f for the candidate and again
+    for its steps, F for its continuity across poles), about half of the calls.
+    """
+    body = expand_named(expr)
+    if values:
+        body = body.xreplace(dict(values))
+    try:
+        compiled = sympy.lambdify(x, body, modules="mpmath")
+    except Exception:  # noqa: BLE001 - any printer failure: evaluate by substitution
+        compiled = None
+    return body, compiled
 
 
 def jump_candidates(expr: sympy.Expr, x: sympy.Symbol, low: float, high: float) -> list[float]:

@@ -94,3 +94,11 @@ def test_a_scope_made_from_another_keeps_no_verdicts_of_it():
 def test_the_methods_modules_are_loaded_by_the_caller():
     integration.preload_methods()
     assert set(integration._FIRST_USE) <= set(sys.modules)
+
+
+def test_a_value_that_cannot_be_remembered_is_still_put_in():
+    class Unhashable(float):
+        __hash__ = None  # type: ignore[assignment]
+
+    at = evaluator(a * x, x, {a: Unhashable(2.0)})
+    assert at(3.0, 30) == pytest.approx(6.0)

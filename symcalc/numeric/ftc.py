@@ -40,6 +40,7 @@ from ..hooks import png_of
 from ..symbolic import budget
 from ..symbolic.catalog import Entry, univariate_entry
 from ..symbolic.domains import (
+    compiled_for_mpmath,
     domain_intervals,
     jump_candidates,
     real_domain_within,
@@ -318,11 +319,7 @@ def _evaluator(
     """
     import mpmath
 
-    body = expand_named(expr)
-    try:
-        compiled = sympy.lambdify(x, body, modules="mpmath")
-    except Exception:  # noqa: BLE001 - a printer gap: evaluate by substitution instead
-        compiled = None
+    body, compiled = compiled_for_mpmath(expr, x)  # None: evaluate by substitution instead
 
     def evaluate(value: float, offset: float = 0.0) -> float:
         """expr at value + offset, the sum formed with ``digits`` digits (offset may be tiny)."""

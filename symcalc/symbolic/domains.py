@@ -20,6 +20,7 @@ Union(Interval.open(-oo, 0), Interval.open(0, oo))
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -32,6 +33,7 @@ __all__ = [
     "WINDOW",
     "mp_point",
     "Sampled",
+    "compiled_for_mpmath",
     "domain_intervals",
     "evaluator",
     "jump_candidates",
@@ -438,13 +440,11 @@ def evaluator(
     >>> evaluator(sympy.tan(x), x)(sympy.pi / 2, 50, -1e-30).real > 1e29
     True
     """
-    body = expand_named(expr)
-    if values:
-        body = body.xreplace(dict(values))
+    given = tuple(values.items()) if values else ()
     try:
-        compiled = sympy.lambdify(x, body, modules="mpmath")
-    except Exception:  # noqa: BLE001 - any printer failure: evaluate by substitution
-        compiled = None
+        body, compiled = compiled_for_mpmath(expr, x, given)
+    except TypeError:  # a value that cannot be a key (unhashable): compiled anew
+        body, compiled = compiled_for_mpmath.__wrapped__(expr, x, given)
 
     def evaluate(point, digits: int = 30, offset: float = 0.0) -> complex | None:
         with mpmath.workdps(digits):
@@ -469,6 +469,37 @@ def evaluator(
         return value
 
     return evaluate
+
+
+@functools.lru_cache(maxsize=256)
+def compiled_for_mpmath(
+    expr: sympy.Expr, x: sympy.Symbol, values: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
+) -> tuple[sympy.Expr, Callable | None]:
+    """``expr`` with named functions expanded and ``values`` put in, and that body as a
+    function of ``x`` for mpmath (None where SymPy cannot print it: evaluate by
+    substitution).
+
+    Remembered (least recently used, 256): verifying an antiderivative compiles the same
+    formulas again and again (f for the samples and for each candidate, F and dF/dx − f for
+    the candidate and again for its steps, F for its continuity across poles), about half
+    of the calls; the FTC check compiles f and F at two precisions.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> body, f = compiled_for_mpmath(sympy.sqrt(x), x)
+    >>> body, f(4)
+    (sqrt(x), mpf('2.0'))
+    """
+    body = expand_named(expr)
+    if values:
+        body = body.xreplace(dict(values))
+    try:
+        compiled = sympy.lambdify(x, body, modules="mpmath")
+    except Exception:  # noqa: BLE001 - any printer failure: evaluate by substitution
+        compiled = None
+    return body, compiled
 
 
 def jump_candidates(expr: sympy.Expr, x: sympy.Symbol, low: float, high: float) -> list[float]:

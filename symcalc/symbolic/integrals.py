@@ -42,7 +42,7 @@ from . import budget
 from .catalog import Entry, univariate_entry
 from .domains import refuse_nowhere_real
 from .integral_steps import IntegralStep, interval_text
-from .integration import METHODS, Problem, search
+from .integration import METHODS, Problem, preload_methods, search
 from .parse import resolve
 
 __all__ = ["Antiderivative", "IntegralStep", "antiderivative", "integral_latex", "integral_text"]
@@ -578,6 +578,7 @@ def _searched(problems: list[Problem], timeout: float) -> tuple[Any, bool]:
     limited = timeout != math.inf
     # the search keeps a tenth of the budget for checking and handing back its answer
     seconds = 0.9 * timeout if limited else None
+    preload_methods()  # here, not in every child forked for a search
     found, finished = budget.best_within(timeout, search, problems, seconds, limited)
     if finished and not _cut_short(found):  # an answer a larger budget could change is not kept
         with _FOUND_LOCK:

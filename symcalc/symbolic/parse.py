@@ -172,7 +172,25 @@ def _check_text(text: Any) -> str:
     text = text.strip()
     if not text:
         raise ParseError("empty expression")
+    digits = _LONG_NUMBER.search(text)
+    if digits is not None:  # refused at once, whichever reading (Python, LaTeX) comes next
+        column = digits.start() + 1
+        raise ParseError(
+            f"number at column {column} is too long (more than {MAX_DIGITS} digits)", column
+        )
     return text
+
+
+#: A run of digits longer than `MAX_DIGITS` (Python itself stops at 4,300, with a traceback
+#: in the LaTeX reading).
+_LONG_NUMBER = re.compile(rf"[0-9_]{{{MAX_DIGITS + 1},}}")
+
+
+def _shortened(literal: str, keep: int = 12) -> str:
+    """A long number as its first and last digits, so that a message stays one short line."""
+    if len(literal) <= 2 * keep + 3:
+        return literal
+    return f"{literal[:keep]}...{literal[-keep:]} ({len(literal)} characters)"
 
 
 def _check_brackets(text: str) -> None:
@@ -370,15 +388,16 @@ class _Builder:
             return sympy.Integer(value)
         if isinstance(value, float):
             literal = ast.get_source_segment(self.text, node) or repr(value)
+            shown = _shortened(literal)
             if not math.isfinite(value):
-                raise self.error(node, f"number {literal} is too large for a float")
+                raise self.error(node, f"number {shown} is too large for a float")
             nonzero = any(c in "123456789" for c in _mantissa(literal))
             if nonzero and abs(value) < sys.float_info.min:
                 # Python reads 1e-400 as 0.0 and 1.234567890123e-320 as 1.2347e-320: refused,
                 # as 1e400 is, rather than computed with another number than the one typed
                 raise self.error(
                     node,
-                    f"number {literal} is too small for a float (below {sys.float_info.min:.3g}); "
+                    f"number {shown} is too small for a float (below {sys.float_info.min:.3g}); "
                     "scale the expression, or write the number exactly, as in 10**-400",
                 )
             return sympy.Float(repr(value))
@@ -601,8 +620,10 @@ def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
             abs(float(exponent)) * abs(math.log10(abs(float(base)))) if base.is_finite else math.inf
         )
         if exponent.is_Integer and magnitude > MAX_DIGITS:
+            size = f"about {magnitude:.3g}" if math.isfinite(magnitude) else "too many"
             raise ParseError(
-                f"number is too large: {base}**{exponent} has about {magnitude:.3g} digits"
+                f"number is too large: {_shortened(str(base))}**{_shortened(str(exponent))}"
+                f" has {size} digits"
             )
     return sympy.Pow(base, exponent)
 

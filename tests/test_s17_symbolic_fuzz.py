@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import sympy
 
-from symcalc import ParseError, antiderivative, kernel, parse
+from symcalc import ParseError, antiderivative, derivative, kernel, parse
 from symcalc.cli import main
 
 
@@ -90,7 +90,7 @@ def test_an_integrable_singularity_inside_an_interval_still_has_one_constant():
     "text", ["9" * 5000, "x + " + "1" * 1001, r"\frac{1}{" + "9" * 5000 + "}", "1." + "0" * 1200]
 )
 def test_a_number_of_more_than_a_thousand_digits_is_refused_in_one_line(text):
-    with pytest.raises(ParseError, match=r"too long \(more than 1000 digits\)") as error:
+    with pytest.raises(ParseError, match=r"number is too large \(more than 1000 digits\)") as error:
         parse(text)
     assert "\n" not in str(error.value) and len(str(error.value)) < 100
 
@@ -109,3 +109,17 @@ def test_a_constant_beyond_the_float_range_evaluates_to_inf(capsys):
     assert negative[0] == -math.inf
     assert main(["eval", "10**400", "--at", "1"]) == 0
     assert "->  inf" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["oo", "x + oo", "oo*x", "loggamma(x - x) + x"])
+def test_an_infinite_formula_is_refused_not_derived(text):
+    """d/dx (x + oo) was 0 and loggamma(0)/x gave -oo/x**2: no real function is there."""
+    with pytest.raises(ParseError, match="is infinite"):
+        derivative(text)
+    with pytest.raises(ParseError, match="is infinite"):
+        antiderivative(text, timeout=5)
+
+
+def test_an_infinity_in_a_condition_or_read_alone_stays():
+    assert derivative("Piecewise((x**2, x < oo))") == 2 * sympy.Symbol("x", real=True)
+    assert parse(r"\infty") == sympy.oo

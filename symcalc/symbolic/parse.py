@@ -176,7 +176,7 @@ def _check_text(text: Any) -> str:
     if digits is not None:  # refused at once, whichever reading (Python, LaTeX) comes next
         column = digits.start() + 1
         raise ParseError(
-            f"number at column {column} is too long (more than {MAX_DIGITS} digits)", column
+            f"number is too large (more than {MAX_DIGITS} digits) at column {column}", column
         )
     return text
 
@@ -918,12 +918,27 @@ def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
         raise SymcalcError(
             "parameters can only be set on catalog entries; write the value into the expression"
         )
+    if _infinite(expr):  # x + oo, loggamma(0): no real function to derive or integrate
+        shown = sympy.sstr(expr)
+        shown = "" if shown == name else f" ({shown})"
+        raise ParseError(f"'{name}' is infinite{shown}, not a real function")
     variables = order_variables(expr.free_symbols)
     if not variables:
         variables = (symbol("x"),)
     return Entry(
         name=name, kind="expression", expr=expr, variables=variables, description=description
     )
+
+
+def _infinite(expr: sympy.Basic) -> bool:
+    """Whether an infinity stands in the formula (one in a condition, x < oo, is fine)."""
+    if expr.is_infinite and expr.is_number:
+        return True
+    if isinstance(expr, sympy.Piecewise):
+        return any(_infinite(e) for e, _ in expr.args)
+    if isinstance(expr, sympy.core.relational.Relational):
+        return False
+    return any(_infinite(a) for a in expr.args)
 
 
 def _realify(expr: sympy.Expr) -> sympy.Expr:

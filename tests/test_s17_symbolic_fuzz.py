@@ -123,3 +123,24 @@ def test_an_infinite_formula_is_refused_not_derived(text):
 def test_an_infinity_in_a_condition_or_read_alone_stays():
     assert derivative("Piecewise((x**2, x < oo))") == 2 * sympy.Symbol("x", real=True)
     assert parse(r"\infty") == sympy.oo
+
+
+@pytest.mark.parametrize(
+    ("text", "kink"),
+    [
+        ("Min(sin(x), besselj(1, 5))", None),  # simplify gave 0
+        ("Max(sin(x), besselj(1, 5))", None),  # simplify gave cos(x) on [0, 2π] only
+        ("Min(x, besselj(1, 5))", sympy.besselj(1, 5)),  # no value at the kink
+    ],
+)
+def test_a_tidied_derivative_keeps_the_values_of_sympy_diff(text, kink):
+    x = sympy.Symbol("x", real=True)
+    result = derivative(text)
+    (symbol,) = result.free_symbols
+    truth = sympy.diff(sympy.sympify(text, locals={"x": x}), x)
+    for point in [-5.5, -4.2, -2.0, -0.3, 0.4, 1.9, 3.3, 4.7, 6.1]:
+        got = complex(result.subs(symbol, point).evalf(30))
+        want = complex(truth.subs(x, point).evalf(30))
+        assert abs(got - want) < 1e-20, (point, got, want)
+    if kink is not None:  # the convention's value, Heaviside(0) = 0: Min(x, c)′ = 0 at c
+        assert result.subs(symbol, kink) == 0

@@ -144,3 +144,15 @@ def test_a_tidied_derivative_keeps_the_values_of_sympy_diff(text, kink):
         assert abs(got - want) < 1e-20, (point, got, want)
     if kink is not None:  # the convention's value, Heaviside(0) = 0: Min(x, c)′ = 0 at c
         assert result.subs(symbol, kink) == 0
+
+
+def test_a_kernel_of_two_numbers_where_no_condition_may_hold(capsys):
+    """Piecewise((1, x > 0))′ = Piecewise((0, x > 0)): NaN outside, not a NameError."""
+    points = np.array([-2.0, 0.5, 2.0])
+    with np.errstate(invalid="ignore"):
+        first = kernel("Piecewise((x, x > 0))", order=1)(points)
+        step = kernel("Piecewise((1, x > 0))")(points)
+    np.testing.assert_array_equal(first, [math.nan, 1.0, 1.0])
+    np.testing.assert_array_equal(step, [math.nan, 1.0, 1.0])
+    assert main(["show", "Piecewise((x, x > 0))"]) == 0
+    capsys.readouterr()

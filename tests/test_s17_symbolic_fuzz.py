@@ -156,3 +156,9 @@ def test_a_kernel_of_two_numbers_where_no_condition_may_hold(capsys):
     np.testing.assert_array_equal(step, [math.nan, 1.0, 1.0])
     assert main(["show", "Piecewise((x, x > 0))"]) == 0
     capsys.readouterr()
+
+
+def test_a_pole_beyond_the_widest_window_is_stated_not_joined_over():
+    result = antiderivative("1/(x - 2e4)", timeout=30)
+    assert result.intervals is None and result.domain is not None
+    assert "on each interval of the domain of f" in result.constants_text()

@@ -1115,6 +1115,8 @@ def _continuous_across(F: sympy.Expr, scope: _Scope, c: sympy.Expr) -> bool:
 def _intervals(F: sympy.Expr, scope: _Scope, domain: sympy.Set | None):
     """(intervals, domain) for the result: where F holds with a constant of its own."""
     samples = scope.samples
+    if domain is not None and _listable(domain) and _beyond(domain, scope.window):
+        return None, domain  # an end beyond the window checked (a pole at 2e4): say so
     if len(samples) < 2:
         return None, None
     groups = [[samples[0].interval]]
@@ -1136,6 +1138,12 @@ def _intervals(F: sympy.Expr, scope: _Scope, domain: sympy.Set | None):
         part = sympy.Intersection(domain, sympy.Interval(low, high))
         out.append(part if isinstance(part, sympy.Interval) else sympy.Interval.open(low, high))
     return tuple(out), None
+
+
+def _beyond(domain: sympy.Set, window: float) -> bool:
+    """Whether a finite end of the domain's intervals lies outside the window."""
+    ends = [abs(float(e)) for e in _landmarks(sympy.S.Zero, sympy.Dummy(), domain)]
+    return any(e >= window for e in ends)
 
 
 def _listable(domain: sympy.Set) -> bool:

@@ -876,7 +876,13 @@ def order_variables(symbols) -> tuple[sympy.Symbol, ...]:
     return tuple(sorted(symbols, key=key))
 
 
-def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
+def resolve_claimed(function: str | sympy.Expr) -> Entry:
+    """`resolve` for a formula to be judged, not worked on: a claimed antiderivative with
+    an infinity in it is read (the FTC check says it fails), not refused."""
+    return resolve(function, _claimed=True)
+
+
+def resolve(function: str | sympy.Expr | Entry, _claimed: bool = False, **params: Any) -> Entry:
     """Turn a catalog name, expression text, SymPy expression or `Entry` into an `Entry`.
 
     This is what every public function calls on its ``f`` argument.  Parameters
@@ -918,7 +924,7 @@ def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
         raise SymcalcError(
             "parameters can only be set on catalog entries; write the value into the expression"
         )
-    if _infinite(expr):  # x + oo, loggamma(0): no real function to derive or integrate
+    if _infinite(expr) and not _claimed:  # x + oo, loggamma(0): no real function
         shown = sympy.sstr(expr)
         shown = "" if shown == name else f" ({shown})"
         raise ParseError(f"'{name}' is infinite{shown}, not a real function")

@@ -50,7 +50,7 @@ from ..symbolic.functions import expand_named
 from ..symbolic.integral_steps import derivative
 from ..symbolic.integrals import Antiderivative
 from ..symbolic.integrals import antiderivative as find_antiderivative
-from ..symbolic.parse import resolve
+from ..symbolic.parse import resolve, resolve_claimed
 from .quadrature import (
     _accumulation,
     _kernel,
@@ -281,7 +281,7 @@ def _integrate(entry: Entry, timeout: float | None) -> Antiderivative:
 
 def _claimed(entry: Entry, claimed: str | sympy.Expr) -> Antiderivative:
     """A user's claimed antiderivative, read safely, as an `Antiderivative` to check."""
-    F = resolve(claimed).expr if isinstance(claimed, (str, sympy.Basic)) else None
+    F = resolve_claimed(claimed).expr if isinstance(claimed, (str, sympy.Basic)) else None
     if F is None:
         raise SymcalcError(
             f"antiderivative must be an expression (text or SymPy), got {type(claimed).__name__}"

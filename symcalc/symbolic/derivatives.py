@@ -31,6 +31,7 @@ import sympy
 from ..errors import SymcalcError, TimeBudgetExceeded
 from . import budget
 from .catalog import Entry
+from .domains import evaluator
 from .functions import latex, name_latex
 from .kinks import (
     SEARCH_INTERVAL,
@@ -262,6 +263,8 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
         nonlocal best, best_score
         score = _readability(candidate, expr)
         if (score, sympy.default_sort_key(candidate)) < (best_score, sympy.default_sort_key(best)):
+            if not same_values(candidate, expr):  # SymPy's simplify got it wrong
+                return False
             best, best_score = candidate, score
             return True
         return False
@@ -282,6 +285,57 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
             yield best
     if consider(_clean(sympy.simplify(best))):
         yield best
+
+
+def same_values(form: sympy.Expr, expr: sympy.Expr, count: int = 8) -> bool:
+    """Whether ``form`` has the values of ``expr`` (double precision, from 30 digits) at
+    random points where ``expr`` is real: a tidied derivative is checked, not trusted
+    (SymPy's simplify read Min(sin(x), J₁(5))′ = cos(x)·[sin(x) < J₁(5)] as 0).
+    Other symbols take the same random values in both."""
+    import random
+
+    symbols = sorted(expr.free_symbols | form.free_symbols, key=sympy.default_sort_key)
+    x = symbols[0] if symbols else sympy.Dummy("x")
+    generator = random.Random(20261201)
+    for _ in range(2):
+        values = {s: sympy.Float(generator.uniform(0.3, 2.5), 15) for s in symbols[1:]}
+        at_form, at_expr = evaluator(form, x, values), evaluator(expr, x, values)
+        points = [generator.uniform(-30, 30)] + [
+            generator.uniform(-6, 6) for _ in range(count // 2)
+        ]
+        for point in points:
+            want = at_expr(point, 30)
+            if want is None or abs(want.imag) > 1e-12 * max(1.0, abs(want.real)):
+                continue  # not real there: no value to keep
+            got = at_form(point, 30)
+            if got is None or abs(got - want) > 1e-9 * max(1.0, abs(want)):
+                return False
+        for end in _condition_ends(expr, x, values):  # exactly: the conditions decide there
+            want = expr.xreplace(values).subs(x, end)
+            if not (want.is_number and want.is_finite and want.is_extended_real):
+                continue
+            got = form.xreplace(values).subs(x, end)
+            if (
+                not (got.is_number and got.is_finite)
+                or abs(complex(sympy.N(got - want, 30))) > 1e-9
+            ):
+                return False
+    return True
+
+
+def _condition_ends(expr: sympy.Expr, x: sympy.Symbol, values) -> list[sympy.Expr]:
+    """Where a condition of ``expr`` linear in x changes (a kink: x = J₁(5) in Min(x, J₁(5))′,
+    whose value under the convention a tidied form must keep)."""
+    ends = []
+    for relation in expr.atoms(sympy.core.relational.Relational):
+        try:
+            line = sympy.Poly((relation.lhs - relation.rhs).xreplace(values), x)
+        except (sympy.PolynomialError, sympy.GeneratorsNeeded):
+            continue
+        if line.degree() == 1 and not line.free_symbols - {x}:
+            slope, offset = line.all_coeffs()
+            ends.append(-offset / slope)
+    return ends[:8]
 
 
 #: Finished tidyings, by expression: asking again costs nothing.

@@ -503,6 +503,7 @@ class _Scope:
     x: sympy.Symbol
     samples: tuple[Sampled, ...]
     values: tuple[Mapping[sympy.Symbol, sympy.Expr], ...]
+    window: float = WINDOW
     #: `_fit`'s verdicts on this scope, by candidate (a scope made by `dataclasses.replace`
     #: starts with none of its own)
     fitted: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
@@ -551,10 +552,14 @@ def _scope(
         domain = sympy.Intersection(domain, where)
     else:
         domain = where if where != sympy.S.Reals else None
-    intervals = domain_intervals(domain)
+    window = _window(reference, x, domain)
+    intervals = domain_intervals(domain, window)
+    # every interval of a domain made of finitely many (1/((x-1)...(x-14)): 15), else the
+    # first ones (tan x: the same pattern again and again)
+    most = _MOST_INTERVALS if domain is not None and _listable(domain) else 12
     check = evaluator(reference, x)
     kept = []
-    for sampled in sample(intervals[:12], count):
+    for sampled in sample(intervals[:most], count):
         good = [p for p in sampled.points if _real(check(p, 30))]
         if len(good) < 2:  # f real on a part only (x**(1/3) for x < 0 at 30 digits, x**1000
             # beyond a double): more points, so a narrow real part still gets its samples
@@ -562,7 +567,39 @@ def _scope(
             good += [p for p in more if _real(check(p, 30))][: count - len(good)]
         if len(good) >= 2:
             kept.append(Sampled(sampled.interval, tuple(good)))
-    return _Scope(f, x, tuple(kept), tuple(values)), domain
+    return _Scope(f, x, tuple(kept), tuple(values), window), domain
+
+
+#: Most intervals of a domain checked one by one; the widest window checked.
+_MOST_INTERVALS = 40
+_WIDEST = 1e4
+
+
+def _window(f: sympy.Expr, x: sympy.Symbol, domain: sympy.Set | None) -> float:
+    """Half-width of the window where answers are checked: `WINDOW`, or wider so that it
+    holds every finite end of the domain's intervals and every point where a piece of f
+    begins (a pole at x = 50 is checked from both sides, not left outside)."""
+    landmarks = [abs(float(c)) for c in _landmarks(f, x, domain)]
+    far = max(landmarks, default=0.0)
+    return WINDOW if far < WINDOW / 2 else min(2 * far + 1, _WIDEST)
+
+
+def _landmarks(f: sympy.Expr, x: sympy.Symbol, domain: sympy.Set | None) -> list[sympy.Expr]:
+    points = []
+    if domain is not None and _listable(domain):
+        parts = domain.args if isinstance(domain, sympy.Union) else (domain,)
+        for part in parts:
+            ends = part.args if isinstance(part, sympy.FiniteSet) else (part.inf, part.sup)
+            points += [e for e in ends if e.is_finite and e.is_real]
+    for relation in f.atoms(sympy.core.relational.Relational):
+        try:
+            line = sympy.Poly(relation.lhs - relation.rhs, x)
+        except sympy.PolynomialError:
+            continue
+        if line.degree() == 1 and not line.free_symbols - {x}:
+            slope, offset = line.all_coeffs()
+            points.append(-offset / slope)
+    return [p for p in points if p.is_number and p.is_finite]
 
 
 def _real(value: complex | None) -> bool:
@@ -591,7 +628,8 @@ class _Form:
 
     def jumps(self) -> list[float]:
         if self._jumps is None:
-            self._jumps = jump_candidates(self.F, self.scope.x, -WINDOW, WINDOW)
+            window = self.scope.window
+            self._jumps = jump_candidates(self.F, self.scope.x, -window, window)
         return self._jumps
 
     def why_not(self, sampled: Sampled) -> str | None:
@@ -625,15 +663,42 @@ class _Form:
             # c is a float, within 1e-16 of the true point: step well past that
             delta = 1e-11 * max(1.0, abs(c))
             f_left, f_right = f_at(c, 50, -delta), f_at(c, 50, delta)
-            if f_left is None or f_right is None or _blows_up(f_at, c, f_left, f_right):
-                continue  # a singular point of f the domain did not exclude
             left, right = F_at(c, 50, -delta), F_at(c, 50, delta)
+            if f_left is None or f_right is None or _blows_up(f_at, c, f_left, f_right):
+                # a singular point of f the domain did not exclude (a pole at the end of a
+                # piece): one constant across it only where F stays continuous there
+                if not _joined_at(F_at, c):
+                    return f"f is unbounded at {x} = {c:.6g}, where it is not continuous"
+                continue
             if left is None or right is None:
                 return f"it is undefined next to {x} = {c:.6g}"
             slope = max(abs(v) for v in (f_left, f_right) if v is not None)
             if abs(left - right) > 1e-7 * max(1.0, abs(left)) + 10 * delta * slope:
                 return f"it jumps by {abs(right - left):.3g} at {x} = {c:.6g}"
         return None
+
+
+def _unbounded_at(f_at, c: float) -> bool:
+    """Whether |f| grows without bound at c, from either side: far larger 1e-20 from c than
+    1e-10 from it (scale-free: a pole with a tiny residue counts)."""
+    scale = max(1.0, abs(c))
+    for side in (-1, 1):
+        near, far = f_at(c, 60, side * 1e-20 * scale), f_at(c, 60, side * 1e-10 * scale)
+        if near is None or far is None:
+            return True
+        if abs(near) > 1e3 * abs(far) and abs(near) > 0:
+            return True
+    return False
+
+
+def _joined_at(F_at, c: float) -> bool:
+    """Whether F has one finite limit at c: its values 1e-30 on either side agree (a
+    logarithm's slow growth shows there; 2√x, F of an integrable 1/√x, is 2e-15)."""
+    step = 1e-30 * max(1.0, abs(c))
+    left, right = F_at(c, 60, -step), F_at(c, 60, step)
+    if not (_real(left) and _real(right)):
+        return False
+    return abs(left - right) <= 1e-7 * max(1.0, abs(left))
 
 
 def _blows_up(f_at, c: float, f_left: complex, f_right: complex) -> bool:
@@ -712,17 +777,17 @@ def _fit_anew(
                 pick = shifted
         chosen.append(pick)
         if pick is None:
-            reasons.append(f"on {_interval_words(sampled.interval, scope.x)} {why}")
+            reasons.append(f"on {_interval_words(sampled.interval, scope.x, scope.window)} {why}")
     return chosen, reasons
 
 
-def _interval_words(interval: sympy.Interval, x: sympy.Symbol) -> str:
+def _interval_words(interval: sympy.Interval, x: sympy.Symbol, window: float = WINDOW) -> str:
     low, high = interval.inf, interval.sup
-    if abs(float(low)) >= WINDOW and abs(float(high)) >= WINDOW:
+    if abs(float(low)) >= window and abs(float(high)) >= window:
         return "the real line"
-    if abs(float(low)) >= WINDOW:
+    if abs(float(low)) >= window:
         return f"{x} < {sympy.sstr(high)}"
-    if abs(float(high)) >= WINDOW:
+    if abs(float(high)) >= window:
         return f"{x} > {sympy.sstr(low)}"
     return f"{sympy.sstr(low)} < {x} < {sympy.sstr(high)}"
 
@@ -973,9 +1038,11 @@ def _piecewise(g: sympy.Piecewise, scope: _Scope, clock: _Clock, notes: list[str
     for expr, interval in pieces:
         part_scope = _restricted(scope, interval)
         if not part_scope.samples:  # the piece lies outside the domain or the window
-            part_scope = dataclasses.replace(
-                part_scope, samples=tuple(sample([_clip(interval)], 6))
-            )
+            clipped = _clip(interval, scope.window)
+            if clipped.is_empty:
+                notes.append(f"piecewise: the piece on {interval} lies outside the window checked")
+                return _Cover([None] * len(scope.samples), [None] * len(scope.samples))
+            part_scope = dataclasses.replace(part_scope, samples=tuple(sample([clipped], 6)))
         cover = _smooth(expr, part_scope, clock, notes)
         own = _compose(cover, part_scope, x)
         if own is None:
@@ -1017,7 +1084,7 @@ def _piecewise(g: sympy.Piecewise, scope: _Scope, clock: _Clock, notes: list[str
         substeps=tuple(substeps),
     )
     chosen, reasons = _fit(F, scope)
-    notes.extend(f"piecewise: {r}" for r in reasons)
+    notes.extend(f"piecewise: answer rejected, {r}" for r in reasons)
     cover = _Cover(chosen, ["piecewise"] * len(chosen))
     if all(c is F for c in chosen):
         cover.whole, cover.method = F, "piecewise"
@@ -1031,8 +1098,8 @@ def _piecewise(g: sympy.Piecewise, scope: _Scope, clock: _Clock, notes: list[str
     return cover
 
 
-def _clip(interval: sympy.Interval) -> sympy.Interval:
-    return sympy.Interval.open(max(interval.inf, -WINDOW), min(interval.sup, WINDOW))
+def _clip(interval: sympy.Interval, window: float = WINDOW) -> sympy.Interval:
+    return sympy.Interval.open(max(interval.inf, -window), min(interval.sup, window))
 
 
 def _condition(interval: sympy.Interval, x: sympy.Symbol) -> sympy.Basic:
@@ -1050,18 +1117,18 @@ def _compose(cover: _Cover, scope: _Scope, x: sympy.Symbol) -> sympy.Expr | None
         return cover.forms[0]
     return sympy.Piecewise(
         *(
-            (form, _as_condition(s.interval, x))
+            (form, _as_condition(s.interval, x, scope.window))
             for form, s in zip(cover.forms, scope.samples, strict=True)
         )
     )
 
 
-def _as_condition(interval: sympy.Interval, x: sympy.Symbol) -> sympy.Basic:
+def _as_condition(interval: sympy.Interval, x: sympy.Symbol, window: float = WINDOW) -> sympy.Basic:
     low, high = interval.inf, interval.sup
     parts = []
-    if abs(float(low)) < WINDOW:
+    if abs(float(low)) < window:
         parts.append(x > low)
-    if abs(float(high)) < WINDOW:
+    if abs(float(high)) < window:
         parts.append(x < high)
     return sympy.And(*parts) if parts else sympy.true
 
@@ -1070,7 +1137,13 @@ def _as_condition(interval: sympy.Interval, x: sympy.Symbol) -> sympy.Basic:
 
 
 def _continuous_across(F: sympy.Expr, scope: _Scope, c: sympy.Expr) -> bool:
-    """Whether F has one finite limit at c from both sides (so one constant suffices)."""
+    """Whether F has one finite limit at c from both sides (so one constant suffices).
+
+    Never across a pole of f: F's logarithm there may be too weak to see at 60 digits
+    (log|x - 1|/13! in ∫ dx/((x - 1)···(x - 14))).
+    """
+    if _unbounded_at(scope.f_at[0], float(c)):
+        return False
     values = scope.values[0]
     F_at = evaluator(F, scope.x, values)
     near = []
@@ -1087,6 +1160,8 @@ def _continuous_across(F: sympy.Expr, scope: _Scope, c: sympy.Expr) -> bool:
 def _intervals(F: sympy.Expr, scope: _Scope, domain: sympy.Set | None):
     """(intervals, domain) for the result: where F holds with a constant of its own."""
     samples = scope.samples
+    if domain is not None and _listable(domain) and _beyond(domain, scope.window):
+        return None, domain  # an end beyond the window checked (a pole at 2e4): say so
     if len(samples) < 2:
         return None, None
     groups = [[samples[0].interval]]
@@ -1103,11 +1178,17 @@ def _intervals(F: sympy.Expr, scope: _Scope, domain: sympy.Set | None):
     out = []
     for group in groups:
         low, high = group[0].inf, group[-1].sup
-        low = -sympy.oo if abs(float(low)) >= WINDOW else low
-        high = sympy.oo if abs(float(high)) >= WINDOW else high
+        low = -sympy.oo if abs(float(low)) >= scope.window else low
+        high = sympy.oo if abs(float(high)) >= scope.window else high
         part = sympy.Intersection(domain, sympy.Interval(low, high))
         out.append(part if isinstance(part, sympy.Interval) else sympy.Interval.open(low, high))
     return tuple(out), None
+
+
+def _beyond(domain: sympy.Set, window: float) -> bool:
+    """Whether a finite end of the domain's intervals lies outside the window."""
+    ends = [abs(float(e)) for e in _landmarks(sympy.S.Zero, sympy.Dummy(), domain)]
+    return any(e >= window for e in ends)
 
 
 def _listable(domain: sympy.Set) -> bool:

@@ -172,7 +172,25 @@ def _check_text(text: Any) -> str:
     text = text.strip()
     if not text:
         raise ParseError("empty expression")
+    digits = _LONG_NUMBER.search(text)
+    if digits is not None:  # refused at once, whichever reading (Python, LaTeX) comes next
+        column = digits.start() + 1
+        raise ParseError(
+            f"number is too large (more than {MAX_DIGITS} digits) at column {column}", column
+        )
     return text
+
+
+#: A run of digits longer than `MAX_DIGITS` (Python itself stops at 4,300, with a traceback
+#: in the LaTeX reading).
+_LONG_NUMBER = re.compile(rf"[0-9_]{{{MAX_DIGITS + 1},}}")
+
+
+def _shortened(literal: str, keep: int = 12) -> str:
+    """A long number as its first and last digits, so that a message stays one short line."""
+    if len(literal) <= 2 * keep + 3:
+        return literal
+    return f"{literal[:keep]}...{literal[-keep:]} ({len(literal)} characters)"
 
 
 def _check_brackets(text: str) -> None:
@@ -370,15 +388,16 @@ class _Builder:
             return sympy.Integer(value)
         if isinstance(value, float):
             literal = ast.get_source_segment(self.text, node) or repr(value)
+            shown = _shortened(literal)
             if not math.isfinite(value):
-                raise self.error(node, f"number {literal} is too large for a float")
+                raise self.error(node, f"number {shown} is too large for a float")
             nonzero = any(c in "123456789" for c in _mantissa(literal))
             if nonzero and abs(value) < sys.float_info.min:
                 # Python reads 1e-400 as 0.0 and 1.234567890123e-320 as 1.2347e-320: refused,
                 # as 1e400 is, rather than computed with another number than the one typed
                 raise self.error(
                     node,
-                    f"number {literal} is too small for a float (below {sys.float_info.min:.3g}); "
+                    f"number {shown} is too small for a float (below {sys.float_info.min:.3g}); "
                     "scale the expression, or write the number exactly, as in 10**-400",
                 )
             return sympy.Float(repr(value))
@@ -601,8 +620,10 @@ def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
             abs(float(exponent)) * abs(math.log10(abs(float(base)))) if base.is_finite else math.inf
         )
         if exponent.is_Integer and magnitude > MAX_DIGITS:
+            size = f"about {magnitude:.3g}" if math.isfinite(magnitude) else "too many"
             raise ParseError(
-                f"number is too large: {base}**{exponent} has about {magnitude:.3g} digits"
+                f"number is too large: {_shortened(str(base))}**{_shortened(str(exponent))}"
+                f" has {size} digits"
             )
     return sympy.Pow(base, exponent)
 
@@ -855,7 +876,13 @@ def order_variables(symbols) -> tuple[sympy.Symbol, ...]:
     return tuple(sorted(symbols, key=key))
 
 
-def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
+def resolve_claimed(function: str | sympy.Expr) -> Entry:
+    """`resolve` for a formula to be judged, not worked on: a claimed antiderivative with
+    an infinity in it is read (the FTC check says it fails), not refused."""
+    return resolve(function, _claimed=True)
+
+
+def resolve(function: str | sympy.Expr | Entry, _claimed: bool = False, **params: Any) -> Entry:
     """Turn a catalog name, expression text, SymPy expression or `Entry` into an `Entry`.
 
     This is what every public function calls on its ``f`` argument.  Parameters
@@ -897,12 +924,27 @@ def resolve(function: str | sympy.Expr | Entry, **params: Any) -> Entry:
         raise SymcalcError(
             "parameters can only be set on catalog entries; write the value into the expression"
         )
+    if _infinite(expr) and not _claimed:  # x + oo, loggamma(0): no real function
+        shown = sympy.sstr(expr)
+        shown = "" if shown == name else f" ({shown})"
+        raise ParseError(f"'{name}' is infinite{shown}, not a real function")
     variables = order_variables(expr.free_symbols)
     if not variables:
         variables = (symbol("x"),)
     return Entry(
         name=name, kind="expression", expr=expr, variables=variables, description=description
     )
+
+
+def _infinite(expr: sympy.Basic) -> bool:
+    """Whether an infinity stands in the formula (one in a condition, x < oo, is fine)."""
+    if expr.is_infinite and expr.is_number:
+        return True
+    if isinstance(expr, sympy.Piecewise):
+        return any(_infinite(e) for e, _ in expr.args)
+    if isinstance(expr, sympy.core.relational.Relational):
+        return False
+    return any(_infinite(a) for a in expr.args)
 
 
 def _realify(expr: sympy.Expr) -> sympy.Expr:

@@ -187,8 +187,8 @@ class Kernel:
         if self.evaluated is not None:
             with np.errstate(all="ignore"):
                 wide = [a[bad].astype(np.longdouble) for a in full]
-                again = np.broadcast_to(self._extended(*wide), (bad.size,))
-                flat[bad] = np.asarray(again).astype(dtype)
+                again = np.broadcast_to(_floats(self._extended(*wide)), (bad.size,))
+                flat[bad] = again.astype(dtype)
             bad = bad[~np.isfinite(flat[bad])]
             # inf - inf, inf/inf; an inf result stands unless it may hide a value
             unknown = bad if self._exact.inf_may_hide_a_value else bad[np.isnan(flat[bad])]
@@ -910,3 +910,19 @@ def kernel(
 def _cached(key: tuple, build: Callable[[], Kernel]) -> Kernel:
     """The cached kernel for ``key``, built once however many threads ask at the same time."""
     return _KERNELS.get(key, build)
+
+
+def _floats(values: Any) -> np.ndarray:
+    """Values as a float array: a constant kernel's exact Python integer beyond the float
+    range (10**400) is ±inf, as NumPy's float arithmetic gives, not an OverflowError."""
+    values = np.asarray(values)
+    if values.dtype != object:
+        return values
+    return np.array([_float(v) for v in values.flat]).reshape(values.shape)
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf

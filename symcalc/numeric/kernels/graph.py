@@ -324,7 +324,9 @@ def _piecewise(g: Graph, expr: sympy.Piecewise) -> int:
             pieces[-1] = (pieces[-1][0], sympy.true)
         else:
             pieces.append((sympy.nan, sympy.true))
-    if len(pieces) == 2 and all(not val.free_symbols for val, _ in pieces):
+    if len(pieces) == 2 and all(not val.free_symbols and val.is_finite for val, _ in pieces):
+        # two finite numbers: one indicator pass (with NaN, where no condition holds, the
+        # indicator's arithmetic would give NaN everywhere: a select instead)
         (a, cond), (b, _) = pieces
         return g.add(n.Indicator(g.build(cond), literal(a), literal(b)))
     clipped = _exp_of_min(pieces)

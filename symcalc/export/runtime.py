@@ -145,6 +145,8 @@ def _widened(function, args):
     # computed in float32 and rounded back, as PyTorch's own ops compute them: the
     # stable forms' constants and intermediates leave a half's range (1e5 in
     # gelu_tanh', NaN from x = -5) and its few bits lose the rest (gelu(-5) 3 % off)
+    if all(getattr(getattr(a, "dtype", None), "itemsize", 4) >= 4 for a in args):
+        return function(*args)  # no half among them (integers are floats already)
     dtype = jnp.result_type(*args)
     if not jnp.issubdtype(dtype, jnp.floating) or jnp.finfo(dtype).bits >= 32:
         return function(*args)
@@ -295,7 +297,7 @@ def _widened(function, tensors):
     # stable forms' constants and intermediates leave a half's range (1e5 in
     # gelu_tanh', NaN from x = -5) and its few bits lose the rest (gelu(-5) 3 % off)
     dtype = tensors[0].dtype
-    if torch.finfo(dtype).bits >= 32:
+    if dtype.itemsize >= 4:
         return function(*tensors)
     return function(*(t.float() for t in tensors)).to(dtype)
 """

@@ -8,6 +8,9 @@ against mpmath at 50 digits.
   gelu(-5) 3.4 % off, gelu_tanh′(-9) 45 % off).  They are now computed in float32 and
   rounded back, as PyTorch's own operations compute them: within a unit in the last place
   of the half's value.
+* The exported PyTorch and NumPy modules of gelu wrote gelu′'s Gaussian as
+  ``exp(((x * x) * -0.5))``, which ``ruff check`` refuses under this project's rules
+  (UP034, extraneous parentheses); the same operations are now written without them.
 """
 
 from __future__ import annotations
@@ -119,3 +122,21 @@ def test_a_half_loss_keeps_its_dtype_and_rounds_a_python_target_to_it():
     assert got.dtype == torch.float16
     expected = _bce_truth(zs, float(torch.tensor(0.3, dtype=torch.float16)))  # 0.2998...
     _assert_within_half_ulp(got.double().numpy(), expected, 2**-11, 6.2e-5)
+
+
+@pytest.mark.parametrize("to", ["torch", "numpy"])
+def test_the_exported_gelu_module_passes_ruff_check(to, tmp_path):
+    # gelu′'s Gaussian beside erfc was written exp(((x * x) * -0.5)): ruff's UP034
+    # (extraneous parentheses), under this project's rules, refused the module
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / f"gelu_{to}.py"
+    path.write_text(export_module("gelu", to=to).source)
+    config = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run([*ruff, "check", "--config", str(config), str(path)], check=False)
+    assert check.returncode == 0
+    form = subprocess.run([*ruff, "format", "--check", "--config", str(config), str(path)])
+    assert form.returncode == 0

@@ -1,7 +1,8 @@
 """`to_torch` on CPU float tensors: levels and backward products run the NumPy kernels.
 
 * The route is taken (calls of `Kernel.evaluate` are counted) wherever it should be, and
-  not where it should not: float16, a differentiated backward (``create_graph``); inside
+  not where it should not: a differentiated backward (``create_graph``); float16 is
+  computed in float32, so through the float32 kernel, and rounded back; inside
   the kernels erf and erfc are PyTorch's, which agree with Cephes' (`erfc_array`).
 * Against mpmath (the truth and points of `test_stability`), over the whole finite range,
   float64 and float32: the first and second derivatives that a plain backward pass
@@ -82,11 +83,14 @@ def test_forward_and_backward_run_one_kernel_each_on_cpu_floats(evaluations):
         assert dx.dtype == dtype
 
 
-def test_float16_and_a_differentiated_backward_take_torch_ops(evaluations):
+def test_float16_runs_the_float32_kernel_and_a_differentiated_backward_torch_ops(evaluations):
     g = to_torch("sigmoid")
     half = torch.linspace(-3, 3, 7, dtype=torch.float16, requires_grad=True)
     (dh,) = torch.autograd.grad(g(half).sum(), half)
-    assert evaluations == [] and dh.dtype == torch.float16
+    assert [k.order for k in evaluations] == [0, 1] and dh.dtype == torch.float16
+    expected = kernel("sigmoid", order=1)(half.detach().float().numpy())
+    np.testing.assert_array_equal(dh.numpy(), expected.astype(np.float16))
+    evaluations.clear()
     x = torch.linspace(-3, 3, 7, dtype=torch.float64, requires_grad=True)
     y = g(x)
     evaluations.clear()

@@ -82,7 +82,9 @@ def to_jax(
     sees is symcalc's own stable derivative (a ``jax.custom_jvp``), and so on up to
     ``order_max``; beyond it JAX differentiates the last level's code.  It works under
     ``jit`` and ``vmap``, on any device, keeps float32 as float32 and takes a loss's
-    target after the prediction, like the NumPy kernels.  ``params`` override catalog
+    target after the prediction, like the NumPy kernels.  float16 and bfloat16 are
+    computed in float32 and rounded back, as PyTorch's own operations compute them (the
+    stable forms' constants and intermediates leave a half's range).  ``params`` override catalog
     parameters, ``convention`` sets derivatives at kinks (`symcalc.symbolic.kinks`).
 
     Accuracy: the kernel promise (1e-12 relative in float64, 1e-5 in float32, over the

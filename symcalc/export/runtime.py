@@ -22,7 +22,10 @@ a file.  Each framework has:
 ``_plain(value)``
     the last derivative, plainly: arguments made tensors (arrays) of one dtype; in JAX,
     NumPy arrays and lists made JAX arrays (else NumPy would run the code) and integer
-    or boolean arrays the default float, as they are for ``_differentiable``.
+    or boolean arrays the default float, as they are for ``_differentiable``;
+``_widened(function, args)`` (JAX, PyTorch)
+    ``function`` of float16 or bfloat16 arguments computed in float32 and rounded back
+    (both wrappers above call through it), as PyTorch's own operations compute them.
 """
 
 from __future__ import annotations
@@ -86,7 +89,7 @@ def _differentiable(value, partials, finite=None):
 
     @functools.wraps(value)
     def call(*args):
-        return function(*(_as_jax(a) for a in args))
+        return _widened(function, [_as_jax(a) for a in args])
 
     call.__name__ = call.__qualname__ = value.__name__.lstrip("_")
     return call
@@ -131,10 +134,24 @@ def _plain(value):
     # value on JAX arrays: a NumPy array would run NumPy's operations instead of XLA's
     @functools.wraps(value)
     def function(*args):
-        return value(*(_as_jax(a) for a in args))
+        return _widened(value, [_as_jax(a) for a in args])
 
     function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
     return function
+
+
+def _widened(function, args):
+    # function(*args), but float16 and bfloat16 (any float narrower than 32 bits)
+    # computed in float32 and rounded back, as PyTorch's own ops compute them: the
+    # stable forms' constants and intermediates leave a half's range (1e5 in
+    # gelu_tanh', NaN from x = -5) and its few bits lose the rest (gelu(-5) 3 % off)
+    if all(getattr(getattr(a, "dtype", None), "itemsize", 4) >= 4 for a in args):
+        return function(*args)  # no half among them (integers are floats already)
+    dtype = jnp.result_type(*args)
+    if not jnp.issubdtype(dtype, jnp.floating) or jnp.finfo(dtype).bits >= 32:
+        return function(*args)
+    wide = [jnp.asarray(a, dtype).astype(jnp.float32) for a in args]
+    return function(*wide).astype(dtype)
 
 
 def _as_jax(a):
@@ -252,7 +269,7 @@ def _differentiable(value, partials, fused=None):
     @functools.wraps(value)
     def function(*args):
         kind = Transformable if _transforming() else Function
-        return kind.apply(*_tensors(*args))
+        return _widened(kind.apply, _tensors(*args))
 
     function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
     return function
@@ -268,10 +285,21 @@ def _plain(value):
     # value on tensors of one dtype; PyTorch differentiates its code itself
     @functools.wraps(value)
     def function(*args):
-        return value(*_tensors(*args))
+        return _widened(value, _tensors(*args))
 
     function.__name__ = function.__qualname__ = value.__name__.lstrip("_")
     return function
+
+
+def _widened(function, tensors):
+    # function(*tensors), but float16 and bfloat16 (any float narrower than 32 bits)
+    # computed in float32 and rounded back, as PyTorch's own ops compute them: the
+    # stable forms' constants and intermediates leave a half's range (1e5 in
+    # gelu_tanh', NaN from x = -5) and its few bits lose the rest (gelu(-5) 3 % off)
+    dtype = tensors[0].dtype
+    if dtype.itemsize >= 4:
+        return function(*tensors)
+    return function(*(t.float() for t in tensors)).to(dtype)
 """
 
 _NUMPY = """\

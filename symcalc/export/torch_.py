@@ -122,8 +122,11 @@ def to_torch(
     kernel call instead of one freshly allocated tensor per operation (the grad
     multiplies inside the kernel; erf and erfc inside it are PyTorch's).  The result is a
     fresh tensor; NaN and ±inf inputs give what the torch-op code gives, with no NumPy
-    warning.  Other devices and dtypes (CUDA, float16, bfloat16) and a differentiated
-    backward (``create_graph=True``) run the stable form in torch ops.
+    warning.  Other devices (CUDA) and a differentiated backward
+    (``create_graph=True``) run the stable form in torch ops.  float16 and bfloat16
+    tensors are computed in float32 (on CPU through the kernel) and rounded back, as
+    PyTorch's own operations compute them (the stable forms' constants and
+    intermediates leave a half's range).
 
     ``compile=True`` runs each level's forward, and each backward product grad · ∂f/∂aᵢ,
     through ``torch.compile`` (TorchInductor; on CPU it needs a C++ compiler): one fused

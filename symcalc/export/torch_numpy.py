@@ -9,10 +9,11 @@ forward, and a backward product grad · ∂f/∂aᵢ (the grad is one more argum
 kernel, multiplied in its own pass), through the kernel: the tensors are read as NumPy
 arrays sharing their memory (``t.detach().numpy()``) and the kernel's fresh output is
 returned as a tensor sharing its memory (``torch.from_numpy``).  Inside the kernel,
-erf and erfc are PyTorch's (`TORCH_FUNCTIONS`), on the kernel's own buffers.
+erf and erfc are PyTorch's (`TORCH_FUNCTIONS`), on the kernel's own buffers.  float16
+and bfloat16 tensors arrive here as float32 (`symcalc.export.runtime` widens them).
 
-Everything else takes the torch-op code, unchanged: other devices and dtypes (CUDA,
-float16, bfloat16), tensor subclasses, code being traced by ``torch.compile``, and a
+Everything else takes the torch-op code, unchanged: other devices (CUDA), tensor
+subclasses, code being traced by ``torch.compile``, and a
 backward pass that is differentiated itself (``create_graph=True``), which needs
 autograd to record it; `symcalc.export.runtime` decides that last case.  Both routes
 compute the same stable form and keep the kernel promise; an element may differ in its

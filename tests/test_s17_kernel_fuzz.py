@@ -1,0 +1,64 @@
+"""Kernels of users' expressions found wrong or refused by a random-expression fuzz.
+
+Each case is a minimized expression from the fuzz, checked in float64 and float32 against
+SymPy's own derivative (``sympy.diff``, independent of symcalc's derivation) evaluated by
+mpmath at 60 digits or more.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+from symcalc import kernel
+
+x = sympy.Symbol("x", real=True)
+
+
+def _truth(expr: sympy.Expr, order: int, points: np.ndarray) -> np.ndarray:
+    """``expr``'s derivative of ``order`` at ``points`` (exact floats), by mpmath."""
+    function = sympy.lambdify(x, sympy.diff(expr, x, order), modules="mpmath")
+    values = []
+    for p in points.tolist():
+        digits = 60 + int(2.2 * abs(np.log10(abs(p)))) if p else 60
+        with mpmath.workdps(digits):
+            values.append(float(function(mpmath.mpf(p))))
+    return np.array(values)
+
+
+def _check(text: str, expr: sympy.Expr, order: int, points: np.ndarray) -> None:
+    for dtype, rtol, tiny in ((np.float64, 1e-12, 1e-300), (np.float32, 1e-5, 1e-36)):
+        inputs = points[np.abs(points) <= np.finfo(dtype).max].astype(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = kernel(text, order=order)(inputs)
+        assert got.dtype == dtype
+        truth = _truth(expr, order, inputs.astype(np.float64))
+        np.testing.assert_allclose(got, truth, rtol=rtol, atol=tiny, err_msg=f"{text} {dtype}")
+
+
+FAR = np.array([3.0, 100.0, 300.0, 710.0, 1e5, 1e150, -2.0, -100.0])
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_float_coefficients_reach_the_rewrites_as_written(order):
+    """softplus(41.0x)/(-2.1x - 1)′ was NaN from x = 256 on: its float coefficients kept
+    x - 0.0243902…·softplus(41x) from becoming the tail softplus(-41x)/41 (with 41 and
+    21/10 it did); a user's floats are now the rationals they were written as."""
+    expr = sympy.log(1 + sympy.exp(41 * x)) / (-sympy.Rational(21, 10) * x - 1)
+    _check("softplus(41.0*x)/(-2.1*x - 1.0)", expr, order, FAR)
+
+
+def test_a_double_rounded_from_a_short_decimal_reads_as_that_decimal():
+    """41.0·2.1 and 2.1² (products in a derivative) are 861/10 and 441/100; a double
+    that is no short decimal keeps its own digits."""
+    from symcalc.numeric.kernels import api
+
+    assert api.exact_floats(sympy.Float(41.0 * 2.1) * x) == sympy.Rational(861, 10) * x
+    assert api.exact_floats(sympy.Float(2.1 * 2.1) * x) == sympy.Rational(441, 100) * x
+    assert api.exact_floats(sympy.Float(1 / 2.1) * x) == sympy.Rational(repr(1 / 2.1)) * x
+    assert api.exact_floats(sympy.Float(0.3) * x) == sympy.Rational(3, 10) * x

@@ -62,3 +62,12 @@ def test_a_double_rounded_from_a_short_decimal_reads_as_that_decimal():
     assert api.exact_floats(sympy.Float(2.1 * 2.1) * x) == sympy.Rational(441, 100) * x
     assert api.exact_floats(sympy.Float(1 / 2.1) * x) == sympy.Rational(repr(1 / 2.1)) * x
     assert api.exact_floats(sympy.Float(0.3) * x) == sympy.Rational(3, 10) * x
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_exponentials_of_polynomials_are_one_exponential(order):
+    """gaussian((0.35x + 0.5)x)″ was derived as a polynomial times exp(-x²/4)·exp(-7x³/20)
+    ·exp(-49x⁴/400): NaN (0·inf·0) from x = -1e77, where its value is 0."""
+    u = (sympy.Rational(35, 100) * x + sympy.Rational(1, 2)) * x
+    points = np.array([-1e308, -1e100, -1e60, -30.0, -1.6, 0.7, 5.0, 1e30, 1e200])
+    _check("gaussian((0.35*x + 0.5)*x)", sympy.exp(-(u**2)), order, points)

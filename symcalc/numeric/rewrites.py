@@ -768,6 +768,38 @@ def _exp_ratio_value(expr, context):
     return numer.xreplace(shift).subs(M, 1) / denom.xreplace(shift).subs(M, 1)
 
 
+def _exp_factors(expr: sympy.Basic) -> list[sympy.exp]:
+    """The exp factors of a product (``exp(a)**n`` counted as exp(n·a))."""
+    if not isinstance(expr, sympy.Mul):
+        return []
+    return [f for f in expr.args if isinstance(f, sympy.exp) and f.free_symbols]
+
+
+def _exp_product_query(expr: sympy.Basic) -> bool:
+    factors = _exp_factors(expr)
+    if len(factors) < 2:
+        return False
+    # exp(k·u) for one u is a rational function of exp(u) (sigmoid_form's business), and
+    # exponentials of linear arguments are exp_ratio's (softmax: exp(z₁)·exp(z₂) stays)
+    if len({f.args[0].as_coeff_Mul(rational=True)[1] for f in factors}) < 2:
+        return False
+    return any(not _is_linear(f.args[0]) for f in factors)
+
+
+def _is_linear(arg: sympy.Expr) -> bool:
+    """Whether ``arg`` is a polynomial of degree at most 1 in its variables."""
+    try:
+        return sympy.Poly(arg, *sorted(arg.free_symbols, key=str)).total_degree() <= 1
+    except sympy.PolynomialError:
+        return False
+
+
+def _exp_product_value(expr, context):
+    factors = _exp_factors(expr)
+    rest = [f for f in expr.args if f not in factors]
+    return sympy.Mul(*rest, sympy.exp(sympy.Add(*(f.args[0] for f in factors))))
+
+
 # -- pattern rules ------------------------------------------------------------------------
 
 
@@ -1662,6 +1694,17 @@ RULES: tuple[Rewrite, ...] = (
         examples=(
             (v**2 - v**2 * u**2 / (u**2 + 1), v**2 / (u**2 + 1)),
             (v / (u**2 + 1) - v / (u**2 + 2), v / ((u**2 + 1) * (u**2 + 2))),
+        ),
+    ),
+    Rewrite(
+        "exp_product",
+        "exp(a)·exp(b) -> exp(a + b) (a derivative of exp(-(x²/2 + 7x²/20)²) expanded to "
+        "exp(-x²/4)·exp(-7x³/20)·exp(-49x⁴/400), 0·inf·0 from x = -1e77)",
+        _exp_product_query,
+        _exp_product_value,
+        examples=(
+            (sympy.exp(-(u**2)) * sympy.exp(u**3) * v, v * sympy.exp(u**3 - u**2)),
+            (sympy.exp(u**2) * sympy.exp(-v), sympy.exp(u**2 - v)),
         ),
     ),
     Rewrite(

@@ -1329,10 +1329,34 @@ def _sign_value(e, context):
 
 def signs_first(expr: sympy.Expr) -> sympy.Expr:
     """Every sign(w) in ``expr`` through `_sign_of`, top-down on the formula as written
-    (before the other rules turn log(cosh x) into its stable form, whose sign cancels)."""
-    if not expr.has(sympy.sign):
-        return expr
-    return expr.replace(_sign_query, lambda e: _sign_of(e.args[0]) or e)
+    (before the other rules turn log(cosh x) into its stable form, whose sign cancels),
+    and so every condition ``w > 0`` (or <, ≥, ≤) of a Piecewise: leaky_relu(g)′ with
+    g = |x|·(erfc(1.4 - 90x) + x)/(|x| + 1) took the slope of g ≤ 0 at x = 5e-324, where
+    g is positive but underflows to 0 (its value 0.00048 for 0.048)."""
+    if expr.has(sympy.sign):
+        expr = expr.replace(_sign_query, lambda e: _sign_of(e.args[0]) or e)
+    if expr.has(sympy.Piecewise):
+        expr = expr.replace(_sign_condition_query, _sign_condition_value)
+    return expr
+
+
+_INEQUALITIES = (sympy.StrictGreaterThan, sympy.StrictLessThan, sympy.GreaterThan, sympy.LessThan)
+
+
+def _sign_condition_query(e: sympy.Basic) -> bool:
+    """Whether ``e`` compares a product or power with 0 (``w > 0``, ``0 >= w``)."""
+    if not isinstance(e, _INEQUALITIES) or 0 not in e.args:
+        return False
+    w = e.args[0] if e.args[1] == 0 else e.args[1]
+    return isinstance(w, (sympy.Mul, sympy.Pow)) and bool(w.free_symbols)
+
+
+def _sign_condition_value(e: sympy.Basic) -> sympy.Basic:
+    """``w > 0`` as ``sign_of(w) > 0`` (`_sign_of`), whose factors cannot round to 0."""
+    lhs, rhs = e.args
+    if lhs == 0:
+        return e.func(0, _sign_of(rhs) or rhs)
+    return e.func(_sign_of(lhs) or lhs, 0)
 
 
 def _scipy_special(name: str) -> Callable[..., Any]:

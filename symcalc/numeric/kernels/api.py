@@ -548,24 +548,9 @@ def exact_floats(expr: sympy.Expr) -> sympy.Expr:
 
 def _written(f: sympy.Float) -> sympy.Rational:
     """The rational a double ``f`` reads as (0.3: 3/10); beyond the double range (δ²/2
-    of a bound δ = 1e160, folded by SymPy) its exact value, where float() is inf.
-
-    A double within `_WRITTEN_ULPS` units in the last place of a decimal of at most
-    `_WRITTEN_DIGITS` significant digits reads as that decimal: the floats of a user's
-    derivative are products of the decimals written, rounded (41.0·2.1 is
-    86.10000000000001, 2.1² is 4.410000000000001), and the rewrites need them exact
-    to see x - softplus(41x)/41 cancel (its second derivative was NaN from x = 256)."""
+    of a bound δ = 1e160, folded by SymPy) its exact value, where float() is inf."""
     value = float(f)
-    if not math.isfinite(value):
-        return sympy.Rational(f)
-    short = float(f"{value:.{_WRITTEN_DIGITS}g}")
-    if short != value and abs(short - value) <= _WRITTEN_ULPS * math.ulp(value):
-        return sympy.Rational(f"{value:.{_WRITTEN_DIGITS}g}")
-    return sympy.Rational(repr(value))
-
-
-#: A double this close to a short decimal (`_written`) is that decimal after rounding.
-_WRITTEN_DIGITS, _WRITTEN_ULPS = 12, 4
+    return sympy.Rational(repr(value)) if math.isfinite(value) else sympy.Rational(f)
 
 
 def _bound(entry: Entry, expr: sympy.Expr) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
@@ -629,7 +614,7 @@ def _stable_form(
     backend and the exports' levels share one form, built once."""
     bound, variables = _bound(entry, expr)
     samples = _probe_samples(entry, variables)
-    exact = exact_floats
+    exact = exact_floats if entry.kind != "expression" else (lambda e: e)  # parameters
     lowered, fired = _lowered(
         entry, exact(bound), variables, Context(samples), exact(entry.bind(raw)), wrt
     )

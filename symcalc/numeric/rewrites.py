@@ -768,6 +768,38 @@ def _exp_ratio_value(expr, context):
     return numer.xreplace(shift).subs(M, 1) / denom.xreplace(shift).subs(M, 1)
 
 
+def _exp_factors(expr: sympy.Basic) -> list[sympy.exp]:
+    """The exp factors of a product (``exp(a)**n`` counted as exp(n·a))."""
+    if not isinstance(expr, sympy.Mul):
+        return []
+    return [f for f in expr.args if isinstance(f, sympy.exp) and f.free_symbols]
+
+
+def _exp_product_query(expr: sympy.Basic) -> bool:
+    factors = _exp_factors(expr)
+    if len(factors) < 2:
+        return False
+    # exp(k·u) for one u is a rational function of exp(u) (sigmoid_form's business), and
+    # exponentials of linear arguments are exp_ratio's (softmax: exp(z₁)·exp(z₂) stays)
+    if len({f.args[0].as_coeff_Mul(rational=True)[1] for f in factors}) < 2:
+        return False
+    return any(not _is_linear(f.args[0]) for f in factors)
+
+
+def _is_linear(arg: sympy.Expr) -> bool:
+    """Whether ``arg`` is a polynomial of degree at most 1 in its variables."""
+    try:
+        return sympy.Poly(arg, *sorted(arg.free_symbols, key=str)).total_degree() <= 1
+    except sympy.PolynomialError:
+        return False
+
+
+def _exp_product_value(expr, context):
+    factors = _exp_factors(expr)
+    rest = [f for f in expr.args if f not in factors]
+    return sympy.Mul(*rest, sympy.exp(sympy.Add(*(f.args[0] for f in factors))))
+
+
 # -- pattern rules ------------------------------------------------------------------------
 
 
@@ -1297,10 +1329,34 @@ def _sign_value(e, context):
 
 def signs_first(expr: sympy.Expr) -> sympy.Expr:
     """Every sign(w) in ``expr`` through `_sign_of`, top-down on the formula as written
-    (before the other rules turn log(cosh x) into its stable form, whose sign cancels)."""
-    if not expr.has(sympy.sign):
-        return expr
-    return expr.replace(_sign_query, lambda e: _sign_of(e.args[0]) or e)
+    (before the other rules turn log(cosh x) into its stable form, whose sign cancels),
+    and so every condition ``w > 0`` (or <, ≥, ≤) of a Piecewise: leaky_relu(g)′ with
+    g = |x|·(erfc(1.4 - 90x) + x)/(|x| + 1) took the slope of g ≤ 0 at x = 5e-324, where
+    g is positive but underflows to 0 (its value 0.00048 for 0.048)."""
+    if expr.has(sympy.sign):
+        expr = expr.replace(_sign_query, lambda e: _sign_of(e.args[0]) or e)
+    if expr.has(sympy.Piecewise):
+        expr = expr.replace(_sign_condition_query, _sign_condition_value)
+    return expr
+
+
+_INEQUALITIES = (sympy.StrictGreaterThan, sympy.StrictLessThan, sympy.GreaterThan, sympy.LessThan)
+
+
+def _sign_condition_query(e: sympy.Basic) -> bool:
+    """Whether ``e`` compares a product or power with 0 (``w > 0``, ``0 >= w``)."""
+    if not isinstance(e, _INEQUALITIES) or 0 not in e.args:
+        return False
+    w = e.args[0] if e.args[1] == 0 else e.args[1]
+    return isinstance(w, (sympy.Mul, sympy.Pow)) and bool(w.free_symbols)
+
+
+def _sign_condition_value(e: sympy.Basic) -> sympy.Basic:
+    """``w > 0`` as ``sign_of(w) > 0`` (`_sign_of`), whose factors cannot round to 0."""
+    lhs, rhs = e.args
+    if lhs == 0:
+        return e.func(0, _sign_of(rhs) or rhs)
+    return e.func(_sign_of(lhs) or lhs, 0)
 
 
 def _scipy_special(name: str) -> Callable[..., Any]:
@@ -1662,6 +1718,17 @@ RULES: tuple[Rewrite, ...] = (
         examples=(
             (v**2 - v**2 * u**2 / (u**2 + 1), v**2 / (u**2 + 1)),
             (v / (u**2 + 1) - v / (u**2 + 2), v / ((u**2 + 1) * (u**2 + 2))),
+        ),
+    ),
+    Rewrite(
+        "exp_product",
+        "exp(a)·exp(b) -> exp(a + b) (a derivative of exp(-(x²/2 + 7x²/20)²) expanded to "
+        "exp(-x²/4)·exp(-7x³/20)·exp(-49x⁴/400), 0·inf·0 from x = -1e77)",
+        _exp_product_query,
+        _exp_product_value,
+        examples=(
+            (sympy.exp(-(u**2)) * sympy.exp(u**3) * v, v * sympy.exp(u**3 - u**2)),
+            (sympy.exp(u**2) * sympy.exp(-v), sympy.exp(u**2 - v)),
         ),
     ),
     Rewrite(

@@ -128,10 +128,23 @@ def test_log_of_hardshrink_of_decimal_lines_is_right_or_refused():
     _check(text, f, 1, [-100.0, -10.0, 0.0, 300.0, 1000.0])  # pragma: no cover
 
 
+def test_relu6_of_hard_sigmoid_of_log_is_nan_for_negative_x():
+    """ValueError 'not comparable': the far branch for x < 0 wrote log(-y) into a Min."""
+
+    def f(x):
+        if x <= 0:
+            raise ValueError("log of a non-positive number is not real")
+        return min(max(min(max(mpmath.log(x) / 6 + mpmath.mpf(1) / 2, 0), 1), 0), 6)
+
+    points = [-1e300, -2.0, -1e-3, 1e-3, 0.1, 1.0, 10.0, 1e5, 1e300]
+    _check("relu6(hard_sigmoid(log(x)))", f, 0, points)
+
+
 @pytest.mark.parametrize(
     "text, order",
     [
         ("tanhshrink(Min(0.0036*x - 3.0, -0.47*x + 0.29))", "1"),
+        ("relu6(hard_sigmoid(log(x)))", "0"),
     ],
 )
 def test_the_cli_answers_without_a_traceback(text, order, capsys):

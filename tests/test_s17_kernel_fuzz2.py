@@ -1,4 +1,5 @@
-"""Kernels of users' expressions that crashed symcalc (internal errors) in a second fuzz.
+"""Kernels of users' expressions that crashed symcalc (internal errors) in a second fuzz,
+or whose derivative was finite where the function is not real.
 
 Each kernel is checked against the function written again with mpmath (independent of
 symcalc's parsing, derivation and tidying) and differentiated by mpmath at 50 digits, at
@@ -40,10 +41,14 @@ def _truth(f, order: int, points: list[float]) -> np.ndarray:
     with mpmath.workdps(50):
         for p in points:
             try:
-                value = mpmath.diff(f, mpmath.mpf(p), order) if order else f(mpmath.mpf(p))
+                value = f(mpmath.mpf(p))
+                if isinstance(value, mpmath.mpc) or not mpmath.isfinite(value):
+                    raise ValueError("not real")
+                if order:
+                    value = mpmath.diff(f, mpmath.mpf(p), order)
             except (ValueError, ZeroDivisionError):
                 value = math.nan
-            values.append(float(value.real) if not isinstance(value, float) else value)
+            values.append(float(value))
     return np.array(values)
 
 
@@ -157,3 +162,56 @@ def test_the_cli_answers_without_a_traceback(text, order, capsys):
     captured = capsys.readouterr()
     assert code in (0, None), captured.err
     assert "Traceback" not in captured.err
+
+
+def _real_log(w):
+    if w <= 0:
+        raise ValueError("log of a non-positive number is not real")
+    return mpmath.log(w)
+
+
+def _elu(z):
+    return z if z > 0 else mpmath.exp(z) - 1
+
+
+def test_a_derivative_is_nan_where_f_is_not_real():
+    """elu(log1p(199x + 1))′ was 199 for x < -2/199: its Piecewise condition on
+    log(199x + 2) is false where that is NaN, so the exp branch (199) was taken."""
+    f = lambda x: _elu(_real_log(_u("199.0", "2.0")(x)))  # noqa: E731
+    points = [-5.0, -0.02, -0.0101, -0.008, -0.005, 0.5, 3.0]
+    _check("elu(log1p(200.0*x + 1.0 - x))", f, 1, points)
+
+
+def test_a_clipped_derivative_is_nan_where_the_square_root_is_not_real():
+    """sqrt(hinge(x, 1) - 0.15)′ was 0 for x >= 1 (the hinge's flat side), where f is
+    sqrt(-0.15); f is real for x <= 0.85 only."""
+
+    def f(x):
+        w = max(0, 1 - x) - mpmath.mpf(0.15)
+        if w < 0:
+            raise ValueError("square root of a negative number is not real")
+        return mpmath.sqrt(w)
+
+    points = [-3.0, 0.0, 0.5, 0.84, 0.9, 1.0, 3.0]
+    _check("sqrt(hinge(x, 1) - 0.15)", f, 1, points)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_log_derivatives_are_nan_for_negative_x(order):
+    _check("log(x)", _real_log, order, [-3.0, -0.5, 0.5, 3.0])
+
+
+def test_relu6_of_hard_sigmoid_of_log_derivative_is_nan_for_negative_x():
+    """Its derivative was 0 for x < 0 (the Piecewise's condition on log(x) is false)."""
+
+    def f(x):
+        return min(max(min(max(_real_log(x) / 6 + mpmath.mpf(1) / 2, 0), 1), 0), 6)
+
+    _check("relu6(hard_sigmoid(log(x)))", f, 1, [-2.0, -1e-3, 0.1, 1.0, 10.0])
+
+
+@pytest.mark.parametrize("text", ["sqrt(x)", "asin(x)", "log(x)**2", "softplus(x)"])
+def test_a_derivative_that_is_nan_by_itself_is_not_guarded(text):
+    """Where the derivative holds the part that is not real (sqrt(x)′ = 1/(2·sqrt(x))) or
+    the part is real everywhere, the kernel has no extra condition to evaluate."""
+    assert "nan" not in str(kernel(text, order=1).expr)

@@ -215,3 +215,14 @@ def test_a_derivative_that_is_nan_by_itself_is_not_guarded(text):
     """Where the derivative holds the part that is not real (sqrt(x)′ = 1/(2·sqrt(x))) or
     the part is real everywhere, the kernel has no extra condition to evaluate."""
     assert "nan" not in str(kernel(text, order=1).expr)
+
+
+def test_a_label_that_switches_a_term_off_also_switches_off_its_domain():
+    """-y·log(p) - (1 - y)·log(1 - p): at y = 1 the second term is 0 (symcalc's label
+    convention), so f is real at p = 1 and its derivative -1/p = -1 there; at p = -0.5
+    with y = 1, log(p) is not real: NaN."""
+    k = kernel("-y*log(p) - (1 - y)*log(1 - p)", order=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = k(np.array([1.0, 0.0, -0.5, 1.5, 0.5]), np.array([1.0, 0.0, 1.0, 0.0, 0.3]))
+    np.testing.assert_allclose(got, [-1.0, 1.0, math.nan, math.nan, 0.8], rtol=1e-15)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import mpmath
 import sympy
@@ -686,6 +686,44 @@ def _holds_on(condition: sympy.Basic, domains: Mapping[sympy.Symbol, sympy.Set])
         return False
 
 
+def _parts_with_weights(
+    expr: sympy.Basic, unless: tuple[sympy.Basic, ...] = ()
+) -> Iterator[tuple[sympy.Basic, tuple[sympy.Basic, ...]]]:
+    """Each part of ``expr`` with the equations that switch it off: a term w·rest whose
+    weight w is linear in a variable rest does not hold is 0 where w is (symcalc's
+    convention for labels: -y·log(p) - (1 - y)·log(1 - p) at p = 1, y = 1 is 0)."""
+    yield expr, unless
+    if isinstance(expr, sympy.Mul):
+        factors = expr.args
+        switches = []  # (index of the weight, equation switching the others off)
+        for j, weight in enumerate(factors):
+            root = _weight_root(weight)
+            rest = sympy.Mul(*(f for k, f in enumerate(factors) if k != j))
+            if root is not None and root[0] not in rest.free_symbols:
+                switches.append((j, sympy.Eq(root[0], root[1], evaluate=False)))
+        for i, factor in enumerate(factors):
+            off = tuple(equation for j, equation in switches if j != i)
+            yield from _parts_with_weights(factor, unless + off)
+        return
+    for arg in expr.args:
+        yield from _parts_with_weights(arg, unless)
+
+
+def _weight_root(weight: sympy.Expr) -> tuple[sympy.Symbol, sympy.Expr] | None:
+    """(v, r) where ``weight`` is linear in its one variable v, with root r."""
+    if len(weight.free_symbols) != 1:
+        return None
+    (v,) = weight.free_symbols
+    try:
+        poly = sympy.Poly(weight, v)
+    except sympy.PolynomialError:
+        return None
+    if poly.degree() != 1:
+        return None
+    slope, offset = poly.all_coeffs()
+    return v, -offset / slope
+
+
 def nan_outside_domain(
     f: sympy.Expr,
     derivative: sympy.Expr,
@@ -709,12 +747,14 @@ def nan_outside_domain(
     1/(2*sqrt(x))
     """
     carried = _carried(derivative)
-    conditions = []
-    for part in sympy.preorder_traversal(f):
-        if _guard_key(part) in carried:
-            continue
-        conditions += [c for c, proven in _part_conditions(part) if proven is not True]
-    conditions = [c for c in dict.fromkeys(conditions) if not _holds_on(c, domains or {})]
+    conditions = [
+        sympy.Or(c, *unless) if unless else c
+        for part, unless in _parts_with_weights(f)
+        if _guard_key(part) not in carried
+        for c, proven in _part_conditions(part)
+        if proven is not True and not _holds_on(c, domains or {})
+    ]
+    conditions = list(dict.fromkeys(conditions))
     if not conditions:
         return derivative
     try:

@@ -596,14 +596,17 @@ def _asymptotic(
     The branch reaches at least |t| = ``reach`` (where the formula fails, whatever κ)."""
     # SymPy's erfc(2/t - 3) is 2 - erfc(3 - 2/t), which is 2 at any precision as t -> 0
     oriented = _oriented(sub, x, side).replace(sympy.erfc, erfc)
-    if exponential:
-        t = sympy.Dummy("t", positive=True)
-        term, inverted = sympy.exp(-side * x), oriented.xreplace({x: -side * sympy.log(t)})
-        x_of = lambda u: -side * mpmath.log(u)  # noqa: E731
-    else:
-        t = sympy.Dummy("t", real=True)
-        term, inverted = 1 / x, oriented.xreplace({x: 1 / t})
-        x_of = lambda u: 1 / u  # noqa: E731
+    try:
+        if exponential:
+            t = sympy.Dummy("t", positive=True)
+            term, inverted = sympy.exp(-side * x), oriented.xreplace({x: -side * sympy.log(t)})
+            x_of = lambda u: -side * mpmath.log(u)  # noqa: E731
+        else:
+            t = sympy.Dummy("t", real=True)
+            term, inverted = 1 / x, oriented.xreplace({x: 1 / t})
+            x_of = lambda u: 1 / u  # noqa: E731
+    except ValueError:  # a Max/Min SymPy cannot compare there (see `_oriented`)
+        return None
     try:
         mapped = _Mapped(_Probe(inverted, t), probe, x_of)
     except (TypeError, ValueError, NameError, KeyError):
@@ -785,7 +788,12 @@ def _oriented(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr:
     (|x| - x·tanh(x) is x - x·tanh(x) for x > 0, whose limits can cancel).  A branch
     beyond a start >= 1 on that side may use it."""
     y = sympy.Dummy("y", positive=True)
-    return sub.xreplace({x: side * y}).xreplace({y: side * x})
+    try:
+        return sub.xreplace({x: side * y}).xreplace({y: side * x})
+    except ValueError:
+        # SymPy's Max/Min refuse arguments it cannot compare (relu6(hard_sigmoid(log(x)))
+        # for x < 0: Min(log(-y)/6 + 1/2, 1)): ``sub`` as written has the same values
+        return sub
 
 
 def _overflow_edges(probe: _Probe, side: int, low: float, high: float) -> list[float]:
@@ -947,7 +955,10 @@ def _leading_powers(sub: sympy.Expr, x: sympy.Symbol, side: int) -> sympy.Expr |
     if _too_large(sub):
         return None
     y = sympy.Dummy("y", positive=True)
-    oriented = _oriented(sub, x, side).xreplace({x: side * y})
+    try:
+        oriented = _oriented(sub, x, side).xreplace({x: side * y})
+    except ValueError:  # a Max/Min SymPy cannot compare there (see `_oriented`)
+        return None
 
     def polynomial(node: sympy.Basic) -> bool:
         if not isinstance(node, sympy.Add) or not node.has(y):

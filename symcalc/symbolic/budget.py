@@ -436,6 +436,10 @@ def best_within(
                 status, value = pickle.loads(child.receiver.recv_bytes())
             except (EOFError, OSError):
                 break  # the budget ended the child (or it crashed): keep the best so far
+            except RecursionError:
+                # a form SymPy cannot rebuild (a Piecewise whose decimal conditions it
+                # flips for ever, kept unevaluated): keep the best so far
+                break
             if status == "value":
                 last = value
             elif status == "done":

@@ -187,7 +187,13 @@ def _tie_derivative(expr: sympy.Basic, x: sympy.Symbol, larger: bool) -> sympy.E
     u, v = expr.args
     du, dv = (sympy.Derivative(a, x, evaluate=True) for a in (u, v))
     u_taken, v_taken = (u > v, u < v) if larger else (u < v, u > v)
-    return sympy.Piecewise((du, u_taken), (dv, v_taken), (tie_value(du, dv), True))
+    pieces = ((du, u_taken), (dv, v_taken), (tie_value(du, dv), True))
+    try:
+        return sympy.Piecewise(*pieces)
+    except RecursionError:
+        # SymPy's Piecewise can flip a condition with decimal coefficients back and forth
+        # for ever (0.0036*x - 3.0 < 0.29 - 0.47*x); the conditions as written are right
+        return sympy.Piecewise(*pieces, evaluate=False)
 
 
 class _TieMax(sympy.Max):
@@ -274,17 +280,30 @@ def _tidier_forms(expr: sympy.Expr):  # runs in the budget's child process
         try:
             if consider(_clean(tidy_step(expr))):
                 yield best
-        except (NotImplementedError, TypeError, ValueError, sympy.PolynomialError):
+        except (NotImplementedError, TypeError, ValueError, sympy.PolynomialError, RecursionError):
             continue
     if expr.has(sympy.Piecewise) and expr.has(sympy.Max, sympy.Min):
         # Inside a branch, a max/min is often decided by the branch's condition.
-        unfolded = expr.replace(
-            lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: e.rewrite(sympy.Piecewise)
-        )
-        if consider(sympy.simplify(sympy.piecewise_fold(unfolded))):
+        try:
+            unfolded = expr.replace(
+                lambda e: isinstance(e, (sympy.Max, sympy.Min)),
+                lambda e: e.rewrite(sympy.Piecewise),
+            )
+            if consider(sympy.simplify(sympy.piecewise_fold(unfolded))):
+                yield best
+        except _SYMPY_LOOPS:
+            pass
+    try:
+        if consider(_clean(sympy.simplify(best))):
             yield best
-    if consider(_clean(sympy.simplify(best))):
-        yield best
+    except _SYMPY_LOOPS:
+        pass  # the best form so far stands (it is checked against expr)
+
+
+#: What SymPy raises where a rewrite loops: its Piecewise flips a condition with decimal
+#: coefficients back and forth (Max(0.0036*x - 3.0, 0.29 - 0.47*x).rewrite(Piecewise)).
+#: A tidying step that raises it is skipped; the form found before it stands.
+_SYMPY_LOOPS = (RecursionError,)
 
 
 def same_values(form: sympy.Expr, expr: sympy.Expr, count: int = 8) -> bool:

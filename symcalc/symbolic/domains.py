@@ -22,11 +22,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import mpmath
 import sympy
 
+from ..errors import SymcalcError
 from .functions import expand_named
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "jump_candidates",
     "real_domain",
     "real_domain_within",
+    "nan_outside_domain",
     "sample",
 ]
 
@@ -601,3 +603,168 @@ def _crossings(
                 except Exception:  # noqa: BLE001 - no convergence: the midpoint will do
                     out.add((a + b) / 2)
     return out
+
+
+def _positive(u: sympy.Expr) -> bool | None:
+    """Whether SymPy proves u > 0, as written or over a common denominator
+    (1 - 1/(1 + e^-z) = e^-z/(1 + e^-z))."""
+    return u.is_positive or sympy.together(u).is_positive
+
+
+def _nonnegative(u: sympy.Expr) -> bool | None:
+    """Whether SymPy proves u >= 0, as `_positive`."""
+    return u.is_nonnegative or sympy.together(u).is_nonnegative
+
+
+def _part_conditions(part: sympy.Basic) -> list[tuple[sympy.Basic, bool | None]]:
+    """(condition, whether SymPy proves it) for each condition under which ``part`` is real."""
+    if isinstance(part, sympy.log):
+        u = part.args[0]
+        return [(sympy.StrictGreaterThan(u, 0, evaluate=False), _positive(u))]
+    if isinstance(part, sympy.Pow) and part.exp.is_number and part.exp.is_integer is False:
+        u = part.base
+        if part.exp.is_negative:
+            return [(sympy.StrictGreaterThan(u, 0, evaluate=False), _positive(u))]
+        return [(sympy.GreaterThan(u, 0, evaluate=False), _nonnegative(u))]
+    if isinstance(part, (sympy.asin, sympy.acos)):
+        u = part.args[0]
+        return [(sympy.GreaterThan(1 - u**2, 0, evaluate=False), (1 - u**2).is_nonnegative)]
+    if isinstance(part, sympy.acosh):
+        u = part.args[0]
+        return [(sympy.GreaterThan(u, 1, evaluate=False), (u - 1).is_nonnegative)]
+    if isinstance(part, sympy.atanh):
+        u = part.args[0]
+        return [(sympy.StrictGreaterThan(1 - u**2, 0, evaluate=False), (1 - u**2).is_positive)]
+    return []
+
+
+#: Nodes below which a part's NaN may not reach the value: a branch or a comparison
+#: chooses (NaN in a condition is false), a step or a sign is read by a condition.
+_CHOOSING = (
+    sympy.Piecewise,
+    sympy.Max,
+    sympy.Min,
+    sympy.Heaviside,
+    sympy.sign,
+    sympy.DiracDelta,
+    sympy.logic.boolalg.Boolean,
+)
+
+
+def _guard_key(part: sympy.Basic) -> sympy.Basic | tuple:
+    """What makes ``part`` NaN where it is not real: a power with a non-integer exponent is
+    NaN where its base is negative whatever the exponent (sqrt(x) and x^(-1/2)), asin(u)
+    and acos(u) where (1 - u²)^(±1/2) is (their derivatives hold it)."""
+    if isinstance(part, sympy.Pow) and part.exp.is_number and part.exp.is_integer is False:
+        return ("root", part.base)
+    if isinstance(part, (sympy.asin, sympy.acos)):
+        return ("root", 1 - part.args[0] ** 2)
+    return part
+
+
+def _carried(expr: sympy.Basic) -> set[sympy.Basic | tuple]:
+    """`_guard_key` of the parts of ``expr`` whose NaN always reaches its value (none below
+    a `_CHOOSING`)."""
+    found = {_guard_key(expr)}
+    if isinstance(expr, _CHOOSING):
+        return found
+    for arg in expr.args:
+        found |= _carried(arg)
+    return found
+
+
+def _holds_on(condition: sympy.Basic, domains: Mapping[sympy.Symbol, sympy.Set]) -> bool:
+    """Whether ``condition`` in one variable holds on all of its declared domain (p > 0 and
+    1 - p > 0 for binary_cross_entropy's p in (0, 1)); the real line is not checked."""
+    (symbol, *others) = tuple(condition.free_symbols) or (None,)
+    domain = domains.get(symbol, sympy.S.Reals)
+    if others or domain == sympy.S.Reals:
+        return False
+    try:
+        return bool(domain.is_subset(sympy.solveset(condition, symbol, sympy.S.Reals)))
+    except (NotImplementedError, TypeError, ValueError):
+        return False
+
+
+def _parts_with_weights(
+    expr: sympy.Basic, unless: tuple[sympy.Basic, ...] = ()
+) -> Iterator[tuple[sympy.Basic, tuple[sympy.Basic, ...]]]:
+    """Each part of ``expr`` with the equations that switch it off: a term w·rest whose
+    weight w is linear in a variable rest does not hold is 0 where w is (symcalc's
+    convention for labels: -y·log(p) - (1 - y)·log(1 - p) at p = 1, y = 1 is 0)."""
+    yield expr, unless
+    if isinstance(expr, sympy.Mul):
+        factors = expr.args
+        switches = []  # (index of the weight, equation switching the others off)
+        for j, weight in enumerate(factors):
+            root = _weight_root(weight)
+            rest = sympy.Mul(*(f for k, f in enumerate(factors) if k != j))
+            if root is not None and root[0] not in rest.free_symbols:
+                switches.append((j, sympy.Eq(root[0], root[1], evaluate=False)))
+        for i, factor in enumerate(factors):
+            off = tuple(equation for j, equation in switches if j != i)
+            yield from _parts_with_weights(factor, unless + off)
+        return
+    for arg in expr.args:
+        yield from _parts_with_weights(arg, unless)
+
+
+def _weight_root(weight: sympy.Expr) -> tuple[sympy.Symbol, sympy.Expr] | None:
+    """(v, r) where ``weight`` is linear in its one variable v, with root r."""
+    if len(weight.free_symbols) != 1:
+        return None
+    (v,) = weight.free_symbols
+    try:
+        poly = sympy.Poly(weight, v)
+    except sympy.PolynomialError:
+        return None
+    if poly.degree() != 1:
+        return None
+    slope, offset = poly.all_coeffs()
+    return v, -offset / slope
+
+
+def nan_outside_domain(
+    f: sympy.Expr,
+    derivative: sympy.Expr,
+    domains: Mapping[sympy.Symbol, sympy.Set] | None = None,
+) -> sympy.Expr:
+    """``derivative`` of ``f``, NaN wherever ``f`` is not real: a derivative can be real
+    where ``f`` is not (log(x)′ = 1/x for x < 0; elu(log(199x + 2))′ = 199 where its
+    Piecewise condition on log(199x + 2) is false).  Conditions of a part the derivative
+    still holds where its NaN reaches the value (sqrt(x) in sqrt(x)′ = 1/(2·sqrt(x))) are
+    left out, and so are conditions that hold on a variable's declared domain
+    (``domains``: variable -> set, the real line where not given); where none is left,
+    ``derivative`` is returned as it is.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> nan_outside_domain(sympy.log(x), 1 / x)
+    Piecewise((1/x, x > 0), (nan, True))
+    >>> nan_outside_domain(sympy.sqrt(x), 1 / (2 * sympy.sqrt(x)))
+    1/(2*sqrt(x))
+    """
+    carried = _carried(derivative)
+    conditions = [
+        sympy.Or(c, *unless) if unless else c
+        for part, unless in _parts_with_weights(f)
+        if _guard_key(part) not in carried
+        for c, proven in _part_conditions(part)
+        if proven is not True and not _holds_on(c, domains or {})
+    ]
+    conditions = list(dict.fromkeys(conditions))
+    if not conditions:
+        return derivative
+    try:
+        return sympy.Piecewise(
+            (derivative, sympy.And(*conditions)), (sympy.nan, True), evaluate=False
+        )
+    except RecursionError:  # SymPy's Piecewise flips decimal conditions for ever
+        raise SymcalcError(
+            f"cannot keep the derivative of {sympy.sstr(f)} NaN where the function is not "
+            "real: SymPy loops on its conditions with decimal coefficients; write them as "
+            "fractions",
+            parameter="f",
+        ) from None

@@ -363,9 +363,19 @@ def _merged_images(parts: tuple[sympy.Set, ...]) -> sympy.Set | None:
 @functools.lru_cache(maxsize=1024)  # sympy.solve is slow; the same kinks are asked for often
 def _solve_real(u: sympy.Expr, var: sympy.Symbol) -> frozenset[sympy.Expr]:
     """Real solutions of u = 0 in ``var``, branch by branch where u is piecewise."""
-    if u.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
-        u = u.rewrite(sympy.Piecewise)
-    u = sympy.piecewise_fold(u)
+    try:
+        if u.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
+            u = u.rewrite(sympy.Piecewise)
+        u = sympy.piecewise_fold(u)
+    except RecursionError:
+        # SymPy's Piecewise flips a condition with decimal coefficients back and forth for
+        # ever (Max(0.0062*x - 1.0, -0.086*x - 3.0)): solved with the decimals as fractions
+        exact = sympy.nsimplify(u, rational=True)
+        if exact == u:
+            raise
+        return frozenset(
+            sympy.Float(s, 15) if s.is_Rational else s for s in _solve_real(exact, var)
+        )
     pieces = u.args if isinstance(u, sympy.Piecewise) else [(u, sympy.true)]
     out: set[sympy.Expr] = set()
     for piece, cond in pieces:
@@ -649,9 +659,12 @@ def _zeros_listed(u: sympy.Expr, var: sympy.Symbol) -> bool:
     u's numerator is a polynomial in ``var`` on every branch (`sympy.solve` lists all
     roots), or `sympy.solveset` gives the zeros as a finite set that `_solve_real` found
     in full, or as images of the integers (with finitely many points besides)."""
-    if u.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
-        u = u.rewrite(sympy.Piecewise)
-    u = sympy.piecewise_fold(u)
+    try:
+        if u.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
+            u = u.rewrite(sympy.Piecewise)
+        u = sympy.piecewise_fold(u)
+    except RecursionError:  # SymPy's Piecewise loops on it (see `_solve_real`): not known
+        return False
     pieces = u.args if isinstance(u, sympy.Piecewise) else [(u, sympy.true)]
     for piece, _ in pieces:
         if not piece.has(var):

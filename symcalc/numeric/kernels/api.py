@@ -18,6 +18,7 @@ import sympy
 from ...errors import SymcalcError
 from ...symbolic.catalog import Entry
 from ...symbolic.derivatives import derivative, variable_of
+from ...symbolic.domains import nan_outside_domain
 from ...symbolic.functions import latex, sigmoid
 from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
@@ -633,6 +634,9 @@ def _build(
 ) -> Kernel:
     if order:
         expr = derivative(entry, wrt=wrt, order=order, convention=convention)
+        # f^(k) is NaN where f is not real
+        domains = {v: entry.domain_of(v) for v in entry.variables}
+        expr = nan_outside_domain(entry.expr, expr, domains)
     else:
         expr = apply_convention(entry.expr, convention)
     if not stable:

@@ -268,8 +268,11 @@ class Mul(Node):
     (σ(-u), exp(-u²)) meets a factor that overflowed, the NumPy product is inf·0 = NaN,
     which the kernel computes again in extended range (long double, then mpmath): the decay
     need not win (exp(x²)·exp(-x²) in erf(x)/(1 + x⁴)″, exp(u)·σ(-u) = σ(u)).  Array code
-    has no second pass and takes the 0 (`array`).  Where a denominator overflowed, the
-    quotient (2u/(u² + 1) at u = 1e200: 0) is computed again the same way.
+    takes the 0 (`array`) beside factors that overflow slowly (polynomials: x² at x = 1e200
+    beside exp(-x²/2)); beside an exponential that may overflow only where an input is
+    infinite, and leaves NaN elsewhere (the JAX kernel's output check computes it again).
+    Where a denominator overflowed, the quotient (2u/(u² + 1) at u = 1e200: 0) is
+    computed again the same way.
     """
 
     num: tuple[int, ...]
@@ -411,6 +414,7 @@ class Mul(Node):
             total = r.mul(total, r.reciprocal(a))
         if total.nan and not any(a.nan for a in args) and any(t.contains_zero() for t in top):
             total = r.Range(total.lo, total.hi, False)  # 0·overflow: 0 in array code
+            # (not beside an exponential: NaN there, `_grows_exponentially`)
         return total  # (NumPy computes such elements again: `NumpyEmitter.compute_again`)
 
     def array(self, p, args, em=None):
@@ -442,7 +446,17 @@ class Mul(Node):
             inner = p.divide(" * ".join(small), safe)
             top = [f"({inner})", *(a for a in top if a not in small)]
             bottom = [b for b in bottom if b not in safe]
-        return p.product(top, bottom, self.coeff, coeff_first=coeff_first, zero_wins=decaying)
+        # beside a factor that grows exponentially the decay need not win (exp(u)·σ(-u))
+        races = decaying and any(
+            _grows_exponentially(em, c)
+            for i, c in enumerate(self.num)
+            if i not in self._decaying(em)
+        )
+        inputs = list(em.graph.names.values()) if races else None
+        text = p.product(
+            top, bottom, self.coeff, coeff_first=coeff_first, zero_wins=decaying, inputs=inputs
+        )
+        return text
 
 
 #: A product's factors of at most this magnitude meet a bounded denominator first.
@@ -470,6 +484,21 @@ def _may_underflow(em, i: int) -> bool:
     if isinstance(node, (Guard, Square)):
         return _may_underflow(em, node.a)
     return False
+
+
+def _grows_exponentially(em, i: int, seen: set[int] | None = None) -> bool:
+    """Whether node ``i`` is or uses an exponential (exp, cosh, sinh) that may overflow
+    for finite inputs: beside it a decaying factor's 0 need not win in a product
+    (σ(u)·exp(-u²/2)·exp(u²/2 + 2u) is finite where both exponentials left float64)."""
+    seen = set() if seen is None else seen
+    if i in seen:
+        return False
+    seen.add(i)
+    node = em.node(i)
+    if isinstance(node, Unary) and node.function in ("exp", "cosh", "sinh"):
+        if not em.range(i).finite:
+            return True
+    return any(_grows_exponentially(em, c, seen) for c in node.children)
 
 
 def _shrinks(coeff: str | None) -> bool:

@@ -77,3 +77,21 @@ def test_decay_still_wins_beside_a_polynomial(jax64):
     truth = _truth(_gelu(x), 2, points)
     got = np.asarray(kernel("gelu", order=2, backend="jax")(points))
     np.testing.assert_allclose(got, truth, rtol=1e-12, atol=1e-300)
+
+
+def test_squared_hinge_indicator_selects_beside_an_overflow(jax64):
+    """∂²/∂p∂y squared_hinge = [p·y < 1]·(4p·y - 2): where p·y overflowed the indicator's 0
+    met inf (NaN in to_jax for the true 0); it selects now."""
+    p, y = sympy.symbols("p y", real=True)
+    mixed = sympy.diff(sympy.Piecewise(((1 - p * y) ** 2, p * y < 1), (0, True)), p, y)
+    truth_of = sympy.lambdify((p, y), mixed, modules="mpmath")
+    ps = np.array([1e308, 0.25, 2.0, -1e308, 1e200, -3.0])
+    ys = np.array([1.0, 1.0, 1.0, -1.0, 1e200, 1e308])
+    with mpmath.workdps(60):
+        exact = [truth_of(mpmath.mpf(a), mpmath.mpf(b)) for a, b in zip(ps, ys, strict=True)]
+    truth = np.array([float(v) for v in exact])
+    f = to_jax("squared_hinge")
+    jnp = jax64.numpy
+    got = np.asarray(jax64.vmap(jax64.grad(jax64.grad(f, 0), 1))(jnp.asarray(ps), jnp.asarray(ys)))
+    np.testing.assert_allclose(got[:-1], truth[:-1], rtol=1e-12, atol=0.0)
+    assert got[-1] == truth[-1] or np.isnan(got[-1])  # -3e308·4 - 2: -inf, NaN if not

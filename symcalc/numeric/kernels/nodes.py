@@ -456,7 +456,29 @@ class Mul(Node):
         text = p.product(
             top, bottom, self.coeff, coeff_first=coeff_first, zero_wins=decaying, inputs=inputs
         )
-        return text
+        return self._indicator_selects(p, em, args, text)
+
+    def _indicator_selects(self, p, em, args: Sequence[str], text: str) -> str:
+        """An indicator (1 where p·y < 1, else 0) selects rather than multiplies: where it
+        is 0 and another factor overflowed (4p·y - 2 at p·y = 1e308) the product is its 0,
+        not inf·0 = NaN.  Only beside factors whose range reaches ±inf; NaN stays NaN."""
+        top = args[: len(self.num)]
+        zeros = [
+            a
+            for a, c in zip(top, self.num, strict=True)
+            if isinstance(em.node(c), Indicator) and float(em.node(c).otherwise) == 0.0
+        ]
+        unbounded = [
+            a
+            for a, c in zip(top, self.num, strict=True)
+            if a not in zeros and not em.range(c).finite
+        ]
+        if not zeros or not unbounded:
+            return text
+        zero = " | ".join(f"({z} == 0.0)" for z in zeros)
+        inf = " | ".join(f"{p.MODULE}.isinf({a})" for a in unbounded)
+        zero, inf = (f"({t})" if " | " in t else t for t in (zero, inf))
+        return p.conditional("0.0", f"{zero} & {inf}", text)
 
 
 #: A product's factors of at most this magnitude meet a bounded denominator first.

@@ -523,6 +523,11 @@ def _grows_exponentially(em, i: int, seen: set[int] | None = None) -> bool:
     return any(_grows_exponentially(em, c, seen) for c in node.children)
 
 
+#: float32's smallest normal number: a log's operand that may fall below it may have lost
+#: digits (float64's is smaller; float32 kernels use the same code).
+_TINY32 = 1.1754943508222875e-38
+
+
 def _shrinks(coeff: str | None) -> bool:
     """Whether a product's coefficient is below 1 in magnitude (it multiplies first)."""
     return coeff is not None and coeff != "-1.0" and abs(float(coeff)) < 1.0
@@ -549,6 +554,10 @@ class Unary(Node):
 
     def numpy(self, em, args, out):
         em.emit(f"{self.ufunc}({args[0]}, out={out})")
+        if self.function == "log" and em.range(self.a).lo < _TINY32:
+            # log of a value below the normal numbers: its digits may be lost already
+            em.emit(f"_again_where_log_subnormal({out}, ({', '.join(em.inputs())},))")
+            em.compute_again()
 
     def scalar(self, p, args):
         return p.call(self.function, args[0])

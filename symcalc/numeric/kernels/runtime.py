@@ -30,6 +30,7 @@ __all__ = [
     "recip_capped",
     "select",
     "zero_wins",
+    "again_where_log_subnormal",
 ]
 
 #: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
@@ -65,6 +66,19 @@ def recip_capped(d, out, capped: bool):
     np.divide(1.0, d, out=out)
     if capped:
         np.copyto(out, 0.0, where=d >= FLOAT_MAX[out.dtype])
+    return out
+
+
+def again_where_log_subnormal(out, inputs):
+    """NaN where a log's operand was below the normal numbers (its log below log(tiny)),
+    from finite inputs: the operand may have lost most of its digits (σ(u) at u = -744 is
+    one subnormal step), so the kernel computes those elements again in extended range.
+
+    A min-reduction tells whether any element needs it.
+    """
+    bound = math.log(float(np.finfo(out.dtype).tiny))
+    if out.size and out.min() < bound:
+        np.copyto(out, np.nan, where=(out < bound) & _all_finite(inputs))
     return out
 
 

@@ -74,12 +74,18 @@ def again_where_log_subnormal(out, inputs):
     from finite inputs: the operand may have lost most of its digits (σ(u) at u = -744 is
     one subnormal step), so the kernel computes those elements again in extended range.
 
-    A min-reduction tells whether any element needs it.
+    A min-reduction tells whether any element needs it.  A -inf (the operand fell to 0)
+    is left as it is: where it reaches the output, the output check computes it again.
     """
-    bound = math.log(float(np.finfo(out.dtype).tiny))
+    bound = _LOG_TINY[out.dtype]
     if out.size and out.min() < bound:
-        np.copyto(out, np.nan, where=(out < bound) & _all_finite(inputs))
+        lost = (out < bound) & (out > -math.inf)
+        if lost.any():
+            np.copyto(out, np.nan, where=lost & _all_finite(inputs))
     return out
+
+
+_LOG_TINY = {d: math.log(float(np.finfo(d).tiny)) for d in FLOAT_MAX}
 
 
 def again_where_infinite(out, denominators, inputs):

@@ -43,6 +43,7 @@ NAMESPACE: dict[str, Any] = {
     "_hypot": runtime.hypot,
     "_recip_capped": runtime.recip_capped,
     "_again_where_infinite": runtime.again_where_infinite,
+    "_again_where_log_subnormal": runtime.again_where_log_subnormal,
     "_zero_wins": runtime.zero_wins,
     "_again_where_lifted": runtime.again_where_lifted,
     "_divide_lifted": runtime.divide_lifted,

@@ -268,8 +268,11 @@ class Mul(Node):
     (σ(-u), exp(-u²)) meets a factor that overflowed, the NumPy product is inf·0 = NaN,
     which the kernel computes again in extended range (long double, then mpmath): the decay
     need not win (exp(x²)·exp(-x²) in erf(x)/(1 + x⁴)″, exp(u)·σ(-u) = σ(u)).  Array code
-    has no second pass and takes the 0 (`array`).  Where a denominator overflowed, the
-    quotient (2u/(u² + 1) at u = 1e200: 0) is computed again the same way.
+    takes the 0 (`array`) beside factors that overflow slowly (polynomials: x² at x = 1e200
+    beside exp(-x²/2)); beside an exponential that may overflow only where an input is
+    infinite, and leaves NaN elsewhere (the JAX kernel's output check computes it again).
+    Where a denominator overflowed, the quotient (2u/(u² + 1) at u = 1e200: 0) is
+    computed again the same way.
     """
 
     num: tuple[int, ...]
@@ -411,6 +414,7 @@ class Mul(Node):
             total = r.mul(total, r.reciprocal(a))
         if total.nan and not any(a.nan for a in args) and any(t.contains_zero() for t in top):
             total = r.Range(total.lo, total.hi, False)  # 0·overflow: 0 in array code
+            # (not beside an exponential: NaN there, `_grows_exponentially`)
         return total  # (NumPy computes such elements again: `NumpyEmitter.compute_again`)
 
     def array(self, p, args, em=None):
@@ -442,7 +446,39 @@ class Mul(Node):
             inner = p.divide(" * ".join(small), safe)
             top = [f"({inner})", *(a for a in top if a not in small)]
             bottom = [b for b in bottom if b not in safe]
-        return p.product(top, bottom, self.coeff, coeff_first=coeff_first, zero_wins=decaying)
+        # beside a factor that grows exponentially the decay need not win (exp(u)·σ(-u))
+        races = decaying and any(
+            _grows_exponentially(em, c)
+            for i, c in enumerate(self.num)
+            if i not in self._decaying(em)
+        )
+        inputs = list(em.graph.names.values()) if races else None
+        text = p.product(
+            top, bottom, self.coeff, coeff_first=coeff_first, zero_wins=decaying, inputs=inputs
+        )
+        return self._indicator_selects(p, em, args, text)
+
+    def _indicator_selects(self, p, em, args: Sequence[str], text: str) -> str:
+        """An indicator (1 where p·y < 1, else 0) selects rather than multiplies: where it
+        is 0 and another factor overflowed (4p·y - 2 at p·y = 1e308) the product is its 0,
+        not inf·0 = NaN.  Only beside factors whose range reaches ±inf; NaN stays NaN."""
+        top = args[: len(self.num)]
+        zeros = [
+            a
+            for a, c in zip(top, self.num, strict=True)
+            if isinstance(em.node(c), Indicator) and float(em.node(c).otherwise) == 0.0
+        ]
+        unbounded = [
+            a
+            for a, c in zip(top, self.num, strict=True)
+            if a not in zeros and not em.range(c).finite
+        ]
+        if not zeros or not unbounded:
+            return text
+        zero = " | ".join(f"({z} == 0.0)" for z in zeros)
+        inf = " | ".join(f"{p.MODULE}.isinf({a})" for a in unbounded)
+        zero, inf = (f"({t})" if " | " in t else t for t in (zero, inf))
+        return p.conditional("0.0", f"{zero} & {inf}", text)
 
 
 #: A product's factors of at most this magnitude meet a bounded denominator first.
@@ -472,6 +508,26 @@ def _may_underflow(em, i: int) -> bool:
     return False
 
 
+def _grows_exponentially(em, i: int, seen: set[int] | None = None) -> bool:
+    """Whether node ``i`` is or uses an exponential (exp, cosh, sinh) that may overflow
+    for finite inputs: beside it a decaying factor's 0 need not win in a product
+    (σ(u)·exp(-u²/2)·exp(u²/2 + 2u) is finite where both exponentials left float64)."""
+    seen = set() if seen is None else seen
+    if i in seen:
+        return False
+    seen.add(i)
+    node = em.node(i)
+    if isinstance(node, Unary) and node.function in ("exp", "cosh", "sinh"):
+        if not em.range(i).finite:
+            return True
+    return any(_grows_exponentially(em, c, seen) for c in node.children)
+
+
+#: float32's smallest normal number: a log's operand that may fall below it may have lost
+#: digits (float64's is smaller; float32 kernels use the same code).
+_TINY32 = 1.1754943508222875e-38
+
+
 def _shrinks(coeff: str | None) -> bool:
     """Whether a product's coefficient is below 1 in magnitude (it multiplies first)."""
     return coeff is not None and coeff != "-1.0" and abs(float(coeff)) < 1.0
@@ -498,6 +554,10 @@ class Unary(Node):
 
     def numpy(self, em, args, out):
         em.emit(f"{self.ufunc}({args[0]}, out={out})")
+        if self.function == "log" and em.range(self.a).lo < _TINY32:
+            # log of a value below the normal numbers: its digits may be lost already
+            em.emit(f"_again_where_log_subnormal({out}, ({', '.join(em.inputs())},))")
+            em.compute_again()
 
     def scalar(self, p, args):
         return p.call(self.function, args[0])

@@ -337,17 +337,23 @@ class ArrayPrinter:
         *,
         coeff_first: bool = False,
         zero_wins: Sequence[str] = (),
+        inputs: Sequence[str] | None = None,
     ) -> str:
         """coeff · top[0] · top[1] ... / bottom[0] / bottom[1] ..., one factor at a time.
 
         ``coeff_first``: the coefficient multiplies ``top[0]`` before the other factors
         (a small one keeps (clip/6)·x finite at the largest x); where a factor of
-        ``zero_wins`` is exactly 0 the product is 0, whatever another factor overflowed to.
+        ``zero_wins`` is exactly 0 the product is 0, whatever another factor overflowed to;
+        given ``inputs``, only where one of them is infinite (the limit: x·exp(-x²) at
+        x = inf): from finite inputs inf·0 then stays NaN, where the decay need not win
+        (exp(u)·σ(-u) = σ(u)) and a kernel's output check computes the element again.
 
         Examples
         --------
         >>> JaxPrinter().product(["v1", "a0"], [], "0.5", coeff_first=True, zero_wins=["v1"])
         'jnp.where(v1 == 0.0, 0.0, ((v1 * 0.5) * a0))'
+        >>> JaxPrinter().product(["v1", "v2"], [], None, zero_wins=["v1"], inputs=["a0"])
+        'jnp.where((v1 == 0.0) & ~jnp.isfinite(a0), 0.0, (v1 * v2))'
         """
         if top and coeff is not None and coeff_first:
             top = [f"({top[0]} * {coeff})", *top[1:]]
@@ -359,7 +365,12 @@ class ArrayPrinter:
         text = f"({text})"
         if zero_wins:
             cond = " | ".join(f"({z} == 0.0)" for z in zero_wins)
-            text = self.conditional("0.0", cond if len(zero_wins) > 1 else cond[1:-1], text)
+            cond = cond if len(zero_wins) > 1 else cond[1:-1]
+            if inputs:
+                finite = " & ".join(f"{self.MODULE}.isfinite({a})" for a in inputs)
+                finite = f"({finite})" if len(inputs) > 1 else finite
+                cond = f"({cond}) & ~{finite}"
+            text = self.conditional("0.0", cond, text)
         return text
 
     def divide(self, text: str, bottom: Sequence[str]) -> str:

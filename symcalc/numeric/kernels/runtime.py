@@ -30,6 +30,7 @@ __all__ = [
     "recip_capped",
     "select",
     "zero_wins",
+    "again_where_log_subnormal",
 ]
 
 #: Elements per chunk: long arrays are processed this many at a time (scratch stays in cache).
@@ -66,6 +67,25 @@ def recip_capped(d, out, capped: bool):
     if capped:
         np.copyto(out, 0.0, where=d >= FLOAT_MAX[out.dtype])
     return out
+
+
+def again_where_log_subnormal(out, inputs):
+    """NaN where a log's operand was below the normal numbers (its log below log(tiny)),
+    from finite inputs: the operand may have lost most of its digits (σ(u) at u = -744 is
+    one subnormal step), so the kernel computes those elements again in extended range.
+
+    A min-reduction tells whether any element needs it.  A -inf (the operand fell to 0)
+    is left as it is: where it reaches the output, the output check computes it again.
+    """
+    bound = _LOG_TINY[out.dtype]
+    if out.size and out.min() < bound:
+        lost = (out < bound) & (out > -math.inf)
+        if lost.any():
+            np.copyto(out, np.nan, where=lost & _all_finite(inputs))
+    return out
+
+
+_LOG_TINY = {d: math.log(float(np.finfo(d).tiny)) for d in FLOAT_MAX}
 
 
 def again_where_infinite(out, denominators, inputs):

@@ -12,6 +12,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
+from mpmath_derivative import derivative_values
 
 from symcalc import kernel, to_jax
 
@@ -19,14 +20,7 @@ x = sympy.Symbol("x", real=True)
 
 
 def _truth(expr: sympy.Expr, order: int, points: np.ndarray) -> np.ndarray:
-    """``expr``'s derivative of ``order`` at ``points`` (exact floats), by mpmath."""
-    function = sympy.lambdify(x, sympy.diff(expr, x, order), modules="mpmath")
-    values = []
-    for p in points.tolist():
-        digits = 60 + int(2.2 * abs(np.log10(abs(p)))) if p else 60
-        with mpmath.workdps(digits):
-            values.append(float(function(mpmath.mpf(p))))
-    return np.array(values)
+    return derivative_values(expr, x, order, points)
 
 
 def _right_or_nan(got: np.ndarray, truth: np.ndarray, rtol: float) -> None:

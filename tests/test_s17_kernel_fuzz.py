@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import warnings
 
-import mpmath
 import numpy as np
 import pytest
 import sympy
+from mpmath_derivative import derivative_values
 
 from symcalc import kernel
 
@@ -20,15 +20,7 @@ x = sympy.Symbol("x", real=True)
 
 
 def _truth(expr: sympy.Expr, order: int, points: np.ndarray) -> np.ndarray:
-    """``expr``'s derivative of ``order`` at ``points`` (exact floats), by mpmath."""
-    derivative = sympy.diff(expr, x, order).replace(sympy.DiracDelta, lambda *a: 0)  # x ≠ 0
-    function = sympy.lambdify(x, derivative, modules="mpmath")
-    values = []
-    for p in points.tolist():
-        digits = 60 + int(2.2 * abs(np.log10(abs(p)))) if p else 60
-        with mpmath.workdps(digits):
-            values.append(float(function(mpmath.mpf(p))))
-    return np.array(values)
+    return derivative_values(expr, x, order, points)
 
 
 def _check(text: str, expr: sympy.Expr, order: int, points: np.ndarray) -> None:

@@ -28,6 +28,8 @@ from collections.abc import Mapping
 
 import sympy
 
+from ..symbolic.domains import linear_root
+
 __all__ = ["zero_weights"]
 
 
@@ -60,15 +62,8 @@ def zero_weights(
 
 
 def _linear_root(weight: sympy.Expr, v: sympy.Symbol) -> sympy.Rational | None:
-    try:
-        poly = sympy.Poly(weight, v)
-    except sympy.PolynomialError:
-        return None
-    if poly.degree() != 1:
-        return None
-    a, b = poly.all_coeffs()
-    root = -b / a
-    return root if root.is_Rational else None
+    root = linear_root(weight, v)
+    return root if root is not None and root.is_Rational else None
 
 
 def _in_closure(value: sympy.Rational, domain: sympy.Set) -> bool:

@@ -38,6 +38,7 @@ __all__ = [
     "domain_intervals",
     "evaluator",
     "jump_candidates",
+    "linear_root",
     "real_domain",
     "real_domain_within",
     "nan_outside_domain",
@@ -714,14 +715,26 @@ def _weight_root(weight: sympy.Expr) -> tuple[sympy.Symbol, sympy.Expr] | None:
     if len(weight.free_symbols) != 1:
         return None
     (v,) = weight.free_symbols
+    root = linear_root(weight, v)
+    return None if root is None else (v, root)
+
+
+def linear_root(expr: sympy.Expr, v: sympy.Symbol) -> sympy.Expr | None:
+    """The root of ``expr`` where it is a polynomial of degree 1 in ``v``, else None.
+
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> linear_root(2 * x - 3, x), linear_root(x**2, x)
+    (3/2, None)
+    """
     try:
-        poly = sympy.Poly(weight, v)
+        poly = sympy.Poly(expr, v)
     except sympy.PolynomialError:
         return None
     if poly.degree() != 1:
         return None
     slope, offset = poly.all_coeffs()
-    return v, -offset / slope
+    return -offset / slope
 
 
 def nan_outside_domain(

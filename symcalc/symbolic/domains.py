@@ -617,6 +617,21 @@ def _nonnegative(u: sympy.Expr) -> bool | None:
     return u.is_nonnegative or sympy.together(u).is_nonnegative
 
 
+#: Functions a condition may hold and still be decided right in floating point: no
+#: underflow or overflow of theirs turns a true condition false.
+_PIECEWISE_ALGEBRAIC = (sympy.Abs, sympy.Max, sympy.Min, sympy.Piecewise, sympy.sign)
+
+
+def _decided_in_floats(condition: sympy.Basic) -> bool:
+    """Whether ``condition`` is piecewise algebraic in its variables, so the kernel's float
+    arithmetic decides it as the reals do.  A transcendental part may underflow: erfc(2x - 3)
+    > 0 holds everywhere but is 0 > 0 in floats from x = 14, which would make log(erfc(2x -
+    3))′ NaN where it is real; such a condition is left to SymPy's proof or not guarded."""
+    return all(
+        isinstance(function, _PIECEWISE_ALGEBRAIC) for function in condition.atoms(sympy.Function)
+    )
+
+
 def _part_conditions(part: sympy.Basic) -> list[tuple[sympy.Basic, bool | None]]:
     """(condition, whether SymPy proves it) for each condition under which ``part`` is real."""
     if isinstance(part, sympy.log):
@@ -765,7 +780,7 @@ def nan_outside_domain(
         for part, unless in _parts_with_weights(f)
         if _guard_key(part) not in carried
         for c, proven in _part_conditions(part)
-        if proven is not True and not _holds_on(c, domains or {})
+        if proven is not True and _decided_in_floats(c) and not _holds_on(c, domains or {})
     ]
     conditions = list(dict.fromkeys(conditions))
     if not conditions:

@@ -461,7 +461,9 @@ class Mul(Node):
     def _indicator_selects(self, p, em, args: Sequence[str], text: str) -> str:
         """An indicator (1 where p·y < 1, else 0) selects rather than multiplies: where it
         is 0 and another factor overflowed (4p·y - 2 at p·y = 1e308) the product is its 0,
-        not inf·0 = NaN.  Only beside factors whose range reaches ±inf; NaN stays NaN."""
+        not inf·0 = NaN.  Only beside factors whose range reaches ±inf, and only from
+        finite inputs: NaN stays NaN, and an infinite input gives NaN as the NumPy kernels
+        do (the torch-op code and the NumPy route of `to_torch` agree there)."""
         top = args[: len(self.num)]
         zeros = [
             a
@@ -478,7 +480,8 @@ class Mul(Node):
         zero = " | ".join(f"({z} == 0.0)" for z in zeros)
         inf = " | ".join(f"{p.MODULE}.isinf({a})" for a in unbounded)
         zero, inf = (f"({t})" if " | " in t else t for t in (zero, inf))
-        return p.conditional("0.0", f"{zero} & {inf}", text)
+        finite = " & ".join(f"{p.MODULE}.isfinite({a})" for a in em.graph.names.values())
+        return p.conditional("0.0", f"{zero} & {inf} & {finite}", text)
 
 
 #: A product's factors of at most this magnitude meet a bounded denominator first.

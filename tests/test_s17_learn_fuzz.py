@@ -280,14 +280,19 @@ def test_distinct_numeric_labels_stay_distinct_classes(high, low):
         assert fit.objective.head.classes == (str(low), str(high))
 
 
-def test_training_accuracy_reads_labels_the_way_the_head_names_them(tmp_path):
-    X, positive = _two_classes()
-    y = np.where(positive, 123456789, 123456788)
+def _labels_csv(path, X, y):
+    """A CSV of two feature columns a, b and the labels y, floats written exactly."""
     rows = ["a,b,label"] + [
         f"{float(a)!r},{float(b)!r},{t}" for (a, b), t in zip(X, y, strict=True)
     ]
-    path = tmp_path / "labels.csv"
     path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_training_accuracy_reads_labels_the_way_the_head_names_them(tmp_path):
+    X, positive = _two_classes()
+    y = np.where(positive, 123456789, 123456788)
+    path = _labels_csv(tmp_path / "labels.csv", X, y)
     fit = symcalc.descend("logistic", str(path), target="label", l2=0.1)
     reference = symcalc.descend("logistic", (X, positive.astype(int)), l2=0.1)
     assert fit.training_accuracy == float(
@@ -298,11 +303,7 @@ def test_training_accuracy_reads_labels_the_way_the_head_names_them(tmp_path):
 def test_a_csv_of_integer_labels_beyond_2_53_keeps_two_classes(tmp_path):
     X, positive = _two_classes()
     y = np.where(positive, 2**60 + 1, 2**60)
-    rows = ["a,b,label"] + [
-        f"{float(a)!r},{float(b)!r},{t}" for (a, b), t in zip(X, y, strict=True)
-    ]
-    path = tmp_path / "ids.csv"
-    path.write_text("\n".join(rows) + "\n")
+    path = _labels_csv(tmp_path / "ids.csv", X, y)
     fit = symcalc.descend("logistic", str(path), target="label", l2=0.1)
     reference = symcalc.descend("logistic", (X, positive.astype(int)), l2=0.1)
     assert fit.objective.head.classes == (str(2**60), str(2**60 + 1))
@@ -317,11 +318,7 @@ def test_streamed_integer_labels_beyond_2_53_are_refused_not_merged(tmp_path):
     X, positive = _two_classes()
     y = np.where(positive, 2**60 + 1, 2**60)
     y[X[:, 1] > 1] = 2**60 + 1000
-    rows = ["a,b,label"] + [
-        f"{float(a)!r},{float(b)!r},{t}" for (a, b), t in zip(X, y, strict=True)
-    ]
-    path = tmp_path / "ids.csv"
-    path.write_text("\n".join(rows) + "\n")
+    path = _labels_csv(tmp_path / "ids.csv", X, y)
     assert len(set(y.tolist())) == 3 and len(set(y.astype(float).tolist())) == 2
     with pytest.raises(SymcalcError, match="labels beyond 2⁵³.*load the file whole"):
         symcalc.descend("softmax", str(path), target="label", optimizer="sgd", epochs=1)

@@ -43,16 +43,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import importlib
 import math
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import sympy
 
+from . import lean
 from .domains import (
     WINDOW,
     Sampled,
@@ -186,9 +185,7 @@ def preload_methods() -> None:
     >>> "sympy.integrals.manualintegrate" in sys.modules
     True
     """
-    for name in _FIRST_USE:
-        if name not in sys.modules:
-            importlib.import_module(name)
+    lean.preload(_FIRST_USE)
 
 
 class _NonElementary(Exception):

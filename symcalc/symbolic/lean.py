@@ -34,7 +34,7 @@ import contextlib
 import importlib
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 __all__ = ["STAND_INS", "preload", "stand_ins", "units_placeholder"]
@@ -85,9 +85,10 @@ def units_placeholder() -> contextlib.AbstractContextManager[None]:
 _FIRST_USE = ("sympy.tensor.tensor",)
 
 
-def preload() -> None:
-    """Import, in this process, what SymPy's arithmetic would import on first use
-    (nothing while a stand-in is in its place).
+def preload(names: Iterable[str] = _FIRST_USE) -> None:
+    """Import, in this process, what SymPy would import on first use (by default what its
+    arithmetic imports; nothing while a stand-in is in its place): once in the caller
+    rather than once in each worker forked from it.
 
     Examples
     --------
@@ -95,6 +96,6 @@ def preload() -> None:
     >>> "sympy.tensor.tensor" in sys.modules
     True
     """
-    for name in _FIRST_USE:
+    for name in names:
         if name not in sys.modules:
             importlib.import_module(name)

@@ -19,6 +19,7 @@ from sympy.integrals import manualintegrate as mi
 from symcalc import antiderivative
 from symcalc.symbolic import integrals, textbook
 from symcalc.symbolic.functions import symbol
+from symcalc.symbolic.integration import _STEPS_RULES
 
 x = symbol("x")
 
@@ -33,12 +34,13 @@ def test_steps_sought_after_an_answer_end_by_a_count_not_by_the_budget():
     assert result.method == "rational" and judge(result) == "right"
     expected = x / (4 * x**2 + 8 * x + 4) + sympy.log(sympy.Abs(x + 1)) / 8
     assert result.antiderivative == expected - sympy.log(sympy.Abs(x + 3)) / 8
-    assert result.notes == ("manualintegrate: found no steps within 60 rules",)
+    assert result.notes == (f"manualintegrate: found no steps within {_STEPS_RULES} rules",)
     assert any(key[-1][0] == result.integrand for key in integrals._FOUND)  # finished: kept
 
 
 def test_the_degree_five_rational_function_has_its_steps_on_every_run():
     """35 rules: within the count, and within half the time left by a wide margin."""
+    assert 61 <= _STEPS_RULES < 68  # (x + 1)·log(x) has its steps; x**4/(x + e**5)**2 + x not
     result = antiderivative("36/(x**5 - 2*x**4 - 2*x**3 + 4*x**2 + x - 2)", timeout=4)
     assert result.method == "manualintegrate" and judge(result) == "right"
     F = 4 * sympy.log(sympy.Abs(x - 2)) - 4 * sympy.log(sympy.Abs(x + 1))

@@ -3,13 +3,15 @@
 ``integral_steps`` tries every rule on every integrand it meets, and several rules
 begin with a ``match`` against a pattern (``a/(b*x**2 + c*x + d)``,
 ``f*sqrt(a + b*x + c*x**2)**n``, ``a + b*x + c*x**2`` under a power, a special
-function's argument).  SymPy's matching of a sum against a pattern is combinatorial:
-on the partial fractions of ``36/(x**5 - 2*x**4 - ...)``, or on a quadratic with
-``exp(1/2)`` among its coefficients, these matches were most of the search's time
-(85 % of it for that integrand), and every one of them failed where the integrand
-could not have the pattern's form at all.  `lean_rules` puts a guard before each
-such rule that returns "no match" at once where the form is impossible, decided by a
-necessary condition that costs a degree or a type test:
+function's argument).  SymPy's matching of a sum against a pattern is combinatorial,
+and on a search among the partial fractions of a rational function of high degree, or on
+a quadratic with ``exp(1/2)`` among its coefficients, these matches took much of the
+time, most of them where the integrand could not have the pattern's form at all:
+guarded, (4x⁴ + ...)/(x⁶ + 2x⁵ + ...) finds its steps in 6.4 s of CPU instead of 11.4 s,
+1/((x + 3)(1 + x)³) in 1.9 s instead of 3.4 s (315 and 122 rules; the same steps).
+`lean_rules` puts a guard before each such rule that returns "no match" at once where
+the form is impossible, decided by a necessary condition that costs a degree or a type
+test:
 
 * ``quadratic_denom_rule``: a rational function whose numerator has degree <= 1 and
   whose denominator has degree <= 2 in the variable, once cancelled;

@@ -527,25 +527,29 @@ def jump_candidates(expr: sympy.Expr, x: sympy.Symbol, low: float, high: float) 
     >>> jump_candidates(x / sympy.Abs(x - 1), x, -3, 5)
     [1.0]
     """
-    points: set[float] = set()
+    # (u, offset, period) for each search, each once: a formula holds the same
+    # denominator many times over (1/x in twenty terms), and each search is 401 points
+    searches: dict[tuple[sympy.Expr, float, float | None], None] = {}
     for atom in sympy.preorder_traversal(expr):
         if not isinstance(atom, sympy.Basic) or not atom.has(x):
             continue
         crossings = _CROSSINGS.get(type(atom))
         if crossings is not None:
-            offset, period = crossings
-            points.update(_crossings(atom.args[0], x, low, high, offset, period))
+            searches[(atom.args[0], *crossings)] = None
         elif isinstance(atom, sympy.Piecewise):
             for _, condition in atom.args:
                 for rel in getattr(condition, "atoms", lambda *_: ())(
                     sympy.core.relational.Relational
                 ):
-                    points.update(_crossings(rel.lhs - rel.rhs, x, low, high, 0.0, None))
+                    searches[(rel.lhs - rel.rhs, 0.0, None)] = None
         elif isinstance(atom, sympy.Pow) and atom.exp.is_negative:
             # a quotient may jump where its denominator vanishes: x/|x| at 0.  |u| and u
             # vanish together, and u changes sign there, which the grid can see
             base = atom.base.replace(lambda e: isinstance(e, sympy.Abs), lambda e: e.args[0])
-            points.update(_crossings(base, x, low, high, 0.0, None))
+            searches[(base, 0.0, None)] = None
+    points: set[float] = set()
+    for u, offset, period in searches:
+        points.update(_crossings(u, x, low, high, offset, period))
     return sorted(p for p in points if low < p < high)
 
 

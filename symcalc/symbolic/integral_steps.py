@@ -361,15 +361,25 @@ def check_steps(
     step: IntegralStep,
     points: Sequence[float],
     values: Mapping[sympy.Symbol, sympy.Expr] | None = None,
+    *,
+    root_verified: bool = False,
 ) -> str | None:
     """None when every step is an identity, d(result)/d(variable) = integrand; else why not.
 
     Each node is checked at the sample ``points`` of its variable (a substitution's
     points are u(x) at its parent's points; a node with a new variable and no map
     gets points of its own), with ``values`` for other symbols (parameters).
+    ``root_verified``: the root's own equation was verified at these points already (the
+    answer it shows), so only its substeps are checked.
     """
     values = dict(values or {})
     points = list(points)
+    if root_verified:
+        for sub in step.substeps:
+            why = check_steps(sub, _child_points(step, sub, points, values), values)
+            if why is not None:
+                return why
+        return None
     if step.condition is not None and not _holds(step.condition, values):
         return None  # a branch that does not apply at these parameter values
     residual = evaluator(

@@ -142,6 +142,7 @@ def test_a_max_or_min_read_by_a_log_or_a_root_has_its_own_domain(text, domain):
 
 # -- 3. one budget for a whole kernel build --------------------------------------------------
 
+
 def _slow_step(monkeypatch):
     """Make one step of every kernel build slow, as the stable form of x^x^x^x^x^x is (its
     checks at 50 digits ran for minutes; how long depends on the derivative's tidied form,

@@ -79,7 +79,9 @@ def run(args) -> int:
         if entry.kind == "loss":
             data["mean_loss"] = sympy.sstr(entry.mean_loss())
             data["mean_loss_latex"] = latex(entry.mean_loss())
-        data["derivative_bound"] = None if bound is None or isinstance(bound, str) else bound.to_dict()
+        data["derivative_bound"] = (
+            None if bound is None or isinstance(bound, str) else bound.to_dict()
+        )
         print_json(data)
     elif args.format == "latex":
         from ..symbolic.typeset import Equation, align

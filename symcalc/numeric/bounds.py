@@ -457,7 +457,9 @@ def _side_value(
     ``probe`` holds on the whole side (no condition switches in between)."""
     for expr, condition in pieces:
         try:
-            holds = condition if condition in (sympy.true, sympy.false) else condition.subs(var, probe)
+            holds = (
+                condition if condition in (sympy.true, sympy.false) else condition.subs(var, probe)
+            )
         except TypeError:  # a comparison not real there: f is not real on that side
             return None  # (log(199x + 2) > 0 in elu(log(199x + 2)) for x < -2/199)
         if holds is sympy.true:

@@ -769,7 +769,10 @@ def plot_function(
     # each derivative is NaN where f is not real, as the derivatives' kernels are: as a
     # formula of its own, sqrt(hinge(x, 1) - 0.15)′ is 0 for x > 1, where f is not real
     domains = {var: entry.domain_of(var)}
-    kernels = [kernel(entry), *(kernel(nan_outside_domain(exprs[0], e, domains)) for e in exprs[1:])]
+    kernels = [
+        kernel(entry),
+        *(kernel(nan_outside_domain(exprs[0], e, domains)) for e in exprs[1:]),
+    ]
     # jumps[k]: where the k-th panel's curve jumps; the kinks of f are where f is
     # continuous and f' jumps (where f itself jumps, its panel shows the jump instead)
     jumps = [_jump_points(exprs[k], var, kernels[k], (a, b)) for k in range(order + 1)]

@@ -852,7 +852,8 @@ def within_build_budget(entry: Entry, order: int, work: Callable[..., Any], *arg
     the default budget, children included), or `TimeBudgetExceeded` (a `SymcalcError`)
     naming the kernel, the budget and the setting that gives more."""
     seconds = BUILD_BUDGETS * budget.default_seconds()
-    what = f"building the kernel of {'f' if not order else f'derivative {order} of'} {entry.signature()}"
+    which = "f" if not order else f"derivative {order} of"
+    what = f"building the kernel of {which} {entry.signature()}"
     try:
         with budget.deadline(seconds, what):
             return work(*args)

@@ -1159,6 +1159,12 @@ def derivative(
     most ``timeout`` seconds and falls back to the untidied (still correct) result
     (``None``: the current default, `symcalc.symbolic.budget.default_seconds`).
 
+    The formula is the derivative where f is real (``derive(f).domain``, stated with the
+    derivative); outside that set it may still give numbers, which are no derivative
+    (log(x)′ = 1/x at x = -1).  The numbers symcalc gives from it (kernels, ``eval``,
+    ``gradcheck``, plots, exports) are NaN there.  A function real nowhere is refused
+    where SymPy's bounds prove it (log(Min(-1/3, sin x))).
+
     Examples
     --------
     >>> derivative("x**3", order=2)

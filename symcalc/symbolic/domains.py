@@ -801,10 +801,21 @@ def _holds_on(condition: sympy.Basic, domains: Mapping[sympy.Symbol, sympy.Set])
 def _parts_with_weights(
     expr: sympy.Basic, unless: tuple[sympy.Basic, ...] = ()
 ) -> Iterator[tuple[sympy.Basic, tuple[sympy.Basic, ...]]]:
-    """Each part of ``expr`` with the equations that switch it off: a term w·rest whose
+    """Each part of ``expr`` with the conditions that switch it off: a term w·rest whose
     weight w is linear in a variable rest does not hold is 0 where w is (symcalc's
-    convention for labels: -y·log(p) - (1 - y)·log(1 - p) at p = 1, y = 1 is 0)."""
+    convention for labels: -y·log(p) - (1 - y)·log(1 - p) at p = 1, y = 1 is 0), and a
+    branch of a Piecewise is not evaluated where another is taken (log(x) in
+    Piecewise((log(x), x > 0), (0, True)), which is real everywhere: its kernels were NaN
+    for x ≤ 0).  A condition is always evaluated: its parts are not switched off."""
     yield expr, unless
+    if isinstance(expr, sympy.Piecewise):
+        before: list[sympy.Basic] = []
+        for value, condition in expr.args:
+            taken = sympy.And(condition, *(sympy.Not(c) for c in before))
+            yield from _parts_with_weights(value, unless + (sympy.Not(taken),))
+            yield from _parts_with_weights(condition, unless)
+            before.append(condition)
+        return
     if isinstance(expr, sympy.Mul):
         factors = expr.args
         switches = []  # (index of the weight, equation switching the others off)
@@ -878,7 +889,7 @@ def nan_outside_domain(
         for c, proven in _part_conditions(part)
         if proven is not True and _decided_in_floats(c) and not _holds_on(c, domains or {})
     ]
-    conditions = list(dict.fromkeys(conditions))
+    conditions = [c for c in dict.fromkeys(conditions) if c is not sympy.true]
     if not conditions:
         return derivative
     try:

@@ -238,3 +238,14 @@ def test_a_branch_not_taken_does_not_make_a_kernel_nan(order):
     g = kernel("Piecewise((sqrt(x), x > -1), (0, True))", order=order)
     with np.errstate(invalid="ignore"):
         assert np.isnan(g(np.array([-0.5]))).all() and g(np.array([-2.0]))[0] == 0
+
+
+def test_an_export_has_one_budget_for_all_its_partials(monkeypatch, capsys, tmp_path):
+    _slow_step(monkeypatch)  # each partial alone would stop at 0.2 s; together too
+    target = tmp_path / "m.py"
+    assert main(["export", "x**3 + x/17", "--to", "numpy", "-o", str(target)]) == 2
+    assert not target.exists()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "building the kernels of derivatives 0 to 2 of f(x) = x**3 + x/17" in err
+    assert "did not finish within 0.2 s of CPU time" in err

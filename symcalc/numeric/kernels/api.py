@@ -847,13 +847,15 @@ def _output_checks(result: Range, float32: bool) -> dict[str, bool]:
 BUILD_BUDGETS = 2
 
 
-def within_build_budget(entry: Entry, order: int, work: Callable[..., Any], *args: Any) -> Any:
+def within_build_budget(
+    entry: Entry, order: int, work: Callable[..., Any], *args: Any, what: str | None = None
+) -> Any:
     """``work(*args)`` under the CPU budget of a whole kernel build (`BUILD_BUDGETS` times
     the default budget, children included), or `TimeBudgetExceeded` (a `SymcalcError`)
-    naming the kernel, the budget and the setting that gives more."""
+    naming the kernel (or ``what``), the budget and the setting that gives more."""
     seconds = BUILD_BUDGETS * budget.default_seconds()
     which = "f" if not order else f"derivative {order} of"
-    what = f"building the kernel of {which} {entry.signature()}"
+    what = what or f"building the kernel of {which} {entry.signature()}"
     try:
         with budget.deadline(seconds, what):
             return work(*args)

@@ -167,7 +167,7 @@ def test_a_kernel_build_past_its_budget_is_refused_in_one_line(monkeypatch, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "building the kernel of derivative 1 of f(x) = x**3 + x/7" in err
-    assert "did not finish within 0.2 s of CPU time (2 × SYMCALC_TIME_BUDGET)" in err
+    assert "did not finish within 0.3 s of CPU time (3 × SYMCALC_TIME_BUDGET)" in err
 
 
 def test_show_says_why_it_has_no_bound(monkeypatch, capsys):
@@ -241,11 +241,11 @@ def test_a_branch_not_taken_does_not_make_a_kernel_nan(order):
 
 
 def test_an_export_has_one_budget_for_all_its_partials(monkeypatch, capsys, tmp_path):
-    _slow_step(monkeypatch)  # each partial alone would stop at 0.2 s; together too
+    _slow_step(monkeypatch)  # each partial alone would stop at 0.3 s; together too
     target = tmp_path / "m.py"
     assert main(["export", "x**3 + x/17", "--to", "numpy", "-o", str(target)]) == 2
     assert not target.exists()
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "building the kernels of derivatives 0 to 2 of f(x) = x**3 + x/17" in err
-    assert "did not finish within 0.2 s of CPU time" in err
+    assert "did not finish within 0.3 s of CPU time" in err

@@ -843,8 +843,11 @@ def _output_checks(result: Range, float32: bool) -> dict[str, bool]:
 #: A kernel's whole build (its derivative, tidied, and its stable form, checked) may take
 #: this many times the budget of one piece of symbolic work (`budget.default_seconds`,
 #: SYMCALC_TIME_BUDGET) of CPU time; the steps each had a budget, their sum none
-#: (x^x^x^x^x^x: minutes in the checks of its stable form).
-BUILD_BUDGETS = 2
+#: (x^x^x^x^x^x: minutes in the checks of its stable form).  Three, not two: under a
+#: 0.5 s budget, x·tanh(log(1 + eˣ))/7″ takes 0.8 s in all (tidying cut at 0.5 s, then its
+#: stable form), and a slower machine needs the room; the catalog's costliest, gelu_tanh′,
+#: takes 1.8 s under the default 5 s.
+BUILD_BUDGETS = 3
 
 
 def within_build_budget(

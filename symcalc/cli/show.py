@@ -33,14 +33,19 @@ def _no_kernel(entry) -> str | None:
 
 
 def _bound(entry, timeout: float):
-    """sup |f′| for an activation or a user's function of one variable, else None."""
+    """sup |f′| for an activation or a user's function of one variable, else None; the
+    reason as text where its kernels ran past their budget (x^x^x^x^x^x)."""
     if entry.kind == "loss" or len(entry.variables) != 1 or entry.options:
         return None
     if _no_kernel(entry) is not None:  # gamma, besselj, ...: symbolic only
         return None
+    from ..errors import TimeBudgetExceeded
     from ..numeric.bounds import derivative_bound
 
-    return derivative_bound(entry, timeout=timeout)
+    try:
+        return derivative_bound(entry, timeout=timeout)
+    except TimeBudgetExceeded as exc:
+        return str(exc)
 
 
 def _real_domain_text(entry, timeout: float) -> str | None:
@@ -74,7 +79,9 @@ def run(args) -> int:
         if entry.kind == "loss":
             data["mean_loss"] = sympy.sstr(entry.mean_loss())
             data["mean_loss_latex"] = latex(entry.mean_loss())
-        data["derivative_bound"] = None if bound is None else bound.to_dict()
+        data["derivative_bound"] = (
+            None if bound is None or isinstance(bound, str) else bound.to_dict()
+        )
         print_json(data)
     elif args.format == "latex":
         from ..symbolic.typeset import Equation, align
@@ -96,7 +103,9 @@ def run(args) -> int:
             d = "∂" if len(entry.variables) > 1 else "d"
             operator = f"{d}/{d}{readable_name(entry.variable.name)}"
             print(f"  classic derivative: {operator} = {sympy.sstr(entry.identity)}")
-        if bound is not None:
+        if isinstance(bound, str):
+            print(f"  sup |f′(x)|: not computed ({bound})")
+        elif bound is not None:
             print("\n".join(f"  {line}" for line in bound.to_text().splitlines()))
         elif (refusal := _no_kernel(entry)) is not None:
             print(f"  sup |f′(x)|: not computed ({refusal})")

@@ -33,11 +33,12 @@ import sympy
 
 from ..errors import SymcalcError
 from ..numeric.kernels import StableForm, stable_form
-from ..numeric.kernels.api import domain_range
+from ..numeric.kernels.api import domain_range, within_build_budget
 from ..numeric.kernels.backends import finite_dtypes
 from ..numeric.kernels.lowering import pre_lower
 from ..symbolic.catalog import Entry
 from ..symbolic.derivatives import differentiate, tidy
+from ..symbolic.domains import nan_outside_domain
 from ..symbolic.kinks import apply_convention, heaviside_at_zero
 from ..symbolic.parse import resolve
 from .memo import Memo
@@ -180,9 +181,16 @@ class Partials:
         return self._built.get(tuple(sorted(index)), self._build)
 
     def _build(self, index: tuple[int, ...]) -> Partial:
+        """One partial, under the CPU budget of a kernel build (the kernels' own)."""
+        return within_build_budget(self.entry, len(index), self._partial, index)
+
+    def _partial(self, index: tuple[int, ...]) -> Partial:
+        # every partial is NaN where f is not real, as the kernels are (the form only:
+        # ``expr`` is the derivative as printed)
+        domains = {v: self.entry.domain_of(v) for v in self.entry.variables}
         if not index:
             expr = apply_convention(self.entry.expr, self.convention)
-            form = stable_form(self.entry, expr)
+            form = stable_form(self.entry, nan_outside_domain(self.entry.expr, expr, domains))
             return Partial(self.entry, form.variables, (), expr, form)
         parent = self.get(index[:-1])
         var = self.variables[index[-1]]
@@ -192,7 +200,8 @@ class Partials:
         # off (y·log p at y = 0) are read from it, as the NumPy kernels read them
         raw = sympy.diff(self.entry.expr, *(self.variables[i] for i in index))
         wrt = var if len(set(index)) == 1 else None
-        form = stable_form(self.entry, expr, raw=raw, wrt=wrt)
+        guarded = nan_outside_domain(self.entry.expr, expr, domains)
+        form = stable_form(self.entry, guarded, raw=raw, wrt=wrt)
         return Partial(self.entry, self.variables, index, expr, form)
 
     def all(self, order_max: int) -> list[Partial]:

@@ -456,7 +456,12 @@ def _side_value(
     """The limit of f at ``point`` from the side of ``probe``: the branch that holds at
     ``probe`` holds on the whole side (no condition switches in between)."""
     for expr, condition in pieces:
-        holds = condition if condition in (sympy.true, sympy.false) else condition.subs(var, probe)
+        try:
+            holds = (
+                condition if condition in (sympy.true, sympy.false) else condition.subs(var, probe)
+            )
+        except TypeError:  # a comparison not real there: f is not real on that side
+            return None  # (log(199x + 2) > 0 in elu(log(199x + 2)) for x < -2/199)
         if holds is sympy.true:
             value = expr.subs(var, point)
             if not value.is_finite:
@@ -797,9 +802,10 @@ def derivative_bound(
 ) -> DerivativeBound:
     """sup |f′| over the domain of ``f`` (one variable), where it is reached, and the check.
 
-    ``timeout`` bounds each piece's symbolic work; when it runs out, or SymPy finds
-    no closed form for f″ = 0, the critical points are bracketed numerically (and
-    ``method`` says so).  See the module docstring for the check.
+    ``timeout`` bounds each piece's symbolic work (None: the current default,
+    `symcalc.symbolic.budget.default_seconds`; ``math.inf``: no limit); when it runs
+    out, or SymPy finds no closed form for f″ = 0, the critical points are bracketed
+    numerically (and ``method`` says so).  See the module docstring for the check.
 
     Examples
     --------
@@ -813,6 +819,9 @@ def derivative_bound(
     """
     from .kernels import kernel
 
+    # None is the default budget, as everywhere (`symcalc show` passes None): it ran the
+    # pieces' limits in this process without any (x^x^x^x^x^x: 30 s of SymPy's limit)
+    timeout = budget.default_seconds() if timeout is None else timeout
     entry = univariate_entry(resolve(f, **dict(params or {})))
     var = entry.variable
     g = entry.bind(derivative(entry, convention=convention, simplify=False))

@@ -738,6 +738,7 @@ def plot_function(
     from ..numeric.kernels import kernel
     from ..symbolic.catalog import univariate_entry
     from ..symbolic.derivatives import derivative
+    from ..symbolic.domains import nan_outside_domain
     from ..symbolic.parse import resolve
 
     if order not in (1, 2):
@@ -765,7 +766,13 @@ def plot_function(
     exprs = [entry.expr]
     for _ in range(order):  # each derivative from the last, tidied once
         exprs.append(derivative(exprs[-1], wrt=var, convention=convention, timeout=timeout))
-    kernels = [kernel(entry), *(kernel(e) for e in exprs[1:])]
+    # each derivative is NaN where f is not real, as the derivatives' kernels are: as a
+    # formula of its own, sqrt(hinge(x, 1) - 0.15)′ is 0 for x > 1, where f is not real
+    domains = {var: entry.domain_of(var)}
+    kernels = [
+        kernel(entry),
+        *(kernel(nan_outside_domain(exprs[0], e, domains)) for e in exprs[1:]),
+    ]
     # jumps[k]: where the k-th panel's curve jumps; the kinks of f are where f is
     # continuous and f' jumps (where f itself jumps, its panel shows the jump instead)
     jumps = [_jump_points(exprs[k], var, kernels[k], (a, b)) for k in range(order + 1)]
@@ -846,9 +853,10 @@ def _jump_points(
     h = 1e-7 * np.maximum(1.0, np.abs(c))
     left, right = _evaluate(kern, c - h), _evaluate(kern, c + h)
     finite = np.isfinite(left) & np.isfinite(right)
+    real = ~(np.isnan(left) & np.isnan(right))  # not where f is real on neither side
     with np.errstate(invalid="ignore", over="ignore"):
         apart = np.abs(left - right) > 1e-5 * (1 + np.abs(left) + np.abs(right))
-    return sorted({float(p) for p in c[~finite | apart]})
+    return sorted({float(p) for p in c[real & (~finite | apart)]})
 
 
 def _kink_notes(exprs: Sequence[sympy.Expr], var: sympy.Symbol, x_range, marked: int) -> list[str]:

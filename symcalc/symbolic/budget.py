@@ -48,6 +48,7 @@ __all__ = [
     "best_within",
     "bind_to_parent",
     "cpu_seconds",
+    "deadline",
     "holding_stop_signals",
     "wall_clock_cap",
     "within",
@@ -381,6 +382,7 @@ def within(
     """
     if not seconds or seconds == math.inf or _IN_BUDGET:
         return func(*args, **kwargs)
+    seconds = _left_of_deadline(seconds)
     name = what or getattr(func, "__name__", "symbolic work")
     child = _Child(_child, (seconds, func, args, kwargs))
     try:
@@ -394,7 +396,9 @@ def within(
                 raise TimeBudgetExceeded(name, seconds) from None
             raise RuntimeError(f"{what or 'symbolic work'} crashed its worker process") from None
     finally:
-        child.stop()
+        with _deadline_held():
+            child.stop()
+        _arm_deadline()  # the child's CPU time counts against an open deadline
     if status == "error":
         raise value
     return value
@@ -422,6 +426,7 @@ def best_within(
         for value in func(*args, **kwargs):
             last = value
         return last, True
+    seconds = _left_of_deadline(seconds)
     child = _Child(_child_progressive, (seconds, func, args, kwargs))
     last: T | None = None
     finished = False
@@ -448,5 +453,104 @@ def best_within(
             else:
                 raise value
     finally:
-        child.stop()
+        with _deadline_held():
+            child.stop()
+        _arm_deadline()
     return last, finished
+
+
+# -- one budget for a whole piece of work in this process ----------------------------------
+
+#: The open `deadline` blocks of this process, outermost first: (the `cpu_seconds` at which
+#: it ends, its seconds, what it bounds).
+_DEADLINES: list[tuple[float, float, str]] = []
+#: Sections a deadline may not interrupt (stopping a child): depth of nesting.
+_HELD = 0
+#: After a deadline passes, its signal comes again every this many CPU seconds until the
+#: block is left, so that code catching `TimeBudgetExceeded` for a step of its own (and
+#: going on without it) cannot swallow the deadline's.
+_REPEAT = 0.05
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None, what: str) -> Iterator[None]:
+    """Raise `TimeBudgetExceeded` in the block once it has spent ``seconds`` of CPU time,
+    its budget children's included (each child gets at most what is left).
+
+    For work in this process made of many steps, each bounded or cheap alone, whose
+    sum is not (a kernel's stable form of x^x^x^x^x^x: its checks at 50 digits ran
+    for minutes).  The profiling timer (``ITIMER_PROF``) interrupts Python code where
+    it stands.  ``seconds=None``, ``0`` or ``math.inf`` is no limit, and so is a block
+    outside the main thread (signals reach only the main thread), without a profiling
+    timer (Windows), or inside a budget's child (the child's own budget holds).
+    Blocks nest; the first to end ends its enclosing ones too.
+
+    Examples
+    --------
+    >>> with deadline(10, "nothing much"):
+    ...     sum(range(10))
+    45
+    """
+    if (
+        not seconds
+        or seconds == math.inf
+        or _IN_BUDGET
+        or not _CPU_TIMER
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    mark = (cpu_seconds() + seconds, seconds, what)
+    outermost = not _DEADLINES
+    previous = signal.signal(signal.SIGPROF, _deadline_passed) if outermost else None
+    _DEADLINES.append(mark)
+    try:
+        _arm_deadline()
+        yield
+    finally:
+        _DEADLINES.remove(mark)
+        if outermost:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
+        else:
+            _arm_deadline()
+
+
+def _arm_deadline() -> None:
+    """Set the profiling timer to the nearest open deadline (nothing where none is open)."""
+    if not _DEADLINES or _IN_BUDGET:
+        return
+    left = min(end for end, _, _ in _DEADLINES) - cpu_seconds()
+    signal.setitimer(signal.ITIMER_PROF, max(left, 1e-3), _REPEAT)
+
+
+def _deadline_passed(signum, frame) -> None:
+    """SIGPROF in a `deadline` block: raise for the outermost deadline that has passed."""
+    now = cpu_seconds()
+    passed = [(seconds, what) for end, seconds, what in _DEADLINES if now >= end]
+    if not passed:  # woken early: time spent in children since the timer was set
+        _arm_deadline()
+        return
+    if _HELD:
+        return  # the timer comes again in `_REPEAT` s
+    seconds, what = passed[0]
+    raise TimeBudgetExceeded(what, seconds)
+
+
+def _left_of_deadline(seconds: float) -> float:
+    """``seconds`` for a child, no more than the open deadlines leave (1 ms at least)."""
+    if not _DEADLINES:
+        return seconds
+    left = min(end for end, _, _ in _DEADLINES) - cpu_seconds()
+    return max(min(seconds, left), 1e-3)
+
+
+@contextlib.contextmanager
+def _deadline_held() -> Iterator[None]:
+    """A section no deadline interrupts (it is raised after it)."""
+    global _HELD
+    _HELD += 1
+    try:
+        yield
+    finally:
+        _HELD -= 1

@@ -1062,17 +1062,20 @@ def _branches_vanish(expr: sympy.Expr, case: sympy.Set, depth: int) -> bool:
 
 
 def _refuse_nowhere_real(entry: Entry, var: sympy.Symbol, found: sympy.Expr) -> None:
-    """Refuse a function real at no real point, whose derivative came out complex.
+    """Refuse a function real at no real point.
 
     ``sqrt(-x**2 - 4)`` is i·sqrt(x² + 4): its derivative ``I*x/sqrt(x**2 + 4)`` is no real
-    function, and its text is not one symcalc reads back.  Only a derivative holding ``I``
-    is looked at (rare), and only an empty real domain is refused; a domain SymPy cannot
-    find leaves the answer as it is.
+    function, and its text is not one symcalc reads back.  A derivative holding ``I`` (rare)
+    has the real domain of f solved; any other only SymPy's bounds asked (cheap):
+    log(Min(-1/3, sin x))′ is a real formula, but f is real nowhere (its argument is at
+    most -1/3).  Only an empty real domain is refused; a domain SymPy cannot find leaves
+    the answer as it is (`derive` refuses one it finds empty, `real_domain_of`).
     """
-    if not found.has(sympy.I):
-        return
     from .domains import refuse_nowhere_real
 
+    if not found.has(sympy.I):
+        refuse_nowhere_real(entry.expr, var, "so it has no derivative", quick=True)
+        return
     refuse_nowhere_real(entry.expr, var, f"so its derivative {sympy.sstr(found)} is complex")
 
 
@@ -1115,6 +1118,14 @@ def real_domain_of(entry: Entry, var: sympy.Symbol, timeout: float) -> sympy.Set
     return found
 
 
+def _may_hold(domain: sympy.Set, point: Any) -> bool:
+    """Whether ``point`` may lie in ``domain`` (False only where SymPy decides it does not)."""
+    try:
+        return domain.contains(sympy.sympify(point)) is not sympy.false
+    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        return True
+
+
 #: A formula with more functions and powers than this has no domain stated (each is
 #: checked at 61 points, with mpmath).
 _DOMAIN_PARTS = 40
@@ -1147,6 +1158,12 @@ def derivative(
     `symcalc.symbolic.kinks`.  ``simplify=False`` skips tidying; otherwise tidying runs for at
     most ``timeout`` seconds and falls back to the untidied (still correct) result
     (``None``: the current default, `symcalc.symbolic.budget.default_seconds`).
+
+    The formula is the derivative where f is real (``derive(f).domain``, stated with the
+    derivative); outside that set it may still give numbers, which are no derivative
+    (log(x)′ = 1/x at x = -1).  The numbers symcalc gives from it (kernels, ``eval``,
+    ``gradcheck``, plots, exports) are NaN there.  A function real nowhere is refused
+    where SymPy's bounds prove it (log(Min(-1/3, sin x))).
 
     Examples
     --------
@@ -1237,6 +1254,16 @@ def derive(
     search = dataclasses.replace(search, bounded=bounded)
     left = timeout - (budget.cpu_seconds() - start)  # what the tidying left, 0.5 s at least
     domain = real_domain_of(entry, var, max(0.5, left) if left == left else timeout)
+    if domain is sympy.S.EmptySet:  # log(Piecewise((-1, x < 0), (-x - 1, True)))
+        raise SymcalcError(
+            f"{sympy.sstr(entry.expr)} is not real for any real {var}, so it has no derivative; "
+            "symcalc works with real functions of real variables"
+        )
+    if domain is not None:  # f has no kink where it is not real (sqrt(hinge(x, 1) - 0.15) at 1)
+        kept = [i for i, k in enumerate(kinks) if _may_hold(domain, k)]
+        kinks, values = tuple(kinks[i] for i in kept), tuple(values[i] for i in kept)
+        points = tuple(p for p in search.points if _may_hold(domain, p))
+        search = dataclasses.replace(search, points=points)
     return Derivation(
         input=text,
         entry=entry,

@@ -76,7 +76,11 @@ def real_domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set | None:
     try:
         g = expand_named(f)
         known = _plain_domain(g, x)
-        return known if known is not None else _domain(g, x)
+        if known is not None:
+            return known
+        if _nowhere_real(g, x):
+            return sympy.S.EmptySet
+        return _domain(g, x)
     except (NotImplementedError, ValueError, TypeError, AttributeError, RecursionError):
         return None
 
@@ -105,11 +109,14 @@ def real_domain_within(f: sympy.Expr, x: sympy.Symbol, timeout: float | None) ->
         return None
 
 
-def refuse_nowhere_real(f: sympy.Expr, x: sympy.Symbol, consequence: str = "") -> None:
+def refuse_nowhere_real(
+    f: sympy.Expr, x: sympy.Symbol, consequence: str = "", *, quick: bool = False
+) -> None:
     """Raise `SymcalcError` where ``f`` is real at no real ``x`` (its real domain is
     empty, as SymPy proves under the default budget); return quietly otherwise, also where
     the domain is unknown.  ``consequence`` is said after the fact ("so it has no real
-    antiderivative").
+    antiderivative").  ``quick`` asks SymPy's bounds only (no sets solved, no child
+    process): log(Min(-1/3, sin x)), whose argument is at most -1/3.
 
     Examples
     --------
@@ -124,7 +131,14 @@ def refuse_nowhere_real(f: sympy.Expr, x: sympy.Symbol, consequence: str = "") -
     from ..errors import SymcalcError
     from .budget import default_seconds
 
-    if real_domain_within(f, x, default_seconds()) is sympy.S.EmptySet:
+    if quick:
+        try:
+            empty = _nowhere_real(expand_named(f), x)
+        except (NotImplementedError, ValueError, TypeError, AttributeError, RecursionError):
+            empty = False
+    else:
+        empty = real_domain_within(f, x, default_seconds()) is sympy.S.EmptySet
+    if empty:
         then = f", {consequence}" if consequence else ""
         raise SymcalcError(
             f"{sympy.sstr(f)} is not real for any real {x}{then}; symcalc works with real "
@@ -190,16 +204,23 @@ def _domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set:
     from sympy.calculus.util import continuous_domain
 
     if x not in f.free_symbols:
-        return sympy.S.Reals
+        return _constant_domain(f)
     if isinstance(f, sympy.Piecewise):
         total = sympy.S.EmptySet
         for expr, where in f.as_expr_set_pairs():
             total = sympy.Union(total, sympy.Intersection(_domain(expr, x), where))
+        # a condition is decided only where its sides are real: elu(log(199x + 2)) has the
+        # branch 199x + 1 where log(199x + 2) > 0 is false, which is not for x < -2/199
+        for _, condition in f.args:
+            for relation in condition.atoms(sympy.core.relational.Relational):
+                total = sympy.Intersection(total, _domain(relation.lhs - relation.rhs, x))
         return total
     if f.has(sympy.Piecewise):
         return _domain(sympy.piecewise_fold(f), x)
     if f.has(sympy.Max, sympy.Min):
-        f = f.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)), lambda e: sympy.Add(*e.args))
+        f = _max_min_for_domain(f, x, restricted=False)
+        if f.has(sympy.Piecewise):
+            return _domain(sympy.piecewise_fold(f), x)
     if f.has(*_TRANSPARENT):
         f = f.replace(lambda e: isinstance(e, _TRANSPARENT), lambda e: e.args[0])
     # SymPy's continuous_domain reads u**(1/3) as the real cube root (all of R), but the
@@ -215,6 +236,81 @@ def _domain(f: sympy.Expr, x: sympy.Symbol) -> sympy.Set:
     for root in roots:
         domain = sympy.Intersection(domain, continuous_domain(root, x, sympy.S.Reals))
     return domain
+
+
+def _constant_domain(c: sympy.Expr) -> sympy.Set:
+    """Where a part without the variable is real: everywhere, or nowhere (a branch of
+    log(Min(-1/3, sin x)) is log(-1/3)).  A part with other symbols counts as real."""
+    if c.free_symbols:
+        return sympy.S.Reals
+    if c.is_extended_real is False or c.is_finite is False:
+        return sympy.S.EmptySet
+    if c.is_extended_real and c.is_finite:
+        return sympy.S.Reals
+    value = complex(sympy.N(c, 30))  # TypeError where it has no value: unknown
+    real = math.isfinite(abs(value)) and abs(value.imag) <= 1e-20 * abs(value.real)
+    return sympy.S.Reals if real else sympy.S.EmptySet
+
+
+def _max_min_for_domain(f: sympy.Expr, x: sympy.Symbol, restricted: bool) -> sympy.Expr:
+    """``f`` for the domain computation: a max/min whose value only joins sums, products,
+    whole powers and functions real everywhere is real where its arguments are, and
+    becomes their sum (one continuous formula with their domains); one whose value a
+    log, a root, a quotient or an inverse function reads (``restricted``) becomes its
+    Piecewise, whose branches and conditions decide where it is real: log(Max(1, x)) is
+    real everywhere, log(Min(-1/3, sin x)) nowhere (their sums would give x > -1 and
+    sin x > 1/3)."""
+    if not f.has(sympy.Max, sympy.Min):
+        return f
+    if restricted:
+        return f.replace(
+            lambda e: isinstance(e, (sympy.Max, sympy.Min)),
+            lambda e: e.rewrite(sympy.Piecewise),
+        )
+    if isinstance(f, (sympy.Max, sympy.Min)):
+        return sympy.Add(*(_max_min_for_domain(a, x, False) for a in f.args))
+    if isinstance(f, sympy.Pow):
+        whole = f.exp.is_Integer and f.exp > 0
+        return sympy.Pow(
+            _max_min_for_domain(f.base, x, not whole), _max_min_for_domain(f.exp, x, True)
+        )
+    free = isinstance(f, (sympy.Add, sympy.Mul, *_EVERYWHERE, *_TRANSPARENT))
+    return f.func(*(_max_min_for_domain(a, x, not free) for a in f.args))
+
+
+def _nowhere_real(f: sympy.Expr, x: sympy.Symbol) -> bool:
+    """Whether SymPy's bounds prove a part of ``f`` not real at any real x, where that
+    part's value always reaches f's (no branch or comparison above it can avoid it):
+    log(Min(-1/3, sin x)), whose argument is at most -1/3, and sqrt(Max(-2, -x² - 1)).
+    Conditions SymPy solves only periodically (sin x ≥ -1/3) leave the set unknown, so
+    the bounds decide there."""
+
+    def never(part: sympy.Basic) -> bool:
+        if isinstance(part, sympy.log):
+            return part.args[0].is_nonpositive is True
+        if isinstance(part, sympy.Pow) and part.exp.is_number and part.exp.is_integer is False:
+            base = part.base
+            return (base.is_nonpositive if part.exp.is_negative else base.is_negative) is True
+        if isinstance(part, (sympy.asin, sympy.acos)):
+            u = part.args[0]
+            return (u - 1).is_positive is True or (u + 1).is_negative is True
+        if isinstance(part, sympy.acosh):
+            return (part.args[0] - 1).is_negative is True
+        if isinstance(part, sympy.atanh):
+            u = part.args[0]
+            return (u - 1).is_nonnegative is True or (u + 1).is_nonpositive is True
+        return False
+
+    def reached(e: sympy.Basic) -> Iterator[sympy.Basic]:
+        if not e.has(x):
+            return
+        yield e
+        if isinstance(e, _CHOOSING):
+            return
+        for a in e.args:
+            yield from reached(a)
+
+    return any(never(part) for part in reached(f))
 
 
 def _without_special(f: sympy.Expr, x: sympy.Symbol) -> tuple[sympy.Expr, sympy.Set]:
@@ -709,10 +805,21 @@ def _holds_on(condition: sympy.Basic, domains: Mapping[sympy.Symbol, sympy.Set])
 def _parts_with_weights(
     expr: sympy.Basic, unless: tuple[sympy.Basic, ...] = ()
 ) -> Iterator[tuple[sympy.Basic, tuple[sympy.Basic, ...]]]:
-    """Each part of ``expr`` with the equations that switch it off: a term w·rest whose
+    """Each part of ``expr`` with the conditions that switch it off: a term w·rest whose
     weight w is linear in a variable rest does not hold is 0 where w is (symcalc's
-    convention for labels: -y·log(p) - (1 - y)·log(1 - p) at p = 1, y = 1 is 0)."""
+    convention for labels: -y·log(p) - (1 - y)·log(1 - p) at p = 1, y = 1 is 0), and a
+    branch of a Piecewise is not evaluated where another is taken (log(x) in
+    Piecewise((log(x), x > 0), (0, True)), which is real everywhere: its kernels were NaN
+    for x ≤ 0).  A condition is always evaluated: its parts are not switched off."""
     yield expr, unless
+    if isinstance(expr, sympy.Piecewise):
+        before: list[sympy.Basic] = []
+        for value, condition in expr.args:
+            taken = sympy.And(condition, *(sympy.Not(c) for c in before))
+            yield from _parts_with_weights(value, unless + (sympy.Not(taken),))
+            yield from _parts_with_weights(condition, unless)
+            before.append(condition)
+        return
     if isinstance(expr, sympy.Mul):
         factors = expr.args
         switches = []  # (index of the weight, equation switching the others off)
@@ -786,7 +893,7 @@ def nan_outside_domain(
         for c, proven in _part_conditions(part)
         if proven is not True and _decided_in_floats(c) and not _holds_on(c, domains or {})
     ]
-    conditions = list(dict.fromkeys(conditions))
+    conditions = [c for c in dict.fromkeys(conditions) if c is not sympy.true]
     if not conditions:
         return derivative
     try:

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import sympy
 
-from ...errors import SymcalcError
+from ...errors import SymcalcError, TimeBudgetExceeded
+from ...symbolic import budget
 from ...symbolic.catalog import Entry
 from ...symbolic.derivatives import derivative, variable_of
 from ...symbolic.domains import nan_outside_domain
@@ -639,6 +640,10 @@ def _build(
         expr = nan_outside_domain(entry.expr, expr, domains)
     else:
         expr = apply_convention(entry.expr, convention)
+        # f itself is NaN where it is not real: elu(log(199x + 2)) is 199x + 1 where the
+        # condition log(199x + 2) > 0 is false, also for x < -2/199 where it means nothing
+        domains = {v: entry.domain_of(v) for v in entry.variables}
+        expr = nan_outside_domain(entry.expr, expr, domains)
     if not stable:
         bound, variables = _bound(entry, expr)
         plain = bound.replace(lambda e: isinstance(e, sigmoid), lambda e: e)
@@ -835,6 +840,42 @@ def _output_checks(result: Range, float32: bool) -> dict[str, bool]:
     return {"checks_output": not result.finite, "checks_float32": not result.finite or float32}
 
 
+#: A kernel's whole build (its derivative, tidied, and its stable form, checked) may take
+#: this many times the budget of one piece of symbolic work (`budget.default_seconds`,
+#: SYMCALC_TIME_BUDGET) of CPU time; the steps each had a budget, their sum none
+#: (x^x^x^x^x^x: minutes in the checks of its stable form).  Three, not two: under a
+#: 0.5 s budget, x·tanh(log(1 + eˣ))/7″ takes 0.8 s in all (tidying cut at 0.5 s, then its
+#: stable form), and a slower machine needs the room; the catalog's costliest, gelu_tanh′,
+#: takes 1.8 s under the default 5 s.
+BUILD_BUDGETS = 3
+
+
+def within_build_budget(
+    entry: Entry, order: int, work: Callable[..., Any], *args: Any, what: str | None = None
+) -> Any:
+    """``work(*args)`` under the CPU budget of a whole kernel build (`BUILD_BUDGETS` times
+    the default budget, children included), or `TimeBudgetExceeded` (a `SymcalcError`)
+    naming the kernel (or ``what``), the budget and the setting that gives more."""
+    seconds = BUILD_BUDGETS * budget.default_seconds()
+    which = "f" if not order else f"derivative {order} of"
+    what = what or f"building the kernel of {which} {entry.signature()}"
+    try:
+        with budget.deadline(seconds, what):
+            return work(*args)
+    except TimeBudgetExceeded as exc:
+        if exc.what != what:
+            raise
+        formula = sympy.sstr(entry.expr)
+        formula = formula if len(formula) <= 60 else formula[:57] + "..."
+        refusal = TimeBudgetExceeded(f"{what} = {formula}", seconds)
+        refusal.args = (
+            f"{what} = {formula} did not finish within {seconds:g} s of CPU time "
+            f"({BUILD_BUDGETS} × SYMCALC_TIME_BUDGET); give more time, or write the formula "
+            "more simply",
+        )
+        raise refusal from None
+
+
 def _compiled_elsewhere(*args: Any) -> None:
     """The NumPy function of a kernel that JAX or numba runs (never called)."""
 
@@ -896,7 +937,9 @@ def kernel(
         entry = resolve(f, **dict(params or {}))
         refuse_kernel(entry.expr)  # before any derivative: the refusal names the function
         var = variable_of(entry, wrt) if (order or wrt is not None) else None
-        return _build(entry, order, var, None, convention, bool(stable), backend)
+        return within_build_budget(
+            entry, order, _build, entry, order, var, None, convention, bool(stable), backend
+        )
 
     key_f = _freeze(f)
     if key_f is None:

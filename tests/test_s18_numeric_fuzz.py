@@ -4,7 +4,9 @@ at 30 digits."""
 
 import mpmath
 import pytest
+import sympy
 
+from symcalc import gradcheck
 from symcalc.numeric.quadrature import integrate_numeric
 
 mpmath.mp.dps = 30
@@ -33,3 +35,25 @@ def test_endpoint_singularity_is_integrated_not_refused(text, a, b, truth):
     expected = truth(mpmath.mpf(a), mpmath.mpf(b))
     got = integrate_numeric(text, a, b)
     assert abs(got - expected) <= 1e-13 * abs(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "point"),
+    [
+        # Re log(1 + w) rounded to 0 in the complex step's own evaluation, and the product
+        # lost half its derivative: correct derivatives failed with relative error 0.5
+        ("x**2*log(1 + x**2)", 1e-8),
+        ("log(1 + exp(x))/(1 + exp(-x))", -309.13842177064726),
+        ("log(1 + x**2)/(1 + exp(-x))", 1e-8),
+    ],
+)
+def test_complex_step_has_no_false_alarm_where_log_of_one_plus_small(text, point):
+    x = sympy.Symbol("x", real=True)
+    expr = sympy.sympify(text, locals={"x": x})
+    # 400 digits: 1 + exp(-309) needs 135 of them (derivative_values' 65 round it to 1)
+    derivative = sympy.lambdify(x, sympy.diff(expr, x), modules="mpmath")
+    with mpmath.workdps(400):
+        truth = float(derivative(mpmath.mpf(point)))
+    check = gradcheck(text, at=[point], method="complex")
+    assert check.passed
+    assert abs(check.numeric[0, 0] - truth) <= 1e-12 * abs(truth)

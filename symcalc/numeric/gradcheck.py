@@ -609,6 +609,16 @@ def _json_float(value: float) -> float | None:
 # -- building the problem --------------------------------------------------------------------
 
 
+def _complex_log1p(w: np.ndarray) -> np.ndarray:
+    """log(1 + w) for complex w, accurate where |w| is small (NumPy's complex log1p is
+    log(1 + w)): Re = log1p(2 Re w + |w|²)/2, Im = atan2(Im w, 1 + Re w)."""
+    w = np.asarray(w, dtype=complex)
+    u, v = w.real, w.imag
+    with np.errstate(all="ignore"):
+        near = 0.5 * np.log1p(2 * u + u * u + v * v) + 1j * np.arctan2(v, 1 + u)
+        return np.where(np.abs(w) < 0.5, near, np.log(1 + w))
+
+
 def _complex_function(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Callable | None:
     nonsmooth = (sympy.Abs, sympy.Max, sympy.Min, sympy.Piecewise, sympy.sign, sympy.Heaviside)
     if expr.has(*nonsmooth):
@@ -618,8 +628,24 @@ def _complex_function(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Ca
     plain = expr.replace(
         lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sympy.exp(-e.args[0]))
     )
+    # log(1 + w) as log1p(w): Re log(1 + w) rounds to 0 for |w| below 1e-16, and a product
+    # with it loses its half of Im f (x²·log(1 + x²) at 1e-8, softplus(x)·σ(x) at -309)
+    log1p = sympy.Function("_complex_log1p")
+    plain = plain.replace(
+        lambda e: isinstance(e, sympy.log) and e.args[0].as_coeff_Add()[0] == 1,
+        lambda e: log1p(e.args[0].as_coeff_Add()[1]),
+    )
     f = sympy.lambdify(
-        variables, plain, modules=[{"erf": scipy.special.erf, "erfc": scipy.special.erfc}, "numpy"]
+        variables,
+        plain,
+        modules=[
+            {
+                "erf": scipy.special.erf,
+                "erfc": scipy.special.erfc,
+                "_complex_log1p": _complex_log1p,
+            },
+            "numpy",
+        ],
     )
 
     def evaluate(points: np.ndarray) -> np.ndarray:

@@ -57,3 +57,17 @@ def test_complex_step_has_no_false_alarm_where_log_of_one_plus_small(text, point
     check = gradcheck(text, at=[point], method="complex")
     assert check.passed
     assert abs(check.numeric[0, 0] - truth) <= 1e-12 * abs(truth)
+
+
+@pytest.mark.parametrize("method", ["central", "richardson"])
+def test_fast_oscillation_is_no_false_alarm(method):
+    # sin(x²) at 1249 turns every 2.5e-3; steps of 7.6e-3 (eps^(1/3)·|x|) and their
+    # neighbours agreed by accident on the slope -2.2, and the correct -815.6 failed
+    point = 1249.2551058466997
+    with mpmath.workdps(50):
+        truth = float(2 * mpmath.mpf(point) * mpmath.cos(mpmath.mpf(point) ** 2))
+    check = gradcheck("sin(x**2)", at=[point], method=method)
+    assert check.passed
+    assert abs(check.numeric[0, 0] - truth) <= check.error_estimates[0, 0] + 1e-9 * abs(truth)
+    wrong = gradcheck("sin(x**2)", at=[point], method=method, derivative="2*x*cos(x**2) + 1")
+    assert not wrong.passed

@@ -237,11 +237,12 @@ def _central(
     noise_of_f = _jitter(problem.value, points, j)[:, 0]
     wide, wide_error = _central_family(problem, points, j, h, reach, noise_of_f)
     # steps scaled by |x| assume features of size |x|; sin x at 1e12 has them of size 1,
-    # and quotients over steps of 1e4 agree by accident on a tiny wrong slope.  Steps
-    # from 64 ulps of x up are tried too; where the two disagree beyond both error
-    # estimates, the local one is taken (as `_richardson` does)
+    # and sin(x²) at 1249 of size 2.5e-3, and quotients over larger steps agree by
+    # accident on a wrong slope (-2.2 for -815.6).  Wherever |x| > 1 steps from
+    # eps^(1/3) or 2^14 ulps of x up are tried too; where the two disagree beyond both
+    # error estimates, the local one is taken (as `_richardson` does)
     unit = np.maximum(_EPS ** (1 / 3), 2.0**14 * np.spacing(np.abs(points[:, j])))
-    unit = np.where(np.abs(points[:, j]) > _FAR, np.minimum(unit, h), h)  # steps < 0.1: agree
+    unit = np.minimum(unit, h)  # |x| <= 1: h is eps^(1/3) already
     if not np.any(unit < h):
         return wide, wide_error
     local, local_error = _central_family(problem, points, j, unit, reach, noise_of_f)
@@ -249,10 +250,6 @@ def _central(
     disagree = np.abs(wide - local) > wide_error + local_error  # NaN: False
     use_local = disagree & np.isfinite(local) & (unit < h)
     return np.where(use_local, local, best), np.where(use_local, local_error, best_error)
-
-
-#: Beyond this |x| central differences also try steps from 64 ulps (`_central`).
-_FAR = 1e4
 
 
 def _central_family(

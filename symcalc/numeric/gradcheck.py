@@ -237,11 +237,12 @@ def _central(
     noise_of_f = _jitter(problem.value, points, j)[:, 0]
     wide, wide_error = _central_family(problem, points, j, h, reach, noise_of_f)
     # steps scaled by |x| assume features of size |x|; sin x at 1e12 has them of size 1,
-    # and quotients over steps of 1e4 agree by accident on a tiny wrong slope.  Steps
-    # from 64 ulps of x up are tried too; where the two disagree beyond both error
-    # estimates, the local one is taken (as `_richardson` does)
+    # and sin(x²) at 1249 of size 2.5e-3, and quotients over larger steps agree by
+    # accident on a wrong slope (-2.2 for -815.6).  Wherever |x| > 1 steps from
+    # eps^(1/3) or 2^14 ulps of x up are tried too; where the two disagree beyond both
+    # error estimates, the local one is taken (as `_richardson` does)
     unit = np.maximum(_EPS ** (1 / 3), 2.0**14 * np.spacing(np.abs(points[:, j])))
-    unit = np.where(np.abs(points[:, j]) > _FAR, np.minimum(unit, h), h)  # steps < 0.1: agree
+    unit = np.minimum(unit, h)  # |x| <= 1: h is eps^(1/3) already
     if not np.any(unit < h):
         return wide, wide_error
     local, local_error = _central_family(problem, points, j, unit, reach, noise_of_f)
@@ -249,10 +250,6 @@ def _central(
     disagree = np.abs(wide - local) > wide_error + local_error  # NaN: False
     use_local = disagree & np.isfinite(local) & (unit < h)
     return np.where(use_local, local, best), np.where(use_local, local_error, best_error)
-
-
-#: Beyond this |x| central differences also try steps from 64 ulps (`_central`).
-_FAR = 1e4
 
 
 def _central_family(
@@ -609,6 +606,16 @@ def _json_float(value: float) -> float | None:
 # -- building the problem --------------------------------------------------------------------
 
 
+def _complex_log1p(w: np.ndarray) -> np.ndarray:
+    """log(1 + w) for complex w, accurate where |w| is small (NumPy's complex log1p is
+    log(1 + w)): Re = log1p(2 Re w + |w|²)/2, Im = atan2(Im w, 1 + Re w)."""
+    w = np.asarray(w, dtype=complex)
+    u, v = w.real, w.imag
+    with np.errstate(all="ignore"):
+        near = 0.5 * np.log1p(2 * u + u * u + v * v) + 1j * np.arctan2(v, 1 + u)
+        return np.where(np.abs(w) < 0.5, near, np.log(1 + w))
+
+
 def _complex_function(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Callable | None:
     nonsmooth = (sympy.Abs, sympy.Max, sympy.Min, sympy.Piecewise, sympy.sign, sympy.Heaviside)
     if expr.has(*nonsmooth):
@@ -618,8 +625,24 @@ def _complex_function(expr: sympy.Expr, variables: Sequence[sympy.Symbol]) -> Ca
     plain = expr.replace(
         lambda e: isinstance(e, sigmoid), lambda e: 1 / (1 + sympy.exp(-e.args[0]))
     )
+    # log(1 + w) as log1p(w): Re log(1 + w) rounds to 0 for |w| below 1e-16, and a product
+    # with it loses its half of Im f (x²·log(1 + x²) at 1e-8, softplus(x)·σ(x) at -309)
+    log1p = sympy.Function("_complex_log1p")
+    plain = plain.replace(
+        lambda e: isinstance(e, sympy.log) and e.args[0].as_coeff_Add()[0] == 1,
+        lambda e: log1p(e.args[0].as_coeff_Add()[1]),
+    )
     f = sympy.lambdify(
-        variables, plain, modules=[{"erf": scipy.special.erf, "erfc": scipy.special.erfc}, "numpy"]
+        variables,
+        plain,
+        modules=[
+            {
+                "erf": scipy.special.erf,
+                "erfc": scipy.special.erfc,
+                "_complex_log1p": _complex_log1p,
+            },
+            "numpy",
+        ],
     )
 
     def evaluate(points: np.ndarray) -> np.ndarray:

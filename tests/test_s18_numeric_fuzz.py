@@ -10,7 +10,6 @@ from symcalc import gradcheck
 from symcalc.numeric.quadrature import integrate_numeric
 
 
-
 @pytest.mark.parametrize(
     ("text", "a", "b", "truth"),
     [

@@ -38,7 +38,7 @@ from ..numeric.kernels.backends import finite_dtypes
 from ..numeric.kernels.lowering import pre_lower
 from ..symbolic.catalog import Entry
 from ..symbolic.derivatives import differentiate, tidy
-from ..symbolic.domains import nan_outside_domain
+from ..symbolic.domains import entry_nan_outside_domain
 from ..symbolic.kinks import apply_convention, heaviside_at_zero
 from ..symbolic.parse import resolve
 from .memo import Memo
@@ -187,10 +187,9 @@ class Partials:
     def _partial(self, index: tuple[int, ...]) -> Partial:
         # every partial is NaN where f is not real, as the kernels are (the form only:
         # ``expr`` is the derivative as printed)
-        domains = {v: self.entry.domain_of(v) for v in self.entry.variables}
         if not index:
             expr = apply_convention(self.entry.expr, self.convention)
-            form = stable_form(self.entry, nan_outside_domain(self.entry.expr, expr, domains))
+            form = stable_form(self.entry, entry_nan_outside_domain(self.entry, expr))
             return Partial(self.entry, form.variables, (), expr, form)
         parent = self.get(index[:-1])
         var = self.variables[index[-1]]
@@ -200,7 +199,7 @@ class Partials:
         # off (y·log p at y = 0) are read from it, as the NumPy kernels read them
         raw = sympy.diff(self.entry.expr, *(self.variables[i] for i in index))
         wrt = var if len(set(index)) == 1 else None
-        guarded = nan_outside_domain(self.entry.expr, expr, domains)
+        guarded = entry_nan_outside_domain(self.entry, expr)
         form = stable_form(self.entry, guarded, raw=raw, wrt=wrt)
         return Partial(self.entry, self.variables, index, expr, form)
 

@@ -31,7 +31,7 @@ import sympy
 from ..errors import SymcalcError, TimeBudgetExceeded
 from . import budget
 from .catalog import Entry
-from .domains import evaluator
+from .domains import evaluator, nowhere_real_error
 from .functions import latex, name_latex
 from .kinks import (
     SEARCH_INTERVAL,
@@ -1255,10 +1255,7 @@ def derive(
     left = timeout - (budget.cpu_seconds() - start)  # what the tidying left, 0.5 s at least
     domain = real_domain_of(entry, var, max(0.5, left) if left == left else timeout)
     if domain is sympy.S.EmptySet:  # log(Piecewise((-1, x < 0), (-x - 1, True)))
-        raise SymcalcError(
-            f"{sympy.sstr(entry.expr)} is not real for any real {var}, so it has no derivative; "
-            "symcalc works with real functions of real variables"
-        )
+        raise nowhere_real_error(entry.expr, var, "so it has no derivative")
     if domain is not None:  # f has no kink where it is not real (sqrt(hinge(x, 1) - 0.15) at 1)
         kept = [i for i, k in enumerate(kinks) if _may_hold(domain, k)]
         kinks, values = tuple(kinks[i] for i in kept), tuple(values[i] for i in kept)

@@ -41,7 +41,9 @@ __all__ = [
     "linear_root",
     "real_domain",
     "real_domain_within",
+    "entry_nan_outside_domain",
     "nan_outside_domain",
+    "nowhere_real_error",
     "sample",
 ]
 
@@ -128,7 +130,6 @@ def refuse_nowhere_real(
     ...
     symcalc.errors.SymcalcError: sqrt(-x**2 - 4) is not real for any real x; symcalc works ...
     """
-    from ..errors import SymcalcError
     from .budget import default_seconds
 
     if quick:
@@ -139,11 +140,24 @@ def refuse_nowhere_real(
     else:
         empty = real_domain_within(f, x, default_seconds()) is sympy.S.EmptySet
     if empty:
-        then = f", {consequence}" if consequence else ""
-        raise SymcalcError(
-            f"{sympy.sstr(f)} is not real for any real {x}{then}; symcalc works with real "
-            "functions of real variables"
-        )
+        raise nowhere_real_error(f, x, consequence)
+
+
+def nowhere_real_error(f: sympy.Expr, x: sympy.Symbol, consequence: str = "") -> SymcalcError:
+    """The one-line refusal of an ``f`` real at no real ``x`` (`refuse_nowhere_real`'s).
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.functions import symbol
+    >>> x = symbol("x")
+    >>> str(nowhere_real_error(sympy.log(-(x**2) - 1), x, "so it has no derivative"))[:52]
+    'log(-x**2 - 1) is not real for any real x, so it has'
+    """
+    then = f", {consequence}" if consequence else ""
+    return SymcalcError(
+        f"{sympy.sstr(f)} is not real for any real {x}{then}; symcalc works with real "
+        "functions of real variables"
+    )
 
 
 #: Functions real and continuous for every real argument.
@@ -861,6 +875,21 @@ def linear_root(expr: sympy.Expr, v: sympy.Symbol) -> sympy.Expr | None:
         return None
     slope, offset = poly.all_coeffs()
     return -offset / slope
+
+
+def entry_nan_outside_domain(entry, derivative: sympy.Expr) -> sympy.Expr:
+    """`nan_outside_domain` of a catalog entry's f (``entry.expr``), with its variables'
+    declared domains (``entry.domain_of``): the guard every kernel and export applies.
+
+    Examples
+    --------
+    >>> from symcalc.symbolic.parse import resolve
+    >>> f = resolve("log(x)")
+    >>> entry_nan_outside_domain(f, 1 / f.variable)
+    Piecewise((1/x, x > 0), (nan, True))
+    """
+    domains = {v: entry.domain_of(v) for v in entry.variables}
+    return nan_outside_domain(entry.expr, derivative, domains)
 
 
 def nan_outside_domain(

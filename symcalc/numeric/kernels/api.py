@@ -19,7 +19,7 @@ from ...errors import SymcalcError, TimeBudgetExceeded
 from ...symbolic import budget
 from ...symbolic.catalog import Entry
 from ...symbolic.derivatives import derivative, variable_of
-from ...symbolic.domains import nan_outside_domain
+from ...symbolic.domains import entry_nan_outside_domain
 from ...symbolic.functions import latex, sigmoid
 from ...symbolic.kinks import apply_convention, heaviside_at_zero
 from ...symbolic.parse import resolve
@@ -635,15 +635,12 @@ def _build(
 ) -> Kernel:
     if order:
         expr = derivative(entry, wrt=wrt, order=order, convention=convention)
-        # f^(k) is NaN where f is not real
-        domains = {v: entry.domain_of(v) for v in entry.variables}
-        expr = nan_outside_domain(entry.expr, expr, domains)
+        expr = entry_nan_outside_domain(entry, expr)  # f^(k) is NaN where f is not real
     else:
         expr = apply_convention(entry.expr, convention)
         # f itself is NaN where it is not real: elu(log(199x + 2)) is 199x + 1 where the
         # condition log(199x + 2) > 0 is false, also for x < -2/199 where it means nothing
-        domains = {v: entry.domain_of(v) for v in entry.variables}
-        expr = nan_outside_domain(entry.expr, expr, domains)
+        expr = entry_nan_outside_domain(entry, expr)
     if not stable:
         bound, variables = _bound(entry, expr)
         plain = bound.replace(lambda e: isinstance(e, sigmoid), lambda e: e)
